@@ -1,0 +1,197 @@
+/*
+ * accel/ — the accelerator interface: what the monitor needs from a virtual
+ * CPU, whatever runs it (KVM, or a software CPU).
+ *
+ * One vCPU per VM. run() is called from the vCPU thread only; stop() may be
+ * called from any thread. Every other operation is called from the vCPU
+ * thread, or from another thread while the vCPU is not inside run().
+ *
+ * The state an accelerator presents is always the program's view: when
+ * run() returns for a syscall or an exception taken in user mode, the
+ * registers are those of the program at that point (the guest kernel's
+ * trampoline is not visible), and running again resumes the program there.
+ */
+#ifndef HERMITUX_ACCEL_H
+#define HERMITUX_ACCEL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct guest_memory;
+
+/* A segment register with its hidden part. */
+struct cpu_segment {
+    uint64_t base;
+    uint32_t limit;
+    uint16_t selector;
+    uint8_t type, present, dpl, db, s, l, g, avl, unusable;
+};
+
+struct cpu_descriptor_table {
+    uint64_t base;
+    uint16_t limit;
+};
+
+/* Which parts of struct cpu_state a get/set touches. */
+enum cpu_state_part {
+    CPU_STATE_GPRS = 1 << 0,     /* rax..r15, rip, rflags */
+    CPU_STATE_SEGMENTS = 1 << 1, /* cs..ss, tr, ldt, gdt, idt */
+    CPU_STATE_CONTROL = 1 << 2,  /* cr0, cr2, cr3, cr4, cr8, efer */
+    CPU_STATE_MSRS = 1 << 3,     /* kernel_gs_base, star, lstar, cstar, fmask */
+    CPU_STATE_ALL = 0xf,
+};
+
+struct cpu_state {
+    uint64_t rax, rbx, rcx, rdx, rsi, rdi, rbp, rsp;
+    uint64_t r8, r9, r10, r11, r12, r13, r14, r15;
+    uint64_t rip, rflags;
+    /* fs.base and gs.base are FS_BASE and GS_BASE. */
+    struct cpu_segment cs, ds, es, fs, gs, ss, tr, ldt;
+    struct cpu_descriptor_table gdt, idt;
+    uint64_t cr0, cr2, cr3, cr4, cr8, efer;
+    uint64_t kernel_gs_base, star, lstar, cstar, fmask;
+};
+
+/* The x87/SSE state, in FXSAVE's terms. */
+struct cpu_fpu_state {
+    uint8_t st[8][16]; /* 80-bit registers, each padded to 16 bytes */
+    uint16_t fcw, fsw;
+    uint8_t ftw; /* abridged tag word, as FXSAVE stores it */
+    uint16_t fop;
+    uint64_t fip, fdp;
+    uint8_t xmm[16][16];
+    uint32_t mxcsr;
+};
+
+enum accel_exit_reason {
+    /* The program executed `syscall`. State: rip is past the instruction,
+     * rcx/r11 hold rip/rflags as the CPU set them, rax the number. Set rax
+     * to the result and run again to return to the program. */
+    ACCEL_EXIT_SYSCALL,
+    /* A CPU exception. State: as the exception frame saw it (rip at the
+     * faulting instruction for faults, past it for traps such as int3).
+     * Running again resumes there (after the monitor fixed something, or to
+     * retry). */
+    ACCEL_EXIT_EXCEPTION,
+    /* stop() was called. State: where the vCPU was. */
+    ACCEL_EXIT_STOPPED,
+    /* The accelerator's own debug facility stopped the vCPU: a single step
+     * finished, or a hardware breakpoint set with set_debug hit. */
+    ACCEL_EXIT_DEBUG,
+    /* The guest kernel gave up (panic): `message` says why. */
+    ACCEL_EXIT_HALT,
+    /* The accelerator cannot go on (emulation failure, internal error, a
+     * guest access to nothing): `message` says what happened. */
+    ACCEL_EXIT_ERROR,
+};
+
+struct accel_exit {
+    enum accel_exit_reason reason;
+    /* ACCEL_EXIT_EXCEPTION */
+    unsigned vector;
+    bool has_error_code;
+    uint64_t error_code;
+    uint64_t fault_address; /* CR2 for #PF */
+    bool in_kernel;         /* taken at CPL0 (in the guest kernel) */
+    /* ACCEL_EXIT_DEBUG: the hardware breakpoint slot that fired, or -1 for a
+     * finished single step. */
+    int debug_slot;
+    char message[200];
+};
+
+/* A hardware breakpoint or watchpoint, as x86 debug registers have them. */
+enum accel_breakpoint_kind {
+    ACCEL_BREAK_EXECUTE,
+    ACCEL_BREAK_WRITE,
+    ACCEL_BREAK_ACCESS, /* read or write */
+};
+
+struct accel_breakpoint {
+    enum accel_breakpoint_kind kind;
+    uint64_t address;
+    unsigned length; /* 1, 2, 4 or 8; 1 for execute */
+};
+
+#define ACCEL_MAX_HW_BREAKPOINTS 4
+
+/* What this accelerator can do on this host, found by probing at creation. */
+struct accel_capabilities {
+    bool translate;         /* translate() is backed by the accelerator */
+    bool kernel_single_step; /* set_debug single-steps CPL0 code */
+    bool user_single_step;   /* set_debug single-steps CPL3 code */
+    bool kernel_hw_breakpoints; /* debug registers fire for CPL0 code */
+    bool user_hw_breakpoints;   /* debug registers fire for CPL3 code */
+    bool watchpoints;           /* data breakpoints fire */
+    char description[256];      /* one line for --verbose: mechanisms in use */
+};
+
+/* Every backend's VM object starts with this. */
+struct accel {
+    const struct accel_ops *ops;
+};
+
+struct accel_ops {
+    const char *name; /* "kvm", "tcg" */
+
+    /* Whether this accelerator can run on this host. On false, writes a
+     * one-line reason to why. Cheap; no VM is left behind. */
+    bool (*probe)(char *why, size_t why_size);
+
+    /* Creates the VM with its one vCPU over the guest RAM of memory (which
+     * must outlive it). The vCPU is in an unspecified state until set_state.
+     * Returns NULL with a one-line *error (g_free it) on failure. */
+    struct accel *(*create)(struct guest_memory *memory, char **error);
+
+    void (*destroy)(struct accel *accel);
+
+    const struct accel_capabilities *(*capabilities)(struct accel *accel);
+
+    /* Runs the vCPU until something needs the monitor; fills *exit.
+     * Returns 0, or a negative errno when the accelerator itself failed
+     * (then exit->message says why). */
+    int (*run)(struct accel *accel, struct accel_exit *exit);
+
+    /* Makes a run() in progress (or the next one) return ACCEL_EXIT_STOPPED
+     * promptly. Any thread; idempotent. */
+    void (*stop)(struct accel *accel);
+
+    /* Read or write the parts (enum cpu_state_part) of the state. Parts not
+     * asked for are left untouched in *state. 0 or a negative errno. */
+    int (*get_state)(struct accel *accel, struct cpu_state *state, unsigned parts);
+    int (*set_state)(struct accel *accel, const struct cpu_state *state, unsigned parts);
+    int (*get_fpu)(struct accel *accel, struct cpu_fpu_state *fpu);
+    int (*set_fpu)(struct accel *accel, const struct cpu_fpu_state *fpu);
+
+    /* Translates a guest-virtual address with the accelerator's own page
+     * walk (KVM_TRANSLATE). NULL when the accelerator offers none; the
+     * memory module's walker stands in. Returns false if unmapped. */
+    bool (*translate)(struct accel *accel, uint64_t gva, uint64_t *gpa);
+
+    /* Arms the accelerator's debug facility: single-step (one instruction
+     * per run, ending in ACCEL_EXIT_DEBUG) and up to
+     * ACCEL_MAX_HW_BREAKPOINTS hardware breakpoints. What actually fires
+     * where is in capabilities(). 0, or -ENOTSUP / -EINVAL. */
+    int (*set_debug)(struct accel *accel, bool single_step, const struct accel_breakpoint *breakpoints,
+                     int count);
+};
+
+/* The accelerators built in, NULL-terminated, in `auto` preference order. */
+extern const struct accel_ops *const accel_backends[];
+
+/* The backend called name, or NULL. */
+const struct accel_ops *accel_find(const char *name);
+
+/* The first backend whose probe succeeds (for --accel=auto); NULL with the
+ * reasons of all of them in why when none does. */
+const struct accel_ops *accel_choose(char *why, size_t why_size);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

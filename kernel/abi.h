@@ -1,0 +1,66 @@
+/*
+ * kernel/abi.h — the contract between the guest kernel and the monitor.
+ *
+ * Included by both the freestanding guest kernel and the monitor, so it holds
+ * only constants and plain structs. The guest kernel is a trampoline by
+ * design: on this project's reference host every CPL0 instruction is
+ * emulated (about 1.7 us each), so it boots, enters the program at CPL3 and
+ * turns every syscall and exception into one exit to the monitor, which does
+ * the real work.
+ */
+#ifndef HERMITUX_KERNEL_ABI_H
+#define HERMITUX_KERNEL_ABI_H
+
+/* The kernel is linked here; everything it owns lies below HX_KERNEL_END, so
+ * "an rip under 0x200000 is the kernel" holds. */
+#define HX_KERNEL_BASE 0x100000
+#define HX_KERNEL_END  0x200000
+
+/* The boot information page (guest-physical == guest-virtual, supervisor
+ * only); its address is also passed in rdi to the kernel entry. */
+#define HX_BOOT_INFO_ADDRESS 0x1000
+#define HX_BOOT_INFO_MAGIC   0x58555452454d4821ULL /* "!HERMTUX" */
+
+/* The doorbell page: user-accessible, mapped to a guest-physical address
+ * outside RAM so that a write to it exits to the monitor (an MMIO exit).
+ * The syscall entry rings it. */
+#define HX_DOORBELL_ADDRESS 0x1ff000
+
+/* I/O ports the kernel writes (from CPL0) to hand an event to the monitor. */
+#define HX_PORT_EXCEPTION_BASE 0x40 /* + vector (0..31): an exception */
+#define HX_PORT_PANIC          0x70 /* the kernel cannot go on; rdi = reason */
+#define HX_PANIC_BAD_BOOT_INFO 1
+
+/* Selectors of the kernel's GDT (STAR is derived from them). */
+#define HX_SELECTOR_KERNEL_CODE 0x08
+#define HX_SELECTOR_KERNEL_DATA 0x10
+#define HX_SELECTOR_USER_DATA   0x23 /* GDT entry 4, RPL 3 */
+#define HX_SELECTOR_USER_CODE   0x2b /* GDT entry 5, RPL 3 */
+#define HX_SELECTOR_TSS         0x30
+
+#ifndef __ASSEMBLER__
+#include <stdint.h>
+
+/* Written by the monitor before the first instruction; read once by the
+ * kernel's entry. */
+struct hx_boot_info {
+    uint64_t magic;            /* HX_BOOT_INFO_MAGIC */
+    uint64_t user_entry;       /* the program's first instruction */
+    uint64_t user_stack;       /* rsp at that instruction (argc) */
+    uint64_t user_rflags;      /* rflags there (0x202; TF to step it) */
+};
+
+/* What the kernel's exception stubs leave on their stack when they exit to
+ * the monitor: the CPU's frame, with a zero error code pushed for vectors
+ * that have none. rsp at the PIO exit points at it. */
+struct hx_exception_frame {
+    uint64_t error_code;
+    uint64_t rip;
+    uint64_t cs;
+    uint64_t rflags;
+    uint64_t rsp;
+    uint64_t ss;
+};
+#endif
+
+#endif

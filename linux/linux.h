@@ -1,0 +1,89 @@
+/*
+ * linux/ — the Linux x86-64 syscall personality, written once in the monitor
+ * and shared by every accelerator.
+ *
+ * A `struct linux_process` is the Linux-side state of the one program in the
+ * guest: its file descriptor table (guest fd numbers mapped onto host fds, so
+ * the program can never touch the monitor's own), brk, the mmap area, umask,
+ * the recorded signal state, and its exit status. Every guest pointer and
+ * length is checked through memory/ before use; a bad one gives -EFAULT to the
+ * program, never a monitor crash.
+ */
+#ifndef HERMITUX_LINUX_H
+#define HERMITUX_LINUX_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct guest_memory;
+
+/* What the syscall layer needs from the vCPU: the FS/GS bases (arch_prctl).
+ * Called from within linux_syscall, on the vCPU thread. */
+struct linux_cpu {
+    void *opaque;
+    uint64_t (*get_fs_base)(void *opaque);
+    void (*set_fs_base)(void *opaque, uint64_t base);
+    uint64_t (*get_gs_base)(void *opaque);
+    void (*set_gs_base)(void *opaque, uint64_t base);
+};
+
+struct linux_config {
+    const char *exe_path;  /* absolute host path: readlink("/proc/self/exe") */
+    uint64_t brk_start;    /* first byte of the heap (page aligned) */
+    uint64_t mmap_low;     /* the mmap area is [mmap_low, mmap_high) */
+    uint64_t mmap_high;
+    bool verbose;          /* log each unknown syscall once, on stderr */
+    /* Host fds that become the program's 0, 1 and 2 (normally 0, 1, 2). */
+    int stdin_fd, stdout_fd, stderr_fd;
+};
+
+/* The syscall number and its six arguments, as the ABI passes them
+ * (rax, rdi, rsi, rdx, r10, r8, r9). */
+struct linux_syscall {
+    uint64_t number;
+    uint64_t args[6];
+};
+
+enum linux_outcome {
+    LINUX_CONTINUE, /* return *result to the program and resume it */
+    LINUX_EXIT,     /* the program exited: see linux_exit_status */
+};
+
+struct linux_process;
+
+/* Creates the process state. The program's fds 0-2 are dups of the host
+ * fds named in config. Returns NULL with a one-line *error (g_free it). */
+struct linux_process *linux_process_create(struct guest_memory *memory,
+                                           const struct linux_config *config,
+                                           const struct linux_cpu *cpu, char **error);
+
+/* Closes every host fd the program had and frees the state. NULL accepted. */
+void linux_process_destroy(struct linux_process *process);
+
+/*
+ * Performs one syscall. On LINUX_CONTINUE, *result is the value for rax
+ * (a negative errno on failure, as the kernel returns it). Never blocks
+ * forever on its own account: a blocking host call (read on a terminal,
+ * nanosleep) returns -EINTR when the vCPU thread gets a signal.
+ */
+enum linux_outcome linux_syscall(struct linux_process *process, const struct linux_syscall *call,
+                                 uint64_t *result);
+
+/* The exit status passed to exit or exit_group (valid after LINUX_EXIT). */
+int linux_exit_status(const struct linux_process *process);
+
+/* The current heap range [start, end) ("Heap" line of fault reports). */
+void linux_heap_range(const struct linux_process *process, uint64_t *start, uint64_t *end);
+
+/* The syscall's name ("read"), or NULL for numbers the table does not know. */
+const char *linux_syscall_name(uint64_t number);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

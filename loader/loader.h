@@ -1,0 +1,123 @@
+/*
+ * loader/ — ELF files into guest memory (with libelf), and the program's
+ * initial stack.
+ *
+ * Loads the guest kernel and a static Linux x86-64 program: ET_EXEC at its
+ * own addresses, ET_DYN without PT_INTERP (static-pie) at LOADER_PIE_BIAS.
+ * Every field of the file is distrusted: a malformed ELF is refused with a
+ * one-line message, never loaded in part. Symbol tables are kept for fault
+ * reports and the GDB stub.
+ */
+#ifndef HERMITUX_LOADER_H
+#define HERMITUX_LOADER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct guest_memory;
+
+/* Where a static-pie program is placed, as HermiTux does. */
+#define LOADER_PIE_BIAS 0x400000ULL
+
+struct elf_symbol {
+    uint64_t address; /* load bias applied */
+    uint64_t size;
+    const char *name;
+    bool is_function;
+};
+
+struct elf_segment {
+    uint64_t start; /* page aligned, bias applied */
+    uint64_t end;   /* page aligned */
+    int prot;       /* enum guest_prot bits (without GUEST_PROT_USER) */
+};
+
+struct elf_image {
+    char *path;          /* as given */
+    int type;            /* ET_EXEC or ET_DYN */
+    uint64_t bias;       /* added to every address of the file (0 for ET_EXEC) */
+    uint64_t entry;      /* bias applied */
+    uint64_t start, end; /* page-aligned extent of the loaded segments */
+    uint64_t phdr_address; /* where the program headers are in guest memory (0 if not loaded) */
+    uint64_t phnum, phent;
+    uint64_t text_start;   /* address of .text (bias applied), 0 if none */
+    bool has_tls;          /* PT_TLS present */
+    uint64_t tls_address, tls_filesz, tls_memsz, tls_align;
+    bool executable_stack; /* PT_GNU_STACK with PF_X, or no PT_GNU_STACK */
+    struct elf_segment *segments;
+    size_t segment_count;
+    struct elf_symbol *symbols; /* sorted by address; functions and objects */
+    size_t symbol_count;
+    char *string_storage;       /* owns the symbol names */
+};
+
+/* Which limits a loaded image must respect. */
+struct loader_limits {
+    uint64_t low;  /* no segment may start below this */
+    uint64_t high; /* no segment may end above this */
+};
+
+/*
+ * Loads the guest kernel ELF (ET_EXEC, x86-64) at its addresses into the
+ * static region, supervisor-only (sections named ".text.user" and
+ * ".data.user" are made user-accessible: the syscall entry lives there).
+ * 0 on success; otherwise a negative errno and a one-line *error.
+ */
+int loader_load_kernel(const char *path, struct guest_memory *memory,
+                       const struct loader_limits *limits, struct elf_image *image, char **error);
+
+/*
+ * Loads a static Linux program into the static region, user-accessible,
+ * with its ELF permissions (text read-only and executable, data not
+ * executable), zeroing [p_filesz, p_memsz). Refuses: not ELF, not 64-bit,
+ * not x86-64, not ET_EXEC/ET_DYN, PT_INTERP (dynamically linked), segments
+ * that overlap each other, leave [limits->low, limits->high), extend past
+ * the file, or have absurd sizes or alignments. 0, or a negative errno and
+ * a one-line *error that names the problem and what to do.
+ */
+int loader_load_program(const char *path, struct guest_memory *memory,
+                        const struct loader_limits *limits, struct elf_image *image, char **error);
+
+/* Frees what an image owns (not the guest memory it was loaded into). */
+void elf_image_free(struct elf_image *image);
+
+/* The symbol containing address (or the closest one below it within its
+ * size, for functions of size 0), or NULL; *offset gets address - symbol. */
+const struct elf_symbol *elf_image_symbolize(const struct elf_image *image, uint64_t address,
+                                             uint64_t *offset);
+
+/* The address of the symbol called name; false if none. */
+bool elf_image_lookup(const struct elf_image *image, const char *name, uint64_t *address);
+
+/* What goes on the initial stack besides argv and envp. */
+struct loader_stack_info {
+    const char *const *argv;   /* NULL-terminated; argv[0] is the program's path */
+    const char *const *envp;   /* NULL-terminated */
+    const char *execfn;        /* AT_EXECFN */
+    uint64_t hwcap, hwcap2;    /* AT_HWCAP, AT_HWCAP2 */
+    uint64_t uid, euid, gid, egid;
+};
+
+/*
+ * Builds the x86-64 System V initial stack below stack_top (which must be
+ * mapped writable by the program): argc, argv, envp, auxv (AT_PHDR, AT_PHENT,
+ * AT_PHNUM, AT_PAGESZ, AT_BASE, AT_FLAGS, AT_ENTRY, AT_UID, AT_EUID, AT_GID,
+ * AT_EGID, AT_SECURE, AT_RANDOM (16 random bytes), AT_HWCAP, AT_HWCAP2,
+ * AT_CLKTCK, AT_PLATFORM, AT_EXECFN, AT_NULL) and the strings they point to.
+ * *rsp gets the 16-byte-aligned address of argc. 0, or -E2BIG / -EFAULT with
+ * a one-line *error when it does not fit in [stack_low, stack_top).
+ */
+int loader_build_stack(struct guest_memory *memory, const struct elf_image *program,
+                       const struct loader_stack_info *info, uint64_t stack_low,
+                       uint64_t stack_top, uint64_t *rsp, char **error);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,262 @@
+/*
+ * memory/ — guest RAM, the page tables the monitor keeps for it, and its map.
+ *
+ * Guest-physical memory is one host mapping, [0, ram_size). Two kinds of
+ * guest-virtual mappings live in it:
+ *   - the static region: guest kernel and program ELF segments, mapped
+ *     virtual == physical (guest_map_identity);
+ *   - the dynamic region: heap, mmap areas and the stack, 4 KiB pages whose
+ *     physical frames come from the frame allocator (guest_map_anonymous).
+ * The page tables (4-level, x86-64) are built and edited here, in guest RAM;
+ * the guest kernel never changes them. Every other module reaches guest
+ * memory only through this header, and every access is checked: a guest
+ * pointer is translated page by page and bounds-checked against RAM before
+ * the host touches it.
+ */
+#ifndef HERMITUX_MEMORY_H
+#define HERMITUX_MEMORY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/uio.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define GUEST_PAGE_SIZE 4096ULL
+#define GUEST_PAGE_MASK (~(GUEST_PAGE_SIZE - 1))
+
+/* Highest user-space address + 1 (canonical lower half, as Linux). */
+#define GUEST_USER_TOP 0x00007ffffffff000ULL
+
+/* Page-table entry bits (x86-64). */
+#define PTE_PRESENT  (1ULL << 0)
+#define PTE_WRITE    (1ULL << 1)
+#define PTE_USER     (1ULL << 2)
+#define PTE_ACCESSED (1ULL << 5)
+#define PTE_DIRTY    (1ULL << 6)
+#define PTE_HUGE     (1ULL << 7)
+#define PTE_NX       (1ULL << 63)
+#define PTE_ADDRESS_MASK 0x000ffffffffff000ULL
+
+/* Protection of a mapping. GUEST_PROT_USER makes it reachable from CPL3. */
+enum guest_prot {
+    GUEST_PROT_NONE = 0,
+    GUEST_PROT_READ = 1,
+    GUEST_PROT_WRITE = 2,
+    GUEST_PROT_EXEC = 4,
+    GUEST_PROT_USER = 8,
+};
+
+/* What a region of the map is for; fault reports and `monitor info mem` use it. */
+enum guest_region_kind {
+    GUEST_REGION_KERNEL,  /* guest kernel image and its data (static) */
+    GUEST_REGION_PROGRAM, /* program ELF segments (static) */
+    GUEST_REGION_HEAP,    /* brk area (dynamic) */
+    GUEST_REGION_MMAP,    /* mmap areas (dynamic) */
+    GUEST_REGION_STACK,   /* the initial stack (dynamic) */
+    GUEST_REGION_GUARD,   /* reserved, never mapped: stack guard page */
+    GUEST_REGION_DEVICE,  /* maps a physical address outside RAM (doorbell) */
+};
+
+/* One entry of the map: a page-aligned virtual range with one protection. */
+struct guest_region {
+    uint64_t start; /* first byte, page aligned */
+    uint64_t end;   /* one past the last byte, page aligned */
+    int prot;       /* enum guest_prot bits */
+    enum guest_region_kind kind;
+    char name[32]; /* "[heap]", "[stack]", a file name, ... */
+};
+
+struct guest_memory;
+
+/*
+ * Creates guest RAM of ram_size bytes (rounded up to a page) as an anonymous
+ * host mapping (zero, populated lazily), with an empty PML4. Returns NULL and
+ * sets *error (a g_strdup'ed one-line message the caller frees) on failure.
+ */
+struct guest_memory *guest_memory_create(uint64_t ram_size, char **error);
+
+/* Releases the RAM and everything else. NULL is accepted. */
+void guest_memory_destroy(struct guest_memory *memory);
+
+/* The host address of guest-physical 0 and the RAM size (for memslots). */
+void *guest_memory_host_base(const struct guest_memory *memory);
+uint64_t guest_memory_ram_size(const struct guest_memory *memory);
+
+/* Guest-physical address of the PML4: the value for CR3. */
+uint64_t guest_memory_cr3(const struct guest_memory *memory);
+
+/*
+ * Host pointer for guest-physical [gpa, gpa + len), or NULL unless the whole
+ * range lies inside RAM (overflow-safe).
+ */
+void *guest_phys_to_host(const struct guest_memory *memory, uint64_t gpa, uint64_t len);
+
+/*
+ * Counts changes that removed or narrowed a mapping. An accelerator compares
+ * it before every guest entry and flushes the guest TLB when it moved, so a
+ * narrowing takes effect before the guest runs again.
+ */
+uint64_t guest_memory_generation(const struct guest_memory *memory);
+
+/* ---- physical frames ---------------------------------------------------- */
+
+/*
+ * Marks guest-physical [gpa, gpa + len) as used (kernel image, program
+ * segments, page tables placed by hand). Fails (returns false) if any part is
+ * outside RAM or already used.
+ */
+bool guest_frames_reserve(struct guest_memory *memory, uint64_t gpa, uint64_t len);
+
+/*
+ * Allocates `count` physically contiguous zeroed frames; returns false when
+ * no such run exists. Frames handed back by guest_frames_free are zeroed
+ * again before reuse.
+ */
+bool guest_frames_alloc(struct guest_memory *memory, uint64_t count, uint64_t *gpa);
+
+/* Returns frames to the allocator (their content is discarded). */
+void guest_frames_free(struct guest_memory *memory, uint64_t gpa, uint64_t count);
+
+/* Number of free frames. */
+uint64_t guest_frames_free_count(const struct guest_memory *memory);
+
+/* ---- mappings ------------------------------------------------------------
+ * Addresses and lengths must be page aligned and non-zero; ranges must be
+ * canonical. Each call returns 0 or a negative errno (-EINVAL for bad
+ * arguments, -ENOMEM when frames or page-table pages run out, -EEXIST when a
+ * range that must be free is not). A failed call leaves the map unchanged.
+ */
+
+/* Static region: maps [start, start + len) to the same physical addresses and
+ * reserves those frames. */
+int guest_map_identity(struct guest_memory *memory, uint64_t start, uint64_t len, int prot,
+                       enum guest_region_kind kind, const char *name);
+
+/* Dynamic region: maps fresh zeroed frames (physically contiguous where the
+ * allocator can) at [start, start + len). */
+int guest_map_anonymous(struct guest_memory *memory, uint64_t start, uint64_t len, int prot,
+                        enum guest_region_kind kind, const char *name);
+
+/* Maps [start, start + len) to guest-physical gpa..; gpa may lie outside RAM
+ * (a device page whose accesses exit to the monitor). Frames are not
+ * reserved or freed. */
+int guest_map_physical(struct guest_memory *memory, uint64_t start, uint64_t gpa, uint64_t len,
+                       int prot, enum guest_region_kind kind, const char *name);
+
+/* Reserves [start, start + len) in the map without mapping it (guard pages),
+ * so guest_find_free never hands it out and fault reports can name it. */
+int guest_reserve_range(struct guest_memory *memory, uint64_t start, uint64_t len,
+                        enum guest_region_kind kind, const char *name);
+
+/* Removes whatever is mapped or reserved in [start, start + len) (holes are
+ * fine); frames of anonymous mappings go back to the allocator. Splits
+ * regions as needed. */
+int guest_unmap(struct guest_memory *memory, uint64_t start, uint64_t len);
+
+/* Changes the protection of every mapped page in [start, start + len);
+ * -ENOMEM if part of the range is not mapped (as Linux mprotect). */
+int guest_protect(struct guest_memory *memory, uint64_t start, uint64_t len, int prot);
+
+/* Moves the mappings of [old_start, old_start + len) to new_start (which must
+ * be free) without copying data: page-table entries move, frames stay. */
+int guest_move(struct guest_memory *memory, uint64_t old_start, uint64_t len, uint64_t new_start);
+
+/*
+ * Finds a free page-aligned range of len bytes inside [low, high), the
+ * highest one when top_down, else the lowest. Returns false if none.
+ */
+bool guest_find_free(const struct guest_memory *memory, uint64_t len, uint64_t low, uint64_t high,
+                     bool top_down, uint64_t *start);
+
+/* The region containing address, or NULL. Valid until the map changes. */
+const struct guest_region *guest_region_lookup(const struct guest_memory *memory, uint64_t address);
+
+/* Calls visit on every region in address order; stops early when it returns
+ * false. */
+void guest_region_foreach(const struct guest_memory *memory,
+                          bool (*visit)(const struct guest_region *region, void *opaque),
+                          void *opaque);
+
+/* ---- the software page walker ------------------------------------------ */
+
+enum guest_walk_status {
+    GUEST_WALK_OK,
+    GUEST_WALK_NON_CANONICAL,  /* bits 63..47 are not a sign extension */
+    GUEST_WALK_NOT_PRESENT,    /* an entry on the way has P=0 */
+    GUEST_WALK_RESERVED_BIT,   /* an entry sets a reserved bit (PS in a PML4E...) */
+    GUEST_WALK_TABLE_OUTSIDE,  /* a table or the final frame lies outside RAM */
+};
+
+/* Everything a walk saw, for debuggers and fault reports. */
+struct guest_walk {
+    enum guest_walk_status status;
+    int levels;            /* entries read: 1 (PML4E) .. 4 (PTE) */
+    uint64_t entries[4];   /* PML4E, PDPTE, PDE, PTE as read (levels of them) */
+    uint64_t gpa;          /* translated address (valid when status is OK) */
+    uint64_t page_size;    /* 4 KiB, 2 MiB or 1 GiB (when OK) */
+    bool writable;         /* W set at every level */
+    bool user;             /* U set at every level */
+    bool executable;       /* NX clear at every level */
+};
+
+/*
+ * Walks the 4-level tables rooted at cr3 (normally guest_memory_cr3) for
+ * gva, reading them from guest RAM with bounds checks; 4 KiB, 2 MiB and
+ * 1 GiB pages. Never fails for lack of input validity: the outcome is in
+ * walk->status. Returns walk->status == GUEST_WALK_OK.
+ */
+bool guest_walk(const struct guest_memory *memory, uint64_t cr3, uint64_t gva,
+                struct guest_walk *walk);
+
+/* A short English phrase for a status ("not present", ...). */
+const char *guest_walk_status_string(enum guest_walk_status status);
+
+/* ---- checked access to guest-virtual memory ---------------------------- */
+
+/* Who is accessing: decides which permission bits are required. */
+enum guest_access {
+    GUEST_ACCESS_USER_READ,  /* on behalf of the program: needs U */
+    GUEST_ACCESS_USER_WRITE, /* needs U and W */
+    GUEST_ACCESS_DEBUG,      /* a debugger: any present page, writes allowed */
+};
+
+/*
+ * Copies len bytes from guest-virtual gva to buf, translating every page
+ * through the monitor's tables. Returns 0, or -EFAULT if any page is not
+ * mapped or lacks the permission `access` needs (nothing is guaranteed about
+ * buf then).
+ */
+int guest_read(const struct guest_memory *memory, uint64_t gva, void *buf, size_t len,
+               enum guest_access access);
+
+/* Copies len bytes from buf to guest-virtual gva; 0 or -EFAULT. On -EFAULT
+ * no byte has been written. */
+int guest_write(struct guest_memory *memory, uint64_t gva, const void *buf, size_t len,
+                enum guest_access access);
+
+/*
+ * Reads a NUL-terminated string at gva into buf (size bytes). Returns its
+ * length, -EFAULT if it runs into an inaccessible page, -ENAMETOOLONG if no
+ * NUL is found within size - 1 bytes.
+ */
+long guest_read_string(const struct guest_memory *memory, uint64_t gva, char *buf, size_t size,
+                       enum guest_access access);
+
+/*
+ * Describes guest-virtual [gva, gva + len) as host iovecs (one per run of
+ * host-contiguous pages), for zero-copy I/O such as readv into guest
+ * buffers. Returns the number of iovecs used (0 when len is 0), -EFAULT if a
+ * page fails the `access` check, -E2BIG if more than max_iov are needed.
+ */
+int guest_iovec(const struct guest_memory *memory, uint64_t gva, size_t len,
+                enum guest_access access, struct iovec *iov, int max_iov);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
