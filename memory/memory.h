@@ -143,7 +143,9 @@ int guest_map_anonymous(struct guest_memory *memory, uint64_t start, uint64_t le
 
 /* Maps [start, start + len) to guest-physical gpa..; gpa may lie outside RAM
  * (a device page whose accesses exit to the monitor). Frames are not
- * reserved or freed. */
+ * reserved or freed. The part inside RAM must be frames that are already
+ * used (reserved or allocated) and not page tables, else -EINVAL: a free
+ * frame could later become a page table the guest could then write. */
 int guest_map_physical(struct guest_memory *memory, uint64_t start, uint64_t gpa, uint64_t len,
                        int prot, enum guest_region_kind kind, const char *name);
 
@@ -153,16 +155,20 @@ int guest_reserve_range(struct guest_memory *memory, uint64_t start, uint64_t le
                         enum guest_region_kind kind, const char *name);
 
 /* Removes whatever is mapped or reserved in [start, start + len) (holes are
- * fine); frames of anonymous mappings go back to the allocator. Splits
- * regions as needed. */
+ * fine); frames of anonymous and identity mappings go back to the allocator
+ * (those of guest_map_physical stay as they are). Splits regions as needed. */
 int guest_unmap(struct guest_memory *memory, uint64_t start, uint64_t len);
 
 /* Changes the protection of every mapped page in [start, start + len);
- * -ENOMEM if part of the range is not mapped (as Linux mprotect). */
+ * -ENOMEM if part of the range is not mapped (as Linux mprotect; a
+ * guest_reserve_range range counts as not mapped). Anonymous pages mapped
+ * GUEST_PROT_NONE get their frames only here, when they become accessible. */
 int guest_protect(struct guest_memory *memory, uint64_t start, uint64_t len, int prot);
 
 /* Moves the mappings of [old_start, old_start + len) to new_start (which must
- * be free) without copying data: page-table entries move, frames stay. */
+ * be free) without copying data: page-table entries move, frames stay.
+ * -EFAULT if part of the old range is not in the map, -EINVAL if the two
+ * ranges overlap. */
 int guest_move(struct guest_memory *memory, uint64_t old_start, uint64_t len, uint64_t new_start);
 
 /*
@@ -196,8 +202,11 @@ struct guest_walk {
     enum guest_walk_status status;
     int levels;            /* entries read: 1 (PML4E) .. 4 (PTE) */
     uint64_t entries[4];   /* PML4E, PDPTE, PDE, PTE as read (levels of them) */
-    uint64_t gpa;          /* translated address (valid when status is OK) */
-    uint64_t page_size;    /* 4 KiB, 2 MiB or 1 GiB (when OK) */
+    /* gpa and page_size are valid when status is OK, and also when it is
+     * TABLE_OUTSIDE because the final frame (not a table) is outside RAM: a
+     * device page such as the doorbell translates, but cannot be read. */
+    uint64_t gpa;          /* translated address */
+    uint64_t page_size;    /* 4 KiB, 2 MiB or 1 GiB */
     bool writable;         /* W set at every level */
     bool user;             /* U set at every level */
     bool executable;       /* NX clear at every level */

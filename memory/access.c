@@ -1,0 +1,172 @@
+/*
+ * memory/access.c — checked access to guest-virtual memory.
+ *
+ * Every page of every access is translated through the monitor's tables and
+ * checked for the permission the access needs, and the frame is checked to
+ * lie in RAM: a guest pointer never reaches the host unchecked. Copies go page
+ * by page because consecutive virtual pages need not be consecutive frames.
+ */
+#include "memory/internal.h"
+
+#include <errno.h>
+#include <string.h>
+
+static bool access_allowed(const struct guest_walk *walk, enum guest_access access)
+{
+    switch (access) {
+    case GUEST_ACCESS_USER_READ:
+        return walk->user;
+    case GUEST_ACCESS_USER_WRITE:
+        return walk->user && walk->writable;
+    case GUEST_ACCESS_DEBUG:
+        return true;
+    }
+    return false;
+}
+
+/*
+ * Host address of gva for access, and how many bytes of its 4 KiB page
+ * follow it; NULL when the page is not mapped, not allowed, or not RAM.
+ */
+static uint8_t *translate(const struct guest_memory *memory, uint64_t gva, enum guest_access access,
+                          uint64_t *in_page)
+{
+    struct guest_walk walk;
+
+    if (!guest_walk(memory, memory->pml4, gva, &walk) || !access_allowed(&walk, access))
+        return NULL;
+    *in_page = GUEST_PAGE_SIZE - (gva % GUEST_PAGE_SIZE);
+    return memory->ram + walk.gpa;
+}
+
+/* The range must not wrap around the address space. */
+static bool range_is_sane(uint64_t gva, uint64_t len)
+{
+    return len <= UINT64_MAX - gva;
+}
+
+int guest_read(const struct guest_memory *memory, uint64_t gva, void *buf, size_t len,
+               enum guest_access access)
+{
+    uint8_t *out = buf;
+
+    if (len == 0)
+        return 0;
+    if (!range_is_sane(gva, len))
+        return -EFAULT;
+    while (len > 0) {
+        uint64_t in_page;
+        const uint8_t *host = translate(memory, gva, access, &in_page);
+        if (!host)
+            return -EFAULT;
+        size_t chunk = len < in_page ? len : in_page;
+        memcpy(out, host, chunk);
+        out += chunk;
+        gva += chunk;
+        len -= chunk;
+    }
+    return 0;
+}
+
+int guest_write(struct guest_memory *memory, uint64_t gva, const void *buf, size_t len,
+                enum guest_access access)
+{
+    const uint8_t *in = buf;
+
+    if (len == 0)
+        return 0;
+    if (!range_is_sane(gva, len))
+        return -EFAULT;
+
+    /* Check every page first: a failed write must have written nothing. */
+    uint64_t page = gva & GUEST_PAGE_MASK;
+    uint64_t last_page = (gva + len - 1) & GUEST_PAGE_MASK;
+    for (;;) {
+        uint64_t in_page;
+        if (!translate(memory, page, access, &in_page))
+            return -EFAULT;
+        if (page == last_page)
+            break;
+        page += GUEST_PAGE_SIZE;
+    }
+
+    while (len > 0) {
+        uint64_t in_page;
+        uint8_t *host = translate(memory, gva, access, &in_page);
+        if (!host) /* cannot happen: the tables did not change in between */
+            return -EFAULT;
+        size_t chunk = len < in_page ? len : in_page;
+        memcpy(host, in, chunk);
+        in += chunk;
+        gva += chunk;
+        len -= chunk;
+    }
+    return 0;
+}
+
+long guest_read_string(const struct guest_memory *memory, uint64_t gva, char *buf, size_t size,
+                       enum guest_access access)
+{
+    size_t copied = 0;
+
+    if (size == 0)
+        return -ENAMETOOLONG;
+    /* Only pages up to the NUL are touched: a string may end just before an
+     * unmapped page. */
+    while (copied < size - 1) {
+        if (gva == 0 && copied > 0) /* wrapped around the address space */
+            return -EFAULT;
+        uint64_t in_page;
+        const uint8_t *host = translate(memory, gva, access, &in_page);
+        if (!host)
+            return -EFAULT;
+        size_t chunk = size - 1 - copied;
+        if (chunk > in_page)
+            chunk = in_page;
+        const uint8_t *nul = memchr(host, 0, chunk);
+        if (nul) {
+            size_t length = (size_t)(nul - host);
+            memcpy(buf + copied, host, length);
+            buf[copied + length] = '\0';
+            return (long)(copied + length);
+        }
+        memcpy(buf + copied, host, chunk);
+        copied += chunk;
+        gva += chunk;
+    }
+    buf[size - 1] = '\0';
+    return -ENAMETOOLONG;
+}
+
+int guest_iovec(const struct guest_memory *memory, uint64_t gva, size_t len,
+                enum guest_access access, struct iovec *iov, int max_iov)
+{
+    int used = 0;
+    bool too_many = false;
+
+    if (len == 0)
+        return 0;
+    if (!range_is_sane(gva, len))
+        return -EFAULT;
+    while (len > 0) {
+        uint64_t in_page;
+        uint8_t *host = translate(memory, gva, access, &in_page);
+        if (!host)
+            return -EFAULT;
+        size_t chunk = len < in_page ? len : in_page;
+        if (used > 0 && !too_many &&
+            (uint8_t *)iov[used - 1].iov_base + iov[used - 1].iov_len == host) {
+            iov[used - 1].iov_len += chunk;
+        } else if (used < max_iov && !too_many) {
+            iov[used].iov_base = host;
+            iov[used].iov_len = chunk;
+            used++;
+        } else {
+            /* Keep checking the rest: -EFAULT wins over -E2BIG. */
+            too_many = true;
+        }
+        gva += chunk;
+        len -= chunk;
+    }
+    return too_many ? -E2BIG : used;
+}

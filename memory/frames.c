@@ -1,0 +1,205 @@
+/*
+ * memory/frames.c — the guest-physical frame allocator.
+ *
+ * A bitmap over RAM's 4 KiB frames. Allocation goes top-down, from the end of
+ * RAM: the static region (boot info, kernel, program) sits at fixed low
+ * addresses and is mapped after the PML4 exists, so keeping page tables and
+ * dynamic frames high keeps those addresses free.
+ *
+ * Invariant: a free frame reads as zero. Fresh anonymous host memory is zero
+ * already (and is never touched here, so it stays unpopulated); a frame that
+ * is given back is zeroed then, with madvise(MADV_DONTNEED) per contiguous run
+ * so the host also gets the memory back.
+ */
+#include "memory/internal.h"
+
+#include <errno.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include <glib.h>
+
+#define BITS_PER_WORD 64
+
+static bool bit_test(const uint64_t *bitmap, uint64_t index)
+{
+    return (bitmap[index / BITS_PER_WORD] >> (index % BITS_PER_WORD)) & 1;
+}
+
+static void bit_set(uint64_t *bitmap, uint64_t index)
+{
+    bitmap[index / BITS_PER_WORD] |= 1ULL << (index % BITS_PER_WORD);
+}
+
+static void bit_clear(uint64_t *bitmap, uint64_t index)
+{
+    bitmap[index / BITS_PER_WORD] &= ~(1ULL << (index % BITS_PER_WORD));
+}
+
+bool frames_init(struct guest_memory *memory, char **error)
+{
+    uint64_t words = (memory->frame_count + BITS_PER_WORD - 1) / BITS_PER_WORD;
+
+    memory->frame_used = g_try_new0(uint64_t, words);
+    memory->frame_table = g_try_new0(uint64_t, words);
+    if (!memory->frame_used || !memory->frame_table) {
+        g_free(memory->frame_used);
+        g_free(memory->frame_table);
+        memory->frame_used = memory->frame_table = NULL;
+        if (error)
+            *error =
+                g_strdup_printf("cannot allocate the frame bitmap for %" G_GUINT64_FORMAT " frames",
+                                memory->frame_count);
+        return false;
+    }
+    memory->frames_free = memory->frame_count;
+    memory->alloc_limit = memory->frame_count;
+    return true;
+}
+
+void frames_fini(struct guest_memory *memory)
+{
+    g_free(memory->frame_used);
+    g_free(memory->frame_table);
+    memory->frame_used = memory->frame_table = NULL;
+}
+
+bool frame_is_used(const struct guest_memory *memory, uint64_t frame)
+{
+    return frame < memory->frame_count && bit_test(memory->frame_used, frame);
+}
+
+bool frame_is_table(const struct guest_memory *memory, uint64_t frame)
+{
+    return frame < memory->frame_count && bit_test(memory->frame_table, frame);
+}
+
+static void mark_used(struct guest_memory *memory, uint64_t first, uint64_t count)
+{
+    for (uint64_t frame = first; frame < first + count; frame++)
+        bit_set(memory->frame_used, frame);
+    memory->frames_free -= count;
+}
+
+/*
+ * Finds the highest run of count free frames below alloc_limit, scanning
+ * downwards and skipping fully used bitmap words whole.
+ */
+static bool find_free_run(const struct guest_memory *memory, uint64_t count, uint64_t *first)
+{
+    uint64_t run_end = memory->alloc_limit; /* exclusive end of the current free run */
+    uint64_t frame = memory->alloc_limit;
+
+    while (frame > 0) {
+        uint64_t word = memory->frame_used[(frame - 1) / BITS_PER_WORD];
+        if (frame % BITS_PER_WORD == 0 && word == ~0ULL) {
+            frame -= BITS_PER_WORD;
+            run_end = frame;
+            continue;
+        }
+        frame--;
+        if (bit_test(memory->frame_used, frame)) {
+            run_end = frame;
+        } else if (run_end - frame == count) {
+            *first = frame;
+            return true;
+        }
+    }
+    return false;
+}
+
+bool guest_frames_alloc(struct guest_memory *memory, uint64_t count, uint64_t *gpa)
+{
+    uint64_t first;
+
+    if (count == 0 || count > memory->frames_free)
+        return false;
+    if (!find_free_run(memory, count, &first))
+        return false;
+    mark_used(memory, first, count);
+    if (first + count == memory->alloc_limit)
+        memory->alloc_limit = first;
+    *gpa = first * GUEST_PAGE_SIZE;
+    return true;
+}
+
+bool frames_alloc_table(struct guest_memory *memory, uint64_t *gpa)
+{
+    if (!guest_frames_alloc(memory, 1, gpa))
+        return false;
+    bit_set(memory->frame_table, *gpa / GUEST_PAGE_SIZE);
+    return true;
+}
+
+bool guest_frames_reserve(struct guest_memory *memory, uint64_t gpa, uint64_t len)
+{
+    if (len == 0)
+        return true;
+    if (gpa >= memory->ram_size || len > memory->ram_size - gpa)
+        return false;
+    uint64_t first = gpa / GUEST_PAGE_SIZE;
+    uint64_t end = (gpa + len + GUEST_PAGE_SIZE - 1) / GUEST_PAGE_SIZE;
+    for (uint64_t frame = first; frame < end; frame++)
+        if (bit_test(memory->frame_used, frame))
+            return false;
+    mark_used(memory, first, end - first);
+    return true;
+}
+
+void frames_release(struct guest_memory *memory, uint64_t first, uint64_t count)
+{
+    if (count == 0)
+        return;
+    for (uint64_t frame = first; frame < first + count; frame++) {
+        bit_clear(memory->frame_used, frame);
+        bit_clear(memory->frame_table, frame);
+    }
+    memory->frames_free += count;
+    if (first + count > memory->alloc_limit)
+        memory->alloc_limit = first + count;
+
+    /* Zero for the next owner. On a private anonymous mapping MADV_DONTNEED
+     * drops the pages, which then read as zero; memset is the fallback. */
+    uint8_t *host = memory->ram + first * GUEST_PAGE_SIZE;
+    if (madvise(host, count * GUEST_PAGE_SIZE, MADV_DONTNEED) != 0)
+        memset(host, 0, count * GUEST_PAGE_SIZE);
+}
+
+void guest_frames_free(struct guest_memory *memory, uint64_t gpa, uint64_t count)
+{
+    /* Only frames that are in RAM, used and not one of the monitor's page
+     * tables are given back: a stray call must not free a live table. */
+    struct frame_release_batch batch = {0, 0};
+    uint64_t first = gpa / GUEST_PAGE_SIZE;
+
+    if (gpa % GUEST_PAGE_SIZE != 0 || first >= memory->frame_count)
+        return;
+    if (count > memory->frame_count - first)
+        count = memory->frame_count - first;
+    for (uint64_t frame = first; frame < first + count; frame++)
+        if (bit_test(memory->frame_used, frame) && !bit_test(memory->frame_table, frame))
+            frame_batch_add(memory, &batch, frame);
+    frame_batch_flush(memory, &batch);
+}
+
+uint64_t guest_frames_free_count(const struct guest_memory *memory)
+{
+    return memory->frames_free;
+}
+
+void frame_batch_add(struct guest_memory *memory, struct frame_release_batch *batch, uint64_t frame)
+{
+    if (batch->count > 0 && batch->first + batch->count == frame) {
+        batch->count++;
+        return;
+    }
+    frame_batch_flush(memory, batch);
+    batch->first = frame;
+    batch->count = 1;
+}
+
+void frame_batch_flush(struct guest_memory *memory, struct frame_release_batch *batch)
+{
+    frames_release(memory, batch->first, batch->count);
+    batch->count = 0;
+}

@@ -1,0 +1,106 @@
+/*
+ * memory/internal.h — what the files of memory/ share and nobody else sees.
+ */
+#ifndef HERMITUX_MEMORY_INTERNAL_H
+#define HERMITUX_MEMORY_INTERNAL_H
+
+#include "memory/memory.h"
+
+/*
+ * Bit 9 of a leaf entry is ignored by the CPU and left to software: set, it
+ * says the mapping owns the frame (anonymous and identity mappings), so
+ * unmapping the page gives the frame back to the allocator. Frames of
+ * guest_map_physical mappings never carry it.
+ */
+#define PTE_OWNED_FRAME (1ULL << 9)
+
+#define ENTRIES_PER_TABLE 512
+
+/* How a region's pages get their frames. */
+enum region_backing {
+    BACKING_RESERVED,  /* guest_reserve_range: nothing mapped */
+    BACKING_IDENTITY,  /* guest_map_identity: frame == page, owned */
+    BACKING_ANONYMOUS, /* guest_map_anonymous: allocated frames, owned */
+    BACKING_PHYSICAL,  /* guest_map_physical: given frames, not owned */
+};
+
+struct region_entry {
+    /* First member, so that a pointer to it is a pointer to the entry and
+     * guest_region_lookup can hand it out. */
+    struct guest_region region;
+    enum region_backing backing;
+    uint64_t phys_start; /* BACKING_PHYSICAL: guest-physical address of region.start */
+};
+
+struct guest_memory {
+    uint8_t *ram;
+    uint64_t ram_size;
+    uint64_t frame_count;
+    uint64_t *frame_used;  /* bitmap: reserved, allocated, or a page table */
+    uint64_t *frame_table; /* bitmap: holds one of the monitor's page tables */
+    uint64_t frames_free;
+    uint64_t alloc_limit; /* every frame at or above this index is used */
+    uint64_t pml4;        /* guest-physical */
+    uint64_t generation;
+    struct region_entry *regions; /* sorted by start, never overlapping */
+    size_t region_count;
+    size_t region_capacity;
+};
+
+static inline bool address_is_canonical(uint64_t address)
+{
+    /* Bits 63..47 all equal: the arithmetic shift reproduces bit 47. */
+    return (uint64_t)((int64_t)(address << 16) >> 16) == address;
+}
+
+/* ---- frames.c ---- */
+
+bool frames_init(struct guest_memory *memory, char **error);
+void frames_fini(struct guest_memory *memory);
+bool frame_is_used(const struct guest_memory *memory, uint64_t frame);
+bool frame_is_table(const struct guest_memory *memory, uint64_t frame);
+/* Allocates one frame for a page table (zeroed). */
+bool frames_alloc_table(struct guest_memory *memory, uint64_t *gpa);
+/* Gives back used frames [first, first + count) unconditionally, zeroing
+ * them and clearing their page-table mark. */
+void frames_release(struct guest_memory *memory, uint64_t first, uint64_t count);
+/* Batches frame releases into contiguous runs (one madvise per run). */
+struct frame_release_batch {
+    uint64_t first;
+    uint64_t count;
+};
+void frame_batch_add(struct guest_memory *memory, struct frame_release_batch *batch,
+                     uint64_t frame);
+void frame_batch_flush(struct guest_memory *memory, struct frame_release_batch *batch);
+
+/* ---- page_tables.c ---- */
+
+/* Host pointer to the 512-entry table at guest-physical gpa, or NULL when it
+ * does not lie wholly in RAM. */
+uint64_t *page_table_at(const struct guest_memory *memory, uint64_t gpa);
+
+/* Leaf flags (without the frame address) for enum guest_prot bits. */
+uint64_t pte_flags_for_prot(int prot);
+
+/*
+ * The leaf entry slot for gva in the monitor's tables. With create, missing
+ * tables are allocated. 0, -ENOMEM (no frame for a table), -ENOENT (a table
+ * is missing and create is false), -EEXIST (a huge page is in the way) or
+ * -EFAULT (an entry points outside RAM).
+ */
+int page_table_slot(struct guest_memory *memory, uint64_t gva, bool create, uint64_t **slot);
+
+/* Makes sure every table down to the leaf level exists for [start, end).
+ * On failure, tables it allocated are freed again; returns 0 or -ENOMEM. */
+int page_tables_ensure(struct guest_memory *memory, uint64_t start, uint64_t end);
+
+/* Calls visit on every leaf slot of an existing last-level table in
+ * [start, end) (absent tables are skipped whole, so huge ranges are cheap). */
+typedef void (*pte_visitor)(struct guest_memory *memory, uint64_t gva, uint64_t *pte, void *opaque);
+void page_tables_visit(struct guest_memory *memory, uint64_t start, uint64_t end, pte_visitor visit,
+                       void *opaque);
+
+/* Frees the tables below the PML4 that became empty in [start, end). */
+void page_tables_prune(struct guest_memory *memory, uint64_t start, uint64_t end);
+
+#endif

@@ -1,0 +1,741 @@
+/*
+ * memory/memory.c — guest RAM, the region map, and the mapping operations
+ * that keep the map and the monitor's page tables in step.
+ *
+ * Every mapping operation validates everything and makes sure every
+ * resource it needs exists (tables, frames) before it changes a page-table
+ * entry or the region list, so that a failed call leaves the map unchanged.
+ */
+#include "memory/internal.h"
+
+#include <errno.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include <glib.h>
+
+/* RAM above this would not fit the frame bitmaps' purpose here and exceeds
+ * any sensible VM of this monitor (and every host's physical-address width
+ * is at least this). */
+#define MAX_RAM_SIZE (1ULL << 46)
+
+/* The address after which nothing can be mapped: canonical addresses of the
+ * lower half end here. */
+#define LOWER_HALF_END     (1ULL << 47)
+#define UPPER_HALF_START   0xffff800000000000ULL
+#define VALID_PROT_BITS    (GUEST_PROT_READ | GUEST_PROT_WRITE | GUEST_PROT_EXEC | GUEST_PROT_USER)
+#define PHYS_ADDRESS_LIMIT (PTE_ADDRESS_MASK + GUEST_PAGE_SIZE)
+
+/* ---- RAM ---------------------------------------------------------------- */
+
+struct guest_memory *guest_memory_create(uint64_t ram_size, char **error)
+{
+    if (ram_size == 0 || ram_size > MAX_RAM_SIZE) {
+        if (error)
+            *error = g_strdup_printf("guest RAM size %" G_GUINT64_FORMAT
+                                     " is out of range (1 byte to %llu GiB)",
+                                     ram_size, MAX_RAM_SIZE >> 30);
+        return NULL;
+    }
+    ram_size = (ram_size + GUEST_PAGE_SIZE - 1) & GUEST_PAGE_MASK;
+
+    struct guest_memory *memory = g_new0(struct guest_memory, 1);
+    memory->ram_size = ram_size;
+    memory->frame_count = ram_size / GUEST_PAGE_SIZE;
+    /* NORESERVE: the guest rarely touches all of its RAM; pages are
+     * populated on first touch. */
+    void *ram = mmap(NULL, ram_size, PROT_READ | PROT_WRITE,
+                     MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (ram == MAP_FAILED) {
+        if (error)
+            *error = g_strdup_printf("cannot map %" G_GUINT64_FORMAT " bytes of guest RAM: %s",
+                                     ram_size, g_strerror(errno));
+        g_free(memory);
+        return NULL;
+    }
+    memory->ram = ram;
+    if (!frames_init(memory, error)) {
+        munmap(memory->ram, ram_size);
+        g_free(memory);
+        return NULL;
+    }
+    if (!frames_alloc_table(memory, &memory->pml4)) {
+        if (error)
+            *error = g_strdup("no frame left for the PML4");
+        guest_memory_destroy(memory);
+        return NULL;
+    }
+    return memory;
+}
+
+void guest_memory_destroy(struct guest_memory *memory)
+{
+    if (!memory)
+        return;
+    if (memory->ram)
+        munmap(memory->ram, memory->ram_size);
+    frames_fini(memory);
+    g_free(memory->regions);
+    g_free(memory);
+}
+
+void *guest_memory_host_base(const struct guest_memory *memory)
+{
+    return memory->ram;
+}
+
+uint64_t guest_memory_ram_size(const struct guest_memory *memory)
+{
+    return memory->ram_size;
+}
+
+uint64_t guest_memory_cr3(const struct guest_memory *memory)
+{
+    return memory->pml4;
+}
+
+void *guest_phys_to_host(const struct guest_memory *memory, uint64_t gpa, uint64_t len)
+{
+    if (gpa > memory->ram_size || len > memory->ram_size - gpa)
+        return NULL;
+    return memory->ram + gpa;
+}
+
+uint64_t guest_memory_generation(const struct guest_memory *memory)
+{
+    return memory->generation;
+}
+
+/* ---- the region list ---------------------------------------------------- */
+
+/* Index of the first region that ends after address (region_count if none). */
+static size_t region_index_after(const struct guest_memory *memory, uint64_t address)
+{
+    size_t low = 0, high = memory->region_count;
+
+    while (low < high) {
+        size_t middle = low + (high - low) / 2;
+        if (memory->regions[middle].region.end > address)
+            high = middle;
+        else
+            low = middle + 1;
+    }
+    return low;
+}
+
+static bool range_is_free(const struct guest_memory *memory, uint64_t start, uint64_t end)
+{
+    size_t index = region_index_after(memory, start);
+    return index == memory->region_count || memory->regions[index].region.start >= end;
+}
+
+static void region_insert_at(struct guest_memory *memory, size_t index,
+                             const struct region_entry *entry)
+{
+    if (memory->region_count == memory->region_capacity) {
+        memory->region_capacity = memory->region_capacity ? memory->region_capacity * 2 : 16;
+        memory->regions = g_renew(struct region_entry, memory->regions, memory->region_capacity);
+    }
+    memmove(&memory->regions[index + 1], &memory->regions[index],
+            (memory->region_count - index) * sizeof(*memory->regions));
+    memory->regions[index] = *entry;
+    memory->region_count++;
+}
+
+static void region_insert(struct guest_memory *memory, const struct region_entry *entry)
+{
+    region_insert_at(memory, region_index_after(memory, entry->region.start), entry);
+}
+
+static void region_remove(struct guest_memory *memory, size_t index, size_t count)
+{
+    memmove(&memory->regions[index], &memory->regions[index + count],
+            (memory->region_count - index - count) * sizeof(*memory->regions));
+    memory->region_count -= count;
+}
+
+/* Splits the region containing address in two at address (if it is inside). */
+static void region_split(struct guest_memory *memory, uint64_t address)
+{
+    size_t index = region_index_after(memory, address);
+    if (index == memory->region_count)
+        return;
+    struct region_entry *entry = &memory->regions[index];
+    if (entry->region.start >= address)
+        return;
+    struct region_entry upper = *entry;
+    upper.region.start = address;
+    if (upper.backing == BACKING_PHYSICAL)
+        upper.phys_start += address - entry->region.start;
+    entry->region.end = address;
+    region_insert_at(memory, index + 1, &upper);
+}
+
+static bool regions_can_merge(const struct region_entry *a, const struct region_entry *b)
+{
+    return a->region.end == b->region.start && a->region.prot == b->region.prot &&
+           a->region.kind == b->region.kind && a->backing == b->backing &&
+           strcmp(a->region.name, b->region.name) == 0 &&
+           (a->backing != BACKING_PHYSICAL ||
+            a->phys_start + (a->region.end - a->region.start) == b->phys_start);
+}
+
+/* Joins neighbours that differ in nothing, so repeated mprotect or brk
+ * calls do not grow the list without bound. */
+static void regions_merge(struct guest_memory *memory)
+{
+    size_t out = 0;
+
+    for (size_t in = 0; in < memory->region_count; in++) {
+        if (out > 0 && regions_can_merge(&memory->regions[out - 1], &memory->regions[in]))
+            memory->regions[out - 1].region.end = memory->regions[in].region.end;
+        else
+            memory->regions[out++] = memory->regions[in];
+    }
+    memory->region_count = out;
+}
+
+static struct region_entry make_region(uint64_t start, uint64_t end, int prot,
+                                       enum guest_region_kind kind, const char *name,
+                                       enum region_backing backing, uint64_t phys_start)
+{
+    struct region_entry entry;
+
+    memset(&entry, 0, sizeof(entry));
+    entry.region.start = start;
+    entry.region.end = end;
+    entry.region.prot = prot;
+    entry.region.kind = kind;
+    g_strlcpy(entry.region.name, name ? name : "", sizeof(entry.region.name));
+    entry.backing = backing;
+    entry.phys_start = phys_start;
+    return entry;
+}
+
+static void region_add(struct guest_memory *memory, const struct region_entry *entry)
+{
+    region_insert(memory, entry);
+    regions_merge(memory);
+}
+
+const struct guest_region *guest_region_lookup(const struct guest_memory *memory, uint64_t address)
+{
+    size_t index = region_index_after(memory, address);
+    if (index == memory->region_count || memory->regions[index].region.start > address)
+        return NULL;
+    return &memory->regions[index].region;
+}
+
+void guest_region_foreach(const struct guest_memory *memory,
+                          bool (*visit)(const struct guest_region *region, void *opaque),
+                          void *opaque)
+{
+    for (size_t i = 0; i < memory->region_count; i++)
+        if (!visit(&memory->regions[i].region, opaque))
+            return;
+}
+
+/* ---- argument checks ---------------------------------------------------- */
+
+/* Page aligned, non-zero, not wrapping, and wholly canonical (so within one
+ * half of the address space). */
+static int check_range(uint64_t start, uint64_t len)
+{
+    if (len == 0 || start % GUEST_PAGE_SIZE != 0 || len % GUEST_PAGE_SIZE != 0)
+        return -EINVAL;
+    if (len > UINT64_MAX - start)
+        return -EINVAL;
+    uint64_t last = start + len - 1;
+    if (!address_is_canonical(start) || !address_is_canonical(last) || (start ^ last) >> 63)
+        return -EINVAL;
+    return 0;
+}
+
+static bool prot_is_valid(int prot)
+{
+    return (prot & ~VALID_PROT_BITS) == 0;
+}
+
+/* ---- filling page-table entries ---------------------------------------- */
+
+/* Points [start, start + count pages) at frame..frame + count - 1. The
+ * tables must exist already. */
+static void set_leaves(struct guest_memory *memory, uint64_t start, uint64_t frame_gpa,
+                       uint64_t count, uint64_t flags)
+{
+    for (uint64_t i = 0; i < count; i++) {
+        uint64_t *slot;
+        if (page_table_slot(memory, start + i * GUEST_PAGE_SIZE, false, &slot) != 0)
+            g_error("memory: page table vanished while mapping"); /* a bug here */
+        *slot = (frame_gpa + i * GUEST_PAGE_SIZE) | flags;
+    }
+}
+
+/*
+ * Gives [start, start + pages) fresh zeroed frames, in runs as long as the
+ * allocator has them. The tables must exist and frames_free >= pages.
+ */
+static void populate(struct guest_memory *memory, uint64_t start, uint64_t pages, uint64_t flags)
+{
+    uint64_t run = pages;
+
+    while (pages > 0) {
+        uint64_t frame_gpa;
+        if (run > pages)
+            run = pages;
+        if (!guest_frames_alloc(memory, run, &frame_gpa)) {
+            /* No run that long: halve. Runs of 1 always succeed here. */
+            run = run > 1 ? run / 2 : 1;
+            continue;
+        }
+        set_leaves(memory, start, frame_gpa, run, flags | PTE_OWNED_FRAME);
+        start += run * GUEST_PAGE_SIZE;
+        pages -= run;
+    }
+}
+
+/* ---- mapping operations -------------------------------------------------- */
+
+int guest_map_identity(struct guest_memory *memory, uint64_t start, uint64_t len, int prot,
+                       enum guest_region_kind kind, const char *name)
+{
+    int ret = check_range(start, len);
+    if (ret != 0)
+        return ret;
+    if (!prot_is_valid(prot) || start >= memory->ram_size || len > memory->ram_size - start)
+        return -EINVAL;
+    if (!range_is_free(memory, start, start + len))
+        return -EEXIST;
+    if (!guest_frames_reserve(memory, start, len))
+        return -EEXIST;
+    ret = page_tables_ensure(memory, start, start + len);
+    if (ret != 0) {
+        frames_release(memory, start / GUEST_PAGE_SIZE, len / GUEST_PAGE_SIZE);
+        return ret;
+    }
+    /* A PROT_NONE page keeps its frame in a non-present entry, so a later
+     * guest_protect can bring it back. */
+    set_leaves(memory, start, start, len / GUEST_PAGE_SIZE,
+               pte_flags_for_prot(prot) | PTE_OWNED_FRAME);
+    struct region_entry entry =
+        make_region(start, start + len, prot, kind, name, BACKING_IDENTITY, start);
+    region_add(memory, &entry);
+    return 0;
+}
+
+int guest_map_anonymous(struct guest_memory *memory, uint64_t start, uint64_t len, int prot,
+                        enum guest_region_kind kind, const char *name)
+{
+    int ret = check_range(start, len);
+    if (ret != 0)
+        return ret;
+    if (!prot_is_valid(prot))
+        return -EINVAL;
+    if (!range_is_free(memory, start, start + len))
+        return -EEXIST;
+    uint64_t flags = pte_flags_for_prot(prot);
+    uint64_t pages = len / GUEST_PAGE_SIZE;
+    /* An inaccessible anonymous mapping gets its frames only when
+     * guest_protect opens it: large PROT_NONE reservations cost nothing. */
+    if (flags != 0) {
+        if (pages > memory->frames_free)
+            return -ENOMEM;
+        ret = page_tables_ensure(memory, start, start + len);
+        if (ret != 0)
+            return ret;
+        if (pages > memory->frames_free) {
+            page_tables_prune(memory, start, start + len);
+            return -ENOMEM;
+        }
+        populate(memory, start, pages, flags);
+    }
+    struct region_entry entry =
+        make_region(start, start + len, prot, kind, name, BACKING_ANONYMOUS, 0);
+    region_add(memory, &entry);
+    return 0;
+}
+
+int guest_map_physical(struct guest_memory *memory, uint64_t start, uint64_t gpa, uint64_t len,
+                       int prot, enum guest_region_kind kind, const char *name)
+{
+    int ret = check_range(start, len);
+    if (ret != 0)
+        return ret;
+    if (!prot_is_valid(prot) || gpa % GUEST_PAGE_SIZE != 0 || gpa >= PHYS_ADDRESS_LIMIT ||
+        len > PHYS_ADDRESS_LIMIT - gpa)
+        return -EINVAL;
+    /* Inside RAM, only frames someone owns may be mapped, and never a page
+     * table: a free frame could later become a page table the guest could
+     * then write. */
+    for (uint64_t frame = gpa / GUEST_PAGE_SIZE;
+         frame < (gpa + len) / GUEST_PAGE_SIZE && frame < memory->frame_count; frame++)
+        if (!frame_is_used(memory, frame) || frame_is_table(memory, frame))
+            return -EINVAL;
+    if (!range_is_free(memory, start, start + len))
+        return -EEXIST;
+    ret = page_tables_ensure(memory, start, start + len);
+    if (ret != 0)
+        return ret;
+    set_leaves(memory, start, gpa, len / GUEST_PAGE_SIZE, pte_flags_for_prot(prot));
+    struct region_entry entry =
+        make_region(start, start + len, prot, kind, name, BACKING_PHYSICAL, gpa);
+    region_add(memory, &entry);
+    return 0;
+}
+
+int guest_reserve_range(struct guest_memory *memory, uint64_t start, uint64_t len,
+                        enum guest_region_kind kind, const char *name)
+{
+    int ret = check_range(start, len);
+    if (ret != 0)
+        return ret;
+    if (!range_is_free(memory, start, start + len))
+        return -EEXIST;
+    struct region_entry entry =
+        make_region(start, start + len, GUEST_PROT_NONE, kind, name, BACKING_RESERVED, 0);
+    region_add(memory, &entry);
+    return 0;
+}
+
+static void clear_leaf(struct guest_memory *memory, uint64_t gva, uint64_t *pte, void *opaque)
+{
+    struct frame_release_batch *batch = opaque;
+    (void)gva;
+    if (*pte == 0)
+        return;
+    uint64_t frame = (*pte & PTE_ADDRESS_MASK) / GUEST_PAGE_SIZE;
+    if ((*pte & PTE_OWNED_FRAME) && frame_is_used(memory, frame) && !frame_is_table(memory, frame))
+        frame_batch_add(memory, batch, frame);
+    *pte = 0;
+}
+
+int guest_unmap(struct guest_memory *memory, uint64_t start, uint64_t len)
+{
+    int ret = check_range(start, len);
+    if (ret != 0)
+        return ret;
+    uint64_t end = start + len;
+    size_t first = region_index_after(memory, start);
+    if (first == memory->region_count || memory->regions[first].region.start >= end)
+        return 0; /* nothing there */
+
+    struct frame_release_batch batch = {0, 0};
+    page_tables_visit(memory, start, end, clear_leaf, &batch);
+    frame_batch_flush(memory, &batch);
+    page_tables_prune(memory, start, end);
+
+    region_split(memory, start);
+    region_split(memory, end);
+    first = region_index_after(memory, start);
+    size_t last = first;
+    while (last < memory->region_count && memory->regions[last].region.start < end)
+        last++;
+    region_remove(memory, first, last - first);
+    memory->generation++;
+    return 0;
+}
+
+/* ---- guest_protect ------------------------------------------------------ */
+
+struct protect_state {
+    uint64_t flags;
+    uint64_t nonzero; /* leaves that hold something */
+    bool narrowed;
+};
+
+static void count_leaf(struct guest_memory *memory, uint64_t gva, uint64_t *pte, void *opaque)
+{
+    struct protect_state *state = opaque;
+    (void)memory;
+    (void)gva;
+    if (*pte != 0)
+        state->nonzero++;
+}
+
+static void reprotect_leaf(struct guest_memory *memory, uint64_t gva, uint64_t *pte, void *opaque)
+{
+    struct protect_state *state = opaque;
+    (void)memory;
+    (void)gva;
+    uint64_t old = *pte;
+    if (old == 0)
+        return;
+    uint64_t new = (old & (PTE_ADDRESS_MASK | PTE_OWNED_FRAME)) | state->flags;
+    if ((old & PTE_PRESENT) &&
+        (!(new &PTE_PRESENT) || ((old & PTE_WRITE) && !(new &PTE_WRITE)) ||
+         ((old & PTE_USER) && !(new &PTE_USER)) || (!(old & PTE_NX) && (new &PTE_NX))))
+        state->narrowed = true;
+    *pte = new;
+}
+
+/* Calls fn on the part of every region overlapping [start, end). */
+static void for_each_region_part(struct guest_memory *memory, uint64_t start, uint64_t end,
+                                 void (*fn)(struct guest_memory *memory,
+                                            const struct region_entry *entry, uint64_t start,
+                                            uint64_t end, void *opaque),
+                                 void *opaque)
+{
+    for (size_t i = region_index_after(memory, start);
+         i < memory->region_count && memory->regions[i].region.start < end; i++) {
+        const struct region_entry *entry = &memory->regions[i];
+        uint64_t part_start = entry->region.start > start ? entry->region.start : start;
+        uint64_t part_end = entry->region.end < end ? entry->region.end : end;
+        fn(memory, entry, part_start, part_end, opaque);
+    }
+}
+
+struct populate_plan {
+    uint64_t flags;
+    uint64_t missing; /* pages of anonymous parts without a frame */
+    int error;
+};
+
+static void count_missing(struct guest_memory *memory, const struct region_entry *entry,
+                          uint64_t start, uint64_t end, void *opaque)
+{
+    struct populate_plan *plan = opaque;
+    if (entry->backing != BACKING_ANONYMOUS)
+        return;
+    struct protect_state state = {0, 0, false};
+    page_tables_visit(memory, start, end, count_leaf, &state);
+    plan->missing += (end - start) / GUEST_PAGE_SIZE - state.nonzero;
+}
+
+static void ensure_missing_tables(struct guest_memory *memory, const struct region_entry *entry,
+                                  uint64_t start, uint64_t end, void *opaque)
+{
+    struct populate_plan *plan = opaque;
+    if (entry->backing != BACKING_ANONYMOUS || plan->error != 0)
+        return;
+    plan->error = page_tables_ensure(memory, start, end);
+}
+
+static void populate_missing(struct guest_memory *memory, const struct region_entry *entry,
+                             uint64_t start, uint64_t end, void *opaque)
+{
+    struct populate_plan *plan = opaque;
+    if (entry->backing != BACKING_ANONYMOUS)
+        return;
+    /* Fill each run of empty leaves with one populate() call, so runs get
+     * contiguous frames where possible. */
+    uint64_t run_start = 0, run_pages = 0;
+    for (uint64_t gva = start; gva < end; gva += GUEST_PAGE_SIZE) {
+        uint64_t *slot;
+        if (page_table_slot(memory, gva, false, &slot) != 0)
+            g_error("memory: page table vanished while protecting"); /* a bug here */
+        if (*slot == 0) {
+            if (run_pages == 0)
+                run_start = gva;
+            run_pages++;
+            continue;
+        }
+        if (run_pages > 0)
+            populate(memory, run_start, run_pages, plan->flags);
+        run_pages = 0;
+    }
+    if (run_pages > 0)
+        populate(memory, run_start, run_pages, plan->flags);
+}
+
+int guest_protect(struct guest_memory *memory, uint64_t start, uint64_t len, int prot)
+{
+    int ret = check_range(start, len);
+    if (ret != 0)
+        return ret;
+    if (!prot_is_valid(prot))
+        return -EINVAL;
+    uint64_t end = start + len;
+
+    /* Every page must be mapped (reserved ranges are not). */
+    uint64_t covered = start;
+    for (size_t i = region_index_after(memory, start);
+         i < memory->region_count && memory->regions[i].region.start < end; i++) {
+        const struct region_entry *entry = &memory->regions[i];
+        if (entry->region.start > covered || entry->backing == BACKING_RESERVED)
+            return -ENOMEM;
+        covered = entry->region.end;
+    }
+    if (covered < end)
+        return -ENOMEM;
+
+    /* Anonymous pages that never had a frame (mapped PROT_NONE) get one
+     * now; make sure frames and tables are there before changing anything. */
+    struct populate_plan plan = {pte_flags_for_prot(prot), 0, 0};
+    if (plan.flags != 0) {
+        for_each_region_part(memory, start, end, count_missing, &plan);
+        if (plan.missing > memory->frames_free)
+            return -ENOMEM;
+        if (plan.missing > 0) {
+            for_each_region_part(memory, start, end, ensure_missing_tables, &plan);
+            if (plan.error != 0 || plan.missing > memory->frames_free) {
+                page_tables_prune(memory, start, end);
+                return plan.error != 0 ? plan.error : -ENOMEM;
+            }
+        }
+    }
+
+    struct protect_state state = {plan.flags, 0, false};
+    page_tables_visit(memory, start, end, reprotect_leaf, &state);
+    if (plan.missing > 0)
+        for_each_region_part(memory, start, end, populate_missing, &plan);
+
+    region_split(memory, start);
+    region_split(memory, end);
+    bool narrowed = state.narrowed;
+    for (size_t i = region_index_after(memory, start);
+         i < memory->region_count && memory->regions[i].region.start < end; i++) {
+        if (memory->regions[i].region.prot & ~prot)
+            narrowed = true;
+        memory->regions[i].region.prot = prot;
+    }
+    regions_merge(memory);
+    if (narrowed)
+        memory->generation++;
+    return 0;
+}
+
+/* ---- guest_move ---------------------------------------------------------- */
+
+struct move_state {
+    uint64_t delta; /* new address - old address (mod 2^64) */
+};
+
+static void move_leaf(struct guest_memory *memory, uint64_t gva, uint64_t *pte, void *opaque)
+{
+    struct move_state *state = opaque;
+    if (*pte == 0)
+        return;
+    uint64_t *slot;
+    if (page_table_slot(memory, gva + state->delta, false, &slot) != 0)
+        g_error("memory: page table vanished while moving"); /* a bug here */
+    *slot = *pte;
+    *pte = 0;
+}
+
+int guest_move(struct guest_memory *memory, uint64_t old_start, uint64_t len, uint64_t new_start)
+{
+    int ret = check_range(old_start, len);
+    if (ret == 0)
+        ret = check_range(new_start, len);
+    if (ret != 0)
+        return ret;
+    uint64_t old_end = old_start + len, new_end = new_start + len;
+    if (old_start < new_end && new_start < old_end)
+        return -EINVAL; /* overlapping */
+
+    uint64_t covered = old_start;
+    for (size_t i = region_index_after(memory, old_start);
+         i < memory->region_count && memory->regions[i].region.start < old_end; i++) {
+        if (memory->regions[i].region.start > covered)
+            return -EFAULT;
+        covered = memory->regions[i].region.end;
+    }
+    if (covered < old_end)
+        return -EFAULT;
+    if (!range_is_free(memory, new_start, new_end))
+        return -EEXIST;
+    ret = page_tables_ensure(memory, new_start, new_end);
+    if (ret != 0)
+        return ret;
+
+    struct move_state state = {new_start - old_start};
+    page_tables_visit(memory, old_start, old_end, move_leaf, &state);
+    page_tables_prune(memory, old_start, old_end);
+    /* Tables made for pages that had no entry (lazy PROT_NONE) are empty. */
+    page_tables_prune(memory, new_start, new_end);
+
+    region_split(memory, old_start);
+    region_split(memory, old_end);
+    size_t first = region_index_after(memory, old_start);
+    size_t last = first;
+    while (last < memory->region_count && memory->regions[last].region.start < old_end)
+        last++;
+    size_t count = last - first;
+    struct region_entry *moved = g_new(struct region_entry, count);
+    memcpy(moved, &memory->regions[first], count * sizeof(*moved));
+    region_remove(memory, first, count);
+    for (size_t i = 0; i < count; i++) {
+        moved[i].region.start += state.delta;
+        moved[i].region.end += state.delta;
+        region_insert(memory, &moved[i]);
+    }
+    g_free(moved);
+    regions_merge(memory);
+    memory->generation++;
+    return 0;
+}
+
+/* ---- guest_find_free ----------------------------------------------------- */
+
+static bool find_in_window(const struct guest_memory *memory, uint64_t len, uint64_t low,
+                           uint64_t high, bool top_down, uint64_t *start)
+{
+    if (low >= high || high - low < len)
+        return false;
+    if (!top_down) {
+        uint64_t cursor = low;
+        for (size_t i = region_index_after(memory, low); i < memory->region_count; i++) {
+            const struct guest_region *region = &memory->regions[i].region;
+            if (region->start >= high)
+                break;
+            if (region->start > cursor && region->start - cursor >= len) {
+                *start = cursor;
+                return true;
+            }
+            if (region->end > cursor)
+                cursor = region->end;
+        }
+        if (cursor < high && high - cursor >= len) {
+            *start = cursor;
+            return true;
+        }
+        return false;
+    }
+    /* The first region ending after high may still start below it. */
+    size_t after = region_index_after(memory, high);
+    size_t i = after < memory->region_count ? after + 1 : after;
+    uint64_t cursor = high;
+    while (i-- > 0) {
+        const struct guest_region *region = &memory->regions[i].region;
+        if (region->start >= cursor)
+            continue;
+        if (region->end <= low)
+            break;
+        if (region->end < cursor && cursor - region->end >= len) {
+            *start = cursor - len;
+            return true;
+        }
+        if (region->start < cursor)
+            cursor = region->start;
+    }
+    if (cursor > low && cursor - low >= len) {
+        *start = cursor - len;
+        return true;
+    }
+    return false;
+}
+
+bool guest_find_free(const struct guest_memory *memory, uint64_t len, uint64_t low, uint64_t high,
+                     bool top_down, uint64_t *start)
+{
+    if (len == 0 || len % GUEST_PAGE_SIZE != 0)
+        return false;
+    if (low > UINT64_MAX - (GUEST_PAGE_SIZE - 1))
+        return false;
+    low = (low + GUEST_PAGE_SIZE - 1) & GUEST_PAGE_MASK;
+    high &= GUEST_PAGE_MASK;
+
+    /* Search each canonical half separately; the hole between them is never
+     * free. The topmost page stays out: a range must not wrap. */
+    struct {
+        uint64_t low, high;
+    } halves[2] = {{0, LOWER_HALF_END}, {UPPER_HALF_START, UINT64_MAX & GUEST_PAGE_MASK}};
+    for (int n = 0; n < 2; n++) {
+        int h = top_down ? 1 - n : n;
+        uint64_t window_low = low > halves[h].low ? low : halves[h].low;
+        uint64_t window_high = high < halves[h].high ? high : halves[h].high;
+        if (find_in_window(memory, len, window_low, window_high, top_down, start))
+            return true;
+    }
+    return false;
+}
