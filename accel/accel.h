@@ -16,6 +16,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <signal.h>
 #include <stdint.h>
 
 #ifdef __cplusplus
@@ -119,11 +120,19 @@ struct accel_breakpoint {
 
 #define ACCEL_MAX_HW_BREAKPOINTS 4
 
+/*
+ * stop() interrupts a vCPU thread with this signal. The vCPU thread keeps it
+ * blocked except inside run() and around blocking host calls, and the
+ * monitor installs a handler that does nothing (without SA_RESTART), so the
+ * signal only ends what the thread is waiting in.
+ */
+#define ACCEL_KICK_SIGNAL SIGUSR1
+
 /* What this accelerator can do on this host, found by probing at creation. */
 struct accel_capabilities {
-    bool translate;         /* translate() is backed by the accelerator */
-    bool kernel_single_step; /* set_debug single-steps CPL0 code */
-    bool user_single_step;   /* set_debug single-steps CPL3 code */
+    bool translate;             /* translate() is backed by the accelerator */
+    bool kernel_single_step;    /* set_debug single-steps CPL0 code */
+    bool user_single_step;      /* set_debug single-steps CPL3 code */
     bool kernel_hw_breakpoints; /* debug registers fire for CPL0 code */
     bool user_hw_breakpoints;   /* debug registers fire for CPL3 code */
     bool watchpoints;           /* data breakpoints fire */
@@ -176,8 +185,8 @@ struct accel_ops {
      * per run, ending in ACCEL_EXIT_DEBUG) and up to
      * ACCEL_MAX_HW_BREAKPOINTS hardware breakpoints. What actually fires
      * where is in capabilities(). 0, or -ENOTSUP / -EINVAL. */
-    int (*set_debug)(struct accel *accel, bool single_step, const struct accel_breakpoint *breakpoints,
-                     int count);
+    int (*set_debug)(struct accel *accel, bool single_step,
+                     const struct accel_breakpoint *breakpoints, int count);
 };
 
 /* The accelerators built in, NULL-terminated, in `auto` preference order. */

@@ -21,10 +21,11 @@
 #define HX_BOOT_INFO_ADDRESS 0x1000
 #define HX_BOOT_INFO_MAGIC   0x58555452454d4821ULL /* "!HERMTUX" */
 
-/* The doorbell page: user-accessible, mapped to a guest-physical address
- * outside RAM so that a write to it exits to the monitor (an MMIO exit).
- * The syscall entry rings it. */
-#define HX_DOORBELL_ADDRESS 0x1ff000
+/* The doorbell page: user-accessible, mapped to the first guest-physical
+ * page above RAM (HX_DOORBELL_PHYSICAL) so that a write to it exits to the
+ * monitor (an MMIO exit). The syscall entry rings it. */
+#define HX_DOORBELL_ADDRESS            0x1ff000
+#define HX_DOORBELL_PHYSICAL(ram_size) (((ram_size) + 0xfffULL) & ~0xfffULL)
 
 /* I/O ports the kernel writes (from CPL0) to hand an event to the monitor. */
 #define HX_PORT_EXCEPTION_BASE 0x40 /* + vector (0..31): an exception */
@@ -44,10 +45,10 @@
 /* Written by the monitor before the first instruction; read once by the
  * kernel's entry. */
 struct hx_boot_info {
-    uint64_t magic;            /* HX_BOOT_INFO_MAGIC */
-    uint64_t user_entry;       /* the program's first instruction */
-    uint64_t user_stack;       /* rsp at that instruction (argc) */
-    uint64_t user_rflags;      /* rflags there (0x202; TF to step it) */
+    uint64_t magic;       /* HX_BOOT_INFO_MAGIC */
+    uint64_t user_entry;  /* the program's first instruction */
+    uint64_t user_stack;  /* rsp at that instruction (argc) */
+    uint64_t user_rflags; /* rflags there (0x202; TF to step it) */
 };
 
 /* What the kernel's exception stubs leave on their stack when they exit to

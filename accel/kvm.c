@@ -1,0 +1,797 @@
+/*
+ * accel/kvm.c — the KVM accelerator.
+ *
+ * Uses only the standard KVM API, so it runs on hardware KVM (VMX/SVM) and on
+ * PVM alike; where they differ (see docs/platform-notes in the README), the
+ * difference is handled at the exit, not by guessing the host:
+ *   - `syscall` from CPL3 reaches the kernel's syscall entry at CPL3 on PVM
+ *     and at CPL0 on hardware; the entry rings the doorbell either way, and
+ *     this file returns to user mode itself (rip = rcx, rflags = r11, and the
+ *     user CS/SS when the CPU was at CPL0).
+ *   - exceptions arrive through the guest kernel's IDT stubs as one port
+ *     write each; the stub's frame is presented as the program's state.
+ */
+#include "config.h"
+#include "accel/accel.h"
+#include "kernel/abi.h"
+#include "memory/memory.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <glib.h>
+#include <linux/kvm.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#define MSR_STAR           0xc0000081
+#define MSR_LSTAR          0xc0000082
+#define MSR_CSTAR          0xc0000083
+#define MSR_FMASK          0xc0000084
+#define MSR_KERNEL_GS_BASE 0xc0000102
+
+#define KVM_REQUIRED_API 12
+
+struct kvm_accel {
+    struct accel base;
+    struct guest_memory *memory;
+    int kvm_fd, vm_fd, vcpu_fd;
+    struct kvm_run *run;
+    size_t run_size;
+    uint64_t doorbell_gpa;
+    /* KVM_CAP_SYNC_REGS: registers travel in the run structure, saving two
+     * ioctls per exit; `sync_valid` once KVM has filled them. */
+    bool sync_regs;
+    bool sync_valid;
+    /* The memory generation the guest TLB was last flushed at. */
+    uint64_t generation;
+    bool cr3_alternate;
+    /* Set while the vCPU sits in an exception stub: the program's rip,
+     * rflags, rsp, cs and ss are in the stub's frame, not in the vCPU. */
+    bool in_exception;
+    bool frame_dirty;
+    uint64_t frame_address;
+    struct hx_exception_frame frame;
+    atomic_bool stop_requested;
+    atomic_bool thread_known;
+    pthread_t vcpu_thread;
+    struct accel_capabilities capabilities;
+};
+
+static struct kvm_accel *kvm_of(struct accel *accel)
+{
+    return (struct kvm_accel *)accel;
+}
+
+static bool kvm_probe(char *why, size_t why_size)
+{
+    int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+    if (fd < 0) {
+        snprintf(why, why_size, "/dev/kvm: %s", strerror(errno));
+        return false;
+    }
+    int version = ioctl(fd, KVM_GET_API_VERSION, 0);
+    close(fd);
+    if (version != KVM_REQUIRED_API) {
+        snprintf(why, why_size, "/dev/kvm speaks KVM API %d, not %d", version, KVM_REQUIRED_API);
+        return false;
+    }
+    return true;
+}
+
+/* Gives the guest the host's CPUID as KVM supports it, so the program's libc
+ * picks the same string and memory routines it would natively. */
+static int kvm_setup_cpuid(struct kvm_accel *kvm, char **error)
+{
+    int count = 128;
+    struct kvm_cpuid2 *cpuid = NULL;
+    for (;;) {
+        cpuid = g_malloc0(sizeof(*cpuid) + count * sizeof(struct kvm_cpuid_entry2));
+        cpuid->nent = count;
+        if (ioctl(kvm->kvm_fd, KVM_GET_SUPPORTED_CPUID, cpuid) == 0)
+            break;
+        g_free(cpuid);
+        if (errno != E2BIG || count > 4096) {
+            *error = g_strdup_printf("KVM_GET_SUPPORTED_CPUID: %s", strerror(errno));
+            return -errno;
+        }
+        count *= 2;
+    }
+    int result = ioctl(kvm->vcpu_fd, KVM_SET_CPUID2, cpuid);
+    if (result < 0)
+        *error = g_strdup_printf("KVM_SET_CPUID2: %s", strerror(errno));
+    g_free(cpuid);
+    return result < 0 ? -errno : 0;
+}
+
+/* Enables in XCR0 every state component the guest's CPUID offers (x87, SSE,
+ * AVX...), as a Linux kernel would, so AVX code in the program runs. */
+static void kvm_setup_xcr0(struct kvm_accel *kvm)
+{
+    if (ioctl(kvm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_XCRS) <= 0)
+        return;
+    unsigned eax, ebx, ecx, edx;
+    __asm__("cpuid" : "=a"(eax), "=b"(ebx), "=c"(ecx), "=d"(edx) : "a"(0xd), "c"(0));
+    struct kvm_xcrs xcrs = {.nr_xcrs = 1};
+    /* x87 | SSE | AVX | AVX-512 components; nothing needing a supervisor
+     * state area. */
+    xcrs.xcrs[0].xcr = 0;
+    xcrs.xcrs[0].value = eax & 0xe7;
+    if (ioctl(kvm->vcpu_fd, KVM_SET_XCRS, &xcrs) < 0) {
+        xcrs.xcrs[0].value = eax & 0x7;
+        (void)ioctl(kvm->vcpu_fd, KVM_SET_XCRS, &xcrs);
+    }
+}
+
+static const char *kvm_host_flavour(void)
+{
+    if (access("/sys/module/kvm_pvm", F_OK) == 0)
+        return "PVM (shadow paging, CPL0 emulated)";
+    if (access("/sys/module/kvm_intel", F_OK) == 0)
+        return "hardware (VMX)";
+    if (access("/sys/module/kvm_amd", F_OK) == 0)
+        return "hardware (SVM)";
+    return "unknown";
+}
+
+static void kvm_destroy(struct accel *accel)
+{
+    struct kvm_accel *kvm = kvm_of(accel);
+    if (!kvm)
+        return;
+    if (kvm->run && kvm->run != MAP_FAILED)
+        munmap(kvm->run, kvm->run_size);
+    if (kvm->vcpu_fd >= 0)
+        close(kvm->vcpu_fd);
+    if (kvm->vm_fd >= 0)
+        close(kvm->vm_fd);
+    if (kvm->kvm_fd >= 0)
+        close(kvm->kvm_fd);
+    g_free(kvm);
+}
+
+static struct accel *kvm_create(struct guest_memory *memory, char **error)
+{
+    extern const struct accel_ops kvm_accel_ops;
+    struct kvm_accel *kvm = g_new0(struct kvm_accel, 1);
+    kvm->base.ops = &kvm_accel_ops;
+    kvm->memory = memory;
+    kvm->kvm_fd = kvm->vm_fd = kvm->vcpu_fd = -1;
+    kvm->doorbell_gpa = HX_DOORBELL_PHYSICAL(guest_memory_ram_size(memory));
+
+    kvm->kvm_fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+    if (kvm->kvm_fd < 0) {
+        *error = g_strdup_printf("cannot open /dev/kvm: %s (is KVM enabled and are you in the "
+                                 "kvm group? or use --accel=tcg)",
+                                 strerror(errno));
+        goto fail;
+    }
+    kvm->vm_fd = ioctl(kvm->kvm_fd, KVM_CREATE_VM, 0);
+    if (kvm->vm_fd < 0) {
+        *error = g_strdup_printf("KVM_CREATE_VM: %s", strerror(errno));
+        goto fail;
+    }
+    struct kvm_userspace_memory_region region = {
+        .slot = 0,
+        .guest_phys_addr = 0,
+        .memory_size = guest_memory_ram_size(memory),
+        .userspace_addr = (uint64_t)(uintptr_t)guest_memory_host_base(memory),
+    };
+    if (ioctl(kvm->vm_fd, KVM_SET_USER_MEMORY_REGION, &region) < 0) {
+        *error = g_strdup_printf("KVM_SET_USER_MEMORY_REGION (%llu MiB): %s",
+                                 (unsigned long long)(region.memory_size >> 20), strerror(errno));
+        goto fail;
+    }
+    kvm->vcpu_fd = ioctl(kvm->vm_fd, KVM_CREATE_VCPU, 0);
+    if (kvm->vcpu_fd < 0) {
+        *error = g_strdup_printf("KVM_CREATE_VCPU: %s", strerror(errno));
+        goto fail;
+    }
+    int run_size = ioctl(kvm->kvm_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
+    if (run_size <= 0) {
+        *error = g_strdup_printf("KVM_GET_VCPU_MMAP_SIZE: %s", strerror(errno));
+        goto fail;
+    }
+    kvm->run_size = (size_t)run_size;
+    kvm->run = mmap(NULL, kvm->run_size, PROT_READ | PROT_WRITE, MAP_SHARED, kvm->vcpu_fd, 0);
+    if (kvm->run == MAP_FAILED) {
+        *error = g_strdup_printf("mmap of the vCPU run structure: %s", strerror(errno));
+        goto fail;
+    }
+    if (kvm_setup_cpuid(kvm, error) < 0)
+        goto fail;
+    kvm_setup_xcr0(kvm);
+
+    int sync = ioctl(kvm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_SYNC_REGS);
+    kvm->sync_regs = sync > 0 && (sync & (KVM_SYNC_X86_REGS | KVM_SYNC_X86_SREGS)) ==
+                                     (KVM_SYNC_X86_REGS | KVM_SYNC_X86_SREGS);
+    if (kvm->sync_regs)
+        kvm->run->kvm_valid_regs = KVM_SYNC_X86_REGS | KVM_SYNC_X86_SREGS;
+
+    struct accel_capabilities *caps = &kvm->capabilities;
+    caps->translate = true;
+    int guest_debug = ioctl(kvm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_SET_GUEST_DEBUG) > 0;
+    bool pvm = access("/sys/module/kvm_pvm", F_OK) == 0;
+    /* Measured on PVM: KVM_SET_GUEST_DEBUG steps and breaks in CPL0 code
+     * only, and data breakpoints never fire; hardware KVM does all. */
+    caps->kernel_single_step = guest_debug;
+    caps->kernel_hw_breakpoints = guest_debug;
+    caps->user_single_step = guest_debug && !pvm;
+    caps->user_hw_breakpoints = guest_debug && !pvm;
+    caps->watchpoints = guest_debug && !pvm;
+    snprintf(caps->description, sizeof(caps->description),
+             "kvm: host KVM %s; sync regs %s; syscalls through the doorbell (one MMIO exit "
+             "each); exceptions through guest IDT stubs (one PIO exit each); "
+             "KVM_SET_GUEST_DEBUG %s",
+             kvm_host_flavour(), kvm->sync_regs ? "yes" : "no",
+             !guest_debug ? "absent"
+             : pvm        ? "for guest-kernel code only"
+                          : "for kernel and program");
+    return &kvm->base;
+
+fail:
+    kvm_destroy(&kvm->base);
+    return NULL;
+}
+
+static const struct accel_capabilities *kvm_capabilities(struct accel *accel)
+{
+    return &kvm_of(accel)->capabilities;
+}
+
+/* ---- state ---------------------------------------------------------------- */
+
+static int kvm_load_regs(struct kvm_accel *kvm, struct kvm_regs **regs, struct kvm_sregs **sregs)
+{
+    if (kvm->sync_regs && kvm->sync_valid) {
+        *regs = &kvm->run->s.regs.regs;
+        *sregs = &kvm->run->s.regs.sregs;
+        return 0;
+    }
+    /* Before the first exit the run structure holds nothing yet. */
+    if (ioctl(kvm->vcpu_fd, KVM_GET_REGS, &kvm->run->s.regs.regs) < 0 ||
+        ioctl(kvm->vcpu_fd, KVM_GET_SREGS, &kvm->run->s.regs.sregs) < 0)
+        return -errno;
+    *regs = &kvm->run->s.regs.regs;
+    *sregs = &kvm->run->s.regs.sregs;
+    return 0;
+}
+
+static int kvm_store_regs(struct kvm_accel *kvm, bool regs_changed, bool sregs_changed)
+{
+    if (kvm->sync_regs && kvm->sync_valid) {
+        if (regs_changed)
+            kvm->run->kvm_dirty_regs |= KVM_SYNC_X86_REGS;
+        if (sregs_changed)
+            kvm->run->kvm_dirty_regs |= KVM_SYNC_X86_SREGS;
+        return 0;
+    }
+    if (regs_changed && ioctl(kvm->vcpu_fd, KVM_SET_REGS, &kvm->run->s.regs.regs) < 0)
+        return -errno;
+    if (sregs_changed && ioctl(kvm->vcpu_fd, KVM_SET_SREGS, &kvm->run->s.regs.sregs) < 0)
+        return -errno;
+    return 0;
+}
+
+static void segment_from_kvm(struct cpu_segment *out, const struct kvm_segment *in)
+{
+    *out = (struct cpu_segment){
+        .base = in->base,
+        .limit = in->limit,
+        .selector = in->selector,
+        .type = in->type,
+        .present = in->present,
+        .dpl = in->dpl,
+        .db = in->db,
+        .s = in->s,
+        .l = in->l,
+        .g = in->g,
+        .avl = in->avl,
+        .unusable = in->unusable,
+    };
+}
+
+static void segment_to_kvm(struct kvm_segment *out, const struct cpu_segment *in)
+{
+    *out = (struct kvm_segment){
+        .base = in->base,
+        .limit = in->limit,
+        .selector = in->selector,
+        .type = in->type,
+        .present = in->present,
+        .dpl = in->dpl,
+        .db = in->db,
+        .s = in->s,
+        .l = in->l,
+        .g = in->g,
+        .avl = in->avl,
+        .unusable = in->unusable,
+    };
+}
+
+/* The user-mode code and stack segments the kernel's GDT describes. */
+static void user_segments(struct kvm_segment *cs, struct kvm_segment *ss)
+{
+    *cs = (struct kvm_segment){.selector = HX_SELECTOR_USER_CODE,
+                               .limit = 0xffffffff,
+                               .type = 11,
+                               .present = 1,
+                               .dpl = 3,
+                               .s = 1,
+                               .l = 1,
+                               .g = 1};
+    *ss = (struct kvm_segment){.selector = HX_SELECTOR_USER_DATA,
+                               .limit = 0xffffffff,
+                               .type = 3,
+                               .present = 1,
+                               .dpl = 3,
+                               .s = 1,
+                               .db = 1,
+                               .g = 1};
+}
+
+static const uint32_t kvm_msr_indices[] = {MSR_KERNEL_GS_BASE, MSR_STAR, MSR_LSTAR, MSR_CSTAR,
+                                           MSR_FMASK};
+#define KVM_MSR_COUNT (sizeof(kvm_msr_indices) / sizeof(kvm_msr_indices[0]))
+
+struct kvm_msr_block {
+    struct kvm_msrs header;
+    struct kvm_msr_entry entries[KVM_MSR_COUNT];
+};
+
+static int kvm_get_state(struct accel *accel, struct cpu_state *state, unsigned parts)
+{
+    struct kvm_accel *kvm = kvm_of(accel);
+    struct kvm_regs *regs;
+    struct kvm_sregs *sregs;
+    int result = kvm_load_regs(kvm, &regs, &sregs);
+    if (result < 0)
+        return result;
+    if (parts & CPU_STATE_GPRS) {
+        state->rax = regs->rax, state->rbx = regs->rbx, state->rcx = regs->rcx;
+        state->rdx = regs->rdx, state->rsi = regs->rsi, state->rdi = regs->rdi;
+        state->rbp = regs->rbp, state->rsp = regs->rsp;
+        state->r8 = regs->r8, state->r9 = regs->r9, state->r10 = regs->r10;
+        state->r11 = regs->r11, state->r12 = regs->r12, state->r13 = regs->r13;
+        state->r14 = regs->r14, state->r15 = regs->r15;
+        state->rip = regs->rip, state->rflags = regs->rflags;
+        if (kvm->in_exception) {
+            state->rip = kvm->frame.rip;
+            state->rflags = kvm->frame.rflags;
+            state->rsp = kvm->frame.rsp;
+        }
+    }
+    if (parts & CPU_STATE_SEGMENTS) {
+        segment_from_kvm(&state->cs, &sregs->cs);
+        segment_from_kvm(&state->ds, &sregs->ds);
+        segment_from_kvm(&state->es, &sregs->es);
+        segment_from_kvm(&state->fs, &sregs->fs);
+        segment_from_kvm(&state->gs, &sregs->gs);
+        segment_from_kvm(&state->ss, &sregs->ss);
+        segment_from_kvm(&state->tr, &sregs->tr);
+        segment_from_kvm(&state->ldt, &sregs->ldt);
+        state->gdt = (struct cpu_descriptor_table){sregs->gdt.base, sregs->gdt.limit};
+        state->idt = (struct cpu_descriptor_table){sregs->idt.base, sregs->idt.limit};
+        if (kvm->in_exception && (kvm->frame.cs & 3) == 3) {
+            struct kvm_segment cs, ss;
+            user_segments(&cs, &ss);
+            segment_from_kvm(&state->cs, &cs);
+            segment_from_kvm(&state->ss, &ss);
+        }
+    }
+    if (parts & CPU_STATE_CONTROL) {
+        state->cr0 = sregs->cr0, state->cr2 = sregs->cr2, state->cr3 = sregs->cr3;
+        state->cr4 = sregs->cr4, state->cr8 = sregs->cr8, state->efer = sregs->efer;
+        /* The flush trick below alternates PWT in CR3; it is not the
+         * program's business. */
+        state->cr3 &= ~(uint64_t)0x8;
+    }
+    if (parts & CPU_STATE_MSRS) {
+        struct kvm_msr_block block = {.header.nmsrs = KVM_MSR_COUNT};
+        for (size_t i = 0; i < KVM_MSR_COUNT; i++)
+            block.entries[i].index = kvm_msr_indices[i];
+        if (ioctl(kvm->vcpu_fd, KVM_GET_MSRS, &block) != (int)KVM_MSR_COUNT)
+            return -EIO;
+        state->kernel_gs_base = block.entries[0].data;
+        state->star = block.entries[1].data;
+        state->lstar = block.entries[2].data;
+        state->cstar = block.entries[3].data;
+        state->fmask = block.entries[4].data;
+    }
+    return 0;
+}
+
+static int kvm_set_state(struct accel *accel, const struct cpu_state *state, unsigned parts)
+{
+    struct kvm_accel *kvm = kvm_of(accel);
+    struct kvm_regs *regs;
+    struct kvm_sregs *sregs;
+    int result = kvm_load_regs(kvm, &regs, &sregs);
+    if (result < 0)
+        return result;
+    bool regs_changed = false, sregs_changed = false;
+    if (parts & CPU_STATE_GPRS) {
+        regs->rax = state->rax, regs->rbx = state->rbx, regs->rcx = state->rcx;
+        regs->rdx = state->rdx, regs->rsi = state->rsi, regs->rdi = state->rdi;
+        regs->rbp = state->rbp;
+        regs->r8 = state->r8, regs->r9 = state->r9, regs->r10 = state->r10;
+        regs->r11 = state->r11, regs->r12 = state->r12, regs->r13 = state->r13;
+        regs->r14 = state->r14, regs->r15 = state->r15;
+        if (kvm->in_exception) {
+            kvm->frame.rip = state->rip;
+            kvm->frame.rflags = state->rflags;
+            kvm->frame.rsp = state->rsp;
+            kvm->frame_dirty = true;
+        } else {
+            regs->rip = state->rip, regs->rflags = state->rflags, regs->rsp = state->rsp;
+        }
+        regs_changed = true;
+    }
+    if (parts & CPU_STATE_SEGMENTS) {
+        /* Inside an exception stub the vCPU's own CS/SS must stay the
+         * kernel's; the frame's selectors decide where iretq returns. */
+        if (!kvm->in_exception) {
+            segment_to_kvm(&sregs->cs, &state->cs);
+            segment_to_kvm(&sregs->ss, &state->ss);
+        }
+        segment_to_kvm(&sregs->ds, &state->ds);
+        segment_to_kvm(&sregs->es, &state->es);
+        segment_to_kvm(&sregs->fs, &state->fs);
+        segment_to_kvm(&sregs->gs, &state->gs);
+        segment_to_kvm(&sregs->tr, &state->tr);
+        segment_to_kvm(&sregs->ldt, &state->ldt);
+        sregs->gdt.base = state->gdt.base, sregs->gdt.limit = state->gdt.limit;
+        sregs->idt.base = state->idt.base, sregs->idt.limit = state->idt.limit;
+        sregs_changed = true;
+    }
+    if (parts & CPU_STATE_CONTROL) {
+        sregs->cr0 = state->cr0, sregs->cr2 = state->cr2, sregs->cr3 = state->cr3;
+        sregs->cr4 = state->cr4, sregs->cr8 = state->cr8, sregs->efer = state->efer;
+        sregs_changed = true;
+    }
+    result = kvm_store_regs(kvm, regs_changed, sregs_changed);
+    if (result < 0)
+        return result;
+    if (parts & CPU_STATE_MSRS) {
+        struct kvm_msr_block block = {.header.nmsrs = KVM_MSR_COUNT};
+        const uint64_t values[KVM_MSR_COUNT] = {state->kernel_gs_base, state->star, state->lstar,
+                                                state->cstar, state->fmask};
+        for (size_t i = 0; i < KVM_MSR_COUNT; i++) {
+            block.entries[i].index = kvm_msr_indices[i];
+            block.entries[i].data = values[i];
+        }
+        if (ioctl(kvm->vcpu_fd, KVM_SET_MSRS, &block) != (int)KVM_MSR_COUNT)
+            return -EIO;
+    }
+    return 0;
+}
+
+static int kvm_get_fpu(struct accel *accel, struct cpu_fpu_state *fpu)
+{
+    struct kvm_fpu kfpu;
+    if (ioctl(kvm_of(accel)->vcpu_fd, KVM_GET_FPU, &kfpu) < 0)
+        return -errno;
+    memcpy(fpu->st, kfpu.fpr, sizeof(fpu->st));
+    fpu->fcw = kfpu.fcw, fpu->fsw = kfpu.fsw, fpu->ftw = kfpu.ftwx, fpu->fop = kfpu.last_opcode;
+    fpu->fip = kfpu.last_ip, fpu->fdp = kfpu.last_dp;
+    memcpy(fpu->xmm, kfpu.xmm, sizeof(fpu->xmm));
+    fpu->mxcsr = kfpu.mxcsr;
+    return 0;
+}
+
+static int kvm_set_fpu(struct accel *accel, const struct cpu_fpu_state *fpu)
+{
+    struct kvm_fpu kfpu = {0};
+    memcpy(kfpu.fpr, fpu->st, sizeof(kfpu.fpr));
+    kfpu.fcw = fpu->fcw, kfpu.fsw = fpu->fsw, kfpu.ftwx = fpu->ftw, kfpu.last_opcode = fpu->fop;
+    kfpu.last_ip = fpu->fip, kfpu.last_dp = fpu->fdp;
+    memcpy(kfpu.xmm, fpu->xmm, sizeof(kfpu.xmm));
+    kfpu.mxcsr = fpu->mxcsr;
+    return ioctl(kvm_of(accel)->vcpu_fd, KVM_SET_FPU, &kfpu) < 0 ? -errno : 0;
+}
+
+static bool kvm_translate(struct accel *accel, uint64_t gva, uint64_t *gpa)
+{
+    struct kvm_translation translation = {.linear_address = gva};
+    if (ioctl(kvm_of(accel)->vcpu_fd, KVM_TRANSLATE, &translation) < 0 || !translation.valid)
+        return false;
+    *gpa = translation.physical_address;
+    return true;
+}
+
+static int kvm_set_debug(struct accel *accel, bool single_step,
+                         const struct accel_breakpoint *breakpoints, int count)
+{
+    if (count < 0 || count > ACCEL_MAX_HW_BREAKPOINTS)
+        return -EINVAL;
+    struct kvm_guest_debug debug = {0};
+    if (single_step || count > 0)
+        debug.control = KVM_GUESTDBG_ENABLE;
+    if (single_step)
+        debug.control |= KVM_GUESTDBG_SINGLESTEP;
+    if (count > 0)
+        debug.control |= KVM_GUESTDBG_USE_HW_BP;
+    uint64_t dr7 = 0;
+    for (int i = 0; i < count; i++) {
+        static const unsigned length_bits[9] = {0, 0, 1, 0, 3, 0, 0, 0, 2};
+        unsigned length = breakpoints[i].length;
+        if (length > 8 || (length & (length - 1)) || length == 0)
+            return -EINVAL;
+        unsigned rw = breakpoints[i].kind == ACCEL_BREAK_EXECUTE ? 0
+                      : breakpoints[i].kind == ACCEL_BREAK_WRITE ? 1
+                                                                 : 3;
+        unsigned len = breakpoints[i].kind == ACCEL_BREAK_EXECUTE ? 0 : length_bits[length];
+        debug.arch.debugreg[i] = breakpoints[i].address;
+        dr7 |= (2ULL << (i * 2)) | ((uint64_t)(rw | len << 2) << (16 + i * 4));
+    }
+    debug.arch.debugreg[7] = dr7 | (count ? 0x600 : 0);
+    return ioctl(kvm_of(accel)->vcpu_fd, KVM_SET_GUEST_DEBUG, &debug) < 0 ? -errno : 0;
+}
+
+static void kvm_stop(struct accel *accel)
+{
+    struct kvm_accel *kvm = kvm_of(accel);
+    atomic_store(&kvm->stop_requested, true);
+    if (atomic_load(&kvm->thread_known))
+        pthread_kill(kvm->vcpu_thread, ACCEL_KICK_SIGNAL);
+}
+
+/* ---- running ------------------------------------------------------------- */
+
+/* The first run() tells KVM which signal mask to use inside KVM_RUN: the
+ * thread's own, with the kick signal let through, so a kick that lands just
+ * before KVM_RUN still ends it at once. */
+static int kvm_prepare_thread(struct kvm_accel *kvm)
+{
+    sigset_t mask;
+    pthread_sigmask(SIG_SETMASK, NULL, &mask);
+    sigdelset(&mask, ACCEL_KICK_SIGNAL);
+    struct {
+        struct kvm_signal_mask header;
+        uint64_t bits;
+    } signal_mask = {.header.len = 8};
+    memcpy(&signal_mask.bits, &mask, sizeof(signal_mask.bits));
+    if (ioctl(kvm->vcpu_fd, KVM_SET_SIGNAL_MASK, &signal_mask) < 0)
+        return -errno;
+    kvm->vcpu_thread = pthread_self();
+    atomic_store(&kvm->thread_known, true);
+    return 0;
+}
+
+static void consume_kick(void)
+{
+    sigset_t kick;
+    sigemptyset(&kick);
+    sigaddset(&kick, ACCEL_KICK_SIGNAL);
+    struct timespec zero = {0, 0};
+    while (sigtimedwait(&kick, NULL, &zero) == ACCEL_KICK_SIGNAL)
+        ;
+}
+
+/* Makes a narrowing of the page tables visible before the guest runs:
+ * loading a CR3 value that differs from the current one makes KVM drop its
+ * cached translations (shadow pages on PVM, the guest TLB on hardware). PWT
+ * in CR3 only sets the caching type of the PML4 read, so alternating it is
+ * harmless. */
+static int kvm_flush_if_needed(struct kvm_accel *kvm)
+{
+    uint64_t generation = guest_memory_generation(kvm->memory);
+    if (generation == kvm->generation)
+        return 0;
+    struct kvm_regs *regs;
+    struct kvm_sregs *sregs;
+    int result = kvm_load_regs(kvm, &regs, &sregs);
+    if (result < 0)
+        return result;
+    kvm->cr3_alternate = !kvm->cr3_alternate;
+    sregs->cr3 = guest_memory_cr3(kvm->memory) | (kvm->cr3_alternate ? 0x8 : 0);
+    kvm->generation = generation;
+    return kvm_store_regs(kvm, false, true);
+}
+
+static int kvm_handle_doorbell(struct kvm_accel *kvm)
+{
+    struct kvm_regs *regs;
+    struct kvm_sregs *sregs;
+    int result = kvm_load_regs(kvm, &regs, &sregs);
+    if (result < 0)
+        return result;
+    regs->rip = regs->rcx;
+    regs->rflags = regs->r11;
+    bool to_user_mode = sregs->cs.dpl != 3;
+    if (to_user_mode)
+        user_segments(&sregs->cs, &sregs->ss);
+    return kvm_store_regs(kvm, true, to_user_mode);
+}
+
+static int kvm_handle_exception(struct kvm_accel *kvm, unsigned vector, struct accel_exit *exit)
+{
+    struct kvm_regs *regs;
+    struct kvm_sregs *sregs;
+    int result = kvm_load_regs(kvm, &regs, &sregs);
+    if (result < 0)
+        return result;
+    if (guest_read(kvm->memory, regs->rsp, &kvm->frame, sizeof(kvm->frame), GUEST_ACCESS_DEBUG) <
+        0) {
+        snprintf(exit->message, sizeof(exit->message),
+                 "exception %u with an unreadable kernel stack (rsp %#llx)", vector,
+                 (unsigned long long)regs->rsp);
+        exit->reason = ACCEL_EXIT_ERROR;
+        return 0;
+    }
+    kvm->frame_address = regs->rsp;
+    kvm->in_exception = true;
+    kvm->frame_dirty = false;
+    exit->reason = ACCEL_EXIT_EXCEPTION;
+    exit->vector = vector;
+    exit->has_error_code = vector == 8 || (vector >= 10 && vector <= 14) || vector == 17 ||
+                           vector == 21 || vector == 29 || vector == 30;
+    exit->error_code = kvm->frame.error_code;
+    exit->fault_address = vector == 14 ? sregs->cr2 : 0;
+    exit->in_kernel = (kvm->frame.cs & 3) == 0;
+    return 0;
+}
+
+static void describe_internal_error(struct kvm_accel *kvm, struct accel_exit *exit)
+{
+    struct kvm_regs *regs;
+    struct kvm_sregs *sregs;
+    uint64_t rip = 0;
+    if (kvm_load_regs(kvm, &regs, &sregs) == 0)
+        rip = regs->rip;
+    int used = snprintf(exit->message, sizeof(exit->message),
+                        "KVM internal error (suberror %u) at rip %#llx",
+                        kvm->run->internal.suberror, (unsigned long long)rip);
+    if (kvm->run->internal.suberror == KVM_INTERNAL_ERROR_EMULATION) {
+        uint8_t bytes[8];
+        if (guest_read(kvm->memory, rip, bytes, sizeof(bytes), GUEST_ACCESS_DEBUG) == 0 &&
+            used > 0 && (size_t)used < sizeof(exit->message))
+            snprintf(exit->message + used, sizeof(exit->message) - used,
+                     ": cannot emulate instruction %02x %02x %02x %02x", bytes[0], bytes[1],
+                     bytes[2], bytes[3]);
+    }
+}
+
+static int kvm_run(struct accel *accel, struct accel_exit *exit)
+{
+    struct kvm_accel *kvm = kvm_of(accel);
+    memset(exit, 0, sizeof(*exit));
+    exit->debug_slot = -1;
+    if (!atomic_load(&kvm->thread_known)) {
+        int result = kvm_prepare_thread(kvm);
+        if (result < 0) {
+            snprintf(exit->message, sizeof(exit->message), "KVM_SET_SIGNAL_MASK: %s",
+                     strerror(-result));
+            return result;
+        }
+    }
+    int result = kvm_flush_if_needed(kvm);
+    if (result < 0) {
+        snprintf(exit->message, sizeof(exit->message), "cannot flush guest TLB: %s",
+                 strerror(-result));
+        return result;
+    }
+    if (kvm->in_exception) {
+        if (kvm->frame_dirty && guest_write(kvm->memory, kvm->frame_address, &kvm->frame,
+                                            sizeof(kvm->frame), GUEST_ACCESS_DEBUG) < 0) {
+            snprintf(exit->message, sizeof(exit->message), "cannot rewrite exception frame");
+            return -EFAULT;
+        }
+        kvm->in_exception = false;
+        kvm->frame_dirty = false;
+    }
+
+    for (;;) {
+        if (atomic_exchange(&kvm->stop_requested, false)) {
+            exit->reason = ACCEL_EXIT_STOPPED;
+            return 0;
+        }
+        int run_result = ioctl(kvm->vcpu_fd, KVM_RUN, 0);
+        int run_errno = errno;
+        if (kvm->sync_regs) {
+            kvm->sync_valid = true;
+            kvm->run->kvm_dirty_regs = 0;
+        }
+        if (run_result < 0) {
+            if (run_errno == EINTR || run_errno == EAGAIN) {
+                consume_kick();
+                continue;
+            }
+            snprintf(exit->message, sizeof(exit->message), "KVM_RUN: %s", strerror(run_errno));
+            return -run_errno;
+        }
+        struct kvm_run *run = kvm->run;
+        switch (run->exit_reason) {
+        case KVM_EXIT_MMIO:
+            if (run->mmio.is_write && run->mmio.phys_addr >= kvm->doorbell_gpa &&
+                run->mmio.phys_addr < kvm->doorbell_gpa + GUEST_PAGE_SIZE) {
+                result = kvm_handle_doorbell(kvm);
+                if (result < 0)
+                    return result;
+                exit->reason = ACCEL_EXIT_SYSCALL;
+                return 0;
+            }
+            exit->reason = ACCEL_EXIT_ERROR;
+            snprintf(exit->message, sizeof(exit->message),
+                     "guest %s of %u bytes at guest-physical %#llx, outside RAM",
+                     run->mmio.is_write ? "write" : "read", run->mmio.len,
+                     (unsigned long long)run->mmio.phys_addr);
+            return 0;
+        case KVM_EXIT_IO:
+            if (run->io.direction == KVM_EXIT_IO_OUT && run->io.port >= HX_PORT_EXCEPTION_BASE &&
+                run->io.port < HX_PORT_EXCEPTION_BASE + 32) {
+                result = kvm_handle_exception(kvm, run->io.port - HX_PORT_EXCEPTION_BASE, exit);
+                return result;
+            }
+            if (run->io.direction == KVM_EXIT_IO_OUT && run->io.port == HX_PORT_PANIC) {
+                struct kvm_regs *regs;
+                struct kvm_sregs *sregs;
+                uint64_t reason = kvm_load_regs(kvm, &regs, &sregs) == 0 ? regs->rdi : 0;
+                exit->reason = ACCEL_EXIT_HALT;
+                snprintf(exit->message, sizeof(exit->message), "guest kernel panic: %s",
+                         reason == HX_PANIC_BAD_BOOT_INFO ? "bad boot information"
+                                                          : "unknown reason");
+                return 0;
+            }
+            exit->reason = ACCEL_EXIT_ERROR;
+            snprintf(exit->message, sizeof(exit->message), "guest %s on unknown port %#x",
+                     run->io.direction == KVM_EXIT_IO_OUT ? "out" : "in", run->io.port);
+            return 0;
+        case KVM_EXIT_DEBUG:
+            exit->reason = ACCEL_EXIT_DEBUG;
+            for (int slot = 0; slot < 4; slot++) {
+                if (run->debug.arch.dr6 & (1u << slot))
+                    exit->debug_slot = slot;
+            }
+            return 0;
+        case KVM_EXIT_HLT:
+            exit->reason = ACCEL_EXIT_HALT;
+            snprintf(exit->message, sizeof(exit->message), "guest kernel halted");
+            return 0;
+        case KVM_EXIT_SHUTDOWN:
+            exit->reason = ACCEL_EXIT_ERROR;
+            snprintf(exit->message, sizeof(exit->message),
+                     "triple fault: the guest kernel could not handle an exception");
+            return 0;
+        case KVM_EXIT_INTR:
+            consume_kick();
+            continue;
+        case KVM_EXIT_INTERNAL_ERROR:
+            exit->reason = ACCEL_EXIT_ERROR;
+            describe_internal_error(kvm, exit);
+            return 0;
+        case KVM_EXIT_FAIL_ENTRY:
+            exit->reason = ACCEL_EXIT_ERROR;
+            snprintf(exit->message, sizeof(exit->message),
+                     "KVM entry failed (hardware reason %#llx)",
+                     (unsigned long long)run->fail_entry.hardware_entry_failure_reason);
+            return 0;
+        default:
+            exit->reason = ACCEL_EXIT_ERROR;
+            snprintf(exit->message, sizeof(exit->message), "unexpected KVM exit %u",
+                     run->exit_reason);
+            return 0;
+        }
+    }
+}
+
+const struct accel_ops kvm_accel_ops = {
+    .name = "kvm",
+    .probe = kvm_probe,
+    .create = kvm_create,
+    .destroy = kvm_destroy,
+    .capabilities = kvm_capabilities,
+    .run = kvm_run,
+    .stop = kvm_stop,
+    .get_state = kvm_get_state,
+    .set_state = kvm_set_state,
+    .get_fpu = kvm_get_fpu,
+    .set_fpu = kvm_set_fpu,
+    .translate = kvm_translate,
+    .set_debug = kvm_set_debug,
+};

@@ -1,0 +1,122 @@
+/*
+ * Entry points of the guest kernel: the first guest instruction, the syscall
+ * entry, the exception stubs, and the drop to user mode.
+ */
+#include "kernel/abi.h"
+
+    .section .text.boot, "ax"
+    .globl _start
+/* The monitor starts the vCPU here in 64-bit mode, paging on, rdi = the boot
+ * information page. */
+_start:
+    lea boot_stack_top(%rip), %rsp
+    xor %ebp, %ebp
+    call kernel_main
+1:  hlt
+    jmp 1b
+
+    .text
+/* enter_user(entry, stack, rflags): leaves the kernel for good, with every
+ * general register zero as the ABI's process entry expects (rdx = 0: no
+ * atexit function from a dynamic loader). */
+    .globl enter_user
+enter_user:
+    pushq $HX_SELECTOR_USER_DATA
+    pushq %rsi
+    pushq %rdx
+    pushq $HX_SELECTOR_USER_CODE
+    pushq %rdi
+    xor %eax, %eax
+    xor %ebx, %ebx
+    xor %ecx, %ecx
+    xor %edx, %edx
+    xor %esi, %esi
+    xor %edi, %edi
+    xor %ebp, %ebp
+    xor %r8d, %r8d
+    xor %r9d, %r9d
+    xor %r10d, %r10d
+    xor %r11d, %r11d
+    xor %r12d, %r12d
+    xor %r13d, %r13d
+    xor %r14d, %r14d
+    xor %r15d, %r15d
+    iretq
+
+/* Exception stubs. Each hands its vector to the monitor through the port
+ * number (the `out` does not change any register, so the monitor sees the
+ * interrupted code's registers unchanged) and resumes the interrupted code
+ * with whatever frame the monitor left. */
+.macro exception_stub vector, has_error_code
+exception_\vector:
+    .if \has_error_code == 0
+    pushq $0
+    .endif
+    outb %al, $(HX_PORT_EXCEPTION_BASE + \vector)
+    addq $8, %rsp
+    iretq
+.endm
+
+exception_stub 0, 0
+exception_stub 1, 0
+exception_stub 2, 0
+exception_stub 3, 0
+exception_stub 4, 0
+exception_stub 5, 0
+exception_stub 6, 0
+exception_stub 7, 0
+exception_stub 8, 1
+exception_stub 9, 0
+exception_stub 10, 1
+exception_stub 11, 1
+exception_stub 12, 1
+exception_stub 13, 1
+exception_stub 14, 1
+exception_stub 15, 0
+exception_stub 16, 0
+exception_stub 17, 1
+exception_stub 18, 0
+exception_stub 19, 0
+exception_stub 20, 0
+exception_stub 21, 1
+exception_stub 22, 0
+exception_stub 23, 0
+exception_stub 24, 0
+exception_stub 25, 0
+exception_stub 26, 0
+exception_stub 27, 0
+exception_stub 28, 0
+exception_stub 29, 1
+exception_stub 30, 1
+exception_stub 31, 0
+
+    .section .rodata
+    .globl exception_stubs
+    .balign 8
+exception_stubs:
+    .irp v, 0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31
+    .quad exception_\v
+    .endr
+
+/* The syscall entry: the only kernel code on a user-accessible page. On
+ * hosts where `syscall` from CPL3 stays at CPL3 (PVM) this page must be
+ * executable from user mode; on hardware KVM it runs at CPL0. Either way one
+ * write to the doorbell exits to the monitor, which performs the call and
+ * resumes the program at rcx with rflags = r11 itself. */
+    .section .text.user, "ax"
+    .globl syscall_entry
+syscall_entry:
+    movl %eax, HX_DOORBELL_ADDRESS
+    ud2
+
+    .bss
+    .balign 16
+    .globl boot_stack_top, exception_stack_top
+boot_stack:
+    .skip 8192
+boot_stack_top:
+exception_stack:
+    .skip 8192
+exception_stack_top:
+
+    .section .note.GNU-stack, "", @progbits

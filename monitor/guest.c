@@ -1,0 +1,302 @@
+/* monitor/guest.c — building the VM for one program. */
+#include "config.h"
+#include "monitor/guest.h"
+#include "kernel/abi.h"
+
+#include <cpuid.h>
+#include <errno.h>
+#include <glib.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define CR0_PE         (1ULL << 0)
+#define CR0_MP         (1ULL << 1)
+#define CR0_ET         (1ULL << 4)
+#define CR0_NE         (1ULL << 5)
+#define CR0_WP         (1ULL << 16)
+#define CR0_AM         (1ULL << 18)
+#define CR0_PG         (1ULL << 31)
+#define CR4_PAE        (1ULL << 5)
+#define CR4_OSFXSR     (1ULL << 9)
+#define CR4_OSXMMEXCPT (1ULL << 10)
+#define CR4_OSXSAVE    (1ULL << 18)
+#define EFER_LME       (1ULL << 8)
+#define EFER_LMA       (1ULL << 10)
+#define EFER_NXE       (1ULL << 11)
+
+char *guest_default_kernel_path(void)
+{
+    char *self = g_file_read_link("/proc/self/exe", NULL);
+    if (self) {
+        char *directory = g_path_get_dirname(self);
+        char *candidate = g_build_filename(directory, "kernel", "hermitux-kernel", NULL);
+        g_free(directory);
+        g_free(self);
+        if (access(candidate, R_OK) == 0)
+            return candidate;
+        g_free(candidate);
+    }
+    return g_strdup(HERMITUX_KERNEL_INSTALLED);
+}
+
+static uint64_t page_align_up(uint64_t value)
+{
+    return (value + GUEST_PAGE_SIZE - 1) & GUEST_PAGE_MASK;
+}
+
+/* The vCPU at the kernel's entry: long mode with the monitor's page tables,
+ * flat 64-bit kernel segments, rdi = the boot information. */
+static int set_initial_state(struct guest *guest, char **error)
+{
+    struct cpu_state state = {0};
+    state.rip = guest->kernel.entry;
+    state.rdi = HX_BOOT_INFO_ADDRESS;
+    state.rflags = 0x2;
+    struct cpu_segment code = {.selector = HX_SELECTOR_KERNEL_CODE,
+                               .limit = 0xffffffff,
+                               .type = 11,
+                               .present = 1,
+                               .s = 1,
+                               .l = 1,
+                               .g = 1};
+    struct cpu_segment data = {.selector = HX_SELECTOR_KERNEL_DATA,
+                               .limit = 0xffffffff,
+                               .type = 3,
+                               .present = 1,
+                               .s = 1,
+                               .db = 1,
+                               .g = 1};
+    state.cs = code;
+    state.ds = state.es = state.fs = state.gs = state.ss = data;
+    state.tr = (struct cpu_segment){.limit = 0xffff, .type = 11, .present = 1};
+    state.ldt = (struct cpu_segment){.limit = 0xffff, .type = 2, .present = 1, .unusable = 1};
+    state.cr0 = CR0_PE | CR0_MP | CR0_ET | CR0_NE | CR0_WP | CR0_AM | CR0_PG;
+    state.cr3 = guest_memory_cr3(guest->memory);
+    state.cr4 = CR4_PAE | CR4_OSFXSR | CR4_OSXMMEXCPT;
+    unsigned eax, ebx, ecx, edx;
+    if (__get_cpuid(1, &eax, &ebx, &ecx, &edx) && (ecx & bit_XSAVE))
+        state.cr4 |= CR4_OSXSAVE;
+    state.efer = EFER_LME | EFER_LMA | EFER_NXE;
+    int result = guest->accel_ops->set_state(
+        guest->accel, &state, CPU_STATE_GPRS | CPU_STATE_SEGMENTS | CPU_STATE_CONTROL);
+    if (result < 0)
+        *error = g_strdup_printf("cannot set the vCPU's initial state: %s", strerror(-result));
+    return result;
+}
+
+static const struct accel_ops *choose_accel(const char *name, bool verbose, char **error)
+{
+    char why[512];
+    if (strcmp(name, "auto") == 0) {
+        const struct accel_ops *ops = accel_choose(why, sizeof(why));
+        if (!ops)
+            *error = g_strdup_printf("no accelerator can run here (%s)", why);
+        else if (verbose)
+            fprintf(stderr, "hermitux-run: accelerator %s (auto: first that works here)\n",
+                    ops->name);
+        return ops;
+    }
+    const struct accel_ops *ops = accel_find(name);
+    if (!ops) {
+        *error = g_strdup_printf("accelerator '%s' is not built into this hermitux-run; "
+                                 "reconfigure without --disable-%s or use --accel=auto",
+                                 name, name);
+        return NULL;
+    }
+    if (!ops->probe(why, sizeof(why))) {
+        *error = g_strdup_printf("--accel=%s cannot run here: %s", name, why);
+        return NULL;
+    }
+    return ops;
+}
+
+static int build_user_memory(struct guest *guest, const struct monitor_options *options,
+                             char **error)
+{
+    struct guest_memory *memory = guest->memory;
+    int result =
+        guest_map_anonymous(memory, HX_BOOT_INFO_ADDRESS, GUEST_PAGE_SIZE,
+                            GUEST_PROT_READ | GUEST_PROT_WRITE, GUEST_REGION_KERNEL, "boot info");
+    if (result == 0)
+        result = guest_map_physical(
+            memory, HX_DOORBELL_ADDRESS, HX_DOORBELL_PHYSICAL(guest_memory_ram_size(memory)),
+            GUEST_PAGE_SIZE, GUEST_PROT_READ | GUEST_PROT_WRITE | GUEST_PROT_USER,
+            GUEST_REGION_DEVICE, "doorbell");
+    if (result < 0) {
+        *error = g_strdup_printf("cannot map the kernel's pages: %s", strerror(-result));
+        return result;
+    }
+
+    /* 8 MiB as Linux gives, less when the guest is small. */
+    uint64_t stack_size = MIN(GUEST_STACK_SIZE, guest_memory_ram_size(memory) / 16);
+    stack_size = MAX(stack_size & GUEST_PAGE_MASK, 16 * GUEST_PAGE_SIZE);
+    guest->stack_top = GUEST_STACK_TOP;
+    guest->stack_low = guest->stack_top - stack_size;
+    int stack_prot = GUEST_PROT_READ | GUEST_PROT_WRITE | GUEST_PROT_USER;
+    if (guest->program.executable_stack)
+        stack_prot |= GUEST_PROT_EXEC;
+    result = guest_map_anonymous(memory, guest->stack_low, stack_size, stack_prot,
+                                 GUEST_REGION_STACK, "[stack]");
+    if (result == 0)
+        result = guest_reserve_range(memory, guest->stack_low - GUEST_PAGE_SIZE, GUEST_PAGE_SIZE,
+                                     GUEST_REGION_GUARD, "stack guard page");
+    if (result < 0) {
+        *error = g_strdup_printf("%s: not enough guest memory for the stack (%llu KiB); "
+                                 "give more with -m",
+                                 options->program, (unsigned long long)(stack_size >> 10));
+        return result;
+    }
+
+    unsigned eax, ebx, ecx, edx;
+    uint64_t hwcap = __get_cpuid(1, &eax, &ebx, &ecx, &edx) ? edx : 0;
+    struct loader_stack_info info = {
+        .argv = (const char *const *)options->program_argv,
+        .envp = (const char *const *)options->environment,
+        .execfn = options->program,
+        .hwcap = hwcap,
+        .hwcap2 = 0,
+        .uid = getuid(),
+        .euid = geteuid(),
+        .gid = getgid(),
+        .egid = getegid(),
+    };
+    uint64_t rsp;
+    result = loader_build_stack(memory, &guest->program, &info, guest->stack_low, guest->stack_top,
+                                &rsp, error);
+    if (result < 0)
+        return result;
+
+    struct hx_boot_info boot = {
+        .magic = HX_BOOT_INFO_MAGIC,
+        .user_entry = guest->program.entry,
+        .user_stack = rsp,
+        .user_rflags = 0x202,
+    };
+    result = guest_write(memory, HX_BOOT_INFO_ADDRESS, &boot, sizeof(boot), GUEST_ACCESS_DEBUG);
+    if (result < 0)
+        *error = g_strdup("cannot write the boot information page");
+    return result;
+}
+
+static uint64_t cpu_get_fs_base(void *opaque)
+{
+    struct guest *guest = opaque;
+    struct cpu_state state;
+    if (guest->accel_ops->get_state(guest->accel, &state, CPU_STATE_SEGMENTS) < 0)
+        return 0;
+    return state.fs.base;
+}
+
+static uint64_t cpu_get_gs_base(void *opaque)
+{
+    struct guest *guest = opaque;
+    struct cpu_state state;
+    if (guest->accel_ops->get_state(guest->accel, &state, CPU_STATE_SEGMENTS) < 0)
+        return 0;
+    return state.gs.base;
+}
+
+static void cpu_set_segment_base(struct guest *guest, bool fs, uint64_t base)
+{
+    struct cpu_state state;
+    if (guest->accel_ops->get_state(guest->accel, &state, CPU_STATE_SEGMENTS) < 0)
+        return;
+    if (fs)
+        state.fs.base = base;
+    else
+        state.gs.base = base;
+    guest->accel_ops->set_state(guest->accel, &state, CPU_STATE_SEGMENTS);
+}
+
+static void cpu_set_fs_base(void *opaque, uint64_t base)
+{
+    cpu_set_segment_base(opaque, true, base);
+}
+
+static void cpu_set_gs_base(void *opaque, uint64_t base)
+{
+    cpu_set_segment_base(opaque, false, base);
+}
+
+struct guest *guest_create(const struct monitor_options *options, char **error)
+{
+    struct guest *guest = g_new0(struct guest, 1);
+    guest->verbose = options->verbose;
+    guest->accel_ops = choose_accel(options->accel, options->verbose, error);
+    if (!guest->accel_ops)
+        goto fail;
+
+    guest->memory = guest_memory_create(options->memory_size, error);
+    if (!guest->memory)
+        goto fail;
+
+    char *kernel_path =
+        options->kernel_path ? g_strdup(options->kernel_path) : guest_default_kernel_path();
+    struct loader_limits kernel_limits = {HX_KERNEL_BASE, HX_KERNEL_END};
+    int result =
+        loader_load_kernel(kernel_path, guest->memory, &kernel_limits, &guest->kernel, error);
+    g_free(kernel_path);
+    if (result < 0)
+        goto fail;
+
+    struct loader_limits program_limits = {HX_KERNEL_END, guest_memory_ram_size(guest->memory)};
+    if (loader_load_program(options->program, guest->memory, &program_limits, &guest->program,
+                            error) < 0)
+        goto fail;
+
+    if (build_user_memory(guest, options, error) < 0)
+        goto fail;
+
+    guest->accel = guest->accel_ops->create(guest->memory, error);
+    if (!guest->accel)
+        goto fail;
+    if (options->verbose)
+        fprintf(stderr, "hermitux-run: %s\n",
+                guest->accel_ops->capabilities(guest->accel)->description);
+    if (set_initial_state(guest, error) < 0)
+        goto fail;
+
+    char *exe_path = realpath(options->program, NULL);
+    struct linux_config config = {
+        .exe_path = exe_path ? exe_path : options->program,
+        .brk_start = page_align_up(guest->program.end),
+        .mmap_low = GUEST_MMAP_LOW,
+        .mmap_high = guest->stack_low - GUEST_PAGE_SIZE,
+        .verbose = options->verbose,
+        .stdin_fd = 0,
+        .stdout_fd = 1,
+        .stderr_fd = 2,
+    };
+    static const struct linux_cpu cpu_template = {
+        .get_fs_base = cpu_get_fs_base,
+        .set_fs_base = cpu_set_fs_base,
+        .get_gs_base = cpu_get_gs_base,
+        .set_gs_base = cpu_set_gs_base,
+    };
+    struct linux_cpu cpu = cpu_template;
+    cpu.opaque = guest;
+    guest->process = linux_process_create(guest->memory, &config, &cpu, error);
+    free(exe_path);
+    if (!guest->process)
+        goto fail;
+    return guest;
+
+fail:
+    guest_destroy(guest);
+    return NULL;
+}
+
+void guest_destroy(struct guest *guest)
+{
+    if (!guest)
+        return;
+    linux_process_destroy(guest->process);
+    if (guest->accel)
+        guest->accel_ops->destroy(guest->accel);
+    elf_image_free(&guest->program);
+    elf_image_free(&guest->kernel);
+    guest_memory_destroy(guest->memory);
+    g_free(guest);
+}

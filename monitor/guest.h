@@ -1,0 +1,54 @@
+/*
+ * monitor/guest.h — one VM set up to run one program: guest memory with the
+ * kernel, the program, its stack and heap, the vCPU at the kernel's entry,
+ * and the Linux process state. Internal to monitor/ (and the fault report
+ * and GDB stub, which need to see the same guest).
+ */
+#ifndef HERMITUX_MONITOR_GUEST_H
+#define HERMITUX_MONITOR_GUEST_H
+
+#include "accel/accel.h"
+#include "linux/linux.h"
+#include "loader/loader.h"
+#include "memory/memory.h"
+#include "monitor/monitor.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Where the program's dynamic memory goes. */
+#define GUEST_STACK_TOP  GUEST_USER_TOP
+#define GUEST_STACK_SIZE (8ULL << 20)
+#define GUEST_MMAP_LOW   0x100000000ULL /* the heap may grow to here */
+
+struct guest {
+    struct guest_memory *memory;
+    const struct accel_ops *accel_ops;
+    struct accel *accel;
+    struct elf_image kernel;
+    struct elf_image program;
+    struct linux_process *process;
+    uint64_t stack_low, stack_top;
+    bool verbose;
+};
+
+/*
+ * Builds everything from the options: guest RAM, the kernel and the program
+ * loaded, the initial stack, the accelerator with its vCPU at the kernel's
+ * first instruction. Returns NULL with a one-line *error (g_free it), having
+ * released what it built.
+ */
+struct guest *guest_create(const struct monitor_options *options, char **error);
+
+void guest_destroy(struct guest *guest);
+
+/* The kernel image path that goes with this binary: next to it in the build
+ * tree, else the installed one. */
+char *guest_default_kernel_path(void);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,75 @@
+/*
+ * monitor/ — the command line, the VM that runs one program, and the vCPU
+ * thread. The main thread runs a GMainLoop that owns I/O and events; the
+ * vCPU thread runs the guest and performs its syscalls, and hands the main
+ * loop what needs it (exit, fault, stop).
+ */
+#ifndef HERMITUX_MONITOR_H
+#define HERMITUX_MONITOR_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "accel/accel.h"
+#include "loader/loader.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define MONITOR_DEFAULT_MEMORY (512ULL << 20)
+#define MONITOR_MIN_MEMORY     (4ULL << 20)
+#define MONITOR_MAX_MEMORY     (64ULL << 30)
+
+struct monitor_options {
+    char *accel; /* "kvm", "tcg" or "auto" */
+    uint64_t memory_size;
+    bool verbose;
+    char *kernel_path;   /* NULL: the kernel built or installed with the binary */
+    char **environment;  /* what the program receives: NULL-terminated */
+    char *program;       /* PROGRAM as given */
+    char **program_argv; /* PROGRAM ARGS..., NULL-terminated */
+};
+
+/* How monitor_parse_options ended. */
+enum monitor_parse_result {
+    MONITOR_PARSE_RUN,  /* options filled: run the program */
+    MONITOR_PARSE_EXIT, /* --help or --version was printed: exit 0 */
+    MONITOR_PARSE_ERROR /* *error says what was wrong (one line, g_free it) */
+};
+
+/*
+ * Parses `hermitux-run [OPTIONS] PROGRAM [ARGS...]`: options stop at PROGRAM,
+ * whatever follows belongs to the program. `environment` is the host
+ * environment (HERMIT_MEM and HERMIT_VERBOSE are honoured from it; it is
+ * passed to the program unless --clear-env, with -E NAME=VALUE applied).
+ * Writes --help and --version text to stdout.
+ */
+enum monitor_parse_result monitor_parse_options(int argc, char **argv, char **environment,
+                                                struct monitor_options *options, char **error);
+
+void monitor_options_free(struct monitor_options *options);
+
+/*
+ * Parses a memory size: digits with an optional K, M or G suffix (powers of
+ * 1024); plain digits are MiB when plain_is_mib (QEMU's -m) else bytes
+ * (HermiTux's HERMIT_MEM). Returns false on anything else or on overflow.
+ */
+bool monitor_parse_size(const char *text, bool plain_is_mib, uint64_t *bytes);
+
+/* How the program ended, as the monitor's exit status shows it. */
+struct monitor_outcome {
+    int exit_status; /* the program's status, or 128 + signal */
+    int signal;      /* the signal a native run would die of, 0 if it exited */
+};
+
+/* Runs the program to its end as the options say: builds the VM, starts the
+ * vCPU thread, runs the main loop. Prints one line on stderr for any error.
+ * Returns the monitor's exit status. */
+int monitor_run(const struct monitor_options *options);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

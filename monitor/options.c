@@ -1,0 +1,188 @@
+/* monitor/options.c — the command line. */
+#include "config.h"
+#include "monitor/monitor.h"
+
+#include <errno.h>
+#include <glib.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+bool monitor_parse_size(const char *text, bool plain_is_mib, uint64_t *bytes)
+{
+    if (!text || !g_ascii_isdigit(text[0]))
+        return false;
+    errno = 0;
+    char *end;
+    unsigned long long value = strtoull(text, &end, 10);
+    if (errno)
+        return false;
+    unsigned shift;
+    switch (g_ascii_toupper(*end)) {
+    case '\0':
+        shift = plain_is_mib ? 20 : 0;
+        break;
+    case 'K':
+        shift = 10;
+        break;
+    case 'M':
+        shift = 20;
+        break;
+    case 'G':
+        shift = 30;
+        break;
+    default:
+        return false;
+    }
+    if (*end && end[1] != '\0' && !(g_ascii_toupper(end[1]) == 'B' && end[2] == '\0'))
+        return false;
+    if (value > (UINT64_MAX >> shift))
+        return false;
+    *bytes = (uint64_t)value << shift;
+    return true;
+}
+
+void monitor_options_free(struct monitor_options *options)
+{
+    g_free(options->accel);
+    g_free(options->kernel_path);
+    g_strfreev(options->environment);
+    g_free(options->program);
+    g_strfreev(options->program_argv);
+    memset(options, 0, sizeof(*options));
+}
+
+static const char *const summary =
+    "Runs an unmodified static Linux x86-64 program inside a small virtual machine\n"
+    "(a HermiTux-style unikernel) as if it ran natively: same output, files and\n"
+    "exit status.";
+
+static const char *const description =
+    "Environment:\n"
+    "  HERMIT_MEM=SIZE      guest memory (as -m; plain digits are bytes)\n"
+    "  HERMIT_VERBOSE=1     as -v\n"
+    "\n"
+    "Exit status: the program's own; 128 + N when it dies of signal N (139 for a\n"
+    "segmentation fault); 1 when hermitux-run cannot start it; 2 for a bad\n"
+    "command line.";
+
+enum monitor_parse_result monitor_parse_options(int argc, char **argv, char **environment,
+                                                struct monitor_options *options, char **error)
+{
+    memset(options, 0, sizeof(*options));
+    char *accel = NULL, *memory = NULL, *kernel = NULL;
+    char **setenv_list = NULL;
+    gboolean verbose = FALSE, clear_env = FALSE, version = FALSE;
+    GOptionEntry entries[] = {
+        {"accel", 0, 0, G_OPTION_ARG_STRING, &accel,
+         "Accelerator: kvm, tcg or auto (default: auto, kvm where /dev/kvm works)", "ACCEL"},
+        {"memory", 'm', 0, G_OPTION_ARG_STRING, &memory,
+         "Guest memory, with K, M or G suffix; plain digits are MiB (default: 512M)", "SIZE"},
+        {"verbose", 'v', 0, G_OPTION_ARG_NONE, &verbose,
+         "Say what the monitor does; full fault reports", NULL},
+        {"kernel", 0, 0, G_OPTION_ARG_FILENAME, &kernel,
+         "Guest kernel ELF (default: the one installed with hermitux-run)", "PATH"},
+        {"env", 'E', 0, G_OPTION_ARG_STRING_ARRAY, &setenv_list,
+         "Set NAME to VALUE in the program's environment (repeatable)", "NAME=VALUE"},
+        {"clear-env", 0, 0, G_OPTION_ARG_NONE, &clear_env,
+         "Start the program with an empty environment (then -E adds to it)", NULL},
+        {"version", 0, 0, G_OPTION_ARG_NONE, &version, "Print the version and exit", NULL},
+        {NULL, 0, 0, 0, NULL, NULL, NULL},
+    };
+
+    GOptionContext *context = g_option_context_new("PROGRAM [ARGS...]");
+    g_option_context_set_summary(context, summary);
+    g_option_context_set_description(context, description);
+    g_option_context_add_main_entries(context, entries, NULL);
+    /* Options end at PROGRAM: what follows is the program's. */
+    g_option_context_set_strict_posix(context, TRUE);
+
+    enum monitor_parse_result result = MONITOR_PARSE_ERROR;
+    GError *gerror = NULL;
+    char **args = g_new0(char *, argc + 1);
+    for (int i = 0; i < argc; i++)
+        args[i] = argv[i];
+    int arg_count = argc;
+    char **args_view = args; /* g_option_context_parse rearranges the array */
+    if (!g_option_context_parse(context, &arg_count, &args_view, &gerror)) {
+        *error = g_strdup_printf("%s; see hermitux-run --help", gerror->message);
+        g_error_free(gerror);
+        goto out;
+    }
+    if (version) {
+        printf("hermitux-run %s\n", HERMITUX_VERSION);
+        result = MONITOR_PARSE_EXIT;
+        goto out;
+    }
+    /* strict POSIX mode leaves a "--" that ends the options in place. */
+    int first = 1;
+    if (first < arg_count && strcmp(args_view[first], "--") == 0)
+        first++;
+    if (first >= arg_count) {
+        *error = g_strdup("no PROGRAM given; usage: hermitux-run [OPTIONS] PROGRAM [ARGS...]");
+        goto out;
+    }
+
+    options->accel = g_strdup(accel ? accel : "auto");
+    if (strcmp(options->accel, "auto") && strcmp(options->accel, "kvm") &&
+        strcmp(options->accel, "tcg")) {
+        *error = g_strdup_printf("unknown accelerator '%s'; use --accel=kvm, tcg or auto",
+                                 options->accel);
+        goto out;
+    }
+
+    options->memory_size = MONITOR_DEFAULT_MEMORY;
+    const char *hermit_mem = g_environ_getenv(environment, "HERMIT_MEM");
+    if (memory) {
+        if (!monitor_parse_size(memory, true, &options->memory_size)) {
+            *error = g_strdup_printf("bad memory size '%s'; give e.g. -m 512M or -m 2G", memory);
+            goto out;
+        }
+    } else if (hermit_mem && *hermit_mem) {
+        if (!monitor_parse_size(hermit_mem, false, &options->memory_size)) {
+            *error = g_strdup_printf("bad HERMIT_MEM '%s'; give e.g. HERMIT_MEM=512M", hermit_mem);
+            goto out;
+        }
+    }
+    if (options->memory_size < MONITOR_MIN_MEMORY || options->memory_size > MONITOR_MAX_MEMORY) {
+        *error = g_strdup_printf("memory size %llu MiB is out of range; give between %llu MiB "
+                                 "and %llu GiB",
+                                 (unsigned long long)(options->memory_size >> 20),
+                                 MONITOR_MIN_MEMORY >> 20, MONITOR_MAX_MEMORY >> 30);
+        goto out;
+    }
+
+    const char *hermit_verbose = g_environ_getenv(environment, "HERMIT_VERBOSE");
+    options->verbose =
+        verbose || (hermit_verbose && strcmp(hermit_verbose, "0") != 0 && *hermit_verbose != '\0');
+    options->kernel_path = g_strdup(kernel);
+
+    options->environment = clear_env ? g_new0(char *, 1) : g_strdupv(environment);
+    for (char **setting = setenv_list; setting && *setting; setting++) {
+        const char *equals = strchr(*setting, '=');
+        if (!equals || equals == *setting) {
+            *error = g_strdup_printf("bad -E '%s'; give -E NAME=VALUE", *setting);
+            goto out;
+        }
+        char *name = g_strndup(*setting, equals - *setting);
+        options->environment = g_environ_setenv(options->environment, name, equals + 1, TRUE);
+        g_free(name);
+    }
+
+    options->program = g_strdup(args_view[first]);
+    options->program_argv = g_new0(char *, arg_count - first + 1);
+    for (int i = first; i < arg_count; i++)
+        options->program_argv[i - first] = g_strdup(args_view[i]);
+    result = MONITOR_PARSE_RUN;
+
+out:
+    if (result != MONITOR_PARSE_RUN)
+        monitor_options_free(options);
+    g_free(args);
+    g_free(accel);
+    g_free(memory);
+    g_free(kernel);
+    g_strfreev(setenv_list);
+    g_option_context_free(context);
+    return result;
+}

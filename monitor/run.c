@@ -1,0 +1,198 @@
+/*
+ * monitor/run.c — the main loop and the vCPU thread.
+ *
+ * Syscalls are performed on the vCPU thread, right where the exit happened:
+ * a round trip through the main loop would add two thread switches to every
+ * one. What ends the run (exit, fault, an error, a stop from a signal) is
+ * handed to the main loop, which owns the outcome.
+ */
+#include "config.h"
+#include "monitor/guest.h"
+#include "monitor/monitor.h"
+#include "report/report.h"
+
+#include <errno.h>
+#include <glib-unix.h>
+#include <glib.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <string.h>
+
+enum run_end {
+    RUN_END_EXIT,    /* the program called exit or exit_group */
+    RUN_END_SIGNAL,  /* the program was killed (abort, a fatal signal it sent itself) */
+    RUN_END_FAULT,   /* an exception the program cannot survive */
+    RUN_END_STOPPED, /* SIGINT/SIGTERM to the monitor */
+    RUN_END_ERROR,   /* the accelerator or the guest kernel failed */
+};
+
+struct run {
+    struct guest *guest;
+    GMainLoop *loop;
+    atomic_int stop_signal; /* the monitor's signal that asked to stop, 0 if none */
+    enum run_end end;
+    struct accel_exit exit;
+    struct cpu_state state; /* at a fault */
+    int exit_status;
+};
+
+static gboolean on_vcpu_finished(gpointer data)
+{
+    struct run *run = data;
+    g_main_loop_quit(run->loop);
+    return G_SOURCE_REMOVE;
+}
+
+static void set_kick_blocked(bool blocked)
+{
+    sigset_t kick;
+    sigemptyset(&kick);
+    sigaddset(&kick, ACCEL_KICK_SIGNAL);
+    pthread_sigmask(blocked ? SIG_BLOCK : SIG_UNBLOCK, &kick, NULL);
+}
+
+/* One syscall of the program; false when the program has ended. */
+static bool perform_syscall(struct run *run)
+{
+    struct guest *guest = run->guest;
+    struct cpu_state state;
+    if (guest->accel_ops->get_state(guest->accel, &state, CPU_STATE_GPRS) < 0) {
+        run->end = RUN_END_ERROR;
+        snprintf(run->exit.message, sizeof(run->exit.message), "cannot read vCPU registers");
+        return false;
+    }
+    struct linux_syscall call = {
+        .number = state.rax,
+        .args = {state.rdi, state.rsi, state.rdx, state.r10, state.r8, state.r9},
+    };
+    uint64_t result = 0;
+    /* A blocking host call (read from a terminal, a sleep) must end when the
+     * main loop stops the vCPU. */
+    set_kick_blocked(false);
+    enum linux_outcome outcome = linux_syscall(guest->process, &call, &result);
+    set_kick_blocked(true);
+    if (outcome == LINUX_EXIT) {
+        int signal = linux_exit_signal(guest->process);
+        run->end = signal ? RUN_END_SIGNAL : RUN_END_EXIT;
+        run->exit_status = signal ? 128 + signal : linux_exit_status(guest->process);
+        return false;
+    }
+    state.rax = result;
+    if (guest->accel_ops->set_state(guest->accel, &state, CPU_STATE_GPRS) < 0) {
+        run->end = RUN_END_ERROR;
+        snprintf(run->exit.message, sizeof(run->exit.message), "cannot write vCPU registers");
+        return false;
+    }
+    return true;
+}
+
+static gpointer vcpu_thread(gpointer data)
+{
+    struct run *run = data;
+    struct guest *guest = run->guest;
+    for (;;) {
+        int result = guest->accel_ops->run(guest->accel, &run->exit);
+        if (result < 0) {
+            run->end = RUN_END_ERROR;
+            break;
+        }
+        if (run->exit.reason == ACCEL_EXIT_SYSCALL) {
+            if (!perform_syscall(run))
+                break;
+            continue;
+        }
+        if (run->exit.reason == ACCEL_EXIT_EXCEPTION) {
+            run->end = RUN_END_FAULT;
+            guest->accel_ops->get_state(guest->accel, &run->state, CPU_STATE_ALL);
+            break;
+        }
+        if (run->exit.reason == ACCEL_EXIT_STOPPED) {
+            run->end = RUN_END_STOPPED;
+            break;
+        }
+        run->end = RUN_END_ERROR;
+        guest->accel_ops->get_state(guest->accel, &run->state, CPU_STATE_ALL);
+        break;
+    }
+    g_main_context_invoke(NULL, on_vcpu_finished, run);
+    return NULL;
+}
+
+static gboolean on_stop_signal(gpointer data)
+{
+    struct run *run = *(struct run **)data;
+    int signal = GPOINTER_TO_INT(((struct run **)data)[1]);
+    atomic_store(&run->stop_signal, signal);
+    run->guest->accel_ops->stop(run->guest->accel);
+    return G_SOURCE_CONTINUE;
+}
+
+static void ignore_signal(int signal)
+{
+    (void)signal;
+}
+
+/* The kick signal's handler does nothing: it only has to interrupt. It is
+ * blocked everywhere but where the vCPU thread lets it in. */
+static void install_kick_signal(void)
+{
+    struct sigaction action = {0};
+    action.sa_handler = ignore_signal;
+    sigemptyset(&action.sa_mask);
+    sigaction(ACCEL_KICK_SIGNAL, &action, NULL);
+    set_kick_blocked(true);
+    /* A program writing to a closed pipe gets EPIPE from the syscall layer,
+     * which decides what a native run would have done; the monitor itself
+     * must not die of it. */
+    signal(SIGPIPE, SIG_IGN);
+}
+
+int monitor_run(const struct monitor_options *options)
+{
+    install_kick_signal();
+    char *error = NULL;
+    struct guest *guest = guest_create(options, &error);
+    if (!guest) {
+        fprintf(stderr, "hermitux-run: %s\n", error ? error : "cannot set up the guest");
+        g_free(error);
+        return 1;
+    }
+
+    struct run run = {.guest = guest, .loop = g_main_loop_new(NULL, FALSE)};
+    struct run *sigint_data[2] = {&run, GINT_TO_POINTER(SIGINT)};
+    struct run *sigterm_data[2] = {&run, GINT_TO_POINTER(SIGTERM)};
+    guint sigint_source = g_unix_signal_add(SIGINT, on_stop_signal, sigint_data);
+    guint sigterm_source = g_unix_signal_add(SIGTERM, on_stop_signal, sigterm_data);
+
+    GThread *thread = g_thread_new("vcpu", vcpu_thread, &run);
+    g_main_loop_run(run.loop);
+    g_thread_join(thread);
+    g_source_remove(sigint_source);
+    g_source_remove(sigterm_source);
+
+    int status;
+    switch (run.end) {
+    case RUN_END_EXIT:
+    case RUN_END_SIGNAL:
+        status = run.exit_status;
+        break;
+    case RUN_END_FAULT:
+        status = report_fault(stderr, guest, &run.exit, &run.state, options->verbose);
+        break;
+    case RUN_END_STOPPED: {
+        int signal = atomic_load(&run.stop_signal);
+        fprintf(stderr, "hermitux-run: stopped by %s\n", signal == SIGTERM ? "SIGTERM" : "SIGINT");
+        status = 128 + (signal ? signal : SIGINT);
+        break;
+    }
+    default:
+        report_error(stderr, guest, &run.exit, &run.state, options->verbose);
+        status = 1;
+        break;
+    }
+    g_main_loop_unref(run.loop);
+    guest_destroy(guest);
+    return status;
+}
