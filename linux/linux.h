@@ -32,11 +32,11 @@ struct linux_cpu {
 };
 
 struct linux_config {
-    const char *exe_path;  /* absolute host path: readlink("/proc/self/exe") */
-    uint64_t brk_start;    /* first byte of the heap (page aligned) */
-    uint64_t mmap_low;     /* the mmap area is [mmap_low, mmap_high) */
+    const char *exe_path; /* absolute host path: readlink("/proc/self/exe") */
+    uint64_t brk_start;   /* first byte of the heap (page aligned) */
+    uint64_t mmap_low;    /* the mmap area is [mmap_low, mmap_high) */
     uint64_t mmap_high;
-    bool verbose;          /* log each unknown syscall once, on stderr */
+    bool verbose; /* log each unknown syscall once, on stderr */
     /* Host fds that become the program's 0, 1 and 2 (normally 0, 1, 2). */
     int stdin_fd, stdout_fd, stderr_fd;
 };
@@ -73,8 +73,15 @@ void linux_process_destroy(struct linux_process *process);
 enum linux_outcome linux_syscall(struct linux_process *process, const struct linux_syscall *call,
                                  uint64_t *result);
 
-/* The exit status passed to exit or exit_group (valid after LINUX_EXIT). */
+/* The exit status passed to exit or exit_group, & 0xff (valid after
+ * LINUX_EXIT). When a signal ended the program it is 128 + that signal, the
+ * status a shell reports (134 for abort()). */
 int linux_exit_status(const struct linux_process *process);
+
+/* The signal that ended the program (kill/tgkill/tkill of itself with a
+ * signal whose default action is fatal and which it neither handles nor
+ * ignores, e.g. SIGABRT from abort()), or 0 after a normal exit. */
+int linux_exit_signal(const struct linux_process *process);
 
 /* The current heap range [start, end) ("Heap" line of fault reports). */
 void linux_heap_range(const struct linux_process *process, uint64_t *start, uint64_t *end);

@@ -1,0 +1,233 @@
+/*
+ * linux/fd.c — the program's file descriptor table and the calls that only
+ * rearrange it (close, dup*, fcntl, pipe*).
+ *
+ * Guest fd numbers index process->fds; each names a host fd the monitor
+ * opened with O_CLOEXEC. The program only ever passes guest numbers, so it
+ * cannot reach the monitor's own fds (KVM, the ELF file, the terminal it was
+ * not given).
+ */
+#include "linux/internal.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+int linux_fd_limit(const struct linux_process *process)
+{
+    rlim_t soft = process->limits[RLIMIT_NOFILE].rlim_cur;
+    return soft > LINUX_MAX_FDS ? LINUX_MAX_FDS : (int)soft;
+}
+
+int linux_fd_host(const struct linux_process *process, uint64_t guest_fd)
+{
+    /* The argument is an int in the kernel: the upper half is ignored. */
+    uint32_t fd = (uint32_t)guest_fd;
+    if (fd >= LINUX_MAX_FDS)
+        return -1;
+    return process->fds[fd].host_fd;
+}
+
+static bool is_regular(int host_fd)
+{
+    struct stat st;
+    return fstat(host_fd, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+static void install_at(struct linux_process *process, int guest_fd, int host_fd, bool cloexec)
+{
+    process->fds[guest_fd].host_fd = host_fd;
+    process->fds[guest_fd].cloexec = cloexec;
+    process->fds[guest_fd].regular = is_regular(host_fd);
+}
+
+long linux_fd_install(struct linux_process *process, int host_fd, int minimum, bool cloexec)
+{
+    int limit = linux_fd_limit(process);
+    for (int fd = minimum < 0 ? 0 : minimum; fd < limit; fd++) {
+        if (process->fds[fd].host_fd < 0) {
+            install_at(process, fd, host_fd, cloexec);
+            return fd;
+        }
+    }
+    close(host_fd);
+    return -EMFILE;
+}
+
+int linux_fd_release(struct linux_process *process, int guest_fd)
+{
+    int host_fd = process->fds[guest_fd].host_fd;
+    process->fds[guest_fd].host_fd = -1;
+    process->fds[guest_fd].cloexec = false;
+    return close(host_fd);
+}
+
+/* A host duplicate for a new guest fd; the monitor's copy is always
+ * close-on-exec, whatever the program asked for its own fd. */
+static int host_dup(int host_fd)
+{
+    return fcntl(host_fd, F_DUPFD_CLOEXEC, 3);
+}
+
+static long sys_close(struct linux_process *process, const uint64_t *args)
+{
+    if (linux_fd_host(process, args[0]) < 0)
+        return -EBADF;
+    /* Linux frees the fd even when close reports an error; EINTR there
+     * does not mean "try again". */
+    if (linux_fd_release(process, (int)(uint32_t)args[0]) != 0 && errno != EINTR)
+        return linux_host_error();
+    return 0;
+}
+
+static long dup_from(struct linux_process *process, uint64_t old_fd, int minimum, bool cloexec)
+{
+    int host_fd = linux_fd_host(process, old_fd);
+    if (host_fd < 0)
+        return -EBADF;
+    int copy = host_dup(host_fd);
+    if (copy < 0)
+        return linux_host_error();
+    return linux_fd_install(process, copy, minimum, cloexec);
+}
+
+static long sys_dup(struct linux_process *process, const uint64_t *args)
+{
+    return dup_from(process, args[0], 0, false);
+}
+
+static long dup_onto(struct linux_process *process, uint64_t old_fd, uint64_t new_fd, bool cloexec)
+{
+    int host_fd = linux_fd_host(process, old_fd);
+    if (host_fd < 0)
+        return -EBADF;
+    uint32_t target = (uint32_t)new_fd;
+    if (target >= (uint32_t)linux_fd_limit(process))
+        return -EBADF;
+    int copy = host_dup(host_fd);
+    if (copy < 0)
+        return linux_host_error();
+    if (process->fds[target].host_fd >= 0)
+        linux_fd_release(process, (int)target);
+    install_at(process, (int)target, copy, cloexec);
+    return target;
+}
+
+static long sys_dup2(struct linux_process *process, const uint64_t *args)
+{
+    if ((uint32_t)args[0] == (uint32_t)args[1])
+        return linux_fd_host(process, args[0]) < 0 ? -EBADF : (long)(uint32_t)args[1];
+    return dup_onto(process, args[0], args[1], false);
+}
+
+static long sys_dup3(struct linux_process *process, const uint64_t *args)
+{
+    int flags = (int)args[2];
+    if (flags & ~O_CLOEXEC)
+        return -EINVAL;
+    if ((uint32_t)args[0] == (uint32_t)args[1])
+        return -EINVAL;
+    return dup_onto(process, args[0], args[1], flags & O_CLOEXEC);
+}
+
+static long sys_fcntl(struct linux_process *process, const uint64_t *args)
+{
+    int host_fd = linux_fd_host(process, args[0]);
+    if (host_fd < 0)
+        return -EBADF;
+    struct linux_fd *entry = &process->fds[(uint32_t)args[0]];
+    int command = (int)args[1];
+    switch (command) {
+    case F_GETFD:
+        return entry->cloexec ? FD_CLOEXEC : 0;
+    case F_SETFD:
+        entry->cloexec = args[2] & FD_CLOEXEC;
+        return 0;
+    case F_DUPFD:
+    case F_DUPFD_CLOEXEC: {
+        uint32_t minimum = (uint32_t)args[2];
+        if (minimum >= (uint32_t)linux_fd_limit(process))
+            return -EINVAL;
+        return dup_from(process, args[0], (int)minimum, command == F_DUPFD_CLOEXEC);
+    }
+    case F_GETFL:
+        return linux_host_result(fcntl(host_fd, F_GETFL));
+    case F_SETFL:
+        return linux_host_result(fcntl(host_fd, F_SETFL, (int)args[2]));
+    case F_GETLK:
+    case F_SETLK:
+    case F_SETLKW:
+    case F_OFD_GETLK:
+    case F_OFD_SETLK:
+    case F_OFD_SETLKW: {
+        struct flock lock;
+        if (linux_copy_in(process, args[2], &lock, sizeof(lock)) != 0)
+            return -EFAULT;
+        if (fcntl(host_fd, command, &lock) != 0)
+            return linux_host_error();
+        if ((command == F_GETLK || command == F_OFD_GETLK) &&
+            linux_copy_out(process, args[2], &lock, sizeof(lock)) != 0)
+            return -EFAULT;
+        return 0;
+    }
+    case F_GETPIPE_SZ:
+    case F_GETOWN:
+    case F_GET_SEALS:
+    case F_GETLEASE:
+        return linux_host_result(fcntl(host_fd, command));
+    case F_SETPIPE_SZ:
+    case F_SETOWN:
+        return linux_host_result(fcntl(host_fd, command, (int)args[2]));
+    default:
+        return -EINVAL;
+    }
+}
+
+static long make_pipe(struct linux_process *process, uint64_t address, uint64_t flags)
+{
+    if (flags & ~(uint64_t)(O_CLOEXEC | O_NONBLOCK | O_DIRECT))
+        return -EINVAL;
+    int host_fds[2];
+    if (pipe2(host_fds, O_CLOEXEC | (int)(flags & (O_NONBLOCK | O_DIRECT))) != 0)
+        return linux_host_error();
+    bool cloexec = flags & O_CLOEXEC;
+    long reader = linux_fd_install(process, host_fds[0], 0, cloexec);
+    if (reader < 0) {
+        close(host_fds[1]);
+        return reader;
+    }
+    long writer = linux_fd_install(process, host_fds[1], 0, cloexec);
+    if (writer < 0) {
+        linux_fd_release(process, (int)reader);
+        return writer;
+    }
+    int guest_fds[2] = {(int)reader, (int)writer};
+    if (linux_copy_out(process, address, guest_fds, sizeof(guest_fds)) != 0) {
+        linux_fd_release(process, (int)reader);
+        linux_fd_release(process, (int)writer);
+        return -EFAULT;
+    }
+    return 0;
+}
+
+static long sys_pipe(struct linux_process *process, const uint64_t *args)
+{
+    return make_pipe(process, args[0], 0);
+}
+
+static long sys_pipe2(struct linux_process *process, const uint64_t *args)
+{
+    return make_pipe(process, args[0], args[1]);
+}
+
+void linux_register_fd(linux_handler *table)
+{
+    table[SYS_close] = sys_close;
+    table[SYS_dup] = sys_dup;
+    table[SYS_dup2] = sys_dup2;
+    table[SYS_dup3] = sys_dup3;
+    table[SYS_fcntl] = sys_fcntl;
+    table[SYS_pipe] = sys_pipe;
+    table[SYS_pipe2] = sys_pipe2;
+}

@@ -1,0 +1,162 @@
+/*
+ * linux/internal.h — state and helpers shared by the files of linux/.
+ * Nothing outside linux/ includes it.
+ */
+#ifndef HERMITUX_LINUX_INTERNAL_H
+#define HERMITUX_LINUX_INTERNAL_H
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/resource.h>
+
+#include <glib.h>
+
+#include "linux/linux.h"
+#include "memory/memory.h"
+
+/* Guest fd numbers are indexes into a fixed table: RLIMIT_NOFILE can never be
+ * raised past it. */
+#define LINUX_MAX_FDS 1024
+
+/* The program's identity: it is alone in its world, so it is pid 1. */
+#define LINUX_PID 1
+
+/* Longest guest path accepted (PATH_MAX, NUL included). */
+#define LINUX_PATH_MAX 4096
+
+/* Linux's cap on one read or write (MAX_RW_COUNT). */
+#define LINUX_MAX_RW_COUNT 0x7ffff000ULL
+
+/* How much guest memory one host I/O call covers at most, so the host iovec
+ * array stays small; larger requests on regular files loop. */
+#define LINUX_IO_CHUNK (1ULL << 20)
+
+#define LINUX_NSIG 64
+
+struct linux_fd {
+    int host_fd;  /* -1: the guest fd is free */
+    bool cloexec; /* FD_CLOEXEC as the program set it (nothing execs, but it reads back) */
+    bool regular; /* a regular file: reads may be looped to completion */
+};
+
+/* struct sigaction as the x86-64 kernel sees it (not libc's). */
+struct linux_kernel_sigaction {
+    uint64_t handler;
+    uint64_t flags;
+    uint64_t restorer;
+    uint64_t mask;
+};
+
+struct linux_range {
+    uint64_t start, end;
+};
+
+struct linux_process {
+    struct guest_memory *memory;
+    struct linux_config config;
+    char *exe_path; /* owned copy of config.exe_path */
+    struct linux_cpu cpu;
+    bool has_cpu;
+
+    struct linux_fd fds[LINUX_MAX_FDS];
+
+    uint64_t brk_start;  /* the heap is [brk_start, brk) */
+    uint64_t brk;        /* the current break, byte granular */
+    uint64_t brk_mapped; /* page aligned end of the mapped heap */
+
+    /* PROT_NONE mmap ranges that are reserved in the map but own no frames
+     * (a program may reserve gigabytes it never touches); mprotect backs
+     * them with frames on demand. Sorted, disjoint. */
+    GArray *reserved; /* of struct linux_range */
+
+    struct rlimit limits[RLIM_NLIMITS];
+    struct linux_kernel_sigaction actions[LINUX_NSIG + 1];
+    uint64_t signal_mask;
+    uint64_t altstack_sp, altstack_size;
+    int altstack_flags;
+    uint64_t clear_child_tid; /* set_tid_address */
+    uint64_t robust_list_head, robust_list_len;
+    unsigned int umask;
+    int nice;
+    char comm[16];             /* prctl(PR_SET_NAME) */
+    uint64_t fs_base, gs_base; /* arch_prctl, when there is no vCPU (tests) */
+
+    GHashTable *logged_unsupported; /* numbers already reported */
+
+    bool exited;
+    int exit_status;
+    int exit_signal;
+};
+
+/* A syscall handler: the six raw arguments in, rax out. */
+typedef long (*linux_handler)(struct linux_process *process, const uint64_t *args);
+
+/* ---- fd table (fd.c) ---- */
+
+/* The host fd behind a guest fd, or -1 (-EBADF for the program). */
+int linux_fd_host(const struct linux_process *process, uint64_t guest_fd);
+
+/* Installs host_fd (already O_CLOEXEC on the host) at the lowest free guest
+ * number >= minimum. Returns the guest fd, or -EMFILE (host_fd is closed
+ * then, so callers need no cleanup). */
+long linux_fd_install(struct linux_process *process, int host_fd, int minimum, bool cloexec);
+
+/* Frees a guest fd and closes its host fd; returns the host close result. */
+int linux_fd_release(struct linux_process *process, int guest_fd);
+
+/* RLIMIT_NOFILE's soft limit, clipped to the table. */
+int linux_fd_limit(const struct linux_process *process);
+
+/* ---- guest memory helpers (io.c) ---- */
+
+/* Reads a path argument; 0 or -EFAULT / -ENAMETOOLONG / -ENOENT (empty). */
+long linux_read_path(struct linux_process *process, uint64_t address, char *path, bool allow_empty);
+
+/* guest_read/guest_write on the program's behalf. */
+static inline int linux_copy_in(struct linux_process *process, uint64_t address, void *buf,
+                                size_t len)
+{
+    return guest_read(process->memory, address, buf, len, GUEST_ACCESS_USER_READ);
+}
+
+static inline int linux_copy_out(struct linux_process *process, uint64_t address, const void *buf,
+                                 size_t len)
+{
+    return guest_write(process->memory, address, buf, len, GUEST_ACCESS_USER_WRITE);
+}
+
+/* ---- handlers, by file ---- */
+
+/* Registers each file's handlers in the table indexed by syscall number. */
+void linux_register_fd(linux_handler *table);
+void linux_register_io(linux_handler *table);
+void linux_register_fs(linux_handler *table);
+void linux_register_mm(linux_handler *table);
+void linux_register_misc(linux_handler *table);
+
+#define LINUX_SYSCALL_TABLE_SIZE 512
+
+/* mm.c: sets up brk; called once from linux_process_create. */
+void linux_mm_init(struct linux_process *process);
+
+/* Ends the program (exit, exit_group, a fatal signal). */
+void linux_process_exit(struct linux_process *process, int status, int signal);
+
+/* -ENOSYS for a syscall that cannot work here, logged once when verbose. */
+long linux_sys_unsupported(struct linux_process *process, uint64_t number);
+
+/* -errno of the last failed host call, as a syscall result. */
+static inline long linux_host_error(void)
+{
+    return -(long)errno;
+}
+
+/* A host call's result as a syscall result. */
+static inline long linux_host_result(long result)
+{
+    return result < 0 ? -(long)errno : result;
+}
+
+#endif

@@ -1,0 +1,609 @@
+/*
+ * linux/io.c — data transfer between host fds and guest memory: the read and
+ * write families, getdents64, ioctl, lseek and the poll/select family.
+ *
+ * Reads and writes go straight between the host fd and guest RAM: each guest
+ * buffer is described as host iovecs by guest_iovec (which checks every
+ * page), at most LINUX_IO_CHUNK bytes per host call.
+ */
+#include "linux/internal.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <time.h>
+#include <unistd.h>
+
+long linux_read_path(struct linux_process *process, uint64_t address, char *path, bool allow_empty)
+{
+    long len =
+        guest_read_string(process->memory, address, path, LINUX_PATH_MAX, GUEST_ACCESS_USER_READ);
+    if (len < 0)
+        return len;
+    if (len == 0 && !allow_empty)
+        return -ENOENT;
+    return 0;
+}
+
+/* A guest buffer of a read or write. */
+struct guest_segment {
+    uint64_t address;
+    uint64_t len;
+};
+
+/* Host iovecs per host call: enough for LINUX_IO_CHUNK in single pages
+ * plus the pieces of several small guest iovecs. */
+#define HOST_IOV_MAX 1024
+#define CHUNK_PAGES  ((int)(LINUX_IO_CHUNK / GUEST_PAGE_SIZE) + 1)
+
+/* Linux refuses (-EFAULT) a buffer that does not lie in user space at all,
+ * before looking at pages. */
+static bool in_user_space(uint64_t address, uint64_t len)
+{
+    return address <= GUEST_USER_TOP && len <= GUEST_USER_TOP - address;
+}
+
+/*
+ * On EPIPE Linux also sends SIGPIPE, whose default action ends the program
+ * (`yes | head`). The host's SIGPIPE, if any, was meant for the monitor's
+ * thread and is discarded here.
+ */
+static long broken_pipe(struct linux_process *process)
+{
+    sigset_t pipe_set;
+    sigemptyset(&pipe_set);
+    sigaddset(&pipe_set, SIGPIPE);
+    sigset_t pending;
+    if (sigpending(&pending) == 0 && sigismember(&pending, SIGPIPE)) {
+        struct timespec zero = {0, 0};
+        sigtimedwait(&pipe_set, NULL, &zero);
+    }
+    bool blocked = process->signal_mask & (1ULL << (SIGPIPE - 1));
+    if (process->actions[SIGPIPE].handler == (uint64_t)(uintptr_t)SIG_DFL && !blocked)
+        linux_process_exit(process, 0, SIGPIPE);
+    return -EPIPE;
+}
+
+static ssize_t host_transfer(int host_fd, bool is_write, const struct iovec *iov, int count,
+                             int64_t offset)
+{
+    if (offset >= 0)
+        return is_write ? pwritev(host_fd, iov, count, offset)
+                        : preadv(host_fd, iov, count, offset);
+    return is_write ? writev(host_fd, iov, count) : readv(host_fd, iov, count);
+}
+
+/*
+ * Moves up to the sum of the segments' lengths between host_fd and guest
+ * memory, with Linux's outcome: the bytes done before a fault or a short
+ * transfer, else -EFAULT or the host's -errno. offset < 0 means the file
+ * position. The host SIGPIPE is blocked around writes to non-files so a
+ * closed pipe cannot kill the monitor.
+ */
+static long transfer(struct linux_process *process, int guest_fd, bool is_write,
+                     struct guest_segment *segments, int segment_count, int64_t offset)
+{
+    int host_fd = process->fds[guest_fd].host_fd;
+    bool regular = process->fds[guest_fd].regular;
+    enum guest_access access = is_write ? GUEST_ACCESS_USER_READ : GUEST_ACCESS_USER_WRITE;
+
+    uint64_t total = 0;
+    for (int i = 0; i < segment_count; i++) {
+        if (!in_user_space(segments[i].address, segments[i].len))
+            return -EFAULT;
+        if (segments[i].len > LINUX_MAX_RW_COUNT - total)
+            segments[i].len = LINUX_MAX_RW_COUNT - total;
+        total += segments[i].len;
+    }
+
+    struct iovec iov[HOST_IOV_MAX];
+    uint64_t done = 0;
+    int segment = 0;
+    uint64_t segment_offset = 0;
+    bool first = true;
+    for (;;) {
+        /* Plan one host call: iovecs for the next bytes, stopping at the
+         * first inaccessible page. */
+        int count = 0;
+        uint64_t planned = 0;
+        bool fault = false;
+        int plan_segment = segment;
+        uint64_t plan_offset = segment_offset;
+        while (plan_segment < segment_count && planned < LINUX_IO_CHUNK &&
+               count + CHUNK_PAGES <= HOST_IOV_MAX) {
+            uint64_t want = segments[plan_segment].len - plan_offset;
+            if (want == 0) {
+                plan_segment++;
+                plan_offset = 0;
+                continue;
+            }
+            want = MIN(want, LINUX_IO_CHUNK - planned);
+            uint64_t address = segments[plan_segment].address + plan_offset;
+            int used = guest_iovec(process->memory, address, want, access, iov + count,
+                                   HOST_IOV_MAX - count);
+            if (used < 0) {
+                uint64_t prefix = 0;
+                while (prefix < want && count < HOST_IOV_MAX) {
+                    uint64_t page_left = GUEST_PAGE_SIZE - ((address + prefix) % GUEST_PAGE_SIZE);
+                    uint64_t piece = MIN(want - prefix, page_left);
+                    if (guest_iovec(process->memory, address + prefix, piece, access, iov + count,
+                                    1) != 1)
+                        break;
+                    count++;
+                    prefix += piece;
+                }
+                planned += prefix;
+                plan_offset += prefix;
+                fault = true;
+                break;
+            }
+            count += used;
+            planned += want;
+            plan_offset += want;
+        }
+
+        if (planned == 0 && !first)
+            return done ? (long)done : (fault ? -EFAULT : 0);
+
+        sigset_t old_mask;
+        bool guard = is_write && !regular;
+        if (guard) {
+            sigset_t pipe_set;
+            sigemptyset(&pipe_set);
+            sigaddset(&pipe_set, SIGPIPE);
+            pthread_sigmask(SIG_BLOCK, &pipe_set, &old_mask);
+        }
+        ssize_t n =
+            host_transfer(host_fd, is_write, iov, count, offset >= 0 ? offset + (int64_t)done : -1);
+        int saved = errno;
+        long result = 0;
+        if (n < 0 && saved == EPIPE && is_write)
+            result = broken_pipe(process);
+        if (guard)
+            pthread_sigmask(SIG_SETMASK, &old_mask, NULL);
+        first = false;
+        if (n < 0) {
+            if (done)
+                return (long)done;
+            return result ? result : -(long)saved;
+        }
+        if (planned == 0) /* a zero-length call: only the fd was checked */
+            return fault ? -EFAULT : 0;
+        done += (uint64_t)n;
+        if ((uint64_t)n < planned || fault || (!is_write && !regular))
+            return (long)done;
+        segment = plan_segment;
+        segment_offset = plan_offset;
+        if (segment >= segment_count ||
+            (segment == segment_count - 1 && segment_offset == segments[segment].len))
+            return (long)done;
+    }
+}
+
+static long rw_one(struct linux_process *process, const uint64_t *args, bool is_write,
+                   int64_t offset)
+{
+    if (linux_fd_host(process, args[0]) < 0)
+        return -EBADF;
+    struct guest_segment segment = {args[1], args[2]};
+    return transfer(process, (int)(uint32_t)args[0], is_write, &segment, 1, offset);
+}
+
+static long sys_read(struct linux_process *process, const uint64_t *args)
+{
+    return rw_one(process, args, false, -1);
+}
+
+static long sys_write(struct linux_process *process, const uint64_t *args)
+{
+    return rw_one(process, args, true, -1);
+}
+
+static long sys_pread64(struct linux_process *process, const uint64_t *args)
+{
+    if ((int64_t)args[3] < 0)
+        return -EINVAL;
+    return rw_one(process, args, false, (int64_t)args[3]);
+}
+
+static long sys_pwrite64(struct linux_process *process, const uint64_t *args)
+{
+    if ((int64_t)args[3] < 0)
+        return -EINVAL;
+    return rw_one(process, args, true, (int64_t)args[3]);
+}
+
+#define GUEST_IOV_MAX 1024
+
+static long rw_vector(struct linux_process *process, uint64_t fd, uint64_t iov_address,
+                      uint64_t iov_count, bool is_write, int64_t offset)
+{
+    if (linux_fd_host(process, fd) < 0)
+        return -EBADF;
+    if (iov_count > GUEST_IOV_MAX)
+        return -EINVAL;
+    if (iov_count == 0)
+        return 0;
+    struct guest_segment *segments = g_new(struct guest_segment, iov_count);
+    long result;
+    if (linux_copy_in(process, iov_address, segments, iov_count * sizeof(*segments)) != 0) {
+        result = -EFAULT;
+        goto out;
+    }
+    uint64_t total = 0;
+    for (uint64_t i = 0; i < iov_count; i++) {
+        /* Each length is a ssize_t, and so is the sum. */
+        if (segments[i].len > INT64_MAX || segments[i].len > (uint64_t)INT64_MAX - total) {
+            result = -EINVAL;
+            goto out;
+        }
+        total += segments[i].len;
+    }
+    result = transfer(process, (int)(uint32_t)fd, is_write, segments, (int)iov_count, offset);
+out:
+    g_free(segments);
+    return result;
+}
+
+static long sys_readv(struct linux_process *process, const uint64_t *args)
+{
+    return rw_vector(process, args[0], args[1], args[2], false, -1);
+}
+
+static long sys_writev(struct linux_process *process, const uint64_t *args)
+{
+    return rw_vector(process, args[0], args[1], args[2], true, -1);
+}
+
+static long sys_preadv(struct linux_process *process, const uint64_t *args)
+{
+    /* The offset arrives split in two longs (pos_l, pos_h); on x86-64 pos_l
+     * holds all of it. */
+    if ((int64_t)args[3] < 0)
+        return -EINVAL;
+    return rw_vector(process, args[0], args[1], args[2], false, (int64_t)args[3]);
+}
+
+static long sys_pwritev(struct linux_process *process, const uint64_t *args)
+{
+    if ((int64_t)args[3] < 0)
+        return -EINVAL;
+    return rw_vector(process, args[0], args[1], args[2], true, (int64_t)args[3]);
+}
+
+static long sys_lseek(struct linux_process *process, const uint64_t *args)
+{
+    int host_fd = linux_fd_host(process, args[0]);
+    if (host_fd < 0)
+        return -EBADF;
+    return linux_host_result(lseek(host_fd, (off_t)args[1], (int)args[2]));
+}
+
+static long sys_getdents64(struct linux_process *process, const uint64_t *args)
+{
+    int host_fd = linux_fd_host(process, args[0]);
+    if (host_fd < 0)
+        return -EBADF;
+    uint64_t count = MIN((uint32_t)args[2], LINUX_IO_CHUNK);
+    if (!in_user_space(args[1], count))
+        return -EFAULT;
+    /* Checked before the host reads, so entries are never consumed from the
+     * directory and then lost. */
+    struct iovec iov[CHUNK_PAGES];
+    if (count &&
+        guest_iovec(process->memory, args[1], count, GUEST_ACCESS_USER_WRITE, iov, CHUNK_PAGES) < 0)
+        return -EFAULT;
+    void *buffer = g_malloc(count ? count : 1);
+    long n = syscall(SYS_getdents64, host_fd, buffer, (unsigned int)count);
+    long result = n < 0 ? linux_host_error() : n;
+    if (n > 0 && linux_copy_out(process, args[1], buffer, (size_t)n) != 0)
+        result = -EFAULT;
+    g_free(buffer);
+    return result;
+}
+
+/* ---- ioctl ---------------------------------------------------------------- */
+
+enum ioctl_argument {
+    IOCTL_IN,    /* the argument points at `size` bytes the host reads */
+    IOCTL_OUT,   /* ... the host writes */
+    IOCTL_VALUE, /* the argument is a plain integer */
+};
+
+struct ioctl_rule {
+    unsigned long request;
+    size_t size;
+    enum ioctl_argument argument;
+    bool terminal_only;
+};
+
+/* struct termios and termios2 as the kernel lays them out (not libc's). */
+#define KERNEL_TERMIOS_SIZE  36
+#define KERNEL_TERMIOS2_SIZE 44
+
+/* TCGETS2 and friends, spelled out: the headers' versions need a struct
+ * termios2 that glibc does not define. */
+#define LINUX_TCGETS2  0x802c542aUL
+#define LINUX_TCSETS2  0x402c542bUL
+#define LINUX_TCSETSW2 0x402c542cUL
+#define LINUX_TCSETSF2 0x402c542dUL
+
+/* The ioctls passed to the host; anything else is -ENOTTY, as Linux says
+ * for a request a file does not know. */
+static const struct ioctl_rule ioctl_rules[] = {
+    {TCGETS, KERNEL_TERMIOS_SIZE, IOCTL_OUT, true},
+    {TCSETS, KERNEL_TERMIOS_SIZE, IOCTL_IN, true},
+    {TCSETSW, KERNEL_TERMIOS_SIZE, IOCTL_IN, true},
+    {TCSETSF, KERNEL_TERMIOS_SIZE, IOCTL_IN, true},
+    {LINUX_TCGETS2, KERNEL_TERMIOS2_SIZE, IOCTL_OUT, true},
+    {LINUX_TCSETS2, KERNEL_TERMIOS2_SIZE, IOCTL_IN, true},
+    {LINUX_TCSETSW2, KERNEL_TERMIOS2_SIZE, IOCTL_IN, true},
+    {LINUX_TCSETSF2, KERNEL_TERMIOS2_SIZE, IOCTL_IN, true},
+    {TIOCGWINSZ, sizeof(struct winsize), IOCTL_OUT, true},
+    {TIOCSWINSZ, sizeof(struct winsize), IOCTL_IN, true},
+    {TIOCGPGRP, sizeof(int), IOCTL_OUT, true},
+    {TIOCSPGRP, sizeof(int), IOCTL_IN, true},
+    {TIOCOUTQ, sizeof(int), IOCTL_OUT, true},
+    {TCFLSH, 0, IOCTL_VALUE, true},
+    {TCSBRK, 0, IOCTL_VALUE, true},
+    {TCXONC, 0, IOCTL_VALUE, true},
+    {FIONREAD, sizeof(int), IOCTL_OUT, false},
+    {FIONBIO, sizeof(int), IOCTL_IN, false},
+};
+
+static long sys_ioctl(struct linux_process *process, const uint64_t *args)
+{
+    int host_fd = linux_fd_host(process, args[0]);
+    if (host_fd < 0)
+        return -EBADF;
+    unsigned long request = (uint32_t)args[1];
+    if (request == FIOCLEX || request == FIONCLEX) {
+        process->fds[(uint32_t)args[0]].cloexec = request == FIOCLEX;
+        return 0;
+    }
+    const struct ioctl_rule *rule = NULL;
+    for (size_t i = 0; i < G_N_ELEMENTS(ioctl_rules); i++) {
+        if (ioctl_rules[i].request == request)
+            rule = &ioctl_rules[i];
+    }
+    if (!rule || (rule->terminal_only && !isatty(host_fd)))
+        return -ENOTTY;
+    if (rule->argument == IOCTL_VALUE)
+        return linux_host_result(ioctl(host_fd, request, (unsigned long)args[2]));
+    unsigned char buffer[64] = {0};
+    if (rule->argument == IOCTL_IN && linux_copy_in(process, args[2], buffer, rule->size) != 0)
+        return -EFAULT;
+    /* Fail before the host acts when the result could not be delivered. */
+    struct iovec unused[2];
+    if (rule->argument == IOCTL_OUT &&
+        guest_iovec(process->memory, args[2], rule->size, GUEST_ACCESS_USER_WRITE, unused, 2) < 0)
+        return -EFAULT;
+    long result = ioctl(host_fd, request, buffer);
+    if (result < 0)
+        return linux_host_error();
+    if (rule->argument == IOCTL_OUT && linux_copy_out(process, args[2], buffer, rule->size) != 0)
+        return -EFAULT;
+    return result;
+}
+
+/* ---- poll and select --------------------------------------------------------- */
+
+/* Runs host poll on guest pollfds (fds already guest numbers in `fds`),
+ * translating them; invalid fds report POLLNVAL as Linux does. */
+static long poll_guest(struct linux_process *process, struct pollfd *fds, uint64_t count,
+                       const struct timespec *timeout)
+{
+    struct pollfd *host = g_new(struct pollfd, count ? count : 1);
+    bool any_invalid = false;
+    for (uint64_t i = 0; i < count; i++) {
+        host[i] = fds[i];
+        host[i].revents = 0;
+        if (fds[i].fd < 0)
+            continue;
+        host[i].fd = linux_fd_host(process, (uint64_t)fds[i].fd);
+        if (host[i].fd < 0)
+            any_invalid = true;
+    }
+    struct timespec zero = {0, 0};
+    int n = ppoll(host, count, any_invalid ? &zero : timeout, NULL);
+    if (n < 0) {
+        long error = linux_host_error();
+        g_free(host);
+        return error;
+    }
+    long ready = 0;
+    for (uint64_t i = 0; i < count; i++) {
+        fds[i].revents = host[i].revents;
+        if (fds[i].fd >= 0 && host[i].fd < 0)
+            fds[i].revents = POLLNVAL;
+        if (fds[i].revents)
+            ready++;
+    }
+    g_free(host);
+    return ready;
+}
+
+static long poll_common(struct linux_process *process, uint64_t address, uint64_t count,
+                        const struct timespec *timeout)
+{
+    if (count > (uint64_t)linux_fd_limit(process))
+        return -EINVAL;
+    struct pollfd *fds = g_new(struct pollfd, count ? count : 1);
+    long result;
+    if (linux_copy_in(process, address, fds, count * sizeof(*fds)) != 0) {
+        result = -EFAULT;
+    } else {
+        result = poll_guest(process, fds, count, timeout);
+        if (result >= 0 && linux_copy_out(process, address, fds, count * sizeof(*fds)) != 0)
+            result = -EFAULT;
+    }
+    g_free(fds);
+    return result;
+}
+
+static long sys_poll(struct linux_process *process, const uint64_t *args)
+{
+    int milliseconds = (int)args[2];
+    struct timespec timeout = {milliseconds / 1000, (milliseconds % 1000) * 1000000L};
+    return poll_common(process, args[0], args[1], milliseconds < 0 ? NULL : &timeout);
+}
+
+static long read_timespec(struct linux_process *process, uint64_t address, struct timespec *ts)
+{
+    if (linux_copy_in(process, address, ts, sizeof(*ts)) != 0)
+        return -EFAULT;
+    if (ts->tv_sec < 0 || ts->tv_nsec < 0 || ts->tv_nsec >= 1000000000L)
+        return -EINVAL;
+    return 0;
+}
+
+static long sys_ppoll(struct linux_process *process, const uint64_t *args)
+{
+    /* The signal mask argument has nothing to act on: no signal is ever
+     * delivered to the program. */
+    struct timespec timeout;
+    if (args[2]) {
+        long error = read_timespec(process, args[2], &timeout);
+        if (error)
+            return error;
+    }
+    return poll_common(process, args[0], args[1], args[2] ? &timeout : NULL);
+}
+
+static struct timespec remaining_time(const struct timespec *deadline)
+{
+    struct timespec now, left = {0, 0};
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    int64_t ns = (deadline->tv_sec - now.tv_sec) * 1000000000LL + deadline->tv_nsec - now.tv_nsec;
+    if (ns > 0) {
+        left.tv_sec = ns / 1000000000LL;
+        left.tv_nsec = ns % 1000000000LL;
+    }
+    return left;
+}
+
+/* select on top of poll, so host fds above FD_SETSIZE are no problem. */
+static long select_common(struct linux_process *process, const uint64_t *args,
+                          struct timespec *timeout)
+{
+    int nfds = (int)args[0];
+    if (nfds < 0)
+        return -EINVAL;
+    if (nfds > linux_fd_limit(process))
+        nfds = linux_fd_limit(process);
+    size_t words = ((size_t)nfds + 63) / 64;
+    uint64_t sets[3][LINUX_MAX_FDS / 64] = {{0}};
+    for (int set = 0; set < 3; set++) {
+        if (args[1 + set] &&
+            linux_copy_in(process, args[1 + set], sets[set], words * sizeof(uint64_t)) != 0)
+            return -EFAULT;
+    }
+    static const short wanted[3] = {POLLIN, POLLOUT, POLLPRI};
+    struct pollfd fds[LINUX_MAX_FDS];
+    int count = 0;
+    for (int fd = 0; fd < nfds; fd++) {
+        short events = 0;
+        for (int set = 0; set < 3; set++) {
+            if (sets[set][fd / 64] & (1ULL << (fd % 64)))
+                events |= wanted[set];
+        }
+        if (!events)
+            continue;
+        if (linux_fd_host(process, (uint64_t)fd) < 0)
+            return -EBADF;
+        fds[count].fd = fd;
+        fds[count].events = events;
+        count++;
+    }
+    struct timespec deadline;
+    if (timeout) {
+        clock_gettime(CLOCK_MONOTONIC, &deadline);
+        deadline.tv_sec += timeout->tv_sec;
+        deadline.tv_nsec += timeout->tv_nsec;
+        if (deadline.tv_nsec >= 1000000000L) {
+            deadline.tv_sec++;
+            deadline.tv_nsec -= 1000000000L;
+        }
+    }
+    long result = poll_guest(process, fds, (uint64_t)count, timeout);
+    if (timeout)
+        *timeout = remaining_time(&deadline);
+    if (result < 0)
+        return result;
+    static const short ready_mask[3] = {POLLIN | POLLHUP | POLLERR, POLLOUT | POLLERR, POLLPRI};
+    uint64_t out[3][LINUX_MAX_FDS / 64] = {{0}};
+    long ready = 0;
+    for (int i = 0; i < count; i++) {
+        for (int set = 0; set < 3; set++) {
+            if ((fds[i].events & wanted[set]) && (fds[i].revents & ready_mask[set])) {
+                out[set][fds[i].fd / 64] |= 1ULL << (fds[i].fd % 64);
+                ready++;
+            }
+        }
+    }
+    for (int set = 0; set < 3; set++) {
+        if (args[1 + set] &&
+            linux_copy_out(process, args[1 + set], out[set], words * sizeof(uint64_t)) != 0)
+            return -EFAULT;
+    }
+    return ready;
+}
+
+static long sys_select(struct linux_process *process, const uint64_t *args)
+{
+    struct timeval tv;
+    struct timespec timeout;
+    if (args[4]) {
+        if (linux_copy_in(process, args[4], &tv, sizeof(tv)) != 0)
+            return -EFAULT;
+        if (tv.tv_sec < 0 || tv.tv_usec < 0 || tv.tv_usec >= 1000000)
+            return -EINVAL;
+        timeout.tv_sec = tv.tv_sec;
+        timeout.tv_nsec = tv.tv_usec * 1000;
+    }
+    long result = select_common(process, args, args[4] ? &timeout : NULL);
+    if (args[4] && result != -EFAULT) {
+        /* Linux writes back the time left. */
+        tv.tv_sec = timeout.tv_sec;
+        tv.tv_usec = timeout.tv_nsec / 1000;
+        linux_copy_out(process, args[4], &tv, sizeof(tv));
+    }
+    return result;
+}
+
+static long sys_pselect6(struct linux_process *process, const uint64_t *args)
+{
+    struct timespec timeout;
+    if (args[4]) {
+        long error = read_timespec(process, args[4], &timeout);
+        if (error)
+            return error;
+    }
+    long result = select_common(process, args, args[4] ? &timeout : NULL);
+    if (args[4] && result != -EFAULT)
+        linux_copy_out(process, args[4], &timeout, sizeof(timeout));
+    return result;
+}
+
+void linux_register_io(linux_handler *table)
+{
+    table[SYS_read] = sys_read;
+    table[SYS_write] = sys_write;
+    table[SYS_pread64] = sys_pread64;
+    table[SYS_pwrite64] = sys_pwrite64;
+    table[SYS_readv] = sys_readv;
+    table[SYS_writev] = sys_writev;
+    table[SYS_preadv] = sys_preadv;
+    table[SYS_pwritev] = sys_pwritev;
+    table[SYS_lseek] = sys_lseek;
+    table[SYS_getdents64] = sys_getdents64;
+    table[SYS_ioctl] = sys_ioctl;
+    table[SYS_poll] = sys_poll;
+    table[SYS_ppoll] = sys_ppoll;
+    table[SYS_select] = sys_select;
+    table[SYS_pselect6] = sys_pselect6;
+}

@@ -1,0 +1,815 @@
+/*
+ * linux/misc.c — process identity, limits, time, signals (recorded, not
+ * delivered), futex for one thread, arch_prctl and exit.
+ */
+#include "linux/internal.h"
+
+#include <asm/prctl.h>
+#include <linux/futex.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/random.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/sysinfo.h>
+#include <sys/time.h>
+#include <sys/times.h>
+#include <sys/utsname.h>
+#include <time.h>
+#include <unistd.h>
+
+#ifndef SS_AUTODISARM
+#define SS_AUTODISARM (1U << 31)
+#endif
+
+#define SIGNAL_BIT(signal) (1ULL << ((signal)-1))
+
+static bool is_self(int64_t pid)
+{
+    return pid == 0 || pid == LINUX_PID;
+}
+
+/* ---- arch_prctl and thread bookkeeping ------------------------------------- */
+
+static long sys_arch_prctl(struct linux_process *process, const uint64_t *args)
+{
+    uint64_t code = args[0], address = args[1];
+    const struct linux_cpu *cpu = process->has_cpu ? &process->cpu : NULL;
+    switch (code) {
+    case ARCH_SET_FS:
+    case ARCH_SET_GS:
+        /* Linux refuses bases outside user space. */
+        if (address >= GUEST_USER_TOP)
+            return -EPERM;
+        if (code == ARCH_SET_FS) {
+            process->fs_base = address;
+            if (cpu)
+                cpu->set_fs_base(cpu->opaque, address);
+        } else {
+            process->gs_base = address;
+            if (cpu)
+                cpu->set_gs_base(cpu->opaque, address);
+        }
+        return 0;
+    case ARCH_GET_FS:
+    case ARCH_GET_GS: {
+        uint64_t base;
+        if (code == ARCH_GET_FS)
+            base = cpu ? cpu->get_fs_base(cpu->opaque) : process->fs_base;
+        else
+            base = cpu ? cpu->get_gs_base(cpu->opaque) : process->gs_base;
+        return linux_copy_out(process, address, &base, sizeof(base)) ? -EFAULT : 0;
+    }
+    case ARCH_GET_CPUID:
+        return 1; /* cpuid does not fault */
+    case ARCH_SET_CPUID:
+        return -ENODEV; /* cpuid faulting is not offered */
+    default:
+        return -EINVAL;
+    }
+}
+
+static long sys_set_tid_address(struct linux_process *process, const uint64_t *args)
+{
+    process->clear_child_tid = args[0];
+    return LINUX_PID;
+}
+
+/* struct robust_list_head: three longs. */
+#define ROBUST_LIST_HEAD_SIZE 24
+
+static long sys_set_robust_list(struct linux_process *process, const uint64_t *args)
+{
+    if (args[1] != ROBUST_LIST_HEAD_SIZE)
+        return -EINVAL;
+    process->robust_list_head = args[0];
+    process->robust_list_len = args[1];
+    return 0;
+}
+
+static long sys_get_robust_list(struct linux_process *process, const uint64_t *args)
+{
+    if (!is_self((int32_t)args[0]))
+        return -ESRCH;
+    uint64_t len = ROBUST_LIST_HEAD_SIZE;
+    if (linux_copy_out(process, args[1], &process->robust_list_head, sizeof(uint64_t)) ||
+        linux_copy_out(process, args[2], &len, sizeof(len)))
+        return -EFAULT;
+    return 0;
+}
+
+static long sys_rseq(struct linux_process *process, const uint64_t *args)
+{
+    (void)process;
+    (void)args;
+    /* libc copes without restartable sequences; registering one would need
+     * the monitor to abort critical sections it never interrupts anyway. */
+    return -ENOSYS;
+}
+
+/* ---- limits ---------------------------------------------------------------- */
+
+static long set_limit(struct linux_process *process, int resource, const struct rlimit *limit)
+{
+    if (limit->rlim_cur > limit->rlim_max)
+        return -EINVAL;
+    if (resource == RLIMIT_NOFILE && limit->rlim_max > LINUX_MAX_FDS)
+        return -EPERM; /* Linux says so above fs.nr_open */
+    if (limit->rlim_max > process->limits[resource].rlim_max && geteuid() != 0)
+        return -EPERM;
+    process->limits[resource] = *limit;
+    return 0;
+}
+
+static long prlimit_common(struct linux_process *process, uint64_t pid, uint64_t resource,
+                           uint64_t new_address, uint64_t old_address)
+{
+    if (!is_self((int32_t)pid))
+        return -ESRCH;
+    if (resource >= RLIM_NLIMITS)
+        return -EINVAL;
+    struct rlimit limit;
+    if (new_address && linux_copy_in(process, new_address, &limit, sizeof(limit)))
+        return -EFAULT;
+    if (old_address &&
+        linux_copy_out(process, old_address, &process->limits[resource], sizeof(struct rlimit)))
+        return -EFAULT;
+    return new_address ? set_limit(process, (int)resource, &limit) : 0;
+}
+
+static long sys_prlimit64(struct linux_process *process, const uint64_t *args)
+{
+    return prlimit_common(process, args[0], args[1], args[2], args[3]);
+}
+
+static long sys_getrlimit(struct linux_process *process, const uint64_t *args)
+{
+    return prlimit_common(process, 0, args[0], 0, args[1]);
+}
+
+static long sys_setrlimit(struct linux_process *process, const uint64_t *args)
+{
+    return prlimit_common(process, 0, args[0], args[1], 0);
+}
+
+static long sys_getrusage(struct linux_process *process, const uint64_t *args)
+{
+    int who = (int)args[0];
+    if (who != RUSAGE_SELF && who != RUSAGE_CHILDREN && who != RUSAGE_THREAD)
+        return -EINVAL;
+    /* The monitor's own usage: the program's time is spent in it. */
+    struct rusage usage = {0};
+    if (who != RUSAGE_CHILDREN && getrusage(who, &usage) != 0)
+        return linux_host_error();
+    return linux_copy_out(process, args[1], &usage, sizeof(usage)) ? -EFAULT : 0;
+}
+
+/* ---- random and time --------------------------------------------------------- */
+
+static long sys_getrandom(struct linux_process *process, const uint64_t *args)
+{
+    unsigned int flags = (unsigned int)args[2];
+    if (flags & ~(GRND_NONBLOCK | GRND_RANDOM | GRND_INSECURE))
+        return -EINVAL;
+    if ((flags & GRND_INSECURE) && (flags & GRND_RANDOM))
+        return -EINVAL;
+    /* getrandom may return less than asked; more than 1 MiB per call is
+     * never needed. */
+    uint64_t count = MIN(args[1], LINUX_IO_CHUNK);
+    uint64_t done = 0;
+    unsigned char buffer[4096];
+    while (done < count) {
+        ssize_t n = getrandom(buffer, MIN(count - done, sizeof(buffer)), flags);
+        if (n < 0)
+            return done ? (long)done : linux_host_error();
+        if (linux_copy_out(process, args[0] + done, buffer, (size_t)n))
+            return done ? (long)done : -EFAULT;
+        done += (uint64_t)n;
+    }
+    return (long)done;
+}
+
+/* Negative clock ids name other processes' CPU clocks and posix clocks by
+ * fd (host fds!): only the plain clocks are offered. */
+static bool valid_clock(uint64_t clock)
+{
+    return (int32_t)clock >= 0;
+}
+
+static long sys_clock_gettime(struct linux_process *process, const uint64_t *args)
+{
+    if (!valid_clock(args[0]))
+        return -EINVAL;
+    struct timespec now;
+    if (clock_gettime((clockid_t)args[0], &now) != 0)
+        return linux_host_error();
+    return linux_copy_out(process, args[1], &now, sizeof(now)) ? -EFAULT : 0;
+}
+
+static long sys_clock_getres(struct linux_process *process, const uint64_t *args)
+{
+    if (!valid_clock(args[0]))
+        return -EINVAL;
+    struct timespec resolution;
+    if (clock_getres((clockid_t)args[0], &resolution) != 0)
+        return linux_host_error();
+    if (args[1] && linux_copy_out(process, args[1], &resolution, sizeof(resolution)))
+        return -EFAULT;
+    return 0;
+}
+
+static long sys_gettimeofday(struct linux_process *process, const uint64_t *args)
+{
+    struct timeval now;
+    gettimeofday(&now, NULL);
+    if (args[0] && linux_copy_out(process, args[0], &now, sizeof(now)))
+        return -EFAULT;
+    struct timezone zone = {0, 0};
+    if (args[1] && linux_copy_out(process, args[1], &zone, sizeof(zone)))
+        return -EFAULT;
+    return 0;
+}
+
+static long sys_time(struct linux_process *process, const uint64_t *args)
+{
+    int64_t now = (int64_t)time(NULL);
+    if (args[0] && linux_copy_out(process, args[0], &now, sizeof(now)))
+        return -EFAULT;
+    return (long)now;
+}
+
+static long read_request(struct linux_process *process, uint64_t address, struct timespec *request)
+{
+    if (linux_copy_in(process, address, request, sizeof(*request)))
+        return -EFAULT;
+    if (request->tv_sec < 0 || request->tv_nsec < 0 || request->tv_nsec >= 1000000000L)
+        return -EINVAL;
+    return 0;
+}
+
+/* Sleeps are interrupted (-EINTR, time left in *remaining) when the vCPU
+ * thread gets a signal, which is how the monitor stops a sleeping program. */
+static long sys_nanosleep(struct linux_process *process, const uint64_t *args)
+{
+    struct timespec request, left;
+    long error = read_request(process, args[0], &request);
+    if (error)
+        return error;
+    if (nanosleep(&request, &left) == 0)
+        return 0;
+    error = linux_host_error();
+    if (error == -EINTR && args[1] && linux_copy_out(process, args[1], &left, sizeof(left)))
+        return -EFAULT;
+    return error;
+}
+
+static long sys_clock_nanosleep(struct linux_process *process, const uint64_t *args)
+{
+    if (!valid_clock(args[0]))
+        return -EINVAL;
+    int flags = (int)args[1];
+    struct timespec request, left;
+    long error = read_request(process, args[2], &request);
+    if (error)
+        return error;
+    int result = clock_nanosleep((clockid_t)args[0], flags & TIMER_ABSTIME, &request, &left);
+    if (result == EINTR && !(flags & TIMER_ABSTIME) && args[3] &&
+        linux_copy_out(process, args[3], &left, sizeof(left)))
+        return -EFAULT;
+    return -(long)result;
+}
+
+static long sys_times(struct linux_process *process, const uint64_t *args)
+{
+    struct tms usage;
+    clock_t ticks = times(&usage);
+    if (args[0] && linux_copy_out(process, args[0], &usage, sizeof(usage)))
+        return -EFAULT;
+    return (long)ticks;
+}
+
+/* ---- identity ---------------------------------------------------------------- */
+
+static long sys_uname(struct linux_process *process, const uint64_t *args)
+{
+    struct utsname name;
+    if (uname(&name) != 0)
+        return linux_host_error();
+    g_strlcpy(name.sysname, "Linux", sizeof(name.sysname));
+    g_strlcpy(name.machine, "x86_64", sizeof(name.machine));
+    return linux_copy_out(process, args[0], &name, sizeof(name)) ? -EFAULT : 0;
+}
+
+static long sys_getpid(struct linux_process *process, const uint64_t *args)
+{
+    (void)process;
+    (void)args;
+    return LINUX_PID;
+}
+
+static long sys_getppid(struct linux_process *process, const uint64_t *args)
+{
+    (void)process;
+    (void)args;
+    return 0; /* like pid 1: started by nobody the program can see */
+}
+
+static long sys_getpgid(struct linux_process *process, const uint64_t *args)
+{
+    (void)process;
+    return is_self((int32_t)args[0]) ? LINUX_PID : -ESRCH;
+}
+
+static long sys_setsid(struct linux_process *process, const uint64_t *args)
+{
+    (void)process;
+    (void)args;
+    return -EPERM; /* already a process group leader */
+}
+
+#define HOST_ID_CALL(name)                                                                         \
+    static long sys_##name(struct linux_process *process, const uint64_t *args)                    \
+    {                                                                                              \
+        (void)process;                                                                             \
+        (void)args;                                                                                \
+        return (long)name();                                                                       \
+    }
+
+HOST_ID_CALL(getuid)
+HOST_ID_CALL(geteuid)
+HOST_ID_CALL(getgid)
+HOST_ID_CALL(getegid)
+
+static long sys_getgroups(struct linux_process *process, const uint64_t *args)
+{
+    int size = (int)args[0];
+    if (size < 0)
+        return -EINVAL;
+    int count = getgroups(0, NULL);
+    if (count < 0)
+        return linux_host_error();
+    if (size == 0)
+        return count;
+    if (size < count)
+        return -EINVAL;
+    gid_t *groups = g_new(gid_t, count ? count : 1);
+    count = getgroups(count, groups);
+    long result = count < 0 ? linux_host_error() : count;
+    if (count > 0 && linux_copy_out(process, args[1], groups, (size_t)count * sizeof(gid_t)))
+        result = -EFAULT;
+    g_free(groups);
+    return result;
+}
+
+/* The program shares the monitor's umask, so files it creates get Linux's
+ * permissions without the layer redoing the masking. */
+static long sys_umask(struct linux_process *process, const uint64_t *args)
+{
+    unsigned int old = process->umask;
+    process->umask = args[0] & 0777;
+    umask(process->umask);
+    return old;
+}
+
+static long sys_sysinfo(struct linux_process *process, const uint64_t *args)
+{
+    struct sysinfo info;
+    if (sysinfo(&info) != 0)
+        return linux_host_error();
+    info.totalram = guest_memory_ram_size(process->memory);
+    info.freeram = guest_frames_free_count(process->memory) * GUEST_PAGE_SIZE;
+    info.sharedram = info.bufferram = 0;
+    info.totalswap = info.freeswap = 0;
+    info.totalhigh = info.freehigh = 0;
+    info.procs = 1;
+    info.mem_unit = 1;
+    return linux_copy_out(process, args[0], &info, sizeof(info)) ? -EFAULT : 0;
+}
+
+static long sys_prctl(struct linux_process *process, const uint64_t *args)
+{
+    switch ((int)args[0]) {
+    case PR_SET_NAME: {
+        char name[sizeof(process->comm)];
+        long len =
+            guest_read_string(process->memory, args[1], name, sizeof(name), GUEST_ACCESS_USER_READ);
+        if (len == -EFAULT)
+            return -EFAULT;
+        if (len < 0) { /* longer names are cut, as Linux does */
+            if (linux_copy_in(process, args[1], name, sizeof(name) - 1))
+                return -EFAULT;
+            name[sizeof(name) - 1] = '\0';
+        }
+        memcpy(process->comm, name, sizeof(name));
+        return 0;
+    }
+    case PR_GET_NAME:
+        return linux_copy_out(process, args[1], process->comm, sizeof(process->comm)) ? -EFAULT : 0;
+    case PR_GET_DUMPABLE:
+        return 1;
+    case PR_SET_DUMPABLE:
+    case PR_SET_PDEATHSIG:
+    case PR_SET_NO_NEW_PRIVS:
+        return 0;
+    default:
+        return -EINVAL;
+    }
+}
+
+/* ---- scheduling ---------------------------------------------------------------- */
+
+static long sys_sched_yield(struct linux_process *process, const uint64_t *args)
+{
+    (void)process;
+    (void)args;
+    return 0;
+}
+
+static long sys_sched_getaffinity(struct linux_process *process, const uint64_t *args)
+{
+    if (!is_self((int32_t)args[0]))
+        return -ESRCH;
+    /* One vCPU: CPU 0 only, in one word (Linux rejects lengths that are not
+     * a multiple of a word). */
+    uint64_t len = args[1];
+    if (len == 0 || (len & 7))
+        return -EINVAL;
+    uint64_t mask = 1;
+    return linux_copy_out(process, args[2], &mask, sizeof(mask)) ? -EFAULT : (long)sizeof(mask);
+}
+
+static long sys_sched_setaffinity(struct linux_process *process, const uint64_t *args)
+{
+    if (!is_self((int32_t)args[0]))
+        return -ESRCH;
+    if (args[1] == 0)
+        return -EINVAL;
+    unsigned char first;
+    if (linux_copy_in(process, args[2], &first, 1))
+        return -EFAULT;
+    return (first & 1) ? 0 : -EINVAL;
+}
+
+static long sys_getpriority(struct linux_process *process, const uint64_t *args)
+{
+    if (args[0] > PRIO_USER)
+        return -EINVAL;
+    if (args[0] == PRIO_PROCESS && !is_self((int32_t)args[1]))
+        return -ESRCH;
+    /* The kernel returns 20 - nice so that the value is never negative. */
+    return 20 - process->nice;
+}
+
+static long sys_setpriority(struct linux_process *process, const uint64_t *args)
+{
+    if (args[0] > PRIO_USER)
+        return -EINVAL;
+    if (args[0] == PRIO_PROCESS && !is_self((int32_t)args[1]))
+        return -ESRCH;
+    int nice = CLAMP((int)args[2], -20, 19);
+    if (nice < process->nice && geteuid() != 0)
+        return -EACCES;
+    process->nice = nice;
+    return 0;
+}
+
+/* ---- signals ------------------------------------------------------------------- */
+
+static long sys_rt_sigaction(struct linux_process *process, const uint64_t *args)
+{
+    int signal = (int)args[0];
+    if (args[3] != sizeof(uint64_t) || signal < 1 || signal > LINUX_NSIG)
+        return -EINVAL;
+    if (args[1] && (signal == SIGKILL || signal == SIGSTOP))
+        return -EINVAL;
+    struct linux_kernel_sigaction action;
+    if (args[1] && linux_copy_in(process, args[1], &action, sizeof(action)))
+        return -EFAULT;
+    if (args[2] && linux_copy_out(process, args[2], &process->actions[signal], sizeof(action)))
+        return -EFAULT;
+    if (args[1]) {
+        action.mask &= ~(SIGNAL_BIT(SIGKILL) | SIGNAL_BIT(SIGSTOP));
+        process->actions[signal] = action;
+    }
+    return 0;
+}
+
+static long sys_rt_sigprocmask(struct linux_process *process, const uint64_t *args)
+{
+    if (args[3] != sizeof(uint64_t))
+        return -EINVAL;
+    uint64_t set = 0;
+    if (args[1]) {
+        if (args[0] > SIG_SETMASK)
+            return -EINVAL;
+        if (linux_copy_in(process, args[1], &set, sizeof(set)))
+            return -EFAULT;
+    }
+    if (args[2] &&
+        linux_copy_out(process, args[2], &process->signal_mask, sizeof(process->signal_mask)))
+        return -EFAULT;
+    if (args[1]) {
+        if (args[0] == SIG_BLOCK)
+            process->signal_mask |= set;
+        else if (args[0] == SIG_UNBLOCK)
+            process->signal_mask &= ~set;
+        else
+            process->signal_mask = set;
+        process->signal_mask &= ~(SIGNAL_BIT(SIGKILL) | SIGNAL_BIT(SIGSTOP));
+    }
+    return 0;
+}
+
+static long sys_rt_sigpending(struct linux_process *process, const uint64_t *args)
+{
+    if (args[1] > sizeof(uint64_t))
+        return -EINVAL;
+    uint64_t pending = 0; /* signals to itself are acted on at once */
+    return linux_copy_out(process, args[0], &pending, args[1]) ? -EFAULT : 0;
+}
+
+/* stack_t as the x86-64 kernel lays it out. */
+struct linux_stack {
+    uint64_t sp;
+    int32_t flags;
+    int32_t padding;
+    uint64_t size;
+};
+
+#define LINUX_MINSIGSTKSZ 2048
+
+static long sys_sigaltstack(struct linux_process *process, const uint64_t *args)
+{
+    struct linux_stack wanted;
+    if (args[0]) {
+        if (linux_copy_in(process, args[0], &wanted, sizeof(wanted)))
+            return -EFAULT;
+        int mode = wanted.flags & ~SS_AUTODISARM;
+        if (mode != 0 && mode != SS_DISABLE && mode != SS_ONSTACK)
+            return -EINVAL;
+        if (mode != SS_DISABLE && wanted.size < LINUX_MINSIGSTKSZ)
+            return -ENOMEM;
+    }
+    if (args[1]) {
+        struct linux_stack old = {process->altstack_sp, process->altstack_flags, 0,
+                                  process->altstack_size};
+        if (linux_copy_out(process, args[1], &old, sizeof(old)))
+            return -EFAULT;
+    }
+    if (args[0]) {
+        if ((wanted.flags & ~SS_AUTODISARM) == SS_DISABLE) {
+            process->altstack_sp = process->altstack_size = 0;
+            process->altstack_flags = SS_DISABLE;
+        } else {
+            process->altstack_sp = wanted.sp;
+            process->altstack_size = wanted.size;
+            process->altstack_flags = wanted.flags & SS_AUTODISARM;
+        }
+    }
+    return 0;
+}
+
+static bool ignored_by_default(int signal)
+{
+    return signal == SIGCHLD || signal == SIGCONT || signal == SIGURG || signal == SIGWINCH ||
+           /* stopping: there is no job control to stop for */
+           signal == SIGSTOP || signal == SIGTSTP || signal == SIGTTIN || signal == SIGTTOU;
+}
+
+/*
+ * A signal the program sends itself. No handler can run (signals are not
+ * delivered into the guest yet), so only the default actions are carried
+ * out: a fatal one ends the run as Linux would (abort() → SIGABRT → 134).
+ */
+static long signal_self(struct linux_process *process, int signal)
+{
+    if (signal < 0 || signal > LINUX_NSIG)
+        return -EINVAL;
+    if (signal == 0)
+        return 0;
+    uint64_t handler = process->actions[signal].handler;
+    bool blocked = process->signal_mask & SIGNAL_BIT(signal);
+    if (signal != SIGKILL) {
+        if (handler == (uint64_t)(uintptr_t)SIG_IGN || blocked || ignored_by_default(signal))
+            return 0;
+        if (handler != (uint64_t)(uintptr_t)SIG_DFL) {
+            if (process->config.verbose)
+                fprintf(stderr, "hermitux-run: signal %d not delivered (handlers unsupported)\n",
+                        signal);
+            return 0;
+        }
+    }
+    linux_process_exit(process, 0, signal);
+    return 0;
+}
+
+static long sys_kill(struct linux_process *process, const uint64_t *args)
+{
+    int32_t pid = (int32_t)args[0];
+    /* Only itself exists: pid 1, its group (0, -1) and "everyone" (-1). */
+    if (pid != LINUX_PID && pid != 0 && pid != -1 && pid != -LINUX_PID)
+        return -ESRCH;
+    return signal_self(process, (int)args[1]);
+}
+
+static long sys_tkill(struct linux_process *process, const uint64_t *args)
+{
+    if ((int32_t)args[0] != LINUX_PID)
+        return (int32_t)args[0] <= 0 ? -EINVAL : -ESRCH;
+    return signal_self(process, (int)args[1]);
+}
+
+static long sys_tgkill(struct linux_process *process, const uint64_t *args)
+{
+    if ((int32_t)args[0] <= 0 || (int32_t)args[1] <= 0)
+        return -EINVAL;
+    if ((int32_t)args[0] != LINUX_PID || (int32_t)args[1] != LINUX_PID)
+        return -ESRCH;
+    return signal_self(process, (int)args[2]);
+}
+
+/* ---- futex ------------------------------------------------------------------- */
+
+static long futex_sleep(struct linux_process *process, uint64_t timeout_address, bool absolute,
+                        bool realtime)
+{
+    struct timespec timeout;
+    if (linux_copy_in(process, timeout_address, &timeout, sizeof(timeout)))
+        return -EFAULT;
+    if (timeout.tv_sec < 0 || timeout.tv_nsec < 0 || timeout.tv_nsec >= 1000000000L)
+        return -EINVAL;
+    int result = clock_nanosleep(realtime ? CLOCK_REALTIME : CLOCK_MONOTONIC,
+                                 absolute ? TIMER_ABSTIME : 0, &timeout, NULL);
+    return result == EINTR ? -EINTR : -ETIMEDOUT;
+}
+
+static long futex_wake_op(struct linux_process *process, uint64_t address, uint32_t encoded)
+{
+    int op = (encoded >> 28) & 7, shift = (encoded >> 28) & 8;
+    int32_t argument = ((int32_t)(encoded << 8)) >> 20;
+    if (shift)
+        argument = (argument < 0 || argument > 31) ? 0 : 1 << argument;
+    uint32_t old;
+    if (guest_read(process->memory, address, &old, sizeof(old), GUEST_ACCESS_USER_WRITE))
+        return -EFAULT;
+    uint32_t value;
+    switch (op) {
+    case FUTEX_OP_SET:
+        value = (uint32_t)argument;
+        break;
+    case FUTEX_OP_ADD:
+        value = old + (uint32_t)argument;
+        break;
+    case FUTEX_OP_OR:
+        value = old | (uint32_t)argument;
+        break;
+    case FUTEX_OP_ANDN:
+        value = old & ~(uint32_t)argument;
+        break;
+    case FUTEX_OP_XOR:
+        value = old ^ (uint32_t)argument;
+        break;
+    default:
+        return -ENOSYS;
+    }
+    return linux_copy_out(process, address, &value, sizeof(value)) ? -EFAULT : 0;
+}
+
+/*
+ * There is one thread: nobody waits, so wakes wake no one, and a wait can
+ * only end by its timeout. A wait without timeout would sleep forever on
+ * Linux; here it fails with -EDEADLK instead (it is one), which glibc
+ * reports as "The futex facility returned an unexpected error code" and
+ * aborts: a diagnosable end of the run rather than a hang.
+ */
+static long sys_futex(struct linux_process *process, const uint64_t *args)
+{
+    uint64_t address = args[0];
+    int op = (int)args[1];
+    int command = op & FUTEX_CMD_MASK;
+    uint32_t value = (uint32_t)args[2];
+    if (address & 3)
+        return -EINVAL;
+    switch (command) {
+    case FUTEX_WAIT:
+    case FUTEX_WAIT_BITSET: {
+        if (command == FUTEX_WAIT_BITSET && (uint32_t)args[5] == 0)
+            return -EINVAL;
+        uint32_t current;
+        if (linux_copy_in(process, address, &current, sizeof(current)))
+            return -EFAULT;
+        if (current != value)
+            return -EAGAIN;
+        if (!args[3]) {
+            if (process->config.verbose)
+                fprintf(stderr,
+                        "hermitux-run: futex wait on 0x%" G_GINT64_MODIFIER
+                        "x with no other thread to wake it\n",
+                        address);
+            return -EDEADLK;
+        }
+        /* FUTEX_WAIT's timeout is relative, FUTEX_WAIT_BITSET's absolute. */
+        return futex_sleep(process, args[3], command == FUTEX_WAIT_BITSET,
+                           op & FUTEX_CLOCK_REALTIME);
+    }
+    case FUTEX_WAKE:
+    case FUTEX_WAKE_BITSET:
+    case FUTEX_REQUEUE:
+        return 0;
+    case FUTEX_CMP_REQUEUE: {
+        uint32_t current;
+        if (linux_copy_in(process, address, &current, sizeof(current)))
+            return -EFAULT;
+        return current == (uint32_t)args[5] ? 0 : -EAGAIN;
+    }
+    case FUTEX_WAKE_OP:
+        return futex_wake_op(process, args[4], (uint32_t)args[5]);
+    default:
+        return -ENOSYS;
+    }
+}
+
+/* ---- the end --------------------------------------------------------------------- */
+
+static long sys_exit_group(struct linux_process *process, const uint64_t *args)
+{
+    linux_process_exit(process, (int)args[0], 0);
+    return 0;
+}
+
+#define UNSUPPORTED(name)                                                                          \
+    static long sys_##name(struct linux_process *process, const uint64_t *args)                    \
+    {                                                                                              \
+        (void)args;                                                                                \
+        return linux_sys_unsupported(process, SYS_##name);                                         \
+    }
+
+/* One program, one thread, no other address space to create. */
+UNSUPPORTED(fork)
+UNSUPPORTED(vfork)
+UNSUPPORTED(clone)
+UNSUPPORTED(clone3)
+UNSUPPORTED(execve)
+UNSUPPORTED(execveat)
+
+void linux_register_misc(linux_handler *table)
+{
+    table[SYS_arch_prctl] = sys_arch_prctl;
+    table[SYS_set_tid_address] = sys_set_tid_address;
+    table[SYS_set_robust_list] = sys_set_robust_list;
+    table[SYS_get_robust_list] = sys_get_robust_list;
+    table[SYS_rseq] = sys_rseq;
+    table[SYS_prlimit64] = sys_prlimit64;
+    table[SYS_getrlimit] = sys_getrlimit;
+    table[SYS_setrlimit] = sys_setrlimit;
+    table[SYS_getrusage] = sys_getrusage;
+    table[SYS_getrandom] = sys_getrandom;
+    table[SYS_clock_gettime] = sys_clock_gettime;
+    table[SYS_clock_getres] = sys_clock_getres;
+    table[SYS_gettimeofday] = sys_gettimeofday;
+    table[SYS_time] = sys_time;
+    table[SYS_nanosleep] = sys_nanosleep;
+    table[SYS_clock_nanosleep] = sys_clock_nanosleep;
+    table[SYS_times] = sys_times;
+    table[SYS_uname] = sys_uname;
+    table[SYS_getpid] = sys_getpid;
+    table[SYS_gettid] = sys_getpid;
+    table[SYS_getppid] = sys_getppid;
+    table[SYS_getpgrp] = sys_getpid;
+    table[SYS_getpgid] = sys_getpgid;
+    table[SYS_getsid] = sys_getpgid;
+    table[SYS_setsid] = sys_setsid;
+    table[SYS_getuid] = sys_getuid;
+    table[SYS_geteuid] = sys_geteuid;
+    table[SYS_getgid] = sys_getgid;
+    table[SYS_getegid] = sys_getegid;
+    table[SYS_getgroups] = sys_getgroups;
+    table[SYS_umask] = sys_umask;
+    table[SYS_sysinfo] = sys_sysinfo;
+    table[SYS_prctl] = sys_prctl;
+    table[SYS_sched_yield] = sys_sched_yield;
+    table[SYS_sched_getaffinity] = sys_sched_getaffinity;
+    table[SYS_sched_setaffinity] = sys_sched_setaffinity;
+    table[SYS_getpriority] = sys_getpriority;
+    table[SYS_setpriority] = sys_setpriority;
+    table[SYS_rt_sigaction] = sys_rt_sigaction;
+    table[SYS_rt_sigprocmask] = sys_rt_sigprocmask;
+    table[SYS_rt_sigpending] = sys_rt_sigpending;
+    table[SYS_sigaltstack] = sys_sigaltstack;
+    table[SYS_kill] = sys_kill;
+    table[SYS_tkill] = sys_tkill;
+    table[SYS_tgkill] = sys_tgkill;
+    table[SYS_futex] = sys_futex;
+    table[SYS_exit] = sys_exit_group;
+    table[SYS_exit_group] = sys_exit_group;
+    table[SYS_fork] = sys_fork;
+    table[SYS_vfork] = sys_vfork;
+    table[SYS_clone] = sys_clone;
+    table[SYS_clone3] = sys_clone3;
+    table[SYS_execve] = sys_execve;
+    table[SYS_execveat] = sys_execveat;
+}

@@ -1,0 +1,561 @@
+/*
+ * linux/mm.c — the program's address space: brk, mmap, munmap, mprotect,
+ * mremap, madvise, on top of memory/'s map.
+ *
+ * File mappings are copies: the file's bytes are read into fresh anonymous
+ * pages when mapped. That is exact for MAP_PRIVATE as long as nobody else
+ * writes the file, which is all a static program loading data needs.
+ */
+#include "linux/internal.h"
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+/* Linux's vm.mmap_min_addr: nothing may be mapped below it. */
+#ifndef PROT_SEM
+#define PROT_SEM 0x8
+#endif
+
+#define MMAP_MIN_ADDRESS 0x10000ULL
+
+static uint64_t page_round_up(uint64_t value)
+{
+    return (value + GUEST_PAGE_SIZE - 1) & GUEST_PAGE_MASK;
+}
+
+/* A length rounded up to pages; false on overflow or beyond user space. */
+static bool page_length(uint64_t len, uint64_t *rounded)
+{
+    if (len > GUEST_USER_TOP)
+        return false;
+    *rounded = page_round_up(len);
+    return true;
+}
+
+static bool in_user_space(uint64_t start, uint64_t len)
+{
+    return start <= GUEST_USER_TOP && len <= GUEST_USER_TOP - start;
+}
+
+void linux_mm_init(struct linux_process *process)
+{
+    process->brk_start = process->brk = process->brk_mapped = process->config.brk_start;
+}
+
+static int guest_prot_from_linux(uint64_t prot)
+{
+    int guest = 0;
+    if (prot & PROT_READ)
+        guest |= GUEST_PROT_READ;
+    if (prot & PROT_WRITE)
+        guest |= GUEST_PROT_WRITE;
+    if (prot & PROT_EXEC)
+        guest |= GUEST_PROT_EXEC;
+    return guest ? guest | GUEST_PROT_USER : GUEST_PROT_NONE;
+}
+
+/* ---- regions --------------------------------------------------------------- */
+
+struct region_query {
+    uint64_t start, end;
+    GArray *found; /* copies of the regions overlapping [start, end) */
+};
+
+static bool collect_region(const struct guest_region *region, void *opaque)
+{
+    struct region_query *query = opaque;
+    if (region->start >= query->end)
+        return false;
+    if (region->end > query->start)
+        g_array_append_val(query->found, *region);
+    return true;
+}
+
+/* The regions overlapping [start, end), in address order (g_array_free it). */
+static GArray *regions_in(const struct linux_process *process, uint64_t start, uint64_t end)
+{
+    struct region_query query = {start, end,
+                                 g_array_new(false, false, sizeof(struct guest_region))};
+    guest_region_foreach(process->memory, collect_region, &query);
+    return query.found;
+}
+
+/* Whether regions cover all of [start, end). */
+static bool fully_covered(const struct linux_process *process, uint64_t start, uint64_t end)
+{
+    GArray *regions = regions_in(process, start, end);
+    uint64_t cursor = start;
+    for (guint i = 0; i < regions->len && cursor < end; i++) {
+        const struct guest_region *region = &g_array_index(regions, struct guest_region, i);
+        if (region->start > cursor)
+            break;
+        cursor = MAX(cursor, region->end);
+    }
+    g_array_free(regions, true);
+    return cursor >= end;
+}
+
+/* The guest kernel, device pages and the first pages of memory are not the
+ * program's to unmap or replace. */
+static bool touches_protected(const struct linux_process *process, uint64_t start, uint64_t end)
+{
+    if (start < MMAP_MIN_ADDRESS)
+        return true;
+    GArray *regions = regions_in(process, start, end);
+    bool protected_found = false;
+    for (guint i = 0; i < regions->len; i++) {
+        enum guest_region_kind kind = g_array_index(regions, struct guest_region, i).kind;
+        if (kind == GUEST_REGION_KERNEL || kind == GUEST_REGION_DEVICE)
+            protected_found = true;
+    }
+    g_array_free(regions, true);
+    return protected_found;
+}
+
+static bool range_free(const struct linux_process *process, uint64_t start, uint64_t len)
+{
+    uint64_t found;
+    return in_user_space(start, len) &&
+           guest_find_free(process->memory, len, start, start + len, false, &found) &&
+           found == start;
+}
+
+/* ---- the reserved (PROT_NONE, frameless) ranges ---------------------------- */
+
+static void reserved_remove(struct linux_process *process, uint64_t start, uint64_t end)
+{
+    GArray *kept = g_array_new(false, false, sizeof(struct linux_range));
+    for (guint i = 0; i < process->reserved->len; i++) {
+        struct linux_range range = g_array_index(process->reserved, struct linux_range, i);
+        if (range.end <= start || range.start >= end) {
+            g_array_append_val(kept, range);
+            continue;
+        }
+        if (range.start < start) {
+            struct linux_range below = {range.start, start};
+            g_array_append_val(kept, below);
+        }
+        if (range.end > end) {
+            struct linux_range above = {end, range.end};
+            g_array_append_val(kept, above);
+        }
+    }
+    g_array_free(process->reserved, true);
+    process->reserved = kept;
+}
+
+static gint compare_ranges(gconstpointer a, gconstpointer b)
+{
+    const struct linux_range *left = a, *right = b;
+    return left->start < right->start ? -1 : left->start > right->start;
+}
+
+static void reserved_add(struct linux_process *process, uint64_t start, uint64_t end)
+{
+    reserved_remove(process, start, end);
+    struct linux_range range = {start, end};
+    g_array_append_val(process->reserved, range);
+    g_array_sort(process->reserved, compare_ranges);
+}
+
+/* The reserved parts of [start, end) (g_array_free it). */
+static GArray *reserved_in(const struct linux_process *process, uint64_t start, uint64_t end)
+{
+    GArray *parts = g_array_new(false, false, sizeof(struct linux_range));
+    for (guint i = 0; i < process->reserved->len; i++) {
+        struct linux_range range = g_array_index(process->reserved, struct linux_range, i);
+        if (range.end <= start || range.start >= end)
+            continue;
+        struct linux_range part = {MAX(range.start, start), MIN(range.end, end)};
+        g_array_append_val(parts, part);
+    }
+    return parts;
+}
+
+/* Removes everything in [start, start + len), reservations included. */
+static int unmap_range(struct linux_process *process, uint64_t start, uint64_t len)
+{
+    reserved_remove(process, start, start + len);
+    return guest_unmap(process->memory, start, len);
+}
+
+/* ---- brk --------------------------------------------------------------------- */
+
+static long sys_brk(struct linux_process *process, const uint64_t *args)
+{
+    uint64_t wanted = args[0];
+    /* Linux answers every failure with the unchanged break. */
+    if (wanted < process->brk_start || wanted > GUEST_USER_TOP)
+        return (long)process->brk;
+    uint64_t mapped = page_round_up(wanted);
+    if (mapped > process->brk_mapped) {
+        if (guest_map_anonymous(process->memory, process->brk_mapped, mapped - process->brk_mapped,
+                                GUEST_PROT_READ | GUEST_PROT_WRITE | GUEST_PROT_USER,
+                                GUEST_REGION_HEAP, "[heap]") != 0)
+            return (long)process->brk;
+    } else if (mapped < process->brk_mapped) {
+        guest_unmap(process->memory, mapped, process->brk_mapped - mapped);
+    }
+    process->brk = wanted;
+    process->brk_mapped = mapped;
+    return (long)process->brk;
+}
+
+/* ---- mmap -------------------------------------------------------------------- */
+
+/* Reads the file's bytes from offset into the fresh mapping [start, +len). */
+static long copy_file_in(struct linux_process *process, int host_fd, uint64_t start, uint64_t len,
+                         uint64_t offset, uint64_t file_size)
+{
+    uint64_t available = offset < file_size ? MIN(len, file_size - offset) : 0;
+    uint64_t done = 0;
+    enum { MAX_IOV = (int)(LINUX_IO_CHUNK / GUEST_PAGE_SIZE) + 1 };
+    struct iovec iov[MAX_IOV];
+    while (done < available) {
+        uint64_t chunk = MIN(available - done, LINUX_IO_CHUNK);
+        int count =
+            guest_iovec(process->memory, start + done, chunk, GUEST_ACCESS_DEBUG, iov, MAX_IOV);
+        if (count < 0)
+            return count;
+        ssize_t n = preadv(host_fd, iov, count, (off_t)(offset + done));
+        if (n < 0)
+            return linux_host_error();
+        if (n == 0) /* the file shrank meanwhile: the rest stays zero */
+            break;
+        done += (uint64_t)n;
+    }
+    return 0;
+}
+
+static void file_name(int host_fd, char *name, size_t size)
+{
+    char link[64], target[LINUX_PATH_MAX];
+    snprintf(link, sizeof(link), "/proc/self/fd/%d", host_fd);
+    ssize_t len = readlink(link, target, sizeof(target) - 1);
+    target[len > 0 ? len : 0] = '\0';
+    const char *slash = strrchr(target, '/');
+    g_strlcpy(name, slash ? slash + 1 : target, size);
+}
+
+static long sys_mmap(struct linux_process *process, const uint64_t *args)
+{
+    uint64_t address = args[0], prot = args[2], flags = args[3], offset = args[5];
+    uint64_t len;
+    if (args[1] == 0 || (offset & ~GUEST_PAGE_MASK))
+        return -EINVAL;
+    if (!page_length(args[1], &len))
+        return -ENOMEM;
+    int type = (int)(flags & MAP_TYPE);
+    if (type != MAP_SHARED && type != MAP_PRIVATE && type != MAP_SHARED_VALIDATE)
+        return -EINVAL;
+    if (prot & ~(uint64_t)(PROT_READ | PROT_WRITE | PROT_EXEC | PROT_SEM))
+        return -EINVAL;
+    bool anonymous = flags & MAP_ANONYMOUS;
+    int host_fd = -1;
+    struct stat st;
+    if (!anonymous) {
+        host_fd = linux_fd_host(process, args[4]);
+        if (host_fd < 0)
+            return -EBADF;
+        if (fstat(host_fd, &st) != 0)
+            return linux_host_error();
+        if (S_ISCHR(st.st_mode) && major(st.st_rdev) == 1 && minor(st.st_rdev) == 5) {
+            anonymous = true; /* /dev/zero */
+        } else if (!S_ISREG(st.st_mode)) {
+            return -ENODEV;
+        }
+    }
+    if (!anonymous) {
+        int access_mode = fcntl(host_fd, F_GETFL) & O_ACCMODE;
+        if (access_mode == O_WRONLY)
+            return -EACCES;
+        /* A copy cannot carry the program's writes back to a shared file,
+         * so only read-only shared mappings are accepted (as copies: later
+         * changes to the file are not seen). */
+        if (type != MAP_PRIVATE && (prot & PROT_WRITE))
+            return access_mode == O_RDWR ? -ENODEV : -EACCES;
+        if (offset + len < offset)
+            return -EOVERFLOW;
+    }
+
+    uint64_t start;
+    if (flags & (MAP_FIXED | MAP_FIXED_NOREPLACE)) {
+        if (address & ~GUEST_PAGE_MASK)
+            return -EINVAL;
+        if (!in_user_space(address, len))
+            return -ENOMEM;
+        if (touches_protected(process, address, address + len))
+            return -EPERM;
+        if (flags & MAP_FIXED) {
+            unmap_range(process, address, len);
+        } else if (!range_free(process, address, len)) {
+            return -EEXIST;
+        }
+        start = address;
+    } else {
+        uint64_t hint = address & GUEST_PAGE_MASK;
+        if (hint && in_user_space(hint, len) && !touches_protected(process, hint, hint + len) &&
+            range_free(process, hint, len)) {
+            start = hint;
+        } else if (!guest_find_free(process->memory, len, process->config.mmap_low,
+                                    process->config.mmap_high, true, &start)) {
+            return -ENOMEM;
+        }
+    }
+
+    int guest_prot = guest_prot_from_linux(prot);
+    int result;
+    if (anonymous && guest_prot == GUEST_PROT_NONE) {
+        result = guest_reserve_range(process->memory, start, len, GUEST_REGION_MMAP, "");
+        if (result == 0)
+            reserved_add(process, start, start + len);
+        return result ? result : (long)start;
+    }
+    if (anonymous)
+        return (result = guest_map_anonymous(process->memory, start, len, guest_prot,
+                                             GUEST_REGION_MMAP, ""))
+                   ? result
+                   : (long)start;
+
+    char name[32];
+    file_name(host_fd, name, sizeof(name));
+    /* Readable while the copy is made, whatever the final protection: a
+     * page nobody can read may not be present for the copy either. */
+    result = guest_map_anonymous(process->memory, start, len,
+                                 guest_prot | GUEST_PROT_READ | GUEST_PROT_USER, GUEST_REGION_MMAP,
+                                 name);
+    if (result)
+        return result;
+    long error = copy_file_in(process, host_fd, start, len, offset, (uint64_t)st.st_size);
+    if (!error && guest_prot != (guest_prot | GUEST_PROT_READ | GUEST_PROT_USER))
+        error = guest_protect(process->memory, start, len, guest_prot);
+    if (error) {
+        guest_unmap(process->memory, start, len);
+        return error;
+    }
+    return (long)start;
+}
+
+static long sys_munmap(struct linux_process *process, const uint64_t *args)
+{
+    uint64_t start = args[0], len;
+    if ((start & ~GUEST_PAGE_MASK) || args[1] == 0 || !page_length(args[1], &len) ||
+        !in_user_space(start, len))
+        return -EINVAL;
+    if (touches_protected(process, start, start + len))
+        return -EINVAL;
+    return unmap_range(process, start, len);
+}
+
+static long sys_mprotect(struct linux_process *process, const uint64_t *args)
+{
+    uint64_t start = args[0], len, prot = args[2];
+    if (start & ~GUEST_PAGE_MASK)
+        return -EINVAL;
+    if (prot &
+        ~(uint64_t)(PROT_READ | PROT_WRITE | PROT_EXEC | PROT_SEM | PROT_GROWSDOWN | PROT_GROWSUP))
+        return -EINVAL;
+    if (!page_length(args[1], &len) || !in_user_space(start, len))
+        return -ENOMEM;
+    if (len == 0)
+        return 0;
+    uint64_t end = start + len;
+    if (!fully_covered(process, start, end) || touches_protected(process, start, end))
+        return -ENOMEM;
+    int guest_prot = guest_prot_from_linux(prot);
+    GArray *reserved = reserved_in(process, start, end);
+    long result = 0;
+    uint64_t cursor = start;
+    for (guint i = 0; i <= reserved->len && !result; i++) {
+        /* The mapped stretch before reserved part i (or before end). */
+        uint64_t part_start =
+            i < reserved->len ? g_array_index(reserved, struct linux_range, i).start : end;
+        if (part_start > cursor)
+            result = guest_protect(process->memory, cursor, part_start - cursor, guest_prot);
+        if (i == reserved->len || result)
+            break;
+        struct linux_range part = g_array_index(reserved, struct linux_range, i);
+        if (guest_prot != GUEST_PROT_NONE) {
+            /* First real use of a reservation: give it frames. */
+            unmap_range(process, part.start, part.end - part.start);
+            result = guest_map_anonymous(process->memory, part.start, part.end - part.start,
+                                         guest_prot, GUEST_REGION_MMAP, "");
+            if (result) { /* keep the reservation rather than leave a hole */
+                guest_reserve_range(process->memory, part.start, part.end - part.start,
+                                    GUEST_REGION_MMAP, "");
+                reserved_add(process, part.start, part.end);
+            }
+        }
+        cursor = part.end;
+    }
+    g_array_free(reserved, true);
+    return result;
+}
+
+static long sys_mremap(struct linux_process *process, const uint64_t *args)
+{
+    uint64_t old_start = args[0], flags = args[3], new_address = args[4];
+    uint64_t old_len, new_len;
+    if (old_start & ~GUEST_PAGE_MASK)
+        return -EINVAL;
+    if (flags & ~(uint64_t)(MREMAP_MAYMOVE | MREMAP_FIXED | MREMAP_DONTUNMAP))
+        return -EINVAL;
+    if ((flags & (MREMAP_FIXED | MREMAP_DONTUNMAP)) && !(flags & MREMAP_MAYMOVE))
+        return -EINVAL;
+    if (!page_length(args[1], &old_len) || !page_length(args[2], &new_len))
+        return -ENOMEM;
+    /* old_len 0 duplicates a shared mapping; there are none here. */
+    if (new_len == 0 || old_len == 0)
+        return -EINVAL;
+    if ((flags & MREMAP_DONTUNMAP) && old_len != new_len)
+        return -EINVAL;
+    if (!in_user_space(old_start, old_len))
+        return -EFAULT;
+    uint64_t old_end = old_start + old_len;
+    if (!fully_covered(process, old_start, old_end) ||
+        touches_protected(process, old_start, old_end))
+        return -EFAULT;
+    GArray *reserved = reserved_in(process, old_start, old_end);
+    bool any_reserved = reserved->len > 0;
+    g_array_free(reserved, true);
+    if (any_reserved) /* moving frameless reservations is not supported */
+        return -EINVAL;
+
+    /* Growth takes the protection and name of the mapping's last page; it is
+     * zero-filled, also for file mappings (the copy ends where it ended). */
+    const struct guest_region *last = guest_region_lookup(process->memory, old_end - 1);
+    int prot = last->prot;
+    enum guest_region_kind kind = last->kind;
+    char name[sizeof(last->name)];
+    g_strlcpy(name, last->name, sizeof(name));
+
+    uint64_t target;
+    if (flags & MREMAP_FIXED) {
+        target = new_address;
+        if ((target & ~GUEST_PAGE_MASK) || !in_user_space(target, new_len))
+            return -EINVAL;
+        if (target < old_end && old_start < target + new_len)
+            return -EINVAL;
+        if (touches_protected(process, target, target + new_len))
+            return -EINVAL;
+        unmap_range(process, target, new_len);
+    } else if (new_len <= old_len && !(flags & MREMAP_DONTUNMAP)) {
+        if (new_len < old_len)
+            guest_unmap(process->memory, old_start + new_len, old_len - new_len);
+        return (long)old_start;
+    } else if (!(flags & MREMAP_DONTUNMAP) && range_free(process, old_end, new_len - old_len) &&
+               guest_map_anonymous(process->memory, old_end, new_len - old_len, prot, kind, name) ==
+                   0) {
+        return (long)old_start;
+    } else if (!(flags & MREMAP_MAYMOVE)) {
+        return -ENOMEM;
+    } else if (!guest_find_free(process->memory, new_len, process->config.mmap_low,
+                                process->config.mmap_high, true, &target)) {
+        return -ENOMEM;
+    }
+
+    uint64_t kept = MIN(old_len, new_len);
+    int result = guest_move(process->memory, old_start, kept, target);
+    if (result)
+        return result;
+    if (new_len > kept) {
+        result =
+            guest_map_anonymous(process->memory, target + kept, new_len - kept, prot, kind, name);
+        if (result) {
+            guest_move(process->memory, target, kept, old_start);
+            return result;
+        }
+    }
+    if (old_len > kept)
+        guest_unmap(process->memory, old_start + kept, old_len - kept);
+    if (flags & MREMAP_DONTUNMAP)
+        guest_map_anonymous(process->memory, old_start, old_len, prot, kind, name);
+    return (long)target;
+}
+
+/* Zeroes [start, end) of mapped pages (MADV_DONTNEED on anonymous memory). */
+static void zero_pages(struct linux_process *process, uint64_t start, uint64_t end)
+{
+    enum { MAX_IOV = (int)(LINUX_IO_CHUNK / GUEST_PAGE_SIZE) + 1 };
+    struct iovec iov[MAX_IOV];
+    for (uint64_t at = start; at < end;) {
+        uint64_t chunk = MIN(end - at, LINUX_IO_CHUNK);
+        int count = guest_iovec(process->memory, at, chunk, GUEST_ACCESS_DEBUG, iov, MAX_IOV);
+        for (int i = 0; i < count; i++)
+            memset(iov[i].iov_base, 0, iov[i].iov_len);
+        at += chunk;
+    }
+}
+
+static bool is_anonymous(const struct guest_region *region)
+{
+    return region->kind == GUEST_REGION_HEAP || region->kind == GUEST_REGION_STACK ||
+           (region->kind == GUEST_REGION_MMAP && region->name[0] == '\0');
+}
+
+static long sys_madvise(struct linux_process *process, const uint64_t *args)
+{
+    uint64_t start = args[0], len;
+    int advice = (int)args[2];
+    if ((start & ~GUEST_PAGE_MASK) || !page_length(args[1], &len) || !in_user_space(start, len))
+        return -EINVAL;
+    bool known = (advice >= MADV_NORMAL && advice <= MADV_DONTNEED) ||
+                 (advice >= 8 && advice <= 25) || advice == 100 || advice == 101;
+    if (!known)
+        return -EINVAL;
+    if (len == 0)
+        return 0;
+    uint64_t end = start + len;
+    if (!fully_covered(process, start, end))
+        return -ENOMEM;
+    if (advice != MADV_DONTNEED)
+        return 0;
+    /* File mappings are copies that cannot be re-read, so DONTNEED keeps
+     * their content; anonymous memory reads back as zeros, as on Linux. */
+    GArray *regions = regions_in(process, start, end);
+    for (guint i = 0; i < regions->len; i++) {
+        const struct guest_region *region = &g_array_index(regions, struct guest_region, i);
+        if (is_anonymous(region) && region->prot != GUEST_PROT_NONE)
+            zero_pages(process, MAX(region->start, start), MIN(region->end, end));
+    }
+    g_array_free(regions, true);
+    return 0;
+}
+
+static long sys_msync(struct linux_process *process, const uint64_t *args)
+{
+    uint64_t len;
+    if ((args[0] & ~GUEST_PAGE_MASK) || !page_length(args[1], &len) ||
+        (args[2] & ~(uint64_t)(MS_ASYNC | MS_SYNC | MS_INVALIDATE)))
+        return -EINVAL;
+    /* Nothing is written back: shared file mappings are read-only copies. */
+    return len && !fully_covered(process, args[0], args[0] + len) ? -ENOMEM : 0;
+}
+
+static long sys_mlock_family(struct linux_process *process, const uint64_t *args)
+{
+    (void)process;
+    (void)args;
+    return 0; /* guest RAM never swaps out from under the program */
+}
+
+void linux_register_mm(linux_handler *table)
+{
+    table[SYS_brk] = sys_brk;
+    table[SYS_mmap] = sys_mmap;
+    table[SYS_munmap] = sys_munmap;
+    table[SYS_mprotect] = sys_mprotect;
+    table[SYS_mremap] = sys_mremap;
+    table[SYS_madvise] = sys_madvise;
+    table[SYS_msync] = sys_msync;
+    table[SYS_mlock] = sys_mlock_family;
+    table[SYS_munlock] = sys_mlock_family;
+    table[SYS_mlockall] = sys_mlock_family;
+    table[SYS_munlockall] = sys_mlock_family;
+}

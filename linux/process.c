@@ -1,0 +1,183 @@
+/*
+ * linux/process.c — the process state's life and the syscall dispatcher.
+ */
+#include "linux/internal.h"
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* Built once; handlers are plain functions, so sharing it between processes
+ * (tests create many) is safe. */
+static linux_handler syscall_table[LINUX_SYSCALL_TABLE_SIZE];
+
+static void build_table_once(void)
+{
+    static gsize built;
+    if (g_once_init_enter(&built)) {
+        linux_register_fd(syscall_table);
+        linux_register_io(syscall_table);
+        linux_register_fs(syscall_table);
+        linux_register_mm(syscall_table);
+        linux_register_misc(syscall_table);
+        g_once_init_leave(&built, 1);
+    }
+}
+
+static void init_limits(struct linux_process *process)
+{
+    for (int resource = 0; resource < RLIM_NLIMITS; resource++) {
+        if (getrlimit(resource, &process->limits[resource]) != 0)
+            process->limits[resource].rlim_cur = process->limits[resource].rlim_max = RLIM_INFINITY;
+    }
+    /* What a freshly logged-in Linux process sees, whatever limits the
+     * monitor itself runs under. */
+    process->limits[RLIMIT_STACK].rlim_cur = 8ULL << 20;
+    process->limits[RLIMIT_STACK].rlim_max = RLIM_INFINITY;
+    process->limits[RLIMIT_CORE].rlim_cur = 0;
+    process->limits[RLIMIT_NOFILE].rlim_cur = LINUX_MAX_FDS;
+    process->limits[RLIMIT_NOFILE].rlim_max = LINUX_MAX_FDS;
+    process->limits[RLIMIT_NPROC].rlim_cur = process->limits[RLIMIT_NPROC].rlim_max = 1;
+    process->limits[RLIMIT_AS].rlim_cur = process->limits[RLIMIT_AS].rlim_max = RLIM_INFINITY;
+    process->limits[RLIMIT_DATA].rlim_cur = process->limits[RLIMIT_DATA].rlim_max = RLIM_INFINITY;
+}
+
+struct linux_process *linux_process_create(struct guest_memory *memory,
+                                           const struct linux_config *config,
+                                           const struct linux_cpu *cpu, char **error)
+{
+    if (!memory || !config) {
+        *error = g_strdup("linux: no guest memory or configuration");
+        return NULL;
+    }
+    if ((config->brk_start & ~GUEST_PAGE_MASK) || (config->mmap_low & ~GUEST_PAGE_MASK) ||
+        (config->mmap_high & ~GUEST_PAGE_MASK) || config->mmap_low >= config->mmap_high ||
+        config->mmap_high > GUEST_USER_TOP) {
+        *error = g_strdup_printf("linux: bad address layout (brk 0x%" G_GINT64_MODIFIER
+                                 "x, mmap 0x%" G_GINT64_MODIFIER "x-0x%" G_GINT64_MODIFIER "x)",
+                                 config->brk_start, config->mmap_low, config->mmap_high);
+        return NULL;
+    }
+    build_table_once();
+
+    struct linux_process *process = g_new0(struct linux_process, 1);
+    process->memory = memory;
+    process->config = *config;
+    process->exe_path = g_strdup(config->exe_path ? config->exe_path : "");
+    process->config.exe_path = process->exe_path;
+    if (cpu) {
+        process->cpu = *cpu;
+        process->has_cpu = true;
+    }
+    for (int fd = 0; fd < LINUX_MAX_FDS; fd++)
+        process->fds[fd].host_fd = -1;
+    process->reserved = g_array_new(false, false, sizeof(struct linux_range));
+    process->logged_unsupported = g_hash_table_new(g_int64_hash, g_int64_equal);
+    init_limits(process);
+    mode_t mask = umask(022);
+    umask(mask);
+    process->umask = mask;
+    char *base = g_path_get_basename(process->exe_path);
+    g_strlcpy(process->comm, base, sizeof(process->comm));
+    g_free(base);
+
+    const int standard[3] = {config->stdin_fd, config->stdout_fd, config->stderr_fd};
+    for (int fd = 0; fd < 3; fd++) {
+        if (standard[fd] < 0)
+            continue;
+        int host_fd = fcntl(standard[fd], F_DUPFD_CLOEXEC, 3);
+        if (host_fd < 0) {
+            /* A closed standard fd stays closed for the program, as it
+             * would be for a process started that way. */
+            if (errno == EBADF)
+                continue;
+            *error = g_strdup_printf("linux: cannot duplicate host fd %d: %s", standard[fd],
+                                     g_strerror(errno));
+            linux_process_destroy(process);
+            return NULL;
+        }
+        struct stat st;
+        process->fds[fd].host_fd = host_fd;
+        process->fds[fd].regular = fstat(host_fd, &st) == 0 && S_ISREG(st.st_mode);
+    }
+    linux_mm_init(process);
+    return process;
+}
+
+void linux_process_destroy(struct linux_process *process)
+{
+    if (!process)
+        return;
+    for (int fd = 0; fd < LINUX_MAX_FDS; fd++) {
+        if (process->fds[fd].host_fd >= 0)
+            close(process->fds[fd].host_fd);
+    }
+    g_array_free(process->reserved, true);
+    GList *keys = g_hash_table_get_keys(process->logged_unsupported);
+    g_hash_table_destroy(process->logged_unsupported);
+    g_list_free_full(keys, g_free);
+    g_free(process->exe_path);
+    g_free(process);
+}
+
+void linux_process_exit(struct linux_process *process, int status, int signal)
+{
+    process->exited = true;
+    process->exit_signal = signal;
+    process->exit_status = signal ? 128 + signal : status & 0xff;
+}
+
+static long unsupported(struct linux_process *process, uint64_t number)
+{
+    if (process->config.verbose && !g_hash_table_contains(process->logged_unsupported, &number)) {
+        g_hash_table_add(process->logged_unsupported, g_memdup2(&number, sizeof(number)));
+        const char *name = linux_syscall_name(number);
+        fprintf(stderr, "hermitux-run: unsupported syscall %" G_GUINT64_FORMAT " (%s)\n", number,
+                name ? name : "unknown");
+    }
+    return -ENOSYS;
+}
+
+enum linux_outcome linux_syscall(struct linux_process *process, const struct linux_syscall *call,
+                                 uint64_t *result)
+{
+    long value;
+    if (process->exited) {
+        *result = 0;
+        return LINUX_EXIT;
+    }
+    if (call->number < LINUX_SYSCALL_TABLE_SIZE && syscall_table[call->number]) {
+        int saved_errno = errno;
+        value = syscall_table[call->number](process, call->args);
+        errno = saved_errno;
+    } else {
+        value = unsupported(process, call->number);
+    }
+    *result = (uint64_t)value;
+    return process->exited ? LINUX_EXIT : LINUX_CONTINUE;
+}
+
+int linux_exit_status(const struct linux_process *process)
+{
+    return process->exit_status;
+}
+
+int linux_exit_signal(const struct linux_process *process)
+{
+    return process->exit_signal;
+}
+
+void linux_heap_range(const struct linux_process *process, uint64_t *start, uint64_t *end)
+{
+    *start = process->brk_start;
+    *end = process->brk;
+}
+
+/* Handler for syscalls that exist but cannot work here (fork, exec...):
+ * -ENOSYS, logged like an unknown number so the user learns why. */
+long linux_sys_unsupported(struct linux_process *process, uint64_t number)
+{
+    return unsupported(process, number);
+}
