@@ -111,23 +111,23 @@ long guest_read_string(const struct guest_memory *memory, uint64_t gva, char *bu
 
     if (size == 0)
         return -ENAMETOOLONG;
-    /* Only pages up to the NUL are touched: a string may end just before an
-     * unmapped page. */
-    while (copied < size - 1) {
+    /* The string fits when its NUL is among the first size bytes. Only pages
+     * up to the NUL are touched: a string may end just before an unmapped
+     * page. */
+    while (copied < size) {
         if (gva == 0 && copied > 0) /* wrapped around the address space */
             return -EFAULT;
         uint64_t in_page;
         const uint8_t *host = translate(memory, gva, access, &in_page);
         if (!host)
             return -EFAULT;
-        size_t chunk = size - 1 - copied;
+        size_t chunk = size - copied;
         if (chunk > in_page)
             chunk = in_page;
         const uint8_t *nul = memchr(host, 0, chunk);
         if (nul) {
             size_t length = (size_t)(nul - host);
-            memcpy(buf + copied, host, length);
-            buf[copied + length] = '\0';
+            memcpy(buf + copied, host, length + 1);
             return (long)(copied + length);
         }
         memcpy(buf + copied, host, chunk);

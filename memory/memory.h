@@ -249,8 +249,9 @@ int guest_write(struct guest_memory *memory, uint64_t gva, const void *buf, size
 
 /*
  * Reads a NUL-terminated string at gva into buf (size bytes). Returns its
- * length, -EFAULT if it runs into an inaccessible page, -ENAMETOOLONG if no
- * NUL is found within size - 1 bytes.
+ * length, -EFAULT if it runs into an inaccessible page, -ENAMETOOLONG if it
+ * is longer than size - 1 characters (its NUL is not among the first size
+ * bytes). Reads no page past the one holding the NUL.
  */
 long guest_read_string(const struct guest_memory *memory, uint64_t gva, char *buf, size_t size,
                        enum guest_access access);
