@@ -598,7 +598,20 @@ int guest_protect(struct guest_memory *memory, uint64_t start, uint64_t len, int
 
 struct move_state {
     uint64_t delta; /* new address - old address (mod 2^64) */
+    int error;
 };
+
+/* Makes the destination tables for one leaf that holds something: a large
+ * lazily-backed PROT_NONE region needs no tables at its new place. */
+static void prepare_move_leaf(struct guest_memory *memory, uint64_t gva, uint64_t *pte,
+                              void *opaque)
+{
+    struct move_state *state = opaque;
+    uint64_t *slot;
+    if (*pte == 0 || state->error != 0)
+        return;
+    state->error = page_table_slot(memory, gva + state->delta, true, &slot);
+}
 
 static void move_leaf(struct guest_memory *memory, uint64_t gva, uint64_t *pte, void *opaque)
 {
@@ -634,15 +647,15 @@ int guest_move(struct guest_memory *memory, uint64_t old_start, uint64_t len, ui
         return -EFAULT;
     if (!range_is_free(memory, new_start, new_end))
         return -EEXIST;
-    ret = page_tables_ensure(memory, new_start, new_end);
-    if (ret != 0)
-        return ret;
+    struct move_state state = {new_start - old_start, 0};
+    page_tables_visit(memory, old_start, old_end, prepare_move_leaf, &state);
+    if (state.error != 0) {
+        page_tables_prune(memory, new_start, new_end);
+        return state.error == -ENOMEM ? -ENOMEM : state.error;
+    }
 
-    struct move_state state = {new_start - old_start};
     page_tables_visit(memory, old_start, old_end, move_leaf, &state);
     page_tables_prune(memory, old_start, old_end);
-    /* Tables made for pages that had no entry (lazy PROT_NONE) are empty. */
-    page_tables_prune(memory, new_start, new_end);
 
     region_split(memory, old_start);
     region_split(memory, old_end);

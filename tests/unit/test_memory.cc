@@ -978,6 +978,41 @@ TEST_F(MemoryTest, MovePartOfARegion)
     EXPECT_EQ(RegionCount(), 2u);
 }
 
+TEST_F(MemoryTest, MoveOfLazyRegionNeedsNoFrames)
+{
+    const uint64_t start = 0x10000000, target = 0x7f0000000000ULL;
+    ASSERT_EQ(
+        guest_map_anonymous(memory_, start, 1ULL << 34, GUEST_PROT_NONE, GUEST_REGION_MMAP, "lazy"),
+        0);
+    ASSERT_EQ(guest_protect(memory_, start, kPage, kUserRW), 0);
+    ASSERT_EQ(guest_write(memory_, start, "z", 2, GUEST_ACCESS_USER_WRITE), 0);
+    uint64_t before = guest_frames_free_count(memory_);
+    ASSERT_EQ(guest_move(memory_, start, 1ULL << 34, target), 0);
+    EXPECT_EQ(guest_frames_free_count(memory_), before);
+    char buf[2];
+    ASSERT_EQ(guest_read(memory_, target, buf, 2, GUEST_ACCESS_USER_READ), 0);
+    EXPECT_STREQ(buf, "z");
+    EXPECT_EQ(RegionCount(), 2u);
+    EXPECT_EQ(guest_region_lookup(memory_, target + kPage)->end, target + (1ULL << 34));
+}
+
+TEST_F(MemoryTest, MoveOutOfTableFramesLeavesMapUnchanged)
+{
+    const uint64_t start = 0x10000000, target = 0x7f0000000000ULL;
+    ASSERT_EQ(guest_map_anonymous(memory_, start, 2 * kPage, kUserRW, GUEST_REGION_MMAP, ""), 0);
+    uint64_t all = guest_frames_free_count(memory_), gpa;
+    ASSERT_TRUE(guest_frames_alloc(memory_, all - 2, &gpa)); // two left; three needed
+    uint64_t generation = guest_memory_generation(memory_);
+    EXPECT_EQ(guest_move(memory_, start, 2 * kPage, target), -ENOMEM);
+    EXPECT_EQ(guest_frames_free_count(memory_), 2u);
+    EXPECT_EQ(guest_memory_generation(memory_), generation);
+    EXPECT_TRUE(Leaf(start) & PTE_PRESENT);
+    EXPECT_EQ(guest_region_lookup(memory_, target), nullptr);
+    struct guest_walk walk;
+    EXPECT_FALSE(guest_walk(memory_, guest_memory_cr3(memory_), target, &walk));
+    EXPECT_EQ(walk.levels, 1);
+}
+
 TEST_F(MemoryTest, MoveRefusals)
 {
     const uint64_t start = 0x10000000;
