@@ -1,0 +1,48 @@
+# Cases for tests/programs: each runs the musl and the glibc build (musl/NAME, glibc/NAME)
+# natively and under hermitux-run. Sourced by tests/run-tests.sh; see its header for the
+# case syntax.
+
+make_program_fixtures() {
+    seq 1 100000 >"$1/numbers.txt"
+    # ~200 KiB of incompressible-looking binary input.
+    seq 1 100000 | gzip -n -1 >"$1/binary.gz"
+}
+FIXTURE_MAKERS+=(make_program_fixtures)
+
+program hello -- hello
+program hello-args -- hello "two words" "" "naïve ✓" '$HOME *' -x --long=option
+program args_env_auxv --env HERMITUX_TEST_VALUE="a value with spaces" -- \
+    args_env_auxv one "two three" env:HERMITUX_TEST_VALUE env:HERMITUX_TEST_UNSET
+program args_env_auxv-clear-env --clear-env --env ONLY=this --env EMPTY= -- \
+    args_env_auxv envcount env:ONLY env:EMPTY env:PATH env:HOME
+
+for code in 0 1 42 255 256; do
+    program "exit_codes-return-$code" --status $((code & 255)) -- exit_codes return "$code"
+    program "exit_codes-exit-$code" --status $((code & 255)) -- exit_codes exit "$code"
+done
+for code in 0 42 256; do
+    program "exit_codes-_exit-$code" --status $((code & 255)) -- exit_codes _exit "$code"
+done
+program exit_codes-Exit-255 --status 255 -- exit_codes Exit 255
+program exit_codes-usage --status 2 -- exit_codes
+
+program files --tmpdir -- files @TMP@
+program malloc_heavy -- malloc_heavy
+program mmap_big --tmpdir -- mmap_big @TMP@
+program tls -- tls
+program clocks -- clocks
+program stdin_echo --stdin @DATA@/lorem.txt -- stdin_echo
+program stdin_echo-pipe --stdin-pipe @FIX@/numbers.txt -- stdin_echo
+program stdin_echo-binary --stdin @FIX@/binary.gz -- stdin_echo
+program stdin_echo-empty -- stdin_echo
+# fork and execve fail on purpose under hermitux-run; natively they succeed.
+program syscall_unsupported --vm-stdout @DATA@/syscall_unsupported.vm.out -- syscall_unsupported
+program cpu_loop -- cpu_loop 20000000
+program syscall_loop -- syscall_loop 10000
+
+# Faults: natively death by SIGSEGV, SIGFPE, SIGILL; hermitux-run must exit alike
+# (128 + signal) and keep the stdout written before the fault. Its stderr is its own
+# crash report, so it is not compared.
+program null_write --status 139 --no-stderr -- null_write
+program div_zero --status 136 --no-stderr -- div_zero
+program ud2 --status 132 --no-stderr -- ud2

@@ -1,0 +1,479 @@
+#!/usr/bin/env bash
+# run-tests.sh — the one test runner (`make check` calls it).
+#
+# Runs the unit tests (tests/unit/unit-tests), then every integration case declared in
+# tests/integration/*.sh, once per accelerator. A case's expected result is a native run
+# of the same binary with the same arguments, input and environment, made in this same
+# test run: stdout, stderr and exit status must match byte for byte.
+#
+# Environment:
+#   HERMITUX_TEST_FILTER=REGEX    run only cases whose name matches (bash ERE); the unit
+#                                 tests are the case named "unit"
+#   HERMITUX_TEST_ACCELS="kvm tcg"  accelerators to try (default: both)
+#   HERMITUX_TEST_TIMEOUT=60      seconds allowed for one run
+#   HERMITUX_TEST_KEEP=1          keep the scratch directory (outputs of every run)
+#   HERMITUX_RUN=./hermitux-run   the monitor under test
+# Output: one PASS/FAIL/SKIP line per case and accelerator, then exactly
+# "N passed, N failed, N skipped". Exits 1 if anything failed.
+
+set -u
+cd "$(dirname "$0")/.." || exit 2
+ROOT=$(pwd -P)
+HERMITUX_RUN=${HERMITUX_RUN:-./hermitux-run}
+FILTER=${HERMITUX_TEST_FILTER:-}
+ACCELS=${HERMITUX_TEST_ACCELS:-kvm tcg}
+TIMEOUT=${HERMITUX_TEST_TIMEOUT:-60}
+DATA=$ROOT/tests/data
+export LC_ALL=C
+ulimit -c 0 2>/dev/null
+
+passed=0 failed=0 skipped=0
+
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/hermitux-tests.XXXXXX") || exit 2
+WORK=$(cd "$WORK" && pwd -P)
+FIX=$WORK/fixtures
+mkdir -p "$FIX"
+chmod 755 "$WORK" "$FIX"
+cleanup() {
+    if [ -n "${HERMITUX_TEST_KEEP:-}" ]; then
+        echo "kept scratch directory $WORK" >&2
+    else
+        rm -rf "$WORK"
+    fi
+}
+trap cleanup EXIT
+
+# ---------------------------------------------------------------------------------------
+# The case table. tests/integration/*.sh call these while being sourced.
+#
+#   compare NAME [OPTIONS] -- PROGRAM [ARGS...]
+#       Run PROGRAM natively and under hermitux-run; compare stdout, stderr, status.
+#       --stdin FILE       standard input (default /dev/null); --stdin-pipe FILE feeds it
+#                          through a pipe instead of a file
+#       --env NAME=VALUE   set for both runs (-E NAME=VALUE for hermitux-run)
+#       --clear-env        empty environment (env -i natively, --clear-env for the VM)
+#       --tmpdir           a fresh scratch directory per run: @TMP@ in ARGS names it, and
+#                          its path is replaced by @TMP@ in both outputs before comparing
+#       --no-stderr        do not compare stderr (e.g. a fault: the VM reports it)
+#       --status N         the native run must exit N (default 0): checks the test itself
+#       --vm-stdout FILE   the VM's stdout must equal FILE (not the native stdout); for
+#                          behaviour a unikernel has on purpose (fork fails)
+#       --opt OPTION       an extra hermitux-run option (repeatable), e.g. --opt -m64M
+#       --accels "LIST"    only these accelerators
+#   program NAME [OPTIONS] -- PROG [ARGS...]
+#       compare musl/NAME and glibc/NAME on tests/programs/build/{musl,glibc}/PROG.
+#   bad_input NAME [--accels LIST] -- HERMITUX-RUN-ARGS...
+#       hermitux-run --accel=ACCEL ARGS must print exactly one line on stderr, nothing on
+#       stdout, and exit with a status in 1..127.
+#   custom NAME FUNCTION [--accels LIST] [ARGS...]
+#       FUNCTION ACCEL DIR ARGS... runs the case itself (DIR is its scratch directory);
+#       returns 0 pass, 1 fail, 77 skip, and prints its reason (one line) on stdout.
+#
+# In arguments and file names, @FIX@ is the generated-fixtures directory (filled by the
+# functions a case file appends to FIXTURE_MAKERS), @DATA@ is tests/data, and @TMP@ the
+# per-run scratch directory.
+# ---------------------------------------------------------------------------------------
+CASES=()
+FIXTURE_MAKERS=() # functions called with the fixtures directory before any case runs
+CASE_KIND=()
+CASE_SPEC=()
+
+register() {
+    local kind=$1 name=$2
+    shift 2
+    CASES+=("$name")
+    CASE_KIND+=("$kind")
+    CASE_SPEC+=("$(printf '%q ' "$@")")
+}
+compare() { register compare "$@"; }
+bad_input() { register bad_input "$@"; }
+custom() { register custom "$@"; }
+program() {
+    local name=$1 opts=() libc
+    shift
+    while [ $# -gt 0 ] && [ "$1" != -- ]; do
+        opts+=("$1")
+        shift
+    done
+    shift
+    local prog=$1
+    shift
+    for libc in musl glibc; do
+        compare "$libc/$name" "${opts[@]}" -- "tests/programs/build/$libc/$prog" "$@"
+    done
+}
+
+# Replace @FIX@, @DATA@ and @TMP@ (the latter with $2, if given).
+subst() {
+    local s=${1//@FIX@/$FIX}
+    s=${s//@DATA@/$DATA}
+    [ -n "${2:-}" ] && s=${s//@TMP@/$2}
+    printf '%s' "$s"
+}
+
+# Replace every occurrence of the path $2 by @TMP@ in file $1.
+normalise() {
+    local pattern
+    pattern=$(printf '%s' "$2" | sed 's/[.[\*^$|]/\\&/g')
+    sed -i "s|$pattern|@TMP@|g" "$1"
+}
+
+result_pass() {
+    echo "PASS [$1] $2"
+    passed=$((passed + 1))
+}
+result_skip() {
+    echo "SKIP [$1] $2: $3"
+    skipped=$((skipped + 1))
+}
+# result_fail ACCEL NAME REASON [DETAIL-FILE]
+result_fail() {
+    echo "FAIL [$1] $2: $3"
+    if [ -n "${4:-}" ] && [ -s "$4" ]; then
+        head -n 20 "$4" | sed 's/^/    /'
+        [ "$(wc -l <"$4")" -gt 20 ] && echo "    ..."
+    fi
+    failed=$((failed + 1))
+}
+
+# One line of a file for a reason: its first line, cut short.
+first_line() {
+    head -n 1 "$1" 2>/dev/null | cut -c 1-160
+}
+
+# ---------------------------------------------------------------------------------------
+# Running a compare case.
+# ---------------------------------------------------------------------------------------
+parse_compare() {
+    o_stdin=/dev/null o_pipe=0 o_env=() o_clear=0 o_tmp=0 o_stderr=1 o_status=0
+    o_vmout="" o_opts=() o_accels=""
+    while [ $# -gt 0 ]; do
+        case $1 in
+        --stdin) o_stdin=$2 && shift ;;
+        --stdin-pipe) o_stdin=$2 o_pipe=1 && shift ;;
+        --env) o_env+=("$2") && shift ;;
+        --clear-env) o_clear=1 ;;
+        --tmpdir) o_tmp=1 ;;
+        --no-stderr) o_stderr=0 ;;
+        --status) o_status=$2 && shift ;;
+        --vm-stdout) o_vmout=$2 && shift ;;
+        --opt) o_opts+=("$2") && shift ;;
+        --accels) o_accels=$2 && shift ;;
+        --)
+            shift
+            break
+            ;;
+        *)
+            echo "run-tests.sh: bad case option '$1'" >&2
+            return 1
+            ;;
+        esac
+        shift
+    done
+    c_prog=$1
+    shift
+    c_args=("$@")
+}
+
+# run_compare_one native|vm ACCEL DIR: leaves DIR/out, DIR/err, DIR/status.
+run_compare_one() {
+    local mode=$1 accel=$2 dir=$3 tmp="" cmd a e st
+    mkdir -p "$dir"
+    if [ "$o_tmp" = 1 ]; then
+        tmp=$(mktemp -d "$dir/tmp.XXXXXX")
+    fi
+    local argv=()
+    for a in "${c_args[@]}"; do
+        argv+=("$(subst "$a" "$tmp")")
+    done
+    if [ "$mode" = native ]; then
+        cmd=(env)
+        [ "$o_clear" = 1 ] && cmd+=(-i)
+        cmd+=("${o_env[@]}" "$(subst "$c_prog")" "${argv[@]}")
+    else
+        cmd=("$HERMITUX_RUN" "--accel=$accel" "${o_opts[@]}")
+        [ "$o_clear" = 1 ] && cmd+=(--clear-env)
+        for e in "${o_env[@]}"; do
+            cmd+=(-E "$e")
+        done
+        cmd+=("$(subst "$c_prog")" "${argv[@]}")
+    fi
+    local input
+    input=$(subst "$o_stdin" "$tmp")
+    # The braces catch the shell's own "Segmentation fault" report of a child.
+    {
+        if [ "$o_pipe" = 1 ]; then
+            cat "$input" | timeout "$TIMEOUT" "${cmd[@]}" >"$dir/out" 2>"$dir/err"
+            st=${PIPESTATUS[1]}
+        else
+            timeout "$TIMEOUT" "${cmd[@]}" <"$input" >"$dir/out" 2>"$dir/err"
+            st=$?
+        fi
+    } 2>/dev/null
+    echo "$st" >"$dir/status"
+    if [ -n "$tmp" ]; then
+        normalise "$dir/out" "$tmp"
+        normalise "$dir/err" "$tmp"
+    fi
+}
+
+# The native run of the current case, made once and shared by the accelerators.
+native_ready=""
+native_dir=""
+native_result() {
+    local index=$1
+    if [ "$native_ready" != "$index" ]; then
+        native_dir=$WORK/case$index/native
+        run_compare_one native "" "$native_dir"
+        native_ready=$index
+    fi
+}
+
+run_compare() {
+    local index=$1 accel=$2 name=$3 dir=$WORK/case$index/$2
+    native_result "$index"
+    local native_status vm_status
+    native_status=$(cat "$native_dir/status")
+    if [ "$native_status" != "$o_status" ]; then
+        result_fail "$accel" "$name" \
+            "the native run exited $native_status, expected $o_status (the test itself is wrong)" \
+            "$native_dir/err"
+        return
+    fi
+    run_compare_one vm "$accel" "$dir"
+    vm_status=$(cat "$dir/status")
+    if [ "$vm_status" = 124 ] && [ "$native_status" != 124 ]; then
+        result_fail "$accel" "$name" "timed out after ${TIMEOUT}s" "$dir/err"
+        return
+    fi
+    local expected_out=$native_dir/out
+    [ -n "$o_vmout" ] && expected_out=$(subst "$o_vmout")
+    if [ "$vm_status" != "$native_status" ]; then
+        result_fail "$accel" "$name" "exit status $vm_status, native $native_status (stderr below)" \
+            "$dir/err"
+        return
+    fi
+    if ! cmp -s "$expected_out" "$dir/out"; then
+        diff -u --label expected --label hermitux-run "$expected_out" "$dir/out" >"$dir/diff" 2>&1 ||
+            true
+        result_fail "$accel" "$name" "stdout differs (diff below)" "$dir/diff"
+        return
+    fi
+    if [ "$o_stderr" = 1 ] && ! cmp -s "$native_dir/err" "$dir/err"; then
+        diff -u --label native --label hermitux-run "$native_dir/err" "$dir/err" >"$dir/diff" 2>&1 ||
+            true
+        result_fail "$accel" "$name" "stderr differs (diff below)" "$dir/diff"
+        return
+    fi
+    result_pass "$accel" "$name"
+}
+
+# ---------------------------------------------------------------------------------------
+# Bad input: one line on stderr, empty stdout, status 1..127.
+# ---------------------------------------------------------------------------------------
+
+# check_bad_input ACCEL NAME DIR: judges DIR/out, DIR/err, DIR/status.
+check_bad_input() {
+    local accel=$1 name=$2 dir=$3 st problems=()
+    st=$(cat "$dir/status")
+    local lines
+    lines=$(tr -cd '\n' <"$dir/err" | wc -c)
+    if [ "$st" = 124 ]; then
+        result_fail "$accel" "$name" "timed out after ${TIMEOUT}s" "$dir/err"
+        return
+    fi
+    [ "$st" -ge 1 ] && [ "$st" -le 127 ] || problems+=("exit status $st, not in 1..127")
+    [ -s "$dir/out" ] && problems+=("stdout not empty ($(wc -c <"$dir/out") bytes)")
+    if [ ! -s "$dir/err" ]; then
+        problems+=("stderr empty")
+    elif [ "$lines" != 1 ] || [ "$(tail -c 1 "$dir/err" | od -An -c | tr -d ' ')" != '\n' ]; then
+        problems+=("stderr has $lines newline(s), want exactly one line")
+    fi
+    if [ ${#problems[@]} = 0 ]; then
+        result_pass "$accel" "$name"
+    else
+        local reason
+        reason=$(printf '%s; ' "${problems[@]}")
+        {
+            echo "stderr:"
+            head -n 10 "$dir/err"
+            if [ -s "$dir/out" ]; then
+                echo "stdout:"
+                head -c 400 "$dir/out" | head -n 5
+            fi
+        } >"$dir/detail"
+        result_fail "$accel" "$name" "${reason%; }" "$dir/detail"
+    fi
+}
+
+run_bad_input() {
+    local index=$1 accel=$2 name=$3 dir=$WORK/case$index/$2 a st
+    shift 3
+    mkdir -p "$dir"
+    local argv=()
+    for a in "$@"; do
+        argv+=("$(subst "$a")")
+    done
+    {
+        timeout "$TIMEOUT" "$HERMITUX_RUN" "--accel=$accel" "${argv[@]}" </dev/null \
+            >"$dir/out" 2>"$dir/err"
+        st=$?
+    } 2>/dev/null
+    echo "$st" >"$dir/status"
+    check_bad_input "$accel" "$name" "$dir"
+}
+
+# ---------------------------------------------------------------------------------------
+# Accelerators.
+# ---------------------------------------------------------------------------------------
+kvm_usable() {
+    [ -c /dev/kvm ] && (exec 3<>/dev/kvm) 2>/dev/null
+}
+tcg_probe_done=""
+tcg_usable=1
+tcg_available() {
+    if [ -z "$tcg_probe_done" ]; then
+        tcg_probe_done=1
+        if [ -x "$HERMITUX_RUN" ] && [ -x tests/programs/build/musl/hello ] &&
+            timeout "$TIMEOUT" "$HERMITUX_RUN" --accel=tcg tests/programs/build/musl/hello \
+                </dev/null >/dev/null 2>"$WORK/tcg-probe.err"; then
+            tcg_usable=0
+        else
+            tcg_usable=1
+            [ -s "$WORK/tcg-probe.err" ] &&
+                echo "note: tcg probe said: $(first_line "$WORK/tcg-probe.err")"
+        fi
+    fi
+    return $tcg_usable
+}
+
+# accel_skip_reason ACCEL: prints a reason and succeeds if ACCEL cannot be tested here.
+accel_skip_reason() {
+    case $1 in
+    kvm) kvm_usable && return 1 || echo "/dev/kvm absent or not permitted" ;;
+    tcg) tcg_available && return 1 || echo "tcg accelerator not built yet" ;;
+    *) echo "unknown accelerator '$1'" ;;
+    esac
+    return 0
+}
+
+# ---------------------------------------------------------------------------------------
+# Unit tests.
+# ---------------------------------------------------------------------------------------
+run_unit_tests() {
+    local binary=tests/unit/unit-tests log=$WORK/unit.log st
+    if [ ! -x "$binary" ]; then
+        echo "FAIL unit: $binary is missing (make $binary)"
+        failed=$((failed + 1))
+        return
+    fi
+    {
+        timeout 600 "$binary" </dev/null >"$log" 2>&1
+        st=$?
+    } 2>/dev/null
+    local ok bad skip
+    ok=$(sed -n 's/^\[  PASSED  \] \([0-9]*\) tests\{0,1\}\..*/\1/p' "$log" | tail -n 1)
+    bad=$(sed -n 's/^\[  FAILED  \] \([0-9]*\) tests\{0,1\}, listed below.*/\1/p' "$log" | tail -n 1)
+    skip=$(sed -n 's/^\[  SKIPPED \] \([0-9]*\) tests\{0,1\}, listed below.*/\1/p' "$log" | tail -n 1)
+    ok=${ok:-0} bad=${bad:-0} skip=${skip:-0}
+    if [ "$st" != 0 ] && [ "$bad" = 0 ]; then
+        # Crashed, timed out or printed no summary: count the binary itself as a failure.
+        bad=1
+        echo "FAIL unit: unit-tests exited $st without a gtest summary; last lines:"
+        tail -n 10 "$log" | sed 's/^/    /'
+    elif [ "$bad" != 0 ]; then
+        echo "FAIL unit: $bad of $((ok + bad)) unit tests failed:"
+        grep '^\[  FAILED  \] [A-Za-z_]' "$log" | sort -u | sed 's/^/    /' | head -n 30
+    else
+        echo "PASS unit: $ok unit tests passed${skip:+, $skip skipped}"
+    fi
+    passed=$((passed + ok))
+    failed=$((failed + bad))
+    skipped=$((skipped + skip))
+}
+
+# ---------------------------------------------------------------------------------------
+# Main.
+# ---------------------------------------------------------------------------------------
+for file in tests/integration/*.sh; do
+    # shellcheck source=/dev/null
+    . "$file"
+done
+
+for maker in "${FIXTURE_MAKERS[@]}"; do
+    "$maker" "$FIX" >>"$WORK/fixtures.log" 2>&1 || {
+        echo "note: fixture maker $maker failed; its cases will fail. Log:"
+        sed 's/^/    /' "$WORK/fixtures.log" | tail -n 20
+    }
+done
+
+if [ -z "$FILTER" ] || [[ unit =~ $FILTER ]]; then
+    run_unit_tests
+fi
+
+if [ ! -x "$HERMITUX_RUN" ]; then
+    echo "note: $HERMITUX_RUN is not built; every integration case will fail (make hermitux-run)"
+fi
+
+# Accelerator availability, decided once.
+declare -A ACCEL_SKIP
+for accel in $ACCELS; do
+    ACCEL_SKIP[$accel]=$(accel_skip_reason "$accel") || ACCEL_SKIP[$accel]=""
+done
+
+for index in "${!CASES[@]}"; do
+    name=${CASES[$index]}
+    kind=${CASE_KIND[$index]}
+    if [ -n "$FILTER" ] && ! [[ $name =~ $FILTER ]]; then
+        continue
+    fi
+    eval "set -- ${CASE_SPEC[$index]}"
+    case_accels=$ACCELS
+    case $kind in
+    compare)
+        parse_compare "$@" || {
+            result_fail - "$name" "malformed case"
+            continue
+        }
+        [ -n "$o_accels" ] && case_accels=$o_accels
+        ;;
+    bad_input | custom)
+        if [ "$kind" = custom ]; then
+            custom_function=$1
+            shift
+        fi
+        if [ "${1:-}" = --accels ]; then
+            case_accels=$2
+            shift 2
+        fi
+        [ "${1:-}" = -- ] && shift
+        ;;
+    esac
+    for accel in $ACCELS; do
+        [[ " $case_accels " == *" $accel "* ]] || continue
+        if [ -n "${ACCEL_SKIP[$accel]}" ]; then
+            result_skip "$accel" "$name" "${ACCEL_SKIP[$accel]}"
+            continue
+        fi
+        case $kind in
+        compare) run_compare "$index" "$accel" "$name" ;;
+        bad_input) run_bad_input "$index" "$accel" "$name" "$@" ;;
+        custom)
+            dir=$WORK/case$index/$accel
+            mkdir -p "$dir"
+            chmod 755 "$WORK/case$index" "$dir"
+            reason=$("$custom_function" "$accel" "$dir" "$@" 2>"$dir/custom.err")
+            st=$?
+            reason=${reason:-exit $st}
+            case $st in
+            0) result_pass "$accel" "$name" ;;
+            77) result_skip "$accel" "$name" "$reason" ;;
+            *) result_fail "$accel" "$name" "$reason" "$dir/detail" ;;
+            esac
+            ;;
+        esac
+    done
+done
+
+echo "$passed passed, $failed failed, $skipped skipped"
+[ "$failed" = 0 ]
