@@ -412,7 +412,7 @@ if [ -z "$FILTER" ] || [[ unit =~ $FILTER ]]; then
 fi
 
 if [ ! -x "$HERMITUX_RUN" ]; then
-    echo "note: $HERMITUX_RUN is not built; every integration case will fail (make hermitux-run)"
+    echo "note: $HERMITUX_RUN is not built; every integration case fails (make hermitux-run)"
 fi
 
 # Accelerator availability, decided once.
@@ -453,6 +453,10 @@ for index in "${!CASES[@]}"; do
         [[ " $case_accels " == *" $accel "* ]] || continue
         if [ -n "${ACCEL_SKIP[$accel]}" ]; then
             result_skip "$accel" "$name" "${ACCEL_SKIP[$accel]}"
+            continue
+        fi
+        if [ ! -x "$HERMITUX_RUN" ]; then
+            result_fail "$accel" "$name" "$HERMITUX_RUN is not built"
             continue
         fi
         case $kind in
