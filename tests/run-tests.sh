@@ -230,7 +230,8 @@ native_result() {
 }
 
 run_compare() {
-    local index=$1 accel=$2 name=$3 dir=$WORK/case$index/$2
+    local index=$1 accel=$2 name=$3
+    local dir=$WORK/case$index/$accel
     native_result "$index"
     local native_status vm_status
     native_status=$(cat "$native_dir/status")
@@ -307,7 +308,8 @@ check_bad_input() {
 }
 
 run_bad_input() {
-    local index=$1 accel=$2 name=$3 dir=$WORK/case$index/$2 a st
+    local index=$1 accel=$2 name=$3 a st
+    local dir=$WORK/case$index/$accel
     shift 3
     mkdir -p "$dir"
     local argv=()

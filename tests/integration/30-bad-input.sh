@@ -109,7 +109,7 @@ bad_input bad/kernel-missing -- --kernel @FIX@/no-such-kernel "$HELLO"
 # /dev/kvm present but not usable. Root may open anything, so run hermitux-run as the
 # user nobody (setpriv), to whom /dev/kvm (normally 0660 root:kvm) is closed.
 kvm_denied_nobody() {
-    local accel=$1 dir=$2 st
+    local dir=$2 st # $1 is the accelerator: always kvm here
     command -v setpriv >/dev/null || {
         echo "setpriv (util-linux) not installed"
         return 77
@@ -138,7 +138,7 @@ kvm_denied_nobody() {
 
 # /dev/kvm replaced by /dev/null in a private mount namespace: opens, but is not KVM.
 kvm_not_kvm() {
-    local accel=$1 dir=$2 st
+    local dir=$2 st # $1 is the accelerator: always kvm here
     command -v unshare >/dev/null || {
         echo "unshare (util-linux) not installed"
         return 77
