@@ -49,10 +49,6 @@ struct linux_kernel_sigaction {
     uint64_t mask;
 };
 
-struct linux_range {
-    uint64_t start, end;
-};
-
 struct linux_process {
     struct guest_memory *memory;
     struct linux_config config;
@@ -65,11 +61,6 @@ struct linux_process {
     uint64_t brk_start;  /* the heap is [brk_start, brk) */
     uint64_t brk;        /* the current break, byte granular */
     uint64_t brk_mapped; /* page aligned end of the mapped heap */
-
-    /* PROT_NONE mmap ranges that are reserved in the map but own no frames
-     * (a program may reserve gigabytes it never touches); mprotect backs
-     * them with frames on demand. Sorted, disjoint. */
-    GArray *reserved; /* of struct linux_range */
 
     struct rlimit limits[RLIM_NLIMITS];
     struct linux_kernel_sigaction actions[LINUX_NSIG + 1];

@@ -126,65 +126,6 @@ static bool range_free(const struct linux_process *process, uint64_t start, uint
            found == start;
 }
 
-/* ---- the reserved (PROT_NONE, frameless) ranges ---------------------------- */
-
-static void reserved_remove(struct linux_process *process, uint64_t start, uint64_t end)
-{
-    GArray *kept = g_array_new(false, false, sizeof(struct linux_range));
-    for (guint i = 0; i < process->reserved->len; i++) {
-        struct linux_range range = g_array_index(process->reserved, struct linux_range, i);
-        if (range.end <= start || range.start >= end) {
-            g_array_append_val(kept, range);
-            continue;
-        }
-        if (range.start < start) {
-            struct linux_range below = {range.start, start};
-            g_array_append_val(kept, below);
-        }
-        if (range.end > end) {
-            struct linux_range above = {end, range.end};
-            g_array_append_val(kept, above);
-        }
-    }
-    g_array_free(process->reserved, true);
-    process->reserved = kept;
-}
-
-static gint compare_ranges(gconstpointer a, gconstpointer b)
-{
-    const struct linux_range *left = a, *right = b;
-    return left->start < right->start ? -1 : left->start > right->start;
-}
-
-static void reserved_add(struct linux_process *process, uint64_t start, uint64_t end)
-{
-    reserved_remove(process, start, end);
-    struct linux_range range = {start, end};
-    g_array_append_val(process->reserved, range);
-    g_array_sort(process->reserved, compare_ranges);
-}
-
-/* The reserved parts of [start, end) (g_array_free it). */
-static GArray *reserved_in(const struct linux_process *process, uint64_t start, uint64_t end)
-{
-    GArray *parts = g_array_new(false, false, sizeof(struct linux_range));
-    for (guint i = 0; i < process->reserved->len; i++) {
-        struct linux_range range = g_array_index(process->reserved, struct linux_range, i);
-        if (range.end <= start || range.start >= end)
-            continue;
-        struct linux_range part = {MAX(range.start, start), MIN(range.end, end)};
-        g_array_append_val(parts, part);
-    }
-    return parts;
-}
-
-/* Removes everything in [start, start + len), reservations included. */
-static int unmap_range(struct linux_process *process, uint64_t start, uint64_t len)
-{
-    reserved_remove(process, start, start + len);
-    return guest_unmap(process->memory, start, len);
-}
-
 /* ---- brk --------------------------------------------------------------------- */
 
 static long sys_brk(struct linux_process *process, const uint64_t *args)
@@ -293,7 +234,7 @@ static long sys_mmap(struct linux_process *process, const uint64_t *args)
         if (touches_protected(process, address, address + len))
             return -EPERM;
         if (flags & MAP_FIXED) {
-            unmap_range(process, address, len);
+            guest_unmap(process->memory, address, len);
         } else if (!range_free(process, address, len)) {
             return -EEXIST;
         }
@@ -309,19 +250,15 @@ static long sys_mmap(struct linux_process *process, const uint64_t *args)
         }
     }
 
+    /* PROT_NONE costs no frames: memory/ backs the pages when mprotect
+     * first opens them, so large reservations are free. */
     int guest_prot = guest_prot_from_linux(prot);
     int result;
-    if (anonymous && guest_prot == GUEST_PROT_NONE) {
-        result = guest_reserve_range(process->memory, start, len, GUEST_REGION_MMAP, "");
-        if (result == 0)
-            reserved_add(process, start, start + len);
+    if (anonymous) {
+        result =
+            guest_map_anonymous(process->memory, start, len, guest_prot, GUEST_REGION_MMAP, "");
         return result ? result : (long)start;
     }
-    if (anonymous)
-        return (result = guest_map_anonymous(process->memory, start, len, guest_prot,
-                                             GUEST_REGION_MMAP, ""))
-                   ? result
-                   : (long)start;
 
     char name[32];
     file_name(host_fd, name, sizeof(name));
@@ -350,7 +287,7 @@ static long sys_munmap(struct linux_process *process, const uint64_t *args)
         return -EINVAL;
     if (touches_protected(process, start, start + len))
         return -EINVAL;
-    return unmap_range(process, start, len);
+    return guest_unmap(process->memory, start, len);
 }
 
 static long sys_mprotect(struct linux_process *process, const uint64_t *args)
@@ -368,34 +305,7 @@ static long sys_mprotect(struct linux_process *process, const uint64_t *args)
     uint64_t end = start + len;
     if (!fully_covered(process, start, end) || touches_protected(process, start, end))
         return -ENOMEM;
-    int guest_prot = guest_prot_from_linux(prot);
-    GArray *reserved = reserved_in(process, start, end);
-    long result = 0;
-    uint64_t cursor = start;
-    for (guint i = 0; i <= reserved->len && !result; i++) {
-        /* The mapped stretch before reserved part i (or before end). */
-        uint64_t part_start =
-            i < reserved->len ? g_array_index(reserved, struct linux_range, i).start : end;
-        if (part_start > cursor)
-            result = guest_protect(process->memory, cursor, part_start - cursor, guest_prot);
-        if (i == reserved->len || result)
-            break;
-        struct linux_range part = g_array_index(reserved, struct linux_range, i);
-        if (guest_prot != GUEST_PROT_NONE) {
-            /* First real use of a reservation: give it frames. */
-            unmap_range(process, part.start, part.end - part.start);
-            result = guest_map_anonymous(process->memory, part.start, part.end - part.start,
-                                         guest_prot, GUEST_REGION_MMAP, "");
-            if (result) { /* keep the reservation rather than leave a hole */
-                guest_reserve_range(process->memory, part.start, part.end - part.start,
-                                    GUEST_REGION_MMAP, "");
-                reserved_add(process, part.start, part.end);
-            }
-        }
-        cursor = part.end;
-    }
-    g_array_free(reserved, true);
-    return result;
+    return guest_protect(process->memory, start, len, guest_prot_from_linux(prot));
 }
 
 static long sys_mremap(struct linux_process *process, const uint64_t *args)
@@ -421,11 +331,6 @@ static long sys_mremap(struct linux_process *process, const uint64_t *args)
     if (!fully_covered(process, old_start, old_end) ||
         touches_protected(process, old_start, old_end))
         return -EFAULT;
-    GArray *reserved = reserved_in(process, old_start, old_end);
-    bool any_reserved = reserved->len > 0;
-    g_array_free(reserved, true);
-    if (any_reserved) /* moving frameless reservations is not supported */
-        return -EINVAL;
 
     /* Growth takes the protection and name of the mapping's last page; it is
      * zero-filled, also for file mappings (the copy ends where it ended). */
@@ -444,7 +349,7 @@ static long sys_mremap(struct linux_process *process, const uint64_t *args)
             return -EINVAL;
         if (touches_protected(process, target, target + new_len))
             return -EINVAL;
-        unmap_range(process, target, new_len);
+        guest_unmap(process->memory, target, new_len);
     } else if (new_len <= old_len && !(flags & MREMAP_DONTUNMAP)) {
         if (new_len < old_len)
             guest_unmap(process->memory, old_start + new_len, old_len - new_len);

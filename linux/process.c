@@ -4,6 +4,7 @@
 #include "linux/internal.h"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -73,9 +74,9 @@ struct linux_process *linux_process_create(struct guest_memory *memory,
     }
     for (int fd = 0; fd < LINUX_MAX_FDS; fd++)
         process->fds[fd].host_fd = -1;
-    process->reserved = g_array_new(false, false, sizeof(struct linux_range));
     process->logged_unsupported = g_hash_table_new(g_int64_hash, g_int64_equal);
     init_limits(process);
+    process->altstack_flags = SS_DISABLE;
     mode_t mask = umask(022);
     umask(mask);
     process->umask = mask;
@@ -114,7 +115,6 @@ void linux_process_destroy(struct linux_process *process)
         if (process->fds[fd].host_fd >= 0)
             close(process->fds[fd].host_fd);
     }
-    g_array_free(process->reserved, true);
     GList *keys = g_hash_table_get_keys(process->logged_unsupported);
     g_hash_table_destroy(process->logged_unsupported);
     g_list_free_full(keys, g_free);

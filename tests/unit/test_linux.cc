@@ -1,0 +1,1203 @@
+// Module tests for linux/: the syscall layer driven directly, without a VM,
+// on a small guest memory whose user pages stand in for the program's
+// buffers.
+#include <gtest/gtest.h>
+
+#include <asm/prctl.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/futex.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/sysinfo.h>
+#include <sys/uio.h>
+#include <sys/utsname.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <glib.h>
+
+#include <set>
+#include <string>
+#include <vector>
+
+#include "linux/linux.h"
+#include "memory/memory.h"
+
+namespace
+{
+
+constexpr uint64_t kPage = GUEST_PAGE_SIZE;
+constexpr uint64_t kRamSize = 64ULL << 20;
+constexpr int kUserRW = GUEST_PROT_READ | GUEST_PROT_WRITE | GUEST_PROT_USER;
+constexpr int kUserR = GUEST_PROT_READ | GUEST_PROT_USER;
+
+// The "program's" memory: a read-write buffer, a read-only page after a
+// hole, a big buffer for multi-MiB I/O, the heap and the mmap area.
+constexpr uint64_t kBuffer = 0x10000000;
+constexpr uint64_t kBufferPages = 32;
+constexpr uint64_t kReadOnly = kBuffer + (kBufferPages + 1) * kPage;
+constexpr uint64_t kBig = 0x18000000;
+constexpr uint64_t kBigSize = 3ULL << 20;
+constexpr uint64_t kBrkStart = 0x20000000;
+constexpr uint64_t kMmapLow = 0x30000000;
+constexpr uint64_t kMmapHigh = 0x40000000;
+constexpr uint64_t kWild = 0x5555000000ULL; // mapped by nobody
+
+// Fake vCPU for arch_prctl.
+struct FakeCpu {
+    uint64_t fs = 0, gs = 0;
+    int sets = 0;
+};
+uint64_t GetFs(void *opaque)
+{
+    return static_cast<FakeCpu *>(opaque)->fs;
+}
+void SetFs(void *opaque, uint64_t base)
+{
+    static_cast<FakeCpu *>(opaque)->fs = base;
+    static_cast<FakeCpu *>(opaque)->sets++;
+}
+uint64_t GetGs(void *opaque)
+{
+    return static_cast<FakeCpu *>(opaque)->gs;
+}
+void SetGs(void *opaque, uint64_t base)
+{
+    static_cast<FakeCpu *>(opaque)->gs = base;
+    static_cast<FakeCpu *>(opaque)->sets++;
+}
+
+class LinuxTest : public ::testing::Test
+{
+  protected:
+    void SetUp() override
+    {
+        signal(SIGPIPE, SIG_IGN);
+        char *error = nullptr;
+        memory_ = guest_memory_create(kRamSize, &error);
+        ASSERT_NE(memory_, nullptr) << (error ? error : "");
+        ASSERT_EQ(guest_map_anonymous(memory_, kBuffer, kBufferPages * kPage, kUserRW,
+                                      GUEST_REGION_MMAP, "buffer"),
+                  0);
+        ASSERT_EQ(guest_map_anonymous(memory_, kReadOnly, kPage, kUserR, GUEST_REGION_MMAP, "ro"),
+                  0);
+        ASSERT_EQ(guest_map_anonymous(memory_, kBig, kBigSize, kUserRW, GUEST_REGION_MMAP, "big"),
+                  0);
+
+        char dir_template[] = "/tmp/linux-test-XXXXXX";
+        ASSERT_NE(mkdtemp(dir_template), nullptr);
+        dir_ = dir_template;
+        ASSERT_EQ(pipe2(stdout_pipe_, O_CLOEXEC), 0);
+        null_fd_ = open("/dev/null", O_RDWR | O_CLOEXEC);
+        ASSERT_GE(null_fd_, 0);
+
+        cpu_.opaque = &fake_cpu_;
+        cpu_.get_fs_base = GetFs;
+        cpu_.set_fs_base = SetFs;
+        cpu_.get_gs_base = GetGs;
+        cpu_.set_gs_base = SetGs;
+        Create(false);
+    }
+
+    void Create(bool verbose)
+    {
+        linux_process_destroy(process_);
+        struct linux_config config = {};
+        config.exe_path = "/opt/programs/hello";
+        config.brk_start = kBrkStart;
+        config.mmap_low = kMmapLow;
+        config.mmap_high = kMmapHigh;
+        config.verbose = verbose;
+        config.stdin_fd = null_fd_;
+        config.stdout_fd = stdout_pipe_[1];
+        config.stderr_fd = null_fd_;
+        char *error = nullptr;
+        process_ = linux_process_create(memory_, &config, &cpu_, &error);
+        ASSERT_NE(process_, nullptr) << (error ? error : "");
+    }
+
+    void TearDown() override
+    {
+        linux_process_destroy(process_);
+        guest_memory_destroy(memory_);
+        close(stdout_pipe_[0]);
+        close(stdout_pipe_[1]);
+        close(null_fd_);
+        std::string command = "rm -rf '" + dir_ + "'";
+        ASSERT_EQ(system(command.c_str()), 0);
+    }
+
+    int64_t Call(uint64_t number, uint64_t a0 = 0, uint64_t a1 = 0, uint64_t a2 = 0,
+                 uint64_t a3 = 0, uint64_t a4 = 0, uint64_t a5 = 0)
+    {
+        struct linux_syscall call = {number, {a0, a1, a2, a3, a4, a5}};
+        uint64_t result = 0xdeadbeef;
+        last_outcome_ = linux_syscall(process_, &call, &result);
+        return static_cast<int64_t>(result);
+    }
+
+    void Put(uint64_t gva, const void *data, size_t len)
+    {
+        ASSERT_EQ(guest_write(memory_, gva, data, len, GUEST_ACCESS_DEBUG), 0);
+    }
+    void PutString(uint64_t gva, const std::string &text)
+    {
+        Put(gva, text.c_str(), text.size() + 1);
+    }
+    std::string Get(uint64_t gva, size_t len)
+    {
+        std::string data(len, '\0');
+        EXPECT_EQ(guest_read(memory_, gva, &data[0], len, GUEST_ACCESS_DEBUG), 0);
+        return data;
+    }
+    template <typename T> T GetValue(uint64_t gva)
+    {
+        T value{};
+        EXPECT_EQ(guest_read(memory_, gva, &value, sizeof(value), GUEST_ACCESS_DEBUG), 0);
+        return value;
+    }
+    bool UserWritable(uint64_t gva)
+    {
+        char byte = 0;
+        return guest_write(memory_, gva, &byte, 1, GUEST_ACCESS_USER_WRITE) == 0;
+    }
+    bool UserReadable(uint64_t gva)
+    {
+        char byte;
+        return guest_read(memory_, gva, &byte, 1, GUEST_ACCESS_USER_READ) == 0;
+    }
+
+    // Opens dir_/name through the layer; the path lives at kPathSlot.
+    int64_t Open(const std::string &name, int flags, int mode = 0644)
+    {
+        PutString(kPathSlot, dir_ + "/" + name);
+        return Call(SYS_open, kPathSlot, flags, mode);
+    }
+
+    std::string HostFile(const std::string &name)
+    {
+        return dir_ + "/" + name;
+    }
+
+    static std::string Pattern(size_t len, unsigned seed)
+    {
+        std::string data(len, '\0');
+        for (size_t i = 0; i < len; i++)
+            data[i] = static_cast<char>((i * 131 + seed * 7 + i / 4096) & 0xff);
+        return data;
+    }
+
+    static constexpr uint64_t kPathSlot = kBuffer + (kBufferPages - 2) * kPage;
+    static constexpr uint64_t kPathSlot2 = kBuffer + (kBufferPages - 1) * kPage;
+
+    struct guest_memory *memory_ = nullptr;
+    struct linux_process *process_ = nullptr;
+    struct linux_cpu cpu_ = {};
+    FakeCpu fake_cpu_;
+    enum linux_outcome last_outcome_ = LINUX_CONTINUE;
+    std::string dir_;
+    int stdout_pipe_[2] = {-1, -1};
+    int null_fd_ = -1;
+};
+
+// ---- process, names, unknown syscalls -----------------------------------
+
+TEST_F(LinuxTest, SyscallNamesCoverTheTable)
+{
+    EXPECT_STREQ(linux_syscall_name(0), "read");
+    EXPECT_STREQ(linux_syscall_name(60), "exit");
+    EXPECT_STREQ(linux_syscall_name(231), "exit_group");
+    EXPECT_STREQ(linux_syscall_name(435), "clone3");
+    EXPECT_STREQ(linux_syscall_name(462), "mseal");
+    EXPECT_EQ(linux_syscall_name(999), nullptr);
+    EXPECT_EQ(linux_syscall_name(UINT64_MAX), nullptr);
+    // No gaps below 335 (the x86-64 range before the 424.. block).
+    for (uint64_t number = 0; number < 335; number++)
+        EXPECT_NE(linux_syscall_name(number), nullptr) << number;
+}
+
+TEST_F(LinuxTest, UnknownSyscallIsEnosysAndLoggedOnce)
+{
+    Create(true);
+    testing::internal::CaptureStderr();
+    EXPECT_EQ(Call(999), -ENOSYS);
+    EXPECT_EQ(last_outcome_, LINUX_CONTINUE);
+    EXPECT_EQ(Call(999), -ENOSYS);
+    EXPECT_EQ(Call(SYS_fork), -ENOSYS);
+    EXPECT_EQ(Call(SYS_io_uring_setup), -ENOSYS);
+    std::string log = testing::internal::GetCapturedStderr();
+    EXPECT_NE(log.find("hermitux-run: unsupported syscall 999 (unknown)\n"), std::string::npos);
+    EXPECT_EQ(log.find("999"), log.rfind("999")) << log; // once
+    EXPECT_NE(log.find("unsupported syscall 57 (fork)"), std::string::npos) << log;
+    EXPECT_NE(log.find("(io_uring_setup)"), std::string::npos) << log;
+}
+
+TEST_F(LinuxTest, QuietWhenNotVerbose)
+{
+    testing::internal::CaptureStderr();
+    EXPECT_EQ(Call(1000), -ENOSYS);
+    EXPECT_EQ(Call(SYS_execve, 0, 0, 0), -ENOSYS);
+    EXPECT_EQ(Call(SYS_clone), -ENOSYS);
+    EXPECT_EQ(Call(SYS_vfork), -ENOSYS);
+    EXPECT_EQ(Call(SYS_rseq), -ENOSYS);
+    EXPECT_EQ(testing::internal::GetCapturedStderr(), "");
+}
+
+TEST_F(LinuxTest, ExitGroupEndsWithLowByte)
+{
+    EXPECT_EQ(Call(SYS_getpid), 1);
+    Call(SYS_exit_group, 300);
+    EXPECT_EQ(last_outcome_, LINUX_EXIT);
+    EXPECT_EQ(linux_exit_status(process_), 300 & 0xff);
+    EXPECT_EQ(linux_exit_signal(process_), 0);
+}
+
+TEST_F(LinuxTest, ExitEndsTheOnlyThread)
+{
+    Call(SYS_exit, 3);
+    EXPECT_EQ(last_outcome_, LINUX_EXIT);
+    EXPECT_EQ(linux_exit_status(process_), 3);
+}
+
+TEST_F(LinuxTest, AbortKillsWithSigabrt)
+{
+    // glibc's abort: block nothing, raise SIGABRT with tgkill on itself.
+    EXPECT_EQ(Call(SYS_tgkill, 1, 1, SIGABRT), 0);
+    EXPECT_EQ(last_outcome_, LINUX_EXIT);
+    EXPECT_EQ(linux_exit_signal(process_), SIGABRT);
+    EXPECT_EQ(linux_exit_status(process_), 134);
+}
+
+TEST_F(LinuxTest, SignalsToSelfFollowRecordedActions)
+{
+    // SIG_IGN recorded: nothing happens.
+    uint64_t action[4] = {reinterpret_cast<uint64_t>(SIG_IGN), 0, 0, 0};
+    Put(kBuffer, action, sizeof(action));
+    EXPECT_EQ(Call(SYS_rt_sigaction, SIGTERM, kBuffer, 0, 8), 0);
+    EXPECT_EQ(Call(SYS_kill, 1, SIGTERM), 0);
+    EXPECT_EQ(last_outcome_, LINUX_CONTINUE);
+    // Ignored by default, and signal 0 only checks.
+    EXPECT_EQ(Call(SYS_kill, 1, SIGCHLD), 0);
+    EXPECT_EQ(Call(SYS_kill, 1, 0), 0);
+    EXPECT_EQ(last_outcome_, LINUX_CONTINUE);
+    // Other processes do not exist for the program.
+    EXPECT_EQ(Call(SYS_kill, 4242, SIGKILL), -ESRCH);
+    EXPECT_EQ(Call(SYS_tgkill, 1, 7, SIGKILL), -ESRCH);
+    EXPECT_EQ(Call(SYS_kill, 1, 65), -EINVAL);
+    EXPECT_EQ(last_outcome_, LINUX_CONTINUE);
+    // Blocked: stays pending, the program goes on.
+    uint64_t mask = 1ULL << (SIGUSR1 - 1);
+    Put(kBuffer, &mask, sizeof(mask));
+    EXPECT_EQ(Call(SYS_rt_sigprocmask, SIG_BLOCK, kBuffer, 0, 8), 0);
+    EXPECT_EQ(Call(SYS_tkill, 1, SIGUSR1), 0);
+    EXPECT_EQ(last_outcome_, LINUX_CONTINUE);
+    // Default fatal action.
+    EXPECT_EQ(Call(SYS_kill, 0, SIGSEGV), 0);
+    EXPECT_EQ(last_outcome_, LINUX_EXIT);
+    EXPECT_EQ(linux_exit_signal(process_), SIGSEGV);
+    EXPECT_EQ(linux_exit_status(process_), 128 + SIGSEGV);
+}
+
+TEST_F(LinuxTest, SigactionRecordsAndReturnsOld)
+{
+    uint64_t action[4] = {0x401000, 0x04000000 /* SA_RESTORER */, 0x401100, 0x5};
+    Put(kBuffer, action, sizeof(action));
+    EXPECT_EQ(Call(SYS_rt_sigaction, SIGINT, kBuffer, 0, 8), 0);
+    EXPECT_EQ(Call(SYS_rt_sigaction, SIGINT, 0, kBuffer + 64, 8), 0);
+    EXPECT_EQ(Get(kBuffer + 64, 32), std::string(reinterpret_cast<char *>(action), 32));
+    EXPECT_EQ(Call(SYS_rt_sigaction, SIGINT, kBuffer, 0, 4), -EINVAL);
+    EXPECT_EQ(Call(SYS_rt_sigaction, SIGKILL, kBuffer, 0, 8), -EINVAL);
+    EXPECT_EQ(Call(SYS_rt_sigaction, 0, 0, 0, 8), -EINVAL);
+    EXPECT_EQ(Call(SYS_rt_sigaction, SIGINT, kWild, 0, 8), -EFAULT);
+    // sigprocmask: SIGKILL cannot be blocked, old mask comes back.
+    uint64_t mask = (1ULL << (SIGKILL - 1)) | (1ULL << (SIGINT - 1));
+    Put(kBuffer, &mask, sizeof(mask));
+    EXPECT_EQ(Call(SYS_rt_sigprocmask, SIG_SETMASK, kBuffer, 0, 8), 0);
+    EXPECT_EQ(Call(SYS_rt_sigprocmask, SIG_BLOCK, 0, kBuffer + 8, 8), 0);
+    EXPECT_EQ(GetValue<uint64_t>(kBuffer + 8), 1ULL << (SIGINT - 1));
+    EXPECT_EQ(Call(SYS_rt_sigprocmask, 7, kBuffer, 0, 8), -EINVAL);
+    // sigaltstack
+    struct {
+        uint64_t sp;
+        int32_t flags, pad;
+        uint64_t size;
+    } stack = {kBuffer, 0, 0, 8192}, old = {};
+    Put(kBuffer + 128, &stack, sizeof(stack));
+    EXPECT_EQ(Call(SYS_sigaltstack, kBuffer + 128, kBuffer + 192), 0);
+    old = GetValue<decltype(old)>(kBuffer + 192);
+    EXPECT_EQ(old.flags, SS_DISABLE);
+    EXPECT_EQ(Call(SYS_sigaltstack, 0, kBuffer + 192), 0);
+    old = GetValue<decltype(old)>(kBuffer + 192);
+    EXPECT_EQ(old.sp, kBuffer);
+    EXPECT_EQ(old.size, 8192u);
+    stack.size = 100;
+    Put(kBuffer + 128, &stack, sizeof(stack));
+    EXPECT_EQ(Call(SYS_sigaltstack, kBuffer + 128, 0), -ENOMEM);
+}
+
+// ---- fd table ----------------------------------------------------------
+
+TEST_F(LinuxTest, StandardFdsAndNothingElse)
+{
+    for (int fd = 0; fd < 3; fd++)
+        EXPECT_EQ(Call(SYS_fcntl, fd, F_GETFD), 0) << fd;
+    // The monitor certainly has fds 3 and up (the pipe, /dev/null...): the
+    // program sees none of them.
+    ASSERT_GE(null_fd_, 3);
+    EXPECT_EQ(Call(SYS_fcntl, 3, F_GETFD), -EBADF);
+    EXPECT_EQ(Call(SYS_write, null_fd_, kBuffer, 1), -EBADF);
+    EXPECT_EQ(Call(SYS_write, stdout_pipe_[1], kBuffer, 1), -EBADF);
+    EXPECT_EQ(Call(SYS_close, 3), -EBADF);
+    EXPECT_EQ(Call(SYS_close, 1024), -EBADF);
+    EXPECT_EQ(Call(SYS_close, -1), -EBADF);
+    EXPECT_EQ(Call(SYS_read, 0x100000000ULL, kBuffer, 1), 0)
+        << "fds are ints: the upper half is ignored (fd 0 is /dev/null)";
+}
+
+TEST_F(LinuxTest, LowestFreeNumbering)
+{
+    EXPECT_EQ(Open("a", O_CREAT | O_RDWR), 3);
+    EXPECT_EQ(Open("b", O_CREAT | O_RDWR), 4);
+    EXPECT_EQ(Open("c", O_CREAT | O_RDWR), 5);
+    EXPECT_EQ(Call(SYS_close, 4), 0);
+    EXPECT_EQ(Call(SYS_close, 4), -EBADF);
+    EXPECT_EQ(Call(SYS_dup, 0), 4);
+    EXPECT_EQ(Call(SYS_dup, 0), 6);
+    // dup2 onto an open fd replaces it: 5 now writes to a.
+    EXPECT_EQ(Call(SYS_dup2, 3, 5), 5);
+    Put(kBuffer, "xyz", 3);
+    EXPECT_EQ(Call(SYS_write, 5, kBuffer, 3), 3);
+    gchar *text = nullptr;
+    g_file_get_contents(HostFile("a").c_str(), &text, nullptr, nullptr);
+    EXPECT_STREQ(text, "xyz");
+    g_free(text);
+    EXPECT_EQ(Call(SYS_dup2, 3, 3), 3);
+    EXPECT_EQ(Call(SYS_dup2, 9, 3), -EBADF);
+    EXPECT_EQ(Call(SYS_dup2, 3, 5000), -EBADF);
+    EXPECT_EQ(Call(SYS_dup3, 3, 3, 0), -EINVAL);
+    EXPECT_EQ(Call(SYS_dup3, 3, 7, O_CLOEXEC), 7);
+    EXPECT_EQ(Call(SYS_fcntl, 7, F_GETFD), FD_CLOEXEC);
+    EXPECT_EQ(Call(SYS_dup3, 3, 7, 0x1234), -EINVAL);
+    EXPECT_EQ(Call(SYS_fcntl, 3, F_DUPFD, 20), 20);
+    EXPECT_EQ(Call(SYS_fcntl, 3, F_DUPFD_CLOEXEC, 20), 21);
+    EXPECT_EQ(Call(SYS_fcntl, 21, F_GETFD), FD_CLOEXEC);
+    EXPECT_EQ(Call(SYS_fcntl, 20, F_GETFD), 0);
+    EXPECT_EQ(Call(SYS_fcntl, 20, F_SETFD, FD_CLOEXEC), 0);
+    EXPECT_EQ(Call(SYS_fcntl, 20, F_GETFD), FD_CLOEXEC);
+    EXPECT_EQ(Call(SYS_fcntl, 3, F_GETFL) & O_ACCMODE, O_RDWR);
+    EXPECT_EQ(Call(SYS_fcntl, 3, 9999), -EINVAL);
+    // O_CLOEXEC on open is the program's flag, kept per guest fd.
+    EXPECT_EQ(Open("d", O_CREAT | O_RDWR | O_CLOEXEC), 8);
+    EXPECT_EQ(Call(SYS_fcntl, 8, F_GETFD), FD_CLOEXEC);
+}
+
+TEST_F(LinuxTest, NofileLimitIsHonoured)
+{
+    struct rlimit limit = {6, 1024};
+    Put(kBuffer, &limit, sizeof(limit));
+    EXPECT_EQ(Call(SYS_setrlimit, RLIMIT_NOFILE, kBuffer), 0);
+    EXPECT_EQ(Open("a", O_CREAT | O_RDWR), 3);
+    EXPECT_EQ(Open("b", O_CREAT | O_RDWR), 4);
+    EXPECT_EQ(Open("c", O_CREAT | O_RDWR), 5);
+    EXPECT_EQ(Open("d", O_CREAT | O_RDWR), -EMFILE);
+    EXPECT_EQ(Call(SYS_dup2, 3, 6), -EBADF);
+    EXPECT_EQ(Call(SYS_fcntl, 3, F_DUPFD, 6), -EINVAL);
+    limit = {2048, 2048};
+    Put(kBuffer, &limit, sizeof(limit));
+    EXPECT_EQ(Call(SYS_prlimit64, 0, RLIMIT_NOFILE, kBuffer, 0), -EPERM);
+    EXPECT_EQ(Call(SYS_prlimit64, 0, RLIMIT_NOFILE, 0, kBuffer + 16), 0);
+    EXPECT_EQ(GetValue<uint64_t>(kBuffer + 16), 6u);
+    EXPECT_EQ(Call(SYS_prlimit64, 0, RLIMIT_STACK, 0, kBuffer + 16), 0);
+    EXPECT_EQ(GetValue<uint64_t>(kBuffer + 16), 8ULL << 20);
+    EXPECT_EQ(Call(SYS_getrlimit, RLIMIT_STACK, kBuffer + 16), 0);
+    EXPECT_EQ(GetValue<uint64_t>(kBuffer + 16), 8ULL << 20);
+    EXPECT_EQ(Call(SYS_prlimit64, 77, RLIMIT_STACK, 0, kBuffer + 16), -ESRCH);
+    EXPECT_EQ(Call(SYS_prlimit64, 0, 99, 0, kBuffer + 16), -EINVAL);
+    limit = {10, 5};
+    Put(kBuffer, &limit, sizeof(limit));
+    EXPECT_EQ(Call(SYS_setrlimit, RLIMIT_STACK, kBuffer), -EINVAL);
+}
+
+TEST_F(LinuxTest, PipesAndPolling)
+{
+    EXPECT_EQ(Call(SYS_pipe2, kBuffer, O_NONBLOCK | O_CLOEXEC), 0);
+    int fds[2];
+    memcpy(fds, Get(kBuffer, 8).data(), 8);
+    EXPECT_EQ(fds[0], 3);
+    EXPECT_EQ(fds[1], 4);
+    EXPECT_EQ(Call(SYS_fcntl, 3, F_GETFD), FD_CLOEXEC);
+    EXPECT_NE(Call(SYS_fcntl, 3, F_GETFL) & O_NONBLOCK, 0);
+    EXPECT_EQ(Call(SYS_read, 3, kBuffer, 10), -EAGAIN);
+
+    // poll: nothing to read yet, fd 99 is invalid (POLLNVAL), -1 ignored.
+    struct pollfd polls[3] = {{3, POLLIN, 0}, {99, POLLIN, 0}, {-1, POLLIN, 0}};
+    Put(kBuffer + 64, polls, sizeof(polls));
+    EXPECT_EQ(Call(SYS_poll, kBuffer + 64, 3, 0), 1);
+    memcpy(polls, Get(kBuffer + 64, sizeof(polls)).data(), sizeof(polls));
+    EXPECT_EQ(polls[0].revents, 0);
+    EXPECT_EQ(polls[1].revents, POLLNVAL);
+    EXPECT_EQ(polls[2].revents, 0);
+
+    Put(kBuffer + 200, "ping", 4);
+    EXPECT_EQ(Call(SYS_write, 4, kBuffer + 200, 4), 4);
+    polls[1].fd = -1;
+    Put(kBuffer + 64, polls, sizeof(polls));
+    EXPECT_EQ(Call(SYS_poll, kBuffer + 64, 3, 1000), 1);
+    memcpy(polls, Get(kBuffer + 64, sizeof(polls)).data(), sizeof(polls));
+    EXPECT_EQ(polls[0].revents, POLLIN);
+
+    EXPECT_EQ(Call(SYS_ioctl, 3, FIONREAD, kBuffer + 300), 0);
+    EXPECT_EQ(GetValue<int>(kBuffer + 300), 4);
+
+    // select on the same pipe: readable 3, writable 4.
+    uint64_t read_set = 1ULL << 3, write_set = 1ULL << 4;
+    Put(kBuffer + 400, &read_set, 8);
+    Put(kBuffer + 408, &write_set, 8);
+    struct timeval timeout = {1, 0};
+    Put(kBuffer + 416, &timeout, sizeof(timeout));
+    EXPECT_EQ(Call(SYS_select, 5, kBuffer + 400, kBuffer + 408, 0, kBuffer + 416), 2);
+    EXPECT_EQ(GetValue<uint64_t>(kBuffer + 400), 1ULL << 3);
+    EXPECT_EQ(GetValue<uint64_t>(kBuffer + 408), 1ULL << 4);
+    read_set = 1ULL << 9;
+    Put(kBuffer + 400, &read_set, 8);
+    EXPECT_EQ(Call(SYS_select, 10, kBuffer + 400, 0, 0, 0), -EBADF);
+
+    EXPECT_EQ(Call(SYS_read, 3, kBuffer + 500, 100), 4);
+    EXPECT_EQ(Get(kBuffer + 500, 4), "ping");
+
+    // A closed read end: EPIPE, and SIGPIPE's default action ends the program.
+    EXPECT_EQ(Call(SYS_close, 3), 0);
+    EXPECT_EQ(Call(SYS_write, 4, kBuffer + 200, 4), -EPIPE);
+    EXPECT_EQ(last_outcome_, LINUX_EXIT);
+    EXPECT_EQ(linux_exit_signal(process_), SIGPIPE);
+}
+
+TEST_F(LinuxTest, PipeToWildPointerLeavesNoFds)
+{
+    EXPECT_EQ(Call(SYS_pipe, kWild), -EFAULT);
+    EXPECT_EQ(Call(SYS_fcntl, 3, F_GETFD), -EBADF);
+    EXPECT_EQ(Call(SYS_pipe2, kBuffer, 0x4000000), -EINVAL);
+}
+
+// ---- read and write ------------------------------------------------------
+
+TEST_F(LinuxTest, WriteToStdout)
+{
+    Put(kBuffer, "hello\n", 6);
+    EXPECT_EQ(Call(SYS_write, 1, kBuffer, 6), 6);
+    char text[16] = {};
+    EXPECT_EQ(read(stdout_pipe_[0], text, sizeof(text)), 6);
+    EXPECT_STREQ(text, "hello\n");
+
+    struct iovec iov[2] = {{reinterpret_cast<void *>(kBuffer), 2},
+                           {reinterpret_cast<void *>(kBuffer + 4), 2}};
+    Put(kBuffer + 100, iov, sizeof(iov));
+    EXPECT_EQ(Call(SYS_writev, 1, kBuffer + 100, 2), 4);
+    memset(text, 0, sizeof(text));
+    EXPECT_EQ(read(stdout_pipe_[0], text, sizeof(text)), 4);
+    EXPECT_STREQ(text, "heo\n");
+}
+
+TEST_F(LinuxTest, FileRoundTripAcrossPages)
+{
+    const size_t len = 3 * kPage + 100;
+    std::string data = Pattern(len, 1);
+    uint64_t source = kBuffer + 123; // spans five pages
+    Put(source, data.data(), len);
+    ASSERT_EQ(Open("file", O_CREAT | O_RDWR | O_TRUNC), 3);
+    EXPECT_EQ(Call(SYS_write, 3, source, len), static_cast<int64_t>(len));
+    EXPECT_EQ(Call(SYS_lseek, 3, 0, SEEK_CUR), static_cast<int64_t>(len));
+    EXPECT_EQ(Call(SYS_lseek, 3, 0, SEEK_SET), 0);
+    uint64_t target = kBuffer + 8 * kPage + 4000;
+    EXPECT_EQ(Call(SYS_read, 3, target, len + 500), static_cast<int64_t>(len));
+    EXPECT_EQ(Get(target, len), data);
+    EXPECT_EQ(Call(SYS_read, 3, target, 10), 0) << "end of file";
+
+    // pread/pwrite do not move the position.
+    Put(kBuffer, "ABCD", 4);
+    EXPECT_EQ(Call(SYS_pwrite64, 3, kBuffer, 4, kPage - 2), 4);
+    EXPECT_EQ(Call(SYS_pread64, 3, kBuffer + 10, 6, kPage - 3), 6);
+    EXPECT_EQ(Get(kBuffer + 10, 6), data.substr(kPage - 3, 1) + "ABCD" + data.substr(kPage + 2, 1));
+    EXPECT_EQ(Call(SYS_lseek, 3, 0, SEEK_CUR), static_cast<int64_t>(len));
+    EXPECT_EQ(Call(SYS_pread64, 3, kBuffer, 6, -1), -EINVAL);
+
+    // readv scatters in order.
+    EXPECT_EQ(Call(SYS_lseek, 3, 0, SEEK_SET), 0);
+    struct iovec iov[3] = {{reinterpret_cast<void *>(kBuffer + 1000), 3},
+                           {reinterpret_cast<void *>(kBuffer + 2000), 0},
+                           {reinterpret_cast<void *>(kBuffer + 4095), 5}};
+    Put(kBuffer + 3000, iov, sizeof(iov));
+    EXPECT_EQ(Call(SYS_readv, 3, kBuffer + 3000, 3), 8);
+    EXPECT_EQ(Get(kBuffer + 1000, 3) + Get(kBuffer + 4095, 5), data.substr(0, 8));
+    EXPECT_EQ(Call(SYS_readv, 3, kBuffer + 3000, 1025), -EINVAL);
+    EXPECT_EQ(Call(SYS_readv, 3, kWild, 2), -EFAULT);
+    EXPECT_EQ(Call(SYS_readv, 3, kBuffer + 3000, 0), 0);
+    // preadv at an offset.
+    EXPECT_EQ(Call(SYS_preadv, 3, kBuffer + 3000, 1, kPage), 3);
+    data.replace(kPage - 2, 4, "ABCD");
+    EXPECT_EQ(Get(kBuffer + 1000, 3), data.substr(kPage, 3));
+    EXPECT_EQ(Call(SYS_fsync, 3), 0);
+    EXPECT_EQ(Call(SYS_fdatasync, 3), 0);
+    EXPECT_EQ(Call(SYS_ftruncate, 3, 10), 0);
+    EXPECT_EQ(Call(SYS_pread64, 3, kBuffer, 100, 0), 10);
+}
+
+TEST_F(LinuxTest, LargeTransfersLoopOverChunks)
+{
+    // More than the 1 MiB chunk, into a buffer of 768 pages.
+    const size_t len = (5ULL << 20) / 2 + 77;
+    std::string data = Pattern(len, 2);
+    ASSERT_TRUE(g_file_set_contents(HostFile("big").c_str(), data.data(), len, nullptr));
+    ASSERT_EQ(Open("big", O_RDONLY), 3);
+    EXPECT_EQ(Call(SYS_read, 3, kBig, kBigSize), static_cast<int64_t>(len));
+    EXPECT_EQ(Get(kBig, len), data);
+
+    ASSERT_EQ(Open("copy", O_CREAT | O_WRONLY), 4);
+    EXPECT_EQ(Call(SYS_write, 4, kBig, len), static_cast<int64_t>(len));
+    gchar *copy = nullptr;
+    gsize copy_len = 0;
+    ASSERT_TRUE(g_file_get_contents(HostFile("copy").c_str(), &copy, &copy_len, nullptr));
+    EXPECT_EQ(copy_len, len);
+    EXPECT_EQ(memcmp(copy, data.data(), len), 0);
+    g_free(copy);
+}
+
+TEST_F(LinuxTest, BadBuffersAreEfaultNeverACrash)
+{
+    std::string data = Pattern(3 * kPage, 3);
+    ASSERT_TRUE(
+        g_file_set_contents(HostFile("f").c_str(), data.data(), (gssize)data.size(), nullptr));
+    ASSERT_EQ(Open("f", O_RDWR), 3);
+    EXPECT_EQ(Call(SYS_read, 3, kWild, 10), -EFAULT);
+    EXPECT_EQ(Call(SYS_write, 3, kWild, 10), -EFAULT);
+    EXPECT_EQ(Call(SYS_write, 1, 0, 10), -EFAULT);
+    EXPECT_EQ(Call(SYS_read, 3, 0xffff800000000000ULL, 10), -EFAULT);
+    EXPECT_EQ(Call(SYS_read, 3, kBuffer, 1ULL << 63), -EFAULT);
+    EXPECT_EQ(Call(SYS_read, 3, kBuffer, UINT64_MAX), -EFAULT);
+    EXPECT_EQ(Call(SYS_write, 3, kBuffer, UINT64_MAX - kBuffer + 5), -EFAULT);
+    // Read-only memory cannot be read into.
+    EXPECT_EQ(Call(SYS_read, 3, kReadOnly, 10), -EFAULT);
+    EXPECT_EQ(Call(SYS_lseek, 3, 0, SEEK_CUR), 0) << "nothing consumed";
+    // ... but can be written from.
+    EXPECT_EQ(Call(SYS_write, 1, kReadOnly, 10), 10);
+    // A huge length inside user space on a short file: the file decides,
+    // the first page that would need filling is never reached.
+    EXPECT_EQ(Call(SYS_pread64, 3, kBig, 1ULL << 40, 0), static_cast<int64_t>(data.size()));
+    // The buffer ends before the request: Linux transfers up to the fault.
+    uint64_t last_page = kBuffer + (kBufferPages - 1) * kPage;
+    EXPECT_EQ(Call(SYS_pread64, 3, last_page + 100, 2 * kPage, 0),
+              static_cast<int64_t>(kPage - 100));
+    EXPECT_EQ(Get(last_page + 100, kPage - 100), data.substr(0, kPage - 100));
+    EXPECT_EQ(Call(SYS_pwrite64, 3, last_page, 3 * kPage, 0), static_cast<int64_t>(kPage));
+    // Zero length: nothing is checked but the fd.
+    EXPECT_EQ(Call(SYS_read, 3, kWild, 0), 0);
+    EXPECT_EQ(Call(SYS_read, 77, kBuffer, 0), -EBADF);
+    // The file offset wins over the pointer check for a wrong fd mode.
+    ASSERT_EQ(Open("f", O_WRONLY), 4);
+    EXPECT_EQ(Call(SYS_read, 4, kBuffer, 10), -EBADF);
+    EXPECT_EQ(Call(SYS_read, 4, kWild, 10), -EBADF);
+    // iovec with a wild element after a good one: partial, as Linux.
+    struct iovec iov[2] = {{reinterpret_cast<void *>(kBuffer), 5},
+                           {reinterpret_cast<void *>(kWild), 5}};
+    Put(kBuffer + 100, iov, sizeof(iov));
+    EXPECT_EQ(Call(SYS_preadv, 3, kBuffer + 100, 2, 0), 5);
+    // An iovec whose lengths overflow ssize_t.
+    struct iovec huge[2] = {{reinterpret_cast<void *>(kBuffer), SIZE_MAX / 2 + 1},
+                            {reinterpret_cast<void *>(kBuffer), 5}};
+    Put(kBuffer + 100, huge, sizeof(huge));
+    EXPECT_EQ(Call(SYS_readv, 3, kBuffer + 100, 2), -EINVAL);
+    // Paths.
+    EXPECT_EQ(Call(SYS_open, kWild, O_RDONLY), -EFAULT);
+    std::string long_path(5000, 'a');
+    Put(kBuffer, long_path.c_str(), long_path.size() + 1);
+    EXPECT_EQ(Call(SYS_open, kBuffer, O_RDONLY), -ENAMETOOLONG);
+    PutString(kBuffer, "");
+    EXPECT_EQ(Call(SYS_open, kBuffer, O_RDONLY), -ENOENT);
+    EXPECT_EQ(Call(SYS_fstat, 3, kWild), -EFAULT);
+    EXPECT_EQ(Call(SYS_fstat, 3, kReadOnly), -EFAULT);
+    EXPECT_EQ(Call(SYS_clock_gettime, CLOCK_MONOTONIC, kWild), -EFAULT);
+    EXPECT_EQ(Call(SYS_uname, kReadOnly), -EFAULT);
+    EXPECT_EQ(Call(SYS_getrandom, kWild, 16, 0), -EFAULT);
+}
+
+// ---- files and directories --------------------------------------------------
+
+TEST_F(LinuxTest, StatFamily)
+{
+    std::string data(1234, 'x');
+    ASSERT_TRUE(g_file_set_contents(HostFile("s").c_str(), data.data(), 1234, nullptr));
+    struct stat st;
+    PutString(kPathSlot, HostFile("s"));
+    EXPECT_EQ(Call(SYS_stat, kPathSlot, kBuffer), 0);
+    st = GetValue<struct stat>(kBuffer);
+    EXPECT_EQ(st.st_size, 1234);
+    EXPECT_TRUE(S_ISREG(st.st_mode));
+    EXPECT_EQ(Call(SYS_lstat, kPathSlot, kBuffer), 0);
+    ASSERT_EQ(Call(SYS_open, kPathSlot, O_RDONLY), 3);
+    EXPECT_EQ(Call(SYS_fstat, 3, kBuffer), 0);
+    EXPECT_EQ(GetValue<struct stat>(kBuffer).st_size, 1234);
+    // newfstatat relative to a directory fd, and AT_EMPTY_PATH on a file fd.
+    PutString(kPathSlot, dir_);
+    ASSERT_EQ(Call(SYS_open, kPathSlot, O_RDONLY | O_DIRECTORY), 4);
+    PutString(kPathSlot2, "s");
+    EXPECT_EQ(Call(SYS_newfstatat, 4, kPathSlot2, kBuffer, 0), 0);
+    EXPECT_EQ(GetValue<struct stat>(kBuffer).st_size, 1234);
+    EXPECT_EQ(Call(SYS_newfstatat, AT_FDCWD, kPathSlot2, kBuffer, 0), -ENOENT)
+        << "relative to the cwd, not the dir";
+    PutString(kPathSlot2, "");
+    EXPECT_EQ(Call(SYS_newfstatat, 3, kPathSlot2, kBuffer, AT_EMPTY_PATH), 0);
+    EXPECT_EQ(GetValue<struct stat>(kBuffer).st_size, 1234);
+    EXPECT_EQ(Call(SYS_newfstatat, 3, kPathSlot2, kBuffer, 0), -ENOENT);
+    EXPECT_EQ(Call(SYS_newfstatat, 55, kPathSlot2, kBuffer, AT_EMPTY_PATH), -EBADF);
+    // An absolute path ignores the dirfd, even a bad one.
+    PutString(kPathSlot2, HostFile("s"));
+    EXPECT_EQ(Call(SYS_newfstatat, 55, kPathSlot2, kBuffer, 0), 0);
+    // statx
+    EXPECT_EQ(Call(SYS_statx, AT_FDCWD, kPathSlot2, 0, STATX_SIZE, kBuffer), 0);
+    struct statx stx = GetValue<struct statx>(kBuffer);
+    EXPECT_EQ(stx.stx_size, 1234u);
+    PutString(kPathSlot2, HostFile("missing"));
+    EXPECT_EQ(Call(SYS_stat, kPathSlot2, kBuffer), -ENOENT);
+    // access
+    PutString(kPathSlot2, HostFile("s"));
+    EXPECT_EQ(Call(SYS_access, kPathSlot2, R_OK), 0);
+    EXPECT_EQ(Call(SYS_access, kPathSlot2, X_OK), -EACCES);
+    EXPECT_EQ(Call(SYS_faccessat, AT_FDCWD, kPathSlot2, F_OK), 0);
+    EXPECT_EQ(Call(SYS_faccessat2, AT_FDCWD, kPathSlot2, R_OK, AT_EACCESS), 0);
+    EXPECT_EQ(Call(SYS_access, kPathSlot2, 0x40), -EINVAL);
+}
+
+TEST_F(LinuxTest, GetdentsListsADirectory)
+{
+    for (const char *name : {"alpha", "beta", "gamma"})
+        ASSERT_TRUE(g_file_set_contents(HostFile(name).c_str(), "", 0, nullptr));
+    PutString(kPathSlot, dir_);
+    ASSERT_EQ(Call(SYS_openat, AT_FDCWD, kPathSlot, O_RDONLY | O_DIRECTORY), 3);
+    std::set<std::string> names;
+    for (;;) {
+        int64_t n = Call(SYS_getdents64, 3, kBuffer + 50, 4 * kPage);
+        ASSERT_GE(n, 0);
+        if (n == 0)
+            break;
+        std::string listing = Get(kBuffer + 50, n);
+        for (size_t at = 0; at < listing.size();) {
+            auto *entry = reinterpret_cast<const struct dirent64 *>(listing.data() + at);
+            names.insert(entry->d_name);
+            at += entry->d_reclen;
+        }
+    }
+    EXPECT_EQ(names, (std::set<std::string>{".", "..", "alpha", "beta", "gamma"}));
+    EXPECT_EQ(Call(SYS_getdents64, 3, kWild, 4096), -EFAULT);
+    EXPECT_EQ(Call(SYS_getdents64, 9, kBuffer, 4096), -EBADF);
+    EXPECT_EQ(Call(SYS_lseek, 3, 0, SEEK_SET), 0);
+    EXPECT_EQ(Call(SYS_getdents64, 3, kBuffer, 4), -EINVAL) << "too small for one entry";
+}
+
+TEST_F(LinuxTest, DirectoryAndLinkOperations)
+{
+    PutString(kPathSlot, HostFile("d"));
+    EXPECT_EQ(Call(SYS_mkdir, kPathSlot, 0755), 0);
+    EXPECT_EQ(Call(SYS_mkdir, kPathSlot, 0755), -EEXIST);
+    struct stat st;
+    ASSERT_EQ(stat(HostFile("d").c_str(), &st), 0);
+    EXPECT_TRUE(S_ISDIR(st.st_mode));
+    EXPECT_EQ(Call(SYS_rmdir, kPathSlot), 0);
+    EXPECT_NE(stat(HostFile("d").c_str(), &st), 0);
+
+    PutString(kPathSlot, dir_);
+    ASSERT_EQ(Call(SYS_open, kPathSlot, O_RDONLY | O_DIRECTORY), 3);
+    PutString(kPathSlot2, "sub");
+    EXPECT_EQ(Call(SYS_mkdirat, 3, kPathSlot2, 0700), 0);
+    EXPECT_EQ(stat(HostFile("sub").c_str(), &st), 0);
+    EXPECT_EQ(Call(SYS_unlinkat, 3, kPathSlot2, AT_REMOVEDIR), 0);
+
+    ASSERT_TRUE(g_file_set_contents(HostFile("f").c_str(), "12345", 5, nullptr));
+    PutString(kPathSlot, HostFile("f"));
+    PutString(kPathSlot2, HostFile("g"));
+    EXPECT_EQ(Call(SYS_rename, kPathSlot, kPathSlot2), 0);
+    EXPECT_EQ(access(HostFile("g").c_str(), F_OK), 0);
+    EXPECT_EQ(Call(SYS_renameat2, AT_FDCWD, kPathSlot2, AT_FDCWD, kPathSlot, 0), 0);
+    EXPECT_EQ(Call(SYS_renameat, AT_FDCWD, kPathSlot, AT_FDCWD, kPathSlot2), 0);
+    EXPECT_EQ(Call(SYS_link, kPathSlot2, kPathSlot), 0);
+    EXPECT_EQ(stat(HostFile("f").c_str(), &st), 0);
+    EXPECT_EQ(st.st_nlink, 2u);
+    EXPECT_EQ(Call(SYS_unlink, kPathSlot), 0);
+    EXPECT_EQ(Call(SYS_unlink, kPathSlot), -ENOENT);
+    EXPECT_EQ(Call(SYS_truncate, kPathSlot2, 2), 0);
+    EXPECT_EQ(stat(HostFile("g").c_str(), &st), 0);
+    EXPECT_EQ(st.st_size, 2);
+    EXPECT_EQ(Call(SYS_chmod, kPathSlot2, 0600), 0);
+    EXPECT_EQ(stat(HostFile("g").c_str(), &st), 0);
+    EXPECT_EQ(st.st_mode & 0777, 0600u);
+
+    // symlink stores its target verbatim; readlink returns it, unterminated.
+    PutString(kPathSlot, "g");
+    PutString(kPathSlot2, HostFile("l"));
+    EXPECT_EQ(Call(SYS_symlink, kPathSlot, kPathSlot2), 0);
+    Put(kBuffer, "zzzz", 4);
+    EXPECT_EQ(Call(SYS_readlink, kPathSlot2, kBuffer, 100), 1);
+    EXPECT_EQ(Get(kBuffer, 2), "gz");
+    PutString(kPathSlot2, HostFile("g"));
+    EXPECT_EQ(Call(SYS_readlink, kPathSlot2, kBuffer, 100), -EINVAL);
+
+    // utimensat with a path and with none (futimens).
+    struct timespec times[2] = {{1000, 0}, {2000, 0}};
+    Put(kBuffer, times, sizeof(times));
+    EXPECT_EQ(Call(SYS_utimensat, AT_FDCWD, kPathSlot2, kBuffer, 0), 0);
+    EXPECT_EQ(stat(HostFile("g").c_str(), &st), 0);
+    EXPECT_EQ(st.st_mtime, 2000);
+    ASSERT_EQ(Call(SYS_open, kPathSlot2, O_RDWR), 4);
+    times[1].tv_sec = 3000;
+    Put(kBuffer, times, sizeof(times));
+    EXPECT_EQ(Call(SYS_utimensat, 4, 0, kBuffer, 0), 0);
+    EXPECT_EQ(stat(HostFile("g").c_str(), &st), 0);
+    EXPECT_EQ(st.st_mtime, 3000);
+    EXPECT_EQ(Call(SYS_fchmod, 4, 0644), 0);
+}
+
+TEST_F(LinuxTest, CwdIsShared)
+{
+    char host_cwd[4096];
+    ASSERT_NE(getcwd(host_cwd, sizeof(host_cwd)), nullptr);
+    int64_t len = Call(SYS_getcwd, kBuffer, 4096);
+    EXPECT_EQ(len, static_cast<int64_t>(strlen(host_cwd) + 1));
+    EXPECT_EQ(Get(kBuffer, len), std::string(host_cwd, len));
+    EXPECT_EQ(Call(SYS_getcwd, kBuffer, 1), -ERANGE);
+    EXPECT_EQ(Call(SYS_getcwd, kWild, 4096), -EFAULT);
+
+    PutString(kPathSlot, dir_);
+    EXPECT_EQ(Call(SYS_chdir, kPathSlot), 0);
+    ASSERT_TRUE(g_file_set_contents(HostFile("here").c_str(), "", 0, nullptr));
+    PutString(kPathSlot2, "here");
+    EXPECT_EQ(Call(SYS_open, kPathSlot2, O_RDONLY), 3);
+    PutString(kPathSlot, host_cwd);
+    ASSERT_EQ(Call(SYS_open, kPathSlot, O_RDONLY | O_DIRECTORY), 4);
+    EXPECT_EQ(Call(SYS_fchdir, 4), 0);
+    char now[4096];
+    ASSERT_NE(getcwd(now, sizeof(now)), nullptr);
+    EXPECT_STREQ(now, host_cwd);
+    EXPECT_EQ(Call(SYS_fchdir, 40), -EBADF);
+}
+
+TEST_F(LinuxTest, ProcSelfNamesTheProgramsThings)
+{
+    PutString(kPathSlot, "/proc/self/exe");
+    EXPECT_EQ(Call(SYS_readlink, kPathSlot, kBuffer, 4096), 19);
+    EXPECT_EQ(Get(kBuffer, 19), "/opt/programs/hello");
+    EXPECT_EQ(Call(SYS_readlinkat, AT_FDCWD, kPathSlot, kBuffer + 100, 5), 5);
+    EXPECT_EQ(Get(kBuffer + 100, 5), "/opt/");
+    EXPECT_EQ(Call(SYS_readlink, kPathSlot, kBuffer, 0), -EINVAL);
+    EXPECT_EQ(Call(SYS_readlink, kPathSlot, kWild, 100), -EFAULT);
+
+    // /proc/self/fd/N is the program's N, not the monitor's.
+    ASSERT_TRUE(g_file_set_contents(HostFile("mine").c_str(), "mine", 4, nullptr));
+    ASSERT_EQ(Open("mine", O_RDONLY), 3);
+    PutString(kPathSlot, "/proc/self/fd/3");
+    int64_t len = Call(SYS_readlink, kPathSlot, kBuffer, 4096);
+    ASSERT_GT(len, 0);
+    EXPECT_EQ(Get(kBuffer, len), HostFile("mine"));
+    EXPECT_EQ(Call(SYS_open, kPathSlot, O_RDONLY), 4);
+    EXPECT_EQ(Call(SYS_read, 4, kBuffer, 10), 4);
+    EXPECT_EQ(Get(kBuffer, 4), "mine");
+    // A monitor fd at a number the program has not opened.
+    ASSERT_EQ(dup2(null_fd_, 500), 500);
+    PutString(kPathSlot, "/proc/self/fd/500");
+    EXPECT_EQ(Call(SYS_open, kPathSlot, O_RDONLY), -ENOENT);
+    EXPECT_EQ(Call(SYS_readlink, kPathSlot, kBuffer, 100), -ENOENT);
+    PutString(kPathSlot, "/dev/fd/500");
+    EXPECT_EQ(Call(SYS_open, kPathSlot, O_RDONLY), -ENOENT);
+    PutString(kPathSlot, "/proc/1/fd/500");
+    EXPECT_EQ(Call(SYS_open, kPathSlot, O_RDONLY), -ENOENT);
+    close(500);
+}
+
+TEST_F(LinuxTest, IoctlOnlyForTerminals)
+{
+    ASSERT_EQ(Open("f", O_CREAT | O_RDWR), 3);
+    EXPECT_EQ(Call(SYS_ioctl, 3, TCGETS, kBuffer), -ENOTTY);
+    EXPECT_EQ(Call(SYS_ioctl, 3, TIOCGWINSZ, kBuffer), -ENOTTY);
+    EXPECT_EQ(Call(SYS_ioctl, 1, TCGETS, kBuffer), -ENOTTY);
+    EXPECT_EQ(Call(SYS_ioctl, 3, 0x12345678, kBuffer), -ENOTTY);
+    EXPECT_EQ(Call(SYS_ioctl, 30, TCGETS, kBuffer), -EBADF);
+    EXPECT_EQ(Call(SYS_ioctl, 3, FIOCLEX, 0), 0);
+    EXPECT_EQ(Call(SYS_fcntl, 3, F_GETFD), FD_CLOEXEC);
+    EXPECT_EQ(Call(SYS_ioctl, 3, FIONCLEX, 0), 0);
+    EXPECT_EQ(Call(SYS_fcntl, 3, F_GETFD), 0);
+    EXPECT_EQ(Call(SYS_ioctl, 3, FIONREAD, kBuffer), 0);
+    EXPECT_EQ(Call(SYS_ioctl, 3, FIONREAD, kWild), -EFAULT);
+    int on = 1;
+    Put(kBuffer, &on, sizeof(on));
+    EXPECT_EQ(Call(SYS_ioctl, 1, FIONBIO, kBuffer), 0);
+    EXPECT_NE(Call(SYS_fcntl, 1, F_GETFL) & O_NONBLOCK, 0);
+}
+
+// ---- memory ----------------------------------------------------------------
+
+TEST_F(LinuxTest, BrkGrowsAndShrinks)
+{
+    EXPECT_EQ(Call(SYS_brk, 0), static_cast<int64_t>(kBrkStart));
+    EXPECT_FALSE(UserWritable(kBrkStart));
+    EXPECT_EQ(Call(SYS_brk, kBrkStart + 10000), static_cast<int64_t>(kBrkStart + 10000));
+    EXPECT_TRUE(UserWritable(kBrkStart));
+    EXPECT_TRUE(UserWritable(kBrkStart + 10000)); // same page as the break
+    EXPECT_FALSE(UserWritable(kBrkStart + 3 * kPage));
+    const struct guest_region *heap = guest_region_lookup(memory_, kBrkStart);
+    ASSERT_NE(heap, nullptr);
+    EXPECT_EQ(heap->kind, GUEST_REGION_HEAP);
+    EXPECT_STREQ(heap->name, "[heap]");
+    uint64_t start, end;
+    linux_heap_range(process_, &start, &end);
+    EXPECT_EQ(start, kBrkStart);
+    EXPECT_EQ(end, kBrkStart + 10000);
+
+    EXPECT_EQ(Call(SYS_brk, kBrkStart + 100), static_cast<int64_t>(kBrkStart + 100));
+    EXPECT_TRUE(UserWritable(kBrkStart + 50));
+    EXPECT_FALSE(UserWritable(kBrkStart + kPage));
+    // Failures return the unchanged break.
+    EXPECT_EQ(Call(SYS_brk, kBrkStart - kPage), static_cast<int64_t>(kBrkStart + 100));
+    EXPECT_EQ(Call(SYS_brk, 1ULL << 50), static_cast<int64_t>(kBrkStart + 100));
+    EXPECT_EQ(Call(SYS_brk, kBrkStart + kRamSize * 2), static_cast<int64_t>(kBrkStart + 100))
+        << "more than RAM";
+    // Into something already mapped.
+    ASSERT_EQ(
+        guest_map_anonymous(memory_, kBrkStart + 8 * kPage, kPage, kUserRW, GUEST_REGION_MMAP, "x"),
+        0);
+    EXPECT_EQ(Call(SYS_brk, kBrkStart + 9 * kPage), static_cast<int64_t>(kBrkStart + 100));
+    EXPECT_EQ(Call(SYS_brk, kBrkStart), static_cast<int64_t>(kBrkStart));
+    EXPECT_FALSE(UserWritable(kBrkStart));
+}
+
+TEST_F(LinuxTest, MmapAnonymous)
+{
+    int64_t a =
+        Call(SYS_mmap, 0, 3 * kPage, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    EXPECT_EQ(a, static_cast<int64_t>(kMmapHigh - 3 * kPage)) << "top-down";
+    EXPECT_TRUE(UserWritable(a));
+    EXPECT_TRUE(UserWritable(a + 3 * kPage - 1));
+    EXPECT_EQ(Get(a, 3), std::string(3, '\0'));
+    int64_t b = Call(SYS_mmap, 0, 100, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    EXPECT_EQ(b, a - static_cast<int64_t>(kPage));
+    EXPECT_TRUE(UserReadable(b));
+    EXPECT_FALSE(UserWritable(b));
+
+    // A free hint is taken, a busy one is not.
+    uint64_t hint = 0x28000000;
+    EXPECT_EQ(Call(SYS_mmap, hint, kPage, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0),
+              static_cast<int64_t>(hint));
+    int64_t c = Call(SYS_mmap, hint, kPage, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    EXPECT_GE(c, static_cast<int64_t>(kMmapLow));
+    EXPECT_LT(c, static_cast<int64_t>(kMmapHigh));
+
+    // MAP_FIXED replaces, MAP_FIXED_NOREPLACE refuses.
+    Put(a, "old", 3);
+    EXPECT_EQ(Call(SYS_mmap, a + kPage, kPage, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0),
+              a + static_cast<int64_t>(kPage));
+    EXPECT_EQ(Get(a, 3), "old");
+    EXPECT_EQ(Call(SYS_mmap, a, kPage, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE,
+                   -1, 0),
+              -EEXIST);
+    EXPECT_EQ(Call(SYS_mmap, a, kPage, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0),
+              a);
+    EXPECT_EQ(Get(a, 3), std::string(3, '\0')) << "fresh pages";
+    EXPECT_EQ(Call(SYS_mmap, 0x50000000, kPage, PROT_READ,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0),
+              0x50000000);
+
+    // Argument errors.
+    EXPECT_EQ(Call(SYS_mmap, 0, 0, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0), -EINVAL);
+    EXPECT_EQ(Call(SYS_mmap, 0, 1ULL << 62, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0),
+              -ENOMEM);
+    EXPECT_EQ(Call(SYS_mmap, 0, UINT64_MAX, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0),
+              -ENOMEM);
+    EXPECT_EQ(Call(SYS_mmap, 0, 1ULL << 30, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0), -ENOMEM)
+        << "more than RAM";
+    EXPECT_EQ(Call(SYS_mmap, 0, kPage, PROT_READ, MAP_ANONYMOUS, -1, 0), -EINVAL);
+    EXPECT_EQ(Call(SYS_mmap, 0, kPage, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 100), -EINVAL);
+    EXPECT_EQ(
+        Call(SYS_mmap, a + 1, kPage, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0),
+        -EINVAL);
+    EXPECT_EQ(
+        Call(SYS_mmap, 0x1000, kPage, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0),
+        -EPERM);
+    EXPECT_EQ(Call(SYS_mmap, 0, kPage, PROT_READ, MAP_PRIVATE, 77, 0), -EBADF);
+
+    // munmap
+    EXPECT_EQ(Call(SYS_munmap, a, 3 * kPage), 0);
+    EXPECT_FALSE(UserReadable(a));
+    EXPECT_EQ(Call(SYS_munmap, a, 3 * kPage), 0) << "holes are fine";
+    EXPECT_EQ(Call(SYS_munmap, a + 1, kPage), -EINVAL);
+    EXPECT_EQ(Call(SYS_munmap, a, 0), -EINVAL);
+}
+
+TEST_F(LinuxTest, MmapProtNoneThenMprotect)
+{
+    uint64_t free_before = guest_frames_free_count(memory_);
+    int64_t a = Call(SYS_mmap, 0, 64ULL << 20, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    ASSERT_GT(a, 0) << "bigger than RAM: reserved, not backed";
+    EXPECT_GE(guest_frames_free_count(memory_) + 16, free_before);
+    EXPECT_FALSE(UserReadable(a));
+    EXPECT_EQ(Call(SYS_mprotect, a, 2 * kPage, PROT_READ | PROT_WRITE), 0);
+    EXPECT_TRUE(UserWritable(a + kPage));
+    EXPECT_FALSE(UserReadable(a + 2 * kPage));
+    Put(a, "keep", 4);
+    EXPECT_EQ(Call(SYS_mprotect, a, 2 * kPage, PROT_READ), 0);
+    EXPECT_FALSE(UserWritable(a));
+    EXPECT_TRUE(UserReadable(a));
+    EXPECT_EQ(Call(SYS_mprotect, a, kPage, PROT_NONE), 0);
+    EXPECT_FALSE(UserReadable(a));
+    EXPECT_EQ(Call(SYS_mprotect, a, kPage, PROT_READ | PROT_WRITE), 0);
+    EXPECT_EQ(Get(a, 4), "keep");
+    EXPECT_EQ(Call(SYS_mprotect, a + 1, kPage, PROT_READ), -EINVAL);
+    EXPECT_EQ(Call(SYS_mprotect, kWild, kPage, PROT_READ), -ENOMEM);
+    EXPECT_EQ(Call(SYS_mprotect, a, kPage, 0x100), -EINVAL);
+    EXPECT_EQ(Call(SYS_mprotect, a, 0, PROT_READ), 0);
+    EXPECT_EQ(Call(SYS_munmap, a, 64ULL << 20), 0);
+}
+
+TEST_F(LinuxTest, MremapGrowsShrinksAndMoves)
+{
+    int64_t a =
+        Call(SYS_mmap, 0, 2 * kPage, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    ASSERT_GT(a, 0);
+    std::string data = Pattern(2 * kPage, 4);
+    Put(a, data.data(), data.size());
+
+    // Shrink in place.
+    EXPECT_EQ(Call(SYS_mremap, a, 2 * kPage, kPage, 0), a);
+    EXPECT_FALSE(UserReadable(a + kPage));
+    // Grow in place (the page above is free again).
+    EXPECT_EQ(Call(SYS_mremap, a, kPage, 2 * kPage, 0), a);
+    EXPECT_TRUE(UserWritable(a + kPage));
+    EXPECT_EQ(Get(a, kPage), data.substr(0, kPage));
+    EXPECT_EQ(Get(a + kPage, 4), std::string(4, '\0'));
+
+    // Blocked above: without MAYMOVE it fails, with it the data moves.
+    Put(a, data.data(), data.size());
+    ASSERT_EQ(Call(SYS_mmap, a + 2 * kPage, kPage, PROT_READ,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0),
+              a + static_cast<int64_t>(2 * kPage));
+    EXPECT_EQ(Call(SYS_mremap, a, 2 * kPage, 8 * kPage, 0), -ENOMEM);
+    int64_t b = Call(SYS_mremap, a, 2 * kPage, 8 * kPage, MREMAP_MAYMOVE);
+    ASSERT_GT(b, 0);
+    EXPECT_NE(b, a);
+    EXPECT_EQ(Get(b, 2 * kPage), data);
+    EXPECT_TRUE(UserWritable(b + 8 * kPage - 1));
+    EXPECT_FALSE(UserReadable(a));
+
+    // MREMAP_FIXED to a chosen place.
+    uint64_t target = 0x2c000000;
+    EXPECT_EQ(Call(SYS_mremap, b, 8 * kPage, 2 * kPage, MREMAP_MAYMOVE | MREMAP_FIXED, target),
+              static_cast<int64_t>(target));
+    EXPECT_EQ(Get(target, 2 * kPage), data);
+    EXPECT_FALSE(UserReadable(b));
+    EXPECT_FALSE(UserReadable(b + 3 * kPage));
+
+    // Errors.
+    EXPECT_EQ(Call(SYS_mremap, kWild, kPage, 2 * kPage, MREMAP_MAYMOVE), -EFAULT);
+    EXPECT_EQ(Call(SYS_mremap, target + 1, kPage, 2 * kPage, 0), -EINVAL);
+    EXPECT_EQ(Call(SYS_mremap, target, kPage, 0, 0), -EINVAL);
+    EXPECT_EQ(Call(SYS_mremap, target, kPage, kPage, MREMAP_FIXED, 0x2d000000), -EINVAL);
+    EXPECT_EQ(Call(SYS_mremap, target, kPage, kPage, 0x80), -EINVAL);
+}
+
+TEST_F(LinuxTest, MadviseDontneedZeroesAnonymousMemory)
+{
+    int64_t a =
+        Call(SYS_mmap, 0, 4 * kPage, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    ASSERT_GT(a, 0);
+    std::string data = Pattern(4 * kPage, 5);
+    Put(a, data.data(), data.size());
+    EXPECT_EQ(Call(SYS_madvise, a + kPage, 2 * kPage, MADV_DONTNEED), 0);
+    EXPECT_EQ(Get(a, kPage), data.substr(0, kPage));
+    EXPECT_EQ(Get(a + kPage, 2 * kPage), std::string(2 * kPage, '\0'));
+    EXPECT_EQ(Get(a + 3 * kPage, kPage), data.substr(3 * kPage));
+    EXPECT_EQ(Call(SYS_madvise, a, 4 * kPage, MADV_WILLNEED), 0);
+    EXPECT_EQ(Call(SYS_madvise, a, 4 * kPage, 777), -EINVAL);
+    EXPECT_EQ(Call(SYS_madvise, a + 5, kPage, MADV_DONTNEED), -EINVAL);
+    EXPECT_EQ(Call(SYS_madvise, kWild, kPage, MADV_DONTNEED), -ENOMEM);
+}
+
+TEST_F(LinuxTest, FileMappingsAreCopies)
+{
+    std::string data = Pattern(3 * kPage + 10, 6);
+    ASSERT_TRUE(
+        g_file_set_contents(HostFile("m").c_str(), data.data(), (gssize)data.size(), nullptr));
+    ASSERT_EQ(Open("m", O_RDONLY), 3);
+    int64_t a = Call(SYS_mmap, 0, 5 * kPage, PROT_READ, MAP_PRIVATE, 3, 0);
+    ASSERT_GT(a, 0);
+    EXPECT_EQ(Get(a, data.size()), data);
+    EXPECT_EQ(Get(a + data.size(), 5 * kPage - data.size()),
+              std::string(5 * kPage - data.size(), '\0'))
+        << "past the end of the file";
+    EXPECT_FALSE(UserWritable(a));
+    const struct guest_region *region = guest_region_lookup(memory_, a);
+    ASSERT_NE(region, nullptr);
+    EXPECT_STREQ(region->name, "m");
+
+    // At an offset, writable private copy: the file does not change.
+    int64_t b = Call(SYS_mmap, 0, kPage, PROT_READ | PROT_WRITE, MAP_PRIVATE, 3, 2 * kPage);
+    ASSERT_GT(b, 0);
+    EXPECT_EQ(Get(b, kPage), data.substr(2 * kPage, kPage));
+    EXPECT_TRUE(UserWritable(b));
+    // Read-only shared: a copy too. Writable shared: refused.
+    int64_t c = Call(SYS_mmap, 0, kPage, PROT_READ, MAP_SHARED, 3, kPage);
+    ASSERT_GT(c, 0);
+    EXPECT_EQ(Get(c, kPage), data.substr(kPage, kPage));
+    EXPECT_EQ(Call(SYS_mmap, 0, kPage, PROT_READ | PROT_WRITE, MAP_SHARED, 3, 0), -EACCES);
+    ASSERT_EQ(Open("m", O_RDWR), 4);
+    EXPECT_EQ(Call(SYS_mmap, 0, kPage, PROT_READ | PROT_WRITE, MAP_SHARED, 4, 0), -ENODEV);
+    // PROT_NONE file mapping keeps its content for a later mprotect.
+    int64_t d = Call(SYS_mmap, 0, kPage, PROT_NONE, MAP_PRIVATE, 3, 0);
+    ASSERT_GT(d, 0);
+    EXPECT_FALSE(UserReadable(d));
+    EXPECT_EQ(Call(SYS_mprotect, d, kPage, PROT_READ), 0);
+    EXPECT_EQ(Get(d, 16), data.substr(0, 16));
+    // DONTNEED keeps a file copy's content.
+    EXPECT_EQ(Call(SYS_madvise, a, kPage, MADV_DONTNEED), 0);
+    EXPECT_EQ(Get(a, 16), data.substr(0, 16));
+
+    // Directories and pipes cannot be mapped; write-only files neither.
+    PutString(kPathSlot, dir_);
+    ASSERT_EQ(Call(SYS_open, kPathSlot, O_RDONLY | O_DIRECTORY), 5);
+    EXPECT_EQ(Call(SYS_mmap, 0, kPage, PROT_READ, MAP_PRIVATE, 5, 0), -ENODEV);
+    ASSERT_EQ(Open("m", O_WRONLY), 6);
+    EXPECT_EQ(Call(SYS_mmap, 0, kPage, PROT_READ, MAP_PRIVATE, 6, 0), -EACCES);
+}
+
+// ---- cpu, time, identity -------------------------------------------------
+
+TEST_F(LinuxTest, ArchPrctlGoesToTheCpu)
+{
+    EXPECT_EQ(Call(SYS_arch_prctl, ARCH_SET_FS, 0x7fff0000), 0);
+    EXPECT_EQ(fake_cpu_.fs, 0x7fff0000u);
+    EXPECT_EQ(Call(SYS_arch_prctl, ARCH_SET_GS, 0x1234000), 0);
+    EXPECT_EQ(fake_cpu_.gs, 0x1234000u);
+    fake_cpu_.fs = 0xabcdef;
+    EXPECT_EQ(Call(SYS_arch_prctl, ARCH_GET_FS, kBuffer), 0);
+    EXPECT_EQ(GetValue<uint64_t>(kBuffer), 0xabcdefu);
+    EXPECT_EQ(Call(SYS_arch_prctl, ARCH_GET_GS, kBuffer), 0);
+    EXPECT_EQ(GetValue<uint64_t>(kBuffer), 0x1234000u);
+    EXPECT_EQ(Call(SYS_arch_prctl, ARCH_GET_FS, kWild), -EFAULT);
+    EXPECT_EQ(Call(SYS_arch_prctl, ARCH_SET_FS, 0xffff800000000000ULL), -EPERM);
+    EXPECT_EQ(Call(SYS_arch_prctl, 0x9999, 0), -EINVAL);
+    EXPECT_EQ(fake_cpu_.sets, 2);
+}
+
+TEST_F(LinuxTest, ThreadBookkeeping)
+{
+    EXPECT_EQ(Call(SYS_set_tid_address, kBuffer), 1);
+    EXPECT_EQ(Call(SYS_gettid), 1);
+    EXPECT_EQ(Call(SYS_set_robust_list, kBuffer, 24), 0);
+    EXPECT_EQ(Call(SYS_set_robust_list, kBuffer, 8), -EINVAL);
+    EXPECT_EQ(Call(SYS_get_robust_list, 0, kBuffer + 64, kBuffer + 72), 0);
+    EXPECT_EQ(GetValue<uint64_t>(kBuffer + 64), kBuffer);
+    EXPECT_EQ(GetValue<uint64_t>(kBuffer + 72), 24u);
+}
+
+TEST_F(LinuxTest, FutexForOneThread)
+{
+    uint32_t word = 5;
+    Put(kBuffer, &word, sizeof(word));
+    EXPECT_EQ(Call(SYS_futex, kBuffer, FUTEX_WAKE_PRIVATE, 1), 0);
+    EXPECT_EQ(Call(SYS_futex, kBuffer, FUTEX_WAIT_PRIVATE, 4, 0), -EAGAIN);
+    EXPECT_EQ(Call(SYS_futex, kBuffer, FUTEX_WAIT_PRIVATE, 5, 0), -EDEADLK);
+    struct timespec timeout = {0, 2000000};
+    Put(kBuffer + 16, &timeout, sizeof(timeout));
+    struct timespec before, after;
+    clock_gettime(CLOCK_MONOTONIC, &before);
+    EXPECT_EQ(Call(SYS_futex, kBuffer, FUTEX_WAIT, 5, kBuffer + 16), -ETIMEDOUT);
+    clock_gettime(CLOCK_MONOTONIC, &after);
+    EXPECT_GE((after.tv_sec - before.tv_sec) * 1000000000LL + after.tv_nsec - before.tv_nsec,
+              2000000LL);
+    EXPECT_EQ(Call(SYS_futex, kBuffer + 1, FUTEX_WAKE, 1), -EINVAL);
+    EXPECT_EQ(Call(SYS_futex, kWild, FUTEX_WAIT, 5, 0), -EFAULT);
+    // FUTEX_WAKE_OP: op ADD 3 on the second word.
+    uint32_t second = 10;
+    Put(kBuffer + 4, &second, sizeof(second));
+    uint32_t encoded = (FUTEX_OP_ADD << 28) | (3 << 12);
+    EXPECT_EQ(Call(SYS_futex, kBuffer, FUTEX_WAKE_OP, 1, 1, kBuffer + 4, encoded), 0);
+    EXPECT_EQ(GetValue<uint32_t>(kBuffer + 4), 13u);
+}
+
+TEST_F(LinuxTest, TimeAndSleep)
+{
+    EXPECT_EQ(Call(SYS_clock_gettime, CLOCK_REALTIME, kBuffer), 0);
+    struct timespec now = GetValue<struct timespec>(kBuffer);
+    EXPECT_NEAR(now.tv_sec, time(nullptr), 2);
+    EXPECT_EQ(Call(SYS_clock_gettime, -1, kBuffer), -EINVAL);
+    EXPECT_EQ(Call(SYS_clock_gettime, 1000, kBuffer), -EINVAL);
+    EXPECT_EQ(Call(SYS_clock_getres, CLOCK_MONOTONIC, kBuffer), 0);
+    EXPECT_EQ(Call(SYS_clock_getres, CLOCK_MONOTONIC, 0), 0);
+    EXPECT_EQ(Call(SYS_gettimeofday, kBuffer, kBuffer + 16), 0);
+    EXPECT_NEAR(GetValue<struct timeval>(kBuffer).tv_sec, time(nullptr), 2);
+    EXPECT_NEAR(Call(SYS_time, 0), time(nullptr), 2);
+    EXPECT_EQ(Call(SYS_time, kBuffer), GetValue<int64_t>(kBuffer));
+
+    struct timespec request = {0, 1000000};
+    Put(kBuffer, &request, sizeof(request));
+    EXPECT_EQ(Call(SYS_nanosleep, kBuffer, 0), 0);
+    EXPECT_EQ(Call(SYS_clock_nanosleep, CLOCK_MONOTONIC, 0, kBuffer, 0), 0);
+    request.tv_nsec = 2000000000L;
+    Put(kBuffer, &request, sizeof(request));
+    EXPECT_EQ(Call(SYS_nanosleep, kBuffer, 0), -EINVAL);
+    EXPECT_EQ(Call(SYS_nanosleep, kWild, 0), -EFAULT);
+}
+
+TEST_F(LinuxTest, IdentityAndSystem)
+{
+    EXPECT_EQ(Call(SYS_getpid), 1);
+    EXPECT_EQ(Call(SYS_getppid), 0);
+    EXPECT_EQ(Call(SYS_getuid), static_cast<int64_t>(getuid()));
+    EXPECT_EQ(Call(SYS_geteuid), static_cast<int64_t>(geteuid()));
+    EXPECT_EQ(Call(SYS_getgid), static_cast<int64_t>(getgid()));
+    EXPECT_EQ(Call(SYS_getegid), static_cast<int64_t>(getegid()));
+    int64_t groups = Call(SYS_getgroups, 0, 0);
+    EXPECT_EQ(groups, getgroups(0, nullptr));
+    EXPECT_EQ(Call(SYS_getgroups, 1024, kBuffer), groups);
+
+    EXPECT_EQ(Call(SYS_uname, kBuffer), 0);
+    struct utsname name = GetValue<struct utsname>(kBuffer);
+    EXPECT_STREQ(name.sysname, "Linux");
+    EXPECT_STREQ(name.machine, "x86_64");
+    struct utsname host;
+    uname(&host);
+    EXPECT_STREQ(name.nodename, host.nodename);
+    EXPECT_STREQ(name.release, host.release);
+
+    EXPECT_EQ(Call(SYS_sysinfo, kBuffer), 0);
+    struct sysinfo info = GetValue<struct sysinfo>(kBuffer);
+    EXPECT_EQ(info.totalram, kRamSize);
+    EXPECT_LE(info.freeram, kRamSize);
+    EXPECT_EQ(info.mem_unit, 1u);
+
+    EXPECT_EQ(Call(SYS_sched_getaffinity, 0, 128, kBuffer), 8);
+    EXPECT_EQ(GetValue<uint64_t>(kBuffer), 1u);
+    EXPECT_EQ(Call(SYS_sched_getaffinity, 0, 3, kBuffer), -EINVAL);
+    EXPECT_EQ(Call(SYS_sched_yield), 0);
+    EXPECT_EQ(Call(SYS_getpriority, PRIO_PROCESS, 0), 20);
+    EXPECT_EQ(Call(SYS_setpriority, PRIO_PROCESS, 0, 5), 0);
+    EXPECT_EQ(Call(SYS_getpriority, PRIO_PROCESS, 0), 15);
+
+    mode_t host_mask = umask(022);
+    umask(host_mask);
+    EXPECT_EQ(Call(SYS_umask, 077), static_cast<int64_t>(host_mask));
+    EXPECT_EQ(Call(SYS_umask, host_mask), 077);
+
+    Put(kBuffer, std::string(64, '\x55').data(), 64);
+    EXPECT_EQ(Call(SYS_getrandom, kBuffer, 64, 0), 64);
+    EXPECT_NE(Get(kBuffer, 64), std::string(64, '\x55'));
+    EXPECT_EQ(Call(SYS_getrandom, kBuffer, 64, 0x100), -EINVAL);
+}
+
+} // namespace
