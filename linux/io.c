@@ -13,6 +13,7 @@
 #include <signal.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/sendfile.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <time.h>
@@ -66,6 +67,21 @@ static long broken_pipe(struct linux_process *process)
     if (process->actions[SIGPIPE].handler == (uint64_t)(uintptr_t)SIG_DFL && !blocked)
         linux_process_exit(process, 0, SIGPIPE);
     return -EPIPE;
+}
+
+/* Blocks the host SIGPIPE around a write that could meet a closed pipe:
+ * the error must reach the program, not kill the monitor. */
+static void pipe_guard_begin(sigset_t *old_mask)
+{
+    sigset_t pipe_set;
+    sigemptyset(&pipe_set);
+    sigaddset(&pipe_set, SIGPIPE);
+    pthread_sigmask(SIG_BLOCK, &pipe_set, old_mask);
+}
+
+static void pipe_guard_end(const sigset_t *old_mask)
+{
+    pthread_sigmask(SIG_SETMASK, old_mask, NULL);
 }
 
 static ssize_t host_transfer(int host_fd, bool is_write, const struct iovec *iov, int count,
@@ -151,12 +167,8 @@ static long transfer(struct linux_process *process, int guest_fd, bool is_write,
 
         sigset_t old_mask;
         bool guard = is_write && !regular;
-        if (guard) {
-            sigset_t pipe_set;
-            sigemptyset(&pipe_set);
-            sigaddset(&pipe_set, SIGPIPE);
-            pthread_sigmask(SIG_BLOCK, &pipe_set, &old_mask);
-        }
+        if (guard)
+            pipe_guard_begin(&old_mask);
         ssize_t n =
             host_transfer(host_fd, is_write, iov, count, offset >= 0 ? offset + (int64_t)done : -1);
         int saved = errno;
@@ -164,7 +176,7 @@ static long transfer(struct linux_process *process, int guest_fd, bool is_write,
         if (n < 0 && saved == EPIPE && is_write)
             result = broken_pipe(process);
         if (guard)
-            pthread_sigmask(SIG_SETMASK, &old_mask, NULL);
+            pipe_guard_end(&old_mask);
         first = false;
         if (n < 0) {
             if (done)
@@ -273,6 +285,57 @@ static long sys_pwritev(struct linux_process *process, const uint64_t *args)
     if ((int64_t)args[3] < 0)
         return -EINVAL;
     return rw_vector(process, args[0], args[1], args[2], true, (int64_t)args[3]);
+}
+
+/* sendfile and copy_file_range: host fd to host fd, guest memory only for
+ * the optional offsets. */
+static long fd_to_fd(struct linux_process *process, bool is_sendfile, const uint64_t *args)
+{
+    uint64_t in_fd = is_sendfile ? args[1] : args[0], out_fd = is_sendfile ? args[0] : args[2];
+    uint64_t in_offset_address = is_sendfile ? args[2] : args[1];
+    uint64_t out_offset_address = is_sendfile ? 0 : args[3];
+    uint64_t count = MIN(is_sendfile ? args[3] : args[4], LINUX_MAX_RW_COUNT);
+    int host_in = linux_fd_host(process, in_fd), host_out = linux_fd_host(process, out_fd);
+    if (host_in < 0 || host_out < 0)
+        return -EBADF;
+    if (!is_sendfile && args[5])
+        return -EINVAL;
+    loff_t in_offset = 0, out_offset = 0;
+    if (in_offset_address &&
+        linux_copy_in(process, in_offset_address, &in_offset, sizeof(in_offset)))
+        return -EFAULT;
+    if (out_offset_address &&
+        linux_copy_in(process, out_offset_address, &out_offset, sizeof(out_offset)))
+        return -EFAULT;
+    sigset_t old_mask;
+    pipe_guard_begin(&old_mask);
+    ssize_t n;
+    if (is_sendfile)
+        n = sendfile(host_out, host_in, in_offset_address ? &in_offset : NULL, count);
+    else
+        n = copy_file_range(host_in, in_offset_address ? &in_offset : NULL, host_out,
+                            out_offset_address ? &out_offset : NULL, count, 0);
+    long result = n < 0 ? linux_host_error() : n;
+    if (result == -EPIPE)
+        broken_pipe(process);
+    pipe_guard_end(&old_mask);
+    if (n >= 0 && in_offset_address &&
+        linux_copy_out(process, in_offset_address, &in_offset, sizeof(in_offset)))
+        return -EFAULT;
+    if (n >= 0 && out_offset_address &&
+        linux_copy_out(process, out_offset_address, &out_offset, sizeof(out_offset)))
+        return -EFAULT;
+    return result;
+}
+
+static long sys_sendfile(struct linux_process *process, const uint64_t *args)
+{
+    return fd_to_fd(process, true, args);
+}
+
+static long sys_copy_file_range(struct linux_process *process, const uint64_t *args)
+{
+    return fd_to_fd(process, false, args);
 }
 
 static long sys_lseek(struct linux_process *process, const uint64_t *args)
@@ -600,6 +663,8 @@ void linux_register_io(linux_handler *table)
     table[SYS_preadv] = sys_preadv;
     table[SYS_pwritev] = sys_pwritev;
     table[SYS_lseek] = sys_lseek;
+    table[SYS_sendfile] = sys_sendfile;
+    table[SYS_copy_file_range] = sys_copy_file_range;
     table[SYS_getdents64] = sys_getdents64;
     table[SYS_ioctl] = sys_ioctl;
     table[SYS_poll] = sys_poll;

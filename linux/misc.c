@@ -733,6 +733,22 @@ static long sys_futex(struct linux_process *process, const uint64_t *args)
     }
 }
 
+static long sys_wait4(struct linux_process *process, const uint64_t *args)
+{
+    (void)process;
+    (void)args;
+    return -ECHILD; /* it can never have had a child */
+}
+
+static long sys_getcpu(struct linux_process *process, const uint64_t *args)
+{
+    uint32_t zero = 0;
+    if ((args[0] && linux_copy_out(process, args[0], &zero, sizeof(zero))) ||
+        (args[1] && linux_copy_out(process, args[1], &zero, sizeof(zero))))
+        return -EFAULT;
+    return 0;
+}
+
 /* ---- the end --------------------------------------------------------------------- */
 
 static long sys_exit_group(struct linux_process *process, const uint64_t *args)
@@ -804,6 +820,8 @@ void linux_register_misc(linux_handler *table)
     table[SYS_tkill] = sys_tkill;
     table[SYS_tgkill] = sys_tgkill;
     table[SYS_futex] = sys_futex;
+    table[SYS_wait4] = sys_wait4;
+    table[SYS_getcpu] = sys_getcpu;
     table[SYS_exit] = sys_exit_group;
     table[SYS_exit_group] = sys_exit_group;
     table[SYS_fork] = sys_fork;

@@ -551,6 +551,25 @@ TEST_F(LinuxTest, FileRoundTripAcrossPages)
     EXPECT_EQ(Call(SYS_pread64, 3, kBuffer, 100, 0), 10);
 }
 
+TEST_F(LinuxTest, SendfileBetweenGuestFds)
+{
+    ASSERT_TRUE(g_file_set_contents(HostFile("src").c_str(), "0123456789", 10, nullptr));
+    ASSERT_EQ(Open("src", O_RDONLY), 3);
+    int64_t offset = 4;
+    Put(kBuffer, &offset, sizeof(offset));
+    EXPECT_EQ(Call(SYS_sendfile, 1, 3, kBuffer, 100), 6);
+    EXPECT_EQ(GetValue<int64_t>(kBuffer), 10);
+    EXPECT_EQ(Call(SYS_sendfile, 1, 3, 0, 3), 3);
+    char text[16] = {};
+    EXPECT_EQ(read(stdout_pipe_[0], text, sizeof(text)), 9);
+    EXPECT_STREQ(text, "456789012");
+    EXPECT_EQ(Call(SYS_sendfile, 1, 33, 0, 3), -EBADF);
+    EXPECT_EQ(Call(SYS_sendfile, 1, 3, kWild, 3), -EFAULT);
+    ASSERT_EQ(Open("dst", O_CREAT | O_WRONLY), 4);
+    EXPECT_EQ(Call(SYS_copy_file_range, 3, 0, 4, 0, 100, 0), 7);
+    EXPECT_EQ(Call(SYS_wait4, -1, 0, 0, 0), -ECHILD);
+}
+
 TEST_F(LinuxTest, LargeTransfersLoopOverChunks)
 {
     // More than the 1 MiB chunk, into a buffer of 768 pages.
