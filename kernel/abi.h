@@ -16,8 +16,8 @@
 #define HX_KERNEL_BASE 0x100000
 #define HX_KERNEL_END  0x200000
 
-/* The boot information page (guest-physical == guest-virtual, supervisor
- * only); its address is also passed in rdi to the kernel entry. */
+/* The guest-virtual address of the boot information page (supervisor only,
+ * on any frame); also passed in rdi to the kernel entry. */
 #define HX_BOOT_INFO_ADDRESS 0x1000
 #define HX_BOOT_INFO_MAGIC   0x58555452454d4821ULL /* "!HERMTUX" */
 
