@@ -50,7 +50,6 @@ struct kvm_accel {
     bool sync_valid;
     /* The memory generation the guest TLB was last flushed at. */
     uint64_t generation;
-    bool cr3_alternate;
     /* Set while the vCPU sits in an exception stub: the program's rip,
      * rflags, rsp, cs and ss are in the stub's frame, not in the vCPU. */
     bool in_exception;
@@ -387,9 +386,6 @@ static int kvm_get_state(struct accel *accel, struct cpu_state *state, unsigned 
     if (parts & CPU_STATE_CONTROL) {
         state->cr0 = sregs->cr0, state->cr2 = sregs->cr2, state->cr3 = sregs->cr3;
         state->cr4 = sregs->cr4, state->cr8 = sregs->cr8, state->efer = sregs->efer;
-        /* The flush trick below alternates PWT in CR3; it is not the
-         * program's business. */
-        state->cr3 &= ~(uint64_t)0x8;
     }
     if (parts & CPU_STATE_MSRS) {
         struct kvm_msr_block block = {.header.nmsrs = KVM_MSR_COUNT};
@@ -573,25 +569,32 @@ static void consume_kick(void)
         ;
 }
 
-/* Makes a narrowing of the page tables visible before the guest runs:
- * loading a CR3 value that differs from the current one makes KVM drop its
- * cached translations (shadow pages on PVM, the guest TLB on hardware). PWT
- * in CR3 only sets the caching type of the PML4 read, so alternating it is
- * harmless. */
+/*
+ * Makes a change of the page tables visible before the guest runs. The
+ * monitor writes the guest's page tables from the host, which KVM never
+ * sees: on hardware KVM only the guest TLB can hold stale entries, but a
+ * shadow-paging KVM (PVM) also keeps shadow page tables built from the old
+ * entries and trusts them until the guest itself writes a table. Deleting
+ * and re-adding the RAM memslot makes every flavour drop all of it.
+ */
 static int kvm_flush_if_needed(struct kvm_accel *kvm)
 {
     uint64_t generation = guest_memory_generation(kvm->memory);
     if (generation == kvm->generation)
         return 0;
-    struct kvm_regs *regs;
-    struct kvm_sregs *sregs;
-    int result = kvm_load_regs(kvm, &regs, &sregs);
-    if (result < 0)
-        return result;
-    kvm->cr3_alternate = !kvm->cr3_alternate;
-    sregs->cr3 = guest_memory_cr3(kvm->memory) | (kvm->cr3_alternate ? 0x8 : 0);
+    struct kvm_userspace_memory_region region = {
+        .slot = 0,
+        .guest_phys_addr = 0,
+        .memory_size = 0,
+        .userspace_addr = (uint64_t)(uintptr_t)guest_memory_host_base(kvm->memory),
+    };
+    if (ioctl(kvm->vm_fd, KVM_SET_USER_MEMORY_REGION, &region) < 0)
+        return -errno;
+    region.memory_size = guest_memory_ram_size(kvm->memory);
+    if (ioctl(kvm->vm_fd, KVM_SET_USER_MEMORY_REGION, &region) < 0)
+        return -errno;
     kvm->generation = generation;
-    return kvm_store_regs(kvm, false, true);
+    return 0;
 }
 
 static int kvm_handle_doorbell(struct kvm_accel *kvm)
