@@ -27,6 +27,10 @@ struct monitor_options {
     bool verbose;
     char *kernel_path;   /* NULL: the kernel built or installed with the binary */
     char **environment;  /* what the program receives: NULL-terminated */
+    char *gdb;           /* --gdb SPEC (tcp::PORT, tcp:HOST:PORT, unix:PATH), NULL if none */
+    bool halt_at_start;  /* -S: wait for a debugger before the first instruction */
+    char *core_path;     /* --core FILE: write an ELF core file on a fault */
+    double timeout;      /* --timeout SECONDS: stop a runaway guest (0: none) */
     char *program;       /* PROGRAM as given */
     char **program_argv; /* PROGRAM ARGS..., NULL-terminated */
 };

@@ -46,6 +46,8 @@ void monitor_options_free(struct monitor_options *options)
 {
     g_free(options->accel);
     g_free(options->kernel_path);
+    g_free(options->gdb);
+    g_free(options->core_path);
     g_strfreev(options->environment);
     g_free(options->program);
     g_strfreev(options->program_argv);
@@ -61,6 +63,8 @@ static const char *const description =
     "Environment:\n"
     "  HERMIT_MEM=SIZE      guest memory (as -m; plain digits are bytes)\n"
     "  HERMIT_VERBOSE=1     as -v\n"
+    "  HERMIT_DEBUG=1       as -s -S (wait for gdb on 127.0.0.1:1234)\n"
+    "  HERMIT_CORE=FILE     as --core FILE\n"
     "\n"
     "Exit status: the program's own; 128 + N when it dies of signal N (139 for a\n"
     "segmentation fault); 1 when hermitux-run cannot start it; 2 for a bad\n"
@@ -70,7 +74,9 @@ enum monitor_parse_result monitor_parse_options(int argc, char **argv, char **en
                                                 struct monitor_options *options, char **error)
 {
     memset(options, 0, sizeof(*options));
-    char *accel = NULL, *memory = NULL, *kernel = NULL;
+    char *accel = NULL, *memory = NULL, *kernel = NULL, *gdb = NULL, *core = NULL;
+    gboolean gdb_default = FALSE, halt = FALSE;
+    double timeout = 0;
     char **setenv_list = NULL;
     gboolean verbose = FALSE, clear_env = FALSE, version = FALSE;
     GOptionEntry entries[] = {
@@ -86,6 +92,16 @@ enum monitor_parse_result monitor_parse_options(int argc, char **argv, char **en
          "Set NAME to VALUE in the program's environment (repeatable)", "NAME=VALUE"},
         {"clear-env", 0, 0, G_OPTION_ARG_NONE, &clear_env,
          "Start the program with an empty environment (then -E adds to it)", NULL},
+        {"gdb", 0, 0, G_OPTION_ARG_STRING, &gdb,
+         "Serve the GDB remote protocol on tcp::PORT (127.0.0.1), tcp:HOST:PORT or unix:PATH",
+         "SPEC"},
+        {NULL, 's', 0, G_OPTION_ARG_NONE, &gdb_default, "Shorthand for --gdb tcp::1234", NULL},
+        {NULL, 'S', 0, G_OPTION_ARG_NONE, &halt,
+         "Halt before the first guest instruction until a debugger resumes it", NULL},
+        {"core", 0, 0, G_OPTION_ARG_FILENAME, &core,
+         "On a fault, write an ELF core file that gdb PROGRAM FILE opens", "FILE"},
+        {"timeout", 0, 0, G_OPTION_ARG_DOUBLE, &timeout,
+         "Stop the guest after SECONDS, report where it was and exit non-zero", "SECONDS"},
         {"version", 0, 0, G_OPTION_ARG_NONE, &version, "Print the version and exit", NULL},
         {NULL, 0, 0, 0, NULL, NULL, NULL},
     };
@@ -157,6 +173,27 @@ enum monitor_parse_result monitor_parse_options(int argc, char **argv, char **en
         verbose || (hermit_verbose && strcmp(hermit_verbose, "0") != 0 && *hermit_verbose != '\0');
     options->kernel_path = g_strdup(kernel);
 
+    /* HERMIT_DEBUG=1 is HermiTux's "wait for gdb on port 1234". */
+    const char *hermit_debug = g_environ_getenv(environment, "HERMIT_DEBUG");
+    if (hermit_debug && strcmp(hermit_debug, "1") == 0)
+        gdb_default = halt = TRUE;
+    if (gdb)
+        options->gdb = g_strdup(gdb);
+    else if (gdb_default)
+        options->gdb = g_strdup("tcp::1234");
+    options->halt_at_start = halt;
+    if (halt && !options->gdb) {
+        *error = g_strdup("-S waits for a debugger: give --gdb SPEC or -s as well");
+        goto out;
+    }
+    const char *hermit_core = g_environ_getenv(environment, "HERMIT_CORE");
+    options->core_path = g_strdup(core ? core : (hermit_core && *hermit_core ? hermit_core : NULL));
+    if (timeout < 0 || timeout != timeout) {
+        *error = g_strdup("--timeout needs a positive number of seconds");
+        goto out;
+    }
+    options->timeout = timeout;
+
     options->environment = clear_env ? g_new0(char *, 1) : g_strdupv(environment);
     for (char **setting = setenv_list; setting && *setting; setting++) {
         const char *equals = strchr(*setting, '=');
@@ -182,6 +219,8 @@ out:
     g_free(accel);
     g_free(memory);
     g_free(kernel);
+    g_free(gdb);
+    g_free(core);
     g_strfreev(setenv_list);
     g_option_context_free(context);
     return result;
