@@ -1,0 +1,169 @@
+/*
+ * gdbstub/ — the GDB remote serial protocol, served on the monitor's glib
+ * main loop.
+ *
+ * The stub knows packets, not VMs: everything it does to the guest goes
+ * through struct gdb_target_ops, which the monitor implements on top of the
+ * accelerator interface and the memory module. All calls, both ways, happen
+ * on the main loop's thread. Execution is asynchronous: resume() returns at
+ * once, and the monitor later calls gdbstub_notify_stop() exactly once per
+ * resume (or interrupt) with why the guest stopped.
+ */
+#ifndef HERMITUX_GDBSTUB_H
+#define HERMITUX_GDBSTUB_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "accel/accel.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+enum gdb_resume_mode {
+    GDB_RESUME_CONTINUE,
+    GDB_RESUME_STEP,       /* exactly one instruction */
+    GDB_RESUME_RANGE_STEP, /* step while start <= pc < end (vCont;r) */
+};
+
+enum gdb_breakpoint_type {
+    GDB_BREAKPOINT_SOFTWARE = 0, /* Z0 */
+    GDB_BREAKPOINT_HARDWARE = 1, /* Z1 */
+    GDB_WATCHPOINT_WRITE = 2,    /* Z2 */
+    GDB_WATCHPOINT_READ = 3,     /* Z3 */
+    GDB_WATCHPOINT_ACCESS = 4,   /* Z4 */
+};
+
+enum gdb_stop_kind {
+    GDB_STOP_SIGNAL, /* stopped with `signal` (T packet) */
+    GDB_STOP_EXITED, /* the program exited with exit_status (W packet) */
+    GDB_STOP_KILLED, /* the program died of `signal` (X packet) */
+};
+
+enum gdb_stop_reason {
+    GDB_STOP_REASON_NONE,
+    GDB_STOP_REASON_SWBREAK,
+    GDB_STOP_REASON_HWBREAK,
+    GDB_STOP_REASON_WATCH,
+    GDB_STOP_REASON_RWATCH,
+    GDB_STOP_REASON_AWATCH,
+};
+
+struct gdb_stop {
+    enum gdb_stop_kind kind;
+    int signal;      /* GDB signal numbers: 2 SIGINT, 5 SIGTRAP, 11 SIGSEGV... */
+    int exit_status; /* GDB_STOP_EXITED: 0..255 */
+    enum gdb_stop_reason reason;
+    uint64_t watch_address; /* for watch/rwatch/awatch */
+};
+
+/* What the stub needs from the monitor. Each returns 0 or a negative errno
+ * unless said otherwise. */
+struct gdb_target_ops {
+    /* The vCPU's registers (only while stopped). */
+    int (*read_registers)(void *opaque, struct cpu_state *state, struct cpu_fpu_state *fpu);
+    int (*write_registers)(void *opaque, const struct cpu_state *state,
+                           const struct cpu_fpu_state *fpu);
+    /* Guest-virtual memory; -EFAULT for an unmapped page. Breakpoints the
+     * target planted are invisible in what read_memory returns. */
+    int (*read_memory)(void *opaque, uint64_t address, void *buffer, size_t length);
+    int (*write_memory)(void *opaque, uint64_t address, const void *buffer, size_t length);
+    /* Starts the guest; the stop is reported later with gdbstub_notify_stop.
+     * signal: the signal to deliver (0 none; others may be ignored). */
+    int (*resume)(void *opaque, enum gdb_resume_mode mode, uint64_t range_start, uint64_t range_end,
+                  int signal);
+    /* Ctrl-C: stop the running guest; it reports GDB signal 2 (SIGINT). */
+    void (*interrupt)(void *opaque);
+    /* Z/z packets. kind is the packet's kind field (length for watchpoints).
+     * -ENOSPC when hardware slots run out, -ENOTSUP for a type not offered. */
+    int (*insert_breakpoint)(void *opaque, enum gdb_breakpoint_type type, uint64_t address,
+                             uint64_t kind);
+    int (*remove_breakpoint)(void *opaque, enum gdb_breakpoint_type type, uint64_t address,
+                             uint64_t kind);
+    /* k / vKill: end the guest and hermitux-run. */
+    void (*kill)(void *opaque);
+    /* D: remove every breakpoint and let the program run on undebugged. */
+    void (*detach)(void *opaque);
+    /* The debugger went away without D (EOF or a socket error): the monitor
+     * removes every breakpoint and keeps a halted guest halted for the next
+     * connection. A guest still running stays running; its stop is
+     * remembered for the next debugger's `?`. */
+    void (*disconnected)(void *opaque);
+    /* qRcmd: runs a `monitor` command; returns its output (g_free it). */
+    char *(*monitor_command)(void *opaque, const char *command);
+    /* Absolute path of the program's ELF (qXfer:exec-file:read). */
+    const char *(*exec_file)(void *opaque);
+    /* qXfer:libraries:read: the guest kernel's ELF path and the address of
+     * its .text section (gdb then loads its symbols too). */
+    const char *(*kernel_file)(void *opaque, uint64_t *text_address);
+    /* The program's auxiliary vector as bytes (qXfer:auxv:read); length in
+     * *length; NULL if none. */
+    const void *(*auxv)(void *opaque, size_t *length);
+};
+
+struct gdbstub;
+
+/* A stub with no connection yet. ops and opaque must outlive it. */
+struct gdbstub *gdbstub_new(const struct gdb_target_ops *ops, void *opaque);
+
+/*
+ * Listens on spec: "tcp::PORT" (127.0.0.1 only), "tcp:HOST:PORT" (HOST a
+ * name or an address, 0.0.0.0 for all), or "unix:PATH". PORT 0 picks a free
+ * port (see gdbstub_address). One debugger at a time: a second connection
+ * is closed without a word of protocol, with one line on stderr. After a
+ * debugger leaves (D, EOF) the stub listens for the next one.
+ * Returns 0, or -1 with a one-line *error (g_free it).
+ */
+int gdbstub_listen(struct gdbstub *stub, const char *spec, char **error);
+
+/* Where it listens, for the "waiting for gdb on ..." line ("127.0.0.1:1234"). */
+const char *gdbstub_address(const struct gdbstub *stub);
+
+/* True while a debugger is connected. */
+bool gdbstub_connected(const struct gdbstub *stub);
+
+/* The guest stopped (after resume or interrupt), or the program ended. Sends
+ * the stop reply when a debugger is waiting for one; remembers it for `?`
+ * otherwise. */
+void gdbstub_notify_stop(struct gdbstub *stub, const struct gdb_stop *stop);
+
+/* Closes the connection and the listening socket. NULL accepted. */
+void gdbstub_free(struct gdbstub *stub);
+
+/* ---- exposed for tests ------------------------------------------------- */
+
+/* Feeds raw bytes as if received from the debugger. With an output capture
+ * set, the stub behaves as if a debugger were connected and hands
+ * everything it would send to write() instead of a socket. */
+void gdbstub_feed(struct gdbstub *stub, const char *bytes, size_t length);
+void gdbstub_capture_output(struct gdbstub *stub,
+                            void (*write)(void *opaque, const char *bytes, size_t length),
+                            void *opaque);
+
+/* The register layout g/G/p/P use, described by gdb_target_xml(): gdbserver's
+ * amd64-linux registers, regnum 0 (rax) to 59 (gs_base). */
+#define GDB_REGISTER_COUNT 60
+#define GDB_REGISTERS_SIZE 560    /* bytes in a g packet: the sum of the bitsizes / 8 */
+#define GDB_PACKET_SIZE    0x4000 /* the PacketSize advertised: longest payload accepted */
+
+const char *gdb_target_xml(void);
+const char *gdb_register_name(int regnum);
+/* Byte offset of regnum in the g packet and its size; -1 if no such register. */
+int gdb_register_offset(int regnum, size_t *size);
+void gdb_register_get(int regnum, const struct cpu_state *state, const struct cpu_fpu_state *fpu,
+                      uint8_t *out);
+void gdb_register_set(int regnum, const uint8_t *in, struct cpu_state *state,
+                      struct cpu_fpu_state *fpu);
+void gdb_registers_to_bytes(const struct cpu_state *state, const struct cpu_fpu_state *fpu,
+                            uint8_t out[GDB_REGISTERS_SIZE]);
+/* Updates the registers the first length bytes of a g layout cover. */
+void gdb_registers_from_bytes(const uint8_t *bytes, size_t length, struct cpu_state *state,
+                              struct cpu_fpu_state *fpu);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

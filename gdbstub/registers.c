@@ -1,0 +1,467 @@
+/*
+ * The amd64 register layout the stub presents: the target description
+ * (target.xml) and the byte layout of g/G/p/P, both built from one table so
+ * they cannot drift apart. The features and register order are gdbserver's
+ * amd64-linux ones (64bit-core, 64bit-sse, 64bit-linux, 64bit-segments): gdb
+ * turns on its Linux ABI support only with orig_rax present, and lldb needs
+ * every <reg> spelled out.
+ */
+#include <string.h>
+
+#include <glib.h>
+
+#include "gdbstub/gdbstub.h"
+
+enum register_feature {
+    FEATURE_CORE,
+    FEATURE_SSE,
+    FEATURE_LINUX,
+    FEATURE_SEGMENTS,
+    FEATURE_COUNT,
+};
+
+struct register_description {
+    const char *name;
+    unsigned bitsize;
+    const char *type;
+    const char *group; /* NULL: gdb's default */
+    enum register_feature feature;
+};
+
+#define CORE64(name, type)                                                                         \
+    {                                                                                              \
+        name, 64, type, NULL, FEATURE_CORE                                                         \
+    }
+#define CORE32(name, type)                                                                         \
+    {                                                                                              \
+        name, 32, type, NULL, FEATURE_CORE                                                         \
+    }
+#define X87_CONTROL(name)                                                                          \
+    {                                                                                              \
+        name, 32, "int", "float", FEATURE_CORE                                                     \
+    }
+#define ST(name)                                                                                   \
+    {                                                                                              \
+        name, 80, "i387_ext", NULL, FEATURE_CORE                                                   \
+    }
+#define XMM(name)                                                                                  \
+    {                                                                                              \
+        name, 128, "vec128", NULL, FEATURE_SSE                                                     \
+    }
+
+static const struct register_description registers[GDB_REGISTER_COUNT] = {
+    CORE64("rax", "int64"),
+    CORE64("rbx", "int64"),
+    CORE64("rcx", "int64"),
+    CORE64("rdx", "int64"),
+    CORE64("rsi", "int64"),
+    CORE64("rdi", "int64"),
+    CORE64("rbp", "data_ptr"),
+    CORE64("rsp", "data_ptr"),
+    CORE64("r8", "int64"),
+    CORE64("r9", "int64"),
+    CORE64("r10", "int64"),
+    CORE64("r11", "int64"),
+    CORE64("r12", "int64"),
+    CORE64("r13", "int64"),
+    CORE64("r14", "int64"),
+    CORE64("r15", "int64"),
+    CORE64("rip", "code_ptr"),
+    CORE32("eflags", "i386_eflags"),
+    CORE32("cs", "int32"),
+    CORE32("ss", "int32"),
+    CORE32("ds", "int32"),
+    CORE32("es", "int32"),
+    CORE32("fs", "int32"),
+    CORE32("gs", "int32"),
+    ST("st0"),
+    ST("st1"),
+    ST("st2"),
+    ST("st3"),
+    ST("st4"),
+    ST("st5"),
+    ST("st6"),
+    ST("st7"),
+    X87_CONTROL("fctrl"),
+    X87_CONTROL("fstat"),
+    X87_CONTROL("ftag"),
+    X87_CONTROL("fiseg"),
+    X87_CONTROL("fioff"),
+    X87_CONTROL("foseg"),
+    X87_CONTROL("fooff"),
+    X87_CONTROL("fop"),
+    XMM("xmm0"),
+    XMM("xmm1"),
+    XMM("xmm2"),
+    XMM("xmm3"),
+    XMM("xmm4"),
+    XMM("xmm5"),
+    XMM("xmm6"),
+    XMM("xmm7"),
+    XMM("xmm8"),
+    XMM("xmm9"),
+    XMM("xmm10"),
+    XMM("xmm11"),
+    XMM("xmm12"),
+    XMM("xmm13"),
+    XMM("xmm14"),
+    XMM("xmm15"),
+    {"mxcsr", 32, "i386_mxcsr", "vector", FEATURE_SSE},
+    {"orig_rax", 64, "int", NULL, FEATURE_LINUX},
+    {"fs_base", 64, "int", NULL, FEATURE_SEGMENTS},
+    {"gs_base", 64, "int", NULL, FEATURE_SEGMENTS},
+};
+
+/* Register numbers the conversions below single out. */
+enum {
+    REGISTER_RIP = 16,
+    REGISTER_EFLAGS = 17,
+    REGISTER_CS = 18,
+    REGISTER_GS = 23,
+    REGISTER_ST0 = 24,
+    REGISTER_ST7 = 31,
+    REGISTER_FCTRL = 32,
+    REGISTER_FSTAT,
+    REGISTER_FTAG,
+    REGISTER_FISEG,
+    REGISTER_FIOFF,
+    REGISTER_FOSEG,
+    REGISTER_FOOFF,
+    REGISTER_FOP,
+    REGISTER_XMM0 = 40,
+    REGISTER_XMM15 = 55,
+    REGISTER_MXCSR = 56,
+    REGISTER_ORIG_RAX = 57,
+    REGISTER_FS_BASE = 58,
+    REGISTER_GS_BASE = 59,
+};
+
+static const char *const feature_names[FEATURE_COUNT] = {
+    "org.gnu.gdb.i386.core",
+    "org.gnu.gdb.i386.sse",
+    "org.gnu.gdb.i386.linux",
+    "org.gnu.gdb.i386.segments",
+};
+
+/* The named types a feature's registers use, as gdb's own XML files define
+ * them (bfloat16/half vectors left out: older gdb versions reject them). */
+static const char *const feature_types[FEATURE_COUNT] = {
+    [FEATURE_CORE] = "<flags id=\"i386_eflags\" size=\"4\">"
+                     "<field name=\"CF\" start=\"0\" end=\"0\"/>"
+                     "<field name=\"\" start=\"1\" end=\"1\"/>"
+                     "<field name=\"PF\" start=\"2\" end=\"2\"/>"
+                     "<field name=\"AF\" start=\"4\" end=\"4\"/>"
+                     "<field name=\"ZF\" start=\"6\" end=\"6\"/>"
+                     "<field name=\"SF\" start=\"7\" end=\"7\"/>"
+                     "<field name=\"TF\" start=\"8\" end=\"8\"/>"
+                     "<field name=\"IF\" start=\"9\" end=\"9\"/>"
+                     "<field name=\"DF\" start=\"10\" end=\"10\"/>"
+                     "<field name=\"OF\" start=\"11\" end=\"11\"/>"
+                     "<field name=\"NT\" start=\"14\" end=\"14\"/>"
+                     "<field name=\"RF\" start=\"16\" end=\"16\"/>"
+                     "<field name=\"VM\" start=\"17\" end=\"17\"/>"
+                     "<field name=\"AC\" start=\"18\" end=\"18\"/>"
+                     "<field name=\"VIF\" start=\"19\" end=\"19\"/>"
+                     "<field name=\"VIP\" start=\"20\" end=\"20\"/>"
+                     "<field name=\"ID\" start=\"21\" end=\"21\"/>"
+                     "</flags>\n",
+    [FEATURE_SSE] = "<vector id=\"v4f\" type=\"ieee_single\" count=\"4\"/>"
+                    "<vector id=\"v2d\" type=\"ieee_double\" count=\"2\"/>"
+                    "<vector id=\"v16i8\" type=\"int8\" count=\"16\"/>"
+                    "<vector id=\"v8i16\" type=\"int16\" count=\"8\"/>"
+                    "<vector id=\"v4i32\" type=\"int32\" count=\"4\"/>"
+                    "<vector id=\"v2i64\" type=\"int64\" count=\"2\"/>"
+                    "<union id=\"vec128\">"
+                    "<field name=\"v4_float\" type=\"v4f\"/>"
+                    "<field name=\"v2_double\" type=\"v2d\"/>"
+                    "<field name=\"v16_int8\" type=\"v16i8\"/>"
+                    "<field name=\"v8_int16\" type=\"v8i16\"/>"
+                    "<field name=\"v4_int32\" type=\"v4i32\"/>"
+                    "<field name=\"v2_int64\" type=\"v2i64\"/>"
+                    "<field name=\"uint128\" type=\"uint128\"/>"
+                    "</union>\n"
+                    "<flags id=\"i386_mxcsr\" size=\"4\">"
+                    "<field name=\"IE\" start=\"0\" end=\"0\"/>"
+                    "<field name=\"DE\" start=\"1\" end=\"1\"/>"
+                    "<field name=\"ZE\" start=\"2\" end=\"2\"/>"
+                    "<field name=\"OE\" start=\"3\" end=\"3\"/>"
+                    "<field name=\"UE\" start=\"4\" end=\"4\"/>"
+                    "<field name=\"PE\" start=\"5\" end=\"5\"/>"
+                    "<field name=\"DAZ\" start=\"6\" end=\"6\"/>"
+                    "<field name=\"IM\" start=\"7\" end=\"7\"/>"
+                    "<field name=\"DM\" start=\"8\" end=\"8\"/>"
+                    "<field name=\"ZM\" start=\"9\" end=\"9\"/>"
+                    "<field name=\"OM\" start=\"10\" end=\"10\"/>"
+                    "<field name=\"UM\" start=\"11\" end=\"11\"/>"
+                    "<field name=\"PM\" start=\"12\" end=\"12\"/>"
+                    "<field name=\"FZ\" start=\"15\" end=\"15\"/>"
+                    "</flags>\n",
+};
+
+static char *build_target_xml(void)
+{
+    GString *xml = g_string_new("<?xml version=\"1.0\"?>\n"
+                                "<!DOCTYPE target SYSTEM \"gdb-target.dtd\">\n"
+                                "<target version=\"1.0\">\n"
+                                "<architecture>i386:x86-64</architecture>\n"
+                                "<osabi>GNU/Linux</osabi>\n");
+    for (int feature = 0; feature < FEATURE_COUNT; feature++) {
+        g_string_append_printf(xml, "<feature name=\"%s\">\n", feature_names[feature]);
+        if (feature_types[feature])
+            g_string_append(xml, feature_types[feature]);
+        for (int regnum = 0; regnum < GDB_REGISTER_COUNT; regnum++) {
+            const struct register_description *reg = &registers[regnum];
+            if (reg->feature != (enum register_feature)feature)
+                continue;
+            g_string_append_printf(xml, "<reg name=\"%s\" bitsize=\"%u\" type=\"%s\" regnum=\"%d\"",
+                                   reg->name, reg->bitsize, reg->type, regnum);
+            if (reg->group)
+                g_string_append_printf(xml, " group=\"%s\"", reg->group);
+            g_string_append(xml, "/>\n");
+        }
+        g_string_append(xml, "</feature>\n");
+    }
+    g_string_append(xml, "</target>\n");
+    return g_string_free(xml, FALSE);
+}
+
+const char *gdb_target_xml(void)
+{
+    static gsize initialized;
+    static char *xml;
+    if (g_once_init_enter(&initialized)) {
+        xml = build_target_xml();
+        g_once_init_leave(&initialized, 1);
+    }
+    return xml;
+}
+
+const char *gdb_register_name(int regnum)
+{
+    if (regnum < 0 || regnum >= GDB_REGISTER_COUNT)
+        return NULL;
+    return registers[regnum].name;
+}
+
+int gdb_register_offset(int regnum, size_t *size)
+{
+    if (regnum < 0 || regnum >= GDB_REGISTER_COUNT)
+        return -1;
+    size_t offset = 0;
+    for (int i = 0; i < regnum; i++)
+        offset += registers[i].bitsize / 8;
+    if (size)
+        *size = registers[regnum].bitsize / 8;
+    return (int)offset;
+}
+
+/* rax..r15 in gdb's order, which is not struct cpu_state's. */
+static uint64_t *general_register(struct cpu_state *state, int regnum)
+{
+    uint64_t *const order[16] = {
+        &state->rax, &state->rbx, &state->rcx, &state->rdx, &state->rsi, &state->rdi,
+        &state->rbp, &state->rsp, &state->r8,  &state->r9,  &state->r10, &state->r11,
+        &state->r12, &state->r13, &state->r14, &state->r15,
+    };
+    return order[regnum];
+}
+
+/* gdb's order: cs ss ds es fs gs. */
+static struct cpu_segment *segment_register(struct cpu_state *state, int regnum)
+{
+    struct cpu_segment *const order[6] = {
+        &state->cs, &state->ss, &state->ds, &state->es, &state->fs, &state->gs,
+    };
+    return order[regnum - REGISTER_CS];
+}
+
+static void put_le(uint8_t *out, uint64_t value, size_t size)
+{
+    for (size_t i = 0; i < size; i++)
+        out[i] = (uint8_t)(value >> (8 * i));
+}
+
+static uint64_t get_le(const uint8_t *in, size_t size)
+{
+    uint64_t value = 0;
+    for (size_t i = 0; i < size; i++)
+        value |= (uint64_t)in[i] << (8 * i);
+    return value;
+}
+
+/* The 2-bit tag x87 would give an 80-bit value: 0 valid, 1 zero, 2 special. */
+static unsigned x87_tag_of(const uint8_t value[10])
+{
+    unsigned exponent = (value[9] & 0x7f) << 8 | value[8];
+    uint64_t mantissa = get_le(value, 8);
+    if (exponent == 0x7fff)
+        return 2;
+    if (exponent == 0)
+        return mantissa == 0 ? 1 : 2;
+    return (mantissa >> 63) ? 0 : 2;
+}
+
+/* FXSAVE keeps one "not empty" bit per physical register; gdb wants the
+ * full tag word, whose tags are derived from the values. The stack top
+ * maps physical register i to st((i - top) mod 8). */
+static uint32_t full_tag_word(const struct cpu_fpu_state *fpu)
+{
+    unsigned top = (fpu->fsw >> 11) & 7;
+    uint32_t tags = 0;
+    for (unsigned physical = 0; physical < 8; physical++) {
+        unsigned tag = 3;
+        if (fpu->ftw & (1u << physical))
+            tag = x87_tag_of(fpu->st[(physical - top) & 7]);
+        tags |= tag << (2 * physical);
+    }
+    return tags;
+}
+
+static uint8_t abridged_tag_word(uint32_t tags)
+{
+    uint8_t abridged = 0;
+    for (unsigned physical = 0; physical < 8; physical++)
+        if (((tags >> (2 * physical)) & 3) != 3)
+            abridged |= 1u << physical;
+    return abridged;
+}
+
+/* 64-bit FXSAVE holds 64-bit instruction and operand pointers; gdb's amd64
+ * layout splits each into a 32-bit offset and a "segment" with the upper
+ * half, as gdb's own amd64 FXSAVE code does. */
+static uint64_t x87_value(const struct cpu_fpu_state *fpu, int regnum)
+{
+    switch (regnum) {
+    case REGISTER_FCTRL:
+        return fpu->fcw;
+    case REGISTER_FSTAT:
+        return fpu->fsw;
+    case REGISTER_FTAG:
+        return full_tag_word(fpu);
+    case REGISTER_FISEG:
+        return fpu->fip >> 32;
+    case REGISTER_FIOFF:
+        return (uint32_t)fpu->fip;
+    case REGISTER_FOSEG:
+        return fpu->fdp >> 32;
+    case REGISTER_FOOFF:
+        return (uint32_t)fpu->fdp;
+    default:
+        return fpu->fop & 0x7ff;
+    }
+}
+
+static void set_x87_value(struct cpu_fpu_state *fpu, int regnum, uint64_t value)
+{
+    switch (regnum) {
+    case REGISTER_FCTRL:
+        fpu->fcw = (uint16_t)value;
+        break;
+    case REGISTER_FSTAT:
+        fpu->fsw = (uint16_t)value;
+        break;
+    case REGISTER_FTAG:
+        fpu->ftw = abridged_tag_word((uint32_t)value);
+        break;
+    case REGISTER_FISEG:
+        fpu->fip = (uint32_t)fpu->fip | value << 32;
+        break;
+    case REGISTER_FIOFF:
+        fpu->fip = (fpu->fip & ~0xffffffffULL) | (uint32_t)value;
+        break;
+    case REGISTER_FOSEG:
+        fpu->fdp = (uint32_t)fpu->fdp | value << 32;
+        break;
+    case REGISTER_FOOFF:
+        fpu->fdp = (fpu->fdp & ~0xffffffffULL) | (uint32_t)value;
+        break;
+    default:
+        fpu->fop = value & 0x7ff;
+        break;
+    }
+}
+
+void gdb_register_get(int regnum, const struct cpu_state *state, const struct cpu_fpu_state *fpu,
+                      uint8_t *out)
+{
+    /* The accessors hand out pointers into the state; nothing is written. */
+    struct cpu_state *mutable_state = (struct cpu_state *)state;
+    size_t size = registers[regnum].bitsize / 8;
+
+    if (regnum < REGISTER_RIP)
+        put_le(out, *general_register(mutable_state, regnum), size);
+    else if (regnum == REGISTER_RIP)
+        put_le(out, state->rip, size);
+    else if (regnum == REGISTER_EFLAGS)
+        put_le(out, state->rflags, size);
+    else if (regnum <= REGISTER_GS)
+        put_le(out, segment_register(mutable_state, regnum)->selector, size);
+    else if (regnum <= REGISTER_ST7)
+        memcpy(out, fpu->st[regnum - REGISTER_ST0], size);
+    else if (regnum < REGISTER_XMM0)
+        put_le(out, x87_value(fpu, regnum), size);
+    else if (regnum <= REGISTER_XMM15)
+        memcpy(out, fpu->xmm[regnum - REGISTER_XMM0], size);
+    else if (regnum == REGISTER_MXCSR)
+        put_le(out, fpu->mxcsr, size);
+    else if (regnum == REGISTER_ORIG_RAX)
+        put_le(out, UINT64_MAX, size); /* -1: never stopped inside a syscall */
+    else if (regnum == REGISTER_FS_BASE)
+        put_le(out, state->fs.base, size);
+    else
+        put_le(out, state->gs.base, size);
+}
+
+void gdb_register_set(int regnum, const uint8_t *in, struct cpu_state *state,
+                      struct cpu_fpu_state *fpu)
+{
+    size_t size = registers[regnum].bitsize / 8;
+    uint64_t value = size <= 8 ? get_le(in, size) : 0;
+
+    if (regnum < REGISTER_RIP)
+        *general_register(state, regnum) = value;
+    else if (regnum == REGISTER_RIP)
+        state->rip = value;
+    else if (regnum == REGISTER_EFLAGS)
+        state->rflags = (state->rflags & ~0xffffffffULL) | value;
+    else if (regnum <= REGISTER_GS)
+        segment_register(state, regnum)->selector = (uint16_t)value;
+    else if (regnum <= REGISTER_ST7) {
+        memset(fpu->st[regnum - REGISTER_ST0], 0, sizeof fpu->st[0]);
+        memcpy(fpu->st[regnum - REGISTER_ST0], in, size);
+    } else if (regnum < REGISTER_XMM0)
+        set_x87_value(fpu, regnum, value);
+    else if (regnum <= REGISTER_XMM15)
+        memcpy(fpu->xmm[regnum - REGISTER_XMM0], in, size);
+    else if (regnum == REGISTER_MXCSR)
+        fpu->mxcsr = (uint32_t)value;
+    else if (regnum == REGISTER_ORIG_RAX)
+        ; /* nothing to restart: the stub never stops inside a syscall */
+    else if (regnum == REGISTER_FS_BASE)
+        state->fs.base = value;
+    else
+        state->gs.base = value;
+}
+
+void gdb_registers_to_bytes(const struct cpu_state *state, const struct cpu_fpu_state *fpu,
+                            uint8_t out[GDB_REGISTERS_SIZE])
+{
+    size_t offset = 0;
+    for (int regnum = 0; regnum < GDB_REGISTER_COUNT; regnum++) {
+        gdb_register_get(regnum, state, fpu, out + offset);
+        offset += registers[regnum].bitsize / 8;
+    }
+}
+
+void gdb_registers_from_bytes(const uint8_t *bytes, size_t length, struct cpu_state *state,
+                              struct cpu_fpu_state *fpu)
+{
+    size_t offset = 0;
+    for (int regnum = 0; regnum < GDB_REGISTER_COUNT; regnum++) {
+        size_t size = registers[regnum].bitsize / 8;
+        if (offset + size > length)
+            break;
+        gdb_register_set(regnum, bytes + offset, state, fpu);
+        offset += size;
+    }
+}
