@@ -1,48 +1,105 @@
 /*
- * loader/loader.c — ELF files into the static region, with libelf.
+ * loader/loader.c — the guest kernel and the program's ELF file into guest
+ * memory, and their symbol tables.
  *
- * Everything in the file is distrusted: sizes and offsets are checked with
- * overflow-safe arithmetic before anything is mapped or copied.
+ * A file is checked completely before a page of guest memory is touched:
+ * identification (magic, class, byte order, machine, type), the program
+ * header table, every segment against the file and the limits, and the
+ * segments against each other. Only then are the pages mapped (identity, so
+ * guest-virtual == guest-physical) and filled.
+ *
+ * Segments may share a page (a data segment that starts in the page where
+ * the text ends): such a page gets the union of their permissions. Only
+ * byte ranges that overlap are an error.
  */
 #include "config.h"
 #include "loader/loader.h"
+
 #include "memory/memory.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
+#include <stdarg.h>
 #include <gelf.h>
-#include <glib.h>
 #include <libelf.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define MAX_LOAD_SEGMENTS 64
+#include <glib.h>
 
-/* An open ELF file and what the checks found in it. */
-struct elf_file {
+/* More program headers than any real program has; Linux allows 64 KiB of
+ * them, we allow as many. */
+#define MAX_PROGRAM_HEADERS (65536 / sizeof(Elf64_Phdr))
+/* A segment alignment beyond this is not a real alignment but garbage. */
+#define MAX_SEGMENT_ALIGN (1ULL << 30)
+
+/* What differs between loading the kernel and loading the program. */
+struct load_request {
     const char *path;
-    int fd;
-    uint64_t file_size;
-    Elf *elf;
-    GElf_Ehdr header;
-    GElf_Phdr loads[MAX_LOAD_SEGMENTS];
-    size_t load_count;
+    const char *what; /* "program" or "guest kernel", for messages */
+    bool is_kernel;
+    const struct loader_limits *limits;
+    struct guest_memory *memory;
+    char **error;
 };
 
-static int fail(char **error, int code, const char *path, const char *format, ...)
-    G_GNUC_PRINTF(4, 5);
+/* The file as the loader sees it: its bytes and libelf's view of them. */
+struct elf_file {
+    int fd;
+    const uint8_t *bytes;
+    uint64_t size;
+    Elf *elf;
+    GElf_Ehdr header;
+    size_t phnum;
+};
 
-static int fail(char **error, int code, const char *path, const char *format, ...)
+/* A page-aligned range with one protection: the unit that gets mapped. */
+struct page_range {
+    uint64_t start, end;
+    int prot;
+};
+
+static __attribute__((format(printf, 3, 4))) int fail(const struct load_request *request,
+                                                      int error_code, const char *format, ...)
 {
     va_list args;
     va_start(args, format);
-    char *message = g_strdup_vprintf(format, args);
+    char *detail = g_strdup_vprintf(format, args);
     va_end(args);
-    *error = g_strdup_printf("%s: %s", path, message);
-    g_free(message);
-    return code;
+    /* The kernel is named as such: the user did not necessarily pick it. */
+    if (request->error)
+        *request->error = g_strdup_printf("%s%s: %s", request->is_kernel ? "guest kernel " : "",
+                                          request->path, detail);
+    g_free(detail);
+    return -error_code;
+}
+
+static uint64_t page_down(uint64_t address)
+{
+    return address & GUEST_PAGE_MASK;
+}
+
+/* Rounds up, saturating at the last page (callers have checked that real
+ * addresses cannot get there). */
+static bool page_up(uint64_t address, uint64_t *rounded);
+
+static uint64_t page_end(uint64_t address)
+{
+    uint64_t rounded;
+    return page_up(address, &rounded) ? rounded : GUEST_PAGE_MASK;
+}
+
+/* Rounds up; false when that overflows. */
+static bool page_up(uint64_t address, uint64_t *rounded)
+{
+    if (address > UINT64_MAX - (GUEST_PAGE_SIZE - 1))
+        return false;
+    *rounded = (address + GUEST_PAGE_SIZE - 1) & GUEST_PAGE_MASK;
+    return true;
 }
 
 static const char *machine_name(unsigned machine)
@@ -51,411 +108,782 @@ static const char *machine_name(unsigned machine)
     case EM_386:
         return "i386";
     case EM_ARM:
-        return "32-bit ARM";
+        return "32-bit arm";
     case EM_AARCH64:
         return "aarch64";
     case EM_RISCV:
-        return "RISC-V";
+        return "riscv";
+    case EM_PPC:
+        return "powerpc";
     case EM_PPC64:
         return "ppc64";
     case EM_S390:
         return "s390";
+    case EM_MIPS:
+        return "mips";
+    case EM_SPARCV9:
+        return "sparc64";
+    case EM_LOONGARCH:
+        return "loongarch";
     default:
         return NULL;
     }
 }
 
+static const char *segment_type_name(uint32_t type)
+{
+    return type == PT_LOAD ? "segment" : "program header";
+}
+
+static int prot_from_elf_flags(uint32_t flags)
+{
+    int prot = GUEST_PROT_NONE;
+    if (flags & PF_R)
+        prot |= GUEST_PROT_READ;
+    if (flags & PF_W)
+        prot |= GUEST_PROT_WRITE;
+    if (flags & PF_X)
+        prot |= GUEST_PROT_EXEC;
+    return prot;
+}
+
+/* ---- opening and identifying the file ----------------------------------- */
+
 static void elf_file_close(struct elf_file *file)
 {
     if (file->elf)
         elf_end(file->elf);
+    if (file->bytes)
+        munmap((void *)file->bytes, file->size);
     if (file->fd >= 0)
         close(file->fd);
+    file->elf = NULL;
+    file->bytes = NULL;
+    file->fd = -1;
 }
 
-/* Opens path and checks the header: 64-bit little-endian x86-64, of a type
- * allowed by allow_dyn. */
-static int elf_file_open(struct elf_file *file, const char *path, bool allow_dyn, char **error)
+/* The e_ident checks, done on the raw bytes so that each wrong file gets
+ * its own message rather than libelf's generic one. */
+static int check_identification(const struct load_request *request, const struct elf_file *file)
 {
-    memset(file, 0, sizeof(*file));
-    file->path = path;
-    file->fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (file->fd < 0)
-        return fail(error, -errno, path, "%s", g_strerror(errno));
+    const uint8_t *ident = file->bytes;
+    const char *runs = request->is_kernel ? "the guest kernel must be an x86-64 ELF"
+                                          : "hermitux-run runs x86-64 programs";
+
+    if (file->size < SELFMAG || memcmp(ident, ELFMAG, SELFMAG) != 0)
+        return fail(request, ENOEXEC, "not an ELF file");
+    if (file->size < EI_NIDENT)
+        return fail(request, ENOEXEC, "truncated ELF file (the identification is cut short)");
+    if (ident[EI_CLASS] == ELFCLASS32)
+        return fail(request, ENOEXEC, "32-bit ELF; %s", runs);
+    if (ident[EI_CLASS] != ELFCLASS64)
+        return fail(request, ENOEXEC, "ELF of unknown class %u; %s", ident[EI_CLASS], runs);
+    if (ident[EI_DATA] == ELFDATA2MSB)
+        return fail(request, ENOEXEC, "big-endian ELF; %s", runs);
+    if (ident[EI_DATA] != ELFDATA2LSB)
+        return fail(request, ENOEXEC, "ELF of unknown byte order %u; %s", ident[EI_DATA], runs);
+    if (ident[EI_VERSION] != EV_CURRENT)
+        return fail(request, ENOEXEC, "ELF of unknown version %u; the file is corrupt",
+                    ident[EI_VERSION]);
+    if (file->size < sizeof(Elf64_Ehdr))
+        return fail(request, ENOEXEC, "truncated ELF file (the ELF header is cut short)");
+
+    /* e_machine and e_type, read before libelf so a foreign file is named
+     * for what it is even when libelf would refuse it for another reason. */
+    Elf64_Ehdr header;
+    memcpy(&header, file->bytes, sizeof(header));
+    if (header.e_machine != EM_X86_64) {
+        const char *name = machine_name(header.e_machine);
+        if (name)
+            return fail(request, ENOEXEC, "ELF for %s; %s", name, runs);
+        return fail(request, ENOEXEC, "ELF for machine %u (not x86-64); %s", header.e_machine,
+                    runs);
+    }
+    switch (header.e_type) {
+    case ET_EXEC:
+        return 0;
+    case ET_DYN:
+        if (request->is_kernel)
+            return fail(request, ENOEXEC,
+                        "position-independent ELF; the guest kernel must be linked at fixed "
+                        "addresses (ET_EXEC)");
+        return 0;
+    case ET_REL:
+        return fail(request, ENOEXEC, "relocatable object file (.o), not a program; link it first");
+    case ET_CORE:
+        return fail(request, ENOEXEC, "core dump, not a program");
+    default:
+        return fail(request, ENOEXEC, "ELF of unknown type %u, not a program", header.e_type);
+    }
+}
+
+static int elf_file_open(const struct load_request *request, struct elf_file *file)
+{
+    *file = (struct elf_file){.fd = -1};
+
+    /* O_NONBLOCK: a FIFO named as the program must not hang the monitor. */
+    file->fd = open(request->path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+    if (file->fd < 0) {
+        int open_error = errno;
+        return fail(request, open_error, "%s%s", g_strerror(open_error),
+                    request->is_kernel ? " (give another with --kernel)" : "");
+    }
     struct stat status;
     if (fstat(file->fd, &status) < 0)
-        return fail(error, -errno, path, "%s", g_strerror(errno));
+        return fail(request, errno, "%s", g_strerror(errno));
     if (S_ISDIR(status.st_mode))
-        return fail(error, -EISDIR, path, "is a directory, not a program");
+        return fail(request, EISDIR, "is a directory");
     if (!S_ISREG(status.st_mode))
-        return fail(error, -EINVAL, path, "is not a regular file");
-    file->file_size = (uint64_t)status.st_size;
+        return fail(request, EACCES, "not a regular file");
+    if (status.st_size < SELFMAG)
+        return fail(request, ENOEXEC, "not an ELF file");
 
-    unsigned char ident[EI_NIDENT];
-    if (pread(file->fd, ident, sizeof(ident), 0) != (ssize_t)sizeof(ident) ||
-        memcmp(ident, ELFMAG, SELFMAG) != 0)
-        return fail(error, -ENOEXEC, path, "not an ELF file");
-    if (ident[EI_CLASS] == ELFCLASS32)
-        return fail(error, -ENOEXEC, path, "32-bit ELF; hermitux-run runs x86-64 programs");
-    if (ident[EI_CLASS] != ELFCLASS64 || ident[EI_DATA] != ELFDATA2LSB)
-        return fail(error, -ENOEXEC, path, "ELF file of an unknown class or byte order");
+    file->size = (uint64_t)status.st_size;
+    if (file->size != (uint64_t)(size_t)file->size)
+        return fail(request, EFBIG, "file too large");
+    /* Private and writable only so libelf may treat it as its own; nothing
+     * is written back. */
+    void *bytes =
+        mmap(NULL, file->size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_NORESERVE, file->fd, 0);
+    if (bytes == MAP_FAILED)
+        return fail(request, errno, "cannot map the file: %s", g_strerror(errno));
+    file->bytes = bytes;
 
-    elf_version(EV_CURRENT);
-    file->elf = elf_begin(file->fd, ELF_C_READ, NULL);
-    if (!file->elf || elf_kind(file->elf) != ELF_K_ELF || !gelf_getehdr(file->elf, &file->header))
-        return fail(error, -ENOEXEC, path, "malformed ELF file (%s)", elf_errmsg(-1));
-    if (file->header.e_machine != EM_X86_64) {
-        const char *name = machine_name(file->header.e_machine);
-        if (name)
-            return fail(error, -ENOEXEC, path, "ELF for %s; hermitux-run runs x86-64 programs",
-                        name);
-        return fail(error, -ENOEXEC, path, "ELF for machine %u; hermitux-run runs x86-64 programs",
-                    file->header.e_machine);
-    }
-    if (file->header.e_type != ET_EXEC && !(allow_dyn && file->header.e_type == ET_DYN))
-        return fail(error, -ENOEXEC, path, "not an executable ELF file (type %u)%s",
-                    file->header.e_type,
-                    file->header.e_type == ET_REL ? ": an object file, link it first" : "");
-    return 0;
-}
-
-/* Reads and checks every program header; fills image fields that come from
- * them. */
-static int elf_file_scan(struct elf_file *file, struct elf_image *image, bool is_program,
-                         char **error)
-{
-    const char *path = file->path;
-    size_t count;
-    if (elf_getphdrnum(file->elf, &count) != 0)
-        return fail(error, -ENOEXEC, path, "truncated ELF file (program headers unreadable)");
-    uint64_t table_end;
-    if (file->header.e_phentsize != sizeof(Elf64_Phdr) ||
-        __builtin_mul_overflow((uint64_t)count, (uint64_t)sizeof(Elf64_Phdr), &table_end) ||
-        __builtin_add_overflow(table_end, file->header.e_phoff, &table_end) ||
-        table_end > file->file_size)
-        return fail(error, -ENOEXEC, path, "truncated ELF file (program headers past the end)");
-    image->phnum = count;
-    image->phent = sizeof(Elf64_Phdr);
-    image->executable_stack = true;
-    uint64_t phdr_vaddr = 0;
-    bool has_phdr = false;
-
-    for (size_t i = 0; i < count; i++) {
-        GElf_Phdr header;
-        if (!gelf_getphdr(file->elf, (int)i, &header))
-            return fail(error, -ENOEXEC, path, "truncated ELF file (program header %zu)", i);
-        switch (header.p_type) {
-        case PT_INTERP:
-            if (is_program) {
-                char interpreter[256] = "";
-                if (header.p_filesz > 0 && header.p_filesz < sizeof(interpreter) &&
-                    header.p_offset < file->file_size)
-                    (void)!pread(file->fd, interpreter, header.p_filesz, (off_t)header.p_offset);
-                interpreter[sizeof(interpreter) - 1] = '\0';
-                return fail(error, -ENOEXEC, path,
-                            "dynamically linked (needs %s); hermitux-run runs static programs: "
-                            "rebuild with -static",
-                            interpreter[0] ? interpreter : "an interpreter");
-            }
-            break;
-        case PT_LOAD: {
-            uint64_t file_end, memory_end;
-            if (header.p_filesz > header.p_memsz)
-                return fail(error, -ENOEXEC, path,
-                            "segment %zu has a file size larger than its memory size", i);
-            if (__builtin_add_overflow(header.p_offset, header.p_filesz, &file_end) ||
-                file_end > file->file_size)
-                return fail(error, -ENOEXEC, path,
-                            "truncated ELF file (segment %zu extends past the end of the file)", i);
-            if (__builtin_add_overflow(header.p_vaddr, header.p_memsz, &memory_end) ||
-                memory_end > GUEST_USER_TOP)
-                return fail(error, -ENOEXEC, path, "segment %zu has an absurd address or size", i);
-            if (header.p_align > 1 && (header.p_align & (header.p_align - 1)))
-                return fail(error, -ENOEXEC, path, "segment %zu has an absurd alignment", i);
-            if (header.p_memsz == 0)
-                break;
-            if (file->load_count == MAX_LOAD_SEGMENTS)
-                return fail(error, -ENOEXEC, path, "more than %d loadable segments",
-                            MAX_LOAD_SEGMENTS);
-            file->loads[file->load_count++] = header;
-            break;
-        }
-        case PT_TLS:
-            image->has_tls = true;
-            image->tls_address = header.p_vaddr;
-            image->tls_filesz = header.p_filesz;
-            image->tls_memsz = header.p_memsz;
-            image->tls_align = header.p_align;
-            break;
-        case PT_GNU_STACK:
-            image->executable_stack = (header.p_flags & PF_X) != 0;
-            break;
-        case PT_PHDR:
-            has_phdr = true;
-            phdr_vaddr = header.p_vaddr;
-            break;
-        default:
-            break;
-        }
-    }
-    if (file->load_count == 0)
-        return fail(error, -ENOEXEC, path, "no loadable segment");
-
-    /* Sorted by address, segments must not share a byte. */
-    for (size_t i = 1; i < file->load_count; i++) {
-        for (size_t j = i; j > 0 && file->loads[j].p_vaddr < file->loads[j - 1].p_vaddr; j--) {
-            GElf_Phdr swap = file->loads[j];
-            file->loads[j] = file->loads[j - 1];
-            file->loads[j - 1] = swap;
-        }
-    }
-    for (size_t i = 1; i < file->load_count; i++) {
-        if (file->loads[i - 1].p_vaddr + file->loads[i - 1].p_memsz > file->loads[i].p_vaddr)
-            return fail(error, -ENOEXEC, path, "segments overlap at %#llx",
-                        (unsigned long long)file->loads[i].p_vaddr);
-    }
-
-    if (has_phdr) {
-        image->phdr_address = phdr_vaddr;
-    } else {
-        for (size_t i = 0; i < file->load_count; i++) {
-            const GElf_Phdr *load = &file->loads[i];
-            if (file->header.e_phoff >= load->p_offset &&
-                table_end <= load->p_offset + load->p_filesz)
-                image->phdr_address = load->p_vaddr + (file->header.e_phoff - load->p_offset);
-        }
-    }
-    return 0;
-}
-
-static int prot_of(uint32_t flags)
-{
-    return ((flags & PF_R) ? GUEST_PROT_READ : 0) | ((flags & PF_W) ? GUEST_PROT_WRITE : 0) |
-           ((flags & PF_X) ? GUEST_PROT_EXEC : 0);
-}
-
-/* Sections whose pages the program's privilege level may reach (kernel). */
-static bool user_section(const char *name)
-{
-    return name && (strcmp(name, ".text.user") == 0 || strcmp(name, ".data.user") == 0);
-}
-
-/* Adds GUEST_PROT_USER to the pages of [start, end) in page_prot. */
-static void mark_user_pages(int *page_prot, uint64_t first_page, size_t page_count, uint64_t start,
-                            uint64_t end)
-{
-    for (uint64_t page = start & GUEST_PAGE_MASK; page < end; page += GUEST_PAGE_SIZE) {
-        uint64_t index = (page - first_page) / GUEST_PAGE_SIZE;
-        if (page >= first_page && index < page_count)
-            page_prot[index] |= GUEST_PROT_USER;
-    }
-}
-
-/* Maps the segments page by page (a page shared by two segments gets both
- * permissions), copies their file bytes and zeroes the rest. */
-static int elf_file_load(struct elf_file *file, struct elf_image *image,
-                         struct guest_memory *memory, const struct loader_limits *limits,
-                         bool is_program, char **error)
-{
-    const char *path = file->path;
-    uint64_t bias = image->bias;
-    uint64_t low = (file->loads[0].p_vaddr + bias) & GUEST_PAGE_MASK;
-    const GElf_Phdr *last = &file->loads[file->load_count - 1];
-    uint64_t high = (last->p_vaddr + bias + last->p_memsz + GUEST_PAGE_SIZE - 1) & GUEST_PAGE_MASK;
-    if (low < limits->low)
-        return fail(error, -ENOEXEC, path,
-                    "loads at %#llx, below %#llx where the guest kernel lives; relink it at "
-                    "0x400000 (the default)",
-                    (unsigned long long)low, (unsigned long long)limits->low);
-    if (high > limits->high)
-        return fail(error, -ENOMEM, path,
-                    "needs guest memory up to %#llx but the guest has %llu MiB; give more "
-                    "with -m",
-                    (unsigned long long)high, (unsigned long long)(limits->high >> 20));
-    image->start = low;
-    image->end = high;
-
-    size_t page_count = (high - low) / GUEST_PAGE_SIZE;
-    int *page_prot = g_new0(int, page_count);
-    image->segments = g_new0(struct elf_segment, file->load_count);
-    for (size_t i = 0; i < file->load_count; i++) {
-        const GElf_Phdr *load = &file->loads[i];
-        uint64_t start = (load->p_vaddr + bias) & GUEST_PAGE_MASK;
-        uint64_t end =
-            (load->p_vaddr + bias + load->p_memsz + GUEST_PAGE_SIZE - 1) & GUEST_PAGE_MASK;
-        int prot = prot_of(load->p_flags) | (is_program ? GUEST_PROT_USER : 0);
-        for (uint64_t page = start; page < end; page += GUEST_PAGE_SIZE)
-            page_prot[(page - low) / GUEST_PAGE_SIZE] |= prot;
-        image->segments[image->segment_count++] = (struct elf_segment){start, end, prot};
-    }
-    if (!is_program) {
-        size_t section_index = 0;
-        size_t string_index;
-        Elf_Scn *section = NULL;
-        if (elf_getshdrstrndx(file->elf, &string_index) == 0) {
-            while ((section = elf_nextscn(file->elf, section)) != NULL) {
-                GElf_Shdr header;
-                if (!gelf_getshdr(section, &header))
-                    continue;
-                const char *name = elf_strptr(file->elf, string_index, header.sh_name);
-                if (user_section(name) && header.sh_size)
-                    mark_user_pages(page_prot, low, page_count, header.sh_addr,
-                                    header.sh_addr + header.sh_size);
-                section_index++;
-            }
-        }
-    }
-
-    int result = 0;
-    const char *name = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
-    enum guest_region_kind kind = is_program ? GUEST_REGION_PROGRAM : GUEST_REGION_KERNEL;
-    for (size_t first = 0; first < page_count && result == 0;) {
-        if (!page_prot[first]) {
-            first++;
-            continue;
-        }
-        size_t end = first + 1;
-        while (end < page_count && page_prot[end] == page_prot[first])
-            end++;
-        result = guest_map_identity(memory, low + first * GUEST_PAGE_SIZE,
-                                    (end - first) * GUEST_PAGE_SIZE, page_prot[first], kind, name);
-        first = end;
-    }
-    g_free(page_prot);
+    int result = check_identification(request, file);
     if (result < 0)
-        return fail(error, result, path, "cannot map its segments at %#llx-%#llx (%s)",
-                    (unsigned long long)low, (unsigned long long)high, g_strerror(-result));
+        return result;
 
-    for (size_t i = 0; i < file->load_count; i++) {
-        const GElf_Phdr *load = &file->loads[i];
-        uint8_t *host = guest_phys_to_host(memory, load->p_vaddr + bias, load->p_memsz);
-        if (!host)
-            return fail(error, -EFAULT, path, "segment %zu lies outside guest memory", i);
-        if (load->p_filesz &&
-            pread(file->fd, host, load->p_filesz, (off_t)load->p_offset) != (ssize_t)load->p_filesz)
-            return fail(error, -EIO, path, "cannot read segment %zu", i);
-        memset(host + load->p_filesz, 0, load->p_memsz - load->p_filesz);
+    if (elf_version(EV_CURRENT) == EV_NONE)
+        return fail(request, ENOEXEC, "libelf is too old: %s", elf_errmsg(-1));
+    file->elf = elf_memory((char *)file->bytes, file->size);
+    if (!file->elf || elf_kind(file->elf) != ELF_K_ELF)
+        return fail(request, ENOEXEC, "invalid ELF file (%s); the file is corrupt", elf_errmsg(-1));
+    if (!gelf_getehdr(file->elf, &file->header))
+        return fail(request, ENOEXEC, "invalid ELF header (%s); the file is corrupt",
+                    elf_errmsg(-1));
+    return 0;
+}
+
+/* ---- the program header table ------------------------------------------ */
+
+static int check_program_header_table(const struct load_request *request, struct elf_file *file)
+{
+    const GElf_Ehdr *header = &file->header;
+
+    if (elf_getphdrnum(file->elf, &file->phnum) != 0)
+        return fail(request, ENOEXEC, "invalid program header count (%s); the file is corrupt",
+                    elf_errmsg(-1));
+    if (file->phnum == 0)
+        return fail(request, ENOEXEC, "no program headers, nothing to load; not a program");
+    if (header->e_phentsize != sizeof(Elf64_Phdr))
+        return fail(request, ENOEXEC,
+                    "program header entries of %u bytes (expected %zu); the file is corrupt",
+                    header->e_phentsize, sizeof(Elf64_Phdr));
+    if (file->phnum > MAX_PROGRAM_HEADERS)
+        return fail(request, ENOEXEC, "%zu program headers (at most %zu); the file is corrupt",
+                    file->phnum, (size_t)MAX_PROGRAM_HEADERS);
+    uint64_t table_size = file->phnum * sizeof(Elf64_Phdr);
+    if (header->e_phoff > file->size || table_size > file->size - header->e_phoff)
+        return fail(request, ENOEXEC,
+                    "truncated ELF file (the program headers extend past the end of the file)");
+    return 0;
+}
+
+/* The string PT_INTERP names, if it is a sane one; NULL otherwise. */
+static char *interpreter_name(const struct elf_file *file, const GElf_Phdr *phdr)
+{
+    if (phdr->p_offset > file->size || phdr->p_filesz > file->size - phdr->p_offset ||
+        phdr->p_filesz < 2 || phdr->p_filesz > 4096)
+        return NULL;
+    const char *text = (const char *)file->bytes + phdr->p_offset;
+    size_t length = strnlen(text, phdr->p_filesz);
+    if (length == 0 || length == phdr->p_filesz)
+        return NULL;
+    for (size_t i = 0; i < length; i++)
+        if (!g_ascii_isgraph(text[i]))
+            return NULL;
+    return g_strndup(text, length);
+}
+
+/* Checks one PT_LOAD or PT_TLS header against the file and itself. */
+static int check_segment_fields(const struct load_request *request, const struct elf_file *file,
+                                size_t index, const GElf_Phdr *phdr, uint64_t bias)
+{
+    const char *kind = segment_type_name(phdr->p_type);
+
+    if (phdr->p_filesz > phdr->p_memsz)
+        return fail(request, ENOEXEC,
+                    "%s %zu has a file size (%#" PRIx64 ") larger than its memory size (%#" PRIx64
+                    "); the file is corrupt",
+                    kind, index, (uint64_t)phdr->p_filesz, (uint64_t)phdr->p_memsz);
+    if (phdr->p_offset > file->size || phdr->p_filesz > file->size - phdr->p_offset)
+        return fail(request, ENOEXEC,
+                    "truncated ELF file (%s %zu extends past the end of the file)", kind, index);
+    if (phdr->p_align > 1 &&
+        ((phdr->p_align & (phdr->p_align - 1)) != 0 || phdr->p_align > MAX_SEGMENT_ALIGN))
+        return fail(request, ENOEXEC,
+                    "%s %zu has an impossible alignment (%#" PRIx64 "); the file is corrupt", kind,
+                    index, (uint64_t)phdr->p_align);
+    uint64_t start;
+    if (__builtin_add_overflow(phdr->p_vaddr, bias, &start) || phdr->p_memsz > UINT64_MAX - start ||
+        start + phdr->p_memsz > GUEST_USER_TOP)
+        return fail(request, ENOEXEC,
+                    "%s %zu has an impossible address or size (%#" PRIx64 ", %#" PRIx64
+                    " bytes); the file is corrupt",
+                    kind, index, (uint64_t)phdr->p_vaddr, (uint64_t)phdr->p_memsz);
+    return 0;
+}
+
+/* Checks that a loadable segment fits the limits: [start, end) are its
+ * bytes with the bias applied. */
+static int check_segment_limits(const struct load_request *request, size_t index, uint64_t start,
+                                uint64_t end)
+{
+    const struct loader_limits *limits = request->limits;
+    uint64_t last_page_end = page_end(end);
+
+    if (end - start > limits->high - limits->low)
+        return fail(request, ENOMEM,
+                    "segment %zu needs %" PRIu64 " KiB, more than the %" PRIu64
+                    " KiB of guest memory there is for the %s; %s",
+                    index, (end - start) >> 10, (limits->high - limits->low) >> 10, request->what,
+                    request->is_kernel ? "the kernel is corrupt or too large"
+                                       : "give the guest more memory with -m");
+    if (page_down(start) < limits->low) {
+        if (request->is_kernel)
+            return fail(request, ENOEXEC,
+                        "segment %zu [%#" PRIx64 ", %#" PRIx64 ") starts below %#" PRIx64
+                        ", where the guest kernel must lie; relink the kernel",
+                        index, start, end, limits->low);
+        return fail(request, ENOEXEC,
+                    "segment %zu [%#" PRIx64 ", %#" PRIx64 ") overlaps the guest kernel (below "
+                    "%#" PRIx64 "); link the program at the usual address (0x400000) or "
+                    "as static-pie",
+                    index, start, end, limits->low);
+    }
+    if (last_page_end > limits->high) {
+        if (request->is_kernel)
+            return fail(request, ENOEXEC,
+                        "segment %zu [%#" PRIx64 ", %#" PRIx64 ") ends above %#" PRIx64
+                        ", where the guest kernel must end; relink the kernel",
+                        index, start, end, limits->high);
+        return fail(request, ENOMEM,
+                    "segment %zu [%#" PRIx64 ", %#" PRIx64 ") lies beyond the end of guest "
+                    "memory (%#" PRIx64 "); give the guest more memory with -m",
+                    index, start, end, limits->high);
     }
     return 0;
 }
+
+/* A loadable segment's bytes, as checked. */
+struct load_segment {
+    size_t index;        /* in the program header table */
+    uint64_t start, end; /* bias applied, byte precise */
+    uint64_t offset, filesz;
+    int prot;
+};
+
+static int compare_load_segments(const void *a, const void *b)
+{
+    const struct load_segment *left = a, *right = b;
+    if (left->start != right->start)
+        return left->start < right->start ? -1 : 1;
+    return left->end < right->end ? -1 : left->end > right->end;
+}
+
+/* ---- page ranges: merging permissions of segments that share pages ----- */
+
+static int compare_u64(const void *a, const void *b)
+{
+    uint64_t left = *(const uint64_t *)a, right = *(const uint64_t *)b;
+    return left < right ? -1 : left > right;
+}
+
+/* Sections whose pages the program may reach in the kernel image. */
+struct user_section {
+    uint64_t start, end; /* page aligned */
+};
+
+/*
+ * Cuts the pages the segments cover at every segment (and user-section)
+ * boundary, gives each piece the union of the protections of the segments
+ * on it, and merges neighbours that end up alike. Returns the ranges in
+ * address order (g_free them).
+ */
+static struct page_range *plan_page_ranges(const struct load_segment *segments,
+                                           size_t segment_count,
+                                           const struct user_section *user_sections,
+                                           size_t user_section_count, int extra_prot,
+                                           size_t *range_count)
+{
+    size_t boundary_count = 0;
+    uint64_t *boundaries = g_new(uint64_t, 2 * (segment_count + user_section_count));
+    for (size_t i = 0; i < segment_count; i++) {
+        boundaries[boundary_count++] = page_down(segments[i].start);
+        boundaries[boundary_count++] = page_end(segments[i].end);
+    }
+    for (size_t i = 0; i < user_section_count; i++) {
+        boundaries[boundary_count++] = user_sections[i].start;
+        boundaries[boundary_count++] = user_sections[i].end;
+    }
+    qsort(boundaries, boundary_count, sizeof(*boundaries), compare_u64);
+
+    struct page_range *ranges = g_new(struct page_range, boundary_count ? boundary_count : 1);
+    size_t count = 0;
+    for (size_t b = 0; b + 1 < boundary_count; b++) {
+        uint64_t start = boundaries[b], end = boundaries[b + 1];
+        if (start == end)
+            continue;
+        bool covered = false;
+        int prot = 0;
+        for (size_t i = 0; i < segment_count; i++) {
+            uint64_t segment_start = page_down(segments[i].start);
+            uint64_t segment_end = page_end(segments[i].end);
+            if (segment_start < end && start < segment_end) {
+                covered = true;
+                prot |= segments[i].prot;
+            }
+        }
+        if (!covered)
+            continue;
+        prot |= extra_prot;
+        for (size_t i = 0; i < user_section_count; i++)
+            if (user_sections[i].start < end && start < user_sections[i].end)
+                prot |= GUEST_PROT_USER;
+        if (count > 0 && ranges[count - 1].end == start && ranges[count - 1].prot == prot) {
+            ranges[count - 1].end = end;
+        } else {
+            ranges[count++] = (struct page_range){start, end, prot};
+        }
+    }
+    g_free(boundaries);
+    *range_count = count;
+    return ranges;
+}
+
+/* ---- symbols ------------------------------------------------------------ */
 
 static int compare_symbols(const void *a, const void *b)
 {
     const struct elf_symbol *left = a, *right = b;
     if (left->address != right->address)
         return left->address < right->address ? -1 : 1;
-    /* Functions before objects at one address; then by name, for a stable
-     * choice. */
+    /* At one address, functions first, then the larger symbol, then by
+     * name: a stable order whatever qsort does. */
     if (left->is_function != right->is_function)
         return left->is_function ? -1 : 1;
+    if (left->size != right->size)
+        return left->size > right->size ? -1 : 1;
     return strcmp(left->name, right->name);
 }
 
-/* Keeps the symbol table (functions and objects), sorted, bias applied. */
-static void elf_file_read_symbols(struct elf_file *file, struct elf_image *image)
+/* The symbol table section (.symtab, else .dynsym), or NULL. */
+static Elf_Scn *find_symbol_table(Elf *elf)
 {
-    Elf_Scn *section = NULL, *symbols = NULL;
-    GElf_Shdr symbols_header = {0};
-    size_t string_index;
-    if (elf_getshdrstrndx(file->elf, &string_index) != 0)
-        return;
-    while ((section = elf_nextscn(file->elf, section)) != NULL) {
+    Elf_Scn *dynamic_symbols = NULL;
+    for (Elf_Scn *section = elf_nextscn(elf, NULL); section; section = elf_nextscn(elf, section)) {
         GElf_Shdr header;
         if (!gelf_getshdr(section, &header))
             continue;
-        const char *name = elf_strptr(file->elf, string_index, header.sh_name);
-        if (name && strcmp(name, ".text") == 0)
-            image->text_start = header.sh_addr + image->bias;
-        if (header.sh_type == SHT_SYMTAB ||
-            (header.sh_type == SHT_DYNSYM && (!symbols || symbols_header.sh_type != SHT_SYMTAB))) {
-            symbols = section;
-            symbols_header = header;
-        }
+        if (header.sh_type == SHT_SYMTAB)
+            return section;
+        if (header.sh_type == SHT_DYNSYM && !dynamic_symbols)
+            dynamic_symbols = section;
     }
-    if (!symbols || symbols_header.sh_entsize != sizeof(Elf64_Sym))
+    return dynamic_symbols;
+}
+
+/*
+ * Keeps the named functions and objects of the symbol table, bias applied,
+ * sorted. A file without symbols (stripped) or whose symbol table libelf
+ * cannot read just has none: symbols serve reports, not loading.
+ */
+static void read_symbols(struct elf_file *file, uint64_t bias, struct elf_image *image)
+{
+    Elf_Scn *section = find_symbol_table(file->elf);
+    GElf_Shdr section_header;
+    if (!section || !gelf_getshdr(section, &section_header))
         return;
-    Elf_Data *data = elf_getdata(symbols, NULL);
-    if (!data)
+    Elf_Data *data = elf_getdata(section, NULL);
+    if (!data || data->d_size == 0)
         return;
-    size_t count = data->d_size / sizeof(Elf64_Sym);
-    GString *names = g_string_new(NULL);
-    GArray *offsets = g_array_new(FALSE, FALSE, sizeof(size_t));
-    image->symbols = g_new0(struct elf_symbol, count ? count : 1);
-    for (size_t i = 0; i < count; i++) {
+    size_t entry_count = data->d_size / sizeof(Elf64_Sym);
+
+    GArray *symbols = g_array_new(FALSE, FALSE, sizeof(struct elf_symbol));
+    GByteArray *names = g_byte_array_new();
+    for (size_t i = 1; i < entry_count; i++) {
         GElf_Sym symbol;
         if (!gelf_getsym(data, (int)i, &symbol))
-            continue;
+            break;
         int type = GELF_ST_TYPE(symbol.st_info);
-        if ((type != STT_FUNC && type != STT_OBJECT) || symbol.st_shndx == SHN_UNDEF)
+        if ((type != STT_FUNC && type != STT_OBJECT) || symbol.st_shndx == SHN_UNDEF ||
+            symbol.st_name == 0)
             continue;
-        const char *name = elf_strptr(file->elf, symbols_header.sh_link, symbol.st_name);
-        if (!name || !*name)
+        const char *name = elf_strptr(file->elf, section_header.sh_link, symbol.st_name);
+        uint64_t address;
+        if (!name || name[0] == '\0' || __builtin_add_overflow(symbol.st_value, bias, &address))
             continue;
-        size_t offset = names->len;
-        g_string_append_len(names, name, (gssize)strlen(name) + 1);
-        g_array_append_val(offsets, offset);
-        image->symbols[image->symbol_count++] = (struct elf_symbol){
-            .address = symbol.st_value + image->bias,
+        /* Names are stored as offsets for now: the storage may move. */
+        struct elf_symbol kept = {
+            .address = address,
             .size = symbol.st_size,
+            .name = (const char *)(uintptr_t)names->len,
             .is_function = type == STT_FUNC,
         };
+        g_byte_array_append(names, (const guint8 *)name, (guint)strlen(name) + 1);
+        g_array_append_val(symbols, kept);
     }
-    image->string_storage = g_string_free(names, FALSE);
+
+    image->symbol_count = symbols->len;
+    image->string_storage = (char *)g_byte_array_free(names, FALSE);
+    image->symbols = (struct elf_symbol *)g_array_free(symbols, FALSE);
     for (size_t i = 0; i < image->symbol_count; i++)
-        image->symbols[i].name = image->string_storage + g_array_index(offsets, size_t, i);
-    g_array_free(offsets, TRUE);
+        image->symbols[i].name = image->string_storage + (uintptr_t)image->symbols[i].name;
     qsort(image->symbols, image->symbol_count, sizeof(*image->symbols), compare_symbols);
 }
 
-static int load(const char *path, struct guest_memory *memory, const struct loader_limits *limits,
-                struct elf_image *image, bool is_program, char **error)
+/*
+ * Reads the section headers that matter: .text (for the debugger) and, for
+ * the kernel, the sections the program may reach. The kernel's section
+ * table must be readable (user sections come from it); the program's need
+ * not be.
+ */
+static int read_sections(const struct load_request *request, struct elf_file *file, uint64_t bias,
+                         struct elf_image *image, GArray *user_sections)
 {
-    memset(image, 0, sizeof(*image));
-    struct elf_file file;
-    int result = elf_file_open(&file, path, is_program, error);
-    if (result == 0) {
-        image->path = g_strdup(path);
-        image->type = file.header.e_type;
-        /* A static-pie program goes where HermiTux puts it. */
-        image->bias = file.header.e_type == ET_DYN ? LOADER_PIE_BIAS : 0;
-        result = elf_file_scan(&file, image, is_program, error);
+    size_t string_section;
+    if (elf_getshdrstrndx(file->elf, &string_section) != 0) {
+        if (request->is_kernel)
+            return fail(request, ENOEXEC, "unreadable section headers (%s); rebuild the kernel",
+                        elf_errmsg(-1));
+        return 0;
     }
-    if (result == 0)
-        result = elf_file_load(&file, image, memory, limits, is_program, error);
-    if (result == 0) {
-        image->entry = file.header.e_entry + image->bias;
-        if (image->phdr_address)
-            image->phdr_address += image->bias;
-        if (image->has_tls)
-            image->tls_address += image->bias;
-        if (image->entry < image->start || image->entry >= image->end)
-            result = fail(error, -ENOEXEC, path, "entry point %#llx lies outside its segments",
-                          (unsigned long long)image->entry);
+    for (Elf_Scn *section = elf_nextscn(file->elf, NULL); section;
+         section = elf_nextscn(file->elf, section)) {
+        GElf_Shdr header;
+        if (!gelf_getshdr(section, &header))
+            continue;
+        const char *name = elf_strptr(file->elf, string_section, header.sh_name);
+        if (!name || !(header.sh_flags & SHF_ALLOC))
+            continue;
+        uint64_t address;
+        if (__builtin_add_overflow(header.sh_addr, bias, &address))
+            continue;
+        if (strcmp(name, ".text") == 0 && image->text_start == 0)
+            image->text_start = address;
+        if (request->is_kernel &&
+            (strcmp(name, ".text.user") == 0 || strcmp(name, ".data.user") == 0) &&
+            header.sh_size > 0) {
+            uint64_t end;
+            if (header.sh_size > UINT64_MAX - address || !page_up(address + header.sh_size, &end))
+                return fail(request, ENOEXEC,
+                            "section %s has an impossible size; rebuild the kernel", name);
+            struct user_section user = {page_down(address), end};
+            g_array_append_val(user_sections, user);
+        }
     }
-    if (result == 0)
-        elf_file_read_symbols(&file, image);
-    elf_file_close(&file);
+    return 0;
+}
+
+/* ---- loading ------------------------------------------------------------ */
+
+static bool contains(const struct load_segment *segments, size_t count, uint64_t address)
+{
+    for (size_t i = 0; i < count; i++)
+        if (segments[i].start <= address && address < segments[i].end)
+            return true;
+    return false;
+}
+
+/* Where the program header table is once loaded: PT_PHDR if it points into
+ * a loaded segment, else the segment whose file bytes hold it, else 0. */
+static uint64_t find_phdr_address(const struct elf_file *file, const struct load_segment *segments,
+                                  size_t count, uint64_t bias, bool has_pt_phdr, uint64_t pt_phdr)
+{
+    uint64_t table_size = file->phnum * sizeof(Elf64_Phdr);
+    if (has_pt_phdr && pt_phdr <= UINT64_MAX - bias) {
+        uint64_t address = pt_phdr + bias;
+        for (size_t i = 0; i < count; i++)
+            if (segments[i].start <= address && table_size <= segments[i].end - address)
+                return address;
+    }
+    uint64_t offset = file->header.e_phoff;
+    for (size_t i = 0; i < count; i++) {
+        if (segments[i].offset <= offset && table_size <= segments[i].filesz &&
+            offset - segments[i].offset <= segments[i].filesz - table_size)
+            return segments[i].start + (offset - segments[i].offset);
+    }
+    return 0;
+}
+
+static const char *base_name(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    return slash && slash[1] ? slash + 1 : path;
+}
+
+/* Maps the planned ranges and copies the segments in. On failure, unmaps
+ * what it mapped. */
+static int map_and_fill(const struct load_request *request, const struct elf_file *file,
+                        const struct load_segment *segments, size_t segment_count,
+                        const struct page_range *ranges, size_t range_count)
+{
+    char *name = g_path_get_basename(request->path);
+    enum guest_region_kind kind = request->is_kernel ? GUEST_REGION_KERNEL : GUEST_REGION_PROGRAM;
+    size_t mapped = 0;
+    int result = 0;
+    for (; mapped < range_count; mapped++) {
+        const struct page_range *range = &ranges[mapped];
+        result = guest_map_identity(request->memory, range->start, range->end - range->start,
+                                    range->prot, kind, name[0] ? name : base_name(request->path));
+        if (result < 0) {
+            if (result == -EEXIST)
+                fail(request, ENOMEM,
+                     "guest memory [%#" PRIx64 ", %#" PRIx64 ") for the %s is already in use; "
+                     "give the guest more memory with -m",
+                     range->start, range->end, request->what);
+            else
+                fail(request, -result,
+                     "cannot map [%#" PRIx64 ", %#" PRIx64 ") into guest memory (%s); "
+                     "give the guest more memory with -m",
+                     range->start, range->end, g_strerror(-result));
+            result = result == -EEXIST ? -ENOMEM : result;
+            break;
+        }
+    }
+    g_free(name);
+
+    /* Identity mappings: the guest-physical address of each byte is its
+     * virtual address, so the bytes go in through the RAM view, whatever
+     * the pages' permissions (text is read-only, a PF_R-less page is not
+     * even present). */
+    for (size_t i = 0; result == 0 && i < segment_count; i++) {
+        const struct load_segment *segment = &segments[i];
+        uint8_t *host =
+            guest_phys_to_host(request->memory, segment->start, segment->end - segment->start);
+        if (!host) {
+            result = fail(request, EFAULT,
+                          "segment %zu [%#" PRIx64 ", %#" PRIx64 ") is outside guest RAM",
+                          segment->index, segment->start, segment->end);
+            break;
+        }
+        memcpy(host, file->bytes + segment->offset, segment->filesz);
+        memset(host + segment->filesz, 0, segment->end - segment->start - segment->filesz);
+    }
+
     if (result < 0)
-        elf_image_free(image);
+        for (size_t i = 0; i < mapped; i++)
+            guest_unmap(request->memory, ranges[i].start, ranges[i].end - ranges[i].start);
+    return result;
+}
+
+static int load_elf(const struct load_request *request, struct elf_image *result_image)
+{
+    struct elf_file file;
+    struct elf_image image = {0};
+    struct load_segment *segments = NULL;
+    struct page_range *ranges = NULL;
+    GArray *user_sections = g_array_new(FALSE, FALSE, sizeof(struct user_section));
+    size_t segment_count = 0, range_count = 0;
+    int result;
+
+    memset(result_image, 0, sizeof(*result_image));
+    if (!request->limits || request->limits->low >= request->limits->high) {
+        result = fail(request, EINVAL, "no room for the %s in guest memory", request->what);
+        goto out_no_file;
+    }
+
+    result = elf_file_open(request, &file);
+    if (result < 0)
+        goto out;
+    result = check_program_header_table(request, &file);
+    if (result < 0)
+        goto out;
+
+    /* The interpreter first: for a dynamic program, that is the news. */
+    GElf_Phdr phdr;
+    for (size_t i = 0; i < file.phnum; i++) {
+        if (!gelf_getphdr(file.elf, (int)i, &phdr)) {
+            result =
+                fail(request, ENOEXEC, "unreadable program header %zu (%s)", i, elf_errmsg(-1));
+            goto out;
+        }
+        if (phdr.p_type != PT_INTERP)
+            continue;
+        char *interpreter = interpreter_name(&file, &phdr);
+        if (request->error) {
+            if (request->is_kernel)
+                *request->error = g_strdup_printf(
+                    "guest kernel %s: dynamically linked (needs %s); link it statically",
+                    request->path, interpreter ? interpreter : "a program interpreter");
+            else
+                *request->error = g_strdup_printf(
+                    "%s is dynamically linked (needs %s); hermitux-run runs static programs: "
+                    "rebuild with -static",
+                    request->path, interpreter ? interpreter : "a program interpreter");
+        }
+        g_free(interpreter);
+        result = -ENOEXEC;
+        goto out;
+    }
+
+    image.type = file.header.e_type;
+    image.bias = image.type == ET_DYN ? LOADER_PIE_BIAS : 0;
+    image.executable_stack = true; /* as Linux, when there is no PT_GNU_STACK */
+    image.phnum = file.phnum;
+    image.phent = file.header.e_phentsize;
+
+    segments = g_new0(struct load_segment, file.phnum);
+    bool has_pt_phdr = false;
+    uint64_t pt_phdr = 0;
+    for (size_t i = 0; i < file.phnum; i++) {
+        gelf_getphdr(file.elf, (int)i, &phdr);
+        switch (phdr.p_type) {
+        case PT_LOAD:
+            result = check_segment_fields(request, &file, i, &phdr, image.bias);
+            if (result < 0)
+                goto out;
+            if (phdr.p_memsz == 0)
+                break; /* nothing to load; Linux ignores it too */
+            uint64_t start = phdr.p_vaddr + image.bias;
+            result = check_segment_limits(request, i, start, start + phdr.p_memsz);
+            if (result < 0)
+                goto out;
+            segments[segment_count++] = (struct load_segment){
+                .index = i,
+                .start = start,
+                .end = start + phdr.p_memsz,
+                .offset = phdr.p_offset,
+                .filesz = phdr.p_filesz,
+                .prot = prot_from_elf_flags(phdr.p_flags),
+            };
+            break;
+        case PT_TLS:
+            result = check_segment_fields(request, &file, i, &phdr, image.bias);
+            if (result < 0)
+                goto out;
+            if (image.has_tls) {
+                result = fail(request, ENOEXEC, "more than one PT_TLS; the file is corrupt");
+                goto out;
+            }
+            image.has_tls = true;
+            image.tls_address = phdr.p_vaddr + image.bias;
+            image.tls_filesz = phdr.p_filesz;
+            image.tls_memsz = phdr.p_memsz;
+            image.tls_align = phdr.p_align;
+            break;
+        case PT_GNU_STACK:
+            image.executable_stack = (phdr.p_flags & PF_X) != 0;
+            break;
+        case PT_PHDR:
+            has_pt_phdr = true;
+            pt_phdr = phdr.p_vaddr;
+            break;
+        default:
+            break;
+        }
+    }
+    if (segment_count == 0) {
+        result = fail(request, ENOEXEC, "no loadable segment; not a program");
+        goto out;
+    }
+
+    /* Byte ranges must not overlap; sharing a page is fine. */
+    qsort(segments, segment_count, sizeof(*segments), compare_load_segments);
+    for (size_t i = 1; i < segment_count; i++) {
+        if (segments[i].start < segments[i - 1].end) {
+            result = fail(request, ENOEXEC,
+                          "segments %zu [%#" PRIx64 ", %#" PRIx64 ") and %zu [%#" PRIx64
+                          ", %#" PRIx64 ") overlap; the file is corrupt",
+                          segments[i - 1].index, segments[i - 1].start, segments[i - 1].end,
+                          segments[i].index, segments[i].start, segments[i].end);
+            goto out;
+        }
+    }
+
+    image.entry = file.header.e_entry + image.bias;
+    if (file.header.e_entry > UINT64_MAX - image.bias ||
+        !contains(segments, segment_count, image.entry)) {
+        result = fail(request, ENOEXEC,
+                      "entry point %#" PRIx64 " lies outside the loaded segments; the file is "
+                      "corrupt",
+                      (uint64_t)file.header.e_entry);
+        goto out;
+    }
+    if (image.has_tls && image.tls_filesz > 0 &&
+        (!contains(segments, segment_count, image.tls_address) ||
+         !contains(segments, segment_count, image.tls_address + image.tls_filesz - 1))) {
+        result = fail(request, ENOEXEC,
+                      "the TLS initialization image lies outside the loaded segments; the file "
+                      "is corrupt");
+        goto out;
+    }
+
+    result = read_sections(request, &file, image.bias, &image, user_sections);
+    if (result < 0)
+        goto out;
+
+    ranges = plan_page_ranges(segments, segment_count, (struct user_section *)user_sections->data,
+                              user_sections->len, request->is_kernel ? 0 : GUEST_PROT_USER,
+                              &range_count);
+    result = map_and_fill(request, &file, segments, segment_count, ranges, range_count);
+    if (result < 0)
+        goto out;
+
+    image.path = g_strdup(request->path);
+    image.start = ranges[0].start;
+    image.end = ranges[range_count - 1].end;
+    image.phdr_address =
+        find_phdr_address(&file, segments, segment_count, image.bias, has_pt_phdr, pt_phdr);
+    image.segments = g_new(struct elf_segment, range_count);
+    image.segment_count = range_count;
+    for (size_t i = 0; i < range_count; i++)
+        image.segments[i] = (struct elf_segment){
+            .start = ranges[i].start,
+            .end = ranges[i].end,
+            .prot = ranges[i].prot & ~GUEST_PROT_USER,
+        };
+    read_symbols(&file, image.bias, &image);
+    *result_image = image;
+    result = 0;
+
+out:
+    elf_file_close(&file);
+out_no_file:
+    g_free(segments);
+    g_free(ranges);
+    g_array_free(user_sections, TRUE);
+    if (result < 0)
+        elf_image_free(&image);
     return result;
 }
 
 int loader_load_kernel(const char *path, struct guest_memory *memory,
                        const struct loader_limits *limits, struct elf_image *image, char **error)
 {
-    int result = load(path, memory, limits, image, false, error);
-    if (result < 0 && *error) {
-        char *message = g_strdup_printf("guest kernel %s (give another with --kernel)", *error);
-        g_free(*error);
-        *error = message;
-    }
-    return result;
+    struct load_request request = {
+        .path = path,
+        .what = "guest kernel",
+        .is_kernel = true,
+        .limits = limits,
+        .memory = memory,
+        .error = error,
+    };
+    return load_elf(&request, image);
 }
 
 int loader_load_program(const char *path, struct guest_memory *memory,
                         const struct loader_limits *limits, struct elf_image *image, char **error)
 {
-    return load(path, memory, limits, image, true, error);
+    struct load_request request = {
+        .path = path,
+        .what = "program",
+        .is_kernel = false,
+        .limits = limits,
+        .memory = memory,
+        .error = error,
+    };
+    return load_elf(&request, image);
 }
 
 void elf_image_free(struct elf_image *image)
@@ -469,12 +897,15 @@ void elf_image_free(struct elf_image *image)
     memset(image, 0, sizeof(*image));
 }
 
+/* ---- looking symbols up ------------------------------------------------- */
+
 const struct elf_symbol *elf_image_symbolize(const struct elf_image *image, uint64_t address,
                                              uint64_t *offset)
 {
-    if (!image || !image->symbol_count)
+    if (!image || image->symbol_count == 0)
         return NULL;
-    /* The last symbol starting at or below address. */
+    /* The first symbol above address; everything before it starts at or
+     * below it. */
     size_t low = 0, high = image->symbol_count;
     while (low < high) {
         size_t middle = low + (high - low) / 2;
@@ -485,26 +916,38 @@ const struct elf_symbol *elf_image_symbolize(const struct elf_image *image, uint
     }
     if (low == 0)
         return NULL;
-    const struct elf_symbol *symbol = &image->symbols[low - 1];
-    /* Prefer a function that contains the address over a nearer object. */
+
+    const struct elf_symbol *found = NULL;
+    /* Closest first: a symbol that contains the address, at the highest
+     * start (the innermost). */
     for (size_t i = low; i-- > 0;) {
-        const struct elf_symbol *candidate = &image->symbols[i];
-        if (address < candidate->address + candidate->size ||
-            (candidate->size == 0 && candidate->is_function && candidate == symbol)) {
-            *offset = address - candidate->address;
-            return candidate;
-        }
-        if (address - candidate->address > (1u << 20))
+        const struct elf_symbol *symbol = &image->symbols[i];
+        if (address - symbol->address < symbol->size) {
+            found = symbol;
             break;
+        }
     }
-    return NULL;
+    if (!found) {
+        /* A function of size 0 (hand-written assembly) owns what follows
+         * it, up to the next symbol, within the image. */
+        const struct elf_symbol *closest = &image->symbols[low - 1];
+        if (closest->is_function && closest->size == 0 && address >= image->start &&
+            address < image->end)
+            found = closest;
+    }
+    if (found && offset)
+        *offset = address - found->address;
+    return found;
 }
 
 bool elf_image_lookup(const struct elf_image *image, const char *name, uint64_t *address)
 {
+    if (!image || !name)
+        return false;
     for (size_t i = 0; i < image->symbol_count; i++) {
         if (strcmp(image->symbols[i].name, name) == 0) {
-            *address = image->symbols[i].address;
+            if (address)
+                *address = image->symbols[i].address;
             return true;
         }
     }
