@@ -167,6 +167,7 @@ static int build_user_memory(struct guest *guest, const struct monitor_options *
                                 &rsp, error);
     if (result < 0)
         return result;
+    guest->initial_rsp = rsp;
 
     struct hx_boot_info boot = {
         .magic = HX_BOOT_INFO_MAGIC,

@@ -30,6 +30,7 @@ struct guest {
     struct elf_image program;
     struct linux_process *process;
     uint64_t stack_low, stack_top;
+    uint64_t initial_rsp; /* argc, as the program's entry sees it */
     bool verbose;
 };
 

@@ -8,6 +8,7 @@
  */
 #include "config.h"
 #include "monitor/guest.h"
+#include "monitor/debug.h"
 #include "monitor/monitor.h"
 #include "report/report.h"
 
@@ -25,11 +26,14 @@ enum run_end {
     RUN_END_SIGNAL,  /* the program was killed (abort, a fatal signal it sent itself) */
     RUN_END_FAULT,   /* an exception the program cannot survive */
     RUN_END_STOPPED, /* SIGINT/SIGTERM to the monitor */
+    RUN_END_KILLED,  /* the debugger killed the guest */
     RUN_END_ERROR,   /* the accelerator or the guest kernel failed */
 };
 
 struct run {
     struct guest *guest;
+    struct debugger *debugger; /* NULL without --gdb */
+    bool halt_at_start;
     GMainLoop *loop;
     atomic_int stop_signal; /* the monitor's signal that asked to stop, 0 if none */
     enum run_end end;
@@ -92,6 +96,11 @@ static gpointer vcpu_thread(gpointer data)
 {
     struct run *run = data;
     struct guest *guest = run->guest;
+    if (run->debugger && run->halt_at_start &&
+        debugger_before_start(run->debugger) == DEBUG_KILLED) {
+        run->end = RUN_END_KILLED;
+        goto finished;
+    }
     for (;;) {
         int result = guest->accel_ops->run(guest->accel, &run->exit);
         if (result < 0) {
@@ -99,13 +108,27 @@ static gpointer vcpu_thread(gpointer data)
             break;
         }
         if (run->exit.reason == ACCEL_EXIT_SYSCALL) {
-            if (!perform_syscall(run))
+            if (!perform_syscall(run)) {
+                debugger_program_ended(run->debugger, run->exit_status,
+                                       run->end == RUN_END_SIGNAL ? run->exit_status - 128 : 0);
                 break;
-            continue;
+            }
+            if (!debugger_stepping(run->debugger))
+                continue;
+        }
+        if (run->debugger) {
+            enum debug_verdict verdict = debugger_handle_exit(run->debugger, &run->exit);
+            if (verdict == DEBUG_RESUME)
+                continue;
+            if (verdict == DEBUG_KILLED) {
+                run->end = RUN_END_KILLED;
+                break;
+            }
         }
         if (run->exit.reason == ACCEL_EXIT_EXCEPTION) {
             run->end = RUN_END_FAULT;
             guest->accel_ops->get_state(guest->accel, &run->state, CPU_STATE_ALL);
+            debugger_program_ended(run->debugger, 0, report_signal_for_vector(run->exit.vector));
             break;
         }
         if (run->exit.reason == ACCEL_EXIT_STOPPED) {
@@ -116,6 +139,7 @@ static gpointer vcpu_thread(gpointer data)
         guest->accel_ops->get_state(guest->accel, &run->state, CPU_STATE_ALL);
         break;
     }
+finished:
     g_main_context_invoke(NULL, on_vcpu_finished, run);
     return NULL;
 }
@@ -126,6 +150,7 @@ static gboolean on_stop_signal(gpointer data)
     int signal = GPOINTER_TO_INT(((struct run **)data)[1]);
     atomic_store(&run->stop_signal, signal);
     run->guest->accel_ops->stop(run->guest->accel);
+    debugger_abort(run->debugger);
     return G_SOURCE_CONTINUE;
 }
 
@@ -160,7 +185,19 @@ int monitor_run(const struct monitor_options *options)
         return 1;
     }
 
-    struct run run = {.guest = guest, .loop = g_main_loop_new(NULL, FALSE)};
+    struct run run = {.guest = guest,
+                      .loop = g_main_loop_new(NULL, FALSE),
+                      .halt_at_start = options->halt_at_start};
+    if (options->gdb) {
+        run.debugger = debugger_create(guest, options->gdb, options->halt_at_start, &error);
+        if (!run.debugger) {
+            fprintf(stderr, "hermitux-run: gdb: %s\n", error);
+            g_free(error);
+            g_main_loop_unref(run.loop);
+            guest_destroy(guest);
+            return 1;
+        }
+    }
     struct run *sigint_data[2] = {&run, GINT_TO_POINTER(SIGINT)};
     struct run *sigterm_data[2] = {&run, GINT_TO_POINTER(SIGTERM)};
     guint sigint_source = g_unix_signal_add(SIGINT, on_stop_signal, sigint_data);
@@ -181,6 +218,10 @@ int monitor_run(const struct monitor_options *options)
     case RUN_END_FAULT:
         status = report_fault(stderr, guest, &run.exit, &run.state, options->verbose);
         break;
+    case RUN_END_KILLED:
+        fprintf(stderr, "hermitux-run: killed by the debugger\n");
+        status = 128 + SIGKILL;
+        break;
     case RUN_END_STOPPED: {
         int signal = atomic_load(&run.stop_signal);
         fprintf(stderr, "hermitux-run: stopped by %s\n", signal == SIGTERM ? "SIGTERM" : "SIGINT");
@@ -192,6 +233,7 @@ int monitor_run(const struct monitor_options *options)
         status = 1;
         break;
     }
+    debugger_free(run.debugger);
     g_main_loop_unref(run.loop);
     guest_destroy(guest);
     return status;

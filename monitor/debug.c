@@ -1,0 +1,814 @@
+/* monitor/debug.c — the GDB stub's target, and stopping the vCPU for it. */
+#include "config.h"
+#include "monitor/debug.h"
+#include "gdbstub/gdbstub.h"
+#include "kernel/abi.h"
+#include "report/report.h"
+
+#include <errno.h>
+#include <glib.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_BREAKPOINTS 256
+#define RFLAGS_TF       (1ULL << 8)
+#define INT3            0xcc
+#define GDB_SIGNAL_INT  2
+#define GDB_SIGNAL_TRAP 5
+
+enum breakpoint_mechanism {
+    MECHANISM_INT3, /* an int3 written into guest memory, trapped by the IDT */
+    MECHANISM_SLOT, /* one of the accelerator's hardware slots */
+};
+
+struct breakpoint {
+    bool used;
+    enum gdb_breakpoint_type type;
+    uint64_t address;
+    uint64_t kind;
+    enum breakpoint_mechanism mechanism;
+    uint8_t saved_byte;
+    int slot;
+};
+
+struct debugger {
+    struct guest *guest;
+    struct gdbstub *stub;
+    const struct accel_capabilities *capabilities;
+
+    GMutex mutex;
+    GCond wake;
+    bool parked; /* the vCPU thread waits for a command */
+    bool command_ready;
+    enum gdb_resume_mode mode;
+    uint64_t range_start, range_end;
+    int resume_signal;
+    bool killed, aborted, detached;
+
+    bool interrupt_requested;
+    bool stepping;         /* the resume in progress is a step */
+    bool step_via_tf;      /* ...done with RFLAGS.TF through the guest IDT */
+    bool temporary_active; /* an int3 planted to end a kernel step into user mode */
+    uint64_t temporary_address;
+    uint8_t temporary_saved;
+
+    struct breakpoint breakpoints[MAX_BREAKPOINTS];
+    struct accel_breakpoint slots[ACCEL_MAX_HW_BREAKPOINTS];
+    int slot_owner[ACCEL_MAX_HW_BREAKPOINTS]; /* index into breakpoints, -1 free */
+
+    char *exec_path;
+    uint8_t *auxv;
+    size_t auxv_length;
+};
+
+/* ---- the vCPU side -------------------------------------------------------- */
+
+struct stop_message {
+    struct debugger *debugger;
+    struct gdb_stop stop;
+};
+
+static gboolean deliver_stop(gpointer data)
+{
+    struct stop_message *message = data;
+    gdbstub_notify_stop(message->debugger->stub, &message->stop);
+    return G_SOURCE_REMOVE;
+}
+
+static void post_stop(struct debugger *debugger, const struct gdb_stop *stop)
+{
+    struct stop_message *message = g_new(struct stop_message, 1);
+    message->debugger = debugger;
+    message->stop = *stop;
+    g_main_context_invoke_full(NULL, G_PRIORITY_DEFAULT, deliver_stop, message, g_free);
+}
+
+static int arm_debug_registers(struct debugger *debugger, bool single_step)
+{
+    struct accel_breakpoint armed[ACCEL_MAX_HW_BREAKPOINTS];
+    int count = 0;
+    /* Slots are positional (DR0..DR3): keep unused ones harmless. */
+    int highest = -1;
+    for (int slot = 0; slot < ACCEL_MAX_HW_BREAKPOINTS; slot++) {
+        if (debugger->slot_owner[slot] >= 0)
+            highest = slot;
+    }
+    for (int slot = 0; slot <= highest; slot++) {
+        armed[slot] = debugger->slots[slot];
+        if (debugger->slot_owner[slot] < 0)
+            armed[slot] = (struct accel_breakpoint){ACCEL_BREAK_EXECUTE, 0, 1};
+        count++;
+    }
+    struct guest *guest = debugger->guest;
+    if (!single_step && count == 0 && !guest->accel_ops->set_debug)
+        return 0;
+    if (!guest->accel_ops->set_debug)
+        return -ENOTSUP;
+    return guest->accel_ops->set_debug(guest->accel, single_step, armed, count);
+}
+
+static bool read_byte(struct debugger *debugger, uint64_t address, uint8_t *byte)
+{
+    return guest_read(debugger->guest->memory, address, byte, 1, GUEST_ACCESS_DEBUG) == 0;
+}
+
+static bool write_byte(struct debugger *debugger, uint64_t address, uint8_t byte)
+{
+    return guest_write(debugger->guest->memory, address, &byte, 1, GUEST_ACCESS_DEBUG) == 0;
+}
+
+/* A kernel step over the iretq that enters user mode: on hosts where user
+ * code cannot be single-stepped by the accelerator, the step would run the
+ * program freely. An int3 at the iretq's target ends it instead. */
+static void plant_step_target(struct debugger *debugger, const struct cpu_state *state)
+{
+    uint8_t instruction[2];
+    uint64_t target;
+    if (guest_read(debugger->guest->memory, state->rip, instruction, 2, GUEST_ACCESS_DEBUG) < 0 ||
+        instruction[0] != 0x48 || instruction[1] != 0xcf ||
+        guest_read(debugger->guest->memory, state->rsp, &target, 8, GUEST_ACCESS_DEBUG) < 0 ||
+        target < HX_KERNEL_END)
+        return;
+    if (read_byte(debugger, target, &debugger->temporary_saved) &&
+        write_byte(debugger, target, INT3)) {
+        debugger->temporary_active = true;
+        debugger->temporary_address = target;
+    }
+}
+
+static void remove_step_target(struct debugger *debugger)
+{
+    if (!debugger->temporary_active)
+        return;
+    write_byte(debugger, debugger->temporary_address, debugger->temporary_saved);
+    debugger->temporary_active = false;
+}
+
+/* Applies the resume gdb asked for, on the vCPU thread, before running. */
+static void arm_resume(struct debugger *debugger)
+{
+    struct guest *guest = debugger->guest;
+    debugger->stepping = debugger->mode != GDB_RESUME_CONTINUE && !debugger->detached;
+    debugger->step_via_tf = false;
+    if (!debugger->stepping) {
+        arm_debug_registers(debugger, false);
+        return;
+    }
+    struct cpu_state state;
+    guest->accel_ops->get_state(guest->accel, &state, CPU_STATE_GPRS | CPU_STATE_SEGMENTS);
+    bool user_mode = (state.cs.selector & 3) == 3;
+    bool accelerator_steps = user_mode ? debugger->capabilities->user_single_step
+                                       : debugger->capabilities->kernel_single_step;
+    if (!accelerator_steps && user_mode) {
+        state.rflags |= RFLAGS_TF;
+        guest->accel_ops->set_state(guest->accel, &state, CPU_STATE_GPRS);
+        debugger->step_via_tf = true;
+        arm_debug_registers(debugger, false);
+        return;
+    }
+    if (!debugger->capabilities->user_single_step)
+        plant_step_target(debugger, &state);
+    arm_debug_registers(debugger, true);
+}
+
+/* Ends whatever the last resume armed for a step. */
+static void disarm_step(struct debugger *debugger)
+{
+    struct guest *guest = debugger->guest;
+    remove_step_target(debugger);
+    if (debugger->step_via_tf) {
+        struct cpu_state state;
+        guest->accel_ops->get_state(guest->accel, &state, CPU_STATE_GPRS);
+        state.rflags &= ~RFLAGS_TF;
+        guest->accel_ops->set_state(guest->accel, &state, CPU_STATE_GPRS);
+        debugger->step_via_tf = false;
+    }
+    debugger->stepping = false;
+}
+
+/* Reports stop to gdb and waits for its next command. */
+static enum debug_verdict stop_and_wait(struct debugger *debugger, const struct gdb_stop *stop)
+{
+    disarm_step(debugger);
+    g_mutex_lock(&debugger->mutex);
+    debugger->parked = true;
+    debugger->command_ready = false;
+    post_stop(debugger, stop);
+    while (!debugger->command_ready && !debugger->aborted)
+        g_cond_wait(&debugger->wake, &debugger->mutex);
+    debugger->parked = false;
+    debugger->command_ready = false;
+    bool killed = debugger->killed || debugger->aborted;
+    g_mutex_unlock(&debugger->mutex);
+    if (killed)
+        return DEBUG_KILLED;
+    arm_resume(debugger);
+    return DEBUG_RESUME;
+}
+
+static struct breakpoint *find_breakpoint(struct debugger *debugger, uint64_t address,
+                                          enum breakpoint_mechanism mechanism)
+{
+    for (int i = 0; i < MAX_BREAKPOINTS; i++) {
+        struct breakpoint *breakpoint = &debugger->breakpoints[i];
+        if (breakpoint->used && breakpoint->address == address &&
+            breakpoint->mechanism == mechanism &&
+            (breakpoint->type == GDB_BREAKPOINT_SOFTWARE ||
+             breakpoint->type == GDB_BREAKPOINT_HARDWARE))
+            return breakpoint;
+    }
+    return NULL;
+}
+
+enum debug_verdict debugger_before_start(struct debugger *debugger)
+{
+    struct gdb_stop stop = {.kind = GDB_STOP_SIGNAL, .signal = GDB_SIGNAL_TRAP};
+    return stop_and_wait(debugger, &stop);
+}
+
+bool debugger_stepping(struct debugger *debugger)
+{
+    return debugger && debugger->stepping;
+}
+
+static bool in_step_range(struct debugger *debugger, uint64_t rip)
+{
+    return debugger->mode == GDB_RESUME_RANGE_STEP && rip >= debugger->range_start &&
+           rip < debugger->range_end;
+}
+
+static enum debug_verdict handle_trap(struct debugger *debugger, const struct accel_exit *exit)
+{
+    struct guest *guest = debugger->guest;
+    struct cpu_state state;
+    guest->accel_ops->get_state(guest->accel, &state, CPU_STATE_GPRS);
+    struct gdb_stop stop = {.kind = GDB_STOP_SIGNAL, .signal = GDB_SIGNAL_TRAP};
+
+    if (exit->reason == ACCEL_EXIT_EXCEPTION && exit->vector == 3) {
+        uint64_t address = state.rip - 1;
+        if (debugger->temporary_active && address == debugger->temporary_address) {
+            remove_step_target(debugger);
+            state.rip = address;
+            guest->accel_ops->set_state(guest->accel, &state, CPU_STATE_GPRS);
+            return stop_and_wait(debugger, &stop);
+        }
+        struct breakpoint *breakpoint = find_breakpoint(debugger, address, MECHANISM_INT3);
+        if (breakpoint) {
+            /* gdb's swbreak semantics: the pc is the breakpoint's address. */
+            state.rip = address;
+            guest->accel_ops->set_state(guest->accel, &state, CPU_STATE_GPRS);
+            stop.reason = breakpoint->type == GDB_BREAKPOINT_HARDWARE ? GDB_STOP_REASON_HWBREAK
+                                                                      : GDB_STOP_REASON_SWBREAK;
+        }
+        return stop_and_wait(debugger, &stop);
+    }
+
+    /* A finished step: #DB from TF, or the accelerator's own. */
+    bool step_done = (exit->reason == ACCEL_EXIT_EXCEPTION && debugger->step_via_tf) ||
+                     (exit->reason == ACCEL_EXIT_DEBUG && exit->debug_slot < 0);
+    if (step_done && in_step_range(debugger, state.rip)) {
+        remove_step_target(debugger);
+        arm_resume(debugger);
+        return DEBUG_RESUME;
+    }
+    if (exit->reason == ACCEL_EXIT_DEBUG && exit->debug_slot >= 0) {
+        int owner = debugger->slot_owner[exit->debug_slot];
+        if (owner >= 0) {
+            const struct breakpoint *breakpoint = &debugger->breakpoints[owner];
+            switch (breakpoint->type) {
+            case GDB_WATCHPOINT_WRITE:
+                stop.reason = GDB_STOP_REASON_WATCH;
+                break;
+            case GDB_WATCHPOINT_READ:
+                stop.reason = GDB_STOP_REASON_RWATCH;
+                break;
+            case GDB_WATCHPOINT_ACCESS:
+                stop.reason = GDB_STOP_REASON_AWATCH;
+                break;
+            default:
+                stop.reason = GDB_STOP_REASON_HWBREAK;
+                break;
+            }
+            stop.watch_address = breakpoint->address;
+        }
+    }
+    return stop_and_wait(debugger, &stop);
+}
+
+enum debug_verdict debugger_handle_exit(struct debugger *debugger, const struct accel_exit *exit)
+{
+    if (!debugger || debugger->detached)
+        return DEBUG_FATAL;
+    switch (exit->reason) {
+    case ACCEL_EXIT_SYSCALL: {
+        /* The stepped instruction was a syscall: the step ends after it. */
+        struct gdb_stop stop = {.kind = GDB_STOP_SIGNAL, .signal = GDB_SIGNAL_TRAP};
+        return stop_and_wait(debugger, &stop);
+    }
+    case ACCEL_EXIT_STOPPED: {
+        if (!debugger->interrupt_requested && !debugger->killed)
+            return DEBUG_FATAL;
+        if (debugger->killed)
+            return DEBUG_KILLED;
+        debugger->interrupt_requested = false;
+        struct gdb_stop stop = {.kind = GDB_STOP_SIGNAL, .signal = GDB_SIGNAL_INT};
+        return stop_and_wait(debugger, &stop);
+    }
+    case ACCEL_EXIT_DEBUG:
+        return handle_trap(debugger, exit);
+    case ACCEL_EXIT_EXCEPTION:
+        if (exit->vector == 3 || (exit->vector == 1))
+            return handle_trap(debugger, exit);
+        {
+            /* A fault: gdb sees the signal; continuing with it kills the
+             * program as a native run would die. */
+            struct gdb_stop stop = {.kind = GDB_STOP_SIGNAL,
+                                    .signal = report_signal_for_vector(exit->vector)};
+            enum debug_verdict verdict = stop_and_wait(debugger, &stop);
+            if (verdict == DEBUG_RESUME && debugger->resume_signal != 0)
+                return DEBUG_FATAL;
+            return verdict;
+        }
+    default:
+        return DEBUG_FATAL;
+    }
+}
+
+void debugger_program_ended(struct debugger *debugger, int exit_status, int signal)
+{
+    if (!debugger)
+        return;
+    struct gdb_stop stop = {
+        .kind = signal ? GDB_STOP_KILLED : GDB_STOP_EXITED,
+        .signal = signal,
+        .exit_status = exit_status & 0xff,
+    };
+    post_stop(debugger, &stop);
+}
+
+void debugger_abort(struct debugger *debugger)
+{
+    if (!debugger)
+        return;
+    g_mutex_lock(&debugger->mutex);
+    debugger->aborted = true;
+    g_cond_signal(&debugger->wake);
+    g_mutex_unlock(&debugger->mutex);
+}
+
+/* ---- the gdb side (main thread) -------------------------------------- */
+
+static int target_read_registers(void *opaque, struct cpu_state *state, struct cpu_fpu_state *fpu)
+{
+    struct debugger *debugger = opaque;
+    struct guest *guest = debugger->guest;
+    int result = guest->accel_ops->get_state(guest->accel, state, CPU_STATE_ALL);
+    if (result == 0 && fpu)
+        result = guest->accel_ops->get_fpu(guest->accel, fpu);
+    return result;
+}
+
+static int target_write_registers(void *opaque, const struct cpu_state *state,
+                                  const struct cpu_fpu_state *fpu)
+{
+    struct debugger *debugger = opaque;
+    struct guest *guest = debugger->guest;
+    struct cpu_state current;
+    int result = guest->accel_ops->get_state(guest->accel, &current, CPU_STATE_ALL);
+    if (result < 0)
+        return result;
+    result = guest->accel_ops->set_state(guest->accel, state, CPU_STATE_GPRS);
+    /* Selectors gdb writes back unchanged; only the bases can be set. */
+    if (result == 0 && (current.fs.base != state->fs.base || current.gs.base != state->gs.base)) {
+        current.fs.base = state->fs.base;
+        current.gs.base = state->gs.base;
+        result = guest->accel_ops->set_state(guest->accel, &current, CPU_STATE_SEGMENTS);
+    }
+    if (result == 0 && fpu)
+        result = guest->accel_ops->set_fpu(guest->accel, fpu);
+    return result;
+}
+
+/* The breakpoints' int3 bytes are the debugger's, not the program's. */
+static void hide_int3s(struct debugger *debugger, uint64_t address, uint8_t *buffer, size_t length)
+{
+    for (int i = 0; i < MAX_BREAKPOINTS; i++) {
+        const struct breakpoint *breakpoint = &debugger->breakpoints[i];
+        if (breakpoint->used && breakpoint->mechanism == MECHANISM_INT3 &&
+            breakpoint->address >= address && breakpoint->address - address < length)
+            buffer[breakpoint->address - address] = breakpoint->saved_byte;
+    }
+    if (debugger->temporary_active && debugger->temporary_address >= address &&
+        debugger->temporary_address - address < length)
+        buffer[debugger->temporary_address - address] = debugger->temporary_saved;
+}
+
+static int target_read_memory(void *opaque, uint64_t address, void *buffer, size_t length)
+{
+    struct debugger *debugger = opaque;
+    int result = guest_read(debugger->guest->memory, address, buffer, length, GUEST_ACCESS_DEBUG);
+    if (result == 0)
+        hide_int3s(debugger, address, buffer, length);
+    return result;
+}
+
+static int target_write_memory(void *opaque, uint64_t address, const void *buffer, size_t length)
+{
+    struct debugger *debugger = opaque;
+    int result = guest_write(debugger->guest->memory, address, buffer, length, GUEST_ACCESS_DEBUG);
+    if (result < 0)
+        return result;
+    /* A write over a planted int3 changes what it hides, and keeps it. */
+    for (int i = 0; i < MAX_BREAKPOINTS; i++) {
+        struct breakpoint *breakpoint = &debugger->breakpoints[i];
+        if (breakpoint->used && breakpoint->mechanism == MECHANISM_INT3 &&
+            breakpoint->address >= address && breakpoint->address - address < length) {
+            breakpoint->saved_byte = ((const uint8_t *)buffer)[breakpoint->address - address];
+            write_byte(debugger, breakpoint->address, INT3);
+        }
+    }
+    return 0;
+}
+
+static int target_resume(void *opaque, enum gdb_resume_mode mode, uint64_t range_start,
+                         uint64_t range_end, int signal)
+{
+    struct debugger *debugger = opaque;
+    g_mutex_lock(&debugger->mutex);
+    if (!debugger->parked) {
+        g_mutex_unlock(&debugger->mutex);
+        return -EBUSY;
+    }
+    debugger->mode = mode;
+    debugger->range_start = range_start;
+    debugger->range_end = range_end;
+    debugger->resume_signal = signal;
+    debugger->command_ready = true;
+    g_cond_signal(&debugger->wake);
+    g_mutex_unlock(&debugger->mutex);
+    return 0;
+}
+
+static void target_interrupt(void *opaque)
+{
+    struct debugger *debugger = opaque;
+    debugger->interrupt_requested = true;
+    debugger->guest->accel_ops->stop(debugger->guest->accel);
+}
+
+static int free_slot(struct debugger *debugger)
+{
+    for (int slot = 0; slot < ACCEL_MAX_HW_BREAKPOINTS; slot++) {
+        if (debugger->slot_owner[slot] < 0)
+            return slot;
+    }
+    return -1;
+}
+
+static int target_insert_breakpoint(void *opaque, enum gdb_breakpoint_type type, uint64_t address,
+                                    uint64_t kind)
+{
+    struct debugger *debugger = opaque;
+    const struct accel_capabilities *capabilities = debugger->capabilities;
+    bool kernel = address < HX_KERNEL_END;
+    int index = -1;
+    for (int i = 0; i < MAX_BREAKPOINTS && index < 0; i++) {
+        if (!debugger->breakpoints[i].used)
+            index = i;
+    }
+    if (index < 0)
+        return -ENOSPC;
+    struct breakpoint *breakpoint = &debugger->breakpoints[index];
+    *breakpoint = (struct breakpoint){.type = type, .address = address, .kind = kind, .slot = -1};
+
+    bool is_watchpoint = type >= GDB_WATCHPOINT_WRITE;
+    bool slot_works = is_watchpoint ? capabilities->watchpoints
+                      : kernel      ? capabilities->kernel_hw_breakpoints
+                                    : capabilities->user_hw_breakpoints;
+    int slot = slot_works ? free_slot(debugger) : -1;
+    if (is_watchpoint && (kind == 0 || kind > 8 || (kind & (kind - 1)) || (address & (kind - 1))))
+        return -EINVAL;
+    if (slot >= 0 && !(type == GDB_WATCHPOINT_READ)) {
+        breakpoint->mechanism = MECHANISM_SLOT;
+        breakpoint->slot = slot;
+        debugger->slots[slot] = (struct accel_breakpoint){
+            .kind = type == GDB_WATCHPOINT_WRITE    ? ACCEL_BREAK_WRITE
+                    : type == GDB_WATCHPOINT_ACCESS ? ACCEL_BREAK_ACCESS
+                                                    : ACCEL_BREAK_EXECUTE,
+            .address = address,
+            .length = is_watchpoint ? (unsigned)kind : 1,
+        };
+        debugger->slot_owner[slot] = index;
+        breakpoint->used = true;
+        return 0;
+    }
+    if (is_watchpoint)
+        return -ENOTSUP; /* gdb falls back to software watchpoints */
+    if (kernel)
+        return slot_works ? -ENOSPC : -ENOTSUP;
+    /* int3 in user code, trapped through the guest kernel's IDT. */
+    if (find_breakpoint(debugger, address, MECHANISM_INT3)) {
+        struct breakpoint *existing = find_breakpoint(debugger, address, MECHANISM_INT3);
+        breakpoint->saved_byte = existing->saved_byte;
+    } else if (!read_byte(debugger, address, &breakpoint->saved_byte) ||
+               !write_byte(debugger, address, INT3)) {
+        return -EFAULT;
+    }
+    breakpoint->mechanism = MECHANISM_INT3;
+    breakpoint->used = true;
+    return 0;
+}
+
+static void remove_breakpoint_at(struct debugger *debugger, int index)
+{
+    struct breakpoint *breakpoint = &debugger->breakpoints[index];
+    breakpoint->used = false;
+    if (breakpoint->mechanism == MECHANISM_SLOT) {
+        debugger->slot_owner[breakpoint->slot] = -1;
+        return;
+    }
+    /* Another breakpoint at the same address keeps the int3. */
+    if (!find_breakpoint(debugger, breakpoint->address, MECHANISM_INT3))
+        write_byte(debugger, breakpoint->address, breakpoint->saved_byte);
+}
+
+static int target_remove_breakpoint(void *opaque, enum gdb_breakpoint_type type, uint64_t address,
+                                    uint64_t kind)
+{
+    struct debugger *debugger = opaque;
+    for (int i = 0; i < MAX_BREAKPOINTS; i++) {
+        const struct breakpoint *breakpoint = &debugger->breakpoints[i];
+        if (breakpoint->used && breakpoint->type == type && breakpoint->address == address &&
+            (type < GDB_WATCHPOINT_WRITE || breakpoint->kind == kind)) {
+            remove_breakpoint_at(debugger, i);
+            return 0;
+        }
+    }
+    return -ENOENT;
+}
+
+static void remove_all_breakpoints(struct debugger *debugger)
+{
+    for (int i = 0; i < MAX_BREAKPOINTS; i++) {
+        if (debugger->breakpoints[i].used)
+            remove_breakpoint_at(debugger, i);
+    }
+}
+
+static void wake_with(struct debugger *debugger, bool kill)
+{
+    g_mutex_lock(&debugger->mutex);
+    bool parked = debugger->parked;
+    if (kill)
+        debugger->killed = true;
+    if (parked) {
+        debugger->mode = GDB_RESUME_CONTINUE;
+        debugger->resume_signal = 0;
+        debugger->command_ready = true;
+        g_cond_signal(&debugger->wake);
+    }
+    g_mutex_unlock(&debugger->mutex);
+    if (!parked && kill)
+        debugger->guest->accel_ops->stop(debugger->guest->accel);
+}
+
+static void target_kill(void *opaque)
+{
+    wake_with(opaque, true);
+}
+
+static void target_detach(void *opaque)
+{
+    struct debugger *debugger = opaque;
+    remove_all_breakpoints(debugger);
+    debugger->detached = true;
+    wake_with(debugger, false);
+}
+
+static void target_disconnected(void *opaque)
+{
+    /* A halted guest waits for the next debugger; a running one runs on,
+     * and either way no breakpoint of the old session stays planted. */
+    remove_all_breakpoints(opaque);
+}
+
+static char *describe_region_kind(enum guest_region_kind kind)
+{
+    static const char *const names[] = {"kernel", "program", "heap",  "mmap",
+                                        "stack",  "guard",   "device"};
+    return g_strdup(kind < G_N_ELEMENTS(names) ? names[kind] : "?");
+}
+
+static bool append_region(const struct guest_region *region, void *opaque)
+{
+    GString *out = opaque;
+    char *kind = describe_region_kind(region->kind);
+    g_string_append_printf(out, "%016" PRIx64 "-%016" PRIx64 " %c%c%c%c %-8s %s\n", region->start,
+                           region->end, region->prot & GUEST_PROT_READ ? 'r' : '-',
+                           region->prot & GUEST_PROT_WRITE ? 'w' : '-',
+                           region->prot & GUEST_PROT_EXEC ? 'x' : '-',
+                           region->prot & GUEST_PROT_USER ? 'u' : 's', kind, region->name);
+    g_free(kind);
+    return true;
+}
+
+static char *monitor_translate(struct debugger *debugger, const char *argument)
+{
+    char *end;
+    uint64_t address = g_ascii_strtoull(argument, &end, 0);
+    if (!*argument || *end)
+        return g_strdup("usage: monitor translate ADDRESS\n");
+    struct guest_walk walk;
+    struct guest_memory *memory = debugger->guest->memory;
+    guest_walk(memory, guest_memory_cr3(memory), address, &walk);
+    GString *out = g_string_new(NULL);
+    static const char *const levels[] = {"PML4E", "PDPTE", "PDE", "PTE"};
+    g_string_append_printf(out, "translate %#" PRIx64 " (cr3 %#" PRIx64 "):\n", address,
+                           guest_memory_cr3(memory));
+    for (int level = 0; level < walk.levels && level < 4; level++)
+        g_string_append_printf(out, "  %-5s %#018" PRIx64 "%s%s%s%s\n", levels[level],
+                               walk.entries[level], walk.entries[level] & PTE_PRESENT ? " P" : "",
+                               walk.entries[level] & PTE_WRITE ? " W" : "",
+                               walk.entries[level] & PTE_USER ? " U" : "",
+                               walk.entries[level] & PTE_NX ? " NX" : "");
+    if (walk.status == GUEST_WALK_OK)
+        g_string_append_printf(
+            out, "  => guest-physical %#" PRIx64 " (%" PRIu64 " KiB page, %s%s%s)\n", walk.gpa,
+            walk.page_size >> 10, walk.writable ? "writable" : "read-only",
+            walk.user ? ", user" : ", supervisor",
+            walk.executable ? ", executable" : ", no-execute");
+    else
+        g_string_append_printf(out, "  => %s\n", guest_walk_status_string(walk.status));
+    struct guest *guest = debugger->guest;
+    uint64_t accelerator_gpa;
+    if (guest->accel_ops->translate) {
+        if (guest->accel_ops->translate(guest->accel, address, &accelerator_gpa))
+            g_string_append_printf(out, "  %s agrees: %#" PRIx64 "\n", guest->accel_ops->name,
+                                   accelerator_gpa);
+        else
+            g_string_append_printf(out, "  %s: not mapped\n", guest->accel_ops->name);
+    }
+    return g_string_free(out, FALSE);
+}
+
+static char *monitor_registers(struct debugger *debugger)
+{
+    struct cpu_state s;
+    struct guest *guest = debugger->guest;
+    if (guest->accel_ops->get_state(guest->accel, &s, CPU_STATE_ALL) < 0)
+        return g_strdup("cannot read the registers\n");
+    return g_strdup_printf(
+        "rip %#018" PRIx64 " rflags %#" PRIx64 " cpl %u\n"
+        "cs %#06x ss %#06x ds %#06x es %#06x fs %#06x gs %#06x tr %#06x\n"
+        "fs_base %#" PRIx64 " gs_base %#" PRIx64 " kernel_gs_base %#" PRIx64 "\n"
+        "cr0 %#" PRIx64 " cr2 %#" PRIx64 " cr3 %#" PRIx64 " cr4 %#" PRIx64 " cr8 %#" PRIx64 "\n"
+        "efer %#" PRIx64 " star %#" PRIx64 " lstar %#" PRIx64 " cstar %#" PRIx64 " fmask %#" PRIx64
+        "\n"
+        "gdt %#" PRIx64 "/%#x idt %#" PRIx64 "/%#x\n",
+        s.rip, s.rflags, s.cs.selector & 3, s.cs.selector, s.ss.selector, s.ds.selector,
+        s.es.selector, s.fs.selector, s.gs.selector, s.tr.selector, s.fs.base, s.gs.base,
+        s.kernel_gs_base, s.cr0, s.cr2, s.cr3, s.cr4, s.cr8, s.efer, s.star, s.lstar, s.cstar,
+        s.fmask, s.gdt.base, s.gdt.limit, s.idt.base, s.idt.limit);
+}
+
+static char *target_monitor_command(void *opaque, const char *command)
+{
+    struct debugger *debugger = opaque;
+    while (*command == ' ')
+        command++;
+    if (strcmp(command, "help") == 0 || *command == '\0')
+        return g_strdup("monitor commands:\n"
+                        "  info registers   control registers, segments and MSRs\n"
+                        "  info mem         the guest memory map\n"
+                        "  info debug       how breakpoints and steps are done on this host\n"
+                        "  translate ADDR   the page walk for a guest-virtual address\n");
+    if (strcmp(command, "info registers") == 0)
+        return monitor_registers(debugger);
+    if (strcmp(command, "info mem") == 0) {
+        GString *out = g_string_new("start            end              prot kind     name\n");
+        guest_region_foreach(debugger->guest->memory, append_region, out);
+        return g_string_free(out, FALSE);
+    }
+    if (strcmp(command, "info debug") == 0) {
+        const struct accel_capabilities *c = debugger->capabilities;
+        return g_strdup_printf(
+            "%s\nprogram breakpoints: %s\nprogram single-step: %s\n"
+            "kernel breakpoints: %s\nkernel single-step: %s\nwatchpoints: %s\n",
+            c->description,
+            c->user_hw_breakpoints ? "debug registers, then int3" : "int3 through the guest IDT",
+            c->user_single_step ? "accelerator" : "RFLAGS.TF through the guest IDT",
+            c->kernel_hw_breakpoints ? "debug registers (4)" : "not available",
+            c->kernel_single_step ? "accelerator" : "not available",
+            c->watchpoints ? "debug registers (4)"
+                           : "gdb's software watchpoints (single-stepping)");
+    }
+    if (strncmp(command, "translate ", 10) == 0)
+        return monitor_translate(debugger, command + 10);
+    return g_strdup_printf("unknown monitor command '%s'; try 'monitor help'\n", command);
+}
+
+static const char *target_exec_file(void *opaque)
+{
+    return ((struct debugger *)opaque)->exec_path;
+}
+
+static const char *target_kernel_file(void *opaque, uint64_t *text_address)
+{
+    struct debugger *debugger = opaque;
+    *text_address = debugger->guest->kernel.text_start;
+    return debugger->guest->kernel.path;
+}
+
+static const void *target_auxv(void *opaque, size_t *length)
+{
+    struct debugger *debugger = opaque;
+    *length = debugger->auxv_length;
+    return debugger->auxv;
+}
+
+static const struct gdb_target_ops target_ops = {
+    .read_registers = target_read_registers,
+    .write_registers = target_write_registers,
+    .read_memory = target_read_memory,
+    .write_memory = target_write_memory,
+    .resume = target_resume,
+    .interrupt = target_interrupt,
+    .insert_breakpoint = target_insert_breakpoint,
+    .remove_breakpoint = target_remove_breakpoint,
+    .kill = target_kill,
+    .detach = target_detach,
+    .disconnected = target_disconnected,
+    .monitor_command = target_monitor_command,
+    .exec_file = target_exec_file,
+    .kernel_file = target_kernel_file,
+    .auxv = target_auxv,
+};
+
+/* The auxiliary vector the loader put on the initial stack. */
+static void copy_auxv(struct debugger *debugger)
+{
+    struct guest *guest = debugger->guest;
+    uint64_t pointer = guest->initial_rsp, value;
+    if (guest_read(guest->memory, pointer, &value, 8, GUEST_ACCESS_DEBUG) < 0)
+        return;
+    pointer += 8 * (value + 2); /* argc, argv, NULL */
+    for (int i = 0; i < 4096; i++, pointer += 8) {
+        if (guest_read(guest->memory, pointer, &value, 8, GUEST_ACCESS_DEBUG) < 0)
+            return;
+        if (value == 0)
+            break;
+    }
+    pointer += 8;
+    uint64_t start = pointer;
+    for (int i = 0; i < 64; i++, pointer += 16) {
+        if (guest_read(guest->memory, pointer, &value, 8, GUEST_ACCESS_DEBUG) < 0)
+            return;
+        if (value == 0) {
+            pointer += 16;
+            break;
+        }
+    }
+    debugger->auxv_length = pointer - start;
+    debugger->auxv = g_malloc(debugger->auxv_length);
+    if (guest_read(guest->memory, start, debugger->auxv, debugger->auxv_length,
+                   GUEST_ACCESS_DEBUG) < 0)
+        debugger->auxv_length = 0;
+}
+
+struct debugger *debugger_create(struct guest *guest, const char *spec, bool halt, char **error)
+{
+    (void)halt;
+    struct debugger *debugger = g_new0(struct debugger, 1);
+    debugger->guest = guest;
+    debugger->capabilities = guest->accel_ops->capabilities(guest->accel);
+    g_mutex_init(&debugger->mutex);
+    g_cond_init(&debugger->wake);
+    for (int slot = 0; slot < ACCEL_MAX_HW_BREAKPOINTS; slot++)
+        debugger->slot_owner[slot] = -1;
+    char *absolute = realpath(guest->program.path, NULL);
+    debugger->exec_path = g_strdup(absolute ? absolute : guest->program.path);
+    free(absolute);
+    copy_auxv(debugger);
+    debugger->stub = gdbstub_new(&target_ops, debugger);
+    if (gdbstub_listen(debugger->stub, spec, error) < 0) {
+        debugger_free(debugger);
+        return NULL;
+    }
+    fprintf(stderr, "hermitux-run: gdb: listening on %s%s\n", gdbstub_address(debugger->stub),
+            halt ? "; the guest waits for a debugger (target remote ...)" : "");
+    return debugger;
+}
+
+void debugger_free(struct debugger *debugger)
+{
+    if (!debugger)
+        return;
+    gdbstub_free(debugger->stub);
+    g_mutex_clear(&debugger->mutex);
+    g_cond_clear(&debugger->wake);
+    g_free(debugger->exec_path);
+    g_free(debugger->auxv);
+    g_free(debugger);
+}

@@ -1,0 +1,60 @@
+/*
+ * monitor/debug.h — the debugger side of the monitor: the GDB stub's target,
+ * built on the accelerator interface and the memory module, and the handshake
+ * between the vCPU thread (which stops and waits) and the main loop (which
+ * talks to gdb).
+ *
+ * Breakpoints and steps use what the accelerator really offers on this host
+ * (accel capabilities): debug registers and KVM single-step where they fire,
+ * else int3 and RFLAGS.TF trapped through the guest kernel's IDT. gdb cannot
+ * tell which is in use; `monitor info debug` says.
+ */
+#ifndef HERMITUX_MONITOR_DEBUG_H
+#define HERMITUX_MONITOR_DEBUG_H
+
+#include <stdbool.h>
+
+#include "accel/accel.h"
+#include "monitor/guest.h"
+
+struct debugger;
+
+/* What the vCPU thread does after a stop the debugger saw. */
+enum debug_verdict {
+    DEBUG_RESUME, /* run the guest again (the debugger resumed it) */
+    DEBUG_FATAL,  /* deliver the exit as usual: the program dies of it */
+    DEBUG_KILLED, /* the debugger killed the guest: end the run */
+};
+
+/* Listens for gdb on spec. halt: the first instruction waits for gdb. NULL
+ * with a one-line *error on failure. Main thread. */
+struct debugger *debugger_create(struct guest *guest, const char *spec, bool halt, char **error);
+
+void debugger_free(struct debugger *debugger);
+
+/* vCPU thread, before the first run: waits for gdb's first resume when
+ * halting at start. Returns DEBUG_RESUME or DEBUG_KILLED. */
+enum debug_verdict debugger_before_start(struct debugger *debugger);
+
+/*
+ * vCPU thread, after an exit that is not a plain syscall (or a syscall that
+ * completed a step): decides whether it is a debug event (breakpoint, step,
+ * interrupt, a fault gdb should see) and if so reports it to gdb and waits
+ * for gdb's verdict. Returns DEBUG_FATAL when the exit is not the
+ * debugger's business.
+ */
+enum debug_verdict debugger_handle_exit(struct debugger *debugger, const struct accel_exit *exit);
+
+/* vCPU thread, after a syscall completed: true when a step is in progress
+ * (the syscall instruction was the step), in which case it stops and waits
+ * like debugger_handle_exit. */
+bool debugger_stepping(struct debugger *debugger);
+
+/* vCPU thread: the program ended; gdb is told (W or X packet). */
+void debugger_program_ended(struct debugger *debugger, int exit_status, int signal);
+
+/* Main thread: the monitor itself was asked to stop (SIGINT/SIGTERM); wakes
+ * a waiting vCPU thread so the run can end. */
+void debugger_abort(struct debugger *debugger);
+
+#endif
