@@ -1307,11 +1307,13 @@ static void receive_byte(struct gdbstub *stub, char byte)
         } else if (byte == '$') {
             /* A '$' cannot be inside a packet: the last one was cut off. */
             receive_idle_byte(stub, byte);
-        } else if (stub->payload_length < GDB_PACKET_SIZE) {
-            stub->payload[stub->payload_length++] = byte;
-            stub->payload_checksum += (uint8_t)byte;
         } else {
-            stub->payload_overflow = true;
+            /* Too long a packet is consumed to its end, then refused. */
+            if (stub->payload_length < GDB_PACKET_SIZE)
+                stub->payload[stub->payload_length++] = byte;
+            else
+                stub->payload_overflow = true;
+            stub->payload_checksum += (uint8_t)byte;
         }
         break;
     case RECEIVE_CHECKSUM1:

@@ -1,0 +1,1237 @@
+// Module tests for gdbstub/: the packet codec, every command handler against
+// a fake target (a register file and a sparse memory with a hole), the
+// target description, and the sockets.
+#include <gtest/gtest.h>
+
+#include <errno.h>
+#include <poll.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+#include <unistd.h>
+
+#include <glib.h>
+
+#include <algorithm>
+#include <functional>
+#include <map>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "gdbstub/gdbstub.h"
+
+namespace
+{
+
+constexpr uint64_t kPage = 4096;
+constexpr uint64_t kMappedStart = 0x400000; // pages 0x400000..0x402fff mapped
+constexpr uint64_t kHole = 0x403000;        // unmapped
+constexpr uint64_t kAfterHole = 0x404000;   // mapped again
+constexpr uint64_t kKernelText = 0xffff800000100000ULL;
+
+struct ResumeCall {
+    gdb_resume_mode mode;
+    uint64_t start, end;
+    int signal;
+};
+
+struct BreakpointCall {
+    bool insert;
+    gdb_breakpoint_type type;
+    uint64_t address, kind;
+};
+
+// What the monitor would be: records every call the stub makes.
+struct FakeTarget {
+    cpu_state state{};
+    cpu_fpu_state fpu{};
+    std::map<uint64_t, std::vector<uint8_t>> pages;
+    std::vector<ResumeCall> resumes;
+    std::vector<BreakpointCall> breakpoints;
+    int breakpoint_result = 0;
+    int resume_result = 0;
+    int interrupts = 0, kills = 0, detaches = 0, disconnects = 0, register_writes = 0;
+    bool access_crossed_page = false;
+    std::string last_monitor_command;
+    std::string monitor_output = "monitor says hi\n";
+    std::vector<uint8_t> auxv_bytes;
+
+    FakeTarget()
+    {
+        for (uint64_t page :
+             {kMappedStart, kMappedStart + kPage, kMappedStart + 2 * kPage, kAfterHole}) {
+            std::vector<uint8_t> bytes(kPage);
+            for (uint64_t i = 0; i < kPage; i++)
+                bytes[i] = (uint8_t)((page >> 12) + i);
+            pages[page] = bytes;
+        }
+        // An auxv with every byte that needs escaping in a binary reply.
+        auxv_bytes = {6, 0, 0, 0, '#', '$', '}', '*', 0, 0x10, 0, 0, 0, 0, 0, 0};
+    }
+
+    uint8_t *Byte(uint64_t address)
+    {
+        auto page = pages.find(address & ~(kPage - 1));
+        return page == pages.end() ? nullptr : &page->second[address & (kPage - 1)];
+    }
+
+    int Access(uint64_t address, uint8_t *buffer, const uint8_t *data, size_t length)
+    {
+        if (length > 0 && (address & ~(kPage - 1)) != ((address + length - 1) & ~(kPage - 1)))
+            access_crossed_page = true;
+        for (size_t i = 0; i < length; i++)
+            if (!Byte(address + i))
+                return -EFAULT;
+        for (size_t i = 0; i < length; i++) {
+            if (buffer)
+                buffer[i] = *Byte(address + i);
+            else
+                *Byte(address + i) = data[i];
+        }
+        return 0;
+    }
+};
+
+FakeTarget *Fake(void *opaque)
+{
+    return static_cast<FakeTarget *>(opaque);
+}
+
+const gdb_target_ops kFakeOps = {
+    [](void *opaque, cpu_state *state, cpu_fpu_state *fpu) {
+        *state = Fake(opaque)->state;
+        *fpu = Fake(opaque)->fpu;
+        return 0;
+    },
+    [](void *opaque, const cpu_state *state, const cpu_fpu_state *fpu) {
+        Fake(opaque)->state = *state;
+        Fake(opaque)->fpu = *fpu;
+        Fake(opaque)->register_writes++;
+        return 0;
+    },
+    [](void *opaque, uint64_t address, void *buffer, size_t length) {
+        return Fake(opaque)->Access(address, (uint8_t *)buffer, nullptr, length);
+    },
+    [](void *opaque, uint64_t address, const void *buffer, size_t length) {
+        return Fake(opaque)->Access(address, nullptr, (const uint8_t *)buffer, length);
+    },
+    [](void *opaque, gdb_resume_mode mode, uint64_t start, uint64_t end, int signal) {
+        Fake(opaque)->resumes.push_back({mode, start, end, signal});
+        return Fake(opaque)->resume_result;
+    },
+    [](void *opaque) { Fake(opaque)->interrupts++; },
+    [](void *opaque, gdb_breakpoint_type type, uint64_t address, uint64_t kind) {
+        Fake(opaque)->breakpoints.push_back({true, type, address, kind});
+        return Fake(opaque)->breakpoint_result;
+    },
+    [](void *opaque, gdb_breakpoint_type type, uint64_t address, uint64_t kind) {
+        Fake(opaque)->breakpoints.push_back({false, type, address, kind});
+        return Fake(opaque)->breakpoint_result;
+    },
+    [](void *opaque) { Fake(opaque)->kills++; },
+    [](void *opaque) { Fake(opaque)->detaches++; },
+    [](void *opaque) { Fake(opaque)->disconnects++; },
+    [](void *opaque, const char *command) {
+        Fake(opaque)->last_monitor_command = command;
+        return g_strdup(Fake(opaque)->monitor_output.c_str());
+    },
+    [](void *) { return "/home/user/prog"; },
+    [](void *, uint64_t *text) {
+        *text = kKernelText;
+        return "/usr/lib/hermitux-run/hermitux-kernel";
+    },
+    [](void *opaque, size_t *length) {
+        *length = Fake(opaque)->auxv_bytes.size();
+        return (const void *)Fake(opaque)->auxv_bytes.data();
+    },
+};
+
+std::string Checksum(const std::string &payload)
+{
+    unsigned sum = 0;
+    for (unsigned char c : payload)
+        sum += c;
+    char text[3];
+    snprintf(text, sizeof text, "%02x", sum & 0xff);
+    return text;
+}
+
+std::string Frame(const std::string &payload)
+{
+    return "$" + payload + "#" + Checksum(payload);
+}
+
+std::string Hex(const std::string &bytes)
+{
+    std::string out;
+    char pair[3];
+    for (unsigned char c : bytes) {
+        snprintf(pair, sizeof pair, "%02x", c);
+        out += pair;
+    }
+    return out;
+}
+
+std::string Unhex(const std::string &hex)
+{
+    std::string out;
+    for (size_t i = 0; i + 1 < hex.size(); i += 2)
+        out += (char)std::stoi(hex.substr(i, 2), nullptr, 16);
+    return out;
+}
+
+std::string Unescape(const std::string &data)
+{
+    std::string out;
+    for (size_t i = 0; i < data.size(); i++)
+        out += data[i] == '}' ? (char)(data[++i] ^ 0x20) : data[i];
+    return out;
+}
+
+uint64_t LittleEndian(const std::string &bytes)
+{
+    uint64_t value = 0;
+    for (size_t i = 0; i < bytes.size() && i < 8; i++)
+        value |= (uint64_t)(uint8_t)bytes[i] << (8 * i);
+    return value;
+}
+
+class GdbstubTest : public ::testing::Test
+{
+  protected:
+    void SetUp() override
+    {
+        stub_ = gdbstub_new(&kFakeOps, &fake_);
+        gdbstub_capture_output(stub_, Capture, &output_);
+    }
+    void TearDown() override
+    {
+        gdbstub_free(stub_);
+    }
+
+    static void Capture(void *opaque, const char *bytes, size_t length)
+    {
+        static_cast<std::string *>(opaque)->append(bytes, length);
+    }
+
+    // Raw bytes in, raw bytes out.
+    std::string Feed(const std::string &bytes)
+    {
+        output_.clear();
+        gdbstub_feed(stub_, bytes.data(), bytes.size());
+        return output_;
+    }
+
+    // The payloads of every packet in out, checksums verified; acks dropped.
+    static std::vector<std::string> Packets(const std::string &out)
+    {
+        std::vector<std::string> packets;
+        size_t at = 0;
+        while ((at = out.find('$', at)) != std::string::npos) {
+            size_t hash = out.find('#', at);
+            EXPECT_NE(hash, std::string::npos) << out;
+            if (hash == std::string::npos || hash + 3 > out.size())
+                break;
+            std::string payload = out.substr(at + 1, hash - at - 1);
+            EXPECT_EQ(out.substr(hash + 1, 2), Checksum(payload)) << out;
+            packets.push_back(payload);
+            at = hash + 3;
+        }
+        return packets;
+    }
+
+    // Sends one packet and returns the one reply ("<none>" if there is none).
+    std::string Ask(const std::string &payload)
+    {
+        std::string out = Feed(Frame(payload));
+        std::vector<std::string> packets = Packets(out);
+        EXPECT_LE(packets.size(), 1u) << out;
+        return packets.empty() ? "<none>" : packets[0];
+    }
+
+    void EnableSwbreak()
+    {
+        Ask("qSupported:multiprocess+;swbreak+;hwbreak+;xmlRegisters=i386");
+    }
+
+    void Stop(gdb_stop_kind kind, int signal, gdb_stop_reason reason = GDB_STOP_REASON_NONE,
+              uint64_t watch = 0, int exit_status = 0)
+    {
+        gdb_stop stop{};
+        stop.kind = kind;
+        stop.signal = signal;
+        stop.reason = reason;
+        stop.watch_address = watch;
+        stop.exit_status = exit_status;
+        output_.clear();
+        gdbstub_notify_stop(stub_, &stop);
+    }
+
+    FakeTarget fake_;
+    gdbstub *stub_ = nullptr;
+    std::string output_;
+};
+
+// ---- codec ---------------------------------------------------------------
+
+TEST_F(GdbstubTest, AcksAGoodPacketAndFramesTheReply)
+{
+    std::string out = Feed("$?#3f");
+    ASSERT_EQ(out.substr(0, 1), "+");
+    EXPECT_EQ(out.substr(1), Frame("T05thread:1;"));
+}
+
+TEST_F(GdbstubTest, NaksABadChecksumAndDropsThePacket)
+{
+    EXPECT_EQ(Feed("$?#00"), "-");
+    EXPECT_EQ(Feed("$?#zz"), "-");
+    EXPECT_TRUE(fake_.resumes.empty());
+}
+
+TEST_F(GdbstubTest, RetransmitsTheLastPacketOnNak)
+{
+    std::string reply = Feed(Frame("qC")).substr(1);
+    EXPECT_EQ(reply, Frame("QC1"));
+    EXPECT_EQ(Feed("-"), reply);
+    EXPECT_EQ(Feed("+"), "");
+}
+
+TEST_F(GdbstubTest, NoAckModeStopsAcking)
+{
+    EXPECT_EQ(Feed(Frame("QStartNoAckMode")), "+" + Frame("OK"));
+    EXPECT_EQ(Feed(Frame("qC")), Frame("QC1"));
+    EXPECT_EQ(Feed("-"), ""); // no retransmission either
+}
+
+TEST_F(GdbstubTest, IgnoresGarbageBetweenPackets)
+{
+    std::string out = Feed("xyz\r\n+++" + Frame("qC") + "junk" + Frame("qAttached"));
+    std::vector<std::string> packets = Packets(out);
+    ASSERT_EQ(packets.size(), 2u);
+    EXPECT_EQ(packets[0], "QC1");
+    EXPECT_EQ(packets[1], "0");
+}
+
+TEST_F(GdbstubTest, ADollarInsideAPacketStartsANewOne)
+{
+    std::vector<std::string> packets = Packets(Feed("$qSupp" + Frame("qC")));
+    ASSERT_EQ(packets.size(), 1u);
+    EXPECT_EQ(packets[0], "QC1");
+}
+
+TEST_F(GdbstubTest, DecodesRunLengthEncoding)
+{
+    // "0*&": '0' and 38 - 29 = 9 more.
+    EXPECT_EQ(Ask("M400000,5:0*&"), "OK");
+    for (int i = 0; i < 5; i++)
+        EXPECT_EQ(*fake_.Byte(kMappedStart + i), 0);
+    EXPECT_EQ(Ask("m400000,5"), "0000000000");
+    EXPECT_EQ(Ask("*a"), "E22"); // nothing to repeat
+}
+
+TEST_F(GdbstubTest, RejectsAPacketLongerThanPacketSize)
+{
+    std::string payload = "M400000,1:" + std::string(GDB_PACKET_SIZE, '0');
+    EXPECT_EQ(Ask(payload), "E22");
+    EXPECT_EQ(Ask("qC"), "QC1"); // and carries on
+}
+
+TEST_F(GdbstubTest, AcceptsAPacketOfExactlyPacketSize)
+{
+    // "M0400000,1ff9:" is 14 characters, and 2 * 0x1ff9 more fill it.
+    char head[32];
+    snprintf(head, sizeof head, "M0400000,%x:", (GDB_PACKET_SIZE - 14) / 2);
+    ASSERT_EQ(strlen(head), 14u);
+    std::string payload = head + std::string(GDB_PACKET_SIZE - 14, '1');
+    ASSERT_EQ(payload.size(), (size_t)GDB_PACKET_SIZE);
+    EXPECT_EQ(Ask(payload), "OK");
+    EXPECT_EQ(*fake_.Byte(0x401000), 0x11);
+}
+
+TEST_F(GdbstubTest, UnknownPacketsGetAnEmptyReply)
+{
+    EXPECT_EQ(Ask("qNoSuchThing"), "");
+    EXPECT_EQ(Ask("vNoSuchThing"), "");
+    EXPECT_EQ(Ask("!"), "");
+    EXPECT_EQ(Ask(""), "");
+    EXPECT_EQ(Ask(std::string("\xff\x01", 2)), "");
+    EXPECT_EQ(Ask("vMustReplyEmpty"), "");
+    EXPECT_EQ(Ask("qCx"), ""); // not qC
+}
+
+// ---- registers -----------------------------------------------------------
+
+struct XmlCount {
+    int registers = 0;
+    int features = 0;
+    unsigned bits = 0;
+    int next_regnum = 0;
+    bool regnums_in_order = true;
+    bool names_lowercase = true;
+    std::vector<std::string> names;
+    std::vector<std::string> feature_names;
+    std::string element;
+    std::string architecture;
+};
+
+void XmlStart(GMarkupParseContext *, const gchar *element, const gchar **names,
+              const gchar **values, gpointer data, GError **)
+{
+    XmlCount *count = static_cast<XmlCount *>(data);
+    count->element = element;
+    if (strcmp(element, "feature") == 0) {
+        count->features++;
+        for (int i = 0; names[i]; i++)
+            if (strcmp(names[i], "name") == 0)
+                count->feature_names.push_back(values[i]);
+    }
+    if (strcmp(element, "reg") != 0)
+        return;
+    count->registers++;
+    for (int i = 0; names[i]; i++) {
+        if (strcmp(names[i], "bitsize") == 0)
+            count->bits += atoi(values[i]);
+        if (strcmp(names[i], "regnum") == 0 && atoi(values[i]) != count->next_regnum++)
+            count->regnums_in_order = false;
+        if (strcmp(names[i], "name") == 0) {
+            count->names.push_back(values[i]);
+            for (const char *c = values[i]; *c; c++)
+                if (g_ascii_isupper(*c))
+                    count->names_lowercase = false;
+        }
+    }
+}
+
+void XmlText(GMarkupParseContext *, const gchar *text, gsize length, gpointer data, GError **)
+{
+    XmlCount *count = static_cast<XmlCount *>(data);
+    if (count->element == "architecture")
+        count->architecture.append(text, length);
+}
+
+void XmlEnd(GMarkupParseContext *, const gchar *, gpointer data, GError **)
+{
+    static_cast<XmlCount *>(data)->element.clear();
+}
+
+XmlCount ParseTargetXml(const std::string &xml)
+{
+    GMarkupParser parser{};
+    parser.start_element = XmlStart;
+    parser.end_element = XmlEnd;
+    parser.text = XmlText;
+    XmlCount count;
+    GMarkupParseContext *context =
+        g_markup_parse_context_new(&parser, (GMarkupParseFlags)0, &count, nullptr);
+    GError *error = nullptr;
+    // GMarkup does not do DOCTYPE; skip the prologue.
+    std::string body = xml.substr(xml.find("<target"));
+    bool ok = g_markup_parse_context_parse(context, body.data(), body.size(), &error) &&
+              g_markup_parse_context_end_parse(context, &error);
+    EXPECT_TRUE(ok) << (error ? error->message : "");
+    if (error)
+        g_error_free(error);
+    g_markup_parse_context_free(context);
+    return count;
+}
+
+std::string ReadWholeObject(GdbstubTest *, std::function<std::string(const std::string &)> ask,
+                            const std::string &prefix, size_t chunk)
+{
+    std::string all;
+    for (int guard = 0; guard < 10000; guard++) {
+        char range[64];
+        snprintf(range, sizeof range, "%zx,%zx", all.size(), chunk);
+        std::string reply = ask(prefix + range);
+        EXPECT_FALSE(reply.empty());
+        if (reply.empty() || (reply[0] != 'm' && reply[0] != 'l'))
+            return all + "<bad reply " + reply + ">";
+        std::string data = Unescape(reply.substr(1));
+        EXPECT_LE(data.size(), chunk);
+        all += data;
+        if (reply[0] == 'l')
+            break;
+    }
+    return all;
+}
+
+TEST_F(GdbstubTest, TargetXmlIsWellFormedAndMatchesTheGPacket)
+{
+    std::string xml = gdb_target_xml();
+    XmlCount count = ParseTargetXml(xml);
+    EXPECT_EQ(count.architecture, "i386:x86-64");
+    EXPECT_EQ(count.registers, GDB_REGISTER_COUNT);
+    EXPECT_TRUE(count.regnums_in_order);
+    EXPECT_TRUE(count.names_lowercase);
+    EXPECT_EQ(count.bits / 8, (unsigned)GDB_REGISTERS_SIZE);
+    EXPECT_EQ(count.feature_names,
+              (std::vector<std::string>{"org.gnu.gdb.i386.core", "org.gnu.gdb.i386.sse",
+                                        "org.gnu.gdb.i386.linux", "org.gnu.gdb.i386.segments"}));
+    for (const char *name : {"rax", "r15", "rip", "eflags", "cs", "gs", "st0", "st7", "fctrl",
+                             "fop", "xmm0", "xmm15", "mxcsr", "orig_rax", "fs_base", "gs_base"})
+        EXPECT_NE(std::find(count.names.begin(), count.names.end(), name), count.names.end())
+            << name;
+    // The g packet is exactly as long as the description says: a longer one
+    // is gdb's fatal "Remote 'g' packet reply is too long".
+    EXPECT_EQ(Ask("g").size(), 2u * count.bits / 8);
+}
+
+TEST_F(GdbstubTest, TargetXmlIsServedInChunks)
+{
+    auto ask = [this](const std::string &p) { return Ask(p); };
+    for (size_t chunk : {0x10, 0x100, 0x7ff, 0x10000}) {
+        std::string xml = ReadWholeObject(this, ask, "qXfer:features:read:target.xml:", chunk);
+        EXPECT_EQ(xml, gdb_target_xml()) << chunk;
+    }
+    EXPECT_EQ(Ask("qXfer:features:read:target.xml:ffffff,10"), "l");
+    EXPECT_EQ(Ask("qXfer:features:read:other.xml:0,10"), "E00");
+    EXPECT_EQ(Ask("qXfer:features:read:target.xml:0"), "E22");
+    EXPECT_EQ(Ask("qXfer:features:write:target.xml:0,1:x"), "");
+}
+
+TEST_F(GdbstubTest, GPacketCarriesTheRealValues)
+{
+    fake_.state.rax = 0x1122334455667788ULL;
+    fake_.state.r15 = 0xf15;
+    fake_.state.rip = 0x401000;
+    fake_.state.rflags = 0x246;
+    fake_.state.cs.selector = 0x33;
+    fake_.state.ss.selector = 0x2b;
+    fake_.state.fs.base = 0x7000;
+    fake_.state.gs.base = 0x8000;
+    // st0 = 1.0 (valid), st1 = 0 (zero), st2 empty; top = 0.
+    const uint8_t one[10] = {0, 0, 0, 0, 0, 0, 0, 0x80, 0xff, 0x3f};
+    memcpy(fake_.fpu.st[0], one, 10);
+    fake_.fpu.ftw = 0x03;
+    fake_.fpu.fcw = 0x37f;
+    fake_.fpu.fip = 0x123400005678ULL;
+    fake_.fpu.fop = 0x7ff;
+    fake_.fpu.xmm[15][0] = 0xaa;
+    fake_.fpu.mxcsr = 0x1f80;
+
+    std::string g = Unhex(Ask("g"));
+    ASSERT_EQ(g.size(), (size_t)GDB_REGISTERS_SIZE);
+    auto reg = [&](int regnum) {
+        size_t size;
+        int offset = gdb_register_offset(regnum, &size);
+        return g.substr(offset, size);
+    };
+    EXPECT_EQ(LittleEndian(reg(0)), 0x1122334455667788ULL);
+    EXPECT_EQ(LittleEndian(reg(15)), 0xf15u);
+    EXPECT_EQ(LittleEndian(reg(16)), 0x401000u);
+    EXPECT_EQ(reg(17).size(), 4u);
+    EXPECT_EQ(LittleEndian(reg(17)), 0x246u);
+    EXPECT_EQ(LittleEndian(reg(18)), 0x33u);
+    EXPECT_EQ(LittleEndian(reg(19)), 0x2bu);
+    EXPECT_EQ(reg(24), std::string((const char *)one, 10));
+    EXPECT_EQ(LittleEndian(reg(32)), 0x37fu);
+    // Full tag word: st0 valid (00), st1 zero (01), the rest empty (11).
+    EXPECT_EQ(LittleEndian(reg(34)), 0xfff4u);
+    EXPECT_EQ(LittleEndian(reg(35)), 0x1234u);
+    EXPECT_EQ(LittleEndian(reg(36)), 0x5678u);
+    EXPECT_EQ(LittleEndian(reg(39)), 0x7ffu);
+    EXPECT_EQ((uint8_t)reg(55)[0], 0xaa);
+    EXPECT_EQ(LittleEndian(reg(56)), 0x1f80u);
+    EXPECT_EQ(LittleEndian(reg(57)), UINT64_MAX);
+    EXPECT_EQ(LittleEndian(reg(58)), 0x7000u);
+    EXPECT_EQ(LittleEndian(reg(59)), 0x8000u);
+}
+
+TEST_F(GdbstubTest, TagWordFollowsTheStackTop)
+{
+    // top = 6: physical register 6 is st0.
+    fake_.fpu.fsw = 6 << 11;
+    fake_.fpu.ftw = 1 << 6;
+    const uint8_t one[10] = {0, 0, 0, 0, 0, 0, 0, 0x80, 0xff, 0x3f};
+    memcpy(fake_.fpu.st[0], one, 10);
+    EXPECT_EQ(LittleEndian(Unhex(Ask("p22"))), 0xcfffu);
+}
+
+TEST_F(GdbstubTest, GThenGRoundTrips)
+{
+    fake_.state.rbx = 42;
+    fake_.fpu.ftw = 0x81;
+    fake_.fpu.fdp = 0xabcdef0012345678ULL;
+    FakeTarget before = fake_;
+    std::string g = Ask("g");
+    EXPECT_EQ(Ask("G" + g), "OK");
+    EXPECT_EQ(fake_.register_writes, 1);
+    EXPECT_EQ(memcmp(&before.state, &fake_.state, sizeof before.state), 0);
+    EXPECT_EQ(fake_.fpu.ftw, 0x81);
+    EXPECT_EQ(fake_.fpu.fdp, before.fpu.fdp);
+    EXPECT_EQ(Ask("g"), g);
+
+    // Change rax only.
+    std::string changed = "efbeadde00000000" + g.substr(16);
+    EXPECT_EQ(Ask("G" + changed), "OK");
+    EXPECT_EQ(fake_.state.rax, 0xdeadbeefu);
+    EXPECT_EQ(fake_.state.rbx, 42u);
+}
+
+TEST_F(GdbstubTest, GRejectsBadData)
+{
+    std::string g = Ask("g");
+    EXPECT_EQ(Ask("G" + g + "00"), "E22");    // too long
+    EXPECT_EQ(Ask("G" + g.substr(1)), "E22"); // odd
+    EXPECT_EQ(Ask("Gzz"), "E22");
+    EXPECT_EQ(fake_.register_writes, 0);
+    EXPECT_EQ(Ask("G0100000000000000"), "OK"); // a prefix sets only rax
+    EXPECT_EQ(fake_.state.rax, 1u);
+}
+
+TEST_F(GdbstubTest, SingleRegisters)
+{
+    fake_.state.rip = 0x401234;
+    EXPECT_EQ(Ask("p10"), "3412400000000000");
+    EXPECT_EQ(Ask("P10=0010400000000000"), "OK");
+    EXPECT_EQ(fake_.state.rip, 0x401000u);
+    EXPECT_EQ(Ask("P11=02020000"), "OK"); // eflags is 32 bits
+    EXPECT_EQ(fake_.state.rflags, 0x202u);
+    EXPECT_EQ(Ask("P3a=0000010000000000"), "OK"); // fs_base
+    EXPECT_EQ(fake_.state.fs.base, 0x10000u);
+    EXPECT_EQ(Ask("P22=ffff0000"), "OK"); // ftag all empty
+    EXPECT_EQ(fake_.fpu.ftw, 0);
+    EXPECT_EQ(Ask("P22=fcff0000"), "OK"); // physical 0 in use
+    EXPECT_EQ(fake_.fpu.ftw, 1);
+    EXPECT_EQ(Ask("P39=0100000000000000"), "OK"); // orig_rax: accepted, no effect
+    EXPECT_EQ(Ask("p39"), "ffffffffffffffff");
+
+    EXPECT_EQ(Ask("p3c"), "E22"); // no register 60
+    EXPECT_EQ(Ask("p"), "E22");
+    EXPECT_EQ(Ask("pzz"), "E22");
+    EXPECT_EQ(Ask("P10=00"), "E22"); // wrong size
+    EXPECT_EQ(Ask("P10"), "E22");    // no value
+    EXPECT_EQ(Ask("P10=zz10400000000000"), "E22");
+    EXPECT_EQ(Ask("p10000000000000000010"), "E22"); // overflowing number
+}
+
+TEST_F(GdbstubTest, EveryRegisterRoundTripsThroughP)
+{
+    for (int regnum = 0; regnum < GDB_REGISTER_COUNT; regnum++) {
+        if (regnum == 57)
+            continue; // orig_rax reads as -1 whatever is written
+        size_t size;
+        gdb_register_offset(regnum, &size);
+        std::string value;
+        for (size_t i = 0; i < size; i++)
+            value += (char)(regnum + i + 1);
+        // x87 control registers hold fewer bits than gdb's 32.
+        if (regnum >= 32 && regnum <= 39)
+            continue;
+        char head[16];
+        snprintf(head, sizeof head, "P%x=", regnum);
+        ASSERT_EQ(Ask(head + Hex(value)), "OK") << regnum;
+        snprintf(head, sizeof head, "p%x", regnum);
+        std::string back = Unhex(Ask(head));
+        if (regnum >= 18 && regnum <= 23) // selectors are 16 bits
+            EXPECT_EQ(back.substr(0, 2), value.substr(0, 2)) << regnum;
+        else
+            EXPECT_EQ(back, value) << gdb_register_name(regnum);
+    }
+}
+
+TEST_F(GdbstubTest, ThreadSuffixOnRegisterPackets)
+{
+    EXPECT_EQ(Ask("QThreadSuffixSupported"), "OK");
+    fake_.state.rip = 0x401234;
+    EXPECT_EQ(Ask("p10;thread:1;"), "3412400000000000");
+    EXPECT_EQ(Ask("P10=0010400000000000;thread:1;"), "OK");
+    EXPECT_EQ(fake_.state.rip, 0x401000u);
+    EXPECT_EQ(Ask("g;thread:1;").size(), 2u * GDB_REGISTERS_SIZE);
+}
+
+// ---- memory --------------------------------------------------------------
+
+TEST_F(GdbstubTest, ReadsMemory)
+{
+    EXPECT_EQ(Ask("m400000,4"), "00010203");
+    EXPECT_EQ(Ask("m400000,0"), "");
+    EXPECT_FALSE(fake_.access_crossed_page);
+}
+
+TEST_F(GdbstubTest, ReadsAcrossAPageBoundaryPageByPage)
+{
+    std::string expected;
+    for (uint64_t address = 0x400ffe; address < 0x401002; address++)
+        expected += (char)*fake_.Byte(address);
+    EXPECT_EQ(Ask("m400ffe,4"), Hex(expected));
+    EXPECT_FALSE(fake_.access_crossed_page);
+}
+
+TEST_F(GdbstubTest, UnmappedMemoryIsE14AndAPartialReadGivesThePrefix)
+{
+    EXPECT_EQ(Ask("m403000,4"), "E14");
+    EXPECT_EQ(Ask("m0,1"), "E14");
+    // The last two bytes before the hole, as gdbserver answers a partial read.
+    std::string prefix{(char)*fake_.Byte(0x402ffe), (char)*fake_.Byte(0x402fff)};
+    EXPECT_EQ(Ask("m402ffe,4"), Hex(prefix));
+}
+
+TEST_F(GdbstubTest, HugeReadsAreClampedNotFatal)
+{
+    std::string reply = Ask("m400000,ffffffff");
+    EXPECT_GT(reply.size(), 0u);
+    EXPECT_LE(reply.size(), (size_t)GDB_PACKET_SIZE);
+    EXPECT_EQ(reply.substr(0, 8), "00010203");
+}
+
+TEST_F(GdbstubTest, MalformedMemoryRequestsAreE22)
+{
+    EXPECT_EQ(Ask("m"), "E22");
+    EXPECT_EQ(Ask("m400000"), "E22");
+    EXPECT_EQ(Ask("m400000,"), "E22");
+    EXPECT_EQ(Ask("m,4"), "E22");
+    EXPECT_EQ(Ask("mzz,4"), "E22");
+    EXPECT_EQ(Ask("m400000,4x"), "E22");
+    EXPECT_EQ(Ask("mffffffffffffffff,2"), "E22");  // wraps around
+    EXPECT_EQ(Ask("m10000000000000000,1"), "E22"); // more than 64 bits
+    EXPECT_EQ(Ask(std::string("m400000\0,4", 10)), "E22");
+    EXPECT_EQ(Ask("M400000,2:00"), "E22"); // too little data
+    EXPECT_EQ(Ask("M400000,1:0g"), "E22");
+    EXPECT_EQ(Ask("M400000,1"), "E22");
+    EXPECT_EQ(Ask("X400000,2:a"), "E22");
+    EXPECT_EQ(Ask("X400000,1:}"), "E22"); // dangling escape
+    EXPECT_EQ(Ask("X400000"), "E22");
+}
+
+TEST_F(GdbstubTest, WritesMemoryWithM)
+{
+    EXPECT_EQ(Ask("M400ffe,4:deadbeef"), "OK");
+    EXPECT_EQ(*fake_.Byte(0x400ffe), 0xde);
+    EXPECT_EQ(*fake_.Byte(0x401001), 0xef);
+    EXPECT_FALSE(fake_.access_crossed_page);
+    EXPECT_EQ(Ask("M403000,1:00"), "E14");
+    EXPECT_EQ(Ask("M400000,0:"), "OK");
+}
+
+TEST_F(GdbstubTest, WritesBinaryMemoryWithEscapes)
+{
+    EXPECT_EQ(Ask("X400000,0:"), "OK"); // gdb's probe for X
+    // '#', '$', '}' and '*' must come escaped; 0 and 0xff come raw.
+    std::string data = std::string("}\x03}\x04}]}\x0a", 8) + std::string("\0\xff", 2);
+    EXPECT_EQ(Ask("X400ffd,6:" + data), "OK");
+    const uint8_t expected[] = {'#', '$', '}', '*', 0, 0xff};
+    for (int i = 0; i < 6; i++)
+        EXPECT_EQ(*fake_.Byte(0x400ffd + i), expected[i]) << i;
+    EXPECT_FALSE(fake_.access_crossed_page);
+    EXPECT_EQ(Ask("X403000,1:a"), "E14");
+}
+
+// ---- execution -----------------------------------------------------------
+
+TEST_F(GdbstubTest, ContinueRepliesOnlyWhenTheGuestStops)
+{
+    EnableSwbreak();
+    EXPECT_EQ(Feed(Frame("c")), "+");
+    ASSERT_EQ(fake_.resumes.size(), 1u);
+    EXPECT_EQ(fake_.resumes[0].mode, GDB_RESUME_CONTINUE);
+    EXPECT_EQ(fake_.resumes[0].signal, 0);
+    Stop(GDB_STOP_SIGNAL, 5, GDB_STOP_REASON_SWBREAK);
+    EXPECT_EQ(output_, Frame("T05thread:1;swbreak:;"));
+    // Exactly one stop reply per resume.
+    Stop(GDB_STOP_SIGNAL, 5, GDB_STOP_REASON_SWBREAK);
+    EXPECT_EQ(output_, "");
+    EXPECT_EQ(Ask("?"), "T05thread:1;swbreak:;");
+}
+
+TEST_F(GdbstubTest, SwbreakOnlyForADebuggerThatAskedForIt)
+{
+    Ask("c");
+    Stop(GDB_STOP_SIGNAL, 5, GDB_STOP_REASON_SWBREAK);
+    EXPECT_EQ(output_, Frame("T05thread:1;"));
+}
+
+TEST_F(GdbstubTest, ContinueAtAnAddressMovesRip)
+{
+    EXPECT_EQ(Feed(Frame("c401000")), "+");
+    EXPECT_EQ(fake_.state.rip, 0x401000u);
+    ASSERT_EQ(fake_.resumes.size(), 1u);
+    Stop(GDB_STOP_SIGNAL, 5);
+    EXPECT_EQ(Feed(Frame("cxyz")).substr(1), Frame("E22"));
+}
+
+TEST_F(GdbstubTest, StepAndSignals)
+{
+    Ask("s");
+    ASSERT_EQ(fake_.resumes.size(), 1u);
+    EXPECT_EQ(fake_.resumes[0].mode, GDB_RESUME_STEP);
+    Stop(GDB_STOP_SIGNAL, 5);
+    EXPECT_EQ(output_, Frame("T05thread:1;"));
+
+    Ask("C0b");
+    EXPECT_EQ(fake_.resumes[1].mode, GDB_RESUME_CONTINUE);
+    EXPECT_EQ(fake_.resumes[1].signal, 11);
+    Stop(GDB_STOP_SIGNAL, 11);
+    EXPECT_EQ(output_, Frame("T0bthread:1;"));
+
+    Ask("S05;402000");
+    EXPECT_EQ(fake_.resumes[2].mode, GDB_RESUME_STEP);
+    EXPECT_EQ(fake_.resumes[2].signal, 5);
+    EXPECT_EQ(fake_.state.rip, 0x402000u);
+    Stop(GDB_STOP_SIGNAL, 5);
+
+    EXPECT_EQ(Ask("C"), "E22");
+    EXPECT_EQ(Ask("C100"), "E22");
+    EXPECT_EQ(fake_.resumes.size(), 3u);
+}
+
+TEST_F(GdbstubTest, VCont)
+{
+    EXPECT_EQ(Ask("vCont?"), "vCont;c;C;s;S;r");
+    Ask("vCont;s:1;c");
+    EXPECT_EQ(fake_.resumes.back().mode, GDB_RESUME_STEP);
+    Stop(GDB_STOP_SIGNAL, 5);
+    Ask("vCont;r401000,401010:1");
+    EXPECT_EQ(fake_.resumes.back().mode, GDB_RESUME_RANGE_STEP);
+    EXPECT_EQ(fake_.resumes.back().start, 0x401000u);
+    EXPECT_EQ(fake_.resumes.back().end, 0x401010u);
+    Stop(GDB_STOP_SIGNAL, 5);
+    Ask("vCont;C0e:-1");
+    EXPECT_EQ(fake_.resumes.back().mode, GDB_RESUME_CONTINUE);
+    EXPECT_EQ(fake_.resumes.back().signal, 14);
+    Stop(GDB_STOP_SIGNAL, 5);
+    Ask("vCont;s:2;c:1"); // the action for thread 2 is not ours
+    EXPECT_EQ(fake_.resumes.back().mode, GDB_RESUME_CONTINUE);
+    Stop(GDB_STOP_SIGNAL, 5);
+    EXPECT_EQ(fake_.resumes.size(), 4u);
+
+    for (const char *bad : {"vCont", "vCont;", "vCont;x", "vCont;C", "vCont;r1",
+                            "vCont;c:", "vCont;s:2", "vCont;c:zz"})
+        EXPECT_EQ(Ask(bad), "E22") << bad;
+    EXPECT_EQ(fake_.resumes.size(), 4u);
+}
+
+TEST_F(GdbstubTest, AFailedResumeIsAnError)
+{
+    fake_.resume_result = -EIO;
+    EXPECT_EQ(Ask("c"), "E05");
+    Ask("?");
+    fake_.resume_result = 0;
+    Ask("c");
+    Stop(GDB_STOP_SIGNAL, 5);
+    EXPECT_EQ(output_, Frame("T05thread:1;"));
+}
+
+TEST_F(GdbstubTest, CtrlCInterruptsOnce)
+{
+    Feed("\x03"); // stopped: nothing to interrupt
+    EXPECT_EQ(fake_.interrupts, 0);
+    Ask("c");
+    EXPECT_EQ(Feed("\x03\x03"), "");
+    EXPECT_EQ(fake_.interrupts, 1);
+    Stop(GDB_STOP_SIGNAL, 2);
+    EXPECT_EQ(output_, Frame("T02thread:1;"));
+}
+
+TEST_F(GdbstubTest, PacketsWhileRunningDoNotTouchTheGuest)
+{
+    Ask("c");
+    EXPECT_EQ(Ask("g"), "E16");
+    EXPECT_EQ(Ask("m400000,1"), "E16");
+    EXPECT_EQ(Ask("c"), "E16");
+    EXPECT_EQ(fake_.resumes.size(), 1u);
+    Stop(GDB_STOP_SIGNAL, 5);
+    EXPECT_EQ(output_, Frame("T05thread:1;"));
+}
+
+TEST_F(GdbstubTest, StopReasons)
+{
+    EnableSwbreak();
+    struct {
+        gdb_stop_reason reason;
+        const char *reply;
+    } cases[] = {
+        {GDB_STOP_REASON_HWBREAK, "T05thread:1;hwbreak:;"},
+        {GDB_STOP_REASON_WATCH, "T05thread:1;watch:7fff1000;"},
+        {GDB_STOP_REASON_RWATCH, "T05thread:1;rwatch:7fff1000;"},
+        {GDB_STOP_REASON_AWATCH, "T05thread:1;awatch:7fff1000;"},
+    };
+    for (auto &c : cases) {
+        Ask("c");
+        Stop(GDB_STOP_SIGNAL, 5, c.reason, 0x7fff1000);
+        EXPECT_EQ(output_, Frame(c.reply));
+    }
+}
+
+TEST_F(GdbstubTest, ThreadsInStopReplyForLldb)
+{
+    EXPECT_EQ(Ask("QListThreadsInStopReply"), "OK");
+    Ask("c");
+    Stop(GDB_STOP_SIGNAL, 5);
+    EXPECT_EQ(output_, Frame("T05thread:1;threads:1;"));
+}
+
+TEST_F(GdbstubTest, ExitAndDeathPackets)
+{
+    Ask("c");
+    Stop(GDB_STOP_EXITED, 0, GDB_STOP_REASON_NONE, 0, 0x103);
+    EXPECT_EQ(output_, Frame("W03"));
+    EXPECT_EQ(Ask("?"), "W03");
+    EXPECT_EQ(Ask("c"), "E03");
+    EXPECT_EQ(Ask("T1"), "E03");
+}
+
+TEST_F(GdbstubTest, KilledBySignal)
+{
+    Ask("c");
+    Stop(GDB_STOP_KILLED, 11);
+    EXPECT_EQ(output_, Frame("X0b"));
+}
+
+TEST_F(GdbstubTest, AStopWithNoDebuggerIsRememberedForQuestionMark)
+{
+    gdbstub *alone = gdbstub_new(&kFakeOps, &fake_);
+    gdb_stop stop{};
+    stop.kind = GDB_STOP_SIGNAL;
+    stop.signal = 11;
+    gdbstub_notify_stop(alone, &stop);
+    std::string out;
+    gdbstub_capture_output(alone, Capture, &out);
+    std::string question = Frame("?");
+    gdbstub_feed(alone, question.data(), question.size());
+    EXPECT_EQ(out, "+" + Frame("T0bthread:1;"));
+    gdbstub_free(alone);
+}
+
+TEST_F(GdbstubTest, KillDetach)
+{
+    EXPECT_EQ(Feed(Frame("k")), "+");
+    EXPECT_EQ(fake_.kills, 1);
+    EXPECT_EQ(Ask("vKill;1"), "OK");
+    EXPECT_EQ(fake_.kills, 2);
+    EXPECT_EQ(Ask("D"), "OK");
+    EXPECT_EQ(fake_.detaches, 1);
+    EXPECT_EQ(fake_.disconnects, 0);
+}
+
+TEST_F(GdbstubTest, DetachEndsTheSessionAndANewDebuggerStopsTheGuest)
+{
+    Ask("QStartNoAckMode");
+    // The rest of the bytes after D belong to nobody.
+    std::string out = Feed(Frame("D") + Frame("qC"));
+    EXPECT_EQ(out, Frame("OK"));
+    // The next debugger starts in ack mode; the guest runs on, so `?` stops it.
+    EXPECT_EQ(Feed(Frame("?")), "+");
+    EXPECT_EQ(fake_.interrupts, 1);
+    Stop(GDB_STOP_SIGNAL, 2);
+    EXPECT_EQ(output_, Frame("T02thread:1;"));
+}
+
+// ---- breakpoints ---------------------------------------------------------
+
+TEST_F(GdbstubTest, BreakpointsGoThroughTheTarget)
+{
+    EXPECT_EQ(Ask("Z0,401000,1"), "OK");
+    EXPECT_EQ(Ask("z0,401000,1"), "OK");
+    EXPECT_EQ(Ask("Z1,401004,1"), "OK");
+    EXPECT_EQ(Ask("Z2,7fff0000,8"), "OK");
+    EXPECT_EQ(Ask("Z4,7fff0000,4;X2,ab"), "OK"); // conditions ignored
+    ASSERT_EQ(fake_.breakpoints.size(), 5u);
+    EXPECT_TRUE(fake_.breakpoints[0].insert);
+    EXPECT_EQ(fake_.breakpoints[0].type, GDB_BREAKPOINT_SOFTWARE);
+    EXPECT_EQ(fake_.breakpoints[0].address, 0x401000u);
+    EXPECT_FALSE(fake_.breakpoints[1].insert);
+    EXPECT_EQ(fake_.breakpoints[2].type, GDB_BREAKPOINT_HARDWARE);
+    EXPECT_EQ(fake_.breakpoints[3].type, GDB_WATCHPOINT_WRITE);
+    EXPECT_EQ(fake_.breakpoints[3].kind, 8u);
+    EXPECT_EQ(fake_.breakpoints[4].type, GDB_WATCHPOINT_ACCESS);
+}
+
+TEST_F(GdbstubTest, BreakpointErrors)
+{
+    EXPECT_EQ(Ask("Z5,401000,1"), ""); // a type nobody offers
+    EXPECT_EQ(Ask("Z"), "E22");
+    EXPECT_EQ(Ask("Z0"), "E22");
+    EXPECT_EQ(Ask("Z0,401000"), "E22");
+    EXPECT_EQ(Ask("Z0,zz,1"), "E22");
+    EXPECT_EQ(Ask("Z0,401000,1x"), "E22");
+    EXPECT_TRUE(fake_.breakpoints.empty());
+    fake_.breakpoint_result = -ENOTSUP;
+    EXPECT_EQ(Ask("Z3,7fff0000,4"), "");
+    fake_.breakpoint_result = -ENOSPC;
+    EXPECT_EQ(Ask("Z1,401000,1"), "E28");
+    fake_.breakpoint_result = -EFAULT;
+    EXPECT_EQ(Ask("Z0,403000,1"), "E14");
+    fake_.breakpoint_result = -EINVAL;
+    EXPECT_EQ(Ask("Z2,401000,3"), "E22");
+}
+
+// ---- session queries -----------------------------------------------------
+
+TEST_F(GdbstubTest, QSupported)
+{
+    std::string reply = Ask("qSupported:multiprocess+;swbreak+;hwbreak+");
+    std::vector<std::string> features;
+    for (gchar **item = g_strsplit(reply.c_str(), ";", -1), **at = item; *at; at++) {
+        features.push_back(*at);
+        if (!at[1])
+            g_strfreev(item);
+    }
+    char packet_size[32];
+    snprintf(packet_size, sizeof packet_size, "PacketSize=%x", GDB_PACKET_SIZE);
+    for (const std::string &expected : std::vector<std::string>{
+             packet_size, "qXfer:features:read+", "qXfer:exec-file:read+", "qXfer:libraries:read+",
+             "qXfer:auxv:read+", "QStartNoAckMode+", "swbreak+", "hwbreak+", "vContSupported+"})
+        EXPECT_NE(std::find(features.begin(), features.end(), expected), features.end())
+            << expected << " in " << reply;
+    EXPECT_EQ(Ask("qSupported"), reply); // without features too
+}
+
+TEST_F(GdbstubTest, ThreadQueries)
+{
+    EXPECT_EQ(Ask("qC"), "QC1");
+    EXPECT_EQ(Ask("qfThreadInfo"), "m1");
+    EXPECT_EQ(Ask("qsThreadInfo"), "l");
+    EXPECT_EQ(Ask("qAttached"), "0");
+    EXPECT_EQ(Ask("qAttached:1"), "0");
+    EXPECT_EQ(Ask("Hg0"), "OK");
+    EXPECT_EQ(Ask("Hg1"), "OK");
+    EXPECT_EQ(Ask("Hc-1"), "OK");
+    EXPECT_EQ(Ask("Hg2"), "E03");
+    EXPECT_EQ(Ask("Hx1"), "E22");
+    EXPECT_EQ(Ask("H"), "E22");
+    EXPECT_EQ(Ask("T1"), "OK");
+    EXPECT_EQ(Ask("T2"), "E03");
+    EXPECT_EQ(Ask("T"), "E22");
+    EXPECT_EQ(Unhex(Ask("qThreadExtraInfo,1")), "vCPU 0");
+    EXPECT_EQ(Ask("qThreadExtraInfo"), "E22");
+    EXPECT_EQ(Ask("qSymbol::"), "OK");
+    EXPECT_EQ(Ask("qTStatus"), "");
+    EXPECT_EQ(Ask("qOffsets"), "");
+}
+
+TEST_F(GdbstubTest, LldbQueries)
+{
+    EXPECT_EQ(Ask("qHostInfo"), "triple:7838365f36342d70632d6c696e75782d676e75;ptrsize:8;"
+                                "endian:little;");
+    EXPECT_EQ(Unhex("7838365f36342d70632d6c696e75782d676e75"), "x86_64-pc-linux-gnu");
+    std::string process = Ask("qProcessInfo");
+    EXPECT_EQ(process.substr(0, 6), "pid:1;");
+    EXPECT_NE(process.find("ptrsize:8;"), std::string::npos);
+    EXPECT_EQ(Ask("qRegisterInfo0"), "");
+}
+
+TEST_F(GdbstubTest, ExecFileLibrariesAndAuxv)
+{
+    EXPECT_EQ(Ask("qXfer:exec-file:read:1:0,1000"), "l/home/user/prog");
+    EXPECT_EQ(Ask("qXfer:exec-file:read::6,3"), "muse");
+    auto ask = [this](const std::string &p) { return Ask(p); };
+    std::string libraries = ReadWholeObject(this, ask, "qXfer:libraries:read::", 0x20);
+    EXPECT_EQ(libraries, "<library-list><library name=\"/usr/lib/hermitux-run/hermitux-kernel\">"
+                         "<section address=\"0xffff800000100000\"/></library></library-list>");
+    std::string auxv = ReadWholeObject(this, ask, "qXfer:auxv:read::", 5);
+    EXPECT_EQ(auxv, std::string(fake_.auxv_bytes.begin(), fake_.auxv_bytes.end()));
+    // The escaped reply never carries a raw '#', '$' or '*'.
+    std::string raw = Ask("qXfer:auxv:read::0,100");
+    EXPECT_EQ(raw.find_first_of("#$*"), std::string::npos);
+    EXPECT_EQ(Ask("qXfer:auxv:read:x:0,10"), "E00");
+    EXPECT_EQ(Ask("qXfer:nothing:read::0,10"), "E00");
+    EXPECT_EQ(Ask("qXfer"), "E22");
+    EXPECT_EQ(Ask("qXfer:features"), "E22");
+}
+
+TEST_F(GdbstubTest, MonitorCommandsAnswerInOPackets)
+{
+    fake_.monitor_output = std::string(3000, 'x') + "end\n";
+    std::vector<std::string> packets = Packets(Feed(Frame("qRcmd," + Hex("info registers"))));
+    EXPECT_EQ(fake_.last_monitor_command, "info registers");
+    ASSERT_GE(packets.size(), 2u);
+    EXPECT_EQ(packets.back(), "OK");
+    std::string text;
+    for (size_t i = 0; i + 1 < packets.size(); i++) {
+        ASSERT_EQ(packets[i][0], 'O');
+        text += Unhex(packets[i].substr(1));
+    }
+    EXPECT_EQ(text, fake_.monitor_output);
+
+    fake_.monitor_output = "";
+    EXPECT_EQ(Ask("qRcmd," + Hex("quiet")), "OK");
+    EXPECT_EQ(Ask("qRcmd,6"), "E22");
+    EXPECT_EQ(Ask("qRcmd,zz"), "E22");
+    EXPECT_EQ(Ask("qRcmd,6100"), "E22"); // an embedded NUL
+    EXPECT_EQ(Ask("qRcmd"), "E22");
+}
+
+// ---- hostile input -------------------------------------------------------
+
+TEST_F(GdbstubTest, RandomBytesNeverCrash)
+{
+    std::mt19937 random(12345);
+    const char alphabet[] = "$#}*+-\x03qQvmMXgGpPcsCSZzHTDk?0123456789abcdef,:;=";
+    for (int round = 0; round < 20000; round++) {
+        std::string bytes;
+        int length = random() % 64;
+        for (int i = 0; i < length; i++)
+            bytes += random() % 2 ? alphabet[random() % (sizeof alphabet - 1)] : (char)random();
+        // Half the time make it a well-framed packet so handlers run.
+        if (random() % 2)
+            bytes = Frame(bytes);
+        Feed(bytes);
+        if (random() % 50 == 0)
+            Stop(GDB_STOP_SIGNAL, 5);
+    }
+    // Still answers afterwards (after finishing whatever state it is in).
+    Stop(GDB_STOP_SIGNAL, 5);
+    Feed("#00");
+    std::vector<std::string> packets = Packets(Feed(Frame("qC")));
+    ASSERT_FALSE(packets.empty());
+    EXPECT_EQ(packets.back(), "QC1");
+}
+
+TEST_F(GdbstubTest, UnterminatedPacketsAreBounded)
+{
+    std::string flood(5 * GDB_PACKET_SIZE, 'a');
+    EXPECT_EQ(Feed("$" + flood), "");
+    EXPECT_EQ(Feed("#01"), "-"); // the checksum covers every byte, kept or not
+    EXPECT_EQ(Feed("$" + flood + "#00"), "+" + Frame("E22"));
+    EXPECT_EQ(Ask("qC"), "QC1");
+}
+
+// ---- sockets -------------------------------------------------------------
+
+class GdbstubSocketTest : public ::testing::Test
+{
+  protected:
+    void SetUp() override
+    {
+        stub_ = gdbstub_new(&kFakeOps, &fake_);
+    }
+    void TearDown() override
+    {
+        for (int fd : clients_)
+            close(fd);
+        gdbstub_free(stub_);
+    }
+
+    int ConnectTcp()
+    {
+        std::string address = gdbstub_address(stub_);
+        int port = atoi(address.substr(address.rfind(':') + 1).c_str());
+        int fd = socket(AF_INET, SOCK_STREAM, 0);
+        sockaddr_in to{};
+        to.sin_family = AF_INET;
+        to.sin_port = htons(port);
+        to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        EXPECT_EQ(connect(fd, (sockaddr *)&to, sizeof to), 0);
+        clients_.push_back(fd);
+        Spin();
+        return fd;
+    }
+
+    void Spin()
+    {
+        for (int i = 0; i < 20; i++)
+            g_main_context_iteration(nullptr, FALSE);
+    }
+
+    // Waits (spinning the loop) for bytes, or for EOF ("<eof>").
+    std::string Receive(int fd)
+    {
+        for (int i = 0; i < 200; i++) {
+            Spin();
+            pollfd ready{fd, POLLIN, 0};
+            if (poll(&ready, 1, 10) == 1) {
+                char buffer[4096];
+                ssize_t got = recv(fd, buffer, sizeof buffer, 0);
+                return got <= 0 ? "<eof>" : std::string(buffer, got);
+            }
+        }
+        return "<timeout>";
+    }
+
+    FakeTarget fake_;
+    gdbstub *stub_ = nullptr;
+    std::vector<int> clients_;
+};
+
+TEST_F(GdbstubSocketTest, ServesOneDebuggerOverTcpAndRefusesASecond)
+{
+    char *error = nullptr;
+    ASSERT_EQ(gdbstub_listen(stub_, "tcp::0", &error), 0) << error;
+    std::string address = gdbstub_address(stub_);
+    EXPECT_EQ(address.substr(0, 10), "127.0.0.1:");
+    EXPECT_NE(address, "127.0.0.1:0");
+
+    int first = ConnectTcp();
+    EXPECT_TRUE(gdbstub_connected(stub_));
+    std::string question = Frame("?");
+    send(first, question.data(), question.size(), 0);
+    EXPECT_EQ(Receive(first), "+" + Frame("T05thread:1;"));
+
+    testing::internal::CaptureStderr();
+    int second = ConnectTcp();
+    EXPECT_EQ(Receive(second), "<eof>");
+    std::string said = testing::internal::GetCapturedStderr();
+    EXPECT_EQ(
+        said.rfind("hermitux-run: gdb: refused a second debugger connection from 127.0.0.1:", 0),
+        0u)
+        << said;
+
+    // The first one goes away without D; the next one is welcome.
+    close(first);
+    clients_.erase(clients_.begin());
+    Spin();
+    Spin();
+    EXPECT_EQ(fake_.disconnects, 1);
+    EXPECT_FALSE(gdbstub_connected(stub_));
+    int third = ConnectTcp();
+    send(third, question.data(), question.size(), 0);
+    EXPECT_EQ(Receive(third), "+" + Frame("T05thread:1;"));
+
+    // D closes the connection and does not count as a disconnect.
+    std::string detach = Frame("D");
+    send(third, detach.data(), detach.size(), 0);
+    EXPECT_EQ(Receive(third), "+" + Frame("OK"));
+    EXPECT_EQ(Receive(third), "<eof>");
+    EXPECT_EQ(fake_.detaches, 1);
+    EXPECT_EQ(fake_.disconnects, 1);
+    g_free(error);
+}
+
+TEST_F(GdbstubSocketTest, ListensOnAUnixSocket)
+{
+    char path[] = "/tmp/gdbstub-test-XXXXXX";
+    ASSERT_NE(mkdtemp(path), nullptr);
+    std::string socket_path = std::string(path) + "/gdb.sock";
+    char *error = nullptr;
+    ASSERT_EQ(gdbstub_listen(stub_, ("unix:" + socket_path).c_str(), &error), 0) << error;
+    EXPECT_EQ(gdbstub_address(stub_), socket_path);
+    int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+    sockaddr_un to{};
+    to.sun_family = AF_UNIX;
+    strcpy(to.sun_path, socket_path.c_str());
+    ASSERT_EQ(connect(fd, (sockaddr *)&to, sizeof to), 0);
+    clients_.push_back(fd);
+    std::string question = Frame("qC");
+    send(fd, question.data(), question.size(), 0);
+    EXPECT_EQ(Receive(fd), "+" + Frame("QC1"));
+    gdbstub_free(stub_);
+    stub_ = nullptr;
+    EXPECT_NE(access(socket_path.c_str(), F_OK), 0); // cleaned up
+    rmdir(path);
+}
+
+TEST_F(GdbstubSocketTest, TcpWithAHost)
+{
+    char *error = nullptr;
+    ASSERT_EQ(gdbstub_listen(stub_, "tcp:localhost:0", &error), 0) << error;
+    EXPECT_NE(std::string(gdbstub_address(stub_)).find(':'), std::string::npos);
+}
+
+TEST_F(GdbstubSocketTest, BadSpecsAreOneLineErrors)
+{
+    for (const char *spec : {"", "1234", "tcp:", "tcp::", "tcp::99999", "tcp::12ab", "udp::1",
+                             "unix:", "tcp:no.such.host.invalid:1234"}) {
+        char *error = nullptr;
+        EXPECT_EQ(gdbstub_listen(stub_, spec, &error), -1) << spec;
+        ASSERT_NE(error, nullptr) << spec;
+        EXPECT_EQ(strchr(error, '\n'), nullptr);
+        g_free(error);
+    }
+}
+
+} // namespace
