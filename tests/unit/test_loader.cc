@@ -15,6 +15,7 @@
 
 #include <glib.h>
 
+#include <algorithm>
 #include <map>
 #include <set>
 #include <string>
@@ -1092,6 +1093,297 @@ TEST_F(KernelTest, KernelRefusals)
     CraftedSegment low{PT_LOAD, PF_R | PF_X, 0x80000, Pattern(0x1000, 4)};
     ExpectLoadKernelFails(Write("low-kernel", CraftElf({low}, 0x80000)), ENOEXEC,
                           "where the guest kernel must lie");
+}
+
+// ---- the initial stack ---------------------------------------------------
+
+class StackTest : public LoaderTest
+{
+  protected:
+    void SetUp() override
+    {
+        LoaderTest::SetUp();
+        ASSERT_EQ(guest_map_anonymous(memory_, kStackTop - kStackSize, kStackSize,
+                                      GUEST_PROT_READ | GUEST_PROT_WRITE | GUEST_PROT_USER,
+                                      GUEST_REGION_STACK, "[stack]"),
+                  0);
+        program_.path = const_cast<char *>("/some/where/prog");
+        program_.entry = 0x401234;
+        program_.phdr_address = 0x400040;
+        program_.phnum = 9;
+        program_.phent = sizeof(Elf64_Phdr);
+    }
+
+    int BuildStack(const std::vector<const char *> &argv, const std::vector<const char *> &envp,
+                   const char *execfn, uint64_t stack_low = kStackTop - kStackSize)
+    {
+        argv_ = argv;
+        argv_.push_back(nullptr);
+        envp_ = envp;
+        envp_.push_back(nullptr);
+        struct loader_stack_info info = {};
+        info.argv = argv_.data();
+        info.envp = envp_.data();
+        info.execfn = execfn;
+        info.hwcap = 0x178bfbff;
+        info.hwcap2 = 2;
+        info.uid = 1000;
+        info.euid = 1001;
+        info.gid = 1002;
+        info.egid = 1003;
+        g_free(error_);
+        error_ = nullptr;
+        return loader_build_stack(memory_, &program_, &info, stack_low, kStackTop, &rsp_, &error_);
+    }
+
+    uint64_t Word(uint64_t address)
+    {
+        uint64_t value = 0;
+        EXPECT_EQ(guest_read(memory_, address, &value, sizeof(value), GUEST_ACCESS_USER_READ), 0)
+            << std::hex << address;
+        return value;
+    }
+
+    std::string String(uint64_t address)
+    {
+        std::vector<char> buffer(1 << 18);
+        long length = guest_read_string(memory_, address, buffer.data(), buffer.size(),
+                                        GUEST_ACCESS_USER_READ);
+        EXPECT_GE(length, 0) << std::hex << address;
+        return length >= 0 ? std::string(buffer.data(), length) : "";
+    }
+
+    // Parses the stack at rsp_ as a program's _start would.
+    void Parse(std::vector<std::string> *argv, std::vector<std::string> *envp,
+               std::map<uint64_t, uint64_t> *auxv, std::vector<uint64_t> *aux_order)
+    {
+        uint64_t cursor = rsp_;
+        uint64_t argc = Word(cursor);
+        ASSERT_LT(argc, 100000u);
+        cursor += 8;
+        for (uint64_t i = 0; i < argc; i++, cursor += 8)
+            argv->push_back(String(Word(cursor)));
+        EXPECT_EQ(Word(cursor), 0u) << "argv not NULL-terminated";
+        cursor += 8;
+        for (; Word(cursor) != 0; cursor += 8)
+            envp->push_back(String(Word(cursor)));
+        cursor += 8;
+        for (int i = 0; i < 64; i++, cursor += 16) {
+            uint64_t key = Word(cursor), value = Word(cursor + 8);
+            aux_order->push_back(key);
+            EXPECT_EQ(auxv->count(key), 0u) << "auxv key twice: " << key;
+            (*auxv)[key] = value;
+            if (key == AT_NULL)
+                break;
+        }
+    }
+
+    struct elf_image program_ = {};
+    std::vector<const char *> argv_, envp_;
+    uint64_t rsp_ = 0;
+};
+
+TEST_F(StackTest, LayoutParsesBack)
+{
+    ASSERT_EQ(BuildStack({"/some/where/prog", "first", "", "third argument"}, {"HOME=/root", "A=b"},
+                         "/some/where/prog"),
+              0)
+        << error_;
+    EXPECT_EQ(rsp_ % 16, 0u);
+    EXPECT_LT(rsp_, kStackTop);
+    EXPECT_GE(rsp_, kStackTop - kStackSize);
+
+    std::vector<std::string> argv, envp;
+    std::map<uint64_t, uint64_t> auxv;
+    std::vector<uint64_t> order;
+    Parse(&argv, &envp, &auxv, &order);
+    EXPECT_EQ(argv, (std::vector<std::string>{"/some/where/prog", "first", "", "third argument"}));
+    EXPECT_EQ(envp, (std::vector<std::string>{"HOME=/root", "A=b"}));
+
+    ASSERT_FALSE(order.empty());
+    EXPECT_EQ(order.back(), (uint64_t)AT_NULL);
+    EXPECT_EQ(auxv[AT_PHDR], 0x400040u);
+    EXPECT_EQ(auxv[AT_PHENT], sizeof(Elf64_Phdr));
+    EXPECT_EQ(auxv[AT_PHNUM], 9u);
+    EXPECT_EQ(auxv[AT_PAGESZ], 4096u);
+    EXPECT_EQ(auxv.count(AT_BASE), 1u);
+    EXPECT_EQ(auxv[AT_BASE], 0u);
+    EXPECT_EQ(auxv.count(AT_FLAGS), 1u);
+    EXPECT_EQ(auxv[AT_FLAGS], 0u);
+    EXPECT_EQ(auxv[AT_ENTRY], 0x401234u);
+    EXPECT_EQ(auxv[AT_UID], 1000u);
+    EXPECT_EQ(auxv[AT_EUID], 1001u);
+    EXPECT_EQ(auxv[AT_GID], 1002u);
+    EXPECT_EQ(auxv[AT_EGID], 1003u);
+    EXPECT_EQ(auxv.count(AT_SECURE), 1u);
+    EXPECT_EQ(auxv[AT_SECURE], 0u);
+    EXPECT_EQ(auxv[AT_HWCAP], 0x178bfbffu);
+    EXPECT_EQ(auxv[AT_HWCAP2], 2u);
+    EXPECT_EQ(auxv[AT_CLKTCK], 100u);
+    EXPECT_EQ(String(auxv[AT_PLATFORM]), "x86_64");
+    EXPECT_EQ(String(auxv[AT_EXECFN]), "/some/where/prog");
+    EXPECT_EQ(order.size(), 19u);
+
+    ASSERT_EQ(auxv.count(AT_RANDOM), 1u);
+    uint64_t random_address = auxv[AT_RANDOM];
+    EXPECT_GT(random_address, rsp_);
+    EXPECT_LE(random_address + 16, kStackTop);
+    uint8_t random[16];
+    ASSERT_EQ(guest_read(memory_, random_address, random, sizeof(random), GUEST_ACCESS_USER_READ),
+              0);
+    EXPECT_NE(std::count(random, random + 16, 0), 16) << "AT_RANDOM bytes all zero";
+
+    // What the stack points at lies above the tables and below stack_top;
+    // the random bytes are not overwritten by any string.
+    uint64_t tables_end = rsp_ + 8 * (1 + 4 + 1 + 2 + 1 + 2 * 19);
+    for (uint64_t key : {AT_PLATFORM, AT_EXECFN, AT_RANDOM}) {
+        EXPECT_GE(auxv[key], tables_end) << key;
+        EXPECT_LT(auxv[key], kStackTop) << key;
+    }
+    for (uint64_t key : {AT_PLATFORM, AT_EXECFN}) {
+        std::string text = String(auxv[key]);
+        EXPECT_TRUE(auxv[key] + text.size() + 1 <= random_address ||
+                    auxv[key] >= random_address + 16)
+            << key;
+    }
+}
+
+TEST_F(StackTest, RandomBytesDifferEachTime)
+{
+    std::set<std::string> seen;
+    for (int i = 0; i < 4; i++) {
+        ASSERT_EQ(BuildStack({"prog"}, {}, "prog"), 0) << error_;
+        std::vector<std::string> argv, envp;
+        std::map<uint64_t, uint64_t> auxv;
+        std::vector<uint64_t> order;
+        Parse(&argv, &envp, &auxv, &order);
+        char random[16];
+        ASSERT_EQ(guest_read(memory_, auxv[AT_RANDOM], random, 16, GUEST_ACCESS_USER_READ), 0);
+        seen.insert(std::string(random, 16));
+    }
+    EXPECT_EQ(seen.size(), 4u);
+}
+
+TEST_F(StackTest, AlignedWhateverTheStringLengths)
+{
+    std::string text;
+    for (int length = 0; length < 40; length++) {
+        text.push_back('x');
+        std::vector<const char *> envp;
+        if (length % 2)
+            envp.push_back("E=1");
+        ASSERT_EQ(BuildStack({"p", text.c_str()}, envp, text.c_str()), 0) << error_;
+        EXPECT_EQ(rsp_ % 16, 0u) << length;
+        std::vector<std::string> argv, parsed_envp;
+        std::map<uint64_t, uint64_t> auxv;
+        std::vector<uint64_t> order;
+        Parse(&argv, &parsed_envp, &auxv, &order);
+        ASSERT_EQ(argv.size(), 2u);
+        EXPECT_EQ(argv[1], text);
+        EXPECT_EQ(parsed_envp.size(), envp.size());
+        EXPECT_EQ(String(auxv[AT_EXECFN]), text);
+    }
+}
+
+TEST_F(StackTest, EmptyEnvironmentAndNoExecfn)
+{
+    ASSERT_EQ(BuildStack({"only"}, {}, nullptr), 0) << error_;
+    std::vector<std::string> argv, envp;
+    std::map<uint64_t, uint64_t> auxv;
+    std::vector<uint64_t> order;
+    Parse(&argv, &envp, &auxv, &order);
+    EXPECT_EQ(argv, std::vector<std::string>{"only"});
+    EXPECT_TRUE(envp.empty());
+    EXPECT_EQ(String(auxv[AT_EXECFN]), "only");
+}
+
+TEST_F(StackTest, TooBigIsE2big)
+{
+    // Half the stack is the most the block may use.
+    std::string big(kStackSize / 2, 'a');
+    uint64_t before = Word(kStackTop - kStackSize / 4);
+    EXPECT_EQ(BuildStack({"prog", big.c_str()}, {}, "prog"), -E2BIG);
+    ASSERT_NE(error_, nullptr);
+    EXPECT_NE(std::string(error_).find("/some/where/prog: the arguments and environment"),
+              std::string::npos)
+        << error_;
+    EXPECT_EQ(std::string(error_).find('\n'), std::string::npos);
+    EXPECT_EQ(Word(kStackTop - kStackSize / 4), before) << "a refused stack was written";
+
+    // Many small ones too (their pointers count).
+    std::vector<const char *> many(kStackSize / 16, "E=v");
+    EXPECT_EQ(BuildStack({"prog"}, many, "prog"), -E2BIG);
+
+    // A quarter of the stack fits.
+    std::string fits(kStackSize / 4, 'b');
+    EXPECT_EQ(BuildStack({"prog", fits.c_str()}, {}, "prog"), 0) << error_;
+    std::vector<std::string> argv, envp;
+    std::map<uint64_t, uint64_t> auxv;
+    std::vector<uint64_t> order;
+    Parse(&argv, &envp, &auxv, &order);
+    ASSERT_EQ(argv.size(), 2u);
+    EXPECT_EQ(argv[1], fits);
+}
+
+TEST_F(StackTest, UnmappedStackIsEfault)
+{
+    const char *argv[] = {"prog", nullptr};
+    const char *envp[] = {nullptr};
+    struct loader_stack_info info = {};
+    info.argv = argv;
+    info.envp = envp;
+    info.execfn = "prog";
+    // A range nobody mapped.
+    EXPECT_EQ(loader_build_stack(memory_, &program_, &info, 0x8000000, 0x8100000, &rsp_, &error_),
+              -EFAULT);
+    ASSERT_NE(error_, nullptr);
+    EXPECT_NE(std::string(error_).find("cannot write the initial stack"), std::string::npos);
+    g_free(error_);
+    error_ = nullptr;
+
+    // Mapped, but not writable by the program.
+    ASSERT_EQ(guest_map_anonymous(memory_, 0x8000000, 0x100000, GUEST_PROT_READ | GUEST_PROT_USER,
+                                  GUEST_REGION_STACK, "read-only"),
+              0);
+    EXPECT_EQ(loader_build_stack(memory_, &program_, &info, 0x8000000, 0x8100000, &rsp_, &error_),
+              -EFAULT);
+}
+
+TEST_F(StackTest, BadRangeIsEinval)
+{
+    EXPECT_EQ(BuildStack({"prog"}, {}, "prog", kStackTop), -EINVAL);
+    EXPECT_EQ(BuildStack({"prog"}, {}, "prog", kStackTop + kPage), -EINVAL);
+}
+
+TEST_F(StackTest, ForALoadedProgram)
+{
+    std::string path = Build("musl-gcc", "-static -O1", "musl-static", kProgramSource);
+    if (path.empty())
+        GTEST_SKIP() << "musl-gcc -static cannot build here";
+    ASSERT_EQ(LoadProgram(path), 0) << error_;
+    const char *argv[] = {path.c_str(), nullptr};
+    const char *envp[] = {"X=1", nullptr};
+    struct loader_stack_info info = {};
+    info.argv = argv;
+    info.envp = envp;
+    info.execfn = path.c_str();
+    ASSERT_EQ(loader_build_stack(memory_, &image_, &info, kStackTop - kStackSize, kStackTop, &rsp_,
+                                 &error_),
+              0)
+        << error_;
+    std::vector<std::string> parsed_argv, parsed_envp;
+    std::map<uint64_t, uint64_t> auxv;
+    std::vector<uint64_t> order;
+    Parse(&parsed_argv, &parsed_envp, &auxv, &order);
+    EXPECT_EQ(parsed_argv, std::vector<std::string>{path});
+    EXPECT_EQ(auxv[AT_ENTRY], image_.entry);
+    EXPECT_EQ(auxv[AT_PHDR], image_.phdr_address);
+    EXPECT_EQ(auxv[AT_PHNUM], image_.phnum);
+    // AT_PHDR really points at the program header table.
+    Bytes file = ReadFile(path);
+    Elf64_Phdr first;
+    ASSERT_EQ(guest_read(memory_, auxv[AT_PHDR], &first, sizeof(first), GUEST_ACCESS_USER_READ), 0);
+    EXPECT_EQ(memcmp(&first, file.data() + Header(file).e_phoff, sizeof(first)), 0);
 }
 
 } // namespace
