@@ -33,8 +33,21 @@ static uint8_t *translate(const struct guest_memory *memory, uint64_t gva, enum 
 {
     struct guest_walk walk;
 
-    if (!guest_walk(memory, memory->pml4, gva, &walk) || !access_allowed(&walk, access))
-        return NULL;
+    if (!guest_walk(memory, memory->pml4, gva, &walk) || !access_allowed(&walk, access)) {
+        /* A debug trap narrows only what the program sees. The monitor's
+         * intermediate entries are always P|W|U, so the leaf decides. */
+        uint64_t *slot;
+        if (page_table_slot((struct guest_memory *)memory, gva, false, &slot) < 0 ||
+            !(*slot & (PTE_TRAPPED_WRITE | PTE_TRAPPED_ACCESS)))
+            return NULL;
+        uint64_t pte = pte_without_trap(*slot);
+        walk.user = (pte & PTE_USER) != 0;
+        walk.writable = (pte & PTE_WRITE) != 0;
+        walk.gpa = (pte & PTE_ADDRESS_MASK) + (gva & (GUEST_PAGE_SIZE - 1));
+        if (!access_allowed(&walk, access) ||
+            !guest_phys_to_host(memory, walk.gpa & GUEST_PAGE_MASK, GUEST_PAGE_SIZE))
+            return NULL;
+    }
     *in_page = GUEST_PAGE_SIZE - (gva % GUEST_PAGE_SIZE);
     return memory->ram + walk.gpa;
 }
@@ -169,4 +182,36 @@ int guest_iovec(const struct guest_memory *memory, uint64_t gva, size_t len,
         len -= chunk;
     }
     return too_many ? -E2BIG : used;
+}
+
+int guest_set_trap(struct guest_memory *memory, uint64_t gva, enum guest_trap trap)
+{
+    uint64_t *slot;
+    if (!address_is_canonical(gva) || page_table_slot(memory, gva, false, &slot) < 0)
+        return -EFAULT;
+    uint64_t pte = pte_without_trap(*slot);
+    if (!(pte & PTE_PRESENT))
+        return -EFAULT;
+    enum guest_trap before = guest_get_trap(memory, gva);
+    if (trap == GUEST_TRAP_WRITE && (pte & PTE_WRITE))
+        pte = (pte & ~PTE_WRITE) | PTE_TRAPPED_WRITE;
+    else if (trap == GUEST_TRAP_ACCESS)
+        pte = (pte & ~PTE_PRESENT) | PTE_TRAPPED_ACCESS;
+    *slot = pte;
+    if (trap > before)
+        memory->generation++;
+    return 0;
+}
+
+enum guest_trap guest_get_trap(const struct guest_memory *memory, uint64_t gva)
+{
+    uint64_t *slot;
+    if (!address_is_canonical(gva) ||
+        page_table_slot((struct guest_memory *)memory, gva, false, &slot) < 0)
+        return GUEST_TRAP_NONE;
+    if (*slot & PTE_TRAPPED_ACCESS)
+        return GUEST_TRAP_ACCESS;
+    if (*slot & PTE_TRAPPED_WRITE)
+        return GUEST_TRAP_WRITE;
+    return GUEST_TRAP_NONE;
 }

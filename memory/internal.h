@@ -14,6 +14,21 @@
  */
 #define PTE_OWNED_FRAME (1ULL << 9)
 
+/* Bits 10 and 11, also left to software, mark a debug trap (guest_set_trap):
+ * W or P was cleared by the debugger and belongs back. */
+#define PTE_TRAPPED_WRITE  (1ULL << 10)
+#define PTE_TRAPPED_ACCESS (1ULL << 11)
+
+/* The entry as the map says it, without any debug trap. */
+static inline uint64_t pte_without_trap(uint64_t pte)
+{
+    if (pte & PTE_TRAPPED_WRITE)
+        pte = (pte & ~PTE_TRAPPED_WRITE) | PTE_WRITE;
+    if (pte & PTE_TRAPPED_ACCESS)
+        pte = (pte & ~PTE_TRAPPED_ACCESS) | PTE_PRESENT;
+    return pte;
+}
+
 #define ENTRIES_PER_TABLE 512
 
 /* How a region's pages get their frames. */

@@ -265,6 +265,26 @@ long guest_read_string(const struct guest_memory *memory, uint64_t gva, char *bu
 int guest_iovec(const struct guest_memory *memory, uint64_t gva, size_t len,
                 enum guest_access access, struct iovec *iov, int max_iov);
 
+/* ---- debug traps ---------------------------------------------------------
+ * A debugger's watchpoints on hosts whose debug registers do not fire for the
+ * program: the page's entry is narrowed so the program's accesses fault,
+ * while the monitor's checked accesses (guest_read, guest_write...) still
+ * see the page as the map says. Spare entry bits remember what was removed.
+ */
+enum guest_trap {
+    GUEST_TRAP_NONE,   /* the entry as the map says */
+    GUEST_TRAP_WRITE,  /* writes fault (W cleared, if it was set) */
+    GUEST_TRAP_ACCESS, /* every access faults (P cleared) */
+};
+
+/* Sets the trap of the 4 KiB page containing gva (replacing any other).
+ * 0, or -EFAULT when the page is not mapped. Narrowing bumps the
+ * generation, so it takes effect before the guest runs again. */
+int guest_set_trap(struct guest_memory *memory, uint64_t gva, enum guest_trap trap);
+
+/* The trap currently set on the page containing gva. */
+enum guest_trap guest_get_trap(const struct guest_memory *memory, uint64_t gva);
+
 #ifdef __cplusplus
 }
 #endif

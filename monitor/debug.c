@@ -19,8 +19,9 @@
 #define GDB_SIGNAL_TRAP 5
 
 enum breakpoint_mechanism {
-    MECHANISM_INT3, /* an int3 written into guest memory, trapped by the IDT */
-    MECHANISM_SLOT, /* one of the accelerator's hardware slots */
+    MECHANISM_INT3,      /* an int3 written into guest memory, trapped by the IDT */
+    MECHANISM_SLOT,      /* one of the accelerator's hardware slots */
+    MECHANISM_PAGE_TRAP, /* a watchpoint: its pages fault for the program */
 };
 
 struct breakpoint {
@@ -53,6 +54,12 @@ struct debugger {
     bool temporary_active; /* an int3 planted to end a kernel step into user mode */
     uint64_t temporary_address;
     uint8_t temporary_saved;
+
+    /* A faulting access to a trapped page is being single-stepped with the
+     * page opened; then the trap is set again and the access judged. */
+    bool watch_step;
+    uint64_t watch_fault_address;
+    bool watch_fault_write;
 
     struct breakpoint breakpoints[MAX_BREAKPOINTS];
     struct accel_breakpoint slots[ACCEL_MAX_HW_BREAKPOINTS];
@@ -208,6 +215,52 @@ static enum debug_verdict stop_and_wait(struct debugger *debugger, const struct 
     return DEBUG_RESUME;
 }
 
+/* The trap a page needs for the page-trap watchpoints covering it. */
+static enum guest_trap page_trap_needed(struct debugger *debugger, uint64_t page)
+{
+    enum guest_trap trap = GUEST_TRAP_NONE;
+    for (int i = 0; i < MAX_BREAKPOINTS; i++) {
+        const struct breakpoint *watch = &debugger->breakpoints[i];
+        if (!watch->used || watch->mechanism != MECHANISM_PAGE_TRAP ||
+            watch->address + watch->kind <= page || watch->address >= page + GUEST_PAGE_SIZE)
+            continue;
+        if (watch->type == GDB_WATCHPOINT_WRITE && trap == GUEST_TRAP_NONE)
+            trap = GUEST_TRAP_WRITE;
+        else if (watch->type != GDB_WATCHPOINT_WRITE)
+            trap = GUEST_TRAP_ACCESS;
+    }
+    return trap;
+}
+
+static int update_page_traps(struct debugger *debugger, uint64_t address, uint64_t length)
+{
+    for (uint64_t page = address & GUEST_PAGE_MASK; page < address + length;
+         page += GUEST_PAGE_SIZE) {
+        int result =
+            guest_set_trap(debugger->guest->memory, page, page_trap_needed(debugger, page));
+        if (result < 0)
+            return result;
+    }
+    return 0;
+}
+
+/* The watchpoint an access at address (of up to 8 bytes) touched, if any. */
+static const struct breakpoint *watch_hit(struct debugger *debugger, uint64_t address, bool write)
+{
+    for (int i = 0; i < MAX_BREAKPOINTS; i++) {
+        const struct breakpoint *watch = &debugger->breakpoints[i];
+        if (!watch->used || watch->mechanism != MECHANISM_PAGE_TRAP)
+            continue;
+        if (address + 8 <= watch->address || address >= watch->address + watch->kind)
+            continue;
+        if ((watch->type == GDB_WATCHPOINT_WRITE && !write) ||
+            (watch->type == GDB_WATCHPOINT_READ && write))
+            continue;
+        return watch;
+    }
+    return NULL;
+}
+
 static struct breakpoint *find_breakpoint(struct debugger *debugger, uint64_t address,
                                           enum breakpoint_mechanism mechanism)
 {
@@ -297,6 +350,53 @@ static enum debug_verdict handle_trap(struct debugger *debugger, const struct ac
     return stop_and_wait(debugger, &stop);
 }
 
+/* The program touched a page a watchpoint traps: open the page, let the one
+ * instruction run (TF), and judge the access afterwards. */
+static enum debug_verdict start_watch_step(struct debugger *debugger, const struct accel_exit *exit)
+{
+    struct guest *guest = debugger->guest;
+    guest_set_trap(guest->memory, exit->fault_address, GUEST_TRAP_NONE);
+    debugger->watch_step = true;
+    debugger->watch_fault_address = exit->fault_address;
+    debugger->watch_fault_write = (exit->error_code & 2) != 0;
+    struct cpu_state state;
+    guest->accel_ops->get_state(guest->accel, &state, CPU_STATE_GPRS);
+    state.rflags |= RFLAGS_TF;
+    guest->accel_ops->set_state(guest->accel, &state, CPU_STATE_GPRS);
+    return DEBUG_RESUME;
+}
+
+static enum debug_verdict finish_watch_step(struct debugger *debugger,
+                                            const struct accel_exit *exit)
+{
+    struct guest *guest = debugger->guest;
+    debugger->watch_step = false;
+    uint64_t page = debugger->watch_fault_address & GUEST_PAGE_MASK;
+    guest_set_trap(guest->memory, page, page_trap_needed(debugger, page));
+    const struct breakpoint *watch =
+        watch_hit(debugger, debugger->watch_fault_address, debugger->watch_fault_write);
+    if (!watch && !debugger->stepping) {
+        /* Not the watched bytes: on with the run, TF off again. */
+        struct cpu_state state;
+        guest->accel_ops->get_state(guest->accel, &state, CPU_STATE_GPRS);
+        state.rflags &= ~RFLAGS_TF;
+        guest->accel_ops->set_state(guest->accel, &state, CPU_STATE_GPRS);
+        return DEBUG_RESUME;
+    }
+    if (!watch)
+        return handle_trap(debugger, exit);
+    struct gdb_stop stop = {
+        .kind = GDB_STOP_SIGNAL,
+        .signal = GDB_SIGNAL_TRAP,
+        .reason = watch->type == GDB_WATCHPOINT_WRITE  ? GDB_STOP_REASON_WATCH
+                  : watch->type == GDB_WATCHPOINT_READ ? GDB_STOP_REASON_RWATCH
+                                                       : GDB_STOP_REASON_AWATCH,
+        .watch_address = watch->address,
+    };
+    debugger->step_via_tf = true; /* so disarm_step clears TF */
+    return stop_and_wait(debugger, &stop);
+}
+
 enum debug_verdict debugger_handle_exit(struct debugger *debugger, const struct accel_exit *exit)
 {
     if (!debugger || debugger->detached)
@@ -319,6 +419,13 @@ enum debug_verdict debugger_handle_exit(struct debugger *debugger, const struct 
     case ACCEL_EXIT_DEBUG:
         return handle_trap(debugger, exit);
     case ACCEL_EXIT_EXCEPTION:
+        /* Opening a trapped page cannot hide a real fault: the access is
+         * retried, and faults again with no trap left if it was one. */
+        if (exit->vector == 14 && !exit->in_kernel &&
+            guest_get_trap(debugger->guest->memory, exit->fault_address) != GUEST_TRAP_NONE)
+            return start_watch_step(debugger, exit);
+        if (exit->vector == 1 && debugger->watch_step)
+            return finish_watch_step(debugger, exit);
         if (exit->vector == 3 || (exit->vector == 1))
             return handle_trap(debugger, exit);
         {
@@ -490,7 +597,7 @@ static int target_insert_breakpoint(void *opaque, enum gdb_breakpoint_type type,
     int slot = slot_works ? free_slot(debugger) : -1;
     if (is_watchpoint && (kind == 0 || kind > 8 || (kind & (kind - 1)) || (address & (kind - 1))))
         return -EINVAL;
-    if (slot >= 0 && !(type == GDB_WATCHPOINT_READ)) {
+    if (slot >= 0 && (type != GDB_WATCHPOINT_READ || !capabilities->watchpoints)) {
         breakpoint->mechanism = MECHANISM_SLOT;
         breakpoint->slot = slot;
         debugger->slots[slot] = (struct accel_breakpoint){
@@ -504,8 +611,19 @@ static int target_insert_breakpoint(void *opaque, enum gdb_breakpoint_type type,
         breakpoint->used = true;
         return 0;
     }
-    if (is_watchpoint)
-        return -ENOTSUP; /* gdb falls back to software watchpoints */
+    if (is_watchpoint) {
+        uint64_t end;
+        if (__builtin_add_overflow(address, kind, &end) || address < HX_KERNEL_END)
+            return -EINVAL;
+        breakpoint->mechanism = MECHANISM_PAGE_TRAP;
+        breakpoint->used = true;
+        int result = update_page_traps(debugger, address, kind);
+        if (result < 0) {
+            breakpoint->used = false;
+            update_page_traps(debugger, address, kind);
+        }
+        return result;
+    }
     if (kernel)
         return slot_works ? -ENOSPC : -ENOTSUP;
     /* int3 in user code, trapped through the guest kernel's IDT. */
@@ -527,6 +645,10 @@ static void remove_breakpoint_at(struct debugger *debugger, int index)
     breakpoint->used = false;
     if (breakpoint->mechanism == MECHANISM_SLOT) {
         debugger->slot_owner[breakpoint->slot] = -1;
+        return;
+    }
+    if (breakpoint->mechanism == MECHANISM_PAGE_TRAP) {
+        update_page_traps(debugger, breakpoint->address, breakpoint->kind);
         return;
     }
     /* Another breakpoint at the same address keeps the int3. */
