@@ -1,0 +1,1091 @@
+/*
+ * accel/tcg.c — the software accelerator: the vCPU is a Unicorn 2 engine.
+ *
+ * Unicorn 2.0.1 cannot be used as a plain x86 machine (see the Unicorn
+ * section of docs/platform-notes), so this backend presents the contract of
+ * accel.h without ever letting Unicorn page or deliver exceptions:
+ *   - Unicorn's paging stays off. Guest-virtual ranges are mapped lazily, on
+ *     the first access, with uc_mem_map_ptr onto the host memory of their
+ *     guest-physical frames, as found by walking the monitor's page tables.
+ *     A walk that fails (or denies the access) becomes a #PF reported here,
+ *     with the error code computed from the walk. The architectural CR0,
+ *     CR3 and CR4 live in this file and are only reported.
+ *   - Unicorn has no user/supervisor bit, so the mappings are made for one
+ *     privilege level at a time: while the guest kernel runs (CPL0, only at
+ *     boot) any present page is mapped; once the program runs (CPL3) only
+ *     user pages are, and the kernel's are dropped on the first CPL3 access.
+ *   - `syscall` is caught by an instruction hook and ends the run with the
+ *     registers `syscall` would have set (rcx, r11); the guest kernel's entry
+ *     never runs. Other exceptions come from the interrupt hook.
+ *   - Debugging uses hooks only: code hooks bounded to one address for
+ *     breakpoints, an instruction count of one for single steps, memory
+ *     hooks for watchpoints.
+ */
+#include "config.h"
+#include "accel/accel.h"
+#include "kernel/abi.h"
+#include "memory/memory.h"
+
+#include <errno.h>
+#include <glib.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <string.h>
+#include <unicorn/unicorn.h>
+#include <unistd.h>
+
+#define MSR_EFER           0xc0000080
+#define MSR_STAR           0xc0000081
+#define MSR_LSTAR          0xc0000082
+#define MSR_CSTAR          0xc0000083
+#define MSR_FMASK          0xc0000084
+#define MSR_KERNEL_GS_BASE 0xc0000102
+
+#define CR0_PG          (1ULL << 31)
+#define CR4_OSXSAVE     (1ULL << 18)
+#define EFLAGS_RF       (1ULL << 16)
+#define EFLAGS_RESERVED (1ULL << 1)
+
+#define VECTOR_DIVIDE_ERROR       0
+#define VECTOR_INVALID_OPCODE     6
+#define VECTOR_DOUBLE_FAULT       8
+#define VECTOR_GENERAL_PROTECTION 13
+#define VECTOR_PAGE_FAULT         14
+
+/* x86 #PF error code bits. */
+#define PF_PRESENT  (1u << 0)
+#define PF_WRITE    (1u << 1)
+#define PF_USER     (1u << 2)
+#define PF_RESERVED (1u << 3)
+#define PF_FETCH    (1u << 4)
+
+/* Runs of pages are mapped into Unicorn up to this size at once: fewer
+ * regions make Unicorn's region lookups and map calls cheaper. */
+#define MAP_WINDOW (2ULL << 20)
+
+/* What ended the last uc_emu_start, as the hooks saw it. */
+enum tcg_event {
+    EVENT_NONE,
+    EVENT_SYSCALL,
+    EVENT_INTERRUPT,  /* interrupt hook: vector in event_vector */
+    EVENT_FAULT,      /* a memory hook refused an access: a #PF or #GP */
+    EVENT_REMAP,      /* mappings must be rebuilt before retrying */
+    EVENT_BREAKPOINT, /* a code hook of a hardware breakpoint */
+    EVENT_WATCHPOINT, /* a watched access finished */
+    EVENT_PANIC,      /* the guest kernel's panic port */
+    EVENT_ERROR,      /* message in event_message */
+};
+
+/* A guest-virtual range currently mapped in Unicorn. */
+struct tcg_range {
+    uint64_t start, end;
+};
+
+struct tcg_accel;
+
+/* The user data of one breakpoint hook. */
+struct tcg_breakpoint {
+    struct tcg_accel *tcg;
+    struct accel_breakpoint breakpoint;
+    int slot;
+    uc_hook hook;
+    bool armed;
+};
+
+struct tcg_accel {
+    struct accel base;
+    struct guest_memory *memory;
+    uc_engine *uc;
+
+    /* Architectural state Unicorn does not keep (paging is off there), and
+     * the hidden parts of the segment registers. uc_selector says which
+     * Unicorn selector each cached segment belongs to: a different one
+     * there means the guest loaded it, and the cache is rebuilt from the
+     * GDT. */
+    uint64_t cr0, cr2, cr3, cr4, cr8;
+    struct cpu_segment segments[6]; /* cs, ds, es, fs, gs, ss */
+    uint16_t uc_selector[6];
+    struct cpu_segment tr, ldt;
+
+    /* The ranges mapped in Unicorn (sorted, disjoint), the privilege level
+     * they were mapped for (-1: none yet), and the memory generation they
+     * were made at. */
+    GArray *mapped;
+    int mapped_cpl;
+    uint64_t generation;
+    bool flush_translations; /* drop translated code before the next run */
+
+    /* Filled by the hooks during a run. */
+    enum tcg_event event;
+    unsigned event_vector;
+    uint64_t event_error_code;
+    uint64_t event_address;
+    int event_slot;
+    int remap_cpl;
+    uint64_t syscall_rip;
+    char event_message[160];
+
+    /* Debugging. */
+    bool single_step;
+    bool step_after_syscall; /* a step ended in a syscall: report it next */
+    struct tcg_breakpoint breakpoints[ACCEL_MAX_HW_BREAKPOINTS];
+    bool have_watchpoints;
+    uc_hook boundary_hook; /* all code, only while watchpoints are armed */
+    bool watch_hit;
+    int watch_slot;
+    /* A breakpoint just reported at this rip must not fire again before
+     * the instruction there has run. */
+    bool skip_breakpoint;
+    uint64_t skip_breakpoint_rip;
+
+    /* Unicorn keeps an exception "in flight" forever once one was raised
+     * (the next contributory one becomes #DF): after such an exception the
+     * engine is rebuilt before it runs again. */
+    bool engine_tainted;
+
+    atomic_bool stop_requested;
+    atomic_bool in_emulation;
+
+    struct accel_capabilities capabilities;
+};
+
+static struct tcg_accel *tcg_of(struct accel *accel)
+{
+    return (struct tcg_accel *)accel;
+}
+
+static bool tcg_probe(char *why, size_t why_size)
+{
+    uc_engine *uc;
+    uc_err err = uc_open(UC_ARCH_X86, UC_MODE_64, &uc);
+    if (err != UC_ERR_OK) {
+        snprintf(why, why_size, "Unicorn cannot emulate x86-64: %s", uc_strerror(err));
+        return false;
+    }
+    uc_close(uc);
+    return true;
+}
+
+/* ---- mappings ------------------------------------------------------------ */
+
+static int current_cpl(struct tcg_accel *tcg)
+{
+    uint64_t cs = 0;
+    uc_reg_read(tcg->uc, UC_X86_REG_CS, &cs);
+    return (int)(cs & 3);
+}
+
+/* Index of the first mapped range ending after address. */
+static guint mapped_search(const struct tcg_accel *tcg, uint64_t address)
+{
+    guint low = 0, high = tcg->mapped->len;
+    while (low < high) {
+        guint middle = (low + high) / 2;
+        if (g_array_index(tcg->mapped, struct tcg_range, middle).end <= address)
+            low = middle + 1;
+        else
+            high = middle;
+    }
+    return low;
+}
+
+static bool is_mapped(const struct tcg_accel *tcg, uint64_t page)
+{
+    guint index = mapped_search(tcg, page);
+    return index < tcg->mapped->len &&
+           g_array_index(tcg->mapped, struct tcg_range, index).start <= page;
+}
+
+static void unmap_all(struct tcg_accel *tcg)
+{
+    for (guint i = 0; i < tcg->mapped->len; i++) {
+        struct tcg_range *range = &g_array_index(tcg->mapped, struct tcg_range, i);
+        uc_mem_unmap(tcg->uc, range->start, range->end - range->start);
+    }
+    g_array_set_size(tcg->mapped, 0);
+    tcg->mapped_cpl = -1;
+    tcg->flush_translations = true;
+}
+
+/* How a page may be mapped into Unicorn for cpl: the walk's verdict. */
+struct page_mapping {
+    bool ok;
+    uint64_t gpa;
+    uint32_t prot; /* UC_PROT_* */
+};
+
+static struct page_mapping page_mapping_for(const struct tcg_accel *tcg, uint64_t page, int cpl,
+                                            struct guest_walk *walk)
+{
+    struct page_mapping mapping = {0};
+    if (!guest_walk(tcg->memory, guest_memory_cr3(tcg->memory), page, walk))
+        return mapping;
+    if (cpl == 3 && !walk->user)
+        return mapping;
+    mapping.ok = true;
+    mapping.gpa = walk->gpa;
+    mapping.prot =
+        UC_PROT_READ | (walk->writable ? UC_PROT_WRITE : 0) | (walk->executable ? UC_PROT_EXEC : 0);
+    return mapping;
+}
+
+static bool same_run(const struct tcg_accel *tcg, uint64_t page, int cpl,
+                     const struct page_mapping *first, uint64_t first_page)
+{
+    struct guest_walk walk;
+    if (is_mapped(tcg, page))
+        return false;
+    struct page_mapping mapping = page_mapping_for(tcg, page, cpl, &walk);
+    return mapping.ok && mapping.prot == first->prot &&
+           mapping.gpa - first->gpa == page - first_page &&
+           guest_phys_to_host(tcg->memory, mapping.gpa, GUEST_PAGE_SIZE);
+}
+
+/* Records a #PF (or a #GP for a non-canonical address) for the access. */
+static void set_fault(struct tcg_accel *tcg, uint64_t address, uc_mem_type type, int cpl,
+                      const struct guest_walk *walk, bool present)
+{
+    tcg->event = EVENT_FAULT;
+    tcg->event_address = address;
+    if (walk->status == GUEST_WALK_NON_CANONICAL) {
+        tcg->event_vector = VECTOR_GENERAL_PROTECTION;
+        tcg->event_error_code = 0;
+        return;
+    }
+    uint32_t code = 0;
+    if (present || walk->status == GUEST_WALK_RESERVED_BIT)
+        code |= PF_PRESENT;
+    if (walk->status == GUEST_WALK_RESERVED_BIT)
+        code |= PF_RESERVED;
+    if (type == UC_MEM_WRITE_UNMAPPED || type == UC_MEM_WRITE_PROT)
+        code |= PF_WRITE;
+    if (type == UC_MEM_FETCH_UNMAPPED || type == UC_MEM_FETCH_PROT)
+        code |= PF_FETCH;
+    if (cpl == 3)
+        code |= PF_USER;
+    tcg->event_vector = VECTOR_PAGE_FAULT;
+    tcg->event_error_code = code;
+}
+
+/*
+ * The memory hook for accesses Unicorn could not do: maps the page (and the
+ * contiguous run around it) and retries, or records why not and refuses,
+ * which ends uc_emu_start with rip at the instruction that made the access.
+ */
+static bool on_invalid_access(uc_engine *uc, uc_mem_type type, uint64_t address, int size,
+                              int64_t value, void *opaque)
+{
+    (void)uc, (void)size, (void)value;
+    struct tcg_accel *tcg = opaque;
+    int cpl = current_cpl(tcg);
+    uint64_t page = address & GUEST_PAGE_MASK;
+    bool write = type == UC_MEM_WRITE_UNMAPPED || type == UC_MEM_WRITE_PROT;
+    bool fetch = type == UC_MEM_FETCH_UNMAPPED || type == UC_MEM_FETCH_PROT;
+
+    if (tcg->mapped_cpl >= 0 && tcg->mapped_cpl != cpl) {
+        /* The guest changed privilege level (the kernel's iretq to the
+         * program): the mappings were made for the other one. */
+        tcg->event = EVENT_REMAP;
+        tcg->remap_cpl = cpl;
+        return false;
+    }
+
+    struct guest_walk walk;
+    struct page_mapping mapping = page_mapping_for(tcg, page, cpl, &walk);
+    if (!mapping.ok) {
+        set_fault(tcg, address, type, cpl, &walk, walk.status == GUEST_WALK_OK);
+        return false;
+    }
+    if ((write && !(mapping.prot & UC_PROT_WRITE)) || (fetch && !(mapping.prot & UC_PROT_EXEC))) {
+        set_fault(tcg, address, type, cpl, &walk, true);
+        return false;
+    }
+    if (is_mapped(tcg, page)) {
+        /* Mapped with narrower rights than the tables now give (mprotect
+         * widened them): map it again. */
+        tcg->event = EVENT_REMAP;
+        tcg->remap_cpl = cpl;
+        return false;
+    }
+    if (!guest_phys_to_host(tcg->memory, mapping.gpa, GUEST_PAGE_SIZE)) {
+        tcg->event = EVENT_ERROR;
+        snprintf(tcg->event_message, sizeof(tcg->event_message),
+                 "guest %s at %#llx (guest-physical %#llx), outside RAM",
+                 write   ? "write"
+                 : fetch ? "instruction fetch"
+                         : "read",
+                 (unsigned long long)address, (unsigned long long)mapping.gpa);
+        return false;
+    }
+
+    uint64_t window = page & ~(MAP_WINDOW - 1);
+    uint64_t start = page, end = page + GUEST_PAGE_SIZE;
+    while (start > window && same_run(tcg, start - GUEST_PAGE_SIZE, cpl, &mapping, page))
+        start -= GUEST_PAGE_SIZE;
+    while (end < window + MAP_WINDOW && same_run(tcg, end, cpl, &mapping, page))
+        end += GUEST_PAGE_SIZE;
+    void *host = guest_phys_to_host(tcg->memory, mapping.gpa - (page - start), end - start);
+    uc_err err =
+        host ? uc_mem_map_ptr(tcg->uc, start, end - start, mapping.prot, host) : UC_ERR_NOMEM;
+    if (err != UC_ERR_OK) {
+        tcg->event = EVENT_ERROR;
+        snprintf(tcg->event_message, sizeof(tcg->event_message),
+                 "cannot map guest-virtual %#llx..%#llx into Unicorn: %s",
+                 (unsigned long long)start, (unsigned long long)end, uc_strerror(err));
+        return false;
+    }
+    struct tcg_range range = {start, end};
+    g_array_insert_val(tcg->mapped, mapped_search(tcg, start), range);
+    tcg->mapped_cpl = cpl;
+    return true;
+}
+
+/* ---- hooks --------------------------------------------------------------- */
+
+static void on_syscall(uc_engine *uc, void *opaque)
+{
+    struct tcg_accel *tcg = opaque;
+    uc_reg_read(uc, UC_X86_REG_RIP, &tcg->syscall_rip);
+    tcg->event = EVENT_SYSCALL;
+    uc_emu_stop(uc);
+}
+
+static void on_interrupt(uc_engine *uc, uint32_t vector, void *opaque)
+{
+    struct tcg_accel *tcg = opaque;
+    tcg->event = EVENT_INTERRUPT;
+    tcg->event_vector = vector;
+    uc_emu_stop(uc);
+}
+
+/* `out` from the guest kernel: only the panic port means something under
+ * tcg (exceptions never reach the kernel's stubs). */
+static void on_out(uc_engine *uc, uint32_t port, int size, uint32_t value, void *opaque)
+{
+    (void)size, (void)value;
+    struct tcg_accel *tcg = opaque;
+    if (port == HX_PORT_PANIC) {
+        tcg->event = EVENT_PANIC;
+    } else {
+        tcg->event = EVENT_ERROR;
+        snprintf(tcg->event_message, sizeof(tcg->event_message), "guest out on unknown port %#x",
+                 port);
+    }
+    uc_emu_stop(uc);
+}
+
+static uint32_t on_in(uc_engine *uc, uint32_t port, int size, void *opaque)
+{
+    (void)size;
+    struct tcg_accel *tcg = opaque;
+    tcg->event = EVENT_ERROR;
+    snprintf(tcg->event_message, sizeof(tcg->event_message), "guest in on unknown port %#x", port);
+    uc_emu_stop(uc);
+    return 0;
+}
+
+static void on_breakpoint(uc_engine *uc, uint64_t address, uint32_t size, void *opaque)
+{
+    (void)size;
+    struct tcg_breakpoint *breakpoint = opaque;
+    struct tcg_accel *tcg = breakpoint->tcg;
+    if (tcg->skip_breakpoint && address == tcg->skip_breakpoint_rip) {
+        tcg->skip_breakpoint = false;
+        return;
+    }
+    tcg->skip_breakpoint = false;
+    tcg->event = EVENT_BREAKPOINT;
+    tcg->event_slot = breakpoint->slot;
+    uc_emu_stop(uc);
+}
+
+static void on_watched_access(uc_engine *uc, uc_mem_type type, uint64_t address, int size,
+                              int64_t value, void *opaque)
+{
+    (void)uc, (void)value;
+    struct tcg_breakpoint *breakpoint = opaque;
+    struct tcg_accel *tcg = breakpoint->tcg;
+    const struct accel_breakpoint *watch = &breakpoint->breakpoint;
+    if (breakpoint->breakpoint.kind == ACCEL_BREAK_WRITE && type != UC_MEM_WRITE)
+        return;
+    /* The hook's range is widened so that accesses starting below the
+     * watched bytes are seen; only real overlaps count. */
+    if (address + (uint64_t)size <= watch->address || address >= watch->address + watch->length)
+        return;
+    if (!tcg->watch_hit) {
+        tcg->watch_hit = true;
+        tcg->watch_slot = breakpoint->slot;
+    }
+}
+
+/* On every instruction while watchpoints are armed: a watched access done
+ * by the previous instruction ends the run here, at the boundary after it. */
+static void on_instruction_boundary(uc_engine *uc, uint64_t address, uint32_t size, void *opaque)
+{
+    (void)address, (void)size;
+    struct tcg_accel *tcg = opaque;
+    if (tcg->watch_hit && tcg->event == EVENT_NONE) {
+        tcg->watch_hit = false;
+        tcg->event = EVENT_WATCHPOINT;
+        tcg->event_slot = tcg->watch_slot;
+        uc_emu_stop(uc);
+    }
+}
+
+/* ---- the engine ---------------------------------------------------------- */
+
+static int add_base_hooks(struct tcg_accel *tcg, char **error)
+{
+    uc_hook hook;
+    uc_err err = uc_hook_add(tcg->uc, &hook, UC_HOOK_MEM_INVALID, on_invalid_access, tcg, 1, 0);
+    if (err == UC_ERR_OK)
+        err = uc_hook_add(tcg->uc, &hook, UC_HOOK_INSN, on_syscall, tcg, 1, 0, UC_X86_INS_SYSCALL);
+    if (err == UC_ERR_OK)
+        err = uc_hook_add(tcg->uc, &hook, UC_HOOK_INTR, on_interrupt, tcg, 1, 0);
+    if (err == UC_ERR_OK)
+        err = uc_hook_add(tcg->uc, &hook, UC_HOOK_INSN, on_out, tcg, 1, 0, UC_X86_INS_OUT);
+    if (err == UC_ERR_OK)
+        err = uc_hook_add(tcg->uc, &hook, UC_HOOK_INSN, on_in, tcg, 1, 0, UC_X86_INS_IN);
+    if (err != UC_ERR_OK) {
+        *error = g_strdup_printf("cannot add Unicorn hooks: %s", uc_strerror(err));
+        return -EIO;
+    }
+    return 0;
+}
+
+static int open_engine(struct tcg_accel *tcg, char **error)
+{
+    uc_err err = uc_open(UC_ARCH_X86, UC_MODE_64, &tcg->uc);
+    if (err != UC_ERR_OK) {
+        tcg->uc = NULL;
+        *error = g_strdup_printf("Unicorn cannot emulate x86-64: %s", uc_strerror(err));
+        return -EIO;
+    }
+    /* Exits enabled with none set: uc_emu_start's `until` is ignored, so no
+     * address (not even 0) silently ends a run. */
+    uc_ctl_exits_enable(tcg->uc);
+    return add_base_hooks(tcg, error);
+}
+
+static void tcg_destroy(struct accel *accel)
+{
+    struct tcg_accel *tcg = tcg_of(accel);
+    if (!tcg)
+        return;
+    if (tcg->uc)
+        uc_close(tcg->uc);
+    if (tcg->mapped)
+        g_array_free(tcg->mapped, TRUE);
+    g_free(tcg);
+}
+
+static struct accel *tcg_create(struct guest_memory *memory, char **error)
+{
+    extern const struct accel_ops tcg_accel_ops;
+    struct tcg_accel *tcg = g_new0(struct tcg_accel, 1);
+    tcg->base.ops = &tcg_accel_ops;
+    tcg->memory = memory;
+    tcg->mapped = g_array_new(FALSE, FALSE, sizeof(struct tcg_range));
+    tcg->mapped_cpl = -1;
+    tcg->generation = guest_memory_generation(memory);
+    for (int i = 0; i < ACCEL_MAX_HW_BREAKPOINTS; i++) {
+        tcg->breakpoints[i].tcg = tcg;
+        tcg->breakpoints[i].slot = i;
+    }
+    if (open_engine(tcg, error) < 0) {
+        tcg_destroy(&tcg->base);
+        return NULL;
+    }
+    struct accel_capabilities *caps = &tcg->capabilities;
+    caps->translate = false;
+    caps->kernel_single_step = caps->user_single_step = true;
+    caps->kernel_hw_breakpoints = caps->user_hw_breakpoints = true;
+    caps->watchpoints = true;
+    snprintf(caps->description, sizeof(caps->description),
+             "tcg: Unicorn %s (software CPU); paging off in Unicorn, guest-virtual pages mapped "
+             "lazily from the monitor's tables; syscalls and exceptions through hooks; "
+             "breakpoints as code hooks, watchpoints as memory hooks",
+             UC_VERSION_MAJOR == 2 ? "2" : "?");
+    return &tcg->base;
+}
+
+static const struct accel_capabilities *tcg_capabilities(struct accel *accel)
+{
+    return &tcg_of(accel)->capabilities;
+}
+
+/* ---- state --------------------------------------------------------------- */
+
+static const int gpr_ids[] = {
+    UC_X86_REG_RAX, UC_X86_REG_RBX, UC_X86_REG_RCX,    UC_X86_REG_RDX, UC_X86_REG_RSI,
+    UC_X86_REG_RDI, UC_X86_REG_RBP, UC_X86_REG_RSP,    UC_X86_REG_R8,  UC_X86_REG_R9,
+    UC_X86_REG_R10, UC_X86_REG_R11, UC_X86_REG_R12,    UC_X86_REG_R13, UC_X86_REG_R14,
+    UC_X86_REG_R15, UC_X86_REG_RIP, UC_X86_REG_RFLAGS,
+};
+#define GPR_COUNT (int)(sizeof(gpr_ids) / sizeof(gpr_ids[0]))
+
+static void gpr_pointers(struct cpu_state *state, void *pointers[GPR_COUNT])
+{
+    uint64_t *fields[GPR_COUNT] = {
+        &state->rax, &state->rbx, &state->rcx, &state->rdx, &state->rsi, &state->rdi,
+        &state->rbp, &state->rsp, &state->r8,  &state->r9,  &state->r10, &state->r11,
+        &state->r12, &state->r13, &state->r14, &state->r15, &state->rip, &state->rflags,
+    };
+    for (int i = 0; i < GPR_COUNT; i++)
+        pointers[i] = fields[i];
+}
+
+static const int segment_ids[6] = {UC_X86_REG_CS, UC_X86_REG_DS, UC_X86_REG_ES,
+                                   UC_X86_REG_FS, UC_X86_REG_GS, UC_X86_REG_SS};
+
+static struct cpu_segment *state_segment(struct cpu_state *state, int index)
+{
+    struct cpu_segment *segments[6] = {&state->cs, &state->ds, &state->es,
+                                       &state->fs, &state->gs, &state->ss};
+    return segments[index];
+}
+
+/* The hidden part of a segment register loaded with selector, decoded from
+ * the GDT as the CPU did when the guest loaded it. */
+static void segment_from_gdt(struct tcg_accel *tcg, uint16_t selector, struct cpu_segment *out)
+{
+    *out = (struct cpu_segment){.selector = selector, .unusable = 1};
+    uc_x86_mmr gdtr = {0};
+    uc_reg_read(tcg->uc, UC_X86_REG_GDTR, &gdtr);
+    uint64_t offset = selector & ~7u;
+    uint64_t descriptor;
+    if (selector < 4 || (selector & 4) || offset + 7 > gdtr.limit ||
+        guest_read(tcg->memory, gdtr.base + offset, &descriptor, sizeof(descriptor),
+                   GUEST_ACCESS_DEBUG) < 0)
+        return;
+    uint32_t limit = (uint32_t)(descriptor & 0xffff) | (uint32_t)((descriptor >> 32) & 0xf0000);
+    out->g = (descriptor >> 55) & 1;
+    out->limit = out->g ? (limit << 12) | 0xfff : limit;
+    out->base = ((descriptor >> 16) & 0xffffff) | (((descriptor >> 56) & 0xff) << 24);
+    out->type = (descriptor >> 40) & 0xf;
+    out->s = (descriptor >> 44) & 1;
+    out->dpl = (descriptor >> 45) & 3;
+    out->present = (descriptor >> 47) & 1;
+    out->avl = (descriptor >> 52) & 1;
+    out->l = (descriptor >> 53) & 1;
+    out->db = (descriptor >> 54) & 1;
+    out->unusable = !out->present;
+}
+
+static int tcg_get_state(struct accel *accel, struct cpu_state *state, unsigned parts)
+{
+    struct tcg_accel *tcg = tcg_of(accel);
+    uc_engine *uc = tcg->uc;
+    if (parts & CPU_STATE_GPRS) {
+        void *pointers[GPR_COUNT];
+        gpr_pointers(state, pointers);
+        if (uc_reg_read_batch(uc, (int *)gpr_ids, pointers, GPR_COUNT) != UC_ERR_OK)
+            return -EIO;
+    }
+    if (parts & CPU_STATE_SEGMENTS) {
+        for (int i = 0; i < 6; i++) {
+            uint64_t selector = 0;
+            uc_reg_read(uc, segment_ids[i], &selector);
+            if ((uint16_t)selector != tcg->uc_selector[i]) {
+                segment_from_gdt(tcg, (uint16_t)selector, &tcg->segments[i]);
+                tcg->uc_selector[i] = (uint16_t)selector;
+            }
+            *state_segment(state, i) = tcg->segments[i];
+        }
+        uc_reg_read(uc, UC_X86_REG_FS_BASE, &state->fs.base);
+        uc_reg_read(uc, UC_X86_REG_GS_BASE, &state->gs.base);
+        uc_x86_mmr mmr = {0};
+        uc_reg_read(uc, UC_X86_REG_TR, &mmr);
+        if (mmr.selector != tcg->tr.selector || mmr.base != tcg->tr.base)
+            tcg->tr = (struct cpu_segment){.selector = mmr.selector,
+                                           .base = mmr.base,
+                                           .limit = mmr.limit,
+                                           .type = 11,
+                                           .present = 1};
+        state->tr = tcg->tr;
+        state->ldt = tcg->ldt;
+        uc_reg_read(uc, UC_X86_REG_GDTR, &mmr);
+        state->gdt = (struct cpu_descriptor_table){mmr.base, (uint16_t)mmr.limit};
+        uc_reg_read(uc, UC_X86_REG_IDTR, &mmr);
+        state->idt = (struct cpu_descriptor_table){mmr.base, (uint16_t)mmr.limit};
+    }
+    if (parts & CPU_STATE_CONTROL) {
+        state->cr0 = tcg->cr0, state->cr2 = tcg->cr2, state->cr3 = tcg->cr3;
+        state->cr4 = tcg->cr4, state->cr8 = tcg->cr8;
+        uc_x86_msr efer = {.rid = MSR_EFER};
+        uc_reg_read(uc, UC_X86_REG_MSR, &efer);
+        state->efer = efer.value;
+    }
+    if (parts & CPU_STATE_MSRS) {
+        uint32_t ids[5] = {MSR_KERNEL_GS_BASE, MSR_STAR, MSR_LSTAR, MSR_CSTAR, MSR_FMASK};
+        uint64_t *values[5] = {&state->kernel_gs_base, &state->star, &state->lstar, &state->cstar,
+                               &state->fmask};
+        for (int i = 0; i < 5; i++) {
+            uc_x86_msr msr = {.rid = ids[i]};
+            if (uc_reg_read(uc, UC_X86_REG_MSR, &msr) != UC_ERR_OK)
+                return -EIO;
+            *values[i] = msr.value;
+        }
+    }
+    return 0;
+}
+
+static int tcg_set_state(struct accel *accel, const struct cpu_state *state, unsigned parts)
+{
+    struct tcg_accel *tcg = tcg_of(accel);
+    uc_engine *uc = tcg->uc;
+    if (parts & CPU_STATE_GPRS) {
+        struct cpu_state copy = *state;
+        void *pointers[GPR_COUNT];
+        gpr_pointers(&copy, pointers);
+        if (uc_reg_write_batch(uc, (int *)gpr_ids, pointers, GPR_COUNT) != UC_ERR_OK)
+            return -EIO;
+    }
+    if (parts & CPU_STATE_SEGMENTS) {
+        for (int i = 0; i < 6; i++) {
+            const struct cpu_segment *segment = state_segment((struct cpu_state *)state, i);
+            /* Loading a selector makes Unicorn read the GDT through its own
+             * memory, which is not there outside a run: selectors cannot be
+             * changed here once the guest kernel has loaded its GDT. Before
+             * that, Unicorn's flat 64-bit segments behave as the ones asked
+             * for, so only the cached view changes. */
+            if (segment->selector != tcg->segments[i].selector) {
+                uc_x86_mmr gdtr = {0};
+                uc_reg_read(uc, UC_X86_REG_GDTR, &gdtr);
+                if (gdtr.limit != 0)
+                    return -EINVAL;
+            }
+            uint64_t selector = 0;
+            uc_reg_read(uc, segment_ids[i], &selector);
+            tcg->segments[i] = *segment;
+            tcg->uc_selector[i] = (uint16_t)selector;
+        }
+        uc_reg_write(uc, UC_X86_REG_FS_BASE, &state->fs.base);
+        uc_reg_write(uc, UC_X86_REG_GS_BASE, &state->gs.base);
+        tcg->tr = state->tr;
+        tcg->ldt = state->ldt;
+        uc_x86_mmr mmr = {.base = state->gdt.base, .limit = state->gdt.limit};
+        uc_reg_write(uc, UC_X86_REG_GDTR, &mmr);
+        mmr = (uc_x86_mmr){.base = state->idt.base, .limit = state->idt.limit};
+        uc_reg_write(uc, UC_X86_REG_IDTR, &mmr);
+    }
+    if (parts & CPU_STATE_CONTROL) {
+        tcg->cr0 = state->cr0, tcg->cr2 = state->cr2, tcg->cr3 = state->cr3;
+        tcg->cr4 = state->cr4, tcg->cr8 = state->cr8;
+        /* Unicorn runs long mode with paging off; turning PG on there would
+         * walk CR3, which 2.0.1 gets wrong. OSXSAVE stays off so the program
+         * sees no XSAVE state it would have to manage. */
+        uint64_t cr0 = state->cr0 & ~CR0_PG;
+        uint64_t cr4 = state->cr4 & ~CR4_OSXSAVE;
+        uc_reg_write(uc, UC_X86_REG_CR0, &cr0);
+        uc_reg_write(uc, UC_X86_REG_CR4, &cr4);
+        uc_x86_msr efer = {.rid = MSR_EFER, .value = state->efer};
+        uc_reg_write(uc, UC_X86_REG_MSR, &efer);
+    }
+    if (parts & CPU_STATE_MSRS) {
+        uint32_t ids[5] = {MSR_KERNEL_GS_BASE, MSR_STAR, MSR_LSTAR, MSR_CSTAR, MSR_FMASK};
+        uint64_t values[5] = {state->kernel_gs_base, state->star, state->lstar, state->cstar,
+                              state->fmask};
+        for (int i = 0; i < 5; i++) {
+            uc_x86_msr msr = {.rid = ids[i], .value = values[i]};
+            if (uc_reg_write(uc, UC_X86_REG_MSR, &msr) != UC_ERR_OK)
+                return -EIO;
+        }
+    }
+    return 0;
+}
+
+static int tcg_get_fpu(struct accel *accel, struct cpu_fpu_state *fpu)
+{
+    uc_engine *uc = tcg_of(accel)->uc;
+    memset(fpu, 0, sizeof(*fpu));
+    for (int i = 0; i < 8; i++) {
+        /* 64-bit mantissa then 16-bit sign and exponent, as FXSAVE. */
+        uc_reg_read(uc, UC_X86_REG_ST0 + i, fpu->st[i]);
+    }
+    uint64_t fcw = 0, fsw = 0, ftw = 0;
+    uc_reg_read(uc, UC_X86_REG_FPCW, &fcw);
+    uc_reg_read(uc, UC_X86_REG_FPSW, &fsw);
+    uc_reg_read(uc, UC_X86_REG_FPTAG, &ftw);
+    fpu->fcw = (uint16_t)fcw, fpu->fsw = (uint16_t)fsw;
+    /* Unicorn gives the full tag word (2 bits per register, 3 = empty);
+     * FXSAVE keeps one bit per register, set when it is not empty. */
+    for (int i = 0; i < 8; i++) {
+        if (((ftw >> (2 * i)) & 3) != 3)
+            fpu->ftw |= 1u << i;
+    }
+    for (int i = 0; i < 16; i++)
+        uc_reg_read(uc, UC_X86_REG_XMM0 + i, fpu->xmm[i]);
+    uint64_t mxcsr = 0;
+    uc_reg_read(uc, UC_X86_REG_MXCSR, &mxcsr);
+    fpu->mxcsr = (uint32_t)mxcsr;
+    return 0;
+}
+
+static int tcg_set_fpu(struct accel *accel, const struct cpu_fpu_state *fpu)
+{
+    uc_engine *uc = tcg_of(accel)->uc;
+    for (int i = 0; i < 8; i++) {
+        uint8_t value[16];
+        memcpy(value, fpu->st[i], sizeof(value));
+        uc_reg_write(uc, UC_X86_REG_ST0 + i, value);
+    }
+    uint64_t fcw = fpu->fcw, fsw = fpu->fsw, ftw = 0;
+    for (int i = 0; i < 8; i++) {
+        if (!(fpu->ftw & (1u << i)))
+            ftw |= 3ULL << (2 * i);
+    }
+    uc_reg_write(uc, UC_X86_REG_FPCW, &fcw);
+    uc_reg_write(uc, UC_X86_REG_FPSW, &fsw);
+    uc_reg_write(uc, UC_X86_REG_FPTAG, &ftw);
+    for (int i = 0; i < 16; i++)
+        uc_reg_write(uc, UC_X86_REG_XMM0 + i, fpu->xmm[i]);
+    uint64_t mxcsr = fpu->mxcsr;
+    uc_reg_write(uc, UC_X86_REG_MXCSR, &mxcsr);
+    return 0;
+}
+
+/* ---- debugging ----------------------------------------------------------- */
+
+static void disarm_debug_hooks(struct tcg_accel *tcg)
+{
+    for (int i = 0; i < ACCEL_MAX_HW_BREAKPOINTS; i++) {
+        if (tcg->breakpoints[i].armed)
+            uc_hook_del(tcg->uc, tcg->breakpoints[i].hook);
+        tcg->breakpoints[i].armed = false;
+    }
+    if (tcg->have_watchpoints)
+        uc_hook_del(tcg->uc, tcg->boundary_hook);
+    tcg->have_watchpoints = false;
+    tcg->watch_hit = false;
+}
+
+static int arm_debug_hooks(struct tcg_accel *tcg)
+{
+    for (int i = 0; i < ACCEL_MAX_HW_BREAKPOINTS; i++) {
+        struct tcg_breakpoint *breakpoint = &tcg->breakpoints[i];
+        if (!breakpoint->armed)
+            continue;
+        const struct accel_breakpoint *bp = &breakpoint->breakpoint;
+        uc_err err;
+        if (bp->kind == ACCEL_BREAK_EXECUTE) {
+            err = uc_hook_add(tcg->uc, &breakpoint->hook, UC_HOOK_CODE, on_breakpoint, breakpoint,
+                              bp->address, bp->address);
+        } else {
+            int type = bp->kind == ACCEL_BREAK_WRITE ? UC_HOOK_MEM_WRITE
+                                                     : UC_HOOK_MEM_READ | UC_HOOK_MEM_WRITE;
+            uint64_t low = bp->address >= 7 ? bp->address - 7 : 0;
+            err = uc_hook_add(tcg->uc, &breakpoint->hook, type, on_watched_access, breakpoint, low,
+                              bp->address + bp->length - 1);
+            tcg->have_watchpoints = true;
+        }
+        if (err != UC_ERR_OK) {
+            breakpoint->armed = false;
+            return -EIO;
+        }
+    }
+    if (tcg->have_watchpoints && uc_hook_add(tcg->uc, &tcg->boundary_hook, UC_HOOK_CODE,
+                                             on_instruction_boundary, tcg, 1, 0) != UC_ERR_OK) {
+        tcg->have_watchpoints = false;
+        return -EIO;
+    }
+    return 0;
+}
+
+static int tcg_set_debug(struct accel *accel, bool single_step,
+                         const struct accel_breakpoint *breakpoints, int count)
+{
+    struct tcg_accel *tcg = tcg_of(accel);
+    if (count < 0 || count > ACCEL_MAX_HW_BREAKPOINTS)
+        return -EINVAL;
+    for (int i = 0; i < count; i++) {
+        unsigned length = breakpoints[i].length;
+        if (breakpoints[i].kind != ACCEL_BREAK_EXECUTE &&
+            (length == 0 || length > 8 || (length & (length - 1))))
+            return -EINVAL;
+    }
+    disarm_debug_hooks(tcg);
+    for (int i = 0; i < count; i++) {
+        tcg->breakpoints[i].breakpoint = breakpoints[i];
+        tcg->breakpoints[i].armed = true;
+    }
+    tcg->single_step = single_step;
+    if (!single_step)
+        tcg->step_after_syscall = false;
+    /* Hooks apply only to code translated after they were added. */
+    tcg->flush_translations = true;
+    return arm_debug_hooks(tcg);
+}
+
+static void tcg_stop(struct accel *accel)
+{
+    struct tcg_accel *tcg = tcg_of(accel);
+    atomic_store(&tcg->stop_requested, true);
+    /* uc_emu_stop does nothing unless the engine is running, and a run that
+     * is just starting clears it: keep asking until the vCPU leaves the
+     * engine (the flag is checked between runs). */
+    for (int attempt = 0;
+         attempt < 1000 && atomic_load(&tcg->in_emulation) && atomic_load(&tcg->stop_requested);
+         attempt++) {
+        uc_emu_stop(tcg->uc);
+        usleep(1000);
+    }
+}
+
+/* ---- running ------------------------------------------------------------- */
+
+static bool vector_has_error_code(unsigned vector)
+{
+    return vector == 8 || (vector >= 10 && vector <= 14) || vector == 17 || vector == 21 ||
+           vector == 29 || vector == 30;
+}
+
+static void report_exception(struct tcg_accel *tcg, struct accel_exit *exit, unsigned vector,
+                             uint64_t error_code, uint64_t address)
+{
+    exit->reason = ACCEL_EXIT_EXCEPTION;
+    exit->vector = vector;
+    exit->has_error_code = vector_has_error_code(vector);
+    exit->error_code = exit->has_error_code ? error_code : 0;
+    exit->fault_address = vector == VECTOR_PAGE_FAULT ? address : 0;
+    exit->in_kernel = current_cpl(tcg) == 0;
+    if (vector == VECTOR_PAGE_FAULT)
+        tcg->cr2 = address;
+    /* Contributory exceptions leave Unicorn's engine unusable for the next
+     * one (it would become #DF); traps such as int3 do not. */
+    if (vector == 0 || vector == VECTOR_DOUBLE_FAULT || (vector >= 10 && vector <= 14))
+        tcg->engine_tainted = true;
+}
+
+/* Rebuilds the engine with the same state, to clear Unicorn's exception in
+ * flight. The program's privilege level is restored by an iretq run in a
+ * scratch page, as Unicorn loads CS and SS only from the GDT at CPL0. */
+static int rebuild_engine(struct tcg_accel *tcg, char *message, size_t message_size)
+{
+    struct cpu_state state;
+    struct cpu_fpu_state fpu;
+    int result = tcg_get_state(&tcg->base, &state, CPU_STATE_ALL);
+    if (result == 0)
+        result = tcg_get_fpu(&tcg->base, &fpu);
+    if (result < 0) {
+        snprintf(message, message_size, "cannot save the vCPU state to rebuild the engine");
+        return result;
+    }
+    uc_engine *old = tcg->uc;
+    char *error = NULL;
+    if (open_engine(tcg, &error) < 0) {
+        snprintf(message, message_size, "%s", error);
+        g_free(error);
+        tcg->uc = old;
+        return -EIO;
+    }
+    uc_close(old);
+    g_array_set_size(tcg->mapped, 0);
+    tcg->mapped_cpl = -1;
+    for (int i = 0; i < 6; i++)
+        tcg->uc_selector[i] = 0;
+    bool armed[ACCEL_MAX_HW_BREAKPOINTS];
+    for (int i = 0; i < ACCEL_MAX_HW_BREAKPOINTS; i++)
+        armed[i] = tcg->breakpoints[i].armed;
+    tcg->have_watchpoints = false;
+    for (int i = 0; i < ACCEL_MAX_HW_BREAKPOINTS; i++)
+        tcg->breakpoints[i].armed = armed[i];
+    arm_debug_hooks(tcg);
+
+    /* A fresh engine: flat 64-bit CPL0. Set everything but the segments'
+     * selectors, then let an iretq load CS and SS from the guest's GDT. */
+    struct cpu_state flat = state;
+    for (int i = 0; i < 6; i++) {
+        state_segment(&flat, i)->selector = 0;
+    }
+    struct cpu_state gdt_unset = flat;
+    gdt_unset.gdt.limit = 0;
+    tcg_set_state(&tcg->base, &gdt_unset, CPU_STATE_ALL);
+    uc_x86_mmr gdtr = {.base = state.gdt.base, .limit = state.gdt.limit};
+    uc_reg_write(tcg->uc, UC_X86_REG_GDTR, &gdtr);
+    tcg_set_fpu(&tcg->base, &fpu);
+    tcg->engine_tainted = false;
+    if ((state.cs.selector & 3) == 0 || state.gdt.limit == 0)
+        goto done;
+
+    static const uint64_t scratch_address = 0xffffff8000000000ULL;
+    uint64_t *scratch = g_malloc0(GUEST_PAGE_SIZE);
+    uint8_t iretq[] = {0x48, 0xcf};
+    memcpy(scratch, iretq, sizeof(iretq));
+    uint64_t frame[5] = {state.rip, state.cs.selector, state.rflags, state.rsp, state.ss.selector};
+    memcpy(&scratch[256], frame, sizeof(frame));
+    uc_err err = uc_mem_map_ptr(tcg->uc, scratch_address, GUEST_PAGE_SIZE, UC_PROT_ALL, scratch);
+    if (err == UC_ERR_OK) {
+        uint64_t rsp = scratch_address + 256 * 8;
+        uc_reg_write(tcg->uc, UC_X86_REG_RSP, &rsp);
+        tcg->event = EVENT_NONE;
+        err = uc_emu_start(tcg->uc, scratch_address, 0, 0, 1);
+        uc_mem_unmap(tcg->uc, scratch_address, GUEST_PAGE_SIZE);
+    }
+    g_free(scratch);
+    unmap_all(tcg);
+    if (err != UC_ERR_OK || current_cpl(tcg) != (int)(state.cs.selector & 3)) {
+        snprintf(message, message_size, "cannot return to CPL3 in the rebuilt engine: %s",
+                 uc_strerror(err));
+        return -EIO;
+    }
+done:
+    for (int i = 0; i < 6; i++)
+        tcg->segments[i] = *state_segment(&state, i);
+    for (int i = 0; i < 6; i++) {
+        uint64_t selector = 0;
+        uc_reg_read(tcg->uc, segment_ids[i], &selector);
+        tcg->uc_selector[i] = (uint16_t)selector;
+    }
+    /* The iretq used rsp; everything else is as saved. */
+    tcg_set_state(&tcg->base, &state, CPU_STATE_GPRS);
+    tcg->flush_translations = true;
+    return 0;
+}
+
+static void describe_error(struct tcg_accel *tcg, struct accel_exit *exit, uc_err err)
+{
+    uint64_t rip = 0;
+    uc_reg_read(tcg->uc, UC_X86_REG_RIP, &rip);
+    exit->reason = ACCEL_EXIT_ERROR;
+    snprintf(exit->message, sizeof(exit->message), "Unicorn stopped at rip %#llx: %s",
+             (unsigned long long)rip, uc_strerror(err));
+}
+
+static int tcg_run(struct accel *accel, struct accel_exit *exit)
+{
+    struct tcg_accel *tcg = tcg_of(accel);
+    uc_engine *uc;
+    memset(exit, 0, sizeof(*exit));
+    exit->debug_slot = -1;
+
+    if (tcg->step_after_syscall) {
+        /* The stepped instruction was a syscall, already performed. */
+        tcg->step_after_syscall = false;
+        exit->reason = ACCEL_EXIT_DEBUG;
+        return 0;
+    }
+    if (tcg->engine_tainted) {
+        int result = rebuild_engine(tcg, exit->message, sizeof(exit->message));
+        if (result < 0)
+            return result;
+    }
+    uc = tcg->uc;
+
+    for (;;) {
+        uint64_t generation = guest_memory_generation(tcg->memory);
+        if (generation != tcg->generation) {
+            unmap_all(tcg);
+            tcg->generation = generation;
+        }
+        if (tcg->flush_translations) {
+            uc_ctl_flush_tlb(uc); /* UC_CTL_TB_FLUSH: drops translated code */
+            tcg->flush_translations = false;
+        }
+        if (atomic_exchange(&tcg->stop_requested, false)) {
+            exit->reason = ACCEL_EXIT_STOPPED;
+            return 0;
+        }
+        uint64_t rip = 0;
+        uc_reg_read(uc, UC_X86_REG_RIP, &rip);
+        tcg->event = EVENT_NONE;
+        tcg->watch_hit = false;
+        bool step = tcg->single_step;
+        if (step)
+            tcg->flush_translations = true; /* the count hook is in every block */
+        atomic_store(&tcg->in_emulation, true);
+        uc_err err = uc_emu_start(uc, rip, 0, 0, step ? 1 : 0);
+        atomic_store(&tcg->in_emulation, false);
+
+        switch (tcg->event) {
+        case EVENT_SYSCALL: {
+            /* Unicorn's syscall only calls the hook: do what the CPU does
+             * to rcx and r11, and resume past the instruction. */
+            uint64_t next = tcg->syscall_rip + 2, rflags = 0;
+            uc_reg_read(uc, UC_X86_REG_RFLAGS, &rflags);
+            rflags &= ~EFLAGS_RF;
+            uc_reg_write(uc, UC_X86_REG_RIP, &next);
+            uc_reg_write(uc, UC_X86_REG_RCX, &next);
+            uc_reg_write(uc, UC_X86_REG_R11, &rflags);
+            exit->reason = ACCEL_EXIT_SYSCALL;
+            tcg->step_after_syscall = step;
+            return 0;
+        }
+        case EVENT_INTERRUPT:
+            report_exception(tcg, exit, tcg->event_vector, 0, 0);
+            return 0;
+        case EVENT_FAULT:
+            report_exception(tcg, exit, tcg->event_vector, tcg->event_error_code,
+                             tcg->event_address);
+            return 0;
+        case EVENT_REMAP:
+            unmap_all(tcg);
+            continue;
+        case EVENT_BREAKPOINT:
+        case EVENT_WATCHPOINT:
+            exit->reason = ACCEL_EXIT_DEBUG;
+            exit->debug_slot = tcg->event_slot;
+            if (tcg->event == EVENT_BREAKPOINT) {
+                tcg->skip_breakpoint = true;
+                uc_reg_read(uc, UC_X86_REG_RIP, &tcg->skip_breakpoint_rip);
+            }
+            return 0;
+        case EVENT_PANIC: {
+            uint64_t reason = 0;
+            uc_reg_read(uc, UC_X86_REG_RDI, &reason);
+            exit->reason = ACCEL_EXIT_HALT;
+            snprintf(exit->message, sizeof(exit->message), "guest kernel panic: %s",
+                     reason == HX_PANIC_BAD_BOOT_INFO ? "bad boot information" : "unknown reason");
+            return 0;
+        }
+        case EVENT_ERROR:
+            exit->reason = ACCEL_EXIT_ERROR;
+            snprintf(exit->message, sizeof(exit->message), "%s", tcg->event_message);
+            return 0;
+        case EVENT_NONE:
+            break;
+        }
+
+        if (err == UC_ERR_INSN_INVALID) {
+            report_exception(tcg, exit, VECTOR_INVALID_OPCODE, 0, 0);
+            return 0;
+        }
+        if (err != UC_ERR_OK) {
+            describe_error(tcg, exit, err);
+            return 0;
+        }
+        if (tcg->have_watchpoints && tcg->watch_hit) {
+            exit->reason = ACCEL_EXIT_DEBUG;
+            exit->debug_slot = tcg->watch_slot;
+            return 0;
+        }
+        if (step) {
+            exit->reason = ACCEL_EXIT_DEBUG;
+            return 0;
+        }
+        if (atomic_exchange(&tcg->stop_requested, false)) {
+            exit->reason = ACCEL_EXIT_STOPPED;
+            return 0;
+        }
+        /* The run ended by itself: `hlt` in the guest kernel. */
+        exit->reason = ACCEL_EXIT_HALT;
+        snprintf(exit->message, sizeof(exit->message), "guest kernel halted");
+        return 0;
+    }
+}
+
+const struct accel_ops tcg_accel_ops = {
+    .name = "tcg",
+    .probe = tcg_probe,
+    .create = tcg_create,
+    .destroy = tcg_destroy,
+    .capabilities = tcg_capabilities,
+    .run = tcg_run,
+    .stop = tcg_stop,
+    .get_state = tcg_get_state,
+    .set_state = tcg_set_state,
+    .get_fpu = tcg_get_fpu,
+    .set_fpu = tcg_set_fpu,
+    .translate = NULL,
+    .set_debug = tcg_set_debug,
+};
