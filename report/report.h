@@ -1,11 +1,16 @@
 /*
  * report/ — what the user reads when the program dies: the one-line summary,
  * and with --verbose HermiTux's kernel-log lines followed by what HermiTux
- * left to objdump and addr2line.
+ * left to objdump and addr2line (where the fault is in the source, the
+ * instructions around it, a backtrace, what the faulting address is); and
+ * the ELF core file of --core.
  */
 #ifndef HERMITUX_REPORT_H
 #define HERMITUX_REPORT_H
 
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "accel/accel.h"
@@ -15,10 +20,55 @@ extern "C" {
 #endif
 
 struct guest;
+struct guest_memory;
 
 /* The signal a native run would die of for an exception vector (SIGSEGV for
  * #PF and #GP, SIGFPE for #DE, ...). */
 int report_signal_for_vector(unsigned vector);
+
+/*
+ * The bracketed part of HermiTux's page-fault line for an error code,
+ * "user data write not present \b" (the words between "[ " and " ]"):
+ * user/supervisor, instruction/data, write/fetch/read, protection/not
+ * present, then "reserved bit" or, as HermiTux prints it, a backspace.
+ */
+void report_decode_page_fault_error(uint64_t error_code, char *buffer, size_t size);
+
+/* What a faulting access ran into. */
+enum report_cause {
+    REPORT_CAUSE_UNKNOWN,
+    REPORT_CAUSE_NULL_POINTER,    /* in the first page: a NULL dereference */
+    REPORT_CAUSE_STACK_OVERFLOW,  /* the guard page below the stack, or just below it */
+    REPORT_CAUSE_UNMAPPED,        /* nothing is mapped there */
+    REPORT_CAUSE_HEAP,            /* inside the heap, not accessible (past the break...) */
+    REPORT_CAUSE_READ_ONLY_WRITE, /* a write to read-only memory (text, rodata) */
+    REPORT_CAUSE_KERNEL_MEMORY,   /* user mode touched the guest kernel's memory */
+    REPORT_CAUSE_NOT_EXECUTABLE,  /* an instruction fetch from non-executable memory */
+    REPORT_CAUSE_NO_ACCESS,       /* a PROT_NONE mapping, or a device page */
+    REPORT_CAUSE_RESERVED_BIT,    /* the page tables are corrupt (monitor bug) */
+    REPORT_CAUSE_NON_CANONICAL,   /* #GP/#SS: an address outside the canonical halves */
+    REPORT_CAUSE_MISALIGNED,      /* #GP: an aligned SSE access to an unaligned address */
+    REPORT_CAUSE_PRIVILEGED,      /* #GP: an instruction user mode may not execute */
+};
+
+/* Where things are in the guest, for classifying an address. */
+struct report_layout {
+    uint64_t heap_start, heap_end; /* the brk range (empty if none) */
+    uint64_t stack_low, stack_top; /* the mapped initial stack */
+};
+
+/*
+ * Classifies the address of a page fault (CR2) from the error code, the
+ * guest's map and page tables and the layout. rsp (the program's at the
+ * fault) tells a stack overflow that jumped past the guard page from a
+ * stray access.
+ */
+enum report_cause report_classify_page_fault(const struct guest_memory *memory,
+                                             const struct report_layout *layout, uint64_t address,
+                                             uint64_t error_code, uint64_t rsp);
+
+/* A short phrase for a cause: "NULL pointer dereference", "stack overflow", ... */
+const char *report_cause_string(enum report_cause cause);
 
 /*
  * Reports a fatal exception of the program (or of the guest kernel) on out:
@@ -28,9 +78,26 @@ int report_signal_for_vector(unsigned vector);
 int report_fault(FILE *out, struct guest *guest, const struct accel_exit *exit,
                  const struct cpu_state *state, bool verbose);
 
-/* Reports an accelerator or guest-kernel failure (exit->message) on out. */
+/* Reports an accelerator or guest-kernel failure (exit->message) on out:
+ * one line, and the registers when verbose. */
 void report_error(FILE *out, struct guest *guest, const struct accel_exit *exit,
                   const struct cpu_state *state, bool verbose);
+
+/*
+ * Reports that the program ran out of its --timeout: where it was (and a
+ * backtrace when guest->verbose). state is the vCPU's after it was stopped.
+ */
+void report_timeout(FILE *out, struct guest *guest, const struct cpu_state *state, double seconds);
+
+/*
+ * Writes an ELF64 core file of the program at a fault to path: NT_PRSTATUS
+ * (the signal, the registers), NT_PRPSINFO, NT_FPREGSET when fpu is not NULL,
+ * NT_AUXV, and one PT_LOAD per user-accessible mapped region, so that
+ * `gdb PROGRAM path` shows the registers, the backtrace and the memory.
+ * Returns 0, or a negative errno with a one-line *error (g_free it).
+ */
+int report_write_core(const char *path, struct guest *guest, const struct accel_exit *exit,
+                      const struct cpu_state *state, const struct cpu_fpu_state *fpu, char **error);
 
 #ifdef __cplusplus
 }
