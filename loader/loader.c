@@ -20,6 +20,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <gelf.h>
 #include <libelf.h>
@@ -512,6 +513,9 @@ static void read_symbols(struct elf_file *file, uint64_t bias, struct elf_image 
     if (!data || data->d_size == 0)
         return;
     size_t entry_count = data->d_size / sizeof(Elf64_Sym);
+    /* gelf_getsym takes an int index. */
+    if (entry_count > INT_MAX)
+        entry_count = INT_MAX;
 
     GArray *symbols = g_array_new(FALSE, FALSE, sizeof(struct elf_symbol));
     GByteArray *names = g_byte_array_new();
@@ -608,7 +612,8 @@ static uint64_t find_phdr_address(const struct elf_file *file, const struct load
     if (has_pt_phdr && pt_phdr <= UINT64_MAX - bias) {
         uint64_t address = pt_phdr + bias;
         for (size_t i = 0; i < count; i++)
-            if (segments[i].start <= address && table_size <= segments[i].end - address)
+            if (segments[i].start <= address && address < segments[i].end &&
+                table_size <= segments[i].end - address)
                 return address;
     }
     uint64_t offset = file->header.e_phoff;

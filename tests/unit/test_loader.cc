@@ -609,6 +609,13 @@ TEST_F(LoaderTest, GnuStackAndPhdrAreHonoured)
     ResetMemory();
     ASSERT_EQ(LoadProgram(Write("gnu-stack-nx", file)), 0) << error_;
     EXPECT_FALSE(image_.executable_stack);
+
+    // A PT_PHDR that points at nothing loaded is not believed (and the
+    // table's file offset is in no segment here either).
+    Put<uint64_t>(file, PhdrOffset(file, 2) + offsetof(Elf64_Phdr, p_vaddr), 0x900000);
+    ResetMemory();
+    ASSERT_EQ(LoadProgram(Write("phdr-elsewhere", file)), 0) << error_;
+    EXPECT_EQ(image_.phdr_address, 0u);
 }
 
 TEST_F(LoaderTest, EmptySegmentsAreIgnored)
@@ -944,6 +951,8 @@ const char kernel_message[] = "kernel rodata";
 unsigned long kernel_counter = 7;
 unsigned long kernel_bss[1000];
 void _start(void) { kernel_bss[1] = kernel_counter; for (;;) ; }
+__asm__(".text\n.globl bare_function\n.type bare_function, @function\n"
+        "bare_function: nop\nnop\nnop\nret\n");
 )";
 
 const char kKernelScript[] = R"(
@@ -1066,6 +1075,17 @@ TEST_F(KernelTest, UserSectionsAreUserAccessible)
     ASSERT_NE(symbol, nullptr);
     EXPECT_STREQ(symbol->name, "kernel_bss");
     EXPECT_EQ(offset, 8u);
+
+    // A function without a size (hand-written assembly) owns what follows.
+    ASSERT_TRUE(elf_image_lookup(&image_, "bare_function", &address));
+    symbol = elf_image_symbolize(&image_, address + 2, &offset);
+    ASSERT_NE(symbol, nullptr);
+    EXPECT_STREQ(symbol->name, "bare_function");
+    EXPECT_EQ(symbol->size, 0u);
+    EXPECT_EQ(offset, 2u);
+    // Nothing below the first symbol, nor far outside the image.
+    EXPECT_EQ(elf_image_symbolize(&image_, 0x1000, &offset), nullptr);
+    EXPECT_EQ(elf_image_symbolize(&image_, 0x7f0000000000ULL, &offset), nullptr);
 }
 
 TEST_F(KernelTest, TheProjectKernelLoads)
