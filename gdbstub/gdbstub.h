@@ -7,7 +7,8 @@
  * accelerator interface and the memory module. All calls, both ways, happen
  * on the main loop's thread. Execution is asynchronous: resume() returns at
  * once, and the monitor later calls gdbstub_notify_stop() exactly once per
- * resume (or interrupt) with why the guest stopped.
+ * resume (or interrupt) with why the guest stopped (calling it from inside
+ * resume() is allowed too). No callback may free the stub.
  */
 #ifndef HERMITUX_GDBSTUB_H
 #define HERMITUX_GDBSTUB_H

@@ -25,7 +25,7 @@ seed vcont 'vCont;s:1;c'
 seed breakpoint 'Z0,400000,1'
 seed xfer 'qXfer:features:read:target.xml:0,ffb'
 seed monitor 'qRcmd,68656c70'
-seed binary 'X400000,2:}]}'
+seed binary 'X400000,2:}]}}'
 
 CC=${CC_FUZZ:-clang}
 # shellcheck disable=SC2046

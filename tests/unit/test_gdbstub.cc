@@ -664,7 +664,8 @@ TEST_F(GdbstubTest, ReadsAcrossAPageBoundaryPageByPage)
 
 TEST_F(GdbstubTest, UnmappedMemoryIsE14AndAPartialReadGivesThePrefix)
 {
-    EXPECT_EQ(Ask("m403000,4"), "E14");
+    EXPECT_EQ(Ask("m" + std::to_string(0) + "403000,4"), "E14");
+    EXPECT_EQ(fake_.Byte(kHole), nullptr);
     EXPECT_EQ(Ask("m0,1"), "E14");
     // The last two bytes before the hole, as gdbserver answers a partial read.
     std::string prefix{(char)*fake_.Byte(0x402ffe), (char)*fake_.Byte(0x402fff)};
