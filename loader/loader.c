@@ -230,8 +230,10 @@ static int elf_file_open(const struct load_request *request, struct elf_file *fi
                     request->is_kernel ? " (give another with --kernel)" : "");
     }
     struct stat status;
-    if (fstat(file->fd, &status) < 0)
-        return fail(request, errno, "%s", g_strerror(errno));
+    if (fstat(file->fd, &status) < 0) {
+        int stat_error = errno;
+        return fail(request, stat_error, "%s", g_strerror(stat_error));
+    }
     if (S_ISDIR(status.st_mode))
         return fail(request, EISDIR, "is a directory");
     if (!S_ISREG(status.st_mode))
@@ -243,11 +245,15 @@ static int elf_file_open(const struct load_request *request, struct elf_file *fi
     if (file->size != (uint64_t)(size_t)file->size)
         return fail(request, EFBIG, "file too large");
     /* Private and writable only so libelf may treat it as its own; nothing
-     * is written back. */
+     * is written back. (A file truncated by someone else while we read it
+     * would fault here; the monitor reads its own inputs, not a hostile
+     * process's.) */
     void *bytes =
         mmap(NULL, file->size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_NORESERVE, file->fd, 0);
-    if (bytes == MAP_FAILED)
-        return fail(request, errno, "cannot map the file: %s", g_strerror(errno));
+    if (bytes == MAP_FAILED) {
+        int map_error = errno;
+        return fail(request, map_error, "cannot map the file: %s", g_strerror(map_error));
+    }
     file->bytes = bytes;
 
     int result = check_identification(request, file);
