@@ -1,13 +1,260 @@
+/*
+ * report/core.c — an ELF core file of the program at a fault, in the layout
+ * Linux writes (ET_CORE: a PT_NOTE with NT_PRSTATUS, NT_PRPSINFO,
+ * NT_FPREGSET, NT_AUXV, then one PT_LOAD per mapping), so gdb, eu-stack and
+ * friends read it as a native core.
+ */
 #include "config.h"
-#include "report/report.h"
+#include "monitor/guest.h"
+#include "report/internal.h"
+
+#include <elf.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <glib.h>
+#include <string.h>
+#include <sys/procfs.h>
+#include <sys/user.h>
+#include <unistd.h>
+
+#define NOTE_NAME "CORE"
+
+struct core_segment {
+    uint64_t start, end;
+    int prot;
+    uint64_t offset; /* in the file */
+};
+
+static bool collect_region(const struct guest_region *region, void *opaque)
+{
+    GArray *segments = opaque;
+    /* What the program could touch: not the kernel, not the doorbell (a read
+     * of it would be an MMIO access), not the unmapped guard page. */
+    if (region->kind == GUEST_REGION_KERNEL || region->kind == GUEST_REGION_DEVICE ||
+        region->kind == GUEST_REGION_GUARD || !(region->prot & GUEST_PROT_USER))
+        return true;
+    struct core_segment segment = {region->start, region->end, region->prot, 0};
+    g_array_append_val(segments, segment);
+    return true;
+}
+
+static void append_note(GByteArray *notes, uint32_t type, const void *desc, uint32_t size)
+{
+    Elf64_Nhdr header = {.n_namesz = sizeof(NOTE_NAME), .n_descsz = size, .n_type = type};
+    static const uint8_t padding[8];
+    g_byte_array_append(notes, (const guint8 *)&header, sizeof(header));
+    g_byte_array_append(notes, (const guint8 *)NOTE_NAME, sizeof(NOTE_NAME));
+    g_byte_array_append(notes, padding, (4 - sizeof(NOTE_NAME) % 4) % 4);
+    g_byte_array_append(notes, desc, size);
+    g_byte_array_append(notes, padding, (4 - size % 4) % 4);
+}
+
+static void fill_registers(struct user_regs_struct *regs, const struct cpu_state *s)
+{
+    *regs = (struct user_regs_struct){
+        .r15 = s->r15,
+        .r14 = s->r14,
+        .r13 = s->r13,
+        .r12 = s->r12,
+        .rbp = s->rbp,
+        .rbx = s->rbx,
+        .r11 = s->r11,
+        .r10 = s->r10,
+        .r9 = s->r9,
+        .r8 = s->r8,
+        .rax = s->rax,
+        .rcx = s->rcx,
+        .rdx = s->rdx,
+        .rsi = s->rsi,
+        .rdi = s->rdi,
+        .orig_rax = (unsigned long long)-1, /* not in a syscall */
+        .rip = s->rip,
+        .cs = s->cs.selector,
+        .eflags = s->rflags,
+        .rsp = s->rsp,
+        .ss = s->ss.selector,
+        .fs_base = s->fs.base,
+        .gs_base = s->gs.base,
+        .ds = s->ds.selector,
+        .es = s->es.selector,
+        .fs = s->fs.selector,
+        .gs = s->gs.selector,
+    };
+}
+
+static void build_notes(GByteArray *notes, struct guest *guest, int signal,
+                        const struct cpu_state *state, const struct cpu_fpu_state *fpu)
+{
+    struct elf_prstatus status;
+    memset(&status, 0, sizeof(status));
+    status.pr_info.si_signo = signal;
+    status.pr_cursig = (short)signal;
+    status.pr_pid = 1; /* HermiTux's task id */
+    status.pr_ppid = 0;
+    status.pr_pgrp = 1;
+    status.pr_sid = 1;
+    struct user_regs_struct regs;
+    fill_registers(&regs, state);
+    memcpy(&status.pr_reg, &regs, sizeof(status.pr_reg));
+    append_note(notes, NT_PRSTATUS, &status, sizeof(status));
+
+    struct elf_prpsinfo info;
+    memset(&info, 0, sizeof(info));
+    info.pr_state = 0;
+    info.pr_sname = 'R';
+    info.pr_pid = 1;
+    info.pr_pgrp = 1;
+    info.pr_sid = 1;
+    const char *path = guest->program.path ? guest->program.path : "program";
+    const char *base = strrchr(path, '/');
+    g_strlcpy(info.pr_fname, base ? base + 1 : path, sizeof(info.pr_fname));
+    g_strlcpy(info.pr_psargs, path, sizeof(info.pr_psargs));
+    append_note(notes, NT_PRPSINFO, &info, sizeof(info));
+
+    if (fpu) {
+        struct user_fpregs_struct fp;
+        memset(&fp, 0, sizeof(fp));
+        fp.cwd = fpu->fcw;
+        fp.swd = fpu->fsw;
+        fp.ftw = fpu->ftw;
+        fp.fop = fpu->fop;
+        fp.rip = fpu->fip;
+        fp.rdp = fpu->fdp;
+        fp.mxcsr = fpu->mxcsr;
+        fp.mxcr_mask = 0xffff;
+        memcpy(fp.st_space, fpu->st, sizeof(fp.st_space));
+        memcpy(fp.xmm_space, fpu->xmm, sizeof(fp.xmm_space));
+        append_note(notes, NT_FPREGSET, &fp, sizeof(fp));
+    }
+
+    /* gdb relocates a static-pie program by AT_ENTRY; AT_PHDR lets it find
+     * the program headers in memory. */
+    const struct elf_image *program = &guest->program;
+    uint64_t auxv[][2] = {
+        {AT_PHDR, program->phdr_address},
+        {AT_PHENT, program->phent},
+        {AT_PHNUM, program->phnum},
+        {AT_PAGESZ, GUEST_PAGE_SIZE},
+        {AT_BASE, 0},
+        {AT_ENTRY, program->entry},
+        {AT_NULL, 0},
+    };
+    append_note(notes, NT_AUXV, auxv, sizeof(auxv));
+}
+
+static int fail(char **error, int code, const char *path, const char *what)
+{
+    *error = g_strdup_printf("cannot write the core file %s: %s: %s", path, what, strerror(code));
+    return -code;
+}
+
+static bool is_zero(const uint8_t *page)
+{
+    for (size_t i = 0; i < GUEST_PAGE_SIZE; i++)
+        if (page[i])
+            return false;
+    return true;
+}
+
 int report_write_core(const char *path, struct guest *guest, const struct accel_exit *exit,
                       const struct cpu_state *state, const struct cpu_fpu_state *fpu, char **error)
 {
-    (void)path;
-    (void)guest;
-    (void)exit;
-    (void)state;
-    (void)fpu;
-    *error = 0;
-    return -38;
+    *error = NULL;
+    int signal = report_signal_for_vector(exit ? exit->vector : 14);
+    GArray *segments = g_array_new(FALSE, FALSE, sizeof(struct core_segment));
+    guest_region_foreach(guest->memory, collect_region, segments);
+    GByteArray *notes = g_byte_array_new();
+    build_notes(notes, guest, signal, state, fpu);
+
+    size_t phnum = 1 + segments->len;
+    uint64_t notes_offset = sizeof(Elf64_Ehdr) + phnum * sizeof(Elf64_Phdr);
+    uint64_t data_offset = (notes_offset + notes->len + GUEST_PAGE_SIZE - 1) & GUEST_PAGE_MASK;
+    Elf64_Phdr *phdrs = g_new0(Elf64_Phdr, phnum);
+    phdrs[0] = (Elf64_Phdr){
+        .p_type = PT_NOTE, .p_offset = notes_offset, .p_filesz = notes->len, .p_align = 4};
+    uint64_t offset = data_offset;
+    for (size_t i = 0; i < segments->len; i++) {
+        struct core_segment *segment = &g_array_index(segments, struct core_segment, i);
+        segment->offset = offset;
+        uint64_t size = segment->end - segment->start;
+        phdrs[1 + i] = (Elf64_Phdr){
+            .p_type = PT_LOAD,
+            .p_flags = ((segment->prot & GUEST_PROT_READ) ? PF_R : 0) |
+                       ((segment->prot & GUEST_PROT_WRITE) ? PF_W : 0) |
+                       ((segment->prot & GUEST_PROT_EXEC) ? PF_X : 0),
+            .p_offset = offset,
+            .p_vaddr = segment->start,
+            .p_filesz = size,
+            .p_memsz = size,
+            .p_align = GUEST_PAGE_SIZE,
+        };
+        offset += size;
+    }
+    Elf64_Ehdr header = {
+        .e_ident = {ELFMAG0, ELFMAG1, ELFMAG2, ELFMAG3, ELFCLASS64, ELFDATA2LSB, EV_CURRENT,
+                    ELFOSABI_NONE},
+        .e_type = ET_CORE,
+        .e_machine = EM_X86_64,
+        .e_version = EV_CURRENT,
+        .e_phoff = sizeof(Elf64_Ehdr),
+        .e_ehsize = sizeof(Elf64_Ehdr),
+        .e_phentsize = sizeof(Elf64_Phdr),
+        .e_phnum = (Elf64_Half)phnum,
+    };
+
+    int result = 0;
+    uint8_t *page = g_malloc(GUEST_PAGE_SIZE);
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        result = fail(error, errno, path, "open");
+        goto out;
+    }
+    if (pwrite(fd, &header, sizeof(header), 0) != sizeof(header) ||
+        pwrite(fd, phdrs, phnum * sizeof(Elf64_Phdr), sizeof(header)) !=
+            (ssize_t)(phnum * sizeof(Elf64_Phdr)) ||
+        pwrite(fd, notes->data, notes->len, notes_offset) != (ssize_t)notes->len) {
+        result = fail(error, errno ? errno : EIO, path, "write");
+        goto out;
+    }
+    for (size_t i = 0; i < segments->len; i++) {
+        const struct core_segment *segment = &g_array_index(segments, struct core_segment, i);
+        for (uint64_t at = segment->start; at < segment->end; at += GUEST_PAGE_SIZE) {
+            /* An unreadable page (PROT_NONE, never touched) and a zero page
+             * are both left as a hole: they read as zeros. */
+            if (guest_read(guest->memory, at, page, GUEST_PAGE_SIZE, GUEST_ACCESS_DEBUG) != 0 ||
+                is_zero(page))
+                continue;
+            uint64_t file_offset = segment->offset + (at - segment->start);
+            if (pwrite(fd, page, GUEST_PAGE_SIZE, (off_t)file_offset) != (ssize_t)GUEST_PAGE_SIZE) {
+                result = fail(error, errno ? errno : EIO, path, "write");
+                goto out;
+            }
+        }
+    }
+    if (ftruncate(fd, (off_t)offset) != 0)
+        result = fail(error, errno, path, "truncate");
+out:
+    if (fd >= 0 && close(fd) != 0 && result == 0)
+        result = fail(error, errno, path, "close");
+    g_free(page);
+    g_free(phdrs);
+    g_byte_array_free(notes, TRUE);
+    g_array_free(segments, TRUE);
+    return result;
+}
+
+void report_dump_core(FILE *out, const char *path, struct guest *guest,
+                      const struct accel_exit *exit, const struct cpu_state *state)
+{
+    struct cpu_fpu_state fpu;
+    bool have_fpu = guest->accel && guest->accel_ops && guest->accel_ops->get_fpu &&
+                    guest->accel_ops->get_fpu(guest->accel, &fpu) == 0;
+    char *error = NULL;
+    if (report_write_core(path, guest, exit, state, have_fpu ? &fpu : NULL, &error) == 0)
+        fprintf(out, "hermitux-run: core dumped to %s (gdb %s %s)\n", path,
+                guest->program.path ? guest->program.path : "PROGRAM", path);
+    else
+        fprintf(out, "hermitux-run: %s\n", error);
+    g_free(error);
+    fflush(out);
 }

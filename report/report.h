@@ -99,6 +99,12 @@ void report_timeout(FILE *out, struct guest *guest, const struct cpu_state *stat
 int report_write_core(const char *path, struct guest *guest, const struct accel_exit *exit,
                       const struct cpu_state *state, const struct cpu_fpu_state *fpu, char **error);
 
+/* report_write_core with the vCPU's FPU state, then one line on out: where
+ * the core went (and the gdb command to open it), or why it could not be
+ * written. For the monitor at a fault when --core is given. */
+void report_dump_core(FILE *out, const char *path, struct guest *guest,
+                      const struct accel_exit *exit, const struct cpu_state *state);
+
 #ifdef __cplusplus
 }
 #endif
