@@ -217,6 +217,8 @@ int monitor_run(const struct monitor_options *options)
         break;
     case RUN_END_FAULT:
         status = report_fault(stderr, guest, &run.exit, &run.state, options->verbose);
+        if (options->core_path)
+            report_dump_core(stderr, options->core_path, guest, &run.exit, &run.state);
         break;
     case RUN_END_KILLED:
         fprintf(stderr, "hermitux-run: killed by the debugger\n");
