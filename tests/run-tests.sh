@@ -203,10 +203,10 @@ run_compare_one() {
     # The braces catch the shell's own "Segmentation fault" report of a child.
     {
         if [ "$o_pipe" = 1 ]; then
-            cat "$input" | timeout "$TIMEOUT" "${cmd[@]}" >"$dir/out" 2>"$dir/err"
+            cat "$input" | timeout -k 5 "$TIMEOUT" "${cmd[@]}" >"$dir/out" 2>"$dir/err"
             st=${PIPESTATUS[1]}
         else
-            timeout "$TIMEOUT" "${cmd[@]}" <"$input" >"$dir/out" 2>"$dir/err"
+            timeout -k 5 "$TIMEOUT" "${cmd[@]}" <"$input" >"$dir/out" 2>"$dir/err"
             st=$?
         fi
     } 2>/dev/null
@@ -243,15 +243,20 @@ run_compare() {
     fi
     run_compare_one vm "$accel" "$dir"
     vm_status=$(cat "$dir/status")
-    if [ "$vm_status" = 124 ] && [ "$native_status" != 124 ]; then
+    if { [ "$vm_status" = 124 ] || [ "$vm_status" = 137 ]; } && [ "$native_status" != "$vm_status" ]; then
         result_fail "$accel" "$name" "timed out after ${TIMEOUT}s" "$dir/err"
         return
     fi
     local expected_out=$native_dir/out
     [ -n "$o_vmout" ] && expected_out=$(subst "$o_vmout")
     if [ "$vm_status" != "$native_status" ]; then
-        result_fail "$accel" "$name" "exit status $vm_status, native $native_status (stderr below)" \
-            "$dir/err"
+        {
+            cat "$dir/err"
+            diff -u --label expected --label hermitux-run "$expected_out" "$dir/out"
+        } >"$dir/detail" 2>&1
+        result_fail "$accel" "$name" \
+            "exit status $vm_status, native $native_status (stderr, then stdout diff, below)" \
+            "$dir/detail"
         return
     fi
     if ! cmp -s "$expected_out" "$dir/out"; then
@@ -279,7 +284,7 @@ check_bad_input() {
     st=$(cat "$dir/status")
     local lines
     lines=$(tr -cd '\n' <"$dir/err" | wc -c)
-    if [ "$st" = 124 ]; then
+    if [ "$st" = 124 ] || [ "$st" = 137 ]; then
         result_fail "$accel" "$name" "timed out after ${TIMEOUT}s" "$dir/err"
         return
     fi
@@ -317,7 +322,7 @@ run_bad_input() {
         argv+=("$(subst "$a")")
     done
     {
-        timeout "$TIMEOUT" "$HERMITUX_RUN" "--accel=$accel" "${argv[@]}" </dev/null \
+        timeout -k 5 "$TIMEOUT" "$HERMITUX_RUN" "--accel=$accel" "${argv[@]}" </dev/null \
             >"$dir/out" 2>"$dir/err"
         st=$?
     } 2>/dev/null
@@ -337,26 +342,30 @@ tcg_available() {
     if [ -z "$tcg_probe_done" ]; then
         tcg_probe_done=1
         if [ -x "$HERMITUX_RUN" ] && [ -x tests/programs/build/musl/hello ] &&
-            timeout "$TIMEOUT" "$HERMITUX_RUN" --accel=tcg tests/programs/build/musl/hello \
+            timeout -k 5 "$TIMEOUT" "$HERMITUX_RUN" --accel=tcg tests/programs/build/musl/hello \
                 </dev/null >/dev/null 2>"$WORK/tcg-probe.err"; then
             tcg_usable=0
         else
             tcg_usable=1
-            [ -s "$WORK/tcg-probe.err" ] &&
-                echo "note: tcg probe said: $(first_line "$WORK/tcg-probe.err")"
         fi
     fi
     return $tcg_usable
 }
 
-# accel_skip_reason ACCEL: prints a reason and succeeds if ACCEL cannot be tested here.
+# accel_skip_reason ACCEL: sets skip_reason to why ACCEL cannot be tested here, or "".
 accel_skip_reason() {
+    skip_reason=""
     case $1 in
-    kvm) kvm_usable && return 1 || echo "/dev/kvm absent or not permitted" ;;
-    tcg) tcg_available && return 1 || echo "tcg accelerator not built yet" ;;
-    *) echo "unknown accelerator '$1'" ;;
+    kvm) kvm_usable || skip_reason="/dev/kvm absent or not permitted" ;;
+    tcg)
+        if ! tcg_available; then
+            skip_reason="tcg accelerator not built yet"
+            [ -s "$WORK/tcg-probe.err" ] &&
+                echo "note: the tcg probe said: $(first_line "$WORK/tcg-probe.err")"
+        fi
+        ;;
+    *) skip_reason="unknown accelerator '$1'" ;;
     esac
-    return 0
 }
 
 # ---------------------------------------------------------------------------------------
@@ -370,7 +379,7 @@ run_unit_tests() {
         return
     fi
     {
-        timeout 600 "$binary" </dev/null >"$log" 2>&1
+        timeout -k 5 600 "$binary" </dev/null >"$log" 2>&1
         st=$?
     } 2>/dev/null
     local ok bad skip
@@ -420,7 +429,8 @@ fi
 # Accelerator availability, decided once.
 declare -A ACCEL_SKIP
 for accel in $ACCELS; do
-    ACCEL_SKIP[$accel]=$(accel_skip_reason "$accel") || ACCEL_SKIP[$accel]=""
+    accel_skip_reason "$accel"
+    ACCEL_SKIP[$accel]=$skip_reason
 done
 
 for index in "${!CASES[@]}"; do

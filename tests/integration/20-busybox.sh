@@ -67,9 +67,9 @@ busybox_gzip_roundtrip() {
         shift 2
         {
             if [ "$mode" = native ]; then
-                timeout "$TIMEOUT" "$BB" "$@" </dev/null >"$output" 2>>"$dir/err"
+                timeout -k 5 "$TIMEOUT" "$BB" "$@" </dev/null >"$output" 2>>"$dir/err"
             else
-                timeout "$TIMEOUT" "$HERMITUX_RUN" "--accel=$accel" "$BB" "$@" </dev/null \
+                timeout -k 5 "$TIMEOUT" "$HERMITUX_RUN" "--accel=$accel" "$BB" "$@" </dev/null \
                     >"$output" 2>>"$dir/err"
             fi
         } 2>/dev/null

@@ -128,7 +128,7 @@ kvm_denied_nobody() {
         return 77
     fi
     {
-        timeout "$TIMEOUT" "${as_nobody[@]}" "$HERMITUX_RUN" --accel=kvm "$HELLO" </dev/null \
+        timeout -k 5 "$TIMEOUT" "${as_nobody[@]}" "$HERMITUX_RUN" --accel=kvm "$HELLO" </dev/null \
             >"$dir/out" 2>"$dir/err"
         st=$?
     } 2>/dev/null
@@ -148,7 +148,7 @@ kvm_not_kvm() {
         return 77
     fi
     {
-        timeout "$TIMEOUT" unshare -m sh -c 'mount --bind /dev/null /dev/kvm && exec "$@"' sh \
+        timeout -k 5 "$TIMEOUT" unshare -m sh -c 'mount --bind /dev/null /dev/kvm && exec "$@"' sh \
             "$HERMITUX_RUN" --accel=kvm "$HELLO" </dev/null >"$dir/out" 2>"$dir/err"
         st=$?
     } 2>/dev/null
