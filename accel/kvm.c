@@ -467,10 +467,28 @@ static int kvm_set_state(struct accel *accel, const struct cpu_state *state, uns
     return 0;
 }
 
+/* The x87/SSE state is read from the XSAVE area's legacy (FXSAVE) part
+ * where the host offers it: KVM_GET_FPU reports MXCSR as 0 on some hosts
+ * (seen on PVM). */
 static int kvm_get_fpu(struct accel *accel, struct cpu_fpu_state *fpu)
 {
+    struct kvm_accel *kvm = kvm_of(accel);
+    struct kvm_xsave xsave;
+    if (ioctl(kvm->vcpu_fd, KVM_GET_XSAVE, &xsave) == 0) {
+        const uint8_t *area = (const uint8_t *)xsave.region;
+        memcpy(&fpu->fcw, area + 0, 2);
+        memcpy(&fpu->fsw, area + 2, 2);
+        fpu->ftw = area[4];
+        memcpy(&fpu->fop, area + 6, 2);
+        memcpy(&fpu->fip, area + 8, 8);
+        memcpy(&fpu->fdp, area + 16, 8);
+        memcpy(&fpu->mxcsr, area + 24, 4);
+        memcpy(fpu->st, area + 32, sizeof(fpu->st));
+        memcpy(fpu->xmm, area + 160, sizeof(fpu->xmm));
+        return 0;
+    }
     struct kvm_fpu kfpu;
-    if (ioctl(kvm_of(accel)->vcpu_fd, KVM_GET_FPU, &kfpu) < 0)
+    if (ioctl(kvm->vcpu_fd, KVM_GET_FPU, &kfpu) < 0)
         return -errno;
     memcpy(fpu->st, kfpu.fpr, sizeof(fpu->st));
     fpu->fcw = kfpu.fcw, fpu->fsw = kfpu.fsw, fpu->ftw = kfpu.ftwx, fpu->fop = kfpu.last_opcode;
@@ -482,13 +500,30 @@ static int kvm_get_fpu(struct accel *accel, struct cpu_fpu_state *fpu)
 
 static int kvm_set_fpu(struct accel *accel, const struct cpu_fpu_state *fpu)
 {
+    struct kvm_accel *kvm = kvm_of(accel);
+    struct kvm_xsave xsave;
+    if (ioctl(kvm->vcpu_fd, KVM_GET_XSAVE, &xsave) == 0) {
+        uint8_t *area = (uint8_t *)xsave.region;
+        memcpy(area + 0, &fpu->fcw, 2);
+        memcpy(area + 2, &fpu->fsw, 2);
+        area[4] = fpu->ftw;
+        memcpy(area + 6, &fpu->fop, 2);
+        memcpy(area + 8, &fpu->fip, 8);
+        memcpy(area + 16, &fpu->fdp, 8);
+        memcpy(area + 24, &fpu->mxcsr, 4);
+        memcpy(area + 32, fpu->st, sizeof(fpu->st));
+        memcpy(area + 160, fpu->xmm, sizeof(fpu->xmm));
+        /* XSTATE_BV: the x87 and SSE components now hold what was set. */
+        area[512] |= 0x3;
+        return ioctl(kvm->vcpu_fd, KVM_SET_XSAVE, &xsave) < 0 ? -errno : 0;
+    }
     struct kvm_fpu kfpu = {0};
     memcpy(kfpu.fpr, fpu->st, sizeof(kfpu.fpr));
     kfpu.fcw = fpu->fcw, kfpu.fsw = fpu->fsw, kfpu.ftwx = fpu->ftw, kfpu.last_opcode = fpu->fop;
     kfpu.last_ip = fpu->fip, kfpu.last_dp = fpu->fdp;
     memcpy(kfpu.xmm, fpu->xmm, sizeof(kfpu.xmm));
     kfpu.mxcsr = fpu->mxcsr;
-    return ioctl(kvm_of(accel)->vcpu_fd, KVM_SET_FPU, &kfpu) < 0 ? -errno : 0;
+    return ioctl(kvm->vcpu_fd, KVM_SET_FPU, &kfpu) < 0 ? -errno : 0;
 }
 
 static bool kvm_translate(struct accel *accel, uint64_t gva, uint64_t *gpa)

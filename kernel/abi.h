@@ -32,12 +32,14 @@
 #define HX_PORT_PANIC          0x70 /* the kernel cannot go on; rdi = reason */
 #define HX_PANIC_BAD_BOOT_INFO 1
 
-/* Selectors of the kernel's GDT (STAR is derived from them). */
-#define HX_SELECTOR_KERNEL_CODE 0x08
-#define HX_SELECTOR_KERNEL_DATA 0x10
-#define HX_SELECTOR_USER_DATA   0x23 /* GDT entry 4, RPL 3 */
-#define HX_SELECTOR_USER_CODE   0x2b /* GDT entry 5, RPL 3 */
-#define HX_SELECTOR_TSS         0x30
+/* Selectors of the kernel's GDT: Linux's own layout, so the program (and a
+ * debugger) sees the cs and ss it would natively. STAR derives from them. */
+#define HX_SELECTOR_KERNEL_CODE 0x10
+#define HX_SELECTOR_KERNEL_DATA 0x18
+#define HX_SELECTOR_USER32_CODE 0x23 /* GDT entry 4, RPL 3 (sysret's base) */
+#define HX_SELECTOR_USER_DATA   0x2b /* GDT entry 5, RPL 3 */
+#define HX_SELECTOR_USER_CODE   0x33 /* GDT entry 6, RPL 3 */
+#define HX_SELECTOR_TSS         0x40
 
 #ifndef __ASSEMBLER__
 #include <stdint.h>

@@ -49,16 +49,19 @@ extern char syscall_entry[];
 static struct tss tss __attribute__((aligned(16)));
 static struct interrupt_gate idt[32] __attribute__((aligned(16)));
 
-/* null, kernel code, kernel data, user code (32-bit, unused), user data,
- * user code (64-bit), TSS (two slots). The order is what STAR requires. */
-static uint64_t gdt[8] __attribute__((aligned(16))) = {
+/* Linux's layout: null, kernel code 32 (unused), kernel code, kernel data,
+ * user code 32 (unused), user data, user code, unused, TSS (two slots). The
+ * order of the user entries is what sysret requires. */
+static uint64_t gdt[10] __attribute__((aligned(16))) = {
     0,
-    0x00af9b000000ffff, /* 0x08 kernel code, long mode */
-    0x00cf93000000ffff, /* 0x10 kernel data */
-    0x00cffb000000ffff, /* 0x18 user code 32 */
-    0x00cff3000000ffff, /* 0x20 user data */
-    0x00affb000000ffff, /* 0x28 user code, long mode */
+    0x00cf9b000000ffff, /* 0x08 kernel code 32 */
+    0x00af9b000000ffff, /* 0x10 kernel code, long mode */
+    0x00cf93000000ffff, /* 0x18 kernel data */
+    0x00cffb000000ffff, /* 0x20 user code 32 */
+    0x00cff3000000ffff, /* 0x28 user data */
+    0x00affb000000ffff, /* 0x30 user code, long mode */
     0,
+    0, /* 0x40 TSS */
     0,
 };
 
@@ -86,9 +89,9 @@ static void load_descriptor_tables(void)
     tss.ist[0] = (uint64_t)exception_stack_top;
     tss.rsp[0] = (uint64_t)exception_stack_top;
     tss.io_map_base = sizeof(tss);
-    gdt[6] = (sizeof(tss) - 1) | ((tss_base & 0xffffff) << 16) | (0x89ULL << 40) |
+    gdt[8] = (sizeof(tss) - 1) | ((tss_base & 0xffffff) << 16) | (0x89ULL << 40) |
              ((tss_base >> 24 & 0xff) << 56);
-    gdt[7] = tss_base >> 32;
+    gdt[9] = tss_base >> 32;
 
     for (int vector = 0; vector < 32; vector++) {
         uint64_t stub = exception_stubs[vector];
@@ -125,7 +128,7 @@ void __attribute__((noreturn)) kernel_main(const struct hx_boot_info *boot)
         panic(HX_PANIC_BAD_BOOT_INFO);
     load_descriptor_tables();
     /* sysret selects user CS = base + 16 and SS = base + 8. */
-    write_msr(MSR_STAR, ((uint64_t)(HX_SELECTOR_USER_CODE - 16) << 48) |
+    write_msr(MSR_STAR, ((uint64_t)HX_SELECTOR_USER32_CODE << 48) |
                             ((uint64_t)HX_SELECTOR_KERNEL_CODE << 32));
     write_msr(MSR_LSTAR, (uint64_t)syscall_entry);
     write_msr(MSR_FMASK, SYSCALL_RFLAGS_MASK);

@@ -128,8 +128,10 @@ static bool write_byte(struct debugger *debugger, uint64_t address, uint8_t byte
 
 /* A kernel step over the iretq that enters user mode: on hosts where user
  * code cannot be single-stepped by the accelerator, the step would run the
- * program freely. An int3 at the iretq's target ends it instead. */
-static void plant_step_target(struct debugger *debugger, const struct cpu_state *state)
+ * program freely (and a single-step armed there would stop inside the #BP
+ * stub instead). So the iretq runs unstepped and an int3 at its target ends
+ * the step. True when it planted one. */
+static bool plant_step_target(struct debugger *debugger, const struct cpu_state *state)
 {
     uint8_t instruction[2];
     uint64_t target;
@@ -137,12 +139,13 @@ static void plant_step_target(struct debugger *debugger, const struct cpu_state 
         instruction[0] != 0x48 || instruction[1] != 0xcf ||
         guest_read(debugger->guest->memory, state->rsp, &target, 8, GUEST_ACCESS_DEBUG) < 0 ||
         target < HX_KERNEL_END)
-        return;
-    if (read_byte(debugger, target, &debugger->temporary_saved) &&
-        write_byte(debugger, target, INT3)) {
-        debugger->temporary_active = true;
-        debugger->temporary_address = target;
-    }
+        return false;
+    if (!read_byte(debugger, target, &debugger->temporary_saved) ||
+        !write_byte(debugger, target, INT3))
+        return false;
+    debugger->temporary_active = true;
+    debugger->temporary_address = target;
+    return true;
 }
 
 static void remove_step_target(struct debugger *debugger)
@@ -175,8 +178,10 @@ static void arm_resume(struct debugger *debugger)
         arm_debug_registers(debugger, false);
         return;
     }
-    if (!debugger->capabilities->user_single_step)
-        plant_step_target(debugger, &state);
+    if (!debugger->capabilities->user_single_step && plant_step_target(debugger, &state)) {
+        arm_debug_registers(debugger, false);
+        return;
+    }
     arm_debug_registers(debugger, true);
 }
 

@@ -81,6 +81,11 @@ static int set_initial_state(struct guest *guest, char **error)
     state.efer = EFER_LME | EFER_LMA | EFER_NXE;
     int result = guest->accel_ops->set_state(
         guest->accel, &state, CPU_STATE_GPRS | CPU_STATE_SEGMENTS | CPU_STATE_CONTROL);
+    /* What Linux gives a new process: x87 control word 0x37f, all SSE
+     * exceptions masked. */
+    struct cpu_fpu_state fpu = {.fcw = 0x37f, .mxcsr = 0x1f80};
+    if (result == 0)
+        result = guest->accel_ops->set_fpu(guest->accel, &fpu);
     if (result < 0)
         *error = g_strdup_printf("cannot set the vCPU's initial state: %s", strerror(-result));
     return result;

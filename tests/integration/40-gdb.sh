@@ -1,0 +1,247 @@
+# shellcheck shell=bash
+# gdb (and lldb) driving hermitux-run's GDB stub in batch mode, on real programs built
+# with -O0 -g against glibc and musl (tests/programs/gdb/). Each case starts the program
+# halted (-S) on a Unix socket, runs a gdb script, and checks what gdb printed and what the
+# program printed and returned.
+
+GDB_PROGRAMS=tests/programs/build
+
+# gdb_session ACCEL DIR LIBC 'PROGRAM-ARGS' 'STDIN' GDB-ARGS...
+# Leaves gdb's output in DIR/gdb.out, the program's in DIR/out and DIR/err, its status in
+# DIR/status.
+gdb_session() {
+    local accel=$1 dir=$2 libc=$3 program_args=$4
+    shift 4
+    local program=$GDB_PROGRAMS/gdb-$libc/debuggee socket=$dir/gdb.sock
+    # shellcheck disable=SC2086
+    timeout "$TIMEOUT" "$HERMITUX_RUN" --accel="$accel" --gdb "unix:$socket" -S "$program" \
+        $program_args </dev/null >"$dir/out" 2>"$dir/err" &
+    local monitor=$!
+    for _ in $(seq 100); do
+        [ -S "$socket" ] && break
+        sleep 0.05
+    done
+    timeout "$TIMEOUT" gdb -batch -nx -ex "set pagination off" -ex "file $program" \
+        -ex "target remote $socket" "$@" >"$dir/gdb.out" 2>&1
+    wait "$monitor"
+    echo $? >"$dir/status"
+}
+
+# expect DIR FILE PATTERN...: every ERE pattern must match a line of DIR/FILE.
+expect() {
+    local dir=$1 file=$2
+    shift 2
+    local pattern
+    for pattern in "$@"; do
+        if ! grep -Eq -- "$pattern" "$dir/$file"; then
+            echo "$file lacks /$pattern/: $(tr '\n' '|' <"$dir/$file" | cut -c1-300)"
+            return 1
+        fi
+    done
+}
+
+expect_status() {
+    local dir=$1 want=$2
+    if [ "$(cat "$dir/status")" != "$want" ]; then
+        echo "hermitux-run exited $(cat "$dir/status"), expected $want; stderr: $(head -c 300 "$dir/err")"
+        return 1
+    fi
+}
+
+have_gdb() {
+    command -v gdb >/dev/null || {
+        echo "gdb not installed"
+        return 77
+    }
+}
+
+# break by function and by file:line, continue, bt, locals, structs, globals, next, step,
+# finish, set a variable and see the program print it.
+gdb_basics() {
+    local accel=$1 dir=$2 libc=$3
+    have_gdb || return 77
+    gdb_session "$accel" "$dir" "$libc" "" "" \
+        -ex "break add" -ex "break debuggee.c:32" -ex "continue" -ex "bt" \
+        -ex "delete 1" -ex "continue" -ex "info locals" -ex "print p" -ex "print origin" \
+        -ex "print counter" -ex "step" -ex "bt" -ex "finish" -ex "next" \
+        -ex "set var counter = 1234" -ex "print counter" -ex "continue" || true
+    expect "$dir" gdb.out '^Breakpoint 1, add \(a=0, b=0\) at .*debuggee.c:14' \
+        '^#1  0x[0-9a-f]+ in main \(argc=1, argv=0x[0-9a-f]+\) at .*debuggee.c:29' \
+        '^Breakpoint 2, main \(argc=1, argv=' '^total = 10' '^\$1 = \{x = 3, y = 4\}' \
+        '^\$2 = \{x = 7, y = 9\}' '^\$3 = 5' '^scale \(p=0x[0-9a-f]+, factor=2\) at' \
+        '^#1  0x[0-9a-f]+ in main' 'Value returned is \$4 = 14' \
+        '^\$5 = 1234' '\[Inferior 1 \(Remote target\) exited with code 012\]' || return 1
+    expect "$dir" out '^total=10 counter=1234 scaled=14 origin=7,9 argc=1$' || return 1
+    expect_status "$dir" 10
+}
+
+# stepi, tbreak, hbreak, a conditional breakpoint, until, info registers, x.
+gdb_stepping() {
+    local accel=$1 dir=$2 libc=$3
+    have_gdb || return 77
+    gdb_session "$accel" "$dir" "$libc" "" "" \
+        -ex "tbreak main" -ex "continue" -ex "hbreak scale" -ex "break add if b == 3" \
+        -ex "continue" -ex "print b" -ex "print total" -ex "up" -ex "print i" -ex "down" \
+        -ex "stepi" -ex "stepi" -ex "info registers rip" -ex "continue" -ex "info registers rip" \
+        -ex "x/2i \$pc" -ex "delete" -ex "continue" || true
+    expect "$dir" gdb.out '^Temporary breakpoint 1, main \(' '^Hardware assisted breakpoint 2 at' \
+        '^Breakpoint 3, add \(a=3, b=3\)' '^\$1 = 3' '^\$2 = 3' \
+        '^Breakpoint 2, (0x[0-9a-f]+ in )?scale \(' '^=> 0x[0-9a-f]+ <scale\+[0-9]+>:' \
+        'exited with code 012' || return 1
+    expect_status "$dir" 10
+}
+
+# watch (old and new value), rwatch, awatch.
+gdb_watchpoints() {
+    local accel=$1 dir=$2 libc=$3
+    have_gdb || return 77
+    gdb_session "$accel" "$dir" "$libc" "" "" \
+        -ex "break main" -ex "continue" -ex "watch counter" -ex "continue" -ex "continue" \
+        -ex "delete" -ex "rwatch counter" -ex "continue" -ex "delete" -ex "awatch origin.y" \
+        -ex "continue" -ex "delete" -ex "continue" || true
+    expect "$dir" gdb.out '^Hardware watchpoint 2: counter' '^Old value = 0' '^New value = 1' \
+        '^Old value = 1' '^New value = 2' '^Hardware read watchpoint 3: counter' '^Value = 2' \
+        '^Hardware access \(read/write\) watchpoint 4: origin.y' '^Value = 9' \
+        'exited with code 012' || return 1
+    expect "$dir" out '^total=10 counter=5 scaled=14 origin=7,9' || return 1
+    expect_status "$dir" 10
+}
+
+# Ctrl-C while the program loops, then kill.
+gdb_interrupt_kill() {
+    local accel=$1 dir=$2 libc=$3
+    have_gdb || return 77
+    # gdb passes its own SIGINT on as Ctrl-C (0x03) while it waits in `continue`.
+    gdb_session "$accel" "$dir" "$libc" "1" "" \
+        -ex 'shell (sleep 1; kill -INT $PPID) &' -ex "continue" \
+        -ex "bt 1" -ex "print spins > 0" -ex "kill" || true
+    expect "$dir" gdb.out 'received signal SIGINT' '^#0  (0x[0-9a-f]+ in )?main \(' \
+        '^\$1 = 1' '\[Inferior 1 \(Remote target\) killed\]' || return 1
+    expect "$dir" err 'killed by the debugger' || return 1
+    expect_status "$dir" 137
+}
+
+# detach lets the program finish undebugged, with its own status.
+gdb_detach() {
+    local accel=$1 dir=$2 libc=$3
+    have_gdb || return 77
+    gdb_session "$accel" "$dir" "$libc" "" "" -ex "break add" -ex "continue" -ex "detach" || true
+    expect "$dir" gdb.out '^Breakpoint 1, add' '\[Inferior 1 \(Remote target\) detached\]' || return 1
+    expect "$dir" out '^total=10 counter=5' || return 1
+    expect_status "$dir" 10
+}
+
+# A debugger that goes away without detaching leaves the guest halted; the next one
+# continues it.
+gdb_reconnect() {
+    local accel=$1 dir=$2 libc=$3
+    have_gdb || return 77
+    local program=$GDB_PROGRAMS/gdb-$libc/debuggee socket=$dir/gdb.sock
+    timeout "$TIMEOUT" "$HERMITUX_RUN" --accel="$accel" --gdb "unix:$socket" -S "$program" \
+        </dev/null >"$dir/out" 2>"$dir/err" &
+    local monitor=$!
+    for _ in $(seq 100); do
+        [ -S "$socket" ] && break
+        sleep 0.05
+    done
+    # The first gdb plants a breakpoint, stops there and vanishes (killed).
+    timeout "$TIMEOUT" gdb -batch -nx -ex "file $program" -ex "target remote $socket" \
+        -ex "break add" -ex "continue" -ex "shell kill -9 \$PPID" >"$dir/gdb1.out" 2>&1
+    timeout "$TIMEOUT" gdb -batch -nx -ex "file $program" -ex "target remote $socket" \
+        -ex "bt 1" -ex "continue" >"$dir/gdb.out" 2>&1
+    wait "$monitor"
+    echo $? >"$dir/status"
+    expect "$dir" gdb1.out '^Breakpoint 1, add' || return 1
+    expect "$dir" gdb.out '^#0  add \(a=0, b=0\)' 'exited with code 012' || return 1
+    expect_status "$dir" 10
+}
+
+# The guest kernel's first instructions under -S, with its symbols, as HermiTux's
+# debugging page describes (add-symbol-file of the kernel).
+gdb_kernel_boot() {
+    local accel=$1 dir=$2 libc=$3
+    have_gdb || return 77
+    gdb_session "$accel" "$dir" "$libc" "" "" \
+        -ex "add-symbol-file kernel/hermitux-kernel" -ex "info registers rip" \
+        -ex "x/i \$pc" -ex "stepi" -ex "stepi" -ex "stepi" -ex "info symbol \$pc" \
+        -ex "break enter_user" -ex "continue" -ex "stepi 21" -ex "info registers rip cs" \
+        -ex "continue" || true
+    expect "$dir" gdb.out '^rip +0x101000 +0x101000 <_start>' '^=> 0x101000 <_start>:' \
+        '^kernel_main in section \.text' '^Breakpoint 1, (0x[0-9a-f]+ in )?enter_user' \
+        '^rip +0x[0-9a-f]+ +0x[0-9a-f]+ <_start>$' '^cs +0x33 +51' 'exited with code 012' ||
+        return 1
+    expect_status "$dir" 10
+}
+
+# Registers at a breakpoint equal what gdb shows under gdbserver running the program
+# natively (addresses that depend on the stack's place aside).
+gdb_registers_vs_gdbserver() {
+    local accel=$1 dir=$2 libc=$3
+    have_gdb || return 77
+    command -v gdbserver >/dev/null || {
+        echo "gdbserver not installed"
+        return 77
+    }
+    local program=$GDB_PROGRAMS/gdb-$libc/debuggee
+    local script=(-ex "break scale" -ex "continue" -ex "info registers rdx rsi rip eflags cs ss"
+        -ex "print *p" -ex "print factor" -ex "print sizeof(struct point)" -ex "p/x \$mxcsr" -ex "kill")
+    gdb_session "$accel" "$dir" "$libc" "" "" "${script[@]}" || true
+    timeout "$TIMEOUT" gdbserver --once 127.0.0.1:0 "$program" >"$dir/gdbserver.out" 2>&1 &
+    local server=$! port
+    for _ in $(seq 100); do
+        port=$(sed -nE 's/^Listening on port ([0-9]+).*/\1/p' "$dir/gdbserver.out")
+        [ -n "$port" ] && break
+        sleep 0.05
+    done
+    timeout "$TIMEOUT" gdb -batch -nx -ex "file $program" -ex "target remote 127.0.0.1:$port" \
+        "${script[@]}" >"$dir/native.out" 2>&1
+    wait "$server"
+    # The registers the program's own code set at this point (others hold what libc's
+    # start-up left, which depends on the environment), and the values; stack addresses
+    # masked.
+    local filter='^(rdx|rsi|rip|eflags|cs|ss|\$[0-9]+) '
+    grep -E "$filter" "$dir/gdb.out" | sed -E 's/0x7ff[0-9a-f]+( +[0-9]+)?/STACK/g' >"$dir/vm.regs"
+    grep -E "$filter" "$dir/native.out" | sed -E 's/0x7ff[0-9a-f]+( +[0-9]+)?/STACK/g' >"$dir/native.regs"
+    if [ ! -s "$dir/vm.regs" ] || ! diff -u "$dir/native.regs" "$dir/vm.regs" >"$dir/diff"; then
+        echo "registers differ from gdbserver's: $(tr '\n' '|' <"$dir/diff" | cut -c1-400)"
+        return 1
+    fi
+}
+
+# lldb: gdb-remote, a breakpoint, frame variable, register read, continue to the end.
+lldb_basics() {
+    local accel=$1 dir=$2 libc=$3
+    command -v lldb >/dev/null || {
+        echo "lldb not installed"
+        return 77
+    }
+    local program=$GDB_PROGRAMS/gdb-$libc/debuggee port
+    timeout "$TIMEOUT" "$HERMITUX_RUN" --accel="$accel" --gdb tcp::0 -S "$program" \
+        </dev/null >"$dir/out" 2>"$dir/err" &
+    local monitor=$!
+    for _ in $(seq 100); do
+        port=$(sed -nE 's/.*listening on 127\.0\.0\.1:([0-9]+).*/\1/p' "$dir/err")
+        [ -n "$port" ] && break
+        sleep 0.05
+    done
+    timeout "$TIMEOUT" lldb --batch -o "target create $program" -o "gdb-remote $port" \
+        -o "breakpoint set --name scale" -o "continue" -o "frame variable" \
+        -o "register read rip" -o "continue" >"$dir/lldb.out" 2>&1
+    wait "$monitor"
+    echo $? >"$dir/status"
+    expect "$dir" lldb.out 'stop reason = breakpoint 1' '\(int\) factor = 2' \
+        'rip = 0x[0-9a-f]+ +debuggee`scale' 'exited with status = 10' || return 1
+    expect_status "$dir" 10
+}
+
+for gdb_libc in glibc musl; do
+    custom "gdb/$gdb_libc/basics" gdb_basics "$gdb_libc"
+    custom "gdb/$gdb_libc/stepping" gdb_stepping "$gdb_libc"
+    custom "gdb/$gdb_libc/watchpoints" gdb_watchpoints "$gdb_libc"
+    custom "gdb/$gdb_libc/interrupt-kill" gdb_interrupt_kill "$gdb_libc"
+    custom "gdb/$gdb_libc/detach" gdb_detach "$gdb_libc"
+    custom "gdb/$gdb_libc/reconnect" gdb_reconnect "$gdb_libc"
+    custom "gdb/$gdb_libc/registers-vs-gdbserver" gdb_registers_vs_gdbserver "$gdb_libc"
+done
+custom gdb/kernel-boot gdb_kernel_boot glibc
+custom lldb/glibc/basics lldb_basics glibc
