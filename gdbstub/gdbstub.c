@@ -51,7 +51,13 @@ struct gdbstub {
     guint listen_source;
     int connection_fd;
     guint connection_source;
-    bool close_connection; /* D, k or a failed send: close after this read */
+    guint output_source; /* waiting for room to send pending_output */
+    GString *pending_output;
+    /* The connection ends once the current packet is done: the debugger
+     * said goodbye (D, k, vKill) or a send failed. */
+    bool closing;
+    bool said_goodbye;
+    guint closing_source;
     char *address;
     char *unix_path; /* to unlink at the end */
 
@@ -89,25 +95,71 @@ static bool debugger_present(const struct gdbstub *stub)
     return stub->connection_fd >= 0 || stub->capture != NULL;
 }
 
+static gboolean on_closing_idle(gpointer data);
+
+/* Ends the connection from the main loop, not from under whatever packet
+ * handler or monitor callback noticed it should end. */
+static void close_soon(struct gdbstub *stub, bool goodbye)
+{
+    stub->closing = true;
+    stub->said_goodbye |= goodbye;
+    if (!stub->capture && stub->connection_fd >= 0 && !stub->closing_source)
+        stub->closing_source = g_idle_add(on_closing_idle, stub);
+}
+
+/* Sends what the socket takes now; false if the connection failed. */
+static bool flush_output(struct gdbstub *stub)
+{
+    GString *pending = stub->pending_output;
+    while (pending->len > 0) {
+        ssize_t sent = send(stub->connection_fd, pending->str, pending->len, MSG_NOSIGNAL);
+        if (sent < 0 && errno == EINTR)
+            continue;
+        if (sent < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+            return true;
+        if (sent <= 0)
+            return false;
+        g_string_erase(pending, 0, sent);
+    }
+    return true;
+}
+
+static gboolean on_connection_writable(gint fd, GIOCondition condition, gpointer data)
+{
+    struct gdbstub *stub = data;
+    (void)fd, (void)condition;
+    if (!flush_output(stub)) {
+        g_string_truncate(stub->pending_output, 0);
+        close_soon(stub, false);
+    }
+    if (stub->pending_output->len > 0)
+        return G_SOURCE_CONTINUE;
+    stub->output_source = 0;
+    return G_SOURCE_REMOVE;
+}
+
+/* A debugger that stops reading is not worth more memory than this. */
+#define MAX_PENDING_OUTPUT (1024 * 1024)
+
+/* The socket is non-blocking: what it cannot take now waits in
+ * pending_output, so a slow debugger never stalls the main loop. */
 static void send_raw(struct gdbstub *stub, const char *bytes, size_t length)
 {
     if (stub->capture) {
         stub->capture(stub->capture_opaque, bytes, length);
         return;
     }
-    if (stub->connection_fd < 0 || stub->close_connection)
+    if (stub->connection_fd < 0 || (stub->closing && !stub->said_goodbye))
         return;
-    while (length > 0) {
-        ssize_t sent = send(stub->connection_fd, bytes, length, MSG_NOSIGNAL);
-        if (sent < 0 && errno == EINTR)
-            continue;
-        if (sent <= 0) {
-            stub->close_connection = true;
-            return;
-        }
-        bytes += sent;
-        length -= (size_t)sent;
+    g_string_append_len(stub->pending_output, bytes, (gssize)length);
+    if (stub->pending_output->len > MAX_PENDING_OUTPUT || !flush_output(stub)) {
+        g_string_truncate(stub->pending_output, 0);
+        close_soon(stub, false);
+        return;
     }
+    if (stub->pending_output->len > 0 && !stub->output_source)
+        stub->output_source =
+            g_unix_fd_add(stub->connection_fd, G_IO_OUT, on_connection_writable, stub);
 }
 
 static uint8_t checksum_of(const char *data, size_t length)
@@ -751,7 +803,7 @@ static void handle_kill(struct gdbstub *stub, struct cursor *args)
 {
     (void)args;
     /* k has no reply; gdb closes the connection. */
-    stub->close_connection = true;
+    close_soon(stub, true);
     stub->ops->kill(stub->opaque);
 }
 
@@ -759,7 +811,7 @@ static void handle_vkill(struct gdbstub *stub, struct cursor *args)
 {
     (void)args;
     reply_ok(stub);
-    stub->close_connection = true;
+    close_soon(stub, true);
     stub->ops->kill(stub->opaque);
 }
 
@@ -767,7 +819,7 @@ static void handle_detach(struct gdbstub *stub, struct cursor *args)
 {
     (void)args;
     reply_ok(stub);
-    stub->close_connection = true;
+    close_soon(stub, true);
     stub->stop_reply_owed = false;
     if (!program_ended(stub))
         stub->running = true; /* the program runs on undebugged */
@@ -889,6 +941,8 @@ static bool debugger_offers(const struct cursor *args, const char *feature)
         if ((size_t)(item_end - item) == length + 1 && memcmp(item, feature, length) == 0 &&
             item[length] == '+')
             return true;
+        if (item_end == args->end)
+            break;
         item = item_end + 1;
     }
     return false;
@@ -1341,10 +1395,10 @@ static void reset_session(struct gdbstub *stub);
 
 void gdbstub_feed(struct gdbstub *stub, const char *bytes, size_t length)
 {
-    for (size_t i = 0; i < length && !stub->close_connection; i++)
+    for (size_t i = 0; i < length && !stub->closing; i++)
         receive_byte(stub, bytes[i]);
     /* A captured "connection" ends at once; the next bytes are a new one. */
-    if (stub->capture && stub->close_connection)
+    if (stub->capture && stub->closing)
         reset_session(stub);
 }
 
@@ -1365,21 +1419,50 @@ static void reset_session(struct gdbstub *stub)
     stub->debugger_hwbreak = false;
     stub->list_threads_in_stop_reply = false;
     stub->stop_reply_owed = false;
-    stub->close_connection = false;
+    stub->closing = false;
+    stub->said_goodbye = false;
     g_string_truncate(stub->last_packet, 0);
 }
 
 /* ---- sockets ----------------------------------------------------------- */
 
+static void remove_source(guint *source)
+{
+    if (*source)
+        g_source_remove(*source);
+    *source = 0;
+}
+
 static void close_connection(struct gdbstub *stub)
 {
-    if (stub->connection_source)
-        g_source_remove(stub->connection_source);
-    stub->connection_source = 0;
+    remove_source(&stub->connection_source);
+    remove_source(&stub->output_source);
+    remove_source(&stub->closing_source);
     if (stub->connection_fd >= 0)
         close(stub->connection_fd);
     stub->connection_fd = -1;
+    g_string_truncate(stub->pending_output, 0);
     reset_session(stub);
+}
+
+/* A debugger that left by D or k was dealt with by its packet; one that
+ * just went away leaves the monitor to clean up after it. */
+static void end_connection(struct gdbstub *stub)
+{
+    bool said_goodbye = stub->said_goodbye;
+    if (said_goodbye)
+        flush_output(stub); /* D's OK, if the socket takes it */
+    close_connection(stub);
+    if (!said_goodbye)
+        stub->ops->disconnected(stub->opaque);
+}
+
+static gboolean on_closing_idle(gpointer data)
+{
+    struct gdbstub *stub = data;
+    stub->closing_source = 0; /* removed by returning G_SOURCE_REMOVE */
+    end_connection(stub);
+    return G_SOURCE_REMOVE;
 }
 
 static gboolean on_connection_readable(gint fd, GIOCondition condition, gpointer data)
@@ -1390,18 +1473,16 @@ static gboolean on_connection_readable(gint fd, GIOCondition condition, gpointer
     ssize_t received = recv(fd, buffer, sizeof buffer, 0);
     if (received < 0 && (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK))
         return G_SOURCE_CONTINUE;
-    if (received > 0)
+    if (received > 0) {
         gdbstub_feed(stub, buffer, (size_t)received);
-    if (received > 0 && !stub->close_connection)
-        return G_SOURCE_CONTINUE;
-
-    /* A debugger that left by D or k was dealt with by its packet; one that
-     * just went away leaves the monitor to clean up after it. */
-    bool said_goodbye = stub->close_connection;
-    stub->connection_source = 0; /* removed by returning G_SOURCE_REMOVE */
-    close_connection(stub);
-    if (!said_goodbye)
-        stub->ops->disconnected(stub->opaque);
+        if (!stub->closing)
+            return G_SOURCE_CONTINUE;
+        /* Nothing more is read; the closing idle ends the connection. */
+        stub->connection_source = 0;
+        return G_SOURCE_REMOVE;
+    }
+    stub->connection_source = 0;
+    end_connection(stub);
     return G_SOURCE_REMOVE;
 }
 
@@ -1422,7 +1503,8 @@ static gboolean on_listen_readable(gint fd, GIOCondition condition, gpointer dat
     struct sockaddr_storage peer;
     socklen_t peer_length = sizeof peer;
     (void)condition;
-    int connection = accept4(fd, (struct sockaddr *)&peer, &peer_length, SOCK_CLOEXEC);
+    int connection =
+        accept4(fd, (struct sockaddr *)&peer, &peer_length, SOCK_CLOEXEC | SOCK_NONBLOCK);
     if (connection < 0)
         return G_SOURCE_CONTINUE;
     if (stub->connection_fd >= 0) {
@@ -1572,6 +1654,7 @@ struct gdbstub *gdbstub_new(const struct gdb_target_ops *ops, void *opaque)
     stub->listen_fd = -1;
     stub->connection_fd = -1;
     stub->last_packet = g_string_new(NULL);
+    stub->pending_output = g_string_new(NULL);
     return stub;
 }
 
@@ -1589,5 +1672,6 @@ void gdbstub_free(struct gdbstub *stub)
     g_free(stub->unix_path);
     g_free(stub->address);
     g_string_free(stub->last_packet, TRUE);
+    g_string_free(stub->pending_output, TRUE);
     g_free(stub);
 }

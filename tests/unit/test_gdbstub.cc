@@ -1193,6 +1193,51 @@ TEST_F(GdbstubSocketTest, ServesOneDebuggerOverTcpAndRefusesASecond)
     g_free(error);
 }
 
+TEST_F(GdbstubSocketTest, AStopWhileNoDebuggerIsThereWaitsForTheNextOne)
+{
+    char *error = nullptr;
+    ASSERT_EQ(gdbstub_listen(stub_, "tcp::0", &error), 0) << error;
+    int first = ConnectTcp();
+    std::string cont = Frame("c");
+    send(first, cont.data(), cont.size(), 0);
+    EXPECT_EQ(Receive(first), "+");
+    ASSERT_EQ(fake_.resumes.size(), 1u);
+    close(first); // gdb dies while the guest runs
+    clients_.clear();
+    Spin();
+    EXPECT_EQ(fake_.disconnects, 1);
+
+    gdb_stop stop{};
+    stop.kind = GDB_STOP_SIGNAL;
+    stop.signal = 11;
+    gdbstub_notify_stop(stub_, &stop);
+
+    int second = ConnectTcp();
+    std::string question = Frame("?");
+    send(second, question.data(), question.size(), 0);
+    EXPECT_EQ(Receive(second), "+" + Frame("T0bthread:1;"));
+    EXPECT_EQ(fake_.interrupts, 0);
+}
+
+TEST_F(GdbstubSocketTest, ADebuggerThatStopsReadingIsDroppedNotWaitedFor)
+{
+    char *error = nullptr;
+    ASSERT_EQ(gdbstub_listen(stub_, "tcp::0", &error), 0) << error;
+    int fd = ConnectTcp();
+    int small = 4096;
+    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+    std::string requests = Frame("QStartNoAckMode");
+    for (int i = 0; i < 300; i++)
+        requests += Frame("m400000,2000"); // 16 KiB of hex each
+    send(fd, requests.data(), requests.size(), 0);
+    for (int i = 0; i < 50 && fake_.disconnects == 0; i++) {
+        Spin();
+        usleep(1000);
+    }
+    EXPECT_EQ(fake_.disconnects, 1);
+    EXPECT_FALSE(gdbstub_connected(stub_));
+}
+
 TEST_F(GdbstubSocketTest, ListensOnAUnixSocket)
 {
     char path[] = "/tmp/gdbstub-test-XXXXXX";
