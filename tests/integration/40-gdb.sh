@@ -245,3 +245,32 @@ for gdb_libc in glibc musl; do
 done
 custom gdb/kernel-boot gdb_kernel_boot glibc
 custom lldb/glibc/basics lldb_basics glibc
+
+# tools/hermitux-gdb: HermiTux's wrapper (the kernel as gdb's file, the program's symbols
+# added at its .text address), on a static-pie program so the 0x400000 bias matters.
+gdb_wrapper_static_pie() {
+    local accel=$1 dir=$2
+    have_gdb || return 77
+    local program=$dir/debuggee-pie socket=$dir/gdb.sock
+    gcc -static-pie -O0 -g -o "$program" tests/programs/gdb/debuggee.c 2>"$dir/cc.err" || {
+        echo "cannot build a static-pie program: $(head -n 1 "$dir/cc.err")"
+        return 77
+    }
+    timeout "$TIMEOUT" "$HERMITUX_RUN" --accel="$accel" --gdb "unix:$socket" -S "$program" \
+        </dev/null >"$dir/out" 2>"$dir/err" &
+    local monitor=$!
+    for _ in $(seq 100); do
+        [ -S "$socket" ] && break
+        sleep 0.05
+    done
+    timeout "$TIMEOUT" tools/hermitux-gdb --target "$socket" --kernel kernel/hermitux-kernel \
+        "$program" -batch -ex "info symbol \$pc" -ex "break scale" -ex "continue" -ex "bt 2" \
+        -ex "continue" >"$dir/gdb.out" 2>&1
+    wait "$monitor"
+    echo $? >"$dir/status"
+    expect "$dir" gdb.out '^_start in section \.text of .*hermitux-kernel' \
+        '^Breakpoint 1, scale \(p=0x[0-9a-f]+, factor=2\) at' '^#1  0x0000000000[4-7][0-9a-f]+ in main' \
+        'exited with code 012' || return 1
+    expect_status "$dir" 10
+}
+custom gdb/wrapper-static-pie gdb_wrapper_static_pie
