@@ -13,7 +13,6 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
-#include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -597,7 +596,7 @@ static void finish_memory_write(struct gdbstub *stub, uint64_t address, const ui
 {
     int result = write_guest(stub, address, data, length);
     if (result < 0)
-        reply_error(stub, result == -EFAULT ? EFAULT : -result);
+        reply_error(stub, -result);
     else
         reply_ok(stub);
 }
@@ -605,14 +604,19 @@ static void finish_memory_write(struct gdbstub *stub, uint64_t address, const ui
 static void handle_write_memory_hex(struct gdbstub *stub, struct cursor *args)
 {
     uint64_t address, length;
-    if (!take_address_range(args, &address, &length) || !take_char(args, ':') ||
-        (uint64_t)(args->end - args->next) != 2 * length) {
+    if (!take_address_range(args, &address, &length) || !take_char(args, ':')) {
         reply_error(stub, EINVAL);
         return;
     }
-    uint8_t *data = g_malloc(length ? length : 1);
-    if (decode_hex(args->next, 2 * length, data))
-        finish_memory_write(stub, address, data, length);
+    /* Compared as data bytes: 2 * length could wrap around. */
+    size_t hex_length = (size_t)(args->end - args->next);
+    if (hex_length % 2 || length != hex_length / 2) {
+        reply_error(stub, EINVAL);
+        return;
+    }
+    uint8_t *data = g_malloc(hex_length / 2 + 1);
+    if (decode_hex(args->next, hex_length, data))
+        finish_memory_write(stub, address, data, hex_length / 2);
     else
         reply_error(stub, EINVAL);
     g_free(data);

@@ -6,6 +6,7 @@
  * turns on its Linux ABI support only with orig_rax present, and lldb needs
  * every <reg> spelled out.
  */
+#include <stddef.h>
 #include <string.h>
 
 #include <glib.h>
@@ -256,23 +257,46 @@ int gdb_register_offset(int regnum, size_t *size)
 }
 
 /* rax..r15 in gdb's order, which is not struct cpu_state's. */
-static uint64_t *general_register(struct cpu_state *state, int regnum)
-{
-    uint64_t *const order[16] = {
-        &state->rax, &state->rbx, &state->rcx, &state->rdx, &state->rsi, &state->rdi,
-        &state->rbp, &state->rsp, &state->r8,  &state->r9,  &state->r10, &state->r11,
-        &state->r12, &state->r13, &state->r14, &state->r15,
-    };
-    return order[regnum];
-}
+static const size_t general_register_offsets[16] = {
+    offsetof(struct cpu_state, rax), offsetof(struct cpu_state, rbx),
+    offsetof(struct cpu_state, rcx), offsetof(struct cpu_state, rdx),
+    offsetof(struct cpu_state, rsi), offsetof(struct cpu_state, rdi),
+    offsetof(struct cpu_state, rbp), offsetof(struct cpu_state, rsp),
+    offsetof(struct cpu_state, r8),  offsetof(struct cpu_state, r9),
+    offsetof(struct cpu_state, r10), offsetof(struct cpu_state, r11),
+    offsetof(struct cpu_state, r12), offsetof(struct cpu_state, r13),
+    offsetof(struct cpu_state, r14), offsetof(struct cpu_state, r15),
+};
 
 /* gdb's order: cs ss ds es fs gs. */
-static struct cpu_segment *segment_register(struct cpu_state *state, int regnum)
+static const size_t segment_offsets[6] = {
+    offsetof(struct cpu_state, cs), offsetof(struct cpu_state, ss), offsetof(struct cpu_state, ds),
+    offsetof(struct cpu_state, es), offsetof(struct cpu_state, fs), offsetof(struct cpu_state, gs),
+};
+
+static uint64_t general_register(const struct cpu_state *state, int regnum)
 {
-    struct cpu_segment *const order[6] = {
-        &state->cs, &state->ss, &state->ds, &state->es, &state->fs, &state->gs,
-    };
-    return order[regnum - REGISTER_CS];
+    uint64_t value;
+    memcpy(&value, (const char *)state + general_register_offsets[regnum], sizeof value);
+    return value;
+}
+
+static void set_general_register(struct cpu_state *state, int regnum, uint64_t value)
+{
+    memcpy((char *)state + general_register_offsets[regnum], &value, sizeof value);
+}
+
+static const struct cpu_segment *segment_register(const struct cpu_state *state, int regnum)
+{
+    return (const struct cpu_segment *)((const char *)state +
+                                        segment_offsets[regnum - REGISTER_CS]);
+}
+
+static void set_segment_selector(struct cpu_state *state, int regnum, uint16_t selector)
+{
+    struct cpu_segment *segment =
+        (struct cpu_segment *)((char *)state + segment_offsets[regnum - REGISTER_CS]);
+    segment->selector = selector;
 }
 
 static void put_le(uint8_t *out, uint64_t value, size_t size)
@@ -384,18 +408,16 @@ static void set_x87_value(struct cpu_fpu_state *fpu, int regnum, uint64_t value)
 void gdb_register_get(int regnum, const struct cpu_state *state, const struct cpu_fpu_state *fpu,
                       uint8_t *out)
 {
-    /* The accessors hand out pointers into the state; nothing is written. */
-    struct cpu_state *mutable_state = (struct cpu_state *)state;
     size_t size = registers[regnum].bitsize / 8;
 
     if (regnum < REGISTER_RIP)
-        put_le(out, *general_register(mutable_state, regnum), size);
+        put_le(out, general_register(state, regnum), size);
     else if (regnum == REGISTER_RIP)
         put_le(out, state->rip, size);
     else if (regnum == REGISTER_EFLAGS)
         put_le(out, state->rflags, size);
     else if (regnum <= REGISTER_GS)
-        put_le(out, segment_register(mutable_state, regnum)->selector, size);
+        put_le(out, segment_register(state, regnum)->selector, size);
     else if (regnum <= REGISTER_ST7)
         memcpy(out, fpu->st[regnum - REGISTER_ST0], size);
     else if (regnum < REGISTER_XMM0)
@@ -419,13 +441,13 @@ void gdb_register_set(int regnum, const uint8_t *in, struct cpu_state *state,
     uint64_t value = size <= 8 ? get_le(in, size) : 0;
 
     if (regnum < REGISTER_RIP)
-        *general_register(state, regnum) = value;
+        set_general_register(state, regnum, value);
     else if (regnum == REGISTER_RIP)
         state->rip = value;
     else if (regnum == REGISTER_EFLAGS)
         state->rflags = (state->rflags & ~0xffffffffULL) | value;
     else if (regnum <= REGISTER_GS)
-        segment_register(state, regnum)->selector = (uint16_t)value;
+        set_segment_selector(state, regnum, (uint16_t)value);
     else if (regnum <= REGISTER_ST7) {
         memset(fpu->st[regnum - REGISTER_ST0], 0, sizeof fpu->st[0]);
         memcpy(fpu->st[regnum - REGISTER_ST0], in, size);

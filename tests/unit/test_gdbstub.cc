@@ -693,6 +693,8 @@ TEST_F(GdbstubTest, MalformedMemoryRequestsAreE22)
     EXPECT_EQ(Ask(std::string("m400000\0,4", 10)), "E22");
     EXPECT_EQ(Ask("M400000,2:00"), "E22"); // too little data
     EXPECT_EQ(Ask("M400000,1:0g"), "E22");
+    EXPECT_EQ(Ask("M0,8000000000000001:00"), "E22"); // 2 * length wraps around
+    EXPECT_EQ(Ask("X0,ffffffffffffffff:0"), "E22");
     EXPECT_EQ(Ask("M400000,1"), "E22");
     EXPECT_EQ(Ask("X400000,2:a"), "E22");
     EXPECT_EQ(Ask("X400000,1:}"), "E22"); // dangling escape
