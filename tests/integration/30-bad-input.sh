@@ -101,6 +101,7 @@ bad_input bad/truncated -- @FIX@/truncated
 bad_input bad/huge-filesz -- @FIX@/huge-filesz
 bad_input bad/huge-offset -- @FIX@/huge-offset
 bad_input bad/memory-1M -- -m 1M "$HELLO"
+bad_input bad/memory-too-small -- -m 4M "$HELLO"
 bad_input bad/memory-garbage -- -m lots "$HELLO"
 bad_input bad/unknown-option -- --bogus "$HELLO"
 bad_input bad/no-program --
