@@ -961,7 +961,10 @@ static void handle_supported(struct gdbstub *stub, struct cursor *args)
     g_string_append_printf(text, "PacketSize=%x;qXfer:features:read+", GDB_PACKET_SIZE);
     if (stub->ops->exec_file)
         g_string_append(text, ";qXfer:exec-file:read+");
-    if (stub->ops->kernel_file)
+    /* Only gdb reads the generic library list as meant (the kernel's
+     * .text address); lldb 14 takes it for a load base and drops the
+     * program's own symbols. gdb alone sends qRelocInsn+. */
+    if (stub->ops->kernel_file && debugger_offers(args, "qRelocInsn"))
         g_string_append(text, ";qXfer:libraries:read+");
     if (stub->ops->auxv)
         g_string_append(text, ";qXfer:auxv:read+");

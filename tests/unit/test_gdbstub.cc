@@ -967,7 +967,7 @@ TEST_F(GdbstubTest, BreakpointErrors)
 
 TEST_F(GdbstubTest, QSupported)
 {
-    std::string reply = Ask("qSupported:multiprocess+;swbreak+;hwbreak+");
+    std::string reply = Ask("qSupported:multiprocess+;swbreak+;hwbreak+;qRelocInsn+");
     std::vector<std::string> features;
     for (gchar **item = g_strsplit(reply.c_str(), ";", -1), **at = item; *at; at++) {
         features.push_back(*at);
@@ -981,7 +981,17 @@ TEST_F(GdbstubTest, QSupported)
              "qXfer:auxv:read+", "QStartNoAckMode+", "swbreak+", "hwbreak+", "vContSupported+"})
         EXPECT_NE(std::find(features.begin(), features.end(), expected), features.end())
             << expected << " in " << reply;
-    EXPECT_EQ(Ask("qSupported"), reply); // without features too
+}
+
+TEST_F(GdbstubTest, TheLibraryListIsOnlyOfferedToGdb)
+{
+    // lldb's qSupported (it would drop the program's symbols for the kernel's).
+    std::string lldb = Ask("qSupported:xmlRegisters=i386,arm,mips,arc;multiprocess+;fork-events+");
+    EXPECT_EQ(lldb.find("qXfer:libraries:read+"), std::string::npos) << lldb;
+    EXPECT_NE(lldb.find("qXfer:features:read+"), std::string::npos) << lldb;
+    EXPECT_EQ(Ask("qSupported").find("qXfer:libraries"), std::string::npos);
+    std::string gdb = Ask("qSupported:multiprocess+;swbreak+;hwbreak+;qRelocInsn+;fork-events+");
+    EXPECT_NE(gdb.find("qXfer:libraries:read+"), std::string::npos) << gdb;
 }
 
 TEST_F(GdbstubTest, ThreadQueries)
