@@ -1,0 +1,492 @@
+#!/usr/bin/env bash
+# bench/run-bench.sh — `make bench`: hermitux-run against real peers measured in the same
+# run (native execution, qemu-x86_64 from qemu-user, gdbserver), printed as ratios.
+# Nothing here asserts a wall-clock time; the issue's targets are judged on ratios and
+# reported as met or missed. The exit status is non-zero only if something could not be
+# measured (a program failed or printed the wrong output), never for a missed target.
+#
+# Sections: 1 start-up (hello world), 2 CPU-bound (cpu_loop), 3 one forwarded system call
+# (syscall_loop, and VM exits per call), 4 peak RSS, 5 gdb (breakpoint hits, stepi, 1 MiB
+# memory read) against hermitux-run --gdb -S, gdbserver and qemu-x86_64 -g.
+#
+# Scale with the environment (defaults keep the whole run near 3 minutes on 2 cores):
+#   BENCH_RUNS=20                start-up runs per configuration (median of them)
+#   BENCH_CPU_ITERS=1500000000   cpu_loop iterations (a few seconds natively)
+#   BENCH_CPU_REPS=3             cpu_loop runs per configuration (median)
+#   BENCH_SYSCALLS_KVM=20000     getppid() calls under KVM (BENCH_SYSCALLS_TCG=200000,
+#                                BENCH_SYSCALLS_NATIVE=2000000, BENCH_SYSCALLS_QEMU=2000000)
+#   BENCH_GDB_REPS=3             gdb sessions per target (median per phase)
+#   BENCH_GDB_HITS=1000 BENCH_GDB_STEPS=10000
+#   BENCH_GDB_MEM_REPS=5         1 MiB dumps per session (the mean of them is reported)
+#   BENCH_GDB_TCG=1              also debug under --accel=tcg, one session, scaled down
+#                                (BENCH_GDB_TCG_HITS=50, BENCH_GDB_TCG_STEPS=1000; 0 skips it)
+#   BENCH_QUICK=1                a smoke run: every count divided by about 10
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+HERMITUX_RUN=$PWD/hermitux-run
+PROGRAMS=tests/programs/build/glibc
+BUILD=bench/build
+
+RUNS=${BENCH_RUNS:-20}
+CPU_ITERS=${BENCH_CPU_ITERS:-1500000000}
+CPU_REPS=${BENCH_CPU_REPS:-3}
+SYSCALLS_KVM=${BENCH_SYSCALLS_KVM:-20000}
+SYSCALLS_TCG=${BENCH_SYSCALLS_TCG:-200000}
+SYSCALLS_NATIVE=${BENCH_SYSCALLS_NATIVE:-2000000}
+SYSCALLS_QEMU=${BENCH_SYSCALLS_QEMU:-2000000}
+SYSCALL_REPS=${BENCH_SYSCALL_REPS:-5}
+EXIT_SYSCALLS=${BENCH_EXIT_SYSCALLS:-2000}
+GDB_REPS=${BENCH_GDB_REPS:-3}
+GDB_HITS=${BENCH_GDB_HITS:-1000}
+GDB_STEPS=${BENCH_GDB_STEPS:-10000}
+GDB_MEM_REPS=${BENCH_GDB_MEM_REPS:-5}
+GDB_TCG=${BENCH_GDB_TCG:-1}
+GDB_TCG_HITS=${BENCH_GDB_TCG_HITS:-50}
+GDB_TCG_STEPS=${BENCH_GDB_TCG_STEPS:-1000}
+if [ "${BENCH_QUICK:-0}" = 1 ]; then
+    RUNS=5 CPU_ITERS=150000000 CPU_REPS=1 SYSCALLS_KVM=2000 SYSCALLS_TCG=20000
+    SYSCALLS_NATIVE=200000 SYSCALLS_QEMU=200000 SYSCALL_REPS=2 EXIT_SYSCALLS=200
+    GDB_REPS=1 GDB_HITS=100 GDB_STEPS=1000 GDB_TCG_HITS=10 GDB_TCG_STEPS=100
+fi
+
+mkdir -p "$BUILD"
+TIMER=$BUILD/bench-timer
+GDB_TARGET=$BUILD/gdb-target
+gcc -std=gnu11 -O2 -Wall -Wextra -Werror -o "$TIMER" bench/bench-timer.c
+gcc -std=gnu11 -static -O0 -g -Wall -Wextra -Werror -o "$GDB_TARGET" bench/gdb-target.c
+
+# Background servers of the gdb section, killed by pid if the script stops early.
+SERVER_PID=""
+# shellcheck disable=SC2317 # called by the trap
+cleanup() {
+    if [ -n "$SERVER_PID" ]; then
+        kill "$SERVER_PID" 2>/dev/null || true
+    fi
+}
+trap cleanup EXIT
+
+FAILED=0
+fail() {
+    echo "bench: $*" >&2
+    FAILED=1
+}
+
+# Results: "section|what|value|peer|ratio|target|verdict" lines for the final table.
+TABLE=()
+row() {
+    local IFS='|'
+    TABLE+=("$*")
+}
+
+# Arithmetic on decimals.
+calc() { awk "BEGIN { printf \"%.${2:-2}f\", ($1) }"; }
+# ratio A B [DIGITS]: A/B, or n/a when either is missing or B is 0.
+ratio() {
+    if [ -z "$1" ] || [ -z "$2" ] || [ "$(calc "$2 == 0" 0)" = 1 ]; then
+        echo n/a
+    else
+        calc "$1 / $2" "${3:-2}"
+    fi
+}
+# verdict RATIO LIMIT: met when RATIO <= LIMIT.
+verdict() {
+    if [ "$1" = n/a ]; then
+        echo "not measured"
+    elif [ "$(calc "$1 <= $2" 0)" = 1 ]; then
+        echo met
+    else
+        echo MISSED
+    fi
+}
+
+# --- What runs here -----------------------------------------------------------------
+HAVE_KVM=0 HAVE_TCG=0 HAVE_QEMU=0 HAVE_GDB=0 HAVE_GDBSERVER=0
+expected=$("$PROGRAMS/hello")
+if [ -r /dev/kvm ] && [ -w /dev/kvm ] &&
+    [ "$("$HERMITUX_RUN" --accel=kvm "$PROGRAMS/hello" 2>/dev/null)" = "$expected" ]; then
+    HAVE_KVM=1
+fi
+if [ "$("$HERMITUX_RUN" --accel=tcg "$PROGRAMS/hello" 2>/dev/null)" = "$expected" ]; then
+    HAVE_TCG=1
+fi
+if command -v qemu-x86_64 >/dev/null; then HAVE_QEMU=1; fi
+if command -v gdb >/dev/null; then HAVE_GDB=1; fi
+if command -v gdbserver >/dev/null; then HAVE_GDBSERVER=1; fi
+
+kvm_note=""
+if [ -e /sys/module/kvm_pvm ] || grep -qw kvm_pvm /proc/modules 2>/dev/null; then
+    kvm_note=" (PVM: pagetable-based virtual machine, no VMX/SVM)"
+fi
+echo "== hermitux-run benchmarks, $(date -u '+%Y-%m-%d %H:%M UTC')"
+echo "CPU:     $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//'), $(nproc) cores"
+echo "kernel:  $(uname -r); /dev/kvm: $([ "$HAVE_KVM" = 1 ] && echo usable || echo unusable)$kvm_note"
+echo "load:    $(cut -d' ' -f1-3 /proc/loadavg) (1/5/15 min) at start"
+echo "gcc:     $(gcc -dumpfullversion); glibc $(ldd --version | head -1 | awk '{print $NF}')"
+echo "unicorn: $(dpkg-query -W -f='${Version}' libunicorn2 2>/dev/null || echo unknown);" \
+    "qemu: $([ "$HAVE_QEMU" = 1 ] && qemu-x86_64 --version | head -1 | awk '{print $3}' || echo none);" \
+    "gdb: $([ "$HAVE_GDB" = 1 ] && gdb --version | head -1 | awk '{print $NF}' || echo none)"
+echo "hermitux-run: $("$HERMITUX_RUN" --version 2>/dev/null | head -1), commit $(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
+echo
+
+# Configurations: name and command prefix. Native has an empty prefix.
+CONFIG_NAMES=(native)
+CONFIG_PREFIX=("")
+if [ "$HAVE_KVM" = 1 ]; then
+    CONFIG_NAMES+=(kvm)
+    CONFIG_PREFIX+=("$HERMITUX_RUN --accel=kvm")
+fi
+if [ "$HAVE_TCG" = 1 ]; then
+    CONFIG_NAMES+=(tcg)
+    CONFIG_PREFIX+=("$HERMITUX_RUN --accel=tcg")
+fi
+if [ "$HAVE_QEMU" = 1 ]; then
+    CONFIG_NAMES+=(qemu)
+    CONFIG_PREFIX+=("qemu-x86_64")
+fi
+
+# timed RUNS WARMUP ARGS...: runs every configuration's prefix + ARGS interleaved through
+# bench-timer; sets STAT_<config>="median min p25 p75 max maxrss cpu" (nanoseconds, KiB).
+# A configuration whose run fails gets an empty STAT.
+timed() {
+    local runs=$1 warmup=$2
+    shift 2
+    local argv=() i out
+    for i in "${!CONFIG_NAMES[@]}"; do
+        [ "$i" -gt 0 ] && argv+=(---)
+        # shellcheck disable=SC2206 # the prefixes are word lists without globs
+        argv+=(${CONFIG_PREFIX[$i]} "$@")
+    done
+    if ! out=$("$TIMER" -n "$runs" -w "$warmup" -- "${argv[@]}"); then
+        fail "a run of $* failed (see above)"
+    fi
+    i=0
+    while read -r line; do
+        printf -v "STAT_${CONFIG_NAMES[$i]}" '%s' "$line"
+        i=$((i + 1))
+    done <<<"$out"
+}
+# field CONFIG N: field N (1 = median ns, 2 min, 3 p25, 4 p75, 5 max, 6 maxrss KiB, 7 cpu ns).
+field() {
+    local var="STAT_$1"
+    [ -n "${!var:-}" ] && echo "${!var}" | cut -d' ' -f"$2"
+    return 0
+}
+have() {
+    local c
+    for c in "${CONFIG_NAMES[@]}"; do [ "$c" = "$1" ] && return 0; done
+    return 1
+}
+ms() {
+    if [ -n "$1" ]; then calc "$1 / 1e6" "${2:-2}"; else echo n/a; fi
+}
+# spread CONFIG: interquartile range as a percentage of the median.
+spread() {
+    local m p25 p75
+    m=$(field "$1" 1) p25=$(field "$1" 3) p75=$(field "$1" 4)
+    if [ -n "$m" ]; then calc "100 * ($p75 - $p25) / $m" 0; else echo n/a; fi
+}
+
+# Output check: every configuration prints what the native program prints.
+check_output() {
+    local i got want
+    want=$("$@")
+    for i in "${!CONFIG_NAMES[@]}"; do
+        [ "${CONFIG_NAMES[$i]}" = native ] && continue
+        # shellcheck disable=SC2086
+        got=$(${CONFIG_PREFIX[$i]} "$@" 2>&1) || true
+        [ "$got" = "$want" ] || fail "${CONFIG_NAMES[$i]}: $* printed '$got', expected '$want'"
+    done
+}
+
+# --- 1. Start-up and 4. peak RSS ----------------------------------------------------
+echo "== 1. start-up: $PROGRAMS/hello, median of $RUNS runs per configuration (interleaved)"
+check_output "$PROGRAMS/hello"
+timed "$RUNS" 3 "$PROGRAMS/hello"
+printf '   %-8s %10s %10s %10s %8s %10s %12s\n' config median_ms min_ms max_ms IQR_% cpu_ms maxrss_KiB
+for c in "${CONFIG_NAMES[@]}"; do
+    printf '   %-8s %10s %10s %10s %8s %10s %12s\n' "$c" "$(ms "$(field "$c" 1)")" \
+        "$(ms "$(field "$c" 2)")" "$(ms "$(field "$c" 5)")" "$(spread "$c")" \
+        "$(ms "$(field "$c" 7)")" "$(field "$c" 6)"
+done
+START_NATIVE=$(field native 1) START_KVM="" START_TCG="" START_QEMU=""
+have kvm && START_KVM=$(field kvm 1)
+have tcg && START_TCG=$(field tcg 1)
+have qemu && START_QEMU=$(field qemu 1)
+r=$(ratio "$START_KVM" "$START_QEMU")
+row "start-up" "hello, kvm vs qemu-x86_64" "$(ms "$START_KVM") ms" "$(ms "$START_QEMU") ms" "$r" \
+    "<= 0.25" "$(verdict "$r" 0.25)"
+r=$(ratio "$START_KVM" "$START_NATIVE" 1)
+row "start-up" "hello, kvm vs native" "$(ms "$START_KVM") ms" "$(ms "$START_NATIVE") ms" "$r" "" ""
+r=$(ratio "$START_TCG" "$START_QEMU")
+row "start-up" "hello, tcg vs qemu-x86_64" "$(ms "$START_TCG") ms" "$(ms "$START_QEMU") ms" "$r" "" ""
+for c in kvm tcg; do
+    have "$c" || continue
+    r=$(ratio "$(field "$c" 6)" "$(field qemu 6)")
+    row "peak RSS" "hello, $c vs qemu-x86_64" "$(field "$c" 6) KiB" "$(field qemu 6) KiB" "$r" "" ""
+done
+r=$(ratio "$(field kvm 6)" "$(field native 6)" 1)
+row "peak RSS" "hello, kvm vs native" "$(field kvm 6) KiB" "$(field native 6) KiB" "$r" "" ""
+echo
+
+# --- 2. CPU-bound --------------------------------------------------------------------
+echo "== 2. CPU-bound: cpu_loop $CPU_ITERS, median of $CPU_REPS runs per configuration (interleaved)"
+check_output "$PROGRAMS/cpu_loop" 1000000
+timed "$CPU_REPS" 0 "$PROGRAMS/cpu_loop" "$CPU_ITERS"
+printf '   %-8s %10s %10s %10s %10s\n' config median_s min_s max_s cpu_s
+for c in "${CONFIG_NAMES[@]}"; do
+    printf '   %-8s %10s %10s %10s %10s\n' "$c" "$(calc "$(field "$c" 1) / 1e9" 3)" \
+        "$(calc "$(field "$c" 2) / 1e9" 3)" "$(calc "$(field "$c" 5) / 1e9" 3)" \
+        "$(calc "$(field "$c" 7) / 1e9" 3)"
+done
+r=$(ratio "$(field kvm 1)" "$(field native 1)")
+row "CPU-bound" "cpu_loop, kvm vs native" "$(calc "$(field kvm 1) / 1e9" 2) s" \
+    "$(calc "$(field native 1) / 1e9" 2) s" "$r" "<= 1.10" "$(verdict "$r" 1.10)"
+r=$(ratio "$(field tcg 1)" "$(field qemu 1)")
+row "CPU-bound" "cpu_loop, tcg vs qemu-x86_64" "$(calc "$(field tcg 1) / 1e9" 2) s" \
+    "$(calc "$(field qemu 1) / 1e9" 2) s" "$r" "<= 1.50" "$(verdict "$r" 1.50)"
+r=$(ratio "$(field qemu 1)" "$(field native 1)")
+row "CPU-bound" "cpu_loop, qemu-x86_64 vs native" "$(calc "$(field qemu 1) / 1e9" 2) s" \
+    "$(calc "$(field native 1) / 1e9" 2) s" "$r" "" ""
+echo
+
+# --- 3. One forwarded system call -----------------------------------------------------
+echo "== 3. one system call: syscall_loop N minus syscall_loop 0, divided by N;" \
+    "median of $SYSCALL_REPS runs"
+check_output "$PROGRAMS/syscall_loop" 100
+declare -A SYSCALL_N=([native]=$SYSCALLS_NATIVE [kvm]=$SYSCALLS_KVM [tcg]=$SYSCALLS_TCG
+    [qemu]=$SYSCALLS_QEMU)
+declare -A PER_CALL_US=()
+printf '   %-8s %10s %12s %12s %12s\n' config N "0 calls ms" "N calls ms" us/call
+for i in "${!CONFIG_NAMES[@]}"; do
+    c=${CONFIG_NAMES[$i]}
+    n=${SYSCALL_N[$c]}
+    # shellcheck disable=SC2086
+    if out=$("$TIMER" -n "$SYSCALL_REPS" -w 1 -- ${CONFIG_PREFIX[$i]} "$PROGRAMS/syscall_loop" 0 \
+        --- ${CONFIG_PREFIX[$i]} "$PROGRAMS/syscall_loop" "$n"); then
+        t0=$(echo "$out" | sed -n 1p | cut -d' ' -f1)
+        tn=$(echo "$out" | sed -n 2p | cut -d' ' -f1)
+        PER_CALL_US[$c]=$(calc "($tn - $t0) / $n / 1000" 3)
+        printf '   %-8s %10s %12s %12s %12s\n' "$c" "$n" "$(ms "$t0")" "$(ms "$tn")" "${PER_CALL_US[$c]}"
+    else
+        fail "$c: syscall_loop failed"
+    fi
+done
+r=$(ratio "${PER_CALL_US[kvm]:-}" "${PER_CALL_US[native]:-}" 0)
+row "syscall" "getppid, kvm vs native" "${PER_CALL_US[kvm]:-n/a} us" "${PER_CALL_US[native]:-n/a} us" \
+    "$r" "" ""
+r=$(ratio "${PER_CALL_US[tcg]:-}" "${PER_CALL_US[qemu]:-}")
+row "syscall" "getppid, tcg vs qemu-x86_64" "${PER_CALL_US[tcg]:-n/a} us" \
+    "${PER_CALL_US[qemu]:-n/a} us" "$r" "" ""
+
+# VM exits per forwarded system call: exits to the monitor (KVM_RUN returns) for
+# syscall_loop EXIT_SYSCALLS minus those for syscall_loop 0, over EXIT_SYSCALLS. perf's
+# kvm:kvm_userspace_exit tracepoint counts them; strace counts KVM_RUN ioctls as a check.
+# Exits that the host kernel handles without returning to the monitor are invisible to
+# both (kvm:kvm_exit counts them on hardware KVM; PVM does not fire it).
+count_exits() { # TOOL N: prints the number of exits to the monitor
+    local out=$BUILD/exits.out
+    case $1 in
+    perf)
+        perf stat -x, -e kvm:kvm_userspace_exit -o "$out" -- "$HERMITUX_RUN" --accel=kvm \
+            "$PROGRAMS/syscall_loop" "$2" >/dev/null 2>&1 || return 1
+        grep kvm_userspace_exit "$out" | cut -d, -f1
+        ;;
+    strace)
+        strace -f -e trace=ioctl -o "$out" -- "$HERMITUX_RUN" --accel=kvm \
+            "$PROGRAMS/syscall_loop" "$2" >/dev/null 2>&1 || return 1
+        grep -c 'KVM_RUN' "$out"
+        ;;
+    esac
+}
+# Native system calls of a program, by strace -c.
+native_syscalls() {
+    strace -f -c -o "$BUILD/native.strace" -- "$@" >/dev/null 2>&1 || return 1
+    awk '$NF == "total" { print $4 }' "$BUILD/native.strace"
+}
+EXITS_PER_CALL=""
+if [ "$HAVE_KVM" = 1 ]; then
+    for tool in perf strace; do
+        command -v "$tool" >/dev/null || continue
+        if ! e0=$(count_exits "$tool" 0) || ! en=$(count_exits "$tool" "$EXIT_SYSCALLS") ||
+            [ "$(calc "${e0:-0} > 0" 0)" != 1 ]; then
+            echo "   $tool: cannot count exits here"
+            continue
+        fi
+        per=$(calc "($en - $e0) / $EXIT_SYSCALLS" 3)
+        line="   exits to the monitor ($tool): syscall_loop 0: $e0, syscall_loop $EXIT_SYSCALLS: $en"
+        if command -v strace >/dev/null && n0=$(native_syscalls "$PROGRAMS/syscall_loop" 0) &&
+            nn=$(native_syscalls "$PROGRAMS/syscall_loop" "$EXIT_SYSCALLS"); then
+            line+=" (native system calls: $n0 and $nn)"
+        fi
+        echo "$line; $per exits per extra getppid()"
+        if [ -z "$EXITS_PER_CALL" ]; then EXITS_PER_CALL=$per; fi
+        row "syscall" "VM exits per getppid() ($tool)" "$per" "" "" "<= 1" "$(verdict "$per" 1.0)"
+    done
+    if command -v strace >/dev/null && h=$(native_syscalls "$PROGRAMS/hello"); then
+        for tool in perf strace; do
+            command -v "$tool" >/dev/null || continue
+            he=""
+            case $tool in
+            perf) perf stat -x, -e kvm:kvm_userspace_exit -o "$BUILD/exits.out" -- \
+                "$HERMITUX_RUN" --accel=kvm "$PROGRAMS/hello" >/dev/null 2>&1 &&
+                he=$(grep kvm_userspace_exit "$BUILD/exits.out" | cut -d, -f1) ;;
+            strace) strace -f -e trace=ioctl -o "$BUILD/exits.out" -- "$HERMITUX_RUN" --accel=kvm \
+                "$PROGRAMS/hello" >/dev/null 2>&1 && he=$(grep -c KVM_RUN "$BUILD/exits.out") ;;
+            esac
+            [ -n "$he" ] && echo "   hello: $he exits to the monitor ($tool), $h system calls natively"
+        done
+    fi
+    [ -n "$EXITS_PER_CALL" ] || echo "   neither perf nor strace can count exits here"
+fi
+echo
+
+# --- 5. gdb -------------------------------------------------------------------------
+# One gdb script for every server: connect, break hit, continue to the first hit (not
+# timed), then time HITS continues that each stop at the breakpoint, STEPS stepi (with the
+# breakpoint deleted), and a dump of the 1 MiB buffer. gdb's Python clock stamps the
+# phases. The script prints hit()'s argument after the loop: HITS when no hit was missed.
+gdb_script() { # TARGET HITS STEPS MEM_REPS
+    cat <<EOF
+set pagination off
+set confirm off
+file $GDB_TARGET
+target remote $1
+python import time
+python bench_t = [time.monotonic()]
+break hit
+continue
+python bench_t.append(time.monotonic())
+set \$bench_i = 0
+while \$bench_i < $2
+  continue
+  set \$bench_i = \$bench_i + 1
+end
+python bench_t.append(time.monotonic())
+python print("BENCH-LAST-HIT %d" % int(gdb.parse_and_eval("i")))
+delete
+stepi $3
+python bench_t.append(time.monotonic())
+set \$bench_a = (char *) &buffer
+set \$bench_b = \$bench_a + 0x100000
+set \$bench_i = 0
+while \$bench_i < $4
+  dump binary memory /dev/null \$bench_a \$bench_b
+  set \$bench_i = \$bench_i + 1
+end
+python bench_t.append(time.monotonic())
+python print("BENCH-PHASES %.6f %.6f %.6f" % tuple(b - a for a, b in zip(bench_t[1:], bench_t[2:])))
+kill
+EOF
+}
+PORT=$((20000 + $$ % 20000))
+# gdb_session NAME HITS STEPS: one session against server NAME; sets GDB_RES to
+# "hit_us step_us mem_ms last_hit" (per breakpoint hit, per stepi, per MiB).
+gdb_session() {
+    # hit() is called more often than needed, so that missed hits show as a wrong i.
+    local name=$1 hits=$2 steps=$3 calls=$((3 * $2 + 1))
+    PORT=$((PORT + 1))
+    case $name in
+    gdbserver) gdbserver --once "127.0.0.1:$PORT" "$GDB_TARGET" "$calls" >/dev/null 2>&1 & ;;
+    qemu) qemu-x86_64 -g "$PORT" "$GDB_TARGET" "$calls" >/dev/null 2>&1 & ;;
+    kvm | tcg) "$HERMITUX_RUN" --accel="$name" --gdb "tcp::$PORT" -S "$GDB_TARGET" "$calls" \
+        >/dev/null 2>&1 & ;;
+    esac
+    SERVER_PID=$!
+    gdb_script "127.0.0.1:$PORT" "$hits" "$steps" "$GDB_MEM_REPS" >"$BUILD/bench.gdb"
+    timeout -k 5 600 gdb -batch -nx -x "$BUILD/bench.gdb" >"$BUILD/gdb-$name.out" 2>&1 || true
+    local tries
+    for ((tries = 0; tries < 100; tries++)); do
+        kill -0 "$SERVER_PID" 2>/dev/null || break
+        sleep 0.1
+    done
+    kill "$SERVER_PID" 2>/dev/null || true
+    wait "$SERVER_PID" 2>/dev/null || true
+    SERVER_PID=""
+    local phases last t_hits t_steps t_mem
+    phases=$(sed -n 's/^BENCH-PHASES //p' "$BUILD/gdb-$name.out")
+    last=$(sed -n 's/^BENCH-LAST-HIT //p' "$BUILD/gdb-$name.out")
+    [ -n "$phases" ] || return 1
+    read -r t_hits t_steps t_mem <<<"$phases"
+    GDB_RES="$(calc "$t_hits * 1e6 / $hits" 1) $(calc "$t_steps * 1e6 / $steps" 1)"
+    GDB_RES+=" $(calc "$t_mem * 1000 / $GDB_MEM_REPS" 1) ${last:-?}"
+}
+median() { sort -g | awk '{ v[NR] = $1 } END { if (NR) print (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2) }'; }
+
+if [ "$HAVE_GDB" = 1 ]; then
+    echo "== 5. gdb: $GDB_HITS breakpoint hits, stepi $GDB_STEPS, dump 1 MiB x $GDB_MEM_REPS;" \
+        "median of $GDB_REPS sessions per server (interleaved), all over TCP on 127.0.0.1"
+    GDB_SERVERS=()
+    [ "$HAVE_KVM" = 1 ] && GDB_SERVERS+=(kvm)
+    [ "$HAVE_GDBSERVER" = 1 ] && GDB_SERVERS+=(gdbserver)
+    [ "$HAVE_QEMU" = 1 ] && GDB_SERVERS+=(qemu)
+    [ "$HAVE_TCG" = 1 ] && [ "$GDB_TCG" = 1 ] && GDB_SERVERS+=(tcg)
+    declare -A GDB_RESULTS=()
+    for ((rep = 0; rep < GDB_REPS; rep++)); do
+        for s in "${GDB_SERVERS[@]}"; do
+            hits=$GDB_HITS steps=$GDB_STEPS
+            if [ "$s" = tcg ]; then
+                # Informational and slow: one session only.
+                [ "$rep" -gt 0 ] && continue
+                hits=$GDB_TCG_HITS steps=$GDB_TCG_STEPS
+            fi
+            if gdb_session "$s" "$hits" "$steps"; then
+                GDB_RESULTS[$s]+="$GDB_RES"$'\n'
+                last=${GDB_RES##* }
+                [ "$last" = "$hits" ] ||
+                    echo "   $s: after $hits continues hit() had i=$last, not $hits: breakpoint hits were missed"
+            else
+                fail "gdb against $s did not finish; see $BUILD/gdb-$s.out"
+            fi
+        done
+    done
+    declare -A HIT_US=() STEP_US=() MEM_MS=()
+    printf '   %-10s %8s %8s %12s %10s %10s\n' server hits steps us/hit us/stepi ms/MiB
+    for s in "${GDB_SERVERS[@]}"; do
+        [ -n "${GDB_RESULTS[$s]:-}" ] || continue
+        HIT_US[$s]=$(echo -n "${GDB_RESULTS[$s]}" | cut -d' ' -f1 | median)
+        STEP_US[$s]=$(echo -n "${GDB_RESULTS[$s]}" | cut -d' ' -f2 | median)
+        MEM_MS[$s]=$(echo -n "${GDB_RESULTS[$s]}" | cut -d' ' -f3 | median)
+        hits=$GDB_HITS steps=$GDB_STEPS
+        [ "$s" = tcg ] && hits=$GDB_TCG_HITS steps=$GDB_TCG_STEPS
+        printf '   %-10s %8s %8s %12s %10s %10s\n' "$s" "$hits" "$steps" "${HIT_US[$s]}" \
+            "${STEP_US[$s]}" "${MEM_MS[$s]}"
+    done
+    for peer in gdbserver qemu; do
+        for what in hit step mem; do
+            case $what in
+            hit) label="breakpoint hit" unit=us a=${HIT_US[kvm]:-} b=${HIT_US[$peer]:-} ;;
+            step) label="stepi" unit=us a=${STEP_US[kvm]:-} b=${STEP_US[$peer]:-} ;;
+            mem) label="read 1 MiB" unit=ms a=${MEM_MS[kvm]:-} b=${MEM_MS[$peer]:-} ;;
+            esac
+            r=$(ratio "$a" "$b")
+            target="" v=""
+            if [ "$peer" = gdbserver ] && [ "$what" != step ]; then
+                target="<= 1.00" v=$(verdict "$r" 1.0)
+            fi
+            row "gdb" "$label, kvm vs $peer" "${a:-n/a} $unit" "${b:-n/a} $unit" "$r" "$target" "$v"
+        done
+    done
+    if [ -n "${HIT_US[tcg]:-}" ]; then
+        for what in hit step mem; do
+            case $what in
+            hit) label="breakpoint hit" unit=us a=${HIT_US[tcg]} b=${HIT_US[qemu]:-} ;;
+            step) label="stepi" unit=us a=${STEP_US[tcg]} b=${STEP_US[qemu]:-} ;;
+            mem) label="read 1 MiB" unit=ms a=${MEM_MS[tcg]} b=${MEM_MS[qemu]:-} ;;
+            esac
+            row "gdb" "$label, tcg vs qemu" "$a $unit" "${b:-n/a} $unit" "$(ratio "$a" "$b")" "" ""
+        done
+    fi
+    echo
+fi
+
+# --- Table --------------------------------------------------------------------------
+echo "== summary (ratio = hermitux-run / peer; lower is better)"
+printf '%-10s %-34s %14s %14s %8s %8s %s\n' section measurement hermitux-run peer ratio target verdict
+for line in "${TABLE[@]}"; do
+    IFS='|' read -r section what value peer r target v <<<"$line"
+    printf '%-10s %-34s %14s %14s %8s %8s %s\n' "$section" "$what" "$value" "${peer:--}" "${r:--}" \
+        "${target:--}" "${v:-}"
+done
+echo "load:    $(cut -d' ' -f1-3 /proc/loadavg) (1/5/15 min) at the end"
+exit "$FAILED"
