@@ -169,14 +169,38 @@ static uint8_t checksum_of(const char *data, size_t length)
     return sum;
 }
 
+/* Run-length encodes a payload: "X*N" stands for X and N - 29 more. N
+ * stays printable and is never '#' or '$' (runs of 6 or 7 extra). */
+static void append_run_length_encoded(GString *out, const char *payload, size_t length)
+{
+    size_t i = 0;
+    while (i < length) {
+        size_t run = 1;
+        while (i + run < length && payload[i + run] == payload[i])
+            run++;
+        g_string_append_c(out, payload[i]);
+        size_t extra = run - 1;
+        while (extra >= 3) {
+            size_t chunk = extra < 97 ? extra : 97;
+            if (chunk == 6 || chunk == 7)
+                chunk = 5;
+            g_string_append_c(out, '*');
+            g_string_append_c(out, (char)(chunk + 29));
+            extra -= chunk;
+        }
+        g_string_append_len(out, payload + i, (gssize)extra);
+        i += run;
+    }
+}
+
 /* Frames an already escaped payload. */
 static void send_packet(struct gdbstub *stub, const char *payload, size_t length)
 {
     GString *packet = stub->last_packet;
     g_string_truncate(packet, 0);
     g_string_append_c(packet, '$');
-    g_string_append_len(packet, payload, (gssize)length);
-    g_string_append_printf(packet, "#%02x", checksum_of(payload, length));
+    append_run_length_encoded(packet, payload, length);
+    g_string_append_printf(packet, "#%02x", checksum_of(packet->str + 1, packet->len - 1));
     send_raw(stub, packet->str, packet->len);
 }
 

@@ -184,6 +184,19 @@ std::string Unhex(const std::string &hex)
     return out;
 }
 
+// Undoes run-length encoding: "X*N" is X and N - 29 more copies.
+std::string ExpandRuns(const std::string &data)
+{
+    std::string out;
+    for (size_t i = 0; i < data.size(); i++) {
+        if (data[i] == '*' && !out.empty() && i + 1 < data.size())
+            out.append((unsigned char)data[++i] - 29, out.back());
+        else
+            out += data[i];
+    }
+    return out;
+}
+
 std::string Unescape(const std::string &data)
 {
     std::string out;
@@ -238,7 +251,7 @@ class GdbstubTest : public ::testing::Test
                 break;
             std::string payload = out.substr(at + 1, hash - at - 1);
             EXPECT_EQ(out.substr(hash + 1, 2), Checksum(payload)) << out;
-            packets.push_back(payload);
+            packets.push_back(ExpandRuns(payload));
             at = hash + 3;
         }
         return packets;
@@ -331,6 +344,29 @@ TEST_F(GdbstubTest, DecodesRunLengthEncoding)
         EXPECT_EQ(*fake_.Byte(kMappedStart + i), 0);
     EXPECT_EQ(Ask("m400000,5"), "0000000000");
     EXPECT_EQ(Ask("*a"), "E22"); // nothing to repeat
+}
+
+TEST_F(GdbstubTest, EncodesRunsInReplies)
+{
+    std::string out = Feed(Frame("g"));
+    EXPECT_LT(out.size(), 200u) << "mostly zero registers should compress";
+    std::vector<std::string> packets = Packets(out);
+    ASSERT_EQ(packets.size(), 1u);
+    uint8_t bytes[GDB_REGISTERS_SIZE];
+    gdb_registers_to_bytes(&fake_.state, &fake_.fpu, bytes);
+    EXPECT_EQ(packets[0], Hex(std::string((const char *)bytes, sizeof bytes)));
+
+    // Every run length comes back intact, including those whose count
+    // character would be '#' or '$' (Packets() checks the framing).
+    for (size_t run = 1; run <= 300; run++) {
+        fake_.monitor_output = std::string(run, 'w'); // hex "7777..."
+        std::vector<std::string> replies = Packets(Feed(Frame("qRcmd," + Hex("r"))));
+        ASSERT_GE(replies.size(), 2u);
+        std::string text;
+        for (size_t i = 0; i + 1 < replies.size(); i++)
+            text += Unhex(replies[i].substr(1));
+        ASSERT_EQ(text, fake_.monitor_output) << run;
+    }
 }
 
 TEST_F(GdbstubTest, RejectsAPacketLongerThanPacketSize)
