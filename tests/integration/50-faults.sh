@@ -1,0 +1,115 @@
+# Fault reports: each fault program under hermitux-run must exit 128 + the signal, print
+# one stderr line naming the fault, function and file:line; with -v print HermiTux's
+# kernel-log lines (checked by one regex per line) and the same summary; with --core
+# write a core file in which `gdb -batch -ex bt` finds the faulting function. Sourced by
+# tests/run-tests.sh; see its header for the case syntax.
+
+# The HermiTux log prefix and the register line, as its kernel printed them.
+FAULT_PREFIX='^\[[0-9]+\.[0-9]{3}\]\[0:1\]\[ERROR\] '
+FAULT_REGISTERS="${FAULT_PREFIX}rax 0x[0-9a-f]+|${FAULT_PREFIX}rax 0,"
+FAULT_HEAP="${FAULT_PREFIX}Heap 0x[0-9a-f]+ - 0x[0-9a-f]+\$"
+
+# page_fault_line ERROR-WORDS: the regex of HermiTux's first page-fault line.
+page_fault_line() {
+    printf '%s' "${FAULT_PREFIX}Page Fault Exception \\(14\\) on core 0 at cs:ip = 0x[0-9a-f]+:(0x[0-9a-f]+|0), fs = 0x[0-9a-f]+, gs = (0x[0-9a-f]+|0), rflags 0x[0-9a-f]+, task = 1, addr = (0x[0-9a-f]+|0), error = 0x[0-9a-f]+ \\[ $1 \\S* \\]\$"
+}
+# exception_line NAME VECTOR: the regex of HermiTux's line for other exceptions.
+exception_line() {
+    printf '%s' "${FAULT_PREFIX}$1 Exception \\($2\\) on core 0 at 0x[0-9a-f]+:0x[0-9a-f]+, fs = 0x[0-9a-f]+, gs = (0x[0-9a-f]+|0), error code = (0x[0-9a-f]+|0), task id = 1, rflags = 0x[0-9a-f]+\$"
+}
+
+# fault_case ACCEL DIR PROGRAM STATUS SUMMARY-REGEX FIRST-LOG-LINE-REGEX GDB-FUNCTION
+fault_case() {
+    local accel=$1 dir=$2 program=$3 want=$4 summary=$5 first=$6 function=$7 st
+    local run=("$HERMITUX_RUN" "--accel=$accel")
+    {
+        timeout "$TIMEOUT" "${run[@]}" "$program" </dev/null >"$dir/out" 2>"$dir/err"
+        st=$?
+    } 2>/dev/null
+    if [ "$st" != "$want" ]; then
+        cp "$dir/err" "$dir/detail"
+        echo "exit status $st, want $want"
+        return 1
+    fi
+    if [ "$(wc -l <"$dir/err")" != 1 ] || ! grep -Eq "$summary" "$dir/err"; then
+        { echo "want one line matching: $summary"; cat "$dir/err"; } >"$dir/detail"
+        echo "stderr is not the one-line summary"
+        return 1
+    fi
+    {
+        timeout "$TIMEOUT" "${run[@]}" -v --core "$dir/core" "$program" </dev/null \
+            >"$dir/out.v" 2>"$dir/err.v"
+        st=$?
+    } 2>/dev/null
+    if [ "$st" != "$want" ]; then
+        cp "$dir/err.v" "$dir/detail"
+        echo "with -v: exit status $st, want $want"
+        return 1
+    fi
+    # HermiTux's lines, in order: the exception, the registers, the heap if any.
+    grep -E "$FAULT_PREFIX" "$dir/err.v" >"$dir/log"
+    local lines=("$first" "$FAULT_REGISTERS") i=0 line
+    while IFS= read -r line; do
+        local regex=${lines[$i]:-$FAULT_HEAP}
+        if ! [[ $line =~ $regex ]] || [ "$i" -gt 2 ]; then
+            { echo "log line $((i + 1)) does not match: $regex"; cat "$dir/err.v"; } >"$dir/detail"
+            echo "with -v: HermiTux log line $((i + 1)) differs"
+            return 1
+        fi
+        i=$((i + 1))
+    done <"$dir/log"
+    if [ "$i" -lt 2 ] || ! grep -Eq "$summary" "$dir/err.v" || ! grep -q '^  backtrace:' "$dir/err.v"; then
+        cp "$dir/err.v" "$dir/detail"
+        echo "with -v: HermiTux lines, summary or backtrace missing"
+        return 1
+    fi
+    if ! command -v gdb >/dev/null; then
+        echo "gdb is not installed (core file not checked)"
+        return 0
+    fi
+    timeout "$TIMEOUT" gdb -nx -batch -ex bt "$program" "$dir/core" >"$dir/gdb" 2>&1
+    if ! grep -Eq "^#[0-9]+ +(0x[0-9a-f]+ in )?$function " "$dir/gdb"; then
+        { echo "gdb bt has no frame in $function:"; cat "$dir/gdb"; } >"$dir/detail"
+        echo "the core file's backtrace lacks $function"
+        return 1
+    fi
+    return 0
+}
+
+# fault NAME PROGRAM STATUS SUMMARY-REGEX FIRST-LOG-LINE-REGEX GDB-FUNCTION, for both libcs.
+fault() {
+    local name=$1 program=$2 libc
+    shift 2
+    for libc in musl glibc; do
+        custom "$libc/fault-$name" fault_case "tests/programs/build/$libc/$program" "$@"
+    done
+}
+
+SEGV='^hermitux-run: fault: segmentation fault at'
+fault null_write null_write 139 \
+    "$SEGV 0x[0-9a-f]+ in main \\(null_write\\.c:10\\): NULL pointer dereference \\(writing address 0\\)\$" \
+    "$(page_fault_line 'user data write not present')" main
+fault unmapped_read unmapped_read 139 \
+    "$SEGV 0x[0-9a-f]+ in peek \\(unmapped_read\\.c:10\\): access to unmapped memory \\(reading address 0xdead0000\\)\$" \
+    "$(page_fault_line 'user data read not present')" peek
+fault null_call null_call 139 \
+    "$SEGV 0, called from main \\(null_call\\.c:12\\): NULL pointer dereference \\(fetching an instruction at address 0\\)\$" \
+    "$(page_fault_line 'user instruction fetch not present')" main
+fault stack_overflow stack_overflow 139 \
+    "$SEGV 0x[0-9a-f]+ in recurse \\(stack_overflow\\.c:[0-9]+\\): stack overflow \\(writing address 0x7f[0-9a-f]+\\)\$" \
+    "$(page_fault_line 'user data write not present')" recurse
+fault misaligned_sse misaligned_sse 139 \
+    "$SEGV 0x[0-9a-f]+ in load_aligned \\(misaligned_sse\\.c:9\\): misaligned SSE access at 0x[0-9a-f]*[1-9a-f]\$" \
+    "$(exception_line 'General Protection Fault' 13)" load_aligned
+fault text_write text_write 139 \
+    "$SEGV 0x[0-9a-f]+ in patch \\(text_write\\.c:13\\): write to read-only memory \\(writing address 0x[0-9a-f]+\\)\$" \
+    "$(page_fault_line 'user data write protection')" patch
+fault int3 int3 133 \
+    '^hermitux-run: fault: breakpoint trap at 0x[0-9a-f]+ in main \(int3\.c:9\): int3 breakpoint with no debugger attached$' \
+    "$(exception_line Breakpoint 3)" main
+fault div_zero div_zero 136 \
+    '^hermitux-run: fault: arithmetic exception at 0x[0-9a-f]+ in main \(div_zero\.c:9\): integer division by zero$' \
+    "$(exception_line 'Division By Zero' 0)" main
+fault ud2 ud2 132 \
+    '^hermitux-run: fault: illegal instruction at 0x[0-9a-f]+ in main \(ud2\.c:8\): invalid instruction `ud2`$' \
+    "$(exception_line 'Invalid Opcode' 6)" main
