@@ -209,6 +209,17 @@ for c in "${CONFIG_NAMES[@]}"; do
         "$(ms "$(field "$c" 2)")" "$(ms "$(field "$c" 5)")" "$(spread "$c")" \
         "$(ms "$(field "$c" 7)")" "$(field "$c" 6)"
 done
+# Where start-up goes: the same processes started without running a program (process
+# creation, dynamic linking of hermitux-run's libraries, option parsing).
+FLOOR_HX="" FLOOR_QEMU=""
+floor_argv=("$HERMITUX_RUN" --version)
+[ "$HAVE_QEMU" = 1 ] && floor_argv+=(--- qemu-x86_64 --version)
+if out=$("$TIMER" -n "$RUNS" -w 3 -- "${floor_argv[@]}"); then
+    FLOOR_HX=$(echo "$out" | sed -n 1p | cut -d' ' -f1)
+    FLOOR_QEMU=$(echo "$out" | sed -n 2p | cut -d' ' -f1)
+    echo "   --version (process start and shared libraries, no program): hermitux-run" \
+        "$(ms "$FLOOR_HX") ms, qemu-x86_64 $(ms "$FLOOR_QEMU") ms"
+fi
 START_NATIVE=$(field native 1) START_KVM="" START_TCG="" START_QEMU=""
 have kvm && START_KVM=$(field kvm 1)
 have tcg && START_TCG=$(field tcg 1)
@@ -218,6 +229,13 @@ row "start-up" "hello, kvm vs qemu-x86_64" "$(ms "$START_KVM") ms" "$(ms "$START
     "<= 0.25" "$(verdict "$r" 0.25)"
 r=$(ratio "$START_KVM" "$START_NATIVE" 1)
 row "start-up" "hello, kvm vs native" "$(ms "$START_KVM") ms" "$(ms "$START_NATIVE") ms" "$r" "" ""
+if [ -n "$FLOOR_HX" ] && [ -n "$START_KVM" ]; then
+    row "start-up" "  of which hermitux-run --version" "$(ms "$FLOOR_HX") ms" \
+        "$(ms "$FLOOR_QEMU") ms" "$(ratio "$FLOOR_HX" "$FLOOR_QEMU")" "" ""
+    row "start-up" "  of which VM + program (kvm)" "$(calc "($START_KVM - $FLOOR_HX) / 1e6") ms" \
+        "$(calc "($START_QEMU - $FLOOR_QEMU) / 1e6") ms" \
+        "$(ratio "$(calc "$START_KVM - $FLOOR_HX" 0)" "$(calc "$START_QEMU - $FLOOR_QEMU" 0)")" "" ""
+fi
 r=$(ratio "$START_TCG" "$START_QEMU")
 row "start-up" "hello, tcg vs qemu-x86_64" "$(ms "$START_TCG") ms" "$(ms "$START_QEMU") ms" "$r" "" ""
 for c in kvm tcg; do
