@@ -89,7 +89,8 @@ static void post_stop(struct debugger *debugger, const struct gdb_stop *stop)
     struct stop_message *message = g_new(struct stop_message, 1);
     message->debugger = debugger;
     message->stop = *stop;
-    g_main_context_invoke_full(NULL, G_PRIORITY_DEFAULT, deliver_stop, message, g_free);
+    /* Queued for the main loop, never run on this thread. */
+    g_idle_add_full(G_PRIORITY_DEFAULT, deliver_stop, message, g_free);
 }
 
 static int arm_debug_registers(struct debugger *debugger, bool single_step)

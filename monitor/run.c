@@ -140,7 +140,9 @@ static gpointer vcpu_thread(gpointer data)
         break;
     }
 finished:
-    g_main_context_invoke(NULL, on_vcpu_finished, run);
+    /* Always queued: g_main_context_invoke would run it right here when the
+     * main loop has not started yet, and its quit would be lost. */
+    g_idle_add(on_vcpu_finished, run);
     return NULL;
 }
 
