@@ -36,6 +36,7 @@ struct run {
     bool halt_at_start;
     GMainLoop *loop;
     atomic_int stop_signal; /* the monitor's signal that asked to stop, 0 if none */
+    atomic_bool timed_out;  /* --timeout expired */
     enum run_end end;
     struct accel_exit exit;
     struct cpu_state state; /* at a fault */
@@ -133,6 +134,7 @@ static gpointer vcpu_thread(gpointer data)
         }
         if (run->exit.reason == ACCEL_EXIT_STOPPED) {
             run->end = RUN_END_STOPPED;
+            guest->accel_ops->get_state(guest->accel, &run->state, CPU_STATE_ALL);
             break;
         }
         run->end = RUN_END_ERROR;
@@ -154,6 +156,15 @@ static gboolean on_stop_signal(gpointer data)
     run->guest->accel_ops->stop(run->guest->accel);
     debugger_abort(run->debugger);
     return G_SOURCE_CONTINUE;
+}
+
+static gboolean on_timeout(gpointer data)
+{
+    struct run *run = data;
+    atomic_store(&run->timed_out, true);
+    run->guest->accel_ops->stop(run->guest->accel);
+    debugger_abort(run->debugger);
+    return G_SOURCE_REMOVE;
 }
 
 static void ignore_signal(int signal)
@@ -205,9 +216,15 @@ int monitor_run(const struct monitor_options *options)
     guint sigint_source = g_unix_signal_add(SIGINT, on_stop_signal, sigint_data);
     guint sigterm_source = g_unix_signal_add(SIGTERM, on_stop_signal, sigterm_data);
 
+    guint timeout_source = 0;
+    if (options->timeout > 0)
+        timeout_source = g_timeout_add((guint)(options->timeout * 1000), on_timeout, &run);
+
     GThread *thread = g_thread_new("vcpu", vcpu_thread, &run);
     g_main_loop_run(run.loop);
     g_thread_join(thread);
+    if (timeout_source && !atomic_load(&run.timed_out))
+        g_source_remove(timeout_source);
     g_source_remove(sigint_source);
     g_source_remove(sigterm_source);
 
@@ -227,6 +244,12 @@ int monitor_run(const struct monitor_options *options)
         status = 128 + SIGKILL;
         break;
     case RUN_END_STOPPED: {
+        if (atomic_load(&run.timed_out) && !atomic_load(&run.stop_signal)) {
+            report_timeout(stderr, guest, &run.state, options->timeout);
+            /* As timeout(1). */
+            status = 124;
+            break;
+        }
         int signal = atomic_load(&run.stop_signal);
         fprintf(stderr, "hermitux-run: stopped by %s\n", signal == SIGTERM ? "SIGTERM" : "SIGINT");
         status = 128 + (signal ? signal : SIGINT);

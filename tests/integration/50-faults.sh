@@ -113,3 +113,21 @@ fault div_zero div_zero 136 \
 fault ud2 ud2 132 \
     '^hermitux-run: fault: illegal instruction at 0x[0-9a-f]+ in main \(ud2\.c:8\): invalid instruction `ud2`$' \
     "$(exception_line 'Invalid Opcode' 6)" main
+
+# --timeout stops a runaway program, says where it was and exits 124 (as timeout(1)).
+timeout_case() {
+    local accel=$1 dir=$2 libc=$3 st
+    timeout -k 5 "$TIMEOUT" "$HERMITUX_RUN" --accel="$accel" --timeout 1 \
+        "tests/programs/build/gdb-$libc/debuggee" spin </dev/null >"$dir/out" 2>"$dir/err"
+    st=$?
+    if [ "$st" != 124 ]; then
+        echo "exit status $st, expected 124; stderr: $(head -c 300 "$dir/err")"
+        return 1
+    fi
+    if ! grep -Eq '^hermitux-run: timeout: the program ran longer than 1 s; it was at 0x[0-9a-f]+ in main \(debuggee\.c:[0-9]+\)$' "$dir/err"; then
+        echo "no timeout line naming main (debuggee.c:N): $(head -c 300 "$dir/err")"
+        return 1
+    fi
+}
+custom timeout/glibc timeout_case glibc
+custom timeout/musl timeout_case musl

@@ -1,6 +1,6 @@
 /* A program for the gdb tests: functions, a struct, a global, a loop. */
 #include <stdio.h>
-#include <stdlib.h>
+#include <string.h>
 
 struct point {
     int x, y;
@@ -34,7 +34,7 @@ int main(int argc, char **argv)
     printf("total=%d counter=%d scaled=%d origin=%d,%d argc=%d\n", total, counter, scaled,
            origin.x, origin.y, argc);
     /* With an argument: loop until the debugger interrupts and kills it. */
-    int spin = argc > 1 ? atoi(argv[1]) : 0;
+    int spin = argc > 1 ? (int)strlen(argv[1]) : 0;
     volatile unsigned long spins = 0;
     while (spin > 0)
         spins++;
