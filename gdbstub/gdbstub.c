@@ -989,7 +989,7 @@ static void handle_supported(struct gdbstub *stub, struct cursor *args)
      * .text address); lldb 14 takes it for a load base and drops the
      * program's own symbols. gdb alone sends qRelocInsn+. */
     if (stub->ops->kernel_file && debugger_offers(args, "qRelocInsn"))
-        g_string_append(text, ";qXfer:libraries:read+");
+        g_string_append(text, ";qXfer:libraries:read+;qXfer:libraries-svr4:read+");
     if (stub->ops->auxv)
         g_string_append(text, ";qXfer:auxv:read+");
     g_string_append(text, ";QStartNoAckMode+;swbreak+;hwbreak+;vContSupported+");
@@ -1116,6 +1116,27 @@ static char *libraries_xml(struct gdbstub *stub)
     return g_string_free(xml, FALSE);
 }
 
+/* The same kernel as an SVR4 link map: gdb's GNU/Linux support (chosen by
+ * the org.gnu.gdb.i386.linux feature) reads this list, not the generic one.
+ * l_addr 0: the kernel runs where it is linked. lm is not an address in
+ * guest memory; gdb only uses it as an identity. */
+static char *libraries_svr4_xml(struct gdbstub *stub)
+{
+    uint64_t text_address = 0;
+    const char *path = stub->ops->kernel_file(stub->opaque, &text_address);
+    GString *xml = g_string_new("<library-list-svr4 version=\"1.0\">");
+    if (path) {
+        char *escaped = g_markup_escape_text(path, -1);
+        g_string_append_printf(xml,
+                               "<library name=\"%s\" lm=\"0x%" G_GINT64_MODIFIER
+                               "x\" l_addr=\"0x0\" l_ld=\"0x0\" lmid=\"0x0\"/>",
+                               escaped, text_address);
+        g_free(escaped);
+    }
+    g_string_append(xml, "</library-list-svr4>");
+    return g_string_free(xml, FALSE);
+}
+
 /* Fills *object for object:annex; false when there is no such thing. */
 static bool find_transfer_object(struct gdbstub *stub, const char *object, const char *annex,
                                  struct transfer_object *found)
@@ -1130,6 +1151,10 @@ static bool find_transfer_object(struct gdbstub *stub, const char *object, const
         found->data = ops->exec_file(stub->opaque);
     } else if (strcmp(object, "libraries") == 0 && ops->kernel_file && !*annex) {
         found->owned = libraries_xml(stub);
+        found->data = found->owned;
+    } else if (strcmp(object, "libraries-svr4") == 0 && ops->kernel_file) {
+        /* The annex (start=..;prev=..) asks for a part; the list is whole. */
+        found->owned = libraries_svr4_xml(stub);
         found->data = found->owned;
     } else if (strcmp(object, "auxv") == 0 && ops->auxv && !*annex) {
         found->data = ops->auxv(stub->opaque, &found->length);
@@ -1687,6 +1712,12 @@ struct gdbstub *gdbstub_new(const struct gdb_target_ops *ops, void *opaque)
     stub->last_packet = g_string_new(NULL);
     stub->pending_output = g_string_new(NULL);
     return stub;
+}
+
+void gdbstub_notify_running(struct gdbstub *stub)
+{
+    stub->running = true;
+    stub->interrupt_sent = false;
 }
 
 void gdbstub_free(struct gdbstub *stub)

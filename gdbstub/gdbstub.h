@@ -130,6 +130,10 @@ bool gdbstub_connected(const struct gdbstub *stub);
  * otherwise. */
 void gdbstub_notify_stop(struct gdbstub *stub, const struct gdb_stop *stop);
 
+/* The guest runs without having been stopped (no -S): a debugger that
+ * connects gets it interrupted and stopped, as gdbserver does on attach. */
+void gdbstub_notify_running(struct gdbstub *stub);
+
 /* Closes the connection and the listening socket. NULL accepted. */
 void gdbstub_free(struct gdbstub *stub);
 

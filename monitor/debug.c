@@ -407,6 +407,10 @@ enum debug_verdict debugger_handle_exit(struct debugger *debugger, const struct 
 {
     if (!debugger || debugger->detached)
         return DEBUG_FATAL;
+    /* With nobody attached there are no breakpoints, and a fault ends the
+     * program as it would without --gdb; only an attach's interrupt stops. */
+    if (!gdbstub_connected(debugger->stub) && !debugger->interrupt_requested && !debugger->stepping)
+        return DEBUG_FATAL;
     switch (exit->reason) {
     case ACCEL_EXIT_SYSCALL: {
         /* The stepped instruction was a syscall: the step ends after it. */
@@ -924,6 +928,8 @@ struct debugger *debugger_create(struct guest *guest, const char *spec, bool hal
         debugger_free(debugger);
         return NULL;
     }
+    if (!halt)
+        gdbstub_notify_running(debugger->stub);
     fprintf(stderr, "hermitux-run: gdb: listening on %s%s\n", gdbstub_address(debugger->stub),
             halt ? "; the guest waits for a debugger (target remote ...)" : "");
     return debugger;

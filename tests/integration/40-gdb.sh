@@ -274,3 +274,54 @@ gdb_wrapper_static_pie() {
     expect_status "$dir" 10
 }
 custom gdb/wrapper-static-pie gdb_wrapper_static_pie
+
+# gdb with no file finds the program (qXfer:exec-file) and the guest kernel
+# (qXfer:libraries-svr4) on its own: a kernel function and main are breakable at once.
+gdb_no_file() {
+    local accel=$1 dir=$2 libc=$3
+    have_gdb || return 77
+    local program=$GDB_PROGRAMS/gdb-$libc/debuggee socket=$dir/gdb.sock
+    timeout "$TIMEOUT" "$HERMITUX_RUN" --accel="$accel" --gdb "unix:$socket" -S "$program" \
+        </dev/null >"$dir/out" 2>"$dir/err" &
+    local monitor=$!
+    for _ in $(seq 100); do
+        [ -S "$socket" ] && break
+        sleep 0.05
+    done
+    (cd "$dir" && timeout "$TIMEOUT" gdb -batch -nx -ex "target remote $socket" \
+        -ex "info symbol \$pc" -ex "break kernel_main" -ex "break main" -ex "continue" \
+        -ex "continue" -ex "continue") >"$dir/gdb.out" 2>&1
+    wait "$monitor"
+    echo $? >"$dir/status"
+    expect "$dir" gdb.out '^_start in section \.text of .*hermitux-kernel' \
+        '^Breakpoint 1, kernel_main \(boot=0x1000\) at kernel/kernel.c' \
+        '^Breakpoint 2, main \(argc=1,' 'exited with code 012' || return 1
+    expect_status "$dir" 10
+}
+
+# Without -S the guest runs; a debugger attaches when it likes, finds it stopped where it
+# was, changes a variable and lets it finish.
+gdb_attach_running() {
+    local accel=$1 dir=$2 libc=$3
+    have_gdb || return 77
+    local program=$GDB_PROGRAMS/gdb-$libc/debuggee socket=$dir/gdb.sock
+    timeout "$TIMEOUT" "$HERMITUX_RUN" --accel="$accel" --gdb "unix:$socket" "$program" spin \
+        </dev/null >"$dir/out" 2>"$dir/err" &
+    local monitor=$!
+    for _ in $(seq 100); do
+        [ -S "$socket" ] && break
+        sleep 0.05
+    done
+    sleep 0.5
+    timeout "$TIMEOUT" gdb -batch -nx -ex "file $program" -ex "target remote $socket" \
+        -ex "bt 1" -ex "print spins > 0" -ex "set var spin = 0" -ex "continue" \
+        >"$dir/gdb.out" 2>&1
+    wait "$monitor"
+    echo $? >"$dir/status"
+    expect "$dir" gdb.out '^#0  (0x[0-9a-f]+ in )?main \(argc=2,' '^\$1 = 1' \
+        'exited with code 012' || return 1
+    expect "$dir" out '^total=10 counter=5 scaled=14 origin=7,9 argc=2$' || return 1
+    expect_status "$dir" 10
+}
+custom gdb/glibc/no-file gdb_no_file glibc
+custom gdb/musl/attach-running gdb_attach_running musl
