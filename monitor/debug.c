@@ -833,8 +833,8 @@ static char *target_monitor_command(void *opaque, const char *command)
             c->user_single_step ? "accelerator" : "RFLAGS.TF through the guest IDT",
             c->kernel_hw_breakpoints ? "debug registers (4)" : "not available",
             c->kernel_single_step ? "accelerator" : "not available",
-            c->watchpoints ? "debug registers (4)"
-                           : "gdb's software watchpoints (single-stepping)");
+            c->watchpoints ? "debug registers (4), then page traps"
+                           : "page traps (the watched pages fault; each access is stepped)");
     }
     if (strncmp(command, "translate ", 10) == 0)
         return monitor_translate(debugger, command + 10);
