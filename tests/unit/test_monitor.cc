@@ -1,0 +1,220 @@
+// Module tests for monitor/: the command line, and a whole guest built for a real
+// program where the accelerator's page walk (KVM_TRANSLATE) is compared with the
+// memory module's on every mapped page.
+#include <gtest/gtest.h>
+
+#include <glib.h>
+#include <string>
+#include <vector>
+
+extern "C" {
+#include "monitor/guest.h"
+#include "monitor/monitor.h"
+}
+
+namespace
+{
+
+struct Parsed {
+    enum monitor_parse_result result;
+    struct monitor_options options;
+    std::string error;
+};
+
+Parsed parse(std::vector<const char *> args, std::vector<const char *> environment = {})
+{
+    std::vector<char *> argv;
+    argv.push_back(const_cast<char *>("hermitux-run"));
+    for (const char *arg : args)
+        argv.push_back(const_cast<char *>(arg));
+    argv.push_back(nullptr);
+    std::vector<char *> envp;
+    for (const char *variable : environment)
+        envp.push_back(const_cast<char *>(variable));
+    envp.push_back(nullptr);
+    Parsed parsed;
+    char *error = nullptr;
+    parsed.result = monitor_parse_options(static_cast<int>(argv.size() - 1), argv.data(),
+                                          envp.data(), &parsed.options, &error);
+    if (error) {
+        parsed.error = error;
+        g_free(error);
+    }
+    return parsed;
+}
+
+TEST(CommandLine, ProgramAndItsArgumentsEndTheOptions)
+{
+    Parsed parsed = parse({"-m", "64M", "prog", "-m", "--verbose", "x"});
+    ASSERT_EQ(parsed.result, MONITOR_PARSE_RUN) << parsed.error;
+    EXPECT_EQ(parsed.options.memory_size, 64ULL << 20);
+    EXPECT_FALSE(parsed.options.verbose);
+    EXPECT_STREQ(parsed.options.program, "prog");
+    ASSERT_EQ(g_strv_length(parsed.options.program_argv), 4u);
+    EXPECT_STREQ(parsed.options.program_argv[1], "-m");
+    EXPECT_STREQ(parsed.options.program_argv[2], "--verbose");
+    monitor_options_free(&parsed.options);
+}
+
+TEST(CommandLine, DefaultsAndEnvironment)
+{
+    Parsed parsed = parse({"prog"}, {"HERMIT_MEM=256M", "HERMIT_VERBOSE=1", "HOME=/x"});
+    ASSERT_EQ(parsed.result, MONITOR_PARSE_RUN) << parsed.error;
+    EXPECT_EQ(parsed.options.memory_size, 256ULL << 20);
+    EXPECT_TRUE(parsed.options.verbose);
+    EXPECT_STREQ(parsed.options.accel, "auto");
+    EXPECT_STREQ(g_environ_getenv(parsed.options.environment, "HOME"), "/x");
+    monitor_options_free(&parsed.options);
+
+    parsed = parse({"prog"});
+    EXPECT_EQ(parsed.options.memory_size, MONITOR_DEFAULT_MEMORY);
+    monitor_options_free(&parsed.options);
+}
+
+TEST(CommandLine, EnvironmentEditing)
+{
+    Parsed parsed = parse({"--clear-env", "-E", "A=1", "-E", "B=", "prog"}, {"HOME=/x"});
+    ASSERT_EQ(parsed.result, MONITOR_PARSE_RUN) << parsed.error;
+    EXPECT_EQ(g_environ_getenv(parsed.options.environment, "HOME"), nullptr);
+    EXPECT_STREQ(g_environ_getenv(parsed.options.environment, "A"), "1");
+    EXPECT_STREQ(g_environ_getenv(parsed.options.environment, "B"), "");
+    monitor_options_free(&parsed.options);
+
+    parsed = parse({"-E", "novalue", "prog"});
+    EXPECT_EQ(parsed.result, MONITOR_PARSE_ERROR);
+    EXPECT_NE(parsed.error.find("NAME=VALUE"), std::string::npos);
+}
+
+TEST(CommandLine, Debugging)
+{
+    Parsed parsed = parse({"-s", "-S", "prog"});
+    ASSERT_EQ(parsed.result, MONITOR_PARSE_RUN) << parsed.error;
+    EXPECT_STREQ(parsed.options.gdb, "tcp::1234");
+    EXPECT_TRUE(parsed.options.halt_at_start);
+    monitor_options_free(&parsed.options);
+
+    parsed = parse({"prog"}, {"HERMIT_DEBUG=1"});
+    EXPECT_STREQ(parsed.options.gdb, "tcp::1234");
+    EXPECT_TRUE(parsed.options.halt_at_start);
+    monitor_options_free(&parsed.options);
+
+    parsed = parse({"--gdb", "unix:/tmp/x", "--core", "c", "--timeout", "2.5", "prog"});
+    EXPECT_STREQ(parsed.options.gdb, "unix:/tmp/x");
+    EXPECT_FALSE(parsed.options.halt_at_start);
+    EXPECT_STREQ(parsed.options.core_path, "c");
+    EXPECT_DOUBLE_EQ(parsed.options.timeout, 2.5);
+    monitor_options_free(&parsed.options);
+
+    parsed = parse({"-S", "prog"});
+    EXPECT_EQ(parsed.result, MONITOR_PARSE_ERROR);
+}
+
+TEST(CommandLine, BadInputIsOneLine)
+{
+    const std::vector<std::vector<const char *>> bad = {
+        {},
+        {"--bogus", "prog"},
+        {"-m", "lots", "prog"},
+        {"-m", "1K", "prog"},
+        {"-m", "999G", "prog"},
+        {"--accel=xen", "prog"},
+        {"--timeout", "-1", "prog"},
+    };
+    for (const auto &args : bad) {
+        Parsed parsed = parse(args);
+        EXPECT_EQ(parsed.result, MONITOR_PARSE_ERROR);
+        EXPECT_FALSE(parsed.error.empty());
+        EXPECT_EQ(parsed.error.find('\n'), std::string::npos) << parsed.error;
+    }
+}
+
+TEST(CommandLine, Sizes)
+{
+    uint64_t bytes;
+    EXPECT_TRUE(monitor_parse_size("512", true, &bytes));
+    EXPECT_EQ(bytes, 512ULL << 20);
+    EXPECT_TRUE(monitor_parse_size("512", false, &bytes));
+    EXPECT_EQ(bytes, 512u);
+    EXPECT_TRUE(monitor_parse_size("2G", true, &bytes));
+    EXPECT_EQ(bytes, 2ULL << 30);
+    EXPECT_TRUE(monitor_parse_size("64k", false, &bytes));
+    EXPECT_EQ(bytes, 64ULL << 10);
+    EXPECT_TRUE(monitor_parse_size("1MB", false, &bytes));
+    EXPECT_EQ(bytes, 1ULL << 20);
+    for (const char *bad :
+         {"", "M", "-1", "1X", "1MM", "99999999999999999999", "18446744073709551615G"})
+        EXPECT_FALSE(monitor_parse_size(bad, true, &bytes)) << bad;
+}
+
+struct CompareContext {
+    struct guest *guest;
+    int pages;
+    int mismatches;
+};
+
+bool compare_region(const struct guest_region *region, void *opaque)
+{
+    auto *context = static_cast<CompareContext *>(opaque);
+    struct guest *guest = context->guest;
+    for (uint64_t page = region->start; page < region->end; page += GUEST_PAGE_SIZE) {
+        struct guest_walk walk;
+        bool walked = guest_walk(guest->memory, guest_memory_cr3(guest->memory), page, &walk);
+        uint64_t gpa = 0;
+        bool translated = guest->accel_ops->translate(guest->accel, page, &gpa);
+        // The doorbell page maps outside RAM: the walker says so, KVM translates it.
+        if (region->kind == GUEST_REGION_DEVICE)
+            walked = walk.status == GUEST_WALK_TABLE_OUTSIDE;
+        if (walked != translated ||
+            (walked && region->kind != GUEST_REGION_DEVICE && gpa != walk.gpa)) {
+            ADD_FAILURE() << std::hex << "page 0x" << page << ": walker " << walked << " 0x"
+                          << walk.gpa << ", accelerator " << translated << " 0x" << gpa;
+            context->mismatches++;
+        }
+        context->pages++;
+    }
+    return true;
+}
+
+TEST(GuestSetup, AcceleratorPageWalkAgreesWithTheWalker)
+{
+    const struct accel_ops *kvm = accel_find("kvm");
+    char why[256] = "";
+    if (!kvm || !kvm->probe(why, sizeof(why)))
+        GTEST_SKIP() << "KVM cannot be used here: " << why;
+    if (!g_file_test("tests/programs/build/musl/hello", G_FILE_TEST_EXISTS) ||
+        !g_file_test("kernel/hermitux-kernel", G_FILE_TEST_EXISTS))
+        GTEST_SKIP() << "run from the build tree after make test-programs";
+
+    const char *argv[] = {"tests/programs/build/musl/hello", nullptr};
+    const char *envp[] = {nullptr};
+    struct monitor_options options = {};
+    options.accel = const_cast<char *>("kvm");
+    options.memory_size = 64ULL << 20;
+    options.kernel_path = const_cast<char *>("kernel/hermitux-kernel");
+    options.environment = const_cast<char **>(envp);
+    options.program = const_cast<char *>(argv[0]);
+    options.program_argv = const_cast<char **>(argv);
+    char *error = nullptr;
+    struct guest *guest = guest_create(&options, &error);
+    ASSERT_NE(guest, nullptr) << error;
+    ASSERT_NE(guest->accel_ops->translate, nullptr);
+
+    CompareContext context = {guest, 0, 0};
+    guest_region_foreach(guest->memory, compare_region, &context);
+    EXPECT_GT(context.pages, 1024); // kernel, program, the 4 MiB stack
+    EXPECT_EQ(context.mismatches, 0);
+
+    // Unmapped and non-canonical addresses: neither translates.
+    for (uint64_t address : {0x0ULL, 0x3ff000ULL, 0x10000000000ULL, 0x800000000000ULL,
+                             guest->stack_low - GUEST_PAGE_SIZE}) {
+        struct guest_walk walk;
+        uint64_t gpa;
+        EXPECT_FALSE(guest_walk(guest->memory, guest_memory_cr3(guest->memory), address, &walk))
+            << std::hex << address;
+        EXPECT_FALSE(guest->accel_ops->translate(guest->accel, address, &gpa))
+            << std::hex << address;
+    }
+    guest_destroy(guest);
+}
+
+} // namespace
