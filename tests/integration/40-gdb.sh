@@ -325,3 +325,27 @@ gdb_attach_running() {
 }
 custom gdb/glibc/no-file gdb_no_file glibc
 custom gdb/musl/attach-running gdb_attach_running musl
+
+# A fault under gdb: gdb sees SIGSEGV where it happened; continuing with it ends the
+# program as natively (X packet, status 139).
+gdb_fault() {
+    local accel=$1 dir=$2 libc=$3
+    have_gdb || return 77
+    local program=tests/programs/build/$libc/null_write socket=$dir/gdb.sock
+    timeout "$TIMEOUT" "$HERMITUX_RUN" --accel="$accel" --gdb "unix:$socket" -S "$program" \
+        </dev/null >"$dir/out" 2>"$dir/err" &
+    local monitor=$!
+    for _ in $(seq 100); do
+        [ -S "$socket" ] && break
+        sleep 0.05
+    done
+    timeout "$TIMEOUT" gdb -batch -nx -ex "file $program" -ex "target remote $socket" \
+        -ex "continue" -ex "bt 1" -ex "continue" >"$dir/gdb.out" 2>&1
+    wait "$monitor"
+    echo $? >"$dir/status"
+    expect "$dir" gdb.out '^Program received signal SIGSEGV, Segmentation fault\.' \
+        '^#0  (0x[0-9a-f]+ in )?main \(' '^Program terminated with signal SIGSEGV' || return 1
+    expect "$dir" err '^hermitux-run: fault: segmentation fault at 0x[0-9a-f]+ in main' || return 1
+    expect_status "$dir" 139
+}
+custom gdb/glibc/fault gdb_fault glibc
