@@ -63,6 +63,9 @@
  * regions make Unicorn's region lookups and map calls cheaper. */
 #define MAP_WINDOW (2ULL << 20)
 
+/* Non-canonical, so no access ever reaches it. */
+#define PC_SYNC_HOOK_ADDRESS 0xfff0000000000000ULL
+
 /* What ended the last uc_emu_start, as the hooks saw it. */
 enum tcg_event {
     EVENT_NONE,
@@ -113,7 +116,10 @@ struct tcg_accel {
     GArray *mapped;
     int mapped_cpl;
     uint64_t generation;
-    bool flush_translations; /* drop translated code before the next run */
+    /* Drop all translated code before the next run: hooks that apply to
+     * every instruction were added or removed. Costly (see unmap_all). */
+    bool flush_translations;
+    bool stepping_translations; /* the code was translated for single steps */
 
     /* Filled by the hooks during a run. */
     enum tcg_event event;
@@ -200,11 +206,14 @@ static void unmap_all(struct tcg_accel *tcg)
 {
     for (guint i = 0; i < tcg->mapped->len; i++) {
         struct tcg_range *range = &g_array_index(tcg->mapped, struct tcg_range, i);
+        /* Code translated from the range must go with it. A full flush
+         * (UC_CTL_TB_FLUSH) would cost a memset of Unicorn's 1 GiB code
+         * buffer, about a second; dropping the range's blocks is cheap. */
+        uc_ctl_remove_cache(tcg->uc, range->start, range->end);
         uc_mem_unmap(tcg->uc, range->start, range->end - range->start);
     }
     g_array_set_size(tcg->mapped, 0);
     tcg->mapped_cpl = -1;
-    tcg->flush_translations = true;
 }
 
 /* How a page may be mapped into Unicorn for cpl: the walk's verdict. */
@@ -434,10 +443,23 @@ static void on_instruction_boundary(uc_engine *uc, uint64_t address, uint32_t si
 
 /* ---- the engine ---------------------------------------------------------- */
 
+static void on_never_accessed(uc_engine *uc, uc_mem_type type, uint64_t address, int size,
+                              int64_t value, void *opaque)
+{
+    (void)uc, (void)type, (void)address, (void)size, (void)value, (void)opaque;
+}
+
 static int add_base_hooks(struct tcg_accel *tcg, char **error)
 {
     uc_hook hook;
     uc_err err = uc_hook_add(tcg->uc, &hook, UC_HOOK_MEM_INVALID, on_invalid_access, tcg, 1, 0);
+    /* With a read or write hook present, Unicorn stores rip before every
+     * load or store, so a refused access ends the run with rip at the
+     * instruction that made it (else rip is the start of its block). These
+     * two are bounded to an address nothing uses, so they never run. */
+    if (err == UC_ERR_OK)
+        err = uc_hook_add(tcg->uc, &hook, UC_HOOK_MEM_READ | UC_HOOK_MEM_WRITE, on_never_accessed,
+                          tcg, PC_SYNC_HOOK_ADDRESS, PC_SYNC_HOOK_ADDRESS);
     if (err == UC_ERR_OK)
         err = uc_hook_add(tcg->uc, &hook, UC_HOOK_INSN, on_syscall, tcg, 1, 0, UC_X86_INS_SYSCALL);
     if (err == UC_ERR_OK)
@@ -747,15 +769,28 @@ static int tcg_set_fpu(struct accel *accel, const struct cpu_fpu_state *fpu)
 
 /* ---- debugging ----------------------------------------------------------- */
 
+/* A code hook applies only to code translated after it was added or
+ * removed: drop the blocks holding the breakpoint's instruction. */
+static void invalidate_breakpoint_code(struct tcg_accel *tcg, const struct accel_breakpoint *bp)
+{
+    if (bp->kind == ACCEL_BREAK_EXECUTE)
+        uc_ctl_remove_cache(tcg->uc, bp->address, bp->address + 1);
+}
+
 static void disarm_debug_hooks(struct tcg_accel *tcg)
 {
     for (int i = 0; i < ACCEL_MAX_HW_BREAKPOINTS; i++) {
-        if (tcg->breakpoints[i].armed)
-            uc_hook_del(tcg->uc, tcg->breakpoints[i].hook);
-        tcg->breakpoints[i].armed = false;
+        struct tcg_breakpoint *breakpoint = &tcg->breakpoints[i];
+        if (breakpoint->armed) {
+            uc_hook_del(tcg->uc, breakpoint->hook);
+            invalidate_breakpoint_code(tcg, &breakpoint->breakpoint);
+        }
+        breakpoint->armed = false;
     }
-    if (tcg->have_watchpoints)
+    if (tcg->have_watchpoints) {
         uc_hook_del(tcg->uc, tcg->boundary_hook);
+        tcg->flush_translations = true;
+    }
     tcg->have_watchpoints = false;
     tcg->watch_hit = false;
 }
@@ -783,7 +818,10 @@ static int arm_debug_hooks(struct tcg_accel *tcg)
             breakpoint->armed = false;
             return -EIO;
         }
+        invalidate_breakpoint_code(tcg, bp);
     }
+    if (tcg->have_watchpoints)
+        tcg->flush_translations = true;
     if (tcg->have_watchpoints && uc_hook_add(tcg->uc, &tcg->boundary_hook, UC_HOOK_CODE,
                                              on_instruction_boundary, tcg, 1, 0) != UC_ERR_OK) {
         tcg->have_watchpoints = false;
@@ -812,8 +850,6 @@ static int tcg_set_debug(struct accel *accel, bool single_step,
     tcg->single_step = single_step;
     if (!single_step)
         tcg->step_after_syscall = false;
-    /* Hooks apply only to code translated after they were added. */
-    tcg->flush_translations = true;
     return arm_debug_hooks(tcg);
 }
 
@@ -939,7 +975,6 @@ done:
     }
     /* The iretq used rsp; everything else is as saved. */
     tcg_set_state(&tcg->base, &state, CPU_STATE_GPRS);
-    tcg->flush_translations = true;
     return 0;
 }
 
@@ -978,6 +1013,14 @@ static int tcg_run(struct accel *accel, struct accel_exit *exit)
             unmap_all(tcg);
             tcg->generation = generation;
         }
+        bool step = tcg->single_step;
+        /* Unicorn counts instructions with a hook in every translated
+         * block: code translated for stepping must not be run normally
+         * (too slow), nor code translated without it stepped. */
+        if (step != tcg->stepping_translations) {
+            tcg->flush_translations = true;
+            tcg->stepping_translations = step;
+        }
         if (tcg->flush_translations) {
             uc_ctl_flush_tlb(uc); /* UC_CTL_TB_FLUSH: drops translated code */
             tcg->flush_translations = false;
@@ -990,9 +1033,6 @@ static int tcg_run(struct accel *accel, struct accel_exit *exit)
         uc_reg_read(uc, UC_X86_REG_RIP, &rip);
         tcg->event = EVENT_NONE;
         tcg->watch_hit = false;
-        bool step = tcg->single_step;
-        if (step)
-            tcg->flush_translations = true; /* the count hook is in every block */
         atomic_store(&tcg->in_emulation, true);
         uc_err err = uc_emu_start(uc, rip, 0, 0, step ? 1 : 0);
         atomic_store(&tcg->in_emulation, false);
