@@ -82,6 +82,7 @@ enum tcg_event {
 /* A guest-virtual range currently mapped in Unicorn. */
 struct tcg_range {
     uint64_t start, end;
+    uint32_t prot; /* UC_PROT_* */
 };
 
 struct tcg_accel;
@@ -120,6 +121,10 @@ struct tcg_accel {
      * every instruction were added or removed. Costly (see unmap_all). */
     bool flush_translations;
     bool stepping_translations; /* the code was translated for single steps */
+    /* The monitor may have written guest code since the last run (a
+     * debugger's int3, while the vCPU was stopped): Unicorn sees only the
+     * guest's own writes, so translations of executable ranges are dropped. */
+    bool code_may_have_changed;
 
     /* Filled by the hooks during a run. */
     enum tcg_event event;
@@ -343,7 +348,7 @@ static bool on_invalid_access(uc_engine *uc, uc_mem_type type, uint64_t address,
                  (unsigned long long)start, (unsigned long long)end, uc_strerror(err));
         return false;
     }
-    struct tcg_range range = {start, end};
+    struct tcg_range range = {start, end, mapping.prot};
     g_array_insert_val(tcg->mapped, mapped_search(tcg, start), range);
     tcg->mapped_cpl = cpl;
     return true;
@@ -773,7 +778,9 @@ static int tcg_set_fpu(struct accel *accel, const struct cpu_fpu_state *fpu)
  * removed: drop the blocks holding the breakpoint's instruction. */
 static void invalidate_breakpoint_code(struct tcg_accel *tcg, const struct accel_breakpoint *bp)
 {
-    if (bp->kind == ACCEL_BREAK_EXECUTE)
+    /* Unicorn translates the address first, which on an unmapped page would
+     * call the mapping hook outside a run; no code is translated there. */
+    if (bp->kind == ACCEL_BREAK_EXECUTE && is_mapped(tcg, bp->address & GUEST_PAGE_MASK))
         uc_ctl_remove_cache(tcg->uc, bp->address, bp->address + 1);
 }
 
@@ -987,7 +994,7 @@ static void describe_error(struct tcg_accel *tcg, struct accel_exit *exit, uc_er
              (unsigned long long)rip, uc_strerror(err));
 }
 
-static int tcg_run(struct accel *accel, struct accel_exit *exit)
+static int run_engine(struct accel *accel, struct accel_exit *exit)
 {
     struct tcg_accel *tcg = tcg_of(accel);
     uc_engine *uc;
@@ -1021,6 +1028,14 @@ static int tcg_run(struct accel *accel, struct accel_exit *exit)
             tcg->flush_translations = true;
             tcg->stepping_translations = step;
         }
+        if (tcg->code_may_have_changed) {
+            for (guint i = 0; i < tcg->mapped->len; i++) {
+                struct tcg_range *range = &g_array_index(tcg->mapped, struct tcg_range, i);
+                if (range->prot & UC_PROT_EXEC)
+                    uc_ctl_remove_cache(uc, range->start, range->end);
+            }
+            tcg->code_may_have_changed = false;
+        }
         if (tcg->flush_translations) {
             uc_ctl_flush_tlb(uc); /* UC_CTL_TB_FLUSH: drops translated code */
             tcg->flush_translations = false;
@@ -1031,6 +1046,10 @@ static int tcg_run(struct accel *accel, struct accel_exit *exit)
         }
         uint64_t rip = 0;
         uc_reg_read(uc, UC_X86_REG_RIP, &rip);
+        /* The reported breakpoint is skipped once only when resuming right
+         * at it; a step or a change of rip has already moved past it. */
+        if (tcg->skip_breakpoint && (rip != tcg->skip_breakpoint_rip || step))
+            tcg->skip_breakpoint = false;
         tcg->event = EVENT_NONE;
         tcg->watch_hit = false;
         atomic_store(&tcg->in_emulation, true);
@@ -1112,6 +1131,16 @@ static int tcg_run(struct accel *accel, struct accel_exit *exit)
         snprintf(exit->message, sizeof(exit->message), "guest kernel halted");
         return 0;
     }
+}
+
+static int tcg_run(struct accel *accel, struct accel_exit *exit)
+{
+    struct tcg_accel *tcg = tcg_of(accel);
+    int result = run_engine(accel, exit);
+    /* Only a stop for a syscall is sure to leave the program's code alone. */
+    if (result < 0 || exit->reason != ACCEL_EXIT_SYSCALL)
+        tcg->code_may_have_changed = true;
+    return result;
 }
 
 const struct accel_ops tcg_accel_ops = {
