@@ -19,7 +19,18 @@
  *     never runs. Other exceptions come from the interrupt hook.
  *   - Debugging uses hooks only: code hooks bounded to one address for
  *     breakpoints, an instruction count of one for single steps, memory
- *     hooks for watchpoints.
+ *     hooks for watchpoints (reported at the next instruction boundary by a
+ *     code hook on every instruction, armed only while watchpoints are).
+ *   - A refused access ends the run with rip at the faulting instruction
+ *     only because two never-firing read/write hooks make Unicorn store rip
+ *     before every load and store (measured: without them rip is the start
+ *     of the block; cpu_loop runs as fast as qemu-x86_64 with them).
+ *   - A full translation flush costs a memset of Unicorn's 1 GiB code buffer
+ *     (about a second), so code is invalidated by range wherever possible;
+ *     full flushes happen only when single-stepping starts or ends and when
+ *     watchpoints are armed or disarmed.
+ * Known gap: Unicorn 2.0.1 (QEMU 5) does not check the alignment of movaps
+ * and friends, so a misaligned SSE access does not fault under tcg.
  */
 #include "config.h"
 #include "accel/accel.h"
