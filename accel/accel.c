@@ -9,7 +9,65 @@
 extern const struct accel_ops kvm_accel_ops;
 #endif
 #if CONFIG_TCG
-extern const struct accel_ops tcg_accel_ops;
+#include <dlfcn.h>
+#include <glib.h>
+
+/* libunicorn takes milliseconds to load and relocate: the tcg backend lives
+ * in a plugin next to the binary (or installed beside the kernel), loaded
+ * the first time tcg is probed. */
+static const struct accel_ops *tcg_plugin;
+
+static const struct accel_ops *tcg_load(char *why, size_t why_size)
+{
+    if (tcg_plugin)
+        return tcg_plugin;
+    char *self = g_file_read_link("/proc/self/exe", NULL);
+    char *directory = self ? g_path_get_dirname(self) : g_strdup(".");
+    char *candidates[] = {
+        g_build_filename(directory, "accel", "hermitux-accel-tcg.so", NULL),
+        g_build_filename(HERMITUX_PLUGIN_DIR, "hermitux-accel-tcg.so", NULL),
+    };
+    void *handle = NULL;
+    for (size_t i = 0; i < G_N_ELEMENTS(candidates) && !handle; i++) {
+        if (g_file_test(candidates[i], G_FILE_TEST_EXISTS))
+            handle = dlopen(candidates[i], RTLD_NOW | RTLD_LOCAL);
+    }
+    if (handle)
+        tcg_plugin = dlsym(handle, "tcg_accel_ops");
+    else
+        snprintf(why, why_size, "cannot load the tcg accelerator plugin %s (%s)", candidates[0],
+                 dlerror() ? dlerror() : "not found");
+    for (size_t i = 0; i < G_N_ELEMENTS(candidates); i++)
+        g_free(candidates[i]);
+    g_free(directory);
+    g_free(self);
+    return tcg_plugin;
+}
+
+static bool tcg_probe(char *why, size_t why_size)
+{
+    const struct accel_ops *ops = tcg_load(why, why_size);
+    return ops && ops->probe(why, why_size);
+}
+
+static struct accel *tcg_create(struct guest_memory *memory, char **error)
+{
+    char why[256];
+    const struct accel_ops *ops = tcg_load(why, sizeof(why));
+    if (!ops) {
+        *error = g_strdup(why);
+        return NULL;
+    }
+    return ops->create(memory, error);
+}
+
+/* Stands for the plugin until it is loaded; the VM it creates carries the
+ * plugin's own operations (struct accel's ops). */
+static const struct accel_ops tcg_accel_ops = {
+    .name = "tcg",
+    .probe = tcg_probe,
+    .create = tcg_create,
+};
 #endif
 
 const struct accel_ops *const accel_backends[] = {

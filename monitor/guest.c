@@ -258,6 +258,8 @@ struct guest *guest_create(const struct monitor_options *options, char **error)
     guest->accel = guest->accel_ops->create(guest->memory, error);
     if (!guest->accel)
         goto fail;
+    /* A backend loaded on demand stands behind a stand-in until created. */
+    guest->accel_ops = guest->accel->ops;
     if (options->verbose)
         fprintf(stderr, "hermitux-run: %s\n",
                 guest->accel_ops->capabilities(guest->accel)->description);
