@@ -22,6 +22,12 @@ exception_line() {
 fault_case() {
     local accel=$1 dir=$2 program=$3 want=$4 summary=$5 first=$6 function=$7 st
     local run=("$HERMITUX_RUN" "--accel=$accel")
+    # Unicorn 2.0.1 is built on QEMU 5, whose TCG does not check the alignment
+    # of movaps and friends: the access succeeds. A known gap, shown as such.
+    if [ "$accel" = tcg ] && [[ $program == */misaligned_sse ]]; then
+        echo "Unicorn 2.0.1 does not raise #GP for misaligned SSE accesses"
+        return 77
+    fi
     {
         timeout "$TIMEOUT" "${run[@]}" "$program" </dev/null >"$dir/out" 2>"$dir/err"
         st=$?
