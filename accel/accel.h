@@ -195,8 +195,8 @@ extern const struct accel_ops *const accel_backends[];
 /* The backend called name, or NULL. */
 const struct accel_ops *accel_find(const char *name);
 
-/* The first backend whose probe succeeds (for --accel=auto); NULL with the
- * reasons of all of them in why when none does. */
+/* The first backend whose probe succeeds (for --accel=auto). why gets the
+ * reasons of the backends passed over: all of them when it returns NULL. */
 const struct accel_ops *accel_choose(char *why, size_t why_size);
 
 #ifdef __cplusplus

@@ -99,8 +99,8 @@ static const struct accel_ops *choose_accel(const char *name, bool verbose, char
         if (!ops)
             *error = g_strdup_printf("no accelerator can run here (%s)", why);
         else if (verbose)
-            fprintf(stderr, "hermitux-run: accelerator %s (auto: first that works here)\n",
-                    ops->name);
+            fprintf(stderr, "hermitux-run: accelerator %s (auto: %s)\n", ops->name,
+                    why[0] ? why : "the first choice works here");
         return ops;
     }
     const struct accel_ops *ops = accel_find(name);

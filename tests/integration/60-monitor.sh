@@ -1,0 +1,90 @@
+# shellcheck shell=bash
+# The monitor itself: choosing an accelerator, and guest kernels that misbehave (a
+# hostile or broken guest must get one plain line and a non-zero status, never a
+# crashed or hung monitor).
+
+MONITOR_HELLO=tests/programs/build/musl/hello
+
+# --accel=auto takes tcg where /dev/kvm cannot be used, and -v says why.
+auto_falls_back() {
+    local dir=$2 st
+    command -v unshare >/dev/null || {
+        echo "unshare (util-linux) not installed"
+        return 77
+    }
+    if ! unshare -m sh -c 'mount --bind /dev/null /dev/kvm' 2>/dev/null; then
+        echo "cannot bind-mount over /dev/kvm in a mount namespace"
+        return 77
+    fi
+    timeout "$TIMEOUT" unshare -m sh -c 'mount --bind /dev/null /dev/kvm && exec "$@"' sh \
+        "$HERMITUX_RUN" -v "$MONITOR_HELLO" </dev/null >"$dir/out" 2>"$dir/err"
+    st=$?
+    if [ "$st" != 0 ] || ! grep -q '^Hello, world!$' "$dir/out"; then
+        echo "status $st; stdout: $(head -c 200 "$dir/out")"
+        return 1
+    fi
+    if ! grep -Eq '^hermitux-run: accelerator tcg \(auto: kvm: .+\)$' "$dir/err"; then
+        echo "no line saying tcg was chosen and why: $(head -c 300 "$dir/err")"
+        return 1
+    fi
+}
+custom accel/auto-falls-back-to-tcg auto_falls_back --accels tcg
+
+# build_kernel DIR NAME 'ASSEMBLY': a guest kernel linked at 0x100000 whose entry runs
+# the given instructions.
+build_kernel() {
+    local dir=$1 name=$2 body=$3
+    printf '.globl _start\n_start:\n%s\n' "$body" >"$dir/$name.S"
+    gcc -nostdlib -static -no-pie -Wl,--build-id=none -Wl,-Ttext-segment=0x100000 \
+        -o "$dir/$name" "$dir/$name.S" 2>"$dir/$name.cc" || {
+        echo "cannot build a test kernel: $(head -n 1 "$dir/$name.cc")"
+        return 77
+    }
+}
+
+# bad_kernel ACCEL DIR NAME 'ASSEMBLY' REGEX: hermitux-run with that kernel must print
+# one line matching REGEX on stderr, nothing on stdout, and exit with 1.
+bad_kernel() {
+    local accel=$1 dir=$2 name=$3 body=$4 pattern=$5 st
+    build_kernel "$dir" "$name" "$body" || return $?
+    timeout -k 5 "$TIMEOUT" "$HERMITUX_RUN" --accel="$accel" --kernel "$dir/$name" \
+        "$MONITOR_HELLO" </dev/null >"$dir/out" 2>"$dir/err"
+    st=$?
+    if [ "$st" != 1 ] || [ -s "$dir/out" ] || [ "$(wc -l <"$dir/err")" != 1 ] ||
+        ! grep -Eq "$pattern" "$dir/err"; then
+        echo "status $st (want 1), stdout $(wc -c <"$dir/out") bytes, stderr: $(head -c 300 "$dir/err")"
+        return 1
+    fi
+}
+
+# No IDT at all: on KVM the first exception cannot be delivered (a triple fault). The
+# software CPU takes exceptions from its hooks, not the IDT, so it reports the kernel's
+# fault itself.
+kernel_triple_fault() {
+    local accel=$1 dir=$2 st
+    if [ "$accel" = kvm ]; then
+        bad_kernel "$accel" "$dir" triple 'ud2' '^hermitux-run: triple fault'
+        return
+    fi
+    build_kernel "$dir" triple 'ud2' || return $?
+    timeout -k 5 "$TIMEOUT" "$HERMITUX_RUN" --accel="$accel" --kernel "$dir/triple" \
+        "$MONITOR_HELLO" </dev/null >"$dir/out" 2>"$dir/err"
+    st=$?
+    if [ "$st" != 132 ] || ! grep -Eq '^hermitux-run: fault in the guest kernel, not in the program: illegal instruction at 0x100[0-9a-f]{3} ' "$dir/err"; then
+        echo "status $st (want 132), stderr: $(head -c 300 "$dir/err")"
+        return 1
+    fi
+}
+# A write to a port the monitor does not serve.
+kernel_unknown_port() {
+    bad_kernel "$1" "$2" port 'mov $0x1234, %dx
+out %al, %dx
+hlt' '^hermitux-run: guest out on unknown port 0x1234$'
+}
+# A read of guest-physical memory beyond RAM (identity-mapped kernel, wild pointer).
+kernel_halts() {
+    bad_kernel "$1" "$2" halt 'hlt' '^hermitux-run: guest kernel halted$'
+}
+custom kernel/triple-fault kernel_triple_fault
+custom kernel/unknown-port kernel_unknown_port
+custom kernel/halt kernel_halts
