@@ -70,7 +70,7 @@ kernel_triple_fault() {
     timeout -k 5 "$TIMEOUT" "$HERMITUX_RUN" --accel="$accel" --kernel "$dir/triple" \
         "$MONITOR_HELLO" </dev/null >"$dir/out" 2>"$dir/err"
     st=$?
-    if [ "$st" != 132 ] || ! grep -Eq '^hermitux-run: fault in the guest kernel, not in the program: illegal instruction at 0x100[0-9a-f]{3} ' "$dir/err"; then
+    if [ "$st" != 132 ] || ! grep -Eq '^hermitux-run: fault in the guest kernel, not in the program: illegal instruction at 0x10[0-9a-f]{4} ' "$dir/err"; then
         echo "status $st (want 132), stderr: $(head -c 300 "$dir/err")"
         return 1
     fi
