@@ -71,9 +71,9 @@ fault_case() {
     fi
     if ! command -v gdb >/dev/null; then
         echo "gdb is not installed (core file not checked)"
-        return 0
+        return 77
     fi
-    timeout "$TIMEOUT" gdb -nx -batch -ex bt "$program" "$dir/core" >"$dir/gdb" 2>&1
+    timeout "$TIMEOUT" gdb -nx -batch -ex "bt 5" "$program" "$dir/core" >"$dir/gdb" 2>&1
     if ! grep -Eq "^#[0-9]+ +(0x[0-9a-f]+ in )?$function " "$dir/gdb"; then
         { echo "gdb bt has no frame in $function:"; cat "$dir/gdb"; } >"$dir/detail"
         echo "the core file's backtrace lacks $function"
