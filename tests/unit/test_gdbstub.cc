@@ -3,6 +3,8 @@
 // target description, and the sockets.
 #include <gtest/gtest.h>
 
+#include <cinttypes>
+
 #include <errno.h>
 #include <poll.h>
 #include <stdint.h>
@@ -378,14 +380,20 @@ TEST_F(GdbstubTest, RejectsAPacketLongerThanPacketSize)
 
 TEST_F(GdbstubTest, AcceptsAPacketOfExactlyPacketSize)
 {
-    // "M0400000,1ff9:" is 14 characters, and 2 * 0x1ff9 more fill it.
+    // An M whose data fills the packet exactly, into enough mapped pages.
+    constexpr uint64_t start = 0x500000;
+    for (uint64_t page = start; page < start + GDB_PACKET_SIZE / 2 + kPage; page += kPage)
+        fake_.pages[page] = std::vector<uint8_t>(kPage);
     char head[32];
-    snprintf(head, sizeof head, "M0400000,%x:", (GDB_PACKET_SIZE - 14) / 2);
-    ASSERT_EQ(strlen(head), 14u);
-    std::string payload = head + std::string(GDB_PACKET_SIZE - 14, '1');
+    // "M0500000,fff9:" is 14 characters; the data fills the rest.
+    int head_length =
+        snprintf(head, sizeof head, "M0%" PRIx64 ",%x:", start, (GDB_PACKET_SIZE - 14) / 2);
+    ASSERT_EQ(head_length, 14);
+    std::string payload = head + std::string(GDB_PACKET_SIZE - head_length, '1');
     ASSERT_EQ(payload.size(), (size_t)GDB_PACKET_SIZE);
+    ASSERT_EQ((GDB_PACKET_SIZE - head_length) % 2, 0);
     EXPECT_EQ(Ask(payload), "OK");
-    EXPECT_EQ(*fake_.Byte(0x401000), 0x11);
+    EXPECT_EQ(*fake_.Byte(start + 0x1000), 0x11);
 }
 
 TEST_F(GdbstubTest, UnknownPacketsGetAnEmptyReply)
