@@ -1,10 +1,31 @@
 # shellcheck shell=bash
+# shellcheck disable=SC2016 # regexes in single quotes: $ is an anchor or literal
 # gdb (and lldb) driving hermitux-run's GDB stub in batch mode, on real programs built
 # with -O0 -g against glibc and musl (tests/programs/gdb/). Each case starts the program
 # halted (-S) on a Unix socket, runs a gdb script, and checks what gdb printed and what the
 # program printed and returned.
 
 GDB_PROGRAMS=tests/programs/build
+
+# start_monitor DIR HERMITUX-RUN-ARGS...: hermitux-run in the background, serving gdb
+# on DIR/gdb.sock, with its output in DIR/out and DIR/err; returns once the socket is
+# there. finish_monitor DIR waits for it and leaves its status in DIR/status.
+start_monitor() {
+    local dir=$1
+    shift
+    timeout "$TIMEOUT" "$HERMITUX_RUN" --gdb "unix:$dir/gdb.sock" "$@" </dev/null \
+        >"$dir/out" 2>"$dir/err" &
+    MONITOR_PID=$!
+    for _ in $(seq 100); do
+        [ -S "$dir/gdb.sock" ] && break
+        sleep 0.05
+    done
+}
+
+finish_monitor() {
+    wait "$MONITOR_PID"
+    echo $? >"$1/status"
+}
 
 # gdb_session ACCEL DIR LIBC 'PROGRAM-ARGS' 'STDIN' GDB-ARGS...
 # Leaves gdb's output in DIR/gdb.out, the program's in DIR/out and DIR/err, its status in
@@ -14,17 +35,10 @@ gdb_session() {
     shift 4
     local program=$GDB_PROGRAMS/gdb-$libc/debuggee socket=$dir/gdb.sock
     # shellcheck disable=SC2086
-    timeout "$TIMEOUT" "$HERMITUX_RUN" --accel="$accel" --gdb "unix:$socket" -S "$program" \
-        $program_args </dev/null >"$dir/out" 2>"$dir/err" &
-    local monitor=$!
-    for _ in $(seq 100); do
-        [ -S "$socket" ] && break
-        sleep 0.05
-    done
+    start_monitor "$dir" --accel="$accel" -S "$program" $program_args
     timeout "$TIMEOUT" gdb -batch -nx -ex "set pagination off" -ex "file $program" \
         -ex "target remote $socket" "$@" >"$dir/gdb.out" 2>&1
-    wait "$monitor"
-    echo $? >"$dir/status"
+    finish_monitor "$dir"
 }
 
 # expect DIR FILE PATTERN...: every ERE pattern must match a line of DIR/FILE.
@@ -137,20 +151,13 @@ gdb_reconnect() {
     local accel=$1 dir=$2 libc=$3
     have_gdb || return 77
     local program=$GDB_PROGRAMS/gdb-$libc/debuggee socket=$dir/gdb.sock
-    timeout "$TIMEOUT" "$HERMITUX_RUN" --accel="$accel" --gdb "unix:$socket" -S "$program" \
-        </dev/null >"$dir/out" 2>"$dir/err" &
-    local monitor=$!
-    for _ in $(seq 100); do
-        [ -S "$socket" ] && break
-        sleep 0.05
-    done
+    start_monitor "$dir" --accel="$accel" -S "$program"
     # The first gdb plants a breakpoint, stops there and vanishes (killed).
     timeout "$TIMEOUT" gdb -batch -nx -ex "file $program" -ex "target remote $socket" \
         -ex "break add" -ex "continue" -ex "shell kill -9 \$PPID" >"$dir/gdb1.out" 2>&1
     timeout "$TIMEOUT" gdb -batch -nx -ex "file $program" -ex "target remote $socket" \
         -ex "bt 1" -ex "continue" >"$dir/gdb.out" 2>&1
-    wait "$monitor"
-    echo $? >"$dir/status"
+    finish_monitor "$dir"
     expect "$dir" gdb1.out '^Breakpoint 1, add' || return 1
     expect "$dir" gdb.out '^#0  add \(a=0, b=0\)' 'exited with code 012' || return 1
     expect_status "$dir" 10
@@ -218,7 +225,7 @@ lldb_basics() {
     local program=$GDB_PROGRAMS/gdb-$libc/debuggee port
     timeout "$TIMEOUT" "$HERMITUX_RUN" --accel="$accel" --gdb tcp::0 -S "$program" \
         </dev/null >"$dir/out" 2>"$dir/err" &
-    local monitor=$!
+    MONITOR_PID=$!
     for _ in $(seq 100); do
         port=$(sed -nE 's/.*listening on 127\.0\.0\.1:([0-9]+).*/\1/p' "$dir/err")
         [ -n "$port" ] && break
@@ -227,8 +234,7 @@ lldb_basics() {
     timeout "$TIMEOUT" lldb --batch -o "target create $program" -o "gdb-remote $port" \
         -o "breakpoint set --name scale" -o "continue" -o "frame variable" \
         -o "register read rip" -o "continue" >"$dir/lldb.out" 2>&1
-    wait "$monitor"
-    echo $? >"$dir/status"
+    finish_monitor "$dir"
     expect "$dir" lldb.out 'stop reason = breakpoint 1' '\(int\) factor = 2' \
         'rip = 0x[0-9a-f]+ +debuggee`scale' 'exited with status = 10' || return 1
     expect_status "$dir" 10
@@ -256,18 +262,11 @@ gdb_wrapper_static_pie() {
         echo "cannot build a static-pie program: $(head -n 1 "$dir/cc.err")"
         return 77
     }
-    timeout "$TIMEOUT" "$HERMITUX_RUN" --accel="$accel" --gdb "unix:$socket" -S "$program" \
-        </dev/null >"$dir/out" 2>"$dir/err" &
-    local monitor=$!
-    for _ in $(seq 100); do
-        [ -S "$socket" ] && break
-        sleep 0.05
-    done
+    start_monitor "$dir" --accel="$accel" -S "$program"
     timeout "$TIMEOUT" tools/hermitux-gdb --target "$socket" --kernel kernel/hermitux-kernel \
         "$program" -batch -ex "info symbol \$pc" -ex "break scale" -ex "continue" -ex "bt 2" \
         -ex "continue" >"$dir/gdb.out" 2>&1
-    wait "$monitor"
-    echo $? >"$dir/status"
+    finish_monitor "$dir"
     expect "$dir" gdb.out '^_start in section \.text of .*hermitux-kernel' \
         '^Breakpoint 1, scale \(p=0x[0-9a-f]+, factor=2\) at' '^#1  0x0000000000[4-7][0-9a-f]+ in main' \
         'exited with code 012' || return 1
@@ -281,18 +280,11 @@ gdb_no_file() {
     local accel=$1 dir=$2 libc=$3
     have_gdb || return 77
     local program=$GDB_PROGRAMS/gdb-$libc/debuggee socket=$dir/gdb.sock
-    timeout "$TIMEOUT" "$HERMITUX_RUN" --accel="$accel" --gdb "unix:$socket" -S "$program" \
-        </dev/null >"$dir/out" 2>"$dir/err" &
-    local monitor=$!
-    for _ in $(seq 100); do
-        [ -S "$socket" ] && break
-        sleep 0.05
-    done
+    start_monitor "$dir" --accel="$accel" -S "$program"
     (cd "$dir" && timeout "$TIMEOUT" gdb -batch -nx -ex "target remote $socket" \
         -ex "info symbol \$pc" -ex "break kernel_main" -ex "break main" -ex "continue" \
         -ex "continue" -ex "continue") >"$dir/gdb.out" 2>&1
-    wait "$monitor"
-    echo $? >"$dir/status"
+    finish_monitor "$dir"
     expect "$dir" gdb.out '^_start in section \.text of .*hermitux-kernel' \
         '^Breakpoint 1, kernel_main \(boot=0x1000\) at kernel/kernel.c' \
         '^Breakpoint 2, main \(argc=1,' 'exited with code 012' || return 1
@@ -305,19 +297,12 @@ gdb_attach_running() {
     local accel=$1 dir=$2 libc=$3
     have_gdb || return 77
     local program=$GDB_PROGRAMS/gdb-$libc/debuggee socket=$dir/gdb.sock
-    timeout "$TIMEOUT" "$HERMITUX_RUN" --accel="$accel" --gdb "unix:$socket" "$program" spin \
-        </dev/null >"$dir/out" 2>"$dir/err" &
-    local monitor=$!
-    for _ in $(seq 100); do
-        [ -S "$socket" ] && break
-        sleep 0.05
-    done
+    start_monitor "$dir" --accel="$accel" "$program" spin
     sleep 0.5
     timeout "$TIMEOUT" gdb -batch -nx -ex "file $program" -ex "target remote $socket" \
         -ex "bt 1" -ex "print spins > 0" -ex "set var spin = 0" -ex "continue" \
         >"$dir/gdb.out" 2>&1
-    wait "$monitor"
-    echo $? >"$dir/status"
+    finish_monitor "$dir"
     expect "$dir" gdb.out '^#0  (0x[0-9a-f]+ in )?main \(argc=2,' '^\$1 = 1' \
         'exited with code 012' || return 1
     expect "$dir" out '^total=10 counter=5 scaled=14 origin=7,9 argc=2$' || return 1
@@ -332,17 +317,10 @@ gdb_fault() {
     local accel=$1 dir=$2 libc=$3
     have_gdb || return 77
     local program=tests/programs/build/$libc/null_write socket=$dir/gdb.sock
-    timeout "$TIMEOUT" "$HERMITUX_RUN" --accel="$accel" --gdb "unix:$socket" -S "$program" \
-        </dev/null >"$dir/out" 2>"$dir/err" &
-    local monitor=$!
-    for _ in $(seq 100); do
-        [ -S "$socket" ] && break
-        sleep 0.05
-    done
+    start_monitor "$dir" --accel="$accel" -S "$program"
     timeout "$TIMEOUT" gdb -batch -nx -ex "file $program" -ex "target remote $socket" \
         -ex "continue" -ex "bt 1" -ex "continue" >"$dir/gdb.out" 2>&1
-    wait "$monitor"
-    echo $? >"$dir/status"
+    finish_monitor "$dir"
     expect "$dir" gdb.out '^Program received signal SIGSEGV, Segmentation fault\.' \
         '^#0  (0x[0-9a-f]+ in )?main \(' '^Program terminated with signal SIGSEGV' || return 1
     expect "$dir" err '^hermitux-run: fault: segmentation fault at 0x[0-9a-f]+ in main' || return 1
