@@ -38,22 +38,22 @@ struct elf_segment {
 };
 
 struct elf_image {
-    char *path;          /* as given */
-    int type;            /* ET_EXEC or ET_DYN */
-    uint64_t bias;       /* added to every address of the file (0 for ET_EXEC) */
-    uint64_t entry;      /* bias applied */
-    uint64_t start, end; /* page-aligned extent of the loaded segments */
+    char *path;            /* as given */
+    int type;              /* ET_EXEC or ET_DYN */
+    uint64_t bias;         /* added to every address of the file (0 for ET_EXEC) */
+    uint64_t entry;        /* bias applied */
+    uint64_t start, end;   /* page-aligned extent of the loaded segments */
     uint64_t phdr_address; /* where the program headers are in guest memory (0 if not loaded) */
     uint64_t phnum, phent;
-    uint64_t text_start;   /* address of .text (bias applied), 0 if none */
-    bool has_tls;          /* PT_TLS present */
+    uint64_t text_start; /* address of .text (bias applied), 0 if none */
+    bool has_tls;        /* PT_TLS present */
     uint64_t tls_address, tls_filesz, tls_memsz, tls_align;
     bool executable_stack; /* PT_GNU_STACK with PF_X, or no PT_GNU_STACK */
     struct elf_segment *segments;
     size_t segment_count;
     struct elf_symbol *symbols; /* sorted by address; functions and objects */
     size_t symbol_count;
-    char *string_storage;       /* owns the symbol names */
+    char *string_storage; /* owns the symbol names */
 };
 
 /* Which limits a loaded image must respect. */
@@ -96,10 +96,10 @@ bool elf_image_lookup(const struct elf_image *image, const char *name, uint64_t 
 
 /* What goes on the initial stack besides argv and envp. */
 struct loader_stack_info {
-    const char *const *argv;   /* NULL-terminated; argv[0] is the program's path */
-    const char *const *envp;   /* NULL-terminated */
-    const char *execfn;        /* AT_EXECFN */
-    uint64_t hwcap, hwcap2;    /* AT_HWCAP, AT_HWCAP2 */
+    const char *const *argv; /* NULL-terminated; argv[0] is the program's path */
+    const char *const *envp; /* NULL-terminated */
+    const char *execfn;      /* AT_EXECFN */
+    uint64_t hwcap, hwcap2;  /* AT_HWCAP, AT_HWCAP2 */
     uint64_t uid, euid, gid, egid;
 };
 
@@ -113,8 +113,8 @@ struct loader_stack_info {
  * a one-line *error when it does not fit in [stack_low, stack_top).
  */
 int loader_build_stack(struct guest_memory *memory, const struct elf_image *program,
-                       const struct loader_stack_info *info, uint64_t stack_low,
-                       uint64_t stack_top, uint64_t *rsp, char **error);
+                       const struct loader_stack_info *info, uint64_t stack_low, uint64_t stack_top,
+                       uint64_t *rsp, char **error);
 
 #ifdef __cplusplus
 }

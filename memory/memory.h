@@ -32,13 +32,13 @@ extern "C" {
 #define GUEST_USER_TOP 0x00007ffffffff000ULL
 
 /* Page-table entry bits (x86-64). */
-#define PTE_PRESENT  (1ULL << 0)
-#define PTE_WRITE    (1ULL << 1)
-#define PTE_USER     (1ULL << 2)
-#define PTE_ACCESSED (1ULL << 5)
-#define PTE_DIRTY    (1ULL << 6)
-#define PTE_HUGE     (1ULL << 7)
-#define PTE_NX       (1ULL << 63)
+#define PTE_PRESENT      (1ULL << 0)
+#define PTE_WRITE        (1ULL << 1)
+#define PTE_USER         (1ULL << 2)
+#define PTE_ACCESSED     (1ULL << 5)
+#define PTE_DIRTY        (1ULL << 6)
+#define PTE_HUGE         (1ULL << 7)
+#define PTE_NX           (1ULL << 63)
 #define PTE_ADDRESS_MASK 0x000ffffffffff000ULL
 
 /* Protection of a mapping. GUEST_PROT_USER makes it reachable from CPL3. */
@@ -191,25 +191,25 @@ void guest_region_foreach(const struct guest_memory *memory,
 
 enum guest_walk_status {
     GUEST_WALK_OK,
-    GUEST_WALK_NON_CANONICAL,  /* bits 63..47 are not a sign extension */
-    GUEST_WALK_NOT_PRESENT,    /* an entry on the way has P=0 */
-    GUEST_WALK_RESERVED_BIT,   /* an entry sets a reserved bit (PS in a PML4E...) */
-    GUEST_WALK_TABLE_OUTSIDE,  /* a table or the final frame lies outside RAM */
+    GUEST_WALK_NON_CANONICAL, /* bits 63..47 are not a sign extension */
+    GUEST_WALK_NOT_PRESENT,   /* an entry on the way has P=0 */
+    GUEST_WALK_RESERVED_BIT,  /* an entry sets a reserved bit (PS in a PML4E...) */
+    GUEST_WALK_TABLE_OUTSIDE, /* a table or the final frame lies outside RAM */
 };
 
 /* Everything a walk saw, for debuggers and fault reports. */
 struct guest_walk {
     enum guest_walk_status status;
-    int levels;            /* entries read: 1 (PML4E) .. 4 (PTE) */
-    uint64_t entries[4];   /* PML4E, PDPTE, PDE, PTE as read (levels of them) */
+    int levels;          /* entries read: 1 (PML4E) .. 4 (PTE) */
+    uint64_t entries[4]; /* PML4E, PDPTE, PDE, PTE as read (levels of them) */
     /* gpa and page_size are valid when status is OK, and also when it is
      * TABLE_OUTSIDE because the final frame (not a table) is outside RAM: a
      * device page such as the doorbell translates, but cannot be read. */
-    uint64_t gpa;          /* translated address */
-    uint64_t page_size;    /* 4 KiB, 2 MiB or 1 GiB */
-    bool writable;         /* W set at every level */
-    bool user;             /* U set at every level */
-    bool executable;       /* NX clear at every level */
+    uint64_t gpa;       /* translated address */
+    uint64_t page_size; /* 4 KiB, 2 MiB or 1 GiB */
+    bool writable;      /* W set at every level */
+    bool user;          /* U set at every level */
+    bool executable;    /* NX clear at every level */
 };
 
 /*

@@ -482,8 +482,8 @@ static int target_read_registers(void *opaque, struct cpu_state *state, struct c
     struct debugger *debugger = opaque;
     struct guest *guest = debugger->guest;
     /* gdb's registers need no MSRs: one ioctl less at every stop. */
-    int result = guest->accel_ops->get_state(guest->accel, state,
-                                             CPU_STATE_GPRS | CPU_STATE_SEGMENTS);
+    int result =
+        guest->accel_ops->get_state(guest->accel, state, CPU_STATE_GPRS | CPU_STATE_SEGMENTS);
     if (result == 0 && fpu)
         result = guest->accel_ops->get_fpu(guest->accel, fpu);
     return result;

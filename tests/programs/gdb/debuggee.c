@@ -31,8 +31,8 @@ int main(int argc, char **argv)
     }
     int scaled = scale(&p, 2);
     /* The gdb tests set counter here and expect to see their value. */
-    printf("total=%d counter=%d scaled=%d origin=%d,%d argc=%d\n", total, counter, scaled,
-           origin.x, origin.y, argc);
+    printf("total=%d counter=%d scaled=%d origin=%d,%d argc=%d\n", total, counter, scaled, origin.x,
+           origin.y, argc);
     /* With an argument: loop until the debugger interrupts and kills it. */
     int spin = argc > 1 ? (int)strlen(argv[1]) : 0;
     volatile unsigned long spins = 0;
