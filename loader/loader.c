@@ -553,7 +553,8 @@ static void read_symbols(struct elf_file *file, uint64_t bias, struct elf_image 
     image->symbols = (struct elf_symbol *)g_array_free(symbols, FALSE);
     for (size_t i = 0; i < image->symbol_count; i++)
         image->symbols[i].name = image->string_storage + (uintptr_t)image->symbols[i].name;
-    qsort(image->symbols, image->symbol_count, sizeof(*image->symbols), compare_symbols);
+    if (image->symbol_count) /* an empty GArray's data is NULL, which qsort may not take */
+        qsort(image->symbols, image->symbol_count, sizeof(*image->symbols), compare_symbols);
 }
 
 /*
