@@ -48,7 +48,8 @@ struct kvm_accel {
      * ioctls per exit; `sync_valid` once KVM has filled them. */
     bool sync_regs;
     bool sync_valid;
-    /* The memory generation the guest TLB was last flushed at. */
+    /* The memory's unseen generation KVM's translations were last dropped at
+     * (changes the MMU notifiers carry need no flush). */
     uint64_t generation;
     /* Set while the vCPU sits in an exception stub: the program's rip,
      * rflags, rsp, cs and ss are in the stub's frame, not in the vCPU. */
@@ -614,7 +615,7 @@ static void consume_kick(void)
  */
 static int kvm_flush_if_needed(struct kvm_accel *kvm)
 {
-    uint64_t generation = guest_memory_generation(kvm->memory);
+    uint64_t generation = guest_memory_unseen_generation(kvm->memory);
     if (generation == kvm->generation)
         return 0;
     struct kvm_userspace_memory_region region = {

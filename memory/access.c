@@ -199,7 +199,7 @@ int guest_set_trap(struct guest_memory *memory, uint64_t gva, enum guest_trap tr
         pte = (pte & ~PTE_PRESENT) | PTE_TRAPPED_ACCESS;
     *slot = pte;
     if (trap > before)
-        memory->generation++;
+        note_narrowing(memory, false);
     return 0;
 }
 

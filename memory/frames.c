@@ -161,8 +161,10 @@ void frames_release(struct guest_memory *memory, uint64_t first, uint64_t count)
     /* Zero for the next owner. On a private anonymous mapping MADV_DONTNEED
      * drops the pages, which then read as zero; memset is the fallback. */
     uint8_t *host = memory->ram + first * GUEST_PAGE_SIZE;
-    if (madvise(host, count * GUEST_PAGE_SIZE, MADV_DONTNEED) != 0)
+    if (madvise(host, count * GUEST_PAGE_SIZE, MADV_DONTNEED) != 0) {
         memset(host, 0, count * GUEST_PAGE_SIZE);
+        memory->change_unseen = true;
+    }
 }
 
 void guest_frames_free(struct guest_memory *memory, uint64_t gpa, uint64_t count)

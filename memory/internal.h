@@ -57,6 +57,12 @@ struct guest_memory {
     uint64_t alloc_limit; /* every frame at or above this index is used */
     uint64_t pml4;        /* guest-physical */
     uint64_t generation;
+    /* Set when a change escaped the host's MMU notifiers: a frame zeroed by
+     * memset instead of MADV_DONTNEED, or a page table freed (a shadowing
+     * accelerator keeps shadow tables keyed by its frame). Either way only
+     * a generation bump makes accelerators drop what they cached. */
+    bool change_unseen;
+    uint64_t unseen_generation;   /* guest_memory_unseen_generation */
     struct region_entry *regions; /* sorted by start, never overlapping */
     size_t region_count;
     size_t region_capacity;
@@ -66,6 +72,16 @@ static inline bool address_is_canonical(uint64_t address)
 {
     /* Bits 63..47 all equal: the arithmetic shift reproduces bit 47. */
     return (uint64_t)((int64_t)(address << 16) >> 16) == address;
+}
+
+/* Counts a removal or narrowing of mappings; notifiers_saw_it says whether
+ * the host's MMU notifiers already told KVM (frames given back with
+ * MADV_DONTNEED). */
+static inline void note_narrowing(struct guest_memory *memory, bool notifiers_saw_it)
+{
+    memory->generation++;
+    if (!notifiers_saw_it)
+        memory->unseen_generation++;
 }
 
 /* ---- frames.c ---- */

@@ -106,6 +106,11 @@ uint64_t guest_memory_generation(const struct guest_memory *memory)
     return memory->generation;
 }
 
+uint64_t guest_memory_unseen_generation(const struct guest_memory *memory)
+{
+    return memory->unseen_generation;
+}
+
 /* ---- the region list ---------------------------------------------------- */
 
 /* Index of the first region that ends after address (region_count if none). */
@@ -397,15 +402,22 @@ int guest_reserve_range(struct guest_memory *memory, uint64_t start, uint64_t le
     return 0;
 }
 
+struct unmap_state {
+    struct frame_release_batch batch;
+    bool frame_kept; /* a cleared entry's frame stays in use (not given back) */
+};
+
 static void clear_leaf(struct guest_memory *memory, uint64_t gva, uint64_t *pte, void *opaque)
 {
-    struct frame_release_batch *batch = opaque;
+    struct unmap_state *state = opaque;
     (void)gva;
     if (*pte == 0)
         return;
     uint64_t frame = (*pte & PTE_ADDRESS_MASK) / GUEST_PAGE_SIZE;
     if ((*pte & PTE_OWNED_FRAME) && frame_is_used(memory, frame) && !frame_is_table(memory, frame))
-        frame_batch_add(memory, batch, frame);
+        frame_batch_add(memory, &state->batch, frame);
+    else if (*pte & (PTE_PRESENT | PTE_TRAPPED_ACCESS))
+        state->frame_kept = true;
     *pte = 0;
 }
 
@@ -419,9 +431,10 @@ int guest_unmap(struct guest_memory *memory, uint64_t start, uint64_t len)
     if (first == memory->region_count || memory->regions[first].region.start >= end)
         return 0; /* nothing there */
 
-    struct frame_release_batch batch = {0, 0};
-    page_tables_visit(memory, start, end, clear_leaf, &batch);
-    frame_batch_flush(memory, &batch);
+    struct unmap_state state = {{0, 0}, false};
+    memory->change_unseen = false;
+    page_tables_visit(memory, start, end, clear_leaf, &state);
+    frame_batch_flush(memory, &state.batch);
     page_tables_prune(memory, start, end);
 
     region_split(memory, start);
@@ -431,7 +444,12 @@ int guest_unmap(struct guest_memory *memory, uint64_t start, uint64_t len)
     while (last < memory->region_count && memory->regions[last].region.start < end)
         last++;
     region_remove(memory, first, last - first);
-    memory->generation++;
+    /* Frames given back went through MADV_DONTNEED, whose MMU notifier has
+     * already made KVM drop every translation to them, shadow pages
+     * included: unmapping them owes no flush. A frame that stays mapped
+     * elsewhere (a device page), one zeroed by memset, or a freed page
+     * table does. */
+    note_narrowing(memory, !state.frame_kept && !memory->change_unseen);
     return 0;
 }
 
@@ -590,7 +608,7 @@ int guest_protect(struct guest_memory *memory, uint64_t start, uint64_t len, int
     }
     regions_merge(memory);
     if (narrowed)
-        memory->generation++;
+        note_narrowing(memory, false);
     return 0;
 }
 
@@ -674,7 +692,7 @@ int guest_move(struct guest_memory *memory, uint64_t old_start, uint64_t len, ui
     }
     g_free(moved);
     regions_merge(memory);
-    memory->generation++;
+    note_narrowing(memory, false);
     return 0;
 }
 

@@ -102,6 +102,16 @@ void *guest_phys_to_host(const struct guest_memory *memory, uint64_t gpa, uint64
  */
 uint64_t guest_memory_generation(const struct guest_memory *memory);
 
+/*
+ * Counts the subset of those changes that the host kernel's MMU notifiers do
+ * not carry to KVM. Frames given back by an unmap are dropped with
+ * MADV_DONTNEED, and the notifier makes KVM forget every translation to them
+ * (shadow pages included); a narrowed protection, a moved mapping, a frame
+ * that stays in use or a freed page table is not seen that way. KVM flushes
+ * on this one: a flush costs a full rebuild of its translations.
+ */
+uint64_t guest_memory_unseen_generation(const struct guest_memory *memory);
+
 /* ---- physical frames ---------------------------------------------------- */
 
 /*

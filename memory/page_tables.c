@@ -141,6 +141,7 @@ static void visit_table(struct guest_memory *memory, uint64_t table_gpa, int lev
                 frame_is_table(memory, child_gpa / GUEST_PAGE_SIZE)) {
                 table[i] = 0;
                 frames_release(memory, child_gpa / GUEST_PAGE_SIZE, 1);
+                memory->change_unseen = true;
             }
         }
     }

@@ -45,4 +45,5 @@ program syscall_loop -- syscall_loop 10000
 # crash report, so it is not compared.
 program null_write --status 139 --no-stderr -- null_write
 program div_zero --status 136 --no-stderr -- div_zero
+program use_after_munmap --status 139 --no-stderr -- use_after_munmap
 program ud2 --status 132 --no-stderr -- ud2

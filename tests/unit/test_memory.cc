@@ -802,9 +802,13 @@ TEST_F(MemoryTest, UnmapSplitsRegionsAndFreesFrames)
     uint64_t mapped = guest_frames_free_count(memory_);
     uint64_t middle_frame = Translate(start + 4 * kPage);
     uint64_t generation = guest_memory_generation(memory_);
+    uint64_t unseen = guest_memory_unseen_generation(memory_);
 
     ASSERT_EQ(guest_unmap(memory_, start + 3 * kPage, 4 * kPage), 0);
     EXPECT_GT(guest_memory_generation(memory_), generation);
+    // Its frames went back through MADV_DONTNEED (the MMU notifier tells KVM)
+    // and no table was freed: no flush owed to KVM.
+    EXPECT_EQ(guest_memory_unseen_generation(memory_), unseen);
     EXPECT_EQ(guest_frames_free_count(memory_), mapped + 4);
     EXPECT_TRUE(guest_frames_reserve(memory_, middle_frame, kPage)); // really free
     guest_frames_free(memory_, middle_frame, 1);
@@ -825,8 +829,11 @@ TEST_F(MemoryTest, UnmapSplitsRegionsAndFreesFrames)
     generation = guest_memory_generation(memory_);
     EXPECT_EQ(guest_unmap(memory_, 0x40000000, kPage), 0);
     EXPECT_EQ(guest_memory_generation(memory_), generation);
+    unseen = guest_memory_unseen_generation(memory_);
     ASSERT_EQ(guest_unmap(memory_, start - kPage, 20 * kPage), 0);
     EXPECT_EQ(RegionCount(), 0u);
+    // That emptied and freed the page table: KVM's shadow of it must go.
+    EXPECT_GT(guest_memory_unseen_generation(memory_), unseen);
     // Every frame, tables included, came back.
     EXPECT_EQ(guest_frames_free_count(memory_), baseline);
 }
@@ -848,8 +855,10 @@ TEST_F(MemoryTest, ProtectSplitsNarrowsAndBumpsGeneration)
     ASSERT_EQ(guest_map_anonymous(memory_, start, 6 * kPage, kUserRW, GUEST_REGION_HEAP, "[heap]"),
               0);
     uint64_t generation = guest_memory_generation(memory_);
+    uint64_t unseen = guest_memory_unseen_generation(memory_);
     ASSERT_EQ(guest_protect(memory_, start + 2 * kPage, 2 * kPage, kUserR), 0);
     EXPECT_GT(guest_memory_generation(memory_), generation);
+    EXPECT_GT(guest_memory_unseen_generation(memory_), unseen); // no notifier sees this
     ASSERT_EQ(RegionCount(), 3u);
     const struct guest_region *middle = guest_region_lookup(memory_, start + 3 * kPage);
     ASSERT_NE(middle, nullptr);
