@@ -102,7 +102,7 @@ enum monitor_parse_result monitor_parse_options(int argc, char **argv, char **en
         {"core", 0, 0, G_OPTION_ARG_FILENAME, &core,
          "On a fault, write an ELF core file that gdb PROGRAM FILE opens", "FILE"},
         {"timeout", 0, 0, G_OPTION_ARG_DOUBLE, &timeout,
-         "Stop the guest after SECONDS, report where it was and exit non-zero", "SECONDS"},
+         "Stop the guest after SECONDS, report where it was and exit 124", "SECONDS"},
         {"version", 0, 0, G_OPTION_ARG_NONE, &version, "Print the version and exit", NULL},
         {NULL, 0, 0, 0, NULL, NULL, NULL},
     };
