@@ -28,15 +28,19 @@ static const struct accel_ops *tcg_load(char *why, size_t why_size)
         g_build_filename(HERMITUX_PLUGIN_DIR, "hermitux-accel-tcg.so", NULL),
     };
     void *handle = NULL;
+    const char *failure = "not found";
     for (size_t i = 0; i < G_N_ELEMENTS(candidates) && !handle; i++) {
-        if (g_file_test(candidates[i], G_FILE_TEST_EXISTS))
-            handle = dlopen(candidates[i], RTLD_NOW | RTLD_LOCAL);
+        if (!g_file_test(candidates[i], G_FILE_TEST_EXISTS))
+            continue;
+        handle = dlopen(candidates[i], RTLD_NOW | RTLD_LOCAL);
+        if (!handle)
+            failure = dlerror(); /* a second call would return NULL */
     }
     if (handle)
         tcg_plugin = dlsym(handle, "tcg_accel_ops");
     else
         snprintf(why, why_size, "cannot load the tcg accelerator plugin %s (%s)", candidates[0],
-                 dlerror() ? dlerror() : "not found");
+                 failure);
     for (size_t i = 0; i < G_N_ELEMENTS(candidates); i++)
         g_free(candidates[i]);
     g_free(directory);

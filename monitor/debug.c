@@ -66,8 +66,6 @@ struct debugger {
     int slot_owner[ACCEL_MAX_HW_BREAKPOINTS]; /* index into breakpoints, -1 free */
 
     char *exec_path;
-    uint8_t *auxv;
-    size_t auxv_length;
 };
 
 /* ---- the vCPU side -------------------------------------------------------- */
@@ -639,8 +637,8 @@ static int target_insert_breakpoint(void *opaque, enum gdb_breakpoint_type type,
     if (kernel)
         return slot_works ? -ENOSPC : -ENOTSUP;
     /* int3 in user code, trapped through the guest kernel's IDT. */
-    if (find_breakpoint(debugger, address, MECHANISM_INT3)) {
-        struct breakpoint *existing = find_breakpoint(debugger, address, MECHANISM_INT3);
+    const struct breakpoint *existing = find_breakpoint(debugger, address, MECHANISM_INT3);
+    if (existing) {
         breakpoint->saved_byte = existing->saved_byte;
     } else if (!read_byte(debugger, address, &breakpoint->saved_byte) ||
                !write_byte(debugger, address, INT3)) {
@@ -857,9 +855,9 @@ static const char *target_kernel_file(void *opaque, uint64_t *text_address)
 
 static const void *target_auxv(void *opaque, size_t *length)
 {
-    struct debugger *debugger = opaque;
-    *length = debugger->auxv_length;
-    return debugger->auxv;
+    struct guest *guest = ((struct debugger *)opaque)->guest;
+    *length = guest->auxv_length;
+    return guest->auxv_length ? guest->auxv : NULL;
 }
 
 static const struct gdb_target_ops target_ops = {
@@ -880,37 +878,6 @@ static const struct gdb_target_ops target_ops = {
     .auxv = target_auxv,
 };
 
-/* The auxiliary vector the loader put on the initial stack. */
-static void copy_auxv(struct debugger *debugger)
-{
-    struct guest *guest = debugger->guest;
-    uint64_t pointer = guest->initial_rsp, value;
-    if (guest_read(guest->memory, pointer, &value, 8, GUEST_ACCESS_DEBUG) < 0)
-        return;
-    pointer += 8 * (value + 2); /* argc, argv, NULL */
-    for (int i = 0; i < 4096; i++, pointer += 8) {
-        if (guest_read(guest->memory, pointer, &value, 8, GUEST_ACCESS_DEBUG) < 0)
-            return;
-        if (value == 0)
-            break;
-    }
-    pointer += 8;
-    uint64_t start = pointer;
-    for (int i = 0; i < 64; i++, pointer += 16) {
-        if (guest_read(guest->memory, pointer, &value, 8, GUEST_ACCESS_DEBUG) < 0)
-            return;
-        if (value == 0) {
-            pointer += 16;
-            break;
-        }
-    }
-    debugger->auxv_length = pointer - start;
-    debugger->auxv = g_malloc(debugger->auxv_length);
-    if (guest_read(guest->memory, start, debugger->auxv, debugger->auxv_length,
-                   GUEST_ACCESS_DEBUG) < 0)
-        debugger->auxv_length = 0;
-}
-
 struct debugger *debugger_create(struct guest *guest, const char *spec, bool halt, char **error)
 {
     (void)halt;
@@ -924,7 +891,6 @@ struct debugger *debugger_create(struct guest *guest, const char *spec, bool hal
     char *absolute = realpath(guest->program.path, NULL);
     debugger->exec_path = g_strdup(absolute ? absolute : guest->program.path);
     free(absolute);
-    copy_auxv(debugger);
     debugger->stub = gdbstub_new(&target_ops, debugger);
     if (gdbstub_listen(debugger->stub, spec, error) < 0) {
         debugger_free(debugger);
@@ -945,6 +911,5 @@ void debugger_free(struct debugger *debugger)
     g_mutex_clear(&debugger->mutex);
     g_cond_clear(&debugger->wake);
     g_free(debugger->exec_path);
-    g_free(debugger->auxv);
     g_free(debugger);
 }

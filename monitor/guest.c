@@ -117,6 +117,35 @@ static const struct accel_ops *choose_accel(const char *name, bool verbose, char
     return ops;
 }
 
+/* Copies the auxiliary vector out of the initial stack at rsp: past argc,
+ * argv and envp (each NULL-terminated), up to and with AT_NULL. */
+static void keep_auxv(struct guest *guest, uint64_t rsp)
+{
+    uint64_t pointer = rsp, value;
+    if (guest_read(guest->memory, pointer, &value, 8, GUEST_ACCESS_DEBUG) < 0)
+        return;
+    pointer += 8 * (value + 2);
+    for (int i = 0; i < 4096; i++, pointer += 8) {
+        if (guest_read(guest->memory, pointer, &value, 8, GUEST_ACCESS_DEBUG) < 0)
+            return;
+        if (value == 0)
+            break;
+    }
+    uint64_t start = pointer + 8;
+    for (pointer = start; pointer < start + 64 * 16; pointer += 16) {
+        if (guest_read(guest->memory, pointer, &value, 8, GUEST_ACCESS_DEBUG) < 0)
+            return;
+        if (value == 0) {
+            pointer += 16;
+            break;
+        }
+    }
+    guest->auxv_length = pointer - start;
+    guest->auxv = g_malloc(guest->auxv_length);
+    if (guest_read(guest->memory, start, guest->auxv, guest->auxv_length, GUEST_ACCESS_DEBUG) < 0)
+        guest->auxv_length = 0;
+}
+
 static int build_user_memory(struct guest *guest, const struct monitor_options *options,
                              char **error)
 {
@@ -173,6 +202,7 @@ static int build_user_memory(struct guest *guest, const struct monitor_options *
     if (result < 0)
         return result;
     guest->initial_rsp = rsp;
+    keep_auxv(guest, rsp);
 
     struct hx_boot_info boot = {
         .magic = HX_BOOT_INFO_MAGIC,
@@ -305,6 +335,7 @@ void guest_destroy(struct guest *guest)
         guest->accel_ops->destroy(guest->accel);
     elf_image_free(&guest->program);
     elf_image_free(&guest->kernel);
+    g_free(guest->auxv);
     guest_memory_destroy(guest->memory);
     g_free(guest);
 }

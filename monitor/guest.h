@@ -31,6 +31,10 @@ struct guest {
     struct linux_process *process;
     uint64_t stack_low, stack_top;
     uint64_t initial_rsp; /* argc, as the program's entry sees it */
+    /* The auxiliary vector as the loader built it (AT_NULL included), kept
+     * for debuggers (qXfer:auxv) and core files (NT_AUXV). */
+    uint8_t *auxv;
+    size_t auxv_length;
     bool verbose;
 };
 

@@ -127,19 +127,10 @@ static void build_notes(GByteArray *notes, struct guest *guest, int signal,
         append_note(notes, NT_FPREGSET, &fp, sizeof(fp));
     }
 
-    /* gdb relocates a static-pie program by AT_ENTRY; AT_PHDR lets it find
-     * the program headers in memory. */
-    const struct elf_image *program = &guest->program;
-    uint64_t auxv[][2] = {
-        {AT_PHDR, program->phdr_address},
-        {AT_PHENT, program->phent},
-        {AT_PHNUM, program->phnum},
-        {AT_PAGESZ, GUEST_PAGE_SIZE},
-        {AT_BASE, 0},
-        {AT_ENTRY, program->entry},
-        {AT_NULL, 0},
-    };
-    append_note(notes, NT_AUXV, auxv, sizeof(auxv));
+    /* The program's own auxv: gdb relocates a static-pie program by
+     * AT_ENTRY and finds the program headers by AT_PHDR. */
+    if (guest->auxv_length)
+        append_note(notes, NT_AUXV, guest->auxv, guest->auxv_length);
 }
 
 static int fail(char **error, int code, const char *path, const char *what)

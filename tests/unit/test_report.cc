@@ -158,6 +158,10 @@ TEST_F(ReportGuestTest, CoreFileHasRegistersNotesAndUserMemory)
     guest_state.memory = memory_;
     guest_state.stack_low = kStackLow;
     guest_state.stack_top = kStackTop;
+    // The auxiliary vector guest_create keeps from the initial stack.
+    uint64_t auxv[][2] = {{AT_ENTRY, 0x401000}, {AT_PAGESZ, 4096}, {AT_NULL, 0}};
+    guest_state.auxv = reinterpret_cast<uint8_t *>(auxv);
+    guest_state.auxv_length = sizeof(auxv);
     accel_exit exit{};
     exit.reason = ACCEL_EXIT_EXCEPTION;
     exit.vector = 14;
@@ -224,6 +228,8 @@ TEST_F(ReportGuestTest, CoreFileHasRegistersNotesAndUserMemory)
     EXPECT_EQ(notes[1].type, static_cast<uint32_t>(NT_PRPSINFO));
     EXPECT_EQ(notes[2].type, static_cast<uint32_t>(NT_FPREGSET));
     EXPECT_EQ(notes[3].type, static_cast<uint32_t>(NT_AUXV));
+    EXPECT_EQ(notes[3].desc,
+              std::vector<uint8_t>(guest_state.auxv, guest_state.auxv + guest_state.auxv_length));
 
     ASSERT_EQ(notes[0].desc.size(), sizeof(elf_prstatus));
     elf_prstatus status;
