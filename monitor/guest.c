@@ -216,22 +216,22 @@ static int build_user_memory(struct guest *guest, const struct monitor_options *
     return result;
 }
 
-static uint64_t cpu_get_fs_base(void *opaque)
+static uint64_t cpu_get_segment_base(struct guest *guest, bool fs)
 {
-    struct guest *guest = opaque;
     struct cpu_state state;
     if (guest->accel_ops->get_state(guest->accel, &state, CPU_STATE_SEGMENTS) < 0)
         return 0;
-    return state.fs.base;
+    return fs ? state.fs.base : state.gs.base;
+}
+
+static uint64_t cpu_get_fs_base(void *opaque)
+{
+    return cpu_get_segment_base(opaque, true);
 }
 
 static uint64_t cpu_get_gs_base(void *opaque)
 {
-    struct guest *guest = opaque;
-    struct cpu_state state;
-    if (guest->accel_ops->get_state(guest->accel, &state, CPU_STATE_SEGMENTS) < 0)
-        return 0;
-    return state.gs.base;
+    return cpu_get_segment_base(opaque, false);
 }
 
 static void cpu_set_segment_base(struct guest *guest, bool fs, uint64_t base)
