@@ -70,8 +70,9 @@ static int host_dup(int host_fd)
     return fcntl(host_fd, F_DUPFD_CLOEXEC, 3);
 }
 
-static long sys_close(struct linux_process *process, const uint64_t *args)
+static long sys_close(struct linux_thread *thread, const uint64_t *args)
 {
+    struct linux_process *process = thread->process;
     if (linux_fd_host(process, args[0]) < 0)
         return -EBADF;
     /* Linux frees the fd even when close reports an error; EINTR there
@@ -92,8 +93,9 @@ static long dup_from(struct linux_process *process, uint64_t old_fd, int minimum
     return linux_fd_install(process, copy, minimum, cloexec);
 }
 
-static long sys_dup(struct linux_process *process, const uint64_t *args)
+static long sys_dup(struct linux_thread *thread, const uint64_t *args)
 {
+    struct linux_process *process = thread->process;
     return dup_from(process, args[0], 0, false);
 }
 
@@ -114,15 +116,17 @@ static long dup_onto(struct linux_process *process, uint64_t old_fd, uint64_t ne
     return target;
 }
 
-static long sys_dup2(struct linux_process *process, const uint64_t *args)
+static long sys_dup2(struct linux_thread *thread, const uint64_t *args)
 {
+    struct linux_process *process = thread->process;
     if ((uint32_t)args[0] == (uint32_t)args[1])
         return linux_fd_host(process, args[0]) < 0 ? -EBADF : (long)(uint32_t)args[1];
     return dup_onto(process, args[0], args[1], false);
 }
 
-static long sys_dup3(struct linux_process *process, const uint64_t *args)
+static long sys_dup3(struct linux_thread *thread, const uint64_t *args)
 {
+    struct linux_process *process = thread->process;
     int flags = (int)args[2];
     if (flags & ~O_CLOEXEC)
         return -EINVAL;
@@ -131,8 +135,9 @@ static long sys_dup3(struct linux_process *process, const uint64_t *args)
     return dup_onto(process, args[0], args[1], flags & O_CLOEXEC);
 }
 
-static long sys_fcntl(struct linux_process *process, const uint64_t *args)
+static long sys_fcntl(struct linux_thread *thread, const uint64_t *args)
 {
+    struct linux_process *process = thread->process;
     int host_fd = linux_fd_host(process, args[0]);
     if (host_fd < 0)
         return -EBADF;
@@ -211,13 +216,15 @@ static long make_pipe(struct linux_process *process, uint64_t address, uint64_t 
     return 0;
 }
 
-static long sys_pipe(struct linux_process *process, const uint64_t *args)
+static long sys_pipe(struct linux_thread *thread, const uint64_t *args)
 {
+    struct linux_process *process = thread->process;
     return make_pipe(process, args[0], 0);
 }
 
-static long sys_pipe2(struct linux_process *process, const uint64_t *args)
+static long sys_pipe2(struct linux_thread *thread, const uint64_t *args)
 {
+    struct linux_process *process = thread->process;
     return make_pipe(process, args[0], args[1]);
 }
 

@@ -126,18 +126,21 @@ static long do_openat(struct linux_process *process, uint64_t dirfd, uint64_t ad
     return linux_fd_install(process, host_fd, 0, flags & O_CLOEXEC);
 }
 
-static long sys_open(struct linux_process *process, const uint64_t *args)
+static long sys_open(struct linux_thread *thread, const uint64_t *args)
 {
+    struct linux_process *process = thread->process;
     return do_openat(process, (uint64_t)GUEST_AT_FDCWD, args[0], args[1], args[2]);
 }
 
-static long sys_openat(struct linux_process *process, const uint64_t *args)
+static long sys_openat(struct linux_thread *thread, const uint64_t *args)
 {
+    struct linux_process *process = thread->process;
     return do_openat(process, args[0], args[1], args[2], args[3]);
 }
 
-static long sys_creat(struct linux_process *process, const uint64_t *args)
+static long sys_creat(struct linux_thread *thread, const uint64_t *args)
 {
+    struct linux_process *process = thread->process;
     return do_openat(process, (uint64_t)GUEST_AT_FDCWD, args[0], O_CREAT | O_WRONLY | O_TRUNC,
                      args[1]);
 }
@@ -164,23 +167,27 @@ static long stat_at(struct linux_process *process, uint64_t dirfd, uint64_t addr
     return linux_copy_out(process, buffer, &st, sizeof(st)) ? -EFAULT : 0;
 }
 
-static long sys_stat(struct linux_process *process, const uint64_t *args)
+static long sys_stat(struct linux_thread *thread, const uint64_t *args)
 {
+    struct linux_process *process = thread->process;
     return stat_at(process, (uint64_t)GUEST_AT_FDCWD, args[0], args[1], 0);
 }
 
-static long sys_lstat(struct linux_process *process, const uint64_t *args)
+static long sys_lstat(struct linux_thread *thread, const uint64_t *args)
 {
+    struct linux_process *process = thread->process;
     return stat_at(process, (uint64_t)GUEST_AT_FDCWD, args[0], args[1], AT_SYMLINK_NOFOLLOW);
 }
 
-static long sys_newfstatat(struct linux_process *process, const uint64_t *args)
+static long sys_newfstatat(struct linux_thread *thread, const uint64_t *args)
 {
+    struct linux_process *process = thread->process;
     return stat_at(process, args[0], args[1], args[2], (int)args[3]);
 }
 
-static long sys_fstat(struct linux_process *process, const uint64_t *args)
+static long sys_fstat(struct linux_thread *thread, const uint64_t *args)
 {
+    struct linux_process *process = thread->process;
     int host_fd = linux_fd_host(process, args[0]);
     if (host_fd < 0)
         return -EBADF;
@@ -190,8 +197,9 @@ static long sys_fstat(struct linux_process *process, const uint64_t *args)
     return linux_copy_out(process, args[1], &st, sizeof(st)) ? -EFAULT : 0;
 }
 
-static long sys_statx(struct linux_process *process, const uint64_t *args)
+static long sys_statx(struct linux_thread *thread, const uint64_t *args)
 {
+    struct linux_process *process = thread->process;
     int flags = (int)args[2];
     struct host_path host;
     long error = resolve(process, args[0], args[1], flags & AT_EMPTY_PATH, &host);
@@ -211,8 +219,9 @@ static long statfs_out(struct linux_process *process, int result, const struct s
     return linux_copy_out(process, buffer, st, sizeof(*st)) ? -EFAULT : 0;
 }
 
-static long sys_statfs(struct linux_process *process, const uint64_t *args)
+static long sys_statfs(struct linux_thread *thread, const uint64_t *args)
 {
+    struct linux_process *process = thread->process;
     struct host_path host;
     long error = resolve(process, (uint64_t)GUEST_AT_FDCWD, args[0], false, &host);
     if (error)
@@ -221,8 +230,9 @@ static long sys_statfs(struct linux_process *process, const uint64_t *args)
     return statfs_out(process, statfs(host.path, &st), &st, args[1]);
 }
 
-static long sys_fstatfs(struct linux_process *process, const uint64_t *args)
+static long sys_fstatfs(struct linux_thread *thread, const uint64_t *args)
 {
+    struct linux_process *process = thread->process;
     int host_fd = linux_fd_host(process, args[0]);
     if (host_fd < 0)
         return -EBADF;
@@ -251,25 +261,29 @@ static long access_at(struct linux_process *process, uint64_t dirfd, uint64_t ad
     return linux_host_result(result);
 }
 
-static long sys_access(struct linux_process *process, const uint64_t *args)
+static long sys_access(struct linux_thread *thread, const uint64_t *args)
 {
+    struct linux_process *process = thread->process;
     return access_at(process, (uint64_t)GUEST_AT_FDCWD, args[0], args[1], 0, false);
 }
 
-static long sys_faccessat(struct linux_process *process, const uint64_t *args)
+static long sys_faccessat(struct linux_thread *thread, const uint64_t *args)
 {
+    struct linux_process *process = thread->process;
     return access_at(process, args[0], args[1], args[2], 0, false);
 }
 
-static long sys_faccessat2(struct linux_process *process, const uint64_t *args)
+static long sys_faccessat2(struct linux_thread *thread, const uint64_t *args)
 {
+    struct linux_process *process = thread->process;
     return access_at(process, args[0], args[1], args[2], (int)args[3], true);
 }
 
 /* ---- cwd ------------------------------------------------------------------ */
 
-static long sys_getcwd(struct linux_process *process, const uint64_t *args)
+static long sys_getcwd(struct linux_thread *thread, const uint64_t *args)
 {
+    struct linux_process *process = thread->process;
     size_t size = MIN(args[1], (uint64_t)LINUX_PATH_MAX);
     char buffer[LINUX_PATH_MAX];
     long len = syscall(SYS_getcwd, buffer, size);
@@ -278,8 +292,9 @@ static long sys_getcwd(struct linux_process *process, const uint64_t *args)
     return linux_copy_out(process, args[0], buffer, (size_t)len) ? -EFAULT : len;
 }
 
-static long sys_chdir(struct linux_process *process, const uint64_t *args)
+static long sys_chdir(struct linux_thread *thread, const uint64_t *args)
 {
+    struct linux_process *process = thread->process;
     struct host_path host;
     long error = resolve(process, (uint64_t)GUEST_AT_FDCWD, args[0], false, &host);
     if (error)
@@ -287,8 +302,9 @@ static long sys_chdir(struct linux_process *process, const uint64_t *args)
     return linux_host_result(chdir(host.path));
 }
 
-static long sys_fchdir(struct linux_process *process, const uint64_t *args)
+static long sys_fchdir(struct linux_thread *thread, const uint64_t *args)
 {
+    struct linux_process *process = thread->process;
     int host_fd = linux_fd_host(process, args[0]);
     if (host_fd < 0)
         return -EBADF;
@@ -325,13 +341,15 @@ static long readlink_at(struct linux_process *process, uint64_t dirfd, uint64_t 
     return linux_copy_out(process, buffer, target, (size_t)len) ? -EFAULT : len;
 }
 
-static long sys_readlink(struct linux_process *process, const uint64_t *args)
+static long sys_readlink(struct linux_thread *thread, const uint64_t *args)
 {
+    struct linux_process *process = thread->process;
     return readlink_at(process, (uint64_t)GUEST_AT_FDCWD, args[0], args[1], args[2]);
 }
 
-static long sys_readlinkat(struct linux_process *process, const uint64_t *args)
+static long sys_readlinkat(struct linux_thread *thread, const uint64_t *args)
 {
+    struct linux_process *process = thread->process;
     return readlink_at(process, args[0], args[1], args[2], args[3]);
 }
 
@@ -350,13 +368,15 @@ static long symlink_at(struct linux_process *process, uint64_t target_address, u
     return linux_host_result(symlinkat(target, host.dirfd, host.path));
 }
 
-static long sys_symlink(struct linux_process *process, const uint64_t *args)
+static long sys_symlink(struct linux_thread *thread, const uint64_t *args)
 {
+    struct linux_process *process = thread->process;
     return symlink_at(process, args[0], (uint64_t)GUEST_AT_FDCWD, args[1]);
 }
 
-static long sys_symlinkat(struct linux_process *process, const uint64_t *args)
+static long sys_symlinkat(struct linux_thread *thread, const uint64_t *args)
 {
+    struct linux_process *process = thread->process;
     return symlink_at(process, args[0], args[1], args[2]);
 }
 
@@ -376,14 +396,16 @@ static long link_at(struct linux_process *process, uint64_t old_dirfd, uint64_t 
     return result;
 }
 
-static long sys_link(struct linux_process *process, const uint64_t *args)
+static long sys_link(struct linux_thread *thread, const uint64_t *args)
 {
+    struct linux_process *process = thread->process;
     return link_at(process, (uint64_t)GUEST_AT_FDCWD, args[0], (uint64_t)GUEST_AT_FDCWD, args[1],
                    0);
 }
 
-static long sys_linkat(struct linux_process *process, const uint64_t *args)
+static long sys_linkat(struct linux_thread *thread, const uint64_t *args)
 {
+    struct linux_process *process = thread->process;
     return link_at(process, args[0], args[1], args[2], args[3], (int)args[4]);
 }
 
@@ -402,19 +424,22 @@ static long rename_at(struct linux_process *process, uint64_t old_dirfd, uint64_
     return result;
 }
 
-static long sys_rename(struct linux_process *process, const uint64_t *args)
+static long sys_rename(struct linux_thread *thread, const uint64_t *args)
 {
+    struct linux_process *process = thread->process;
     return rename_at(process, (uint64_t)GUEST_AT_FDCWD, args[0], (uint64_t)GUEST_AT_FDCWD, args[1],
                      0);
 }
 
-static long sys_renameat(struct linux_process *process, const uint64_t *args)
+static long sys_renameat(struct linux_thread *thread, const uint64_t *args)
 {
+    struct linux_process *process = thread->process;
     return rename_at(process, args[0], args[1], args[2], args[3], 0);
 }
 
-static long sys_renameat2(struct linux_process *process, const uint64_t *args)
+static long sys_renameat2(struct linux_thread *thread, const uint64_t *args)
 {
+    struct linux_process *process = thread->process;
     return rename_at(process, args[0], args[1], args[2], args[3], (unsigned int)args[4]);
 }
 
@@ -429,13 +454,15 @@ static long mkdir_at(struct linux_process *process, uint64_t dirfd, uint64_t add
     return linux_host_result(mkdirat(host.dirfd, host.path, (mode_t)mode));
 }
 
-static long sys_mkdir(struct linux_process *process, const uint64_t *args)
+static long sys_mkdir(struct linux_thread *thread, const uint64_t *args)
 {
+    struct linux_process *process = thread->process;
     return mkdir_at(process, (uint64_t)GUEST_AT_FDCWD, args[0], args[1]);
 }
 
-static long sys_mkdirat(struct linux_process *process, const uint64_t *args)
+static long sys_mkdirat(struct linux_thread *thread, const uint64_t *args)
 {
+    struct linux_process *process = thread->process;
     return mkdir_at(process, args[0], args[1], args[2]);
 }
 
@@ -450,25 +477,29 @@ static long unlink_at(struct linux_process *process, uint64_t dirfd, uint64_t ad
     return linux_host_result(unlinkat(host.dirfd, host.path, flags));
 }
 
-static long sys_rmdir(struct linux_process *process, const uint64_t *args)
+static long sys_rmdir(struct linux_thread *thread, const uint64_t *args)
 {
+    struct linux_process *process = thread->process;
     return unlink_at(process, (uint64_t)GUEST_AT_FDCWD, args[0], AT_REMOVEDIR);
 }
 
-static long sys_unlink(struct linux_process *process, const uint64_t *args)
+static long sys_unlink(struct linux_thread *thread, const uint64_t *args)
 {
+    struct linux_process *process = thread->process;
     return unlink_at(process, (uint64_t)GUEST_AT_FDCWD, args[0], 0);
 }
 
-static long sys_unlinkat(struct linux_process *process, const uint64_t *args)
+static long sys_unlinkat(struct linux_thread *thread, const uint64_t *args)
 {
+    struct linux_process *process = thread->process;
     return unlink_at(process, args[0], args[1], (int)args[2]);
 }
 
 /* ---- file contents and metadata -------------------------------------------- */
 
-static long sys_truncate(struct linux_process *process, const uint64_t *args)
+static long sys_truncate(struct linux_thread *thread, const uint64_t *args)
 {
+    struct linux_process *process = thread->process;
     struct host_path host;
     long error = resolve(process, (uint64_t)GUEST_AT_FDCWD, args[0], false, &host);
     if (error)
@@ -477,9 +508,9 @@ static long sys_truncate(struct linux_process *process, const uint64_t *args)
 }
 
 #define FD_CALL(name, expression)                                                                  \
-    static long sys_##name(struct linux_process *process, const uint64_t *args)                    \
+    static long sys_##name(struct linux_thread *thread, const uint64_t *args)                      \
     {                                                                                              \
-        int host_fd = linux_fd_host(process, args[0]);                                             \
+        int host_fd = linux_fd_host(thread->process, args[0]);                                     \
         if (host_fd < 0)                                                                           \
             return -EBADF;                                                                         \
         return linux_host_result(expression);                                                      \
@@ -494,8 +525,9 @@ FD_CALL(flock, flock(host_fd, (int)args[1]))
 FD_CALL(syncfs, syncfs(host_fd))
 FD_CALL(fallocate, fallocate(host_fd, (int)args[1], (off_t)args[2], (off_t)args[3]))
 
-static long sys_fadvise64(struct linux_process *process, const uint64_t *args)
+static long sys_fadvise64(struct linux_thread *thread, const uint64_t *args)
 {
+    struct linux_process *process = thread->process;
     int host_fd = linux_fd_host(process, args[0]);
     if (host_fd < 0)
         return -EBADF;
@@ -512,13 +544,15 @@ static long chmod_at(struct linux_process *process, uint64_t dirfd, uint64_t add
     return linux_host_result(fchmodat(host.dirfd, host.path, (mode_t)mode, 0));
 }
 
-static long sys_chmod(struct linux_process *process, const uint64_t *args)
+static long sys_chmod(struct linux_thread *thread, const uint64_t *args)
 {
+    struct linux_process *process = thread->process;
     return chmod_at(process, (uint64_t)GUEST_AT_FDCWD, args[0], args[1]);
 }
 
-static long sys_fchmodat(struct linux_process *process, const uint64_t *args)
+static long sys_fchmodat(struct linux_thread *thread, const uint64_t *args)
 {
+    struct linux_process *process = thread->process;
     return chmod_at(process, args[0], args[1], args[2]);
 }
 
@@ -532,24 +566,28 @@ static long chown_at(struct linux_process *process, uint64_t dirfd, uint64_t add
     return linux_host_result(fchownat(host.dirfd, host.path, (uid_t)owner, (gid_t)group, flags));
 }
 
-static long sys_chown(struct linux_process *process, const uint64_t *args)
+static long sys_chown(struct linux_thread *thread, const uint64_t *args)
 {
+    struct linux_process *process = thread->process;
     return chown_at(process, (uint64_t)GUEST_AT_FDCWD, args[0], args[1], args[2], 0);
 }
 
-static long sys_lchown(struct linux_process *process, const uint64_t *args)
+static long sys_lchown(struct linux_thread *thread, const uint64_t *args)
 {
+    struct linux_process *process = thread->process;
     return chown_at(process, (uint64_t)GUEST_AT_FDCWD, args[0], args[1], args[2],
                     AT_SYMLINK_NOFOLLOW);
 }
 
-static long sys_fchownat(struct linux_process *process, const uint64_t *args)
+static long sys_fchownat(struct linux_thread *thread, const uint64_t *args)
 {
+    struct linux_process *process = thread->process;
     return chown_at(process, args[0], args[1], args[2], args[3], (int)args[4]);
 }
 
-static long sys_utimensat(struct linux_process *process, const uint64_t *args)
+static long sys_utimensat(struct linux_thread *thread, const uint64_t *args)
 {
+    struct linux_process *process = thread->process;
     struct timespec times[2];
     if (args[2] && linux_copy_in(process, args[2], times, sizeof(times)) != 0)
         return -EFAULT;

@@ -49,12 +49,31 @@ struct linux_kernel_sigaction {
     uint64_t mask;
 };
 
+/*
+ * One guest thread: the state Linux keeps per task rather than per process.
+ * Owned by the host thread that runs this guest thread's vCPU; other threads
+ * only read tid. Everything shared by all threads of the program lives in
+ * struct linux_process.
+ */
+struct linux_thread {
+    struct linux_process *process;
+    int tid;
+    struct linux_cpu cpu;
+    bool has_cpu;
+    uint64_t signal_mask;
+    uint64_t altstack_sp, altstack_size;
+    int altstack_flags;
+    uint64_t clear_child_tid; /* set_tid_address */
+    uint64_t robust_list_head, robust_list_len;
+    char comm[16];             /* prctl(PR_SET_NAME) */
+    uint64_t fs_base, gs_base; /* arch_prctl, when there is no vCPU (tests) */
+};
+
 struct linux_process {
     struct guest_memory *memory;
     struct linux_config config;
     char *exe_path; /* owned copy of config.exe_path */
-    struct linux_cpu cpu;
-    bool has_cpu;
+    struct linux_thread *main_thread;
 
     struct linux_fd fds[LINUX_MAX_FDS];
 
@@ -64,15 +83,8 @@ struct linux_process {
 
     struct rlimit limits[RLIM_NLIMITS];
     struct linux_kernel_sigaction actions[LINUX_NSIG + 1];
-    uint64_t signal_mask;
-    uint64_t altstack_sp, altstack_size;
-    int altstack_flags;
-    uint64_t clear_child_tid; /* set_tid_address */
-    uint64_t robust_list_head, robust_list_len;
     unsigned int umask;
     int nice;
-    char comm[16];             /* prctl(PR_SET_NAME) */
-    uint64_t fs_base, gs_base; /* arch_prctl, when there is no vCPU (tests) */
 
     GHashTable *logged_unsupported; /* numbers already reported */
 
@@ -81,8 +93,9 @@ struct linux_process {
     int exit_signal;
 };
 
-/* A syscall handler: the six raw arguments in, rax out. */
-typedef long (*linux_handler)(struct linux_process *process, const uint64_t *args);
+/* A syscall handler: the calling thread and the six raw arguments in, rax
+ * out. Process-wide state is thread->process. */
+typedef long (*linux_handler)(struct linux_thread *thread, const uint64_t *args);
 
 /* ---- fd table (fd.c) ---- */
 

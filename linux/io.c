@@ -63,7 +63,7 @@ static long broken_pipe(struct linux_process *process)
         struct timespec zero = {0, 0};
         sigtimedwait(&pipe_set, NULL, &zero);
     }
-    bool blocked = process->signal_mask & (1ULL << (SIGPIPE - 1));
+    bool blocked = process->main_thread->signal_mask & (1ULL << (SIGPIPE - 1));
     if (process->actions[SIGPIPE].handler == (uint64_t)(uintptr_t)SIG_DFL && !blocked)
         linux_process_exit(process, 0, SIGPIPE);
     return -EPIPE;
@@ -205,25 +205,29 @@ static long rw_one(struct linux_process *process, const uint64_t *args, bool is_
     return transfer(process, (int)(uint32_t)args[0], is_write, &segment, 1, offset);
 }
 
-static long sys_read(struct linux_process *process, const uint64_t *args)
+static long sys_read(struct linux_thread *thread, const uint64_t *args)
 {
+    struct linux_process *process = thread->process;
     return rw_one(process, args, false, -1);
 }
 
-static long sys_write(struct linux_process *process, const uint64_t *args)
+static long sys_write(struct linux_thread *thread, const uint64_t *args)
 {
+    struct linux_process *process = thread->process;
     return rw_one(process, args, true, -1);
 }
 
-static long sys_pread64(struct linux_process *process, const uint64_t *args)
+static long sys_pread64(struct linux_thread *thread, const uint64_t *args)
 {
+    struct linux_process *process = thread->process;
     if ((int64_t)args[3] < 0)
         return -EINVAL;
     return rw_one(process, args, false, (int64_t)args[3]);
 }
 
-static long sys_pwrite64(struct linux_process *process, const uint64_t *args)
+static long sys_pwrite64(struct linux_thread *thread, const uint64_t *args)
 {
+    struct linux_process *process = thread->process;
     if ((int64_t)args[3] < 0)
         return -EINVAL;
     return rw_one(process, args, true, (int64_t)args[3]);
@@ -261,18 +265,21 @@ out:
     return result;
 }
 
-static long sys_readv(struct linux_process *process, const uint64_t *args)
+static long sys_readv(struct linux_thread *thread, const uint64_t *args)
 {
+    struct linux_process *process = thread->process;
     return rw_vector(process, args[0], args[1], args[2], false, -1);
 }
 
-static long sys_writev(struct linux_process *process, const uint64_t *args)
+static long sys_writev(struct linux_thread *thread, const uint64_t *args)
 {
+    struct linux_process *process = thread->process;
     return rw_vector(process, args[0], args[1], args[2], true, -1);
 }
 
-static long sys_preadv(struct linux_process *process, const uint64_t *args)
+static long sys_preadv(struct linux_thread *thread, const uint64_t *args)
 {
+    struct linux_process *process = thread->process;
     /* The offset arrives split in two longs (pos_l, pos_h); on x86-64 pos_l
      * holds all of it. */
     if ((int64_t)args[3] < 0)
@@ -280,8 +287,9 @@ static long sys_preadv(struct linux_process *process, const uint64_t *args)
     return rw_vector(process, args[0], args[1], args[2], false, (int64_t)args[3]);
 }
 
-static long sys_pwritev(struct linux_process *process, const uint64_t *args)
+static long sys_pwritev(struct linux_thread *thread, const uint64_t *args)
 {
+    struct linux_process *process = thread->process;
     if ((int64_t)args[3] < 0)
         return -EINVAL;
     return rw_vector(process, args[0], args[1], args[2], true, (int64_t)args[3]);
@@ -328,26 +336,30 @@ static long fd_to_fd(struct linux_process *process, bool is_sendfile, const uint
     return result;
 }
 
-static long sys_sendfile(struct linux_process *process, const uint64_t *args)
+static long sys_sendfile(struct linux_thread *thread, const uint64_t *args)
 {
+    struct linux_process *process = thread->process;
     return fd_to_fd(process, true, args);
 }
 
-static long sys_copy_file_range(struct linux_process *process, const uint64_t *args)
+static long sys_copy_file_range(struct linux_thread *thread, const uint64_t *args)
 {
+    struct linux_process *process = thread->process;
     return fd_to_fd(process, false, args);
 }
 
-static long sys_lseek(struct linux_process *process, const uint64_t *args)
+static long sys_lseek(struct linux_thread *thread, const uint64_t *args)
 {
+    struct linux_process *process = thread->process;
     int host_fd = linux_fd_host(process, args[0]);
     if (host_fd < 0)
         return -EBADF;
     return linux_host_result(lseek(host_fd, (off_t)args[1], (int)args[2]));
 }
 
-static long sys_getdents64(struct linux_process *process, const uint64_t *args)
+static long sys_getdents64(struct linux_thread *thread, const uint64_t *args)
 {
+    struct linux_process *process = thread->process;
     int host_fd = linux_fd_host(process, args[0]);
     if (host_fd < 0)
         return -EBADF;
@@ -418,8 +430,9 @@ static const struct ioctl_rule ioctl_rules[] = {
     {FIONBIO, sizeof(int), IOCTL_IN, false},
 };
 
-static long sys_ioctl(struct linux_process *process, const uint64_t *args)
+static long sys_ioctl(struct linux_thread *thread, const uint64_t *args)
 {
+    struct linux_process *process = thread->process;
     int host_fd = linux_fd_host(process, args[0]);
     if (host_fd < 0)
         return -EBADF;
@@ -508,8 +521,9 @@ static long poll_common(struct linux_process *process, uint64_t address, uint64_
     return result;
 }
 
-static long sys_poll(struct linux_process *process, const uint64_t *args)
+static long sys_poll(struct linux_thread *thread, const uint64_t *args)
 {
+    struct linux_process *process = thread->process;
     int milliseconds = (int)args[2];
     struct timespec timeout = {milliseconds / 1000, (milliseconds % 1000) * 1000000L};
     return poll_common(process, args[0], args[1], milliseconds < 0 ? NULL : &timeout);
@@ -524,8 +538,9 @@ static long read_timespec(struct linux_process *process, uint64_t address, struc
     return 0;
 }
 
-static long sys_ppoll(struct linux_process *process, const uint64_t *args)
+static long sys_ppoll(struct linux_thread *thread, const uint64_t *args)
 {
+    struct linux_process *process = thread->process;
     /* The signal mask argument has nothing to act on: no signal is ever
      * delivered to the program. */
     struct timespec timeout;
@@ -616,8 +631,9 @@ static long select_common(struct linux_process *process, const uint64_t *args,
     return ready;
 }
 
-static long sys_select(struct linux_process *process, const uint64_t *args)
+static long sys_select(struct linux_thread *thread, const uint64_t *args)
 {
+    struct linux_process *process = thread->process;
     struct timeval tv;
     struct timespec timeout;
     if (args[4]) {
@@ -638,8 +654,9 @@ static long sys_select(struct linux_process *process, const uint64_t *args)
     return result;
 }
 
-static long sys_pselect6(struct linux_process *process, const uint64_t *args)
+static long sys_pselect6(struct linux_thread *thread, const uint64_t *args)
 {
+    struct linux_process *process = thread->process;
     struct timespec timeout;
     if (args[4]) {
         long error = read_timespec(process, args[4], &timeout);

@@ -54,9 +54,12 @@ enum linux_outcome {
 };
 
 struct linux_process;
+struct linux_thread;
 
-/* Creates the process state. The program's fds 0-2 are dups of the host
- * fds named in config. Returns NULL with a one-line *error (g_free it). */
+/* Creates the process state and its main thread, whose vCPU is cpu (NULL in
+ * tests: FS/GS bases are then only recorded). The program's fds 0-2 are dups
+ * of the host fds named in config. Returns NULL with a one-line *error
+ * (g_free it). */
 struct linux_process *linux_process_create(struct guest_memory *memory,
                                            const struct linux_config *config,
                                            const struct linux_cpu *cpu, char **error);
@@ -64,13 +67,19 @@ struct linux_process *linux_process_create(struct guest_memory *memory,
 /* Closes every host fd the program had and frees the state. NULL accepted. */
 void linux_process_destroy(struct linux_process *process);
 
+/* The thread that started the program. */
+struct linux_thread *linux_main_thread(struct linux_process *process);
+
+/* The process a thread belongs to. */
+struct linux_process *linux_thread_process(struct linux_thread *thread);
+
 /*
- * Performs one syscall. On LINUX_CONTINUE, *result is the value for rax
- * (a negative errno on failure, as the kernel returns it). Never blocks
- * forever on its own account: a blocking host call (read on a terminal,
- * nanosleep) returns -EINTR when the vCPU thread gets a signal.
+ * Performs one syscall for thread, on the host thread that owns it. On LINUX_CONTINUE, *result is
+ * the value for rax (a negative errno on failure, as the kernel returns it). Never blocks forever
+ * on its own account: a blocking host call (read on a terminal, nanosleep) returns -EINTR when the
+ * vCPU thread gets a signal.
  */
-enum linux_outcome linux_syscall(struct linux_process *process, const struct linux_syscall *call,
+enum linux_outcome linux_syscall(struct linux_thread *thread, const struct linux_syscall *call,
                                  uint64_t *result);
 
 /* The exit status passed to exit or exit_group, & 0xff (valid after

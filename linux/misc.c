@@ -35,10 +35,11 @@ static bool is_self(int64_t pid)
 
 /* ---- arch_prctl and thread bookkeeping ------------------------------------- */
 
-static long sys_arch_prctl(struct linux_process *process, const uint64_t *args)
+static long sys_arch_prctl(struct linux_thread *thread, const uint64_t *args)
 {
+    struct linux_process *process = thread->process;
     uint64_t code = args[0], address = args[1];
-    const struct linux_cpu *cpu = process->has_cpu ? &process->cpu : NULL;
+    const struct linux_cpu *cpu = thread->has_cpu ? &thread->cpu : NULL;
     switch (code) {
     case ARCH_SET_FS:
     case ARCH_SET_GS:
@@ -46,11 +47,11 @@ static long sys_arch_prctl(struct linux_process *process, const uint64_t *args)
         if (address >= GUEST_USER_TOP)
             return -EPERM;
         if (code == ARCH_SET_FS) {
-            process->fs_base = address;
+            thread->fs_base = address;
             if (cpu)
                 cpu->set_fs_base(cpu->opaque, address);
         } else {
-            process->gs_base = address;
+            thread->gs_base = address;
             if (cpu)
                 cpu->set_gs_base(cpu->opaque, address);
         }
@@ -59,9 +60,9 @@ static long sys_arch_prctl(struct linux_process *process, const uint64_t *args)
     case ARCH_GET_GS: {
         uint64_t base;
         if (code == ARCH_GET_FS)
-            base = cpu ? cpu->get_fs_base(cpu->opaque) : process->fs_base;
+            base = cpu ? cpu->get_fs_base(cpu->opaque) : thread->fs_base;
         else
-            base = cpu ? cpu->get_gs_base(cpu->opaque) : process->gs_base;
+            base = cpu ? cpu->get_gs_base(cpu->opaque) : thread->gs_base;
         return linux_copy_out(process, address, &base, sizeof(base)) ? -EFAULT : 0;
     }
     case ARCH_GET_CPUID:
@@ -73,38 +74,39 @@ static long sys_arch_prctl(struct linux_process *process, const uint64_t *args)
     }
 }
 
-static long sys_set_tid_address(struct linux_process *process, const uint64_t *args)
+static long sys_set_tid_address(struct linux_thread *thread, const uint64_t *args)
 {
-    process->clear_child_tid = args[0];
-    return LINUX_PID;
+    thread->clear_child_tid = args[0];
+    return thread->tid;
 }
 
 /* struct robust_list_head: three longs. */
 #define ROBUST_LIST_HEAD_SIZE 24
 
-static long sys_set_robust_list(struct linux_process *process, const uint64_t *args)
+static long sys_set_robust_list(struct linux_thread *thread, const uint64_t *args)
 {
     if (args[1] != ROBUST_LIST_HEAD_SIZE)
         return -EINVAL;
-    process->robust_list_head = args[0];
-    process->robust_list_len = args[1];
+    thread->robust_list_head = args[0];
+    thread->robust_list_len = args[1];
     return 0;
 }
 
-static long sys_get_robust_list(struct linux_process *process, const uint64_t *args)
+static long sys_get_robust_list(struct linux_thread *thread, const uint64_t *args)
 {
+    struct linux_process *process = thread->process;
     if (!is_self((int32_t)args[0]))
         return -ESRCH;
     uint64_t len = ROBUST_LIST_HEAD_SIZE;
-    if (linux_copy_out(process, args[1], &process->robust_list_head, sizeof(uint64_t)) ||
+    if (linux_copy_out(process, args[1], &thread->robust_list_head, sizeof(uint64_t)) ||
         linux_copy_out(process, args[2], &len, sizeof(len)))
         return -EFAULT;
     return 0;
 }
 
-static long sys_rseq(struct linux_process *process, const uint64_t *args)
+static long sys_rseq(struct linux_thread *thread, const uint64_t *args)
 {
-    (void)process;
+    (void)thread;
     (void)args;
     /* libc copes without restartable sequences; registering one would need
      * the monitor to abort critical sections it never interrupts anyway. */
@@ -141,23 +143,27 @@ static long prlimit_common(struct linux_process *process, uint64_t pid, uint64_t
     return new_address ? set_limit(process, (int)resource, &limit) : 0;
 }
 
-static long sys_prlimit64(struct linux_process *process, const uint64_t *args)
+static long sys_prlimit64(struct linux_thread *thread, const uint64_t *args)
 {
+    struct linux_process *process = thread->process;
     return prlimit_common(process, args[0], args[1], args[2], args[3]);
 }
 
-static long sys_getrlimit(struct linux_process *process, const uint64_t *args)
+static long sys_getrlimit(struct linux_thread *thread, const uint64_t *args)
 {
+    struct linux_process *process = thread->process;
     return prlimit_common(process, 0, args[0], 0, args[1]);
 }
 
-static long sys_setrlimit(struct linux_process *process, const uint64_t *args)
+static long sys_setrlimit(struct linux_thread *thread, const uint64_t *args)
 {
+    struct linux_process *process = thread->process;
     return prlimit_common(process, 0, args[0], args[1], 0);
 }
 
-static long sys_getrusage(struct linux_process *process, const uint64_t *args)
+static long sys_getrusage(struct linux_thread *thread, const uint64_t *args)
 {
+    struct linux_process *process = thread->process;
     int who = (int)args[0];
     if (who != RUSAGE_SELF && who != RUSAGE_CHILDREN && who != RUSAGE_THREAD)
         return -EINVAL;
@@ -170,8 +176,9 @@ static long sys_getrusage(struct linux_process *process, const uint64_t *args)
 
 /* ---- random and time --------------------------------------------------------- */
 
-static long sys_getrandom(struct linux_process *process, const uint64_t *args)
+static long sys_getrandom(struct linux_thread *thread, const uint64_t *args)
 {
+    struct linux_process *process = thread->process;
     unsigned int flags = (unsigned int)args[2];
     if (flags & ~(GRND_NONBLOCK | GRND_RANDOM | GRND_INSECURE))
         return -EINVAL;
@@ -200,8 +207,9 @@ static bool valid_clock(uint64_t clock)
     return (int32_t)clock >= 0;
 }
 
-static long sys_clock_gettime(struct linux_process *process, const uint64_t *args)
+static long sys_clock_gettime(struct linux_thread *thread, const uint64_t *args)
 {
+    struct linux_process *process = thread->process;
     if (!valid_clock(args[0]))
         return -EINVAL;
     struct timespec now;
@@ -210,8 +218,9 @@ static long sys_clock_gettime(struct linux_process *process, const uint64_t *arg
     return linux_copy_out(process, args[1], &now, sizeof(now)) ? -EFAULT : 0;
 }
 
-static long sys_clock_getres(struct linux_process *process, const uint64_t *args)
+static long sys_clock_getres(struct linux_thread *thread, const uint64_t *args)
 {
+    struct linux_process *process = thread->process;
     if (!valid_clock(args[0]))
         return -EINVAL;
     struct timespec resolution;
@@ -222,8 +231,9 @@ static long sys_clock_getres(struct linux_process *process, const uint64_t *args
     return 0;
 }
 
-static long sys_gettimeofday(struct linux_process *process, const uint64_t *args)
+static long sys_gettimeofday(struct linux_thread *thread, const uint64_t *args)
 {
+    struct linux_process *process = thread->process;
     struct timeval now;
     gettimeofday(&now, NULL);
     if (args[0] && linux_copy_out(process, args[0], &now, sizeof(now)))
@@ -234,8 +244,9 @@ static long sys_gettimeofday(struct linux_process *process, const uint64_t *args
     return 0;
 }
 
-static long sys_time(struct linux_process *process, const uint64_t *args)
+static long sys_time(struct linux_thread *thread, const uint64_t *args)
 {
+    struct linux_process *process = thread->process;
     int64_t now = (int64_t)time(NULL);
     if (args[0] && linux_copy_out(process, args[0], &now, sizeof(now)))
         return -EFAULT;
@@ -253,8 +264,9 @@ static long read_request(struct linux_process *process, uint64_t address, struct
 
 /* Sleeps are interrupted (-EINTR, time left in *remaining) when the vCPU
  * thread gets a signal, which is how the monitor stops a sleeping program. */
-static long sys_nanosleep(struct linux_process *process, const uint64_t *args)
+static long sys_nanosleep(struct linux_thread *thread, const uint64_t *args)
 {
+    struct linux_process *process = thread->process;
     struct timespec request, left;
     long error = read_request(process, args[0], &request);
     if (error)
@@ -267,8 +279,9 @@ static long sys_nanosleep(struct linux_process *process, const uint64_t *args)
     return error;
 }
 
-static long sys_clock_nanosleep(struct linux_process *process, const uint64_t *args)
+static long sys_clock_nanosleep(struct linux_thread *thread, const uint64_t *args)
 {
+    struct linux_process *process = thread->process;
     if (!valid_clock(args[0]))
         return -EINVAL;
     int flags = (int)args[1];
@@ -283,8 +296,9 @@ static long sys_clock_nanosleep(struct linux_process *process, const uint64_t *a
     return -(long)result;
 }
 
-static long sys_times(struct linux_process *process, const uint64_t *args)
+static long sys_times(struct linux_thread *thread, const uint64_t *args)
 {
+    struct linux_process *process = thread->process;
     struct tms usage;
     clock_t ticks = times(&usage);
     if (args[0] && linux_copy_out(process, args[0], &usage, sizeof(usage)))
@@ -294,8 +308,9 @@ static long sys_times(struct linux_process *process, const uint64_t *args)
 
 /* ---- identity ---------------------------------------------------------------- */
 
-static long sys_uname(struct linux_process *process, const uint64_t *args)
+static long sys_uname(struct linux_thread *thread, const uint64_t *args)
 {
+    struct linux_process *process = thread->process;
     struct utsname name;
     if (uname(&name) != 0)
         return linux_host_error();
@@ -304,37 +319,37 @@ static long sys_uname(struct linux_process *process, const uint64_t *args)
     return linux_copy_out(process, args[0], &name, sizeof(name)) ? -EFAULT : 0;
 }
 
-static long sys_getpid(struct linux_process *process, const uint64_t *args)
+static long sys_getpid(struct linux_thread *thread, const uint64_t *args)
 {
-    (void)process;
+    (void)thread;
     (void)args;
     return LINUX_PID;
 }
 
-static long sys_getppid(struct linux_process *process, const uint64_t *args)
+static long sys_getppid(struct linux_thread *thread, const uint64_t *args)
 {
-    (void)process;
+    (void)thread;
     (void)args;
     return 0; /* like pid 1: started by nobody the program can see */
 }
 
-static long sys_getpgid(struct linux_process *process, const uint64_t *args)
+static long sys_getpgid(struct linux_thread *thread, const uint64_t *args)
 {
-    (void)process;
+    (void)thread;
     return is_self((int32_t)args[0]) ? LINUX_PID : -ESRCH;
 }
 
-static long sys_setsid(struct linux_process *process, const uint64_t *args)
+static long sys_setsid(struct linux_thread *thread, const uint64_t *args)
 {
-    (void)process;
+    (void)thread;
     (void)args;
     return -EPERM; /* already a process group leader */
 }
 
 #define HOST_ID_CALL(name)                                                                         \
-    static long sys_##name(struct linux_process *process, const uint64_t *args)                    \
+    static long sys_##name(struct linux_thread *thread, const uint64_t *args)                      \
     {                                                                                              \
-        (void)process;                                                                             \
+        (void)thread;                                                                              \
         (void)args;                                                                                \
         return (long)name();                                                                       \
     }
@@ -344,8 +359,9 @@ HOST_ID_CALL(geteuid)
 HOST_ID_CALL(getgid)
 HOST_ID_CALL(getegid)
 
-static long sys_getgroups(struct linux_process *process, const uint64_t *args)
+static long sys_getgroups(struct linux_thread *thread, const uint64_t *args)
 {
+    struct linux_process *process = thread->process;
     int size = (int)args[0];
     if (size < 0)
         return -EINVAL;
@@ -367,16 +383,18 @@ static long sys_getgroups(struct linux_process *process, const uint64_t *args)
 
 /* The program shares the monitor's umask, so files it creates get Linux's
  * permissions without the layer redoing the masking. */
-static long sys_umask(struct linux_process *process, const uint64_t *args)
+static long sys_umask(struct linux_thread *thread, const uint64_t *args)
 {
+    struct linux_process *process = thread->process;
     unsigned int old = process->umask;
     process->umask = args[0] & 0777;
     umask(process->umask);
     return old;
 }
 
-static long sys_sysinfo(struct linux_process *process, const uint64_t *args)
+static long sys_sysinfo(struct linux_thread *thread, const uint64_t *args)
 {
+    struct linux_process *process = thread->process;
     struct sysinfo info;
     if (sysinfo(&info) != 0)
         return linux_host_error();
@@ -390,11 +408,12 @@ static long sys_sysinfo(struct linux_process *process, const uint64_t *args)
     return linux_copy_out(process, args[0], &info, sizeof(info)) ? -EFAULT : 0;
 }
 
-static long sys_prctl(struct linux_process *process, const uint64_t *args)
+static long sys_prctl(struct linux_thread *thread, const uint64_t *args)
 {
+    struct linux_process *process = thread->process;
     switch ((int)args[0]) {
     case PR_SET_NAME: {
-        char name[sizeof(process->comm)];
+        char name[sizeof(thread->comm)];
         long len =
             guest_read_string(process->memory, args[1], name, sizeof(name), GUEST_ACCESS_USER_READ);
         if (len == -EFAULT)
@@ -404,11 +423,11 @@ static long sys_prctl(struct linux_process *process, const uint64_t *args)
                 return -EFAULT;
             name[sizeof(name) - 1] = '\0';
         }
-        memcpy(process->comm, name, sizeof(name));
+        memcpy(thread->comm, name, sizeof(name));
         return 0;
     }
     case PR_GET_NAME:
-        return linux_copy_out(process, args[1], process->comm, sizeof(process->comm)) ? -EFAULT : 0;
+        return linux_copy_out(process, args[1], thread->comm, sizeof(thread->comm)) ? -EFAULT : 0;
     case PR_GET_DUMPABLE:
         return 1;
     case PR_SET_DUMPABLE:
@@ -422,15 +441,16 @@ static long sys_prctl(struct linux_process *process, const uint64_t *args)
 
 /* ---- scheduling ---------------------------------------------------------------- */
 
-static long sys_sched_yield(struct linux_process *process, const uint64_t *args)
+static long sys_sched_yield(struct linux_thread *thread, const uint64_t *args)
 {
-    (void)process;
+    (void)thread;
     (void)args;
     return 0;
 }
 
-static long sys_sched_getaffinity(struct linux_process *process, const uint64_t *args)
+static long sys_sched_getaffinity(struct linux_thread *thread, const uint64_t *args)
 {
+    struct linux_process *process = thread->process;
     if (!is_self((int32_t)args[0]))
         return -ESRCH;
     /* One vCPU: CPU 0 only, in one word (Linux rejects lengths that are not
@@ -442,8 +462,9 @@ static long sys_sched_getaffinity(struct linux_process *process, const uint64_t 
     return linux_copy_out(process, args[2], &mask, sizeof(mask)) ? -EFAULT : (long)sizeof(mask);
 }
 
-static long sys_sched_setaffinity(struct linux_process *process, const uint64_t *args)
+static long sys_sched_setaffinity(struct linux_thread *thread, const uint64_t *args)
 {
+    struct linux_process *process = thread->process;
     if (!is_self((int32_t)args[0]))
         return -ESRCH;
     if (args[1] == 0)
@@ -454,8 +475,9 @@ static long sys_sched_setaffinity(struct linux_process *process, const uint64_t 
     return (first & 1) ? 0 : -EINVAL;
 }
 
-static long sys_getpriority(struct linux_process *process, const uint64_t *args)
+static long sys_getpriority(struct linux_thread *thread, const uint64_t *args)
 {
+    struct linux_process *process = thread->process;
     if (args[0] > PRIO_USER)
         return -EINVAL;
     if (args[0] == PRIO_PROCESS && !is_self((int32_t)args[1]))
@@ -464,8 +486,9 @@ static long sys_getpriority(struct linux_process *process, const uint64_t *args)
     return 20 - process->nice;
 }
 
-static long sys_setpriority(struct linux_process *process, const uint64_t *args)
+static long sys_setpriority(struct linux_thread *thread, const uint64_t *args)
 {
+    struct linux_process *process = thread->process;
     if (args[0] > PRIO_USER)
         return -EINVAL;
     if (args[0] == PRIO_PROCESS && !is_self((int32_t)args[1]))
@@ -479,8 +502,9 @@ static long sys_setpriority(struct linux_process *process, const uint64_t *args)
 
 /* ---- signals ------------------------------------------------------------------- */
 
-static long sys_rt_sigaction(struct linux_process *process, const uint64_t *args)
+static long sys_rt_sigaction(struct linux_thread *thread, const uint64_t *args)
 {
+    struct linux_process *process = thread->process;
     int signal = (int)args[0];
     if (args[3] != sizeof(uint64_t) || signal < 1 || signal > LINUX_NSIG)
         return -EINVAL;
@@ -498,8 +522,9 @@ static long sys_rt_sigaction(struct linux_process *process, const uint64_t *args
     return 0;
 }
 
-static long sys_rt_sigprocmask(struct linux_process *process, const uint64_t *args)
+static long sys_rt_sigprocmask(struct linux_thread *thread, const uint64_t *args)
 {
+    struct linux_process *process = thread->process;
     if (args[3] != sizeof(uint64_t))
         return -EINVAL;
     uint64_t set = 0;
@@ -510,22 +535,23 @@ static long sys_rt_sigprocmask(struct linux_process *process, const uint64_t *ar
             return -EFAULT;
     }
     if (args[2] &&
-        linux_copy_out(process, args[2], &process->signal_mask, sizeof(process->signal_mask)))
+        linux_copy_out(process, args[2], &thread->signal_mask, sizeof(thread->signal_mask)))
         return -EFAULT;
     if (args[1]) {
         if (args[0] == SIG_BLOCK)
-            process->signal_mask |= set;
+            thread->signal_mask |= set;
         else if (args[0] == SIG_UNBLOCK)
-            process->signal_mask &= ~set;
+            thread->signal_mask &= ~set;
         else
-            process->signal_mask = set;
-        process->signal_mask &= ~(SIGNAL_BIT(SIGKILL) | SIGNAL_BIT(SIGSTOP));
+            thread->signal_mask = set;
+        thread->signal_mask &= ~(SIGNAL_BIT(SIGKILL) | SIGNAL_BIT(SIGSTOP));
     }
     return 0;
 }
 
-static long sys_rt_sigpending(struct linux_process *process, const uint64_t *args)
+static long sys_rt_sigpending(struct linux_thread *thread, const uint64_t *args)
 {
+    struct linux_process *process = thread->process;
     if (args[1] > sizeof(uint64_t))
         return -EINVAL;
     uint64_t pending = 0; /* signals to itself are acted on at once */
@@ -542,8 +568,9 @@ struct linux_stack {
 
 #define LINUX_MINSIGSTKSZ 2048
 
-static long sys_sigaltstack(struct linux_process *process, const uint64_t *args)
+static long sys_sigaltstack(struct linux_thread *thread, const uint64_t *args)
 {
+    struct linux_process *process = thread->process;
     struct linux_stack wanted;
     if (args[0]) {
         if (linux_copy_in(process, args[0], &wanted, sizeof(wanted)))
@@ -555,19 +582,19 @@ static long sys_sigaltstack(struct linux_process *process, const uint64_t *args)
             return -ENOMEM;
     }
     if (args[1]) {
-        struct linux_stack old = {process->altstack_sp, process->altstack_flags, 0,
-                                  process->altstack_size};
+        struct linux_stack old = {thread->altstack_sp, thread->altstack_flags, 0,
+                                  thread->altstack_size};
         if (linux_copy_out(process, args[1], &old, sizeof(old)))
             return -EFAULT;
     }
     if (args[0]) {
         if ((wanted.flags & ~SS_AUTODISARM) == SS_DISABLE) {
-            process->altstack_sp = process->altstack_size = 0;
-            process->altstack_flags = SS_DISABLE;
+            thread->altstack_sp = thread->altstack_size = 0;
+            thread->altstack_flags = SS_DISABLE;
         } else {
-            process->altstack_sp = wanted.sp;
-            process->altstack_size = wanted.size;
-            process->altstack_flags = wanted.flags & SS_AUTODISARM;
+            thread->altstack_sp = wanted.sp;
+            thread->altstack_size = wanted.size;
+            thread->altstack_flags = wanted.flags & SS_AUTODISARM;
         }
     }
     return 0;
@@ -585,14 +612,15 @@ static bool ignored_by_default(int signal)
  * delivered into the guest yet), so only the default actions are carried
  * out: a fatal one ends the run as Linux would (abort() → SIGABRT → 134).
  */
-static long signal_self(struct linux_process *process, int signal)
+static long signal_self(struct linux_thread *thread, int signal)
 {
+    struct linux_process *process = thread->process;
     if (signal < 0 || signal > LINUX_NSIG)
         return -EINVAL;
     if (signal == 0)
         return 0;
     uint64_t handler = process->actions[signal].handler;
-    bool blocked = process->signal_mask & SIGNAL_BIT(signal);
+    bool blocked = thread->signal_mask & SIGNAL_BIT(signal);
     if (signal != SIGKILL) {
         if (handler == (uint64_t)(uintptr_t)SIG_IGN || blocked || ignored_by_default(signal))
             return 0;
@@ -607,29 +635,29 @@ static long signal_self(struct linux_process *process, int signal)
     return 0;
 }
 
-static long sys_kill(struct linux_process *process, const uint64_t *args)
+static long sys_kill(struct linux_thread *thread, const uint64_t *args)
 {
     int32_t pid = (int32_t)args[0];
     /* Only itself exists: pid 1, its group (0, -1) and "everyone" (-1). */
     if (pid != LINUX_PID && pid != 0 && pid != -1 && pid != -LINUX_PID)
         return -ESRCH;
-    return signal_self(process, (int)args[1]);
+    return signal_self(thread, (int)args[1]);
 }
 
-static long sys_tkill(struct linux_process *process, const uint64_t *args)
+static long sys_tkill(struct linux_thread *thread, const uint64_t *args)
 {
     if ((int32_t)args[0] != LINUX_PID)
         return (int32_t)args[0] <= 0 ? -EINVAL : -ESRCH;
-    return signal_self(process, (int)args[1]);
+    return signal_self(thread, (int)args[1]);
 }
 
-static long sys_tgkill(struct linux_process *process, const uint64_t *args)
+static long sys_tgkill(struct linux_thread *thread, const uint64_t *args)
 {
     if ((int32_t)args[0] <= 0 || (int32_t)args[1] <= 0)
         return -EINVAL;
     if ((int32_t)args[0] != LINUX_PID || (int32_t)args[1] != LINUX_PID)
         return -ESRCH;
-    return signal_self(process, (int)args[2]);
+    return signal_self(thread, (int)args[2]);
 }
 
 /* ---- futex ------------------------------------------------------------------- */
@@ -686,8 +714,9 @@ static long futex_wake_op(struct linux_process *process, uint64_t address, uint3
  * reports as "The futex facility returned an unexpected error code" and
  * aborts: a diagnosable end of the run rather than a hang.
  */
-static long sys_futex(struct linux_process *process, const uint64_t *args)
+static long sys_futex(struct linux_thread *thread, const uint64_t *args)
 {
+    struct linux_process *process = thread->process;
     uint64_t address = args[0];
     int op = (int)args[1];
     int command = op & FUTEX_CMD_MASK;
@@ -733,15 +762,16 @@ static long sys_futex(struct linux_process *process, const uint64_t *args)
     }
 }
 
-static long sys_wait4(struct linux_process *process, const uint64_t *args)
+static long sys_wait4(struct linux_thread *thread, const uint64_t *args)
 {
-    (void)process;
+    (void)thread;
     (void)args;
     return -ECHILD; /* it can never have had a child */
 }
 
-static long sys_getcpu(struct linux_process *process, const uint64_t *args)
+static long sys_getcpu(struct linux_thread *thread, const uint64_t *args)
 {
+    struct linux_process *process = thread->process;
     uint32_t zero = 0;
     if ((args[0] && linux_copy_out(process, args[0], &zero, sizeof(zero))) ||
         (args[1] && linux_copy_out(process, args[1], &zero, sizeof(zero))))
@@ -751,17 +781,18 @@ static long sys_getcpu(struct linux_process *process, const uint64_t *args)
 
 /* ---- the end --------------------------------------------------------------------- */
 
-static long sys_exit_group(struct linux_process *process, const uint64_t *args)
+static long sys_exit_group(struct linux_thread *thread, const uint64_t *args)
 {
+    struct linux_process *process = thread->process;
     linux_process_exit(process, (int)args[0], 0);
     return 0;
 }
 
 #define UNSUPPORTED(name)                                                                          \
-    static long sys_##name(struct linux_process *process, const uint64_t *args)                    \
+    static long sys_##name(struct linux_thread *thread, const uint64_t *args)                      \
     {                                                                                              \
         (void)args;                                                                                \
-        return linux_sys_unsupported(process, SYS_##name);                                         \
+        return linux_sys_unsupported(thread->process, SYS_##name);                                 \
     }
 
 /* One program, one thread, no other address space to create. */

@@ -128,8 +128,9 @@ static bool range_free(const struct linux_process *process, uint64_t start, uint
 
 /* ---- brk --------------------------------------------------------------------- */
 
-static long sys_brk(struct linux_process *process, const uint64_t *args)
+static long sys_brk(struct linux_thread *thread, const uint64_t *args)
 {
+    struct linux_process *process = thread->process;
     uint64_t wanted = args[0];
     /* Linux answers every failure with the unchanged break. */
     if (wanted < process->brk_start || wanted > GUEST_USER_TOP)
@@ -184,8 +185,9 @@ static void file_name(int host_fd, char *name, size_t size)
     g_strlcpy(name, slash ? slash + 1 : target, size);
 }
 
-static long sys_mmap(struct linux_process *process, const uint64_t *args)
+static long sys_mmap(struct linux_thread *thread, const uint64_t *args)
 {
+    struct linux_process *process = thread->process;
     uint64_t address = args[0], prot = args[2], flags = args[3], offset = args[5];
     uint64_t len;
     if (args[1] == 0 || (offset & ~GUEST_PAGE_MASK))
@@ -279,8 +281,9 @@ static long sys_mmap(struct linux_process *process, const uint64_t *args)
     return (long)start;
 }
 
-static long sys_munmap(struct linux_process *process, const uint64_t *args)
+static long sys_munmap(struct linux_thread *thread, const uint64_t *args)
 {
+    struct linux_process *process = thread->process;
     uint64_t start = args[0], len;
     if ((start & ~GUEST_PAGE_MASK) || args[1] == 0 || !page_length(args[1], &len) ||
         !in_user_space(start, len))
@@ -290,8 +293,9 @@ static long sys_munmap(struct linux_process *process, const uint64_t *args)
     return guest_unmap(process->memory, start, len);
 }
 
-static long sys_mprotect(struct linux_process *process, const uint64_t *args)
+static long sys_mprotect(struct linux_thread *thread, const uint64_t *args)
 {
+    struct linux_process *process = thread->process;
     uint64_t start = args[0], len, prot = args[2];
     if (start & ~GUEST_PAGE_MASK)
         return -EINVAL;
@@ -308,8 +312,9 @@ static long sys_mprotect(struct linux_process *process, const uint64_t *args)
     return guest_protect(process->memory, start, len, guest_prot_from_linux(prot));
 }
 
-static long sys_mremap(struct linux_process *process, const uint64_t *args)
+static long sys_mremap(struct linux_thread *thread, const uint64_t *args)
 {
+    struct linux_process *process = thread->process;
     uint64_t old_start = args[0], flags = args[3], new_address = args[4];
     uint64_t old_len, new_len;
     if (old_start & ~GUEST_PAGE_MASK)
@@ -404,8 +409,9 @@ static bool is_anonymous(const struct guest_region *region)
            (region->kind == GUEST_REGION_MMAP && region->name[0] == '\0');
 }
 
-static long sys_madvise(struct linux_process *process, const uint64_t *args)
+static long sys_madvise(struct linux_thread *thread, const uint64_t *args)
 {
+    struct linux_process *process = thread->process;
     uint64_t start = args[0], len;
     int advice = (int)args[2];
     if ((start & ~GUEST_PAGE_MASK) || !page_length(args[1], &len) || !in_user_space(start, len))
@@ -433,8 +439,9 @@ static long sys_madvise(struct linux_process *process, const uint64_t *args)
     return 0;
 }
 
-static long sys_msync(struct linux_process *process, const uint64_t *args)
+static long sys_msync(struct linux_thread *thread, const uint64_t *args)
 {
+    struct linux_process *process = thread->process;
     uint64_t len;
     if ((args[0] & ~GUEST_PAGE_MASK) || !page_length(args[1], &len) ||
         (args[2] & ~(uint64_t)(MS_ASYNC | MS_SYNC | MS_INVALIDATE)))
@@ -443,9 +450,9 @@ static long sys_msync(struct linux_process *process, const uint64_t *args)
     return len && !fully_covered(process, args[0], args[0] + len) ? -ENOMEM : 0;
 }
 
-static long sys_mlock_family(struct linux_process *process, const uint64_t *args)
+static long sys_mlock_family(struct linux_thread *thread, const uint64_t *args)
 {
-    (void)process;
+    (void)thread;
     (void)args;
     return 0; /* guest RAM never swaps out from under the program */
 }

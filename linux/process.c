@@ -68,20 +68,24 @@ struct linux_process *linux_process_create(struct guest_memory *memory,
     process->config = *config;
     process->exe_path = g_strdup(config->exe_path ? config->exe_path : "");
     process->config.exe_path = process->exe_path;
+    struct linux_thread *thread = g_new0(struct linux_thread, 1);
+    thread->process = process;
+    thread->tid = LINUX_PID;
     if (cpu) {
-        process->cpu = *cpu;
-        process->has_cpu = true;
+        thread->cpu = *cpu;
+        thread->has_cpu = true;
     }
+    thread->altstack_flags = SS_DISABLE;
+    process->main_thread = thread;
     for (int fd = 0; fd < LINUX_MAX_FDS; fd++)
         process->fds[fd].host_fd = -1;
     process->logged_unsupported = g_hash_table_new(g_int64_hash, g_int64_equal);
     init_limits(process);
-    process->altstack_flags = SS_DISABLE;
     mode_t mask = umask(022);
     umask(mask);
     process->umask = mask;
     char *base = g_path_get_basename(process->exe_path);
-    g_strlcpy(process->comm, base, sizeof(process->comm));
+    g_strlcpy(thread->comm, base, sizeof(thread->comm));
     g_free(base);
 
     const int standard[3] = {config->stdin_fd, config->stdout_fd, config->stderr_fd};
@@ -119,6 +123,7 @@ void linux_process_destroy(struct linux_process *process)
     g_hash_table_destroy(process->logged_unsupported);
     g_list_free_full(keys, g_free);
     g_free(process->exe_path);
+    g_free(process->main_thread);
     g_free(process);
 }
 
@@ -140,9 +145,20 @@ static long unsupported(struct linux_process *process, uint64_t number)
     return -ENOSYS;
 }
 
-enum linux_outcome linux_syscall(struct linux_process *process, const struct linux_syscall *call,
+struct linux_thread *linux_main_thread(struct linux_process *process)
+{
+    return process->main_thread;
+}
+
+struct linux_process *linux_thread_process(struct linux_thread *thread)
+{
+    return thread->process;
+}
+
+enum linux_outcome linux_syscall(struct linux_thread *thread, const struct linux_syscall *call,
                                  uint64_t *result)
 {
+    struct linux_process *process = thread->process;
     long value;
     if (process->exited) {
         *result = 0;
@@ -150,7 +166,7 @@ enum linux_outcome linux_syscall(struct linux_process *process, const struct lin
     }
     if (call->number < LINUX_SYSCALL_TABLE_SIZE && syscall_table[call->number]) {
         int saved_errno = errno;
-        value = syscall_table[call->number](process, call->args);
+        value = syscall_table[call->number](thread, call->args);
         errno = saved_errno;
     } else {
         value = unsupported(process, call->number);

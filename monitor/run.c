@@ -76,7 +76,7 @@ static bool perform_syscall(struct run *run)
     /* A blocking host call (read from a terminal, a sleep) must end when the
      * main loop stops the vCPU. */
     set_kick_blocked(false);
-    enum linux_outcome outcome = linux_syscall(guest->process, &call, &result);
+    enum linux_outcome outcome = linux_syscall(linux_main_thread(guest->process), &call, &result);
     set_kick_blocked(true);
     if (outcome == LINUX_EXIT) {
         int signal = linux_exit_signal(guest->process);

@@ -141,7 +141,7 @@ class LinuxTest : public ::testing::Test
     {
         struct linux_syscall call = {number, {a0, a1, a2, a3, a4, a5}};
         uint64_t result = 0xdeadbeef;
-        last_outcome_ = linux_syscall(process_, &call, &result);
+        last_outcome_ = linux_syscall(linux_main_thread(process_), &call, &result);
         return static_cast<int64_t>(result);
     }
 
