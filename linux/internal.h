@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <sys/resource.h>
 
 #include <glib.h>
@@ -88,6 +89,9 @@ struct linux_process {
 
     GHashTable *logged_unsupported; /* numbers already reported */
 
+    FILE *strace_file;  /* --strace: where each call is traced, NULL when off */
+    bool strace_prefix; /* several threads or processes: lines start "[pid N]" */
+
     bool exited;
     int exit_status;
     int exit_signal;
@@ -141,6 +145,15 @@ void linux_register_mm(linux_handler *table);
 void linux_register_misc(linux_handler *table);
 
 #define LINUX_SYSCALL_TABLE_SIZE 512
+
+/* ---- strace.c ---- */
+
+/* Traces one call (returned: false when it never returns, as exit_group). */
+void linux_strace_syscall(struct linux_thread *thread, const struct linux_syscall *call,
+                          long result, bool returned);
+
+/* Traces a signal delivered to thread: "--- SIGALRM {...} ---". */
+void linux_strace_signal(struct linux_thread *thread, int signal, int code);
 
 /* mm.c: sets up brk; called once from linux_process_create. */
 void linux_mm_init(struct linux_process *process);

@@ -14,6 +14,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -39,6 +40,9 @@ struct linux_config {
     bool verbose; /* log each unknown syscall once, on stderr */
     /* Host fds that become the program's 0, 1 and 2 (normally 0, 1, 2). */
     int stdin_fd, stdout_fd, stderr_fd;
+    /* --strace: trace every syscall here in strace's format (NULL: off).
+     * The caller keeps it open for the process's life. */
+    FILE *strace_file;
 };
 
 /* The syscall number and its six arguments, as the ABI passes them
@@ -94,6 +98,12 @@ int linux_exit_signal(const struct linux_process *process);
 
 /* The current heap range [start, end) ("Heap" line of fault reports). */
 void linux_heap_range(const struct linux_process *process, uint64_t *start, uint64_t *end);
+
+/* Starts (file) or stops (NULL) the syscall trace; `monitor strace on|off`. */
+void linux_set_strace(struct linux_process *process, FILE *file);
+
+/* The trace's last line: "+++ exited with N +++" or "+++ killed by SIGx +++". */
+void linux_strace_end(struct linux_process *process, int status, int signal);
 
 /* The syscall's name ("read"), or NULL for numbers the table does not know. */
 const char *linux_syscall_name(uint64_t number);

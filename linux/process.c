@@ -80,6 +80,7 @@ struct linux_process *linux_process_create(struct guest_memory *memory,
     for (int fd = 0; fd < LINUX_MAX_FDS; fd++)
         process->fds[fd].host_fd = -1;
     process->logged_unsupported = g_hash_table_new(g_int64_hash, g_int64_equal);
+    process->strace_file = config->strace_file;
     init_limits(process);
     mode_t mask = umask(022);
     umask(mask);
@@ -172,6 +173,7 @@ enum linux_outcome linux_syscall(struct linux_thread *thread, const struct linux
         value = unsupported(process, call->number);
     }
     *result = (uint64_t)value;
+    linux_strace_syscall(thread, call, value, !process->exited);
     return process->exited ? LINUX_EXIT : LINUX_CONTINUE;
 }
 

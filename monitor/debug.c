@@ -815,7 +815,8 @@ static char *target_monitor_command(void *opaque, const char *command)
                         "  info registers   control registers, segments and MSRs\n"
                         "  info mem         the guest memory map\n"
                         "  info debug       how breakpoints and steps are done on this host\n"
-                        "  translate ADDR   the page walk for a guest-virtual address\n");
+                        "  translate ADDR   the page walk for a guest-virtual address\n"
+                        "  strace on|off    trace the program's syscalls on stderr\n");
     if (strcmp(command, "info registers") == 0)
         return monitor_registers(debugger);
     if (strcmp(command, "info mem") == 0) {
@@ -838,6 +839,14 @@ static char *target_monitor_command(void *opaque, const char *command)
     }
     if (strncmp(command, "translate ", 10) == 0)
         return monitor_translate(debugger, command + 10);
+    if (strcmp(command, "strace on") == 0 || strcmp(command, "strace off") == 0) {
+        /* The trace keeps going to --strace's FILE when one was given. */
+        struct guest *guest = debugger->guest;
+        bool on = strcmp(command, "strace on") == 0;
+        linux_set_strace(guest->process,
+                         on ? (guest->strace_file ? guest->strace_file : stderr) : NULL);
+        return g_strdup_printf("syscall trace %s\n", on ? "on" : "off");
+    }
     return g_strdup_printf("unknown monitor command '%s'; try 'monitor help'\n", command);
 }
 

@@ -296,6 +296,14 @@ struct guest *guest_create(const struct monitor_options *options, char **error)
     if (set_initial_state(guest, error) < 0)
         goto fail;
 
+    if (options->strace) {
+        guest->strace_file = options->strace_path ? fopen(options->strace_path, "we") : stderr;
+        if (!guest->strace_file) {
+            *error = g_strdup_printf("cannot write the trace to %s: %s", options->strace_path,
+                                     g_strerror(errno));
+            goto fail;
+        }
+    }
     char *exe_path = realpath(options->program, NULL);
     struct linux_config config = {
         .exe_path = exe_path ? exe_path : options->program,
@@ -306,6 +314,7 @@ struct guest *guest_create(const struct monitor_options *options, char **error)
         .stdin_fd = 0,
         .stdout_fd = 1,
         .stderr_fd = 2,
+        .strace_file = guest->strace_file,
     };
     static const struct linux_cpu cpu_template = {
         .get_fs_base = cpu_get_fs_base,
@@ -331,6 +340,8 @@ void guest_destroy(struct guest *guest)
     if (!guest)
         return;
     linux_process_destroy(guest->process);
+    if (guest->strace_file && guest->strace_file != stderr)
+        fclose(guest->strace_file);
     if (guest->accel)
         guest->accel_ops->destroy(guest->accel);
     elf_image_free(&guest->program);

@@ -36,6 +36,7 @@ struct guest {
     uint8_t *auxv;
     size_t auxv_length;
     bool verbose;
+    FILE *strace_file; /* --strace: stderr, or the FILE opened for it */
 };
 
 /*

@@ -31,6 +31,8 @@ struct monitor_options {
     bool halt_at_start;  /* -S: wait for a debugger before the first instruction */
     char *core_path;     /* --core FILE: write an ELF core file on a fault */
     double timeout;      /* --timeout SECONDS: stop a runaway guest (0: none) */
+    bool strace;         /* --strace[=FILE]: trace the program's syscalls */
+    char *strace_path;   /* FILE of --strace=FILE, NULL for stderr */
     char *program;       /* PROGRAM as given */
     char **program_argv; /* PROGRAM ARGS..., NULL-terminated */
 };

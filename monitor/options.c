@@ -48,6 +48,7 @@ void monitor_options_free(struct monitor_options *options)
     g_free(options->kernel_path);
     g_free(options->gdb);
     g_free(options->core_path);
+    g_free(options->strace_path);
     g_strfreev(options->environment);
     g_free(options->program);
     g_strfreev(options->program_argv);
@@ -70,10 +71,58 @@ static const char *const description =
     "segmentation fault); 1 when hermitux-run cannot start it; 2 for a bad\n"
     "command line.";
 
+/* --strace takes an optional FILE, which GOption hands to a callback. */
+static gboolean strace_requested;
+static char *strace_target;
+
+static gboolean parse_strace(const char *name, const char *value, gpointer data, GError **error)
+{
+    (void)name;
+    (void)data;
+    (void)error;
+    strace_requested = TRUE;
+    g_free(strace_target);
+    strace_target = value && *value ? g_strdup(value) : NULL;
+    return TRUE;
+}
+
+/* Whether argument is the option of entries that takes a value in the next
+ * argument ("-m 512M", "--gdb tcp::1"). */
+static bool takes_next_argument(const char *argument, const GOptionEntry *entries)
+{
+    for (const GOptionEntry *entry = entries; entry->long_name; entry++) {
+        if (entry->arg == G_OPTION_ARG_NONE || (entry->flags & G_OPTION_FLAG_OPTIONAL_ARG))
+            continue;
+        if ((argument[1] == '-' && strcmp(argument + 2, entry->long_name) == 0) ||
+            (argument[1] == entry->short_name && argument[2] == '\0'))
+            return true;
+    }
+    return false;
+}
+
+/*
+ * GOption gives an optional argument the next word ("--strace PROGRAM" would
+ * trace to a file named PROGRAM). A bare --strace among the options becomes
+ * "--strace=", which means stderr; words from PROGRAM on are the program's.
+ */
+static void mark_bare_strace(char **args, int count, const GOptionEntry *entries)
+{
+    for (int i = 1; i < count; i++) {
+        if (args[i][0] != '-' || strcmp(args[i], "--") == 0)
+            return;
+        if (strcmp(args[i], "--strace") == 0)
+            args[i] = "--strace=";
+        else if (takes_next_argument(args[i], entries))
+            i++;
+    }
+}
+
 enum monitor_parse_result monitor_parse_options(int argc, char **argv, char **environment,
                                                 struct monitor_options *options, char **error)
 {
     memset(options, 0, sizeof(*options));
+    strace_requested = FALSE;
+    g_clear_pointer(&strace_target, g_free);
     char *accel = NULL, *memory = NULL, *kernel = NULL, *gdb = NULL, *core = NULL;
     gboolean gdb_default = FALSE, halt = FALSE;
     double timeout = 0;
@@ -103,6 +152,8 @@ enum monitor_parse_result monitor_parse_options(int argc, char **argv, char **en
          "On a fault, write an ELF core file that gdb PROGRAM FILE opens", "FILE"},
         {"timeout", 0, 0, G_OPTION_ARG_DOUBLE, &timeout,
          "Stop the guest after SECONDS, report where it was and exit 124", "SECONDS"},
+        {"strace", 0, G_OPTION_FLAG_OPTIONAL_ARG, G_OPTION_ARG_CALLBACK, (void *)parse_strace,
+         "Trace every syscall of the program, as strace, to stderr or FILE", "FILE"},
         {"version", 0, 0, G_OPTION_ARG_NONE, &version, "Print the version and exit", NULL},
         {NULL, 0, 0, 0, NULL, NULL, NULL},
     };
@@ -119,6 +170,7 @@ enum monitor_parse_result monitor_parse_options(int argc, char **argv, char **en
     char **args = g_new0(char *, argc + 1);
     for (int i = 0; i < argc; i++)
         args[i] = argv[i];
+    mark_bare_strace(args, argc, entries);
     int arg_count = argc;
     char **args_view = args; /* g_option_context_parse rearranges the array */
     if (!g_option_context_parse(context, &arg_count, &args_view, &gerror)) {
@@ -194,6 +246,12 @@ enum monitor_parse_result monitor_parse_options(int argc, char **argv, char **en
         goto out;
     }
     options->timeout = timeout;
+    options->strace = strace_requested;
+    if (strace_target) {
+        /* Absolute now: the program's chdir must not move the trace. */
+        options->strace_path = g_canonicalize_filename(strace_target, NULL);
+        g_clear_pointer(&strace_target, g_free);
+    }
 
     options->environment = clear_env ? g_new0(char *, 1) : g_strdupv(environment);
     for (char **setting = setenv_list; setting && *setting; setting++) {
@@ -223,6 +281,7 @@ out:
     g_free(gdb);
     g_free(core);
     g_strfreev(setenv_list);
+    g_clear_pointer(&strace_target, g_free);
     g_option_context_free(context);
     return result;
 }

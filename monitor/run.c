@@ -187,6 +187,18 @@ static void install_kick_signal(void)
     signal(SIGPIPE, SIG_IGN);
 }
 
+/* --strace's last line, once the program is gone. */
+static void trace_end(const struct run *run)
+{
+    struct linux_process *process = run->guest->process;
+    if (run->end == RUN_END_EXIT)
+        linux_strace_end(process, run->exit_status, 0);
+    else if (run->end == RUN_END_SIGNAL)
+        linux_strace_end(process, 0, run->exit_status - 128);
+    else if (run->end == RUN_END_FAULT)
+        linux_strace_end(process, 0, report_signal_for_vector(run->exit.vector));
+}
+
 int monitor_run(const struct monitor_options *options)
 {
     install_kick_signal();
@@ -228,6 +240,7 @@ int monitor_run(const struct monitor_options *options)
     g_source_remove(sigint_source);
     g_source_remove(sigterm_source);
 
+    trace_end(&run);
     int status;
     switch (run.end) {
     case RUN_END_EXIT:

@@ -1,0 +1,797 @@
+/*
+ * linux/strace.c — `--strace`: one line per syscall in strace's own format,
+ * written by the personality itself so that every accelerator traces alike.
+ *
+ * The line is written when the call returns (as `strace -o FILE` does for a
+ * call nothing interleaves with), because output arguments — the bytes a
+ * read() filled, the struct stat of fstat() — are only known then. Guest
+ * memory is read through the checked path; an unreadable argument prints as
+ * its address, as strace does.
+ */
+#include "linux/internal.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+/* strace's default -s: strings longer than this are cut and followed by "...". */
+#define STRACE_STRING_LIMIT 32
+/* strace prints at most this many iovec elements and array members. */
+#define STRACE_ARRAY_LIMIT 1024
+
+/*
+ * How each argument prints, one letter per argument:
+ *   d signed int        l signed long       u unsigned          x hex
+ *   p pointer (NULL)    f fd                D dirfd (AT_FDCWD)  s path string
+ *   b input buffer, its length the next argument
+ *   B output buffer, its length the result  o open flags        m mode (octal)
+ *   P mmap prot         M mmap flags        S struct stat out   v iovec in (count next)
+ *   V iovec out         g signal            w lseek whence      a access mode
+ *   A AT_* flags        c clock id          t timespec in       T timespec out
+ *   r arch_prctl code   i ioctl request     F fcntl command     k sigset in
+ *   K sigset out        h sigprocmask how   G getrandom flags   R rlimit resource
+ *   j struct rlimit in  L struct rlimit out H output buffer in hex (getrandom)
+ *   X fcntl's third argument, by command
+ * The result prints in decimal unless the format ends in ":x" (an address).
+ */
+struct strace_format {
+    const char *args;
+    bool hex_result;
+    bool no_return; /* exit, exit_group: "= ?" */
+};
+
+static const struct strace_format *format_of(uint64_t number)
+{
+    static const struct {
+        int number;
+        struct strace_format format;
+    } table[] = {
+        {SYS_read, {"fBu", false, false}},
+        {SYS_write, {"fbu", false, false}},
+        {SYS_open, {"som", false, false}},
+        {SYS_close, {"f", false, false}},
+        {SYS_stat, {"sS", false, false}},
+        {SYS_fstat, {"fS", false, false}},
+        {SYS_lstat, {"sS", false, false}},
+        {SYS_lseek, {"flw", false, false}},
+        {SYS_mmap, {"puPMfx", true, false}},
+        {SYS_mprotect, {"puP", false, false}},
+        {SYS_munmap, {"pu", false, false}},
+        {SYS_brk, {"p", true, false}},
+        {SYS_rt_sigprocmask, {"hkKu", false, false}},
+        {SYS_pread64, {"fBul", false, false}},
+        {SYS_pwrite64, {"fbul", false, false}},
+        {SYS_readv, {"fVd", false, false}},
+        {SYS_writev, {"fvd", false, false}},
+        {SYS_access, {"sa", false, false}},
+        {SYS_pipe, {"p", false, false}},
+        {SYS_sched_yield, {"", false, false}},
+        {SYS_dup, {"f", false, false}},
+        {SYS_dup2, {"ff", false, false}},
+        {SYS_nanosleep, {"tp", false, false}},
+        {SYS_getpid, {"", false, false}},
+        {SYS_exit, {"d", false, true}},
+        {SYS_kill, {"dg", false, false}},
+        {SYS_uname, {"p", false, false}},
+        {SYS_fcntl, {"fFX", false, false}},
+        {SYS_fsync, {"f", false, false}},
+        {SYS_ftruncate, {"fl", false, false}},
+        {SYS_getcwd, {"pu", false, false}},
+        {SYS_chdir, {"s", false, false}},
+        {SYS_fchdir, {"f", false, false}},
+        {SYS_rename, {"ss", false, false}},
+        {SYS_mkdir, {"sm", false, false}},
+        {SYS_rmdir, {"s", false, false}},
+        {SYS_unlink, {"s", false, false}},
+        {SYS_readlink, {"sBu", false, false}},
+        {SYS_chmod, {"sm", false, false}},
+        {SYS_umask, {"m", false, false}},
+        {SYS_getuid, {"", false, false}},
+        {SYS_getgid, {"", false, false}},
+        {SYS_geteuid, {"", false, false}},
+        {SYS_getegid, {"", false, false}},
+        {SYS_getppid, {"", false, false}},
+        {SYS_arch_prctl, {"rx", false, false}},
+        {SYS_gettid, {"", false, false}},
+        {SYS_tkill, {"dg", false, false}},
+        {SYS_time, {"p", false, false}},
+        {SYS_set_tid_address, {"p", false, false}},
+        {SYS_clock_gettime, {"cT", false, false}},
+        {SYS_clock_nanosleep, {"cdtp", false, false}},
+        {SYS_exit_group, {"d", false, true}},
+        {SYS_tgkill, {"ddg", false, false}},
+        {SYS_openat, {"Dsom", false, false}},
+        {SYS_mkdirat, {"Dsm", false, false}},
+        {SYS_newfstatat, {"DsSA", false, false}},
+        {SYS_unlinkat, {"DsA", false, false}},
+        {SYS_renameat, {"DsDs", false, false}},
+        {SYS_readlinkat, {"DsBu", false, false}},
+        {SYS_faccessat, {"Dsa", false, false}},
+        {SYS_faccessat2, {"DsaA", false, false}},
+        {SYS_set_robust_list, {"pu", false, false}},
+        {SYS_dup3, {"ffo", false, false}},
+        {SYS_pipe2, {"po", false, false}},
+        {SYS_prlimit64, {"dRjL", false, false}},
+        {SYS_getrlimit, {"RL", false, false}},
+        {SYS_setrlimit, {"Rj", false, false}},
+        {SYS_getrandom, {"HuG", false, false}},
+        {SYS_rseq, {"pxdx", false, false}},
+        {SYS_getdents64, {"fpu", false, false}},
+        {SYS_ioctl, {"fix", false, false}},
+        {SYS_madvise, {"pud", false, false}},
+        {SYS_mremap, {"puuxp", true, false}},
+        {SYS_sigaltstack, {"pp", false, false}},
+        {SYS_rt_sigaction, {"gppu", false, false}},
+        {SYS_rt_sigreturn, {"", false, false}},
+        {SYS_getrusage, {"dp", false, false}},
+        {SYS_sysinfo, {"p", false, false}},
+        {SYS_futex, {"pdupud", false, false}},
+        {SYS_statx, {"DsAxp", false, false}},
+    };
+    for (size_t i = 0; i < G_N_ELEMENTS(table); i++) {
+        if ((uint64_t)table[i].number == number)
+            return &table[i].format;
+    }
+    return NULL;
+}
+
+/* ---- pieces ------------------------------------------------------------------ */
+
+static void put_string_bytes(GString *out, const uint8_t *bytes, size_t length, bool cut, bool hex)
+{
+    g_string_append_c(out, '"');
+    for (size_t i = 0; i < length; i++) {
+        if (hex) {
+            g_string_append_printf(out, "\\x%02x", bytes[i]);
+            continue;
+        }
+        uint8_t c = bytes[i];
+        switch (c) {
+        case '"':
+            g_string_append(out, "\\\"");
+            break;
+        case '\\':
+            g_string_append(out, "\\\\");
+            break;
+        case '\n':
+            g_string_append(out, "\\n");
+            break;
+        case '\t':
+            g_string_append(out, "\\t");
+            break;
+        case '\r':
+            g_string_append(out, "\\r");
+            break;
+        case '\f':
+            g_string_append(out, "\\f");
+            break;
+        case '\v':
+            g_string_append(out, "\\v");
+            break;
+        default:
+            if (c >= ' ' && c < 0x7f)
+                g_string_append_c(out, (char)c);
+            else if (i + 1 < length && bytes[i + 1] >= '0' && bytes[i + 1] <= '7')
+                g_string_append_printf(out, "\\%03o", c);
+            else
+                g_string_append_printf(out, "\\%o", c);
+        }
+    }
+    g_string_append_c(out, '"');
+    if (cut)
+        g_string_append(out, "...");
+}
+
+static void put_pointer(GString *out, uint64_t address)
+{
+    if (address == 0)
+        g_string_append(out, "NULL");
+    else
+        g_string_append_printf(out, "0x%" G_GINT64_MODIFIER "x", address);
+}
+
+/* A buffer of length bytes at address, cut at STRACE_STRING_LIMIT. */
+static void put_buffer(struct linux_process *process, GString *out, uint64_t address,
+                       uint64_t length, bool hex)
+{
+    uint8_t bytes[STRACE_STRING_LIMIT];
+    size_t shown = length < STRACE_STRING_LIMIT ? (size_t)length : STRACE_STRING_LIMIT;
+    if (linux_copy_in(process, address, bytes, shown) != 0) {
+        put_pointer(out, address);
+        return;
+    }
+    put_string_bytes(out, bytes, shown, length > shown, hex);
+}
+
+/* A path: strace prints it whole (up to PATH_MAX), not cut like a buffer. */
+static void put_path(struct linux_process *process, GString *out, uint64_t address)
+{
+    char path[LINUX_PATH_MAX];
+    if (address == 0) {
+        g_string_append(out, "NULL");
+        return;
+    }
+    if (linux_read_path(process, address, path, true) != 0) {
+        put_pointer(out, address);
+        return;
+    }
+    put_string_bytes(out, (const uint8_t *)path, strlen(path), false, false);
+}
+
+struct strace_flag {
+    uint64_t value;
+    const char *name;
+};
+
+/* Named bits of value joined with '|', what remains in hex; zero as zero_name. */
+static void put_flags(GString *out, uint64_t value, const struct strace_flag *flags, size_t count,
+                      const char *zero_name)
+{
+    if (value == 0) {
+        g_string_append(out, zero_name);
+        return;
+    }
+    bool first = true;
+    for (size_t i = 0; i < count; i++) {
+        if (flags[i].value && (value & flags[i].value) == flags[i].value) {
+            g_string_append_printf(out, "%s%s", first ? "" : "|", flags[i].name);
+            value &= ~flags[i].value;
+            first = false;
+        }
+    }
+    if (value)
+        g_string_append_printf(out, "%s%#" G_GINT64_MODIFIER "x", first ? "" : "|", value);
+}
+
+#define FLAG(name)                                                                                 \
+    {                                                                                              \
+        name, #name                                                                                \
+    }
+
+static void put_open_flags(GString *out, uint64_t flags)
+{
+    static const struct strace_flag names[] = {
+        FLAG(O_CREAT),
+        FLAG(O_EXCL),
+        FLAG(O_NOCTTY),
+        FLAG(O_TRUNC),
+        FLAG(O_APPEND),
+        FLAG(O_NONBLOCK),
+        FLAG(O_DSYNC),
+        FLAG(O_DIRECT),
+        /* 0 in a 64-bit program's headers, yet the bit musl sets. */
+        {0100000, "O_LARGEFILE"},
+        FLAG(O_DIRECTORY),
+        FLAG(O_NOFOLLOW),
+        FLAG(O_NOATIME),
+        FLAG(O_CLOEXEC),
+        FLAG(O_PATH),
+    };
+    static const char *const access_modes[] = {"O_RDONLY", "O_WRONLY", "O_RDWR", "0x3"};
+    g_string_append(out, access_modes[flags & O_ACCMODE]);
+    uint64_t rest = flags & ~(uint64_t)O_ACCMODE;
+    /* O_TMPFILE includes O_DIRECTORY's bit. */
+    if ((rest & O_TMPFILE) == O_TMPFILE) {
+        g_string_append(out, "|O_TMPFILE");
+        rest &= ~(uint64_t)O_TMPFILE;
+    }
+    if ((rest & O_SYNC) == O_SYNC) {
+        g_string_append(out, "|O_SYNC");
+        rest &= ~(uint64_t)O_SYNC;
+    }
+    if (rest) {
+        g_string_append_c(out, '|');
+        put_flags(out, rest, names, G_N_ELEMENTS(names), "0");
+    }
+}
+
+static void put_prot(GString *out, uint64_t prot)
+{
+    static const struct strace_flag names[] = {FLAG(PROT_READ),      FLAG(PROT_WRITE),
+                                               FLAG(PROT_EXEC),      {0x8, "PROT_SEM"},
+                                               FLAG(PROT_GROWSDOWN), FLAG(PROT_GROWSUP)};
+    put_flags(out, prot, names, G_N_ELEMENTS(names), "PROT_NONE");
+}
+
+static void put_map_flags(GString *out, uint64_t flags)
+{
+    static const struct strace_flag names[] = {
+        FLAG(MAP_FIXED),     FLAG(MAP_ANONYMOUS),       FLAG(MAP_32BIT),  FLAG(MAP_GROWSDOWN),
+        FLAG(MAP_DENYWRITE), FLAG(MAP_EXECUTABLE),      FLAG(MAP_LOCKED), FLAG(MAP_NORESERVE),
+        FLAG(MAP_POPULATE),  FLAG(MAP_NONBLOCK),        FLAG(MAP_STACK),  FLAG(MAP_HUGETLB),
+        FLAG(MAP_SYNC),      FLAG(MAP_FIXED_NOREPLACE),
+    };
+    static const char *const types[] = {"0", "MAP_SHARED", "MAP_PRIVATE", "MAP_SHARED_VALIDATE"};
+    g_string_append(out, types[flags & 3]);
+    uint64_t rest = flags & ~3ULL;
+    if (rest) {
+        g_string_append_c(out, '|');
+        put_flags(out, rest, names, G_N_ELEMENTS(names), "0");
+    }
+}
+
+static void put_at_flags(GString *out, uint64_t flags)
+{
+    static const struct strace_flag names[] = {
+        FLAG(AT_SYMLINK_NOFOLLOW), FLAG(AT_REMOVEDIR),  FLAG(AT_SYMLINK_FOLLOW),
+        FLAG(AT_NO_AUTOMOUNT),     FLAG(AT_EMPTY_PATH), FLAG(AT_EACCESS),
+    };
+    put_flags(out, flags, names, G_N_ELEMENTS(names), "0");
+}
+
+static void put_access_mode(GString *out, uint64_t mode)
+{
+    static const struct strace_flag names[] = {FLAG(R_OK), FLAG(W_OK), FLAG(X_OK)};
+    put_flags(out, mode, names, G_N_ELEMENTS(names), "F_OK");
+}
+
+static void put_mode(GString *out, uint64_t mode)
+{
+    g_string_append_printf(out, "%#03" G_GINT64_MODIFIER "o", mode);
+}
+
+static void put_fd(GString *out, uint64_t fd, bool dirfd)
+{
+    if (dirfd && (int32_t)fd == AT_FDCWD)
+        g_string_append(out, "AT_FDCWD");
+    else
+        g_string_append_printf(out, "%d", (int32_t)fd);
+}
+
+static void put_signal(GString *out, uint64_t number)
+{
+    const char *abbrev = number > 0 && number < NSIG ? sigabbrev_np((int)number) : NULL;
+    if (abbrev)
+        g_string_append_printf(out, "SIG%s", abbrev);
+    else
+        g_string_append_printf(out, "%d", (int)number);
+}
+
+static void put_sigset(struct linux_process *process, GString *out, uint64_t address)
+{
+    uint64_t set;
+    if (address == 0) {
+        g_string_append(out, "NULL");
+        return;
+    }
+    if (linux_copy_in(process, address, &set, sizeof(set)) != 0) {
+        put_pointer(out, address);
+        return;
+    }
+    /* strace prints a set with most bits as the complement. */
+    bool inverted = __builtin_popcountll(set) > 32;
+    g_string_append(out, inverted ? "~[" : "[");
+    bool first = true;
+    for (int signal = 1; signal <= LINUX_NSIG; signal++) {
+        bool member = (set >> (signal - 1)) & 1;
+        if (member == inverted)
+            continue;
+        if (!first)
+            g_string_append_c(out, ' ');
+        first = false;
+        const char *abbrev = signal < NSIG ? sigabbrev_np(signal) : NULL;
+        if (abbrev)
+            g_string_append(out, abbrev);
+        else if (signal >= SIGRTMIN)
+            g_string_append_printf(out, "RT_%d", signal - SIGRTMIN);
+        else
+            g_string_append_printf(out, "%d", signal);
+    }
+    g_string_append_c(out, ']');
+}
+
+static void put_timespec(struct linux_process *process, GString *out, uint64_t address)
+{
+    struct timespec ts;
+    if (address == 0) {
+        g_string_append(out, "NULL");
+        return;
+    }
+    if (linux_copy_in(process, address, &ts, sizeof(ts)) != 0) {
+        put_pointer(out, address);
+        return;
+    }
+    g_string_append_printf(out, "{tv_sec=%lld, tv_nsec=%ld}", (long long)ts.tv_sec, ts.tv_nsec);
+}
+
+static void put_rlimit_value(GString *out, uint64_t value)
+{
+    if (value == UINT64_MAX)
+        g_string_append(out, "RLIM64_INFINITY");
+    else if (value && value % 1024 == 0)
+        g_string_append_printf(out, "%" G_GUINT64_FORMAT "*1024", value / 1024);
+    else
+        g_string_append_printf(out, "%" G_GUINT64_FORMAT, value);
+}
+
+static void put_rlimit(struct linux_process *process, GString *out, uint64_t address)
+{
+    uint64_t limit[2];
+    if (address == 0) {
+        g_string_append(out, "NULL");
+        return;
+    }
+    if (linux_copy_in(process, address, limit, sizeof(limit)) != 0) {
+        put_pointer(out, address);
+        return;
+    }
+    g_string_append(out, "{rlim_cur=");
+    put_rlimit_value(out, limit[0]);
+    g_string_append(out, ", rlim_max=");
+    put_rlimit_value(out, limit[1]);
+    g_string_append_c(out, '}');
+}
+
+static void put_stat(struct linux_process *process, GString *out, uint64_t address)
+{
+    struct stat st;
+    if (linux_copy_in(process, address, &st, sizeof(st)) != 0) {
+        put_pointer(out, address);
+        return;
+    }
+    static const struct {
+        mode_t type;
+        const char *name;
+    } types[] = {{S_IFREG, "S_IFREG"},  {S_IFDIR, "S_IFDIR"}, {S_IFCHR, "S_IFCHR"},
+                 {S_IFBLK, "S_IFBLK"},  {S_IFIFO, "S_IFIFO"}, {S_IFLNK, "S_IFLNK"},
+                 {S_IFSOCK, "S_IFSOCK"}};
+    const char *type = "0";
+    for (size_t i = 0; i < G_N_ELEMENTS(types); i++) {
+        if ((st.st_mode & S_IFMT) == types[i].type)
+            type = types[i].name;
+    }
+    g_string_append_printf(out, "{st_mode=%s|%04o, ", type, st.st_mode & 07777);
+    if (S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode))
+        g_string_append_printf(out, "st_rdev=makedev(%#x, %#x), ...}", major(st.st_rdev),
+                               minor(st.st_rdev));
+    else
+        g_string_append_printf(out, "st_size=%lld, ...}", (long long)st.st_size);
+}
+
+static void put_iovec(struct linux_process *process, GString *out, uint64_t address, uint64_t count,
+                      long result, bool output)
+{
+    if (count > STRACE_ARRAY_LIMIT) {
+        put_pointer(out, address);
+        return;
+    }
+    g_string_append_c(out, '[');
+    /* Output vectors show what the call filled: result bytes in all. */
+    uint64_t left = output ? (result > 0 ? (uint64_t)result : 0) : UINT64_MAX;
+    for (uint64_t i = 0; i < count; i++) {
+        struct iovec iov;
+        if (linux_copy_in(process, address + i * sizeof(iov), &iov, sizeof(iov)) != 0) {
+            put_pointer(out, address + i * sizeof(iov));
+            break;
+        }
+        uint64_t base = (uint64_t)(uintptr_t)iov.iov_base, length = iov.iov_len;
+        g_string_append_printf(out, "%s{iov_base=", i ? ", " : "");
+        uint64_t shown = length < left ? length : left;
+        if (output && result < 0)
+            put_pointer(out, base);
+        else
+            put_buffer(process, out, base, shown, false);
+        left -= shown;
+        g_string_append_printf(out, ", iov_len=%" G_GUINT64_FORMAT "}", length);
+    }
+    g_string_append_c(out, ']');
+}
+
+static void put_symbol(GString *out, uint64_t value, const struct strace_flag *names, size_t count)
+{
+    for (size_t i = 0; i < count; i++) {
+        if (names[i].value == value) {
+            g_string_append(out, names[i].name);
+            return;
+        }
+    }
+    g_string_append_printf(out, "%#" G_GINT64_MODIFIER "x", value);
+}
+
+static void put_symbolic(GString *out, char kind, uint64_t value)
+{
+    static const struct strace_flag whence[] = {FLAG(SEEK_SET), FLAG(SEEK_CUR), FLAG(SEEK_END),
+                                                FLAG(SEEK_DATA), FLAG(SEEK_HOLE)};
+    static const struct strace_flag clocks[] = {
+        FLAG(CLOCK_REALTIME),          FLAG(CLOCK_MONOTONIC),     FLAG(CLOCK_PROCESS_CPUTIME_ID),
+        FLAG(CLOCK_THREAD_CPUTIME_ID), FLAG(CLOCK_MONOTONIC_RAW), FLAG(CLOCK_REALTIME_COARSE),
+        FLAG(CLOCK_MONOTONIC_COARSE),  FLAG(CLOCK_BOOTTIME),
+    };
+    static const struct strace_flag arch_codes[] = {
+        {0x1001, "ARCH_SET_GS"}, {0x1002, "ARCH_SET_FS"},    {0x1003, "ARCH_GET_FS"},
+        {0x1004, "ARCH_GET_GS"}, {0x1011, "ARCH_GET_CPUID"}, {0x1012, "ARCH_SET_CPUID"},
+    };
+    static const struct strace_flag fcntl_commands[] = {
+        FLAG(F_DUPFD),         FLAG(F_GETFD),      FLAG(F_SETFD),      FLAG(F_GETFL),
+        FLAG(F_SETFL),         FLAG(F_GETLK),      FLAG(F_SETLK),      FLAG(F_SETLKW),
+        FLAG(F_DUPFD_CLOEXEC), FLAG(F_SETPIPE_SZ), FLAG(F_GETPIPE_SZ),
+    };
+    static const struct strace_flag ioctls[] = {
+        {0x5401, "TCGETS"},     {0x5402, "TCSETS"},    {0x5413, "TIOCGWINSZ"},
+        {0x5414, "TIOCSWINSZ"}, {0x540f, "TIOCGPGRP"}, {0x5410, "TIOCSPGRP"},
+        {0x541b, "FIONREAD"},   {0x5421, "FIONBIO"},
+    };
+    static const struct strace_flag hows[] = {FLAG(SIG_BLOCK), FLAG(SIG_UNBLOCK),
+                                              FLAG(SIG_SETMASK)};
+    static const struct strace_flag resources[] = {
+        FLAG(RLIMIT_CPU),      FLAG(RLIMIT_FSIZE), FLAG(RLIMIT_DATA),   FLAG(RLIMIT_STACK),
+        FLAG(RLIMIT_CORE),     FLAG(RLIMIT_RSS),   FLAG(RLIMIT_NPROC),  FLAG(RLIMIT_NOFILE),
+        FLAG(RLIMIT_MEMLOCK),  FLAG(RLIMIT_AS),    FLAG(RLIMIT_LOCKS),  FLAG(RLIMIT_SIGPENDING),
+        FLAG(RLIMIT_MSGQUEUE), FLAG(RLIMIT_NICE),  FLAG(RLIMIT_RTPRIO), FLAG(RLIMIT_RTTIME),
+    };
+    static const struct strace_flag random_flags[] = {
+        {1, "GRND_NONBLOCK"}, {2, "GRND_RANDOM"}, {4, "GRND_INSECURE"}};
+    switch (kind) {
+    case 'w':
+        put_symbol(out, value, whence, G_N_ELEMENTS(whence));
+        break;
+    case 'c':
+        put_symbol(out, (uint32_t)value, clocks, G_N_ELEMENTS(clocks));
+        break;
+    case 'r':
+        put_symbol(out, value, arch_codes, G_N_ELEMENTS(arch_codes));
+        break;
+    case 'F':
+        put_symbol(out, (uint32_t)value, fcntl_commands, G_N_ELEMENTS(fcntl_commands));
+        break;
+    case 'i':
+        put_symbol(out, (uint32_t)value, ioctls, G_N_ELEMENTS(ioctls));
+        break;
+    case 'h':
+        put_symbol(out, value, hows, G_N_ELEMENTS(hows));
+        break;
+    case 'R':
+        put_symbol(out, (uint32_t)value, resources, G_N_ELEMENTS(resources));
+        break;
+    case 'G':
+        put_flags(out, value, random_flags, G_N_ELEMENTS(random_flags), "0");
+        break;
+    }
+}
+
+/* fcntl's third argument, which only some commands read. Returns false when
+ * the command takes none (nothing is printed then). */
+static bool put_fcntl_argument(GString *out, uint64_t command, uint64_t value)
+{
+    switch ((int)command) {
+    case F_GETFD:
+    case F_GETFL:
+    case F_GETOWN:
+    case F_GETSIG:
+    case F_GETLEASE:
+    case F_GETPIPE_SZ:
+        return false;
+    case F_SETFD:
+        g_string_append(out, value & FD_CLOEXEC ? "FD_CLOEXEC" : "0");
+        return true;
+    case F_SETFL:
+        put_open_flags(out, value);
+        return true;
+    case F_DUPFD:
+    case F_DUPFD_CLOEXEC:
+    case F_SETPIPE_SZ:
+        g_string_append_printf(out, "%d", (int)value);
+        return true;
+    default:
+        g_string_append_printf(out, "%#" G_GINT64_MODIFIER "x", value);
+        return true;
+    }
+}
+
+/* One argument, by its format letter. */
+static void put_argument(struct linux_process *process, GString *out, const char *format,
+                         const uint64_t *args, int index, long result)
+{
+    uint64_t value = args[index];
+    bool failed = result < 0 && result > -4096;
+    switch (format[index]) {
+    case 'd':
+        g_string_append_printf(out, "%d", (int32_t)value);
+        break;
+    case 'l':
+        g_string_append_printf(out, "%" G_GINT64_FORMAT, (int64_t)value);
+        break;
+    case 'u':
+        g_string_append_printf(out, "%" G_GUINT64_FORMAT, value);
+        break;
+    case 'x':
+        g_string_append_printf(out, "%#" G_GINT64_MODIFIER "x", value);
+        break;
+    case 'f':
+    case 'D':
+        put_fd(out, value, format[index] == 'D');
+        break;
+    case 's':
+        put_path(process, out, value);
+        break;
+    case 'b':
+        put_buffer(process, out, value, args[index + 1], false);
+        break;
+    case 'B':
+    case 'H':
+        if (failed)
+            put_pointer(out, value);
+        else
+            put_buffer(process, out, value, (uint64_t)result, format[index] == 'H');
+        break;
+    case 'o':
+        put_open_flags(out, value);
+        break;
+    case 'm':
+        put_mode(out, value);
+        break;
+    case 'P':
+        put_prot(out, value);
+        break;
+    case 'M':
+        put_map_flags(out, value);
+        break;
+    case 'S':
+    case 'T':
+        if (failed)
+            put_pointer(out, value);
+        else if (format[index] == 'S')
+            put_stat(process, out, value);
+        else
+            put_timespec(process, out, value);
+        break;
+    case 't':
+        put_timespec(process, out, value);
+        break;
+    case 'v':
+    case 'V':
+        put_iovec(process, out, value, args[index + 1], result, format[index] == 'V');
+        break;
+    case 'g':
+        put_signal(out, value);
+        break;
+    case 'a':
+        put_access_mode(out, value);
+        break;
+    case 'A':
+        put_at_flags(out, value);
+        break;
+    case 'k':
+        put_sigset(process, out, value);
+        break;
+    case 'j':
+        put_rlimit(process, out, value);
+        break;
+    case 'L':
+        if (failed)
+            put_pointer(out, value);
+        else
+            put_rlimit(process, out, value);
+        break;
+    case 'K':
+        if (failed)
+            put_pointer(out, value);
+        else
+            put_sigset(process, out, value);
+        break;
+    default:
+        if (strchr("wcrFihRG", format[index]))
+            put_symbolic(out, format[index], value);
+        else
+            put_pointer(out, value);
+    }
+}
+
+static void put_result(GString *out, const struct strace_format *format, long result)
+{
+    if (result < 0 && result > -4096) {
+        int error = (int)-result;
+        const char *name = strerrorname_np(error);
+        if (error == ENOSYS || !name)
+            g_string_append_printf(out, " = -1 %s (%s)", name ? name : "ENOSYS",
+                                   "Function not implemented");
+        else
+            g_string_append_printf(out, " = -1 %s (%s)", name, strerror(error));
+    } else if (format && format->hex_result) {
+        g_string_append_printf(out, " = %#lx", result);
+    } else {
+        g_string_append_printf(out, " = %ld", result);
+    }
+}
+
+/* ---- the trace -------------------------------------------------------------- */
+
+static void emit(struct linux_process *process, struct linux_thread *thread, GString *line)
+{
+    FILE *file = process->strace_file;
+    if (process->strace_prefix)
+        fprintf(file, "[pid %5d] %s\n", thread->tid, line->str);
+    else
+        fprintf(file, "%s\n", line->str);
+    fflush(file);
+}
+
+void linux_strace_syscall(struct linux_thread *thread, const struct linux_syscall *call,
+                          long result, bool returned)
+{
+    struct linux_process *process = thread->process;
+    if (!process->strace_file)
+        return;
+    const char *name = linux_syscall_name(call->number);
+    const struct strace_format *format = format_of(call->number);
+    GString *line = g_string_new(NULL);
+    if (name)
+        g_string_append_printf(line, "%s(", name);
+    else
+        g_string_append_printf(line, "syscall_%#" G_GINT64_MODIFIER "x(", call->number);
+    if (format) {
+        for (int i = 0; format->args[i] && i < 6; i++) {
+            if (format->args[i] == 'X') {
+                GString *third = g_string_new(NULL);
+                if (put_fcntl_argument(third, call->args[1], call->args[2]))
+                    g_string_append_printf(line, ", %s", third->str);
+                g_string_free(third, TRUE);
+                continue;
+            }
+            /* open's mode is only read (and printed) when it creates. */
+            if (format->args[i] == 'm' && i > 0 && format->args[i - 1] == 'o' &&
+                !(call->args[i - 1] & (O_CREAT | __O_TMPFILE)))
+                break;
+            if (i)
+                g_string_append(line, ", ");
+            put_argument(process, line, format->args, call->args, i, result);
+        }
+    } else {
+        /* Not decoded: the six registers, as strace prints an unknown call. */
+        for (int i = 0; i < 6; i++)
+            g_string_append_printf(line, "%s%#" G_GINT64_MODIFIER "x", i ? ", " : "",
+                                   call->args[i]);
+    }
+    g_string_append_c(line, ')');
+    /* strace lines the results up at column 40. */
+    if (line->len < 39)
+        g_string_append_printf(line, "%*s", (int)(39 - line->len), "");
+    if (!returned || (format && format->no_return))
+        g_string_append(line, " = ?");
+    else
+        put_result(line, format, result);
+    emit(process, thread, line);
+    g_string_free(line, TRUE);
+}
+
+void linux_strace_signal(struct linux_thread *thread, int signal, int code)
+{
+    struct linux_process *process = thread->process;
+    if (!process->strace_file)
+        return;
+    GString *line = g_string_new("--- ");
+    put_signal(line, (uint64_t)signal);
+    g_string_append(line, " {si_signo=");
+    put_signal(line, (uint64_t)signal);
+    g_string_append_printf(line, ", si_code=%d} ---", code);
+    emit(process, thread, line);
+    g_string_free(line, TRUE);
+}
+
+void linux_strace_end(struct linux_process *process, int status, int signal)
+{
+    if (!process->strace_file)
+        return;
+    GString *line = g_string_new(NULL);
+    if (signal) {
+        g_string_append(line, "+++ killed by ");
+        put_signal(line, (uint64_t)signal);
+        g_string_append(line, " +++");
+    } else {
+        g_string_append_printf(line, "+++ exited with %d +++", status);
+    }
+    emit(process, process->main_thread, line);
+    g_string_free(line, TRUE);
+}
+
+void linux_set_strace(struct linux_process *process, FILE *file)
+{
+    process->strace_file = file;
+}
