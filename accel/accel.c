@@ -1,9 +1,11 @@
-/* accel/accel.c — the table of accelerators built in, and choosing one. */
+/* accel/accel.c — the table of accelerators built in, choosing one, and
+ * kicking a vCPU's owner thread (the same for every backend). */
 #include "config.h"
 #include "accel/accel.h"
 
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #if CONFIG_KVM
 extern const struct accel_ops kvm_accel_ops;
@@ -112,4 +114,80 @@ const struct accel_ops *accel_choose(char *why, size_t why_size)
     if (!accel_backends[0] && why_size)
         snprintf(why, why_size, "no accelerator was built in");
     return NULL;
+}
+
+/* ---- kicking -------------------------------------------------------------- */
+
+/* How often and how long a kick is sent again while its target sits in a
+ * host call: the first signal may have landed just before the call blocked
+ * (the handler ran and the call then blocked anyway). */
+#define KICK_RESEND_NS    1000000L
+#define KICK_RESEND_COUNT 20
+
+void accel_bind_thread(struct accel *vcpu)
+{
+    vcpu->owner_thread = pthread_self();
+    __atomic_store_n(&vcpu->thread_known, true, __ATOMIC_RELEASE);
+}
+
+static void signal_owner(struct accel *vcpu)
+{
+    if (__atomic_load_n(&vcpu->thread_known, __ATOMIC_ACQUIRE))
+        pthread_kill(vcpu->owner_thread, ACCEL_KICK_SIGNAL);
+}
+
+void accel_kick(struct accel *vcpu)
+{
+    __atomic_store_n(&vcpu->kicked, true, __ATOMIC_SEQ_CST);
+    signal_owner(vcpu);
+    /* The owner checks `kicked` after letting the signal in: if it is in a
+     * host call now, it either saw the flag (and made no call) or the signal
+     * reaches it; only a signal that arrived between its check and the call
+     * blocking is lost, so resend while it stays there with the kick
+     * unconsumed. */
+    struct timespec pause = {0, KICK_RESEND_NS};
+    for (int i = 0; i < KICK_RESEND_COUNT; i++) {
+        if (!__atomic_load_n(&vcpu->in_host_call, __ATOMIC_SEQ_CST) ||
+            !__atomic_load_n(&vcpu->kicked, __ATOMIC_SEQ_CST))
+            break;
+        nanosleep(&pause, NULL);
+        if (!__atomic_load_n(&vcpu->in_host_call, __ATOMIC_SEQ_CST))
+            break;
+        signal_owner(vcpu);
+    }
+}
+
+bool accel_take_kick(struct accel *vcpu)
+{
+    return __atomic_exchange_n(&vcpu->kicked, false, __ATOMIC_SEQ_CST);
+}
+
+bool accel_kick_pending(struct accel *vcpu)
+{
+    return __atomic_load_n(&vcpu->kicked, __ATOMIC_SEQ_CST);
+}
+
+static void set_kick_blocked(bool blocked)
+{
+    sigset_t kick;
+    sigemptyset(&kick);
+    sigaddset(&kick, ACCEL_KICK_SIGNAL);
+    pthread_sigmask(blocked ? SIG_BLOCK : SIG_UNBLOCK, &kick, NULL);
+}
+
+bool accel_host_call_begin(struct accel *vcpu)
+{
+    __atomic_store_n(&vcpu->in_host_call, true, __ATOMIC_SEQ_CST);
+    set_kick_blocked(false);
+    if (__atomic_load_n(&vcpu->kicked, __ATOMIC_SEQ_CST)) {
+        accel_host_call_end(vcpu);
+        return false;
+    }
+    return true;
+}
+
+void accel_host_call_end(struct accel *vcpu)
+{
+    set_kick_blocked(true);
+    __atomic_store_n(&vcpu->in_host_call, false, __ATOMIC_SEQ_CST);
 }

@@ -2,9 +2,19 @@
  * accel/ — the accelerator interface: what the monitor needs from a virtual
  * CPU, whatever runs it (KVM, or a software CPU).
  *
- * One vCPU per VM. run() is called from the vCPU thread only; stop() may be
- * called from any thread. Every other operation is called from the vCPU
- * thread, or from another thread while the vCPU is not inside run().
+ * A `struct accel` is one vCPU of a VM. create() makes the VM with its first
+ * vCPU; create_vcpu() adds more to the same VM (one per guest thread);
+ * destroy() releases one vCPU, and the VM goes with the last of them.
+ *
+ * Each vCPU has one owner thread, the one that calls its run(). stop() may be
+ * called from any thread. Every other per-vCPU operation is called from the
+ * owner thread, or from another thread while the vCPU is not inside run()
+ * (its owner parked, see monitor/run.c).
+ *
+ * Kicking is the contract's, the same on every backend: stop() makes a run()
+ * in progress (or the next one) return ACCEL_EXIT_STOPPED, and also ends a
+ * blocking host call the owner thread makes between accel_host_call_begin()
+ * and accel_host_call_end(), whenever the kick lands (see those).
  *
  * The state an accelerator presents is always the program's view: when
  * run() returns for a syscall or an exception taken in user mode, the
@@ -16,6 +26,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
 
@@ -139,9 +150,15 @@ struct accel_capabilities {
     char description[256];      /* one line for --verbose: mechanisms in use */
 };
 
-/* Every backend's VM object starts with this. */
+/* Every backend's vCPU object starts with this. The kick fields are
+ * accel.c's, zero-initialised by the backend's allocation, and read and
+ * written only with __atomic builtins (this header is also C++'s). */
 struct accel {
     const struct accel_ops *ops;
+    bool kicked;       /* a stop is pending: the next run() returns STOPPED */
+    bool in_host_call; /* the owner is between host_call_begin and _end */
+    bool thread_known; /* owner_thread is set (the first run() sets it) */
+    pthread_t owner_thread;
 };
 
 struct accel_ops {
@@ -151,12 +168,31 @@ struct accel_ops {
      * one-line reason to why. Cheap; no VM is left behind. */
     bool (*probe)(char *why, size_t why_size);
 
-    /* Creates the VM with its one vCPU over the guest RAM of memory (which
-     * must outlive it). The vCPU is in an unspecified state until set_state.
+    /* Creates a VM with its first vCPU over the guest RAM of memory (which
+     * must outlive it; a forked child creates its own VM over the same
+     * mapping). The vCPU is in an unspecified state until set_state.
      * Returns NULL with a one-line *error (g_free it) on failure. */
     struct accel *(*create)(struct guest_memory *memory, char **error);
 
+    /* Adds a vCPU to the VM of vcpu, on vcpu's owner thread while vcpu is
+     * not in run(). The new vCPU starts as a copy of vcpu's whole state
+     * (registers, segments, control registers, MSRs, FPU) at the privilege
+     * level vcpu was at, with its own copy of whatever must not be shared
+     * (on KVM its TSS and exception stack); the caller then sets what
+     * differs (rip, rsp, rax, the FS base) and hands it to its owner thread.
+     * NULL with a one-line *error on failure. */
+    struct accel *(*create_vcpu)(struct accel *vcpu, char **error);
+
+    /* Releases one vCPU (the VM with the last one). Not while it runs. */
     void (*destroy)(struct accel *accel);
+
+    /* The owner thread of a vCPU changed the guest's page tables in a way
+     * that removes or narrows a mapping: returns once no vCPU of the VM can
+     * use a translation the change removed (KVM: one flush for the VM; tcg:
+     * the running engine leaves and remaps). Called with the map still
+     * locked, so freed frames cannot be reused before. NULL: run() alone
+     * takes care (one vCPU). */
+    void (*memory_changed)(struct accel *vcpu);
 
     const struct accel_capabilities *(*capabilities)(struct accel *accel);
 
@@ -188,6 +224,32 @@ struct accel_ops {
     int (*set_debug)(struct accel *accel, bool single_step,
                      const struct accel_breakpoint *breakpoints, int count);
 };
+
+/* ---- kicking (accel.c), for every backend ---- */
+
+/* The owner thread of vcpu is the calling thread (the first run() calls it). */
+void accel_bind_thread(struct accel *vcpu);
+
+/* Marks vcpu kicked and interrupts its owner thread: out of KVM_RUN, or out of
+ * a blocking host call made between accel_host_call_begin and _end. A kick
+ * that lands after host_call_begin checked but before the call blocked is
+ * sent again until the owner leaves the host call (bounded: ~20 ms). Any
+ * thread. Backends' stop() call it and add their own (tcg: uc_emu_stop). */
+void accel_kick(struct accel *vcpu);
+
+/* Consumes a pending kick (run() does it when it returns STOPPED); true if
+ * there was one. */
+bool accel_take_kick(struct accel *vcpu);
+
+/* Whether a kick is pending. */
+bool accel_kick_pending(struct accel *vcpu);
+
+/* Owner thread, around a host call that may block on the program's behalf:
+ * begin lets the kick signal in; it returns false (and lets nothing in) when
+ * a kick is already pending, and then the call must not be made (restart it
+ * after the stop). end blocks the kick signal again. */
+bool accel_host_call_begin(struct accel *vcpu);
+void accel_host_call_end(struct accel *vcpu);
 
 /* The accelerators built in, NULL-terminated, in `auto` preference order. */
 extern const struct accel_ops *const accel_backends[];

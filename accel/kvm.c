@@ -37,30 +37,45 @@
 
 #define KVM_REQUIRED_API 12
 
-struct kvm_accel {
-    struct accel base;
+/* What the vCPUs of one VM share. */
+struct kvm_vm {
     struct guest_memory *memory;
-    int kvm_fd, vm_fd, vcpu_fd;
-    struct kvm_run *run;
+    int kvm_fd, vm_fd;
     size_t run_size;
     uint64_t doorbell_gpa;
     /* KVM_CAP_SYNC_REGS: registers travel in the run structure, saving two
-     * ioctls per exit; `sync_valid` once KVM has filled them. */
+     * ioctls per exit. */
     bool sync_regs;
-    bool sync_valid;
+    struct kvm_cpuid2 *cpuid; /* what every vCPU is given */
+    GMutex lock;              /* the fields below */
     /* The memory's unseen generation KVM's translations were last dropped at
-     * (changes the MMU notifiers carry need no flush). */
+     * (changes the MMU notifiers carry need no flush). One memslot reload
+     * drops every vCPU's translations. */
     uint64_t generation;
+    int vcpus;      /* alive (the VM goes with the last) */
+    int next_index; /* KVM vCPU ids handed out */
+    /* vCPUs of threads that ended: KVM cannot destroy a vCPU, so they wait
+     * here for the next thread (500 threads in waves reuse a few). */
+    GPtrArray *spare;
+    struct accel_capabilities capabilities;
+};
+
+/* One vCPU. */
+struct kvm_accel {
+    struct accel base;
+    struct kvm_vm *vm;
+    int vcpu_fd;
+    int index;
+    struct kvm_run *run;
+    /* `sync_valid` once KVM has filled the run structure's registers. */
+    bool sync_valid;
     /* Set while the vCPU sits in an exception stub: the program's rip,
      * rflags, rsp, cs and ss are in the stub's frame, not in the vCPU. */
     bool in_exception;
     bool frame_dirty;
     uint64_t frame_address;
     struct hx_exception_frame frame;
-    atomic_bool stop_requested;
-    atomic_bool thread_known;
-    pthread_t vcpu_thread;
-    struct accel_capabilities capabilities;
+    bool signal_mask_set; /* KVM_SET_SIGNAL_MASK done on the owner thread */
 };
 
 static struct kvm_accel *kvm_of(struct accel *accel)
@@ -84,36 +99,30 @@ static bool kvm_probe(char *why, size_t why_size)
     return true;
 }
 
-/* Gives the guest the host's CPUID as KVM supports it, so the program's libc
- * picks the same string and memory routines it would natively. */
-static int kvm_setup_cpuid(struct kvm_accel *kvm, char **error)
+/* The host's CPUID as KVM supports it, given to every vCPU so the program's
+ * libc picks the same string and memory routines it would natively. */
+static int kvm_get_cpuid(struct kvm_vm *vm, char **error)
 {
     int count = 128;
-    struct kvm_cpuid2 *cpuid = NULL;
     for (;;) {
-        cpuid = g_malloc0(sizeof(*cpuid) + count * sizeof(struct kvm_cpuid_entry2));
-        cpuid->nent = count;
-        if (ioctl(kvm->kvm_fd, KVM_GET_SUPPORTED_CPUID, cpuid) == 0)
-            break;
-        g_free(cpuid);
+        vm->cpuid = g_malloc0(sizeof(*vm->cpuid) + count * sizeof(struct kvm_cpuid_entry2));
+        vm->cpuid->nent = count;
+        if (ioctl(vm->kvm_fd, KVM_GET_SUPPORTED_CPUID, vm->cpuid) == 0)
+            return 0;
+        g_clear_pointer(&vm->cpuid, g_free);
         if (errno != E2BIG || count > 4096) {
             *error = g_strdup_printf("KVM_GET_SUPPORTED_CPUID: %s", strerror(errno));
             return -errno;
         }
         count *= 2;
     }
-    int result = ioctl(kvm->vcpu_fd, KVM_SET_CPUID2, cpuid);
-    if (result < 0)
-        *error = g_strdup_printf("KVM_SET_CPUID2: %s", strerror(errno));
-    g_free(cpuid);
-    return result < 0 ? -errno : 0;
 }
 
 /* Enables in XCR0 every state component the guest's CPUID offers (x87, SSE,
  * AVX...), as a Linux kernel would, so AVX code in the program runs. */
 static void kvm_setup_xcr0(struct kvm_accel *kvm)
 {
-    if (ioctl(kvm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_XCRS) <= 0)
+    if (ioctl(kvm->vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_XCRS) <= 0)
         return;
     unsigned eax, ebx, ecx, edx;
     __asm__("cpuid" : "=a"(eax), "=b"(ebx), "=c"(ecx), "=d"(edx) : "a"(0xd), "c"(0));
@@ -139,83 +148,118 @@ static const char *kvm_host_flavour(void)
     return "unknown";
 }
 
+static void kvm_vm_free(struct kvm_vm *vm)
+{
+    if (vm->spare) {
+        for (guint i = 0; i < vm->spare->len; i++) {
+            struct kvm_accel *kvm = g_ptr_array_index(vm->spare, i);
+            munmap(kvm->run, vm->run_size);
+            close(kvm->vcpu_fd);
+            g_free(kvm);
+        }
+        g_ptr_array_free(vm->spare, TRUE);
+    }
+    if (vm->vm_fd >= 0)
+        close(vm->vm_fd);
+    if (vm->kvm_fd >= 0)
+        close(vm->kvm_fd);
+    g_free(vm->cpuid);
+    g_mutex_clear(&vm->lock);
+    g_free(vm);
+}
+
+static void kvm_vcpu_close(struct kvm_accel *kvm, size_t run_size)
+{
+    if (kvm->run && kvm->run != MAP_FAILED)
+        munmap(kvm->run, run_size);
+    if (kvm->vcpu_fd >= 0)
+        close(kvm->vcpu_fd);
+    g_free(kvm);
+}
+
+/* Releases a vCPU: into the VM's spares, or with the VM when it is the last.
+ * A vCPU that never got its fd is simply freed. */
 static void kvm_destroy(struct accel *accel)
 {
     struct kvm_accel *kvm = kvm_of(accel);
     if (!kvm)
         return;
-    if (kvm->run && kvm->run != MAP_FAILED)
-        munmap(kvm->run, kvm->run_size);
-    if (kvm->vcpu_fd >= 0)
-        close(kvm->vcpu_fd);
-    if (kvm->vm_fd >= 0)
-        close(kvm->vm_fd);
-    if (kvm->kvm_fd >= 0)
-        close(kvm->kvm_fd);
-    g_free(kvm);
+    struct kvm_vm *vm = kvm->vm;
+    if (kvm->vcpu_fd < 0 || !kvm->run || kvm->run == MAP_FAILED) {
+        kvm_vcpu_close(kvm, vm->run_size);
+        g_mutex_lock(&vm->lock);
+        bool last = --vm->vcpus == 0;
+        g_mutex_unlock(&vm->lock);
+        if (last)
+            kvm_vm_free(vm);
+        return;
+    }
+    g_mutex_lock(&vm->lock);
+    g_ptr_array_add(vm->spare, kvm);
+    bool last = --vm->vcpus == 0;
+    g_mutex_unlock(&vm->lock);
+    if (last)
+        kvm_vm_free(vm);
 }
 
-static struct accel *kvm_create(struct guest_memory *memory, char **error)
+/* A vCPU of vm: a spare one, or a new KVM vCPU with its run structure, CPUID
+ * and XCR0. NULL with *error. */
+static struct kvm_accel *kvm_vcpu_new(struct kvm_vm *vm, char **error)
 {
     extern const struct accel_ops kvm_accel_ops;
-    struct kvm_accel *kvm = g_new0(struct kvm_accel, 1);
+    g_mutex_lock(&vm->lock);
+    vm->vcpus++;
+    struct kvm_accel *kvm =
+        vm->spare->len ? g_ptr_array_steal_index(vm->spare, vm->spare->len - 1) : NULL;
+    int index = kvm ? kvm->index : vm->next_index++;
+    g_mutex_unlock(&vm->lock);
+    if (kvm) {
+        int keep_fd = kvm->vcpu_fd;
+        struct kvm_run *keep_run = kvm->run;
+        memset(kvm, 0, sizeof(*kvm));
+        kvm->vcpu_fd = keep_fd, kvm->run = keep_run;
+        kvm->base.ops = &kvm_accel_ops;
+        kvm->vm = vm;
+        kvm->index = index;
+        struct kvm_guest_debug no_debug = {0};
+        (void)ioctl(kvm->vcpu_fd, KVM_SET_GUEST_DEBUG, &no_debug);
+        if (vm->sync_regs)
+            kvm->run->kvm_valid_regs = KVM_SYNC_X86_REGS | KVM_SYNC_X86_SREGS;
+        return kvm;
+    }
+    kvm = g_new0(struct kvm_accel, 1);
     kvm->base.ops = &kvm_accel_ops;
-    kvm->memory = memory;
-    kvm->kvm_fd = kvm->vm_fd = kvm->vcpu_fd = -1;
-    kvm->doorbell_gpa = HX_DOORBELL_PHYSICAL(guest_memory_ram_size(memory));
-
-    kvm->kvm_fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
-    if (kvm->kvm_fd < 0) {
-        *error = g_strdup_printf("cannot open /dev/kvm: %s (is KVM enabled and are you in the "
-                                 "kvm group? or use --accel=tcg)",
-                                 strerror(errno));
-        goto fail;
-    }
-    kvm->vm_fd = ioctl(kvm->kvm_fd, KVM_CREATE_VM, 0);
-    if (kvm->vm_fd < 0) {
-        *error = g_strdup_printf("KVM_CREATE_VM: %s", strerror(errno));
-        goto fail;
-    }
-    struct kvm_userspace_memory_region region = {
-        .slot = 0,
-        .guest_phys_addr = 0,
-        .memory_size = guest_memory_ram_size(memory),
-        .userspace_addr = (uint64_t)(uintptr_t)guest_memory_host_base(memory),
-    };
-    if (ioctl(kvm->vm_fd, KVM_SET_USER_MEMORY_REGION, &region) < 0) {
-        *error = g_strdup_printf("KVM_SET_USER_MEMORY_REGION (%llu MiB): %s",
-                                 (unsigned long long)(region.memory_size >> 20), strerror(errno));
-        goto fail;
-    }
-    kvm->vcpu_fd = ioctl(kvm->vm_fd, KVM_CREATE_VCPU, 0);
+    kvm->vm = vm;
+    kvm->index = index;
+    kvm->vcpu_fd = ioctl(vm->vm_fd, KVM_CREATE_VCPU, index);
     if (kvm->vcpu_fd < 0) {
-        *error = g_strdup_printf("KVM_CREATE_VCPU: %s", strerror(errno));
+        *error = g_strdup_printf("KVM_CREATE_VCPU %d: %s", index, strerror(errno));
         goto fail;
     }
-    int run_size = ioctl(kvm->kvm_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
-    if (run_size <= 0) {
-        *error = g_strdup_printf("KVM_GET_VCPU_MMAP_SIZE: %s", strerror(errno));
-        goto fail;
-    }
-    kvm->run_size = (size_t)run_size;
-    kvm->run = mmap(NULL, kvm->run_size, PROT_READ | PROT_WRITE, MAP_SHARED, kvm->vcpu_fd, 0);
+    kvm->run = mmap(NULL, vm->run_size, PROT_READ | PROT_WRITE, MAP_SHARED, kvm->vcpu_fd, 0);
     if (kvm->run == MAP_FAILED) {
         *error = g_strdup_printf("mmap of the vCPU run structure: %s", strerror(errno));
         goto fail;
     }
-    if (kvm_setup_cpuid(kvm, error) < 0)
+    if (ioctl(kvm->vcpu_fd, KVM_SET_CPUID2, vm->cpuid) < 0) {
+        *error = g_strdup_printf("KVM_SET_CPUID2: %s", strerror(errno));
         goto fail;
+    }
     kvm_setup_xcr0(kvm);
-
-    int sync = ioctl(kvm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_SYNC_REGS);
-    kvm->sync_regs = sync > 0 && (sync & (KVM_SYNC_X86_REGS | KVM_SYNC_X86_SREGS)) ==
-                                     (KVM_SYNC_X86_REGS | KVM_SYNC_X86_SREGS);
-    if (kvm->sync_regs)
+    if (vm->sync_regs)
         kvm->run->kvm_valid_regs = KVM_SYNC_X86_REGS | KVM_SYNC_X86_SREGS;
+    return kvm;
 
-    struct accel_capabilities *caps = &kvm->capabilities;
+fail:
+    kvm_destroy(&kvm->base);
+    return NULL;
+}
+
+static void kvm_describe(struct kvm_vm *vm)
+{
+    struct accel_capabilities *caps = &vm->capabilities;
     caps->translate = true;
-    int guest_debug = ioctl(kvm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_SET_GUEST_DEBUG) > 0;
+    int guest_debug = ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_SET_GUEST_DEBUG) > 0;
     bool pvm = access("/sys/module/kvm_pvm", F_OK) == 0;
     /* Measured on PVM: KVM_SET_GUEST_DEBUG steps and breaks in CPL0 code
      * only, and data breakpoints never fire; hardware KVM does all. */
@@ -227,28 +271,77 @@ static struct accel *kvm_create(struct guest_memory *memory, char **error)
     snprintf(caps->description, sizeof(caps->description),
              "kvm: host KVM %s; sync regs %s; syscalls through the doorbell (one MMIO exit "
              "each); exceptions through guest IDT stubs (one PIO exit each); "
-             "KVM_SET_GUEST_DEBUG %s",
-             kvm_host_flavour(), kvm->sync_regs ? "yes" : "no",
+             "KVM_SET_GUEST_DEBUG %s; one vCPU per thread",
+             kvm_host_flavour(), vm->sync_regs ? "yes" : "no",
              !guest_debug ? "absent"
              : pvm        ? "for guest-kernel code only"
                           : "for kernel and program");
-    return &kvm->base;
+}
+
+static struct accel *kvm_create(struct guest_memory *memory, char **error)
+{
+    struct kvm_vm *vm = g_new0(struct kvm_vm, 1);
+    g_mutex_init(&vm->lock);
+    vm->memory = memory;
+    vm->kvm_fd = vm->vm_fd = -1;
+    vm->spare = g_ptr_array_new();
+    vm->doorbell_gpa = HX_DOORBELL_PHYSICAL(guest_memory_ram_size(memory));
+
+    vm->kvm_fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+    if (vm->kvm_fd < 0) {
+        *error = g_strdup_printf("cannot open /dev/kvm: %s (is KVM enabled and are you in the "
+                                 "kvm group? or use --accel=tcg)",
+                                 strerror(errno));
+        goto fail;
+    }
+    vm->vm_fd = ioctl(vm->kvm_fd, KVM_CREATE_VM, 0);
+    if (vm->vm_fd < 0) {
+        *error = g_strdup_printf("KVM_CREATE_VM: %s", strerror(errno));
+        goto fail;
+    }
+    struct kvm_userspace_memory_region region = {
+        .slot = 0,
+        .guest_phys_addr = 0,
+        .memory_size = guest_memory_ram_size(memory),
+        .userspace_addr = (uint64_t)(uintptr_t)guest_memory_host_base(memory),
+    };
+    if (ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &region) < 0) {
+        *error = g_strdup_printf("KVM_SET_USER_MEMORY_REGION (%llu MiB): %s",
+                                 (unsigned long long)(region.memory_size >> 20), strerror(errno));
+        goto fail;
+    }
+    int run_size = ioctl(vm->kvm_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
+    if (run_size <= 0) {
+        *error = g_strdup_printf("KVM_GET_VCPU_MMAP_SIZE: %s", strerror(errno));
+        goto fail;
+    }
+    vm->run_size = (size_t)run_size;
+    if (kvm_get_cpuid(vm, error) < 0)
+        goto fail;
+    int sync = ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_SYNC_REGS);
+    vm->sync_regs = sync > 0 && (sync & (KVM_SYNC_X86_REGS | KVM_SYNC_X86_SREGS)) ==
+                                    (KVM_SYNC_X86_REGS | KVM_SYNC_X86_SREGS);
+    kvm_describe(vm);
+    struct kvm_accel *kvm = kvm_vcpu_new(vm, error);
+    if (kvm)
+        return &kvm->base;
+    return NULL; /* the vCPU's failure freed the VM */
 
 fail:
-    kvm_destroy(&kvm->base);
+    kvm_vm_free(vm);
     return NULL;
 }
 
 static const struct accel_capabilities *kvm_capabilities(struct accel *accel)
 {
-    return &kvm_of(accel)->capabilities;
+    return &kvm_of(accel)->vm->capabilities;
 }
 
 /* ---- state ---------------------------------------------------------------- */
 
 static int kvm_load_regs(struct kvm_accel *kvm, struct kvm_regs **regs, struct kvm_sregs **sregs)
 {
-    if (kvm->sync_regs && kvm->sync_valid) {
+    if (kvm->vm->sync_regs && kvm->sync_valid) {
         *regs = &kvm->run->s.regs.regs;
         *sregs = &kvm->run->s.regs.sregs;
         return 0;
@@ -264,7 +357,7 @@ static int kvm_load_regs(struct kvm_accel *kvm, struct kvm_regs **regs, struct k
 
 static int kvm_store_regs(struct kvm_accel *kvm, bool regs_changed, bool sregs_changed)
 {
-    if (kvm->sync_regs && kvm->sync_valid) {
+    if (kvm->vm->sync_regs && kvm->sync_valid) {
         if (regs_changed)
             kvm->run->kvm_dirty_regs |= KVM_SYNC_X86_REGS;
         if (sregs_changed)
@@ -567,17 +660,14 @@ static int kvm_set_debug(struct accel *accel, bool single_step,
 
 static void kvm_stop(struct accel *accel)
 {
-    struct kvm_accel *kvm = kvm_of(accel);
-    atomic_store(&kvm->stop_requested, true);
-    if (atomic_load(&kvm->thread_known))
-        pthread_kill(kvm->vcpu_thread, ACCEL_KICK_SIGNAL);
+    accel_kick(accel);
 }
 
 /* ---- running ------------------------------------------------------------- */
 
-/* The first run() tells KVM which signal mask to use inside KVM_RUN: the
- * thread's own, with the kick signal let through, so a kick that lands just
- * before KVM_RUN still ends it at once. */
+/* The first run() on an owner thread tells KVM which signal mask to use
+ * inside KVM_RUN: the thread's own, with the kick signal let through, so a
+ * kick that lands just before KVM_RUN still ends it at once. */
 static int kvm_prepare_thread(struct kvm_accel *kvm)
 {
     sigset_t mask;
@@ -590,8 +680,8 @@ static int kvm_prepare_thread(struct kvm_accel *kvm)
     memcpy(&signal_mask.bits, &mask, sizeof(signal_mask.bits));
     if (ioctl(kvm->vcpu_fd, KVM_SET_SIGNAL_MASK, &signal_mask) < 0)
         return -errno;
-    kvm->vcpu_thread = pthread_self();
-    atomic_store(&kvm->thread_known, true);
+    accel_bind_thread(&kvm->base);
+    kvm->signal_mask_set = true;
     return 0;
 }
 
@@ -613,24 +703,39 @@ static void consume_kick(void)
  * entries and trusts them until the guest itself writes a table. Deleting
  * and re-adding the RAM memslot makes every flavour drop all of it.
  */
-static int kvm_flush_if_needed(struct kvm_accel *kvm)
+static int kvm_flush_if_needed(struct kvm_vm *vm)
 {
-    uint64_t generation = guest_memory_unseen_generation(kvm->memory);
-    if (generation == kvm->generation)
+    uint64_t generation = guest_memory_unseen_generation(vm->memory);
+    if (generation == __atomic_load_n(&vm->generation, __ATOMIC_ACQUIRE))
         return 0;
-    struct kvm_userspace_memory_region region = {
-        .slot = 0,
-        .guest_phys_addr = 0,
-        .memory_size = 0,
-        .userspace_addr = (uint64_t)(uintptr_t)guest_memory_host_base(kvm->memory),
-    };
-    if (ioctl(kvm->vm_fd, KVM_SET_USER_MEMORY_REGION, &region) < 0)
-        return -errno;
-    region.memory_size = guest_memory_ram_size(kvm->memory);
-    if (ioctl(kvm->vm_fd, KVM_SET_USER_MEMORY_REGION, &region) < 0)
-        return -errno;
-    kvm->generation = generation;
-    return 0;
+    int result = 0;
+    g_mutex_lock(&vm->lock);
+    if (generation != vm->generation) {
+        struct kvm_userspace_memory_region region = {
+            .slot = 0,
+            .guest_phys_addr = 0,
+            .memory_size = 0,
+            .userspace_addr = (uint64_t)(uintptr_t)guest_memory_host_base(vm->memory),
+        };
+        if (ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &region) < 0) {
+            result = -errno;
+        } else {
+            region.memory_size = guest_memory_ram_size(vm->memory);
+            if (ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &region) < 0)
+                result = -errno;
+            else
+                __atomic_store_n(&vm->generation, generation, __ATOMIC_RELEASE);
+        }
+    }
+    g_mutex_unlock(&vm->lock);
+    return result;
+}
+
+/* The memslot reload makes KVM drop every vCPU's translations before any of
+ * them enters the guest again (KVM kicks the running ones itself). */
+static void kvm_memory_changed(struct accel *accel)
+{
+    (void)kvm_flush_if_needed(kvm_of(accel)->vm);
 }
 
 static int kvm_handle_doorbell(struct kvm_accel *kvm)
@@ -655,8 +760,8 @@ static int kvm_handle_exception(struct kvm_accel *kvm, unsigned vector, struct a
     int result = kvm_load_regs(kvm, &regs, &sregs);
     if (result < 0)
         return result;
-    if (guest_read(kvm->memory, regs->rsp, &kvm->frame, sizeof(kvm->frame), GUEST_ACCESS_DEBUG) <
-        0) {
+    if (guest_read(kvm->vm->memory, regs->rsp, &kvm->frame, sizeof(kvm->frame),
+                   GUEST_ACCESS_DEBUG) < 0) {
         snprintf(exit->message, sizeof(exit->message),
                  "exception %u with an unreadable kernel stack (rsp %#llx)", vector,
                  (unsigned long long)regs->rsp);
@@ -688,7 +793,7 @@ static void describe_internal_error(struct kvm_accel *kvm, struct accel_exit *ex
                         kvm->run->internal.suberror, (unsigned long long)rip);
     if (kvm->run->internal.suberror == KVM_INTERNAL_ERROR_EMULATION) {
         uint8_t bytes[8];
-        if (guest_read(kvm->memory, rip, bytes, sizeof(bytes), GUEST_ACCESS_DEBUG) == 0 &&
+        if (guest_read(kvm->vm->memory, rip, bytes, sizeof(bytes), GUEST_ACCESS_DEBUG) == 0 &&
             used > 0 && (size_t)used < sizeof(exit->message))
             snprintf(exit->message + used, sizeof(exit->message) - used,
                      ": cannot emulate instruction %02x %02x %02x %02x", bytes[0], bytes[1],
@@ -701,7 +806,7 @@ static int kvm_run(struct accel *accel, struct accel_exit *exit)
     struct kvm_accel *kvm = kvm_of(accel);
     memset(exit, 0, sizeof(*exit));
     exit->debug_slot = -1;
-    if (!atomic_load(&kvm->thread_known)) {
+    if (!kvm->signal_mask_set) {
         int result = kvm_prepare_thread(kvm);
         if (result < 0) {
             snprintf(exit->message, sizeof(exit->message), "KVM_SET_SIGNAL_MASK: %s",
@@ -709,14 +814,14 @@ static int kvm_run(struct accel *accel, struct accel_exit *exit)
             return result;
         }
     }
-    int result = kvm_flush_if_needed(kvm);
+    int result = kvm_flush_if_needed(kvm->vm);
     if (result < 0) {
         snprintf(exit->message, sizeof(exit->message), "cannot flush guest TLB: %s",
                  strerror(-result));
         return result;
     }
     if (kvm->in_exception) {
-        if (kvm->frame_dirty && guest_write(kvm->memory, kvm->frame_address, &kvm->frame,
+        if (kvm->frame_dirty && guest_write(kvm->vm->memory, kvm->frame_address, &kvm->frame,
                                             sizeof(kvm->frame), GUEST_ACCESS_DEBUG) < 0) {
             snprintf(exit->message, sizeof(exit->message), "cannot rewrite exception frame");
             return -EFAULT;
@@ -726,13 +831,13 @@ static int kvm_run(struct accel *accel, struct accel_exit *exit)
     }
 
     for (;;) {
-        if (atomic_exchange(&kvm->stop_requested, false)) {
+        if (accel_take_kick(&kvm->base)) {
             exit->reason = ACCEL_EXIT_STOPPED;
             return 0;
         }
         int run_result = ioctl(kvm->vcpu_fd, KVM_RUN, 0);
         int run_errno = errno;
-        if (kvm->sync_regs) {
+        if (kvm->vm->sync_regs) {
             kvm->sync_valid = true;
             kvm->run->kvm_dirty_regs = 0;
         }
@@ -747,8 +852,8 @@ static int kvm_run(struct accel *accel, struct accel_exit *exit)
         struct kvm_run *run = kvm->run;
         switch (run->exit_reason) {
         case KVM_EXIT_MMIO:
-            if (run->mmio.is_write && run->mmio.phys_addr >= kvm->doorbell_gpa &&
-                run->mmio.phys_addr < kvm->doorbell_gpa + GUEST_PAGE_SIZE) {
+            if (run->mmio.is_write && run->mmio.phys_addr >= kvm->vm->doorbell_gpa &&
+                run->mmio.phys_addr < kvm->vm->doorbell_gpa + GUEST_PAGE_SIZE) {
                 result = kvm_handle_doorbell(kvm);
                 if (result < 0)
                     return result;
@@ -819,11 +924,104 @@ static int kvm_run(struct accel *accel, struct accel_exit *exit)
     }
 }
 
+/* ---- more vCPUs ------------------------------------------------------------ */
+
+/* Maps (once per KVM vCPU id; spares keep theirs) the page holding vCPU
+ * index's TSS and exception stack, and writes the TSS: RSP0 and IST1 at the
+ * end of the page, as the kernel's IDT gates use IST1. Returns the TSS's
+ * guest-virtual address, or 0. */
+static uint64_t kvm_vcpu_area(struct kvm_vm *vm, int index, char **error)
+{
+    uint64_t page = HX_VCPU_AREA_BASE + (uint64_t)index * HX_VCPU_AREA_STRIDE;
+    if (!guest_region_lookup(vm->memory, page)) {
+        char name[32];
+        snprintf(name, sizeof(name), "vCPU %d TSS and stack", index);
+        int result =
+            guest_map_anonymous(vm->memory, page, GUEST_PAGE_SIZE,
+                                GUEST_PROT_READ | GUEST_PROT_WRITE, GUEST_REGION_KERNEL, name);
+        if (result < 0) {
+            *error = g_strdup_printf("cannot map vCPU %d's TSS: %s", index, strerror(-result));
+            return 0;
+        }
+    }
+    uint8_t tss[HX_TSS_SIZE] = {0};
+    uint64_t stack_top = page + GUEST_PAGE_SIZE;
+    uint16_t io_map_base = HX_TSS_SIZE;
+    memcpy(tss + 4, &stack_top, 8);  /* RSP0 */
+    memcpy(tss + 36, &stack_top, 8); /* IST1 */
+    memcpy(tss + 102, &io_map_base, 2);
+    if (guest_write(vm->memory, page, tss, sizeof(tss), GUEST_ACCESS_DEBUG) < 0) {
+        *error = g_strdup_printf("cannot write vCPU %d's TSS", index);
+        return 0;
+    }
+    return page;
+}
+
+/* The whole x87/SSE/AVX state, as XSAVE holds it. */
+static int kvm_copy_xsave(struct kvm_accel *from, struct kvm_accel *to)
+{
+    struct kvm_xsave xsave;
+    if (ioctl(from->vcpu_fd, KVM_GET_XSAVE, &xsave) < 0 ||
+        ioctl(to->vcpu_fd, KVM_SET_XSAVE, &xsave) < 0)
+        return -errno;
+    return 0;
+}
+
+static int kvm_get_state(struct accel *accel, struct cpu_state *state, unsigned parts);
+static int kvm_set_state(struct accel *accel, const struct cpu_state *state, unsigned parts);
+static int kvm_get_fpu(struct accel *accel, struct cpu_fpu_state *fpu);
+static int kvm_set_fpu(struct accel *accel, const struct cpu_fpu_state *fpu);
+
+/* The new vCPU is entered directly where the parent is (CPL3 after a
+ * syscall) from the state set here: no guest kernel code runs for it. Its
+ * TR's hidden part points at its own TSS, so the shared IDT's IST1 gives it
+ * its own exception stack; the GDT, IDT, LSTAR and the rest are shared. */
+static struct accel *kvm_create_vcpu(struct accel *parent_accel, char **error)
+{
+    struct kvm_accel *parent = kvm_of(parent_accel);
+    struct kvm_vm *vm = parent->vm;
+    struct cpu_state state;
+    int result = kvm_get_state(parent_accel, &state, CPU_STATE_ALL);
+    if (result < 0) {
+        *error = g_strdup_printf("cannot read the parent vCPU's state: %s", strerror(-result));
+        return NULL;
+    }
+    struct kvm_accel *kvm = kvm_vcpu_new(vm, error);
+    if (!kvm)
+        return NULL;
+    uint64_t tss = kvm_vcpu_area(vm, kvm->index, error);
+    if (!tss)
+        goto fail;
+    state.tr = (struct cpu_segment){.base = tss,
+                                    .limit = HX_TSS_SIZE - 1,
+                                    .selector = HX_SELECTOR_TSS,
+                                    .type = 11,
+                                    .present = 1};
+    result = kvm_set_state(&kvm->base, &state, CPU_STATE_ALL);
+    if (result == 0 && kvm_copy_xsave(parent, kvm) < 0) {
+        struct cpu_fpu_state fpu;
+        result = kvm_get_fpu(parent_accel, &fpu);
+        if (result == 0)
+            result = kvm_set_fpu(&kvm->base, &fpu);
+    }
+    if (result < 0) {
+        *error = g_strdup_printf("cannot set the new vCPU's state: %s", strerror(-result));
+        goto fail;
+    }
+    return &kvm->base;
+
+fail:
+    kvm_destroy(&kvm->base);
+    return NULL;
+}
+
 const struct accel_ops kvm_accel_ops = {
     .name = "kvm",
     .probe = kvm_probe,
     .create = kvm_create,
+    .create_vcpu = kvm_create_vcpu,
     .destroy = kvm_destroy,
+    .memory_changed = kvm_memory_changed,
     .capabilities = kvm_capabilities,
     .run = kvm_run,
     .stop = kvm_stop,

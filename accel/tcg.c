@@ -29,6 +29,19 @@
  *     (about a second), so code is invalidated by range wherever possible;
  *     full flushes happen only when single-stepping starts or ends and when
  *     watchpoints are armed or disarmed.
+ *   - Threads: one engine per guest thread (each vCPU is a Unicorn engine of
+ *     its own over the same guest RAM), but only one engine executes guest
+ *     code at a time (struct tcg_vm's execution lock). Unicorn 2.0.1 never
+ *     sets QEMU's CF_PARALLEL, so it translates `lock cmpxchg`, `lock xadd`
+ *     and the rest as plain load-op-store sequences: two engines running at
+ *     once would break every mutex and atomic counter of the program. One
+ *     engine switching between threads was the alternative; engines per
+ *     thread keep each thread's registers, mappings and translated code
+ *     where they are (no save/restore of the whole CPU at every switch),
+ *     and blocked threads (host calls, futex waits) hold nothing. The lock
+ *     is released at every exit and handed over by time slice (a waiter
+ *     stops the running engine after TCG_TIME_SLICE_US), so a spinning
+ *     thread cannot starve the others. tcg therefore uses one host core.
  * Known gap: Unicorn 2.0.1 (QEMU 5) does not check the alignment of movaps
  * and friends, so a misaligned SSE access does not fault under tcg.
  */
@@ -98,6 +111,20 @@ struct tcg_range {
 
 struct tcg_accel;
 
+/* What a waiter lets the running engine run before asking it to yield. */
+#define TCG_TIME_SLICE_US 10000
+
+/* What the engines (vCPUs) of one VM share: the execution lock (see the
+ * comment at the top). */
+struct tcg_vm {
+    GMutex lock;
+    GCond changed;
+    struct tcg_accel *owner; /* the engine executing, or NULL */
+    int waiters;
+    uint64_t acquisitions;
+    int engines; /* the VM goes with the last */
+};
+
 /* The user data of one breakpoint hook. */
 struct tcg_breakpoint {
     struct tcg_accel *tcg;
@@ -165,8 +192,9 @@ struct tcg_accel {
      * engine is rebuilt before it runs again. */
     bool engine_tainted;
 
-    atomic_bool stop_requested;
+    struct tcg_vm *vm;
     atomic_bool in_emulation;
+    atomic_bool yield_requested; /* a waiter for the execution lock asked */
 
     struct accel_capabilities capabilities;
 };
@@ -514,14 +542,29 @@ static void tcg_destroy(struct accel *accel)
         uc_close(tcg->uc);
     if (tcg->mapped)
         g_array_free(tcg->mapped, TRUE);
+    struct tcg_vm *vm = tcg->vm;
     g_free(tcg);
+    g_mutex_lock(&vm->lock);
+    bool last = --vm->engines == 0;
+    g_mutex_unlock(&vm->lock);
+    if (last) {
+        g_mutex_clear(&vm->lock);
+        g_cond_clear(&vm->changed);
+        g_free(vm);
+    }
 }
 
-static struct accel *tcg_create(struct guest_memory *memory, char **error)
+/* One engine (vCPU) of vm. */
+static struct tcg_accel *tcg_new_engine(struct guest_memory *memory, struct tcg_vm *vm,
+                                        char **error)
 {
     extern const struct accel_ops tcg_accel_ops;
     struct tcg_accel *tcg = g_new0(struct tcg_accel, 1);
     tcg->base.ops = &tcg_accel_ops;
+    tcg->vm = vm;
+    g_mutex_lock(&vm->lock);
+    vm->engines++;
+    g_mutex_unlock(&vm->lock);
     tcg->memory = memory;
     tcg->mapped = g_array_new(FALSE, FALSE, sizeof(struct tcg_range));
     tcg->mapped_cpl = -1;
@@ -540,11 +583,20 @@ static struct accel *tcg_create(struct guest_memory *memory, char **error)
     caps->kernel_hw_breakpoints = caps->user_hw_breakpoints = true;
     caps->watchpoints = true;
     snprintf(caps->description, sizeof(caps->description),
-             "tcg: Unicorn %s (software CPU); paging off in Unicorn, guest-virtual pages mapped "
+             "tcg: Unicorn %s; paging off in Unicorn, guest-virtual pages mapped "
              "lazily from the monitor's tables; syscalls and exceptions through hooks; "
-             "breakpoints as code hooks, watchpoints as memory hooks",
+             "breakpoints as code hooks, watchpoints as memory hooks; threads run one at a time",
              UC_VERSION_MAJOR == 2 ? "2" : "?");
-    return &tcg->base;
+    return tcg;
+}
+
+static struct accel *tcg_create(struct guest_memory *memory, char **error)
+{
+    struct tcg_vm *vm = g_new0(struct tcg_vm, 1);
+    g_mutex_init(&vm->lock);
+    g_cond_init(&vm->changed);
+    struct tcg_accel *tcg = tcg_new_engine(memory, vm, error);
+    return tcg ? &tcg->base : NULL;
 }
 
 static const struct accel_capabilities *tcg_capabilities(struct accel *accel)
@@ -871,19 +923,80 @@ static int tcg_set_debug(struct accel *accel, bool single_step,
     return arm_debug_hooks(tcg);
 }
 
+/* ---- the execution lock -------------------------------------------------- */
+
+/* Takes the VM's execution lock for tcg. Waits while another engine
+ * executes, asking it to yield after a time slice. With give_up_on_kick, a
+ * kick of tcg ends the wait (false). */
+static bool exec_acquire(struct tcg_accel *tcg, bool give_up_on_kick)
+{
+    struct tcg_vm *vm = tcg->vm;
+    g_mutex_lock(&vm->lock);
+    vm->waiters++;
+    while (vm->owner) {
+        if (give_up_on_kick && accel_kick_pending(&tcg->base)) {
+            vm->waiters--;
+            g_mutex_unlock(&vm->lock);
+            return false;
+        }
+        uint64_t seen = vm->acquisitions;
+        gint64 deadline = g_get_monotonic_time() + TCG_TIME_SLICE_US;
+        if (!g_cond_wait_until(&vm->changed, &vm->lock, deadline) && vm->owner &&
+            vm->acquisitions == seen) {
+            atomic_store(&vm->owner->yield_requested, true);
+            uc_emu_stop(vm->owner->uc);
+        }
+    }
+    vm->waiters--;
+    vm->owner = tcg;
+    vm->acquisitions++;
+    g_cond_broadcast(&vm->changed);
+    g_mutex_unlock(&vm->lock);
+    return true;
+}
+
+/* Releases it; when yielding, waits until a waiter has had its turn. */
+static void exec_release(struct tcg_accel *tcg, bool yielding)
+{
+    struct tcg_vm *vm = tcg->vm;
+    g_mutex_lock(&vm->lock);
+    vm->owner = NULL;
+    atomic_store(&tcg->yield_requested, false);
+    uint64_t seen = vm->acquisitions;
+    g_cond_broadcast(&vm->changed);
+    while (yielding && vm->waiters > 0 && vm->acquisitions == seen &&
+           !accel_kick_pending(&tcg->base))
+        g_cond_wait(&vm->changed, &vm->lock);
+    g_mutex_unlock(&vm->lock);
+}
+
 static void tcg_stop(struct accel *accel)
 {
     struct tcg_accel *tcg = tcg_of(accel);
-    atomic_store(&tcg->stop_requested, true);
+    accel_kick(accel);
+    /* A vCPU waiting for the execution lock sees the kick. */
+    g_mutex_lock(&tcg->vm->lock);
+    g_cond_broadcast(&tcg->vm->changed);
+    g_mutex_unlock(&tcg->vm->lock);
     /* uc_emu_stop does nothing unless the engine is running, and a run that
      * is just starting clears it: keep asking until the vCPU leaves the
      * engine (the flag is checked between runs). */
     for (int attempt = 0;
-         attempt < 1000 && atomic_load(&tcg->in_emulation) && atomic_load(&tcg->stop_requested);
+         attempt < 1000 && atomic_load(&tcg->in_emulation) && accel_kick_pending(accel);
          attempt++) {
         uc_emu_stop(tcg->uc);
         usleep(1000);
     }
+}
+
+/* Every engine remaps before it runs again: they check the generation with
+ * the execution lock held, so holding it once (the running engine stopped)
+ * is enough. */
+static void tcg_memory_changed(struct accel *accel)
+{
+    struct tcg_accel *tcg = tcg_of(accel);
+    exec_acquire(tcg, false);
+    exec_release(tcg, false);
 }
 
 /* ---- running ------------------------------------------------------------- */
@@ -911,9 +1024,11 @@ static void report_exception(struct tcg_accel *tcg, struct accel_exit *exit, uns
         tcg->engine_tainted = true;
 }
 
+static int load_engine_state(struct tcg_accel *tcg, const struct cpu_state *saved,
+                             const struct cpu_fpu_state *fpu, char *message, size_t message_size);
+
 /* Rebuilds the engine with the same state, to clear Unicorn's exception in
- * flight. The program's privilege level is restored by an iretq run in a
- * scratch page, as Unicorn loads CS and SS only from the GDT at CPL0. */
+ * flight. */
 static int rebuild_engine(struct tcg_accel *tcg, char *message, size_t message_size)
 {
     struct cpu_state state;
@@ -934,6 +1049,16 @@ static int rebuild_engine(struct tcg_accel *tcg, char *message, size_t message_s
         return -EIO;
     }
     uc_close(old);
+    return load_engine_state(tcg, &state, &fpu, message, message_size);
+}
+
+/* Loads state into tcg's fresh engine, at the privilege level of its CS.
+ * The privilege level is set by an iretq run in a scratch page, as Unicorn
+ * loads CS and SS only from the GDT at CPL0. */
+static int load_engine_state(struct tcg_accel *tcg, const struct cpu_state *saved,
+                             const struct cpu_fpu_state *fpu, char *message, size_t message_size)
+{
+    struct cpu_state state = *saved;
     g_array_set_size(tcg->mapped, 0);
     tcg->mapped_cpl = -1;
     for (int i = 0; i < 6; i++)
@@ -957,7 +1082,7 @@ static int rebuild_engine(struct tcg_accel *tcg, char *message, size_t message_s
     tcg_set_state(&tcg->base, &gdt_unset, CPU_STATE_ALL);
     uc_x86_mmr gdtr = {.base = state.gdt.base, .limit = state.gdt.limit};
     uc_reg_write(tcg->uc, UC_X86_REG_GDTR, &gdtr);
-    tcg_set_fpu(&tcg->base, &fpu);
+    tcg_set_fpu(&tcg->base, fpu);
     tcg->engine_tainted = false;
     if ((state.cs.selector & 3) == 0 || state.gdt.limit == 0)
         goto done;
@@ -1026,6 +1151,11 @@ static int run_engine(struct accel *accel, struct accel_exit *exit)
     uc = tcg->uc;
 
     for (;;) {
+        if (!exec_acquire(tcg, true)) {
+            accel_take_kick(accel);
+            exit->reason = ACCEL_EXIT_STOPPED;
+            return 0;
+        }
         uint64_t generation = guest_memory_generation(tcg->memory);
         if (generation != tcg->generation) {
             unmap_all(tcg);
@@ -1051,7 +1181,8 @@ static int run_engine(struct accel *accel, struct accel_exit *exit)
             uc_ctl_flush_tlb(uc); /* UC_CTL_TB_FLUSH: drops translated code */
             tcg->flush_translations = false;
         }
-        if (atomic_exchange(&tcg->stop_requested, false)) {
+        if (accel_take_kick(accel)) {
+            exec_release(tcg, false);
             exit->reason = ACCEL_EXIT_STOPPED;
             return 0;
         }
@@ -1066,6 +1197,8 @@ static int run_engine(struct accel *accel, struct accel_exit *exit)
         atomic_store(&tcg->in_emulation, true);
         uc_err err = uc_emu_start(uc, rip, 0, 0, step ? 1 : 0);
         atomic_store(&tcg->in_emulation, false);
+        bool yield = atomic_load(&tcg->yield_requested);
+        exec_release(tcg, yield && tcg->event == EVENT_NONE && err == UC_ERR_OK);
 
         switch (tcg->event) {
         case EVENT_SYSCALL: {
@@ -1133,10 +1266,12 @@ static int run_engine(struct accel *accel, struct accel_exit *exit)
             exit->reason = ACCEL_EXIT_DEBUG;
             return 0;
         }
-        if (atomic_exchange(&tcg->stop_requested, false)) {
+        if (accel_take_kick(accel)) {
             exit->reason = ACCEL_EXIT_STOPPED;
             return 0;
         }
+        if (yield)
+            continue; /* its time slice ended: another engine ran meanwhile */
         /* The run ended by itself: `hlt` in the guest kernel. */
         exit->reason = ACCEL_EXIT_HALT;
         snprintf(exit->message, sizeof(exit->message), "guest kernel halted");
@@ -1147,6 +1282,8 @@ static int run_engine(struct accel *accel, struct accel_exit *exit)
 static int tcg_run(struct accel *accel, struct accel_exit *exit)
 {
     struct tcg_accel *tcg = tcg_of(accel);
+    if (!accel->thread_known)
+        accel_bind_thread(accel);
     int result = run_engine(accel, exit);
     /* Only a stop for a syscall is sure to leave the program's code alone. */
     if (result < 0 || exit->reason != ACCEL_EXIT_SYSCALL)
@@ -1154,11 +1291,36 @@ static int tcg_run(struct accel *accel, struct accel_exit *exit)
     return result;
 }
 
+/* A new engine over the same guest RAM, loaded with parent's whole state. */
+static struct accel *tcg_create_vcpu(struct accel *parent_accel, char **error)
+{
+    struct tcg_accel *parent = tcg_of(parent_accel);
+    struct cpu_state state;
+    struct cpu_fpu_state fpu;
+    if (tcg_get_state(parent_accel, &state, CPU_STATE_ALL) < 0 ||
+        tcg_get_fpu(parent_accel, &fpu) < 0) {
+        *error = g_strdup("cannot read the parent vCPU's state");
+        return NULL;
+    }
+    struct tcg_accel *tcg = tcg_new_engine(parent->memory, parent->vm, error);
+    if (!tcg)
+        return NULL;
+    char message[200];
+    if (load_engine_state(tcg, &state, &fpu, message, sizeof(message)) < 0) {
+        *error = g_strdup(message);
+        tcg_destroy(&tcg->base);
+        return NULL;
+    }
+    return &tcg->base;
+}
+
 const struct accel_ops tcg_accel_ops = {
     .name = "tcg",
     .probe = tcg_probe,
     .create = tcg_create,
+    .create_vcpu = tcg_create_vcpu,
     .destroy = tcg_destroy,
+    .memory_changed = tcg_memory_changed,
     .capabilities = tcg_capabilities,
     .run = tcg_run,
     .stop = tcg_stop,

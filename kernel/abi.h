@@ -27,6 +27,18 @@
 #define HX_DOORBELL_ADDRESS            0x1ff000
 #define HX_DOORBELL_PHYSICAL(ram_size) (((ram_size) + 0xfffULL) & ~0xfffULL)
 
+/* Per-vCPU pages of every vCPU after the first (which uses the kernel's
+ * own): vCPU n's page at HX_VCPU_AREA_BASE + n * HX_VCPU_AREA_STRIDE holds
+ * its TSS (at the start) and its exception stack (growing down from the end
+ * of the page), supervisor-only; the monitor maps them and enters the vCPU
+ * at CPL3 directly, with TR pointing at its TSS. The gap between pages is a
+ * guard. In the upper canonical half, away from everything else. */
+#define HX_VCPU_AREA_BASE   0xffffc00000000000ULL
+#define HX_VCPU_AREA_STRIDE 0x2000ULL
+
+/* The TSS as the CPU reads it (104 bytes). */
+#define HX_TSS_SIZE 104
+
 /* I/O ports the kernel writes (from CPL0) to hand an event to the monitor. */
 #define HX_PORT_EXCEPTION_BASE 0x40 /* + vector (0..31): an exception */
 #define HX_PORT_PANIC          0x70 /* the kernel cannot go on; rdi = reason */

@@ -58,6 +58,20 @@ static void set_kick_blocked(bool blocked)
     pthread_sigmask(blocked ? SIG_BLOCK : SIG_UNBLOCK, &kick, NULL);
 }
 
+/* Leaves the vCPU at the syscall instruction with rax still the number, so
+ * running it again makes the call again. */
+static bool restart_syscall(struct run *run, struct cpu_state *state)
+{
+    struct guest *guest = run->guest;
+    state->rip -= 2; /* `syscall` is 0f 05 */
+    if (guest->accel_ops->set_state(guest->accel, state, CPU_STATE_GPRS) < 0) {
+        run->end = RUN_END_ERROR;
+        snprintf(run->exit.message, sizeof(run->exit.message), "cannot write vCPU registers");
+        return false;
+    }
+    return true;
+}
+
 /* One syscall of the program; false when the program has ended. */
 static bool perform_syscall(struct run *run)
 {
@@ -74,10 +88,15 @@ static bool perform_syscall(struct run *run)
     };
     uint64_t result = 0;
     /* A blocking host call (read from a terminal, a sleep) must end when the
-     * main loop stops the vCPU. */
-    set_kick_blocked(false);
+     * vCPU is kicked; a kick that came first means the call is not made. */
+    if (!accel_host_call_begin(guest->accel))
+        return restart_syscall(run, &state);
     enum linux_outcome outcome = linux_syscall(linux_main_thread(guest->process), &call, &result);
-    set_kick_blocked(true);
+    accel_host_call_end(guest->accel);
+    /* Interrupted by the monitor's own kick (a stop, a debugger): the
+     * program sees the call restarted, as across a ptrace stop. */
+    if (outcome == LINUX_CONTINUE && (int64_t)result == -EINTR && accel_kick_pending(guest->accel))
+        return restart_syscall(run, &state);
     if (outcome == LINUX_EXIT) {
         int signal = linux_exit_signal(guest->process);
         run->end = signal ? RUN_END_SIGNAL : RUN_END_EXIT;
