@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <sys/resource.h>
@@ -135,6 +136,15 @@ static inline int linux_copy_out(struct linux_process *process, uint64_t address
     return guest_write(process->memory, address, buf, len, GUEST_ACCESS_USER_WRITE);
 }
 
+/* io.c: a write met a closed pipe or socket: SIGPIPE as Linux raises it
+ * (its default action ends the program); returns -EPIPE. */
+long linux_broken_pipe(struct linux_process *process);
+
+/* io.c: blocks the host SIGPIPE around a write that could meet a closed pipe
+ * (the error must reach the program, not kill the monitor). */
+void linux_pipe_guard_begin(sigset_t *old_mask);
+void linux_pipe_guard_end(const sigset_t *old_mask);
+
 /* ---- handlers, by file ---- */
 
 /* Registers each file's handlers in the table indexed by syscall number. */
@@ -143,6 +153,8 @@ void linux_register_io(linux_handler *table);
 void linux_register_fs(linux_handler *table);
 void linux_register_mm(linux_handler *table);
 void linux_register_misc(linux_handler *table);
+void linux_register_net(linux_handler *table);
+void linux_register_poll(linux_handler *table);
 
 #define LINUX_SYSCALL_TABLE_SIZE 512
 

@@ -1,6 +1,6 @@
 /*
  * linux/io.c — data transfer between host fds and guest memory: the read and
- * write families, getdents64, ioctl, lseek and the poll/select family.
+ * write families, getdents64, ioctl and lseek.
  *
  * Reads and writes go straight between the host fd and guest RAM: each guest
  * buffer is described as host iovecs by guest_iovec (which checks every
@@ -9,7 +9,6 @@
 #include "linux/internal.h"
 
 #include <fcntl.h>
-#include <poll.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -53,7 +52,7 @@ static bool in_user_space(uint64_t address, uint64_t len)
  * (`yes | head`). The host's SIGPIPE, if any, was meant for the monitor's
  * thread and is discarded here.
  */
-static long broken_pipe(struct linux_process *process)
+long linux_broken_pipe(struct linux_process *process)
 {
     sigset_t pipe_set;
     sigemptyset(&pipe_set);
@@ -69,9 +68,7 @@ static long broken_pipe(struct linux_process *process)
     return -EPIPE;
 }
 
-/* Blocks the host SIGPIPE around a write that could meet a closed pipe:
- * the error must reach the program, not kill the monitor. */
-static void pipe_guard_begin(sigset_t *old_mask)
+void linux_pipe_guard_begin(sigset_t *old_mask)
 {
     sigset_t pipe_set;
     sigemptyset(&pipe_set);
@@ -79,7 +76,7 @@ static void pipe_guard_begin(sigset_t *old_mask)
     pthread_sigmask(SIG_BLOCK, &pipe_set, old_mask);
 }
 
-static void pipe_guard_end(const sigset_t *old_mask)
+void linux_pipe_guard_end(const sigset_t *old_mask)
 {
     pthread_sigmask(SIG_SETMASK, old_mask, NULL);
 }
@@ -168,15 +165,15 @@ static long transfer(struct linux_process *process, int guest_fd, bool is_write,
         sigset_t old_mask;
         bool guard = is_write && !regular;
         if (guard)
-            pipe_guard_begin(&old_mask);
+            linux_pipe_guard_begin(&old_mask);
         ssize_t n =
             host_transfer(host_fd, is_write, iov, count, offset >= 0 ? offset + (int64_t)done : -1);
         int saved = errno;
         long result = 0;
         if (n < 0 && saved == EPIPE && is_write)
-            result = broken_pipe(process);
+            result = linux_broken_pipe(process);
         if (guard)
-            pipe_guard_end(&old_mask);
+            linux_pipe_guard_end(&old_mask);
         first = false;
         if (n < 0) {
             if (done)
@@ -316,7 +313,7 @@ static long fd_to_fd(struct linux_process *process, bool is_sendfile, const uint
         linux_copy_in(process, out_offset_address, &out_offset, sizeof(out_offset)))
         return -EFAULT;
     sigset_t old_mask;
-    pipe_guard_begin(&old_mask);
+    linux_pipe_guard_begin(&old_mask);
     ssize_t n;
     if (is_sendfile)
         n = sendfile(host_out, host_in, in_offset_address ? &in_offset : NULL, count);
@@ -325,8 +322,8 @@ static long fd_to_fd(struct linux_process *process, bool is_sendfile, const uint
                             out_offset_address ? &out_offset : NULL, count, 0);
     long result = n < 0 ? linux_host_error() : n;
     if (result == -EPIPE)
-        broken_pipe(process);
-    pipe_guard_end(&old_mask);
+        linux_broken_pipe(process);
+    linux_pipe_guard_end(&old_mask);
     if (n >= 0 && in_offset_address &&
         linux_copy_out(process, in_offset_address, &in_offset, sizeof(in_offset)))
         return -EFAULT;
@@ -466,209 +463,6 @@ static long sys_ioctl(struct linux_thread *thread, const uint64_t *args)
     return result;
 }
 
-/* ---- poll and select --------------------------------------------------------- */
-
-/* Runs host poll on guest pollfds (fds already guest numbers in `fds`),
- * translating them; invalid fds report POLLNVAL as Linux does. */
-static long poll_guest(struct linux_process *process, struct pollfd *fds, uint64_t count,
-                       const struct timespec *timeout)
-{
-    struct pollfd *host = g_new(struct pollfd, count ? count : 1);
-    bool any_invalid = false;
-    for (uint64_t i = 0; i < count; i++) {
-        host[i] = fds[i];
-        host[i].revents = 0;
-        if (fds[i].fd < 0)
-            continue;
-        host[i].fd = linux_fd_host(process, (uint64_t)fds[i].fd);
-        if (host[i].fd < 0)
-            any_invalid = true;
-    }
-    struct timespec zero = {0, 0};
-    int n = ppoll(host, count, any_invalid ? &zero : timeout, NULL);
-    if (n < 0) {
-        long error = linux_host_error();
-        g_free(host);
-        return error;
-    }
-    long ready = 0;
-    for (uint64_t i = 0; i < count; i++) {
-        fds[i].revents = host[i].revents;
-        if (fds[i].fd >= 0 && host[i].fd < 0)
-            fds[i].revents = POLLNVAL;
-        if (fds[i].revents)
-            ready++;
-    }
-    g_free(host);
-    return ready;
-}
-
-static long poll_common(struct linux_process *process, uint64_t address, uint64_t count,
-                        const struct timespec *timeout)
-{
-    if (count > (uint64_t)linux_fd_limit(process))
-        return -EINVAL;
-    struct pollfd *fds = g_new(struct pollfd, count ? count : 1);
-    long result;
-    if (linux_copy_in(process, address, fds, count * sizeof(*fds)) != 0) {
-        result = -EFAULT;
-    } else {
-        result = poll_guest(process, fds, count, timeout);
-        if (result >= 0 && linux_copy_out(process, address, fds, count * sizeof(*fds)) != 0)
-            result = -EFAULT;
-    }
-    g_free(fds);
-    return result;
-}
-
-static long sys_poll(struct linux_thread *thread, const uint64_t *args)
-{
-    struct linux_process *process = thread->process;
-    int milliseconds = (int)args[2];
-    struct timespec timeout = {milliseconds / 1000, (milliseconds % 1000) * 1000000L};
-    return poll_common(process, args[0], args[1], milliseconds < 0 ? NULL : &timeout);
-}
-
-static long read_timespec(struct linux_process *process, uint64_t address, struct timespec *ts)
-{
-    if (linux_copy_in(process, address, ts, sizeof(*ts)) != 0)
-        return -EFAULT;
-    if (ts->tv_sec < 0 || ts->tv_nsec < 0 || ts->tv_nsec >= 1000000000L)
-        return -EINVAL;
-    return 0;
-}
-
-static long sys_ppoll(struct linux_thread *thread, const uint64_t *args)
-{
-    struct linux_process *process = thread->process;
-    /* The signal mask argument has nothing to act on: no signal is ever
-     * delivered to the program. */
-    struct timespec timeout;
-    if (args[2]) {
-        long error = read_timespec(process, args[2], &timeout);
-        if (error)
-            return error;
-    }
-    return poll_common(process, args[0], args[1], args[2] ? &timeout : NULL);
-}
-
-static struct timespec remaining_time(const struct timespec *deadline)
-{
-    struct timespec now, left = {0, 0};
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    int64_t ns = (deadline->tv_sec - now.tv_sec) * 1000000000LL + deadline->tv_nsec - now.tv_nsec;
-    if (ns > 0) {
-        left.tv_sec = ns / 1000000000LL;
-        left.tv_nsec = ns % 1000000000LL;
-    }
-    return left;
-}
-
-/* select on top of poll, so host fds above FD_SETSIZE are no problem. */
-static long select_common(struct linux_process *process, const uint64_t *args,
-                          struct timespec *timeout)
-{
-    int nfds = (int)args[0];
-    if (nfds < 0)
-        return -EINVAL;
-    if (nfds > linux_fd_limit(process))
-        nfds = linux_fd_limit(process);
-    size_t words = ((size_t)nfds + 63) / 64;
-    uint64_t sets[3][LINUX_MAX_FDS / 64] = {{0}};
-    for (int set = 0; set < 3; set++) {
-        if (args[1 + set] &&
-            linux_copy_in(process, args[1 + set], sets[set], words * sizeof(uint64_t)) != 0)
-            return -EFAULT;
-    }
-    static const short wanted[3] = {POLLIN, POLLOUT, POLLPRI};
-    struct pollfd fds[LINUX_MAX_FDS];
-    int count = 0;
-    for (int fd = 0; fd < nfds; fd++) {
-        short events = 0;
-        for (int set = 0; set < 3; set++) {
-            if (sets[set][fd / 64] & (1ULL << (fd % 64)))
-                events |= wanted[set];
-        }
-        if (!events)
-            continue;
-        if (linux_fd_host(process, (uint64_t)fd) < 0)
-            return -EBADF;
-        fds[count].fd = fd;
-        fds[count].events = events;
-        count++;
-    }
-    struct timespec deadline;
-    if (timeout) {
-        clock_gettime(CLOCK_MONOTONIC, &deadline);
-        deadline.tv_sec += timeout->tv_sec;
-        deadline.tv_nsec += timeout->tv_nsec;
-        if (deadline.tv_nsec >= 1000000000L) {
-            deadline.tv_sec++;
-            deadline.tv_nsec -= 1000000000L;
-        }
-    }
-    long result = poll_guest(process, fds, (uint64_t)count, timeout);
-    if (timeout)
-        *timeout = remaining_time(&deadline);
-    if (result < 0)
-        return result;
-    static const short ready_mask[3] = {POLLIN | POLLHUP | POLLERR, POLLOUT | POLLERR, POLLPRI};
-    uint64_t out[3][LINUX_MAX_FDS / 64] = {{0}};
-    long ready = 0;
-    for (int i = 0; i < count; i++) {
-        for (int set = 0; set < 3; set++) {
-            if ((fds[i].events & wanted[set]) && (fds[i].revents & ready_mask[set])) {
-                out[set][fds[i].fd / 64] |= 1ULL << (fds[i].fd % 64);
-                ready++;
-            }
-        }
-    }
-    for (int set = 0; set < 3; set++) {
-        if (args[1 + set] &&
-            linux_copy_out(process, args[1 + set], out[set], words * sizeof(uint64_t)) != 0)
-            return -EFAULT;
-    }
-    return ready;
-}
-
-static long sys_select(struct linux_thread *thread, const uint64_t *args)
-{
-    struct linux_process *process = thread->process;
-    struct timeval tv;
-    struct timespec timeout;
-    if (args[4]) {
-        if (linux_copy_in(process, args[4], &tv, sizeof(tv)) != 0)
-            return -EFAULT;
-        if (tv.tv_sec < 0 || tv.tv_usec < 0 || tv.tv_usec >= 1000000)
-            return -EINVAL;
-        timeout.tv_sec = tv.tv_sec;
-        timeout.tv_nsec = tv.tv_usec * 1000;
-    }
-    long result = select_common(process, args, args[4] ? &timeout : NULL);
-    if (args[4] && result != -EFAULT) {
-        /* Linux writes back the time left. */
-        tv.tv_sec = timeout.tv_sec;
-        tv.tv_usec = timeout.tv_nsec / 1000;
-        linux_copy_out(process, args[4], &tv, sizeof(tv));
-    }
-    return result;
-}
-
-static long sys_pselect6(struct linux_thread *thread, const uint64_t *args)
-{
-    struct linux_process *process = thread->process;
-    struct timespec timeout;
-    if (args[4]) {
-        long error = read_timespec(process, args[4], &timeout);
-        if (error)
-            return error;
-    }
-    long result = select_common(process, args, args[4] ? &timeout : NULL);
-    if (args[4] && result != -EFAULT)
-        linux_copy_out(process, args[4], &timeout, sizeof(timeout));
-    return result;
-}
-
 void linux_register_io(linux_handler *table)
 {
     table[SYS_read] = sys_read;
@@ -684,8 +478,4 @@ void linux_register_io(linux_handler *table)
     table[SYS_copy_file_range] = sys_copy_file_range;
     table[SYS_getdents64] = sys_getdents64;
     table[SYS_ioctl] = sys_ioctl;
-    table[SYS_poll] = sys_poll;
-    table[SYS_ppoll] = sys_ppoll;
-    table[SYS_select] = sys_select;
-    table[SYS_pselect6] = sys_pselect6;
 }

@@ -37,7 +37,8 @@ struct linux_config {
     uint64_t brk_start;   /* first byte of the heap (page aligned) */
     uint64_t mmap_low;    /* the mmap area is [mmap_low, mmap_high) */
     uint64_t mmap_high;
-    bool verbose; /* log each unknown syscall once, on stderr */
+    bool verbose;  /* log each unknown syscall once, on stderr */
+    bool net_none; /* --net=none: AF_INET and AF_INET6 sockets are refused (EACCES) */
     /* Host fds that become the program's 0, 1 and 2 (normally 0, 1, 2). */
     int stdin_fd, stdout_fd, stderr_fd;
     /* --strace: trace every syscall here in strace's format (NULL: off).

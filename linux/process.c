@@ -23,6 +23,8 @@ static void build_table_once(void)
         linux_register_fs(syscall_table);
         linux_register_mm(syscall_table);
         linux_register_misc(syscall_table);
+        linux_register_net(syscall_table);
+        linux_register_poll(syscall_table);
         g_once_init_leave(&built, 1);
     }
 }

@@ -311,6 +311,7 @@ struct guest *guest_create(const struct monitor_options *options, char **error)
         .mmap_low = GUEST_MMAP_LOW,
         .mmap_high = guest->stack_low - GUEST_PAGE_SIZE,
         .verbose = options->verbose,
+        .net_none = options->net_none,
         .stdin_fd = 0,
         .stdout_fd = 1,
         .stderr_fd = 2,

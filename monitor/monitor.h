@@ -33,6 +33,7 @@ struct monitor_options {
     double timeout;      /* --timeout SECONDS: stop a runaway guest (0: none) */
     bool strace;         /* --strace[=FILE]: trace the program's syscalls */
     char *strace_path;   /* FILE of --strace=FILE, NULL for stderr */
+    bool net_none;       /* --net=none: no AF_INET/AF_INET6 sockets for the program */
     char *program;       /* PROGRAM as given */
     char **program_argv; /* PROGRAM ARGS..., NULL-terminated */
 };

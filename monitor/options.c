@@ -123,7 +123,7 @@ enum monitor_parse_result monitor_parse_options(int argc, char **argv, char **en
     memset(options, 0, sizeof(*options));
     strace_requested = FALSE;
     g_clear_pointer(&strace_target, g_free);
-    char *accel = NULL, *memory = NULL, *kernel = NULL, *gdb = NULL, *core = NULL;
+    char *accel = NULL, *memory = NULL, *kernel = NULL, *gdb = NULL, *core = NULL, *net = NULL;
     gboolean gdb_default = FALSE, halt = FALSE;
     double timeout = 0;
     char **setenv_list = NULL;
@@ -154,6 +154,10 @@ enum monitor_parse_result monitor_parse_options(int argc, char **argv, char **en
          "Stop the guest after SECONDS, report where it was and exit 124", "SECONDS"},
         {"strace", 0, G_OPTION_FLAG_OPTIONAL_ARG, G_OPTION_ARG_CALLBACK, (void *)parse_strace,
          "Trace every syscall of the program, as strace, to stderr or FILE", "FILE"},
+        {"net", 0, 0, G_OPTION_ARG_STRING, &net,
+         "Network: host (default; the program's sockets are the host's) or none (AF_INET and "
+         "AF_INET6 sockets fail with EACCES)",
+         "MODE"},
         {"version", 0, 0, G_OPTION_ARG_NONE, &version, "Print the version and exit", NULL},
         {NULL, 0, 0, 0, NULL, NULL, NULL},
     };
@@ -199,6 +203,12 @@ enum monitor_parse_result monitor_parse_options(int argc, char **argv, char **en
                                  options->accel);
         goto out;
     }
+
+    if (net && strcmp(net, "host") && strcmp(net, "none")) {
+        *error = g_strdup_printf("unknown network mode '%s'; use --net=host or none", net);
+        goto out;
+    }
+    options->net_none = net && strcmp(net, "none") == 0;
 
     options->memory_size = MONITOR_DEFAULT_MEMORY;
     const char *hermit_mem = g_environ_getenv(environment, "HERMIT_MEM");
@@ -280,6 +290,7 @@ out:
     g_free(kernel);
     g_free(gdb);
     g_free(core);
+    g_free(net);
     g_strfreev(setenv_list);
     g_clear_pointer(&strace_target, g_free);
     g_option_context_free(context);

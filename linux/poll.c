@@ -1,0 +1,575 @@
+/*
+ * linux/poll.c — waiting on many things: poll, select, epoll, and the fds
+ * made to be waited on (eventfd, timerfd, inotify), plus the pipe plumbing
+ * calls splice and tee.
+ *
+ * Every wait is one blocking host call (ppoll, epoll_wait...) on the host fds
+ * behind the guest's, never a polling loop: the monitor's kick signal,
+ * unblocked around linux_syscall, ends it with EINTR. epoll needs no
+ * translation on the way back: the program's epoll_event.data is stored in
+ * the host epoll verbatim and returned verbatim.
+ *
+ * The signal mask argument of ppoll, pselect6 and epoll_pwait is checked
+ * (EINVAL, EFAULT) but not applied: signals reach the program only at
+ * syscall boundaries, which the mask would not change.
+ */
+#include "linux/internal.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/inotify.h>
+#include <sys/syscall.h>
+#include <sys/timerfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#define POLL_NSEC_PER_SEC 1000000000L
+
+/* The kernel's sigset_t: the only sigsetsize the mask-taking calls accept. */
+#define POLL_SIGSET_SIZE 8
+
+/* The most epoll events returned by one call: more stay ready in the host
+ * epoll for the next call, as they would in Linux's. */
+#define POLL_EPOLL_BATCH 1024
+
+/* ---- time ------------------------------------------------------------------ */
+
+static struct timespec poll_now(void)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return now;
+}
+
+/* now + timeout, saturated at the end of time as Linux's
+ * timespec64_add_safe does (select with tv_sec = 2^62 waits "forever"). */
+static struct timespec poll_deadline(const struct timespec *timeout)
+{
+    struct timespec now = poll_now(), deadline;
+    if (timeout->tv_sec > INT64_MAX - now.tv_sec - 1)
+        return (struct timespec){INT64_MAX, 0};
+    deadline.tv_sec = now.tv_sec + timeout->tv_sec;
+    deadline.tv_nsec = now.tv_nsec + timeout->tv_nsec;
+    if (deadline.tv_nsec >= POLL_NSEC_PER_SEC) {
+        deadline.tv_sec++;
+        deadline.tv_nsec -= POLL_NSEC_PER_SEC;
+    }
+    return deadline;
+}
+
+/* What is left until deadline, never negative. */
+static struct timespec poll_time_left(const struct timespec *deadline)
+{
+    struct timespec now = poll_now(), left = {0, 0};
+    if (deadline->tv_sec < now.tv_sec ||
+        (deadline->tv_sec == now.tv_sec && deadline->tv_nsec <= now.tv_nsec))
+        return left;
+    left.tv_sec = deadline->tv_sec - now.tv_sec;
+    left.tv_nsec = deadline->tv_nsec - now.tv_nsec;
+    if (left.tv_nsec < 0) {
+        left.tv_sec--;
+        left.tv_nsec += POLL_NSEC_PER_SEC;
+    }
+    return left;
+}
+
+static long poll_read_timespec(struct linux_process *process, uint64_t address, struct timespec *ts)
+{
+    if (linux_copy_in(process, address, ts, sizeof(*ts)) != 0)
+        return -EFAULT;
+    if (ts->tv_sec < 0 || ts->tv_nsec < 0 || ts->tv_nsec >= POLL_NSEC_PER_SEC)
+        return -EINVAL;
+    return 0;
+}
+
+/* Checks a signal mask argument as set_user_sigmask does. */
+static long poll_check_sigmask(struct linux_process *process, uint64_t mask, uint64_t size)
+{
+    if (!mask)
+        return 0;
+    if (size != POLL_SIGSET_SIZE)
+        return -EINVAL;
+    uint64_t unused;
+    if (linux_copy_in(process, mask, &unused, sizeof(unused)) != 0)
+        return -EFAULT;
+    return 0;
+}
+
+/* ---- poll ------------------------------------------------------------------ */
+
+/* Runs host ppoll on guest pollfds (fds are guest numbers in `fds`),
+ * translating them; invalid fds report POLLNVAL as Linux does. */
+static long poll_guest(struct linux_process *process, struct pollfd *fds, uint64_t count,
+                       const struct timespec *timeout)
+{
+    struct pollfd *host = g_new(struct pollfd, count ? count : 1);
+    bool any_invalid = false;
+    for (uint64_t i = 0; i < count; i++) {
+        host[i] = fds[i];
+        host[i].revents = 0;
+        if (fds[i].fd < 0)
+            continue;
+        host[i].fd = linux_fd_host(process, (uint64_t)fds[i].fd);
+        if (host[i].fd < 0)
+            any_invalid = true;
+    }
+    struct timespec zero = {0, 0};
+    int n = ppoll(host, count, any_invalid ? &zero : timeout, NULL);
+    if (n < 0) {
+        long error = linux_host_error();
+        g_free(host);
+        return error;
+    }
+    long ready = 0;
+    for (uint64_t i = 0; i < count; i++) {
+        fds[i].revents = host[i].revents;
+        if (fds[i].fd >= 0 && host[i].fd < 0)
+            fds[i].revents = POLLNVAL;
+        if (fds[i].revents)
+            ready++;
+    }
+    g_free(host);
+    return ready;
+}
+
+static long poll_common(struct linux_process *process, uint64_t address, uint64_t count,
+                        const struct timespec *timeout)
+{
+    if (count > (uint64_t)linux_fd_limit(process))
+        return -EINVAL;
+    struct pollfd *fds = g_new(struct pollfd, count ? count : 1);
+    long result;
+    if (linux_copy_in(process, address, fds, count * sizeof(*fds)) != 0) {
+        result = -EFAULT;
+    } else {
+        result = poll_guest(process, fds, count, timeout);
+        if (result >= 0 && linux_copy_out(process, address, fds, count * sizeof(*fds)) != 0)
+            result = -EFAULT;
+    }
+    g_free(fds);
+    return result;
+}
+
+static long sys_poll(struct linux_thread *thread, const uint64_t *args)
+{
+    int milliseconds = (int)args[2];
+    struct timespec timeout = {milliseconds / 1000, (milliseconds % 1000) * 1000000L};
+    return poll_common(thread->process, args[0], args[1], milliseconds < 0 ? NULL : &timeout);
+}
+
+static long sys_ppoll(struct linux_thread *thread, const uint64_t *args)
+{
+    struct linux_process *process = thread->process;
+    struct timespec timeout, deadline;
+    if (args[2]) {
+        long error = poll_read_timespec(process, args[2], &timeout);
+        if (error)
+            return error;
+        deadline = poll_deadline(&timeout);
+    }
+    long error = poll_check_sigmask(process, args[3], args[4]);
+    if (error)
+        return error;
+    long result = poll_common(process, args[0], args[1], args[2] ? &timeout : NULL);
+    /* Linux writes back the time left (not for a zero timeout); a write
+     * that faults is ignored, the wait already happened. */
+    if (args[2] && (timeout.tv_sec || timeout.tv_nsec)) {
+        struct timespec left = poll_time_left(&deadline);
+        linux_copy_out(process, args[2], &left, sizeof(left));
+    }
+    return result;
+}
+
+/* ---- select ------------------------------------------------------------------ */
+
+#define POLL_SET_WORDS (LINUX_MAX_FDS / 64)
+
+/* select on top of poll, so host fds above FD_SETSIZE are no problem. */
+static long select_common(struct linux_process *process, const uint64_t *args,
+                          const struct timespec *timeout)
+{
+    int nfds = (int)args[0];
+    if (nfds < 0)
+        return -EINVAL;
+    if (nfds > linux_fd_limit(process))
+        nfds = linux_fd_limit(process);
+    size_t words = ((size_t)nfds + 63) / 64;
+    uint64_t sets[3][POLL_SET_WORDS] = {{0}};
+    for (int set = 0; set < 3; set++) {
+        if (args[1 + set] &&
+            linux_copy_in(process, args[1 + set], sets[set], words * sizeof(uint64_t)) != 0)
+            return -EFAULT;
+    }
+    static const short wanted[3] = {POLLIN, POLLOUT, POLLPRI};
+    struct pollfd fds[LINUX_MAX_FDS];
+    int count = 0;
+    for (int fd = 0; fd < nfds; fd++) {
+        short events = 0;
+        for (int set = 0; set < 3; set++) {
+            if (sets[set][fd / 64] & (1ULL << (fd % 64)))
+                events |= wanted[set];
+        }
+        if (!events)
+            continue;
+        if (linux_fd_host(process, (uint64_t)fd) < 0)
+            return -EBADF;
+        fds[count].fd = fd;
+        fds[count].events = events;
+        count++;
+    }
+    long result = poll_guest(process, fds, (uint64_t)count, timeout);
+    if (result < 0)
+        return result;
+    static const short ready_mask[3] = {POLLIN | POLLHUP | POLLERR, POLLOUT | POLLERR, POLLPRI};
+    uint64_t out[3][POLL_SET_WORDS] = {{0}};
+    long ready = 0;
+    for (int i = 0; i < count; i++) {
+        for (int set = 0; set < 3; set++) {
+            if ((fds[i].events & wanted[set]) && (fds[i].revents & ready_mask[set])) {
+                out[set][fds[i].fd / 64] |= 1ULL << (fds[i].fd % 64);
+                ready++;
+            }
+        }
+    }
+    for (int set = 0; set < 3; set++) {
+        if (args[1 + set] &&
+            linux_copy_out(process, args[1 + set], out[set], words * sizeof(uint64_t)) != 0)
+            return -EFAULT;
+    }
+    return ready;
+}
+
+/* select's timeval as Linux takes it: microseconds past a second carry into
+ * the seconds; anything negative is EINVAL. */
+static long select_read_timeval(struct linux_process *process, uint64_t address,
+                                struct timespec *timeout)
+{
+    struct timeval tv;
+    if (linux_copy_in(process, address, &tv, sizeof(tv)) != 0)
+        return -EFAULT;
+    if (tv.tv_sec < 0 || tv.tv_usec < 0)
+        return -EINVAL;
+    int64_t carry = tv.tv_usec / 1000000;
+    if (tv.tv_sec > INT64_MAX - carry)
+        return -EINVAL;
+    timeout->tv_sec = tv.tv_sec + carry;
+    timeout->tv_nsec = (tv.tv_usec % 1000000) * 1000;
+    return 0;
+}
+
+static long sys_select(struct linux_thread *thread, const uint64_t *args)
+{
+    struct linux_process *process = thread->process;
+    struct timespec timeout, deadline;
+    if (args[4]) {
+        long error = select_read_timeval(process, args[4], &timeout);
+        if (error)
+            return error;
+        deadline = poll_deadline(&timeout);
+    }
+    long result = select_common(process, args, args[4] ? &timeout : NULL);
+    if (args[4] && (timeout.tv_sec || timeout.tv_nsec)) {
+        /* Linux writes back the time left, ignoring a fault. */
+        struct timespec left = poll_time_left(&deadline);
+        struct timeval tv = {left.tv_sec, left.tv_nsec / 1000};
+        linux_copy_out(process, args[4], &tv, sizeof(tv));
+    }
+    return result;
+}
+
+static long sys_pselect6(struct linux_thread *thread, const uint64_t *args)
+{
+    struct linux_process *process = thread->process;
+    struct timespec timeout, deadline;
+    if (args[4]) {
+        long error = poll_read_timespec(process, args[4], &timeout);
+        if (error)
+            return error;
+        deadline = poll_deadline(&timeout);
+    }
+    if (args[5]) {
+        /* The sixth argument points at {const sigset_t *mask; size_t size}. */
+        uint64_t pack[2];
+        if (linux_copy_in(process, args[5], pack, sizeof(pack)) != 0)
+            return -EFAULT;
+        long error = poll_check_sigmask(process, pack[0], pack[1]);
+        if (error)
+            return error;
+    }
+    long result = select_common(process, args, args[4] ? &timeout : NULL);
+    if (args[4] && (timeout.tv_sec || timeout.tv_nsec)) {
+        struct timespec left = poll_time_left(&deadline);
+        linux_copy_out(process, args[4], &left, sizeof(left));
+    }
+    return result;
+}
+
+/* ---- epoll ------------------------------------------------------------------- */
+
+static long epoll_new(struct linux_process *process, bool cloexec)
+{
+    int host_fd = epoll_create1(EPOLL_CLOEXEC);
+    if (host_fd < 0)
+        return linux_host_error();
+    return linux_fd_install(process, host_fd, 0, cloexec);
+}
+
+static long sys_epoll_create(struct linux_thread *thread, const uint64_t *args)
+{
+    if ((int)args[0] <= 0)
+        return -EINVAL;
+    return epoll_new(thread->process, false);
+}
+
+static long sys_epoll_create1(struct linux_thread *thread, const uint64_t *args)
+{
+    int flags = (int)args[0];
+    if (flags & ~EPOLL_CLOEXEC)
+        return -EINVAL;
+    return epoll_new(thread->process, flags & EPOLL_CLOEXEC);
+}
+
+static long sys_epoll_ctl(struct linux_thread *thread, const uint64_t *args)
+{
+    struct linux_process *process = thread->process;
+    int op = (int)args[1];
+    struct epoll_event event = {0};
+    if (op != EPOLL_CTL_DEL && linux_copy_in(process, args[3], &event, sizeof(event)) != 0)
+        return -EFAULT;
+    int host_epoll = linux_fd_host(process, args[0]);
+    int host_fd = linux_fd_host(process, args[2]);
+    if (host_epoll < 0 || host_fd < 0)
+        return -EBADF;
+    return linux_host_result(epoll_ctl(host_epoll, op, host_fd, &event));
+}
+
+/* epoll_wait and its variants; timeout NULL waits without end. */
+static long epoll_wait_common(struct linux_process *process, const uint64_t *args,
+                              const struct timespec *timeout)
+{
+    int max_events = (int)args[2];
+    if (max_events <= 0 || (size_t)max_events > INT32_MAX / sizeof(struct epoll_event))
+        return -EINVAL;
+    uint64_t bytes = (uint64_t)max_events * sizeof(struct epoll_event);
+    if (args[1] > GUEST_USER_TOP || bytes > GUEST_USER_TOP - args[1])
+        return -EFAULT;
+    int host_epoll = linux_fd_host(process, args[0]);
+    if (host_epoll < 0)
+        return -EBADF;
+    int batch = MIN(max_events, POLL_EPOLL_BATCH);
+    struct epoll_event *events = g_new(struct epoll_event, batch);
+    int n = timeout ? epoll_pwait2(host_epoll, events, batch, timeout, NULL)
+                    : epoll_wait(host_epoll, events, batch, -1);
+    long result = n < 0 ? linux_host_error() : n;
+    if (n > 0 && linux_copy_out(process, args[1], events, (size_t)n * sizeof(*events)) != 0)
+        result = -EFAULT;
+    g_free(events);
+    return result;
+}
+
+static long epoll_wait_milliseconds(struct linux_process *process, const uint64_t *args)
+{
+    int milliseconds = (int)args[3];
+    struct timespec timeout = {milliseconds / 1000, (milliseconds % 1000) * 1000000L};
+    return epoll_wait_common(process, args, milliseconds < 0 ? NULL : &timeout);
+}
+
+static long sys_epoll_wait(struct linux_thread *thread, const uint64_t *args)
+{
+    return epoll_wait_milliseconds(thread->process, args);
+}
+
+static long sys_epoll_pwait(struct linux_thread *thread, const uint64_t *args)
+{
+    long error = poll_check_sigmask(thread->process, args[4], args[5]);
+    if (error)
+        return error;
+    return epoll_wait_milliseconds(thread->process, args);
+}
+
+static long sys_epoll_pwait2(struct linux_thread *thread, const uint64_t *args)
+{
+    struct linux_process *process = thread->process;
+    struct timespec timeout;
+    if (args[3]) {
+        long error = poll_read_timespec(process, args[3], &timeout);
+        if (error)
+            return error;
+    }
+    long error = poll_check_sigmask(process, args[4], args[5]);
+    if (error)
+        return error;
+    return epoll_wait_common(process, args, args[3] ? &timeout : NULL);
+}
+
+/* ---- eventfd, timerfd, inotify ------------------------------------------ */
+
+/* Installs a new host fd made by one of the calls below; host_fd < 0 is
+ * that call's error. */
+static long poll_install(struct linux_process *process, int host_fd, bool cloexec)
+{
+    if (host_fd < 0)
+        return linux_host_error();
+    return linux_fd_install(process, host_fd, 0, cloexec);
+}
+
+static long sys_eventfd(struct linux_thread *thread, const uint64_t *args)
+{
+    return poll_install(thread->process, eventfd((unsigned int)args[0], EFD_CLOEXEC), false);
+}
+
+static long sys_eventfd2(struct linux_thread *thread, const uint64_t *args)
+{
+    int flags = (int)args[1];
+    return poll_install(thread->process, eventfd((unsigned int)args[0], flags | EFD_CLOEXEC),
+                        flags & EFD_CLOEXEC);
+}
+
+static long sys_timerfd_create(struct linux_thread *thread, const uint64_t *args)
+{
+    int flags = (int)args[1];
+    return poll_install(thread->process, timerfd_create((int)args[0], flags | TFD_CLOEXEC),
+                        flags & TFD_CLOEXEC);
+}
+
+static long sys_timerfd_settime(struct linux_thread *thread, const uint64_t *args)
+{
+    struct linux_process *process = thread->process;
+    struct itimerspec new_value, old_value;
+    if (linux_copy_in(process, args[2], &new_value, sizeof(new_value)) != 0)
+        return -EFAULT;
+    int host_fd = linux_fd_host(process, args[0]);
+    if (host_fd < 0)
+        return -EBADF;
+    if (timerfd_settime(host_fd, (int)args[1], &new_value, &old_value) != 0)
+        return linux_host_error();
+    if (args[3] && linux_copy_out(process, args[3], &old_value, sizeof(old_value)) != 0)
+        return -EFAULT;
+    return 0;
+}
+
+static long sys_timerfd_gettime(struct linux_thread *thread, const uint64_t *args)
+{
+    struct linux_process *process = thread->process;
+    int host_fd = linux_fd_host(process, args[0]);
+    if (host_fd < 0)
+        return -EBADF;
+    struct itimerspec value;
+    if (timerfd_gettime(host_fd, &value) != 0)
+        return linux_host_error();
+    if (linux_copy_out(process, args[1], &value, sizeof(value)) != 0)
+        return -EFAULT;
+    return 0;
+}
+
+static long sys_inotify_init(struct linux_thread *thread, const uint64_t *args)
+{
+    (void)args;
+    return poll_install(thread->process, inotify_init1(IN_CLOEXEC), false);
+}
+
+static long sys_inotify_init1(struct linux_thread *thread, const uint64_t *args)
+{
+    int flags = (int)args[0];
+    return poll_install(thread->process, inotify_init1(flags | IN_CLOEXEC), flags & IN_CLOEXEC);
+}
+
+static long sys_inotify_add_watch(struct linux_thread *thread, const uint64_t *args)
+{
+    struct linux_process *process = thread->process;
+    int host_fd = linux_fd_host(process, args[0]);
+    if (host_fd < 0)
+        return -EBADF;
+    char path[LINUX_PATH_MAX];
+    long error = linux_read_path(process, args[1], path, false);
+    if (error)
+        return error;
+    return linux_host_result(inotify_add_watch(host_fd, path, (uint32_t)args[2]));
+}
+
+static long sys_inotify_rm_watch(struct linux_thread *thread, const uint64_t *args)
+{
+    int host_fd = linux_fd_host(thread->process, args[0]);
+    if (host_fd < 0)
+        return -EBADF;
+    return linux_host_result(inotify_rm_watch(host_fd, (int)args[1]));
+}
+
+/* ---- splice and tee ---------------------------------------------------------- */
+
+/* An optional loff_t in/out argument of splice. */
+static long splice_offset_in(struct linux_process *process, uint64_t address, loff_t *offset)
+{
+    if (address && linux_copy_in(process, address, offset, sizeof(*offset)) != 0)
+        return -EFAULT;
+    return 0;
+}
+
+static long sys_splice(struct linux_thread *thread, const uint64_t *args)
+{
+    struct linux_process *process = thread->process;
+    int host_in = linux_fd_host(process, args[0]), host_out = linux_fd_host(process, args[2]);
+    if (host_in < 0 || host_out < 0)
+        return -EBADF;
+    loff_t in_offset = 0, out_offset = 0;
+    if (splice_offset_in(process, args[1], &in_offset) ||
+        splice_offset_in(process, args[3], &out_offset))
+        return -EFAULT;
+    sigset_t old_mask;
+    linux_pipe_guard_begin(&old_mask);
+    ssize_t n = splice(host_in, args[1] ? &in_offset : NULL, host_out, args[3] ? &out_offset : NULL,
+                       MIN(args[4], LINUX_MAX_RW_COUNT), (unsigned int)args[5]);
+    long result = n < 0 ? linux_host_error() : n;
+    if (result == -EPIPE)
+        linux_broken_pipe(process);
+    linux_pipe_guard_end(&old_mask);
+    if (n >= 0 && args[1] && linux_copy_out(process, args[1], &in_offset, sizeof(in_offset)))
+        return -EFAULT;
+    if (n >= 0 && args[3] && linux_copy_out(process, args[3], &out_offset, sizeof(out_offset)))
+        return -EFAULT;
+    return result;
+}
+
+static long sys_tee(struct linux_thread *thread, const uint64_t *args)
+{
+    struct linux_process *process = thread->process;
+    int host_in = linux_fd_host(process, args[0]), host_out = linux_fd_host(process, args[1]);
+    if (host_in < 0 || host_out < 0)
+        return -EBADF;
+    sigset_t old_mask;
+    linux_pipe_guard_begin(&old_mask);
+    ssize_t n = tee(host_in, host_out, MIN(args[2], LINUX_MAX_RW_COUNT), (unsigned int)args[3]);
+    long result = n < 0 ? linux_host_error() : n;
+    if (result == -EPIPE)
+        linux_broken_pipe(process);
+    linux_pipe_guard_end(&old_mask);
+    return result;
+}
+
+void linux_register_poll(linux_handler *table)
+{
+    table[SYS_poll] = sys_poll;
+    table[SYS_ppoll] = sys_ppoll;
+    table[SYS_select] = sys_select;
+    table[SYS_pselect6] = sys_pselect6;
+    table[SYS_epoll_create] = sys_epoll_create;
+    table[SYS_epoll_create1] = sys_epoll_create1;
+    table[SYS_epoll_ctl] = sys_epoll_ctl;
+    table[SYS_epoll_wait] = sys_epoll_wait;
+    table[SYS_epoll_pwait] = sys_epoll_pwait;
+    table[SYS_epoll_pwait2] = sys_epoll_pwait2;
+    table[SYS_eventfd] = sys_eventfd;
+    table[SYS_eventfd2] = sys_eventfd2;
+    table[SYS_timerfd_create] = sys_timerfd_create;
+    table[SYS_timerfd_settime] = sys_timerfd_settime;
+    table[SYS_timerfd_gettime] = sys_timerfd_gettime;
+    table[SYS_inotify_init] = sys_inotify_init;
+    table[SYS_inotify_init1] = sys_inotify_init1;
+    table[SYS_inotify_add_watch] = sys_inotify_add_watch;
+    table[SYS_inotify_rm_watch] = sys_inotify_rm_watch;
+    table[SYS_splice] = sys_splice;
+    table[SYS_tee] = sys_tee;
+}
