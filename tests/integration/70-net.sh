@@ -56,3 +56,111 @@ net_inotify_from_host() {
 }
 custom musl/inotify-from-host net_inotify_from_host musl
 custom glibc/inotify-from-host net_inotify_from_host glibc
+
+# Waits (bounded) until file $1 exists and is not empty.
+net_wait_for_file() {
+    local tries=0
+    until [ -s "$1" ]; do
+        tries=$((tries + 1))
+        [ $tries -gt 400 ] && return 1
+        sleep 0.05
+    done
+}
+
+# A static server in the guest (socket/bind/listen/accept4 + epoll) answers 1000 HTTP
+# requests from curl on the host: 500 over one keep-alive connection, 500 over fresh
+# connections. The answers must be right and the server's output equal to native.
+net_http_server() {
+    local accel=$1 dir=$2 libc=$3 mode pid st port
+    local program=tests/programs/build/$libc/http_server
+    command -v curl >/dev/null || {
+        echo "curl is not installed"
+        return 77
+    }
+    { seq 1 500 | sed 's|^|hello /ka/|' && seq 1 500 | sed 's|^|hello /close/|'; } >"$dir/expected"
+    for mode in native vm; do
+        if [ $mode = native ]; then
+            timeout -k 5 "$TIMEOUT" "$program" "$dir/$mode.port" 1000 >"$dir/$mode.out" 2>&1 &
+        else
+            timeout -k 5 "$TIMEOUT" "$HERMITUX_RUN" --accel="$accel" "$program" \
+                "$dir/$mode.port" 1000 >"$dir/$mode.out" 2>&1 &
+        fi
+        pid=$!
+        if ! net_wait_for_file "$dir/$mode.port"; then
+            kill "$pid" 2>/dev/null
+            wait "$pid"
+            echo "$mode server never wrote its port: $(head -c 300 "$dir/$mode.out")"
+            return 1
+        fi
+        port=$(cat "$dir/$mode.port")
+        curl -s --max-time 60 "http://127.0.0.1:$port/ka/[1-500]" >"$dir/$mode.curl"
+        curl -s --max-time 60 -H 'Connection: close' "http://127.0.0.1:$port/close/[1-500]" \
+            >>"$dir/$mode.curl"
+        wait "$pid"
+        st=$?
+        if [ $st != 0 ]; then
+            echo "$mode server exited $st: $(head -c 300 "$dir/$mode.out")"
+            return 1
+        fi
+        if ! cmp -s "$dir/expected" "$dir/$mode.curl"; then
+            diff "$dir/expected" "$dir/$mode.curl" | head -20 >"$dir/detail"
+            echo "curl got wrong answers from the $mode server"
+            return 1
+        fi
+    done
+    if ! cmp -s "$dir/native.out" "$dir/vm.out"; then
+        diff "$dir/native.out" "$dir/vm.out" >"$dir/detail"
+        echo "server output differs from native"
+        return 1
+    fi
+}
+custom musl/http-server net_http_server musl
+custom glibc/http-server net_http_server glibc
+
+# A client in the guest fetches files from `python3 -m http.server` on the host's
+# loopback (a small file, 600 KB, a missing one); output equal to native.
+net_http_client() {
+    local accel=$1 dir=$2 libc=$3 pid port path
+    local program=tests/programs/build/$libc/http_client
+    command -v python3 >/dev/null || {
+        echo "python3 is not installed"
+        return 77
+    }
+    mkdir -p "$dir/www"
+    echo "hello from python" >"$dir/www/small.txt"
+    cp "$FIX/numbers.txt" "$dir/www/big.txt"
+    python3 -u -m http.server 0 --bind 127.0.0.1 --directory "$dir/www" >"$dir/python.out" 2>&1 &
+    pid=$!
+    local tries=0
+    until port=$(sed -n 's/.* port \([0-9]*\) .*/\1/p' "$dir/python.out") && [ -n "$port" ]; do
+        tries=$((tries + 1))
+        if [ $tries -gt 400 ]; then
+            kill "$pid"
+            wait "$pid"
+            echo "python3 -m http.server did not start: $(head -c 300 "$dir/python.out")"
+            return 1
+        fi
+        sleep 0.05
+    done
+    for path in /small.txt /big.txt /missing; do
+        timeout -k 5 "$TIMEOUT" "$program" "$port" "$path" >>"$dir/native.out" 2>&1
+        echo "status $?" >>"$dir/native.out"
+        timeout -k 5 "$TIMEOUT" "$HERMITUX_RUN" --accel="$accel" "$program" "$port" "$path" \
+            >>"$dir/vm.out" 2>&1
+        echo "status $?" >>"$dir/vm.out"
+    done
+    kill "$pid"
+    wait "$pid"
+    if ! grep -q "^HTTP/1.0 200 OK" "$dir/native.out"; then
+        cp "$dir/native.out" "$dir/detail"
+        echo "the native client did not fetch the file"
+        return 1
+    fi
+    if ! cmp -s "$dir/native.out" "$dir/vm.out"; then
+        diff "$dir/native.out" "$dir/vm.out" >"$dir/detail"
+        echo "client output differs from native"
+        return 1
+    fi
+}
+custom musl/http-client net_http_client musl
+custom glibc/http-client net_http_client glibc
