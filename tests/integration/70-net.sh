@@ -10,14 +10,19 @@ program net_local-net-none --opt --net=none --vm-stdout @DATA@/net_local-none.vm
 program wait_fds --tmpdir -- wait_fds @TMP@
 bad_input bad/net-mode -- --net=bogus tests/programs/build/musl/hello
 
-# Waits (bounded) until file $1 has a line equal to $2.
-net_wait_for_line() {
+# Runs "$@" until it succeeds, at most 400 times 50 ms apart.
+net_wait_until() {
     local tries=0
-    until grep -qx "$2" "$1" 2>/dev/null; do
+    until "$@"; do
         tries=$((tries + 1))
         [ $tries -gt 400 ] && return 1
         sleep 0.05
     done
+}
+
+# Whether file $1 has a line equal to $2.
+net_has_line() {
+    grep -qx "$2" "$1" 2>/dev/null
 }
 
 # inotify in the program sees a file the host writes: `wait_fds watch DIR` prints
@@ -34,7 +39,7 @@ net_inotify_from_host() {
                 "$dir/$mode" >"$dir/$mode.out" 2>&1 &
         fi
         pid=$!
-        if ! net_wait_for_line "$dir/$mode.out" watching; then
+        if ! net_wait_until net_has_line "$dir/$mode.out" watching; then
             kill "$pid" 2>/dev/null
             wait "$pid"
             echo "$mode run never printed 'watching': $(head -c 300 "$dir/$mode.out")"
@@ -57,16 +62,6 @@ net_inotify_from_host() {
 custom musl/inotify-from-host net_inotify_from_host musl
 custom glibc/inotify-from-host net_inotify_from_host glibc
 
-# Waits (bounded) until file $1 exists and is not empty.
-net_wait_for_file() {
-    local tries=0
-    until [ -s "$1" ]; do
-        tries=$((tries + 1))
-        [ $tries -gt 400 ] && return 1
-        sleep 0.05
-    done
-}
-
 # A static server in the guest (socket/bind/listen/accept4 + epoll) answers 1000 HTTP
 # requests from curl on the host: 500 over one keep-alive connection, 500 over fresh
 # connections. The answers must be right and the server's output equal to native.
@@ -86,7 +81,7 @@ net_http_server() {
                 "$dir/$mode.port" 1000 >"$dir/$mode.out" 2>&1 &
         fi
         pid=$!
-        if ! net_wait_for_file "$dir/$mode.port"; then
+        if ! net_wait_until test -s "$dir/$mode.port"; then
             kill "$pid" 2>/dev/null
             wait "$pid"
             echo "$mode server never wrote its port: $(head -c 300 "$dir/$mode.out")"
@@ -131,17 +126,13 @@ net_http_client() {
     cp "$FIX/numbers.txt" "$dir/www/big.txt"
     python3 -u -m http.server 0 --bind 127.0.0.1 --directory "$dir/www" >"$dir/python.out" 2>&1 &
     pid=$!
-    local tries=0
-    until port=$(sed -n 's/.* port \([0-9]*\) .*/\1/p' "$dir/python.out") && [ -n "$port" ]; do
-        tries=$((tries + 1))
-        if [ $tries -gt 400 ]; then
-            kill "$pid"
-            wait "$pid"
-            echo "python3 -m http.server did not start: $(head -c 300 "$dir/python.out")"
-            return 1
-        fi
-        sleep 0.05
-    done
+    if ! net_wait_until grep -q ' port [0-9]* ' "$dir/python.out"; then
+        kill "$pid"
+        wait "$pid"
+        echo "python3 -m http.server did not start: $(head -c 300 "$dir/python.out")"
+        return 1
+    fi
+    port=$(sed -n 's/.* port \([0-9]*\) .*/\1/p' "$dir/python.out")
     for path in /small.txt /big.txt /missing; do
         timeout -k 5 "$TIMEOUT" "$program" "$port" "$path" >>"$dir/native.out" 2>&1
         echo "status $?" >>"$dir/native.out"
