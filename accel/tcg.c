@@ -1018,6 +1018,9 @@ static void report_exception(struct tcg_accel *tcg, struct accel_exit *exit, uns
     exit->in_kernel = current_cpl(tcg) == 0;
     if (vector == VECTOR_PAGE_FAULT)
         tcg->cr2 = address;
+    /* A watched access that faulted did not happen (it is retried). */
+    if (vector == VECTOR_PAGE_FAULT)
+        tcg->watch_hit = false;
     /* Contributory exceptions leave Unicorn's engine unusable for the next
      * one (it would become #DF); traps such as int3 do not. */
     if (vector == 0 || vector == VECTOR_DOUBLE_FAULT || (vector >= 10 && vector <= 14))

@@ -1,6 +1,7 @@
 /* monitor/debug.c — the GDB stub's target, and stopping the vCPU for it. */
 #include "config.h"
 #include "monitor/debug.h"
+#include "monitor/insn_access.h"
 #include "gdbstub/gdbstub.h"
 #include "kernel/abi.h"
 #include "report/report.h"
@@ -17,6 +18,8 @@
 #define INT3            0xcc
 #define GDB_SIGNAL_INT  2
 #define GDB_SIGNAL_TRAP 5
+#define MAX_ACCESSES    4 /* data accesses of one instruction that are judged */
+#define MAX_WATCH_PAGES 4 /* pages one trapped instruction may open at once */
 
 enum breakpoint_mechanism {
     MECHANISM_INT3,      /* an int3 written into guest memory, trapped by the IDT */
@@ -31,7 +34,7 @@ struct breakpoint {
     uint64_t kind;
     enum breakpoint_mechanism mechanism;
     uint8_t saved_byte;
-    int slot;
+    unsigned slot_mask; /* MECHANISM_SLOT: the slots it holds (a watchpoint may need several) */
 };
 
 struct debugger {
@@ -58,8 +61,10 @@ struct debugger {
     /* A faulting access to a trapped page is being single-stepped with the
      * page opened; then the trap is set again and the access judged. */
     bool watch_step;
-    uint64_t watch_fault_address;
-    bool watch_fault_write;
+    uint64_t watch_pages[MAX_WATCH_PAGES];
+    int watch_page_count;
+    struct debugger_access watch_accesses[MAX_ACCESSES];
+    int watch_access_count;
 
     struct breakpoint breakpoints[MAX_BREAKPOINTS];
     struct accel_breakpoint slots[ACCEL_MAX_HW_BREAKPOINTS];
@@ -69,6 +74,8 @@ struct debugger {
 };
 
 /* ---- the vCPU side -------------------------------------------------------- */
+
+static void refresh_page_traps(struct debugger *debugger);
 
 struct stop_message {
     struct debugger *debugger;
@@ -215,6 +222,7 @@ static enum debug_verdict stop_and_wait(struct debugger *debugger, const struct 
     g_mutex_unlock(&debugger->mutex);
     if (killed)
         return DEBUG_KILLED;
+    refresh_page_traps(debugger);
     arm_resume(debugger);
     return DEBUG_RESUME;
 }
@@ -236,31 +244,80 @@ static enum guest_trap page_trap_needed(struct debugger *debugger, uint64_t page
     return trap;
 }
 
-static int update_page_traps(struct debugger *debugger, uint64_t address, uint64_t length)
+/* Sets one page's trap. The guest kernel's pages are never trapped (its own
+ * accesses must not fault; the program cannot touch them), and a page with
+ * nothing mapped needs no trap: any access there faults for real. Watching
+ * such addresses is allowed (gdb watches *p while p is NULL), and a kernel
+ * page that is mapped cannot be watched this way. */
+static int trap_page(struct debugger *debugger, uint64_t page)
 {
-    for (uint64_t page = address & GUEST_PAGE_MASK; page < address + length;
-         page += GUEST_PAGE_SIZE) {
-        int result =
-            guest_set_trap(debugger->guest->memory, page, page_trap_needed(debugger, page));
-        if (result < 0)
-            return result;
+    struct guest_memory *memory = debugger->guest->memory;
+    enum guest_trap trap = page_trap_needed(debugger, page);
+    if (page < HX_KERNEL_END) {
+        struct guest_walk walk;
+        guest_walk(memory, guest_memory_cr3(memory), page, &walk);
+        return trap != GUEST_TRAP_NONE && walk.status == GUEST_WALK_OK ? -ENOTSUP : 0;
     }
-    return 0;
+    int result = guest_set_trap(memory, page, trap);
+    return result == -EFAULT ? 0 : result;
 }
 
-/* The watchpoint an access at address (of up to 8 bytes) touched, if any. */
-static const struct breakpoint *watch_hit(struct debugger *debugger, uint64_t address, bool write)
+static int update_page_traps(struct debugger *debugger, uint64_t address, uint64_t length)
+{
+    uint64_t last = address + (length - 1);
+    for (uint64_t page = address & GUEST_PAGE_MASK;; page += GUEST_PAGE_SIZE) {
+        int result = trap_page(debugger, page);
+        if (result < 0)
+            return result;
+        if (page >= (last & GUEST_PAGE_MASK))
+            return 0;
+    }
+}
+
+/* Pages mapped since a watchpoint was set get their traps at the next resume. */
+static void refresh_page_traps(struct debugger *debugger)
 {
     for (int i = 0; i < MAX_BREAKPOINTS; i++) {
         const struct breakpoint *watch = &debugger->breakpoints[i];
-        if (!watch->used || watch->mechanism != MECHANISM_PAGE_TRAP)
+        if (watch->used && watch->mechanism == MECHANISM_PAGE_TRAP)
+            update_page_traps(debugger, watch->address, watch->kind);
+    }
+}
+
+static bool ranges_overlap(uint64_t a, uint64_t a_length, uint64_t b, uint64_t b_length)
+{
+    return a - b < b_length || b - a < a_length;
+}
+
+/* The watchpoint one access touched, if any: the access's own bytes and
+ * direction, as the instruction decoded before it ran says. */
+static const struct breakpoint *watch_hit(struct debugger *debugger,
+                                          const struct debugger_access *access)
+{
+    for (int i = 0; i < MAX_BREAKPOINTS; i++) {
+        const struct breakpoint *watch = &debugger->breakpoints[i];
+        /* A debug register's hit during the step is judged here too: the
+         * step's own trap is the one the accelerator reports. */
+        if (!watch->used ||
+            (watch->mechanism != MECHANISM_PAGE_TRAP &&
+             (watch->mechanism != MECHANISM_SLOT || watch->type < GDB_WATCHPOINT_WRITE)))
             continue;
-        if (address + 8 <= watch->address || address >= watch->address + watch->kind)
+        if (!ranges_overlap(access->address, access->size, watch->address, watch->kind))
             continue;
-        if ((watch->type == GDB_WATCHPOINT_WRITE && !write) ||
-            (watch->type == GDB_WATCHPOINT_READ && write))
+        if ((watch->type == GDB_WATCHPOINT_WRITE && !access->write) ||
+            (watch->type == GDB_WATCHPOINT_READ && !access->read))
             continue;
         return watch;
+    }
+    return NULL;
+}
+
+static const struct breakpoint *watch_hit_any(struct debugger *debugger)
+{
+    for (int i = 0; i < debugger->watch_access_count; i++) {
+        const struct breakpoint *watch = watch_hit(debugger, &debugger->watch_accesses[i]);
+        if (watch)
+            return watch;
     }
     return NULL;
 }
@@ -354,20 +411,52 @@ static enum debug_verdict handle_trap(struct debugger *debugger, const struct ac
     return stop_and_wait(debugger, &stop);
 }
 
+/* What the trapped instruction accesses, decoded before it runs; without a
+ * decoder, the faulting address taken as an 8-byte access in the fault's
+ * direction. */
+static void decode_watch_accesses(struct debugger *debugger, const struct cpu_state *state,
+                                  const struct accel_exit *exit)
+{
+    int count = debugger_instruction_accesses(debugger->guest->memory, state,
+                                              debugger->watch_accesses, MAX_ACCESSES);
+    if (count < 0) {
+        bool write = (exit->error_code & 2) != 0;
+        debugger->watch_accesses[0] =
+            (struct debugger_access){exit->fault_address, 8, !write, write};
+        count = 1;
+    }
+    debugger->watch_access_count = count;
+}
+
 /* The program touched a page a watchpoint traps: open the page, let the one
- * instruction run (TF), and judge the access afterwards. */
+ * instruction run (TF), and judge its accesses afterwards. An instruction
+ * that touches a second trapped page faults again before it completes: that
+ * page is opened too. */
 static enum debug_verdict start_watch_step(struct debugger *debugger, const struct accel_exit *exit)
 {
     struct guest *guest = debugger->guest;
-    guest_set_trap(guest->memory, exit->fault_address, GUEST_TRAP_NONE);
-    debugger->watch_step = true;
-    debugger->watch_fault_address = exit->fault_address;
-    debugger->watch_fault_write = (exit->error_code & 2) != 0;
     struct cpu_state state;
-    guest->accel_ops->get_state(guest->accel, &state, CPU_STATE_GPRS);
+    guest->accel_ops->get_state(guest->accel, &state, CPU_STATE_GPRS | CPU_STATE_SEGMENTS);
+    if (!debugger->watch_step) {
+        debugger->watch_page_count = 0;
+        decode_watch_accesses(debugger, &state, exit);
+    }
+    if (debugger->watch_page_count == MAX_WATCH_PAGES)
+        return DEBUG_FATAL;
+    guest_set_trap(guest->memory, exit->fault_address, GUEST_TRAP_NONE);
+    debugger->watch_pages[debugger->watch_page_count++] = exit->fault_address & GUEST_PAGE_MASK;
+    debugger->watch_step = true;
     state.rflags |= RFLAGS_TF;
     guest->accel_ops->set_state(guest->accel, &state, CPU_STATE_GPRS);
     return DEBUG_RESUME;
+}
+
+static void close_watch_pages(struct debugger *debugger)
+{
+    for (int i = 0; i < debugger->watch_page_count; i++)
+        guest_set_trap(debugger->guest->memory, debugger->watch_pages[i],
+                       page_trap_needed(debugger, debugger->watch_pages[i]));
+    debugger->watch_page_count = 0;
 }
 
 static enum debug_verdict finish_watch_step(struct debugger *debugger,
@@ -375,10 +464,8 @@ static enum debug_verdict finish_watch_step(struct debugger *debugger,
 {
     struct guest *guest = debugger->guest;
     debugger->watch_step = false;
-    uint64_t page = debugger->watch_fault_address & GUEST_PAGE_MASK;
-    guest_set_trap(guest->memory, page, page_trap_needed(debugger, page));
-    const struct breakpoint *watch =
-        watch_hit(debugger, debugger->watch_fault_address, debugger->watch_fault_write);
+    close_watch_pages(debugger);
+    const struct breakpoint *watch = watch_hit_any(debugger);
     if (!watch && !debugger->stepping) {
         /* Not the watched bytes: on with the run, TF off again. */
         struct cpu_state state;
@@ -584,6 +671,76 @@ static int free_slot(struct debugger *debugger)
     return -1;
 }
 
+static int free_slot_count(struct debugger *debugger)
+{
+    int count = 0;
+    for (int slot = 0; slot < ACCEL_MAX_HW_BREAKPOINTS; slot++)
+        count += debugger->slot_owner[slot] < 0;
+    return count;
+}
+
+static void take_slot(struct debugger *debugger, int index, const struct accel_breakpoint *what)
+{
+    int slot = free_slot(debugger);
+    debugger->slots[slot] = *what;
+    debugger->slot_owner[slot] = index;
+    debugger->breakpoints[index].slot_mask |= 1u << slot;
+}
+
+/* Splits [address, address + length) into naturally aligned pieces of 1, 2,
+ * 4 or 8 bytes, as debug registers watch them. Returns how many, or -1 when
+ * more than max would be needed. */
+static int split_aligned(uint64_t address, uint64_t length, uint64_t *starts, unsigned *lengths,
+                         int max)
+{
+    int count = 0;
+    while (length > 0) {
+        unsigned size = 8;
+        while (size > 1 && ((address & (size - 1)) || size > length))
+            size >>= 1;
+        if (count == max)
+            return -1;
+        starts[count] = address;
+        lengths[count++] = size;
+        address += size;
+        length -= size;
+    }
+    return count;
+}
+
+/* A watchpoint over debug registers when they fire and enough are free for
+ * its aligned pieces (read-only watches cannot be told apart from writes
+ * there), else over page traps, which watch any length. */
+static int insert_watchpoint(struct debugger *debugger, int index)
+{
+    struct breakpoint *watch = &debugger->breakpoints[index];
+    uint64_t end;
+    if (watch->kind == 0 || __builtin_add_overflow(watch->address, watch->kind - 1, &end))
+        return -EINVAL;
+    uint64_t starts[ACCEL_MAX_HW_BREAKPOINTS];
+    unsigned lengths[ACCEL_MAX_HW_BREAKPOINTS];
+    int pieces =
+        split_aligned(watch->address, watch->kind, starts, lengths, ACCEL_MAX_HW_BREAKPOINTS);
+    if (debugger->capabilities->watchpoints && watch->type != GDB_WATCHPOINT_READ && pieces > 0 &&
+        pieces <= free_slot_count(debugger)) {
+        enum accel_breakpoint_kind kind =
+            watch->type == GDB_WATCHPOINT_WRITE ? ACCEL_BREAK_WRITE : ACCEL_BREAK_ACCESS;
+        watch->mechanism = MECHANISM_SLOT;
+        for (int i = 0; i < pieces; i++)
+            take_slot(debugger, index, &(struct accel_breakpoint){kind, starts[i], lengths[i]});
+        watch->used = true;
+        return 0;
+    }
+    watch->mechanism = MECHANISM_PAGE_TRAP;
+    watch->used = true;
+    int result = update_page_traps(debugger, watch->address, watch->kind);
+    if (result < 0) {
+        watch->used = false;
+        update_page_traps(debugger, watch->address, watch->kind);
+    }
+    return result;
+}
+
 static int target_insert_breakpoint(void *opaque, enum gdb_breakpoint_type type, uint64_t address,
                                     uint64_t kind)
 {
@@ -598,41 +755,17 @@ static int target_insert_breakpoint(void *opaque, enum gdb_breakpoint_type type,
     if (index < 0)
         return -ENOSPC;
     struct breakpoint *breakpoint = &debugger->breakpoints[index];
-    *breakpoint = (struct breakpoint){.type = type, .address = address, .kind = kind, .slot = -1};
+    *breakpoint = (struct breakpoint){.type = type, .address = address, .kind = kind};
+    if (type >= GDB_WATCHPOINT_WRITE)
+        return insert_watchpoint(debugger, index);
 
-    bool is_watchpoint = type >= GDB_WATCHPOINT_WRITE;
-    bool slot_works = is_watchpoint ? capabilities->watchpoints
-                      : kernel      ? capabilities->kernel_hw_breakpoints
-                                    : capabilities->user_hw_breakpoints;
-    int slot = slot_works ? free_slot(debugger) : -1;
-    if (is_watchpoint && (kind == 0 || kind > 8 || (kind & (kind - 1)) || (address & (kind - 1))))
-        return -EINVAL;
-    if (slot >= 0 && (type != GDB_WATCHPOINT_READ || !capabilities->watchpoints)) {
+    bool slot_works =
+        kernel ? capabilities->kernel_hw_breakpoints : capabilities->user_hw_breakpoints;
+    if (slot_works && free_slot(debugger) >= 0) {
         breakpoint->mechanism = MECHANISM_SLOT;
-        breakpoint->slot = slot;
-        debugger->slots[slot] = (struct accel_breakpoint){
-            .kind = type == GDB_WATCHPOINT_WRITE    ? ACCEL_BREAK_WRITE
-                    : type == GDB_WATCHPOINT_ACCESS ? ACCEL_BREAK_ACCESS
-                                                    : ACCEL_BREAK_EXECUTE,
-            .address = address,
-            .length = is_watchpoint ? (unsigned)kind : 1,
-        };
-        debugger->slot_owner[slot] = index;
+        take_slot(debugger, index, &(struct accel_breakpoint){ACCEL_BREAK_EXECUTE, address, 1});
         breakpoint->used = true;
         return 0;
-    }
-    if (is_watchpoint) {
-        uint64_t end;
-        if (__builtin_add_overflow(address, kind, &end) || address < HX_KERNEL_END)
-            return -EINVAL;
-        breakpoint->mechanism = MECHANISM_PAGE_TRAP;
-        breakpoint->used = true;
-        int result = update_page_traps(debugger, address, kind);
-        if (result < 0) {
-            breakpoint->used = false;
-            update_page_traps(debugger, address, kind);
-        }
-        return result;
     }
     if (kernel)
         return slot_works ? -ENOSPC : -ENOTSUP;
@@ -654,7 +787,11 @@ static void remove_breakpoint_at(struct debugger *debugger, int index)
     struct breakpoint *breakpoint = &debugger->breakpoints[index];
     breakpoint->used = false;
     if (breakpoint->mechanism == MECHANISM_SLOT) {
-        debugger->slot_owner[breakpoint->slot] = -1;
+        for (int slot = 0; slot < ACCEL_MAX_HW_BREAKPOINTS; slot++) {
+            if (breakpoint->slot_mask & (1u << slot))
+                debugger->slot_owner[slot] = -1;
+        }
+        breakpoint->slot_mask = 0;
         return;
     }
     if (breakpoint->mechanism == MECHANISM_PAGE_TRAP) {

@@ -327,3 +327,69 @@ gdb_fault() {
     expect_status "$dir" 139
 }
 custom gdb/glibc/fault gdb_fault glibc
+
+# ---- watchpoints of any length, alignment and address (tests/programs/gdb/watchee.c) ----
+
+# watchee_session ACCEL DIR LIBC GDB-ARGS...: as gdb_session, on the watchpoint program.
+watchee_session() {
+    local accel=$1 dir=$2 libc=$3
+    shift 3
+    local program=$GDB_PROGRAMS/gdb-$libc/watchee socket=$dir/gdb.sock
+    start_monitor "$dir" --accel="$accel" -S "$program"
+    timeout "$TIMEOUT" gdb -batch -nx -ex "set pagination off" -ex "file $program" \
+        -ex "target remote $socket" -ex "break main" -ex "continue" "$@" >"$dir/gdb.out" 2>&1
+    finish_monitor "$dir"
+}
+
+WATCHEE_OUTPUT='^wide=0,5 unaligned=77 target=3 sum=61 data=10,20,31,30$'
+
+# A 16-byte struct (wider than a debug register) and a 4-byte field at an odd address.
+gdb_watch_wide_unaligned() {
+    local accel=$1 dir=$2 libc=$3
+    have_gdb || return 77
+    watchee_session "$accel" "$dir" "$libc" -ex "watch wide" -ex "watch unaligned.value" \
+        -ex "continue" -ex "continue" -ex "delete" -ex "continue" || true
+    expect "$dir" gdb.out '^Hardware watchpoint 2: wide' '^Hardware watchpoint 3: unaligned.value' \
+        '^Old value = \{first = 0, second = 0\}' '^New value = \{first = 0, second = 5\}' \
+        '^Old value = 0' '^New value = 77' 'exited normally' || return 1
+    expect "$dir" out "$WATCHEE_OUTPUT" || return 1
+    expect_status "$dir" 0
+}
+
+# watch *pointer while pointer is NULL: the watchpoint covers address 0 (Z2,0,4), then
+# follows the pointer once it is set.
+gdb_watch_null() {
+    local accel=$1 dir=$2 libc=$3
+    have_gdb || return 77
+    watchee_session "$accel" "$dir" "$libc" -ex "watch *pointer" -ex "continue" \
+        -ex "continue" -ex "delete" -ex "continue" || true
+    expect "$dir" gdb.out '^Hardware watchpoint 2: \*pointer' '^Old value = <unreadable>' \
+        '^New value = 0' '^Old value = 0' '^New value = 3' 'exited normally' || return 1
+    if grep -q 'Could not insert' "$dir/gdb.out"; then
+        echo "gdb could not insert the watchpoint: $(grep -m1 'Could not' "$dir/gdb.out")"
+        return 1
+    fi
+    expect_status "$dir" 0
+}
+
+# rwatch data[1] must not stop for the read of data[0] next to it, awatch data[2] not for
+# the write of data[3]: each stops in the function that touches the watched element.
+gdb_watch_exact() {
+    local accel=$1 dir=$2 libc=$3
+    have_gdb || return 77
+    watchee_session "$accel" "$dir" "$libc" -ex "rwatch data[1]" -ex "continue" -ex "bt 1" \
+        -ex "delete" -ex "awatch data[2]" -ex "continue" -ex "bt 1" -ex "delete" \
+        -ex "continue" || true
+    expect "$dir" gdb.out '^Hardware read watchpoint 2: data\[1\]' '^Value = 20' \
+        '^#0  (0x[0-9a-f]+ in )?read_second \(' \
+        '^Hardware access \(read/write\) watchpoint 3: data\[2\]' \
+        '^#0  (0x[0-9a-f]+ in )?touch_third \(' 'exited normally' || return 1
+    expect "$dir" out "$WATCHEE_OUTPUT" || return 1
+    expect_status "$dir" 0
+}
+
+for gdb_libc in glibc musl; do
+    custom "gdb/$gdb_libc/watch-wide-unaligned" gdb_watch_wide_unaligned "$gdb_libc"
+    custom "gdb/$gdb_libc/watch-null" gdb_watch_null "$gdb_libc"
+    custom "gdb/$gdb_libc/watch-exact" gdb_watch_exact "$gdb_libc"
+done
