@@ -1731,6 +1731,17 @@ void gdbstub_notify_running(struct gdbstub *stub)
     stub->interrupt_sent = false;
 }
 
+void gdbstub_forget_after_fork(struct gdbstub *stub)
+{
+    if (!stub)
+        return;
+    if (stub->connection_fd >= 0)
+        close(stub->connection_fd);
+    if (stub->listen_fd >= 0)
+        close(stub->listen_fd);
+    stub->connection_fd = stub->listen_fd = -1;
+}
+
 void gdbstub_free(struct gdbstub *stub)
 {
     if (!stub)

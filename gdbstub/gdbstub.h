@@ -137,6 +137,11 @@ void gdbstub_notify_running(struct gdbstub *stub);
 /* Closes the connection and the listening socket. NULL accepted. */
 void gdbstub_free(struct gdbstub *stub);
 
+/* In a child of a host fork: closes this process's copies of the sockets,
+ * touching neither the main loop (it belongs to the parent) nor the unix
+ * socket's name (the parent still serves it). The stub is then leaked. */
+void gdbstub_forget_after_fork(struct gdbstub *stub);
+
 /* ---- exposed for tests ------------------------------------------------- */
 
 /* Feeds raw bytes as if received from the debugger. With an output capture

@@ -22,8 +22,12 @@
  * raised past it. */
 #define LINUX_MAX_FDS 1024
 
-/* The program's identity: it is alone in its world, so it is pid 1. */
-#define LINUX_PID 1
+/* The program's identity is its monitor's (docs/DESIGN.md, Identity): the
+ * guest pid is the host pid, and the main thread's tid is the pid. */
+int linux_pid(void);
+
+/* pid 0 or the program's own pid. */
+bool linux_is_self(int64_t pid);
 
 /* Longest guest path accepted (PATH_MAX, NUL included). */
 #define LINUX_PATH_MAX 4096
@@ -92,6 +96,9 @@ struct linux_process {
 
     FILE *strace_file;  /* --strace: where each call is traced, NULL when off */
     bool strace_prefix; /* several threads or processes: lines start "[pid N]" */
+    /* In a vfork child until it execs or exits: the write end of the pipe
+     * its parent waits on (-1 otherwise). */
+    int vfork_done_fd;
 
     bool exited;
     int exit_status;
@@ -155,6 +162,8 @@ void linux_register_mm(linux_handler *table);
 void linux_register_misc(linux_handler *table);
 void linux_register_net(linux_handler *table);
 void linux_register_poll(linux_handler *table);
+void linux_register_fork(linux_handler *table);
+void linux_register_exec(linux_handler *table);
 
 #define LINUX_SYSCALL_TABLE_SIZE 512
 
@@ -172,6 +181,14 @@ void linux_mm_init(struct linux_process *process);
 
 /* Ends the program (exit, exit_group, a fatal signal). */
 void linux_process_exit(struct linux_process *process, int status, int signal);
+
+/* exec.c: fills a new process from the state its previous program carried
+ * across execve (linux_config.exec_state_fd), and closes state_fd. 0, or -1
+ * with a one-line *error. */
+int linux_exec_state_load(struct linux_process *process, int state_fd, char **error);
+
+/* kill(2) aimed at another process or a process group: the host's. */
+long linux_kill_other(int64_t pid, int signal);
 
 /* -ENOSYS for a syscall that cannot work here, logged once when verbose. */
 long linux_sys_unsupported(struct linux_process *process, uint64_t number);

@@ -32,6 +32,27 @@ struct linux_cpu {
     void (*set_gs_base)(void *opaque, uint64_t base);
 };
 
+/*
+ * What processes need from the monitor (linux/ cannot build a VM). A NULL
+ * member makes the calls that need it fail with ENOSYS (unit tests).
+ */
+struct linux_host {
+    void *opaque;
+    /* A host fork() of the monitor, on the calling vCPU thread. In the child
+     * the monitor has built a VM of its own over the copy-on-write guest RAM,
+     * its vCPU in the state of the caller's at this syscall (rsp =
+     * child_stack unless 0), and dropped what stays with the parent (the
+     * debugger); the syscall's result goes to rax as usual. Returns as
+     * fork(): the child's pid, 0 in the child, or -errno. */
+    long (*fork)(void *opaque, uint64_t child_stack);
+    /* Replaces the monitor by a new hermitux-run (host execve) running the
+     * host file path with argv and envp; state_fd is the personality's
+     * carried state, for the new monitor's linux_config.exec_state_fd.
+     * Returns only on failure: -errno, with nothing changed. */
+    long (*exec)(void *opaque, const char *path, char *const argv[], char *const envp[],
+                 int state_fd);
+};
+
 struct linux_config {
     const char *exe_path; /* absolute host path: readlink("/proc/self/exe") */
     uint64_t brk_start;   /* first byte of the heap (page aligned) */
@@ -44,6 +65,12 @@ struct linux_config {
     /* --strace: trace every syscall here in strace's format (NULL: off).
      * The caller keeps it open for the process's life. */
     FILE *strace_file;
+    struct linux_host host;
+    /* After an execve: the state the old program's personality carried
+     * (fd table, signal mask and ignored signals, limits); read and closed
+     * by linux_process_create, and the std*_fd above are not used. */
+    bool has_exec_state;
+    int exec_state_fd;
 };
 
 /* The syscall number and its six arguments, as the ABI passes them

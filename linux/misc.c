@@ -28,11 +28,6 @@
 
 #define SIGNAL_BIT(signal) (1ULL << ((signal)-1))
 
-static bool is_self(int64_t pid)
-{
-    return pid == 0 || pid == LINUX_PID;
-}
-
 /* ---- arch_prctl and thread bookkeeping ------------------------------------- */
 
 static long sys_arch_prctl(struct linux_thread *thread, const uint64_t *args)
@@ -95,7 +90,7 @@ static long sys_set_robust_list(struct linux_thread *thread, const uint64_t *arg
 static long sys_get_robust_list(struct linux_thread *thread, const uint64_t *args)
 {
     struct linux_process *process = thread->process;
-    if (!is_self((int32_t)args[0]))
+    if (!linux_is_self((int32_t)args[0]))
         return -ESRCH;
     uint64_t len = ROBUST_LIST_HEAD_SIZE;
     if (linux_copy_out(process, args[1], &thread->robust_list_head, sizeof(uint64_t)) ||
@@ -130,7 +125,7 @@ static long set_limit(struct linux_process *process, int resource, const struct 
 static long prlimit_common(struct linux_process *process, uint64_t pid, uint64_t resource,
                            uint64_t new_address, uint64_t old_address)
 {
-    if (!is_self((int32_t)pid))
+    if (!linux_is_self((int32_t)pid))
         return -ESRCH;
     if (resource >= RLIM_NLIMITS)
         return -EINVAL;
@@ -319,33 +314,6 @@ static long sys_uname(struct linux_thread *thread, const uint64_t *args)
     return linux_copy_out(process, args[0], &name, sizeof(name)) ? -EFAULT : 0;
 }
 
-static long sys_getpid(struct linux_thread *thread, const uint64_t *args)
-{
-    (void)thread;
-    (void)args;
-    return LINUX_PID;
-}
-
-static long sys_getppid(struct linux_thread *thread, const uint64_t *args)
-{
-    (void)thread;
-    (void)args;
-    return 0; /* like pid 1: started by nobody the program can see */
-}
-
-static long sys_getpgid(struct linux_thread *thread, const uint64_t *args)
-{
-    (void)thread;
-    return is_self((int32_t)args[0]) ? LINUX_PID : -ESRCH;
-}
-
-static long sys_setsid(struct linux_thread *thread, const uint64_t *args)
-{
-    (void)thread;
-    (void)args;
-    return -EPERM; /* already a process group leader */
-}
-
 #define HOST_ID_CALL(name)                                                                         \
     static long sys_##name(struct linux_thread *thread, const uint64_t *args)                      \
     {                                                                                              \
@@ -451,7 +419,7 @@ static long sys_sched_yield(struct linux_thread *thread, const uint64_t *args)
 static long sys_sched_getaffinity(struct linux_thread *thread, const uint64_t *args)
 {
     struct linux_process *process = thread->process;
-    if (!is_self((int32_t)args[0]))
+    if (!linux_is_self((int32_t)args[0]))
         return -ESRCH;
     /* One vCPU: CPU 0 only, in one word (Linux rejects lengths that are not
      * a multiple of a word). */
@@ -465,7 +433,7 @@ static long sys_sched_getaffinity(struct linux_thread *thread, const uint64_t *a
 static long sys_sched_setaffinity(struct linux_thread *thread, const uint64_t *args)
 {
     struct linux_process *process = thread->process;
-    if (!is_self((int32_t)args[0]))
+    if (!linux_is_self((int32_t)args[0]))
         return -ESRCH;
     if (args[1] == 0)
         return -EINVAL;
@@ -480,7 +448,7 @@ static long sys_getpriority(struct linux_thread *thread, const uint64_t *args)
     struct linux_process *process = thread->process;
     if (args[0] > PRIO_USER)
         return -EINVAL;
-    if (args[0] == PRIO_PROCESS && !is_self((int32_t)args[1]))
+    if (args[0] == PRIO_PROCESS && !linux_is_self((int32_t)args[1]))
         return -ESRCH;
     /* The kernel returns 20 - nice so that the value is never negative. */
     return 20 - process->nice;
@@ -491,7 +459,7 @@ static long sys_setpriority(struct linux_thread *thread, const uint64_t *args)
     struct linux_process *process = thread->process;
     if (args[0] > PRIO_USER)
         return -EINVAL;
-    if (args[0] == PRIO_PROCESS && !is_self((int32_t)args[1]))
+    if (args[0] == PRIO_PROCESS && !linux_is_self((int32_t)args[1]))
         return -ESRCH;
     int nice = CLAMP((int)args[2], -20, 19);
     if (nice < process->nice && geteuid() != 0)
@@ -638,16 +606,20 @@ static long signal_self(struct linux_thread *thread, int signal)
 static long sys_kill(struct linux_thread *thread, const uint64_t *args)
 {
     int32_t pid = (int32_t)args[0];
-    /* Only itself exists: pid 1, its group (0, -1) and "everyone" (-1). */
-    if (pid != LINUX_PID && pid != 0 && pid != -1 && pid != -LINUX_PID)
-        return -ESRCH;
+    /* Another process or group is a host one: the host delivers. A group
+     * with the program in it (0, -1, its own) reaches only the program for
+     * now: the host would hand the monitor a signal it cannot forward yet. */
+    if (pid != linux_pid() && pid != 0 && pid != -1 && pid != -getpgrp())
+        return linux_kill_other(pid, (int)args[1]);
     return signal_self(thread, (int)args[1]);
 }
 
 static long sys_tkill(struct linux_thread *thread, const uint64_t *args)
 {
-    if ((int32_t)args[0] != LINUX_PID)
-        return (int32_t)args[0] <= 0 ? -EINVAL : -ESRCH;
+    if ((int32_t)args[0] <= 0)
+        return -EINVAL;
+    if ((int32_t)args[0] != thread->tid)
+        return linux_kill_other((int32_t)args[0], (int)args[1]);
     return signal_self(thread, (int)args[1]);
 }
 
@@ -655,7 +627,9 @@ static long sys_tgkill(struct linux_thread *thread, const uint64_t *args)
 {
     if ((int32_t)args[0] <= 0 || (int32_t)args[1] <= 0)
         return -EINVAL;
-    if ((int32_t)args[0] != LINUX_PID || (int32_t)args[1] != LINUX_PID)
+    if ((int32_t)args[0] != linux_pid())
+        return linux_kill_other((int32_t)args[0], (int)args[2]);
+    if ((int32_t)args[1] != thread->tid)
         return -ESRCH;
     return signal_self(thread, (int)args[2]);
 }
@@ -762,13 +736,6 @@ static long sys_futex(struct linux_thread *thread, const uint64_t *args)
     }
 }
 
-static long sys_wait4(struct linux_thread *thread, const uint64_t *args)
-{
-    (void)thread;
-    (void)args;
-    return -ECHILD; /* it can never have had a child */
-}
-
 static long sys_getcpu(struct linux_thread *thread, const uint64_t *args)
 {
     struct linux_process *process = thread->process;
@@ -795,13 +762,8 @@ static long sys_exit_group(struct linux_thread *thread, const uint64_t *args)
         return linux_sys_unsupported(thread->process, SYS_##name);                                 \
     }
 
-/* One program, one thread, no other address space to create. */
-UNSUPPORTED(fork)
-UNSUPPORTED(vfork)
-UNSUPPORTED(clone)
+/* Threads (clone3 makes glibc and musl fall back to clone). */
 UNSUPPORTED(clone3)
-UNSUPPORTED(execve)
-UNSUPPORTED(execveat)
 
 void linux_register_misc(linux_handler *table)
 {
@@ -823,13 +785,6 @@ void linux_register_misc(linux_handler *table)
     table[SYS_clock_nanosleep] = sys_clock_nanosleep;
     table[SYS_times] = sys_times;
     table[SYS_uname] = sys_uname;
-    table[SYS_getpid] = sys_getpid;
-    table[SYS_gettid] = sys_getpid;
-    table[SYS_getppid] = sys_getppid;
-    table[SYS_getpgrp] = sys_getpid;
-    table[SYS_getpgid] = sys_getpgid;
-    table[SYS_getsid] = sys_getpgid;
-    table[SYS_setsid] = sys_setsid;
     table[SYS_getuid] = sys_getuid;
     table[SYS_geteuid] = sys_geteuid;
     table[SYS_getgid] = sys_getgid;
@@ -851,14 +806,8 @@ void linux_register_misc(linux_handler *table)
     table[SYS_tkill] = sys_tkill;
     table[SYS_tgkill] = sys_tgkill;
     table[SYS_futex] = sys_futex;
-    table[SYS_wait4] = sys_wait4;
     table[SYS_getcpu] = sys_getcpu;
     table[SYS_exit] = sys_exit_group;
     table[SYS_exit_group] = sys_exit_group;
-    table[SYS_fork] = sys_fork;
-    table[SYS_vfork] = sys_vfork;
-    table[SYS_clone] = sys_clone;
     table[SYS_clone3] = sys_clone3;
-    table[SYS_execve] = sys_execve;
-    table[SYS_execveat] = sys_execveat;
 }

@@ -71,16 +71,16 @@ _Static_assert(sizeof(struct guest_mmsghdr) == 64, "x86-64 mmsghdr");
 
 /* ---- fds and addresses --------------------------------------------------- */
 
-/* The guest sees itself as pid LINUX_PID; credentials on the host carry the
- * monitor's pid. */
+/* The guest's pid is the monitor's host pid (docs/DESIGN.md, Identity), so
+ * credentials need no translation. */
 static pid_t net_pid_to_host(pid_t pid)
 {
-    return pid == LINUX_PID ? getpid() : pid;
+    return pid;
 }
 
 static pid_t net_pid_from_host(pid_t pid)
 {
-    return pid == getpid() ? LINUX_PID : pid;
+    return pid;
 }
 
 /* Copies a sockaddr argument in (move_addr_to_kernel): EINVAL for a length

@@ -25,6 +25,8 @@ static void build_table_once(void)
         linux_register_misc(syscall_table);
         linux_register_net(syscall_table);
         linux_register_poll(syscall_table);
+        linux_register_fork(syscall_table);
+        linux_register_exec(syscall_table);
         g_once_init_leave(&built, 1);
     }
 }
@@ -42,7 +44,6 @@ static void init_limits(struct linux_process *process)
     process->limits[RLIMIT_CORE].rlim_cur = 0;
     process->limits[RLIMIT_NOFILE].rlim_cur = LINUX_MAX_FDS;
     process->limits[RLIMIT_NOFILE].rlim_max = LINUX_MAX_FDS;
-    process->limits[RLIMIT_NPROC].rlim_cur = process->limits[RLIMIT_NPROC].rlim_max = 1;
     process->limits[RLIMIT_AS].rlim_cur = process->limits[RLIMIT_AS].rlim_max = RLIM_INFINITY;
     process->limits[RLIMIT_DATA].rlim_cur = process->limits[RLIMIT_DATA].rlim_max = RLIM_INFINITY;
 }
@@ -72,7 +73,7 @@ struct linux_process *linux_process_create(struct guest_memory *memory,
     process->config.exe_path = process->exe_path;
     struct linux_thread *thread = g_new0(struct linux_thread, 1);
     thread->process = process;
-    thread->tid = LINUX_PID;
+    thread->tid = linux_pid();
     if (cpu) {
         thread->cpu = *cpu;
         thread->has_cpu = true;
@@ -81,6 +82,7 @@ struct linux_process *linux_process_create(struct guest_memory *memory,
     process->main_thread = thread;
     for (int fd = 0; fd < LINUX_MAX_FDS; fd++)
         process->fds[fd].host_fd = -1;
+    process->vfork_done_fd = -1;
     process->logged_unsupported = g_hash_table_new(g_int64_hash, g_int64_equal);
     process->strace_file = config->strace_file;
     init_limits(process);
@@ -91,6 +93,14 @@ struct linux_process *linux_process_create(struct guest_memory *memory,
     g_strlcpy(thread->comm, base, sizeof(thread->comm));
     g_free(base);
 
+    if (config->has_exec_state) {
+        if (linux_exec_state_load(process, config->exec_state_fd, error) != 0) {
+            linux_process_destroy(process);
+            return NULL;
+        }
+        linux_mm_init(process);
+        return process;
+    }
     const int standard[3] = {config->stdin_fd, config->stdout_fd, config->stderr_fd};
     for (int fd = 0; fd < 3; fd++) {
         if (standard[fd] < 0)

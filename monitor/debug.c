@@ -1049,6 +1049,21 @@ struct debugger *debugger_create(struct guest *guest, const char *spec, bool hal
     return debugger;
 }
 
+void debugger_forget_after_fork(struct debugger *debugger)
+{
+    if (!debugger)
+        return;
+    /* int3s go back to the program's bytes, trapped pages get their
+     * protection back; hardware slots belonged to the parent's vCPU. */
+    for (int i = 0; i < MAX_BREAKPOINTS; i++) {
+        if (debugger->breakpoints[i].used)
+            remove_breakpoint_at(debugger, i);
+    }
+    if (debugger->temporary_active)
+        write_byte(debugger, debugger->temporary_address, debugger->temporary_saved);
+    gdbstub_forget_after_fork(debugger->stub);
+}
+
 void debugger_free(struct debugger *debugger)
 {
     if (!debugger)

@@ -53,6 +53,12 @@ bool debugger_stepping(struct debugger *debugger);
 /* vCPU thread: the program ended; gdb is told (W or X packet). */
 void debugger_program_ended(struct debugger *debugger, int exit_status, int signal);
 
+/* vCPU thread, in the child of a fork: the debugger stays with the parent.
+ * Takes the int3s it planted out of the child's copy of guest memory and
+ * closes the child's copies of its sockets; the debugger is then leaked (its
+ * main loop is the parent's). NULL accepted. */
+void debugger_forget_after_fork(struct debugger *debugger);
+
 /* Main thread: the monitor itself was asked to stop (SIGINT/SIGTERM); wakes
  * a waiting vCPU thread so the run can end. */
 void debugger_abort(struct debugger *debugger);

@@ -260,6 +260,7 @@ struct guest *guest_create(const struct monitor_options *options, char **error)
 {
     struct guest *guest = g_new0(struct guest, 1);
     guest->verbose = options->verbose;
+    guest->options = options;
     guest->accel_ops = choose_accel(options->accel, options->verbose, error);
     if (!guest->accel_ops)
         goto fail;
@@ -316,6 +317,9 @@ struct guest *guest_create(const struct monitor_options *options, char **error)
         .stdout_fd = 1,
         .stderr_fd = 2,
         .strace_file = guest->strace_file,
+        .host = {.opaque = guest, .fork = monitor_guest_fork, .exec = monitor_guest_exec},
+        .has_exec_state = options->has_exec_state,
+        .exec_state_fd = options->exec_state_fd,
     };
     static const struct linux_cpu cpu_template = {
         .get_fs_base = cpu_get_fs_base,

@@ -36,7 +36,9 @@ struct guest {
     uint8_t *auxv;
     size_t auxv_length;
     bool verbose;
-    FILE *strace_file; /* --strace: stderr, or the FILE opened for it */
+    FILE *strace_file;                     /* --strace: stderr, or the FILE opened for it */
+    const struct monitor_options *options; /* what it was built from */
+    bool forked_child;                     /* a fork made this process: it has no main loop */
 };
 
 /*
@@ -48,6 +50,16 @@ struct guest {
 struct guest *guest_create(const struct monitor_options *options, char **error);
 
 void guest_destroy(struct guest *guest);
+
+/* ---- processes (fork.c): struct linux_host for the personality ---- */
+long monitor_guest_fork(void *opaque, uint64_t child_stack);
+long monitor_guest_exec(void *opaque, const char *path, char *const argv[], char *const envp[],
+                        int state_fd);
+
+/* Ends this monitor the way the program ended, so that a parent's wait sees
+ * what it would natively: by the program's fatal signal (raised on itself),
+ * else exit(status). Does not return. */
+void monitor_exit_as_program(int status, int signal) __attribute__((noreturn));
 
 /* The kernel image path that goes with this binary: next to it in the build
  * tree, else the installed one. */

@@ -36,6 +36,10 @@ struct monitor_options {
     bool net_none;       /* --net=none: no AF_INET/AF_INET6 sockets for the program */
     char *program;       /* PROGRAM as given */
     char **program_argv; /* PROGRAM ARGS..., NULL-terminated */
+    /* Hidden: set by a guest execve (monitor/fork.c), the personality's
+     * carried state; the program then dies by its signal, not 128 + N. */
+    bool has_exec_state;
+    int exec_state_fd;
 };
 
 /* How monitor_parse_options ended. */

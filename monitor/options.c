@@ -127,6 +127,10 @@ enum monitor_parse_result monitor_parse_options(int argc, char **argv, char **en
     gboolean gdb_default = FALSE, halt = FALSE;
     double timeout = 0;
     char **setenv_list = NULL;
+    /* Hidden: how a guest execve starts the next monitor (monitor/fork.c). */
+    int exec_state_fd = -1;
+    char *exec_path = NULL;
+    char **exec_env = NULL;
     gboolean verbose = FALSE, clear_env = FALSE, version = FALSE;
     GOptionEntry entries[] = {
         {"accel", 0, 0, G_OPTION_ARG_STRING, &accel,
@@ -159,6 +163,9 @@ enum monitor_parse_result monitor_parse_options(int argc, char **argv, char **en
          "AF_INET6 sockets fail with EACCES)",
          "MODE"},
         {"version", 0, 0, G_OPTION_ARG_NONE, &version, "Print the version and exit", NULL},
+        {"exec-state", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_INT, &exec_state_fd, NULL, NULL},
+        {"exec-path", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_FILENAME, &exec_path, NULL, NULL},
+        {"exec-env", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_FILENAME_ARRAY, &exec_env, NULL, NULL},
         {NULL, 0, 0, 0, NULL, NULL, NULL},
     };
 
@@ -191,7 +198,13 @@ enum monitor_parse_result monitor_parse_options(int argc, char **argv, char **en
     int first = 1;
     if (first < arg_count && strcmp(args_view[first], "--") == 0)
         first++;
-    if (first >= arg_count) {
+    bool exec = exec_state_fd >= 0 && exec_path;
+    if (exec) {
+        /* Everything comes from the options: the environment is the program's. */
+        environment = NULL;
+        clear_env = TRUE;
+    }
+    if (first >= arg_count && !exec) {
         *error = g_strdup("no PROGRAM given; usage: hermitux-run [OPTIONS] PROGRAM [ARGS...]");
         goto out;
     }
@@ -263,7 +276,10 @@ enum monitor_parse_result monitor_parse_options(int argc, char **argv, char **en
         g_clear_pointer(&strace_target, g_free);
     }
 
-    options->environment = clear_env ? g_new0(char *, 1) : g_strdupv(environment);
+    if (exec)
+        options->environment = exec_env ? g_strdupv(exec_env) : g_new0(char *, 1);
+    else
+        options->environment = clear_env ? g_new0(char *, 1) : g_strdupv(environment);
     for (char **setting = setenv_list; setting && *setting; setting++) {
         const char *equals = strchr(*setting, '=');
         if (!equals || equals == *setting) {
@@ -275,10 +291,15 @@ enum monitor_parse_result monitor_parse_options(int argc, char **argv, char **en
         g_free(name);
     }
 
-    options->program = g_strdup(args_view[first]);
-    options->program_argv = g_new0(char *, arg_count - first + 1);
+    options->program = g_strdup(exec ? exec_path : args_view[first]);
+    options->program_argv = g_new0(char *, MAX(arg_count - first, 1) + 1);
     for (int i = first; i < arg_count; i++)
         options->program_argv[i - first] = g_strdup(args_view[i]);
+    /* An execve with no argv gets argv[0] = "", as Linux gives it. */
+    if (first >= arg_count)
+        options->program_argv[0] = g_strdup("");
+    options->has_exec_state = exec;
+    options->exec_state_fd = exec ? exec_state_fd : -1;
     result = MONITOR_PARSE_RUN;
 
 out:
@@ -293,6 +314,8 @@ out:
     g_free(net);
     g_strfreev(setenv_list);
     g_clear_pointer(&strace_target, g_free);
+    g_free(exec_path);
+    g_strfreev(exec_env);
     g_option_context_free(context);
     return result;
 }

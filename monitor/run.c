@@ -31,6 +31,7 @@ enum run_end {
 };
 
 struct run {
+    const struct monitor_options *options;
     struct guest *guest;
     struct debugger *debugger; /* NULL without --gdb */
     bool halt_at_start;
@@ -41,6 +42,7 @@ struct run {
     struct accel_exit exit;
     struct cpu_state state; /* at a fault */
     int exit_status;
+    bool forked_child; /* this process is a fork's child: no main loop */
 };
 
 static gboolean on_vcpu_finished(gpointer data)
@@ -72,6 +74,23 @@ static bool restart_syscall(struct run *run, struct cpu_state *state)
     return true;
 }
 
+/*
+ * The fork syscall returned in a new process with a VM of its own. Its
+ * vCPU holds the state to resume (the child's stack may differ); the
+ * debugger stays with the parent, so a step it had armed is dropped.
+ */
+static void become_forked_child(struct run *run, struct cpu_state *state)
+{
+    struct guest *guest = run->guest;
+    run->forked_child = true;
+    guest->accel_ops->get_state(guest->accel, state, CPU_STATE_GPRS);
+    if (run->debugger) {
+        debugger_forget_after_fork(run->debugger);
+        run->debugger = NULL;
+        state->rflags &= ~0x100ULL; /* TF */
+    }
+}
+
 /* One syscall of the program; false when the program has ended. */
 static bool perform_syscall(struct run *run)
 {
@@ -93,6 +112,8 @@ static bool perform_syscall(struct run *run)
         return restart_syscall(run, &state);
     enum linux_outcome outcome = linux_syscall(linux_main_thread(guest->process), &call, &result);
     accel_host_call_end(guest->accel);
+    if (guest->forked_child && !run->forked_child)
+        become_forked_child(run, &state);
     /* Interrupted by the monitor's own kick (a stop, a debugger): the
      * program sees the call restarted, as across a ptrace stop. */
     if (outcome == LINUX_CONTINUE && (int64_t)result == -EINTR && accel_kick_pending(guest->accel))
@@ -110,6 +131,64 @@ static bool perform_syscall(struct run *run)
         return false;
     }
     return true;
+}
+
+/* --strace's last line, once the program is gone. */
+static void trace_end(const struct run *run)
+{
+    struct linux_process *process = run->guest->process;
+    if (run->end == RUN_END_EXIT)
+        linux_strace_end(process, run->exit_status, 0);
+    else if (run->end == RUN_END_SIGNAL)
+        linux_strace_end(process, 0, run->exit_status - 128);
+    else if (run->end == RUN_END_FAULT)
+        linux_strace_end(process, 0, report_signal_for_vector(run->exit.vector));
+}
+
+/* The monitor's exit status for how the run ended (reports printed here);
+ * *signal is the signal the program died of, 0 if none. */
+static int run_status(struct run *run, int *signal)
+{
+    trace_end(run);
+    int status;
+    const struct monitor_options *options = run->options;
+    struct guest *guest = run->guest;
+    switch (run->end) {
+    case RUN_END_EXIT:
+    case RUN_END_SIGNAL:
+        status = run->exit_status;
+        *signal = run->end == RUN_END_SIGNAL ? status - 128 : 0;
+        break;
+    case RUN_END_FAULT:
+        status = report_fault(stderr, guest, &run->exit, &run->state, options->verbose);
+        if (options->core_path)
+            report_dump_core(stderr, options->core_path, guest, &run->exit, &run->state);
+        *signal = status > 128 ? status - 128 : 0;
+        break;
+    case RUN_END_KILLED:
+        fprintf(stderr, "hermitux-run: killed by the debugger\n");
+        status = 128 + SIGKILL;
+        *signal = SIGKILL;
+        break;
+    case RUN_END_STOPPED: {
+        if (atomic_load(&run->timed_out) && !atomic_load(&run->stop_signal)) {
+            report_timeout(stderr, guest, &run->state, options->timeout);
+            /* As timeout(1). */
+            status = 124;
+            break;
+        }
+        int stop = atomic_load(&run->stop_signal);
+        fprintf(stderr, "hermitux-run: stopped by %s\n", stop == SIGTERM ? "SIGTERM" : "SIGINT");
+        *signal = stop ? stop : SIGINT;
+        status = 128 + *signal;
+        break;
+    }
+    default:
+        report_error(stderr, guest, &run->exit, &run->state, options->verbose);
+        status = 1;
+        break;
+    }
+    return status;
 }
 
 static gpointer vcpu_thread(gpointer data)
@@ -161,6 +240,12 @@ static gpointer vcpu_thread(gpointer data)
         break;
     }
 finished:
+    /* A fork's child has no main loop to hand the end to: it ends here. */
+    if (run->forked_child) {
+        int signal = 0;
+        int status = run_status(run, &signal);
+        monitor_exit_as_program(status, signal);
+    }
     /* Always queued: g_main_context_invoke would run it right here when the
      * main loop has not started yet, and its quit would be lost. */
     g_idle_add(on_vcpu_finished, run);
@@ -206,18 +291,6 @@ static void install_kick_signal(void)
     signal(SIGPIPE, SIG_IGN);
 }
 
-/* --strace's last line, once the program is gone. */
-static void trace_end(const struct run *run)
-{
-    struct linux_process *process = run->guest->process;
-    if (run->end == RUN_END_EXIT)
-        linux_strace_end(process, run->exit_status, 0);
-    else if (run->end == RUN_END_SIGNAL)
-        linux_strace_end(process, 0, run->exit_status - 128);
-    else if (run->end == RUN_END_FAULT)
-        linux_strace_end(process, 0, report_signal_for_vector(run->exit.vector));
-}
-
 int monitor_run(const struct monitor_options *options)
 {
     install_kick_signal();
@@ -229,7 +302,8 @@ int monitor_run(const struct monitor_options *options)
         return 1;
     }
 
-    struct run run = {.guest = guest,
+    struct run run = {.options = options,
+                      .guest = guest,
                       .loop = g_main_loop_new(NULL, FALSE),
                       .halt_at_start = options->halt_at_start};
     if (options->gdb) {
@@ -259,41 +333,13 @@ int monitor_run(const struct monitor_options *options)
     g_source_remove(sigint_source);
     g_source_remove(sigterm_source);
 
-    trace_end(&run);
-    int status;
-    switch (run.end) {
-    case RUN_END_EXIT:
-    case RUN_END_SIGNAL:
-        status = run.exit_status;
-        break;
-    case RUN_END_FAULT:
-        status = report_fault(stderr, guest, &run.exit, &run.state, options->verbose);
-        if (options->core_path)
-            report_dump_core(stderr, options->core_path, guest, &run.exit, &run.state);
-        break;
-    case RUN_END_KILLED:
-        fprintf(stderr, "hermitux-run: killed by the debugger\n");
-        status = 128 + SIGKILL;
-        break;
-    case RUN_END_STOPPED: {
-        if (atomic_load(&run.timed_out) && !atomic_load(&run.stop_signal)) {
-            report_timeout(stderr, guest, &run.state, options->timeout);
-            /* As timeout(1). */
-            status = 124;
-            break;
-        }
-        int signal = atomic_load(&run.stop_signal);
-        fprintf(stderr, "hermitux-run: stopped by %s\n", signal == SIGTERM ? "SIGTERM" : "SIGINT");
-        status = 128 + (signal ? signal : SIGINT);
-        break;
-    }
-    default:
-        report_error(stderr, guest, &run.exit, &run.state, options->verbose);
-        status = 1;
-        break;
-    }
+    int signal = 0;
+    int status = run_status(&run, &signal);
     debugger_free(run.debugger);
     g_main_loop_unref(run.loop);
     guest_destroy(guest);
+    /* After an execve the parent may be a guest process waiting for us. */
+    if (options->has_exec_state)
+        monitor_exit_as_program(status, signal);
     return status;
 }

@@ -35,8 +35,10 @@ program stdin_echo --stdin @DATA@/lorem.txt -- stdin_echo
 program stdin_echo-pipe --stdin-pipe @FIX@/numbers.txt -- stdin_echo
 program stdin_echo-binary --stdin @FIX@/binary.gz -- stdin_echo
 program stdin_echo-empty -- stdin_echo
-# fork and execve fail on purpose under hermitux-run; natively they succeed.
-program syscall_unsupported --vm-stdout @DATA@/syscall_unsupported.vm.out -- syscall_unsupported
+program syscall_unsupported -- syscall_unsupported
+# fork, vfork, execve (fds, #! scripts, errors), wait statuses: each guest process is a
+# host process with a VM of its own.
+program processes --tmpdir -- processes all @TMP@
 program cpu_loop -- cpu_loop 20000000
 program syscall_loop -- syscall_loop 10000
 

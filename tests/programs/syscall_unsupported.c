@@ -1,7 +1,6 @@
-/* syscall_unsupported: what a unikernel cannot do must fail cleanly, not kill the program.
- * Under hermitux-run: fork() fails, execve() fails, and an unknown system call returns
- * -1/ENOSYS. Natively fork() and execve() succeed; the program says so, which is how its
- * native run is told apart. Prints only stable facts; exits 0 unless something is wrong. */
+/* syscall_unsupported: an unknown system call returns -1/ENOSYS and the program goes on;
+ * fork() and execve() succeed (natively and under hermitux-run), and the program says so.
+ * Prints only stable facts; exits 0 unless something is wrong. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <stdio.h>

@@ -254,7 +254,7 @@ TEST_F(LinuxTest, QuietWhenNotVerbose)
 
 TEST_F(LinuxTest, ExitGroupEndsWithLowByte)
 {
-    EXPECT_EQ(Call(SYS_getpid), 1);
+    EXPECT_EQ(Call(SYS_getpid), getpid());
     Call(SYS_exit_group, 300);
     EXPECT_EQ(last_outcome_, LINUX_EXIT);
     EXPECT_EQ(linux_exit_status(process_), 300 & 0xff);
@@ -271,7 +271,7 @@ TEST_F(LinuxTest, ExitEndsTheOnlyThread)
 TEST_F(LinuxTest, AbortKillsWithSigabrt)
 {
     // glibc's abort: block nothing, raise SIGABRT with tgkill on itself.
-    EXPECT_EQ(Call(SYS_tgkill, 1, 1, SIGABRT), 0);
+    EXPECT_EQ(Call(SYS_tgkill, getpid(), getpid(), SIGABRT), 0);
     EXPECT_EQ(last_outcome_, LINUX_EXIT);
     EXPECT_EQ(linux_exit_signal(process_), SIGABRT);
     EXPECT_EQ(linux_exit_status(process_), 134);
@@ -283,22 +283,22 @@ TEST_F(LinuxTest, SignalsToSelfFollowRecordedActions)
     uint64_t action[4] = {reinterpret_cast<uint64_t>(SIG_IGN), 0, 0, 0};
     Put(kBuffer, action, sizeof(action));
     EXPECT_EQ(Call(SYS_rt_sigaction, SIGTERM, kBuffer, 0, 8), 0);
-    EXPECT_EQ(Call(SYS_kill, 1, SIGTERM), 0);
+    EXPECT_EQ(Call(SYS_kill, getpid(), SIGTERM), 0);
     EXPECT_EQ(last_outcome_, LINUX_CONTINUE);
     // Ignored by default, and signal 0 only checks.
-    EXPECT_EQ(Call(SYS_kill, 1, SIGCHLD), 0);
-    EXPECT_EQ(Call(SYS_kill, 1, 0), 0);
+    EXPECT_EQ(Call(SYS_kill, getpid(), SIGCHLD), 0);
+    EXPECT_EQ(Call(SYS_kill, getpid(), 0), 0);
     EXPECT_EQ(last_outcome_, LINUX_CONTINUE);
-    // Other processes do not exist for the program.
-    EXPECT_EQ(Call(SYS_kill, 4242, SIGKILL), -ESRCH);
-    EXPECT_EQ(Call(SYS_tgkill, 1, 7, SIGKILL), -ESRCH);
-    EXPECT_EQ(Call(SYS_kill, 1, 65), -EINVAL);
+    // Other processes are the host's; another thread of its own does not exist.
+    EXPECT_EQ(Call(SYS_kill, 0x3ffffff0, SIGKILL), -ESRCH);
+    EXPECT_EQ(Call(SYS_tgkill, getpid(), 0x3ffffff0, SIGKILL), -ESRCH);
+    EXPECT_EQ(Call(SYS_kill, getpid(), 65), -EINVAL);
     EXPECT_EQ(last_outcome_, LINUX_CONTINUE);
     // Blocked: stays pending, the program goes on.
     uint64_t mask = 1ULL << (SIGUSR1 - 1);
     Put(kBuffer, &mask, sizeof(mask));
     EXPECT_EQ(Call(SYS_rt_sigprocmask, SIG_BLOCK, kBuffer, 0, 8), 0);
-    EXPECT_EQ(Call(SYS_tkill, 1, SIGUSR1), 0);
+    EXPECT_EQ(Call(SYS_tkill, getpid(), SIGUSR1), 0);
     EXPECT_EQ(last_outcome_, LINUX_CONTINUE);
     // Default fatal action.
     EXPECT_EQ(Call(SYS_kill, 0, SIGSEGV), 0);
@@ -1115,8 +1115,8 @@ TEST_F(LinuxTest, ArchPrctlGoesToTheCpu)
 
 TEST_F(LinuxTest, ThreadBookkeeping)
 {
-    EXPECT_EQ(Call(SYS_set_tid_address, kBuffer), 1);
-    EXPECT_EQ(Call(SYS_gettid), 1);
+    EXPECT_EQ(Call(SYS_set_tid_address, kBuffer), getpid());
+    EXPECT_EQ(Call(SYS_gettid), getpid());
     EXPECT_EQ(Call(SYS_set_robust_list, kBuffer, 24), 0);
     EXPECT_EQ(Call(SYS_set_robust_list, kBuffer, 8), -EINVAL);
     EXPECT_EQ(Call(SYS_get_robust_list, 0, kBuffer + 64, kBuffer + 72), 0);
@@ -1175,8 +1175,12 @@ TEST_F(LinuxTest, TimeAndSleep)
 
 TEST_F(LinuxTest, IdentityAndSystem)
 {
-    EXPECT_EQ(Call(SYS_getpid), 1);
-    EXPECT_EQ(Call(SYS_getppid), 0);
+    // The program's identity is its monitor's (docs/DESIGN.md).
+    EXPECT_EQ(Call(SYS_getpid), getpid());
+    EXPECT_EQ(Call(SYS_gettid), getpid());
+    EXPECT_EQ(Call(SYS_getppid), getppid());
+    EXPECT_EQ(Call(SYS_getpgrp), getpgrp());
+    EXPECT_EQ(Call(SYS_getsid, 0), getsid(0));
     EXPECT_EQ(Call(SYS_getuid), static_cast<int64_t>(getuid()));
     EXPECT_EQ(Call(SYS_geteuid), static_cast<int64_t>(geteuid()));
     EXPECT_EQ(Call(SYS_getgid), static_cast<int64_t>(getgid()));

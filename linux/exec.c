@@ -1,0 +1,397 @@
+/*
+ * linux/exec.c — execve and execveat: the program is replaced in place.
+ *
+ * The monitor replaces itself (struct linux_host's exec: a host execve of
+ * hermitux-run with the new program), so the pid stays. What Linux keeps
+ * across an exec travels with it: fds without FD_CLOEXEC stay open on the
+ * host and are named in the carried state at their guest numbers, with the
+ * signal mask, ignored signals (handled ones are reset to the default, as
+ * Linux does), resource limits and nice value; the cwd and umask are the
+ * host process's own and survive by themselves. Everything that can fail
+ * (the file, its format, `#!` interpreters, argument sizes) is checked
+ * before the old program is given up, so errors reach the caller.
+ */
+#include "linux/internal.h"
+
+#include <elf.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#define EXEC_STATE_MAGIC   0x48584543u /* "HXEC" */
+#define EXEC_STATE_VERSION 1
+/* Linux's limits: one string (MAX_ARG_STRLEN), all of them (a quarter of the
+ * default 8 MiB stack), the `#!` line (BINPRM_BUF_SIZE), interpreters of
+ * interpreters. */
+#define EXEC_MAX_STRING  (32 * 4096)
+#define EXEC_MAX_TOTAL   (2 << 20)
+#define EXEC_HEADER_SIZE 256
+#define EXEC_MAX_DEPTH   4
+/* AT_FDCWD as the program passes it. */
+#define EXEC_AT_FDCWD (-100)
+
+#ifndef AT_EMPTY_PATH
+#define AT_EMPTY_PATH 0x1000
+#endif
+
+struct exec_state_header {
+    uint32_t magic, version;
+    uint32_t umask, fd_count;
+    uint64_t signal_mask;
+    uint64_t ignored; /* bit N-1: signal N is SIG_IGN */
+    struct rlimit limits[RLIM_NLIMITS];
+    int32_t nice;
+};
+
+struct exec_state_fd {
+    int32_t guest_fd, host_fd;
+    uint8_t regular;
+};
+
+/* ---- reading the arguments ---------------------------------------------------- */
+
+/* One NUL-terminated guest string of at most EXEC_MAX_STRING bytes. */
+static long read_string(struct linux_process *process, uint64_t address, GString *out)
+{
+    g_string_truncate(out, 0);
+    char chunk[256];
+    for (;;) {
+        /* Never read past the page holding the string's end. */
+        size_t length = GUEST_PAGE_SIZE - (address & (GUEST_PAGE_SIZE - 1));
+        length = MIN(length, sizeof(chunk));
+        if (linux_copy_in(process, address, chunk, length))
+            return -EFAULT;
+        const char *end = memchr(chunk, 0, length);
+        g_string_append_len(out, chunk, end ? end - chunk : (gssize)length);
+        if (out->len >= EXEC_MAX_STRING)
+            return -E2BIG;
+        if (end)
+            return 0;
+        address += length;
+    }
+}
+
+/* A guest NULL-terminated array of strings (NULL: empty) appended to out. */
+static long read_strings(struct linux_process *process, uint64_t address, GPtrArray *out,
+                         size_t *total)
+{
+    GString *text = g_string_new(NULL);
+    long error = 0;
+    for (uint64_t index = 0; address; index++) {
+        uint64_t pointer;
+        if (linux_copy_in(process, address + index * 8, &pointer, sizeof(pointer))) {
+            error = -EFAULT;
+            break;
+        }
+        if (!pointer)
+            break;
+        error = read_string(process, pointer, text);
+        if (error)
+            break;
+        *total += text->len + 1 + sizeof(char *);
+        if (*total > EXEC_MAX_TOTAL) {
+            error = -E2BIG;
+            break;
+        }
+        g_ptr_array_add(out, g_strdup(text->str));
+    }
+    g_string_free(text, TRUE);
+    return error;
+}
+
+/* ---- what the file is ------------------------------------------------------------ */
+
+/* The interpreter line of a `#!` script, split as Linux splits it: the
+ * interpreter, then everything after it (trimmed) as one optional argument. */
+static long parse_script(const char *header, size_t length, char **interpreter, char **argument)
+{
+    const char *line = header + 2, *end = memchr(line, '\n', length - 2);
+    if (!end)
+        end = header + length;
+    while (line < end && (*line == ' ' || *line == '\t'))
+        line++;
+    while (end > line && (end[-1] == ' ' || end[-1] == '\t' || end[-1] == '\0'))
+        end--;
+    if (line == end)
+        return -ENOEXEC;
+    const char *name_end = line;
+    while (name_end < end && *name_end != ' ' && *name_end != '\t')
+        name_end++;
+    *interpreter = g_strndup(line, name_end - line);
+    while (name_end < end && (*name_end == ' ' || *name_end == '\t'))
+        name_end++;
+    *argument = name_end < end ? g_strndup(name_end, end - name_end) : NULL;
+    return 0;
+}
+
+/* An ELF file this monitor can run: 64-bit little-endian x86-64. */
+static bool runnable_elf(const unsigned char *header, size_t length)
+{
+    if (length < sizeof(Elf64_Ehdr))
+        return false;
+    const Elf64_Ehdr *ehdr = (const Elf64_Ehdr *)header;
+    return ehdr->e_ident[EI_CLASS] == ELFCLASS64 && ehdr->e_ident[EI_DATA] == ELFDATA2LSB &&
+           ehdr->e_machine == EM_X86_64 && (ehdr->e_type == ET_EXEC || ehdr->e_type == ET_DYN);
+}
+
+/* The first bytes of an executable regular file, or the errno Linux gives. */
+static long read_header(const char *path, unsigned char *header, size_t *length)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return linux_host_error();
+    struct stat st;
+    if (fstat(fd, &st) != 0) {
+        close(fd);
+        return linux_host_error();
+    }
+    if (!S_ISREG(st.st_mode) || faccessat(AT_FDCWD, path, X_OK, AT_EACCESS) != 0) {
+        close(fd);
+        return -EACCES;
+    }
+    ssize_t got = read(fd, header, EXEC_HEADER_SIZE);
+    close(fd);
+    if (got < 0)
+        return linux_host_error();
+    *length = (size_t)got;
+    return 0;
+}
+
+/*
+ * Follows `#!` lines down to an ELF file: *path becomes the file to run and
+ * argv its arguments (interpreter, its argument, the script's name as given,
+ * then the script's arguments after argv[0]).
+ */
+static long resolve_program(char **path, GPtrArray *argv)
+{
+    for (int depth = 0;; depth++) {
+        unsigned char header[EXEC_HEADER_SIZE];
+        size_t length = 0;
+        long error = read_header(*path, header, &length);
+        if (error)
+            return error;
+        if (length >= 4 && memcmp(header, ELFMAG, SELFMAG) == 0)
+            return runnable_elf(header, length) ? 0 : -ENOEXEC;
+        if (length < 2 || header[0] != '#' || header[1] != '!')
+            return -ENOEXEC;
+        if (depth == EXEC_MAX_DEPTH)
+            return -ELOOP;
+        char *interpreter, *argument;
+        error = parse_script((const char *)header, length, &interpreter, &argument);
+        if (error)
+            return error;
+        if (argv->len > 0)
+            g_ptr_array_remove_index(argv, 0);
+        g_ptr_array_insert(argv, 0, *path);
+        if (argument)
+            g_ptr_array_insert(argv, 0, argument);
+        g_ptr_array_insert(argv, 0, g_strdup(interpreter));
+        *path = interpreter;
+    }
+}
+
+/* ---- the carried state ------------------------------------------------------------- */
+
+/* Writes the state into a memfd the new monitor inherits (no FD_CLOEXEC). */
+static int write_state(struct linux_thread *thread)
+{
+    struct linux_process *process = thread->process;
+    struct exec_state_header header = {
+        .magic = EXEC_STATE_MAGIC,
+        .version = EXEC_STATE_VERSION,
+        .umask = process->umask,
+        .signal_mask = thread->signal_mask,
+        .nice = process->nice,
+    };
+    memcpy(header.limits, process->limits, sizeof(header.limits));
+    for (int signal = 1; signal <= LINUX_NSIG; signal++) {
+        if (process->actions[signal].handler == (uint64_t)(uintptr_t)SIG_IGN)
+            header.ignored |= 1ULL << (signal - 1);
+    }
+    GArray *fds = g_array_new(FALSE, TRUE, sizeof(struct exec_state_fd));
+    for (int fd = 0; fd < LINUX_MAX_FDS; fd++) {
+        if (process->fds[fd].host_fd < 0 || process->fds[fd].cloexec)
+            continue;
+        struct exec_state_fd entry = {fd, process->fds[fd].host_fd, process->fds[fd].regular};
+        g_array_append_val(fds, entry);
+    }
+    header.fd_count = fds->len;
+    int state_fd = memfd_create("hermitux-exec-state", 0);
+    bool written = state_fd >= 0 &&
+                   write(state_fd, &header, sizeof(header)) == (ssize_t)sizeof(header) &&
+                   write(state_fd, fds->data, fds->len * sizeof(struct exec_state_fd)) ==
+                       (ssize_t)(fds->len * sizeof(struct exec_state_fd)) &&
+                   lseek(state_fd, 0, SEEK_SET) == 0;
+    int saved = errno;
+    g_array_free(fds, TRUE);
+    if (!written) {
+        if (state_fd >= 0)
+            close(state_fd);
+        errno = saved;
+        return -1;
+    }
+    return state_fd;
+}
+
+/* The host fds the new program keeps lose (on != false) or get back their
+ * FD_CLOEXEC. */
+static void set_kept_fds_inheritable(struct linux_process *process, bool on)
+{
+    for (int fd = 0; fd < LINUX_MAX_FDS; fd++) {
+        if (process->fds[fd].host_fd >= 0 && !process->fds[fd].cloexec)
+            fcntl(process->fds[fd].host_fd, F_SETFD, on ? 0 : FD_CLOEXEC);
+    }
+}
+
+static long read_exact(int fd, void *buffer, size_t length)
+{
+    size_t done = 0;
+    while (done < length) {
+        ssize_t got = read(fd, (char *)buffer + done, length - done);
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got <= 0)
+            return -1;
+        done += (size_t)got;
+    }
+    return 0;
+}
+
+int linux_exec_state_load(struct linux_process *process, int state_fd, char **error)
+{
+    struct exec_state_header header;
+    int result = -1;
+    if (read_exact(state_fd, &header, sizeof(header)) != 0 || header.magic != EXEC_STATE_MAGIC ||
+        header.version != EXEC_STATE_VERSION || header.fd_count > LINUX_MAX_FDS) {
+        *error = g_strdup("linux: the state carried across execve is unreadable");
+        goto out;
+    }
+    for (uint32_t i = 0; i < header.fd_count; i++) {
+        struct exec_state_fd entry;
+        if (read_exact(state_fd, &entry, sizeof(entry)) != 0 || entry.guest_fd < 0 ||
+            entry.guest_fd >= LINUX_MAX_FDS || entry.host_fd < 0) {
+            *error = g_strdup("linux: the fd table carried across execve is unreadable");
+            goto out;
+        }
+        /* The monitor's copy is close-on-exec again, as every other. */
+        fcntl(entry.host_fd, F_SETFD, FD_CLOEXEC);
+        process->fds[entry.guest_fd].host_fd = entry.host_fd;
+        process->fds[entry.guest_fd].regular = entry.regular;
+    }
+    process->umask = header.umask;
+    process->main_thread->signal_mask = header.signal_mask;
+    memcpy(process->limits, header.limits, sizeof(process->limits));
+    process->nice = header.nice;
+    for (int signal = 1; signal <= LINUX_NSIG; signal++) {
+        if (header.ignored & (1ULL << (signal - 1)))
+            process->actions[signal].handler = (uint64_t)(uintptr_t)SIG_IGN;
+    }
+    result = 0;
+out:
+    close(state_fd);
+    return result;
+}
+
+/* ---- execve ------------------------------------------------------------------------ */
+
+/* The host path for a guest (dirfd, path) pair, as execveat resolves it. */
+static long host_path_for(struct linux_process *process, uint64_t dirfd, const char *path,
+                          bool empty_path, char **out)
+{
+    if (strcmp(path, "/proc/self/exe") == 0) {
+        *out = g_strdup(process->exe_path);
+        return 0;
+    }
+    if (path[0] == '/' || (!empty_path && (int32_t)dirfd == EXEC_AT_FDCWD)) {
+        *out = g_strdup(path);
+        return 0;
+    }
+    int host_fd = linux_fd_host(process, dirfd);
+    if (host_fd < 0)
+        return -EBADF;
+    char link[64];
+    snprintf(link, sizeof(link), "/proc/self/fd/%d", host_fd);
+    char *directory = g_file_read_link(link, NULL);
+    if (!directory)
+        return -ENOENT;
+    *out = empty_path ? directory : g_build_filename(directory, path, NULL);
+    if (!empty_path)
+        g_free(directory);
+    return 0;
+}
+
+static long do_execve(struct linux_thread *thread, uint64_t dirfd, uint64_t path_address,
+                      uint64_t argv_address, uint64_t envp_address, uint64_t flags)
+{
+    struct linux_process *process = thread->process;
+    const struct linux_host *host = &process->config.host;
+    if (!host->exec)
+        return linux_sys_unsupported(process, SYS_execve);
+    if (flags & ~(uint64_t)(AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW))
+        return -EINVAL;
+    char guest_path[LINUX_PATH_MAX];
+    bool empty_path = flags & AT_EMPTY_PATH;
+    long error = linux_read_path(process, path_address, guest_path, empty_path);
+    if (error)
+        return error;
+    empty_path = empty_path && guest_path[0] == '\0';
+
+    GPtrArray *argv = g_ptr_array_new_with_free_func(g_free);
+    GPtrArray *envp = g_ptr_array_new_with_free_func(g_free);
+    char *path = NULL;
+    int state_fd = -1;
+    size_t total = 0;
+    error = read_strings(process, argv_address, argv, &total);
+    if (!error)
+        error = read_strings(process, envp_address, envp, &total);
+    if (!error)
+        error = host_path_for(process, dirfd, guest_path, empty_path, &path);
+    if (!error && (flags & AT_SYMLINK_NOFOLLOW)) {
+        struct stat st;
+        if (lstat(path, &st) == 0 && S_ISLNK(st.st_mode))
+            error = -ELOOP;
+    }
+    if (!error)
+        error = resolve_program(&path, argv);
+    if (!error) {
+        state_fd = write_state(thread);
+        if (state_fd < 0)
+            error = linux_host_error();
+    }
+    if (!error) {
+        g_ptr_array_add(argv, NULL);
+        g_ptr_array_add(envp, NULL);
+        set_kept_fds_inheritable(process, true);
+        error = host->exec(host->opaque, path, (char *const *)argv->pdata,
+                           (char *const *)envp->pdata, state_fd);
+        /* Still here: the exec failed and the program goes on. */
+        set_kept_fds_inheritable(process, false);
+    }
+    if (state_fd >= 0)
+        close(state_fd);
+    g_free(path);
+    g_ptr_array_free(argv, TRUE);
+    g_ptr_array_free(envp, TRUE);
+    return error;
+}
+
+static long sys_execve(struct linux_thread *thread, const uint64_t *args)
+{
+    return do_execve(thread, (uint64_t)EXEC_AT_FDCWD, args[0], args[1], args[2], 0);
+}
+
+static long sys_execveat(struct linux_thread *thread, const uint64_t *args)
+{
+    return do_execve(thread, args[0], args[1], args[2], args[3], args[4]);
+}
+
+void linux_register_exec(linux_handler *table)
+{
+    table[SYS_execve] = sys_execve;
+    table[SYS_execveat] = sys_execveat;
+}

@@ -1,0 +1,275 @@
+/*
+ * linux/fork.c — processes: fork, vfork and clone without CLONE_VM, the wait
+ * family, process identity, process groups and sessions.
+ *
+ * A guest process is a host process: fork is a host fork of the monitor
+ * (the monitor rebuilds its VM in the child, see struct linux_host), so the
+ * guest pid is the monitor's host pid and the wait family, reparenting,
+ * zombies, process groups and sessions are the host's own.
+ */
+#include "linux/internal.h"
+
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#ifndef CLONE_PIDFD
+#define CLONE_PIDFD 0x00001000
+#endif
+#ifndef CLONE_CLEAR_SIGHAND
+#define CLONE_CLEAR_SIGHAND 0x100000000ULL
+#endif
+
+int linux_pid(void)
+{
+    return (int)getpid();
+}
+
+bool linux_is_self(int64_t pid)
+{
+    return pid == 0 || pid == linux_pid();
+}
+
+/* ---- fork ------------------------------------------------------------------- */
+
+/* The child's side of a fork, before it returns to the program: its own
+ * identity, and nothing that belongs to its parent's vfork. */
+static void child_after_fork(struct linux_thread *thread)
+{
+    struct linux_process *process = thread->process;
+    thread->tid = linux_pid();
+    if (process->vfork_done_fd >= 0) {
+        close(process->vfork_done_fd);
+        process->vfork_done_fd = -1;
+    }
+}
+
+/*
+ * vfork: the parent sleeps until the child has called execve or exited. The
+ * child holds the write end of a close-on-exec pipe; the host closes it at
+ * either event, and the parent's read returns then.
+ */
+static void wait_for_vfork_child(int read_fd)
+{
+    char byte;
+    while (read(read_fd, &byte, 1) < 0 && errno == EINTR)
+        ;
+    close(read_fd);
+}
+
+/*
+ * The copy of the process: flags are clone's (exit signal in the low byte).
+ * stack is the child's rsp (0: the parent's). Returns as fork() does, on
+ * the parent's and on the child's side.
+ */
+static long fork_process(struct linux_thread *thread, uint64_t flags, uint64_t stack)
+{
+    struct linux_process *process = thread->process;
+    const struct linux_host *host = &process->config.host;
+    if (!host->fork)
+        return linux_sys_unsupported(process, SYS_fork);
+    int vfork_pipe[2] = {-1, -1};
+    if ((flags & CLONE_VFORK) && pipe2(vfork_pipe, O_CLOEXEC) != 0)
+        return linux_host_error();
+    process->vfork_done_fd = vfork_pipe[1];
+    long pid = host->fork(host->opaque, stack);
+    /* As strace -f: once there are two processes, lines name theirs. */
+    if (pid >= 0)
+        process->strace_prefix = true;
+    if (pid == 0) {
+        child_after_fork(thread);
+        process->vfork_done_fd = vfork_pipe[1];
+        if (vfork_pipe[0] >= 0)
+            close(vfork_pipe[0]);
+        return 0;
+    }
+    process->vfork_done_fd = -1;
+    if (vfork_pipe[1] >= 0)
+        close(vfork_pipe[1]);
+    if (pid < 0) {
+        if (vfork_pipe[0] >= 0)
+            close(vfork_pipe[0]);
+        return pid;
+    }
+    if (vfork_pipe[0] >= 0)
+        wait_for_vfork_child(vfork_pipe[0]);
+    return pid;
+}
+
+static long sys_fork(struct linux_thread *thread, const uint64_t *args)
+{
+    (void)args;
+    return fork_process(thread, SIGCHLD, 0);
+}
+
+/* vfork runs as a fork (the child gets a copy, not the parent's memory), and
+ * the parent waits, as Linux makes it, until the child execs or exits. */
+static long sys_vfork(struct linux_thread *thread, const uint64_t *args)
+{
+    (void)args;
+    return fork_process(thread, CLONE_VFORK | SIGCHLD, 0);
+}
+
+/* Flags a host process copy can honour, or that change nothing here. */
+#define CLONE_PROCESS_FLAGS                                                                        \
+    (0xffULL | CLONE_VFORK | CLONE_PARENT_SETTID | CLONE_CHILD_SETTID | CLONE_CHILD_CLEARTID |     \
+     CLONE_SETTLS | CLONE_SYSVSEM | CLONE_PTRACE | CLONE_UNTRACED | CLONE_IO)
+
+/*
+ * clone: without CLONE_VM, a fork; CLONE_VM together with CLONE_VFORK (what
+ * posix_spawn does in glibc and musl: the child only execs or exits) runs as
+ * a vfork with the child on its own stack. CLONE_VM alone makes a thread.
+ */
+static long sys_clone(struct linux_thread *thread, const uint64_t *args)
+{
+    struct linux_process *process = thread->process;
+    uint64_t flags = args[0], stack = args[1];
+    uint64_t parent_tid = args[2], child_tid = args[3], tls = args[4];
+    if ((flags & CLONE_VM) && !(flags & CLONE_VFORK))
+        return linux_sys_unsupported(process, SYS_clone); /* threads: not yet */
+    if (flags & ~(CLONE_PROCESS_FLAGS | CLONE_VM)) {
+        if (process->config.verbose)
+            fprintf(stderr, "hermitux-run: clone flags %#" G_GINT64_MODIFIER "x unsupported\n",
+                    (uint64_t)(flags & ~(CLONE_PROCESS_FLAGS | CLONE_VM)));
+        return -EINVAL;
+    }
+    if ((flags & 0xff) != SIGCHLD && (flags & 0xff) != 0 && process->config.verbose)
+        fprintf(stderr, "hermitux-run: clone exit signal %d: the child signals SIGCHLD\n",
+                (int)(flags & 0xff));
+    long pid = fork_process(thread, flags, stack);
+    if (pid < 0)
+        return pid;
+    if (pid > 0) {
+        int32_t value = (int32_t)pid;
+        /* Linux too returns the pid when this write faults. */
+        if (flags & CLONE_PARENT_SETTID)
+            (void)linux_copy_out(process, parent_tid, &value, sizeof(value));
+        return pid;
+    }
+    int32_t self = linux_pid();
+    if (flags & CLONE_SETTLS) {
+        thread->fs_base = tls;
+        if (thread->has_cpu)
+            thread->cpu.set_fs_base(thread->cpu.opaque, tls);
+    }
+    if (flags & CLONE_CHILD_SETTID)
+        (void)linux_copy_out(process, child_tid, &self, sizeof(self));
+    if (flags & CLONE_CHILD_CLEARTID)
+        thread->clear_child_tid = child_tid;
+    return 0;
+}
+
+/* ---- the wait family ---------------------------------------------------------- */
+
+static long sys_wait4(struct linux_thread *thread, const uint64_t *args)
+{
+    struct linux_process *process = thread->process;
+    int status = 0;
+    struct rusage usage;
+    long pid = wait4((pid_t)args[0], &status, (int)args[2], &usage);
+    if (pid < 0)
+        return linux_host_error();
+    if (pid > 0 && args[1] && linux_copy_out(process, args[1], &status, sizeof(status)))
+        return -EFAULT;
+    if (pid > 0 && args[3] && linux_copy_out(process, args[3], &usage, sizeof(usage)))
+        return -EFAULT;
+    return pid;
+}
+
+static long sys_waitid(struct linux_thread *thread, const uint64_t *args)
+{
+    struct linux_process *process = thread->process;
+    siginfo_t info = {0};
+    struct rusage usage;
+    long result = syscall(SYS_waitid, (int)args[0], (int)args[1], &info, (int)args[3], &usage);
+    if (result < 0)
+        return linux_host_error();
+    if (args[2] && linux_copy_out(process, args[2], &info, sizeof(info)))
+        return -EFAULT;
+    if (args[4] && linux_copy_out(process, args[4], &usage, sizeof(usage)))
+        return -EFAULT;
+    return result;
+}
+
+/* ---- identity, groups, sessions ------------------------------------------------------ */
+
+static long sys_getpid(struct linux_thread *thread, const uint64_t *args)
+{
+    (void)thread;
+    (void)args;
+    return linux_pid();
+}
+
+static long sys_gettid(struct linux_thread *thread, const uint64_t *args)
+{
+    (void)args;
+    return thread->tid;
+}
+
+static long sys_getppid(struct linux_thread *thread, const uint64_t *args)
+{
+    (void)thread;
+    (void)args;
+    return getppid();
+}
+
+static long sys_getpgid(struct linux_thread *thread, const uint64_t *args)
+{
+    (void)thread;
+    return linux_host_result(getpgid((pid_t)args[0]));
+}
+
+static long sys_getpgrp(struct linux_thread *thread, const uint64_t *args)
+{
+    (void)thread;
+    (void)args;
+    return getpgrp();
+}
+
+static long sys_setpgid(struct linux_thread *thread, const uint64_t *args)
+{
+    (void)thread;
+    return linux_host_result(setpgid((pid_t)args[0], (pid_t)args[1]));
+}
+
+static long sys_getsid(struct linux_thread *thread, const uint64_t *args)
+{
+    (void)thread;
+    return linux_host_result(getsid((pid_t)args[0]));
+}
+
+static long sys_setsid(struct linux_thread *thread, const uint64_t *args)
+{
+    (void)thread;
+    (void)args;
+    return linux_host_result(setsid());
+}
+
+long linux_kill_other(int64_t pid, int signal)
+{
+    if (signal < 0 || signal > LINUX_NSIG)
+        return -EINVAL;
+    return linux_host_result(kill((pid_t)pid, signal));
+}
+
+void linux_register_fork(linux_handler *table)
+{
+    table[SYS_fork] = sys_fork;
+    table[SYS_vfork] = sys_vfork;
+    table[SYS_clone] = sys_clone;
+    table[SYS_wait4] = sys_wait4;
+    table[SYS_waitid] = sys_waitid;
+    table[SYS_getpid] = sys_getpid;
+    table[SYS_gettid] = sys_gettid;
+    table[SYS_getppid] = sys_getppid;
+    table[SYS_getpgid] = sys_getpgid;
+    table[SYS_getpgrp] = sys_getpgrp;
+    table[SYS_setpgid] = sys_setpgid;
+    table[SYS_getsid] = sys_getsid;
+    table[SYS_setsid] = sys_setsid;
+}

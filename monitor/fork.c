@@ -1,0 +1,142 @@
+/*
+ * monitor/fork.c — the monitor's side of guest processes (struct linux_host):
+ * a fork gives the child a VM of its own, an execve starts a new monitor.
+ *
+ * fork: guest RAM is a private anonymous mapping, so the host fork already
+ * gives the child a copy-on-write copy of it. What does not carry across a
+ * host fork is the accelerator (KVM fds belong to the parent's mm; a tcg
+ * engine is rebuilt for symmetry), so the child builds its own VM over the
+ * same host mapping and puts the vCPU state of the fork syscall in it. Only
+ * the forking vCPU thread exists in the child: it goes on running the guest
+ * without the parent's main loop (see monitor/run.c).
+ *
+ * execve: a host execve of this same binary with hidden options that carry
+ * the monitor's own options and the personality's state (--exec-state).
+ */
+#include "config.h"
+#include "monitor/guest.h"
+
+#include <errno.h>
+#include <glib.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+/* In the child: replaces the parent's accelerator by one of its own. */
+static void rebuild_vm_in_child(struct guest *guest, const struct cpu_state *state,
+                                const struct cpu_fpu_state *fpu)
+{
+    char *error = NULL;
+    struct accel *accel = guest->accel_ops->create(guest->memory, &error);
+    int result = accel ? accel->ops->set_state(accel, state, CPU_STATE_ALL) : -1;
+    if (result == 0)
+        result = accel->ops->set_fpu(accel, fpu);
+    if (result != 0) {
+        /* The parent has its pid already: this child can only die. */
+        fprintf(stderr, "hermitux-run: fork: the child cannot build its VM: %s\n",
+                error ? error : strerror(-result));
+        _exit(127);
+    }
+    struct accel *parent_accel = guest->accel;
+    guest->accel = accel;
+    guest->accel_ops = accel->ops;
+    parent_accel->ops->destroy(parent_accel);
+}
+
+long monitor_guest_fork(void *opaque, uint64_t child_stack)
+{
+    struct guest *guest = opaque;
+    struct cpu_state state;
+    struct cpu_fpu_state fpu;
+    /* Read while the parent's vCPU can still be asked. */
+    if (guest->accel_ops->get_state(guest->accel, &state, CPU_STATE_ALL) < 0 ||
+        guest->accel_ops->get_fpu(guest->accel, &fpu) < 0)
+        return -EAGAIN;
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid != 0)
+        return pid < 0 ? -errno : pid;
+    if (child_stack)
+        state.rsp = child_stack;
+    state.rax = 0;
+    rebuild_vm_in_child(guest, &state, &fpu);
+    /* Signals the parent's main loop would have handled take their default
+     * action here: nobody reads glib's signal pipe in the child. */
+    signal(SIGINT, SIG_DFL);
+    signal(SIGTERM, SIG_DFL);
+    guest->forked_child = true;
+    return 0;
+}
+
+/* The hidden options that make a new monitor what this one is. */
+static GPtrArray *exec_arguments(const struct guest *guest, const char *path, char *const argv[],
+                                 char *const envp[], int state_fd)
+{
+    const struct monitor_options *options = guest->options;
+    GPtrArray *args = g_ptr_array_new_with_free_func(g_free);
+    g_ptr_array_add(args, g_strdup("hermitux-run"));
+    g_ptr_array_add(args, g_strdup_printf("--accel=%s", guest->accel_ops->name));
+    g_ptr_array_add(
+        args, g_strdup_printf("--memory=%lluK", (unsigned long long)(options->memory_size >> 10)));
+    if (options->kernel_path)
+        g_ptr_array_add(args, g_strdup_printf("--kernel=%s", options->kernel_path));
+    if (options->verbose)
+        g_ptr_array_add(args, g_strdup("--verbose"));
+    if (options->core_path)
+        g_ptr_array_add(args, g_strdup_printf("--core=%s", options->core_path));
+    /* A trace to stderr goes on (one to a FILE would be truncated). */
+    if (options->strace && !options->strace_path)
+        g_ptr_array_add(args, g_strdup("--strace"));
+    if (options->timeout > 0)
+        g_ptr_array_add(args, g_strdup_printf("--timeout=%g", options->timeout));
+    g_ptr_array_add(args, g_strdup_printf("--exec-state=%d", state_fd));
+    g_ptr_array_add(args, g_strdup_printf("--exec-path=%s", path));
+    for (char *const *entry = envp; *entry; entry++)
+        g_ptr_array_add(args, g_strdup_printf("--exec-env=%s", *entry));
+    g_ptr_array_add(args, g_strdup("--"));
+    for (char *const *arg = argv; *arg; arg++)
+        g_ptr_array_add(args, g_strdup(*arg));
+    g_ptr_array_add(args, NULL);
+    return args;
+}
+
+long monitor_guest_exec(void *opaque, const char *path, char *const argv[], char *const envp[],
+                        int state_fd)
+{
+    struct guest *guest = opaque;
+    GPtrArray *args = exec_arguments(guest, path, argv, envp, state_fd);
+    /* The new monitor starts with no signal blocked, as a process should. */
+    sigset_t all, saved;
+    sigemptyset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &saved);
+    fflush(NULL);
+    extern char **environ;
+    execve("/proc/self/exe", (char *const *)args->pdata, environ);
+    long error = -errno;
+    pthread_sigmask(SIG_SETMASK, &saved, NULL);
+    g_ptr_array_free(args, TRUE);
+    return error;
+}
+
+void monitor_exit_as_program(int status, int signal)
+{
+    fflush(NULL);
+    if (signal > 0 && signal != SIGSTOP && signal != SIGTSTP && signal != SIGTTIN &&
+        signal != SIGTTOU) {
+        /* The monitor dies of the program's signal, so the parent's wait
+         * sees what it would natively; no host core of the monitor. */
+        struct rlimit none = {0, 0};
+        setrlimit(RLIMIT_CORE, &none);
+        struct sigaction action = {.sa_handler = SIG_DFL};
+        sigaction(signal, &action, NULL);
+        sigset_t set;
+        sigemptyset(&set);
+        sigaddset(&set, signal);
+        pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+        raise(signal);
+    }
+    _exit(status);
+}

@@ -1,0 +1,246 @@
+/* processes: fork, vfork, execve, the wait statuses, identity, as a shell uses them.
+ * Usage: processes all DIR (DIR: a scratch directory) | processes fdcheck N...
+ * Prints only deterministic facts (no pids); exits non-zero when something is wrong. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static int failures;
+static const char *self;
+
+static void check(int ok, const char *what)
+{
+    printf("%s: %s\n", what, ok ? "ok" : "FAILED");
+    if (!ok)
+        failures++;
+}
+
+static void describe(const char *what, int status)
+{
+    if (WIFEXITED(status))
+        printf("%s: exited %d\n", what, WEXITSTATUS(status));
+    else if (WIFSIGNALED(status))
+        printf("%s: killed by signal %d%s\n", what, WTERMSIG(status),
+               WCOREDUMP(status) ? " (core)" : "");
+    else if (WIFSTOPPED(status))
+        printf("%s: stopped by signal %d\n", what, WSTOPSIG(status));
+    else if (WIFCONTINUED(status))
+        printf("%s: continued\n", what);
+}
+
+/* Forks a child that runs body and exits with its result; returns its status. */
+static int run_child(int (*body)(void))
+{
+    fflush(stdout);
+    pid_t pid = fork();
+    if (pid == 0)
+        _exit(body());
+    int status = -1;
+    check(pid > 0 && waitpid(pid, &status, 0) == pid, "waitpid returns the forked pid");
+    return status;
+}
+
+static pid_t parent_pid;
+
+static int child_identity(void)
+{
+    return getppid() == parent_pid && getpid() != parent_pid && getpid() == gettid() ? 42 : 1;
+}
+
+static int child_kill_self(void)
+{
+    kill(getpid(), SIGTERM);
+    return 1;
+}
+
+static int child_writes_memory(void)
+{
+    static int shared_value = 1;
+    shared_value = 2; /* a copy: the parent keeps 1 */
+    return shared_value;
+}
+
+static void fork_and_wait(void)
+{
+    parent_pid = getpid();
+    describe("child checking its identity", run_child(child_identity));
+    describe("child killing itself with SIGTERM", run_child(child_kill_self));
+    describe("child writing its memory", run_child(child_writes_memory));
+    check(wait(NULL) == -1 && errno == ECHILD, "no child left: ECHILD");
+}
+
+/* A child blocked in read: stopped, continued and killed by its parent. */
+static void stop_continue_kill(void)
+{
+    int blocker[2];
+    check(pipe(blocker) == 0, "pipe");
+    fflush(stdout);
+    pid_t pid = fork();
+    if (pid == 0) {
+        char byte;
+        close(blocker[1]);
+        _exit(read(blocker[0], &byte, 1) == 0 ? 3 : 4);
+    }
+    close(blocker[0]);
+    int status = 0;
+    check(waitpid(pid, &status, WNOHANG) == 0, "WNOHANG with the child running gives 0");
+    kill(pid, SIGSTOP);
+    check(waitpid(pid, &status, WUNTRACED) == pid, "WUNTRACED");
+    describe("child after SIGSTOP", status);
+    kill(pid, SIGCONT);
+    check(waitpid(pid, &status, WCONTINUED) == pid, "WCONTINUED");
+    describe("child after SIGCONT", status);
+    kill(pid, SIGKILL);
+    check(waitpid(pid, &status, __WALL) == pid, "__WALL");
+    describe("child after SIGKILL", status);
+    siginfo_t info;
+    memset(&info, 0, sizeof(info));
+    check(waitid(P_ALL, 0, &info, WEXITED | WNOHANG) == -1 && errno == ECHILD,
+          "waitid with no child: ECHILD");
+    close(blocker[1]);
+}
+
+static void waitid_exited(void)
+{
+    fflush(stdout);
+    pid_t pid = fork();
+    if (pid == 0)
+        _exit(9);
+    siginfo_t info;
+    memset(&info, 0, sizeof(info));
+    check(waitid(P_PID, pid, &info, WEXITED) == 0 && info.si_pid == pid, "waitid P_PID");
+    printf("waitid: si_signo %d si_code %s si_status %d\n", info.si_signo,
+           info.si_code == CLD_EXITED ? "CLD_EXITED" : "other", info.si_status);
+}
+
+static void vfork_exit(void)
+{
+    fflush(stdout);
+    pid_t pid = vfork();
+    if (pid == 0)
+        _exit(5);
+    int status = 0;
+    check(pid > 0 && waitpid(pid, &status, 0) == pid, "vfork child reaped");
+    describe("vfork child", status);
+}
+
+/* fork + pipe + dup2 + execve: the child's stdout is the pipe. */
+static void pipe_exec(void)
+{
+    int channel[2];
+    check(pipe(channel) == 0, "pipe");
+    int closed_on_exec = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    int kept = open("/dev/null", O_RDONLY);
+    char closed_arg[16], kept_arg[16];
+    snprintf(closed_arg, sizeof(closed_arg), "%d", closed_on_exec);
+    snprintf(kept_arg, sizeof(kept_arg), "%d", kept);
+    fflush(stdout);
+    pid_t pid = fork();
+    if (pid == 0) {
+        dup2(channel[1], 1);
+        close(channel[0]);
+        close(channel[1]);
+        char *args[] = {"renamed-argv0", "fdcheck", closed_arg, kept_arg, NULL};
+        char *env[] = {"ONLY=this", NULL};
+        execve(self, args, env);
+        _exit(127);
+    }
+    close(channel[1]);
+    char buffer[512];
+    ssize_t total = 0, got;
+    while ((got = read(channel[0], buffer + total, sizeof(buffer) - 1 - total)) > 0)
+        total += got;
+    buffer[total] = 0;
+    close(channel[0]);
+    printf("through the pipe:\n%s", buffer);
+    int status = 0;
+    waitpid(pid, &status, 0);
+    describe("exec'd child", status);
+    close(closed_on_exec);
+    close(kept);
+}
+
+static void exec_errors(const char *directory)
+{
+    char *args[] = {"x", NULL};
+    errno = 0;
+    check(execve("/nonexistent/program", args, args + 1) == -1 && errno == ENOENT,
+          "execve of a missing file: ENOENT");
+    char path[4096];
+    snprintf(path, sizeof(path), "%s/not-executable", directory);
+    unlink(path);
+    int fd = open(path, O_CREAT | O_WRONLY | O_TRUNC, 0644);
+    check(fd >= 0 && write(fd, "data\n", 5) == 5 && close(fd) == 0, "create a data file");
+    check(execve(path, args, args + 1) == -1 && errno == EACCES, "execve without x: EACCES");
+    check(execve(directory, args, args + 1) == -1 && errno == EACCES,
+          "execve of a directory: EACCES");
+    chmod(path, 0755);
+    check(execve(path, args, args + 1) == -1 && errno == ENOEXEC, "execve of a data file: ENOEXEC");
+}
+
+/* A `#!` script whose interpreter is this very program. */
+static void exec_script(const char *directory)
+{
+    char path[4096];
+    snprintf(path, sizeof(path), "%s/script", directory);
+    FILE *script = fopen(path, "w");
+    fprintf(script, "#!%s  fdcheck   \n this line is not read\n", self);
+    fclose(script);
+    chmod(path, 0755);
+    fflush(stdout);
+    pid_t pid = fork();
+    if (pid == 0) {
+        char *args[] = {"ignored-argv0", "99", NULL};
+        execve(path, args, args + 2);
+        _exit(127);
+    }
+    int status = 0;
+    waitpid(pid, &status, 0);
+    describe("script child", status);
+}
+
+static int fdcheck(int argc, char **argv)
+{
+    printf("fdcheck: %d arguments, ONLY=%s\n", argc, getenv("ONLY") ? getenv("ONLY") : "(unset)");
+    for (int i = 2; i < argc; i++) {
+        int fd = atoi(argv[i]);
+        printf("argument %d's fd: %s\n", i, fcntl(fd, F_GETFD) == -1 ? "closed" : "open");
+    }
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    static char path[4096];
+    ssize_t length = readlink("/proc/self/exe", path, sizeof(path) - 1);
+    if (length <= 0)
+        return 3;
+    self = path;
+    if (argc > 1 && strcmp(argv[1], "fdcheck") == 0)
+        return fdcheck(argc, argv);
+    if (argc < 3 || strcmp(argv[1], "all") != 0) {
+        fprintf(stderr, "usage: processes all DIR | processes fdcheck FD...\n");
+        return 2;
+    }
+    /* No core files: the core flag of a signalled child is then the same
+     * natively and in the VM. */
+    struct rlimit none = {0, 0};
+    setrlimit(RLIMIT_CORE, &none);
+    fork_and_wait();
+    stop_continue_kill();
+    waitid_exited();
+    vfork_exit();
+    pipe_exec();
+    exec_errors(argv[2]);
+    exec_script(argv[2]);
+    printf("%s\n", failures ? "processes FAILED" : "processes: all ok");
+    return failures != 0;
+}
