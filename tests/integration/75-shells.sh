@@ -1,0 +1,8 @@
+# Shell scripts: bash-static and busybox ash run scripts whose every external command is a
+# forked and exec'd guest process (pipelines, $(...), subshells, fd redirections kept
+# across exec, wait statuses, #! scripts), compared with the same shell run natively.
+# busybox ash's `wait` for a background job needs SIGCHLD delivery: jobs.bash is bash's.
+
+compare shell/bash-common --tmpdir -- /bin/bash-static @DATA@/scripts/common.sh @TMP@
+compare shell/ash-common --tmpdir -- /bin/busybox sh @DATA@/scripts/common.sh @TMP@
+compare shell/bash-jobs --tmpdir -- /bin/bash-static @DATA@/scripts/jobs.bash @TMP@
