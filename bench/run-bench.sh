@@ -7,7 +7,8 @@
 #
 # Sections: 1 start-up (hello world), 2 CPU-bound (cpu_loop), 3 one forwarded system call
 # (syscall_loop, and VM exits per call), 4 peak RSS, 5 gdb (breakpoint hits, stepi, 1 MiB
-# memory read) against hermitux-run --gdb -S, gdbserver and qemu-x86_64 -g.
+# memory read) against hermitux-run --gdb -S, gdbserver and qemu-x86_64 -g, 6 processes
+# (fork_loop: fork + exit + wait, and fork + execve of hello + wait).
 #
 # Scale with the environment (defaults keep the whole run near 3 minutes on 2 cores):
 #   BENCH_RUNS=20                start-up runs per configuration (median of them)
@@ -20,6 +21,7 @@
 #   BENCH_GDB_MEM_REPS=5         1 MiB dumps per session (the mean of them is reported)
 #   BENCH_GDB_TCG=1              also debug under --accel=tcg, one session, scaled down
 #                                (BENCH_GDB_TCG_HITS=50, BENCH_GDB_TCG_STEPS=1000; 0 skips it)
+#   BENCH_FORKS=20               fork round trips per fork_loop run (BENCH_FORK_REPS=3 runs)
 #   BENCH_QUICK=1                a smoke run: every count divided by about 10
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -44,10 +46,13 @@ GDB_MEM_REPS=${BENCH_GDB_MEM_REPS:-5}
 GDB_TCG=${BENCH_GDB_TCG:-1}
 GDB_TCG_HITS=${BENCH_GDB_TCG_HITS:-50}
 GDB_TCG_STEPS=${BENCH_GDB_TCG_STEPS:-1000}
+FORKS=${BENCH_FORKS:-20}
+FORK_REPS=${BENCH_FORK_REPS:-3}
 if [ "${BENCH_QUICK:-0}" = 1 ]; then
     RUNS=5 CPU_ITERS=150000000 CPU_REPS=1 SYSCALLS_KVM=2000 SYSCALLS_TCG=20000
     SYSCALLS_NATIVE=200000 SYSCALLS_QEMU=200000 SYSCALL_REPS=2 EXIT_SYSCALLS=200
     GDB_REPS=1 GDB_HITS=100 GDB_STEPS=1000 GDB_TCG_HITS=10 GDB_TCG_STEPS=100
+    FORKS=5 FORK_REPS=1
 fi
 
 mkdir -p "$BUILD"
@@ -500,6 +505,38 @@ if [ "$HAVE_GDB" = 1 ]; then
     fi
     echo
 fi
+
+# --- 6. Processes ----------------------------------------------------------------------
+# One child process: fork_loop N minus fork_loop 0, over N. Under hermitux-run the child
+# is a host fork of the monitor that builds its own VM; with execve it is a new monitor.
+echo "== 6. processes: fork_loop $FORKS minus fork_loop 0, divided by $FORKS; median of $FORK_REPS runs"
+check_output "$PROGRAMS/fork_loop" 2
+printf '   %-8s %16s %22s\n' config "fork+exit+wait ms" "fork+execve hello ms"
+declare -A FORK_MS=() EXEC_MS=()
+for i in "${!CONFIG_NAMES[@]}"; do
+    c=${CONFIG_NAMES[$i]}
+    # shellcheck disable=SC2086
+    if out=$("$TIMER" -n "$FORK_REPS" -w 1 -- ${CONFIG_PREFIX[$i]} "$PROGRAMS/fork_loop" 0 \
+        --- ${CONFIG_PREFIX[$i]} "$PROGRAMS/fork_loop" "$FORKS" \
+        --- ${CONFIG_PREFIX[$i]} "$PROGRAMS/fork_loop" "$FORKS" "$PROGRAMS/hello"); then
+        t0=$(echo "$out" | sed -n 1p | cut -d' ' -f1)
+        tf=$(echo "$out" | sed -n 2p | cut -d' ' -f1)
+        te=$(echo "$out" | sed -n 3p | cut -d' ' -f1)
+        FORK_MS[$c]=$(calc "($tf - $t0) / $FORKS / 1e6" 3)
+        EXEC_MS[$c]=$(calc "($te - $t0) / $FORKS / 1e6" 3)
+        printf '   %-8s %16s %22s\n' "$c" "${FORK_MS[$c]}" "${EXEC_MS[$c]}"
+    else
+        fail "$c: fork_loop failed"
+    fi
+done
+for c in kvm tcg qemu; do
+    have "$c" || continue
+    row "process" "fork+exit+wait, $c vs native" "${FORK_MS[$c]:-n/a} ms" \
+        "${FORK_MS[native]:-n/a} ms" "$(ratio "${FORK_MS[$c]:-}" "${FORK_MS[native]:-}" 0)" "" ""
+    row "process" "fork+execve hello, $c vs native" "${EXEC_MS[$c]:-n/a} ms" \
+        "${EXEC_MS[native]:-n/a} ms" "$(ratio "${EXEC_MS[$c]:-}" "${EXEC_MS[native]:-}" 0)" "" ""
+done
+echo
 
 # --- Table --------------------------------------------------------------------------
 echo "== summary (ratio = hermitux-run / peer; lower is better)"

@@ -118,6 +118,10 @@ static long set_limit(struct linux_process *process, int resource, const struct 
         return -EPERM; /* Linux says so above fs.nr_open */
     if (limit->rlim_max > process->limits[resource].rlim_max && geteuid() != 0)
         return -EPERM;
+    /* The processes a fork makes are host processes: the host counts them,
+     * so a fork bomb gets EAGAIN from the host's fork. */
+    if (resource == RLIMIT_NPROC && setrlimit(RLIMIT_NPROC, limit) != 0)
+        return linux_host_error();
     process->limits[resource] = *limit;
     return 0;
 }

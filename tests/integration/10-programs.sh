@@ -49,3 +49,33 @@ program null_write --status 139 --no-stderr -- null_write
 program div_zero --status 136 --no-stderr -- div_zero
 program use_after_munmap --status 139 --no-stderr -- use_after_munmap
 program ud2 --status 132 --no-stderr -- ud2
+
+# RLIMIT_NPROC: a fork bomb gets EAGAIN and the host survives. Root ignores the limit, so
+# both runs are made as nobody (setpriv), which needs the build readable by nobody and,
+# for kvm, /dev/kvm open to it; otherwise the case skips.
+fork_bomb_as_nobody() {
+    local accel=$1 dir=$2 libc=$3
+    local program=$ROOT/tests/programs/build/$libc/fork_bomb
+    local as_nobody=(setpriv --reuid=65534 --regid=65534 --clear-groups)
+    command -v setpriv >/dev/null || {
+        echo "setpriv (util-linux) not installed"
+        return 77
+    }
+    if ! "${as_nobody[@]}" "$program" >"$dir/native.out" 2>&1; then
+        echo "cannot run as nobody natively: $(first_line "$dir/native.out")"
+        return 77
+    fi
+    "${as_nobody[@]}" "$HERMITUX_RUN" --accel="$accel" "$program" >"$dir/vm.out" 2>"$dir/vm.err"
+    local status=$?
+    if grep -q "cannot run here\|Permission denied" "$dir/vm.err"; then
+        echo "nobody cannot use this accelerator or the build: $(first_line "$dir/vm.err")"
+        return 77
+    fi
+    if [ "$status" != 0 ] || ! cmp -s "$dir/native.out" "$dir/vm.out"; then
+        echo "status $status, output: $(tr '\n' '|' <"$dir/vm.out") $(first_line "$dir/vm.err")"
+        return 1
+    fi
+    echo "EAGAIN as natively"
+}
+custom musl/fork_bomb fork_bomb_as_nobody musl
+custom glibc/fork_bomb fork_bomb_as_nobody glibc

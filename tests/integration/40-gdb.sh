@@ -393,3 +393,28 @@ for gdb_libc in glibc musl; do
     custom "gdb/$gdb_libc/watch-null" gdb_watch_null "$gdb_libc"
     custom "gdb/$gdb_libc/watch-exact" gdb_watch_exact "$gdb_libc"
 done
+
+# A program that forks: the debugger stays with the parent (breakpoints, locals, its exit),
+# and the child, whose copy of memory has no breakpoint left in it, runs to completion
+# without the debugger (it would stop at child_work otherwise).
+gdb_fork() {
+    local accel=$1 dir=$2 libc=$3
+    have_gdb || return 77
+    local program=$GDB_PROGRAMS/gdb-$libc/forker
+    start_monitor "$dir" --accel="$accel" -S "$program"
+    timeout "$TIMEOUT" gdb -batch -nx -ex "set pagination off" -ex "file $program" \
+        -ex "target remote $dir/gdb.sock" -ex "break child_work" -ex "break parent_report" \
+        -ex "continue" -ex "print child_code" -ex "finish" -ex "continue" >"$dir/gdb.out" 2>&1
+    finish_monitor "$dir"
+    expect "$dir" gdb.out '^Breakpoint 2, parent_report \(child_code=3\)' '^\$1 = 3' \
+        'Value returned is \$2 = 6' 'exited normally' || return 1
+    if grep -q '^Breakpoint 1,' "$dir/gdb.out"; then
+        echo "gdb stopped at the child's breakpoint"
+        return 1
+    fi
+    expect "$dir" out '^child: sum=55$' '^parent: child exited 3, reported 6$' || return 1
+    expect_status "$dir" 0
+}
+for gdb_libc in glibc musl; do
+    custom "gdb/$gdb_libc/fork" gdb_fork "$gdb_libc"
+done
