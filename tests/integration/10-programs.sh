@@ -79,3 +79,29 @@ fork_bomb_as_nobody() {
 }
 custom musl/fork_bomb fork_bomb_as_nobody musl
 custom glibc/fork_bomb fork_bomb_as_nobody glibc
+
+# system() and popen() run /bin/sh. Where the host's /bin/sh is a program hermitux-run
+# cannot run (a dynamically linked dash, until dynamic programs run), both runs are made
+# in a mount namespace where /bin/sh is bash-static (root only); else the case skips.
+popen_system_case() {
+    local accel=$1 dir=$2 libc=$3
+    local program=tests/programs/build/$libc/popen_system wrap=()
+    if ! "$HERMITUX_RUN" --accel="$accel" /bin/sh -c true >/dev/null 2>"$dir/sh.err"; then
+        wrap=(unshare -m /bin/bash-static -c 'mount --bind /bin/bash-static /bin/sh && exec "$@"' sh)
+        if ! "${wrap[@]}" "$HERMITUX_RUN" --accel="$accel" /bin/sh -c true >/dev/null 2>&1; then
+            echo "/bin/sh does not run under hermitux-run: $(first_line "$dir/sh.err")"
+            return 77
+        fi
+    fi
+    "${wrap[@]}" "$program" >"$dir/native.out" 2>&1
+    echo "status $?" >>"$dir/native.out"
+    "${wrap[@]}" "$HERMITUX_RUN" --accel="$accel" "$program" >"$dir/vm.out" 2>&1
+    echo "status $?" >>"$dir/vm.out"
+    if ! cmp -s "$dir/native.out" "$dir/vm.out"; then
+        echo "differs from native: $(diff "$dir/native.out" "$dir/vm.out" | tr '\n' '|' | cut -c1-200)"
+        return 1
+    fi
+    echo "as natively${wrap:+ (/bin/sh = bash-static)}"
+}
+custom musl/popen_system popen_system_case musl
+custom glibc/popen_system popen_system_case glibc

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -168,6 +169,35 @@ static void pipe_exec(void)
     close(kept);
 }
 
+/* posix_spawn (what system() and popen() use): clone(CLONE_VM|CLONE_VFORK) in glibc and
+ * musl, with file actions run in the child before the exec. */
+static void spawn(void)
+{
+    int channel[2];
+    check(pipe(channel) == 0, "pipe");
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_adddup2(&actions, channel[1], 1);
+    posix_spawn_file_actions_addclose(&actions, channel[0]);
+    char *args[] = {"spawned", "fdcheck", "1", NULL};
+    char *env[] = {"ONLY=spawned", NULL};
+    pid_t pid = -1;
+    fflush(stdout);
+    check(posix_spawn(&pid, self, &actions, NULL, args, env) == 0, "posix_spawn");
+    posix_spawn_file_actions_destroy(&actions);
+    close(channel[1]);
+    char buffer[512];
+    ssize_t total = 0, got;
+    while ((got = read(channel[0], buffer + total, sizeof(buffer) - 1 - total)) > 0)
+        total += got;
+    buffer[total] = 0;
+    close(channel[0]);
+    printf("from the spawned child:\n%s", buffer);
+    int status = 0;
+    check(waitpid(pid, &status, 0) == pid, "waitpid of the spawned child");
+    describe("spawned child", status);
+}
+
 static void exec_errors(const char *directory)
 {
     char *args[] = {"x", NULL};
@@ -239,6 +269,7 @@ int main(int argc, char **argv)
     waitid_exited();
     vfork_exit();
     pipe_exec();
+    spawn();
     exec_errors(argv[2]);
     exec_script(argv[2]);
     printf("%s\n", failures ? "processes FAILED" : "processes: all ok");
