@@ -56,6 +56,15 @@ static int child_identity(void)
     return getppid() == parent_pid && getpid() != parent_pid && getpid() == gettid() ? 42 : 1;
 }
 
+/* A new session and process group, led by the child. */
+static int child_session(void)
+{
+    return setsid() == getpid() && getsid(0) == getpid() && getpgrp() == getpid() &&
+                   getpgid(0) == getpid()
+               ? 43
+               : 1;
+}
+
 static int child_kill_self(void)
 {
     kill(getpid(), SIGTERM);
@@ -73,6 +82,7 @@ static void fork_and_wait(void)
 {
     parent_pid = getpid();
     describe("child checking its identity", run_child(child_identity));
+    describe("child starting a session", run_child(child_session));
     describe("child killing itself with SIGTERM", run_child(child_kill_self));
     describe("child writing its memory", run_child(child_writes_memory));
     check(wait(NULL) == -1 && errno == ECHILD, "no child left: ECHILD");
@@ -133,6 +143,19 @@ static void vfork_exit(void)
     describe("vfork child", status);
 }
 
+/* Closes the write end and prints everything the pipe's writers wrote. */
+static void print_pipe(int channel[2], const char *label)
+{
+    close(channel[1]);
+    char buffer[512];
+    ssize_t total = 0, got;
+    while ((got = read(channel[0], buffer + total, sizeof(buffer) - 1 - total)) > 0)
+        total += got;
+    buffer[total] = 0;
+    close(channel[0]);
+    printf("%s:\n%s", label, buffer);
+}
+
 /* fork + pipe + dup2 + execve: the child's stdout is the pipe. */
 static void pipe_exec(void)
 {
@@ -154,14 +177,7 @@ static void pipe_exec(void)
         execve(self, args, env);
         _exit(127);
     }
-    close(channel[1]);
-    char buffer[512];
-    ssize_t total = 0, got;
-    while ((got = read(channel[0], buffer + total, sizeof(buffer) - 1 - total)) > 0)
-        total += got;
-    buffer[total] = 0;
-    close(channel[0]);
-    printf("through the pipe:\n%s", buffer);
+    print_pipe(channel, "through the pipe");
     int status = 0;
     waitpid(pid, &status, 0);
     describe("exec'd child", status);
@@ -185,14 +201,7 @@ static void spawn(void)
     fflush(stdout);
     check(posix_spawn(&pid, self, &actions, NULL, args, env) == 0, "posix_spawn");
     posix_spawn_file_actions_destroy(&actions);
-    close(channel[1]);
-    char buffer[512];
-    ssize_t total = 0, got;
-    while ((got = read(channel[0], buffer + total, sizeof(buffer) - 1 - total)) > 0)
-        total += got;
-    buffer[total] = 0;
-    close(channel[0]);
-    printf("from the spawned child:\n%s", buffer);
+    print_pipe(channel, "from the spawned child");
     int status = 0;
     check(waitpid(pid, &status, 0) == pid, "waitpid of the spawned child");
     describe("spawned child", status);
