@@ -8,7 +8,8 @@
 # Sections: 1 start-up (hello world), 2 CPU-bound (cpu_loop), 3 one forwarded system call
 # (syscall_loop, and VM exits per call), 4 peak RSS, 5 gdb (breakpoint hits, stepi, 1 MiB
 # memory read) against hermitux-run --gdb -S, gdbserver and qemu-x86_64 -g, 6 processes
-# (fork_loop: fork + exit + wait, and fork + execve of hello + wait).
+# (fork_loop: fork + exit + wait, and fork + execve of hello + wait), 7 HTTP requests
+# from the host to a static epoll server (tests/programs/http_server).
 #
 # Scale with the environment (defaults keep the whole run near 3 minutes on 2 cores):
 #   BENCH_RUNS=20                start-up runs per configuration (median of them)
@@ -22,6 +23,8 @@
 #   BENCH_GDB_TCG=1              also debug under --accel=tcg, one session, scaled down
 #                                (BENCH_GDB_TCG_HITS=50, BENCH_GDB_TCG_STEPS=1000; 0 skips it)
 #   BENCH_FORKS=20               fork round trips per fork_loop run (BENCH_FORK_REPS=3 runs)
+#   BENCH_HTTP_REQUESTS=10000    HTTP requests per run of section 7 (BENCH_HTTP_REPS=3 runs
+#                                per configuration and mode, median)
 #   BENCH_QUICK=1                a smoke run: every count divided by about 10
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -48,11 +51,13 @@ GDB_TCG_HITS=${BENCH_GDB_TCG_HITS:-50}
 GDB_TCG_STEPS=${BENCH_GDB_TCG_STEPS:-1000}
 FORKS=${BENCH_FORKS:-20}
 FORK_REPS=${BENCH_FORK_REPS:-3}
+HTTP_REQUESTS=${BENCH_HTTP_REQUESTS:-10000}
+HTTP_REPS=${BENCH_HTTP_REPS:-3}
 if [ "${BENCH_QUICK:-0}" = 1 ]; then
     RUNS=5 CPU_ITERS=150000000 CPU_REPS=1 SYSCALLS_KVM=2000 SYSCALLS_TCG=20000
     SYSCALLS_NATIVE=200000 SYSCALLS_QEMU=200000 SYSCALL_REPS=2 EXIT_SYSCALLS=200
     GDB_REPS=1 GDB_HITS=100 GDB_STEPS=1000 GDB_TCG_HITS=10 GDB_TCG_STEPS=100
-    FORKS=5 FORK_REPS=1
+    FORKS=5 FORK_REPS=1 HTTP_REQUESTS=1000 HTTP_REPS=1
 fi
 
 mkdir -p "$BUILD"
@@ -535,6 +540,71 @@ for c in kvm tcg qemu; do
         "${FORK_MS[native]:-n/a} ms" "$(ratio "${FORK_MS[$c]:-}" "${FORK_MS[native]:-}" 0)" "" ""
     row "process" "fork+execve hello, $c vs native" "${EXEC_MS[$c]:-n/a} ms" \
         "${EXEC_MS[native]:-n/a} ms" "$(ratio "${EXEC_MS[$c]:-}" "${EXEC_MS[native]:-}" 0)" "" ""
+done
+echo
+
+# --- 7. HTTP over localhost ---------------------------------------------------------
+# tests/programs/http_server (static, epoll) runs in each configuration and answers
+# bench/http-load on the host: HTTP_REQUESTS requests over one keep-alive connection, and
+# as many over a fresh connection each. Configurations interleaved, median of HTTP_REPS.
+echo "== 7. HTTP: $HTTP_REQUESTS requests from the host to http_server, keep-alive and one" \
+    "connection per request, median of $HTTP_REPS runs"
+HTTP_LOAD=$BUILD/http-load
+HTTP_PORT_FILE=$BUILD/http.port
+gcc -std=gnu11 -O2 -Wall -Wextra -Werror -o "$HTTP_LOAD" bench/http-load.c
+
+# http_run PREFIX MODE: a server under PREFIX, HTTP_REQUESTS requests in MODE; prints the
+# nanoseconds they took, nothing if anything failed.
+http_run() {
+    local prefix=$1 mode=$2 ns tries=0
+    rm -f "$HTTP_PORT_FILE"
+    # shellcheck disable=SC2086 # the prefix is a word list
+    $prefix "$PROGRAMS/http_server" "$HTTP_PORT_FILE" "$HTTP_REQUESTS" >/dev/null 2>&1 &
+    SERVER_PID=$!
+    until [ -s "$HTTP_PORT_FILE" ] || [ $tries -gt 200 ]; do
+        tries=$((tries + 1))
+        sleep 0.05
+    done
+    ns=""
+    [ -s "$HTTP_PORT_FILE" ] && ns=$("$HTTP_LOAD" "$(cat "$HTTP_PORT_FILE")" "$HTTP_REQUESTS" "$mode")
+    [ -n "$ns" ] || kill "$SERVER_PID" 2>/dev/null
+    wait "$SERVER_PID" || ns=""
+    SERVER_PID=""
+    echo "$ns"
+}
+declare -A HTTP_TIMES=()
+for ((rep = 0; rep < HTTP_REPS; rep++)); do
+    for i in "${!CONFIG_NAMES[@]}"; do
+        for mode in keepalive close; do
+            ns=$(http_run "${CONFIG_PREFIX[$i]}" "$mode")
+            if [ -z "$ns" ]; then
+                fail "http_server under ${CONFIG_NAMES[$i]} ($mode) did not answer every request"
+                continue
+            fi
+            HTTP_TIMES[${CONFIG_NAMES[$i]}.$mode]+="$ns"$'\n'
+        done
+    done
+done
+declare -A HTTP_US=()
+printf '   %-8s %14s %14s %14s %14s\n' config keepalive_ms us/request close_ms us/connection
+for c in "${CONFIG_NAMES[@]}"; do
+    for mode in keepalive close; do
+        t=$(echo -n "${HTTP_TIMES[$c.$mode]:-}" | median)
+        HTTP_US[$c.$mode]=""
+        [ -n "$t" ] && HTTP_US[$c.$mode]=$(calc "$t / 1000 / $HTTP_REQUESTS" 1)
+        printf -v "HTTP_MS_$mode" '%s' "$(ms "$t" 0)"
+    done
+    printf '   %-8s %14s %14s %14s %14s\n' "$c" "$HTTP_MS_keepalive" \
+        "${HTTP_US[$c.keepalive]:-n/a}" "$HTTP_MS_close" "${HTTP_US[$c.close]:-n/a}"
+done
+for c in kvm tcg qemu; do
+    have "$c" || continue
+    row "HTTP" "request (keep-alive), $c vs native" "${HTTP_US[$c.keepalive]:-n/a} us" \
+        "${HTTP_US[native.keepalive]:-n/a} us" \
+        "$(ratio "${HTTP_US[$c.keepalive]:-}" "${HTTP_US[native.keepalive]:-}")" "" ""
+    row "HTTP" "connection+request, $c vs native" "${HTTP_US[$c.close]:-n/a} us" \
+        "${HTTP_US[native.close]:-n/a} us" \
+        "$(ratio "${HTTP_US[$c.close]:-}" "${HTTP_US[native.close]:-}")" "" ""
 done
 echo
 

@@ -14,7 +14,9 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/epoll.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/sysinfo.h>
@@ -108,7 +110,7 @@ class LinuxTest : public ::testing::Test
         Create(false);
     }
 
-    void Create(bool verbose)
+    void Create(bool verbose, bool net_none = false)
     {
         linux_process_destroy(process_);
         struct linux_config config = {};
@@ -117,6 +119,7 @@ class LinuxTest : public ::testing::Test
         config.mmap_low = kMmapLow;
         config.mmap_high = kMmapHigh;
         config.verbose = verbose;
+        config.net_none = net_none;
         config.stdin_fd = null_fd_;
         config.stdout_fd = stdout_pipe_[1];
         config.stderr_fd = null_fd_;
@@ -486,6 +489,144 @@ TEST_F(LinuxTest, PipeToWildPointerLeavesNoFds)
     EXPECT_EQ(Call(SYS_pipe, kWild), -EFAULT);
     EXPECT_EQ(Call(SYS_fcntl, 3, F_GETFD), -EBADF);
     EXPECT_EQ(Call(SYS_pipe2, kBuffer, 0x4000000), -EINVAL);
+}
+
+// ---- sockets and waiting (net.c, poll.c) ------------------------------------
+
+TEST_F(LinuxTest, SocketCallsOnAPipeAreEnotsock)
+{
+    ASSERT_EQ(Call(SYS_pipe2, kBuffer, 0), 0);
+    int32_t length = 16;
+    Put(kBuffer + 64, &length, sizeof(length));
+    EXPECT_EQ(Call(SYS_getpeername, 3, kBuffer + 128, kBuffer + 64), -ENOTSOCK);
+    EXPECT_EQ(Call(SYS_getsockname, 3, kBuffer + 128, kBuffer + 64), -ENOTSOCK);
+    EXPECT_EQ(Call(SYS_shutdown, 3, SHUT_RDWR), -ENOTSOCK);
+    EXPECT_EQ(Call(SYS_sendto, 4, kBuffer, 1, 0, 0, 0), -ENOTSOCK);
+    EXPECT_EQ(Call(SYS_getpeername, 99, kBuffer + 128, kBuffer + 64), -EBADF);
+}
+
+TEST_F(LinuxTest, RightsAreTranslatedAndMalformedControlRefused)
+{
+    ASSERT_EQ(Call(SYS_socketpair, AF_UNIX, SOCK_STREAM, 0, kBuffer), 0);
+    ASSERT_EQ(Call(SYS_pipe2, kBuffer + 8, 0), 0); // guest fds 5 and 6
+    // sendmsg of guest fd 6 with one data byte.
+    const uint64_t header = kBuffer + 256, iov = kBuffer + 320, data = kBuffer + 384,
+                   control = kBuffer + 512;
+    Put(data, "R", 1);
+    uint64_t iovec[2] = {data, 1};
+    Put(iov, iovec, sizeof(iovec));
+    struct cmsghdr cmsg = {};
+    cmsg.cmsg_len = CMSG_LEN(sizeof(int));
+    cmsg.cmsg_level = SOL_SOCKET;
+    cmsg.cmsg_type = SCM_RIGHTS;
+    Put(control, &cmsg, sizeof(cmsg));
+    int fd = 6;
+    Put(control + sizeof(cmsg), &fd, sizeof(fd));
+    struct msghdr message = {};
+    message.msg_iov = reinterpret_cast<struct iovec *>(iov);
+    message.msg_iovlen = 1;
+    message.msg_control = reinterpret_cast<void *>(control);
+    message.msg_controllen = CMSG_SPACE(sizeof(int));
+    Put(header, &message, sizeof(message));
+    EXPECT_EQ(Call(SYS_sendmsg, 3, header, 0), 1);
+
+    // A header longer than the buffer never reaches the host.
+    cmsg.cmsg_len = 4096;
+    Put(control, &cmsg, sizeof(cmsg));
+    EXPECT_EQ(Call(SYS_sendmsg, 3, header, 0), -EINVAL);
+    // A guest fd that is not open is EBADF, whatever the host has there.
+    cmsg.cmsg_len = CMSG_LEN(sizeof(int));
+    Put(control, &cmsg, sizeof(cmsg));
+    fd = 1000;
+    Put(control + sizeof(cmsg), &fd, sizeof(fd));
+    EXPECT_EQ(Call(SYS_sendmsg, 3, header, 0), -EBADF);
+
+    // recvmsg into a read-only control buffer: EFAULT and no fd left behind.
+    message.msg_control = reinterpret_cast<void *>(kReadOnly);
+    Put(header, &message, sizeof(message));
+    EXPECT_EQ(Call(SYS_recvmsg, 4, header, 0), -EFAULT);
+    EXPECT_EQ(Call(SYS_fcntl, 7, F_GETFD), -EBADF);
+
+    // Again, received into a writable buffer: the new guest fd is the lowest
+    // free one and writes into the pipe.
+    Put(data, "S", 1);
+    fd = 6;
+    Put(control + sizeof(cmsg), &fd, sizeof(fd));
+    message.msg_control = reinterpret_cast<void *>(control);
+    Put(header, &message, sizeof(message));
+    EXPECT_EQ(Call(SYS_sendmsg, 3, header, 0), 1);
+    std::string zero(64, '\0');
+    Put(control, zero.data(), zero.size());
+    EXPECT_EQ(Call(SYS_recvmsg, 4, header, MSG_CMSG_CLOEXEC), 1);
+    int received = -1;
+    memcpy(&received, Get(control + sizeof(cmsg), sizeof(int)).data(), sizeof(int));
+    EXPECT_EQ(received, 7);
+    EXPECT_EQ(Call(SYS_fcntl, 7, F_GETFD), FD_CLOEXEC);
+    EXPECT_EQ(Call(SYS_write, 7, data, 1), 1);
+    EXPECT_EQ(Call(SYS_read, 5, kBuffer + 1024, 8), 1);
+    EXPECT_EQ(Get(kBuffer + 1024, 1), "S");
+}
+
+TEST_F(LinuxTest, OptionsWithPointersAreRefused)
+{
+    int fd = static_cast<int>(Call(SYS_socket, AF_INET, SOCK_DGRAM, 0));
+    ASSERT_GE(fd, 3);
+    uint64_t program[2] = {1, kBuffer}; // struct sock_fprog: length, filter pointer
+    Put(kBuffer + 64, program, sizeof(program));
+    EXPECT_EQ(Call(SYS_setsockopt, fd, SOL_SOCKET, SO_ATTACH_FILTER, kBuffer + 64, 16),
+              -ENOPROTOOPT);
+    int on = 1;
+    Put(kBuffer + 128, &on, sizeof(on));
+    EXPECT_EQ(Call(SYS_setsockopt, fd, SOL_SOCKET, SO_REUSEADDR, kBuffer + 128, 4), 0);
+    EXPECT_EQ(Call(SYS_setsockopt, fd, SOL_SOCKET, SO_REUSEADDR, kWild, 4), -EFAULT);
+    EXPECT_EQ(Call(SYS_socket, 12345, SOCK_STREAM, 0), -EAFNOSUPPORT);
+}
+
+TEST_F(LinuxTest, NetNoneRefusesInternetSockets)
+{
+    Create(false, true);
+    EXPECT_EQ(Call(SYS_socket, AF_INET, SOCK_STREAM, 0), -EACCES);
+    EXPECT_EQ(Call(SYS_socket, AF_INET6, SOCK_DGRAM, 0), -EACCES);
+    EXPECT_EQ(Call(SYS_socket, AF_UNIX, SOCK_STREAM, 0), 3);
+}
+
+TEST_F(LinuxTest, SelectWithAHugeTimeoutKeepsItsTimeLeft)
+{
+    ASSERT_EQ(Call(SYS_pipe2, kBuffer, 0), 0);
+    uint64_t write_set = 1ULL << 4;
+    Put(kBuffer + 64, &write_set, sizeof(write_set));
+    struct timeval timeout = {1LL << 40, 0};
+    Put(kBuffer + 128, &timeout, sizeof(timeout));
+    EXPECT_EQ(Call(SYS_select, 5, 0, kBuffer + 64, 0, kBuffer + 128), 1);
+    timeout = GetValue<struct timeval>(kBuffer + 128);
+    EXPECT_GT(timeout.tv_sec, (1LL << 40) - 1000);
+    EXPECT_LE(timeout.tv_sec, 1LL << 40);
+    // The largest timeout saturates instead of overflowing.
+    struct timespec longest = {INT64_MAX, 999999999};
+    Put(kBuffer + 128, &longest, sizeof(longest));
+    EXPECT_EQ(Call(SYS_pselect6, 5, 0, kBuffer + 64, 0, kBuffer + 128, 0), 1);
+    EXPECT_GT(GetValue<struct timespec>(kBuffer + 128).tv_sec, INT64_MAX / 2);
+}
+
+TEST_F(LinuxTest, EpollReturnsTheProgramsCookie)
+{
+    ASSERT_EQ(Call(SYS_pipe2, kBuffer, 0), 0);
+    int64_t epoll = Call(SYS_epoll_create1, EPOLL_CLOEXEC);
+    ASSERT_EQ(epoll, 5);
+    struct epoll_event event = {};
+    event.events = EPOLLIN;
+    event.data.u64 = 0xfeedface12345678ULL;
+    Put(kBuffer + 64, &event, sizeof(event));
+    EXPECT_EQ(Call(SYS_epoll_ctl, epoll, EPOLL_CTL_ADD, 3, kBuffer + 64), 0);
+    EXPECT_EQ(Call(SYS_epoll_ctl, epoll, EPOLL_CTL_ADD, 3, kWild), -EFAULT);
+    Put(kBuffer + 200, "x", 1);
+    EXPECT_EQ(Call(SYS_write, 4, kBuffer + 200, 1), 1);
+    EXPECT_EQ(Call(SYS_epoll_wait, epoll, kBuffer + 256, 4, 1000), 1);
+    event = GetValue<struct epoll_event>(kBuffer + 256);
+    EXPECT_EQ(event.data.u64, 0xfeedface12345678ULL);
+    EXPECT_EQ(Call(SYS_epoll_wait, epoll, kReadOnly, 4, 0), -EFAULT);
+    EXPECT_EQ(Call(SYS_epoll_wait, epoll, kBuffer + 256, 0, 0), -EINVAL);
+    EXPECT_EQ(Call(SYS_epoll_pwait, epoll, kBuffer + 256, 4, 0, kBuffer, 4), -EINVAL);
 }
 
 // ---- read and write ------------------------------------------------------
