@@ -38,15 +38,13 @@ bool linux_is_self(int64_t pid)
 /* ---- fork ------------------------------------------------------------------- */
 
 /* The child's side of a fork, before it returns to the program: its own
- * identity, and nothing that belongs to its parent's vfork. */
-static void child_after_fork(struct linux_thread *thread)
+ * identity. A process that is itself a vfork child keeps its parent waiting
+ * through inherited_vfork_fd: its own child must not hold that up. */
+static void child_after_fork(struct linux_thread *thread, int inherited_vfork_fd)
 {
-    struct linux_process *process = thread->process;
     thread->tid = linux_pid();
-    if (process->vfork_done_fd >= 0) {
-        close(process->vfork_done_fd);
-        process->vfork_done_fd = -1;
-    }
+    if (inherited_vfork_fd >= 0)
+        close(inherited_vfork_fd);
 }
 
 /*
@@ -76,19 +74,17 @@ static long fork_process(struct linux_thread *thread, uint64_t flags, uint64_t s
     int vfork_pipe[2] = {-1, -1};
     if ((flags & CLONE_VFORK) && pipe2(vfork_pipe, O_CLOEXEC) != 0)
         return linux_host_error();
-    process->vfork_done_fd = vfork_pipe[1];
     long pid = host->fork(host->opaque, stack);
     /* As strace -f: once there are two processes, lines name theirs. */
     if (pid >= 0)
         process->strace_prefix = true;
     if (pid == 0) {
-        child_after_fork(thread);
+        child_after_fork(thread, process->vfork_done_fd);
         process->vfork_done_fd = vfork_pipe[1];
         if (vfork_pipe[0] >= 0)
             close(vfork_pipe[0]);
         return 0;
     }
-    process->vfork_done_fd = -1;
     if (vfork_pipe[1] >= 0)
         close(vfork_pipe[1]);
     if (pid < 0) {

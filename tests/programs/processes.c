@@ -12,6 +12,7 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 static int failures;
@@ -136,8 +137,16 @@ static void vfork_exit(void)
 {
     fflush(stdout);
     pid_t pid = vfork();
-    if (pid == 0)
+    if (pid == 0) {
+        /* The parent sleeps until this child exits: this line comes first. */
+        struct timespec pause = {0, 100 * 1000 * 1000};
+        nanosleep(&pause, NULL);
+        static const char line[] = "vfork child: before its parent resumes\n";
+        write(1, line, sizeof(line) - 1);
         _exit(5);
+    }
+    printf("vfork parent: resumed\n");
+    fflush(stdout);
     int status = 0;
     check(pid > 0 && waitpid(pid, &status, 0) == pid, "vfork child reaped");
     describe("vfork child", status);
