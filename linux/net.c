@@ -71,18 +71,6 @@ _Static_assert(sizeof(struct guest_mmsghdr) == 64, "x86-64 mmsghdr");
 
 /* ---- fds and addresses --------------------------------------------------- */
 
-/* The guest's pid is the monitor's host pid (docs/DESIGN.md, Identity), so
- * credentials need no translation. */
-static pid_t net_pid_to_host(pid_t pid)
-{
-    return pid;
-}
-
-static pid_t net_pid_from_host(pid_t pid)
-{
-    return pid;
-}
-
 /* Copies a sockaddr argument in (move_addr_to_kernel): EINVAL for a length
  * beyond sockaddr_storage, EFAULT for a bad pointer. */
 static long net_address_in(struct linux_process *process, uint64_t address, uint64_t length,
@@ -271,8 +259,9 @@ static size_t net_cmsg_data_length(const struct cmsghdr *header)
     return header->cmsg_len - CMSG_LEN(0);
 }
 
-/* Outgoing control messages: guest fds become host fds, the guest's pid in
- * SCM_CREDENTIALS the monitor's. Nothing untranslated reaches the host. */
+/* Outgoing control messages: guest fds become host fds; nothing
+ * untranslated reaches the host. SCM_CREDENTIALS needs nothing: the guest's
+ * pid is the monitor's host pid (docs/DESIGN.md, Identity). */
 static long net_control_to_host(struct linux_process *process, uint8_t *control, size_t length)
 {
     size_t offset = 0;
@@ -290,12 +279,6 @@ static long net_control_to_host(struct linux_process *process, uint8_t *control,
                     return -EBADF;
                 fds[i] = host_fd;
             }
-        } else if (header->cmsg_type == SCM_CREDENTIALS &&
-                   net_cmsg_data_length(header) >= sizeof(struct ucred)) {
-            struct ucred credentials;
-            memcpy(&credentials, CMSG_DATA(header), sizeof(credentials));
-            credentials.pid = net_pid_to_host(credentials.pid);
-            memcpy(CMSG_DATA(header), &credentials, sizeof(credentials));
         }
     }
     return malformed ? -EINVAL : 0;
@@ -323,8 +306,7 @@ static void net_install_received_fds(struct linux_process *process, struct cmsgh
     header->cmsg_len = CMSG_LEN(installed * sizeof(int));
 }
 
-/* Incoming control messages: host fds become guest fds, the monitor's pid
- * the guest's. */
+/* Incoming control messages: host fds become guest fds. */
 static void net_control_from_host(struct linux_process *process, uint8_t *control, size_t length,
                                   bool cloexec, int *flags)
 {
@@ -332,17 +314,8 @@ static void net_control_from_host(struct linux_process *process, uint8_t *contro
     bool malformed;
     struct cmsghdr *header;
     while ((header = net_next_cmsg(control, length, &offset, &malformed))) {
-        if (header->cmsg_level != SOL_SOCKET)
-            continue;
-        if (header->cmsg_type == SCM_RIGHTS) {
+        if (header->cmsg_level == SOL_SOCKET && header->cmsg_type == SCM_RIGHTS)
             net_install_received_fds(process, header, cloexec, flags);
-        } else if (header->cmsg_type == SCM_CREDENTIALS &&
-                   net_cmsg_data_length(header) >= sizeof(struct ucred)) {
-            struct ucred credentials;
-            memcpy(&credentials, CMSG_DATA(header), sizeof(credentials));
-            credentials.pid = net_pid_from_host(credentials.pid);
-            memcpy(CMSG_DATA(header), &credentials, sizeof(credentials));
-        }
     }
 }
 
@@ -1125,12 +1098,6 @@ static long sys_getsockopt(struct linux_thread *thread, const uint64_t *args)
     socklen_t length = (socklen_t)MIN((size_t)room, sizeof(value));
     if (getsockopt(host_fd, level, name, value, &length) != 0)
         return linux_host_error();
-    if (level == SOL_SOCKET && name == SO_PEERCRED && length >= sizeof(struct ucred)) {
-        struct ucred credentials;
-        memcpy(&credentials, value, sizeof(credentials));
-        credentials.pid = net_pid_from_host(credentials.pid);
-        memcpy(value, &credentials, sizeof(credentials));
-    }
     length = MIN(length, (socklen_t)sizeof(value));
     if (length && linux_copy_out(process, args[3], value, length) != 0)
         return -EFAULT;

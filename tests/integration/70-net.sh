@@ -155,3 +155,6 @@ net_http_client() {
 }
 custom musl/http-client net_http_client musl
 custom glibc/http-client net_http_client glibc
+
+# Name resolution through the host's /etc/hosts (no DNS server needed).
+program resolve -- resolve localhost 127.0.0.1
