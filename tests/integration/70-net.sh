@@ -158,3 +158,38 @@ custom glibc/http-client net_http_client glibc
 
 # Name resolution through the host's /etc/hosts (no DNS server needed).
 program resolve -- resolve localhost 127.0.0.1
+
+# A program blocked in accept, recv or poll (one blocking host call, no polling loop)
+# is still ended by --timeout (exit 124, where it was reported) and by SIGTERM to
+# hermitux-run (143, as natively).
+net_blocked_call_ends() {
+    local accel=$1 dir=$2 call=$3 pid st
+    local program=tests/programs/build/musl/net_local
+    timeout -k 5 "$TIMEOUT" "$HERMITUX_RUN" --accel="$accel" --timeout 1 "$program" block \
+        "$call" >"$dir/out" 2>"$dir/err"
+    st=$?
+    if [ $st != 124 ] || ! grep -q "^blocking in $call\$" "$dir/out"; then
+        echo "--timeout 1 while blocked in $call: status $st, $(head -c 200 "$dir/out" "$dir/err")"
+        return 1
+    fi
+    timeout -k 5 "$TIMEOUT" "$HERMITUX_RUN" --accel="$accel" "$program" block "$call" \
+        >"$dir/out" 2>"$dir/err" &
+    pid=$!
+    if ! net_wait_until net_has_line "$dir/out" "blocking in $call"; then
+        kill "$pid"
+        wait "$pid"
+        echo "never blocked in $call: $(head -c 200 "$dir/out" "$dir/err")"
+        return 1
+    fi
+    sleep 0.2 # into the call itself
+    kill -TERM "$pid"
+    wait "$pid"
+    st=$?
+    if [ $st != 143 ]; then
+        echo "SIGTERM while blocked in $call: status $st, expected 143"
+        return 1
+    fi
+}
+for net_call in accept recv poll; do
+    custom "net/blocked-$net_call-ends" net_blocked_call_ends "$net_call"
+done

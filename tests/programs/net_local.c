@@ -7,6 +7,8 @@
  *
  * usage: net_local DIR          (DIR: a scratch directory for the AF_UNIX path)
  *        net_local family       (which socket families can be created)
+ *        net_local block CALL   (blocks for ever in accept, recv or poll, for the
+ *                                tests that end it from outside)
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -489,8 +491,35 @@ static void families(void)
            socketpair(AF_UNIX, SOCK_STREAM, 0, pair) == 0 ? "created" : errno_name(errno));
 }
 
+/* Blocks in one call that only a signal or the monitor can end. */
+static int block_in(const char *call)
+{
+    int listener = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in address = loopback();
+    int pair[2];
+    if (listener < 0 || bind(listener, (struct sockaddr *)&address, sizeof(address)) != 0 ||
+        listen(listener, 1) != 0 || socketpair(AF_UNIX, SOCK_STREAM, 0, pair) != 0)
+        return 1;
+    printf("blocking in %s\n", call);
+    fflush(stdout);
+    char byte;
+    struct pollfd readable = {pair[0], POLLIN, 0};
+    if (strcmp(call, "accept") == 0)
+        accept(listener, NULL, NULL);
+    else if (strcmp(call, "recv") == 0)
+        recv(pair[0], &byte, 1, 0);
+    else if (strcmp(call, "poll") == 0)
+        poll(&readable, 1, -1);
+    else
+        return 2;
+    printf("%s returned\n", call);
+    return 1;
+}
+
 int main(int argc, char **argv)
 {
+    if (argc == 3 && strcmp(argv[1], "block") == 0)
+        return block_in(argv[2]);
     if (argc != 2) {
         fprintf(stderr, "usage: net_local DIR | family\n");
         return 2;
