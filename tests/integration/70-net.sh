@@ -66,12 +66,19 @@ custom glibc/inotify-from-host net_inotify_from_host glibc
 # requests from curl on the host: 500 over one keep-alive connection, 500 over fresh
 # connections. The answers must be right and the server's output equal to native.
 net_http_server() {
-    local accel=$1 dir=$2 libc=$3 mode pid st port
-    local program=tests/programs/build/$libc/http_server
+    local accel=$1 dir=$2 program=$3 mode pid st port
     command -v curl >/dev/null || {
         echo "curl is not installed"
         return 77
     }
+    [ -x "$program" ] || {
+        echo "$program was not built"
+        return 77
+    }
+    if "$HERMITUX_RUN" --accel="$accel" "$program" 2>&1 | grep -q "is dynamically linked"; then
+        echo "hermitux-run does not run dynamically linked programs yet"
+        return 77
+    fi
     { seq 1 500 | sed 's|^|hello /ka/|' && seq 1 500 | sed 's|^|hello /close/|'; } >"$dir/expected"
     for mode in native vm; do
         if [ $mode = native ]; then
@@ -109,8 +116,14 @@ net_http_server() {
         return 1
     fi
 }
-custom musl/http-server net_http_server musl
-custom glibc/http-server net_http_server glibc
+custom musl/http-server net_http_server tests/programs/build/musl/http_server
+custom glibc/http-server net_http_server tests/programs/build/glibc/http_server
+# The same server dynamically linked (built at run time), once dynamic programs run.
+net_build_dynamic_server() {
+    gcc -O1 -o "$1/http_server-dynamic" tests/programs/http_server.c 2>/dev/null || true
+}
+FIXTURE_MAKERS+=(net_build_dynamic_server)
+custom glibc-dynamic/http-server net_http_server "$FIX/http_server-dynamic"
 
 # A client in the guest fetches files from `python3 -m http.server` on the host's
 # loopback (a small file, 600 KB, a missing one); output equal to native.
