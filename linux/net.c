@@ -38,8 +38,9 @@
  * default; a larger send gets ENOBUFS there too). */
 #define NET_CONTROL_MAX 65536
 
-/* Largest socket option value copied (the real ones are a few bytes). */
-#define NET_OPTION_MAX 256
+/* Largest socket option value copied: most are an int, TCP_INFO is ~250
+ * bytes, SO_PEERGROUPS a gid_t per group. */
+#define NET_OPTION_MAX 4096
 
 /* The x86-64 struct msghdr, as the program lays it out. */
 struct guest_msghdr {
