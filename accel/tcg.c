@@ -50,6 +50,7 @@
 #include "kernel/abi.h"
 #include "memory/memory.h"
 
+#include <cpuid.h>
 #include <errno.h>
 #include <glib.h>
 #include <stdatomic.h>
@@ -493,6 +494,77 @@ static void on_never_accessed(uc_engine *uc, uc_mem_type type, uint64_t address,
     (void)uc, (void)type, (void)address, (void)size, (void)value, (void)opaque;
 }
 
+/* ---- cpuid ------------------------------------------------------------------ */
+
+/*
+ * Unicorn 2.0's CPU models report a cpuid without FPU, MMX or SYSCALL, which
+ * glibc's ld.so refuses ("CPU ISA level is lower than required"). The
+ * program sees the host's cpuid instead, narrowed to features QEMU's TCG
+ * emulates (no AVX, no XSAVE: glibc then saves registers with fxsave) and
+ * with every leaf that only describes features outside that set zeroed.
+ */
+#define TCG_CPUID_1_EDX                                                                            \
+    (0x00000001u /* FPU */ | 0x00000010u /* TSC */ | 0x00000100u /* CX8 */ |                       \
+     0x00008000u /* CMOV */ | 0x00080000u /* CLFSH */ | 0x00800000u /* MMX */ |                    \
+     0x01000000u /* FXSR */ | 0x02000000u /* SSE */ | 0x04000000u /* SSE2 */)
+#define TCG_CPUID_1_ECX                                                                            \
+    (0x00000001u /* SSE3 */ | 0x00000002u /* PCLMULQDQ */ | 0x00000200u /* SSSE3 */ |              \
+     0x00002000u /* CX16 */ | 0x00080000u /* SSE4.1 */ | 0x00100000u /* SSE4.2 */ |                \
+     0x00400000u /* MOVBE */ | 0x00800000u /* POPCNT */ | 0x02000000u /* AES */ |                  \
+     0x80000000u /* running under a hypervisor */)
+#define TCG_CPUID_EXT_EDX                                                                          \
+    (0x00000800u /* SYSCALL */ | 0x00100000u /* NX */ | 0x08000000u /* RDTSCP */ |                 \
+     0x20000000u /* LM */)
+#define TCG_CPUID_EXT_ECX (0x00000001u /* LAHF_LM */ | 0x00000020u /* LZCNT */)
+
+static int on_cpuid(uc_engine *uc, void *opaque)
+{
+    (void)opaque;
+    uint64_t leaf = 0, subleaf = 0;
+    uc_reg_read(uc, UC_X86_REG_EAX, &leaf);
+    uc_reg_read(uc, UC_X86_REG_ECX, &subleaf);
+    unsigned int regs[4] = {0, 0, 0, 0}; /* eax, ebx, ecx, edx */
+    switch ((uint32_t)leaf) {
+    case 0:
+        __cpuid(0, regs[0], regs[1], regs[2], regs[3]);
+        regs[0] = MIN(regs[0], 0xbu); /* up to the topology leaf */
+        break;
+    case 1:
+        __cpuid(1, regs[0], regs[1], regs[2], regs[3]);
+        regs[2] = (regs[2] & TCG_CPUID_1_ECX) | 0x80000000u;
+        regs[3] &= TCG_CPUID_1_EDX;
+        break;
+    case 2:
+    case 4:
+    case 0xb:
+    case 0x80000000:
+    case 0x80000002:
+    case 0x80000003:
+    case 0x80000004:
+    case 0x80000005:
+    case 0x80000006:
+    case 0x80000008:
+        /* Cache, topology, brand and address sizes: as the host says. */
+        __cpuid_count((uint32_t)leaf, (uint32_t)subleaf, regs[0], regs[1], regs[2], regs[3]);
+        if ((uint32_t)leaf == 0x80000000)
+            regs[0] = MIN(regs[0], 0x80000008u);
+        break;
+    case 0x80000001:
+        __cpuid(0x80000001, regs[0], regs[1], regs[2], regs[3]);
+        regs[2] &= TCG_CPUID_EXT_ECX;
+        regs[3] &= TCG_CPUID_EXT_EDX;
+        break;
+    default:
+        break; /* features TCG lacks, or nothing: zero */
+    }
+    uint64_t values[4] = {regs[0], regs[1], regs[2], regs[3]};
+    uc_reg_write(uc, UC_X86_REG_RAX, &values[0]);
+    uc_reg_write(uc, UC_X86_REG_RBX, &values[1]);
+    uc_reg_write(uc, UC_X86_REG_RCX, &values[2]);
+    uc_reg_write(uc, UC_X86_REG_RDX, &values[3]);
+    return 1; /* handled: Unicorn's own cpuid does not run */
+}
+
 static int add_base_hooks(struct tcg_accel *tcg, char **error)
 {
     uc_hook hook;
@@ -512,6 +584,8 @@ static int add_base_hooks(struct tcg_accel *tcg, char **error)
         err = uc_hook_add(tcg->uc, &hook, UC_HOOK_INSN, on_out, tcg, 1, 0, UC_X86_INS_OUT);
     if (err == UC_ERR_OK)
         err = uc_hook_add(tcg->uc, &hook, UC_HOOK_INSN, on_in, tcg, 1, 0, UC_X86_INS_IN);
+    if (err == UC_ERR_OK)
+        err = uc_hook_add(tcg->uc, &hook, UC_HOOK_INSN, on_cpuid, tcg, 1, 0, UC_X86_INS_CPUID);
     if (err != UC_ERR_OK) {
         *error = g_strdup_printf("cannot add Unicorn hooks: %s", uc_strerror(err));
         return -EIO;

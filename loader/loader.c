@@ -43,9 +43,14 @@ struct load_request {
     const char *path;
     const char *what; /* "program" or "guest kernel", for messages */
     bool is_kernel;
+    bool is_interpreter; /* ld.so for a dynamic program: no PT_INTERP of its own */
     const struct loader_limits *limits;
     struct guest_memory *memory;
     char **error;
+    /* Set by load_elf: the image goes to the highest free place in
+     * dynamic_limits, in fresh frames, instead of at its addresses. */
+    bool dynamic;
+    struct loader_limits dynamic_limits;
 };
 
 /* The file as the loader sees it: its bytes and libelf's view of them. */
@@ -600,6 +605,124 @@ static int read_sections(const struct load_request *request, struct elf_file *fi
     return 0;
 }
 
+/* ---- the interpreter and where the image goes --------------------------- */
+
+/* PT_INTERP: refused for the kernel and an interpreter, kept for a program. */
+static int read_interpreter(const struct load_request *request, const struct elf_file *file,
+                            struct elf_image *image)
+{
+    GElf_Phdr phdr;
+    for (size_t i = 0; i < file->phnum; i++) {
+        if (!gelf_getphdr(file->elf, (int)i, &phdr))
+            return fail(request, ENOEXEC, "unreadable program header %zu (%s)", i, elf_errmsg(-1));
+        if (phdr.p_type != PT_INTERP)
+            continue;
+        char *interpreter = interpreter_name(file, &phdr);
+        if (request->is_kernel || request->is_interpreter || !interpreter) {
+            const char *needs = interpreter ? interpreter : "a program interpreter";
+            int result =
+                request->is_kernel
+                    ? fail(request, ENOEXEC, "dynamically linked (needs %s); link it statically",
+                           needs)
+                : request->is_interpreter
+                    ? fail(request, ENOEXEC,
+                           "a program interpreter that needs an interpreter itself (%s)", needs)
+                    : fail(request, ENOEXEC,
+                           "malformed PT_INTERP (program header %zu); the file is corrupt", i);
+            g_free(interpreter);
+            return result;
+        }
+        if (image->interpreter) {
+            g_free(interpreter);
+            return fail(request, ENOEXEC, "more than one PT_INTERP; the file is corrupt");
+        }
+        image->interpreter = interpreter;
+    }
+    return 0;
+}
+
+/* Whether the file's PT_DYNAMIC (read from the file, bounds checked) has a
+ * DT_SONAME: a shared object such as ld.so, not a program. */
+static bool has_soname(const struct elf_file *file)
+{
+    GElf_Phdr phdr;
+    for (size_t i = 0; i < file->phnum; i++) {
+        if (!gelf_getphdr(file->elf, (int)i, &phdr) || phdr.p_type != PT_DYNAMIC)
+            continue;
+        if (phdr.p_offset > file->size || phdr.p_filesz > file->size - phdr.p_offset)
+            return false;
+        size_t count = phdr.p_filesz / sizeof(Elf64_Dyn);
+        for (size_t entry = 0; entry < count; entry++) {
+            Elf64_Dyn dyn;
+            memcpy(&dyn, file->bytes + phdr.p_offset + entry * sizeof(dyn), sizeof(dyn));
+            if (dyn.d_tag == DT_NULL)
+                return false;
+            if (dyn.d_tag == DT_SONAME)
+                return true;
+        }
+    }
+    return false;
+}
+
+/* The page-aligned extent of the PT_LOAD segments at bias 0 and their
+ * largest alignment; false when there is none or it is absurd (the
+ * segment checks then say why). */
+static bool load_extent(const struct elf_file *file, uint64_t *low, uint64_t *high, uint64_t *align)
+{
+    GElf_Phdr phdr;
+    *low = UINT64_MAX;
+    *high = 0;
+    *align = GUEST_PAGE_SIZE;
+    for (size_t i = 0; i < file->phnum; i++) {
+        if (!gelf_getphdr(file->elf, (int)i, &phdr) || phdr.p_type != PT_LOAD || !phdr.p_memsz)
+            continue;
+        if (phdr.p_vaddr >= GUEST_USER_TOP || phdr.p_memsz > GUEST_USER_TOP - phdr.p_vaddr)
+            return false;
+        *low = MIN(*low, page_down(phdr.p_vaddr));
+        *high = MAX(*high, page_end(phdr.p_vaddr + phdr.p_memsz));
+        if (phdr.p_align > *align && phdr.p_align <= MAX_SEGMENT_ALIGN &&
+            (phdr.p_align & (phdr.p_align - 1)) == 0)
+            *align = phdr.p_align;
+    }
+    return *low < *high;
+}
+
+/*
+ * Sets image->bias. ET_EXEC: 0. A PIE program: LOADER_PIE_BIAS, in the
+ * static region. An interpreter, or a shared object run as the program:
+ * the highest free, aligned range of the dynamic limits (request->dynamic).
+ */
+static int choose_placement(struct load_request *request, const struct elf_file *file,
+                            struct elf_image *image)
+{
+    image->bias = file->header.e_type == ET_DYN ? LOADER_PIE_BIAS : 0;
+    if (request->is_kernel || file->header.e_type != ET_DYN)
+        return 0;
+    if (request->is_interpreter) {
+        request->dynamic_limits = *request->limits;
+    } else if (!image->interpreter && has_soname(file) && request->limits->dynamic_high) {
+        request->dynamic_limits = (struct loader_limits){.low = request->limits->dynamic_low,
+                                                         .high = request->limits->dynamic_high};
+    } else {
+        return 0;
+    }
+    uint64_t low, high, align, found;
+    if (!load_extent(file, &low, &high, &align))
+        return 0; /* the segment checks name the problem */
+    uint64_t extent = high - low, search = extent + align - GUEST_PAGE_SIZE;
+    const struct loader_limits *limits = &request->dynamic_limits;
+    if (limits->low >= limits->high || search > limits->high - limits->low ||
+        !guest_find_free(request->memory, search, limits->low, limits->high, true, &found))
+        return fail(request, ENOMEM,
+                    "no room for its %" PRIu64 " KiB in guest memory; give more with -m",
+                    extent >> 10);
+    uint64_t start = (found + search - extent) & ~(align - 1);
+    request->dynamic = true;
+    request->limits = &request->dynamic_limits;
+    image->bias = start - low;
+    return 0;
+}
+
 /* ---- loading ------------------------------------------------------------ */
 
 static bool contains(const struct load_segment *segments, size_t count, uint64_t address)
@@ -638,6 +761,62 @@ static const char *base_name(const char *path)
     return slash && slash[1] ? slash + 1 : path;
 }
 
+static int map_failure(const struct load_request *request, const struct page_range *range,
+                       int result)
+{
+    if (result == -EEXIST)
+        return fail(request, ENOMEM,
+                    "guest memory [%#" PRIx64 ", %#" PRIx64 ") for the %s is already in use; "
+                    "give the guest more memory with -m",
+                    range->start, range->end, request->what);
+    return fail(request, -result,
+                "cannot map [%#" PRIx64 ", %#" PRIx64 ") into guest memory (%s); "
+                "give the guest more memory with -m",
+                range->start, range->end, g_strerror(-result));
+}
+
+/* Identity mappings: the guest-physical address of each byte is its
+ * virtual address, so the bytes go in through the RAM view, whatever the
+ * pages' permissions (text is read-only, a PF_R-less page is not even
+ * present). */
+static int fill_identity(const struct load_request *request, const struct elf_file *file,
+                         const struct load_segment *segments, size_t segment_count)
+{
+    for (size_t i = 0; i < segment_count; i++) {
+        const struct load_segment *segment = &segments[i];
+        uint8_t *host =
+            guest_phys_to_host(request->memory, segment->start, segment->end - segment->start);
+        if (!host)
+            return fail(request, EFAULT,
+                        "segment %zu [%#" PRIx64 ", %#" PRIx64 ") is outside guest RAM",
+                        segment->index, segment->start, segment->end);
+        memcpy(host, file->bytes + segment->offset, segment->filesz);
+        memset(host + segment->filesz, 0, segment->end - segment->start - segment->filesz);
+    }
+    return 0;
+}
+
+/* Fresh frames (zero, and mapped at least readable, so present): each
+ * segment's bytes go in through the debugger's access, from the start of
+ * its first page as Linux maps whole file pages (ld.so reads its own ELF
+ * header there). */
+static int fill_dynamic(const struct load_request *request, const struct elf_file *file,
+                        const struct load_segment *segments, size_t segment_count)
+{
+    for (size_t i = 0; i < segment_count; i++) {
+        const struct load_segment *segment = &segments[i];
+        uint64_t lead = segment->start - page_down(segment->start);
+        if (lead > segment->offset || (segment->offset - lead) % GUEST_PAGE_SIZE != 0)
+            lead = 0; /* not congruent with its page: only its own bytes */
+        if (guest_write(request->memory, segment->start - lead,
+                        file->bytes + segment->offset - lead, segment->filesz + lead,
+                        GUEST_ACCESS_DEBUG) < 0)
+            return fail(request, EFAULT, "cannot fill segment %zu [%#" PRIx64 ", %#" PRIx64 ")",
+                        segment->index, segment->start, segment->end);
+    }
+    return 0;
+}
+
 /* Maps the planned ranges and copies the segments in. On failure, unmaps
  * what it mapped. */
 static int map_and_fill(const struct load_request *request, const struct elf_file *file,
@@ -645,47 +824,35 @@ static int map_and_fill(const struct load_request *request, const struct elf_fil
                         const struct page_range *ranges, size_t range_count)
 {
     char *name = g_path_get_basename(request->path);
-    enum guest_region_kind kind = request->is_kernel ? GUEST_REGION_KERNEL : GUEST_REGION_PROGRAM;
+    const char *region_name = name[0] ? name : base_name(request->path);
+    enum guest_region_kind kind = request->is_kernel        ? GUEST_REGION_KERNEL
+                                  : request->is_interpreter ? GUEST_REGION_MMAP
+                                                            : GUEST_REGION_PROGRAM;
     size_t mapped = 0;
     int result = 0;
     for (; mapped < range_count; mapped++) {
         const struct page_range *range = &ranges[mapped];
-        result = guest_map_identity(request->memory, range->start, range->end - range->start,
-                                    range->prot, kind, name[0] ? name : base_name(request->path));
+        uint64_t length = range->end - range->start;
+        if (request->dynamic)
+            result = guest_map_anonymous(request->memory, range->start, length,
+                                         range->prot | GUEST_PROT_READ, kind, region_name);
+        else
+            result = guest_map_identity(request->memory, range->start, length, range->prot, kind,
+                                        region_name);
         if (result < 0) {
-            if (result == -EEXIST)
-                fail(request, ENOMEM,
-                     "guest memory [%#" PRIx64 ", %#" PRIx64 ") for the %s is already in use; "
-                     "give the guest more memory with -m",
-                     range->start, range->end, request->what);
-            else
-                fail(request, -result,
-                     "cannot map [%#" PRIx64 ", %#" PRIx64 ") into guest memory (%s); "
-                     "give the guest more memory with -m",
-                     range->start, range->end, g_strerror(-result));
-            result = result == -EEXIST ? -ENOMEM : result;
+            result = map_failure(request, range, result);
             break;
         }
     }
     g_free(name);
 
-    /* Identity mappings: the guest-physical address of each byte is its
-     * virtual address, so the bytes go in through the RAM view, whatever
-     * the pages' permissions (text is read-only, a PF_R-less page is not
-     * even present). */
-    for (size_t i = 0; result == 0 && i < segment_count; i++) {
-        const struct load_segment *segment = &segments[i];
-        uint8_t *host =
-            guest_phys_to_host(request->memory, segment->start, segment->end - segment->start);
-        if (!host) {
-            result = fail(request, EFAULT,
-                          "segment %zu [%#" PRIx64 ", %#" PRIx64 ") is outside guest RAM",
-                          segment->index, segment->start, segment->end);
-            break;
-        }
-        memcpy(host, file->bytes + segment->offset, segment->filesz);
-        memset(host + segment->filesz, 0, segment->end - segment->start - segment->filesz);
-    }
+    if (result == 0)
+        result = request->dynamic ? fill_dynamic(request, file, segments, segment_count)
+                                  : fill_identity(request, file, segments, segment_count);
+    for (size_t i = 0; result == 0 && request->dynamic && i < range_count; i++)
+        if (!(ranges[i].prot & GUEST_PROT_READ))
+            result = guest_protect(request->memory, ranges[i].start,
+                                   ranges[i].end - ranges[i].start, ranges[i].prot);
 
     if (result < 0)
         for (size_t i = 0; i < mapped; i++)
@@ -693,7 +860,7 @@ static int map_and_fill(const struct load_request *request, const struct elf_fil
     return result;
 }
 
-static int load_elf(const struct load_request *request, struct elf_image *result_image)
+static int load_elf(struct load_request *request, struct elf_image *result_image)
 {
     struct elf_file file;
     struct elf_image image = {0};
@@ -716,35 +883,15 @@ static int load_elf(const struct load_request *request, struct elf_image *result
     if (result < 0)
         goto out;
 
-    /* The interpreter first: for a dynamic program, that is the news. */
-    GElf_Phdr phdr;
-    for (size_t i = 0; i < file.phnum; i++) {
-        if (!gelf_getphdr(file.elf, (int)i, &phdr)) {
-            result =
-                fail(request, ENOEXEC, "unreadable program header %zu (%s)", i, elf_errmsg(-1));
-            goto out;
-        }
-        if (phdr.p_type != PT_INTERP)
-            continue;
-        char *interpreter = interpreter_name(&file, &phdr);
-        if (request->error) {
-            if (request->is_kernel)
-                *request->error = g_strdup_printf(
-                    "guest kernel %s: dynamically linked (needs %s); link it statically",
-                    request->path, interpreter ? interpreter : "a program interpreter");
-            else
-                *request->error = g_strdup_printf(
-                    "%s is dynamically linked (needs %s); hermitux-run runs static programs: "
-                    "rebuild with -static",
-                    request->path, interpreter ? interpreter : "a program interpreter");
-        }
-        g_free(interpreter);
-        result = -ENOEXEC;
+    result = read_interpreter(request, &file, &image);
+    if (result < 0)
         goto out;
-    }
+    result = choose_placement(request, &file, &image);
+    if (result < 0)
+        goto out;
+    GElf_Phdr phdr;
 
     image.type = file.header.e_type;
-    image.bias = image.type == ET_DYN ? LOADER_PIE_BIAS : 0;
     image.executable_stack = true; /* as Linux, when there is no PT_GNU_STACK */
     image.phnum = file.phnum;
     image.phent = file.header.e_phentsize;
@@ -794,6 +941,10 @@ static int load_elf(const struct load_request *request, struct elf_image *result
         case PT_PHDR:
             has_pt_phdr = true;
             pt_phdr = phdr.p_vaddr;
+            break;
+        case PT_DYNAMIC:
+            if (phdr.p_vaddr <= UINT64_MAX - image.bias)
+                image.dynamic_address = phdr.p_vaddr + image.bias;
             break;
         default:
             break;
@@ -902,11 +1053,27 @@ int loader_load_program(const char *path, struct guest_memory *memory,
     return load_elf(&request, image);
 }
 
+int loader_load_interpreter(const char *path, struct guest_memory *memory,
+                            const struct loader_limits *limits, struct elf_image *image,
+                            char **error)
+{
+    struct load_request request = {
+        .path = path,
+        .what = "program interpreter",
+        .is_interpreter = true,
+        .limits = limits,
+        .memory = memory,
+        .error = error,
+    };
+    return load_elf(&request, image);
+}
+
 void elf_image_free(struct elf_image *image)
 {
     if (!image)
         return;
     g_free(image->path);
+    g_free(image->interpreter);
     g_free(image->segments);
     g_free(image->symbols);
     g_free(image->string_storage);

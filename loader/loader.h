@@ -2,11 +2,15 @@
  * loader/ — ELF files into guest memory (with libelf), and the program's
  * initial stack.
  *
- * Loads the guest kernel and a static Linux x86-64 program: ET_EXEC at its
- * own addresses, ET_DYN without PT_INTERP (static-pie) at LOADER_PIE_BIAS.
- * Every field of the file is distrusted: a malformed ELF is refused with a
- * one-line message, never loaded in part. Symbol tables are kept for fault
- * reports and the GDB stub.
+ * Loads the guest kernel and a Linux x86-64 program: ET_EXEC at its own
+ * addresses, a PIE (static-pie, or dynamic with PT_INTERP) at
+ * LOADER_PIE_BIAS, both in the static region. A dynamically linked
+ * program's interpreter (ld.so, read from the host's filesystem) and a
+ * shared object run as the program (`hermitux-run /lib64/ld-linux-x86-64.so.2
+ * PROG`) go to the dynamic region at the top of the mmap area, in fresh
+ * frames, as Linux places them. Every field of the file is distrusted: a
+ * malformed ELF is refused with a one-line message, never loaded in part.
+ * Symbol tables are kept for fault reports and the GDB stub.
  */
 #ifndef HERMITUX_LOADER_H
 #define HERMITUX_LOADER_H
@@ -48,7 +52,9 @@ struct elf_image {
     uint64_t text_start; /* address of .text (bias applied), 0 if none */
     bool has_tls;        /* PT_TLS present */
     uint64_t tls_address, tls_filesz, tls_memsz, tls_align;
-    bool executable_stack; /* PT_GNU_STACK with PF_X, or no PT_GNU_STACK */
+    bool executable_stack;    /* PT_GNU_STACK with PF_X, or no PT_GNU_STACK */
+    char *interpreter;        /* PT_INTERP's path, NULL for a static program */
+    uint64_t dynamic_address; /* PT_DYNAMIC (bias applied), 0 if none */
     struct elf_segment *segments;
     size_t segment_count;
     struct elf_symbol *symbols; /* sorted by address; functions and objects */
@@ -60,6 +66,9 @@ struct elf_image {
 struct loader_limits {
     uint64_t low;  /* no segment may start below this */
     uint64_t high; /* no segment may end above this */
+    /* Where a shared object run as the program goes (the highest free
+     * range inside); both 0 refuses such a program. */
+    uint64_t dynamic_low, dynamic_high;
 };
 
 /*
@@ -72,16 +81,31 @@ int loader_load_kernel(const char *path, struct guest_memory *memory,
                        const struct loader_limits *limits, struct elf_image *image, char **error);
 
 /*
- * Loads a static Linux program into the static region, user-accessible,
- * with its ELF permissions (text read-only and executable, data not
- * executable), zeroing [p_filesz, p_memsz). Refuses: not ELF, not 64-bit,
- * not x86-64, not ET_EXEC/ET_DYN, PT_INTERP (dynamically linked), segments
- * that overlap each other, leave [limits->low, limits->high), extend past
- * the file, or have absurd sizes or alignments. 0, or a negative errno and
- * a one-line *error that names the problem and what to do.
+ * Loads a Linux program into the static region, user-accessible, with its
+ * ELF permissions (text read-only and executable, data not executable),
+ * zeroing [p_filesz, p_memsz); a dynamically linked one gets
+ * image->interpreter set (load that with loader_load_interpreter). An
+ * ET_DYN with DT_SONAME and no PT_INTERP (ld.so itself) is placed like an
+ * interpreter, in [limits->dynamic_low, limits->dynamic_high). Refuses: not
+ * ELF, not 64-bit, not x86-64, not ET_EXEC/ET_DYN, a malformed PT_INTERP,
+ * segments that overlap each other, leave [limits->low, limits->high),
+ * extend past the file, or have absurd sizes or alignments. 0, or a
+ * negative errno and a one-line *error that names the problem and what to
+ * do.
  */
 int loader_load_program(const char *path, struct guest_memory *memory,
                         const struct loader_limits *limits, struct elf_image *image, char **error);
+
+/*
+ * Loads a program interpreter (an ET_DYN without PT_INTERP of its own) at
+ * the highest free, suitably aligned place in [limits->low, limits->high)
+ * of the dynamic region, in fresh frames named after the file, as Linux
+ * maps ld.so below the stack. image->bias is its load address (AT_BASE).
+ * Same checks and errors as loader_load_program.
+ */
+int loader_load_interpreter(const char *path, struct guest_memory *memory,
+                            const struct loader_limits *limits, struct elf_image *image,
+                            char **error);
 
 /* Frees what an image owns (not the guest memory it was loaded into). */
 void elf_image_free(struct elf_image *image);
@@ -99,6 +123,7 @@ struct loader_stack_info {
     const char *const *argv; /* NULL-terminated; argv[0] is the program's path */
     const char *const *envp; /* NULL-terminated */
     const char *execfn;      /* AT_EXECFN */
+    uint64_t base;           /* AT_BASE: the interpreter's load address, 0 if none */
     uint64_t hwcap, hwcap2;  /* AT_HWCAP, AT_HWCAP2 */
     uint64_t uid, euid, gid, egid;
 };
@@ -106,7 +131,7 @@ struct loader_stack_info {
 /*
  * Builds the x86-64 System V initial stack below stack_top (which must be
  * mapped writable by the program): argc, argv, envp, auxv (AT_PHDR, AT_PHENT,
- * AT_PHNUM, AT_PAGESZ, AT_BASE, AT_FLAGS, AT_ENTRY, AT_UID, AT_EUID, AT_GID,
+ * AT_PHNUM, AT_PAGESZ, AT_BASE (info->base), AT_FLAGS, AT_ENTRY, AT_UID, AT_EUID, AT_GID,
  * AT_EGID, AT_SECURE, AT_RANDOM (16 random bytes), AT_HWCAP, AT_HWCAP2,
  * AT_CLKTCK, AT_PLATFORM, AT_EXECFN, AT_NULL) and the strings they point to.
  * *rsp gets the 16-byte-aligned address of argc. 0, or -E2BIG / -EFAULT with

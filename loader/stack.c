@@ -171,7 +171,7 @@ int loader_build_stack(struct guest_memory *memory, const struct elf_image *prog
         {AT_PHENT, program->phent},
         {AT_PHNUM, program->phnum},
         {AT_PAGESZ, GUEST_PAGE_SIZE},
-        {AT_BASE, 0}, /* no interpreter */
+        {AT_BASE, info->base},
         {AT_FLAGS, 0},
         {AT_ENTRY, program->entry},
         {AT_UID, info->uid},

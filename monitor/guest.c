@@ -146,6 +146,50 @@ static void keep_auxv(struct guest *guest, uint64_t rsp)
         guest->auxv_length = 0;
 }
 
+/* 8 MiB of stack as Linux gives, less when the guest is small; the mmap
+ * area (where ld.so goes first) ends below its guard page. */
+static void plan_stack(struct guest *guest)
+{
+    uint64_t stack_size = MIN(GUEST_STACK_SIZE, guest_memory_ram_size(guest->memory) / 16);
+    stack_size = MAX(stack_size & GUEST_PAGE_MASK, 16 * GUEST_PAGE_SIZE);
+    guest->stack_top = GUEST_STACK_TOP;
+    guest->stack_low = guest->stack_top - stack_size;
+}
+
+static uint64_t mmap_high(const struct guest *guest)
+{
+    return guest->stack_low - GUEST_PAGE_SIZE;
+}
+
+/* The program, and the interpreter it names, read from the host's
+ * filesystem as Linux's execve does. */
+static int load_program(struct guest *guest, const struct monitor_options *options, char **error)
+{
+    if (!strchr(options->program, '/')) {
+        *error = g_strdup_printf("%s: command not found (not in PATH)", options->program);
+        return -ENOENT;
+    }
+    struct loader_limits limits = {
+        .low = HX_KERNEL_END,
+        .high = guest_memory_ram_size(guest->memory),
+        .dynamic_low = GUEST_MMAP_LOW,
+        .dynamic_high = mmap_high(guest),
+    };
+    int result =
+        loader_load_program(options->program, guest->memory, &limits, &guest->program, error);
+    if (result < 0 || !guest->program.interpreter)
+        return result;
+    struct loader_limits interpreter_limits = {.low = GUEST_MMAP_LOW, .high = mmap_high(guest)};
+    char *interpreter_error = NULL;
+    result = loader_load_interpreter(guest->program.interpreter, guest->memory, &interpreter_limits,
+                                     &guest->interpreter, &interpreter_error);
+    if (result < 0) {
+        *error = g_strdup_printf("%s: its interpreter %s", options->program, interpreter_error);
+        g_free(interpreter_error);
+    }
+    return result;
+}
+
 static int build_user_memory(struct guest *guest, const struct monitor_options *options,
                              char **error)
 {
@@ -163,11 +207,7 @@ static int build_user_memory(struct guest *guest, const struct monitor_options *
         return result;
     }
 
-    /* 8 MiB as Linux gives, less when the guest is small. */
-    uint64_t stack_size = MIN(GUEST_STACK_SIZE, guest_memory_ram_size(memory) / 16);
-    stack_size = MAX(stack_size & GUEST_PAGE_MASK, 16 * GUEST_PAGE_SIZE);
-    guest->stack_top = GUEST_STACK_TOP;
-    guest->stack_low = guest->stack_top - stack_size;
+    uint64_t stack_size = guest->stack_top - guest->stack_low;
     int stack_prot = GUEST_PROT_READ | GUEST_PROT_WRITE | GUEST_PROT_USER;
     if (guest->program.executable_stack)
         stack_prot |= GUEST_PROT_EXEC;
@@ -189,6 +229,7 @@ static int build_user_memory(struct guest *guest, const struct monitor_options *
         .argv = (const char *const *)options->program_argv,
         .envp = (const char *const *)options->environment,
         .execfn = options->program,
+        .base = guest->interpreter.path ? guest->interpreter.bias : 0,
         .hwcap = hwcap,
         .hwcap2 = 0,
         .uid = getuid(),
@@ -206,7 +247,7 @@ static int build_user_memory(struct guest *guest, const struct monitor_options *
 
     struct hx_boot_info boot = {
         .magic = HX_BOOT_INFO_MAGIC,
-        .user_entry = guest->program.entry,
+        .user_entry = guest->interpreter.path ? guest->interpreter.entry : guest->program.entry,
         .user_stack = rsp,
         .user_rflags = 0x202,
     };
@@ -271,16 +312,15 @@ struct guest *guest_create(const struct monitor_options *options, char **error)
 
     char *kernel_path =
         options->kernel_path ? g_strdup(options->kernel_path) : guest_default_kernel_path();
-    struct loader_limits kernel_limits = {HX_KERNEL_BASE, HX_KERNEL_END};
+    struct loader_limits kernel_limits = {.low = HX_KERNEL_BASE, .high = HX_KERNEL_END};
     int result =
         loader_load_kernel(kernel_path, guest->memory, &kernel_limits, &guest->kernel, error);
     g_free(kernel_path);
     if (result < 0)
         goto fail;
 
-    struct loader_limits program_limits = {HX_KERNEL_END, guest_memory_ram_size(guest->memory)};
-    if (loader_load_program(options->program, guest->memory, &program_limits, &guest->program,
-                            error) < 0)
+    plan_stack(guest);
+    if (load_program(guest, options, error) < 0)
         goto fail;
 
     if (build_user_memory(guest, options, error) < 0)
@@ -308,9 +348,10 @@ struct guest *guest_create(const struct monitor_options *options, char **error)
     char *exe_path = realpath(options->program, NULL);
     struct linux_config config = {
         .exe_path = exe_path ? exe_path : options->program,
-        .brk_start = page_align_up(guest->program.end),
+        .brk_start = guest->program.start >= GUEST_MMAP_LOW ? GUEST_SHARED_OBJECT_BRK
+                                                            : page_align_up(guest->program.end),
         .mmap_low = GUEST_MMAP_LOW,
-        .mmap_high = guest->stack_low - GUEST_PAGE_SIZE,
+        .mmap_high = mmap_high(guest),
         .verbose = options->verbose,
         .net_none = options->net_none,
         .stdin_fd = 0,
@@ -350,6 +391,7 @@ void guest_destroy(struct guest *guest)
     if (guest->accel)
         guest->accel_ops->destroy(guest->accel);
     elf_image_free(&guest->program);
+    elf_image_free(&guest->interpreter);
     elf_image_free(&guest->kernel);
     g_free(guest->auxv);
     guest_memory_destroy(guest->memory);

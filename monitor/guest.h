@@ -21,6 +21,9 @@ extern "C" {
 #define GUEST_STACK_TOP  GUEST_USER_TOP
 #define GUEST_STACK_SIZE (8ULL << 20)
 #define GUEST_MMAP_LOW   0x100000000ULL /* the heap may grow to here */
+/* The break of a shared object run as the program (ld.so itself), which
+ * lies high: Linux's ELF_ET_DYN_BASE. */
+#define GUEST_SHARED_OBJECT_BRK 0x555555554000ULL
 
 struct guest {
     struct guest_memory *memory;
@@ -28,6 +31,7 @@ struct guest {
     struct accel *accel;
     struct elf_image kernel;
     struct elf_image program;
+    struct elf_image interpreter; /* the program's PT_INTERP, path NULL if none */
     struct linux_process *process;
     uint64_t stack_low, stack_top;
     uint64_t initial_rsp; /* argc, as the program's entry sees it */

@@ -17,9 +17,13 @@
 extern "C" {
 #endif
 
-#define MONITOR_DEFAULT_MEMORY (512ULL << 20)
-#define MONITOR_MIN_MEMORY     (4ULL << 20)
-#define MONITOR_MAX_MEMORY     (64ULL << 30)
+/* The default guest memory is the host's RAM up to this: guest RAM is
+ * reserved, not committed, and used only where the program touches it. The
+ * cap keeps KVM's memory-slot bookkeeping (re-built at every TLB flush of a
+ * shadow-paging host, about 0.35 ms per GiB) small. */
+#define MONITOR_DEFAULT_MEMORY_CAP (4ULL << 30)
+#define MONITOR_MIN_MEMORY         (4ULL << 20)
+#define MONITOR_MAX_MEMORY         (64ULL << 30)
 
 struct monitor_options {
     char *accel; /* "kvm", "tcg" or "auto" */
@@ -34,7 +38,7 @@ struct monitor_options {
     bool strace;         /* --strace[=FILE]: trace the program's syscalls */
     char *strace_path;   /* FILE of --strace=FILE, NULL for stderr */
     bool net_none;       /* --net=none: no AF_INET/AF_INET6 sockets for the program */
-    char *program;       /* PROGRAM as given */
+    char *program;       /* PROGRAM as given, or as found along PATH (then with a slash) */
     char **program_argv; /* PROGRAM ARGS..., NULL-terminated */
     /* Hidden: set by a guest execve (monitor/fork.c), the personality's
      * carried state; the program then dies by its signal, not 128 + N. */
@@ -60,6 +64,18 @@ enum monitor_parse_result monitor_parse_options(int argc, char **argv, char **en
                                                 struct monitor_options *options, char **error);
 
 void monitor_options_free(struct monitor_options *options);
+
+/* The guest memory when neither -m nor HERMIT_MEM says: the host's physical
+ * memory, at most MONITOR_DEFAULT_MEMORY_CAP. */
+uint64_t monitor_default_memory(void);
+
+/*
+ * PROGRAM as a shell finds it: a name with a slash is a path; otherwise the
+ * first regular, executable DIR/NAME along PATH (from environment; an empty
+ * entry is the current directory). Returns a g_malloc'ed path, or NULL when
+ * the name is not found.
+ */
+char *monitor_find_program(const char *name, char **environment);
 
 /*
  * Parses a memory size: digits with an optional K, M or G suffix (powers of

@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 bool monitor_parse_size(const char *text, bool plain_is_mib, uint64_t *bytes)
 {
@@ -42,6 +44,42 @@ bool monitor_parse_size(const char *text, bool plain_is_mib, uint64_t *bytes)
     return true;
 }
 
+uint64_t monitor_default_memory(void)
+{
+    long pages = sysconf(_SC_PHYS_PAGES), page_size = sysconf(_SC_PAGESIZE);
+    if (pages <= 0 || page_size <= 0)
+        return MONITOR_DEFAULT_MEMORY_CAP;
+    uint64_t host = (uint64_t)pages * (uint64_t)page_size;
+    return MAX(MIN(host, MONITOR_DEFAULT_MEMORY_CAP) & ~((1ULL << 20) - 1), MONITOR_MIN_MEMORY);
+}
+
+static bool is_executable_file(const char *path)
+{
+    struct stat status;
+    return stat(path, &status) == 0 && S_ISREG(status.st_mode) && access(path, X_OK) == 0;
+}
+
+char *monitor_find_program(const char *name, char **environment)
+{
+    if (strchr(name, '/'))
+        return g_strdup(name);
+    if (!*name)
+        return NULL;
+    const char *path = g_environ_getenv(environment, "PATH");
+    /* What execvp searches without a PATH. */
+    char **directories = g_strsplit(path ? path : "/bin:/usr/bin", ":", -1);
+    char *found = NULL;
+    for (char **directory = directories; *directory && !found; directory++) {
+        char *candidate = g_strconcat(**directory ? *directory : ".", "/", name, NULL);
+        if (is_executable_file(candidate))
+            found = candidate;
+        else
+            g_free(candidate);
+    }
+    g_strfreev(directories);
+    return found;
+}
+
 void monitor_options_free(struct monitor_options *options)
 {
     g_free(options->accel);
@@ -56,7 +94,7 @@ void monitor_options_free(struct monitor_options *options)
 }
 
 static const char *const summary =
-    "Runs an unmodified static Linux x86-64 program inside a small virtual machine\n"
+    "Runs an unmodified Linux x86-64 program (static or dynamic) inside a small virtual machine\n"
     "(a HermiTux-style unikernel) as if it ran natively: same output, files and\n"
     "exit status.";
 
@@ -136,7 +174,10 @@ enum monitor_parse_result monitor_parse_options(int argc, char **argv, char **en
         {"accel", 0, 0, G_OPTION_ARG_STRING, &accel,
          "Accelerator: kvm, tcg or auto (default: auto, kvm where /dev/kvm works)", "ACCEL"},
         {"memory", 'm', 0, G_OPTION_ARG_STRING, &memory,
-         "Guest memory, with K, M or G suffix; plain digits are MiB (default: 512M)", "SIZE"},
+         "Guest memory, with K, M or G suffix; plain digits are MiB (default: the host's memory, "
+         "at most 4G; used only "
+         "where touched)",
+         "SIZE"},
         {"verbose", 'v', 0, G_OPTION_ARG_NONE, &verbose,
          "Say what the monitor does; full fault reports", NULL},
         {"kernel", 0, 0, G_OPTION_ARG_FILENAME, &kernel,
@@ -223,7 +264,7 @@ enum monitor_parse_result monitor_parse_options(int argc, char **argv, char **en
     }
     options->net_none = net && strcmp(net, "none") == 0;
 
-    options->memory_size = MONITOR_DEFAULT_MEMORY;
+    options->memory_size = monitor_default_memory();
     const char *hermit_mem = g_environ_getenv(environment, "HERMIT_MEM");
     if (memory) {
         if (!monitor_parse_size(memory, true, &options->memory_size)) {
@@ -291,7 +332,17 @@ enum monitor_parse_result monitor_parse_options(int argc, char **argv, char **en
         g_free(name);
     }
 
-    options->program = g_strdup(exec ? exec_path : args_view[first]);
+    /* As a shell: a name without a slash is looked up along PATH (not
+     * found, it stays as given and cannot be started); PATH is the one the
+     * program gets, as env(1) searches. A guest's execve names a path:
+     * without a slash it is relative to the current directory. */
+    if (exec)
+        options->program =
+            strchr(exec_path, '/') ? g_strdup(exec_path) : g_strconcat("./", exec_path, NULL);
+    else
+        options->program = monitor_find_program(args_view[first], options->environment);
+    if (!options->program)
+        options->program = g_strdup(args_view[first]);
     options->program_argv = g_new0(char *, MAX(arg_count - first, 1) + 1);
     for (int i = first; i < arg_count; i++)
         options->program_argv[i - first] = g_strdup(args_view[i]);

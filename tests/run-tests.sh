@@ -61,7 +61,8 @@ trap cleanup EXIT
 #       --opt OPTION       an extra hermitux-run option (repeatable), e.g. --opt -m64M
 #       --accels "LIST"    only these accelerators
 #   program NAME [OPTIONS] -- PROG [ARGS...]
-#       compare musl/NAME and glibc/NAME on tests/programs/build/{musl,glibc}/PROG.
+#       compare musl/NAME and glibc/NAME on tests/programs/build/{musl,glibc}/PROG
+#       (PROGRAM_BUILDS="glibc-dynamic musl-dynamic" picks other builds).
 #   bad_input NAME [--accels LIST] -- HERMITUX-RUN-ARGS...
 #       hermitux-run --accel=ACCEL ARGS must print exactly one line on stderr, nothing on
 #       stdout, and exit with a status in 1..127.
@@ -98,7 +99,8 @@ program() {
     shift
     local prog=$1
     shift
-    for libc in musl glibc; do
+    # PROGRAM_BUILDS: which builds of tests/programs (default: the static ones).
+    for libc in ${PROGRAM_BUILDS:-musl glibc}; do
         compare "$libc/$name" "${opts[@]}" -- "tests/programs/build/$libc/$prog" "$@"
     done
 }

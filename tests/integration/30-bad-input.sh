@@ -68,8 +68,10 @@ make_bad_input_fixtures() {
     # hello with e_machine patched to EM_AARCH64 (183).
     cp "$HELLO" "$fix/aarch64"
     poke "$fix/aarch64" 18 '\xb7\x00'
-    # A dynamically linked program.
+    # A dynamically linked program whose interpreter does not exist (the path in
+    # PT_INTERP replaced by one of the same length).
     gcc -O1 -o "$fix/dynamic" tests/programs/hello.c || return 1
+    LC_ALL=C sed -i 's|/lib64/ld-linux-x86-64.so.2|/nonexistent/ld-x86-64.so.2|' "$fix/dynamic"
     # The first 200 bytes of hello: headers that point past the end of the file.
     head -c 200 "$HELLO" >"$fix/truncated"
     chmod 755 "$fix/truncated"
@@ -96,7 +98,8 @@ bad_input bad/empty-file -- @FIX@/empty
 bad_input bad/elf32 -- @FIX@/elf32
 bad_input bad/elfclass32 -- @FIX@/elfclass32
 bad_input bad/aarch64 -- @FIX@/aarch64
-bad_input bad/dynamic -- @FIX@/dynamic
+bad_input bad/missing-interpreter -- @FIX@/dynamic
+bad_input bad/not-in-path -- hermitux-no-such-program
 bad_input bad/truncated -- @FIX@/truncated
 bad_input bad/huge-filesz -- @FIX@/huge-filesz
 bad_input bad/huge-offset -- @FIX@/huge-offset

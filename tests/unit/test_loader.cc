@@ -31,6 +31,9 @@ constexpr uint64_t kPage = GUEST_PAGE_SIZE;
 constexpr uint64_t kRamSize = 64ULL << 20;
 constexpr uint64_t kKernelLow = 0x100000;
 constexpr uint64_t kKernelHigh = 0x200000;
+// Where interpreters go: a range of the dynamic region, backed by any frames.
+constexpr uint64_t kDynamicLow = 0x7f0000000000ULL;
+constexpr uint64_t kDynamicHigh = 0x7f0001000000ULL;
 constexpr uint64_t kStackTop = 0x3000000;
 constexpr uint64_t kStackSize = 256 * 1024;
 
@@ -245,8 +248,17 @@ class LoaderTest : public ::testing::Test
         elf_image_free(&image_);
         g_free(error_);
         error_ = nullptr;
-        struct loader_limits limits = {kKernelHigh, kRamSize};
+        struct loader_limits limits = {kKernelHigh, kRamSize, kDynamicLow, kDynamicHigh};
         return loader_load_program(path.c_str(), memory_, &limits, &image_, &error_);
+    }
+
+    int LoadInterpreter(const std::string &path)
+    {
+        elf_image_free(&image_);
+        g_free(error_);
+        error_ = nullptr;
+        struct loader_limits limits = {kDynamicLow, kDynamicHigh, 0, 0};
+        return loader_load_interpreter(path.c_str(), memory_, &limits, &image_, &error_);
     }
 
     // Refusal: the return value, a one-line message naming the file and
@@ -283,8 +295,13 @@ class LoaderTest : public ::testing::Test
     // Every PT_LOAD of the file is in guest memory at p_vaddr + bias: file
     // bytes, then zeroes; every page present with at least the segment's
     // permissions, user-accessible for a program; and image fields agree.
-    void ExpectLoaded(const Bytes &file, uint64_t bias, bool user)
+    // kind: the region kind expected (an interpreter is an mmap region, in
+    // fresh frames rather than identity mapped).
+    void ExpectLoaded(const Bytes &file, uint64_t bias, bool user, int kind = -1)
     {
+        bool identity = kind < 0;
+        if (kind < 0)
+            kind = user ? GUEST_REGION_PROGRAM : GUEST_REGION_KERNEL;
         Elf64_Ehdr header = Header(file);
         EXPECT_EQ(image_.entry, header.e_entry + bias);
         EXPECT_EQ(image_.bias, bias);
@@ -310,7 +327,9 @@ class LoaderTest : public ::testing::Test
                  page += kPage) {
                 struct guest_walk walk = Walk(page);
                 ASSERT_EQ(walk.status, GUEST_WALK_OK) << std::hex << page;
-                EXPECT_EQ(walk.gpa, page) << "not identity mapped";
+                if (identity) {
+                    EXPECT_EQ(walk.gpa, page) << "not identity mapped";
+                }
                 EXPECT_EQ(walk.user, user || InUserSection(file, page)) << std::hex << page;
                 if (phdr.p_flags & PF_W) {
                     EXPECT_TRUE(walk.writable) << std::hex << page;
@@ -320,7 +339,7 @@ class LoaderTest : public ::testing::Test
                 }
                 const struct guest_region *region = guest_region_lookup(memory_, page);
                 ASSERT_NE(region, nullptr);
-                EXPECT_EQ(region->kind, user ? GUEST_REGION_PROGRAM : GUEST_REGION_KERNEL);
+                EXPECT_EQ(region->kind, kind);
                 EXPECT_STREQ(region->name, std::string(image_.path)
                                                .substr(std::string(image_.path).rfind('/') + 1)
                                                .substr(0, sizeof(region->name) - 1)
@@ -543,7 +562,7 @@ TEST_F(LoaderTest, TwoProgramsCannotShareAddresses)
         GTEST_SKIP() << "gcc -static cannot build here";
     ASSERT_EQ(LoadProgram(path), 0) << error_;
     struct elf_image second = {};
-    struct loader_limits limits = {kKernelHigh, kRamSize};
+    struct loader_limits limits = {kKernelHigh, kRamSize, 0, 0};
     char *error = nullptr;
     EXPECT_EQ(loader_load_program(path.c_str(), memory_, &limits, &second, &error), -ENOMEM);
     ASSERT_NE(error, nullptr);
@@ -734,9 +753,13 @@ TEST_F(MalformedTest, DynamicallyLinked)
     std::string path = Build("gcc", "-O1", "dynamic", "int main(void) { return 0; }");
     if (path.empty())
         GTEST_SKIP() << "gcc cannot build here";
-    ExpectRefused(path, ENOEXEC,
-                  " is dynamically linked (needs /lib64/ld-linux-x86-64.so.2); hermitux-run runs "
-                  "static programs: rebuild with -static");
+    ASSERT_EQ(LoadProgram(path), 0) << error_;
+    ASSERT_NE(image_.interpreter, nullptr);
+    EXPECT_STREQ(image_.interpreter, "/lib64/ld-linux-x86-64.so.2");
+    // A PIE goes where a static-pie goes; its PT_DYNAMIC is known (for r_debug).
+    ExpectLoaded(ReadFile(path), LOADER_PIE_BIAS, true);
+    EXPECT_GE(image_.dynamic_address, image_.start);
+    EXPECT_LT(image_.dynamic_address, image_.end);
 }
 
 TEST_F(MalformedTest, CraftedInterpreter)
@@ -744,13 +767,43 @@ TEST_F(MalformedTest, CraftedInterpreter)
     CraftedSegment text{PT_LOAD, PF_R | PF_X, 0x400000, Pattern(0x100, 4)};
     const char name[] = "/lib/ld-musl-x86_64.so.1";
     CraftedSegment interp{PT_INTERP, PF_R, 0x400000, Bytes(name, name + sizeof(name)), 0, 1};
-    ExpectRefused(Write("interp", CraftElf({text, interp}, 0x400000)), ENOEXEC,
-                  "dynamically linked (needs /lib/ld-musl-x86_64.so.1)");
-    // A broken PT_INTERP is still a dynamic program.
     Bytes file = CraftElf({text, interp}, 0x400000);
+    ASSERT_EQ(LoadProgram(Write("interp", file)), 0) << error_;
+    EXPECT_STREQ(image_.interpreter, name);
+    // A PT_INTERP that points outside the file names no interpreter at all.
     PutPhdr(file, 1, offsetof(Elf64_Phdr, p_offset), 1ULL << 40);
-    ExpectRefused(Write("interp-broken", file), ENOEXEC,
-                  "dynamically linked (needs a program interpreter)");
+    ExpectRefused(Write("interp-broken", file), ENOEXEC, "malformed PT_INTERP");
+    // An interpreter must not need one itself.
+    EXPECT_EQ(LoadInterpreter(Path("interp")), -ENOEXEC);
+    EXPECT_NE(std::string(error_).find("needs an interpreter itself"), std::string::npos) << error_;
+}
+
+// The dynamic loader goes to the top of the range it is given, in fresh
+// frames, whole pages from the file (its ELF header is readable at its base).
+TEST_F(LoaderTest, InterpreterAtTheTopOfItsRange)
+{
+    const std::string path = "/lib64/ld-linux-x86-64.so.2";
+    Bytes file = ReadFile(path);
+    if (file.size() < sizeof(Elf64_Ehdr) || Header(file).e_type != ET_DYN)
+        GTEST_SKIP() << "no glibc dynamic loader here";
+    ASSERT_EQ(LoadInterpreter(path), 0) << error_;
+    EXPECT_EQ(image_.interpreter, nullptr);
+    EXPECT_EQ(image_.bias % GUEST_PAGE_SIZE, 0u);
+    EXPECT_GE(image_.start, kDynamicLow);
+    EXPECT_LE(image_.end, kDynamicHigh);
+    EXPECT_GT(image_.end, kDynamicHigh - 2 * 0x10000) << "not at the top";
+    ExpectLoaded(file, image_.bias, true, GUEST_REGION_MMAP);
+    EXPECT_EQ(Read(image_.bias, 4), Bytes(file.begin(), file.begin() + 4));
+    const struct guest_region *region = guest_region_lookup(memory_, image_.entry);
+    ASSERT_NE(region, nullptr);
+    EXPECT_EQ(region->kind, GUEST_REGION_MMAP);
+    EXPECT_STREQ(region->name, "ld-linux-x86-64.so.2");
+    // Run as the program, it goes to the same kind of place (it has a DT_SONAME).
+    elf_image_free(&image_);
+    guest_unmap(memory_, kDynamicLow, kDynamicHigh - kDynamicLow);
+    ASSERT_EQ(LoadProgram(path), 0) << error_;
+    EXPECT_GE(image_.start, kDynamicLow);
+    EXPECT_EQ(guest_region_lookup(memory_, image_.entry)->kind, GUEST_REGION_PROGRAM);
 }
 
 TEST_F(MalformedTest, NoProgramHeaders)
@@ -992,7 +1045,7 @@ class KernelTest : public LoaderTest
         elf_image_free(&image_);
         g_free(error_);
         error_ = nullptr;
-        struct loader_limits limits = {kKernelLow, kKernelHigh};
+        struct loader_limits limits = {kKernelLow, kKernelHigh, 0, 0};
         return loader_load_kernel(path.c_str(), memory_, &limits, &image_, &error_);
     }
     void ExpectLoadKernelFails(const std::string &path, int expected_errno,

@@ -67,7 +67,8 @@ TEST(CommandLine, DefaultsAndEnvironment)
     monitor_options_free(&parsed.options);
 
     parsed = parse({"prog"});
-    EXPECT_EQ(parsed.options.memory_size, MONITOR_DEFAULT_MEMORY);
+    EXPECT_EQ(parsed.options.memory_size, monitor_default_memory());
+    EXPECT_LE(parsed.options.memory_size, MONITOR_DEFAULT_MEMORY_CAP);
     monitor_options_free(&parsed.options);
 }
 

@@ -1,0 +1,74 @@
+# Dynamically linked programs: the host's own (/usr/bin), and test programs built
+# dynamically with glibc and musl (tests/programs/build/{glibc,musl}-dynamic, cases
+# glibc-dynamic/NAME and musl-dynamic/NAME). Each is
+# compared with a native run. Sourced by tests/run-tests.sh; see its header for the case
+# syntax.
+
+make_dynamic_fixtures() {
+    local tree=$1/tree
+    mkdir -p "$tree/a/b" "$tree/c"
+    printf 'hello\n' >"$tree/a/x.txt"
+    printf 'foo bar\nbaz\n' >"$tree/a/b/y.txt"
+    printf 'zeta\nalpha\nfoo 3\nbeta\n' >"$tree/c/z.txt"
+    touch -d '2020-01-02 03:04:05' "$tree/a/x.txt" "$tree/a/b/y.txt" "$tree/c/z.txt"
+}
+FIXTURE_MAKERS+=(make_dynamic_fixtures)
+
+# tar cf under hermitux-run makes the archive native tar makes; tar xf under
+# hermitux-run gives the tree back. (tar z forks gzip: processes are not there yet.)
+tar_roundtrip() {
+    local accel=$1 dir=$2
+    mkdir -p "$dir/x"
+    tar -C "$FIX" -cf "$dir/native.tar" tree || { echo "native tar failed"; return 1; }
+    "$HERMITUX_RUN" --accel="$accel" /usr/bin/tar -C "$FIX" -cf "$dir/vm.tar" tree \
+        >"$dir/out" 2>&1 || { echo "tar cf failed: $(head -n 1 "$dir/out")"; return 1; }
+    cmp -s "$dir/native.tar" "$dir/vm.tar" || { echo "the archives differ"; return 1; }
+    "$HERMITUX_RUN" --accel="$accel" /usr/bin/tar -C "$dir/x" -xf "$dir/vm.tar" \
+        >"$dir/out" 2>&1 || { echo "tar xf failed: $(head -n 1 "$dir/out")"; return 1; }
+    diff -r "$FIX/tree" "$dir/x/tree" >"$dir/out" 2>&1 || { echo "the extracted tree differs"; return 1; }
+    echo "archive identical, tree restored"
+}
+
+PROGRAM_BUILDS="glibc-dynamic musl-dynamic"
+program hello -- hello
+program dynamic_info -- dynamic_info
+program files --tmpdir -- files @TMP@
+# (musl's malloc_heavy takes most of a minute under tcg already statically.)
+compare glibc-dynamic/malloc_heavy -- tests/programs/build/glibc-dynamic/malloc_heavy
+program tls -- tls
+program mmap_big --tmpdir -- mmap_big @TMP@
+unset PROGRAM_BUILDS
+
+# The host's programs (Debian's, glibc, PIE or not).
+compare dynamic/host/true -- /bin/true
+compare dynamic/host/false --status 1 -- /bin/false
+compare dynamic/host/ls-R -- /bin/ls -R @FIX@/tree
+compare dynamic/host/sort -- /usr/bin/sort @FIX@/tree/c/z.txt
+compare dynamic/host/sort-stdin --stdin @DATA@/words.txt -- /usr/bin/sort -r
+compare dynamic/host/grep-r -- /usr/bin/grep -r -n foo @FIX@/tree
+compare dynamic/host/sed -- /usr/bin/sed -e 's/o/0/g' -e '2d' @FIX@/tree/a/b/y.txt
+compare dynamic/host/find -- /usr/bin/find @FIX@/tree -name "*.txt" -o -type d -name b
+compare dynamic/host/sha256sum -- /usr/bin/sha256sum @FIX@/tree/a/x.txt @DATA@/lorem.txt
+custom dynamic/host/tar-roundtrip tar_roundtrip
+compare dynamic/host/date --env TZ=America/New_York -- /usr/bin/date -d '2020-01-02 03:04:05 UTC' '+%F %T %Z %s'
+compare dynamic/host/id -- /usr/bin/id
+compare dynamic/host/perl -- /usr/bin/perl -e 'my %h = (b => 2, a => 1); print join(",", map { "$_=$h{$_}" } sort keys %h), "\n"; printf "%.3f\n", atan2(1, 1) * 4'
+compare dynamic/host/python3 -- /usr/bin/python3 -c '
+import hashlib, json, re
+class Point:
+    def __init__(self, x, y): self.x, self.y = x, y
+    def __repr__(self): return f"Point({self.x}, {self.y})"
+data = json.loads("{\"b\": [1, 2, 3], \"a\": \"x\"}")
+print(json.dumps(data, sort_keys=True), re.findall(r"\d+", "a1b22c333"))
+print(hashlib.sha256(b"hermitux").hexdigest(), sorted([Point(2, 1), Point(1, 2)], key=lambda p: p.x))'
+# 800 MB at the default memory size, touched.
+compare dynamic/host/python3-800M -- /usr/bin/python3 -c '
+b = bytearray(800 * 1024 * 1024)
+b[::4096] = b"\1" * (len(b) // 4096)
+print(len(b), sum(b[::4096]))'
+# The interpreter run as the program, loading the program itself.
+compare dynamic/ld.so-true -- /lib64/ld-linux-x86-64.so.2 /bin/true
+compare dynamic/ld.so-echo -- /lib64/ld-linux-x86-64.so.2 /bin/echo via the loader
+compare dynamic/ld.so-python3 -- /lib64/ld-linux-x86-64.so.2 /usr/bin/python3 -c 'print(6 * 7)'
+# PATH lookup of a name without a slash.
+compare dynamic/path-lookup --env PATH=/nonexistent:/usr/bin:/bin -- echo found along PATH
