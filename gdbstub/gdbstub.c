@@ -83,7 +83,10 @@ struct gdbstub {
     bool running;         /* resumed; its stop has not come yet */
     bool stop_reply_owed; /* a debugger waits for that stop */
     bool interrupt_sent;  /* Ctrl-C already passed on for this run */
-    bool have_stop;       /* last_stop holds the latest stop */
+    /* Ctrl-C that came while the guest was stopped: as a SIGINT queued
+     * under gdbserver, it stops the next resume at once. */
+    bool interrupt_queued;
+    bool have_stop; /* last_stop holds the latest stop */
     struct gdb_stop last_stop;
 };
 
@@ -436,8 +439,11 @@ static bool program_ended(const struct gdbstub *stub)
     return stub->have_stop && stub->last_stop.kind != GDB_STOP_SIGNAL;
 }
 
+static void start_accepting(struct gdbstub *stub);
+
 void gdbstub_notify_stop(struct gdbstub *stub, const struct gdb_stop *stop)
 {
+    start_accepting(stub);
     stub->last_stop = *stop;
     stub->have_stop = true;
     stub->running = false;
@@ -693,6 +699,12 @@ static void resume(struct gdbstub *stub, enum gdb_resume_mode mode, uint64_t ran
         stub->running = false;
         stub->stop_reply_owed = false;
         reply_error(stub, -result);
+        return;
+    }
+    if (stub->interrupt_queued && stub->running) {
+        stub->interrupt_queued = false;
+        stub->interrupt_sent = true;
+        stub->ops->interrupt(stub->opaque);
     }
 }
 
@@ -1408,6 +1420,8 @@ static void receive_idle_byte(struct gdbstub *stub, char byte)
         if (stub->running && !stub->interrupt_sent) {
             stub->interrupt_sent = true;
             stub->ops->interrupt(stub->opaque);
+        } else if (!stub->running && !program_ended(stub)) {
+            stub->interrupt_queued = true;
         }
         break;
     default:
@@ -1486,6 +1500,7 @@ static void reset_session(struct gdbstub *stub)
     stub->debugger_hwbreak = false;
     stub->list_threads_in_stop_reply = false;
     stub->stop_reply_owed = false;
+    stub->interrupt_queued = false;
     stub->closing = false;
     stub->said_goodbye = false;
     g_string_truncate(stub->last_packet, 0);
@@ -1699,8 +1714,25 @@ int gdbstub_listen(struct gdbstub *stub, const char *spec, char **error)
     }
     if (listen_on_spec(stub, spec, error) < 0)
         return -1;
-    stub->listen_source = g_unix_fd_add(stub->listen_fd, G_IO_IN, on_listen_readable, stub);
+    if (stub->have_stop || stub->running)
+        start_accepting(stub);
     return 0;
+}
+
+/* Connections are taken only once the guest is known to be running or
+ * stopped: before that (-S, the vCPU not yet parked) a debugger's first
+ * resume could not be accepted. A debugger that connects earlier waits in
+ * the listen backlog. */
+static void start_accepting(struct gdbstub *stub)
+{
+    if (stub->listen_source || stub->listen_fd < 0)
+        return;
+    stub->listen_source = g_unix_fd_add(stub->listen_fd, G_IO_IN, on_listen_readable, stub);
+}
+
+bool gdbstub_accepting(const struct gdbstub *stub)
+{
+    return stub->listen_source != 0;
 }
 
 const char *gdbstub_address(const struct gdbstub *stub)
@@ -1729,6 +1761,7 @@ void gdbstub_notify_running(struct gdbstub *stub)
 {
     stub->running = true;
     stub->interrupt_sent = false;
+    start_accepting(stub);
 }
 
 void gdbstub_forget_after_fork(struct gdbstub *stub)

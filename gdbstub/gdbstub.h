@@ -115,9 +115,15 @@ struct gdbstub *gdbstub_new(const struct gdb_target_ops *ops, void *opaque);
  * port (see gdbstub_address). One debugger at a time: a second connection
  * is closed without a word of protocol, with one line on stderr. After a
  * debugger leaves (D, EOF) the stub listens for the next one.
+ * Connections are accepted only from the first gdbstub_notify_stop or
+ * gdbstub_notify_running on (before that a resume could not be accepted);
+ * a debugger connecting earlier waits in the backlog.
  * Returns 0, or -1 with a one-line *error (g_free it).
  */
 int gdbstub_listen(struct gdbstub *stub, const char *spec, char **error);
+
+/* True once connections are accepted (see gdbstub_listen). */
+bool gdbstub_accepting(const struct gdbstub *stub);
 
 /* Where it listens, for the "waiting for gdb on ..." line ("127.0.0.1:1234"). */
 const char *gdbstub_address(const struct gdbstub *stub);
@@ -127,7 +133,9 @@ bool gdbstub_connected(const struct gdbstub *stub);
 
 /* The guest stopped (after resume or interrupt), or the program ended. Sends
  * the stop reply when a debugger is waiting for one; remembers it for `?`
- * otherwise. */
+ * otherwise. A Ctrl-C that came while the guest was stopped is kept, as
+ * gdbserver keeps the SIGINT pending: the next resume stops at once with
+ * signal 2. */
 void gdbstub_notify_stop(struct gdbstub *stub, const struct gdb_stop *stop);
 
 /* The guest runs without having been stopped (no -S): a debugger that

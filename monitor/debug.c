@@ -52,6 +52,10 @@ struct debugger {
     bool killed, aborted, detached;
 
     bool interrupt_requested;
+    bool interrupt_step;  /* Ctrl-C came in the guest kernel: stepping out to the program */
+    bool resumed_in_user; /* the last resume started in the program */
+    bool halt_at_start;
+    bool announced;        /* "listening" said */
     bool stepping;         /* the resume in progress is a step */
     bool step_via_tf;      /* ...done with RFLAGS.TF through the guest IDT */
     bool temporary_active; /* an int3 planted to end a kernel step into user mode */
@@ -82,10 +86,23 @@ struct stop_message {
     struct gdb_stop stop;
 };
 
+/* Said once the stub takes connections: with -S, once the vCPU waits at the
+ * entry, so that a debugger's first resume is always accepted. */
+static void announce(struct debugger *debugger)
+{
+    if (debugger->announced)
+        return;
+    debugger->announced = true;
+    fprintf(stderr, "hermitux-run: gdb: listening on %s%s\n", gdbstub_address(debugger->stub),
+            debugger->halt_at_start ? "; the guest waits for a debugger (target remote ...)" : "");
+}
+
 static gboolean deliver_stop(gpointer data)
 {
     struct stop_message *message = data;
     gdbstub_notify_stop(message->debugger->stub, &message->stop);
+    if (gdbstub_accepting(message->debugger->stub))
+        announce(message->debugger);
     return G_SOURCE_REMOVE;
 }
 
@@ -169,12 +186,19 @@ static void arm_resume(struct debugger *debugger)
     debugger->stepping = debugger->mode != GDB_RESUME_CONTINUE && !debugger->detached;
     debugger->step_via_tf = false;
     if (!debugger->stepping) {
+        /* Where the program was, so that a Ctrl-C landing in the guest
+         * kernel on its behalf is reported back in the program. */
+        struct cpu_state state;
+        guest->accel_ops->get_state(guest->accel, &state, CPU_STATE_SEGMENTS);
+        debugger->resumed_in_user = (state.cs.selector & 3) == 3;
         arm_debug_registers(debugger, false);
         return;
     }
     struct cpu_state state;
     guest->accel_ops->get_state(guest->accel, &state, CPU_STATE_GPRS | CPU_STATE_SEGMENTS);
     bool user_mode = (state.cs.selector & 3) == 3;
+    if (!debugger->interrupt_step)
+        debugger->resumed_in_user = user_mode;
     bool accelerator_steps = user_mode ? debugger->capabilities->user_single_step
                                        : debugger->capabilities->kernel_single_step;
     if (!accelerator_steps && user_mode) {
@@ -207,13 +231,21 @@ static void disarm_step(struct debugger *debugger)
 }
 
 /* Reports stop to gdb and waits for its next command. */
-static enum debug_verdict stop_and_wait(struct debugger *debugger, const struct gdb_stop *stop)
+static enum debug_verdict stop_and_wait(struct debugger *debugger, const struct gdb_stop *given)
 {
+    struct gdb_stop stop = *given;
+    /* The end of a step out of the guest kernel is the Ctrl-C's stop. */
+    if (debugger->interrupt_step && stop.kind == GDB_STOP_SIGNAL &&
+        stop.signal == GDB_SIGNAL_TRAP && stop.reason == GDB_STOP_REASON_NONE)
+        stop.signal = GDB_SIGNAL_INT;
+    debugger->interrupt_step = false;
     disarm_step(debugger);
     g_mutex_lock(&debugger->mutex);
     debugger->parked = true;
-    debugger->command_ready = false;
-    post_stop(debugger, stop);
+    /* A resume that raced with parking (sent on a stop reply the stub gave
+     * before this thread got here) is taken as it is, with no second stop. */
+    if (!debugger->command_ready)
+        post_stop(debugger, &stop);
     while (!debugger->command_ready && !debugger->aborted)
         g_cond_wait(&debugger->wake, &debugger->mutex);
     debugger->parked = false;
@@ -338,6 +370,11 @@ static struct breakpoint *find_breakpoint(struct debugger *debugger, uint64_t ad
 
 enum debug_verdict debugger_before_start(struct debugger *debugger)
 {
+    /* A test hook: widens the window between the start and the vCPU thread
+     * waiting at the entry, where a debugger's first resume once failed. */
+    const char *delay = getenv("HERMITUX_TEST_PARK_DELAY_MS");
+    if (delay)
+        g_usleep(1000 * (gulong)strtoul(delay, NULL, 10));
     struct gdb_stop stop = {.kind = GDB_STOP_SIGNAL, .signal = GDB_SIGNAL_TRAP};
     return stop_and_wait(debugger, &stop);
 }
@@ -351,6 +388,16 @@ static bool in_step_range(struct debugger *debugger, uint64_t rip)
 {
     return debugger->mode == GDB_RESUME_RANGE_STEP && rip >= debugger->range_start &&
            rip < debugger->range_end;
+}
+
+static enum debug_verdict step_out_of_kernel(struct debugger *debugger);
+
+static bool still_in_kernel(struct debugger *debugger)
+{
+    struct cpu_state state;
+    struct guest *guest = debugger->guest;
+    return guest->accel_ops->get_state(guest->accel, &state, CPU_STATE_SEGMENTS) == 0 &&
+           (state.cs.selector & 3) == 0;
 }
 
 static enum debug_verdict handle_trap(struct debugger *debugger, const struct accel_exit *exit)
@@ -382,6 +429,8 @@ static enum debug_verdict handle_trap(struct debugger *debugger, const struct ac
     /* A finished step: #DB from TF, or the accelerator's own. */
     bool step_done = (exit->reason == ACCEL_EXIT_EXCEPTION && debugger->step_via_tf) ||
                      (exit->reason == ACCEL_EXIT_DEBUG && exit->debug_slot < 0);
+    if (step_done && debugger->interrupt_step && still_in_kernel(debugger))
+        return step_out_of_kernel(debugger);
     if (step_done && in_step_range(debugger, state.rip)) {
         remove_step_target(debugger);
         arm_resume(debugger);
@@ -488,6 +537,29 @@ static enum debug_verdict finish_watch_step(struct debugger *debugger,
     return stop_and_wait(debugger, &stop);
 }
 
+/* Ctrl-C stopped the vCPU in the guest kernel (an exception stub on its
+ * way to the monitor) while the program was running: gdb would be shown
+ * the stub, not the program. */
+static bool stopped_in_kernel_path(struct debugger *debugger)
+{
+    struct guest *guest = debugger->guest;
+    struct cpu_state state;
+    if (!debugger->resumed_in_user || !debugger->capabilities->kernel_single_step ||
+        guest->accel_ops->get_state(guest->accel, &state, CPU_STATE_SEGMENTS) < 0)
+        return false;
+    return (state.cs.selector & 3) == 0;
+}
+
+/* Steps the few instructions of the stub until the program runs again;
+ * the stop that ends the step is reported as the Ctrl-C's (stop_and_wait). */
+static enum debug_verdict step_out_of_kernel(struct debugger *debugger)
+{
+    debugger->interrupt_step = true;
+    debugger->mode = GDB_RESUME_STEP;
+    arm_resume(debugger);
+    return DEBUG_RESUME;
+}
+
 enum debug_verdict debugger_handle_exit(struct debugger *debugger, const struct accel_exit *exit)
 {
     if (!debugger || debugger->detached)
@@ -508,6 +580,8 @@ enum debug_verdict debugger_handle_exit(struct debugger *debugger, const struct 
         if (debugger->killed)
             return DEBUG_KILLED;
         debugger->interrupt_requested = false;
+        if (stopped_in_kernel_path(debugger))
+            return step_out_of_kernel(debugger);
         struct gdb_stop stop = {.kind = GDB_STOP_SIGNAL, .signal = GDB_SIGNAL_INT};
         return stop_and_wait(debugger, &stop);
     }
@@ -641,10 +715,7 @@ static int target_resume(void *opaque, enum gdb_resume_mode mode, uint64_t range
 {
     struct debugger *debugger = opaque;
     g_mutex_lock(&debugger->mutex);
-    if (!debugger->parked) {
-        g_mutex_unlock(&debugger->mutex);
-        return -EBUSY;
-    }
+    /* Not parked yet: the vCPU thread takes it when it parks. */
     debugger->mode = mode;
     debugger->range_start = range_start;
     debugger->range_end = range_end;
@@ -1026,7 +1097,6 @@ static const struct gdb_target_ops target_ops = {
 
 struct debugger *debugger_create(struct guest *guest, const char *spec, bool halt, char **error)
 {
-    (void)halt;
     struct debugger *debugger = g_new0(struct debugger, 1);
     debugger->guest = guest;
     debugger->capabilities = guest->accel_ops->capabilities(guest->accel);
@@ -1042,10 +1112,11 @@ struct debugger *debugger_create(struct guest *guest, const char *spec, bool hal
         debugger_free(debugger);
         return NULL;
     }
-    if (!halt)
+    debugger->halt_at_start = halt;
+    if (!halt) {
         gdbstub_notify_running(debugger->stub);
-    fprintf(stderr, "hermitux-run: gdb: listening on %s%s\n", gdbstub_address(debugger->stub),
-            halt ? "; the guest waits for a debugger (target remote ...)" : "");
+        announce(debugger);
+    }
     return debugger;
 }
 

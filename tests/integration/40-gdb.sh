@@ -418,3 +418,75 @@ gdb_fork() {
 for gdb_libc in glibc musl; do
     custom "gdb/$gdb_libc/fork" gdb_fork "$gdb_libc"
 done
+
+# ---- the start-up race and Ctrl-C at any time (tests/gdb/rsp.py: exact packet timing) ----
+
+have_python() {
+    command -v python3 >/dev/null || {
+        echo "python3 not installed"
+        return 77
+    }
+}
+
+# rsp DIR STEP...: tests/gdb/rsp.py on DIR/gdb.sock, its output in DIR/rsp.out. A guest
+# left halted by a failed exchange is ended, so that a failure does not wait for the
+# timeout.
+rsp() {
+    local dir=$1
+    shift
+    timeout "$TIMEOUT" python3 tests/gdb/rsp.py "$dir/gdb.sock" "$@" >"$dir/rsp.out" 2>&1
+    grep -Eq '^[WX][0-9a-f]{2}' "$dir/rsp.out" || kill "$MONITOR_PID" 2>/dev/null
+    finish_monitor "$dir"
+}
+
+# With -S, a debugger that connects while the vCPU thread is still on its way to the
+# entry (widened here with a test delay) must not be answered before its resume can be
+# taken: its first vCont;c runs the program to the end.
+gdb_start_race() {
+    local accel=$1 dir=$2 libc=$3
+    have_python || return 77
+    HERMITUX_TEST_PARK_DELAY_MS=300 start_monitor "$dir" --accel="$accel" -S \
+        "$GDB_PROGRAMS/gdb-$libc/debuggee"
+    rsp "$dir" 'send:?' 'send:vCont;c' wait wait
+    expect "$dir" rsp.out '^T05' '^W0a$' || return 1
+    expect "$dir" err '^hermitux-run: gdb: listening on ' || return 1
+    expect_status "$dir" 10
+}
+
+# Ctrl-C between a stop reply and the next resume is kept, as gdbserver keeps the SIGINT:
+# the resume stops at once with signal 2, in the program; the one after runs on.
+gdb_ctrl_c_queued() {
+    local accel=$1 dir=$2 libc=$3
+    have_python || return 77
+    start_monitor "$dir" --accel="$accel" -S "$GDB_PROGRAMS/gdb-$libc/debuggee"
+    rsp "$dir" 'ask:?' ctrlc 'ask:qC' 'ask:vCont;c' 'ask:vCont;c'
+    expect "$dir" rsp.out '^T05' '^T02' '^W0a$' || return 1
+    expect_status "$dir" 10
+}
+
+for gdb_libc in glibc; do
+    custom "gdb/$gdb_libc/start-race" gdb_start_race "$gdb_libc"
+    custom "gdb/$gdb_libc/ctrl-c-queued" gdb_ctrl_c_queued "$gdb_libc"
+done
+
+# Ctrl-C while the program spends its time in page traps (a write watchpoint on its stack
+# page that its loop keeps faulting on, never on the watched bytes): every stop is shown in
+# the program (user code segment), never inside the guest kernel's exception stubs.
+gdb_interrupt_in_traps() {
+    local accel=$1 dir=$2 libc=$3
+    have_gdb || return 77
+    local rounds=()
+    for _ in 1 2 3 4 5 6; do
+        rounds+=(-ex 'shell (sleep 0.4; kill -INT $PPID) &' -ex continue -ex 'printf "cs=%#x\n", $cs')
+    done
+    gdb_session "$accel" "$dir" "$libc" "1" "" -ex "break debuggee.c:39" -ex continue -ex "watch p.x" \
+        "${rounds[@]}" -ex kill || true
+    expect "$dir" gdb.out '^Hardware watchpoint 2: p.x' '^cs=0x33' || return 1
+    if [ "$(grep -c '^cs=0x33$' "$dir/gdb.out")" -ne 6 ]; then
+        echo "not every stop in the program: $(grep -E '^cs=|SIG' "$dir/gdb.out" | tr '\n' ' ')"
+        return 1
+    fi
+}
+for gdb_libc in glibc; do
+    custom "gdb/$gdb_libc/interrupt-in-traps" gdb_interrupt_in_traps "$gdb_libc"
+done

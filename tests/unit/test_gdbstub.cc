@@ -865,13 +865,27 @@ TEST_F(GdbstubTest, AFailedResumeIsAnError)
 
 TEST_F(GdbstubTest, CtrlCInterruptsOnce)
 {
-    Feed("\x03"); // stopped: nothing to interrupt
-    EXPECT_EQ(fake_.interrupts, 0);
     Ask("c");
     EXPECT_EQ(Feed("\x03\x03"), "");
     EXPECT_EQ(fake_.interrupts, 1);
     Stop(GDB_STOP_SIGNAL, 2);
     EXPECT_EQ(output_, Frame("T02thread:1;"));
+}
+
+// As gdbserver keeps the SIGINT pending: a Ctrl-C between a stop reply and
+// the next resume stops that resume at once, whatever came in between.
+TEST_F(GdbstubTest, CtrlCWhileStoppedStopsTheNextResume)
+{
+    EXPECT_EQ(Feed("\x03"), "");
+    EXPECT_EQ(fake_.interrupts, 0);
+    EXPECT_EQ(Ask("g").size(), 2u * GDB_REGISTERS_SIZE);
+    Ask("vCont;c");
+    EXPECT_EQ(fake_.resumes.size(), 1u);
+    EXPECT_EQ(fake_.interrupts, 1);
+    Stop(GDB_STOP_SIGNAL, 2);
+    EXPECT_EQ(output_, Frame("T02thread:1;"));
+    Ask("c"); // used up: the next resume runs
+    EXPECT_EQ(fake_.interrupts, 1);
 }
 
 TEST_F(GdbstubTest, PacketsWhileRunningDoNotTouchTheGuest)
@@ -1156,6 +1170,11 @@ class GdbstubSocketTest : public ::testing::Test
     void SetUp() override
     {
         stub_ = gdbstub_new(&kFakeOps, &fake_);
+        // As the monitor does with -S once the vCPU waits at its entry.
+        gdb_stop initial{};
+        initial.kind = GDB_STOP_SIGNAL;
+        initial.signal = 5;
+        gdbstub_notify_stop(stub_, &initial);
     }
     void TearDown() override
     {
@@ -1273,6 +1292,30 @@ TEST_F(GdbstubSocketTest, AStopWhileNoDebuggerIsThereWaitsForTheNextOne)
     send(second, question.data(), question.size(), 0);
     EXPECT_EQ(Receive(second), "+" + Frame("T0bthread:1;"));
     EXPECT_EQ(fake_.interrupts, 0);
+}
+
+// Before the guest is known to be stopped or running, a debugger waits in the
+// backlog: its first packets are answered only once a resume can be taken.
+TEST_F(GdbstubSocketTest, NoPacketIsAnsweredBeforeTheGuestStops)
+{
+    gdbstub_free(stub_);
+    stub_ = gdbstub_new(&kFakeOps, &fake_);
+    char *error = nullptr;
+    ASSERT_EQ(gdbstub_listen(stub_, "tcp::0", &error), 0) << error;
+    EXPECT_FALSE(gdbstub_accepting(stub_));
+    int fd = ConnectTcp();
+    EXPECT_FALSE(gdbstub_connected(stub_));
+    std::string request = Frame("?") + Frame("c");
+    send(fd, request.data(), request.size(), 0);
+    Spin();
+    EXPECT_TRUE(fake_.resumes.empty());
+    gdb_stop parked{};
+    parked.kind = GDB_STOP_SIGNAL;
+    parked.signal = 5;
+    gdbstub_notify_stop(stub_, &parked);
+    EXPECT_TRUE(gdbstub_accepting(stub_));
+    EXPECT_EQ(Receive(fd), "+" + Frame("T05thread:1;") + "+");
+    EXPECT_EQ(fake_.resumes.size(), 1u);
 }
 
 TEST_F(GdbstubSocketTest, ADebuggerThatStopsReadingIsDroppedNotWaitedFor)
