@@ -123,6 +123,7 @@ class LinuxTest : public ::testing::Test
         config.stdin_fd = null_fd_;
         config.stdout_fd = stdout_pipe_[1];
         config.stderr_fd = null_fd_;
+        config.host = host_;
         char *error = nullptr;
         process_ = linux_process_create(memory_, &config, &cpu_, &error);
         ASSERT_NE(process_, nullptr) << (error ? error : "");
@@ -205,6 +206,7 @@ class LinuxTest : public ::testing::Test
     struct guest_memory *memory_ = nullptr;
     struct linux_process *process_ = nullptr;
     struct linux_cpu cpu_ = {};
+    struct linux_host host_ = {}; // fork and exec: none unless a test sets them
     FakeCpu fake_cpu_;
     enum linux_outcome last_outcome_ = LINUX_CONTINUE;
     std::string dir_;
@@ -253,6 +255,152 @@ TEST_F(LinuxTest, QuietWhenNotVerbose)
     EXPECT_EQ(Call(SYS_vfork), -ENOSYS);
     EXPECT_EQ(Call(SYS_rseq), -ENOSYS);
     EXPECT_EQ(testing::internal::GetCapturedStderr(), "");
+}
+
+// ---- execve -------------------------------------------------------------
+
+// What the personality asked the monitor to exec; the exec then "fails" with E2BIG.
+struct ExecRequest {
+    int calls = 0;
+    std::string path;
+    std::vector<std::string> argv, envp;
+    int state_fd = -1; // a dup of the carried state
+};
+long RecordExec(void *opaque, const char *path, char *const argv[], char *const envp[],
+                int state_fd)
+{
+    auto *request = static_cast<ExecRequest *>(opaque);
+    request->calls++;
+    request->path = path;
+    request->argv.assign(argv, argv + g_strv_length(const_cast<char **>(argv)));
+    request->envp.assign(envp, envp + g_strv_length(const_cast<char **>(envp)));
+    request->state_fd = dup(state_fd);
+    return -E2BIG;
+}
+
+class ExecTest : public LinuxTest
+{
+  protected:
+    void SetUp() override
+    {
+        host_.opaque = &request_;
+        host_.exec = RecordExec;
+        LinuxTest::SetUp();
+    }
+    void TearDown() override
+    {
+        if (request_.state_fd >= 0)
+            close(request_.state_fd);
+        LinuxTest::TearDown();
+    }
+    // execve(path, argv, envp) with the strings laid out in the buffer.
+    int64_t Execve(const std::string &path, const std::vector<std::string> &argv,
+                   const std::vector<std::string> &envp)
+    {
+        uint64_t strings = kBuffer + 4 * kPage, pointers = kBuffer + 2 * kPage;
+        PutString(kPathSlot, path);
+        std::vector<uint64_t> table;
+        for (const auto *list : {&argv, &envp}) {
+            for (const auto &text : *list) {
+                PutString(strings, text);
+                table.push_back(strings);
+                strings += text.size() + 1;
+            }
+            table.push_back(0);
+        }
+        Put(pointers, table.data(), table.size() * 8);
+        return Call(SYS_execve, kPathSlot, pointers, pointers + (argv.size() + 1) * 8);
+    }
+    std::string Script(const std::string &name, const std::string &text, mode_t mode)
+    {
+        std::string path = HostFile(name);
+        EXPECT_TRUE(g_file_set_contents(path.c_str(), text.c_str(), -1, nullptr));
+        chmod(path.c_str(), mode);
+        return path;
+    }
+    ExecRequest request_;
+};
+
+TEST_F(ExecTest, ErrorsComeBeforeTheProgramIsGiven)
+{
+    EXPECT_EQ(Execve(HostFile("missing"), {"x"}, {}), -ENOENT);
+    EXPECT_EQ(Execve(Script("data", "data\n", 0644), {"x"}, {}), -EACCES);
+    EXPECT_EQ(Execve(dir_, {"x"}, {}), -EACCES);
+    EXPECT_EQ(Execve(Script("data-x", "data\n", 0755), {"x"}, {}), -ENOEXEC);
+    EXPECT_EQ(Execve(Script("empty-shebang", "#!  \n", 0755), {"x"}, {}), -ENOEXEC);
+    EXPECT_EQ(Execve(Script("bad-interpreter", "#!/nonexistent/sh\n", 0755), {"x"}, {}), -ENOENT);
+    std::string loop = HostFile("loop");
+    Script("loop", "#!" + loop + "\n", 0755);
+    EXPECT_EQ(Execve(loop, {"x"}, {}), -ELOOP);
+    EXPECT_EQ(Call(SYS_execve, kWild, 0, 0), -EFAULT);
+    EXPECT_EQ(request_.calls, 0);
+}
+
+TEST_F(ExecTest, ShebangArgumentsAsLinuxSplitsThem)
+{
+    std::string script = Script("script", "#!/bin/busybox  sh -e \t\necho not read\n", 0755);
+    EXPECT_EQ(Execve(script, {"argv0", "one", "two words"}, {"A=1", "B="}), -E2BIG);
+    ASSERT_EQ(request_.calls, 1);
+    EXPECT_EQ(request_.path, "/bin/busybox");
+    EXPECT_EQ(request_.argv,
+              (std::vector<std::string>{"/bin/busybox", "sh -e", script, "one", "two words"}));
+    EXPECT_EQ(request_.envp, (std::vector<std::string>{"A=1", "B="}));
+}
+
+TEST_F(ExecTest, StateCarriedToTheNextProgram)
+{
+    ASSERT_EQ(Open("closed-on-exec", O_CREAT | O_WRONLY | O_CLOEXEC), 3);
+    ASSERT_EQ(Open("kept", O_CREAT | O_WRONLY), 4);
+    ASSERT_EQ(Call(SYS_dup2, 4, 10), 10);
+    uint64_t ignore[4] = {reinterpret_cast<uint64_t>(SIG_IGN), 0, 0, 0};
+    uint64_t handle[4] = {0x401000, 0x04000000, 0x402000, 0};
+    Put(kBuffer, ignore, sizeof(ignore));
+    Put(kBuffer + 64, handle, sizeof(handle));
+    ASSERT_EQ(Call(SYS_rt_sigaction, SIGUSR1, kBuffer, 0, 8), 0);
+    ASSERT_EQ(Call(SYS_rt_sigaction, SIGUSR2, kBuffer + 64, 0, 8), 0);
+    uint64_t mask = 1ULL << (SIGHUP - 1);
+    Put(kBuffer + 128, &mask, sizeof(mask));
+    ASSERT_EQ(Call(SYS_rt_sigprocmask, SIG_BLOCK, kBuffer + 128, 0, 8), 0);
+    Call(SYS_umask, 027);
+
+    EXPECT_EQ(Execve("/bin/busybox", {"busybox", "true"}, {}), -E2BIG);
+    ASSERT_EQ(request_.calls, 1);
+    EXPECT_EQ(request_.path, "/bin/busybox");
+    // Still the old program after the failed exec.
+    EXPECT_EQ(Call(SYS_fcntl, 3, F_GETFD), FD_CLOEXEC);
+
+    // The next program's personality, from the carried state. After a real exec the old
+    // one is gone; here it stays until the end, so both name the same host fds.
+    struct linux_process *old = process_;
+    struct linux_config config = {};
+    config.exe_path = "/bin/busybox";
+    config.brk_start = kBrkStart;
+    config.mmap_low = kMmapLow;
+    config.mmap_high = kMmapHigh;
+    config.has_exec_state = true;
+    config.exec_state_fd = request_.state_fd;
+    request_.state_fd = -1;
+    char *error = nullptr;
+    process_ = linux_process_create(memory_, &config, nullptr, &error);
+    ASSERT_NE(process_, nullptr) << (error ? error : "");
+    EXPECT_EQ(Call(SYS_fcntl, 3, F_GETFD), -EBADF);
+    for (int guest_fd : {0, 1, 2, 4, 10})
+        EXPECT_EQ(Call(SYS_fcntl, guest_fd, F_GETFD), 0) << guest_fd;
+    // The kept fds are the same open files.
+    PutString(kBuffer + 512, "via 10");
+    EXPECT_EQ(Call(SYS_write, 10, kBuffer + 512, 6), 6);
+    char *kept = nullptr;
+    ASSERT_TRUE(g_file_get_contents(HostFile("kept").c_str(), &kept, nullptr, nullptr));
+    EXPECT_STREQ(kept, "via 10");
+    g_free(kept);
+    ASSERT_EQ(Call(SYS_rt_sigaction, SIGUSR1, 0, kBuffer + 256, 8), 0);
+    EXPECT_EQ(GetValue<uint64_t>(kBuffer + 256), reinterpret_cast<uint64_t>(SIG_IGN));
+    ASSERT_EQ(Call(SYS_rt_sigaction, SIGUSR2, 0, kBuffer + 256, 8), 0);
+    EXPECT_EQ(GetValue<uint64_t>(kBuffer + 256), reinterpret_cast<uint64_t>(SIG_DFL));
+    ASSERT_EQ(Call(SYS_rt_sigprocmask, SIG_BLOCK, 0, kBuffer + 320, 8), 0);
+    EXPECT_EQ(GetValue<uint64_t>(kBuffer + 320), mask);
+    EXPECT_EQ(Call(SYS_umask, 022), 027);
+    linux_process_destroy(old);
 }
 
 TEST_F(LinuxTest, ExitGroupEndsWithLowByte)
