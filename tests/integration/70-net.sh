@@ -20,6 +20,14 @@ net_wait_until() {
     done
 }
 
+# The case's verdict: DIR/native.out and DIR/vm.out must be equal; $2 says how not.
+net_same_as_native() {
+    cmp -s "$1/native.out" "$1/vm.out" && return 0
+    diff "$1/native.out" "$1/vm.out" >"$1/detail"
+    echo "$2"
+    return 1
+}
+
 # Whether file $1 has a line equal to $2.
 net_has_line() {
     grep -qx "$2" "$1" 2>/dev/null
@@ -53,11 +61,7 @@ net_inotify_from_host() {
             return 1
         fi
     done
-    if ! cmp -s "$dir/native.out" "$dir/vm.out"; then
-        diff "$dir/native.out" "$dir/vm.out" >"$dir/detail"
-        echo "output differs from native"
-        return 1
-    fi
+    net_same_as_native "$dir" "output differs from native"
 }
 custom musl/inotify-from-host net_inotify_from_host musl
 custom glibc/inotify-from-host net_inotify_from_host glibc
@@ -110,11 +114,7 @@ net_http_server() {
             return 1
         fi
     done
-    if ! cmp -s "$dir/native.out" "$dir/vm.out"; then
-        diff "$dir/native.out" "$dir/vm.out" >"$dir/detail"
-        echo "server output differs from native"
-        return 1
-    fi
+    net_same_as_native "$dir" "server output differs from native"
 }
 custom musl/http-server net_http_server tests/programs/build/musl/http_server
 custom glibc/http-server net_http_server tests/programs/build/glibc/http_server
@@ -166,11 +166,7 @@ net_fetch_from_python() {
         echo "the native client did not fetch the files"
         return 1
     fi
-    if ! cmp -s "$dir/native.out" "$dir/vm.out"; then
-        diff "$dir/native.out" "$dir/vm.out" >"$dir/detail"
-        echo "client output differs from native"
-        return 1
-    fi
+    net_same_as_native "$dir" "client output differs from native"
 }
 custom musl/http-client net_fetch_from_python tests/programs/build/musl/http_client @PORT@ @PATH@
 custom glibc/http-client net_fetch_from_python tests/programs/build/glibc/http_client @PORT@ \
@@ -219,11 +215,7 @@ net_busybox_httpd() {
         echo "native busybox httpd did not serve the page"
         return 1
     fi
-    if ! cmp -s "$dir/native.out" "$dir/vm.out"; then
-        diff "$dir/native.out" "$dir/vm.out" >"$dir/detail"
-        echo "answers differ from native"
-        return 1
-    fi
+    net_same_as_native "$dir" "answers differ from native"
 }
 custom busybox/httpd net_busybox_httpd
 
