@@ -24,6 +24,7 @@
 #include <sys/eventfd.h>
 #include <sys/inotify.h>
 #include <sys/select.h>
+#include <sys/sendfile.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/timerfd.h>
@@ -353,6 +354,23 @@ static void pipe_plumbing(const char *dir)
           read(b[0], buffer, sizeof(buffer)) == 7 && strcmp(buffer, "to file") == 0);
     check("splice between files is EINVAL",
           splice(file, NULL, file, NULL, 1, 0) == -1 && errno == EINVAL);
+    /* The file holds "\0\0\0to file": sendfile from an offset into a pipe,
+     * copy_file_range into a second file. */
+    offset = 3;
+    check("sendfile file to pipe", sendfile(a[1], file, &offset, 100) == 7 && offset == 10);
+    memset(buffer, 0, sizeof(buffer));
+    check("sendfile data",
+          read(a[0], buffer, sizeof(buffer)) == 7 && strcmp(buffer, "to file") == 0);
+    snprintf(path, sizeof(path), "%s/copied", dir);
+    int copy = open(path, O_CREAT | O_RDWR | O_TRUNC, 0644);
+    loff_t from = 3, to = 0;
+    check("copy_file_range", copy_file_range(file, &from, copy, &to, 7, 0) == 7 && to == 7);
+    memset(buffer, 0, sizeof(buffer));
+    check("copied data",
+          pread(copy, buffer, sizeof(buffer), 0) == 7 && strcmp(buffer, "to file") == 0);
+    close(copy);
+    unlink(path);
+    snprintf(path, sizeof(path), "%s/spliced", dir);
     close(file);
     unlink(path);
     close(b[0]);
