@@ -147,6 +147,7 @@ struct accel_capabilities {
     bool kernel_hw_breakpoints; /* debug registers fire for CPL0 code */
     bool user_hw_breakpoints;   /* debug registers fire for CPL3 code */
     bool watchpoints;           /* data breakpoints fire */
+    bool host_tsc;              /* the guest's rdtsc reads the host's TSC (the vDSO's clock) */
     char description[256];      /* one line for --verbose: mechanisms in use */
 };
 

@@ -137,6 +137,25 @@ static void kvm_setup_xcr0(struct kvm_accel *kvm)
     }
 }
 
+/*
+ * Whether the guest's TSC reads as the host's, for the vDSO's clock. PVM
+ * guests run on the host's counter as it is (measured). Hardware KVM starts a
+ * guest's TSC near zero; a TSC offset of 0 (KVM_VCPU_TSC_OFFSET, Linux 5.16)
+ * makes it the host's. Without that the vDSO falls back to syscalls.
+ */
+static bool kvm_share_host_tsc(int vcpu_fd)
+{
+    if (access("/sys/module/kvm_pvm", F_OK) == 0)
+        return true;
+    uint64_t offset = 0;
+    struct kvm_device_attr attr = {
+        .group = KVM_VCPU_TSC_CTRL,
+        .attr = KVM_VCPU_TSC_OFFSET,
+        .addr = (uint64_t)(uintptr_t)&offset,
+    };
+    return ioctl(vcpu_fd, KVM_SET_DEVICE_ATTR, &attr) == 0;
+}
+
 static const char *kvm_host_flavour(void)
 {
     if (access("/sys/module/kvm_pvm", F_OK) == 0)
@@ -246,6 +265,10 @@ static struct kvm_accel *kvm_vcpu_new(struct kvm_vm *vm, char **error)
         goto fail;
     }
     kvm_setup_xcr0(kvm);
+    /* Every vCPU's counter is the host's, or none's: the first one decides. */
+    bool shared_tsc = kvm_share_host_tsc(kvm->vcpu_fd);
+    if (index == 0)
+        vm->capabilities.host_tsc = shared_tsc;
     if (vm->sync_regs)
         kvm->run->kvm_valid_regs = KVM_SYNC_X86_REGS | KVM_SYNC_X86_SREGS;
     return kvm;

@@ -656,6 +656,8 @@ static struct tcg_accel *tcg_new_engine(struct guest_memory *memory, struct tcg_
     caps->kernel_single_step = caps->user_single_step = true;
     caps->kernel_hw_breakpoints = caps->user_hw_breakpoints = true;
     caps->watchpoints = true;
+    /* Unicorn's rdtsc is the host's counter with no offset (measured). */
+    caps->host_tsc = true;
     snprintf(caps->description, sizeof(caps->description),
              "tcg: Unicorn %s; paging off in Unicorn, guest-virtual pages mapped "
              "lazily from the monitor's tables; syscalls and exceptions through hooks; "

@@ -124,6 +124,7 @@ struct loader_stack_info {
     const char *const *envp; /* NULL-terminated */
     const char *execfn;      /* AT_EXECFN */
     uint64_t base;           /* AT_BASE: the interpreter's load address, 0 if none */
+    uint64_t sysinfo_ehdr;   /* AT_SYSINFO_EHDR: the vDSO, 0 for none */
     uint64_t hwcap, hwcap2;  /* AT_HWCAP, AT_HWCAP2 */
     uint64_t uid, euid, gid, egid;
 };

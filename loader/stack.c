@@ -97,7 +97,7 @@ int loader_build_stack(struct guest_memory *memory, const struct elf_image *prog
     uint64_t string_bytes = strlen(execfn) + 1;
     bool too_big = !add_string_sizes(info->argv, argc, &string_bytes) ||
                    !add_string_sizes(info->envp, envc, &string_bytes);
-    enum { AUXV_PAIRS = 19 };
+    enum { AUXV_PAIRS = 20 };
     uint64_t pointer_count = 1 + (uint64_t)argc + 1 + (uint64_t)envc + 1 + 2 * AUXV_PAIRS;
     uint64_t strings_end = END_MARKER_SIZE;
     uint64_t table_bytes = 0, used = 0;
@@ -185,6 +185,7 @@ int loader_build_stack(struct guest_memory *memory, const struct elf_image *prog
         {AT_CLKTCK, 100},
         {AT_PLATFORM, platform_address},
         {AT_EXECFN, execfn_address},
+        {info->sysinfo_ehdr ? AT_SYSINFO_EHDR : AT_IGNORE, info->sysinfo_ehdr},
         {AT_NULL, 0},
     };
     memcpy(&table[slot], auxv, sizeof(auxv));

@@ -223,6 +223,10 @@ static int build_user_memory(struct guest *guest, const struct monitor_options *
         return result;
     }
 
+    result = guest_vdso_install(guest, guest->stack_low - GUEST_PAGE_SIZE, error);
+    if (result < 0)
+        return result;
+
     unsigned eax, ebx, ecx, edx;
     uint64_t hwcap = __get_cpuid(1, &eax, &ebx, &ecx, &edx) ? edx : 0;
     struct loader_stack_info info = {
@@ -230,6 +234,7 @@ static int build_user_memory(struct guest *guest, const struct monitor_options *
         .envp = (const char *const *)options->environment,
         .execfn = options->program,
         .base = guest->interpreter.path ? guest->interpreter.bias : 0,
+        .sysinfo_ehdr = guest->vdso_base,
         .hwcap = hwcap,
         .hwcap2 = 0,
         .uid = getuid(),

@@ -43,6 +43,8 @@ struct guest {
     FILE *strace_file;                     /* --strace: stderr, or the FILE opened for it */
     const struct monitor_options *options; /* what it was built from */
     bool forked_child;                     /* a fork made this process: it has no main loop */
+    uint64_t vdso_base;       /* AT_SYSINFO_EHDR: the vDSO's ELF header in the guest */
+    struct hx_vclock *vclock; /* its clock page, as the host sees it */
 };
 
 /*
@@ -64,6 +66,20 @@ long monitor_guest_exec(void *opaque, const char *path, char *const argv[], char
  * what it would natively: by the program's fatal signal (raised on itself),
  * else exit(status). Does not return. */
 void monitor_exit_as_program(int status, int signal) __attribute__((noreturn));
+
+/* ---- vdso.c ---- */
+struct hx_vclock;
+struct vclock_keeper;
+
+/* Lays the vDSO and its clock page out in guest memory just under `below`
+ * (a guard page apart); sets vdso_base and vclock. 0, or a negative errno
+ * with a one-line *error. */
+int guest_vdso_install(struct guest *guest, uint64_t below, char **error);
+
+/* Keeps the clock page in step with the host's clocks from the main loop
+ * (default GMainContext) until guest_vclock_stop. NULL without a vDSO. */
+struct vclock_keeper *guest_vclock_start(struct guest *guest);
+void guest_vclock_stop(struct vclock_keeper *keeper);
 
 /* The kernel image path that goes with this binary: next to it in the build
  * tree, else the installed one. */

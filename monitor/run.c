@@ -325,9 +325,11 @@ int monitor_run(const struct monitor_options *options)
     if (options->timeout > 0)
         timeout_source = g_timeout_add((guint)(options->timeout * 1000), on_timeout, &run);
 
+    struct vclock_keeper *vclock = guest_vclock_start(guest);
     GThread *thread = g_thread_new("vcpu", vcpu_thread, &run);
     g_main_loop_run(run.loop);
     g_thread_join(thread);
+    guest_vclock_stop(vclock);
     if (timeout_source && !atomic_load(&run.timed_out))
         g_source_remove(timeout_source);
     g_source_remove(sigint_source);
