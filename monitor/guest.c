@@ -156,9 +156,11 @@ static void plan_stack(struct guest *guest)
     guest->stack_low = guest->stack_top - stack_size;
 }
 
+/* Between the stack's guard page and the mmap area: the vDSO and its clock
+ * page (guest_vdso_install). */
 static uint64_t mmap_high(const struct guest *guest)
 {
-    return guest->stack_low - GUEST_PAGE_SIZE;
+    return guest->stack_low - GUEST_PAGE_SIZE - GUEST_VDSO_AREA;
 }
 
 /* The program, and the interpreter it names, read from the host's

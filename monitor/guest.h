@@ -21,6 +21,7 @@ extern "C" {
 #define GUEST_STACK_TOP  GUEST_USER_TOP
 #define GUEST_STACK_SIZE (8ULL << 20)
 #define GUEST_MMAP_LOW   0x100000000ULL /* the heap may grow to here */
+#define GUEST_VDSO_AREA  (64ULL << 10)  /* below the stack guard: vDSO, clock page, guard */
 /* The break of a shared object run as the program (ld.so itself), which
  * lies high: Linux's ELF_ET_DYN_BASE. */
 #define GUEST_SHARED_OBJECT_BRK 0x555555554000ULL
@@ -43,8 +44,8 @@ struct guest {
     FILE *strace_file;                     /* --strace: stderr, or the FILE opened for it */
     const struct monitor_options *options; /* what it was built from */
     bool forked_child;                     /* a fork made this process: it has no main loop */
-    uint64_t vdso_base;       /* AT_SYSINFO_EHDR: the vDSO's ELF header in the guest */
-    struct hx_vclock *vclock; /* its clock page, as the host sees it */
+    uint64_t vdso_base;                    /* AT_SYSINFO_EHDR: the vDSO's ELF header in the guest */
+    struct hx_vclock *vclock;              /* its clock page, as the host sees it */
 };
 
 /*
@@ -71,8 +72,8 @@ void monitor_exit_as_program(int status, int signal) __attribute__((noreturn));
 struct hx_vclock;
 struct vclock_keeper;
 
-/* Lays the vDSO and its clock page out in guest memory just under `below`
- * (a guard page apart); sets vdso_base and vclock. 0, or a negative errno
+/* Lays the vDSO out just under `below` (the stack's guard page) and its
+ * clock page under it, within GUEST_VDSO_AREA; sets vdso_base and vclock. 0, or a negative errno
  * with a one-line *error. */
 int guest_vdso_install(struct guest *guest, uint64_t below, char **error);
 

@@ -83,8 +83,13 @@ int guest_vdso_install(struct guest *guest, uint64_t below, char **error)
         *error = g_strdup("the built-in vDSO image is damaged; rebuild hermitux-run");
         return -EINVAL;
     }
-    /* A guard page between it and whatever lies below `below`. */
-    uint64_t base = (below - GUEST_PAGE_SIZE - span) & GUEST_PAGE_MASK;
+    /* The image just under `below`, the clock page under it, then a guard
+     * page: all inside GUEST_VDSO_AREA, which the mmap area leaves free. */
+    if (span + 2 * GUEST_PAGE_SIZE > GUEST_VDSO_AREA) {
+        *error = g_strdup("the built-in vDSO image is larger than its area; rebuild hermitux-run");
+        return -EINVAL;
+    }
+    uint64_t base = below - span;
     uint64_t clock_page = base - GUEST_PAGE_SIZE;
     struct guest_memory *memory = guest->memory;
     int result =
