@@ -21,10 +21,13 @@
  *     breakpoints, an instruction count of one for single steps, memory
  *     hooks for watchpoints (reported at the next instruction boundary by a
  *     code hook on every instruction, armed only while watchpoints are).
- *   - A refused access ends the run with rip at the faulting instruction
- *     only because two never-firing read/write hooks make Unicorn store rip
- *     before every load and store (measured: without them rip is the start
- *     of the block; cpu_loop runs as fast as qemu-x86_64 with them).
+ *   - No hook runs on the fast path of loads and stores. A refused access
+ *     still ends the run with rip (and the flags) at the faulting
+ *     instruction: the state is restored from the host return address of
+ *     the access, as QEMU does for its own faults, by wrappers around
+ *     Unicorn 2.0.1's slow-path memory helpers; stores are kept off that
+ *     slow path on data pages (see "Unicorn 2.0.1's internals" below: both
+ *     were 40x on ordinary -O0 code).
  *   - A full translation flush costs a memset of Unicorn's 1 GiB code buffer
  *     (about a second), so code is invalidated by range wherever possible;
  *     full flushes happen only when single-stepping starts or ends and when
@@ -51,6 +54,7 @@
 #include "memory/memory.h"
 
 #include <cpuid.h>
+#include <dlfcn.h>
 #include <errno.h>
 #include <glib.h>
 #include <stdatomic.h>
@@ -247,6 +251,255 @@ static bool is_mapped(const struct tcg_accel *tcg, uint64_t page)
            g_array_index(tcg->mapped, struct tcg_range, index).start <= page;
 }
 
+/* ---- Unicorn 2.0.1's internals ------------------------------------------- */
+
+/*
+ * Unicorn 2.0.1 (Debian 12's) has two costs that its API cannot avoid, and
+ * this plugin works around both by interposing a few of its internal
+ * functions: libunicorn exports every QEMU function and calls them through
+ * its PLT, so a definition here (the plugin is ahead of libunicorn in the
+ * lookup scope of the dlopen() that loads both) replaces libunicorn's own,
+ * and forwards to it.
+ *
+ * 1. Every store takes the slow path: 2.0.1 stubs QEMU's dirty-page
+ *    tracking out, so every writable TLB entry keeps TLB_NOTDIRTY and every
+ *    store allocates and frees a GTree looking for code to invalidate
+ *    (fixed upstream in 2.1.0). The TLB fill below clears the flag, through
+ *    QEMU's own tlb_set_dirty, for pages mapped writable and not executable:
+ *    no code can be translated from them, so there is nothing to
+ *    invalidate. Writable executable pages keep the slow path, and with it
+ *    the detection of self-modifying code.
+ * 2. A refused access (the invalid-memory hook returning false) leaves rip
+ *    at the start of the translated block: Unicorn exits without QEMU's
+ *    cpu_restore_state. A read or write hook would make it store rip before
+ *    every access, but also sends every load and store through the slow
+ *    path (measured: 40x on -O0 code). Instead the slow-path memory helpers
+ *    are wrapped to remember the host return address of the access in
+ *    progress, and a refusal first restores the CPU state from it, as QEMU
+ *    does for its own page faults: rip (and the lazy flags state) of the
+ *    exact instruction, with no cost on the fast path.
+ */
+#if UC_VERSION_MAJOR == 2 && UC_VERSION_MINOR == 0
+#define TCG_INTERPOSE 1
+#else
+#define TCG_INTERPOSE 0
+#endif
+
+/* What the wrappers below need to know about the run of this thread. */
+struct tcg_thread {
+    struct tcg_accel *tcg; /* the engine running here, NULL outside uc_emu_start */
+    void *cpu;             /* its QEMU CPUState, seen when cpu_exec starts */
+    uint64_t access_address;
+    uintptr_t access_retaddr; /* host return address of the access, 0 if unknown */
+};
+static __thread struct tcg_thread tcg_thread;
+
+#if TCG_INTERPOSE
+
+/* QEMU's MemTxAttrs: 32 bits of bit-fields, passed by value in a register. */
+struct qemu_memtx_attrs {
+    uint32_t bits;
+};
+#define QEMU_PAGE_WRITE 2 /* PAGE_WRITE in QEMU's prot */
+
+bool cpu_restore_state_x86_64(void *cpu, uintptr_t host_pc, bool will_exit);
+void tlb_set_dirty_x86_64(void *cpu, uint64_t vaddr);
+
+/* The names of the functions replaced here; real[] holds libunicorn's. */
+enum tcg_real {
+    REAL_CPU_EXEC,
+    REAL_TLB_SET_PAGE,
+    REAL_LDUB,
+    REAL_LE_LDUW,
+    REAL_BE_LDUW,
+    REAL_LE_LDUL,
+    REAL_BE_LDUL,
+    REAL_LE_LDQ,
+    REAL_BE_LDQ,
+    REAL_STB,
+    REAL_LE_STW,
+    REAL_BE_STW,
+    REAL_LE_STL,
+    REAL_BE_STL,
+    REAL_LE_STQ,
+    REAL_BE_STQ,
+    REAL_LDUB_IDX,
+    REAL_LDSB_IDX,
+    REAL_LDUW_IDX,
+    REAL_LDSW_IDX,
+    REAL_LDL_IDX,
+    REAL_LDQ_IDX,
+    REAL_STB_IDX,
+    REAL_STW_IDX,
+    REAL_STL_IDX,
+    REAL_STQ_IDX,
+    REAL_COUNT,
+};
+static const char *const real_names[REAL_COUNT] = {
+    "cpu_exec_x86_64",           "tlb_set_page_with_attrs_x86_64", "helper_ret_ldub_mmu_x86_64",
+    "helper_le_lduw_mmu_x86_64", "helper_be_lduw_mmu_x86_64",      "helper_le_ldul_mmu_x86_64",
+    "helper_be_ldul_mmu_x86_64", "helper_le_ldq_mmu_x86_64",       "helper_be_ldq_mmu_x86_64",
+    "helper_ret_stb_mmu_x86_64", "helper_le_stw_mmu_x86_64",       "helper_be_stw_mmu_x86_64",
+    "helper_le_stl_mmu_x86_64",  "helper_be_stl_mmu_x86_64",       "helper_le_stq_mmu_x86_64",
+    "helper_be_stq_mmu_x86_64",  "cpu_ldub_mmuidx_ra_x86_64",      "cpu_ldsb_mmuidx_ra_x86_64",
+    "cpu_lduw_mmuidx_ra_x86_64", "cpu_ldsw_mmuidx_ra_x86_64",      "cpu_ldl_mmuidx_ra_x86_64",
+    "cpu_ldq_mmuidx_ra_x86_64",  "cpu_stb_mmuidx_ra_x86_64",       "cpu_stw_mmuidx_ra_x86_64",
+    "cpu_stl_mmuidx_ra_x86_64",  "cpu_stq_mmuidx_ra_x86_64",
+};
+static void *real[REAL_COUNT];
+
+/* Finds libunicorn's definitions of everything replaced here. */
+static int resolve_real_functions(char **error)
+{
+    for (int i = 0; i < REAL_COUNT; i++) {
+        if (!real[i])
+            real[i] = dlsym(RTLD_NEXT, real_names[i]);
+        if (!real[i]) {
+            *error = g_strdup_printf("Unicorn %d.%d.%d has no %s (this build expects 2.0)",
+                                     UC_VERSION_MAJOR, UC_VERSION_MINOR, UC_VERSION_PATCH,
+                                     real_names[i]);
+            return -EIO;
+        }
+    }
+    return 0;
+}
+
+int cpu_exec_x86_64(void *uc, void *cpu);
+int cpu_exec_x86_64(void *uc, void *cpu)
+{
+    tcg_thread.cpu = cpu;
+    return ((int (*)(void *, void *))real[REAL_CPU_EXEC])(uc, cpu);
+}
+
+static bool writable_data_page(const struct tcg_accel *tcg, uint64_t page);
+
+void tlb_set_page_with_attrs_x86_64(void *cpu, uint64_t vaddr, uint64_t paddr,
+                                    struct qemu_memtx_attrs attrs, int prot, int mmu_idx,
+                                    uint64_t size);
+void tlb_set_page_with_attrs_x86_64(void *cpu, uint64_t vaddr, uint64_t paddr,
+                                    struct qemu_memtx_attrs attrs, int prot, int mmu_idx,
+                                    uint64_t size)
+{
+    typedef void fill_fn(void *, uint64_t, uint64_t, struct qemu_memtx_attrs, int, int, uint64_t);
+    ((fill_fn *)real[REAL_TLB_SET_PAGE])(cpu, vaddr, paddr, attrs, prot, mmu_idx, size);
+    struct tcg_accel *tcg = tcg_thread.tcg;
+    if (tcg && (prot & QEMU_PAGE_WRITE) && writable_data_page(tcg, vaddr & GUEST_PAGE_MASK))
+        tlb_set_dirty_x86_64(cpu, vaddr);
+}
+
+/* An access through one of the wrapped helpers: remembered while it lasts
+ * (a refusal leaves it set, and the next run clears it). */
+static inline void access_begin(uint64_t address, uintptr_t retaddr)
+{
+    tcg_thread.access_address = address;
+    tcg_thread.access_retaddr = retaddr;
+}
+
+static inline void access_end(void)
+{
+    tcg_thread.access_retaddr = 0;
+}
+
+/*
+ * Two families are wrapped: the slow-path helpers called from translated
+ * code, (env, addr, [value,] oi, retaddr), and the accessors QEMU's own
+ * helpers use (segment loads, fxsave...), (env, addr, [value,] mmu_idx, ra).
+ * `middle` is the type of oi or mmu_idx.
+ */
+#define WRAP_LOAD(name, type, middle, index)                                                       \
+    type name(void *env, uint64_t address, middle how, uintptr_t retaddr);                         \
+    type name(void *env, uint64_t address, middle how, uintptr_t retaddr)                          \
+    {                                                                                              \
+        access_begin(address, retaddr);                                                            \
+        type value = ((type(*)(void *, uint64_t, middle, uintptr_t))real[index])(env, address,     \
+                                                                                 how, retaddr);    \
+        access_end();                                                                              \
+        return value;                                                                              \
+    }
+#define WRAP_STORE(name, type, middle, index)                                                      \
+    void name(void *env, uint64_t address, type value, middle how, uintptr_t retaddr);             \
+    void name(void *env, uint64_t address, type value, middle how, uintptr_t retaddr)              \
+    {                                                                                              \
+        access_begin(address, retaddr);                                                            \
+        ((void (*)(void *, uint64_t, type, middle, uintptr_t))real[index])(env, address, value,    \
+                                                                           how, retaddr);          \
+        access_end();                                                                              \
+    }
+
+WRAP_LOAD(helper_ret_ldub_mmu_x86_64, uint64_t, uint32_t, REAL_LDUB)
+WRAP_LOAD(helper_le_lduw_mmu_x86_64, uint64_t, uint32_t, REAL_LE_LDUW)
+WRAP_LOAD(helper_be_lduw_mmu_x86_64, uint64_t, uint32_t, REAL_BE_LDUW)
+WRAP_LOAD(helper_le_ldul_mmu_x86_64, uint64_t, uint32_t, REAL_LE_LDUL)
+WRAP_LOAD(helper_be_ldul_mmu_x86_64, uint64_t, uint32_t, REAL_BE_LDUL)
+WRAP_LOAD(helper_le_ldq_mmu_x86_64, uint64_t, uint32_t, REAL_LE_LDQ)
+WRAP_LOAD(helper_be_ldq_mmu_x86_64, uint64_t, uint32_t, REAL_BE_LDQ)
+WRAP_STORE(helper_ret_stb_mmu_x86_64, uint8_t, uint32_t, REAL_STB)
+WRAP_STORE(helper_le_stw_mmu_x86_64, uint16_t, uint32_t, REAL_LE_STW)
+WRAP_STORE(helper_be_stw_mmu_x86_64, uint16_t, uint32_t, REAL_BE_STW)
+WRAP_STORE(helper_le_stl_mmu_x86_64, uint32_t, uint32_t, REAL_LE_STL)
+WRAP_STORE(helper_be_stl_mmu_x86_64, uint32_t, uint32_t, REAL_BE_STL)
+WRAP_STORE(helper_le_stq_mmu_x86_64, uint64_t, uint32_t, REAL_LE_STQ)
+WRAP_STORE(helper_be_stq_mmu_x86_64, uint64_t, uint32_t, REAL_BE_STQ)
+WRAP_LOAD(cpu_ldub_mmuidx_ra_x86_64, uint32_t, int, REAL_LDUB_IDX)
+WRAP_LOAD(cpu_ldsb_mmuidx_ra_x86_64, int, int, REAL_LDSB_IDX)
+WRAP_LOAD(cpu_lduw_mmuidx_ra_x86_64, uint32_t, int, REAL_LDUW_IDX)
+WRAP_LOAD(cpu_ldsw_mmuidx_ra_x86_64, int, int, REAL_LDSW_IDX)
+WRAP_LOAD(cpu_ldl_mmuidx_ra_x86_64, uint32_t, int, REAL_LDL_IDX)
+WRAP_LOAD(cpu_ldq_mmuidx_ra_x86_64, uint64_t, int, REAL_LDQ_IDX)
+WRAP_STORE(cpu_stb_mmuidx_ra_x86_64, uint32_t, int, REAL_STB_IDX)
+WRAP_STORE(cpu_stw_mmuidx_ra_x86_64, uint32_t, int, REAL_STW_IDX)
+WRAP_STORE(cpu_stl_mmuidx_ra_x86_64, uint32_t, int, REAL_STL_IDX)
+WRAP_STORE(cpu_stq_mmuidx_ra_x86_64, uint64_t, int, REAL_STQ_IDX)
+
+/*
+ * Before refusing the access to address: puts rip (and the flags state) at
+ * the instruction that made it, from the access's host return address. Only
+ * the access in progress counts (an access never spans more than 16 bytes).
+ * Without one (an instruction fetch, done before the block runs) the block's
+ * start is already right.
+ */
+static void restore_faulting_instruction(uint64_t address)
+{
+    if (tcg_thread.cpu && tcg_thread.access_retaddr && address - tcg_thread.access_address < 16)
+        cpu_restore_state_x86_64(tcg_thread.cpu, tcg_thread.access_retaddr, true);
+}
+
+#else /* !TCG_INTERPOSE */
+
+static int resolve_real_functions(char **error)
+{
+    (void)error;
+    return 0;
+}
+
+static void restore_faulting_instruction(uint64_t address)
+{
+    (void)address;
+}
+
+#endif
+
+/* The range mapped at page allows writes and no instruction fetches. */
+static bool writable_data_page(const struct tcg_accel *tcg, uint64_t page)
+{
+    guint index = mapped_search(tcg, page);
+    if (index >= tcg->mapped->len)
+        return false;
+    const struct tcg_range *range = &g_array_index(tcg->mapped, struct tcg_range, index);
+    return range->start <= page && (range->prot & UC_PROT_WRITE) && !(range->prot & UC_PROT_EXEC);
+}
+
+/* Runs the engine from rip with this thread's wrappers pointed at it. */
+static uc_err emulate(struct tcg_accel *tcg, uint64_t rip, size_t count)
+{
+    tcg_thread.tcg = tcg;
+    tcg_thread.access_retaddr = 0;
+    uc_err err = uc_emu_start(tcg->uc, rip, 0, 0, count);
+    tcg_thread.tcg = NULL;
+    tcg_thread.access_retaddr = 0;
+    return err;
+}
+
 static void unmap_all(struct tcg_accel *tcg)
 {
     for (guint i = 0; i < tcg->mapped->len; i++) {
@@ -322,15 +575,11 @@ static void set_fault(struct tcg_accel *tcg, uint64_t address, uc_mem_type type,
 }
 
 /*
- * The memory hook for accesses Unicorn could not do: maps the page (and the
- * contiguous run around it) and retries, or records why not and refuses,
- * which ends uc_emu_start with rip at the instruction that made the access.
+ * For an access Unicorn could not do: maps the page (and the contiguous run
+ * around it) and returns true to retry, or records why not and returns false.
  */
-static bool on_invalid_access(uc_engine *uc, uc_mem_type type, uint64_t address, int size,
-                              int64_t value, void *opaque)
+static bool map_for_access(struct tcg_accel *tcg, uc_mem_type type, uint64_t address)
 {
-    (void)uc, (void)size, (void)value;
-    struct tcg_accel *tcg = opaque;
     int cpl = current_cpl(tcg);
     uint64_t page = address & GUEST_PAGE_MASK;
     bool write = type == UC_MEM_WRITE_UNMAPPED || type == UC_MEM_WRITE_PROT;
@@ -392,6 +641,18 @@ static bool on_invalid_access(uc_engine *uc, uc_mem_type type, uint64_t address,
     g_array_insert_val(tcg->mapped, mapped_search(tcg, start), range);
     tcg->mapped_cpl = cpl;
     return true;
+}
+
+/* The memory hook for accesses Unicorn could not do. A refusal ends
+ * uc_emu_start with rip at the instruction that made the access. */
+static bool on_invalid_access(uc_engine *uc, uc_mem_type type, uint64_t address, int size,
+                              int64_t value, void *opaque)
+{
+    (void)uc, (void)size, (void)value;
+    if (map_for_access(opaque, type, address))
+        return true;
+    restore_faulting_instruction(address);
+    return false;
 }
 
 /* ---- hooks --------------------------------------------------------------- */
@@ -569,11 +830,12 @@ static int add_base_hooks(struct tcg_accel *tcg, char **error)
 {
     uc_hook hook;
     uc_err err = uc_hook_add(tcg->uc, &hook, UC_HOOK_MEM_INVALID, on_invalid_access, tcg, 1, 0);
-    /* With a read or write hook present, Unicorn stores rip before every
-     * load or store, so a refused access ends the run with rip at the
-     * instruction that made it (else rip is the start of its block). These
-     * two are bounded to an address nothing uses, so they never run. */
-    if (err == UC_ERR_OK)
+    /* Without the interposed helpers, a read or write hook makes Unicorn
+     * store rip before every load and store (and sends them all through its
+     * slow path), so that a refused access ends the run with rip at the
+     * instruction that made it. Bounded to an address nothing uses, these
+     * two never run. */
+    if (err == UC_ERR_OK && !TCG_INTERPOSE)
         err = uc_hook_add(tcg->uc, &hook, UC_HOOK_MEM_READ | UC_HOOK_MEM_WRITE, on_never_accessed,
                           tcg, PC_SYNC_HOOK_ADDRESS, PC_SYNC_HOOK_ADDRESS);
     if (err == UC_ERR_OK)
@@ -595,6 +857,8 @@ static int add_base_hooks(struct tcg_accel *tcg, char **error)
 
 static int open_engine(struct tcg_accel *tcg, char **error)
 {
+    if (resolve_real_functions(error) < 0)
+        return -EIO;
     uc_err err = uc_open(UC_ARCH_X86, UC_MODE_64, &tcg->uc);
     if (err != UC_ERR_OK) {
         tcg->uc = NULL;
@@ -1177,7 +1441,7 @@ static int load_engine_state(struct tcg_accel *tcg, const struct cpu_state *save
         uint64_t rsp = scratch_address + 256 * 8;
         uc_reg_write(tcg->uc, UC_X86_REG_RSP, &rsp);
         tcg->event = EVENT_NONE;
-        err = uc_emu_start(tcg->uc, scratch_address, 0, 0, 1);
+        err = emulate(tcg, scratch_address, 1);
         uc_mem_unmap(tcg->uc, scratch_address, GUEST_PAGE_SIZE);
     }
     g_free(scratch);
@@ -1274,7 +1538,7 @@ static int run_engine(struct accel *accel, struct accel_exit *exit)
         tcg->event = EVENT_NONE;
         tcg->watch_hit = false;
         atomic_store(&tcg->in_emulation, true);
-        uc_err err = uc_emu_start(uc, rip, 0, 0, step ? 1 : 0);
+        uc_err err = emulate(tcg, rip, step ? 1 : 0);
         atomic_store(&tcg->in_emulation, false);
         bool yield = atomic_load(&tcg->yield_requested);
         exec_release(tcg, yield && tcg->event == EVENT_NONE && err == UC_ERR_OK);

@@ -137,3 +137,37 @@ timeout_case() {
 }
 custom timeout/glibc timeout_case glibc
 custom timeout/musl timeout_case musl
+
+# --timeout and SIGTERM end a program blocked in a host call (the accelerator kicks the
+# vCPU thread out of it): busybox cat reading a pipe nobody writes, busybox sleep.
+blocked_case() {
+    local accel=$1 dir=$2 how=$3 want st writer pid
+    shift 3
+    mkfifo "$dir/fifo"
+    sleep 60 >"$dir/fifo" &
+    writer=$!
+    local run=(timeout -k 5 "$TIMEOUT" "$HERMITUX_RUN" --accel="$accel")
+    if [ "$how" = timeout ]; then
+        want=124
+        "${run[@]}" --timeout 1 /bin/busybox "$@" <"$dir/fifo" >"$dir/out" 2>"$dir/err"
+        st=$?
+    else
+        want=143
+        "${run[@]}" /bin/busybox "$@" <"$dir/fifo" >"$dir/out" 2>"$dir/err" &
+        pid=$!
+        sleep 1
+        kill -TERM "$pid"
+        wait "$pid"
+        st=$?
+    fi
+    kill "$writer" 2>/dev/null
+    wait "$writer" 2>/dev/null
+    if [ "$st" != "$want" ]; then
+        echo "exit status $st, expected $want; stderr: $(head -c 300 "$dir/err")"
+        return 1
+    fi
+}
+custom blocked/timeout-read blocked_case timeout cat
+custom blocked/timeout-sleep blocked_case timeout sleep 30
+custom blocked/sigterm-read blocked_case sigterm cat
+custom blocked/sigterm-sleep blocked_case sigterm sleep 30
