@@ -10,7 +10,9 @@
 #include "linux/internal.h"
 
 #include <fcntl.h>
+#include <linux/magic.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -29,17 +31,19 @@ int linux_fd_host(const struct linux_process *process, uint64_t guest_fd)
     return process->fds[fd].host_fd;
 }
 
-static bool is_regular(int host_fd)
-{
-    struct stat st;
-    return fstat(host_fd, &st) == 0 && S_ISREG(st.st_mode);
-}
-
 static void install_at(struct linux_process *process, int guest_fd, int host_fd, bool cloexec)
 {
-    process->fds[guest_fd].host_fd = host_fd;
-    process->fds[guest_fd].cloexec = cloexec;
-    process->fds[guest_fd].regular = is_regular(host_fd);
+    struct linux_fd *entry = &process->fds[guest_fd];
+    struct stat st;
+    bool known = fstat(host_fd, &st) == 0;
+    struct statfs fs;
+    entry->host_fd = host_fd;
+    entry->cloexec = cloexec;
+    entry->regular = known && S_ISREG(st.st_mode);
+    /* Lookups under a procfs directory are decided by proc.c. */
+    entry->on_proc =
+        known && S_ISDIR(st.st_mode) && fstatfs(host_fd, &fs) == 0 && fs.f_type == PROC_SUPER_MAGIC;
+    entry->proc = NULL;
 }
 
 long linux_fd_install(struct linux_process *process, int host_fd, int minimum, bool cloexec)
@@ -57,9 +61,12 @@ long linux_fd_install(struct linux_process *process, int host_fd, int minimum, b
 
 int linux_fd_release(struct linux_process *process, int guest_fd)
 {
-    int host_fd = process->fds[guest_fd].host_fd;
-    process->fds[guest_fd].host_fd = -1;
-    process->fds[guest_fd].cloexec = false;
+    struct linux_fd *entry = &process->fds[guest_fd];
+    int host_fd = entry->host_fd;
+    entry->host_fd = -1;
+    entry->cloexec = false;
+    linux_proc_fd_unref(entry->proc);
+    entry->proc = NULL;
     return close(host_fd);
 }
 
@@ -90,7 +97,10 @@ static long dup_from(struct linux_process *process, uint64_t old_fd, int minimum
     int copy = host_dup(host_fd);
     if (copy < 0)
         return linux_host_error();
-    return linux_fd_install(process, copy, minimum, cloexec);
+    long fd = linux_fd_install(process, copy, minimum, cloexec);
+    if (fd >= 0)
+        process->fds[fd].proc = linux_proc_fd_ref(process->fds[(uint32_t)old_fd].proc);
+    return fd;
 }
 
 static long sys_dup(struct linux_thread *thread, const uint64_t *args)
@@ -110,9 +120,11 @@ static long dup_onto(struct linux_process *process, uint64_t old_fd, uint64_t ne
     int copy = host_dup(host_fd);
     if (copy < 0)
         return linux_host_error();
+    struct linux_proc_fd *proc = linux_proc_fd_ref(process->fds[(uint32_t)old_fd].proc);
     if (process->fds[target].host_fd >= 0)
         linux_fd_release(process, (int)target);
     install_at(process, (int)target, copy, cloexec);
+    process->fds[target].proc = proc;
     return target;
 }
 

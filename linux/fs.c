@@ -10,102 +10,64 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/magic.h>
 #include <sys/file.h>
+#include <sys/sysmacros.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#define GUEST_AT_FDCWD (-100)
+#define GUEST_AT_FDCWD LINUX_AT_FDCWD
 
-/* A guest (dirfd, path) made ready for a host *at call. */
-struct host_path {
-    int dirfd;
-    char path[LINUX_PATH_MAX + 64];
-};
+#ifndef SYS_fchmodat2
+#define SYS_fchmodat2 452
+#endif
 
-static bool starts_with(const char *text, const char *prefix, const char **rest)
+/* Reads and decides a guest (dirfd, path). allow_empty: AT_EMPTY_PATH, an
+ * empty path names dirfd itself. follow: a final /proc link is followed. */
+static long resolve_path(struct linux_process *process, uint64_t dirfd, uint64_t address,
+                         bool allow_empty, bool follow, struct linux_path *out)
 {
-    size_t len = strlen(prefix);
-    if (strncmp(text, prefix, len) != 0)
-        return false;
-    *rest = text + len;
-    return true;
+    char path[LINUX_PATH_MAX];
+    long error = linux_read_path(process, address, path, allow_empty);
+    if (error)
+        return error;
+    if (!path[0])
+        return linux_path_of_fd(process, (int32_t)dirfd, out);
+    return linux_path_resolve(process, (int32_t)dirfd, path, follow, out);
 }
 
-/*
- * The /proc and /dev names of fds would reach the monitor's fds of the same
- * numbers: they are rewritten to the host fd behind the guest fd. The
- * program is pid 1 to itself, so /proc/1 means /proc/self. (Paths reaching
- * /proc through a dirfd or a symlink other than /dev/fd are not rewritten.)
- */
-static long rewrite_special(const struct linux_process *process, char *path, size_t size)
-{
-    const char *rest;
-    char *copy = NULL;
-    if (starts_with(path, "/proc/1/", &rest) || starts_with(path, "/proc/thread-self/", &rest)) {
-        copy = g_strconcat("/proc/self/", rest, NULL);
-    } else if (strcmp(path, "/dev/stdin") == 0 || strcmp(path, "/dev/stdout") == 0 ||
-               strcmp(path, "/dev/stderr") == 0) {
-        static const char *const names[] = {"/dev/stdin", "/dev/stdout", "/dev/stderr"};
-        for (int fd = 0; fd < 3; fd++) {
-            if (strcmp(path, names[fd]) == 0)
-                copy = g_strdup_printf("/dev/fd/%d", fd);
-        }
-    }
-    if (copy) {
-        g_strlcpy(path, copy, size);
-        g_free(copy);
-    }
-    const char *prefixes[] = {"/proc/self/fd/", "/proc/self/fdinfo/", "/dev/fd/"};
-    for (size_t i = 0; i < G_N_ELEMENTS(prefixes); i++) {
-        if (!starts_with(path, prefixes[i], &rest) || !g_ascii_isdigit(*rest))
-            continue;
-        char *end;
-        unsigned long guest_fd = strtoul(rest, &end, 10);
-        int host_fd = guest_fd < LINUX_MAX_FDS ? linux_fd_host(process, guest_fd) : -1;
-        if (host_fd < 0)
-            return -ENOENT;
-        char *rewritten = g_strdup_printf(
-            "%s%d%s", i == 1 ? "/proc/self/fdinfo/" : "/proc/self/fd/", host_fd, end);
-        if (strlen(rewritten) >= size) {
-            g_free(rewritten);
-            return -ENAMETOOLONG;
-        }
-        strcpy(path, rewritten);
-        g_free(rewritten);
-        break;
-    }
-    return 0;
-}
-
-static long resolve_dirfd(const struct linux_process *process, uint64_t dirfd, const char *path,
-                          int *host_dirfd)
-{
-    if (path[0] == '/' || (int32_t)dirfd == GUEST_AT_FDCWD) {
-        *host_dirfd = AT_FDCWD;
-        return 0;
-    }
-    *host_dirfd = linux_fd_host(process, dirfd);
-    return *host_dirfd < 0 ? -EBADF : 0;
-}
-
+/* As resolve_path, following a final /proc link (what most calls do). */
 static long resolve(struct linux_process *process, uint64_t dirfd, uint64_t address,
-                    bool allow_empty, struct host_path *out)
+                    bool allow_empty, struct linux_path *out)
 {
-    long error = linux_read_path(process, address, out->path, allow_empty);
-    if (error)
-        return error;
-    error = rewrite_special(process, out->path, sizeof(out->path));
-    if (error)
-        return error;
-    return resolve_dirfd(process, dirfd, out->path, &out->dirfd);
+    return resolve_path(process, dirfd, address, allow_empty, true, out);
 }
 
-static bool is_exe_link(const char *path)
+/* For calls that change the file system: a virtual /proc object refuses
+ * them as Linux's read-only /proc does. */
+static long resolve_host(struct linux_process *process, uint64_t dirfd, uint64_t address,
+                         bool allow_empty, bool follow, long refusal, struct linux_path *out)
 {
-    return strcmp(path, "/proc/self/exe") == 0 || strcmp(path, "/proc/1/exe") == 0 ||
-           strcmp(path, "/proc/thread-self/exe") == 0;
+    long error = resolve_path(process, dirfd, address, allow_empty, follow, out);
+    if (!error && out->kind != LINUX_PATH_HOST)
+        return refusal;
+    return error;
+}
+
+/* One absolute host path for calls without an *at form (truncate, statfs):
+ * a dirfd-relative path goes through the monitor's own /proc/self/fd. */
+static void host_absolute(const struct linux_path *path, char *out, size_t size)
+{
+    if (path->path[0] == '/' || path->dirfd == AT_FDCWD) {
+        g_strlcpy(out, path->path, size);
+        return;
+    }
+    char prefix[64];
+    snprintf(prefix, sizeof(prefix), "/proc/self/fd/%d%s", path->dirfd, path->path[0] ? "/" : "");
+    g_strlcpy(out, prefix, size);
+    g_strlcat(out, path->path, size);
 }
 
 /* ---- open ---------------------------------------------------------------- */
@@ -113,17 +75,11 @@ static bool is_exe_link(const char *path)
 static long do_openat(struct linux_process *process, uint64_t dirfd, uint64_t address,
                       uint64_t flags, uint64_t mode)
 {
-    struct host_path host;
-    long error = resolve(process, dirfd, address, false, &host);
+    struct linux_path path;
+    long error = resolve_path(process, dirfd, address, false, !(flags & O_NOFOLLOW), &path);
     if (error)
         return error;
-    /* The program's executable, not the monitor's. */
-    if (strcmp(host.path, "/proc/self/exe") == 0)
-        g_strlcpy(host.path, process->exe_path, sizeof(host.path));
-    int host_fd = openat(host.dirfd, host.path, (int)flags | O_CLOEXEC, (mode_t)mode);
-    if (host_fd < 0)
-        return linux_host_error();
-    return linux_fd_install(process, host_fd, 0, flags & O_CLOEXEC);
+    return linux_path_open(process, &path, (int)flags, (mode_t)mode);
 }
 
 static long sys_open(struct linux_thread *thread, const uint64_t *args)
@@ -155,14 +111,15 @@ static long stat_at(struct linux_process *process, uint64_t dirfd, uint64_t addr
 {
     if (flags & ~(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH | AT_NO_AUTOMOUNT))
         return -EINVAL;
-    struct host_path host;
-    long error = resolve(process, dirfd, address, flags & AT_EMPTY_PATH, &host);
+    struct linux_path path;
+    long error = resolve_path(process, dirfd, address, flags & AT_EMPTY_PATH,
+                              !(flags & AT_SYMLINK_NOFOLLOW), &path);
     if (error)
         return error;
-    if (strcmp(host.path, "/proc/self/exe") == 0 && !(flags & AT_SYMLINK_NOFOLLOW))
-        g_strlcpy(host.path, process->exe_path, sizeof(host.path));
     struct stat st;
-    if (fstatat(host.dirfd, host.path, &st, flags) != 0)
+    if (path.kind != LINUX_PATH_HOST)
+        linux_proc_stat(&path, &st);
+    else if (fstatat(path.dirfd, path.path, &st, flags | (path.path[0] ? 0 : AT_EMPTY_PATH)) != 0)
         return linux_host_error();
     return linux_copy_out(process, buffer, &st, sizeof(st)) ? -EFAULT : 0;
 }
@@ -188,26 +145,55 @@ static long sys_newfstatat(struct linux_thread *thread, const uint64_t *args)
 static long sys_fstat(struct linux_thread *thread, const uint64_t *args)
 {
     struct linux_process *process = thread->process;
-    int host_fd = linux_fd_host(process, args[0]);
-    if (host_fd < 0)
-        return -EBADF;
+    struct linux_path path;
+    long error = linux_path_of_fd(process, (int32_t)args[0], &path);
+    if (error || (int32_t)args[0] == GUEST_AT_FDCWD)
+        return error ? error : -EBADF;
     struct stat st;
-    if (fstat(host_fd, &st) != 0)
+    if (path.kind != LINUX_PATH_HOST)
+        linux_proc_stat(&path, &st);
+    else if (fstat(path.dirfd, &st) != 0)
         return linux_host_error();
     return linux_copy_out(process, args[1], &st, sizeof(st)) ? -EFAULT : 0;
+}
+
+/* A virtual object's statx, from its stat. */
+static void statx_of(const struct stat *st, struct statx *stx)
+{
+    memset(stx, 0, sizeof(*stx));
+    stx->stx_mask = STATX_BASIC_STATS;
+    stx->stx_blksize = (uint32_t)st->st_blksize;
+    stx->stx_nlink = (uint32_t)st->st_nlink;
+    stx->stx_uid = st->st_uid;
+    stx->stx_gid = st->st_gid;
+    stx->stx_mode = (uint16_t)st->st_mode;
+    stx->stx_ino = st->st_ino;
+    struct statx_timestamp time = {st->st_ctim.tv_sec, (uint32_t)st->st_ctim.tv_nsec, 0};
+    stx->stx_atime = stx->stx_btime = stx->stx_ctime = stx->stx_mtime = time;
+    stx->stx_dev_major = major(st->st_dev);
+    stx->stx_dev_minor = minor(st->st_dev);
 }
 
 static long sys_statx(struct linux_thread *thread, const uint64_t *args)
 {
     struct linux_process *process = thread->process;
     int flags = (int)args[2];
-    struct host_path host;
-    long error = resolve(process, args[0], args[1], flags & AT_EMPTY_PATH, &host);
+    struct linux_path path;
+    long error = resolve_path(process, args[0], args[1], flags & AT_EMPTY_PATH,
+                              !(flags & AT_SYMLINK_NOFOLLOW), &path);
     if (error)
         return error;
+    if ((unsigned int)args[3] & STATX__RESERVED)
+        return -EINVAL;
     struct statx stx;
-    if (statx(host.dirfd, host.path, flags, (unsigned int)args[3], &stx) != 0)
+    if (path.kind != LINUX_PATH_HOST) {
+        struct stat st;
+        linux_proc_stat(&path, &st);
+        statx_of(&st, &stx);
+    } else if (statx(path.dirfd, path.path, flags | (path.path[0] ? 0 : AT_EMPTY_PATH),
+                     (unsigned int)args[3], &stx) != 0) {
         return linux_host_error();
+    }
     return linux_copy_out(process, args[4], &stx, sizeof(stx)) ? -EFAULT : 0;
 }
 
@@ -222,12 +208,15 @@ static long statfs_out(struct linux_process *process, int result, const struct s
 static long sys_statfs(struct linux_thread *thread, const uint64_t *args)
 {
     struct linux_process *process = thread->process;
-    struct host_path host;
-    long error = resolve(process, (uint64_t)GUEST_AT_FDCWD, args[0], false, &host);
+    struct linux_path path;
+    long error = resolve(process, (uint64_t)GUEST_AT_FDCWD, args[0], false, &path);
     if (error)
         return error;
+    char host[LINUX_PATH_MAX + 64];
+    host_absolute(&path, host, sizeof(host));
     struct statfs st;
-    return statfs_out(process, statfs(host.path, &st), &st, args[1]);
+    return statfs_out(process, statfs(path.kind == LINUX_PATH_HOST ? host : "/proc", &st), &st,
+                      args[1]);
 }
 
 static long sys_fstatfs(struct linux_thread *thread, const uint64_t *args)
@@ -237,27 +226,45 @@ static long sys_fstatfs(struct linux_thread *thread, const uint64_t *args)
     if (host_fd < 0)
         return -EBADF;
     struct statfs st;
+    if (process->fds[(uint32_t)args[0]].proc)
+        return statfs_out(process, statfs("/proc", &st), &st, args[1]);
     return statfs_out(process, fstatfs(host_fd, &st), &st, args[1]);
 }
 
 /* ---- access ---------------------------------------------------------------- */
+
+/* access(2) on a virtual object: what its mode allows the owner. */
+static long proc_access(const struct linux_path *path, uint64_t mode)
+{
+    struct stat st;
+    linux_proc_stat(path, &st);
+    if (((mode & R_OK) && !(st.st_mode & S_IRUSR)) || ((mode & W_OK) && !(st.st_mode & S_IWUSR)) ||
+        ((mode & X_OK) && !(st.st_mode & S_IXUSR)))
+        return -EACCES;
+    return 0;
+}
 
 static long access_at(struct linux_process *process, uint64_t dirfd, uint64_t address,
                       uint64_t mode, int flags, bool with_flags)
 {
     if (mode & ~(uint64_t)(R_OK | W_OK | X_OK))
         return -EINVAL;
-    struct host_path host;
-    long error = resolve(process, dirfd, address, flags & AT_EMPTY_PATH, &host);
+    if (flags & ~(AT_EACCESS | AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH))
+        return -EINVAL;
+    struct linux_path path;
+    long error = resolve_path(process, dirfd, address, flags & AT_EMPTY_PATH,
+                              !(flags & AT_SYMLINK_NOFOLLOW), &path);
     if (error)
         return error;
-    if (strcmp(host.path, "/proc/self/exe") == 0)
-        g_strlcpy(host.path, process->exe_path, sizeof(host.path));
-    if (!with_flags)
-        return linux_host_result(syscall(SYS_faccessat, host.dirfd, host.path, (int)mode));
-    long result = syscall(SYS_faccessat2, host.dirfd, host.path, (int)mode, flags);
+    if (path.kind != LINUX_PATH_HOST)
+        return proc_access(&path, mode);
+    if (!path.path[0])
+        flags |= AT_EMPTY_PATH;
+    if (!with_flags && !(flags & AT_EMPTY_PATH))
+        return linux_host_result(syscall(SYS_faccessat, path.dirfd, path.path, (int)mode));
+    long result = syscall(SYS_faccessat2, path.dirfd, path.path, (int)mode, flags);
     if (result < 0 && errno == ENOSYS) /* an older host kernel: libc emulates */
-        result = faccessat(host.dirfd, host.path, (int)mode, flags);
+        result = faccessat(path.dirfd, path.path, (int)mode, flags);
     return linux_host_result(result);
 }
 
@@ -281,25 +288,62 @@ static long sys_faccessat2(struct linux_thread *thread, const uint64_t *args)
 
 /* ---- cwd ------------------------------------------------------------------ */
 
+/* The program's current directory is its own: the monitor's never moves, so
+ * relative paths the monitor owns (--core, --gdb unix:) keep their meaning. */
 static long sys_getcwd(struct linux_thread *thread, const uint64_t *args)
 {
     struct linux_process *process = thread->process;
-    size_t size = MIN(args[1], (uint64_t)LINUX_PATH_MAX);
     char buffer[LINUX_PATH_MAX];
-    long len = syscall(SYS_getcwd, buffer, size);
+    long len = linux_cwd_path(process, buffer, sizeof(buffer));
     if (len < 0)
+        return len;
+    if ((uint64_t)len + 1 > args[1])
+        return -ERANGE;
+    return linux_copy_out(process, args[0], buffer, (size_t)len + 1) ? -EFAULT : len + 1;
+}
+
+/* Makes a host directory fd (any open mode, O_PATH included) the cwd. */
+static long change_directory(struct linux_process *process, int host_fd, const char *virtual_path)
+{
+    if (virtual_path) {
+        g_free(process->cwd_virtual);
+        process->cwd_virtual = g_strdup(virtual_path);
+        return 0;
+    }
+    struct stat st;
+    if (fstat(host_fd, &st) != 0)
         return linux_host_error();
-    return linux_copy_out(process, args[0], buffer, (size_t)len) ? -EFAULT : len;
+    if (!S_ISDIR(st.st_mode))
+        return -ENOTDIR;
+    /* chdir needs search permission, which looking up "." checks. */
+    if (faccessat(host_fd, ".", X_OK, 0) != 0)
+        return linux_host_error();
+    int copy = fcntl(host_fd, F_DUPFD_CLOEXEC, 3);
+    if (copy < 0)
+        return linux_host_error();
+    struct statfs fs;
+    close(process->cwd_fd);
+    process->cwd_fd = copy;
+    process->cwd_on_proc = fstatfs(copy, &fs) == 0 && fs.f_type == PROC_SUPER_MAGIC;
+    g_free(process->cwd_virtual);
+    process->cwd_virtual = NULL;
+    return 0;
 }
 
 static long sys_chdir(struct linux_thread *thread, const uint64_t *args)
 {
     struct linux_process *process = thread->process;
-    struct host_path host;
-    long error = resolve(process, (uint64_t)GUEST_AT_FDCWD, args[0], false, &host);
+    struct linux_path path;
+    long error = resolve(process, (uint64_t)GUEST_AT_FDCWD, args[0], false, &path);
     if (error)
         return error;
-    return linux_host_result(chdir(host.path));
+    long fd = linux_path_open(process, &path, O_PATH | O_DIRECTORY | O_CLOEXEC, 0);
+    if (fd < 0)
+        return fd;
+    const struct linux_proc_fd *proc = process->fds[fd].proc;
+    error = change_directory(process, process->fds[fd].host_fd, proc ? proc->path : NULL);
+    linux_fd_release(process, (int)fd);
+    return error;
 }
 
 static long sys_fchdir(struct linux_thread *thread, const uint64_t *args)
@@ -308,7 +352,10 @@ static long sys_fchdir(struct linux_thread *thread, const uint64_t *args)
     int host_fd = linux_fd_host(process, args[0]);
     if (host_fd < 0)
         return -EBADF;
-    return linux_host_result(fchdir(host_fd));
+    const struct linux_proc_fd *proc = process->fds[(uint32_t)args[0]].proc;
+    if (proc && !proc->dir)
+        return -ENOTDIR;
+    return change_directory(process, host_fd, proc ? proc->path : NULL);
 }
 
 /* ---- links ------------------------------------------------------------------ */
@@ -318,25 +365,24 @@ static long readlink_at(struct linux_process *process, uint64_t dirfd, uint64_t 
 {
     if ((int)size <= 0)
         return -EINVAL;
-    struct host_path host;
-    long error = linux_read_path(process, address, host.path, true);
+    struct linux_path path;
+    long error =
+        resolve_path(process, dirfd, address, (int32_t)dirfd != GUEST_AT_FDCWD, false, &path);
     if (error)
         return error;
     char target[LINUX_PATH_MAX];
     long len;
-    if (is_exe_link(host.path)) {
-        len = (long)MIN(strlen(process->exe_path), sizeof(target));
-        memcpy(target, process->exe_path, (size_t)len);
+    if (path.kind != LINUX_PATH_HOST) {
+        len = linux_proc_readlink(process, &path, target, sizeof(target));
+        if (len >= (long)sizeof(target))
+            len = sizeof(target) - 1;
     } else {
-        error = rewrite_special(process, host.path, sizeof(host.path));
-        if (!error)
-            error = resolve_dirfd(process, dirfd, host.path, &host.dirfd);
-        if (error)
-            return error;
-        len = readlinkat(host.dirfd, host.path, target, sizeof(target));
+        len = readlinkat(path.dirfd, path.path, target, sizeof(target));
         if (len < 0)
-            return linux_host_error();
+            len = linux_host_error();
     }
+    if (len < 0)
+        return len;
     len = MIN(len, (long)(int)size);
     return linux_copy_out(process, buffer, target, (size_t)len) ? -EFAULT : len;
 }
@@ -361,11 +407,11 @@ static long symlink_at(struct linux_process *process, uint64_t target_address, u
     long error = linux_read_path(process, target_address, target, false);
     if (error)
         return error;
-    struct host_path host;
-    error = resolve(process, dirfd, address, false, &host);
+    struct linux_path path;
+    error = resolve_host(process, dirfd, address, false, false, -EACCES, &path);
     if (error)
-        return error;
-    return linux_host_result(symlinkat(target, host.dirfd, host.path));
+        return error == -EACCES ? -EEXIST : error;
+    return linux_host_result(symlinkat(target, path.dirfd, path.path));
 }
 
 static long sys_symlink(struct linux_thread *thread, const uint64_t *args)
@@ -385,12 +431,14 @@ static long link_at(struct linux_process *process, uint64_t old_dirfd, uint64_t 
 {
     if (flags & ~(AT_SYMLINK_FOLLOW | AT_EMPTY_PATH))
         return -EINVAL;
-    struct host_path *from = g_new(struct host_path, 1), *to = g_new(struct host_path, 1);
-    long result = resolve(process, old_dirfd, old_address, flags & AT_EMPTY_PATH, from);
+    struct linux_path *from = g_new(struct linux_path, 1), *to = g_new(struct linux_path, 1);
+    long result = resolve_host(process, old_dirfd, old_address, flags & AT_EMPTY_PATH,
+                               flags & AT_SYMLINK_FOLLOW, -EPERM, from);
     if (!result)
-        result = resolve(process, new_dirfd, new_address, false, to);
+        result = resolve_host(process, new_dirfd, new_address, false, false, -EACCES, to);
     if (!result)
-        result = linux_host_result(linkat(from->dirfd, from->path, to->dirfd, to->path, flags));
+        result = linux_host_result(linkat(from->dirfd, from->path, to->dirfd, to->path,
+                                          flags | (from->path[0] ? 0 : AT_EMPTY_PATH)));
     g_free(from);
     g_free(to);
     return result;
@@ -412,10 +460,10 @@ static long sys_linkat(struct linux_thread *thread, const uint64_t *args)
 static long rename_at(struct linux_process *process, uint64_t old_dirfd, uint64_t old_address,
                       uint64_t new_dirfd, uint64_t new_address, unsigned int flags)
 {
-    struct host_path *from = g_new(struct host_path, 1), *to = g_new(struct host_path, 1);
-    long result = resolve(process, old_dirfd, old_address, false, from);
+    struct linux_path *from = g_new(struct linux_path, 1), *to = g_new(struct linux_path, 1);
+    long result = resolve_host(process, old_dirfd, old_address, false, false, -EACCES, from);
     if (!result)
-        result = resolve(process, new_dirfd, new_address, false, to);
+        result = resolve_host(process, new_dirfd, new_address, false, false, -EACCES, to);
     if (!result)
         result = linux_host_result(
             syscall(SYS_renameat2, from->dirfd, from->path, to->dirfd, to->path, flags));
@@ -447,11 +495,11 @@ static long sys_renameat2(struct linux_thread *thread, const uint64_t *args)
 
 static long mkdir_at(struct linux_process *process, uint64_t dirfd, uint64_t address, uint64_t mode)
 {
-    struct host_path host;
-    long error = resolve(process, dirfd, address, false, &host);
+    struct linux_path path;
+    long error = resolve_host(process, dirfd, address, false, false, -EEXIST, &path);
     if (error)
         return error;
-    return linux_host_result(mkdirat(host.dirfd, host.path, (mode_t)mode));
+    return linux_host_result(mkdirat(path.dirfd, path.path, (mode_t)mode));
 }
 
 static long sys_mkdir(struct linux_thread *thread, const uint64_t *args)
@@ -466,15 +514,37 @@ static long sys_mkdirat(struct linux_thread *thread, const uint64_t *args)
     return mkdir_at(process, args[0], args[1], args[2]);
 }
 
+static long mknod_at(struct linux_process *process, uint64_t dirfd, uint64_t address, uint64_t mode,
+                     uint64_t device)
+{
+    struct linux_path path;
+    long error = resolve_host(process, dirfd, address, false, false, -EEXIST, &path);
+    if (error)
+        return error;
+    return linux_host_result(mknodat(path.dirfd, path.path, (mode_t)mode, (dev_t)(uint32_t)device));
+}
+
+static long sys_mknod(struct linux_thread *thread, const uint64_t *args)
+{
+    struct linux_process *process = thread->process;
+    return mknod_at(process, (uint64_t)GUEST_AT_FDCWD, args[0], args[1], args[2]);
+}
+
+static long sys_mknodat(struct linux_thread *thread, const uint64_t *args)
+{
+    struct linux_process *process = thread->process;
+    return mknod_at(process, args[0], args[1], args[2], args[3]);
+}
+
 static long unlink_at(struct linux_process *process, uint64_t dirfd, uint64_t address, int flags)
 {
     if (flags & ~AT_REMOVEDIR)
         return -EINVAL;
-    struct host_path host;
-    long error = resolve(process, dirfd, address, false, &host);
+    struct linux_path path;
+    long error = resolve_host(process, dirfd, address, false, false, -EACCES, &path);
     if (error)
         return error;
-    return linux_host_result(unlinkat(host.dirfd, host.path, flags));
+    return linux_host_result(unlinkat(path.dirfd, path.path, flags));
 }
 
 static long sys_rmdir(struct linux_thread *thread, const uint64_t *args)
@@ -500,11 +570,14 @@ static long sys_unlinkat(struct linux_thread *thread, const uint64_t *args)
 static long sys_truncate(struct linux_thread *thread, const uint64_t *args)
 {
     struct linux_process *process = thread->process;
-    struct host_path host;
-    long error = resolve(process, (uint64_t)GUEST_AT_FDCWD, args[0], false, &host);
+    struct linux_path path;
+    long error =
+        resolve_host(process, (uint64_t)GUEST_AT_FDCWD, args[0], false, true, -EACCES, &path);
     if (error)
         return error;
-    return linux_host_result(truncate(host.path, (off_t)args[1]));
+    char host[LINUX_PATH_MAX + 64];
+    host_absolute(&path, host, sizeof(host));
+    return linux_host_result(truncate(host, (off_t)args[1]));
 }
 
 #define FD_CALL(name, expression)                                                                  \
@@ -524,6 +597,16 @@ FD_CALL(fchown, fchown(host_fd, (uid_t)args[1], (gid_t)args[2]))
 FD_CALL(flock, flock(host_fd, (int)args[1]))
 FD_CALL(syncfs, syncfs(host_fd))
 FD_CALL(fallocate, fallocate(host_fd, (int)args[1], (off_t)args[2], (off_t)args[3]))
+FD_CALL(sync_file_range,
+        sync_file_range(host_fd, (off64_t)args[1], (off64_t)args[2], (unsigned int)args[3]))
+
+static long sys_sync(struct linux_thread *thread, const uint64_t *args)
+{
+    (void)thread;
+    (void)args;
+    sync();
+    return 0;
+}
 
 static long sys_fadvise64(struct linux_thread *thread, const uint64_t *args)
 {
@@ -535,35 +618,54 @@ static long sys_fadvise64(struct linux_thread *thread, const uint64_t *args)
     return -(long)posix_fadvise(host_fd, (off_t)args[1], (off_t)args[2], (int)args[3]);
 }
 
-static long chmod_at(struct linux_process *process, uint64_t dirfd, uint64_t address, uint64_t mode)
+static long chmod_at(struct linux_process *process, uint64_t dirfd, uint64_t address, uint64_t mode,
+                     int flags)
 {
-    struct host_path host;
-    long error = resolve(process, dirfd, address, false, &host);
+    if (flags & ~(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH))
+        return -EINVAL;
+    struct linux_path path;
+    long error = resolve_host(process, dirfd, address, flags & AT_EMPTY_PATH,
+                              !(flags & AT_SYMLINK_NOFOLLOW), -EPERM, &path);
     if (error)
         return error;
-    return linux_host_result(fchmodat(host.dirfd, host.path, (mode_t)mode, 0));
+    if (!path.path[0])
+        return linux_host_result(fchmod(path.dirfd, (mode_t)mode));
+    long result = syscall(SYS_fchmodat2, path.dirfd, path.path, (mode_t)mode, flags);
+    if (result < 0 && errno == ENOSYS && !flags)
+        result = fchmodat(path.dirfd, path.path, (mode_t)mode, 0);
+    return linux_host_result(result);
 }
 
 static long sys_chmod(struct linux_thread *thread, const uint64_t *args)
 {
     struct linux_process *process = thread->process;
-    return chmod_at(process, (uint64_t)GUEST_AT_FDCWD, args[0], args[1]);
+    return chmod_at(process, (uint64_t)GUEST_AT_FDCWD, args[0], args[1], 0);
 }
 
 static long sys_fchmodat(struct linux_thread *thread, const uint64_t *args)
 {
     struct linux_process *process = thread->process;
-    return chmod_at(process, args[0], args[1], args[2]);
+    return chmod_at(process, args[0], args[1], args[2], 0);
+}
+
+static long sys_fchmodat2(struct linux_thread *thread, const uint64_t *args)
+{
+    struct linux_process *process = thread->process;
+    return chmod_at(process, args[0], args[1], args[2], (int)args[3]);
 }
 
 static long chown_at(struct linux_process *process, uint64_t dirfd, uint64_t address,
                      uint64_t owner, uint64_t group, int flags)
 {
-    struct host_path host;
-    long error = resolve(process, dirfd, address, flags & AT_EMPTY_PATH, &host);
+    if (flags & ~(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH))
+        return -EINVAL;
+    struct linux_path path;
+    long error = resolve_host(process, dirfd, address, flags & AT_EMPTY_PATH,
+                              !(flags & AT_SYMLINK_NOFOLLOW), -EPERM, &path);
     if (error)
         return error;
-    return linux_host_result(fchownat(host.dirfd, host.path, (uid_t)owner, (gid_t)group, flags));
+    return linux_host_result(fchownat(path.dirfd, path.path, (uid_t)owner, (gid_t)group,
+                                      flags | (path.path[0] ? 0 : AT_EMPTY_PATH)));
 }
 
 static long sys_chown(struct linux_thread *thread, const uint64_t *args)
@@ -592,25 +694,24 @@ static long sys_utimensat(struct linux_thread *thread, const uint64_t *args)
     if (args[2] && linux_copy_in(process, args[2], times, sizeof(times)) != 0)
         return -EFAULT;
     int flags = (int)args[3];
-    struct host_path host;
-    const char *path = NULL;
-    int host_dirfd;
-    if (args[1]) {
-        long error = resolve(process, args[0], args[1], flags & AT_EMPTY_PATH, &host);
-        if (error)
-            return error;
-        path = host.path;
-        host_dirfd = host.dirfd;
-    } else if ((int32_t)args[0] == GUEST_AT_FDCWD) {
-        host_dirfd = AT_FDCWD;
-    } else {
-        /* No path: the times of the file dirfd names (futimens). */
-        host_dirfd = linux_fd_host(process, args[0]);
-        if (host_dirfd < 0)
-            return -EBADF;
-    }
-    return linux_host_result(
-        syscall(SYS_utimensat, host_dirfd, path, args[2] ? times : NULL, flags));
+    if (flags & ~(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH))
+        return -EINVAL;
+    struct linux_path path;
+    long error;
+    if (args[1])
+        error = resolve_host(process, args[0], args[1], flags & AT_EMPTY_PATH,
+                             !(flags & AT_SYMLINK_NOFOLLOW), -EPERM, &path);
+    else if ((int32_t)args[0] == GUEST_AT_FDCWD)
+        return -EFAULT; /* futimens(AT_FDCWD): Linux has no file to name */
+    else
+        error = linux_path_of_fd(process, (int32_t)args[0], &path);
+    if (error)
+        return error;
+    if (path.kind != LINUX_PATH_HOST)
+        return -EPERM;
+    /* No path: the times of the file dirfd names (futimens). */
+    return linux_host_result(syscall(SYS_utimensat, path.dirfd, path.path[0] ? path.path : NULL,
+                                     args[2] ? times : NULL, flags));
 }
 
 void linux_register_fs(linux_handler *table)
@@ -657,6 +758,11 @@ void linux_register_fs(linux_handler *table)
     table[SYS_fadvise64] = sys_fadvise64;
     table[SYS_chmod] = sys_chmod;
     table[SYS_fchmodat] = sys_fchmodat;
+    table[SYS_fchmodat2] = sys_fchmodat2;
+    table[SYS_mknod] = sys_mknod;
+    table[SYS_mknodat] = sys_mknodat;
+    table[SYS_sync] = sys_sync;
+    table[SYS_sync_file_range] = sys_sync_file_range;
     table[SYS_chown] = sys_chown;
     table[SYS_lchown] = sys_lchown;
     table[SYS_fchownat] = sys_fchownat;

@@ -12,6 +12,8 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/types.h>
 
 #include <glib.h>
 
@@ -41,10 +43,14 @@ bool linux_is_self(int64_t pid);
 
 #define LINUX_NSIG 64
 
+struct linux_proc_fd;
+
 struct linux_fd {
     int host_fd;  /* -1: the guest fd is free */
     bool cloexec; /* FD_CLOEXEC as the program set it (nothing execs, but it reads back) */
     bool regular; /* a regular file: reads may be looped to completion */
+    bool on_proc; /* a directory in the host's procfs: lookups under it are decided by proc.c */
+    struct linux_proc_fd *proc; /* a virtual /proc file or directory (proc.c), else NULL */
 };
 
 /* struct sigaction as the x86-64 kernel sees it (not libc's). */
@@ -75,6 +81,15 @@ struct linux_thread {
     uint64_t fs_base, gs_base; /* arch_prctl, when there is no vCPU (tests) */
 };
 
+/* What /proc/self shows of the program's start (proc.c). */
+struct linux_proc_info {
+    uint64_t stack_start;        /* the initial stack pointer */
+    uint64_t arg_start, arg_end; /* argv strings in guest memory */
+    uint64_t env_start, env_end; /* environment strings */
+    uint8_t *auxv;               /* the auxv as the program started with it */
+    size_t auxv_length;
+};
+
 struct linux_process {
     struct guest_memory *memory;
     struct linux_config config;
@@ -91,6 +106,14 @@ struct linux_process {
     struct linux_kernel_sigaction actions[LINUX_NSIG + 1];
     unsigned int umask;
     int nice;
+
+    /* The program's current directory, its own (the monitor's never moves):
+     * a host O_PATH fd relative paths resolve against, or a virtual /proc
+     * directory's guest path. cwd_on_proc: cwd_fd is in the host's procfs. */
+    int cwd_fd;
+    char *cwd_virtual;
+    bool cwd_on_proc;
+    struct linux_proc_info proc_info;
 
     GHashTable *logged_unsupported; /* numbers already reported */
 
@@ -124,6 +147,74 @@ int linux_fd_release(struct linux_process *process, int guest_fd);
 
 /* RLIMIT_NOFILE's soft limit, clipped to the table. */
 int linux_fd_limit(const struct linux_process *process);
+
+/* ---- paths and the program's /proc (proc.c) ---- */
+
+#define LINUX_AT_FDCWD (-100)
+
+enum linux_path_kind {
+    LINUX_PATH_HOST,      /* a host (dirfd, path) pair */
+    LINUX_PATH_PROC_FILE, /* a generated /proc file: path is its guest path */
+    LINUX_PATH_PROC_DIR,  /* a virtual /proc directory */
+    LINUX_PATH_PROC_LINK, /* a /proc link not followed (lstat, readlink, O_NOFOLLOW) */
+    LINUX_PATH_PROC_MEM,  /* /proc/self/mem: the guest's user memory, nothing else */
+};
+
+/* A guest path decided: what the host call gets, or which virtual object. */
+struct linux_path {
+    enum linux_path_kind kind;
+    int dirfd;    /* LINUX_PATH_HOST: AT_FDCWD, the cwd fd or a dirfd's host fd */
+    bool trusted; /* crosses one of the monitor's own magic links on purpose */
+    char path[LINUX_PATH_MAX + 64];
+};
+
+/* A virtual /proc object behind a guest fd (shared by dups). */
+struct linux_proc_dirent {
+    char name[64];
+    unsigned char type;
+};
+struct linux_proc_fd {
+    int refs;
+    bool dir;
+    bool mem;        /* /proc/self/mem: reads and writes reach guest memory */
+    int access_mode; /* mem: O_RDONLY, O_WRONLY or O_RDWR as opened */
+    uint64_t offset; /* mem: the file position (a guest address) */
+    char *path;      /* its canonical guest path, "/proc/1/fd" */
+    GArray *entries; /* directory: struct linux_proc_dirent, listed at the first read */
+    unsigned position;
+};
+
+/* Decides a guest (dirfd, path): dirfd is a guest fd or LINUX_AT_FDCWD;
+ * follow: whether a final /proc link is followed. 0 or -errno. */
+long linux_path_resolve(struct linux_process *process, int64_t dirfd, const char *path, bool follow,
+                        struct linux_path *out);
+/* The object a guest fd (or LINUX_AT_FDCWD) itself names (AT_EMPTY_PATH). */
+long linux_path_of_fd(struct linux_process *process, int64_t dirfd, struct linux_path *out);
+/* open(2) of a decided path: installs the new guest fd. */
+long linux_path_open(struct linux_process *process, const struct linux_path *path, int flags,
+                     mode_t mode);
+/* Lexical canonical form of an absolute path ("//a/./b/../c" -> "/a/c"). */
+bool linux_path_normalize(const char *path, char *out, size_t size);
+/* readlink of /proc/self/fd/host_fd into out (NUL-terminated): length or -errno. */
+long linux_host_fd_path(int host_fd, char *out, size_t size);
+/* The program's current directory as text; length or -errno. */
+long linux_cwd_path(struct linux_process *process, char *out, size_t size);
+
+void linux_proc_init(struct linux_process *process, uint64_t initial_stack, const uint8_t *auxv,
+                     size_t auxv_length);
+long linux_proc_open(struct linux_process *process, const struct linux_path *path, int flags);
+void linux_proc_stat(const struct linux_path *path, struct stat *st);
+long linux_proc_readlink(struct linux_process *process, const struct linux_path *path, char *out,
+                         size_t size);
+long linux_proc_getdents(struct linux_process *process, struct linux_proc_fd *dir, uint64_t address,
+                         uint64_t count);
+/* read/write on /proc/self/mem: len bytes between the program's buffer and
+ * the guest's user mappings at *position (advanced). Bytes done, or -EIO
+ * when the first page is not mapped, -EFAULT for a bad buffer. */
+long linux_proc_mem_rw(struct linux_process *process, struct linux_proc_fd *mem, uint64_t buffer,
+                       uint64_t len, bool is_write, uint64_t *position);
+struct linux_proc_fd *linux_proc_fd_ref(struct linux_proc_fd *proc);
+void linux_proc_fd_unref(struct linux_proc_fd *proc);
 
 /* ---- guest memory helpers (io.c) ---- */
 

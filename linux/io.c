@@ -193,11 +193,44 @@ static long transfer(struct linux_process *process, int guest_fd, bool is_write,
     }
 }
 
+/* A virtual /proc directory reads as a directory does. */
+static bool is_proc_dir(const struct linux_process *process, uint64_t fd)
+{
+    const struct linux_proc_fd *proc = process->fds[(uint32_t)fd].proc;
+    return proc && proc->dir;
+}
+
+/* /proc/self/mem: the segments in turn, at the file position or offset. */
+static long mem_transfer(struct linux_process *process, struct linux_proc_fd *mem, bool is_write,
+                         const struct guest_segment *segments, uint64_t count, int64_t offset)
+{
+    uint64_t position = offset >= 0 ? (uint64_t)offset : mem->offset, done = 0;
+    for (uint64_t i = 0; i < count; i++) {
+        long n = linux_proc_mem_rw(process, mem, segments[i].address, segments[i].len, is_write,
+                                   &position);
+        if (n < 0 && done == 0)
+            return n;
+        done += n < 0 ? 0 : (uint64_t)n;
+        if (n < 0 || (uint64_t)n < segments[i].len)
+            break;
+    }
+    if (offset < 0)
+        mem->offset = position;
+    return (long)done;
+}
+
 static long rw_one(struct linux_process *process, const uint64_t *args, bool is_write,
                    int64_t offset)
 {
     if (linux_fd_host(process, args[0]) < 0)
         return -EBADF;
+    if (is_proc_dir(process, args[0]))
+        return is_write ? -EBADF : -EISDIR;
+    struct linux_proc_fd *proc = process->fds[(uint32_t)args[0]].proc;
+    if (proc && proc->mem) {
+        struct guest_segment segment = {args[1], args[2]};
+        return mem_transfer(process, proc, is_write, &segment, 1, offset);
+    }
     struct guest_segment segment = {args[1], args[2]};
     return transfer(process, (int)(uint32_t)args[0], is_write, &segment, 1, offset);
 }
@@ -237,6 +270,8 @@ static long rw_vector(struct linux_process *process, uint64_t fd, uint64_t iov_a
 {
     if (linux_fd_host(process, fd) < 0)
         return -EBADF;
+    if (is_proc_dir(process, fd))
+        return is_write ? -EBADF : -EISDIR;
     if (iov_count > GUEST_IOV_MAX)
         return -EINVAL;
     if (iov_count == 0)
@@ -256,7 +291,11 @@ static long rw_vector(struct linux_process *process, uint64_t fd, uint64_t iov_a
         }
         total += segments[i].len;
     }
-    result = transfer(process, (int)(uint32_t)fd, is_write, segments, (int)iov_count, offset);
+    struct linux_proc_fd *proc = process->fds[(uint32_t)fd].proc;
+    if (proc && proc->mem)
+        result = mem_transfer(process, proc, is_write, segments, iov_count, offset);
+    else
+        result = transfer(process, (int)(uint32_t)fd, is_write, segments, (int)iov_count, offset);
 out:
     g_free(segments);
     return result;
@@ -351,7 +390,45 @@ static long sys_lseek(struct linux_thread *thread, const uint64_t *args)
     int host_fd = linux_fd_host(process, args[0]);
     if (host_fd < 0)
         return -EBADF;
+    struct linux_proc_fd *proc = process->fds[(uint32_t)args[0]].proc;
+    if (proc && proc->mem) {
+        /* Any 64-bit position, as Linux's mem_lseek allows. */
+        if (args[2] == SEEK_SET)
+            proc->offset = args[1];
+        else if (args[2] == SEEK_CUR)
+            proc->offset += args[1];
+        else
+            return -EINVAL;
+        return (long)proc->offset;
+    }
+    if (proc && proc->dir) {
+        /* A listing is rewound (and taken again) at 0, as rewinddir does. */
+        int64_t base = args[2] == SEEK_SET ? 0 : args[2] == SEEK_CUR ? (int64_t)proc->position : -1;
+        int64_t target = base + (int64_t)args[1];
+        if (base < 0 || target < 0 || target > INT32_MAX)
+            return -EINVAL;
+        proc->position = (unsigned)target;
+        return target;
+    }
     return linux_host_result(lseek(host_fd, (off_t)args[1], (int)args[2]));
+}
+
+/* How many bytes from address on the program can write, up to count. */
+static uint64_t writable_prefix(struct linux_process *process, uint64_t address, uint64_t count)
+{
+    if (!in_user_space(address, 1))
+        return 0;
+    count = MIN(count, GUEST_USER_TOP - address);
+    uint64_t done = 0;
+    while (done < count) {
+        uint64_t piece = MIN(count - done, GUEST_PAGE_SIZE - ((address + done) % GUEST_PAGE_SIZE));
+        struct iovec unused;
+        if (guest_iovec(process->memory, address + done, piece, GUEST_ACCESS_USER_WRITE, &unused,
+                        1) != 1)
+            break;
+        done += piece;
+    }
+    return done;
 }
 
 static long sys_getdents64(struct linux_thread *thread, const uint64_t *args)
@@ -361,14 +438,16 @@ static long sys_getdents64(struct linux_thread *thread, const uint64_t *args)
     if (host_fd < 0)
         return -EBADF;
     uint64_t count = MIN((uint32_t)args[2], LINUX_IO_CHUNK);
-    if (!in_user_space(args[1], count))
+    /* Only the part of the buffer the program can write is offered to the
+     * host (Linux fills what fits and faults only on the first entry), and
+     * it is checked before the host reads, so entries are never consumed
+     * from the directory and then lost. */
+    count = writable_prefix(process, args[1], count);
+    if (count == 0 && (uint32_t)args[2] != 0)
         return -EFAULT;
-    /* Checked before the host reads, so entries are never consumed from the
-     * directory and then lost. */
-    struct iovec iov[CHUNK_PAGES];
-    if (count &&
-        guest_iovec(process->memory, args[1], count, GUEST_ACCESS_USER_WRITE, iov, CHUNK_PAGES) < 0)
-        return -EFAULT;
+    struct linux_proc_fd *proc = process->fds[(uint32_t)args[0]].proc;
+    if (proc && proc->dir)
+        return linux_proc_getdents(process, proc, args[1], count);
     void *buffer = g_malloc(count ? count : 1);
     long n = syscall(SYS_getdents64, host_fd, buffer, (unsigned int)count);
     long result = n < 0 ? linux_host_error() : n;

@@ -13,6 +13,7 @@
 #define HERMITUX_LINUX_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -60,7 +61,13 @@ struct linux_config {
     uint64_t mmap_high;
     bool verbose;  /* log each unknown syscall once, on stderr */
     bool net_none; /* --net=none: AF_INET and AF_INET6 sockets are refused (EACCES) */
-    /* Host fds that become the program's 0, 1 and 2 (normally 0, 1, 2). */
+    /* The initial stack pointer (argc): /proc/self/cmdline, environ and
+     * auxv are read from what it points at. 0 when there is none (tests). */
+    uint64_t initial_stack;
+    const uint8_t *auxv; /* the auxv the program started with (copied) */
+    size_t auxv_length;
+    /* Host fds that become the program's 0, 1 and 2 (normally 0, 1, 2; -1
+     * for one the monitor was started without). */
     int stdin_fd, stdout_fd, stderr_fd;
     /* --strace: trace every syscall here in strace's format (NULL: off).
      * The caller keeps it open for the process's life. */

@@ -83,6 +83,7 @@ struct linux_process *linux_process_create(struct guest_memory *memory,
     for (int fd = 0; fd < LINUX_MAX_FDS; fd++)
         process->fds[fd].host_fd = -1;
     process->vfork_done_fd = -1;
+    process->cwd_fd = -1;
     process->logged_unsupported = g_hash_table_new(g_int64_hash, g_int64_equal);
     process->strace_file = config->strace_file;
     init_limits(process);
@@ -120,6 +121,10 @@ struct linux_process *linux_process_create(struct guest_memory *memory,
         process->fds[fd].host_fd = host_fd;
         process->fds[fd].regular = fstat(host_fd, &st) == 0 && S_ISREG(st.st_mode);
     }
+    process->cwd_fd = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (process->cwd_fd < 0)
+        process->cwd_fd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+    linux_proc_init(process, config->initial_stack, config->auxv, config->auxv_length);
     linux_mm_init(process);
     return process;
 }
@@ -130,8 +135,12 @@ void linux_process_destroy(struct linux_process *process)
         return;
     for (int fd = 0; fd < LINUX_MAX_FDS; fd++) {
         if (process->fds[fd].host_fd >= 0)
-            close(process->fds[fd].host_fd);
+            linux_fd_release(process, fd);
     }
+    if (process->cwd_fd >= 0)
+        close(process->cwd_fd);
+    g_free(process->cwd_virtual);
+    g_free(process->proc_info.auxv);
     GList *keys = g_hash_table_get_keys(process->logged_unsupported);
     g_hash_table_destroy(process->logged_unsupported);
     g_list_free_full(keys, g_free);

@@ -9,6 +9,7 @@ extern char **environ;
 
 int main(int argc, char **argv)
 {
+    monitor_reserve_fds();
     struct monitor_options options;
     char *error = NULL;
     switch (monitor_parse_options(argc, argv, environ, &options, &error)) {

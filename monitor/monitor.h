@@ -44,6 +44,7 @@ struct monitor_options {
      * carried state; the program then dies by its signal, not 128 + N. */
     bool has_exec_state;
     int exec_state_fd;
+    int standard_fds[3]; /* host fds that become the program's 0-2; -1: started without it */
 };
 
 /* How monitor_parse_options ended. */
@@ -76,6 +77,17 @@ uint64_t monitor_default_memory(void);
  * the name is not found.
  */
 char *monitor_find_program(const char *name, char **environment);
+
+/*
+ * Called first in main. Fills any of fds 0-2 the monitor was started
+ * without with /dev/null, so no fd the monitor opens later (/dev/kvm, the
+ * VM) takes their number and becomes the program's stdin; remembers which
+ * were closed (monitor_parse_options gives the program those closed).
+ * Raises the monitor's soft RLIMIT_NOFILE to its hard limit: the program's
+ * fds are host fds too, and a program that fills its table must leave the
+ * monitor room for its reports and core file.
+ */
+void monitor_reserve_fds(void);
 
 /*
  * Parses a memory size: digits with an optional K, M or G suffix (powers of

@@ -3,10 +3,12 @@
 #include "monitor/monitor.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <glib.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -78,6 +80,54 @@ char *monitor_find_program(const char *name, char **environment)
     }
     g_strfreev(directories);
     return found;
+}
+
+/* --gdb SPEC, checked before anything is built: "unix:PATH", "tcp::PORT" or
+ * "tcp:HOST:PORT" with PORT 0..65535. */
+static bool valid_gdb_spec(const char *spec)
+{
+    if (g_str_has_prefix(spec, "unix:"))
+        return spec[5] != '\0';
+    const char *colon = g_str_has_prefix(spec, "tcp:") ? strrchr(spec + 4, ':') : NULL;
+    if (!colon || !colon[1] || strspn(colon + 1, "0123456789") != strlen(colon + 1) ||
+        strlen(colon + 1) > 5)
+        return false;
+    return atoi(colon + 1) <= 65535;
+}
+
+/* Paths the monitor owns are made absolute while its directory is the
+ * user's, so nothing the program does later changes what they name. */
+static char *absolute_path(const char *path)
+{
+    if (!path || g_path_is_absolute(path))
+        return g_strdup(path);
+    char *cwd = g_get_current_dir();
+    char *absolute = g_build_filename(cwd, path, NULL);
+    g_free(cwd);
+    return absolute;
+}
+
+/* The longest --timeout the main loop's millisecond timer can hold. */
+#define MAX_TIMEOUT_SECONDS (G_MAXUINT / 1000)
+
+static bool standard_closed[3];
+
+void monitor_reserve_fds(void)
+{
+    for (int fd = 0; fd < 3; fd++) {
+        if (fcntl(fd, F_GETFD) >= 0 || errno != EBADF)
+            continue;
+        /* The lowest free number is fd itself: lower ones are open by now. */
+        int placeholder = open("/dev/null", O_RDWR);
+        standard_closed[fd] = true;
+        if (placeholder >= 0 && placeholder != fd)
+            close(placeholder);
+    }
+    struct rlimit files;
+    if (getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur < files.rlim_max) {
+        files.rlim_cur = files.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &files);
+    }
 }
 
 void monitor_options_free(struct monitor_options *options)
@@ -294,22 +344,38 @@ enum monitor_parse_result monitor_parse_options(int argc, char **argv, char **en
     const char *hermit_debug = g_environ_getenv(environment, "HERMIT_DEBUG");
     if (hermit_debug && strcmp(hermit_debug, "1") == 0)
         gdb_default = halt = TRUE;
-    if (gdb)
+    if (gdb && !valid_gdb_spec(gdb)) {
+        *error = g_strdup_printf("bad --gdb '%s'; give tcp::PORT, tcp:HOST:PORT or unix:PATH", gdb);
+        goto out;
+    }
+    if (gdb && g_str_has_prefix(gdb, "unix:")) {
+        char *path = absolute_path(gdb + 5);
+        options->gdb = g_strconcat("unix:", path, NULL);
+        g_free(path);
+    } else if (gdb) {
         options->gdb = g_strdup(gdb);
-    else if (gdb_default)
+    } else if (gdb_default) {
         options->gdb = g_strdup("tcp::1234");
+    }
     options->halt_at_start = halt;
     if (halt && !options->gdb) {
         *error = g_strdup("-S waits for a debugger: give --gdb SPEC or -s as well");
         goto out;
     }
     const char *hermit_core = g_environ_getenv(environment, "HERMIT_CORE");
-    options->core_path = g_strdup(core ? core : (hermit_core && *hermit_core ? hermit_core : NULL));
+    options->core_path =
+        absolute_path(core ? core : (hermit_core && *hermit_core ? hermit_core : NULL));
     if (timeout < 0 || timeout != timeout) {
         *error = g_strdup("--timeout needs a positive number of seconds");
         goto out;
     }
-    options->timeout = timeout;
+    if (timeout > MAX_TIMEOUT_SECONDS) {
+        *error = g_strdup_printf("--timeout %g is too long; give at most %u seconds", timeout,
+                                 MAX_TIMEOUT_SECONDS);
+        goto out;
+    }
+    /* Less than the timer's millisecond is still a timeout, not none. */
+    options->timeout = timeout > 0 && timeout < 0.001 ? 0.001 : timeout;
     options->strace = strace_requested;
     if (strace_target) {
         /* Absolute now: the program's chdir must not move the trace. */
@@ -343,6 +409,11 @@ enum monitor_parse_result monitor_parse_options(int argc, char **argv, char **en
         options->program = monitor_find_program(args_view[first], options->environment);
     if (!options->program)
         options->program = g_strdup(args_view[first]);
+}
+
+    for (int fd = 0; fd < 3; fd++)
+        options->standard_fds[fd] = standard_closed[fd] ? -1 : fd;
+    options->program = g_strdup(exec ? exec_path : args_view[first]);
     options->program_argv = g_new0(char *, MAX(arg_count - first, 1) + 1);
     for (int i = first; i < arg_count; i++)
         options->program_argv[i - first] = g_strdup(args_view[i]);

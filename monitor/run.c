@@ -309,7 +309,7 @@ int monitor_run(const struct monitor_options *options)
     if (options->gdb) {
         run.debugger = debugger_create(guest, options->gdb, options->halt_at_start, &error);
         if (!run.debugger) {
-            fprintf(stderr, "hermitux-run: gdb: %s\n", error);
+            fprintf(stderr, "hermitux-run: %s\n", error);
             g_free(error);
             g_main_loop_unref(run.loop);
             guest_destroy(guest);

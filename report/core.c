@@ -11,6 +11,7 @@
 #include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <glib.h>
 #include <string.h>
 #include <sys/procfs.h>
@@ -200,6 +201,9 @@ int report_write_core(const char *path, struct guest *guest, const struct accel_
         result = fail(error, errno, path, "open");
         goto out;
     }
+    /* The program's umask is the monitor's too: the owner must be able to
+     * read the core whatever the program set. */
+    fchmod(fd, 0600);
     if (pwrite(fd, &header, sizeof(header), 0) != sizeof(header) ||
         pwrite(fd, phdrs, phnum * sizeof(Elf64_Phdr), sizeof(header)) !=
             (ssize_t)(phnum * sizeof(Elf64_Phdr)) ||

@@ -1072,7 +1072,7 @@ TEST_F(LinuxTest, DirectoryAndLinkOperations)
     EXPECT_EQ(Call(SYS_fchmod, 4, 0644), 0);
 }
 
-TEST_F(LinuxTest, CwdIsShared)
+TEST_F(LinuxTest, CwdIsTheProgramsOwn)
 {
     char host_cwd[4096];
     ASSERT_NE(getcwd(host_cwd, sizeof(host_cwd)), nullptr);
@@ -1082,18 +1082,24 @@ TEST_F(LinuxTest, CwdIsShared)
     EXPECT_EQ(Call(SYS_getcwd, kBuffer, 1), -ERANGE);
     EXPECT_EQ(Call(SYS_getcwd, kWild, 4096), -EFAULT);
 
+    // The program moves; the monitor does not.
     PutString(kPathSlot, dir_);
     EXPECT_EQ(Call(SYS_chdir, kPathSlot), 0);
+    char now[4096];
+    ASSERT_NE(getcwd(now, sizeof(now)), nullptr);
+    EXPECT_STREQ(now, host_cwd);
+    len = Call(SYS_getcwd, kBuffer, 4096);
+    EXPECT_EQ(Get(kBuffer, len), std::string(dir_.c_str(), dir_.size() + 1));
     ASSERT_TRUE(g_file_set_contents(HostFile("here").c_str(), "", 0, nullptr));
     PutString(kPathSlot2, "here");
     EXPECT_EQ(Call(SYS_open, kPathSlot2, O_RDONLY), 3);
     PutString(kPathSlot, host_cwd);
     ASSERT_EQ(Call(SYS_open, kPathSlot, O_RDONLY | O_DIRECTORY), 4);
     EXPECT_EQ(Call(SYS_fchdir, 4), 0);
-    char now[4096];
-    ASSERT_NE(getcwd(now, sizeof(now)), nullptr);
-    EXPECT_STREQ(now, host_cwd);
+    len = Call(SYS_getcwd, kBuffer, 4096);
+    EXPECT_EQ(Get(kBuffer, len), std::string(host_cwd, len));
     EXPECT_EQ(Call(SYS_fchdir, 40), -EBADF);
+    EXPECT_EQ(Call(SYS_fchdir, 3), -ENOTDIR);
 }
 
 TEST_F(LinuxTest, ProcSelfNamesTheProgramsThings)

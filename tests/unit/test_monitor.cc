@@ -195,6 +195,8 @@ TEST(GuestSetup, AcceleratorPageWalkAgreesWithTheWalker)
     options.environment = const_cast<char **>(envp);
     options.program = const_cast<char *>(argv[0]);
     options.program_argv = const_cast<char **>(argv);
+    options.standard_fds[1] = 1;
+    options.standard_fds[2] = 2;
     char *error = nullptr;
     struct guest *guest = guest_create(&options, &error);
     ASSERT_NE(guest, nullptr) << error;

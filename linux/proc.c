@@ -1,0 +1,1342 @@
+/*
+ * linux/proc.c — the program's own view of /proc, and how every guest path
+ * is resolved.
+ *
+ * Everything that names the program's process — /proc/self, thread-self,
+ * /proc/1 (its pid), the monitor's host pid and thread ids, task/TID, and
+ * /dev/fd, /dev/stdin... — is served from the guest's state: its maps from
+ * the region map, its cmdline and environment from its own memory, its fds
+ * from its own table. The monitor's memory, fds, environment and map are
+ * never reachable through them.
+ *
+ * Paths are decided on their lexically canonical form ("/proc//self/./fd/3"
+ * is "/proc/self/fd/3"). Host opens never cross a magic link unless the
+ * monitor chose it (RESOLVE_NO_MAGICLINKS), and an open that still lands in
+ * procfs is checked again by the path the host kernel reports for it, so a
+ * symlink or a dirfd cannot lead around the rules.
+ */
+#include "linux/internal.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <linux/magic.h>
+#include <linux/openat2.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#define PROC_MAX_DEPTH 8 /* links followed inside one lookup */
+
+/* ---- lexical paths --------------------------------------------------------- */
+
+bool linux_path_normalize(const char *path, char *out, size_t size)
+{
+    size_t len = 0;
+    const char *p = path;
+    while (*p) {
+        while (*p == '/')
+            p++;
+        const char *end = strchrnul(p, '/');
+        size_t n = (size_t)(end - p);
+        if (n == 0 || (n == 1 && p[0] == '.')) {
+            /* nothing */
+        } else if (n == 2 && p[0] == '.' && p[1] == '.') {
+            while (len > 0 && out[len - 1] != '/')
+                len--;
+            if (len > 0)
+                len--;
+        } else {
+            if (len + 1 + n + 1 > size)
+                return false;
+            out[len++] = '/';
+            memcpy(out + len, p, n);
+            len += n;
+        }
+        p = end;
+    }
+    if (len == 0)
+        out[len++] = '/';
+    out[len] = '\0';
+    return true;
+}
+
+static bool has_dotdot(const char *path)
+{
+    for (const char *p = path; (p = strstr(p, "..")) != NULL; p += 2) {
+        if ((p == path || p[-1] == '/') && (p[2] == '\0' || p[2] == '/'))
+            return true;
+    }
+    return false;
+}
+
+/* If path is prefix or prefix/..., *rest points after prefix (at "" or "/..."). */
+static bool path_under(const char *path, const char *prefix, const char **rest)
+{
+    size_t len = strlen(prefix);
+    if (strncmp(path, prefix, len) != 0 || (path[len] != '\0' && path[len] != '/'))
+        return false;
+    *rest = path + len;
+    return true;
+}
+
+/* The next component of a "/a/b" tail: copies it to name, returns the tail after it. */
+static const char *next_component(const char *rest, char *name, size_t size)
+{
+    while (*rest == '/')
+        rest++;
+    const char *end = strchrnul(rest, '/');
+    size_t n = MIN((size_t)(end - rest), size - 1);
+    memcpy(name, rest, n);
+    name[n] = '\0';
+    return end;
+}
+
+static bool parse_number(const char *text, long *value)
+{
+    if (!g_ascii_isdigit(text[0]) || (text[0] == '0' && text[1]))
+        return false;
+    char *end;
+    errno = 0;
+    *value = strtol(text, &end, 10);
+    return errno == 0 && *end == '\0' && *value <= INT32_MAX;
+}
+
+/* The text of the host magic link /proc/self/fd/N: the path the host kernel
+ * knows for one of the monitor's fds. */
+long linux_host_fd_path(int host_fd, char *out, size_t size)
+{
+    char link[64];
+    snprintf(link, sizeof(link), "/proc/self/fd/%d", host_fd);
+    ssize_t len = readlink(link, out, size - 1);
+    if (len < 0)
+        return linux_host_error();
+    out[len] = '\0';
+    return len;
+}
+
+/* ---- whose /proc entry ------------------------------------------------------- */
+
+/* A pid or tid that names the program: its own pid, or the monitor process
+ * (or one of its threads), which the host's /proc knows it as. */
+static bool own_pid(long pid)
+{
+    if (pid == LINUX_PID || pid == (long)getpid())
+        return true;
+    char task[64];
+    snprintf(task, sizeof(task), "/proc/self/task/%ld", pid);
+    return access(task, F_OK) == 0;
+}
+
+enum entry_type {
+    ENTRY_FILE, /* generated text */
+    ENTRY_DIR,  /* fd, fdinfo, task */
+    ENTRY_LINK, /* exe, cwd, root */
+    ENTRY_HOST, /* the host's, read through the monitor's own (same namespaces) */
+    ENTRY_MEM,  /* the program's memory: refused */
+};
+
+struct proc_entry {
+    const char *name;
+    enum entry_type type;
+};
+
+/* What a process directory holds. Anything not listed is absent (ENOENT):
+ * a new entry is never the monitor's by accident. */
+static const struct proc_entry process_entries[] = {
+    {"auxv", ENTRY_FILE},
+    {"cgroup", ENTRY_HOST},
+    {"cmdline", ENTRY_FILE},
+    {"comm", ENTRY_FILE},
+    {"coredump_filter", ENTRY_HOST},
+    {"cwd", ENTRY_LINK},
+    {"environ", ENTRY_FILE},
+    {"exe", ENTRY_LINK},
+    {"fd", ENTRY_DIR},
+    {"fdinfo", ENTRY_DIR},
+    {"gid_map", ENTRY_HOST},
+    {"io", ENTRY_HOST},
+    {"limits", ENTRY_FILE},
+    {"loginuid", ENTRY_HOST},
+    {"maps", ENTRY_FILE},
+    {"mem", ENTRY_MEM},
+    {"mountinfo", ENTRY_HOST},
+    {"mounts", ENTRY_HOST},
+    {"mountstats", ENTRY_HOST},
+    {"net", ENTRY_HOST},
+    {"ns", ENTRY_HOST},
+    {"oom_adj", ENTRY_HOST},
+    {"oom_score", ENTRY_HOST},
+    {"oom_score_adj", ENTRY_HOST},
+    {"root", ENTRY_LINK},
+    {"sessionid", ENTRY_HOST},
+    {"setgroups", ENTRY_HOST},
+    {"smaps", ENTRY_FILE},
+    {"stat", ENTRY_FILE},
+    {"statm", ENTRY_FILE},
+    {"status", ENTRY_FILE},
+    {"task", ENTRY_DIR},
+    {"uid_map", ENTRY_HOST},
+};
+
+static const struct proc_entry *find_entry(const char *name, bool in_task)
+{
+    if (in_task && strcmp(name, "task") == 0)
+        return NULL;
+    for (size_t i = 0; i < G_N_ELEMENTS(process_entries); i++) {
+        if (strcmp(process_entries[i].name, name) == 0)
+            return &process_entries[i];
+    }
+    return NULL;
+}
+
+static void set_virtual(struct linux_path *out, enum linux_path_kind kind, const char *path)
+{
+    out->kind = kind;
+    out->dirfd = AT_FDCWD;
+    out->trusted = false;
+    g_strlcpy(out->path, path, sizeof(out->path));
+}
+
+static void set_host(struct linux_path *out, int dirfd, const char *path, bool trusted)
+{
+    out->kind = LINUX_PATH_HOST;
+    out->dirfd = dirfd;
+    out->trusted = trusted;
+    g_strlcpy(out->path, path, sizeof(out->path));
+}
+
+static long classify(struct linux_process *process, const char *path, bool follow,
+                     struct linux_path *out, int depth);
+
+/* Where a link of the program's process leads, with `rest` appended. */
+static long follow_link(struct linux_process *process, const char *name, long fd, const char *rest,
+                        struct linux_path *out, int depth)
+{
+    char joined[LINUX_PATH_MAX + 64];
+    if (strcmp(name, "exe") == 0) {
+        if (*rest)
+            return -ENOTDIR;
+        set_host(out, AT_FDCWD, process->exe_path, false);
+        return 0;
+    }
+    if (strcmp(name, "root") == 0) {
+        snprintf(joined, sizeof(joined), "/%s", rest);
+        return classify(process, joined, true, out, depth + 1);
+    }
+    if (strcmp(name, "cwd") == 0) {
+        if (process->cwd_virtual) {
+            snprintf(joined, sizeof(joined), "%s/%s", process->cwd_virtual, rest);
+            return classify(process, joined, true, out, depth + 1);
+        }
+        set_host(out, process->cwd_fd, *rest ? rest + 1 : ".", false);
+        return 0;
+    }
+    /* fd/N */
+    const struct linux_fd *entry = &process->fds[fd];
+    if (entry->proc) {
+        snprintf(joined, sizeof(joined), "%s%s", entry->proc->path, rest);
+        return classify(process, joined, true, out, depth + 1);
+    }
+    if (*rest) {
+        if (entry->on_proc) {
+            char base[LINUX_PATH_MAX];
+            if (linux_host_fd_path(entry->host_fd, base, sizeof(base)) < 0)
+                return -ENOENT;
+            snprintf(joined, sizeof(joined), "%s%s", base, rest);
+            return classify(process, joined, true, out, depth + 1);
+        }
+        set_host(out, entry->host_fd, rest + 1, false);
+        return 0;
+    }
+    /* The monitor's own magic link to the file the program's fd names: the
+     * one host path crossed on purpose. */
+    snprintf(joined, sizeof(joined), "/proc/self/fd/%d", entry->host_fd);
+    set_host(out, AT_FDCWD, joined, true);
+    return 0;
+}
+
+/* A path inside the program's process directory; prefix is "/proc/1" or
+ * "/proc/1/task/1", rest what follows it. */
+static long process_view(struct linux_process *process, const char *prefix, const char *rest,
+                         bool in_task, bool follow, struct linux_path *out, int depth)
+{
+    char name[256], path[LINUX_PATH_MAX + 64];
+    rest = next_component(rest, name, sizeof(name));
+    if (!name[0]) {
+        set_virtual(out, LINUX_PATH_PROC_DIR, prefix);
+        return 0;
+    }
+    const struct proc_entry *entry = find_entry(name, in_task);
+    if (!entry)
+        return -ENOENT;
+    snprintf(path, sizeof(path), "%s/%s", prefix, name);
+    switch (entry->type) {
+    case ENTRY_FILE:
+    case ENTRY_MEM:
+        if (*rest && rest[strspn(rest, "/")])
+            return -ENOTDIR;
+        set_virtual(out, entry->type == ENTRY_MEM ? LINUX_PATH_PROC_MEM : LINUX_PATH_PROC_FILE,
+                    path);
+        return 0;
+    case ENTRY_HOST: {
+        char host[LINUX_PATH_MAX + 64];
+        snprintf(host, sizeof(host), "/proc/self/%s%s", name, rest);
+        set_host(out, AT_FDCWD, host, false);
+        return 0;
+    }
+    case ENTRY_LINK:
+        if (*rest || follow)
+            return follow_link(process, name, -1, rest, out, depth);
+        set_virtual(out, LINUX_PATH_PROC_LINK, path);
+        return 0;
+    case ENTRY_DIR:
+        break;
+    }
+    char item[256];
+    const char *after = next_component(rest, item, sizeof(item));
+    if (!item[0]) {
+        set_virtual(out, LINUX_PATH_PROC_DIR, path);
+        return 0;
+    }
+    long number;
+    if (!parse_number(item, &number))
+        return -ENOENT;
+    if (strcmp(name, "task") == 0) {
+        if (number != process->main_thread->tid && !own_pid(number))
+            return -ENOENT;
+        snprintf(path, sizeof(path), "%s/task/%d", prefix, process->main_thread->tid);
+        return process_view(process, path, after, true, follow, out, depth);
+    }
+    if (number >= LINUX_MAX_FDS || process->fds[number].host_fd < 0)
+        return -ENOENT;
+    snprintf(path + strlen(path), sizeof(path) - strlen(path), "/%ld", number);
+    if (strcmp(name, "fdinfo") == 0) {
+        if (*after && after[strspn(after, "/")])
+            return -ENOTDIR;
+        set_virtual(out, LINUX_PATH_PROC_FILE, path);
+        return 0;
+    }
+    if (*after && !after[strspn(after, "/")])
+        after = ""; /* "fd/3/" is fd/3 followed */
+    if (*after || follow)
+        return follow_link(process, "fd", number, after, out, depth);
+    set_virtual(out, LINUX_PATH_PROC_LINK, path);
+    return 0;
+}
+
+/* Another process's /proc entries are the host's, except its memory: a
+ * sibling monitor's /proc/PID/mem is refused. */
+static bool names_memory(const char *rest)
+{
+    char name[256];
+    rest = next_component(rest, name, sizeof(name));
+    if (strcmp(name, "mem") == 0)
+        return true;
+    if (strcmp(name, "task") != 0)
+        return false;
+    rest = next_component(rest, name, sizeof(name));
+    next_component(rest, name, sizeof(name));
+    return strcmp(name, "mem") == 0;
+}
+
+/* A canonical path under /proc. */
+static long proc_lookup(struct linux_process *process, const char *path, const char *rest,
+                        bool follow, struct linux_path *out, int depth)
+{
+    char name[256], prefix[64];
+    const char *after = next_component(rest, name, sizeof(name));
+    long pid;
+    bool self = strcmp(name, "self") == 0, thread_self = strcmp(name, "thread-self") == 0;
+    if ((self || thread_self) && !*after && !follow) {
+        set_virtual(out, LINUX_PATH_PROC_LINK, path);
+        return 0;
+    }
+    if (self || thread_self || (parse_number(name, &pid) && own_pid(pid))) {
+        snprintf(prefix, sizeof(prefix), "/proc/%d", LINUX_PID);
+        if (!thread_self)
+            return process_view(process, prefix, after, false, follow, out, depth);
+        snprintf(prefix, sizeof(prefix), "/proc/%d/task/%d", LINUX_PID, process->main_thread->tid);
+        return process_view(process, prefix, after, true, follow, out, depth);
+    }
+    if (parse_number(name, &pid) && names_memory(after))
+        return -EACCES;
+    if (strcmp(name, "meminfo") == 0 && !*after) {
+        set_virtual(out, LINUX_PATH_PROC_FILE, "/proc/meminfo");
+        return 0;
+    }
+    set_host(out, AT_FDCWD, path, false);
+    return 0;
+}
+
+/* An absolute guest path. */
+static long classify(struct linux_process *process, const char *path, bool follow,
+                     struct linux_path *out, int depth)
+{
+    if (depth > PROC_MAX_DEPTH)
+        return -ELOOP;
+    char canonical[LINUX_PATH_MAX + 64];
+    if (!linux_path_normalize(path, canonical, sizeof(canonical)))
+        return -ENAMETOOLONG;
+    const char *rest;
+    char mapped[LINUX_PATH_MAX + 80];
+    static const char *const standard[] = {"/dev/stdin", "/dev/stdout", "/dev/stderr"};
+    for (int fd = 0; fd < 3; fd++) {
+        if (path_under(canonical, standard[fd], &rest) && (*rest || follow)) {
+            snprintf(mapped, sizeof(mapped), "/proc/self/fd/%d%s", fd, rest);
+            return classify(process, mapped, follow, out, depth + 1);
+        }
+    }
+    if (path_under(canonical, "/dev/fd", &rest) && (*rest || follow)) {
+        snprintf(mapped, sizeof(mapped), "/proc/self/fd%s", rest);
+        return classify(process, mapped, follow, out, depth + 1);
+    }
+    if (path_under(canonical, "/proc", &rest))
+        return proc_lookup(process, canonical, rest, follow, out, depth);
+    /* Not /proc: the host resolves the path as given (symlinks then ".."). */
+    set_host(out, AT_FDCWD, path, false);
+    return 0;
+}
+
+/* The directory a relative path starts from: its host fd, and its guest
+ * path when lookups under it are decided here (a virtual directory). */
+static long base_of(struct linux_process *process, int64_t dirfd, int *host_dirfd,
+                    const char **virtual_path, bool *on_proc)
+{
+    if (dirfd == LINUX_AT_FDCWD) {
+        *virtual_path = process->cwd_virtual;
+        *on_proc = process->cwd_on_proc;
+        *host_dirfd = process->cwd_fd;
+        return 0;
+    }
+    int host_fd = linux_fd_host(process, (uint64_t)dirfd);
+    if (host_fd < 0)
+        return -EBADF;
+    const struct linux_fd *entry = &process->fds[(uint32_t)dirfd];
+    *virtual_path = entry->proc ? entry->proc->path : NULL;
+    *on_proc = entry->on_proc;
+    *host_dirfd = host_fd;
+    return 0;
+}
+
+long linux_path_resolve(struct linux_process *process, int64_t dirfd, const char *path, bool follow,
+                        struct linux_path *out)
+{
+    if (path[0] == '/')
+        return classify(process, path, follow, out, 0);
+    int host_dirfd;
+    const char *virtual_path;
+    bool on_proc;
+    long error = base_of(process, dirfd, &host_dirfd, &virtual_path, &on_proc);
+    if (error)
+        return error;
+    char base[LINUX_PATH_MAX + 64], joined[2 * LINUX_PATH_MAX + 80];
+    if (virtual_path) {
+        snprintf(joined, sizeof(joined), "%s/%s", virtual_path, path);
+        return classify(process, joined, follow, out, 0);
+    }
+    /* Under a procfs directory, or climbing out of one's directory with
+     * "..", a relative path may reach /proc: decided on the joined path. */
+    if (!on_proc && !has_dotdot(path)) {
+        set_host(out, host_dirfd, path, false);
+        return 0;
+    }
+    if (linux_host_fd_path(host_dirfd, base, sizeof(base)) < 0 || base[0] != '/') {
+        if (on_proc)
+            return -ENOENT;
+        set_host(out, host_dirfd, path, false);
+        return 0;
+    }
+    snprintf(joined, sizeof(joined), "%s/%s", base, path);
+    error = classify(process, joined, follow, out, 0);
+    /* Outside /proc the host follows the real directory, not the text. */
+    if (!error && out->kind == LINUX_PATH_HOST && out->dirfd == AT_FDCWD &&
+        strcmp(out->path, joined) == 0)
+        set_host(out, host_dirfd, path, false);
+    return error;
+}
+
+long linux_path_of_fd(struct linux_process *process, int64_t dirfd, struct linux_path *out)
+{
+    if (dirfd == LINUX_AT_FDCWD) {
+        if (process->cwd_virtual)
+            set_virtual(out, LINUX_PATH_PROC_DIR, process->cwd_virtual);
+        else
+            set_host(out, process->cwd_fd, "", false);
+        return 0;
+    }
+    int host_fd = linux_fd_host(process, (uint64_t)dirfd);
+    if (host_fd < 0)
+        return -EBADF;
+    const struct linux_proc_fd *proc = process->fds[(uint32_t)dirfd].proc;
+    if (proc)
+        set_virtual(out, proc->dir ? LINUX_PATH_PROC_DIR : LINUX_PATH_PROC_FILE, proc->path);
+    else
+        set_host(out, host_fd, "", false);
+    return 0;
+}
+
+/* ---- generated files ------------------------------------------------------- */
+
+/* Reads the guest range [start, end) into text (nothing if it is unreadable). */
+static void append_guest_range(struct linux_process *process, GString *text, uint64_t start,
+                               uint64_t end)
+{
+    if (end <= start || end - start > (64ULL << 20))
+        return;
+    size_t len = (size_t)(end - start);
+    char *buffer = g_malloc(len);
+    if (guest_read(process->memory, start, buffer, len, GUEST_ACCESS_USER_READ) == 0)
+        g_string_append_len(text, buffer, (gssize)len);
+    g_free(buffer);
+}
+
+static bool is_user_region(const struct guest_region *region)
+{
+    return (region->kind == GUEST_REGION_PROGRAM || region->kind == GUEST_REGION_HEAP ||
+            region->kind == GUEST_REGION_MMAP || region->kind == GUEST_REGION_STACK) &&
+           (region->prot & GUEST_PROT_USER || region->prot == GUEST_PROT_NONE);
+}
+
+struct map_walk {
+    struct linux_process *process;
+    GString *text;
+    bool smaps;
+    uint64_t size, rss, stack, exec, data; /* bytes, for status and statm */
+};
+
+static const char *region_name(const struct linux_process *process,
+                               const struct guest_region *region)
+{
+    if (region->kind == GUEST_REGION_HEAP)
+        return "[heap]";
+    if (region->kind == GUEST_REGION_STACK)
+        return "[stack]";
+    if (region->kind == GUEST_REGION_PROGRAM) {
+        const char *base = strrchr(process->exe_path, '/');
+        if (strcmp(region->name, base ? base + 1 : process->exe_path) == 0)
+            return process->exe_path;
+    }
+    return region->name[0] == '/' || region->name[0] == '[' ? region->name : "";
+}
+
+static void append_smaps(GString *text, const struct guest_region *region)
+{
+    uint64_t kb = (region->end - region->start) >> 10;
+    uint64_t rss = region->prot == GUEST_PROT_NONE ? 0 : kb;
+    g_string_append_printf(text,
+                           "Size:           %8" PRIu64 " kB\n"
+                           "KernelPageSize:        4 kB\n"
+                           "MMUPageSize:           4 kB\n"
+                           "Rss:            %8" PRIu64 " kB\n"
+                           "Pss:            %8" PRIu64 " kB\n"
+                           "Pss_Dirty:      %8" PRIu64 " kB\n",
+                           kb, rss, rss, rss);
+    static const char *const zero[] = {"Shared_Clean:", "Shared_Dirty:", "Private_Clean:"};
+    for (size_t i = 0; i < G_N_ELEMENTS(zero); i++)
+        g_string_append_printf(text, "%-16s%8d kB\n", zero[i], 0);
+    g_string_append_printf(text,
+                           "Private_Dirty:  %8" PRIu64 " kB\nReferenced:     %8" PRIu64
+                           " kB\nAnonymous:      %8" PRIu64 " kB\n",
+                           rss, rss, region->kind == GUEST_REGION_PROGRAM ? 0 : rss);
+    static const char *const more[] = {
+        "KSM:",           "LazyFree:",       "AnonHugePages:",   "ShmemPmdMapped:",
+        "FilePmdMapped:", "Shared_Hugetlb:", "Private_Hugetlb:", "Swap:",
+        "SwapPss:",       "Locked:"};
+    for (size_t i = 0; i < G_N_ELEMENTS(more); i++)
+        g_string_append_printf(text, "%-16s%8d kB\n", more[i], 0);
+    g_string_append_printf(text, "THPeligible:    0\nVmFlags:%s%s%s%s%s%s%s\n",
+                           region->prot & GUEST_PROT_READ ? " rd" : "",
+                           region->prot & GUEST_PROT_WRITE ? " wr" : "",
+                           region->prot & GUEST_PROT_EXEC ? " ex" : "", " mr", " mw", " me",
+                           region->kind == GUEST_REGION_STACK ? " gd ac" : " ac");
+}
+
+static bool visit_region(const struct guest_region *region, void *opaque)
+{
+    struct map_walk *walk = opaque;
+    if (!is_user_region(region))
+        return true;
+    uint64_t len = region->end - region->start;
+    walk->size += len;
+    if (region->prot != GUEST_PROT_NONE)
+        walk->rss += len;
+    if (region->kind == GUEST_REGION_STACK)
+        walk->stack += len;
+    else if (region->prot & GUEST_PROT_EXEC)
+        walk->exec += len;
+    else if (region->prot & GUEST_PROT_WRITE)
+        walk->data += len;
+    if (!walk->text)
+        return true;
+    int start = (int)walk->text->len;
+    g_string_append_printf(walk->text, "%08" PRIx64 "-%08" PRIx64 " %c%c%cp %08x 00:00 0",
+                           region->start, region->end, region->prot & GUEST_PROT_READ ? 'r' : '-',
+                           region->prot & GUEST_PROT_WRITE ? 'w' : '-',
+                           region->prot & GUEST_PROT_EXEC ? 'x' : '-', 0);
+    const char *name = region_name(walk->process, region);
+    if (name[0]) {
+        /* Linux pads the name to column 73 on 64-bit. */
+        while ((int)walk->text->len - start < 73)
+            g_string_append_c(walk->text, ' ');
+        g_string_append(walk->text, name);
+    }
+    g_string_append_c(walk->text, '\n');
+    if (walk->smaps)
+        append_smaps(walk->text, region);
+    return true;
+}
+
+static void measure(struct linux_process *process, struct map_walk *walk)
+{
+    memset(walk, 0, sizeof(*walk));
+    walk->process = process;
+    guest_region_foreach(process->memory, visit_region, walk);
+}
+
+static void generate_maps(struct linux_process *process, GString *text, bool smaps)
+{
+    struct map_walk walk = {.process = process, .text = text, .smaps = smaps};
+    guest_region_foreach(process->memory, visit_region, &walk);
+}
+
+static uint64_t signal_set(const struct linux_process *process, uint64_t handler)
+{
+    uint64_t set = 0;
+    for (int signal = 1; signal <= LINUX_NSIG; signal++) {
+        bool match = handler == 2 ? process->actions[signal].handler > 1
+                                  : process->actions[signal].handler == handler;
+        if (match)
+            set |= 1ULL << (signal - 1);
+    }
+    return set;
+}
+
+/* /proc/self/status: the host's lines for what the program shares with the
+ * monitor (ids, capabilities, cpus), the program's own for the rest. */
+static void generate_status(struct linux_process *process, GString *text)
+{
+    struct map_walk walk;
+    measure(process, &walk);
+    char *host = NULL;
+    g_file_get_contents("/proc/self/status", &host, NULL, NULL);
+    char **lines = g_strsplit(host ? host : "", "\n", -1);
+    const struct linux_thread *thread = process->main_thread;
+    for (char **line = lines; *line && **line; line++) {
+        char *colon = strchr(*line, ':');
+        if (!colon)
+            continue;
+        *colon = '\0';
+        const char *key = *line;
+#define LINE(name, format, ...)                                                                    \
+    if (strcmp(key, name) == 0) {                                                                  \
+        g_string_append_printf(text, "%s:\t" format "\n", key, __VA_ARGS__);                       \
+        continue;                                                                                  \
+    }
+#define KB(name, bytes) LINE(name, "%8" PRIu64 " kB", (uint64_t)(bytes) >> 10)
+        LINE("Name", "%s", thread->comm);
+        LINE("Umask", "%04o", process->umask);
+        LINE("State", "%s", "R (running)");
+        LINE("Tgid", "%d", LINUX_PID);
+        LINE("Ngid", "%d", 0);
+        LINE("Pid", "%d", thread->tid);
+        LINE("PPid", "%d", 0);
+        LINE("TracerPid", "%d", 0);
+        LINE("FDSize", "%d", LINUX_MAX_FDS);
+        LINE("NStgid", "%d", LINUX_PID);
+        LINE("NSpid", "%d", thread->tid);
+        LINE("NSpgid", "%d", LINUX_PID);
+        LINE("NSsid", "%d", LINUX_PID);
+        KB("VmPeak", walk.size);
+        KB("VmSize", walk.size);
+        KB("VmLck", 0);
+        KB("VmPin", 0);
+        KB("VmHWM", walk.rss);
+        KB("VmRSS", walk.rss);
+        KB("RssAnon", walk.rss);
+        KB("RssFile", 0);
+        KB("RssShmem", 0);
+        KB("VmData", walk.data);
+        KB("VmStk", walk.stack);
+        KB("VmExe", walk.exec);
+        KB("VmLib", 0);
+        KB("VmPTE", 0);
+        KB("VmSwap", 0);
+        LINE("Threads", "%d", 1);
+        LINE("SigPnd", "%016" PRIx64, (uint64_t)0);
+        LINE("ShdPnd", "%016" PRIx64, (uint64_t)0);
+        LINE("SigBlk", "%016" PRIx64, thread->signal_mask);
+        LINE("SigIgn", "%016" PRIx64, signal_set(process, 1));
+        LINE("SigCgt", "%016" PRIx64, signal_set(process, 2));
+        LINE("NoNewPrivs", "%d", 0);
+        LINE("Seccomp", "%d", 0);
+        LINE("Seccomp_filters", "%d", 0);
+        LINE("voluntary_ctxt_switches", "%d", 0);
+        LINE("nonvoluntary_ctxt_switches", "%d", 0);
+#undef KB
+#undef LINE
+        g_string_append_printf(text, "%s:%s\n", key, colon + 1);
+    }
+    g_strfreev(lines);
+    g_free(host);
+}
+
+/* Fields 14.. of the host's /proc/self/stat (after the comm), for times. */
+static char **host_stat_fields(void)
+{
+    char *host = NULL;
+    g_file_get_contents("/proc/self/stat", &host, NULL, NULL);
+    const char *after = host ? strrchr(host, ')') : NULL;
+    char **fields = g_strsplit(after ? after + 2 : "", " ", -1);
+    g_free(host);
+    return fields;
+}
+
+static const char *field(char **fields, int number)
+{
+    /* fields[0] is field 3 (state). */
+    int index = number - 3;
+    return (int)g_strv_length(fields) > index ? fields[index] : "0";
+}
+
+static void generate_stat(struct linux_process *process, GString *text, bool statm)
+{
+    struct map_walk walk;
+    measure(process, &walk);
+    if (statm) {
+        g_string_append_printf(text, "%" PRIu64 " %" PRIu64 " 0 %" PRIu64 " 0 %" PRIu64 " 0\n",
+                               walk.size >> 12, walk.rss >> 12, walk.exec >> 12,
+                               (walk.data + walk.stack) >> 12);
+        return;
+    }
+    char **host = host_stat_fields();
+    const struct linux_thread *thread = process->main_thread;
+    const struct linux_proc_info *info = &process->proc_info;
+    /* pid (comm) state ppid pgrp session tty_nr tpgid flags minflt cminflt
+     * majflt cmajflt utime stime cutime cstime priority nice num_threads
+     * itrealvalue starttime */
+    g_string_append_printf(text, "%d (%s) R 0 %d %d %s %s 4194304 0 0 0 0 %s %s 0 0 20 %d 1 0 %s ",
+                           thread->tid, thread->comm, LINUX_PID, LINUX_PID, field(host, 7),
+                           field(host, 8), field(host, 14), field(host, 15), process->nice,
+                           field(host, 22));
+    /* vsize rss rsslim startcode endcode startstack kstkesp kstkeip */
+    g_string_append_printf(text, "%" PRIu64 " %" PRIu64 " %llu 0 0 %" PRIu64 " 0 0 ", walk.size,
+                           walk.rss >> 12, (unsigned long long)process->limits[RLIMIT_RSS].rlim_cur,
+                           info->stack_start);
+    /* signal blocked sigignore sigcatch wchan nswap cnswap exit_signal
+     * processor rt_priority policy delayacct guest_time cguest_time */
+    g_string_append_printf(text, "0 %" PRIu64 " %" PRIu64 " %" PRIu64 " 0 0 0 17 0 0 0 0 0 0 ",
+                           thread->signal_mask, signal_set(process, 1), signal_set(process, 2));
+    /* start_data end_data start_brk arg_start arg_end env_start env_end exit_code */
+    g_string_append_printf(
+        text, "0 0 %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64 " 0\n",
+        process->brk_start, info->arg_start, info->arg_end, info->env_start, info->env_end);
+    g_strfreev(host);
+}
+
+static void generate_limits(struct linux_process *process, GString *text)
+{
+    static const struct {
+        const char *name, *unit;
+    } names[RLIM_NLIMITS] = {
+        {"Max cpu time", "seconds"},     {"Max file size", "bytes"},
+        {"Max data size", "bytes"},      {"Max stack size", "bytes"},
+        {"Max core file size", "bytes"}, {"Max resident set", "bytes"},
+        {"Max processes", "processes"},  {"Max open files", "files"},
+        {"Max locked memory", "bytes"},  {"Max address space", "bytes"},
+        {"Max file locks", "locks"},     {"Max pending signals", "signals"},
+        {"Max msgqueue size", "bytes"},  {"Max nice priority", NULL},
+        {"Max realtime priority", NULL}, {"Max realtime timeout", "us"},
+    };
+    g_string_append_printf(text, "%-25s %-20s %-20s %-10s\n", "Limit", "Soft Limit", "Hard Limit",
+                           "Units");
+    for (int i = 0; i < RLIM_NLIMITS; i++) {
+        g_string_append_printf(text, "%-25s ", names[i].name);
+        rlim_t values[2] = {process->limits[i].rlim_cur, process->limits[i].rlim_max};
+        for (int j = 0; j < 2; j++) {
+            if (values[j] == RLIM_INFINITY)
+                g_string_append_printf(text, "%-20s ", "unlimited");
+            else
+                g_string_append_printf(text, "%-20llu ", (unsigned long long)values[j]);
+        }
+        if (names[i].unit)
+            g_string_append_printf(text, "%-10s\n", names[i].unit);
+        else
+            g_string_append_c(text, '\n');
+    }
+}
+
+/* The host's meminfo with the guest's RAM as the total. */
+static void generate_meminfo(struct linux_process *process, GString *text)
+{
+    char *host = NULL;
+    g_file_get_contents("/proc/meminfo", &host, NULL, NULL);
+    char **lines = g_strsplit(host ? host : "", "\n", -1);
+    uint64_t total = guest_memory_ram_size(process->memory) >> 10;
+    uint64_t free_kb = guest_frames_free_count(process->memory) * (GUEST_PAGE_SIZE >> 10);
+    for (char **line = lines; *line && **line; line++) {
+        if (g_str_has_prefix(*line, "MemTotal:"))
+            g_string_append_printf(text, "MemTotal:       %8" PRIu64 " kB\n", total);
+        else if (g_str_has_prefix(*line, "MemFree:"))
+            g_string_append_printf(text, "MemFree:        %8" PRIu64 " kB\n", free_kb);
+        else if (g_str_has_prefix(*line, "MemAvailable:"))
+            g_string_append_printf(text, "MemAvailable:   %8" PRIu64 " kB\n", free_kb);
+        else
+            g_string_append_printf(text, "%s\n", *line);
+    }
+    g_strfreev(lines);
+    g_free(host);
+}
+
+static void generate_fdinfo(struct linux_process *process, GString *text, long fd)
+{
+    const struct linux_fd *entry = &process->fds[fd];
+    off_t position = lseek(entry->host_fd, 0, SEEK_CUR);
+    int flags = fcntl(entry->host_fd, F_GETFL);
+    flags = (flags < 0 ? 0 : flags & ~O_CLOEXEC) | (entry->cloexec ? O_CLOEXEC : 0);
+    g_string_append_printf(text, "pos:\t%lld\nflags:\t0%o\n",
+                           (long long)(position < 0 || entry->proc ? 0 : position), flags);
+    char host_path[64], *host = NULL;
+    snprintf(host_path, sizeof(host_path), "/proc/self/fdinfo/%d", entry->host_fd);
+    g_file_get_contents(host_path, &host, NULL, NULL);
+    char **lines = g_strsplit(host ? host : "", "\n", -1);
+    for (char **line = lines; *line; line++) {
+        if (g_str_has_prefix(*line, "mnt_id:") || g_str_has_prefix(*line, "ino:"))
+            g_string_append_printf(text, "%s\n", *line);
+    }
+    g_strfreev(lines);
+    g_free(host);
+}
+
+/* The content of a generated file, by its canonical guest path. */
+static GString *generate(struct linux_process *process, const char *path)
+{
+    GString *text = g_string_new(NULL);
+    if (strcmp(path, "/proc/meminfo") == 0) {
+        generate_meminfo(process, text);
+        return text;
+    }
+    const char *name = strrchr(path, '/') + 1;
+    const struct linux_proc_info *info = &process->proc_info;
+    const char *rest;
+    char fdinfo[64];
+    snprintf(fdinfo, sizeof(fdinfo), "/proc/%d/fdinfo", LINUX_PID);
+    if (path_under(path, fdinfo, &rest) && *rest)
+        generate_fdinfo(process, text, strtol(rest + 1, NULL, 10));
+    else if (strcmp(name, "maps") == 0 || strcmp(name, "smaps") == 0)
+        generate_maps(process, text, name[0] == 's');
+    else if (strcmp(name, "status") == 0)
+        generate_status(process, text);
+    else if (strcmp(name, "stat") == 0 || strcmp(name, "statm") == 0)
+        generate_stat(process, text, name[4] == 'm');
+    else if (strcmp(name, "limits") == 0)
+        generate_limits(process, text);
+    else if (strcmp(name, "cmdline") == 0)
+        append_guest_range(process, text, info->arg_start, info->arg_end);
+    else if (strcmp(name, "environ") == 0)
+        append_guest_range(process, text, info->env_start, info->env_end);
+    else if (strcmp(name, "auxv") == 0)
+        g_string_append_len(text, (const char *)info->auxv, (gssize)info->auxv_length);
+    else if (strcmp(name, "comm") == 0)
+        g_string_append_printf(text, "%s\n", process->main_thread->comm);
+    return text;
+}
+
+/* ---- directories -------------------------------------------------------------- */
+
+static void add_entry(GArray *entries, const char *name, unsigned char type)
+{
+    struct linux_proc_dirent entry = {.type = type};
+    g_strlcpy(entry.name, name, sizeof(entry.name));
+    g_array_append_val(entries, entry);
+}
+
+static void list_directory(struct linux_process *process, struct linux_proc_fd *dir)
+{
+    if (dir->entries)
+        g_array_free(dir->entries, TRUE);
+    dir->entries = g_array_new(FALSE, TRUE, sizeof(struct linux_proc_dirent));
+    add_entry(dir->entries, ".", DT_DIR);
+    add_entry(dir->entries, "..", DT_DIR);
+    const char *name = strrchr(dir->path, '/') + 1;
+    char number[32];
+    if (strcmp(name, "fd") == 0 || strcmp(name, "fdinfo") == 0) {
+        for (int fd = 0; fd < LINUX_MAX_FDS; fd++) {
+            if (process->fds[fd].host_fd < 0)
+                continue;
+            snprintf(number, sizeof(number), "%d", fd);
+            add_entry(dir->entries, number, name[2] ? DT_REG : DT_LNK);
+        }
+    } else if (strcmp(name, "task") == 0) {
+        snprintf(number, sizeof(number), "%d", process->main_thread->tid);
+        add_entry(dir->entries, number, DT_DIR);
+    } else {
+        bool in_task = strstr(dir->path, "/task/") != NULL;
+        for (size_t i = 0; i < G_N_ELEMENTS(process_entries); i++) {
+            const struct proc_entry *entry = &process_entries[i];
+            if (in_task && strcmp(entry->name, "task") == 0)
+                continue;
+            unsigned char type = entry->type == ENTRY_DIR    ? DT_DIR
+                                 : entry->type == ENTRY_LINK ? DT_LNK
+                                                             : DT_REG;
+            if (strcmp(entry->name, "net") == 0 || strcmp(entry->name, "ns") == 0)
+                type = DT_DIR;
+            add_entry(dir->entries, entry->name, type);
+        }
+    }
+}
+
+/* struct linux_dirent64 */
+struct dirent_header {
+    uint64_t ino;
+    int64_t off;
+    uint16_t reclen;
+    uint8_t type;
+} __attribute__((packed));
+
+static uint64_t fake_inode(const char *path, const char *name)
+{
+    return (g_str_hash(path) * 31u + g_str_hash(name)) | 0x1000;
+}
+
+long linux_proc_getdents(struct linux_process *process, struct linux_proc_fd *dir, uint64_t address,
+                         uint64_t count)
+{
+    if (!dir->entries || dir->position == 0)
+        list_directory(process, dir);
+    GByteArray *out = g_byte_array_new();
+    while (dir->position < dir->entries->len) {
+        const struct linux_proc_dirent *entry =
+            &g_array_index(dir->entries, struct linux_proc_dirent, dir->position);
+        size_t name_len = strlen(entry->name) + 1;
+        size_t reclen = (sizeof(struct dirent_header) + name_len + 7) & ~(size_t)7;
+        if (out->len + reclen > count)
+            break;
+        struct dirent_header header = {fake_inode(dir->path, entry->name),
+                                       (int64_t)dir->position + 1, (uint16_t)reclen, entry->type};
+        g_byte_array_append(out, (const guint8 *)&header, sizeof(header));
+        g_byte_array_append(out, (const guint8 *)entry->name, (guint)name_len);
+        static const guint8 padding[8];
+        g_byte_array_append(out, padding, (guint)(reclen - sizeof(header) - name_len));
+        dir->position++;
+    }
+    long result = out->len;
+    if (out->len == 0 && dir->position < dir->entries->len)
+        result = -EINVAL;
+    else if (out->len && linux_copy_out(process, address, out->data, out->len) != 0)
+        result = -EFAULT;
+    g_byte_array_free(out, TRUE);
+    return result;
+}
+
+/* ---- virtual objects as fds --------------------------------------------------- */
+
+struct linux_proc_fd *linux_proc_fd_ref(struct linux_proc_fd *proc)
+{
+    if (proc)
+        proc->refs++;
+    return proc;
+}
+
+void linux_proc_fd_unref(struct linux_proc_fd *proc)
+{
+    if (!proc || --proc->refs > 0)
+        return;
+    if (proc->entries)
+        g_array_free(proc->entries, TRUE);
+    g_free(proc->path);
+    g_free(proc);
+}
+
+/* A read-only host fd holding text: a memfd reopened O_RDONLY, so writes
+ * fail with EBADF as on a read-only file. */
+static int text_fd(const GString *text)
+{
+    int memfd = (int)syscall(SYS_memfd_create, "hermitux-proc", MFD_CLOEXEC);
+    if (memfd < 0)
+        return -1;
+    size_t done = 0;
+    while (done < text->len) {
+        ssize_t n = write(memfd, text->str + done, text->len - done);
+        if (n <= 0) {
+            close(memfd);
+            return -1;
+        }
+        done += (size_t)n;
+    }
+    char link[64];
+    snprintf(link, sizeof(link), "/proc/self/fd/%d", memfd);
+    int fd = open(link, O_RDONLY | O_CLOEXEC);
+    close(memfd);
+    return fd;
+}
+
+long linux_proc_open(struct linux_process *process, const struct linux_path *path, int flags)
+{
+    int access_mode = flags & O_ACCMODE;
+    bool o_path = flags & O_PATH;
+    switch (path->kind) {
+    case LINUX_PATH_PROC_LINK:
+        return -ELOOP; /* O_NOFOLLOW on a link */
+    case LINUX_PATH_PROC_MEM:
+        if (flags & O_DIRECTORY)
+            return -ENOTDIR;
+        break;
+    case LINUX_PATH_PROC_DIR:
+        if (!o_path && access_mode != O_RDONLY)
+            return -EISDIR;
+        break;
+    case LINUX_PATH_PROC_FILE:
+        if (flags & O_DIRECTORY)
+            return -ENOTDIR;
+        if ((flags & O_CREAT) && (flags & O_EXCL))
+            return -EEXIST;
+        if (!o_path && access_mode != O_RDONLY)
+            return -EACCES;
+        break;
+    case LINUX_PATH_HOST:
+        return -EINVAL;
+    }
+    GString *text =
+        path->kind == LINUX_PATH_PROC_FILE ? generate(process, path->path) : g_string_new(NULL);
+    int host_fd = text_fd(text);
+    g_string_free(text, TRUE);
+    if (host_fd < 0)
+        return linux_host_error();
+    struct linux_proc_fd *proc = g_new0(struct linux_proc_fd, 1);
+    proc->refs = 1;
+    proc->dir = path->kind == LINUX_PATH_PROC_DIR;
+    proc->mem = path->kind == LINUX_PATH_PROC_MEM;
+    proc->access_mode = access_mode;
+    proc->path = g_strdup(path->path);
+    long fd = linux_fd_install(process, host_fd, 0, flags & O_CLOEXEC);
+    if (fd < 0) {
+        linux_proc_fd_unref(proc);
+        return fd;
+    }
+    process->fds[fd].proc = proc;
+    return fd;
+}
+
+/* ---- /proc/self/mem ------------------------------------------------------------ */
+
+/* Whether the page at address is the program's: mapped for user mode (its
+ * protection may deny the access itself, as with ptrace's FOLL_FORCE), never
+ * the guest kernel, the doorbell or a page table. */
+static bool mem_page_allowed(const struct linux_process *process, uint64_t address)
+{
+    const struct guest_region *region = guest_region_lookup(process->memory, address);
+    return region && is_user_region(region) && region->prot != GUEST_PROT_NONE;
+}
+
+long linux_proc_mem_rw(struct linux_process *process, struct linux_proc_fd *mem, uint64_t buffer,
+                       uint64_t len, bool is_write, uint64_t *position)
+{
+    if ((is_write && mem->access_mode == O_RDONLY) || (!is_write && mem->access_mode == O_WRONLY))
+        return -EBADF;
+    uint8_t page[GUEST_PAGE_SIZE];
+    uint64_t done = 0;
+    len = MIN(len, LINUX_MAX_RW_COUNT);
+    while (done < len) {
+        uint64_t address = *position + done;
+        uint64_t piece = MIN(len - done, GUEST_PAGE_SIZE - (address % GUEST_PAGE_SIZE));
+        if (address >= GUEST_USER_TOP || !mem_page_allowed(process, address))
+            break;
+        int result;
+        if (is_write) {
+            if (linux_copy_in(process, buffer + done, page, piece) != 0)
+                return done ? (long)done : -EFAULT;
+            result = guest_write(process->memory, address, page, piece, GUEST_ACCESS_DEBUG);
+        } else {
+            result = guest_read(process->memory, address, page, piece, GUEST_ACCESS_DEBUG);
+            if (result == 0 && linux_copy_out(process, buffer + done, page, piece) != 0)
+                return done ? (long)done : -EFAULT;
+        }
+        if (result != 0)
+            break;
+        done += piece;
+    }
+    *position += done;
+    return done || len == 0 ? (long)done : -EIO;
+}
+
+/* ---- metadata of virtual objects --------------------------------------------- */
+
+void linux_proc_stat(const struct linux_path *path, struct stat *st)
+{
+    static struct stat proc_root;
+    if (proc_root.st_dev == 0)
+        stat("/proc", &proc_root);
+    memset(st, 0, sizeof(*st));
+    st->st_dev = proc_root.st_dev;
+    st->st_ino = fake_inode(path->path, "");
+    st->st_uid = getuid();
+    st->st_gid = getgid();
+    st->st_blksize = 1024;
+    st->st_atim = st->st_mtim = st->st_ctim = proc_root.st_ctim;
+    switch (path->kind) {
+    case LINUX_PATH_PROC_DIR:
+        st->st_mode = S_IFDIR | 0555;
+        st->st_nlink = 2;
+        break;
+    case LINUX_PATH_PROC_LINK:
+        st->st_mode = S_IFLNK | 0777;
+        st->st_nlink = 1;
+        break;
+    case LINUX_PATH_PROC_MEM:
+        st->st_mode = S_IFREG | 0600;
+        st->st_nlink = 1;
+        break;
+    default:
+        st->st_mode = S_IFREG | 0444;
+        st->st_nlink = 1;
+        break;
+    }
+}
+
+long linux_proc_readlink(struct linux_process *process, const struct linux_path *path, char *out,
+                         size_t size)
+{
+    if (path->kind != LINUX_PATH_PROC_LINK)
+        return -EINVAL;
+    const char *name = strrchr(path->path, '/') + 1;
+    char number[64];
+    if (strcmp(path->path, "/proc/self") == 0) {
+        snprintf(number, sizeof(number), "%d", LINUX_PID);
+        return (long)g_strlcpy(out, number, size);
+    }
+    if (strcmp(path->path, "/proc/thread-self") == 0) {
+        snprintf(number, sizeof(number), "%d/task/%d", LINUX_PID, process->main_thread->tid);
+        return (long)g_strlcpy(out, number, size);
+    }
+    if (strcmp(name, "exe") == 0)
+        return (long)g_strlcpy(out, process->exe_path, size);
+    if (strcmp(name, "root") == 0)
+        return (long)g_strlcpy(out, "/", size);
+    if (strcmp(name, "cwd") == 0)
+        return linux_cwd_path(process, out, size);
+    long fd = strtol(name, NULL, 10);
+    if (fd < 0 || fd >= LINUX_MAX_FDS || process->fds[fd].host_fd < 0)
+        return -ENOENT;
+    if (process->fds[fd].proc)
+        return (long)g_strlcpy(out, process->fds[fd].proc->path, size);
+    return linux_host_fd_path(process->fds[fd].host_fd, out, size);
+}
+
+long linux_cwd_path(struct linux_process *process, char *out, size_t size)
+{
+    if (process->cwd_virtual)
+        return (long)g_strlcpy(out, process->cwd_virtual, size);
+    long len = linux_host_fd_path(process->cwd_fd, out, size);
+    if (len < 0)
+        return len;
+    if (g_str_has_suffix(out, " (deleted)") || out[0] != '/')
+        return -ENOENT;
+    return len;
+}
+
+/* ---- host opens ---------------------------------------------------------------- */
+
+/* Flags openat accepts and openat2 would refuse: openat drops them. */
+#define OPEN_VALID_FLAGS                                                                           \
+    (O_ACCMODE | O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC | O_APPEND | O_NONBLOCK | O_DSYNC |         \
+     O_SYNC | O_ASYNC | O_DIRECT | O_LARGEFILE | O_DIRECTORY | O_NOFOLLOW | O_NOATIME |            \
+     O_CLOEXEC | O_PATH | O_TMPFILE)
+
+static int host_openat(const struct linux_path *path, int flags, mode_t mode)
+{
+    flags &= OPEN_VALID_FLAGS;
+    if (flags & O_PATH)
+        flags &= O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
+    if (!(flags & O_CREAT) && (flags & O_TMPFILE) != O_TMPFILE)
+        mode = 0;
+    struct open_how how = {
+        .flags = (uint64_t)flags,
+        .mode = mode & 07777,
+        .resolve = path->trusted ? 0 : RESOLVE_NO_MAGICLINKS,
+    };
+    return (int)syscall(SYS_openat2, path->dirfd, path->path, &how, sizeof(how));
+}
+
+/* The absolute host path a (dirfd, path) pair names, for re-deciding it. */
+static bool absolute_of(const struct linux_path *path, char *out, size_t size)
+{
+    if (path->path[0] == '/' || path->dirfd == AT_FDCWD) {
+        g_strlcpy(out, path->path, size);
+        return out[0] == '/';
+    }
+    if (linux_host_fd_path(path->dirfd, out, size) < 0 || out[0] != '/')
+        return false;
+    g_strlcat(out, "/", size);
+    g_strlcat(out, path->path, size);
+    return true;
+}
+
+/*
+ * Expands the symlinks of an absolute path one component at a time, as the
+ * kernel's lookup would, stopping where it enters /proc or /dev/fd: from
+ * there the rules above decide. Used when a host open met a magic link.
+ */
+static long expand_symlinks(const char *path, char *out, size_t size)
+{
+    char *pending = g_strdup(path), *done = g_strdup("");
+    long result = 0;
+    for (int links = 0;;) {
+        char name[256];
+        const char *rest = next_component(pending, name, sizeof(name));
+        if (!name[0])
+            break;
+        if (strcmp(name, "..") == 0) {
+            char *slash = strrchr(done, '/');
+            if (slash)
+                *slash = '\0';
+        } else if (strcmp(name, ".") != 0) {
+            char *candidate = g_strdup_printf("%s/%s", done, name);
+            const char *unused;
+            if (path_under(candidate, "/proc", &unused) ||
+                path_under(candidate, "/dev/fd", &unused) ||
+                path_under(candidate, "/dev/stdin", &unused) ||
+                path_under(candidate, "/dev/stdout", &unused) ||
+                path_under(candidate, "/dev/stderr", &unused)) {
+                g_free(done);
+                done = g_strconcat(candidate, rest, NULL);
+                g_free(candidate);
+                break;
+            }
+            char target[LINUX_PATH_MAX];
+            ssize_t len = readlink(candidate, target, sizeof(target) - 1);
+            if (len >= 0) {
+                if (++links > 40) {
+                    g_free(candidate);
+                    result = -ELOOP;
+                    break;
+                }
+                target[len] = '\0';
+                char *next = g_strconcat(target, rest, NULL);
+                g_free(pending);
+                pending = next;
+                g_free(candidate);
+                if (target[0] == '/') {
+                    g_free(done);
+                    done = g_strdup("");
+                }
+                continue;
+            }
+            g_free(done);
+            done = candidate;
+        }
+        char *next = g_strdup(rest);
+        g_free(pending);
+        pending = next;
+    }
+    if (!result)
+        g_strlcpy(out, done[0] ? done : "/", size);
+    g_free(pending);
+    g_free(done);
+    return result;
+}
+
+/* After a host open: a file in the host's procfs is decided again by the
+ * path the host kernel knows it by. Returns 0 to keep host_fd, 1 when
+ * *again holds what to open instead, or -errno. */
+static long check_procfs(struct linux_process *process, int host_fd, bool follow,
+                         struct linux_path *again)
+{
+    struct statfs fs;
+    if (fstatfs(host_fd, &fs) != 0 || fs.f_type != PROC_SUPER_MAGIC)
+        return 0;
+    char real[LINUX_PATH_MAX];
+    if (linux_host_fd_path(host_fd, real, sizeof(real)) < 0 || real[0] != '/')
+        return -EACCES;
+    long error = classify(process, real, follow, again, 0);
+    if (error)
+        return error;
+    if (again->kind == LINUX_PATH_HOST && again->dirfd == AT_FDCWD && !again->trusted &&
+        (strcmp(again->path, real) == 0 || g_str_has_prefix(again->path, "/proc/self/")))
+        return 0;
+    return 1;
+}
+
+long linux_path_open(struct linux_process *process, const struct linux_path *path, int flags,
+                     mode_t mode)
+{
+    struct linux_path current = *path;
+    bool follow = !(flags & O_NOFOLLOW);
+    for (int round = 0; round < PROC_MAX_DEPTH; round++) {
+        if (current.kind != LINUX_PATH_HOST)
+            return linux_proc_open(process, &current, flags);
+        int host_fd = host_openat(&current, flags | O_CLOEXEC, mode);
+        if (host_fd < 0) {
+            long error = linux_host_error();
+            char absolute[LINUX_PATH_MAX + 64], expanded[LINUX_PATH_MAX + 64];
+            if (error != -ELOOP || current.trusted ||
+                !absolute_of(&current, absolute, sizeof(absolute)))
+                return error;
+            long expand = expand_symlinks(absolute, expanded, sizeof(expanded));
+            if (expand)
+                return expand;
+            struct linux_path next;
+            expand = classify(process, expanded, follow, &next, 0);
+            if (expand)
+                return expand;
+            if (next.kind == LINUX_PATH_HOST && !next.trusted && strcmp(next.path, absolute) == 0)
+                return error; /* a magic link the rules do not cover */
+            current = next;
+            continue;
+        }
+        struct linux_path again;
+        long checked = check_procfs(process, host_fd, follow, &again);
+        if (checked == 0)
+            return linux_fd_install(process, host_fd, 0, flags & O_CLOEXEC);
+        close(host_fd);
+        if (checked < 0)
+            return checked;
+        current = again;
+    }
+    return -ELOOP;
+}
+
+/* ---- the process's start ------------------------------------------------------- */
+
+/* argv and envp as the loader left them at the initial stack pointer:
+ * Linux's arg_start..arg_end and env_start..env_end. */
+void linux_proc_init(struct linux_process *process, uint64_t stack, const uint8_t *auxv,
+                     size_t auxv_length)
+{
+    struct linux_proc_info *info = &process->proc_info;
+    info->stack_start = stack;
+    info->auxv = auxv_length ? g_memdup2(auxv, auxv_length) : NULL;
+    info->auxv_length = auxv ? auxv_length : 0;
+    uint64_t argc, pointer = stack + 8, value = 0;
+    if (!stack || guest_read(process->memory, stack, &argc, 8, GUEST_ACCESS_DEBUG) < 0)
+        return;
+    /* One argument or variable is at most MAX_ARG_STRLEN bytes. */
+    enum { MAX_ARG_STRLEN = 32 * 4096 };
+    char *buffer = g_malloc(MAX_ARG_STRLEN);
+    for (int part = 0; part < 2; part++) {
+        uint64_t first = 0, last = 0;
+        for (; guest_read(process->memory, pointer, &value, 8, GUEST_ACCESS_DEBUG) == 0 && value;
+             pointer += 8) {
+            first = first ? first : value;
+            last = value;
+        }
+        pointer += 8;
+        long len = last ? guest_read_string(process->memory, last, buffer, MAX_ARG_STRLEN,
+                                            GUEST_ACCESS_DEBUG)
+                        : -1;
+        uint64_t end = len >= 0 ? last + (uint64_t)len + 1 : first;
+        if (part == 0) {
+            info->arg_start = first;
+            info->arg_end = end;
+        } else {
+            info->env_start = first ? first : info->arg_end;
+            info->env_end = first ? end : info->arg_end;
+        }
+    }
+    g_free(buffer);
+}
