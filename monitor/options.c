@@ -99,12 +99,7 @@ static bool valid_gdb_spec(const char *spec)
  * user's, so nothing the program does later changes what they name. */
 static char *absolute_path(const char *path)
 {
-    if (!path || g_path_is_absolute(path))
-        return g_strdup(path);
-    char *cwd = g_get_current_dir();
-    char *absolute = g_build_filename(cwd, path, NULL);
-    g_free(cwd);
-    return absolute;
+    return path ? g_canonicalize_filename(path, NULL) : NULL;
 }
 
 /* The longest --timeout the main loop's millisecond timer can hold. */
