@@ -6,8 +6,9 @@
  * across an exec travels with it: fds without FD_CLOEXEC stay open on the
  * host and are named in the carried state at their guest numbers, with the
  * signal mask, ignored signals (handled ones are reset to the default, as
- * Linux does), resource limits and nice value; the cwd and umask are the
- * host process's own and survive by themselves. Everything that can fail
+ * Linux does), resource limits and nice value; the umask is the host
+ * process's own and survives by itself, and the new monitor starts in the
+ * program's cwd (proc.c keeps it apart from the monitor's). Everything that can fail
  * (the file, its format, `#!` interpreters, argument sizes) is checked
  * before the old program is given up, so errors reach the caller.
  */
@@ -307,8 +308,17 @@ static long host_path_for(struct linux_process *process, uint64_t dirfd, const c
         *out = g_strdup(process->exe_path);
         return 0;
     }
-    if (path[0] == '/' || (!empty_path && (int32_t)dirfd == EXEC_AT_FDCWD)) {
+    if (path[0] == '/') {
         *out = g_strdup(path);
+        return 0;
+    }
+    if (!empty_path && (int32_t)dirfd == EXEC_AT_FDCWD) {
+        /* The program's cwd is its own (proc.c), not the monitor's. */
+        char cwd[LINUX_PATH_MAX];
+        long len = linux_cwd_path(process, cwd, sizeof(cwd));
+        if (len < 0)
+            return len;
+        *out = g_build_filename(cwd, path, NULL);
         return 0;
     }
     int host_fd = linux_fd_host(process, dirfd);
@@ -367,9 +377,20 @@ static long do_execve(struct linux_thread *thread, uint64_t dirfd, uint64_t path
         g_ptr_array_add(argv, NULL);
         g_ptr_array_add(envp, NULL);
         set_kept_fds_inheritable(process, true);
-        error = host->exec(host->opaque, path, (char *const *)argv->pdata,
-                           (char *const *)envp->pdata, state_fd);
+        /* The new monitor starts in the program's cwd, which it takes as
+         * the program's; the monitor's own is back if the exec fails. */
+        int monitor_cwd = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (!process->cwd_virtual && fchdir(process->cwd_fd) != 0)
+            error = linux_host_error();
+        if (!error)
+            error = host->exec(host->opaque, path, (char *const *)argv->pdata,
+                               (char *const *)envp->pdata, state_fd);
         /* Still here: the exec failed and the program goes on. */
+        if (monitor_cwd >= 0) {
+            if (fchdir(monitor_cwd) != 0)
+                error = error ? error : linux_host_error();
+            close(monitor_cwd);
+        }
         set_kept_fds_inheritable(process, false);
     }
     if (state_fd >= 0)

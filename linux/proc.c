@@ -126,7 +126,7 @@ long linux_host_fd_path(int host_fd, char *out, size_t size)
  * (or one of its threads), which the host's /proc knows it as. */
 static bool own_pid(long pid)
 {
-    if (pid == LINUX_PID || pid == (long)getpid())
+    if (pid == linux_pid() || pid == (long)getpid())
         return true;
     char task[64];
     snprintf(task, sizeof(task), "/proc/self/task/%ld", pid);
@@ -358,10 +358,11 @@ static long proc_lookup(struct linux_process *process, const char *path, const c
         return 0;
     }
     if (self || thread_self || (parse_number(name, &pid) && own_pid(pid))) {
-        snprintf(prefix, sizeof(prefix), "/proc/%d", LINUX_PID);
+        snprintf(prefix, sizeof(prefix), "/proc/%d", linux_pid());
         if (!thread_self)
             return process_view(process, prefix, after, false, follow, out, depth);
-        snprintf(prefix, sizeof(prefix), "/proc/%d/task/%d", LINUX_PID, process->main_thread->tid);
+        snprintf(prefix, sizeof(prefix), "/proc/%d/task/%d", linux_pid(),
+                 process->main_thread->tid);
         return process_view(process, prefix, after, true, follow, out, depth);
     }
     if (parse_number(name, &pid) && names_memory(after))
@@ -642,16 +643,16 @@ static void generate_status(struct linux_process *process, GString *text)
         LINE("Name", "%s", thread->comm);
         LINE("Umask", "%04o", process->umask);
         LINE("State", "%s", "R (running)");
-        LINE("Tgid", "%d", LINUX_PID);
+        LINE("Tgid", "%d", linux_pid());
         LINE("Ngid", "%d", 0);
         LINE("Pid", "%d", thread->tid);
-        LINE("PPid", "%d", 0);
+        LINE("PPid", "%d", (int)getppid());
         LINE("TracerPid", "%d", 0);
         LINE("FDSize", "%d", LINUX_MAX_FDS);
-        LINE("NStgid", "%d", LINUX_PID);
+        LINE("NStgid", "%d", linux_pid());
         LINE("NSpid", "%d", thread->tid);
-        LINE("NSpgid", "%d", LINUX_PID);
-        LINE("NSsid", "%d", LINUX_PID);
+        LINE("NSpgid", "%d", (int)getpgrp());
+        LINE("NSsid", "%d", (int)getsid(0));
         KB("VmPeak", walk.size);
         KB("VmSize", walk.size);
         KB("VmLck", 0);
@@ -720,10 +721,10 @@ static void generate_stat(struct linux_process *process, GString *text, bool sta
     /* pid (comm) state ppid pgrp session tty_nr tpgid flags minflt cminflt
      * majflt cmajflt utime stime cutime cstime priority nice num_threads
      * itrealvalue starttime */
-    g_string_append_printf(text, "%d (%s) R 0 %d %d %s %s 4194304 0 0 0 0 %s %s 0 0 20 %d 1 0 %s ",
-                           thread->tid, thread->comm, LINUX_PID, LINUX_PID, field(host, 7),
-                           field(host, 8), field(host, 14), field(host, 15), process->nice,
-                           field(host, 22));
+    g_string_append_printf(text, "%d (%s) R %d %d %d %s %s 4194304 0 0 0 0 %s %s 0 0 20 %d 1 0 %s ",
+                           thread->tid, thread->comm, (int)getppid(), (int)getpgrp(),
+                           (int)getsid(0), field(host, 7), field(host, 8), field(host, 14),
+                           field(host, 15), process->nice, field(host, 22));
     /* vsize rss rsslim startcode endcode startstack kstkesp kstkeip */
     g_string_append_printf(text, "%" PRIu64 " %" PRIu64 " %llu 0 0 %" PRIu64 " 0 0 ", walk.size,
                            walk.rss >> 12, (unsigned long long)process->limits[RLIMIT_RSS].rlim_cur,
@@ -825,7 +826,7 @@ static GString *generate(struct linux_process *process, const char *path)
     const struct linux_proc_info *info = &process->proc_info;
     const char *rest;
     char fdinfo[64];
-    snprintf(fdinfo, sizeof(fdinfo), "/proc/%d/fdinfo", LINUX_PID);
+    snprintf(fdinfo, sizeof(fdinfo), "/proc/%d/fdinfo", linux_pid());
     if (path_under(path, fdinfo, &rest) && *rest)
         generate_fdinfo(process, text, strtol(rest + 1, NULL, 10));
     else if (strcmp(name, "maps") == 0 || strcmp(name, "smaps") == 0)
@@ -1107,11 +1108,11 @@ long linux_proc_readlink(struct linux_process *process, const struct linux_path 
     const char *name = strrchr(path->path, '/') + 1;
     char number[64];
     if (strcmp(path->path, "/proc/self") == 0) {
-        snprintf(number, sizeof(number), "%d", LINUX_PID);
+        snprintf(number, sizeof(number), "%d", linux_pid());
         return (long)g_strlcpy(out, number, size);
     }
     if (strcmp(path->path, "/proc/thread-self") == 0) {
-        snprintf(number, sizeof(number), "%d/task/%d", LINUX_PID, process->main_thread->tid);
+        snprintf(number, sizeof(number), "%d/task/%d", linux_pid(), process->main_thread->tid);
         return (long)g_strlcpy(out, number, size);
     }
     if (strcmp(name, "exe") == 0)

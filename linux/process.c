@@ -94,6 +94,11 @@ struct linux_process *linux_process_create(struct guest_memory *memory,
     g_strlcpy(thread->comm, base, sizeof(thread->comm));
     g_free(base);
 
+    /* The program starts in the monitor's directory, then keeps its own. */
+    process->cwd_fd = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (process->cwd_fd < 0)
+        process->cwd_fd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+    linux_proc_init(process, config->initial_stack, config->auxv, config->auxv_length);
     if (config->has_exec_state) {
         if (linux_exec_state_load(process, config->exec_state_fd, error) != 0) {
             linux_process_destroy(process);
@@ -121,10 +126,6 @@ struct linux_process *linux_process_create(struct guest_memory *memory,
         process->fds[fd].host_fd = host_fd;
         process->fds[fd].regular = fstat(host_fd, &st) == 0 && S_ISREG(st.st_mode);
     }
-    process->cwd_fd = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
-    if (process->cwd_fd < 0)
-        process->cwd_fd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
-    linux_proc_init(process, config->initial_stack, config->auxv, config->auxv_length);
     linux_mm_init(process);
     return process;
 }

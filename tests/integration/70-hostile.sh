@@ -56,3 +56,7 @@ custom hostile/core-after-chdir core_after_chdir
 bad_input gdb-bad-spec -- --gdb tcp:nowhere tests/programs/build/musl/hello
 bad_input gdb-bad-port -- --gdb tcp::99999 tests/programs/build/musl/hello
 bad_input timeout-too-long -- --timeout 1e12 tests/programs/build/musl/hello
+
+# The program's cwd is its own, and its children and exec'd programs inherit it.
+compare hostile/cwd-fork-exec -- /bin/busybox sh -c \
+    'cd /tmp && /bin/busybox pwd && (cd / && /bin/busybox pwd) && /bin/busybox pwd && cd /usr && exec /bin/busybox pwd'
