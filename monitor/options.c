@@ -404,11 +404,8 @@ enum monitor_parse_result monitor_parse_options(int argc, char **argv, char **en
         options->program = monitor_find_program(args_view[first], options->environment);
     if (!options->program)
         options->program = g_strdup(args_view[first]);
-}
-
     for (int fd = 0; fd < 3; fd++)
         options->standard_fds[fd] = standard_closed[fd] ? -1 : fd;
-    options->program = g_strdup(exec ? exec_path : args_view[first]);
     options->program_argv = g_new0(char *, MAX(arg_count - first, 1) + 1);
     for (int i = first; i < arg_count; i++)
         options->program_argv[i - first] = g_strdup(args_view[i]);
