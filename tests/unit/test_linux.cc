@@ -110,14 +110,21 @@ class LinuxTest : public ::testing::Test
         Create(false);
     }
 
-    void Create(bool verbose, bool net_none = false)
+    // The address layout every test process has.
+    static struct linux_config Layout(const char *exe_path)
     {
-        linux_process_destroy(process_);
         struct linux_config config = {};
-        config.exe_path = "/opt/programs/hello";
+        config.exe_path = exe_path;
         config.brk_start = kBrkStart;
         config.mmap_low = kMmapLow;
         config.mmap_high = kMmapHigh;
+        return config;
+    }
+
+    void Create(bool verbose, bool net_none = false)
+    {
+        linux_process_destroy(process_);
+        struct linux_config config = Layout("/opt/programs/hello");
         config.verbose = verbose;
         config.net_none = net_none;
         config.stdin_fd = null_fd_;
@@ -372,11 +379,7 @@ TEST_F(ExecTest, StateCarriedToTheNextProgram)
     // The next program's personality, from the carried state. After a real exec the old
     // one is gone; here it stays until the end, so both name the same host fds.
     struct linux_process *old = process_;
-    struct linux_config config = {};
-    config.exe_path = "/bin/busybox";
-    config.brk_start = kBrkStart;
-    config.mmap_low = kMmapLow;
-    config.mmap_high = kMmapHigh;
+    struct linux_config config = Layout("/bin/busybox");
     config.has_exec_state = true;
     config.exec_state_fd = request_.state_fd;
     request_.state_fd = -1;
