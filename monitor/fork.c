@@ -67,6 +67,7 @@ long monitor_guest_fork(void *opaque, uint64_t child_stack)
      * action here: nobody reads glib's signal pipe in the child. */
     signal(SIGINT, SIG_DFL);
     signal(SIGTERM, SIG_DFL);
+    guest_vclock_forget_keeper(guest);
     guest->forked_child = true;
     return 0;
 }

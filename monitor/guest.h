@@ -82,6 +82,11 @@ int guest_vdso_install(struct guest *guest, uint64_t below, char **error);
 struct vclock_keeper *guest_vclock_start(struct guest *guest);
 void guest_vclock_stop(struct vclock_keeper *keeper);
 
+/* In a forked child, where nothing keeps the page (the keeper is the
+ * parent's main loop): the vDSO falls back to syscalls, so the child's
+ * clocks stay the host's however long it runs. */
+void guest_vclock_forget_keeper(struct guest *guest);
+
 /* The kernel image path that goes with this binary: next to it in the build
  * tree, else the installed one. */
 char *guest_default_kernel_path(void);

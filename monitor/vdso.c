@@ -258,6 +258,15 @@ struct vclock_keeper *guest_vclock_start(struct guest *guest)
     return keeper;
 }
 
+void guest_vclock_forget_keeper(struct guest *guest)
+{
+    if (!guest->vclock)
+        return;
+    page_begin_write(guest->vclock);
+    guest->vclock->mode = HX_VCLOCK_SYSCALL;
+    page_end_write(guest->vclock);
+}
+
 void guest_vclock_stop(struct vclock_keeper *keeper)
 {
     if (!keeper)
