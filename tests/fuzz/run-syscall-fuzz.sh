@@ -1,0 +1,92 @@
+#!/bin/sh
+# The guest syscall fuzzer: tests/fuzz/syscall_fuzz.c makes random syscalls with hostile
+# arguments inside hermitux-run, seed after seed, for a bounded time. Each run happens in
+# a private mount namespace where /, /dev, /sys and /dev/shm are read-only and the
+# program's directory is a fresh tmpfs, so the calls the monitor makes on the program's
+# behalf (as root, here) reach nothing of the host's. Where that namespace cannot be made
+# (not root, no unshare), the fuzzer does not run: it says so and succeeds.
+#
+# The monitor fails a run when it reports an internal or sanitizer error, exits 1 (it
+# could not go on), or ends in any way but the program's own (0, 124 for a run that
+# blocked, 128 + a signal the program brought on itself). Failing seeds are kept in
+# tests/fuzz/build/crashes/syscalls/; keep one by adding it to
+# tests/fuzz/regressions/syscalls/seeds (every run replays those first).
+# Replay one:  FUZZ_VERBOSE=1 hermitux-run tests/fuzz/build/syscall_fuzz SEED CALLS
+#
+# Usage: tests/fuzz/run-syscall-fuzz.sh [seconds] (default 60)
+#   HERMITUX_RUN   the monitor to test (default: the build's); the sanitizer build is best
+#   FUZZ_ACCELS    accelerators, default "kvm tcg" (those that work here)
+set -u
+seconds=${1:-60}
+top=$(cd "$(dirname "$0")/../.." && pwd)
+build=$top/tests/fuzz/build
+run=${HERMITUX_RUN:-$top/hermitux-run}
+calls=${FUZZ_CALLS:-3000}
+mkdir -p "$build/crashes/syscalls" "$build/syscall-runs"
+cc -std=gnu11 -O1 -static -Wall -Wextra -Werror -o "$build/syscall_fuzz" \
+    "$top/tests/fuzz/syscall_fuzz.c" || exit 1
+
+if [ "$(id -u)" != 0 ] || ! command -v unshare >/dev/null ||
+    ! unshare -m true 2>/dev/null; then
+    echo "syscall fuzzer: not run (needs root and unshare for its read-only mount namespace)"
+    exit 0
+fi
+
+accels=
+for accel in ${FUZZ_ACCELS:-kvm tcg}; do
+    "$run" --accel="$accel" /bin/true 2>/dev/null && accels="$accels $accel"
+done
+
+# one ACCEL SEED: 0 when the monitor held.
+one() {
+    dir=$build/syscall-runs/$1-$2
+    mkdir -p "$dir"
+    # The output files are opened before the file systems turn read-only.
+    unshare -m sh -c '
+        exec 3>"$1/out" 4>"$1/err" || exit 2
+        mount --make-rprivate / &&
+        for m in / /dev /sys /dev/shm; do mount -o remount,bind,ro "$m" 2>/dev/null; done
+        mount -t tmpfs none "$1" && cd "$1" &&
+        exec "$2" --accel="$3" --timeout 10 "$4" "$5" "$6" </dev/null >&3 2>&4
+    ' sh "$dir" "$run" "$1" "$build/syscall_fuzz" "$2" "$calls" 2>"$dir/setup.err"
+    status=$?
+    if grep -Eq 'Sanitizer|runtime error|internal error|KVM_|Assertion' "$dir/err"; then
+        status=1
+    fi
+    grep -q '^done$' "$dir/out" && completed=$((completed + 1))
+    case $status in
+    0 | 124) return 0 ;;
+    1 | 2 | 127) ;;
+    *) [ "$status" -gt 128 ] && [ "$status" -lt 160 ] && [ "$status" != 134 ] && return 0 ;;
+    esac
+    echo "$2" >>"$build/crashes/syscalls/seeds-$1"
+    echo "syscall fuzzer: [$1] seed $2: hermitux-run exited $status: $(cat "$dir/setup.err" "$dir/err" | grep -v '^ *$' | head -n 3 | tr '\n' ' ' | cut -c1-300)"
+    return 1
+}
+
+if [ -z "$accels" ]; then
+    echo "syscall fuzzer: $run runs on no accelerator (not even tcg): the monitor is broken"
+    exit 1
+fi
+failures=0 runs=0 completed=0
+regressions=$top/tests/fuzz/regressions/syscalls/seeds
+for accel in $accels; do
+    if [ -f "$regressions" ]; then
+        for seed in $(grep -v '^#' "$regressions"); do
+            one "$accel" "$seed" || failures=$((failures + 1))
+            runs=$((runs + 1))
+        done
+    fi
+done
+end=$(($(date +%s) + seconds))
+seed=$(date +%s)
+while [ "$(date +%s)" -lt "$end" ]; do
+    for accel in $accels; do
+        one "$accel" "$seed" || failures=$((failures + 1))
+        runs=$((runs + 1))
+    done
+    seed=$((seed + 1))
+done
+rm -rf "$build/syscall-runs"
+echo "syscall fuzzer: $runs runs of $calls calls on:$accels ($completed made every call), $failures failed"
+[ "$failures" -eq 0 ]
