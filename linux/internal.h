@@ -243,6 +243,13 @@ long linux_broken_pipe(struct linux_process *process);
 void linux_pipe_guard_begin(sigset_t *old_mask);
 void linux_pipe_guard_end(const sigset_t *old_mask);
 
+/* net.c: a guest path as one host path string, for host calls that take no
+ * dirfd (bind of an AF_UNIX socket, inotify_add_watch): relative to the
+ * program's cwd, through /proc/self/fd/N when that is not the monitor's.
+ * 0, or -errno (-ENAMETOOLONG when it does not fit in size). */
+long linux_path_for_host(struct linux_process *process, const char *path, bool follow, char *out,
+                         size_t size);
+
 /* ---- handlers, by file ---- */
 
 /* Registers each file's handlers in the table indexed by syscall number. */

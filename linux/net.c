@@ -14,6 +14,7 @@
  */
 #include "linux/internal.h"
 
+#include <fcntl.h>
 #include <linux/netlink.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -21,8 +22,10 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
+#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -72,10 +75,64 @@ _Static_assert(sizeof(struct guest_mmsghdr) == 64, "x86-64 mmsghdr");
 
 /* ---- fds and addresses --------------------------------------------------- */
 
+static bool net_same_directory(int first, int second)
+{
+    struct stat a, b;
+    return fstatat(first, "", &a, AT_EMPTY_PATH) == 0 &&
+           fstatat(second, "", &b, AT_EMPTY_PATH) == 0 && a.st_dev == b.st_dev &&
+           a.st_ino == b.st_ino;
+}
+
+long linux_path_for_host(struct linux_process *process, const char *path, bool follow, char *out,
+                         size_t size)
+{
+    struct linux_path resolved;
+    long error = linux_path_resolve(process, LINUX_AT_FDCWD, path, follow, &resolved);
+    if (error)
+        return error;
+    /* A generated /proc object has nothing on the host to bind or watch. */
+    if (resolved.kind != LINUX_PATH_HOST)
+        return -ENOENT;
+    int written;
+    if (resolved.path[0] == '/' || resolved.dirfd == AT_FDCWD ||
+        net_same_directory(resolved.dirfd, AT_FDCWD))
+        written = snprintf(out, size, "%s", resolved.path);
+    else
+        written = snprintf(out, size, "/proc/self/fd/%d/%s", resolved.dirfd, resolved.path);
+    return written < 0 || (size_t)written >= size ? -ENAMETOOLONG : 0;
+}
+
+/* An AF_UNIX path is looked up by the host relative to the monitor's cwd;
+ * the program's cwd is its own (proc.c), so its relative paths are
+ * rewritten (linux_path_for_host). Abstract names (a leading NUL) and
+ * unnamed addresses are left alone. */
+static long net_unix_address_to_host(struct linux_process *process,
+                                     struct sockaddr_storage *storage, socklen_t *length,
+                                     bool follow)
+{
+    struct sockaddr_un *address = (struct sockaddr_un *)storage;
+    size_t offset = offsetof(struct sockaddr_un, sun_path);
+    if (address->sun_family != AF_UNIX || *length <= offset || address->sun_path[0] == '\0')
+        return 0;
+    char path[sizeof(address->sun_path) + 1] = {0};
+    memcpy(path, address->sun_path, MIN(*length - offset, sizeof(address->sun_path)));
+    char host[sizeof(address->sun_path)];
+    long error = linux_path_for_host(process, path, follow, host, sizeof(host));
+    if (error)
+        return error == -ENAMETOOLONG ? -EINVAL : error;
+    if (strcmp(host, path) == 0)
+        return 0;
+    memset(address->sun_path, 0, sizeof(address->sun_path));
+    memcpy(address->sun_path, host, strlen(host));
+    *length = (socklen_t)(offset + strlen(host) + 1);
+    return 0;
+}
+
 /* Copies a sockaddr argument in (move_addr_to_kernel): EINVAL for a length
- * beyond sockaddr_storage, EFAULT for a bad pointer. */
+ * beyond sockaddr_storage, EFAULT for a bad pointer. follow: whether a final
+ * symlink in an AF_UNIX path is followed (not by bind, which creates it). */
 static long net_address_in(struct linux_process *process, uint64_t address, uint64_t length,
-                           struct sockaddr_storage *storage, socklen_t *storage_length)
+                           struct sockaddr_storage *storage, socklen_t *storage_length, bool follow)
 {
     int32_t len = (int32_t)length;
     if (len < 0 || (size_t)len > sizeof(*storage))
@@ -84,7 +141,7 @@ static long net_address_in(struct linux_process *process, uint64_t address, uint
     if (len && linux_copy_in(process, address, storage, (size_t)len) != 0)
         return -EFAULT;
     *storage_length = (socklen_t)len;
-    return 0;
+    return net_unix_address_to_host(process, storage, storage_length, follow);
 }
 
 /* A sockaddr result the program asked for (accept, getsockname, recvfrom):
@@ -408,7 +465,7 @@ static long net_with_address(struct linux_process *process, const uint64_t *args
         return -EBADF;
     struct sockaddr_storage storage;
     socklen_t length;
-    long error = net_address_in(process, args[1], args[2], &storage, &length);
+    long error = net_address_in(process, args[1], args[2], &storage, &length, is_connect);
     if (error)
         return error;
     const struct sockaddr *address = (const struct sockaddr *)&storage;
@@ -655,7 +712,7 @@ static long net_message_in(struct linux_process *process, const struct guest_msg
     message->segment_count = header->iovlen;
     if (is_send && header->name) {
         error = net_address_in(process, header->name, header->namelen, &message->name,
-                               &message->name_length);
+                               &message->name_length, true);
         if (error)
             return error;
         message->has_name = true;
@@ -739,7 +796,8 @@ static long sys_sendto(struct linux_thread *thread, const uint64_t *args)
     message.segment_count = 1;
     long result = 0;
     if (args[4]) {
-        result = net_address_in(process, args[4], args[5], &message.name, &message.name_length);
+        result =
+            net_address_in(process, args[4], args[5], &message.name, &message.name_length, true);
         message.has_name = true;
     }
     if (!result)

@@ -483,11 +483,14 @@ static long sys_inotify_add_watch(struct linux_thread *thread, const uint64_t *a
     int host_fd = linux_fd_host(process, args[0]);
     if (host_fd < 0)
         return -EBADF;
-    char path[LINUX_PATH_MAX];
+    char path[LINUX_PATH_MAX], host_path[LINUX_PATH_MAX + 32];
     long error = linux_read_path(process, args[1], path, false);
+    if (!error)
+        error = linux_path_for_host(process, path, !(args[2] & IN_DONT_FOLLOW), host_path,
+                                    sizeof(host_path));
     if (error)
         return error;
-    return linux_host_result(inotify_add_watch(host_fd, path, (uint32_t)args[2]));
+    return linux_host_result(inotify_add_watch(host_fd, host_path, (uint32_t)args[2]));
 }
 
 static long sys_inotify_rm_watch(struct linux_thread *thread, const uint64_t *args)

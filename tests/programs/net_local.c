@@ -433,6 +433,25 @@ static void unix_path(const char *dir)
     close(client);
     close(listener);
     unlink(address.sun_path);
+
+    /* A relative path is the program's cwd's, whatever the monitor's is. */
+    if (chdir(dir) != 0)
+        exit(1);
+    struct sockaddr_un relative = {.sun_family = AF_UNIX, .sun_path = "relative.sock"};
+    listener = socket(AF_UNIX, SOCK_STREAM, 0);
+    check("bind a relative path",
+          bind(listener, (struct sockaddr *)&relative, sizeof(relative)) == 0 &&
+              listen(listener, 1) == 0);
+    snprintf(address.sun_path, sizeof(address.sun_path), "%s/relative.sock", dir);
+    check("it is in the cwd", access(address.sun_path, F_OK) == 0);
+    client = socket(AF_UNIX, SOCK_STREAM, 0);
+    check("connect to a relative path",
+          connect(client, (struct sockaddr *)&relative, sizeof(relative)) == 0);
+    close(client);
+    close(listener);
+    unlink(address.sun_path);
+    if (chdir("/") != 0)
+        exit(1);
 }
 
 /* Kept out of the compiler's sight, so it does not warn about the calls

@@ -312,6 +312,19 @@ static void inotify_family(const char *dir)
     unlink(path);
     check("inotify sees the delete", inotify_sees(fd, "made", IN_DELETE, 1000));
     check("inotify_rm_watch", inotify_rm_watch(fd, watch) == 0);
+    /* A relative path is the program's cwd's. */
+    if (chdir(dir) != 0)
+        exit(1);
+    mkdir("sub", 0755);
+    watch = inotify_add_watch(fd, "sub", IN_CREATE);
+    check("inotify_add_watch of a relative path", watch >= 0);
+    file = open("sub/new", O_CREAT | O_WRONLY, 0644);
+    close(file);
+    check("inotify sees it", inotify_sees(fd, "new", IN_CREATE, 1000));
+    unlink("sub/new");
+    rmdir("sub");
+    if (chdir("/") != 0)
+        exit(1);
     check("inotify_rm_watch twice is EINVAL", inotify_rm_watch(fd, watch) == -1 && errno == EINVAL);
     check("inotify_add_watch missing path is ENOENT",
           inotify_add_watch(fd, "/no/such/path", IN_CREATE) == -1 && errno == ENOENT);
