@@ -1024,9 +1024,16 @@ static char *target_monitor_command(void *opaque, const char *command)
                         "  info mem         the guest memory map\n"
                         "  info debug       how breakpoints and steps are done on this host\n"
                         "  translate ADDR   the page walk for a guest-virtual address\n"
-                        "  strace on|off    trace the program's syscalls on stderr\n");
+                        "  strace on|off    trace the program's syscalls on stderr\n"
+                        "  exit             end the program and hermitux-run (as gdbserver's)\n");
     if (strcmp(command, "info registers") == 0)
         return monitor_registers(debugger);
+    if (strcmp(command, "exit") == 0) {
+        /* gdbserver's: the program is killed and the server ends; gdb's
+         * testsuite ends every session so. */
+        wake_with(debugger, true);
+        return g_strdup("");
+    }
     if (strcmp(command, "info mem") == 0) {
         GString *out = g_string_new("start            end              prot kind     name\n");
         guest_region_foreach(debugger->guest->memory, append_region, out);

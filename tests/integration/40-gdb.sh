@@ -490,3 +490,16 @@ gdb_interrupt_in_traps() {
 for gdb_libc in glibc; do
     custom "gdb/$gdb_libc/interrupt-in-traps" gdb_interrupt_in_traps "$gdb_libc"
 done
+
+# gdbserver's `monitor exit`, with which GDB's testsuite ends every session: the program is
+# killed and hermitux-run ends.
+gdb_monitor_exit() {
+    local accel=$1 dir=$2 libc=$3
+    have_gdb || return 77
+    gdb_session "$accel" "$dir" "$libc" "" "" -ex "break add" -ex "continue" \
+        -ex "monitor exit" || true
+    expect "$dir" gdb.out '^Breakpoint 1, add' || return 1
+    expect "$dir" err 'killed by the debugger' || return 1
+    expect_status "$dir" 137
+}
+custom gdb/glibc/monitor-exit gdb_monitor_exit glibc
