@@ -2,9 +2,10 @@
  * linux/mm.c — the program's address space: brk, mmap, munmap, mprotect,
  * mremap, madvise, on top of memory/'s map.
  *
- * File mappings are copies: the file's bytes are read into fresh anonymous
- * pages when mapped. That is exact for MAP_PRIVATE as long as nobody else
- * writes the file, which is all a static program loading data needs.
+ * File mappings are the host's mappings of the file behind the guest's
+ * frames (guest_map_file): MAP_SHARED writes reach the file and other
+ * processes at once, MAP_PRIVATE pages are the file's until written, as
+ * on Linux.
  */
 #include "linux/internal.h"
 
@@ -151,30 +152,6 @@ static long sys_brk(struct linux_thread *thread, const uint64_t *args)
 
 /* ---- mmap -------------------------------------------------------------------- */
 
-/* Reads the file's bytes from offset into the fresh mapping [start, +len). */
-static long copy_file_in(struct linux_process *process, int host_fd, uint64_t start, uint64_t len,
-                         uint64_t offset, uint64_t file_size)
-{
-    uint64_t available = offset < file_size ? MIN(len, file_size - offset) : 0;
-    uint64_t done = 0;
-    enum { MAX_IOV = (int)(LINUX_IO_CHUNK / GUEST_PAGE_SIZE) + 1 };
-    struct iovec iov[MAX_IOV];
-    while (done < available) {
-        uint64_t chunk = MIN(available - done, LINUX_IO_CHUNK);
-        int count =
-            guest_iovec(process->memory, start + done, chunk, GUEST_ACCESS_DEBUG, iov, MAX_IOV);
-        if (count < 0)
-            return count;
-        ssize_t n = preadv(host_fd, iov, count, (off_t)(offset + done));
-        if (n < 0)
-            return linux_host_error();
-        if (n == 0) /* the file shrank meanwhile: the rest stays zero */
-            break;
-        done += (uint64_t)n;
-    }
-    return 0;
-}
-
 static void file_name(int host_fd, char *name, size_t size)
 {
     char link[64], target[LINUX_PATH_MAX];
@@ -215,14 +192,14 @@ static long sys_mmap(struct linux_thread *thread, const uint64_t *args)
         }
     }
     if (!anonymous) {
-        int access_mode = fcntl(host_fd, F_GETFL) & O_ACCMODE;
+        int status_flags = fcntl(host_fd, F_GETFL);
+        int access_mode = status_flags & O_ACCMODE;
         if (access_mode == O_WRONLY)
             return -EACCES;
-        /* A copy cannot carry the program's writes back to a shared file,
-         * so only read-only shared mappings are accepted (as copies: later
-         * changes to the file are not seen). */
-        if (type != MAP_PRIVATE && (prot & PROT_WRITE))
-            return access_mode == O_RDWR ? -ENODEV : -EACCES;
+        /* A shared writable mapping writes the file: the fd must allow it. */
+        if (type != MAP_PRIVATE && (prot & PROT_WRITE) &&
+            (access_mode != O_RDWR || (status_flags & O_APPEND)))
+            return -EACCES;
         if (offset + len < offset)
             return -EOVERFLOW;
     }
@@ -264,21 +241,9 @@ static long sys_mmap(struct linux_thread *thread, const uint64_t *args)
 
     char name[32];
     file_name(host_fd, name, sizeof(name));
-    /* Readable while the copy is made, whatever the final protection: a
-     * page nobody can read may not be present for the copy either. */
-    result = guest_map_anonymous(process->memory, start, len,
-                                 guest_prot | GUEST_PROT_READ | GUEST_PROT_USER, GUEST_REGION_MMAP,
-                                 name);
-    if (result)
-        return result;
-    long error = copy_file_in(process, host_fd, start, len, offset, (uint64_t)st.st_size);
-    if (!error && guest_prot != (guest_prot | GUEST_PROT_READ | GUEST_PROT_USER))
-        error = guest_protect(process->memory, start, len, guest_prot);
-    if (error) {
-        guest_unmap(process->memory, start, len);
-        return error;
-    }
-    return (long)start;
+    result = guest_map_file(process->memory, start, len, guest_prot, GUEST_REGION_MMAP, name,
+                            host_fd, offset, (uint64_t)st.st_size, type != MAP_PRIVATE);
+    return result ? result : (long)start;
 }
 
 static long sys_munmap(struct linux_thread *thread, const uint64_t *args)
@@ -427,8 +392,9 @@ static long sys_madvise(struct linux_thread *thread, const uint64_t *args)
         return -ENOMEM;
     if (advice != MADV_DONTNEED)
         return 0;
-    /* File mappings are copies that cannot be re-read, so DONTNEED keeps
-     * their content; anonymous memory reads back as zeros, as on Linux. */
+    /* Anonymous memory reads back as zeros, as on Linux. File mappings keep
+     * their content (a written private page keeps what was written, where
+     * Linux would read the file again). */
     GArray *regions = regions_in(process, start, end);
     for (guint i = 0; i < regions->len; i++) {
         const struct guest_region *region = &g_array_index(regions, struct guest_region, i);
@@ -443,11 +409,17 @@ static long sys_msync(struct linux_thread *thread, const uint64_t *args)
 {
     struct linux_process *process = thread->process;
     uint64_t len;
+    uint64_t flags = args[2];
     if ((args[0] & ~GUEST_PAGE_MASK) || !page_length(args[1], &len) ||
-        (args[2] & ~(uint64_t)(MS_ASYNC | MS_SYNC | MS_INVALIDATE)))
+        (flags & ~(uint64_t)(MS_ASYNC | MS_SYNC | MS_INVALIDATE)) ||
+        ((flags & MS_ASYNC) && (flags & MS_SYNC)))
         return -EINVAL;
-    /* Nothing is written back: shared file mappings are read-only copies. */
-    return len && !fully_covered(process, args[0], args[0] + len) ? -ENOMEM : 0;
+    if (len == 0)
+        return 0;
+    if (!in_user_space(args[0], len) || !fully_covered(process, args[0], args[0] + len))
+        return -ENOMEM;
+    /* The pages are the page cache's already; MS_SYNC also writes them out. */
+    return guest_sync(process->memory, args[0], len, (flags & MS_SYNC) != 0);
 }
 
 static long sys_mlock_family(struct linux_thread *thread, const uint64_t *args)

@@ -42,10 +42,9 @@ bool frames_init(struct guest_memory *memory, char **error)
 
     memory->frame_used = g_try_new0(uint64_t, words);
     memory->frame_table = g_try_new0(uint64_t, words);
-    if (!memory->frame_used || !memory->frame_table) {
-        g_free(memory->frame_used);
-        g_free(memory->frame_table);
-        memory->frame_used = memory->frame_table = NULL;
+    memory->frame_file = g_try_new0(uint64_t, words);
+    if (!memory->frame_used || !memory->frame_table || !memory->frame_file) {
+        frames_fini(memory);
         if (error)
             *error =
                 g_strdup_printf("cannot allocate the frame bitmap for %" G_GUINT64_FORMAT " frames",
@@ -61,7 +60,8 @@ void frames_fini(struct guest_memory *memory)
 {
     g_free(memory->frame_used);
     g_free(memory->frame_table);
-    memory->frame_used = memory->frame_table = NULL;
+    g_free(memory->frame_file);
+    memory->frame_used = memory->frame_table = memory->frame_file = NULL;
 }
 
 bool frame_is_used(const struct guest_memory *memory, uint64_t frame)
@@ -72,6 +72,42 @@ bool frame_is_used(const struct guest_memory *memory, uint64_t frame)
 bool frame_is_table(const struct guest_memory *memory, uint64_t frame)
 {
     return frame < memory->frame_count && bit_test(memory->frame_table, frame);
+}
+
+bool frame_is_file(const struct guest_memory *memory, uint64_t frame)
+{
+    return frame < memory->frame_count && bit_test(memory->frame_file, frame);
+}
+
+void frames_mark_file(struct guest_memory *memory, uint64_t first, uint64_t count)
+{
+    for (uint64_t frame = first; frame < first + count && frame < memory->frame_count; frame++)
+        bit_set(memory->frame_file, frame);
+}
+
+/* Puts fresh anonymous memory back behind the file-backed frames among
+ * [first, first + count), in runs; false if the host refused (the frames
+ * must not be reused then: they would still show the file). */
+static bool unmap_file_frames(struct guest_memory *memory, uint64_t first, uint64_t count)
+{
+    bool ok = true;
+    for (uint64_t frame = first; frame < first + count;) {
+        if (!bit_test(memory->frame_file, frame)) {
+            frame++;
+            continue;
+        }
+        uint64_t run = 0;
+        while (frame + run < first + count && bit_test(memory->frame_file, frame + run)) {
+            bit_clear(memory->frame_file, frame + run);
+            run++;
+        }
+        void *host = memory->ram + frame * GUEST_PAGE_SIZE;
+        if (mmap(host, run * GUEST_PAGE_SIZE, PROT_READ | PROT_WRITE,
+                 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_NORESERVE, -1, 0) == MAP_FAILED)
+            ok = false;
+        frame += run;
+    }
+    return ok;
 }
 
 static void mark_used(struct guest_memory *memory, uint64_t first, uint64_t count)
@@ -149,6 +185,11 @@ bool guest_frames_reserve(struct guest_memory *memory, uint64_t gpa, uint64_t le
 void frames_release(struct guest_memory *memory, uint64_t first, uint64_t count)
 {
     if (count == 0)
+        return;
+    /* A file's pages go back to the host first; should that fail, the
+     * frames stay used (lost to the guest, never showing file bytes as
+     * fresh memory). */
+    if (!unmap_file_frames(memory, first, count))
         return;
     for (uint64_t frame = first; frame < first + count; frame++) {
         bit_clear(memory->frame_used, frame);

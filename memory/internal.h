@@ -53,6 +53,7 @@ struct guest_memory {
     uint64_t frame_count;
     uint64_t *frame_used;  /* bitmap: reserved, allocated, or a page table */
     uint64_t *frame_table; /* bitmap: holds one of the monitor's page tables */
+    uint64_t *frame_file;  /* bitmap: its host page is a file's (guest_map_file) */
     uint64_t frames_free;
     uint64_t alloc_limit; /* every frame at or above this index is used */
     uint64_t pml4;        /* guest-physical */
@@ -90,6 +91,10 @@ bool frames_init(struct guest_memory *memory, char **error);
 void frames_fini(struct guest_memory *memory);
 bool frame_is_used(const struct guest_memory *memory, uint64_t frame);
 bool frame_is_table(const struct guest_memory *memory, uint64_t frame);
+bool frame_is_file(const struct guest_memory *memory, uint64_t frame);
+/* Marks frames [first, first + count) as backed by a file mapping of the
+ * host: releasing them puts anonymous memory back behind them. */
+void frames_mark_file(struct guest_memory *memory, uint64_t first, uint64_t count);
 /* Allocates one frame for a page table (zeroed). */
 bool frames_alloc_table(struct guest_memory *memory, uint64_t *gpa);
 /* Gives back used frames [first, first + count) unconditionally, zeroing

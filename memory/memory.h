@@ -151,6 +151,25 @@ int guest_map_identity(struct guest_memory *memory, uint64_t start, uint64_t len
 int guest_map_anonymous(struct guest_memory *memory, uint64_t start, uint64_t len, int prot,
                         enum guest_region_kind kind, const char *name);
 
+/*
+ * Dynamic region, file-backed: like guest_map_anonymous, but the frames of
+ * the pages that hold bytes of the file (from offset, up to file_size) are
+ * the host's mapping of that file: MAP_SHARED when shared (the program's
+ * writes reach the file, the file's changes are seen, as Linux's page
+ * cache gives), else MAP_PRIVATE (the file's pages until written, then
+ * private copies). Pages past the end of the file are zero. host_fd must
+ * be open for reading, and for writing when shared (else the mapping is
+ * made private: nothing can write it through this fd). Unmapping gives
+ * the frames fresh anonymous memory again.
+ */
+int guest_map_file(struct guest_memory *memory, uint64_t start, uint64_t len, int prot,
+                   enum guest_region_kind kind, const char *name, int host_fd, uint64_t offset,
+                   uint64_t file_size, bool shared);
+
+/* msync(2) of the file-backed pages in [start, start + len) (MS_SYNC when
+ * synchronous, else MS_ASYNC); 0 or a negative errno from the host. */
+int guest_sync(struct guest_memory *memory, uint64_t start, uint64_t len, bool synchronous);
+
 /* Maps [start, start + len) to guest-physical gpa..; gpa may lie outside RAM
  * (a device page whose accesses exit to the monitor). Frames are not
  * reserved or freed. The part inside RAM must be frames that are already

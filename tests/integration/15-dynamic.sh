@@ -37,6 +37,11 @@ program files --tmpdir -- files @TMP@
 compare glibc-dynamic/malloc_heavy -- tests/programs/build/glibc-dynamic/malloc_heavy
 program tls -- tls
 program mmap_big --tmpdir -- mmap_big @TMP@
+# File mappings (MAP_SHARED writes reaching the file...), static and dynamic.
+PROGRAM_BUILDS="musl glibc"
+program mmap_files --tmpdir -- mmap_files @TMP@
+PROGRAM_BUILDS="glibc-dynamic musl-dynamic"
+program mmap_files --tmpdir -- mmap_files @TMP@
 unset PROGRAM_BUILDS
 
 # The host's programs (Debian's, glibc, PIE or not).

@@ -1,0 +1,127 @@
+/*
+ * memory/file_map.c — guest pages whose frames are a host file's pages.
+ *
+ * Guest RAM is one anonymous host mapping; a file mapping puts the file
+ * (mmap MAP_FIXED) behind the frames its pages were given. The guest then
+ * reaches the host's page cache directly: writes through a shared mapping
+ * are the file's at once, as on Linux, and the monitor's own accesses
+ * (syscalls, debugger) see the same bytes. frames.c puts anonymous memory
+ * back when the frames are released.
+ */
+#include "memory/internal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/mman.h>
+
+#include <glib.h>
+
+/* The guest-physical frame behind the mapped page at gva, or false. */
+static bool frame_of(struct guest_memory *memory, uint64_t gva, uint64_t *frame)
+{
+    uint64_t *slot;
+    if (page_table_slot(memory, gva, false, &slot) != 0 || !(*slot & PTE_OWNED_FRAME))
+        return false;
+    *frame = (*slot & PTE_ADDRESS_MASK) / GUEST_PAGE_SIZE;
+    return *frame < memory->frame_count;
+}
+
+/* Calls visit on every run of pages in [start, end) whose frames are
+ * consecutive (and, with file_only, backed by a file). Stops at the first
+ * non-zero result and returns it. */
+static int for_each_frame_run(struct guest_memory *memory, uint64_t start, uint64_t end,
+                              bool file_only,
+                              int (*visit)(struct guest_memory *memory, uint64_t gva,
+                                           uint64_t frame, uint64_t pages, void *opaque),
+                              void *opaque)
+{
+    uint64_t run_gva = 0, run_frame = 0, run_pages = 0;
+    for (uint64_t gva = start; gva <= end; gva += GUEST_PAGE_SIZE) {
+        uint64_t frame = 0;
+        bool usable = gva < end && frame_of(memory, gva, &frame) &&
+                      (!file_only || frame_is_file(memory, frame));
+        if (usable && run_pages && frame == run_frame + run_pages) {
+            run_pages++;
+            continue;
+        }
+        if (run_pages) {
+            int result = visit(memory, run_gva, run_frame, run_pages, opaque);
+            if (result != 0)
+                return result;
+        }
+        run_pages = usable ? 1 : 0;
+        run_gva = gva;
+        run_frame = frame;
+        if (gva == end)
+            break;
+    }
+    return 0;
+}
+
+struct attach {
+    uint64_t start;
+    int host_fd;
+    uint64_t offset;
+    int flags;
+};
+
+static int attach_run(struct guest_memory *memory, uint64_t gva, uint64_t frame, uint64_t pages,
+                      void *opaque)
+{
+    const struct attach *attach = opaque;
+    void *host = memory->ram + frame * GUEST_PAGE_SIZE;
+    if (mmap(host, pages * GUEST_PAGE_SIZE, PROT_READ | PROT_WRITE, attach->flags | MAP_FIXED,
+             attach->host_fd, (off_t)(attach->offset + (gva - attach->start))) == MAP_FAILED) {
+        int error = errno;
+        /* The range may be partly replaced: anonymous memory back. */
+        mmap(host, pages * GUEST_PAGE_SIZE, PROT_READ | PROT_WRITE,
+             MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_NORESERVE, -1, 0);
+        return -error;
+    }
+    frames_mark_file(memory, frame, pages);
+    return 0;
+}
+
+int guest_map_file(struct guest_memory *memory, uint64_t start, uint64_t len, int prot,
+                   enum guest_region_kind kind, const char *name, int host_fd, uint64_t offset,
+                   uint64_t file_size, bool shared)
+{
+    /* Present (readable) while the file goes in, so every page has its
+     * frame; the final protection comes after. */
+    int opened = prot | GUEST_PROT_READ | GUEST_PROT_USER;
+    int result = guest_map_anonymous(memory, start, len, opened, kind, name);
+    if (result != 0)
+        return result;
+    uint64_t file_pages = 0;
+    if (offset < file_size)
+        file_pages = (file_size - offset + GUEST_PAGE_SIZE - 1) / GUEST_PAGE_SIZE;
+    uint64_t backed = MIN(len, file_pages * GUEST_PAGE_SIZE);
+    int access = fcntl(host_fd, F_GETFL);
+    bool writable = access >= 0 && (access & O_ACCMODE) == O_RDWR;
+    struct attach attach = {start, host_fd, offset, shared && writable ? MAP_SHARED : MAP_PRIVATE};
+    if (backed)
+        result = for_each_frame_run(memory, start, start + backed, false, attach_run, &attach);
+    if (result == 0 && opened != prot)
+        result = guest_protect(memory, start, len, prot);
+    if (result != 0)
+        guest_unmap(memory, start, len);
+    return result;
+}
+
+static int sync_run(struct guest_memory *memory, uint64_t gva, uint64_t frame, uint64_t pages,
+                    void *opaque)
+{
+    (void)gva;
+    int flags = *(const int *)opaque;
+    if (msync(memory->ram + frame * GUEST_PAGE_SIZE, pages * GUEST_PAGE_SIZE, flags) != 0)
+        return -errno;
+    return 0;
+}
+
+int guest_sync(struct guest_memory *memory, uint64_t start, uint64_t len, bool synchronous)
+{
+    if (start % GUEST_PAGE_SIZE != 0 || len % GUEST_PAGE_SIZE != 0 || len > UINT64_MAX - start)
+        return -EINVAL;
+    int flags = synchronous ? MS_SYNC : MS_ASYNC;
+    return for_each_frame_run(memory, start, start + len, true, sync_run, &flags);
+}
