@@ -10,6 +10,7 @@
 #include "linux/internal.h"
 
 #include <fcntl.h>
+#include <stdio.h>
 #include <linux/magic.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
@@ -44,6 +45,7 @@ static void install_at(struct linux_process *process, int guest_fd, int host_fd,
     entry->on_proc =
         known && S_ISDIR(st.st_mode) && fstatfs(host_fd, &fs) == 0 && fs.f_type == PROC_SUPER_MAGIC;
     entry->proc = NULL;
+    entry->async = false;
 }
 
 long linux_fd_install(struct linux_process *process, int host_fd, int minimum, bool cloexec)
@@ -147,6 +149,22 @@ static long sys_dup3(struct linux_thread *thread, const uint64_t *args)
     return dup_onto(process, args[0], args[1], flags & O_CLOEXEC);
 }
 
+/*
+ * F_SETFL. O_ASYNC is kept for the program but never given to the host: its
+ * SIGIO would be the monitor's (a default action that ends it), and the
+ * personality has no SIGIO to deliver, so -v says so.
+ */
+static long set_status_flags(struct linux_process *process, struct linux_fd *entry, int host_fd,
+                             int flags)
+{
+    if (fcntl(host_fd, F_SETFL, flags & ~O_ASYNC) != 0)
+        return linux_host_error();
+    if ((flags & O_ASYNC) && !entry->async && process->config.verbose)
+        fprintf(stderr, "hermitux-run: fcntl O_ASYNC: recorded, but SIGIO is not delivered\n");
+    entry->async = flags & O_ASYNC;
+    return 0;
+}
+
 static long sys_fcntl(struct linux_thread *thread, const uint64_t *args)
 {
     struct linux_process *process = thread->process;
@@ -168,10 +186,12 @@ static long sys_fcntl(struct linux_thread *thread, const uint64_t *args)
             return -EINVAL;
         return dup_from(process, args[0], (int)minimum, command == F_DUPFD_CLOEXEC);
     }
-    case F_GETFL:
-        return linux_host_result(fcntl(host_fd, F_GETFL));
+    case F_GETFL: {
+        long flags = linux_host_result(fcntl(host_fd, F_GETFL));
+        return flags < 0 ? flags : flags | (entry->async ? O_ASYNC : 0);
+    }
     case F_SETFL:
-        return linux_host_result(fcntl(host_fd, F_SETFL, (int)args[2]));
+        return set_status_flags(process, entry, host_fd, (int)args[2]);
     case F_GETLK:
     case F_SETLK:
     case F_SETLKW:

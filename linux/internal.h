@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/socket.h>
 #include <sys/types.h>
 
 #include <glib.h>
@@ -50,6 +51,7 @@ struct linux_fd {
     bool cloexec; /* FD_CLOEXEC as the program set it (nothing execs, but it reads back) */
     bool regular; /* a regular file: reads may be looped to completion */
     bool on_proc; /* a directory in the host's procfs: lookups under it are decided by proc.c */
+    bool async;   /* O_ASYNC as the program set it (never set on the host fd: fd.c) */
     struct linux_proc_fd *proc; /* a virtual /proc file or directory (proc.c), else NULL */
 };
 

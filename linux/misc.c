@@ -658,7 +658,7 @@ static long futex_wake_op(struct linux_process *process, uint64_t address, uint3
     int op = (encoded >> 28) & 7, shift = (encoded >> 28) & 8;
     int32_t argument = ((int32_t)(encoded << 8)) >> 20;
     if (shift)
-        argument = (argument < 0 || argument > 31) ? 0 : 1 << argument;
+        argument = (int32_t)(1U << (argument & 31)); /* Linux masks a shift out of range */
     uint32_t old;
     if (guest_read(process->memory, address, &old, sizeof(old), GUEST_ACCESS_USER_WRITE))
         return -EFAULT;

@@ -18,6 +18,7 @@
 #include "linux/internal.h"
 
 #include <dirent.h>
+#include <stddef.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <linux/magic.h>

@@ -47,7 +47,9 @@ static size_t read_code(struct guest *guest, uint64_t address, uint8_t *buffer, 
 
 static const struct elf_image *image_for(struct guest *guest, uint64_t address)
 {
-    if (address >= HX_KERNEL_BASE && address < HX_KERNEL_END)
+    const struct guest_region *region = guest_region_lookup(guest->memory, address);
+    if (address >= HX_KERNEL_BASE && address < HX_KERNEL_END &&
+        (!region || region->kind == GUEST_REGION_KERNEL))
         return &guest->kernel;
     return &guest->program;
 }

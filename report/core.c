@@ -160,7 +160,12 @@ int report_write_core(const char *path, struct guest *guest, const struct accel_
 
     size_t phnum = 1 + segments->len;
     uint64_t notes_offset = sizeof(Elf64_Ehdr) + phnum * sizeof(Elf64_Phdr);
-    uint64_t data_offset = (notes_offset + notes->len + GUEST_PAGE_SIZE - 1) & GUEST_PAGE_MASK;
+    /* 65,535 headers or more: e_phnum says PN_XNUM and section header 0
+     * holds the count (sh_info), as Linux writes such cores. */
+    bool extended = phnum >= PN_XNUM;
+    uint64_t section_offset = (notes_offset + notes->len + 7) & ~7ULL;
+    uint64_t headers_end = section_offset + (extended ? sizeof(Elf64_Shdr) : 0);
+    uint64_t data_offset = (headers_end + GUEST_PAGE_SIZE - 1) & GUEST_PAGE_MASK;
     Elf64_Phdr *phdrs = g_new0(Elf64_Phdr, phnum);
     phdrs[0] = (Elf64_Phdr){
         .p_type = PT_NOTE, .p_offset = notes_offset, .p_filesz = notes->len, .p_align = 4};
@@ -191,8 +196,12 @@ int report_write_core(const char *path, struct guest *guest, const struct accel_
         .e_phoff = sizeof(Elf64_Ehdr),
         .e_ehsize = sizeof(Elf64_Ehdr),
         .e_phentsize = sizeof(Elf64_Phdr),
-        .e_phnum = (Elf64_Half)phnum,
+        .e_phnum = extended ? PN_XNUM : (Elf64_Half)phnum,
+        .e_shoff = extended ? section_offset : 0,
+        .e_shentsize = extended ? sizeof(Elf64_Shdr) : 0,
+        .e_shnum = extended ? 1 : 0,
     };
+    Elf64_Shdr section = {.sh_type = SHT_NULL, .sh_info = (Elf64_Word)phnum};
 
     int result = 0;
     uint8_t *page = g_malloc(GUEST_PAGE_SIZE);
@@ -207,7 +216,9 @@ int report_write_core(const char *path, struct guest *guest, const struct accel_
     if (pwrite(fd, &header, sizeof(header), 0) != sizeof(header) ||
         pwrite(fd, phdrs, phnum * sizeof(Elf64_Phdr), sizeof(header)) !=
             (ssize_t)(phnum * sizeof(Elf64_Phdr)) ||
-        pwrite(fd, notes->data, notes->len, notes_offset) != (ssize_t)notes->len) {
+        pwrite(fd, notes->data, notes->len, notes_offset) != (ssize_t)notes->len ||
+        (extended && pwrite(fd, &section, sizeof(section), (off_t)section_offset) !=
+                         (ssize_t)sizeof(section))) {
         result = fail(error, errno ? errno : EIO, path, "write");
         goto out;
     }

@@ -72,9 +72,14 @@ void report_debuginfo_close(struct report_debuginfo *debuginfo)
     g_free(debuginfo);
 }
 
-static bool is_kernel_address(uint64_t address)
+/* The guest kernel's own image, by the map: program code the program
+ * mapped between the kernel's pages is the program's. */
+static bool is_kernel_address(const struct guest *guest, uint64_t address)
 {
-    return address >= HX_KERNEL_BASE && address < HX_KERNEL_END;
+    if (address < HX_KERNEL_BASE || address >= HX_KERNEL_END)
+        return false;
+    const struct guest_region *region = guest_region_lookup(guest->memory, address);
+    return !region || region->kind == GUEST_REGION_KERNEL || region->kind == GUEST_REGION_DEVICE;
 }
 
 static void copy_string(char *buffer, size_t size, const char *text)
@@ -118,7 +123,7 @@ void report_locate(struct report_debuginfo *debuginfo, uint64_t address, uint64_
 {
     memset(location, 0, sizeof(*location));
     struct guest *guest = debuginfo->guest;
-    location->in_kernel = is_kernel_address(address);
+    location->in_kernel = is_kernel_address(debuginfo->guest, address);
     const struct elf_image *image = location->in_kernel ? &guest->kernel : &guest->program;
     if (!location->in_kernel && (lookup < image->start || lookup >= image->end))
         return; /* neither: the stack, the heap, nothing */

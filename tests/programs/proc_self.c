@@ -12,7 +12,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -254,5 +256,13 @@ int main(int argc, char **argv)
     n = readlink("/proc/self/cwd", link, sizeof(link) - 1);
     link[n > 0 ? n : 0] = '\0';
     check(getcwd(cwd, sizeof(cwd)) && strcmp(cwd, link) == 0, "/proc/self/cwd is getcwd()");
+    /* A relative socket name is in the program's cwd too. */
+    int listener = socket(AF_UNIX, SOCK_STREAM, 0), client = socket(AF_UNIX, SOCK_STREAM, 0);
+    struct sockaddr_un address = {.sun_family = AF_UNIX, .sun_path = "here.sock"};
+    check(bind(listener, (struct sockaddr *)&address, sizeof(address)) == 0 &&
+              listen(listener, 1) == 0 && access("here.sock", F_OK) == 0,
+          "bind(\"here.sock\") creates it in the cwd");
+    check(connect(client, (struct sockaddr *)&address, sizeof(address)) == 0,
+          "connect(\"here.sock\") finds it");
     return failures ? 1 : 0;
 }
