@@ -162,6 +162,23 @@ static void file_name(int host_fd, char *name, size_t size)
     g_strlcpy(name, slash ? slash + 1 : target, size);
 }
 
+/* MAP_SHARED|MAP_ANONYMOUS: the pages stay shared with the children a fork
+ * makes (host processes), so they are a shared mapping of a memfd, as
+ * Linux backs them with shmem. */
+static long map_shared_anonymous(struct linux_process *process, uint64_t start, uint64_t len,
+                                 int guest_prot)
+{
+    int memfd = memfd_create("[anon_shared]", MFD_CLOEXEC);
+    if (memfd < 0)
+        return linux_host_error();
+    long result = ftruncate(memfd, (off_t)len) == 0
+                      ? guest_map_file(process->memory, start, len, guest_prot, GUEST_REGION_MMAP,
+                                       "", memfd, 0, len, true)
+                      : linux_host_error();
+    close(memfd);
+    return result ? result : (long)start;
+}
+
 static long sys_mmap(struct linux_thread *thread, const uint64_t *args)
 {
     struct linux_process *process = thread->process;
@@ -233,11 +250,13 @@ static long sys_mmap(struct linux_thread *thread, const uint64_t *args)
      * first opens them, so large reservations are free. */
     int guest_prot = guest_prot_from_linux(prot);
     int result;
-    if (anonymous) {
+    if (anonymous && type == MAP_PRIVATE) {
         result =
             guest_map_anonymous(process->memory, start, len, guest_prot, GUEST_REGION_MMAP, "");
         return result ? result : (long)start;
     }
+    if (anonymous)
+        return map_shared_anonymous(process, start, len, guest_prot);
 
     char name[32];
     file_name(host_fd, name, sizeof(name));

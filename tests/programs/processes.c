@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -77,6 +78,31 @@ static int child_writes_memory(void)
     static int shared_value = 1;
     shared_value = 2; /* a copy: the parent keeps 1 */
     return shared_value;
+}
+
+/* After a fork, MAP_SHARED memory (anonymous or a file) is the same in parent and
+ * child; MAP_PRIVATE memory is each one's own copy. */
+static void shared_memory(const char *directory)
+{
+    int *anon = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    char path[4096];
+    snprintf(path, sizeof(path), "%s/shared-file", directory);
+    int fd = open(path, O_CREAT | O_RDWR | O_TRUNC, 0600);
+    check(fd >= 0 && ftruncate(fd, 4096) == 0, "a file to share");
+    int *file = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    int *own = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    check(anon != MAP_FAILED && file != MAP_FAILED && own != MAP_FAILED, "mmap");
+    *anon = *file = *own = 1;
+    fflush(stdout);
+    pid_t pid = fork();
+    if (pid == 0) {
+        *anon = 42, *file = 43, *own = 44;
+        _exit(0);
+    }
+    waitpid(pid, NULL, 0);
+    printf("after the child wrote: shared anonymous %d, shared file %d, private %d\n", *anon, *file,
+           *own);
+    close(fd);
 }
 
 static void fork_and_wait(void)
@@ -283,6 +309,7 @@ int main(int argc, char **argv)
     struct rlimit none = {0, 0};
     setrlimit(RLIMIT_CORE, &none);
     fork_and_wait();
+    shared_memory(argv[2]);
     stop_continue_kill();
     waitid_exited();
     vfork_exit();
