@@ -78,6 +78,9 @@ struct gdbstub {
     bool debugger_swbreak;
     bool debugger_hwbreak;
     bool list_threads_in_stop_reply;
+    /* QPassSignals, QProgramSignals: the debugger's latest sets. */
+    bool pass_signals[GDB_SIGNAL_LIMIT];
+    bool program_signals[GDB_SIGNAL_LIMIT];
 
     /* Execution. */
     bool running;         /* resumed; its stop has not come yet */
@@ -419,6 +422,12 @@ static GString *format_stop_reply(const struct gdbstub *stub, const struct gdb_s
         break;
     case GDB_STOP_REASON_AWATCH:
         g_string_append_printf(text, "awatch:%" PRIx64 ";", stop->watch_address);
+        break;
+    case GDB_STOP_REASON_SYSCALL_ENTRY:
+        g_string_append_printf(text, "syscall_entry:%" PRIx64 ";", stop->syscall_number);
+        break;
+    case GDB_STOP_REASON_SYSCALL_RETURN:
+        g_string_append_printf(text, "syscall_return:%" PRIx64 ";", stop->syscall_number);
         break;
     case GDB_STOP_REASON_NONE:
         break;
@@ -1015,8 +1024,86 @@ static void handle_supported(struct gdbstub *stub, struct cursor *args)
         g_string_append(text, ";qXfer:libraries:read+;qXfer:libraries-svr4:read+");
     if (stub->ops->auxv)
         g_string_append(text, ";qXfer:auxv:read+");
+    if (stub->ops->catch_syscalls)
+        g_string_append(text, ";QCatchSyscalls+");
+    if (stub->ops->signal_filters)
+        g_string_append(text, ";QPassSignals+;QProgramSignals+");
     g_string_append(text, ";QStartNoAckMode+;swbreak+;hwbreak+;vContSupported+");
     reply_string(stub, text);
+}
+
+/* QCatchSyscalls:0, QCatchSyscalls:1, QCatchSyscalls:1;NR;NR... (hex). */
+static void handle_catch_syscalls(struct gdbstub *stub, struct cursor *args)
+{
+    uint64_t enable;
+    if (!stub->ops->catch_syscalls) {
+        reply_empty(stub);
+        return;
+    }
+    if (!take_char(args, ':') || !take_hex(args, &enable) || enable > 1) {
+        reply_error(stub, EINVAL);
+        return;
+    }
+    GArray *numbers = g_array_new(FALSE, FALSE, sizeof(uint64_t));
+    uint64_t number;
+    while (enable && take_char(args, ';')) {
+        if (!take_hex(args, &number))
+            break;
+        g_array_append_val(numbers, number);
+    }
+    int result = at_end(args)
+                     ? stub->ops->catch_syscalls(stub->opaque, enable == 1,
+                                                 (const uint64_t *)numbers->data, numbers->len)
+                     : -EINVAL;
+    g_array_free(numbers, TRUE);
+    if (result < 0)
+        reply_error(stub, -result);
+    else
+        reply_ok(stub);
+}
+
+/* QPassSignals:SIG;SIG... and QProgramSignals:... (hex GDB signal numbers):
+ * each packet replaces its whole set. */
+static bool take_signal_set(struct cursor *args, bool set[GDB_SIGNAL_LIMIT])
+{
+    memset(set, 0, GDB_SIGNAL_LIMIT * sizeof(bool));
+    if (!take_char(args, ':'))
+        return at_end(args);
+    uint64_t signal;
+    do {
+        if (at_end(args))
+            return true; /* an empty list, or a trailing ';' */
+        if (!take_hex(args, &signal) || signal >= GDB_SIGNAL_LIMIT)
+            return false;
+        set[signal] = true;
+    } while (take_char(args, ';'));
+    return at_end(args);
+}
+
+static void handle_signal_set(struct gdbstub *stub, struct cursor *args, bool *set)
+{
+    if (!stub->ops->signal_filters) {
+        reply_empty(stub);
+        return;
+    }
+    bool parsed[GDB_SIGNAL_LIMIT];
+    if (!take_signal_set(args, parsed)) {
+        reply_error(stub, EINVAL);
+        return;
+    }
+    memcpy(set, parsed, sizeof parsed);
+    stub->ops->signal_filters(stub->opaque, stub->pass_signals, stub->program_signals);
+    reply_ok(stub);
+}
+
+static void handle_pass_signals(struct gdbstub *stub, struct cursor *args)
+{
+    handle_signal_set(stub, args, stub->pass_signals);
+}
+
+static void handle_program_signals(struct gdbstub *stub, struct cursor *args)
+{
+    handle_signal_set(stub, args, stub->program_signals);
 }
 
 static void handle_start_no_ack_mode(struct gdbstub *stub, struct cursor *args)
@@ -1274,6 +1361,9 @@ static const struct {
 } named_commands[] = {
     {"qSupported", handle_supported, false},
     {"QStartNoAckMode", handle_start_no_ack_mode, false},
+    {"QCatchSyscalls", handle_catch_syscalls, false},
+    {"QPassSignals", handle_pass_signals, false},
+    {"QProgramSignals", handle_program_signals, false},
     {"qXfer", handle_transfer, false},
     {"qC", handle_current_thread, false},
     {"qfThreadInfo", handle_first_thread_info, false},
@@ -1501,6 +1591,8 @@ static void reset_session(struct gdbstub *stub)
     stub->list_threads_in_stop_reply = false;
     stub->stop_reply_owed = false;
     stub->interrupt_queued = false;
+    memset(stub->pass_signals, 0, sizeof stub->pass_signals);
+    memset(stub->program_signals, 0, sizeof stub->program_signals);
     stub->closing = false;
     stub->said_goodbye = false;
     g_string_truncate(stub->last_packet, 0);

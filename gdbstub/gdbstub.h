@@ -50,6 +50,8 @@ enum gdb_stop_reason {
     GDB_STOP_REASON_WATCH,
     GDB_STOP_REASON_RWATCH,
     GDB_STOP_REASON_AWATCH,
+    GDB_STOP_REASON_SYSCALL_ENTRY,  /* QCatchSyscalls: before the call, syscall_number */
+    GDB_STOP_REASON_SYSCALL_RETURN, /* ...and after it */
 };
 
 struct gdb_stop {
@@ -57,8 +59,12 @@ struct gdb_stop {
     int signal;      /* GDB signal numbers: 2 SIGINT, 5 SIGTRAP, 11 SIGSEGV... */
     int exit_status; /* GDB_STOP_EXITED: 0..255 */
     enum gdb_stop_reason reason;
-    uint64_t watch_address; /* for watch/rwatch/awatch */
+    uint64_t watch_address;  /* for watch/rwatch/awatch */
+    uint64_t syscall_number; /* for syscall_entry/syscall_return */
 };
+
+/* Signals a debugger may name in QPassSignals/QProgramSignals: GDB numbers below this. */
+#define GDB_SIGNAL_LIMIT 256
 
 /* What the stub needs from the monitor. Each returns 0 or a negative errno
  * unless said otherwise. */
@@ -102,6 +108,14 @@ struct gdb_target_ops {
     /* The program's auxiliary vector as bytes (qXfer:auxv:read); length in
      * *length; NULL if none. */
     const void *(*auxv)(void *opaque, size_t *length);
+    /* QCatchSyscalls: stop at every syscall's entry and return (enable with
+     * count 0), only at those of numbers[count], or at none (!enable). The
+     * stops are reported with GDB_STOP_REASON_SYSCALL_*. NULL: not offered. */
+    int (*catch_syscalls)(void *opaque, bool enable, const uint64_t *numbers, size_t count);
+    /* QPassSignals / QProgramSignals: which GDB signals the program gets
+     * without a stop (pass), and which it may be given at all (program);
+     * each a GDB_SIGNAL_LIMIT array of flags. NULL: not offered. */
+    void (*signal_filters)(void *opaque, const bool *pass, const bool *program);
 };
 
 struct gdbstub;

@@ -75,11 +75,21 @@ struct debugger {
     int slot_owner[ACCEL_MAX_HW_BREAKPOINTS]; /* index into breakpoints, -1 free */
 
     char *exec_path;
+
+    /* QCatchSyscalls, set on the main thread, read by the vCPU thread
+     * under the mutex. */
+    bool catch_syscalls;
+    GArray *caught_syscalls; /* uint64_t numbers; empty: every syscall */
+    uint64_t syscall_number; /* of the call between its entry and return */
+    /* QPassSignals, QProgramSignals (GDB numbers), for signal delivery. */
+    bool pass_signals[GDB_SIGNAL_LIMIT];
+    bool program_signals[GDB_SIGNAL_LIMIT];
 };
 
 /* ---- the vCPU side -------------------------------------------------------- */
 
 static void refresh_page_traps(struct debugger *debugger);
+static void forget_session(struct debugger *debugger);
 
 struct stop_message {
     struct debugger *debugger;
@@ -612,6 +622,41 @@ enum debug_verdict debugger_handle_exit(struct debugger *debugger, const struct 
     }
 }
 
+static bool syscall_caught(struct debugger *debugger, uint64_t number)
+{
+    g_mutex_lock(&debugger->mutex);
+    bool caught = debugger->catch_syscalls;
+    if (caught && debugger->caught_syscalls->len > 0) {
+        caught = false;
+        for (guint i = 0; i < debugger->caught_syscalls->len && !caught; i++)
+            caught = g_array_index(debugger->caught_syscalls, uint64_t, i) == number;
+    }
+    g_mutex_unlock(&debugger->mutex);
+    return caught;
+}
+
+enum debug_verdict debugger_syscall_stop(struct debugger *debugger, bool entry)
+{
+    if (!debugger || debugger->detached || !gdbstub_connected(debugger->stub))
+        return DEBUG_RESUME;
+    struct guest *guest = debugger->guest;
+    if (entry) {
+        struct cpu_state state;
+        if (guest->accel_ops->get_state(guest->accel, &state, CPU_STATE_GPRS) < 0)
+            return DEBUG_RESUME;
+        debugger->syscall_number = state.rax;
+    }
+    if (!syscall_caught(debugger, debugger->syscall_number))
+        return DEBUG_RESUME;
+    struct gdb_stop stop = {
+        .kind = GDB_STOP_SIGNAL,
+        .signal = GDB_SIGNAL_TRAP,
+        .reason = entry ? GDB_STOP_REASON_SYSCALL_ENTRY : GDB_STOP_REASON_SYSCALL_RETURN,
+        .syscall_number = debugger->syscall_number,
+    };
+    return stop_and_wait(debugger, &stop);
+}
+
 void debugger_program_ended(struct debugger *debugger, int exit_status, int signal)
 {
     if (!debugger)
@@ -923,6 +968,7 @@ static void target_detach(void *opaque)
 {
     struct debugger *debugger = opaque;
     remove_all_breakpoints(debugger);
+    forget_session(debugger);
     debugger->detached = true;
     wake_with(debugger, false);
 }
@@ -932,6 +978,7 @@ static void target_disconnected(void *opaque)
     /* A halted guest waits for the next debugger; a running one runs on,
      * and either way no breakpoint of the old session stays planted. */
     remove_all_breakpoints(opaque);
+    forget_session(opaque);
 }
 
 static char *describe_region_kind(enum guest_region_kind kind)
@@ -1084,6 +1131,36 @@ static const void *target_auxv(void *opaque, size_t *length)
     return guest->auxv_length ? guest->auxv : NULL;
 }
 
+static int target_catch_syscalls(void *opaque, bool enable, const uint64_t *numbers, size_t count)
+{
+    struct debugger *debugger = opaque;
+    g_mutex_lock(&debugger->mutex);
+    debugger->catch_syscalls = enable;
+    g_array_set_size(debugger->caught_syscalls, 0);
+    g_array_append_vals(debugger->caught_syscalls, numbers, (guint)count);
+    g_mutex_unlock(&debugger->mutex);
+    return 0;
+}
+
+/* Kept for signal delivery to consult (a passed signal reaches the program
+ * without a stop); nothing delivers signals to the program yet. */
+static void target_signal_filters(void *opaque, const bool *pass, const bool *program)
+{
+    struct debugger *debugger = opaque;
+    g_mutex_lock(&debugger->mutex);
+    memcpy(debugger->pass_signals, pass, sizeof debugger->pass_signals);
+    memcpy(debugger->program_signals, program, sizeof debugger->program_signals);
+    g_mutex_unlock(&debugger->mutex);
+}
+
+/* What a debugger set up is not the next one's. */
+static void forget_session(struct debugger *debugger)
+{
+    static const bool none[GDB_SIGNAL_LIMIT];
+    target_catch_syscalls(debugger, false, NULL, 0);
+    target_signal_filters(debugger, none, none);
+}
+
 static const struct gdb_target_ops target_ops = {
     .read_registers = target_read_registers,
     .write_registers = target_write_registers,
@@ -1100,6 +1177,8 @@ static const struct gdb_target_ops target_ops = {
     .exec_file = target_exec_file,
     .kernel_file = target_kernel_file,
     .auxv = target_auxv,
+    .catch_syscalls = target_catch_syscalls,
+    .signal_filters = target_signal_filters,
 };
 
 struct debugger *debugger_create(struct guest *guest, const char *spec, bool halt, char **error)
@@ -1109,6 +1188,7 @@ struct debugger *debugger_create(struct guest *guest, const char *spec, bool hal
     debugger->capabilities = guest->accel_ops->capabilities(guest->accel);
     g_mutex_init(&debugger->mutex);
     g_cond_init(&debugger->wake);
+    debugger->caught_syscalls = g_array_new(FALSE, FALSE, sizeof(uint64_t));
     for (int slot = 0; slot < ACCEL_MAX_HW_BREAKPOINTS; slot++)
         debugger->slot_owner[slot] = -1;
     char *absolute = realpath(guest->program.path, NULL);
@@ -1150,5 +1230,6 @@ void debugger_free(struct debugger *debugger)
     g_mutex_clear(&debugger->mutex);
     g_cond_clear(&debugger->wake);
     g_free(debugger->exec_path);
+    g_array_free(debugger->caught_syscalls, TRUE);
     g_free(debugger);
 }

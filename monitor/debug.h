@@ -50,6 +50,11 @@ enum debug_verdict debugger_handle_exit(struct debugger *debugger, const struct 
  * like debugger_handle_exit. */
 bool debugger_stepping(struct debugger *debugger);
 
+/* vCPU thread, at a syscall exit before the call is performed (entry) and
+ * after it completed (!entry): when gdb catches that syscall (QCatchSyscalls)
+ * it is told and the thread waits for its verdict. DEBUG_RESUME otherwise. */
+enum debug_verdict debugger_syscall_stop(struct debugger *debugger, bool entry);
+
 /* vCPU thread: the program ended; gdb is told (W or X packet). */
 void debugger_program_ended(struct debugger *debugger, int exit_status, int signal);
 

@@ -207,9 +207,17 @@ static gpointer vcpu_thread(gpointer data)
             break;
         }
         if (run->exit.reason == ACCEL_EXIT_SYSCALL) {
+            if (debugger_syscall_stop(run->debugger, true) == DEBUG_KILLED) {
+                run->end = RUN_END_KILLED;
+                break;
+            }
             if (!perform_syscall(run)) {
                 debugger_program_ended(run->debugger, run->exit_status,
                                        run->end == RUN_END_SIGNAL ? run->exit_status - 128 : 0);
+                break;
+            }
+            if (debugger_syscall_stop(run->debugger, false) == DEBUG_KILLED) {
+                run->end = RUN_END_KILLED;
                 break;
             }
             if (!debugger_stepping(run->debugger))

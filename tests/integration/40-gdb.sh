@@ -503,3 +503,21 @@ gdb_monitor_exit() {
     expect_status "$dir" 137
 }
 custom gdb/glibc/monitor-exit gdb_monitor_exit glibc
+
+# catch syscall (QCatchSyscalls): a stop at the call's entry, before its output exists, and
+# one at its return; a second catchpoint by number; then the program runs on to its end.
+gdb_catch_syscall() {
+    local accel=$1 dir=$2 libc=$3
+    have_gdb || return 77
+    # glibc's printf writes with write, musl's with writev.
+    gdb_session "$accel" "$dir" "$libc" "" "" -ex "catch syscall write writev" -ex "continue" \
+        -ex "continue" -ex "delete" -ex "catch syscall 231" -ex "continue" -ex "continue" || true
+    expect "$dir" gdb.out "^Catchpoint 1 \(syscalls 'write' \[1\] 'writev' \[20\]\)" \
+        '^Catchpoint 1 \(call to syscall writev?\)' '^Catchpoint 1 \(returned from syscall writev?\)' \
+        "^Catchpoint 2 \(syscall 'exit_group' \[231\]\)" \
+        '^Catchpoint 2 \(call to syscall exit_group\)' 'exited with code 012' || return 1
+    expect "$dir" out '^total=10 counter=5' || return 1
+    expect_status "$dir" 10
+}
+custom gdb/glibc/catch-syscall gdb_catch_syscall glibc
+custom gdb/musl/catch-syscall gdb_catch_syscall musl

@@ -61,6 +61,9 @@ struct FakeTarget {
     std::string last_monitor_command;
     std::string monitor_output = "monitor says hi\n";
     std::vector<uint8_t> auxv_bytes;
+    bool catching = false;
+    std::vector<uint64_t> caught;
+    std::vector<int> passed, programmed;
 
     FakeTarget()
     {
@@ -149,6 +152,21 @@ const gdb_target_ops kFakeOps = {
     [](void *opaque, size_t *length) {
         *length = Fake(opaque)->auxv_bytes.size();
         return (const void *)Fake(opaque)->auxv_bytes.data();
+    },
+    [](void *opaque, bool enable, const uint64_t *numbers, size_t count) {
+        Fake(opaque)->catching = enable;
+        Fake(opaque)->caught.assign(numbers, numbers + count);
+        return 0;
+    },
+    [](void *opaque, const bool *pass, const bool *program) {
+        Fake(opaque)->passed.clear();
+        Fake(opaque)->programmed.clear();
+        for (int signal = 0; signal < GDB_SIGNAL_LIMIT; signal++) {
+            if (pass[signal])
+                Fake(opaque)->passed.push_back(signal);
+            if (program[signal])
+                Fake(opaque)->programmed.push_back(signal);
+        }
     },
 };
 
@@ -1036,9 +1054,40 @@ TEST_F(GdbstubTest, QSupported)
     snprintf(packet_size, sizeof packet_size, "PacketSize=%x", GDB_PACKET_SIZE);
     for (const std::string &expected : std::vector<std::string>{
              packet_size, "qXfer:features:read+", "qXfer:exec-file:read+", "qXfer:libraries:read+",
-             "qXfer:auxv:read+", "QStartNoAckMode+", "swbreak+", "hwbreak+", "vContSupported+"})
+             "qXfer:auxv:read+", "QStartNoAckMode+", "swbreak+", "hwbreak+", "vContSupported+",
+             "QCatchSyscalls+", "QPassSignals+", "QProgramSignals+"})
         EXPECT_NE(std::find(features.begin(), features.end(), expected), features.end())
             << expected << " in " << reply;
+}
+
+TEST_F(GdbstubTest, CatchSyscalls)
+{
+    EXPECT_EQ(Ask("QCatchSyscalls:1"), "OK");
+    EXPECT_TRUE(fake_.catching);
+    EXPECT_TRUE(fake_.caught.empty());
+    EXPECT_EQ(Ask("QCatchSyscalls:1;1;e7;3c"), "OK");
+    EXPECT_EQ(fake_.caught, (std::vector<uint64_t>{1, 0xe7, 0x3c}));
+    EXPECT_EQ(Ask("QCatchSyscalls:0"), "OK");
+    EXPECT_FALSE(fake_.catching);
+    for (const char *bad : {"QCatchSyscalls", "QCatchSyscalls:2", "QCatchSyscalls:1;zz"})
+        EXPECT_EQ(Ask(bad), "E22") << bad;
+    Ask("QCatchSyscalls:1;1");
+    Ask("c");
+    Stop(GDB_STOP_SIGNAL, 5, GDB_STOP_REASON_SYSCALL_ENTRY);
+    EXPECT_EQ(output_, Frame("T05thread:1;syscall_entry:0;"));
+}
+
+TEST_F(GdbstubTest, PassAndProgramSignals)
+{
+    EXPECT_EQ(Ask("QPassSignals:e;14;1c"), "OK");
+    EXPECT_EQ(fake_.passed, (std::vector<int>{0xe, 0x14, 0x1c}));
+    EXPECT_EQ(Ask("QProgramSignals:2;5;"), "OK");
+    EXPECT_EQ(fake_.programmed, (std::vector<int>{2, 5}));
+    EXPECT_EQ(fake_.passed.size(), 3u); // each packet replaces only its own set
+    EXPECT_EQ(Ask("QPassSignals:"), "OK");
+    EXPECT_TRUE(fake_.passed.empty());
+    EXPECT_EQ(Ask("QPassSignals:100"), "E22");
+    EXPECT_EQ(Ask("QPassSignals:e;x"), "E22");
 }
 
 TEST_F(GdbstubTest, TheLibraryListIsOnlyOfferedToGdb)
