@@ -6,3 +6,7 @@
 compare shell/bash-common --tmpdir -- /bin/bash-static @DATA@/scripts/common.sh @TMP@
 compare shell/ash-common --tmpdir -- /bin/busybox sh @DATA@/scripts/common.sh @TMP@
 compare shell/bash-jobs --tmpdir -- /bin/bash-static @DATA@/scripts/jobs.bash @TMP@
+# The host's dynamically linked commands (sort, uniq, xargs, find, date, env, grep...),
+# under bash-static and the host's /bin/sh (dash).
+compare shell/bash-coreutils --tmpdir -- /bin/bash-static @DATA@/scripts/coreutils.sh @TMP@
+compare shell/sh-coreutils --tmpdir -- /bin/sh @DATA@/scripts/coreutils.sh @TMP@
