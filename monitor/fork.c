@@ -55,18 +55,28 @@ long monitor_guest_fork(void *opaque, uint64_t child_stack)
     if (guest->accel_ops->get_state(guest->accel, &state, CPU_STATE_ALL) < 0 ||
         guest->accel_ops->get_fpu(guest->accel, &fpu) < 0)
         return -EAGAIN;
+    /* Signals the parent's main loop handles take their default action in
+     * the child (nobody reads glib's signal pipe there); one sent to the
+     * child before that is held back, not lost in the pipe. */
+    sigset_t stop_signals, saved;
+    sigemptyset(&stop_signals);
+    sigaddset(&stop_signals, SIGINT);
+    sigaddset(&stop_signals, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &stop_signals, &saved);
     fflush(NULL);
     pid_t pid = fork();
-    if (pid != 0)
-        return pid < 0 ? -errno : pid;
+    if (pid != 0) {
+        int error = errno;
+        pthread_sigmask(SIG_SETMASK, &saved, NULL);
+        return pid < 0 ? -error : pid;
+    }
+    signal(SIGINT, SIG_DFL);
+    signal(SIGTERM, SIG_DFL);
+    pthread_sigmask(SIG_SETMASK, &saved, NULL);
     if (child_stack)
         state.rsp = child_stack;
     state.rax = 0;
     rebuild_vm_in_child(guest, &state, &fpu);
-    /* Signals the parent's main loop would have handled take their default
-     * action here: nobody reads glib's signal pipe in the child. */
-    signal(SIGINT, SIG_DFL);
-    signal(SIGTERM, SIG_DFL);
     guest_vclock_forget_keeper(guest);
     guest->forked_child = true;
     return 0;

@@ -178,7 +178,11 @@ static int run_status(struct run *run, int *signal)
             break;
         }
         int stop = atomic_load(&run->stop_signal);
-        fprintf(stderr, "hermitux-run: stopped by %s\n", stop == SIGTERM ? "SIGTERM" : "SIGINT");
+        /* After an execve the parent is a guest process: it sees the
+         * signal itself (monitor_exit_as_program), as natively. */
+        if (!options->has_exec_state)
+            fprintf(stderr, "hermitux-run: stopped by %s\n",
+                    stop == SIGTERM ? "SIGTERM" : "SIGINT");
         *signal = stop ? stop : SIGINT;
         status = 128 + *signal;
         break;
