@@ -1,6 +1,6 @@
 /*
  * linux/fork.c — processes: fork, vfork and clone without CLONE_VM, the wait
- * family, process identity, process groups and sessions.
+ * family, process identity, process groups and sessions, credentials.
  *
  * A guest process is a host process: fork is a host fork of the monitor
  * (the monitor rebuilds its VM in the child, see struct linux_host), so the
@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
+#include <grp.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -246,6 +247,94 @@ static long sys_setsid(struct linux_thread *thread, const uint64_t *args)
     return linux_host_result(setsid());
 }
 
+/* ---- credentials: the monitor's own (a guest process is a host process) ---- */
+
+/* The ids are uid_t/gid_t in the kernel: -1 (as 32 bits) means "unchanged". */
+static uid_t id_argument(uint64_t value)
+{
+    return (uid_t)(uint32_t)value;
+}
+
+static long sys_setuid(struct linux_thread *thread, const uint64_t *args)
+{
+    (void)thread;
+    return linux_host_result(setuid(id_argument(args[0])));
+}
+
+static long sys_setgid(struct linux_thread *thread, const uint64_t *args)
+{
+    (void)thread;
+    return linux_host_result(setgid(id_argument(args[0])));
+}
+
+static long sys_setreuid(struct linux_thread *thread, const uint64_t *args)
+{
+    (void)thread;
+    return linux_host_result(setreuid(id_argument(args[0]), id_argument(args[1])));
+}
+
+static long sys_setregid(struct linux_thread *thread, const uint64_t *args)
+{
+    (void)thread;
+    return linux_host_result(setregid(id_argument(args[0]), id_argument(args[1])));
+}
+
+static long sys_setresuid(struct linux_thread *thread, const uint64_t *args)
+{
+    (void)thread;
+    return linux_host_result(
+        setresuid(id_argument(args[0]), id_argument(args[1]), id_argument(args[2])));
+}
+
+static long sys_setresgid(struct linux_thread *thread, const uint64_t *args)
+{
+    (void)thread;
+    return linux_host_result(
+        setresgid(id_argument(args[0]), id_argument(args[1]), id_argument(args[2])));
+}
+
+/* getresuid and getresgid: three ids out. */
+static long copy_out_ids(struct linux_process *process, const uint64_t *args, const uint32_t ids[3])
+{
+    for (int i = 0; i < 3; i++) {
+        if (linux_copy_out(process, args[i], &ids[i], sizeof(ids[i])))
+            return -EFAULT;
+    }
+    return 0;
+}
+
+static long sys_getresuid(struct linux_thread *thread, const uint64_t *args)
+{
+    uid_t ids[3];
+    if (getresuid(&ids[0], &ids[1], &ids[2]) != 0)
+        return linux_host_error();
+    const uint32_t out[3] = {ids[0], ids[1], ids[2]};
+    return copy_out_ids(thread->process, args, out);
+}
+
+static long sys_getresgid(struct linux_thread *thread, const uint64_t *args)
+{
+    gid_t ids[3];
+    if (getresgid(&ids[0], &ids[1], &ids[2]) != 0)
+        return linux_host_error();
+    const uint32_t out[3] = {ids[0], ids[1], ids[2]};
+    return copy_out_ids(thread->process, args, out);
+}
+
+static long sys_setgroups(struct linux_thread *thread, const uint64_t *args)
+{
+    int64_t count = (int32_t)args[0];
+    if (count < 0 || count > 65536)
+        return -EINVAL;
+    gid_t *groups = g_new(gid_t, count ? count : 1);
+    long result =
+        count && linux_copy_in(thread->process, args[1], groups, (size_t)count * sizeof(gid_t))
+            ? -EFAULT
+            : linux_host_result(setgroups((size_t)count, groups));
+    g_free(groups);
+    return result;
+}
+
 long linux_kill_other(int64_t pid, int signal)
 {
     if (signal < 0 || signal > LINUX_NSIG)
@@ -268,4 +357,13 @@ void linux_register_fork(linux_handler *table)
     table[SYS_setpgid] = sys_setpgid;
     table[SYS_getsid] = sys_getsid;
     table[SYS_setsid] = sys_setsid;
+    table[SYS_setuid] = sys_setuid;
+    table[SYS_setgid] = sys_setgid;
+    table[SYS_setreuid] = sys_setreuid;
+    table[SYS_setregid] = sys_setregid;
+    table[SYS_setresuid] = sys_setresuid;
+    table[SYS_setresgid] = sys_setresgid;
+    table[SYS_getresuid] = sys_getresuid;
+    table[SYS_getresgid] = sys_getresgid;
+    table[SYS_setgroups] = sys_setgroups;
 }

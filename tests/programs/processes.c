@@ -58,6 +58,21 @@ static int child_identity(void)
     return getppid() == parent_pid && getpid() != parent_pid && getpid() == gettid() ? 42 : 1;
 }
 
+/* Credentials are the host process's: setting them to what they are works for any
+ * user (what posix_spawn's POSIX_SPAWN_RESETIDS does in glibc). */
+static void credentials(void)
+{
+    uid_t ruid, euid, suid;
+    gid_t rgid, egid, sgid;
+    check(getresuid(&ruid, &euid, &suid) == 0 && ruid == getuid() && euid == geteuid(),
+          "getresuid");
+    check(getresgid(&rgid, &egid, &sgid) == 0 && rgid == getgid() && egid == getegid(),
+          "getresgid");
+    check(setresuid(-1, euid, -1) == 0 && setresgid(-1, egid, -1) == 0, "setresuid, setresgid");
+    check(setreuid(-1, -1) == 0 && setregid(-1, -1) == 0, "setreuid, setregid");
+    check(setuid(ruid) == 0 && setgid(rgid) == 0, "setuid, setgid to themselves");
+}
+
 /* A new session and process group, led by the child. */
 static int child_session(void)
 {
@@ -308,6 +323,7 @@ int main(int argc, char **argv)
      * natively and in the VM. */
     struct rlimit none = {0, 0};
     setrlimit(RLIMIT_CORE, &none);
+    credentials();
     fork_and_wait();
     shared_memory(argv[2]);
     stop_continue_kill();

@@ -13,3 +13,7 @@ sh -c 'echo "nested sh: $0 $1"' zero one
 echo "status of a failing grep: $(echo x | grep -q y; echo $?)"
 { echo out; echo err >&2; } 2>"$dir/err.txt" | cat
 cat "$dir/err.txt"
+mkdir -p "$dir/mk"
+printf 'all: a b\n\t@echo done $^\na:\n\t@echo building a: $$(echo sub)\nb:\n\t@echo building b | tr a-z A-Z\n' >"$dir/mk/Makefile"
+make -s -C "$dir/mk"
+make -s -j2 -C "$dir/mk" | sort
