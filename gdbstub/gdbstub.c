@@ -1226,23 +1226,63 @@ static char *libraries_xml(struct gdbstub *stub)
     return g_string_free(xml, FALSE);
 }
 
-/* The same kernel as an SVR4 link map: gdb's GNU/Linux support (chosen by
- * the org.gnu.gdb.i386.linux feature) reads this list, not the generic one.
- * l_addr 0: the kernel runs where it is linked. lm is not an address in
- * guest memory; gdb only uses it as an identity. */
-static char *libraries_svr4_xml(struct gdbstub *stub)
+/* "start=HEX;prev=HEX;lmid=HEX" (any of them): gdb's request for the part
+ * of the link map from start on, after it stopped at a loader probe. */
+static uint64_t annex_start(const char *annex)
 {
-    uint64_t text_address = 0;
-    const char *path = stub->ops->kernel_file(stub->opaque, &text_address);
-    GString *xml = g_string_new("<library-list-svr4 version=\"1.0\">");
-    if (path) {
-        char *escaped = g_markup_escape_text(path, -1);
-        g_string_append_printf(xml,
-                               "<library name=\"%s\" lm=\"0x%" G_GINT64_MODIFIER
-                               "x\" l_addr=\"0x0\" l_ld=\"0x0\" lmid=\"0x0\"/>",
-                               escaped, text_address);
-        g_free(escaped);
+    for (const char *field = annex; field && *field;) {
+        if (strncmp(field, "start=", 6) == 0)
+            return g_ascii_strtoull(field + 6, NULL, 16);
+        field = strchr(field, ';');
+        if (field)
+            field++;
     }
+    return 0;
+}
+
+static void append_svr4_library(GString *xml, const char *name, uint64_t lm, uint64_t l_addr,
+                                uint64_t l_ld)
+{
+    char *escaped = g_markup_escape_text(name, -1);
+    g_string_append_printf(xml,
+                           "<library name=\"%s\" lm=\"0x%" G_GINT64_MODIFIER
+                           "x\" l_addr=\"0x%" G_GINT64_MODIFIER "x\" l_ld=\"0x%" G_GINT64_MODIFIER
+                           "x\" lmid=\"0x0\"/>",
+                           escaped, lm, l_addr, l_ld);
+    g_free(escaped);
+}
+
+/*
+ * The SVR4 link map, as gdbserver serves it: gdb's GNU/Linux support
+ * (chosen by the org.gnu.gdb.i386.linux feature) reads this list, not the
+ * generic one. The dynamic loader's own list (the first entry is the
+ * program: main-lm), then the guest kernel (l_addr 0: it runs where it is
+ * linked; its lm is not an address in guest memory, gdb only uses it as an
+ * identity). A request from `start` on gets just that part of ld.so's list.
+ */
+static char *libraries_svr4_xml(struct gdbstub *stub, const char *annex)
+{
+    uint64_t start = annex_start(annex);
+    struct gdb_library *libraries = NULL;
+    size_t count = stub->ops->link_map ? stub->ops->link_map(stub->opaque, start, &libraries) : 0;
+    GString *xml = g_string_new("<library-list-svr4 version=\"1.0\"");
+    size_t first = 0;
+    if (!start && count > 0) {
+        g_string_append_printf(xml, " main-lm=\"0x%" G_GINT64_MODIFIER "x\"", libraries[0].lm);
+        first = 1;
+    }
+    g_string_append(xml, ">");
+    for (size_t i = first; i < count; i++)
+        if (libraries[i].name[0]) /* ld.so's entries without a file: nothing to load */
+            append_svr4_library(xml, libraries[i].name, libraries[i].lm, libraries[i].l_addr,
+                                libraries[i].l_ld);
+    for (size_t i = 0; i < count; i++)
+        g_free(libraries[i].name);
+    g_free(libraries);
+    uint64_t text_address = 0;
+    const char *path = start ? NULL : stub->ops->kernel_file(stub->opaque, &text_address);
+    if (path)
+        append_svr4_library(xml, path, text_address, 0, 0);
     g_string_append(xml, "</library-list-svr4>");
     return g_string_free(xml, FALSE);
 }
@@ -1263,8 +1303,7 @@ static bool find_transfer_object(struct gdbstub *stub, const char *object, const
         found->owned = libraries_xml(stub);
         found->data = found->owned;
     } else if (strcmp(object, "libraries-svr4") == 0 && ops->kernel_file) {
-        /* The annex (start=..;prev=..) asks for a part; the list is whole. */
-        found->owned = libraries_svr4_xml(stub);
+        found->owned = libraries_svr4_xml(stub, annex);
         found->data = found->owned;
     } else if (strcmp(object, "auxv") == 0 && ops->auxv && !*annex) {
         found->data = ops->auxv(stub->opaque, &found->length);

@@ -66,6 +66,12 @@ struct gdb_stop {
 /* Signals a debugger may name in QPassSignals/QProgramSignals: GDB numbers below this. */
 #define GDB_SIGNAL_LIMIT 256
 
+/* One loaded object of the program (qXfer:libraries-svr4:read). */
+struct gdb_library {
+    uint64_t lm, l_addr, l_ld; /* the link_map's address, load bias, PT_DYNAMIC */
+    char *name;                /* owned */
+};
+
 /* What the stub needs from the monitor. Each returns 0 or a negative errno
  * unless said otherwise. */
 struct gdb_target_ops {
@@ -105,6 +111,11 @@ struct gdb_target_ops {
     /* qXfer:libraries:read: the guest kernel's ELF path and the address of
      * its .text section (gdb then loads its symbols too). */
     const char *(*kernel_file)(void *opaque, uint64_t *text_address);
+    /* The dynamic loader's link map, from the link_map at start (0: from
+     * the first, the program itself): the count of *libraries (g_free each
+     * name and the array); 0 when there is none (a static program, or ld.so
+     * has not set it up yet). NULL: the program is never dynamic. */
+    size_t (*link_map)(void *opaque, uint64_t start, struct gdb_library **libraries);
     /* The program's auxiliary vector as bytes (qXfer:auxv:read); length in
      * *length; NULL if none. */
     const void *(*auxv)(void *opaque, size_t *length);

@@ -118,6 +118,30 @@ const struct elf_symbol *elf_image_symbolize(const struct elf_image *image, uint
 /* The address of the symbol called name; false if none. */
 bool elf_image_lookup(const struct elf_image *image, const char *name, uint64_t *address);
 
+/* One object of the dynamic loader's link map (struct link_map). */
+struct loader_library {
+    uint64_t lm;     /* the link_map's own address */
+    uint64_t l_addr; /* load bias */
+    uint64_t l_ld;   /* its PT_DYNAMIC */
+    char *name;      /* l_name (the path ld.so opened), "" for the program */
+};
+
+/*
+ * Reads the dynamic loader's list of loaded objects from guest memory, as
+ * gdbserver does: r_debug from the program's DT_DEBUG entry, else the
+ * `_r_debug` symbol of the interpreter (or of the program, when it is
+ * ld.so itself); then r_map and the l_next chain (at most 4096 entries,
+ * every read checked). With start non-zero the walk begins at that
+ * link_map instead. Returns how many were read into *libraries (free with
+ * loader_libraries_free); 0 before ld.so has set the list up, or for a
+ * static program.
+ */
+size_t loader_read_link_map(const struct guest_memory *memory, const struct elf_image *program,
+                            const struct elf_image *interpreter, uint64_t start,
+                            struct loader_library **libraries);
+
+void loader_libraries_free(struct loader_library *libraries, size_t count);
+
 /* What goes on the initial stack besides argv and envp. */
 struct loader_stack_info {
     const char *const *argv; /* NULL-terminated; argv[0] is the program's path */

@@ -1124,6 +1124,22 @@ static const char *target_kernel_file(void *opaque, uint64_t *text_address)
     return debugger->guest->kernel.path;
 }
 
+static size_t target_link_map(void *opaque, uint64_t start, struct gdb_library **libraries)
+{
+    struct guest *guest = ((struct debugger *)opaque)->guest;
+    struct loader_library *found;
+    size_t count =
+        loader_read_link_map(guest->memory, &guest->program, &guest->interpreter, start, &found);
+    *libraries = g_new0(struct gdb_library, count ? count : 1);
+    for (size_t i = 0; i < count; i++) {
+        (*libraries)[i] =
+            (struct gdb_library){found[i].lm, found[i].l_addr, found[i].l_ld, found[i].name};
+        found[i].name = NULL; /* now the stub's */
+    }
+    loader_libraries_free(found, count);
+    return count;
+}
+
 static const void *target_auxv(void *opaque, size_t *length)
 {
     struct guest *guest = ((struct debugger *)opaque)->guest;
@@ -1176,6 +1192,7 @@ static const struct gdb_target_ops target_ops = {
     .monitor_command = target_monitor_command,
     .exec_file = target_exec_file,
     .kernel_file = target_kernel_file,
+    .link_map = target_link_map,
     .auxv = target_auxv,
     .catch_syscalls = target_catch_syscalls,
     .signal_filters = target_signal_filters,

@@ -77,3 +77,5 @@ compare dynamic/ld.so-echo -- /lib64/ld-linux-x86-64.so.2 /bin/echo via the load
 compare dynamic/ld.so-python3 -- /lib64/ld-linux-x86-64.so.2 /usr/bin/python3 -c 'print(6 * 7)'
 # PATH lookup of a name without a slash.
 compare dynamic/path-lookup --env PATH=/nonexistent:/usr/bin:/bin -- echo found along PATH
+
+# gdb and lldb on dynamic programs: tests/integration/40-gdb.sh (gdb/*-dynamic/...).

@@ -182,6 +182,23 @@ gdb_kernel_boot() {
 
 # Registers at a breakpoint equal what gdb shows under gdbserver running the program
 # natively (addresses that depend on the stack's place aside).
+# gdbserver_session DIR PROGRAM GDB-ARGS...: the same gdb script against gdbserver running
+# PROGRAM natively; gdb's output in DIR/native.out.
+gdbserver_session() {
+    local dir=$1 program=$2
+    shift 2
+    timeout "$TIMEOUT" gdbserver --once 127.0.0.1:0 "$program" >"$dir/gdbserver.out" 2>&1 &
+    local server=$! port
+    for _ in $(seq 100); do
+        port=$(sed -nE 's/^Listening on port ([0-9]+).*/\1/p' "$dir/gdbserver.out")
+        [ -n "$port" ] && break
+        sleep 0.05
+    done
+    timeout "$TIMEOUT" gdb -batch -nx -ex "file $program" -ex "target remote 127.0.0.1:$port" \
+        "$@" >"$dir/native.out" 2>&1
+    wait "$server"
+}
+
 gdb_registers_vs_gdbserver() {
     local accel=$1 dir=$2 libc=$3
     have_gdb || return 77
@@ -193,16 +210,7 @@ gdb_registers_vs_gdbserver() {
     local script=(-ex "break scale" -ex "continue" -ex "info registers rdx rsi rip eflags cs ss"
         -ex "print *p" -ex "print factor" -ex "print sizeof(struct point)" -ex "p/x \$mxcsr" -ex "kill")
     gdb_session "$accel" "$dir" "$libc" "" "" "${script[@]}" || true
-    timeout "$TIMEOUT" gdbserver --once 127.0.0.1:0 "$program" >"$dir/gdbserver.out" 2>&1 &
-    local server=$! port
-    for _ in $(seq 100); do
-        port=$(sed -nE 's/^Listening on port ([0-9]+).*/\1/p' "$dir/gdbserver.out")
-        [ -n "$port" ] && break
-        sleep 0.05
-    done
-    timeout "$TIMEOUT" gdb -batch -nx -ex "file $program" -ex "target remote 127.0.0.1:$port" \
-        "${script[@]}" >"$dir/native.out" 2>&1
-    wait "$server"
+    gdbserver_session "$dir" "$program" "${script[@]}"
     # The registers the program's own code set at this point (others hold what libc's
     # start-up left, which depends on the environment), and the values; stack addresses
     # masked.
@@ -233,10 +241,15 @@ lldb_basics() {
     done
     timeout "$TIMEOUT" lldb --batch -o "target create $program" -o "gdb-remote $port" \
         -o "breakpoint set --name scale" -o "continue" -o "frame variable" \
-        -o "register read rip" -o "continue" >"$dir/lldb.out" 2>&1
+        -o "register read rip" -o "image list" -o "bt" -o "continue" >"$dir/lldb.out" 2>&1
     finish_monitor "$dir"
     expect "$dir" lldb.out 'stop reason = breakpoint 1' '\(int\) factor = 2' \
         'rip = 0x[0-9a-f]+ +debuggee`scale' 'exited with status = 10' || return 1
+    # A dynamic program: ld.so's libraries in the image list, frames in libc.
+    if [ "$libc" = glibc-dynamic ]; then
+        expect "$dir" lldb.out '\] .* /lib/x86_64-linux-gnu/libc\.so\.6' \
+            '\] .* /lib64/ld-linux-x86-64\.so\.2' 'libc\.so\.6`__libc_start' || return 1
+    fi
     expect_status "$dir" 10
 }
 
@@ -251,6 +264,38 @@ for gdb_libc in glibc musl; do
 done
 custom gdb/kernel-boot gdb_kernel_boot glibc
 custom lldb/glibc/basics lldb_basics glibc
+custom lldb/glibc-dynamic/basics lldb_basics glibc-dynamic
+
+# A dynamic program: the shared libraries come from ld.so's link map
+# (qXfer:libraries-svr4), the guest kernel stays listed; a breakpoint in libc (printf:
+# the debuggee calls no puts), a backtrace from inside it, finish back to main. For
+# glibc, the libraries are those gdbserver lists.
+gdb_shared_libraries() {
+    local accel=$1 dir=$2 libc=$3
+    have_gdb || return 77
+    local script=(-ex "break main" -ex "continue" -ex "info sharedlibrary" -ex "break printf"
+        -ex "continue" -ex "bt" -ex "finish" -ex "continue")
+    gdb_session "$accel" "$dir" "$libc" "" "" "${script[@]}"
+    expect "$dir" gdb.out 'hermitux-kernel' 'Breakpoint 2, .*printf' '^#1 .* in main \(' \
+        '^0x[0-9a-f]+ in main \(' 'exited with code 012' || return 1
+    expect_status "$dir" 10 || return 1
+    if [ "$libc" != glibc-dynamic ] || ! command -v gdbserver >/dev/null; then
+        echo "libc, breakpoint, backtrace and finish as expected"
+        return 0
+    fi
+    gdbserver_session "$dir" "$GDB_PROGRAMS/gdb-$libc/debuggee" "${script[@]}"
+    # File names only (addresses differ); gdbserver's are target:/...
+    local libraries='s|^0x[0-9a-f]+ +0x[0-9a-f]+ +Yes( \(\*\))? +(target:)?(/[^ ]+)$|\3|p'
+    sed -nE "$libraries" "$dir/native.out" >"$dir/native.libs"
+    sed -nE "$libraries" "$dir/gdb.out" | grep -v hermitux-kernel >"$dir/vm.libs"
+    if [ ! -s "$dir/native.libs" ] || ! diff -u "$dir/native.libs" "$dir/vm.libs" >"$dir/diff"; then
+        echo "shared libraries differ from gdbserver's: $(tr '\n' '|' <"$dir/diff" | cut -c1-400)"
+        return 1
+    fi
+    echo "libraries as under gdbserver; breakpoint, backtrace and finish in libc"
+}
+custom gdb/glibc-dynamic/shared-libraries gdb_shared_libraries glibc-dynamic
+custom gdb/musl-dynamic/shared-libraries gdb_shared_libraries musl-dynamic
 
 # tools/hermitux-gdb: HermiTux's wrapper (the kernel as gdb's file, the program's symbols
 # added at its .text address), on a static-pie program so the 0x400000 bias matters.
