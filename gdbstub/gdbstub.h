@@ -111,11 +111,6 @@ struct gdb_target_ops {
     /* qXfer:libraries:read: the guest kernel's ELF path and the address of
      * its .text section (gdb then loads its symbols too). */
     const char *(*kernel_file)(void *opaque, uint64_t *text_address);
-    /* The dynamic loader's link map, from the link_map at start (0: from
-     * the first, the program itself): the count of *libraries (g_free each
-     * name and the array); 0 when there is none (a static program, or ld.so
-     * has not set it up yet). NULL: the program is never dynamic. */
-    size_t (*link_map)(void *opaque, uint64_t start, struct gdb_library **libraries);
     /* The program's auxiliary vector as bytes (qXfer:auxv:read); length in
      * *length; NULL if none. */
     const void *(*auxv)(void *opaque, size_t *length);
@@ -127,6 +122,11 @@ struct gdb_target_ops {
      * without a stop (pass), and which it may be given at all (program);
      * each a GDB_SIGNAL_LIMIT array of flags. NULL: not offered. */
     void (*signal_filters)(void *opaque, const bool *pass, const bool *program);
+    /* The dynamic loader's link map, from the link_map at start (0: from
+     * the first, the program itself): the count of *libraries (g_free each
+     * name and the array); 0 when there is none (a static program, or ld.so
+     * has not set it up yet). NULL: the program is never dynamic. */
+    size_t (*link_map)(void *opaque, uint64_t start, struct gdb_library **libraries);
 };
 
 struct gdbstub;

@@ -64,6 +64,7 @@ struct FakeTarget {
     bool catching = false;
     std::vector<uint64_t> caught;
     std::vector<int> passed, programmed;
+    uint64_t link_map_start = 1; /* what the last link_map call asked for */
 
     FakeTarget()
     {
@@ -167,6 +168,21 @@ const gdb_target_ops kFakeOps = {
             if (program[signal])
                 Fake(opaque)->programmed.push_back(signal);
         }
+    },
+    // ld.so's list: the program (lm 0x1000), a nameless entry, libc (lm 0x3000).
+    [](void *opaque, uint64_t start, gdb_library **libraries) -> size_t {
+        Fake(opaque)->link_map_start = start;
+        const gdb_library all[] = {{0x1000, 0, 0x403e00, nullptr},
+                                   {0x2000, 0x7f00, 0x7f10, nullptr},
+                                   {0x3000, 0x7f0000000000, 0x7f00001f0000, nullptr}};
+        const char *names[] = {"", "", "/lib/libc.so.6 <&>"};
+        size_t first = start == 0x3000 ? 2 : 0;
+        *libraries = g_new0(gdb_library, 3);
+        for (size_t i = first; i < 3; i++) {
+            (*libraries)[i - first] = all[i];
+            (*libraries)[i - first].name = g_strdup(names[i]);
+        }
+        return 3 - first;
     },
 };
 
@@ -1143,6 +1159,24 @@ TEST_F(GdbstubTest, ExecFileLibrariesAndAuxv)
     std::string libraries = ReadWholeObject(this, ask, "qXfer:libraries:read::", 0x20);
     EXPECT_EQ(libraries, "<library-list><library name=\"/usr/lib/hermitux-run/hermitux-kernel\">"
                          "<section address=\"0xffff800000100000\"/></library></library-list>");
+    // The SVR4 list: ld.so's link map (the program is main-lm, nameless
+    // entries skipped, names escaped), then the kernel; from start= only the
+    // part of ld.so's list gdb asked for.
+    std::string svr4 = ReadWholeObject(this, ask, "qXfer:libraries-svr4:read::", 0x40);
+    EXPECT_EQ(svr4, "<library-list-svr4 version=\"1.0\" main-lm=\"0x1000\">"
+                    "<library name=\"/lib/libc.so.6 &lt;&amp;&gt;\" lm=\"0x3000\" "
+                    "l_addr=\"0x7f0000000000\" l_ld=\"0x7f00001f0000\" lmid=\"0x0\"/>"
+                    "<library name=\"/usr/lib/hermitux-run/hermitux-kernel\" "
+                    "lm=\"0xffff800000100000\" l_addr=\"0x0\" l_ld=\"0x0\" lmid=\"0x0\"/>"
+                    "</library-list-svr4>");
+    EXPECT_EQ(fake_.link_map_start, 0u);
+    std::string part =
+        ReadWholeObject(this, ask, "qXfer:libraries-svr4:read:start=3000;prev=2000:", 0x40);
+    EXPECT_EQ(fake_.link_map_start, 0x3000u);
+    EXPECT_EQ(part, "<library-list-svr4 version=\"1.0\">"
+                    "<library name=\"/lib/libc.so.6 &lt;&amp;&gt;\" lm=\"0x3000\" "
+                    "l_addr=\"0x7f0000000000\" l_ld=\"0x7f00001f0000\" lmid=\"0x0\"/>"
+                    "</library-list-svr4>");
     std::string auxv = ReadWholeObject(this, ask, "qXfer:auxv:read::", 5);
     EXPECT_EQ(auxv, std::string(fake_.auxv_bytes.begin(), fake_.auxv_bytes.end()));
     // The escaped reply never carries a raw '#', '$' or '*'.
