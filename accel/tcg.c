@@ -304,6 +304,10 @@ struct qemu_memtx_attrs {
 
 bool cpu_restore_state_x86_64(void *cpu, uintptr_t host_pc, bool will_exit);
 void tlb_set_dirty_x86_64(void *cpu, uint64_t vaddr);
+__attribute__((noreturn)) void cpu_loop_exit_x86_64(void *cpu);
+
+#define QEMU_MMU_USER_IDX 1  /* MMU_USER_IDX: the program's own accesses */
+#define QEMU_MMU_IDX_MASK 15 /* the mmu index in a TCGMemOpIdx */
 
 /* The names of the functions replaced here; real[] holds libunicorn's. */
 enum tcg_real {
@@ -333,18 +337,47 @@ enum tcg_real {
     REAL_STW_IDX,
     REAL_STL_IDX,
     REAL_STQ_IDX,
+    REAL_OUTB,
+    REAL_OUTW,
+    REAL_OUTL,
+    REAL_INB,
+    REAL_INW,
+    REAL_INL,
     REAL_COUNT,
 };
 static const char *const real_names[REAL_COUNT] = {
-    "cpu_exec_x86_64",           "tlb_set_page_with_attrs_x86_64", "helper_ret_ldub_mmu_x86_64",
-    "helper_le_lduw_mmu_x86_64", "helper_be_lduw_mmu_x86_64",      "helper_le_ldul_mmu_x86_64",
-    "helper_be_ldul_mmu_x86_64", "helper_le_ldq_mmu_x86_64",       "helper_be_ldq_mmu_x86_64",
-    "helper_ret_stb_mmu_x86_64", "helper_le_stw_mmu_x86_64",       "helper_be_stw_mmu_x86_64",
-    "helper_le_stl_mmu_x86_64",  "helper_be_stl_mmu_x86_64",       "helper_le_stq_mmu_x86_64",
-    "helper_be_stq_mmu_x86_64",  "cpu_ldub_mmuidx_ra_x86_64",      "cpu_ldsb_mmuidx_ra_x86_64",
-    "cpu_lduw_mmuidx_ra_x86_64", "cpu_ldsw_mmuidx_ra_x86_64",      "cpu_ldl_mmuidx_ra_x86_64",
-    "cpu_ldq_mmuidx_ra_x86_64",  "cpu_stb_mmuidx_ra_x86_64",       "cpu_stw_mmuidx_ra_x86_64",
-    "cpu_stl_mmuidx_ra_x86_64",  "cpu_stq_mmuidx_ra_x86_64",
+    "cpu_exec_x86_64",
+    "tlb_set_page_with_attrs_x86_64",
+    "helper_ret_ldub_mmu_x86_64",
+    "helper_le_lduw_mmu_x86_64",
+    "helper_be_lduw_mmu_x86_64",
+    "helper_le_ldul_mmu_x86_64",
+    "helper_be_ldul_mmu_x86_64",
+    "helper_le_ldq_mmu_x86_64",
+    "helper_be_ldq_mmu_x86_64",
+    "helper_ret_stb_mmu_x86_64",
+    "helper_le_stw_mmu_x86_64",
+    "helper_be_stw_mmu_x86_64",
+    "helper_le_stl_mmu_x86_64",
+    "helper_be_stl_mmu_x86_64",
+    "helper_le_stq_mmu_x86_64",
+    "helper_be_stq_mmu_x86_64",
+    "cpu_ldub_mmuidx_ra_x86_64",
+    "cpu_ldsb_mmuidx_ra_x86_64",
+    "cpu_lduw_mmuidx_ra_x86_64",
+    "cpu_ldsw_mmuidx_ra_x86_64",
+    "cpu_ldl_mmuidx_ra_x86_64",
+    "cpu_ldq_mmuidx_ra_x86_64",
+    "cpu_stb_mmuidx_ra_x86_64",
+    "cpu_stw_mmuidx_ra_x86_64",
+    "cpu_stl_mmuidx_ra_x86_64",
+    "cpu_stq_mmuidx_ra_x86_64",
+    "helper_outb_x86_64",
+    "helper_outw_x86_64",
+    "helper_outl_x86_64",
+    "helper_inb_x86_64",
+    "helper_inw_x86_64",
+    "helper_inl_x86_64",
 };
 static void *real[REAL_COUNT];
 
@@ -400,56 +433,131 @@ static inline void access_end(void)
     tcg_thread.access_retaddr = 0;
 }
 
+static bool supervisor_access(uint64_t address, int mmu_idx, void *buf, size_t size, bool write);
+
 /*
  * Two families are wrapped: the slow-path helpers called from translated
  * code, (env, addr, [value,] oi, retaddr), and the accessors QEMU's own
- * helpers use (segment loads, fxsave...), (env, addr, [value,] mmu_idx, ra).
- * `middle` is the type of oi or mmu_idx.
+ * helpers use (segment loads, iretq, lar, fxsave...), (env, addr, [value,]
+ * mmu_idx, ra). `middle` is the type of oi or mmu_idx; `implicit` says the
+ * family makes the CPU's implicit supervisor accesses (of raw_type's size).
  */
-#define WRAP_LOAD(name, type, middle, index)                                                       \
+#define WRAP_LOAD(name, type, middle, index, implicit, raw_type)                                   \
     type name(void *env, uint64_t address, middle how, uintptr_t retaddr);                         \
     type name(void *env, uint64_t address, middle how, uintptr_t retaddr)                          \
     {                                                                                              \
+        raw_type raw;                                                                              \
+        if (implicit && supervisor_access(address, (int)how, &raw, sizeof(raw), false))            \
+            return (type)raw;                                                                      \
         access_begin(address, retaddr);                                                            \
         type value = ((type(*)(void *, uint64_t, middle, uintptr_t))real[index])(env, address,     \
                                                                                  how, retaddr);    \
         access_end();                                                                              \
         return value;                                                                              \
     }
-#define WRAP_STORE(name, type, middle, index)                                                      \
+#define WRAP_STORE(name, type, middle, index, implicit, raw_type)                                  \
     void name(void *env, uint64_t address, type value, middle how, uintptr_t retaddr);             \
     void name(void *env, uint64_t address, type value, middle how, uintptr_t retaddr)              \
     {                                                                                              \
+        raw_type raw = (raw_type)value;                                                            \
+        if (implicit && supervisor_access(address, (int)how, &raw, sizeof(raw), true))             \
+            return;                                                                                \
         access_begin(address, retaddr);                                                            \
         ((void (*)(void *, uint64_t, type, middle, uintptr_t))real[index])(env, address, value,    \
                                                                            how, retaddr);          \
         access_end();                                                                              \
     }
 
-WRAP_LOAD(helper_ret_ldub_mmu_x86_64, uint64_t, uint32_t, REAL_LDUB)
-WRAP_LOAD(helper_le_lduw_mmu_x86_64, uint64_t, uint32_t, REAL_LE_LDUW)
-WRAP_LOAD(helper_be_lduw_mmu_x86_64, uint64_t, uint32_t, REAL_BE_LDUW)
-WRAP_LOAD(helper_le_ldul_mmu_x86_64, uint64_t, uint32_t, REAL_LE_LDUL)
-WRAP_LOAD(helper_be_ldul_mmu_x86_64, uint64_t, uint32_t, REAL_BE_LDUL)
-WRAP_LOAD(helper_le_ldq_mmu_x86_64, uint64_t, uint32_t, REAL_LE_LDQ)
-WRAP_LOAD(helper_be_ldq_mmu_x86_64, uint64_t, uint32_t, REAL_BE_LDQ)
-WRAP_STORE(helper_ret_stb_mmu_x86_64, uint8_t, uint32_t, REAL_STB)
-WRAP_STORE(helper_le_stw_mmu_x86_64, uint16_t, uint32_t, REAL_LE_STW)
-WRAP_STORE(helper_be_stw_mmu_x86_64, uint16_t, uint32_t, REAL_BE_STW)
-WRAP_STORE(helper_le_stl_mmu_x86_64, uint32_t, uint32_t, REAL_LE_STL)
-WRAP_STORE(helper_be_stl_mmu_x86_64, uint32_t, uint32_t, REAL_BE_STL)
-WRAP_STORE(helper_le_stq_mmu_x86_64, uint64_t, uint32_t, REAL_LE_STQ)
-WRAP_STORE(helper_be_stq_mmu_x86_64, uint64_t, uint32_t, REAL_BE_STQ)
-WRAP_LOAD(cpu_ldub_mmuidx_ra_x86_64, uint32_t, int, REAL_LDUB_IDX)
-WRAP_LOAD(cpu_ldsb_mmuidx_ra_x86_64, int, int, REAL_LDSB_IDX)
-WRAP_LOAD(cpu_lduw_mmuidx_ra_x86_64, uint32_t, int, REAL_LDUW_IDX)
-WRAP_LOAD(cpu_ldsw_mmuidx_ra_x86_64, int, int, REAL_LDSW_IDX)
-WRAP_LOAD(cpu_ldl_mmuidx_ra_x86_64, uint32_t, int, REAL_LDL_IDX)
-WRAP_LOAD(cpu_ldq_mmuidx_ra_x86_64, uint64_t, int, REAL_LDQ_IDX)
-WRAP_STORE(cpu_stb_mmuidx_ra_x86_64, uint32_t, int, REAL_STB_IDX)
-WRAP_STORE(cpu_stw_mmuidx_ra_x86_64, uint32_t, int, REAL_STW_IDX)
-WRAP_STORE(cpu_stl_mmuidx_ra_x86_64, uint32_t, int, REAL_STL_IDX)
-WRAP_STORE(cpu_stq_mmuidx_ra_x86_64, uint64_t, int, REAL_STQ_IDX)
+WRAP_LOAD(helper_ret_ldub_mmu_x86_64, uint64_t, uint32_t, REAL_LDUB, false, uint64_t)
+WRAP_LOAD(helper_le_lduw_mmu_x86_64, uint64_t, uint32_t, REAL_LE_LDUW, false, uint64_t)
+WRAP_LOAD(helper_be_lduw_mmu_x86_64, uint64_t, uint32_t, REAL_BE_LDUW, false, uint64_t)
+WRAP_LOAD(helper_le_ldul_mmu_x86_64, uint64_t, uint32_t, REAL_LE_LDUL, false, uint64_t)
+WRAP_LOAD(helper_be_ldul_mmu_x86_64, uint64_t, uint32_t, REAL_BE_LDUL, false, uint64_t)
+WRAP_LOAD(helper_le_ldq_mmu_x86_64, uint64_t, uint32_t, REAL_LE_LDQ, false, uint64_t)
+WRAP_LOAD(helper_be_ldq_mmu_x86_64, uint64_t, uint32_t, REAL_BE_LDQ, false, uint64_t)
+WRAP_STORE(helper_ret_stb_mmu_x86_64, uint8_t, uint32_t, REAL_STB, false, uint64_t)
+WRAP_STORE(helper_le_stw_mmu_x86_64, uint16_t, uint32_t, REAL_LE_STW, false, uint64_t)
+WRAP_STORE(helper_be_stw_mmu_x86_64, uint16_t, uint32_t, REAL_BE_STW, false, uint64_t)
+WRAP_STORE(helper_le_stl_mmu_x86_64, uint32_t, uint32_t, REAL_LE_STL, false, uint64_t)
+WRAP_STORE(helper_be_stl_mmu_x86_64, uint32_t, uint32_t, REAL_BE_STL, false, uint64_t)
+WRAP_STORE(helper_le_stq_mmu_x86_64, uint64_t, uint32_t, REAL_LE_STQ, false, uint64_t)
+WRAP_STORE(helper_be_stq_mmu_x86_64, uint64_t, uint32_t, REAL_BE_STQ, false, uint64_t)
+WRAP_LOAD(cpu_ldub_mmuidx_ra_x86_64, uint32_t, int, REAL_LDUB_IDX, true, uint8_t)
+WRAP_LOAD(cpu_ldsb_mmuidx_ra_x86_64, int, int, REAL_LDSB_IDX, true, int8_t)
+WRAP_LOAD(cpu_lduw_mmuidx_ra_x86_64, uint32_t, int, REAL_LDUW_IDX, true, uint16_t)
+WRAP_LOAD(cpu_ldsw_mmuidx_ra_x86_64, int, int, REAL_LDSW_IDX, true, int16_t)
+WRAP_LOAD(cpu_ldl_mmuidx_ra_x86_64, uint32_t, int, REAL_LDL_IDX, true, uint32_t)
+WRAP_LOAD(cpu_ldq_mmuidx_ra_x86_64, uint64_t, int, REAL_LDQ_IDX, true, uint64_t)
+WRAP_STORE(cpu_stb_mmuidx_ra_x86_64, uint32_t, int, REAL_STB_IDX, true, uint8_t)
+WRAP_STORE(cpu_stw_mmuidx_ra_x86_64, uint32_t, int, REAL_STW_IDX, true, uint16_t)
+WRAP_STORE(cpu_stl_mmuidx_ra_x86_64, uint32_t, int, REAL_STL_IDX, true, uint32_t)
+WRAP_STORE(cpu_stq_mmuidx_ra_x86_64, uint64_t, int, REAL_STQ_IDX, true, uint64_t)
+
+/*
+ * The CPU's implicit supervisor accesses (the GDT for a segment load, iretq
+ * or lar; the TSS) made while the program runs. Unicorn has no user/
+ * supervisor bit, so pages only the kernel may use are not mapped at CPL3
+ * (the program's own accesses there must fault); these accesses are done
+ * here through the monitor's page walk instead, as the CPU would: any
+ * present page, writes where the tables allow them.
+ */
+static bool supervisor_access(uint64_t address, int mmu_idx, void *buf, size_t size, bool write)
+{
+    struct tcg_accel *tcg = tcg_thread.tcg;
+    uint64_t page = address & GUEST_PAGE_MASK;
+    if (!tcg || (mmu_idx & QEMU_MMU_IDX_MASK) == QEMU_MMU_USER_IDX || is_mapped(tcg, page) ||
+        current_cpl(tcg) != 3)
+        return false;
+    struct guest_walk walk;
+    if (!guest_walk(tcg->memory, guest_memory_cr3(tcg->memory), page, &walk) || walk.user ||
+        (write && !walk.writable))
+        return false;
+    if (write)
+        return guest_write(tcg->memory, address, buf, size, GUEST_ACCESS_DEBUG) == 0;
+    return guest_read(tcg->memory, address, buf, size, GUEST_ACCESS_DEBUG) == 0;
+}
+
+/*
+ * `in` and `out`: Unicorn 2.0.1 compiles the CPU's I/O permission check out
+ * and performs every port access. At CPL3 (IOPL 0, no I/O bitmap in the
+ * guest kernel's TSS) the CPU raises #GP(0) at the instruction instead, so
+ * the port helpers are wrapped to do that: the state is restored from the
+ * helper's return address in the translated code, and the run ends.
+ */
+static void refuse_port_access_from_user(uintptr_t host_pc)
+{
+    struct tcg_accel *tcg = tcg_thread.tcg;
+    if (!tcg || !tcg_thread.cpu || current_cpl(tcg) != 3)
+        return;
+    cpu_restore_state_x86_64(tcg_thread.cpu, host_pc, true);
+    tcg->event = EVENT_FAULT;
+    tcg->event_vector = VECTOR_GENERAL_PROTECTION;
+    tcg->event_error_code = 0;
+    tcg->event_address = 0;
+    uc_emu_stop(tcg->uc);
+    cpu_loop_exit_x86_64(tcg_thread.cpu);
+}
+
+#define WRAP_OUT(name, index)                                                                      \
+    void name(void *env, uint32_t port, uint32_t data);                                            \
+    void name(void *env, uint32_t port, uint32_t data)                                             \
+    {                                                                                              \
+        refuse_port_access_from_user((uintptr_t)__builtin_return_address(0));                      \
+        ((void (*)(void *, uint32_t, uint32_t))real[index])(env, port, data);                      \
+    }
+#define WRAP_IN(name, index)                                                                       \
+    uint64_t name(void *env, uint32_t port);                                                       \
+    uint64_t name(void *env, uint32_t port)                                                        \
+    {                                                                                              \
+        refuse_port_access_from_user((uintptr_t)__builtin_return_address(0));                      \
+        return ((uint64_t(*)(void *, uint32_t))real[index])(env, port);                            \
+    }
+WRAP_OUT(helper_outb_x86_64, REAL_OUTB)
+WRAP_OUT(helper_outw_x86_64, REAL_OUTW)
+WRAP_OUT(helper_outl_x86_64, REAL_OUTL)
+WRAP_IN(helper_inb_x86_64, REAL_INB)
+WRAP_IN(helper_inw_x86_64, REAL_INW)
+WRAP_IN(helper_inl_x86_64, REAL_INL)
 
 /*
  * Before refusing the access to address: puts rip (and the flags state) at
@@ -1464,6 +1572,40 @@ done:
     return 0;
 }
 
+/*
+ * `int n` from the program: Unicorn calls the interrupt hook with rip past
+ * the instruction and without the CPU's checks of the IDT gate. A gate
+ * beyond the IDT's limit, not present, or of a lower privilege than the
+ * program gives #GP with the IDT error code (n * 8 + 2), at the instruction:
+ * what kvm gives for `int $0x80` with the guest kernel's IDT, where only the
+ * int3 and into gates admit CPL3. Other vectors are exceptions the CPU
+ * raised itself (the bytes before rip are not `int n`).
+ */
+static bool int_gate_refused(struct tcg_accel *tcg, unsigned vector, uint64_t *error_code)
+{
+    uint64_t rip = 0;
+    uint8_t insn[2];
+    uc_reg_read(tcg->uc, UC_X86_REG_RIP, &rip);
+    if (current_cpl(tcg) != 3 || rip < 2 ||
+        guest_read(tcg->memory, rip - 2, insn, sizeof(insn), GUEST_ACCESS_DEBUG) < 0 ||
+        insn[0] != 0xcd || insn[1] != vector)
+        return false;
+    uc_x86_mmr idtr = {0};
+    uc_reg_read(tcg->uc, UC_X86_REG_IDTR, &idtr);
+    uint64_t gate = (uint64_t)vector * 16;
+    uint8_t attributes = 0;
+    bool admitted =
+        gate + 15 <= idtr.limit &&
+        guest_read(tcg->memory, idtr.base + gate + 5, &attributes, 1, GUEST_ACCESS_DEBUG) == 0 &&
+        (attributes & 0x80) && ((attributes >> 5) & 3) == 3;
+    if (admitted)
+        return false;
+    *error_code = (uint64_t)vector * 8 + 2;
+    rip -= 2;
+    uc_reg_write(tcg->uc, UC_X86_REG_RIP, &rip);
+    return true;
+}
+
 static void describe_error(struct tcg_accel *tcg, struct accel_exit *exit, uc_err err)
 {
     uint64_t rip = 0;
@@ -1557,9 +1699,14 @@ static int run_engine(struct accel *accel, struct accel_exit *exit)
             tcg->step_after_syscall = step;
             return 0;
         }
-        case EVENT_INTERRUPT:
-            report_exception(tcg, exit, tcg->event_vector, 0, 0);
+        case EVENT_INTERRUPT: {
+            uint64_t error_code = 0;
+            if (int_gate_refused(tcg, tcg->event_vector, &error_code))
+                report_exception(tcg, exit, VECTOR_GENERAL_PROTECTION, error_code, 0);
+            else
+                report_exception(tcg, exit, tcg->event_vector, 0, 0);
             return 0;
+        }
         case EVENT_FAULT:
             report_exception(tcg, exit, tcg->event_vector, tcg->event_error_code,
                              tcg->event_address);

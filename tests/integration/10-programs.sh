@@ -49,6 +49,11 @@ program syscall_loop -- syscall_loop 10000
 program null_write --status 139 --no-stderr -- null_write
 program div_zero --status 136 --no-stderr -- div_zero
 program use_after_munmap --status 139 --no-stderr -- use_after_munmap
+program cpu_user-segments -- cpu_user segments
+program cpu_user-out --status 139 --no-stderr -- cpu_user out
+program cpu_user-in --status 139 --no-stderr -- cpu_user in
+# kvm (PVM here) raises #UD for `int n` through a kernel-only gate: 132, not 139.
+program cpu_user-int0d --status 139 --no-stderr --accels tcg -- cpu_user int0d
 program ud2 --status 132 --no-stderr -- ud2
 
 # RLIMIT_NPROC: a fork bomb gets EAGAIN and the host survives. Root ignores the limit, so
