@@ -57,6 +57,12 @@ struct kvm_vm {
     /* vCPUs of threads that ended: KVM cannot destroy a vCPU, so they wait
      * here for the next thread (500 threads in waves reuse a few). */
     GPtrArray *spare;
+    GPtrArray *active; /* the vCPUs in use */
+    /* A flush parks every vCPU outside KVM_RUN (see kvm_flush_if_needed):
+     * each holds `running` for reading while it may be in the guest. */
+    GMutex flush_lock;
+    GRWLock running;
+    bool flush_pending; /* __atomic */
     struct accel_capabilities capabilities;
 };
 
@@ -76,6 +82,7 @@ struct kvm_accel {
     uint64_t frame_address;
     struct hx_exception_frame frame;
     bool signal_mask_set; /* KVM_SET_SIGNAL_MASK done on the owner thread */
+    bool in_guest;        /* holds vm->running, in or about to be in KVM_RUN (__atomic) */
 };
 
 static struct kvm_accel *kvm_of(struct accel *accel)
@@ -178,6 +185,10 @@ static void kvm_vm_free(struct kvm_vm *vm)
         }
         g_ptr_array_free(vm->spare, TRUE);
     }
+    if (vm->active)
+        g_ptr_array_free(vm->active, TRUE);
+    g_mutex_clear(&vm->flush_lock);
+    g_rw_lock_clear(&vm->running);
     if (vm->vm_fd >= 0)
         close(vm->vm_fd);
     if (vm->kvm_fd >= 0)
@@ -214,11 +225,19 @@ static void kvm_destroy(struct accel *accel)
         return;
     }
     g_mutex_lock(&vm->lock);
+    g_ptr_array_remove(vm->active, kvm);
     g_ptr_array_add(vm->spare, kvm);
     bool last = --vm->vcpus == 0;
     g_mutex_unlock(&vm->lock);
     if (last)
         kvm_vm_free(vm);
+}
+
+static void kvm_activate(struct kvm_accel *kvm)
+{
+    g_mutex_lock(&kvm->vm->lock);
+    g_ptr_array_add(kvm->vm->active, kvm);
+    g_mutex_unlock(&kvm->vm->lock);
 }
 
 /* A vCPU of vm: a spare one, or a new KVM vCPU with its run structure, CPUID
@@ -237,6 +256,7 @@ static struct kvm_accel *kvm_vcpu_new(struct kvm_vm *vm, char **error)
         struct kvm_run *keep_run = kvm->run;
         memset(kvm, 0, sizeof(*kvm));
         kvm->vcpu_fd = keep_fd, kvm->run = keep_run;
+        kvm->run->kvm_dirty_regs = 0;
         kvm->base.ops = &kvm_accel_ops;
         kvm->vm = vm;
         kvm->index = index;
@@ -244,6 +264,7 @@ static struct kvm_accel *kvm_vcpu_new(struct kvm_vm *vm, char **error)
         (void)ioctl(kvm->vcpu_fd, KVM_SET_GUEST_DEBUG, &no_debug);
         if (vm->sync_regs)
             kvm->run->kvm_valid_regs = KVM_SYNC_X86_REGS | KVM_SYNC_X86_SREGS;
+        kvm_activate(kvm);
         return kvm;
     }
     kvm = g_new0(struct kvm_accel, 1);
@@ -271,6 +292,7 @@ static struct kvm_accel *kvm_vcpu_new(struct kvm_vm *vm, char **error)
         vm->capabilities.host_tsc = shared_tsc;
     if (vm->sync_regs)
         kvm->run->kvm_valid_regs = KVM_SYNC_X86_REGS | KVM_SYNC_X86_SREGS;
+    kvm_activate(kvm);
     return kvm;
 
 fail:
@@ -311,6 +333,9 @@ static struct accel *kvm_create(struct guest_memory *memory, char **error)
     vm->generation = guest_memory_unseen_generation(memory);
     vm->kvm_fd = vm->vm_fd = -1;
     vm->spare = g_ptr_array_new();
+    vm->active = g_ptr_array_new();
+    g_mutex_init(&vm->flush_lock);
+    g_rw_lock_init(&vm->running);
     vm->doorbell_gpa = HX_DOORBELL_PHYSICAL(guest_memory_ram_size(memory));
 
     vm->kvm_fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
@@ -729,32 +754,90 @@ static void consume_kick(void)
  * entries and trusts them until the guest itself writes a table. Deleting
  * and re-adding the RAM memslot makes every flavour drop all of it.
  */
+static int kvm_reload_memslot(struct kvm_vm *vm)
+{
+    struct kvm_userspace_memory_region region = {
+        .slot = 0,
+        .guest_phys_addr = 0,
+        .memory_size = 0,
+        .userspace_addr = (uint64_t)(uintptr_t)guest_memory_host_base(vm->memory),
+    };
+    if (ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &region) < 0)
+        return -errno;
+    region.memory_size = guest_memory_ram_size(vm->memory);
+    if (ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &region) < 0)
+        return -errno;
+    return 0;
+}
+
+/* Every other vCPU out of KVM_RUN and held out (the writer side of
+ * `running`): a memslot reload while another vCPU runs in the guest ends
+ * in a triple fault on PVM (measured). Only vCPUs in the guest are
+ * signalled: one in a host call must not see EINTR for it. */
+static void kvm_park_others(struct kvm_vm *vm)
+{
+    __atomic_store_n(&vm->flush_pending, true, __ATOMIC_SEQ_CST);
+    g_mutex_lock(&vm->lock);
+    for (guint i = 0; i < vm->active->len; i++) {
+        struct kvm_accel *other = g_ptr_array_index(vm->active, i);
+        if (__atomic_load_n(&other->in_guest, __ATOMIC_SEQ_CST) &&
+            __atomic_load_n(&other->base.thread_known, __ATOMIC_ACQUIRE))
+            pthread_kill(other->base.owner_thread, ACCEL_KICK_SIGNAL);
+    }
+    g_mutex_unlock(&vm->lock);
+    g_rw_lock_writer_lock(&vm->running);
+}
+
+static void kvm_unpark_others(struct kvm_vm *vm)
+{
+    g_rw_lock_writer_unlock(&vm->running);
+    __atomic_store_n(&vm->flush_pending, false, __ATOMIC_SEQ_CST);
+}
+
+/* Called outside KVM_RUN by the flushing vCPU's owner thread. */
 static int kvm_flush_if_needed(struct kvm_vm *vm)
 {
     uint64_t generation = guest_memory_unseen_generation(vm->memory);
     if (generation == __atomic_load_n(&vm->generation, __ATOMIC_ACQUIRE))
         return 0;
     int result = 0;
-    g_mutex_lock(&vm->lock);
+    g_mutex_lock(&vm->flush_lock);
     if (generation != vm->generation) {
-        struct kvm_userspace_memory_region region = {
-            .slot = 0,
-            .guest_phys_addr = 0,
-            .memory_size = 0,
-            .userspace_addr = (uint64_t)(uintptr_t)guest_memory_host_base(vm->memory),
-        };
-        if (ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &region) < 0) {
-            result = -errno;
-        } else {
-            region.memory_size = guest_memory_ram_size(vm->memory);
-            if (ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &region) < 0)
-                result = -errno;
-            else
-                __atomic_store_n(&vm->generation, generation, __ATOMIC_RELEASE);
-        }
+        kvm_park_others(vm);
+        result = kvm_reload_memslot(vm);
+        if (result == 0)
+            __atomic_store_n(&vm->generation, generation, __ATOMIC_RELEASE);
+        kvm_unpark_others(vm);
     }
-    g_mutex_unlock(&vm->lock);
+    g_mutex_unlock(&vm->flush_lock);
     return result;
+}
+
+/* Holds `running` for reading around KVM_RUN, and keeps out while a flush
+ * is pending (it signals those in_guest; one that came in after its check
+ * sees flush_pending here and backs off). */
+static void kvm_enter_guest(struct kvm_accel *kvm)
+{
+    struct kvm_vm *vm = kvm->vm;
+    for (;;) {
+        if (__atomic_load_n(&vm->flush_pending, __ATOMIC_SEQ_CST)) {
+            g_mutex_lock(&vm->flush_lock);
+            g_mutex_unlock(&vm->flush_lock);
+            continue;
+        }
+        g_rw_lock_reader_lock(&vm->running);
+        __atomic_store_n(&kvm->in_guest, true, __ATOMIC_SEQ_CST);
+        if (!__atomic_load_n(&vm->flush_pending, __ATOMIC_SEQ_CST))
+            return;
+        __atomic_store_n(&kvm->in_guest, false, __ATOMIC_SEQ_CST);
+        g_rw_lock_reader_unlock(&vm->running);
+    }
+}
+
+static void kvm_leave_guest(struct kvm_accel *kvm)
+{
+    __atomic_store_n(&kvm->in_guest, false, __ATOMIC_SEQ_CST);
+    g_rw_lock_reader_unlock(&kvm->vm->running);
 }
 
 /* The memslot reload makes KVM drop every vCPU's translations before any of
@@ -861,8 +944,10 @@ static int kvm_run(struct accel *accel, struct accel_exit *exit)
             exit->reason = ACCEL_EXIT_STOPPED;
             return 0;
         }
+        kvm_enter_guest(kvm);
         int run_result = ioctl(kvm->vcpu_fd, KVM_RUN, 0);
         int run_errno = errno;
+        kvm_leave_guest(kvm);
         if (kvm->vm->sync_regs) {
             kvm->sync_valid = true;
             kvm->run->kvm_dirty_regs = 0;

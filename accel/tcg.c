@@ -42,9 +42,12 @@
  *     thread keep each thread's registers, mappings and translated code
  *     where they are (no save/restore of the whole CPU at every switch),
  *     and blocked threads (host calls, futex waits) hold nothing. The lock
- *     is released at every exit and handed over by time slice (a waiter
- *     stops the running engine after TCG_TIME_SLICE_US), so a spinning
- *     thread cannot starve the others. tcg therefore uses one host core.
+ *     is released at every exit (syscall, exception) and taken in arrival
+ *     order. There are no time slices: stopping an engine from another
+ *     thread with uc_emu_stop and resuming it corrupts its state in 2.0.1
+ *     (measured: resumed threads jumped to stack addresses), so a thread
+ *     that spins without a syscall holds the others off (known gap; such
+ *     loops in libcs call sched_yield or futex). tcg uses one host core.
  * Known gap: Unicorn 2.0.1 (QEMU 5) does not check the alignment of movaps
  * and friends, so a misaligned SSE access does not fault under tcg.
  */
@@ -116,18 +119,14 @@ struct tcg_range {
 
 struct tcg_accel;
 
-/* What a waiter lets the running engine run before asking it to yield. */
-#define TCG_TIME_SLICE_US 10000
-
 /* What the engines (vCPUs) of one VM share: the execution lock (see the
  * comment at the top). */
 struct tcg_vm {
     GMutex lock;
     GCond changed;
     struct tcg_accel *owner; /* the engine executing, or NULL */
-    int waiters;
-    uint64_t acquisitions;
-    int engines; /* the VM goes with the last */
+    GQueue queue;            /* engines waiting, in arrival order */
+    int engines;             /* the VM goes with the last */
 };
 
 /* The user data of one breakpoint hook. */
@@ -199,7 +198,6 @@ struct tcg_accel {
 
     struct tcg_vm *vm;
     atomic_bool in_emulation;
-    atomic_bool yield_requested; /* a waiter for the execution lock asked */
 
     struct accel_capabilities capabilities;
 };
@@ -1043,6 +1041,7 @@ static struct accel *tcg_create(struct guest_memory *memory, char **error)
     struct tcg_vm *vm = g_new0(struct tcg_vm, 1);
     g_mutex_init(&vm->lock);
     g_cond_init(&vm->changed);
+    g_queue_init(&vm->queue);
     struct tcg_accel *tcg = tcg_new_engine(memory, vm, error);
     return tcg ? &tcg->base : NULL;
 }
@@ -1373,48 +1372,36 @@ static int tcg_set_debug(struct accel *accel, bool single_step,
 
 /* ---- the execution lock -------------------------------------------------- */
 
-/* Takes the VM's execution lock for tcg. Waits while another engine
- * executes, asking it to yield after a time slice. With give_up_on_kick, a
- * kick of tcg ends the wait (false). */
+/* Takes the VM's execution lock for tcg, first come first served (an
+ * engine that just released it must not take it back before those
+ * waiting). With give_up_on_kick, a kick of tcg ends the wait (false). */
 static bool exec_acquire(struct tcg_accel *tcg, bool give_up_on_kick)
 {
     struct tcg_vm *vm = tcg->vm;
     g_mutex_lock(&vm->lock);
-    vm->waiters++;
-    while (vm->owner) {
+    g_queue_push_tail(&vm->queue, tcg);
+    while (vm->owner || g_queue_peek_head(&vm->queue) != tcg) {
         if (give_up_on_kick && accel_kick_pending(&tcg->base)) {
-            vm->waiters--;
+            g_queue_remove(&vm->queue, tcg);
+            g_cond_broadcast(&vm->changed);
             g_mutex_unlock(&vm->lock);
             return false;
         }
-        uint64_t seen = vm->acquisitions;
-        gint64 deadline = g_get_monotonic_time() + TCG_TIME_SLICE_US;
-        if (!g_cond_wait_until(&vm->changed, &vm->lock, deadline) && vm->owner &&
-            vm->acquisitions == seen) {
-            atomic_store(&vm->owner->yield_requested, true);
-            uc_emu_stop(vm->owner->uc);
-        }
+        g_cond_wait(&vm->changed, &vm->lock);
     }
-    vm->waiters--;
+    g_queue_pop_head(&vm->queue);
     vm->owner = tcg;
-    vm->acquisitions++;
     g_cond_broadcast(&vm->changed);
     g_mutex_unlock(&vm->lock);
     return true;
 }
 
-/* Releases it; when yielding, waits until a waiter has had its turn. */
-static void exec_release(struct tcg_accel *tcg, bool yielding)
+static void exec_release(struct tcg_accel *tcg)
 {
     struct tcg_vm *vm = tcg->vm;
     g_mutex_lock(&vm->lock);
     vm->owner = NULL;
-    atomic_store(&tcg->yield_requested, false);
-    uint64_t seen = vm->acquisitions;
     g_cond_broadcast(&vm->changed);
-    while (yielding && vm->waiters > 0 && vm->acquisitions == seen &&
-           !accel_kick_pending(&tcg->base))
-        g_cond_wait(&vm->changed, &vm->lock);
     g_mutex_unlock(&vm->lock);
 }
 
@@ -1444,7 +1431,7 @@ static void tcg_memory_changed(struct accel *accel)
 {
     struct tcg_accel *tcg = tcg_of(accel);
     exec_acquire(tcg, false);
-    exec_release(tcg, false);
+    exec_release(tcg);
 }
 
 /* ---- running ------------------------------------------------------------- */
@@ -1549,7 +1536,16 @@ static int load_engine_state(struct tcg_accel *tcg, const struct cpu_state *save
         uint64_t rsp = scratch_address + 256 * 8;
         uc_reg_write(tcg->uc, UC_X86_REG_RSP, &rsp);
         tcg->event = EVENT_NONE;
-        err = emulate(tcg, scratch_address, 1);
+        /* Run the iretq alone: an exit at its target (an instruction
+         * count would make the next uncounted run drop every translation,
+         * a memset of the 1 GiB code buffer). Unicorn may fetch at the
+         * target with mappings made for CPL0, which refuse: not a failure. */
+        uint64_t target = state.rip;
+        uc_ctl_set_exits(tcg->uc, &target, 1);
+        err = emulate(tcg, scratch_address, 0);
+        uc_ctl_set_exits(tcg->uc, NULL, 0);
+        if (err != UC_ERR_OK && tcg->event == EVENT_REMAP)
+            err = UC_ERR_OK;
         uc_mem_unmap(tcg->uc, scratch_address, GUEST_PAGE_SIZE);
     }
     g_free(scratch);
@@ -1629,7 +1625,10 @@ static int run_engine(struct accel *accel, struct accel_exit *exit)
         return 0;
     }
     if (tcg->engine_tainted) {
+        /* It runs an instruction: engines never execute at once. */
+        exec_acquire(tcg, false);
         int result = rebuild_engine(tcg, exit->message, sizeof(exit->message));
+        exec_release(tcg);
         if (result < 0)
             return result;
     }
@@ -1667,7 +1666,7 @@ static int run_engine(struct accel *accel, struct accel_exit *exit)
             tcg->flush_translations = false;
         }
         if (accel_take_kick(accel)) {
-            exec_release(tcg, false);
+            exec_release(tcg);
             exit->reason = ACCEL_EXIT_STOPPED;
             return 0;
         }
@@ -1682,8 +1681,7 @@ static int run_engine(struct accel *accel, struct accel_exit *exit)
         atomic_store(&tcg->in_emulation, true);
         uc_err err = emulate(tcg, rip, step ? 1 : 0);
         atomic_store(&tcg->in_emulation, false);
-        bool yield = atomic_load(&tcg->yield_requested);
-        exec_release(tcg, yield && tcg->event == EVENT_NONE && err == UC_ERR_OK);
+        exec_release(tcg);
 
         switch (tcg->event) {
         case EVENT_SYSCALL: {
@@ -1760,8 +1758,6 @@ static int run_engine(struct accel *accel, struct accel_exit *exit)
             exit->reason = ACCEL_EXIT_STOPPED;
             return 0;
         }
-        if (yield)
-            continue; /* its time slice ended: another engine ran meanwhile */
         /* The run ended by itself: `hlt` in the guest kernel. */
         exit->reason = ACCEL_EXIT_HALT;
         snprintf(exit->message, sizeof(exit->message), "guest kernel halted");
@@ -1796,7 +1792,10 @@ static struct accel *tcg_create_vcpu(struct accel *parent_accel, char **error)
     if (!tcg)
         return NULL;
     char message[200];
-    if (load_engine_state(tcg, &state, &fpu, message, sizeof(message)) < 0) {
+    exec_acquire(tcg, false);
+    int result = load_engine_state(tcg, &state, &fpu, message, sizeof(message));
+    exec_release(tcg);
+    if (result < 0) {
         *error = g_strdup(message);
         tcg_destroy(&tcg->base);
         return NULL;

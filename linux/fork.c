@@ -128,7 +128,7 @@ static long sys_clone(struct linux_thread *thread, const uint64_t *args)
     uint64_t flags = args[0], stack = args[1];
     uint64_t parent_tid = args[2], child_tid = args[3], tls = args[4];
     if ((flags & CLONE_VM) && !(flags & CLONE_VFORK))
-        return linux_sys_unsupported(process, SYS_clone); /* threads: not yet */
+        return linux_clone_thread(thread, args);
     if (flags & ~(CLONE_PROCESS_FLAGS | CLONE_VM)) {
         if (process->config.verbose)
             fprintf(stderr, "hermitux-run: clone flags %#" G_GINT64_MODIFIER "x unsupported\n",

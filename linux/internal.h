@@ -81,6 +81,8 @@ struct linux_thread {
     uint64_t robust_list_head, robust_list_len;
     char comm[16];             /* prctl(PR_SET_NAME) */
     uint64_t fs_base, gs_base; /* arch_prctl, when there is no vCPU (tests) */
+    bool exited;               /* exit ended this thread (the others go on) */
+    void *host_data;           /* the monitor's (its vCPU) */
 };
 
 /* What /proc/self shows of the program's start (proc.c). */
@@ -117,7 +119,20 @@ struct linux_process {
     bool cwd_on_proc;
     struct linux_proc_info proc_info;
 
-    GHashTable *logged_unsupported; /* numbers already reported */
+    GHashTable *logged_unsupported; /* numbers already reported (under misc_lock) */
+    GMutex misc_lock;
+
+    /* Threads (thread.c): the live ones in creation order, under
+     * threads_lock; the monitor's side of them. */
+    GMutex threads_lock;
+    GPtrArray *threads;
+    struct linux_thread_host thread_host;
+    bool have_thread_host;
+
+    /* Held around every syscall that changes the memory map, so concurrent
+     * threads see one map and a narrowing is flushed before frames it freed
+     * can be reused. */
+    GMutex mm_lock;
 
     FILE *strace_file;  /* --strace: where each call is traced, NULL when off */
     bool strace_prefix; /* several threads or processes: lines start "[pid N]" */
@@ -264,6 +279,17 @@ void linux_register_net(linux_handler *table);
 void linux_register_poll(linux_handler *table);
 void linux_register_fork(linux_handler *table);
 void linux_register_exec(linux_handler *table);
+void linux_register_thread(linux_handler *table);
+void linux_register_futex(linux_handler *table);
+
+/* thread.c: clone of a thread (CLONE_VM without CLONE_VFORK). */
+long linux_clone_thread(struct linux_thread *thread, const uint64_t *args);
+
+/* futex.c: wakes up to count waiters of the guest word at address. */
+long linux_futex_wake(struct linux_process *process, uint64_t address, int count);
+
+/* futex.c: the robust futex at address lost its owner tid (set_robust_list). */
+void linux_futex_owner_died(struct linux_process *process, uint64_t address, int tid);
 
 #define LINUX_SYSCALL_TABLE_SIZE 512
 

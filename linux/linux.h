@@ -88,8 +88,9 @@ struct linux_syscall {
 };
 
 enum linux_outcome {
-    LINUX_CONTINUE, /* return *result to the program and resume it */
-    LINUX_EXIT,     /* the program exited: see linux_exit_status */
+    LINUX_CONTINUE,    /* return *result to the program and resume it */
+    LINUX_EXIT,        /* the program exited: see linux_exit_status */
+    LINUX_THREAD_EXIT, /* this thread ended (exit); the others go on */
 };
 
 struct linux_process;
@@ -105,6 +106,62 @@ struct linux_process *linux_process_create(struct guest_memory *memory,
 
 /* Closes every host fd the program had and frees the state. NULL accepted. */
 void linux_process_destroy(struct linux_process *process);
+
+/* What clone asks of the monitor for a new thread. */
+struct linux_clone_request {
+    uint64_t stack; /* the child's rsp; 0: the parent's */
+    bool set_tls;   /* CLONE_SETTLS: the child's FS base is tls */
+    uint64_t tls;
+};
+
+/* The monitor's side of threads (monitor/run.c). Without it (tests) clone
+ * of a thread fails with EAGAIN. */
+struct linux_thread_host {
+    void *opaque;
+    /* Creates child's vCPU as a copy of parent's (rax = 0, the request
+     * applied) and the host thread that will run it; sets child's tid (the
+     * host thread's tid) and vCPU accessors (linux_thread_set_cpu). The
+     * child does not run before start(). 0 or a negative errno. On parent's
+     * thread. */
+    int (*spawn)(void *opaque, struct linux_thread *parent, struct linux_thread *child,
+                 const struct linux_clone_request *request);
+    /* Lets a spawned child run. */
+    void (*start)(void *opaque, struct linux_thread *child);
+    /* A syscall of thread removed or narrowed a mapping while other threads
+     * run: returns once no vCPU can use the old translations (the map is
+     * still locked). */
+    void (*memory_changed)(void *opaque, struct linux_thread *thread);
+    int max_threads; /* --max-threads: clone fails with EAGAIN beyond */
+};
+
+/* Installs the monitor's side of threads; before the program runs. */
+void linux_process_set_thread_host(struct linux_process *process,
+                                   const struct linux_thread_host *host);
+
+/* The vCPU accessors of a thread (spawn sets a child's). */
+void linux_thread_set_cpu(struct linux_thread *thread, const struct linux_cpu *cpu);
+
+/* A thread's tid (spawn sets a child's: its host thread's), and the
+ * monitor's per-thread pointer (its vCPU). */
+int linux_thread_tid(const struct linux_thread *thread);
+void linux_thread_set_tid(struct linux_thread *thread, int tid);
+void linux_thread_set_host_data(struct linux_thread *thread, void *data);
+void *linux_thread_host_data(const struct linux_thread *thread);
+
+/* The thread's name (prctl PR_SET_NAME, the program's name at first). */
+const char *linux_thread_name(const struct linux_thread *thread);
+
+/* Calls visit for every live thread, in creation order, with the thread
+ * list locked (visit must not create or end threads). */
+void linux_thread_foreach(struct linux_process *process,
+                          void (*visit)(struct linux_thread *thread, void *opaque), void *opaque);
+
+/* In a fork's child, only the forking thread goes on. */
+void linux_thread_after_fork(struct linux_thread *survivor);
+
+/* Frees a thread that ended (LINUX_THREAD_EXIT), once its host thread no
+ * longer uses it. Not the main thread (freed with the process). */
+void linux_thread_free(struct linux_thread *thread);
 
 /* The thread that started the program. */
 struct linux_thread *linux_main_thread(struct linux_process *process);

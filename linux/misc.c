@@ -1,6 +1,6 @@
 /*
  * linux/misc.c — process identity, limits, time, signals (recorded, not
- * delivered), futex for one thread, arch_prctl and exit.
+ * delivered), arch_prctl and exit_group.
  */
 #include "linux/internal.h"
 
@@ -420,20 +420,6 @@ static long sys_sched_yield(struct linux_thread *thread, const uint64_t *args)
     return 0;
 }
 
-static long sys_sched_getaffinity(struct linux_thread *thread, const uint64_t *args)
-{
-    struct linux_process *process = thread->process;
-    if (!linux_is_self((int32_t)args[0]))
-        return -ESRCH;
-    /* One vCPU: CPU 0 only, in one word (Linux rejects lengths that are not
-     * a multiple of a word). */
-    uint64_t len = args[1];
-    if (len == 0 || (len & 7))
-        return -EINVAL;
-    uint64_t mask = 1;
-    return linux_copy_out(process, args[2], &mask, sizeof(mask)) ? -EFAULT : (long)sizeof(mask);
-}
-
 static long sys_sched_setaffinity(struct linux_thread *thread, const uint64_t *args)
 {
     struct linux_process *process = thread->process;
@@ -638,108 +624,6 @@ static long sys_tgkill(struct linux_thread *thread, const uint64_t *args)
     return signal_self(thread, (int)args[2]);
 }
 
-/* ---- futex ------------------------------------------------------------------- */
-
-static long futex_sleep(struct linux_process *process, uint64_t timeout_address, bool absolute,
-                        bool realtime)
-{
-    struct timespec timeout;
-    if (linux_copy_in(process, timeout_address, &timeout, sizeof(timeout)))
-        return -EFAULT;
-    if (timeout.tv_sec < 0 || timeout.tv_nsec < 0 || timeout.tv_nsec >= 1000000000L)
-        return -EINVAL;
-    int result = clock_nanosleep(realtime ? CLOCK_REALTIME : CLOCK_MONOTONIC,
-                                 absolute ? TIMER_ABSTIME : 0, &timeout, NULL);
-    return result == EINTR ? -EINTR : -ETIMEDOUT;
-}
-
-static long futex_wake_op(struct linux_process *process, uint64_t address, uint32_t encoded)
-{
-    int op = (encoded >> 28) & 7, shift = (encoded >> 28) & 8;
-    int32_t argument = ((int32_t)(encoded << 8)) >> 20;
-    if (shift)
-        argument = (int32_t)(1U << (argument & 31)); /* Linux masks a shift out of range */
-    uint32_t old;
-    if (guest_read(process->memory, address, &old, sizeof(old), GUEST_ACCESS_USER_WRITE))
-        return -EFAULT;
-    uint32_t value;
-    switch (op) {
-    case FUTEX_OP_SET:
-        value = (uint32_t)argument;
-        break;
-    case FUTEX_OP_ADD:
-        value = old + (uint32_t)argument;
-        break;
-    case FUTEX_OP_OR:
-        value = old | (uint32_t)argument;
-        break;
-    case FUTEX_OP_ANDN:
-        value = old & ~(uint32_t)argument;
-        break;
-    case FUTEX_OP_XOR:
-        value = old ^ (uint32_t)argument;
-        break;
-    default:
-        return -ENOSYS;
-    }
-    return linux_copy_out(process, address, &value, sizeof(value)) ? -EFAULT : 0;
-}
-
-/*
- * There is one thread: nobody waits, so wakes wake no one, and a wait can
- * only end by its timeout. A wait without timeout would sleep forever on
- * Linux; here it fails with -EDEADLK instead (it is one), which glibc
- * reports as "The futex facility returned an unexpected error code" and
- * aborts: a diagnosable end of the run rather than a hang.
- */
-static long sys_futex(struct linux_thread *thread, const uint64_t *args)
-{
-    struct linux_process *process = thread->process;
-    uint64_t address = args[0];
-    int op = (int)args[1];
-    int command = op & FUTEX_CMD_MASK;
-    uint32_t value = (uint32_t)args[2];
-    if (address & 3)
-        return -EINVAL;
-    switch (command) {
-    case FUTEX_WAIT:
-    case FUTEX_WAIT_BITSET: {
-        if (command == FUTEX_WAIT_BITSET && (uint32_t)args[5] == 0)
-            return -EINVAL;
-        uint32_t current;
-        if (linux_copy_in(process, address, &current, sizeof(current)))
-            return -EFAULT;
-        if (current != value)
-            return -EAGAIN;
-        if (!args[3]) {
-            if (process->config.verbose)
-                fprintf(stderr,
-                        "hermitux-run: futex wait on 0x%" G_GINT64_MODIFIER
-                        "x with no other thread to wake it\n",
-                        address);
-            return -EDEADLK;
-        }
-        /* FUTEX_WAIT's timeout is relative, FUTEX_WAIT_BITSET's absolute. */
-        return futex_sleep(process, args[3], command == FUTEX_WAIT_BITSET,
-                           op & FUTEX_CLOCK_REALTIME);
-    }
-    case FUTEX_WAKE:
-    case FUTEX_WAKE_BITSET:
-    case FUTEX_REQUEUE:
-        return 0;
-    case FUTEX_CMP_REQUEUE: {
-        uint32_t current;
-        if (linux_copy_in(process, address, &current, sizeof(current)))
-            return -EFAULT;
-        return current == (uint32_t)args[5] ? 0 : -EAGAIN;
-    }
-    case FUTEX_WAKE_OP:
-        return futex_wake_op(process, args[4], (uint32_t)args[5]);
-    default:
-        return -ENOSYS;
-    }
-}
-
 static long sys_getcpu(struct linux_thread *thread, const uint64_t *args)
 {
     struct linux_process *process = thread->process;
@@ -765,9 +649,6 @@ static long sys_exit_group(struct linux_thread *thread, const uint64_t *args)
         (void)args;                                                                                \
         return linux_sys_unsupported(thread->process, SYS_##name);                                 \
     }
-
-/* Threads (clone3 makes glibc and musl fall back to clone). */
-UNSUPPORTED(clone3)
 
 void linux_register_misc(linux_handler *table)
 {
@@ -798,7 +679,6 @@ void linux_register_misc(linux_handler *table)
     table[SYS_sysinfo] = sys_sysinfo;
     table[SYS_prctl] = sys_prctl;
     table[SYS_sched_yield] = sys_sched_yield;
-    table[SYS_sched_getaffinity] = sys_sched_getaffinity;
     table[SYS_sched_setaffinity] = sys_sched_setaffinity;
     table[SYS_getpriority] = sys_getpriority;
     table[SYS_setpriority] = sys_setpriority;
@@ -809,9 +689,6 @@ void linux_register_misc(linux_handler *table)
     table[SYS_kill] = sys_kill;
     table[SYS_tkill] = sys_tkill;
     table[SYS_tgkill] = sys_tgkill;
-    table[SYS_futex] = sys_futex;
     table[SYS_getcpu] = sys_getcpu;
-    table[SYS_exit] = sys_exit_group;
     table[SYS_exit_group] = sys_exit_group;
-    table[SYS_clone3] = sys_clone3;
 }

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 /* Built once; handlers are plain functions, so sharing it between processes
@@ -27,6 +28,8 @@ static void build_table_once(void)
         linux_register_poll(syscall_table);
         linux_register_fork(syscall_table);
         linux_register_exec(syscall_table);
+        linux_register_thread(syscall_table);
+        linux_register_futex(syscall_table);
         g_once_init_leave(&built, 1);
     }
 }
@@ -85,6 +88,11 @@ struct linux_process *linux_process_create(struct guest_memory *memory,
     process->vfork_done_fd = -1;
     process->cwd_fd = -1;
     process->logged_unsupported = g_hash_table_new(g_int64_hash, g_int64_equal);
+    g_mutex_init(&process->misc_lock);
+    g_mutex_init(&process->threads_lock);
+    g_mutex_init(&process->mm_lock);
+    process->threads = g_ptr_array_new();
+    g_ptr_array_add(process->threads, thread);
     process->strace_file = config->strace_file;
     init_limits(process);
     mode_t mask = umask(022);
@@ -147,6 +155,10 @@ void linux_process_destroy(struct linux_process *process)
     g_list_free_full(keys, g_free);
     g_free(process->exe_path);
     g_free(process->main_thread);
+    g_ptr_array_free(process->threads, TRUE);
+    g_mutex_clear(&process->misc_lock);
+    g_mutex_clear(&process->threads_lock);
+    g_mutex_clear(&process->mm_lock);
     g_free(process);
 }
 
@@ -159,8 +171,14 @@ void linux_process_exit(struct linux_process *process, int status, int signal)
 
 static long unsupported(struct linux_process *process, uint64_t number)
 {
-    if (process->config.verbose && !g_hash_table_contains(process->logged_unsupported, &number)) {
+    if (!process->config.verbose)
+        return -ENOSYS;
+    g_mutex_lock(&process->misc_lock);
+    bool first = !g_hash_table_contains(process->logged_unsupported, &number);
+    if (first)
         g_hash_table_add(process->logged_unsupported, g_memdup2(&number, sizeof(number)));
+    g_mutex_unlock(&process->misc_lock);
+    if (first) {
         const char *name = linux_syscall_name(number);
         fprintf(stderr, "hermitux-run: unsupported syscall %" G_GUINT64_FORMAT " (%s)\n", number,
                 name ? name : "unknown");
@@ -178,6 +196,39 @@ struct linux_process *linux_thread_process(struct linux_thread *thread)
     return thread->process;
 }
 
+/* The syscalls that change the memory map (under mm_lock). */
+static bool changes_map(uint64_t number)
+{
+    switch (number) {
+    case SYS_mmap:
+    case SYS_munmap:
+    case SYS_mprotect:
+    case SYS_mremap:
+    case SYS_brk:
+    case SYS_madvise:
+    case SYS_shmat:
+    case SYS_shmdt:
+        return true;
+    default:
+        return false;
+    }
+}
+
+/* Other threads may run on translations the change removed: the monitor
+ * makes them go before the frames can be reused. One thread: its vCPU
+ * flushes before it runs again anyway. */
+static void memory_changed(struct linux_thread *thread)
+{
+    struct linux_process *process = thread->process;
+    if (!process->have_thread_host || !process->thread_host.memory_changed)
+        return;
+    g_mutex_lock(&process->threads_lock);
+    bool alone = process->threads->len <= 1;
+    g_mutex_unlock(&process->threads_lock);
+    if (!alone)
+        process->thread_host.memory_changed(process->thread_host.opaque, thread);
+}
+
 enum linux_outcome linux_syscall(struct linux_thread *thread, const struct linux_syscall *call,
                                  uint64_t *result)
 {
@@ -189,14 +240,27 @@ enum linux_outcome linux_syscall(struct linux_thread *thread, const struct linux
     }
     if (call->number < LINUX_SYSCALL_TABLE_SIZE && syscall_table[call->number]) {
         int saved_errno = errno;
+        bool mm = changes_map(call->number);
+        uint64_t generation = 0;
+        if (mm) {
+            g_mutex_lock(&process->mm_lock);
+            generation = guest_memory_generation(process->memory);
+        }
         value = syscall_table[call->number](thread, call->args);
+        if (mm) {
+            if (guest_memory_generation(process->memory) != generation)
+                memory_changed(thread);
+            g_mutex_unlock(&process->mm_lock);
+        }
         errno = saved_errno;
     } else {
         value = unsupported(process, call->number);
     }
     *result = (uint64_t)value;
     linux_strace_syscall(thread, call, value, !process->exited);
-    return process->exited ? LINUX_EXIT : LINUX_CONTINUE;
+    if (process->exited)
+        return LINUX_EXIT;
+    return thread->exited ? LINUX_THREAD_EXIT : LINUX_CONTINUE;
 }
 
 int linux_exit_status(const struct linux_process *process)

@@ -25,6 +25,8 @@ extern "C" {
 #define MONITOR_MIN_MEMORY         (4ULL << 20)
 #define MONITOR_MAX_MEMORY         (64ULL << 30)
 
+#define MONITOR_DEFAULT_MAX_THREADS 4096
+
 struct monitor_options {
     char *accel; /* "kvm", "tcg" or "auto" */
     uint64_t memory_size;
@@ -35,6 +37,7 @@ struct monitor_options {
     bool halt_at_start;  /* -S: wait for a debugger before the first instruction */
     char *core_path;     /* --core FILE: write an ELF core file on a fault */
     double timeout;      /* --timeout SECONDS: stop a runaway guest (0: none) */
+    int max_threads;     /* --max-threads N: clone fails with EAGAIN beyond */
     bool strace;         /* --strace[=FILE]: trace the program's syscalls */
     char *strace_path;   /* FILE of --strace=FILE, NULL for stderr */
     bool net_none;       /* --net=none: no AF_INET/AF_INET6 sockets for the program */

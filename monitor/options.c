@@ -209,6 +209,7 @@ enum monitor_parse_result monitor_parse_options(int argc, char **argv, char **en
     char *accel = NULL, *memory = NULL, *kernel = NULL, *gdb = NULL, *core = NULL, *net = NULL;
     gboolean gdb_default = FALSE, halt = FALSE;
     double timeout = 0;
+    int max_threads = MONITOR_DEFAULT_MAX_THREADS;
     char **setenv_list = NULL;
     /* Hidden: how a guest execve starts the next monitor (monitor/fork.c). */
     int exec_state_fd = -1;
@@ -242,6 +243,9 @@ enum monitor_parse_result monitor_parse_options(int argc, char **argv, char **en
          "On a fault, write an ELF core file that gdb PROGRAM FILE opens", "FILE"},
         {"timeout", 0, 0, G_OPTION_ARG_DOUBLE, &timeout,
          "Stop the guest after SECONDS, report where it was and exit 124", "SECONDS"},
+        {"max-threads", 0, 0, G_OPTION_ARG_INT, &max_threads,
+         "Threads the program may have at once; clone fails with EAGAIN beyond (default 4096)",
+         "N"},
         {"strace", 0, G_OPTION_FLAG_OPTIONAL_ARG, G_OPTION_ARG_CALLBACK, (void *)parse_strace,
          "Trace every syscall of the program, as strace, to stderr or FILE", "FILE"},
         {"net", 0, 0, G_OPTION_ARG_STRING, &net,
@@ -371,6 +375,11 @@ enum monitor_parse_result monitor_parse_options(int argc, char **argv, char **en
     }
     /* Less than the timer's millisecond is still a timeout, not none. */
     options->timeout = timeout > 0 && timeout < 0.001 ? 0.001 : timeout;
+    if (max_threads < 1) {
+        *error = g_strdup("--max-threads needs a positive number");
+        goto out;
+    }
+    options->max_threads = max_threads;
     options->strace = strace_requested;
     if (strace_target) {
         /* Absolute now: the program's chdir must not move the trace. */

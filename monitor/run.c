@@ -1,10 +1,14 @@
 /*
- * monitor/run.c — the main loop and the vCPU thread.
+ * monitor/run.c — the main loop and the vCPU threads.
  *
- * Syscalls are performed on the vCPU thread, right where the exit happened:
- * a round trip through the main loop would add two thread switches to every
- * one. What ends the run (exit, fault, an error, a stop from a signal) is
- * handed to the main loop, which owns the outcome.
+ * One host thread per guest thread, each owning one vCPU: it runs it and
+ * performs its syscalls right where the exit happened (a round trip through
+ * the main loop would add two thread switches to every one). clone asks
+ * for a new vCPU thread (thread_spawn); exit ends one; what ends the run
+ * (exit_group, a fault in any thread, an error, a stop from a signal or
+ * --timeout) is recorded once, by the first thread that sees it, which
+ * kicks every other vCPU out of the guest and out of its host calls. The
+ * main loop waits for the last vCPU thread and owns the outcome.
  */
 #include "config.h"
 #include "monitor/guest.h"
@@ -30,6 +34,17 @@ enum run_end {
     RUN_END_ERROR,   /* the accelerator or the guest kernel failed */
 };
 
+/* One vCPU and the host thread that owns it, for one guest thread. */
+struct vcpu {
+    struct run *run;
+    struct accel *accel;
+    struct linux_thread *thread;
+    bool main; /* the program's first thread (the debugger's) */
+    int tid;   /* its host thread's, once known */
+    bool released;
+    struct accel_exit exit;
+};
+
 struct run {
     const struct monitor_options *options;
     struct guest *guest;
@@ -38,9 +53,17 @@ struct run {
     GMainLoop *loop;
     atomic_int stop_signal; /* the monitor's signal that asked to stop, 0 if none */
     atomic_bool timed_out;  /* --timeout expired */
+    struct vcpu main_vcpu;
+
+    /* Owned by whoever holds the lock: the live vCPUs, and how the run
+     * ended (set once, by the first vCPU thread that ends it). */
+    GMutex lock;
+    GCond changed;
+    GPtrArray *vcpus;
+    bool ending;
     enum run_end end;
     struct accel_exit exit;
-    struct cpu_state state; /* at a fault */
+    struct cpu_state state; /* of the vCPU that ended the run */
     int exit_status;
     bool forked_child; /* this process is a fork's child: no main loop */
 };
@@ -60,30 +83,96 @@ static void set_kick_blocked(bool blocked)
     pthread_sigmask(blocked ? SIG_BLOCK : SIG_UNBLOCK, &kick, NULL);
 }
 
+/* Kicks every vCPU but except out of run() and host calls. Lock held. */
+static void stop_vcpus_locked(struct run *run, const struct vcpu *except)
+{
+    for (guint i = 0; i < run->vcpus->len; i++) {
+        struct vcpu *vcpu = g_ptr_array_index(run->vcpus, i);
+        if (vcpu != except)
+            run->guest->accel_ops->stop(vcpu->accel);
+    }
+}
+
+static void stop_all_vcpus(struct run *run)
+{
+    g_mutex_lock(&run->lock);
+    stop_vcpus_locked(run, NULL);
+    g_mutex_unlock(&run->lock);
+}
+
+static bool run_ending(struct run *run)
+{
+    g_mutex_lock(&run->lock);
+    bool ending = run->ending;
+    g_mutex_unlock(&run->lock);
+    return ending;
+}
+
+/* Ends the run as end, with vcpu's exit and state, unless another vCPU
+ * ended it first; every other vCPU is kicked out. True for the first. */
+static bool end_run(struct vcpu *vcpu, enum run_end end, int exit_status)
+{
+    struct run *run = vcpu->run;
+    g_mutex_lock(&run->lock);
+    bool first = !run->ending;
+    if (first) {
+        run->ending = true;
+        run->end = end;
+        run->exit = vcpu->exit;
+        run->exit_status = exit_status;
+        if (end != RUN_END_EXIT && end != RUN_END_SIGNAL && end != RUN_END_KILLED)
+            run->guest->accel_ops->get_state(vcpu->accel, &run->state, CPU_STATE_ALL);
+        stop_vcpus_locked(run, vcpu);
+    }
+    g_mutex_unlock(&run->lock);
+    return first;
+}
+
+static void end_run_with_error(struct vcpu *vcpu, const char *message)
+{
+    vcpu->exit.reason = ACCEL_EXIT_ERROR;
+    snprintf(vcpu->exit.message, sizeof(vcpu->exit.message), "%s", message);
+    end_run(vcpu, RUN_END_ERROR, 1);
+}
+
+/* What a syscall left the vCPU thread to do. */
+enum syscall_next {
+    SYSCALL_RESUME,       /* run the program on */
+    SYSCALL_THREAD_ENDED, /* this thread called exit */
+    SYSCALL_RUN_ENDED,    /* the program ended (or could not go on) */
+};
+
 /* Leaves the vCPU at the syscall instruction with rax still the number, so
  * running it again makes the call again. */
-static bool restart_syscall(struct run *run, struct cpu_state *state)
+static enum syscall_next restart_syscall(struct vcpu *vcpu, struct cpu_state *state)
 {
-    struct guest *guest = run->guest;
     state->rip -= 2; /* `syscall` is 0f 05 */
-    if (guest->accel_ops->set_state(guest->accel, state, CPU_STATE_GPRS) < 0) {
-        run->end = RUN_END_ERROR;
-        snprintf(run->exit.message, sizeof(run->exit.message), "cannot write vCPU registers");
-        return false;
+    if (vcpu->run->guest->accel_ops->set_state(vcpu->accel, state, CPU_STATE_GPRS) < 0) {
+        end_run_with_error(vcpu, "cannot write vCPU registers");
+        return SYSCALL_RUN_ENDED;
     }
-    return true;
+    return SYSCALL_RESUME;
 }
 
 /*
  * The fork syscall returned in a new process with a VM of its own. Its
  * vCPU holds the state to resume (the child's stack may differ); the
- * debugger stays with the parent, so a step it had armed is dropped.
+ * debugger stays with the parent, so a step it had armed is dropped. Only
+ * the forking thread exists in the child: it is the run's one vCPU now.
  */
-static void become_forked_child(struct run *run, struct cpu_state *state)
+static void become_forked_child(struct vcpu *vcpu, struct cpu_state *state)
 {
+    struct run *run = vcpu->run;
     struct guest *guest = run->guest;
     run->forked_child = true;
-    guest->accel_ops->get_state(guest->accel, state, CPU_STATE_GPRS);
+    vcpu->accel = guest->accel;
+    vcpu->main = true;
+    g_mutex_lock(&run->lock);
+    g_ptr_array_set_size(run->vcpus, 0);
+    g_ptr_array_add(run->vcpus, vcpu);
+    g_mutex_unlock(&run->lock);
+    linux_thread_after_fork(vcpu->thread);
+    guest->accel_ops->get_state(vcpu->accel, state, CPU_STATE_GPRS);
     if (run->debugger) {
         debugger_forget_after_fork(run->debugger);
         run->debugger = NULL;
@@ -91,46 +180,330 @@ static void become_forked_child(struct run *run, struct cpu_state *state)
     }
 }
 
-/* One syscall of the program; false when the program has ended. */
-static bool perform_syscall(struct run *run)
+/* One syscall of the program, on the calling thread's own vCPU thread. */
+static enum syscall_next perform_syscall(struct vcpu *vcpu)
 {
+    struct run *run = vcpu->run;
     struct guest *guest = run->guest;
     struct cpu_state state;
-    if (guest->accel_ops->get_state(guest->accel, &state, CPU_STATE_GPRS) < 0) {
-        run->end = RUN_END_ERROR;
-        snprintf(run->exit.message, sizeof(run->exit.message), "cannot read vCPU registers");
-        return false;
+    if (guest->accel_ops->get_state(vcpu->accel, &state, CPU_STATE_GPRS) < 0) {
+        end_run_with_error(vcpu, "cannot read vCPU registers");
+        return SYSCALL_RUN_ENDED;
     }
     struct linux_syscall call = {
         .number = state.rax,
         .args = {state.rdi, state.rsi, state.rdx, state.r10, state.r8, state.r9},
     };
     uint64_t result = 0;
-    /* A blocking host call (read from a terminal, a sleep) must end when the
-     * vCPU is kicked; a kick that came first means the call is not made. */
-    if (!accel_host_call_begin(guest->accel))
-        return restart_syscall(run, &state);
-    enum linux_outcome outcome = linux_syscall(linux_main_thread(guest->process), &call, &result);
-    accel_host_call_end(guest->accel);
+    /* A blocking host call (read from a terminal, a sleep, a futex wait)
+     * must end when the vCPU is kicked; a kick that came first means the
+     * call is not made. */
+    if (!accel_host_call_begin(vcpu->accel))
+        return restart_syscall(vcpu, &state);
+    enum linux_outcome outcome = linux_syscall(vcpu->thread, &call, &result);
+    accel_host_call_end(vcpu->accel);
     if (guest->forked_child && !run->forked_child)
-        become_forked_child(run, &state);
+        become_forked_child(vcpu, &state);
     /* Interrupted by the monitor's own kick (a stop, a debugger): the
      * program sees the call restarted, as across a ptrace stop. */
-    if (outcome == LINUX_CONTINUE && (int64_t)result == -EINTR && accel_kick_pending(guest->accel))
-        return restart_syscall(run, &state);
+    if (outcome == LINUX_CONTINUE && (int64_t)result == -EINTR && accel_kick_pending(vcpu->accel))
+        return restart_syscall(vcpu, &state);
+    if (outcome == LINUX_THREAD_EXIT)
+        return SYSCALL_THREAD_ENDED;
     if (outcome == LINUX_EXIT) {
         int signal = linux_exit_signal(guest->process);
-        run->end = signal ? RUN_END_SIGNAL : RUN_END_EXIT;
-        run->exit_status = signal ? 128 + signal : linux_exit_status(guest->process);
-        return false;
+        int status = signal ? 128 + signal : linux_exit_status(guest->process);
+        if (end_run(vcpu, signal ? RUN_END_SIGNAL : RUN_END_EXIT, status))
+            debugger_program_ended(run->debugger, status, signal);
+        return SYSCALL_RUN_ENDED;
     }
     state.rax = result;
-    if (guest->accel_ops->set_state(guest->accel, &state, CPU_STATE_GPRS) < 0) {
-        run->end = RUN_END_ERROR;
-        snprintf(run->exit.message, sizeof(run->exit.message), "cannot write vCPU registers");
-        return false;
+    if (guest->accel_ops->set_state(vcpu->accel, &state, CPU_STATE_GPRS) < 0) {
+        end_run_with_error(vcpu, "cannot write vCPU registers");
+        return SYSCALL_RUN_ENDED;
     }
-    return true;
+    return SYSCALL_RESUME;
+}
+
+/* The run loop of one vCPU: until its thread or the program ends. */
+static void vcpu_loop(struct vcpu *vcpu)
+{
+    struct run *run = vcpu->run;
+    struct guest *guest = run->guest;
+    /* Only the first thread is the debugger's (gdb sees one thread yet). */
+    struct debugger *debugger = vcpu->main ? run->debugger : NULL;
+    struct accel_exit *exit = &vcpu->exit;
+    for (;;) {
+        int result = guest->accel_ops->run(vcpu->accel, exit);
+        if (result < 0) {
+            exit->reason = ACCEL_EXIT_ERROR;
+            end_run(vcpu, RUN_END_ERROR, 1);
+            return;
+        }
+        if (exit->reason == ACCEL_EXIT_SYSCALL) {
+            if (debugger_syscall_stop(debugger, true) == DEBUG_KILLED) {
+                end_run(vcpu, RUN_END_KILLED, 128 + SIGKILL);
+                return;
+            }
+            enum syscall_next next = perform_syscall(vcpu);
+            if (next != SYSCALL_RESUME)
+                return;
+            if (debugger_syscall_stop(debugger, false) == DEBUG_KILLED) {
+                end_run(vcpu, RUN_END_KILLED, 128 + SIGKILL);
+                return;
+            }
+            if (!debugger_stepping(debugger))
+                continue;
+        }
+        /* Kicked because another thread ended the run. */
+        if (exit->reason == ACCEL_EXIT_STOPPED && run_ending(run))
+            return;
+        if (debugger) {
+            enum debug_verdict verdict = debugger_handle_exit(debugger, exit);
+            if (verdict == DEBUG_RESUME)
+                continue;
+            if (verdict == DEBUG_KILLED) {
+                end_run(vcpu, RUN_END_KILLED, 128 + SIGKILL);
+                return;
+            }
+        }
+        if (exit->reason == ACCEL_EXIT_EXCEPTION) {
+            if (end_run(vcpu, RUN_END_FAULT, 0))
+                debugger_program_ended(run->debugger, 0, report_signal_for_vector(exit->vector));
+            return;
+        }
+        end_run(vcpu, exit->reason == ACCEL_EXIT_STOPPED ? RUN_END_STOPPED : RUN_END_ERROR, 1);
+        return;
+    }
+}
+
+/* The vCPU leaves the run; the last one out ends the main loop. */
+static int run_status(struct run *run, int *signal);
+
+static void vcpu_leave(struct vcpu *vcpu)
+{
+    struct run *run = vcpu->run;
+    /* A fork's child has no main loop to hand the end to: it ends here. */
+    if (run->forked_child) {
+        int signal = 0;
+        int status = run_status(run, &signal);
+        monitor_exit_as_program(status, signal);
+    }
+    g_mutex_lock(&run->lock);
+    g_ptr_array_remove(run->vcpus, vcpu);
+    bool last = run->vcpus->len == 0;
+    g_mutex_unlock(&run->lock);
+    /* Always queued: g_main_context_invoke would run it right here when the
+     * main loop has not started yet, and its quit would be lost. */
+    if (last)
+        g_idle_add(on_vcpu_finished, run);
+}
+
+static gpointer main_vcpu_thread(gpointer data)
+{
+    struct vcpu *vcpu = data;
+    struct run *run = vcpu->run;
+    if (run->debugger && run->halt_at_start && debugger_before_start(run->debugger) == DEBUG_KILLED)
+        end_run(vcpu, RUN_END_KILLED, 128 + SIGKILL);
+    else
+        vcpu_loop(vcpu);
+    vcpu_leave(vcpu);
+    return NULL;
+}
+
+static gpointer thread_vcpu_thread(gpointer data)
+{
+    struct vcpu *vcpu = data;
+    struct run *run = vcpu->run;
+    /* Created inside a syscall, where the kick signal is let in. */
+    set_kick_blocked(true);
+    g_mutex_lock(&run->lock);
+    vcpu->tid = (int)gettid();
+    g_cond_broadcast(&run->changed);
+    while (!vcpu->released)
+        g_cond_wait(&run->changed, &run->lock);
+    g_mutex_unlock(&run->lock);
+    vcpu_loop(vcpu);
+    struct linux_thread *thread = vcpu->thread;
+    run->guest->accel_ops->destroy(vcpu->accel);
+    vcpu_leave(vcpu);
+    linux_thread_free(thread);
+    g_free(vcpu);
+    return NULL;
+}
+
+/* ---- the personality's side of threads ------------------------------------ */
+
+static uint64_t vcpu_segment_base(struct vcpu *vcpu, bool fs)
+{
+    struct cpu_state state;
+    if (vcpu->run->guest->accel_ops->get_state(vcpu->accel, &state, CPU_STATE_SEGMENTS) < 0)
+        return 0;
+    return fs ? state.fs.base : state.gs.base;
+}
+
+static void vcpu_set_segment_base(struct vcpu *vcpu, bool fs, uint64_t base)
+{
+    const struct accel_ops *ops = vcpu->run->guest->accel_ops;
+    struct cpu_state state;
+    if (ops->get_state(vcpu->accel, &state, CPU_STATE_SEGMENTS) < 0)
+        return;
+    *(fs ? &state.fs.base : &state.gs.base) = base;
+    ops->set_state(vcpu->accel, &state, CPU_STATE_SEGMENTS);
+}
+
+static uint64_t vcpu_get_fs_base(void *opaque)
+{
+    return vcpu_segment_base(opaque, true);
+}
+
+static uint64_t vcpu_get_gs_base(void *opaque)
+{
+    return vcpu_segment_base(opaque, false);
+}
+
+static void vcpu_set_fs_base(void *opaque, uint64_t base)
+{
+    vcpu_set_segment_base(opaque, true, base);
+}
+
+static void vcpu_set_gs_base(void *opaque, uint64_t base)
+{
+    vcpu_set_segment_base(opaque, false, base);
+}
+
+/* The child's vCPU: the parent's copy, returning 0 from clone on its own
+ * stack and TLS. */
+static struct accel *clone_vcpu(struct run *run, struct vcpu *parent,
+                                const struct linux_clone_request *request)
+{
+    const struct accel_ops *ops = run->guest->accel_ops;
+    char *error = NULL;
+    struct accel *accel = ops->create_vcpu ? ops->create_vcpu(parent->accel, &error) : NULL;
+    if (!accel) {
+        if (run->guest->verbose)
+            fprintf(stderr, "hermitux-run: no vCPU for a new thread: %s\n",
+                    error ? error : "the accelerator has one vCPU only");
+        g_free(error);
+        return NULL;
+    }
+    struct cpu_state state;
+    int result = ops->get_state(accel, &state, CPU_STATE_GPRS | CPU_STATE_SEGMENTS);
+    state.rax = 0;
+    if (request->stack)
+        state.rsp = request->stack;
+    if (request->set_tls)
+        state.fs.base = request->tls;
+    if (result == 0)
+        result = ops->set_state(accel, &state, CPU_STATE_GPRS | CPU_STATE_SEGMENTS);
+    if (result < 0) {
+        ops->destroy(accel);
+        return NULL;
+    }
+    return accel;
+}
+
+static int thread_spawn(void *opaque, struct linux_thread *parent, struct linux_thread *child,
+                        const struct linux_clone_request *request)
+{
+    struct run *run = opaque;
+    struct accel *accel = clone_vcpu(run, linux_thread_host_data(parent), request);
+    if (!accel)
+        return -EAGAIN;
+    struct vcpu *vcpu = g_new0(struct vcpu, 1);
+    vcpu->run = run;
+    vcpu->accel = accel;
+    vcpu->thread = child;
+    static const struct linux_cpu cpu_template = {
+        .get_fs_base = vcpu_get_fs_base,
+        .set_fs_base = vcpu_set_fs_base,
+        .get_gs_base = vcpu_get_gs_base,
+        .set_gs_base = vcpu_set_gs_base,
+    };
+    struct linux_cpu cpu = cpu_template;
+    cpu.opaque = vcpu;
+    linux_thread_set_cpu(child, &cpu);
+    linux_thread_set_host_data(child, vcpu);
+
+    g_mutex_lock(&run->lock);
+    g_ptr_array_add(run->vcpus, vcpu);
+    /* A run ending meanwhile stops the newcomer before it runs. */
+    if (run->ending)
+        run->guest->accel_ops->stop(accel);
+    g_mutex_unlock(&run->lock);
+    GThread *thread = g_thread_try_new("vcpu", thread_vcpu_thread, vcpu, NULL);
+    if (!thread) {
+        g_mutex_lock(&run->lock);
+        g_ptr_array_remove(run->vcpus, vcpu);
+        g_mutex_unlock(&run->lock);
+        run->guest->accel_ops->destroy(accel);
+        g_free(vcpu);
+        return -EAGAIN;
+    }
+    g_thread_unref(thread);
+    g_mutex_lock(&run->lock);
+    while (!vcpu->tid)
+        g_cond_wait(&run->changed, &run->lock);
+    g_mutex_unlock(&run->lock);
+    linux_thread_set_tid(child, vcpu->tid);
+    return 0;
+}
+
+static void thread_start(void *opaque, struct linux_thread *child)
+{
+    struct run *run = opaque;
+    struct vcpu *vcpu = linux_thread_host_data(child);
+    g_mutex_lock(&run->lock);
+    vcpu->released = true;
+    g_cond_broadcast(&run->changed);
+    g_mutex_unlock(&run->lock);
+}
+
+static void thread_memory_changed(void *opaque, struct linux_thread *thread)
+{
+    struct run *run = opaque;
+    struct vcpu *vcpu = linux_thread_host_data(thread);
+    if (run->guest->accel_ops->memory_changed)
+        run->guest->accel_ops->memory_changed(vcpu->accel);
+}
+
+static gboolean on_stop_signal(gpointer data)
+{
+    struct run *run = *(struct run **)data;
+    int signal = GPOINTER_TO_INT(((struct run **)data)[1]);
+    atomic_store(&run->stop_signal, signal);
+    stop_all_vcpus(run);
+    debugger_abort(run->debugger);
+    return G_SOURCE_CONTINUE;
+}
+
+static gboolean on_timeout(gpointer data)
+{
+    struct run *run = data;
+    atomic_store(&run->timed_out, true);
+    stop_all_vcpus(run);
+    debugger_abort(run->debugger);
+    return G_SOURCE_REMOVE;
+}
+
+static void ignore_signal(int signal)
+{
+    (void)signal;
+}
+
+/* The kick signal's handler does nothing: it only has to interrupt. It is
+ * blocked everywhere but where the vCPU thread lets it in. */
+static void install_kick_signal(void)
+{
+    struct sigaction action = {0};
+    action.sa_handler = ignore_signal;
+    sigemptyset(&action.sa_mask);
+    sigaction(ACCEL_KICK_SIGNAL, &action, NULL);
+    set_kick_blocked(true);
+    /* A program writing to a closed pipe gets EPIPE from the syscall layer,
+     * which decides what a native run would have done; the monitor itself
+     * must not die of it. */
+    signal(SIGPIPE, SIG_IGN);
 }
 
 /* --strace's last line, once the program is gone. */
@@ -195,114 +568,6 @@ static int run_status(struct run *run, int *signal)
     return status;
 }
 
-static gpointer vcpu_thread(gpointer data)
-{
-    struct run *run = data;
-    struct guest *guest = run->guest;
-    if (run->debugger && run->halt_at_start &&
-        debugger_before_start(run->debugger) == DEBUG_KILLED) {
-        run->end = RUN_END_KILLED;
-        goto finished;
-    }
-    for (;;) {
-        int result = guest->accel_ops->run(guest->accel, &run->exit);
-        if (result < 0) {
-            run->end = RUN_END_ERROR;
-            break;
-        }
-        if (run->exit.reason == ACCEL_EXIT_SYSCALL) {
-            if (debugger_syscall_stop(run->debugger, true) == DEBUG_KILLED) {
-                run->end = RUN_END_KILLED;
-                break;
-            }
-            if (!perform_syscall(run)) {
-                debugger_program_ended(run->debugger, run->exit_status,
-                                       run->end == RUN_END_SIGNAL ? run->exit_status - 128 : 0);
-                break;
-            }
-            if (debugger_syscall_stop(run->debugger, false) == DEBUG_KILLED) {
-                run->end = RUN_END_KILLED;
-                break;
-            }
-            if (!debugger_stepping(run->debugger))
-                continue;
-        }
-        if (run->debugger) {
-            enum debug_verdict verdict = debugger_handle_exit(run->debugger, &run->exit);
-            if (verdict == DEBUG_RESUME)
-                continue;
-            if (verdict == DEBUG_KILLED) {
-                run->end = RUN_END_KILLED;
-                break;
-            }
-        }
-        if (run->exit.reason == ACCEL_EXIT_EXCEPTION) {
-            run->end = RUN_END_FAULT;
-            guest->accel_ops->get_state(guest->accel, &run->state, CPU_STATE_ALL);
-            debugger_program_ended(run->debugger, 0, report_signal_for_vector(run->exit.vector));
-            break;
-        }
-        if (run->exit.reason == ACCEL_EXIT_STOPPED) {
-            run->end = RUN_END_STOPPED;
-            guest->accel_ops->get_state(guest->accel, &run->state, CPU_STATE_ALL);
-            break;
-        }
-        run->end = RUN_END_ERROR;
-        guest->accel_ops->get_state(guest->accel, &run->state, CPU_STATE_ALL);
-        break;
-    }
-finished:
-    /* A fork's child has no main loop to hand the end to: it ends here. */
-    if (run->forked_child) {
-        int signal = 0;
-        int status = run_status(run, &signal);
-        monitor_exit_as_program(status, signal);
-    }
-    /* Always queued: g_main_context_invoke would run it right here when the
-     * main loop has not started yet, and its quit would be lost. */
-    g_idle_add(on_vcpu_finished, run);
-    return NULL;
-}
-
-static gboolean on_stop_signal(gpointer data)
-{
-    struct run *run = *(struct run **)data;
-    int signal = GPOINTER_TO_INT(((struct run **)data)[1]);
-    atomic_store(&run->stop_signal, signal);
-    run->guest->accel_ops->stop(run->guest->accel);
-    debugger_abort(run->debugger);
-    return G_SOURCE_CONTINUE;
-}
-
-static gboolean on_timeout(gpointer data)
-{
-    struct run *run = data;
-    atomic_store(&run->timed_out, true);
-    run->guest->accel_ops->stop(run->guest->accel);
-    debugger_abort(run->debugger);
-    return G_SOURCE_REMOVE;
-}
-
-static void ignore_signal(int signal)
-{
-    (void)signal;
-}
-
-/* The kick signal's handler does nothing: it only has to interrupt. It is
- * blocked everywhere but where the vCPU thread lets it in. */
-static void install_kick_signal(void)
-{
-    struct sigaction action = {0};
-    action.sa_handler = ignore_signal;
-    sigemptyset(&action.sa_mask);
-    sigaction(ACCEL_KICK_SIGNAL, &action, NULL);
-    set_kick_blocked(true);
-    /* A program writing to a closed pipe gets EPIPE from the syscall layer,
-     * which decides what a native run would have done; the monitor itself
-     * must not die of it. */
-    signal(SIGPIPE, SIG_IGN);
-}
-
 int monitor_run(const struct monitor_options *options)
 {
     install_kick_signal();
@@ -317,13 +582,32 @@ int monitor_run(const struct monitor_options *options)
     struct run run = {.options = options,
                       .guest = guest,
                       .loop = g_main_loop_new(NULL, FALSE),
-                      .halt_at_start = options->halt_at_start};
+                      .halt_at_start = options->halt_at_start,
+                      .vcpus = g_ptr_array_new()};
+    g_mutex_init(&run.lock);
+    g_cond_init(&run.changed);
+    run.main_vcpu = (struct vcpu){.run = &run,
+                                  .accel = guest->accel,
+                                  .thread = linux_main_thread(guest->process),
+                                  .main = true,
+                                  .released = true};
+    g_ptr_array_add(run.vcpus, &run.main_vcpu);
+    linux_thread_set_host_data(run.main_vcpu.thread, &run.main_vcpu);
+    const struct linux_thread_host thread_host = {
+        .opaque = &run,
+        .spawn = thread_spawn,
+        .start = thread_start,
+        .memory_changed = thread_memory_changed,
+        .max_threads = options->max_threads,
+    };
+    linux_process_set_thread_host(guest->process, &thread_host);
     if (options->gdb) {
         run.debugger = debugger_create(guest, options->gdb, options->halt_at_start, &error);
         if (!run.debugger) {
             fprintf(stderr, "hermitux-run: %s\n", error);
             g_free(error);
             g_main_loop_unref(run.loop);
+            g_ptr_array_free(run.vcpus, TRUE);
             guest_destroy(guest);
             return 1;
         }
@@ -338,7 +622,7 @@ int monitor_run(const struct monitor_options *options)
         timeout_source = g_timeout_add((guint)(options->timeout * 1000), on_timeout, &run);
 
     struct vclock_keeper *vclock = guest_vclock_start(guest);
-    GThread *thread = g_thread_new("vcpu", vcpu_thread, &run);
+    GThread *thread = g_thread_new("vcpu", main_vcpu_thread, &run.main_vcpu);
     g_main_loop_run(run.loop);
     g_thread_join(thread);
     guest_vclock_stop(vclock);
@@ -351,6 +635,9 @@ int monitor_run(const struct monitor_options *options)
     int status = run_status(&run, &signal);
     debugger_free(run.debugger);
     g_main_loop_unref(run.loop);
+    g_ptr_array_free(run.vcpus, TRUE);
+    g_mutex_clear(&run.lock);
+    g_cond_clear(&run.changed);
     guest_destroy(guest);
     /* After an execve the parent may be a guest process waiting for us. */
     if (options->has_exec_state)

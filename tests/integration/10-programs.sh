@@ -132,3 +132,13 @@ vdso_no_syscalls() {
 }
 custom glibc/vdso-no-syscalls vdso_no_syscalls glibc
 custom musl/vdso-no-syscalls vdso_no_syscalls musl
+
+# Threads: one vCPU per thread (pthreads over clone/clone3 and futex).
+program threads -- threads
+program futex_timeout -- futex_timeout
+program thread_end-exit_group --status 3 -- thread_end exit_group
+program thread_end-main_exit -- thread_end main_exit
+# A faulting thread kills the whole program; the VM's report replaces the shell's.
+program thread_end-fault --status 139 --no-stderr -- thread_end fault
+program thread_end-max-threads --opt --max-threads=3 --vm-stdout @DATA@/thread_end-limit.vm.out \
+    -- thread_end limit
