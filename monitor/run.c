@@ -201,8 +201,12 @@ static enum syscall_next perform_syscall(struct vcpu *vcpu)
     if (!accel_host_call_begin(vcpu->accel))
         return restart_syscall(vcpu, &state);
     enum linux_outcome outcome = linux_syscall(vcpu->thread, &call, &result);
+    /* A fork's child has a VM of its own: the old vCPU is gone. */
+    bool forked = guest->forked_child && !run->forked_child;
+    if (forked)
+        vcpu->accel = guest->accel;
     accel_host_call_end(vcpu->accel);
-    if (guest->forked_child && !run->forked_child)
+    if (forked)
         become_forked_child(vcpu, &state);
     /* Interrupted by the monitor's own kick (a stop, a debugger): the
      * program sees the call restarted, as across a ptrace stop. */
@@ -277,22 +281,28 @@ static void vcpu_loop(struct vcpu *vcpu)
     }
 }
 
-/* The vCPU leaves the run; the last one out ends the main loop. */
 static int run_status(struct run *run, int *signal);
 
-static void vcpu_leave(struct vcpu *vcpu)
+/* The vCPU leaves the run (no kick reaches it any more); true for the last. */
+static bool vcpu_unlist(struct vcpu *vcpu)
 {
     struct run *run = vcpu->run;
-    /* A fork's child has no main loop to hand the end to: it ends here. */
+    g_mutex_lock(&run->lock);
+    g_ptr_array_remove(run->vcpus, vcpu);
+    bool last = run->vcpus->len == 0;
+    g_mutex_unlock(&run->lock);
+    return last;
+}
+
+/* After the last vCPU thread is done with everything: the main loop owns the
+ * outcome (a fork's child, without one, ends here). */
+static void run_finished(struct run *run, bool last)
+{
     if (run->forked_child) {
         int signal = 0;
         int status = run_status(run, &signal);
         monitor_exit_as_program(status, signal);
     }
-    g_mutex_lock(&run->lock);
-    g_ptr_array_remove(run->vcpus, vcpu);
-    bool last = run->vcpus->len == 0;
-    g_mutex_unlock(&run->lock);
     /* Always queued: g_main_context_invoke would run it right here when the
      * main loop has not started yet, and its quit would be lost. */
     if (last)
@@ -307,7 +317,7 @@ static gpointer main_vcpu_thread(gpointer data)
         end_run(vcpu, RUN_END_KILLED, 128 + SIGKILL);
     else
         vcpu_loop(vcpu);
-    vcpu_leave(vcpu);
+    run_finished(run, vcpu_unlist(vcpu));
     return NULL;
 }
 
@@ -324,11 +334,14 @@ static gpointer thread_vcpu_thread(gpointer data)
         g_cond_wait(&run->changed, &run->lock);
     g_mutex_unlock(&run->lock);
     vcpu_loop(vcpu);
-    struct linux_thread *thread = vcpu->thread;
-    run->guest->accel_ops->destroy(vcpu->accel);
-    vcpu_leave(vcpu);
-    linux_thread_free(thread);
-    g_free(vcpu);
+    bool last = vcpu_unlist(vcpu);
+    /* A fork's child keeps its vCPU (the guest's now) for the report. */
+    if (!run->forked_child) {
+        run->guest->accel_ops->destroy(vcpu->accel);
+        linux_thread_free(vcpu->thread);
+        g_free(vcpu);
+    }
+    run_finished(run, last);
     return NULL;
 }
 

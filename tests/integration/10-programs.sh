@@ -142,3 +142,5 @@ program thread_end-main_exit -- thread_end main_exit
 program thread_end-fault --status 139 --no-stderr -- thread_end fault
 program thread_end-max-threads --opt --max-threads=3 --vm-stdout @DATA@/thread_end-limit.vm.out \
     -- thread_end limit
+program thread_work-split -- thread_work split 4 20000000
+program thread_work-pingpong -- thread_work pingpong 2000
