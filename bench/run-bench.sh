@@ -25,6 +25,9 @@
 #   BENCH_FORKS=20               fork round trips per fork_loop run (BENCH_FORK_REPS=3 runs)
 #   BENCH_HTTP_REQUESTS=10000    HTTP requests per run of section 7 (BENCH_HTTP_REPS=3 runs
 #                                per configuration and mode, median)
+#   BENCH_THREAD_ITERS=1500000000 thread_work split: CPU work over 1 and 2 threads
+#   BENCH_THREAD_REPS=3          runs per configuration and thread count (median)
+#   BENCH_PINGPONG=20000         mutex/condvar hand-overs between two threads
 #   BENCH_QUICK=1                a smoke run: every count divided by about 10
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -53,7 +56,11 @@ FORKS=${BENCH_FORKS:-20}
 FORK_REPS=${BENCH_FORK_REPS:-3}
 HTTP_REQUESTS=${BENCH_HTTP_REQUESTS:-10000}
 HTTP_REPS=${BENCH_HTTP_REPS:-3}
+THREAD_ITERS=${BENCH_THREAD_ITERS:-1500000000}
+THREAD_REPS=${BENCH_THREAD_REPS:-3}
+PINGPONG=${BENCH_PINGPONG:-20000}
 if [ "${BENCH_QUICK:-0}" = 1 ]; then
+    THREAD_ITERS=150000000 THREAD_REPS=1 PINGPONG=2000
     RUNS=5 CPU_ITERS=150000000 CPU_REPS=1 SYSCALLS_KVM=2000 SYSCALLS_TCG=20000
     SYSCALLS_NATIVE=200000 SYSCALLS_QEMU=200000 SYSCALL_REPS=2 EXIT_SYSCALLS=200
     GDB_REPS=1 GDB_HITS=100 GDB_STEPS=1000 GDB_TCG_HITS=10 GDB_TCG_STEPS=100
@@ -606,6 +613,48 @@ for c in kvm tcg qemu; do
         "${HTTP_US[native.close]:-n/a} us" \
         "$(ratio "${HTTP_US[$c.close]:-}" "${HTTP_US[native.close]:-}")" "" ""
 done
+echo
+
+# --- 8. Threads ---------------------------------------------------------------------
+# CPU-bound work split over 2 threads: the speed-up over 1 thread, against the native
+# speed-up in the same run (tcg runs one thread at a time by design: ~1x); and a mutex
+# ping-pong between two threads (every hand-over is a futex wake and wait).
+echo "== 8. threads: thread_work split 1 and 2 over $THREAD_ITERS, pingpong $PINGPONG;" \
+    "median of $THREAD_REPS runs"
+check_output "$PROGRAMS/thread_work" split 2 1000000
+printf '   %-8s %10s %10s %9s %12s
+' config 1thread_s 2threads_s speed-up pingpong_ms
+declare -A SPEEDUP=() PINGPONG_MS=()
+for i in "${!CONFIG_NAMES[@]}"; do
+    c=${CONFIG_NAMES[$i]}
+    # shellcheck disable=SC2086
+    if out=$("$TIMER" -n "$THREAD_REPS" -w 0 -- \
+        ${CONFIG_PREFIX[$i]} "$PROGRAMS/thread_work" split 1 "$THREAD_ITERS" \
+        --- ${CONFIG_PREFIX[$i]} "$PROGRAMS/thread_work" split 2 "$THREAD_ITERS" \
+        --- ${CONFIG_PREFIX[$i]} "$PROGRAMS/thread_work" pingpong "$PINGPONG"); then
+        t1=$(echo "$out" | sed -n 1p | cut -d' ' -f1)
+        t2=$(echo "$out" | sed -n 2p | cut -d' ' -f1)
+        tp=$(echo "$out" | sed -n 3p | cut -d' ' -f1)
+        SPEEDUP[$c]=$(calc "$t1 / $t2" 2)
+        PINGPONG_MS[$c]=$(calc "$tp / 1e6" 1)
+        printf '   %-8s %10s %10s %9s %12s
+' "$c" "$(calc "$t1 / 1e9" 2)" "$(calc "$t2 / 1e9" 2)" \
+            "${SPEEDUP[$c]}" "${PINGPONG_MS[$c]}"
+    else
+        fail "$c: thread_work failed"
+    fi
+done
+if have kvm; then
+    r=$(ratio "${SPEEDUP[native]:-}" "${SPEEDUP[kvm]:-}")
+    row "threads" "2-thread speed-up, native/kvm" "${SPEEDUP[kvm]:-n/a}x" "${SPEEDUP[native]:-n/a}x" \
+        "$r" "<= 1.10" "$(verdict "$r" 1.10)"
+    row "threads" "mutex ping-pong, kvm vs native" "${PINGPONG_MS[kvm]:-n/a} ms" \
+        "${PINGPONG_MS[native]:-n/a} ms" "$(ratio "${PINGPONG_MS[kvm]:-}" "${PINGPONG_MS[native]:-}" 0)" "" ""
+fi
+if have tcg; then
+    row "threads" "mutex ping-pong, tcg vs native" "${PINGPONG_MS[tcg]:-n/a} ms" \
+        "${PINGPONG_MS[native]:-n/a} ms" "$(ratio "${PINGPONG_MS[tcg]:-}" "${PINGPONG_MS[native]:-}" 0)" "" ""
+fi
 echo
 
 # --- Table --------------------------------------------------------------------------
