@@ -1,7 +1,8 @@
 /*
  * report/debuginfo.c — source lines, inlined functions and the backtrace,
- * from the program's and the kernel's DWARF through libdw's Dwfl, whose
- * unwinder reads the guest's stack through guest_read.
+ * from the DWARF of the program, the kernel and the shared objects the
+ * dynamic loader mapped (its link map, read when a report is made) through
+ * libdw's Dwfl, whose unwinder reads the guest's stack through guest_read.
  */
 #include "config.h"
 #include "kernel/abi.h"
@@ -45,6 +46,28 @@ static const Dwfl_Callbacks offline_callbacks = {
     .debuginfo_path = &no_debuginfo_path,
 };
 
+/* The libraries in ld.so's link map (the first entry is the program), and
+ * the interpreter itself when the map does not have it yet. */
+static void report_shared_objects(Dwfl *dwfl, struct guest *guest)
+{
+    struct loader_library *libraries;
+    size_t count =
+        loader_read_link_map(guest->memory, &guest->program, &guest->interpreter, 0, &libraries);
+    bool interpreter_listed = false;
+    for (size_t i = 1; i < count; i++) {
+        const char *path = libraries[i].name;
+        if (path[0] != '/')
+            continue; /* the vDSO, or nothing to open */
+        if (guest->interpreter.path && strcmp(path, guest->interpreter.path) == 0)
+            interpreter_listed = true;
+        dwfl_report_elf(dwfl, path, path, -1, libraries[i].l_addr, true);
+    }
+    loader_libraries_free(libraries, count);
+    if (guest->interpreter.path && !interpreter_listed)
+        dwfl_report_elf(dwfl, guest->interpreter.path, guest->interpreter.path, -1,
+                        guest->interpreter.bias, true);
+}
+
 struct report_debuginfo *report_debuginfo_open(struct guest *guest)
 {
     struct report_debuginfo *debuginfo = g_new0(struct report_debuginfo, 1);
@@ -59,6 +82,7 @@ struct report_debuginfo *report_debuginfo_open(struct guest *guest)
                         true);
     if (guest->kernel.path)
         dwfl_report_elf(debuginfo->dwfl, "kernel", guest->kernel.path, -1, 0, false);
+    report_shared_objects(debuginfo->dwfl, guest);
     dwfl_report_end(debuginfo->dwfl, NULL, NULL);
     return debuginfo;
 }
@@ -118,6 +142,44 @@ static void locate_function(Dwfl_Module *module, uint64_t lookup, struct report_
     free(scopes);
 }
 
+static void locate_line(Dwfl_Module *module, uint64_t lookup, struct report_location *location)
+{
+    locate_function(module, lookup, location);
+    Dwfl_Line *line = dwfl_module_getsrc(module, lookup);
+    if (line) {
+        int line_number = 0;
+        const char *file = dwfl_lineinfo(line, NULL, &line_number, NULL, NULL, NULL);
+        copy_string(location->file, sizeof(location->file), file);
+        location->line = line_number;
+    }
+}
+
+/* An address in a library ld.so mapped: its file, load bias and symbol
+ * (from .symtab or .dynsym, and DWARF where a debug file is found). */
+static void locate_in_shared_object(struct report_debuginfo *debuginfo, uint64_t address,
+                                    uint64_t lookup, struct report_location *location)
+{
+    Dwfl_Module *module = debuginfo->dwfl ? dwfl_addrmodule(debuginfo->dwfl, lookup) : NULL;
+    const char *path = NULL;
+    Dwarf_Addr start = 0;
+    if (!module || !dwfl_module_info(module, NULL, &start, NULL, NULL, NULL, &path, NULL) ||
+        !path || strcmp(path, debuginfo->guest->program.path) == 0)
+        return;
+    Dwarf_Addr bias = 0;
+    dwfl_module_getelf(module, &bias);
+    location->image = path;
+    location->shared_object = true;
+    location->bias = bias;
+    GElf_Off offset = 0;
+    GElf_Sym symbol;
+    const char *name = dwfl_module_addrinfo(module, lookup, &offset, &symbol, NULL, NULL, NULL);
+    if (name) {
+        location->symbol = name;
+        location->offset = offset + (address - lookup);
+    }
+    locate_line(module, lookup, location);
+}
+
 void report_locate(struct report_debuginfo *debuginfo, uint64_t address, uint64_t lookup,
                    struct report_location *location)
 {
@@ -125,8 +187,10 @@ void report_locate(struct report_debuginfo *debuginfo, uint64_t address, uint64_
     struct guest *guest = debuginfo->guest;
     location->in_kernel = is_kernel_address(debuginfo->guest, address);
     const struct elf_image *image = location->in_kernel ? &guest->kernel : &guest->program;
-    if (!location->in_kernel && (lookup < image->start || lookup >= image->end))
-        return; /* neither: the stack, the heap, nothing */
+    if (!location->in_kernel && (lookup < image->start || lookup >= image->end)) {
+        locate_in_shared_object(debuginfo, address, lookup, location);
+        return; /* else neither: the stack, the heap, nothing */
+    }
     location->image = image->path;
     const struct elf_symbol *symbol = elf_image_symbolize(image, lookup, &location->offset);
     if (symbol) {
@@ -136,16 +200,8 @@ void report_locate(struct report_debuginfo *debuginfo, uint64_t address, uint64_
     if (!debuginfo->dwfl)
         return;
     Dwfl_Module *module = dwfl_addrmodule(debuginfo->dwfl, lookup);
-    if (!module)
-        return;
-    locate_function(module, lookup, location);
-    Dwfl_Line *line = dwfl_module_getsrc(module, lookup);
-    if (line) {
-        int line_number = 0;
-        const char *file = dwfl_lineinfo(line, NULL, &line_number, NULL, NULL, NULL);
-        copy_string(location->file, sizeof(location->file), file);
-        location->line = line_number;
-    }
+    if (module)
+        locate_line(module, lookup, location);
 }
 
 void report_location_short(const struct report_location *location, char *buffer, size_t size)
@@ -165,6 +221,11 @@ void report_location_short(const struct report_location *location, char *buffer,
         snprintf(buffer, size, "%s%s", function, where);
     else
         snprintf(buffer, size, "??%s", where);
+    if (location->shared_object) {
+        const char *base = strrchr(location->image, '/');
+        size_t used = strlen(buffer);
+        snprintf(buffer + used, size - used, " from %s", base ? base + 1 : location->image);
+    }
 }
 
 /* ---- unwinding ----------------------------------------------------------- */
@@ -398,6 +459,8 @@ static void print_frame(FILE *out, struct report_debuginfo *debuginfo, size_t in
         fprintf(out, " at %s:%d", location.file, location.line);
     else if (!location.image)
         fprintf(out, " (not in the program)");
+    if (location.shared_object)
+        fprintf(out, " from %s", location.image);
     if (location.in_kernel)
         fprintf(out, " [guest kernel]");
     if (frame->from_scan)

@@ -25,6 +25,8 @@ void report_debuginfo_close(struct report_debuginfo *debuginfo);
 struct report_location {
     bool in_kernel;     /* in the guest kernel's image rather than the program */
     const char *image;  /* the ELF file's path */
+    bool shared_object; /* image is a library (or ld.so) the dynamic loader mapped */
+    uint64_t bias;      /* its load bias, for a shared object */
     const char *symbol; /* the symbol-table function containing it */
     uint64_t offset;    /* address - symbol */
     char function[128]; /* the innermost function per DWARF (an inlined one), or "" */

@@ -453,7 +453,10 @@ static void print_where(FILE *out, struct guest *guest, uint64_t address,
     if (location->symbol)
         fprintf(out, " is %s+%#" PRIx64, location->symbol, location->offset);
     if (location->image)
-        fprintf(out, " in %s %s", location->in_kernel ? "the guest kernel" : "the program",
+        fprintf(out, " in %s %s",
+                location->in_kernel       ? "the guest kernel"
+                : location->shared_object ? "the shared object"
+                                          : "the program",
                 location->image);
     else {
         char region[200];

@@ -171,3 +171,13 @@ custom blocked/timeout-read blocked_case timeout cat
 custom blocked/timeout-sleep blocked_case timeout sleep 30
 custom blocked/sigterm-read blocked_case sigterm cat
 custom blocked/sigterm-sleep blocked_case sigterm sleep 30
+
+# A fault inside a shared library: the summary names the library (and the function where
+# its symbols or debug information say it), gdb finds main in the core's backtrace
+# through the library's frame.
+for libc_build in glibc-dynamic:libc\\.so\\.6 musl-dynamic:ld-musl-x86_64\\.so\\.1; do
+    custom "${libc_build%%:*}/fault-libc_fault" fault_case \
+        "tests/programs/build/${libc_build%%:*}/libc_fault" 139 \
+        "$SEGV 0x[0-9a-f]+ in .* from ${libc_build#*:}: access to unmapped memory \\(reading address 0xdead0000\\)\$" \
+        "$(page_fault_line 'user data read not present')" main
+done
