@@ -5,7 +5,7 @@
 # reported as met or missed. The exit status is non-zero only if something could not be
 # measured (a program failed or printed the wrong output), never for a missed target.
 #
-# Sections: 1 start-up (hello world), 2 CPU-bound (cpu_loop), 3 one forwarded system call
+# Sections: 1 start-up (hello world; 1b /bin/true, dynamically linked), 2 CPU-bound (cpu_loop), 3 one forwarded system call
 # (syscall_loop, and VM exits per call), 4 peak RSS, 5 gdb (breakpoint hits, stepi, 1 MiB
 # memory read) against hermitux-run --gdb -S, gdbserver and qemu-x86_64 -g, 6 processes
 # (fork_loop: fork + exit + wait, and fork + execve of hello + wait), 7 HTTP requests
@@ -262,6 +262,29 @@ for c in kvm tcg; do
 done
 r=$(ratio "$(field kvm 6)" "$(field native 6)" 1)
 row "peak RSS" "hello, kvm vs native" "$(field kvm 6) KiB" "$(field native 6) KiB" "$r" "" ""
+echo
+
+# --- 1b. Start-up of a dynamically linked program -------------------------------------
+# /bin/true as Debian ships it: ld.so maps libc, relocates, protects RELRO (each a
+# narrowing the VM must see), then the program exits.
+DYNAMIC_TRUE=/bin/true
+echo "== 1b. start-up: $DYNAMIC_TRUE (dynamically linked), median of $RUNS runs per configuration"
+check_output "$DYNAMIC_TRUE"
+timed "$RUNS" 3 "$DYNAMIC_TRUE"
+for c in "${CONFIG_NAMES[@]}"; do
+    printf '   %-8s %10s %10s %10s %8s %10s %12s\n' "$c" "$(ms "$(field "$c" 1)")" \
+        "$(ms "$(field "$c" 2)")" "$(ms "$(field "$c" 5)")" "$(spread "$c")" \
+        "$(ms "$(field "$c" 7)")" "$(field "$c" 6)"
+done
+for c in kvm tcg; do
+    have "$c" || continue
+    r=$(ratio "$(field "$c" 1)" "$(field qemu 1)")
+    row "start-up" "/bin/true (dynamic), $c vs qemu-x86_64" "$(ms "$(field "$c" 1)") ms" \
+        "$(ms "$(field qemu 1)") ms" "$r" "" ""
+    r=$(ratio "$(field "$c" 1)" "$(field native 1)" 1)
+    row "start-up" "/bin/true (dynamic), $c vs native" "$(ms "$(field "$c" 1)") ms" \
+        "$(ms "$(field native 1)") ms" "$r" "" ""
+done
 echo
 
 # --- 2. CPU-bound --------------------------------------------------------------------
