@@ -282,6 +282,10 @@ void linux_register_exec(linux_handler *table);
 void linux_register_thread(linux_handler *table);
 void linux_register_futex(linux_handler *table);
 
+/* thread.c: the live thread whose tid is tid, or NULL. The pointer stays
+ * valid while that thread runs a syscall or is blocked in one. */
+struct linux_thread *linux_thread_find(struct linux_process *process, int tid);
+
 /* thread.c: clone of a thread (CLONE_VM without CLONE_VFORK). */
 long linux_clone_thread(struct linux_thread *thread, const uint64_t *args);
 

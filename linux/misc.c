@@ -608,9 +608,12 @@ static long sys_tkill(struct linux_thread *thread, const uint64_t *args)
 {
     if ((int32_t)args[0] <= 0)
         return -EINVAL;
-    if ((int32_t)args[0] != thread->tid)
-        return linux_kill_other((int32_t)args[0], (int)args[1]);
-    return signal_self(thread, (int)args[1]);
+    /* Another thread of the program: its tid is a host tid of this monitor,
+     * which must not receive the signal itself. */
+    struct linux_thread *target = linux_thread_find(thread->process, (int32_t)args[0]);
+    if (target)
+        return signal_self(target, (int)args[1]);
+    return linux_kill_other((int32_t)args[0], (int)args[1]);
 }
 
 static long sys_tgkill(struct linux_thread *thread, const uint64_t *args)
@@ -619,9 +622,10 @@ static long sys_tgkill(struct linux_thread *thread, const uint64_t *args)
         return -EINVAL;
     if ((int32_t)args[0] != linux_pid())
         return linux_kill_other((int32_t)args[0], (int)args[2]);
-    if ((int32_t)args[1] != thread->tid)
+    struct linux_thread *target = linux_thread_find(thread->process, (int32_t)args[1]);
+    if (!target)
         return -ESRCH;
-    return signal_self(thread, (int)args[2]);
+    return signal_self(target, (int)args[2]);
 }
 
 static long sys_getcpu(struct linux_thread *thread, const uint64_t *args)

@@ -115,17 +115,23 @@ static int thread_count(struct linux_process *process)
     return count;
 }
 
+struct linux_thread *linux_thread_find(struct linux_process *process, int tid)
+{
+    struct linux_thread *found = NULL;
+    g_mutex_lock(&process->threads_lock);
+    for (guint i = 0; i < process->threads->len && !found; i++) {
+        struct linux_thread *thread = g_ptr_array_index(process->threads, i);
+        if (thread->tid == tid)
+            found = thread;
+    }
+    g_mutex_unlock(&process->threads_lock);
+    return found;
+}
+
 /* Whether tid names a live thread of the program (0: the caller). */
 static bool is_own_thread(struct linux_process *process, int64_t tid)
 {
-    if (tid == 0 || tid == linux_pid())
-        return true;
-    bool found = false;
-    g_mutex_lock(&process->threads_lock);
-    for (guint i = 0; i < process->threads->len && !found; i++)
-        found = ((struct linux_thread *)g_ptr_array_index(process->threads, i))->tid == tid;
-    g_mutex_unlock(&process->threads_lock);
-    return found;
+    return tid == 0 || tid == linux_pid() || linux_thread_find(process, (int)tid);
 }
 
 /* ---- clone ------------------------------------------------------------------- */

@@ -5,6 +5,7 @@
  * when something is wrong. */
 #define _GNU_SOURCE
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -90,6 +91,13 @@ static void *consume(void *argument)
     return NULL;
 }
 
+static void *wait_for_unlock(void *argument)
+{
+    pthread_mutex_lock(&lock);
+    pthread_mutex_unlock(&lock);
+    return argument;
+}
+
 static void check(const char *what, int ok)
 {
     printf("%s: %s\n", what, ok ? "ok" : "WRONG");
@@ -136,6 +144,15 @@ int main(void)
     printf("threads created in waves: %d\n", created);
     check("distinct tids", tid_problems == 0);
     check("main tid is the pid", main_tid == getpid());
+
+    /* Signal 0 to a live thread: it exists (the monitor must not take a
+     * signal sent to a thread's tid for itself). */
+    pthread_t sleeper;
+    pthread_mutex_lock(&lock);
+    pthread_create(&sleeper, NULL, wait_for_unlock, NULL);
+    check("pthread_kill(live thread, 0)", pthread_kill(sleeper, 0) == 0);
+    pthread_mutex_unlock(&lock);
+    pthread_join(sleeper, NULL);
 
     pthread_t producer, consumer;
     long sum = 0;
