@@ -36,15 +36,5 @@ lang_case() {
     echo "as natively"
 }
 
-# Go on tcg: Unicorn 2.0.1's CPU advertises POPCNT in CPUID but its TCG
-# rejects the instruction (#UD), and Go's runtime uses it when advertised.
-go_case() {
-    if [ "$1" = tcg ]; then
-        echo "Unicorn 2.0.1 advertises POPCNT it does not execute (Go's runtime uses it)"
-        return 77
-    fi
-    lang_case "$@"
-}
-
 custom cxx/threads lang_case cxx_threads
-custom go/goroutines go_case go_threads
+custom go/goroutines lang_case go_threads
