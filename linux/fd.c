@@ -12,6 +12,8 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <linux/magic.h>
+#include <linux/close_range.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/syscall.h>
@@ -260,9 +262,50 @@ static long sys_pipe2(struct linux_thread *thread, const uint64_t *args)
     return make_pipe(process, args[0], args[1]);
 }
 
+/* close_range: the program's fds in [first, last] closed, or marked
+ * close-on-exec (CLOSE_RANGE_CLOEXEC); CLOSE_RANGE_UNSHARE has nothing to
+ * unshare (the table is the process's own). */
+static long sys_close_range(struct linux_thread *thread, const uint64_t *args)
+{
+    struct linux_process *process = thread->process;
+    uint32_t first = (uint32_t)args[0], last = (uint32_t)args[1];
+    unsigned int flags = (unsigned int)args[2];
+    if ((flags & ~(unsigned int)(CLOSE_RANGE_UNSHARE | CLOSE_RANGE_CLOEXEC)) || first > last)
+        return -EINVAL;
+    for (uint32_t fd = first; fd < LINUX_MAX_FDS && fd <= last; fd++) {
+        if (process->fds[fd].host_fd < 0)
+            continue;
+        if (flags & CLOSE_RANGE_CLOEXEC)
+            process->fds[fd].cloexec = true;
+        else
+            linux_fd_release(process, (int)fd);
+    }
+    return 0;
+}
+
+/* memfd_create: a host memfd; the name (at most 249 bytes) is the program's. */
+static long sys_memfd_create(struct linux_thread *thread, const uint64_t *args)
+{
+    struct linux_process *process = thread->process;
+    char name[250];
+    long len =
+        guest_read_string(process->memory, args[0], name, sizeof(name), GUEST_ACCESS_USER_READ);
+    if (len == -ENAMETOOLONG)
+        return -EINVAL;
+    if (len < 0)
+        return len;
+    unsigned int flags = (unsigned int)args[1];
+    int host_fd = (int)syscall(SYS_memfd_create, name, flags | MFD_CLOEXEC);
+    if (host_fd < 0)
+        return linux_host_error();
+    return linux_fd_install(process, host_fd, 0, flags & MFD_CLOEXEC);
+}
+
 void linux_register_fd(linux_handler *table)
 {
     table[SYS_close] = sys_close;
+    table[SYS_close_range] = sys_close_range;
+    table[SYS_memfd_create] = sys_memfd_create;
     table[SYS_dup] = sys_dup;
     table[SYS_dup2] = sys_dup2;
     table[SYS_dup3] = sys_dup3;

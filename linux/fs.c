@@ -11,8 +11,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <linux/magic.h>
+#include <linux/openat2.h>
 #include <sys/file.h>
 #include <sys/sysmacros.h>
+#include <sys/time.h>
+#include <sys/xattr.h>
+#include <utime.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/syscall.h>
@@ -80,6 +84,90 @@ static long do_openat(struct linux_process *process, uint64_t dirfd, uint64_t ad
     if (error)
         return error;
     return linux_path_open(process, &path, (int)flags, (mode_t)mode);
+}
+
+/* openat2's struct open_how and what Linux accepts in it. */
+struct guest_open_how {
+    uint64_t flags, mode, resolve;
+};
+#define GUEST_RESOLVE_ALL                                                                          \
+    (RESOLVE_NO_XDEV | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_SYMLINKS | RESOLVE_BENEATH |             \
+     RESOLVE_IN_ROOT | RESOLVE_CACHED)
+#define GUEST_OPEN_FLAGS                                                                           \
+    (O_ACCMODE | O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC | O_APPEND | O_NONBLOCK | O_DSYNC |         \
+     O_SYNC | O_ASYNC | O_DIRECT | O_LARGEFILE | O_DIRECTORY | O_NOFOLLOW | O_NOATIME |            \
+     O_CLOEXEC | O_PATH | O_TMPFILE)
+
+static long read_open_how(struct linux_process *process, uint64_t address, uint64_t size,
+                          struct guest_open_how *how)
+{
+    if (size < sizeof(*how))
+        return -EINVAL;
+    if (size > GUEST_PAGE_SIZE)
+        return -E2BIG;
+    if (linux_copy_in(process, address, how, sizeof(*how)) != 0)
+        return -EFAULT;
+    /* A larger struct from a newer libc: its extra bytes must be zero. */
+    for (uint64_t at = sizeof(*how); at < size; at++) {
+        uint8_t byte;
+        if (linux_copy_in(process, address + at, &byte, 1) != 0)
+            return -EFAULT;
+        if (byte)
+            return -E2BIG;
+    }
+    bool creates = (how->flags & O_CREAT) || (how->flags & O_TMPFILE) == O_TMPFILE;
+    if ((how->flags & ~(uint64_t)GUEST_OPEN_FLAGS) || (how->mode & ~07777ULL) ||
+        (how->mode && !creates) || (how->resolve & ~(uint64_t)GUEST_RESOLVE_ALL) ||
+        ((how->resolve & RESOLVE_BENEATH) && (how->resolve & RESOLVE_IN_ROOT)))
+        return -EINVAL;
+    return 0;
+}
+
+/*
+ * openat2. RESOLVE_BENEATH and RESOLVE_IN_ROOT are the host's own, relative
+ * to the real directory the dirfd (or the program's cwd) names; the other
+ * RESOLVE_* flags are added to the host open of the decided path.
+ */
+static long sys_openat2(struct linux_thread *thread, const uint64_t *args)
+{
+    struct linux_process *process = thread->process;
+    struct guest_open_how how;
+    long error = read_open_how(process, args[2], args[3], &how);
+    if (error)
+        return error;
+    struct linux_path path;
+    if (how.resolve & (RESOLVE_BENEATH | RESOLVE_IN_ROOT)) {
+        error = linux_path_of_fd(process, (int32_t)args[0], &path);
+        if (!error && path.kind != LINUX_PATH_HOST)
+            error = -EXDEV;
+        if (!error)
+            error = linux_read_path(process, args[1], path.path, false);
+    } else {
+        error = resolve_path(process, args[0], args[1], false, !(how.flags & O_NOFOLLOW), &path);
+    }
+    if (error)
+        return error;
+    path.resolve = how.resolve;
+    return linux_path_open(process, &path, (int)how.flags, (mode_t)how.mode);
+}
+
+/* name_to_handle_at: file handles are not given out (open_by_handle_at, the
+ * only use, needs CAP_DAC_READ_SEARCH and is refused below), as on a file
+ * system that cannot export them. */
+static long sys_name_to_handle_at(struct linux_thread *thread, const uint64_t *args)
+{
+    struct linux_path path;
+    long error = resolve_path(thread->process, args[0], args[1], args[4] & AT_EMPTY_PATH,
+                              args[4] & AT_SYMLINK_FOLLOW, &path);
+    return error ? error : -EOPNOTSUPP;
+}
+
+static long sys_open_by_handle_at(struct linux_thread *thread, const uint64_t *args)
+{
+    (void)args;
+    return linux_fd_host(thread->process, args[0]) < 0 && (int32_t)args[0] != GUEST_AT_FDCWD
+               ? -EBADF
+               : -EPERM;
 }
 
 static long sys_open(struct linux_thread *thread, const uint64_t *args)
@@ -714,11 +802,209 @@ static long sys_utimensat(struct linux_thread *thread, const uint64_t *args)
                                      args[2] ? times : NULL, flags));
 }
 
+/* utime, utimes and futimesat: utimensat with microseconds or seconds. */
+static long utimes_common(struct linux_process *process, uint64_t dirfd, uint64_t address,
+                          uint64_t times_address, bool seconds_only)
+{
+    struct timespec times[2];
+    if (times_address) {
+        if (seconds_only) {
+            struct utimbuf old;
+            if (linux_copy_in(process, times_address, &old, sizeof(old)) != 0)
+                return -EFAULT;
+            times[0] = (struct timespec){old.actime, 0};
+            times[1] = (struct timespec){old.modtime, 0};
+        } else {
+            struct timeval tv[2];
+            if (linux_copy_in(process, times_address, tv, sizeof(tv)) != 0)
+                return -EFAULT;
+            for (int i = 0; i < 2; i++) {
+                if (tv[i].tv_usec < 0 || tv[i].tv_usec >= 1000000)
+                    return -EINVAL;
+                times[i] = (struct timespec){tv[i].tv_sec, tv[i].tv_usec * 1000};
+            }
+        }
+    }
+    struct linux_path path;
+    long error = resolve_host(process, dirfd, address, false, true, -EPERM, &path);
+    if (error)
+        return error;
+    return linux_host_result(utimensat(path.dirfd, path.path, times_address ? times : NULL, 0));
+}
+
+static long sys_utime(struct linux_thread *thread, const uint64_t *args)
+{
+    return utimes_common(thread->process, (uint64_t)GUEST_AT_FDCWD, args[0], args[1], true);
+}
+
+static long sys_utimes(struct linux_thread *thread, const uint64_t *args)
+{
+    return utimes_common(thread->process, (uint64_t)GUEST_AT_FDCWD, args[0], args[1], false);
+}
+
+static long sys_futimesat(struct linux_thread *thread, const uint64_t *args)
+{
+    return utimes_common(thread->process, args[0], args[1], args[2], false);
+}
+
+/* ---- extended attributes ------------------------------------------------------- */
+
+/* Linux's limits: a name (XATTR_NAME_MAX), a value or list (XATTR_SIZE_MAX). */
+#define XATTR_NAME_LIMIT 255
+#define XATTR_SIZE_LIMIT 65536
+
+/* Where an xattr call acts: a guest fd's host fd, or a host path (dirfd-
+ * relative ones through the monitor's /proc/self/fd). */
+struct xattr_target {
+    int fd; /* >= 0: the f*xattr form */
+    bool follow;
+    char path[LINUX_PATH_MAX + 64];
+    bool proc; /* a virtual /proc object: no attributes */
+};
+
+static long xattr_target(struct linux_process *process, uint64_t first, bool is_fd, bool follow,
+                         struct xattr_target *target)
+{
+    target->fd = -1;
+    target->follow = follow;
+    target->proc = false;
+    if (is_fd) {
+        target->fd = linux_fd_host(process, first);
+        if (target->fd < 0)
+            return -EBADF;
+        target->proc = process->fds[(uint32_t)first].proc != NULL;
+        return 0;
+    }
+    struct linux_path path;
+    long error = resolve_path(process, (uint64_t)GUEST_AT_FDCWD, first, false, follow, &path);
+    if (error)
+        return error;
+    target->proc = path.kind != LINUX_PATH_HOST;
+    host_absolute(&path, target->path, sizeof(target->path));
+    return 0;
+}
+
+static long read_xattr_name(struct linux_process *process, uint64_t address, char *name)
+{
+    long len = guest_read_string(process->memory, address, name, XATTR_NAME_LIMIT + 1,
+                                 GUEST_ACCESS_USER_READ);
+    if (len == -ENAMETOOLONG)
+        return -ERANGE;
+    if (len < 0)
+        return len;
+    return len == 0 ? -ERANGE : 0;
+}
+
+/* getxattr family (name != 0) and listxattr family (name == 0). */
+static long xattr_read(struct linux_process *process, const uint64_t *args, bool is_fd, bool follow,
+                       bool is_get)
+{
+    struct xattr_target target;
+    long error = xattr_target(process, args[0], is_fd, follow, &target);
+    char name[XATTR_NAME_LIMIT + 1];
+    if (!error && is_get)
+        error = read_xattr_name(process, args[1], name);
+    if (error)
+        return error;
+    uint64_t buffer = is_get ? args[2] : args[1], size = is_get ? args[3] : args[2];
+    if (target.proc)
+        return is_get ? -ENODATA : 0;
+    size = MIN(size, (uint64_t)XATTR_SIZE_LIMIT);
+    char *value = size ? g_malloc(size) : NULL;
+    ssize_t n;
+    if (is_get)
+        n = target.fd >= 0 ? fgetxattr(target.fd, name, value, size)
+            : follow       ? getxattr(target.path, name, value, size)
+                           : lgetxattr(target.path, name, value, size);
+    else
+        n = target.fd >= 0 ? flistxattr(target.fd, value, size)
+            : follow       ? listxattr(target.path, value, size)
+                           : llistxattr(target.path, value, size);
+    long result = n < 0 ? linux_host_error() : n;
+    if (n > 0 && size && linux_copy_out(process, buffer, value, (size_t)n) != 0)
+        result = -EFAULT;
+    g_free(value);
+    return result;
+}
+
+/* setxattr family (value != NULL) and removexattr family. */
+static long xattr_write(struct linux_process *process, const uint64_t *args, bool is_fd,
+                        bool follow, bool is_set)
+{
+    struct xattr_target target;
+    long error = xattr_target(process, args[0], is_fd, follow, &target);
+    char name[XATTR_NAME_LIMIT + 1];
+    if (!error)
+        error = read_xattr_name(process, args[1], name);
+    if (error)
+        return error;
+    if (is_set && args[3] > XATTR_SIZE_LIMIT)
+        return -E2BIG;
+    if (target.proc)
+        return -EPERM;
+    size_t size = is_set ? (size_t)args[3] : 0;
+    char *value = g_malloc(size ? size : 1);
+    long result = 0;
+    if (size && linux_copy_in(process, args[2], value, size) != 0)
+        result = -EFAULT;
+    else if (is_set)
+        result =
+            linux_host_result(target.fd >= 0 ? fsetxattr(target.fd, name, value, size, (int)args[4])
+                              : follow ? setxattr(target.path, name, value, size, (int)args[4])
+                                       : lsetxattr(target.path, name, value, size, (int)args[4]));
+    else
+        result = linux_host_result(target.fd >= 0 ? fremovexattr(target.fd, name)
+                                   : follow       ? removexattr(target.path, name)
+                                                  : lremovexattr(target.path, name));
+    g_free(value);
+    return result;
+}
+
+#define XATTR_CALLS(prefix, is_fd, follow)                                                         \
+    static long sys_##prefix##getxattr(struct linux_thread *thread, const uint64_t *args)          \
+    {                                                                                              \
+        return xattr_read(thread->process, args, is_fd, follow, true);                             \
+    }                                                                                              \
+    static long sys_##prefix##listxattr(struct linux_thread *thread, const uint64_t *args)         \
+    {                                                                                              \
+        return xattr_read(thread->process, args, is_fd, follow, false);                            \
+    }                                                                                              \
+    static long sys_##prefix##setxattr(struct linux_thread *thread, const uint64_t *args)          \
+    {                                                                                              \
+        return xattr_write(thread->process, args, is_fd, follow, true);                            \
+    }                                                                                              \
+    static long sys_##prefix##removexattr(struct linux_thread *thread, const uint64_t *args)       \
+    {                                                                                              \
+        return xattr_write(thread->process, args, is_fd, follow, false);                           \
+    }
+
+XATTR_CALLS(, false, true)
+XATTR_CALLS(l, false, false)
+XATTR_CALLS(f, true, true)
+
 void linux_register_fs(linux_handler *table)
 {
     table[SYS_open] = sys_open;
     table[SYS_openat] = sys_openat;
     table[SYS_creat] = sys_creat;
+    table[SYS_openat2] = sys_openat2;
+    table[SYS_utime] = sys_utime;
+    table[SYS_utimes] = sys_utimes;
+    table[SYS_futimesat] = sys_futimesat;
+    table[SYS_getxattr] = sys_getxattr;
+    table[SYS_lgetxattr] = sys_lgetxattr;
+    table[SYS_fgetxattr] = sys_fgetxattr;
+    table[SYS_listxattr] = sys_listxattr;
+    table[SYS_llistxattr] = sys_llistxattr;
+    table[SYS_flistxattr] = sys_flistxattr;
+    table[SYS_setxattr] = sys_setxattr;
+    table[SYS_lsetxattr] = sys_lsetxattr;
+    table[SYS_fsetxattr] = sys_fsetxattr;
+    table[SYS_removexattr] = sys_removexattr;
+    table[SYS_lremovexattr] = sys_lremovexattr;
+    table[SYS_fremovexattr] = sys_fremovexattr;
+    table[SYS_name_to_handle_at] = sys_name_to_handle_at;
+    table[SYS_open_by_handle_at] = sys_open_by_handle_at;
     table[SYS_stat] = sys_stat;
     table[SYS_lstat] = sys_lstat;
     table[SYS_fstat] = sys_fstat;

@@ -180,8 +180,9 @@ enum linux_path_kind {
 /* A guest path decided: what the host call gets, or which virtual object. */
 struct linux_path {
     enum linux_path_kind kind;
-    int dirfd;    /* LINUX_PATH_HOST: AT_FDCWD, the cwd fd or a dirfd's host fd */
-    bool trusted; /* crosses one of the monitor's own magic links on purpose */
+    int dirfd;        /* LINUX_PATH_HOST: AT_FDCWD, the cwd fd or a dirfd's host fd */
+    bool trusted;     /* crosses one of the monitor's own magic links on purpose */
+    uint64_t resolve; /* openat2 RESOLVE_* the program asked for, added to the host's */
     char path[LINUX_PATH_MAX + 64];
 };
 

@@ -197,6 +197,10 @@ void linux_set_strace(struct linux_process *process, FILE *file);
 /* The trace's last line: "+++ exited with N +++" or "+++ killed by SIGx +++". */
 void linux_strace_end(struct linux_process *process, int status, int signal);
 
+/* The host syscalls the monitor never makes (linux/host_syscalls.c): the
+ * seccomp sandbox refuses them once the monitor is set up. */
+const int *linux_host_syscalls_refused(size_t *count);
+
 /* The syscall's name ("read"), or NULL for numbers the table does not know. */
 const char *linux_syscall_name(uint64_t number);
 

@@ -201,6 +201,7 @@ static void set_virtual(struct linux_path *out, enum linux_path_kind kind, const
     out->kind = kind;
     out->dirfd = AT_FDCWD;
     out->trusted = false;
+    out->resolve = 0;
     g_strlcpy(out->path, path, sizeof(out->path));
 }
 
@@ -209,6 +210,7 @@ static void set_host(struct linux_path *out, int dirfd, const char *path, bool t
     out->kind = LINUX_PATH_HOST;
     out->dirfd = dirfd;
     out->trusted = trusted;
+    out->resolve = 0;
     g_strlcpy(out->path, path, sizeof(out->path));
 }
 
@@ -1160,7 +1162,7 @@ static int host_openat(const struct linux_path *path, int flags, mode_t mode)
     struct open_how how = {
         .flags = (uint64_t)flags,
         .mode = mode & 07777,
-        .resolve = path->trusted ? 0 : RESOLVE_NO_MAGICLINKS,
+        .resolve = (path->trusted ? 0 : RESOLVE_NO_MAGICLINKS) | path->resolve,
     };
     return (int)syscall(SYS_openat2, path->dirfd, path->path, &how, sizeof(how));
 }

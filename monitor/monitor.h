@@ -48,6 +48,7 @@ struct monitor_options {
     bool has_exec_state;
     int exec_state_fd;
     int standard_fds[3]; /* host fds that become the program's 0-2; -1: started without it */
+    bool no_sandbox;     /* --no-sandbox: no seccomp filter (monitor/sandbox.c) */
 };
 
 /* How monitor_parse_options ended. */
@@ -91,6 +92,14 @@ char *monitor_find_program(const char *name, char **environment);
  * monitor room for its reports and core file.
  */
 void monitor_reserve_fds(void);
+
+/*
+ * Confines the monitor process (every thread) with a seccomp filter that
+ * kills it on any host syscall linux/host_syscalls.c refuses. Called once
+ * the VM and the debugger are set up, before the program runs; inherited
+ * by guest processes (fork, execve). 0, or -1 with a one-line *error.
+ */
+int monitor_sandbox_enter(bool verbose, char **error);
 
 /*
  * Parses a memory size: digits with an optional K, M or G suffix (powers of

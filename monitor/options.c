@@ -207,7 +207,7 @@ enum monitor_parse_result monitor_parse_options(int argc, char **argv, char **en
     strace_requested = FALSE;
     g_clear_pointer(&strace_target, g_free);
     char *accel = NULL, *memory = NULL, *kernel = NULL, *gdb = NULL, *core = NULL, *net = NULL;
-    gboolean gdb_default = FALSE, halt = FALSE;
+    gboolean gdb_default = FALSE, halt = FALSE, no_sandbox = FALSE;
     double timeout = 0;
     int max_threads = MONITOR_DEFAULT_MAX_THREADS;
     char **setenv_list = NULL;
@@ -239,6 +239,8 @@ enum monitor_parse_result monitor_parse_options(int argc, char **argv, char **en
          NULL},
         {"halt", 'S', 0, G_OPTION_ARG_NONE, &halt,
          "Halt before the first guest instruction until a debugger resumes it", NULL},
+        {"no-sandbox", 0, 0, G_OPTION_ARG_NONE, &no_sandbox,
+         "Do not confine the monitor with its seccomp filter (for debugging the monitor)", NULL},
         {"core", 0, 0, G_OPTION_ARG_FILENAME, &core,
          "On a fault, write an ELF core file that gdb PROGRAM FILE opens", "FILE"},
         {"timeout", 0, 0, G_OPTION_ARG_DOUBLE, &timeout,
@@ -415,6 +417,7 @@ enum monitor_parse_result monitor_parse_options(int argc, char **argv, char **en
         options->program = g_strdup(args_view[first]);
     for (int fd = 0; fd < 3; fd++)
         options->standard_fds[fd] = standard_closed[fd] ? -1 : fd;
+    options->no_sandbox = no_sandbox;
     options->program_argv = g_new0(char *, MAX(arg_count - first, 1) + 1);
     for (int i = first; i < arg_count; i++)
         options->program_argv[i - first] = g_strdup(args_view[i]);

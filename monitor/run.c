@@ -625,6 +625,14 @@ int monitor_run(const struct monitor_options *options)
             return 1;
         }
     }
+    if (!options->no_sandbox && monitor_sandbox_enter(options->verbose, &error) != 0) {
+        fprintf(stderr, "hermitux-run: %s\n", error);
+        g_free(error);
+        debugger_free(run.debugger);
+        g_main_loop_unref(run.loop);
+        guest_destroy(guest);
+        return 1;
+    }
     struct run *sigint_data[2] = {&run, GINT_TO_POINTER(SIGINT)};
     struct run *sigterm_data[2] = {&run, GINT_TO_POINTER(SIGTERM)};
     guint sigint_source = g_unix_signal_add(SIGINT, on_stop_signal, sigint_data);

@@ -60,3 +60,6 @@ bad_input timeout-too-long -- --timeout 1e12 tests/programs/build/musl/hello
 # The program's cwd is its own, and its children and exec'd programs inherit it.
 compare hostile/cwd-fork-exec -- /bin/busybox sh -c \
     'cd /tmp && /bin/busybox pwd && (cd / && /bin/busybox pwd) && /bin/busybox pwd && cd /usr && exec /bin/busybox pwd'
+
+# The rest of the file interface (issue 10): openat2, close_range, memfd_create, utimes, xattrs.
+program file_calls --tmpdir -- file_calls @TMP@

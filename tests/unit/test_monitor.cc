@@ -4,6 +4,10 @@
 #include <gtest/gtest.h>
 
 #include <glib.h>
+#include <signal.h>
+#include <unistd.h>
+#include <sys/wait.h>
+#include <sys/syscall.h>
 #include <string>
 #include <vector>
 
@@ -224,3 +228,29 @@ TEST(GuestSetup, AcceleratorPageWalkAgreesWithTheWalker)
 }
 
 } // namespace
+
+// The sandbox kills the monitor on a refused host syscall and lets the rest through.
+TEST(Sandbox, RefusedSyscallKillsAllowedOnesPass)
+{
+    for (bool refused : {false, true}) {
+        pid_t child = fork();
+        ASSERT_GE(child, 0);
+        if (child == 0) {
+            char *error = nullptr;
+            if (monitor_sandbox_enter(false, &error) != 0)
+                _exit(2);
+            if (getpid() <= 0 || write(-1, "", 0) != -1)
+                _exit(3);
+            if (refused)
+                syscall(SYS_ptrace, 0 /* PTRACE_TRACEME */, 0, 0, 0);
+            _exit(0);
+        }
+        int status = 0;
+        ASSERT_EQ(waitpid(child, &status, 0), child);
+        if (refused) {
+            EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGSYS) << status;
+        } else {
+            EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
+        }
+    }
+}

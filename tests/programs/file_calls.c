@@ -1,0 +1,171 @@
+/*
+ * file_calls: the less common file calls real programs make (openat2,
+ * close_range, memfd_create, utime/utimes/futimesat, the xattr family),
+ * with Linux's results and errnos. Usage: file_calls SCRATCH_DIR
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/time.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+#include <utime.h>
+
+/* From linux/openat2.h and linux/close_range.h, which musl's headers lack. */
+struct open_how {
+    unsigned long long flags, mode, resolve;
+};
+#define RESOLVE_BENEATH 0x08
+#define RESOLVE_IN_ROOT 0x10
+#ifndef CLOSE_RANGE_CLOEXEC
+#define CLOSE_RANGE_CLOEXEC (1U << 2)
+#endif
+#ifndef SYS_openat2
+#define SYS_openat2 437
+#endif
+#ifndef SYS_close_range
+#define SYS_close_range 436
+#endif
+
+static int failures;
+
+static void check(int ok, const char *what)
+{
+    printf("%s: %s\n", what, ok ? "ok" : "WRONG");
+    if (!ok)
+        failures++;
+}
+
+static long openat2_call(int dirfd, const char *path, struct open_how *how, size_t size)
+{
+    return syscall(SYS_openat2, dirfd, path, how, size);
+}
+
+static void test_openat2(const char *dir)
+{
+    int root = open(dir, O_RDONLY | O_DIRECTORY);
+    struct open_how how = {.flags = O_RDONLY};
+    check(openat2_call(root, "inside", &how, sizeof(how)) >= 0, "openat2 plain");
+    errno = 0;
+    check(openat2_call(root, "inside", &how, 8) < 0 && errno == EINVAL,
+          "openat2 short how: EINVAL");
+    how.resolve = RESOLVE_BENEATH;
+    errno = 0;
+    check(openat2_call(root, "../", &how, sizeof(how)) < 0 && errno == EXDEV,
+          "RESOLVE_BENEATH ..: EXDEV");
+    how.resolve = RESOLVE_IN_ROOT;
+    check(openat2_call(root, "/inside", &how, sizeof(how)) >= 0, "RESOLVE_IN_ROOT /inside");
+    how.resolve = 0;
+    how.mode = 0644;
+    errno = 0;
+    check(openat2_call(root, "inside", &how, sizeof(how)) < 0 && errno == EINVAL,
+          "mode without O_CREAT: EINVAL");
+    close(root);
+}
+
+static void test_close_range(void)
+{
+    int first = dup(1);
+    for (int i = 0; i < 4; i++)
+        dup(1);
+    check(syscall(SYS_close_range, first + 2, ~0U, CLOSE_RANGE_CLOEXEC) == 0 &&
+              fcntl(first + 2, F_GETFD) == FD_CLOEXEC && fcntl(first, F_GETFD) == 0,
+          "close_range CLOEXEC marks only the range");
+    check(syscall(SYS_close_range, first, ~0U, 0) == 0 && fcntl(first, F_GETFD) < 0 &&
+              fcntl(first + 4, F_GETFD) < 0,
+          "close_range closes the range");
+    errno = 0;
+    check(syscall(SYS_close_range, 5, 4, 0) < 0 && errno == EINVAL, "close_range first > last");
+}
+
+static void test_memfd(void)
+{
+    int fd = memfd_create("scratch", MFD_CLOEXEC);
+    char buffer[16] = {0}, link[64], target[64] = {0};
+    check(fd >= 0 && write(fd, "memfd", 5) == 5 && pread(fd, buffer, 5, 0) == 5 &&
+              strcmp(buffer, "memfd") == 0,
+          "memfd_create write and read");
+    snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+    check(readlink(link, target, sizeof(target) - 1) > 0 &&
+              strcmp(target, "/memfd:scratch (deleted)") == 0,
+          "its /proc/self/fd link names it");
+    check(fcntl(fd, F_GETFD) == FD_CLOEXEC, "MFD_CLOEXEC");
+    close(fd);
+    char long_name[300];
+    memset(long_name, 'x', sizeof(long_name) - 1);
+    long_name[sizeof(long_name) - 1] = '\0';
+    errno = 0;
+    check(memfd_create(long_name, 0) < 0 && errno == EINVAL, "a 299-byte name: EINVAL");
+}
+
+static void test_times(const char *dir)
+{
+    char path[4096];
+    snprintf(path, sizeof(path), "%s/inside", dir);
+    struct stat st;
+    struct utimbuf old = {1000, 2000};
+    check(utime(path, &old) == 0 && stat(path, &st) == 0 && st.st_mtime == 2000, "utime");
+    struct timeval tv[2] = {{3000, 5}, {4000, 6}};
+    check(utimes(path, tv) == 0 && stat(path, &st) == 0 && st.st_mtime == 4000 &&
+              st.st_mtim.tv_nsec == 6000,
+          "utimes");
+    int root = open(dir, O_RDONLY | O_DIRECTORY);
+    tv[1].tv_sec = 5000;
+    check(futimesat(root, "inside", tv) == 0 && stat(path, &st) == 0 && st.st_mtime == 5000,
+          "futimesat");
+    tv[1].tv_usec = 1000000;
+    errno = 0;
+    check(utimes(path, tv) < 0 && errno == EINVAL, "utimes usec 1000000: EINVAL");
+    close(root);
+}
+
+static void test_xattr(const char *dir)
+{
+    char path[4096];
+    snprintf(path, sizeof(path), "%s/inside", dir);
+    int set = setxattr(path, "user.hermitux", "value", 5, 0);
+    if (set != 0) {
+        printf("user xattrs not supported here (%s)\n", strerror(errno));
+        return;
+    }
+    char value[16] = {0}, list[64];
+    check(getxattr(path, "user.hermitux", value, sizeof(value)) == 5 && strcmp(value, "value") == 0,
+          "getxattr");
+    check(getxattr(path, "user.hermitux", NULL, 0) == 5, "getxattr size query");
+    ssize_t n = listxattr(path, list, sizeof(list));
+    check(n > 0 && memmem(list, (size_t)n, "user.hermitux", 14) != NULL, "listxattr");
+    errno = 0;
+    check(getxattr(path, "user.hermitux", value, 2) < 0 && errno == ERANGE, "small buffer: ERANGE");
+    int fd = open(path, O_RDONLY);
+    check(fgetxattr(fd, "user.hermitux", value, sizeof(value)) == 5, "fgetxattr");
+    check(fremovexattr(fd, "user.hermitux") == 0, "fremovexattr");
+    errno = 0;
+    check(lgetxattr(path, "user.hermitux", value, sizeof(value)) < 0 && errno == ENODATA,
+          "gone: ENODATA");
+    errno = 0;
+    check(getxattr("/proc/self/status", "user.x", value, sizeof(value)) < 0, "/proc has none");
+    close(fd);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        fprintf(stderr, "usage: file_calls SCRATCH_DIR\n");
+        return 2;
+    }
+    char path[4096];
+    snprintf(path, sizeof(path), "%s/inside", argv[1]);
+    int fd = open(path, O_CREAT | O_WRONLY, 0644);
+    close(fd);
+    test_openat2(argv[1]);
+    test_close_range();
+    test_memfd();
+    test_times(argv[1]);
+    test_xattr(argv[1]);
+    return failures ? 1 : 0;
+}
