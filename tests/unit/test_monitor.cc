@@ -241,8 +241,8 @@ TEST(Sandbox, RefusedSyscallKillsAllowedOnesPass)
                 _exit(2);
             if (getpid() <= 0 || write(-1, "", 0) != -1)
                 _exit(3);
-            if (refused)
-                syscall(SYS_ptrace, 0 /* PTRACE_TRACEME */, 0, 0, 0);
+            if (refused) /* ptrace stays allowed in sanitizer builds (LeakSanitizer) */
+                syscall(SYS_process_vm_readv, getpid(), nullptr, 0, nullptr, 0, 0);
             _exit(0);
         }
         int status = 0;
