@@ -68,6 +68,19 @@ static void report_shared_objects(Dwfl *dwfl, struct guest *guest)
                         guest->interpreter.bias, true);
 }
 
+/* The program, the kernel and the shared objects, each at its load bias.
+ * Each is optional: a stripped or vanished file just gives fewer names. */
+static void report_modules(Dwfl *dwfl, struct guest *guest)
+{
+    dwfl_report_begin(dwfl);
+    if (guest->program.path)
+        dwfl_report_elf(dwfl, "program", guest->program.path, -1, guest->program.bias, true);
+    if (guest->kernel.path)
+        dwfl_report_elf(dwfl, "kernel", guest->kernel.path, -1, 0, false);
+    report_shared_objects(dwfl, guest);
+    dwfl_report_end(dwfl, NULL, NULL);
+}
+
 struct report_debuginfo *report_debuginfo_open(struct guest *guest)
 {
     struct report_debuginfo *debuginfo = g_new0(struct report_debuginfo, 1);
@@ -75,15 +88,7 @@ struct report_debuginfo *report_debuginfo_open(struct guest *guest)
     debuginfo->dwfl = dwfl_begin(&offline_callbacks);
     if (!debuginfo->dwfl)
         return debuginfo;
-    dwfl_report_begin(debuginfo->dwfl);
-    /* Each is optional: a stripped or vanished file just gives fewer names. */
-    if (guest->program.path)
-        dwfl_report_elf(debuginfo->dwfl, "program", guest->program.path, -1, guest->program.bias,
-                        true);
-    if (guest->kernel.path)
-        dwfl_report_elf(debuginfo->dwfl, "kernel", guest->kernel.path, -1, 0, false);
-    report_shared_objects(debuginfo->dwfl, guest);
-    dwfl_report_end(debuginfo->dwfl, NULL, NULL);
+    report_modules(debuginfo->dwfl, guest);
     return debuginfo;
 }
 
@@ -304,13 +309,7 @@ static void unwind_with_dwfl(struct report_debuginfo *debuginfo, struct unwind *
     Dwfl *dwfl = dwfl_begin(&offline_callbacks);
     if (!dwfl)
         return;
-    struct guest *guest = debuginfo->guest;
-    dwfl_report_begin(dwfl);
-    if (guest->program.path)
-        dwfl_report_elf(dwfl, "program", guest->program.path, -1, guest->program.bias, true);
-    if (guest->kernel.path)
-        dwfl_report_elf(dwfl, "kernel", guest->kernel.path, -1, 0, false);
-    dwfl_report_end(dwfl, NULL, NULL);
+    report_modules(dwfl, debuginfo->guest);
     if (dwfl_attach_state(dwfl, NULL, 1, &unwind_callbacks, unwind))
         dwfl_getthread_frames(dwfl, 1, on_unwound_frame, unwind);
     dwfl_end(dwfl);
