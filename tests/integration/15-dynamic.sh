@@ -14,19 +14,23 @@ make_dynamic_fixtures() {
 }
 FIXTURE_MAKERS+=(make_dynamic_fixtures)
 
-# tar cf under hermitux-run makes the archive native tar makes; tar xf under
-# hermitux-run gives the tree back. (tar z forks gzip: processes are not there yet.)
+# tar cf (and czf, which runs gzip as a child) under hermitux-run makes the archive native
+# tar makes; tar xf (xzf) under hermitux-run gives the tree back.
 tar_roundtrip() {
-    local accel=$1 dir=$2
-    mkdir -p "$dir/x"
+    local accel=$1 dir=$2 run=("$HERMITUX_RUN" --accel="$1") mode
     tar -C "$FIX" -cf "$dir/native.tar" tree || { echo "native tar failed"; return 1; }
-    "$HERMITUX_RUN" --accel="$accel" /usr/bin/tar -C "$FIX" -cf "$dir/vm.tar" tree \
-        >"$dir/out" 2>&1 || { echo "tar cf failed: $(head -n 1 "$dir/out")"; return 1; }
-    cmp -s "$dir/native.tar" "$dir/vm.tar" || { echo "the archives differ"; return 1; }
-    "$HERMITUX_RUN" --accel="$accel" /usr/bin/tar -C "$dir/x" -xf "$dir/vm.tar" \
-        >"$dir/out" 2>&1 || { echo "tar xf failed: $(head -n 1 "$dir/out")"; return 1; }
-    diff -r "$FIX/tree" "$dir/x/tree" >"$dir/out" 2>&1 || { echo "the extracted tree differs"; return 1; }
-    echo "archive identical, tree restored"
+    for mode in f zf; do
+        mkdir -p "$dir/x-$mode"
+        "${run[@]}" /usr/bin/tar -C "$FIX" -c$mode "$dir/vm.$mode" tree >"$dir/out" 2>&1 ||
+            { echo "tar c$mode failed: $(head -n 1 "$dir/out")"; return 1; }
+        if [ $mode = zf ]; then gzip -dc "$dir/vm.$mode"; else cat "$dir/vm.$mode"; fi |
+            cmp -s "$dir/native.tar" - || { echo "the c$mode archive differs"; return 1; }
+        "${run[@]}" /usr/bin/tar -C "$dir/x-$mode" -x$mode "$dir/vm.$mode" >"$dir/out" 2>&1 ||
+            { echo "tar x$mode failed: $(head -n 1 "$dir/out")"; return 1; }
+        diff -r "$FIX/tree" "$dir/x-$mode/tree" >"$dir/out" 2>&1 ||
+            { echo "the tree extracted by x$mode differs"; return 1; }
+    done
+    echo "archives identical (plain and through gzip), tree restored"
 }
 
 PROGRAM_BUILDS="glibc-dynamic musl-dynamic"
@@ -48,6 +52,8 @@ unset PROGRAM_BUILDS
 compare dynamic/host/true -- /bin/true
 compare dynamic/host/false --status 1 -- /bin/false
 compare dynamic/host/ls-R -- /bin/ls -R @FIX@/tree
+compare dynamic/host/ls-l -- /bin/ls -l --time-style=+%F_%T @FIX@/tree/a @FIX@/tree/c
+compare dynamic/host/ls-la-path --env PATH=/usr/bin:/bin -- ls -la --time-style=+%F_%T @FIX@/tree/c
 compare dynamic/host/sort -- /usr/bin/sort @FIX@/tree/c/z.txt
 compare dynamic/host/sort-stdin --stdin @DATA@/words.txt -- /usr/bin/sort -r
 compare dynamic/host/grep-r -- /usr/bin/grep -r -n foo @FIX@/tree
