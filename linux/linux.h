@@ -140,6 +140,7 @@ void linux_process_set_thread_host(struct linux_process *process,
 
 /* The vCPU accessors of a thread (spawn sets a child's). */
 void linux_thread_set_cpu(struct linux_thread *thread, const struct linux_cpu *cpu);
+void linux_thread_set_cpu_opaque(struct linux_thread *thread, void *opaque);
 
 /* A thread's tid (spawn sets a child's: its host thread's), and the
  * monitor's per-thread pointer (its vCPU). */

@@ -58,6 +58,11 @@ void linux_thread_set_cpu(struct linux_thread *thread, const struct linux_cpu *c
     thread->has_cpu = true;
 }
 
+void linux_thread_set_cpu_opaque(struct linux_thread *thread, void *opaque)
+{
+    thread->cpu.opaque = opaque;
+}
+
 int linux_thread_tid(const struct linux_thread *thread)
 {
     return thread->tid;

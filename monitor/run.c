@@ -24,6 +24,8 @@
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
+#include <sched.h>
+#include <sys/syscall.h>
 
 enum run_end {
     RUN_END_EXIT,    /* the program called exit or exit_group */
@@ -180,6 +182,15 @@ static void become_forked_child(struct vcpu *vcpu, struct cpu_state *state)
     }
 }
 
+/* fork, vfork, and clone of a process (without CLONE_VM, or with
+ * CLONE_VFORK): the child is a copy of the calling thread. */
+static bool forks_process(const struct linux_syscall *call)
+{
+    uint64_t flags = call->args[0];
+    return call->number == SYS_fork || call->number == SYS_vfork ||
+           (call->number == SYS_clone && (!(flags & CLONE_VM) || (flags & CLONE_VFORK)));
+}
+
 /* One syscall of the program, on the calling thread's own vCPU thread. */
 static enum syscall_next perform_syscall(struct vcpu *vcpu)
 {
@@ -200,9 +211,18 @@ static enum syscall_next perform_syscall(struct vcpu *vcpu)
      * call is not made. */
     if (!accel_host_call_begin(vcpu->accel))
         return restart_syscall(vcpu, &state);
+    /* The fork copies guest->accel's state (monitor/fork.c): the calling
+     * thread's vCPU stands there for the call. */
+    struct accel *main_accel = NULL;
+    if (!vcpu->main && forks_process(&call)) {
+        main_accel = guest->accel;
+        guest->accel = vcpu->accel;
+    }
     enum linux_outcome outcome = linux_syscall(vcpu->thread, &call, &result);
     /* A fork's child has a VM of its own: the old vCPU is gone. */
     bool forked = guest->forked_child && !run->forked_child;
+    if (main_accel && !forked)
+        guest->accel = main_accel;
     if (forked)
         vcpu->accel = guest->accel;
     accel_host_call_end(vcpu->accel);
@@ -385,6 +405,13 @@ static void vcpu_set_gs_base(void *opaque, uint64_t base)
     vcpu_set_segment_base(opaque, false, base);
 }
 
+static const struct linux_cpu vcpu_cpu_template = {
+    .get_fs_base = vcpu_get_fs_base,
+    .set_fs_base = vcpu_set_fs_base,
+    .get_gs_base = vcpu_get_gs_base,
+    .set_gs_base = vcpu_set_gs_base,
+};
+
 /* The child's vCPU: the parent's copy, returning 0 from clone on its own
  * stack and TLS. */
 static struct accel *clone_vcpu(struct run *run, struct vcpu *parent,
@@ -427,15 +454,8 @@ static int thread_spawn(void *opaque, struct linux_thread *parent, struct linux_
     vcpu->run = run;
     vcpu->accel = accel;
     vcpu->thread = child;
-    static const struct linux_cpu cpu_template = {
-        .get_fs_base = vcpu_get_fs_base,
-        .set_fs_base = vcpu_set_fs_base,
-        .get_gs_base = vcpu_get_gs_base,
-        .set_gs_base = vcpu_set_gs_base,
-    };
-    struct linux_cpu cpu = cpu_template;
-    cpu.opaque = vcpu;
-    linux_thread_set_cpu(child, &cpu);
+    linux_thread_set_cpu(child, &vcpu_cpu_template);
+    linux_thread_set_cpu_opaque(child, vcpu);
     linux_thread_set_host_data(child, vcpu);
 
     g_mutex_lock(&run->lock);
@@ -606,6 +626,10 @@ int monitor_run(const struct monitor_options *options)
                                   .released = true};
     g_ptr_array_add(run.vcpus, &run.main_vcpu);
     linux_thread_set_host_data(run.main_vcpu.thread, &run.main_vcpu);
+    /* Its FS/GS bases through its own vCPU, like every thread's (guest.c's
+     * accessors go through guest->accel, which a fork borrows). */
+    linux_thread_set_cpu(run.main_vcpu.thread, &vcpu_cpu_template);
+    linux_thread_set_cpu_opaque(run.main_vcpu.thread, &run.main_vcpu);
     const struct linux_thread_host thread_host = {
         .opaque = &run,
         .spawn = thread_spawn,

@@ -7,6 +7,8 @@
  *               ends the program with status 0 after its output
  *   limit       creates up to 10 threads that wait, and says how many
  *               pthread_create made before its first error
+ *   fork        a worker forks: the child is a copy of the worker (its
+ *               stack, its thread-local value) and exits 7
  * Prints only deterministic facts. */
 #define _GNU_SOURCE
 #include <pthread.h>
@@ -14,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #define FUTEX_WAIT_PRIVATE 128 /* FUTEX_WAIT | FUTEX_PRIVATE_FLAG; musl has no <linux/futex.h> */
@@ -52,6 +55,24 @@ static void *finish_later(void *argument)
     return NULL;
 }
 
+static __thread int thread_value = 1;
+
+static void *fork_from_worker(void *argument)
+{
+    (void)argument;
+    thread_value = 42;
+    int on_stack = 9;
+    pid_t child = fork();
+    if (child == 0) {
+        printf("child of the worker: thread-local %d, stack %d\n", thread_value, on_stack);
+        _exit(7);
+    }
+    int status = 0;
+    waitpid(child, &status, 0);
+    printf("worker's child exited %d\n", WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+    return NULL;
+}
+
 static pthread_mutex_t hold = PTHREAD_MUTEX_INITIALIZER;
 
 static void *wait_for_release(void *argument)
@@ -85,6 +106,12 @@ int main(int argc, char **argv)
     setvbuf(stdout, NULL, _IOLBF, 0);
     if (strcmp(how, "limit") == 0)
         return create_until_error();
+    if (strcmp(how, "fork") == 0) {
+        pthread_create(&thread, NULL, fork_from_worker, NULL);
+        pthread_join(thread, NULL);
+        printf("main's thread-local %d\n", thread_value);
+        return 0;
+    }
     if (strcmp(how, "main_exit") == 0) {
         pthread_create(&thread, NULL, finish_later, NULL);
         printf("main calls pthread_exit\n");
