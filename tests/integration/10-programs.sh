@@ -40,6 +40,8 @@ program syscall_unsupported -- syscall_unsupported
 # fork, vfork, execve (fds, #! scripts, errors), wait statuses: each guest process is a
 # host process with a VM of its own.
 program processes --tmpdir -- processes all @TMP@
+# A thread that is not the main one forks: the child resumes in that thread's frame.
+program thread_fork -- thread_fork
 program cpu_loop -- cpu_loop 20000000
 program syscall_loop -- syscall_loop 10000
 
