@@ -5,7 +5,9 @@
 # reported as met or missed. The exit status is non-zero only if something could not be
 # measured (a program failed or printed the wrong output), never for a missed target.
 #
-# Sections: 1 start-up (hello world; 1b /bin/true, dynamically linked), 2 CPU-bound (cpu_loop), 3 one forwarded system call
+# Sections: 1 start-up (hello world; 1b /bin/true, dynamically linked), 2 CPU-bound
+# (cpu_loop), 2b ordinary programs (a -O0 xorshift loop, busybox sha256sum/gzip/sort of a
+# 20 MB file, busybox awk crunching numbers), 3 one forwarded system call
 # (syscall_loop, and VM exits per call), 4 peak RSS, 5 gdb (breakpoint hits, stepi, 1 MiB
 # memory read) against hermitux-run --gdb -S, gdbserver and qemu-x86_64 -g, 6 processes
 # (fork_loop: fork + exit + wait, and fork + execve of hello + wait), 7 HTTP requests
@@ -15,6 +17,10 @@
 #   BENCH_RUNS=20                start-up runs per configuration (median of them)
 #   BENCH_CPU_ITERS=1500000000   cpu_loop iterations (a few seconds natively)
 #   BENCH_CPU_REPS=5             cpu_loop runs per configuration (median)
+#   BENCH_WORK_REPS=3            runs per configuration of each ordinary program (median)
+#   BENCH_CRUNCH_ITERS=10000000  iterations of the -O0 xorshift loop
+#   BENCH_DATA_MB=20             size of the text file for sha256sum, gzip and sort
+#   BENCH_AWK_ITERS=100000       iterations of the awk number crunching
 #   BENCH_SYSCALLS_KVM=20000     getppid() calls under KVM (BENCH_SYSCALLS_TCG=200000,
 #                                BENCH_SYSCALLS_NATIVE=2000000, BENCH_SYSCALLS_QEMU=2000000)
 #   BENCH_GDB_REPS=3             gdb sessions per target (median per phase)
@@ -44,6 +50,10 @@ SYSCALLS_TCG=${BENCH_SYSCALLS_TCG:-200000}
 SYSCALLS_NATIVE=${BENCH_SYSCALLS_NATIVE:-2000000}
 SYSCALLS_QEMU=${BENCH_SYSCALLS_QEMU:-2000000}
 SYSCALL_REPS=${BENCH_SYSCALL_REPS:-5}
+WORK_REPS=${BENCH_WORK_REPS:-3}
+CRUNCH_ITERS=${BENCH_CRUNCH_ITERS:-10000000}
+DATA_MB=${BENCH_DATA_MB:-20}
+AWK_ITERS=${BENCH_AWK_ITERS:-100000}
 EXIT_SYSCALLS=${BENCH_EXIT_SYSCALLS:-2000}
 GDB_REPS=${BENCH_GDB_REPS:-3}
 GDB_HITS=${BENCH_GDB_HITS:-1000}
@@ -65,6 +75,7 @@ if [ "${BENCH_QUICK:-0}" = 1 ]; then
     SYSCALLS_NATIVE=200000 SYSCALLS_QEMU=200000 SYSCALL_REPS=2 EXIT_SYSCALLS=200
     GDB_REPS=1 GDB_HITS=100 GDB_STEPS=1000 GDB_TCG_HITS=10 GDB_TCG_STEPS=100
     FORKS=5 FORK_REPS=1 HTTP_REQUESTS=1000 HTTP_REPS=1
+    WORK_REPS=1 CRUNCH_ITERS=1000000 DATA_MB=2 AWK_ITERS=10000
 fi
 
 mkdir -p "$BUILD"
@@ -72,6 +83,8 @@ TIMER=$BUILD/bench-timer
 GDB_TARGET=$BUILD/gdb-target
 gcc -std=gnu11 -O2 -Wall -Wextra -Werror -o "$TIMER" bench/bench-timer.c
 gcc -std=gnu11 -static -O0 -g -Wall -Wextra -Werror -o "$GDB_TARGET" bench/gdb-target.c
+CRUNCH=$BUILD/crunch
+gcc -std=gnu11 -static -O0 -Wall -Wextra -Werror -o "$CRUNCH" bench/crunch.c
 
 # Background servers of the gdb section, killed by pid if the script stops early.
 SERVER_PID=""
@@ -254,7 +267,8 @@ if [ -n "$FLOOR_HX" ] && [ -n "$START_KVM" ]; then
         "$(ratio "$(calc "$START_KVM - $FLOOR_HX" 0)" "$(calc "$START_QEMU - $FLOOR_QEMU" 0)")" "" ""
 fi
 r=$(ratio "$START_TCG" "$START_QEMU")
-row "start-up" "hello, tcg vs qemu-x86_64" "$(ms "$START_TCG") ms" "$(ms "$START_QEMU") ms" "$r" "" ""
+row "start-up" "hello, tcg vs qemu-x86_64" "$(ms "$START_TCG") ms" "$(ms "$START_QEMU") ms" "$r" \
+    "<= 1.50" "$(verdict "$r" 1.50)"
 for c in kvm tcg; do
     have "$c" || continue
     r=$(ratio "$(field "$c" 6)" "$(field qemu 6)")
@@ -309,6 +323,77 @@ row "CPU-bound" "cpu_loop, tcg vs qemu-x86_64" "$(calc "$(field tcg 1) / 1e9" 2)
 r=$(ratio "$(field qemu 1)" "$(field native 1)")
 row "CPU-bound" "cpu_loop, qemu-x86_64 vs native" "$(calc "$(field qemu 1) / 1e9" 2) s" \
     "$(calc "$(field native 1) / 1e9" 2) s" "$r" "" ""
+echo
+
+# --- 2b. Ordinary programs ----------------------------------------------------------
+# What a new user runs: unoptimised compiled code and real tools, not a register-only loop.
+# Targets: tcg within 1.3x qemu-x86_64 on each; kvm never slower than qemu-x86_64; kvm
+# within 1.3x native on sha256sum (an I/O loop: about 4,900 reads of 4 KiB).
+DATA=$BUILD/data-${DATA_MB}mb.txt
+if [ ! -s "$DATA" ]; then
+    # Lines of pseudo-random numbers and words, the same file every time (srand(1)).
+    awk -v mb="$DATA_MB" 'BEGIN {
+        srand(1); n = 0; limit = mb * 1048576
+        while (n < limit) {
+            line = sprintf("%d w%d %.6f", int(rand() * 1e9), int(rand() * 1e5), rand())
+            print line; n += length(line) + 1
+        }
+    }' >"$DATA"
+fi
+# Debian's busybox awk has no libm (no sin, sqrt): arithmetic, arrays and strings only.
+AWK_PROGRAM="BEGIN { for (i = 1; i <= $AWK_ITERS; i++) { s += (i * i % 7919) / (1 + i % 13);"
+AWK_PROGRAM+=" a[i % 1000] += i; n += length(i \"\") } printf \"%.6f %d %d\\n\", s, a[7], n }"
+WORKLOADS=(crunch sha256sum gzip sort awk)
+declare -A WORK_LABEL=([crunch]="crunch -O0 x$CRUNCH_ITERS" [sha256sum]="sha256sum ${DATA_MB} MB"
+    [gzip]="gzip -c ${DATA_MB} MB" [sort]="sort ${DATA_MB} MB" [awk]="awk x$AWK_ITERS")
+workload_argv() { # NAME: sets ARGV to the program and its arguments
+    case $1 in
+    crunch) ARGV=("$CRUNCH" "$CRUNCH_ITERS") ;;
+    sha256sum) ARGV=(/bin/busybox sha256sum "$DATA") ;;
+    gzip) ARGV=(/bin/busybox gzip -c "$DATA") ;;
+    sort) ARGV=(/bin/busybox sort "$DATA") ;;
+    awk) ARGV=(/bin/busybox awk "$AWK_PROGRAM") ;;
+    esac
+}
+# The same output everywhere, compared by hash (gzip's is megabytes of binary).
+check_output_hash() {
+    local i got want
+    want=$("$@" | sha256sum)
+    for i in "${!CONFIG_NAMES[@]}"; do
+        [ "${CONFIG_NAMES[$i]}" = native ] && continue
+        # shellcheck disable=SC2086 # the prefixes are word lists without globs
+        got=$(${CONFIG_PREFIX[$i]} "$@" 2>/dev/null | sha256sum) || true
+        [ "$got" = "$want" ] || fail "${CONFIG_NAMES[$i]}: $* printed something else than natively"
+    done
+}
+seconds() { # CONFIG: its median in seconds, or n/a
+    if [ -n "$(field "$1" 1)" ]; then calc "$(field "$1" 1) / 1e9" 3; else echo n/a; fi
+}
+echo "== 2b. ordinary programs: median of $WORK_REPS runs per configuration (interleaved)"
+printf '   %-22s %9s %9s %9s %9s %9s %9s %9s\n' "busybox or program" native_s kvm_s tcg_s qemu_s \
+    tcg/qemu kvm/qemu kvm/nat
+declare -A WORK_CPU=()
+for w in "${WORKLOADS[@]}"; do
+    workload_argv "$w"
+    check_output_hash "${ARGV[@]}"
+    timed "$WORK_REPS" 1 "${ARGV[@]}"
+    r_tq=$(ratio "$(field tcg 1)" "$(field qemu 1)")
+    r_kq=$(ratio "$(field kvm 1)" "$(field qemu 1)")
+    r_kn=$(ratio "$(field kvm 1)" "$(field native 1)")
+    printf '   %-22s %9s %9s %9s %9s %9s %9s %9s\n' "${WORK_LABEL[$w]}" "$(seconds native)" \
+        "$(seconds kvm)" "$(seconds tcg)" "$(seconds qemu)" "$r_tq" "$r_kq" "$r_kn"
+    WORK_CPU[$w]=$(ratio "$(field tcg 7)" "$(field qemu 7)")
+    row "programs" "${WORK_LABEL[$w]}, tcg vs qemu" "$(seconds tcg) s" "$(seconds qemu) s" \
+        "$r_tq" "<= 1.30" "$(verdict "$r_tq" 1.30)"
+    row "programs" "${WORK_LABEL[$w]}, kvm vs qemu" "$(seconds kvm) s" "$(seconds qemu) s" \
+        "$r_kq" "<= 1.00" "$(verdict "$r_kq" 1.00)"
+    if [ "$w" = sha256sum ]; then
+        row "programs" "${WORK_LABEL[$w]}, kvm vs native" "$(seconds kvm) s" \
+            "$(seconds native) s" "$r_kn" "<= 1.30" "$(verdict "$r_kn" 1.30)"
+    fi
+done
+# CPU time (user + system) is less disturbed than wall time by other load on the machine.
+echo "   tcg/qemu in CPU time:$(for w in "${WORKLOADS[@]}"; do printf ' %s %s' "$w" "${WORK_CPU[$w]}"; done)"
 echo
 
 # --- 3. One forwarded system call -----------------------------------------------------
