@@ -264,6 +264,31 @@ static long follow_link(struct linux_process *process, const char *name, long fd
     return 0;
 }
 
+/* The live threads' tids, in creation order (threads_lock held briefly). */
+static GArray *thread_ids(struct linux_process *process)
+{
+    GArray *tids = g_array_new(FALSE, FALSE, sizeof(int));
+    g_mutex_lock(&process->threads_lock);
+    for (guint i = 0; process->threads && i < process->threads->len; i++) {
+        const struct linux_thread *thread = g_ptr_array_index(process->threads, i);
+        g_array_append_val(tids, thread->tid);
+    }
+    g_mutex_unlock(&process->threads_lock);
+    if (tids->len == 0)
+        g_array_append_val(tids, process->main_thread->tid);
+    return tids;
+}
+
+static bool is_thread_id(struct linux_process *process, long tid)
+{
+    GArray *tids = thread_ids(process);
+    bool found = false;
+    for (guint i = 0; i < tids->len && !found; i++)
+        found = g_array_index(tids, int, i) == tid;
+    g_array_free(tids, TRUE);
+    return found;
+}
+
 /* A path inside the program's process directory; prefix is "/proc/1" or
  * "/proc/1/task/1", rest what follows it. */
 static long process_view(struct linux_process *process, const char *prefix, const char *rest,
@@ -311,9 +336,9 @@ static long process_view(struct linux_process *process, const char *prefix, cons
     if (!parse_number(item, &number))
         return -ENOENT;
     if (strcmp(name, "task") == 0) {
-        if (number != process->main_thread->tid && !own_pid(number))
+        if (!is_thread_id(process, number))
             return -ENOENT;
-        snprintf(path, sizeof(path), "%s/task/%d", prefix, process->main_thread->tid);
+        snprintf(path, sizeof(path), "%s/task/%ld", prefix, number);
         return process_view(process, path, after, true, follow, out, depth);
     }
     if (number >= LINUX_MAX_FDS || process->fds[number].host_fd < 0)
@@ -631,6 +656,9 @@ static void generate_status(struct linux_process *process, GString *text)
     g_file_get_contents("/proc/self/status", &host, NULL, NULL);
     char **lines = g_strsplit(host ? host : "", "\n", -1);
     const struct linux_thread *thread = process->main_thread;
+    GArray *tids = thread_ids(process);
+    unsigned threads = tids->len;
+    g_array_free(tids, TRUE);
     for (char **line = lines; *line && **line; line++) {
         char *colon = strchr(*line, ':');
         if (!colon)
@@ -671,7 +699,7 @@ static void generate_status(struct linux_process *process, GString *text)
         KB("VmLib", 0);
         KB("VmPTE", 0);
         KB("VmSwap", 0);
-        LINE("Threads", "%d", 1);
+        LINE("Threads", "%u", threads);
         LINE("SigPnd", "%016" PRIx64, (uint64_t)0);
         LINE("ShdPnd", "%016" PRIx64, (uint64_t)0);
         LINE("SigBlk", "%016" PRIx64, thread->signal_mask);
@@ -721,13 +749,16 @@ static void generate_stat(struct linux_process *process, GString *text, bool sta
     char **host = host_stat_fields();
     const struct linux_thread *thread = process->main_thread;
     const struct linux_proc_info *info = &process->proc_info;
+    GArray *tids = thread_ids(process);
+    unsigned threads = tids->len;
+    g_array_free(tids, TRUE);
     /* pid (comm) state ppid pgrp session tty_nr tpgid flags minflt cminflt
      * majflt cmajflt utime stime cutime cstime priority nice num_threads
      * itrealvalue starttime */
-    g_string_append_printf(text, "%d (%s) R %d %d %d %s %s 4194304 0 0 0 0 %s %s 0 0 20 %d 1 0 %s ",
-                           thread->tid, thread->comm, (int)getppid(), (int)getpgrp(),
-                           (int)getsid(0), field(host, 7), field(host, 8), field(host, 14),
-                           field(host, 15), process->nice, field(host, 22));
+    g_string_append_printf(
+        text, "%d (%s) R %d %d %d %s %s 4194304 0 0 0 0 %s %s 0 0 20 %d %u 0 %s ", thread->tid,
+        thread->comm, (int)getppid(), (int)getpgrp(), (int)getsid(0), field(host, 7),
+        field(host, 8), field(host, 14), field(host, 15), process->nice, threads, field(host, 22));
     /* vsize rss rsslim startcode endcode startstack kstkesp kstkeip */
     g_string_append_printf(text, "%" PRIu64 " %" PRIu64 " %llu 0 0 %" PRIu64 " 0 0 ", walk.size,
                            walk.rss >> 12, (unsigned long long)process->limits[RLIMIT_RSS].rlim_cur,
@@ -877,8 +908,12 @@ static void list_directory(struct linux_process *process, struct linux_proc_fd *
             add_entry(dir->entries, number, name[2] ? DT_REG : DT_LNK);
         }
     } else if (strcmp(name, "task") == 0) {
-        snprintf(number, sizeof(number), "%d", process->main_thread->tid);
-        add_entry(dir->entries, number, DT_DIR);
+        GArray *tids = thread_ids(process);
+        for (guint i = 0; i < tids->len; i++) {
+            snprintf(number, sizeof(number), "%d", g_array_index(tids, int, i));
+            add_entry(dir->entries, number, DT_DIR);
+        }
+        g_array_free(tids, TRUE);
     } else {
         bool in_task = strstr(dir->path, "/task/") != NULL;
         for (size_t i = 0; i < G_N_ELEMENTS(process_entries); i++) {

@@ -63,3 +63,4 @@ compare hostile/cwd-fork-exec -- /bin/busybox sh -c \
 
 # The rest of the file interface (issue 10): openat2, close_range, memfd_create, utimes, xattrs.
 program file_calls --tmpdir -- file_calls @TMP@
+program proc_threads -- proc_threads
