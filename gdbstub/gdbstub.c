@@ -9,6 +9,7 @@
  * calls gdbstub_notify_stop.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <netdb.h>
 #include <netinet/in.h>
@@ -78,6 +79,8 @@ struct gdbstub {
     bool debugger_swbreak;
     bool debugger_hwbreak;
     bool list_threads_in_stop_reply;
+    bool multiprocess; /* pPID.TID thread ids (qSupported multiprocess+) */
+    GArray *files;     /* host fds opened by vFile:open in this session */
     /* QPassSignals, QProgramSignals: the debugger's latest sets. */
     bool pass_signals[GDB_SIGNAL_LIMIT];
     bool program_signals[GDB_SIGNAL_LIMIT];
@@ -358,7 +361,49 @@ static bool unescape_binary(char *data, size_t *length)
 }
 
 /* A thread id as gdb writes them: -1 (all), 0 (any) or a hex id. */
-static bool take_thread_id(struct cursor *cursor, int64_t *thread)
+static int64_t process_id(const struct gdbstub *stub)
+{
+    return stub->ops->process_id ? stub->ops->process_id(stub->opaque) : 0;
+}
+
+/* The one thread's id as the debugger writes it: "1", or "pPID.PID". */
+static void append_thread(const struct gdbstub *stub, GString *text)
+{
+    if (stub->multiprocess)
+        g_string_append_printf(text, "p%" PRIx64 ".%" PRIx64, process_id(stub), process_id(stub));
+    else
+        g_string_append_printf(text, "%x", THREAD_ID);
+}
+
+static bool take_plain_thread_id(struct cursor *cursor, int64_t *thread);
+
+/* pPID, pPID.TID (each part -1 for all, 0 for any): our process and its
+ * main thread become THREAD_ID (or -1/0 for all/any), anything else an id
+ * that is not ours. */
+static bool take_multiprocess_id(const struct gdbstub *stub, struct cursor *cursor, int64_t *thread)
+{
+    int64_t pid, tid = -1;
+    if (!take_plain_thread_id(cursor, &pid) ||
+        (take_char(cursor, '.') && !take_plain_thread_id(cursor, &tid)))
+        return false;
+    int64_t ours = process_id(stub);
+    if (pid > 0 && pid != ours)
+        *thread = INT32_MAX; /* another process: no such thread */
+    else if (tid > 0)
+        *thread = tid == ours ? THREAD_ID : INT32_MAX;
+    else
+        *thread = tid;
+    return true;
+}
+
+static bool take_thread_id_of(const struct gdbstub *stub, struct cursor *cursor, int64_t *thread)
+{
+    if (take_char(cursor, 'p'))
+        return take_multiprocess_id(stub, cursor, thread);
+    return take_plain_thread_id(cursor, thread);
+}
+
+static bool take_plain_thread_id(struct cursor *cursor, int64_t *thread)
 {
     uint64_t value;
     if (take_char(cursor, '-')) {
@@ -394,16 +439,25 @@ static GString *format_stop_reply(const struct gdbstub *stub, const struct gdb_s
     switch (stop->kind) {
     case GDB_STOP_EXITED:
         g_string_append_printf(text, "W%02x", stop->exit_status & 0xff);
+        if (stub->multiprocess)
+            g_string_append_printf(text, ";process:%" PRIx64, process_id(stub));
         return text;
     case GDB_STOP_KILLED:
         g_string_append_printf(text, "X%02x", stop->signal & 0xff);
+        if (stub->multiprocess)
+            g_string_append_printf(text, ";process:%" PRIx64, process_id(stub));
         return text;
     case GDB_STOP_SIGNAL:
         break;
     }
-    g_string_append_printf(text, "T%02xthread:%x;", stop->signal & 0xff, THREAD_ID);
-    if (stub->list_threads_in_stop_reply)
-        g_string_append_printf(text, "threads:%x;", THREAD_ID);
+    g_string_append_printf(text, "T%02xthread:", stop->signal & 0xff);
+    append_thread(stub, text);
+    g_string_append_c(text, ';');
+    if (stub->list_threads_in_stop_reply) {
+        g_string_append(text, "threads:");
+        append_thread(stub, text);
+        g_string_append_c(text, ';');
+    }
     /* swbreak/hwbreak only for a debugger that asked for them (qSupported). */
     switch (stop->reason) {
     case GDB_STOP_REASON_SWBREAK:
@@ -779,7 +833,8 @@ struct vcont_action {
 };
 
 /* One action of vCont: c, Csig, s, Ssig, rSTART,END, then [:thread]. */
-static bool take_vcont_action(struct cursor *args, struct vcont_action *action, bool *ours)
+static bool take_vcont_action(const struct gdbstub *stub, struct cursor *args,
+                              struct vcont_action *action, bool *ours)
 {
     uint64_t signal = 0;
     int64_t thread = -1;
@@ -803,7 +858,7 @@ static bool take_vcont_action(struct cursor *args, struct vcont_action *action, 
     default:
         return false;
     }
-    if (take_char(args, ':') && !take_thread_id(args, &thread))
+    if (take_char(args, ':') && !take_thread_id_of(stub, args, &thread))
         return false;
     action->mode = kind == 'r'                    ? GDB_RESUME_RANGE_STEP
                    : (kind == 's' || kind == 'S') ? GDB_RESUME_STEP
@@ -821,7 +876,7 @@ static void handle_vcont(struct gdbstub *stub, struct cursor *args)
      * thread, so that is the first action naming it or every thread. */
     while (take_char(args, ';')) {
         bool ours;
-        if (!take_vcont_action(args, &action, &ours)) {
+        if (!take_vcont_action(stub, args, &action, &ours)) {
             reply_error(stub, EINVAL);
             return;
         }
@@ -938,7 +993,7 @@ static void handle_set_thread(struct gdbstub *stub, struct cursor *args)
         return;
     }
     args->next++;
-    if (!take_thread_id(args, &thread) || !at_end(args))
+    if (!take_thread_id_of(stub, args, &thread) || !at_end(args))
         reply_error(stub, EINVAL);
     else if (!is_our_thread(thread))
         reply_error(stub, ESRCH);
@@ -949,7 +1004,7 @@ static void handle_set_thread(struct gdbstub *stub, struct cursor *args)
 static void handle_thread_alive(struct gdbstub *stub, struct cursor *args)
 {
     int64_t thread;
-    if (!take_thread_id(args, &thread) || !at_end(args))
+    if (!take_thread_id_of(stub, args, &thread) || !at_end(args))
         reply_error(stub, EINVAL);
     else if (thread != THREAD_ID || program_ended(stub))
         reply_error(stub, ESRCH);
@@ -960,13 +1015,17 @@ static void handle_thread_alive(struct gdbstub *stub, struct cursor *args)
 static void handle_current_thread(struct gdbstub *stub, struct cursor *args)
 {
     (void)args;
-    reply(stub, "QC1");
+    GString *text = g_string_new("QC");
+    append_thread(stub, text);
+    reply_string(stub, text);
 }
 
 static void handle_first_thread_info(struct gdbstub *stub, struct cursor *args)
 {
     (void)args;
-    reply(stub, "m1");
+    GString *text = g_string_new("m");
+    append_thread(stub, text);
+    reply_string(stub, text);
 }
 
 static void handle_next_thread_info(struct gdbstub *stub, struct cursor *args)
@@ -978,7 +1037,7 @@ static void handle_next_thread_info(struct gdbstub *stub, struct cursor *args)
 static void handle_thread_extra_info(struct gdbstub *stub, struct cursor *args)
 {
     int64_t thread;
-    if (!take_char(args, ',') || !take_thread_id(args, &thread) || !at_end(args)) {
+    if (!take_char(args, ',') || !take_thread_id_of(stub, args, &thread) || !at_end(args)) {
         reply_error(stub, EINVAL);
         return;
     }
@@ -1013,6 +1072,10 @@ static void handle_supported(struct gdbstub *stub, struct cursor *args)
     take_char(args, ':');
     stub->debugger_swbreak = debugger_offers(args, "swbreak");
     stub->debugger_hwbreak = debugger_offers(args, "hwbreak");
+    /* lldb 14 offers multiprocess+ too but cannot take pPID.TID stop
+     * replies; gdb alone sends qRelocInsn+ (as for the library list). */
+    stub->multiprocess = process_id(stub) > 0 && debugger_offers(args, "multiprocess") &&
+                         debugger_offers(args, "qRelocInsn");
     GString *text = g_string_new(NULL);
     g_string_append_printf(text, "PacketSize=%x;qXfer:features:read+", GDB_PACKET_SIZE);
     if (stub->ops->exec_file)
@@ -1028,6 +1091,8 @@ static void handle_supported(struct gdbstub *stub, struct cursor *args)
         g_string_append(text, ";QCatchSyscalls+");
     if (stub->ops->signal_filters)
         g_string_append(text, ";QPassSignals+;QProgramSignals+");
+    if (stub->multiprocess)
+        g_string_append(text, ";multiprocess+");
     g_string_append(text, ";QStartNoAckMode+;swbreak+;hwbreak+;vContSupported+");
     reply_string(stub, text);
 }
@@ -1104,6 +1169,245 @@ static void handle_pass_signals(struct gdbstub *stub, struct cursor *args)
 static void handle_program_signals(struct gdbstub *stub, struct cursor *args)
 {
     handle_signal_set(stub, args, stub->program_signals);
+}
+
+/* ---- vFile: the program's files, in GDB's File-I/O terms ----------------- */
+
+/* GDB's errno values (File-I/O protocol) for a host errno. */
+static int fileio_errno(int error)
+{
+    switch (error) {
+    case EPERM:
+    case ENOENT:
+    case EINTR:
+    case EBADF:
+    case EACCES:
+    case EFAULT:
+    case EBUSY:
+    case EEXIST:
+    case ENODEV:
+    case ENOTDIR:
+    case EISDIR:
+    case EINVAL:
+    case ENFILE:
+    case EMFILE:
+    case EFBIG:
+    case ENOSPC:
+    case ESPIPE:
+    case EROFS:
+        return error;
+    case ENAMETOOLONG:
+        return 91;
+    default:
+        return 9999; /* EUNKNOWN */
+    }
+}
+
+static void reply_fileio_error(struct gdbstub *stub, int error)
+{
+    GString *text = g_string_new(NULL);
+    g_string_append_printf(text, "F-1,%x", fileio_errno(error));
+    reply_string(stub, text);
+}
+
+/* GDB's open flags (File-I/O protocol) as the host's. */
+static int host_open_flags(uint64_t flags)
+{
+    int host = (int)(flags & 3); /* O_RDONLY, O_WRONLY, O_RDWR */
+    if (flags & 0x8)
+        host |= O_APPEND;
+    if (flags & 0x200)
+        host |= O_CREAT;
+    if (flags & 0x400)
+        host |= O_TRUNC;
+    if (flags & 0x800)
+        host |= O_EXCL;
+    return host;
+}
+
+static bool take_hex_string(struct cursor *args, char *out, size_t size)
+{
+    const char *end = memchr(args->next, ',', (size_t)(args->end - args->next));
+    size_t hex_length = (size_t)((end ? end : args->end) - args->next);
+    if (hex_length % 2 || hex_length / 2 >= size ||
+        !decode_hex(args->next, hex_length, (uint8_t *)out))
+        return false;
+    out[hex_length / 2] = '\0';
+    args->next += hex_length;
+    return memchr(out, '\0', hex_length / 2) == NULL;
+}
+
+static bool session_file(const struct gdbstub *stub, uint64_t fd, guint *index)
+{
+    for (guint i = 0; i < stub->files->len; i++) {
+        if ((uint64_t)g_array_index(stub->files, int, i) == fd) {
+            *index = i;
+            return true;
+        }
+    }
+    return false;
+}
+
+static void close_session_files(struct gdbstub *stub)
+{
+    for (guint i = 0; i < stub->files->len; i++)
+        close(g_array_index(stub->files, int, i));
+    g_array_set_size(stub->files, 0);
+}
+
+/* vFile:setfs:PID — one filesystem, the program's, whatever PID. */
+static void file_setfs(struct gdbstub *stub, struct cursor *args)
+{
+    uint64_t pid;
+    if (!take_hex(args, &pid) || !at_end(args))
+        reply_fileio_error(stub, EINVAL);
+    else
+        reply(stub, "F0");
+}
+
+static void file_open(struct gdbstub *stub, struct cursor *args)
+{
+    char path[4096];
+    uint64_t flags, mode;
+    if (!take_hex_string(args, path, sizeof path) || !take_char(args, ',') ||
+        !take_hex(args, &flags) || !take_char(args, ',') || !take_hex(args, &mode) ||
+        !at_end(args)) {
+        reply_fileio_error(stub, EINVAL);
+        return;
+    }
+    int fd = stub->ops->file_open(stub->opaque, path, host_open_flags(flags), (unsigned)mode);
+    if (fd < 0) {
+        reply_fileio_error(stub, -fd);
+        return;
+    }
+    g_array_append_val(stub->files, fd);
+    GString *text = g_string_new(NULL);
+    g_string_append_printf(text, "F%x", fd);
+    reply_string(stub, text);
+}
+
+static void file_pread(struct gdbstub *stub, struct cursor *args)
+{
+    uint64_t fd, count, offset;
+    guint index;
+    if (!take_hex(args, &fd) || !take_char(args, ',') || !take_hex(args, &count) ||
+        !take_char(args, ',') || !take_hex(args, &offset) || !at_end(args)) {
+        reply_fileio_error(stub, EINVAL);
+        return;
+    }
+    if (!session_file(stub, fd, &index)) {
+        reply_fileio_error(stub, EBADF);
+        return;
+    }
+    /* Escaping may double every byte: half a packet is always safe. */
+    count = MIN(count, (uint64_t)GDB_PACKET_SIZE / 2 - 32);
+    uint8_t *buffer = g_malloc(count ? count : 1);
+    ssize_t got = pread((int)fd, buffer, count, (off_t)offset);
+    if (got < 0) {
+        reply_fileio_error(stub, errno);
+    } else {
+        GString *text = g_string_new(NULL);
+        g_string_append_printf(text, "F%zx;", (size_t)got);
+        append_escaped(text, buffer, (size_t)got);
+        reply_string(stub, text);
+    }
+    g_free(buffer);
+}
+
+static void file_close(struct gdbstub *stub, struct cursor *args)
+{
+    uint64_t fd;
+    guint index;
+    if (!take_hex(args, &fd) || !at_end(args)) {
+        reply_fileio_error(stub, EINVAL);
+    } else if (!session_file(stub, fd, &index)) {
+        reply_fileio_error(stub, EBADF);
+    } else {
+        close((int)fd);
+        g_array_remove_index_fast(stub->files, index);
+        reply(stub, "F0");
+    }
+}
+
+static void put_be(uint8_t *out, uint64_t value, size_t size)
+{
+    for (size_t i = 0; i < size; i++)
+        out[i] = (uint8_t)(value >> (8 * (size - 1 - i)));
+}
+
+/* struct stat in GDB's File-I/O form: big-endian, 32-bit fields but for
+ * size, blksize and blocks. */
+static void file_fstat(struct gdbstub *stub, struct cursor *args)
+{
+    uint64_t fd;
+    guint index;
+    struct stat st;
+    if (!take_hex(args, &fd) || !at_end(args)) {
+        reply_fileio_error(stub, EINVAL);
+        return;
+    }
+    if (!session_file(stub, fd, &index) || fstat((int)fd, &st) < 0) {
+        reply_fileio_error(stub, EBADF);
+        return;
+    }
+    uint8_t out[64];
+    const uint64_t fields32a[] = {st.st_dev, st.st_ino, st.st_mode, st.st_nlink,
+                                  st.st_uid, st.st_gid, st.st_rdev};
+    for (size_t i = 0; i < G_N_ELEMENTS(fields32a); i++)
+        put_be(out + 4 * i, fields32a[i], 4);
+    put_be(out + 28, (uint64_t)st.st_size, 8);
+    put_be(out + 36, (uint64_t)st.st_blksize, 8);
+    put_be(out + 44, (uint64_t)st.st_blocks, 8);
+    put_be(out + 52, (uint64_t)st.st_atime, 4);
+    put_be(out + 56, (uint64_t)st.st_mtime, 4);
+    put_be(out + 60, (uint64_t)st.st_ctime, 4);
+    GString *text = g_string_new(NULL);
+    g_string_append_printf(text, "F%zx;", sizeof out);
+    append_escaped(text, out, sizeof out);
+    reply_string(stub, text);
+}
+
+static void file_readlink(struct gdbstub *stub, struct cursor *args)
+{
+    char path[4096], target[4096];
+    if (!take_hex_string(args, path, sizeof path) || !at_end(args)) {
+        reply_fileio_error(stub, EINVAL);
+        return;
+    }
+    long length = stub->ops->file_readlink(stub->opaque, path, target, sizeof target);
+    if (length < 0) {
+        reply_fileio_error(stub, (int)-length);
+        return;
+    }
+    GString *text = g_string_new(NULL);
+    g_string_append_printf(text, "F%lx;", length);
+    append_escaped(text, (const uint8_t *)target, (size_t)length);
+    reply_string(stub, text);
+}
+
+static void handle_file(struct gdbstub *stub, struct cursor *args)
+{
+    static const struct {
+        const char *name;
+        void (*handler)(struct gdbstub *stub, struct cursor *args);
+    } operations[] = {
+        {"setfs:", file_setfs}, {"open:", file_open},   {"pread:", file_pread},
+        {"close:", file_close}, {"fstat:", file_fstat}, {"readlink:", file_readlink},
+    };
+    if (!stub->ops->file_open || !take_char(args, ':')) {
+        reply_empty(stub);
+        return;
+    }
+    for (size_t i = 0; i < G_N_ELEMENTS(operations); i++) {
+        size_t length = strlen(operations[i].name);
+        if ((size_t)(args->end - args->next) >= length &&
+            memcmp(args->next, operations[i].name, length) == 0) {
+            args->next += length;
+            operations[i].handler(stub, args);
+            return;
+        }
+    }
+    reply_empty(stub); /* pwrite, unlink...: gdb falls back or says so */
 }
 
 static void handle_start_no_ack_mode(struct gdbstub *stub, struct cursor *args)
@@ -1418,6 +1722,7 @@ static const struct {
     {"vCont?", handle_vcont_query, false},
     {"vCont", handle_vcont, true},
     {"vKill", handle_vkill, false},
+    {"vFile", handle_file, true},
     /* Answered empty on purpose: the debugger then uses the fallbacks. */
     {"qOffsets", handle_unsupported, false},
     {"qTStatus", handle_unsupported, false},
@@ -1628,6 +1933,8 @@ static void reset_session(struct gdbstub *stub)
     stub->debugger_swbreak = false;
     stub->debugger_hwbreak = false;
     stub->list_threads_in_stop_reply = false;
+    stub->multiprocess = false;
+    close_session_files(stub);
     stub->stop_reply_owed = false;
     stub->interrupt_queued = false;
     memset(stub->pass_signals, 0, sizeof stub->pass_signals);
@@ -1885,6 +2192,7 @@ struct gdbstub *gdbstub_new(const struct gdb_target_ops *ops, void *opaque)
     stub->connection_fd = -1;
     stub->last_packet = g_string_new(NULL);
     stub->pending_output = g_string_new(NULL);
+    stub->files = g_array_new(FALSE, FALSE, sizeof(int));
     return stub;
 }
 
@@ -1921,5 +2229,7 @@ void gdbstub_free(struct gdbstub *stub)
     g_free(stub->address);
     g_string_free(stub->last_packet, TRUE);
     g_string_free(stub->pending_output, TRUE);
+    close_session_files(stub);
+    g_array_free(stub->files, TRUE);
     g_free(stub);
 }

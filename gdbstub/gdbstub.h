@@ -127,6 +127,15 @@ struct gdb_target_ops {
      * name and the array); 0 when there is none (a static program, or ld.so
      * has not set it up yet). NULL: the program is never dynamic. */
     size_t (*link_map)(void *opaque, uint64_t start, struct gdb_library **libraries);
+    /* The program's process id. With it, a debugger that offers
+     * multiprocess+ gets pPID.TID thread ids (the main thread's TID is the
+     * PID) and W/X replies naming the process. NULL or 0: no multiprocess. */
+    int64_t (*process_id)(void *opaque);
+    /* vFile:open and vFile:readlink, on the program's own files as it sees
+     * them: a host fd (the stub reads, stats and closes it) or -errno; the
+     * link's length in out or -errno. Only while stopped. NULL: no vFile. */
+    int (*file_open)(void *opaque, const char *path, int flags, unsigned mode);
+    long (*file_readlink)(void *opaque, const char *path, char *out, size_t size);
 };
 
 struct gdbstub;

@@ -16,6 +16,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <sys/types.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -201,6 +202,16 @@ void linux_strace_end(struct linux_process *process, int status, int signal);
 /* The host syscalls the monitor never makes (linux/host_syscalls.c): the
  * seccomp sandbox refuses them once the monitor is set up. */
 const int *linux_host_syscalls_refused(size_t *count);
+
+/* For a debugger (gdb's vFile), with the program stopped: opens path as the
+ * program's open() would (its cwd, its /proc view) and returns a host fd of
+ * the monitor's own, not in the program's fd table; or -errno. */
+int linux_debugger_open(struct linux_process *process, const char *path, int flags, mode_t mode);
+
+/* readlink(path) as the program's would: the length put in out (not
+ * NUL-terminated), or -errno. */
+long linux_debugger_readlink(struct linux_process *process, const char *path, char *out,
+                             size_t size);
 
 /* The syscall's name ("read"), or NULL for numbers the table does not know. */
 const char *linux_syscall_name(uint64_t number);

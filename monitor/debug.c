@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define MAX_BREAKPOINTS 256
 #define RFLAGS_TF       (1ULL << 8)
@@ -1169,6 +1170,25 @@ static void target_signal_filters(void *opaque, const bool *pass, const bool *pr
     g_mutex_unlock(&debugger->mutex);
 }
 
+/* The guest's pid is the monitor's own (docs/DESIGN.md). */
+static int64_t target_process_id(void *opaque)
+{
+    (void)opaque;
+    return getpid();
+}
+
+static int target_file_open(void *opaque, const char *path, int flags, unsigned mode)
+{
+    struct debugger *debugger = opaque;
+    return linux_debugger_open(debugger->guest->process, path, flags, (mode_t)mode);
+}
+
+static long target_file_readlink(void *opaque, const char *path, char *out, size_t size)
+{
+    struct debugger *debugger = opaque;
+    return linux_debugger_readlink(debugger->guest->process, path, out, size);
+}
+
 /* What a debugger set up is not the next one's. */
 static void forget_session(struct debugger *debugger)
 {
@@ -1196,6 +1216,9 @@ static const struct gdb_target_ops target_ops = {
     .auxv = target_auxv,
     .catch_syscalls = target_catch_syscalls,
     .signal_filters = target_signal_filters,
+    .process_id = target_process_id,
+    .file_open = target_file_open,
+    .file_readlink = target_file_readlink,
 };
 
 struct debugger *debugger_create(struct guest *guest, const char *spec, bool halt, char **error)

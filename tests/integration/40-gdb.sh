@@ -84,7 +84,7 @@ gdb_basics() {
         '^Breakpoint 2, main \(argc=1, argv=' '^total = 10' '^\$1 = \{x = 3, y = 4\}' \
         '^\$2 = \{x = 7, y = 9\}' '^\$3 = 5' '^scale \(p=0x[0-9a-f]+, factor=2\) at' \
         '^#1  0x[0-9a-f]+ in main' 'Value returned is \$4 = 14' \
-        '^\$5 = 1234' '\[Inferior 1 \(Remote target\) exited with code 012\]' || return 1
+        '^\$5 = 1234' '\[Inferior 1 \(process [0-9]+\) exited with code 012\]' || return 1
     expect "$dir" out '^total=10 counter=1234 scaled=14 origin=7,9 argc=1$' || return 1
     expect_status "$dir" 10
 }
@@ -130,7 +130,7 @@ gdb_interrupt_kill() {
         -ex 'shell (sleep 1; kill -INT $PPID) &' -ex "continue" \
         -ex "bt 1" -ex "print spins > 0" -ex "kill" || true
     expect "$dir" gdb.out 'received signal SIGINT' '^#0  (0x[0-9a-f]+ in )?main \(' \
-        '^\$1 = 1' '\[Inferior 1 \(Remote target\) killed\]' || return 1
+        '^\$1 = 1' '\[Inferior 1 \(process [0-9]+\) killed\]' || return 1
     expect "$dir" err 'killed by the debugger' || return 1
     expect_status "$dir" 137
 }
@@ -140,7 +140,7 @@ gdb_detach() {
     local accel=$1 dir=$2 libc=$3
     have_gdb || return 77
     gdb_session "$accel" "$dir" "$libc" "" "" -ex "break add" -ex "continue" -ex "detach" || true
-    expect "$dir" gdb.out '^Breakpoint 1, add' '\[Inferior 1 \(Remote target\) detached\]' || return 1
+    expect "$dir" gdb.out '^Breakpoint 1, add' '\[Inferior 1 \(process [0-9]+\) detached\]' || return 1
     expect "$dir" out '^total=10 counter=5' || return 1
     expect_status "$dir" 10
 }
@@ -566,3 +566,43 @@ gdb_catch_syscall() {
 }
 custom gdb/glibc/catch-syscall gdb_catch_syscall glibc
 custom gdb/musl/catch-syscall gdb_catch_syscall musl
+
+# multiprocess+: gdb knows the program's process id (the guest's pid is hermitux-run's).
+gdb_process_id() {
+    local accel=$1 dir=$2 libc=$3
+    have_gdb || return 77
+    local program=$GDB_PROGRAMS/gdb-$libc/debuggee own
+    start_monitor "$dir" --accel="$accel" -S "$program"
+    own=$(pgrep -P "$MONITOR_PID" | head -n 1)
+    timeout "$TIMEOUT" gdb -batch -nx -ex "file $program" -ex "target remote $dir/gdb.sock" \
+        -ex "info inferiors" -ex "continue" >"$dir/gdb.out" 2>&1
+    finish_monitor "$dir"
+    local shown
+    shown=$(sed -nE 's/^\* 1 +process ([0-9]+) .*/\1/p' "$dir/gdb.out")
+    if [ -z "$shown" ] || [ "$shown" != "$own" ]; then
+        echo "gdb shows process '$shown', hermitux-run is process '$own'"
+        return 1
+    fi
+    expect "$dir" gdb.out "\\[Inferior 1 \\(process $own\\) exited with code 012\\]" || return 1
+    expect_status "$dir" 10
+}
+custom gdb/glibc/process-id gdb_process_id glibc
+
+# vFile: `info proc`, `info proc mappings` and `gcore` read the program's own /proc view
+# (its maps, its cwd, its exe), and the core file gcore writes has the process notes and
+# the stack (gdb prints the backtrace from it alone).
+gdb_info_proc_gcore() {
+    local accel=$1 dir=$2 libc=$3
+    have_gdb || return 77
+    local program=$GDB_PROGRAMS/gdb-$libc/debuggee
+    gdb_session "$accel" "$dir" "$libc" "" "" -ex "break add" -ex "continue" -ex "info proc" \
+        -ex "info proc mappings" -ex "gcore $dir/core" -ex "kill" || true
+    expect "$dir" gdb.out '^process [0-9]+$' "^exe = '.*debuggee'" "^cwd = '$PWD'" \
+        '^ +0x400000 +0x[0-9a-f]+ +0x[0-9a-f]+ +0x0 +r--p +.*debuggee$' \
+        '^ +0x[0-9a-f]+ +0x7ffffffff000 +0x[0-9a-f]+ +0x0 +rw-p +\[stack\]$' \
+        "^Saved corefile $dir/core" || return 1
+    timeout "$TIMEOUT" gdb -batch -nx "$program" "$dir/core" -ex "bt 2" >"$dir/core.out" 2>&1
+    expect "$dir" core.out '^#0  add \(a=0, b=0\) at .*debuggee.c:14' \
+        '^#1  0x[0-9a-f]+ in main \(argc=1,' || return 1
+}
+custom gdb/glibc/info-proc-gcore gdb_info_proc_gcore glibc

@@ -6,9 +6,11 @@
 #include <cinttypes>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <netinet/in.h>
@@ -65,6 +67,7 @@ struct FakeTarget {
     std::vector<uint64_t> caught;
     std::vector<int> passed, programmed;
     uint64_t link_map_start = 1; /* what the last link_map call asked for */
+    int64_t pid = 0; // no multiprocess unless a test sets one
 
     FakeTarget()
     {
@@ -183,6 +186,24 @@ const gdb_target_ops kFakeOps = {
             (*libraries)[i - first].name = g_strdup(names[i]);
         }
         return 3 - first;
+    },
+    [](void *opaque) { return Fake(opaque)->pid; },
+    [](void *, const char *path, int flags, unsigned) {
+        // The program's files: one virtual text, nothing else.
+        if (strcmp(path, "/proc/self/comm") != 0)
+            return -ENOENT;
+        if ((flags & O_ACCMODE) != O_RDONLY)
+            return -EACCES;
+        int fd = memfd_create("comm", MFD_CLOEXEC);
+        if (fd < 0)
+            return -errno;
+        (void)!write(fd, "prog\n", 5);
+        return fd;
+    },
+    [](void *, const char *path, char *out, size_t size) -> long {
+        if (strcmp(path, "/proc/self/exe") != 0)
+            return -ENOENT;
+        return (long)g_strlcpy(out, "/bin/prog", size);
     },
 };
 
@@ -1104,6 +1125,57 @@ TEST_F(GdbstubTest, PassAndProgramSignals)
     EXPECT_TRUE(fake_.passed.empty());
     EXPECT_EQ(Ask("QPassSignals:100"), "E22");
     EXPECT_EQ(Ask("QPassSignals:e;x"), "E22");
+}
+
+// multiprocess+: pPID.TID ids everywhere, the main thread's TID being the PID.
+TEST_F(GdbstubTest, MultiprocessThreadIds)
+{
+    fake_.pid = 0x1234;
+    EXPECT_EQ(Ask("qSupported").find("multiprocess+"), std::string::npos);
+    EXPECT_EQ(Ask("qSupported:multiprocess+").find("multiprocess+"), std::string::npos); // lldb
+    EXPECT_NE(Ask("qSupported:multiprocess+;qRelocInsn+").find("multiprocess+"), std::string::npos);
+    EXPECT_EQ(Ask("qC"), "QCp1234.1234");
+    EXPECT_EQ(Ask("qfThreadInfo"), "mp1234.1234");
+    EXPECT_EQ(Ask("?"), "T05thread:p1234.1234;");
+    EXPECT_EQ(Ask("Hgp1234.1234"), "OK");
+    EXPECT_EQ(Ask("Hgp0.0"), "OK");
+    EXPECT_EQ(Ask("Hcp-1.-1"), "OK");
+    EXPECT_EQ(Ask("Hgp99.99"), "E03");
+    EXPECT_EQ(Ask("Tp1234.1234"), "OK");
+    EXPECT_EQ(Ask("Tp1234.99"), "E03");
+    Ask("vCont;c:p1234.1234");
+    ASSERT_EQ(fake_.resumes.size(), 1u);
+    Stop(GDB_STOP_EXITED, 0, GDB_STOP_REASON_NONE, 0, 3);
+    EXPECT_EQ(output_, Frame("W03;process:1234"));
+}
+
+std::string HexText(const std::string &text)
+{
+    std::string hex;
+    char digits[3];
+    for (unsigned char c : text) {
+        snprintf(digits, sizeof digits, "%02x", c);
+        hex += digits;
+    }
+    return hex;
+}
+
+TEST_F(GdbstubTest, FilesOfTheProgram)
+{
+    EXPECT_EQ(Ask("vFile:setfs:0"), "F0");
+    EXPECT_EQ(Ask("vFile:open:" + HexText("/nope") + ",0,0"), "F-1,2");
+    EXPECT_EQ(Ask("vFile:open:" + HexText("/proc/self/comm") + ",1,0"), "F-1,d");
+    std::string opened = Ask("vFile:open:" + HexText("/proc/self/comm") + ",0,0");
+    ASSERT_EQ(opened[0], 'F');
+    std::string fd = opened.substr(1);
+    EXPECT_EQ(Ask("vFile:pread:" + fd + ",100,0"), "F5;prog\n");
+    EXPECT_EQ(Ask("vFile:pread:7777,100,0"), "F-1,9"); // not one of ours
+    EXPECT_EQ(Ask("vFile:close:" + fd), "F0");
+    EXPECT_EQ(Ask("vFile:close:" + fd), "F-1,9");
+    EXPECT_EQ(Ask("vFile:readlink:" + HexText("/proc/self/exe")), "F9;/bin/prog");
+    EXPECT_EQ(Ask("vFile:unlink:" + HexText("/x")), "");
+    Ask("c"); // not while the program runs
+    EXPECT_EQ(Ask("vFile:setfs:0"), "E16");
 }
 
 TEST_F(GdbstubTest, TheLibraryListIsOnlyOfferedToGdb)
