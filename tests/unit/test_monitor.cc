@@ -2,6 +2,7 @@
 // program where the accelerator's page walk (KVM_TRANSLATE) is compared with the
 // memory module's on every mapped page.
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
 #include <glib.h>
 #include <signal.h>
@@ -74,6 +75,39 @@ TEST(CommandLine, DefaultsAndEnvironment)
     EXPECT_EQ(parsed.options.memory_size, monitor_default_memory());
     EXPECT_LE(parsed.options.memory_size, MONITOR_DEFAULT_MEMORY_CAP);
     monitor_options_free(&parsed.options);
+}
+
+// A name without a slash is looked up along PATH as a shell does: the first
+// regular executable file; directories and non-executables are passed over.
+TEST(CommandLine, ProgramFoundAlongPath)
+{
+    char dir_template[] = "/tmp/hermitux-path-XXXXXX";
+    ASSERT_NE(mkdtemp(dir_template), nullptr);
+    std::string dir = dir_template, first = dir + "/first", second = dir + "/second";
+    ASSERT_EQ(mkdir(first.c_str(), 0755), 0);
+    ASSERT_EQ(mkdir(second.c_str(), 0755), 0);
+    ASSERT_EQ(mkdir((first + "/tool").c_str(), 0755), 0); // a directory: skipped
+    ASSERT_TRUE(g_file_set_contents((second + "/plain").c_str(), "x", 1, nullptr));
+    ASSERT_TRUE(g_file_set_contents((second + "/tool").c_str(), "x", 1, nullptr));
+    ASSERT_EQ(chmod((second + "/tool").c_str(), 0755), 0);
+    std::string path = "PATH=/nonexistent:" + first + ":" + second;
+    char *environment[] = {const_cast<char *>(path.c_str()), nullptr};
+
+    char *found = monitor_find_program("tool", environment);
+    EXPECT_STREQ(found, (second + "/tool").c_str());
+    g_free(found);
+    EXPECT_EQ(monitor_find_program("plain", environment), nullptr) << "not executable";
+    EXPECT_EQ(monitor_find_program("missing", environment), nullptr);
+    found = monitor_find_program("./tool", environment);
+    EXPECT_STREQ(found, "./tool") << "a path is taken as it is";
+    g_free(found);
+
+    unlink((second + "/tool").c_str());
+    unlink((second + "/plain").c_str());
+    rmdir((first + "/tool").c_str());
+    rmdir(first.c_str());
+    rmdir(second.c_str());
+    rmdir(dir.c_str());
 }
 
 TEST(CommandLine, EnvironmentEditing)
