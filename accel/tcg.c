@@ -115,6 +115,7 @@ enum tcg_event {
 struct tcg_range {
     uint64_t start, end;
     uint32_t prot; /* UC_PROT_* */
+    uint64_t gpa;  /* guest-physical address of start (the run is contiguous) */
 };
 
 struct tcg_accel;
@@ -620,6 +621,33 @@ static void unmap_all(struct tcg_accel *tcg)
     tcg->mapped_cpl = -1;
 }
 
+static bool range_unchanged(const struct tcg_accel *tcg, const struct tcg_range *range);
+
+/*
+ * After a change that narrowed some mapping: drops the ranges that may no
+ * longer be right. Data ranges go whole (mapping them again on the next
+ * touch is cheap); an executable range stays when every page of it still
+ * maps the same frame with the same rights, and with it its translated
+ * code: a program that unmaps a lot (malloc's large blocks) would otherwise
+ * have all its code translated again after every munmap.
+ */
+static void unmap_changed(struct tcg_accel *tcg)
+{
+    guint kept = 0;
+    for (guint i = 0; i < tcg->mapped->len; i++) {
+        struct tcg_range range = g_array_index(tcg->mapped, struct tcg_range, i);
+        if ((range.prot & UC_PROT_EXEC) && range_unchanged(tcg, &range)) {
+            g_array_index(tcg->mapped, struct tcg_range, kept++) = range;
+            continue;
+        }
+        uc_ctl_remove_cache(tcg->uc, range.start, range.end);
+        uc_mem_unmap(tcg->uc, range.start, range.end - range.start);
+    }
+    g_array_set_size(tcg->mapped, kept);
+    if (kept == 0)
+        tcg->mapped_cpl = -1;
+}
+
 /* How a page may be mapped into Unicorn for cpl: the walk's verdict. */
 struct page_mapping {
     bool ok;
@@ -640,6 +668,18 @@ static struct page_mapping page_mapping_for(const struct tcg_accel *tcg, uint64_
     mapping.prot =
         UC_PROT_READ | (walk->writable ? UC_PROT_WRITE : 0) | (walk->executable ? UC_PROT_EXEC : 0);
     return mapping;
+}
+
+static bool range_unchanged(const struct tcg_accel *tcg, const struct tcg_range *range)
+{
+    for (uint64_t page = range->start; page < range->end; page += GUEST_PAGE_SIZE) {
+        struct guest_walk walk;
+        struct page_mapping mapping = page_mapping_for(tcg, page, tcg->mapped_cpl, &walk);
+        if (!mapping.ok || mapping.prot != range->prot ||
+            mapping.gpa != range->gpa + (page - range->start))
+            return false;
+    }
+    return true;
 }
 
 static bool same_run(const struct tcg_accel *tcg, uint64_t page, int cpl,
@@ -743,7 +783,7 @@ static bool map_for_access(struct tcg_accel *tcg, uc_mem_type type, uint64_t add
                  (unsigned long long)start, (unsigned long long)end, uc_strerror(err));
         return false;
     }
-    struct tcg_range range = {start, end, mapping.prot};
+    struct tcg_range range = {start, end, mapping.prot, mapping.gpa - (page - start)};
     g_array_insert_val(tcg->mapped, mapped_search(tcg, start), range);
     tcg->mapped_cpl = cpl;
     return true;
@@ -1644,7 +1684,7 @@ static int run_engine(struct accel *accel, struct accel_exit *exit)
         }
         uint64_t generation = guest_memory_generation(tcg->memory);
         if (generation != tcg->generation) {
-            unmap_all(tcg);
+            unmap_changed(tcg);
             tcg->generation = generation;
         }
         bool step = tcg->single_step;
