@@ -135,9 +135,10 @@ struct accel_breakpoint {
  * stop() interrupts a vCPU thread with this signal. The vCPU thread keeps it
  * blocked except inside run() and around blocking host calls, and the
  * monitor installs a handler that does nothing (without SA_RESTART), so the
- * signal only ends what the thread is waiting in.
+ * signal only ends what the thread is waiting in. A real-time signal: the
+ * standard ones sent to the monitor are forwarded to the program.
  */
-#define ACCEL_KICK_SIGNAL SIGUSR1
+#define ACCEL_KICK_SIGNAL (SIGRTMIN + 1)
 
 /* What this accelerator can do on this host, found by probing at creation. */
 struct accel_capabilities {

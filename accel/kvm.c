@@ -724,11 +724,13 @@ static int kvm_prepare_thread(struct kvm_accel *kvm)
     sigset_t mask;
     pthread_sigmask(SIG_SETMASK, NULL, &mask);
     sigdelset(&mask, ACCEL_KICK_SIGNAL);
+    /* The set follows len directly (offset 4): a uint64_t member would be
+     * padded to offset 8 and shift every signal by 32. */
     struct {
         struct kvm_signal_mask header;
-        uint64_t bits;
+        uint8_t bits[8];
     } signal_mask = {.header.len = 8};
-    memcpy(&signal_mask.bits, &mask, sizeof(signal_mask.bits));
+    memcpy(signal_mask.bits, &mask, sizeof(signal_mask.bits));
     if (ioctl(kvm->vcpu_fd, KVM_SET_SIGNAL_MASK, &signal_mask) < 0)
         return -errno;
     accel_bind_thread(&kvm->base);

@@ -45,6 +45,63 @@ bool linux_is_self(int64_t pid);
 #define LINUX_NSIG 64
 
 struct linux_proc_fd;
+/* The bit of a signal in a Linux sigset (signal 1 is bit 0). */
+#define LINUX_SIGNAL_BIT(signal) (1ULL << ((signal)-1))
+
+/* siginfo_t as the x86-64 kernel lays it out (128 bytes). */
+struct linux_siginfo {
+    int32_t signo;
+    int32_t error;
+    int32_t code;
+    int32_t padding;
+    union {
+        struct {
+            int32_t pid;
+            uint32_t uid;
+            uint64_t value; /* sigqueue's value */
+        } kill;
+        struct {
+            int32_t id;
+            int32_t overrun;
+            uint64_t value;
+        } timer;
+        struct {
+            uint64_t address;
+        } fault;
+        uint8_t bytes[112];
+    } fields;
+};
+
+/* Signals waiting for delivery: a bit per signal, and their siginfo (one for
+ * a standard signal, a queue for a real-time one). */
+struct linux_sigqueue {
+    uint64_t mask;
+    GQueue infos[LINUX_NSIG + 1]; /* of struct linux_siginfo */
+};
+
+/* An interval timer or POSIX timer: a host timer whose expiry posts a signal. */
+struct linux_timer {
+    bool used;
+    void *host_timer; /* timer_t of the host, NULL if none */
+    struct linux_process *process;
+    struct linux_thread *target; /* SIGEV_THREAD_ID, else NULL: the process */
+    int notify;                  /* SIGEV_SIGNAL, SIGEV_NONE, SIGEV_THREAD_ID */
+    int signal;
+    int id;
+    uint64_t value;
+    int overrun;      /* expiries missed while the last one was pending */
+    bool queued;      /* its signal is pending now */
+    int last_overrun; /* what timer_getoverrun reports */
+};
+
+#define LINUX_MAX_TIMERS 32 /* timer_create's ids 0..31; 3 more for setitimer */
+
+/* What an interrupted call needs to go on after a stop (restart_syscall). */
+struct linux_restart {
+    uint64_t number;   /* 0: nothing to restart */
+    uint64_t deadline; /* CLOCK_MONOTONIC nanoseconds */
+    uint64_t remaining_address;
+};
 
 struct linux_fd {
     int host_fd;  /* -1: the guest fd is free */
@@ -75,6 +132,13 @@ struct linux_thread {
     struct linux_cpu cpu;
     bool has_cpu;
     uint64_t signal_mask;
+    struct linux_sigqueue pending; /* signals sent to this thread (tkill, faults) */
+    /* rt_sigsuspend's caller's mask, put back once the handler is set up. */
+    uint64_t saved_mask;
+    bool restore_saved_mask;
+    uint64_t waiting_mask; /* rt_sigtimedwait's set while it sleeps */
+    struct linux_restart restart;
+    struct linux_siginfo last_info; /* for the debugger's $_siginfo */
     uint64_t altstack_sp, altstack_size;
     int altstack_flags;
     uint64_t clear_child_tid; /* set_tid_address */
@@ -107,7 +171,12 @@ struct linux_process {
     uint64_t brk_mapped; /* page aligned end of the mapped heap */
 
     struct rlimit limits[RLIM_NLIMITS];
+    /* Signal state: dispositions, process-wide pending signals and the
+     * timers, under signal_lock (timer and forwarding threads post). */
+    GMutex signal_lock;
     struct linux_kernel_sigaction actions[LINUX_NSIG + 1];
+    struct linux_sigqueue pending;
+    struct linux_timer timers[LINUX_MAX_TIMERS + 3];
     unsigned int umask;
     int nice;
 
@@ -295,6 +364,42 @@ long linux_futex_wake(struct linux_process *process, uint64_t address, int count
 
 /* futex.c: the robust futex at address lost its owner tid (set_robust_list). */
 void linux_futex_owner_died(struct linux_process *process, uint64_t address, int tid);
+void linux_register_signal(linux_handler *table);
+
+/* ---- signals (signal.c) ---- */
+
+/* Linux's internal codes for an interrupted call: never seen by the program,
+ * turned into EINTR or a restart when the call returns to it. */
+#define LINUX_ERESTARTSYS           512
+#define LINUX_ERESTARTNOINTR        513
+#define LINUX_ERESTARTNOHAND        514
+#define LINUX_ERESTART_RESTARTBLOCK 516
+
+void linux_signal_init(struct linux_process *process);
+void linux_signal_syscall_begin(struct linux_thread *thread);
+/* The thread whose syscall the calling host thread performs (NULL outside
+ * one): who a broken pipe's SIGPIPE goes to. */
+struct linux_thread *linux_signal_current_thread(void);
+void linux_signal_destroy(struct linux_process *process);
+void linux_signal_thread_destroy(struct linux_thread *thread);
+
+/*
+ * Ends a syscall: an -EINTR from the host becomes Linux's restart code for
+ * that call, and pending signals are delivered (a handler's frame, or the
+ * call restarted transparently when no handler runs). *value is the result;
+ * returns the outcome for linux_syscall.
+ */
+enum linux_outcome linux_signal_syscall_end(struct linux_thread *thread, uint64_t number,
+                                            long *value);
+
+/* Sends a signal to thread (NULL: to the process), as Linux generates it:
+ * an ignored one is dropped, a standard one already pending is not queued
+ * twice. Kicks the vCPU when the signal can be delivered now. */
+void linux_signal_send(struct linux_process *process, struct linux_thread *thread,
+                       const struct linux_siginfo *info);
+
+/* A write met a broken pipe: SIGPIPE for the writer (returns -EPIPE). */
+long linux_signal_broken_pipe(struct linux_thread *thread);
 
 #define LINUX_SYSCALL_TABLE_SIZE 512
 

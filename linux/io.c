@@ -47,25 +47,13 @@ static bool in_user_space(uint64_t address, uint64_t len)
     return address <= GUEST_USER_TOP && len <= GUEST_USER_TOP - address;
 }
 
-/*
- * On EPIPE Linux also sends SIGPIPE, whose default action ends the program
- * (`yes | head`). The host's SIGPIPE, if any, was meant for the monitor's
- * thread and is discarded here.
- */
+/* On EPIPE Linux also sends SIGPIPE to the writer (the thread whose call
+ * this is), whose default action ends the program (`yes | head`); ignored or
+ * handled, the write fails. */
 long linux_broken_pipe(struct linux_process *process)
 {
-    sigset_t pipe_set;
-    sigemptyset(&pipe_set);
-    sigaddset(&pipe_set, SIGPIPE);
-    sigset_t pending;
-    if (sigpending(&pending) == 0 && sigismember(&pending, SIGPIPE)) {
-        struct timespec zero = {0, 0};
-        sigtimedwait(&pipe_set, NULL, &zero);
-    }
-    bool blocked = process->main_thread->signal_mask & (1ULL << (SIGPIPE - 1));
-    if (process->actions[SIGPIPE].handler == (uint64_t)(uintptr_t)SIG_DFL && !blocked)
-        linux_process_exit(process, 0, SIGPIPE);
-    return -EPIPE;
+    (void)process;
+    return linux_signal_broken_pipe(linux_signal_current_thread());
 }
 
 void linux_pipe_guard_begin(sigset_t *old_mask)

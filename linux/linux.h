@@ -24,14 +24,36 @@ extern "C" {
 
 struct guest_memory;
 
-/* What the syscall layer needs from the vCPU: the FS/GS bases (arch_prctl).
- * Called from within linux_syscall, on the vCPU thread. */
+/* The program's general registers as a signal frame saves them. */
+struct linux_regs {
+    uint64_t rax, rbx, rcx, rdx, rsi, rdi, rbp, rsp;
+    uint64_t r8, r9, r10, r11, r12, r13, r14, r15;
+    uint64_t rip, rflags;
+};
+
+/* The x87/SSE state in FXSAVE's 512-byte layout. */
+#define LINUX_FXSAVE_SIZE 512
+
+/*
+ * What the syscall layer needs from a thread's vCPU: the FS/GS bases
+ * (arch_prctl), the registers and the FPU (signal frames), and a kick. The
+ * register calls are made from within linux_syscall or linux_signal_*, on the
+ * thread's own host thread; they return 0 or a negative errno. kick may be
+ * called from any host thread.
+ */
 struct linux_cpu {
     void *opaque;
     uint64_t (*get_fs_base)(void *opaque);
     void (*set_fs_base)(void *opaque, uint64_t base);
     uint64_t (*get_gs_base)(void *opaque);
     void (*set_gs_base)(void *opaque, uint64_t base);
+    int (*get_regs)(void *opaque, struct linux_regs *regs);
+    int (*set_regs)(void *opaque, const struct linux_regs *regs);
+    int (*get_fpu)(void *opaque, uint8_t fxsave[LINUX_FXSAVE_SIZE]);
+    int (*set_fpu)(void *opaque, const uint8_t fxsave[LINUX_FXSAVE_SIZE]);
+    /* Makes the vCPU leave the guest or a blocking host call soon, and keeps
+     * doing so until linux_signal_deliver runs: a signal became pending. */
+    void (*kick)(void *opaque);
 };
 
 /*
@@ -92,6 +114,8 @@ enum linux_outcome {
     LINUX_CONTINUE,    /* return *result to the program and resume it */
     LINUX_EXIT,        /* the program exited: see linux_exit_status */
     LINUX_THREAD_EXIT, /* this thread ended (exit); the others go on */
+    LINUX_RESUME,      /* the registers were replaced (rt_sigreturn, a signal handler
+                        * entered, a restarted call): resume the vCPU as it is */
 };
 
 struct linux_process;
@@ -179,6 +203,41 @@ struct linux_process *linux_thread_process(struct linux_thread *thread);
  */
 enum linux_outcome linux_syscall(struct linux_thread *thread, const struct linux_syscall *call,
                                  uint64_t *result);
+
+/* ---- signals (signal.c) ---- */
+
+/*
+ * Delivers what is pending for thread and not blocked, at a point where the
+ * vCPU is about to resume the program (after a kick, after an exception the
+ * monitor dealt with): ignored signals are dropped, a fatal default action
+ * ends the program (LINUX_EXIT), a handler gets a signal frame and the vCPU
+ * points at it (LINUX_RESUME). LINUX_CONTINUE when nothing changed.
+ */
+enum linux_outcome linux_signal_deliver(struct linux_thread *thread);
+
+/*
+ * A CPU exception the program took in user mode (x86 vector, its error code,
+ * CR2 for a page fault). When the program handles the resulting signal
+ * (SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGTRAP) a frame is built and the vCPU
+ * points at the handler: true. False when the default action applies (no
+ * handler, or the signal blocked or ignored, which Linux does not allow for
+ * a fault): the caller reports the fault and ends the run as today.
+ */
+bool linux_signal_exception(struct linux_thread *thread, unsigned vector, uint64_t error_code,
+                            uint64_t fault_address);
+
+/*
+ * A signal sent to the program from outside (kill(1) of the monitor, a
+ * terminal's Ctrl-C): queued for the process as Linux queues a kill() from
+ * another process (SI_USER, sender pid and uid), and the vCPU kicked. Any
+ * host thread.
+ */
+void linux_signal_post_external(struct linux_process *process, int signal, int sender_pid,
+                                unsigned sender_uid);
+
+/* The siginfo of the signal last delivered or the fault last taken (for
+ * gdb's $_siginfo): 128 bytes as Linux lays siginfo_t out. */
+void linux_signal_last_info(const struct linux_thread *thread, uint8_t info[128]);
 
 /* The exit status passed to exit or exit_group, & 0xff (valid after
  * LINUX_EXIT). When a signal ended the program it is 128 + that signal, the

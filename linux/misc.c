@@ -1,6 +1,6 @@
 /*
- * linux/misc.c — process identity, limits, time, signals (recorded, not
- * delivered), arch_prctl and exit_group.
+ * linux/misc.c — process identity, limits, time, arch_prctl and exit_group
+ * (signals are in signal.c).
  */
 #include "linux/internal.h"
 
@@ -21,12 +21,6 @@
 #include <sys/utsname.h>
 #include <time.h>
 #include <unistd.h>
-
-#ifndef SS_AUTODISARM
-#define SS_AUTODISARM (1U << 31)
-#endif
-
-#define SIGNAL_BIT(signal) (1ULL << ((signal)-1))
 
 /* ---- arch_prctl and thread bookkeeping ------------------------------------- */
 
@@ -261,23 +255,6 @@ static long read_request(struct linux_process *process, uint64_t address, struct
     return 0;
 }
 
-/* Sleeps are interrupted (-EINTR, time left in *remaining) when the vCPU
- * thread gets a signal, which is how the monitor stops a sleeping program. */
-static long sys_nanosleep(struct linux_thread *thread, const uint64_t *args)
-{
-    struct linux_process *process = thread->process;
-    struct timespec request, left;
-    long error = read_request(process, args[0], &request);
-    if (error)
-        return error;
-    if (nanosleep(&request, &left) == 0)
-        return 0;
-    error = linux_host_error();
-    if (error == -EINTR && args[1] && linux_copy_out(process, args[1], &left, sizeof(left)))
-        return -EFAULT;
-    return error;
-}
-
 static long sys_clock_nanosleep(struct linux_thread *thread, const uint64_t *args)
 {
     struct linux_process *process = thread->process;
@@ -458,176 +435,6 @@ static long sys_setpriority(struct linux_thread *thread, const uint64_t *args)
     return 0;
 }
 
-/* ---- signals ------------------------------------------------------------------- */
-
-static long sys_rt_sigaction(struct linux_thread *thread, const uint64_t *args)
-{
-    struct linux_process *process = thread->process;
-    int signal = (int)args[0];
-    if (args[3] != sizeof(uint64_t) || signal < 1 || signal > LINUX_NSIG)
-        return -EINVAL;
-    if (args[1] && (signal == SIGKILL || signal == SIGSTOP))
-        return -EINVAL;
-    struct linux_kernel_sigaction action;
-    if (args[1] && linux_copy_in(process, args[1], &action, sizeof(action)))
-        return -EFAULT;
-    if (args[2] && linux_copy_out(process, args[2], &process->actions[signal], sizeof(action)))
-        return -EFAULT;
-    if (args[1]) {
-        action.mask &= ~(SIGNAL_BIT(SIGKILL) | SIGNAL_BIT(SIGSTOP));
-        process->actions[signal] = action;
-    }
-    return 0;
-}
-
-static long sys_rt_sigprocmask(struct linux_thread *thread, const uint64_t *args)
-{
-    struct linux_process *process = thread->process;
-    if (args[3] != sizeof(uint64_t))
-        return -EINVAL;
-    uint64_t set = 0;
-    if (args[1]) {
-        if (args[0] > SIG_SETMASK)
-            return -EINVAL;
-        if (linux_copy_in(process, args[1], &set, sizeof(set)))
-            return -EFAULT;
-    }
-    if (args[2] &&
-        linux_copy_out(process, args[2], &thread->signal_mask, sizeof(thread->signal_mask)))
-        return -EFAULT;
-    if (args[1]) {
-        if (args[0] == SIG_BLOCK)
-            thread->signal_mask |= set;
-        else if (args[0] == SIG_UNBLOCK)
-            thread->signal_mask &= ~set;
-        else
-            thread->signal_mask = set;
-        thread->signal_mask &= ~(SIGNAL_BIT(SIGKILL) | SIGNAL_BIT(SIGSTOP));
-    }
-    return 0;
-}
-
-static long sys_rt_sigpending(struct linux_thread *thread, const uint64_t *args)
-{
-    struct linux_process *process = thread->process;
-    if (args[1] > sizeof(uint64_t))
-        return -EINVAL;
-    uint64_t pending = 0; /* signals to itself are acted on at once */
-    return linux_copy_out(process, args[0], &pending, args[1]) ? -EFAULT : 0;
-}
-
-/* stack_t as the x86-64 kernel lays it out. */
-struct linux_stack {
-    uint64_t sp;
-    int32_t flags;
-    int32_t padding;
-    uint64_t size;
-};
-
-#define LINUX_MINSIGSTKSZ 2048
-
-static long sys_sigaltstack(struct linux_thread *thread, const uint64_t *args)
-{
-    struct linux_process *process = thread->process;
-    struct linux_stack wanted;
-    if (args[0]) {
-        if (linux_copy_in(process, args[0], &wanted, sizeof(wanted)))
-            return -EFAULT;
-        int mode = wanted.flags & ~SS_AUTODISARM;
-        if (mode != 0 && mode != SS_DISABLE && mode != SS_ONSTACK)
-            return -EINVAL;
-        if (mode != SS_DISABLE && wanted.size < LINUX_MINSIGSTKSZ)
-            return -ENOMEM;
-    }
-    if (args[1]) {
-        struct linux_stack old = {thread->altstack_sp, thread->altstack_flags, 0,
-                                  thread->altstack_size};
-        if (linux_copy_out(process, args[1], &old, sizeof(old)))
-            return -EFAULT;
-    }
-    if (args[0]) {
-        if ((wanted.flags & ~SS_AUTODISARM) == SS_DISABLE) {
-            thread->altstack_sp = thread->altstack_size = 0;
-            thread->altstack_flags = SS_DISABLE;
-        } else {
-            thread->altstack_sp = wanted.sp;
-            thread->altstack_size = wanted.size;
-            thread->altstack_flags = wanted.flags & SS_AUTODISARM;
-        }
-    }
-    return 0;
-}
-
-static bool ignored_by_default(int signal)
-{
-    return signal == SIGCHLD || signal == SIGCONT || signal == SIGURG || signal == SIGWINCH ||
-           /* stopping: there is no job control to stop for */
-           signal == SIGSTOP || signal == SIGTSTP || signal == SIGTTIN || signal == SIGTTOU;
-}
-
-/*
- * A signal the program sends itself. No handler can run (signals are not
- * delivered into the guest yet), so only the default actions are carried
- * out: a fatal one ends the run as Linux would (abort() → SIGABRT → 134).
- */
-static long signal_self(struct linux_thread *thread, int signal)
-{
-    struct linux_process *process = thread->process;
-    if (signal < 0 || signal > LINUX_NSIG)
-        return -EINVAL;
-    if (signal == 0)
-        return 0;
-    uint64_t handler = process->actions[signal].handler;
-    bool blocked = thread->signal_mask & SIGNAL_BIT(signal);
-    if (signal != SIGKILL) {
-        if (handler == (uint64_t)(uintptr_t)SIG_IGN || blocked || ignored_by_default(signal))
-            return 0;
-        if (handler != (uint64_t)(uintptr_t)SIG_DFL) {
-            if (process->config.verbose)
-                fprintf(stderr, "hermitux-run: signal %d not delivered (handlers unsupported)\n",
-                        signal);
-            return 0;
-        }
-    }
-    linux_process_exit(process, 0, signal);
-    return 0;
-}
-
-static long sys_kill(struct linux_thread *thread, const uint64_t *args)
-{
-    int32_t pid = (int32_t)args[0];
-    /* Another process or group is a host one: the host delivers. A group
-     * with the program in it (0, -1, its own) reaches only the program for
-     * now: the host would hand the monitor a signal it cannot forward yet. */
-    if (pid != linux_pid() && pid != 0 && pid != -1 && pid != -getpgrp())
-        return linux_kill_other(pid, (int)args[1]);
-    return signal_self(thread, (int)args[1]);
-}
-
-static long sys_tkill(struct linux_thread *thread, const uint64_t *args)
-{
-    if ((int32_t)args[0] <= 0)
-        return -EINVAL;
-    /* Another thread of the program: its tid is a host tid of this monitor,
-     * which must not receive the signal itself. */
-    struct linux_thread *target = linux_thread_find(thread->process, (int32_t)args[0]);
-    if (target)
-        return signal_self(target, (int)args[1]);
-    return linux_kill_other((int32_t)args[0], (int)args[1]);
-}
-
-static long sys_tgkill(struct linux_thread *thread, const uint64_t *args)
-{
-    if ((int32_t)args[0] <= 0 || (int32_t)args[1] <= 0)
-        return -EINVAL;
-    if ((int32_t)args[0] != linux_pid())
-        return linux_kill_other((int32_t)args[0], (int)args[2]);
-    struct linux_thread *target = linux_thread_find(thread->process, (int32_t)args[1]);
-    if (!target)
-        return -ESRCH;
-    return signal_self(target, (int)args[2]);
-}
-
 static long sys_getcpu(struct linux_thread *thread, const uint64_t *args)
 {
     struct linux_process *process = thread->process;
@@ -670,7 +477,6 @@ void linux_register_misc(linux_handler *table)
     table[SYS_clock_getres] = sys_clock_getres;
     table[SYS_gettimeofday] = sys_gettimeofday;
     table[SYS_time] = sys_time;
-    table[SYS_nanosleep] = sys_nanosleep;
     table[SYS_clock_nanosleep] = sys_clock_nanosleep;
     table[SYS_times] = sys_times;
     table[SYS_uname] = sys_uname;
@@ -686,13 +492,6 @@ void linux_register_misc(linux_handler *table)
     table[SYS_sched_setaffinity] = sys_sched_setaffinity;
     table[SYS_getpriority] = sys_getpriority;
     table[SYS_setpriority] = sys_setpriority;
-    table[SYS_rt_sigaction] = sys_rt_sigaction;
-    table[SYS_rt_sigprocmask] = sys_rt_sigprocmask;
-    table[SYS_rt_sigpending] = sys_rt_sigpending;
-    table[SYS_sigaltstack] = sys_sigaltstack;
-    table[SYS_kill] = sys_kill;
-    table[SYS_tkill] = sys_tkill;
-    table[SYS_tgkill] = sys_tgkill;
     table[SYS_getcpu] = sys_getcpu;
     table[SYS_exit_group] = sys_exit_group;
 }

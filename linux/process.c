@@ -30,6 +30,7 @@ static void build_table_once(void)
         linux_register_exec(syscall_table);
         linux_register_thread(syscall_table);
         linux_register_futex(syscall_table);
+        linux_register_signal(syscall_table);
         g_once_init_leave(&built, 1);
     }
 }
@@ -83,6 +84,7 @@ struct linux_process *linux_process_create(struct guest_memory *memory,
     }
     thread->altstack_flags = SS_DISABLE;
     process->main_thread = thread;
+    linux_signal_init(process);
     for (int fd = 0; fd < LINUX_MAX_FDS; fd++)
         process->fds[fd].host_fd = -1;
     process->vfork_done_fd = -1;
@@ -154,6 +156,8 @@ void linux_process_destroy(struct linux_process *process)
     g_hash_table_destroy(process->logged_unsupported);
     g_list_free_full(keys, g_free);
     g_free(process->exe_path);
+    linux_signal_destroy(process);
+    linux_signal_thread_destroy(process->main_thread);
     g_free(process->main_thread);
     g_ptr_array_free(process->threads, TRUE);
     g_mutex_clear(&process->misc_lock);
@@ -238,6 +242,7 @@ enum linux_outcome linux_syscall(struct linux_thread *thread, const struct linux
         *result = 0;
         return LINUX_EXIT;
     }
+    linux_signal_syscall_begin(thread);
     if (call->number < LINUX_SYSCALL_TABLE_SIZE && syscall_table[call->number]) {
         int saved_errno = errno;
         bool mm = changes_map(call->number);
@@ -256,11 +261,14 @@ enum linux_outcome linux_syscall(struct linux_thread *thread, const struct linux
     } else {
         value = unsupported(process, call->number);
     }
+    enum linux_outcome outcome = LINUX_CONTINUE;
+    if (!process->exited && !thread->exited)
+        outcome = linux_signal_syscall_end(thread, call->number, &value);
     *result = (uint64_t)value;
     linux_strace_syscall(thread, call, value, !process->exited);
     if (process->exited)
         return LINUX_EXIT;
-    return thread->exited ? LINUX_THREAD_EXIT : LINUX_CONTINUE;
+    return thread->exited ? LINUX_THREAD_EXIT : outcome;
 }
 
 int linux_exit_status(const struct linux_process *process)

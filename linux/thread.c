@@ -108,8 +108,10 @@ void linux_thread_after_fork(struct linux_thread *survivor)
 
 void linux_thread_free(struct linux_thread *thread)
 {
-    if (thread && thread != thread->process->main_thread)
+    if (thread && thread != thread->process->main_thread) {
+        linux_signal_thread_destroy(thread);
         g_free(thread);
+    }
 }
 
 static int thread_count(struct linux_process *process)

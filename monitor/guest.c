@@ -304,6 +304,117 @@ static void cpu_set_gs_base(void *opaque, uint64_t base)
     cpu_set_segment_base(opaque, false, base);
 }
 
+int guest_cpu_get_regs(struct guest *guest, struct accel *vcpu, struct linux_regs *regs)
+{
+    struct cpu_state state;
+    int result = guest->accel_ops->get_state(vcpu, &state, CPU_STATE_GPRS);
+    if (result < 0)
+        return result;
+    *regs =
+        (struct linux_regs){state.rax, state.rbx, state.rcx, state.rdx, state.rsi, state.rdi,
+                            state.rbp, state.rsp, state.r8,  state.r9,  state.r10, state.r11,
+                            state.r12, state.r13, state.r14, state.r15, state.rip, state.rflags};
+    return 0;
+}
+
+int guest_cpu_set_regs(struct guest *guest, struct accel *vcpu, const struct linux_regs *regs)
+{
+    struct cpu_state state = {
+        .rax = regs->rax,
+        .rbx = regs->rbx,
+        .rcx = regs->rcx,
+        .rdx = regs->rdx,
+        .rsi = regs->rsi,
+        .rdi = regs->rdi,
+        .rbp = regs->rbp,
+        .rsp = regs->rsp,
+        .r8 = regs->r8,
+        .r9 = regs->r9,
+        .r10 = regs->r10,
+        .r11 = regs->r11,
+        .r12 = regs->r12,
+        .r13 = regs->r13,
+        .r14 = regs->r14,
+        .r15 = regs->r15,
+        .rip = regs->rip,
+        .rflags = regs->rflags,
+    };
+    return guest->accel_ops->set_state(vcpu, &state, CPU_STATE_GPRS);
+}
+
+/* FXSAVE's layout: the control words, then x87 registers at 32 and XMM at
+ * 160, each 16 bytes. */
+int guest_cpu_get_fpu(struct guest *guest, struct accel *vcpu, uint8_t fxsave[LINUX_FXSAVE_SIZE])
+{
+    struct cpu_fpu_state fpu;
+    int result = guest->accel_ops->get_fpu(vcpu, &fpu);
+    if (result < 0)
+        return result;
+    memset(fxsave, 0, LINUX_FXSAVE_SIZE);
+    memcpy(fxsave + 0, &fpu.fcw, 2);
+    memcpy(fxsave + 2, &fpu.fsw, 2);
+    fxsave[4] = fpu.ftw;
+    memcpy(fxsave + 6, &fpu.fop, 2);
+    memcpy(fxsave + 8, &fpu.fip, 8);
+    memcpy(fxsave + 16, &fpu.fdp, 8);
+    memcpy(fxsave + 24, &fpu.mxcsr, 4);
+    uint32_t mxcsr_mask = 0xffff;
+    memcpy(fxsave + 28, &mxcsr_mask, 4);
+    memcpy(fxsave + 32, fpu.st, sizeof(fpu.st));
+    memcpy(fxsave + 160, fpu.xmm, sizeof(fpu.xmm));
+    return 0;
+}
+
+int guest_cpu_set_fpu(struct guest *guest, struct accel *vcpu,
+                      const uint8_t fxsave[LINUX_FXSAVE_SIZE])
+{
+    struct cpu_fpu_state fpu = {0};
+    memcpy(&fpu.fcw, fxsave + 0, 2);
+    memcpy(&fpu.fsw, fxsave + 2, 2);
+    fpu.ftw = fxsave[4];
+    memcpy(&fpu.fop, fxsave + 6, 2);
+    memcpy(&fpu.fip, fxsave + 8, 8);
+    memcpy(&fpu.fdp, fxsave + 16, 8);
+    memcpy(&fpu.mxcsr, fxsave + 24, 4);
+    memcpy(fpu.st, fxsave + 32, sizeof(fpu.st));
+    memcpy(fpu.xmm, fxsave + 160, sizeof(fpu.xmm));
+    return guest->accel_ops->set_fpu(vcpu, &fpu);
+}
+
+/* The main thread's vCPU, for the personality. */
+static int cpu_get_regs(void *opaque, struct linux_regs *regs)
+{
+    struct guest *guest = opaque;
+    return guest_cpu_get_regs(guest, guest->accel, regs);
+}
+
+static int cpu_set_regs(void *opaque, const struct linux_regs *regs)
+{
+    struct guest *guest = opaque;
+    return guest_cpu_set_regs(guest, guest->accel, regs);
+}
+
+static int cpu_get_fpu(void *opaque, uint8_t fxsave[LINUX_FXSAVE_SIZE])
+{
+    struct guest *guest = opaque;
+    return guest_cpu_get_fpu(guest, guest->accel, fxsave);
+}
+
+static int cpu_set_fpu(void *opaque, const uint8_t fxsave[LINUX_FXSAVE_SIZE])
+{
+    struct guest *guest = opaque;
+    return guest_cpu_set_fpu(guest, guest->accel, fxsave);
+}
+
+static void cpu_kick(void *opaque)
+{
+    struct guest *guest = opaque;
+    if (guest->kick)
+        guest->kick(guest->kick_opaque);
+    else
+        guest->accel_ops->stop(guest->accel);
+}
+
 struct guest *guest_create(const struct monitor_options *options, char **error)
 {
     struct guest *guest = g_new0(struct guest, 1);
@@ -377,6 +488,11 @@ struct guest *guest_create(const struct monitor_options *options, char **error)
         .set_fs_base = cpu_set_fs_base,
         .get_gs_base = cpu_get_gs_base,
         .set_gs_base = cpu_set_gs_base,
+        .get_regs = cpu_get_regs,
+        .set_regs = cpu_set_regs,
+        .get_fpu = cpu_get_fpu,
+        .set_fpu = cpu_set_fpu,
+        .kick = cpu_kick,
     };
     struct linux_cpu cpu = cpu_template;
     cpu.opaque = guest;

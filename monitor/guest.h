@@ -46,6 +46,10 @@ struct guest {
     bool forked_child;                     /* a fork made this process: it has no main loop */
     uint64_t vdso_base;                    /* AT_SYSINFO_EHDR: the vDSO's ELF header in the guest */
     struct hx_vclock *vclock;              /* its clock page, as the host sees it */
+    /* How the program's vCPU is kicked when a signal becomes pending for it
+     * (set by the run; NULL: a plain accelerator stop). */
+    void (*kick)(void *opaque);
+    void *kick_opaque;
 };
 
 /*
@@ -57,6 +61,14 @@ struct guest {
 struct guest *guest_create(const struct monitor_options *options, char **error);
 
 void guest_destroy(struct guest *guest);
+
+/* A vCPU's registers and x87/SSE state (FXSAVE layout) in the personality's
+ * terms (struct linux_cpu's accessors). 0 or a negative errno. */
+int guest_cpu_get_regs(struct guest *guest, struct accel *vcpu, struct linux_regs *regs);
+int guest_cpu_set_regs(struct guest *guest, struct accel *vcpu, const struct linux_regs *regs);
+int guest_cpu_get_fpu(struct guest *guest, struct accel *vcpu, uint8_t fxsave[LINUX_FXSAVE_SIZE]);
+int guest_cpu_set_fpu(struct guest *guest, struct accel *vcpu,
+                      const uint8_t fxsave[LINUX_FXSAVE_SIZE]);
 
 /* ---- processes (fork.c): struct linux_host for the personality ---- */
 long monitor_guest_fork(void *opaque, uint64_t child_stack);

@@ -68,7 +68,12 @@ struct run {
     struct cpu_state state; /* of the vCPU that ended the run */
     int exit_status;
     bool forked_child; /* this process is a fork's child: no main loop */
+    /* Signals sent to the monitor, forwarded to the program. */
+    GThread *forwarder;
+    atomic_bool forwarder_quit;
 };
+
+static void start_forwarding(struct run *run);
 
 static gboolean on_vcpu_finished(gpointer data)
 {
@@ -180,6 +185,46 @@ static void become_forked_child(struct vcpu *vcpu, struct cpu_state *state)
         run->debugger = NULL;
         state->rflags &= ~0x100ULL; /* TF */
     }
+    /* Only the forking thread came across: signals sent to the child need a
+     * forwarder of their own. */
+    start_forwarding(run);
+}
+
+/* The program ended inside the personality (exit, a fatal signal). */
+static void program_ended(struct vcpu *vcpu)
+{
+    struct run *run = vcpu->run;
+    int signal = linux_exit_signal(run->guest->process);
+    int status = signal ? 128 + signal : linux_exit_status(run->guest->process);
+    if (end_run(vcpu, signal ? RUN_END_SIGNAL : RUN_END_EXIT, status))
+        debugger_program_ended(run->debugger, status, signal);
+}
+
+/* ---- signals: delivery points --------------------------------------------------- */
+
+/* At the top of each turn of a vCPU loop: pending signals delivered. False
+ * when a signal's default action ended the program. */
+static bool deliver_signals(struct vcpu *vcpu)
+{
+    if (linux_signal_deliver(vcpu->thread) != LINUX_EXIT)
+        return true;
+    program_ended(vcpu);
+    return false;
+}
+
+/* An exception the program took: its handler runs if it has one. */
+static bool handled_by_program(struct vcpu *vcpu)
+{
+    if (vcpu->exit.in_kernel)
+        return false;
+    return linux_signal_exception(vcpu->thread, vcpu->exit.vector, vcpu->exit.error_code,
+                                  vcpu->exit.fault_address);
+}
+
+/* A stop that only came to deliver a signal: the run goes on. */
+static bool stopped_for_signal(struct run *run)
+{
+    return !atomic_load(&run->stop_signal) && !atomic_load(&run->timed_out) && !run_ending(run);
 }
 
 /* fork, vfork, and clone of a process (without CLONE_VM, or with
@@ -235,12 +280,12 @@ static enum syscall_next perform_syscall(struct vcpu *vcpu)
     if (outcome == LINUX_THREAD_EXIT)
         return SYSCALL_THREAD_ENDED;
     if (outcome == LINUX_EXIT) {
-        int signal = linux_exit_signal(guest->process);
-        int status = signal ? 128 + signal : linux_exit_status(guest->process);
-        if (end_run(vcpu, signal ? RUN_END_SIGNAL : RUN_END_EXIT, status))
-            debugger_program_ended(run->debugger, status, signal);
+        program_ended(vcpu);
         return SYSCALL_RUN_ENDED;
     }
+    /* rt_sigreturn, a signal frame or a restart: the registers are set. */
+    if (outcome == LINUX_RESUME)
+        return SYSCALL_RESUME;
     state.rax = result;
     if (guest->accel_ops->set_state(vcpu->accel, &state, CPU_STATE_GPRS) < 0) {
         end_run_with_error(vcpu, "cannot write vCPU registers");
@@ -258,6 +303,8 @@ static void vcpu_loop(struct vcpu *vcpu)
     struct debugger *debugger = vcpu->main ? run->debugger : NULL;
     struct accel_exit *exit = &vcpu->exit;
     for (;;) {
+        if (!deliver_signals(vcpu))
+            return;
         int result = guest->accel_ops->run(vcpu->accel, exit);
         if (result < 0) {
             exit->reason = ACCEL_EXIT_ERROR;
@@ -291,6 +338,10 @@ static void vcpu_loop(struct vcpu *vcpu)
                 return;
             }
         }
+        if (exit->reason == ACCEL_EXIT_EXCEPTION && handled_by_program(vcpu))
+            continue;
+        if (exit->reason == ACCEL_EXIT_STOPPED && stopped_for_signal(run))
+            continue;
         if (exit->reason == ACCEL_EXIT_EXCEPTION) {
             if (end_run(vcpu, RUN_END_FAULT, 0))
                 debugger_program_ended(run->debugger, 0, report_signal_for_vector(exit->vector));
@@ -405,11 +456,46 @@ static void vcpu_set_gs_base(void *opaque, uint64_t base)
     vcpu_set_segment_base(opaque, false, base);
 }
 
+static int vcpu_get_regs(void *opaque, struct linux_regs *regs)
+{
+    struct vcpu *vcpu = opaque;
+    return guest_cpu_get_regs(vcpu->run->guest, vcpu->accel, regs);
+}
+
+static int vcpu_set_regs(void *opaque, const struct linux_regs *regs)
+{
+    struct vcpu *vcpu = opaque;
+    return guest_cpu_set_regs(vcpu->run->guest, vcpu->accel, regs);
+}
+
+static int vcpu_get_fpu(void *opaque, uint8_t fxsave[LINUX_FXSAVE_SIZE])
+{
+    struct vcpu *vcpu = opaque;
+    return guest_cpu_get_fpu(vcpu->run->guest, vcpu->accel, fxsave);
+}
+
+static int vcpu_set_fpu(void *opaque, const uint8_t fxsave[LINUX_FXSAVE_SIZE])
+{
+    struct vcpu *vcpu = opaque;
+    return guest_cpu_set_fpu(vcpu->run->guest, vcpu->accel, fxsave);
+}
+
+static void vcpu_kick(void *opaque)
+{
+    struct vcpu *vcpu = opaque;
+    vcpu->run->guest->accel_ops->stop(vcpu->accel);
+}
+
 static const struct linux_cpu vcpu_cpu_template = {
     .get_fs_base = vcpu_get_fs_base,
     .set_fs_base = vcpu_set_fs_base,
     .get_gs_base = vcpu_get_gs_base,
     .set_gs_base = vcpu_set_gs_base,
+    .get_regs = vcpu_get_regs,
+    .set_regs = vcpu_set_regs,
+    .get_fpu = vcpu_get_fpu,
+    .set_fpu = vcpu_set_fpu,
+    .kick = vcpu_kick,
 };
 
 /* The child's vCPU: the parent's copy, returning 0 from clone on its own
@@ -500,14 +586,84 @@ static void thread_memory_changed(void *opaque, struct linux_thread *thread)
         run->guest->accel_ops->memory_changed(vcpu->accel);
 }
 
+/* SIGINT or SIGTERM while a debugger holds the program: the monitor stops,
+ * as it always has under gdb. */
+struct stop_request {
+    struct run *run;
+    int signal;
+};
+
 static gboolean on_stop_signal(gpointer data)
 {
-    struct run *run = *(struct run **)data;
-    int signal = GPOINTER_TO_INT(((struct run **)data)[1]);
-    atomic_store(&run->stop_signal, signal);
+    struct stop_request *request = data;
+    struct run *run = request->run;
+    atomic_store(&run->stop_signal, request->signal);
     stop_all_vcpus(run);
     debugger_abort(run->debugger);
-    return G_SOURCE_CONTINUE;
+    g_free(request);
+    return G_SOURCE_REMOVE;
+}
+
+/* ---- signals sent to the monitor ------------------------------------------------- */
+
+/* What the monitor passes on to the program: every standard signal a process
+ * can be sent and catch, but the ones the CPU raises for the monitor's own
+ * faults and SIGCHLD (the monitor's children are the processes' business). */
+static void forwarded_signals(sigset_t *set)
+{
+    static const int signals[] = {SIGHUP,   SIGINT,  SIGQUIT,   SIGUSR1, SIGUSR2,   SIGPIPE,
+                                  SIGALRM,  SIGTERM, SIGSTKFLT, SIGCONT, SIGTSTP,   SIGTTIN,
+                                  SIGTTOU,  SIGURG,  SIGXCPU,   SIGXFSZ, SIGVTALRM, SIGPROF,
+                                  SIGWINCH, SIGIO,   SIGPWR};
+    sigemptyset(set);
+    for (size_t i = 0; i < G_N_ELEMENTS(signals); i++)
+        sigaddset(set, signals[i]);
+}
+
+/* The forwarding thread: the signals stay blocked in every thread and are
+ * taken here, then queued for the program as a kill() from outside. */
+static gpointer forward_signals(gpointer data)
+{
+    struct run *run = data;
+    sigset_t set;
+    forwarded_signals(&set);
+    const struct timespec poll_interval = {0, 100 * 1000 * 1000};
+    while (!atomic_load(&run->forwarder_quit)) {
+        siginfo_t info;
+        int signal = sigtimedwait(&set, &info, &poll_interval);
+        if (signal <= 0)
+            continue;
+        if (run->debugger && !run->forked_child && (signal == SIGINT || signal == SIGTERM)) {
+            struct stop_request *request = g_new(struct stop_request, 1);
+            *request = (struct stop_request){run, signal};
+            g_idle_add(on_stop_signal, request);
+            continue;
+        }
+        linux_signal_post_external(run->guest->process, signal, info.si_pid, info.si_uid);
+    }
+    return NULL;
+}
+
+/* A signal became pending for the process: its main vCPU is kicked. */
+static void run_kick(void *opaque)
+{
+    struct run *run = opaque;
+    run->guest->accel_ops->stop(run->guest->accel);
+}
+
+static void start_forwarding(struct run *run)
+{
+    run->guest->kick = run_kick;
+    run->guest->kick_opaque = run;
+    atomic_store(&run->forwarder_quit, false);
+    run->forwarder = g_thread_try_new("signals", forward_signals, run, NULL);
+    if (!run->forwarder) {
+        /* No thread to spare (RLIMIT_NPROC in a fork's child): the signals
+         * take their host default action on the monitor instead. */
+        sigset_t forwarded;
+        forwarded_signals(&forwarded);
+        pthread_sigmask(SIG_UNBLOCK, &forwarded, NULL);
+    }
 }
 
 static gboolean on_timeout(gpointer data)
@@ -533,10 +689,14 @@ static void install_kick_signal(void)
     sigemptyset(&action.sa_mask);
     sigaction(ACCEL_KICK_SIGNAL, &action, NULL);
     set_kick_blocked(true);
-    /* A program writing to a closed pipe gets EPIPE from the syscall layer,
+    /* The signals forwarded to the program are blocked in every thread
+     * (threads inherit this mask) and taken by the forwarding thread. So a
+     * program writing to a closed pipe gets EPIPE from the syscall layer,
      * which decides what a native run would have done; the monitor itself
-     * must not die of it. */
-    signal(SIGPIPE, SIG_IGN);
+     * does not die of it. */
+    sigset_t forwarded;
+    forwarded_signals(&forwarded);
+    pthread_sigmask(SIG_BLOCK, &forwarded, NULL);
 }
 
 /* --strace's last line, once the program is gone. */
@@ -657,10 +817,7 @@ int monitor_run(const struct monitor_options *options)
         guest_destroy(guest);
         return 1;
     }
-    struct run *sigint_data[2] = {&run, GINT_TO_POINTER(SIGINT)};
-    struct run *sigterm_data[2] = {&run, GINT_TO_POINTER(SIGTERM)};
-    guint sigint_source = g_unix_signal_add(SIGINT, on_stop_signal, sigint_data);
-    guint sigterm_source = g_unix_signal_add(SIGTERM, on_stop_signal, sigterm_data);
+    start_forwarding(&run);
 
     guint timeout_source = 0;
     if (options->timeout > 0)
@@ -673,8 +830,9 @@ int monitor_run(const struct monitor_options *options)
     guest_vclock_stop(vclock);
     if (timeout_source && !atomic_load(&run.timed_out))
         g_source_remove(timeout_source);
-    g_source_remove(sigint_source);
-    g_source_remove(sigterm_source);
+    atomic_store(&run.forwarder_quit, true);
+    if (run.forwarder)
+        g_thread_join(run.forwarder);
 
     int signal = 0;
     int status = run_status(&run, &signal);

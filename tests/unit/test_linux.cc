@@ -628,6 +628,13 @@ TEST_F(LinuxTest, PipesAndPolling)
     EXPECT_EQ(Call(SYS_read, 3, kBuffer + 500, 100), 4);
     EXPECT_EQ(Get(kBuffer + 500, 4), "ping");
 
+    // The harness ignores SIGPIPE, and the program inherited that as across
+    // execve: back to the default action.
+    uint64_t action[4] = {0, 0, 0, 0};
+    Put(kBuffer + 600, action, sizeof(action));
+    EXPECT_EQ(Call(SYS_rt_sigaction, SIGPIPE, kBuffer + 600, kBuffer + 640, 8), 0);
+    EXPECT_EQ(GetValue<uint64_t>(kBuffer + 640), reinterpret_cast<uint64_t>(SIG_IGN));
+
     // A closed read end: EPIPE, and SIGPIPE's default action ends the program.
     EXPECT_EQ(Call(SYS_close, 3), 0);
     EXPECT_EQ(Call(SYS_write, 4, kBuffer + 200, 4), -EPIPE);

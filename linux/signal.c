@@ -1,0 +1,1559 @@
+/*
+ * linux/signal.c — signals as Linux delivers them: dispositions, masks,
+ * pending sets, the rt_sigframe built on the program's stack and taken down
+ * by rt_sigreturn, the syscall restart rules, CPU exceptions turned into
+ * SIGSEGV/SIGBUS/SIGILL/SIGFPE/SIGTRAP, and the sources: kill and friends,
+ * alarm, interval timers, POSIX timers, broken pipes and the outside world.
+ *
+ * Delivery happens only where the vCPU is in the monitor's hands: at the end
+ * of a syscall, at an exception taken in user mode, and after a kick. Signals
+ * posted by other host threads (timers, the monitor's signal forwarding)
+ * kick the vCPU so that one of those points comes soon.
+ */
+#include "linux/internal.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+
+#ifndef SS_AUTODISARM
+#define SS_AUTODISARM (1U << 31)
+#endif
+
+/* sa_flags bits as the kernel has them. */
+#define LINUX_SA_SIGINFO   0x00000004ULL
+#define LINUX_SA_ONSTACK   0x08000000ULL
+#define LINUX_SA_RESTART   0x10000000ULL
+#define LINUX_SA_NODEFER   0x40000000ULL
+#define LINUX_SA_RESETHAND 0x80000000ULL
+#define LINUX_SA_RESTORER  0x04000000ULL
+
+#define LINUX_SIG_DFL 0
+#define LINUX_SIG_IGN 1
+
+/* si_code values. */
+#define LINUX_SI_USER     0
+#define LINUX_SI_KERNEL   0x80
+#define LINUX_SI_QUEUE    (-1)
+#define LINUX_SI_TIMER    (-2)
+#define LINUX_SI_TKILL    (-6)
+#define LINUX_SEGV_MAPERR 1
+#define LINUX_SEGV_ACCERR 2
+#define LINUX_ILL_ILLOPN  2
+#define LINUX_FPE_INTDIV  1
+#define LINUX_FPE_INTOVF  2
+#define LINUX_FPE_FLTDIV  3
+#define LINUX_FPE_FLTOVF  4
+#define LINUX_FPE_FLTUND  5
+#define LINUX_FPE_FLTRES  6
+#define LINUX_FPE_FLTINV  7
+#define LINUX_BUS_ADRALN  1
+#define LINUX_TRAP_TRACE  2
+
+#define UNBLOCKABLE (LINUX_SIGNAL_BIT(SIGKILL) | LINUX_SIGNAL_BIT(SIGSTOP))
+/* Taken before any other pending signal, as Linux does: they describe the
+ * instruction the program is at. */
+#define SYNCHRONOUS                                                                                \
+    (LINUX_SIGNAL_BIT(SIGSEGV) | LINUX_SIGNAL_BIT(SIGBUS) | LINUX_SIGNAL_BIT(SIGILL) |             \
+     LINUX_SIGNAL_BIT(SIGTRAP) | LINUX_SIGNAL_BIT(SIGFPE) | LINUX_SIGNAL_BIT(SIGSYS))
+
+/* The eflags a signal frame may change (Linux's FIX_EFLAGS). */
+#define EFLAGS_CF 0x1ULL
+#define EFLAGS_PF 0x4ULL
+#define EFLAGS_AF 0x10ULL
+#define EFLAGS_ZF 0x40ULL
+#define EFLAGS_SF 0x80ULL
+#define EFLAGS_TF 0x100ULL
+#define EFLAGS_DF 0x400ULL
+#define EFLAGS_OF 0x800ULL
+#define EFLAGS_RF 0x10000ULL
+#define EFLAGS_AC 0x40000ULL
+#define FIX_EFLAGS                                                                                 \
+    (EFLAGS_AC | EFLAGS_OF | EFLAGS_DF | EFLAGS_TF | EFLAGS_SF | EFLAGS_ZF | EFLAGS_AF |           \
+     EFLAGS_PF | EFLAGS_CF | EFLAGS_RF)
+
+/* What Linux's user selectors are (__USER_CS, __USER_DS). */
+#define USER_CS 0x33
+#define USER_SS 0x2b
+
+/* ucontext flags. */
+#define UC_FP_XSTATE         0x1
+#define UC_SIGCONTEXT_SS     0x2
+#define UC_STRICT_RESTORE_SS 0x4
+
+/* The XSAVE-format FP frame: FXSAVE's 512 bytes (their last 48 bytes hold
+ * the software-reserved description), the 64-byte XSAVE header, and a
+ * trailing magic word, as Linux writes it. Only x87 and SSE are saved. */
+#define FP_XSTATE_MAGIC1  0x46505853U
+#define FP_XSTATE_MAGIC2  0x46505845U
+#define FPSTATE_SW_OFFSET 464
+#define XSTATE_SIZE       (LINUX_FXSAVE_SIZE + 64)
+#define FPSTATE_SIZE      (XSTATE_SIZE + 4)
+#define XFEATURES_X87_SSE 3ULL
+
+/* stack_t as the x86-64 kernel lays it out. */
+struct linux_stack {
+    uint64_t sp;
+    int32_t flags;
+    int32_t padding;
+    uint64_t size;
+};
+
+struct linux_sigcontext {
+    uint64_t r8, r9, r10, r11, r12, r13, r14, r15;
+    uint64_t rdi, rsi, rbp, rbx, rdx, rax, rcx, rsp, rip, eflags;
+    uint16_t cs, gs, fs, ss;
+    uint64_t err, trapno, oldmask, cr2;
+    uint64_t fpstate;
+    uint64_t reserved[8];
+};
+
+struct linux_ucontext {
+    uint64_t flags;
+    uint64_t link;
+    struct linux_stack stack;
+    struct linux_sigcontext mcontext;
+    uint64_t sigmask;
+};
+
+struct linux_rt_sigframe {
+    uint64_t pretcode;
+    struct linux_ucontext uc;
+    struct linux_siginfo info;
+};
+
+_Static_assert(sizeof(struct linux_siginfo) == 128, "siginfo_t is 128 bytes");
+_Static_assert(sizeof(struct linux_sigcontext) == 256, "sigcontext is 256 bytes");
+_Static_assert(sizeof(struct linux_rt_sigframe) == 440, "rt_sigframe is 440 bytes");
+
+#define LINUX_MINSIGSTKSZ 2048
+/* Below the interrupted rsp: the red zone the ABI lets leaf functions use. */
+#define RED_ZONE 128
+/* Real-time signals queued at most (RLIMIT_SIGPENDING's role). */
+#define MAX_QUEUED 4096
+
+/* Linux's `current`: the thread whose syscall this host thread performs. */
+static __thread struct linux_thread *current_thread;
+
+/* ---- pending sets ---------------------------------------------------------- */
+
+static void queue_clear(struct linux_sigqueue *queue)
+{
+    for (int signal = 1; signal <= LINUX_NSIG; signal++) {
+        g_queue_clear_full(&queue->infos[signal], g_free);
+    }
+    queue->mask = 0;
+}
+
+static bool queue_add(struct linux_sigqueue *queue, const struct linux_siginfo *info)
+{
+    int signal = info->signo;
+    GQueue *infos = &queue->infos[signal];
+    /* A standard signal is pending once; a real-time one queues. */
+    if (signal < SIGRTMIN && (queue->mask & LINUX_SIGNAL_BIT(signal)))
+        return false;
+    if (infos->length >= MAX_QUEUED)
+        return false;
+    g_queue_push_tail(infos, g_memdup2(info, sizeof(*info)));
+    queue->mask |= LINUX_SIGNAL_BIT(signal);
+    return true;
+}
+
+static bool queue_take(struct linux_sigqueue *queue, int signal, struct linux_siginfo *info)
+{
+    if (!(queue->mask & LINUX_SIGNAL_BIT(signal)))
+        return false;
+    struct linux_siginfo *head = g_queue_pop_head(&queue->infos[signal]);
+    if (head) {
+        *info = *head;
+        g_free(head);
+    } else {
+        *info = (struct linux_siginfo){.signo = signal, .code = LINUX_SI_KERNEL};
+    }
+    if (g_queue_is_empty(&queue->infos[signal]))
+        queue->mask &= ~LINUX_SIGNAL_BIT(signal);
+    return true;
+}
+
+/* ---- dispositions ------------------------------------------------------------ */
+
+enum default_action { ACTION_TERMINATE, ACTION_CORE, ACTION_IGNORE, ACTION_STOP };
+
+static enum default_action default_action(int signal)
+{
+    switch (signal) {
+    case SIGCHLD:
+    case SIGCONT:
+    case SIGURG:
+    case SIGWINCH:
+        return ACTION_IGNORE;
+    case SIGSTOP:
+    case SIGTSTP:
+    case SIGTTIN:
+    case SIGTTOU:
+        return ACTION_STOP;
+    case SIGQUIT:
+    case SIGILL:
+    case SIGTRAP:
+    case SIGABRT:
+    case SIGBUS:
+    case SIGFPE:
+    case SIGSEGV:
+    case SIGXCPU:
+    case SIGXFSZ:
+    case SIGSYS:
+        return ACTION_CORE;
+    default:
+        return ACTION_TERMINATE;
+    }
+}
+
+/* Whether a signal would be dropped at once (sig_ignored in Linux): ignored
+ * and not blocked, as a blocked signal's handler may change before it is
+ * unblocked. Called with the signal lock held. */
+static bool ignored_now(const struct linux_process *process, const struct linux_thread *thread,
+                        int signal)
+{
+    if (thread && (thread->signal_mask & LINUX_SIGNAL_BIT(signal)))
+        return false;
+    uint64_t handler = process->actions[signal].handler;
+    return handler == LINUX_SIG_IGN ||
+           (handler == LINUX_SIG_DFL && default_action(signal) == ACTION_IGNORE &&
+            signal != SIGCONT);
+}
+
+static bool has_frames(const struct linux_thread *thread)
+{
+    return thread->has_cpu && thread->cpu.get_regs && thread->cpu.set_regs;
+}
+
+/* ---- sending ------------------------------------------------------------------- */
+
+static void kick(struct linux_thread *thread)
+{
+    if (thread->has_cpu && thread->cpu.kick)
+        thread->cpu.kick(thread->cpu.opaque);
+}
+
+void linux_signal_send(struct linux_process *process, struct linux_thread *thread,
+                       const struct linux_siginfo *info)
+{
+    int signal = info->signo;
+    if (signal < 1 || signal > LINUX_NSIG)
+        return;
+    /* Until threads exist, the process's signals go to its only thread. */
+    struct linux_thread *receiver = thread ? thread : process->main_thread;
+    g_mutex_lock(&process->signal_lock);
+    bool queued = false;
+    if (!ignored_now(process, receiver, signal))
+        queued = queue_add(thread ? &thread->pending : &process->pending, info);
+    bool wake = queued && (!(receiver->signal_mask & LINUX_SIGNAL_BIT(signal)) ||
+                           (receiver->waiting_mask & LINUX_SIGNAL_BIT(signal)));
+    g_mutex_unlock(&process->signal_lock);
+    /* The thread performing this very syscall delivers at its end. */
+    if (wake && receiver != current_thread)
+        kick(receiver);
+}
+
+static void send_simple(struct linux_thread *thread, int signal, int code, bool to_thread)
+{
+    struct linux_siginfo info = {.signo = signal, .code = code};
+    if (code == LINUX_SI_USER || code == LINUX_SI_TKILL) {
+        info.fields.kill.pid = linux_pid();
+        info.fields.kill.uid = (uint32_t)getuid();
+    }
+    linux_signal_send(thread->process, to_thread ? thread : NULL, &info);
+}
+
+void linux_signal_post_external(struct linux_process *process, int signal, int sender_pid,
+                                unsigned sender_uid)
+{
+    struct linux_siginfo info = {.signo = signal, .code = LINUX_SI_USER};
+    info.fields.kill.pid = sender_pid;
+    info.fields.kill.uid = sender_uid;
+    linux_signal_send(process, NULL, &info);
+}
+
+long linux_signal_broken_pipe(struct linux_thread *thread)
+{
+    /* The host's SIGPIPE, if any, was meant for the monitor's thread. */
+    sigset_t pipe_set, pending;
+    sigemptyset(&pipe_set);
+    sigaddset(&pipe_set, SIGPIPE);
+    if (sigpending(&pending) == 0 && sigismember(&pending, SIGPIPE)) {
+        struct timespec zero = {0, 0};
+        sigtimedwait(&pipe_set, NULL, &zero);
+    }
+    if (thread)
+        send_simple(thread, SIGPIPE, LINUX_SI_USER, true);
+    return -EPIPE;
+}
+
+struct linux_thread *linux_signal_current_thread(void)
+{
+    return current_thread;
+}
+
+/* ---- choosing what to deliver --------------------------------------------------- */
+
+/* The next signal to deliver to thread, taken off its queue; 0 if none.
+ * Synchronous signals first, then the lowest number. */
+static int dequeue(struct linux_thread *thread, uint64_t allowed, struct linux_siginfo *info)
+{
+    struct linux_process *process = thread->process;
+    uint64_t ready = (thread->pending.mask | process->pending.mask) & allowed;
+    if (!ready)
+        return 0;
+    uint64_t first = ready & SYNCHRONOUS ? ready & SYNCHRONOUS : ready;
+    int signal = __builtin_ctzll(first) + 1;
+    if (!queue_take(&thread->pending, signal, info))
+        queue_take(&process->pending, signal, info);
+    if (info->code == LINUX_SI_TIMER) {
+        int id = info->fields.timer.id;
+        if (id >= 0 && id < LINUX_MAX_TIMERS + 3) {
+            struct linux_timer *timer = &process->timers[id];
+            info->fields.timer.overrun = timer->overrun;
+            timer->last_overrun = timer->overrun;
+            timer->overrun = 0;
+            timer->queued = false;
+        }
+    }
+    return signal;
+}
+
+/* Read without the lock by the vCPU's own thread at every delivery point:
+ * a signal posted meanwhile comes with a kick. */
+static uint64_t deliverable(const struct linux_thread *thread)
+{
+    uint64_t pending = __atomic_load_n(&thread->pending.mask, __ATOMIC_ACQUIRE) |
+                       __atomic_load_n(&thread->process->pending.mask, __ATOMIC_ACQUIRE);
+    return pending & ~thread->signal_mask;
+}
+
+/* ---- frames ---------------------------------------------------------------------- */
+
+static void regs_to_sigcontext(const struct linux_regs *regs, struct linux_sigcontext *context)
+{
+    context->r8 = regs->r8, context->r9 = regs->r9, context->r10 = regs->r10;
+    context->r11 = regs->r11, context->r12 = regs->r12, context->r13 = regs->r13;
+    context->r14 = regs->r14, context->r15 = regs->r15;
+    context->rdi = regs->rdi, context->rsi = regs->rsi, context->rbp = regs->rbp;
+    context->rbx = regs->rbx, context->rdx = regs->rdx, context->rax = regs->rax;
+    context->rcx = regs->rcx, context->rsp = regs->rsp, context->rip = regs->rip;
+    context->eflags = regs->rflags;
+    context->cs = USER_CS;
+    context->ss = USER_SS;
+}
+
+static void sigcontext_to_regs(const struct linux_sigcontext *context, struct linux_regs *regs)
+{
+    regs->r8 = context->r8, regs->r9 = context->r9, regs->r10 = context->r10;
+    regs->r11 = context->r11, regs->r12 = context->r12, regs->r13 = context->r13;
+    regs->r14 = context->r14, regs->r15 = context->r15;
+    regs->rdi = context->rdi, regs->rsi = context->rsi, regs->rbp = context->rbp;
+    regs->rbx = context->rbx, regs->rdx = context->rdx, regs->rax = context->rax;
+    regs->rcx = context->rcx, regs->rsp = context->rsp, regs->rip = context->rip;
+    regs->rflags = (regs->rflags & ~FIX_EFLAGS) | (context->eflags & FIX_EFLAGS);
+}
+
+/* What Linux gives a handler, and a new program: x87 control word 0x37f, all
+ * SSE exceptions masked, every register zero. */
+static void initial_fpu(uint8_t fxsave[LINUX_FXSAVE_SIZE])
+{
+    memset(fxsave, 0, LINUX_FXSAVE_SIZE);
+    uint16_t fcw = 0x37f;
+    uint32_t mxcsr = 0x1f80;
+    memcpy(fxsave, &fcw, sizeof(fcw));
+    memcpy(fxsave + 24, &mxcsr, sizeof(mxcsr));
+}
+
+static bool on_altstack(const struct linux_thread *thread, uint64_t sp)
+{
+    return thread->altstack_size && sp > thread->altstack_sp &&
+           sp - thread->altstack_sp <= thread->altstack_size;
+}
+
+/* The FP frame: the FXSAVE image described as an XSAVE one (x87 + SSE). */
+static int write_fpstate(struct linux_process *process, uint64_t address,
+                         const uint8_t fxsave[LINUX_FXSAVE_SIZE])
+{
+    uint8_t image[FPSTATE_SIZE] = {0};
+    memcpy(image, fxsave, LINUX_FXSAVE_SIZE);
+    struct {
+        uint32_t magic1, extended_size;
+        uint64_t xfeatures;
+        uint32_t xstate_size;
+    } sw = {FP_XSTATE_MAGIC1, FPSTATE_SIZE, XFEATURES_X87_SSE, XSTATE_SIZE};
+    memcpy(image + FPSTATE_SW_OFFSET, &sw, sizeof(sw));
+    uint64_t xstate_bv = XFEATURES_X87_SSE;
+    memcpy(image + LINUX_FXSAVE_SIZE, &xstate_bv, sizeof(xstate_bv));
+    uint32_t magic2 = FP_XSTATE_MAGIC2;
+    memcpy(image + XSTATE_SIZE, &magic2, sizeof(magic2));
+    return linux_copy_out(process, address, image, sizeof(image));
+}
+
+/* Where a fault left the program, for the frame's err/trapno/cr2. */
+struct fault_detail {
+    uint64_t error_code, trapno, cr2;
+};
+
+/*
+ * Builds the rt_sigframe for one signal below the program's stack (or on its
+ * alternate stack) and points the registers at the handler, as Linux's
+ * setup_rt_frame does. old_mask is what sigreturn puts back. False if the
+ * frame could not be written: the caller forces SIGSEGV.
+ */
+static bool setup_frame(struct linux_thread *thread, const struct linux_kernel_sigaction *action,
+                        const struct linux_siginfo *info, uint64_t old_mask,
+                        const struct fault_detail *fault, struct linux_regs *regs)
+{
+    struct linux_process *process = thread->process;
+    uint8_t fxsave[LINUX_FXSAVE_SIZE];
+    if (!thread->cpu.get_fpu || thread->cpu.get_fpu(thread->cpu.opaque, fxsave) < 0)
+        initial_fpu(fxsave);
+
+    uint64_t sp = regs->rsp;
+    bool was_on_altstack = on_altstack(thread, sp);
+    if ((action->flags & LINUX_SA_ONSTACK) && thread->altstack_size && !was_on_altstack)
+        sp = thread->altstack_sp + thread->altstack_size;
+    else
+        sp -= RED_ZONE;
+    uint64_t fpstate = (sp - FPSTATE_SIZE) & ~63ULL;
+    uint64_t frame_address = ((fpstate - sizeof(struct linux_rt_sigframe)) & ~15ULL) - 8;
+
+    struct linux_rt_sigframe frame = {0};
+    frame.pretcode = action->restorer;
+    frame.info = *info;
+    frame.uc.flags = UC_FP_XSTATE | UC_SIGCONTEXT_SS | UC_STRICT_RESTORE_SS;
+    frame.uc.stack.sp = thread->altstack_sp;
+    frame.uc.stack.size = thread->altstack_size;
+    frame.uc.stack.flags = !thread->altstack_size ? SS_DISABLE
+                           : was_on_altstack      ? SS_ONSTACK
+                                                  : thread->altstack_flags;
+    regs_to_sigcontext(regs, &frame.uc.mcontext);
+    frame.uc.mcontext.oldmask = old_mask;
+    frame.uc.mcontext.fpstate = fpstate;
+    if (fault) {
+        frame.uc.mcontext.err = fault->error_code;
+        frame.uc.mcontext.trapno = fault->trapno;
+        frame.uc.mcontext.cr2 = fault->cr2;
+    }
+    frame.uc.sigmask = old_mask;
+    /* x86-64 has no kernel-provided return path: without SA_RESTORER the
+     * handler could not return, and Linux refuses to build the frame. */
+    if (!(action->flags & LINUX_SA_RESTORER) || write_fpstate(process, fpstate, fxsave) < 0 ||
+        linux_copy_out(process, frame_address, &frame, sizeof(frame)) < 0)
+        return false;
+    if ((thread->altstack_flags & SS_AUTODISARM) && thread->altstack_size) {
+        thread->altstack_sp = thread->altstack_size = 0;
+        thread->altstack_flags = SS_DISABLE;
+    }
+
+    regs->rdi = (uint64_t)info->signo;
+    regs->rsi = frame_address + offsetof(struct linux_rt_sigframe, info);
+    regs->rdx = frame_address + offsetof(struct linux_rt_sigframe, uc);
+    regs->rax = 0;
+    regs->rsp = frame_address;
+    regs->rip = action->handler;
+    regs->rflags &= ~(EFLAGS_DF | EFLAGS_RF | EFLAGS_TF);
+    initial_fpu(fxsave);
+    if (thread->cpu.set_fpu)
+        thread->cpu.set_fpu(thread->cpu.opaque, fxsave);
+    return true;
+}
+
+/* ---- delivery ---------------------------------------------------------------------- */
+
+/* A syscall's result, while delivery decides whether it restarts. */
+struct interrupted_call {
+    bool active;
+    uint64_t number;
+};
+
+/* Turns a restart code into what the program sees, as Linux's
+ * handle_signal (a handler runs) or the no-handler path do. */
+static void finish_restart(struct linux_thread *thread, struct interrupted_call *call,
+                           struct linux_regs *regs, const struct linux_kernel_sigaction *action)
+{
+    if (!call->active)
+        return;
+    call->active = false;
+    long value = (long)regs->rax;
+    bool restart;
+    switch (-value) {
+    case LINUX_ERESTARTNOINTR:
+        restart = true;
+        break;
+    case LINUX_ERESTARTSYS:
+        restart = !action || (action->flags & LINUX_SA_RESTART);
+        break;
+    case LINUX_ERESTARTNOHAND:
+    case LINUX_ERESTART_RESTARTBLOCK:
+        restart = !action;
+        break;
+    default:
+        return;
+    }
+    if (!restart) {
+        regs->rax = (uint64_t)-EINTR;
+        thread->restart.number = 0;
+        return;
+    }
+    regs->rax = value == -LINUX_ERESTART_RESTARTBLOCK ? SYS_restart_syscall : call->number;
+    regs->rip -= 2; /* back onto the syscall instruction */
+}
+
+/* A fatal default action: the program ends with the signal. Stops are job
+ * control, done to the monitor itself. */
+static bool act_by_default(struct linux_thread *thread, int signal)
+{
+    switch (default_action(signal)) {
+    case ACTION_IGNORE:
+        return false;
+    case ACTION_STOP:
+        kill(getpid(), SIGSTOP);
+        return false;
+    default:
+        linux_process_exit(thread->process, 0, signal);
+        return true;
+    }
+}
+
+/* The mask a handler runs with, and the disposition after it starts. */
+static void enter_handler(struct linux_thread *thread, struct linux_kernel_sigaction *action,
+                          int signal)
+{
+    uint64_t mask = thread->signal_mask | action->mask;
+    if (!(action->flags & LINUX_SA_NODEFER))
+        mask |= LINUX_SIGNAL_BIT(signal);
+    thread->signal_mask = mask & ~UNBLOCKABLE;
+    if (action->flags & LINUX_SA_RESETHAND)
+        action->handler = LINUX_SIG_DFL;
+}
+
+/*
+ * Delivers every pending, unblocked signal: each handler gets a frame on top
+ * of the previous one, so the last one chosen runs first, as on Linux.
+ * regs are the program's registers (rax the syscall's result when call is
+ * active) and are updated. Returns LINUX_EXIT when a default action ended the
+ * program.
+ */
+static enum linux_outcome deliver_pending(struct linux_thread *thread,
+                                          struct interrupted_call *call, struct linux_regs *regs,
+                                          const struct fault_detail *fault, bool *changed)
+{
+    struct linux_process *process = thread->process;
+    for (;;) {
+        g_mutex_lock(&process->signal_lock);
+        struct linux_siginfo info;
+        int signal = dequeue(thread, ~thread->signal_mask, &info);
+        struct linux_kernel_sigaction action =
+            signal ? process->actions[signal] : (struct linux_kernel_sigaction){0};
+        g_mutex_unlock(&process->signal_lock);
+        if (!signal)
+            break;
+        if (action.handler == LINUX_SIG_IGN)
+            continue;
+        if (action.handler == LINUX_SIG_DFL) {
+            if (act_by_default(thread, signal))
+                return LINUX_EXIT;
+            continue;
+        }
+        thread->last_info = info;
+        finish_restart(thread, call, regs, &action);
+        uint64_t old_mask = thread->restore_saved_mask ? thread->saved_mask : thread->signal_mask;
+        thread->restore_saved_mask = false;
+        if (!setup_frame(thread, &action, &info, old_mask, fault, regs)) {
+            /* force_sigsegv: a SIGSEGV that cannot be handled either. */
+            linux_process_exit(process, 0, SIGSEGV);
+            return LINUX_EXIT;
+        }
+        *changed = true;
+        g_mutex_lock(&process->signal_lock);
+        enter_handler(thread, &process->actions[signal], signal);
+        g_mutex_unlock(&process->signal_lock);
+        fault = NULL;
+    }
+    /* No handler ran: an interrupted call restarts as if nothing happened. */
+    if (call->active) {
+        uint64_t before = regs->rax;
+        finish_restart(thread, call, regs, NULL);
+        *changed |= regs->rax != before;
+    }
+    if (thread->restore_saved_mask) {
+        thread->signal_mask = thread->saved_mask;
+        thread->restore_saved_mask = false;
+    }
+    return LINUX_CONTINUE;
+}
+
+static bool is_restart_code(long value)
+{
+    return value == -LINUX_ERESTARTSYS || value == -LINUX_ERESTARTNOINTR ||
+           value == -LINUX_ERESTARTNOHAND || value == -LINUX_ERESTART_RESTARTBLOCK;
+}
+
+/* How Linux ends each call a signal interrupts (-EINTR from the host). */
+static long restart_code_for(uint64_t number)
+{
+    switch (number) {
+    case SYS_pause:
+    case SYS_rt_sigsuspend:
+    case SYS_rt_sigtimedwait:
+    case SYS_select:
+    case SYS_pselect6:
+    case SYS_poll:
+    case SYS_ppoll:
+    case SYS_epoll_wait:
+    case SYS_epoll_pwait:
+    case SYS_epoll_pwait2:
+    case SYS_clock_nanosleep:
+        return -LINUX_ERESTARTNOHAND;
+    default:
+        return -LINUX_ERESTARTSYS;
+    }
+}
+
+/* Without a vCPU to build frames on (unit tests): the fatal default actions
+ * only, and an interrupted call fails with EINTR. */
+static enum linux_outcome default_actions_only(struct linux_thread *thread, bool restart,
+                                               long *value)
+{
+    struct linux_process *process = thread->process;
+    g_mutex_lock(&process->signal_lock);
+    uint64_t fatal = 0;
+    uint64_t ready = deliverable(thread);
+    for (int signal = 1; signal <= LINUX_NSIG; signal++) {
+        enum default_action action = default_action(signal);
+        if ((ready & LINUX_SIGNAL_BIT(signal)) &&
+            process->actions[signal].handler == LINUX_SIG_DFL && action != ACTION_IGNORE &&
+            action != ACTION_STOP)
+            fatal |= LINUX_SIGNAL_BIT(signal);
+    }
+    g_mutex_unlock(&process->signal_lock);
+    if (thread->restore_saved_mask) {
+        thread->signal_mask = thread->saved_mask;
+        thread->restore_saved_mask = false;
+    }
+    if (fatal) {
+        linux_process_exit(process, 0, __builtin_ctzll(fatal) + 1);
+        return LINUX_EXIT;
+    }
+    if (restart)
+        *value = -EINTR;
+    return LINUX_CONTINUE;
+}
+
+void linux_signal_syscall_begin(struct linux_thread *thread)
+{
+    current_thread = thread;
+}
+
+enum linux_outcome linux_signal_syscall_end(struct linux_thread *thread, uint64_t number,
+                                            long *value)
+{
+    current_thread = NULL;
+    if (*value == -EINTR && number != SYS_rt_sigreturn)
+        *value = restart_code_for(number);
+    bool restart = is_restart_code(*value);
+    /* rt_sigreturn has replaced the registers: the monitor must not write
+     * its copy back. */
+    if (!restart && !deliverable(thread) && !thread->restore_saved_mask &&
+        number != SYS_rt_sigreturn)
+        return LINUX_CONTINUE;
+    if (!has_frames(thread))
+        return default_actions_only(thread, restart, value);
+    struct linux_regs regs;
+    if (thread->cpu.get_regs(thread->cpu.opaque, &regs) < 0)
+        return LINUX_CONTINUE;
+    regs.rax = (uint64_t)*value;
+    struct interrupted_call call = {restart, number};
+    bool changed = false;
+    if (deliver_pending(thread, &call, &regs, NULL, &changed) == LINUX_EXIT)
+        return LINUX_EXIT;
+    *value = (long)regs.rax;
+    thread->cpu.set_regs(thread->cpu.opaque, &regs);
+    return LINUX_RESUME;
+}
+
+enum linux_outcome linux_signal_deliver(struct linux_thread *thread)
+{
+    if (!deliverable(thread))
+        return LINUX_CONTINUE;
+    if (!has_frames(thread))
+        return LINUX_CONTINUE;
+    struct linux_regs regs;
+    if (thread->cpu.get_regs(thread->cpu.opaque, &regs) < 0)
+        return LINUX_CONTINUE;
+    struct interrupted_call call = {false, 0};
+    bool changed = false;
+    if (deliver_pending(thread, &call, &regs, NULL, &changed) == LINUX_EXIT)
+        return LINUX_EXIT;
+    if (!changed)
+        return LINUX_CONTINUE;
+    thread->cpu.set_regs(thread->cpu.opaque, &regs);
+    return LINUX_RESUME;
+}
+
+/* ---- exceptions ---------------------------------------------------------------------- */
+
+/* The si_code of a floating-point exception, from the unmasked flags that
+ * are set (Linux's fpu__exception_code). */
+static int fp_code(uint32_t flags)
+{
+    if (flags & 0x001)
+        return LINUX_FPE_FLTINV;
+    if (flags & 0x004)
+        return LINUX_FPE_FLTDIV;
+    if (flags & 0x008)
+        return LINUX_FPE_FLTOVF;
+    if (flags & 0x012)
+        return LINUX_FPE_FLTUND;
+    if (flags & 0x020)
+        return LINUX_FPE_FLTRES;
+    return 0;
+}
+
+static int fpu_exception_code(struct linux_thread *thread, unsigned vector)
+{
+    uint8_t fxsave[LINUX_FXSAVE_SIZE];
+    if (!thread->cpu.get_fpu || thread->cpu.get_fpu(thread->cpu.opaque, fxsave) < 0)
+        return 0;
+    if (vector == 16) {
+        uint16_t fcw, fsw;
+        memcpy(&fcw, fxsave, 2);
+        memcpy(&fsw, fxsave + 2, 2);
+        return fp_code(fsw & ~fcw & 0x3f);
+    }
+    uint32_t mxcsr;
+    memcpy(&mxcsr, fxsave + 24, 4);
+    return fp_code(mxcsr & ~(mxcsr >> 7) & 0x3f);
+}
+
+/* The signal Linux sends for an exception in user mode (arch/x86/kernel/traps.c). */
+static int exception_signal(struct linux_thread *thread, unsigned vector, uint64_t error_code,
+                            uint64_t fault_address, const struct linux_regs *regs,
+                            struct linux_siginfo *info)
+{
+    *info = (struct linux_siginfo){.code = LINUX_SI_KERNEL};
+    switch (vector) {
+    case 0: /* #DE */
+        info->signo = SIGFPE;
+        info->code = LINUX_FPE_INTDIV;
+        info->fields.fault.address = regs->rip;
+        break;
+    case 1: /* #DB */
+        info->signo = SIGTRAP;
+        info->code = LINUX_TRAP_TRACE;
+        info->fields.fault.address = regs->rip;
+        break;
+    case 3: /* int3 */
+        info->signo = SIGTRAP;
+        break;
+    case 4: /* into */
+    case 5: /* bound */
+    case 10:
+    case 13: /* #GP: no address, as Linux gives none */
+        info->signo = SIGSEGV;
+        break;
+    case 6: /* #UD */
+        info->signo = SIGILL;
+        info->code = LINUX_ILL_ILLOPN;
+        info->fields.fault.address = regs->rip;
+        break;
+    case 11: /* #NP */
+    case 12: /* #SS */
+        info->signo = SIGBUS;
+        break;
+    case 14: /* #PF */
+        info->signo = SIGSEGV;
+        info->code = (error_code & 1) ? LINUX_SEGV_ACCERR : LINUX_SEGV_MAPERR;
+        info->fields.fault.address = fault_address;
+        break;
+    case 16: /* x87 */
+    case 19: /* SIMD */
+        info->signo = SIGFPE;
+        info->code = fpu_exception_code(thread, vector);
+        info->fields.fault.address = regs->rip;
+        break;
+    case 17: /* #AC */
+        info->signo = SIGBUS;
+        info->code = LINUX_BUS_ADRALN;
+        info->fields.fault.address = fault_address;
+        break;
+    default:
+        return 0;
+    }
+    return info->signo;
+}
+
+bool linux_signal_exception(struct linux_thread *thread, unsigned vector, uint64_t error_code,
+                            uint64_t fault_address)
+{
+    struct linux_process *process = thread->process;
+    if (!has_frames(thread))
+        return false;
+    struct linux_regs regs;
+    if (thread->cpu.get_regs(thread->cpu.opaque, &regs) < 0)
+        return false;
+    struct linux_siginfo info;
+    int signal = exception_signal(thread, vector, error_code, fault_address, &regs, &info);
+    if (!signal)
+        return false;
+    thread->last_info = info;
+    g_mutex_lock(&process->signal_lock);
+    struct linux_kernel_sigaction action = process->actions[signal];
+    bool blocked = thread->signal_mask & LINUX_SIGNAL_BIT(signal);
+    g_mutex_unlock(&process->signal_lock);
+    /* A fault that is blocked or ignored cannot be survived: Linux resets it
+     * to the default action, which the caller reports. */
+    if (blocked || action.handler == LINUX_SIG_IGN || action.handler == LINUX_SIG_DFL)
+        return false;
+    struct fault_detail detail = {error_code, vector, vector == 14 ? fault_address : 0};
+    if (!setup_frame(thread, &action, &info, thread->signal_mask, &detail, &regs))
+        return false; /* no room for the frame: the fault's own report follows */
+    g_mutex_lock(&process->signal_lock);
+    enter_handler(thread, &process->actions[signal], signal);
+    g_mutex_unlock(&process->signal_lock);
+    /* Other deliverable signals follow at the monitor's next delivery point. */
+    thread->cpu.set_regs(thread->cpu.opaque, &regs);
+    return true;
+}
+
+void linux_signal_last_info(const struct linux_thread *thread, uint8_t info[128])
+{
+    memcpy(info, &thread->last_info, sizeof(thread->last_info));
+}
+
+/* ---- dispositions and masks ------------------------------------------------------------ */
+
+static long sys_rt_sigaction(struct linux_thread *thread, const uint64_t *args)
+{
+    struct linux_process *process = thread->process;
+    int signal = (int)args[0];
+    if (args[3] != sizeof(uint64_t) || signal < 1 || signal > LINUX_NSIG)
+        return -EINVAL;
+    if (args[1] && (signal == SIGKILL || signal == SIGSTOP))
+        return -EINVAL;
+    struct linux_kernel_sigaction action;
+    if (args[1] && linux_copy_in(process, args[1], &action, sizeof(action)))
+        return -EFAULT;
+    g_mutex_lock(&process->signal_lock);
+    struct linux_kernel_sigaction old = process->actions[signal];
+    if (args[1]) {
+        action.mask &= ~UNBLOCKABLE;
+        process->actions[signal] = action;
+        /* Setting a signal to be ignored discards it where pending (POSIX). */
+        if (ignored_now(process, NULL, signal)) {
+            struct linux_siginfo drop;
+            while (queue_take(&process->pending, signal, &drop) ||
+                   queue_take(&thread->pending, signal, &drop))
+                ;
+        }
+    }
+    g_mutex_unlock(&process->signal_lock);
+    if (args[2] && linux_copy_out(process, args[2], &old, sizeof(old)))
+        return -EFAULT;
+    return 0;
+}
+
+static void set_mask(struct linux_thread *thread, uint64_t mask)
+{
+    g_mutex_lock(&thread->process->signal_lock);
+    thread->signal_mask = mask & ~UNBLOCKABLE;
+    g_mutex_unlock(&thread->process->signal_lock);
+}
+
+static long sys_rt_sigprocmask(struct linux_thread *thread, const uint64_t *args)
+{
+    struct linux_process *process = thread->process;
+    if (args[3] != sizeof(uint64_t))
+        return -EINVAL;
+    uint64_t set = 0;
+    if (args[1]) {
+        if (args[0] > SIG_SETMASK)
+            return -EINVAL;
+        if (linux_copy_in(process, args[1], &set, sizeof(set)))
+            return -EFAULT;
+    }
+    uint64_t old = thread->signal_mask;
+    if (args[2] && linux_copy_out(process, args[2], &old, sizeof(old)))
+        return -EFAULT;
+    if (args[1]) {
+        if (args[0] == SIG_BLOCK)
+            set_mask(thread, old | set);
+        else if (args[0] == SIG_UNBLOCK)
+            set_mask(thread, old & ~set);
+        else
+            set_mask(thread, set);
+    }
+    return 0;
+}
+
+static long sys_rt_sigpending(struct linux_thread *thread, const uint64_t *args)
+{
+    struct linux_process *process = thread->process;
+    if (args[1] > sizeof(uint64_t))
+        return -EINVAL;
+    g_mutex_lock(&process->signal_lock);
+    uint64_t pending = (thread->pending.mask | process->pending.mask) & thread->signal_mask;
+    g_mutex_unlock(&process->signal_lock);
+    return linux_copy_out(process, args[0], &pending, args[1]) ? -EFAULT : 0;
+}
+
+static long sys_sigaltstack(struct linux_thread *thread, const uint64_t *args)
+{
+    struct linux_process *process = thread->process;
+    struct linux_stack wanted;
+    struct linux_regs regs;
+    bool active = has_frames(thread) && thread->cpu.get_regs(thread->cpu.opaque, &regs) == 0 &&
+                  on_altstack(thread, regs.rsp);
+    if (args[0]) {
+        if (linux_copy_in(process, args[0], &wanted, sizeof(wanted)))
+            return -EFAULT;
+        int mode = wanted.flags & ~SS_AUTODISARM;
+        if (mode != 0 && mode != SS_DISABLE && mode != SS_ONSTACK)
+            return -EINVAL;
+        if (active)
+            return -EPERM;
+        if (mode != SS_DISABLE && wanted.size < LINUX_MINSIGSTKSZ)
+            return -ENOMEM;
+    }
+    if (args[1]) {
+        int flags = !thread->altstack_size ? SS_DISABLE
+                    : active               ? SS_ONSTACK
+                                           : thread->altstack_flags;
+        struct linux_stack old = {thread->altstack_sp, flags, 0, thread->altstack_size};
+        if (linux_copy_out(process, args[1], &old, sizeof(old)))
+            return -EFAULT;
+    }
+    if (args[0]) {
+        if ((wanted.flags & ~SS_AUTODISARM) == SS_DISABLE) {
+            thread->altstack_sp = thread->altstack_size = 0;
+            thread->altstack_flags = SS_DISABLE;
+        } else {
+            thread->altstack_sp = wanted.sp;
+            thread->altstack_size = wanted.size;
+            thread->altstack_flags = wanted.flags & SS_AUTODISARM;
+        }
+    }
+    return 0;
+}
+
+/* ---- rt_sigreturn ------------------------------------------------------------------------ */
+
+static long sys_rt_sigreturn(struct linux_thread *thread, const uint64_t *args)
+{
+    (void)args;
+    struct linux_process *process = thread->process;
+    struct linux_regs regs;
+    if (!has_frames(thread) || thread->cpu.get_regs(thread->cpu.opaque, &regs) < 0)
+        return -ENOSYS;
+    /* The handler's ret popped pretcode: the frame starts 8 bytes below. */
+    uint64_t frame_address = regs.rsp - 8;
+    struct linux_ucontext uc;
+    if (linux_copy_in(process, frame_address + offsetof(struct linux_rt_sigframe, uc), &uc,
+                      sizeof(uc))) {
+        /* A forged or smashed frame: Linux kills with SIGSEGV. */
+        linux_process_exit(process, 0, SIGSEGV);
+        return 0;
+    }
+    set_mask(thread, uc.sigmask);
+    sigcontext_to_regs(&uc.mcontext, &regs);
+    uint8_t fxsave[LINUX_FXSAVE_SIZE];
+    if (!uc.mcontext.fpstate)
+        initial_fpu(fxsave);
+    else if (linux_copy_in(process, uc.mcontext.fpstate, fxsave, sizeof(fxsave))) {
+        linux_process_exit(process, 0, SIGSEGV);
+        return 0;
+    }
+    /* Reserved MXCSR bits would make the restore fault (#GP) on a CPU. */
+    uint32_t mxcsr;
+    memcpy(&mxcsr, fxsave + 24, 4);
+    mxcsr &= 0xffff;
+    memcpy(fxsave + 24, &mxcsr, 4);
+    if (thread->cpu.set_fpu)
+        thread->cpu.set_fpu(thread->cpu.opaque, fxsave);
+    /* As Linux's restore_altstack: the frame's stack_t, errors ignored. */
+    int mode = uc.stack.flags & ~SS_AUTODISARM;
+    if (mode == SS_DISABLE) {
+        thread->altstack_sp = thread->altstack_size = 0;
+        thread->altstack_flags = SS_DISABLE;
+    } else if ((mode == 0 || mode == SS_ONSTACK) && uc.stack.size >= LINUX_MINSIGSTKSZ &&
+               !on_altstack(thread, regs.rsp)) {
+        thread->altstack_sp = uc.stack.sp;
+        thread->altstack_size = uc.stack.size;
+        thread->altstack_flags = uc.stack.flags & SS_AUTODISARM;
+    }
+    thread->cpu.set_regs(thread->cpu.opaque, &regs);
+    thread->restart.number = 0;
+    return (long)regs.rax;
+}
+
+/* ---- sending from the program -------------------------------------------------------------- */
+
+static long signal_self(struct linux_thread *thread, int signal, bool to_thread, int code)
+{
+    if (signal < 0 || signal > LINUX_NSIG)
+        return -EINVAL;
+    if (signal == 0)
+        return 0;
+    send_simple(thread, signal, code, to_thread);
+    return 0;
+}
+
+static long sys_kill(struct linux_thread *thread, const uint64_t *args)
+{
+    int32_t pid = (int32_t)args[0];
+    /* Another process or group is a host one: the host delivers. A group
+     * with the program in it (0, -1, its own) reaches only the program. */
+    if (pid != linux_pid() && pid != 0 && pid != -1 && pid != -getpgrp())
+        return linux_kill_other(pid, (int)args[1]);
+    return signal_self(thread, (int)args[1], false, LINUX_SI_USER);
+}
+
+static long sys_tkill(struct linux_thread *thread, const uint64_t *args)
+{
+    if ((int32_t)args[0] <= 0)
+        return -EINVAL;
+    /* Another thread of the program: its tid is a host tid of this monitor,
+     * which must not receive the signal itself. */
+    struct linux_thread *target = linux_thread_find(thread->process, (int32_t)args[0]);
+    if (target)
+        return signal_self(target, (int)args[1], true, LINUX_SI_TKILL);
+    return linux_kill_other((int32_t)args[0], (int)args[1]);
+}
+
+static long sys_tgkill(struct linux_thread *thread, const uint64_t *args)
+{
+    if ((int32_t)args[0] <= 0 || (int32_t)args[1] <= 0)
+        return -EINVAL;
+    if ((int32_t)args[0] != linux_pid())
+        return linux_kill_other((int32_t)args[0], (int)args[2]);
+    struct linux_thread *target = linux_thread_find(thread->process, (int32_t)args[1]);
+    if (!target)
+        return -ESRCH;
+    return signal_self(target, (int)args[2], true, LINUX_SI_TKILL);
+}
+
+/* sigqueue: the program's own siginfo, with the codes a process may not
+ * forge refused as Linux refuses them. */
+static long queue_info(struct linux_thread *thread, int signal, uint64_t address, bool to_thread)
+{
+    struct linux_siginfo info;
+    if (linux_copy_in(thread->process, address, &info, sizeof(info)))
+        return -EFAULT;
+    if (signal < 0 || signal > LINUX_NSIG)
+        return -EINVAL;
+    if (info.code >= 0 || info.code == LINUX_SI_TKILL)
+        return -EPERM;
+    if (signal == 0)
+        return 0;
+    info.signo = signal;
+    linux_signal_send(thread->process, to_thread ? thread : NULL, &info);
+    return 0;
+}
+
+static long sys_rt_sigqueueinfo(struct linux_thread *thread, const uint64_t *args)
+{
+    int32_t pid = (int32_t)args[0];
+    if (pid != linux_pid())
+        return -ESRCH; /* another process's queue is not reached yet */
+    return queue_info(thread, (int)args[1], args[2], false);
+}
+
+static long sys_rt_tgsigqueueinfo(struct linux_thread *thread, const uint64_t *args)
+{
+    if ((int32_t)args[0] <= 0 || (int32_t)args[1] <= 0)
+        return -EINVAL;
+    if ((int32_t)args[0] != linux_pid() || (int32_t)args[1] != thread->tid)
+        return -ESRCH;
+    return queue_info(thread, (int)args[2], args[3], true);
+}
+
+/* ---- waiting ------------------------------------------------------------------------------ */
+
+/*
+ * Sleeps until a kick (a signal posted for this thread, a debugger stop) or
+ * the deadline (CLOCK_MONOTONIC ns, 0: none). A kick that lands just before
+ * the sleep is repeated by the monitor until delivery runs.
+ */
+static int wait_for_kick(uint64_t deadline)
+{
+    if (!deadline) {
+        pause();
+        return -EINTR;
+    }
+    struct timespec until = {(time_t)(deadline / 1000000000ULL), (long)(deadline % 1000000000ULL)};
+    int result = clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &until, NULL);
+    return result == EINTR ? -EINTR : -ETIMEDOUT;
+}
+
+static uint64_t monotonic_now(void)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (uint64_t)now.tv_sec * 1000000000ULL + (uint64_t)now.tv_nsec;
+}
+
+static long sys_pause(struct linux_thread *thread, const uint64_t *args)
+{
+    (void)args;
+    if (deliverable(thread))
+        return -LINUX_ERESTARTNOHAND;
+    if (!thread->has_cpu || !thread->cpu.kick)
+        return -LINUX_ERESTARTNOHAND; /* nothing could ever wake it */
+    wait_for_kick(0);
+    return -LINUX_ERESTARTNOHAND;
+}
+
+static long sys_rt_sigsuspend(struct linux_thread *thread, const uint64_t *args)
+{
+    uint64_t mask;
+    if (args[1] != sizeof(mask))
+        return -EINVAL;
+    if (linux_copy_in(thread->process, args[0], &mask, sizeof(mask)))
+        return -EFAULT;
+    /* The caller's mask comes back once the handler's frame is built (or
+     * when the call restarts after a stop). */
+    if (!thread->restore_saved_mask) {
+        thread->saved_mask = thread->signal_mask;
+        thread->restore_saved_mask = true;
+    }
+    set_mask(thread, mask);
+    if (!deliverable(thread) && thread->has_cpu && thread->cpu.kick)
+        wait_for_kick(0);
+    return -LINUX_ERESTARTNOHAND;
+}
+
+static long sys_rt_sigtimedwait(struct linux_thread *thread, const uint64_t *args)
+{
+    struct linux_process *process = thread->process;
+    uint64_t set;
+    if (args[3] != sizeof(set))
+        return -EINVAL;
+    if (linux_copy_in(process, args[0], &set, sizeof(set)))
+        return -EFAULT;
+    set &= ~UNBLOCKABLE;
+    uint64_t deadline = 0;
+    if (args[2]) {
+        struct timespec timeout;
+        if (linux_copy_in(process, args[2], &timeout, sizeof(timeout)))
+            return -EFAULT;
+        if (timeout.tv_sec < 0 || timeout.tv_nsec < 0 || timeout.tv_nsec >= 1000000000L)
+            return -EINVAL;
+        deadline =
+            monotonic_now() + (uint64_t)timeout.tv_sec * 1000000000ULL + (uint64_t)timeout.tv_nsec;
+    }
+    for (;;) {
+        g_mutex_lock(&process->signal_lock);
+        struct linux_siginfo info;
+        int signal = dequeue(thread, set, &info);
+        thread->waiting_mask = signal ? 0 : set;
+        g_mutex_unlock(&process->signal_lock);
+        if (signal) {
+            if (args[1] && linux_copy_out(process, args[1], &info, sizeof(info)))
+                return -EFAULT;
+            return signal;
+        }
+        if (args[2] && monotonic_now() >= deadline)
+            break;
+        if (deliverable(thread) || !thread->has_cpu || !thread->cpu.kick) {
+            thread->waiting_mask = 0;
+            return -LINUX_ERESTARTNOHAND;
+        }
+        int result = wait_for_kick(deadline);
+        g_mutex_lock(&process->signal_lock);
+        bool waited = (thread->pending.mask | process->pending.mask) & set;
+        thread->waiting_mask = 0;
+        g_mutex_unlock(&process->signal_lock);
+        if (result == -EINTR && !waited)
+            return -LINUX_ERESTARTNOHAND; /* a stop, or another signal's handler */
+    }
+    thread->waiting_mask = 0;
+    return -EAGAIN;
+}
+
+/* ---- sleeping: nanosleep and its restart -------------------------------------------------- */
+
+static long sleep_until(struct linux_thread *thread, uint64_t deadline, uint64_t remaining_address)
+{
+    struct timespec until = {(time_t)(deadline / 1000000000ULL), (long)(deadline % 1000000000ULL)};
+    int result = clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &until, NULL);
+    if (result == 0)
+        return 0;
+    if (result != EINTR)
+        return -result;
+    uint64_t now = monotonic_now();
+    uint64_t left = deadline > now ? deadline - now : 0;
+    if (remaining_address) {
+        struct timespec remaining = {(time_t)(left / 1000000000ULL), (long)(left % 1000000000ULL)};
+        if (linux_copy_out(thread->process, remaining_address, &remaining, sizeof(remaining)))
+            return -EFAULT;
+    }
+    /* Without a handler the call goes on for the time left (restart_syscall). */
+    thread->restart = (struct linux_restart){SYS_nanosleep, deadline, remaining_address};
+    return -LINUX_ERESTART_RESTARTBLOCK;
+}
+
+static long sys_nanosleep(struct linux_thread *thread, const uint64_t *args)
+{
+    struct timespec request;
+    if (linux_copy_in(thread->process, args[0], &request, sizeof(request)))
+        return -EFAULT;
+    if (request.tv_sec < 0 || request.tv_nsec < 0 || request.tv_nsec >= 1000000000L)
+        return -EINVAL;
+    uint64_t deadline = monotonic_now() + (uint64_t)request.tv_nsec;
+    if ((uint64_t)request.tv_sec > (UINT64_MAX - deadline) / 1000000000ULL)
+        deadline = UINT64_MAX / 2;
+    else
+        deadline += (uint64_t)request.tv_sec * 1000000000ULL;
+    return sleep_until(thread, deadline, args[1]);
+}
+
+static long sys_restart_syscall(struct linux_thread *thread, const uint64_t *args)
+{
+    (void)args;
+    struct linux_restart restart = thread->restart;
+    thread->restart.number = 0;
+    if (restart.number != SYS_nanosleep)
+        return -EINTR;
+    return sleep_until(thread, restart.deadline, restart.remaining_address);
+}
+
+/* ---- timers ------------------------------------------------------------------------------- */
+
+/* The setitimer timers live after the POSIX ones. */
+#define ITIMER_SLOT(which) (LINUX_MAX_TIMERS + (which))
+
+struct linux_sigevent {
+    uint64_t value;
+    int32_t signo;
+    int32_t notify;
+    int32_t tid;
+    int32_t padding[11];
+};
+
+#define LINUX_SIGEV_SIGNAL    0
+#define LINUX_SIGEV_NONE      1
+#define LINUX_SIGEV_THREAD    2
+#define LINUX_SIGEV_THREAD_ID 4
+
+static void timer_expired(union sigval value)
+{
+    struct linux_timer *timer = value.sival_ptr;
+    struct linux_process *process = timer->process;
+    g_mutex_lock(&process->signal_lock);
+    bool fire = timer->used && timer->notify != LINUX_SIGEV_NONE;
+    if (fire && timer->queued) {
+        timer->overrun++;
+        fire = false;
+    }
+    struct linux_siginfo info = {.signo = timer->signal};
+    if (timer->id >= LINUX_MAX_TIMERS) {
+        info.code = LINUX_SI_KERNEL; /* setitimer's signals come from the kernel */
+    } else {
+        info.code = LINUX_SI_TIMER;
+        info.fields.timer.id = timer->id;
+        info.fields.timer.value = timer->value;
+    }
+    struct linux_thread *target = timer->target;
+    timer->queued = fire;
+    g_mutex_unlock(&process->signal_lock);
+    if (fire)
+        linux_signal_send(process, target, &info);
+}
+
+static long timer_start(struct linux_process *process, int slot, clockid_t clock, int signal)
+{
+    struct linux_timer *timer = &process->timers[slot];
+    struct sigevent event = {0};
+    event.sigev_notify = SIGEV_THREAD;
+    event.sigev_notify_function = timer_expired;
+    event.sigev_value.sival_ptr = timer;
+    timer_t host;
+    if (timer_create(clock, &event, &host) != 0)
+        return linux_host_error();
+    timer->host_timer = host;
+    timer->process = process;
+    timer->signal = signal;
+    timer->id = slot;
+    timer->used = true;
+    return 0;
+}
+
+static void timer_release(struct linux_timer *timer)
+{
+    if (timer->host_timer)
+        timer_delete((timer_t)timer->host_timer);
+    timer->host_timer = NULL;
+    timer->used = false;
+}
+
+static const clockid_t itimer_clocks[3] = {CLOCK_MONOTONIC, CLOCK_PROCESS_CPUTIME_ID,
+                                           CLOCK_PROCESS_CPUTIME_ID};
+static const int itimer_signals[3] = {SIGALRM, SIGVTALRM, SIGPROF};
+
+static struct itimerval to_itimerval(const struct itimerspec *spec)
+{
+    struct itimerval value = {
+        {spec->it_interval.tv_sec, spec->it_interval.tv_nsec / 1000},
+        {spec->it_value.tv_sec, (spec->it_value.tv_nsec + 999) / 1000},
+    };
+    if (value.it_value.tv_usec == 1000000) {
+        value.it_value.tv_sec++;
+        value.it_value.tv_usec = 0;
+    }
+    return value;
+}
+
+static long itimer_get(struct linux_process *process, int which, struct itimerval *value)
+{
+    struct linux_timer *timer = &process->timers[ITIMER_SLOT(which)];
+    struct itimerspec spec = {0};
+    if (timer->used && timer_gettime((timer_t)timer->host_timer, &spec) != 0)
+        return linux_host_error();
+    *value = to_itimerval(&spec);
+    return 0;
+}
+
+static long itimer_set(struct linux_process *process, int which, const struct itimerval *value,
+                       struct itimerval *old)
+{
+    long error = itimer_get(process, which, old);
+    if (error)
+        return error;
+    struct linux_timer *timer = &process->timers[ITIMER_SLOT(which)];
+    if (!timer->used) {
+        error =
+            timer_start(process, ITIMER_SLOT(which), itimer_clocks[which], itimer_signals[which]);
+        if (error)
+            return error;
+    }
+    struct itimerspec spec = {
+        {value->it_interval.tv_sec, value->it_interval.tv_usec * 1000},
+        {value->it_value.tv_sec, value->it_value.tv_usec * 1000},
+    };
+    return timer_settime((timer_t)timer->host_timer, 0, &spec, NULL) ? linux_host_error() : 0;
+}
+
+static bool valid_timeval(const struct timeval *value)
+{
+    return value->tv_sec >= 0 && value->tv_usec >= 0 && value->tv_usec < 1000000;
+}
+
+static long sys_setitimer(struct linux_thread *thread, const uint64_t *args)
+{
+    struct linux_process *process = thread->process;
+    int which = (int)args[0];
+    if (which < 0 || which > 2)
+        return -EINVAL;
+    struct itimerval value = {0}, old;
+    if (args[1] && linux_copy_in(process, args[1], &value, sizeof(value)))
+        return -EFAULT;
+    if (!valid_timeval(&value.it_value) || !valid_timeval(&value.it_interval))
+        return -EINVAL;
+    long error = itimer_set(process, which, &value, &old);
+    if (error)
+        return error;
+    if (args[2] && linux_copy_out(process, args[2], &old, sizeof(old)))
+        return -EFAULT;
+    return 0;
+}
+
+static long sys_getitimer(struct linux_thread *thread, const uint64_t *args)
+{
+    struct linux_process *process = thread->process;
+    int which = (int)args[0];
+    if (which < 0 || which > 2)
+        return -EINVAL;
+    struct itimerval value;
+    long error = itimer_get(process, which, &value);
+    if (error)
+        return error;
+    return linux_copy_out(process, args[1], &value, sizeof(value)) ? -EFAULT : 0;
+}
+
+static long sys_alarm(struct linux_thread *thread, const uint64_t *args)
+{
+    struct itimerval value = {{0, 0}, {(time_t)(uint32_t)args[0], 0}}, old = {0};
+    long error = itimer_set(thread->process, ITIMER_REAL, &value, &old);
+    if (error)
+        return error;
+    /* Linux rounds what was left to the nearest second, and never says 0
+     * for an alarm still to come. */
+    long seconds = old.it_value.tv_sec;
+    if ((!seconds && old.it_value.tv_usec) || old.it_value.tv_usec >= 500000)
+        seconds++;
+    return seconds;
+}
+
+static struct linux_timer *guest_timer(struct linux_process *process, uint64_t id)
+{
+    if (id >= LINUX_MAX_TIMERS || !process->timers[id].used)
+        return NULL;
+    return &process->timers[id];
+}
+
+static long sys_timer_create(struct linux_thread *thread, const uint64_t *args)
+{
+    struct linux_process *process = thread->process;
+    clockid_t clock = (clockid_t)args[0];
+    if (clock < 0 || clock == CLOCK_MONOTONIC_RAW || clock == CLOCK_REALTIME_COARSE ||
+        clock == CLOCK_MONOTONIC_COARSE)
+        return -EINVAL;
+    struct linux_sigevent event = {.signo = SIGALRM, .notify = LINUX_SIGEV_SIGNAL};
+    if (args[1] && linux_copy_in(process, args[1], &event, sizeof(event)))
+        return -EFAULT;
+    int notify = event.notify;
+    if (notify != LINUX_SIGEV_SIGNAL && notify != LINUX_SIGEV_NONE &&
+        notify != LINUX_SIGEV_THREAD_ID)
+        return -EINVAL;
+    if (notify != LINUX_SIGEV_NONE && (event.signo < 1 || event.signo > LINUX_NSIG))
+        return -EINVAL;
+    if (notify == LINUX_SIGEV_THREAD_ID && event.tid != thread->tid)
+        return -EINVAL;
+    int id = 0;
+    while (id < LINUX_MAX_TIMERS && process->timers[id].used)
+        id++;
+    if (id == LINUX_MAX_TIMERS)
+        return -EAGAIN;
+    uint64_t value = args[1] ? event.value : (uint64_t)id;
+    long error = timer_start(process, id, clock, event.signo);
+    if (error)
+        return error;
+    struct linux_timer *timer = &process->timers[id];
+    timer->notify = notify;
+    timer->value = value;
+    timer->target = notify == LINUX_SIGEV_THREAD_ID ? thread : NULL;
+    timer->overrun = timer->last_overrun = 0;
+    timer->queued = false;
+    int32_t guest_id = id;
+    if (linux_copy_out(process, args[2], &guest_id, sizeof(guest_id))) {
+        timer_release(timer);
+        return -EFAULT;
+    }
+    return 0;
+}
+
+static long sys_timer_settime(struct linux_thread *thread, const uint64_t *args)
+{
+    struct linux_process *process = thread->process;
+    struct linux_timer *timer = guest_timer(process, args[0]);
+    if (!timer)
+        return -EINVAL;
+    struct itimerspec value, old;
+    if (linux_copy_in(process, args[2], &value, sizeof(value)))
+        return -EFAULT;
+    if (value.it_value.tv_nsec < 0 || value.it_value.tv_nsec >= 1000000000L ||
+        value.it_interval.tv_nsec < 0 || value.it_interval.tv_nsec >= 1000000000L ||
+        value.it_value.tv_sec < 0 || value.it_interval.tv_sec < 0)
+        return -EINVAL;
+    int flags = (int)args[1] & TIMER_ABSTIME;
+    if (timer_settime((timer_t)timer->host_timer, flags, &value, &old) != 0)
+        return linux_host_error();
+    if (args[3] && linux_copy_out(process, args[3], &old, sizeof(old)))
+        return -EFAULT;
+    return 0;
+}
+
+static long sys_timer_gettime(struct linux_thread *thread, const uint64_t *args)
+{
+    struct linux_process *process = thread->process;
+    struct linux_timer *timer = guest_timer(process, args[0]);
+    if (!timer)
+        return -EINVAL;
+    struct itimerspec value;
+    if (timer_gettime((timer_t)timer->host_timer, &value) != 0)
+        return linux_host_error();
+    return linux_copy_out(process, args[1], &value, sizeof(value)) ? -EFAULT : 0;
+}
+
+static long sys_timer_getoverrun(struct linux_thread *thread, const uint64_t *args)
+{
+    struct linux_timer *timer = guest_timer(thread->process, args[0]);
+    return timer ? timer->last_overrun : -EINVAL;
+}
+
+static long sys_timer_delete(struct linux_thread *thread, const uint64_t *args)
+{
+    struct linux_process *process = thread->process;
+    struct linux_timer *timer = guest_timer(process, args[0]);
+    if (!timer)
+        return -EINVAL;
+    g_mutex_lock(&process->signal_lock);
+    timer->used = false;
+    g_mutex_unlock(&process->signal_lock);
+    timer_release(timer);
+    return 0;
+}
+
+/* ---- life ---------------------------------------------------------------------------------- */
+
+void linux_signal_init(struct linux_process *process)
+{
+    g_mutex_init(&process->signal_lock);
+    /* Signals ignored when the monitor started stay ignored for the program,
+     * as across execve (nohup, a shell's background jobs). */
+    for (int signal = 1; signal < SIGRTMIN; signal++) {
+        struct sigaction host;
+        if (signal != SIGKILL && signal != SIGSTOP && sigaction(signal, NULL, &host) == 0 &&
+            host.sa_handler == SIG_IGN)
+            process->actions[signal].handler = LINUX_SIG_IGN;
+    }
+    for (int signal = 0; signal <= LINUX_NSIG; signal++)
+        g_queue_init(&process->pending.infos[signal]);
+    struct linux_thread *thread = process->main_thread;
+    for (int signal = 0; signal <= LINUX_NSIG; signal++)
+        g_queue_init(&thread->pending.infos[signal]);
+}
+
+void linux_signal_thread_destroy(struct linux_thread *thread)
+{
+    queue_clear(&thread->pending);
+}
+
+void linux_signal_destroy(struct linux_process *process)
+{
+    for (int i = 0; i < LINUX_MAX_TIMERS + 3; i++) {
+        if (process->timers[i].used || process->timers[i].host_timer) {
+            g_mutex_lock(&process->signal_lock);
+            process->timers[i].used = false;
+            g_mutex_unlock(&process->signal_lock);
+            timer_release(&process->timers[i]);
+        }
+    }
+    queue_clear(&process->pending);
+    g_mutex_clear(&process->signal_lock);
+}
+
+void linux_register_signal(linux_handler *table)
+{
+    table[SYS_rt_sigaction] = sys_rt_sigaction;
+    table[SYS_rt_sigprocmask] = sys_rt_sigprocmask;
+    table[SYS_rt_sigpending] = sys_rt_sigpending;
+    table[SYS_rt_sigreturn] = sys_rt_sigreturn;
+    table[SYS_rt_sigsuspend] = sys_rt_sigsuspend;
+    table[SYS_rt_sigtimedwait] = sys_rt_sigtimedwait;
+    table[SYS_rt_sigqueueinfo] = sys_rt_sigqueueinfo;
+    table[SYS_rt_tgsigqueueinfo] = sys_rt_tgsigqueueinfo;
+    table[SYS_sigaltstack] = sys_sigaltstack;
+    table[SYS_pause] = sys_pause;
+    table[SYS_kill] = sys_kill;
+    table[SYS_tkill] = sys_tkill;
+    table[SYS_tgkill] = sys_tgkill;
+    table[SYS_nanosleep] = sys_nanosleep;
+    table[SYS_restart_syscall] = sys_restart_syscall;
+    table[SYS_alarm] = sys_alarm;
+    table[SYS_setitimer] = sys_setitimer;
+    table[SYS_getitimer] = sys_getitimer;
+    table[SYS_timer_create] = sys_timer_create;
+    table[SYS_timer_settime] = sys_timer_settime;
+    table[SYS_timer_gettime] = sys_timer_gettime;
+    table[SYS_timer_getoverrun] = sys_timer_getoverrun;
+    table[SYS_timer_delete] = sys_timer_delete;
+}

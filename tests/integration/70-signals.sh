@@ -1,0 +1,64 @@
+# shellcheck shell=bash
+# Signal delivery (tests/programs/signals.c): handlers on Linux's rt_sigframe, faults
+# caught by the program, timers, broken pipes, and signals sent to hermitux-run from
+# outside, each compared with a native run.
+
+for scenario in basic nodefer registers faults trap altstack alarm-read alarm-read-restart \
+    itimer timer; do
+    program "signals-$scenario" -- signals "$scenario"
+done
+program signals-pipe-default --status 141 -- signals pipe default
+program signals-pipe-ignore -- signals pipe ignore
+program signals-pipe-handle -- signals pipe handle
+# musl's raise() blocks every signal around tkill, and abort() raises with SIGABRT
+# blocked: the signal must stay pending and be delivered once unblocked.
+program signals-raise-term --status 143 -- signals raise-term
+program signals-abort --status 134 -- signals abort
+
+# external_signal ACCEL DIR LIBC SIGNAL MODE: `signals wait MODE` blocks in a read; once it
+# printed "ready", SIGNAL is sent to it (natively) or to hermitux-run. Output and status
+# must be the same.
+signal_run() {
+    local dir=$1 name=$2 signal=$3 st i
+    shift 3
+    "$@" >"$dir/$name.out" 2>"$dir/$name.err" </dev/null &
+    local pid=$!
+    # A watchdog instead of timeout(1), which would take the signal itself.
+    (sleep "$TIMEOUT" && kill -KILL "$pid") >/dev/null 2>&1 &
+    local watchdog=$!
+    for ((i = 0; i < 200; i++)); do
+        grep -q '^ready$' "$dir/$name.out" 2>/dev/null && break
+        sleep 0.05
+    done
+    kill "-$signal" "$pid"
+    wait "$pid"
+    st=$?
+    kill "$watchdog" 2>/dev/null
+    wait "$watchdog" 2>/dev/null
+    echo "$st" >"$dir/$name.status"
+}
+
+external_signal() {
+    local accel=$1 dir=$2 libc=$3 signal=$4 mode=$5
+    local prog=tests/programs/build/$libc/signals
+    signal_run "$dir" native "$signal" "$prog" wait "$mode"
+    signal_run "$dir" vm "$signal" "$HERMITUX_RUN" --accel="$accel" "$prog" wait "$mode"
+    local native vm
+    native="$(cat "$dir/native.status") $(cat "$dir/native.out")"
+    vm="$(cat "$dir/vm.status") $(cat "$dir/vm.out")"
+    if [ "$native" != "$vm" ] || [ -s "$dir/vm.err" ]; then
+        echo "native: $native; hermitux-run: $vm $(head -c 200 "$dir/vm.err")"
+        return 1
+    fi
+}
+
+for libc in musl glibc; do
+    # (SIGINT and SIGQUIT are ignored in a non-interactive shell's background jobs, and
+    # so for the program then: only handled.)
+    for signal in USR1 USR2 TERM HUP ALRM PIPE; do
+        custom "$libc/signals-external-$signal-default" external_signal "$libc" "$signal" default
+    done
+    for signal in USR1 TERM INT; do
+        custom "$libc/signals-external-$signal-handled" external_signal "$libc" "$signal" handle
+    done
+done
