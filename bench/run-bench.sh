@@ -425,6 +425,35 @@ r=$(ratio "${PER_CALL_US[tcg]:-}" "${PER_CALL_US[qemu]:-}")
 row "syscall" "getppid, tcg vs qemu-x86_64" "${PER_CALL_US[tcg]:-n/a} us" \
     "${PER_CALL_US[qemu]:-n/a} us" "$r" "" ""
 
+# --- 3b. A signal's round trip ----------------------------------------------------------
+# kill(self, SIGUSR1), the handler on its frame, rt_sigreturn: signal_loop N minus
+# signal_loop 0, over N (each round trip is two syscalls and a frame built and undone).
+echo "== 3b. signal round trip: signal_loop N minus signal_loop 0, divided by N"
+check_output "$PROGRAMS/signal_loop" 10
+declare -A SIGNAL_N=([native]=$((SYSCALLS_NATIVE / 10)) [kvm]=$((SYSCALLS_KVM / 4))
+    [tcg]=$((SYSCALLS_TCG / 10)) [qemu]=$((SYSCALLS_QEMU / 10)))
+declare -A PER_SIGNAL_US=()
+for i in "${!CONFIG_NAMES[@]}"; do
+    c=${CONFIG_NAMES[$i]}
+    n=${SIGNAL_N[$c]}
+    # shellcheck disable=SC2086
+    if out=$("$TIMER" -n "$SYSCALL_REPS" -w 1 -- ${CONFIG_PREFIX[$i]} "$PROGRAMS/signal_loop" 0 \
+        --- ${CONFIG_PREFIX[$i]} "$PROGRAMS/signal_loop" "$n"); then
+        t0=$(echo "$out" | sed -n 1p | cut -d' ' -f1)
+        tn=$(echo "$out" | sed -n 2p | cut -d' ' -f1)
+        PER_SIGNAL_US[$c]=$(calc "($tn - $t0) / $n / 1000" 3)
+        printf '   %-8s %10s %12s\n' "$c" "$n" "${PER_SIGNAL_US[$c]} us"
+    else
+        fail "$c: signal_loop failed"
+    fi
+done
+r=$(ratio "${PER_SIGNAL_US[kvm]:-}" "${PER_SIGNAL_US[native]:-}" 0)
+row "signal" "kill+handler+return, kvm vs native" "${PER_SIGNAL_US[kvm]:-n/a} us" \
+    "${PER_SIGNAL_US[native]:-n/a} us" "$r" "" ""
+r=$(ratio "${PER_SIGNAL_US[tcg]:-}" "${PER_SIGNAL_US[qemu]:-}")
+row "signal" "kill+handler+return, tcg vs qemu" "${PER_SIGNAL_US[tcg]:-n/a} us" \
+    "${PER_SIGNAL_US[qemu]:-n/a} us" "$r" "" ""
+
 # VM exits per forwarded system call: exits to the monitor (KVM_RUN returns) for
 # syscall_loop EXIT_SYSCALLS minus those for syscall_loop 0, over EXIT_SYSCALLS. perf's
 # kvm:kvm_userspace_exit tracepoint counts them; strace counts KVM_RUN ioctls as a check.

@@ -62,3 +62,4 @@ for libc in musl glibc; do
         custom "$libc/signals-external-$signal-handled" external_signal "$libc" "$signal" handle
     done
 done
+program signal_loop -- signal_loop 2000
