@@ -263,9 +263,11 @@ static enum syscall_next perform_syscall(struct vcpu *vcpu)
         main_accel = guest->accel;
         guest->accel = vcpu->accel;
     }
+    struct accel *before = guest->accel;
     enum linux_outcome outcome = linux_syscall(vcpu->thread, &call, &result);
-    /* A fork's child has a VM of its own: the old vCPU is gone. */
-    bool forked = guest->forked_child && !run->forked_child;
+    /* A fork's child (or a child's child) has a VM of its own: the old
+     * vCPU is gone. */
+    bool forked = guest->accel != before;
     if (main_accel && !forked)
         guest->accel = main_accel;
     if (forked)
