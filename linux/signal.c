@@ -657,7 +657,10 @@ enum linux_outcome linux_signal_syscall_end(struct linux_thread *thread, uint64_
                                             long *value)
 {
     current_thread = NULL;
-    if (*value == -EINTR && number != SYS_rt_sigreturn)
+    /* restart_syscall with nothing to restart answers EINTR itself, as
+     * Linux's do_no_restart_syscall: that EINTR is final (made a restart
+     * code, the call looped for ever; found by the syscall fuzzer). */
+    if (*value == -EINTR && number != SYS_rt_sigreturn && number != SYS_restart_syscall)
         *value = restart_code_for(number);
     bool restart = is_restart_code(*value);
     /* rt_sigreturn has replaced the registers: the monitor must not write

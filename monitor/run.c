@@ -276,8 +276,12 @@ static enum syscall_next perform_syscall(struct vcpu *vcpu)
     if (forked)
         become_forked_child(vcpu, &state);
     /* Interrupted by the monitor's own kick (a stop, a debugger): the
-     * program sees the call restarted, as across a ptrace stop. */
-    if (outcome == LINUX_CONTINUE && (int64_t)result == -EINTR && accel_kick_pending(vcpu->accel))
+     * program sees the call restarted, as across a ptrace stop. Not
+     * restart_syscall with nothing to restart: EINTR is its answer, and
+     * making it again while a kick is pending looped for ever (found by the
+     * syscall fuzzer). */
+    if (outcome == LINUX_CONTINUE && (int64_t)result == -EINTR && accel_kick_pending(vcpu->accel) &&
+        call.number != SYS_restart_syscall)
         return restart_syscall(vcpu, &state);
     if (outcome == LINUX_THREAD_EXIT)
         return SYSCALL_THREAD_ENDED;

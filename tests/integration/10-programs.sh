@@ -32,6 +32,7 @@ program mmap_big --tmpdir -- mmap_big @TMP@
 program tls -- tls
 program clocks -- clocks
 program vdso -- vdso
+program restart_syscall -- restart_syscall
 program stdin_echo --stdin @DATA@/lorem.txt -- stdin_echo
 program stdin_echo-pipe --stdin-pipe @FIX@/numbers.txt -- stdin_echo
 program stdin_echo-binary --stdin @FIX@/binary.gz -- stdin_echo
