@@ -1,0 +1,888 @@
+/*
+ * The packets the stub understands: the dispatch tables (add a packet with
+ * one line there) and the handlers for registers, memory, execution,
+ * breakpoints, threads and the session.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <glib.h>
+
+#include "gdbstub/internal.h"
+
+/* ---- registers --------------------------------------------------------- */
+
+static bool read_all_registers(struct gdbstub *stub, struct cpu_state *state,
+                               struct cpu_fpu_state *fpu)
+{
+    memset(state, 0, sizeof *state);
+    memset(fpu, 0, sizeof *fpu);
+    return stub->ops->read_registers(stub->opaque, state, fpu) == 0;
+}
+
+static void handle_read_registers(struct gdbstub *stub, struct gdbstub_cursor *args)
+{
+    struct cpu_state state;
+    struct cpu_fpu_state fpu;
+    uint8_t bytes[GDB_REGISTERS_SIZE];
+    (void)args;
+    if (!read_all_registers(stub, &state, &fpu)) {
+        gdbstub_reply_error(stub, EIO);
+        return;
+    }
+    gdb_registers_to_bytes(&state, &fpu, bytes);
+    GString *text = g_string_sized_new(2 * GDB_REGISTERS_SIZE);
+    gdbstub_append_hex(text, bytes, sizeof bytes);
+    gdbstub_reply_string(stub, text);
+}
+
+static void write_registers_back(struct gdbstub *stub, const struct cpu_state *state,
+                                 const struct cpu_fpu_state *fpu)
+{
+    int result = stub->ops->write_registers(stub->opaque, state, fpu);
+    if (result < 0)
+        gdbstub_reply_error(stub, -result);
+    else
+        gdbstub_reply_ok(stub);
+}
+
+static void handle_write_registers(struct gdbstub *stub, struct gdbstub_cursor *args)
+{
+    struct cpu_state state;
+    struct cpu_fpu_state fpu;
+    uint8_t bytes[GDB_REGISTERS_SIZE];
+    gdbstub_drop_thread_suffix(args);
+    size_t hex_length = (size_t)(args->end - args->next);
+    /* A shorter G (a debugger that knows fewer registers) sets a prefix. */
+    if (hex_length > 2 * sizeof bytes || !gdbstub_decode_hex(args->next, hex_length, bytes)) {
+        gdbstub_reply_error(stub, EINVAL);
+        return;
+    }
+    if (!read_all_registers(stub, &state, &fpu)) {
+        gdbstub_reply_error(stub, EIO);
+        return;
+    }
+    gdb_registers_from_bytes(bytes, hex_length / 2, &state, &fpu);
+    write_registers_back(stub, &state, &fpu);
+}
+
+static bool take_regnum(struct gdbstub_cursor *args, int *regnum)
+{
+    uint64_t value;
+    if (!gdbstub_take_hex(args, &value) || value >= GDB_REGISTER_COUNT)
+        return false;
+    *regnum = (int)value;
+    return true;
+}
+
+static void handle_read_register(struct gdbstub *stub, struct gdbstub_cursor *args)
+{
+    struct cpu_state state;
+    struct cpu_fpu_state fpu;
+    uint8_t bytes[16];
+    size_t size;
+    int regnum;
+    gdbstub_drop_thread_suffix(args);
+    if (!take_regnum(args, &regnum) || !gdbstub_at_end(args)) {
+        gdbstub_reply_error(stub, EINVAL);
+        return;
+    }
+    if (!read_all_registers(stub, &state, &fpu)) {
+        gdbstub_reply_error(stub, EIO);
+        return;
+    }
+    gdb_register_offset(regnum, &size);
+    gdb_register_get(regnum, &state, &fpu, bytes);
+    GString *text = g_string_new(NULL);
+    gdbstub_append_hex(text, bytes, size);
+    gdbstub_reply_string(stub, text);
+}
+
+static void handle_write_register(struct gdbstub *stub, struct gdbstub_cursor *args)
+{
+    struct cpu_state state;
+    struct cpu_fpu_state fpu;
+    uint8_t bytes[16];
+    size_t size;
+    int regnum;
+    gdbstub_drop_thread_suffix(args);
+    if (!take_regnum(args, &regnum) || !gdbstub_take_char(args, '=')) {
+        gdbstub_reply_error(stub, EINVAL);
+        return;
+    }
+    gdb_register_offset(regnum, &size);
+    if ((size_t)(args->end - args->next) != 2 * size ||
+        !gdbstub_decode_hex(args->next, 2 * size, bytes)) {
+        gdbstub_reply_error(stub, EINVAL);
+        return;
+    }
+    if (!read_all_registers(stub, &state, &fpu)) {
+        gdbstub_reply_error(stub, EIO);
+        return;
+    }
+    gdb_register_set(regnum, bytes, &state, &fpu);
+    write_registers_back(stub, &state, &fpu);
+}
+
+/* ---- memory ------------------------------------------------------------ */
+
+/* "ADDR,LENGTH" with the range inside the 64-bit address space. */
+static bool take_address_range(struct gdbstub_cursor *args, uint64_t *address, uint64_t *length)
+{
+    if (!gdbstub_take_hex(args, address) || !gdbstub_take_char(args, ',') ||
+        !gdbstub_take_hex(args, length))
+        return false;
+    return *length == 0 || *length - 1 <= UINT64_MAX - *address;
+}
+
+static size_t bytes_to_page_end(uint64_t address, size_t length)
+{
+    uint64_t room = GUEST_PAGE_SIZE_BYTES - (address & (GUEST_PAGE_SIZE_BYTES - 1));
+    return length < room ? length : (size_t)room;
+}
+
+/* Page by page, so one unmapped page ends the read rather than failing it:
+ * returns how many bytes were read. */
+static size_t read_guest(struct gdbstub *stub, uint64_t address, uint8_t *buffer, size_t length)
+{
+    size_t done = 0;
+    while (done < length) {
+        size_t chunk = bytes_to_page_end(address + done, length - done);
+        if (stub->ops->read_memory(stub->opaque, address + done, buffer + done, chunk) < 0)
+            break;
+        done += chunk;
+    }
+    return done;
+}
+
+static int write_guest(struct gdbstub *stub, uint64_t address, const uint8_t *buffer, size_t length)
+{
+    size_t done = 0;
+    while (done < length) {
+        size_t chunk = bytes_to_page_end(address + done, length - done);
+        int result = stub->ops->write_memory(stub->opaque, address + done, buffer + done, chunk);
+        if (result < 0)
+            return result;
+        done += chunk;
+    }
+    return 0;
+}
+
+static void handle_read_memory(struct gdbstub *stub, struct gdbstub_cursor *args)
+{
+    uint64_t address, length;
+    if (!take_address_range(args, &address, &length) || !gdbstub_at_end(args)) {
+        gdbstub_reply_error(stub, EINVAL);
+        return;
+    }
+    /* A short answer is allowed; gdb asks again for the rest. */
+    if (length > MAX_REPLY_DATA)
+        length = MAX_REPLY_DATA;
+    uint8_t *buffer = g_malloc(length ? length : 1);
+    size_t done = read_guest(stub, address, buffer, length);
+    if (done == 0 && length > 0) {
+        gdbstub_reply_error(stub, EFAULT);
+    } else {
+        GString *text = g_string_sized_new(2 * done);
+        gdbstub_append_hex(text, buffer, done);
+        gdbstub_reply_string(stub, text);
+    }
+    g_free(buffer);
+}
+
+static void finish_memory_write(struct gdbstub *stub, uint64_t address, const uint8_t *data,
+                                size_t length)
+{
+    int result = write_guest(stub, address, data, length);
+    if (result < 0)
+        gdbstub_reply_error(stub, -result);
+    else
+        gdbstub_reply_ok(stub);
+}
+
+static void handle_write_memory_hex(struct gdbstub *stub, struct gdbstub_cursor *args)
+{
+    uint64_t address, length;
+    if (!take_address_range(args, &address, &length) || !gdbstub_take_char(args, ':')) {
+        gdbstub_reply_error(stub, EINVAL);
+        return;
+    }
+    /* Compared as data bytes: 2 * length could wrap around. */
+    size_t hex_length = (size_t)(args->end - args->next);
+    if (hex_length % 2 || length != hex_length / 2) {
+        gdbstub_reply_error(stub, EINVAL);
+        return;
+    }
+    uint8_t *data = g_malloc(hex_length / 2 + 1);
+    if (gdbstub_decode_hex(args->next, hex_length, data))
+        finish_memory_write(stub, address, data, hex_length / 2);
+    else
+        gdbstub_reply_error(stub, EINVAL);
+    g_free(data);
+}
+
+static void handle_write_memory_binary(struct gdbstub *stub, struct gdbstub_cursor *args)
+{
+    uint64_t address, length;
+    if (!take_address_range(args, &address, &length) || !gdbstub_take_char(args, ':')) {
+        gdbstub_reply_error(stub, EINVAL);
+        return;
+    }
+    /* The payload buffer is ours: unescape in place. */
+    char *data = (char *)args->next;
+    size_t data_length = (size_t)(args->end - args->next);
+    if (!gdbstub_unescape_binary(data, &data_length) || data_length != length) {
+        gdbstub_reply_error(stub, EINVAL);
+        return;
+    }
+    finish_memory_write(stub, address, (const uint8_t *)data, data_length);
+}
+
+/* ---- execution --------------------------------------------------------- */
+
+/* Starts the guest; the reply comes with the stop. The flags are set
+ * first because a target may report the stop from inside resume(). */
+static void resume(struct gdbstub *stub, enum gdb_resume_mode mode, uint64_t range_start,
+                   uint64_t range_end, int signal)
+{
+    if (gdbstub_program_ended(stub)) {
+        gdbstub_reply_error(stub, ESRCH);
+        return;
+    }
+    stub->running = true;
+    stub->stop_reply_owed = true;
+    stub->interrupt_sent = false;
+    int result = stub->ops->resume(stub->opaque, mode, range_start, range_end, signal);
+    if (result < 0 && stub->running) {
+        stub->running = false;
+        stub->stop_reply_owed = false;
+        gdbstub_reply_error(stub, -result);
+        return;
+    }
+    if (stub->interrupt_queued && stub->running) {
+        stub->interrupt_queued = false;
+        stub->interrupt_sent = true;
+        stub->ops->interrupt(stub->opaque);
+    }
+}
+
+/* c/s [ADDR]: an address moves rip first. */
+static bool move_pc(struct gdbstub *stub, struct gdbstub_cursor *args)
+{
+    uint64_t address;
+    struct cpu_state state;
+    struct cpu_fpu_state fpu;
+    if (gdbstub_at_end(args))
+        return true;
+    if (!gdbstub_take_hex(args, &address) || !gdbstub_at_end(args) ||
+        !read_all_registers(stub, &state, &fpu))
+        return false;
+    state.rip = address;
+    return stub->ops->write_registers(stub->opaque, &state, &fpu) == 0;
+}
+
+static void resume_at(struct gdbstub *stub, struct gdbstub_cursor *args, enum gdb_resume_mode mode,
+                      int signal)
+{
+    if (!move_pc(stub, args)) {
+        gdbstub_reply_error(stub, EINVAL);
+        return;
+    }
+    resume(stub, mode, 0, 0, signal);
+}
+
+static void handle_continue(struct gdbstub *stub, struct gdbstub_cursor *args)
+{
+    resume_at(stub, args, GDB_RESUME_CONTINUE, 0);
+}
+
+static void handle_step(struct gdbstub *stub, struct gdbstub_cursor *args)
+{
+    resume_at(stub, args, GDB_RESUME_STEP, 0);
+}
+
+/* C/S SIG[;ADDR] */
+static void resume_with_signal(struct gdbstub *stub, struct gdbstub_cursor *args,
+                               enum gdb_resume_mode mode)
+{
+    uint64_t signal;
+    if (!gdbstub_take_hex(args, &signal) || signal > 255 ||
+        !(gdbstub_at_end(args) || gdbstub_take_char(args, ';'))) {
+        gdbstub_reply_error(stub, EINVAL);
+        return;
+    }
+    resume_at(stub, args, mode, (int)signal);
+}
+
+static void handle_continue_signal(struct gdbstub *stub, struct gdbstub_cursor *args)
+{
+    resume_with_signal(stub, args, GDB_RESUME_CONTINUE);
+}
+
+static void handle_step_signal(struct gdbstub *stub, struct gdbstub_cursor *args)
+{
+    resume_with_signal(stub, args, GDB_RESUME_STEP);
+}
+
+struct vcont_action {
+    enum gdb_resume_mode mode;
+    int signal;
+    uint64_t range_start, range_end;
+};
+
+/* One action of vCont: c, Csig, s, Ssig, rSTART,END, then [:thread]. */
+static bool take_vcont_action(const struct gdbstub *stub, struct gdbstub_cursor *args,
+                              struct vcont_action *action, bool *ours)
+{
+    uint64_t signal = 0;
+    int64_t thread = -1;
+    if (gdbstub_at_end(args))
+        return false;
+    char kind = *args->next++;
+    switch (kind) {
+    case 'c':
+    case 's':
+        break;
+    case 'C':
+    case 'S':
+        if (!gdbstub_take_hex(args, &signal) || signal > 255)
+            return false;
+        break;
+    case 'r':
+        if (!gdbstub_take_hex(args, &action->range_start) || !gdbstub_take_char(args, ',') ||
+            !gdbstub_take_hex(args, &action->range_end))
+            return false;
+        break;
+    default:
+        return false;
+    }
+    if (gdbstub_take_char(args, ':') && !gdbstub_take_thread_id_of(stub, args, &thread))
+        return false;
+    action->mode = kind == 'r'                    ? GDB_RESUME_RANGE_STEP
+                   : (kind == 's' || kind == 'S') ? GDB_RESUME_STEP
+                                                  : GDB_RESUME_CONTINUE;
+    action->signal = (int)signal;
+    *ours = gdbstub_is_our_thread(thread);
+    return true;
+}
+
+static void handle_vcont(struct gdbstub *stub, struct gdbstub_cursor *args)
+{
+    struct vcont_action chosen = {0}, action = {0};
+    bool found = false;
+    /* The leftmost action that applies to a thread wins; ours is the only
+     * thread, so that is the first action naming it or every thread. */
+    while (gdbstub_take_char(args, ';')) {
+        bool ours;
+        if (!take_vcont_action(stub, args, &action, &ours)) {
+            gdbstub_reply_error(stub, EINVAL);
+            return;
+        }
+        if (ours && !found) {
+            chosen = action;
+            found = true;
+        }
+    }
+    if (!gdbstub_at_end(args) || !found) {
+        gdbstub_reply_error(stub, EINVAL);
+        return;
+    }
+    resume(stub, chosen.mode, chosen.range_start, chosen.range_end, chosen.signal);
+}
+
+static void handle_vcont_query(struct gdbstub *stub, struct gdbstub_cursor *args)
+{
+    (void)args;
+    gdbstub_reply(stub, "vCont;c;C;s;S;r");
+}
+
+static void handle_stop_query(struct gdbstub *stub, struct gdbstub_cursor *args)
+{
+    (void)args;
+    if (!stub->running) {
+        gdbstub_send_stop_reply(stub);
+        return;
+    }
+    /* A debugger arriving while the guest runs (detached, or left running
+     * by a previous one) gets it stopped, as gdbserver does on attach. */
+    stub->stop_reply_owed = true;
+    if (!stub->interrupt_sent) {
+        stub->interrupt_sent = true;
+        stub->ops->interrupt(stub->opaque);
+    }
+}
+
+static void handle_kill(struct gdbstub *stub, struct gdbstub_cursor *args)
+{
+    (void)args;
+    /* k has no reply; gdb closes the connection. */
+    gdbstub_close_soon(stub, true);
+    stub->ops->kill(stub->opaque);
+}
+
+static void handle_vkill(struct gdbstub *stub, struct gdbstub_cursor *args)
+{
+    (void)args;
+    gdbstub_reply_ok(stub);
+    gdbstub_close_soon(stub, true);
+    stub->ops->kill(stub->opaque);
+}
+
+static void handle_detach(struct gdbstub *stub, struct gdbstub_cursor *args)
+{
+    (void)args;
+    gdbstub_reply_ok(stub);
+    gdbstub_close_soon(stub, true);
+    stub->stop_reply_owed = false;
+    if (!gdbstub_program_ended(stub))
+        stub->running = true; /* the program runs on undebugged */
+    stub->ops->detach(stub->opaque);
+}
+
+/* ---- breakpoints ------------------------------------------------------- */
+
+static void handle_breakpoint(struct gdbstub *stub, struct gdbstub_cursor *args, bool insert)
+{
+    uint64_t type, address, kind;
+    if (!gdbstub_take_hex(args, &type) || !gdbstub_take_char(args, ',') ||
+        !gdbstub_take_hex(args, &address) || !gdbstub_take_char(args, ',') ||
+        !gdbstub_take_hex(args, &kind)) {
+        gdbstub_reply_error(stub, EINVAL);
+        return;
+    }
+    /* Conditions and commands (";X...") are only sent to stubs that offer
+     * them; ignore them rather than refuse the breakpoint. */
+    if (!gdbstub_at_end(args) && *args->next != ';') {
+        gdbstub_reply_error(stub, EINVAL);
+        return;
+    }
+    if (type > GDB_WATCHPOINT_ACCESS) {
+        gdbstub_reply_empty(stub);
+        return;
+    }
+    int result = insert ? stub->ops->insert_breakpoint(stub->opaque, (enum gdb_breakpoint_type)type,
+                                                       address, kind)
+                        : stub->ops->remove_breakpoint(stub->opaque, (enum gdb_breakpoint_type)type,
+                                                       address, kind);
+    if (result == 0)
+        gdbstub_reply_ok(stub);
+    else if (result == -ENOTSUP || result == -ENOSYS)
+        gdbstub_reply_empty(stub); /* gdb: "not supported", and for Z0 it plants int3 itself */
+    else
+        gdbstub_reply_error(stub, -result);
+}
+
+static void handle_insert_breakpoint(struct gdbstub *stub, struct gdbstub_cursor *args)
+{
+    handle_breakpoint(stub, args, true);
+}
+
+static void handle_remove_breakpoint(struct gdbstub *stub, struct gdbstub_cursor *args)
+{
+    handle_breakpoint(stub, args, false);
+}
+
+/* ---- threads ----------------------------------------------------------- */
+
+static void handle_set_thread(struct gdbstub *stub, struct gdbstub_cursor *args)
+{
+    int64_t thread;
+    if (gdbstub_at_end(args) || (*args->next != 'g' && *args->next != 'c')) {
+        gdbstub_reply_error(stub, EINVAL);
+        return;
+    }
+    args->next++;
+    if (!gdbstub_take_thread_id_of(stub, args, &thread) || !gdbstub_at_end(args))
+        gdbstub_reply_error(stub, EINVAL);
+    else if (!gdbstub_is_our_thread(thread))
+        gdbstub_reply_error(stub, ESRCH);
+    else
+        gdbstub_reply_ok(stub);
+}
+
+static void handle_thread_alive(struct gdbstub *stub, struct gdbstub_cursor *args)
+{
+    int64_t thread;
+    if (!gdbstub_take_thread_id_of(stub, args, &thread) || !gdbstub_at_end(args))
+        gdbstub_reply_error(stub, EINVAL);
+    else if (thread != THREAD_ID || gdbstub_program_ended(stub))
+        gdbstub_reply_error(stub, ESRCH);
+    else
+        gdbstub_reply_ok(stub);
+}
+
+static void handle_current_thread(struct gdbstub *stub, struct gdbstub_cursor *args)
+{
+    (void)args;
+    GString *text = g_string_new("QC");
+    gdbstub_append_thread(stub, text);
+    gdbstub_reply_string(stub, text);
+}
+
+static void handle_first_thread_info(struct gdbstub *stub, struct gdbstub_cursor *args)
+{
+    (void)args;
+    GString *text = g_string_new("m");
+    gdbstub_append_thread(stub, text);
+    gdbstub_reply_string(stub, text);
+}
+
+static void handle_next_thread_info(struct gdbstub *stub, struct gdbstub_cursor *args)
+{
+    (void)args;
+    gdbstub_reply(stub, "l");
+}
+
+static void handle_thread_extra_info(struct gdbstub *stub, struct gdbstub_cursor *args)
+{
+    int64_t thread;
+    if (!gdbstub_take_char(args, ',') || !gdbstub_take_thread_id_of(stub, args, &thread) ||
+        !gdbstub_at_end(args)) {
+        gdbstub_reply_error(stub, EINVAL);
+        return;
+    }
+    GString *text = g_string_new(NULL);
+    gdbstub_append_hex(text, "vCPU 0", 6);
+    gdbstub_reply_string(stub, text);
+}
+
+/* ---- session ----------------------------------------------------------- */
+
+/* Whether the debugger's feature list (qSupported:a+;b+;...) has feature+. */
+static bool debugger_offers(const struct gdbstub_cursor *args, const char *feature)
+{
+    size_t length = strlen(feature);
+    const char *item = args->next;
+    while (item < args->end) {
+        const char *item_end = memchr(item, ';', (size_t)(args->end - item));
+        if (!item_end)
+            item_end = args->end;
+        if ((size_t)(item_end - item) == length + 1 && memcmp(item, feature, length) == 0 &&
+            item[length] == '+')
+            return true;
+        if (item_end == args->end)
+            break;
+        item = item_end + 1;
+    }
+    return false;
+}
+
+static void handle_supported(struct gdbstub *stub, struct gdbstub_cursor *args)
+{
+    gdbstub_take_char(args, ':');
+    stub->debugger_swbreak = debugger_offers(args, "swbreak");
+    stub->debugger_hwbreak = debugger_offers(args, "hwbreak");
+    /* lldb 14 offers multiprocess+ too but cannot take pPID.TID stop
+     * replies; gdb alone sends qRelocInsn+ (as for the library list). */
+    stub->multiprocess = gdbstub_process_id(stub) > 0 && debugger_offers(args, "multiprocess") &&
+                         debugger_offers(args, "qRelocInsn");
+    GString *text = g_string_new(NULL);
+    g_string_append_printf(text, "PacketSize=%x;qXfer:features:read+", GDB_PACKET_SIZE);
+    if (stub->ops->exec_file)
+        g_string_append(text, ";qXfer:exec-file:read+");
+    /* Only gdb reads the generic library list as meant (the kernel's
+     * .text address); lldb 14 takes it for a load base and drops the
+     * program's own symbols. gdb alone sends qRelocInsn+. */
+    if (stub->ops->kernel_file && debugger_offers(args, "qRelocInsn"))
+        g_string_append(text, ";qXfer:libraries:read+;qXfer:libraries-svr4:read+");
+    if (stub->ops->auxv)
+        g_string_append(text, ";qXfer:auxv:read+");
+    if (stub->ops->catch_syscalls)
+        g_string_append(text, ";QCatchSyscalls+");
+    if (stub->ops->signal_filters)
+        g_string_append(text, ";QPassSignals+;QProgramSignals+");
+    if (stub->multiprocess)
+        g_string_append(text, ";multiprocess+");
+    g_string_append(text, ";QStartNoAckMode+;swbreak+;hwbreak+;vContSupported+");
+    gdbstub_reply_string(stub, text);
+}
+
+/* QCatchSyscalls:0, QCatchSyscalls:1, QCatchSyscalls:1;NR;NR... (hex). */
+static void handle_catch_syscalls(struct gdbstub *stub, struct gdbstub_cursor *args)
+{
+    uint64_t enable;
+    if (!stub->ops->catch_syscalls) {
+        gdbstub_reply_empty(stub);
+        return;
+    }
+    if (!gdbstub_take_char(args, ':') || !gdbstub_take_hex(args, &enable) || enable > 1) {
+        gdbstub_reply_error(stub, EINVAL);
+        return;
+    }
+    GArray *numbers = g_array_new(FALSE, FALSE, sizeof(uint64_t));
+    uint64_t number;
+    while (enable && gdbstub_take_char(args, ';')) {
+        if (!gdbstub_take_hex(args, &number))
+            break;
+        g_array_append_val(numbers, number);
+    }
+    int result = gdbstub_at_end(args)
+                     ? stub->ops->catch_syscalls(stub->opaque, enable == 1,
+                                                 (const uint64_t *)numbers->data, numbers->len)
+                     : -EINVAL;
+    g_array_free(numbers, TRUE);
+    if (result < 0)
+        gdbstub_reply_error(stub, -result);
+    else
+        gdbstub_reply_ok(stub);
+}
+
+/* QPassSignals:SIG;SIG... and QProgramSignals:... (hex GDB signal numbers):
+ * each packet replaces its whole set. */
+static bool take_signal_set(struct gdbstub_cursor *args, bool set[GDB_SIGNAL_LIMIT])
+{
+    memset(set, 0, GDB_SIGNAL_LIMIT * sizeof(bool));
+    if (!gdbstub_take_char(args, ':'))
+        return gdbstub_at_end(args);
+    uint64_t signal;
+    do {
+        if (gdbstub_at_end(args))
+            return true; /* an empty list, or a trailing ';' */
+        if (!gdbstub_take_hex(args, &signal) || signal >= GDB_SIGNAL_LIMIT)
+            return false;
+        set[signal] = true;
+    } while (gdbstub_take_char(args, ';'));
+    return gdbstub_at_end(args);
+}
+
+static void handle_signal_set(struct gdbstub *stub, struct gdbstub_cursor *args, bool *set)
+{
+    if (!stub->ops->signal_filters) {
+        gdbstub_reply_empty(stub);
+        return;
+    }
+    bool parsed[GDB_SIGNAL_LIMIT];
+    if (!take_signal_set(args, parsed)) {
+        gdbstub_reply_error(stub, EINVAL);
+        return;
+    }
+    memcpy(set, parsed, sizeof parsed);
+    stub->ops->signal_filters(stub->opaque, stub->pass_signals, stub->program_signals);
+    gdbstub_reply_ok(stub);
+}
+
+static void handle_pass_signals(struct gdbstub *stub, struct gdbstub_cursor *args)
+{
+    handle_signal_set(stub, args, stub->pass_signals);
+}
+
+static void handle_program_signals(struct gdbstub *stub, struct gdbstub_cursor *args)
+{
+    handle_signal_set(stub, args, stub->program_signals);
+}
+
+static void handle_start_no_ack_mode(struct gdbstub *stub, struct gdbstub_cursor *args)
+{
+    (void)args;
+    gdbstub_reply_ok(stub); /* still acknowledged: the debugger acks this OK */
+    stub->no_ack_mode = true;
+}
+
+/* We start the program ourselves, as gdbserver does when given one to run,
+ * so like gdbserver we answer 0: quitting gdb then kills the program
+ * instead of leaving it running undebugged. (QEMU answers 1: its guest is
+ * a whole machine that outlives the debugger.) "detach" still detaches. */
+static void handle_attached(struct gdbstub *stub, struct gdbstub_cursor *args)
+{
+    (void)args;
+    gdbstub_reply(stub, "0");
+}
+
+static void handle_symbol(struct gdbstub *stub, struct gdbstub_cursor *args)
+{
+    (void)args;
+    gdbstub_reply_ok(stub);
+}
+
+static void handle_unsupported(struct gdbstub *stub, struct gdbstub_cursor *args)
+{
+    (void)args;
+    gdbstub_reply_empty(stub);
+}
+
+static void handle_enable_ok(struct gdbstub *stub, struct gdbstub_cursor *args)
+{
+    (void)args;
+    gdbstub_reply_ok(stub);
+}
+
+static void handle_list_threads_in_stop_reply(struct gdbstub *stub, struct gdbstub_cursor *args)
+{
+    (void)args;
+    stub->list_threads_in_stop_reply = true;
+    gdbstub_reply_ok(stub);
+}
+
+/* "x86_64-pc-linux-gnu", hex-encoded as lldb wants triples. */
+#define TRIPLE_HEX "7838365f36342d70632d6c696e75782d676e75"
+
+static void handle_host_info(struct gdbstub *stub, struct gdbstub_cursor *args)
+{
+    (void)args;
+    gdbstub_reply(stub, "triple:" TRIPLE_HEX ";ptrsize:8;endian:little;");
+}
+
+static void handle_process_info(struct gdbstub *stub, struct gdbstub_cursor *args)
+{
+    (void)args;
+    gdbstub_reply(stub, "pid:1;parent-pid:1;real-uid:0;real-gid:0;effective-uid:0;effective-gid:0;"
+                        "triple:" TRIPLE_HEX ";ostype:linux;endian:little;ptrsize:8;");
+}
+
+static void send_console_output(struct gdbstub *stub, const char *output, size_t length)
+{
+    for (size_t done = 0; done < length; done += CONSOLE_CHUNK) {
+        size_t chunk = length - done < CONSOLE_CHUNK ? length - done : CONSOLE_CHUNK;
+        GString *text = g_string_new("O");
+        gdbstub_append_hex(text, output + done, chunk);
+        gdbstub_reply_string(stub, text);
+    }
+}
+
+static void handle_monitor_command(struct gdbstub *stub, struct gdbstub_cursor *args)
+{
+    if (!stub->ops->monitor_command) {
+        gdbstub_reply_empty(stub);
+        return;
+    }
+    size_t hex_length = (size_t)(args->end - args->next);
+    if (!gdbstub_take_char(args, ',') || hex_length < 1) {
+        gdbstub_reply_error(stub, EINVAL);
+        return;
+    }
+    hex_length--;
+    char *command = g_malloc0(hex_length / 2 + 1);
+    if (!gdbstub_decode_hex(args->next, hex_length, (uint8_t *)command) ||
+        strlen(command) != hex_length / 2) {
+        gdbstub_reply_error(stub, EINVAL);
+        g_free(command);
+        return;
+    }
+    char *output = stub->ops->monitor_command(stub->opaque, command);
+    if (output)
+        send_console_output(stub, output, strlen(output));
+    gdbstub_reply_ok(stub);
+    g_free(output);
+    g_free(command);
+}
+
+/* ---- dispatch ---------------------------------------------------------- */
+
+typedef void (*command_handler)(struct gdbstub *stub, struct gdbstub_cursor *args);
+
+/* Commands named by their first character. */
+static const command_handler letter_commands[128] = {
+    ['?'] = handle_stop_query,
+    ['g'] = handle_read_registers,
+    ['G'] = handle_write_registers,
+    ['p'] = handle_read_register,
+    ['P'] = handle_write_register,
+    ['m'] = handle_read_memory,
+    ['M'] = handle_write_memory_hex,
+    ['X'] = handle_write_memory_binary,
+    ['c'] = handle_continue,
+    ['C'] = handle_continue_signal,
+    ['s'] = handle_step,
+    ['S'] = handle_step_signal,
+    ['Z'] = handle_insert_breakpoint,
+    ['z'] = handle_remove_breakpoint,
+    ['H'] = handle_set_thread,
+    ['T'] = handle_thread_alive,
+    ['k'] = handle_kill,
+    ['D'] = handle_detach,
+};
+
+/* q, Q and v commands, named by a word that ends at ':', ',', ';' or the
+ * end of the packet. */
+static const struct {
+    const char *name;
+    command_handler handler;
+    bool needs_stopped_guest;
+} named_commands[] = {
+    {"qSupported", handle_supported, false},
+    {"QStartNoAckMode", handle_start_no_ack_mode, false},
+    {"QCatchSyscalls", handle_catch_syscalls, false},
+    {"QPassSignals", handle_pass_signals, false},
+    {"QProgramSignals", handle_program_signals, false},
+    {"qXfer", gdbstub_handle_transfer, false},
+    {"qC", handle_current_thread, false},
+    {"qfThreadInfo", handle_first_thread_info, false},
+    {"qsThreadInfo", handle_next_thread_info, false},
+    {"qThreadExtraInfo", handle_thread_extra_info, false},
+    {"qAttached", handle_attached, false},
+    {"qSymbol", handle_symbol, false},
+    {"qRcmd", handle_monitor_command, true},
+    {"qHostInfo", handle_host_info, false},
+    {"qProcessInfo", handle_process_info, false},
+    {"QThreadSuffixSupported", handle_enable_ok, false},
+    {"QListThreadsInStopReply", handle_list_threads_in_stop_reply, false},
+    {"vCont?", handle_vcont_query, false},
+    {"vCont", handle_vcont, true},
+    {"vKill", handle_vkill, false},
+    {"vFile", gdbstub_handle_file, true},
+    /* Answered empty on purpose: the debugger then uses the fallbacks. */
+    {"qOffsets", handle_unsupported, false},
+    {"qTStatus", handle_unsupported, false},
+    {"qRegisterInfo", handle_unsupported, false},
+    {"vMustReplyEmpty", handle_unsupported, false},
+};
+
+static bool is_name_end(const struct gdbstub_cursor *cursor)
+{
+    return gdbstub_at_end(cursor) || *cursor->next == ':' || *cursor->next == ',' ||
+           *cursor->next == ';';
+}
+
+/* While the guest runs, only a few packets make sense (all-stop: gdb sends
+ * none but Ctrl-C); registers and memory are not stable then. */
+static bool allowed_while_running(char letter)
+{
+    return letter == '?' || letter == 'k' || letter == 'D' || letter == 'H' || letter == 'T';
+}
+
+static void dispatch_named(struct gdbstub *stub, struct gdbstub_cursor *packet)
+{
+    for (size_t i = 0; i < G_N_ELEMENTS(named_commands); i++) {
+        size_t length = strlen(named_commands[i].name);
+        if ((size_t)(packet->end - packet->next) < length ||
+            memcmp(packet->next, named_commands[i].name, length) != 0)
+            continue;
+        struct gdbstub_cursor args = {packet->next + length, packet->end};
+        if (!is_name_end(&args))
+            continue;
+        if (stub->running && named_commands[i].needs_stopped_guest)
+            gdbstub_reply_error(stub, EBUSY);
+        else
+            named_commands[i].handler(stub, &args);
+        return;
+    }
+    gdbstub_reply_empty(stub);
+}
+
+void gdbstub_dispatch(struct gdbstub *stub, const char *payload, size_t length)
+{
+    struct gdbstub_cursor packet = {payload, payload + length};
+    if (length == 0) {
+        gdbstub_reply_empty(stub);
+        return;
+    }
+    unsigned char letter = (unsigned char)payload[0];
+    if (letter == 'q' || letter == 'Q' || letter == 'v') {
+        dispatch_named(stub, &packet);
+        return;
+    }
+    command_handler handler = letter < 128 ? letter_commands[letter] : NULL;
+    if (!handler) {
+        gdbstub_reply_empty(stub);
+        return;
+    }
+    if (stub->running && !allowed_while_running((char)letter)) {
+        gdbstub_reply_error(stub, EBUSY);
+        return;
+    }
+    packet.next++;
+    handler(stub, &packet);
+}

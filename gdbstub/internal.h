@@ -1,0 +1,150 @@
+/*
+ * gdbstub/internal.h — what the stub's layers share; not part of the
+ * contract (that is gdbstub/gdbstub.h).
+ *
+ * Layers, bottom up:
+ *   transport.c  sockets: listen, accept, non-blocking output, closing
+ *   packet.c     framing: checksums, acks, run-length coding, escaping,
+ *                hex, the receive state machine, parsing helpers
+ *   commands.c   the command table (one line per packet) and the
+ *                handlers for execution, registers, memory, breakpoints,
+ *                threads and the session
+ *   hostio.c     vFile (Host I/O)
+ *   xfer.c       qXfer objects
+ *   gdbstub.c    the stub's lifecycle, thread ids and stop replies
+ * Everything runs on the monitor's main loop thread.
+ */
+#ifndef HERMITUX_GDBSTUB_INTERNAL_H
+#define HERMITUX_GDBSTUB_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <glib.h>
+
+#include "gdbstub/gdbstub.h"
+
+#define GUEST_PAGE_SIZE_BYTES 4096ULL
+/* Longest m/qXfer answer in data bytes: hex or escaping at most doubles it,
+ * and gdb never asks for more than fits its own PacketSize-sized buffer. */
+#define MAX_REPLY_DATA (GDB_PACKET_SIZE / 2)
+/* Monitor command output goes out in O packets of this many bytes. */
+#define CONSOLE_CHUNK 1024
+#define THREAD_ID     1
+
+enum receive_state {
+    RECEIVE_IDLE,      /* between packets: acks, Ctrl-C, garbage */
+    RECEIVE_PAYLOAD,   /* after '$' */
+    RECEIVE_CHECKSUM1, /* after '#' */
+    RECEIVE_CHECKSUM2,
+};
+
+struct gdbstub {
+    const struct gdb_target_ops *ops;
+    void *opaque;
+
+    /* Sockets. */
+    int listen_fd;
+    guint listen_source;
+    int connection_fd;
+    guint connection_source;
+    guint output_source; /* waiting for room to send pending_output */
+    GString *pending_output;
+    /* The connection ends once the current packet is done: the debugger
+     * said goodbye (D, k, vKill) or a send failed. */
+    bool closing;
+    bool said_goodbye;
+    guint closing_source;
+    char *address;
+    char *unix_path; /* to unlink at the end */
+
+    void (*capture)(void *opaque, const char *bytes, size_t length);
+    void *capture_opaque;
+
+    /* Framing. */
+    enum receive_state receive_state;
+    char payload[GDB_PACKET_SIZE + 1];
+    size_t payload_length;
+    char command[GDB_PACKET_SIZE + 1]; /* the payload with run lengths expanded */
+    bool payload_overflow;
+    uint8_t payload_checksum;
+    uint8_t received_checksum;
+    bool no_ack_mode;
+    GString *last_packet; /* for retransmission on '-' */
+
+    /* What the debugger said it understands (qSupported). */
+    bool debugger_swbreak;
+    bool debugger_hwbreak;
+    bool list_threads_in_stop_reply;
+    bool multiprocess; /* pPID.TID thread ids (qSupported multiprocess+) */
+    GArray *files;     /* host fds opened by vFile:open in this session */
+    /* QPassSignals, QProgramSignals: the debugger's latest sets. */
+    bool pass_signals[GDB_SIGNAL_LIMIT];
+    bool program_signals[GDB_SIGNAL_LIMIT];
+
+    /* Execution. */
+    bool running;         /* resumed; its stop has not come yet */
+    bool stop_reply_owed; /* a debugger waits for that stop */
+    bool interrupt_sent;  /* Ctrl-C already passed on for this run */
+    /* Ctrl-C that came while the guest was stopped: as a SIGINT queued
+     * under gdbserver, it stops the next resume at once. */
+    bool interrupt_queued;
+    bool have_stop; /* last_stop holds the latest stop */
+    struct gdb_stop last_stop;
+};
+
+/* A view of the unparsed rest of a packet. Packets may hold NULs, so
+ * parsing never relies on a terminator. */
+struct gdbstub_cursor {
+    const char *next;
+    const char *end;
+};
+
+/* A packet handler: args is the packet after its name. */
+typedef void (*gdbstub_handler)(struct gdbstub *stub, struct gdbstub_cursor *args);
+
+/* ---- transport.c: sockets */
+void gdbstub_close_connection(struct gdbstub *stub);
+void gdbstub_close_soon(struct gdbstub *stub, bool goodbye);
+bool gdbstub_debugger_present(const struct gdbstub *stub);
+void gdbstub_send_raw(struct gdbstub *stub, const char *bytes, size_t length);
+/* Connections are accepted from the first stop or run notice on. */
+void gdbstub_start_accepting(struct gdbstub *stub);
+
+/* ---- packet.c: framing and parsing */
+void gdbstub_append_escaped(GString *out, const uint8_t *data, size_t length);
+void gdbstub_append_hex(GString *out, const void *data, size_t length);
+bool gdbstub_at_end(const struct gdbstub_cursor *cursor);
+bool gdbstub_decode_hex(const char *hex, size_t hex_length, uint8_t *out);
+void gdbstub_reply(struct gdbstub *stub, const char *text);
+void gdbstub_reply_empty(struct gdbstub *stub);
+void gdbstub_reply_error(struct gdbstub *stub, int error);
+void gdbstub_reply_ok(struct gdbstub *stub);
+void gdbstub_reply_string(struct gdbstub *stub, GString *text);
+bool gdbstub_take_char(struct gdbstub_cursor *cursor, char expected);
+bool gdbstub_take_hex(struct gdbstub_cursor *cursor, uint64_t *value);
+bool gdbstub_unescape_binary(char *data, size_t *length);
+
+/* ---- gdbstub.c: lifecycle, thread ids, stop replies */
+void gdbstub_append_thread(const struct gdbstub *stub, GString *text);
+void gdbstub_drop_thread_suffix(struct gdbstub_cursor *cursor);
+bool gdbstub_is_our_thread(int64_t thread);
+int64_t gdbstub_process_id(const struct gdbstub *stub);
+bool gdbstub_program_ended(const struct gdbstub *stub);
+void gdbstub_reset_session(struct gdbstub *stub);
+void gdbstub_send_stop_reply(struct gdbstub *stub);
+bool gdbstub_take_thread_id_of(const struct gdbstub *stub, struct gdbstub_cursor *cursor,
+                               int64_t *thread);
+
+/* ---- commands.c: the command table */
+void gdbstub_dispatch(struct gdbstub *stub, const char *payload, size_t length);
+
+/* ---- hostio.c: vFile */
+void gdbstub_close_session_files(struct gdbstub *stub);
+void gdbstub_handle_file(struct gdbstub *stub, struct gdbstub_cursor *args);
+
+/* ---- xfer.c: qXfer objects */
+void gdbstub_handle_transfer(struct gdbstub *stub, struct gdbstub_cursor *args);
+
+#endif

@@ -1,0 +1,337 @@
+/*
+ * The sockets a debugger connects to: listening on tcp or unix, accepting one
+ * debugger at a time, non-blocking output, and closing from the main loop.
+ */
+#include <errno.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <glib.h>
+#include <glib-unix.h>
+
+#include "gdbstub/internal.h"
+
+bool gdbstub_debugger_present(const struct gdbstub *stub)
+{
+    return stub->connection_fd >= 0 || stub->capture != NULL;
+}
+
+static gboolean on_closing_idle(gpointer data);
+
+/* Ends the connection from the main loop, not from under whatever packet
+ * handler or monitor callback noticed it should end. */
+void gdbstub_close_soon(struct gdbstub *stub, bool goodbye)
+{
+    stub->closing = true;
+    stub->said_goodbye |= goodbye;
+    if (!stub->capture && stub->connection_fd >= 0 && !stub->closing_source)
+        stub->closing_source = g_idle_add(on_closing_idle, stub);
+}
+
+/* Sends what the socket takes now; false if the connection failed. */
+static bool flush_output(struct gdbstub *stub)
+{
+    GString *pending = stub->pending_output;
+    while (pending->len > 0) {
+        ssize_t sent = send(stub->connection_fd, pending->str, pending->len, MSG_NOSIGNAL);
+        if (sent < 0 && errno == EINTR)
+            continue;
+        if (sent < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+            return true;
+        if (sent <= 0)
+            return false;
+        g_string_erase(pending, 0, sent);
+    }
+    return true;
+}
+
+static gboolean on_connection_writable(gint fd, GIOCondition condition, gpointer data)
+{
+    struct gdbstub *stub = data;
+    (void)fd, (void)condition;
+    if (!flush_output(stub)) {
+        g_string_truncate(stub->pending_output, 0);
+        gdbstub_close_soon(stub, false);
+    }
+    if (stub->pending_output->len > 0)
+        return G_SOURCE_CONTINUE;
+    stub->output_source = 0;
+    return G_SOURCE_REMOVE;
+}
+
+/* A debugger that stops reading is not worth more memory than this. */
+#define MAX_PENDING_OUTPUT (1024 * 1024)
+
+/* The socket is non-blocking: what it cannot take now waits in
+ * pending_output, so a slow debugger never stalls the main loop. */
+void gdbstub_send_raw(struct gdbstub *stub, const char *bytes, size_t length)
+{
+    if (stub->capture) {
+        stub->capture(stub->capture_opaque, bytes, length);
+        return;
+    }
+    if (stub->connection_fd < 0 || (stub->closing && !stub->said_goodbye))
+        return;
+    g_string_append_len(stub->pending_output, bytes, (gssize)length);
+    if (stub->pending_output->len > MAX_PENDING_OUTPUT || !flush_output(stub)) {
+        g_string_truncate(stub->pending_output, 0);
+        gdbstub_close_soon(stub, false);
+        return;
+    }
+    if (stub->pending_output->len > 0 && !stub->output_source)
+        stub->output_source =
+            g_unix_fd_add(stub->connection_fd, G_IO_OUT, on_connection_writable, stub);
+}
+
+/* ---- sockets ----------------------------------------------------------- */
+
+static void remove_source(guint *source)
+{
+    if (*source)
+        g_source_remove(*source);
+    *source = 0;
+}
+
+void gdbstub_close_connection(struct gdbstub *stub)
+{
+    remove_source(&stub->connection_source);
+    remove_source(&stub->output_source);
+    remove_source(&stub->closing_source);
+    if (stub->connection_fd >= 0)
+        close(stub->connection_fd);
+    stub->connection_fd = -1;
+    g_string_truncate(stub->pending_output, 0);
+    gdbstub_reset_session(stub);
+}
+
+/* A debugger that left by D or k was dealt with by its packet; one that
+ * just went away leaves the monitor to clean up after it. */
+static void end_connection(struct gdbstub *stub)
+{
+    bool said_goodbye = stub->said_goodbye;
+    if (said_goodbye)
+        flush_output(stub); /* D's OK, if the socket takes it */
+    gdbstub_close_connection(stub);
+    if (!said_goodbye)
+        stub->ops->disconnected(stub->opaque);
+}
+
+static gboolean on_closing_idle(gpointer data)
+{
+    struct gdbstub *stub = data;
+    stub->closing_source = 0; /* removed by returning G_SOURCE_REMOVE */
+    end_connection(stub);
+    return G_SOURCE_REMOVE;
+}
+
+static gboolean on_connection_readable(gint fd, GIOCondition condition, gpointer data)
+{
+    struct gdbstub *stub = data;
+    char buffer[4096];
+    (void)condition;
+    ssize_t received = recv(fd, buffer, sizeof buffer, 0);
+    if (received < 0 && (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK))
+        return G_SOURCE_CONTINUE;
+    if (received > 0) {
+        gdbstub_feed(stub, buffer, (size_t)received);
+        if (!stub->closing)
+            return G_SOURCE_CONTINUE;
+        /* Nothing more is read; the closing idle ends the connection. */
+        stub->connection_source = 0;
+        return G_SOURCE_REMOVE;
+    }
+    stub->connection_source = 0;
+    end_connection(stub);
+    return G_SOURCE_REMOVE;
+}
+
+static char *describe_peer(const struct sockaddr_storage *peer, socklen_t length)
+{
+    char host[NI_MAXHOST], port[NI_MAXSERV];
+    if (peer->ss_family == AF_UNIX)
+        return g_strdup("a local socket");
+    if (getnameinfo((const struct sockaddr *)peer, length, host, sizeof host, port, sizeof port,
+                    NI_NUMERICHOST | NI_NUMERICSERV) != 0)
+        return g_strdup("an unknown address");
+    return g_strdup_printf(peer->ss_family == AF_INET6 ? "[%s]:%s" : "%s:%s", host, port);
+}
+
+static gboolean on_listen_readable(gint fd, GIOCondition condition, gpointer data)
+{
+    struct gdbstub *stub = data;
+    struct sockaddr_storage peer;
+    socklen_t peer_length = sizeof peer;
+    (void)condition;
+    int connection =
+        accept4(fd, (struct sockaddr *)&peer, &peer_length, SOCK_CLOEXEC | SOCK_NONBLOCK);
+    if (connection < 0)
+        return G_SOURCE_CONTINUE;
+    if (stub->connection_fd >= 0) {
+        char *who = describe_peer(&peer, peer_length);
+        fprintf(stderr, "hermitux-run: gdb: refused a second debugger connection from %s\n", who);
+        g_free(who);
+        close(connection);
+        return G_SOURCE_CONTINUE;
+    }
+    if (peer.ss_family != AF_UNIX) {
+        int one = 1;
+        setsockopt(connection, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    }
+    gdbstub_reset_session(stub);
+    stub->connection_fd = connection;
+    stub->connection_source =
+        g_unix_fd_add(connection, G_IO_IN | G_IO_HUP | G_IO_ERR, on_connection_readable, stub);
+    return G_SOURCE_CONTINUE;
+}
+
+static int listen_unix(struct gdbstub *stub, const char *path, char **error)
+{
+    struct sockaddr_un address = {.sun_family = AF_UNIX};
+    struct stat status;
+    if (!*path || strlen(path) >= sizeof address.sun_path) {
+        *error = g_strdup_printf("gdb: bad unix socket path '%s'", path);
+        return -1;
+    }
+    strcpy(address.sun_path, path);
+    /* A socket left behind by an earlier run would make bind fail. */
+    if (lstat(path, &status) == 0 && S_ISSOCK(status.st_mode))
+        unlink(path);
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0 || bind(fd, (struct sockaddr *)&address, sizeof address) < 0 || listen(fd, 1) < 0) {
+        *error = g_strdup_printf("gdb: cannot listen on %s: %s", path, g_strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        return -1;
+    }
+    stub->listen_fd = fd;
+    stub->unix_path = g_strdup(path);
+    stub->address = g_strdup(path);
+    return 0;
+}
+
+static int bind_tcp(const struct addrinfo *candidate)
+{
+    int one = 1;
+    int fd =
+        socket(candidate->ai_family, candidate->ai_socktype | SOCK_CLOEXEC, candidate->ai_protocol);
+    if (fd < 0)
+        return -1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (bind(fd, candidate->ai_addr, candidate->ai_addrlen) < 0 || listen(fd, 1) < 0) {
+        int saved = errno;
+        close(fd);
+        errno = saved;
+        return -1;
+    }
+    return fd;
+}
+
+static int listen_tcp(struct gdbstub *stub, const char *host, const char *port, char **error)
+{
+    struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
+    struct addrinfo *candidates;
+    char *end;
+    long port_number = strtol(port, &end, 10);
+    if (!*port || *end || port_number < 0 || port_number > 65535) {
+        *error = g_strdup_printf("gdb: bad port '%s'", port);
+        return -1;
+    }
+    int result = getaddrinfo(host, port, &hints, &candidates);
+    if (result != 0) {
+        *error = g_strdup_printf("gdb: cannot resolve '%s': %s", host, gai_strerror(result));
+        return -1;
+    }
+    int fd = -1;
+    for (struct addrinfo *candidate = candidates; candidate && fd < 0;
+         candidate = candidate->ai_next)
+        fd = bind_tcp(candidate);
+    int saved = errno;
+    freeaddrinfo(candidates);
+    if (fd < 0) {
+        *error = g_strdup_printf("gdb: cannot listen on %s:%s: %s", host, port, g_strerror(saved));
+        return -1;
+    }
+    struct sockaddr_storage bound;
+    socklen_t bound_length = sizeof bound;
+    getsockname(fd, (struct sockaddr *)&bound, &bound_length);
+    stub->listen_fd = fd;
+    stub->address = describe_peer(&bound, bound_length);
+    return 0;
+}
+
+/* "tcp::PORT", "tcp:HOST:PORT" (the last ':' splits, so [v6]:PORT and
+ * bare v6 addresses work), "unix:PATH". */
+static int listen_on_spec(struct gdbstub *stub, const char *spec, char **error)
+{
+    if (g_str_has_prefix(spec, "unix:"))
+        return listen_unix(stub, spec + 5, error);
+    if (!g_str_has_prefix(spec, "tcp:") || !strchr(spec + 4, ':')) {
+        *error = g_strdup_printf("gdb: '%s' is not tcp::PORT, tcp:HOST:PORT or unix:PATH", spec);
+        return -1;
+    }
+    const char *host_start = spec + 4;
+    const char *colon = strrchr(host_start, ':');
+    char *host = g_strndup(host_start, (size_t)(colon - host_start));
+    if (host[0] == '[' && host[strlen(host) - 1] == ']') {
+        char *bare = g_strndup(host + 1, strlen(host) - 2);
+        g_free(host);
+        host = bare;
+    }
+    int result = listen_tcp(stub, *host ? host : "127.0.0.1", colon + 1, error);
+    g_free(host);
+    return result;
+}
+
+int gdbstub_listen(struct gdbstub *stub, const char *spec, char **error)
+{
+    *error = NULL;
+    if (stub->listen_fd >= 0) {
+        *error = g_strdup("gdb: already listening");
+        return -1;
+    }
+    if (listen_on_spec(stub, spec, error) < 0)
+        return -1;
+    if (stub->have_stop || stub->running)
+        gdbstub_start_accepting(stub);
+    return 0;
+}
+
+/* Connections are taken only once the guest is known to be running or
+ * stopped: before that (-S, the vCPU not yet parked) a debugger's first
+ * resume could not be accepted. A debugger that connects earlier waits in
+ * the listen backlog. */
+void gdbstub_start_accepting(struct gdbstub *stub)
+{
+    if (stub->listen_source || stub->listen_fd < 0)
+        return;
+    stub->listen_source = g_unix_fd_add(stub->listen_fd, G_IO_IN, on_listen_readable, stub);
+}
+
+bool gdbstub_accepting(const struct gdbstub *stub)
+{
+    return stub->listen_source != 0;
+}
+
+const char *gdbstub_address(const struct gdbstub *stub)
+{
+    return stub->address ? stub->address : "";
+}
+
+void gdbstub_forget_after_fork(struct gdbstub *stub)
+{
+    if (!stub)
+        return;
+    if (stub->connection_fd >= 0)
+        close(stub->connection_fd);
+    if (stub->listen_fd >= 0)
+        close(stub->listen_fd);
+    stub->connection_fd = stub->listen_fd = -1;
+}
