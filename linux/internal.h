@@ -398,6 +398,16 @@ enum linux_outcome linux_signal_syscall_end(struct linux_thread *thread, uint64_
 void linux_signal_send(struct linux_process *process, struct linux_thread *thread,
                        const struct linux_siginfo *info);
 
+/* A call that takes a signal mask for its duration (ppoll, pselect6,
+ * epoll_pwait, rt_sigsuspend), as Linux's set_user_sigmask: mask replaces
+ * the thread's; true when a signal is deliverable under it already (the
+ * call must not sleep then). */
+bool linux_signal_mask_for_call(struct linux_thread *thread, uint64_t mask);
+/* The call ended with result: unless a signal interrupted it (its handler's
+ * frame then carries the caller's mask), the caller's mask is back at once
+ * and a signal it blocks stays pending (restore_saved_sigmask_unless). */
+void linux_signal_mask_after_call(struct linux_thread *thread, long result);
+
 /* A write met a broken pipe: SIGPIPE for the writer (returns -EPIPE). */
 long linux_signal_broken_pipe(struct linux_thread *thread);
 

@@ -9,9 +9,10 @@
  * translation on the way back: the program's epoll_event.data is stored in
  * the host epoll verbatim and returned verbatim.
  *
- * The signal mask argument of ppoll, pselect6 and epoll_pwait is checked
- * (EINVAL, EFAULT) but not applied: signals reach the program only at
- * syscall boundaries, which the mask would not change.
+ * The signal mask argument of ppoll, pselect6 and epoll_pwait replaces the
+ * thread's mask for the call, as Linux's set_user_sigmask: a signal it lets
+ * in ends the wait with EINTR and its handler runs; otherwise the caller's
+ * mask is back when the call returns.
  */
 #include "linux/internal.h"
 
@@ -85,17 +86,44 @@ static long poll_read_timespec(struct linux_process *process, uint64_t address, 
     return 0;
 }
 
-/* Checks a signal mask argument as set_user_sigmask does. */
-static long poll_check_sigmask(struct linux_process *process, uint64_t mask, uint64_t size)
+/*
+ * Applies a signal mask argument for the call (address 0: none), checked as
+ * set_user_sigmask does. *interrupted: a signal is deliverable under it
+ * already, so the call must not sleep (poll_mask_end turns "nothing ready"
+ * into EINTR).
+ */
+static long poll_mask_begin(struct linux_thread *thread, uint64_t address, uint64_t size,
+                            bool *interrupted)
 {
-    if (!mask)
+    *interrupted = false;
+    if (!address)
         return 0;
     if (size != POLL_SIGSET_SIZE)
         return -EINVAL;
-    uint64_t unused;
-    if (linux_copy_in(process, mask, &unused, sizeof(unused)) != 0)
+    uint64_t mask;
+    if (linux_copy_in(thread->process, address, &mask, sizeof(mask)) != 0)
         return -EFAULT;
+    *interrupted = linux_signal_mask_for_call(thread, mask);
     return 0;
+}
+
+/* The timeout a call waits with: none at all when a signal is already there. */
+static const struct timespec *poll_wait_time(bool interrupted, const struct timespec *timeout)
+{
+    static const struct timespec zero = {0, 0};
+    return interrupted ? &zero : timeout;
+}
+
+/* Ends a call begun with poll_mask_begin. zero_is_final: the program asked
+ * for no wait and the call is epoll's, which then answers 0 rather than
+ * EINTR (ep_poll checks its timeout before signals; poll and select do not). */
+static long poll_mask_end(struct linux_thread *thread, long result, bool interrupted,
+                          bool zero_is_final)
+{
+    if (interrupted && result == 0 && !zero_is_final)
+        result = -EINTR;
+    linux_signal_mask_after_call(thread, result);
+    return result;
 }
 
 /* ---- poll ------------------------------------------------------------------ */
@@ -170,10 +198,13 @@ static long sys_ppoll(struct linux_thread *thread, const uint64_t *args)
             return error;
         deadline = poll_deadline(&timeout);
     }
-    long error = poll_check_sigmask(process, args[3], args[4]);
+    bool interrupted;
+    long error = poll_mask_begin(thread, args[3], args[4], &interrupted);
     if (error)
         return error;
-    long result = poll_common(process, args[0], args[1], args[2] ? &timeout : NULL);
+    long result = poll_common(process, args[0], args[1],
+                              poll_wait_time(interrupted, args[2] ? &timeout : NULL));
+    result = poll_mask_end(thread, result, interrupted, false);
     /* Linux writes back the time left (not for a zero timeout); a write
      * that faults is ignored, the wait already happened. */
     if (args[2] && (timeout.tv_sec || timeout.tv_nsec)) {
@@ -194,8 +225,10 @@ static long select_common(struct linux_process *process, const uint64_t *args,
     int nfds = (int)args[0];
     if (nfds < 0)
         return -EINVAL;
-    if (nfds > linux_fd_limit(process))
-        nfds = linux_fd_limit(process);
+    /* Linux caps nfds at its fd table's size, not at RLIMIT_NOFILE: a
+     * closed fd below that is EBADF even past the limit. */
+    if (nfds > LINUX_MAX_FDS)
+        nfds = LINUX_MAX_FDS;
     size_t words = ((size_t)nfds + 63) / 64;
     uint64_t sets[3][POLL_SET_WORDS] = {{0}};
     for (int set = 0; set < 3; set++) {
@@ -290,16 +323,17 @@ static long sys_pselect6(struct linux_thread *thread, const uint64_t *args)
             return error;
         deadline = poll_deadline(&timeout);
     }
-    if (args[5]) {
-        /* The sixth argument points at {const sigset_t *mask; size_t size}. */
-        uint64_t pack[2];
-        if (linux_copy_in(process, args[5], pack, sizeof(pack)) != 0)
-            return -EFAULT;
-        long error = poll_check_sigmask(process, pack[0], pack[1]);
-        if (error)
-            return error;
-    }
-    long result = select_common(process, args, args[4] ? &timeout : NULL);
+    /* The sixth argument points at {const sigset_t *mask; size_t size}. */
+    uint64_t pack[2] = {0, 0};
+    if (args[5] && linux_copy_in(process, args[5], pack, sizeof(pack)) != 0)
+        return -EFAULT;
+    bool interrupted;
+    long error = poll_mask_begin(thread, pack[0], pack[1], &interrupted);
+    if (error)
+        return error;
+    long result =
+        select_common(process, args, poll_wait_time(interrupted, args[4] ? &timeout : NULL));
+    result = poll_mask_end(thread, result, interrupted, false);
     if (args[4] && (timeout.tv_sec || timeout.tv_nsec)) {
         struct timespec left = poll_time_left(&deadline);
         linux_copy_out(process, args[4], &left, sizeof(left));
@@ -370,39 +404,47 @@ static long epoll_wait_common(struct linux_process *process, const uint64_t *arg
     return result;
 }
 
-static long epoll_wait_milliseconds(struct linux_process *process, const uint64_t *args)
+/* epoll_pwait and epoll_pwait2 (timeout NULL: none), their masks at
+ * args[4] and args[5]. */
+static long epoll_wait_masked(struct linux_thread *thread, const uint64_t *args,
+                              const struct timespec *timeout)
+{
+    bool interrupted;
+    long error = poll_mask_begin(thread, args[4], args[5], &interrupted);
+    if (error)
+        return error;
+    long result = epoll_wait_common(thread->process, args, poll_wait_time(interrupted, timeout));
+    bool no_wait = timeout && !timeout->tv_sec && !timeout->tv_nsec;
+    return poll_mask_end(thread, result, interrupted, no_wait);
+}
+
+static struct timespec epoll_milliseconds(const uint64_t *args)
 {
     int milliseconds = (int)args[3];
-    struct timespec timeout = {milliseconds / 1000, (milliseconds % 1000) * 1000000L};
-    return epoll_wait_common(process, args, milliseconds < 0 ? NULL : &timeout);
+    return (struct timespec){milliseconds / 1000, (milliseconds % 1000) * 1000000L};
 }
 
 static long sys_epoll_wait(struct linux_thread *thread, const uint64_t *args)
 {
-    return epoll_wait_milliseconds(thread->process, args);
+    struct timespec timeout = epoll_milliseconds(args);
+    return epoll_wait_common(thread->process, args, (int)args[3] < 0 ? NULL : &timeout);
 }
 
 static long sys_epoll_pwait(struct linux_thread *thread, const uint64_t *args)
 {
-    long error = poll_check_sigmask(thread->process, args[4], args[5]);
-    if (error)
-        return error;
-    return epoll_wait_milliseconds(thread->process, args);
+    struct timespec timeout = epoll_milliseconds(args);
+    return epoll_wait_masked(thread, args, (int)args[3] < 0 ? NULL : &timeout);
 }
 
 static long sys_epoll_pwait2(struct linux_thread *thread, const uint64_t *args)
 {
-    struct linux_process *process = thread->process;
     struct timespec timeout;
     if (args[3]) {
-        long error = poll_read_timespec(process, args[3], &timeout);
+        long error = poll_read_timespec(thread->process, args[3], &timeout);
         if (error)
             return error;
     }
-    long error = poll_check_sigmask(process, args[4], args[5]);
-    if (error)
-        return error;
-    return epoll_wait_common(process, args, args[3] ? &timeout : NULL);
+    return epoll_wait_masked(thread, args, args[3] ? &timeout : NULL);
 }
 
 /* ---- eventfd, timerfd, inotify ------------------------------------------ */

@@ -1121,16 +1121,30 @@ static long sys_rt_sigsuspend(struct linux_thread *thread, const uint64_t *args)
         return -EINVAL;
     if (linux_copy_in(thread->process, args[0], &mask, sizeof(mask)))
         return -EFAULT;
-    /* The caller's mask comes back once the handler's frame is built (or
-     * when the call restarts after a stop). */
+    if (!linux_signal_mask_for_call(thread, mask) && thread->has_cpu && thread->cpu.kick)
+        wait_for_kick(0);
+    return -LINUX_ERESTARTNOHAND;
+}
+
+/* The caller's mask comes back once the handler's frame is built (the frame
+ * carries it), or when the call restarts after a stop (deliver_pending). */
+bool linux_signal_mask_for_call(struct linux_thread *thread, uint64_t mask)
+{
     if (!thread->restore_saved_mask) {
         thread->saved_mask = thread->signal_mask;
         thread->restore_saved_mask = true;
     }
     set_mask(thread, mask);
-    if (!deliverable(thread) && thread->has_cpu && thread->cpu.kick)
-        wait_for_kick(0);
-    return -LINUX_ERESTARTNOHAND;
+    /* A signal sent from now on sees the new mask and kicks this thread. */
+    return deliverable(thread) != 0;
+}
+
+void linux_signal_mask_after_call(struct linux_thread *thread, long result)
+{
+    if (result == -EINTR || is_restart_code(result) || !thread->restore_saved_mask)
+        return;
+    thread->restore_saved_mask = false;
+    set_mask(thread, thread->saved_mask);
 }
 
 static long sys_rt_sigtimedwait(struct linux_thread *thread, const uint64_t *args)
@@ -1252,7 +1266,10 @@ static void timer_expired(union sigval value)
     struct linux_process *process = timer->process;
     g_mutex_lock(&process->signal_lock);
     bool fire = timer->used && timer->notify != LINUX_SIGEV_NONE;
-    if (fire && timer->queued) {
+    /* Only a POSIX timer counts overruns (dequeue clears its queued);
+     * setitimer's signals are plain ones, merged while pending. */
+    bool posix = timer->id < LINUX_MAX_TIMERS;
+    if (fire && posix && timer->queued) {
         timer->overrun++;
         fire = false;
     }
@@ -1265,7 +1282,7 @@ static void timer_expired(union sigval value)
         info.fields.timer.value = timer->value;
     }
     struct linux_thread *target = timer->target;
-    timer->queued = fire;
+    timer->queued = fire && posix;
     g_mutex_unlock(&process->signal_lock);
     if (fire)
         linux_signal_send(process, target, &info);

@@ -8,6 +8,7 @@ program net_local-family -- net_local family
 program net_local-net-none --opt --net=none --vm-stdout @DATA@/net_local-none.vm.out -- \
     net_local family
 program wait_fds --tmpdir -- wait_fds @TMP@
+program masked_waits -- masked_waits
 bad_input bad/net-mode -- --net=bogus tests/programs/build/musl/hello
 
 # Runs "$@" until it succeeds, at most 400 times 50 ms apart.

@@ -24,52 +24,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-static int failures;
-
-static void check(const char *what, int ok)
-{
-    printf("%s: %s\n", what, ok ? "ok" : "FAILED");
-    if (!ok)
-        failures++;
-}
-
-static const char *errno_name(int error)
-{
-    switch (error) {
-    case 0:
-        return "0";
-    case ENOTSOCK:
-        return "ENOTSOCK";
-    case EBADF:
-        return "EBADF";
-    case EFAULT:
-        return "EFAULT";
-    case EINVAL:
-        return "EINVAL";
-    case ENOPROTOOPT:
-        return "ENOPROTOOPT";
-    case EACCES:
-        return "EACCES";
-    case EAFNOSUPPORT:
-        return "EAFNOSUPPORT";
-    case EAGAIN:
-        return "EAGAIN";
-    case EINPROGRESS:
-        return "EINPROGRESS";
-    case EPIPE:
-        return "EPIPE";
-    case EOPNOTSUPP:
-        return "EOPNOTSUPP";
-    default:
-        return strerror(error);
-    }
-}
-
-/* The errno of a call that must fail, or "succeeded". */
-static const char *fails_with(long result)
-{
-    return result < 0 ? errno_name(errno) : "succeeded";
-}
+#include "check.h"
 
 static void not_a_socket(void)
 {

@@ -31,14 +31,7 @@
 #include <time.h>
 #include <unistd.h>
 
-static int failures;
-
-static void check(const char *what, int ok)
-{
-    printf("%s: %s\n", what, ok ? "ok" : "FAILED");
-    if (!ok)
-        failures++;
-}
+#include "check.h"
 
 static int64_t now_ms(void)
 {
