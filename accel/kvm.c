@@ -13,6 +13,7 @@
  */
 #include "config.h"
 #include "accel/accel.h"
+#include "accel/kvm_store.h"
 #include "kernel/abi.h"
 #include "memory/memory.h"
 
@@ -81,8 +82,9 @@ struct kvm_accel {
     bool frame_dirty;
     uint64_t frame_address;
     struct hx_exception_frame frame;
-    bool signal_mask_set; /* KVM_SET_SIGNAL_MASK done on the owner thread */
-    bool in_guest;        /* holds vm->running, in or about to be in KVM_RUN (__atomic) */
+    bool signal_mask_set;   /* KVM_SET_SIGNAL_MASK done on the owner thread */
+    bool in_guest;          /* holds vm->running, in or about to be in KVM_RUN (__atomic) */
+    uint64_t syscall_entry; /* LSTAR, read at the first doorbell exit */
 };
 
 static struct kvm_accel *kvm_of(struct accel *accel)
@@ -849,6 +851,16 @@ static void kvm_memory_changed(struct accel *accel)
     (void)kvm_flush_if_needed(kvm_of(accel)->vm);
 }
 
+/* ---- the doorbell ---------------------------------------------------------- */
+
+/* The flags a program can set itself (popf at CPL3): a ring's r11 brings no
+ * more than these back, with IF set. IOPL, VM, NT and the rest are the
+ * kernel's, whatever the program left in r11 before jumping to the entry. */
+#define USER_RFLAGS                                                                                \
+    (0x1u | 0x4u | 0x10u | 0x40u | 0x80u | 0x100u | 0x400u | 0x800u | 0x40000u | 0x200000u)
+#define RFLAGS_FIXED 0x2u
+#define RFLAGS_IF    0x200u
+
 static int kvm_handle_doorbell(struct kvm_accel *kvm)
 {
     struct kvm_regs *regs;
@@ -857,11 +869,133 @@ static int kvm_handle_doorbell(struct kvm_accel *kvm)
     if (result < 0)
         return result;
     regs->rip = regs->rcx;
-    regs->rflags = regs->r11;
+    regs->rflags = (regs->r11 & USER_RFLAGS) | RFLAGS_IF | RFLAGS_FIXED;
     bool to_user_mode = sregs->cs.dpl != 3;
     if (to_user_mode)
         user_segments(&sregs->cs, &sregs->ss);
     return kvm_store_regs(kvm, true, to_user_mode);
+}
+
+static bool kvm_on_doorbell(const struct kvm_vm *vm, uint64_t gpa)
+{
+    return gpa >= vm->doorbell_gpa && gpa < vm->doorbell_gpa + GUEST_PAGE_SIZE;
+}
+
+/* The syscall entry's own ring: its 4-byte write at the page's start, with
+ * rip just past the entry's first instruction. The program cannot change
+ * LSTAR, so the entry is read once. */
+static bool kvm_is_ring(struct kvm_accel *kvm, const struct kvm_regs *regs)
+{
+    const struct kvm_run *run = kvm->run;
+    if (!run->mmio.is_write || run->mmio.len != 4 || run->mmio.phys_addr != kvm->vm->doorbell_gpa)
+        return false;
+    if (!kvm->syscall_entry) {
+        struct {
+            struct kvm_msrs header;
+            struct kvm_msr_entry entry;
+        } block = {.header.nmsrs = 1, .entry.index = MSR_LSTAR};
+        if (ioctl(kvm->vcpu_fd, KVM_GET_MSRS, &block) != 1)
+            return false;
+        kvm->syscall_entry = block.entry.data;
+    }
+    return regs->rip == kvm->syscall_entry + HX_DOORBELL_RING_LENGTH;
+}
+
+/* KVM still has the access in flight (a read waits for its data, a wide
+ * write has fragments left): finish it without running another instruction
+ * (immediate_exit), reads seeing zeros and writes going nowhere. */
+static int kvm_drop_mmio(struct kvm_accel *kvm)
+{
+    for (int round = 0; round < 64; round++) {
+        memset(kvm->run->mmio.data, 0, sizeof(kvm->run->mmio.data));
+        kvm->run->immediate_exit = 1;
+        kvm_enter_guest(kvm);
+        int result = ioctl(kvm->vcpu_fd, KVM_RUN, 0);
+        int run_errno = errno;
+        kvm_leave_guest(kvm);
+        kvm->run->immediate_exit = 0;
+        kvm->run->kvm_dirty_regs = 0;
+        if (result < 0)
+            return run_errno == EINTR || run_errno == EAGAIN ? 0 : -run_errno;
+        if (kvm->run->exit_reason != KVM_EXIT_MMIO ||
+            !kvm_on_doorbell(kvm->vm, kvm->run->mmio.phys_addr))
+            return -EIO;
+    }
+    return -EIO;
+}
+
+/* Where the faulting instruction starts: a read exits before it retires, a
+ * write after (kvm_store.c finds its start; failing that, rip stays past it). */
+static uint64_t kvm_fault_rip(struct kvm_accel *kvm, const struct kvm_regs *regs,
+                              const struct kvm_sregs *sregs, uint64_t address)
+{
+    if (!kvm->run->mmio.is_write)
+        return regs->rip;
+    struct kvm_store_exit store = {.regs = regs,
+                                   .fs_base = sregs->fs.base,
+                                   .gs_base = sregs->gs.base,
+                                   .end = regs->rip,
+                                   .address = address,
+                                   .length = kvm->run->mmio.len};
+    uint64_t start = kvm_store_start(kvm->vm->memory, &store);
+    return start ? start : regs->rip;
+}
+
+/* Any access to the doorbell page but the entry's ring is the program's
+ * page fault, as natively (nothing is mapped there for it): the access is
+ * dropped, the registers put back to before the instruction, and the
+ * program gets SIGSEGV (SEGV_MAPERR at the address) through the usual path. */
+static int kvm_doorbell_fault(struct kvm_accel *kvm, struct accel_exit *exit)
+{
+    struct kvm_regs *regs;
+    struct kvm_sregs *sregs;
+    int result = kvm_load_regs(kvm, &regs, &sregs);
+    if (result < 0)
+        return result;
+    bool is_write = kvm->run->mmio.is_write;
+    uint64_t address = HX_DOORBELL_ADDRESS + (kvm->run->mmio.phys_addr - kvm->vm->doorbell_gpa);
+    struct kvm_regs before = *regs;
+    before.rip = kvm_fault_rip(kvm, regs, sregs, address);
+    bool in_kernel = sregs->cs.dpl == 0;
+    result = kvm_drop_mmio(kvm);
+    if (result == 0)
+        result = kvm_load_regs(kvm, &regs, &sregs);
+    if (result < 0) {
+        snprintf(exit->message, sizeof(exit->message),
+                 "cannot drop the program's access to the doorbell page: %s", strerror(-result));
+        return result;
+    }
+    *regs = before;
+    result = kvm_store_regs(kvm, true, false);
+    if (result < 0)
+        return result;
+    exit->reason = ACCEL_EXIT_EXCEPTION;
+    exit->vector = 14;
+    exit->has_error_code = true;
+    exit->error_code = 4 | (is_write ? 2 : 0); /* user, not present */
+    exit->fault_address = address;
+    exit->in_kernel = in_kernel;
+    return 0;
+}
+
+/* An instruction KVM could not emulate at CPL3 is the program's: only its
+ * accesses to the doorbell page (the one page outside RAM it can reach) are
+ * emulated there, and ones KVM cannot do (AVX, fxsave, xsave) end here.
+ * Natively that access faults: SIGSEGV at the instruction, nothing done. */
+static bool kvm_program_emulation_fault(struct kvm_accel *kvm, struct accel_exit *exit)
+{
+    struct kvm_regs *regs;
+    struct kvm_sregs *sregs;
+    if (kvm->run->internal.suberror != KVM_INTERNAL_ERROR_EMULATION ||
+        kvm_load_regs(kvm, &regs, &sregs) < 0 || sregs->cs.dpl != 3)
+        return false;
+    exit->reason = ACCEL_EXIT_EXCEPTION;
+    exit->vector = 14;
+    exit->has_error_code = true;
+    exit->error_code = 4 | 2;
+    exit->fault_address = HX_DOORBELL_ADDRESS;
+    exit->in_kernel = false;
+    return true;
 }
 
 static int kvm_handle_exception(struct kvm_accel *kvm, unsigned vector, struct accel_exit *exit)
@@ -965,9 +1099,14 @@ static int kvm_run(struct accel *accel, struct accel_exit *exit)
         struct kvm_run *run = kvm->run;
         switch (run->exit_reason) {
         case KVM_EXIT_MMIO:
-            if (run->mmio.is_write && run->mmio.phys_addr >= kvm->vm->doorbell_gpa &&
-                run->mmio.phys_addr < kvm->vm->doorbell_gpa + GUEST_PAGE_SIZE) {
-                result = kvm_handle_doorbell(kvm);
+            if (kvm_on_doorbell(kvm->vm, run->mmio.phys_addr)) {
+                struct kvm_regs *regs;
+                struct kvm_sregs *sregs;
+                result = kvm_load_regs(kvm, &regs, &sregs);
+                if (result == 0 && !kvm_is_ring(kvm, regs))
+                    return kvm_doorbell_fault(kvm, exit);
+                if (result == 0)
+                    result = kvm_handle_doorbell(kvm);
                 if (result < 0)
                     return result;
                 exit->reason = ACCEL_EXIT_SYSCALL;
@@ -1019,6 +1158,8 @@ static int kvm_run(struct accel *accel, struct accel_exit *exit)
             consume_kick();
             continue;
         case KVM_EXIT_INTERNAL_ERROR:
+            if (kvm_program_emulation_fault(kvm, exit))
+                return 0;
             exit->reason = ACCEL_EXIT_ERROR;
             describe_internal_error(kvm, exit);
             return 0;

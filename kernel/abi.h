@@ -26,6 +26,10 @@
  * monitor (an MMIO exit). The syscall entry rings it. */
 #define HX_DOORBELL_ADDRESS            0x1ff000
 #define HX_DOORBELL_PHYSICAL(ram_size) (((ram_size) + 0xfffULL) & ~0xfffULL)
+/* The ring is the syscall entry's first instruction, this long: only a
+ * write to the doorbell whose rip is then the entry (LSTAR) plus this is a
+ * syscall; any other access to the page is the program's fault. */
+#define HX_DOORBELL_RING_LENGTH 7
 
 /* Per-vCPU pages of every vCPU after the first (which uses the kernel's
  * own): vCPU n's page at HX_VCPU_AREA_BASE + n * HX_VCPU_AREA_STRIDE holds

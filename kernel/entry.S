@@ -107,7 +107,11 @@ exception_stubs:
     .globl syscall_entry
 syscall_entry:
     movl %eax, HX_DOORBELL_ADDRESS
+syscall_entry_rung:
     ud2
+.if syscall_entry_rung - syscall_entry - HX_DOORBELL_RING_LENGTH
+.error "the doorbell ring's length is not HX_DOORBELL_RING_LENGTH"
+.endif
 
     .bss
     .balign 16

@@ -64,3 +64,23 @@ compare hostile/cwd-fork-exec -- /bin/busybox sh -c \
 # The rest of the file interface (issue 10): openat2, close_range, memfd_create, utimes, xattrs.
 program file_calls --tmpdir -- file_calls @TMP@
 program proc_threads -- proc_threads
+
+# Every access to the doorbell page (the page the syscall entry writes to leave
+# the VM) but the entry's own ring is the program's page fault, as natively where
+# nothing is mapped there: killed by SIGSEGV, or a handler gets SEGV_MAPERR at the
+# address with rip at the instruction and the program goes on.
+for attack in read write stub-copy rmw sse-store string-read; do
+    program "hostile_cpu-doorbell-$attack" --status 139 --no-stderr -- hostile_cpu "doorbell-$attack"
+    program "hostile_cpu-caught-doorbell-$attack" -- hostile_cpu "caught-doorbell-$attack"
+done
+# fxsave's si_addr is the last byte natively: only the signal is compared. Unicorn
+# has no AVX nor xsave (SIGILL): kvm only.
+program hostile_cpu-doorbell-fxsave --status 139 --no-stderr -- hostile_cpu doorbell-fxsave
+# Unicorn's clflush never faults: kvm only.
+program hostile_cpu-caught-doorbell-clflush --accels kvm -- hostile_cpu caught-doorbell-clflush
+program hostile_cpu-caught-doorbell-avx-store --accels kvm -- hostile_cpu caught-doorbell-avx-store
+program hostile_cpu-caught-doorbell-xsave --accels kvm -- hostile_cpu caught-doorbell-xsave
+# Privileged instructions at CPL3: SIGSEGV (SI_KERNEL), never acted on.
+for attack in port-out port-in hlt cli; do
+    program "hostile_cpu-caught-$attack" -- hostile_cpu "caught-$attack"
+done
