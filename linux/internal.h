@@ -383,6 +383,10 @@ struct linux_thread *linux_signal_current_thread(void);
 void linux_signal_destroy(struct linux_process *process);
 void linux_signal_thread_destroy(struct linux_thread *thread);
 
+/* What a call interrupted by a signal (-EINTR from the host) returns: the
+ * kernel's restart code for that call (-ERESTARTSYS...); other values as
+ * they are. */
+long linux_signal_interrupted_value(uint64_t number, long value);
 /*
  * Ends a syscall: an -EINTR from the host becomes Linux's restart code for
  * that call, and pending signals are delivered (a handler's frame, or the
@@ -420,7 +424,7 @@ void linux_strace_syscall(struct linux_thread *thread, const struct linux_syscal
                           long result, bool returned);
 
 /* Traces a signal delivered to thread: "--- SIGALRM {...} ---". */
-void linux_strace_signal(struct linux_thread *thread, int signal, int code);
+void linux_strace_signal(struct linux_thread *thread, const struct linux_siginfo *info);
 
 /* mm.c: sets up brk; called once from linux_process_create. */
 void linux_mm_init(struct linux_process *process);

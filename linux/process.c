@@ -261,11 +261,13 @@ enum linux_outcome linux_syscall(struct linux_thread *thread, const struct linux
     } else {
         value = unsupported(process, call->number);
     }
+    /* The trace line comes before the signals the call's end delivers. */
+    linux_strace_syscall(thread, call, linux_signal_interrupted_value(call->number, value),
+                         !process->exited);
     enum linux_outcome outcome = LINUX_CONTINUE;
     if (!process->exited && !thread->exited)
         outcome = linux_signal_syscall_end(thread, call->number, &value);
     *result = (uint64_t)value;
-    linux_strace_syscall(thread, call, value, !process->exited);
     if (process->exited)
         return LINUX_EXIT;
     return thread->exited ? LINUX_THREAD_EXIT : outcome;

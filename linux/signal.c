@@ -249,7 +249,9 @@ void linux_signal_send(struct linux_process *process, struct linux_thread *threa
     struct linux_thread *receiver = thread ? thread : process->main_thread;
     g_mutex_lock(&process->signal_lock);
     bool queued = false;
-    if (!ignored_now(process, receiver, signal))
+    /* Traced, an ignored signal is still queued and dropped at delivery,
+     * where the trace shows it (a ptraced task's, as Linux's sig_ignored). */
+    if (process->strace_file || !ignored_now(process, receiver, signal))
         queued = queue_add(thread ? &thread->pending : &process->pending, info);
     bool wake = queued && (!(receiver->signal_mask & LINUX_SIGNAL_BIT(signal)) ||
                            (receiver->waiting_mask & LINUX_SIGNAL_BIT(signal)));
@@ -556,6 +558,7 @@ static enum linux_outcome deliver_pending(struct linux_thread *thread,
         g_mutex_unlock(&process->signal_lock);
         if (!signal)
             break;
+        linux_strace_signal(thread, &info);
         if (action.handler == LINUX_SIG_IGN)
             continue;
         if (action.handler == LINUX_SIG_DFL) {
@@ -653,15 +656,21 @@ void linux_signal_syscall_begin(struct linux_thread *thread)
     current_thread = thread;
 }
 
+long linux_signal_interrupted_value(uint64_t number, long value)
+{
+    /* restart_syscall with nothing to restart answers EINTR itself, as
+     * Linux's do_no_restart_syscall: that EINTR is final (made a restart
+     * code, the call looped for ever; found by the syscall fuzzer). */
+    if (value == -EINTR && number != SYS_rt_sigreturn && number != SYS_restart_syscall)
+        return restart_code_for(number);
+    return value;
+}
+
 enum linux_outcome linux_signal_syscall_end(struct linux_thread *thread, uint64_t number,
                                             long *value)
 {
     current_thread = NULL;
-    /* restart_syscall with nothing to restart answers EINTR itself, as
-     * Linux's do_no_restart_syscall: that EINTR is final (made a restart
-     * code, the call looped for ever; found by the syscall fuzzer). */
-    if (*value == -EINTR && number != SYS_rt_sigreturn && number != SYS_restart_syscall)
-        *value = restart_code_for(number);
+    *value = linux_signal_interrupted_value(number, *value);
     bool restart = is_restart_code(*value);
     /* rt_sigreturn has replaced the registers: the monitor must not write
      * its copy back. */
@@ -808,6 +817,7 @@ bool linux_signal_exception(struct linux_thread *thread, unsigned vector, uint64
     if (!signal)
         return false;
     thread->last_info = info;
+    linux_strace_signal(thread, &info);
     g_mutex_lock(&process->signal_lock);
     struct linux_kernel_sigaction action = process->actions[signal];
     bool blocked = thread->signal_mask & LINUX_SIGNAL_BIT(signal);

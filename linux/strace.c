@@ -18,6 +18,8 @@
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/syscall.h>
+#include <sys/time.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -128,7 +130,14 @@ static const struct strace_format *format_of(uint64_t number)
         {SYS_madvise, {"pud", false, false}},
         {SYS_mremap, {"puuxp", true, false}},
         {SYS_sigaltstack, {"pp", false, false}},
-        {SYS_rt_sigaction, {"gppu", false, false}},
+        {SYS_rt_sigaction, {"gQqu", false, false}},
+        {SYS_alarm, {"u", false, false}},
+        {SYS_setitimer, {"EYy", false, false}},
+        {SYS_getitimer, {"Ey", false, false}},
+        {SYS_pause, {"", false, false}},
+        {SYS_rt_sigqueueinfo, {"dgI", false, false}},
+        {SYS_wait4, {"dWOp", false, false}},
+        {SYS_clone, {"C", false, false}},
         {SYS_rt_sigreturn, {"", false, false}},
         {SYS_getrusage, {"dp", false, false}},
         {SYS_sysinfo, {"p", false, false}},
@@ -347,11 +356,42 @@ static void put_fd(GString *out, uint64_t fd, bool dirfd)
 
 static void put_signal(GString *out, uint64_t number)
 {
-    const char *abbrev = number > 0 && number < NSIG ? sigabbrev_np((int)number) : NULL;
+    /* strace names the real-time signals by the kernel's numbering. */
+    if (number == 32) {
+        g_string_append(out, "SIGRTMIN");
+        return;
+    }
+    if (number > 32 && number <= LINUX_NSIG) {
+        g_string_append_printf(out, "SIGRT_%d", (int)number - 32);
+        return;
+    }
+    const char *abbrev = number > 0 && number < 32 ? sigabbrev_np((int)number) : NULL;
     if (abbrev)
         g_string_append_printf(out, "SIG%s", abbrev);
     else
         g_string_append_printf(out, "%d", (int)number);
+}
+
+/* A signal set as strace prints it: [USR1 RT_3], or ~[...] when most are in. */
+static void put_sigset_value(GString *out, uint64_t set)
+{
+    bool inverted = __builtin_popcountll(set) > 32;
+    g_string_append(out, inverted ? "~[" : "[");
+    bool first = true;
+    for (int signal = 1; signal <= LINUX_NSIG; signal++) {
+        bool member = (set >> (signal - 1)) & 1;
+        if (member == inverted)
+            continue;
+        if (!first)
+            g_string_append_c(out, ' ');
+        first = false;
+        GString *name = g_string_new(NULL);
+        put_signal(name, (uint64_t)signal);
+        /* Without the "SIG": USR1, RTMIN, RT_3. */
+        g_string_append(out, g_str_has_prefix(name->str, "SIG") ? name->str + 3 : name->str);
+        g_string_free(name, TRUE);
+    }
+    g_string_append_c(out, ']');
 }
 
 static void put_sigset(struct linux_process *process, GString *out, uint64_t address)
@@ -365,26 +405,164 @@ static void put_sigset(struct linux_process *process, GString *out, uint64_t add
         put_pointer(out, address);
         return;
     }
-    /* strace prints a set with most bits as the complement. */
-    bool inverted = __builtin_popcountll(set) > 32;
-    g_string_append(out, inverted ? "~[" : "[");
-    bool first = true;
-    for (int signal = 1; signal <= LINUX_NSIG; signal++) {
-        bool member = (set >> (signal - 1)) & 1;
-        if (member == inverted)
-            continue;
-        if (!first)
-            g_string_append_c(out, ' ');
-        first = false;
-        const char *abbrev = signal < NSIG ? sigabbrev_np(signal) : NULL;
-        if (abbrev)
-            g_string_append(out, abbrev);
-        else if (signal >= SIGRTMIN)
-            g_string_append_printf(out, "RT_%d", signal - SIGRTMIN);
-        else
-            g_string_append_printf(out, "%d", signal);
+    put_sigset_value(out, set);
+}
+
+/* struct sigaction as the kernel takes it (rt_sigaction). */
+static void put_sigaction(struct linux_process *process, GString *out, uint64_t address)
+{
+    static const struct strace_flag flags[] = {
+        {0x1, "SA_NOCLDSTOP"},       {0x2, "SA_NOCLDWAIT"},        {0x4, "SA_SIGINFO"},
+        {0x04000000, "SA_RESTORER"}, {0x08000000, "SA_ONSTACK"},   {0x10000000, "SA_RESTART"},
+        {0x40000000, "SA_NODEFER"},  {0x80000000, "SA_RESETHAND"},
+    };
+    struct linux_kernel_sigaction action;
+    if (address == 0) {
+        g_string_append(out, "NULL");
+        return;
     }
-    g_string_append_c(out, ']');
+    if (linux_copy_in(process, address, &action, sizeof(action)) != 0) {
+        put_pointer(out, address);
+        return;
+    }
+    g_string_append(out, "{sa_handler=");
+    if (action.handler == 0)
+        g_string_append(out, "SIG_DFL");
+    else if (action.handler == 1)
+        g_string_append(out, "SIG_IGN");
+    else
+        put_pointer(out, action.handler);
+    g_string_append(out, ", sa_mask=");
+    put_sigset_value(out, action.mask);
+    g_string_append(out, ", sa_flags=");
+    put_flags(out, action.flags, flags, G_N_ELEMENTS(flags), "0");
+    if (action.flags & 0x04000000) {
+        g_string_append(out, ", sa_restorer=");
+        put_pointer(out, action.restorer);
+    }
+    g_string_append_c(out, '}');
+}
+
+static void put_itimerval(struct linux_process *process, GString *out, uint64_t address)
+{
+    struct itimerval value;
+    if (address == 0) {
+        g_string_append(out, "NULL");
+        return;
+    }
+    if (linux_copy_in(process, address, &value, sizeof(value)) != 0) {
+        put_pointer(out, address);
+        return;
+    }
+    g_string_append_printf(out,
+                           "{it_interval={tv_sec=%lld, tv_usec=%lld}, "
+                           "it_value={tv_sec=%lld, tv_usec=%lld}}",
+                           (long long)value.it_interval.tv_sec,
+                           (long long)value.it_interval.tv_usec, (long long)value.it_value.tv_sec,
+                           (long long)value.it_value.tv_usec);
+}
+
+/* A wait status as strace decodes it: [{WIFEXITED(s) && WEXITSTATUS(s) == 3}]. */
+static void put_wait_status(struct linux_process *process, GString *out, uint64_t address,
+                            long result)
+{
+    int status;
+    if (address == 0 || result <= 0 || linux_copy_in(process, address, &status, sizeof(status))) {
+        put_pointer(out, address);
+        return;
+    }
+    g_string_append(out, "[{");
+    if (WIFEXITED(status)) {
+        g_string_append_printf(out, "WIFEXITED(s) && WEXITSTATUS(s) == %d", WEXITSTATUS(status));
+    } else if (WIFSIGNALED(status)) {
+        g_string_append(out, "WIFSIGNALED(s) && WTERMSIG(s) == ");
+        put_signal(out, (uint64_t)WTERMSIG(status));
+        if (WCOREDUMP(status))
+            g_string_append(out, " && WCOREDUMP(s)");
+    } else if (WIFSTOPPED(status)) {
+        g_string_append(out, "WIFSTOPPED(s) && WSTOPSIG(s) == ");
+        put_signal(out, (uint64_t)WSTOPSIG(status));
+    } else {
+        g_string_append(out, "WIFCONTINUED(s)");
+    }
+    g_string_append(out, "}]");
+}
+
+static void put_wait_options(GString *out, uint64_t options)
+{
+    static const struct strace_flag flags[] = {
+        {1, "WNOHANG"},         {2, "WSTOPPED"},          {4, "WEXITED"},
+        {8, "WCONTINUED"},      {0x01000000, "WNOWAIT"},  {0x20000000, "__WNOTHREAD"},
+        {0x40000000, "__WALL"}, {0x80000000, "__WCLONE"},
+    };
+    /* WUNTRACED is WSTOPPED's other name; strace prints it so for wait4. */
+    if (options & 2) {
+        g_string_append(out, "WUNTRACED");
+        options &= ~2ULL;
+        if (options)
+            g_string_append_c(out, '|');
+        else
+            return;
+    }
+    put_flags(out, options, flags, G_N_ELEMENTS(flags), "0");
+}
+
+/* clone's arguments by name, as strace shows them (x86-64 order: flags,
+ * stack, parent_tid, child_tid, tls). */
+static void put_clone(GString *out, const uint64_t *args)
+{
+    static const struct strace_flag flags[] = {
+        {0x100, "CLONE_VM"},
+        {0x200, "CLONE_FS"},
+        {0x400, "CLONE_FILES"},
+        {0x800, "CLONE_SIGHAND"},
+        {0x1000, "CLONE_PIDFD"},
+        {0x2000, "CLONE_PTRACE"},
+        {0x4000, "CLONE_VFORK"},
+        {0x8000, "CLONE_PARENT"},
+        {0x10000, "CLONE_THREAD"},
+        {0x20000, "CLONE_NEWNS"},
+        {0x40000, "CLONE_SYSVSEM"},
+        {0x80000, "CLONE_SETTLS"},
+        {0x100000, "CLONE_PARENT_SETTID"},
+        {0x200000, "CLONE_CHILD_CLEARTID"},
+        {0x400000, "CLONE_DETACHED"},
+        {0x800000, "CLONE_UNTRACED"},
+        {0x1000000, "CLONE_CHILD_SETTID"},
+        {0x2000000, "CLONE_NEWCGROUP"},
+        {0x4000000, "CLONE_NEWUTS"},
+        {0x8000000, "CLONE_NEWIPC"},
+        {0x10000000, "CLONE_NEWUSER"},
+        {0x20000000, "CLONE_NEWPID"},
+        {0x40000000, "CLONE_NEWNET"},
+        {0x80000000, "CLONE_IO"},
+    };
+    uint64_t value = args[0];
+    g_string_append(out, "child_stack=");
+    put_pointer(out, args[1]);
+    g_string_append(out, ", flags=");
+    uint64_t exit_signal = value & 0xff;
+    if (value & ~0xffULL) {
+        put_flags(out, value & ~0xffULL, flags, G_N_ELEMENTS(flags), "0");
+        if (exit_signal)
+            g_string_append_c(out, '|');
+    }
+    if (exit_signal)
+        put_signal(out, exit_signal);
+    else if (!(value & ~0xffULL))
+        g_string_append_c(out, '0');
+    if (value & (0x100000 | 0x1000)) {
+        g_string_append(out, ", parent_tid=");
+        put_pointer(out, args[2]);
+    }
+    if (value & (0x200000 | 0x1000000)) {
+        g_string_append(out, ", child_tidptr=");
+        put_pointer(out, args[3]);
+    }
+    if (value & 0x80000) {
+        g_string_append(out, ", tls=");
+        put_pointer(out, args[4]);
+    }
 }
 
 static void put_timespec(struct linux_process *process, GString *out, uint64_t address)
@@ -526,6 +704,8 @@ static void put_symbolic(GString *out, char kind, uint64_t value)
         FLAG(RLIMIT_MEMLOCK),  FLAG(RLIMIT_AS),    FLAG(RLIMIT_LOCKS),  FLAG(RLIMIT_SIGPENDING),
         FLAG(RLIMIT_MSGQUEUE), FLAG(RLIMIT_NICE),  FLAG(RLIMIT_RTPRIO), FLAG(RLIMIT_RTTIME),
     };
+    static const struct strace_flag itimers[] = {FLAG(ITIMER_REAL), FLAG(ITIMER_VIRTUAL),
+                                                 FLAG(ITIMER_PROF)};
     static const struct strace_flag random_flags[] = {
         {1, "GRND_NONBLOCK"}, {2, "GRND_RANDOM"}, {4, "GRND_INSECURE"}};
     switch (kind) {
@@ -552,6 +732,9 @@ static void put_symbolic(GString *out, char kind, uint64_t value)
         break;
     case 'G':
         put_flags(out, value, random_flags, G_N_ELEMENTS(random_flags), "0");
+        break;
+    case 'E':
+        put_symbol(out, (uint32_t)value, itimers, G_N_ELEMENTS(itimers));
         break;
     }
 }
@@ -583,6 +766,86 @@ static bool put_fcntl_argument(GString *out, uint64_t command, uint64_t value)
         g_string_append_printf(out, "%#" G_GINT64_MODIFIER "x", value);
         return true;
     }
+}
+
+/* si_code's name, as strace prints it: the codes anyone may send, then the
+ * kernel's own per signal; NULL for a number it would print as such. */
+static const char *signal_code_name(int signal, int code)
+{
+    static const char *const general[] = {"SI_USER",    "SI_QUEUE", "SI_TIMER", "SI_MESGQ",
+                                          "SI_ASYNCIO", "SI_SIGIO", "SI_TKILL", "SI_DETHREAD"};
+    static const char *const segv[] = {"SEGV_MAPERR", "SEGV_ACCERR", "SEGV_BNDERR", "SEGV_PKUERR"};
+    static const char *const bus[] = {"BUS_ADRALN", "BUS_ADRERR", "BUS_OBJERR"};
+    static const char *const ill[] = {"ILL_ILLOPC", "ILL_ILLOPN", "ILL_ILLADR", "ILL_ILLTRP",
+                                      "ILL_PRVOPC", "ILL_PRVREG", "ILL_COPROC", "ILL_BADSTK"};
+    static const char *const fpe[] = {"FPE_INTDIV", "FPE_INTOVF", "FPE_FLTDIV", "FPE_FLTOVF",
+                                      "FPE_FLTUND", "FPE_FLTRES", "FPE_FLTINV", "FPE_FLTSUB"};
+    static const char *const trap[] = {"TRAP_BRKPT", "TRAP_TRACE", "TRAP_BRANCH", "TRAP_HWBKPT"};
+    static const char *const chld[] = {"CLD_EXITED",  "CLD_KILLED",  "CLD_DUMPED",
+                                       "CLD_TRAPPED", "CLD_STOPPED", "CLD_CONTINUED"};
+    if (code == 0x80)
+        return "SI_KERNEL";
+    if (code <= 0 && -code < (int)G_N_ELEMENTS(general))
+        return general[-code];
+    const char *const *names = NULL;
+    size_t count = 0;
+#define NAMES(table) (names = (table), count = G_N_ELEMENTS(table))
+    switch (signal) {
+    case SIGSEGV:
+        NAMES(segv);
+        break;
+    case SIGBUS:
+        NAMES(bus);
+        break;
+    case SIGILL:
+        NAMES(ill);
+        break;
+    case SIGFPE:
+        NAMES(fpe);
+        break;
+    case SIGTRAP:
+        NAMES(trap);
+        break;
+    case SIGCHLD:
+        NAMES(chld);
+        break;
+    default:
+        break;
+    }
+#undef NAMES
+    return code > 0 && (size_t)code <= count ? names[code - 1] : NULL;
+}
+
+/* The siginfo fields strace shows for each kind of sender. */
+static void put_siginfo(GString *out, const struct linux_siginfo *info)
+{
+    g_string_append(out, "{si_signo=");
+    put_signal(out, (uint64_t)info->signo);
+    const char *code = signal_code_name(info->signo, info->code);
+    if (code)
+        g_string_append_printf(out, ", si_code=%s", code);
+    else
+        g_string_append_printf(out, ", si_code=%d", info->code);
+    if (info->code <= 0) {
+        /* Sent by a process (kill, tgkill, sigqueue) or a timer. */
+        if (info->code == -2) {
+            g_string_append_printf(out, ", si_timerid=%#x, si_overrun=%d", info->fields.timer.id,
+                                   info->fields.timer.overrun);
+        } else {
+            g_string_append_printf(out, ", si_pid=%d, si_uid=%u", info->fields.kill.pid,
+                                   info->fields.kill.uid);
+        }
+        if (info->code == -1 || info->code == -2 || info->code == -3) {
+            uint64_t value = info->code == -2 ? info->fields.timer.value : info->fields.kill.value;
+            g_string_append_printf(out, ", si_int=%d, si_ptr=", (int32_t)value);
+            put_pointer(out, value);
+        }
+    } else if (info->signo == SIGSEGV || info->signo == SIGBUS || info->signo == SIGILL ||
+               info->signo == SIGFPE || info->signo == SIGTRAP) {
+        g_string_append(out, ", si_addr=");
+        put_pointer(out, info->fields.fault.address);
+    }
+    g_string_append_c(out, '}');
 }
 
 /* One argument, by its format letter. */
@@ -676,6 +939,40 @@ static void put_argument(struct linux_process *process, GString *out, const char
         else
             put_sigset(process, out, value);
         break;
+    case 'Q':
+    case 'q':
+        if (failed && format[index] == 'q')
+            put_pointer(out, value);
+        else
+            put_sigaction(process, out, value);
+        break;
+    case 'I': {
+        struct linux_siginfo info;
+        if (linux_copy_in(process, value, &info, sizeof(info)) != 0)
+            put_pointer(out, value);
+        else
+            put_siginfo(out, &info);
+        break;
+    }
+    case 'E':
+        put_symbolic(out, 'E', value);
+        break;
+    case 'Y':
+    case 'y':
+        if (failed && format[index] == 'y')
+            put_pointer(out, value);
+        else
+            put_itimerval(process, out, value);
+        break;
+    case 'W':
+        put_wait_status(process, out, value, result);
+        break;
+    case 'O':
+        put_wait_options(out, value);
+        break;
+    case 'C':
+        put_clone(out, args);
+        break;
     default:
         if (strchr("wcrFihRG", format[index]))
             put_symbolic(out, format[index], value);
@@ -684,8 +981,31 @@ static void put_argument(struct linux_process *process, GString *out, const char
     }
 }
 
+/* The kernel's restart codes, as strace shows a call a signal interrupted. */
+static bool put_restart_code(GString *out, long result)
+{
+    switch (-result) {
+    case LINUX_ERESTARTSYS:
+        g_string_append(out, " = ? ERESTARTSYS (To be restarted if SA_RESTART is set)");
+        return true;
+    case LINUX_ERESTARTNOINTR:
+        g_string_append(out, " = ? ERESTARTNOINTR (To be restarted)");
+        return true;
+    case LINUX_ERESTARTNOHAND:
+        g_string_append(out, " = ? ERESTARTNOHAND (To be restarted if no handler)");
+        return true;
+    case LINUX_ERESTART_RESTARTBLOCK:
+        g_string_append(out, " = ? ERESTART_RESTARTBLOCK (Interrupted by signal)");
+        return true;
+    default:
+        return false;
+    }
+}
+
 static void put_result(GString *out, const struct strace_format *format, long result)
 {
+    if (put_restart_code(out, result))
+        return;
     if (result < 0 && result > -4096) {
         int error = (int)-result;
         const char *name = strerrorname_np(error);
@@ -703,14 +1023,21 @@ static void put_result(GString *out, const struct strace_format *format, long re
 
 /* ---- the trace -------------------------------------------------------------- */
 
-static void emit(struct linux_process *process, struct linux_thread *thread, GString *line)
+/* A new line, with "[pid N] " once there are several threads or processes. */
+static GString *line_start(struct linux_process *process, const struct linux_thread *thread)
+{
+    GString *line = g_string_new(NULL);
+    if (__atomic_load_n(&process->strace_prefix, __ATOMIC_RELAXED))
+        g_string_append_printf(line, "[pid %5d] ", thread->tid);
+    return line;
+}
+
+static void emit(struct linux_process *process, GString *line)
 {
     FILE *file = process->strace_file;
-    if (process->strace_prefix)
-        fprintf(file, "[pid %5d] %s\n", thread->tid, line->str);
-    else
-        fprintf(file, "%s\n", line->str);
+    fprintf(file, "%s\n", line->str);
     fflush(file);
+    g_string_free(line, TRUE);
 }
 
 void linux_strace_syscall(struct linux_thread *thread, const struct linux_syscall *call,
@@ -719,9 +1046,18 @@ void linux_strace_syscall(struct linux_thread *thread, const struct linux_syscal
     struct linux_process *process = thread->process;
     if (!process->strace_file)
         return;
+    bool creates = call->number == SYS_fork || call->number == SYS_vfork ||
+                   call->number == SYS_clone || call->number == SYS_clone3;
+    /* A new process or thread's own return from the call is not shown
+     * (strace attaches to it after the call). */
+    if (creates && returned && result == 0)
+        return;
+    /* As strace -f: once there are two threads, lines name theirs. */
+    if (creates && returned && result > 0)
+        __atomic_store_n(&process->strace_prefix, true, __ATOMIC_RELAXED);
     const char *name = linux_syscall_name(call->number);
     const struct strace_format *format = format_of(call->number);
-    GString *line = g_string_new(NULL);
+    GString *line = line_start(process, thread);
     if (name)
         g_string_append_printf(line, "%s(", name);
     else
@@ -749,6 +1085,12 @@ void linux_strace_syscall(struct linux_thread *thread, const struct linux_syscal
             g_string_append_printf(line, "%s%#" G_GINT64_MODIFIER "x", i ? ", " : "",
                                    call->args[i]);
     }
+    /* rt_sigreturn shows the mask it restored. */
+    if (call->number == SYS_rt_sigreturn) {
+        g_string_append(line, "{mask=");
+        put_sigset_value(line, thread->signal_mask);
+        g_string_append_c(line, '}');
+    }
     g_string_append_c(line, ')');
     /* strace lines the results up at column 40. */
     if (line->len < 39)
@@ -757,29 +1099,28 @@ void linux_strace_syscall(struct linux_thread *thread, const struct linux_syscal
         g_string_append(line, " = ?");
     else
         put_result(line, format, result);
-    emit(process, thread, line);
-    g_string_free(line, TRUE);
+    emit(process, line);
 }
 
-void linux_strace_signal(struct linux_thread *thread, int signal, int code)
+void linux_strace_signal(struct linux_thread *thread, const struct linux_siginfo *info)
 {
     struct linux_process *process = thread->process;
     if (!process->strace_file)
         return;
-    GString *line = g_string_new("--- ");
-    put_signal(line, (uint64_t)signal);
-    g_string_append(line, " {si_signo=");
-    put_signal(line, (uint64_t)signal);
-    g_string_append_printf(line, ", si_code=%d} ---", code);
-    emit(process, thread, line);
-    g_string_free(line, TRUE);
+    GString *line = line_start(process, thread);
+    g_string_append(line, "--- ");
+    put_signal(line, (uint64_t)info->signo);
+    g_string_append_c(line, ' ');
+    put_siginfo(line, info);
+    g_string_append(line, " ---");
+    emit(process, line);
 }
 
 void linux_strace_end(struct linux_process *process, int status, int signal)
 {
     if (!process->strace_file)
         return;
-    GString *line = g_string_new(NULL);
+    GString *line = line_start(process, process->main_thread);
     if (signal) {
         g_string_append(line, "+++ killed by ");
         put_signal(line, (uint64_t)signal);
@@ -787,8 +1128,7 @@ void linux_strace_end(struct linux_process *process, int status, int signal)
     } else {
         g_string_append_printf(line, "+++ exited with %d +++", status);
     }
-    emit(process, process->main_thread, line);
-    g_string_free(line, TRUE);
+    emit(process, line);
 }
 
 void linux_set_strace(struct linux_process *process, FILE *file)

@@ -10,12 +10,23 @@ strace_normalise() {
         sed -E -e "s|$2|@TMP@|g" -e 's/0x[0-9a-f]{5,}/ADDR/g' -e 's/ +=/ =/'
 }
 
-strace_matches() {
-    local accel=$1 dir=$2 libc=$3
+have_strace() {
     command -v strace >/dev/null || {
         echo "strace not installed"
-        return 77
+        return 1
     }
+}
+
+# same_trace DIR: DIR/native.norm and DIR/vm.norm must be the same.
+same_trace() {
+    diff -u "$1/native.norm" "$1/vm.norm" >"$1/diff" && return 0
+    echo "trace differs from strace's: $(grep '^[-+][^-+]' "$1/diff" | head -4 | tr '\n' '|')"
+    return 1
+}
+
+strace_matches() {
+    local accel=$1 dir=$2 libc=$3
+    have_strace || return 77
     local program=tests/programs/build/$libc/strace_calls
     mkdir -p "$dir/native" "$dir/vm"
     strace -o "$dir/native.trace" "$program" "$dir/native" >"$dir/native.out" 2>&1
@@ -32,10 +43,7 @@ strace_matches() {
         echo "strace's own trace has too few lines: $(wc -l <"$dir/native.norm")"
         return 1
     fi
-    if ! diff -u "$dir/native.norm" "$dir/vm.norm" >"$dir/diff"; then
-        echo "trace differs from strace's: $(grep '^[-+][^-+]' "$dir/diff" | head -4 | tr '\n' '|')"
-        return 1
-    fi
+    same_trace "$dir" || return 1
     if ! tail -n 1 "$dir/vm.trace" | grep -qx '+++ exited with 0 +++'; then
         echo "trace does not end with the exit: $(tail -n 1 "$dir/vm.trace")"
         return 1
@@ -70,3 +78,73 @@ strace_from_gdb() {
         '^\+\+\+ exited with 10 \+\+\+$' || return 1
 }
 custom strace/gdb-monitor strace_from_gdb
+
+# strace_signal_normalise FILE: strace_normalise, with the pids (which differ between the
+# runs) as PID.
+strace_signal_normalise() {
+    strace_normalise "$1" /nonexistent |
+        sed -E -e 's/(si_pid=|getpid\(\) = |gettid\(\) = |kill\(|tgkill\(|rt_sigqueueinfo\()[0-9]+/\1PID/g' \
+            -e 's/tgkill\(PID, [0-9]+/tgkill(PID, PID/'
+}
+
+# Signals from kill, tgkill, alarm (setitimer with musl) and sigqueue, caught, and an
+# ignored one: the "--- SIGx {si_signo=...} ---" lines and the calls around them must read
+# as strace's own trace of the same program.
+strace_signals() {
+    local accel=$1 dir=$2 libc=$3
+    have_strace || return 77
+    local program=tests/programs/build/$libc/strace_signals
+    strace -o "$dir/native.trace" "$program" >"$dir/native.out" 2>&1
+    "$HERMITUX_RUN" --accel="$accel" --strace="$dir/vm.trace" "$program" >"$dir/vm.out" 2>&1
+    local status=$?
+    if [ "$status" -ne 0 ] || ! cmp -s "$dir/native.out" "$dir/vm.out"; then
+        echo "traced run differs from the native one (status $status): $(head -c 200 "$dir/vm.out")"
+        return 1
+    fi
+    strace_signal_normalise "$dir/native.trace" >"$dir/native.norm"
+    strace_signal_normalise "$dir/vm.trace" >"$dir/vm.norm"
+    if [ "$(grep -c '^--- SIG' "$dir/native.norm")" -lt 5 ]; then
+        echo "strace's own trace shows too few signals: $(grep -c '^--- SIG' "$dir/native.norm")"
+        return 1
+    fi
+    same_trace "$dir" || return 1
+    echo "$(grep -c '^--- SIG' "$dir/vm.norm") signals as strace prints them"
+}
+custom strace-signals/glibc strace_signals glibc
+custom strace-signals/musl strace_signals musl
+
+# A fork: the child's lines carry "[pid CHILD]" (strace -f's prefix), its exit is traced
+# as "[pid CHILD] +++ exited with 3 +++", the parent's clone and wait4 are decoded as
+# strace decodes them; abort() ends the trace with the SIGABRT and "+++ killed by".
+strace_fork_abort() {
+    local accel=$1 dir=$2
+    local program=tests/programs/build/glibc/strace_signals
+    "$HERMITUX_RUN" --accel="$accel" --strace "$program" fork >"$dir/out" 2>"$dir/err" ||
+        return 1
+    local child
+    child=$(sed -nE 's/^\[pid +[0-9]+\] clone\(child_stack=NULL, flags=CLONE_CHILD_CLEARTID\|CLONE_CHILD_SETTID\|SIGCHLD, child_tidptr=0x[0-9a-f]+\) += ([0-9]+)$/\1/p' "$dir/err")
+    if [ -z "$child" ]; then
+        echo "no decoded clone line: $(grep clone "$dir/err")"
+        return 1
+    fi
+    expect "$dir" err "^\\[pid +$child\\] write\\(1, \"child\\\\n\", 6\\) += 6$" \
+        "^\\[pid +$child\\] \\+\\+\\+ exited with 3 \\+\\+\\+$" \
+        "^\\[pid +[0-9]+\\] wait4\\($child, \\[\\{WIFEXITED\\(s\\) && WEXITSTATUS\\(s\\) == 3\\}\\], 0, NULL\\) += $child$" || return 1
+    if ! tail -n 1 "$dir/err" | grep -Eq '^\[pid +[0-9]+\] \+\+\+ exited with 0 \+\+\+$'; then
+        echo "the parent's trace does not end with its exit: $(tail -n 1 "$dir/err")"
+        return 1
+    fi
+    "$HERMITUX_RUN" --accel="$accel" --strace "$program" abort >"$dir/out" 2>"$dir/err"
+    local status=$?
+    [ "$status" -eq 134 ] || {
+        echo "abort: status $status"
+        return 1
+    }
+    expect "$dir" err '^tgkill\([0-9]+, [0-9]+, SIGABRT\) += 0$' \
+        '^--- SIGABRT \{si_signo=SIGABRT, si_code=SI_TKILL, si_pid=[0-9]+, si_uid=[0-9]+\} ---$' || return 1
+    if ! tail -n 1 "$dir/err" | grep -qx '+++ killed by SIGABRT +++'; then
+        echo "abort: trace ends with: $(tail -n 1 "$dir/err")"
+        return 1
+    fi
+}
+custom strace-signals/fork-abort strace_fork_abort
