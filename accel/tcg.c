@@ -34,20 +34,22 @@
  *     watchpoints are armed or disarmed.
  *   - Threads: one engine per guest thread (each vCPU is a Unicorn engine of
  *     its own over the same guest RAM), but only one engine executes guest
- *     code at a time (struct tcg_vm's execution lock). Unicorn 2.0.1 never
- *     sets QEMU's CF_PARALLEL, so it translates `lock cmpxchg`, `lock xadd`
- *     and the rest as plain load-op-store sequences: two engines running at
- *     once would break every mutex and atomic counter of the program. One
- *     engine switching between threads was the alternative; engines per
- *     thread keep each thread's registers, mappings and translated code
- *     where they are (no save/restore of the whole CPU at every switch),
- *     and blocked threads (host calls, futex waits) hold nothing. The lock
- *     is released at every exit (syscall, exception) and taken in arrival
- *     order. There are no time slices: stopping an engine from another
- *     thread with uc_emu_stop and resuming it corrupts its state in 2.0.1
- *     (measured: resumed threads jumped to stack addresses), so a thread
- *     that spins without a syscall holds the others off (known gap; such
- *     loops in libcs call sched_yield or futex). tcg uses one host core.
+ *     code at a time (struct tcg_vm's execution lock), in time slices.
+ *     Engines in parallel were measured out: Unicorn 2.0.1 never sets
+ *     QEMU's CF_PARALLEL (its parallel_cpus is compiled out), so it
+ *     translates `lock cmpxchg`, `lock xadd` and the rest as plain
+ *     load-op-store sequences: two engines running at once would break every
+ *     mutex and atomic counter of the program. One engine switching between
+ *     threads was the other alternative; engines per thread keep each
+ *     thread's registers, mappings and translated code where they are (no
+ *     save/restore of the whole CPU at every switch), and blocked threads
+ *     (host calls, futex waits) hold nothing. The lock is released at every
+ *     exit (syscall, exception) and taken in arrival order; an engine that
+ *     keeps it for a whole slice (TCG_TIME_SLICE_US) while another waits is
+ *     stopped at its next block boundary and queues again, so a thread that
+ *     spins without system calls does not starve the others. (Such stops
+ *     used to resume at the wrong instruction: see check_exit_request.)
+ *     tcg uses one host core.
  * Known gap: Unicorn 2.0.1 (QEMU 5) does not check the alignment of movaps
  * and friends, so a misaligned SSE access does not fault under tcg.
  */
@@ -60,7 +62,6 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <glib.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <unicorn/unicorn.h>
@@ -126,9 +127,17 @@ struct tcg_vm {
     GMutex lock;
     GCond changed;
     struct tcg_accel *owner; /* the engine executing, or NULL */
+    gint64 owner_since;      /* when it took the lock (g_get_monotonic_time) */
     GQueue queue;            /* engines waiting, in arrival order */
     int engines;             /* the VM goes with the last */
 };
+
+/* How long an engine may execute while others wait for the lock, in
+ * microseconds: a thread that spins without a system call must not hold the
+ * others off (a spin lock in the program, a flag it waits on). Linux's own
+ * slices are a few milliseconds; a switch here costs an exit from Unicorn
+ * and a lock hand-over (a few microseconds), so 5 ms keeps it under 0.1 %. */
+#define TCG_TIME_SLICE_US 5000
 
 /* The user data of one breakpoint hook. */
 struct tcg_breakpoint {
@@ -198,7 +207,13 @@ struct tcg_accel {
     bool engine_tainted;
 
     struct tcg_vm *vm;
-    atomic_bool in_emulation;
+    /* Inside uc_emu_start. Written under vm->lock, so that another thread
+     * holding it may call uc_emu_stop on this engine (which cannot be closed
+     * or rebuilt meanwhile: that happens only outside uc_emu_start). */
+    bool in_emulation;
+    /* Another engine waited a whole time slice: this one leaves Unicorn at
+     * the next block boundary and queues again (under vm->lock). */
+    bool yield_requested;
 
     struct accel_capabilities capabilities;
 };
@@ -302,6 +317,7 @@ struct qemu_memtx_attrs {
 #define QEMU_PAGE_WRITE 2 /* PAGE_WRITE in QEMU's prot */
 
 bool cpu_restore_state_x86_64(void *cpu, uintptr_t host_pc, bool will_exit);
+void check_exit_request_x86_64(void *tcg_ctx);
 void tlb_set_dirty_x86_64(void *cpu, uint64_t vaddr);
 __attribute__((noreturn)) void cpu_loop_exit_x86_64(void *cpu);
 
@@ -342,6 +358,7 @@ enum tcg_real {
     REAL_INB,
     REAL_INW,
     REAL_INL,
+    REAL_CHECK_EXIT,
     REAL_COUNT,
 };
 static const char *const real_names[REAL_COUNT] = {
@@ -377,6 +394,7 @@ static const char *const real_names[REAL_COUNT] = {
     "helper_inb_x86_64",
     "helper_inw_x86_64",
     "helper_inl_x86_64",
+    "check_exit_request_x86_64",
 };
 static void *real[REAL_COUNT];
 
@@ -559,6 +577,53 @@ WRAP_IN(helper_inw_x86_64, REAL_INW)
 WRAP_IN(helper_inl_x86_64, REAL_INL)
 
 /*
+ * Stops at instruction boundaries. Unicorn 2.0.1 emits a check of QEMU's
+ * exit request after every guest load and store (tcg_gen_qemu_ld/st end
+ * with a tail call to check_exit_request), so that a refused store ends the
+ * block at once. A stop requested from another thread (uc_emu_stop: a kick,
+ * a time slice) then takes that exit in the middle of a block, and Unicorn
+ * puts rip back at the block's start: the instructions already run there
+ * ran twice when the engine resumed (measured: a SIGALRM during a loop broke
+ * its invariants, and resumed threads jumped to stack addresses). Only the
+ * check at the start of a block is needed for those stops (rip is the
+ * block's start, exactly), and refused stores leave the block by themselves
+ * (on_invalid_access): the checks after memory accesses are not emitted.
+ * The one Unicorn emits after a code hook (breakpoints, single steps) stays:
+ * that call site calls check_exit_request directly, through its PLT slot,
+ * where the memory accessors jump to it.
+ */
+static bool called_directly(const uint8_t *return_address)
+{
+    if (return_address[-5] != 0xe8) /* call rel32 */
+        return false;
+    int32_t relative;
+    memcpy(&relative, return_address - 4, sizeof(relative));
+    const uint8_t *target = return_address + relative;
+    if (target[0] != 0xff || target[1] != 0x25) /* a PLT slot: jmp *got(%rip) */
+        return false;
+    memcpy(&relative, target + 2, sizeof(relative));
+    void *const *got = (void *const *)(target + 6 + relative);
+    return *got == (void *)check_exit_request_x86_64;
+}
+
+void check_exit_request_x86_64(void *tcg_ctx)
+{
+    if (called_directly(__builtin_return_address(0)))
+        ((void (*)(void *))real[REAL_CHECK_EXIT])(tcg_ctx);
+}
+
+/* A refused access leaves the block at once (Unicorn would continue a
+ * refused store to the end of the block now, see above), with the run's
+ * event already set. */
+static void leave_block(struct tcg_accel *tcg)
+{
+    if (!tcg_thread.cpu)
+        return;
+    uc_emu_stop(tcg->uc);
+    cpu_loop_exit_x86_64(tcg_thread.cpu);
+}
+
+/*
  * Before refusing the access to address: puts rip (and the flags state) at
  * the instruction that made it, from the access's host return address. Only
  * the access in progress counts (an access never spans more than 16 bytes).
@@ -582,6 +647,11 @@ static int resolve_real_functions(char **error)
 static void restore_faulting_instruction(uint64_t address)
 {
     (void)address;
+}
+
+static void leave_block(struct tcg_accel *tcg)
+{
+    (void)tcg;
 }
 
 #endif
@@ -798,6 +868,7 @@ static bool on_invalid_access(uc_engine *uc, uc_mem_type type, uint64_t address,
     if (map_for_access(opaque, type, address))
         return true;
     restore_faulting_instruction(address);
+    leave_block(opaque);
     return false;
 }
 
@@ -1073,7 +1144,8 @@ static struct tcg_accel *tcg_new_engine(struct guest_memory *memory, struct tcg_
     snprintf(caps->description, sizeof(caps->description),
              "tcg: Unicorn %s; paging off in Unicorn, guest-virtual pages mapped "
              "lazily from the monitor's tables; syscalls and exceptions through hooks; "
-             "breakpoints as code hooks, watchpoints as memory hooks; threads run one at a time",
+             "breakpoints as code hooks, watchpoints as memory hooks; threads take turns "
+             "in time slices",
              UC_VERSION_MAJOR == 2 ? "2" : "?");
     return tcg;
 }
@@ -1414,6 +1486,40 @@ static int tcg_set_debug(struct accel *accel, bool single_step,
 
 /* ---- the execution lock -------------------------------------------------- */
 
+/*
+ * Whether a stop requested from another thread would leave rip stale: with a
+ * code hook bounded to one address (an execute breakpoint), Unicorn 2.0.1
+ * neither stores rip per instruction nor restores it when a block is left
+ * at its start (it does either when no code hook exists, or when one covers
+ * all code: watchpoints, single steps). Such an engine is not preempted
+ * (known gap: under a debugger with breakpoints set, a thread spinning
+ * without system calls holds the others off).
+ */
+static bool inexact_stops(const struct tcg_accel *tcg)
+{
+    if (tcg->have_watchpoints || tcg->single_step)
+        return false;
+    for (int i = 0; i < ACCEL_MAX_HW_BREAKPOINTS; i++) {
+        if (tcg->breakpoints[i].armed && tcg->breakpoints[i].breakpoint.kind == ACCEL_BREAK_EXECUTE)
+            return true;
+    }
+    return false;
+}
+
+/* A time slice of the engine executing is over while tcg waits: asks it to
+ * leave Unicorn at the next block boundary (vm->lock held). */
+static void preempt_owner(struct tcg_vm *vm)
+{
+    struct tcg_accel *owner = vm->owner;
+    if (!owner || !owner->in_emulation || owner->yield_requested ||
+        g_get_monotonic_time() < vm->owner_since + TCG_TIME_SLICE_US)
+        return;
+    if (inexact_stops(owner))
+        return;
+    owner->yield_requested = true;
+    uc_emu_stop(owner->uc);
+}
+
 /* Takes the VM's execution lock for tcg, first come first served (an
  * engine that just released it must not take it back before those
  * waiting). With give_up_on_kick, a kick of tcg ends the wait (false). */
@@ -1429,10 +1535,15 @@ static bool exec_acquire(struct tcg_accel *tcg, bool give_up_on_kick)
             g_mutex_unlock(&vm->lock);
             return false;
         }
-        g_cond_wait(&vm->changed, &vm->lock);
+        preempt_owner(vm);
+        g_cond_wait_until(&vm->changed, &vm->lock,
+                          MAX(vm->owner_since + TCG_TIME_SLICE_US,
+                              g_get_monotonic_time() + TCG_TIME_SLICE_US / 10));
     }
     g_queue_pop_head(&vm->queue);
     vm->owner = tcg;
+    vm->owner_since = g_get_monotonic_time();
+    tcg->yield_requested = false;
     g_cond_broadcast(&vm->changed);
     g_mutex_unlock(&vm->lock);
     return true;
@@ -1447,6 +1558,15 @@ static void exec_release(struct tcg_accel *tcg)
     g_mutex_unlock(&vm->lock);
 }
 
+/* in_emulation changes under the lock that preempt_owner and tcg_stop hold
+ * when they call uc_emu_stop. */
+static void set_in_emulation(struct tcg_accel *tcg, bool in_emulation)
+{
+    g_mutex_lock(&tcg->vm->lock);
+    tcg->in_emulation = in_emulation;
+    g_mutex_unlock(&tcg->vm->lock);
+}
+
 static void tcg_stop(struct accel *accel)
 {
     struct tcg_accel *tcg = tcg_of(accel);
@@ -1458,10 +1578,14 @@ static void tcg_stop(struct accel *accel)
     /* uc_emu_stop does nothing unless the engine is running, and a run that
      * is just starting clears it: keep asking until the vCPU leaves the
      * engine (the flag is checked between runs). */
-    for (int attempt = 0;
-         attempt < 1000 && atomic_load(&tcg->in_emulation) && accel_kick_pending(accel);
-         attempt++) {
-        uc_emu_stop(tcg->uc);
+    for (int attempt = 0; attempt < 1000 && accel_kick_pending(accel); attempt++) {
+        g_mutex_lock(&tcg->vm->lock);
+        bool running = tcg->in_emulation;
+        if (running)
+            uc_emu_stop(tcg->uc);
+        g_mutex_unlock(&tcg->vm->lock);
+        if (!running)
+            break;
         usleep(1000);
     }
 }
@@ -1724,9 +1848,9 @@ static int run_engine(struct accel *accel, struct accel_exit *exit)
             tcg->skip_breakpoint = false;
         tcg->event = EVENT_NONE;
         tcg->watch_hit = false;
-        atomic_store(&tcg->in_emulation, true);
+        set_in_emulation(tcg, true);
         uc_err err = emulate(tcg, rip, step ? 1 : 0);
-        atomic_store(&tcg->in_emulation, false);
+        set_in_emulation(tcg, false);
         exec_release(tcg);
 
         switch (tcg->event) {
@@ -1804,6 +1928,8 @@ static int run_engine(struct accel *accel, struct accel_exit *exit)
             exit->reason = ACCEL_EXIT_STOPPED;
             return 0;
         }
+        if (tcg->yield_requested)
+            continue; /* its time slice is over: queue again */
         /* The run ended by itself: `hlt` in the guest kernel. */
         exit->reason = ACCEL_EXIT_HALT;
         snprintf(exit->message, sizeof(exit->message), "guest kernel halted");
