@@ -83,7 +83,7 @@ static GArray *regions_in(const struct linux_process *process, uint64_t start, u
 {
     struct region_query query = {start, end,
                                  g_array_new(false, false, sizeof(struct guest_region))};
-    guest_region_foreach(process->memory, collect_region, &query);
+    guest_region_foreach_from(process->memory, start, collect_region, &query);
     return query.found;
 }
 
@@ -230,7 +230,10 @@ static long sys_mmap(struct linux_thread *thread, const uint64_t *args)
         if (touches_protected(process, address, address + len))
             return -EPERM;
         if (flags & MAP_FIXED) {
-            guest_unmap(process->memory, address, len);
+            /* At the mapping limit a hole inside a mapping is refused. */
+            int unmapped = guest_unmap(process->memory, address, len);
+            if (unmapped != 0)
+                return unmapped;
         } else if (!range_free(process, address, len)) {
             return -EEXIST;
         }

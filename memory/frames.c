@@ -159,6 +159,45 @@ bool guest_frames_alloc(struct guest_memory *memory, uint64_t count, uint64_t *g
     return true;
 }
 
+bool frames_alloc_at(struct guest_memory *memory, uint64_t first, uint64_t count)
+{
+    if (count == 0 || first >= memory->frame_count || count > memory->frame_count - first)
+        return false;
+    for (uint64_t frame = first; frame < first + count; frame++)
+        if (bit_test(memory->frame_used, frame))
+            return false;
+    mark_used(memory, first, count);
+    if (first + count == memory->alloc_limit)
+        memory->alloc_limit = first;
+    return true;
+}
+
+bool frames_alloc_low(struct guest_memory *memory, uint64_t count, uint64_t from, uint64_t *first)
+{
+    uint64_t run_start = from;
+
+    if (count == 0 || count > memory->frames_free)
+        return false;
+    for (uint64_t frame = from; frame < memory->alloc_limit;) {
+        /* Whole used words are skipped at once. */
+        if (frame % BITS_PER_WORD == 0 && memory->frame_used[frame / BITS_PER_WORD] == ~0ULL) {
+            frame += BITS_PER_WORD;
+            run_start = frame;
+            continue;
+        }
+        if (bit_test(memory->frame_used, frame)) {
+            run_start = ++frame;
+            continue;
+        }
+        if (++frame - run_start == count) {
+            mark_used(memory, run_start, count);
+            *first = run_start;
+            return true;
+        }
+    }
+    return false;
+}
+
 bool frames_alloc_table(struct guest_memory *memory, uint64_t *gpa)
 {
     if (!guest_frames_alloc(memory, 1, gpa))

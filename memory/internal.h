@@ -63,10 +63,27 @@ struct guest_memory {
      * accelerator keeps shadow tables keyed by its frame). Either way only
      * a generation bump makes accelerators drop what they cached. */
     bool change_unseen;
-    uint64_t unseen_generation;   /* guest_memory_unseen_generation */
-    struct region_entry *regions; /* sorted by start, never overlapping */
+    uint64_t unseen_generation; /* guest_memory_unseen_generation */
+    /* The region map (regions.c): a search tree of non-overlapping
+     * regions, also linked in address order. */
+    struct region_node *region_root;
+    struct region_node *region_first, *region_last;
     size_t region_count;
-    size_t region_capacity;
+    size_t map_count;         /* regions the program counts as its mappings */
+    size_t map_limit;         /* Linux's vm.max_map_count */
+    uint32_t region_seed;     /* the treap's priorities */
+    uint64_t heap_frame_hint; /* where a growing heap looks for frames first */
+};
+
+/* A region in the map's tree. */
+struct region_node {
+    struct region_entry entry;        /* first, so &node->entry.region is the node */
+    struct region_node *left, *right; /* the tree, by start */
+    struct region_node *prev, *next;  /* address order */
+    uint32_t priority;
+    /* The subtree's lowest start, highest end and widest gap between two of
+     * its regions, for free-range searches. */
+    uint64_t min_start, max_end, max_gap;
 };
 
 static inline bool address_is_canonical(uint64_t address)
@@ -85,6 +102,21 @@ static inline void note_narrowing(struct guest_memory *memory, bool notifiers_sa
         memory->unseen_generation++;
 }
 
+/* ---- regions.c ---- */
+
+/* The first region whose end is above address (the one containing it, or the
+ * next one), or NULL. */
+struct region_node *regions_first_ending_after(const struct guest_memory *memory, uint64_t address);
+/* Adds a copy of entry, which must not overlap any region. */
+struct region_node *regions_insert(struct guest_memory *memory, const struct region_entry *entry);
+void regions_delete(struct guest_memory *memory, struct region_node *node);
+/* To call after a node's start or end moved without passing a neighbour. */
+void regions_changed(struct guest_memory *memory, struct region_node *node);
+void regions_clear(struct guest_memory *memory);
+/* Free range search, as guest_find_free within one window. */
+bool regions_find_gap(const struct guest_memory *memory, uint64_t len, uint64_t low, uint64_t high,
+                      bool top_down, uint64_t *start);
+
 /* ---- frames.c ---- */
 
 bool frames_init(struct guest_memory *memory, char **error);
@@ -95,6 +127,11 @@ bool frame_is_file(const struct guest_memory *memory, uint64_t frame);
 /* Marks frames [first, first + count) as backed by a file mapping of the
  * host: releasing them puts anonymous memory back behind them. */
 void frames_mark_file(struct guest_memory *memory, uint64_t first, uint64_t count);
+/* Takes exactly frames [first, first + count) if they are all free. */
+bool frames_alloc_at(struct guest_memory *memory, uint64_t first, uint64_t count);
+/* Takes the lowest run of count free frames at or above from (the allocator
+ * otherwise works top-down), for memory that grows upwards. */
+bool frames_alloc_low(struct guest_memory *memory, uint64_t count, uint64_t from, uint64_t *first);
 /* Allocates one frame for a page table (zeroed). */
 bool frames_alloc_table(struct guest_memory *memory, uint64_t *gpa);
 /* Gives back used frames [first, first + count) unconditionally, zeroing

@@ -26,7 +26,26 @@
 #define VALID_PROT_BITS    (GUEST_PROT_READ | GUEST_PROT_WRITE | GUEST_PROT_EXEC | GUEST_PROT_USER)
 #define PHYS_ADDRESS_LIMIT (PTE_ADDRESS_MASK + GUEST_PAGE_SIZE)
 
+/* Linux's default vm.max_map_count, used when the host's cannot be read. */
+#define DEFAULT_MAP_LIMIT 65530
+
 /* ---- RAM ---------------------------------------------------------------- */
+
+/* The host's vm.max_map_count, so that a program meets the limit it would
+ * meet natively; read once (the monitor may be sandboxed later). */
+static size_t host_map_limit(void)
+{
+    static size_t limit;
+    if (limit == 0) {
+        gchar *text = NULL;
+        guint64 value = 0;
+        if (g_file_get_contents("/proc/sys/vm/max_map_count", &text, NULL, NULL))
+            value = g_ascii_strtoull(text, NULL, 10);
+        g_free(text);
+        limit = value > 0 && value < G_MAXINT ? (size_t)value : DEFAULT_MAP_LIMIT;
+    }
+    return limit;
+}
 
 struct guest_memory *guest_memory_create(uint64_t ram_size, char **error)
 {
@@ -42,6 +61,7 @@ struct guest_memory *guest_memory_create(uint64_t ram_size, char **error)
     struct guest_memory *memory = g_new0(struct guest_memory, 1);
     memory->ram_size = ram_size;
     memory->frame_count = ram_size / GUEST_PAGE_SIZE;
+    memory->map_limit = host_map_limit();
     /* NORESERVE: the guest rarely touches all of its RAM; pages are
      * populated on first touch. */
     void *ram = mmap(NULL, ram_size, PROT_READ | PROT_WRITE,
@@ -75,7 +95,7 @@ void guest_memory_destroy(struct guest_memory *memory)
     if (memory->ram)
         munmap(memory->ram, memory->ram_size);
     frames_fini(memory);
-    g_free(memory->regions);
+    regions_clear(memory);
     g_free(memory);
 }
 
@@ -113,67 +133,32 @@ uint64_t guest_memory_unseen_generation(const struct guest_memory *memory)
 
 /* ---- the region list ---------------------------------------------------- */
 
-/* Index of the first region that ends after address (region_count if none). */
-static size_t region_index_after(const struct guest_memory *memory, uint64_t address)
-{
-    size_t low = 0, high = memory->region_count;
-
-    while (low < high) {
-        size_t middle = low + (high - low) / 2;
-        if (memory->regions[middle].region.end > address)
-            high = middle;
-        else
-            low = middle + 1;
-    }
-    return low;
-}
-
 static bool range_is_free(const struct guest_memory *memory, uint64_t start, uint64_t end)
 {
-    size_t index = region_index_after(memory, start);
-    return index == memory->region_count || memory->regions[index].region.start >= end;
+    const struct region_node *node = regions_first_ending_after(memory, start);
+    return !node || node->entry.region.start >= end;
 }
 
-static void region_insert_at(struct guest_memory *memory, size_t index,
-                             const struct region_entry *entry)
+/* Whether address lies strictly inside a region (a change there splits it). */
+static bool splits_region(const struct guest_memory *memory, uint64_t address)
 {
-    if (memory->region_count == memory->region_capacity) {
-        memory->region_capacity = memory->region_capacity ? memory->region_capacity * 2 : 16;
-        memory->regions = g_renew(struct region_entry, memory->regions, memory->region_capacity);
-    }
-    memmove(&memory->regions[index + 1], &memory->regions[index],
-            (memory->region_count - index) * sizeof(*memory->regions));
-    memory->regions[index] = *entry;
-    memory->region_count++;
-}
-
-static void region_insert(struct guest_memory *memory, const struct region_entry *entry)
-{
-    region_insert_at(memory, region_index_after(memory, entry->region.start), entry);
-}
-
-static void region_remove(struct guest_memory *memory, size_t index, size_t count)
-{
-    memmove(&memory->regions[index], &memory->regions[index + count],
-            (memory->region_count - index - count) * sizeof(*memory->regions));
-    memory->region_count -= count;
+    const struct region_node *node = regions_first_ending_after(memory, address);
+    return node && node->entry.region.start < address;
 }
 
 /* Splits the region containing address in two at address (if it is inside). */
 static void region_split(struct guest_memory *memory, uint64_t address)
 {
-    size_t index = region_index_after(memory, address);
-    if (index == memory->region_count)
+    struct region_node *node = regions_first_ending_after(memory, address);
+    if (!node || node->entry.region.start >= address)
         return;
-    struct region_entry *entry = &memory->regions[index];
-    if (entry->region.start >= address)
-        return;
-    struct region_entry upper = *entry;
+    struct region_entry upper = node->entry;
     upper.region.start = address;
     if (upper.backing == BACKING_PHYSICAL)
-        upper.phys_start += address - entry->region.start;
-    entry->region.end = address;
-    region_insert_at(memory, index + 1, &upper);
+        upper.phys_start += address - node->entry.region.start;
+    node->entry.region.end = address;
+    regions_changed(memory, node);
+    regions_insert(memory, &upper);
 }
 
 static bool regions_can_merge(const struct region_entry *a, const struct region_entry *b)
@@ -185,19 +170,31 @@ static bool regions_can_merge(const struct region_entry *a, const struct region_
             a->phys_start + (a->region.end - a->region.start) == b->phys_start);
 }
 
-/* Joins neighbours that differ in nothing, so repeated mprotect or brk
- * calls do not grow the list without bound. */
-static void regions_merge(struct guest_memory *memory)
+/* Joins the neighbours that differ in nothing among the regions touching
+ * [start, end], so repeated mprotect or brk calls do not grow the map
+ * without bound. Costs O(log n) per region there, never a walk of the map. */
+static void regions_merge_around(struct guest_memory *memory, uint64_t start, uint64_t end)
 {
-    size_t out = 0;
-
-    for (size_t in = 0; in < memory->region_count; in++) {
-        if (out > 0 && regions_can_merge(&memory->regions[out - 1], &memory->regions[in]))
-            memory->regions[out - 1].region.end = memory->regions[in].region.end;
-        else
-            memory->regions[out++] = memory->regions[in];
+    struct region_node *node = regions_first_ending_after(memory, start);
+    node = !node ? memory->region_last : node->prev ? node->prev : node;
+    while (node && node->next && node->next->entry.region.start <= end) {
+        if (!regions_can_merge(&node->entry, &node->next->entry)) {
+            node = node->next;
+            continue;
+        }
+        uint64_t joined_end = node->next->entry.region.end;
+        regions_delete(memory, node->next);
+        node->entry.region.end = joined_end;
+        regions_changed(memory, node);
     }
-    memory->region_count = out;
+}
+
+/* The regions of [start, end) after splitting at both ends. */
+static struct region_node *region_first_in(const struct guest_memory *memory, uint64_t start,
+                                           uint64_t end)
+{
+    struct region_node *node = regions_first_ending_after(memory, start);
+    return node && node->entry.region.start < end ? node : NULL;
 }
 
 static struct region_entry make_region(uint64_t start, uint64_t end, int prot,
@@ -219,25 +216,61 @@ static struct region_entry make_region(uint64_t start, uint64_t end, int prot,
 
 static void region_add(struct guest_memory *memory, const struct region_entry *entry)
 {
-    region_insert(memory, entry);
-    regions_merge(memory);
+    regions_insert(memory, entry);
+    regions_merge_around(memory, entry->region.start, entry->region.end);
+}
+
+/* Linux refuses a new mapping once the process has more than
+ * vm.max_map_count of them (mmap, brk: "map_count > max"). */
+static bool map_limit_reached(const struct guest_memory *memory, enum guest_region_kind kind)
+{
+    bool counted = kind == GUEST_REGION_PROGRAM || kind == GUEST_REGION_HEAP ||
+                   kind == GUEST_REGION_MMAP || kind == GUEST_REGION_STACK;
+    return counted && memory->map_limit && memory->map_count > memory->map_limit;
+}
+
+/* And a change that must split `splits` mappings needs that many below the
+ * limit (each split: "map_count >= max" fails). */
+static bool splits_exceed_limit(const struct guest_memory *memory, size_t splits)
+{
+    return splits > 0 && memory->map_limit && memory->map_count + splits > memory->map_limit;
 }
 
 const struct guest_region *guest_region_lookup(const struct guest_memory *memory, uint64_t address)
 {
-    size_t index = region_index_after(memory, address);
-    if (index == memory->region_count || memory->regions[index].region.start > address)
+    const struct region_node *node = regions_first_ending_after(memory, address);
+    if (!node || node->entry.region.start > address)
         return NULL;
-    return &memory->regions[index].region;
+    return &node->entry.region;
 }
 
 void guest_region_foreach(const struct guest_memory *memory,
                           bool (*visit)(const struct guest_region *region, void *opaque),
                           void *opaque)
 {
-    for (size_t i = 0; i < memory->region_count; i++)
-        if (!visit(&memory->regions[i].region, opaque))
+    for (const struct region_node *node = memory->region_first; node; node = node->next)
+        if (!visit(&node->entry.region, opaque))
             return;
+}
+
+void guest_region_foreach_from(const struct guest_memory *memory, uint64_t address,
+                               bool (*visit)(const struct guest_region *region, void *opaque),
+                               void *opaque)
+{
+    for (const struct region_node *node = regions_first_ending_after(memory, address); node;
+         node = node->next)
+        if (!visit(&node->entry.region, opaque))
+            return;
+}
+
+size_t guest_memory_map_count(const struct guest_memory *memory)
+{
+    return memory->map_count;
+}
+
+void guest_memory_set_map_limit(struct guest_memory *memory, size_t limit)
+{
+    memory->map_limit = limit;
 }
 
 /* ---- argument checks ---------------------------------------------------- */
@@ -276,14 +309,61 @@ static void set_leaves(struct guest_memory *memory, uint64_t start, uint64_t fra
     }
 }
 
+/* The frame of the page at gva when a mapping owns one there. */
+static bool owned_frame_at(struct guest_memory *memory, uint64_t gva, uint64_t *frame)
+{
+    uint64_t *slot;
+    if (!address_is_canonical(gva) || page_table_slot(memory, gva, false, &slot) != 0 ||
+        !(*slot & PTE_OWNED_FRAME))
+        return false;
+    *frame = (*slot & PTE_ADDRESS_MASK) / GUEST_PAGE_SIZE;
+    return true;
+}
+
+/*
+ * Picks frames for [start, start + pages) that continue the frames of the
+ * neighbouring pages, so that a mapping which grows page by page (brk) or a
+ * run of mmaps placed one below the other stays one range of contiguous
+ * frames: an accelerator that maps host memory by range (tcg's Unicorn)
+ * then needs one range for it, not one per page. A heap grows upwards and
+ * the allocator works top-down, so heap frames come from the bottom of
+ * free memory, where the frames above them stay free for the next step.
+ */
+static bool alloc_next_to_neighbours(struct guest_memory *memory, uint64_t start, uint64_t pages,
+                                     enum guest_region_kind kind, uint64_t *first)
+{
+    uint64_t below, above;
+    if (start >= GUEST_PAGE_SIZE && owned_frame_at(memory, start - GUEST_PAGE_SIZE, &below) &&
+        frames_alloc_at(memory, below + 1, pages)) {
+        *first = below + 1;
+        return true;
+    }
+    if (owned_frame_at(memory, start + pages * GUEST_PAGE_SIZE, &above) && above >= pages &&
+        frames_alloc_at(memory, above - pages, pages)) {
+        *first = above - pages;
+        return true;
+    }
+    if (kind == GUEST_REGION_HEAP &&
+        frames_alloc_low(memory, pages, memory->heap_frame_hint, first)) {
+        memory->heap_frame_hint = *first + pages;
+        return true;
+    }
+    return false;
+}
+
 /*
  * Gives [start, start + pages) fresh zeroed frames, in runs as long as the
  * allocator has them. The tables must exist and frames_free >= pages.
  */
-static void populate(struct guest_memory *memory, uint64_t start, uint64_t pages, uint64_t flags)
+static void populate(struct guest_memory *memory, uint64_t start, uint64_t pages, uint64_t flags,
+                     enum guest_region_kind kind)
 {
-    uint64_t run = pages;
+    uint64_t run = pages, first;
 
+    if (alloc_next_to_neighbours(memory, start, pages, kind, &first)) {
+        set_leaves(memory, start, first * GUEST_PAGE_SIZE, pages, flags | PTE_OWNED_FRAME);
+        return;
+    }
     while (pages > 0) {
         uint64_t frame_gpa;
         if (run > pages)
@@ -338,6 +418,8 @@ int guest_map_anonymous(struct guest_memory *memory, uint64_t start, uint64_t le
         return -EINVAL;
     if (!range_is_free(memory, start, start + len))
         return -EEXIST;
+    if (map_limit_reached(memory, kind))
+        return -ENOMEM;
     uint64_t flags = pte_flags_for_prot(prot);
     uint64_t pages = len / GUEST_PAGE_SIZE;
     /* An inaccessible anonymous mapping gets its frames only when
@@ -352,7 +434,7 @@ int guest_map_anonymous(struct guest_memory *memory, uint64_t start, uint64_t le
             page_tables_prune(memory, start, start + len);
             return -ENOMEM;
         }
-        populate(memory, start, pages, flags);
+        populate(memory, start, pages, flags, kind);
     }
     struct region_entry entry =
         make_region(start, start + len, prot, kind, name, BACKING_ANONYMOUS, 0);
@@ -378,6 +460,8 @@ int guest_map_physical(struct guest_memory *memory, uint64_t start, uint64_t gpa
             return -EINVAL;
     if (!range_is_free(memory, start, start + len))
         return -EEXIST;
+    if (map_limit_reached(memory, kind))
+        return -ENOMEM;
     ret = page_tables_ensure(memory, start, start + len);
     if (ret != 0)
         return ret;
@@ -427,9 +511,14 @@ int guest_unmap(struct guest_memory *memory, uint64_t start, uint64_t len)
     if (ret != 0)
         return ret;
     uint64_t end = start + len;
-    size_t first = region_index_after(memory, start);
-    if (first == memory->region_count || memory->regions[first].region.start >= end)
+    struct region_node *first = region_first_in(memory, start, end);
+    if (!first)
         return 0; /* nothing there */
+    /* A hole inside one mapping makes two of it (Linux: -ENOMEM at the
+     * limit); removing the end of one or spanning several does not add any. */
+    if (first->entry.region.start < start && first->entry.region.end > end &&
+        splits_exceed_limit(memory, 1))
+        return -ENOMEM;
 
     struct unmap_state state = {{0, 0}, false};
     memory->change_unseen = false;
@@ -439,11 +528,11 @@ int guest_unmap(struct guest_memory *memory, uint64_t start, uint64_t len)
 
     region_split(memory, start);
     region_split(memory, end);
-    first = region_index_after(memory, start);
-    size_t last = first;
-    while (last < memory->region_count && memory->regions[last].region.start < end)
-        last++;
-    region_remove(memory, first, last - first);
+    for (struct region_node *node = region_first_in(memory, start, end); node;) {
+        struct region_node *next = node->next;
+        regions_delete(memory, node);
+        node = next && next->entry.region.start < end ? next : NULL;
+    }
     /* Frames given back went through MADV_DONTNEED, whose MMU notifier has
      * already made KVM drop every translation to them, shadow pages
      * included: unmapping them owes no flush. A frame that stays mapped
@@ -493,9 +582,9 @@ static void for_each_region_part(struct guest_memory *memory, uint64_t start, ui
                                             uint64_t end, void *opaque),
                                  void *opaque)
 {
-    for (size_t i = region_index_after(memory, start);
-         i < memory->region_count && memory->regions[i].region.start < end; i++) {
-        const struct region_entry *entry = &memory->regions[i];
+    for (const struct region_node *node = region_first_in(memory, start, end);
+         node && node->entry.region.start < end; node = node->next) {
+        const struct region_entry *entry = &node->entry;
         uint64_t part_start = entry->region.start > start ? entry->region.start : start;
         uint64_t part_end = entry->region.end < end ? entry->region.end : end;
         fn(memory, entry, part_start, part_end, opaque);
@@ -548,11 +637,11 @@ static void populate_missing(struct guest_memory *memory, const struct region_en
             continue;
         }
         if (run_pages > 0)
-            populate(memory, run_start, run_pages, plan->flags);
+            populate(memory, run_start, run_pages, plan->flags, entry->region.kind);
         run_pages = 0;
     }
     if (run_pages > 0)
-        populate(memory, run_start, run_pages, plan->flags);
+        populate(memory, run_start, run_pages, plan->flags, entry->region.kind);
 }
 
 int guest_protect(struct guest_memory *memory, uint64_t start, uint64_t len, int prot)
@@ -566,14 +655,17 @@ int guest_protect(struct guest_memory *memory, uint64_t start, uint64_t len, int
 
     /* Every page must be mapped (reserved ranges are not). */
     uint64_t covered = start;
-    for (size_t i = region_index_after(memory, start);
-         i < memory->region_count && memory->regions[i].region.start < end; i++) {
-        const struct region_entry *entry = &memory->regions[i];
+    for (const struct region_node *node = region_first_in(memory, start, end);
+         node && node->entry.region.start < end; node = node->next) {
+        const struct region_entry *entry = &node->entry;
         if (entry->region.start > covered || entry->backing == BACKING_RESERVED)
             return -ENOMEM;
         covered = entry->region.end;
     }
     if (covered < end)
+        return -ENOMEM;
+    if (splits_exceed_limit(memory,
+                            (size_t)splits_region(memory, start) + splits_region(memory, end)))
         return -ENOMEM;
 
     /* Anonymous pages that never had a frame (mapped PROT_NONE) get one
@@ -600,13 +692,13 @@ int guest_protect(struct guest_memory *memory, uint64_t start, uint64_t len, int
     region_split(memory, start);
     region_split(memory, end);
     bool narrowed = state.narrowed;
-    for (size_t i = region_index_after(memory, start);
-         i < memory->region_count && memory->regions[i].region.start < end; i++) {
-        if (memory->regions[i].region.prot & ~prot)
+    for (struct region_node *node = region_first_in(memory, start, end);
+         node && node->entry.region.start < end; node = node->next) {
+        if (node->entry.region.prot & ~prot)
             narrowed = true;
-        memory->regions[i].region.prot = prot;
+        node->entry.region.prot = prot;
     }
-    regions_merge(memory);
+    regions_merge_around(memory, start, end);
     if (narrowed)
         note_narrowing(memory, false);
     return 0;
@@ -655,16 +747,20 @@ int guest_move(struct guest_memory *memory, uint64_t old_start, uint64_t len, ui
         return -EINVAL; /* overlapping */
 
     uint64_t covered = old_start;
-    for (size_t i = region_index_after(memory, old_start);
-         i < memory->region_count && memory->regions[i].region.start < old_end; i++) {
-        if (memory->regions[i].region.start > covered)
+    for (const struct region_node *node = region_first_in(memory, old_start, old_end);
+         node && node->entry.region.start < old_end; node = node->next) {
+        if (node->entry.region.start > covered)
             return -EFAULT;
-        covered = memory->regions[i].region.end;
+        covered = node->entry.region.end;
     }
     if (covered < old_end)
         return -EFAULT;
     if (!range_is_free(memory, new_start, new_end))
         return -EEXIST;
+    /* Linux's mremap refuses a move unless the process is 3 mappings below
+     * the limit ("map_count >= max - 3"). */
+    if (splits_exceed_limit(memory, 4))
+        return -ENOMEM;
     struct move_state state = {new_start - old_start, 0};
     page_tables_visit(memory, old_start, old_end, prepare_move_leaf, &state);
     if (state.error != 0) {
@@ -677,74 +773,26 @@ int guest_move(struct guest_memory *memory, uint64_t old_start, uint64_t len, ui
 
     region_split(memory, old_start);
     region_split(memory, old_end);
-    size_t first = region_index_after(memory, old_start);
-    size_t last = first;
-    while (last < memory->region_count && memory->regions[last].region.start < old_end)
-        last++;
-    size_t count = last - first;
-    struct region_entry *moved = g_new(struct region_entry, count);
-    memcpy(moved, &memory->regions[first], count * sizeof(*moved));
-    region_remove(memory, first, count);
-    for (size_t i = 0; i < count; i++) {
-        moved[i].region.start += state.delta;
-        moved[i].region.end += state.delta;
-        region_insert(memory, &moved[i]);
+    GArray *moved = g_array_new(false, false, sizeof(struct region_entry));
+    for (struct region_node *node = region_first_in(memory, old_start, old_end); node;) {
+        struct region_node *next = node->next;
+        struct region_entry entry = node->entry;
+        entry.region.start += state.delta;
+        entry.region.end += state.delta;
+        g_array_append_val(moved, entry);
+        regions_delete(memory, node);
+        node = next && next->entry.region.start < old_end ? next : NULL;
     }
-    g_free(moved);
-    regions_merge(memory);
+    for (guint i = 0; i < moved->len; i++)
+        regions_insert(memory, &g_array_index(moved, struct region_entry, i));
+    g_array_free(moved, true);
+    regions_merge_around(memory, old_start, old_end);
+    regions_merge_around(memory, new_start, new_end);
     note_narrowing(memory, false);
     return 0;
 }
 
 /* ---- guest_find_free ----------------------------------------------------- */
-
-static bool find_in_window(const struct guest_memory *memory, uint64_t len, uint64_t low,
-                           uint64_t high, bool top_down, uint64_t *start)
-{
-    if (low >= high || high - low < len)
-        return false;
-    if (!top_down) {
-        uint64_t cursor = low;
-        for (size_t i = region_index_after(memory, low); i < memory->region_count; i++) {
-            const struct guest_region *region = &memory->regions[i].region;
-            if (region->start >= high)
-                break;
-            if (region->start > cursor && region->start - cursor >= len) {
-                *start = cursor;
-                return true;
-            }
-            if (region->end > cursor)
-                cursor = region->end;
-        }
-        if (cursor < high && high - cursor >= len) {
-            *start = cursor;
-            return true;
-        }
-        return false;
-    }
-    /* The first region ending after high may still start below it. */
-    size_t after = region_index_after(memory, high);
-    size_t i = after < memory->region_count ? after + 1 : after;
-    uint64_t cursor = high;
-    while (i-- > 0) {
-        const struct guest_region *region = &memory->regions[i].region;
-        if (region->start >= cursor)
-            continue;
-        if (region->end <= low)
-            break;
-        if (region->end < cursor && cursor - region->end >= len) {
-            *start = cursor - len;
-            return true;
-        }
-        if (region->start < cursor)
-            cursor = region->start;
-    }
-    if (cursor > low && cursor - low >= len) {
-        *start = cursor - len;
-        return true;
-    }
-    return false;
-}
 
 bool guest_find_free(const struct guest_memory *memory, uint64_t len, uint64_t low, uint64_t high,
                      bool top_down, uint64_t *start)
@@ -765,7 +813,7 @@ bool guest_find_free(const struct guest_memory *memory, uint64_t len, uint64_t l
         int h = top_down ? 1 - n : n;
         uint64_t window_low = low > halves[h].low ? low : halves[h].low;
         uint64_t window_high = high < halves[h].high ? high : halves[h].high;
-        if (find_in_window(memory, len, window_low, window_high, top_down, start))
+        if (regions_find_gap(memory, len, window_low, window_high, top_down, start))
             return true;
     }
     return false;

@@ -147,7 +147,11 @@ int guest_map_identity(struct guest_memory *memory, uint64_t start, uint64_t len
                        enum guest_region_kind kind, const char *name);
 
 /* Dynamic region: maps fresh zeroed frames (physically contiguous where the
- * allocator can) at [start, start + len). */
+ * allocator can) at [start, start + len). Where a neighbouring page is mapped
+ * with a frame of its own, the new frames continue that frame where they are
+ * free, and heap frames are taken bottom-up: a heap growing page by page and
+ * mmaps placed one below the other stay one run of contiguous frames, which
+ * an accelerator mapping host memory by range can map as one range. */
 int guest_map_anonymous(struct guest_memory *memory, uint64_t start, uint64_t len, int prot,
                         enum guest_region_kind kind, const char *name);
 
@@ -215,6 +219,26 @@ const struct guest_region *guest_region_lookup(const struct guest_memory *memory
 void guest_region_foreach(const struct guest_memory *memory,
                           bool (*visit)(const struct guest_region *region, void *opaque),
                           void *opaque);
+
+/* The same from the first region that ends after address (the one containing
+ * it, or the next): O(log n) to start, where n is the number of regions. */
+void guest_region_foreach_from(const struct guest_memory *memory, uint64_t address,
+                               bool (*visit)(const struct guest_region *region, void *opaque),
+                               void *opaque);
+
+/*
+ * The number of mappings as Linux counts them for vm.max_map_count: the
+ * program's regions (program, heap, mmap, stack), not the guest kernel's,
+ * device or guard ranges. The limit starts at the host's vm.max_map_count
+ * (65,530 by default); 0 means none. As Linux: a new mapping fails with
+ * -ENOMEM when the count is above the limit; a protection change or unmap
+ * that must split mappings fails with -ENOMEM unless every split keeps the
+ * count within it (Linux may leave the first of two splits done; here a
+ * failed call changes nothing). Every map operation costs O(log n) in the
+ * number of regions, plus the pages it touches.
+ */
+size_t guest_memory_map_count(const struct guest_memory *memory);
+void guest_memory_set_map_limit(struct guest_memory *memory, size_t limit);
 
 /* ---- the software page walker ------------------------------------------ */
 

@@ -1162,4 +1162,169 @@ TEST_F(MemoryTest, RegionsMergeOnlyWhenAlike)
     EXPECT_STREQ(guest_region_lookup(memory_, 0x30000000)->name, "");
 }
 
+// 200,000 regions: every operation must stay O(log n) (a list with O(n)
+// inserts took minutes here). No time is asserted: a quadratic map would
+// make this test run for many minutes and hit the suite's timeout.
+TEST_F(MemoryTest, ManyRegionsStayCheap)
+{
+    const size_t count = 200000;
+    guest_memory_set_map_limit(memory_, 0);
+    const uint64_t base = 0x100000000ULL, top = base + 2 * count * kPage;
+    for (size_t i = 0; i < count; i++) {
+        uint64_t found = 0;
+        ASSERT_TRUE(guest_find_free(memory_, kPage, base, top, true, &found));
+        ASSERT_EQ(found, top - (i + 1) * kPage);
+        // PROT_NONE costs no frame; the names keep neighbours apart.
+        ASSERT_EQ(guest_map_anonymous(memory_, found, kPage, GUEST_PROT_NONE, GUEST_REGION_MMAP,
+                                      i % 2 ? "odd" : "even"),
+                  0);
+    }
+    EXPECT_EQ(guest_memory_map_count(memory_), count);
+    // The first free range below them all, bottom-up and top-down.
+    uint64_t found = 0;
+    ASSERT_TRUE(guest_find_free(memory_, 2 * kPage, base, top, false, &found));
+    EXPECT_EQ(found, base);
+    ASSERT_TRUE(guest_find_free(memory_, count * kPage, base, top, true, &found));
+    EXPECT_EQ(found, base);
+    // Open one page in the middle: it gets a frame.
+    const uint64_t middle = top - 1001 * kPage;
+    ASSERT_EQ(guest_protect(memory_, middle, kPage, kUserR), 0);
+    EXPECT_EQ(guest_region_lookup(memory_, middle)->prot, kUserR);
+    EXPECT_NE(Leaf(middle) & PTE_PRESENT, 0u);
+    EXPECT_EQ(guest_memory_map_count(memory_), count);
+    // Unmap every other page, then the rest.
+    for (size_t i = 0; i < count; i += 2)
+        ASSERT_EQ(guest_unmap(memory_, top - (i + 1) * kPage, kPage), 0);
+    for (size_t i = 1; i < count; i += 2)
+        ASSERT_EQ(guest_unmap(memory_, top - (i + 1) * kPage, kPage), 0);
+    EXPECT_EQ(guest_memory_map_count(memory_), 0u);
+    EXPECT_EQ(RegionCount(), 0u);
+}
+
+// Linux's vm.max_map_count: a new mapping fails once the count is above the
+// limit, a split once it would go past it; a failed call changes nothing.
+TEST_F(MemoryTest, MapLimitAsLinux)
+{
+    guest_memory_set_map_limit(memory_, 4);
+    const uint64_t base = 0x10000000;
+    for (int i = 0; i < 5; i++) // 5 > 4: the fifth is made at count 4
+        ASSERT_EQ(guest_map_anonymous(memory_, base + 2 * i * kPage, kPage, kUserR,
+                                      GUEST_REGION_MMAP, ""),
+                  0);
+    EXPECT_EQ(guest_map_anonymous(memory_, base + 20 * kPage, kPage, kUserR, GUEST_REGION_MMAP, ""),
+              -ENOMEM);
+    // Guard pages and the kernel's ranges are not counted.
+    EXPECT_EQ(guest_reserve_range(memory_, base + 40 * kPage, kPage, GUEST_REGION_GUARD, "g"), 0);
+    EXPECT_EQ(guest_memory_map_count(memory_), 5u);
+    // Merging into a neighbour is still a new mapping for the check.
+    EXPECT_EQ(guest_map_anonymous(memory_, base + kPage, kPage, kUserR, GUEST_REGION_MMAP, ""),
+              -ENOMEM);
+    ASSERT_EQ(guest_unmap(memory_, base, kPage), 0);
+    ASSERT_EQ(guest_unmap(memory_, base + 2 * kPage, kPage), 0);
+    EXPECT_EQ(guest_memory_map_count(memory_), 3u);
+    // A 3-page mapping; a protection change in its middle needs 2 splits.
+    ASSERT_EQ(
+        guest_map_anonymous(memory_, base + 20 * kPage, 3 * kPage, kUserR, GUEST_REGION_MMAP, ""),
+        0);
+    EXPECT_EQ(guest_protect(memory_, base + 21 * kPage, kPage, kUserRW), -ENOMEM);
+    EXPECT_EQ(guest_memory_map_count(memory_), 4u);
+    EXPECT_EQ(guest_region_lookup(memory_, base + 21 * kPage)->prot, kUserR);
+    // At its end: one split, to 5 > 4.
+    EXPECT_EQ(guest_protect(memory_, base + 22 * kPage, kPage, kUserRW), -ENOMEM);
+    guest_memory_set_map_limit(memory_, 5);
+    EXPECT_EQ(guest_protect(memory_, base + 22 * kPage, kPage, kUserRW), 0);
+    EXPECT_EQ(guest_memory_map_count(memory_), 5u);
+    // A hole inside a mapping at the limit.
+    EXPECT_EQ(guest_unmap(memory_, base + 20 * kPage + 0, kPage), 0); // its start: no split
+    ASSERT_EQ(
+        guest_map_anonymous(memory_, base + 30 * kPage, 3 * kPage, kUserR, GUEST_REGION_MMAP, ""),
+        0);
+    EXPECT_EQ(guest_memory_map_count(memory_), 6u);
+    guest_memory_set_map_limit(memory_, 6);
+    EXPECT_EQ(guest_unmap(memory_, base + 31 * kPage, kPage), -ENOMEM);
+    EXPECT_NE(guest_region_lookup(memory_, base + 31 * kPage), nullptr);
+    EXPECT_EQ(guest_unmap(memory_, base + 30 * kPage, 3 * kPage), 0);
+}
+
+// A heap that grows page by page, and mmaps placed one below the other, get
+// contiguous frames, so an accelerator can map each as one host range.
+TEST_F(MemoryTest, GrowingMappingsGetContiguousFrames)
+{
+    const uint64_t heap = 0x600000;
+    for (int i = 0; i < 64; i++)
+        ASSERT_EQ(guest_map_anonymous(memory_, heap + i * kPage, kPage, kUserRW, GUEST_REGION_HEAP,
+                                      "[heap]"),
+                  0);
+    // Something else allocates in between.
+    ASSERT_EQ(guest_map_anonymous(memory_, 0x7000000, 4 * kPage, kUserRW, GUEST_REGION_MMAP, ""),
+              0);
+    for (int i = 64; i < 128; i++)
+        ASSERT_EQ(guest_map_anonymous(memory_, heap + i * kPage, kPage, kUserRW, GUEST_REGION_HEAP,
+                                      "[heap]"),
+                  0);
+    for (int i = 1; i < 128; i++)
+        ASSERT_EQ(Translate(heap + i * kPage), Translate(heap) + i * kPage) << i;
+    const uint64_t top = 0x40000000;
+    for (int i = 1; i <= 32; i++)
+        ASSERT_EQ(
+            guest_map_anonymous(memory_, top - i * kPage, kPage, kUserR, GUEST_REGION_MMAP, ""), 0);
+    for (int i = 1; i <= 32; i++)
+        ASSERT_EQ(Translate(top - i * kPage), Translate(top - kPage) - (i - 1) * kPage) << i;
+}
+
+// The free-range search against a plain model, on a random map.
+TEST_F(MemoryTest, FindFreeMatchesAModel)
+{
+    const uint64_t base = 0x10000000, pages = 4096;
+    std::vector<bool> used(pages, false);
+    uint32_t seed = 12345;
+    auto next = [&seed]() {
+        seed = seed * 1103515245u + 12345u;
+        return seed >> 8;
+    };
+    for (int round = 0; round < 3000; round++) {
+        uint64_t first = next() % pages, len = 1 + next() % 8;
+        if (first + len > pages)
+            continue;
+        if (next() % 3 == 0) {
+            ASSERT_EQ(guest_unmap(memory_, base + first * kPage, len * kPage), 0);
+            for (uint64_t p = first; p < first + len; p++)
+                used[p] = false;
+        } else {
+            bool free_range = true;
+            for (uint64_t p = first; p < first + len; p++)
+                free_range = free_range && !used[p];
+            int prot = next() % 2 ? kUserR : GUEST_PROT_NONE;
+            int ret = guest_map_anonymous(memory_, base + first * kPage, len * kPage, prot,
+                                          GUEST_REGION_MMAP, "");
+            ASSERT_EQ(ret, free_range ? 0 : -EEXIST);
+            for (uint64_t p = first; free_range && p < first + len; p++)
+                used[p] = true;
+        }
+        uint64_t want = 1 + next() % 16, low = next() % pages, high = low + next() % (pages - low);
+        for (int top_down = 0; top_down < 2; top_down++) {
+            bool expected = false;
+            uint64_t expected_at = 0;
+            for (uint64_t i = 0; low + i + want <= high; i++) {
+                uint64_t at = top_down ? high - want - i : low + i;
+                bool ok = true;
+                for (uint64_t p = at; ok && p < at + want; p++)
+                    ok = !used[p];
+                if (ok) {
+                    expected = true;
+                    expected_at = at;
+                    break;
+                }
+            }
+            uint64_t found = 0;
+            bool got = guest_find_free(memory_, want * kPage, base + low * kPage,
+                                       base + high * kPage, top_down, &found);
+            ASSERT_EQ(got, expected) << round;
+            if (got) {
+                ASSERT_EQ(found, base + expected_at * kPage) << round;
+            }
+        }
+    }
+}
+
 } // namespace
