@@ -50,17 +50,24 @@ static void install_at(struct linux_process *process, int guest_fd, int host_fd,
     entry->async = false;
 }
 
-long linux_fd_install(struct linux_process *process, int host_fd, int minimum, bool cloexec)
+long linux_fd_free_slot(const struct linux_process *process, int minimum)
 {
     int limit = linux_fd_limit(process);
     for (int fd = minimum < 0 ? 0 : minimum; fd < limit; fd++) {
-        if (process->fds[fd].host_fd < 0) {
-            install_at(process, fd, host_fd, cloexec);
+        if (process->fds[fd].host_fd < 0)
             return fd;
-        }
     }
-    close(host_fd);
     return -EMFILE;
+}
+
+long linux_fd_install(struct linux_process *process, int host_fd, int minimum, bool cloexec)
+{
+    long fd = linux_fd_free_slot(process, minimum);
+    if (fd < 0)
+        close(host_fd);
+    else
+        install_at(process, (int)fd, host_fd, cloexec);
+    return fd;
 }
 
 int linux_fd_release(struct linux_process *process, int guest_fd)

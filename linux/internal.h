@@ -228,6 +228,10 @@ int linux_fd_host(const struct linux_process *process, uint64_t guest_fd);
  * then, so callers need no cleanup). */
 long linux_fd_install(struct linux_process *process, int host_fd, int minimum, bool cloexec);
 
+/* The lowest free guest fd >= minimum, or -EMFILE: for a call that must
+ * know before it acts (accept leaves the connection queued then). */
+long linux_fd_free_slot(const struct linux_process *process, int minimum);
+
 /* Frees a guest fd and closes its host fd; returns the host close result. */
 int linux_fd_release(struct linux_process *process, int guest_fd);
 

@@ -504,6 +504,11 @@ static long net_accept(struct linux_process *process, const uint64_t *args, int 
         return -EBADF;
     if (flags & ~(SOCK_CLOEXEC | SOCK_NONBLOCK))
         return -EINVAL;
+    /* Linux takes the fd first: with the table full the connection stays
+     * in the backlog for a later accept. */
+    long free_fd = linux_fd_free_slot(process, 0);
+    if (free_fd < 0)
+        return free_fd;
     struct net_address_out peer;
     long error = net_address_out_begin(process, &peer, args[1], args[2]);
     if (error)
@@ -784,16 +789,23 @@ static long net_deliver(struct linux_process *process, struct net_message *messa
     return error;
 }
 
+/* The message of sendto and recvfrom: one buffer, no control data. */
+static struct net_message net_one_segment(uint64_t buffer, uint64_t length)
+{
+    struct net_message message = {0};
+    struct guest_iov segment = {buffer, MIN(length, LINUX_MAX_RW_COUNT)};
+    message.segments = g_memdup2(&segment, sizeof(segment));
+    message.segment_count = 1;
+    return message;
+}
+
 static long sys_sendto(struct linux_thread *thread, const uint64_t *args)
 {
     struct linux_process *process = thread->process;
     int host_fd = linux_fd_host(process, args[0]);
     if (host_fd < 0)
         return -EBADF;
-    struct net_message message = {0};
-    struct guest_iov segment = {args[1], MIN(args[2], LINUX_MAX_RW_COUNT)};
-    message.segments = g_memdup2(&segment, sizeof(segment));
-    message.segment_count = 1;
+    struct net_message message = net_one_segment(args[1], args[2]);
     long result = 0;
     if (args[4]) {
         result =
@@ -812,10 +824,7 @@ static long sys_recvfrom(struct linux_thread *thread, const uint64_t *args)
     int host_fd = linux_fd_host(process, args[0]);
     if (host_fd < 0)
         return -EBADF;
-    struct net_message message = {0};
-    struct guest_iov segment = {args[1], MIN(args[2], LINUX_MAX_RW_COUNT)};
-    message.segments = g_memdup2(&segment, sizeof(segment));
-    message.segment_count = 1;
+    struct net_message message = net_one_segment(args[1], args[2]);
     long result = 0;
     if (args[4]) {
         struct net_address_out room;

@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/un.h>
@@ -490,6 +491,42 @@ static int block_in(const char *call)
     return 1;
 }
 
+/* accept with the fd table full: EMFILE, and the connection stays queued
+ * for an accept once an fd is free. */
+static void accept_table_full(void)
+{
+    int server = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in address = loopback();
+    socklen_t length = sizeof address;
+    if (server < 0 || bind(server, (struct sockaddr *)&address, sizeof address) != 0 ||
+        listen(server, 4) != 0 || getsockname(server, (struct sockaddr *)&address, &length) != 0)
+        exit(1);
+    int client = socket(AF_INET, SOCK_STREAM, 0);
+    if (client < 0 || connect(client, (struct sockaddr *)&address, sizeof address) != 0 ||
+        write(client, "queued", 6) != 6)
+        exit(1);
+    struct rlimit saved, full;
+    getrlimit(RLIMIT_NOFILE, &saved);
+    full = saved;
+    full.rlim_cur = (rlim_t)client + 1; /* every fd below is open */
+    for (int fd = 0; fd < client; fd++) {
+        if (fcntl(fd, F_GETFD) < 0 && dup2(client, fd) != fd)
+            exit(1);
+    }
+    setrlimit(RLIMIT_NOFILE, &full);
+    printf("accept with the table full: %s\n", fails_with(accept(server, NULL, NULL)));
+    printf("accept4 with the table full: %s\n", fails_with(accept4(server, NULL, NULL, 0)));
+    setrlimit(RLIMIT_NOFILE, &saved);
+    int accepted = accept(server, NULL, NULL);
+    char buffer[8] = {0};
+    check("the connection waited in the backlog", accepted >= 0 &&
+                                                      read(accepted, buffer, sizeof buffer) == 6 &&
+                                                      memcmp(buffer, "queued", 6) == 0);
+    close(accepted);
+    close(client);
+    close(server);
+}
+
 int main(int argc, char **argv)
 {
     if (argc == 3 && strcmp(argv[1], "block") == 0)
@@ -508,6 +545,7 @@ int main(int argc, char **argv)
     message_boundaries(SOCK_DGRAM, "dgram");
     udp_echo();
     tcp_loopback();
+    accept_table_full();
     unix_path(argv[1]);
     bad_pointers();
     printf("%d failures\n", failures);
