@@ -62,19 +62,92 @@ static bool alone(struct linux_process *process)
  * fails with -EDEADLK (it is one), which glibc reports as "The futex facility
  * returned an unexpected error code" and aborts — a diagnosable end.
  */
-static long futex_wait(struct linux_thread *thread, uint32_t *word, int host_op, uint32_t value,
-                       uint64_t timeout_address, uint32_t bitset)
+static long futex_wait_forever(struct linux_thread *thread, uint32_t *word, int host_op,
+                               uint32_t value, uint32_t bitset)
 {
     struct linux_process *process = thread->process;
-    struct timespec timeout;
-    if (timeout_address && linux_copy_in(process, timeout_address, &timeout, sizeof(timeout)))
-        return -EFAULT;
-    if (!timeout_address && alone(process) && __atomic_load_n(word, __ATOMIC_SEQ_CST) == value) {
+    if (alone(process) && __atomic_load_n(word, __ATOMIC_SEQ_CST) == value) {
         if (process->config.verbose)
             fprintf(stderr, "hermitux-run: futex wait with no other thread to wake it\n");
         return -EDEADLK;
     }
-    return host_futex(word, host_op, value, timeout_address ? &timeout : NULL, NULL, bitset);
+    return host_futex(word, host_op, value, NULL, NULL, bitset);
+}
+
+static uint64_t futex_ns(const struct timespec *time)
+{
+    return (uint64_t)time->tv_sec * 1000000000ULL + (uint64_t)time->tv_nsec;
+}
+
+/*
+ * A timed wait until an absolute deadline (ns on CLOCK_REALTIME when flags
+ * has FUTEX_CLOCK_REALTIME, else CLOCK_MONOTONIC). Interrupted, it ends as
+ * Linux's: EINTR when a handler runs, otherwise restart_syscall waits on
+ * until the same deadline (a relative timeout is not started again).
+ */
+static long futex_wait_until(struct linux_thread *thread, uint64_t address, uint32_t *word,
+                             uint32_t value, uint32_t bitset, int flags, uint64_t deadline)
+{
+    struct timespec until = {(time_t)(deadline / 1000000000ULL), (long)(deadline % 1000000000ULL)};
+    int host_op = FUTEX_WAIT_BITSET | FUTEX_PRIVATE_FLAG | (flags & FUTEX_CLOCK_REALTIME);
+    long result = host_futex(word, host_op, value, &until, NULL, bitset);
+    if (result != -EINTR)
+        return result;
+    thread->restart = (struct linux_restart){
+        .number = SYS_futex,
+        .deadline = deadline,
+        .futex_address = address,
+        .futex_value = value,
+        .futex_bitset = bitset,
+        .futex_flags = flags,
+    };
+    return -LINUX_ERESTART_RESTARTBLOCK;
+}
+
+long linux_futex_restart(struct linux_thread *thread, const struct linux_restart *restart)
+{
+    uint32_t *word;
+    long result =
+        futex_word(thread->process, restart->futex_address, GUEST_ACCESS_USER_READ, &word);
+    if (result < 0)
+        return result;
+    return futex_wait_until(thread, restart->futex_address, word, restart->futex_value,
+                            restart->futex_bitset, restart->futex_flags, restart->deadline);
+}
+
+/* FUTEX_WAIT (timeout relative, measured on CLOCK_MONOTONIC as Linux does
+ * whatever the clock flag) and FUTEX_WAIT_BITSET (timeout absolute). */
+static long futex_wait(struct linux_thread *thread, const uint64_t *args, int command, int op)
+{
+    struct linux_process *process = thread->process;
+    uint32_t *word;
+    long result = futex_word(process, args[0], GUEST_ACCESS_USER_READ, &word);
+    if (result < 0)
+        return result;
+    uint32_t value = (uint32_t)args[2];
+    uint32_t bitset = command == FUTEX_WAIT ? FUTEX_BITSET_MATCH_ANY : (uint32_t)args[5];
+    int host_op = command | FUTEX_PRIVATE_FLAG | (op & FUTEX_CLOCK_REALTIME);
+    if ((op & FUTEX_CLOCK_REALTIME) && command == FUTEX_WAIT)
+        return -ENOSYS; /* as Linux: the clock flag only for absolute waits */
+    if (!args[3])
+        return futex_wait_forever(thread, word, host_op, value, bitset);
+    struct timespec timeout;
+    if (linux_copy_in(process, args[3], &timeout, sizeof(timeout)))
+        return -EFAULT;
+    /* The host checks values, bitset and clock flag as Linux does. */
+    if (timeout.tv_sec < 0 || timeout.tv_nsec < 0 || timeout.tv_nsec >= 1000000000L || !bitset)
+        return -EINVAL;
+    int flags = op & FUTEX_CLOCK_REALTIME;
+    uint64_t deadline = futex_ns(&timeout);
+    if (command == FUTEX_WAIT) {
+        struct timespec now;
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        flags = 0;
+        deadline = (uint64_t)timeout.tv_sec > (UINT64_MAX / 4) / 1000000000ULL
+                       ? UINT64_MAX / 4
+                       : deadline + futex_ns(&now);
+    }
+    return futex_wait_until(thread, args[0], word, value, bitset, flags, deadline);
 }
 
 static long sys_futex(struct linux_thread *thread, const uint64_t *args)
@@ -91,11 +164,7 @@ static long sys_futex(struct linux_thread *thread, const uint64_t *args)
     switch (command) {
     case FUTEX_WAIT:
     case FUTEX_WAIT_BITSET:
-        result = futex_word(process, args[0], GUEST_ACCESS_USER_READ, &word);
-        if (result < 0)
-            return result;
-        return futex_wait(thread, word, host_op, value, args[3],
-                          command == FUTEX_WAIT ? FUTEX_BITSET_MATCH_ANY : (uint32_t)args[5]);
+        return futex_wait(thread, args, command, op);
     case FUTEX_WAKE:
     case FUTEX_WAKE_BITSET:
         result = futex_word(process, args[0], GUEST_ACCESS_USER_READ, &word);

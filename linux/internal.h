@@ -99,8 +99,12 @@ struct linux_timer {
 /* What an interrupted call needs to go on after a stop (restart_syscall). */
 struct linux_restart {
     uint64_t number;   /* 0: nothing to restart */
-    uint64_t deadline; /* CLOCK_MONOTONIC nanoseconds */
+    uint64_t deadline; /* CLOCK_MONOTONIC nanoseconds (futex: of its clock) */
     uint64_t remaining_address;
+    /* futex: the word, the value it waits on, its bitset and op flags */
+    uint64_t futex_address;
+    uint32_t futex_value, futex_bitset;
+    int futex_flags;
 };
 
 struct linux_fd {
@@ -365,6 +369,10 @@ long linux_clone_thread(struct linux_thread *thread, const uint64_t *args);
 
 /* futex.c: wakes up to count waiters of the guest word at address. */
 long linux_futex_wake(struct linux_process *process, uint64_t address, int count);
+
+/* futex.c: restart_syscall of a timed futex wait a signal interrupted
+ * without a handler: waits on until the original deadline. */
+long linux_futex_restart(struct linux_thread *thread, const struct linux_restart *restart);
 
 /* futex.c: the robust futex at address lost its owner tid (set_robust_list). */
 void linux_futex_owner_died(struct linux_process *process, uint64_t address, int tid);

@@ -1223,7 +1223,8 @@ static long sleep_until(struct linux_thread *thread, uint64_t deadline, uint64_t
             return -EFAULT;
     }
     /* Without a handler the call goes on for the time left (restart_syscall). */
-    thread->restart = (struct linux_restart){SYS_nanosleep, deadline, remaining_address};
+    thread->restart = (struct linux_restart){
+        .number = SYS_nanosleep, .deadline = deadline, .remaining_address = remaining_address};
     return -LINUX_ERESTART_RESTARTBLOCK;
 }
 
@@ -1247,6 +1248,8 @@ static long sys_restart_syscall(struct linux_thread *thread, const uint64_t *arg
     (void)args;
     struct linux_restart restart = thread->restart;
     thread->restart.number = 0;
+    if (restart.number == SYS_futex)
+        return linux_futex_restart(thread, &restart);
     if (restart.number != SYS_nanosleep)
         return -EINTR;
     return sleep_until(thread, restart.deadline, restart.remaining_address);

@@ -5,6 +5,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <sys/syscall.h>
@@ -66,6 +67,38 @@ static void *waiter(void *argument)
     (void)argument;
     futex(&second, FUTEX_WAIT_PRIVATE, 0, NULL, NULL, 0);
     return NULL;
+}
+
+static uint32_t unwoken;
+static int waiting_done, continues_sent;
+
+/* Sends SIGCONT (no handler: the wait goes on) every 20 ms until the wait
+ * ends, 100 at most. */
+static void *continuer(void *argument)
+{
+    (void)argument;
+    while (!__atomic_load_n(&waiting_done, __ATOMIC_SEQ_CST) && continues_sent < 100) {
+        usleep(20000);
+        kill(getpid(), SIGCONT);
+        continues_sent++;
+    }
+    return NULL;
+}
+
+/* A relative timeout keeps its deadline across interruptions that do not
+ * end the call: restarted at full length, a 200 ms wait interrupted every
+ * 20 ms would end only when the interruptions stop. */
+static void relative_deadline_kept(void)
+{
+    pthread_t thread;
+    pthread_create(&thread, NULL, continuer, NULL);
+    struct timespec relative = {0, 200000000};
+    long result = futex(&unwoken, FUTEX_WAIT_PRIVATE, 0, &relative, NULL, 0);
+    int error = errno;
+    __atomic_store_n(&waiting_done, 1, __ATOMIC_SEQ_CST);
+    pthread_join(thread, NULL);
+    check("interrupted relative timeout gives ETIMEDOUT", result == -1 && error == ETIMEDOUT);
+    check("it ended while interruptions still came", continues_sent < 100);
 }
 
 int main(void)
@@ -132,5 +165,6 @@ int main(void)
     check("FUTEX_WAKE_OP adds", result == 0 && second == 15);
     result = futex(&word, FUTEX_CMP_REQUEUE_PRIVATE, 1, (const struct timespec *)1, &second, 7);
     check("FUTEX_CMP_REQUEUE compares", result == -1 && errno == EAGAIN);
+    relative_deadline_kept();
     return failures != 0;
 }
