@@ -31,6 +31,8 @@ long linux_debugger_readlink(struct linux_process *process, const char *path, ch
 {
     struct linux_path resolved;
     long result = linux_path_resolve(process, LINUX_AT_FDCWD, path, false, &resolved);
+    if (result == 0)
+        result = linux_path_anchor(process, &resolved, false);
     if (result < 0)
         return result;
     if (resolved.kind == LINUX_PATH_PROC_LINK)

@@ -168,7 +168,7 @@ static long read_header(const char *path, unsigned char *header, size_t *length)
  * argv its arguments (interpreter, its argument, the script's name as given,
  * then the script's arguments after argv[0]).
  */
-static long resolve_program(char **path, GPtrArray *argv)
+static long resolve_program(struct linux_process *process, char **path, GPtrArray *argv)
 {
     for (int depth = 0;; depth++) {
         unsigned char header[EXEC_HEADER_SIZE];
@@ -193,6 +193,9 @@ static long resolve_program(char **path, GPtrArray *argv)
             g_ptr_array_insert(argv, 0, argument);
         g_ptr_array_insert(argv, 0, g_strdup(interpreter));
         *path = interpreter;
+        error = linux_root_host_path(process, path, true);
+        if (error)
+            return error;
     }
 }
 
@@ -306,6 +309,7 @@ static long host_path_for(struct linux_process *process, uint64_t dirfd, const c
 {
     if (strcmp(path, "/proc/self/exe") == 0) {
         *out = g_strdup(process->exe_path);
+        linux_root_strip(process, *out); /* the guest's view, as the other paths */
         return 0;
     }
     if (path[0] == '/') {
@@ -329,6 +333,7 @@ static long host_path_for(struct linux_process *process, uint64_t dirfd, const c
     char *directory = g_file_read_link(link, NULL);
     if (!directory)
         return -ENOENT;
+    linux_root_strip(process, directory);
     *out = empty_path ? directory : g_build_filename(directory, path, NULL);
     if (!empty_path)
         g_free(directory);
@@ -361,13 +366,15 @@ static long do_execve(struct linux_thread *thread, uint64_t dirfd, uint64_t path
         error = read_strings(process, envp_address, envp, &total);
     if (!error)
         error = host_path_for(process, dirfd, guest_path, empty_path, &path);
+    if (!error) /* --root: the file inside it */
+        error = linux_root_host_path(process, &path, !(flags & AT_SYMLINK_NOFOLLOW));
     if (!error && (flags & AT_SYMLINK_NOFOLLOW)) {
         struct stat st;
         if (lstat(path, &st) == 0 && S_ISLNK(st.st_mode))
             error = -ELOOP;
     }
     if (!error)
-        error = resolve_program(&path, argv);
+        error = resolve_program(process, &path, argv);
     if (!error) {
         state_fd = write_state(thread);
         if (state_fd < 0)

@@ -28,10 +28,11 @@
 #define SYS_fchmodat2 452
 #endif
 
-/* Reads and decides a guest (dirfd, path). allow_empty: AT_EMPTY_PATH, an
- * empty path names dirfd itself. follow: a final /proc link is followed. */
-static long resolve_path(struct linux_process *process, uint64_t dirfd, uint64_t address,
-                         bool allow_empty, bool follow, struct linux_path *out)
+/* Reads and decides a guest (dirfd, path) for an open (linux_path_open
+ * applies the rules on the way). allow_empty: AT_EMPTY_PATH, an empty path
+ * names dirfd itself. follow: a final /proc link is followed. */
+static long decide_path(struct linux_process *process, uint64_t dirfd, uint64_t address,
+                        bool allow_empty, bool follow, struct linux_path *out)
 {
     char path[LINUX_PATH_MAX];
     long error = linux_read_path(process, address, path, allow_empty);
@@ -40,6 +41,17 @@ static long resolve_path(struct linux_process *process, uint64_t dirfd, uint64_t
     if (!path[0])
         return linux_path_of_fd(process, (int32_t)dirfd, out);
     return linux_path_resolve(process, (int32_t)dirfd, path, follow, out);
+}
+
+/* As decide_path, for any other call: the host's own lookup of the path
+ * (which would cross symlinks into the monitor's /proc, or out of --root)
+ * is replaced by an anchor opened by the open rules. follow: the last
+ * component is followed too (stat), else only its directory (lstat). */
+static long resolve_path(struct linux_process *process, uint64_t dirfd, uint64_t address,
+                         bool allow_empty, bool follow, struct linux_path *out)
+{
+    long error = decide_path(process, dirfd, address, allow_empty, follow, out);
+    return error ? error : linux_path_anchor(process, out, follow);
 }
 
 /* As resolve_path, following a final /proc link (what most calls do). */
@@ -80,7 +92,7 @@ static long do_openat(struct linux_process *process, uint64_t dirfd, uint64_t ad
                       uint64_t flags, uint64_t mode)
 {
     struct linux_path path;
-    long error = resolve_path(process, dirfd, address, false, !(flags & O_NOFOLLOW), &path);
+    long error = decide_path(process, dirfd, address, false, !(flags & O_NOFOLLOW), &path);
     if (error)
         return error;
     return linux_path_open(process, &path, (int)flags, (mode_t)mode);
@@ -143,11 +155,11 @@ static long sys_openat2(struct linux_thread *thread, const uint64_t *args)
         if (!error)
             error = linux_read_path(process, args[1], path.path, false);
     } else {
-        error = resolve_path(process, args[0], args[1], false, !(how.flags & O_NOFOLLOW), &path);
+        error = decide_path(process, args[0], args[1], false, !(how.flags & O_NOFOLLOW), &path);
     }
     if (error)
         return error;
-    path.resolve = how.resolve;
+    path.resolve |= how.resolve;
     return linux_path_open(process, &path, (int)how.flags, (mode_t)how.mode);
 }
 

@@ -190,6 +190,11 @@ struct linux_process {
     int cwd_fd;
     char *cwd_virtual;
     bool cwd_on_proc;
+    /* --root: an O_PATH fd of the directory the program sees as / (every
+     * host path resolves inside it, linux/root.c) and its host path; -1 and
+     * NULL without. */
+    int root_fd;
+    char *root_path;
     struct linux_proc_info proc_info;
 
     GHashTable *logged_unsupported; /* numbers already reported (under misc_lock) */
@@ -285,6 +290,21 @@ long linux_path_resolve(struct linux_process *process, int64_t dirfd, const char
                         struct linux_path *out);
 /* The object a guest fd (or LINUX_AT_FDCWD) itself names (AT_EMPTY_PATH). */
 long linux_path_of_fd(struct linux_process *process, int64_t dirfd, struct linux_path *out);
+/* For a host call that takes a path but no RESOLVE_* flags (stat, chmod,
+ * unlink, bind...): opens what the path leads to (follow) or its parent as
+ * O_PATH by the same rules as open, and rewrites *path to it: a virtual
+ * object, the monitor's own link to the file found, or (parent fd, last
+ * component). The anchor fd stays open for the thread's next few calls. */
+long linux_path_anchor(struct linux_process *process, struct linux_path *path, bool follow);
+/* --root: turns a host path inside the root into the guest's view of it in
+ * place ("/" for the root itself); false (unchanged) if it is outside. */
+bool linux_root_strip(const struct linux_process *process, char *path);
+/* --root: replaces *path, a guest path (absolute, or relative to the root),
+ * by the host path it names inside the root (execve); unchanged without a
+ * root. 0 or -errno. */
+long linux_root_host_path(struct linux_process *process, char **path, bool follow);
+/* Opens config's root for the process (nothing without one); 0 or -1 with *error. */
+int linux_root_open(struct linux_process *process, const char *root, char **error);
 /* open(2) of a decided path: installs the new guest fd. */
 long linux_path_open(struct linux_process *process, const struct linux_path *path, int flags,
                      mode_t mode);

@@ -84,6 +84,9 @@ struct linux_config {
     uint64_t mmap_high;
     bool verbose;  /* log each unknown syscall once, on stderr */
     bool net_none; /* --net=none: AF_INET and AF_INET6 sockets are refused (EACCES) */
+    /* --root DIR: the host directory the program sees as / (NULL: the
+     * host's own); the program starts in it unless an execve carries a cwd. */
+    const char *root;
     /* The initial stack pointer (argc): /proc/self/cmdline, environ and
      * auxv are read from what it points at. 0 when there is none (tests). */
     uint64_t initial_stack;
@@ -128,6 +131,12 @@ struct linux_thread;
 struct linux_process *linux_process_create(struct guest_memory *memory,
                                            const struct linux_config *config,
                                            const struct linux_cpu *cpu, char **error);
+
+/* --root: the host path `path` names inside the directory root (absolute
+ * or relative to it, symlinks and ".." kept inside it), for the monitor's
+ * own loading of the program and its interpreter. NULL and *error (errno)
+ * if it does not resolve. */
+char *linux_root_resolve(const char *root, const char *path, int *error);
 
 /* Closes every host fd the program had and frees the state. NULL accepted. */
 void linux_process_destroy(struct linux_process *process);

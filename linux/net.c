@@ -88,6 +88,8 @@ long linux_path_for_host(struct linux_process *process, const char *path, bool f
 {
     struct linux_path resolved;
     long error = linux_path_resolve(process, LINUX_AT_FDCWD, path, follow, &resolved);
+    if (!error && process->root_fd >= 0) /* the host's lookup must not leave --root */
+        error = linux_path_anchor(process, &resolved, follow);
     if (error)
         return error;
     /* A generated /proc object has nothing on the host to bind or watch. */

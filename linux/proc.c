@@ -216,6 +216,8 @@ static void set_host(struct linux_path *out, int dirfd, const char *path, bool t
 
 static long classify(struct linux_process *process, const char *path, bool follow,
                      struct linux_path *out, int depth);
+static long resolve_in_root(struct linux_process *process, int host_dirfd, const char *path,
+                            bool follow, struct linux_path *out);
 
 /* Where a link of the program's process leads, with `rest` appended. */
 static long follow_link(struct linux_process *process, const char *name, long fd, const char *rest,
@@ -233,8 +235,12 @@ static long follow_link(struct linux_process *process, const char *name, long fd
         return classify(process, joined, true, out, depth + 1);
     }
     if (strcmp(name, "cwd") == 0) {
-        if (process->cwd_virtual) {
-            snprintf(joined, sizeof(joined), "%s/%s", process->cwd_virtual, rest);
+        char cwd[LINUX_PATH_MAX];
+        /* Under --root, ".." after it climbs to the root, not above. */
+        if (process->cwd_virtual ||
+            (process->root_fd >= 0 && *rest && linux_cwd_path(process, cwd, sizeof(cwd)) >= 0)) {
+            snprintf(joined, sizeof(joined), "%s/%s",
+                     process->cwd_virtual ? process->cwd_virtual : cwd, rest);
             return classify(process, joined, true, out, depth + 1);
         }
         set_host(out, process->cwd_fd, *rest ? rest + 1 : ".", false);
@@ -254,6 +260,8 @@ static long follow_link(struct linux_process *process, const char *name, long fd
             snprintf(joined, sizeof(joined), "%s%s", base, rest);
             return classify(process, joined, true, out, depth + 1);
         }
+        if (process->root_fd >= 0)
+            return resolve_in_root(process, entry->host_fd, rest + 1, true, out);
         set_host(out, entry->host_fd, rest + 1, false);
         return 0;
     }
@@ -403,6 +411,19 @@ static long proc_lookup(struct linux_process *process, const char *path, const c
     return 0;
 }
 
+/* Under --root, the character devices every program expects and that hold
+ * nothing of the host's are the host's own, as a container provides them. */
+static bool root_shared_device(const char *canonical)
+{
+    static const char *const devices[] = {"/dev/null",   "/dev/zero",    "/dev/full",
+                                          "/dev/random", "/dev/urandom", "/dev/tty"};
+    for (size_t i = 0; i < G_N_ELEMENTS(devices); i++) {
+        if (strcmp(canonical, devices[i]) == 0)
+            return true;
+    }
+    return false;
+}
+
 /* An absolute guest path. */
 static long classify(struct linux_process *process, const char *path, bool follow,
                      struct linux_path *out, int depth)
@@ -427,8 +448,13 @@ static long classify(struct linux_process *process, const char *path, bool follo
     }
     if (path_under(canonical, "/proc", &rest))
         return proc_lookup(process, canonical, rest, follow, out, depth);
-    /* Not /proc: the host resolves the path as given (symlinks then ".."). */
+    /* Not /proc: the host resolves the path as given (symlinks then ".."),
+     * inside the root with --root, but for the host's harmless devices. */
     set_host(out, AT_FDCWD, path, false);
+    if (process->root_fd >= 0 && !root_shared_device(canonical)) {
+        out->dirfd = process->root_fd;
+        out->resolve = RESOLVE_IN_ROOT;
+    }
     return 0;
 }
 
@@ -453,6 +479,24 @@ static long base_of(struct linux_process *process, int64_t dirfd, int *host_dirf
     return 0;
 }
 
+/* --root: a relative path is decided on the guest path of its base joined
+ * with it, so ".." climbs to the root and no further, and symlinks resolve
+ * inside it. A base outside the root (an fd the program was started with)
+ * confines the path below that directory instead. */
+static long resolve_in_root(struct linux_process *process, int host_dirfd, const char *path,
+                            bool follow, struct linux_path *out)
+{
+    char base[LINUX_PATH_MAX + 64], joined[2 * LINUX_PATH_MAX + 80];
+    if (linux_host_fd_path(host_dirfd, base, sizeof(base)) < 0 || base[0] != '/' ||
+        !linux_root_strip(process, base)) {
+        set_host(out, host_dirfd, path, false);
+        out->resolve = RESOLVE_IN_ROOT;
+        return 0;
+    }
+    snprintf(joined, sizeof(joined), "%s/%s", base, path);
+    return classify(process, joined, follow, out, 0);
+}
+
 long linux_path_resolve(struct linux_process *process, int64_t dirfd, const char *path, bool follow,
                         struct linux_path *out)
 {
@@ -469,6 +513,8 @@ long linux_path_resolve(struct linux_process *process, int64_t dirfd, const char
         snprintf(joined, sizeof(joined), "%s/%s", virtual_path, path);
         return classify(process, joined, follow, out, 0);
     }
+    if (process->root_fd >= 0)
+        return resolve_in_root(process, host_dirfd, path, follow, out);
     /* Under a procfs directory, or climbing out of one's directory with
      * "..", a relative path may reach /proc: decided on the joined path. */
     if (!on_proc && !has_dotdot(path)) {
@@ -1153,8 +1199,12 @@ long linux_proc_readlink(struct linux_process *process, const struct linux_path 
         snprintf(number, sizeof(number), "%d/task/%d", linux_pid(), process->main_thread->tid);
         return (long)g_strlcpy(out, number, size);
     }
-    if (strcmp(name, "exe") == 0)
-        return (long)g_strlcpy(out, process->exe_path, size);
+    if (strcmp(name, "exe") == 0) {
+        char exe[LINUX_PATH_MAX];
+        g_strlcpy(exe, process->exe_path, sizeof(exe));
+        linux_root_strip(process, exe);
+        return (long)g_strlcpy(out, exe, size);
+    }
     if (strcmp(name, "root") == 0)
         return (long)g_strlcpy(out, "/", size);
     if (strcmp(name, "cwd") == 0)
@@ -1164,7 +1214,10 @@ long linux_proc_readlink(struct linux_process *process, const struct linux_path 
         return -ENOENT;
     if (process->fds[fd].proc)
         return (long)g_strlcpy(out, process->fds[fd].proc->path, size);
-    return linux_host_fd_path(process->fds[fd].host_fd, out, size);
+    long len = linux_host_fd_path(process->fds[fd].host_fd, out, size);
+    if (len > 0 && out[0] == '/' && linux_root_strip(process, out))
+        len = (long)strlen(out);
+    return len;
 }
 
 long linux_cwd_path(struct linux_process *process, char *out, size_t size)
@@ -1176,6 +1229,8 @@ long linux_cwd_path(struct linux_process *process, char *out, size_t size)
         return len;
     if (g_str_has_suffix(out, " (deleted)") || out[0] != '/')
         return -ENOENT;
+    if (linux_root_strip(process, out))
+        len = (long)strlen(out);
     return len;
 }
 
@@ -1292,6 +1347,11 @@ static long check_procfs(struct linux_process *process, int host_fd, bool follow
     char real[LINUX_PATH_MAX];
     if (linux_host_fd_path(host_fd, real, sizeof(real)) < 0 || real[0] != '/')
         return -EACCES;
+    /* A procfs mounted inside the root is decided by its guest path. */
+    if (process->root_fd >= 0 && linux_root_strip(process, real) && strcmp(real, "/") != 0) {
+        long error = classify(process, real, follow, again, 0);
+        return error ? error : 1;
+    }
     long error = classify(process, real, follow, again, 0);
     if (error)
         return error;
@@ -1301,20 +1361,24 @@ static long check_procfs(struct linux_process *process, int host_fd, bool follow
     return 1;
 }
 
-long linux_path_open(struct linux_process *process, const struct linux_path *path, int flags,
-                     mode_t mode)
+/* Opens a decided path on the host as the program's open would, following
+ * the rules above through magic links and procfs. Returns the host fd, or
+ * -errno; *current ends as the virtual object to open instead when
+ * current->kind is no longer LINUX_PATH_HOST (then 0 is returned). */
+static long open_host(struct linux_process *process, struct linux_path *current, int flags,
+                      mode_t mode)
 {
-    struct linux_path current = *path;
     bool follow = !(flags & O_NOFOLLOW);
     for (int round = 0; round < PROC_MAX_DEPTH; round++) {
-        if (current.kind != LINUX_PATH_HOST)
-            return linux_proc_open(process, &current, flags);
-        int host_fd = host_openat(&current, flags | O_CLOEXEC, mode);
+        if (current->kind != LINUX_PATH_HOST)
+            return 0;
+        int host_fd = host_openat(current, flags | O_CLOEXEC, mode);
         if (host_fd < 0) {
             long error = linux_host_error();
             char absolute[LINUX_PATH_MAX + 64], expanded[LINUX_PATH_MAX + 64];
-            if (error != -ELOOP || current.trusted ||
-                !absolute_of(&current, absolute, sizeof(absolute)))
+            /* Under a root, magic links (a procfs mounted inside it) stay refused. */
+            if (error != -ELOOP || current->trusted || (current->resolve & RESOLVE_IN_ROOT) ||
+                !absolute_of(current, absolute, sizeof(absolute)))
                 return error;
             long expand = expand_symlinks(absolute, expanded, sizeof(expanded));
             if (expand)
@@ -1325,19 +1389,138 @@ long linux_path_open(struct linux_process *process, const struct linux_path *pat
                 return expand;
             if (next.kind == LINUX_PATH_HOST && !next.trusted && strcmp(next.path, absolute) == 0)
                 return error; /* a magic link the rules do not cover */
-            current = next;
+            *current = next;
             continue;
         }
         struct linux_path again;
         long checked = check_procfs(process, host_fd, follow, &again);
         if (checked == 0)
-            return linux_fd_install(process, host_fd, 0, flags & O_CLOEXEC);
+            return host_fd;
         close(host_fd);
         if (checked < 0)
             return checked;
-        current = again;
+        *current = again;
     }
     return -ELOOP;
+}
+
+long linux_path_open(struct linux_process *process, const struct linux_path *path, int flags,
+                     mode_t mode)
+{
+    struct linux_path current = *path;
+    long host_fd = open_host(process, &current, flags, mode);
+    if (host_fd < 0)
+        return host_fd;
+    if (current.kind != LINUX_PATH_HOST)
+        return linux_proc_open(process, &current, flags);
+    return linux_fd_install(process, (int)host_fd, 0, flags & O_CLOEXEC);
+}
+
+/* ---- anchors: paths for host calls without RESOLVE_* flags ------------------ */
+
+/* The O_PATH fds anchoring a thread's recent paths: a call names at most two,
+ * so the oldest of four is closed when a fifth is needed, and the rest at
+ * the thread's end. */
+#define ANCHOR_SLOTS 4
+struct anchors {
+    int fds[ANCHOR_SLOTS];
+    int next;
+};
+
+static void anchors_free(gpointer data)
+{
+    struct anchors *anchors = data;
+    for (int i = 0; i < ANCHOR_SLOTS; i++) {
+        if (anchors->fds[i] >= 0)
+            close(anchors->fds[i]);
+    }
+    g_free(anchors);
+}
+
+static GPrivate anchors_key = G_PRIVATE_INIT(anchors_free);
+
+static void anchor_keep(int fd)
+{
+    struct anchors *anchors = g_private_get(&anchors_key);
+    if (!anchors) {
+        anchors = g_new(struct anchors, 1);
+        for (int i = 0; i < ANCHOR_SLOTS; i++)
+            anchors->fds[i] = -1;
+        anchors->next = 0;
+        g_private_set(&anchors_key, anchors);
+    }
+    if (anchors->fds[anchors->next] >= 0)
+        close(anchors->fds[anchors->next]);
+    anchors->fds[anchors->next] = fd;
+    anchors->next = (anchors->next + 1) % ANCHOR_SLOTS;
+}
+
+/* Where the last component of a relative or absolute path starts (trailing
+ * slashes belong to it, so that "dir/" keeps meaning a directory). */
+static size_t last_component(const char *path)
+{
+    size_t end = strlen(path);
+    while (end > 1 && path[end - 1] == '/')
+        end--;
+    while (end > 0 && path[end - 1] != '/')
+        end--;
+    return end;
+}
+
+/* "." and "..": only the directory they lead to can be anchored. */
+static bool names_directory(const char *last)
+{
+    size_t n = strcspn(last, "/");
+    return n == 0 || (n == 1 && last[0] == '.') || (n == 2 && last[0] == '.' && last[1] == '.');
+}
+
+/* The whole path, opened O_PATH following the rules: a host path becomes the
+ * monitor's own magic link to what was found, or (directory) that directory's
+ * "." so that a call not following links (lstat of "dir/..") still sees it. */
+static long anchor_whole(struct linux_process *process, struct linux_path *path, bool directory)
+{
+    long fd = open_host(process, path, O_PATH | (directory ? O_DIRECTORY : 0), 0);
+    if (fd < 0 || path->kind != LINUX_PATH_HOST)
+        return fd < 0 ? fd : 0;
+    anchor_keep((int)fd);
+    char link[64];
+    snprintf(link, sizeof(link), "/proc/self/fd/%ld", fd);
+    if (directory)
+        set_host(path, (int)fd, ".", false);
+    else
+        set_host(path, AT_FDCWD, link, true);
+    return 0;
+}
+
+long linux_path_anchor(struct linux_process *process, struct linux_path *path, bool follow)
+{
+    if (path->kind != LINUX_PATH_HOST || path->trusted || !path->path[0])
+        return 0;
+    size_t last = last_component(path->path);
+    if (names_directory(path->path + last))
+        return anchor_whole(process, path, true);
+    if (follow)
+        return anchor_whole(process, path, false);
+    /* The parent, followed; the last component left to the call. */
+    char base[256];
+    if (g_strlcpy(base, path->path + last, sizeof(base)) >= sizeof(base))
+        return -ENAMETOOLONG;
+    struct linux_path parent = *path;
+    if (last == 0)
+        g_strlcpy(parent.path, ".", sizeof(parent.path));
+    else
+        parent.path[last == 1 ? 1 : last - 1] = '\0';
+    long fd = open_host(process, &parent, O_PATH | O_DIRECTORY, 0);
+    if (fd < 0)
+        return fd;
+    if (parent.kind != LINUX_PATH_HOST) {
+        char joined[LINUX_PATH_MAX + 64 + 258];
+        snprintf(joined, sizeof(joined), "%s/%s", parent.path, base);
+        return classify(process, joined, false, path, 0);
+    }
+    anchor_keep((int)fd);
+    set_host(path, (int)fd, base, false);
+    return 0;
 }
 
 /* ---- the process's start ------------------------------------------------------- */

@@ -89,6 +89,7 @@ struct linux_process *linux_process_create(struct guest_memory *memory,
         process->fds[fd].host_fd = -1;
     process->vfork_done_fd = -1;
     process->cwd_fd = -1;
+    process->root_fd = -1;
     process->logged_unsupported = g_hash_table_new(g_int64_hash, g_int64_equal);
     g_mutex_init(&process->misc_lock);
     g_mutex_init(&process->threads_lock);
@@ -104,8 +105,17 @@ struct linux_process *linux_process_create(struct guest_memory *memory,
     g_strlcpy(thread->comm, base, sizeof(thread->comm));
     g_free(base);
 
-    /* The program starts in the monitor's directory, then keeps its own. */
-    process->cwd_fd = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
+    /* The program starts in the monitor's directory (in its root with
+     * --root, as chroot(1) does; an execve's new monitor starts in the
+     * program's), then keeps its own. */
+    if (linux_root_open(process, config->root, error) != 0) {
+        linux_process_destroy(process);
+        return NULL;
+    }
+    if (process->root_fd >= 0 && !config->has_exec_state)
+        process->cwd_fd = fcntl(process->root_fd, F_DUPFD_CLOEXEC, 3);
+    else
+        process->cwd_fd = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
     if (process->cwd_fd < 0)
         process->cwd_fd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
     linux_proc_init(process, config->initial_stack, config->auxv, config->auxv_length);
@@ -150,6 +160,9 @@ void linux_process_destroy(struct linux_process *process)
     }
     if (process->cwd_fd >= 0)
         close(process->cwd_fd);
+    if (process->root_fd >= 0)
+        close(process->root_fd);
+    g_free(process->root_path);
     g_free(process->cwd_virtual);
     g_free(process->proc_info.auxv);
     GList *keys = g_hash_table_get_keys(process->logged_unsupported);

@@ -183,6 +183,19 @@ static int load_program(struct guest *guest, const struct monitor_options *optio
         return result;
     struct loader_limits interpreter_limits = {.low = GUEST_MMAP_LOW, .high = mmap_high(guest)};
     char *interpreter_error = NULL;
+    if (options->root_path) { /* PT_INTERP names a path inside the root */
+        int root_error;
+        char *inside =
+            linux_root_resolve(options->root_path, guest->program.interpreter, &root_error);
+        if (!inside) {
+            *error = g_strdup_printf("%s: its interpreter %s: %s (inside --root %s)",
+                                     options->program, guest->program.interpreter,
+                                     g_strerror(root_error), options->root_path);
+            return -root_error;
+        }
+        g_free(guest->program.interpreter);
+        guest->program.interpreter = inside;
+    }
     result = loader_load_interpreter(guest->program.interpreter, guest->memory, &interpreter_limits,
                                      &guest->interpreter, &interpreter_error);
     if (result < 0) {
@@ -472,6 +485,7 @@ struct guest *guest_create(const struct monitor_options *options, char **error)
         .mmap_high = mmap_high(guest),
         .verbose = options->verbose,
         .net_none = options->net_none,
+        .root = options->root_path,
         .initial_stack = guest->initial_rsp,
         .auxv = guest->auxv,
         .auxv_length = guest->auxv_length,

@@ -49,6 +49,7 @@ struct monitor_options {
     int exec_state_fd;
     int standard_fds[3]; /* host fds that become the program's 0-2; -1: started without it */
     bool no_sandbox;     /* --no-sandbox: no seccomp filter (monitor/sandbox.c) */
+    char *root_path;     /* --root DIR, absolute: the directory the program sees as / */
 };
 
 /* How monitor_parse_options ended. */

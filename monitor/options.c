@@ -1,6 +1,7 @@
 /* monitor/options.c — the command line. */
 #include "config.h"
 #include "monitor/monitor.h"
+#include "linux/linux.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -82,6 +83,47 @@ char *monitor_find_program(const char *name, char **environment)
     return found;
 }
 
+/* --root: PROGRAM, as given or along PATH, is looked up inside the root as
+ * the program would look it up (symlinks and ".." kept inside); the host
+ * path found, or NULL. */
+static char *find_in_root(const char *root, const char *name, char **environment)
+{
+    int error;
+    if (strchr(name, '/'))
+        return linux_root_resolve(root, name, &error);
+    const char *path = g_environ_getenv(environment, "PATH");
+    char **directories = g_strsplit(path ? path : "/bin:/usr/bin", ":", -1);
+    char *found = NULL;
+    for (char **directory = directories; *directory && !found; directory++) {
+        char *candidate = g_strconcat(**directory ? *directory : ".", "/", name, NULL);
+        found = linux_root_resolve(root, candidate, &error);
+        if (found && !is_executable_file(found))
+            g_clear_pointer(&found, g_free);
+        g_free(candidate);
+    }
+    g_strfreev(directories);
+    return found;
+}
+
+/* --root DIR must name a directory: checked, and made absolute, before
+ * anything is built. */
+static bool set_root(struct monitor_options *options, const char *root, char **error)
+{
+    struct stat status;
+    if (stat(root, &status) != 0) {
+        *error = g_strdup_printf("--root %s: %s", root, g_strerror(errno));
+        return false;
+    }
+    if (!S_ISDIR(status.st_mode)) {
+        *error = g_strdup_printf("--root %s: not a directory", root);
+        return false;
+    }
+    options->root_path = realpath(root, NULL);
+    if (!options->root_path)
+        *error = g_strdup_printf("--root %s: %s", root, g_strerror(errno));
+    return options->root_path != NULL;
+}
+
 /* --gdb SPEC, checked before anything is built: "unix:PATH", "tcp::PORT" or
  * "tcp:HOST:PORT" with PORT 0..65535. */
 static bool valid_gdb_spec(const char *spec)
@@ -128,6 +170,7 @@ void monitor_reserve_fds(void)
 void monitor_options_free(struct monitor_options *options)
 {
     g_free(options->accel);
+    g_free(options->root_path);
     g_free(options->kernel_path);
     g_free(options->gdb);
     g_free(options->core_path);
@@ -206,7 +249,8 @@ enum monitor_parse_result monitor_parse_options(int argc, char **argv, char **en
     memset(options, 0, sizeof(*options));
     strace_requested = FALSE;
     g_clear_pointer(&strace_target, g_free);
-    char *accel = NULL, *memory = NULL, *kernel = NULL, *gdb = NULL, *core = NULL, *net = NULL;
+    char *accel = NULL, *memory = NULL, *kernel = NULL, *gdb = NULL, *core = NULL, *net = NULL,
+         *root = NULL;
     gboolean gdb_default = FALSE, halt = FALSE, no_sandbox = FALSE;
     double timeout = 0;
     int max_threads = MONITOR_DEFAULT_MAX_THREADS;
@@ -254,6 +298,10 @@ enum monitor_parse_result monitor_parse_options(int argc, char **argv, char **en
          "Network: host (default; the program's sockets are the host's) or none (AF_INET and "
          "AF_INET6 sockets fail with EACCES)",
          "MODE"},
+        {"root", 0, 0, G_OPTION_ARG_FILENAME, &root,
+         "Run the program with DIR as its / (every path it names resolves inside DIR; its "
+         "interpreter and PATH lookup too)",
+         "DIR"},
         {"version", 0, 0, G_OPTION_ARG_NONE, &version, "Print the version and exit", NULL},
         {"exec-state", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_INT, &exec_state_fd, NULL, NULL},
         {"exec-path", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_FILENAME, &exec_path, NULL, NULL},
@@ -314,6 +362,8 @@ enum monitor_parse_result monitor_parse_options(int argc, char **argv, char **en
         goto out;
     }
     options->net_none = net && strcmp(net, "none") == 0;
+    if (root && !set_root(options, root, error))
+        goto out;
 
     options->memory_size = monitor_default_memory();
     const char *hermit_mem = g_environ_getenv(environment, "HERMIT_MEM");
@@ -411,8 +461,16 @@ enum monitor_parse_result monitor_parse_options(int argc, char **argv, char **en
     if (exec)
         options->program =
             strchr(exec_path, '/') ? g_strdup(exec_path) : g_strconcat("./", exec_path, NULL);
+    else if (options->root_path)
+        options->program = find_in_root(options->root_path, args_view[first], options->environment);
     else
         options->program = monitor_find_program(args_view[first], options->environment);
+    if (!options->program && options->root_path) {
+        /* Never the host's file of that name. */
+        *error =
+            g_strdup_printf("%s: not found inside --root %s", args_view[first], options->root_path);
+        goto out;
+    }
     if (!options->program)
         options->program = g_strdup(args_view[first]);
     for (int fd = 0; fd < 3; fd++)
@@ -438,6 +496,7 @@ out:
     g_free(gdb);
     g_free(core);
     g_free(net);
+    g_free(root);
     g_strfreev(setenv_list);
     g_clear_pointer(&strace_target, g_free);
     g_free(exec_path);

@@ -84,3 +84,86 @@ program hostile_cpu-caught-doorbell-xsave --accels kvm -- hostile_cpu caught-doo
 for attack in port-out port-in hlt cli; do
     program "hostile_cpu-caught-$attack" -- hostile_cpu "caught-$attack"
 done
+
+# Symlinks into /proc/self, /dev/fd and /proc/PID probed with stat, lstat,
+# readlink, access, getxattr and statfs: none reaches the monitor's own fds.
+program hostile_paths --tmpdir -- hostile_paths @TMP@
+
+# --root DIR: a tree with a static busybox and root_escape; the program sees the
+# tree as / whatever path it takes (.., absolute and relative symlinks, dirfds,
+# chdir past the root, /proc/self/root, cwd and fd links, execve, PATH lookup).
+make_root_tree() {
+    local tree=$1
+    mkdir -p "$tree/bin" "$tree/etc" "$tree/sub/dir" "$tree/tmp"
+    cp /bin/busybox tests/programs/build/musl/root_escape "$tree/bin/"
+    ln -s busybox "$tree/bin/sh"
+    ln -s busybox "$tree/bin/cat"
+    echo inside >"$tree/etc/hostname"
+    echo inside-passwd >"$tree/etc/passwd"
+    ln -s /etc/hostname "$tree/sub/abs"
+    ln -s ../../../../../etc/hostname "$tree/sub/rel"
+}
+root_escape_case() {
+    local accel=$1 dir=$2 tree=$2/tree st
+    make_root_tree "$tree"
+    # Natively the same program in a chroot (root only), compared line by line.
+    if [ "$(id -u)" = 0 ] && chroot "$tree" /bin/root_escape >"$dir/native" 2>&1; then
+        timeout "$TIMEOUT" "$HERMITUX_RUN" "--accel=$accel" --root "$tree" /bin/root_escape \
+            >"$dir/out" 2>&1
+        if ! diff -u "$dir/native" "$dir/out" >"$dir/diff"; then
+            echo "differs from chroot: $(head -c 600 "$dir/diff")"
+            return 1
+        fi
+    fi
+    # Through /proc (a chroot has none): inside, or nothing; never the host's file.
+    timeout "$TIMEOUT" "$HERMITUX_RUN" "--accel=$accel" --root "$tree" /bin/root_escape proc \
+        >"$dir/proc" 2>&1
+    st=$?
+    local host_name
+    host_name=$(cat /etc/hostname 2>/dev/null)
+    if [ "$st" != 0 ] || ! grep -q '^/proc/self/root/etc/hostname *inside$' "$dir/proc" ||
+        ! grep -q '^readlink /proc/self/cwd *\/sub$' "$dir/proc" ||
+        ! grep -q '^readlink /proc/self/exe *\/bin\/root_escape$' "$dir/proc" ||
+        { [ -n "$host_name" ] && grep -qx ".* $host_name" "$dir/proc"; }; then
+        echo "status $st; through /proc: $(head -c 600 "$dir/proc")"
+        return 1
+    fi
+    # A shell found along PATH inside the tree, exec'ing inside it.
+    timeout "$TIMEOUT" "$HERMITUX_RUN" "--accel=$accel" --root "$tree" sh -c \
+        'cd /sub && cat ../../../etc/hostname && exec /bin/root_escape | cat /../../etc/hostname -' \
+        >"$dir/shell" 2>&1
+    if [ "$(head -2 "$dir/shell" | tr '\n' ' ')" != "inside inside " ]; then
+        echo "shell in the root: $(head -c 300 "$dir/shell")"
+        return 1
+    fi
+}
+custom hostile/root-escape root_escape_case
+
+# PT_INTERP is looked up inside the root: a dynamic program in a tree without
+# its interpreter fails with one line, even though the host has one.
+root_interpreter_case() {
+    local accel=$1 dir=$2 st
+    mkdir -p "$dir/tree/bin"
+    cp tests/programs/build/musl-dynamic/hello "$dir/tree/bin/"
+    timeout "$TIMEOUT" "$HERMITUX_RUN" "--accel=$accel" --root "$dir/tree" /bin/hello \
+        >"$dir/out" 2>"$dir/err"
+    st=$?
+    if [ "$st" = 0 ] || [ "$(wc -l <"$dir/err")" != 1 ] || ! grep -q 'interpreter' "$dir/err"; then
+        echo "without its interpreter: status $st, $(head -c 300 "$dir/err")"
+        return 1
+    fi
+    mkdir -p "$dir/tree/lib"
+    cp "$(readlink -f /lib/ld-musl-x86_64.so.1)" "$dir/tree/lib/ld-musl-x86_64.so.1"
+    timeout "$TIMEOUT" "$HERMITUX_RUN" "--accel=$accel" --root "$dir/tree" /bin/hello \
+        >"$dir/out" 2>"$dir/err"
+    st=$?
+    if [ "$st" != 0 ] || ! grep -q 'Hello' "$dir/out"; then
+        echo "with its interpreter in the tree: status $st, $(head -c 300 "$dir/err")"
+        return 1
+    fi
+}
+custom hostile/root-interpreter root_interpreter_case
+
+bad_input root-missing -- --root /nonexistent/tree tests/programs/build/musl/hello
+bad_input root-not-a-directory -- --root /etc/hostname tests/programs/build/musl/hello
+bad_input root-program-missing -- --root tests/data /bin/no-such-program
