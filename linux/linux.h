@@ -237,12 +237,12 @@ bool linux_signal_exception(struct linux_thread *thread, unsigned vector, uint64
 
 /*
  * A signal sent to the program from outside (kill(1) of the monitor, a
- * terminal's Ctrl-C): queued for the process as Linux queues a kill() from
- * another process (SI_USER, sender pid and uid), and the vCPU kicked. Any
- * host thread.
+ * terminal's Ctrl-C, sigqueue from another guest): queued for the process
+ * with the host's si_code, sender pid and uid and sigqueue's value, and a
+ * thread that takes it kicked. Any host thread.
  */
-void linux_signal_post_external(struct linux_process *process, int signal, int sender_pid,
-                                unsigned sender_uid);
+void linux_signal_post_external(struct linux_process *process, int signal, int code, int sender_pid,
+                                unsigned sender_uid, uint64_t value);
 
 /* The siginfo of the signal last delivered or the fault last taken (for
  * gdb's $_siginfo): 128 bytes as Linux lays siginfo_t out. */

@@ -239,13 +239,41 @@ static void kick(struct linux_thread *thread)
         thread->cpu.kick(thread->cpu.opaque);
 }
 
+/* Whether thread would take signal now: it does not block it, or waits for
+ * it in rt_sigtimedwait (Linux's wants_signal). */
+static bool wants_signal(const struct linux_thread *thread, int signal)
+{
+    uint64_t bit = LINUX_SIGNAL_BIT(signal);
+    return !(__atomic_load_n(&thread->signal_mask, __ATOMIC_ACQUIRE) & bit) ||
+           (__atomic_load_n(&thread->waiting_mask, __ATOMIC_ACQUIRE) & bit);
+}
+
+/* A process-directed signal is queued: the main thread is woken if it wants
+ * it, else the first thread that does (Linux's complete_signal); none when
+ * every thread blocks it. Kicked under threads_lock, so the pick stays. */
+static void wake_for_process(struct linux_process *process, int signal)
+{
+    g_mutex_lock(&process->threads_lock);
+    struct linux_thread *pick = NULL;
+    for (guint i = 0; process->threads && i < process->threads->len && !pick; i++) {
+        struct linux_thread *candidate = g_ptr_array_index(process->threads, i);
+        if (wants_signal(candidate, signal))
+            pick = candidate;
+    }
+    /* The thread performing this very syscall delivers at its end. */
+    if (pick && pick != current_thread)
+        kick(pick);
+    g_mutex_unlock(&process->threads_lock);
+}
+
 void linux_signal_send(struct linux_process *process, struct linux_thread *thread,
                        const struct linux_siginfo *info)
 {
     int signal = info->signo;
     if (signal < 1 || signal > LINUX_NSIG)
         return;
-    /* Until threads exist, the process's signals go to its only thread. */
+    /* Whether it is ignored is decided on the main thread's mask, as Linux
+     * decides on the group leader's. */
     struct linux_thread *receiver = thread ? thread : process->main_thread;
     g_mutex_lock(&process->signal_lock);
     bool queued = false;
@@ -253,12 +281,13 @@ void linux_signal_send(struct linux_process *process, struct linux_thread *threa
      * where the trace shows it (a ptraced task's, as Linux's sig_ignored). */
     if (process->strace_file || !ignored_now(process, receiver, signal))
         queued = queue_add(thread ? &thread->pending : &process->pending, info);
-    bool wake = queued && (!(receiver->signal_mask & LINUX_SIGNAL_BIT(signal)) ||
-                           (receiver->waiting_mask & LINUX_SIGNAL_BIT(signal)));
     g_mutex_unlock(&process->signal_lock);
-    /* The thread performing this very syscall delivers at its end. */
-    if (wake && receiver != current_thread)
-        kick(receiver);
+    if (!queued)
+        return;
+    if (!thread)
+        wake_for_process(process, signal);
+    else if (wants_signal(thread, signal) && thread != current_thread)
+        kick(thread);
 }
 
 static void send_simple(struct linux_thread *thread, int signal, int code, bool to_thread)
@@ -271,12 +300,13 @@ static void send_simple(struct linux_thread *thread, int signal, int code, bool 
     linux_signal_send(thread->process, to_thread ? thread : NULL, &info);
 }
 
-void linux_signal_post_external(struct linux_process *process, int signal, int sender_pid,
-                                unsigned sender_uid)
+void linux_signal_post_external(struct linux_process *process, int signal, int code, int sender_pid,
+                                unsigned sender_uid, uint64_t value)
 {
-    struct linux_siginfo info = {.signo = signal, .code = LINUX_SI_USER};
+    struct linux_siginfo info = {.signo = signal, .code = code};
     info.fields.kill.pid = sender_pid;
     info.fields.kill.uid = sender_uid;
+    info.fields.kill.value = value;
     linux_signal_send(process, NULL, &info);
 }
 
@@ -303,17 +333,23 @@ struct linux_thread *linux_signal_current_thread(void)
 /* ---- choosing what to deliver --------------------------------------------------- */
 
 /* The next signal to deliver to thread, taken off its queue; 0 if none.
- * Synchronous signals first, then the lowest number. */
+ * The thread's own signals before the process's; synchronous ones first, then the lowest number. */
 static int dequeue(struct linux_thread *thread, uint64_t allowed, struct linux_siginfo *info)
 {
     struct linux_process *process = thread->process;
-    uint64_t ready = (thread->pending.mask | process->pending.mask) & allowed;
+    /* The thread's own queue first, then the process's, as Linux's
+     * dequeue_signal. */
+    struct linux_sigqueue *queue = &thread->pending;
+    uint64_t ready = queue->mask & allowed;
+    if (!ready) {
+        queue = &process->pending;
+        ready = queue->mask & allowed;
+    }
     if (!ready)
         return 0;
     uint64_t first = ready & SYNCHRONOUS ? ready & SYNCHRONOUS : ready;
     int signal = __builtin_ctzll(first) + 1;
-    if (!queue_take(&thread->pending, signal, info))
-        queue_take(&process->pending, signal, info);
+    queue_take(queue, signal, info);
     if (info->code == LINUX_SI_TIMER) {
         int id = info->fields.timer.id;
         if (id >= 0 && id < LINUX_MAX_TIMERS + 3) {
@@ -1053,39 +1089,62 @@ static long sys_tgkill(struct linux_thread *thread, const uint64_t *args)
     return signal_self(target, (int)args[2], true, LINUX_SI_TKILL);
 }
 
-/* sigqueue: the program's own siginfo, with the codes a process may not
- * forge refused as Linux refuses them. */
-static long queue_info(struct linux_thread *thread, int signal, uint64_t address, bool to_thread)
+/* sigqueue's siginfo from the program. A code that would pose as the
+ * kernel or as kill() is refused unless the caller sends to itself, as
+ * Linux refuses it. */
+static long queue_info_read(struct linux_thread *thread, int signal, uint64_t address, bool to_self,
+                            struct linux_siginfo *info)
 {
-    struct linux_siginfo info;
-    if (linux_copy_in(thread->process, address, &info, sizeof(info)))
+    if (linux_copy_in(thread->process, address, info, sizeof(*info)))
         return -EFAULT;
     if (signal < 0 || signal > LINUX_NSIG)
         return -EINVAL;
-    if (info.code >= 0 || info.code == LINUX_SI_TKILL)
+    if (!to_self && (info->code >= 0 || info->code == LINUX_SI_TKILL))
         return -EPERM;
-    if (signal == 0)
-        return 0;
-    info.signo = signal;
-    linux_signal_send(thread->process, to_thread ? thread : NULL, &info);
+    info->signo = signal;
     return 0;
 }
 
 static long sys_rt_sigqueueinfo(struct linux_thread *thread, const uint64_t *args)
 {
     int32_t pid = (int32_t)args[0];
-    if (pid != linux_pid())
-        return -ESRCH; /* another process's queue is not reached yet */
-    return queue_info(thread, (int)args[1], args[2], false);
+    int signal = (int)args[1];
+    bool self = pid == linux_pid();
+    struct linux_siginfo info;
+    long error = queue_info_read(thread, signal, args[2], self, &info);
+    if (error)
+        return error;
+    /* Another process is another monitor (or a host process): the host
+     * queues it there with the program's siginfo (the same layout). */
+    if (!self)
+        return linux_host_result(syscall(SYS_rt_sigqueueinfo, pid, signal, &info));
+    if (signal)
+        linux_signal_send(thread->process, NULL, &info);
+    return 0;
 }
 
 static long sys_rt_tgsigqueueinfo(struct linux_thread *thread, const uint64_t *args)
 {
-    if ((int32_t)args[0] <= 0 || (int32_t)args[1] <= 0)
+    int32_t tgid = (int32_t)args[0], tid = (int32_t)args[1];
+    int signal = (int)args[2];
+    if (tgid <= 0 || tid <= 0)
         return -EINVAL;
-    if ((int32_t)args[0] != linux_pid() || (int32_t)args[1] != thread->tid)
+    bool own_process = tgid == linux_pid();
+    struct linux_siginfo info;
+    long error = queue_info_read(thread, signal, args[3], own_process && tid == thread->tid, &info);
+    if (error)
+        return error;
+    /* Another guest's threads run with every forwarded signal blocked and
+     * only its forwarding thread takes them: as tgkill, the signal goes to
+     * that process, which hands it to a thread that takes it. */
+    if (!own_process)
+        return linux_host_result(syscall(SYS_rt_sigqueueinfo, tgid, signal, &info));
+    struct linux_thread *target = linux_thread_find(thread->process, tid);
+    if (!target)
         return -ESRCH;
-    return queue_info(thread, (int)args[2], args[3], true);
+    if (signal)
+        linux_signal_send(thread->process, target, &info);
+    return 0;
 }
 
 /* ---- waiting ------------------------------------------------------------------------------ */

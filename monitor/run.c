@@ -670,6 +670,12 @@ static void forwarded_signals(sigset_t *set)
     sigemptyset(set);
     for (size_t i = 0; i < G_N_ELEMENTS(signals); i++)
         sigaddset(set, signals[i]);
+    /* Real-time signals too (sigqueue from another guest), but the kick;
+     * the ones below SIGRTMIN are the monitor's libc's own. */
+    for (int signal = SIGRTMIN; signal <= SIGRTMAX; signal++) {
+        if (signal != ACCEL_KICK_SIGNAL)
+            sigaddset(set, signal);
+    }
 }
 
 /* The forwarding thread: the signals stay blocked in every thread and are
@@ -697,7 +703,8 @@ static gpointer forward_signals(gpointer data)
             g_idle_add(on_stop_signal, request);
             continue;
         }
-        linux_signal_post_external(run->guest->process, signal, info.si_pid, info.si_uid);
+        linux_signal_post_external(run->guest->process, signal, info.si_code, info.si_pid,
+                                   info.si_uid, (uint64_t)(uintptr_t)info.si_value.sival_ptr);
     }
     return NULL;
 }
