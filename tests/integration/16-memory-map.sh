@@ -4,3 +4,4 @@
 # per operation). Sourced by tests/run-tests.sh; see its header for the case syntax.
 
 program map_count -- map_count
+program narrowing -- narrowing
