@@ -596,6 +596,7 @@ static void handle_supported(struct gdbstub *stub, struct gdbstub_cursor *args)
         g_string_append(text, ";QPassSignals+;QProgramSignals+");
     if (stub->multiprocess)
         g_string_append(text, ";multiprocess+");
+    gdbstub_append_signal_features(stub, text);
     g_string_append(text, ";QStartNoAckMode+;swbreak+;hwbreak+;vContSupported+");
     gdbstub_reply_string(stub, text);
 }
@@ -807,6 +808,7 @@ static const struct {
     {"QCatchSyscalls", handle_catch_syscalls, false},
     {"QPassSignals", handle_pass_signals, false},
     {"QProgramSignals", handle_program_signals, false},
+    {"qXfer:siginfo", gdbstub_handle_siginfo, true},
     {"qXfer", gdbstub_handle_transfer, false},
     {"qC", handle_current_thread, false},
     {"qfThreadInfo", handle_first_thread_info, false},

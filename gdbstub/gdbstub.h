@@ -136,6 +136,10 @@ struct gdb_target_ops {
      * link's length in out or -errno. Only while stopped. NULL: no vFile. */
     int (*file_open)(void *opaque, const char *path, int flags, unsigned mode);
     long (*file_readlink)(void *opaque, const char *path, char *out, size_t size);
+    /* qXfer:siginfo:read/write: the siginfo (Linux's 128-byte layout) of
+     * the signal the program stopped with, read into info or replaced by
+     * it. -ENOENT when the stop has none. NULL: not offered. */
+    int (*siginfo)(void *opaque, uint8_t info[128], bool write);
 };
 
 struct gdbstub;

@@ -144,6 +144,10 @@ void gdbstub_dispatch(struct gdbstub *stub, const char *payload, size_t length);
 void gdbstub_close_session_files(struct gdbstub *stub);
 void gdbstub_handle_file(struct gdbstub *stub, struct gdbstub_cursor *args);
 
+/* ---- signals.c: siginfo, process events */
+void gdbstub_append_signal_features(struct gdbstub *stub, GString *text);
+void gdbstub_handle_siginfo(struct gdbstub *stub, struct gdbstub_cursor *args);
+
 /* ---- xfer.c: qXfer objects */
 void gdbstub_handle_transfer(struct gdbstub *stub, struct gdbstub_cursor *args);
 

@@ -93,8 +93,15 @@ static long fork_process(struct linux_thread *thread, uint64_t flags, uint64_t s
             close(vfork_pipe[0]);
         return pid;
     }
-    if (vfork_pipe[0] >= 0)
+    /* A debugger hears of the child (gdb's fork/vfork events). */
+    const struct linux_debug_hooks *hooks = &process->debug_hooks;
+    if (hooks->forked)
+        hooks->forked(hooks->opaque, thread, (int)pid, vfork_pipe[0] >= 0);
+    if (vfork_pipe[0] >= 0) {
         wait_for_vfork_child(vfork_pipe[0]);
+        if (hooks->vfork_done)
+            hooks->vfork_done(hooks->opaque, thread);
+    }
     return pid;
 }
 

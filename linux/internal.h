@@ -206,6 +206,7 @@ struct linux_process {
     GPtrArray *threads;
     struct linux_thread_host thread_host;
     bool have_thread_host;
+    struct linux_debug_hooks debug_hooks; /* all NULL without a debugger */
 
     /* Held around every syscall that changes the memory map, so concurrent
      * threads see one map and a narrowing is flushed before frames it freed

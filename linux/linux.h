@@ -248,6 +248,45 @@ void linux_signal_post_external(struct linux_process *process, int signal, int c
  * gdb's $_siginfo): 128 bytes as Linux lays siginfo_t out. */
 void linux_signal_last_info(const struct linux_thread *thread, uint8_t info[128]);
 
+/*
+ * A debugger's view of signals and processes (monitor/debug_signals.c), as
+ * ptrace gives gdbserver one. Every call is made on the host thread of the
+ * thread concerned; NULL members are not called.
+ */
+struct linux_debug_hooks {
+    void *opaque;
+    /* A debugger holds the program: signals it ignores are still queued, to
+     * be shown to the debugger at delivery (Linux's sig_ignored for a
+     * ptraced task). Any host thread. */
+    bool (*attached)(void *opaque);
+    /* thread is about to take a signal (info: siginfo_t's 128 bytes); its
+     * registers are in its vCPU as it would resume (an interrupted call's
+     * restart code in rax), and are read back after. The debugger may stop
+     * the program there and rewrite info (another signal). False: the
+     * signal is discarded. */
+    bool (*signal)(void *opaque, struct linux_thread *thread, uint8_t info[128]);
+    /* A handler's frame was built and the vCPU points at the handler. */
+    void (*handler_entered)(void *opaque, struct linux_thread *thread);
+    /* fork/vfork/clone of a process, on the parent's side once the child
+     * runs; then, for a vfork, once the child has execed or exited. */
+    void (*forked)(void *opaque, struct linux_thread *thread, int child_pid, bool vfork);
+    void (*vfork_done)(void *opaque, struct linux_thread *thread);
+};
+
+/* Installs the hooks (NULL: none); before the program runs. */
+void linux_process_set_debug_hooks(struct linux_process *process,
+                                   const struct linux_debug_hooks *hooks);
+
+/* The siginfo Linux gives for exception vector (error_code, CR2) taken by
+ * thread in user mode, in info; returns its signal, 0 for a vector that
+ * sends none. For a debugger's $_siginfo at a fault. */
+int linux_signal_exception_info(struct linux_thread *thread, unsigned vector, uint64_t error_code,
+                                uint64_t fault_address, uint8_t info[128]);
+
+/* Queues a signal for thread as a debugger gives it when resuming (info:
+ * siginfo_t's 128 bytes); it is delivered at the next delivery point. */
+void linux_signal_inject(struct linux_thread *thread, const uint8_t info[128]);
+
 /* The exit status passed to exit or exit_group, & 0xff (valid after
  * LINUX_EXIT). When a signal ended the program it is 128 + that signal, the
  * status a shell reports (134 for abort()). */

@@ -231,6 +231,58 @@ static bool has_frames(const struct linux_thread *thread)
     return thread->has_cpu && thread->cpu.get_regs && thread->cpu.set_regs;
 }
 
+/* ---- a debugger -------------------------------------------------------------------- */
+
+void linux_process_set_debug_hooks(struct linux_process *process,
+                                   const struct linux_debug_hooks *hooks)
+{
+    if (hooks)
+        process->debug_hooks = *hooks;
+    else
+        memset(&process->debug_hooks, 0, sizeof(process->debug_hooks));
+}
+
+static bool debugger_attached(struct linux_process *process)
+{
+    const struct linux_debug_hooks *hooks = &process->debug_hooks;
+    return hooks->attached && hooks->attached(hooks->opaque);
+}
+
+/*
+ * A debugger sees each signal before it is acted on (ptrace's
+ * signal-delivery-stop): it may discard it or give another. regs are what
+ * it sees, and are read back after. False: discarded.
+ */
+static bool debugger_sees(struct linux_thread *thread, struct linux_regs *regs,
+                          struct linux_siginfo *info)
+{
+    struct linux_process *process = thread->process;
+    const struct linux_debug_hooks *hooks = &process->debug_hooks;
+    if (!hooks->signal || info->signo == SIGKILL)
+        return true;
+    thread->cpu.set_regs(thread->cpu.opaque, regs);
+    uint8_t bytes[sizeof(*info)];
+    memcpy(bytes, info, sizeof(bytes));
+    bool deliver = hooks->signal(hooks->opaque, thread, bytes);
+    thread->cpu.get_regs(thread->cpu.opaque, regs);
+    memcpy(info, bytes, sizeof(bytes));
+    if (!deliver || info->signo < 1 || info->signo > LINUX_NSIG)
+        return false;
+    /* Another signal that is blocked waits, as Linux requeues it. */
+    if (thread->signal_mask & LINUX_SIGNAL_BIT(info->signo)) {
+        linux_signal_send(process, thread, info);
+        return false;
+    }
+    return true;
+}
+
+void linux_signal_inject(struct linux_thread *thread, const uint8_t info[128])
+{
+    struct linux_siginfo given;
+    memcpy(&given, info, sizeof(given));
+    linux_signal_send(thread->process, thread, &given);
+}
+
 /* ---- sending ------------------------------------------------------------------- */
 
 static void kick(struct linux_thread *thread)
@@ -279,7 +331,8 @@ void linux_signal_send(struct linux_process *process, struct linux_thread *threa
     bool queued = false;
     /* Traced, an ignored signal is still queued and dropped at delivery,
      * where the trace shows it (a ptraced task's, as Linux's sig_ignored). */
-    if (process->strace_file || !ignored_now(process, receiver, signal))
+    if (process->strace_file || debugger_attached(process) ||
+        !ignored_now(process, receiver, signal))
         queued = queue_add(thread ? &thread->pending : &process->pending, info);
     g_mutex_unlock(&process->signal_lock);
     if (!queued)
@@ -595,6 +648,15 @@ static enum linux_outcome deliver_pending(struct linux_thread *thread,
         if (!signal)
             break;
         linux_strace_signal(thread, &info);
+        if (process->debug_hooks.signal) {
+            *changed = true; /* the debugger may have set registers */
+            if (!debugger_sees(thread, regs, &info))
+                continue;
+            signal = info.signo;
+            g_mutex_lock(&process->signal_lock);
+            action = process->actions[signal];
+            g_mutex_unlock(&process->signal_lock);
+        }
         if (action.handler == LINUX_SIG_IGN)
             continue;
         if (action.handler == LINUX_SIG_DFL) {
@@ -615,6 +677,8 @@ static enum linux_outcome deliver_pending(struct linux_thread *thread,
         g_mutex_lock(&process->signal_lock);
         enter_handler(thread, &process->actions[signal], signal);
         g_mutex_unlock(&process->signal_lock);
+        if (process->debug_hooks.handler_entered)
+            process->debug_hooks.handler_entered(process->debug_hooks.opaque, thread);
         fault = NULL;
     }
     /* No handler ran: an interrupted call restarts as if nothing happened. */
@@ -868,9 +932,23 @@ bool linux_signal_exception(struct linux_thread *thread, unsigned vector, uint64
     g_mutex_lock(&process->signal_lock);
     enter_handler(thread, &process->actions[signal], signal);
     g_mutex_unlock(&process->signal_lock);
+    if (process->debug_hooks.handler_entered)
+        process->debug_hooks.handler_entered(process->debug_hooks.opaque, thread);
     /* Other deliverable signals follow at the monitor's next delivery point. */
     thread->cpu.set_regs(thread->cpu.opaque, &regs);
     return true;
+}
+
+int linux_signal_exception_info(struct linux_thread *thread, unsigned vector, uint64_t error_code,
+                                uint64_t fault_address, uint8_t info[128])
+{
+    struct linux_regs regs = {0};
+    if (has_frames(thread))
+        thread->cpu.get_regs(thread->cpu.opaque, &regs);
+    struct linux_siginfo siginfo;
+    int signal = exception_signal(thread, vector, error_code, fault_address, &regs, &siginfo);
+    memcpy(info, &siginfo, sizeof(siginfo));
+    return signal;
 }
 
 void linux_signal_last_info(const struct linux_thread *thread, uint8_t info[128])

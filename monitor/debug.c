@@ -1,6 +1,7 @@
 /* monitor/debug.c — the GDB stub's target, and stopping the vCPU for it. */
 #include "config.h"
 #include "monitor/debug.h"
+#include "monitor/debug_signals.h"
 #include "monitor/insn_access.h"
 #include "gdbstub/gdbstub.h"
 #include "kernel/abi.h"
@@ -82,9 +83,11 @@ struct debugger {
     bool catch_syscalls;
     GArray *caught_syscalls; /* uint64_t numbers; empty: every syscall */
     uint64_t syscall_number; /* of the call between its entry and return */
-    /* QPassSignals, QProgramSignals (GDB numbers), for signal delivery. */
-    bool pass_signals[GDB_SIGNAL_LIMIT];
-    bool program_signals[GDB_SIGNAL_LIMIT];
+    /* Signals, siginfo and process events (monitor/debug_signals.c). */
+    struct debug_signals *signals;
+    /* A stop inside signal delivery or a syscall: the resume is armed just
+     * before the guest runs (debugger_before_run), after the delivery. */
+    bool arm_deferred;
 };
 
 /* ---- the vCPU side -------------------------------------------------------- */
@@ -241,8 +244,16 @@ static void disarm_step(struct debugger *debugger)
     debugger->stepping = false;
 }
 
-/* Reports stop to gdb and waits for its next command. */
-static enum debug_verdict stop_and_wait(struct debugger *debugger, const struct gdb_stop *given)
+static void arm_now(struct debugger *debugger)
+{
+    debugger->arm_deferred = false;
+    refresh_page_traps(debugger);
+    arm_resume(debugger);
+}
+
+/* Reports stop to gdb and waits for its next command; the resume's signal
+ * is left in resume_signal (GDB's number) for the caller. */
+static enum debug_verdict park(struct debugger *debugger, const struct gdb_stop *given, bool defer)
 {
     struct gdb_stop stop = *given;
     /* The end of a step out of the guest kernel is the Ctrl-C's stop. */
@@ -251,6 +262,7 @@ static enum debug_verdict stop_and_wait(struct debugger *debugger, const struct 
         stop.signal = GDB_SIGNAL_INT;
     debugger->interrupt_step = false;
     disarm_step(debugger);
+    debug_signals_stopped(debugger->signals, &stop);
     g_mutex_lock(&debugger->mutex);
     debugger->parked = true;
     /* A resume that raced with parking (sent on a stop reply the stub gave
@@ -265,8 +277,54 @@ static enum debug_verdict stop_and_wait(struct debugger *debugger, const struct 
     g_mutex_unlock(&debugger->mutex);
     if (killed)
         return DEBUG_KILLED;
-    refresh_page_traps(debugger);
-    arm_resume(debugger);
+    debugger->arm_deferred = defer;
+    if (!defer)
+        arm_now(debugger);
+    return DEBUG_RESUME;
+}
+
+/* Reports stop to gdb and waits for its next command; a signal gdb gives
+ * on resuming is delivered to the program (vCont;C, `signal SIG`) before
+ * the resume is armed (a step then ends in its handler). */
+static enum debug_verdict stop_and_wait(struct debugger *debugger, const struct gdb_stop *given)
+{
+    enum debug_verdict verdict = park(debugger, given, true);
+    if (verdict == DEBUG_RESUME && !debug_signals_give(debugger->signals, debugger->resume_signal))
+        arm_now(debugger);
+    return verdict;
+}
+
+enum debug_verdict debugger_park(struct debugger *debugger, const struct gdb_stop *stop,
+                                 int *resume_signal)
+{
+    enum debug_verdict verdict = park(debugger, stop, true);
+    *resume_signal = debugger->resume_signal;
+    return verdict;
+}
+
+bool debugger_holds(struct debugger *debugger)
+{
+    return debugger && !debugger->detached && !debugger->killed &&
+           gdbstub_connected(debugger->stub);
+}
+
+enum debug_verdict debugger_before_run(struct debugger *debugger)
+{
+    if (!debugger)
+        return DEBUG_RESUME;
+    if (debugger->killed)
+        return DEBUG_KILLED; /* at a stop inside signal delivery */
+    if (!debugger->arm_deferred)
+        return DEBUG_RESUME;
+    debugger->arm_deferred = false;
+    /* A step that delivered a signal to a handler ends at the handler's
+     * first instruction, as under ptrace. */
+    if (debug_signals_take_handler_entry(debugger->signals) &&
+        debugger->mode != GDB_RESUME_CONTINUE && !debugger->detached) {
+        struct gdb_stop stop = {.kind = GDB_STOP_SIGNAL, .signal = GDB_SIGNAL_TRAP};
+        return stop_and_wait(debugger, &stop);
+    }
+    arm_now(debugger);
     return DEBUG_RESUME;
 }
 
@@ -608,16 +666,7 @@ enum debug_verdict debugger_handle_exit(struct debugger *debugger, const struct 
             return finish_watch_step(debugger, exit);
         if (exit->vector == 3 || (exit->vector == 1))
             return handle_trap(debugger, exit);
-        {
-            /* A fault: gdb sees the signal; continuing with it kills the
-             * program as a native run would die. */
-            struct gdb_stop stop = {.kind = GDB_STOP_SIGNAL,
-                                    .signal = report_signal_for_vector(exit->vector)};
-            enum debug_verdict verdict = stop_and_wait(debugger, &stop);
-            if (verdict == DEBUG_RESUME && debugger->resume_signal != 0)
-                return DEBUG_FATAL;
-            return verdict;
-        }
+        return debug_signals_fault(debugger->signals, exit);
     default:
         return DEBUG_FATAL;
     }
@@ -664,7 +713,7 @@ void debugger_program_ended(struct debugger *debugger, int exit_status, int sign
         return;
     struct gdb_stop stop = {
         .kind = signal ? GDB_STOP_KILLED : GDB_STOP_EXITED,
-        .signal = signal,
+        .signal = debug_signal_to_gdb(signal),
         .exit_status = exit_status & 0xff,
     };
     post_stop(debugger, &stop);
@@ -1159,15 +1208,9 @@ static int target_catch_syscalls(void *opaque, bool enable, const uint64_t *numb
     return 0;
 }
 
-/* Kept for signal delivery to consult (a passed signal reaches the program
- * without a stop); nothing delivers signals to the program yet. */
 static void target_signal_filters(void *opaque, const bool *pass, const bool *program)
 {
-    struct debugger *debugger = opaque;
-    g_mutex_lock(&debugger->mutex);
-    memcpy(debugger->pass_signals, pass, sizeof debugger->pass_signals);
-    memcpy(debugger->program_signals, program, sizeof debugger->program_signals);
-    g_mutex_unlock(&debugger->mutex);
+    debug_signals_set_filters(((struct debugger *)opaque)->signals, pass, program);
 }
 
 /* The guest's pid is the monitor's own (docs/DESIGN.md). */
@@ -1187,6 +1230,11 @@ static long target_file_readlink(void *opaque, const char *path, char *out, size
 {
     struct debugger *debugger = opaque;
     return linux_debugger_readlink(debugger->guest->process, path, out, size);
+}
+
+static int target_siginfo(void *opaque, uint8_t info[128], bool write)
+{
+    return debug_signals_siginfo(((struct debugger *)opaque)->signals, info, write);
 }
 
 /* What a debugger set up is not the next one's. */
@@ -1219,6 +1267,7 @@ static const struct gdb_target_ops target_ops = {
     .process_id = target_process_id,
     .file_open = target_file_open,
     .file_readlink = target_file_readlink,
+    .siginfo = target_siginfo,
 };
 
 struct debugger *debugger_create(struct guest *guest, const char *spec, bool halt, char **error)
@@ -1235,6 +1284,7 @@ struct debugger *debugger_create(struct guest *guest, const char *spec, bool hal
     debugger->exec_path = g_strdup(absolute ? absolute : guest->program.path);
     free(absolute);
     debugger->stub = gdbstub_new(&target_ops, debugger);
+    debugger->signals = debug_signals_new(debugger, guest);
     if (gdbstub_listen(debugger->stub, spec, error) < 0) {
         debugger_free(debugger);
         return NULL;
@@ -1259,6 +1309,7 @@ void debugger_forget_after_fork(struct debugger *debugger)
     }
     if (debugger->temporary_active)
         write_byte(debugger, debugger->temporary_address, debugger->temporary_saved);
+    debug_signals_forget_after_fork(debugger->signals);
     gdbstub_forget_after_fork(debugger->stub);
 }
 
@@ -1271,5 +1322,6 @@ void debugger_free(struct debugger *debugger)
     g_cond_clear(&debugger->wake);
     g_free(debugger->exec_path);
     g_array_free(debugger->caught_syscalls, TRUE);
+    debug_signals_free(debugger->signals);
     g_free(debugger);
 }

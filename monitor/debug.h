@@ -55,6 +55,21 @@ bool debugger_stepping(struct debugger *debugger);
  * it is told and the thread waits for its verdict. DEBUG_RESUME otherwise. */
 enum debug_verdict debugger_syscall_stop(struct debugger *debugger, bool entry);
 
+/* vCPU thread, right before the guest runs again: arms the resume gdb gave
+ * at a stop made inside signal delivery or a syscall (debugger_park), or
+ * reports the end of a step into a signal handler. DEBUG_RESUME or
+ * DEBUG_KILLED. NULL accepted. */
+enum debug_verdict debugger_before_run(struct debugger *debugger);
+
+/* For monitor/debug_signals.c, on the vCPU thread. */
+struct gdb_stop;
+/* True while a debugger is connected and holds the program. */
+bool debugger_holds(struct debugger *debugger);
+/* Reports stop and waits for gdb; its resume is armed by
+ * debugger_before_run. *resume_signal: the signal gdb gave (GDB's number). */
+enum debug_verdict debugger_park(struct debugger *debugger, const struct gdb_stop *stop,
+                                 int *resume_signal);
+
 /* vCPU thread: the program ended; gdb is told (W or X packet). */
 void debugger_program_ended(struct debugger *debugger, int exit_status, int signal);
 

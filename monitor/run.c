@@ -357,6 +357,11 @@ static void vcpu_loop(struct vcpu *vcpu)
     for (;;) {
         if (!deliver_signals(vcpu))
             return;
+        /* A stop inside signal delivery or a syscall resumes only now. */
+        if (debugger_before_run(debugger) == DEBUG_KILLED) {
+            end_run(vcpu, RUN_END_KILLED, 128 + SIGKILL);
+            return;
+        }
         int result = guest->accel_ops->run(vcpu->accel, exit);
         if (result < 0) {
             exit->reason = ACCEL_EXIT_ERROR;

@@ -66,8 +66,9 @@ struct FakeTarget {
     bool catching = false;
     std::vector<uint64_t> caught;
     std::vector<int> passed, programmed;
-    uint64_t link_map_start = 1; /* what the last link_map call asked for */
-    int64_t pid = 0; // no multiprocess unless a test sets one
+    uint64_t link_map_start = 1;  /* what the last link_map call asked for */
+    int64_t pid = 0;              // no multiprocess unless a test sets one
+    std::vector<uint8_t> siginfo; // the stop's siginfo; empty: none
 
     FakeTarget()
     {
@@ -204,6 +205,16 @@ const gdb_target_ops kFakeOps = {
         if (strcmp(path, "/proc/self/exe") != 0)
             return -ENOENT;
         return (long)g_strlcpy(out, "/bin/prog", size);
+    },
+    [](void *opaque, uint8_t info[128], bool write) {
+        std::vector<uint8_t> &siginfo = Fake(opaque)->siginfo;
+        if (siginfo.empty())
+            return -ENOENT;
+        if (write)
+            siginfo.assign(info, info + 128);
+        else
+            memcpy(info, siginfo.data(), 128);
+        return 0;
     },
 };
 
@@ -1112,6 +1123,31 @@ TEST_F(GdbstubTest, CatchSyscalls)
     Ask("c");
     Stop(GDB_STOP_SIGNAL, 5, GDB_STOP_REASON_SYSCALL_ENTRY);
     EXPECT_EQ(output_, Frame("T05thread:1;syscall_entry:0;"));
+}
+
+TEST_F(GdbstubTest, SiginfoReadAndWrite)
+{
+    EXPECT_NE(Ask("qSupported:multiprocess+").find(";qXfer:siginfo:read+;qXfer:siginfo:write+"),
+              std::string::npos);
+    EXPECT_EQ(Ask("qXfer:siginfo:read::0,80"), "E01"); // no signal at this stop
+    fake_.siginfo.assign(128, 0);
+    fake_.siginfo[0] = 10;    // si_signo SIGUSR1
+    fake_.siginfo[16] = 0x7d; // si_pid
+    std::string whole = Ask("qXfer:siginfo:read::0,80");
+    ASSERT_EQ(whole.size(), 130u); // 'l', 128 bytes, one of them escaped
+    EXPECT_EQ(whole[0], 'l');
+    EXPECT_EQ(whole[1], 10);
+    std::string part = Ask("qXfer:siginfo:read::10,4");
+    ASSERT_EQ(part.size(), 6u); // "m", "}]" for 0x7d, three NULs
+    EXPECT_EQ(part[0], 'm');
+    EXPECT_EQ(part[1], '}'); // 0x7d goes escaped: "}]"
+    // A write of si_signo (escaped '}' decodes too) changes only its bytes.
+    EXPECT_EQ(Ask("qXfer:siginfo:write::0:\x0c"), "1");
+    EXPECT_EQ(fake_.siginfo[0], 12);
+    EXPECT_EQ(fake_.siginfo[16], 0x7d);
+    EXPECT_EQ(Ask("qXfer:siginfo:write::7f:ab"), "1"); // cut at the end
+    EXPECT_EQ(fake_.siginfo[127], 'a');
+    EXPECT_EQ(Ask("qXfer:siginfo:frob::0,4"), "E00");
 }
 
 TEST_F(GdbstubTest, PassAndProgramSignals)

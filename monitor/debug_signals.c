@@ -1,0 +1,319 @@
+/*
+ * monitor/debug_signals.c — the program's signals under gdb, as gdbserver
+ * shows them (see debug_signals.h). The personality calls the hooks at its
+ * delivery points (linux/signal.c); a stop made there parks the vCPU thread
+ * through the debugger, with the resume armed only once delivery is done
+ * (debugger_before_run).
+ */
+#include "config.h"
+#include "monitor/debug_signals.h"
+#include "gdbstub/gdbstub.h"
+#include "report/report.h"
+
+#include <glib.h>
+#include <signal.h>
+#include <string.h>
+#include <unistd.h>
+
+#define GDB_SIGNAL_TRAP    5
+#define GDB_SIGNAL_UNKNOWN 143
+#define SIGINFO_SIZE       128
+
+/* siginfo_t's fields the monitor fills (Linux's layout). */
+#define SIGINFO_SIGNO     0
+#define SIGINFO_CODE      8
+#define SIGINFO_PID       16
+#define SIGINFO_UID       20
+#define LINUX_SI_USER     0
+#define LINUX_SI_KERNEL   0x80
+#define LINUX_TRAP_TRACE  2
+#define LINUX_TRAP_HWBKPT 4
+
+struct debug_signals {
+    struct debugger *debugger;
+    struct guest *guest;
+
+    /* QPassSignals / QProgramSignals (GDB numbers): set on the main
+     * thread, read on the vCPU thread. */
+    GMutex lock;
+    bool pass[GDB_SIGNAL_LIMIT];
+    bool program[GDB_SIGNAL_LIMIT];
+    bool program_given; /* gdb sent a program set: others are not delivered */
+
+    /* The stop's siginfo ($_siginfo); the main thread reads and writes it
+     * only while the vCPU thread is parked. */
+    uint8_t info[SIGINFO_SIZE];
+    bool have_info;
+    bool info_given; /* this stop's signal brought its own */
+
+    int given;            /* a signal gdb gave on resume: delivered without a stop */
+    bool handler_entered; /* a signal let through since the last stop entered a handler */
+};
+
+/* ---- numbering ---------------------------------------------------------- */
+
+/* GDB's numbers for Linux's standard signals (gdb/include/gdb/signals.def). */
+static const int gdb_numbers[32] = {
+    [SIGHUP] = 1,   [SIGINT] = 2,    [SIGQUIT] = 3,  [SIGILL] = 4,   [SIGTRAP] = 5,
+    [SIGABRT] = 6,  [SIGBUS] = 10,   [SIGFPE] = 8,   [SIGKILL] = 9,  [SIGUSR1] = 30,
+    [SIGSEGV] = 11, [SIGUSR2] = 31,  [SIGPIPE] = 13, [SIGALRM] = 14, [SIGTERM] = 15,
+    [SIGCHLD] = 20, [SIGCONT] = 19,  [SIGSTOP] = 17, [SIGTSTP] = 18, [SIGTTIN] = 21,
+    [SIGTTOU] = 22, [SIGURG] = 16,   [SIGXCPU] = 24, [SIGXFSZ] = 25, [SIGVTALRM] = 26,
+    [SIGPROF] = 27, [SIGWINCH] = 28, [SIGIO] = 23,   [SIGPWR] = 32,  [SIGSYS] = 12,
+};
+
+int debug_signal_to_gdb(int signal)
+{
+    if (signal <= 0)
+        return 0;
+    if (signal < 32)
+        return gdb_numbers[signal] ? gdb_numbers[signal] : GDB_SIGNAL_UNKNOWN;
+    /* Real-time: GDB_SIGNAL_REALTIME_32 is 77, 33..63 are 45..75, 64 is 78. */
+    if (signal == 32)
+        return 77;
+    if (signal <= 63)
+        return signal - 33 + 45;
+    return signal == 64 ? 78 : GDB_SIGNAL_UNKNOWN;
+}
+
+int debug_signal_from_gdb(int gdb_signal)
+{
+    for (int signal = 1; signal <= 64; signal++) {
+        if (debug_signal_to_gdb(signal) == gdb_signal)
+            return signal;
+    }
+    return 0;
+}
+
+void debug_signals_set_filters(struct debug_signals *signals, const bool *pass, const bool *program)
+{
+    g_mutex_lock(&signals->lock);
+    memcpy(signals->pass, pass, sizeof(signals->pass));
+    memcpy(signals->program, program, sizeof(signals->program));
+    signals->program_given = false;
+    for (int i = 0; i < GDB_SIGNAL_LIMIT; i++)
+        signals->program_given |= program[i];
+    g_mutex_unlock(&signals->lock);
+}
+
+static bool passed(struct debug_signals *signals, int gdb_signal)
+{
+    g_mutex_lock(&signals->lock);
+    bool pass = gdb_signal > 0 && gdb_signal < GDB_SIGNAL_LIMIT && signals->pass[gdb_signal];
+    g_mutex_unlock(&signals->lock);
+    return pass;
+}
+
+/* QProgramSignals: a signal outside the set gdb sent never reaches the
+ * program, as gdbserver discards it on resume. */
+static bool program_may_get(struct debug_signals *signals, int gdb_signal)
+{
+    g_mutex_lock(&signals->lock);
+    bool allowed = !signals->program_given || (gdb_signal > 0 && gdb_signal < GDB_SIGNAL_LIMIT &&
+                                               signals->program[gdb_signal]);
+    g_mutex_unlock(&signals->lock);
+    return allowed;
+}
+
+/* ---- siginfo -------------------------------------------------------------- */
+
+static void put_int(uint8_t info[SIGINFO_SIZE], int offset, int32_t value)
+{
+    memcpy(info + offset, &value, sizeof(value));
+}
+
+static int32_t get_int(const uint8_t info[SIGINFO_SIZE], int offset)
+{
+    int32_t value;
+    memcpy(&value, info + offset, sizeof(value));
+    return value;
+}
+
+/* A signal sent by a process (LINUX_SI_USER), as gdbserver's kill() sends it. */
+static void user_siginfo(uint8_t info[SIGINFO_SIZE], int signal)
+{
+    memset(info, 0, SIGINFO_SIZE);
+    put_int(info, SIGINFO_SIGNO, signal);
+    put_int(info, SIGINFO_CODE, LINUX_SI_USER);
+    put_int(info, SIGINFO_PID, (int32_t)getpid());
+    put_int(info, SIGINFO_UID, (int32_t)getuid());
+}
+
+void debug_signals_stopped(struct debug_signals *signals, const struct gdb_stop *stop)
+{
+    signals->handler_entered = false;
+    if (signals->info_given)
+        return;
+    signals->have_info = stop->kind == GDB_STOP_SIGNAL;
+    if (!signals->have_info)
+        return;
+    int signal = debug_signal_from_gdb(stop->signal);
+    if (signal != SIGTRAP) {
+        user_siginfo(signals->info, signal); /* Ctrl-C: gdbserver's kill(SIGINT) */
+        return;
+    }
+    /* A breakpoint's SIGTRAP comes from int3 (LINUX_SI_KERNEL), a step's from
+     * TF, a watchpoint's from a debug register, as x86 Linux codes them. */
+    memset(signals->info, 0, SIGINFO_SIZE);
+    put_int(signals->info, SIGINFO_SIGNO, SIGTRAP);
+    int code = LINUX_SI_KERNEL;
+    if (stop->reason == GDB_STOP_REASON_NONE)
+        code = LINUX_TRAP_TRACE;
+    else if (stop->reason == GDB_STOP_REASON_HWBREAK || stop->reason == GDB_STOP_REASON_WATCH ||
+             stop->reason == GDB_STOP_REASON_RWATCH || stop->reason == GDB_STOP_REASON_AWATCH)
+        code = LINUX_TRAP_HWBKPT;
+    put_int(signals->info, SIGINFO_CODE, code);
+}
+
+int debug_signals_siginfo(struct debug_signals *signals, uint8_t info[SIGINFO_SIZE], bool write)
+{
+    if (!signals->have_info)
+        return -ENOENT;
+    if (write)
+        memcpy(signals->info, info, SIGINFO_SIZE);
+    else
+        memcpy(info, signals->info, SIGINFO_SIZE);
+    return 0;
+}
+
+/* ---- stops -------------------------------------------------------------------- */
+
+static bool is_debuggers_thread(struct debug_signals *signals, struct linux_thread *thread)
+{
+    /* gdb sees the program's first thread. */
+    return thread == linux_main_thread(signals->guest->process);
+}
+
+/* Reports a signal's stop with its own siginfo; the resume's signal (GDB
+ * number) in *resume_signal, and info as gdb left it. */
+static enum debug_verdict stop_for(struct debug_signals *signals, int signal,
+                                   uint8_t info[SIGINFO_SIZE], int *resume_signal)
+{
+    memcpy(signals->info, info, SIGINFO_SIZE);
+    signals->have_info = true;
+    signals->info_given = true;
+    struct gdb_stop stop = {.kind = GDB_STOP_SIGNAL, .signal = debug_signal_to_gdb(signal)};
+    enum debug_verdict verdict = debugger_park(signals->debugger, &stop, resume_signal);
+    signals->info_given = false;
+    memcpy(info, signals->info, SIGINFO_SIZE);
+    return verdict;
+}
+
+/* The personality's hook: a signal about to be acted on. */
+static bool on_signal(void *opaque, struct linux_thread *thread, uint8_t info[SIGINFO_SIZE])
+{
+    struct debug_signals *signals = opaque;
+    int signal = get_int(info, SIGINFO_SIGNO);
+    if (!is_debuggers_thread(signals, thread))
+        return true;
+    /* Given by gdb on resume: it has been seen. */
+    if (signals->given == signal) {
+        signals->given = 0;
+        return true;
+    }
+    if (!debugger_holds(signals->debugger) || passed(signals, debug_signal_to_gdb(signal)))
+        return true;
+    int resume_signal = 0;
+    if (stop_for(signals, signal, info, &resume_signal) != DEBUG_RESUME)
+        return false; /* killed: debugger_before_run ends the run */
+    int given = debug_signal_from_gdb(resume_signal);
+    if (!given || !program_may_get(signals, resume_signal))
+        return false; /* `signal 0`, `handle nopass`: discarded */
+    if (given != get_int(info, SIGINFO_SIGNO))
+        user_siginfo(info, given);
+    return true;
+}
+
+static void on_handler_entered(void *opaque, struct linux_thread *thread)
+{
+    struct debug_signals *signals = opaque;
+    if (is_debuggers_thread(signals, thread))
+        signals->handler_entered = true;
+}
+
+static bool on_attached(void *opaque)
+{
+    struct debug_signals *signals = opaque;
+    return debugger_holds(signals->debugger);
+}
+
+bool debug_signals_take_handler_entry(struct debug_signals *signals)
+{
+    bool entered = signals->handler_entered;
+    signals->handler_entered = false;
+    return entered;
+}
+
+bool debug_signals_give(struct debug_signals *signals, int gdb_signal)
+{
+    int signal = debug_signal_from_gdb(gdb_signal);
+    if (!signal || !program_may_get(signals, gdb_signal))
+        return false;
+    uint8_t info[SIGINFO_SIZE];
+    /* The stop's own signal (a Ctrl-C's SIGINT passed on) keeps its siginfo. */
+    if (signals->have_info && get_int(signals->info, SIGINFO_SIGNO) == signal)
+        memcpy(info, signals->info, SIGINFO_SIZE);
+    else
+        user_siginfo(info, signal);
+    signals->given = signal;
+    linux_signal_inject(linux_main_thread(signals->guest->process), info);
+    return true;
+}
+
+enum debug_verdict debug_signals_fault(struct debug_signals *signals, const struct accel_exit *exit)
+{
+    struct linux_thread *thread = linux_main_thread(signals->guest->process);
+    uint8_t info[SIGINFO_SIZE];
+    int signal = linux_signal_exception_info(thread, exit->vector, exit->error_code,
+                                             exit->fault_address, info);
+    if (!signal) {
+        signal = report_signal_for_vector(exit->vector);
+        user_siginfo(info, signal);
+        put_int(info, SIGINFO_CODE, LINUX_SI_KERNEL);
+    }
+    if (passed(signals, debug_signal_to_gdb(signal)))
+        return DEBUG_FATAL;
+    int resume_signal = 0;
+    enum debug_verdict verdict = stop_for(signals, signal, info, &resume_signal);
+    if (verdict != DEBUG_RESUME || resume_signal == 0)
+        return verdict; /* without a signal the instruction runs (and faults) again */
+    if (debug_signal_from_gdb(resume_signal) == signal)
+        return program_may_get(signals, resume_signal) ? DEBUG_FATAL : DEBUG_RESUME;
+    /* Another signal: it is delivered, and the instruction runs again after. */
+    debug_signals_give(signals, resume_signal);
+    return DEBUG_RESUME;
+}
+
+/* ---- life ---------------------------------------------------------------------- */
+
+struct debug_signals *debug_signals_new(struct debugger *debugger, struct guest *guest)
+{
+    struct debug_signals *signals = g_new0(struct debug_signals, 1);
+    signals->debugger = debugger;
+    signals->guest = guest;
+    g_mutex_init(&signals->lock);
+    struct linux_debug_hooks hooks = {
+        .opaque = signals,
+        .attached = on_attached,
+        .signal = on_signal,
+        .handler_entered = on_handler_entered,
+    };
+    linux_process_set_debug_hooks(guest->process, &hooks);
+    return signals;
+}
+
+void debug_signals_forget_after_fork(struct debug_signals *signals)
+{
+    if (signals)
+        linux_process_set_debug_hooks(signals->guest->process, NULL);
+}
+
+void debug_signals_free(struct debug_signals *signals)
+{
+    if (!signals)
+        return;
+    if (signals->guest->process)
+        linux_process_set_debug_hooks(signals->guest->process, NULL);
+    g_mutex_clear(&signals->lock);
+    g_free(signals);
+}

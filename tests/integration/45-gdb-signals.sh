@@ -1,0 +1,147 @@
+# shellcheck shell=bash
+# shellcheck disable=SC2016 # gdb expressions and regexes in single quotes
+# Signals under gdb, compared with gdbserver on the same static program
+# (tests/programs/gdb/signalee.c): the program stops at every signal before it is
+# delivered, `signal 0` discards it, `signal SIG` gives another, `handle` decides what
+# stops and what passes, a fatal signal the program sends itself stops first, $_siginfo
+# reads as Linux fills it, a signal given on resume reaches the program (queue-signal,
+# `signal` at a breakpoint), and a step with a signal ends in its handler.
+# Uses start_monitor, finish_monitor, expect and have_gdb from 40-gdb.sh.
+
+# signal_session ACCEL DIR LIBC 'PROGRAM-ARGS' GDB-ARGS...: gdb on hermitux-run (gdb.out,
+# out, err, status) and on gdbserver (native.gdb.out, native.out), each normalised to
+# *.norm: what gdb printed, without the lines that only say how it connected, with pids
+# and stack addresses masked.
+signal_session() {
+    local accel=$1 dir=$2 libc=$3 program_args=$4
+    shift 4
+    local program=$GDB_PROGRAMS/gdb-$libc/signalee
+    # shellcheck disable=SC2086
+    start_monitor "$dir" --accel="$accel" -S "$program" $program_args
+    timeout "$TIMEOUT" gdb -batch -nx -ex "set pagination off" -ex "file $program" \
+        -ex "target remote $dir/gdb.sock" "$@" >"$dir/gdb.out" 2>&1
+    finish_monitor "$dir"
+    # shellcheck disable=SC2086
+    timeout "$TIMEOUT" gdbserver --once 127.0.0.1:0 "$program" $program_args \
+        >"$dir/native.out" 2>"$dir/gdbserver.err" &
+    local server=$! port
+    for _ in $(seq 100); do
+        port=$(sed -nE 's/^Listening on port ([0-9]+).*/\1/p' "$dir/gdbserver.err")
+        [ -n "$port" ] && break
+        sleep 0.05
+    done
+    timeout "$TIMEOUT" gdb -batch -nx -ex "set pagination off" -ex "file $program" \
+        -ex "target remote 127.0.0.1:$port" "$@" >"$dir/native.gdb.out" 2>&1
+    wait "$server"
+    local noise='^(Reading |warning: |BFD: |Remote debugging|Process .* created|Listening|_start \(\)|[0-9]+[[:space:]]+lea boot|0x[0-9a-f]+ in _start \(\)|Child |Killing)'
+    local file
+    for file in gdb.out native.gdb.out; do
+        grep -Ev "$noise" "$dir/$file" |
+            sed -E -e 's/process [0-9]+/process PID/' -e 's/argv=0x[0-9a-f]+/argv=ADDR/' \
+                >"$dir/$file.norm"
+    done
+}
+
+# same_as_gdbserver DIR: gdb printed the same on both, and the program the same.
+same_as_gdbserver() {
+    local dir=$1
+    if ! diff -u "$dir/native.gdb.out.norm" "$dir/gdb.out.norm" >"$dir/diff"; then
+        echo "gdb saw otherwise than under gdbserver: $(grep '^[-+][^-+]' "$dir/diff" | head -6 | tr '\n' '|')"
+        return 1
+    fi
+    if ! diff -u "$dir/native.out" "$dir/out" >"$dir/diff.out"; then
+        echo "the program printed otherwise than under gdbserver: $(tr '\n' '|' <"$dir/diff.out")"
+        return 1
+    fi
+}
+
+have_gdbserver() {
+    have_gdb && command -v gdbserver >/dev/null && return 0
+    echo "gdb or gdbserver not installed"
+    return 1
+}
+
+# Every signal stops first: SIGUSR1 from kill() with its siginfo; SIGALRM (nostop by
+# default) once `handle SIGALRM stop` asks; both delivered on continue.
+gdb_signal_stops() {
+    local accel=$1 dir=$2 libc=$3
+    have_gdbserver || return 77
+    signal_session "$accel" "$dir" "$libc" "" -ex 'handle SIGALRM stop print' -ex continue \
+        -ex 'p $_siginfo.si_signo' -ex 'p $_siginfo.si_code' \
+        -ex 'p $_siginfo._sifields._kill.si_pid > 1' -ex continue -ex 'p $_siginfo.si_signo' \
+        -ex 'p $_siginfo.si_code' -ex continue
+    expect "$dir" gdb.out.norm '^Program received signal SIGUSR1, User defined signal 1\.' \
+        '^\$1 = 10$' '^\$2 = 0$' '^\$3 = 1$' '^Program received signal SIGALRM, Alarm clock\.' \
+        '^\$4 = 14$' '^\$5 = 128$' '\[Inferior 1 \(process PID\) exited normally\]' || return 1
+    expect "$dir" out '^usr1=1 alrm=1 usr2=0$' || return 1
+    same_as_gdbserver "$dir"
+}
+
+# `signal 0` discards the signal; `signal SIGUSR2` gives another instead.
+gdb_signal_discard_replace() {
+    local accel=$1 dir=$2 libc=$3
+    have_gdbserver || return 77
+    signal_session "$accel" "$dir" "$libc" "" -ex continue -ex 'signal 0'
+    expect "$dir" gdb.out.norm 'exited with code 03' || return 1
+    expect "$dir" out '^usr1=0 alrm=1 usr2=0$' || return 1
+    same_as_gdbserver "$dir" || return 1
+    signal_session "$accel" "$dir" "$libc" "" -ex continue -ex 'signal SIGUSR2'
+    expect "$dir" out '^usr1=0 alrm=1 usr2=1$' || return 1
+    same_as_gdbserver "$dir"
+}
+
+# handle: nostop+pass delivers without a stop (QPassSignals), nostop+nopass discards.
+gdb_signal_handle() {
+    local accel=$1 dir=$2 libc=$3
+    have_gdbserver || return 77
+    signal_session "$accel" "$dir" "$libc" "" -ex 'handle SIGUSR1 nostop noprint pass' -ex continue
+    expect "$dir" out '^usr1=1 alrm=1 usr2=0$' || return 1
+    same_as_gdbserver "$dir" || return 1
+    signal_session "$accel" "$dir" "$libc" "" -ex 'handle SIGUSR1 nostop noprint nopass' -ex continue
+    expect "$dir" out '^usr1=0 alrm=1 usr2=0$' || return 1
+    same_as_gdbserver "$dir"
+}
+
+# abort() and a NULL write stop with "Program received signal" first; the program
+# dies of the signal only when continued; si_addr and si_code of the fault.
+gdb_signal_fatal() {
+    local accel=$1 dir=$2 libc=$3
+    have_gdbserver || return 77
+    signal_session "$accel" "$dir" "$libc" abort -ex continue -ex continue -ex continue
+    expect "$dir" gdb.out.norm '^Program received signal SIGABRT, Aborted\.' \
+        '^Program terminated with signal SIGABRT, Aborted\.' || return 1
+    expect_status "$dir" 134 || return 1
+    same_as_gdbserver "$dir" || return 1
+    signal_session "$accel" "$dir" "$libc" segv -ex continue -ex continue \
+        -ex 'p $_siginfo._sifields._sigfault.si_addr' -ex 'p $_siginfo.si_code' -ex continue
+    expect "$dir" gdb.out.norm '^Program received signal SIGSEGV, Segmentation fault\.' \
+        '^\$1 = \(void \*\) 0x0$' '^\$2 = 1$' \
+        '^Program terminated with signal SIGSEGV, Segmentation fault\.' || return 1
+    expect_status "$dir" 139 || return 1
+    same_as_gdbserver "$dir"
+}
+
+# A signal given on resume at a breakpoint reaches the program (queue-signal, then a
+# `next` that ends in the handler); a stepi at a signal stop ends in the handler.
+gdb_signal_given() {
+    local accel=$1 dir=$2 libc=$3
+    have_gdbserver || return 77
+    signal_session "$accel" "$dir" "$libc" "" -ex 'break after_signals' -ex continue \
+        -ex continue -ex 'queue-signal SIGUSR2' -ex next -ex next -ex next -ex 'p got_usr2' \
+        -ex 'delete' -ex continue
+    expect "$dir" gdb.out.norm '^on_usr2 \(signal=[0-9]+\) at .*signalee\.c:[0-9]+' \
+        '^\$1 = 1$' 'exited normally' || return 1
+    expect "$dir" out '^usr1=1 alrm=1 usr2=1$' || return 1
+    same_as_gdbserver "$dir" || return 1
+    signal_session "$accel" "$dir" "$libc" "" -ex continue -ex stepi -ex 'bt 1' -ex continue
+    expect "$dir" gdb.out.norm '^#0  on_usr1 \(' 'exited normally' || return 1
+    same_as_gdbserver "$dir"
+}
+
+for gdb_libc in glibc musl; do
+    custom "gdb-signals/$gdb_libc/stops" gdb_signal_stops "$gdb_libc"
+    custom "gdb-signals/$gdb_libc/fatal" gdb_signal_fatal "$gdb_libc"
+done
+custom "gdb-signals/glibc/discard-replace" gdb_signal_discard_replace glibc
+custom "gdb-signals/glibc/handle" gdb_signal_handle glibc
+custom "gdb-signals/glibc/given" gdb_signal_given glibc

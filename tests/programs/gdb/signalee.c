@@ -1,0 +1,53 @@
+/* signalee: a program that takes signals, for the gdb tests of signals under the debugger.
+ * It sends itself SIGUSR1, then waits for an alarm (SIGALRM), and counts what its handlers
+ * got. With an argument it then ends by abort() ("abort") or a NULL write ("segv").
+ * Exits 0 when SIGUSR1 came once, 3 when it never came (gdb discarded it). */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+volatile sig_atomic_t got_usr1, got_alrm, got_usr2;
+
+void on_usr1(int signal)
+{
+    (void)signal;
+    got_usr1++;
+}
+
+void on_alrm(int signal)
+{
+    (void)signal;
+    got_alrm++;
+}
+
+void on_usr2(int signal)
+{
+    (void)signal;
+    got_usr2++;
+}
+
+int after_signals(void)
+{
+    return got_usr1 + got_alrm + got_usr2;
+}
+
+int main(int argc, char **argv)
+{
+    signal(SIGUSR1, on_usr1);
+    signal(SIGALRM, on_alrm);
+    signal(SIGUSR2, on_usr2);
+    kill(getpid(), SIGUSR1);
+    alarm(1);
+    while (!got_alrm)
+        pause();
+    after_signals();
+    printf("usr1=%d alrm=%d usr2=%d\n", (int)got_usr1, (int)got_alrm, (int)got_usr2);
+    fflush(stdout);
+    if (argc > 1 && strcmp(argv[1], "abort") == 0)
+        abort();
+    if (argc > 1 && strcmp(argv[1], "segv") == 0)
+        *(volatile int *)NULL = 1;
+    return got_usr1 == 1 ? 0 : 3;
+}
