@@ -11,7 +11,10 @@
 # (syscall_loop, and VM exits per call), 4 peak RSS, 5 gdb (breakpoint hits, stepi, 1 MiB
 # memory read) against hermitux-run --gdb -S, gdbserver and qemu-x86_64 -g, 6 processes
 # (fork_loop: fork + exit + wait, and fork + execve of hello + wait), 7 HTTP requests
-# from the host to a static epoll server (tests/programs/http_server).
+# from the host to a static epoll server (tests/programs/http_server), 9 I/O and memory
+# (clock_gettime through the vDSO, cat of a file through a pipe, first touch of fresh
+# heap). The summary is also written to bench/build/results.tsv and drawn as a chart of
+# the ratios, bench/build/ratios.svg (bench/chart.py; docs/ copies it).
 #
 # Scale with the environment (defaults keep the whole run near 3 minutes on 2 cores):
 #   BENCH_RUNS=20                start-up runs per configuration (median of them)
@@ -34,6 +37,9 @@
 #   BENCH_THREAD_ITERS=1500000000 thread_work split: CPU work over 1 and 2 threads
 #   BENCH_THREAD_REPS=3          runs per configuration and thread count (median)
 #   BENCH_PINGPONG=20000         mutex/condvar hand-overs between two threads
+#   BENCH_CLOCK_CALLS=2000000    clock_gettime() calls of section 9 (BENCH_IO_REPS=3 runs)
+#   BENCH_PIPE_MB=100            size of the file cat writes through a pipe
+#   BENCH_TOUCH_MB=300           fresh heap touched page by page
 #   BENCH_QUICK=1                a smoke run: every count divided by about 10
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -69,7 +75,12 @@ HTTP_REPS=${BENCH_HTTP_REPS:-3}
 THREAD_ITERS=${BENCH_THREAD_ITERS:-1500000000}
 THREAD_REPS=${BENCH_THREAD_REPS:-3}
 PINGPONG=${BENCH_PINGPONG:-20000}
+CLOCK_CALLS=${BENCH_CLOCK_CALLS:-2000000}
+IO_REPS=${BENCH_IO_REPS:-3}
+PIPE_MB=${BENCH_PIPE_MB:-100}
+TOUCH_MB=${BENCH_TOUCH_MB:-300}
 if [ "${BENCH_QUICK:-0}" = 1 ]; then
+    CLOCK_CALLS=200000 IO_REPS=1 PIPE_MB=10 TOUCH_MB=30
     THREAD_ITERS=150000000 THREAD_REPS=1 PINGPONG=2000
     RUNS=5 CPU_ITERS=150000000 CPU_REPS=1 SYSCALLS_KVM=2000 SYSCALLS_TCG=20000
     SYSCALLS_NATIVE=200000 SYSCALLS_QEMU=200000 SYSCALL_REPS=2 EXIT_SYSCALLS=200
@@ -85,6 +96,9 @@ gcc -std=gnu11 -O2 -Wall -Wextra -Werror -o "$TIMER" bench/bench-timer.c
 gcc -std=gnu11 -static -O0 -g -Wall -Wextra -Werror -o "$GDB_TARGET" bench/gdb-target.c
 CRUNCH=$BUILD/crunch
 gcc -std=gnu11 -static -O0 -Wall -Wextra -Werror -o "$CRUNCH" bench/crunch.c
+CLOCK_LOOP=$BUILD/clock-loop TOUCH=$BUILD/touch
+gcc -std=gnu11 -static -O2 -Wall -Wextra -Werror -o "$CLOCK_LOOP" bench/clock-loop.c
+gcc -std=gnu11 -static -O2 -Wall -Wextra -Werror -o "$TOUCH" bench/touch.c
 
 # Background servers of the gdb section, killed by pid if the script stops early.
 SERVER_PID=""
@@ -256,9 +270,39 @@ have tcg && START_TCG=$(field tcg 1)
 have qemu && START_QEMU=$(field qemu 1)
 r=$(ratio "$START_KVM" "$START_QEMU")
 row "start-up" "hello, kvm vs qemu-x86_64" "$(ms "$START_KVM") ms" "$(ms "$START_QEMU") ms" "$r" \
-    "<= 0.25" "$(verdict "$r" 0.25)"
+    "<= 0.40" "$(verdict "$r" 0.40)"
 r=$(ratio "$START_KVM" "$START_NATIVE" 1)
-row "start-up" "hello, kvm vs native" "$(ms "$START_KVM") ms" "$(ms "$START_NATIVE") ms" "$r" "" ""
+row "start-up" "hello, kvm vs native" "$(ms "$START_KVM") ms" "$(ms "$START_NATIVE") ms" "$r" \
+    "<= 5.0" "$(verdict "$r" 5.0)"
+# Where a kvm start-up goes, from one run under strace (only execve, ioctl and exit_group
+# stop it, with a seccomp filter, so the rest runs at full speed; each stop still adds
+# some microseconds, so the phases sum to a little more than the median above).
+startup_breakdown() {
+    local trace=$BUILD/startup.strace
+    strace --seccomp-bpf -f -ttt -T -e trace=execve,ioctl,exit_group -o "$trace" \
+        "$HERMITUX_RUN" --accel=kvm "$PROGRAMS/hello" >/dev/null 2>&1 || return 0
+    awk '
+        function dur(line) { sub(/.*</, "", line); sub(/>.*/, "", line); return line + 0 }
+        $3 ~ /^execve/ && !t_exec { t_exec = $2 }
+        /KVM_CREATE_VM/ { t_vm = $2 }
+        /KVM_SET_USER_MEMORY_REGION/ && !slot { slot = dur($0) }
+        /KVM_RUN/ {
+            if (!t_run1) { t_run1 = $2; d_run1 = dur($0) }
+            else { runs++; in_guest += dur($0) }
+            t_last = $2 + dur($0)
+        }
+        /exit_group/ { t_end = $2 }
+        END {
+            if (!t_vm || !t_run1 || !t_end) exit
+            printf "   where a kvm start-up of hello goes (one run under strace, ms):\n"
+            printf "     process, libraries, options, loading the kernel and program  %7.2f\n", (t_vm - t_exec) * 1e3
+            printf "     VM and vCPU creation, threads (of which the RAM memslot %.2f)  %7.2f\n", slot * 1e3, (t_run1 - t_vm) * 1e3
+            printf "     first KVM_RUN: guest kernel boot (CPL0, emulated on PVM)     %7.2f\n", d_run1 * 1e3
+            printf "     the program: %d exits (%.2f ms in KVM_RUN)                   %7.2f\n", runs, in_guest * 1e3, (t_last - t_run1 - d_run1) * 1e3
+            printf "     end: threads joined, VM and RAM released                     %7.2f\n", (t_end - t_last) * 1e3
+        }' "$trace"
+}
+command -v strace >/dev/null && have kvm && startup_breakdown
 if [ -n "$FLOOR_HX" ] && [ -n "$START_KVM" ]; then
     row "start-up" "  of which hermitux-run --version" "$(ms "$FLOOR_HX") ms" \
         "$(ms "$FLOOR_QEMU") ms" "$(ratio "$FLOOR_HX" "$FLOOR_QEMU")" "" ""
@@ -420,7 +464,7 @@ for i in "${!CONFIG_NAMES[@]}"; do
 done
 r=$(ratio "${PER_CALL_US[kvm]:-}" "${PER_CALL_US[native]:-}" 0)
 row "syscall" "getppid, kvm vs native" "${PER_CALL_US[kvm]:-n/a} us" "${PER_CALL_US[native]:-n/a} us" \
-    "$r" "" ""
+    "$r" "<= 10" "$(verdict "$r" 10)"
 r=$(ratio "${PER_CALL_US[tcg]:-}" "${PER_CALL_US[qemu]:-}")
 row "syscall" "getppid, tcg vs qemu-x86_64" "${PER_CALL_US[tcg]:-n/a} us" \
     "${PER_CALL_US[qemu]:-n/a} us" "$r" "" ""
@@ -794,6 +838,46 @@ if have tcg; then
 fi
 echo
 
+# --- 9. I/O and memory -----------------------------------------------------------------
+echo "== 9. I/O and memory: median of $IO_REPS runs per configuration (interleaved)"
+PIPE_DATA=$BUILD/data-${PIPE_MB}mb.bin
+[ -s "$PIPE_DATA" ] || head -c "$((PIPE_MB * 1048576))" /dev/urandom >"$PIPE_DATA"
+printf '   %-30s %9s %9s %9s %9s %9s %9s %9s\n' workload native_s kvm_s tcg_s qemu_s \
+    kvm/nat tcg/nat qemu/nat
+io_workload() { # LABEL TARGET_KVM_VS_NATIVE CHECK(check|checked) PROGRAM ARGS...
+    local label=$1 target=$2 c r
+    [ "$3" = check ] && check_output "${@:4}"
+    shift 3
+    timed "$IO_REPS" 1 "$@"
+    printf '   %-30s %9s %9s %9s %9s %9s %9s %9s\n' "$label" "$(seconds native)" "$(seconds kvm)" \
+        "$(seconds tcg)" "$(seconds qemu)" "$(ratio "$(field kvm 1)" "$(field native 1)")" \
+        "$(ratio "$(field tcg 1)" "$(field native 1)")" "$(ratio "$(field qemu 1)" "$(field native 1)")"
+    for c in kvm tcg qemu; do
+        have "$c" || continue
+        r=$(ratio "$(field "$c" 1)" "$(field native 1)")
+        if [ "$c" = kvm ] && [ -n "$target" ]; then
+            row "I/O, mem" "$label, $c vs native" "$(seconds "$c") s" "$(seconds native) s" "$r" \
+                "<= $target" "$(verdict "$r" "$target")"
+        else
+            row "I/O, mem" "$label, $c vs native" "$(seconds "$c") s" "$(seconds native) s" "$r" "" ""
+        fi
+    done
+}
+io_workload "clock_gettime x$CLOCK_CALLS" "" check "$CLOCK_LOOP" "$CLOCK_CALLS"
+# cat writes the file into a pipe read by the host's cat: the same shell and reader in
+# every configuration, only the writer runs in the VM. The output is checked first.
+check_output_hash /bin/busybox cat "$PIPE_DATA"
+PIPE_THROUGH=$BUILD/pipe-through.sh
+printf '#!/bin/sh\n"$@" | cat >/dev/null\n' >"$PIPE_THROUGH"
+SAVED_PREFIX=("${CONFIG_PREFIX[@]}")
+for i in "${!CONFIG_NAMES[@]}"; do
+    CONFIG_PREFIX[i]="sh $PIPE_THROUGH ${CONFIG_PREFIX[i]}"
+done
+io_workload "cat ${PIPE_MB} MB | (pipe)" 1.5 checked /bin/busybox cat "$PIPE_DATA"
+CONFIG_PREFIX=("${SAVED_PREFIX[@]}")
+io_workload "touch ${TOUCH_MB} MB of fresh heap" 2.0 check "$TOUCH" "$TOUCH_MB"
+echo
+
 # --- Table --------------------------------------------------------------------------
 echo "== summary (ratio = hermitux-run / peer; lower is better)"
 printf '%-10s %-34s %14s %14s %8s %8s %s\n' section measurement hermitux-run peer ratio target verdict
@@ -803,4 +887,18 @@ for line in "${TABLE[@]}"; do
         "${target:--}" "${v:-}"
 done
 echo "load:    $(cut -d' ' -f1-3 /proc/loadavg) (1/5/15 min) at the end"
+
+# The summary as data, and a chart of the ratios drawn from it (no figure typed by hand).
+RESULTS=$BUILD/results.tsv
+{
+    printf '# %s, load %s\n' "$(date -u '+%Y-%m-%d %H:%M UTC')" "$(cut -d' ' -f1-3 /proc/loadavg)"
+    printf 'section\tmeasurement\thermitux-run\tpeer\tratio\ttarget\tverdict\n'
+    for line in "${TABLE[@]}"; do
+        IFS='|' read -r section what value peer r target v <<<"$line"
+        printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$section" "$what" "$value" "$peer" "$r" "$target" "$v"
+    done
+} >"$RESULTS"
+if command -v python3 >/dev/null && python3 bench/chart.py "$RESULTS" "$BUILD/ratios.svg"; then
+    echo "results: $RESULTS, chart: $BUILD/ratios.svg"
+fi
 exit "$FAILED"
