@@ -30,19 +30,31 @@ static const struct accel_ops *tcg_load(char *why, size_t why_size)
         g_build_filename(HERMITUX_PLUGIN_DIR, "hermitux-accel-tcg.so", NULL),
     };
     void *handle = NULL;
-    const char *failure = "not found";
+    const char *tried = candidates[0];
+    char *failure = g_strdup("not found");
     for (size_t i = 0; i < G_N_ELEMENTS(candidates) && !handle; i++) {
         if (!g_file_test(candidates[i], G_FILE_TEST_EXISTS))
             continue;
+        tried = candidates[i];
         handle = dlopen(candidates[i], RTLD_NOW | RTLD_LOCAL);
-        if (!handle)
-            failure = dlerror(); /* a second call would return NULL */
+        if (!handle) {
+            g_free(failure);
+            failure = g_strdup(dlerror()); /* a second call would return NULL */
+        }
     }
-    if (handle)
+    if (handle) {
+        dlerror();
         tcg_plugin = dlsym(handle, "tcg_accel_ops");
-    else
-        snprintf(why, why_size, "cannot load the tcg accelerator plugin %s (%s)", candidates[0],
-                 failure);
+        if (!tcg_plugin) {
+            const char *error = dlerror();
+            g_free(failure);
+            failure = g_strdup(error ? error : "tcg_accel_ops is NULL");
+            dlclose(handle);
+        }
+    }
+    if (!tcg_plugin)
+        snprintf(why, why_size, "cannot load the tcg accelerator plugin %s (%s)", tried, failure);
+    g_free(failure);
     for (size_t i = 0; i < G_N_ELEMENTS(candidates); i++)
         g_free(candidates[i]);
     g_free(directory);

@@ -62,6 +62,7 @@ struct run {
     GMutex lock;
     GCond changed;
     GPtrArray *vcpus;
+    guint leaving; /* vCPU threads unlisted, still releasing their vCPU */
     bool ending;
     enum run_end end;
     struct accel_exit exit;
@@ -411,13 +412,24 @@ static void vcpu_loop(struct vcpu *vcpu)
 
 static int run_status(struct run *run, int *signal);
 
-/* The vCPU leaves the run (no kick reaches it any more); true for the last. */
-static bool vcpu_unlist(struct vcpu *vcpu)
+/* The vCPU leaves the run (no kick reaches it any more), but its thread
+ * still counts until vcpu_left: the run (the guest, the process) must not be
+ * freed under a thread still releasing its vCPU and thread (an ASan
+ * use-after-free at exit_group on tcg, where releasing an engine is slow). */
+static void vcpu_unlist(struct vcpu *vcpu)
 {
     struct run *run = vcpu->run;
     g_mutex_lock(&run->lock);
     g_ptr_array_remove(run->vcpus, vcpu);
-    bool last = run->vcpus->len == 0;
+    run->leaving++;
+    g_mutex_unlock(&run->lock);
+}
+
+/* A vCPU thread is done with the run; true for the last. */
+static bool vcpu_left(struct run *run)
+{
+    g_mutex_lock(&run->lock);
+    bool last = --run->leaving == 0 && run->vcpus->len == 0;
     g_mutex_unlock(&run->lock);
     return last;
 }
@@ -445,7 +457,8 @@ static gpointer main_vcpu_thread(gpointer data)
         end_run(vcpu, RUN_END_KILLED, 128 + SIGKILL);
     else
         vcpu_loop(vcpu);
-    run_finished(run, vcpu_unlist(vcpu));
+    vcpu_unlist(vcpu);
+    run_finished(run, vcpu_left(run));
     return NULL;
 }
 
@@ -462,14 +475,14 @@ static gpointer thread_vcpu_thread(gpointer data)
         g_cond_wait(&run->changed, &run->lock);
     g_mutex_unlock(&run->lock);
     vcpu_loop(vcpu);
-    bool last = vcpu_unlist(vcpu);
+    vcpu_unlist(vcpu);
     /* A fork's child keeps its vCPU (the guest's now) for the report. */
     if (!run->forked_child) {
         run->guest->accel_ops->destroy(vcpu->accel);
         linux_thread_free(vcpu->thread);
         g_free(vcpu);
     }
-    run_finished(run, last);
+    run_finished(run, vcpu_left(run));
     return NULL;
 }
 
