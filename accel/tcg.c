@@ -60,6 +60,7 @@
 
 #include <cpuid.h>
 #include <dlfcn.h>
+#include <link.h>
 #include <errno.h>
 #include <glib.h>
 #include <stdio.h>
@@ -270,6 +271,26 @@ static guint mapped_search(const struct tcg_accel *tcg, uint64_t address)
     return low;
 }
 
+/*
+ * Whether blocks must not be chained for stops from another thread to be
+ * exact: with a code hook bounded to one address (an execute breakpoint),
+ * Unicorn 2.0.1 no longer restores rip when a block is left at its start, so
+ * rip is right there only if the block was entered from Unicorn's loop (or
+ * through an indirect jump), never by a direct jump from the block before.
+ * Without code hooks, or with one on every instruction (watchpoints, single
+ * steps), rip is exact anyway.
+ */
+static bool unchained(const struct tcg_accel *tcg)
+{
+    if (tcg->have_watchpoints || tcg->single_step)
+        return false;
+    for (int i = 0; i < ACCEL_MAX_HW_BREAKPOINTS; i++) {
+        if (tcg->breakpoints[i].armed && tcg->breakpoints[i].breakpoint.kind == ACCEL_BREAK_EXECUTE)
+            return true;
+    }
+    return false;
+}
+
 static bool is_mapped(const struct tcg_accel *tcg, uint64_t page)
 {
     guint index = mapped_search(tcg, page);
@@ -372,6 +393,7 @@ enum tcg_real {
     REAL_INW,
     REAL_INL,
     REAL_CHECK_EXIT,
+    REAL_SET_JMP_TARGET,
     REAL_COUNT,
 };
 static const char *const real_names[REAL_COUNT] = {
@@ -408,7 +430,11 @@ static const char *const real_names[REAL_COUNT] = {
     "helper_inw_x86_64",
     "helper_inl_x86_64",
     "check_exit_request_x86_64",
+    "tb_set_jmp_target_x86_64",
 };
+/* The code of libunicorn's cpu_exec, where blocks are chained. */
+static uintptr_t cpu_exec_code;
+static size_t cpu_exec_size;
 static void *real[REAL_COUNT];
 
 /* Finds libunicorn's definitions of everything replaced here. */
@@ -424,7 +450,26 @@ static int resolve_real_functions(char **error)
             return -EIO;
         }
     }
+    Dl_info info;
+    const ElfW(Sym) *symbol = NULL;
+    if (!cpu_exec_size && dladdr1(real[REAL_CPU_EXEC], &info, (void **)&symbol, RTLD_DL_SYMENT) &&
+        symbol) {
+        cpu_exec_code = (uintptr_t)real[REAL_CPU_EXEC];
+        cpu_exec_size = symbol->st_size;
+    }
     return 0;
+}
+
+/* Chains a block to the next (called from cpu_exec), or resets a jump:
+ * chaining is left out while unchained() says so. */
+void tb_set_jmp_target_x86_64(void *tb, int n, uintptr_t address);
+void tb_set_jmp_target_x86_64(void *tb, int n, uintptr_t address)
+{
+    struct tcg_accel *tcg = tcg_thread.tcg;
+    uintptr_t caller = (uintptr_t)__builtin_return_address(0);
+    if (tcg && caller - cpu_exec_code < cpu_exec_size && unchained(tcg))
+        return;
+    ((void (*)(void *, int, uintptr_t))real[REAL_SET_JMP_TARGET])(tb, n, address);
 }
 
 int cpu_exec_x86_64(void *uc, void *cpu);
@@ -1647,30 +1692,13 @@ static int tcg_set_debug(struct accel *accel, bool single_step,
     tcg->single_step = single_step;
     if (!single_step)
         tcg->step_after_syscall = false;
+    /* Blocks chained before must go (see unchained): translated again. */
+    if (unchained(tcg))
+        tcg->code_may_have_changed = true;
     return arm_debug_hooks(tcg);
 }
 
 /* ---- the execution lock -------------------------------------------------- */
-
-/*
- * Whether a stop requested from another thread would leave rip stale: with a
- * code hook bounded to one address (an execute breakpoint), Unicorn 2.0.1
- * neither stores rip per instruction nor restores it when a block is left
- * at its start (it does either when no code hook exists, or when one covers
- * all code: watchpoints, single steps). Such an engine is not preempted
- * (known gap: under a debugger with breakpoints set, a thread spinning
- * without system calls holds the others off).
- */
-static bool inexact_stops(const struct tcg_accel *tcg)
-{
-    if (tcg->have_watchpoints || tcg->single_step)
-        return false;
-    for (int i = 0; i < ACCEL_MAX_HW_BREAKPOINTS; i++) {
-        if (tcg->breakpoints[i].armed && tcg->breakpoints[i].breakpoint.kind == ACCEL_BREAK_EXECUTE)
-            return true;
-    }
-    return false;
-}
 
 /* A time slice of the engine executing is over while tcg waits: asks it to
  * leave Unicorn at the next block boundary (vm->lock held). */
@@ -1679,8 +1707,6 @@ static void preempt_owner(struct tcg_vm *vm)
     struct tcg_accel *owner = vm->owner;
     if (!owner || !owner->in_emulation || owner->yield_requested ||
         g_get_monotonic_time() < vm->owner_since + TCG_TIME_SLICE_US)
-        return;
-    if (inexact_stops(owner))
         return;
     owner->yield_requested = true;
     uc_emu_stop(owner->uc);

@@ -12,3 +12,31 @@ program spin_threads -- spin_threads 50
 # growing again (zeroed pages), then a write just past the break (SIGSEGV).
 program brk_grow -- brk_grow 3000
 program brk_grow-beyond --status 139 --no-stderr -- brk_grow 3000 beyond
+
+# The same loop under gdb with a breakpoint set (under tcg an execute breakpoint is a
+# code hook, with which Unicorn no longer restores rip when it stops a block): SIGALRM
+# passes without stopping, and the status exit() gets, read at a breakpoint there, is 0.
+engine_gdb_timer_spin() {
+    local accel=$1 dir=$2 program=tests/programs/build/glibc/timer_spin
+    if ! command -v gdb >/dev/null; then
+        echo "gdb is not installed"
+        return 77
+    fi
+    timeout "$TIMEOUT" "$HERMITUX_RUN" --accel="$accel" --gdb "unix:$dir/gdb.sock" -S \
+        "$program" 50 </dev/null >"$dir/out" 2>"$dir/err" &
+    local monitor=$!
+    for _ in $(seq 100); do
+        [ -S "$dir/gdb.sock" ] && break
+        sleep 0.05
+    done
+    timeout "$TIMEOUT" gdb -batch -nx -ex "file $program" -ex "target remote $dir/gdb.sock" \
+        -ex 'handle SIGALRM nostop noprint pass' -ex 'break exit' -ex continue \
+        -ex 'print $rdi' -ex kill >"$dir/gdb.out" 2>&1
+    wait "$monitor"
+    if ! grep -q '^\$1 = 0$' "$dir/gdb.out"; then
+        echo "exit()'s status is not 0: $(tr '\n' '|' <"$dir/gdb.out" | cut -c1-300)"
+        return 1
+    fi
+    echo "the loop's invariants held under gdb"
+}
+custom engine/gdb-timer_spin engine_gdb_timer_spin

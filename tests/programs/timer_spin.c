@@ -10,7 +10,7 @@
 #include <sys/time.h>
 
 static volatile sig_atomic_t ticks;
-static volatile unsigned long counter, twin;
+static volatile unsigned long counter, twin, never;
 
 static void on_alarm(int signal)
 {
@@ -30,9 +30,15 @@ int main(int argc, char **argv)
     setitimer(ITIMER_REAL, &timer, NULL);
     unsigned long bad = 0, a = 1, b = 3;
     while (ticks < wanted) {
-        /* Register arithmetic with an invariant: b == 3 * a (mod 2^64). */
+        /* Register arithmetic with an invariant, b == 3 * a (mod 2^64),
+         * split into several blocks by branches never taken: a resume at
+         * the start of the wrong block runs one update twice. */
         a = a * 5 + 7;
+        if (a == 12345)
+            never++;
         b = b * 5 + 21;
+        if (b == 12345)
+            never++;
         counter++;
         twin += 2;
         if (twin != 2 * counter || b != 3 * a)
