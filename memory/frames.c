@@ -198,6 +198,25 @@ bool frames_alloc_low(struct guest_memory *memory, uint64_t count, uint64_t from
     return false;
 }
 
+bool frames_alloc_huge(struct guest_memory *memory, uint64_t *first)
+{
+    const uint64_t words = FRAMES_PER_HUGE / BITS_PER_WORD;
+    for (uint64_t block = memory->alloc_limit / FRAMES_PER_HUGE; block-- > 0;) {
+        const uint64_t *word = &memory->frame_used[block * words];
+        bool free_block = true;
+        for (uint64_t i = 0; i < words && free_block; i++)
+            free_block = word[i] == 0;
+        if (free_block) {
+            *first = block * FRAMES_PER_HUGE;
+            mark_used(memory, *first, FRAMES_PER_HUGE);
+            if (*first + FRAMES_PER_HUGE == memory->alloc_limit)
+                memory->alloc_limit = *first;
+            return true;
+        }
+    }
+    return false;
+}
+
 bool frames_alloc_table(struct guest_memory *memory, uint64_t *gpa)
 {
     if (!guest_frames_alloc(memory, 1, gpa))

@@ -6,6 +6,8 @@
 
 #include "memory/memory.h"
 
+#include <glib.h>
+
 /*
  * Bit 9 of a leaf entry is ignored by the CPU and left to software: set, it
  * says the mapping owns the frame (anonymous and identity mappings), so
@@ -30,6 +32,8 @@ static inline uint64_t pte_without_trap(uint64_t pte)
 }
 
 #define ENTRIES_PER_TABLE 512
+#define HUGE_PAGE_SIZE    (1ULL << 21)
+#define FRAMES_PER_HUGE   512
 
 /* How a region's pages get their frames. */
 enum region_backing {
@@ -73,6 +77,10 @@ struct guest_memory {
     size_t map_limit;         /* Linux's vm.max_map_count */
     uint32_t region_seed;     /* the treap's priorities */
     uint64_t heap_frame_hint; /* where a growing heap looks for frames first */
+    /* 2 MiB pages (page_tables.c): for each of the monitor's huge entries,
+     * by its 2 MiB-aligned address, the page table kept aside to split it
+     * into 4 KiB entries, so that splitting never needs a frame. */
+    GHashTable *split_tables;
 };
 
 /* A region in the map's tree. */
@@ -132,6 +140,8 @@ bool frames_alloc_at(struct guest_memory *memory, uint64_t first, uint64_t count
 /* Takes the lowest run of count free frames at or above from (the allocator
  * otherwise works top-down), for memory that grows upwards. */
 bool frames_alloc_low(struct guest_memory *memory, uint64_t count, uint64_t from, uint64_t *first);
+/* Takes the highest 2 MiB-aligned run of 512 free frames. */
+bool frames_alloc_huge(struct guest_memory *memory, uint64_t *first);
 /* Allocates one frame for a page table (zeroed). */
 bool frames_alloc_table(struct guest_memory *memory, uint64_t *gpa);
 /* Gives back used frames [first, first + count) unconditionally, zeroing
@@ -175,5 +185,16 @@ void page_tables_visit(struct guest_memory *memory, uint64_t start, uint64_t end
 
 /* Frees the tables below the PML4 that became empty in [start, end). */
 void page_tables_prune(struct guest_memory *memory, uint64_t start, uint64_t end);
+
+/*
+ * Maps the 2 MiB-aligned gva with one 2 MiB entry onto the 512 frames from
+ * frame (2 MiB-aligned, owned), when its leaf table exists and is empty (the
+ * table is kept aside to split the entry later). False otherwise.
+ * Everything that works on 4 KiB entries (page_table_slot, the visits)
+ * splits such an entry first, so the rest of memory/ never sees one; the
+ * translations stay the same, so a split owes no flush.
+ */
+bool page_tables_map_huge(struct guest_memory *memory, uint64_t gva, uint64_t frame,
+                          uint64_t flags);
 
 #endif

@@ -31,6 +31,26 @@
 
 /* ---- RAM ---------------------------------------------------------------- */
 
+/* Guest RAM, 2 MiB-aligned in the host so that the host's huge pages line up
+ * with the guest's 2 MiB pages (KVM maps a guest huge page with a huge
+ * translation only then). */
+static void *map_ram(uint64_t ram_size)
+{
+    uint64_t slack = HUGE_PAGE_SIZE;
+    uint8_t *mapping = mmap(NULL, ram_size + slack, PROT_READ | PROT_WRITE,
+                            MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (mapping == MAP_FAILED)
+        return MAP_FAILED;
+    uint64_t head = (HUGE_PAGE_SIZE - (uintptr_t)mapping % HUGE_PAGE_SIZE) % HUGE_PAGE_SIZE;
+    if (head)
+        munmap(mapping, head);
+    if (slack - head)
+        munmap(mapping + head + ram_size, slack - head);
+    /* Where the host gives huge pages only on request (THP "madvise"). */
+    madvise(mapping + head, ram_size, MADV_HUGEPAGE);
+    return mapping + head;
+}
+
 /* The host's vm.max_map_count, so that a program meets the limit it would
  * meet natively; read once (the monitor may be sandboxed later). */
 static size_t host_map_limit(void)
@@ -64,8 +84,7 @@ struct guest_memory *guest_memory_create(uint64_t ram_size, char **error)
     memory->map_limit = host_map_limit();
     /* NORESERVE: the guest rarely touches all of its RAM; pages are
      * populated on first touch. */
-    void *ram = mmap(NULL, ram_size, PROT_READ | PROT_WRITE,
-                     MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    void *ram = map_ram(ram_size);
     if (ram == MAP_FAILED) {
         if (error)
             *error = g_strdup_printf("cannot map %" G_GUINT64_FORMAT " bytes of guest RAM: %s",
@@ -96,6 +115,8 @@ void guest_memory_destroy(struct guest_memory *memory)
         munmap(memory->ram, memory->ram_size);
     frames_fini(memory);
     regions_clear(memory);
+    if (memory->split_tables)
+        g_hash_table_destroy(memory->split_tables);
     g_free(memory);
 }
 
@@ -309,14 +330,15 @@ static void set_leaves(struct guest_memory *memory, uint64_t start, uint64_t fra
     }
 }
 
-/* The frame of the page at gva when a mapping owns one there. */
+/* The frame of the page at gva when a mapping owns one there (read with a
+ * walk: page_table_slot would split a 2 MiB page to answer). */
 static bool owned_frame_at(struct guest_memory *memory, uint64_t gva, uint64_t *frame)
 {
-    uint64_t *slot;
-    if (!address_is_canonical(gva) || page_table_slot(memory, gva, false, &slot) != 0 ||
-        !(*slot & PTE_OWNED_FRAME))
+    struct guest_walk walk;
+    if (!guest_walk(memory, memory->pml4, gva, &walk) ||
+        !(walk.entries[walk.levels - 1] & PTE_OWNED_FRAME))
         return false;
-    *frame = (*slot & PTE_ADDRESS_MASK) / GUEST_PAGE_SIZE;
+    *frame = walk.gpa / GUEST_PAGE_SIZE;
     return true;
 }
 
@@ -355,8 +377,8 @@ static bool alloc_next_to_neighbours(struct guest_memory *memory, uint64_t start
  * Gives [start, start + pages) fresh zeroed frames, in runs as long as the
  * allocator has them. The tables must exist and frames_free >= pages.
  */
-static void populate(struct guest_memory *memory, uint64_t start, uint64_t pages, uint64_t flags,
-                     enum guest_region_kind kind)
+static void populate_small(struct guest_memory *memory, uint64_t start, uint64_t pages,
+                           uint64_t flags, enum guest_region_kind kind)
 {
     uint64_t run = pages, first;
 
@@ -377,6 +399,42 @@ static void populate(struct guest_memory *memory, uint64_t start, uint64_t pages
         start += run * GUEST_PAGE_SIZE;
         pages -= run;
     }
+}
+
+/* Anonymous memory a program maps itself (not the kernel's, the program's
+ * image or a device) may use 2 MiB pages. */
+static bool may_be_huge(enum guest_region_kind kind)
+{
+    return kind == GUEST_REGION_MMAP || kind == GUEST_REGION_HEAP || kind == GUEST_REGION_STACK;
+}
+
+/* populate_small, but every whole 2 MiB-aligned chunk gets a 2 MiB page where
+ * 512 aligned free frames exist: a shadow-paging KVM then takes one fault per
+ * 2 MiB at first touch, not 512 (the host backs guest RAM with huge pages). */
+static void populate(struct guest_memory *memory, uint64_t start, uint64_t pages, uint64_t flags,
+                     enum guest_region_kind kind)
+{
+    uint64_t end = start + pages * GUEST_PAGE_SIZE;
+    uint64_t chunk = (start + HUGE_PAGE_SIZE - 1) & ~(HUGE_PAGE_SIZE - 1);
+    if (!may_be_huge(kind) || chunk < start || chunk >= end || end - chunk < HUGE_PAGE_SIZE) {
+        populate_small(memory, start, pages, flags, kind);
+        return;
+    }
+    if (chunk > start)
+        populate_small(memory, start, (chunk - start) / GUEST_PAGE_SIZE, flags, kind);
+    for (; end - chunk >= HUGE_PAGE_SIZE; chunk += HUGE_PAGE_SIZE) {
+        uint64_t first;
+        if (memory->frames_free < pages || !frames_alloc_huge(memory, &first)) {
+            populate_small(memory, chunk, FRAMES_PER_HUGE, flags, kind);
+            continue;
+        }
+        if (!page_tables_map_huge(memory, chunk, first, flags)) {
+            guest_frames_free(memory, first * GUEST_PAGE_SIZE, FRAMES_PER_HUGE);
+            populate_small(memory, chunk, FRAMES_PER_HUGE, flags, kind);
+        }
+    }
+    if (chunk < end)
+        populate_small(memory, chunk, (end - chunk) / GUEST_PAGE_SIZE, flags, kind);
 }
 
 /* ---- mapping operations -------------------------------------------------- */

@@ -2,9 +2,12 @@
  * memory/page_tables.c — building and editing the monitor's 4-level tables.
  *
  * The tables live in guest RAM, in frames marked as page tables so that no
- * mapping ever hands them to the guest. The monitor only ever builds 4 KiB
- * leaves; intermediate entries are P|W|U (plus A, so the CPU has no reason to
- * write to them) and permissions are enforced at the leaf.
+ * mapping ever hands them to the guest. Leaves are 4 KiB entries, and 2 MiB
+ * entries for whole aligned chunks of anonymous memory (page_tables_map_huge:
+ * a first touch then costs a shadow-paging KVM one fault per 2 MiB instead of
+ * 512), split back into 4 KiB entries before anything edits part of them.
+ * Intermediate entries are P|W|U (plus A, so the CPU has no reason to write
+ * to them) and permissions are enforced at the leaf.
  */
 #include "memory/internal.h"
 
@@ -47,6 +50,56 @@ uint64_t pte_flags_for_prot(int prot)
     return flags;
 }
 
+/* Whether entry (at level 2, for the 2 MiB chunk at base) is one of the
+ * monitor's own 2 MiB entries, which it can split. */
+static bool is_own_huge(const struct guest_memory *memory, uint64_t entry, uint64_t base)
+{
+    return (entry & PTE_HUGE) && (entry & PTE_OWNED_FRAME) && memory->split_tables &&
+           g_hash_table_contains(memory->split_tables, GSIZE_TO_POINTER(base));
+}
+
+/* Replaces the 2 MiB entry for base with its table of 512 4 KiB entries
+ * (same frames, same rights, same debug traps). */
+static void split_huge(struct guest_memory *memory, uint64_t *entry, uint64_t base)
+{
+    uint64_t table_gpa =
+        GPOINTER_TO_SIZE(g_hash_table_lookup(memory->split_tables, GSIZE_TO_POINTER(base)));
+    g_hash_table_remove(memory->split_tables, GSIZE_TO_POINTER(base));
+    uint64_t *table = page_table_at(memory, table_gpa);
+    uint64_t frame = *entry & PTE_ADDRESS_MASK & ~(HUGE_PAGE_SIZE - 1);
+    uint64_t flags = *entry & ~PTE_ADDRESS_MASK & ~PTE_HUGE;
+    for (int i = 0; i < ENTRIES_PER_TABLE; i++)
+        table[i] = (frame + (uint64_t)i * GUEST_PAGE_SIZE) | flags;
+    *entry = table_gpa | INTERMEDIATE_FLAGS;
+}
+
+bool page_tables_map_huge(struct guest_memory *memory, uint64_t gva, uint64_t frame, uint64_t flags)
+{
+    uint64_t *table = page_table_at(memory, memory->pml4);
+    for (int level = 4; level > 2 && table; level--) {
+        uint64_t entry = table[table_index(gva, level)];
+        if (!(entry & PTE_PRESENT) || (entry & PTE_HUGE))
+            return false;
+        table = page_table_at(memory, entry & PTE_ADDRESS_MASK);
+    }
+    if (!table)
+        return false;
+    uint64_t *entry = &table[table_index(gva, 2)];
+    uint64_t leaf_gpa = *entry & PTE_ADDRESS_MASK;
+    const uint64_t *leaf = page_table_at(memory, leaf_gpa);
+    if (!(*entry & PTE_PRESENT) || (*entry & PTE_HUGE) || !leaf ||
+        !frame_is_table(memory, leaf_gpa / GUEST_PAGE_SIZE))
+        return false;
+    for (int i = 0; i < ENTRIES_PER_TABLE; i++)
+        if (leaf[i] != 0)
+            return false;
+    if (!memory->split_tables)
+        memory->split_tables = g_hash_table_new(g_direct_hash, g_direct_equal);
+    g_hash_table_insert(memory->split_tables, GSIZE_TO_POINTER(gva), GSIZE_TO_POINTER(leaf_gpa));
+    *entry = (frame * GUEST_PAGE_SIZE) | flags | PTE_HUGE | PTE_OWNED_FRAME;
+    return true;
+}
+
 int page_table_slot(struct guest_memory *memory, uint64_t gva, bool create, uint64_t **slot)
 {
     uint64_t *table = page_table_at(memory, memory->pml4);
@@ -62,6 +115,8 @@ int page_table_slot(struct guest_memory *memory, uint64_t gva, bool create, uint
             if (!frames_alloc_table(memory, &gpa))
                 return -ENOMEM;
             *entry = gpa | INTERMEDIATE_FLAGS;
+        } else if (level == 2 && is_own_huge(memory, *entry, gva & ~(HUGE_PAGE_SIZE - 1))) {
+            split_huge(memory, entry, gva & ~(HUGE_PAGE_SIZE - 1));
         } else if (*entry & PTE_HUGE) {
             return -EEXIST;
         }
@@ -125,6 +180,8 @@ static void visit_table(struct guest_memory *memory, uint64_t table_gpa, int lev
                 visit(memory, entry_base, &table[i], opaque);
             continue;
         }
+        if (level == 2 && is_own_huge(memory, table[i], entry_base))
+            split_huge(memory, &table[i], entry_base);
         uint64_t entry = table[i];
         if (!(entry & PTE_PRESENT) || (entry & PTE_HUGE))
             continue;

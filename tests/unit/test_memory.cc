@@ -1328,3 +1328,43 @@ TEST_F(MemoryTest, FindFreeMatchesAModel)
 }
 
 } // namespace
+
+namespace
+{
+// Whole 2 MiB-aligned chunks of anonymous memory get 2 MiB pages; editing
+// part of one splits it into 4 KiB pages with the same frames.
+TEST_F(MemoryTest, HugePagesForAlignedAnonymousChunks)
+{
+    const uint64_t base = 0x40000000, huge = 2ULL << 20;
+    const uint64_t free_at_start = guest_frames_free_count(memory_);
+    ASSERT_EQ(guest_map_anonymous(memory_, base - kPage, 2 * huge + 2 * kPage, kUserRW,
+                                  GUEST_REGION_MMAP, ""),
+              0);
+    struct guest_walk walk;
+    ASSERT_TRUE(guest_walk(memory_, guest_memory_cr3(memory_), base + 5 * kPage, &walk));
+    EXPECT_EQ(walk.page_size, huge);
+    EXPECT_EQ(walk.gpa % huge, 5 * kPage);
+    ASSERT_TRUE(guest_walk(memory_, guest_memory_cr3(memory_), base - kPage, &walk));
+    EXPECT_EQ(walk.page_size, kPage);
+    uint64_t gpa = Translate(base + 7 * kPage);
+    uint8_t byte = 42;
+    ASSERT_EQ(guest_write(memory_, base + 7 * kPage, &byte, 1, GUEST_ACCESS_USER_WRITE), 0);
+    uint64_t free_before = guest_frames_free_count(memory_);
+    // Read-only in the middle: split, same frame, data kept.
+    ASSERT_EQ(guest_protect(memory_, base + 7 * kPage, kPage, kUserR), 0);
+    ASSERT_TRUE(guest_walk(memory_, guest_memory_cr3(memory_), base + 7 * kPage, &walk));
+    EXPECT_EQ(walk.page_size, kPage);
+    EXPECT_EQ(walk.gpa, gpa);
+    EXPECT_FALSE(walk.writable);
+    EXPECT_EQ(guest_frames_free_count(memory_), free_before); // the split needed no frame
+    uint8_t back = 0;
+    ASSERT_EQ(guest_read(memory_, base + 7 * kPage, &back, 1, GUEST_ACCESS_USER_READ), 0);
+    EXPECT_EQ(back, 42);
+    // The second chunk is still huge; unmapping everything gives every frame back.
+    ASSERT_TRUE(guest_walk(memory_, guest_memory_cr3(memory_), base + huge, &walk));
+    EXPECT_EQ(walk.page_size, huge);
+    ASSERT_EQ(guest_unmap(memory_, base - kPage, 2 * huge + 2 * kPage), 0);
+    EXPECT_FALSE(guest_walk(memory_, guest_memory_cr3(memory_), base + huge, &walk));
+    EXPECT_EQ(guest_frames_free_count(memory_), free_at_start);
+}
+} // namespace
