@@ -15,12 +15,19 @@
 
 /* ---- registers --------------------------------------------------------- */
 
-static bool read_all_registers(struct gdbstub *stub, struct cpu_state *state,
+/* The thread a register packet is for: lldb's suffix, else the current. */
+static int64_t register_thread(struct gdbstub *stub, struct gdbstub_cursor *args)
+{
+    int64_t thread = gdbstub_take_thread_suffix(stub, args);
+    return thread > 0 ? thread : gdbstub_current_thread(stub);
+}
+
+static bool read_all_registers(struct gdbstub *stub, int64_t thread, struct cpu_state *state,
                                struct cpu_fpu_state *fpu)
 {
     memset(state, 0, sizeof *state);
     memset(fpu, 0, sizeof *fpu);
-    return stub->ops->read_registers(stub->opaque, state, fpu) == 0;
+    return stub->ops->read_registers(stub->opaque, thread, state, fpu) == 0;
 }
 
 static void handle_read_registers(struct gdbstub *stub, struct gdbstub_cursor *args)
@@ -28,8 +35,7 @@ static void handle_read_registers(struct gdbstub *stub, struct gdbstub_cursor *a
     struct cpu_state state;
     struct cpu_fpu_state fpu;
     uint8_t bytes[GDB_REGISTERS_SIZE];
-    (void)args;
-    if (!read_all_registers(stub, &state, &fpu)) {
+    if (!read_all_registers(stub, register_thread(stub, args), &state, &fpu)) {
         gdbstub_reply_error(stub, EIO);
         return;
     }
@@ -39,10 +45,10 @@ static void handle_read_registers(struct gdbstub *stub, struct gdbstub_cursor *a
     gdbstub_reply_string(stub, text);
 }
 
-static void write_registers_back(struct gdbstub *stub, const struct cpu_state *state,
-                                 const struct cpu_fpu_state *fpu)
+static void write_registers_back(struct gdbstub *stub, int64_t thread,
+                                 const struct cpu_state *state, const struct cpu_fpu_state *fpu)
 {
-    int result = stub->ops->write_registers(stub->opaque, state, fpu);
+    int result = stub->ops->write_registers(stub->opaque, thread, state, fpu);
     if (result < 0)
         gdbstub_reply_error(stub, -result);
     else
@@ -54,19 +60,19 @@ static void handle_write_registers(struct gdbstub *stub, struct gdbstub_cursor *
     struct cpu_state state;
     struct cpu_fpu_state fpu;
     uint8_t bytes[GDB_REGISTERS_SIZE];
-    gdbstub_drop_thread_suffix(args);
+    int64_t thread = register_thread(stub, args);
     size_t hex_length = (size_t)(args->end - args->next);
     /* A shorter G (a debugger that knows fewer registers) sets a prefix. */
     if (hex_length > 2 * sizeof bytes || !gdbstub_decode_hex(args->next, hex_length, bytes)) {
         gdbstub_reply_error(stub, EINVAL);
         return;
     }
-    if (!read_all_registers(stub, &state, &fpu)) {
+    if (!read_all_registers(stub, thread, &state, &fpu)) {
         gdbstub_reply_error(stub, EIO);
         return;
     }
     gdb_registers_from_bytes(bytes, hex_length / 2, &state, &fpu);
-    write_registers_back(stub, &state, &fpu);
+    write_registers_back(stub, thread, &state, &fpu);
 }
 
 static bool take_regnum(struct gdbstub_cursor *args, int *regnum)
@@ -85,12 +91,12 @@ static void handle_read_register(struct gdbstub *stub, struct gdbstub_cursor *ar
     uint8_t bytes[16];
     size_t size;
     int regnum;
-    gdbstub_drop_thread_suffix(args);
+    int64_t thread = register_thread(stub, args);
     if (!take_regnum(args, &regnum) || !gdbstub_at_end(args)) {
         gdbstub_reply_error(stub, EINVAL);
         return;
     }
-    if (!read_all_registers(stub, &state, &fpu)) {
+    if (!read_all_registers(stub, thread, &state, &fpu)) {
         gdbstub_reply_error(stub, EIO);
         return;
     }
@@ -108,7 +114,7 @@ static void handle_write_register(struct gdbstub *stub, struct gdbstub_cursor *a
     uint8_t bytes[16];
     size_t size;
     int regnum;
-    gdbstub_drop_thread_suffix(args);
+    int64_t thread = register_thread(stub, args);
     if (!take_regnum(args, &regnum) || !gdbstub_take_char(args, '=')) {
         gdbstub_reply_error(stub, EINVAL);
         return;
@@ -119,12 +125,12 @@ static void handle_write_register(struct gdbstub *stub, struct gdbstub_cursor *a
         gdbstub_reply_error(stub, EINVAL);
         return;
     }
-    if (!read_all_registers(stub, &state, &fpu)) {
+    if (!read_all_registers(stub, thread, &state, &fpu)) {
         gdbstub_reply_error(stub, EIO);
         return;
     }
     gdb_register_set(regnum, bytes, &state, &fpu);
-    write_registers_back(stub, &state, &fpu);
+    write_registers_back(stub, thread, &state, &fpu);
 }
 
 /* ---- memory ------------------------------------------------------------ */
@@ -245,8 +251,7 @@ static void handle_write_memory_binary(struct gdbstub *stub, struct gdbstub_curs
 
 /* Starts the guest; the reply comes with the stop. The flags are set
  * first because a target may report the stop from inside resume(). */
-static void resume(struct gdbstub *stub, enum gdb_resume_mode mode, uint64_t range_start,
-                   uint64_t range_end, int signal)
+static void resume(struct gdbstub *stub, const struct gdb_resume_action *actions, size_t count)
 {
     if (gdbstub_program_ended(stub)) {
         gdbstub_reply_error(stub, ESRCH);
@@ -255,7 +260,7 @@ static void resume(struct gdbstub *stub, enum gdb_resume_mode mode, uint64_t ran
     stub->running = true;
     stub->stop_reply_owed = true;
     stub->interrupt_sent = false;
-    int result = stub->ops->resume(stub->opaque, mode, range_start, range_end, signal);
+    int result = stub->ops->resume(stub->opaque, actions, count);
     if (result < 0 && stub->running) {
         stub->running = false;
         stub->stop_reply_owed = false;
@@ -269,7 +274,7 @@ static void resume(struct gdbstub *stub, enum gdb_resume_mode mode, uint64_t ran
     }
 }
 
-/* c/s [ADDR]: an address moves rip first. */
+/* c/s [ADDR]: an address moves the current thread's rip first. */
 static bool move_pc(struct gdbstub *stub, struct gdbstub_cursor *args)
 {
     uint64_t address;
@@ -277,13 +282,16 @@ static bool move_pc(struct gdbstub *stub, struct gdbstub_cursor *args)
     struct cpu_fpu_state fpu;
     if (gdbstub_at_end(args))
         return true;
+    int64_t thread = gdbstub_current_thread(stub);
     if (!gdbstub_take_hex(args, &address) || !gdbstub_at_end(args) ||
-        !read_all_registers(stub, &state, &fpu))
+        !read_all_registers(stub, thread, &state, &fpu))
         return false;
     state.rip = address;
-    return stub->ops->write_registers(stub->opaque, &state, &fpu) == 0;
+    return stub->ops->write_registers(stub->opaque, thread, &state, &fpu) == 0;
 }
 
+/* The legacy packets: c and C resume every thread; s and S step Hc's
+ * thread (or the current one) alone. */
 static void resume_at(struct gdbstub *stub, struct gdbstub_cursor *args, enum gdb_resume_mode mode,
                       int signal)
 {
@@ -291,7 +299,11 @@ static void resume_at(struct gdbstub *stub, struct gdbstub_cursor *args, enum gd
         gdbstub_reply_error(stub, EINVAL);
         return;
     }
-    resume(stub, mode, 0, 0, signal);
+    struct gdb_resume_action action = {.thread = -1, .mode = mode, .signal = signal};
+    if (mode != GDB_RESUME_CONTINUE && stub->ops->threads)
+        action.thread =
+            stub->continue_thread > 0 ? stub->continue_thread : gdbstub_current_thread(stub);
+    resume(stub, &action, 1);
 }
 
 static void handle_continue(struct gdbstub *stub, struct gdbstub_cursor *args)
@@ -327,18 +339,14 @@ static void handle_step_signal(struct gdbstub *stub, struct gdbstub_cursor *args
     resume_with_signal(stub, args, GDB_RESUME_STEP);
 }
 
-struct vcont_action {
-    enum gdb_resume_mode mode;
-    int signal;
-    uint64_t range_start, range_end;
-};
-
-/* One action of vCont: c, Csig, s, Ssig, rSTART,END, then [:thread]. */
-static bool take_vcont_action(const struct gdbstub *stub, struct gdbstub_cursor *args,
-                              struct vcont_action *action, bool *ours)
+/* One action of vCont: c, Csig, s, Ssig, rSTART,END, then [:thread]
+ * (none, or -1: every thread; 0: any, taken as the current one). */
+static bool take_vcont_action(struct gdbstub *stub, struct gdbstub_cursor *args,
+                              struct gdb_resume_action *action)
 {
     uint64_t signal = 0;
     int64_t thread = -1;
+    *action = (struct gdb_resume_action){0};
     if (gdbstub_at_end(args))
         return false;
     char kind = *args->next++;
@@ -365,32 +373,42 @@ static bool take_vcont_action(const struct gdbstub *stub, struct gdbstub_cursor 
                    : (kind == 's' || kind == 'S') ? GDB_RESUME_STEP
                                                   : GDB_RESUME_CONTINUE;
     action->signal = (int)signal;
-    *ours = gdbstub_is_our_thread(thread);
+    action->thread = thread == 0 ? gdbstub_current_thread(stub) : thread;
     return true;
+}
+
+/* A target of one thread gets the first action that applies to it, as
+ * for every thread. */
+static bool single_thread_action(struct gdb_resume_action *actions, size_t *count)
+{
+    for (size_t i = 0; i < *count; i++) {
+        if (actions[i].thread == -1 || actions[i].thread == 1) {
+            actions[0] = actions[i];
+            actions[0].thread = -1;
+            *count = 1;
+            return true;
+        }
+    }
+    return false;
 }
 
 static void handle_vcont(struct gdbstub *stub, struct gdbstub_cursor *args)
 {
-    struct vcont_action chosen = {0}, action = {0};
-    bool found = false;
-    /* The leftmost action that applies to a thread wins; ours is the only
-     * thread, so that is the first action naming it or every thread. */
+    struct gdb_resume_action actions[GDB_MAX_RESUME_ACTIONS];
+    size_t count = 0;
     while (gdbstub_take_char(args, ';')) {
-        bool ours;
-        if (!take_vcont_action(stub, args, &action, &ours)) {
+        if (count == GDB_MAX_RESUME_ACTIONS || !take_vcont_action(stub, args, &actions[count])) {
             gdbstub_reply_error(stub, EINVAL);
             return;
         }
-        if (ours && !found) {
-            chosen = action;
-            found = true;
-        }
+        count++;
     }
-    if (!gdbstub_at_end(args) || !found) {
+    if (!gdbstub_at_end(args) || count == 0 ||
+        (!stub->ops->threads && !single_thread_action(actions, &count))) {
         gdbstub_reply_error(stub, EINVAL);
         return;
     }
-    resume(stub, chosen.mode, chosen.range_start, chosen.range_end, chosen.signal);
+    resume(stub, actions, count);
 }
 
 static void handle_vcont_query(struct gdbstub *stub, struct gdbstub_cursor *args)
@@ -485,70 +503,6 @@ static void handle_remove_breakpoint(struct gdbstub *stub, struct gdbstub_cursor
     handle_breakpoint(stub, args, false);
 }
 
-/* ---- threads ----------------------------------------------------------- */
-
-static void handle_set_thread(struct gdbstub *stub, struct gdbstub_cursor *args)
-{
-    int64_t thread;
-    if (gdbstub_at_end(args) || (*args->next != 'g' && *args->next != 'c')) {
-        gdbstub_reply_error(stub, EINVAL);
-        return;
-    }
-    args->next++;
-    if (!gdbstub_take_thread_id_of(stub, args, &thread) || !gdbstub_at_end(args))
-        gdbstub_reply_error(stub, EINVAL);
-    else if (!gdbstub_is_our_thread(thread))
-        gdbstub_reply_error(stub, ESRCH);
-    else
-        gdbstub_reply_ok(stub);
-}
-
-static void handle_thread_alive(struct gdbstub *stub, struct gdbstub_cursor *args)
-{
-    int64_t thread;
-    if (!gdbstub_take_thread_id_of(stub, args, &thread) || !gdbstub_at_end(args))
-        gdbstub_reply_error(stub, EINVAL);
-    else if (thread != THREAD_ID || gdbstub_program_ended(stub))
-        gdbstub_reply_error(stub, ESRCH);
-    else
-        gdbstub_reply_ok(stub);
-}
-
-static void handle_current_thread(struct gdbstub *stub, struct gdbstub_cursor *args)
-{
-    (void)args;
-    GString *text = g_string_new("QC");
-    gdbstub_append_thread(stub, text);
-    gdbstub_reply_string(stub, text);
-}
-
-static void handle_first_thread_info(struct gdbstub *stub, struct gdbstub_cursor *args)
-{
-    (void)args;
-    GString *text = g_string_new("m");
-    gdbstub_append_thread(stub, text);
-    gdbstub_reply_string(stub, text);
-}
-
-static void handle_next_thread_info(struct gdbstub *stub, struct gdbstub_cursor *args)
-{
-    (void)args;
-    gdbstub_reply(stub, "l");
-}
-
-static void handle_thread_extra_info(struct gdbstub *stub, struct gdbstub_cursor *args)
-{
-    int64_t thread;
-    if (!gdbstub_take_char(args, ',') || !gdbstub_take_thread_id_of(stub, args, &thread) ||
-        !gdbstub_at_end(args)) {
-        gdbstub_reply_error(stub, EINVAL);
-        return;
-    }
-    GString *text = g_string_new(NULL);
-    gdbstub_append_hex(text, "vCPU 0", 6);
-    gdbstub_reply_string(stub, text);
-}
-
 /* ---- session ----------------------------------------------------------- */
 
 /* Whether the debugger's feature list (qSupported:a+;b+;...) has feature+. */
@@ -590,6 +544,8 @@ static void handle_supported(struct gdbstub *stub, struct gdbstub_cursor *args)
         g_string_append(text, ";qXfer:libraries:read+;qXfer:libraries-svr4:read+");
     if (stub->ops->auxv)
         g_string_append(text, ";qXfer:auxv:read+");
+    if (stub->ops->threads)
+        g_string_append(text, ";qXfer:threads:read+");
     if (stub->ops->catch_syscalls)
         g_string_append(text, ";QCatchSyscalls+");
     if (stub->ops->signal_filters)
@@ -790,8 +746,8 @@ static const command_handler letter_commands[128] = {
     ['S'] = handle_step_signal,
     ['Z'] = handle_insert_breakpoint,
     ['z'] = handle_remove_breakpoint,
-    ['H'] = handle_set_thread,
-    ['T'] = handle_thread_alive,
+    ['H'] = gdbstub_handle_set_thread,
+    ['T'] = gdbstub_handle_thread_alive,
     ['k'] = handle_kill,
     ['D'] = handle_detach,
 };
@@ -810,10 +766,11 @@ static const struct {
     {"QProgramSignals", handle_program_signals, false},
     {"qXfer:siginfo", gdbstub_handle_siginfo, true},
     {"qXfer", gdbstub_handle_transfer, false},
-    {"qC", handle_current_thread, false},
-    {"qfThreadInfo", handle_first_thread_info, false},
-    {"qsThreadInfo", handle_next_thread_info, false},
-    {"qThreadExtraInfo", handle_thread_extra_info, false},
+    {"qC", gdbstub_handle_current_thread, false},
+    {"qfThreadInfo", gdbstub_handle_first_thread_info, false},
+    {"qsThreadInfo", gdbstub_handle_next_thread_info, false},
+    {"qThreadExtraInfo", gdbstub_handle_thread_extra_info, false},
+    {"qGetTLSAddr", gdbstub_handle_tls_address, true},
     {"qAttached", handle_attached, false},
     {"qSymbol", handle_symbol, false},
     {"qRcmd", handle_monitor_command, true},

@@ -2,9 +2,7 @@
  * The stub's lifecycle and execution state: creation, sessions, thread ids
  * as the debugger writes them, and stop replies. The stub is all-stop: a
  * resume owes the debugger exactly one stop reply, sent when the monitor
- * calls gdbstub_notify_stop.
- *
- * One vCPU, so one thread: id 1, process id 1.
+ * calls gdbstub_notify_stop. Thread ids are in threads.c.
  */
 #include <inttypes.h>
 #include <string.h>
@@ -13,80 +11,6 @@
 #include <glib.h>
 
 #include "gdbstub/internal.h"
-
-/* A thread id as gdb writes them: -1 (all), 0 (any) or a hex id. */
-int64_t gdbstub_process_id(const struct gdbstub *stub)
-{
-    return stub->ops->process_id ? stub->ops->process_id(stub->opaque) : 0;
-}
-
-/* The one thread's id as the debugger writes it: "1", or "pPID.PID". */
-void gdbstub_append_thread(const struct gdbstub *stub, GString *text)
-{
-    if (stub->multiprocess)
-        g_string_append_printf(text, "p%" PRIx64 ".%" PRIx64, gdbstub_process_id(stub),
-                               gdbstub_process_id(stub));
-    else
-        g_string_append_printf(text, "%x", THREAD_ID);
-}
-
-static bool take_plain_thread_id(struct gdbstub_cursor *cursor, int64_t *thread);
-
-/* pPID, pPID.TID (each part -1 for all, 0 for any): our process and its
- * main thread become THREAD_ID (or -1/0 for all/any), anything else an id
- * that is not ours. */
-static bool take_multiprocess_id(const struct gdbstub *stub, struct gdbstub_cursor *cursor,
-                                 int64_t *thread)
-{
-    int64_t pid, tid = -1;
-    if (!take_plain_thread_id(cursor, &pid) ||
-        (gdbstub_take_char(cursor, '.') && !take_plain_thread_id(cursor, &tid)))
-        return false;
-    int64_t ours = gdbstub_process_id(stub);
-    if (pid > 0 && pid != ours)
-        *thread = INT32_MAX; /* another process: no such thread */
-    else if (tid > 0)
-        *thread = tid == ours ? THREAD_ID : INT32_MAX;
-    else
-        *thread = tid;
-    return true;
-}
-
-bool gdbstub_take_thread_id_of(const struct gdbstub *stub, struct gdbstub_cursor *cursor,
-                               int64_t *thread)
-{
-    if (gdbstub_take_char(cursor, 'p'))
-        return take_multiprocess_id(stub, cursor, thread);
-    return take_plain_thread_id(cursor, thread);
-}
-
-static bool take_plain_thread_id(struct gdbstub_cursor *cursor, int64_t *thread)
-{
-    uint64_t value;
-    if (gdbstub_take_char(cursor, '-')) {
-        if (!gdbstub_take_char(cursor, '1'))
-            return false;
-        *thread = -1;
-        return true;
-    }
-    if (!gdbstub_take_hex(cursor, &value) || value > INT32_MAX)
-        return false;
-    *thread = (int64_t)value;
-    return true;
-}
-
-bool gdbstub_is_our_thread(int64_t thread)
-{
-    return thread == -1 || thread == 0 || thread == THREAD_ID;
-}
-
-/* lldb's QThreadSuffixSupported appends ";thread:ID;" to register packets. */
-void gdbstub_drop_thread_suffix(struct gdbstub_cursor *cursor)
-{
-    const char *suffix = memmem(cursor->next, (size_t)(cursor->end - cursor->next), ";thread:", 8);
-    if (suffix)
-        cursor->end = suffix;
-}
 
 /* ---- stop replies ------------------------------------------------------ */
 
@@ -108,11 +32,11 @@ static GString *format_stop_reply(const struct gdbstub *stub, const struct gdb_s
         break;
     }
     g_string_append_printf(text, "T%02xthread:", stop->signal & 0xff);
-    gdbstub_append_thread(stub, text);
+    gdbstub_append_thread_id(stub, text, gdbstub_stop_thread(stub, stop));
     g_string_append_c(text, ';');
     if (stub->list_threads_in_stop_reply) {
         g_string_append(text, "threads:");
-        gdbstub_append_thread(stub, text);
+        gdbstub_append_thread_list(stub, text);
         g_string_append_c(text, ';');
     }
     /* swbreak/hwbreak only for a debugger that asked for them (qSupported). */
@@ -167,6 +91,9 @@ void gdbstub_notify_stop(struct gdbstub *stub, const struct gdb_stop *stop)
     stub->have_stop = true;
     stub->running = false;
     stub->interrupt_sent = false;
+    /* As gdbserver: the thread that stopped is the one selected now. */
+    stub->general_thread = 0;
+    stub->continue_thread = 0;
     if (stub->stop_reply_owed && gdbstub_debugger_present(stub)) {
         stub->stop_reply_owed = false;
         gdbstub_send_stop_reply(stub);
@@ -182,6 +109,8 @@ void gdbstub_reset_session(struct gdbstub *stub)
     stub->debugger_hwbreak = false;
     stub->list_threads_in_stop_reply = false;
     stub->multiprocess = false;
+    stub->general_thread = 0;
+    stub->continue_thread = 0;
     gdbstub_close_session_files(stub);
     stub->stop_reply_owed = false;
     stub->interrupt_queued = false;

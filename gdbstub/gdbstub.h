@@ -9,6 +9,12 @@
  * once, and the monitor later calls gdbstub_notify_stop() exactly once per
  * resume (or interrupt) with why the guest stopped (calling it from inside
  * resume() is allowed too). No callback may free the stub.
+ *
+ * Threads: with ops->threads, every thread of the program is a gdb thread,
+ * named by the target's own positive ids (the guest tids); the stub is
+ * all-stop, so the target stops every thread before it reports a stop and
+ * a resume says what each thread does. Without it the program is one
+ * thread, id 1.
  */
 #ifndef HERMITUX_GDBSTUB_H
 #define HERMITUX_GDBSTUB_H
@@ -61,7 +67,19 @@ struct gdb_stop {
     enum gdb_stop_reason reason;
     uint64_t watch_address;  /* for watch/rwatch/awatch */
     uint64_t syscall_number; /* for syscall_entry/syscall_return */
+    int64_t thread;          /* the thread that stopped; 0: the first thread */
 };
+
+/* One thread's part of a resume (a vCont action). */
+struct gdb_resume_action {
+    int64_t thread; /* a thread id, or -1: every thread no earlier action named */
+    enum gdb_resume_mode mode;
+    uint64_t range_start, range_end; /* GDB_RESUME_RANGE_STEP */
+    int signal;                      /* to deliver (0 none; others may be ignored) */
+};
+
+/* Most actions one resume may carry (vCont with more is refused). */
+#define GDB_MAX_RESUME_ACTIONS 32
 
 /* Signals a debugger may name in QPassSignals/QProgramSignals: GDB numbers below this. */
 #define GDB_SIGNAL_LIMIT 256
@@ -75,18 +93,19 @@ struct gdb_library {
 /* What the stub needs from the monitor. Each returns 0 or a negative errno
  * unless said otherwise. */
 struct gdb_target_ops {
-    /* The vCPU's registers (only while stopped). */
-    int (*read_registers)(void *opaque, struct cpu_state *state, struct cpu_fpu_state *fpu);
-    int (*write_registers)(void *opaque, const struct cpu_state *state,
+    /* A thread's registers (only while stopped); -ESRCH for no such thread. */
+    int (*read_registers)(void *opaque, int64_t thread, struct cpu_state *state,
+                          struct cpu_fpu_state *fpu);
+    int (*write_registers)(void *opaque, int64_t thread, const struct cpu_state *state,
                            const struct cpu_fpu_state *fpu);
     /* Guest-virtual memory; -EFAULT for an unmapped page. Breakpoints the
      * target planted are invisible in what read_memory returns. */
     int (*read_memory)(void *opaque, uint64_t address, void *buffer, size_t length);
     int (*write_memory)(void *opaque, uint64_t address, const void *buffer, size_t length);
     /* Starts the guest; the stop is reported later with gdbstub_notify_stop.
-     * signal: the signal to deliver (0 none; others may be ignored). */
-    int (*resume)(void *opaque, enum gdb_resume_mode mode, uint64_t range_start, uint64_t range_end,
-                  int signal);
+     * Each thread takes the first action naming it or -1; threads no action
+     * covers stay stopped. Without ops->threads: one action, thread -1. */
+    int (*resume)(void *opaque, const struct gdb_resume_action *actions, size_t count);
     /* Ctrl-C: stop the running guest; it reports GDB signal 2 (SIGINT). */
     void (*interrupt)(void *opaque);
     /* Z/z packets. kind is the packet's kind field (length for watchpoints).
@@ -140,6 +159,18 @@ struct gdb_target_ops {
      * the signal the program stopped with, read into info or replaced by
      * it. -ENOENT when the stop has none. NULL: not offered. */
     int (*siginfo)(void *opaque, uint8_t info[128], bool write);
+    /* The live threads' ids (positive), the first thread first: writes at
+     * most max of them to ids, returns how many there are. Only while
+     * stopped. NULL: the program is one thread, id 1. */
+    size_t (*threads)(void *opaque, int64_t *ids, size_t max);
+    /* A thread's name (prctl PR_SET_NAME; g_free it), NULL when there is no
+     * such thread. */
+    char *(*thread_name)(void *opaque, int64_t thread);
+    /* qGetTLSAddr: the address of the thread-local at offset in the TLS
+     * block of the module whose link_map is at lm (0: the program, static).
+     * 0, or a negative errno. NULL: not offered. */
+    int (*tls_address)(void *opaque, int64_t thread, uint64_t offset, uint64_t lm,
+                       uint64_t *address);
 };
 
 struct gdbstub;

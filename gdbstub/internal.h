@@ -11,6 +11,7 @@
  *                threads and the session
  *   hostio.c     vFile (Host I/O)
  *   xfer.c       qXfer objects
+ *   threads.c    thread ids, Hg/Hc, the thread list and names
  *   gdbstub.c    the stub's lifecycle, thread ids and stop replies
  * Everything runs on the monitor's main loop thread.
  */
@@ -31,7 +32,6 @@
 #define MAX_REPLY_DATA (GDB_PACKET_SIZE / 2)
 /* Monitor command output goes out in O packets of this many bytes. */
 #define CONSOLE_CHUNK 1024
-#define THREAD_ID     1
 
 enum receive_state {
     RECEIVE_IDLE,      /* between packets: acks, Ctrl-C, garbage */
@@ -78,7 +78,10 @@ struct gdbstub {
     bool debugger_hwbreak;
     bool list_threads_in_stop_reply;
     bool multiprocess; /* pPID.TID thread ids (qSupported multiprocess+) */
-    GArray *files;     /* host fds opened by vFile:open in this session */
+    /* Hg's and Hc's threads; 0: the thread of the last stop. */
+    int64_t general_thread;
+    int64_t continue_thread;
+    GArray *files; /* host fds opened by vFile:open in this session */
     /* QPassSignals, QProgramSignals: the debugger's latest sets. */
     bool pass_signals[GDB_SIGNAL_LIMIT];
     bool program_signals[GDB_SIGNAL_LIMIT];
@@ -127,15 +130,30 @@ bool gdbstub_take_hex(struct gdbstub_cursor *cursor, uint64_t *value);
 bool gdbstub_unescape_binary(char *data, size_t *length);
 
 /* ---- gdbstub.c: lifecycle, thread ids, stop replies */
-void gdbstub_append_thread(const struct gdbstub *stub, GString *text);
-void gdbstub_drop_thread_suffix(struct gdbstub_cursor *cursor);
-bool gdbstub_is_our_thread(int64_t thread);
-int64_t gdbstub_process_id(const struct gdbstub *stub);
 bool gdbstub_program_ended(const struct gdbstub *stub);
 void gdbstub_reset_session(struct gdbstub *stub);
 void gdbstub_send_stop_reply(struct gdbstub *stub);
+
+/* ---- threads.c: thread ids, the thread list, the thread packets */
+int64_t gdbstub_process_id(const struct gdbstub *stub);
+/* The live thread ids into a g_malloc'ed *ids; returns how many. */
+size_t gdbstub_thread_list(const struct gdbstub *stub, int64_t **ids);
+bool gdbstub_thread_exists(const struct gdbstub *stub, int64_t thread);
+int64_t gdbstub_stop_thread(const struct gdbstub *stub, const struct gdb_stop *stop);
+int64_t gdbstub_current_thread(const struct gdbstub *stub);
+void gdbstub_append_thread_id(const struct gdbstub *stub, GString *text, int64_t thread);
+void gdbstub_append_thread_list(const struct gdbstub *stub, GString *text);
 bool gdbstub_take_thread_id_of(const struct gdbstub *stub, struct gdbstub_cursor *cursor,
                                int64_t *thread);
+int64_t gdbstub_take_thread_suffix(const struct gdbstub *stub, struct gdbstub_cursor *cursor);
+char *gdbstub_threads_xml(const struct gdbstub *stub);
+void gdbstub_handle_set_thread(struct gdbstub *stub, struct gdbstub_cursor *args);
+void gdbstub_handle_thread_alive(struct gdbstub *stub, struct gdbstub_cursor *args);
+void gdbstub_handle_current_thread(struct gdbstub *stub, struct gdbstub_cursor *args);
+void gdbstub_handle_first_thread_info(struct gdbstub *stub, struct gdbstub_cursor *args);
+void gdbstub_handle_next_thread_info(struct gdbstub *stub, struct gdbstub_cursor *args);
+void gdbstub_handle_thread_extra_info(struct gdbstub *stub, struct gdbstub_cursor *args);
+void gdbstub_handle_tls_address(struct gdbstub *stub, struct gdbstub_cursor *args);
 
 /* ---- commands.c: the command table */
 void gdbstub_dispatch(struct gdbstub *stub, const char *payload, size_t length);

@@ -115,6 +115,9 @@ static bool find_transfer_object(struct gdbstub *stub, const char *object, const
     } else if (strcmp(object, "libraries-svr4") == 0 && ops->kernel_file) {
         found->owned = libraries_svr4_xml(stub, annex);
         found->data = found->owned;
+    } else if (strcmp(object, "threads") == 0 && !*annex) {
+        found->owned = gdbstub_threads_xml(stub);
+        found->data = found->owned;
     } else if (strcmp(object, "auxv") == 0 && ops->auxv && !*annex) {
         found->data = ops->auxv(stub->opaque, &found->length);
         return found->data != NULL;

@@ -1,4 +1,19 @@
-/* monitor/debug.c — the GDB stub's target, and stopping the vCPU for it. */
+/*
+ * monitor/debug.c — the GDB stub's target, and stopping the vCPUs for it.
+ *
+ * All-stop over every vCPU. The debugger's state (breakpoints, the session,
+ * which thread does what on the next resume) belongs to the main loop: it
+ * changes only there, and only while every vCPU thread is parked. A vCPU
+ * thread that meets a debug event (breakpoint, end of a step, watchpoint,
+ * fault, caught syscall) reports it and parks; the first event of a run
+ * starts the stop, which kicks every other vCPU out of run() and out of
+ * its host calls (the accelerator's kick contract), and each parks at its
+ * next exit. When the last one is parked, the stop goes to gdb. A later
+ * event of another thread is kept as that thread's pending event and
+ * reported at the next resume instead of running (as gdbserver does). Each
+ * thread's step state (TF, the kernel step's int3, an open watched page) is
+ * its own vCPU thread's.
+ */
 #include "config.h"
 #include "monitor/debug.h"
 #include "monitor/debug_signals.h"
@@ -39,31 +54,34 @@ struct breakpoint {
     unsigned slot_mask; /* MECHANISM_SLOT: the slots it holds (a watchpoint may need several) */
 };
 
-struct debugger {
-    struct guest *guest;
-    struct gdbstub *stub;
-    const struct accel_capabilities *capabilities;
+/* What the main loop does once every vCPU is parked, instead of telling gdb. */
+enum silent_stop {
+    SILENT_NONE,
+    SILENT_DETACH,     /* D while running: take the breakpoints out, run on undebugged */
+    SILENT_DISCONNECT, /* gdb went away while running: take them out, run on */
+};
 
-    GMutex mutex;
-    GCond wake;
-    bool parked; /* the vCPU thread waits for a command */
-    bool command_ready;
-    enum gdb_resume_mode mode;
-    uint64_t range_start, range_end;
-    int resume_signal;
-    bool killed, aborted, detached;
+/* One guest thread as the debugger sees it. */
+struct debug_thread {
+    struct debugger *debugger;
+    struct accel *accel;
+    struct linux_thread *thread;
+    int64_t tid;
 
-    bool interrupt_requested;
-    bool interrupt_step;  /* Ctrl-C came in the guest kernel: stepping out to the program */
-    bool resumed_in_user; /* the last resume started in the program */
-    bool halt_at_start;
-    bool announced;        /* "listening" said */
+    /* Under the debugger's mutex. */
+    bool parked; /* stopped for the debugger: waits until the main loop clears it */
+    bool has_pending;
+    struct gdb_stop pending;         /* an event met while another thread's stop was under way */
+    struct gdb_resume_action action; /* what the last resume asked of it */
+
+    /* The vCPU thread's own (the main loop reads them only while parked). */
     bool stepping;         /* the resume in progress is a step */
     bool step_via_tf;      /* ...done with RFLAGS.TF through the guest IDT */
+    bool interrupt_step;   /* kicked in the guest kernel: stepping out to the program */
+    bool resumed_in_user;  /* the last resume started in the program */
     bool temporary_active; /* an int3 planted to end a kernel step into user mode */
     uint64_t temporary_address;
     uint8_t temporary_saved;
-
     /* A faulting access to a trapped page is being single-stepped with the
      * page opened; then the trap is set again and the access judged. */
     bool watch_step;
@@ -71,6 +89,31 @@ struct debugger {
     int watch_page_count;
     struct debugger_access watch_accesses[MAX_ACCESSES];
     int watch_access_count;
+    uint64_t syscall_number; /* of the call between its entry and return */
+    /* A stop inside signal delivery or a syscall: the resume is armed just
+     * before the guest runs (debugger_before_run), after the delivery. */
+    bool arm_deferred;
+};
+
+struct debugger {
+    struct guest *guest;
+    struct gdbstub *stub;
+    const struct accel_capabilities *capabilities;
+
+    GMutex mutex;
+    GCond wake;
+    /* Under the mutex: the threads, in creation order, and the all-stop. */
+    GPtrArray *threads;
+    bool stopping;   /* every thread parks at its next exit */
+    bool reported;   /* ...and all did: the stop went to the main loop */
+    bool report_set; /* report holds the event that started it (else: Ctrl-C) */
+    struct gdb_stop report;
+    enum silent_stop silent;
+    bool killed, aborted, ended;
+    bool detached; /* written by the main loop while every vCPU is parked */
+
+    bool halt_at_start;
+    bool announced; /* "listening" said */
 
     struct breakpoint breakpoints[MAX_BREAKPOINTS];
     struct accel_breakpoint slots[ACCEL_MAX_HW_BREAKPOINTS];
@@ -78,26 +121,27 @@ struct debugger {
 
     char *exec_path;
 
-    /* QCatchSyscalls, set on the main thread, read by the vCPU thread
+    /* QCatchSyscalls, set on the main thread, read by the vCPU threads
      * under the mutex. */
     bool catch_syscalls;
     GArray *caught_syscalls; /* uint64_t numbers; empty: every syscall */
-    uint64_t syscall_number; /* of the call between its entry and return */
     /* Signals, siginfo and process events (monitor/debug_signals.c). */
     struct debug_signals *signals;
-    /* A stop inside signal delivery or a syscall: the resume is armed just
-     * before the guest runs (debugger_before_run), after the delivery. */
-    bool arm_deferred;
 };
+
+/* The calling vCPU thread's part (for debugger_park, which the signal code
+ * calls without one). */
+static __thread struct debug_thread *current_thread;
 
 /* ---- the vCPU side -------------------------------------------------------- */
 
-static void refresh_page_traps(struct debugger *debugger);
 static void forget_session(struct debugger *debugger);
+static void remove_all_breakpoints(struct debugger *debugger);
 
 struct stop_message {
     struct debugger *debugger;
     struct gdb_stop stop;
+    enum silent_stop silent;
 };
 
 /* Said once the stub takes connections: with -S, once the vCPU waits at the
@@ -111,26 +155,112 @@ static void announce(struct debugger *debugger)
             debugger->halt_at_start ? "; the guest waits for a debugger (target remote ...)" : "");
 }
 
+static void release_all_locked(struct debugger *debugger);
+
+/* Main loop: every vCPU is parked for a detach or a lost debugger. */
+static void finish_silent_stop(struct debugger *debugger, enum silent_stop silent)
+{
+    remove_all_breakpoints(debugger);
+    forget_session(debugger);
+    if (silent == SILENT_DETACH)
+        debugger->detached = true;
+    g_mutex_lock(&debugger->mutex);
+    release_all_locked(debugger);
+    g_mutex_unlock(&debugger->mutex);
+}
+
 static gboolean deliver_stop(gpointer data)
 {
     struct stop_message *message = data;
+    if (message->silent != SILENT_NONE) {
+        finish_silent_stop(message->debugger, message->silent);
+        return G_SOURCE_REMOVE;
+    }
     gdbstub_notify_stop(message->debugger->stub, &message->stop);
     if (gdbstub_accepting(message->debugger->stub))
         announce(message->debugger);
     return G_SOURCE_REMOVE;
 }
 
-static void post_stop(struct debugger *debugger, const struct gdb_stop *stop)
+static void post_stop(struct debugger *debugger, const struct gdb_stop *stop,
+                      enum silent_stop silent)
 {
-    struct stop_message *message = g_new(struct stop_message, 1);
+    struct stop_message *message = g_new0(struct stop_message, 1);
     message->debugger = debugger;
-    message->stop = *stop;
+    if (stop)
+        message->stop = *stop;
+    message->silent = silent;
     /* Queued for the main loop, never run on this thread. */
     g_idle_add_full(G_PRIORITY_DEFAULT, deliver_stop, message, g_free);
 }
 
-static int arm_debug_registers(struct debugger *debugger, bool single_step)
+static struct debug_thread *thread_at(struct debugger *debugger, guint index)
 {
+    return g_ptr_array_index(debugger->threads, index);
+}
+
+/* Starts an all-stop: every thread not parked yet is kicked. event (of
+ * self) is what gdb will be told; none for Ctrl-C or a silent stop. */
+static void begin_stop_locked(struct debugger *debugger, struct debug_thread *self,
+                              const struct gdb_stop *event)
+{
+    debugger->stopping = true;
+    debugger->reported = false;
+    debugger->report_set = event != NULL;
+    if (event) {
+        debugger->report = *event;
+        debugger->report.thread = self->tid;
+    }
+    for (guint i = 0; i < debugger->threads->len; i++) {
+        struct debug_thread *thread = thread_at(debugger, i);
+        if (thread != self && !thread->parked)
+            debugger->guest->accel_ops->stop(thread->accel);
+    }
+}
+
+static bool all_parked_locked(struct debugger *debugger)
+{
+    for (guint i = 0; i < debugger->threads->len; i++) {
+        if (!thread_at(debugger, i)->parked)
+            return false;
+    }
+    return true;
+}
+
+/* The stop is reported once the last thread is parked. */
+static void report_if_all_parked_locked(struct debugger *debugger)
+{
+    if (!debugger->stopping || debugger->reported || debugger->ended ||
+        !all_parked_locked(debugger))
+        return;
+    debugger->reported = true;
+    if (debugger->silent != SILENT_NONE) {
+        post_stop(debugger, NULL, debugger->silent);
+        debugger->silent = SILENT_NONE;
+        return;
+    }
+    /* Ctrl-C: reported against the first thread, as a SIGINT. */
+    struct gdb_stop interrupt = {.kind = GDB_STOP_SIGNAL, .signal = GDB_SIGNAL_INT};
+    post_stop(debugger, debugger->report_set ? &debugger->report : &interrupt, SILENT_NONE);
+}
+
+/* Everything resumes, continuing (detach, a lost debugger). */
+static void release_all_locked(struct debugger *debugger)
+{
+    debugger->stopping = false;
+    debugger->reported = false;
+    for (guint i = 0; i < debugger->threads->len; i++) {
+        struct debug_thread *thread = thread_at(debugger, i);
+        thread->action = (struct gdb_resume_action){.thread = -1, .mode = GDB_RESUME_CONTINUE};
+        thread->has_pending = false;
+        thread->parked = false;
+    }
+    g_cond_broadcast(&debugger->wake);
+}
+
+static int arm_debug_registers(struct debug_thread *self, bool single_step)
+{
+    struct debugger *debugger = self->debugger;
     struct accel_breakpoint armed[ACCEL_MAX_HW_BREAKPOINTS];
     int count = 0;
     /* Slots are positional (DR0..DR3): keep unused ones harmless. */
@@ -145,12 +275,12 @@ static int arm_debug_registers(struct debugger *debugger, bool single_step)
             armed[slot] = (struct accel_breakpoint){ACCEL_BREAK_EXECUTE, 0, 1};
         count++;
     }
-    struct guest *guest = debugger->guest;
-    if (!single_step && count == 0 && !guest->accel_ops->set_debug)
+    const struct accel_ops *ops = debugger->guest->accel_ops;
+    if (!single_step && count == 0 && !ops->set_debug)
         return 0;
-    if (!guest->accel_ops->set_debug)
+    if (!ops->set_debug)
         return -ENOTSUP;
-    return guest->accel_ops->set_debug(guest->accel, single_step, armed, count);
+    return ops->set_debug(self->accel, single_step, armed, count);
 }
 
 static bool read_byte(struct debugger *debugger, uint64_t address, uint8_t *byte)
@@ -163,13 +293,24 @@ static bool write_byte(struct debugger *debugger, uint64_t address, uint8_t byte
     return guest_write(debugger->guest->memory, address, &byte, 1, GUEST_ACCESS_DEBUG) == 0;
 }
 
+static int get_state(struct debug_thread *self, struct cpu_state *state, unsigned parts)
+{
+    return self->debugger->guest->accel_ops->get_state(self->accel, state, parts);
+}
+
+static int set_state(struct debug_thread *self, const struct cpu_state *state, unsigned parts)
+{
+    return self->debugger->guest->accel_ops->set_state(self->accel, state, parts);
+}
+
 /* A kernel step over the iretq that enters user mode: on hosts where user
  * code cannot be single-stepped by the accelerator, the step would run the
  * program freely (and a single-step armed there would stop inside the #BP
  * stub instead). So the iretq runs unstepped and an int3 at its target ends
  * the step. True when it planted one. */
-static bool plant_step_target(struct debugger *debugger, const struct cpu_state *state)
+static bool plant_step_target(struct debug_thread *self, const struct cpu_state *state)
 {
+    struct debugger *debugger = self->debugger;
     uint8_t instruction[2];
     uint64_t target;
     if (guest_read(debugger->guest->memory, state->rip, instruction, 2, GUEST_ACCESS_DEBUG) < 0 ||
@@ -177,155 +318,161 @@ static bool plant_step_target(struct debugger *debugger, const struct cpu_state 
         guest_read(debugger->guest->memory, state->rsp, &target, 8, GUEST_ACCESS_DEBUG) < 0 ||
         target < HX_KERNEL_END)
         return false;
-    if (!read_byte(debugger, target, &debugger->temporary_saved) ||
-        !write_byte(debugger, target, INT3))
+    if (!read_byte(debugger, target, &self->temporary_saved) || !write_byte(debugger, target, INT3))
         return false;
-    debugger->temporary_active = true;
-    debugger->temporary_address = target;
+    self->temporary_active = true;
+    self->temporary_address = target;
     return true;
 }
 
-static void remove_step_target(struct debugger *debugger)
+static void remove_step_target(struct debug_thread *self)
 {
-    if (!debugger->temporary_active)
+    if (!self->temporary_active)
         return;
-    write_byte(debugger, debugger->temporary_address, debugger->temporary_saved);
-    debugger->temporary_active = false;
+    write_byte(self->debugger, self->temporary_address, self->temporary_saved);
+    self->temporary_active = false;
 }
 
-/* Applies the resume gdb asked for, on the vCPU thread, before running. */
-static void arm_resume(struct debugger *debugger)
+/* Applies the resume gdb asked of this thread, on its vCPU thread, before
+ * running. */
+static void arm_resume(struct debug_thread *self)
 {
-    struct guest *guest = debugger->guest;
-    debugger->stepping = debugger->mode != GDB_RESUME_CONTINUE && !debugger->detached;
-    debugger->step_via_tf = false;
-    if (!debugger->stepping) {
-        /* Where the program was, so that a Ctrl-C landing in the guest
+    struct debugger *debugger = self->debugger;
+    self->stepping = self->action.mode != GDB_RESUME_CONTINUE && !debugger->detached;
+    self->step_via_tf = false;
+    if (!self->stepping) {
+        /* Where the program was, so that a kick landing in the guest
          * kernel on its behalf is reported back in the program. */
         struct cpu_state state;
-        guest->accel_ops->get_state(guest->accel, &state, CPU_STATE_SEGMENTS);
-        debugger->resumed_in_user = (state.cs.selector & 3) == 3;
-        arm_debug_registers(debugger, false);
+        get_state(self, &state, CPU_STATE_SEGMENTS);
+        self->resumed_in_user = (state.cs.selector & 3) == 3;
+        arm_debug_registers(self, false);
         return;
     }
     struct cpu_state state;
-    guest->accel_ops->get_state(guest->accel, &state, CPU_STATE_GPRS | CPU_STATE_SEGMENTS);
+    get_state(self, &state, CPU_STATE_GPRS | CPU_STATE_SEGMENTS);
     bool user_mode = (state.cs.selector & 3) == 3;
-    if (!debugger->interrupt_step)
-        debugger->resumed_in_user = user_mode;
+    if (!self->interrupt_step)
+        self->resumed_in_user = user_mode;
     bool accelerator_steps = user_mode ? debugger->capabilities->user_single_step
                                        : debugger->capabilities->kernel_single_step;
     if (!accelerator_steps && user_mode) {
         state.rflags |= RFLAGS_TF;
-        guest->accel_ops->set_state(guest->accel, &state, CPU_STATE_GPRS);
-        debugger->step_via_tf = true;
-        arm_debug_registers(debugger, false);
+        set_state(self, &state, CPU_STATE_GPRS);
+        self->step_via_tf = true;
+        arm_debug_registers(self, false);
         return;
     }
-    if (!debugger->capabilities->user_single_step && plant_step_target(debugger, &state)) {
-        arm_debug_registers(debugger, false);
+    if (!debugger->capabilities->user_single_step && plant_step_target(self, &state)) {
+        arm_debug_registers(self, false);
         return;
     }
-    arm_debug_registers(debugger, true);
+    arm_debug_registers(self, true);
 }
 
 /* Ends whatever the last resume armed for a step. */
-static void disarm_step(struct debugger *debugger)
+static void disarm_step(struct debug_thread *self)
 {
-    struct guest *guest = debugger->guest;
-    remove_step_target(debugger);
-    if (debugger->step_via_tf) {
+    remove_step_target(self);
+    if (self->step_via_tf) {
         struct cpu_state state;
-        guest->accel_ops->get_state(guest->accel, &state, CPU_STATE_GPRS);
+        get_state(self, &state, CPU_STATE_GPRS);
         state.rflags &= ~RFLAGS_TF;
-        guest->accel_ops->set_state(guest->accel, &state, CPU_STATE_GPRS);
-        debugger->step_via_tf = false;
+        set_state(self, &state, CPU_STATE_GPRS);
+        self->step_via_tf = false;
     }
-    debugger->stepping = false;
+    self->stepping = false;
 }
 
-static void arm_now(struct debugger *debugger)
+static void arm_now(struct debug_thread *self)
 {
-    debugger->arm_deferred = false;
-    refresh_page_traps(debugger);
-    arm_resume(debugger);
+    self->arm_deferred = false;
+    if (!self->watch_step)
+        arm_resume(self);
 }
 
-/* Reports stop to gdb and waits for its next command; the resume's signal
- * is left in resume_signal (GDB's number) for the caller. */
-static enum debug_verdict park(struct debugger *debugger, const struct gdb_stop *given, bool defer)
+/* Parks this thread for the debugger until a resume releases it. event:
+ * what it met (NULL: it only obeys a stop under way). defer: the resume is
+ * armed later (debugger_before_run, or by the caller). */
+static enum debug_verdict park(struct debug_thread *self, const struct gdb_stop *event, bool defer)
 {
-    struct gdb_stop stop = *given;
-    /* The end of a step out of the guest kernel is the Ctrl-C's stop. */
-    if (debugger->interrupt_step && stop.kind == GDB_STOP_SIGNAL &&
-        stop.signal == GDB_SIGNAL_TRAP && stop.reason == GDB_STOP_REASON_NONE)
-        stop.signal = GDB_SIGNAL_INT;
-    debugger->interrupt_step = false;
-    disarm_step(debugger);
-    debug_signals_stopped(debugger->signals, &stop);
+    struct debugger *debugger = self->debugger;
+    self->interrupt_step = false;
+    /* A watched page's step keeps its TF: it goes on at the next resume. */
+    if (!self->watch_step)
+        disarm_step(self);
+    if (event)
+        debug_signals_stopped(debugger->signals, event);
     g_mutex_lock(&debugger->mutex);
-    debugger->parked = true;
-    /* A resume that raced with parking (sent on a stop reply the stub gave
-     * before this thread got here) is taken as it is, with no second stop. */
-    if (!debugger->command_ready)
-        post_stop(debugger, &stop);
-    while (!debugger->command_ready && !debugger->aborted)
+    if (event && !debugger->stopping) {
+        begin_stop_locked(debugger, self, event);
+    } else if (event && !debugger->report_set && debugger->silent == SILENT_NONE) {
+        /* A real event wins over a Ctrl-C under way. */
+        debugger->report_set = true;
+        debugger->report = *event;
+        debugger->report.thread = self->tid;
+    } else if (event && debugger->silent == SILENT_NONE) {
+        self->has_pending = true;
+        self->pending = *event;
+        self->pending.thread = self->tid;
+    }
+    self->parked = true;
+    report_if_all_parked_locked(debugger);
+    while (self->parked && !debugger->killed && !debugger->aborted && !debugger->ended)
         g_cond_wait(&debugger->wake, &debugger->mutex);
-    debugger->parked = false;
-    debugger->command_ready = false;
-    bool killed = debugger->killed || debugger->aborted;
+    self->parked = false;
+    bool killed = debugger->killed || debugger->aborted || debugger->ended;
     g_mutex_unlock(&debugger->mutex);
     if (killed)
         return DEBUG_KILLED;
-    debugger->arm_deferred = defer;
+    self->arm_deferred = defer;
     if (!defer)
-        arm_now(debugger);
+        arm_now(self);
     return DEBUG_RESUME;
 }
 
-/* Reports stop to gdb and waits for its next command; a signal gdb gives
- * on resuming is delivered to the program (vCont;C, `signal SIG`) before
- * the resume is armed (a step then ends in its handler). */
-static enum debug_verdict stop_and_wait(struct debugger *debugger, const struct gdb_stop *given)
+/* Parks for event (or a stop under way); a signal gdb gives on resuming is
+ * delivered to the program (vCont;C, `signal SIG`) before the resume is
+ * armed (a step then ends in its handler). */
+static enum debug_verdict stop_and_wait(struct debug_thread *self, const struct gdb_stop *event)
 {
-    enum debug_verdict verdict = park(debugger, given, true);
-    if (verdict == DEBUG_RESUME && !debug_signals_give(debugger->signals, debugger->resume_signal))
-        arm_now(debugger);
+    enum debug_verdict verdict = park(self, event, true);
+    if (verdict == DEBUG_RESUME &&
+        !debug_signals_give(self->debugger->signals, self->action.signal))
+        arm_now(self);
     return verdict;
 }
 
 enum debug_verdict debugger_park(struct debugger *debugger, const struct gdb_stop *stop,
                                  int *resume_signal)
 {
-    enum debug_verdict verdict = park(debugger, stop, true);
-    *resume_signal = debugger->resume_signal;
+    struct debug_thread *self = current_thread;
+    *resume_signal = 0;
+    if (!self || self->debugger != debugger)
+        return DEBUG_RESUME;
+    enum debug_verdict verdict = park(self, stop, true);
+    *resume_signal = self->action.signal;
     return verdict;
 }
 
 bool debugger_holds(struct debugger *debugger)
 {
-    return debugger && !debugger->detached && !debugger->killed &&
-           gdbstub_connected(debugger->stub);
+    if (!debugger || debugger->detached || !gdbstub_connected(debugger->stub))
+        return false;
+    g_mutex_lock(&debugger->mutex);
+    bool killed = debugger->killed;
+    g_mutex_unlock(&debugger->mutex);
+    return !killed;
 }
 
-enum debug_verdict debugger_before_run(struct debugger *debugger)
+/* Whether an all-stop is under way: this thread must park. */
+static bool stop_under_way(struct debug_thread *self)
 {
-    if (!debugger)
-        return DEBUG_RESUME;
-    if (debugger->killed)
-        return DEBUG_KILLED; /* at a stop inside signal delivery */
-    if (!debugger->arm_deferred)
-        return DEBUG_RESUME;
-    debugger->arm_deferred = false;
-    /* A step that delivered a signal to a handler ends at the handler's
-     * first instruction, as under ptrace. */
-    if (debug_signals_take_handler_entry(debugger->signals) &&
-        debugger->mode != GDB_RESUME_CONTINUE && !debugger->detached) {
-        struct gdb_stop stop = {.kind = GDB_STOP_SIGNAL, .signal = GDB_SIGNAL_TRAP};
-        return stop_and_wait(debugger, &stop);
-    }
-    arm_now(debugger);
-    return DEBUG_RESUME;
+    struct debugger *debugger = self->debugger;
+    g_mutex_lock(&debugger->mutex);
+    bool stopping = debugger->stopping || debugger->killed;
+    g_mutex_unlock(&debugger->mutex);
+    return stopping;
 }
 
 /* The trap a page needs for the page-trap watchpoints covering it. */
@@ -413,10 +560,10 @@ static const struct breakpoint *watch_hit(struct debugger *debugger,
     return NULL;
 }
 
-static const struct breakpoint *watch_hit_any(struct debugger *debugger)
+static const struct breakpoint *watch_hit_any(struct debug_thread *self)
 {
-    for (int i = 0; i < debugger->watch_access_count; i++) {
-        const struct breakpoint *watch = watch_hit(debugger, &debugger->watch_accesses[i]);
+    for (int i = 0; i < self->watch_access_count; i++) {
+        const struct breakpoint *watch = watch_hit(self->debugger, &self->watch_accesses[i]);
         if (watch)
             return watch;
     }
@@ -437,7 +584,59 @@ static struct breakpoint *find_breakpoint(struct debugger *debugger, uint64_t ad
     return NULL;
 }
 
-enum debug_verdict debugger_before_start(struct debugger *debugger)
+/* Another thread's kernel-step int3 (see plant_step_target) at address. */
+static bool foreign_step_target(struct debug_thread *self, uint64_t address)
+{
+    struct debugger *debugger = self->debugger;
+    bool found = false;
+    g_mutex_lock(&debugger->mutex);
+    for (guint i = 0; i < debugger->threads->len && !found; i++) {
+        const struct debug_thread *thread = thread_at(debugger, i);
+        found = thread != self && thread->temporary_active && thread->temporary_address == address;
+    }
+    g_mutex_unlock(&debugger->mutex);
+    return found;
+}
+
+struct debug_thread *debugger_thread_enter(struct debugger *debugger, struct accel *accel,
+                                           struct linux_thread *thread)
+{
+    if (!debugger)
+        return NULL;
+    struct debug_thread *self = g_new0(struct debug_thread, 1);
+    self->debugger = debugger;
+    self->accel = accel;
+    self->thread = thread;
+    self->tid = linux_thread_tid(thread);
+    self->action = (struct gdb_resume_action){.thread = -1, .mode = GDB_RESUME_CONTINUE};
+    g_mutex_lock(&debugger->mutex);
+    g_ptr_array_add(debugger->threads, self);
+    /* Born during a stop: it parks at its first exit. */
+    if (debugger->stopping || debugger->killed)
+        debugger->guest->accel_ops->stop(accel);
+    g_mutex_unlock(&debugger->mutex);
+    if (!debugger->detached)
+        arm_debug_registers(self, false);
+    current_thread = self;
+    return self;
+}
+
+void debugger_thread_leave(struct debug_thread *self)
+{
+    if (!self)
+        return;
+    struct debugger *debugger = self->debugger;
+    disarm_step(self);
+    g_mutex_lock(&debugger->mutex);
+    g_ptr_array_remove(debugger->threads, self);
+    report_if_all_parked_locked(debugger);
+    g_mutex_unlock(&debugger->mutex);
+    if (current_thread == self)
+        current_thread = NULL;
+    g_free(self);
+}
+
+enum debug_verdict debugger_before_start(struct debug_thread *self)
 {
     /* A test hook: widens the window between the start and the vCPU thread
      * waiting at the entry, where a debugger's first resume once failed. */
@@ -445,155 +644,208 @@ enum debug_verdict debugger_before_start(struct debugger *debugger)
     if (delay)
         g_usleep(1000 * (gulong)strtoul(delay, NULL, 10));
     struct gdb_stop stop = {.kind = GDB_STOP_SIGNAL, .signal = GDB_SIGNAL_TRAP};
-    return stop_and_wait(debugger, &stop);
+    return stop_and_wait(self, &stop);
 }
 
-bool debugger_stepping(struct debugger *debugger)
+bool debugger_stepping(struct debug_thread *self)
 {
-    return debugger && debugger->stepping;
+    return self && self->stepping;
 }
 
-static bool in_step_range(struct debugger *debugger, uint64_t rip)
+enum debug_verdict debugger_before_run(struct debug_thread *self)
 {
-    return debugger->mode == GDB_RESUME_RANGE_STEP && rip >= debugger->range_start &&
-           rip < debugger->range_end;
+    if (!self)
+        return DEBUG_RESUME;
+    struct debugger *debugger = self->debugger;
+    g_mutex_lock(&debugger->mutex);
+    bool killed = debugger->killed;
+    g_mutex_unlock(&debugger->mutex);
+    if (killed)
+        return DEBUG_KILLED; /* at a stop inside signal delivery */
+    if (!self->arm_deferred)
+        return DEBUG_RESUME;
+    self->arm_deferred = false;
+    /* A step that delivered a signal to a handler ends at the handler's
+     * first instruction, as under ptrace. */
+    if (debug_signals_take_handler_entry(debugger->signals) &&
+        self->action.mode != GDB_RESUME_CONTINUE && !debugger->detached) {
+        struct gdb_stop stop = {.kind = GDB_STOP_SIGNAL, .signal = GDB_SIGNAL_TRAP};
+        return stop_and_wait(self, &stop);
+    }
+    arm_now(self);
+    return DEBUG_RESUME;
 }
 
-static enum debug_verdict step_out_of_kernel(struct debugger *debugger);
+static bool in_step_range(struct debug_thread *self, uint64_t rip)
+{
+    return self->action.mode == GDB_RESUME_RANGE_STEP && rip >= self->action.range_start &&
+           rip < self->action.range_end;
+}
 
-static bool still_in_kernel(struct debugger *debugger)
+static bool still_in_kernel(struct debug_thread *self)
 {
     struct cpu_state state;
-    struct guest *guest = debugger->guest;
-    return guest->accel_ops->get_state(guest->accel, &state, CPU_STATE_SEGMENTS) == 0 &&
-           (state.cs.selector & 3) == 0;
+    return get_state(self, &state, CPU_STATE_SEGMENTS) == 0 && (state.cs.selector & 3) == 0;
 }
 
-static enum debug_verdict handle_trap(struct debugger *debugger, const struct accel_exit *exit)
+/* Kicked in the guest kernel (an exception stub on its way to the monitor)
+ * while the program was running: gdb would be shown the stub, not the
+ * program. */
+static bool stopped_in_kernel_path(struct debug_thread *self)
 {
-    struct guest *guest = debugger->guest;
+    return self->resumed_in_user && self->debugger->capabilities->kernel_single_step &&
+           still_in_kernel(self);
+}
+
+/* Steps the few instructions of the stub until the program runs again; the
+ * thread then parks for the stop under way. */
+static enum debug_verdict step_out_of_kernel(struct debug_thread *self)
+{
+    self->interrupt_step = true;
+    self->action.mode = GDB_RESUME_STEP;
+    arm_resume(self);
+    return DEBUG_RESUME;
+}
+
+static enum debug_verdict handle_breakpoint_trap(struct debug_thread *self, struct cpu_state *state)
+{
+    struct debugger *debugger = self->debugger;
+    struct gdb_stop stop = {.kind = GDB_STOP_SIGNAL, .signal = GDB_SIGNAL_TRAP};
+    uint64_t address = state->rip - 1;
+    if (self->temporary_active && address == self->temporary_address) {
+        remove_step_target(self);
+        state->rip = address;
+        set_state(self, state, CPU_STATE_GPRS);
+        return self->interrupt_step ? stop_and_wait(self, NULL) : stop_and_wait(self, &stop);
+    }
+    struct breakpoint *breakpoint = find_breakpoint(debugger, address, MECHANISM_INT3);
+    if (!breakpoint && foreign_step_target(self, address)) {
+        /* Not for this thread: run the instruction again once it is gone. */
+        state->rip = address;
+        set_state(self, state, CPU_STATE_GPRS);
+        return DEBUG_RESUME;
+    }
+    if (breakpoint) {
+        /* gdb's swbreak semantics: the pc is the breakpoint's address. */
+        state->rip = address;
+        set_state(self, state, CPU_STATE_GPRS);
+        stop.reason = breakpoint->type == GDB_BREAKPOINT_HARDWARE ? GDB_STOP_REASON_HWBREAK
+                                                                  : GDB_STOP_REASON_SWBREAK;
+    }
+    return stop_and_wait(self, &stop);
+}
+
+static enum gdb_stop_reason slot_reason(const struct breakpoint *breakpoint)
+{
+    switch (breakpoint->type) {
+    case GDB_WATCHPOINT_WRITE:
+        return GDB_STOP_REASON_WATCH;
+    case GDB_WATCHPOINT_READ:
+        return GDB_STOP_REASON_RWATCH;
+    case GDB_WATCHPOINT_ACCESS:
+        return GDB_STOP_REASON_AWATCH;
+    default:
+        return GDB_STOP_REASON_HWBREAK;
+    }
+}
+
+static enum debug_verdict handle_trap(struct debug_thread *self, const struct accel_exit *exit)
+{
+    struct debugger *debugger = self->debugger;
     struct cpu_state state;
-    guest->accel_ops->get_state(guest->accel, &state, CPU_STATE_GPRS);
+    get_state(self, &state, CPU_STATE_GPRS);
     struct gdb_stop stop = {.kind = GDB_STOP_SIGNAL, .signal = GDB_SIGNAL_TRAP};
 
-    if (exit->reason == ACCEL_EXIT_EXCEPTION && exit->vector == 3) {
-        uint64_t address = state.rip - 1;
-        if (debugger->temporary_active && address == debugger->temporary_address) {
-            remove_step_target(debugger);
-            state.rip = address;
-            guest->accel_ops->set_state(guest->accel, &state, CPU_STATE_GPRS);
-            return stop_and_wait(debugger, &stop);
-        }
-        struct breakpoint *breakpoint = find_breakpoint(debugger, address, MECHANISM_INT3);
-        if (breakpoint) {
-            /* gdb's swbreak semantics: the pc is the breakpoint's address. */
-            state.rip = address;
-            guest->accel_ops->set_state(guest->accel, &state, CPU_STATE_GPRS);
-            stop.reason = breakpoint->type == GDB_BREAKPOINT_HARDWARE ? GDB_STOP_REASON_HWBREAK
-                                                                      : GDB_STOP_REASON_SWBREAK;
-        }
-        return stop_and_wait(debugger, &stop);
-    }
+    if (exit->reason == ACCEL_EXIT_EXCEPTION && exit->vector == 3)
+        return handle_breakpoint_trap(self, &state);
 
     /* A finished step: #DB from TF, or the accelerator's own. */
-    bool step_done = (exit->reason == ACCEL_EXIT_EXCEPTION && debugger->step_via_tf) ||
+    bool step_done = (exit->reason == ACCEL_EXIT_EXCEPTION && self->step_via_tf) ||
                      (exit->reason == ACCEL_EXIT_DEBUG && exit->debug_slot < 0);
-    if (step_done && debugger->interrupt_step && still_in_kernel(debugger))
-        return step_out_of_kernel(debugger);
-    if (step_done && in_step_range(debugger, state.rip)) {
-        remove_step_target(debugger);
-        arm_resume(debugger);
+    if (step_done && self->interrupt_step)
+        return still_in_kernel(self) ? step_out_of_kernel(self) : stop_and_wait(self, NULL);
+    if (step_done && in_step_range(self, state.rip)) {
+        /* Cut short by another thread's stop: gdb steps it again later. */
+        if (stop_under_way(self))
+            return stop_and_wait(self, NULL);
+        remove_step_target(self);
+        arm_resume(self);
         return DEBUG_RESUME;
     }
     if (exit->reason == ACCEL_EXIT_DEBUG && exit->debug_slot >= 0) {
         int owner = debugger->slot_owner[exit->debug_slot];
         if (owner >= 0) {
-            const struct breakpoint *breakpoint = &debugger->breakpoints[owner];
-            switch (breakpoint->type) {
-            case GDB_WATCHPOINT_WRITE:
-                stop.reason = GDB_STOP_REASON_WATCH;
-                break;
-            case GDB_WATCHPOINT_READ:
-                stop.reason = GDB_STOP_REASON_RWATCH;
-                break;
-            case GDB_WATCHPOINT_ACCESS:
-                stop.reason = GDB_STOP_REASON_AWATCH;
-                break;
-            default:
-                stop.reason = GDB_STOP_REASON_HWBREAK;
-                break;
-            }
-            stop.watch_address = breakpoint->address;
+            stop.reason = slot_reason(&debugger->breakpoints[owner]);
+            stop.watch_address = debugger->breakpoints[owner].address;
         }
     }
-    return stop_and_wait(debugger, &stop);
+    return stop_and_wait(self, &stop);
 }
 
 /* What the trapped instruction accesses, decoded before it runs; without a
  * decoder, the faulting address taken as an 8-byte access in the fault's
  * direction. */
-static void decode_watch_accesses(struct debugger *debugger, const struct cpu_state *state,
+static void decode_watch_accesses(struct debug_thread *self, const struct cpu_state *state,
                                   const struct accel_exit *exit)
 {
-    int count = debugger_instruction_accesses(debugger->guest->memory, state,
-                                              debugger->watch_accesses, MAX_ACCESSES);
+    int count = debugger_instruction_accesses(self->debugger->guest->memory, state,
+                                              self->watch_accesses, MAX_ACCESSES);
     if (count < 0) {
         bool write = (exit->error_code & 2) != 0;
-        debugger->watch_accesses[0] =
-            (struct debugger_access){exit->fault_address, 8, !write, write};
+        self->watch_accesses[0] = (struct debugger_access){exit->fault_address, 8, !write, write};
         count = 1;
     }
-    debugger->watch_access_count = count;
+    self->watch_access_count = count;
 }
 
 /* The program touched a page a watchpoint traps: open the page, let the one
  * instruction run (TF), and judge its accesses afterwards. An instruction
  * that touches a second trapped page faults again before it completes: that
- * page is opened too. */
-static enum debug_verdict start_watch_step(struct debugger *debugger, const struct accel_exit *exit)
+ * page is opened too. (While it is open, another thread's access to it is
+ * not seen.) */
+static enum debug_verdict start_watch_step(struct debug_thread *self, const struct accel_exit *exit)
 {
-    struct guest *guest = debugger->guest;
     struct cpu_state state;
-    guest->accel_ops->get_state(guest->accel, &state, CPU_STATE_GPRS | CPU_STATE_SEGMENTS);
-    if (!debugger->watch_step) {
-        debugger->watch_page_count = 0;
-        decode_watch_accesses(debugger, &state, exit);
+    get_state(self, &state, CPU_STATE_GPRS | CPU_STATE_SEGMENTS);
+    if (!self->watch_step) {
+        self->watch_page_count = 0;
+        decode_watch_accesses(self, &state, exit);
     }
-    if (debugger->watch_page_count == MAX_WATCH_PAGES)
+    if (self->watch_page_count == MAX_WATCH_PAGES)
         return DEBUG_FATAL;
-    guest_set_trap(guest->memory, exit->fault_address, GUEST_TRAP_NONE);
-    debugger->watch_pages[debugger->watch_page_count++] = exit->fault_address & GUEST_PAGE_MASK;
-    debugger->watch_step = true;
+    guest_set_trap(self->debugger->guest->memory, exit->fault_address, GUEST_TRAP_NONE);
+    self->watch_pages[self->watch_page_count++] = exit->fault_address & GUEST_PAGE_MASK;
+    self->watch_step = true;
     state.rflags |= RFLAGS_TF;
-    guest->accel_ops->set_state(guest->accel, &state, CPU_STATE_GPRS);
+    set_state(self, &state, CPU_STATE_GPRS);
     return DEBUG_RESUME;
 }
 
-static void close_watch_pages(struct debugger *debugger)
+static void close_watch_pages(struct debug_thread *self)
 {
-    for (int i = 0; i < debugger->watch_page_count; i++)
-        guest_set_trap(debugger->guest->memory, debugger->watch_pages[i],
-                       page_trap_needed(debugger, debugger->watch_pages[i]));
-    debugger->watch_page_count = 0;
+    struct debugger *debugger = self->debugger;
+    for (int i = 0; i < self->watch_page_count; i++)
+        guest_set_trap(debugger->guest->memory, self->watch_pages[i],
+                       page_trap_needed(debugger, self->watch_pages[i]));
+    self->watch_page_count = 0;
 }
 
-static enum debug_verdict finish_watch_step(struct debugger *debugger,
+static enum debug_verdict finish_watch_step(struct debug_thread *self,
                                             const struct accel_exit *exit)
 {
-    struct guest *guest = debugger->guest;
-    debugger->watch_step = false;
-    close_watch_pages(debugger);
-    const struct breakpoint *watch = watch_hit_any(debugger);
-    if (!watch && !debugger->stepping) {
+    self->watch_step = false;
+    close_watch_pages(self);
+    const struct breakpoint *watch = watch_hit_any(self);
+    if (!watch && !self->stepping) {
         /* Not the watched bytes: on with the run, TF off again. */
         struct cpu_state state;
-        guest->accel_ops->get_state(guest->accel, &state, CPU_STATE_GPRS);
+        get_state(self, &state, CPU_STATE_GPRS);
         state.rflags &= ~RFLAGS_TF;
-        guest->accel_ops->set_state(guest->accel, &state, CPU_STATE_GPRS);
-        return DEBUG_RESUME;
+        set_state(self, &state, CPU_STATE_GPRS);
+        return stop_under_way(self) ? stop_and_wait(self, NULL) : DEBUG_RESUME;
     }
     if (!watch)
-        return handle_trap(debugger, exit);
+        return handle_trap(self, exit);
     struct gdb_stop stop = {
         .kind = GDB_STOP_SIGNAL,
         .signal = GDB_SIGNAL_TRAP,
@@ -602,70 +854,56 @@ static enum debug_verdict finish_watch_step(struct debugger *debugger,
                                                        : GDB_STOP_REASON_AWATCH,
         .watch_address = watch->address,
     };
-    debugger->step_via_tf = true; /* so disarm_step clears TF */
-    return stop_and_wait(debugger, &stop);
+    self->step_via_tf = true; /* so disarm_step clears TF */
+    return stop_and_wait(self, &stop);
 }
 
-/* Ctrl-C stopped the vCPU in the guest kernel (an exception stub on its
- * way to the monitor) while the program was running: gdb would be shown
- * the stub, not the program. */
-static bool stopped_in_kernel_path(struct debugger *debugger)
+/* A kick: the stop under way (Ctrl-C, another thread's event) parks this
+ * thread; any other kick is not the debugger's. */
+static enum debug_verdict handle_kick(struct debug_thread *self)
 {
-    struct guest *guest = debugger->guest;
-    struct cpu_state state;
-    if (!debugger->resumed_in_user || !debugger->capabilities->kernel_single_step ||
-        guest->accel_ops->get_state(guest->accel, &state, CPU_STATE_SEGMENTS) < 0)
-        return false;
-    return (state.cs.selector & 3) == 0;
-}
-
-/* Steps the few instructions of the stub until the program runs again;
- * the stop that ends the step is reported as the Ctrl-C's (stop_and_wait). */
-static enum debug_verdict step_out_of_kernel(struct debugger *debugger)
-{
-    debugger->interrupt_step = true;
-    debugger->mode = GDB_RESUME_STEP;
-    arm_resume(debugger);
-    return DEBUG_RESUME;
-}
-
-enum debug_verdict debugger_handle_exit(struct debugger *debugger, const struct accel_exit *exit)
-{
-    if (!debugger || debugger->detached)
+    struct debugger *debugger = self->debugger;
+    g_mutex_lock(&debugger->mutex);
+    bool killed = debugger->killed, stopping = debugger->stopping;
+    g_mutex_unlock(&debugger->mutex);
+    if (killed)
+        return DEBUG_KILLED;
+    if (!stopping)
         return DEBUG_FATAL;
+    if (stopped_in_kernel_path(self))
+        return step_out_of_kernel(self);
+    return stop_and_wait(self, NULL);
+}
+
+enum debug_verdict debugger_handle_exit(struct debug_thread *self, const struct accel_exit *exit)
+{
+    if (!self || self->debugger->detached)
+        return DEBUG_FATAL;
+    struct debugger *debugger = self->debugger;
     /* With nobody attached there are no breakpoints, and a fault ends the
      * program as it would without --gdb; only an attach's interrupt stops. */
-    if (!gdbstub_connected(debugger->stub) && !debugger->interrupt_requested && !debugger->stepping)
+    if (!gdbstub_connected(debugger->stub) && !self->stepping && !stop_under_way(self))
         return DEBUG_FATAL;
     switch (exit->reason) {
     case ACCEL_EXIT_SYSCALL: {
         /* The stepped instruction was a syscall: the step ends after it. */
         struct gdb_stop stop = {.kind = GDB_STOP_SIGNAL, .signal = GDB_SIGNAL_TRAP};
-        return stop_and_wait(debugger, &stop);
+        return stop_and_wait(self, &stop);
     }
-    case ACCEL_EXIT_STOPPED: {
-        if (!debugger->interrupt_requested && !debugger->killed)
-            return DEBUG_FATAL;
-        if (debugger->killed)
-            return DEBUG_KILLED;
-        debugger->interrupt_requested = false;
-        if (stopped_in_kernel_path(debugger))
-            return step_out_of_kernel(debugger);
-        struct gdb_stop stop = {.kind = GDB_STOP_SIGNAL, .signal = GDB_SIGNAL_INT};
-        return stop_and_wait(debugger, &stop);
-    }
+    case ACCEL_EXIT_STOPPED:
+        return handle_kick(self);
     case ACCEL_EXIT_DEBUG:
-        return handle_trap(debugger, exit);
+        return handle_trap(self, exit);
     case ACCEL_EXIT_EXCEPTION:
         /* Opening a trapped page cannot hide a real fault: the access is
          * retried, and faults again with no trap left if it was one. */
         if (exit->vector == 14 && !exit->in_kernel &&
             guest_get_trap(debugger->guest->memory, exit->fault_address) != GUEST_TRAP_NONE)
-            return start_watch_step(debugger, exit);
-        if (exit->vector == 1 && debugger->watch_step)
-            return finish_watch_step(debugger, exit);
-        if (exit->vector == 3 || (exit->vector == 1))
-            return handle_trap(debugger, exit);
+            return start_watch_step(self, exit);
+        if (exit->vector == 1 && self->watch_step)
+            return finish_watch_step(self, exit);
+        if (exit->vector == 3 || exit->vector == 1)
+            return handle_trap(self, exit);
         return debug_signals_fault(debugger->signals, exit);
     default:
         return DEBUG_FATAL;
@@ -685,26 +923,25 @@ static bool syscall_caught(struct debugger *debugger, uint64_t number)
     return caught;
 }
 
-enum debug_verdict debugger_syscall_stop(struct debugger *debugger, bool entry)
+enum debug_verdict debugger_syscall_stop(struct debug_thread *self, bool entry)
 {
-    if (!debugger || debugger->detached || !gdbstub_connected(debugger->stub))
+    if (!self || self->debugger->detached || !gdbstub_connected(self->debugger->stub))
         return DEBUG_RESUME;
-    struct guest *guest = debugger->guest;
     if (entry) {
         struct cpu_state state;
-        if (guest->accel_ops->get_state(guest->accel, &state, CPU_STATE_GPRS) < 0)
+        if (get_state(self, &state, CPU_STATE_GPRS) < 0)
             return DEBUG_RESUME;
-        debugger->syscall_number = state.rax;
+        self->syscall_number = state.rax;
     }
-    if (!syscall_caught(debugger, debugger->syscall_number))
+    if (!syscall_caught(self->debugger, self->syscall_number))
         return DEBUG_RESUME;
     struct gdb_stop stop = {
         .kind = GDB_STOP_SIGNAL,
         .signal = GDB_SIGNAL_TRAP,
         .reason = entry ? GDB_STOP_REASON_SYSCALL_ENTRY : GDB_STOP_REASON_SYSCALL_RETURN,
-        .syscall_number = debugger->syscall_number,
+        .syscall_number = self->syscall_number,
     };
-    return stop_and_wait(debugger, &stop);
+    return stop_and_wait(self, &stop);
 }
 
 void debugger_program_ended(struct debugger *debugger, int exit_status, int signal)
@@ -716,7 +953,12 @@ void debugger_program_ended(struct debugger *debugger, int exit_status, int sign
         .signal = debug_signal_to_gdb(signal),
         .exit_status = exit_status & 0xff,
     };
-    post_stop(debugger, &stop);
+    /* Threads still parked end with the program. */
+    g_mutex_lock(&debugger->mutex);
+    debugger->ended = true;
+    g_cond_broadcast(&debugger->wake);
+    g_mutex_unlock(&debugger->mutex);
+    post_stop(debugger, &stop, SILENT_NONE);
 }
 
 void debugger_abort(struct debugger *debugger)
@@ -725,43 +967,107 @@ void debugger_abort(struct debugger *debugger)
         return;
     g_mutex_lock(&debugger->mutex);
     debugger->aborted = true;
-    g_cond_signal(&debugger->wake);
+    g_cond_broadcast(&debugger->wake);
     g_mutex_unlock(&debugger->mutex);
 }
 
 /* ---- the gdb side (main thread) -------------------------------------- */
 
-static int target_read_registers(void *opaque, struct cpu_state *state, struct cpu_fpu_state *fpu)
+/* A parked thread by tid; NULL if none. The list changes only while some
+ * thread runs, never while the main loop talks to gdb about a stop. */
+static struct debug_thread *find_thread(struct debugger *debugger, int64_t tid)
+{
+    struct debug_thread *found = NULL;
+    g_mutex_lock(&debugger->mutex);
+    for (guint i = 0; i < debugger->threads->len && !found; i++) {
+        if (thread_at(debugger, i)->tid == tid)
+            found = thread_at(debugger, i);
+    }
+    g_mutex_unlock(&debugger->mutex);
+    return found;
+}
+
+static size_t target_threads(void *opaque, int64_t *ids, size_t max)
 {
     struct debugger *debugger = opaque;
-    struct guest *guest = debugger->guest;
+    g_mutex_lock(&debugger->mutex);
+    size_t count = debugger->threads->len;
+    for (size_t i = 0; i < count && i < max; i++)
+        ids[i] = thread_at(debugger, (guint)i)->tid;
+    g_mutex_unlock(&debugger->mutex);
+    return count;
+}
+
+static char *target_thread_name(void *opaque, int64_t tid)
+{
+    struct debug_thread *thread = find_thread(opaque, tid);
+    return thread ? g_strdup(linux_thread_name(thread->thread)) : NULL;
+}
+
+static int target_read_registers(void *opaque, int64_t tid, struct cpu_state *state,
+                                 struct cpu_fpu_state *fpu)
+{
+    struct debugger *debugger = opaque;
+    struct debug_thread *thread = find_thread(debugger, tid);
+    if (!thread)
+        return -ESRCH;
+    const struct accel_ops *ops = debugger->guest->accel_ops;
     /* gdb's registers need no MSRs: one ioctl less at every stop. */
-    int result =
-        guest->accel_ops->get_state(guest->accel, state, CPU_STATE_GPRS | CPU_STATE_SEGMENTS);
+    int result = ops->get_state(thread->accel, state, CPU_STATE_GPRS | CPU_STATE_SEGMENTS);
     if (result == 0 && fpu)
-        result = guest->accel_ops->get_fpu(guest->accel, fpu);
+        result = ops->get_fpu(thread->accel, fpu);
     return result;
 }
 
-static int target_write_registers(void *opaque, const struct cpu_state *state,
+static int target_write_registers(void *opaque, int64_t tid, const struct cpu_state *state,
                                   const struct cpu_fpu_state *fpu)
 {
     struct debugger *debugger = opaque;
-    struct guest *guest = debugger->guest;
+    struct debug_thread *thread = find_thread(debugger, tid);
+    if (!thread)
+        return -ESRCH;
+    const struct accel_ops *ops = debugger->guest->accel_ops;
     struct cpu_state current;
-    int result = guest->accel_ops->get_state(guest->accel, &current, CPU_STATE_SEGMENTS);
+    int result = ops->get_state(thread->accel, &current, CPU_STATE_SEGMENTS);
     if (result < 0)
         return result;
-    result = guest->accel_ops->set_state(guest->accel, state, CPU_STATE_GPRS);
+    result = ops->set_state(thread->accel, state, CPU_STATE_GPRS);
     /* Selectors gdb writes back unchanged; only the bases can be set. */
     if (result == 0 && (current.fs.base != state->fs.base || current.gs.base != state->gs.base)) {
         current.fs.base = state->fs.base;
         current.gs.base = state->gs.base;
-        result = guest->accel_ops->set_state(guest->accel, &current, CPU_STATE_SEGMENTS);
+        result = ops->set_state(thread->accel, &current, CPU_STATE_SEGMENTS);
     }
     if (result == 0 && fpu)
-        result = guest->accel_ops->set_fpu(guest->accel, fpu);
+        result = ops->set_fpu(thread->accel, fpu);
     return result;
+}
+
+/* A thread-local of a static program: its TLS block sits just below the
+ * thread pointer (x86-64's variant II), rounded up to the segment's
+ * alignment as glibc and musl place it. A static program has that one
+ * block, whatever link map gdb names (static glibc has one: lm is its
+ * address). Shared objects' blocks are where the dynamic loader put them:
+ * not known here. */
+static int target_tls_address(void *opaque, int64_t tid, uint64_t offset, uint64_t lm,
+                              uint64_t *address)
+{
+    struct debugger *debugger = opaque;
+    const struct elf_image *program = &debugger->guest->program;
+    struct debug_thread *thread = find_thread(debugger, tid);
+    if (!thread)
+        return -ESRCH;
+    (void)lm;
+    if (program->interpreter || !program->has_tls)
+        return -ENOTSUP;
+    struct cpu_state state;
+    int result = get_state(thread, &state, CPU_STATE_SEGMENTS);
+    if (result < 0)
+        return result;
+    uint64_t align = program->tls_align ? program->tls_align : 1;
+    uint64_t block = program->tls_memsz + (-program->tls_memsz & (align - 1));
+    *address = state.fs.base - block + offset;
+    return 0;
 }
 
 /* The breakpoints' int3 bytes are the debugger's, not the program's. */
@@ -773,9 +1079,14 @@ static void hide_int3s(struct debugger *debugger, uint64_t address, uint8_t *buf
             breakpoint->address >= address && breakpoint->address - address < length)
             buffer[breakpoint->address - address] = breakpoint->saved_byte;
     }
-    if (debugger->temporary_active && debugger->temporary_address >= address &&
-        debugger->temporary_address - address < length)
-        buffer[debugger->temporary_address - address] = debugger->temporary_saved;
+    g_mutex_lock(&debugger->mutex);
+    for (guint i = 0; i < debugger->threads->len; i++) {
+        const struct debug_thread *thread = thread_at(debugger, i);
+        if (thread->temporary_active && thread->temporary_address >= address &&
+            thread->temporary_address - address < length)
+            buffer[thread->temporary_address - address] = thread->temporary_saved;
+    }
+    g_mutex_unlock(&debugger->mutex);
 }
 
 static int target_read_memory(void *opaque, uint64_t address, void *buffer, size_t length)
@@ -805,27 +1116,98 @@ static int target_write_memory(void *opaque, uint64_t address, const void *buffe
     return 0;
 }
 
-static int target_resume(void *opaque, enum gdb_resume_mode mode, uint64_t range_start,
-                         uint64_t range_end, int signal)
+/* The action of a resume that applies to thread: the first naming it or
+ * every thread. */
+static const struct gdb_resume_action *
+action_for(const struct debug_thread *thread, const struct gdb_resume_action *actions, size_t count)
+{
+    for (size_t i = 0; i < count; i++) {
+        if (actions[i].thread == -1 || actions[i].thread == thread->tid)
+            return &actions[i];
+    }
+    return NULL;
+}
+
+/* A breakpoint event kept while another thread's stop was reported is
+ * dropped when its breakpoint went away meanwhile: the thread's pc is at
+ * the address, so it runs the program's instruction there. */
+static bool pending_still_valid(struct debugger *debugger, const struct debug_thread *thread)
+{
+    const struct gdb_stop *pending = &thread->pending;
+    if (pending->reason != GDB_STOP_REASON_SWBREAK && pending->reason != GDB_STOP_REASON_HWBREAK)
+        return true;
+    struct cpu_state state;
+    if (debugger->guest->accel_ops->get_state(thread->accel, &state, CPU_STATE_GPRS) < 0)
+        return false;
+    return find_breakpoint(debugger, state.rip, MECHANISM_INT3) ||
+           find_breakpoint(debugger, state.rip, MECHANISM_SLOT);
+}
+
+/* A pending event of a thread this resume would run is reported now,
+ * nothing running. True when one was. Lock held. */
+static bool report_pending_locked(struct debugger *debugger,
+                                  const struct gdb_resume_action *actions, size_t count)
+{
+    for (guint i = 0; i < debugger->threads->len; i++) {
+        struct debug_thread *thread = thread_at(debugger, i);
+        if (!thread->has_pending || !action_for(thread, actions, count))
+            continue;
+        thread->has_pending = false;
+        if (!pending_still_valid(debugger, thread))
+            continue;
+        debugger->report = thread->pending;
+        debugger->report_set = true;
+        debugger->reported = true;
+        post_stop(debugger, &debugger->report, SILENT_NONE);
+        return true;
+    }
+    return false;
+}
+
+static int target_resume(void *opaque, const struct gdb_resume_action *actions, size_t count)
 {
     struct debugger *debugger = opaque;
     g_mutex_lock(&debugger->mutex);
-    /* Not parked yet: the vCPU thread takes it when it parks. */
-    debugger->mode = mode;
-    debugger->range_start = range_start;
-    debugger->range_end = range_end;
-    debugger->resume_signal = signal;
-    debugger->command_ready = true;
-    g_cond_signal(&debugger->wake);
+    if (report_pending_locked(debugger, actions, count)) {
+        g_mutex_unlock(&debugger->mutex);
+        return 0;
+    }
+    size_t released = 0;
+    for (guint i = 0; i < debugger->threads->len; i++)
+        released += action_for(thread_at(debugger, i), actions, count) != NULL;
+    if (released == 0) {
+        g_mutex_unlock(&debugger->mutex);
+        return -ESRCH;
+    }
+    g_mutex_unlock(&debugger->mutex);
+    /* Every thread is parked: the memory is the main loop's. */
+    refresh_page_traps(debugger);
+    g_mutex_lock(&debugger->mutex);
+    debugger->stopping = false;
+    debugger->reported = false;
+    debugger->report_set = false;
+    for (guint i = 0; i < debugger->threads->len; i++) {
+        struct debug_thread *thread = thread_at(debugger, i);
+        const struct gdb_resume_action *action = action_for(thread, actions, count);
+        if (!action)
+            continue; /* stays stopped (scheduler locking) */
+        thread->action = *action;
+        thread->parked = false;
+    }
+    g_cond_broadcast(&debugger->wake);
     g_mutex_unlock(&debugger->mutex);
     return 0;
 }
 
+/* Ctrl-C: an all-stop with no event; it reports SIGINT. */
 static void target_interrupt(void *opaque)
 {
     struct debugger *debugger = opaque;
-    debugger->interrupt_requested = true;
-    debugger->guest->accel_ops->stop(debugger->guest->accel);
+    g_mutex_lock(&debugger->mutex);
+    if (!debugger->stopping)
+        begin_stop_locked(debugger, NULL, NULL);
+    report_if_all_parked_locked(debugger);
+    g_mutex_unlock(&debugger->mutex);
 }
 
 static int free_slot(struct debugger *debugger)
@@ -992,43 +1374,54 @@ static void remove_all_breakpoints(struct debugger *debugger)
     }
 }
 
-static void wake_with(struct debugger *debugger, bool kill)
-{
-    g_mutex_lock(&debugger->mutex);
-    bool parked = debugger->parked;
-    if (kill)
-        debugger->killed = true;
-    if (parked) {
-        debugger->mode = GDB_RESUME_CONTINUE;
-        debugger->resume_signal = 0;
-        debugger->command_ready = true;
-        g_cond_signal(&debugger->wake);
-    }
-    g_mutex_unlock(&debugger->mutex);
-    if (!parked && kill)
-        debugger->guest->accel_ops->stop(debugger->guest->accel);
-}
-
+/* k, vKill, `monitor exit`: every thread ends, parked or running. */
 static void target_kill(void *opaque)
 {
-    wake_with(opaque, true);
+    struct debugger *debugger = opaque;
+    g_mutex_lock(&debugger->mutex);
+    debugger->killed = true;
+    for (guint i = 0; i < debugger->threads->len; i++) {
+        struct debug_thread *thread = thread_at(debugger, i);
+        if (!thread->parked)
+            debugger->guest->accel_ops->stop(thread->accel);
+    }
+    g_cond_broadcast(&debugger->wake);
+    g_mutex_unlock(&debugger->mutex);
+}
+
+/* Breakpoints change only while every vCPU is parked: a guest that runs
+ * is stopped first, silently, and finish_silent_stop does the rest. True
+ * when it was stopped already. */
+static bool stop_silently(struct debugger *debugger, enum silent_stop silent)
+{
+    g_mutex_lock(&debugger->mutex);
+    bool stopped = all_parked_locked(debugger);
+    if (!stopped) {
+        debugger->silent = silent;
+        if (!debugger->stopping)
+            begin_stop_locked(debugger, NULL, NULL);
+        report_if_all_parked_locked(debugger);
+    }
+    g_mutex_unlock(&debugger->mutex);
+    return stopped;
 }
 
 static void target_detach(void *opaque)
 {
     struct debugger *debugger = opaque;
-    remove_all_breakpoints(debugger);
-    forget_session(debugger);
-    debugger->detached = true;
-    wake_with(debugger, false);
+    if (stop_silently(debugger, SILENT_DETACH))
+        finish_silent_stop(debugger, SILENT_DETACH);
 }
 
 static void target_disconnected(void *opaque)
 {
     /* A halted guest waits for the next debugger; a running one runs on,
      * and either way no breakpoint of the old session stays planted. */
-    remove_all_breakpoints(opaque);
-    forget_session(opaque);
+    struct debugger *debugger = opaque;
+    if (stop_silently(debugger, SILENT_DISCONNECT)) {
+        remove_all_breakpoints(debugger);
+        forget_session(debugger);
+    }
 }
 
 static char *describe_region_kind(enum guest_region_kind kind)
@@ -1128,7 +1521,7 @@ static char *target_monitor_command(void *opaque, const char *command)
     if (strcmp(command, "exit") == 0) {
         /* gdbserver's: the program is killed and the server ends; gdb's
          * testsuite ends every session so. */
-        wake_with(debugger, true);
+        target_kill(debugger);
         return g_strdup("");
     }
     if (strcmp(command, "info mem") == 0) {
@@ -1268,6 +1661,9 @@ static const struct gdb_target_ops target_ops = {
     .file_open = target_file_open,
     .file_readlink = target_file_readlink,
     .siginfo = target_siginfo,
+    .threads = target_threads,
+    .thread_name = target_thread_name,
+    .tls_address = target_tls_address,
 };
 
 struct debugger *debugger_create(struct guest *guest, const char *spec, bool halt, char **error)
@@ -1278,6 +1674,7 @@ struct debugger *debugger_create(struct guest *guest, const char *spec, bool hal
     g_mutex_init(&debugger->mutex);
     g_cond_init(&debugger->wake);
     debugger->caught_syscalls = g_array_new(FALSE, FALSE, sizeof(uint64_t));
+    debugger->threads = g_ptr_array_new();
     for (int slot = 0; slot < ACCEL_MAX_HW_BREAKPOINTS; slot++)
         debugger->slot_owner[slot] = -1;
     char *absolute = realpath(guest->program.path, NULL);
@@ -1307,8 +1704,11 @@ void debugger_forget_after_fork(struct debugger *debugger)
         if (debugger->breakpoints[i].used)
             remove_breakpoint_at(debugger, i);
     }
-    if (debugger->temporary_active)
-        write_byte(debugger, debugger->temporary_address, debugger->temporary_saved);
+    for (guint i = 0; i < debugger->threads->len; i++) {
+        const struct debug_thread *thread = thread_at(debugger, i);
+        if (thread->temporary_active)
+            write_byte(debugger, thread->temporary_address, thread->temporary_saved);
+    }
     debug_signals_forget_after_fork(debugger->signals);
     gdbstub_forget_after_fork(debugger->stub);
 }
@@ -1322,6 +1722,7 @@ void debugger_free(struct debugger *debugger)
     g_cond_clear(&debugger->wake);
     g_free(debugger->exec_path);
     g_array_free(debugger->caught_syscalls, TRUE);
+    g_ptr_array_free(debugger->threads, TRUE);
     debug_signals_free(debugger->signals);
     g_free(debugger);
 }

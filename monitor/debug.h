@@ -8,6 +8,11 @@
  * (accel capabilities): debug registers and KVM single-step where they fire,
  * else int3 and RFLAGS.TF trapped through the guest kernel's IDT. gdb cannot
  * tell which is in use; `monitor info debug` says.
+ *
+ * Every guest thread is a gdb thread, and the stop is all-stop: each vCPU
+ * thread registers with debugger_thread_enter and reports its exits with
+ * its struct debug_thread; when one stops for the debugger, every vCPU is
+ * kicked and parked before gdb hears of it.
  */
 #ifndef HERMITUX_MONITOR_DEBUG_H
 #define HERMITUX_MONITOR_DEBUG_H
@@ -18,6 +23,8 @@
 #include "monitor/guest.h"
 
 struct debugger;
+struct debug_thread; /* one vCPU thread's part */
+struct linux_thread;
 
 /* What the vCPU thread does after a stop the debugger saw. */
 enum debug_verdict {
@@ -32,9 +39,17 @@ struct debugger *debugger_create(struct guest *guest, const char *spec, bool hal
 
 void debugger_free(struct debugger *debugger);
 
-/* vCPU thread, before the first run: waits for gdb's first resume when
- * halting at start. Returns DEBUG_RESUME or DEBUG_KILLED. */
-enum debug_verdict debugger_before_start(struct debugger *debugger);
+/* vCPU thread, before it first runs its vCPU: registers it (NULL for a
+ * NULL debugger). A thread born during a stop parks at its first exit. */
+struct debug_thread *debugger_thread_enter(struct debugger *debugger, struct accel *accel,
+                                           struct linux_thread *thread);
+
+/* vCPU thread, once it runs its vCPU no more. NULL accepted. */
+void debugger_thread_leave(struct debug_thread *thread);
+
+/* The first vCPU thread, before the first run: waits for gdb's first resume
+ * when halting at start. Returns DEBUG_RESUME or DEBUG_KILLED. */
+enum debug_verdict debugger_before_start(struct debug_thread *thread);
 
 /*
  * vCPU thread, after an exit that is not a plain syscall (or a syscall that
@@ -43,34 +58,36 @@ enum debug_verdict debugger_before_start(struct debugger *debugger);
  * for gdb's verdict. Returns DEBUG_FATAL when the exit is not the
  * debugger's business.
  */
-enum debug_verdict debugger_handle_exit(struct debugger *debugger, const struct accel_exit *exit);
+enum debug_verdict debugger_handle_exit(struct debug_thread *thread, const struct accel_exit *exit);
 
 /* vCPU thread, after a syscall completed: true when a step is in progress
  * (the syscall instruction was the step), in which case it stops and waits
  * like debugger_handle_exit. */
-bool debugger_stepping(struct debugger *debugger);
+bool debugger_stepping(struct debug_thread *thread);
 
 /* vCPU thread, at a syscall exit before the call is performed (entry) and
  * after it completed (!entry): when gdb catches that syscall (QCatchSyscalls)
  * it is told and the thread waits for its verdict. DEBUG_RESUME otherwise. */
-enum debug_verdict debugger_syscall_stop(struct debugger *debugger, bool entry);
+enum debug_verdict debugger_syscall_stop(struct debug_thread *thread, bool entry);
 
 /* vCPU thread, right before the guest runs again: arms the resume gdb gave
  * at a stop made inside signal delivery or a syscall (debugger_park), or
  * reports the end of a step into a signal handler. DEBUG_RESUME or
  * DEBUG_KILLED. NULL accepted. */
-enum debug_verdict debugger_before_run(struct debugger *debugger);
+enum debug_verdict debugger_before_run(struct debug_thread *thread);
 
 /* For monitor/debug_signals.c, on the vCPU thread. */
 struct gdb_stop;
 /* True while a debugger is connected and holds the program. */
 bool debugger_holds(struct debugger *debugger);
-/* Reports stop and waits for gdb; its resume is armed by
- * debugger_before_run. *resume_signal: the signal gdb gave (GDB's number). */
+/* Reports stop (of the calling vCPU thread's guest thread) and waits for
+ * gdb; its resume is armed by debugger_before_run. *resume_signal: the
+ * signal gdb gave (GDB's number). */
 enum debug_verdict debugger_park(struct debugger *debugger, const struct gdb_stop *stop,
                                  int *resume_signal);
 
-/* vCPU thread: the program ended; gdb is told (W or X packet). */
+/* vCPU thread: the program ended; gdb is told (W or X packet), and threads
+ * still parked for the debugger end. */
 void debugger_program_ended(struct debugger *debugger, int exit_status, int signal);
 
 /* vCPU thread, in the child of a fork: the debugger stays with the parent.

@@ -41,8 +41,9 @@ struct vcpu {
     struct run *run;
     struct accel *accel;
     struct linux_thread *thread;
-    bool main; /* the program's first thread (the debugger's) */
-    int tid;   /* its host thread's, once known */
+    bool main;                  /* the program's first thread */
+    int tid;                    /* its host thread's, once known */
+    struct debug_thread *debug; /* its part of the debugger, NULL without one */
     bool released;
     struct accel_exit exit;
 };
@@ -186,6 +187,7 @@ static void become_forked_child(struct vcpu *vcpu, struct cpu_state *state)
     if (run->debugger) {
         debugger_forget_after_fork(run->debugger);
         run->debugger = NULL;
+        vcpu->debug = NULL;         /* leaked with the debugger */
         state->rflags &= ~0x100ULL; /* TF */
     }
     /* Only the forking thread came across: signals sent to the child need a
@@ -348,18 +350,16 @@ static enum syscall_next perform_syscall(struct vcpu *vcpu)
 }
 
 /* The run loop of one vCPU: until its thread or the program ends. */
-static void vcpu_loop(struct vcpu *vcpu)
+static void vcpu_run_loop(struct vcpu *vcpu)
 {
     struct run *run = vcpu->run;
     struct guest *guest = run->guest;
-    /* Only the first thread is the debugger's (gdb sees one thread yet). */
-    struct debugger *debugger = vcpu->main ? run->debugger : NULL;
     struct accel_exit *exit = &vcpu->exit;
     for (;;) {
         if (!deliver_signals(vcpu))
             return;
         /* A stop inside signal delivery or a syscall resumes only now. */
-        if (debugger_before_run(debugger) == DEBUG_KILLED) {
+        if (debugger_before_run(vcpu->debug) == DEBUG_KILLED) {
             end_run(vcpu, RUN_END_KILLED, 128 + SIGKILL);
             return;
         }
@@ -370,25 +370,25 @@ static void vcpu_loop(struct vcpu *vcpu)
             return;
         }
         if (exit->reason == ACCEL_EXIT_SYSCALL) {
-            if (debugger_syscall_stop(debugger, true) == DEBUG_KILLED) {
+            if (debugger_syscall_stop(vcpu->debug, true) == DEBUG_KILLED) {
                 end_run(vcpu, RUN_END_KILLED, 128 + SIGKILL);
                 return;
             }
             enum syscall_next next = perform_syscall(vcpu);
             if (next != SYSCALL_RESUME)
                 return;
-            if (debugger_syscall_stop(debugger, false) == DEBUG_KILLED) {
+            if (debugger_syscall_stop(vcpu->debug, false) == DEBUG_KILLED) {
                 end_run(vcpu, RUN_END_KILLED, 128 + SIGKILL);
                 return;
             }
-            if (!debugger_stepping(debugger))
+            if (!debugger_stepping(vcpu->debug))
                 continue;
         }
         /* Kicked because another thread ended the run. */
         if (exit->reason == ACCEL_EXIT_STOPPED && run_ending(run))
             return;
-        if (debugger) {
-            enum debug_verdict verdict = debugger_handle_exit(debugger, exit);
+        if (vcpu->debug) {
+            enum debug_verdict verdict = debugger_handle_exit(vcpu->debug, exit);
             if (verdict == DEBUG_RESUME)
                 continue;
             if (verdict == DEBUG_KILLED) {
@@ -408,6 +408,21 @@ static void vcpu_loop(struct vcpu *vcpu)
         end_run(vcpu, exit->reason == ACCEL_EXIT_STOPPED ? RUN_END_STOPPED : RUN_END_ERROR, 1);
         return;
     }
+}
+
+/* Every vCPU thread: the debugger knows it while it runs its vCPU (the
+ * first one waits there for gdb with -S). */
+static void vcpu_loop(struct vcpu *vcpu)
+{
+    struct run *run = vcpu->run;
+    vcpu->debug = debugger_thread_enter(run->debugger, vcpu->accel, vcpu->thread);
+    if (vcpu->main && run->halt_at_start && vcpu->debug &&
+        debugger_before_start(vcpu->debug) == DEBUG_KILLED)
+        end_run(vcpu, RUN_END_KILLED, 128 + SIGKILL);
+    else
+        vcpu_run_loop(vcpu);
+    debugger_thread_leave(vcpu->debug);
+    vcpu->debug = NULL;
 }
 
 static int run_status(struct run *run, int *signal);
@@ -453,10 +468,7 @@ static gpointer main_vcpu_thread(gpointer data)
 {
     struct vcpu *vcpu = data;
     struct run *run = vcpu->run;
-    if (run->debugger && run->halt_at_start && debugger_before_start(run->debugger) == DEBUG_KILLED)
-        end_run(vcpu, RUN_END_KILLED, 128 + SIGKILL);
-    else
-        vcpu_loop(vcpu);
+    vcpu_loop(vcpu);
     vcpu_unlist(vcpu);
     run_finished(run, vcpu_left(run));
     return NULL;

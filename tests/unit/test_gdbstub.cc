@@ -112,12 +112,12 @@ FakeTarget *Fake(void *opaque)
 }
 
 const gdb_target_ops kFakeOps = {
-    [](void *opaque, cpu_state *state, cpu_fpu_state *fpu) {
+    [](void *opaque, int64_t, cpu_state *state, cpu_fpu_state *fpu) {
         *state = Fake(opaque)->state;
         *fpu = Fake(opaque)->fpu;
         return 0;
     },
-    [](void *opaque, const cpu_state *state, const cpu_fpu_state *fpu) {
+    [](void *opaque, int64_t, const cpu_state *state, const cpu_fpu_state *fpu) {
         Fake(opaque)->state = *state;
         Fake(opaque)->fpu = *fpu;
         Fake(opaque)->register_writes++;
@@ -129,8 +129,11 @@ const gdb_target_ops kFakeOps = {
     [](void *opaque, uint64_t address, const void *buffer, size_t length) {
         return Fake(opaque)->Access(address, nullptr, (const uint8_t *)buffer, length);
     },
-    [](void *opaque, gdb_resume_mode mode, uint64_t start, uint64_t end, int signal) {
-        Fake(opaque)->resumes.push_back({mode, start, end, signal});
+    [](void *opaque, const gdb_resume_action *actions, size_t count) {
+        EXPECT_EQ(count, 1u); // one thread: one action, for every thread
+        EXPECT_EQ(actions[0].thread, -1);
+        Fake(opaque)->resumes.push_back(
+            {actions[0].mode, actions[0].range_start, actions[0].range_end, actions[0].signal});
         return Fake(opaque)->resume_result;
     },
     [](void *opaque) { Fake(opaque)->interrupts++; },
@@ -216,6 +219,9 @@ const gdb_target_ops kFakeOps = {
             memcpy(info, siginfo.data(), 128);
         return 0;
     },
+    nullptr, // one thread, id 1
+    nullptr,
+    nullptr,
 };
 
 std::string Checksum(const std::string &payload)
