@@ -88,6 +88,11 @@ struct kvm_accel {
     bool signal_mask_set;   /* KVM_SET_SIGNAL_MASK done on the owner thread */
     bool in_guest;          /* holds vm->running, in or about to be in KVM_RUN (__atomic) */
     uint64_t syscall_entry; /* LSTAR, read at the first doorbell exit */
+    /* The vCPU's XSAVE image as last read or written, valid until the
+     * guest runs again: a signal's delivery reads the FP state and then
+     * sets the handler's, which then needs no second KVM_GET_XSAVE. */
+    struct kvm_xsave *xsave;
+    bool xsave_valid;
 };
 
 static struct kvm_accel *kvm_of(struct accel *accel)
@@ -186,6 +191,7 @@ static void kvm_vm_free(struct kvm_vm *vm)
             struct kvm_accel *kvm = g_ptr_array_index(vm->spare, i);
             munmap(kvm->run, vm->run_size);
             close(kvm->vcpu_fd);
+            g_free(kvm->xsave);
             g_free(kvm);
         }
         g_ptr_array_free(vm->spare, TRUE);
@@ -211,6 +217,7 @@ static void kvm_vcpu_close(struct kvm_accel *kvm, size_t run_size)
         munmap(kvm->run, run_size);
     if (kvm->vcpu_fd >= 0)
         close(kvm->vcpu_fd);
+    g_free(kvm->xsave);
     g_free(kvm);
 }
 
@@ -625,12 +632,25 @@ static int kvm_set_state(struct accel *accel, const struct cpu_state *state, uns
 /* The x87/SSE state is read from the XSAVE area's legacy (FXSAVE) part
  * where the host offers it: KVM_GET_FPU reports MXCSR as 0 on some hosts
  * (seen on PVM). */
+/* The vCPU's XSAVE image (cached until the guest runs), or NULL. */
+static struct kvm_xsave *kvm_load_xsave(struct kvm_accel *kvm)
+{
+    if (kvm->xsave_valid)
+        return kvm->xsave;
+    if (!kvm->xsave)
+        kvm->xsave = g_new0(struct kvm_xsave, 1);
+    if (ioctl(kvm->vcpu_fd, KVM_GET_XSAVE, kvm->xsave) < 0)
+        return NULL;
+    kvm->xsave_valid = true;
+    return kvm->xsave;
+}
+
 static int kvm_get_fpu(struct accel *accel, struct cpu_fpu_state *fpu)
 {
     struct kvm_accel *kvm = kvm_of(accel);
-    struct kvm_xsave xsave;
-    if (ioctl(kvm->vcpu_fd, KVM_GET_XSAVE, &xsave) == 0) {
-        const uint8_t *area = (const uint8_t *)xsave.region;
+    const struct kvm_xsave *xsave = kvm_load_xsave(kvm);
+    if (xsave) {
+        const uint8_t *area = (const uint8_t *)xsave->region;
         memcpy(&fpu->fcw, area + 0, 2);
         memcpy(&fpu->fsw, area + 2, 2);
         fpu->ftw = area[4];
@@ -656,9 +676,9 @@ static int kvm_get_fpu(struct accel *accel, struct cpu_fpu_state *fpu)
 static int kvm_set_fpu(struct accel *accel, const struct cpu_fpu_state *fpu)
 {
     struct kvm_accel *kvm = kvm_of(accel);
-    struct kvm_xsave xsave;
-    if (ioctl(kvm->vcpu_fd, KVM_GET_XSAVE, &xsave) == 0) {
-        uint8_t *area = (uint8_t *)xsave.region;
+    struct kvm_xsave *xsave = kvm_load_xsave(kvm);
+    if (xsave) {
+        uint8_t *area = (uint8_t *)xsave->region;
         memcpy(area + 0, &fpu->fcw, 2);
         memcpy(area + 2, &fpu->fsw, 2);
         area[4] = fpu->ftw;
@@ -670,7 +690,11 @@ static int kvm_set_fpu(struct accel *accel, const struct cpu_fpu_state *fpu)
         memcpy(area + 160, fpu->xmm, sizeof(fpu->xmm));
         /* XSTATE_BV: the x87 and SSE components now hold what was set. */
         area[512] |= 0x3;
-        return ioctl(kvm->vcpu_fd, KVM_SET_XSAVE, &xsave) < 0 ? -errno : 0;
+        if (ioctl(kvm->vcpu_fd, KVM_SET_XSAVE, xsave) < 0) {
+            kvm->xsave_valid = false;
+            return -errno;
+        }
+        return 0;
     }
     struct kvm_fpu kfpu = {0};
     memcpy(kfpu.fpr, fpu->st, sizeof(kfpu.fpr));
@@ -868,6 +892,7 @@ static int kvm_flush_if_needed(struct kvm_vm *vm)
 static void kvm_enter_guest(struct kvm_accel *kvm)
 {
     struct kvm_vm *vm = kvm->vm;
+    kvm->xsave_valid = false;
     for (;;) {
         if (__atomic_load_n(&vm->flush_pending, __ATOMIC_SEQ_CST)) {
             g_mutex_lock(&vm->flush_lock);
@@ -1259,9 +1284,9 @@ static uint64_t kvm_vcpu_area(struct kvm_vm *vm, int index, char **error)
 /* The whole x87/SSE/AVX state, as XSAVE holds it. */
 static int kvm_copy_xsave(struct kvm_accel *from, struct kvm_accel *to)
 {
-    struct kvm_xsave xsave;
-    if (ioctl(from->vcpu_fd, KVM_GET_XSAVE, &xsave) < 0 ||
-        ioctl(to->vcpu_fd, KVM_SET_XSAVE, &xsave) < 0)
+    const struct kvm_xsave *xsave = kvm_load_xsave(from);
+    to->xsave_valid = false;
+    if (!xsave || ioctl(to->vcpu_fd, KVM_SET_XSAVE, xsave) < 0)
         return -errno;
     return 0;
 }
