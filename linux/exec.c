@@ -199,6 +199,13 @@ static long resolve_program(struct linux_process *process, char **path, GPtrArra
     }
 }
 
+/* Whether a guest fd goes on in the new program: open, not close-on-exec,
+ * and not a signalfd (its state is the personality's: closed). */
+static bool exec_keeps(const struct linux_process *process, int fd)
+{
+    return process->fds[fd].host_fd >= 0 && !process->fds[fd].cloexec && !process->fds[fd].signalfd;
+}
+
 /* ---- the carried state ------------------------------------------------------------- */
 
 /* Writes the state into a memfd the new monitor inherits (no FD_CLOEXEC). */
@@ -219,7 +226,7 @@ static int write_state(struct linux_thread *thread)
     }
     GArray *fds = g_array_new(FALSE, TRUE, sizeof(struct exec_state_fd));
     for (int fd = 0; fd < LINUX_MAX_FDS; fd++) {
-        if (process->fds[fd].host_fd < 0 || process->fds[fd].cloexec)
+        if (!exec_keeps(process, fd))
             continue;
         struct exec_state_fd entry = {fd, process->fds[fd].host_fd, process->fds[fd].regular};
         g_array_append_val(fds, entry);
@@ -247,7 +254,7 @@ static int write_state(struct linux_thread *thread)
 static void set_kept_fds_inheritable(struct linux_process *process, bool on)
 {
     for (int fd = 0; fd < LINUX_MAX_FDS; fd++) {
-        if (process->fds[fd].host_fd >= 0 && !process->fds[fd].cloexec)
+        if (exec_keeps(process, fd))
             fcntl(process->fds[fd].host_fd, F_SETFD, on ? 0 : FD_CLOEXEC);
     }
 }

@@ -47,6 +47,7 @@ static void install_at(struct linux_process *process, int guest_fd, int host_fd,
     entry->on_proc =
         known && S_ISDIR(st.st_mode) && fstatfs(host_fd, &fs) == 0 && fs.f_type == PROC_SUPER_MAGIC;
     entry->proc = NULL;
+    entry->signalfd = NULL;
     entry->async = false;
 }
 
@@ -78,6 +79,8 @@ int linux_fd_release(struct linux_process *process, int guest_fd)
     entry->cloexec = false;
     linux_proc_fd_unref(entry->proc);
     entry->proc = NULL;
+    linux_signalfd_unref(process, entry->signalfd);
+    entry->signalfd = NULL;
     return close(host_fd);
 }
 
@@ -109,8 +112,10 @@ static long dup_from(struct linux_process *process, uint64_t old_fd, int minimum
     if (copy < 0)
         return linux_host_error();
     long fd = linux_fd_install(process, copy, minimum, cloexec);
-    if (fd >= 0)
+    if (fd >= 0) {
         process->fds[fd].proc = linux_proc_fd_ref(process->fds[(uint32_t)old_fd].proc);
+        process->fds[fd].signalfd = linux_signalfd_ref(process->fds[(uint32_t)old_fd].signalfd);
+    }
     return fd;
 }
 
@@ -132,10 +137,12 @@ static long dup_onto(struct linux_process *process, uint64_t old_fd, uint64_t ne
     if (copy < 0)
         return linux_host_error();
     struct linux_proc_fd *proc = linux_proc_fd_ref(process->fds[(uint32_t)old_fd].proc);
+    struct linux_signalfd *signalfd = linux_signalfd_ref(process->fds[(uint32_t)old_fd].signalfd);
     if (process->fds[target].host_fd >= 0)
         linux_fd_release(process, (int)target);
     install_at(process, (int)target, copy, cloexec);
     process->fds[target].proc = proc;
+    process->fds[target].signalfd = signalfd;
     return target;
 }
 

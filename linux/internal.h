@@ -113,7 +113,8 @@ struct linux_fd {
     bool regular; /* a regular file: reads may be looped to completion */
     bool on_proc; /* a directory in the host's procfs: lookups under it are decided by proc.c */
     bool async;   /* O_ASYNC as the program set it (never set on the host fd: fd.c) */
-    struct linux_proc_fd *proc; /* a virtual /proc file or directory (proc.c), else NULL */
+    struct linux_proc_fd *proc;      /* a virtual /proc file or directory (proc.c), else NULL */
+    struct linux_signalfd *signalfd; /* a signalfd (signalfd.c), else NULL */
 };
 
 /* struct sigaction as the x86-64 kernel sees it (not libc's). */
@@ -181,6 +182,8 @@ struct linux_process {
     struct linux_kernel_sigaction actions[LINUX_NSIG + 1];
     struct linux_sigqueue pending;
     struct linux_timer timers[LINUX_MAX_TIMERS + 3];
+    GSList *signalfds;   /* of struct linux_signalfd, kept readable as signals pend */
+    int timer_callbacks; /* host timer callbacks running now (destroy waits for them) */
     unsigned int umask;
     int nice;
 
@@ -380,6 +383,22 @@ void linux_register_fork(linux_handler *table);
 void linux_register_exec(linux_handler *table);
 void linux_register_thread(linux_handler *table);
 void linux_register_futex(linux_handler *table);
+void linux_register_signalfd(linux_handler *table);
+
+/* ---- signalfd.c ---- */
+
+struct linux_signalfd;
+/* Makes every signalfd readable exactly while a signal of its mask is
+ * pending; called with signal_lock held after the pending sets change. */
+void linux_signalfd_refresh(struct linux_process *process);
+struct linux_signalfd *linux_signalfd_ref(struct linux_signalfd *signalfd);
+void linux_signalfd_unref(struct linux_process *process, struct linux_signalfd *signalfd);
+/* read(2) of a guest fd that is a signalfd: struct signalfd_siginfo records. */
+long linux_signalfd_read(struct linux_thread *thread, uint64_t guest_fd, uint64_t buffer,
+                         uint64_t count);
+/* signal.c: takes the next pending signal of allowed off the thread's or the
+ * process's queue (signal_lock taken inside); 0 if none. */
+int linux_signal_dequeue(struct linux_thread *thread, uint64_t allowed, struct linux_siginfo *info);
 
 /* thread.c: the live thread whose tid is tid, or NULL. The pointer stays
  * valid while that thread runs a syscall or is blocked in one. */

@@ -223,15 +223,24 @@ static long rw_one(struct linux_process *process, const uint64_t *args, bool is_
     return transfer(process, (int)(uint32_t)args[0], is_write, &segment, 1, offset);
 }
 
+static bool is_signalfd(const struct linux_process *process, uint64_t fd)
+{
+    return linux_fd_host(process, fd) >= 0 && process->fds[(uint32_t)fd].signalfd;
+}
+
 static long sys_read(struct linux_thread *thread, const uint64_t *args)
 {
     struct linux_process *process = thread->process;
+    if (is_signalfd(process, args[0]))
+        return linux_signalfd_read(thread, args[0], args[1], args[2]);
     return rw_one(process, args, false, -1);
 }
 
 static long sys_write(struct linux_thread *thread, const uint64_t *args)
 {
     struct linux_process *process = thread->process;
+    if (is_signalfd(process, args[0]))
+        return -EINVAL; /* a signalfd has no write */
     return rw_one(process, args, true, -1);
 }
 

@@ -1,7 +1,7 @@
 /*
  * linux/poll.c — waiting on many things: poll, select, epoll, and the fds
  * made to be waited on (eventfd, timerfd, inotify), plus the pipe plumbing
- * calls splice and tee.
+ * calls splice, tee and vmsplice.
  *
  * Every wait is one blocking host call (ppoll, epoll_wait...) on the host fds
  * behind the guest's, never a polling loop: the monitor's kick signal,
@@ -594,6 +594,87 @@ static long sys_tee(struct linux_thread *thread, const uint64_t *args)
     return result;
 }
 
+/* vmsplice's most: Linux's UIO_MAXIOV segments, and the host iovecs one
+ * host call takes (a pipe holds far less than this anyway). */
+#define VMSPLICE_MAX_SEGMENTS 1024
+#define VMSPLICE_MAX_BYTES    (1ULL << 20)
+
+struct vmsplice_segment {
+    uint64_t address, length;
+};
+
+/* Host iovecs for the program's segments, up to the first page that fails
+ * the access check. Returns how many; *faulted when one failed. */
+static int vmsplice_plan(struct linux_process *process, const struct vmsplice_segment *segments,
+                         uint64_t count, enum guest_access access, struct iovec *iov, bool *faulted)
+{
+    int used = 0;
+    uint64_t planned = 0;
+    *faulted = false;
+    for (uint64_t i = 0; i < count && used < VMSPLICE_MAX_SEGMENTS; i++) {
+        uint64_t address = segments[i].address;
+        uint64_t left = MIN(segments[i].length, VMSPLICE_MAX_BYTES - planned);
+        /* Page by page, so a fault keeps the bytes before it. */
+        while (left && used < VMSPLICE_MAX_SEGMENTS) {
+            uint64_t piece = MIN(left, GUEST_PAGE_SIZE - address % GUEST_PAGE_SIZE);
+            if (guest_iovec(process->memory, address, piece, access, iov + used, 1) != 1) {
+                *faulted = true;
+                return used;
+            }
+            used++;
+            address += piece;
+            left -= piece;
+            planned += piece;
+        }
+    }
+    return used;
+}
+
+/*
+ * vmsplice: the program's memory into a pipe (its write end) or out of one
+ * (its read end), by the host's vmsplice on the guest pages themselves, so
+ * the pages are referenced, not copied, as on Linux (a program that changes
+ * them before the reader reads shows it, as natively).
+ */
+static long sys_vmsplice(struct linux_thread *thread, const uint64_t *args)
+{
+    struct linux_process *process = thread->process;
+    int host_fd = linux_fd_host(process, args[0]);
+    if (host_fd < 0)
+        return -EBADF;
+    uint64_t count = args[2];
+    if (count > VMSPLICE_MAX_SEGMENTS)
+        return -EINVAL;
+    int mode = fcntl(host_fd, F_GETFL);
+    if (mode < 0)
+        return linux_host_error();
+    /* From the write end the pages are read; into the read end, written. */
+    enum guest_access access =
+        (mode & O_ACCMODE) == O_RDONLY ? GUEST_ACCESS_USER_WRITE : GUEST_ACCESS_USER_READ;
+    struct vmsplice_segment *segments = g_new(struct vmsplice_segment, count ? count : 1);
+    struct iovec *iov = g_new(struct iovec, VMSPLICE_MAX_SEGMENTS);
+    long result;
+    bool faulted = false;
+    if (linux_copy_in(process, args[1], segments, count * sizeof(*segments)) != 0) {
+        result = -EFAULT;
+    } else {
+        int used = vmsplice_plan(process, segments, count, access, iov, &faulted);
+        sigset_t old_mask;
+        linux_pipe_guard_begin(&old_mask);
+        /* A fault on the first page: the host still checks fd and flags. */
+        ssize_t n = vmsplice(host_fd, iov, (unsigned long)used, (unsigned int)args[3]);
+        result = n < 0 ? linux_host_error() : n;
+        if (result == -EPIPE)
+            linux_broken_pipe(process);
+        linux_pipe_guard_end(&old_mask);
+        if (result == 0 && faulted)
+            result = -EFAULT;
+    }
+    g_free(iov);
+    g_free(segments);
+    return result;
+}
+
 void linux_register_poll(linux_handler *table)
 {
     table[SYS_poll] = sys_poll;
@@ -617,4 +698,5 @@ void linux_register_poll(linux_handler *table)
     table[SYS_inotify_rm_watch] = sys_inotify_rm_watch;
     table[SYS_splice] = sys_splice;
     table[SYS_tee] = sys_tee;
+    table[SYS_vmsplice] = sys_vmsplice;
 }

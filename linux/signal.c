@@ -334,6 +334,8 @@ void linux_signal_send(struct linux_process *process, struct linux_thread *threa
     if (process->strace_file || debugger_attached(process) ||
         !ignored_now(process, receiver, signal))
         queued = queue_add(thread ? &thread->pending : &process->pending, info);
+    if (queued && process->signalfds)
+        linux_signalfd_refresh(process);
     g_mutex_unlock(&process->signal_lock);
     if (!queued)
         return;
@@ -403,6 +405,8 @@ static int dequeue(struct linux_thread *thread, uint64_t allowed, struct linux_s
     uint64_t first = ready & SYNCHRONOUS ? ready & SYNCHRONOUS : ready;
     int signal = __builtin_ctzll(first) + 1;
     queue_take(queue, signal, info);
+    if (process->signalfds)
+        linux_signalfd_refresh(process);
     if (info->code == LINUX_SI_TIMER) {
         int id = info->fields.timer.id;
         if (id >= 0 && id < LINUX_MAX_TIMERS + 3) {
@@ -413,6 +417,14 @@ static int dequeue(struct linux_thread *thread, uint64_t allowed, struct linux_s
             timer->queued = false;
         }
     }
+    return signal;
+}
+
+int linux_signal_dequeue(struct linux_thread *thread, uint64_t allowed, struct linux_siginfo *info)
+{
+    g_mutex_lock(&thread->process->signal_lock);
+    int signal = dequeue(thread, allowed, info);
+    g_mutex_unlock(&thread->process->signal_lock);
     return signal;
 }
 
@@ -980,6 +992,8 @@ static long sys_rt_sigaction(struct linux_thread *thread, const uint64_t *args)
             while (queue_take(&process->pending, signal, &drop) ||
                    queue_take(&thread->pending, signal, &drop))
                 ;
+            if (process->signalfds)
+                linux_signalfd_refresh(process);
         }
     }
     g_mutex_unlock(&process->signal_lock);
@@ -1414,6 +1428,7 @@ static void timer_expired(union sigval value)
 {
     struct linux_timer *timer = value.sival_ptr;
     struct linux_process *process = timer->process;
+    __atomic_add_fetch(&process->timer_callbacks, 1, __ATOMIC_SEQ_CST);
     g_mutex_lock(&process->signal_lock);
     bool fire = timer->used && timer->notify != LINUX_SIGEV_NONE;
     /* Only a POSIX timer counts overruns (dequeue clears its queued);
@@ -1436,6 +1451,7 @@ static void timer_expired(union sigval value)
     g_mutex_unlock(&process->signal_lock);
     if (fire)
         linux_signal_send(process, target, &info);
+    __atomic_sub_fetch(&process->timer_callbacks, 1, __ATOMIC_SEQ_CST);
 }
 
 static long timer_start(struct linux_process *process, int slot, clockid_t clock, int signal)
@@ -1697,6 +1713,11 @@ void linux_signal_destroy(struct linux_process *process)
             timer_release(&process->timers[i]);
         }
     }
+    /* timer_delete does not wait for a callback already running: one may
+     * still be posting (and kicking, under threads_lock) when the program
+     * has ended. It sees the timer unused from now on. */
+    while (__atomic_load_n(&process->timer_callbacks, __ATOMIC_SEQ_CST))
+        g_usleep(1000);
     queue_clear(&process->pending);
     g_mutex_clear(&process->signal_lock);
 }

@@ -2,7 +2,7 @@
  * wait_fds.c — waiting on many things: poll, ppoll, select and pselect on
  * pipes with timeouts, epoll (level and edge triggered, the program's own
  * data cookie back), eventfd and timerfd loops, inotify seeing files made in
- * DIR, splice and tee between pipes, pipe sizes. Timeouts are only checked
+ * DIR, splice, tee and vmsplice between pipes, pipe sizes. Timeouts are only checked
  * from below (a wait lasts at least what it asked), never from above.
  *
  * usage: wait_fds DIR
@@ -28,6 +28,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/timerfd.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -388,6 +389,52 @@ static void pipe_plumbing(const char *dir)
     close(b[1]);
 }
 
+/* vmsplice into a pipe's write end and out of its read end, with the
+ * errors Linux gives; splice and tee on what it put there. */
+static void vmsplice_calls(void)
+{
+    int a[2], b[2];
+    make_pipe(a);
+    make_pipe(b);
+    char first[] = "vm", second[] = "spliced";
+    struct iovec in[2] = {{first, 2}, {second, 7}};
+    printf("vmsplice to the write end -> %zd\n", vmsplice(a[1], in, 2, 0));
+    check("tee after vmsplice", tee(a[0], b[1], 100, 0) == 9);
+    char out1[4] = {0}, out2[8] = {0};
+    struct iovec out[2] = {{out1, 3}, {out2, 7}};
+    ssize_t n = vmsplice(a[0], out, 2, 0);
+    printf("vmsplice from the read end -> %zd \"%s\" \"%s\"\n", n, out1, out2);
+    check("vmsplice round trip", n == 9 && !strcmp(out1, "vms") && !strcmp(out2, "pliced"));
+    char copy[16] = {0};
+    check("splice moved the tee'd copy",
+          read(b[0], copy, sizeof copy) == 9 && !strcmp(copy, "vmspliced"));
+    printf("vmsplice with no segments -> %zd\n", vmsplice(a[1], in, 0, 0));
+    printf("vmsplice bad flags -> %s\n", fails_with(vmsplice(a[1], in, 1, 0x100)));
+    printf("vmsplice too many segments -> %s\n", fails_with(vmsplice(a[1], in, 1025, 0)));
+    struct iovec bad = {(void *)16, 4};
+    printf("vmsplice from a bad address -> %s\n", fails_with(vmsplice(a[1], &bad, 1, 0)));
+    printf("vmsplice bad iovec array -> %s\n",
+           fails_with(vmsplice(a[1], (struct iovec *)16, 1, 0)));
+    printf("vmsplice on a closed fd -> %s\n", fails_with(vmsplice(999, in, 1, 0)));
+    int file = open("/proc/self/exe", O_RDONLY);
+    printf("vmsplice on a file -> %s\n", fails_with(vmsplice(file, in, 1, 0)));
+    close(file);
+    /* A full pipe: SPLICE_F_NONBLOCK gives EAGAIN. */
+    fcntl(a[1], F_SETPIPE_SZ, 4096);
+    static char page[4096] __attribute__((aligned(4096)));
+    struct iovec whole = {page, sizeof page};
+    ssize_t filled = vmsplice(a[1], &whole, 1, SPLICE_F_NONBLOCK);
+    printf("vmsplice fills the pipe -> %zd, then %s\n", filled,
+           fails_with(vmsplice(a[1], in, 1, SPLICE_F_NONBLOCK)));
+    close(a[0]);
+    signal(SIGPIPE, SIG_IGN);
+    printf("vmsplice to a pipe with no reader -> %s\n", fails_with(vmsplice(a[1], in, 1, 0)));
+    signal(SIGPIPE, SIG_DFL);
+    close(a[1]);
+    close(b[0]);
+    close(b[1]);
+}
+
 /* Waits for someone else to write DIR/ready (the test's host side). */
 static int watch(const char *dir)
 {
@@ -425,6 +472,7 @@ int main(int argc, char **argv)
     timerfd_loop();
     inotify_family(argv[1]);
     pipe_plumbing(argv[1]);
+    vmsplice_calls();
     printf("%d failures\n", failures);
     return failures ? 1 : 0;
 }
