@@ -52,13 +52,94 @@ static void child_after_fork(struct linux_thread *thread, int inherited_vfork_fd
  * vfork: the parent sleeps until the child has called execve or exited. The
  * child holds the write end of a close-on-exec pipe; the host closes it at
  * either event, and the parent's read returns then.
+ *
+ * The child has a copy of the memory, not the parent's: what it writes is
+ * lost, where Linux's vfork child writes the parent's own memory. What
+ * programs rely on lies in the parent's stack above its rsp (glibc's
+ * posix_spawn puts the failed exec's errno there; a vfork child may set the
+ * caller's locals), so an exiting child sends that range back through the
+ * pipe: {start, length} then the bytes, at most VFORK_SHARE_MAX.
  */
-static void wait_for_vfork_child(int read_fd)
+#define VFORK_SHARE_MAX (256 * 1024)
+
+struct vfork_share {
+    uint64_t start, length;
+};
+
+static bool read_all(int fd, void *buffer, size_t length)
 {
+    uint8_t *at = buffer;
+    while (length) {
+        ssize_t n = read(fd, at, length);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return false;
+        at += n;
+        length -= (size_t)n;
+    }
+    return true;
+}
+
+static void wait_for_vfork_child(struct linux_process *process, int read_fd)
+{
+    struct vfork_share share;
+    if (read_all(read_fd, &share, sizeof(share)) && share.length <= VFORK_SHARE_MAX) {
+        uint8_t *bytes = g_malloc(share.length ? share.length : 1);
+        if (read_all(read_fd, bytes, share.length))
+            linux_copy_out(process, share.start, bytes, share.length);
+        g_free(bytes);
+    }
     char byte;
     while (read(read_fd, &byte, 1) < 0 && errno == EINTR)
         ;
     close(read_fd);
+}
+
+void linux_vfork_child_exit(struct linux_process *process)
+{
+    int fd = process->vfork_done_fd;
+    if (fd < 0)
+        return;
+    process->vfork_done_fd = -1;
+    struct vfork_share share = {process->vfork_share_start,
+                                process->vfork_share_end - process->vfork_share_start};
+    uint8_t *bytes = g_malloc(share.length ? share.length : 1);
+    if (linux_copy_in(process, share.start, bytes, share.length) == 0) {
+        sigset_t old_mask;
+        linux_pipe_guard_begin(&old_mask);
+        if (write(fd, &share, sizeof(share)) == (ssize_t)sizeof(share)) {
+            for (uint64_t done = 0; done < share.length;) {
+                ssize_t n = write(fd, bytes + done, share.length - done);
+                if (n < 0 && errno == EINTR)
+                    continue;
+                if (n <= 0)
+                    break;
+                done += (uint64_t)n;
+            }
+        }
+        linux_pipe_guard_end(&old_mask);
+    }
+    g_free(bytes);
+    close(fd);
+}
+
+/* The range a vfork child hands back: the parent's stack from rsp up. */
+static void vfork_share_range(struct linux_thread *thread)
+{
+    struct linux_process *process = thread->process;
+    process->vfork_share_start = process->vfork_share_end = 0;
+    struct linux_regs regs;
+    if (!thread->has_cpu || !thread->cpu.get_regs ||
+        thread->cpu.get_regs(thread->cpu.opaque, &regs) < 0)
+        return;
+    g_mutex_lock(&process->mm_lock);
+    const struct guest_region *region = guest_region_lookup(process->memory, regs.rsp);
+    if (region) {
+        process->vfork_share_start = regs.rsp;
+        process->vfork_share_end = MIN(region->end, regs.rsp + VFORK_SHARE_MAX);
+    }
+    g_mutex_unlock(&process->mm_lock);
 }
 
 /*
@@ -75,6 +156,8 @@ static long fork_process(struct linux_thread *thread, uint64_t flags, uint64_t s
     int vfork_pipe[2] = {-1, -1};
     if ((flags & CLONE_VFORK) && pipe2(vfork_pipe, O_CLOEXEC) != 0)
         return linux_host_error();
+    if (flags & CLONE_VFORK)
+        vfork_share_range(thread);
     long pid = host->fork(host->opaque, stack);
     /* As strace -f: once there are two processes, lines name theirs. */
     if (pid >= 0)
@@ -98,7 +181,7 @@ static long fork_process(struct linux_thread *thread, uint64_t flags, uint64_t s
     if (hooks->forked)
         hooks->forked(hooks->opaque, thread, (int)pid, vfork_pipe[0] >= 0);
     if (vfork_pipe[0] >= 0) {
-        wait_for_vfork_child(vfork_pipe[0]);
+        wait_for_vfork_child(process, vfork_pipe[0]);
         if (hooks->vfork_done)
             hooks->vfork_done(hooks->opaque, thread);
     }

@@ -221,6 +221,10 @@ struct linux_process {
     /* In a vfork child until it execs or exits: the write end of the pipe
      * its parent waits on (-1 otherwise). */
     int vfork_done_fd;
+    /* In a vfork child: the parent's stack from its rsp up, which the child
+     * hands back when it exits (fork.c: what the parent would see of a
+     * shared memory, such as posix_spawn's error). */
+    uint64_t vfork_share_start, vfork_share_end;
 
     bool exited;
     int exit_status;
@@ -483,6 +487,10 @@ void linux_mm_init(struct linux_process *process);
 
 /* Ends the program (exit, exit_group, a fatal signal). */
 void linux_process_exit(struct linux_process *process, int status, int signal);
+
+/* fork.c: a vfork child ends: its parent gets back what it shares with it
+ * and stops waiting. Nothing for any other process. */
+void linux_vfork_child_exit(struct linux_process *process);
 
 /* exec.c: fills a new process from the state its previous program carried
  * across execve (linux_config.exec_state_fd), and closes state_fd. 0, or -1

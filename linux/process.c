@@ -182,6 +182,7 @@ void linux_process_destroy(struct linux_process *process)
 
 void linux_process_exit(struct linux_process *process, int status, int signal)
 {
+    linux_vfork_child_exit(process);
     process->exited = true;
     process->exit_signal = signal;
     process->exit_status = signal ? 128 + signal : status & 0xff;

@@ -257,6 +257,28 @@ static void spawn(void)
     describe("spawned child", status);
 }
 
+/* posix_spawn of a program that does not exist reports the exec's error
+ * (glibc's child writes it into the parent's memory, musl's into a pipe); a
+ * vfork child's writes to its parent's locals are the parent's. */
+static void spawn_errors(void)
+{
+    pid_t pid = -1;
+    char *args[] = {"missing", NULL};
+    char *env[] = {NULL};
+    int result = posix_spawn(&pid, "/nonexistent/program", NULL, NULL, args, env);
+    printf("posix_spawn of a missing program -> %s\n", result == ENOENT ? "ENOENT" : "other");
+    check(result == ENOENT, "posix_spawn reports ENOENT");
+    volatile int local = 1;
+    fflush(stdout);
+    pid = vfork();
+    if (pid == 0) {
+        local = 2;
+        _exit(0);
+    }
+    waitpid(pid, NULL, 0);
+    printf("after the vfork child wrote it: %d\n", local);
+}
+
 static void exec_errors(const char *directory)
 {
     char *args[] = {"x", NULL};
@@ -331,6 +353,7 @@ int main(int argc, char **argv)
     vfork_exit();
     pipe_exec();
     spawn();
+    spawn_errors();
     exec_errors(argv[2]);
     exec_script(argv[2]);
     printf("%s\n", failures ? "processes FAILED" : "processes: all ok");
