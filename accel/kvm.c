@@ -47,6 +47,11 @@ struct kvm_vm {
     /* A one-page memslot above RAM and the doorbell, deleted and re-added to
      * flush (see kvm_reload_memslot); NULL when KVM refused it. */
     void *flush_page;
+    /* RAM is given to KVM in chunks as they come into use (slot
+     * KVM_RAM_SLOT_BASE + chunk index), unless there are too many: then
+     * one slot 0 holds it all. */
+    bool chunked;
+    pid_t owner; /* the process the VM belongs to (a fork's child has a copy of the hook) */
     /* KVM_CAP_SYNC_REGS: registers travel in the run structure, saving two
      * ioctls per exit. */
     bool sync_regs;
@@ -224,6 +229,8 @@ static void kvm_vm_free(struct kvm_vm *vm)
     g_mutex_clear(&vm->lock);
     if (vm->flush_page)
         munmap(vm->flush_page, GUEST_PAGE_SIZE);
+    if (vm->chunked)
+        guest_memory_set_chunk_hook(vm->memory, NULL, NULL);
     g_free(vm);
 }
 
@@ -354,6 +361,7 @@ static void kvm_describe(struct kvm_vm *vm)
 }
 
 static void kvm_add_flush_slot(struct kvm_vm *vm);
+static int kvm_add_ram(struct kvm_vm *vm);
 
 static struct accel *kvm_create(struct guest_memory *memory, char **error)
 {
@@ -382,15 +390,11 @@ static struct accel *kvm_create(struct guest_memory *memory, char **error)
         *error = g_strdup_printf("KVM_CREATE_VM: %s", strerror(errno));
         goto fail;
     }
-    struct kvm_userspace_memory_region region = {
-        .slot = 0,
-        .guest_phys_addr = 0,
-        .memory_size = guest_memory_ram_size(memory),
-        .userspace_addr = (uint64_t)(uintptr_t)guest_memory_host_base(memory),
-    };
-    if (ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &region) < 0) {
-        *error = g_strdup_printf("KVM_SET_USER_MEMORY_REGION (%llu MiB): %s",
-                                 (unsigned long long)(region.memory_size >> 20), strerror(errno));
+    int ram_result = kvm_add_ram(vm);
+    if (ram_result < 0) {
+        *error = g_strdup_printf("KVM_SET_USER_MEMORY_REGION (%llu MiB of RAM): %s",
+                                 (unsigned long long)(guest_memory_ram_size(memory) >> 20),
+                                 strerror(-ram_result));
         goto fail;
     }
     kvm_add_flush_slot(vm);
@@ -811,7 +815,8 @@ static void consume_kick(void)
  * and build again, 3 ms for the 4 GiB default at each flush (glibc's RELRO
  * mprotect: one per program start), against a few microseconds here.
  */
-#define KVM_FLUSH_SLOT 1
+#define KVM_FLUSH_SLOT    1
+#define KVM_RAM_SLOT_BASE 2
 
 static uint64_t kvm_flush_gpa(const struct kvm_vm *vm)
 {
@@ -841,10 +846,79 @@ static void kvm_add_flush_slot(struct kvm_vm *vm)
     }
 }
 
+/* Gives KVM guest-physical [gpa, gpa + len) of RAM (or takes it back with
+ * len 0): slot 0 for all of RAM, else the chunk's own slot. */
+static int kvm_set_ram_slot(struct kvm_vm *vm, uint64_t gpa, uint64_t len)
+{
+    struct kvm_userspace_memory_region region = {
+        .slot = vm->chunked ? KVM_RAM_SLOT_BASE + (uint32_t)(gpa / GUEST_RAM_CHUNK_SIZE) : 0,
+        .guest_phys_addr = gpa,
+        .memory_size = len,
+        .userspace_addr = (uint64_t)(uintptr_t)guest_memory_host_base(vm->memory) + gpa,
+    };
+    return ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &region) < 0 ? -errno : 0;
+}
+
+/* The memory's hook: a chunk of RAM comes into use. Without its slot the
+ * guest could not reach frames it is about to be given. */
+static void kvm_on_chunk(void *opaque, uint64_t gpa, uint64_t len)
+{
+    struct kvm_vm *vm = opaque;
+    /* A fork's child, before it has a VM of its own: the chunk is marked
+     * used, and its own VM registers it when it is made. */
+    if (vm->owner != getpid())
+        return;
+    int result = kvm_set_ram_slot(vm, gpa, len);
+    if (result < 0) {
+        fprintf(stderr, "hermitux-run: cannot give guest RAM at %#llx to KVM: %s\n",
+                (unsigned long long)gpa, strerror(-result));
+        _exit(1);
+    }
+}
+
+/* Registers guest RAM: the chunks in use now, and the hook for the others
+ * (KVM's bookkeeping for a slot costs about 2 ms per GiB to build and more
+ * to free: most of a 4 GiB RAM is never used). */
+static int kvm_add_ram(struct kvm_vm *vm)
+{
+    struct guest_memory *memory = vm->memory;
+    uint64_t chunks = guest_memory_chunk_count(memory);
+    int slots = ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_NR_MEMSLOTS);
+    vm->chunked = slots > 0 && chunks + KVM_RAM_SLOT_BASE <= (uint64_t)slots;
+    if (!vm->chunked)
+        return kvm_set_ram_slot(vm, 0, guest_memory_ram_size(memory));
+    for (uint64_t chunk = 0; chunk < chunks; chunk++) {
+        if (!guest_memory_chunk_used(memory, chunk))
+            continue;
+        uint64_t gpa = chunk * GUEST_RAM_CHUNK_SIZE;
+        int result = kvm_set_ram_slot(
+            vm, gpa, MIN(GUEST_RAM_CHUNK_SIZE, guest_memory_ram_size(memory) - gpa));
+        if (result < 0)
+            return result;
+    }
+    vm->owner = getpid();
+    guest_memory_set_chunk_hook(memory, kvm_on_chunk, vm);
+    return 0;
+}
+
 static int kvm_reload_memslot(struct kvm_vm *vm)
 {
     if (vm->flush_page && kvm_set_flush_slot(vm, false) == 0)
         return kvm_set_flush_slot(vm, true);
+    if (vm->chunked) {
+        /* Deleting any slot drops every translation: the first chunk's. */
+        for (uint64_t chunk = 0; chunk < guest_memory_chunk_count(vm->memory); chunk++) {
+            if (!guest_memory_chunk_used(vm->memory, chunk))
+                continue;
+            uint64_t gpa = chunk * GUEST_RAM_CHUNK_SIZE;
+            int result = kvm_set_ram_slot(vm, gpa, 0);
+            return result < 0 ? result
+                              : kvm_set_ram_slot(vm, gpa,
+                                                 MIN(GUEST_RAM_CHUNK_SIZE,
+                                                     guest_memory_ram_size(vm->memory) - gpa));
+        }
+        return 0;
+    }
     struct kvm_userspace_memory_region region = {
         .slot = 0,
         .guest_phys_addr = 0,

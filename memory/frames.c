@@ -43,7 +43,10 @@ bool frames_init(struct guest_memory *memory, char **error)
     memory->frame_used = g_try_new0(uint64_t, words);
     memory->frame_table = g_try_new0(uint64_t, words);
     memory->frame_file = g_try_new0(uint64_t, words);
-    if (!memory->frame_used || !memory->frame_table || !memory->frame_file) {
+    memory->chunk_count = (memory->ram_size + GUEST_RAM_CHUNK_SIZE - 1) / GUEST_RAM_CHUNK_SIZE;
+    memory->chunk_used =
+        g_try_new0(uint64_t, (memory->chunk_count + BITS_PER_WORD - 1) / BITS_PER_WORD);
+    if (!memory->frame_used || !memory->frame_table || !memory->frame_file || !memory->chunk_used) {
         frames_fini(memory);
         if (error)
             *error =
@@ -59,6 +62,8 @@ bool frames_init(struct guest_memory *memory, char **error)
 void frames_fini(struct guest_memory *memory)
 {
     g_free(memory->frame_used);
+    g_free(memory->chunk_used);
+    memory->chunk_used = NULL;
     g_free(memory->frame_table);
     g_free(memory->frame_file);
     memory->frame_used = memory->frame_table = memory->frame_file = NULL;
@@ -110,8 +115,42 @@ static bool unmap_file_frames(struct guest_memory *memory, uint64_t first, uint6
     return ok;
 }
 
+uint64_t guest_memory_chunk_count(const struct guest_memory *memory)
+{
+    return memory->chunk_count;
+}
+
+bool guest_memory_chunk_used(const struct guest_memory *memory, uint64_t index)
+{
+    return index < memory->chunk_count && bit_test(memory->chunk_used, index);
+}
+
+void guest_memory_set_chunk_hook(struct guest_memory *memory, guest_chunk_hook hook, void *opaque)
+{
+    memory->chunk_hook = hook;
+    memory->chunk_hook_opaque = opaque;
+}
+
+/* Announces the chunks of [first, first + count) that were never in use. */
+static void note_chunks(struct guest_memory *memory, uint64_t first, uint64_t count)
+{
+    const uint64_t frames_per_chunk = GUEST_RAM_CHUNK_SIZE / GUEST_PAGE_SIZE;
+    for (uint64_t chunk = first / frames_per_chunk; chunk <= (first + count - 1) / frames_per_chunk;
+         chunk++) {
+        if (bit_test(memory->chunk_used, chunk))
+            continue;
+        bit_set(memory->chunk_used, chunk);
+        uint64_t gpa = chunk * GUEST_RAM_CHUNK_SIZE;
+        uint64_t len = MIN(GUEST_RAM_CHUNK_SIZE, memory->ram_size - gpa);
+        if (memory->chunk_hook)
+            memory->chunk_hook(memory->chunk_hook_opaque, gpa, len);
+    }
+}
+
 static void mark_used(struct guest_memory *memory, uint64_t first, uint64_t count)
 {
+    if (count > 0)
+        note_chunks(memory, first, count);
     for (uint64_t frame = first; frame < first + count; frame++)
         bit_set(memory->frame_used, frame);
     memory->frames_free -= count;

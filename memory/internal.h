@@ -58,6 +58,10 @@ struct guest_memory {
     uint64_t *frame_used;  /* bitmap: reserved, allocated, or a page table */
     uint64_t *frame_table; /* bitmap: holds one of the monitor's page tables */
     uint64_t *frame_file;  /* bitmap: its host page is a file's (guest_map_file) */
+    uint64_t chunk_count;
+    uint64_t *chunk_used; /* bitmap over GUEST_RAM_CHUNK_SIZE chunks */
+    guest_chunk_hook chunk_hook;
+    void *chunk_hook_opaque;
     uint64_t frames_free;
     uint64_t alloc_limit; /* every frame at or above this index is used */
     uint64_t pml4;        /* guest-physical */

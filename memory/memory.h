@@ -112,6 +112,22 @@ uint64_t guest_memory_generation(const struct guest_memory *memory);
  */
 uint64_t guest_memory_unseen_generation(const struct guest_memory *memory);
 
+/*
+ * Guest RAM in chunks, for accelerators that pay per byte of RAM they are
+ * told about (a KVM memory slot costs about 2 ms per GiB to set up and more
+ * to tear down; a program uses a few chunks of a 4 GiB RAM). A chunk is in
+ * use from the first time one of its frames is (reserved, allocated, or a
+ * page table), and stays so. The hook is called, on the thread that
+ * allocates, before any frame of a new chunk is handed out; it must make
+ * the chunk reachable (it cannot fail: it ends the monitor if it must).
+ */
+#define GUEST_RAM_CHUNK_SIZE (256ULL << 20)
+typedef void (*guest_chunk_hook)(void *opaque, uint64_t gpa, uint64_t len);
+uint64_t guest_memory_chunk_count(const struct guest_memory *memory);
+bool guest_memory_chunk_used(const struct guest_memory *memory, uint64_t index);
+/* Sets (or with NULL clears) the hook for chunks that come into use later. */
+void guest_memory_set_chunk_hook(struct guest_memory *memory, guest_chunk_hook hook, void *opaque);
+
 /* ---- physical frames ---------------------------------------------------- */
 
 /*
