@@ -40,3 +40,26 @@ engine_gdb_timer_spin() {
     echo "the loop's invariants held under gdb"
 }
 custom engine/gdb-timer_spin engine_gdb_timer_spin
+
+# A tcg plugin that loads but lacks tcg_accel_ops: one line saying so, status 1 (the
+# loader once printed an uninitialised reason and kept the library open). A copy of
+# hermitux-run finds the plugin beside itself, in accel/.
+engine_plugin_without_ops() {
+    local accel=$1 dir=$2
+    mkdir -p "$dir/accel"
+    cp "$HERMITUX_RUN" "$dir/hermitux-run"
+    echo 'int not_the_ops;' >"$dir/plugin.c"
+    if ! gcc -shared -fPIC -o "$dir/accel/hermitux-accel-tcg.so" "$dir/plugin.c" 2>"$dir/cc.err"; then
+        echo "cannot build a stand-in plugin: $(head -1 "$dir/cc.err")"
+        return 77
+    fi
+    "$dir/hermitux-run" --accel="$accel" tests/programs/build/glibc/hello >"$dir/out" 2>"$dir/err"
+    local status=$?
+    if [ "$status" != 1 ] || [ -s "$dir/out" ] || [ "$(wc -l <"$dir/err")" != 1 ] ||
+        ! grep -q 'undefined symbol: tcg_accel_ops' "$dir/err"; then
+        echo "status $status, stderr: $(tr '\n' '|' <"$dir/err" | cut -c1-200)"
+        return 1
+    fi
+    echo "refused in one line: $(cut -c1-80 "$dir/err")"
+}
+custom engine/plugin-without-ops engine_plugin_without_ops --accels tcg
