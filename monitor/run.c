@@ -23,6 +23,7 @@
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sched.h>
 #include <sys/syscall.h>
@@ -68,6 +69,9 @@ struct run {
     enum run_end end;
     struct accel_exit exit;
     struct cpu_state state; /* of the vCPU that ended the run */
+    /* At a fault: the faulting thread first, then every other thread as it
+     * left (for the report and the core file). */
+    GArray *fault_threads; /* struct report_thread */
     int exit_status;
     bool forked_child; /* this process is a fork's child: no main loop */
     /* Signals sent to the monitor, forwarded to the program. */
@@ -119,6 +123,19 @@ static bool run_ending(struct run *run)
     return ending;
 }
 
+/* A thread as the run's fault found it, on its own vCPU thread. Lock held. */
+static void record_thread_locked(struct vcpu *vcpu)
+{
+    struct run *run = vcpu->run;
+    const struct accel_ops *ops = run->guest->accel_ops;
+    struct report_thread thread = {.tid = linux_thread_tid(vcpu->thread)};
+    g_strlcpy(thread.name, linux_thread_name(vcpu->thread), sizeof(thread.name));
+    if (ops->get_state(vcpu->accel, &thread.state, CPU_STATE_ALL) < 0)
+        return;
+    thread.has_fpu = ops->get_fpu && ops->get_fpu(vcpu->accel, &thread.fpu) == 0;
+    g_array_append_val(run->fault_threads, thread);
+}
+
 /* Ends the run as end, with vcpu's exit and state, unless another vCPU
  * ended it first; every other vCPU is kicked out. True for the first. */
 static bool end_run(struct vcpu *vcpu, enum run_end end, int exit_status)
@@ -133,6 +150,8 @@ static bool end_run(struct vcpu *vcpu, enum run_end end, int exit_status)
         run->exit_status = exit_status;
         if (end != RUN_END_EXIT && end != RUN_END_SIGNAL && end != RUN_END_KILLED)
             run->guest->accel_ops->get_state(vcpu->accel, &run->state, CPU_STATE_ALL);
+        if (end == RUN_END_FAULT)
+            record_thread_locked(vcpu);
         stop_vcpus_locked(run, vcpu);
     }
     g_mutex_unlock(&run->lock);
@@ -423,6 +442,13 @@ static void vcpu_loop(struct vcpu *vcpu)
         vcpu_run_loop(vcpu);
     debugger_thread_leave(vcpu->debug);
     vcpu->debug = NULL;
+    /* The other threads of a program that faulted go into its report. */
+    g_mutex_lock(&run->lock);
+    if (run->ending && run->end == RUN_END_FAULT && run->fault_threads->len > 0 &&
+        g_array_index(run->fault_threads, struct report_thread, 0).tid !=
+            linux_thread_tid(vcpu->thread))
+        record_thread_locked(vcpu);
+    g_mutex_unlock(&run->lock);
 }
 
 static int run_status(struct run *run, int *signal);
@@ -807,6 +833,13 @@ static void trace_end(const struct run *run)
         linux_strace_end(process, 0, report_signal_for_vector(run->exit.vector));
 }
 
+static int compare_thread_ids(const void *a, const void *b)
+{
+    int tid_a = ((const struct report_thread *)a)->tid,
+        tid_b = ((const struct report_thread *)b)->tid;
+    return (tid_a > tid_b) - (tid_a < tid_b);
+}
+
 /* The monitor's exit status for how the run ended (reports printed here);
  * *signal is the signal the program died of, 0 if none. */
 static int run_status(struct run *run, int *signal)
@@ -821,12 +854,23 @@ static int run_status(struct run *run, int *signal)
         status = run->exit_status;
         *signal = run->end == RUN_END_SIGNAL ? status - 128 : 0;
         break;
-    case RUN_END_FAULT:
-        status = report_fault(stderr, guest, &run->exit, &run->state, options->verbose);
+    case RUN_END_FAULT: {
+        struct report_thread *threads = (struct report_thread *)(void *)run->fault_threads->data;
+        size_t count = run->fault_threads->len;
+        /* The faulting thread first, the others by tid (creation order). */
+        if (count > 1)
+            qsort(threads + 1, count - 1, sizeof(*threads), compare_thread_ids);
+        if (count == 0) { /* its registers could not be read */
+            status = report_fault(stderr, guest, &run->exit, &run->state, options->verbose);
+            *signal = status > 128 ? status - 128 : 0;
+            break;
+        }
+        status = report_fault_threads(stderr, guest, &run->exit, threads, count, options->verbose);
         if (options->core_path)
-            report_dump_core(stderr, options->core_path, guest, &run->exit, &run->state);
+            report_dump_core(stderr, options->core_path, guest, &run->exit, threads, count);
         *signal = status > 128 ? status - 128 : 0;
         break;
+    }
     case RUN_END_KILLED:
         fprintf(stderr, "hermitux-run: killed by the debugger\n");
         status = 128 + SIGKILL;
@@ -872,7 +916,8 @@ int monitor_run(const struct monitor_options *options)
                       .guest = guest,
                       .loop = g_main_loop_new(NULL, FALSE),
                       .halt_at_start = options->halt_at_start,
-                      .vcpus = g_ptr_array_new()};
+                      .vcpus = g_ptr_array_new(),
+                      .fault_threads = g_array_new(FALSE, TRUE, sizeof(struct report_thread))};
     g_mutex_init(&run.lock);
     g_cond_init(&run.changed);
     run.main_vcpu = (struct vcpu){.run = &run,
@@ -937,6 +982,7 @@ int monitor_run(const struct monitor_options *options)
     debugger_free(run.debugger);
     g_main_loop_unref(run.loop);
     g_ptr_array_free(run.vcpus, TRUE);
+    g_array_free(run.fault_threads, TRUE);
     g_mutex_clear(&run.lock);
     g_cond_clear(&run.changed);
     guest_destroy(guest);

@@ -83,14 +83,13 @@ static void fill_registers(struct user_regs_struct *regs, const struct cpu_state
     };
 }
 
-static void build_notes(GByteArray *notes, struct guest *guest, int signal,
-                        const struct cpu_state *state, const struct cpu_fpu_state *fpu)
+static void append_prstatus(GByteArray *notes, int signal, int pid, const struct cpu_state *state)
 {
     struct elf_prstatus status;
     memset(&status, 0, sizeof(status));
     status.pr_info.si_signo = signal;
     status.pr_cursig = (short)signal;
-    status.pr_pid = 1; /* HermiTux's task id */
+    status.pr_pid = pid;
     status.pr_ppid = 0;
     status.pr_pgrp = 1;
     status.pr_sid = 1;
@@ -98,12 +97,39 @@ static void build_notes(GByteArray *notes, struct guest *guest, int signal,
     fill_registers(&regs, state);
     memcpy(&status.pr_reg, &regs, sizeof(status.pr_reg));
     append_note(notes, NT_PRSTATUS, &status, sizeof(status));
+}
+
+static void append_fpregset(GByteArray *notes, const struct cpu_fpu_state *fpu)
+{
+    struct user_fpregs_struct fp;
+    memset(&fp, 0, sizeof(fp));
+    fp.cwd = fpu->fcw;
+    fp.swd = fpu->fsw;
+    fp.ftw = fpu->ftw;
+    fp.fop = fpu->fop;
+    fp.rip = fpu->fip;
+    fp.rdp = fpu->fdp;
+    fp.mxcsr = fpu->mxcsr;
+    fp.mxcr_mask = 0xffff;
+    memcpy(fp.st_space, fpu->st, sizeof(fp.st_space));
+    memcpy(fp.xmm_space, fpu->xmm, sizeof(fp.xmm_space));
+    append_note(notes, NT_FPREGSET, &fp, sizeof(fp));
+}
+
+/* Linux's order: the dumping thread's NT_PRSTATUS, NT_PRPSINFO, its
+ * NT_FPREGSET, NT_AUXV, then each other thread's NT_PRSTATUS and
+ * NT_FPREGSET. Every NT_PRSTATUS carries the fatal signal, as Linux's do
+ * (BFD takes it from the last one). */
+static void build_notes(GByteArray *notes, struct guest *guest, int signal,
+                        const struct report_thread *threads, size_t count)
+{
+    append_prstatus(notes, signal, threads[0].tid, &threads[0].state);
 
     struct elf_prpsinfo info;
     memset(&info, 0, sizeof(info));
     info.pr_state = 0;
     info.pr_sname = 'R';
-    info.pr_pid = 1;
+    info.pr_pid = threads[0].tid;
     info.pr_pgrp = 1;
     info.pr_sid = 1;
     const char *path = guest->program.path ? guest->program.path : "program";
@@ -112,26 +138,19 @@ static void build_notes(GByteArray *notes, struct guest *guest, int signal,
     g_strlcpy(info.pr_psargs, path, sizeof(info.pr_psargs));
     append_note(notes, NT_PRPSINFO, &info, sizeof(info));
 
-    if (fpu) {
-        struct user_fpregs_struct fp;
-        memset(&fp, 0, sizeof(fp));
-        fp.cwd = fpu->fcw;
-        fp.swd = fpu->fsw;
-        fp.ftw = fpu->ftw;
-        fp.fop = fpu->fop;
-        fp.rip = fpu->fip;
-        fp.rdp = fpu->fdp;
-        fp.mxcsr = fpu->mxcsr;
-        fp.mxcr_mask = 0xffff;
-        memcpy(fp.st_space, fpu->st, sizeof(fp.st_space));
-        memcpy(fp.xmm_space, fpu->xmm, sizeof(fp.xmm_space));
-        append_note(notes, NT_FPREGSET, &fp, sizeof(fp));
-    }
+    if (threads[0].has_fpu)
+        append_fpregset(notes, &threads[0].fpu);
 
     /* The program's own auxv: gdb relocates a static-pie program by
      * AT_ENTRY and finds the program headers by AT_PHDR. */
     if (guest->auxv_length)
         append_note(notes, NT_AUXV, guest->auxv, guest->auxv_length);
+
+    for (size_t i = 1; i < count; i++) {
+        append_prstatus(notes, signal, threads[i].tid, &threads[i].state);
+        if (threads[i].has_fpu)
+            append_fpregset(notes, &threads[i].fpu);
+    }
 }
 
 static int fail(char **error, int code, const char *path, const char *what)
@@ -151,12 +170,22 @@ static bool is_zero(const uint8_t *page)
 int report_write_core(const char *path, struct guest *guest, const struct accel_exit *exit,
                       const struct cpu_state *state, const struct cpu_fpu_state *fpu, char **error)
 {
+    /* HermiTux's task id. */
+    struct report_thread thread = {.tid = 1, .state = *state, .has_fpu = fpu != NULL};
+    if (fpu)
+        thread.fpu = *fpu;
+    return report_write_core_threads(path, guest, exit, &thread, 1, error);
+}
+
+int report_write_core_threads(const char *path, struct guest *guest, const struct accel_exit *exit,
+                              const struct report_thread *threads, size_t count, char **error)
+{
     *error = NULL;
     int signal = report_signal_for_vector(exit ? exit->vector : 14);
     GArray *segments = g_array_new(FALSE, FALSE, sizeof(struct core_segment));
     guest_region_foreach(guest->memory, collect_region, segments);
     GByteArray *notes = g_byte_array_new();
-    build_notes(notes, guest, signal, state, fpu);
+    build_notes(notes, guest, signal, threads, count);
 
     size_t phnum = 1 + segments->len;
     uint64_t notes_offset = sizeof(Elf64_Ehdr) + phnum * sizeof(Elf64_Phdr);
@@ -250,13 +279,11 @@ out:
 }
 
 void report_dump_core(FILE *out, const char *path, struct guest *guest,
-                      const struct accel_exit *exit, const struct cpu_state *state)
+                      const struct accel_exit *exit, const struct report_thread *threads,
+                      size_t count)
 {
-    struct cpu_fpu_state fpu;
-    bool have_fpu = guest->accel && guest->accel_ops && guest->accel_ops->get_fpu &&
-                    guest->accel_ops->get_fpu(guest->accel, &fpu) == 0;
     char *error = NULL;
-    if (report_write_core(path, guest, exit, state, have_fpu ? &fpu : NULL, &error) == 0)
+    if (report_write_core_threads(path, guest, exit, threads, count, &error) == 0)
         fprintf(out, "hermitux-run: core dumped to %s (gdb %s %s)\n", path,
                 guest->program.path ? guest->program.path : "PROGRAM", path);
     else

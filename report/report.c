@@ -426,11 +426,13 @@ static void analyse(struct report_debuginfo *debuginfo, struct guest *guest,
     }
 }
 
+/* thread: " in thread TID (NAME)" for a program with several, else "". */
 static void print_summary(FILE *out, const struct accel_exit *exit,
-                          const struct fault_analysis *fault)
+                          const struct fault_analysis *fault, const char *thread)
 {
     char where[400];
     report_location_short(&fault->location, where, sizeof(where));
+    g_strlcat(where, thread, sizeof(where));
     if (exit->in_kernel)
         fprintf(out,
                 "hermitux-run: fault in the guest kernel, not in the program: %s at %#" PRIx64
@@ -439,8 +441,8 @@ static void print_summary(FILE *out, const struct accel_exit *exit,
     else if (!fault->location.image && fault->has_caller) {
         char caller[400];
         report_location_short(&fault->caller, caller, sizeof(caller));
-        fprintf(out, "hermitux-run: fault: %s at %#" PRIx64 ", called from %s: %s\n",
-                signal_description(fault->signal), fault->address, caller, fault->reason);
+        fprintf(out, "hermitux-run: fault: %s at %#" PRIx64 ", called from %s%s: %s\n",
+                signal_description(fault->signal), fault->address, caller, thread, fault->reason);
     } else
         fprintf(out, "hermitux-run: fault: %s at %#" PRIx64 " in %s: %s\n",
                 signal_description(fault->signal), fault->address, where, fault->reason);
@@ -480,12 +482,37 @@ static void print_where(FILE *out, struct guest *guest, uint64_t address,
 int report_fault(FILE *out, struct guest *guest, const struct accel_exit *exit,
                  const struct cpu_state *state, bool verbose)
 {
+    struct report_thread thread = {.state = *state};
+    return report_fault_threads(out, guest, exit, &thread, 1, verbose);
+}
+
+/* The other threads, after the faulting one's report: where each was. */
+static void print_other_threads(FILE *out, struct report_debuginfo *debuginfo, struct guest *guest,
+                                const struct report_thread *threads, size_t count)
+{
+    for (size_t i = 1; i < count; i++) {
+        const struct cpu_state *state = &threads[i].state;
+        fprintf(out, "  thread %d (%s):\n    rip %#" PRIx64 " rsp %#" PRIx64 "\n    ",
+                threads[i].tid, threads[i].name, state->rip, state->rsp);
+        print_registers_line(out, state);
+        fprintf(out, "  backtrace:\n");
+        report_print_backtrace(out, debuginfo, guest, state, false);
+    }
+}
+
+int report_fault_threads(FILE *out, struct guest *guest, const struct accel_exit *exit,
+                         const struct report_thread *threads, size_t count, bool verbose)
+{
+    const struct cpu_state *state = &threads[0].state;
     struct report_debuginfo *debuginfo = report_debuginfo_open(guest);
     struct fault_analysis fault;
     analyse(debuginfo, guest, exit, state, &fault);
+    char thread[64] = "";
+    if (count > 1)
+        snprintf(thread, sizeof(thread), " in thread %d (%s)", threads[0].tid, threads[0].name);
     if (verbose)
         hermitux_log(out, guest, exit, state);
-    print_summary(out, exit, &fault);
+    print_summary(out, exit, &fault, thread);
     if (verbose) {
         fprintf(out, "  cause:  %s\n", fault.detail);
         print_where(out, guest, fault.address, &fault.location);
@@ -493,6 +520,7 @@ int report_fault(FILE *out, struct guest *guest, const struct accel_exit *exit,
         report_print_code(out, debuginfo, guest, fault.address);
         fprintf(out, "  backtrace:\n");
         report_print_backtrace(out, debuginfo, guest, state, fault.is_trap);
+        print_other_threads(out, debuginfo, guest, threads, count);
     }
     report_debuginfo_close(debuginfo);
     fflush(out);

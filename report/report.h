@@ -78,6 +78,23 @@ const char *report_cause_string(enum report_cause cause);
 int report_fault(FILE *out, struct guest *guest, const struct accel_exit *exit,
                  const struct cpu_state *state, bool verbose);
 
+/* One thread of the program as it stood when the run ended. */
+struct report_thread {
+    int tid;
+    char name[16];
+    struct cpu_state state;
+    bool has_fpu;
+    struct cpu_fpu_state fpu;
+};
+
+/*
+ * report_fault for a program with several threads: threads[0] faulted (the
+ * summary names it: tid and name), the others follow it in the verbose
+ * report with their registers and backtraces. count 1 is report_fault.
+ */
+int report_fault_threads(FILE *out, struct guest *guest, const struct accel_exit *exit,
+                         const struct report_thread *threads, size_t count, bool verbose);
+
 /* Reports an accelerator or guest-kernel failure (exit->message) on out:
  * one line, and the registers when verbose. */
 void report_error(FILE *out, struct guest *guest, const struct accel_exit *exit,
@@ -99,11 +116,18 @@ void report_timeout(FILE *out, struct guest *guest, const struct cpu_state *stat
 int report_write_core(const char *path, struct guest *guest, const struct accel_exit *exit,
                       const struct cpu_state *state, const struct cpu_fpu_state *fpu, char **error);
 
-/* report_write_core with the vCPU's FPU state, then one line on out: where
- * the core went (and the gdb command to open it), or why it could not be
- * written. For the monitor at a fault when --core is given. */
+/* report_write_core with one NT_PRSTATUS (and NT_FPREGSET) per thread,
+ * threads[0] (the faulting one) first, each with pr_pid its tid, as Linux
+ * writes a multi-threaded core: gdb shows them with `info threads`. */
+int report_write_core_threads(const char *path, struct guest *guest, const struct accel_exit *exit,
+                              const struct report_thread *threads, size_t count, char **error);
+
+/* report_write_core_threads, then one line on out: where the core went (and
+ * the gdb command to open it), or why it could not be written. For the
+ * monitor at a fault when --core is given. */
 void report_dump_core(FILE *out, const char *path, struct guest *guest,
-                      const struct accel_exit *exit, const struct cpu_state *state);
+                      const struct accel_exit *exit, const struct report_thread *threads,
+                      size_t count);
 
 #ifdef __cplusplus
 }

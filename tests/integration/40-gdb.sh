@@ -727,3 +727,35 @@ for gdb_libc in glibc musl; do
     custom "gdb/$gdb_libc/threads-step" gdb_threads_step "$gdb_libc"
     custom "gdb/$gdb_libc/threads-interrupt" gdb_threads_interrupt "$gdb_libc"
 done
+
+# A fault in one of 5 threads: the report names the thread (tid and name) and, with -v,
+# shows where every other thread was; the --core file has one NT_PRSTATUS per thread, the
+# faulting one first, so gdb's `info threads` and `thread apply all bt` show all five.
+gdb_threads_core() {
+    local accel=$1 dir=$2 libc=$3
+    have_gdb || return 77
+    local program=$GDB_PROGRAMS/gdb-$libc/threaded
+    timeout "$TIMEOUT" "$HERMITUX_RUN" --accel="$accel" -v --core "$dir/core" "$program" fault \
+        </dev/null >"$dir/out" 2>"$dir/err"
+    echo $? >"$dir/status"
+    expect_status "$dir" 139 || return 1
+    expect "$dir" err '^hermitux-run: fault: segmentation fault at 0x[0-9a-f]+ in worker \(threaded.c:[0-9]+\) in thread [0-9]+ \(worker-2\): NULL pointer' \
+        '^  thread [0-9]+ \(threaded\):$' '^  thread [0-9]+ \(worker-3\):$' \
+        "^hermitux-run: core dumped to $dir/core" || return 1
+    if [ "$(grep -c '^  thread [0-9]* (' "$dir/err")" -ne 4 ]; then
+        echo "the report does not show the 4 other threads"
+        return 1
+    fi
+    timeout "$TIMEOUT" gdb -batch -nx "$program" "$dir/core" -ex "info threads" \
+        -ex "thread apply all bt 2" -ex "thread 1" -ex "print index" >"$dir/core.out" 2>&1
+    expect "$dir" core.out '^Program terminated with signal SIGSEGV' \
+        '^\* 1 +(Thread [x0-9a-f]+ \()?LWP [0-9]+\)? +[x0-9a-f ]*(in )?worker \(argument=0x2\)' \
+        '^  5 +(Thread [x0-9a-f]+ \()?LWP [0-9]+' '^\$1 = 2$' || return 1
+    if [ "$(grep -c '^Thread [0-9] (' "$dir/core.out")" -ne 5 ]; then
+        echo "thread apply all bt did not show 5 threads"
+        return 1
+    fi
+}
+for gdb_libc in glibc musl; do
+    custom "gdb/$gdb_libc/threads-core" gdb_threads_core "$gdb_libc"
+done
