@@ -873,7 +873,7 @@ SAVED_PREFIX=("${CONFIG_PREFIX[@]}")
 for i in "${!CONFIG_NAMES[@]}"; do
     CONFIG_PREFIX[i]="sh $PIPE_THROUGH ${CONFIG_PREFIX[i]}"
 done
-io_workload "cat ${PIPE_MB} MB | (pipe)" 1.5 checked /bin/busybox cat "$PIPE_DATA"
+io_workload "cat ${PIPE_MB} MB into a pipe" 1.5 checked /bin/busybox cat "$PIPE_DATA"
 CONFIG_PREFIX=("${SAVED_PREFIX[@]}")
 io_workload "touch ${TOUCH_MB} MB of fresh heap" 2.0 check "$TOUCH" "$TOUCH_MB"
 echo
