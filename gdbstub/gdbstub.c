@@ -123,7 +123,7 @@ void gdbstub_reset_session(struct gdbstub *stub)
 
 bool gdbstub_connected(const struct gdbstub *stub)
 {
-    return gdbstub_debugger_present(stub);
+    return __atomic_load_n(&stub->connected, __ATOMIC_ACQUIRE) || stub->capture != NULL;
 }
 
 struct gdbstub *gdbstub_new(const struct gdb_target_ops *ops, void *opaque)

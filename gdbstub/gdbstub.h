@@ -197,7 +197,7 @@ bool gdbstub_accepting(const struct gdbstub *stub);
 /* Where it listens, for the "waiting for gdb on ..." line ("127.0.0.1:1234"). */
 const char *gdbstub_address(const struct gdbstub *stub);
 
-/* True while a debugger is connected. */
+/* True while a debugger is connected. Any thread. */
 bool gdbstub_connected(const struct gdbstub *stub);
 
 /* The guest stopped (after resume or interrupt), or the program ended. Sends

@@ -48,6 +48,7 @@ struct gdbstub {
     int listen_fd;
     guint listen_source;
     int connection_fd;
+    bool connected; /* connection_fd >= 0, for gdbstub_connected from any thread (atomic) */
     guint connection_source;
     guint output_source; /* waiting for room to send pending_output */
     GString *pending_output;

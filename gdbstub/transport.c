@@ -108,6 +108,7 @@ void gdbstub_close_connection(struct gdbstub *stub)
     if (stub->connection_fd >= 0)
         close(stub->connection_fd);
     stub->connection_fd = -1;
+    __atomic_store_n(&stub->connected, false, __ATOMIC_RELEASE);
     g_string_truncate(stub->pending_output, 0);
     gdbstub_reset_session(stub);
 }
@@ -187,6 +188,7 @@ static gboolean on_listen_readable(gint fd, GIOCondition condition, gpointer dat
     }
     gdbstub_reset_session(stub);
     stub->connection_fd = connection;
+    __atomic_store_n(&stub->connected, true, __ATOMIC_RELEASE);
     stub->connection_source =
         g_unix_fd_add(connection, G_IO_IN | G_IO_HUP | G_IO_ERR, on_connection_readable, stub);
     return G_SOURCE_CONTINUE;

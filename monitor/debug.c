@@ -110,7 +110,7 @@ struct debugger {
     struct gdb_stop report;
     enum silent_stop silent;
     bool killed, aborted, ended;
-    bool detached; /* written by the main loop while every vCPU is parked */
+    bool detached; /* set by the main loop while every vCPU is parked; atomic (is_detached) */
 
     bool halt_at_start;
     bool announced; /* "listening" said */
@@ -157,13 +157,19 @@ static void announce(struct debugger *debugger)
 
 static void release_all_locked(struct debugger *debugger);
 
+static bool is_detached(const struct debugger *debugger)
+{
+    return __atomic_load_n(&debugger->detached, __ATOMIC_ACQUIRE);
+}
+
+
 /* Main loop: every vCPU is parked for a detach or a lost debugger. */
 static void finish_silent_stop(struct debugger *debugger, enum silent_stop silent)
 {
     remove_all_breakpoints(debugger);
     forget_session(debugger);
     if (silent == SILENT_DETACH)
-        debugger->detached = true;
+        __atomic_store_n(&debugger->detached, true, __ATOMIC_RELEASE);
     g_mutex_lock(&debugger->mutex);
     release_all_locked(debugger);
     g_mutex_unlock(&debugger->mutex);
@@ -330,7 +336,9 @@ static void remove_step_target(struct debug_thread *self)
     if (!self->temporary_active)
         return;
     write_byte(self->debugger, self->temporary_address, self->temporary_saved);
+    g_mutex_lock(&self->debugger->mutex);
     self->temporary_active = false;
+    g_mutex_unlock(&self->debugger->mutex);
 }
 
 /* Applies the resume gdb asked of this thread, on its vCPU thread, before
@@ -338,7 +346,7 @@ static void remove_step_target(struct debug_thread *self)
 static void arm_resume(struct debug_thread *self)
 {
     struct debugger *debugger = self->debugger;
-    self->stepping = self->action.mode != GDB_RESUME_CONTINUE && !debugger->detached;
+    self->stepping = self->action.mode != GDB_RESUME_CONTINUE && !is_detached(debugger);
     self->step_via_tf = false;
     if (!self->stepping) {
         /* Where the program was, so that a kick landing in the guest
@@ -457,7 +465,7 @@ enum debug_verdict debugger_park(struct debugger *debugger, const struct gdb_sto
 
 bool debugger_holds(struct debugger *debugger)
 {
-    if (!debugger || debugger->detached || !gdbstub_connected(debugger->stub))
+    if (!debugger || is_detached(debugger) || !gdbstub_connected(debugger->stub))
         return false;
     g_mutex_lock(&debugger->mutex);
     bool killed = debugger->killed;
@@ -615,7 +623,7 @@ struct debug_thread *debugger_thread_enter(struct debugger *debugger, struct acc
     if (debugger->stopping || debugger->killed)
         debugger->guest->accel_ops->stop(accel);
     g_mutex_unlock(&debugger->mutex);
-    if (!debugger->detached)
+    if (!is_detached(debugger))
         arm_debug_registers(self, false);
     current_thread = self;
     return self;
@@ -668,7 +676,7 @@ enum debug_verdict debugger_before_run(struct debug_thread *self)
     /* A step that delivered a signal to a handler ends at the handler's
      * first instruction, as under ptrace. */
     if (debug_signals_take_handler_entry(debugger->signals) &&
-        self->action.mode != GDB_RESUME_CONTINUE && !debugger->detached) {
+        self->action.mode != GDB_RESUME_CONTINUE && !is_detached(debugger)) {
         struct gdb_stop stop = {.kind = GDB_STOP_SIGNAL, .signal = GDB_SIGNAL_TRAP};
         return stop_and_wait(self, &stop);
     }
@@ -877,7 +885,7 @@ static enum debug_verdict handle_kick(struct debug_thread *self)
 
 enum debug_verdict debugger_handle_exit(struct debug_thread *self, const struct accel_exit *exit)
 {
-    if (!self || self->debugger->detached)
+    if (!self || is_detached(self->debugger))
         return DEBUG_FATAL;
     struct debugger *debugger = self->debugger;
     /* With nobody attached there are no breakpoints, and a fault ends the
@@ -925,7 +933,7 @@ static bool syscall_caught(struct debugger *debugger, uint64_t number)
 
 enum debug_verdict debugger_syscall_stop(struct debug_thread *self, bool entry)
 {
-    if (!self || self->debugger->detached || !gdbstub_connected(self->debugger->stub))
+    if (!self || is_detached(self->debugger) || !gdbstub_connected(self->debugger->stub))
         return DEBUG_RESUME;
     if (entry) {
         struct cpu_state state;

@@ -760,3 +760,36 @@ gdb_threads_core() {
 for gdb_libc in glibc musl; do
     custom "gdb/$gdb_libc/threads-core" gdb_threads_core "$gdb_libc"
 done
+
+# lldb: `thread list` and `thread backtrace all` show every thread.
+lldb_threads() {
+    local accel=$1 dir=$2 libc=$3
+    command -v lldb >/dev/null || {
+        echo "lldb not installed"
+        return 77
+    }
+    local program=$GDB_PROGRAMS/gdb-$libc/threaded port
+    timeout "$TIMEOUT" "$HERMITUX_RUN" --accel="$accel" --gdb tcp::0 -S "$program" hits \
+        </dev/null >"$dir/out" 2>"$dir/err" &
+    MONITOR_PID=$!
+    for _ in $(seq 100); do
+        port=$(sed -nE 's/.*listening on 127\.0\.0\.1:([0-9]+).*/\1/p' "$dir/err")
+        [ -n "$port" ] && break
+        sleep 0.05
+    done
+    timeout "$TIMEOUT" lldb --batch -o "target create $program" -o "gdb-remote $port" \
+        -o "breakpoint set --name visit" -o "continue" -o "thread list" \
+        -o "thread backtrace all" -o "breakpoint delete 1" -o "continue" >"$dir/lldb.out" 2>&1
+    finish_monitor "$dir"
+    expect "$dir" lldb.out \
+        '^\* thread #[2-5]: tid = [0-9]+, 0x[0-9a-f]+ threaded`visit\(index=[0-3]\) at threaded.c:[0-9]+:[0-9]+, stop reason = breakpoint 1' \
+        '^  thread #1: tid = [0-9]+, ' 'exited with status = 0' || return 1
+    if [ "$(grep -c '^[* ] thread #[0-9]: tid = ' "$dir/lldb.out")" -ne 5 ] ||
+        [ "$(grep -c 'threaded`worker(argument=' "$dir/lldb.out")" -ne 4 ]; then
+        echo "lldb does not list 5 threads with 4 workers"
+        return 1
+    fi
+    expect "$dir" out '^mode hits sum 818$' || return 1
+    expect_status "$dir" 0
+}
+custom lldb/glibc/threads lldb_threads glibc
