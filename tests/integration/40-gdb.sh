@@ -793,3 +793,26 @@ lldb_threads() {
     expect_status "$dir" 0
 }
 custom lldb/glibc/threads lldb_threads glibc
+
+# A watchpoint set by the main thread and hit by a worker: the stop names the worker.
+gdb_threads_watch() {
+    local accel=$1 dir=$2 libc=$3
+    have_gdb || return 77
+    if [ "$accel" = kvm ]; then
+        # Measured on PVM: since accel/kvm.c flushes with a one-page memslot (0fb912d), a
+        # page trap set while the threads are parked stays unseen by the other vCPUs'
+        # cached translations (visited[2] was written unnoticed; with the RAM-slot reload
+        # the watchpoint fires). Left to the owner of accel/kvm.c.
+        echo "kvm: other vCPUs keep stale translations after a flush (accel/kvm.c)"
+        return 77
+    fi
+    threaded_session "$accel" "$dir" "$libc" hits -ex "break all_started" -ex "continue" \
+        -ex "watch visited[2]" -ex "continue" -ex "delete" -ex "continue" || true
+    expect "$dir" gdb.out '^Thread [2-5] "worker-2" hit Hardware watchpoint 2: visited\[2\]' \
+        '^New value = 206$' '\[Inferior 1 \(process [0-9]+\) exited normally\]' || return 1
+    expect "$dir" out '^mode hits sum 818$' || return 1
+    expect_status "$dir" 0
+}
+for gdb_libc in glibc musl; do
+    custom "gdb/$gdb_libc/threads-watch" gdb_threads_watch "$gdb_libc"
+done
