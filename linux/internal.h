@@ -302,8 +302,10 @@ long linux_path_of_fd(struct linux_process *process, int64_t dirfd, struct linux
  * unlink, bind...): opens what the path leads to (follow) or its parent as
  * O_PATH by the same rules as open, and rewrites *path to it: a virtual
  * object, the monitor's own link to the file found, or (parent fd, last
- * component). The anchor fd stays open for the thread's next few calls. */
+ * component). The anchor fd stays open until the call ends. */
 long linux_path_anchor(struct linux_process *process, struct linux_path *path, bool follow);
+/* Closes the anchors of the thread's current call (at the call's end). */
+void linux_path_release_anchors(void);
 /* --root: turns a host path inside the root into the guest's view of it in
  * place ("/" for the root itself); false (unchanged) if it is outside. */
 bool linux_root_strip(const struct linux_process *process, char *path);

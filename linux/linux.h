@@ -309,6 +309,9 @@ void linux_strace_end(struct linux_process *process, int status, int signal);
 /* The host syscalls the monitor never makes (linux/host_syscalls.c): the
  * seccomp sandbox refuses them once the monitor is set up. */
 const int *linux_host_syscalls_refused(size_t *count);
+/* Every host syscall the monitor and the personality make once set up (the
+ * strict sandbox allows these and nothing else). */
+const int *linux_host_syscalls_allowed(size_t *count);
 
 /* For a debugger (gdb's vFile), with the program stopped: opens path as the
  * program's open() would (its cwd, its /proc view) and returns a host fd of

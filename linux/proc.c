@@ -1418,41 +1418,37 @@ long linux_path_open(struct linux_process *process, const struct linux_path *pat
 
 /* ---- anchors: paths for host calls without RESOLVE_* flags ------------------ */
 
-/* The O_PATH fds anchoring a thread's recent paths: a call names at most two,
- * so the oldest of four is closed when a fifth is needed, and the rest at
- * the thread's end. */
-#define ANCHOR_SLOTS 4
-struct anchors {
-    int fds[ANCHOR_SLOTS];
-    int next;
-};
-
+/* The O_PATH fds anchoring the paths of the thread's current call, closed
+ * when the call ends (linux_path_release_anchors): an anchor left open would
+ * keep a removed directory alive (its inotify watches, its space). */
 static void anchors_free(gpointer data)
 {
-    struct anchors *anchors = data;
-    for (int i = 0; i < ANCHOR_SLOTS; i++) {
-        if (anchors->fds[i] >= 0)
-            close(anchors->fds[i]);
-    }
-    g_free(anchors);
+    GArray *anchors = data;
+    for (guint i = 0; i < anchors->len; i++)
+        close(g_array_index(anchors, int, i));
+    g_array_free(anchors, TRUE);
 }
 
 static GPrivate anchors_key = G_PRIVATE_INIT(anchors_free);
 
 static void anchor_keep(int fd)
 {
-    struct anchors *anchors = g_private_get(&anchors_key);
+    GArray *anchors = g_private_get(&anchors_key);
     if (!anchors) {
-        anchors = g_new(struct anchors, 1);
-        for (int i = 0; i < ANCHOR_SLOTS; i++)
-            anchors->fds[i] = -1;
-        anchors->next = 0;
+        anchors = g_array_new(FALSE, FALSE, sizeof(int));
         g_private_set(&anchors_key, anchors);
     }
-    if (anchors->fds[anchors->next] >= 0)
-        close(anchors->fds[anchors->next]);
-    anchors->fds[anchors->next] = fd;
-    anchors->next = (anchors->next + 1) % ANCHOR_SLOTS;
+    g_array_append_val(anchors, fd);
+}
+
+void linux_path_release_anchors(void)
+{
+    GArray *anchors = g_private_get(&anchors_key);
+    if (!anchors || !anchors->len)
+        return;
+    for (guint i = 0; i < anchors->len; i++)
+        close(g_array_index(anchors, int, i));
+    g_array_set_size(anchors, 0);
 }
 
 /* Where the last component of a relative or absolute path starts (trailing

@@ -267,6 +267,7 @@ enum linux_outcome linux_syscall(struct linux_thread *thread, const struct linux
             generation = guest_memory_generation(process->memory);
         }
         value = syscall_table[call->number](thread, call->args);
+        linux_path_release_anchors();
         if (mm) {
             if (guest_memory_generation(process->memory) != generation)
                 memory_changed(thread);

@@ -49,6 +49,7 @@ struct monitor_options {
     int exec_state_fd;
     int standard_fds[3]; /* host fds that become the program's 0-2; -1: started without it */
     bool no_sandbox;     /* --no-sandbox: no seccomp filter (monitor/sandbox.c) */
+    bool sandbox_strict; /* --sandbox=strict: the allow-list filter instead */
     char *root_path;     /* --root DIR, absolute: the directory the program sees as / */
 };
 
@@ -101,6 +102,10 @@ void monitor_reserve_fds(void);
  * by guest processes (fork, execve). 0, or -1 with a one-line *error.
  */
 int monitor_sandbox_enter(bool verbose, char **error);
+/* As monitor_sandbox_enter; strict: only the host syscalls
+ * linux_host_syscalls_allowed lists pass, every other one kills the monitor
+ * (--sandbox=strict). */
+int monitor_sandbox_enter_mode(bool strict, bool verbose, char **error);
 
 /*
  * Parses a memory size: digits with an optional K, M or G suffix (powers of

@@ -250,7 +250,7 @@ enum monitor_parse_result monitor_parse_options(int argc, char **argv, char **en
     strace_requested = FALSE;
     g_clear_pointer(&strace_target, g_free);
     char *accel = NULL, *memory = NULL, *kernel = NULL, *gdb = NULL, *core = NULL, *net = NULL,
-         *root = NULL;
+         *root = NULL, *sandbox = NULL;
     gboolean gdb_default = FALSE, halt = FALSE, no_sandbox = FALSE;
     double timeout = 0;
     int max_threads = MONITOR_DEFAULT_MAX_THREADS;
@@ -285,6 +285,10 @@ enum monitor_parse_result monitor_parse_options(int argc, char **argv, char **en
          "Halt before the first guest instruction until a debugger resumes it", NULL},
         {"no-sandbox", 0, 0, G_OPTION_ARG_NONE, &no_sandbox,
          "Do not confine the monitor with its seccomp filter (for debugging the monitor)", NULL},
+        {"sandbox", 0, 0, G_OPTION_ARG_STRING, &sandbox,
+         "Sandbox filter: deny (default; refuses the host syscalls listed as dangerous) or "
+         "strict (allows only those the monitor makes)",
+         "MODE"},
         {"core", 0, 0, G_OPTION_ARG_FILENAME, &core,
          "On a fault, write an ELF core file that gdb PROGRAM FILE opens", "FILE"},
         {"timeout", 0, 0, G_OPTION_ARG_DOUBLE, &timeout,
@@ -364,6 +368,12 @@ enum monitor_parse_result monitor_parse_options(int argc, char **argv, char **en
     options->net_none = net && strcmp(net, "none") == 0;
     if (root && !set_root(options, root, error))
         goto out;
+    if (sandbox && strcmp(sandbox, "deny") && strcmp(sandbox, "strict")) {
+        *error =
+            g_strdup_printf("unknown sandbox mode '%s'; use --sandbox=deny or strict", sandbox);
+        goto out;
+    }
+    options->sandbox_strict = sandbox && strcmp(sandbox, "strict") == 0;
 
     options->memory_size = monitor_default_memory();
     const char *hermit_mem = g_environ_getenv(environment, "HERMIT_MEM");
@@ -497,6 +507,7 @@ out:
     g_free(core);
     g_free(net);
     g_free(root);
+    g_free(sandbox);
     g_strfreev(setenv_list);
     g_clear_pointer(&strace_target, g_free);
     g_free(exec_path);

@@ -950,7 +950,8 @@ int monitor_run(const struct monitor_options *options)
             return 1;
         }
     }
-    if (!options->no_sandbox && monitor_sandbox_enter(options->verbose, &error) != 0) {
+    if (!options->no_sandbox &&
+        monitor_sandbox_enter_mode(options->sandbox_strict, options->verbose, &error) != 0) {
         fprintf(stderr, "hermitux-run: %s\n", error);
         g_free(error);
         debugger_free(run.debugger);

@@ -30,11 +30,9 @@ static void add(GArray *program, struct sock_filter instruction)
     g_array_append_val(program, instruction);
 }
 
-/* arch == x86-64, not x32, and the number not refused: allow; else kill. */
-static GArray *build_filter(void)
+/* arch == x86-64 and not x32, else kill; the instructions that follow decide. */
+static GArray *filter_start(void)
 {
-    size_t count;
-    const int *refused = linux_host_syscalls_refused(&count);
     GArray *program = g_array_new(FALSE, FALSE, sizeof(struct sock_filter));
     add(program, (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
                                               offsetof(struct seccomp_data, arch)));
@@ -42,20 +40,45 @@ static GArray *build_filter(void)
     add(program, (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS));
     add(program,
         (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)));
-    add(program, (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, X32_SYSCALL_BIT,
-                                              (uint8_t)(count + 1), 0));
-    for (size_t i = 0; i < count; i++) {
-        /* Equal: jump to the kill at the end, past the remaining tests and the allow. */
-        uint8_t to_kill = (uint8_t)(count - i);
-        add(program, (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (uint32_t)refused[i],
-                                                  to_kill, 0));
-    }
-    add(program, (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW));
+    add(program, (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, X32_SYSCALL_BIT, 0, 1));
     add(program, (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS));
     return program;
 }
 
+/* Each listed number returns `listed`, with a test and a return per number
+ * (no jump grows with the list); any other returns `otherwise`. */
+static GArray *build_list_filter(const int *numbers, size_t count, uint32_t listed,
+                                 uint32_t otherwise)
+{
+    GArray *program = filter_start();
+    for (size_t i = 0; i < count; i++) {
+        add(program,
+            (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (uint32_t)numbers[i], 0, 1));
+        add(program, (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, listed));
+    }
+    add(program, (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, otherwise));
+    return program;
+}
+
+/* Deny (default): the refused numbers kill, the rest pass. Strict: the
+ * allowed numbers pass, the rest kill. */
+static GArray *build_filter(bool strict)
+{
+    size_t count;
+    if (strict) {
+        const int *allowed = linux_host_syscalls_allowed(&count);
+        return build_list_filter(allowed, count, SECCOMP_RET_ALLOW, SECCOMP_RET_KILL_PROCESS);
+    }
+    const int *refused = linux_host_syscalls_refused(&count);
+    return build_list_filter(refused, count, SECCOMP_RET_KILL_PROCESS, SECCOMP_RET_ALLOW);
+}
+
 int monitor_sandbox_enter(bool verbose, char **error)
+{
+    return monitor_sandbox_enter_mode(false, verbose, error);
+}
+
+int monitor_sandbox_enter_mode(bool strict, bool verbose, char **error)
 {
     /* A monitor started by a guest's execve inherits the filter already:
      * stacking one per exec would run into the kernel's limit. */
@@ -64,7 +87,7 @@ int monitor_sandbox_enter(bool verbose, char **error)
             fprintf(stderr, "hermitux-run: sandbox: seccomp on (inherited)\n");
         return 0;
     }
-    GArray *program = build_filter();
+    GArray *program = build_filter(strict);
     struct sock_fprog filter = {.len = (unsigned short)program->len,
                                 .filter = (struct sock_filter *)program->data};
     int result = 0;
@@ -79,8 +102,16 @@ int monitor_sandbox_enter(bool verbose, char **error)
         result = -1;
     } else if (verbose) {
         size_t count;
-        linux_host_syscalls_refused(&count);
-        fprintf(stderr, "hermitux-run: sandbox: seccomp on, %zu host syscalls refused\n", count);
+        if (strict) {
+            linux_host_syscalls_allowed(&count);
+            fprintf(stderr,
+                    "hermitux-run: sandbox: seccomp on (strict), %zu host syscalls allowed\n",
+                    count);
+        } else {
+            linux_host_syscalls_refused(&count);
+            fprintf(stderr, "hermitux-run: sandbox: seccomp on, %zu host syscalls refused\n",
+                    count);
+        }
     }
     g_array_free(program, TRUE);
     return result;
