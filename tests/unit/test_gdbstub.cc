@@ -1576,4 +1576,170 @@ TEST_F(GdbstubSocketTest, BadSpecsAreOneLineErrors)
     }
 }
 
+// ---- a target with threads: every thread a gdb thread --------------------------
+
+// Three threads, tids 100-102, each with its own rip; records the resumes'
+// actions and whose registers were read.
+struct ThreadedTarget : FakeTarget {
+    std::vector<int64_t> tids{100, 101, 102};
+    std::vector<std::vector<gdb_resume_action>> resume_actions;
+    std::vector<int64_t> register_reads;
+};
+
+ThreadedTarget *Threaded(void *opaque)
+{
+    return static_cast<ThreadedTarget *>(static_cast<FakeTarget *>(opaque));
+}
+
+gdb_target_ops MakeThreadedOps()
+{
+    gdb_target_ops ops = kFakeOps;
+    ops.read_registers = [](void *opaque, int64_t thread, cpu_state *state, cpu_fpu_state *fpu) {
+        ThreadedTarget *target = Threaded(opaque);
+        if (std::find(target->tids.begin(), target->tids.end(), thread) == target->tids.end())
+            return -ESRCH;
+        target->register_reads.push_back(thread);
+        *state = target->state;
+        state->rip = 0x1000 * (uint64_t)(thread - 99);
+        *fpu = target->fpu;
+        return 0;
+    };
+    ops.resume = [](void *opaque, const gdb_resume_action *actions, size_t count) {
+        Threaded(opaque)->resume_actions.emplace_back(actions, actions + count);
+        return 0;
+    };
+    ops.threads = [](void *opaque, int64_t *ids, size_t max) {
+        const std::vector<int64_t> &tids = Threaded(opaque)->tids;
+        for (size_t i = 0; i < tids.size() && i < max; i++)
+            ids[i] = tids[i];
+        return tids.size();
+    };
+    ops.thread_name = [](void *opaque, int64_t thread) -> char * {
+        const std::vector<int64_t> &tids = Threaded(opaque)->tids;
+        if (std::find(tids.begin(), tids.end(), thread) == tids.end())
+            return nullptr;
+        return g_strdup_printf("t%d<%d>", (int)thread, (int)thread);
+    };
+    return ops;
+}
+
+const gdb_target_ops kThreadedOps = MakeThreadedOps();
+
+class GdbstubThreadsTest : public GdbstubTest
+{
+  protected:
+    void SetUp() override
+    {
+        stub_ = gdbstub_new(&kThreadedOps, static_cast<FakeTarget *>(&threaded_));
+        gdbstub_capture_output(stub_, Capture, &output_);
+    }
+
+    void StopIn(int64_t thread)
+    {
+        gdb_stop stop{};
+        stop.kind = GDB_STOP_SIGNAL;
+        stop.signal = 5;
+        stop.thread = thread;
+        output_.clear();
+        gdbstub_notify_stop(stub_, &stop);
+    }
+
+    // rip as a 'p10' answer gives it (little-endian hex).
+    static std::string Rip(uint64_t rip)
+    {
+        char text[17];
+        for (int i = 0; i < 8; i++)
+            snprintf(text + 2 * i, 3, "%02x", (unsigned)((rip >> (8 * i)) & 0xff));
+        return text;
+    }
+
+    ThreadedTarget threaded_;
+};
+
+TEST_F(GdbstubThreadsTest, ListAndSelectThreads)
+{
+    EXPECT_NE(Ask("qSupported:swbreak+").find(";qXfer:threads:read+"), std::string::npos);
+    StopIn(101);
+    EXPECT_EQ(Ask("?"), "T05thread:65;");
+    EXPECT_EQ(Ask("qfThreadInfo"), "m64,65,66");
+    EXPECT_EQ(Ask("qsThreadInfo"), "l");
+    EXPECT_EQ(Ask("qC"), "QC65");
+    // Registers are the thread's that stopped, then Hg's.
+    EXPECT_EQ(Ask("p10"), Rip(0x2000));
+    EXPECT_EQ(Ask("Hg66"), "OK");
+    EXPECT_EQ(Ask("p10"), Rip(0x3000));
+    EXPECT_EQ(Ask("qC"), "QC66");
+    EXPECT_EQ(Ask("Hg99"), "E03");                 // no such thread
+    EXPECT_EQ(Ask("p10;thread:64;"), Rip(0x1000)); // lldb's suffix
+    EXPECT_EQ(Ask("T64"), "OK");
+    EXPECT_EQ(Ask("T99"), "E03");
+    EXPECT_EQ(Ask("Hg0"), "OK"); // back to the thread that stopped
+    EXPECT_EQ(Ask("p10"), Rip(0x2000));
+    // A new stop selects its own thread again.
+    Ask("Hg66");
+    StopIn(100);
+    EXPECT_EQ(Ask("p10"), Rip(0x1000));
+}
+
+TEST_F(GdbstubThreadsTest, NamesInThreadListAndExtraInfo)
+{
+    StopIn(100);
+    EXPECT_EQ(Ask("qXfer:threads:read::0,1000"),
+              "l<?xml version=\"1.0\"?>\n<threads>\n<thread id=\"64\" name=\"t100&lt;100&gt;\"/>\n"
+              "<thread id=\"65\" name=\"t101&lt;101&gt;\"/>\n"
+              "<thread id=\"66\" name=\"t102&lt;102&gt;\"/>\n</threads>\n");
+    std::string hex;
+    for (char c : std::string("t101<101>")) {
+        char pair[3];
+        snprintf(pair, sizeof pair, "%02x", (unsigned char)c);
+        hex += pair;
+    }
+    EXPECT_EQ(Ask("qThreadExtraInfo,65"), hex);
+}
+
+TEST_F(GdbstubThreadsTest, MultiprocessIdsAreRealTids)
+{
+    threaded_.pid = 100;
+    Ask("qSupported:multiprocess+;qRelocInsn+");
+    StopIn(102);
+    EXPECT_EQ(Ask("?"), "T05thread:p64.66;");
+    EXPECT_EQ(Ask("qfThreadInfo"), "mp64.64,p64.65,p64.66");
+    EXPECT_EQ(Ask("Hgp64.65"), "OK");
+    EXPECT_EQ(Ask("p10"), Rip(0x2000));
+    EXPECT_EQ(Ask("Hgp65.65"), "E03"); // another process
+}
+
+TEST_F(GdbstubThreadsTest, VContActionsPerThread)
+{
+    StopIn(100);
+    // gdb's `next` with scheduler-locking off: step one thread, continue the rest.
+    Ask("vCont;s:65;c");
+    ASSERT_EQ(threaded_.resume_actions.size(), 1u);
+    const std::vector<gdb_resume_action> &first = threaded_.resume_actions[0];
+    ASSERT_EQ(first.size(), 2u);
+    EXPECT_EQ(first[0].thread, 101);
+    EXPECT_EQ(first[0].mode, GDB_RESUME_STEP);
+    EXPECT_EQ(first[1].thread, -1);
+    EXPECT_EQ(first[1].mode, GDB_RESUME_CONTINUE);
+    StopIn(101);
+    EXPECT_EQ(output_, Frame("T05thread:65;"));
+    // Scheduler locking: the one thread alone; a range step carries its range.
+    Ask("vCont;r1000,1010:66");
+    const std::vector<gdb_resume_action> &second = threaded_.resume_actions[1];
+    ASSERT_EQ(second.size(), 1u);
+    EXPECT_EQ(second[0].thread, 102);
+    EXPECT_EQ(second[0].mode, GDB_RESUME_RANGE_STEP);
+    EXPECT_EQ(second[0].range_start, 0x1000u);
+    EXPECT_EQ(second[0].range_end, 0x1010u);
+    StopIn(102);
+    // The legacy s steps Hc's thread only; c continues every thread.
+    EXPECT_EQ(Ask("Hc64"), "OK");
+    Ask("s");
+    ASSERT_EQ(threaded_.resume_actions[2].size(), 1u);
+    EXPECT_EQ(threaded_.resume_actions[2][0].thread, 100);
+    StopIn(100);
+    Ask("c");
+    EXPECT_EQ(threaded_.resume_actions[3][0].thread, -1);
+}
+
 } // namespace
