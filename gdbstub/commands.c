@@ -552,7 +552,7 @@ static void handle_supported(struct gdbstub *stub, struct gdbstub_cursor *args)
         g_string_append(text, ";QPassSignals+;QProgramSignals+");
     if (stub->multiprocess)
         g_string_append(text, ";multiprocess+");
-    gdbstub_append_signal_features(stub, text);
+    gdbstub_append_signal_features(stub, args, text);
     g_string_append(text, ";QStartNoAckMode+;swbreak+;hwbreak+;vContSupported+");
     gdbstub_reply_string(stub, text);
 }
@@ -828,6 +828,8 @@ void gdbstub_dispatch(struct gdbstub *stub, const char *payload, size_t length)
         gdbstub_reply_empty(stub);
         return;
     }
+    if (gdbstub_handle_fork_child(stub, &packet))
+        return;
     unsigned char letter = (unsigned char)payload[0];
     if (letter == 'q' || letter == 'Q' || letter == 'v') {
         dispatch_named(stub, &packet);

@@ -64,6 +64,11 @@ static GString *format_stop_reply(const struct gdbstub *stub, const struct gdb_s
     case GDB_STOP_REASON_SYSCALL_RETURN:
         g_string_append_printf(text, "syscall_return:%" PRIx64 ";", stop->syscall_number);
         break;
+    case GDB_STOP_REASON_FORK:
+    case GDB_STOP_REASON_VFORK:
+    case GDB_STOP_REASON_VFORK_DONE:
+        gdbstub_append_process_event(stub, text, stop);
+        break;
     case GDB_STOP_REASON_NONE:
         break;
     }
@@ -94,6 +99,8 @@ void gdbstub_notify_stop(struct gdbstub *stub, const struct gdb_stop *stop)
     /* As gdbserver: the thread that stopped is the one selected now. */
     stub->general_thread = 0;
     stub->continue_thread = 0;
+    if (stop->reason == GDB_STOP_REASON_FORK || stop->reason == GDB_STOP_REASON_VFORK)
+        stub->fork_child = stop->child_pid;
     if (stub->stop_reply_owed && gdbstub_debugger_present(stub)) {
         stub->stop_reply_owed = false;
         gdbstub_send_stop_reply(stub);
@@ -111,6 +118,8 @@ void gdbstub_reset_session(struct gdbstub *stub)
     stub->multiprocess = false;
     stub->general_thread = 0;
     stub->continue_thread = 0;
+    stub->fork_child = 0;
+    stub->fork_child_selected = false;
     gdbstub_close_session_files(stub);
     stub->stop_reply_owed = false;
     stub->interrupt_queued = false;

@@ -58,6 +58,9 @@ enum gdb_stop_reason {
     GDB_STOP_REASON_AWATCH,
     GDB_STOP_REASON_SYSCALL_ENTRY,  /* QCatchSyscalls: before the call, syscall_number */
     GDB_STOP_REASON_SYSCALL_RETURN, /* ...and after it */
+    GDB_STOP_REASON_FORK,           /* a fork made child_pid (fork-events) */
+    GDB_STOP_REASON_VFORK,          /* a vfork made child_pid (vfork-events) */
+    GDB_STOP_REASON_VFORK_DONE,     /* ...which has execed or exited */
 };
 
 struct gdb_stop {
@@ -68,6 +71,7 @@ struct gdb_stop {
     uint64_t watch_address;  /* for watch/rwatch/awatch */
     uint64_t syscall_number; /* for syscall_entry/syscall_return */
     int64_t thread;          /* the thread that stopped; 0: the first thread */
+    int64_t child_pid;       /* for fork/vfork */
 };
 
 /* One thread's part of a resume (a vCont action). */
@@ -171,6 +175,11 @@ struct gdb_target_ops {
      * 0, or a negative errno. NULL: not offered. */
     int (*tls_address)(void *opaque, int64_t thread, uint64_t offset, uint64_t lm,
                        uint64_t *address);
+    /* Which process events the debugger takes (qSupported fork-events+,
+     * vfork-events+): the monitor stops at those with GDB_STOP_REASON_FORK,
+     * VFORK and VFORK_DONE. The child runs undebugged (D;PID is answered).
+     * NULL: not offered. */
+    void (*process_events)(void *opaque, bool fork, bool vfork);
 };
 
 struct gdbstub;

@@ -82,6 +82,10 @@ struct gdbstub {
     /* Hg's and Hc's threads; 0: the thread of the last stop. */
     int64_t general_thread;
     int64_t continue_thread;
+    /* The child of the last fork event (0: none), and whether gdb selected
+     * it (Hg): it runs undebugged, its memory is the parent's copy. */
+    int64_t fork_child;
+    bool fork_child_selected;
     GArray *files; /* host fds opened by vFile:open in this session */
     /* QPassSignals, QProgramSignals: the debugger's latest sets. */
     bool pass_signals[GDB_SIGNAL_LIMIT];
@@ -164,8 +168,15 @@ void gdbstub_close_session_files(struct gdbstub *stub);
 void gdbstub_handle_file(struct gdbstub *stub, struct gdbstub_cursor *args);
 
 /* ---- signals.c: siginfo, process events */
-void gdbstub_append_signal_features(struct gdbstub *stub, GString *text);
+void gdbstub_append_signal_features(struct gdbstub *stub, const struct gdbstub_cursor *offered,
+                                    GString *text);
 void gdbstub_handle_siginfo(struct gdbstub *stub, struct gdbstub_cursor *args);
+/* fork:/vfork:/vforkdone: in a stop reply. */
+void gdbstub_append_process_event(const struct gdbstub *stub, GString *text,
+                                  const struct gdb_stop *stop);
+/* A packet about a fork's child (Hg to it, D;PID, memory and breakpoints
+ * while it is selected): answered here, true. */
+bool gdbstub_handle_fork_child(struct gdbstub *stub, const struct gdbstub_cursor *packet);
 
 /* ---- xfer.c: qXfer objects */
 void gdbstub_handle_transfer(struct gdbstub *stub, struct gdbstub_cursor *args);

@@ -12,10 +12,99 @@
 
 #define SIGINFO_SIZE 128
 
-void gdbstub_append_signal_features(struct gdbstub *stub, GString *text)
+/* Whether the debugger's qSupported list has "feature+". */
+static bool offered(const struct gdbstub_cursor *list, const char *feature)
+{
+    size_t length = strlen(feature);
+    for (const char *item = list->next; item + length < list->end;) {
+        const char *next = memchr(item, ';', (size_t)(list->end - item));
+        if (memcmp(item, feature, length) == 0 && item[length] == '+' &&
+            (item + length + 1 == list->end || item + length + 1 == next))
+            return true;
+        if (!next)
+            break;
+        item = next + 1;
+    }
+    return false;
+}
+
+void gdbstub_append_signal_features(struct gdbstub *stub, const struct gdbstub_cursor *list,
+                                    GString *text)
 {
     if (stub->ops->siginfo)
         g_string_append(text, ";qXfer:siginfo:read+;qXfer:siginfo:write+");
+    /* Process events need pPID.TID ids to name the child. */
+    if (!stub->ops->process_events)
+        return;
+    bool fork = stub->multiprocess && offered(list, "fork-events");
+    bool vfork = stub->multiprocess && offered(list, "vfork-events");
+    stub->ops->process_events(stub->opaque, fork, vfork);
+    if (fork)
+        g_string_append(text, ";fork-events+");
+    if (vfork)
+        g_string_append(text, ";vfork-events+");
+}
+
+/* ---- fork and vfork ---------------------------------------------------- */
+
+void gdbstub_append_process_event(const struct gdbstub *stub, GString *text,
+                                  const struct gdb_stop *stop)
+{
+    (void)stub;
+    if (stop->reason == GDB_STOP_REASON_VFORK_DONE) {
+        g_string_append(text, "vforkdone:;");
+        return;
+    }
+    g_string_append_printf(text, "%s:p%" G_GINT64_MODIFIER "x.%" G_GINT64_MODIFIER "x;",
+                           stop->reason == GDB_STOP_REASON_FORK ? "fork" : "vfork", stop->child_pid,
+                           stop->child_pid);
+}
+
+/* "pPID" or "pPID.TID" naming the fork's child at the cursor. */
+static bool names_child(const struct gdbstub *stub, const char *text, const char *end)
+{
+    if (text >= end || *text != 'p' || !stub->fork_child)
+        return false;
+    char *after;
+    gint64 pid = g_ascii_strtoll(text + 1, &after, 16);
+    return after > text + 1 && after <= end && pid == stub->fork_child;
+}
+
+bool gdbstub_handle_fork_child(struct gdbstub *stub, const struct gdbstub_cursor *packet)
+{
+    const char *text = packet->next, *end = packet->end;
+    size_t length = (size_t)(end - text);
+    if (!stub->fork_child || length < 2)
+        return false;
+    /* Hg/Hc: the child, or back to the program. */
+    if (text[0] == 'H' && (text[1] == 'g' || text[1] == 'c')) {
+        stub->fork_child_selected = names_child(stub, text + 2, end);
+        if (!stub->fork_child_selected)
+            return false;
+        gdbstub_reply_ok(stub);
+        return true;
+    }
+    /* D;PID: gdb lets the child go; it already runs on its own. */
+    if (text[0] == 'D' && text[1] == ';') {
+        char *after;
+        gint64 pid = g_ascii_strtoll(text + 2, &after, 16);
+        if (pid != stub->fork_child || after != end)
+            return false;
+        stub->fork_child = 0;
+        stub->fork_child_selected = false;
+        gdbstub_reply_ok(stub);
+        return true;
+    }
+    if (!stub->fork_child_selected)
+        return false;
+    /* gdb takes its breakpoints out of the child before detaching it: they
+     * were taken out when it was made. Reads see the parent's copy, which
+     * the child's memory was at the fork. */
+    if (text[0] == 'z' || text[0] == 'Z' || text[0] == 'M' || text[0] == 'X') {
+        gdbstub_reply_ok(stub);
+        return true;
+    }
+    return false;
 }
 
 /* qXfer:siginfo:read::OFFSET,LENGTH */

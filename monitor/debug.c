@@ -162,7 +162,6 @@ static bool is_detached(const struct debugger *debugger)
     return __atomic_load_n(&debugger->detached, __ATOMIC_ACQUIRE);
 }
 
-
 /* Main loop: every vCPU is parked for a detach or a lost debugger. */
 static void finish_silent_stop(struct debugger *debugger, enum silent_stop silent)
 {
@@ -1638,6 +1637,11 @@ static int target_siginfo(void *opaque, uint8_t info[128], bool write)
     return debug_signals_siginfo(((struct debugger *)opaque)->signals, info, write);
 }
 
+static void target_process_events(void *opaque, bool fork, bool vfork)
+{
+    debug_signals_set_process_events(((struct debugger *)opaque)->signals, fork, vfork);
+}
+
 /* What a debugger set up is not the next one's. */
 static void forget_session(struct debugger *debugger)
 {
@@ -1672,6 +1676,7 @@ static const struct gdb_target_ops target_ops = {
     .threads = target_threads,
     .thread_name = target_thread_name,
     .tls_address = target_tls_address,
+    .process_events = target_process_events,
 };
 
 struct debugger *debugger_create(struct guest *guest, const char *spec, bool halt, char **error)

@@ -48,6 +48,10 @@ struct debug_signals {
 
     int given;            /* a signal gdb gave on resume: delivered without a stop */
     bool handler_entered; /* a signal let through since the last stop entered a handler */
+
+    /* fork-events, vfork-events (set on the main thread, under lock). */
+    bool fork_events, vfork_events;
+    bool vfork_reported; /* the vfork in progress was reported: so is its end */
 };
 
 /* ---- numbering ---------------------------------------------------------- */
@@ -284,6 +288,56 @@ enum debug_verdict debug_signals_fault(struct debug_signals *signals, const stru
     return DEBUG_RESUME;
 }
 
+/* ---- fork and vfork ------------------------------------------------------------ */
+
+void debug_signals_set_process_events(struct debug_signals *signals, bool fork, bool vfork)
+{
+    g_mutex_lock(&signals->lock);
+    signals->fork_events = fork;
+    signals->vfork_events = vfork;
+    g_mutex_unlock(&signals->lock);
+}
+
+/* Stops for a process event and waits for gdb, which detaches the child
+ * (it already runs undebugged) and resumes. */
+static void process_event_stop(struct debug_signals *signals, enum gdb_stop_reason reason,
+                               int child_pid)
+{
+    struct gdb_stop stop = {
+        .kind = GDB_STOP_SIGNAL,
+        .signal = GDB_SIGNAL_TRAP,
+        .reason = reason,
+        .child_pid = child_pid,
+    };
+    int resume_signal = 0;
+    if (debugger_park(signals->debugger, &stop, &resume_signal) == DEBUG_RESUME)
+        debug_signals_give(signals, resume_signal);
+}
+
+static void on_forked(void *opaque, struct linux_thread *thread, int child_pid, bool vfork)
+{
+    struct debug_signals *signals = opaque;
+    if (!is_debuggers_thread(signals, thread) || !debugger_holds(signals->debugger))
+        return;
+    g_mutex_lock(&signals->lock);
+    bool wanted = vfork ? signals->vfork_events : signals->fork_events;
+    g_mutex_unlock(&signals->lock);
+    signals->vfork_reported = vfork && wanted;
+    if (wanted)
+        process_event_stop(signals, vfork ? GDB_STOP_REASON_VFORK : GDB_STOP_REASON_FORK,
+                           child_pid);
+}
+
+static void on_vfork_done(void *opaque, struct linux_thread *thread)
+{
+    struct debug_signals *signals = opaque;
+    if (!is_debuggers_thread(signals, thread) || !signals->vfork_reported)
+        return;
+    signals->vfork_reported = false;
+    if (debugger_holds(signals->debugger))
+        process_event_stop(signals, GDB_STOP_REASON_VFORK_DONE, 0);
+}
+
 /* ---- life ---------------------------------------------------------------------- */
 
 struct debug_signals *debug_signals_new(struct debugger *debugger, struct guest *guest)
@@ -297,6 +351,8 @@ struct debug_signals *debug_signals_new(struct debugger *debugger, struct guest 
         .attached = on_attached,
         .signal = on_signal,
         .handler_entered = on_handler_entered,
+        .forked = on_forked,
+        .vfork_done = on_vfork_done,
     };
     linux_process_set_debug_hooks(guest->process, &hooks);
     return signals;

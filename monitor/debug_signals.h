@@ -32,6 +32,9 @@ int debug_signal_from_gdb(int gdb_signal);
 void debug_signals_set_filters(struct debug_signals *signals, const bool *pass,
                                const bool *program);
 
+/* fork-events, vfork-events: whether gdb takes them (qSupported). */
+void debug_signals_set_process_events(struct debug_signals *signals, bool fork, bool vfork);
+
 /* vCPU thread, as it parks for stop: the stop's siginfo, unless the signal
  * being delivered already gave one. */
 void debug_signals_stopped(struct debug_signals *signals, const struct gdb_stop *stop);

@@ -9,13 +9,14 @@
 # Uses start_monitor, finish_monitor, expect and have_gdb from 40-gdb.sh.
 
 # signal_session ACCEL DIR LIBC 'PROGRAM-ARGS' GDB-ARGS...: gdb on hermitux-run (gdb.out,
+# on signalee, or on $SESSION_PROGRAM from tests/programs/gdb,
 # out, err, status) and on gdbserver (native.gdb.out, native.out), each normalised to
 # *.norm: what gdb printed, without the lines that only say how it connected, with pids,
 # stack addresses and a handler's argument shown before its prologue ran masked.
 signal_session() {
     local accel=$1 dir=$2 libc=$3 program_args=$4
     shift 4
-    local program=$GDB_PROGRAMS/gdb-$libc/signalee
+    local program=$GDB_PROGRAMS/gdb-$libc/${SESSION_PROGRAM:-signalee}
     # shellcheck disable=SC2086
     start_monitor "$dir" --accel="$accel" -S "$program" $program_args
     timeout "$TIMEOUT" gdb -batch -nx -ex "set pagination off" -ex "file $program" \
@@ -33,11 +34,11 @@ signal_session() {
     timeout "$TIMEOUT" gdb -batch -nx -ex "set pagination off" -ex "file $program" \
         -ex "target remote 127.0.0.1:$port" "$@" >"$dir/native.gdb.out" 2>&1
     wait "$server"
-    local noise='^(Reading |warning: |BFD: |Remote debugging|Process .* created|Listening|_start \(\)|[0-9]+[[:space:]]+lea boot|0x[0-9a-f]+ in _start \(\)|Child |Killing)'
+    local noise='^(Reading |warning: |BFD: |Remote debugging|Process .* created|Listening|_start \(\)|[0-9]+[[:space:]]+lea boot|0x[0-9a-f]+ in _start \(\)|Child |Killing|Detaching from process)'
     local file
     for file in gdb.out native.gdb.out; do
         grep -Ev "$noise" "$dir/$file" |
-            sed -E -e 's/process [0-9]+/process PID/' -e 's/argv=0x[0-9a-f]+/argv=ADDR/' \
+            sed -E -e 's/process [0-9]+/process PID/g' -e 's/argv=0x[0-9a-f]+/argv=ADDR/' \
                 -e 's/\(signal=[0-9]+\)/(signal=ANY)/' \
                 >"$dir/$file.norm"
     done
@@ -139,6 +140,28 @@ gdb_signal_given() {
     same_as_gdbserver "$dir"
 }
 
+# catch fork / catch vfork stop with the child's pid (fork-events, vfork-events); gdb
+# detaches the child (D;PID), which runs on; breakpoints in the parent still hit, and the
+# parent's vfork ends (vforkdone) before it goes on.
+gdb_process_events() {
+    local accel=$1 dir=$2 libc=$3
+    have_gdbserver || return 77
+    SESSION_PROGRAM=forker signal_session "$accel" "$dir" "$libc" "" -ex 'catch fork' \
+        -ex continue -ex 'break parent_report' -ex continue -ex continue
+    expect "$dir" gdb.out.norm '^Catchpoint 1 \(forked process PID\), ' \
+        '^\[Detaching after fork from child process PID\]' '^Breakpoint 2, parent_report \(child_code=3\)' \
+        'exited normally' || return 1
+    expect "$dir" out '^child: sum=55$' '^parent: child exited 3, reported 6$' || return 1
+    same_as_gdbserver "$dir" || return 1
+    signal_session "$accel" "$dir" "$libc" vfork -ex 'catch vfork' -ex continue -ex 'bt 1' \
+        -ex continue -ex continue
+    expect "$dir" gdb.out.norm '^Catchpoint 1 \(vforked process PID\), ' \
+        '^\[Detaching after vfork from child process PID\]' \
+        '^Program received signal SIGUSR1' 'exited normally' || return 1
+    expect "$dir" out '^vfork child exited 5$' || return 1
+    same_as_gdbserver "$dir"
+}
+
 for gdb_libc in glibc musl; do
     custom "gdb-signals/$gdb_libc/stops" gdb_signal_stops "$gdb_libc"
     custom "gdb-signals/$gdb_libc/fatal" gdb_signal_fatal "$gdb_libc"
@@ -146,3 +169,4 @@ done
 custom "gdb-signals/glibc/discard-replace" gdb_signal_discard_replace glibc
 custom "gdb-signals/glibc/handle" gdb_signal_handle glibc
 custom "gdb-signals/glibc/given" gdb_signal_given glibc
+custom "gdb-process/glibc/events" gdb_process_events glibc

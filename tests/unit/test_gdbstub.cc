@@ -69,6 +69,7 @@ struct FakeTarget {
     uint64_t link_map_start = 1;  /* what the last link_map call asked for */
     int64_t pid = 0;              // no multiprocess unless a test sets one
     std::vector<uint8_t> siginfo; // the stop's siginfo; empty: none
+    bool fork_events = false, vfork_events = false;
 
     FakeTarget()
     {
@@ -222,6 +223,10 @@ const gdb_target_ops kFakeOps = {
     nullptr, // one thread, id 1
     nullptr,
     nullptr,
+    [](void *opaque, bool fork, bool vfork) {
+        Fake(opaque)->fork_events = fork;
+        Fake(opaque)->vfork_events = vfork;
+    },
 };
 
 std::string Checksum(const std::string &payload)
@@ -1154,6 +1159,41 @@ TEST_F(GdbstubTest, SiginfoReadAndWrite)
     EXPECT_EQ(Ask("qXfer:siginfo:write::7f:ab"), "1"); // cut at the end
     EXPECT_EQ(fake_.siginfo[127], 'a');
     EXPECT_EQ(Ask("qXfer:siginfo:frob::0,4"), "E00");
+}
+
+TEST_F(GdbstubTest, ForkEventsAndTheChild)
+{
+    fake_.pid = 0x10;
+    std::string reply = Ask("qSupported:multiprocess+;qRelocInsn+;fork-events+;vfork-events+");
+    EXPECT_NE(reply.find(";fork-events+;vfork-events+"), std::string::npos) << reply;
+    EXPECT_TRUE(fake_.fork_events);
+    EXPECT_TRUE(fake_.vfork_events);
+    Ask("vCont;c");
+    gdb_stop stop{};
+    stop.kind = GDB_STOP_SIGNAL;
+    stop.signal = 5;
+    stop.reason = GDB_STOP_REASON_FORK;
+    stop.child_pid = 0x2a;
+    output_.clear();
+    gdbstub_notify_stop(stub_, &stop);
+    EXPECT_EQ(output_, Frame("T05thread:p10.10;fork:p2a.2a;"));
+    // gdb takes its breakpoints out of the child, then detaches it: the
+    // program's own breakpoints are not touched.
+    EXPECT_EQ(Ask("Hgp2a.2a"), "OK");
+    EXPECT_EQ(Ask("z0,401000,1"), "OK");
+    EXPECT_TRUE(fake_.breakpoints.empty());
+    EXPECT_EQ(Ask("Hgp10.10"), "OK");
+    EXPECT_EQ(Ask("D;2a"), "OK");
+    EXPECT_EQ(fake_.detaches, 0);
+    EXPECT_NE(Ask("Hgp2a.2a"), "OK"); // gone
+    Ask("vCont;c");
+    stop.reason = GDB_STOP_REASON_VFORK_DONE;
+    output_.clear();
+    gdbstub_notify_stop(stub_, &stop);
+    EXPECT_EQ(output_, Frame("T05thread:p10.10;vforkdone:;"));
+    // Without multiprocess+ there are no process events.
+    Ask("qSupported:fork-events+");
+    EXPECT_FALSE(fake_.fork_events);
 }
 
 TEST_F(GdbstubTest, PassAndProgramSignals)

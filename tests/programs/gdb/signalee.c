@@ -1,11 +1,13 @@
 /* signalee: a program that takes signals, for the gdb tests of signals under the debugger.
  * It sends itself SIGUSR1, then waits for an alarm (SIGALRM), and counts what its handlers
- * got. With an argument it then ends by abort() ("abort") or a NULL write ("segv").
+ * got. With an argument it then ends by abort() ("abort") or a NULL write ("segv"), or
+ * first makes a child with vfork ("vfork") that exits 5.
  * Exits 0 when SIGUSR1 came once, 3 when it never came (gdb discarded it). */
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 volatile sig_atomic_t got_usr1, got_alrm, got_usr2;
@@ -33,8 +35,23 @@ int after_signals(void)
     return got_usr1 + got_alrm + got_usr2;
 }
 
+/* A child made with vfork that exits 5, waited for. */
+static void vfork_child(void)
+{
+    pid_t child = vfork();
+    if (child == 0)
+        _exit(5);
+    int status = 0;
+    waitpid(child, &status, 0);
+    printf("vfork child exited %d\n", WEXITSTATUS(status));
+}
+
 int main(int argc, char **argv)
 {
+    /* Before any timer runs: a timer's thread may hold the monitor's locks
+     * at the moment of the fork. */
+    if (argc > 1 && strcmp(argv[1], "vfork") == 0)
+        vfork_child();
     signal(SIGUSR1, on_usr1);
     signal(SIGALRM, on_alrm);
     signal(SIGUSR2, on_usr2);
@@ -49,5 +66,6 @@ int main(int argc, char **argv)
         abort();
     if (argc > 1 && strcmp(argv[1], "segv") == 0)
         *(volatile int *)NULL = 1;
+
     return got_usr1 == 1 ? 0 : 3;
 }
