@@ -8,8 +8,10 @@
  * kernel, never polls, and is woken by the kernel when another vCPU thread
  * wakes the word (or by the monitor's kick: EINTR). The host kernel applies
  * Linux's own rules for values, timeouts, clocks and WAKE_OP's operations.
- * All threads of the program are threads of the monitor, so private host
- * futexes serve the program's private and shared ones alike.
+ * The program's private flag goes to the host as it is: a shared futex is
+ * keyed by the host on the page behind it, so on memory shared with a
+ * forked child (MAP_SHARED, backed by a host shared mapping) a waiter in
+ * one process is woken from the other, as on Linux.
  */
 #include "linux/internal.h"
 
@@ -45,7 +47,9 @@ long linux_futex_wake(struct linux_process *process, uint64_t address, int count
     long result = futex_word(process, address, GUEST_ACCESS_USER_READ, &word);
     if (result < 0)
         return result;
-    return host_futex(word, FUTEX_WAKE | FUTEX_PRIVATE_FLAG, (uint32_t)count, NULL, NULL, 0);
+    /* Shared, as Linux's wake of clear_child_tid: glibc's pthread_join
+     * waits on the tid without FUTEX_PRIVATE_FLAG. */
+    return host_futex(word, FUTEX_WAKE, (uint32_t)count, NULL, NULL, 0);
 }
 
 static bool alone(struct linux_process *process)
@@ -89,7 +93,7 @@ static long futex_wait_until(struct linux_thread *thread, uint64_t address, uint
                              uint32_t value, uint32_t bitset, int flags, uint64_t deadline)
 {
     struct timespec until = {(time_t)(deadline / 1000000000ULL), (long)(deadline % 1000000000ULL)};
-    int host_op = FUTEX_WAIT_BITSET | FUTEX_PRIVATE_FLAG | (flags & FUTEX_CLOCK_REALTIME);
+    int host_op = FUTEX_WAIT_BITSET | (flags & (FUTEX_PRIVATE_FLAG | FUTEX_CLOCK_REALTIME));
     long result = host_futex(word, host_op, value, &until, NULL, bitset);
     if (result != -EINTR)
         return result;
@@ -126,7 +130,7 @@ static long futex_wait(struct linux_thread *thread, const uint64_t *args, int co
         return result;
     uint32_t value = (uint32_t)args[2];
     uint32_t bitset = command == FUTEX_WAIT ? FUTEX_BITSET_MATCH_ANY : (uint32_t)args[5];
-    int host_op = command | FUTEX_PRIVATE_FLAG | (op & FUTEX_CLOCK_REALTIME);
+    int host_op = command | (op & (FUTEX_PRIVATE_FLAG | FUTEX_CLOCK_REALTIME));
     if ((op & FUTEX_CLOCK_REALTIME) && command == FUTEX_WAIT)
         return -ENOSYS; /* as Linux: the clock flag only for absolute waits */
     if (!args[3])
@@ -137,12 +141,12 @@ static long futex_wait(struct linux_thread *thread, const uint64_t *args, int co
     /* The host checks values, bitset and clock flag as Linux does. */
     if (timeout.tv_sec < 0 || timeout.tv_nsec < 0 || timeout.tv_nsec >= 1000000000L || !bitset)
         return -EINVAL;
-    int flags = op & FUTEX_CLOCK_REALTIME;
+    int flags = op & (FUTEX_PRIVATE_FLAG | FUTEX_CLOCK_REALTIME);
     uint64_t deadline = futex_ns(&timeout);
     if (command == FUTEX_WAIT) {
         struct timespec now;
         clock_gettime(CLOCK_MONOTONIC, &now);
-        flags = 0;
+        flags &= ~FUTEX_CLOCK_REALTIME;
         deadline = (uint64_t)timeout.tv_sec > (UINT64_MAX / 4) / 1000000000ULL
                        ? UINT64_MAX / 4
                        : deadline + futex_ns(&now);
@@ -155,9 +159,9 @@ static long sys_futex(struct linux_thread *thread, const uint64_t *args)
     struct linux_process *process = thread->process;
     int op = (int)args[1];
     int command = op & FUTEX_CMD_MASK;
-    /* The guest's clock flag goes to the host, which rejects it where
-     * Linux does; everything is private there (see the top). */
-    int host_op = command | FUTEX_PRIVATE_FLAG | (op & FUTEX_CLOCK_REALTIME);
+    /* The guest's clock and private flags go to the host, which rejects
+     * the clock where Linux does (see the top). */
+    int host_op = command | (op & (FUTEX_PRIVATE_FLAG | FUTEX_CLOCK_REALTIME));
     uint32_t value = (uint32_t)args[2];
     uint32_t *word, *word2;
     long result;
@@ -214,5 +218,5 @@ void linux_futex_owner_died(struct linux_process *process, uint64_t address, int
             break;
     }
     if (old & FUTEX_WAITERS)
-        host_futex(word, FUTEX_WAKE | FUTEX_PRIVATE_FLAG, 1, NULL, NULL, 0);
+        host_futex(word, FUTEX_WAKE, 1, NULL, NULL, 0); /* shared, as Linux's */
 }

@@ -376,20 +376,6 @@ static long sys_mremap(struct linux_thread *thread, const uint64_t *args)
     return (long)target;
 }
 
-/* Zeroes [start, end) of mapped pages (MADV_DONTNEED on anonymous memory). */
-static void zero_pages(struct linux_process *process, uint64_t start, uint64_t end)
-{
-    enum { MAX_IOV = (int)(LINUX_IO_CHUNK / GUEST_PAGE_SIZE) + 1 };
-    struct iovec iov[MAX_IOV];
-    for (uint64_t at = start; at < end;) {
-        uint64_t chunk = MIN(end - at, LINUX_IO_CHUNK);
-        int count = guest_iovec(process->memory, at, chunk, GUEST_ACCESS_DEBUG, iov, MAX_IOV);
-        for (int i = 0; i < count; i++)
-            memset(iov[i].iov_base, 0, iov[i].iov_len);
-        at += chunk;
-    }
-}
-
 static bool is_anonymous(const struct guest_region *region)
 {
     return region->kind == GUEST_REGION_HEAP || region->kind == GUEST_REGION_STACK ||
@@ -414,17 +400,19 @@ static long sys_madvise(struct linux_thread *thread, const uint64_t *args)
         return -ENOMEM;
     if (advice != MADV_DONTNEED)
         return 0;
-    /* Anonymous memory reads back as zeros, as on Linux. File mappings keep
-     * their content (a written private page keeps what was written, where
-     * Linux would read the file again). */
+    /* Anonymous memory reads back as zeros, as on Linux; a file mapping's
+     * pages read the file again (a written private page loses its copy). */
     GArray *regions = regions_in(process, start, end);
-    for (guint i = 0; i < regions->len; i++) {
+    long result = 0;
+    for (guint i = 0; i < regions->len && !result; i++) {
         const struct guest_region *region = &g_array_index(regions, struct guest_region, i);
-        if (is_anonymous(region) && region->prot != GUEST_PROT_NONE)
-            zero_pages(process, MAX(region->start, start), MIN(region->end, end));
+        uint64_t from = MAX(region->start, start), to = MIN(region->end, end);
+        if (region->prot == GUEST_PROT_NONE)
+            continue;
+        result = guest_discard_pages(process->memory, from, to - from, is_anonymous(region));
     }
     g_array_free(regions, true);
-    return 0;
+    return result;
 }
 
 static long sys_msync(struct linux_thread *thread, const uint64_t *args)

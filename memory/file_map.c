@@ -12,6 +12,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <string.h>
 #include <sys/mman.h>
 
 #include <glib.h>
@@ -116,6 +117,32 @@ static int sync_run(struct guest_memory *memory, uint64_t gva, uint64_t frame, u
     if (msync(memory->ram + frame * GUEST_PAGE_SIZE, pages * GUEST_PAGE_SIZE, flags) != 0)
         return -errno;
     return 0;
+}
+
+/* Page by page: a run of consecutive frames may mix file and anonymous ones. */
+static int discard_run(struct guest_memory *memory, uint64_t gva, uint64_t frame, uint64_t pages,
+                       void *opaque)
+{
+    (void)gva;
+    bool zero_anonymous = *(const bool *)opaque;
+    for (uint64_t i = 0; i < pages; i++) {
+        uint8_t *host = memory->ram + (frame + i) * GUEST_PAGE_SIZE;
+        if (frame_is_file(memory, frame + i)) {
+            if (madvise(host, GUEST_PAGE_SIZE, MADV_DONTNEED) != 0)
+                return -errno;
+        } else if (zero_anonymous) {
+            memset(host, 0, GUEST_PAGE_SIZE);
+        }
+    }
+    return 0;
+}
+
+int guest_discard_pages(struct guest_memory *memory, uint64_t start, uint64_t len,
+                        bool zero_anonymous)
+{
+    if (start % GUEST_PAGE_SIZE != 0 || len % GUEST_PAGE_SIZE != 0 || len > UINT64_MAX - start)
+        return -EINVAL;
+    return for_each_frame_run(memory, start, start + len, false, discard_run, &zero_anonymous);
 }
 
 int guest_sync(struct guest_memory *memory, uint64_t start, uint64_t len, bool synchronous)

@@ -190,6 +190,16 @@ int guest_map_file(struct guest_memory *memory, uint64_t start, uint64_t len, in
  * synchronous, else MS_ASYNC); 0 or a negative errno from the host. */
 int guest_sync(struct guest_memory *memory, uint64_t start, uint64_t len, bool synchronous);
 
+/*
+ * MADV_DONTNEED on the mapped pages of [start, start + len): the host drops
+ * the file-backed ones, so a private page the program wrote reads the
+ * file's bytes again and a shared one (a file's, or MAP_SHARED anonymous
+ * memory's memfd) keeps its contents, as on Linux; the other pages read
+ * zeros again when zero_anonymous. 0 or -errno.
+ */
+int guest_discard_pages(struct guest_memory *memory, uint64_t start, uint64_t len,
+                        bool zero_anonymous);
+
 /* Maps [start, start + len) to guest-physical gpa..; gpa may lie outside RAM
  * (a device page whose accesses exit to the monitor). Frames are not
  * reserved or freed. The part inside RAM must be frames that are already

@@ -121,6 +121,25 @@ int main(int argc, char **argv)
     ro_private[0] = '!';
     check(byte_at(fd, 0) == 'a', "that private write stays private");
 
+    /* MADV_DONTNEED: a written private file page reads the file again,
+     * anonymous memory zeros; shared memory (file or anonymous) keeps its
+     * contents. */
+    check(madvise(ro_private, PAGE, MADV_DONTNEED) == 0 && ro_private[0] == 'a',
+          "MADV_DONTNEED: private file page reads the file again");
+    char *anon_private =
+        mmap(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    char *anon_shared = mmap(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    char *file_shared = mmap(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    anon_private[1] = anon_shared[1] = 'p';
+    file_shared[1] = 'F';
+    check(madvise(anon_private, PAGE, MADV_DONTNEED) == 0 && anon_private[1] == 0,
+          "MADV_DONTNEED: anonymous memory reads zero");
+    check(madvise(anon_shared, PAGE, MADV_DONTNEED) == 0 && anon_shared[1] == 'p',
+          "MADV_DONTNEED: shared anonymous memory keeps its contents");
+    check(madvise(file_shared, PAGE, MADV_DONTNEED) == 0 && file_shared[1] == 'F' &&
+              byte_at(fd, 1) == 'F',
+          "MADV_DONTNEED: shared file page keeps the file's contents");
+
     close(ro);
     close(fd);
     /* Mappings outlive their fd. */

@@ -11,7 +11,9 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/mman.h>
+#include <stdint.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -118,6 +120,37 @@ static void shared_memory(const char *directory)
     printf("after the child wrote: shared anonymous %d, shared file %d, private %d\n", *anon, *file,
            *own);
     close(fd);
+}
+
+/* A futex without FUTEX_PRIVATE_FLAG on MAP_SHARED memory: a waiter in a
+ * child is woken from the parent (what process-shared mutexes and
+ * semaphores do). */
+static void shared_futex(void)
+{
+    uint32_t *word = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    check(word != MAP_FAILED, "mmap for a shared futex");
+    *word = 0;
+    fflush(stdout);
+    pid_t pid = fork();
+    if (pid == 0) {
+        while (__atomic_load_n(word, __ATOMIC_SEQ_CST) == 0) {
+            struct timespec limit = {10, 0};
+            syscall(SYS_futex, word, 0 /* FUTEX_WAIT */, 0, &limit, NULL, 0);
+        }
+        _exit(0);
+    }
+    /* Until the child is asleep on the word, a wake finds no one. */
+    long woken = 0;
+    for (int tries = 0; tries < 500 && woken == 0; tries++) {
+        usleep(10000);
+        woken = syscall(SYS_futex, word, 1 /* FUTEX_WAKE */, 1, NULL, NULL, 0);
+    }
+    check(woken == 1, "FUTEX_WAKE in the parent woke the child's waiter");
+    __atomic_store_n(word, 1, __ATOMIC_SEQ_CST);
+    syscall(SYS_futex, word, 1 /* FUTEX_WAKE */, 1, NULL, NULL, 0);
+    int status = 0;
+    waitpid(pid, &status, 0);
+    describe("child waiting on a shared futex", status);
 }
 
 static void fork_and_wait(void)
@@ -348,6 +381,7 @@ int main(int argc, char **argv)
     credentials();
     fork_and_wait();
     shared_memory(argv[2]);
+    shared_futex();
     stop_continue_kill();
     waitid_exited();
     vfork_exit();
