@@ -31,18 +31,21 @@ static bool in_memory(uint64_t address, size_t length)
            address - MAPPED_START <= MAPPED_PAGES * PAGE - length;
 }
 
-static int read_registers(void *opaque, struct cpu_state *state, struct cpu_fpu_state *fpu)
+static int read_registers(void *opaque, int64_t thread, struct cpu_state *state,
+                          struct cpu_fpu_state *fpu)
 {
     struct fake_target *target = opaque;
+    (void)thread;
     *state = target->state;
     *fpu = target->fpu;
     return 0;
 }
 
-static int write_registers(void *opaque, const struct cpu_state *state,
+static int write_registers(void *opaque, int64_t thread, const struct cpu_state *state,
                            const struct cpu_fpu_state *fpu)
 {
     struct fake_target *target = opaque;
+    (void)thread;
     target->state = *state;
     target->fpu = *fpu;
     return 0;
@@ -66,10 +69,10 @@ static int write_memory(void *opaque, uint64_t address, const void *buffer, size
     return 0;
 }
 
-static int resume(void *opaque, enum gdb_resume_mode mode, uint64_t start, uint64_t end, int signal)
+static int resume(void *opaque, const struct gdb_resume_action *actions, size_t count)
 {
     struct fake_target *target = opaque;
-    (void)mode, (void)start, (void)end, (void)signal;
+    (void)actions, (void)count;
     /* Every other resume fails, to reach the error paths too. */
     return ++target->resumes % 2 ? 0 : -EIO;
 }

@@ -14,7 +14,9 @@ top=$(cd "$(dirname "$0")/../.." && pwd)
 build=$top/tests/fuzz/build
 mkdir -p "$build/crashes"
 CC=${CC_FUZZ:-clang}
-FUZZ_FLAGS="-std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined"
+# A harness whose callbacks no longer match an interface must not build (it once
+# crashed in its own read_registers after gdbstub's ops took a thread id).
+FUZZ_FLAGS="-std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -Werror=incompatible-function-pointer-types"
 
 # A few well-formed packets give the packet fuzzer a head start. The first byte is
 # the harness's (when to report stops, whether to skip acks).
