@@ -59,31 +59,46 @@ program cpu_user-in --status 139 --no-stderr -- cpu_user in
 program cpu_user-int0d --status 139 --no-stderr --accels tcg -- cpu_user int0d
 program ud2 --status 132 --no-stderr -- ud2
 
+# Runs PROGRAM natively and under hermitux-run through the same wrapper command (as
+# nobody, in a mount namespace; none at all): DIR/native.out and DIR/vm.out get stdout
+# and stderr, then "status N".
+run_native_and_vm() {
+    local accel=$1 dir=$2 program=$3
+    shift 3
+    "$@" "$program" >"$dir/native.out" 2>&1
+    echo "status $?" >>"$dir/native.out"
+    "$@" "$HERMITUX_RUN" --accel="$accel" "$program" >"$dir/vm.out" 2>&1
+    echo "status $?" >>"$dir/vm.out"
+}
+
+# Fails, saying how, when the two runs of run_native_and_vm differ.
+same_as_native() {
+    local dir=$1
+    cmp -s "$dir/native.out" "$dir/vm.out" && return 0
+    echo "differs from native: $(diff "$dir/native.out" "$dir/vm.out" | tr '\n' '|' | cut -c1-200)"
+    return 1
+}
+
 # RLIMIT_NPROC: a fork bomb gets EAGAIN and the host survives. Root ignores the limit, so
 # both runs are made as nobody (setpriv), which needs the build readable by nobody and,
 # for kvm, /dev/kvm open to it; otherwise the case skips.
 fork_bomb_as_nobody() {
-    local accel=$1 dir=$2 libc=$3
-    local program=$ROOT/tests/programs/build/$libc/fork_bomb
-    local as_nobody=(setpriv --reuid=65534 --regid=65534 --clear-groups)
+    local accel=$1 dir=$2 libc=$3 refused="cannot run here\|Permission denied"
     command -v setpriv >/dev/null || {
         echo "setpriv (util-linux) not installed"
         return 77
     }
-    if ! "${as_nobody[@]}" "$program" >"$dir/native.out" 2>&1; then
+    run_native_and_vm "$accel" "$dir" "$ROOT/tests/programs/build/$libc/fork_bomb" \
+        setpriv --reuid=65534 --regid=65534 --clear-groups
+    if ! grep -qx "status 0" "$dir/native.out"; then
         echo "cannot run as nobody natively: $(first_line "$dir/native.out")"
         return 77
     fi
-    "${as_nobody[@]}" "$HERMITUX_RUN" --accel="$accel" "$program" >"$dir/vm.out" 2>"$dir/vm.err"
-    local status=$?
-    if grep -q "cannot run here\|Permission denied" "$dir/vm.err"; then
-        echo "nobody cannot use this accelerator or the build: $(first_line "$dir/vm.err")"
+    if grep -q "$refused" "$dir/vm.out"; then
+        echo "nobody cannot use this accelerator or the build: $(grep -m1 "$refused" "$dir/vm.out")"
         return 77
     fi
-    if [ "$status" != 0 ] || ! cmp -s "$dir/native.out" "$dir/vm.out"; then
-        echo "status $status, output: $(tr '\n' '|' <"$dir/vm.out") $(first_line "$dir/vm.err")"
-        return 1
-    fi
+    same_as_native "$dir" || return 1
     echo "EAGAIN as natively"
 }
 custom musl/fork_bomb fork_bomb_as_nobody musl
@@ -93,8 +108,7 @@ custom glibc/fork_bomb fork_bomb_as_nobody glibc
 # cannot run (a dynamically linked dash, until dynamic programs run), both runs are made
 # in a mount namespace where /bin/sh is bash-static (root only); else the case skips.
 popen_system_case() {
-    local accel=$1 dir=$2 libc=$3
-    local program=tests/programs/build/$libc/popen_system wrap=()
+    local accel=$1 dir=$2 libc=$3 wrap=()
     if ! "$HERMITUX_RUN" --accel="$accel" /bin/sh -c true >/dev/null 2>"$dir/sh.err"; then
         wrap=(unshare -m /bin/bash-static -c 'mount --bind /bin/bash-static /bin/sh && exec "$@"' sh)
         if ! "${wrap[@]}" "$HERMITUX_RUN" --accel="$accel" /bin/sh -c true >/dev/null 2>&1; then
@@ -102,14 +116,8 @@ popen_system_case() {
             return 77
         fi
     fi
-    "${wrap[@]}" "$program" >"$dir/native.out" 2>&1
-    echo "status $?" >>"$dir/native.out"
-    "${wrap[@]}" "$HERMITUX_RUN" --accel="$accel" "$program" >"$dir/vm.out" 2>&1
-    echo "status $?" >>"$dir/vm.out"
-    if ! cmp -s "$dir/native.out" "$dir/vm.out"; then
-        echo "differs from native: $(diff "$dir/native.out" "$dir/vm.out" | tr '\n' '|' | cut -c1-200)"
-        return 1
-    fi
+    run_native_and_vm "$accel" "$dir" "tests/programs/build/$libc/popen_system" "${wrap[@]}"
+    same_as_native "$dir" || return 1
     echo "as natively${wrap:+ (/bin/sh = bash-static)}"
 }
 custom musl/popen_system popen_system_case musl
