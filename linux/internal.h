@@ -475,6 +475,16 @@ long linux_signal_broken_pipe(struct linux_thread *thread);
 
 #define LINUX_SYSCALL_TABLE_SIZE 512
 
+/* How a call ends when a signal interrupts it (-EINTR from the host), as
+ * the code Linux's own handler returns; set where the handler is
+ * registered, LINUX_INTERRUPTED_RESTARTSYS when not. */
+enum linux_interrupted {
+    LINUX_INTERRUPTED_RESTARTSYS,    /* restarted unless a handler without SA_RESTART runs */
+    LINUX_INTERRUPTED_RESTARTNOHAND, /* EINTR whenever a handler runs (waits, sleeps) */
+    LINUX_INTERRUPTED_FINAL,         /* the EINTR is the answer (restart_syscall, rt_sigreturn) */
+};
+void linux_signal_set_interrupted(uint64_t number, enum linux_interrupted how);
+
 /* ---- strace.c ---- */
 
 /* Traces one call (returned: false when it never returns, as exit_group). */

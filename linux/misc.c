@@ -478,6 +478,7 @@ void linux_register_misc(linux_handler *table)
     table[SYS_gettimeofday] = sys_gettimeofday;
     table[SYS_time] = sys_time;
     table[SYS_clock_nanosleep] = sys_clock_nanosleep;
+    linux_signal_set_interrupted(SYS_clock_nanosleep, LINUX_INTERRUPTED_RESTARTNOHAND);
     table[SYS_times] = sys_times;
     table[SYS_uname] = sys_uname;
     table[SYS_getuid] = sys_getuid;

@@ -699,4 +699,9 @@ void linux_register_poll(linux_handler *table)
     table[SYS_splice] = sys_splice;
     table[SYS_tee] = sys_tee;
     table[SYS_vmsplice] = sys_vmsplice;
+    /* The waits end with EINTR when a handler runs, whatever SA_RESTART. */
+    static const int waits[] = {SYS_poll,       SYS_ppoll,       SYS_select,      SYS_pselect6,
+                                SYS_epoll_wait, SYS_epoll_pwait, SYS_epoll_pwait2};
+    for (size_t i = 0; i < G_N_ELEMENTS(waits); i++)
+        linux_signal_set_interrupted((uint64_t)waits[i], LINUX_INTERRUPTED_RESTARTNOHAND);
 }

@@ -712,25 +712,13 @@ static bool is_restart_code(long value)
            value == -LINUX_ERESTARTNOHAND || value == -LINUX_ERESTART_RESTARTBLOCK;
 }
 
-/* How Linux ends each call a signal interrupts (-EINTR from the host). */
-static long restart_code_for(uint64_t number)
+/* Each call's enum linux_interrupted, by number. */
+static uint8_t interrupted_rules[LINUX_SYSCALL_TABLE_SIZE];
+
+void linux_signal_set_interrupted(uint64_t number, enum linux_interrupted how)
 {
-    switch (number) {
-    case SYS_pause:
-    case SYS_rt_sigsuspend:
-    case SYS_rt_sigtimedwait:
-    case SYS_select:
-    case SYS_pselect6:
-    case SYS_poll:
-    case SYS_ppoll:
-    case SYS_epoll_wait:
-    case SYS_epoll_pwait:
-    case SYS_epoll_pwait2:
-    case SYS_clock_nanosleep:
-        return -LINUX_ERESTARTNOHAND;
-    default:
-        return -LINUX_ERESTARTSYS;
-    }
+    if (number < LINUX_SYSCALL_TABLE_SIZE)
+        interrupted_rules[number] = (uint8_t)how;
 }
 
 /* Without a vCPU to build frames on (unit tests): the fatal default actions
@@ -770,12 +758,16 @@ void linux_signal_syscall_begin(struct linux_thread *thread)
 
 long linux_signal_interrupted_value(uint64_t number, long value)
 {
-    /* restart_syscall with nothing to restart answers EINTR itself, as
-     * Linux's do_no_restart_syscall: that EINTR is final (made a restart
-     * code, the call looped for ever; found by the syscall fuzzer). */
-    if (value == -EINTR && number != SYS_rt_sigreturn && number != SYS_restart_syscall)
-        return restart_code_for(number);
-    return value;
+    if (value != -EINTR || number >= LINUX_SYSCALL_TABLE_SIZE)
+        return value;
+    switch ((enum linux_interrupted)interrupted_rules[number]) {
+    case LINUX_INTERRUPTED_RESTARTNOHAND:
+        return -LINUX_ERESTARTNOHAND;
+    case LINUX_INTERRUPTED_FINAL:
+        return value;
+    default:
+        return -LINUX_ERESTARTSYS;
+    }
 }
 
 enum linux_outcome linux_signal_syscall_end(struct linux_thread *thread, uint64_t number,
@@ -1739,6 +1731,15 @@ void linux_register_signal(linux_handler *table)
     table[SYS_tgkill] = sys_tgkill;
     table[SYS_nanosleep] = sys_nanosleep;
     table[SYS_restart_syscall] = sys_restart_syscall;
+    /* The waits end with EINTR when a handler runs. rt_sigreturn returns
+     * the interrupted code's rax; restart_syscall with nothing to restart
+     * answers EINTR itself, as Linux's do_no_restart_syscall (made a restart
+     * code, that call looped for ever; found by the syscall fuzzer). */
+    static const int waits[] = {SYS_pause, SYS_rt_sigsuspend, SYS_rt_sigtimedwait};
+    for (size_t i = 0; i < G_N_ELEMENTS(waits); i++)
+        linux_signal_set_interrupted((uint64_t)waits[i], LINUX_INTERRUPTED_RESTARTNOHAND);
+    linux_signal_set_interrupted(SYS_rt_sigreturn, LINUX_INTERRUPTED_FINAL);
+    linux_signal_set_interrupted(SYS_restart_syscall, LINUX_INTERRUPTED_FINAL);
     table[SYS_alarm] = sys_alarm;
     table[SYS_setitimer] = sys_setitimer;
     table[SYS_getitimer] = sys_getitimer;
