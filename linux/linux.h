@@ -297,6 +297,10 @@ int linux_exit_status(const struct linux_process *process);
  * ignores, e.g. SIGABRT from abort()), or 0 after a normal exit. */
 int linux_exit_signal(const struct linux_process *process);
 
+/* The program's RLIMIT_CORE soft limit: where it is not 0, a child dying of
+ * a core signal dumps and shows WCOREDUMP. */
+uint64_t linux_core_limit(const struct linux_process *process);
+
 /* The current heap range [start, end) ("Heap" line of fault reports). */
 void linux_heap_range(const struct linux_process *process, uint64_t *start, uint64_t *end);
 

@@ -299,6 +299,11 @@ int linux_exit_signal(const struct linux_process *process)
     return process->exit_signal;
 }
 
+uint64_t linux_core_limit(const struct linux_process *process)
+{
+    return process->limits[RLIMIT_CORE].rlim_cur;
+}
+
 void linux_heap_range(const struct linux_process *process, uint64_t *start, uint64_t *end)
 {
     *start = process->brk_start;

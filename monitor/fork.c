@@ -136,15 +136,19 @@ long monitor_guest_exec(void *opaque, const char *path, char *const argv[], char
     return error;
 }
 
-void monitor_exit_as_program(int status, int signal)
+void monitor_exit_as_program(int status, int signal, uint64_t core_limit)
 {
     fflush(NULL);
     if (signal > 0 && signal != SIGSTOP && signal != SIGTSTP && signal != SIGTTIN &&
         signal != SIGTTOU) {
         /* The monitor dies of the program's signal, so the parent's wait
-         * sees what it would natively; no host core of the monitor. */
-        struct rlimit none = {0, 0};
-        setrlimit(RLIMIT_CORE, &none);
+         * sees what it would natively; a core only where the program's
+         * limit allows one (the host's own limit still applies). */
+        struct rlimit core;
+        if (getrlimit(RLIMIT_CORE, &core) != 0)
+            core.rlim_max = 0;
+        core.rlim_cur = MIN((rlim_t)core_limit, core.rlim_max);
+        setrlimit(RLIMIT_CORE, &core);
         struct sigaction action = {.sa_handler = SIG_DFL};
         sigaction(signal, &action, NULL);
         sigset_t set;

@@ -77,8 +77,11 @@ long monitor_guest_exec(void *opaque, const char *path, char *const argv[], char
 
 /* Ends this monitor the way the program ended, so that a parent's wait sees
  * what it would natively: by the program's fatal signal (raised on itself),
- * else exit(status). Does not return. */
-void monitor_exit_as_program(int status, int signal) __attribute__((noreturn));
+ * else exit(status). core_limit: the program's RLIMIT_CORE; where it is not
+ * 0 a core signal dumps (the host writes the monitor's core where the
+ * program's would go) and the wait status has WCOREDUMP, as natively. Does
+ * not return. */
+void monitor_exit_as_program(int status, int signal, uint64_t core_limit) __attribute__((noreturn));
 
 /* ---- vdso.c ---- */
 struct hx_vclock;

@@ -482,7 +482,7 @@ static void run_finished(struct run *run, bool last)
     if (run->forked_child) {
         int signal = 0;
         int status = run_status(run, &signal);
-        monitor_exit_as_program(status, signal);
+        monitor_exit_as_program(status, signal, linux_core_limit(run->guest->process));
     }
     /* Always queued: g_main_context_invoke would run it right here when the
      * main loop has not started yet, and its quit would be lost. */
@@ -980,6 +980,7 @@ int monitor_run(const struct monitor_options *options)
 
     int signal = 0;
     int status = run_status(&run, &signal);
+    uint64_t core_limit = guest->process ? linux_core_limit(guest->process) : 0;
     debugger_free(run.debugger);
     g_main_loop_unref(run.loop);
     g_ptr_array_free(run.vcpus, TRUE);
@@ -989,6 +990,6 @@ int monitor_run(const struct monitor_options *options)
     guest_destroy(guest);
     /* After an execve the parent may be a guest process waiting for us. */
     if (options->has_exec_state)
-        monitor_exit_as_program(status, signal);
+        monitor_exit_as_program(status, signal, core_limit);
     return status;
 }
