@@ -278,10 +278,14 @@ enum debug_verdict debug_signals_fault(struct debug_signals *signals, const stru
     if (passed(signals, debug_signal_to_gdb(signal)))
         return DEBUG_FATAL;
     int resume_signal = 0;
+    uint8_t original[SIGINFO_SIZE];
+    memcpy(original, info, SIGINFO_SIZE);
     enum debug_verdict verdict = stop_for(signals, signal, info, &resume_signal);
     if (verdict != DEBUG_RESUME || resume_signal == 0)
         return verdict; /* without a signal the instruction runs (and faults) again */
-    if (debug_signal_from_gdb(resume_signal) == signal)
+    /* The fault's own signal goes the exception's way (its frame records the
+     * fault), unless gdb rewrote its siginfo: the handler gets gdb's. */
+    if (debug_signal_from_gdb(resume_signal) == signal && memcmp(original, info, SIGINFO_SIZE) == 0)
         return program_may_get(signals, resume_signal) ? DEBUG_FATAL : DEBUG_RESUME;
     /* Another signal: it is delivered, and the instruction runs again after. */
     debug_signals_give(signals, resume_signal);

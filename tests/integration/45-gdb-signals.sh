@@ -22,6 +22,8 @@ signal_session() {
     timeout "$TIMEOUT" gdb -batch -nx -ex "set pagination off" -ex "file $program" \
         -ex "target remote $dir/gdb.sock" "$@" >"$dir/gdb.out" 2>&1
     finish_monitor "$dir"
+    # The last session's port must not be read for this one's.
+    rm -f "$dir/gdbserver.err"
     # shellcheck disable=SC2086
     timeout "$TIMEOUT" gdbserver --once 127.0.0.1:0 "$program" $program_args \
         >"$dir/native.out" 2>"$dir/gdbserver.err" &
@@ -123,6 +125,17 @@ gdb_signal_fatal() {
     same_as_gdbserver "$dir"
 }
 
+# $_siginfo written at a fault's stop is what the program's SA_SIGINFO handler gets.
+gdb_siginfo_write() {
+    local accel=$1 dir=$2 libc=$3
+    have_gdbserver || return 77
+    signal_session "$accel" "$dir" "$libc" siginfo -ex continue -ex continue \
+        -ex 'set $_siginfo._sifields._sigfault.si_addr = 0x666' -ex 'set $_siginfo.si_errno = 666' \
+        -ex 'set $_siginfo.si_code = 999' -ex continue
+    expect "$dir" out '^segv addr=0x666 code=999 errno=666$' || return 1
+    same_as_gdbserver "$dir"
+}
+
 # A signal given on resume at a breakpoint reaches the program (queue-signal, then a
 # `next` that ends in the handler); a stepi at a signal stop ends in the handler.
 gdb_signal_given() {
@@ -169,4 +182,5 @@ done
 custom "gdb-signals/glibc/discard-replace" gdb_signal_discard_replace glibc
 custom "gdb-signals/glibc/handle" gdb_signal_handle glibc
 custom "gdb-signals/glibc/given" gdb_signal_given glibc
+custom "gdb-signals/glibc/siginfo-write" gdb_siginfo_write glibc
 custom "gdb-process/glibc/events" gdb_process_events glibc

@@ -1,7 +1,8 @@
 /* signalee: a program that takes signals, for the gdb tests of signals under the debugger.
  * It sends itself SIGUSR1, then waits for an alarm (SIGALRM), and counts what its handlers
- * got. With an argument it then ends by abort() ("abort") or a NULL write ("segv"), or
- * first makes a child with vfork ("vfork") that exits 5.
+ * got. With an argument it then ends by abort() ("abort") or a NULL write ("segv"; with
+ * "siginfo" a SA_SIGINFO handler prints the fault's siginfo), or first makes a child with
+ * vfork ("vfork") that exits 5.
  * Exits 0 when SIGUSR1 came once, 3 when it never came (gdb discarded it). */
 #include <signal.h>
 #include <stdio.h>
@@ -35,6 +36,16 @@ int after_signals(void)
     return got_usr1 + got_alrm + got_usr2;
 }
 
+/* A SIGSEGV handler that says what its siginfo held, and ends the program. */
+void on_segv(int signal, siginfo_t *info, void *context)
+{
+    (void)signal;
+    (void)context;
+    printf("segv addr=%p code=%d errno=%d\n", info->si_addr, info->si_code, info->si_errno);
+    fflush(stdout);
+    _exit(0);
+}
+
 /* A child made with vfork that exits 5, waited for. */
 static void vfork_child(void)
 {
@@ -64,7 +75,14 @@ int main(int argc, char **argv)
     fflush(stdout);
     if (argc > 1 && strcmp(argv[1], "abort") == 0)
         abort();
-    if (argc > 1 && strcmp(argv[1], "segv") == 0)
+    if (argc > 1 && strcmp(argv[1], "siginfo") == 0) {
+        struct sigaction action;
+        memset(&action, 0, sizeof(action));
+        action.sa_sigaction = on_segv;
+        action.sa_flags = SA_SIGINFO;
+        sigaction(SIGSEGV, &action, NULL);
+    }
+    if (argc > 1 && (strcmp(argv[1], "segv") == 0 || strcmp(argv[1], "siginfo") == 0))
         *(volatile int *)NULL = 1;
 
     return got_usr1 == 1 ? 0 : 3;
