@@ -89,9 +89,10 @@ struct linux_timer {
     int signal;
     int id;
     uint64_t value;
-    int overrun;      /* expiries missed while the last one was pending */
-    bool queued;      /* its signal is pending now */
-    int last_overrun; /* what timer_getoverrun reports */
+    int overrun;         /* expiries missed while the last one was pending */
+    bool queued;         /* its signal is pending now */
+    int last_overrun;    /* what timer_getoverrun reports */
+    unsigned int serial; /* how the host callback finds it (signal.c), 0: none */
 };
 
 #define LINUX_MAX_TIMERS 32 /* timer_create's ids 0..31; 3 more for setitimer */

@@ -1416,11 +1416,55 @@ struct linux_sigevent {
 #define LINUX_SIGEV_THREAD    2
 #define LINUX_SIGEV_THREAD_ID 4
 
+/* glibc's SIGEV_THREAD runs each expiry on a thread of its own, which may
+ * start after timer_delete returned and even after the process is gone. A
+ * callback therefore finds its timer by serial number in this table, and
+ * counts itself running while the table's lock is held: once a timer has
+ * left the table, no callback can reach it, and destroy need only wait for
+ * the ones already counted. */
+static GMutex timer_table_lock;
+static GHashTable *timer_table; /* serial -> struct linux_timer * */
+static unsigned int timer_next_serial;
+
+static void timer_table_add(struct linux_timer *timer)
+{
+    g_mutex_lock(&timer_table_lock);
+    if (!timer_table)
+        timer_table = g_hash_table_new(g_direct_hash, g_direct_equal);
+    do
+        timer->serial = ++timer_next_serial;
+    while (!timer->serial || g_hash_table_contains(timer_table, GUINT_TO_POINTER(timer->serial)));
+    g_hash_table_insert(timer_table, GUINT_TO_POINTER(timer->serial), timer);
+    g_mutex_unlock(&timer_table_lock);
+}
+
+static void timer_table_remove(struct linux_timer *timer)
+{
+    g_mutex_lock(&timer_table_lock);
+    if (timer_table && timer->serial)
+        g_hash_table_remove(timer_table, GUINT_TO_POINTER(timer->serial));
+    timer->serial = 0;
+    g_mutex_unlock(&timer_table_lock);
+}
+
+/* The timer a callback is for, counted running; NULL once it is released. */
+static struct linux_timer *timer_table_enter(unsigned int serial)
+{
+    g_mutex_lock(&timer_table_lock);
+    struct linux_timer *timer =
+        timer_table ? g_hash_table_lookup(timer_table, GUINT_TO_POINTER(serial)) : NULL;
+    if (timer)
+        __atomic_add_fetch(&timer->process->timer_callbacks, 1, __ATOMIC_SEQ_CST);
+    g_mutex_unlock(&timer_table_lock);
+    return timer;
+}
+
 static void timer_expired(union sigval value)
 {
-    struct linux_timer *timer = value.sival_ptr;
+    struct linux_timer *timer = timer_table_enter((unsigned int)value.sival_int);
+    if (!timer)
+        return;
     struct linux_process *process = timer->process;
-    __atomic_add_fetch(&process->timer_callbacks, 1, __ATOMIC_SEQ_CST);
     g_mutex_lock(&process->signal_lock);
     bool fire = timer->used && timer->notify != LINUX_SIGEV_NONE;
     /* Only a POSIX timer counts overruns (dequeue clears its queued);
@@ -1452,12 +1496,15 @@ static long timer_start(struct linux_process *process, int slot, clockid_t clock
     struct sigevent event = {0};
     event.sigev_notify = SIGEV_THREAD;
     event.sigev_notify_function = timer_expired;
-    event.sigev_value.sival_ptr = timer;
-    timer_t host;
-    if (timer_create(clock, &event, &host) != 0)
-        return linux_host_error();
-    timer->host_timer = host;
     timer->process = process;
+    timer_table_add(timer);
+    event.sigev_value.sival_int = (int)timer->serial;
+    timer_t host;
+    if (timer_create(clock, &event, &host) != 0) {
+        timer_table_remove(timer);
+        return linux_host_error();
+    }
+    timer->host_timer = host;
     timer->signal = signal;
     timer->id = slot;
     timer->used = true;
@@ -1466,6 +1513,7 @@ static long timer_start(struct linux_process *process, int slot, clockid_t clock
 
 static void timer_release(struct linux_timer *timer)
 {
+    timer_table_remove(timer);
     if (timer->host_timer)
         timer_delete((timer_t)timer->host_timer);
     timer->host_timer = NULL;
@@ -1707,7 +1755,8 @@ void linux_signal_destroy(struct linux_process *process)
     }
     /* timer_delete does not wait for a callback already running: one may
      * still be posting (and kicking, under threads_lock) when the program
-     * has ended. It sees the timer unused from now on. */
+     * has ended. Every such callback is counted (timer_table_enter); later
+     * ones find no timer. */
     while (__atomic_load_n(&process->timer_callbacks, __ATOMIC_SEQ_CST))
         g_usleep(1000);
     queue_clear(&process->pending);
