@@ -39,7 +39,7 @@ extern const unsigned char monitor_vdso_image_end[];
  * NTP's largest slew. */
 #define VCLOCK_MAX_SLEW 0.0005
 
-/* The span [0, end) of the image's loadable segments, or 0 if it is not an
+/* The span [0, end) the image takes when mapped whole, or 0 if it is not an
  * ELF object this code lays out (a build defect: checked at start). */
 static uint64_t image_span(const Elf64_Ehdr *header, size_t size)
 {
@@ -55,23 +55,21 @@ static uint64_t image_span(const Elf64_Ehdr *header, size_t size)
             continue;
         if (phdrs[i].p_offset + phdrs[i].p_filesz > size || phdrs[i].p_filesz > phdrs[i].p_memsz)
             return 0;
+        if (phdrs[i].p_offset != phdrs[i].p_vaddr)
+            return 0;
         end = MAX(end, phdrs[i].p_vaddr + phdrs[i].p_memsz);
     }
+    /* The whole file is mapped, as Linux maps its vDSO: the section headers
+     * and their names too, which gdb reads from the guest's memory. */
+    end = MAX(end, size);
     return (end + GUEST_PAGE_SIZE - 1) & GUEST_PAGE_MASK;
 }
 
-/* Copies each PT_LOAD segment of the image to base + p_vaddr. */
-static int copy_segments(struct guest_memory *memory, uint64_t base, const Elf64_Ehdr *header)
+/* Copies the whole image to base: its segments sit at their file offsets
+ * (image_span checked), so this places each at base + p_vaddr. */
+static int copy_image(struct guest_memory *memory, uint64_t base, const void *image, size_t size)
 {
-    const Elf64_Phdr *phdrs = (const Elf64_Phdr *)((const char *)header + header->e_phoff);
-    for (int i = 0; i < header->e_phnum; i++) {
-        if (phdrs[i].p_type != PT_LOAD || phdrs[i].p_filesz == 0)
-            continue;
-        if (guest_write(memory, base + phdrs[i].p_vaddr, (const char *)header + phdrs[i].p_offset,
-                        phdrs[i].p_filesz, GUEST_ACCESS_DEBUG) < 0)
-            return -EFAULT;
-    }
-    return 0;
+    return guest_write(memory, base, image, size, GUEST_ACCESS_DEBUG) < 0 ? -EFAULT : 0;
 }
 
 int guest_vdso_install(struct guest *guest, uint64_t below, char **error)
@@ -100,7 +98,7 @@ int guest_vdso_install(struct guest *guest, uint64_t below, char **error)
                                      GUEST_PROT_READ | GUEST_PROT_EXEC | GUEST_PROT_USER,
                                      GUEST_REGION_MMAP, "[vdso]");
     if (result == 0)
-        result = copy_segments(memory, base, header);
+        result = copy_image(memory, base, header, size);
     struct iovec page;
     if (result == 0 &&
         guest_iovec(memory, clock_page, GUEST_PAGE_SIZE, GUEST_ACCESS_DEBUG, &page, 1) != 1)

@@ -86,6 +86,11 @@ gdb_basics() {
         '^#1  0x[0-9a-f]+ in main' 'Value returned is \$4 = 14' \
         '^\$5 = 1234' '\[Inferior 1 \(process [0-9]+\) exited with code 012\]' || return 1
     expect "$dir" out '^total=10 counter=1234 scaled=14 origin=7,9 argc=1$' || return 1
+    # gdb reads the vDSO's ELF headers from guest memory (as from Linux's).
+    if grep -q 'DSO at .* corrupt' "$dir/gdb.out"; then
+        echo "gdb finds the vDSO damaged: $(grep 'DSO at' "$dir/gdb.out" | head -1)"
+        return 1
+    fi
     expect_status "$dir" 10
 }
 
