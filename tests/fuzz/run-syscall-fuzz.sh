@@ -3,8 +3,11 @@
 # arguments inside hermitux-run, seed after seed, for a bounded time. Each run happens in
 # a private mount namespace where /, /dev, /sys and /dev/shm are read-only and the
 # program's directory is a fresh tmpfs, so the calls the monitor makes on the program's
-# behalf (as root, here) reach nothing of the host's. Where that namespace cannot be made
-# (not root, no unshare), the fuzzer does not run: it says so and succeeds.
+# behalf (as root, here) reach nothing of the host's. It is a PID namespace too, with its
+# own /proc: in the host's /proc, /proc/PID/root and /proc/PID/cwd of this script (whose
+# mounts are the host's) led back to a writable / , and fuzzed runs left files with
+# random names and modes there. Where those namespaces cannot be made (not root, no
+# unshare), the fuzzer does not run: it says so and succeeds.
 #
 # The monitor fails a run when it reports an internal or sanitizer error, exits 1 (it
 # could not go on), or ends in any way but the program's own (0, 124 for a run that
@@ -27,8 +30,8 @@ cc -std=gnu11 -O1 -static -Wall -Wextra -Werror -o "$build/syscall_fuzz" \
     "$top/tests/fuzz/syscall_fuzz.c" || exit 1
 
 if [ "$(id -u)" != 0 ] || ! command -v unshare >/dev/null ||
-    ! unshare -m true 2>/dev/null; then
-    echo "syscall fuzzer: not run (needs root and unshare for its read-only mount namespace)"
+    ! unshare -m -p -f --mount-proc true 2>/dev/null; then
+    echo "syscall fuzzer: not run (needs root and unshare for its read-only mount and PID namespaces)"
     exit 0
 fi
 
@@ -41,14 +44,17 @@ done
 one() {
     dir=$build/syscall-runs/$1-$2
     mkdir -p "$dir"
-    # The output files are opened before the file systems turn read-only.
-    unshare -m sh -c '
-        exec 3>"$1/out" 4>"$1/err" || exit 2
+    # The output files are opened outside the namespace: opened for writing on its copy
+    # of /, they kept the remount read-only from working (EBUSY, and / stayed writable).
+    unshare -m -p -f --mount-proc sh -c '
         mount --make-rprivate / &&
         for m in / /dev /sys /dev/shm; do mount -o remount,bind,ro "$m" 2>/dev/null; done
+        # Checked, not assumed: a remount that fails leaves the host writable.
+        touch /.hermitux-fuzz-probe 2>/dev/null && { rm -f /.hermitux-fuzz-probe; echo "/ stayed writable: not fuzzing" >&2; exit 3; }
         mount -t tmpfs none "$1" && cd "$1" &&
         exec "$2" --accel="$3" --timeout 10 "$4" "$5" "$6" </dev/null >&3 2>&4
-    ' sh "$dir" "$run" "$1" "$build/syscall_fuzz" "$2" "$calls" 2>"$dir/setup.err"
+    ' sh "$dir" "$run" "$1" "$build/syscall_fuzz" "$2" "$calls" 2>"$dir/setup.err" \
+        3>"$dir/out" 4>"$dir/err"
     status=$?
     if grep -Eq 'Sanitizer|runtime error|internal error|KVM_|Assertion' "$dir/err"; then
         status=1
