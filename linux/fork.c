@@ -158,7 +158,9 @@ static long fork_process(struct linux_thread *thread, uint64_t flags, uint64_t s
         return linux_host_error();
     if (flags & CLONE_VFORK)
         vfork_share_range(thread);
+    linux_signal_fork_prepare(process);
     long pid = host->fork(host->opaque, stack);
+    linux_signal_fork_done(process);
     /* As strace -f: once there are two processes, lines name theirs. */
     if (pid >= 0)
         process->strace_prefix = true;

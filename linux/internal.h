@@ -68,6 +68,14 @@ struct linux_siginfo {
         struct {
             uint64_t address;
         } fault;
+        struct {
+            int32_t pid;
+            uint32_t uid;
+            int32_t status; /* exit code or signal, as si_status */
+            int32_t padding;
+            int64_t utime; /* clock ticks */
+            int64_t stime;
+        } child;
         uint8_t bytes[112];
     } fields;
 };
@@ -440,6 +448,9 @@ void linux_signal_syscall_begin(struct linux_thread *thread);
  * one): who a broken pipe's SIGPIPE goes to. */
 struct linux_thread *linux_signal_current_thread(void);
 void linux_signal_destroy(struct linux_process *process);
+/* Held across the host fork, released on both sides (signal.c says why). */
+void linux_signal_fork_prepare(struct linux_process *process);
+void linux_signal_fork_done(struct linux_process *process);
 void linux_signal_thread_destroy(struct linux_thread *thread);
 
 /* What a call interrupted by a signal (-EINTR from the host) returns: the

@@ -840,6 +840,16 @@ static void put_siginfo(GString *out, const struct linux_siginfo *info)
             g_string_append_printf(out, ", si_int=%d, si_ptr=", (int32_t)value);
             put_pointer(out, value);
         }
+    } else if (info->signo == SIGCHLD) {
+        /* A child's report: its status is a signal unless it exited. */
+        g_string_append_printf(out, ", si_pid=%d, si_uid=%u, si_status=", info->fields.child.pid,
+                               info->fields.child.uid);
+        if (info->code == CLD_EXITED)
+            g_string_append_printf(out, "%d", info->fields.child.status);
+        else
+            put_signal(out, (uint64_t)info->fields.child.status);
+        g_string_append_printf(out, ", si_utime=%" G_GINT64_FORMAT ", si_stime=%" G_GINT64_FORMAT,
+                               info->fields.child.utime, info->fields.child.stime);
     } else if (info->signo == SIGSEGV || info->signo == SIGBUS || info->signo == SIGILL ||
                info->signo == SIGFPE || info->signo == SIGTRAP) {
         g_string_append(out, ", si_addr=");
