@@ -277,6 +277,25 @@ static void kvm_activate(struct kvm_accel *kvm)
     g_mutex_unlock(&kvm->vm->lock);
 }
 
+/* The first KVM_RUN of a task makes KVM start what it needs for the VM (a
+ * worker thread on x86): refused, for example under RLIMIT_NPROC, every
+ * KVM_RUN then fails with EAGAIN for ever. Asked once at creation with
+ * immediate_exit, so the failure is an error here (a fork's child dies
+ * before the parent is told it exists) and not a spin later. */
+static int kvm_probe_run(struct kvm_accel *kvm, char **error)
+{
+    kvm->run->immediate_exit = 1;
+    int result = ioctl(kvm->vcpu_fd, KVM_RUN, 0);
+    int run_errno = errno;
+    kvm->run->immediate_exit = 0;
+    if (result == 0 || run_errno == EINTR)
+        return 0;
+    *error = g_strdup_printf("KVM_RUN: %s (the host would not start what KVM needs for a VM: "
+                             "at the limit of processes, RLIMIT_NPROC?)",
+                             strerror(run_errno));
+    return -run_errno;
+}
+
 /* A vCPU of vm: a spare one, or a new KVM vCPU with its run structure, CPUID
  * and XCR0. NULL with *error. */
 static struct kvm_accel *kvm_vcpu_new(struct kvm_vm *vm, char **error)
@@ -323,6 +342,8 @@ static struct kvm_accel *kvm_vcpu_new(struct kvm_vm *vm, char **error)
         goto fail;
     }
     kvm_setup_xcr0(kvm);
+    if (kvm_probe_run(kvm, error) < 0)
+        goto fail;
     /* Every vCPU's counter is the host's, or none's: the first one decides. */
     bool shared_tsc = kvm_share_host_tsc(kvm->vcpu_fd);
     if (index == 0)

@@ -22,7 +22,9 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/resource.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 /* In the child: replaces the parent's accelerator by one of its own. */
@@ -35,15 +37,34 @@ static void rebuild_vm_in_child(struct guest *guest, const struct cpu_state *sta
     if (result == 0)
         result = accel->ops->set_fpu(accel, fpu);
     if (result != 0) {
-        /* The parent has its pid already: this child can only die. */
-        fprintf(stderr, "hermitux-run: fork: the child cannot build its VM: %s\n",
-                error ? error : strerror(-result));
+        /* The parent hears of it as fork's EAGAIN (monitor_guest_fork); the
+         * reason is the monitor's, told with -v. */
+        if (guest->options->verbose)
+            fprintf(stderr, "hermitux-run: fork: the child cannot build its VM: %s\n",
+                    error ? error : strerror(-result));
         _exit(127);
     }
     struct accel *parent_accel = guest->accel;
     guest->accel = accel;
     guest->accel_ops = accel->ops;
     parent_accel->ops->destroy(parent_accel);
+}
+
+/* The parent's side: the child says it has a VM that runs (one byte) or dies
+ * without a word; then, as when the host refuses the fork, EAGAIN. */
+static long fork_wait_ready(int ready_fd, pid_t child)
+{
+    char byte;
+    ssize_t got;
+    do
+        got = read(ready_fd, &byte, 1);
+    while (got < 0 && errno == EINTR);
+    close(ready_fd);
+    if (got == 1)
+        return child;
+    while (waitpid(child, NULL, 0) < 0 && errno == EINTR)
+        ;
+    return -EAGAIN;
 }
 
 long monitor_guest_fork(void *opaque, uint64_t child_stack)
@@ -63,13 +84,25 @@ long monitor_guest_fork(void *opaque, uint64_t child_stack)
     sigaddset(&stop_signals, SIGINT);
     sigaddset(&stop_signals, SIGTERM);
     pthread_sigmask(SIG_BLOCK, &stop_signals, &saved);
+    int ready[2];
+    if (pipe2(ready, O_CLOEXEC) != 0) {
+        int error = errno;
+        pthread_sigmask(SIG_SETMASK, &saved, NULL);
+        return -error;
+    }
     fflush(NULL);
     pid_t pid = fork();
     if (pid != 0) {
         int error = errno;
         pthread_sigmask(SIG_SETMASK, &saved, NULL);
-        return pid < 0 ? -error : pid;
+        close(ready[1]);
+        if (pid < 0) {
+            close(ready[0]);
+            return -error;
+        }
+        return fork_wait_ready(ready[0], pid);
     }
+    close(ready[0]);
     signal(SIGINT, SIG_DFL);
     signal(SIGTERM, SIG_DFL);
     pthread_sigmask(SIG_SETMASK, &saved, NULL);
@@ -77,6 +110,9 @@ long monitor_guest_fork(void *opaque, uint64_t child_stack)
         state.rsp = child_stack;
     state.rax = 0;
     rebuild_vm_in_child(guest, &state, &fpu);
+    if (write(ready[1], "", 1) != 1)
+        _exit(127);
+    close(ready[1]);
     guest_vclock_forget_keeper(guest);
     guest->forked_child = true;
     return 0;

@@ -65,9 +65,11 @@ program ud2 --status 132 --no-stderr -- ud2
 run_native_and_vm() {
     local accel=$1 dir=$2 program=$3
     shift 3
-    "$@" "$program" >"$dir/native.out" 2>&1
+    # Bounded as every other case (a fork child spinning on KVM_RUN once hung CI here).
+    local limit=(timeout -k 5 "${HERMITUX_TEST_TIMEOUT:-60}")
+    "${limit[@]}" "$@" "$program" >"$dir/native.out" 2>&1
     echo "status $?" >>"$dir/native.out"
-    "$@" "$HERMITUX_RUN" --accel="$accel" "$program" >"$dir/vm.out" 2>&1
+    "${limit[@]}" "$@" "$HERMITUX_RUN" --accel="$accel" "$program" >"$dir/vm.out" 2>&1
     echo "status $?" >>"$dir/vm.out"
 }
 
