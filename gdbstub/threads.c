@@ -24,6 +24,12 @@ int64_t gdbstub_process_id(const struct gdbstub *stub)
     return stub->ops->process_id ? stub->ops->process_id(stub->opaque) : 0;
 }
 
+static int thread_id_order(const void *a, const void *b)
+{
+    int64_t left = *(const int64_t *)a, right = *(const int64_t *)b;
+    return left < right ? -1 : left > right;
+}
+
 size_t gdbstub_thread_list(const struct gdbstub *stub, int64_t **ids)
 {
     if (!stub->ops->threads) {
@@ -34,7 +40,13 @@ size_t gdbstub_thread_list(const struct gdbstub *stub, int64_t **ids)
     /* Threads come and go only while the guest runs: two calls agree. */
     size_t count = stub->ops->threads(stub->opaque, NULL, 0);
     *ids = g_new(int64_t, count ? count : 1);
-    return stub->ops->threads(stub->opaque, *ids, count);
+    size_t room = count;
+    count = MIN(stub->ops->threads(stub->opaque, *ids, room), room);
+    /* In the order the threads were made (tids grow), as gdbserver lists
+     * /proc/PID/task: gdb numbers them so. The target's list is in the
+     * order each vCPU thread first reached the debugger, which races. */
+    qsort(*ids, count, sizeof(**ids), thread_id_order);
+    return count;
 }
 
 bool gdbstub_thread_exists(const struct gdbstub *stub, int64_t thread)
