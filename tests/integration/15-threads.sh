@@ -26,7 +26,7 @@ lang_case() {
     fi
     "$program" >"$dir/native.out" 2>&1
     echo "status $?" >>"$dir/native.out"
-    timeout "$TIMEOUT" "$HERMITUX_RUN" --accel="$accel" "$program" >"$dir/vm.out" 2>&1
+    timeout -k 5 "$TIMEOUT" "$HERMITUX_RUN" --accel="$accel" "$program" >"$dir/vm.out" 2>&1
     echo "status $?" >>"$dir/vm.out"
     if ! cmp -s "$dir/native.out" "$dir/vm.out"; then
         diff "$dir/native.out" "$dir/vm.out" >"$dir/detail"

@@ -22,14 +22,14 @@ engine_gdb_timer_spin() {
         echo "gdb is not installed"
         return 77
     fi
-    timeout "$TIMEOUT" "$HERMITUX_RUN" --accel="$accel" --gdb "unix:$dir/gdb.sock" -S \
+    timeout -k 5 "$TIMEOUT" "$HERMITUX_RUN" --accel="$accel" --gdb "unix:$dir/gdb.sock" -S \
         "$program" 50 </dev/null >"$dir/out" 2>"$dir/err" &
     local monitor=$!
     for _ in $(seq 100); do
         [ -S "$dir/gdb.sock" ] && break
         sleep 0.05
     done
-    timeout "$TIMEOUT" gdb -batch -nx -ex "file $program" -ex "target remote $dir/gdb.sock" \
+    timeout -k 5 "$TIMEOUT" gdb -batch -nx -ex "file $program" -ex "target remote $dir/gdb.sock" \
         -ex 'handle SIGALRM nostop noprint pass' -ex 'break exit' -ex continue \
         -ex 'print $rdi' -ex kill >"$dir/gdb.out" 2>&1
     wait "$monitor"

@@ -13,7 +13,7 @@ GDB_PROGRAMS=tests/programs/build
 start_monitor() {
     local dir=$1
     shift
-    timeout "$TIMEOUT" "$HERMITUX_RUN" --gdb "unix:$dir/gdb.sock" "$@" </dev/null \
+    timeout -k 5 "$TIMEOUT" "$HERMITUX_RUN" --gdb "unix:$dir/gdb.sock" "$@" </dev/null \
         >"$dir/out" 2>"$dir/err" &
     MONITOR_PID=$!
     for _ in $(seq 100); do
@@ -36,7 +36,7 @@ gdb_session() {
     local program=$GDB_PROGRAMS/gdb-$libc/debuggee socket=$dir/gdb.sock
     # shellcheck disable=SC2086
     start_monitor "$dir" --accel="$accel" -S "$program" $program_args
-    timeout "$TIMEOUT" gdb -batch -nx -ex "set pagination off" -ex "file $program" \
+    timeout -k 5 "$TIMEOUT" gdb -batch -nx -ex "set pagination off" -ex "file $program" \
         -ex "target remote $socket" "$@" >"$dir/gdb.out" 2>&1
     finish_monitor "$dir"
 }
@@ -158,9 +158,9 @@ gdb_reconnect() {
     local program=$GDB_PROGRAMS/gdb-$libc/debuggee socket=$dir/gdb.sock
     start_monitor "$dir" --accel="$accel" -S "$program"
     # The first gdb plants a breakpoint, stops there and vanishes (killed).
-    timeout "$TIMEOUT" gdb -batch -nx -ex "file $program" -ex "target remote $socket" \
+    timeout -k 5 "$TIMEOUT" gdb -batch -nx -ex "file $program" -ex "target remote $socket" \
         -ex "break add" -ex "continue" -ex "shell kill -9 \$PPID" >"$dir/gdb1.out" 2>&1
-    timeout "$TIMEOUT" gdb -batch -nx -ex "file $program" -ex "target remote $socket" \
+    timeout -k 5 "$TIMEOUT" gdb -batch -nx -ex "file $program" -ex "target remote $socket" \
         -ex "bt 1" -ex "continue" >"$dir/gdb.out" 2>&1
     finish_monitor "$dir"
     expect "$dir" gdb1.out '^Breakpoint 1, add' || return 1
@@ -192,14 +192,14 @@ gdb_kernel_boot() {
 gdbserver_session() {
     local dir=$1 program=$2
     shift 2
-    timeout "$TIMEOUT" gdbserver --once 127.0.0.1:0 "$program" >"$dir/gdbserver.out" 2>&1 &
+    timeout -k 5 "$TIMEOUT" gdbserver --once 127.0.0.1:0 "$program" >"$dir/gdbserver.out" 2>&1 &
     local server=$! port
     for _ in $(seq 100); do
         port=$(sed -nE 's/^Listening on port ([0-9]+).*/\1/p' "$dir/gdbserver.out")
         [ -n "$port" ] && break
         sleep 0.05
     done
-    timeout "$TIMEOUT" gdb -batch -nx -ex "file $program" -ex "target remote 127.0.0.1:$port" \
+    timeout -k 5 "$TIMEOUT" gdb -batch -nx -ex "file $program" -ex "target remote 127.0.0.1:$port" \
         "$@" >"$dir/native.out" 2>&1
     wait "$server"
 }
@@ -236,7 +236,7 @@ lldb_basics() {
         return 77
     }
     local program=$GDB_PROGRAMS/gdb-$libc/debuggee port
-    timeout "$TIMEOUT" "$HERMITUX_RUN" --accel="$accel" --gdb tcp::0 -S "$program" \
+    timeout -k 5 "$TIMEOUT" "$HERMITUX_RUN" --accel="$accel" --gdb tcp::0 -S "$program" \
         </dev/null >"$dir/out" 2>"$dir/err" &
     MONITOR_PID=$!
     for _ in $(seq 100); do
@@ -244,7 +244,7 @@ lldb_basics() {
         [ -n "$port" ] && break
         sleep 0.05
     done
-    timeout "$TIMEOUT" lldb --batch -o "target create $program" -o "gdb-remote $port" \
+    timeout -k 5 "$TIMEOUT" lldb --batch -o "target create $program" -o "gdb-remote $port" \
         -o "breakpoint set --name scale" -o "continue" -o "frame variable" \
         -o "register read rip" -o "image list" -o "bt" -o "continue" >"$dir/lldb.out" 2>&1
     finish_monitor "$dir"
@@ -313,7 +313,7 @@ gdb_wrapper_static_pie() {
         return 77
     }
     start_monitor "$dir" --accel="$accel" -S "$program"
-    timeout "$TIMEOUT" tools/hermitux-gdb --target "$socket" --kernel kernel/hermitux-kernel \
+    timeout -k 5 "$TIMEOUT" tools/hermitux-gdb --target "$socket" --kernel kernel/hermitux-kernel \
         "$program" -batch -ex "info symbol \$pc" -ex "break scale" -ex "continue" -ex "bt 2" \
         -ex "continue" >"$dir/gdb.out" 2>&1
     finish_monitor "$dir"
@@ -331,7 +331,7 @@ gdb_no_file() {
     have_gdb || return 77
     local program=$GDB_PROGRAMS/gdb-$libc/debuggee socket=$dir/gdb.sock
     start_monitor "$dir" --accel="$accel" -S "$program"
-    (cd "$dir" && timeout "$TIMEOUT" gdb -batch -nx -ex "target remote $socket" \
+    (cd "$dir" && timeout -k 5 "$TIMEOUT" gdb -batch -nx -ex "target remote $socket" \
         -ex "info symbol \$pc" -ex "break kernel_main" -ex "break main" -ex "continue" \
         -ex "continue" -ex "continue") >"$dir/gdb.out" 2>&1
     finish_monitor "$dir"
@@ -349,7 +349,7 @@ gdb_attach_running() {
     local program=$GDB_PROGRAMS/gdb-$libc/debuggee socket=$dir/gdb.sock
     start_monitor "$dir" --accel="$accel" "$program" spin
     sleep 0.5
-    timeout "$TIMEOUT" gdb -batch -nx -ex "file $program" -ex "target remote $socket" \
+    timeout -k 5 "$TIMEOUT" gdb -batch -nx -ex "file $program" -ex "target remote $socket" \
         -ex "bt 1" -ex "print spins > 0" -ex "set var spin = 0" -ex "continue" \
         >"$dir/gdb.out" 2>&1
     finish_monitor "$dir"
@@ -368,7 +368,7 @@ gdb_fault() {
     have_gdb || return 77
     local program=tests/programs/build/$libc/null_write socket=$dir/gdb.sock
     start_monitor "$dir" --accel="$accel" -S "$program"
-    timeout "$TIMEOUT" gdb -batch -nx -ex "file $program" -ex "target remote $socket" \
+    timeout -k 5 "$TIMEOUT" gdb -batch -nx -ex "file $program" -ex "target remote $socket" \
         -ex "continue" -ex "bt 1" -ex "continue" >"$dir/gdb.out" 2>&1
     finish_monitor "$dir"
     expect "$dir" gdb.out '^Program received signal SIGSEGV, Segmentation fault\.' \
@@ -386,7 +386,7 @@ watchee_session() {
     shift 3
     local program=$GDB_PROGRAMS/gdb-$libc/watchee socket=$dir/gdb.sock
     start_monitor "$dir" --accel="$accel" -S "$program"
-    timeout "$TIMEOUT" gdb -batch -nx -ex "set pagination off" -ex "file $program" \
+    timeout -k 5 "$TIMEOUT" gdb -batch -nx -ex "set pagination off" -ex "file $program" \
         -ex "target remote $socket" -ex "break main" -ex "continue" "$@" >"$dir/gdb.out" 2>&1
     finish_monitor "$dir"
 }
@@ -452,7 +452,7 @@ gdb_fork() {
     have_gdb || return 77
     local program=$GDB_PROGRAMS/gdb-$libc/forker
     start_monitor "$dir" --accel="$accel" -S "$program"
-    timeout "$TIMEOUT" gdb -batch -nx -ex "set pagination off" -ex "file $program" \
+    timeout -k 5 "$TIMEOUT" gdb -batch -nx -ex "set pagination off" -ex "file $program" \
         -ex "target remote $dir/gdb.sock" -ex "break child_work" -ex "break parent_report" \
         -ex "continue" -ex "print child_code" -ex "finish" -ex "continue" >"$dir/gdb.out" 2>&1
     finish_monitor "$dir"
@@ -484,7 +484,7 @@ have_python() {
 rsp() {
     local dir=$1
     shift
-    timeout "$TIMEOUT" python3 tests/gdb/rsp.py "$dir/gdb.sock" "$@" >"$dir/rsp.out" 2>&1
+    timeout -k 5 "$TIMEOUT" python3 tests/gdb/rsp.py "$dir/gdb.sock" "$@" >"$dir/rsp.out" 2>&1
     grep -Eq '^[WX][0-9a-f]{2}' "$dir/rsp.out" || kill "$MONITOR_PID" 2>/dev/null
     finish_monitor "$dir"
 }
@@ -579,7 +579,7 @@ gdb_process_id() {
     local program=$GDB_PROGRAMS/gdb-$libc/debuggee own
     start_monitor "$dir" --accel="$accel" -S "$program"
     own=$(pgrep -P "$MONITOR_PID" | head -n 1)
-    timeout "$TIMEOUT" gdb -batch -nx -ex "file $program" -ex "target remote $dir/gdb.sock" \
+    timeout -k 5 "$TIMEOUT" gdb -batch -nx -ex "file $program" -ex "target remote $dir/gdb.sock" \
         -ex "info inferiors" -ex "continue" >"$dir/gdb.out" 2>&1
     finish_monitor "$dir"
     local shown
@@ -606,7 +606,7 @@ gdb_info_proc_gcore() {
         '^ +0x400000 +0x[0-9a-f]+ +0x[0-9a-f]+ +0x0 +r--p +.*debuggee$' \
         '^ +0x[0-9a-f]+ +0x7ffffffff000 +0x[0-9a-f]+ +0x0 +rw-p +\[stack\]$' \
         "^Saved corefile $dir/core" || return 1
-    timeout "$TIMEOUT" gdb -batch -nx "$program" "$dir/core" -ex "bt 2" >"$dir/core.out" 2>&1
+    timeout -k 5 "$TIMEOUT" gdb -batch -nx "$program" "$dir/core" -ex "bt 2" >"$dir/core.out" 2>&1
     expect "$dir" core.out '^#0  add \(a=0, b=0\) at .*debuggee.c:14' \
         '^#1  0x[0-9a-f]+ in main \(argc=1,' || return 1
 }
@@ -620,7 +620,7 @@ threaded_session() {
     shift 4
     local program=$GDB_PROGRAMS/gdb-$libc/threaded
     start_monitor "$dir" --accel="$accel" -S "$program" "$mode"
-    timeout "$TIMEOUT" gdb -batch -nx -ex "set pagination off" -ex "file $program" \
+    timeout -k 5 "$TIMEOUT" gdb -batch -nx -ex "set pagination off" -ex "file $program" \
         -ex "target remote $dir/gdb.sock" "$@" >"$dir/gdb.out" 2>&1
     finish_monitor "$dir"
 }
@@ -643,7 +643,7 @@ gdb_threads_info() {
     local script=(-ex "break all_started" -ex "continue" -ex "info threads" -ex "thread 3"
         -ex "print tls_id" -ex "thread 1" -ex "print tls_id" -ex "continue")
     threaded_session "$accel" "$dir" "$libc" hits "${script[@]}" || true
-    timeout "$TIMEOUT" gdb -batch -nx -ex "set pagination off" -ex "file $program" \
+    timeout -k 5 "$TIMEOUT" gdb -batch -nx -ex "set pagination off" -ex "file $program" \
         -ex "target remote | gdbserver --once - $program hits" "${script[@]}" \
         >"$dir/gdbserver.out" 2>&1
     expect "$dir" gdb.out '^\* 1 +Thread [0-9]+\.[0-9]+ "threaded" all_started \(\) at' \
@@ -744,7 +744,7 @@ gdb_threads_core() {
     local accel=$1 dir=$2 libc=$3
     have_gdb || return 77
     local program=$GDB_PROGRAMS/gdb-$libc/threaded
-    timeout "$TIMEOUT" "$HERMITUX_RUN" --accel="$accel" -v --core "$dir/core" "$program" fault \
+    timeout -k 5 "$TIMEOUT" "$HERMITUX_RUN" --accel="$accel" -v --core "$dir/core" "$program" fault \
         </dev/null >"$dir/out" 2>"$dir/err"
     echo $? >"$dir/status"
     expect_status "$dir" 139 || return 1
@@ -755,7 +755,7 @@ gdb_threads_core() {
         echo "the report does not show the 4 other threads"
         return 1
     fi
-    timeout "$TIMEOUT" gdb -batch -nx "$program" "$dir/core" -ex "info threads" \
+    timeout -k 5 "$TIMEOUT" gdb -batch -nx "$program" "$dir/core" -ex "info threads" \
         -ex "thread apply all bt 2" -ex "thread 1" -ex "print index" >"$dir/core.out" 2>&1
     expect "$dir" core.out '^Program terminated with signal SIGSEGV' \
         '^\* 1 +(Thread [x0-9a-f]+ \()?LWP [0-9]+\)? +[x0-9a-f ]*(in )?worker \(argument=0x2\)' \
@@ -777,7 +777,7 @@ lldb_threads() {
         return 77
     }
     local program=$GDB_PROGRAMS/gdb-$libc/threaded port
-    timeout "$TIMEOUT" "$HERMITUX_RUN" --accel="$accel" --gdb tcp::0 -S "$program" hits \
+    timeout -k 5 "$TIMEOUT" "$HERMITUX_RUN" --accel="$accel" --gdb tcp::0 -S "$program" hits \
         </dev/null >"$dir/out" 2>"$dir/err" &
     MONITOR_PID=$!
     for _ in $(seq 100); do
@@ -785,7 +785,7 @@ lldb_threads() {
         [ -n "$port" ] && break
         sleep 0.05
     done
-    timeout "$TIMEOUT" lldb --batch -o "target create $program" -o "gdb-remote $port" \
+    timeout -k 5 "$TIMEOUT" lldb --batch -o "target create $program" -o "gdb-remote $port" \
         -o "breakpoint set --name visit" -o "continue" -o "thread list" \
         -o "thread backtrace all" -o "breakpoint delete 1" -o "continue" >"$dir/lldb.out" 2>&1
     finish_monitor "$dir"

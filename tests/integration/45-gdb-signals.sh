@@ -19,13 +19,13 @@ signal_session() {
     local program=$GDB_PROGRAMS/gdb-$libc/${SESSION_PROGRAM:-signalee}
     # shellcheck disable=SC2086
     start_monitor "$dir" --accel="$accel" -S "$program" $program_args
-    timeout "$TIMEOUT" gdb -batch -nx -ex "set pagination off" -ex "file $program" \
+    timeout -k 5 "$TIMEOUT" gdb -batch -nx -ex "set pagination off" -ex "file $program" \
         -ex "target remote $dir/gdb.sock" "$@" >"$dir/gdb.out" 2>&1
     finish_monitor "$dir"
     # The last session's port must not be read for this one's.
     rm -f "$dir/gdbserver.err"
     # shellcheck disable=SC2086
-    timeout "$TIMEOUT" gdbserver --once 127.0.0.1:0 "$program" $program_args \
+    timeout -k 5 "$TIMEOUT" gdbserver --once 127.0.0.1:0 "$program" $program_args \
         >"$dir/native.out" 2>"$dir/gdbserver.err" &
     local server=$! port
     for _ in $(seq 100); do
@@ -33,7 +33,7 @@ signal_session() {
         [ -n "$port" ] && break
         sleep 0.05
     done
-    timeout "$TIMEOUT" gdb -batch -nx -ex "set pagination off" -ex "file $program" \
+    timeout -k 5 "$TIMEOUT" gdb -batch -nx -ex "set pagination off" -ex "file $program" \
         -ex "target remote 127.0.0.1:$port" "$@" >"$dir/native.gdb.out" 2>&1
     wait "$server"
     local noise='^(Reading |warning: |BFD: |Remote debugging|Process .* created|Listening|_start \(\)|[0-9]+[[:space:]]+lea boot|0x[0-9a-f]+ in _start \(\)|Child |Killing|Detaching from process)'

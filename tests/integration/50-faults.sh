@@ -29,7 +29,7 @@ fault_case() {
         return 77
     fi
     {
-        timeout "$TIMEOUT" "${run[@]}" "$program" </dev/null >"$dir/out" 2>"$dir/err"
+        timeout -k 5 "$TIMEOUT" "${run[@]}" "$program" </dev/null >"$dir/out" 2>"$dir/err"
         st=$?
     } 2>/dev/null
     if [ "$st" != "$want" ]; then
@@ -43,7 +43,7 @@ fault_case() {
         return 1
     fi
     {
-        timeout "$TIMEOUT" "${run[@]}" -v --core "$dir/core" "$program" </dev/null \
+        timeout -k 5 "$TIMEOUT" "${run[@]}" -v --core "$dir/core" "$program" </dev/null \
             >"$dir/out.v" 2>"$dir/err.v"
         st=$?
     } 2>/dev/null
@@ -73,7 +73,7 @@ fault_case() {
         echo "gdb is not installed (core file not checked)"
         return 77
     fi
-    timeout "$TIMEOUT" gdb -nx -batch -ex "bt 5" "$program" "$dir/core" >"$dir/gdb" 2>&1
+    timeout -k 5 "$TIMEOUT" gdb -nx -batch -ex "bt 5" "$program" "$dir/core" >"$dir/gdb" 2>&1
     if ! grep -Eq "^#[0-9]+ +(0x[0-9a-f]+ in )?$function " "$dir/gdb"; then
         { echo "gdb bt has no frame in $function:"; cat "$dir/gdb"; } >"$dir/detail"
         echo "the core file's backtrace lacks $function"

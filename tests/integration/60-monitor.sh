@@ -16,7 +16,7 @@ auto_falls_back() {
         echo "cannot bind-mount over /dev/kvm in a mount namespace"
         return 77
     fi
-    timeout "$TIMEOUT" unshare -m sh -c 'mount --bind /dev/null /dev/kvm && exec "$@"' sh \
+    timeout -k 5 "$TIMEOUT" unshare -m sh -c 'mount --bind /dev/null /dev/kvm && exec "$@"' sh \
         "$HERMITUX_RUN" -v "$MONITOR_HELLO" </dev/null >"$dir/out" 2>"$dir/err"
     st=$?
     if [ "$st" != 0 ] || ! grep -q '^Hello, world!$' "$dir/out"; then

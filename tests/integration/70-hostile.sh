@@ -12,7 +12,7 @@ HOSTILE_PROC=tests/programs/build/musl/proc_self
 # /dev/kvm or the VM's fds in their place.
 closed_standard_fds() {
     local accel=$1 dir=$2 st
-    timeout "$TIMEOUT" "$HERMITUX_RUN" "--accel=$accel" tests/programs/build/musl/stdin_echo \
+    timeout -k 5 "$TIMEOUT" "$HERMITUX_RUN" "--accel=$accel" tests/programs/build/musl/stdin_echo \
         <&- >"$dir/out" 2>"$dir/err"
     st=$?
     # stdin_echo reads fd 0: closed, the read fails with EBADF and it says so.
@@ -33,7 +33,7 @@ core_after_chdir() {
     local accel=$1 dir=$2 st run program
     run=$(realpath "$HERMITUX_RUN") program=$(realpath tests/programs/build/musl/chdir_fault)
     mkdir -p "$dir/start" "$dir/elsewhere"
-    (cd "$dir/start" && timeout "$TIMEOUT" "$run" "--accel=$accel" --core core.x \
+    (cd "$dir/start" && timeout -k 5 "$TIMEOUT" "$run" "--accel=$accel" --core core.x \
         "$program" "$dir/elsewhere" </dev/null >"$dir/out" 2>"$dir/err")
     st=$?
     if [ "$st" != 139 ] || [ ! -s "$dir/start/core.x" ] || [ -e "$dir/elsewhere/core.x" ]; then
@@ -108,7 +108,7 @@ root_escape_case() {
     make_root_tree "$tree"
     # Natively the same program in a chroot (root only), compared line by line.
     if [ "$(id -u)" = 0 ] && chroot "$tree" /bin/root_escape >"$dir/native" 2>&1; then
-        timeout "$TIMEOUT" "$HERMITUX_RUN" "--accel=$accel" --root "$tree" /bin/root_escape \
+        timeout -k 5 "$TIMEOUT" "$HERMITUX_RUN" "--accel=$accel" --root "$tree" /bin/root_escape \
             >"$dir/out" 2>&1
         if ! diff -u "$dir/native" "$dir/out" >"$dir/diff"; then
             echo "differs from chroot: $(head -c 600 "$dir/diff")"
@@ -116,7 +116,7 @@ root_escape_case() {
         fi
     fi
     # Through /proc (a chroot has none): inside, or nothing; never the host's file.
-    timeout "$TIMEOUT" "$HERMITUX_RUN" "--accel=$accel" --root "$tree" /bin/root_escape proc \
+    timeout -k 5 "$TIMEOUT" "$HERMITUX_RUN" "--accel=$accel" --root "$tree" /bin/root_escape proc \
         >"$dir/proc" 2>&1
     st=$?
     local host_name
@@ -129,7 +129,7 @@ root_escape_case() {
         return 1
     fi
     # A shell found along PATH inside the tree, exec'ing inside it.
-    timeout "$TIMEOUT" "$HERMITUX_RUN" "--accel=$accel" --root "$tree" sh -c \
+    timeout -k 5 "$TIMEOUT" "$HERMITUX_RUN" "--accel=$accel" --root "$tree" sh -c \
         'cd /sub && cat ../../../etc/hostname && exec /bin/root_escape | cat /../../etc/hostname -' \
         >"$dir/shell" 2>&1
     if [ "$(head -2 "$dir/shell" | tr '\n' ' ')" != "inside inside " ]; then
@@ -145,7 +145,7 @@ root_interpreter_case() {
     local accel=$1 dir=$2 st
     mkdir -p "$dir/tree/bin"
     cp tests/programs/build/musl-dynamic/hello "$dir/tree/bin/"
-    timeout "$TIMEOUT" "$HERMITUX_RUN" "--accel=$accel" --root "$dir/tree" /bin/hello \
+    timeout -k 5 "$TIMEOUT" "$HERMITUX_RUN" "--accel=$accel" --root "$dir/tree" /bin/hello \
         >"$dir/out" 2>"$dir/err"
     st=$?
     if [ "$st" = 0 ] || [ "$(wc -l <"$dir/err")" != 1 ] || ! grep -q 'interpreter' "$dir/err"; then
@@ -154,7 +154,7 @@ root_interpreter_case() {
     fi
     mkdir -p "$dir/tree/lib"
     cp "$(readlink -f /lib/ld-musl-x86_64.so.1)" "$dir/tree/lib/ld-musl-x86_64.so.1"
-    timeout "$TIMEOUT" "$HERMITUX_RUN" "--accel=$accel" --root "$dir/tree" /bin/hello \
+    timeout -k 5 "$TIMEOUT" "$HERMITUX_RUN" "--accel=$accel" --root "$dir/tree" /bin/hello \
         >"$dir/out" 2>"$dir/err"
     st=$?
     if [ "$st" != 0 ] || ! grep -q 'Hello' "$dir/out"; then
