@@ -342,7 +342,8 @@ static struct kvm_accel *kvm_vcpu_new(struct kvm_vm *vm, char **error)
         goto fail;
     }
     kvm_setup_xcr0(kvm);
-    if (kvm_probe_run(kvm, error) < 0)
+    /* What KVM starts is the VM's, once: a later vCPU has nothing to ask. */
+    if (index == 0 && kvm_probe_run(kvm, error) < 0)
         goto fail;
     /* Every vCPU's counter is the host's, or none's: the first one decides. */
     bool shared_tsc = kvm_share_host_tsc(kvm->vcpu_fd);
