@@ -27,7 +27,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-/* In the child: replaces the parent's accelerator by one of its own. */
+__thread struct accel *guest_forking_accel;
+
+/* In the child: replaces the parent's accelerator by one of its own. The
+ * parent's other vCPUs are left as they are (their threads did not come
+ * across; their host resources go with the child). */
 static void rebuild_vm_in_child(struct guest *guest, const struct cpu_state *state,
                                 const struct cpu_fpu_state *fpu)
 {
@@ -44,9 +48,10 @@ static void rebuild_vm_in_child(struct guest *guest, const struct cpu_state *sta
                     error ? error : strerror(-result));
         _exit(127);
     }
-    struct accel *parent_accel = guest->accel;
+    struct accel *parent_accel = guest_forking_accel;
     guest->accel = accel;
     guest->accel_ops = accel->ops;
+    guest_forking_accel = accel;
     parent_accel->ops->destroy(parent_accel);
 }
 
@@ -70,11 +75,12 @@ static long fork_wait_ready(int ready_fd, pid_t child)
 long monitor_guest_fork(void *opaque, uint64_t child_stack)
 {
     struct guest *guest = opaque;
+    struct accel *caller = guest_forking_accel;
     struct cpu_state state;
     struct cpu_fpu_state fpu;
     /* Read while the parent's vCPU can still be asked. */
-    if (guest->accel_ops->get_state(guest->accel, &state, CPU_STATE_ALL) < 0 ||
-        guest->accel_ops->get_fpu(guest->accel, &fpu) < 0)
+    if (!caller || guest->accel_ops->get_state(caller, &state, CPU_STATE_ALL) < 0 ||
+        guest->accel_ops->get_fpu(caller, &fpu) < 0)
         return -EAGAIN;
     /* Signals the parent's main loop handles take their default action in
      * the child (nobody reads glib's signal pipe there); one sent to the

@@ -71,6 +71,12 @@ int guest_cpu_set_fpu(struct guest *guest, struct accel *vcpu,
                       const uint8_t fxsave[LINUX_FXSAVE_SIZE]);
 
 /* ---- processes (fork.c): struct linux_host for the personality ---- */
+/* The vCPU of the thread making a fork, set by that thread before the
+ * syscall (a thread's own, so two threads forking at once, and threads that
+ * are not forking, never see each other's); in a fork's child, the child's
+ * new vCPU. Not guest->accel: that is the main thread's, which a fork from
+ * another thread must neither copy nor replace in the parent. */
+extern __thread struct accel *guest_forking_accel;
 long monitor_guest_fork(void *opaque, uint64_t child_stack);
 long monitor_guest_exec(void *opaque, const char *path, char *const argv[], char *const envp[],
                         int state_fd);

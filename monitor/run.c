@@ -251,15 +251,6 @@ static bool stopped_for_signal(struct run *run)
     return !atomic_load(&run->stop_signal) && !atomic_load(&run->timed_out) && !run_ending(run);
 }
 
-/* fork, vfork, and clone of a process (without CLONE_VM, or with
- * CLONE_VFORK): the child is a copy of the calling thread. */
-static bool forks_process(const struct linux_syscall *call)
-{
-    uint64_t flags = call->args[0];
-    return call->number == SYS_fork || call->number == SYS_vfork ||
-           (call->number == SYS_clone && (!(flags & CLONE_VM) || (flags & CLONE_VFORK)));
-}
-
 /* Calls that answer from the monitor's state and never wait: they need no
  * kick to end them, so they are made without letting the kick signal in (two
  * sigprocmask calls, about 1 us of a 28 us forwarded call on PVM). A kick
@@ -323,22 +314,18 @@ static enum syscall_next perform_syscall(struct vcpu *vcpu)
     bool may_block = !syscall_never_blocks(call.number);
     if (may_block && !accel_host_call_begin(vcpu->accel))
         return restart_syscall(vcpu, &state);
-    /* The fork copies guest->accel's state (monitor/fork.c): the calling
-     * thread's vCPU stands there for the call. */
-    struct accel *main_accel = NULL;
-    if (!vcpu->main && forks_process(&call)) {
-        main_accel = guest->accel;
-        guest->accel = vcpu->accel;
-    }
-    struct accel *before = guest->accel;
+    /* The fork copies the calling thread's vCPU (monitor/fork.c). Nothing
+     * shared is borrowed for it: when a worker's fork put its vCPU in
+     * guest->accel, the main thread, ending a futex wait meanwhile, took
+     * that for a fork of its own and ran on the worker's vCPU (1 run in 12
+     * of thread_fork on tcg). */
+    guest_forking_accel = vcpu->accel;
     enum linux_outcome outcome = linux_syscall(vcpu->thread, &call, &result);
     /* A fork's child (or a child's child) has a VM of its own: the old
      * vCPU is gone. */
-    bool forked = guest->accel != before;
-    if (main_accel && !forked)
-        guest->accel = main_accel;
+    bool forked = guest_forking_accel != vcpu->accel;
     if (forked)
-        vcpu->accel = guest->accel;
+        vcpu->accel = guest_forking_accel;
     if (may_block)
         accel_host_call_end(vcpu->accel);
     if (forked)
