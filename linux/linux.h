@@ -244,6 +244,16 @@ bool linux_signal_exception(struct linux_thread *thread, unsigned vector, uint64
 void linux_signal_post_external(struct linux_process *process, int signal, int code, int sender_pid,
                                 unsigned sender_uid, uint64_t value);
 
+/*
+ * SIGCHLD from the host for one of the program's children (they are the
+ * monitor's own: a guest pid is a host pid): queued with the child's pid,
+ * uid, status and times, as Linux's do_notify_parent fills them; a stop or
+ * continue report is dropped when the program's SIGCHLD action asks for
+ * SA_NOCLDSTOP. Any host thread.
+ */
+void linux_signal_post_child(struct linux_process *process, int code, int child_pid,
+                             unsigned child_uid, int status, int64_t utime, int64_t stime);
+
 /* The siginfo of the signal last delivered or the fault last taken (for
  * gdb's $_siginfo): 128 bytes as Linux lays siginfo_t out. */
 void linux_signal_last_info(const struct linux_thread *thread, uint8_t info[128]);

@@ -365,6 +365,25 @@ void linux_signal_post_external(struct linux_process *process, int signal, int c
     linux_signal_send(process, NULL, &info);
 }
 
+void linux_signal_post_child(struct linux_process *process, int code, int child_pid,
+                             unsigned child_uid, int status, int64_t utime, int64_t stime)
+{
+    if (code == CLD_STOPPED || code == CLD_CONTINUED) {
+        g_mutex_lock(&process->signal_lock);
+        bool quiet = process->actions[SIGCHLD].flags & SA_NOCLDSTOP;
+        g_mutex_unlock(&process->signal_lock);
+        if (quiet)
+            return;
+    }
+    struct linux_siginfo info = {.signo = SIGCHLD, .code = code};
+    info.fields.child.pid = child_pid;
+    info.fields.child.uid = child_uid;
+    info.fields.child.status = status;
+    info.fields.child.utime = utime;
+    info.fields.child.stime = stime;
+    linux_signal_send(process, NULL, &info);
+}
+
 long linux_signal_broken_pipe(struct linux_thread *thread)
 {
     /* The host's SIGPIPE, if any, was meant for the monitor's thread. */
@@ -1744,7 +1763,7 @@ void linux_signal_thread_destroy(struct linux_thread *thread)
 }
 
 /* Around the host fork: no other thread may hold a lock the child needs (the
- * forwarder posting a signal sent to the monitor, a timer's callback, a kick under
+ * forwarder posting a child's SIGCHLD, a timer's callback, a kick under
  * threads_lock), or the child, where that thread does not exist, waits on it
  * for ever; nor be half-way through the queue the lock guards. */
 void linux_signal_fork_prepare(struct linux_process *process)

@@ -703,13 +703,14 @@ static gboolean on_stop_signal(gpointer data)
 
 /* What the monitor passes on to the program: every standard signal a process
  * can be sent and catch, but the ones the CPU raises for the monitor's own
- * faults and SIGCHLD (the monitor's children are the processes' business). */
+ * faults. SIGCHLD too: the monitor's children are the program's (a guest
+ * pid is a host pid), so their reports are the program's. */
 static void forwarded_signals(sigset_t *set)
 {
     static const int signals[] = {SIGHUP,   SIGINT,  SIGQUIT,   SIGUSR1, SIGUSR2,   SIGPIPE,
                                   SIGALRM,  SIGTERM, SIGSTKFLT, SIGCONT, SIGTSTP,   SIGTTIN,
                                   SIGTTOU,  SIGURG,  SIGXCPU,   SIGXFSZ, SIGVTALRM, SIGPROF,
-                                  SIGWINCH, SIGIO,   SIGPWR};
+                                  SIGWINCH, SIGIO,   SIGPWR,    SIGCHLD};
     sigemptyset(set);
     for (size_t i = 0; i < G_N_ELEMENTS(signals); i++)
         sigaddset(set, signals[i]);
@@ -746,8 +747,12 @@ static gpointer forward_signals(gpointer data)
             g_idle_add(on_stop_signal, request);
             continue;
         }
-        linux_signal_post_external(run->guest->process, signal, info.si_code, info.si_pid,
-                                   info.si_uid, (uint64_t)(uintptr_t)info.si_value.sival_ptr);
+        if (signal == SIGCHLD && info.si_code > 0)
+            linux_signal_post_child(run->guest->process, info.si_code, info.si_pid, info.si_uid,
+                                    info.si_status, (int64_t)info.si_utime, (int64_t)info.si_stime);
+        else
+            linux_signal_post_external(run->guest->process, signal, info.si_code, info.si_pid,
+                                       info.si_uid, (uint64_t)(uintptr_t)info.si_value.sival_ptr);
     }
     return NULL;
 }

@@ -697,15 +697,25 @@ gdb_threads_breakpoint() {
 
 # Stepping one thread while the others (spinning) stay stopped: with scheduler-locking on,
 # the other threads' counters do not move; with it off (gdb's default), a step lets them run.
+# Unlocked, the steps go on until the others have moved (at most 300): six steps of a few
+# microseconds each did not always give a spinning thread a host CPU (CI, tcg, 1 run).
 gdb_threads_step() {
     local accel=$1 dir=$2 libc=$3
     have_gdb || return 77
     local others='counters[0] + counters[1] + counters[2] + counters[3] - counters[index]'
     local steps=(-ex "stepi" -ex "stepi" -ex "stepi" -ex "stepi" -ex "next" -ex "stepi")
+    cat >"$dir/free-steps.gdb" <<EOS
+set \$steps = 0
+while $others - \$before == 0 && \$steps < 300
+  stepi
+  set \$steps = \$steps + 1
+end
+EOS
     threaded_session "$accel" "$dir" "$libc" spin -ex "break spin" -ex "continue" -ex "delete" \
         -ex "set scheduler-locking on" -ex "set \$before = $others" "${steps[@]}" \
         -ex "printf \"locked-delta %ld\\n\", $others - \$before" -ex "info threads" \
         -ex "set scheduler-locking off" -ex "set \$before = $others" "${steps[@]}" \
+        -x "$dir/free-steps.gdb" \
         -ex "printf \"free-delta %ld\\n\", $others - \$before" -ex "kill" || true
     expect "$dir" gdb.out '^Thread [2-5] "worker-[0-3]" hit Breakpoint 1, spin \(index=[0-3]\)' \
         '^locked-delta 0$' '^free-delta [1-9][0-9]*$' '^  1 +Thread [0-9]+\.[0-9]+ "threaded" ' \

@@ -9,6 +9,7 @@ for scenario in basic nodefer registers faults trap altstack alarm-read alarm-re
 done
 program signal_targets -- signal_targets
 program signal_fds -- signal_fds
+program sigchld -- sigchld
 program signals-pipe-default --status 141 -- signals pipe default
 program signals-pipe-ignore -- signals pipe ignore
 program signals-pipe-handle -- signals pipe handle
