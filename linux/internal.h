@@ -6,6 +6,7 @@
 #define HERMITUX_LINUX_INTERNAL_H
 
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <signal.h>
@@ -235,7 +236,10 @@ struct linux_process {
      * shared memory, such as posix_spawn's error). */
     uint64_t vfork_share_start, vfork_share_end;
 
-    bool exited;
+    /* Set once, by the first exit_group or fatal signal (Linux keeps the
+     * first group exit code too): the status under misc_lock, then exited,
+     * which every vCPU thread reads at each syscall without the lock. */
+    atomic_bool exited;
     int exit_status;
     int exit_signal;
 };

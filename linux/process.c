@@ -183,9 +183,13 @@ void linux_process_destroy(struct linux_process *process)
 void linux_process_exit(struct linux_process *process, int status, int signal)
 {
     linux_vfork_child_exit(process);
-    process->exited = true;
-    process->exit_signal = signal;
-    process->exit_status = signal ? 128 + signal : status & 0xff;
+    g_mutex_lock(&process->misc_lock);
+    if (!atomic_load(&process->exited)) {
+        process->exit_signal = signal;
+        process->exit_status = signal ? 128 + signal : status & 0xff;
+        atomic_store(&process->exited, true);
+    }
+    g_mutex_unlock(&process->misc_lock);
 }
 
 static long unsupported(struct linux_process *process, uint64_t number)
@@ -291,12 +295,18 @@ enum linux_outcome linux_syscall(struct linux_thread *thread, const struct linux
 
 int linux_exit_status(const struct linux_process *process)
 {
-    return process->exit_status;
+    g_mutex_lock((GMutex *)&process->misc_lock);
+    int status = process->exit_status;
+    g_mutex_unlock((GMutex *)&process->misc_lock);
+    return status;
 }
 
 int linux_exit_signal(const struct linux_process *process)
 {
-    return process->exit_signal;
+    g_mutex_lock((GMutex *)&process->misc_lock);
+    int signal = process->exit_signal;
+    g_mutex_unlock((GMutex *)&process->misc_lock);
+    return signal;
 }
 
 uint64_t linux_core_limit(const struct linux_process *process)

@@ -146,7 +146,7 @@ static void queue_clear(struct linux_sigqueue *queue)
     for (int signal = 1; signal <= LINUX_NSIG; signal++) {
         g_queue_clear_full(&queue->infos[signal], g_free);
     }
-    queue->mask = 0;
+    __atomic_store_n(&queue->mask, 0, __ATOMIC_RELEASE);
 }
 
 static bool queue_add(struct linux_sigqueue *queue, const struct linux_siginfo *info)
@@ -159,7 +159,8 @@ static bool queue_add(struct linux_sigqueue *queue, const struct linux_siginfo *
     if (infos->length >= MAX_QUEUED)
         return false;
     g_queue_push_tail(infos, g_memdup2(info, sizeof(*info)));
-    queue->mask |= LINUX_SIGNAL_BIT(signal);
+    /* Atomic: deliverable() reads the mask without the lock. */
+    __atomic_fetch_or(&queue->mask, LINUX_SIGNAL_BIT(signal), __ATOMIC_RELEASE);
     return true;
 }
 
@@ -175,7 +176,7 @@ static bool queue_take(struct linux_sigqueue *queue, int signal, struct linux_si
         *info = (struct linux_siginfo){.signo = signal, .code = LINUX_SI_KERNEL};
     }
     if (g_queue_is_empty(&queue->infos[signal]))
-        queue->mask &= ~LINUX_SIGNAL_BIT(signal);
+        __atomic_fetch_and(&queue->mask, ~LINUX_SIGNAL_BIT(signal), __ATOMIC_RELEASE);
     return true;
 }
 
@@ -652,7 +653,7 @@ static void enter_handler(struct linux_thread *thread, struct linux_kernel_sigac
     uint64_t mask = thread->signal_mask | action->mask;
     if (!(action->flags & LINUX_SA_NODEFER))
         mask |= LINUX_SIGNAL_BIT(signal);
-    thread->signal_mask = mask & ~UNBLOCKABLE;
+    __atomic_store_n(&thread->signal_mask, mask & ~UNBLOCKABLE, __ATOMIC_RELEASE);
     if (action->flags & LINUX_SA_RESETHAND)
         action->handler = LINUX_SIG_DFL;
 }
@@ -719,7 +720,7 @@ static enum linux_outcome deliver_pending(struct linux_thread *thread,
         *changed |= regs->rax != before;
     }
     if (thread->restore_saved_mask) {
-        thread->signal_mask = thread->saved_mask;
+        __atomic_store_n(&thread->signal_mask, thread->saved_mask, __ATOMIC_RELEASE);
         thread->restore_saved_mask = false;
     }
     return LINUX_CONTINUE;
@@ -758,7 +759,7 @@ static enum linux_outcome default_actions_only(struct linux_thread *thread, bool
     }
     g_mutex_unlock(&process->signal_lock);
     if (thread->restore_saved_mask) {
-        thread->signal_mask = thread->saved_mask;
+        __atomic_store_n(&thread->signal_mask, thread->saved_mask, __ATOMIC_RELEASE);
         thread->restore_saved_mask = false;
     }
     if (fatal) {
@@ -1016,7 +1017,7 @@ static long sys_rt_sigaction(struct linux_thread *thread, const uint64_t *args)
 static void set_mask(struct linux_thread *thread, uint64_t mask)
 {
     g_mutex_lock(&thread->process->signal_lock);
-    thread->signal_mask = mask & ~UNBLOCKABLE;
+    __atomic_store_n(&thread->signal_mask, mask & ~UNBLOCKABLE, __ATOMIC_RELEASE);
     g_mutex_unlock(&thread->process->signal_lock);
 }
 
@@ -1342,7 +1343,7 @@ static long sys_rt_sigtimedwait(struct linux_thread *thread, const uint64_t *arg
         g_mutex_lock(&process->signal_lock);
         struct linux_siginfo info;
         int signal = dequeue(thread, set, &info);
-        thread->waiting_mask = signal ? 0 : set;
+        __atomic_store_n(&thread->waiting_mask, signal ? 0 : set, __ATOMIC_RELEASE);
         g_mutex_unlock(&process->signal_lock);
         if (signal) {
             if (args[1] && linux_copy_out(process, args[1], &info, sizeof(info)))
@@ -1352,18 +1353,18 @@ static long sys_rt_sigtimedwait(struct linux_thread *thread, const uint64_t *arg
         if (args[2] && monotonic_now() >= deadline)
             break;
         if (deliverable(thread) || !thread->has_cpu || !thread->cpu.kick) {
-            thread->waiting_mask = 0;
+            __atomic_store_n(&thread->waiting_mask, 0, __ATOMIC_RELEASE);
             return -LINUX_ERESTARTNOHAND;
         }
         int result = wait_for_kick(deadline);
         g_mutex_lock(&process->signal_lock);
         bool waited = (thread->pending.mask | process->pending.mask) & set;
-        thread->waiting_mask = 0;
+        __atomic_store_n(&thread->waiting_mask, 0, __ATOMIC_RELEASE);
         g_mutex_unlock(&process->signal_lock);
         if (result == -EINTR && !waited)
             return -LINUX_ERESTARTNOHAND; /* a stop, or another signal's handler */
     }
-    thread->waiting_mask = 0;
+    __atomic_store_n(&thread->waiting_mask, 0, __ATOMIC_RELEASE);
     return -EAGAIN;
 }
 

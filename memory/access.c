@@ -197,7 +197,7 @@ int guest_set_trap(struct guest_memory *memory, uint64_t gva, enum guest_trap tr
         pte = (pte & ~PTE_WRITE) | PTE_TRAPPED_WRITE;
     else if (trap == GUEST_TRAP_ACCESS)
         pte = (pte & ~PTE_PRESENT) | PTE_TRAPPED_ACCESS;
-    *slot = pte;
+    pte_store(slot, pte);
     if (trap > before)
         note_narrowing(memory, false);
     return 0;

@@ -109,9 +109,18 @@ static inline bool address_is_canonical(uint64_t address)
  * MADV_DONTNEED). */
 static inline void note_narrowing(struct guest_memory *memory, bool notifiers_saw_it)
 {
-    memory->generation++;
+    /* Atomic: other vCPU threads read both without the mm lock. */
+    __atomic_fetch_add(&memory->generation, 1, __ATOMIC_RELEASE);
     if (!notifiers_saw_it)
-        memory->unseen_generation++;
+        __atomic_fetch_add(&memory->unseen_generation, 1, __ATOMIC_RELEASE);
+}
+
+/* Every page-table entry the monitor writes is one whole store: other vCPU
+ * threads walk the tables without the mm lock (guest_walk reads each entry
+ * once, atomically), and the CPU itself sets A/D bits in them. */
+static inline void pte_store(uint64_t *entry, uint64_t value)
+{
+    __atomic_store_n(entry, value, __ATOMIC_RELEASE);
 }
 
 /* ---- regions.c ---- */

@@ -144,12 +144,12 @@ void *guest_phys_to_host(const struct guest_memory *memory, uint64_t gpa, uint64
 
 uint64_t guest_memory_generation(const struct guest_memory *memory)
 {
-    return memory->generation;
+    return __atomic_load_n(&memory->generation, __ATOMIC_ACQUIRE);
 }
 
 uint64_t guest_memory_unseen_generation(const struct guest_memory *memory)
 {
-    return memory->unseen_generation;
+    return __atomic_load_n(&memory->unseen_generation, __ATOMIC_ACQUIRE);
 }
 
 /* ---- the region list ---------------------------------------------------- */
@@ -326,7 +326,7 @@ static void set_leaves(struct guest_memory *memory, uint64_t start, uint64_t fra
         uint64_t *slot;
         if (page_table_slot(memory, start + i * GUEST_PAGE_SIZE, false, &slot) != 0)
             g_error("memory: page table vanished while mapping"); /* a bug here */
-        *slot = (frame_gpa + i * GUEST_PAGE_SIZE) | flags;
+        pte_store(slot, (frame_gpa + i * GUEST_PAGE_SIZE) | flags);
     }
 }
 
@@ -560,7 +560,7 @@ static void clear_leaf(struct guest_memory *memory, uint64_t gva, uint64_t *pte,
         frame_batch_add(memory, &state->batch, frame);
     else if (*pte & (PTE_PRESENT | PTE_TRAPPED_ACCESS))
         state->frame_kept = true;
-    *pte = 0;
+    pte_store(pte, 0);
 }
 
 int guest_unmap(struct guest_memory *memory, uint64_t start, uint64_t len)
@@ -630,7 +630,7 @@ static void reprotect_leaf(struct guest_memory *memory, uint64_t gva, uint64_t *
         (!(new &PTE_PRESENT) || ((old & PTE_WRITE) && !(new &PTE_WRITE)) ||
          ((old & PTE_USER) && !(new &PTE_USER)) || (!(old & PTE_NX) && (new &PTE_NX))))
         state->narrowed = true;
-    *pte = new;
+    pte_store(pte, new);
 }
 
 /* Calls fn on the part of every region overlapping [start, end). */
@@ -789,8 +789,8 @@ static void move_leaf(struct guest_memory *memory, uint64_t gva, uint64_t *pte, 
     uint64_t *slot;
     if (page_table_slot(memory, gva + state->delta, false, &slot) != 0)
         g_error("memory: page table vanished while moving"); /* a bug here */
-    *slot = *pte;
-    *pte = 0;
+    pte_store(slot, *pte);
+    pte_store(pte, 0);
 }
 
 int guest_move(struct guest_memory *memory, uint64_t old_start, uint64_t len, uint64_t new_start)

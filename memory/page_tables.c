@@ -69,8 +69,8 @@ static void split_huge(struct guest_memory *memory, uint64_t *entry, uint64_t ba
     uint64_t frame = *entry & PTE_ADDRESS_MASK & ~(HUGE_PAGE_SIZE - 1);
     uint64_t flags = *entry & ~PTE_ADDRESS_MASK & ~PTE_HUGE;
     for (int i = 0; i < ENTRIES_PER_TABLE; i++)
-        table[i] = (frame + (uint64_t)i * GUEST_PAGE_SIZE) | flags;
-    *entry = table_gpa | INTERMEDIATE_FLAGS;
+        pte_store(&table[i], (frame + (uint64_t)i * GUEST_PAGE_SIZE) | flags);
+    pte_store(entry, table_gpa | INTERMEDIATE_FLAGS);
 }
 
 bool page_tables_map_huge(struct guest_memory *memory, uint64_t gva, uint64_t frame, uint64_t flags)
@@ -96,7 +96,7 @@ bool page_tables_map_huge(struct guest_memory *memory, uint64_t gva, uint64_t fr
     if (!memory->split_tables)
         memory->split_tables = g_hash_table_new(g_direct_hash, g_direct_equal);
     g_hash_table_insert(memory->split_tables, GSIZE_TO_POINTER(gva), GSIZE_TO_POINTER(leaf_gpa));
-    *entry = (frame * GUEST_PAGE_SIZE) | flags | PTE_HUGE | PTE_OWNED_FRAME;
+    pte_store(entry, (frame * GUEST_PAGE_SIZE) | flags | PTE_HUGE | PTE_OWNED_FRAME);
     return true;
 }
 
@@ -114,7 +114,7 @@ int page_table_slot(struct guest_memory *memory, uint64_t gva, bool create, uint
             uint64_t gpa;
             if (!frames_alloc_table(memory, &gpa))
                 return -ENOMEM;
-            *entry = gpa | INTERMEDIATE_FLAGS;
+            pte_store(entry, gpa | INTERMEDIATE_FLAGS);
         } else if (level == 2 && is_own_huge(memory, *entry, gva & ~(HUGE_PAGE_SIZE - 1))) {
             split_huge(memory, entry, gva & ~(HUGE_PAGE_SIZE - 1));
         } else if (*entry & PTE_HUGE) {
@@ -196,7 +196,7 @@ static void visit_table(struct guest_memory *memory, uint64_t table_gpa, int lev
             uint64_t *child = page_table_at(memory, child_gpa);
             if (child && table_is_empty(child) &&
                 frame_is_table(memory, child_gpa / GUEST_PAGE_SIZE)) {
-                table[i] = 0;
+                pte_store(&table[i], 0);
                 frames_release(memory, child_gpa / GUEST_PAGE_SIZE, 1);
                 memory->change_unseen = true;
             }

@@ -200,6 +200,7 @@ static void become_forked_child(struct vcpu *vcpu, struct cpu_state *state)
     g_mutex_lock(&run->lock);
     g_ptr_array_set_size(run->vcpus, 0);
     g_ptr_array_add(run->vcpus, vcpu);
+    run->leaving = 0; /* the parent's leaving threads did not come across */
     g_mutex_unlock(&run->lock);
     linux_thread_after_fork(vcpu->thread);
     guest->accel_ops->get_state(vcpu->accel, state, CPU_STATE_GPRS);
@@ -453,19 +454,35 @@ static void vcpu_unlist(struct vcpu *vcpu)
     g_mutex_unlock(&run->lock);
 }
 
-/* A vCPU thread is done with the run; true for the last. */
+/* A vCPU thread is done with the run; true for the last. After this, a
+ * thread that is not the last must not touch the run: monitor_run may free
+ * it as soon as it sees none left (wait_for_vcpu_threads). */
 static bool vcpu_left(struct run *run)
 {
     g_mutex_lock(&run->lock);
     bool last = --run->leaving == 0 && run->vcpus->len == 0;
+    g_cond_broadcast(&run->changed);
     g_mutex_unlock(&run->lock);
     return last;
+}
+
+/* The main loop has ended: every vCPU thread has left the run before the run,
+ * the guest and the process are freed (the last one to leave ends the loop,
+ * but the others may still be between unlisting and leaving). */
+static void wait_for_vcpu_threads(struct run *run)
+{
+    g_mutex_lock(&run->lock);
+    while (run->leaving || run->vcpus->len)
+        g_cond_wait(&run->changed, &run->lock);
+    g_mutex_unlock(&run->lock);
 }
 
 /* After the last vCPU thread is done with everything: the main loop owns the
  * outcome (a fork's child, without one, ends here). */
 static void run_finished(struct run *run, bool last)
 {
+    if (!last)
+        return;
     if (run->forked_child) {
         int signal = 0;
         int status = run_status(run, &signal);
@@ -473,8 +490,7 @@ static void run_finished(struct run *run, bool last)
     }
     /* Always queued: g_main_context_invoke would run it right here when the
      * main loop has not started yet, and its quit would be lost. */
-    if (last)
-        g_idle_add(on_vcpu_finished, run);
+    g_idle_add(on_vcpu_finished, run);
 }
 
 static gpointer main_vcpu_thread(gpointer data)
@@ -961,6 +977,7 @@ int monitor_run(const struct monitor_options *options)
     GThread *thread = g_thread_new("vcpu", main_vcpu_thread, &run.main_vcpu);
     g_main_loop_run(run.loop);
     g_thread_join(thread);
+    wait_for_vcpu_threads(&run);
     guest_vclock_stop(vclock);
     if (timeout_source && !atomic_load(&run.timed_out))
         g_source_remove(timeout_source);

@@ -1104,11 +1104,10 @@ TEST_F(GdbstubTest, QSupported)
 {
     std::string reply = Ask("qSupported:multiprocess+;swbreak+;hwbreak+;qRelocInsn+");
     std::vector<std::string> features;
-    for (gchar **item = g_strsplit(reply.c_str(), ";", -1), **at = item; *at; at++) {
+    gchar **items = g_strsplit(reply.c_str(), ";", -1);
+    for (gchar **at = items; *at; at++)
         features.push_back(*at);
-        if (!at[1])
-            g_strfreev(item);
-    }
+    g_strfreev(items);
     char packet_size[32];
     snprintf(packet_size, sizeof packet_size, "PacketSize=%x", GDB_PACKET_SIZE);
     for (const std::string &expected : std::vector<std::string>{
