@@ -69,6 +69,9 @@ static GString *format_stop_reply(const struct gdbstub *stub, const struct gdb_s
     case GDB_STOP_REASON_VFORK_DONE:
         gdbstub_append_process_event(stub, text, stop);
         break;
+    case GDB_STOP_REASON_EXEC:
+        gdbstub_append_exec_event(stub, text);
+        break;
     case GDB_STOP_REASON_NONE:
         break;
     }

@@ -61,6 +61,7 @@ enum gdb_stop_reason {
     GDB_STOP_REASON_FORK,           /* a fork made child_pid (fork-events) */
     GDB_STOP_REASON_VFORK,          /* a vfork made child_pid (vfork-events) */
     GDB_STOP_REASON_VFORK_DONE,     /* ...which has execed or exited */
+    GDB_STOP_REASON_EXEC,           /* the program is a new one (exec-events) */
 };
 
 struct gdb_stop {
@@ -227,6 +228,16 @@ void gdbstub_free(struct gdbstub *stub);
  * touching neither the main loop (it belongs to the parent) nor the unix
  * socket's name (the parent still serves it). The stub is then leaked. */
 void gdbstub_forget_after_fork(struct gdbstub *stub);
+
+/* An execve of the program under a debugger (handover.c). save: when a
+ * debugger is connected and waits for a stop, a text naming this session
+ * for the new monitor, the sockets left open across execve (NULL
+ * otherwise); cancel: the execve failed, the sockets close on exec again.
+ * adopt: the new monitor's stub serves that connection, owing gdb the stop
+ * reply (GDB_STOP_REASON_EXEC). Main loop thread. */
+char *gdbstub_handover_save(struct gdbstub *stub);
+void gdbstub_handover_cancel(struct gdbstub *stub);
+int gdbstub_handover_adopt(struct gdbstub *stub, const char *text, char **error);
 
 /* ---- exposed for tests ------------------------------------------------- */
 

@@ -79,6 +79,9 @@ struct gdbstub {
     bool debugger_hwbreak;
     bool list_threads_in_stop_reply;
     bool multiprocess; /* pPID.TID thread ids (qSupported multiprocess+) */
+    /* The process events agreed (qSupported fork-events+...), kept for an
+     * execve's handover (handover.c). */
+    bool fork_events, vfork_events, exec_events;
     /* Hg's and Hc's threads; 0: the thread of the last stop. */
     int64_t general_thread;
     int64_t continue_thread;
@@ -141,6 +144,8 @@ void gdbstub_send_stop_reply(struct gdbstub *stub);
 
 /* ---- threads.c: thread ids, the thread list, the thread packets */
 int64_t gdbstub_process_id(const struct gdbstub *stub);
+/* transport.c: serve an accepted (or handed over) connection. */
+void gdbstub_adopt_connection(struct gdbstub *stub, int connection);
 /* The live thread ids into a g_malloc'ed *ids; returns how many. */
 size_t gdbstub_thread_list(const struct gdbstub *stub, int64_t **ids);
 bool gdbstub_thread_exists(const struct gdbstub *stub, int64_t thread);
@@ -171,6 +176,8 @@ void gdbstub_handle_file(struct gdbstub *stub, struct gdbstub_cursor *args);
 void gdbstub_append_signal_features(struct gdbstub *stub, const struct gdbstub_cursor *offered,
                                     GString *text);
 void gdbstub_handle_siginfo(struct gdbstub *stub, struct gdbstub_cursor *args);
+/* exec:HEXPATH; in a stop reply, when gdb asked for exec events. */
+void gdbstub_append_exec_event(const struct gdbstub *stub, GString *text);
 /* fork:/vfork:/vforkdone: in a stop reply. */
 void gdbstub_append_process_event(const struct gdbstub *stub, GString *text,
                                   const struct gdb_stop *stop);

@@ -39,10 +39,28 @@ void gdbstub_append_signal_features(struct gdbstub *stub, const struct gdbstub_c
     bool fork = stub->multiprocess && offered(list, "fork-events");
     bool vfork = stub->multiprocess && offered(list, "vfork-events");
     stub->ops->process_events(stub->opaque, fork, vfork);
+    stub->fork_events = fork;
+    stub->vfork_events = vfork;
     if (fork)
         g_string_append(text, ";fork-events+");
     if (vfork)
         g_string_append(text, ";vfork-events+");
+    /* An execve keeps the debugger (handover.c); with exec-events gdb is
+     * told so and reloads the program, else it sees a SIGTRAP stop. */
+    stub->exec_events = stub->multiprocess && stub->ops->exec_file && offered(list, "exec-events");
+    if (stub->exec_events)
+        g_string_append(text, ";exec-events+");
+}
+
+void gdbstub_append_exec_event(const struct gdbstub *stub, GString *text)
+{
+    const char *path = stub->ops->exec_file ? stub->ops->exec_file(stub->opaque) : NULL;
+    if (!stub->exec_events || !path)
+        return;
+    g_string_append(text, "exec:");
+    for (const char *at = path; *at; at++)
+        g_string_append_printf(text, "%02x", (unsigned char)*at);
+    g_string_append_c(text, ';');
 }
 
 /* ---- fork and vfork ---------------------------------------------------- */

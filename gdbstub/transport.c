@@ -187,11 +187,16 @@ static gboolean on_listen_readable(gint fd, GIOCondition condition, gpointer dat
         setsockopt(connection, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     }
     gdbstub_reset_session(stub);
+    gdbstub_adopt_connection(stub, connection);
+    return G_SOURCE_CONTINUE;
+}
+
+void gdbstub_adopt_connection(struct gdbstub *stub, int connection)
+{
     stub->connection_fd = connection;
     __atomic_store_n(&stub->connected, true, __ATOMIC_RELEASE);
     stub->connection_source =
         g_unix_fd_add(connection, G_IO_IN | G_IO_HUP | G_IO_ERR, on_connection_readable, stub);
-    return G_SOURCE_CONTINUE;
 }
 
 static int listen_unix(struct gdbstub *stub, const char *path, char **error)

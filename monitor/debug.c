@@ -113,7 +113,8 @@ struct debugger {
     bool detached; /* set by the main loop while every vCPU is parked; atomic (is_detached) */
 
     bool halt_at_start;
-    bool announced; /* "listening" said */
+    bool handed_over; /* the session came across an execve: the first stop is an exec */
+    bool announced;   /* "listening" said */
 
     struct breakpoint breakpoints[MAX_BREAKPOINTS];
     struct accel_breakpoint slots[ACCEL_MAX_HW_BREAKPOINTS];
@@ -651,6 +652,8 @@ enum debug_verdict debugger_before_start(struct debug_thread *self)
     if (delay)
         g_usleep(1000 * (gulong)strtoul(delay, NULL, 10));
     struct gdb_stop stop = {.kind = GDB_STOP_SIGNAL, .signal = GDB_SIGNAL_TRAP};
+    if (self->debugger->handed_over)
+        stop.reason = GDB_STOP_REASON_EXEC;
     return stop_and_wait(self, &stop);
 }
 
@@ -1695,16 +1698,63 @@ struct debugger *debugger_create(struct guest *guest, const char *spec, bool hal
     free(absolute);
     debugger->stub = gdbstub_new(&target_ops, debugger);
     debugger->signals = debug_signals_new(debugger, guest);
-    if (gdbstub_listen(debugger->stub, spec, error) < 0) {
+    const char *session = guest->options ? guest->options->exec_gdb : NULL;
+    if (session ? gdbstub_handover_adopt(debugger->stub, session, error) < 0
+                : gdbstub_listen(debugger->stub, spec, error) < 0) {
         debugger_free(debugger);
         return NULL;
     }
+    /* The debugger that came across an execve heard "listening" already. */
+    debugger->handed_over = debugger->announced = session != NULL;
     debugger->halt_at_start = halt;
     if (!halt) {
         gdbstub_notify_running(debugger->stub);
         announce(debugger);
     }
     return debugger;
+}
+
+/* The main loop's side of debugger_exec_handover. */
+struct handover_call {
+    struct debugger *debugger;
+    bool cancel;
+    char *session;
+    bool done;
+    GMutex lock;
+    GCond done_changed;
+};
+
+static gboolean handover_on_main_loop(gpointer data)
+{
+    struct handover_call *call = data;
+    if (call->cancel)
+        gdbstub_handover_cancel(call->debugger->stub);
+    else
+        call->session = gdbstub_handover_save(call->debugger->stub);
+    g_mutex_lock(&call->lock);
+    call->done = true;
+    g_cond_signal(&call->done_changed);
+    g_mutex_unlock(&call->lock);
+    return G_SOURCE_REMOVE;
+}
+
+char *debugger_exec_handover(struct debugger *debugger, bool cancel)
+{
+    if (!debugger || is_detached(debugger))
+        return NULL;
+    /* The stub is the main loop's: asked there, this vCPU thread waits (the
+     * program runs, so the main loop is free to answer). */
+    struct handover_call call = {.debugger = debugger, .cancel = cancel};
+    g_mutex_init(&call.lock);
+    g_cond_init(&call.done_changed);
+    g_idle_add(handover_on_main_loop, &call);
+    g_mutex_lock(&call.lock);
+    while (!call.done)
+        g_cond_wait(&call.done_changed, &call.lock);
+    g_mutex_unlock(&call.lock);
+    g_mutex_clear(&call.lock);
+    g_cond_clear(&call.done_changed);
+    return call.session;
 }
 
 void debugger_forget_after_fork(struct debugger *debugger)

@@ -96,6 +96,11 @@ void debugger_program_ended(struct debugger *debugger, int exit_status, int sign
  * main loop is the parent's). NULL accepted. */
 void debugger_forget_after_fork(struct debugger *debugger);
 
+/* A guest execve (guest->exec_handover): the session to hand the new
+ * monitor (gdbstub_handover_save) or, with cancel, its undoing after a failed
+ * execve. NULL without a debugger waiting. From a vCPU thread. */
+char *debugger_exec_handover(struct debugger *debugger, bool cancel);
+
 /* Main thread: the monitor itself was asked to stop (SIGINT/SIGTERM); wakes
  * a waiting vCPU thread so the run can end. */
 void debugger_abort(struct debugger *debugger);

@@ -126,7 +126,7 @@ long monitor_guest_fork(void *opaque, uint64_t child_stack)
 
 /* The hidden options that make a new monitor what this one is. */
 static GPtrArray *exec_arguments(const struct guest *guest, const char *path, char *const argv[],
-                                 char *const envp[], int state_fd)
+                                 char *const envp[], int state_fd, const char *gdb_session)
 {
     const struct monitor_options *options = guest->options;
     GPtrArray *args = g_ptr_array_new_with_free_func(g_free);
@@ -150,6 +150,8 @@ static GPtrArray *exec_arguments(const struct guest *guest, const char *path, ch
     if (options->sandbox_strict) /* the filter is inherited; the option says so again */
         g_ptr_array_add(args, g_strdup("--sandbox=strict"));
     g_ptr_array_add(args, g_strdup_printf("--exec-state=%d", state_fd));
+    if (gdb_session)
+        g_ptr_array_add(args, g_strdup_printf("--exec-gdb=%s", gdb_session));
     g_ptr_array_add(args, g_strdup_printf("--exec-path=%s", path));
     for (char *const *entry = envp; *entry; entry++)
         g_ptr_array_add(args, g_strdup_printf("--exec-env=%s", *entry));
@@ -164,7 +166,10 @@ long monitor_guest_exec(void *opaque, const char *path, char *const argv[], char
                         int state_fd)
 {
     struct guest *guest = opaque;
-    GPtrArray *args = exec_arguments(guest, path, argv, envp, state_fd);
+    /* A debugger stays attached across the execve, as under gdbserver. */
+    char *gdb_session =
+        guest->exec_handover ? guest->exec_handover(guest->exec_handover_opaque, false) : NULL;
+    GPtrArray *args = exec_arguments(guest, path, argv, envp, state_fd, gdb_session);
     /* The new monitor starts with no signal blocked, as a process should. */
     sigset_t all, saved;
     sigemptyset(&all);
@@ -175,6 +180,9 @@ long monitor_guest_exec(void *opaque, const char *path, char *const argv[], char
     long error = -errno;
     pthread_sigmask(SIG_SETMASK, &saved, NULL);
     g_ptr_array_free(args, TRUE);
+    if (gdb_session)
+        g_free(guest->exec_handover(guest->exec_handover_opaque, true));
+    g_free(gdb_session);
     return error;
 }
 

@@ -50,6 +50,11 @@ struct guest {
      * (set by the run; NULL: a plain accelerator stop). */
     void (*kick)(void *opaque);
     void *kick_opaque;
+    /* With a debugger: before the host execve of a guest execve, the session
+     * to hand over (NULL: none); cancel after a failed execve. From the
+     * calling vCPU thread. */
+    char *(*exec_handover)(void *opaque, bool cancel);
+    void *exec_handover_opaque;
 };
 
 /*

@@ -47,6 +47,9 @@ struct monitor_options {
      * carried state; the program then dies by its signal, not 128 + N. */
     bool has_exec_state;
     int exec_state_fd;
+    /* Hidden: the debugger session an execve under gdb handed over
+     * (gdbstub_handover_save); the program then starts halted for it. */
+    char *exec_gdb;
     int standard_fds[3]; /* host fds that become the program's 0-2; -1: started without it */
     bool no_sandbox;     /* --no-sandbox: no seccomp filter (monitor/sandbox.c) */
     bool sandbox_strict; /* --sandbox=strict: the allow-list filter instead */

@@ -173,6 +173,7 @@ void monitor_options_free(struct monitor_options *options)
     g_free(options->root_path);
     g_free(options->kernel_path);
     g_free(options->gdb);
+    g_free(options->exec_gdb);
     g_free(options->core_path);
     g_free(options->strace_path);
     g_strfreev(options->environment);
@@ -257,7 +258,7 @@ enum monitor_parse_result monitor_parse_options(int argc, char **argv, char **en
     char **setenv_list = NULL;
     /* Hidden: how a guest execve starts the next monitor (monitor/fork.c). */
     int exec_state_fd = -1;
-    char *exec_path = NULL;
+    char *exec_path = NULL, *exec_gdb = NULL;
     char **exec_env = NULL;
     gboolean verbose = FALSE, clear_env = FALSE, version = FALSE;
     GOptionEntry entries[] = {
@@ -310,6 +311,7 @@ enum monitor_parse_result monitor_parse_options(int argc, char **argv, char **en
         {"exec-state", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_INT, &exec_state_fd, NULL, NULL},
         {"exec-path", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_FILENAME, &exec_path, NULL, NULL},
         {"exec-env", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_FILENAME_ARRAY, &exec_env, NULL, NULL},
+        {"exec-gdb", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_STRING, &exec_gdb, NULL, NULL},
         {NULL, 0, 0, 0, NULL, NULL, NULL},
     };
 
@@ -494,6 +496,10 @@ enum monitor_parse_result monitor_parse_options(int argc, char **argv, char **en
         options->program_argv[0] = g_strdup("");
     options->has_exec_state = exec;
     options->exec_state_fd = exec ? exec_state_fd : -1;
+    if (exec && exec_gdb) {
+        options->exec_gdb = g_strdup(exec_gdb);
+        options->halt_at_start = true;
+    }
     result = MONITOR_PARSE_RUN;
 
 out:
@@ -511,6 +517,7 @@ out:
     g_strfreev(setenv_list);
     g_clear_pointer(&strace_target, g_free);
     g_free(exec_path);
+    g_free(exec_gdb);
     g_strfreev(exec_env);
     g_option_context_free(context);
     return result;

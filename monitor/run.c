@@ -773,6 +773,13 @@ static gpointer forward_signals(gpointer data)
     return NULL;
 }
 
+/* A guest execve under a debugger: the session goes to the new monitor. */
+static char *run_exec_handover(void *opaque, bool cancel)
+{
+    struct run *run = opaque;
+    return debugger_exec_handover(run->debugger, cancel);
+}
+
 /* A signal became pending for the process: its main vCPU is kicked. */
 static void run_kick(void *opaque)
 {
@@ -947,7 +954,7 @@ int monitor_run(const struct monitor_options *options)
         .max_threads = options->max_threads,
     };
     linux_process_set_thread_host(guest->process, &thread_host);
-    if (options->gdb) {
+    if (options->gdb || options->exec_gdb) {
         run.debugger = debugger_create(guest, options->gdb, options->halt_at_start, &error);
         if (!run.debugger) {
             fprintf(stderr, "hermitux-run: %s\n", error);
@@ -957,6 +964,8 @@ int monitor_run(const struct monitor_options *options)
             guest_destroy(guest);
             return 1;
         }
+        guest->exec_handover = run_exec_handover;
+        guest->exec_handover_opaque = &run;
     }
     if (!options->no_sandbox &&
         monitor_sandbox_enter_mode(options->sandbox_strict, options->verbose, &error) != 0) {

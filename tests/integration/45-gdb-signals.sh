@@ -175,6 +175,33 @@ gdb_process_events() {
     same_as_gdbserver "$dir"
 }
 
+# An execve under gdb: the debugger stays attached (exec-events), gdb says the process is
+# executing a new program, `catch exec` stops there, a breakpoint on main hits again in
+# the new image with its arguments, and the exit code comes through; as gdbserver. (The
+# exec stop is shown at the guest kernel's entry here, at the program's under gdbserver,
+# as for -S: that location is normalised away.)
+gdb_exec_events() {
+    local accel=$1 dir=$2 libc=$3
+    have_gdbserver || return 77
+    SESSION_PROGRAM=execer signal_session "$accel" "$dir" "$libc" "" -ex 'catch exec' \
+        -ex 'break main' -ex continue -ex continue -ex continue -ex 'print argv[1]' \
+        -ex 'break after_exec' -ex continue -ex continue
+    local file
+    for file in gdb.out.norm native.gdb.out.norm; do
+        sed -i -E -e 's/^(Catchpoint [0-9]+ \(exec.d [^)]*\)), .*/\1/' \
+            -e 's/0x[0-9a-f]+ "again"/ADDR "again"/' "$dir/$file"
+    done
+    expect "$dir" gdb.out.norm '^process PID is executing new program: .*/execer$' \
+        "^Catchpoint 1 \\(exec'd .*/execer\\)$" '^Breakpoint 2, main \(argc=2, ' \
+        '^\$1 = ADDR "again"$' '^Breakpoint 3, after_exec \(argument=' \
+        'exited with code 03' || return 1
+    expect "$dir" out '^before exec$' '^after exec: again$' || return 1
+    same_as_gdbserver "$dir"
+}
+
+for gdb_libc in glibc musl; do
+    custom "gdb-process/$gdb_libc/exec" gdb_exec_events "$gdb_libc"
+done
 for gdb_libc in glibc musl; do
     custom "gdb-signals/$gdb_libc/stops" gdb_signal_stops "$gdb_libc"
     custom "gdb-signals/$gdb_libc/fatal" gdb_signal_fatal "$gdb_libc"

@@ -1,0 +1,216 @@
+/*
+ * gdbstub/handover.c — a debugger session carried across the program's
+ * execve.
+ *
+ * A guest execve is a host execve of a new monitor (monitor/fork.c). Under
+ * gdbserver the debugger stays attached through an exec and is told of it
+ * (an exec stop reply), so here the connection and listening sockets stay
+ * open across the host execve and the new monitor's stub adopts them with
+ * what this session agreed: acknowledgement mode, the qSupported features,
+ * the signal filters. gdb waits for the stop reply of the resume that ran
+ * into the execve; the new stub owes it and sends it when the new program
+ * stops at its first instruction.
+ *
+ * The text handed over: "conn=N;listen=N;flags=HEX;pass=S.S;program=S.S;
+ * unix=HEXPATH", signal numbers in hex.
+ */
+#include "gdbstub/internal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+enum {
+    HANDOVER_NO_ACK = 1 << 0,
+    HANDOVER_SWBREAK = 1 << 1,
+    HANDOVER_HWBREAK = 1 << 2,
+    HANDOVER_THREADS_IN_STOP = 1 << 3,
+    HANDOVER_MULTIPROCESS = 1 << 4,
+    HANDOVER_FORK_EVENTS = 1 << 5,
+    HANDOVER_VFORK_EVENTS = 1 << 6,
+    HANDOVER_EXEC_EVENTS = 1 << 7,
+};
+
+static void set_inherited(int fd, bool inherited)
+{
+    if (fd < 0)
+        return;
+    int flags = fcntl(fd, F_GETFD);
+    if (flags >= 0)
+        fcntl(fd, F_SETFD, inherited ? flags & ~FD_CLOEXEC : flags | FD_CLOEXEC);
+}
+
+static void append_signals(GString *text, const char *name, const bool set[GDB_SIGNAL_LIMIT])
+{
+    g_string_append_printf(text, ";%s=", name);
+    bool first = true;
+    for (int signal = 0; signal < GDB_SIGNAL_LIMIT; signal++) {
+        if (!set[signal])
+            continue;
+        g_string_append_printf(text, first ? "%x" : ".%x", (unsigned)signal);
+        first = false;
+    }
+}
+
+char *gdbstub_handover_save(struct gdbstub *stub)
+{
+    if (!stub || stub->connection_fd < 0 || stub->closing || !stub->stop_reply_owed)
+        return NULL;
+    unsigned flags = (stub->no_ack_mode ? HANDOVER_NO_ACK : 0) |
+                     (stub->debugger_swbreak ? HANDOVER_SWBREAK : 0) |
+                     (stub->debugger_hwbreak ? HANDOVER_HWBREAK : 0) |
+                     (stub->list_threads_in_stop_reply ? HANDOVER_THREADS_IN_STOP : 0) |
+                     (stub->multiprocess ? HANDOVER_MULTIPROCESS : 0) |
+                     (stub->fork_events ? HANDOVER_FORK_EVENTS : 0) |
+                     (stub->vfork_events ? HANDOVER_VFORK_EVENTS : 0) |
+                     (stub->exec_events ? HANDOVER_EXEC_EVENTS : 0);
+    GString *text = g_string_new(NULL);
+    g_string_append_printf(text, "conn=%d;listen=%d;flags=%x", stub->connection_fd, stub->listen_fd,
+                           flags);
+    append_signals(text, "pass", stub->pass_signals);
+    append_signals(text, "program", stub->program_signals);
+    if (stub->unix_path) {
+        g_string_append(text, ";unix=");
+        for (const char *at = stub->unix_path; *at; at++)
+            g_string_append_printf(text, "%02x", (unsigned char)*at);
+    }
+    set_inherited(stub->connection_fd, true);
+    set_inherited(stub->listen_fd, true);
+    return g_string_free(text, FALSE);
+}
+
+void gdbstub_handover_cancel(struct gdbstub *stub)
+{
+    if (!stub)
+        return;
+    set_inherited(stub->connection_fd, false);
+    set_inherited(stub->listen_fd, false);
+}
+
+/* "S.S.S" (hex) into set; false on anything else. */
+static bool parse_signals(const char *text, bool set[GDB_SIGNAL_LIMIT])
+{
+    memset(set, 0, GDB_SIGNAL_LIMIT * sizeof(bool));
+    while (*text) {
+        char *end;
+        unsigned long signal = strtoul(text, &end, 16);
+        if (end == text || signal >= GDB_SIGNAL_LIMIT || (*end && *end != '.'))
+            return false;
+        set[signal] = true;
+        text = *end ? end + 1 : end;
+    }
+    return true;
+}
+
+static char *parse_hex_string(const char *text)
+{
+    size_t length = strlen(text);
+    if (length % 2)
+        return NULL;
+    char *out = g_malloc(length / 2 + 1);
+    for (size_t i = 0; i < length / 2; i++) {
+        unsigned byte;
+        if (sscanf(text + 2 * i, "%2x", &byte) != 1) {
+            g_free(out);
+            return NULL;
+        }
+        out[i] = (char)byte;
+    }
+    out[length / 2] = '\0';
+    return out;
+}
+
+/* An fd the handover names: open, and a socket. */
+static bool is_socket_fd(int fd)
+{
+    int type;
+    socklen_t length = sizeof type;
+    return fd >= 0 && getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &length) == 0;
+}
+
+struct handover {
+    int conn, listen;
+    unsigned flags;
+    bool pass[GDB_SIGNAL_LIMIT], program[GDB_SIGNAL_LIMIT];
+    char *unix_path;
+};
+
+static bool parse_item(struct handover *handover, const char *item)
+{
+    const char *value = strchr(item, '=');
+    if (!value)
+        return false;
+    size_t name_length = (size_t)(value - item);
+    value++;
+    char *end = NULL;
+    if (name_length == 4 && !strncmp(item, "conn", 4))
+        handover->conn = (int)strtol(value, &end, 10);
+    else if (name_length == 6 && !strncmp(item, "listen", 6))
+        handover->listen = (int)strtol(value, &end, 10);
+    else if (name_length == 5 && !strncmp(item, "flags", 5))
+        handover->flags = (unsigned)strtoul(value, &end, 16);
+    else if (name_length == 4 && !strncmp(item, "pass", 4))
+        return parse_signals(value, handover->pass);
+    else if (name_length == 7 && !strncmp(item, "program", 7))
+        return parse_signals(value, handover->program);
+    else if (name_length == 4 && !strncmp(item, "unix", 4))
+        return (handover->unix_path = parse_hex_string(value)) != NULL;
+    else
+        return false;
+    return end && end != value && *end == '\0';
+}
+
+static bool parse_handover(struct handover *handover, const char *text)
+{
+    *handover = (struct handover){.conn = -1, .listen = -1};
+    gchar **items = g_strsplit(text, ";", -1);
+    bool good = true;
+    for (gchar **item = items; *item && good; item++)
+        good = parse_item(handover, *item);
+    g_strfreev(items);
+    return good && is_socket_fd(handover->conn) &&
+           (handover->listen < 0 || is_socket_fd(handover->listen));
+}
+
+int gdbstub_handover_adopt(struct gdbstub *stub, const char *text, char **error)
+{
+    struct handover handover;
+    if (!parse_handover(&handover, text)) {
+        g_free(handover.unix_path);
+        *error = g_strdup_printf("gdb: the debugger session handed over by execve is unusable "
+                                 "('%s'); this is a bug of hermitux-run",
+                                 text);
+        return -1;
+    }
+    set_inherited(handover.conn, false);
+    set_inherited(handover.listen, false);
+    fcntl(handover.conn, F_SETFL, fcntl(handover.conn, F_GETFL) | O_NONBLOCK);
+    gdbstub_reset_session(stub);
+    stub->no_ack_mode = handover.flags & HANDOVER_NO_ACK;
+    stub->debugger_swbreak = handover.flags & HANDOVER_SWBREAK;
+    stub->debugger_hwbreak = handover.flags & HANDOVER_HWBREAK;
+    stub->list_threads_in_stop_reply = handover.flags & HANDOVER_THREADS_IN_STOP;
+    stub->multiprocess = handover.flags & HANDOVER_MULTIPROCESS;
+    stub->fork_events = handover.flags & HANDOVER_FORK_EVENTS;
+    stub->vfork_events = handover.flags & HANDOVER_VFORK_EVENTS;
+    stub->exec_events = handover.flags & HANDOVER_EXEC_EVENTS;
+    memcpy(stub->pass_signals, handover.pass, sizeof stub->pass_signals);
+    memcpy(stub->program_signals, handover.program, sizeof stub->program_signals);
+    if (stub->ops->signal_filters)
+        stub->ops->signal_filters(stub->opaque, stub->pass_signals, stub->program_signals);
+    if (stub->ops->process_events)
+        stub->ops->process_events(stub->opaque, stub->fork_events, stub->vfork_events);
+    stub->listen_fd = handover.listen;
+    stub->unix_path = handover.unix_path;
+    stub->address = g_strdup(handover.unix_path ? handover.unix_path : "the debugger's socket");
+    gdbstub_adopt_connection(stub, handover.conn);
+    /* gdb waits for the stop of the resume that ran into the execve. */
+    stub->running = true;
+    stub->stop_reply_owed = true;
+    return 0;
+}
