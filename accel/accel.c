@@ -5,7 +5,9 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <time.h>
+#include <unistd.h>
 
 #if CONFIG_KVM
 extern const struct accel_ops kvm_accel_ops;
@@ -172,6 +174,27 @@ void accel_kick(struct accel *vcpu)
 bool accel_take_kick(struct accel *vcpu)
 {
     return __atomic_exchange_n(&vcpu->kicked, false, __ATOMIC_SEQ_CST);
+}
+
+static pid_t kick_sink;
+
+void accel_set_kick_sink(pid_t tid)
+{
+    __atomic_store_n(&kick_sink, tid, __ATOMIC_RELEASE);
+}
+
+bool accel_kick_is_own(const siginfo_t *info)
+{
+    return info->si_code == SI_TKILL && info->si_pid == getpid();
+}
+
+void accel_kick_pass_on(const siginfo_t *info)
+{
+    pid_t sink = __atomic_load_n(&kick_sink, __ATOMIC_ACQUIRE);
+    if (sink > 0) {
+        siginfo_t copy = *info;
+        syscall(SYS_rt_tgsigqueueinfo, getpid(), sink, ACCEL_KICK_SIGNAL, &copy);
+    }
 }
 
 bool accel_kick_pending(struct accel *vcpu)

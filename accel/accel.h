@@ -28,6 +28,8 @@
 #include <stddef.h>
 #include <pthread.h>
 #include <signal.h>
+#include <sys/types.h>
+#include <signal.h>
 #include <stdint.h>
 
 #ifdef __cplusplus
@@ -139,6 +141,18 @@ struct accel_breakpoint {
  * standard ones sent to the monitor are forwarded to the program.
  */
 #define ACCEL_KICK_SIGNAL (SIGRTMIN + 1)
+
+/*
+ * That number is also a signal another process may send (a guest's SIGRTMIN
+ * under musl, sigqueue'd by another guest): such a signal is not a kick. A
+ * kick is a tkill from this process (accel_kick_is_own); any other goes to
+ * the sink thread (the monitor's signal forwarder, which passes it to the
+ * program) with its siginfo. accel_kick_pass_on is async-signal-safe. Before
+ * a sink is set, or when it is gone, such a signal is lost.
+ */
+void accel_set_kick_sink(pid_t tid);
+bool accel_kick_is_own(const siginfo_t *info);
+void accel_kick_pass_on(const siginfo_t *info);
 
 /* What this accelerator can do on this host, found by probing at creation. */
 struct accel_capabilities {

@@ -820,8 +820,11 @@ static void consume_kick(void)
     sigemptyset(&kick);
     sigaddset(&kick, ACCEL_KICK_SIGNAL);
     struct timespec zero = {0, 0};
-    while (sigtimedwait(&kick, NULL, &zero) == ACCEL_KICK_SIGNAL)
-        ;
+    siginfo_t info;
+    while (sigtimedwait(&kick, &info, &zero) == ACCEL_KICK_SIGNAL) {
+        if (!accel_kick_is_own(&info))
+            accel_kick_pass_on(&info);
+    }
 }
 
 /*

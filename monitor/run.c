@@ -750,12 +750,13 @@ static gpointer forward_signals(gpointer data)
      * for the poll interval, 50 ms on average. */
     sigaddset(&set, ACCEL_KICK_SIGNAL);
     run->forwarder_thread = pthread_self();
+    accel_set_kick_sink((pid_t)gettid());
     atomic_store(&run->forwarder_started, true);
     const struct timespec poll_interval = {0, 100 * 1000 * 1000};
     while (!atomic_load(&run->forwarder_quit)) {
         siginfo_t info;
         int signal = sigtimedwait(&set, &info, &poll_interval);
-        if (signal <= 0 || signal == ACCEL_KICK_SIGNAL)
+        if (signal <= 0 || (signal == ACCEL_KICK_SIGNAL && accel_kick_is_own(&info)))
             continue;
         if (run->debugger && !run->forked_child && (signal == SIGINT || signal == SIGTERM)) {
             struct stop_request *request = g_new(struct stop_request, 1);
@@ -812,17 +813,23 @@ static gboolean on_timeout(gpointer data)
     return G_SOURCE_REMOVE;
 }
 
-static void ignore_signal(int signal)
+/* The kick signal's handler only has to interrupt; one sent from outside
+ * is the program's (accel_kick_pass_on). */
+static void on_kick_signal(int signal, siginfo_t *info, void *context)
 {
     (void)signal;
+    (void)context;
+    if (!accel_kick_is_own(info))
+        accel_kick_pass_on(info);
 }
 
-/* The kick signal's handler does nothing: it only has to interrupt. It is
- * blocked everywhere but where the vCPU thread lets it in. */
+/* The kick signal is blocked everywhere but where the vCPU thread lets it
+ * in. */
 static void install_kick_signal(void)
 {
     struct sigaction action = {0};
-    action.sa_handler = ignore_signal;
+    action.sa_sigaction = on_kick_signal;
+    action.sa_flags = SA_SIGINFO;
     sigemptyset(&action.sa_mask);
     sigaction(ACCEL_KICK_SIGNAL, &action, NULL);
     set_kick_blocked(true);

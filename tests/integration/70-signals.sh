@@ -10,6 +10,7 @@ done
 program signal_targets -- signal_targets
 program signal_fds -- signal_fds
 program sigchld -- sigchld
+program rt_between -- rt_between
 program signals-pipe-default --status 141 -- signals pipe default
 program signals-pipe-ignore -- signals pipe ignore
 program signals-pipe-handle -- signals pipe handle
