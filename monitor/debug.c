@@ -309,11 +309,30 @@ static int set_state(struct debug_thread *self, const struct cpu_state *state, u
     return self->debugger->guest->accel_ops->set_state(self->accel, state, parts);
 }
 
+/* Another thread's kernel-step int3 at address, if any. Lock held. */
+static const struct debug_thread *step_target_owner_locked(struct debugger *debugger,
+                                                           const struct debug_thread *self,
+                                                           uint64_t address)
+{
+    for (guint i = 0; i < debugger->threads->len; i++) {
+        const struct debug_thread *thread = thread_at(debugger, i);
+        if (thread != self && thread->temporary_active && thread->temporary_address == address)
+            return thread;
+    }
+    return NULL;
+}
+
 /* A kernel step over the iretq that enters user mode: on hosts where user
  * code cannot be single-stepped by the accelerator, the step would run the
  * program freely (and a single-step armed there would stop inside the #BP
  * stub instead). So the iretq runs unstepped and an int3 at its target ends
- * the step. True when it planted one. */
+ * the step. True when it planted one.
+ * Threads kicked in the same exception stub return to the same address
+ * (two threads stepped over one breakpoint): they share the int3, and the
+ * byte saved is the program's, not another thread's int3. Saving that int3
+ * and putting it back made it a lasting int3 in the program's code, and let
+ * the second thread run past the first one's restored byte until its next
+ * syscall, reported as a SIGTRAP (issue 8: 1 run in 12 of threads-breakpoint). */
 static bool plant_step_target(struct debug_thread *self, const struct cpu_state *state)
 {
     struct debugger *debugger = self->debugger;
@@ -324,21 +343,31 @@ static bool plant_step_target(struct debug_thread *self, const struct cpu_state 
         guest_read(debugger->guest->memory, state->rsp, &target, 8, GUEST_ACCESS_DEBUG) < 0 ||
         target < HX_KERNEL_END)
         return false;
-    if (!read_byte(debugger, target, &self->temporary_saved) || !write_byte(debugger, target, INT3))
-        return false;
-    self->temporary_active = true;
+    g_mutex_lock(&debugger->mutex);
+    const struct debug_thread *sharer = step_target_owner_locked(debugger, self, target);
+    bool planted = true;
+    if (sharer)
+        self->temporary_saved = sharer->temporary_saved;
+    else
+        planted = read_byte(debugger, target, &self->temporary_saved) &&
+                  write_byte(debugger, target, INT3);
+    self->temporary_active = planted;
     self->temporary_address = target;
-    return true;
+    g_mutex_unlock(&debugger->mutex);
+    return planted;
 }
 
+/* The program's byte goes back once no other thread's step needs the int3. */
 static void remove_step_target(struct debug_thread *self)
 {
+    struct debugger *debugger = self->debugger;
     if (!self->temporary_active)
         return;
-    write_byte(self->debugger, self->temporary_address, self->temporary_saved);
-    g_mutex_lock(&self->debugger->mutex);
+    g_mutex_lock(&debugger->mutex);
+    if (!step_target_owner_locked(debugger, self, self->temporary_address))
+        write_byte(debugger, self->temporary_address, self->temporary_saved);
     self->temporary_active = false;
-    g_mutex_unlock(&self->debugger->mutex);
+    g_mutex_unlock(&debugger->mutex);
 }
 
 /* Applies the resume gdb asked of this thread, on its vCPU thread, before
@@ -596,12 +625,8 @@ static struct breakpoint *find_breakpoint(struct debugger *debugger, uint64_t ad
 static bool foreign_step_target(struct debug_thread *self, uint64_t address)
 {
     struct debugger *debugger = self->debugger;
-    bool found = false;
     g_mutex_lock(&debugger->mutex);
-    for (guint i = 0; i < debugger->threads->len && !found; i++) {
-        const struct debug_thread *thread = thread_at(debugger, i);
-        found = thread != self && thread->temporary_active && thread->temporary_address == address;
-    }
+    bool found = step_target_owner_locked(debugger, self, address) != NULL;
     g_mutex_unlock(&debugger->mutex);
     return found;
 }
@@ -729,11 +754,15 @@ static enum debug_verdict handle_breakpoint_trap(struct debug_thread *self, stru
         return self->interrupt_step ? stop_and_wait(self, NULL) : stop_and_wait(self, &stop);
     }
     struct breakpoint *breakpoint = find_breakpoint(debugger, address, MECHANISM_INT3);
-    if (!breakpoint && foreign_step_target(self, address)) {
-        /* Not for this thread: run the instruction again once it is gone. */
+    uint8_t byte;
+    if (!breakpoint && (foreign_step_target(self, address) ||
+                        (read_byte(debugger, address, &byte) && byte != INT3))) {
+        /* Another thread's step int3, or an int3 of the debugger's taken
+         * out since it trapped (gdbserver's check: pc-1 was a breakpoint):
+         * the program's instruction runs again, as if never trapped. */
         state->rip = address;
         set_state(self, state, CPU_STATE_GPRS);
-        return DEBUG_RESUME;
+        return stop_under_way(self) ? stop_and_wait(self, NULL) : DEBUG_RESUME;
     }
     if (breakpoint) {
         /* gdb's swbreak semantics: the pc is the breakpoint's address. */
@@ -896,9 +925,11 @@ enum debug_verdict debugger_handle_exit(struct debug_thread *self, const struct 
         return DEBUG_FATAL;
     switch (exit->reason) {
     case ACCEL_EXIT_SYSCALL: {
-        /* The stepped instruction was a syscall: the step ends after it. */
+        /* The stepped instruction was a syscall: the step ends after it.
+         * A step out of the kernel for another thread's stop is no event:
+         * the thread only parks there. */
         struct gdb_stop stop = {.kind = GDB_STOP_SIGNAL, .signal = GDB_SIGNAL_TRAP};
-        return stop_and_wait(self, &stop);
+        return stop_and_wait(self, self->interrupt_step ? NULL : &stop);
     }
     case ACCEL_EXIT_STOPPED:
         return handle_kick(self);
