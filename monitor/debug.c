@@ -651,6 +651,7 @@ struct debug_thread *debugger_thread_enter(struct debugger *debugger, struct acc
     if (!is_detached(debugger))
         arm_debug_registers(self, false);
     current_thread = self;
+    debug_signals_thread_enter(debugger->signals, thread);
     return self;
 }
 
@@ -666,6 +667,7 @@ void debugger_thread_leave(struct debug_thread *self)
     g_mutex_unlock(&debugger->mutex);
     if (current_thread == self)
         current_thread = NULL;
+    debug_signals_thread_leave(debugger->signals);
     g_free(self);
 }
 
@@ -1666,9 +1668,14 @@ static long target_file_readlink(void *opaque, const char *path, char *out, size
     return linux_debugger_readlink(debugger->guest->process, path, out, size);
 }
 
+/* $_siginfo: the signal of the thread whose stop was reported (0: Ctrl-C). */
 static int target_siginfo(void *opaque, uint8_t info[128], bool write)
 {
-    return debug_signals_siginfo(((struct debugger *)opaque)->signals, info, write);
+    struct debugger *debugger = opaque;
+    g_mutex_lock(&debugger->mutex);
+    int64_t tid = debugger->report_set ? debugger->report.thread : 0;
+    g_mutex_unlock(&debugger->mutex);
+    return debug_signals_siginfo(debugger->signals, tid, info, write);
 }
 
 static void target_process_events(void *opaque, bool fork, bool vfork)

@@ -29,6 +29,25 @@
 #define LINUX_TRAP_TRACE  2
 #define LINUX_TRAP_HWBKPT 4
 
+/* One thread's signals under gdb. Its vCPU thread's own: the main thread
+ * reads and writes it only while that thread is parked. */
+struct signal_thread {
+    struct linux_thread *thread;
+    int64_t tid;
+
+    /* The siginfo of this thread's stop ($_siginfo). */
+    uint8_t info[SIGINFO_SIZE];
+    bool have_info;
+    bool info_given; /* this stop's signal brought its own */
+
+    int given;            /* a signal gdb gave on resume: delivered without a stop */
+    bool handler_entered; /* a signal let through since the last stop entered a handler */
+    bool vfork_reported;  /* the vfork in progress was reported: so is its end */
+};
+
+/* The calling vCPU thread's (debug_signals_thread_enter). */
+static __thread struct signal_thread *current;
+
 struct debug_signals {
     struct debugger *debugger;
     struct guest *guest;
@@ -40,18 +59,11 @@ struct debug_signals {
     bool program[GDB_SIGNAL_LIMIT];
     bool program_given; /* gdb sent a program set: others are not delivered */
 
-    /* The stop's siginfo ($_siginfo); the main thread reads and writes it
-     * only while the vCPU thread is parked. */
-    uint8_t info[SIGINFO_SIZE];
-    bool have_info;
-    bool info_given; /* this stop's signal brought its own */
-
-    int given;            /* a signal gdb gave on resume: delivered without a stop */
-    bool handler_entered; /* a signal let through since the last stop entered a handler */
-
     /* fork-events, vfork-events (set on the main thread, under lock). */
     bool fork_events, vfork_events;
-    bool vfork_reported; /* the vfork in progress was reported: so is its end */
+
+    /* The threads' states (struct signal_thread), under lock. */
+    GPtrArray *threads;
 };
 
 /* ---- numbering ---------------------------------------------------------- */
@@ -145,62 +157,91 @@ static void user_siginfo(uint8_t info[SIGINFO_SIZE], int signal)
 
 void debug_signals_stopped(struct debug_signals *signals, const struct gdb_stop *stop)
 {
-    signals->handler_entered = false;
-    if (signals->info_given)
+    (void)signals;
+    struct signal_thread *self = current;
+    if (!self)
         return;
-    signals->have_info = stop->kind == GDB_STOP_SIGNAL;
-    if (!signals->have_info)
+    self->handler_entered = false;
+    if (self->info_given)
+        return;
+    self->have_info = stop->kind == GDB_STOP_SIGNAL;
+    if (!self->have_info)
         return;
     int signal = debug_signal_from_gdb(stop->signal);
     if (signal != SIGTRAP) {
-        user_siginfo(signals->info, signal); /* Ctrl-C: gdbserver's kill(SIGINT) */
+        user_siginfo(self->info, signal);
         return;
     }
     /* A breakpoint's SIGTRAP comes from int3 (LINUX_SI_KERNEL), a step's from
      * TF, a watchpoint's from a debug register, as x86 Linux codes them. */
-    memset(signals->info, 0, SIGINFO_SIZE);
-    put_int(signals->info, SIGINFO_SIGNO, SIGTRAP);
+    memset(self->info, 0, SIGINFO_SIZE);
+    put_int(self->info, SIGINFO_SIGNO, SIGTRAP);
     int code = LINUX_SI_KERNEL;
     if (stop->reason == GDB_STOP_REASON_NONE)
         code = LINUX_TRAP_TRACE;
     else if (stop->reason == GDB_STOP_REASON_HWBREAK || stop->reason == GDB_STOP_REASON_WATCH ||
              stop->reason == GDB_STOP_REASON_RWATCH || stop->reason == GDB_STOP_REASON_AWATCH)
         code = LINUX_TRAP_HWBKPT;
-    put_int(signals->info, SIGINFO_CODE, code);
+    put_int(self->info, SIGINFO_CODE, code);
 }
 
-int debug_signals_siginfo(struct debug_signals *signals, uint8_t info[SIGINFO_SIZE], bool write)
+/* The state of thread tid; NULL if it has none. Lock held. */
+static struct signal_thread *find_thread_locked(struct debug_signals *signals, int64_t tid)
 {
-    if (!signals->have_info)
-        return -ENOENT;
-    if (write)
-        memcpy(signals->info, info, SIGINFO_SIZE);
-    else
-        memcpy(info, signals->info, SIGINFO_SIZE);
-    return 0;
+    for (guint i = signals->threads->len; i > 0; i--) {
+        struct signal_thread *thread = g_ptr_array_index(signals->threads, i - 1);
+        if (thread->tid == tid)
+            return thread;
+    }
+    return NULL;
+}
+
+int debug_signals_siginfo(struct debug_signals *signals, int64_t tid, uint8_t info[SIGINFO_SIZE],
+                          bool write)
+{
+    if (tid <= 0) {
+        /* Ctrl-C: gdbserver's kill(SIGINT), the thread's signal. */
+        if (write)
+            return -EPERM;
+        user_siginfo(info, SIGINT);
+        return 0;
+    }
+    g_mutex_lock(&signals->lock);
+    struct signal_thread *thread = find_thread_locked(signals, tid);
+    int result = -ENOENT;
+    if (thread && thread->have_info) {
+        if (write)
+            memcpy(thread->info, info, SIGINFO_SIZE);
+        else
+            memcpy(info, thread->info, SIGINFO_SIZE);
+        result = 0;
+    }
+    g_mutex_unlock(&signals->lock);
+    return result;
 }
 
 /* ---- stops -------------------------------------------------------------------- */
 
-static bool is_debuggers_thread(struct debug_signals *signals, struct linux_thread *thread)
-{
-    /* gdb sees the program's first thread. */
-    return thread == linux_main_thread(signals->guest->process);
-}
-
 /* Reports a signal's stop with its own siginfo; the resume's signal (GDB
  * number) in *resume_signal, and info as gdb left it. */
-static enum debug_verdict stop_for(struct debug_signals *signals, int signal,
-                                   uint8_t info[SIGINFO_SIZE], int *resume_signal)
+static enum debug_verdict stop_for(struct debug_signals *signals, struct signal_thread *self,
+                                   int signal, uint8_t info[SIGINFO_SIZE], int *resume_signal)
 {
-    memcpy(signals->info, info, SIGINFO_SIZE);
-    signals->have_info = true;
-    signals->info_given = true;
+    memcpy(self->info, info, SIGINFO_SIZE);
+    self->have_info = true;
+    self->info_given = true;
     struct gdb_stop stop = {.kind = GDB_STOP_SIGNAL, .signal = debug_signal_to_gdb(signal)};
     enum debug_verdict verdict = debugger_park(signals->debugger, &stop, resume_signal);
-    signals->info_given = false;
-    memcpy(info, signals->info, SIGINFO_SIZE);
+    self->info_given = false;
+    memcpy(info, self->info, SIGINFO_SIZE);
     return verdict;
+}
+
+/* The calling vCPU thread's state, if it is thread's (each hook runs on the
+ * vCPU thread of the thread concerned). */
+static struct signal_thread *state_of(struct linux_thread *thread)
+{
+    return current && current->thread == thread ? current : NULL;
 }
 
 /* The personality's hook: a signal about to be acted on. */
@@ -208,17 +249,18 @@ static bool on_signal(void *opaque, struct linux_thread *thread, uint8_t info[SI
 {
     struct debug_signals *signals = opaque;
     int signal = get_int(info, SIGINFO_SIGNO);
-    if (!is_debuggers_thread(signals, thread))
+    struct signal_thread *self = state_of(thread);
+    if (!self)
         return true;
     /* Given by gdb on resume: it has been seen. */
-    if (signals->given == signal) {
-        signals->given = 0;
+    if (self->given == signal) {
+        self->given = 0;
         return true;
     }
     if (!debugger_holds(signals->debugger) || passed(signals, debug_signal_to_gdb(signal)))
         return true;
     int resume_signal = 0;
-    if (stop_for(signals, signal, info, &resume_signal) != DEBUG_RESUME)
+    if (stop_for(signals, self, signal, info, &resume_signal) != DEBUG_RESUME)
         return false; /* killed: debugger_before_run ends the run */
     int given = debug_signal_from_gdb(resume_signal);
     if (!given || !program_may_get(signals, resume_signal))
@@ -230,9 +272,10 @@ static bool on_signal(void *opaque, struct linux_thread *thread, uint8_t info[SI
 
 static void on_handler_entered(void *opaque, struct linux_thread *thread)
 {
-    struct debug_signals *signals = opaque;
-    if (is_debuggers_thread(signals, thread))
-        signals->handler_entered = true;
+    (void)opaque;
+    struct signal_thread *self = state_of(thread);
+    if (self)
+        self->handler_entered = true;
 }
 
 static bool on_attached(void *opaque)
@@ -243,32 +286,39 @@ static bool on_attached(void *opaque)
 
 bool debug_signals_take_handler_entry(struct debug_signals *signals)
 {
-    bool entered = signals->handler_entered;
-    signals->handler_entered = false;
+    (void)signals;
+    struct signal_thread *self = current;
+    if (!self)
+        return false;
+    bool entered = self->handler_entered;
+    self->handler_entered = false;
     return entered;
 }
 
 bool debug_signals_give(struct debug_signals *signals, int gdb_signal)
 {
+    struct signal_thread *self = current;
     int signal = debug_signal_from_gdb(gdb_signal);
-    if (!signal || !program_may_get(signals, gdb_signal))
+    if (!self || !signal || !program_may_get(signals, gdb_signal))
         return false;
     uint8_t info[SIGINFO_SIZE];
-    /* The stop's own signal (a Ctrl-C's SIGINT passed on) keeps its siginfo. */
-    if (signals->have_info && get_int(signals->info, SIGINFO_SIGNO) == signal)
-        memcpy(info, signals->info, SIGINFO_SIZE);
+    /* The stop's own signal keeps its siginfo (as gdb may have rewritten it). */
+    if (self->have_info && get_int(self->info, SIGINFO_SIGNO) == signal)
+        memcpy(info, self->info, SIGINFO_SIZE);
     else
         user_siginfo(info, signal);
-    signals->given = signal;
-    linux_signal_inject(linux_main_thread(signals->guest->process), info);
+    self->given = signal;
+    linux_signal_inject(self->thread, info);
     return true;
 }
 
 enum debug_verdict debug_signals_fault(struct debug_signals *signals, const struct accel_exit *exit)
 {
-    struct linux_thread *thread = linux_main_thread(signals->guest->process);
+    struct signal_thread *self = current;
+    if (!self)
+        return DEBUG_FATAL;
     uint8_t info[SIGINFO_SIZE];
-    int signal = linux_signal_exception_info(thread, exit->vector, exit->error_code,
+    int signal = linux_signal_exception_info(self->thread, exit->vector, exit->error_code,
                                              exit->fault_address, info);
     if (!signal) {
         signal = report_signal_for_vector(exit->vector);
@@ -280,7 +330,7 @@ enum debug_verdict debug_signals_fault(struct debug_signals *signals, const stru
     int resume_signal = 0;
     uint8_t original[SIGINFO_SIZE];
     memcpy(original, info, SIGINFO_SIZE);
-    enum debug_verdict verdict = stop_for(signals, signal, info, &resume_signal);
+    enum debug_verdict verdict = stop_for(signals, self, signal, info, &resume_signal);
     if (verdict != DEBUG_RESUME || resume_signal == 0)
         return verdict; /* without a signal the instruction runs (and faults) again */
     /* The fault's own signal goes the exception's way (its frame records the
@@ -321,12 +371,13 @@ static void process_event_stop(struct debug_signals *signals, enum gdb_stop_reas
 static void on_forked(void *opaque, struct linux_thread *thread, int child_pid, bool vfork)
 {
     struct debug_signals *signals = opaque;
-    if (!is_debuggers_thread(signals, thread) || !debugger_holds(signals->debugger))
+    struct signal_thread *self = state_of(thread);
+    if (!self || !debugger_holds(signals->debugger))
         return;
     g_mutex_lock(&signals->lock);
     bool wanted = vfork ? signals->vfork_events : signals->fork_events;
     g_mutex_unlock(&signals->lock);
-    signals->vfork_reported = vfork && wanted;
+    self->vfork_reported = vfork && wanted;
     if (wanted)
         process_event_stop(signals, vfork ? GDB_STOP_REASON_VFORK : GDB_STOP_REASON_FORK,
                            child_pid);
@@ -335,9 +386,10 @@ static void on_forked(void *opaque, struct linux_thread *thread, int child_pid, 
 static void on_vfork_done(void *opaque, struct linux_thread *thread)
 {
     struct debug_signals *signals = opaque;
-    if (!is_debuggers_thread(signals, thread) || !signals->vfork_reported)
+    struct signal_thread *self = state_of(thread);
+    if (!self || !self->vfork_reported)
         return;
-    signals->vfork_reported = false;
+    self->vfork_reported = false;
     if (debugger_holds(signals->debugger))
         process_event_stop(signals, GDB_STOP_REASON_VFORK_DONE, 0);
 }
@@ -350,6 +402,7 @@ struct debug_signals *debug_signals_new(struct debugger *debugger, struct guest 
     signals->debugger = debugger;
     signals->guest = guest;
     g_mutex_init(&signals->lock);
+    signals->threads = g_ptr_array_new_with_free_func(g_free);
     struct linux_debug_hooks hooks = {
         .opaque = signals,
         .attached = on_attached,
@@ -360,6 +413,28 @@ struct debug_signals *debug_signals_new(struct debugger *debugger, struct guest 
     };
     linux_process_set_debug_hooks(guest->process, &hooks);
     return signals;
+}
+
+void debug_signals_thread_enter(struct debug_signals *signals, struct linux_thread *thread)
+{
+    struct signal_thread *self = g_new0(struct signal_thread, 1);
+    self->thread = thread;
+    self->tid = linux_thread_tid(thread);
+    g_mutex_lock(&signals->lock);
+    g_ptr_array_add(signals->threads, self);
+    g_mutex_unlock(&signals->lock);
+    current = self;
+}
+
+void debug_signals_thread_leave(struct debug_signals *signals)
+{
+    struct signal_thread *self = current;
+    if (!self)
+        return;
+    current = NULL;
+    g_mutex_lock(&signals->lock);
+    g_ptr_array_remove(signals->threads, self); /* frees it */
+    g_mutex_unlock(&signals->lock);
 }
 
 void debug_signals_forget_after_fork(struct debug_signals *signals)
@@ -375,5 +450,6 @@ void debug_signals_free(struct debug_signals *signals)
     if (signals->guest->process)
         linux_process_set_debug_hooks(signals->guest->process, NULL);
     g_mutex_clear(&signals->lock);
+    g_ptr_array_free(signals->threads, TRUE);
     g_free(signals);
 }

@@ -3,8 +3,9 @@
  * shows them through ptrace: every signal stops the program first (T
  * packet) unless gdb passes it (QPassSignals), and reaches the program only
  * if gdb resumes with it; the siginfo of the stop ($_siginfo); signals gdb
- * gives on resume. The vCPU side runs on the program's first vCPU thread,
- * the gdb side on the main loop while that thread is parked.
+ * gives on resume. Every thread of the program has its own: the vCPU side
+ * runs on the vCPU thread of the thread concerned, the gdb side on the main
+ * loop while the threads are parked.
  */
 #ifndef HERMITUX_MONITOR_DEBUG_SIGNALS_H
 #define HERMITUX_MONITOR_DEBUG_SIGNALS_H
@@ -35,13 +36,19 @@ void debug_signals_set_filters(struct debug_signals *signals, const bool *pass,
 /* fork-events, vfork-events: whether gdb takes them (qSupported). */
 void debug_signals_set_process_events(struct debug_signals *signals, bool fork, bool vfork);
 
+/* vCPU thread, as it starts and ends under the debugger: its own state
+ * (the hooks below act for the calling vCPU thread's guest thread). */
+void debug_signals_thread_enter(struct debug_signals *signals, struct linux_thread *thread);
+void debug_signals_thread_leave(struct debug_signals *signals);
+
 /* vCPU thread, as it parks for stop: the stop's siginfo, unless the signal
  * being delivered already gave one. */
 void debug_signals_stopped(struct debug_signals *signals, const struct gdb_stop *stop);
 
 /* vCPU thread, after a stop that was not a signal's (a breakpoint, a step,
- * Ctrl-C): the signal gdb resumed with (GDB number, 0 none) is queued for
- * the program and delivered without another stop. True when one was. */
+ * Ctrl-C): the signal gdb resumed this thread with (GDB number, 0 none) is
+ * queued for its guest thread and delivered without another stop. True
+ * when one was. */
 bool debug_signals_give(struct debug_signals *signals, int gdb_signal);
 
 /* vCPU thread: whether a signal gdb let through since the last stop entered
@@ -55,8 +62,10 @@ bool debug_signals_take_handler_entry(struct debug_signals *signals);
 enum debug_verdict debug_signals_fault(struct debug_signals *signals,
                                        const struct accel_exit *exit);
 
-/* Main thread, while stopped: qXfer:siginfo:read (write: replaced). */
-int debug_signals_siginfo(struct debug_signals *signals, uint8_t info[128], bool write);
+/* Main thread, while stopped: qXfer:siginfo:read (write: replaced) of
+ * thread tid's stop; tid 0 for a Ctrl-C's (SIGINT, read only). */
+int debug_signals_siginfo(struct debug_signals *signals, int64_t tid, uint8_t info[128],
+                          bool write);
 
 /* In a fork's child: the debugger stays with the parent. */
 void debug_signals_forget_after_fork(struct debug_signals *signals);
