@@ -183,18 +183,54 @@ void accel_set_kick_sink(pid_t tid)
     __atomic_store_n(&kick_sink, tid, __ATOMIC_RELEASE);
 }
 
+/* glibc's sigtimedwait shows a tkill from this process as SI_USER; another
+ * process cannot send SI_USER or SI_TKILL with this pid (the kernel fills
+ * it), only forge it with a negative code (sigqueue), which is theirs. */
 bool accel_kick_is_own(const siginfo_t *info)
 {
-    return info->si_code == SI_TKILL && info->si_pid == getpid();
+    return (info->si_code == SI_TKILL || info->si_code == SI_USER) && info->si_pid == getpid();
+}
+
+/* Passed-on signals waiting for a sink (a fork's child before its forwarder
+ * runs): slots claimed and released with atomics, signal-safe. */
+#define KICK_HELD_SLOTS 8
+enum { HELD_FREE, HELD_WRITING, HELD_FULL };
+static int held_state[KICK_HELD_SLOTS];
+static siginfo_t held_info[KICK_HELD_SLOTS];
+
+static void hold_for_sink(const siginfo_t *info)
+{
+    for (int slot = 0; slot < KICK_HELD_SLOTS; slot++) {
+        int expected = HELD_FREE;
+        if (__atomic_compare_exchange_n(&held_state[slot], &expected, HELD_WRITING, false,
+                                        __ATOMIC_ACQUIRE, __ATOMIC_RELAXED)) {
+            held_info[slot] = *info;
+            __atomic_store_n(&held_state[slot], HELD_FULL, __ATOMIC_RELEASE);
+            return;
+        }
+    }
+    /* More than 8 at once before a forwarder runs: lost, as a standard
+     * signal already pending would be. */
 }
 
 void accel_kick_pass_on(const siginfo_t *info)
 {
     pid_t sink = __atomic_load_n(&kick_sink, __ATOMIC_ACQUIRE);
-    if (sink > 0) {
-        siginfo_t copy = *info;
-        syscall(SYS_rt_tgsigqueueinfo, getpid(), sink, ACCEL_KICK_SIGNAL, &copy);
+    siginfo_t copy = *info;
+    if (sink <= 0 || syscall(SYS_rt_tgsigqueueinfo, getpid(), sink, ACCEL_KICK_SIGNAL, &copy) != 0)
+        hold_for_sink(info);
+}
+
+bool accel_kick_take_held(siginfo_t *info)
+{
+    for (int slot = 0; slot < KICK_HELD_SLOTS; slot++) {
+        if (__atomic_load_n(&held_state[slot], __ATOMIC_ACQUIRE) != HELD_FULL)
+            continue;
+        *info = held_info[slot];
+        __atomic_store_n(&held_state[slot], HELD_FREE, __ATOMIC_RELEASE);
+        return true;
     }
+    return false;
 }
 
 bool accel_kick_pending(struct accel *vcpu)

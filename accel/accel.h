@@ -147,12 +147,15 @@ struct accel_breakpoint {
  * under musl, sigqueue'd by another guest): such a signal is not a kick. A
  * kick is a tkill from this process (accel_kick_is_own); any other goes to
  * the sink thread (the monitor's signal forwarder, which passes it to the
- * program) with its siginfo. accel_kick_pass_on is async-signal-safe. Before
- * a sink is set, or when it is gone, such a signal is lost.
+ * program) with its siginfo. accel_kick_pass_on is async-signal-safe; with
+ * no sink it holds the signal until one takes it (accel_kick_take_held).
  */
 void accel_set_kick_sink(pid_t tid);
 bool accel_kick_is_own(const siginfo_t *info);
 void accel_kick_pass_on(const siginfo_t *info);
+/* One signal passed on while no sink could take it (0: tid unset, as in a
+ * fork's child until its forwarder runs), for the sink to take. */
+bool accel_kick_take_held(siginfo_t *info);
 
 /* What this accelerator can do on this host, found by probing at creation. */
 struct accel_capabilities {

@@ -48,7 +48,7 @@ static void install_at(struct linux_process *process, int guest_fd, int host_fd,
         known && S_ISDIR(st.st_mode) && fstatfs(host_fd, &fs) == 0 && fs.f_type == PROC_SUPER_MAGIC;
     entry->proc = NULL;
     entry->signalfd = NULL;
-    entry->async = false;
+    entry->owner_tid = 0;
 }
 
 long linux_fd_free_slot(const struct linux_process *process, int minimum)
@@ -77,6 +77,7 @@ int linux_fd_release(struct linux_process *process, int guest_fd)
     int host_fd = entry->host_fd;
     entry->host_fd = -1;
     entry->cloexec = false;
+    entry->owner_tid = 0;
     linux_proc_fd_unref(entry->proc);
     entry->proc = NULL;
     linux_signalfd_unref(process, entry->signalfd);
@@ -166,18 +167,35 @@ static long sys_dup3(struct linux_thread *thread, const uint64_t *args)
 }
 
 /*
- * F_SETFL. O_ASYNC is kept for the program but never given to the host: its
- * SIGIO would be the monitor's (a default action that ends it), and the
- * personality has no SIGIO to deliver, so -v says so.
+ * F_SETOWN_EX / F_GETOWN_EX (glibc's fcntl(F_GETOWN) is F_GETOWN_EX). A
+ * thread owner is given to the host as its process: a guest thread's host
+ * thread keeps every forwarded signal blocked, so a signal directed at it
+ * would never be taken; the process's forwarder hands it to a thread that
+ * takes it. The thread is kept for F_GETOWN_EX.
  */
-static long set_status_flags(struct linux_process *process, struct linux_fd *entry, int host_fd,
-                             int flags)
+static long owner_ex(struct linux_process *process, struct linux_fd *entry, int host_fd,
+                     int command, uint64_t address)
 {
-    if (fcntl(host_fd, F_SETFL, flags & ~O_ASYNC) != 0)
+    struct f_owner_ex owner;
+    if (command == F_GETOWN_EX) {
+        if (entry->owner_tid) {
+            owner = (struct f_owner_ex){.type = F_OWNER_TID, .pid = entry->owner_tid};
+        } else if (fcntl(host_fd, F_GETOWN_EX, &owner) != 0) {
+            return linux_host_error();
+        }
+        return linux_copy_out(process, address, &owner, sizeof owner) ? -EFAULT : 0;
+    }
+    if (linux_copy_in(process, address, &owner, sizeof owner))
+        return -EFAULT;
+    struct f_owner_ex host_owner = owner;
+    if (owner.type == F_OWNER_TID) {
+        if (owner.pid <= 0 || !linux_thread_find(process, owner.pid))
+            return -ESRCH;
+        host_owner = (struct f_owner_ex){.type = F_OWNER_PID, .pid = linux_pid()};
+    }
+    if (fcntl(host_fd, F_SETOWN_EX, &host_owner) != 0)
         return linux_host_error();
-    if ((flags & O_ASYNC) && !entry->async && process->config.verbose)
-        fprintf(stderr, "hermitux-run: fcntl O_ASYNC: recorded, but SIGIO is not delivered\n");
-    entry->async = flags & O_ASYNC;
+    entry->owner_tid = owner.type == F_OWNER_TID ? owner.pid : 0;
     return 0;
 }
 
@@ -202,12 +220,14 @@ static long sys_fcntl(struct linux_thread *thread, const uint64_t *args)
             return -EINVAL;
         return dup_from(process, args[0], (int)minimum, command == F_DUPFD_CLOEXEC);
     }
-    case F_GETFL: {
-        long flags = linux_host_result(fcntl(host_fd, F_GETFL));
-        return flags < 0 ? flags : flags | (entry->async ? O_ASYNC : 0);
-    }
+    case F_GETFL:
+        return linux_host_result(fcntl(host_fd, F_GETFL));
     case F_SETFL:
-        return set_status_flags(process, entry, host_fd, (int)args[2]);
+        /* O_ASYNC too: a guest pid is a host pid, so the owner the program
+         * names (F_SETOWN) is the monitor of that process, which forwards
+         * the SIGIO (or F_SETSIG's signal) to its program like any signal
+         * sent to it (monitor/run.c); si_fd and si_band are not carried. */
+        return linux_host_result(fcntl(host_fd, F_SETFL, (int)args[2]));
     case F_GETLK:
     case F_SETLK:
     case F_SETLKW:
@@ -224,13 +244,23 @@ static long sys_fcntl(struct linux_thread *thread, const uint64_t *args)
             return -EFAULT;
         return 0;
     }
-    case F_GETPIPE_SZ:
     case F_GETOWN:
+        if (entry->owner_tid)
+            return entry->owner_tid;
+        return linux_host_result(fcntl(host_fd, command));
+    case F_SETOWN:
+        entry->owner_tid = 0;
+        return linux_host_result(fcntl(host_fd, command, (int)args[2]));
+    case F_GETOWN_EX:
+    case F_SETOWN_EX:
+        return owner_ex(process, entry, host_fd, command, args[2]);
+    case F_GETPIPE_SZ:
     case F_GET_SEALS:
     case F_GETLEASE:
+    case F_GETSIG:
         return linux_host_result(fcntl(host_fd, command));
     case F_SETPIPE_SZ:
-    case F_SETOWN:
+    case F_SETSIG:
         return linux_host_result(fcntl(host_fd, command, (int)args[2]));
     default:
         return -EINVAL;

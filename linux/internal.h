@@ -122,7 +122,7 @@ struct linux_fd {
     bool cloexec; /* FD_CLOEXEC as the program set it (nothing execs, but it reads back) */
     bool regular; /* a regular file: reads may be looped to completion */
     bool on_proc; /* a directory in the host's procfs: lookups under it are decided by proc.c */
-    bool async;   /* O_ASYNC as the program set it (never set on the host fd: fd.c) */
+    int owner_tid; /* F_SETOWN_EX F_OWNER_TID's thread (the host is given the process) */
     struct linux_proc_fd *proc;      /* a virtual /proc file or directory (proc.c), else NULL */
     struct linux_signalfd *signalfd; /* a signalfd (signalfd.c), else NULL */
 };

@@ -288,7 +288,7 @@ void linux_signal_inject(struct linux_thread *thread, const uint8_t info[128])
 
 static void kick(struct linux_thread *thread)
 {
-    if (thread->has_cpu && thread->cpu.kick)
+    if (thread->has_cpu && thread->cpu.kick && thread->cpu.opaque)
         thread->cpu.kick(thread->cpu.opaque);
 }
 
@@ -310,7 +310,10 @@ static void wake_for_process(struct linux_process *process, int signal)
     struct linux_thread *pick = NULL;
     for (guint i = 0; process->threads && i < process->threads->len && !pick; i++) {
         struct linux_thread *candidate = g_ptr_array_index(process->threads, i);
-        if (wants_signal(candidate, signal))
+        /* An exited main thread stays listed (the group's leader) but takes
+         * nothing, as Linux skips exiting threads. */
+        if (!__atomic_load_n(&candidate->exited, __ATOMIC_ACQUIRE) &&
+            wants_signal(candidate, signal))
             pick = candidate;
     }
     /* The thread performing this very syscall delivers at its end. */

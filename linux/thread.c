@@ -299,12 +299,15 @@ static long sys_exit(struct linux_thread *thread, const uint64_t *args)
         linux_process_exit(process, (int)args[0], 0);
         return 0;
     }
+    /* Exiting before its joiners wake, as Linux marks a task PF_EXITING
+     * before it clears its tid: a signal sent once a join returned goes to a
+     * thread that is left. */
+    __atomic_store_n(&thread->exited, true, __ATOMIC_RELEASE);
     walk_robust_list(thread);
     uint32_t zero = 0;
     if (thread->clear_child_tid &&
         linux_copy_out(process, thread->clear_child_tid, &zero, sizeof(zero)) == 0)
         linux_futex_wake(process, thread->clear_child_tid, 1);
-    thread->exited = true;
     return 0;
 }
 

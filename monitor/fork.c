@@ -109,6 +109,9 @@ long monitor_guest_fork(void *opaque, uint64_t child_stack)
         return fork_wait_ready(ready[0], pid);
     }
     close(ready[0]);
+    /* The parent's forwarder is not this process's: a signal numbered like
+     * the kick waits for the child's own (accel_kick_take_held). */
+    accel_set_kick_sink(0);
     signal(SIGINT, SIG_DFL);
     signal(SIGTERM, SIG_DFL);
     pthread_sigmask(SIG_SETMASK, &saved, NULL);
@@ -170,9 +173,15 @@ long monitor_guest_exec(void *opaque, const char *path, char *const argv[], char
     char *gdb_session =
         guest->exec_handover ? guest->exec_handover(guest->exec_handover_opaque, false) : NULL;
     GPtrArray *args = exec_arguments(guest, path, argv, envp, state_fd, gdb_session);
-    /* The new monitor starts with no signal blocked, as a process should. */
+    /* The new monitor starts with no signal blocked, as a process should,
+     * but the kick: one sent to this thread just before (a SIGCHLD's
+     * delivery kicks the vCPU) stays pending across execve, where its
+     * default action would end the new monitor (1 run in 8 of a shell
+     * whose subshell exited before its exec); blocked, the new monitor
+     * takes it for the kick it is. */
     sigset_t all, saved;
     sigemptyset(&all);
+    sigaddset(&all, ACCEL_KICK_SIGNAL);
     pthread_sigmask(SIG_SETMASK, &all, &saved);
     fflush(NULL);
     extern char **environ;

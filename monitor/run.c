@@ -756,6 +756,10 @@ static gpointer forward_signals(gpointer data)
     while (!atomic_load(&run->forwarder_quit)) {
         siginfo_t info;
         int signal = sigtimedwait(&set, &info, &poll_interval);
+        /* A signal numbered like the kick that came while no forwarder ran
+         * (a fork's child) waits here, and one is taken per turn. */
+        if (signal <= 0 && accel_kick_take_held(&info))
+            signal = info.si_signo;
         if (signal <= 0 || (signal == ACCEL_KICK_SIGNAL && accel_kick_is_own(&info)))
             continue;
         if (run->debugger && !run->forked_child && (signal == SIGINT || signal == SIGTERM)) {

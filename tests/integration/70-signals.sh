@@ -11,6 +11,7 @@ program signal_targets -- signal_targets
 program signal_fds -- signal_fds
 program sigchld -- sigchld
 program rt_between -- rt_between
+program sigio -- sigio
 program signals-pipe-default --status 141 -- signals pipe default
 program signals-pipe-ignore -- signals pipe ignore
 program signals-pipe-handle -- signals pipe handle
@@ -65,5 +66,7 @@ for libc in musl glibc; do
     for signal in USR1 TERM INT; do
         custom "$libc/signals-external-$signal-handled" external_signal "$libc" "$signal" handle
     done
+    # The main thread has exited (the monitor crashed posting it to that thread).
+    custom "$libc/signals-external-USR1-main-exit" external_signal "$libc" USR1 main-exit
 done
 program signal_loop -- signal_loop 2000

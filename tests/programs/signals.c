@@ -3,6 +3,7 @@
  * (no addresses, no pids), and exits non-zero when something is wrong. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdint.h>
@@ -461,9 +462,31 @@ static void on_external(int signal)
     last_signal = signal;
 }
 
-/* Waits for a signal from outside (the test sends it once "ready" shows). */
+static void scenario_wait(const char *mode);
+
+static pthread_t main_thread;
+
+static void *wait_in_thread(void *mode)
+{
+    /* Once the main thread is gone for sure (natively, a signal sent while
+     * it was still exiting could be lost with it). */
+    pthread_join(main_thread, NULL);
+    scenario_wait(mode);
+    exit(0);
+}
+
+/* Waits for a signal from outside (the test sends it once "ready" shows).
+ * main-exit: the wait is a second thread's, the main thread has called
+ * pthread_exit: the process's signal goes to the thread that is left. */
 static void scenario_wait(const char *mode)
 {
+    if (strcmp(mode, "main-exit") == 0) {
+        pthread_t thread;
+        main_thread = pthread_self();
+        if (pthread_create(&thread, NULL, wait_in_thread, (void *)"handle") != 0)
+            exit(2);
+        pthread_exit(NULL);
+    }
     if (strcmp(mode, "handle") == 0) {
         /* Without SA_RESTART (signal() would set it): the read ends. */
         struct sigaction action;
