@@ -1183,6 +1183,25 @@ static bool kvm_program_emulation_fault(struct kvm_accel *kvm, struct accel_exit
     return true;
 }
 
+/*
+ * `int N` from user mode through a gate it may not use (every vector but the
+ * breakpoint's and overflow's here: the guest kernel has no i386 syscall
+ * gate, as a Linux kernel without IA32 emulation) is a #GP with the
+ * vector's IDT error code on x86 (tcg does so). PVM raises #UD instead; told
+ * back to what hardware gives, the program gets the SIGSEGV Linux gives.
+ */
+static void kvm_fix_user_int(struct kvm_accel *kvm, unsigned *vector)
+{
+    uint8_t code[2];
+    if (*vector != 6 || (kvm->frame.cs & 3) != 3 ||
+        guest_read(kvm->vm->memory, kvm->frame.rip, code, sizeof code, GUEST_ACCESS_DEBUG) < 0)
+        return;
+    if (code[0] != 0xcd || code[1] == 3 || code[1] == 4)
+        return;
+    *vector = 13;
+    kvm->frame.error_code = ((uint64_t)code[1] << 3) | 2; /* IDT, vector */
+}
+
 static int kvm_handle_exception(struct kvm_accel *kvm, unsigned vector, struct accel_exit *exit)
 {
     struct kvm_regs *regs;
@@ -1201,6 +1220,7 @@ static int kvm_handle_exception(struct kvm_accel *kvm, unsigned vector, struct a
     kvm->frame_address = regs->rsp;
     kvm->in_exception = true;
     kvm->frame_dirty = false;
+    kvm_fix_user_int(kvm, &vector);
     exit->reason = ACCEL_EXIT_EXCEPTION;
     exit->vector = vector;
     exit->has_error_code = vector == 8 || (vector >= 10 && vector <= 14) || vector == 17 ||

@@ -81,7 +81,7 @@ program hostile_cpu-caught-doorbell-clflush --accels kvm -- hostile_cpu caught-d
 program hostile_cpu-caught-doorbell-avx-store --accels kvm -- hostile_cpu caught-doorbell-avx-store
 program hostile_cpu-caught-doorbell-xsave --accels kvm -- hostile_cpu caught-doorbell-xsave
 # Privileged instructions at CPL3: SIGSEGV (SI_KERNEL), never acted on.
-for attack in port-out port-in hlt cli; do
+for attack in port-out port-in hlt cli int-0x81; do
     program "hostile_cpu-caught-$attack" -- hostile_cpu "caught-$attack"
 done
 

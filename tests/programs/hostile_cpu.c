@@ -100,6 +100,12 @@ static void cli(void)
 {
     FAULT_AT("cli", "i"(0));
 }
+/* A software interrupt through a gate user mode may not use: #GP, SIGSEGV
+ * (PVM raised #UD: SIGILL under kvm). Not 0x80: the host may emulate i386. */
+static void int_0x81(void)
+{
+    FAULT_AT("int $0x81", "i"(0));
+}
 
 /* Not natively (nothing is mapped there): under hermitux-run on kvm the
  * syscall entry's page, entered by a jump with r11 claiming IOPL 3 and NT.
@@ -139,6 +145,7 @@ static const struct {
     {"port-in", port_in},
     {"hlt", halt},
     {"cli", cli},
+    {"int-0x81", int_0x81},
     {"entry-with-iopl", entry_with_iopl},
 };
 
