@@ -57,14 +57,34 @@ static void child_after_fork(struct linux_thread *thread, int inherited_vfork_fd
  * lost, where Linux's vfork child writes the parent's own memory. What
  * programs rely on lies in the parent's stack above its rsp (glibc's
  * posix_spawn puts the failed exec's errno there; a vfork child may set the
- * caller's locals), so an exiting child sends that range back through the
- * pipe: {start, length} then the bytes, at most VFORK_SHARE_MAX.
+ * caller's locals), so an exiting child sends back what it changed in that
+ * range, at most VFORK_SHARE_MAX, through the pipe: runs of {start, length}
+ * then the bytes, ended by a {0, 0}. Only the bytes it changed: the parent's
+ * other threads run meanwhile, and a worker's range reaches into its
+ * thread descriptor (musl puts it above the stack), which they update; the
+ * whole range written back undid that (musl's pthread_exit then crashed,
+ * 1 run in 5 of a vfork from a worker).
  */
 #define VFORK_SHARE_MAX (256 * 1024)
 
 struct vfork_share {
     uint64_t start, length;
 };
+
+static bool write_all(int fd, const void *buffer, size_t length)
+{
+    const uint8_t *at = buffer;
+    while (length) {
+        ssize_t n = write(fd, at, length);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return false;
+        at += n;
+        length -= (size_t)n;
+    }
+    return true;
+}
 
 static bool read_all(int fd, void *buffer, size_t length)
 {
@@ -84,12 +104,11 @@ static bool read_all(int fd, void *buffer, size_t length)
 static void wait_for_vfork_child(struct linux_process *process, int read_fd)
 {
     struct vfork_share share;
-    if (read_all(read_fd, &share, sizeof(share)) && share.length <= VFORK_SHARE_MAX) {
-        uint8_t *bytes = g_malloc(share.length ? share.length : 1);
-        if (read_all(read_fd, bytes, share.length))
-            linux_copy_out(process, share.start, bytes, share.length);
-        g_free(bytes);
-    }
+    uint8_t *bytes = g_malloc(VFORK_SHARE_MAX);
+    while (read_all(read_fd, &share, sizeof(share)) && share.length &&
+           share.length <= VFORK_SHARE_MAX && read_all(read_fd, bytes, share.length))
+        linux_copy_out(process, share.start, bytes, share.length);
+    g_free(bytes);
     char byte;
     while (read(read_fd, &byte, 1) < 0 && errno == EINTR)
         ;
@@ -102,26 +121,46 @@ void linux_vfork_child_exit(struct linux_process *process)
     if (fd < 0)
         return;
     process->vfork_done_fd = -1;
-    struct vfork_share share = {process->vfork_share_start,
-                                process->vfork_share_end - process->vfork_share_start};
-    uint8_t *bytes = g_malloc(share.length ? share.length : 1);
-    if (linux_copy_in(process, share.start, bytes, share.length) == 0) {
+    uint64_t length = process->vfork_share_end - process->vfork_share_start;
+    uint8_t *now = g_malloc(length ? length : 1);
+    const uint8_t *before = process->vfork_share_before;
+    if (before && linux_copy_in(process, process->vfork_share_start, now, length) == 0) {
         sigset_t old_mask;
         linux_pipe_guard_begin(&old_mask);
-        if (write(fd, &share, sizeof(share)) == (ssize_t)sizeof(share)) {
-            for (uint64_t done = 0; done < share.length;) {
-                ssize_t n = write(fd, bytes + done, share.length - done);
-                if (n < 0 && errno == EINTR)
-                    continue;
-                if (n <= 0)
-                    break;
-                done += (uint64_t)n;
+        bool sent = true;
+        for (uint64_t at = 0; at < length && sent;) {
+            if (now[at] == before[at]) {
+                at++;
+                continue;
             }
+            uint64_t end = at;
+            while (end < length && now[end] != before[end])
+                end++;
+            struct vfork_share run = {process->vfork_share_start + at, end - at};
+            sent = write_all(fd, &run, sizeof(run)) && write_all(fd, now + at, end - at);
+            at = end;
         }
+        struct vfork_share last = {0, 0};
+        if (sent)
+            write_all(fd, &last, sizeof(last));
         linux_pipe_guard_end(&old_mask);
     }
-    g_free(bytes);
+    g_free(now);
+    g_free(process->vfork_share_before);
+    process->vfork_share_before = NULL;
     close(fd);
+}
+
+/* In the vfork child, before it runs: the range as the parent left it. */
+static void vfork_share_snapshot(struct linux_process *process)
+{
+    uint64_t length = process->vfork_share_end - process->vfork_share_start;
+    g_free(process->vfork_share_before);
+    process->vfork_share_before = g_malloc(length ? length : 1);
+    if (linux_copy_in(process, process->vfork_share_start, process->vfork_share_before, length)) {
+        g_free(process->vfork_share_before);
+        process->vfork_share_before = NULL;
+    }
 }
 
 /* The range a vfork child hands back: the parent's stack from rsp up. */
@@ -167,6 +206,8 @@ static long fork_process(struct linux_thread *thread, uint64_t flags, uint64_t s
     if (pid == 0) {
         child_after_fork(thread, process->vfork_done_fd);
         process->vfork_done_fd = vfork_pipe[1];
+        if (vfork_pipe[1] >= 0)
+            vfork_share_snapshot(process);
         if (vfork_pipe[0] >= 0)
             close(vfork_pipe[0]);
         return 0;

@@ -235,6 +235,7 @@ struct linux_process {
      * hands back when it exits (fork.c: what the parent would see of a
      * shared memory, such as posix_spawn's error). */
     uint64_t vfork_share_start, vfork_share_end;
+    uint8_t *vfork_share_before; /* the child's: that range as the vfork found it */
 
     /* Set once, by the first exit_group or fatal signal (Linux keeps the
      * first group exit code too): the status under misc_lock, then exited,

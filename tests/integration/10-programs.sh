@@ -158,3 +158,4 @@ program thread_end-max-threads --opt --max-threads=3 --vm-stdout @DATA@/thread_e
 program thread_work-split -- thread_work split 4 20000000
 program thread_work-pingpong -- thread_work pingpong 2000
 program thread_end-fork -- thread_end fork
+program thread_end-vfork -- thread_end vfork

@@ -315,13 +315,6 @@ gdb_thread_fork_event() {
 gdb_thread_vfork_event() {
     local accel=$1 dir=$2 libc=$3
     have_gdbserver || return 77
-    if [ "$libc" = musl ]; then
-        # Measured: `tsignalee vfork` (musl) dies of SIGSEGV in pthread_exit in 6 runs of
-        # 10 under hermitux-run without --gdb too (never natively): a vfork from a thread
-        # other than the first (linux/fork.c), left to its owner.
-        echo "musl: a vfork from a worker thread crashes pthread_exit, without gdb too"
-        return 77
-    fi
     tsignalee_session "$accel" "$dir" "$libc" vfork -ex 'catch vfork' -ex continue -ex 'bt 1' \
         -ex continue -ex continue
     expect "$dir" gdb.out.norm '^Thread 2 "worker" hit Catchpoint 1 \(vforked process PID\), ' \

@@ -9,6 +9,9 @@
  *               pthread_create made before its first error
  *   fork        a worker forks: the child is a copy of the worker (its
  *               stack, its thread-local value) and exits 7
+ *   vfork       a worker vforks; while the child runs, the main thread
+ *               writes a local of the worker's: both the child's write and
+ *               the main thread's are there when the worker goes on
  * Prints only deterministic facts. */
 #define _GNU_SOURCE
 #include <pthread.h>
@@ -73,6 +76,31 @@ static void *fork_from_worker(void *argument)
     return NULL;
 }
 
+static int *volatile worker_slot;
+static int sync_pipe[2];
+
+static void *vfork_from_worker(void *argument)
+{
+    (void)argument;
+    int slot = 1;
+    volatile int on_stack = 0;
+    worker_slot = &slot;
+    pid_t child = vfork();
+    if (child == 0) {
+        on_stack = 5;
+        char byte;
+        /* Until the main thread has written slot. */
+        if (read(sync_pipe[0], &byte, 1) != 1)
+            _exit(1);
+        _exit(5);
+    }
+    int status = 0;
+    waitpid(child, &status, 0);
+    printf("worker's vfork child exited %d; its write %d, the main thread's %d\n",
+           WIFEXITED(status) ? WEXITSTATUS(status) : -1, on_stack, slot);
+    return NULL;
+}
+
 static pthread_mutex_t hold = PTHREAD_MUTEX_INITIALIZER;
 
 static void *wait_for_release(void *argument)
@@ -110,6 +138,19 @@ int main(int argc, char **argv)
         pthread_create(&thread, NULL, fork_from_worker, NULL);
         pthread_join(thread, NULL);
         printf("main's thread-local %d\n", thread_value);
+        return 0;
+    }
+    if (strcmp(how, "vfork") == 0) {
+        if (pipe(sync_pipe) != 0)
+            return 1;
+        pthread_create(&thread, NULL, vfork_from_worker, NULL);
+        while (!worker_slot)
+            usleep(1000);
+        usleep(20000); /* the worker is in vfork by now, or will find 2 there */
+        *worker_slot = 2;
+        if (write(sync_pipe[1], "x", 1) != 1)
+            return 1;
+        pthread_join(thread, NULL);
         return 0;
     }
     if (strcmp(how, "main_exit") == 0) {
