@@ -25,7 +25,7 @@
 #include <unistd.h>
 
 #define EXEC_STATE_MAGIC   0x48584543u /* "HXEC" */
-#define EXEC_STATE_VERSION 1
+#define EXEC_STATE_VERSION 2
 /* Linux's limits: one string (MAX_ARG_STRLEN), all of them (a quarter of the
  * default 8 MiB stack), the `#!` line (BINPRM_BUF_SIZE), interpreters of
  * interpreters. */
@@ -52,6 +52,8 @@ struct exec_state_header {
 struct exec_state_fd {
     int32_t guest_fd, host_fd;
     uint8_t regular;
+    uint8_t is_signalfd; /* its host fd is the signalfd's eventfd */
+    uint64_t signalfd_mask;
 };
 
 /* ---- reading the arguments ---------------------------------------------------- */
@@ -199,11 +201,11 @@ static long resolve_program(struct linux_process *process, char **path, GPtrArra
     }
 }
 
-/* Whether a guest fd goes on in the new program: open, not close-on-exec,
- * and not a signalfd (its state is the personality's: closed). */
+/* Whether a guest fd goes on in the new program: open, not close-on-exec
+ * (a signalfd too: its mask comes across, linux_signalfd_adopt). */
 static bool exec_keeps(const struct linux_process *process, int fd)
 {
-    return process->fds[fd].host_fd >= 0 && !process->fds[fd].cloexec && !process->fds[fd].signalfd;
+    return process->fds[fd].host_fd >= 0 && !process->fds[fd].cloexec;
 }
 
 /* ---- the carried state ------------------------------------------------------------- */
@@ -228,7 +230,9 @@ static int write_state(struct linux_thread *thread)
     for (int fd = 0; fd < LINUX_MAX_FDS; fd++) {
         if (!exec_keeps(process, fd))
             continue;
-        struct exec_state_fd entry = {fd, process->fds[fd].host_fd, process->fds[fd].regular};
+        const struct linux_fd *kept = &process->fds[fd];
+        struct exec_state_fd entry = {fd, kept->host_fd, kept->regular, kept->signalfd != NULL,
+                                      kept->signalfd ? linux_signalfd_mask(kept->signalfd) : 0};
         g_array_append_val(fds, entry);
     }
     header.fd_count = fds->len;
@@ -293,6 +297,11 @@ int linux_exec_state_load(struct linux_process *process, int state_fd, char **er
         fcntl(entry.host_fd, F_SETFD, FD_CLOEXEC);
         process->fds[entry.guest_fd].host_fd = entry.host_fd;
         process->fds[entry.guest_fd].regular = entry.regular;
+        if (entry.is_signalfd &&
+            linux_signalfd_adopt(process, entry.guest_fd, entry.signalfd_mask) != 0) {
+            *error = g_strdup("linux: a signalfd carried across execve cannot be rebuilt");
+            goto out;
+        }
     }
     process->umask = header.umask;
     process->main_thread->signal_mask = header.signal_mask;

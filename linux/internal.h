@@ -412,6 +412,9 @@ struct linux_signalfd;
  * pending; called with signal_lock held after the pending sets change. */
 void linux_signalfd_refresh(struct linux_process *process);
 struct linux_signalfd *linux_signalfd_ref(struct linux_signalfd *signalfd);
+uint64_t linux_signalfd_mask(const struct linux_signalfd *signalfd);
+/* After an execve: guest_fd's host fd is a signalfd's eventfd (exec.c). */
+int linux_signalfd_adopt(struct linux_process *process, int guest_fd, uint64_t mask);
 void linux_signalfd_unref(struct linux_process *process, struct linux_signalfd *signalfd);
 /* read(2) of a guest fd that is a signalfd: struct signalfd_siginfo records. */
 long linux_signalfd_read(struct linux_thread *thread, uint64_t guest_fd, uint64_t buffer,

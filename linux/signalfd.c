@@ -98,11 +98,15 @@ void linux_signalfd_unref(struct linux_process *process, struct linux_signalfd *
     g_free(signalfd);
 }
 
-static long signalfd_create(struct linux_process *process, uint64_t mask, int flags)
+uint64_t linux_signalfd_mask(const struct linux_signalfd *signalfd)
 {
-    int host_fd = eventfd(0, EFD_CLOEXEC | ((flags & SIGNALFD_NONBLOCK) ? EFD_NONBLOCK : 0));
-    if (host_fd < 0)
-        return linux_host_error();
+    return signalfd->mask;
+}
+
+/* Makes the guest fd's eventfd (host_fd) a signalfd of mask: its own copy
+ * of the eventfd, registered for refresh. */
+static int signalfd_attach(struct linux_process *process, int fd, int host_fd, uint64_t mask)
+{
     struct linux_signalfd *signalfd = g_new0(struct linux_signalfd, 1);
     signalfd->refs = 1;
     signalfd->mask = mask;
@@ -110,22 +114,46 @@ static long signalfd_create(struct linux_process *process, uint64_t mask, int fl
      * copy shares O_NONBLOCK with them, which refresh never relies on. */
     signalfd->event_fd = fcntl(host_fd, F_DUPFD_CLOEXEC, 3);
     if (signalfd->event_fd < 0) {
-        long error = linux_host_error();
-        close(host_fd);
         g_free(signalfd);
-        return error;
-    }
-    long fd = linux_fd_install(process, host_fd, 0, flags & SIGNALFD_CLOEXEC);
-    if (fd < 0) {
-        close(signalfd->event_fd);
-        g_free(signalfd);
-        return fd;
+        return -errno;
     }
     process->fds[fd].signalfd = signalfd;
     g_mutex_lock(&process->signal_lock);
     process->signalfds = g_slist_prepend(process->signalfds, signalfd);
     linux_signalfd_refresh(process);
     g_mutex_unlock(&process->signal_lock);
+    return 0;
+}
+
+/* Across execve the eventfd keeps its count, which says readable or not as
+ * the old monitor last set it: refresh starts from what it finds. */
+int linux_signalfd_adopt(struct linux_process *process, int guest_fd, uint64_t mask)
+{
+    int host_fd = process->fds[guest_fd].host_fd;
+    uint64_t count;
+    bool nonblocking = fcntl(host_fd, F_GETFL) & O_NONBLOCK;
+    if (!nonblocking)
+        fcntl(host_fd, F_SETFL, fcntl(host_fd, F_GETFL) | O_NONBLOCK);
+    while (read(host_fd, &count, sizeof count) == (ssize_t)sizeof count)
+        ;
+    if (!nonblocking)
+        fcntl(host_fd, F_SETFL, fcntl(host_fd, F_GETFL) & ~O_NONBLOCK);
+    return signalfd_attach(process, guest_fd, host_fd, mask);
+}
+
+static long signalfd_create(struct linux_process *process, uint64_t mask, int flags)
+{
+    int host_fd = eventfd(0, EFD_CLOEXEC | ((flags & SIGNALFD_NONBLOCK) ? EFD_NONBLOCK : 0));
+    if (host_fd < 0)
+        return linux_host_error();
+    long fd = linux_fd_install(process, host_fd, 0, flags & SIGNALFD_CLOEXEC);
+    if (fd < 0)
+        return fd;
+    int error = signalfd_attach(process, (int)fd, host_fd, mask);
+    if (error) {
+        linux_fd_release(process, (int)fd);
+        return error;
+    }
     return fd;
 }
 

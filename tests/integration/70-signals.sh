@@ -12,6 +12,7 @@ program signal_fds -- signal_fds
 program sigchld -- sigchld
 program rt_between -- rt_between
 program sigio -- sigio
+program signalfd_exec -- signalfd_exec
 program signals-pipe-default --status 141 -- signals pipe default
 program signals-pipe-ignore -- signals pipe ignore
 program signals-pipe-handle -- signals pipe handle
