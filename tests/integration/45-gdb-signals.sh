@@ -255,6 +255,32 @@ gdb_thread_signal_resume() {
         -ex 'handle SIGUSR1 nostop noprint nopass' -ex continue
 }
 
+# Two threads signalled at once (the worker SIGUSR1, the main thread SIGUSR2): two stops,
+# one reported after the other (the second kept while the first is shown), each with its
+# own thread's $_siginfo, and both handlers run. Which comes first varies, under
+# gdbserver too: checked against itself, not compared.
+gdb_thread_signal_both() {
+    local accel=$1 dir=$2 libc=$3
+    have_gdb || return 77
+    start_monitor "$dir" --accel="$accel" -S \
+        "$GDB_PROGRAMS/gdb-$libc/tsignalee" both
+    timeout -k 5 "$TIMEOUT" gdb -batch -nx -ex "set pagination off" \
+        -ex "file $GDB_PROGRAMS/gdb-$libc/tsignalee" -ex "target remote $dir/gdb.sock" \
+        -ex continue -ex 'p $_siginfo.si_signo' -ex continue -ex 'p $_siginfo.si_signo' \
+        -ex continue >"$dir/gdb.out" 2>&1
+    finish_monitor "$dir"
+    grep -oE '^Thread [12] "(worker|tsignalee)" received signal SIGUSR[12]|^\$[12] = [0-9]+' \
+        "$dir/gdb.out" | tr '\n' ' ' >"$dir/stops"
+    local first='Thread 2 "worker" received signal SIGUSR1 $1 = 10 Thread 1 "tsignalee" received signal SIGUSR2 $2 = 12 '
+    local second='Thread 1 "tsignalee" received signal SIGUSR2 $1 = 12 Thread 2 "worker" received signal SIGUSR1 $2 = 10 '
+    if [ "$(cat "$dir/stops")" != "$first" ] && [ "$(cat "$dir/stops")" != "$second" ]; then
+        echo "stops and their \$_siginfo: $(cat "$dir/stops")"
+        return 1
+    fi
+    expect "$dir" gdb.out 'exited normally' || return 1
+    expect "$dir" out '^usr1=1 usr2=1 in-worker=1$'
+}
+
 # A signal given on resume at a breakpoint in the worker reaches the worker (queue-signal,
 # then `next`s that end in the handler); a stepi at the worker's signal stop ends in its
 # handler.
@@ -329,6 +355,7 @@ for gdb_libc in glibc musl; do
     custom "gdb-signals/$gdb_libc/thread-stops" gdb_thread_signal_stops "$gdb_libc"
     custom "gdb-signals/$gdb_libc/thread-resume" gdb_thread_signal_resume "$gdb_libc"
     custom "gdb-signals/$gdb_libc/thread-given" gdb_thread_signal_given "$gdb_libc"
+    custom "gdb-signals/$gdb_libc/thread-both" gdb_thread_signal_both "$gdb_libc"
     custom "gdb-signals/$gdb_libc/thread-fault" gdb_thread_fault "$gdb_libc"
     custom "gdb-signals/$gdb_libc/thread-fork" gdb_thread_fork_event "$gdb_libc"
     custom "gdb-signals/$gdb_libc/thread-vfork" gdb_thread_vfork_event "$gdb_libc"

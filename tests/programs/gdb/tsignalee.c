@@ -1,11 +1,12 @@
 /* tsignalee: signals met by a thread other than the first, for the gdb tests of signals
- * under the debugger. The main thread installs the handlers and starts one worker
- * (named "worker"), which sends itself SIGUSR1 with pthread_kill and passes
- * worker_after_kill(); the main thread joins it and prints what the handlers got and
- * which thread ran them (the SIGUSR1 handler also says so as it runs). With an argument the worker
- * instead writes through a NULL pointer ("segv"), or makes a child with fork ("fork": it exits 3)
- * or vfork ("vfork": it exits 5) and waits for it. Exits 0 when SIGUSR1 came once, 3 when it never
- * came (gdb discarded it). */
+ * under the debugger. The main thread installs the handlers and starts one worker (named
+ * "worker"), which sends itself SIGUSR1 with pthread_kill and passes worker_after_kill();
+ * the main thread joins it and prints what the handlers got and which thread ran them (the
+ * SIGUSR1 handler also says so as it runs). With an argument the worker instead writes
+ * through a NULL pointer ("segv"), or makes a child with fork ("fork": it exits 3) or vfork
+ * ("vfork": it exits 5) and waits for it; with "both" the main thread sends itself SIGUSR2
+ * as the worker sends itself SIGUSR1 (both stop under gdb, one reported after the other).
+ * Exits 0 when SIGUSR1 came once, 3 when it never came (gdb discarded it). */
 #define _GNU_SOURCE
 #include <pthread.h>
 #include <signal.h>
@@ -17,6 +18,7 @@
 #include <unistd.h>
 
 static const char *mode = "";
+static pthread_barrier_t together;
 static __thread int is_worker;
 volatile sig_atomic_t got_usr1, got_usr2, handler_in_worker;
 
@@ -64,6 +66,8 @@ static void *worker(void *argument)
         *(volatile int *)NULL = 1;
     if (strcmp(mode, "fork") == 0 || strcmp(mode, "vfork") == 0)
         make_child(strcmp(mode, "vfork") == 0);
+    if (strcmp(mode, "both") == 0)
+        pthread_barrier_wait(&together);
     pthread_kill(pthread_self(), SIGUSR1);
     worker_after_kill();
     return NULL;
@@ -75,10 +79,15 @@ int main(int argc, char **argv)
         mode = argv[1];
     signal(SIGUSR1, on_usr1);
     signal(SIGUSR2, on_usr2);
+    pthread_barrier_init(&together, NULL, 2);
     pthread_t thread;
     if (pthread_create(&thread, NULL, worker, NULL) != 0) {
         perror("pthread_create");
         return 1;
+    }
+    if (strcmp(mode, "both") == 0) {
+        pthread_barrier_wait(&together);
+        pthread_kill(pthread_self(), SIGUSR2);
     }
     pthread_join(thread, NULL);
     printf("usr1=%d usr2=%d in-worker=%d\n", (int)got_usr1, (int)got_usr2, (int)handler_in_worker);
