@@ -72,13 +72,15 @@ struct debug_thread {
     bool parked; /* stopped for the debugger: waits until the main loop clears it */
     bool has_pending;
     struct gdb_stop pending;         /* an event met while another thread's stop was under way */
+    bool held_for_watch;             /* parked for another thread's watch step (claim_watch_step) */
     struct gdb_resume_action action; /* what the last resume asked of it */
 
     /* The vCPU thread's own (the main loop reads them only while parked). */
-    bool stepping;         /* the resume in progress is a step */
-    bool step_via_tf;      /* ...done with RFLAGS.TF through the guest IDT */
-    bool interrupt_step;   /* kicked in the guest kernel: stepping out to the program */
-    bool resumed_in_user;  /* the last resume started in the program */
+    bool stepping;       /* the resume in progress is a step */
+    bool step_via_tf;    /* ...done with RFLAGS.TF through the guest IDT */
+    bool interrupt_step; /* kicked in the guest kernel: stepping out to the program */
+    struct gdb_resume_action action_before; /* ...and the action that step replaced */
+    bool resumed_in_user;                   /* the last resume started in the program */
     bool temporary_active; /* an int3 planted to end a kernel step into user mode */
     uint64_t temporary_address;
     uint8_t temporary_saved;
@@ -110,6 +112,10 @@ struct debugger {
     struct gdb_stop report;
     enum silent_stop silent;
     bool killed, aborted, ended;
+    /* A watch step under way: the thread that runs alone with a trapped
+     * page open (claim_watch_step), and a Ctrl-C that came meanwhile. */
+    struct debug_thread *watch_owner;
+    bool interrupt_during_watch;
     bool detached; /* set by the main loop while every vCPU is parked; atomic (is_detached) */
 
     bool halt_at_start;
@@ -434,6 +440,10 @@ static void arm_now(struct debug_thread *self)
 static enum debug_verdict park(struct debug_thread *self, const struct gdb_stop *event, bool defer)
 {
     struct debugger *debugger = self->debugger;
+    /* A step out of the kernel for a stop is over: the resume it replaced
+     * goes on if the stop was another thread's watch step. */
+    if (self->interrupt_step)
+        self->action = self->action_before;
     self->interrupt_step = false;
     /* A watched page's step keeps its TF: it goes on at the next resume. */
     if (!self->watch_step)
@@ -455,6 +465,8 @@ static enum debug_verdict park(struct debug_thread *self, const struct gdb_stop 
     }
     self->parked = true;
     report_if_all_parked_locked(debugger);
+    if (debugger->watch_owner)
+        g_cond_broadcast(&debugger->wake);
     while (self->parked && !debugger->killed && !debugger->aborted && !debugger->ended)
         g_cond_wait(&debugger->wake, &debugger->mutex);
     self->parked = false;
@@ -647,6 +659,7 @@ struct debug_thread *debugger_thread_enter(struct debugger *debugger, struct acc
     /* Born during a stop: it parks at its first exit. */
     if (debugger->stopping || debugger->killed)
         debugger->guest->accel_ops->stop(accel);
+    self->held_for_watch = debugger->watch_owner != NULL;
     g_mutex_unlock(&debugger->mutex);
     if (!is_detached(debugger))
         arm_debug_registers(self, false);
@@ -664,6 +677,8 @@ void debugger_thread_leave(struct debug_thread *self)
     g_mutex_lock(&debugger->mutex);
     g_ptr_array_remove(debugger->threads, self);
     report_if_all_parked_locked(debugger);
+    if (debugger->watch_owner)
+        g_cond_broadcast(&debugger->wake);
     g_mutex_unlock(&debugger->mutex);
     if (current_thread == self)
         current_thread = NULL;
@@ -738,6 +753,8 @@ static bool stopped_in_kernel_path(struct debug_thread *self)
  * thread then parks for the stop under way. */
 static enum debug_verdict step_out_of_kernel(struct debug_thread *self)
 {
+    if (!self->interrupt_step)
+        self->action_before = self->action;
     self->interrupt_step = true;
     self->action.mode = GDB_RESUME_STEP;
     arm_resume(self);
@@ -839,21 +856,91 @@ static void decode_watch_accesses(struct debug_thread *self, const struct cpu_st
     self->watch_access_count = count;
 }
 
-/* The program touched a page a watchpoint traps: open the page, let the one
- * instruction run (TF), and judge its accesses afterwards. An instruction
- * that touches a second trapped page faults again before it completes: that
- * page is opened too. (While it is open, another thread's access to it is
- * not seen.) */
+static bool others_parked_locked(struct debugger *debugger, const struct debug_thread *self)
+{
+    for (guint i = 0; i < debugger->threads->len; i++) {
+        const struct debug_thread *thread = thread_at(debugger, i);
+        if (thread != self && !thread->parked)
+            return false;
+    }
+    return true;
+}
+
+/* Every other thread parks before a trapped page is opened, and stays so
+ * until it is trapped again: while it is open any vCPU could touch the
+ * watched bytes unseen (the watchpoint missed a worker's write), and one
+ * that faulted on the page just before would take the open page for a
+ * real fault (SIGSEGV). False when a stop or another thread's watch step is
+ * under way: this thread parks, and its access faults again after it. */
+static bool claim_watch_step(struct debug_thread *self)
+{
+    struct debugger *debugger = self->debugger;
+    g_mutex_lock(&debugger->mutex);
+    bool free = !debugger->stopping && !debugger->killed;
+    if (free) {
+        /* Threads parked already (scheduler locking) stay parked after. */
+        for (guint i = 0; i < debugger->threads->len; i++) {
+            struct debug_thread *thread = thread_at(debugger, i);
+            thread->held_for_watch = thread != self && !thread->parked;
+        }
+        begin_stop_locked(debugger, self, NULL);
+        debugger->watch_owner = self;
+        while (!others_parked_locked(debugger, self) && !debugger->killed && !debugger->aborted &&
+               !debugger->ended)
+            g_cond_wait(&debugger->wake, &debugger->mutex);
+    }
+    g_mutex_unlock(&debugger->mutex);
+    return free;
+}
+
+/* The watch step is over with no hit: the threads it parked run again,
+ * with the resume they had (a signal it gave is not given twice). False
+ * when a stop came meanwhile (another thread's event, Ctrl-C, a detach):
+ * the caller parks for it. */
+static bool release_watch_step(struct debug_thread *self)
+{
+    struct debugger *debugger = self->debugger;
+    g_mutex_lock(&debugger->mutex);
+    debugger->watch_owner = NULL;
+    bool stop = debugger->report_set || debugger->interrupt_during_watch ||
+                debugger->silent != SILENT_NONE || debugger->killed;
+    debugger->interrupt_during_watch = false;
+    if (!stop) {
+        debugger->stopping = false;
+        for (guint i = 0; i < debugger->threads->len; i++) {
+            struct debug_thread *thread = thread_at(debugger, i);
+            if (!thread->held_for_watch)
+                continue;
+            thread->held_for_watch = false;
+            thread->action.signal = 0;
+            thread->parked = false;
+        }
+        g_cond_broadcast(&debugger->wake);
+    }
+    g_mutex_unlock(&debugger->mutex);
+    return !stop;
+}
+
+static void abandon_watch_step(struct debug_thread *self);
+
+/* The program touched a page a watchpoint traps: with every other thread
+ * parked, open the page, let the one instruction run (TF), and judge its
+ * accesses afterwards. An instruction that touches a second trapped page
+ * faults again before it completes: that page is opened too. */
 static enum debug_verdict start_watch_step(struct debug_thread *self, const struct accel_exit *exit)
 {
     struct cpu_state state;
+    if (!self->watch_step && !claim_watch_step(self))
+        return stop_and_wait(self, NULL);
     get_state(self, &state, CPU_STATE_GPRS | CPU_STATE_SEGMENTS);
     if (!self->watch_step) {
         self->watch_page_count = 0;
         decode_watch_accesses(self, &state, exit);
     }
-    if (self->watch_page_count == MAX_WATCH_PAGES)
+    if (self->watch_page_count == MAX_WATCH_PAGES) {
+        abandon_watch_step(self);
         return DEBUG_FATAL;
+    }
     guest_set_trap(self->debugger->guest->memory, exit->fault_address, GUEST_TRAP_NONE);
     self->watch_pages[self->watch_page_count++] = exit->fault_address & GUEST_PAGE_MASK;
     self->watch_step = true;
@@ -871,32 +958,40 @@ static void close_watch_pages(struct debug_thread *self)
     self->watch_page_count = 0;
 }
 
+/* The pages are trapped again before any other thread runs; a hit is
+ * reported with the others still parked (the all-stop is already made). */
 static enum debug_verdict finish_watch_step(struct debug_thread *self,
                                             const struct accel_exit *exit)
 {
+    struct debugger *debugger = self->debugger;
     self->watch_step = false;
     close_watch_pages(self);
     const struct breakpoint *watch = watch_hit_any(self);
-    if (!watch && !self->stepping) {
-        /* Not the watched bytes: on with the run, TF off again. */
-        struct cpu_state state;
-        get_state(self, &state, CPU_STATE_GPRS);
-        state.rflags &= ~RFLAGS_TF;
-        set_state(self, &state, CPU_STATE_GPRS);
-        return stop_under_way(self) ? stop_and_wait(self, NULL) : DEBUG_RESUME;
+    if (watch) {
+        g_mutex_lock(&debugger->mutex);
+        debugger->watch_owner = NULL;
+        debugger->interrupt_during_watch = false;
+        g_mutex_unlock(&debugger->mutex);
+        struct gdb_stop stop = {
+            .kind = GDB_STOP_SIGNAL,
+            .signal = GDB_SIGNAL_TRAP,
+            .reason = watch->type == GDB_WATCHPOINT_WRITE  ? GDB_STOP_REASON_WATCH
+                      : watch->type == GDB_WATCHPOINT_READ ? GDB_STOP_REASON_RWATCH
+                                                           : GDB_STOP_REASON_AWATCH,
+            .watch_address = watch->address,
+        };
+        self->step_via_tf = true; /* so disarm_step clears TF */
+        return stop_and_wait(self, &stop);
     }
-    if (!watch)
+    bool alone_again = release_watch_step(self);
+    if (self->stepping)
         return handle_trap(self, exit);
-    struct gdb_stop stop = {
-        .kind = GDB_STOP_SIGNAL,
-        .signal = GDB_SIGNAL_TRAP,
-        .reason = watch->type == GDB_WATCHPOINT_WRITE  ? GDB_STOP_REASON_WATCH
-                  : watch->type == GDB_WATCHPOINT_READ ? GDB_STOP_REASON_RWATCH
-                                                       : GDB_STOP_REASON_AWATCH,
-        .watch_address = watch->address,
-    };
-    self->step_via_tf = true; /* so disarm_step clears TF */
-    return stop_and_wait(self, &stop);
+    /* Not the watched bytes: on with the run, TF off again. */
+    struct cpu_state state;
+    get_state(self, &state, CPU_STATE_GPRS);
+    state.rflags &= ~RFLAGS_TF;
+    set_state(self, &state, CPU_STATE_GPRS);
+    return alone_again ? DEBUG_RESUME : stop_and_wait(self, NULL);
 }
 
 /* A kick: the stop under way (Ctrl-C, another thread's event) parks this
@@ -909,11 +1004,40 @@ static enum debug_verdict handle_kick(struct debug_thread *self)
     g_mutex_unlock(&debugger->mutex);
     if (killed)
         return DEBUG_KILLED;
+    /* A watch step runs alone: its one instruction goes on. */
+    if (self->watch_step)
+        return DEBUG_RESUME;
     if (!stopping)
         return DEBUG_FATAL;
     if (stopped_in_kernel_path(self))
         return step_out_of_kernel(self);
     return stop_and_wait(self, NULL);
+}
+
+/* Whether exit belongs to the watch step under way on this thread. */
+static bool continues_watch_step(struct debug_thread *self, const struct accel_exit *exit)
+{
+    struct guest_memory *memory = self->debugger->guest->memory;
+    if (exit->reason == ACCEL_EXIT_STOPPED)
+        return true;
+    return exit->reason == ACCEL_EXIT_EXCEPTION &&
+           (exit->vector == 1 || (exit->vector == 14 && !exit->in_kernel &&
+                                  guest_get_trap(memory, exit->fault_address) != GUEST_TRAP_NONE));
+}
+
+/* The stepped instruction ended otherwise (a real fault on another page):
+ * the pages are trapped again and the other threads run on; this thread
+ * parks at its next exit if a stop came meanwhile. */
+static void abandon_watch_step(struct debug_thread *self)
+{
+    self->watch_step = false;
+    close_watch_pages(self);
+    struct cpu_state state;
+    get_state(self, &state, CPU_STATE_GPRS);
+    state.rflags &= ~RFLAGS_TF;
+    set_state(self, &state, CPU_STATE_GPRS);
+    if (!release_watch_step(self))
+        self->debugger->guest->accel_ops->stop(self->accel);
 }
 
 enum debug_verdict debugger_handle_exit(struct debug_thread *self, const struct accel_exit *exit)
@@ -925,6 +1049,8 @@ enum debug_verdict debugger_handle_exit(struct debug_thread *self, const struct 
      * program as it would without --gdb; only an attach's interrupt stops. */
     if (!gdbstub_connected(debugger->stub) && !self->stepping && !stop_under_way(self))
         return DEBUG_FATAL;
+    if (self->watch_step && !continues_watch_step(self, exit))
+        abandon_watch_step(self);
     switch (exit->reason) {
     case ACCEL_EXIT_SYSCALL: {
         /* The stepped instruction was a syscall: the step ends after it.
@@ -1249,6 +1375,8 @@ static void target_interrupt(void *opaque)
     g_mutex_lock(&debugger->mutex);
     if (!debugger->stopping)
         begin_stop_locked(debugger, NULL, NULL);
+    else if (debugger->watch_owner)
+        debugger->interrupt_during_watch = true;
     report_if_all_parked_locked(debugger);
     g_mutex_unlock(&debugger->mutex);
 }
