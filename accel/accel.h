@@ -166,7 +166,13 @@ struct accel_capabilities {
     bool user_hw_breakpoints;   /* debug registers fire for CPL3 code */
     bool watchpoints;           /* data breakpoints fire */
     bool host_tsc;              /* the guest's rdtsc reads the host's TSC (the vDSO's clock) */
-    char description[256];      /* one line for --verbose: mechanisms in use */
+    /* The XSAVE state components enabled in the guest's XCR0 (and advertised
+     * in its CPUID leaf 0xd), and the size of their standard-format XSAVE
+     * area; 0 and 0 when the vCPU has no XSAVE (get_xsave is then NULL or
+     * fails: get_fpu is the whole state). */
+    uint64_t xsave_features;
+    uint32_t xsave_size;
+    char description[256]; /* one line for --verbose: mechanisms in use */
 };
 
 /* Every backend's vCPU object starts with this. The kick fields are
@@ -230,6 +236,17 @@ struct accel_ops {
     int (*set_state)(struct accel *accel, const struct cpu_state *state, unsigned parts);
     int (*get_fpu)(struct accel *accel, struct cpu_fpu_state *fpu);
     int (*set_fpu)(struct accel *accel, const struct cpu_fpu_state *fpu);
+    /* The whole user state as XSAVE stores it in the standard (not
+     * compacted) format: the FXSAVE image, the 64-byte header with
+     * XSTATE_BV, then each component of capabilities().xsave_features at
+     * the offset CPUID leaf 0xd gives. size is capabilities().xsave_size.
+     * set_xsave restores what XSTATE_BV marks and puts the other enabled
+     * components in their initial state, as XRSTOR does; a header XRSTOR
+     * would refuse (XCOMP_BV or reserved bits set, a component not enabled)
+     * gives -EINVAL with nothing changed. NULL when the backend has no XSAVE
+     * state (get_fpu and set_fpu are then the whole FP state). */
+    int (*get_xsave)(struct accel *accel, uint8_t *area, size_t size);
+    int (*set_xsave)(struct accel *accel, const uint8_t *area, size_t size);
 
     /* Translates a guest-virtual address with the accelerator's own page
      * walk (KVM_TRANSLATE). NULL when the accelerator offers none; the

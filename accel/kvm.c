@@ -17,6 +17,7 @@
 #include "kernel/abi.h"
 #include "memory/memory.h"
 
+#include <cpuid.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <glib.h>
@@ -156,23 +157,135 @@ static int kvm_get_cpuid(struct kvm_vm *vm, char **error)
     }
 }
 
-/* Enables in XCR0 every state component the guest's CPUID offers (x87, SSE,
- * AVX...), as a Linux kernel would, so AVX code in the program runs. */
+/* The XSAVE components a guest may have: x87, SSE, AVX and AVX-512's three
+ * (opmask, ZMM_Hi256, Hi16_ZMM). Not PKRU (the guest kernel has no
+ * protection keys) nor AMX (KVM needs a permission request and a larger
+ * area for it); both would also make signal frames larger than the ones
+ * linux/signal.c builds from get_xsave. */
+#define KVM_XCR0_X87_SSE 0x3ULL
+#define KVM_XCR0_AVX     0x4ULL
+#define KVM_XCR0_AVX512  0xe0ULL
+
+static struct kvm_cpuid_entry2 *kvm_cpuid_entry(struct kvm_cpuid2 *cpuid, uint32_t function,
+                                                uint32_t index)
+{
+    for (uint32_t i = 0; i < cpuid->nent; i++) {
+        if (cpuid->entries[i].function == function && cpuid->entries[i].index == index)
+            return &cpuid->entries[i];
+    }
+    return NULL;
+}
+
+/* The XCR0 this guest gets: what both KVM (its CPUID leaf 0xd) and the
+ * host CPU offer of the components above, AVX only with SSE and AVX-512
+ * only whole and with AVX, as XSETBV requires. The host's CPUID counts
+ * because on PVM the program's cpuid is not intercepted: it sees the
+ * host's (measured), while KVM_GET_SUPPORTED_CPUID there even lacks the
+ * XSAVE bit of leaf 1. */
+static uint64_t kvm_xcr0_wanted(struct kvm_cpuid2 *cpuid)
+{
+    const struct kvm_cpuid_entry2 *leafd = kvm_cpuid_entry(cpuid, 0xd, 0);
+    unsigned eax, ebx, ecx, edx;
+    if (!leafd || !__get_cpuid(1, &eax, &ebx, &ecx, &edx) || !(ecx & bit_XSAVE))
+        return 0;
+    __cpuid_count(0xd, 0, eax, ebx, ecx, edx);
+    uint64_t offered = leafd->eax & eax;
+    if ((offered & KVM_XCR0_X87_SSE) != KVM_XCR0_X87_SSE)
+        return 0;
+    uint64_t xcr0 = KVM_XCR0_X87_SSE;
+    if (offered & KVM_XCR0_AVX) {
+        xcr0 |= KVM_XCR0_AVX;
+        if ((offered & KVM_XCR0_AVX512) == KVM_XCR0_AVX512)
+            xcr0 |= KVM_XCR0_AVX512;
+    }
+    return xcr0;
+}
+
+/* Clears CPUID feature bits whose state xcr0 does not hold, so that the
+ * program's CPUID advertises exactly what the signal frame saves (glibc
+ * and compilers' dispatchers look at CPUID first). */
+static void kvm_narrow_cpuid_features(struct kvm_cpuid2 *cpuid, uint64_t xcr0)
+{
+    struct kvm_cpuid_entry2 *leaf1 = kvm_cpuid_entry(cpuid, 1, 0);
+    struct kvm_cpuid_entry2 *leaf7 = kvm_cpuid_entry(cpuid, 7, 0);
+    struct kvm_cpuid_entry2 *leaf7_1 = kvm_cpuid_entry(cpuid, 7, 1);
+    if (!(xcr0 & KVM_XCR0_AVX512) && leaf7) {
+        /* F, DQ, IFMA, PF, ER, CD, BW, VL; VBMI, VBMI2, VNNI, BITALG,
+         * VPOPCNTDQ; 4VNNIW, 4FMAPS, VP2INTERSECT, FP16 */
+        leaf7->ebx &= ~0xdc230000u;
+        leaf7->ecx &= ~0x00005842u;
+        leaf7->edx &= ~0x0080010cu;
+        if (leaf7_1)
+            leaf7_1->eax &= ~0x20u; /* AVX512_BF16 */
+    }
+    if (!(xcr0 & KVM_XCR0_AVX)) {
+        if (leaf1)
+            leaf1->ecx &= ~((1u << 12) | (1u << 28) | (1u << 29)); /* FMA, AVX, F16C */
+        if (leaf7)
+            leaf7->ebx &= ~(1u << 5); /* AVX2 */
+        if (leaf7_1)
+            leaf7_1->eax &= ~(1u << 4); /* AVX-VNNI */
+    }
+}
+
+/* Narrows the guest's CPUID leaf 0xd (the XSAVE components and their
+ * areas) and the features needing them to xcr0. */
+static void kvm_narrow_cpuid_xsave(struct kvm_cpuid2 *cpuid, uint64_t xcr0)
+{
+    for (uint32_t i = 0; i < cpuid->nent; i++) {
+        struct kvm_cpuid_entry2 *entry = &cpuid->entries[i];
+        if (entry->function != 0xd)
+            continue;
+        if (entry->index == 0) {
+            entry->eax &= (uint32_t)xcr0;
+            entry->edx = 0;
+        } else if (entry->index >= 2 && entry->index < 64 && !(xcr0 & (1ULL << entry->index))) {
+            entry->eax = entry->ebx = entry->ecx = entry->edx = 0;
+        }
+    }
+    kvm_narrow_cpuid_features(cpuid, xcr0);
+}
+
+/* The standard-format XSAVE area size for xcr0: the legacy area and header,
+ * then the highest component's end (CPUID 0xd.i: size in eax, offset in
+ * ebx). */
+static uint32_t kvm_xsave_size(struct kvm_cpuid2 *cpuid, uint64_t xcr0)
+{
+    uint32_t size = 512 + 64;
+    for (unsigned i = 2; i < 64; i++) {
+        const struct kvm_cpuid_entry2 *entry = kvm_cpuid_entry(cpuid, 0xd, i);
+        if ((xcr0 & (1ULL << i)) && entry && entry->ebx + entry->eax > size)
+            size = entry->ebx + entry->eax;
+    }
+    return size;
+}
+
+/* Sets the vCPU's XCR0 to what the guest's CPUID offers (a Linux kernel
+ * enables all of it), so AVX code in the program runs. The first vCPU
+ * records the XSAVE state get_xsave serves; none if KVM cannot give it. */
 static void kvm_setup_xcr0(struct kvm_accel *kvm)
 {
-    if (ioctl(kvm->vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_XCRS) <= 0)
+    struct kvm_vm *vm = kvm->vm;
+    uint64_t wanted = kvm_xcr0_wanted(vm->cpuid);
+    if (!wanted || ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_XCRS) <= 0)
         return;
-    unsigned eax, ebx, ecx, edx;
-    __asm__("cpuid" : "=a"(eax), "=b"(ebx), "=c"(ecx), "=d"(edx) : "a"(0xd), "c"(0));
     struct kvm_xcrs xcrs = {.nr_xcrs = 1};
-    /* x87 | SSE | AVX | AVX-512 components; nothing needing a supervisor
-     * state area. */
     xcrs.xcrs[0].xcr = 0;
-    xcrs.xcrs[0].value = eax & 0xe7;
+    xcrs.xcrs[0].value = wanted;
     if (ioctl(kvm->vcpu_fd, KVM_SET_XCRS, &xcrs) < 0) {
-        xcrs.xcrs[0].value = eax & 0x7;
+        xcrs.xcrs[0].value = wanted & (KVM_XCR0_X87_SSE | KVM_XCR0_AVX);
         (void)ioctl(kvm->vcpu_fd, KVM_SET_XCRS, &xcrs);
     }
+    if (kvm->index != 0 || ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_XSAVE) <= 0)
+        return;
+    struct kvm_xcrs now = {0};
+    if (ioctl(kvm->vcpu_fd, KVM_GET_XCRS, &now) < 0 || now.nr_xcrs < 1)
+        return;
+    uint32_t size = kvm_xsave_size(vm->cpuid, now.xcrs[0].value);
+    if (size > sizeof(((struct kvm_xsave *)0)->region))
+        return;
+    vm->capabilities.xsave_features = now.xcrs[0].value;
+    vm->capabilities.xsave_size = size;
 }
 
 /*
@@ -428,6 +541,7 @@ static struct accel *kvm_create(struct guest_memory *memory, char **error)
     vm->run_size = (size_t)run_size;
     if (kvm_get_cpuid(vm, error) < 0)
         goto fail;
+    kvm_narrow_cpuid_xsave(vm->cpuid, kvm_xcr0_wanted(vm->cpuid));
     int sync = ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_SYNC_REGS);
     vm->sync_regs = sync > 0 && (sync & (KVM_SYNC_X86_REGS | KVM_SYNC_X86_SREGS)) ==
                                     (KVM_SYNC_X86_REGS | KVM_SYNC_X86_SREGS);
@@ -745,6 +859,57 @@ static int kvm_set_fpu(struct accel *accel, const struct cpu_fpu_state *fpu)
     memcpy(kfpu.xmm, fpu->xmm, sizeof(kfpu.xmm));
     kfpu.mxcsr = fpu->mxcsr;
     return ioctl(kvm->vcpu_fd, KVM_SET_FPU, &kfpu) < 0 ? -errno : 0;
+}
+
+/* XRSTOR's checks on the header, which KVM_SET_XSAVE does not all make:
+ * standard format (XCOMP_BV 0), reserved bytes zero, only enabled
+ * components. */
+static bool kvm_xsave_header_valid(const uint8_t *area, uint64_t features)
+{
+    uint64_t xstate_bv, xcomp_bv;
+    memcpy(&xstate_bv, area + 512, 8);
+    memcpy(&xcomp_bv, area + 520, 8);
+    if (xcomp_bv || (xstate_bv & ~features))
+        return false;
+    for (int i = 528; i < 576; i++) {
+        if (area[i])
+            return false;
+    }
+    return true;
+}
+
+static int kvm_get_xsave(struct accel *accel, uint8_t *area, size_t size)
+{
+    struct kvm_accel *kvm = kvm_of(accel);
+    const struct accel_capabilities *caps = &kvm->vm->capabilities;
+    if (!caps->xsave_size || size != caps->xsave_size)
+        return -EINVAL;
+    const struct kvm_xsave *xsave = kvm_load_xsave(kvm);
+    if (!xsave)
+        return -EIO;
+    memcpy(area, xsave->region, size);
+    return 0;
+}
+
+static int kvm_set_xsave(struct accel *accel, const uint8_t *area, size_t size)
+{
+    struct kvm_accel *kvm = kvm_of(accel);
+    const struct accel_capabilities *caps = &kvm->vm->capabilities;
+    if (!caps->xsave_size || size != caps->xsave_size ||
+        !kvm_xsave_header_valid(area, caps->xsave_features))
+        return -EINVAL;
+    /* No KVM_GET_XSAVE first (a sigreturn's saving): the image is all of
+     * the enabled state, and KVM reads nothing of the region past it. */
+    if (!kvm->xsave)
+        kvm->xsave = g_new0(struct kvm_xsave, 1);
+    memcpy(kvm->xsave->region, area, size);
+    memset((uint8_t *)kvm->xsave->region + size, 0, sizeof(kvm->xsave->region) - size);
+    if (ioctl(kvm->vcpu_fd, KVM_SET_XSAVE, kvm->xsave) < 0) {
+        kvm->xsave_valid = false;
+        return -errno;
+    }
+    kvm->xsave_valid = true;
+    return 0;
 }
 
 static bool kvm_translate(struct accel *accel, uint64_t gva, uint64_t *gpa)
@@ -1537,6 +1702,8 @@ const struct accel_ops kvm_accel_ops = {
     .set_state = kvm_set_state,
     .get_fpu = kvm_get_fpu,
     .set_fpu = kvm_set_fpu,
+    .get_xsave = kvm_get_xsave,
+    .set_xsave = kvm_set_xsave,
     .translate = kvm_translate,
     .set_debug = kvm_set_debug,
 };

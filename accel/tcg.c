@@ -1185,6 +1185,14 @@ static void on_never_accessed(uc_engine *uc, uc_mem_type type, uint64_t address,
  * Unicorn 2.0.1 decodes POPCNT, PCLMULQDQ and MOVBE as invalid whatever CPU
  * model is set (measured), so they are not offered either: Go's runtime and
  * liblzma use them when cpuid says so and died of SIGILL.
+ *
+ * No XSAVE state either, so get_xsave/set_xsave are NULL: Unicorn 2.0.1 is
+ * QEMU 5.0's TCG, which decodes no VEX-encoded SSE/AVX instruction (a
+ * `vpcmpeqb %ymm0,...` ends in #UD, measured) and has no XSAVE/XGETBV.
+ * Unicorn's UC_X86_REG_YMM0..15 read the low halves of its 512-bit
+ * register file, whose upper parts no instruction it runs ever writes.
+ * The program therefore runs as on a CPU without AVX or XSAVE, and its
+ * signal frames are the FXSAVE-sized ones Linux builds on such a CPU.
  */
 #define TCG_CPUID_1_EDX                                                                            \
     (0x00000001u /* FPU */ | 0x00000010u /* TSC */ | 0x00000100u /* CX8 */ |                       \
@@ -2180,6 +2188,8 @@ const struct accel_ops tcg_accel_ops = {
     .set_state = tcg_set_state,
     .get_fpu = tcg_get_fpu,
     .set_fpu = tcg_set_fpu,
+    .get_xsave = NULL, /* no AVX or XSAVE in Unicorn 2.0.1's TCG: see "cpuid" */
+    .set_xsave = NULL,
     .translate = NULL,
     .set_debug = tcg_set_debug,
 };

@@ -51,6 +51,14 @@ struct linux_cpu {
     int (*set_regs)(void *opaque, const struct linux_regs *regs);
     int (*get_fpu)(void *opaque, uint8_t fxsave[LINUX_FXSAVE_SIZE]);
     int (*set_fpu)(void *opaque, const uint8_t fxsave[LINUX_FXSAVE_SIZE]);
+    /* The whole user FP state as XSAVE stores it (standard format: the
+     * FXSAVE image, the header, AVX and later components at their CPUID
+     * offsets). xstate_size gives its size and the components it holds
+     * (XCR0), or 0 when the vCPU has no XSAVE (a CPU without AVX): signal
+     * frames are then the FXSAVE image alone. NULL members: no XSAVE. */
+    size_t (*xstate_size)(void *opaque, uint64_t *features);
+    int (*get_xstate)(void *opaque, uint8_t *area, size_t size);
+    int (*set_xstate)(void *opaque, const uint8_t *area, size_t size);
     /* Makes the vCPU leave the guest or a blocking host call soon, and keeps
      * doing so until linux_signal_deliver runs: a signal became pending. */
     void (*kick)(void *opaque);

@@ -85,15 +85,38 @@
 #define UC_SIGCONTEXT_SS     0x2
 #define UC_STRICT_RESTORE_SS 0x4
 
-/* The XSAVE-format FP frame: FXSAVE's 512 bytes (their last 48 bytes hold
- * the software-reserved description), the 64-byte XSAVE header, and a
- * trailing magic word, as Linux writes it. Only x87 and SSE are saved. */
-#define FP_XSTATE_MAGIC1  0x46505853U
-#define FP_XSTATE_MAGIC2  0x46505845U
-#define FPSTATE_SW_OFFSET 464
-#define XSTATE_SIZE       (LINUX_FXSAVE_SIZE + 64)
-#define FPSTATE_SIZE      (XSTATE_SIZE + 4)
+/* The FP frame, as Linux writes it. With XSAVE: the XSAVE image in its
+ * standard format (FXSAVE's 512 bytes, whose last 48 hold the
+ * software-reserved description, the 64-byte header, then AVX and later
+ * components at their CPUID offsets) and a trailing magic word. Without
+ * (tcg): FXSAVE's 512 bytes alone, the description still in them. */
+#define FP_XSTATE_MAGIC1    0x46505853U
+#define FP_XSTATE_MAGIC2    0x46505845U
+#define XSTATE_MAGIC2_BYTES 4
+#define FPSTATE_SW_OFFSET   464
+#define XSAVE_HEADER_OFFSET LINUX_FXSAVE_SIZE
+#define XSAVE_MIN_SIZE      (LINUX_FXSAVE_SIZE + 64)
+/* Larger than any area of the components a vCPU may have (x87 to
+ * AVX-512: 2688 bytes; accel/kvm.c enables no AMX). */
+#define XSAVE_MAX_SIZE    4096
 #define XFEATURES_X87_SSE 3ULL
+
+/* fpstate's software-reserved bytes (Linux's struct _fpx_sw_bytes). */
+struct fpx_sw_bytes {
+    uint32_t magic1, extended_size;
+    uint64_t xfeatures;
+    uint32_t xstate_size;
+    uint32_t padding[7];
+};
+_Static_assert(sizeof(struct fpx_sw_bytes) == 48, "_fpx_sw_bytes is 48 bytes");
+
+/* A thread's FP state as a frame holds it: the XSAVE image (size bytes,
+ * components `features`), or FXSAVE's image alone when size is 512. */
+struct fp_image {
+    size_t size;
+    uint64_t features;
+    uint8_t area[XSAVE_MAX_SIZE + XSTATE_MAGIC2_BYTES];
+};
 
 /* stack_t as the x86-64 kernel lays it out. */
 struct linux_stack {
@@ -503,23 +526,160 @@ static bool on_altstack(const struct linux_thread *thread, uint64_t sp)
            sp - thread->altstack_sp <= thread->altstack_size;
 }
 
-/* The FP frame: the FXSAVE image described as an XSAVE one (x87 + SSE). */
-static int write_fpstate(struct linux_process *process, uint64_t address,
-                         const uint8_t fxsave[LINUX_FXSAVE_SIZE])
+/* The size and components of the thread's XSAVE state, or 0 when the vCPU
+ * has none (or more than a frame here holds). */
+static size_t xstate_size(struct linux_thread *thread, uint64_t *features)
 {
-    uint8_t image[FPSTATE_SIZE] = {0};
-    memcpy(image, fxsave, LINUX_FXSAVE_SIZE);
-    struct {
-        uint32_t magic1, extended_size;
-        uint64_t xfeatures;
-        uint32_t xstate_size;
-    } sw = {FP_XSTATE_MAGIC1, FPSTATE_SIZE, XFEATURES_X87_SSE, XSTATE_SIZE};
-    memcpy(image + FPSTATE_SW_OFFSET, &sw, sizeof(sw));
-    uint64_t xstate_bv = XFEATURES_X87_SSE;
-    memcpy(image + LINUX_FXSAVE_SIZE, &xstate_bv, sizeof(xstate_bv));
-    uint32_t magic2 = FP_XSTATE_MAGIC2;
-    memcpy(image + XSTATE_SIZE, &magic2, sizeof(magic2));
-    return linux_copy_out(process, address, image, sizeof(image));
+    *features = 0;
+    if (!thread->cpu.xstate_size || !thread->cpu.get_xstate || !thread->cpu.set_xstate)
+        return 0;
+    size_t size = thread->cpu.xstate_size(thread->cpu.opaque, features);
+    return size >= XSAVE_MIN_SIZE && size <= XSAVE_MAX_SIZE ? size : 0;
+}
+
+/* The thread's FP state now (initial_fpu's when the vCPU cannot say). */
+static void read_fp_image(struct linux_thread *thread, struct fp_image *image)
+{
+    memset(image, 0, sizeof(*image));
+    image->size = xstate_size(thread, &image->features);
+    if (image->size && thread->cpu.get_xstate(thread->cpu.opaque, image->area, image->size) == 0)
+        return;
+    image->size = LINUX_FXSAVE_SIZE;
+    image->features = XFEATURES_X87_SSE;
+    if (!thread->cpu.get_fpu || thread->cpu.get_fpu(thread->cpu.opaque, image->area) < 0)
+        initial_fpu(image->area);
+}
+
+/* Puts image into the thread's vCPU. An XSAVE one replaces every
+ * component (those its XSTATE_BV leaves out start again from their initial
+ * state); an FXSAVE one sets x87/SSE and, on a vCPU with XSAVE, resets the
+ * rest, as XRSTOR with only those two requested. 0 or a negative errno. */
+static int write_fp_image(struct linux_thread *thread, struct fp_image *image)
+{
+    uint64_t features;
+    size_t size = xstate_size(thread, &features);
+    if (image->size == LINUX_FXSAVE_SIZE && size) {
+        memset(image->area + LINUX_FXSAVE_SIZE, 0, size - LINUX_FXSAVE_SIZE);
+        uint64_t xstate_bv = XFEATURES_X87_SSE;
+        memcpy(image->area + XSAVE_HEADER_OFFSET, &xstate_bv, sizeof(xstate_bv));
+        image->size = size;
+    }
+    if (image->size == LINUX_FXSAVE_SIZE)
+        return thread->cpu.set_fpu ? thread->cpu.set_fpu(thread->cpu.opaque, image->area) : 0;
+    if (image->size != size)
+        return -EINVAL;
+    return thread->cpu.set_xstate(thread->cpu.opaque, image->area, image->size);
+}
+
+/* The handler starts with every FP component in its initial state (Linux's
+ * fpu__clear_user_states). */
+static void reset_fp_state(struct linux_thread *thread)
+{
+    struct fp_image image = {.size = LINUX_FXSAVE_SIZE};
+    initial_fpu(image.area);
+    write_fp_image(thread, &image);
+}
+
+/* The bytes of the frame's FP state: the image, and the sizes. */
+static size_t fpstate_frame_size(const struct fp_image *image)
+{
+    return image->size == LINUX_FXSAVE_SIZE ? LINUX_FXSAVE_SIZE : image->size + XSTATE_MAGIC2_BYTES;
+}
+
+/* Writes the FP frame at address (64-byte aligned), as Linux's
+ * copy_fpstate_to_sigframe: the image, the software-reserved description
+ * (also without XSAVE), and with XSAVE the x87/SSE bits always set in
+ * XSTATE_BV (so a handler's edits of them are restored) and the trailing
+ * magic. */
+static int write_fpstate(struct linux_process *process, uint64_t address, struct fp_image *image)
+{
+    struct fpx_sw_bytes sw = {
+        .magic1 = FP_XSTATE_MAGIC1,
+        .extended_size = (uint32_t)(image->size + XSTATE_MAGIC2_BYTES),
+        .xfeatures = image->features,
+        .xstate_size = (uint32_t)image->size,
+    };
+    memcpy(image->area + FPSTATE_SW_OFFSET, &sw, sizeof(sw));
+    if (image->size != LINUX_FXSAVE_SIZE) {
+        uint64_t xstate_bv;
+        memcpy(&xstate_bv, image->area + XSAVE_HEADER_OFFSET, sizeof(xstate_bv));
+        xstate_bv |= XFEATURES_X87_SSE;
+        memcpy(image->area + XSAVE_HEADER_OFFSET, &xstate_bv, sizeof(xstate_bv));
+        uint32_t magic2 = FP_XSTATE_MAGIC2;
+        memcpy(image->area + image->size, &magic2, sizeof(magic2));
+    }
+    return linux_copy_out(process, address, image->area, fpstate_frame_size(image));
+}
+
+/* Whether the frame's software-reserved bytes describe an XSAVE image this
+ * thread can restore, as Linux's check_xstate_in_sigframe; otherwise only
+ * the FXSAVE part is used. */
+static bool fpstate_has_xstate(struct linux_process *process, uint64_t fpstate,
+                               const struct fpx_sw_bytes *sw, size_t size)
+{
+    if (sw->magic1 != FP_XSTATE_MAGIC1 || sw->xstate_size < XSAVE_MIN_SIZE ||
+        sw->xstate_size > size || sw->xstate_size > sw->extended_size)
+        return false;
+    uint32_t magic2;
+    return linux_copy_in(process, fpstate + sw->xstate_size, &magic2, sizeof(magic2)) == 0 &&
+           magic2 == FP_XSTATE_MAGIC2;
+}
+
+/* Whether XRSTOR would take the header (else it raises #GP, and Linux's
+ * sigreturn kills with SIGSEGV): standard format, reserved bytes zero,
+ * nothing outside the enabled components. */
+static bool xsave_header_valid(const uint8_t *area, uint64_t features)
+{
+    uint64_t xstate_bv, xcomp_bv;
+    memcpy(&xstate_bv, area + XSAVE_HEADER_OFFSET, 8);
+    memcpy(&xcomp_bv, area + XSAVE_HEADER_OFFSET + 8, 8);
+    if (xcomp_bv || (xstate_bv & ~features))
+        return false;
+    for (size_t i = XSAVE_HEADER_OFFSET + 16; i < XSAVE_MIN_SIZE; i++) {
+        if (area[i])
+            return false;
+    }
+    return true;
+}
+
+/* Reads the FP frame at fpstate (0: none, the initial state) back into
+ * *image as Linux's sigreturn does. False on a bad frame (SIGSEGV). */
+static bool read_fpstate(struct linux_thread *thread, uint64_t fpstate, struct fp_image *image)
+{
+    struct linux_process *process = thread->process;
+    memset(image, 0, sizeof(*image));
+    image->size = LINUX_FXSAVE_SIZE;
+    if (!fpstate) {
+        initial_fpu(image->area);
+        return true;
+    }
+    if (linux_copy_in(process, fpstate, image->area, LINUX_FXSAVE_SIZE))
+        return false;
+    uint64_t features;
+    size_t size = xstate_size(thread, &features);
+    struct fpx_sw_bytes sw;
+    memcpy(&sw, image->area + FPSTATE_SW_OFFSET, sizeof(sw));
+    if (size && fpstate_has_xstate(process, fpstate, &sw, size)) {
+        if (linux_copy_in(process, fpstate + LINUX_FXSAVE_SIZE, image->area + LINUX_FXSAVE_SIZE,
+                          size - LINUX_FXSAVE_SIZE) ||
+            !xsave_header_valid(image->area, features))
+            return false;
+        /* Only what the frame says it holds is restored; the rest starts
+         * again from its initial state (XRSTOR's requested-feature mask). */
+        uint64_t xstate_bv;
+        memcpy(&xstate_bv, image->area + XSAVE_HEADER_OFFSET, 8);
+        xstate_bv &= sw.xfeatures;
+        memcpy(image->area + XSAVE_HEADER_OFFSET, &xstate_bv, 8);
+        image->size = size;
+        image->features = features;
+        return true;
+    }
+    /* Reserved MXCSR bits would make the restore fault (#GP) on a CPU. */
+    uint32_t mxcsr;
+    memcpy(&mxcsr, image->area + 24, 4);
+    mxcsr &= 0xffff;
+    memcpy(image->area + 24, &mxcsr, 4);
+    return true;
 }
 
 /* Where a fault left the program, for the frame's err/trapno/cr2. */
@@ -538,9 +698,9 @@ static bool setup_frame(struct linux_thread *thread, const struct linux_kernel_s
                         const struct fault_detail *fault, struct linux_regs *regs)
 {
     struct linux_process *process = thread->process;
-    uint8_t fxsave[LINUX_FXSAVE_SIZE];
-    if (!thread->cpu.get_fpu || thread->cpu.get_fpu(thread->cpu.opaque, fxsave) < 0)
-        initial_fpu(fxsave);
+    struct fp_image image;
+    struct fp_image *fp = &image;
+    read_fp_image(thread, fp);
 
     uint64_t sp = regs->rsp;
     bool was_on_altstack = on_altstack(thread, sp);
@@ -548,13 +708,15 @@ static bool setup_frame(struct linux_thread *thread, const struct linux_kernel_s
         sp = thread->altstack_sp + thread->altstack_size;
     else
         sp -= RED_ZONE;
-    uint64_t fpstate = (sp - FPSTATE_SIZE) & ~63ULL;
+    uint64_t fpstate = (sp - fpstate_frame_size(fp)) & ~63ULL;
     uint64_t frame_address = ((fpstate - sizeof(struct linux_rt_sigframe)) & ~15ULL) - 8;
 
     struct linux_rt_sigframe frame = {0};
     frame.pretcode = action->restorer;
     frame.info = *info;
-    frame.uc.flags = UC_FP_XSTATE | UC_SIGCONTEXT_SS | UC_STRICT_RESTORE_SS;
+    frame.uc.flags = UC_SIGCONTEXT_SS | UC_STRICT_RESTORE_SS;
+    if (fp->size != LINUX_FXSAVE_SIZE)
+        frame.uc.flags |= UC_FP_XSTATE; /* as Linux on a CPU with XSAVE */
     frame.uc.stack.sp = thread->altstack_sp;
     frame.uc.stack.size = thread->altstack_size;
     frame.uc.stack.flags = !thread->altstack_size ? SS_DISABLE
@@ -571,7 +733,7 @@ static bool setup_frame(struct linux_thread *thread, const struct linux_kernel_s
     frame.uc.sigmask = old_mask;
     /* x86-64 has no kernel-provided return path: without SA_RESTORER the
      * handler could not return, and Linux refuses to build the frame. */
-    if (!(action->flags & LINUX_SA_RESTORER) || write_fpstate(process, fpstate, fxsave) < 0 ||
+    if (!(action->flags & LINUX_SA_RESTORER) || write_fpstate(process, fpstate, fp) < 0 ||
         linux_copy_out(process, frame_address, &frame, sizeof(frame)) < 0)
         return false;
     if ((thread->altstack_flags & SS_AUTODISARM) && thread->altstack_size) {
@@ -586,9 +748,7 @@ static bool setup_frame(struct linux_thread *thread, const struct linux_kernel_s
     regs->rsp = frame_address;
     regs->rip = action->handler;
     regs->rflags &= ~(EFLAGS_DF | EFLAGS_RF | EFLAGS_TF);
-    initial_fpu(fxsave);
-    if (thread->cpu.set_fpu)
-        thread->cpu.set_fpu(thread->cpu.opaque, fxsave);
+    reset_fp_state(thread);
     return true;
 }
 
@@ -1120,20 +1280,11 @@ static long sys_rt_sigreturn(struct linux_thread *thread, const uint64_t *args)
     }
     set_mask(thread, uc.sigmask);
     sigcontext_to_regs(&uc.mcontext, &regs);
-    uint8_t fxsave[LINUX_FXSAVE_SIZE];
-    if (!uc.mcontext.fpstate)
-        initial_fpu(fxsave);
-    else if (linux_copy_in(process, uc.mcontext.fpstate, fxsave, sizeof(fxsave))) {
+    struct fp_image fp;
+    if (!read_fpstate(thread, uc.mcontext.fpstate, &fp) || write_fp_image(thread, &fp) < 0) {
         linux_process_exit(process, 0, SIGSEGV);
         return 0;
     }
-    /* Reserved MXCSR bits would make the restore fault (#GP) on a CPU. */
-    uint32_t mxcsr;
-    memcpy(&mxcsr, fxsave + 24, 4);
-    mxcsr &= 0xffff;
-    memcpy(fxsave + 24, &mxcsr, 4);
-    if (thread->cpu.set_fpu)
-        thread->cpu.set_fpu(thread->cpu.opaque, fxsave);
     /* As Linux's restore_altstack: the frame's stack_t, errors ignored. */
     int mode = uc.stack.flags & ~SS_AUTODISARM;
     if (mode == SS_DISABLE) {

@@ -394,6 +394,30 @@ int guest_cpu_set_fpu(struct guest *guest, struct accel *vcpu,
     return guest->accel_ops->set_fpu(vcpu, &fpu);
 }
 
+size_t guest_cpu_xstate_size(struct guest *guest, struct accel *vcpu, uint64_t *features)
+{
+    const struct accel_ops *ops = guest->accel_ops;
+    if (!ops->get_xsave || !ops->set_xsave)
+        return 0;
+    const struct accel_capabilities *caps = ops->capabilities(vcpu);
+    *features = caps->xsave_features;
+    return caps->xsave_size;
+}
+
+int guest_cpu_get_xstate(struct guest *guest, struct accel *vcpu, uint8_t *area, size_t size)
+{
+    if (!guest->accel_ops->get_xsave)
+        return -ENOSYS;
+    return guest->accel_ops->get_xsave(vcpu, area, size);
+}
+
+int guest_cpu_set_xstate(struct guest *guest, struct accel *vcpu, const uint8_t *area, size_t size)
+{
+    if (!guest->accel_ops->set_xsave)
+        return -ENOSYS;
+    return guest->accel_ops->set_xsave(vcpu, area, size);
+}
+
 /* The main thread's vCPU, for the personality. */
 static int cpu_get_regs(void *opaque, struct linux_regs *regs)
 {
@@ -417,6 +441,24 @@ static int cpu_set_fpu(void *opaque, const uint8_t fxsave[LINUX_FXSAVE_SIZE])
 {
     struct guest *guest = opaque;
     return guest_cpu_set_fpu(guest, guest->accel, fxsave);
+}
+
+static size_t cpu_xstate_size(void *opaque, uint64_t *features)
+{
+    struct guest *guest = opaque;
+    return guest_cpu_xstate_size(guest, guest->accel, features);
+}
+
+static int cpu_get_xstate(void *opaque, uint8_t *area, size_t size)
+{
+    struct guest *guest = opaque;
+    return guest_cpu_get_xstate(guest, guest->accel, area, size);
+}
+
+static int cpu_set_xstate(void *opaque, const uint8_t *area, size_t size)
+{
+    struct guest *guest = opaque;
+    return guest_cpu_set_xstate(guest, guest->accel, area, size);
 }
 
 static void cpu_kick(void *opaque)
@@ -506,6 +548,9 @@ struct guest *guest_create(const struct monitor_options *options, char **error)
         .set_regs = cpu_set_regs,
         .get_fpu = cpu_get_fpu,
         .set_fpu = cpu_set_fpu,
+        .xstate_size = cpu_xstate_size,
+        .get_xstate = cpu_get_xstate,
+        .set_xstate = cpu_set_xstate,
         .kick = cpu_kick,
     };
     struct linux_cpu cpu = cpu_template;

@@ -74,6 +74,11 @@ int guest_cpu_set_regs(struct guest *guest, struct accel *vcpu, const struct lin
 int guest_cpu_get_fpu(struct guest *guest, struct accel *vcpu, uint8_t fxsave[LINUX_FXSAVE_SIZE]);
 int guest_cpu_set_fpu(struct guest *guest, struct accel *vcpu,
                       const uint8_t fxsave[LINUX_FXSAVE_SIZE]);
+/* The XSAVE state (struct linux_cpu's xstate accessors, accel.h's
+ * get_xsave): its size and components, 0 when the accelerator has none. */
+size_t guest_cpu_xstate_size(struct guest *guest, struct accel *vcpu, uint64_t *features);
+int guest_cpu_get_xstate(struct guest *guest, struct accel *vcpu, uint8_t *area, size_t size);
+int guest_cpu_set_xstate(struct guest *guest, struct accel *vcpu, const uint8_t *area, size_t size);
 
 /* ---- processes (fork.c): struct linux_host for the personality ---- */
 /* The vCPU of the thread making a fork, set by that thread before the

@@ -591,6 +591,24 @@ static int vcpu_set_fpu(void *opaque, const uint8_t fxsave[LINUX_FXSAVE_SIZE])
     return guest_cpu_set_fpu(vcpu->run->guest, vcpu->accel, fxsave);
 }
 
+static size_t vcpu_xstate_size(void *opaque, uint64_t *features)
+{
+    struct vcpu *vcpu = opaque;
+    return guest_cpu_xstate_size(vcpu->run->guest, vcpu->accel, features);
+}
+
+static int vcpu_get_xstate(void *opaque, uint8_t *area, size_t size)
+{
+    struct vcpu *vcpu = opaque;
+    return guest_cpu_get_xstate(vcpu->run->guest, vcpu->accel, area, size);
+}
+
+static int vcpu_set_xstate(void *opaque, const uint8_t *area, size_t size)
+{
+    struct vcpu *vcpu = opaque;
+    return guest_cpu_set_xstate(vcpu->run->guest, vcpu->accel, area, size);
+}
+
 static void vcpu_kick(void *opaque)
 {
     struct vcpu *vcpu = opaque;
@@ -606,6 +624,9 @@ static const struct linux_cpu vcpu_cpu_template = {
     .set_regs = vcpu_set_regs,
     .get_fpu = vcpu_get_fpu,
     .set_fpu = vcpu_set_fpu,
+    .xstate_size = vcpu_xstate_size,
+    .get_xstate = vcpu_get_xstate,
+    .set_xstate = vcpu_set_xstate,
     .kick = vcpu_kick,
 };
 

@@ -71,3 +71,28 @@ for libc in musl glibc; do
     custom "$libc/signals-external-USR1-main-exit" external_signal "$libc" USR1 main-exit
 done
 program signal_loop -- signal_loop 2000
+
+# The FP/vector state across a handler and the frame's FP part (xstate_signal.c): on kvm
+# the XSAVE frame with AVX (and AVX-512 when the host has it) as natively. tcg runs the
+# program as on a CPU without AVX or XSAVE (accel/tcg.c, "cpuid"), so there the AVX and
+# layout modes are checked against what Linux gives on such a CPU instead.
+program xstate_signal-sse -- xstate_signal sse
+program xstate_signal-avx --accels kvm -- xstate_signal avx
+program xstate_signal-layout --accels kvm -- xstate_signal layout
+
+xstate_without_avx() {
+    local accel=$1 dir=$2 libc=$3 prog=tests/programs/build/$3/xstate_signal
+    timeout -k 5 "$TIMEOUT" "$HERMITUX_RUN" --accel="$accel" "$prog" avx >"$dir/avx.out" 2>&1 || return 1
+    timeout -k 5 "$TIMEOUT" "$HERMITUX_RUN" --accel="$accel" "$prog" layout >"$dir/layout.out" 2>&1 || return 1
+    printf '%s\n' 'skip: the CPU has no usable AVX (cpuid/xgetbv)' >"$dir/avx.want"
+    printf '%s\n' 'cpu: avx no, xsave no' \
+        'frame: UC_FP_XSTATE clear, magic1 ok, xstate_size 512, extended_size 516' \
+        >"$dir/layout.want"
+    if ! cmp -s "$dir/avx.out" "$dir/avx.want" || ! cmp -s "$dir/layout.out" "$dir/layout.want"; then
+        echo "got: $(cat "$dir/avx.out" "$dir/layout.out" | head -c 300)"
+        return 1
+    fi
+}
+for libc in musl glibc; do
+    custom "$libc/xstate_signal-fxsave-frame" xstate_without_avx --accels tcg "$libc"
+done

@@ -1,0 +1,260 @@
+/*
+ * xstate_signal MODE: the FP/vector state across a signal handler, and the
+ * frame's FP part (uc_mcontext.fpregs) as Linux lays it out.
+ *
+ *   sse     xmm0-15 hold known values when kill() raises SIGUSR1 (one asm
+ *           block, so no libc code runs in between); the handler checks the
+ *           frame's FXSAVE image holds them and the software-reserved magic,
+ *           edits the frame's xmm15, clobbers xmm0-15; after the return
+ *           xmm0-14 are as before and xmm15 is the edited value.
+ *   avx     the same with ymm0-15 (AVX); the handler also checks its ymm
+ *           upper halves start cleared, the XSAVE header (XSTATE_BV has
+ *           x87|SSE|AVX), the sizes and the trailing magic, and the frame's
+ *           AVX area. Prints a skip line on a CPU without AVX.
+ *   layout  what the CPU offers (AVX, XSAVE) and the frame's shape: its
+ *           flags, xstate size, extended size, whether magic2 follows.
+ *
+ * The asm needs no -mavx: only the assembler sees the AVX instructions, and
+ * they run only when CPUID and XCR0 say AVX is usable.
+ */
+#include "check.h"
+
+#include <cpuid.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <sys/syscall.h>
+#include <ucontext.h>
+#include <unistd.h>
+
+#define MAGIC1          0x46505853U
+#define MAGIC2          0x46505845U
+#define SW_OFFSET       464
+#define HEADER_OFFSET   512
+#define UC_FP_XSTATE    0x1
+#define XFEATURE_AVX    0x4ULL
+#define XFEATURES_BASIC 0x7ULL
+
+/* What the handler saw, checked and printed by main (no stdio in it). */
+static struct {
+    int ran;
+    unsigned long uc_flags;
+    uint32_t magic1, extended_size, xstate_size, magic2;
+    uint64_t xfeatures, xstate_bv;
+    int frame_low_ok, frame_high_ok, entry_high_clear;
+} seen;
+
+static uint8_t before[16][32] __attribute__((aligned(32)));
+static uint8_t after[16][32] __attribute__((aligned(32)));
+static uint8_t ones[32] __attribute__((aligned(32)));
+static uint8_t entry_high[16][16] __attribute__((aligned(32)));
+static unsigned avx_offset; /* of the AVX component in the XSAVE image */
+static int use_avx;
+
+static uint8_t pattern(int reg, int byte)
+{
+    return (uint8_t)(reg * 32 + byte + 1);
+}
+
+/* The value the handler writes into the frame's register 15. */
+static uint8_t edited(int byte)
+{
+    return (uint8_t)(0xa0 + byte);
+}
+
+static int avx_usable(void)
+{
+    unsigned a, b, c, d;
+    if (!__get_cpuid(1, &a, &b, &c, &d) || !(c & bit_AVX) || !(c & bit_OSXSAVE))
+        return 0;
+    uint32_t lo, hi;
+    __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+    return (lo & 6) == 6;
+}
+
+#define XMM_ALL                                                                                    \
+    "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9", "xmm10",       \
+        "xmm11", "xmm12", "xmm13", "xmm14", "xmm15"
+
+/* Loads ymm0-15 (or xmm0-15) from before[], raises SIGUSR1 with a raw kill
+ * syscall and stores them into after[], in one block. */
+static void raise_with_registers(void)
+{
+    long pid = getpid();
+    long number = SYS_kill;
+#define FOR_ALL(op)                                                                                \
+    op(0) op(1) op(2) op(3) op(4) op(5) op(6) op(7) op(8) op(9) op(10) op(11) op(12) op(13) op(14) \
+        op(15)
+    if (use_avx) {
+#define LOAD_Y(n)  "vmovdqu " #n "*32(%[in]), %%ymm" #n "\n"
+#define STORE_Y(n) "vmovdqu %%ymm" #n ", " #n "*32(%[out])\n"
+        __asm__ volatile(FOR_ALL(LOAD_Y) "syscall\n" FOR_ALL(STORE_Y) "vzeroupper\n"
+                         : "+a"(number)
+                         : [in] "r"(before), [out] "r"(after), "D"(pid), "S"((long)SIGUSR1)
+                         : "rcx", "r11", "memory", XMM_ALL);
+    } else {
+#define LOAD_X(n)  "movdqu " #n "*32(%[in]), %%xmm" #n "\n"
+#define STORE_X(n) "movdqu %%xmm" #n ", " #n "*32(%[out])\n"
+        __asm__ volatile(FOR_ALL(LOAD_X) "syscall\n" FOR_ALL(STORE_X)
+                         : "+a"(number)
+                         : [in] "r"(before), [out] "r"(after), "D"(pid), "S"((long)SIGUSR1)
+                         : "rcx", "r11", "memory", XMM_ALL);
+    }
+}
+
+/* Overwrites every vector register with all ones, as a handler using them
+ * would. */
+static void clobber_registers(void)
+{
+    if (use_avx) {
+#define CLOBBER_Y(n) "vmovdqu (%[ones]), %%ymm" #n "\n"
+        __asm__ volatile(FOR_ALL(CLOBBER_Y) : : [ones] "r"(ones) : XMM_ALL);
+    } else {
+#define CLOBBER_X(n) "movdqu (%[ones]), %%xmm" #n "\n"
+        __asm__ volatile(FOR_ALL(CLOBBER_X) : : [ones] "r"(ones) : XMM_ALL);
+    }
+}
+
+/* The upper halves of ymm0-15 as the handler starts. */
+static void read_entry_high(void)
+{
+#define HIGH_Y(n) "vextractf128 $1, %%ymm" #n ", " #n "*16(%[out])\n"
+    __asm__ volatile(FOR_ALL(HIGH_Y) : : [out] "r"(entry_high) : "memory");
+}
+
+static void inspect_frame(uint8_t *fp)
+{
+    int low_ok = 1, high_ok = 1;
+    for (int reg = 0; reg < 16; reg++) {
+        for (int byte = 0; byte < 16; byte++) {
+            low_ok &= fp[160 + reg * 16 + byte] == pattern(reg, byte);
+            if (use_avx)
+                high_ok &= fp[avx_offset + reg * 16 + byte] == pattern(reg, 16 + byte);
+        }
+    }
+    seen.frame_low_ok = low_ok;
+    seen.frame_high_ok = high_ok;
+    memcpy(&seen.magic1, fp + SW_OFFSET, 4);
+    memcpy(&seen.extended_size, fp + SW_OFFSET + 4, 4);
+    memcpy(&seen.xfeatures, fp + SW_OFFSET + 8, 8);
+    memcpy(&seen.xstate_size, fp + SW_OFFSET + 16, 4);
+    if (seen.uc_flags & UC_FP_XSTATE) {
+        memcpy(&seen.xstate_bv, fp + HEADER_OFFSET, 8);
+        memcpy(&seen.magic2, fp + seen.xstate_size, 4);
+    }
+    /* What sigreturn must put back into register 15. */
+    for (int byte = 0; byte < 16; byte++) {
+        fp[160 + 15 * 16 + byte] = edited(byte);
+        if (use_avx)
+            fp[avx_offset + 15 * 16 + byte] = edited(16 + byte);
+    }
+}
+
+static void on_signal(int signal, siginfo_t *info, void *context)
+{
+    (void)signal, (void)info;
+    if (use_avx) {
+        read_entry_high();
+        int clear = 1;
+        for (int reg = 0; reg < 16; reg++) {
+            for (int byte = 0; byte < 16; byte++)
+                clear &= entry_high[reg][byte] == 0;
+        }
+        seen.entry_high_clear = clear;
+    }
+    ucontext_t *uc = context;
+    seen.uc_flags = uc->uc_flags;
+    if (uc->uc_mcontext.fpregs)
+        inspect_frame((uint8_t *)uc->uc_mcontext.fpregs);
+    clobber_registers();
+    seen.ran = 1;
+}
+
+static int registers_restored(void)
+{
+    int width = use_avx ? 32 : 16;
+    int ok = 1;
+    for (int reg = 0; reg < 16; reg++) {
+        for (int byte = 0; byte < width; byte++)
+            ok &= after[reg][byte] == (reg == 15 ? edited(byte) : pattern(reg, byte));
+    }
+    return ok;
+}
+
+static void run_once(void)
+{
+    for (int reg = 0; reg < 16; reg++) {
+        for (int byte = 0; byte < 32; byte++)
+            before[reg][byte] = pattern(reg, byte);
+    }
+    memset(ones, 0xff, sizeof(ones));
+    struct sigaction action = {0};
+    action.sa_sigaction = on_signal;
+    action.sa_flags = SA_SIGINFO;
+    sigemptyset(&action.sa_mask);
+    sigaction(SIGUSR1, &action, NULL);
+    raise_with_registers();
+}
+
+static int mode_registers(int avx)
+{
+    if (avx) {
+        if (!avx_usable()) {
+            printf("skip: the CPU has no usable AVX (cpuid/xgetbv)\n");
+            return 0;
+        }
+        unsigned a, b, c, d;
+        __cpuid_count(0xd, 2, a, b, c, d);
+        avx_offset = b;
+        use_avx = 1;
+    }
+    run_once();
+    check("handler ran", seen.ran);
+    check("frame: magic1 in the software-reserved bytes", seen.magic1 == MAGIC1);
+    check("frame: xmm0-15 hold the interrupted values", seen.frame_low_ok);
+    if (avx) {
+        check("frame: uc_flags has UC_FP_XSTATE", (seen.uc_flags & UC_FP_XSTATE) != 0);
+        check("frame: xfeatures include x87, SSE, AVX",
+              (seen.xfeatures & XFEATURES_BASIC) == XFEATURES_BASIC);
+        check("frame: xstate_size covers the AVX area", seen.xstate_size >= avx_offset + 256);
+        check("frame: extended_size is xstate_size + 4",
+              seen.extended_size == seen.xstate_size + 4);
+        check("frame: magic2 after the XSAVE image", seen.magic2 == MAGIC2);
+        check("frame: XSTATE_BV has x87, SSE, AVX",
+              (seen.xstate_bv & XFEATURES_BASIC) == XFEATURES_BASIC);
+        check("frame: the AVX area holds the upper halves", seen.frame_high_ok);
+        check("handler starts with ymm upper halves cleared", seen.entry_high_clear);
+    }
+    check(avx ? "after return: ymm0-14 restored, ymm15 as edited in the frame"
+              : "after return: xmm0-14 restored, xmm15 as edited in the frame",
+          registers_restored());
+    return failures ? 1 : 0;
+}
+
+static int mode_layout(void)
+{
+    unsigned a = 0, b = 0, c = 0, d = 0;
+    __get_cpuid(1, &a, &b, &c, &d);
+    printf("cpu: avx %s, xsave %s\n", (c & bit_AVX) ? "yes" : "no", (c & bit_XSAVE) ? "yes" : "no");
+    run_once();
+    printf("frame: UC_FP_XSTATE %s, magic1 %s, xstate_size %u, extended_size %u",
+           (seen.uc_flags & UC_FP_XSTATE) ? "set" : "clear", seen.magic1 == MAGIC1 ? "ok" : "bad",
+           seen.xstate_size, seen.extended_size);
+    if (seen.uc_flags & UC_FP_XSTATE)
+        printf(", magic2 %s", seen.magic2 == MAGIC2 ? "ok" : "bad");
+    printf("\n");
+    return seen.ran ? 0 : 1;
+}
+
+int main(int argc, char **argv)
+{
+    const char *mode = argc > 1 ? argv[1] : "sse";
+    if (!strcmp(mode, "sse"))
+        return mode_registers(0);
+    if (!strcmp(mode, "avx"))
+        return mode_registers(1);
+    if (!strcmp(mode, "layout"))
+        return mode_layout();
+    fprintf(stderr, "usage: xstate_signal sse|avx|layout\n");
+    return 2;
+}
