@@ -80,6 +80,11 @@ struct cpu_fpu_state {
     uint64_t fip, fdp;
     uint8_t xmm[16][16];
     uint32_t mxcsr;
+    /* The upper halves of ymm0-15 (AVX), from the XSAVE state: get_fpu sets
+     * ymmh_valid when the vCPU has AVX, and set_fpu writes them only when
+     * it is set (a state built from scratch leaves them alone). */
+    uint8_t ymmh[16][16];
+    bool ymmh_valid;
 };
 
 enum accel_exit_reason {

@@ -801,6 +801,35 @@ static struct kvm_xsave *kvm_load_xsave(struct kvm_accel *kvm)
     return kvm->xsave;
 }
 
+/* The AVX component (ymm0-15's upper halves) in XSAVE's standard format:
+ * architecturally right after the header. */
+#define KVM_XSAVE_AVX_OFFSET 576
+
+/* Whether the vCPU's XSAVE image holds AVX state (XCR0 has it). */
+static bool kvm_has_avx(const struct kvm_accel *kvm)
+{
+    return (kvm->vm->capabilities.xsave_features & KVM_XCR0_AVX) != 0;
+}
+
+static void kvm_get_ymmh(const struct kvm_accel *kvm, const uint8_t *area,
+                         struct cpu_fpu_state *fpu)
+{
+    fpu->ymmh_valid = kvm_has_avx(kvm);
+    if (fpu->ymmh_valid && (area[512] & KVM_XCR0_AVX))
+        memcpy(fpu->ymmh, area + KVM_XSAVE_AVX_OFFSET, sizeof(fpu->ymmh));
+    else
+        memset(fpu->ymmh, 0, sizeof(fpu->ymmh)); /* XSTATE_BV says: initial */
+}
+
+static void kvm_set_ymmh(const struct kvm_accel *kvm, uint8_t *area,
+                         const struct cpu_fpu_state *fpu)
+{
+    if (!fpu->ymmh_valid || !kvm_has_avx(kvm))
+        return;
+    memcpy(area + KVM_XSAVE_AVX_OFFSET, fpu->ymmh, sizeof(fpu->ymmh));
+    area[512] |= KVM_XCR0_AVX;
+}
+
 static int kvm_get_fpu(struct accel *accel, struct cpu_fpu_state *fpu)
 {
     struct kvm_accel *kvm = kvm_of(accel);
@@ -816,8 +845,10 @@ static int kvm_get_fpu(struct accel *accel, struct cpu_fpu_state *fpu)
         memcpy(&fpu->mxcsr, area + 24, 4);
         memcpy(fpu->st, area + 32, sizeof(fpu->st));
         memcpy(fpu->xmm, area + 160, sizeof(fpu->xmm));
+        kvm_get_ymmh(kvm, area, fpu);
         return 0;
     }
+    fpu->ymmh_valid = false;
     struct kvm_fpu kfpu;
     if (ioctl(kvm->vcpu_fd, KVM_GET_FPU, &kfpu) < 0)
         return -errno;
@@ -846,6 +877,7 @@ static int kvm_set_fpu(struct accel *accel, const struct cpu_fpu_state *fpu)
         memcpy(area + 160, fpu->xmm, sizeof(fpu->xmm));
         /* XSTATE_BV: the x87 and SSE components now hold what was set. */
         area[512] |= 0x3;
+        kvm_set_ymmh(kvm, area, fpu);
         if (ioctl(kvm->vcpu_fd, KVM_SET_XSAVE, xsave) < 0) {
             kvm->xsave_valid = false;
             return -errno;

@@ -250,9 +250,10 @@ void gdbstub_capture_output(struct gdbstub *stub,
                             void *opaque);
 
 /* The register layout g/G/p/P use, described by gdb_target_xml(): gdbserver's
- * amd64-linux registers, regnum 0 (rax) to 59 (gs_base). */
-#define GDB_REGISTER_COUNT 60
-#define GDB_REGISTERS_SIZE 560     /* bytes in a g packet: the sum of the bitsizes / 8 */
+ * amd64-avx-linux registers, regnum 0 (rax) to 59 (gs_base), then 60-75 the
+ * upper halves of ymm0-15. */
+#define GDB_REGISTER_COUNT 76
+#define GDB_REGISTERS_SIZE 816     /* bytes in a g packet: the sum of the bitsizes / 8 */
 #define GDB_PACKET_SIZE    0x20000 /* the PacketSize advertised: longest payload accepted */
 
 const char *gdb_target_xml(void);

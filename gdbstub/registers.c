@@ -2,9 +2,11 @@
  * The amd64 register layout the stub presents: the target description
  * (target.xml) and the byte layout of g/G/p/P, both built from one table so
  * they cannot drift apart. The features and register order are gdbserver's
- * amd64-linux ones (64bit-core, 64bit-sse, 64bit-linux, 64bit-segments): gdb
- * turns on its Linux ABI support only with orig_rax present, and lldb needs
- * every <reg> spelled out.
+ * amd64-avx-linux ones (64bit-core, 64bit-sse, 64bit-linux, 64bit-segments,
+ * 64bit-avx): gdb turns on its Linux ABI support only with orig_rax present,
+ * builds ymm0-15 from xmm and the ymm*h halves of the avx feature, and lldb
+ * needs every <reg> spelled out. The avx feature is always there: on a vCPU
+ * without AVX (tcg) the halves read as zero, their initial state.
  */
 #include <stddef.h>
 #include <string.h>
@@ -18,6 +20,7 @@ enum register_feature {
     FEATURE_SSE,
     FEATURE_LINUX,
     FEATURE_SEGMENTS,
+    FEATURE_AVX,
     FEATURE_COUNT,
 };
 
@@ -48,6 +51,11 @@ struct register_description {
 #define XMM(name)                                                                                  \
     {                                                                                              \
         name, 128, "vec128", NULL, FEATURE_SSE                                                     \
+    }
+
+#define YMMH(name)                                                                                 \
+    {                                                                                              \
+        name, 128, "uint128", NULL, FEATURE_AVX                                                    \
     }
 
 static const struct register_description registers[GDB_REGISTER_COUNT] = {
@@ -111,6 +119,22 @@ static const struct register_description registers[GDB_REGISTER_COUNT] = {
     {"orig_rax", 64, "int", NULL, FEATURE_LINUX},
     {"fs_base", 64, "int", NULL, FEATURE_SEGMENTS},
     {"gs_base", 64, "int", NULL, FEATURE_SEGMENTS},
+    YMMH("ymm0h"),
+    YMMH("ymm1h"),
+    YMMH("ymm2h"),
+    YMMH("ymm3h"),
+    YMMH("ymm4h"),
+    YMMH("ymm5h"),
+    YMMH("ymm6h"),
+    YMMH("ymm7h"),
+    YMMH("ymm8h"),
+    YMMH("ymm9h"),
+    YMMH("ymm10h"),
+    YMMH("ymm11h"),
+    YMMH("ymm12h"),
+    YMMH("ymm13h"),
+    YMMH("ymm14h"),
+    YMMH("ymm15h"),
 };
 
 /* Register numbers the conversions below single out. */
@@ -135,13 +159,12 @@ enum {
     REGISTER_ORIG_RAX = 57,
     REGISTER_FS_BASE = 58,
     REGISTER_GS_BASE = 59,
+    REGISTER_YMM0H = 60,
 };
 
 static const char *const feature_names[FEATURE_COUNT] = {
-    "org.gnu.gdb.i386.core",
-    "org.gnu.gdb.i386.sse",
-    "org.gnu.gdb.i386.linux",
-    "org.gnu.gdb.i386.segments",
+    "org.gnu.gdb.i386.core",     "org.gnu.gdb.i386.sse", "org.gnu.gdb.i386.linux",
+    "org.gnu.gdb.i386.segments", "org.gnu.gdb.i386.avx",
 };
 
 /* The named types a feature's registers use, as gdb's own XML files define
@@ -430,8 +453,12 @@ void gdb_register_get(int regnum, const struct cpu_state *state, const struct cp
         put_le(out, UINT64_MAX, size); /* -1: never stopped inside a syscall */
     else if (regnum == REGISTER_FS_BASE)
         put_le(out, state->fs.base, size);
-    else
+    else if (regnum == REGISTER_GS_BASE)
         put_le(out, state->gs.base, size);
+    else if (fpu->ymmh_valid)
+        memcpy(out, fpu->ymmh[regnum - REGISTER_YMM0H], size);
+    else
+        memset(out, 0, size);
 }
 
 void gdb_register_set(int regnum, const uint8_t *in, struct cpu_state *state,
@@ -461,8 +488,13 @@ void gdb_register_set(int regnum, const uint8_t *in, struct cpu_state *state,
         ; /* nothing to restart: the stub never stops inside a syscall */
     else if (regnum == REGISTER_FS_BASE)
         state->fs.base = value;
-    else
+    else if (regnum == REGISTER_GS_BASE)
         state->gs.base = value;
+    else {
+        /* Reaches the vCPU only where it has AVX (set_fpu). */
+        memcpy(fpu->ymmh[regnum - REGISTER_YMM0H], in, size);
+        fpu->ymmh_valid = true;
+    }
 }
 
 void gdb_registers_to_bytes(const struct cpu_state *state, const struct cpu_fpu_state *fpu,

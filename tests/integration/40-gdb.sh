@@ -188,11 +188,13 @@ gdb_kernel_boot() {
 # Registers at a breakpoint equal what gdb shows under gdbserver running the program
 # natively (addresses that depend on the stack's place aside).
 # gdbserver_session DIR PROGRAM GDB-ARGS...: the same gdb script against gdbserver running
-# PROGRAM natively; gdb's output in DIR/native.out.
+# PROGRAM natively (with the arguments in $GDBSERVER_ARGS); gdb's output in DIR/native.out.
 gdbserver_session() {
     local dir=$1 program=$2
     shift 2
-    timeout -k 5 "$TIMEOUT" gdbserver --once 127.0.0.1:0 "$program" >"$dir/gdbserver.out" 2>&1 &
+    # shellcheck disable=SC2086 # the arguments are words
+    timeout -k 5 "$TIMEOUT" gdbserver --once 127.0.0.1:0 "$program" ${GDBSERVER_ARGS:-} \
+        >"$dir/gdbserver.out" 2>&1 &
     local server=$! port
     for _ in $(seq 100); do
         port=$(sed -nE 's/^Listening on port ([0-9]+).*/\1/p' "$dir/gdbserver.out")

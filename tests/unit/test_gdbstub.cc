@@ -591,7 +591,8 @@ TEST_F(GdbstubTest, TargetXmlIsWellFormedAndMatchesTheGPacket)
     EXPECT_EQ(count.bits / 8, (unsigned)GDB_REGISTERS_SIZE);
     EXPECT_EQ(count.feature_names,
               (std::vector<std::string>{"org.gnu.gdb.i386.core", "org.gnu.gdb.i386.sse",
-                                        "org.gnu.gdb.i386.linux", "org.gnu.gdb.i386.segments"}));
+                                        "org.gnu.gdb.i386.linux", "org.gnu.gdb.i386.segments",
+                                        "org.gnu.gdb.i386.avx"}));
     for (const char *name : {"rax", "r15", "rip", "eflags", "cs", "gs", "st0", "st7", "fctrl",
                              "fop", "xmm0", "xmm15", "mxcsr", "orig_rax", "fs_base", "gs_base"})
         EXPECT_NE(std::find(count.names.begin(), count.names.end(), name), count.names.end())
@@ -721,7 +722,7 @@ TEST_F(GdbstubTest, SingleRegisters)
     EXPECT_EQ(Ask("P39=0100000000000000"), "OK"); // orig_rax: accepted, no effect
     EXPECT_EQ(Ask("p39"), "ffffffffffffffff");
 
-    EXPECT_EQ(Ask("p3c"), "E22"); // no register 60
+    EXPECT_EQ(Ask("p4c"), "E22"); // no register 76
     EXPECT_EQ(Ask("p"), "E22");
     EXPECT_EQ(Ask("pzz"), "E22");
     EXPECT_EQ(Ask("P10=00"), "E22"); // wrong size

@@ -1,0 +1,52 @@
+# shellcheck shell=bash
+# shellcheck disable=SC2016 # gdb expressions in single quotes
+# ymm registers under gdb (the stub's org.gnu.gdb.i386.avx feature), compared with
+# gdbserver running the same program natively: at the SIGUSR1 stop of
+# `xstate_signal avx` ymm0-15 hold known values; ymm3 is edited there (it reaches the
+# signal frame, so the program then reports its frame and return checks FAILED, natively
+# too); in the handler the registers read as the handler clobbered them.
+# Uses start_monitor, finish_monitor, gdbserver_session and have_gdb from 40-gdb.sh. kvm only: on tcg the
+# program runs without AVX (accel/tcg.c).
+
+gdb_avx_script=(-ex "continue" -ex "info registers ymm0 ymm15" -ex 'p $ymm7.v8_int32'
+    -ex 'set var $ymm3.v8_int32[7] = 0x12345678' -ex "break handler_done" -ex "continue"
+    -ex 'p/x $ymm5.v8_int32' -ex 'p/x $ymm3h' -ex "continue")
+
+gdb_avx_vs_gdbserver() {
+    local accel=$1 dir=$2 libc=$3 program=tests/programs/build/$3/xstate_signal port
+    have_gdb || return 77
+    command -v gdbserver >/dev/null || {
+        echo "gdbserver not installed"
+        return 77
+    }
+    grep -qw avx /proc/cpuinfo || {
+        echo "the host CPU has no AVX"
+        return 77
+    }
+    start_monitor "$dir" --accel="$accel" -S "$program" avx
+    timeout -k 5 "$TIMEOUT" gdb -batch -nx -ex "set pagination off" -ex "file $program" \
+        -ex "target remote $dir/gdb.sock" "${gdb_avx_script[@]}" >"$dir/gdb.out" 2>&1
+    finish_monitor "$dir"
+    GDBSERVER_ARGS=avx gdbserver_session "$dir" "$program" -ex "set pagination off" \
+        "${gdb_avx_script[@]}"
+    local filter='^(ymm[0-9]+ |\$[0-9]+ |\[Inferior 1 \(process [0-9]+\) exited)'
+    grep -E "$filter" "$dir/gdb.out" | sed -E 's/process [0-9]+/process N/' >"$dir/vm.regs"
+    grep -E "$filter" "$dir/native.out" | sed -E 's/process [0-9]+/process N/' \
+        >"$dir/native.regs"
+    if [ "$(wc -l <"$dir/vm.regs")" -lt 6 ] || ! diff -u "$dir/native.regs" "$dir/vm.regs" \
+        >"$dir/diff"; then
+        echo "gdb differs from gdbserver: $(tr '\n' '|' <"$dir/diff" | cut -c1-400)"
+        return 1
+    fi
+    # gdbserver's own lines aside, its output is the program's.
+    grep -Ev '^(Process|Listening|Remote|Detaching|Child exited|Killing|$)' "$dir/gdbserver.out" \
+        >"$dir/native.program.out"
+    if ! diff -u "$dir/native.program.out" "$dir/out" >"$dir/diff"; then
+        echo "the program's output differs: $(tr '\n' '|' <"$dir/diff" | cut -c1-400)"
+        return 1
+    fi
+}
+
+for libc in musl glibc; do
+    custom "gdb/$libc/avx-registers" gdb_avx_vs_gdbserver --accels kvm "$libc"
+done
