@@ -1,8 +1,9 @@
 /*
  * report/core.c — an ELF core file of the program at a fault, in the layout
  * Linux writes (ET_CORE: a PT_NOTE with NT_PRSTATUS, NT_PRPSINFO,
- * NT_FPREGSET, NT_AUXV, then one PT_LOAD per mapping), so gdb, eu-stack and
- * friends read it as a native core.
+ * NT_FPREGSET, NT_X86_XSTATE where the vCPU has AVX, NT_AUXV, then one
+ * PT_LOAD per mapping), so gdb, eu-stack and friends read it as a native
+ * core.
  */
 #include "config.h"
 #include "monitor/guest.h"
@@ -39,15 +40,22 @@ static bool collect_region(const struct guest_region *region, void *opaque)
     return true;
 }
 
-static void append_note(GByteArray *notes, uint32_t type, const void *desc, uint32_t size)
+static void append_named_note(GByteArray *notes, const char *name, uint32_t type, const void *desc,
+                              uint32_t size)
 {
-    Elf64_Nhdr header = {.n_namesz = sizeof(NOTE_NAME), .n_descsz = size, .n_type = type};
+    uint32_t name_size = (uint32_t)strlen(name) + 1;
+    Elf64_Nhdr header = {.n_namesz = name_size, .n_descsz = size, .n_type = type};
     static const uint8_t padding[8];
     g_byte_array_append(notes, (const guint8 *)&header, sizeof(header));
-    g_byte_array_append(notes, (const guint8 *)NOTE_NAME, sizeof(NOTE_NAME));
-    g_byte_array_append(notes, padding, (4 - sizeof(NOTE_NAME) % 4) % 4);
+    g_byte_array_append(notes, (const guint8 *)name, name_size);
+    g_byte_array_append(notes, padding, (4 - name_size % 4) % 4);
     g_byte_array_append(notes, desc, size);
     g_byte_array_append(notes, padding, (4 - size % 4) % 4);
+}
+
+static void append_note(GByteArray *notes, uint32_t type, const void *desc, uint32_t size)
+{
+    append_named_note(notes, NOTE_NAME, type, desc, size);
 }
 
 static void fill_registers(struct user_regs_struct *regs, const struct cpu_state *s)
@@ -99,7 +107,7 @@ static void append_prstatus(GByteArray *notes, int signal, int pid, const struct
     append_note(notes, NT_PRSTATUS, &status, sizeof(status));
 }
 
-static void append_fpregset(GByteArray *notes, const struct cpu_fpu_state *fpu)
+static void fill_fxsave(struct user_fpregs_struct *out, const struct cpu_fpu_state *fpu)
 {
     struct user_fpregs_struct fp;
     memset(&fp, 0, sizeof(fp));
@@ -113,7 +121,42 @@ static void append_fpregset(GByteArray *notes, const struct cpu_fpu_state *fpu)
     fp.mxcr_mask = 0xffff;
     memcpy(fp.st_space, fpu->st, sizeof(fp.st_space));
     memcpy(fp.xmm_space, fpu->xmm, sizeof(fp.xmm_space));
+    *out = fp;
+}
+
+/* The XSAVE state as Linux's NT_X86_XSTATE holds it: XSAVE's standard
+ * format, with the XCR0 it describes in the first software-reserved word
+ * (where gdb reads it to pick the registers). Only x87, SSE and AVX: that is
+ * what struct cpu_fpu_state carries, and the XCR0 written says so (AVX-512
+ * state is not in the core yet). */
+#define XSTATE_XCR0_OFFSET 464
+#define XSTATE_HEADER      512
+#define XSTATE_AVX         576
+#define XSTATE_AVX_SIZE    (XSTATE_AVX + 256)
+#define XSTATE_X87_SSE_AVX 0x7ULL
+
+static void append_xstate(GByteArray *notes, const struct cpu_fpu_state *fpu)
+{
+    uint8_t area[XSTATE_AVX_SIZE] = {0};
+    struct user_fpregs_struct fp;
+    fill_fxsave(&fp, fpu);
+    memcpy(area, &fp, sizeof(fp));
+    uint64_t xcr0 = XSTATE_X87_SSE_AVX;
+    memcpy(area + XSTATE_XCR0_OFFSET, &xcr0, sizeof(xcr0));
+    memcpy(area + XSTATE_HEADER, &xcr0, sizeof(xcr0)); /* XSTATE_BV: all three hold values */
+    memcpy(area + XSTATE_AVX, fpu->ymmh, sizeof(fpu->ymmh));
+    /* Named LINUX, as Linux's extended regsets (BFD skips it otherwise). */
+    append_named_note(notes, "LINUX", NT_X86_XSTATE, area, sizeof(area));
+}
+
+/* A thread's FP notes: NT_FPREGSET, and NT_X86_XSTATE where it has AVX. */
+static void append_fpregset(GByteArray *notes, const struct cpu_fpu_state *fpu)
+{
+    struct user_fpregs_struct fp;
+    fill_fxsave(&fp, fpu);
     append_note(notes, NT_FPREGSET, &fp, sizeof(fp));
+    if (fpu->ymmh_valid)
+        append_xstate(notes, fpu);
 }
 
 /* Linux's order: the dumping thread's NT_PRSTATUS, NT_PRPSINFO, its

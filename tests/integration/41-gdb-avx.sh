@@ -50,3 +50,24 @@ gdb_avx_vs_gdbserver() {
 for libc in musl glibc; do
     custom "gdb/$libc/avx-registers" gdb_avx_vs_gdbserver --accels kvm "$libc"
 done
+
+# The vector registers in the core file of a fault (`xstate_signal fault` loads them, then
+# stores to address 0): xmm1 on both accelerators, and on kvm ymm10 whole from the
+# NT_X86_XSTATE note.
+core_vector_registers() {
+    local accel=$1 dir=$2 libc=$3 program=tests/programs/build/$3/xstate_signal
+    have_gdb || return 77
+    timeout -k 5 "$TIMEOUT" "$HERMITUX_RUN" --accel="$accel" --core "$dir/core" "$program" \
+        fault </dev/null >"$dir/out" 2>"$dir/err"
+    timeout -k 5 "$TIMEOUT" gdb -nx -batch -ex 'p/x $xmm1.uint128' -ex 'p/x $ymm10.v8_int32' \
+        "$program" "$dir/core" >"$dir/gdb" 2>&1
+    expect "$dir" gdb '^\$1 = 0x302f2e2d2c2b2a292827262524232221$' || return 1
+    if [ "$accel" = kvm ] && grep -qw avx /proc/cpuinfo; then
+        expect "$dir" gdb '^\$2 = \{0x44434241, 0x48474645, 0x4c4b4a49, 0x504f4e4d, 0x54535251, 0x58575655, 0x5c5b5a59, 0x605f5e5d\}$' ||
+            return 1
+    fi
+}
+
+for libc in musl glibc; do
+    custom "$libc/core-vector-registers" core_vector_registers "$libc"
+done

@@ -13,6 +13,9 @@
  *           AVX area. Prints a skip line on a CPU without AVX.
  *   layout  what the CPU offers (AVX, XSAVE) and the frame's shape: its
  *           flags, xstate size, extended size, whether magic2 follows.
+ *   fault   ymm0-15 (xmm0-15 without AVX) hold the known values when a store
+ *           to address 0 kills the program with SIGSEGV: its core file
+ *           shows them (tests/integration/50-faults.sh).
  *
  * The asm needs no -mavx: only the assembler sees the AVX instructions, and
  * they run only when CPUID and XCR0 say AVX is usable.
@@ -100,6 +103,15 @@ static void raise_with_registers(void)
                          : [in] "r"(before), [out] "r"(after), "D"(pid), "S"((long)SIGUSR1)
                          : "rcx", "r11", "memory", XMM_ALL);
     }
+}
+
+/* Loads the registers as raise_with_registers does, then faults. */
+static void fault_with_registers(void)
+{
+    if (use_avx)
+        __asm__ volatile(FOR_ALL(LOAD_Y) "movl $0, 0\n" : : [in] "r"(before) : "memory", XMM_ALL);
+    else
+        __asm__ volatile(FOR_ALL(LOAD_X) "movl $0, 0\n" : : [in] "r"(before) : "memory", XMM_ALL);
 }
 
 /* Overwrites every vector register with all ones, as a handler using them
@@ -263,6 +275,15 @@ int main(int argc, char **argv)
         return mode_registers(1);
     if (!strcmp(mode, "layout"))
         return mode_layout();
+    if (!strcmp(mode, "fault")) {
+        use_avx = avx_usable();
+        for (int reg = 0; reg < 16; reg++) {
+            for (int byte = 0; byte < 32; byte++)
+                before[reg][byte] = pattern(reg, byte);
+        }
+        fault_with_registers();
+        return 1;
+    }
     fprintf(stderr, "usage: xstate_signal sse|avx|layout\n");
     return 2;
 }
