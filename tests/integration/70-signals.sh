@@ -78,6 +78,7 @@ program signal_loop -- signal_loop 2000
 # layout modes are checked against what Linux gives on such a CPU instead.
 program xstate_signal-sse -- xstate_signal sse
 program xstate_signal-avx --accels kvm -- xstate_signal avx
+program xstate_signal-avx512 --accels kvm -- xstate_signal avx512
 program xstate_signal-layout --accels kvm -- xstate_signal layout
 
 xstate_without_avx() {

@@ -13,6 +13,10 @@
  *           AVX area. Prints a skip line on a CPU without AVX.
  *   layout  what the CPU offers (AVX, XSAVE) and the frame's shape: its
  *           flags, xstate size, extended size, whether magic2 follows.
+ *   avx512  zmm0-31 and k1-7 across a handler that clobbers them all; the
+ *           frame's XSTATE_BV has the three AVX-512 components, and its
+ *           opmask and Hi16_ZMM areas hold k1 and zmm31. Prints a skip line
+ *           on a CPU without usable AVX-512.
  *   fault   ymm0-15 (xmm0-15 without AVX) hold the known values when a store
  *           to address 0 kills the program with SIGSEGV: its core file
  *           shows them (tests/integration/50-faults.sh).
@@ -63,6 +67,23 @@ static uint8_t pattern(int reg, int byte)
 static uint8_t edited(int byte)
 {
     return (uint8_t)(0xa0 + byte);
+}
+
+/* Where XSAVE's standard format puts a component (CPUID leaf 0xd). */
+static unsigned xsave_offset(unsigned component)
+{
+    unsigned a, b, c, d;
+    __cpuid_count(0xd, component, a, b, c, d);
+    return b;
+}
+
+static void install_handler(void (*handler)(int, siginfo_t *, void *))
+{
+    struct sigaction action = {0};
+    action.sa_sigaction = handler;
+    action.sa_flags = SA_SIGINFO;
+    sigemptyset(&action.sa_mask);
+    sigaction(SIGUSR1, &action, NULL);
 }
 
 static int avx_usable(void)
@@ -208,11 +229,7 @@ static void run_once(void)
             before[reg][byte] = pattern(reg, byte);
     }
     memset(ones, 0xff, sizeof(ones));
-    struct sigaction action = {0};
-    action.sa_sigaction = on_signal;
-    action.sa_flags = SA_SIGINFO;
-    sigemptyset(&action.sa_mask);
-    sigaction(SIGUSR1, &action, NULL);
+    install_handler(on_signal);
     raise_with_registers();
 }
 
@@ -223,9 +240,7 @@ static int mode_registers(int avx)
             printf("skip: the CPU has no usable AVX (cpuid/xgetbv)\n");
             return 0;
         }
-        unsigned a, b, c, d;
-        __cpuid_count(0xd, 2, a, b, c, d);
-        avx_offset = b;
+        avx_offset = xsave_offset(2);
         use_avx = 1;
     }
     run_once();
@@ -266,6 +281,105 @@ static int mode_layout(void)
     return seen.ran ? 0 : 1;
 }
 
+/* ---- avx512 ---------------------------------------------------------------------- */
+
+static uint8_t zbefore[32][64] __attribute__((aligned(64)));
+static uint8_t zafter[32][64] __attribute__((aligned(64)));
+static uint16_t kbefore[8], kafter[8];
+static unsigned opmask_offset, hi16_offset;
+static struct {
+    int ran, frame_k1_ok, frame_zmm31_ok;
+    uint64_t xstate_bv;
+} zseen;
+
+static int avx512_usable(void)
+{
+    unsigned a, b, c, d;
+    if (!avx_usable() || !__get_cpuid_count(7, 0, &a, &b, &c, &d) || !(b & (1u << 16)))
+        return 0;
+    uint32_t lo, hi;
+    __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+    return (lo & 0xe6) == 0xe6;
+}
+
+#define FOR_ALL32(op)                                                                              \
+    FOR_ALL(op)                                                                                    \
+    op(16) op(17) op(18) op(19) op(20) op(21) op(22) op(23) op(24) op(25) op(26) op(27) op(28)     \
+        op(29) op(30) op(31)
+#define FOR_K(op)    op(1) op(2) op(3) op(4) op(5) op(6) op(7)
+#define LOAD_Z(n)    "vmovdqu64 " #n "*64(%[in]), %%zmm" #n "\n"
+#define STORE_Z(n)   "vmovdqu64 %%zmm" #n ", " #n "*64(%[out])\n"
+#define LOAD_K(n)    "kmovw " #n "*2(%[kin]), %%k" #n "\n"
+#define STORE_K(n)   "kmovw %%k" #n ", " #n "*2(%[kout])\n"
+#define CLOBBER_Z(n) "vmovdqu64 (%[ones]), %%zmm" #n "\n"
+#define CLOBBER_K(n) "kmovw (%[ones]), %%k" #n "\n"
+#define XMM_HIGH                                                                                   \
+    "xmm16", "xmm17", "xmm18", "xmm19", "xmm20", "xmm21", "xmm22", "xmm23", "xmm24", "xmm25",      \
+        "xmm26", "xmm27", "xmm28", "xmm29", "xmm30", "xmm31"
+#define K_ALL "k1", "k2", "k3", "k4", "k5", "k6", "k7"
+
+__attribute__((target("avx512f"))) static void raise_with_zmm(void)
+{
+    long number = SYS_kill;
+    __asm__ volatile(FOR_ALL32(LOAD_Z) FOR_K(LOAD_K) "syscall\n" FOR_ALL32(STORE_Z)
+                         FOR_K(STORE_K) "vzeroupper\n"
+                     : "+a"(number)
+                     : [in] "r"(zbefore), [out] "r"(zafter), [kin] "r"(kbefore), [kout] "r"(kafter),
+                       "D"((long)getpid()), "S"((long)SIGUSR1)
+                     : "rcx", "r11", "memory", XMM_ALL, XMM_HIGH, K_ALL);
+}
+
+__attribute__((target("avx512f"))) static void clobber_zmm(void)
+{
+    static uint8_t all_ones[64] __attribute__((aligned(64)));
+    memset(all_ones, 0xff, sizeof(all_ones));
+    __asm__ volatile(FOR_ALL32(CLOBBER_Z) FOR_K(CLOBBER_K)
+                     :
+                     : [ones] "r"(all_ones)
+                     : XMM_ALL, XMM_HIGH, K_ALL);
+}
+
+static void on_signal_zmm(int signal, siginfo_t *info, void *context)
+{
+    (void)signal, (void)info;
+    ucontext_t *uc = context;
+    uint8_t *fp = (uint8_t *)uc->uc_mcontext.fpregs;
+    if (fp && (uc->uc_flags & UC_FP_XSTATE)) {
+        memcpy(&zseen.xstate_bv, fp + HEADER_OFFSET, 8);
+        uint64_t k1;
+        memcpy(&k1, fp + opmask_offset + 8, 8);
+        zseen.frame_k1_ok = k1 == kbefore[1];
+        zseen.frame_zmm31_ok = !memcmp(fp + hi16_offset + 15 * 64, zbefore[31], 64);
+    }
+    clobber_zmm();
+    zseen.ran = 1;
+}
+
+static int mode_avx512(void)
+{
+    if (!avx512_usable()) {
+        printf("skip: the CPU has no usable AVX-512 (cpuid/xgetbv)\n");
+        return 0;
+    }
+    opmask_offset = xsave_offset(5);
+    hi16_offset = xsave_offset(7);
+    for (int reg = 0; reg < 32; reg++) {
+        for (int byte = 0; byte < 64; byte++)
+            zbefore[reg][byte] = (uint8_t)(reg * 7 + byte * 3 + 1);
+    }
+    for (int k = 0; k < 8; k++)
+        kbefore[k] = (uint16_t)(0x1111 * k + 0x0f0f);
+    install_handler(on_signal_zmm);
+    raise_with_zmm();
+    check("handler ran", zseen.ran);
+    check("frame: XSTATE_BV has opmask, ZMM_Hi256, Hi16_ZMM", (zseen.xstate_bv & 0xe0) == 0xe0);
+    check("frame: the opmask area holds k1", zseen.frame_k1_ok);
+    check("frame: the Hi16_ZMM area holds zmm31", zseen.frame_zmm31_ok);
+    check("after return: zmm0-31 restored", !memcmp(zbefore, zafter, sizeof(zbefore)));
+    check("after return: k1-7 restored", !memcmp(kbefore + 1, kafter + 1, 7 * sizeof(kafter[0])));
+    return failures ? 1 : 0;
+}
+
 int main(int argc, char **argv)
 {
     const char *mode = argc > 1 ? argv[1] : "sse";
@@ -275,6 +389,8 @@ int main(int argc, char **argv)
         return mode_registers(1);
     if (!strcmp(mode, "layout"))
         return mode_layout();
+    if (!strcmp(mode, "avx512"))
+        return mode_avx512();
     if (!strcmp(mode, "fault")) {
         use_avx = avx_usable();
         for (int reg = 0; reg < 16; reg++) {
