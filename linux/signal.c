@@ -704,12 +704,19 @@ static bool setup_frame(struct linux_thread *thread, const struct linux_kernel_s
 
     uint64_t sp = regs->rsp;
     bool was_on_altstack = on_altstack(thread, sp);
-    if ((action->flags & LINUX_SA_ONSTACK) && thread->altstack_size && !was_on_altstack)
+    bool entering_altstack =
+        (action->flags & LINUX_SA_ONSTACK) && thread->altstack_size && !was_on_altstack;
+    if (entering_altstack)
         sp = thread->altstack_sp + thread->altstack_size;
     else
         sp -= RED_ZONE;
     uint64_t fpstate = (sp - fpstate_frame_size(fp)) & ~63ULL;
     uint64_t frame_address = ((fpstate - sizeof(struct linux_rt_sigframe)) & ~15ULL) - 8;
+    /* A frame (its XSAVE part is 2.4 KiB with AVX-512) that would not fit
+     * on the alternate stack is not written below it: Linux's get_sigframe
+     * fails and the program dies of SIGSEGV. */
+    if ((entering_altstack || was_on_altstack) && !on_altstack(thread, frame_address))
+        return false;
 
     struct linux_rt_sigframe frame = {0};
     frame.pretcode = action->restorer;

@@ -79,6 +79,7 @@ program signal_loop -- signal_loop 2000
 program xstate_signal-sse -- xstate_signal sse
 program xstate_signal-avx --accels kvm -- xstate_signal avx
 program xstate_signal-avx512 --accels kvm -- xstate_signal avx512
+program xstate_signal-altstack --accels kvm -- xstate_signal altstack
 program xstate_signal-layout --accels kvm -- xstate_signal layout
 
 xstate_without_avx() {

@@ -17,6 +17,9 @@
  *           frame's XSTATE_BV has the three AVX-512 components, and its
  *           opmask and Hi16_ZMM areas hold k1 and zmm31. Prints a skip line
  *           on a CPU without usable AVX-512.
+ *   altstack  a handler on an alternate stack just too small for the frame
+ *           (the XSAVE size + 400 bytes): the child dies of SIGSEGV, as Linux
+ *           refuses to write past the stack; one 1 KiB larger runs it.
  *   fault   ymm0-15 (xmm0-15 without AVX) hold the known values when a store
  *           to address 0 kills the program with SIGSEGV: its core file
  *           shows them (tests/integration/50-faults.sh).
@@ -31,6 +34,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <ucontext.h>
 #include <unistd.h>
 
@@ -380,6 +384,54 @@ static int mode_avx512(void)
     return failures ? 1 : 0;
 }
 
+/* ---- altstack -------------------------------------------------------------------- */
+
+static void on_signal_quiet(int signal)
+{
+    (void)signal;
+}
+
+/* In a child: a SIGUSR1 handler on an alternate stack of size bytes. */
+static const char *altstack_outcome(size_t size)
+{
+    pid_t child = fork();
+    if (child == 0) {
+        static uint8_t stack[16384] __attribute__((aligned(64)));
+        stack_t ss = {.ss_sp = stack, .ss_size = size, .ss_flags = 0};
+        if (sigaltstack(&ss, NULL))
+            _exit(2);
+        struct sigaction action = {0};
+        action.sa_handler = on_signal_quiet;
+        action.sa_flags = SA_ONSTACK;
+        sigemptyset(&action.sa_mask);
+        sigaction(SIGUSR1, &action, NULL);
+        raise(SIGUSR1);
+        _exit(0);
+    }
+    int status = 0;
+    if (child < 0 || waitpid(child, &status, 0) != child)
+        return "no child";
+    if (WIFSIGNALED(status))
+        return WTERMSIG(status) == SIGSEGV ? "killed by SIGSEGV" : "killed by another signal";
+    return WEXITSTATUS(status) == 0 ? "handler ran" : "sigaltstack failed";
+}
+
+static int mode_altstack(void)
+{
+    unsigned a = 0, b = 0, c = 0, d = 0;
+    __get_cpuid(1, &a, &b, &c, &d);
+    if (!(c & bit_OSXSAVE)) {
+        printf("skip: no XSAVE frame (cpuid)\n");
+        return 0;
+    }
+    __cpuid_count(0xd, 0, a, b, c, d);
+    size_t xsave_size = b; /* for the XCR0 in use */
+    size_t small = xsave_size + 400 > 2048 ? xsave_size + 400 : 2048;
+    printf("altstack of the XSAVE size + 400: %s\n", altstack_outcome(small));
+    printf("altstack of the XSAVE size + 1400: %s\n", altstack_outcome(xsave_size + 1400));
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     const char *mode = argc > 1 ? argv[1] : "sse";
@@ -391,6 +443,8 @@ int main(int argc, char **argv)
         return mode_layout();
     if (!strcmp(mode, "avx512"))
         return mode_avx512();
+    if (!strcmp(mode, "altstack"))
+        return mode_altstack();
     if (!strcmp(mode, "fault")) {
         use_avx = avx_usable();
         for (int reg = 0; reg < 16; reg++) {
