@@ -1,11 +1,13 @@
 # Shell scripts: bash-static and busybox ash run scripts whose every external command is a
 # forked and exec'd guest process (pipelines, $(...), subshells, fd redirections kept
 # across exec, wait statuses, #! scripts), compared with the same shell run natively.
-# busybox ash's `wait` for a background job needs SIGCHLD delivery: jobs.bash is bash's.
+# Background jobs and `wait` (busybox ash's needs SIGCHLD delivered), and a CHLD trap.
 
 compare shell/bash-common --tmpdir -- /bin/bash-static @DATA@/scripts/common.sh @TMP@
 compare shell/ash-common --tmpdir -- /bin/busybox sh @DATA@/scripts/common.sh @TMP@
 compare shell/bash-jobs --tmpdir -- /bin/bash-static @DATA@/scripts/jobs.bash @TMP@
+compare shell/ash-jobs --tmpdir -- /bin/busybox sh @DATA@/scripts/jobs.bash @TMP@
+compare shell/bash-chld-trap -- /bin/bash-static -c 'trap "echo trapped CHLD" CHLD; (exit 4); echo sub=$?'
 # The host's dynamically linked commands (sort, uniq, xargs, find, date, env, grep...),
 # under bash-static and the host's /bin/sh (dash).
 compare shell/bash-coreutils --tmpdir -- /bin/bash-static @DATA@/scripts/coreutils.sh @TMP@
