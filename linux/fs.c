@@ -677,7 +677,10 @@ static long sys_truncate(struct linux_thread *thread, const uint64_t *args)
         return error;
     char host[LINUX_PATH_MAX + 64];
     host_absolute(&path, host, sizeof(host));
-    return linux_host_result(truncate(host, (off_t)args[1]));
+    long result = linux_host_result(truncate(host, (off_t)args[1]));
+    if (result == 0)
+        linux_mm_file_truncated(process, -1, host);
+    return result;
 }
 
 #define FD_CALL(name, expression)                                                                  \
@@ -689,7 +692,17 @@ static long sys_truncate(struct linux_thread *thread, const uint64_t *args)
         return linux_host_result(expression);                                                      \
     }
 
-FD_CALL(ftruncate, ftruncate(host_fd, (off_t)args[1]))
+static long sys_ftruncate(struct linux_thread *thread, const uint64_t *args)
+{
+    int host_fd = linux_fd_host(thread->process, args[0]);
+    if (host_fd < 0)
+        return -EBADF;
+    long result = linux_host_result(ftruncate(host_fd, (off_t)args[1]));
+    if (result == 0)
+        linux_mm_file_truncated(thread->process, host_fd, NULL);
+    return result;
+}
+
 FD_CALL(fsync, fsync(host_fd))
 FD_CALL(fdatasync, fdatasync(host_fd))
 FD_CALL(fchmod, fchmod(host_fd, (mode_t)args[1]))

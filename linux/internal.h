@@ -516,6 +516,12 @@ void linux_strace_signal(struct linux_thread *thread, const struct linux_siginfo
 
 /* mm.c: sets up brk; called once from linux_process_create. */
 void linux_mm_init(struct linux_process *process);
+/* mm.c: a file was truncated (through host_fd, or at host_path when it is
+ * -1): the pages of its mappings past the new end make the program's
+ * accesses SIGBUS, as on Linux; those it covers again are the file's.
+ * Under mm_lock; the second takes it, for open(O_TRUNC). */
+void linux_mm_file_truncated(struct linux_process *process, int host_fd, const char *host_path);
+void linux_mm_file_opened_truncating(struct linux_process *process, int host_fd);
 
 /* Ends the program (exit, exit_group, a fatal signal). */
 void linux_process_exit(struct linux_process *process, int status, int signal);

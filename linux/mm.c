@@ -268,6 +268,23 @@ static long sys_mmap(struct linux_thread *thread, const uint64_t *args)
     return result ? result : (long)start;
 }
 
+void linux_mm_file_truncated(struct linux_process *process, int host_fd, const char *host_path)
+{
+    struct stat st;
+    if ((host_fd >= 0 ? fstat(host_fd, &st) : stat(host_path, &st)) != 0 || !S_ISREG(st.st_mode))
+        return;
+    /* A path gives no fd to map the file by: pages it covers again stay
+     * past-EOF pages (a known gap; ftruncate and open(O_TRUNC) have one). */
+    guest_file_resized(process->memory, st.st_dev, st.st_ino, (uint64_t)st.st_size, host_fd);
+}
+
+void linux_mm_file_opened_truncating(struct linux_process *process, int host_fd)
+{
+    g_mutex_lock(&process->mm_lock);
+    linux_mm_file_truncated(process, host_fd, NULL);
+    g_mutex_unlock(&process->mm_lock);
+}
+
 static long sys_munmap(struct linux_thread *thread, const uint64_t *args)
 {
     struct linux_process *process = thread->process;

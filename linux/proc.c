@@ -1413,6 +1413,8 @@ long linux_path_open(struct linux_process *process, const struct linux_path *pat
         return host_fd;
     if (current.kind != LINUX_PATH_HOST)
         return linux_proc_open(process, &current, flags);
+    if (flags & O_TRUNC)
+        linux_mm_file_opened_truncating(process, (int)host_fd);
     return linux_fd_install(process, (int)host_fd, 0, flags & O_CLOEXEC);
 }
 

@@ -231,6 +231,8 @@ static bool changes_map(uint64_t number)
     case SYS_madvise:
     case SYS_shmat:
     case SYS_shmdt:
+    case SYS_truncate: /* pages past the new end of a mapped file */
+    case SYS_ftruncate:
         return true;
     default:
         return false;

@@ -52,6 +52,7 @@
 #define LINUX_FPE_FLTRES  6
 #define LINUX_FPE_FLTINV  7
 #define LINUX_BUS_ADRALN  1
+#define LINUX_BUS_ADRERR  2
 #define LINUX_TRAP_TRACE  2
 
 #define UNBLOCKABLE (LINUX_SIGNAL_BIT(SIGKILL) | LINUX_SIGNAL_BIT(SIGSTOP))
@@ -1075,9 +1076,15 @@ static int exception_signal(struct linux_thread *thread, unsigned vector, uint64
     case 12: /* #SS */
         info->signo = SIGBUS;
         break;
-    case 14: /* #PF */
-        info->signo = SIGSEGV;
-        info->code = (error_code & 1) ? LINUX_SEGV_ACCERR : LINUX_SEGV_MAPERR;
+    case 14: /* #PF; a file mapping's page past the end of its file: SIGBUS */
+        info->signo =
+            !(error_code & 1) && guest_fault_past_eof(thread->process->memory, fault_address,
+                                                      error_code & 2, error_code & 16)
+                ? SIGBUS
+                : SIGSEGV;
+        info->code = info->signo == SIGBUS ? LINUX_BUS_ADRERR
+                     : (error_code & 1)    ? LINUX_SEGV_ACCERR
+                                           : LINUX_SEGV_MAPERR;
         info->fields.fault.address = fault_address;
         break;
     case 16: /* x87 */

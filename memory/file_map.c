@@ -14,6 +14,7 @@
 #include <fcntl.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 
 #include <glib.h>
 
@@ -83,25 +84,54 @@ static int attach_run(struct guest_memory *memory, uint64_t gva, uint64_t frame,
     return 0;
 }
 
+/* Makes the pages of [start, end) past-EOF pages: not present, so the
+ * program's accesses fault and are bus errors. Frames the file was behind
+ * get anonymous memory back (the host would raise SIGBUS in the monitor
+ * for an access to them). True when a present entry changed. */
+static bool mark_past_eof(struct guest_memory *memory, uint64_t start, uint64_t end)
+{
+    bool narrowed = false;
+    for (uint64_t gva = start; gva < end; gva += GUEST_PAGE_SIZE) {
+        uint64_t *slot;
+        if (page_table_slot(memory, gva, false, &slot) != 0 || *slot == 0 || (*slot & PTE_PAST_EOF))
+            continue;
+        uint64_t pte = pte_without_trap(*slot); /* a debugger's trap goes with the page */
+        uint64_t frame = (pte & PTE_ADDRESS_MASK) / GUEST_PAGE_SIZE;
+        if ((pte & PTE_OWNED_FRAME) && frame_is_file(memory, frame))
+            frames_unmap_file(memory, frame, 1);
+        narrowed = narrowed || (*slot & PTE_PRESENT);
+        pte_store(slot, (pte & ~PTE_PRESENT) | PTE_PAST_EOF);
+    }
+    return narrowed;
+}
+
 int guest_map_file(struct guest_memory *memory, uint64_t start, uint64_t len, int prot,
                    enum guest_region_kind kind, const char *name, int host_fd, uint64_t offset,
                    uint64_t file_size, bool shared)
 {
+    struct stat st;
+    if (fstat(host_fd, &st) != 0)
+        return -errno;
+    int access = fcntl(host_fd, F_GETFL);
+    bool writable = access >= 0 && (access & O_ACCMODE) == O_RDWR;
+    struct region_file file = {st.st_dev, st.st_ino, offset,
+                               shared && writable ? MAP_SHARED : MAP_PRIVATE};
     /* Present (readable) while the file goes in, so every page has its
      * frame; the final protection comes after. */
     int opened = prot | GUEST_PROT_READ | GUEST_PROT_USER;
-    int result = guest_map_anonymous(memory, start, len, opened, kind, name);
+    int result = map_fresh_frames(memory, start, len, opened, kind, name, &file);
     if (result != 0)
         return result;
     uint64_t file_pages = 0;
     if (offset < file_size)
         file_pages = (file_size - offset + GUEST_PAGE_SIZE - 1) / GUEST_PAGE_SIZE;
     uint64_t backed = MIN(len, file_pages * GUEST_PAGE_SIZE);
-    int access = fcntl(host_fd, F_GETFL);
-    bool writable = access >= 0 && (access & O_ACCMODE) == O_RDWR;
-    struct attach attach = {start, host_fd, offset, shared && writable ? MAP_SHARED : MAP_PRIVATE};
+    struct attach attach = {start, host_fd, offset, file.map_flags};
     if (backed)
         result = for_each_frame_run(memory, start, start + backed, false, attach_run, &attach);
+    /* The guest has not run since these pages were mapped: no flush owed. */
+    if (result == 0 && backed < len)
+        mark_past_eof(memory, start + backed, start + len);
     if (result == 0 && opened != prot)
         result = guest_protect(memory, start, len, prot);
     if (result != 0)
@@ -151,4 +181,61 @@ int guest_sync(struct guest_memory *memory, uint64_t start, uint64_t len, bool s
         return -EINVAL;
     int flags = synchronous ? MS_SYNC : MS_ASYNC;
     return for_each_frame_run(memory, start, start + len, true, sync_run, &flags);
+}
+
+bool guest_fault_past_eof(const struct guest_memory *memory, uint64_t gva, bool write, bool fetch)
+{
+    struct guest_walk walk;
+    if (guest_walk(memory, memory->pml4, gva, &walk) || walk.status != GUEST_WALK_NOT_PRESENT ||
+        walk.levels != 4 || !(walk.entries[3] & PTE_PAST_EOF))
+        return false;
+    /* The mapping's protection is checked first: a write to a read-only
+     * one is SIGSEGV, file or no file. */
+    const struct guest_region *region = guest_region_lookup(memory, gva);
+    int needed = write   ? GUEST_PROT_WRITE
+                 : fetch ? GUEST_PROT_EXEC
+                         : GUEST_PROT_READ | GUEST_PROT_WRITE | GUEST_PROT_EXEC;
+    return region && (region->prot & needed);
+}
+
+/* Gives the past-EOF pages of [start, end) of entry their file back, as
+ * the file now holds bytes there; a page the host cannot map stays as it
+ * was (the program's access stays a bus error). */
+static void unmark_past_eof(struct guest_memory *memory, const struct region_entry *entry,
+                            uint64_t start, uint64_t end, int host_fd)
+{
+    struct attach attach = {entry->region.start, host_fd, entry->file.offset,
+                            entry->file.map_flags};
+    for (uint64_t gva = start; gva < end; gva += GUEST_PAGE_SIZE) {
+        uint64_t *slot;
+        if (page_table_slot(memory, gva, false, &slot) != 0 || !(*slot & PTE_PAST_EOF))
+            continue;
+        uint64_t frame = (*slot & PTE_ADDRESS_MASK) / GUEST_PAGE_SIZE;
+        if (attach_run(memory, gva, frame, 1, &attach) != 0)
+            continue;
+        pte_store(slot, (*slot & (PTE_ADDRESS_MASK | PTE_OWNED_FRAME)) |
+                            pte_flags_for_prot(entry->region.prot));
+    }
+}
+
+void guest_file_resized(struct guest_memory *memory, uint64_t dev, uint64_t ino, uint64_t size,
+                        int host_fd)
+{
+    uint64_t kept = size > UINT64_MAX - GUEST_PAGE_SIZE
+                        ? UINT64_MAX & GUEST_PAGE_MASK
+                        : (size + GUEST_PAGE_SIZE - 1) & GUEST_PAGE_MASK;
+    bool narrowed = false;
+    for (struct region_node *node = memory->region_first; node; node = node->next) {
+        const struct region_entry *entry = &node->entry;
+        if (entry->file.ino != ino || entry->file.dev != dev || ino == 0)
+            continue;
+        uint64_t length = entry->region.end - entry->region.start;
+        uint64_t cut = kept <= entry->file.offset ? 0 : MIN(kept - entry->file.offset, length);
+        if (cut < length)
+            narrowed |= mark_past_eof(memory, entry->region.start + cut, entry->region.end);
+        if (cut > 0 && host_fd >= 0)
+            unmark_past_eof(memory, entry, entry->region.start, entry->region.start + cut, host_fd);
+    }
+    if (narrowed)
+        note_narrowing(memory, false);
 }

@@ -90,10 +90,9 @@ void frames_mark_file(struct guest_memory *memory, uint64_t first, uint64_t coun
         bit_set(memory->frame_file, frame);
 }
 
-/* Puts fresh anonymous memory back behind the file-backed frames among
- * [first, first + count), in runs; false if the host refused (the frames
- * must not be reused then: they would still show the file). */
-static bool unmap_file_frames(struct guest_memory *memory, uint64_t first, uint64_t count)
+/* In runs; false if the host refused (the frames must not be reused then:
+ * they would still show the file). */
+bool frames_unmap_file(struct guest_memory *memory, uint64_t first, uint64_t count)
 {
     bool ok = true;
     for (uint64_t frame = first; frame < first + count;) {
@@ -286,7 +285,7 @@ void frames_release(struct guest_memory *memory, uint64_t first, uint64_t count)
     /* A file's pages go back to the host first; should that fail, the
      * frames stay used (lost to the guest, never showing file bytes as
      * fresh memory). */
-    if (!unmap_file_frames(memory, first, count))
+    if (!frames_unmap_file(memory, first, count))
         return;
     for (uint64_t frame = first; frame < first + count; frame++) {
         bit_clear(memory->frame_used, frame);

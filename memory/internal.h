@@ -21,6 +21,14 @@
 #define PTE_TRAPPED_WRITE  (1ULL << 10)
 #define PTE_TRAPPED_ACCESS (1ULL << 11)
 
+/* Bit 52, ignored by the CPU (as every bit of a non-present entry), marks a
+ * page of a file mapping that holds no byte of its file: it lies wholly past
+ * the end of the file (at mmap time, or since a truncation). Such an entry
+ * is never present, so every access of the program faults, and Linux's
+ * answer to that fault is SIGBUS; it keeps its frame (anonymous memory),
+ * the other bits of its protection and PTE_OWNED_FRAME. */
+#define PTE_PAST_EOF (1ULL << 52)
+
 /* The entry as the map says it, without any debug trap. */
 static inline uint64_t pte_without_trap(uint64_t pte)
 {
@@ -43,12 +51,21 @@ enum region_backing {
     BACKING_PHYSICAL,  /* guest_map_physical: given frames, not owned */
 };
 
+/* The file behind a guest_map_file region, so that a truncation of the
+ * file finds the pages it cuts off. ino 0: not a file mapping. */
+struct region_file {
+    uint64_t dev, ino; /* the host's st_dev and st_ino */
+    uint64_t offset;   /* the file offset of region.start */
+    int map_flags;     /* how the host maps it: MAP_SHARED or MAP_PRIVATE */
+};
+
 struct region_entry {
     /* First member, so that a pointer to it is a pointer to the entry and
      * guest_region_lookup can hand it out. */
     struct guest_region region;
     enum region_backing backing;
     uint64_t phys_start; /* BACKING_PHYSICAL: guest-physical address of region.start */
+    struct region_file file;
 };
 
 struct guest_memory {
@@ -123,6 +140,12 @@ static inline void pte_store(uint64_t *entry, uint64_t value)
     __atomic_store_n(entry, value, __ATOMIC_RELEASE);
 }
 
+/* ---- memory.c ---- */
+
+/* guest_map_anonymous, with the region recording file (NULL: none). */
+int map_fresh_frames(struct guest_memory *memory, uint64_t start, uint64_t len, int prot,
+                     enum guest_region_kind kind, const char *name, const struct region_file *file);
+
 /* ---- regions.c ---- */
 
 /* The first region whose end is above address (the one containing it, or the
@@ -148,6 +171,9 @@ bool frame_is_file(const struct guest_memory *memory, uint64_t frame);
 /* Marks frames [first, first + count) as backed by a file mapping of the
  * host: releasing them puts anonymous memory back behind them. */
 void frames_mark_file(struct guest_memory *memory, uint64_t first, uint64_t count);
+/* Puts fresh anonymous memory back behind the file-backed frames among
+ * [first, first + count); false if the host refused. */
+bool frames_unmap_file(struct guest_memory *memory, uint64_t first, uint64_t count);
 /* Takes exactly frames [first, first + count) if they are all free. */
 bool frames_alloc_at(struct guest_memory *memory, uint64_t first, uint64_t count);
 /* Takes the lowest run of count free frames at or above from (the allocator

@@ -177,6 +177,8 @@ static void region_split(struct guest_memory *memory, uint64_t address)
     upper.region.start = address;
     if (upper.backing == BACKING_PHYSICAL)
         upper.phys_start += address - node->entry.region.start;
+    if (upper.file.ino)
+        upper.file.offset += address - node->entry.region.start;
     node->entry.region.end = address;
     regions_changed(memory, node);
     regions_insert(memory, &upper);
@@ -186,7 +188,9 @@ static bool regions_can_merge(const struct region_entry *a, const struct region_
 {
     return a->region.end == b->region.start && a->region.prot == b->region.prot &&
            a->region.kind == b->region.kind && a->backing == b->backing &&
-           strcmp(a->region.name, b->region.name) == 0 &&
+           strcmp(a->region.name, b->region.name) == 0 && a->file.dev == b->file.dev &&
+           a->file.ino == b->file.ino && a->file.map_flags == b->file.map_flags &&
+           (!a->file.ino || a->file.offset + (a->region.end - a->region.start) == b->file.offset) &&
            (a->backing != BACKING_PHYSICAL ||
             a->phys_start + (a->region.end - a->region.start) == b->phys_start);
 }
@@ -469,6 +473,12 @@ int guest_map_identity(struct guest_memory *memory, uint64_t start, uint64_t len
 int guest_map_anonymous(struct guest_memory *memory, uint64_t start, uint64_t len, int prot,
                         enum guest_region_kind kind, const char *name)
 {
+    return map_fresh_frames(memory, start, len, prot, kind, name, NULL);
+}
+
+int map_fresh_frames(struct guest_memory *memory, uint64_t start, uint64_t len, int prot,
+                     enum guest_region_kind kind, const char *name, const struct region_file *file)
+{
     int ret = check_range(start, len);
     if (ret != 0)
         return ret;
@@ -496,6 +506,8 @@ int guest_map_anonymous(struct guest_memory *memory, uint64_t start, uint64_t le
     }
     struct region_entry entry =
         make_region(start, start + len, prot, kind, name, BACKING_ANONYMOUS, 0);
+    if (file)
+        entry.file = *file;
     region_add(memory, &entry);
     return 0;
 }
@@ -625,7 +637,9 @@ static void reprotect_leaf(struct guest_memory *memory, uint64_t gva, uint64_t *
     uint64_t old = *pte;
     if (old == 0)
         return;
-    uint64_t new = (old & (PTE_ADDRESS_MASK | PTE_OWNED_FRAME)) | state->flags;
+    uint64_t new = (old & (PTE_ADDRESS_MASK | PTE_OWNED_FRAME | PTE_PAST_EOF)) | state->flags;
+    if (new &PTE_PAST_EOF)
+        new &= ~PTE_PRESENT; /* no protection makes the file longer */
     if ((old & PTE_PRESENT) &&
         (!(new &PTE_PRESENT) || ((old & PTE_WRITE) && !(new &PTE_WRITE)) ||
          ((old & PTE_USER) && !(new &PTE_USER)) || (!(old & PTE_NX) && (new &PTE_NX))))

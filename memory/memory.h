@@ -186,6 +186,27 @@ int guest_map_file(struct guest_memory *memory, uint64_t start, uint64_t len, in
                    enum guest_region_kind kind, const char *name, int host_fd, uint64_t offset,
                    uint64_t file_size, bool shared);
 
+/*
+ * Whether a not-present page fault at gva hit a page of a file mapping that
+ * holds no byte of the file (wholly past its end, at mmap time or since a
+ * guest_file_truncated) and whose protection allows the access (write: a
+ * write; fetch: an instruction fetch; else a read). Linux answers such an
+ * access with SIGBUS (BUS_ADRERR at gva), not SIGSEGV; the monitor's own
+ * accesses to the page fail with -EFAULT, as the kernel's do.
+ */
+bool guest_fault_past_eof(const struct guest_memory *memory, uint64_t gva, bool write, bool fetch);
+
+/*
+ * The host file (st_dev, st_ino) is now size bytes long (a truncation made
+ * it so): every page of its mappings that now lies wholly past the end
+ * becomes a past-EOF page, and what it held is gone (a private copy too),
+ * as on Linux. Past-EOF pages that the file covers again get its bytes
+ * back through host_fd (open for reading, and for writing if the mapping
+ * is shared and writable; -1: they stay past-EOF pages).
+ */
+void guest_file_resized(struct guest_memory *memory, uint64_t dev, uint64_t ino, uint64_t size,
+                        int host_fd);
+
 /* msync(2) of the file-backed pages in [start, start + len) (MS_SYNC when
  * synchronous, else MS_ASYNC); 0 or a negative errno from the host. */
 int guest_sync(struct guest_memory *memory, uint64_t start, uint64_t len, bool synchronous);

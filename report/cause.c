@@ -39,6 +39,22 @@ int report_signal_for_vector(unsigned vector)
     }
 }
 
+/* A user-mode page fault that Linux answers with SIGBUS (BUS_ADRERR). */
+static bool fault_past_eof(const struct guest_memory *memory, uint64_t address, uint64_t error_code)
+{
+    return memory && (error_code & PF_USER) && !(error_code & PF_PRESENT) &&
+           guest_fault_past_eof(memory, address, error_code & PF_WRITE,
+                                error_code & PF_INSTRUCTION);
+}
+
+int report_signal_for_exit(const struct guest_memory *memory, const struct accel_exit *exit)
+{
+    if (exit->vector == 14 && !exit->in_kernel &&
+        fault_past_eof(memory, exit->fault_address, exit->error_code))
+        return SIGBUS;
+    return report_signal_for_vector(exit->vector);
+}
+
 void report_decode_page_fault_error(uint64_t error_code, char *buffer, size_t size)
 {
     /* HermiTux prints five words; without a reserved-bit violation the last
@@ -77,6 +93,8 @@ const char *report_cause_string(enum report_cause cause)
         return "non-canonical address";
     case REPORT_CAUSE_MISALIGNED:
         return "misaligned SSE access (needs 16-byte alignment)";
+    case REPORT_CAUSE_PAST_EOF:
+        return "access past the end of a mapped file";
     case REPORT_CAUSE_PRIVILEGED:
         return "privileged instruction in user mode";
     case REPORT_CAUSE_UNKNOWN:
@@ -116,6 +134,8 @@ enum report_cause report_classify_page_fault(const struct guest_memory *memory,
         return user ? REPORT_CAUSE_KERNEL_MEMORY : REPORT_CAUSE_UNKNOWN;
     if (region->kind == GUEST_REGION_DEVICE)
         return REPORT_CAUSE_NO_ACCESS;
+    if (fault_past_eof(memory, address, error_code))
+        return REPORT_CAUSE_PAST_EOF;
     int prot = region->prot;
     if (!(error_code & PF_PRESENT) ||
         !(prot & (GUEST_PROT_READ | GUEST_PROT_WRITE | GUEST_PROT_EXEC)))

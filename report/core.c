@@ -224,7 +224,7 @@ int report_write_core_threads(const char *path, struct guest *guest, const struc
                               const struct report_thread *threads, size_t count, char **error)
 {
     *error = NULL;
-    int signal = report_signal_for_vector(exit ? exit->vector : 14);
+    int signal = exit ? report_signal_for_exit(guest->memory, exit) : SIGSEGV;
     GArray *segments = g_array_new(FALSE, FALSE, sizeof(struct core_segment));
     guest_region_foreach(guest->memory, collect_region, segments);
     GByteArray *notes = g_byte_array_new();

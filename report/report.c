@@ -235,6 +235,12 @@ static void analyse_page_fault(struct guest *guest, const struct accel_exit *exi
                  report_cause_string(fault->cause), verb, address, what, region);
         break;
     }
+    case REPORT_CAUSE_PAST_EOF:
+        snprintf(fault->detail, sizeof(fault->detail),
+                 "%s address %#" PRIx64 " in the %s, a page that holds no byte of the file "
+                 "(it ends before): Linux raises SIGBUS there",
+                 verb, address, region);
+        break;
     case REPORT_CAUSE_UNMAPPED:
         snprintf(fault->detail, sizeof(fault->detail),
                  "%s address %#" PRIx64 ", where nothing is mapped (a wild or freed pointer?)",
@@ -320,7 +326,7 @@ static void analyse(struct report_debuginfo *debuginfo, struct guest *guest,
                     struct fault_analysis *fault)
 {
     memset(fault, 0, sizeof(*fault));
-    fault->signal = report_signal_for_vector(exit->vector);
+    fault->signal = report_signal_for_exit(guest->memory, exit);
     fault->address = state->rip;
     fault->is_trap = exit->vector == VECTOR_BREAKPOINT || exit->vector == VECTOR_DEBUG;
     if (exit->vector == VECTOR_BREAKPOINT) {

@@ -26,6 +26,11 @@ struct guest_memory;
  * #PF and #GP, SIGFPE for #DE, ...). */
 int report_signal_for_vector(unsigned vector);
 
+/* The same for an exit, which may need the guest's map to tell: a page fault
+ * on a file mapping's page past the end of its file is SIGBUS. memory may be
+ * NULL (the vector decides then). */
+int report_signal_for_exit(const struct guest_memory *memory, const struct accel_exit *exit);
+
 /*
  * The bracketed part of HermiTux's page-fault line for an error code,
  * "user data write not present \b" (the words between "[ " and " ]"):
@@ -49,6 +54,7 @@ enum report_cause {
     REPORT_CAUSE_NON_CANONICAL,   /* #GP/#SS: an address outside the canonical halves */
     REPORT_CAUSE_MISALIGNED,      /* #GP: an aligned SSE access to an unaligned address */
     REPORT_CAUSE_PRIVILEGED,      /* #GP: an instruction user mode may not execute */
+    REPORT_CAUSE_PAST_EOF,        /* a file mapping's page wholly past the end of the file */
 };
 
 /* Where things are in the guest, for classifying an address. */

@@ -52,6 +52,10 @@ program syscall_loop -- syscall_loop 10000
 program null_write --status 139 --no-stderr -- null_write
 program div_zero --status 136 --no-stderr -- div_zero
 program use_after_munmap --status 139 --no-stderr -- use_after_munmap
+# A file mapping's page wholly past the end of the file (at mmap, or since an ftruncate):
+# SIGBUS BUS_ADRERR at the address, caught by a handler; with none, death by SIGBUS.
+program mmap_sigbus --tmpdir -- mmap_sigbus @TMP@
+program mmap_sigbus-fatal --status 135 --no-stderr -- mmap_sigbus
 program cpu_user-segments -- cpu_user segments
 program cpu_user-out --status 139 --no-stderr -- cpu_user out
 program cpu_user-in --status 139 --no-stderr -- cpu_user in

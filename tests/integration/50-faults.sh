@@ -119,6 +119,9 @@ fault div_zero div_zero 136 \
 fault ud2 ud2 132 \
     '^hermitux-run: fault: illegal instruction at 0x[0-9a-f]+ in main \(ud2\.c:8\): invalid instruction `ud2`$' \
     "$(exception_line 'Invalid Opcode' 6)" main
+fault mmap_sigbus mmap_sigbus 135 \
+    '^hermitux-run: fault: bus error at 0x[0-9a-f]+ in fatal \(mmap_sigbus\.c:[0-9]+\): access past the end of a mapped file \(reading address 0x[0-9a-f]+001\)$' \
+    "$(page_fault_line 'user data read not present')" fatal
 
 # --timeout stops a runaway program, says where it was and exits 124 (as timeout(1)).
 timeout_case() {

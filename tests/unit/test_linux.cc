@@ -1361,9 +1361,17 @@ TEST_F(LinuxTest, FileMappings)
     int64_t a = Call(SYS_mmap, 0, 5 * kPage, PROT_READ, MAP_PRIVATE, 3, 0);
     ASSERT_GT(a, 0);
     EXPECT_EQ(Get(a, data.size()), data);
-    EXPECT_EQ(Get(a + data.size(), 5 * kPage - data.size()),
-              std::string(5 * kPage - data.size(), '\0'))
-        << "past the end of the file";
+    EXPECT_EQ(Get(a + data.size(), 4 * kPage - data.size()),
+              std::string(4 * kPage - data.size(), '\0'))
+        << "the last page past the end of the file";
+    // The page wholly past the end: the program's access is a bus error, the
+    // monitor's (a syscall's) fails.
+    char byte;
+    EXPECT_EQ(guest_read(memory_, a + 4 * kPage, &byte, 1, GUEST_ACCESS_DEBUG), -EFAULT);
+    EXPECT_TRUE(guest_fault_past_eof(memory_, a + 4 * kPage + 8, false, false));
+    EXPECT_FALSE(guest_fault_past_eof(memory_, a + 4 * kPage + 8, true, false))
+        << "a write to a read-only mapping is SIGSEGV";
+    EXPECT_FALSE(guest_fault_past_eof(memory_, a + 3 * kPage, false, false));
     EXPECT_FALSE(UserWritable(a));
     const struct guest_region *region = guest_region_lookup(memory_, a);
     ASSERT_NE(region, nullptr);
@@ -1409,6 +1417,44 @@ TEST_F(LinuxTest, FileMappings)
     EXPECT_EQ(Call(SYS_mmap, 0, kPage, PROT_READ, MAP_PRIVATE, 5, 0), -ENODEV);
     ASSERT_EQ(Open("m", O_WRONLY), 6);
     EXPECT_EQ(Call(SYS_mmap, 0, kPage, PROT_READ, MAP_PRIVATE, 6, 0), -EACCES);
+}
+
+TEST_F(LinuxTest, FileMappingsFollowTheFileSize)
+{
+    std::string data = Pattern(3 * kPage, 7);
+    ASSERT_TRUE(
+        g_file_set_contents(HostFile("t").c_str(), data.data(), (gssize)data.size(), nullptr));
+    ASSERT_EQ(Open("t", O_RDWR), 3);
+    int64_t a = Call(SYS_mmap, 0, 3 * kPage, PROT_READ | PROT_WRITE, MAP_SHARED, 3, 0);
+    ASSERT_GT(a, 0);
+    char byte;
+    // Cut to 1.5 pages: the third page is past the end, the rest of the
+    // second reads zeros.
+    ASSERT_EQ(Call(SYS_ftruncate, 3, kPage + kPage / 2), 0);
+    EXPECT_EQ(Get(a, 16), data.substr(0, 16));
+    EXPECT_EQ(Get(a + kPage + kPage / 2, 16), std::string(16, '\0'));
+    EXPECT_EQ(guest_read(memory_, a + 2 * kPage, &byte, 1, GUEST_ACCESS_DEBUG), -EFAULT);
+    EXPECT_TRUE(guest_fault_past_eof(memory_, a + 2 * kPage, true, false));
+    // A protection change keeps it past the end.
+    EXPECT_EQ(Call(SYS_mprotect, a, 3 * kPage, PROT_READ), 0);
+    EXPECT_TRUE(guest_fault_past_eof(memory_, a + 2 * kPage, false, false));
+    EXPECT_FALSE(guest_fault_past_eof(memory_, a + 2 * kPage, true, false));
+    EXPECT_EQ(Call(SYS_mprotect, a, 3 * kPage, PROT_READ | PROT_WRITE), 0);
+    // Grown back: the file's again, and writes reach it.
+    ASSERT_EQ(Call(SYS_ftruncate, 3, 3 * kPage), 0);
+    EXPECT_FALSE(guest_fault_past_eof(memory_, a + 2 * kPage, false, false));
+    EXPECT_EQ(Get(a + 2 * kPage, 16), std::string(16, '\0'));
+    Put(a + 2 * kPage + 3, "grown", 5);
+    gchar *now = nullptr;
+    gsize now_length = 0;
+    ASSERT_TRUE(g_file_get_contents(HostFile("t").c_str(), &now, &now_length, nullptr));
+    ASSERT_EQ(now_length, 3 * kPage);
+    EXPECT_EQ(std::string(now + 2 * kPage + 3, 5), "grown");
+    g_free(now);
+    // open(O_TRUNC) cuts off every page.
+    ASSERT_EQ(Open("t", O_WRONLY | O_TRUNC), 4);
+    EXPECT_TRUE(guest_fault_past_eof(memory_, a, false, false));
+    EXPECT_EQ(guest_read(memory_, a, &byte, 1, GUEST_ACCESS_DEBUG), -EFAULT);
 }
 
 // ---- cpu, time, identity -------------------------------------------------
