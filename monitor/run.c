@@ -409,7 +409,8 @@ static void vcpu_run_loop(struct vcpu *vcpu)
             continue;
         if (exit->reason == ACCEL_EXIT_EXCEPTION) {
             if (end_run(vcpu, RUN_END_FAULT, 0))
-                debugger_program_ended(run->debugger, 0, report_signal_for_vector(exit->vector));
+                debugger_program_ended(run->debugger, 0,
+                                       report_signal_for_exit(guest->memory, exit));
             return;
         }
         end_run(vcpu, exit->reason == ACCEL_EXIT_STOPPED ? RUN_END_STOPPED : RUN_END_ERROR, 1);
@@ -877,7 +878,7 @@ static void trace_end(const struct run *run)
     else if (run->end == RUN_END_SIGNAL)
         linux_strace_end(process, 0, run->exit_status - 128);
     else if (run->end == RUN_END_FAULT)
-        linux_strace_end(process, 0, report_signal_for_vector(run->exit.vector));
+        linux_strace_end(process, 0, report_signal_for_exit(run->guest->memory, &run->exit));
 }
 
 static int compare_thread_ids(const void *a, const void *b)

@@ -184,3 +184,21 @@ for libc_build in glibc-dynamic:libc\\.so\\.6 musl-dynamic:ld-musl-x86_64\\.so\\
         "$SEGV 0x[0-9a-f]+ in .* from ${libc_build#*:}: access to unmapped memory \\(reading address 0xdead0000\\)\$" \
         "$(page_fault_line 'user data read not present')" main
 done
+
+# A page of a file mapping past the end of the file, under gdb: the stop is SIGBUS with
+# the siginfo Linux gives (BUS_ADRERR, si_addr the address read), then the program dies
+# of it, all as under gdbserver. Uses signal_session from 45-gdb-signals.sh.
+gdb_sigbus_case() {
+    local accel=$1 dir=$2 libc=$3
+    have_gdbserver || return 77
+    SESSION_PROGRAM=../$libc/mmap_sigbus signal_session "$accel" "$dir" "$libc" "" \
+        -ex continue -ex 'p $_siginfo.si_signo' -ex 'p $_siginfo.si_code' \
+        -ex 'p $_siginfo._sifields._sigfault.si_addr == fatal_address' -ex continue
+    # shellcheck disable=SC2016 # gdb's $N in the regexes
+    expect "$dir" gdb.out.norm '^Program received signal SIGBUS, Bus error\.' '^\$1 = 7$' \
+        '^\$2 = 2$' '^\$3 = 1$' '^Program terminated with signal SIGBUS, Bus error\.' || return 1
+    expect_status "$dir" 135 || return 1
+    same_as_gdbserver "$dir"
+}
+custom gdb-signals/musl/sigbus gdb_sigbus_case musl
+custom gdb-signals/glibc/sigbus gdb_sigbus_case glibc
