@@ -161,9 +161,10 @@ struct gdb_target_ops {
     int (*file_open)(void *opaque, const char *path, int flags, unsigned mode);
     long (*file_readlink)(void *opaque, const char *path, char *out, size_t size);
     /* qXfer:siginfo:read/write: the siginfo (Linux's 128-byte layout) of
-     * the signal the program stopped with, read into info or replaced by
-     * it. -ENOENT when the stop has none. NULL: not offered. */
-    int (*siginfo)(void *opaque, uint8_t info[128], bool write);
+     * the signal thread tid (gdb's selected one, Hg) stopped with, read
+     * into info or replaced by it. -ENOENT when it has none. NULL: not
+     * offered. */
+    int (*siginfo)(void *opaque, int64_t tid, uint8_t info[128], bool write);
     /* The live threads' ids (positive), the first thread first: writes at
      * most max of them to ids, returns how many there are. Only while
      * stopped. NULL: the program is one thread, id 1. */

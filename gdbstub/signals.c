@@ -135,7 +135,7 @@ static void read_siginfo(struct gdbstub *stub, struct gdbstub_cursor *args)
         gdbstub_reply_error(stub, EINVAL);
         return;
     }
-    if (stub->ops->siginfo(stub->opaque, info, false) < 0) {
+    if (stub->ops->siginfo(stub->opaque, gdbstub_current_thread(stub), info, false) < 0) {
         gdbstub_reply(stub, "E01"); /* gdbserver's answer when there is none */
         return;
     }
@@ -162,7 +162,7 @@ static void write_siginfo(struct gdbstub *stub, struct gdbstub_cursor *args)
         gdbstub_reply_error(stub, EINVAL);
         return;
     }
-    if (stub->ops->siginfo(stub->opaque, info, false) < 0) {
+    if (stub->ops->siginfo(stub->opaque, gdbstub_current_thread(stub), info, false) < 0) {
         g_free(data);
         gdbstub_reply(stub, "E01");
         return;
@@ -170,7 +170,7 @@ static void write_siginfo(struct gdbstub *stub, struct gdbstub_cursor *args)
     size_t count = length < SIGINFO_SIZE - offset ? length : SIGINFO_SIZE - (size_t)offset;
     memcpy(info + offset, data, count);
     g_free(data);
-    stub->ops->siginfo(stub->opaque, info, true);
+    stub->ops->siginfo(stub->opaque, gdbstub_current_thread(stub), info, true);
     GString *text = g_string_new(NULL);
     g_string_append_printf(text, "%zx", count);
     gdbstub_reply_string(stub, text);

@@ -448,8 +448,7 @@ static enum debug_verdict park(struct debug_thread *self, const struct gdb_stop 
     /* A watched page's step keeps its TF: it goes on at the next resume. */
     if (!self->watch_step)
         disarm_step(self);
-    if (event)
-        debug_signals_stopped(debugger->signals, event);
+    debug_signals_stopped(debugger->signals, event);
     g_mutex_lock(&debugger->mutex);
     if (event && !debugger->stopping) {
         begin_stop_locked(debugger, self, event);
@@ -1796,14 +1795,15 @@ static long target_file_readlink(void *opaque, const char *path, char *out, size
     return linux_debugger_readlink(debugger->guest->process, path, out, size);
 }
 
-/* $_siginfo: the signal of the thread whose stop was reported (0: Ctrl-C). */
-static int target_siginfo(void *opaque, uint8_t info[128], bool write)
+/* $_siginfo of thread tid; a Ctrl-C is reported against the first. */
+static int target_siginfo(void *opaque, int64_t tid, uint8_t info[128], bool write)
 {
     struct debugger *debugger = opaque;
     g_mutex_lock(&debugger->mutex);
-    int64_t tid = debugger->report_set ? debugger->report.thread : 0;
+    bool interrupted =
+        !debugger->report_set && debugger->threads->len > 0 && thread_at(debugger, 0)->tid == tid;
     g_mutex_unlock(&debugger->mutex);
-    return debug_signals_siginfo(debugger->signals, tid, info, write);
+    return debug_signals_siginfo(debugger->signals, tid, interrupted, info, write);
 }
 
 static void target_process_events(void *opaque, bool fork, bool vfork)

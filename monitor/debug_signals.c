@@ -25,6 +25,7 @@
 #define SIGINFO_PID       16
 #define SIGINFO_UID       20
 #define LINUX_SI_USER     0
+#define LINUX_SI_TKILL    (-6)
 #define LINUX_SI_KERNEL   0x80
 #define LINUX_TRAP_TRACE  2
 #define LINUX_TRAP_HWBKPT 4
@@ -161,6 +162,14 @@ void debug_signals_stopped(struct debug_signals *signals, const struct gdb_stop 
     struct signal_thread *self = current;
     if (!self)
         return;
+    if (!stop) {
+        /* Stopped for another thread's event: gdbserver stops it with
+         * tkill(SIGSTOP). */
+        user_siginfo(self->info, SIGSTOP);
+        put_int(self->info, SIGINFO_CODE, LINUX_SI_TKILL);
+        self->have_info = true;
+        return;
+    }
     self->handler_entered = false;
     if (self->info_given)
         return;
@@ -196,11 +205,11 @@ static struct signal_thread *find_thread_locked(struct debug_signals *signals, i
     return NULL;
 }
 
-int debug_signals_siginfo(struct debug_signals *signals, int64_t tid, uint8_t info[SIGINFO_SIZE],
-                          bool write)
+int debug_signals_siginfo(struct debug_signals *signals, int64_t tid, bool interrupted,
+                          uint8_t info[SIGINFO_SIZE], bool write)
 {
-    if (tid <= 0) {
-        /* Ctrl-C: gdbserver's kill(SIGINT), the thread's signal. */
+    if (interrupted) {
+        /* Ctrl-C: gdbserver's kill(SIGINT) stopped it. */
         if (write)
             return -EPERM;
         user_siginfo(info, SIGINT);

@@ -41,8 +41,8 @@ void debug_signals_set_process_events(struct debug_signals *signals, bool fork, 
 void debug_signals_thread_enter(struct debug_signals *signals, struct linux_thread *thread);
 void debug_signals_thread_leave(struct debug_signals *signals);
 
-/* vCPU thread, as it parks for stop: the stop's siginfo, unless the signal
- * being delivered already gave one. */
+/* vCPU thread, as it parks for stop (NULL: for another thread's): the
+ * stop's siginfo, unless the signal being delivered already gave one. */
 void debug_signals_stopped(struct debug_signals *signals, const struct gdb_stop *stop);
 
 /* vCPU thread, after a stop that was not a signal's (a breakpoint, a step,
@@ -63,9 +63,10 @@ enum debug_verdict debug_signals_fault(struct debug_signals *signals,
                                        const struct accel_exit *exit);
 
 /* Main thread, while stopped: qXfer:siginfo:read (write: replaced) of
- * thread tid's stop; tid 0 for a Ctrl-C's (SIGINT, read only). */
-int debug_signals_siginfo(struct debug_signals *signals, int64_t tid, uint8_t info[128],
-                          bool write);
+ * thread tid's stop; interrupted: the thread a Ctrl-C stopped (SIGINT,
+ * read only). */
+int debug_signals_siginfo(struct debug_signals *signals, int64_t tid, bool interrupted,
+                          uint8_t info[128], bool write);
 
 /* In a fork's child: the debugger stays with the parent. */
 void debug_signals_forget_after_fork(struct debug_signals *signals);

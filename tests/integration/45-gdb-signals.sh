@@ -214,16 +214,18 @@ tsignalee_session() {
 }
 
 # The worker's pthread_kill(SIGUSR1) stops the program in that thread, with the thread's
-# $_siginfo (SI_TKILL); continued, the handler runs in the worker.
+# $_siginfo (SI_TKILL); the main thread's (gdb's selected thread's) is the SIGSTOP that
+# stopped it, as gdbserver's; continued, the handler runs in the worker.
 gdb_thread_signal_stops() {
     local accel=$1 dir=$2 libc=$3
     have_gdbserver || return 77
     tsignalee_session "$accel" "$dir" "$libc" "" -ex continue -ex 'p $_siginfo.si_signo' \
         -ex 'p $_siginfo.si_code' -ex 'p $_siginfo._sifields._kill.si_pid > 1' \
-        -ex 'info threads' -ex continue
+        -ex 'info threads' -ex 'thread apply 1 p $_siginfo.si_signo' \
+        -ex 'thread apply 1 p $_siginfo.si_code' -ex 'p $_siginfo.si_signo' -ex continue
     expect "$dir" gdb.out.norm '^Thread 2 "worker" received signal SIGUSR1, User defined signal 1\.' \
-        '^\$1 = 10$' '^\$2 = -6$' '^\$3 = 1$' '^\* 2 +Thread PID\.TID "worker" ' \
-        '\[Inferior 1 \(process PID\) exited normally\]' || return 1
+        '^\$1 = 10$' '^\$2 = -6$' '^\$3 = 1$' '^\* 2 +Thread PID\.TID "worker" ' '^\$4 = 19$' \
+        '^\$5 = -6$' '^\$6 = 10$' '\[Inferior 1 \(process PID\) exited normally\]' || return 1
     expect "$dir" out '^usr1=1 usr2=0 in-worker=1$' || return 1
     same_as_gdbserver "$dir"
 }

@@ -210,8 +210,10 @@ const gdb_target_ops kFakeOps = {
             return -ENOENT;
         return (long)g_strlcpy(out, "/bin/prog", size);
     },
-    [](void *opaque, uint8_t info[128], bool write) {
+    [](void *opaque, int64_t tid, uint8_t info[128], bool write) {
         std::vector<uint8_t> &siginfo = Fake(opaque)->siginfo;
+        if (tid != 1)
+            return -ESRCH; // the one thread
         if (siginfo.empty())
             return -ENOENT;
         if (write)
