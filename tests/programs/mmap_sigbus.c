@@ -90,12 +90,16 @@ static void touch(const char *what, volatile char *address, int write_it)
         printf("%s: reads %s\n", what, value == 0 ? "0" : value == 'f' ? "'f'" : "other");
 }
 
-/* The file grows to end with page `page` of map: reads there give the
- * file's zeros and a write reaches the file when the mapping is shared. */
-static void grow_over(int fd, char *map, int page, const char *type_name)
+/* The file grows (truncate(path), or ftruncate(fd) when path is NULL) to
+ * end with page `page` of map: reads there give the file's zeros and a
+ * write reaches the file when the mapping is shared. */
+static void grow_over(int fd, const char *path, char *map, int page, const char *type_name)
 {
     char what[128];
-    check("ftruncate up", ftruncate(fd, (page + 1) * PAGE) == 0);
+    if (path)
+        check("truncate up", truncate(path, (page + 1) * PAGE) == 0);
+    else
+        check("ftruncate up", ftruncate(fd, (page + 1) * PAGE) == 0);
     snprintf(what, sizeof(what), "%s after growing read page %d", type_name, page);
     touch(what, map + page * PAGE + 5, 0);
     snprintf(what, sizeof(what), "%s after growing write page %d", type_name, page);
@@ -143,8 +147,10 @@ static void past_end(const char *dir, int type, const char *type_name)
     struct stat st;
     fstat(fd, &st);
     printf("%s file size after: %lld\n", type_name, (long long)st.st_size);
-    /* The file grows to cover the page: it is the file's from then on. */
-    grow_over(fd, map, 3, type_name);
+    /* The file grows to cover the page (by its path): the file's from then on. */
+    char path[512];
+    snprintf(path, sizeof(path), "%s/%s", dir, type_name);
+    grow_over(fd, path, map, 3, type_name);
     munmap(map, 4 * PAGE);
     close(fd);
 }
@@ -174,7 +180,7 @@ static void after_truncate(const char *dir, int type, const char *type_name)
     snprintf(what, sizeof(what), "%s after ftruncate write page 2", type_name);
     touch(what, map + 2 * PAGE + 7, 1);
     /* Grown again: the pages are the file's (zeros) once more. */
-    grow_over(fd, map, 2, type_name);
+    grow_over(fd, NULL, map, 2, type_name);
     /* open(O_TRUNC) cuts it all off. */
     char path[512];
     snprintf(path, sizeof(path), "%s/%s", dir, name);
