@@ -71,8 +71,9 @@ struct debug_thread {
     /* Under the debugger's mutex. */
     bool parked; /* stopped for the debugger: waits until the main loop clears it */
     bool has_pending;
-    struct gdb_stop pending;         /* an event met while another thread's stop was under way */
-    bool held_for_watch;             /* parked for another thread's watch step (claim_watch_step) */
+    struct gdb_stop pending; /* an event met while another thread's stop was under way */
+    bool held_for_watch;     /* parked for another thread's watch step (claim_watch_step) */
+    int queued_signal; /* given by a resume that reported another thread's pending event instead */
     struct gdb_resume_action action; /* what the last resume asked of it */
 
     /* The vCPU thread's own (the main loop reads them only while parked). */
@@ -1327,6 +1328,17 @@ static bool report_pending_locked(struct debugger *debugger,
         debugger->report_set = true;
         debugger->reported = true;
         post_stop(debugger, &debugger->report, SILENT_NONE);
+        /* Nothing runs, but the signals this resume gives are kept for the
+         * next one, as gdbserver queues them: gdb passes a thread's signal
+         * once (`vCont;C1e:WORKER;c` answered with the main thread's kept
+         * SIGUSR2, then `vCont;C1f:MAIN;c`: the worker's SIGUSR1 was lost,
+         * 1 run in 10 of gdb-signals/glibc/thread-both on kvm). */
+        for (guint j = 0; j < debugger->threads->len; j++) {
+            struct debug_thread *other = thread_at(debugger, j);
+            const struct gdb_resume_action *action = action_for(other, actions, count);
+            if (action && action->signal)
+                other->queued_signal = action->signal;
+        }
         return true;
     }
     return false;
@@ -1360,6 +1372,9 @@ static int target_resume(void *opaque, const struct gdb_resume_action *actions, 
         if (!action)
             continue; /* stays stopped (scheduler locking) */
         thread->action = *action;
+        if (!thread->action.signal)
+            thread->action.signal = thread->queued_signal;
+        thread->queued_signal = 0;
         thread->parked = false;
     }
     g_cond_broadcast(&debugger->wake);
