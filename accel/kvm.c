@@ -85,6 +85,9 @@ struct kvm_accel {
     struct kvm_run *run;
     /* `sync_valid` once KVM has filled the run structure's registers. */
     bool sync_valid;
+    /* The last KVM_RUN was interrupted (a kick): an exception may be queued
+     * for injection (an int3's #BP, its rip already past the int3). */
+    bool interrupted;
     /* Set while the vCPU sits in an exception stub: the program's rip,
      * rflags, rsp, cs and ss are in the stub's frame, not in the vCPU. */
     bool in_exception;
@@ -579,8 +582,36 @@ static int kvm_load_regs(struct kvm_accel *kvm, struct kvm_regs **regs, struct k
     return 0;
 }
 
+/*
+ * KVM drops an exception queued for injection when the registers are set
+ * (x86's __set_regs). One is queued when a kick interrupts KVM_RUN between
+ * an exception and its delivery: for a trap such as int3's #BP the rip is
+ * already past the instruction, so the program went on one byte into the
+ * next instruction as if the int3 were not there (seen under gdb: a
+ * SIGCHLD's kick let a breakpoint of the parent run on, 1 run in 50). After
+ * such a kick the registers are written at once and the events put back.
+ */
+static int kvm_store_regs_keeping_events(struct kvm_accel *kvm)
+{
+    struct kvm_vcpu_events events;
+    if (ioctl(kvm->vcpu_fd, KVM_GET_VCPU_EVENTS, &events) < 0)
+        return -errno;
+    if (ioctl(kvm->vcpu_fd, KVM_SET_REGS, &kvm->run->s.regs.regs) < 0)
+        return -errno;
+    if ((events.exception.injected || events.exception.pending) &&
+        ioctl(kvm->vcpu_fd, KVM_SET_VCPU_EVENTS, &events) < 0)
+        return -errno;
+    return 0;
+}
+
 static int kvm_store_regs(struct kvm_accel *kvm, bool regs_changed, bool sregs_changed)
 {
+    if (regs_changed && kvm->interrupted) {
+        int result = kvm_store_regs_keeping_events(kvm);
+        if (result < 0)
+            return result;
+        regs_changed = false;
+    }
     if (kvm->vm->sync_regs && kvm->sync_valid) {
         if (regs_changed)
             kvm->run->kvm_dirty_regs |= KVM_SYNC_X86_REGS;
@@ -1528,12 +1559,14 @@ static int kvm_run(struct accel *accel, struct accel_exit *exit)
         }
         if (run_result < 0) {
             if (run_errno == EINTR || run_errno == EAGAIN) {
+                kvm->interrupted = true;
                 consume_kick();
                 continue;
             }
             snprintf(exit->message, sizeof(exit->message), "KVM_RUN: %s", strerror(run_errno));
             return -run_errno;
         }
+        kvm->interrupted = false;
         struct kvm_run *run = kvm->run;
         switch (run->exit_reason) {
         case KVM_EXIT_MMIO:
