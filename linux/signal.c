@@ -279,17 +279,27 @@ static bool debugger_attached(struct linux_process *process)
  * it sees, and are read back after. False: discarded.
  */
 static bool debugger_sees(struct linux_thread *thread, struct linux_regs *regs,
-                          struct linux_siginfo *info)
+                          struct linux_siginfo *info, bool *changed)
 {
     struct linux_process *process = thread->process;
     const struct linux_debug_hooks *hooks = &process->debug_hooks;
     if (!hooks->signal || info->signo == SIGKILL)
         return true;
-    thread->cpu.set_regs(thread->cpu.opaque, regs);
+    /* The vCPU is written only when the registers differ from it: a kick
+     * can land with the vCPU inside the guest kernel's exception stub (an
+     * int3 being reported), where writing them back made the breakpoint
+     * run on (gdb/glibc/fork, a SIGCHLD passed by gdb, 1 run in 30). */
+    struct linux_regs before;
+    if (thread->cpu.get_regs(thread->cpu.opaque, &before) < 0 ||
+        memcmp(&before, regs, sizeof before) != 0)
+        thread->cpu.set_regs(thread->cpu.opaque, regs);
+    before = *regs;
     uint8_t bytes[sizeof(*info)];
     memcpy(bytes, info, sizeof(bytes));
     bool deliver = hooks->signal(hooks->opaque, thread, bytes);
     thread->cpu.get_regs(thread->cpu.opaque, regs);
+    if (memcmp(&before, regs, sizeof before) != 0)
+        *changed = true; /* the debugger set registers */
     memcpy(info, bytes, sizeof(bytes));
     if (!deliver || info->signo < 1 || info->signo > LINUX_NSIG)
         return false;
@@ -852,8 +862,7 @@ static enum linux_outcome deliver_pending(struct linux_thread *thread,
             break;
         linux_strace_signal(thread, &info);
         if (process->debug_hooks.signal) {
-            *changed = true; /* the debugger may have set registers */
-            if (!debugger_sees(thread, regs, &info))
+            if (!debugger_sees(thread, regs, &info, changed))
                 continue;
             signal = info.signo;
             g_mutex_lock(&process->signal_lock);
