@@ -56,9 +56,8 @@ static int request(int fd, long i, int close_after)
         answer[used] = '\0';
         char *body = strstr(answer, "\r\n\r\n");
         if (body && strlen(body + 4) >= (size_t)body_length)
-            return strcmp(body + 4, expected) == 0 && strncmp(answer, "HTTP/1.1 200", 12) == 0
-                       ? 0
-                       : -1;
+            return strcmp(body + 4, expected) == 0 && strncmp(answer, "HTTP/1.1 200", 12) == 0 ? 0
+                                                                                               : -1;
     }
 }
 

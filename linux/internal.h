@@ -118,10 +118,10 @@ struct linux_restart {
 };
 
 struct linux_fd {
-    int host_fd;  /* -1: the guest fd is free */
-    bool cloexec; /* FD_CLOEXEC as the program set it (nothing execs, but it reads back) */
-    bool regular; /* a regular file: reads may be looped to completion */
-    bool on_proc; /* a directory in the host's procfs: lookups under it are decided by proc.c */
+    int host_fd;   /* -1: the guest fd is free */
+    bool cloexec;  /* FD_CLOEXEC as the program set it (nothing execs, but it reads back) */
+    bool regular;  /* a regular file: reads may be looped to completion */
+    bool on_proc;  /* a directory in the host's procfs: lookups under it are decided by proc.c */
     int owner_tid; /* F_SETOWN_EX F_OWNER_TID's thread (the host is given the process) */
     struct linux_proc_fd *proc;      /* a virtual /proc file or directory (proc.c), else NULL */
     struct linux_signalfd *signalfd; /* a signalfd (signalfd.c), else NULL */
