@@ -263,32 +263,19 @@ static void set_kept_fds_inheritable(struct linux_process *process, bool on)
     }
 }
 
-static long read_exact(int fd, void *buffer, size_t length)
-{
-    size_t done = 0;
-    while (done < length) {
-        ssize_t got = read(fd, (char *)buffer + done, length - done);
-        if (got < 0 && errno == EINTR)
-            continue;
-        if (got <= 0)
-            return -1;
-        done += (size_t)got;
-    }
-    return 0;
-}
-
 int linux_exec_state_load(struct linux_process *process, int state_fd, char **error)
 {
     struct exec_state_header header;
     int result = -1;
-    if (read_exact(state_fd, &header, sizeof(header)) != 0 || header.magic != EXEC_STATE_MAGIC ||
-        header.version != EXEC_STATE_VERSION || header.fd_count > LINUX_MAX_FDS) {
+    if (!linux_host_read_all(state_fd, &header, sizeof(header)) ||
+        header.magic != EXEC_STATE_MAGIC || header.version != EXEC_STATE_VERSION ||
+        header.fd_count > LINUX_MAX_FDS) {
         *error = g_strdup("linux: the state carried across execve is unreadable");
         goto out;
     }
     for (uint32_t i = 0; i < header.fd_count; i++) {
         struct exec_state_fd entry;
-        if (read_exact(state_fd, &entry, sizeof(entry)) != 0 || entry.guest_fd < 0 ||
+        if (!linux_host_read_all(state_fd, &entry, sizeof(entry)) || entry.guest_fd < 0 ||
             entry.guest_fd >= LINUX_MAX_FDS || entry.host_fd < 0) {
             *error = g_strdup("linux: the fd table carried across execve is unreadable");
             goto out;

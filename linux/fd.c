@@ -357,3 +357,28 @@ void linux_register_fd(linux_handler *table)
     table[SYS_pipe] = sys_pipe;
     table[SYS_pipe2] = sys_pipe2;
 }
+
+/* One loop for both directions: a short transfer or EINTR goes on. */
+static bool transfer_all(int fd, uint8_t *at, size_t length, bool writing)
+{
+    while (length) {
+        ssize_t n = writing ? write(fd, at, length) : read(fd, at, length);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return false;
+        at += n;
+        length -= (size_t)n;
+    }
+    return true;
+}
+
+bool linux_host_read_all(int fd, void *buffer, size_t length)
+{
+    return transfer_all(fd, buffer, length, false);
+}
+
+bool linux_host_write_all(int fd, const void *buffer, size_t length)
+{
+    return transfer_all(fd, (uint8_t *)(uintptr_t)buffer, length, true);
+}

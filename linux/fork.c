@@ -71,42 +71,12 @@ struct vfork_share {
     uint64_t start, length;
 };
 
-static bool write_all(int fd, const void *buffer, size_t length)
-{
-    const uint8_t *at = buffer;
-    while (length) {
-        ssize_t n = write(fd, at, length);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            return false;
-        at += n;
-        length -= (size_t)n;
-    }
-    return true;
-}
-
-static bool read_all(int fd, void *buffer, size_t length)
-{
-    uint8_t *at = buffer;
-    while (length) {
-        ssize_t n = read(fd, at, length);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            return false;
-        at += n;
-        length -= (size_t)n;
-    }
-    return true;
-}
-
 static void wait_for_vfork_child(struct linux_process *process, int read_fd)
 {
     struct vfork_share share;
     uint8_t *bytes = g_malloc(VFORK_SHARE_MAX);
-    while (read_all(read_fd, &share, sizeof(share)) && share.length &&
-           share.length <= VFORK_SHARE_MAX && read_all(read_fd, bytes, share.length))
+    while (linux_host_read_all(read_fd, &share, sizeof(share)) && share.length &&
+           share.length <= VFORK_SHARE_MAX && linux_host_read_all(read_fd, bytes, share.length))
         linux_copy_out(process, share.start, bytes, share.length);
     g_free(bytes);
     char byte;
@@ -137,12 +107,13 @@ void linux_vfork_child_exit(struct linux_process *process)
             while (end < length && now[end] != before[end])
                 end++;
             struct vfork_share run = {process->vfork_share_start + at, end - at};
-            sent = write_all(fd, &run, sizeof(run)) && write_all(fd, now + at, end - at);
+            sent = linux_host_write_all(fd, &run, sizeof(run)) &&
+                   linux_host_write_all(fd, now + at, end - at);
             at = end;
         }
         struct vfork_share last = {0, 0};
         if (sent)
-            write_all(fd, &last, sizeof(last));
+            linux_host_write_all(fd, &last, sizeof(last));
         linux_pipe_guard_end(&old_mask);
     }
     g_free(now);

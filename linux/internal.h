@@ -542,6 +542,11 @@ long linux_kill_other(int64_t pid, int signal);
 long linux_sys_unsupported(struct linux_process *process, uint64_t number);
 
 /* -errno of the last failed host call, as a syscall result. */
+/* fd.c: the whole buffer read or written on a host fd, across short
+ * transfers and EINTR; false at end of file or on an error. */
+bool linux_host_read_all(int fd, void *buffer, size_t length);
+bool linux_host_write_all(int fd, const void *buffer, size_t length);
+
 static inline long linux_host_error(void)
 {
     return -(long)errno;
