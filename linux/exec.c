@@ -25,7 +25,7 @@
 #include <unistd.h>
 
 #define EXEC_STATE_MAGIC   0x48584543u /* "HXEC" */
-#define EXEC_STATE_VERSION 2
+#define EXEC_STATE_VERSION 3
 /* Linux's limits: one string (MAX_ARG_STRLEN), all of them (a quarter of the
  * default 8 MiB stack), the `#!` line (BINPRM_BUF_SIZE), interpreters of
  * interpreters. */
@@ -47,6 +47,7 @@ struct exec_state_header {
     uint64_t ignored; /* bit N-1: signal N is SIG_IGN */
     struct rlimit limits[RLIM_NLIMITS];
     int32_t nice;
+    int32_t fd_table_size;
 };
 
 struct exec_state_fd {
@@ -220,6 +221,7 @@ static int write_state(struct linux_thread *thread)
         .umask = process->umask,
         .signal_mask = thread->signal_mask,
         .nice = process->nice,
+        .fd_table_size = atomic_load(&process->fd_table_size),
     };
     memcpy(header.limits, process->limits, sizeof(header.limits));
     for (int signal = 1; signal <= LINUX_NSIG; signal++) {
@@ -294,6 +296,8 @@ int linux_exec_state_load(struct linux_process *process, int state_fd, char **er
     process->main_thread->signal_mask = header.signal_mask;
     memcpy(process->limits, header.limits, sizeof(process->limits));
     process->nice = header.nice;
+    /* Linux keeps the table across execve. */
+    atomic_store(&process->fd_table_size, CLAMP(header.fd_table_size, 64, LINUX_MAX_FDS));
     for (int signal = 1; signal <= LINUX_NSIG; signal++) {
         if (header.ignored & (1ULL << (signal - 1)))
             process->actions[signal].handler = (uint64_t)(uintptr_t)SIG_IGN;

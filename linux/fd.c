@@ -11,6 +11,8 @@
 
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <linux/magic.h>
 #include <linux/close_range.h>
 #include <sys/mman.h>
@@ -34,8 +36,55 @@ int linux_fd_host(const struct linux_process *process, uint64_t guest_fd)
     return process->fds[fd].host_fd;
 }
 
+/* Linux's table size after it grows to hold fd (alloc_fdtable): 1 KiB
+ * of pointers (128 fds) times a power of two. */
+static int table_size_for(int fd)
+{
+    if (fd < 64)
+        return 64; /* NR_OPEN_DEFAULT, the table in files_struct itself */
+    int size = 128;
+    while (size <= fd)
+        size *= 2;
+    return MIN(size, LINUX_MAX_FDS);
+}
+
+static void table_grow_to_hold(struct linux_process *process, int fd)
+{
+    int wanted = table_size_for(fd);
+    int now = atomic_load(&process->fd_table_size);
+    while (now < wanted && !atomic_compare_exchange_weak(&process->fd_table_size, &now, wanted)) {
+    }
+}
+
+void linux_fd_table_after_fork(struct linux_process *process)
+{
+    int highest = -1;
+    for (int fd = 0; fd < LINUX_MAX_FDS; fd++) {
+        if (process->fds[fd].host_fd >= 0)
+            highest = fd;
+    }
+    atomic_store(&process->fd_table_size, table_size_for(highest));
+}
+
+int linux_fd_table_host_size(void)
+{
+    int size = 64;
+    FILE *status = fopen("/proc/self/status", "re");
+    char line[256];
+    while (status && fgets(line, sizeof(line), status)) {
+        if (strncmp(line, "FDSize:", 7) == 0) {
+            size = atoi(line + 7);
+            break;
+        }
+    }
+    if (status)
+        fclose(status);
+    return CLAMP(size, 64, LINUX_MAX_FDS);
+}
+
 static void install_at(struct linux_process *process, int guest_fd, int host_fd, bool cloexec)
 {
+    table_grow_to_hold(process, guest_fd);
     struct linux_fd *entry = &process->fds[guest_fd];
     struct stat st;
     bool known = fstat(host_fd, &st) == 0;

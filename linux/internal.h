@@ -180,6 +180,12 @@ struct linux_process {
     struct linux_thread *main_thread;
 
     struct linux_fd fds[LINUX_MAX_FDS];
+    /* Linux's fdt->max_fds: how far the kernel's table has grown (select
+     * caps nfds there, /proc/PID/status shows it as FDSize). It starts at
+     * the monitor's own (the same fork and exec chain gave it to both),
+     * grows as Linux grows it and never shrinks; a fork child's is sized
+     * to the open fds (linux_fd_table_after_fork). */
+    atomic_int fd_table_size;
 
     uint64_t brk_start;  /* the heap is [brk_start, brk) */
     uint64_t brk;        /* the current break, byte granular */
@@ -261,6 +267,14 @@ long linux_fd_install(struct linux_process *process, int host_fd, int minimum, b
 
 /* The lowest free guest fd >= minimum, or -EMFILE: for a call that must
  * know before it acts (accept leaves the connection queued then). */
+/* The process's fd table after a host fork: sized as Linux's dup_fd sizes
+ * the child's. */
+void linux_fd_table_after_fork(struct linux_process *process);
+
+/* The monitor's own fd table size (FDSize in /proc/self/status), the start
+ * of the program's. */
+int linux_fd_table_host_size(void);
+
 long linux_fd_free_slot(const struct linux_process *process, int minimum);
 
 /* Frees a guest fd and closes its host fd; returns the host close result. */

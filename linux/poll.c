@@ -226,9 +226,11 @@ static long select_common(struct linux_process *process, const uint64_t *args,
     if (nfds < 0)
         return -EINVAL;
     /* Linux caps nfds at its fd table's size, not at RLIMIT_NOFILE: a
-     * closed fd below that is EBADF even past the limit. */
-    if (nfds > LINUX_MAX_FDS)
-        nfds = LINUX_MAX_FDS;
+     * closed fd below that is EBADF even past the limit, one above it is
+     * not looked at. */
+    int table_size = atomic_load(&process->fd_table_size);
+    if (nfds > table_size)
+        nfds = table_size;
     size_t words = ((size_t)nfds + 63) / 64;
     uint64_t sets[3][POLL_SET_WORDS] = {{0}};
     for (int set = 0; set < 3; set++) {

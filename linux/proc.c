@@ -725,7 +725,7 @@ static void generate_status(struct linux_process *process, GString *text)
         LINE("Pid", "%d", thread->tid);
         LINE("PPid", "%d", (int)getppid());
         LINE("TracerPid", "%d", 0);
-        LINE("FDSize", "%d", LINUX_MAX_FDS);
+        LINE("FDSize", "%d", atomic_load(&process->fd_table_size));
         LINE("NStgid", "%d", linux_pid());
         LINE("NSpid", "%d", thread->tid);
         LINE("NSpgid", "%d", (int)getpgrp());

@@ -88,6 +88,7 @@ struct linux_process *linux_process_create(struct guest_memory *memory,
     linux_signal_init(process);
     for (int fd = 0; fd < LINUX_MAX_FDS; fd++)
         process->fds[fd].host_fd = -1;
+    atomic_init(&process->fd_table_size, linux_fd_table_host_size());
     process->vfork_done_fd = -1;
     process->cwd_fd = -1;
     process->root_fd = -1;

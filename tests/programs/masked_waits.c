@@ -160,6 +160,38 @@ static void one_kind(enum wait_kind kind)
     drop_pending(SIGUSR1);
 }
 
+/* The kernel's fd table size (FDSize): select looks at no fd past it. */
+static int fd_table_size(void)
+{
+    FILE *status = fopen("/proc/self/status", "r");
+    char line[256];
+    int size = -1;
+    while (status && fgets(line, sizeof line, status)) {
+        if (strncmp(line, "FDSize:", 7) == 0)
+            size = atoi(line + 7);
+    }
+    if (status)
+        fclose(status);
+    return size;
+}
+
+/* select on closed fd 100: EBADF when the table reaches it, else not
+ * looked at (how large the table starts depends on the parent's fds). */
+static void select_fd_100(const char *when)
+{
+    char what[128];
+    fd_set read_set;
+    struct timeval zero = {0, 0};
+    FD_ZERO(&read_set);
+    FD_SET(100, &read_set);
+    errno = 0;
+    int result = select(101, &read_set, NULL, NULL, &zero);
+    int table = fd_table_size();
+    snprintf(what, sizeof what, "%s: select on closed fd 100 (past RLIMIT_NOFILE 64) -> %d %s",
+             when, result, result < 0 ? errno_name(errno) : "-");
+    check(what, table > 100 ? result == -1 && errno == EBADF : result == 0);
+}
+
 /* select: an fd below nfds that is not open, even past the table size. */
 static void select_bad_fds(void)
 {
@@ -169,10 +201,7 @@ static void select_bad_fds(void)
     setrlimit(RLIMIT_NOFILE, &small);
     fd_set read_set;
     struct timeval zero = {0, 0};
-    FD_ZERO(&read_set);
-    FD_SET(100, &read_set);
-    check_errno(select(101, &read_set, NULL, NULL, &zero), EBADF,
-                "select on fd 100 (closed, past RLIMIT_NOFILE 64)");
+    select_fd_100("as started");
     FD_ZERO(&read_set);
     FD_SET(50, &read_set);
     check_errno(select(51, &read_set, NULL, NULL, &zero), EBADF, "select on fd 50 (closed)");
@@ -183,6 +212,13 @@ static void select_bad_fds(void)
     printf("select with nfds 1000 past the limit -> %d\n", result);
     check("select nfds past the limit", result == 1);
     setrlimit(RLIMIT_NOFILE, &limit);
+
+    /* The table grows to hold fd 200 (to 256) and does not shrink. */
+    if (dup2(pipe_fds[1], 200) != 200)
+        exit(1);
+    close(200);
+    printf("FDSize after fd 200 came and went: %d\n", fd_table_size());
+    select_fd_100("table grown");
 }
 
 int main(void)
