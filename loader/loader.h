@@ -150,6 +150,7 @@ struct loader_stack_info {
     uint64_t base;           /* AT_BASE: the interpreter's load address, 0 if none */
     uint64_t sysinfo_ehdr;   /* AT_SYSINFO_EHDR: the vDSO, 0 for none */
     uint64_t hwcap, hwcap2;  /* AT_HWCAP, AT_HWCAP2 */
+    uint64_t minsigstksz;    /* AT_MINSIGSTKSZ: the largest signal frame */
     uint64_t uid, euid, gid, egid;
 };
 
@@ -157,7 +158,7 @@ struct loader_stack_info {
  * Builds the x86-64 System V initial stack below stack_top (which must be
  * mapped writable by the program): argc, argv, envp, auxv (AT_PHDR, AT_PHENT,
  * AT_PHNUM, AT_PAGESZ, AT_BASE (info->base), AT_FLAGS, AT_ENTRY, AT_UID, AT_EUID, AT_GID,
- * AT_EGID, AT_SECURE, AT_RANDOM (16 random bytes), AT_HWCAP, AT_HWCAP2,
+ * AT_EGID, AT_SECURE, AT_RANDOM (16 random bytes), AT_HWCAP, AT_HWCAP2, AT_MINSIGSTKSZ,
  * AT_CLKTCK, AT_PLATFORM, AT_EXECFN, AT_NULL) and the strings they point to.
  * *rsp gets the 16-byte-aligned address of argc. 0, or -E2BIG / -EFAULT with
  * a one-line *error when it does not fit in [stack_low, stack_top).

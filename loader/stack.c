@@ -97,7 +97,7 @@ int loader_build_stack(struct guest_memory *memory, const struct elf_image *prog
     uint64_t string_bytes = strlen(execfn) + 1;
     bool too_big = !add_string_sizes(info->argv, argc, &string_bytes) ||
                    !add_string_sizes(info->envp, envc, &string_bytes);
-    enum { AUXV_PAIRS = 20 };
+    enum { AUXV_PAIRS = 21 };
     uint64_t pointer_count = 1 + (uint64_t)argc + 1 + (uint64_t)envc + 1 + 2 * AUXV_PAIRS;
     uint64_t strings_end = END_MARKER_SIZE;
     uint64_t table_bytes = 0, used = 0;
@@ -182,6 +182,7 @@ int loader_build_stack(struct guest_memory *memory, const struct elf_image *prog
         {AT_RANDOM, random_address},
         {AT_HWCAP, info->hwcap},
         {AT_HWCAP2, info->hwcap2},
+        {AT_MINSIGSTKSZ, info->minsigstksz},
         {AT_CLKTCK, 100},
         {AT_PLATFORM, platform_address},
         {AT_EXECFN, execfn_address},

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/auxv.h>
 #include <unistd.h>
 
 #define CR0_PE         (1ULL << 0)
@@ -205,6 +206,36 @@ static int load_program(struct guest *guest, const struct monitor_options *optio
     return result;
 }
 
+/* Linux's largest signal frame (arch/x86 init_sigframe_size): the ia32
+ * sigframe a kernel with IA32 emulation (Debian's) sizes for, 15 bytes of
+ * alignment, the FP state (the i387 fsave header, then XSAVE with its
+ * 4-byte end magic or FXSAVE) and 63 bytes to align it, rounded to 16. */
+#define SIGFRAME_IA32_SIZE 732
+#define FREGS_STATE_SIZE   112
+#define FXSAVE_SIZE        512
+static uint64_t linux_frame_size(uint64_t fp_size)
+{
+    return (SIGFRAME_IA32_SIZE + 15 + FREGS_STATE_SIZE + fp_size + 63 + 15) & ~15ULL;
+}
+
+/* AT_MINSIGSTKSZ. With XSAVE frames (kvm: the host's CPU state and layout)
+ * the frame is the host's own, so the program gets the host kernel's value
+ * (which may count state the formula does not: 16 bytes more on this
+ * machine's 6.18 kernel); the formula only if the host gives none.
+ * Without (tcg, and the stand-in of a backend not yet loaded, which has no
+ * get_xsave either): an FXSAVE frame, as Linux sizes it on a CPU without
+ * XSAVE. */
+static uint64_t min_signal_stack(const struct guest *guest)
+{
+    if (!guest->accel_ops->get_xsave)
+        return linux_frame_size(FXSAVE_SIZE);
+    uint64_t host = getauxval(AT_MINSIGSTKSZ);
+    unsigned eax, ebx, ecx, edx;
+    if (host == 0 && __get_cpuid_count(0xd, 0, &eax, &ebx, &ecx, &edx))
+        host = linux_frame_size(ecx + 4);
+    return host ? host : linux_frame_size(FXSAVE_SIZE);
+}
+
 static int build_user_memory(struct guest *guest, const struct monitor_options *options,
                              char **error)
 {
@@ -252,6 +283,7 @@ static int build_user_memory(struct guest *guest, const struct monitor_options *
         .sysinfo_ehdr = guest->vdso_base,
         .hwcap = hwcap,
         .hwcap2 = 0,
+        .minsigstksz = min_signal_stack(guest),
         .uid = getuid(),
         .euid = geteuid(),
         .gid = getgid(),

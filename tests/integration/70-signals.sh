@@ -81,15 +81,17 @@ program xstate_signal-avx --accels kvm -- xstate_signal avx
 program xstate_signal-avx512 --accels kvm -- xstate_signal avx512
 program xstate_signal-altstack --accels kvm -- xstate_signal altstack
 program xstate_signal-layout --accels kvm -- xstate_signal layout
+program xstate_signal-minsigstksz --accels kvm -- xstate_signal minsigstksz
 
 xstate_without_avx() {
     local accel=$1 dir=$2 libc=$3 prog=tests/programs/build/$3/xstate_signal
     timeout -k 5 "$TIMEOUT" "$HERMITUX_RUN" --accel="$accel" "$prog" avx >"$dir/avx.out" 2>&1 || return 1
     timeout -k 5 "$TIMEOUT" "$HERMITUX_RUN" --accel="$accel" "$prog" layout >"$dir/layout.out" 2>&1 || return 1
+    timeout -k 5 "$TIMEOUT" "$HERMITUX_RUN" --accel="$accel" "$prog" minsigstksz >>"$dir/layout.out" 2>&1 || return 1
     printf '%s\n' 'skip: the CPU has no usable AVX (cpuid/xgetbv)' >"$dir/avx.want"
     printf '%s\n' 'cpu: avx no, xsave no' \
         'frame: UC_FP_XSTATE clear, magic1 ok, xstate_size 512, extended_size 516' \
-        >"$dir/layout.want"
+        'AT_MINSIGSTKSZ 1440' 'altstack of that size: handler ran' >"$dir/layout.want"
     if ! cmp -s "$dir/avx.out" "$dir/avx.want" || ! cmp -s "$dir/layout.out" "$dir/layout.want"; then
         echo "got: $(cat "$dir/avx.out" "$dir/layout.out" | head -c 300)"
         return 1

@@ -31,6 +31,7 @@
 
 #include <cpuid.h>
 #include <signal.h>
+#include <sys/auxv.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <sys/syscall.h>
@@ -432,6 +433,17 @@ static int mode_altstack(void)
     return 0;
 }
 
+/* AT_MINSIGSTKSZ, and that a handler runs on an alternate stack that
+ * size (at least MINSIGSTKSZ, below which sigaltstack refuses). */
+static int mode_minsigstksz(void)
+{
+    unsigned long minimum = getauxval(AT_MINSIGSTKSZ);
+    printf("AT_MINSIGSTKSZ %lu\n", minimum);
+    size_t size = minimum > MINSIGSTKSZ ? minimum : MINSIGSTKSZ;
+    printf("altstack of that size: %s\n", altstack_outcome(size));
+    return minimum ? 0 : 1;
+}
+
 int main(int argc, char **argv)
 {
     const char *mode = argc > 1 ? argv[1] : "sse";
@@ -445,6 +457,8 @@ int main(int argc, char **argv)
         return mode_avx512();
     if (!strcmp(mode, "altstack"))
         return mode_altstack();
+    if (!strcmp(mode, "minsigstksz"))
+        return mode_minsigstksz();
     if (!strcmp(mode, "fault")) {
         use_avx = avx_usable();
         for (int reg = 0; reg < 16; reg++) {
@@ -454,6 +468,6 @@ int main(int argc, char **argv)
         fault_with_registers();
         return 1;
     }
-    fprintf(stderr, "usage: xstate_signal sse|avx|layout\n");
+    fprintf(stderr, "usage: xstate_signal sse|avx|avx512|layout|altstack|minsigstksz|fault\n");
     return 2;
 }

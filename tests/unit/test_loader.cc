@@ -1200,6 +1200,7 @@ class StackTest : public LoaderTest
         info.execfn = execfn;
         info.hwcap = 0x178bfbff;
         info.hwcap2 = 2;
+        info.minsigstksz = 3376;
         info.uid = 1000;
         info.euid = 1001;
         info.gid = 1002;
@@ -1292,13 +1293,14 @@ TEST_F(StackTest, LayoutParsesBack)
     EXPECT_EQ(auxv[AT_SECURE], 0u);
     EXPECT_EQ(auxv[AT_HWCAP], 0x178bfbffu);
     EXPECT_EQ(auxv[AT_HWCAP2], 2u);
+    EXPECT_EQ(auxv[AT_MINSIGSTKSZ], 3376u);
     EXPECT_EQ(auxv[AT_CLKTCK], 100u);
     EXPECT_EQ(String(auxv[AT_PLATFORM]), "x86_64");
     EXPECT_EQ(String(auxv[AT_EXECFN]), "/some/where/prog");
     // No vDSO given: its slot is AT_IGNORE, and AT_SYSINFO_EHDR is absent.
     EXPECT_EQ(auxv.count(AT_SYSINFO_EHDR), 0u);
     EXPECT_EQ(auxv.count(AT_IGNORE), 1u);
-    EXPECT_EQ(order.size(), 20u);
+    EXPECT_EQ(order.size(), 21u);
 
     ASSERT_EQ(auxv.count(AT_RANDOM), 1u);
     uint64_t random_address = auxv[AT_RANDOM];
@@ -1311,7 +1313,7 @@ TEST_F(StackTest, LayoutParsesBack)
 
     // What the stack points at lies above the tables and below stack_top;
     // the random bytes are not overwritten by any string.
-    uint64_t tables_end = rsp_ + 8 * (1 + 4 + 1 + 2 + 1 + 2 * 20);
+    uint64_t tables_end = rsp_ + 8 * (1 + 4 + 1 + 2 + 1 + 2 * 21);
     for (uint64_t key : {AT_PLATFORM, AT_EXECFN, AT_RANDOM}) {
         EXPECT_GE(auxv[key], tables_end) << key;
         EXPECT_LT(auxv[key], kStackTop) << key;
