@@ -25,7 +25,7 @@
 #include <unistd.h>
 
 #define EXEC_STATE_MAGIC   0x48584543u /* "HXEC" */
-#define EXEC_STATE_VERSION 3
+#define EXEC_STATE_VERSION 4
 /* Linux's limits: one string (MAX_ARG_STRLEN), all of them (a quarter of the
  * default 8 MiB stack), the `#!` line (BINPRM_BUF_SIZE), interpreters of
  * interpreters. */
@@ -48,6 +48,7 @@ struct exec_state_header {
     struct rlimit limits[RLIM_NLIMITS];
     int32_t nice;
     int32_t fd_table_size;
+    uint32_t signal_count; /* struct linux_exec_signal entries after the fds */
 };
 
 struct exec_state_fd {
@@ -238,14 +239,18 @@ static int write_state(struct linux_thread *thread)
         g_array_append_val(fds, entry);
     }
     header.fd_count = fds->len;
+    GArray *signals = linux_signal_exec_pending(thread);
+    header.signal_count = signals->len;
     int state_fd = memfd_create("hermitux-exec-state", 0);
-    bool written = state_fd >= 0 &&
-                   write(state_fd, &header, sizeof(header)) == (ssize_t)sizeof(header) &&
-                   write(state_fd, fds->data, fds->len * sizeof(struct exec_state_fd)) ==
-                       (ssize_t)(fds->len * sizeof(struct exec_state_fd)) &&
-                   lseek(state_fd, 0, SEEK_SET) == 0;
+    bool written =
+        state_fd >= 0 && linux_host_write_all(state_fd, &header, sizeof(header)) &&
+        linux_host_write_all(state_fd, fds->data, fds->len * sizeof(struct exec_state_fd)) &&
+        linux_host_write_all(state_fd, signals->data,
+                             signals->len * sizeof(struct linux_exec_signal)) &&
+        lseek(state_fd, 0, SEEK_SET) == 0;
     int saved = errno;
     g_array_free(fds, TRUE);
+    g_array_free(signals, TRUE);
     if (!written) {
         if (state_fd >= 0)
             close(state_fd);
@@ -301,6 +306,14 @@ int linux_exec_state_load(struct linux_process *process, int state_fd, char **er
     for (int signal = 1; signal <= LINUX_NSIG; signal++) {
         if (header.ignored & (1ULL << (signal - 1)))
             process->actions[signal].handler = (uint64_t)(uintptr_t)SIG_IGN;
+    }
+    for (uint32_t i = 0; i < header.signal_count; i++) {
+        struct linux_exec_signal pending;
+        if (!linux_host_read_all(state_fd, &pending, sizeof(pending))) {
+            *error = g_strdup("linux: the signals pending across execve are unreadable");
+            goto out;
+        }
+        linux_signal_exec_restore(process, &pending);
     }
     result = 0;
 out:
@@ -382,6 +395,9 @@ static long do_execve(struct linux_thread *thread, uint64_t dirfd, uint64_t path
     }
     if (!error)
         error = resolve_program(process, &path, argv);
+    bool held = !error && host->hold_signals;
+    if (held)
+        host->hold_signals(host->opaque, true);
     if (!error) {
         state_fd = write_state(thread);
         if (state_fd < 0)
@@ -407,6 +423,8 @@ static long do_execve(struct linux_thread *thread, uint64_t dirfd, uint64_t path
         }
         set_kept_fds_inheritable(process, false);
     }
+    if (held) /* still here: the exec failed */
+        host->hold_signals(host->opaque, false);
     if (state_fd >= 0)
         close(state_fd);
     g_free(path);

@@ -474,6 +474,18 @@ void linux_signal_destroy(struct linux_process *process);
 void linux_signal_fork_prepare(struct linux_process *process);
 void linux_signal_fork_done(struct linux_process *process);
 void linux_signal_thread_destroy(struct linux_thread *thread);
+/* execve keeps what is pending (Linux: the process's set and the calling
+ * thread's own), but a POSIX timer's signal: its timer is gone. Collects
+ * them for the exec state, to_thread set for the thread's own. */
+struct linux_exec_signal {
+    uint32_t to_thread;
+    uint32_t padding;
+    struct linux_siginfo info;
+};
+GArray *linux_signal_exec_pending(struct linux_thread *thread);
+/* Queues one of them again in the new program (its main thread is the
+ * caller of execve). */
+void linux_signal_exec_restore(struct linux_process *process, const struct linux_exec_signal *sig);
 
 /* What a call interrupted by a signal (-EINTR from the host) returns: the
  * kernel's restart code for that call (-ERESTARTSYS...); other values as

@@ -83,6 +83,12 @@ struct linux_host {
      * Returns only on failure: -errno, with nothing changed. */
     long (*exec)(void *opaque, const char *path, char *const argv[], char *const envp[],
                  int state_fd);
+    /* Before an execve collects the pending signals (hold true): signals
+     * sent to the monitor from then on stay pending in the host and cross
+     * the host execve to the new monitor, instead of being posted to a
+     * program about to be replaced. hold false: the exec failed, they are
+     * taken again. NULL: nothing to hold (tests). */
+    void (*hold_signals)(void *opaque, bool hold);
 };
 
 struct linux_config {

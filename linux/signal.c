@@ -204,6 +204,45 @@ static bool queue_take(struct linux_sigqueue *queue, int signal, struct linux_si
     return true;
 }
 
+static void exec_collect(GArray *out, const struct linux_sigqueue *queue, bool to_thread)
+{
+    for (int signal = 1; signal <= LINUX_NSIG; signal++) {
+        if (!(queue->mask & LINUX_SIGNAL_BIT(signal)))
+            continue;
+        struct linux_exec_signal entry = {.to_thread = to_thread};
+        const GQueue *infos = &queue->infos[signal];
+        if (!infos->head) {
+            entry.info = (struct linux_siginfo){.signo = signal, .code = LINUX_SI_KERNEL};
+            g_array_append_val(out, entry);
+        }
+        for (const GList *link = infos->head; link; link = link->next) {
+            entry.info = *(const struct linux_siginfo *)link->data;
+            if (entry.info.code != LINUX_SI_TIMER)
+                g_array_append_val(out, entry);
+        }
+    }
+}
+
+GArray *linux_signal_exec_pending(struct linux_thread *thread)
+{
+    struct linux_process *process = thread->process;
+    GArray *out = g_array_new(FALSE, TRUE, sizeof(struct linux_exec_signal));
+    g_mutex_lock(&process->signal_lock);
+    exec_collect(out, &thread->pending, true);
+    exec_collect(out, &process->pending, false);
+    g_mutex_unlock(&process->signal_lock);
+    return out;
+}
+
+void linux_signal_exec_restore(struct linux_process *process, const struct linux_exec_signal *sig)
+{
+    if (sig->info.signo < 1 || sig->info.signo > LINUX_NSIG)
+        return;
+    g_mutex_lock(&process->signal_lock);
+    queue_add(sig->to_thread ? &process->main_thread->pending : &process->pending, &sig->info);
+    g_mutex_unlock(&process->signal_lock);
+}
+
 /* ---- dispositions ------------------------------------------------------------ */
 
 enum default_action { ACTION_TERMINATE, ACTION_CORE, ACTION_IGNORE, ACTION_STOP };

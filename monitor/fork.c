@@ -173,16 +173,20 @@ long monitor_guest_exec(void *opaque, const char *path, char *const argv[], char
     char *gdb_session =
         guest->exec_handover ? guest->exec_handover(guest->exec_handover_opaque, false) : NULL;
     GPtrArray *args = exec_arguments(guest, path, argv, envp, state_fd, gdb_session);
-    /* The new monitor starts with no signal blocked, as a process should,
-     * but the kick: one sent to this thread just before (a SIGCHLD's
+    /* The signals forwarded to the program stay blocked across the execve
+     * (they are already in this thread): one sent now stays pending and
+     * the new monitor's forwarder gives it to the new program, as Linux
+     * keeps a pending signal across execve. Unblocked, its host default
+     * action ended the monitor, or an ignored one was lost. The kick is
+     * blocked too: one sent to this thread just before (a SIGCHLD's
      * delivery kicks the vCPU) stays pending across execve, where its
-     * default action would end the new monitor (1 run in 8 of a shell
-     * whose subshell exited before its exec); blocked, the new monitor
-     * takes it for the kick it is. */
-    sigset_t all, saved;
-    sigemptyset(&all);
-    sigaddset(&all, ACCEL_KICK_SIGNAL);
-    pthread_sigmask(SIG_SETMASK, &all, &saved);
+     * default action would end the new monitor (1 run in 8 of a shell whose
+     * subshell exited before its exec); blocked, the new monitor takes it
+     * for the kick it is. */
+    sigset_t kick, saved;
+    sigemptyset(&kick);
+    sigaddset(&kick, ACCEL_KICK_SIGNAL);
+    pthread_sigmask(SIG_BLOCK, &kick, &saved);
     fflush(NULL);
     extern char **environ;
     execve("/proc/self/exe", (char *const *)args->pdata, environ);
@@ -193,6 +197,13 @@ long monitor_guest_exec(void *opaque, const char *path, char *const argv[], char
         g_free(guest->exec_handover(guest->exec_handover_opaque, true));
     g_free(gdb_session);
     return error;
+}
+
+void monitor_guest_hold_signals(void *opaque, bool hold)
+{
+    struct guest *guest = opaque;
+    if (guest->hold_signals)
+        guest->hold_signals(guest->hold_signals_opaque, hold);
 }
 
 void monitor_exit_as_program(int status, int signal, uint64_t core_limit)

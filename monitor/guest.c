@@ -567,7 +567,10 @@ struct guest *guest_create(const struct monitor_options *options, char **error)
         .stdout_fd = options->standard_fds[1],
         .stderr_fd = options->standard_fds[2],
         .strace_file = guest->strace_file,
-        .host = {.opaque = guest, .fork = monitor_guest_fork, .exec = monitor_guest_exec},
+        .host = {.opaque = guest,
+                 .fork = monitor_guest_fork,
+                 .exec = monitor_guest_exec,
+                 .hold_signals = monitor_guest_hold_signals},
         .has_exec_state = options->has_exec_state,
         .exec_state_fd = options->exec_state_fd,
     };

@@ -50,6 +50,10 @@ struct guest {
      * (set by the run; NULL: a plain accelerator stop). */
     void (*kick)(void *opaque);
     void *kick_opaque;
+    /* Stops (hold) or restarts taking the signals sent to the monitor
+     * (linux_host's hold_signals); set by the run, NULL: none taken. */
+    void (*hold_signals)(void *opaque, bool hold);
+    void *hold_signals_opaque;
     /* With a debugger: before the host execve of a guest execve, the session
      * to hand over (NULL: none); cancel after a failed execve. From the
      * calling vCPU thread. */
@@ -90,6 +94,7 @@ extern __thread struct accel *guest_forking_accel;
 long monitor_guest_fork(void *opaque, uint64_t child_stack);
 long monitor_guest_exec(void *opaque, const char *path, char *const argv[], char *const envp[],
                         int state_fd);
+void monitor_guest_hold_signals(void *opaque, bool hold);
 
 /* Ends this monitor the way the program ended, so that a parent's wait sees
  * what it would natively: by the program's fatal signal (raised on itself),

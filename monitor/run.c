@@ -814,10 +814,32 @@ static void run_kick(void *opaque)
     run->guest->accel_ops->stop(run->guest->accel);
 }
 
+static void stop_forwarding(struct run *run)
+{
+    atomic_store(&run->forwarder_quit, true);
+    if (run->forwarder && atomic_load(&run->forwarder_started))
+        pthread_kill(run->forwarder_thread, ACCEL_KICK_SIGNAL);
+    if (run->forwarder)
+        g_thread_join(run->forwarder);
+    run->forwarder = NULL;
+}
+
+/* A guest execve: see linux_host's hold_signals. */
+static void run_hold_signals(void *opaque, bool hold)
+{
+    struct run *run = opaque;
+    if (hold)
+        stop_forwarding(run);
+    else
+        start_forwarding(run);
+}
+
 static void start_forwarding(struct run *run)
 {
     run->guest->kick = run_kick;
     run->guest->kick_opaque = run;
+    run->guest->hold_signals = run_hold_signals;
+    run->guest->hold_signals_opaque = run;
     atomic_store(&run->forwarder_quit, false);
     atomic_store(&run->forwarder_started, false); /* a fork's child: not the parent's thread */
     run->forwarder = g_thread_try_new("signals", forward_signals, run, NULL);
@@ -1023,11 +1045,7 @@ int monitor_run(const struct monitor_options *options)
     guest_vclock_stop(vclock);
     if (timeout_source && !atomic_load(&run.timed_out))
         g_source_remove(timeout_source);
-    atomic_store(&run.forwarder_quit, true);
-    if (run.forwarder && atomic_load(&run.forwarder_started))
-        pthread_kill(run.forwarder_thread, ACCEL_KICK_SIGNAL);
-    if (run.forwarder)
-        g_thread_join(run.forwarder);
+    stop_forwarding(&run);
 
     int signal = 0;
     int status = run_status(&run, &signal);

@@ -13,6 +13,7 @@ program sigchld -- sigchld
 program rt_between -- rt_between
 program sigio -- sigio
 program signalfd_exec -- signalfd_exec
+program exec_pending -- exec_pending
 program signals-pipe-default --status 141 -- signals pipe default
 program signals-pipe-ignore -- signals pipe ignore
 program signals-pipe-handle -- signals pipe handle
