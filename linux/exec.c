@@ -25,7 +25,7 @@
 #include <unistd.h>
 
 #define EXEC_STATE_MAGIC   0x48584543u /* "HXEC" */
-#define EXEC_STATE_VERSION 4
+#define EXEC_STATE_VERSION 5
 /* Linux's limits: one string (MAX_ARG_STRLEN), all of them (a quarter of the
  * default 8 MiB stack), the `#!` line (BINPRM_BUF_SIZE), interpreters of
  * interpreters. */
@@ -49,6 +49,7 @@ struct exec_state_header {
     int32_t nice;
     int32_t fd_table_size;
     uint32_t signal_count; /* struct linux_exec_signal entries after the fds */
+    struct itimerspec itimers[3];
 };
 
 struct exec_state_fd {
@@ -241,6 +242,7 @@ static int write_state(struct linux_thread *thread)
     header.fd_count = fds->len;
     GArray *signals = linux_signal_exec_pending(thread);
     header.signal_count = signals->len;
+    linux_signal_exec_itimers(process, header.itimers);
     int state_fd = memfd_create("hermitux-exec-state", 0);
     bool written =
         state_fd >= 0 && linux_host_write_all(state_fd, &header, sizeof(header)) &&
@@ -314,6 +316,10 @@ int linux_exec_state_load(struct linux_process *process, int state_fd, char **er
             goto out;
         }
         linux_signal_exec_restore(process, &pending);
+    }
+    if (linux_signal_exec_restore_itimers(process, header.itimers) != 0) {
+        *error = g_strdup("linux: the interval timers carried across execve cannot be set");
+        goto out;
     }
     result = 0;
 out:

@@ -16,6 +16,7 @@
 #include <sys/stat.h>
 #include <sys/socket.h>
 #include <sys/types.h>
+#include <time.h>
 
 #include <glib.h>
 
@@ -486,6 +487,12 @@ GArray *linux_signal_exec_pending(struct linux_thread *thread);
 /* Queues one of them again in the new program (its main thread is the
  * caller of execve). */
 void linux_signal_exec_restore(struct linux_process *process, const struct linux_exec_signal *sig);
+/* The setitimer timers (ITIMER_REAL, _VIRTUAL, _PROF) also go on in the
+ * new program, as in Linux (alarm() before an exec still fires): what is
+ * left of each, and each armed again in the new monitor. */
+void linux_signal_exec_itimers(struct linux_process *process, struct itimerspec out[3]);
+long linux_signal_exec_restore_itimers(struct linux_process *process,
+                                       const struct itimerspec in[3]);
 
 /* What a call interrupted by a signal (-EINTR from the host) returns: the
  * kernel's restart code for that call (-ERESTARTSYS...); other values as

@@ -1803,6 +1803,36 @@ static long itimer_set(struct linux_process *process, int which, const struct it
     return timer_settime((timer_t)timer->host_timer, 0, &spec, NULL) ? linux_host_error() : 0;
 }
 
+void linux_signal_exec_itimers(struct linux_process *process, struct itimerspec out[3])
+{
+    for (int which = 0; which < 3; which++) {
+        const struct linux_timer *timer = &process->timers[ITIMER_SLOT(which)];
+        out[which] = (struct itimerspec){{0, 0}, {0, 0}};
+        if (timer->used)
+            timer_gettime((timer_t)timer->host_timer, &out[which]);
+    }
+}
+
+long linux_signal_exec_restore_itimers(struct linux_process *process, const struct itimerspec in[3])
+{
+    for (int which = 0; which < 3; which++) {
+        if (in[which].it_value.tv_sec == 0 && in[which].it_value.tv_nsec == 0)
+            continue;
+        if (in[which].it_value.tv_sec < 0 || in[which].it_value.tv_nsec < 0 ||
+            in[which].it_value.tv_nsec >= 1000000000 || in[which].it_interval.tv_sec < 0 ||
+            in[which].it_interval.tv_nsec < 0 || in[which].it_interval.tv_nsec >= 1000000000)
+            return -EINVAL;
+        struct linux_timer *timer = &process->timers[ITIMER_SLOT(which)];
+        long error =
+            timer_start(process, ITIMER_SLOT(which), itimer_clocks[which], itimer_signals[which]);
+        if (!error && timer_settime((timer_t)timer->host_timer, 0, &in[which], NULL) != 0)
+            error = linux_host_error();
+        if (error)
+            return error;
+    }
+    return 0;
+}
+
 static bool valid_timeval(const struct timeval *value)
 {
     return value->tv_sec >= 0 && value->tv_usec >= 0 && value->tv_usec < 1000000;

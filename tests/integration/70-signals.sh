@@ -14,6 +14,7 @@ program rt_between -- rt_between
 program sigio -- sigio
 program signalfd_exec -- signalfd_exec
 program exec_pending -- exec_pending
+program exec_pending-itimer -- exec_pending itimer
 program signals-pipe-default --status 141 -- signals pipe default
 program signals-pipe-ignore -- signals pipe ignore
 program signals-pipe-handle -- signals pipe handle
