@@ -1246,6 +1246,7 @@ static int kvm_flush_if_needed(struct kvm_vm *vm)
  * coming is still the program's.
  */
 #define KVM_SPURIOUS_RETRIES 3
+#define PF_PRESENT           0x1u
 #define PF_WRITE             0x2u
 #define PF_USER              0x4u
 #define PF_RESERVED          0x8u
@@ -1257,8 +1258,13 @@ static bool kvm_spurious_fault(struct kvm_accel *kvm, const struct accel_exit *e
     uint64_t error = exit->error_code;
     struct guest_walk walk;
     if (exit->reason != ACCEL_EXIT_EXCEPTION || exit->vector != 14 || exit->in_kernel ||
-        !(error & PF_USER) || (error & PF_RESERVED) ||
-        !guest_walk(memory, guest_memory_cr3(memory), exit->fault_address, &walk))
+        !(error & PF_USER) || (error & PF_RESERVED))
+        return false;
+    /* A file's page past its end that the file covers again (it grew since,
+     * through whatever process): the page is the file's once more. */
+    if (!(error & PF_PRESENT))
+        guest_file_page_revive(memory, exit->fault_address);
+    if (!guest_walk(memory, guest_memory_cr3(memory), exit->fault_address, &walk))
         return false;
     return walk.user && (walk.writable || !(error & PF_WRITE)) &&
            (walk.executable || !(error & PF_FETCH));
@@ -1543,7 +1549,7 @@ static int kvm_run(struct accel *accel, struct accel_exit *exit)
         kvm->frame_dirty = false;
     }
 
-    int spurious = 0;
+    int spurious = 0, lost = 0;
     for (;;) {
         if (accel_take_kick(&kvm->base)) {
             exit->reason = ACCEL_EXIT_STOPPED;
@@ -1561,6 +1567,17 @@ static int kvm_run(struct accel *accel, struct accel_exit *exit)
             if (run_errno == EINTR || run_errno == EAGAIN) {
                 kvm->interrupted = true;
                 consume_kick();
+                continue;
+            }
+            if (run_errno == EFAULT && lost++ < KVM_SPURIOUS_RETRIES &&
+                guest_file_pages_lost(kvm->vm->memory) > 0) {
+                /* The guest touched a file's page that the host no longer
+                 * has (another process cut the file short): those pages
+                 * are past-EOF pages now, and the retried access faults in
+                 * the guest, which makes it the program's SIGBUS. */
+                result = kvm_flush(kvm->vm, true);
+                if (result < 0)
+                    return result;
                 continue;
             }
             snprintf(exit->message, sizeof(exit->message), "KVM_RUN: %s", strerror(run_errno));

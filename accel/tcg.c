@@ -62,6 +62,7 @@
 #include <dlfcn.h>
 #include <link.h>
 #include <errno.h>
+#include <ucontext.h>
 #include <glib.h>
 #include <stdio.h>
 #include <string.h>
@@ -111,6 +112,7 @@ enum tcg_event {
     EVENT_BREAKPOINT, /* a code hook of a hardware breakpoint */
     EVENT_WATCHPOINT, /* a watched access finished */
     EVENT_PANIC,      /* the guest kernel's panic port */
+    EVENT_HOST_BUS,   /* a host SIGBUS on guest RAM: a file cut short (on_host_sigbus) */
     EVENT_ERROR,      /* message in event_message */
 };
 
@@ -698,7 +700,50 @@ static void restore_faulting_instruction(uint64_t address)
         cpu_restore_state_x86_64(tcg_thread.cpu, tcg_thread.access_retaddr, true);
 }
 
+/* How far QEMU's cpu_restore_state steps back from the return address it
+ * is given (GETPC_ADJ): a faulting host instruction's own address is one
+ * past that, as QEMU's user mode does for its signals. */
+#define QEMU_GETPC_ADJ 2
+
+/*
+ * A host SIGBUS while an engine runs guest code: the guest touched a
+ * file's page that the host no longer has (another process cut the file
+ * short under the mapping). The access is abandoned as QEMU abandons its
+ * own faults: the state is put back at the instruction (from the host pc
+ * in translated code, else from the wrapped helper's return address; in
+ * the translator the block's start is right), and the run ends with
+ * EVENT_HOST_BUS, from which run_engine makes those pages past-EOF pages
+ * and retries: the retried access is the program's fault (SIGBUS). Any
+ * other SIGBUS stays what it was: fatal, at the retried access.
+ */
+static void on_host_sigbus(siginfo_t *info, void *context)
+{
+    struct tcg_accel *tcg = tcg_thread.tcg;
+    uintptr_t ram = tcg ? (uintptr_t)guest_phys_to_host(tcg->memory, 0, 1) : 0;
+    if (!ram || !tcg_thread.cpu ||
+        (uintptr_t)info->si_addr - ram >= guest_memory_ram_size(tcg->memory))
+        return; /* fatal, as before */
+    const ucontext_t *host = context;
+    uintptr_t host_pc = (uintptr_t)host->uc_mcontext.gregs[REG_RIP];
+    if (!cpu_restore_state_x86_64(tcg_thread.cpu, host_pc + QEMU_GETPC_ADJ, true) &&
+        tcg_thread.access_retaddr)
+        cpu_restore_state_x86_64(tcg_thread.cpu, tcg_thread.access_retaddr, true);
+    tcg->event = EVENT_HOST_BUS;
+    tcg->event_address = (uintptr_t)info->si_addr - ram;
+    leave_block(tcg);
+}
+
+/* The handler of this thread's host SIGBUS (memory/ catches it). */
+static void catch_host_sigbus(void)
+{
+    guest_memory_set_bus_handler(on_host_sigbus);
+}
+
 #else /* !TCG_INTERPOSE */
+
+static void catch_host_sigbus(void)
+{
+}
 
 static int resolve_real_functions(char **error)
 {
@@ -733,6 +778,7 @@ static uc_err emulate(struct tcg_accel *tcg, uint64_t rip, size_t count)
 {
     tcg_thread.tcg = tcg;
     tcg_thread.access_retaddr = 0;
+    catch_host_sigbus();
     uc_err err = uc_emu_start(tcg->uc, rip, 0, 0, count);
     tcg_thread.tcg = NULL;
     tcg_thread.access_retaddr = 0;
@@ -2003,6 +2049,7 @@ static int run_engine(struct accel *accel, struct accel_exit *exit)
     }
     uc = tcg->uc;
 
+    int host_bus_retries = 0;
     for (;;) {
         if (!exec_acquire(tcg, true)) {
             accel_take_kick(accel);
@@ -2075,8 +2122,22 @@ static int run_engine(struct accel *accel, struct accel_exit *exit)
             return 0;
         }
         case EVENT_FAULT:
+            /* A file's page past its end that the file covers again (it
+             * grew since, through whatever process): retried. */
+            if (tcg->event_vector == VECTOR_PAGE_FAULT &&
+                (tcg->event_error_code & (PF_USER | PF_PRESENT)) == PF_USER &&
+                guest_file_page_revive(tcg->memory, tcg->event_address))
+                continue;
             report_exception(tcg, exit, tcg->event_vector, tcg->event_error_code,
                              tcg->event_address);
+            return 0;
+        case EVENT_HOST_BUS:
+            if (host_bus_retries++ < 3 && guest_file_pages_lost(tcg->memory) > 0)
+                continue;
+            exit->reason = ACCEL_EXIT_ERROR;
+            snprintf(exit->message, sizeof(exit->message),
+                     "host SIGBUS on guest-physical %#llx, not a file cut short",
+                     (unsigned long long)tcg->event_address);
             return 0;
         case EVENT_REMAP:
             unmap_all(tcg);

@@ -268,39 +268,12 @@ static long sys_mmap(struct linux_thread *thread, const uint64_t *args)
     return result ? result : (long)start;
 }
 
-/* An fd to map the file st describes by, for pages it covers again: host_fd
- * when it is open for reading and writing, else a new one (-1: none; the
- * caller closes it when it differs from host_fd). */
-static int fd_to_map_by(int host_fd, const char *host_path, const struct stat *st)
-{
-    int flags = host_fd >= 0 ? fcntl(host_fd, F_GETFL) : -1;
-    if (flags >= 0 && (flags & O_ACCMODE) == O_RDWR)
-        return host_fd;
-    char link[64];
-    if (host_fd >= 0) {
-        snprintf(link, sizeof(link), "/proc/self/fd/%d", host_fd);
-        host_path = link;
-    }
-    int fd = open(host_path, O_RDWR | O_CLOEXEC | O_NOCTTY);
-    if (fd < 0)
-        fd = open(host_path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-    struct stat now;
-    if (fd >= 0 && (fstat(fd, &now) != 0 || now.st_dev != st->st_dev || now.st_ino != st->st_ino)) {
-        close(fd); /* the path names another file by now */
-        fd = -1;
-    }
-    return fd;
-}
-
 void linux_mm_file_truncated(struct linux_process *process, int host_fd, const char *host_path)
 {
     struct stat st;
     if ((host_fd >= 0 ? fstat(host_fd, &st) : stat(host_path, &st)) != 0 || !S_ISREG(st.st_mode))
         return;
-    int map_fd = fd_to_map_by(host_fd, host_path, &st);
-    guest_file_resized(process->memory, st.st_dev, st.st_ino, (uint64_t)st.st_size, map_fd);
-    if (map_fd >= 0 && map_fd != host_fd)
-        close(map_fd);
+    guest_file_resized(process->memory, st.st_dev, st.st_ino, (uint64_t)st.st_size);
 }
 
 void linux_mm_file_opened_truncating(struct linux_process *process, int host_fd)

@@ -52,6 +52,32 @@ static uint8_t *translate(const struct guest_memory *memory, uint64_t gva, enum 
     return memory->ram + walk.gpa;
 }
 
+/* Whether host (a page of RAM) is a file's page: the file may have been
+ * cut short under it, so it is copied through the kernel (file_copy_*). */
+static bool is_file_page(const struct guest_memory *memory, const uint8_t *host)
+{
+    return frame_is_file(memory, (uint64_t)(host - memory->ram) / GUEST_PAGE_SIZE);
+}
+
+/* memcpy from a guest page; false when the file no longer has it. */
+static bool copy_from_page(const struct guest_memory *memory, void *to, const uint8_t *host,
+                           size_t len)
+{
+    if (is_file_page(memory, host))
+        return file_copy(to, host, len);
+    memcpy(to, host, len);
+    return true;
+}
+
+static bool copy_to_page(const struct guest_memory *memory, uint8_t *host, const void *from,
+                         size_t len)
+{
+    if (is_file_page(memory, host))
+        return file_copy(host, from, len);
+    memcpy(host, from, len);
+    return true;
+}
+
 /* The range must not wrap around the address space. */
 static bool range_is_sane(uint64_t gva, uint64_t len)
 {
@@ -73,7 +99,8 @@ int guest_read(const struct guest_memory *memory, uint64_t gva, void *buf, size_
         if (!host)
             return -EFAULT;
         size_t chunk = len < in_page ? len : in_page;
-        memcpy(out, host, chunk);
+        if (!copy_from_page(memory, out, host, chunk))
+            return -EFAULT;
         out += chunk;
         gva += chunk;
         len -= chunk;
@@ -96,7 +123,9 @@ int guest_write(struct guest_memory *memory, uint64_t gva, const void *buf, size
     uint64_t last_page = (gva + len - 1) & GUEST_PAGE_MASK;
     for (;;) {
         uint64_t in_page;
-        if (!translate(memory, page, access, &in_page))
+        const uint8_t *host = translate(memory, page, access, &in_page);
+        char byte;
+        if (!host || !copy_from_page(memory, &byte, host, 1))
             return -EFAULT;
         if (page == last_page)
             break;
@@ -109,7 +138,8 @@ int guest_write(struct guest_memory *memory, uint64_t gva, const void *buf, size
         if (!host) /* cannot happen: the tables did not change in between */
             return -EFAULT;
         size_t chunk = len < in_page ? len : in_page;
-        memcpy(host, in, chunk);
+        if (!copy_to_page(memory, host, in, chunk))
+            return -EFAULT; /* the file was cut short just now */
         in += chunk;
         gva += chunk;
         len -= chunk;
@@ -137,13 +167,11 @@ long guest_read_string(const struct guest_memory *memory, uint64_t gva, char *bu
         size_t chunk = size - copied;
         if (chunk > in_page)
             chunk = in_page;
-        const uint8_t *nul = memchr(host, 0, chunk);
-        if (nul) {
-            size_t length = (size_t)(nul - host);
-            memcpy(buf + copied, host, length + 1);
-            return (long)(copied + length);
-        }
-        memcpy(buf + copied, host, chunk);
+        if (!copy_from_page(memory, buf + copied, host, chunk))
+            return -EFAULT;
+        const char *nul = memchr(buf + copied, 0, chunk);
+        if (nul)
+            return (long)(nul - buf);
         copied += chunk;
         gva += chunk;
     }

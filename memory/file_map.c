@@ -15,8 +15,71 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <setjmp.h>
+#include <signal.h>
 
 #include <glib.h>
+
+/* ---- host bus errors --------------------------------------------------- */
+
+/* A guarded copy in progress on this thread (file_copy), and the handler
+ * of an accelerator that runs guest code on it (guest_memory_set_bus_handler). */
+static __thread sigjmp_buf *volatile copy_guard; /* volatile: memcpy reads no variable */
+static __thread guest_bus_handler bus_handler;
+
+/*
+ * The host raises SIGBUS for an access to a file's page that the file no
+ * longer holds (cut short by this process or any other, at any time). In a
+ * guarded copy that is a failed copy; in guest code run by an accelerator
+ * its handler decides; anywhere else it stays fatal, as it was (the default
+ * action, at the retried access). SA_NODEFER: both ways out are long jumps,
+ * which restore no signal mask.
+ */
+static void on_host_sigbus(int signal_number, siginfo_t *info, void *context)
+{
+    if (copy_guard)
+        siglongjmp(*copy_guard, 1);
+    if (bus_handler)
+        bus_handler(info, context);
+    signal(signal_number, SIG_DFL);
+}
+
+static void catch_host_sigbus(void)
+{
+    static gsize done;
+    if (!g_once_init_enter(&done))
+        return;
+    struct sigaction action = {.sa_sigaction = on_host_sigbus, .sa_flags = SA_SIGINFO | SA_NODEFER};
+    sigemptyset(&action.sa_mask);
+    sigaction(SIGBUS, &action, NULL);
+    g_once_init_leave(&done, 1);
+}
+
+void guest_memory_set_bus_handler(guest_bus_handler handler)
+{
+    catch_host_sigbus();
+    bus_handler = handler;
+}
+
+bool file_copy(void *to, const void *from, size_t len)
+{
+    sigjmp_buf guard;
+    if (sigsetjmp(guard, 0)) {
+        copy_guard = NULL;
+        return false;
+    }
+    copy_guard = &guard;
+    memcpy(to, from, len);
+    copy_guard = NULL;
+    return true;
+}
+
+/* Whether the file still holds a byte of the page at host (RAM). */
+static bool file_page_readable(const void *host)
+{
+    char byte;
+    return file_copy(&byte, host, 1);
+}
 
 /* The guest-physical frame behind the mapped page at gva, or false. */
 static bool frame_of(struct guest_memory *memory, uint64_t gva, uint64_t *frame)
@@ -84,10 +147,19 @@ static int attach_run(struct guest_memory *memory, uint64_t gva, uint64_t frame,
     return 0;
 }
 
-/* Makes the pages of [start, end) past-EOF pages: not present, so the
- * program's accesses fault and are bus errors. Frames the file was behind
- * get anonymous memory back (the host would raise SIGBUS in the monitor
- * for an access to them). True when a present entry changed. */
+/* The entry of a page past the end of its file: not present, so that
+ * every access of the program faults (SIGBUS), with its frame, the bits
+ * of its protection and PTE_OWNED_FRAME kept. */
+static uint64_t pte_past_eof(uint64_t pte)
+{
+    return (pte_without_trap(pte) & ~PTE_PRESENT) | PTE_PAST_EOF;
+}
+
+/* Makes the pages of [start, end) past-EOF pages. Their frames stay the
+ * host's mapping of the file (whose accesses the host now refuses too),
+ * so that the page is the file's again whenever the file grows back over
+ * it, by whoever makes it grow (guest_file_page_revive). True when a
+ * present entry changed. */
 static bool mark_past_eof(struct guest_memory *memory, uint64_t start, uint64_t end)
 {
     bool narrowed = false;
@@ -95,12 +167,8 @@ static bool mark_past_eof(struct guest_memory *memory, uint64_t start, uint64_t 
         uint64_t *slot;
         if (page_table_slot(memory, gva, false, &slot) != 0 || *slot == 0 || (*slot & PTE_PAST_EOF))
             continue;
-        uint64_t pte = pte_without_trap(*slot); /* a debugger's trap goes with the page */
-        uint64_t frame = (pte & PTE_ADDRESS_MASK) / GUEST_PAGE_SIZE;
-        if ((pte & PTE_OWNED_FRAME) && frame_is_file(memory, frame))
-            frames_unmap_file(memory, frame, 1);
         narrowed = narrowed || (*slot & PTE_PRESENT);
-        pte_store(slot, (pte & ~PTE_PRESENT) | PTE_PAST_EOF);
+        pte_store(slot, pte_past_eof(*slot));
     }
     return narrowed;
 }
@@ -116,6 +184,7 @@ int guest_map_file(struct guest_memory *memory, uint64_t start, uint64_t len, in
     bool writable = access >= 0 && (access & O_ACCMODE) == O_RDWR;
     struct region_file file = {st.st_dev, st.st_ino, offset,
                                shared && writable ? MAP_SHARED : MAP_PRIVATE};
+    catch_host_sigbus(); /* before any of the file's pages is the guest's */
     /* Present (readable) while the file goes in, so every page has its
      * frame; the final protection comes after. */
     int opened = prot | GUEST_PROT_READ | GUEST_PROT_USER;
@@ -126,9 +195,10 @@ int guest_map_file(struct guest_memory *memory, uint64_t start, uint64_t len, in
     if (offset < file_size)
         file_pages = (file_size - offset + GUEST_PAGE_SIZE - 1) / GUEST_PAGE_SIZE;
     uint64_t backed = MIN(len, file_pages * GUEST_PAGE_SIZE);
+    /* Pages past the end are the file's too (the host maps past the end):
+     * they become accessible when the file grows over them. */
     struct attach attach = {start, host_fd, offset, file.map_flags};
-    if (backed)
-        result = for_each_frame_run(memory, start, start + backed, false, attach_run, &attach);
+    result = for_each_frame_run(memory, start, start + len, false, attach_run, &attach);
     /* The guest has not run since these pages were mapped: no flush owed. */
     if (result == 0 && backed < len)
         mark_past_eof(memory, start + backed, start + len);
@@ -198,28 +268,68 @@ bool guest_fault_past_eof(const struct guest_memory *memory, uint64_t gva, bool 
     return region && (region->prot & needed);
 }
 
-/* Gives the past-EOF pages of [start, end) of entry their file back, as
- * the file now holds bytes there; a page the host cannot map stays as it
- * was (the program's access stays a bus error). */
-static void unmark_past_eof(struct guest_memory *memory, const struct region_entry *entry,
-                            uint64_t start, uint64_t end, int host_fd)
+/* Makes the past-EOF page behind slot the file's again if the file now
+ * holds bytes there (it grew, by whatever means, this process or
+ * another). The update is one compare-and-swap: the accelerators call
+ * this on a fault, without the map's lock. */
+static bool revive(struct guest_memory *memory, uint64_t *slot)
 {
-    struct attach attach = {entry->region.start, host_fd, entry->file.offset,
-                            entry->file.map_flags};
-    for (uint64_t gva = start; gva < end; gva += GUEST_PAGE_SIZE) {
-        uint64_t *slot;
-        if (page_table_slot(memory, gva, false, &slot) != 0 || !(*slot & PTE_PAST_EOF))
-            continue;
-        uint64_t frame = (*slot & PTE_ADDRESS_MASK) / GUEST_PAGE_SIZE;
-        if (attach_run(memory, gva, frame, 1, &attach) != 0)
-            continue;
-        pte_store(slot, (*slot & (PTE_ADDRESS_MASK | PTE_OWNED_FRAME)) |
-                            pte_flags_for_prot(entry->region.prot));
-    }
+    uint64_t pte = __atomic_load_n(slot, __ATOMIC_ACQUIRE);
+    uint64_t frame = (pte & PTE_ADDRESS_MASK) / GUEST_PAGE_SIZE;
+    /* PTE_USER: a protection that opens the page (PROT_NONE has none). */
+    if ((pte & (PTE_PAST_EOF | PTE_PRESENT | PTE_USER | PTE_OWNED_FRAME)) !=
+            (PTE_PAST_EOF | PTE_USER | PTE_OWNED_FRAME) ||
+        !frame_is_file(memory, frame) || !file_page_readable(memory->ram + frame * GUEST_PAGE_SIZE))
+        return false;
+    uint64_t present = (pte & ~PTE_PAST_EOF) | PTE_PRESENT | PTE_ACCESSED | PTE_DIRTY;
+    return __atomic_compare_exchange_n(slot, &pte, present, false, __ATOMIC_ACQ_REL,
+                                       __ATOMIC_ACQUIRE);
 }
 
-void guest_file_resized(struct guest_memory *memory, uint64_t dev, uint64_t ino, uint64_t size,
-                        int host_fd)
+bool guest_file_page_revive(struct guest_memory *memory, uint64_t gva)
+{
+    uint64_t *slot;
+    return address_is_canonical(gva) &&
+           page_table_slot(memory, gva & GUEST_PAGE_MASK, false, &slot) == 0 &&
+           revive(memory, slot);
+}
+
+/* Visits, without changing any table, every leaf entry of the program's
+ * half of the address space under the table at table_gpa (level 4: the
+ * PML4). */
+static size_t mark_lost_in(struct guest_memory *memory, uint64_t table_gpa, int level)
+{
+    uint64_t *table = page_table_at(memory, table_gpa);
+    size_t marked = 0;
+    for (int i = 0; table && i < (level == 4 ? ENTRIES_PER_TABLE / 2 : ENTRIES_PER_TABLE); i++) {
+        uint64_t entry = __atomic_load_n(&table[i], __ATOMIC_ACQUIRE);
+        if (!(entry & PTE_PRESENT))
+            continue;
+        if (level > 1) {
+            if (!(entry & PTE_HUGE))
+                marked += mark_lost_in(memory, entry & PTE_ADDRESS_MASK, level - 1);
+            continue;
+        }
+        uint64_t frame = (entry & PTE_ADDRESS_MASK) / GUEST_PAGE_SIZE;
+        if (!(entry & PTE_OWNED_FRAME) || !frame_is_file(memory, frame) ||
+            file_page_readable(memory->ram + frame * GUEST_PAGE_SIZE))
+            continue;
+        if (__atomic_compare_exchange_n(&table[i], &entry, pte_past_eof(entry), false,
+                                        __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+            marked++;
+    }
+    return marked;
+}
+
+size_t guest_file_pages_lost(struct guest_memory *memory)
+{
+    size_t marked = mark_lost_in(memory, memory->pml4, 4);
+    if (marked)
+        note_narrowing(memory, false);
+    return marked;
+}
+
+void guest_file_resized(struct guest_memory *memory, uint64_t dev, uint64_t ino, uint64_t size)
 {
     uint64_t kept = size > UINT64_MAX - GUEST_PAGE_SIZE
                         ? UINT64_MAX & GUEST_PAGE_MASK
@@ -233,8 +343,9 @@ void guest_file_resized(struct guest_memory *memory, uint64_t dev, uint64_t ino,
         uint64_t cut = kept <= entry->file.offset ? 0 : MIN(kept - entry->file.offset, length);
         if (cut < length)
             narrowed |= mark_past_eof(memory, entry->region.start + cut, entry->region.end);
-        if (cut > 0 && host_fd >= 0)
-            unmark_past_eof(memory, entry, entry->region.start, entry->region.start + cut, host_fd);
+        for (uint64_t gva = entry->region.start; gva < entry->region.start + cut;
+             gva += GUEST_PAGE_SIZE)
+            guest_file_page_revive(memory, gva);
     }
     if (narrowed)
         note_narrowing(memory, false);

@@ -168,6 +168,10 @@ void frames_fini(struct guest_memory *memory);
 bool frame_is_used(const struct guest_memory *memory, uint64_t frame);
 bool frame_is_table(const struct guest_memory *memory, uint64_t frame);
 bool frame_is_file(const struct guest_memory *memory, uint64_t frame);
+
+/* file_map.c: memcpy to or from the host page of a file frame; false
+ * (instead of the host's SIGBUS) where the file no longer has the page. */
+bool file_copy(void *to, const void *from, size_t len);
 /* Marks frames [first, first + count) as backed by a file mapping of the
  * host: releasing them puts anonymous memory back behind them. */
 void frames_mark_file(struct guest_memory *memory, uint64_t first, uint64_t count);

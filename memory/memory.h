@@ -19,6 +19,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <signal.h>
 #include <sys/uio.h>
 
 #ifdef __cplusplus
@@ -177,7 +178,10 @@ int guest_map_anonymous(struct guest_memory *memory, uint64_t start, uint64_t le
  * the host's mapping of that file: MAP_SHARED when shared (the program's
  * writes reach the file, the file's changes are seen, as Linux's page
  * cache gives), else MAP_PRIVATE (the file's pages until written, then
- * private copies). Pages past the end of the file are zero. host_fd must
+ * private copies). The part of the last page past the end of the file
+ * reads zeros; pages wholly past it are the file's too, but not present
+ * (past-EOF pages: the program's accesses are SIGBUS) until the file
+ * grows over them. host_fd must
  * be open for reading, and for writing when shared (else the mapping is
  * made private: nothing can write it through this fd). Unmapping gives
  * the frames fresh anonymous memory again.
@@ -200,12 +204,43 @@ bool guest_fault_past_eof(const struct guest_memory *memory, uint64_t gva, bool 
  * The host file (st_dev, st_ino) is now size bytes long (a truncation made
  * it so): every page of its mappings that now lies wholly past the end
  * becomes a past-EOF page, and what it held is gone (a private copy too),
- * as on Linux. Past-EOF pages that the file covers again get its bytes
- * back through host_fd (open for reading, and for writing if the mapping
- * is shared and writable; -1: they stay past-EOF pages).
+ * as on Linux. Past-EOF pages that the file covers again are its pages
+ * once more.
  */
-void guest_file_resized(struct guest_memory *memory, uint64_t dev, uint64_t ino, uint64_t size,
-                        int host_fd);
+void guest_file_resized(struct guest_memory *memory, uint64_t dev, uint64_t ino, uint64_t size);
+
+/*
+ * A file changes size without the monitor knowing (another process
+ * truncates or extends it, the program's write(2) or fallocate(2) past the
+ * end): the host then refuses accesses to the pages past the end (its
+ * SIGBUS; KVM_RUN's EFAULT), and the file's pages past it become usable
+ * when it grows. These two bring the guest's tables up to date; both are
+ * safe without the map's lock (each entry changes by one compare-and-swap)
+ * and meant for the accelerators, on the vCPU's own thread:
+ *
+ * guest_file_pages_lost: every present page of a file mapping whose bytes
+ * the host no longer has becomes a past-EOF page (so the program's access
+ * faults, and the fault is a SIGBUS). Returns how many did (0: none; the
+ * host's refusal had another cause). Narrowing: the generation moves.
+ *
+ * guest_file_page_revive: a not-present fault at gva hit a past-EOF page
+ * that the file covers again: the page is present again (true), and the
+ * access must be retried, not reported.
+ */
+size_t guest_file_pages_lost(struct guest_memory *memory);
+bool guest_file_page_revive(struct guest_memory *memory, uint64_t gva);
+
+/*
+ * The monitor's own copies from and to such pages (guest_read, guest_write,
+ * guest_read_string) fail with -EFAULT, as the kernel's do: memory/ catches
+ * the host's SIGBUS (one process-wide handler, installed with the first
+ * file mapping). A SIGBUS on a thread outside those copies goes to the
+ * handler set here for the thread (an accelerator that runs guest code on
+ * it: tcg), which leaves by a long jump if it handles it; if it returns,
+ * or with none, the signal kills the monitor as before.
+ */
+typedef void (*guest_bus_handler)(siginfo_t *info, void *context);
+void guest_memory_set_bus_handler(guest_bus_handler handler);
 
 /* msync(2) of the file-backed pages in [start, start + len) (MS_SYNC when
  * synchronous, else MS_ASYNC); 0 or a negative errno from the host. */

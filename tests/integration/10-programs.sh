@@ -56,6 +56,10 @@ program use_after_munmap --status 139 --no-stderr -- use_after_munmap
 # SIGBUS BUS_ADRERR at the address, caught by a handler; with none, death by SIGBUS.
 program mmap_sigbus --tmpdir -- mmap_sigbus @TMP@
 program mmap_sigbus-fatal --status 135 --no-stderr -- mmap_sigbus
+# The same when ANOTHER process (a forked child: a monitor of its own) cuts the file short
+# and grows it back: the program's monitor learns of it only from the host.
+program mmap_sigbus-elsewhere --tmpdir -- mmap_sigbus @TMP@ elsewhere
+program mmap_sigbus-elsewhere-fatal --status 135 --no-stderr -- mmap_sigbus - elsewhere
 program cpu_user-segments -- cpu_user segments
 program cpu_user-out --status 139 --no-stderr -- cpu_user out
 program cpu_user-in --status 139 --no-stderr -- cpu_user in

@@ -21,7 +21,8 @@ exception_line() {
 # fault_case ACCEL DIR PROGRAM STATUS SUMMARY-REGEX FIRST-LOG-LINE-REGEX GDB-FUNCTION
 fault_case() {
     local accel=$1 dir=$2 program=$3 want=$4 summary=$5 first=$6 function=$7 st
-    local run=("$HERMITUX_RUN" "--accel=$accel")
+    local run=("$HERMITUX_RUN" "--accel=$accel") argv
+    read -ra argv <<<"$program" # the program and its arguments
     # Unicorn 2.0.1 is built on QEMU 5, whose TCG does not check the alignment
     # of movaps and friends: the access succeeds. A known gap, shown as such.
     if [ "$accel" = tcg ] && [[ $program == */misaligned_sse ]]; then
@@ -29,7 +30,7 @@ fault_case() {
         return 77
     fi
     {
-        timeout -k 5 "$TIMEOUT" "${run[@]}" "$program" </dev/null >"$dir/out" 2>"$dir/err"
+        timeout -k 5 "$TIMEOUT" "${run[@]}" "${argv[@]}" </dev/null >"$dir/out" 2>"$dir/err"
         st=$?
     } 2>/dev/null
     if [ "$st" != "$want" ]; then
@@ -43,7 +44,7 @@ fault_case() {
         return 1
     fi
     {
-        timeout -k 5 "$TIMEOUT" "${run[@]}" -v --core "$dir/core" "$program" </dev/null \
+        timeout -k 5 "$TIMEOUT" "${run[@]}" -v --core "$dir/core" "${argv[@]}" </dev/null \
             >"$dir/out.v" 2>"$dir/err.v"
         st=$?
     } 2>/dev/null
@@ -73,7 +74,7 @@ fault_case() {
         echo "gdb is not installed (core file not checked)"
         return 77
     fi
-    timeout -k 5 "$TIMEOUT" gdb -nx -batch -ex "bt 5" "$program" "$dir/core" >"$dir/gdb" 2>&1
+    timeout -k 5 "$TIMEOUT" gdb -nx -batch -ex "bt 5" "${argv[0]}" "$dir/core" >"$dir/gdb" 2>&1
     if ! grep -Eq "^#[0-9]+ +(0x[0-9a-f]+ in )?$function " "$dir/gdb"; then
         { echo "gdb bt has no frame in $function:"; cat "$dir/gdb"; } >"$dir/detail"
         echo "the core file's backtrace lacks $function"
@@ -120,6 +121,9 @@ fault ud2 ud2 132 \
     '^hermitux-run: fault: illegal instruction at 0x[0-9a-f]+ in main \(ud2\.c:8\): invalid instruction `ud2`$' \
     "$(exception_line 'Invalid Opcode' 6)" main
 fault mmap_sigbus mmap_sigbus 135 \
+    '^hermitux-run: fault: bus error at 0x[0-9a-f]+ in fatal \(mmap_sigbus\.c:[0-9]+\): access past the end of a mapped file \(reading address 0x[0-9a-f]+001\)$' \
+    "$(page_fault_line 'user data read not present')" fatal
+fault mmap_sigbus-elsewhere 'mmap_sigbus - elsewhere' 135 \
     '^hermitux-run: fault: bus error at 0x[0-9a-f]+ in fatal \(mmap_sigbus\.c:[0-9]+\): access past the end of a mapped file \(reading address 0x[0-9a-f]+001\)$' \
     "$(page_fault_line 'user data read not present')" fatal
 

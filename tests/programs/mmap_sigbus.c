@@ -5,8 +5,18 @@
  * MAP_PRIVATE and MAP_SHARED, reads and writes, also for pages a later
  * ftruncate cut off. A syscall given such a page fails with EFAULT.
  *
- * mmap_sigbus DIR    every case, with a SIGBUS handler (exit 0)
- * mmap_sigbus        touches a page past EOF with no handler: dies of SIGBUS
+ * The same when ANOTHER process cuts the file short (and grows it back):
+ * private copies of the pages cut off go too, and the pages are the file's
+ * again when it grows. Under hermitux-run the other process is a forked
+ * child (a monitor of its own): the program's monitor learns of the
+ * truncation only from the host.
+ *
+ * mmap_sigbus DIR              every case of this process's own truncations,
+ *                              with a SIGBUS handler (exit 0)
+ * mmap_sigbus DIR elsewhere    every case of another process's
+ * mmap_sigbus                  touches a page past EOF with no handler: dies
+ *                              of SIGBUS
+ * mmap_sigbus - elsewhere      the same, the page cut off by another process
  */
 #include "check.h"
 
@@ -17,6 +27,7 @@
 #include <stdlib.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #define PAGE 4096
@@ -87,7 +98,95 @@ static void touch(const char *what, volatile char *address, int write_it)
     else if (write_it)
         printf("%s: written\n", what);
     else
-        printf("%s: reads %s\n", what, value == 0 ? "0" : value == 'f' ? "'f'" : "other");
+        printf("%s: reads %s\n", what,
+               value == 0     ? "0"
+               : value == 'f' ? "'f'"
+               : value == 'p' ? "'p'"
+               : value == 'w' ? "'w'"
+                              : "other");
+}
+
+/* Another process sets the file at path to size bytes (truncate(2) by
+ * path: it shares nothing with this one but the file). */
+static void resize_elsewhere(const char *path, off_t size)
+{
+    pid_t child = fork();
+    if (child < 0) {
+        perror("fork");
+        exit(2);
+    }
+    if (child == 0)
+        _exit(truncate(path, size) == 0 ? 0 : 1);
+    int status = 0;
+    check("the other process resized the file",
+          waitpid(child, &status, 0) == child && WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
+
+/* touch() with what prefixed by the mapping's type. */
+static void touch_as(const char *type_name, const char *what, volatile char *address, int write_it)
+{
+    char line[128];
+    snprintf(line, sizeof(line), "%s %s", type_name, what);
+    touch(line, address, write_it);
+}
+
+/* The file's byte at offset, through read(2). */
+static void file_byte(int fd, const char *type_name, off_t offset)
+{
+    char byte = 0;
+    ssize_t got = pread(fd, &byte, 1, offset);
+    printf("%s the file's byte at %lld: %s\n", type_name, (long long)offset,
+           got != 1      ? "none"
+           : byte == 'w' ? "'w'"
+           : byte == 0   ? "0"
+           : byte == 'f' ? "'f'"
+                         : "other");
+}
+
+/* A 3-page file mapped whole; another process cuts it to 1.5 pages, then
+ * to nothing, then makes it 3 pages again. */
+static void cut_elsewhere(const char *dir, int type, int write_first, const char *type_name)
+{
+    char path[512];
+    snprintf(path, sizeof(path), "%s/%s", dir, type_name);
+    int fd = make_file(dir, type_name, 3 * PAGE);
+    volatile char *map = mmap(NULL, 3 * PAGE, PROT_READ | PROT_WRITE, type, fd, 0);
+    check("mmap", map != MAP_FAILED);
+    if (map == MAP_FAILED)
+        return;
+    touch_as(type_name, "before, read page 2", map + 2 * PAGE + 5, 0);
+    if (write_first) {
+        /* Private copies: page 1 keeps its copy (the file still has the
+         * page), page 2's goes with the page. */
+        map[PAGE + 10] = 'p';
+        map[2 * PAGE + 5] = 'p';
+    }
+    resize_elsewhere(path, PAGE + PAGE / 2);
+    touch_as(type_name, "cut to 1.5 pages, read page 0", map + 10, 0);
+    touch_as(type_name, "cut to 1.5 pages, read page 1", map + PAGE + 10, 0);
+    touch_as(type_name, "cut to 1.5 pages, read page 1 past the end", map + PAGE + PAGE / 2 + 10,
+             0);
+    touch_as(type_name, "cut to 1.5 pages, read page 2", map + 2 * PAGE + 5, 0);
+    touch_as(type_name, "cut to 1.5 pages, write page 2", map + 2 * PAGE + 7, 1);
+    touch_as(type_name, "cut to 1.5 pages, read page 2 again", map + 2 * PAGE + 6, 0);
+    /* The kernel's own access to such a page: EFAULT, no signal. */
+    int pipe_fds[2];
+    check("pipe", pipe(pipe_fds) == 0);
+    ssize_t written = write(pipe_fds[1], (const char *)map + 2 * PAGE, 16);
+    printf("%s write(2) from page 2: %s\n", type_name,
+           written < 0 ? errno_name(errno) : "succeeded");
+    close(pipe_fds[0]);
+    close(pipe_fds[1]);
+    resize_elsewhere(path, 0);
+    touch_as(type_name, "cut to nothing, read page 0", map + 10, 0);
+    touch_as(type_name, "cut to nothing, write page 0", map + 11, 1);
+    resize_elsewhere(path, 3 * PAGE);
+    touch_as(type_name, "grown back, read page 0", map + 10, 0);
+    touch_as(type_name, "grown back, read page 2 where the write failed", map + 2 * PAGE + 7, 0);
+    touch_as(type_name, "grown back, write page 2", map + 2 * PAGE + 8, 1);
+    file_byte(fd, type_name, 2 * PAGE + 8);
+    munmap((void *)map, 3 * PAGE);
+    close(fd);
 }
 
 /* The file grows (truncate(path), or ftruncate(fd) when path is NULL) to
@@ -196,9 +295,10 @@ static void after_truncate(const char *dir, int type, const char *type_name)
 /* Set before the fatal touch, for a debugger to compare with si_addr. */
 volatile char *volatile fatal_address;
 
-/* A 100-byte file in /tmp (unlinked at once) mapped over two pages; the
- * second is read with no handler: the program dies of SIGBUS there. */
-static int fatal(void)
+/* A 100-byte file in /tmp mapped over two pages; the second is read with
+ * no handler: the program dies of SIGBUS there. elsewhere: the file is
+ * two pages until another process cuts it to 100 bytes. */
+static int fatal(int elsewhere)
 {
     char path[] = "/tmp/mmap_sigbus.XXXXXX";
     int fd = mkstemp(path);
@@ -206,8 +306,7 @@ static int fatal(void)
         perror("mkstemp");
         return 2;
     }
-    unlink(path);
-    if (write(fd, "f", 1) != 1 || ftruncate(fd, 100) != 0) {
+    if (write(fd, "f", 1) != 1 || ftruncate(fd, elsewhere ? 2 * PAGE : 100) != 0) {
         perror("write");
         return 2;
     }
@@ -216,6 +315,11 @@ static int fatal(void)
         perror("mmap");
         return 2;
     }
+    if (elsewhere) {
+        printf("byte %d reads %d; another process cuts the file\n", PAGE + 1, map[PAGE + 1]);
+        resize_elsewhere(path, 100);
+    }
+    unlink(path);
     printf("byte 99 reads %d; touching the page past EOF\n", map[99]);
     fatal_address = map + PAGE + 1;
     printf("read %d\n", *fatal_address);
@@ -225,11 +329,18 @@ static int fatal(void)
 int main(int argc, char **argv)
 {
     setvbuf(stdout, NULL, _IONBF, 0);
-    if (argc < 2)
-        return fatal();
+    int elsewhere = argc > 2 && strcmp(argv[2], "elsewhere") == 0;
+    if (argc < 2 || strcmp(argv[1], "-") == 0)
+        return fatal(elsewhere);
     struct sigaction action = {.sa_sigaction = on_sigbus, .sa_flags = SA_SIGINFO};
     sigemptyset(&action.sa_mask);
     sigaction(SIGBUS, &action, NULL);
+    if (elsewhere) {
+        cut_elsewhere(argv[1], MAP_SHARED, 0, "shared");
+        cut_elsewhere(argv[1], MAP_PRIVATE, 0, "private");
+        cut_elsewhere(argv[1], MAP_PRIVATE, 1, "private-written");
+        return failures ? 1 : 0;
+    }
     past_end(argv[1], MAP_PRIVATE, "private");
     past_end(argv[1], MAP_SHARED, "shared");
     after_truncate(argv[1], MAP_PRIVATE, "private");
