@@ -18,9 +18,13 @@
  *                              of SIGBUS
  * mmap_sigbus - elsewhere      the same, the page cut off by another process
  */
+#define _GNU_SOURCE /* fallocate */
 #include "check.h"
 
 #include <fcntl.h>
+#ifndef FALLOC_FL_KEEP_SIZE
+#define FALLOC_FL_KEEP_SIZE 1
+#endif
 #include <setjmp.h>
 #include <signal.h>
 #include <stdint.h>
@@ -292,6 +296,45 @@ static void after_truncate(const char *dir, int type, const char *type_name)
     close(fd);
 }
 
+/* A 1-page file mapped over 4 pages grows by the program's own calls:
+ * pwrite past the end, write(2) at an offset past it, fallocate (not with
+ * FALLOC_FL_KEEP_SIZE, which leaves the size). Each page past EOF that
+ * raised SIGBUS is the file's once the file covers it. */
+static void grow_by_calls(const char *dir, int type, const char *type_name)
+{
+    char name[64];
+    snprintf(name, sizeof(name), "%s-grown", type_name);
+    int fd = make_file(dir, name, PAGE);
+    volatile char *map = mmap(NULL, 4 * PAGE, PROT_READ | PROT_WRITE, type, fd, 0);
+    check("mmap", map != MAP_FAILED);
+    if (map == MAP_FAILED)
+        return;
+    touch_as(type_name, "before growing, read page 1", map + PAGE + 5, 0);
+    check("pwrite past the end", pwrite(fd, "w", 1, PAGE + 5) == 1);
+    touch_as(type_name, "after pwrite, read page 1 at the byte written", map + PAGE + 5, 0);
+    touch_as(type_name, "after pwrite, read page 1 past the new end", map + PAGE + 6, 0);
+    touch_as(type_name, "after pwrite, read page 2", map + 2 * PAGE + 3, 0);
+    check("lseek", lseek(fd, 2 * PAGE + 3, SEEK_SET) == 2 * PAGE + 3);
+    check("write past the end", write(fd, "w", 1) == 1);
+    touch_as(type_name, "after write, read page 2 at the byte written", map + 2 * PAGE + 3, 0);
+    touch_as(type_name, "after write, read page 1 (a hole now)", map + PAGE + 100, 0);
+    touch_as(type_name, "after write, write page 1", map + PAGE + 101, 1);
+    file_byte(fd, type_name, PAGE + 101);
+    int kept = fallocate(fd, FALLOC_FL_KEEP_SIZE, 3 * PAGE, PAGE);
+    printf("%s fallocate KEEP_SIZE: %s\n", type_name, kept == 0 ? "0" : errno_name(errno));
+    touch_as(type_name, "after fallocate KEEP_SIZE, read page 3", map + 3 * PAGE + 9, 0);
+    int grown = fallocate(fd, 0, 3 * PAGE, PAGE);
+    printf("%s fallocate: %s\n", type_name, grown == 0 ? "0" : errno_name(errno));
+    touch_as(type_name, "after fallocate, read page 3", map + 3 * PAGE + 9, 0);
+    touch_as(type_name, "after fallocate, write page 3", map + 3 * PAGE + 10, 1);
+    file_byte(fd, type_name, 3 * PAGE + 10);
+    struct stat st;
+    fstat(fd, &st);
+    printf("%s file size after: %lld\n", type_name, (long long)st.st_size);
+    munmap((void *)map, 4 * PAGE);
+    close(fd);
+}
+
 /* Set before the fatal touch, for a debugger to compare with si_addr. */
 volatile char *volatile fatal_address;
 
@@ -345,5 +388,7 @@ int main(int argc, char **argv)
     past_end(argv[1], MAP_SHARED, "shared");
     after_truncate(argv[1], MAP_PRIVATE, "private");
     after_truncate(argv[1], MAP_SHARED, "shared");
+    grow_by_calls(argv[1], MAP_PRIVATE, "private");
+    grow_by_calls(argv[1], MAP_SHARED, "shared");
     return failures ? 1 : 0;
 }
