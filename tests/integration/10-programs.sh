@@ -60,6 +60,44 @@ program mmap_sigbus-fatal --status 135 --no-stderr -- mmap_sigbus
 # and grows it back: the program's monitor learns of it only from the host.
 program mmap_sigbus-elsewhere --tmpdir -- mmap_sigbus @TMP@ elsewhere
 program mmap_sigbus-elsewhere-fatal --status 135 --no-stderr -- mmap_sigbus - elsewhere
+
+# The host's own truncate(1) cuts a file the program has mapped (shared and private) to
+# nothing while it waits, then makes it 3 pages again: same output as native.
+mmap_cut_by_host() {
+    local accel=$1 dir=$2 libc=$3 mode pid st size i
+    local program=tests/programs/build/$libc/mmap_sigbus run
+    for mode in native vm; do
+        mkdir -p "$dir/$mode"
+        mkfifo "$dir/$mode.in"
+        run=("$program")
+        [ $mode = vm ] && run=("$HERMITUX_RUN" --accel="$accel" "$program")
+        timeout -k 5 "$TIMEOUT" "${run[@]}" "$dir/$mode" host <"$dir/$mode.in" \
+            >"$dir/$mode.out" 2>&1 &
+        pid=$!
+        exec 3>"$dir/$mode.in"
+        for size in 0 12288; do
+            for ((i = 0; i < 600; i++)); do
+                [ "$(grep -c '^ready:' "$dir/$mode.out")" -gt $((size ? 1 : 0)) ] && break
+                kill -0 "$pid" 2>/dev/null || break
+                sleep 0.1
+            done
+            truncate -s $size "$dir/$mode/host-cut"
+            echo go >&3
+        done
+        exec 3>&-
+        wait "$pid"
+        st=$?
+        if [ $st != 0 ]; then
+            echo "$mode run exited $st: $(tr '\n' '|' <"$dir/$mode.out" | cut -c1-300)"
+            return 1
+        fi
+    done
+    cmp -s "$dir/native.out" "$dir/vm.out" && return 0
+    echo "differs from native: $(diff "$dir/native.out" "$dir/vm.out" | tr '\n' '|' | cut -c1-300)"
+    return 1
+}
+custom musl/mmap_sigbus-host mmap_cut_by_host musl
+custom glibc/mmap_sigbus-host mmap_cut_by_host glibc
 program cpu_user-segments -- cpu_user segments
 program cpu_user-out --status 139 --no-stderr -- cpu_user out
 program cpu_user-in --status 139 --no-stderr -- cpu_user in

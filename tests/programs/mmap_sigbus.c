@@ -14,6 +14,9 @@
  * mmap_sigbus DIR              every case of this process's own truncations,
  *                              with a SIGBUS handler (exit 0)
  * mmap_sigbus DIR elsewhere    every case of another process's
+ * mmap_sigbus DIR host         a file cut short and grown back by the host
+ *                              (the test runs truncate(1) at each "ready:"
+ *                              line, then writes a line to stdin)
  * mmap_sigbus                  touches a page past EOF with no handler: dies
  *                              of SIGBUS
  * mmap_sigbus - elsewhere      the same, the page cut off by another process
@@ -335,6 +338,42 @@ static void grow_by_calls(const char *dir, int type, const char *type_name)
     close(fd);
 }
 
+/* Prints what the host must do now and waits for its line on stdin. */
+static void wait_for_host(const char *what)
+{
+    char line[16];
+    printf("ready: %s\n", what);
+    if (!fgets(line, sizeof(line), stdin)) {
+        printf("stdin ended\n");
+        exit(3);
+    }
+}
+
+/* DIR/host-cut, 3 pages, mapped shared and private; the host (truncate(1)
+ * run by the test) cuts it to nothing, then makes it 3 pages again. */
+static void cut_by_host(const char *dir)
+{
+    int fd = make_file(dir, "host-cut", 3 * PAGE);
+    volatile char *shared = mmap(NULL, 3 * PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    volatile char *private = mmap(NULL, 3 * PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
+    check("mmap", shared != MAP_FAILED && private != MAP_FAILED);
+    if (shared == MAP_FAILED || private == MAP_FAILED)
+        exit(2);
+    touch("shared before, read page 2", shared + 2 * PAGE + 1, 0);
+    touch("private before, read page 2", private + 2 * PAGE + 1, 0);
+    wait_for_host("cut host-cut to nothing");
+    touch("shared cut by the host, read page 0", shared + 3, 0);
+    touch("shared cut by the host, write page 2", shared + 2 * PAGE + 4, 1);
+    touch("private cut by the host, read page 2", private + 2 * PAGE + 5, 0);
+    touch("private cut by the host, write page 0", private + 6, 1);
+    wait_for_host("make host-cut 3 pages");
+    touch("shared grown by the host, read page 2", shared + 2 * PAGE + 4, 0);
+    touch("shared grown by the host, write page 2", shared + 2 * PAGE + 7, 1);
+    touch("private grown by the host, read page 0", private + 6, 0);
+    file_byte(fd, "shared", 2 * PAGE + 7);
+    close(fd);
+}
+
 /* Set before the fatal touch, for a debugger to compare with si_addr. */
 volatile char *volatile fatal_address;
 
@@ -373,11 +412,16 @@ int main(int argc, char **argv)
 {
     setvbuf(stdout, NULL, _IONBF, 0);
     int elsewhere = argc > 2 && strcmp(argv[2], "elsewhere") == 0;
+    int by_host = argc > 2 && strcmp(argv[2], "host") == 0;
     if (argc < 2 || strcmp(argv[1], "-") == 0)
         return fatal(elsewhere);
     struct sigaction action = {.sa_sigaction = on_sigbus, .sa_flags = SA_SIGINFO};
     sigemptyset(&action.sa_mask);
     sigaction(SIGBUS, &action, NULL);
+    if (by_host) {
+        cut_by_host(argv[1]);
+        return failures ? 1 : 0;
+    }
     if (elsewhere) {
         cut_elsewhere(argv[1], MAP_SHARED, 0, "shared");
         cut_elsewhere(argv[1], MAP_PRIVATE, 0, "private");
