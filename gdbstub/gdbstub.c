@@ -143,6 +143,7 @@ struct gdbstub *gdbstub_new(const struct gdb_target_ops *ops, void *opaque)
     struct gdbstub *stub = g_new0(struct gdbstub, 1);
     stub->ops = ops;
     stub->opaque = opaque;
+    stub->context = g_main_context_ref_thread_default();
     stub->listen_fd = -1;
     stub->connection_fd = -1;
     stub->last_packet = g_string_new(NULL);
@@ -163,8 +164,7 @@ void gdbstub_free(struct gdbstub *stub)
     if (!stub)
         return;
     gdbstub_close_connection(stub);
-    if (stub->listen_source)
-        g_source_remove(stub->listen_source);
+    gdbstub_remove_source(stub, &stub->listen_source);
     if (stub->listen_fd >= 0)
         close(stub->listen_fd);
     if (stub->unix_path)
@@ -175,5 +175,6 @@ void gdbstub_free(struct gdbstub *stub)
     g_string_free(stub->pending_output, TRUE);
     gdbstub_close_session_files(stub);
     g_array_free(stub->files, TRUE);
+    g_main_context_unref(stub->context);
     g_free(stub);
 }

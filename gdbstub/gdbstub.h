@@ -179,14 +179,22 @@ struct gdb_target_ops {
                        uint64_t *address);
     /* Which process events the debugger takes (qSupported fork-events+,
      * vfork-events+): the monitor stops at those with GDB_STOP_REASON_FORK,
-     * VFORK and VFORK_DONE. The child runs undebugged (D;PID is answered).
-     * NULL: not offered. */
+     * VFORK and VFORK_DONE. NULL: not offered. */
     void (*process_events)(void *opaque, bool fork, bool vfork);
+    /* The child of the fork event just reported waits for gdb's word:
+     * fork_release lets it run undebugged (gdb's D;CHILD); fork_follow gives
+     * it this connection, session being gdbstub_handover_fork_session's text
+     * (D;PARENT: follow-fork-mode child, the parent then detached). 0 or a
+     * negative errno. NULL: the child never waits. */
+    int (*fork_release)(void *opaque, int64_t child);
+    int (*fork_follow)(void *opaque, int64_t child, const char *session);
 };
 
 struct gdbstub;
 
-/* A stub with no connection yet. ops and opaque must outlive it. */
+/* A stub with no connection yet. ops and opaque must outlive it. Its
+ * sockets are served on the calling thread's thread-default main context
+ * (g_main_context_push_thread_default; normally the global default). */
 struct gdbstub *gdbstub_new(const struct gdb_target_ops *ops, void *opaque);
 
 /*
@@ -225,10 +233,12 @@ void gdbstub_notify_running(struct gdbstub *stub);
 /* Closes the connection and the listening socket. NULL accepted. */
 void gdbstub_free(struct gdbstub *stub);
 
-/* In a child of a host fork: closes this process's copies of the sockets,
- * touching neither the main loop (it belongs to the parent) nor the unix
- * socket's name (the parent still serves it). The stub is then leaked. */
-void gdbstub_forget_after_fork(struct gdbstub *stub);
+/* In a child of a host fork: closes this process's copies of the sockets
+ * (the connection's only unless keep_connection: a followed child's new stub
+ * takes it), touching neither the main loop (it belongs to the parent) nor
+ * the unix socket's name (the parent still serves it). The stub is then
+ * leaked. */
+void gdbstub_forget_after_fork(struct gdbstub *stub, bool keep_connection);
 
 /* An execve of the program under a debugger (handover.c). save: when a
  * debugger is connected and waits for a stop, a text naming this session
@@ -239,6 +249,11 @@ void gdbstub_forget_after_fork(struct gdbstub *stub);
 char *gdbstub_handover_save(struct gdbstub *stub);
 void gdbstub_handover_cancel(struct gdbstub *stub);
 int gdbstub_handover_adopt(struct gdbstub *stub, const char *text, char **error);
+/* A fork's child that gdb follows: the session for it (ops->fork_follow),
+ * and its new stub's adoption of it in the child, where the stub answers
+ * from its first gdbstub_notify_stop on and owes no stop reply. */
+char *gdbstub_handover_fork_session(const struct gdbstub *stub);
+int gdbstub_handover_adopt_fork(struct gdbstub *stub, const char *text, char **error);
 
 /* ---- exposed for tests ------------------------------------------------- */
 

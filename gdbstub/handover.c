@@ -11,6 +11,10 @@
  * into the execve; the new stub owes it and sends it when the new program
  * stops at its first instruction.
  *
+ * A fork's child that gdb follows (follow-fork-mode child: gdb detaches
+ * the parent with D;PID) takes the connection the same way, with the fd it
+ * got from the host fork; the parent stops reading at that D.
+ *
  * The text handed over: "conn=N;listen=N;flags=HEX;pass=S.S;program=S.S;
  * unix=HEXPATH", signal numbers in hex.
  */
@@ -57,10 +61,9 @@ static void append_signals(GString *text, const char *name, const bool set[GDB_S
     }
 }
 
-char *gdbstub_handover_save(struct gdbstub *stub)
+/* The session's text; listen < 0: none handed over. */
+static char *session_text(const struct gdbstub *stub, int listen)
 {
-    if (!stub || stub->connection_fd < 0 || stub->closing || !stub->stop_reply_owed)
-        return NULL;
     unsigned flags = (stub->no_ack_mode ? HANDOVER_NO_ACK : 0) |
                      (stub->debugger_swbreak ? HANDOVER_SWBREAK : 0) |
                      (stub->debugger_hwbreak ? HANDOVER_HWBREAK : 0) |
@@ -70,18 +73,32 @@ char *gdbstub_handover_save(struct gdbstub *stub)
                      (stub->vfork_events ? HANDOVER_VFORK_EVENTS : 0) |
                      (stub->exec_events ? HANDOVER_EXEC_EVENTS : 0);
     GString *text = g_string_new(NULL);
-    g_string_append_printf(text, "conn=%d;listen=%d;flags=%x", stub->connection_fd, stub->listen_fd,
-                           flags);
+    g_string_append_printf(text, "conn=%d;listen=%d;flags=%x", stub->connection_fd, listen, flags);
     append_signals(text, "pass", stub->pass_signals);
     append_signals(text, "program", stub->program_signals);
-    if (stub->unix_path) {
+    if (listen >= 0 && stub->unix_path) {
         g_string_append(text, ";unix=");
         for (const char *at = stub->unix_path; *at; at++)
             g_string_append_printf(text, "%02x", (unsigned char)*at);
     }
+    return g_string_free(text, FALSE);
+}
+
+char *gdbstub_handover_save(struct gdbstub *stub)
+{
+    if (!stub || stub->connection_fd < 0 || stub->closing || !stub->stop_reply_owed)
+        return NULL;
     set_inherited(stub->connection_fd, true);
     set_inherited(stub->listen_fd, true);
-    return g_string_free(text, FALSE);
+    return session_text(stub, stub->listen_fd);
+}
+
+/* gdb follows a fork's child (follow-fork-mode child): the child has the
+ * connection's fd already (a host fork copies them all). The listening
+ * socket stays the parent's: one process accepts on it. */
+char *gdbstub_handover_fork_session(const struct gdbstub *stub)
+{
+    return session_text(stub, -1);
 }
 
 void gdbstub_handover_cancel(struct gdbstub *stub)
@@ -177,12 +194,13 @@ static bool parse_handover(struct handover *handover, const char *text)
            (handover->listen < 0 || is_socket_fd(handover->listen));
 }
 
-int gdbstub_handover_adopt(struct gdbstub *stub, const char *text, char **error)
+/* Serves the connection with the session's agreements. */
+static int adopt(struct gdbstub *stub, const char *text, char **error)
 {
     struct handover handover;
     if (!parse_handover(&handover, text)) {
         g_free(handover.unix_path);
-        *error = g_strdup_printf("gdb: the debugger session handed over by execve is unusable "
+        *error = g_strdup_printf("gdb: the debugger session handed over is unusable "
                                  "('%s'); this is a bug of hermitux-run",
                                  text);
         return -1;
@@ -209,8 +227,27 @@ int gdbstub_handover_adopt(struct gdbstub *stub, const char *text, char **error)
     stub->unix_path = handover.unix_path;
     stub->address = g_strdup(handover.unix_path ? handover.unix_path : "the debugger's socket");
     gdbstub_adopt_connection(stub, handover.conn);
-    /* gdb waits for the stop of the resume that ran into the execve. */
+    /* Stopped, or about to be: until the first stop nothing is answered. */
     stub->running = true;
+    return 0;
+}
+
+int gdbstub_handover_adopt(struct gdbstub *stub, const char *text, char **error)
+{
+    if (adopt(stub, text, error) < 0)
+        return -1;
+    /* gdb waits for the stop of the resume that ran into the execve. */
     stub->stop_reply_owed = true;
     return 0;
+}
+
+int gdbstub_handover_adopt_fork(struct gdbstub *stub, const char *text, char **error)
+{
+    /* gdb sends its next packet (Hg to the child) as soon as the parent's
+     * D is answered: read only once the child is parked for it. */
+    stub->serve_at_stop = true;
+    if (adopt(stub, text, error) == 0)
+        return 0;
+    stub->serve_at_stop = false;
+    return -1;
 }

@@ -23,6 +23,7 @@
 #include <stdint.h>
 
 #include <glib.h>
+#include <glib-unix.h>
 
 #include "gdbstub/gdbstub.h"
 
@@ -43,6 +44,9 @@ enum receive_state {
 struct gdbstub {
     const struct gdb_target_ops *ops;
     void *opaque;
+    /* Where its sources go: the thread-default context of the thread that
+     * made it (a fork's child serves gdb on a loop of its own). */
+    GMainContext *context;
 
     /* Sockets. */
     int listen_fd;
@@ -57,6 +61,9 @@ struct gdbstub {
     bool closing;
     bool said_goodbye;
     guint closing_source;
+    /* A connection taken from a fork's parent: read from the child's first
+     * stop on, when every packet can be answered (handover.c). */
+    bool serve_at_stop;
     char *address;
     char *unix_path; /* to unlink at the end */
 
@@ -116,6 +123,11 @@ struct gdbstub_cursor {
 typedef void (*gdbstub_handler)(struct gdbstub *stub, struct gdbstub_cursor *args);
 
 /* ---- transport.c: sockets */
+/* Sources on the stub's context; remove_source clears the id. */
+guint gdbstub_add_fd_source(struct gdbstub *stub, int fd, GIOCondition condition,
+                            GUnixFDSourceFunc callback);
+guint gdbstub_add_idle_source(struct gdbstub *stub, GSourceFunc callback);
+void gdbstub_remove_source(struct gdbstub *stub, guint *source);
 void gdbstub_close_connection(struct gdbstub *stub);
 void gdbstub_close_soon(struct gdbstub *stub, bool goodbye);
 bool gdbstub_debugger_present(const struct gdbstub *stub);

@@ -88,6 +88,39 @@ static bool names_child(const struct gdbstub *stub, const char *text, const char
     return after > text + 1 && after <= end && pid == stub->fork_child;
 }
 
+/* D;PID: PID in hex, the whole rest of the packet; -1 if not so. */
+static gint64 detached_pid(const char *text, const char *end)
+{
+    if (end - text < 3 || text[0] != 'D' || text[1] != ';')
+        return -1;
+    char *after;
+    gint64 pid = g_ascii_strtoll(text + 2, &after, 16);
+    return after == end && after > text + 2 ? pid : -1;
+}
+
+/* The fork's child is gdb's no more: false when the target says no. */
+static bool let_child_go(struct gdbstub *stub)
+{
+    if (stub->ops->fork_release && stub->ops->fork_release(stub->opaque, stub->fork_child) < 0)
+        return false;
+    stub->fork_child = 0;
+    stub->fork_child_selected = false;
+    return true;
+}
+
+/* D;PARENT with the child waiting: gdb goes on with the child alone
+ * (follow-fork-mode child), which takes this connection over. The D itself
+ * is then answered as any detach: the parent runs on undebugged. */
+static void hand_connection_to_child(struct gdbstub *stub)
+{
+    char *session = gdbstub_handover_fork_session(stub);
+    if (stub->ops->fork_follow(stub->opaque, stub->fork_child, session) == 0) {
+        stub->fork_child = 0;
+        stub->fork_child_selected = false;
+    }
+    g_free(session);
+}
+
 bool gdbstub_handle_fork_child(struct gdbstub *stub, const struct gdbstub_cursor *packet)
 {
     const char *text = packet->next, *end = packet->end;
@@ -102,20 +135,22 @@ bool gdbstub_handle_fork_child(struct gdbstub *stub, const struct gdbstub_cursor
         gdbstub_reply_ok(stub);
         return true;
     }
-    /* D;PID: gdb lets the child go; it already runs on its own. */
-    if (text[0] == 'D' && text[1] == ';') {
-        char *after;
-        gint64 pid = g_ascii_strtoll(text + 2, &after, 16);
-        if (pid != stub->fork_child || after != end)
-            return false;
-        stub->fork_child = 0;
-        stub->fork_child_selected = false;
-        gdbstub_reply_ok(stub);
+    gint64 detached = detached_pid(text, end);
+    /* D;CHILD: gdb lets the child go (follow-fork-mode parent). */
+    if (detached == stub->fork_child) {
+        if (let_child_go(stub))
+            gdbstub_reply_ok(stub);
+        else
+            gdbstub_reply_error(stub, ESRCH);
         return true;
+    }
+    if (detached == gdbstub_process_id(stub) && stub->ops->fork_follow) {
+        hand_connection_to_child(stub);
+        return false;
     }
     if (!stub->fork_child_selected)
         return false;
-    /* gdb takes its breakpoints out of the child before detaching it: they
+    /* gdb takes its breakpoints out of the child before it decides: they
      * were taken out when it was made. Reads see the parent's copy, which
      * the child's memory was at the fork. */
     if (text[0] == 'z' || text[0] == 'Z' || text[0] == 'M' || text[0] == 'X') {

@@ -33,7 +33,7 @@ void gdbstub_close_soon(struct gdbstub *stub, bool goodbye)
     stub->closing = true;
     stub->said_goodbye |= goodbye;
     if (!stub->capture && stub->connection_fd >= 0 && !stub->closing_source)
-        stub->closing_source = g_idle_add(on_closing_idle, stub);
+        stub->closing_source = gdbstub_add_idle_source(stub, on_closing_idle);
 }
 
 /* Sends what the socket takes now; false if the connection failed. */
@@ -88,27 +88,48 @@ void gdbstub_send_raw(struct gdbstub *stub, const char *bytes, size_t length)
     }
     if (stub->pending_output->len > 0 && !stub->output_source)
         stub->output_source =
-            g_unix_fd_add(stub->connection_fd, G_IO_OUT, on_connection_writable, stub);
+            gdbstub_add_fd_source(stub, stub->connection_fd, G_IO_OUT, on_connection_writable);
 }
 
 /* ---- sockets ----------------------------------------------------------- */
 
-static void remove_source(guint *source)
+guint gdbstub_add_fd_source(struct gdbstub *stub, int fd, GIOCondition condition,
+                            GUnixFDSourceFunc callback)
 {
-    if (*source)
-        g_source_remove(*source);
+    GSource *source = g_unix_fd_source_new(fd, condition);
+    g_source_set_callback(source, (GSourceFunc)(void (*)(void))callback, stub, NULL);
+    guint id = g_source_attach(source, stub->context);
+    g_source_unref(source);
+    return id;
+}
+
+guint gdbstub_add_idle_source(struct gdbstub *stub, GSourceFunc callback)
+{
+    GSource *source = g_idle_source_new();
+    g_source_set_callback(source, callback, stub, NULL);
+    guint id = g_source_attach(source, stub->context);
+    g_source_unref(source);
+    return id;
+}
+
+void gdbstub_remove_source(struct gdbstub *stub, guint *source)
+{
+    GSource *found = *source ? g_main_context_find_source_by_id(stub->context, *source) : NULL;
+    if (found)
+        g_source_destroy(found);
     *source = 0;
 }
 
 void gdbstub_close_connection(struct gdbstub *stub)
 {
-    remove_source(&stub->connection_source);
-    remove_source(&stub->output_source);
-    remove_source(&stub->closing_source);
+    gdbstub_remove_source(stub, &stub->connection_source);
+    gdbstub_remove_source(stub, &stub->output_source);
+    gdbstub_remove_source(stub, &stub->closing_source);
     if (stub->connection_fd >= 0)
         close(stub->connection_fd);
     stub->connection_fd = -1;
     __atomic_store_n(&stub->connected, false, __ATOMIC_RELEASE);
+    stub->serve_at_stop = false;
     g_string_truncate(stub->pending_output, 0);
     gdbstub_reset_session(stub);
 }
@@ -191,12 +212,19 @@ static gboolean on_listen_readable(gint fd, GIOCondition condition, gpointer dat
     return G_SOURCE_CONTINUE;
 }
 
+static void serve_connection(struct gdbstub *stub)
+{
+    stub->serve_at_stop = false;
+    stub->connection_source = gdbstub_add_fd_source(
+        stub, stub->connection_fd, G_IO_IN | G_IO_HUP | G_IO_ERR, on_connection_readable);
+}
+
 void gdbstub_adopt_connection(struct gdbstub *stub, int connection)
 {
     stub->connection_fd = connection;
     __atomic_store_n(&stub->connected, true, __ATOMIC_RELEASE);
-    stub->connection_source =
-        g_unix_fd_add(connection, G_IO_IN | G_IO_HUP | G_IO_ERR, on_connection_readable, stub);
+    if (!stub->serve_at_stop)
+        serve_connection(stub);
 }
 
 static int listen_unix(struct gdbstub *stub, const char *path, char **error)
@@ -317,9 +345,11 @@ int gdbstub_listen(struct gdbstub *stub, const char *spec, char **error)
  * the listen backlog. */
 void gdbstub_start_accepting(struct gdbstub *stub)
 {
+    if (stub->serve_at_stop && stub->connection_fd >= 0)
+        serve_connection(stub);
     if (stub->listen_source || stub->listen_fd < 0)
         return;
-    stub->listen_source = g_unix_fd_add(stub->listen_fd, G_IO_IN, on_listen_readable, stub);
+    stub->listen_source = gdbstub_add_fd_source(stub, stub->listen_fd, G_IO_IN, on_listen_readable);
 }
 
 bool gdbstub_accepting(const struct gdbstub *stub)
@@ -332,11 +362,11 @@ const char *gdbstub_address(const struct gdbstub *stub)
     return stub->address ? stub->address : "";
 }
 
-void gdbstub_forget_after_fork(struct gdbstub *stub)
+void gdbstub_forget_after_fork(struct gdbstub *stub, bool keep_connection)
 {
     if (!stub)
         return;
-    if (stub->connection_fd >= 0)
+    if (stub->connection_fd >= 0 && !keep_connection)
         close(stub->connection_fd);
     if (stub->listen_fd >= 0)
         close(stub->listen_fd);

@@ -23,6 +23,7 @@
 #include "report/report.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <glib.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -96,12 +97,21 @@ struct debug_thread {
     /* A stop inside signal delivery or a syscall: the resume is armed just
      * before the guest runs (debugger_before_run), after the delivery. */
     bool arm_deferred;
+    /* The child of this thread's fork, waiting for gdb's word on fork_channel
+     * (under the mutex; 0 and -1: none). */
+    int64_t fork_child;
+    int fork_channel;
 };
 
 struct debugger {
     struct guest *guest;
     struct gdbstub *stub;
     const struct accel_capabilities *capabilities;
+    /* The main loop that talks to gdb; a followed fork's child runs one of
+     * its own on loop_thread (its parent's did not come across the fork). */
+    GMainContext *context;
+    GMainLoop *loop;
+    GThread *loop_thread;
 
     GMutex mutex;
     GCond wake;
@@ -145,6 +155,10 @@ static __thread struct debug_thread *current_thread;
 
 static void forget_session(struct debugger *debugger);
 static void remove_all_breakpoints(struct debugger *debugger);
+static int tell_fork_child_locked(struct debug_thread *thread, const char *word,
+                                  const char *session);
+static int target_fork_release(void *opaque, int64_t child);
+static int target_fork_follow(void *opaque, int64_t child, const char *session);
 
 struct stop_message {
     struct debugger *debugger;
@@ -195,6 +209,17 @@ static gboolean deliver_stop(gpointer data)
     return G_SOURCE_REMOVE;
 }
 
+/* Runs call on the debugger's main loop (never on the calling thread). */
+static void invoke_on_loop(struct debugger *debugger, gint priority, GSourceFunc call,
+                           gpointer data, GDestroyNotify destroy)
+{
+    GSource *source = g_idle_source_new();
+    g_source_set_priority(source, priority);
+    g_source_set_callback(source, call, data, destroy);
+    g_source_attach(source, debugger->context);
+    g_source_unref(source);
+}
+
 static void post_stop(struct debugger *debugger, const struct gdb_stop *stop,
                       enum silent_stop silent)
 {
@@ -204,7 +229,7 @@ static void post_stop(struct debugger *debugger, const struct gdb_stop *stop,
         message->stop = *stop;
     message->silent = silent;
     /* Queued for the main loop, never run on this thread. */
-    g_idle_add_full(G_PRIORITY_DEFAULT, deliver_stop, message, g_free);
+    invoke_on_loop(debugger, G_PRIORITY_DEFAULT, deliver_stop, message, g_free);
 }
 
 static struct debug_thread *thread_at(struct debugger *debugger, guint index)
@@ -654,6 +679,7 @@ struct debug_thread *debugger_thread_enter(struct debugger *debugger, struct acc
     self->thread = thread;
     self->tid = linux_thread_tid(thread);
     self->action = (struct gdb_resume_action){.thread = -1, .mode = GDB_RESUME_CONTINUE};
+    self->fork_channel = -1;
     g_mutex_lock(&debugger->mutex);
     g_ptr_array_add(debugger->threads, self);
     /* Born during a stop: it parks at its first exit. */
@@ -675,6 +701,8 @@ void debugger_thread_leave(struct debug_thread *self)
     struct debugger *debugger = self->debugger;
     disarm_step(self);
     g_mutex_lock(&debugger->mutex);
+    if (self->fork_channel >= 0)
+        tell_fork_child_locked(self, "r", "");
     g_ptr_array_remove(debugger->threads, self);
     report_if_all_parked_locked(debugger);
     if (debugger->watch_owner)
@@ -1861,13 +1889,18 @@ static const struct gdb_target_ops target_ops = {
     .thread_name = target_thread_name,
     .tls_address = target_tls_address,
     .process_events = target_process_events,
+    .fork_release = target_fork_release,
+    .fork_follow = target_fork_follow,
 };
 
-struct debugger *debugger_create(struct guest *guest, const char *spec, bool halt, char **error)
+/* What every debugger has before its stub serves anyone; its main loop is
+ * the calling thread's thread-default context. */
+static struct debugger *debugger_new(struct guest *guest)
 {
     struct debugger *debugger = g_new0(struct debugger, 1);
     debugger->guest = guest;
     debugger->capabilities = guest->accel_ops->capabilities(guest->accel);
+    debugger->context = g_main_context_ref_thread_default();
     g_mutex_init(&debugger->mutex);
     g_cond_init(&debugger->wake);
     debugger->caught_syscalls = g_array_new(FALSE, FALSE, sizeof(uint64_t));
@@ -1879,6 +1912,12 @@ struct debugger *debugger_create(struct guest *guest, const char *spec, bool hal
     free(absolute);
     debugger->stub = gdbstub_new(&target_ops, debugger);
     debugger->signals = debug_signals_new(debugger, guest);
+    return debugger;
+}
+
+struct debugger *debugger_create(struct guest *guest, const char *spec, bool halt, char **error)
+{
+    struct debugger *debugger = debugger_new(guest);
     const char *session = guest->options ? guest->options->exec_gdb : NULL;
     if (session ? gdbstub_handover_adopt(debugger->stub, session, error) < 0
                 : gdbstub_listen(debugger->stub, spec, error) < 0) {
@@ -1928,7 +1967,7 @@ char *debugger_exec_handover(struct debugger *debugger, bool cancel)
     struct handover_call call = {.debugger = debugger, .cancel = cancel};
     g_mutex_init(&call.lock);
     g_cond_init(&call.done_changed);
-    g_idle_add(handover_on_main_loop, &call);
+    invoke_on_loop(debugger, G_PRIORITY_DEFAULT, handover_on_main_loop, &call, NULL);
     g_mutex_lock(&call.lock);
     while (!call.done)
         g_cond_wait(&call.done_changed, &call.lock);
@@ -1938,12 +1977,136 @@ char *debugger_exec_handover(struct debugger *debugger, bool cancel)
     return call.session;
 }
 
-void debugger_forget_after_fork(struct debugger *debugger)
+/* ---- forks under gdb ---------------------------------------------------- */
+
+/*
+ * Under gdbserver a fork's child is stopped at birth and gdb says what
+ * becomes of it: D;CHILD (it runs undebugged), or D;PARENT when gdb
+ * follows the child (follow-fork-mode child). Here the child is another
+ * monitor process without the parent's main loop, so it waits on a pipe
+ * the forking thread made before the host fork. Following it hands it
+ * the whole connection (its fd came across the fork) with the session's
+ * agreements, as an execve does (gdbstub/handover.c), and it serves gdb on
+ * a main loop of its own: the simplest correct design, since gdb then
+ * talks to the child alone and the detached parent needs no debugger.
+ */
+
+/* The forking thread's pipe until the fork is over: [0] the child's end
+ * (it reads gdb's word), [1] the parent's. */
+static __thread int fork_channel[2] = {-1, -1};
+
+bool debugger_fork_prepare(struct debugger *debugger)
 {
-    if (!debugger)
+    struct debug_thread *self = current_thread;
+    if (!debugger || !self || self->debugger != debugger || !debugger_holds(debugger) ||
+        !debug_signals_process_events(debugger->signals))
+        return false;
+    return pipe2(fork_channel, O_CLOEXEC) == 0;
+}
+
+void debugger_fork_parent(struct debugger *debugger, long child)
+{
+    if (fork_channel[1] < 0)
         return;
-    /* int3s go back to the program's bytes, trapped pages get their
-     * protection back; hardware slots belonged to the parent's vCPU. */
+    close(fork_channel[0]);
+    int channel = fork_channel[1];
+    fork_channel[0] = fork_channel[1] = -1;
+    struct debug_thread *self = current_thread;
+    if (child <= 0 || !self || self->debugger != debugger) {
+        close(channel);
+        return;
+    }
+    g_mutex_lock(&debugger->mutex);
+    self->fork_child = child;
+    self->fork_channel = channel;
+    g_mutex_unlock(&debugger->mutex);
+}
+
+/* The waiting child's word: "r" it runs undebugged, "d" + a session it
+ * takes the debugger; the channel closes. Lock held. */
+static int tell_fork_child_locked(struct debug_thread *thread, const char *word,
+                                  const char *session)
+{
+    char *message = g_strconcat(word, session, NULL);
+    size_t length = strlen(message);
+    ssize_t written;
+    /* Far less than a pipe holds: one write, which a signal can only
+     * interrupt before it starts. */
+    do
+        written = write(thread->fork_channel, message, length);
+    while (written < 0 && errno == EINTR);
+    g_free(message);
+    close(thread->fork_channel);
+    thread->fork_channel = -1;
+    thread->fork_child = 0;
+    return written == (ssize_t)length ? 0 : -EIO;
+}
+
+void debugger_fork_settle(struct debugger *debugger)
+{
+    struct debug_thread *self = current_thread;
+    if (!debugger || !self || self->debugger != debugger)
+        return;
+    g_mutex_lock(&debugger->mutex);
+    if (self->fork_channel >= 0)
+        tell_fork_child_locked(self, "r", "");
+    g_mutex_unlock(&debugger->mutex);
+}
+
+/* The thread whose fork made child, while that child waits. Lock held. */
+static struct debug_thread *fork_parent_locked(struct debugger *debugger, int64_t child)
+{
+    for (guint i = 0; i < debugger->threads->len; i++) {
+        struct debug_thread *thread = thread_at(debugger, i);
+        if (thread->fork_channel >= 0 && thread->fork_child == child)
+            return thread;
+    }
+    return NULL;
+}
+
+static int target_fork_release(void *opaque, int64_t child)
+{
+    struct debugger *debugger = opaque;
+    g_mutex_lock(&debugger->mutex);
+    struct debug_thread *parent = fork_parent_locked(debugger, child);
+    /* Without a waiting child (a fork made as gdb connected), it runs already. */
+    int result = parent ? tell_fork_child_locked(parent, "r", "") : 0;
+    g_mutex_unlock(&debugger->mutex);
+    return result;
+}
+
+static int target_fork_follow(void *opaque, int64_t child, const char *session)
+{
+    struct debugger *debugger = opaque;
+    g_mutex_lock(&debugger->mutex);
+    struct debug_thread *parent = fork_parent_locked(debugger, child);
+    int result = parent ? tell_fork_child_locked(parent, "d", session) : -ESRCH;
+    g_mutex_unlock(&debugger->mutex);
+    return result;
+}
+
+/* The child's end: everything the parent wrote before closing it ("" when
+ * it closed it unsaid: it ended, or gdb never decided). */
+static char *await_fork_word(int channel)
+{
+    GString *word = g_string_new(NULL);
+    char buffer[512];
+    for (;;) {
+        ssize_t got = read(channel, buffer, sizeof buffer);
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got <= 0)
+            break;
+        g_string_append_len(word, buffer, got);
+    }
+    close(channel);
+    return g_string_free(word, FALSE);
+}
+
+/* The parent's int3s and trapped pages out of the child's copy of memory;
+ * hardware slots belonged to the parent's vCPU. */
+static void forget_parent_breakpoints(struct debugger *debugger)
+{
     for (int i = 0; i < MAX_BREAKPOINTS; i++) {
         if (debugger->breakpoints[i].used)
             remove_breakpoint_at(debugger, i);
@@ -1953,14 +2116,96 @@ void debugger_forget_after_fork(struct debugger *debugger)
         if (thread->temporary_active)
             write_byte(debugger, thread->temporary_address, thread->temporary_saved);
     }
-    debug_signals_forget_after_fork(debugger->signals);
-    gdbstub_forget_after_fork(debugger->stub);
+}
+
+static gpointer run_child_loop(gpointer data)
+{
+    struct debugger *debugger = data;
+    g_main_context_push_thread_default(debugger->context);
+    g_main_loop_run(debugger->loop);
+    g_main_context_pop_thread_default(debugger->context);
+    return NULL;
+}
+
+/* The followed child's debugger: the connection gdb used for the parent,
+ * served on a new main loop (the parent's did not come across). */
+static struct debugger *debugger_for_fork_child(struct guest *guest, const char *session)
+{
+    GMainContext *context = g_main_context_new();
+    g_main_context_push_thread_default(context);
+    struct debugger *debugger = debugger_new(guest);
+    g_main_context_pop_thread_default(context);
+    g_main_context_unref(context);
+    debugger->announced = true; /* gdb is connected: no "listening" line */
+    char *error = NULL;
+    if (gdbstub_handover_adopt_fork(debugger->stub, session, &error) == 0) {
+        debugger->loop = g_main_loop_new(debugger->context, FALSE);
+        debugger->loop_thread = g_thread_try_new("gdb", run_child_loop, debugger, NULL);
+        if (debugger->loop_thread)
+            return debugger;
+        error = g_strdup("gdb: no thread to serve the debugger in the fork's child");
+    }
+    fprintf(stderr, "hermitux-run: %s\n", error);
+    g_free(error);
+    debugger_free(debugger);
+    return NULL;
+}
+
+struct debug_thread *debugger_fork_child(struct debugger **debugger, struct accel *accel,
+                                         struct linux_thread *thread)
+{
+    struct debugger *parent = *debugger;
+    int channel = fork_channel[0];
+    if (fork_channel[1] >= 0)
+        close(fork_channel[1]);
+    fork_channel[0] = fork_channel[1] = -1;
+    *debugger = NULL;
+    if (!parent)
+        return NULL;
+    forget_parent_breakpoints(parent);
+    debug_signals_forget_after_fork(parent->signals);
+    /* A step the parent's resume armed is not the child's. */
+    struct cpu_state state;
+    if (parent->guest->accel_ops->get_state(accel, &state, CPU_STATE_GPRS) == 0 &&
+        (state.rflags & RFLAGS_TF)) {
+        state.rflags &= ~RFLAGS_TF;
+        parent->guest->accel_ops->set_state(accel, &state, CPU_STATE_GPRS);
+    }
+    char *word = channel >= 0 ? await_fork_word(channel) : g_strdup("");
+    bool followed = word[0] == 'd';
+    gdbstub_forget_after_fork(parent->stub, followed);
+    struct debugger *child = followed ? debugger_for_fork_child(parent->guest, word + 1) : NULL;
+    g_free(word);
+    /* The parent's debugger is leaked: its main loop is the parent's. */
+    if (!child)
+        return NULL;
+    *debugger = child;
+    struct debug_thread *self = debugger_thread_enter(child, accel, thread);
+    /* Stopped at birth, as under ptrace: gdb owes no reply for it. The
+     * resume is armed before the child's first instruction. */
+    struct gdb_stop stop = {.kind = GDB_STOP_SIGNAL, .signal = GDB_SIGNAL_TRAP};
+    park(self, &stop, true);
+    return self;
+}
+
+static gboolean quit_loop(gpointer data)
+{
+    g_main_loop_quit(data);
+    return G_SOURCE_REMOVE;
 }
 
 void debugger_free(struct debugger *debugger)
 {
     if (!debugger)
         return;
+    /* A followed child's own loop ends after what it still has to tell gdb
+     * (the program's exit: a stop, of higher priority). */
+    if (debugger->loop_thread) {
+        invoke_on_loop(debugger, G_PRIORITY_DEFAULT_IDLE, quit_loop, debugger->loop, NULL);
+        g_thread_join(debugger->loop_thread);
+    }
+    if (debugger->loop)
+        g_main_loop_unref(debugger->loop);
     gdbstub_free(debugger->stub);
     g_mutex_clear(&debugger->mutex);
     g_cond_clear(&debugger->wake);
@@ -1968,5 +2213,6 @@ void debugger_free(struct debugger *debugger)
     g_array_free(debugger->caught_syscalls, TRUE);
     g_ptr_array_free(debugger->threads, TRUE);
     debug_signals_free(debugger->signals);
+    g_main_context_unref(debugger->context);
     g_free(debugger);
 }

@@ -90,11 +90,26 @@ enum debug_verdict debugger_park(struct debugger *debugger, const struct gdb_sto
  * still parked for the debugger end. */
 void debugger_program_ended(struct debugger *debugger, int exit_status, int signal);
 
-/* vCPU thread, in the child of a fork: the debugger stays with the parent.
- * Takes the int3s it planted out of the child's copy of guest memory and
- * closes the child's copies of its sockets; the debugger is then leaked (its
- * main loop is the parent's). NULL accepted. */
-void debugger_forget_after_fork(struct debugger *debugger);
+/*
+ * A guest fork under gdb, on the forking vCPU thread. fork_prepare, before
+ * the host fork: true when gdb takes fork events, so the child will wait
+ * for gdb's word. fork_parent, after it in the parent (child: its pid, or
+ * the fork's -errno). fork_settle, once gdb has resumed the parent after the
+ * fork event (or was not told of it): a child gdb said nothing of runs on
+ * undebugged. NULL accepted.
+ */
+bool debugger_fork_prepare(struct debugger *debugger);
+void debugger_fork_parent(struct debugger *debugger, long child);
+void debugger_fork_settle(struct debugger *debugger);
+
+/* In the fork's child, its one vCPU thread: the parent's breakpoints are
+ * taken out of the child's memory and it waits for gdb's word. When gdb
+ * follows it (follow-fork-mode child), *debugger becomes the child's own
+ * (its connection served on its own thread) and the thread's part is
+ * returned, parked until gdb resumes it; else *debugger is NULL (the
+ * parent's is leaked: its main loop is the parent's) and so is the result. */
+struct debug_thread *debugger_fork_child(struct debugger **debugger, struct accel *accel,
+                                         struct linux_thread *thread);
 
 /* A guest execve (guest->exec_handover): the session to hand the new
  * monitor (gdbstub_handover_save) or, with cancel, its undoing after a failed

@@ -377,19 +377,30 @@ static void process_event_stop(struct debug_signals *signals, enum gdb_stop_reas
         debug_signals_give(signals, resume_signal);
 }
 
+bool debug_signals_process_events(struct debug_signals *signals)
+{
+    g_mutex_lock(&signals->lock);
+    bool wanted = signals->fork_events || signals->vfork_events;
+    g_mutex_unlock(&signals->lock);
+    return wanted;
+}
+
 static void on_forked(void *opaque, struct linux_thread *thread, int child_pid, bool vfork)
 {
     struct debug_signals *signals = opaque;
     struct signal_thread *self = state_of(thread);
-    if (!self || !debugger_holds(signals->debugger))
-        return;
-    g_mutex_lock(&signals->lock);
-    bool wanted = vfork ? signals->vfork_events : signals->fork_events;
-    g_mutex_unlock(&signals->lock);
-    self->vfork_reported = vfork && wanted;
-    if (wanted)
-        process_event_stop(signals, vfork ? GDB_STOP_REASON_VFORK : GDB_STOP_REASON_FORK,
-                           child_pid);
+    if (self && debugger_holds(signals->debugger)) {
+        g_mutex_lock(&signals->lock);
+        bool wanted = vfork ? signals->vfork_events : signals->fork_events;
+        g_mutex_unlock(&signals->lock);
+        self->vfork_reported = vfork && wanted;
+        if (wanted)
+            process_event_stop(signals, vfork ? GDB_STOP_REASON_VFORK : GDB_STOP_REASON_FORK,
+                               child_pid);
+    }
+    /* The child waits for gdb's word (debugger_fork_prepare): none said
+     * means it runs undebugged. */
+    debugger_fork_settle(signals->debugger);
 }
 
 static void on_vfork_done(void *opaque, struct linux_thread *thread)

@@ -35,6 +35,8 @@ void debug_signals_set_filters(struct debug_signals *signals, const bool *pass,
 
 /* fork-events, vfork-events: whether gdb takes them (qSupported). */
 void debug_signals_set_process_events(struct debug_signals *signals, bool fork, bool vfork);
+/* Whether gdb takes fork or vfork events. */
+bool debug_signals_process_events(struct debug_signals *signals);
 
 /* vCPU thread, as it starts and ends under the debugger: its own state
  * (the hooks below act for the calling vCPU thread's guest thread). */

@@ -15,6 +15,7 @@
  */
 #include "config.h"
 #include "monitor/guest.h"
+#include "monitor/debug.h"
 
 #include <errno.h>
 #include <glib.h>
@@ -96,17 +97,19 @@ long monitor_guest_fork(void *opaque, uint64_t child_stack)
         pthread_sigmask(SIG_SETMASK, &saved, NULL);
         return -error;
     }
+    /* Under gdb with fork events the child waits for gdb's word. */
+    debugger_fork_prepare(guest->debugger);
     fflush(NULL);
     pid_t pid = fork();
     if (pid != 0) {
         int error = errno;
         pthread_sigmask(SIG_SETMASK, &saved, NULL);
         close(ready[1]);
-        if (pid < 0) {
+        if (pid < 0)
             close(ready[0]);
-            return -error;
-        }
-        return fork_wait_ready(ready[0], pid);
+        long result = pid < 0 ? -error : fork_wait_ready(ready[0], pid);
+        debugger_fork_parent(guest->debugger, result);
+        return result;
     }
     close(ready[0]);
     /* The parent's forwarder is not this process's: a signal numbered like

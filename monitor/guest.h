@@ -59,6 +59,9 @@ struct guest {
      * calling vCPU thread. */
     char *(*exec_handover)(void *opaque, bool cancel);
     void *exec_handover_opaque;
+    /* The run's debugger (NULL without --gdb): a fork's child may wait for
+     * gdb's word (monitor/debug.h, debugger_fork_prepare). */
+    struct debugger *debugger;
 };
 
 /*

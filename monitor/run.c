@@ -187,7 +187,7 @@ static enum syscall_next restart_syscall(struct vcpu *vcpu, struct cpu_state *st
 /*
  * The fork syscall returned in a new process with a VM of its own. Its
  * vCPU holds the state to resume (the child's stack may differ); the
- * debugger stays with the parent, so a step it had armed is dropped. Only
+ * debugger stays with the parent unless gdb follows the child. Only
  * the forking thread exists in the child: it is the run's one vCPU now.
  */
 static void become_forked_child(struct vcpu *vcpu, struct cpu_state *state)
@@ -203,13 +203,13 @@ static void become_forked_child(struct vcpu *vcpu, struct cpu_state *state)
     run->leaving = 0; /* the parent's leaving threads did not come across */
     g_mutex_unlock(&run->lock);
     linux_thread_after_fork(vcpu->thread);
-    guest->accel_ops->get_state(vcpu->accel, state, CPU_STATE_GPRS);
+    /* gdb may follow the child (follow-fork-mode child): it waits here for
+     * gdb's first resume, with a debugger of its own. */
     if (run->debugger) {
-        debugger_forget_after_fork(run->debugger);
-        run->debugger = NULL;
-        vcpu->debug = NULL;         /* leaked with the debugger */
-        state->rflags &= ~0x100ULL; /* TF */
+        vcpu->debug = debugger_fork_child(&run->debugger, vcpu->accel, vcpu->thread);
+        guest->debugger = run->debugger;
     }
+    guest->accel_ops->get_state(vcpu->accel, state, CPU_STATE_GPRS);
     /* Only the forking thread came across: signals sent to the child need a
      * forwarder of their own. */
     start_forwarding(run);
@@ -487,6 +487,7 @@ static void run_finished(struct run *run, bool last)
     if (run->forked_child) {
         int signal = 0;
         int status = run_status(run, &signal);
+        debugger_free(run->debugger); /* a followed child's: gdb hears of the end first */
         monitor_exit_as_program(status, signal, linux_core_limit(run->guest->process));
     }
     /* Always queued: g_main_context_invoke would run it right here when the
@@ -1021,6 +1022,7 @@ int monitor_run(const struct monitor_options *options)
         }
         guest->exec_handover = run_exec_handover;
         guest->exec_handover_opaque = &run;
+        guest->debugger = run.debugger;
     }
     if (!options->no_sandbox &&
         monitor_sandbox_enter_mode(options->sandbox_strict, options->verbose, &error) != 0) {

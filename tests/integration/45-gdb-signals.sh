@@ -176,6 +176,24 @@ gdb_process_events() {
     same_as_gdbserver "$dir"
 }
 
+# set follow-fork-mode child: gdb detaches the parent (D;PID), which runs on and reaps its
+# child; the child, stopped at its birth, is debugged: its breakpoint hits, bt shows its
+# stack, and its exit code comes through; as gdbserver.
+gdb_follow_fork_child() {
+    local accel=$1 dir=$2 libc=$3
+    have_gdbserver || return 77
+    SESSION_PROGRAM=forker signal_session "$accel" "$dir" "$libc" "" \
+        -ex 'set follow-fork-mode child' -ex 'break child_work' -ex continue -ex bt -ex continue
+    expect "$dir" gdb.out.norm '^\[Attaching after Thread PID.TID fork to child Thread PID.TID\]' \
+        '^\[Detaching after fork from parent process PID\]' \
+        '^Thread PID.TID "forker" hit Breakpoint 1, child_work \(n=10\)' \
+        '^#1  0x[0-9a-f]+ in main \(\) at .*forker.c:' \
+        '^\[Inferior 2 \(process PID\) exited with code 03\]' || return 1
+    expect "$dir" out '^child: sum=55$' '^parent: child exited 3, reported 6$' || return 1
+    expect_status "$dir" 0 || return 1
+    same_as_gdbserver "$dir"
+}
+
 # An execve under gdb: the debugger stays attached (exec-events), gdb says the process is
 # executing a new program, `catch exec` stops there, a breakpoint on main hits again in
 # the new image with its arguments, and the exit code comes through; as gdbserver. (The
@@ -354,6 +372,7 @@ gdb_thread_vfork_event() {
 
 for gdb_libc in glibc musl; do
     custom "gdb-process/$gdb_libc/exec" gdb_exec_events "$gdb_libc"
+    custom "gdb-process/$gdb_libc/follow-child" gdb_follow_fork_child "$gdb_libc"
     custom "gdb-signals/$gdb_libc/thread-stops" gdb_thread_signal_stops "$gdb_libc"
     custom "gdb-signals/$gdb_libc/thread-resume" gdb_thread_signal_resume "$gdb_libc"
     custom "gdb-signals/$gdb_libc/thread-given" gdb_thread_signal_given "$gdb_libc"

@@ -70,6 +70,8 @@ struct FakeTarget {
     int64_t pid = 0;              // no multiprocess unless a test sets one
     std::vector<uint8_t> siginfo; // the stop's siginfo; empty: none
     bool fork_events = false, vfork_events = false;
+    int64_t released_child = 0, followed_child = 0; // the fork's child gdb let go, or took
+    std::string follow_session;
 
     FakeTarget()
     {
@@ -228,6 +230,15 @@ const gdb_target_ops kFakeOps = {
     [](void *opaque, bool fork, bool vfork) {
         Fake(opaque)->fork_events = fork;
         Fake(opaque)->vfork_events = vfork;
+    },
+    [](void *opaque, int64_t child) {
+        Fake(opaque)->released_child = child;
+        return 0;
+    },
+    [](void *opaque, int64_t child, const char *session) {
+        Fake(opaque)->followed_child = child;
+        Fake(opaque)->follow_session = session;
+        return 0;
     },
 };
 
@@ -1163,6 +1174,39 @@ TEST_F(GdbstubTest, SiginfoReadAndWrite)
     EXPECT_EQ(Ask("qXfer:siginfo:frob::0,4"), "E00");
 }
 
+// follow-fork-mode child: gdb detaches the parent while the child waits;
+// the child is given the session (the connection, the agreed features) and
+// the parent is detached as by any D.
+TEST_F(GdbstubTest, FollowForkChildHandsTheSessionOver)
+{
+    fake_.pid = 0x10;
+    Ask("qSupported:multiprocess+;qRelocInsn+;fork-events+;swbreak+");
+    Ask("QPassSignals:e;14");
+    Ask("vCont;c");
+    gdb_stop stop{};
+    stop.kind = GDB_STOP_SIGNAL;
+    stop.signal = 5;
+    stop.reason = GDB_STOP_REASON_FORK;
+    stop.child_pid = 0x2a;
+    gdbstub_notify_stop(stub_, &stop);
+    EXPECT_EQ(Ask("Hgp2a.2a"), "OK");
+    EXPECT_EQ(Ask("z0,401000,1"), "OK");
+    EXPECT_EQ(Ask("Hgp10.10"), "OK");
+    EXPECT_EQ(Ask("D;10"), "OK");
+    EXPECT_EQ(fake_.followed_child, 0x2a);
+    EXPECT_EQ(fake_.released_child, 0);
+    EXPECT_EQ(fake_.detaches, 1);
+    EXPECT_NE(fake_.follow_session.find(";listen=-1;"), std::string::npos) << fake_.follow_session;
+    EXPECT_NE(fake_.follow_session.find(";pass=e.14"), std::string::npos) << fake_.follow_session;
+    // A stub that adopts it speaks as this one did, from its first stop on.
+    gdbstub *child = gdbstub_new(&kFakeOps, &fake_);
+    char *error = nullptr;
+    EXPECT_EQ(gdbstub_handover_adopt_fork(child, fake_.follow_session.c_str(), &error), -1);
+    EXPECT_NE(std::string(error).find("unusable"), std::string::npos); // conn=-1: no socket
+    g_free(error);
+    gdbstub_free(child);
+}
+
 TEST_F(GdbstubTest, ForkEventsAndTheChild)
 {
     fake_.pid = 0x10;
@@ -1187,6 +1231,7 @@ TEST_F(GdbstubTest, ForkEventsAndTheChild)
     EXPECT_EQ(Ask("Hgp10.10"), "OK");
     EXPECT_EQ(Ask("D;2a"), "OK");
     EXPECT_EQ(fake_.detaches, 0);
+    EXPECT_EQ(fake_.released_child, 0x2a);
     EXPECT_NE(Ask("Hgp2a.2a"), "OK"); // gone
     Ask("vCont;c");
     stop.reason = GDB_STOP_REASON_VFORK_DONE;
