@@ -314,6 +314,19 @@ static long sys_mprotect(struct linux_thread *thread, const uint64_t *args)
     return guest_protect(process->memory, start, len, guest_prot_from_linux(prot));
 }
 
+/* The pages mremap adds after the mapping that ends at after: for a file
+ * mapping (MAP_SHARED|MAP_ANONYMOUS included: a memfd) the file's next
+ * pages, past-EOF ones raising SIGBUS, as Linux grows the mapping; zeros
+ * for anonymous memory. */
+static int map_growth(struct linux_process *process, uint64_t after, uint64_t start, uint64_t len,
+                      int prot, enum guest_region_kind kind, const char *name)
+{
+    int result = guest_map_file_after(process->memory, after, start, len);
+    if (result != -EINVAL)
+        return result;
+    return guest_map_anonymous(process->memory, start, len, prot, kind, name);
+}
+
 static long sys_mremap(struct linux_thread *thread, const uint64_t *args)
 {
     struct linux_process *process = thread->process;
@@ -339,8 +352,8 @@ static long sys_mremap(struct linux_thread *thread, const uint64_t *args)
         touches_protected(process, old_start, old_end))
         return -EFAULT;
 
-    /* Growth takes the protection and name of the mapping's last page; it is
-     * zero-filled, also for file mappings (the copy ends where it ended). */
+    /* Growth takes the protection and name of the mapping's last page (and
+     * for a file mapping, its file: map_growth). */
     const struct guest_region *last = guest_region_lookup(process->memory, old_end - 1);
     int prot = last->prot;
     enum guest_region_kind kind = last->kind;
@@ -362,8 +375,7 @@ static long sys_mremap(struct linux_thread *thread, const uint64_t *args)
             guest_unmap(process->memory, old_start + new_len, old_len - new_len);
         return (long)old_start;
     } else if (!(flags & MREMAP_DONTUNMAP) && range_free(process, old_end, new_len - old_len) &&
-               guest_map_anonymous(process->memory, old_end, new_len - old_len, prot, kind, name) ==
-                   0) {
+               map_growth(process, old_end, old_end, new_len - old_len, prot, kind, name) == 0) {
         return (long)old_start;
     } else if (!(flags & MREMAP_MAYMOVE)) {
         return -ENOMEM;
@@ -378,7 +390,7 @@ static long sys_mremap(struct linux_thread *thread, const uint64_t *args)
         return result;
     if (new_len > kept) {
         result =
-            guest_map_anonymous(process->memory, target + kept, new_len - kept, prot, kind, name);
+            map_growth(process, target + kept, target + kept, new_len - kept, prot, kind, name);
         if (result) {
             guest_move(process->memory, target, kept, old_start);
             return result;

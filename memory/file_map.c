@@ -173,6 +173,97 @@ static bool mark_past_eof(struct guest_memory *memory, uint64_t start, uint64_t 
     return narrowed;
 }
 
+/* ---- the files mapped ---------------------------------------------------- */
+
+/* An fd kept for a file that regions map. */
+struct file_fd {
+    uint64_t dev, ino;
+    int fd;
+    bool used; /* collect_file_fds */
+};
+
+static struct file_fd *file_fd_find(const struct guest_memory *memory, uint64_t dev, uint64_t ino)
+{
+    for (guint i = 0; memory->file_fds && i < memory->file_fds->len; i++) {
+        struct file_fd *entry = &g_array_index(memory->file_fds, struct file_fd, i);
+        if (entry->dev == dev && entry->ino == ino)
+            return entry;
+    }
+    return NULL;
+}
+
+/* Closes the fds of files no region maps any more. */
+static void collect_file_fds(struct guest_memory *memory)
+{
+    GArray *fds = memory->file_fds;
+    for (guint i = 0; i < fds->len; i++)
+        g_array_index(fds, struct file_fd, i).used = false;
+    for (struct region_node *node = memory->region_first; node; node = node->next) {
+        struct file_fd *entry = file_fd_find(memory, node->entry.file.dev, node->entry.file.ino);
+        if (entry)
+            entry->used = true;
+    }
+    for (guint i = fds->len; i-- > 0;) {
+        struct file_fd *entry = &g_array_index(fds, struct file_fd, i);
+        if (!entry->used) {
+            close(entry->fd);
+            g_array_remove_index_fast(fds, i);
+        }
+    }
+    memory->file_fds_collect_at = 2 * fds->len + 16;
+}
+
+/* Keeps an fd for the file of host_fd (its own, with host_fd's access
+ * mode; a writable one replaces a read-only one). Collections keep the
+ * number of fds within twice the number of files mapped. */
+static void keep_file_fd(struct guest_memory *memory, const struct stat *st, int host_fd,
+                         bool writable)
+{
+    if (!memory->file_fds)
+        memory->file_fds = g_array_new(false, false, sizeof(struct file_fd));
+    struct file_fd *entry = file_fd_find(memory, st->st_dev, st->st_ino);
+    if (entry && (!writable || (fcntl(entry->fd, F_GETFL) & O_ACCMODE) == O_RDWR))
+        return;
+    int fd = fcntl(host_fd, F_DUPFD_CLOEXEC, 3);
+    if (fd < 0)
+        return; /* only mremap growth needs it, and fails without */
+    if (entry) {
+        close(entry->fd);
+        entry->fd = fd;
+        return;
+    }
+    if (memory->file_fds->len >= memory->file_fds_collect_at)
+        collect_file_fds(memory);
+    struct file_fd fresh = {st->st_dev, st->st_ino, fd, true};
+    g_array_append_val(memory->file_fds, fresh);
+}
+
+void file_fds_close(struct guest_memory *memory)
+{
+    for (guint i = 0; memory->file_fds && i < memory->file_fds->len; i++)
+        close(g_array_index(memory->file_fds, struct file_fd, i).fd);
+    if (memory->file_fds)
+        g_array_free(memory->file_fds, true);
+    memory->file_fds = NULL;
+}
+
+int guest_map_file_after(struct guest_memory *memory, uint64_t after, uint64_t start, uint64_t len)
+{
+    const struct region_node *node = regions_first_ending_after(memory, after - 1);
+    if (!node || node->entry.region.start >= after || !node->entry.file.ino)
+        return -EINVAL;
+    const struct region_entry *entry = &node->entry;
+    const struct file_fd *kept = file_fd_find(memory, entry->file.dev, entry->file.ino);
+    struct stat st;
+    if (!kept || fstat(kept->fd, &st) != 0)
+        return -ENOMEM; /* cannot happen: the region keeps its file's fd */
+    char name[sizeof(entry->region.name)];
+    g_strlcpy(name, entry->region.name, sizeof(name));
+    return guest_map_file(memory, start, len, entry->region.prot, entry->region.kind, name,
+                          kept->fd, entry->file.offset + (after - entry->region.start),
+                          (uint64_t)st.st_size, entry->file.map_flags == MAP_SHARED);
+}
+
 int guest_map_file(struct guest_memory *memory, uint64_t start, uint64_t len, int prot,
                    enum guest_region_kind kind, const char *name, int host_fd, uint64_t offset,
                    uint64_t file_size, bool shared)
@@ -206,6 +297,8 @@ int guest_map_file(struct guest_memory *memory, uint64_t start, uint64_t len, in
         result = guest_protect(memory, start, len, prot);
     if (result != 0)
         guest_unmap(memory, start, len);
+    else
+        keep_file_fd(memory, &st, host_fd, writable);
     return result;
 }
 

@@ -102,6 +102,11 @@ struct guest_memory {
      * by its 2 MiB-aligned address, the page table kept aside to split it
      * into 4 KiB entries, so that splitting never needs a frame. */
     GHashTable *split_tables;
+    /* file_map.c: one fd per file that mappings were made of (struct
+     * file_fd), to map more of it later (mremap growth); closed once no
+     * region maps the file. */
+    GArray *file_fds;
+    guint file_fds_collect_at; /* the next collection, by table length */
 };
 
 /* A region in the map's tree. */
@@ -168,6 +173,9 @@ void frames_fini(struct guest_memory *memory);
 bool frame_is_used(const struct guest_memory *memory, uint64_t frame);
 bool frame_is_table(const struct guest_memory *memory, uint64_t frame);
 bool frame_is_file(const struct guest_memory *memory, uint64_t frame);
+
+/* file_map.c: closes the fds kept for file mappings (guest_memory_destroy). */
+void file_fds_close(struct guest_memory *memory);
 
 /* file_map.c: memcpy to or from the host page of a file frame; false
  * (instead of the host's SIGBUS) where the file no longer has the page. */

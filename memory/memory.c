@@ -117,6 +117,7 @@ void guest_memory_destroy(struct guest_memory *memory)
     regions_clear(memory);
     if (memory->split_tables)
         g_hash_table_destroy(memory->split_tables);
+    file_fds_close(memory);
     g_free(memory);
 }
 

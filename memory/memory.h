@@ -191,6 +191,16 @@ int guest_map_file(struct guest_memory *memory, uint64_t start, uint64_t len, in
                    uint64_t file_size, bool shared);
 
 /*
+ * mremap growth of a file mapping: maps [start, start + len) as the
+ * continuation of the file mapping that ends at after (the region holding
+ * after - 1): the same file, from the offset after would have, with that
+ * region's protection, name and kind; pages past the end of the file are
+ * past-EOF pages (SIGBUS), as Linux grows the mapping. -EINVAL when no
+ * file mapping ends there; other errors as guest_map_file.
+ */
+int guest_map_file_after(struct guest_memory *memory, uint64_t after, uint64_t start, uint64_t len);
+
+/*
  * Whether a not-present page fault at gva hit a page of a file mapping that
  * holds no byte of the file (wholly past its end, at mmap time or since a
  * guest_file_truncated) and whose protection allows the access (write: a

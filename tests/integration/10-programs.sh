@@ -60,6 +60,9 @@ program mmap_sigbus-fatal --status 135 --no-stderr -- mmap_sigbus
 # and grows it back: the program's monitor learns of it only from the host.
 program mmap_sigbus-elsewhere --tmpdir -- mmap_sigbus @TMP@ elsewhere
 program mmap_sigbus-elsewhere-fatal --status 135 --no-stderr -- mmap_sigbus - elsewhere
+# mremap growth of a file mapping (in place, moved, from an offset, MAP_SHARED anonymous):
+# the file's next pages, SIGBUS past EOF.
+program mmap_sigbus-mremap --tmpdir -- mmap_sigbus @TMP@ mremap
 
 # The host's own truncate(1) cuts a file the program has mapped (shared and private) to
 # nothing while it waits, then makes it 3 pages again: same output as native.

@@ -14,6 +14,7 @@
  * mmap_sigbus DIR              every case of this process's own truncations,
  *                              with a SIGBUS handler (exit 0)
  * mmap_sigbus DIR elsewhere    every case of another process's
+ * mmap_sigbus DIR mremap       mremap growth of file mappings past EOF
  * mmap_sigbus DIR host         a file cut short and grown back by the host
  *                              (the test runs truncate(1) at each "ready:"
  *                              line, then writes a line to stdin)
@@ -374,6 +375,90 @@ static void cut_by_host(const char *dir)
     close(fd);
 }
 
+/* fd's first page mapped at a place where the two pages after it are free
+ * (growth in place possible), or, with blocked, where they are not. */
+static volatile char *map_one_page(int fd, int type, off_t offset, int blocked)
+{
+    char *reserve = mmap(NULL, 3 * PAGE, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (reserve == MAP_FAILED)
+        return MAP_FAILED;
+    char *map = mmap(reserve, PAGE, PROT_READ | PROT_WRITE, type | MAP_FIXED, fd, offset);
+    if (!blocked)
+        munmap(reserve + PAGE, 2 * PAGE);
+    return map;
+}
+
+/* mremap growth of a file mapping, as Linux does it: the new pages are the
+ * file's next pages (past-EOF ones raise SIGBUS), in place or moved. */
+static void grow_by_mremap(const char *dir, int type, const char *type_name)
+{
+    char name[64];
+    snprintf(name, sizeof(name), "%s-mremap", type_name);
+    int fd = make_file(dir, name, PAGE + PAGE / 2);
+    for (int moved = 0; moved < 2; moved++) {
+        volatile char *map = map_one_page(fd, type, 0, moved);
+        check("mmap", map != MAP_FAILED);
+        if (map == MAP_FAILED)
+            return;
+        map[1] = 'p';
+        volatile char *grown = mremap((void *)map, PAGE, 3 * PAGE, moved ? MREMAP_MAYMOVE : 0);
+        check("mremap", grown != MAP_FAILED);
+        if (grown == MAP_FAILED)
+            return;
+        char what[128];
+        const char *how = moved ? "moved" : "in place";
+        printf("%s grown %s: %s\n", type_name, how, grown == map ? "same address" : "moved");
+        snprintf(what, sizeof(what), "%s grown %s, read page 0 where written", type_name, how);
+        touch(what, grown + 1, 0);
+        snprintf(what, sizeof(what), "%s grown %s, read page 1", type_name, how);
+        touch(what, grown + PAGE + 10, 0);
+        snprintf(what, sizeof(what), "%s grown %s, read page 1 past EOF", type_name, how);
+        touch(what, grown + PAGE + PAGE / 2 + 10, 0);
+        snprintf(what, sizeof(what), "%s grown %s, read page 2", type_name, how);
+        touch(what, grown + 2 * PAGE + 10, 0);
+        snprintf(what, sizeof(what), "%s grown %s, write page 1", type_name, how);
+        touch(what, grown + PAGE + 20 + moved, 1);
+        file_byte(fd, type_name, PAGE + 20 + moved);
+        /* Shrunk and grown again: the file's pages once more. */
+        check("mremap shrink", mremap((void *)grown, 3 * PAGE, PAGE, 0) == grown);
+        volatile char *again = mremap((void *)grown, PAGE, 2 * PAGE, MREMAP_MAYMOVE);
+        check("mremap grow again", again != MAP_FAILED);
+        snprintf(what, sizeof(what), "%s shrunk and grown %s, read page 1", type_name, how);
+        touch(what, again + PAGE + 20 + moved, 0);
+        munmap((void *)again, 2 * PAGE);
+    }
+    /* From an offset: the second page is the file's third, past EOF. */
+    volatile char *map = map_one_page(fd, type, PAGE, 0);
+    volatile char *grown = mremap((void *)map, PAGE, 2 * PAGE, MREMAP_MAYMOVE);
+    check("mremap at an offset", map != MAP_FAILED && grown != MAP_FAILED);
+    char what[128];
+    snprintf(what, sizeof(what), "%s at offset 1 grown, read page 0", type_name);
+    touch(what, grown + 10, 0);
+    snprintf(what, sizeof(what), "%s at offset 1 grown, read page 1", type_name);
+    touch(what, grown + PAGE + 10, 0);
+    munmap((void *)grown, 2 * PAGE);
+    close(fd);
+}
+
+/* Anonymous memory grown by mremap: private reads zeros; shared (shmem of
+ * the first size) raises SIGBUS past that size, as on Linux. */
+static void grow_anonymous_by_mremap(int type, const char *type_name)
+{
+    volatile char *map = mmap(NULL, PAGE, PROT_READ | PROT_WRITE, type | MAP_ANONYMOUS, -1, 0);
+    check("mmap", map != MAP_FAILED);
+    map[5] = 'w';
+    volatile char *grown = mremap((void *)map, PAGE, 3 * PAGE, MREMAP_MAYMOVE);
+    check("mremap", grown != MAP_FAILED);
+    char what[128];
+    snprintf(what, sizeof(what), "anonymous %s grown, read page 0", type_name);
+    touch(what, grown + 5, 0);
+    snprintf(what, sizeof(what), "anonymous %s grown, read page 2", type_name);
+    touch(what, grown + 2 * PAGE + 5, 0);
+    snprintf(what, sizeof(what), "anonymous %s grown, write page 1", type_name);
+    touch(what, grown + PAGE + 5, 1);
+    munmap((void *)grown, 3 * PAGE);
+}
+
 /* Set before the fatal touch, for a debugger to compare with si_addr. */
 volatile char *volatile fatal_address;
 
@@ -413,11 +498,19 @@ int main(int argc, char **argv)
     setvbuf(stdout, NULL, _IONBF, 0);
     int elsewhere = argc > 2 && strcmp(argv[2], "elsewhere") == 0;
     int by_host = argc > 2 && strcmp(argv[2], "host") == 0;
+    int by_mremap = argc > 2 && strcmp(argv[2], "mremap") == 0;
     if (argc < 2 || strcmp(argv[1], "-") == 0)
         return fatal(elsewhere);
     struct sigaction action = {.sa_sigaction = on_sigbus, .sa_flags = SA_SIGINFO};
     sigemptyset(&action.sa_mask);
     sigaction(SIGBUS, &action, NULL);
+    if (by_mremap) {
+        grow_by_mremap(argv[1], MAP_PRIVATE, "private");
+        grow_by_mremap(argv[1], MAP_SHARED, "shared");
+        grow_anonymous_by_mremap(MAP_PRIVATE, "private");
+        grow_anonymous_by_mremap(MAP_SHARED, "shared");
+        return failures ? 1 : 0;
+    }
     if (by_host) {
         cut_by_host(argv[1]);
         return failures ? 1 : 0;
