@@ -1130,9 +1130,11 @@ static int exception_signal(struct linux_thread *thread, unsigned vector, uint64
                                                       error_code & 2, error_code & 16)
                 ? SIGBUS
                 : SIGSEGV;
-        info->code = info->signo == SIGBUS ? LINUX_BUS_ADRERR
-                     : (error_code & 1)    ? LINUX_SEGV_ACCERR
-                                           : LINUX_SEGV_MAPERR;
+        info->code =
+            info->signo == SIGBUS ? LINUX_BUS_ADRERR
+            : (error_code & 1) || guest_fault_in_mapping(thread->process->memory, fault_address)
+                ? LINUX_SEGV_ACCERR
+                : LINUX_SEGV_MAPERR;
         info->fields.fault.address = fault_address;
         break;
     case 16: /* x87 */

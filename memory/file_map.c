@@ -352,12 +352,15 @@ bool guest_fault_past_eof(const struct guest_memory *memory, uint64_t gva, bool 
     if (guest_walk(memory, memory->pml4, gva, &walk) || walk.status != GUEST_WALK_NOT_PRESENT ||
         walk.levels != 4 || !(walk.entries[3] & PTE_PAST_EOF))
         return false;
-    /* The mapping's protection is checked first: a write to a read-only
-     * one is SIGSEGV, file or no file. */
+    /* The mapping's protection is checked first, as x86 Linux's
+     * access_error does for a page not present: a write to a read-only
+     * mapping is SIGSEGV, file or no file, and so is any access to a
+     * PROT_NONE one; an instruction fetch needs only an accessible mapping
+     * (VM_EXEC counts for present pages alone): past the end it is SIGBUS
+     * even where the mapping is not executable. */
+    (void)fetch;
     const struct guest_region *region = guest_region_lookup(memory, gva);
-    int needed = write   ? GUEST_PROT_WRITE
-                 : fetch ? GUEST_PROT_EXEC
-                         : GUEST_PROT_READ | GUEST_PROT_WRITE | GUEST_PROT_EXEC;
+    int needed = write ? GUEST_PROT_WRITE : GUEST_PROT_READ | GUEST_PROT_WRITE | GUEST_PROT_EXEC;
     return region && (region->prot & needed);
 }
 

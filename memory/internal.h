@@ -156,6 +156,8 @@ int map_fresh_frames(struct guest_memory *memory, uint64_t start, uint64_t len, 
 /* The first region whose end is above address (the one containing it, or the
  * next one), or NULL. */
 struct region_node *regions_first_ending_after(const struct guest_memory *memory, uint64_t address);
+/* Whether regions of this kind are the program's mappings (Linux's VMAs). */
+bool region_kind_is_program(enum guest_region_kind kind);
 /* Adds a copy of entry, which must not overlap any region. */
 struct region_node *regions_insert(struct guest_memory *memory, const struct region_entry *entry);
 void regions_delete(struct guest_memory *memory, struct region_node *node);

@@ -270,6 +270,12 @@ const struct guest_region *guest_region_lookup(const struct guest_memory *memory
     return &node->entry.region;
 }
 
+bool guest_fault_in_mapping(const struct guest_memory *memory, uint64_t address)
+{
+    const struct guest_region *region = guest_region_lookup(memory, address);
+    return region && region_kind_is_program(region->kind);
+}
+
 void guest_region_foreach(const struct guest_memory *memory,
                           bool (*visit)(const struct guest_region *region, void *opaque),
                           void *opaque)

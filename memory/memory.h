@@ -306,6 +306,12 @@ bool guest_find_free(const struct guest_memory *memory, uint64_t len, uint64_t l
 /* The region containing address, or NULL. Valid until the map changes. */
 const struct guest_region *guest_region_lookup(const struct guest_memory *memory, uint64_t address);
 
+/* Whether address lies in one of the program's mappings (a VMA on Linux:
+ * program, heap, mmap or stack, not a guard or the guest kernel): Linux's
+ * si_code for a SIGSEGV there is SEGV_ACCERR, present page or not (PROT_NONE,
+ * a write to a read-only page past EOF); elsewhere SEGV_MAPERR. */
+bool guest_fault_in_mapping(const struct guest_memory *memory, uint64_t address);
+
 /* Calls visit on every region in address order; stops early when it returns
  * false. */
 void guest_region_foreach(const struct guest_memory *memory,

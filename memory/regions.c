@@ -130,12 +130,12 @@ static void treap_refresh(struct region_node *root, const struct region_node *no
     node_update(root);
 }
 
-static bool region_is_counted(const struct region_entry *entry)
+bool region_kind_is_program(enum guest_region_kind kind)
 {
     /* What Linux counts as a mapping of the process (and /proc/self/maps
      * lists); the guest kernel's pages, device pages and guard pages are
      * not the program's. */
-    switch (entry->region.kind) {
+    switch (kind) {
     case GUEST_REGION_PROGRAM:
     case GUEST_REGION_HEAP:
     case GUEST_REGION_MMAP:
@@ -144,6 +144,11 @@ static bool region_is_counted(const struct region_entry *entry)
     default:
         return false;
     }
+}
+
+static bool region_is_counted(const struct region_entry *entry)
+{
+    return region_kind_is_program(entry->region.kind);
 }
 
 struct region_node *regions_first_ending_after(const struct guest_memory *memory, uint64_t address)

@@ -63,6 +63,9 @@ program mmap_sigbus-elsewhere-fatal --status 135 --no-stderr -- mmap_sigbus - el
 # mremap growth of a file mapping (in place, moved, from an offset, MAP_SHARED anonymous):
 # the file's next pages, SIGBUS past EOF.
 program mmap_sigbus-mremap --tmpdir -- mmap_sigbus @TMP@ mremap
+# SIGSEGV or SIGBUS and their si_code where the mapping does not allow the access (a write
+# past EOF of a read-only mapping is SEGV_ACCERR, PROT_NONE too; a call past EOF SIGBUS).
+program mmap_sigbus-codes --tmpdir -- mmap_sigbus @TMP@ codes
 
 # The host's own truncate(1) cuts a file the program has mapped (shared and private) to
 # nothing while it waits, then makes it 3 pages again: same output as native.

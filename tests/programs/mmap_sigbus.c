@@ -14,6 +14,8 @@
  * mmap_sigbus DIR              every case of this process's own truncations,
  *                              with a SIGBUS handler (exit 0)
  * mmap_sigbus DIR elsewhere    every case of another process's
+ * mmap_sigbus DIR codes        SIGSEGV or SIGBUS, and their si_code, where
+ *                              the mapping does not allow the access
  * mmap_sigbus DIR mremap       mremap growth of file mappings past EOF
  * mmap_sigbus DIR host         a file cut short and grown back by the host
  *                              (the test runs truncate(1) at each "ready:"
@@ -459,6 +461,58 @@ static void grow_anonymous_by_mremap(int type, const char *type_name)
     munmap((void *)grown, 3 * PAGE);
 }
 
+/* What an access (0 read, 1 write, 2 call) at address raises: signal and
+ * si_code by name, and whether si_addr is the address. */
+static void attempt(const char *what, volatile char *address, int kind)
+{
+    caught = 0;
+    caught_address = NULL;
+    if (sigsetjmp(recover, 1) == 0) {
+        if (kind == 1)
+            *address = 'w';
+        else if (kind == 2)
+            ((void (*)(void))address)();
+        else
+            (void)*address;
+    }
+    const char *code = caught == SIGBUS             ? code_name(caught_code)
+                       : caught_code == SEGV_MAPERR ? "SEGV_MAPERR"
+                       : caught_code == SEGV_ACCERR ? "SEGV_ACCERR"
+                                                    : "other";
+    printf("%s: %s %s, si_addr %s\n", what,
+           caught == SIGBUS    ? "SIGBUS"
+           : caught == SIGSEGV ? "SIGSEGV"
+                               : "no signal",
+           caught ? code : "-", caught_address == (void *)address ? "is the address" : "DIFFERS");
+}
+
+/* SIGSEGV or SIGBUS, and which si_code, for pages past EOF of mappings
+ * that do not allow the access, and the like, as Linux (x86) decides:
+ * the mapping's rights first (SEGV_ACCERR inside a mapping, SEGV_MAPERR
+ * outside any), then the file (BUS_ADRERR). */
+static void codes(const char *dir)
+{
+    int fd = make_file(dir, "codes", 100);
+    volatile char *ro = mmap(NULL, 2 * PAGE, PROT_READ, MAP_SHARED, fd, 0);
+    volatile char *none = mmap(NULL, 2 * PAGE, PROT_NONE, MAP_SHARED, fd, 0);
+    volatile char *rw = mmap(NULL, 2 * PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
+    volatile char *anon = mmap(NULL, PAGE, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    check("mmap", ro != MAP_FAILED && none != MAP_FAILED && rw != MAP_FAILED && anon != MAP_FAILED);
+    attempt("read-only, write past EOF", ro + PAGE + 1, 1);
+    attempt("read-only, read past EOF", ro + PAGE + 1, 0);
+    attempt("read-only, write in the file", ro + 1, 1);
+    attempt("read-only, call past EOF", ro + PAGE + 8, 2);
+    attempt("PROT_NONE, read past EOF", none + PAGE + 1, 0);
+    attempt("PROT_NONE, read in the file", none + 1, 0);
+    attempt("read-write, call past EOF", rw + PAGE + 8, 2);
+    attempt("read-write, call in the file", rw + 8, 2);
+    attempt("anonymous PROT_NONE, read", anon + 1, 0);
+    attempt("anonymous PROT_NONE, write", anon + 1, 1);
+    munmap((void *)anon, PAGE);
+    attempt("unmapped, read", anon + 1, 0);
+    close(fd);
+}
+
 /* Set before the fatal touch, for a debugger to compare with si_addr. */
 volatile char *volatile fatal_address;
 
@@ -499,11 +553,17 @@ int main(int argc, char **argv)
     int elsewhere = argc > 2 && strcmp(argv[2], "elsewhere") == 0;
     int by_host = argc > 2 && strcmp(argv[2], "host") == 0;
     int by_mremap = argc > 2 && strcmp(argv[2], "mremap") == 0;
+    int signal_codes = argc > 2 && strcmp(argv[2], "codes") == 0;
     if (argc < 2 || strcmp(argv[1], "-") == 0)
         return fatal(elsewhere);
     struct sigaction action = {.sa_sigaction = on_sigbus, .sa_flags = SA_SIGINFO};
     sigemptyset(&action.sa_mask);
     sigaction(SIGBUS, &action, NULL);
+    if (signal_codes) {
+        sigaction(SIGSEGV, &action, NULL);
+        codes(argv[1]);
+        return failures ? 1 : 0;
+    }
     if (by_mremap) {
         grow_by_mremap(argv[1], MAP_PRIVATE, "private");
         grow_by_mremap(argv[1], MAP_SHARED, "shared");
