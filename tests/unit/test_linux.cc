@@ -1457,6 +1457,59 @@ TEST_F(LinuxTest, FileMappingsFollowTheFileSize)
     EXPECT_EQ(guest_read(memory_, a, &byte, 1, GUEST_ACCESS_DEBUG), -EFAULT);
 }
 
+TEST_F(LinuxTest, FileMappingsCutShortBehindTheMonitorsBack)
+{
+    std::string data = Pattern(3 * kPage, 8);
+    ASSERT_TRUE(
+        g_file_set_contents(HostFile("c").c_str(), data.data(), (gssize)data.size(), nullptr));
+    ASSERT_EQ(Open("c", O_RDWR), 3);
+    int64_t a = Call(SYS_mmap, 0, 3 * kPage, PROT_READ | PROT_WRITE, MAP_SHARED, 3, 0);
+    ASSERT_GT(a, 0);
+    EXPECT_EQ(Get(a + 2 * kPage, 16), data.substr(2 * kPage, 16));
+    // Another process cuts the file: the layer is not told. The monitor's
+    // own copies fail instead of raising SIGBUS, and an accelerator's
+    // check makes the page a past-EOF page.
+    ASSERT_EQ(truncate(HostFile("c").c_str(), kPage), 0);
+    char byte;
+    EXPECT_EQ(guest_read(memory_, a + 2 * kPage, &byte, 1, GUEST_ACCESS_DEBUG), -EFAULT);
+    EXPECT_EQ(guest_write(memory_, a + kPage, &byte, 1, GUEST_ACCESS_DEBUG), -EFAULT);
+    EXPECT_FALSE(guest_fault_past_eof(memory_, a + 2 * kPage, false, false)) << "still present";
+    EXPECT_EQ(guest_file_pages_lost(memory_), 2u);
+    EXPECT_EQ(guest_file_pages_lost(memory_), 0u) << "marked once";
+    EXPECT_TRUE(guest_fault_past_eof(memory_, a + 2 * kPage, false, false));
+    EXPECT_TRUE(guest_fault_past_eof(memory_, a + kPage, true, false));
+    EXPECT_EQ(Get(a, 16), data.substr(0, 16));
+    EXPECT_FALSE(guest_file_page_revive(memory_, a + kPage)) << "the file does not cover it";
+    // Grown back by the other process: the pages are the file's at their fault.
+    ASSERT_EQ(truncate(HostFile("c").c_str(), 3 * kPage), 0);
+    EXPECT_TRUE(guest_file_page_revive(memory_, a + kPage + 5));
+    EXPECT_FALSE(guest_file_page_revive(memory_, a + kPage)) << "present already";
+    EXPECT_EQ(Get(a + kPage, 16), std::string(16, '\0'));
+    EXPECT_TRUE(guest_fault_past_eof(memory_, a + 2 * kPage, false, false)) << "not yet revived";
+}
+
+TEST_F(LinuxTest, MremapGrowsAFileMappingWithTheFile)
+{
+    std::string data = Pattern(2 * kPage + 100, 9);
+    ASSERT_TRUE(
+        g_file_set_contents(HostFile("g").c_str(), data.data(), (gssize)data.size(), nullptr));
+    ASSERT_EQ(Open("g", O_RDONLY), 3);
+    int64_t a = Call(SYS_mmap, 0, kPage, PROT_READ, MAP_PRIVATE, 3, kPage);
+    ASSERT_GT(a, 0);
+    ASSERT_EQ(Call(SYS_close, 3), 0) << "the mapping keeps the file";
+    int64_t b = Call(SYS_mremap, a, kPage, 3 * kPage, MREMAP_MAYMOVE, 0);
+    ASSERT_GT(b, 0);
+    EXPECT_EQ(Get(b, kPage + 100), data.substr(kPage, kPage + 100));
+    EXPECT_EQ(Get(b + kPage + 100, 16), std::string(16, '\0'));
+    EXPECT_TRUE(guest_fault_past_eof(memory_, b + 2 * kPage, false, false));
+    const struct guest_region *region = guest_region_lookup(memory_, b + 2 * kPage);
+    ASSERT_NE(region, nullptr);
+    EXPECT_STREQ(region->name, "g");
+    EXPECT_TRUE(guest_fault_in_mapping(memory_, b + 2 * kPage));
+    EXPECT_EQ(Call(SYS_munmap, b, 3 * kPage), 0);
+    EXPECT_FALSE(guest_fault_in_mapping(memory_, b));
+}
+
 // ---- cpu, time, identity -------------------------------------------------
 
 TEST_F(LinuxTest, ArchPrctlGoesToTheCpu)
