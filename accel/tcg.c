@@ -52,6 +52,9 @@
  *     tcg uses one host core.
  * Known gap: Unicorn 2.0.1 (QEMU 5) does not check the alignment of movaps
  * and friends, so a misaligned SSE access does not fault under tcg.
+ * Known gap: code already translated from a file's page keeps running after
+ * another process cuts the file short under it (natively the next fetch is
+ * SIGBUS; here only an access to the page's memory is, see on_host_sigbus).
  */
 #include "config.h"
 #include "accel/accel.h"
