@@ -1569,13 +1569,14 @@ static int kvm_run(struct accel *accel, struct accel_exit *exit)
                 consume_kick();
                 continue;
             }
-            if (run_errno == EFAULT && lost++ < KVM_SPURIOUS_RETRIES &&
-                guest_file_pages_lost(kvm->vm->memory) > 0) {
+            if (run_errno == EFAULT && lost++ < KVM_SPURIOUS_RETRIES) {
                 /* The guest touched a file's page that the host no longer
                  * has (another process cut the file short): those pages
                  * are past-EOF pages now, and the retried access faults in
-                 * the guest, which makes it the program's SIGBUS. */
-                result = kvm_flush(kvm->vm, true);
+                 * the guest, which makes it the program's SIGBUS. None
+                 * found: the file grew back meanwhile, or the cause is
+                 * another, which a few retries tell. */
+                result = guest_file_pages_lost(kvm->vm->memory) > 0 ? kvm_flush(kvm->vm, true) : 0;
                 if (result < 0)
                     return result;
                 continue;

@@ -2135,8 +2135,12 @@ static int run_engine(struct accel *accel, struct accel_exit *exit)
                              tcg->event_address);
             return 0;
         case EVENT_HOST_BUS:
-            if (host_bus_retries++ < 3 && guest_file_pages_lost(tcg->memory) > 0)
+            /* None found: the file grew back meanwhile, or the cause is
+             * another, which a few retries tell. */
+            if (host_bus_retries++ < 3) {
+                guest_file_pages_lost(tcg->memory);
                 continue;
+            }
             exit->reason = ACCEL_EXIT_ERROR;
             snprintf(exit->message, sizeof(exit->message),
                      "host SIGBUS on guest-physical %#llx, not a file cut short",
