@@ -828,7 +828,7 @@ void gdbstub_dispatch(struct gdbstub *stub, const char *payload, size_t length)
         gdbstub_reply_empty(stub);
         return;
     }
-    if (gdbstub_handle_fork_child(stub, &packet))
+    if (gdbstub_handle_fork_child(stub, &packet) || gdbstub_route_packet(stub, &packet))
         return;
     unsigned char letter = (unsigned char)payload[0];
     if (letter == 'q' || letter == 'Q' || letter == 'v') {

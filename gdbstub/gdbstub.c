@@ -102,6 +102,7 @@ void gdbstub_notify_stop(struct gdbstub *stub, const struct gdb_stop *stop)
     /* As gdbserver: the thread that stopped is the one selected now. */
     stub->general_thread = 0;
     stub->continue_thread = 0;
+    stub->general_process = NULL;
     if (stop->reason == GDB_STOP_REASON_FORK || stop->reason == GDB_STOP_REASON_VFORK)
         stub->fork_child = stop->child_pid;
     if (stub->stop_reply_owed && gdbstub_debugger_present(stub)) {
@@ -164,6 +165,8 @@ void gdbstub_free(struct gdbstub *stub)
     if (!stub)
         return;
     gdbstub_close_connection(stub);
+    if (stub->processes)
+        g_ptr_array_free(stub->processes, TRUE);
     gdbstub_remove_source(stub, &stub->listen_source);
     if (stub->listen_fd >= 0)
         close(stub->listen_fd);

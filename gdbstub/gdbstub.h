@@ -188,6 +188,12 @@ struct gdb_target_ops {
      * negative errno. NULL: the child never waits. */
     int (*fork_release)(void *opaque, int64_t child);
     int (*fork_follow)(void *opaque, int64_t child, const char *session);
+    /* gdb keeps the child too (detach-on-fork off): it takes the debugger
+     * with session over a socket pair instead, and the stub passes it the
+     * packets about it (gdbstub/processes.c). Returns the stub's end of
+     * the pair (the stub closes it), *child_end the fd number of the
+     * child's end, or a negative errno. NULL: children are never kept. */
+    int (*fork_attach)(void *opaque, int64_t child, const char *session, int *child_end);
 };
 
 struct gdbstub;
@@ -249,11 +255,15 @@ void gdbstub_forget_after_fork(struct gdbstub *stub, bool keep_connection);
 char *gdbstub_handover_save(struct gdbstub *stub);
 void gdbstub_handover_cancel(struct gdbstub *stub);
 int gdbstub_handover_adopt(struct gdbstub *stub, const char *text, char **error);
-/* A fork's child that gdb follows: the session for it (ops->fork_follow),
+/* A fork's child that gdb follows or keeps: the session for it
+ * (ops->fork_follow, or ops->fork_attach when kept),
  * and its new stub's adoption of it in the child, where the stub answers
  * from its first gdbstub_notify_stop on and owes no stop reply. */
-char *gdbstub_handover_fork_session(const struct gdbstub *stub);
-int gdbstub_handover_adopt_fork(struct gdbstub *stub, const char *text, char **error);
+char *gdbstub_handover_fork_session(const struct gdbstub *stub, bool kept);
+/* connection >= 0: the stub serves that fd rather than the session's (a
+ * kept child's end of its pair to the parent's stub). */
+int gdbstub_handover_adopt_fork(struct gdbstub *stub, const char *text, int connection,
+                                char **error);
 
 /* ---- exposed for tests ------------------------------------------------- */
 

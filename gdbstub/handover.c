@@ -62,9 +62,9 @@ static void append_signals(GString *text, const char *name, const bool set[GDB_S
 }
 
 /* The session's text; listen < 0: none handed over. */
-static char *session_text(const struct gdbstub *stub, int listen)
+static char *session_text(const struct gdbstub *stub, int listen, bool no_ack)
 {
-    unsigned flags = (stub->no_ack_mode ? HANDOVER_NO_ACK : 0) |
+    unsigned flags = (no_ack || stub->no_ack_mode ? HANDOVER_NO_ACK : 0) |
                      (stub->debugger_swbreak ? HANDOVER_SWBREAK : 0) |
                      (stub->debugger_hwbreak ? HANDOVER_HWBREAK : 0) |
                      (stub->list_threads_in_stop_reply ? HANDOVER_THREADS_IN_STOP : 0) |
@@ -90,15 +90,16 @@ char *gdbstub_handover_save(struct gdbstub *stub)
         return NULL;
     set_inherited(stub->connection_fd, true);
     set_inherited(stub->listen_fd, true);
-    return session_text(stub, stub->listen_fd);
+    return session_text(stub, stub->listen_fd, false);
 }
 
 /* gdb follows a fork's child (follow-fork-mode child): the child has the
  * connection's fd already (a host fork copies them all). The listening
- * socket stays the parent's: one process accepts on it. */
-char *gdbstub_handover_fork_session(const struct gdbstub *stub)
+ * socket stays the parent's: one process accepts on it. A kept child
+ * talks to this stub without acks (its pair is reliable). */
+char *gdbstub_handover_fork_session(const struct gdbstub *stub, bool kept)
 {
-    return session_text(stub, -1);
+    return session_text(stub, -1, kept);
 }
 
 void gdbstub_handover_cancel(struct gdbstub *stub)
@@ -182,7 +183,7 @@ static bool parse_item(struct handover *handover, const char *item)
     return end && end != value && *end == '\0';
 }
 
-static bool parse_handover(struct handover *handover, const char *text)
+static bool parse_handover(struct handover *handover, const char *text, int connection)
 {
     *handover = (struct handover){.conn = -1, .listen = -1};
     gchar **items = g_strsplit(text, ";", -1);
@@ -190,15 +191,17 @@ static bool parse_handover(struct handover *handover, const char *text)
     for (gchar **item = items; *item && good; item++)
         good = parse_item(handover, *item);
     g_strfreev(items);
+    if (connection >= 0)
+        handover->conn = connection;
     return good && is_socket_fd(handover->conn) &&
            (handover->listen < 0 || is_socket_fd(handover->listen));
 }
 
 /* Serves the connection with the session's agreements. */
-static int adopt(struct gdbstub *stub, const char *text, char **error)
+static int adopt(struct gdbstub *stub, const char *text, int connection, char **error)
 {
     struct handover handover;
-    if (!parse_handover(&handover, text)) {
+    if (!parse_handover(&handover, text, connection)) {
         g_free(handover.unix_path);
         *error = g_strdup_printf("gdb: the debugger session handed over is unusable "
                                  "('%s'); this is a bug of hermitux-run",
@@ -234,19 +237,20 @@ static int adopt(struct gdbstub *stub, const char *text, char **error)
 
 int gdbstub_handover_adopt(struct gdbstub *stub, const char *text, char **error)
 {
-    if (adopt(stub, text, error) < 0)
+    if (adopt(stub, text, -1, error) < 0)
         return -1;
     /* gdb waits for the stop of the resume that ran into the execve. */
     stub->stop_reply_owed = true;
     return 0;
 }
 
-int gdbstub_handover_adopt_fork(struct gdbstub *stub, const char *text, char **error)
+int gdbstub_handover_adopt_fork(struct gdbstub *stub, const char *text, int connection,
+                                char **error)
 {
     /* gdb sends its next packet (Hg to the child) as soon as the parent's
      * D is answered: read only once the child is parked for it. */
     stub->serve_at_stop = true;
-    if (adopt(stub, text, error) == 0)
+    if (adopt(stub, text, connection, error) == 0)
         return 0;
     stub->serve_at_stop = false;
     return -1;

@@ -96,6 +96,10 @@ struct gdbstub {
      * it (Hg): it runs undebugged, its memory is the parent's copy. */
     int64_t fork_child;
     bool fork_child_selected;
+    /* Fork children gdb keeps (struct gdbstub_process, processes.c), and
+     * the one Hg selected (NULL: this process). */
+    GPtrArray *processes;
+    struct gdbstub_process *general_process;
     GArray *files; /* host fds opened by vFile:open in this session */
     /* QPassSignals, QProgramSignals: the debugger's latest sets. */
     bool pass_signals[GDB_SIGNAL_LIMIT];
@@ -125,7 +129,7 @@ typedef void (*gdbstub_handler)(struct gdbstub *stub, struct gdbstub_cursor *arg
 /* ---- transport.c: sockets */
 /* Sources on the stub's context; remove_source clears the id. */
 guint gdbstub_add_fd_source(struct gdbstub *stub, int fd, GIOCondition condition,
-                            GUnixFDSourceFunc callback);
+                            GUnixFDSourceFunc callback, gpointer data);
 guint gdbstub_add_idle_source(struct gdbstub *stub, GSourceFunc callback);
 void gdbstub_remove_source(struct gdbstub *stub, guint *source);
 void gdbstub_close_connection(struct gdbstub *stub);
@@ -137,6 +141,8 @@ void gdbstub_start_accepting(struct gdbstub *stub);
 
 /* ---- packet.c: framing and parsing */
 void gdbstub_append_escaped(GString *out, const uint8_t *data, size_t length);
+/* "$PAYLOAD#XX" for an escaped payload (g_string_free it). */
+GString *gdbstub_frame(const char *payload, size_t length);
 void gdbstub_append_hex(GString *out, const void *data, size_t length);
 bool gdbstub_at_end(const struct gdbstub_cursor *cursor);
 bool gdbstub_decode_hex(const char *hex, size_t hex_length, uint8_t *out);
@@ -196,6 +202,19 @@ void gdbstub_append_process_event(const struct gdbstub *stub, GString *text,
 /* A packet about a fork's child (Hg to it, D;PID, memory and breakpoints
  * while it is selected): answered here, true. */
 bool gdbstub_handle_fork_child(struct gdbstub *stub, const struct gdbstub_cursor *packet);
+
+/* ---- processes.c: fork children gdb keeps (detach-on-fork off) */
+/* The fork event's child becomes one (ops->fork_attach); false if not. */
+bool gdbstub_keep_fork_child(struct gdbstub *stub);
+/* A packet about a kept child: passed on to it, true. */
+bool gdbstub_route_packet(struct gdbstub *stub, const struct gdbstub_cursor *packet);
+/* Ctrl-C while a kept child runs: passed on to it, true. */
+bool gdbstub_route_interrupt(struct gdbstub *stub);
+/* Their threads, after this process's: ",ID,ID" and <thread/> lines. */
+void gdbstub_append_process_threads(const struct gdbstub *stub, GString *text);
+void gdbstub_append_process_threads_xml(const struct gdbstub *stub, GString *xml);
+/* The connection ends: the children run on undebugged. */
+void gdbstub_forget_processes(struct gdbstub *stub);
 
 /* ---- xfer.c: qXfer objects */
 void gdbstub_handle_transfer(struct gdbstub *stub, struct gdbstub_cursor *args);

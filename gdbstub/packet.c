@@ -52,14 +52,26 @@ static void append_run_length_encoded(GString *out, const char *payload, size_t 
     g_string_truncate(out, (gsize)(write - out->str));
 }
 
+static void append_frame(GString *packet, const char *payload, size_t length)
+{
+    g_string_append_c(packet, '$');
+    append_run_length_encoded(packet, payload, length);
+    g_string_append_printf(packet, "#%02x", checksum_of(packet->str + 1, packet->len - 1));
+}
+
+GString *gdbstub_frame(const char *payload, size_t length)
+{
+    GString *packet = g_string_sized_new(length + 4);
+    append_frame(packet, payload, length);
+    return packet;
+}
+
 /* Frames an already escaped payload. */
 static void send_packet(struct gdbstub *stub, const char *payload, size_t length)
 {
     GString *packet = stub->last_packet;
     g_string_truncate(packet, 0);
-    g_string_append_c(packet, '$');
-    append_run_length_encoded(packet, payload, length);
-    g_string_append_printf(packet, "#%02x", checksum_of(packet->str + 1, packet->len - 1));
+    append_frame(packet, payload, length);
     gdbstub_send_raw(stub, packet->str, packet->len);
 }
 
@@ -258,6 +270,8 @@ static void receive_idle_byte(struct gdbstub *stub, char byte)
             gdbstub_send_raw(stub, stub->last_packet->str, stub->last_packet->len);
         break;
     case 0x03:
+        if (gdbstub_route_interrupt(stub))
+            break;
         if (stub->running && !stub->interrupt_sent) {
             stub->interrupt_sent = true;
             stub->ops->interrupt(stub->opaque);

@@ -113,7 +113,7 @@ static bool let_child_go(struct gdbstub *stub)
  * is then answered as any detach: the parent runs on undebugged. */
 static void hand_connection_to_child(struct gdbstub *stub)
 {
-    char *session = gdbstub_handover_fork_session(stub);
+    char *session = gdbstub_handover_fork_session(stub, false);
     if (stub->ops->fork_follow(stub->opaque, stub->fork_child, session) == 0) {
         stub->fork_child = 0;
         stub->fork_child_selected = false;
@@ -125,10 +125,10 @@ bool gdbstub_handle_fork_child(struct gdbstub *stub, const struct gdbstub_cursor
 {
     const char *text = packet->next, *end = packet->end;
     size_t length = (size_t)(end - text);
-    if (!stub->fork_child || length < 2)
+    if (!stub->fork_child || length == 0)
         return false;
     /* Hg/Hc: the child, or back to the program. */
-    if (text[0] == 'H' && (text[1] == 'g' || text[1] == 'c')) {
+    if (length >= 2 && text[0] == 'H' && (text[1] == 'g' || text[1] == 'c')) {
         stub->fork_child_selected = names_child(stub, text + 2, end);
         if (!stub->fork_child_selected)
             return false;
@@ -148,6 +148,15 @@ bool gdbstub_handle_fork_child(struct gdbstub *stub, const struct gdbstub_cursor
         hand_connection_to_child(stub);
         return false;
     }
+    /* gdb resumes without having let the child go: it keeps it
+     * (detach-on-fork off), stopped. */
+    if (text[0] == 'v' || text[0] == 'c' || text[0] == 's' || text[0] == 'C' || text[0] == 'S') {
+        if (length >= 5 && !memcmp(text, "vCont", 5) && (length == 5 || text[5] != '?'))
+            gdbstub_keep_fork_child(stub);
+        else if (text[0] != 'v')
+            gdbstub_keep_fork_child(stub);
+        return false;
+    }
     if (!stub->fork_child_selected)
         return false;
     /* gdb takes its breakpoints out of the child before it decides: they
@@ -157,6 +166,8 @@ bool gdbstub_handle_fork_child(struct gdbstub *stub, const struct gdbstub_cursor
         gdbstub_reply_ok(stub);
         return true;
     }
+    /* Anything else about it (its registers): gdb keeps it, and asks it. */
+    gdbstub_keep_fork_child(stub);
     return false;
 }
 

@@ -223,6 +223,7 @@ void gdbstub_handle_first_thread_info(struct gdbstub *stub, struct gdbstub_curso
     (void)args;
     GString *text = g_string_new("m");
     gdbstub_append_thread_list(stub, text);
+    gdbstub_append_process_threads(stub, text);
     gdbstub_reply_string(stub, text);
 }
 
@@ -279,6 +280,7 @@ char *gdbstub_threads_xml(const struct gdbstub *stub)
         g_string_append(xml, "/>\n");
     }
     g_free(ids);
+    gdbstub_append_process_threads_xml(stub, xml);
     g_string_append(xml, "</threads>\n");
     return g_string_free(xml, FALSE);
 }

@@ -87,17 +87,17 @@ void gdbstub_send_raw(struct gdbstub *stub, const char *bytes, size_t length)
         return;
     }
     if (stub->pending_output->len > 0 && !stub->output_source)
-        stub->output_source =
-            gdbstub_add_fd_source(stub, stub->connection_fd, G_IO_OUT, on_connection_writable);
+        stub->output_source = gdbstub_add_fd_source(stub, stub->connection_fd, G_IO_OUT,
+                                                    on_connection_writable, stub);
 }
 
 /* ---- sockets ----------------------------------------------------------- */
 
 guint gdbstub_add_fd_source(struct gdbstub *stub, int fd, GIOCondition condition,
-                            GUnixFDSourceFunc callback)
+                            GUnixFDSourceFunc callback, gpointer data)
 {
     GSource *source = g_unix_fd_source_new(fd, condition);
-    g_source_set_callback(source, (GSourceFunc)(void (*)(void))callback, stub, NULL);
+    g_source_set_callback(source, (GSourceFunc)(void (*)(void))callback, data, NULL);
     guint id = g_source_attach(source, stub->context);
     g_source_unref(source);
     return id;
@@ -131,6 +131,7 @@ void gdbstub_close_connection(struct gdbstub *stub)
     __atomic_store_n(&stub->connected, false, __ATOMIC_RELEASE);
     stub->serve_at_stop = false;
     g_string_truncate(stub->pending_output, 0);
+    gdbstub_forget_processes(stub);
     gdbstub_reset_session(stub);
 }
 
@@ -216,7 +217,7 @@ static void serve_connection(struct gdbstub *stub)
 {
     stub->serve_at_stop = false;
     stub->connection_source = gdbstub_add_fd_source(
-        stub, stub->connection_fd, G_IO_IN | G_IO_HUP | G_IO_ERR, on_connection_readable);
+        stub, stub->connection_fd, G_IO_IN | G_IO_HUP | G_IO_ERR, on_connection_readable, stub);
 }
 
 void gdbstub_adopt_connection(struct gdbstub *stub, int connection)
@@ -349,7 +350,8 @@ void gdbstub_start_accepting(struct gdbstub *stub)
         serve_connection(stub);
     if (stub->listen_source || stub->listen_fd < 0)
         return;
-    stub->listen_source = gdbstub_add_fd_source(stub, stub->listen_fd, G_IO_IN, on_listen_readable);
+    stub->listen_source =
+        gdbstub_add_fd_source(stub, stub->listen_fd, G_IO_IN, on_listen_readable, stub);
 }
 
 bool gdbstub_accepting(const struct gdbstub *stub)

@@ -29,6 +29,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #define MAX_BREAKPOINTS 256
@@ -101,6 +102,7 @@ struct debug_thread {
      * (under the mutex; 0 and -1: none). */
     int64_t fork_child;
     int fork_channel;
+    int fork_child_end; /* the child's end of the pair: the same fd number there */
 };
 
 struct debugger {
@@ -131,6 +133,7 @@ struct debugger {
 
     bool halt_at_start;
     bool handed_over; /* the session came across an execve: the first stop is an exec */
+    bool fork_child;  /* a fork's child gdb follows or keeps: nobody else can connect */
     bool announced;   /* "listening" said */
 
     struct breakpoint breakpoints[MAX_BREAKPOINTS];
@@ -159,6 +162,7 @@ static int tell_fork_child_locked(struct debug_thread *thread, const char *word,
                                   const char *session);
 static int target_fork_release(void *opaque, int64_t child);
 static int target_fork_follow(void *opaque, int64_t child, const char *session);
+static int target_fork_attach(void *opaque, int64_t child, const char *session, int *child_end);
 
 struct stop_message {
     struct debugger *debugger;
@@ -1631,6 +1635,11 @@ static void target_disconnected(void *opaque)
     /* A halted guest waits for the next debugger; a running one runs on,
      * and either way no breakpoint of the old session stays planted. */
     struct debugger *debugger = opaque;
+    /* A fork's child has no listener for another debugger: it runs on. */
+    if (debugger->fork_child) {
+        target_detach(debugger);
+        return;
+    }
     if (stop_silently(debugger, SILENT_DISCONNECT)) {
         remove_all_breakpoints(debugger);
         forget_session(debugger);
@@ -1891,6 +1900,7 @@ static const struct gdb_target_ops target_ops = {
     .process_events = target_process_events,
     .fork_release = target_fork_release,
     .fork_follow = target_fork_follow,
+    .fork_attach = target_fork_attach,
 };
 
 /* What every debugger has before its stub serves anyone; its main loop is
@@ -1981,17 +1991,22 @@ char *debugger_exec_handover(struct debugger *debugger, bool cancel)
 
 /*
  * Under gdbserver a fork's child is stopped at birth and gdb says what
- * becomes of it: D;CHILD (it runs undebugged), or D;PARENT when gdb
- * follows the child (follow-fork-mode child). Here the child is another
- * monitor process without the parent's main loop, so it waits on a pipe
- * the forking thread made before the host fork. Following it hands it
- * the whole connection (its fd came across the fork) with the session's
- * agreements, as an execve does (gdbstub/handover.c), and it serves gdb on
- * a main loop of its own: the simplest correct design, since gdb then
+ * becomes of it: D;CHILD (it runs undebugged), D;PARENT when gdb follows
+ * the child (follow-fork-mode child), or nothing: gdb keeps both
+ * (detach-on-fork off). Here the child is another monitor process without
+ * the parent's main loop, so it waits on a socket pair the forking thread
+ * made before the host fork, for a word ending in a newline: "r" (run
+ * undebugged), "d" + a session, or "p" + a session. Following it ("d")
+ * hands it the whole connection (its fd came across the fork) with the
+ * session's agreements, as an execve does (gdbstub/handover.c): gdb then
  * talks to the child alone and the detached parent needs no debugger.
+ * Keeping both ("p") makes the pair the child's connection: the parent's
+ * stub passes it gdb's packets about the child and relays its answers
+ * (gdbstub/processes.c). Either way the child serves gdb on a main loop of
+ * its own.
  */
 
-/* The forking thread's pipe until the fork is over: [0] the child's end
+/* The forking thread's pair until the fork is over: [0] the child's end
  * (it reads gdb's word), [1] the parent's. */
 static __thread int fork_channel[2] = {-1, -1};
 
@@ -2001,7 +2016,7 @@ bool debugger_fork_prepare(struct debugger *debugger)
     if (!debugger || !self || self->debugger != debugger || !debugger_holds(debugger) ||
         !debug_signals_process_events(debugger->signals))
         return false;
-    return pipe2(fork_channel, O_CLOEXEC) == 0;
+    return socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fork_channel) == 0;
 }
 
 void debugger_fork_parent(struct debugger *debugger, long child)
@@ -2009,7 +2024,7 @@ void debugger_fork_parent(struct debugger *debugger, long child)
     if (fork_channel[1] < 0)
         return;
     close(fork_channel[0]);
-    int channel = fork_channel[1];
+    int channel = fork_channel[1], fork_child_end = fork_channel[0];
     fork_channel[0] = fork_channel[1] = -1;
     struct debug_thread *self = current_thread;
     if (child <= 0 || !self || self->debugger != debugger) {
@@ -2019,15 +2034,16 @@ void debugger_fork_parent(struct debugger *debugger, long child)
     g_mutex_lock(&debugger->mutex);
     self->fork_child = child;
     self->fork_channel = channel;
+    self->fork_child_end = fork_child_end;
     g_mutex_unlock(&debugger->mutex);
 }
 
-/* The waiting child's word: "r" it runs undebugged, "d" + a session it
- * takes the debugger; the channel closes. Lock held. */
+/* The waiting child's word (see above); the channel closes but for "p",
+ * whose end the caller takes (-1 then). Lock held. */
 static int tell_fork_child_locked(struct debug_thread *thread, const char *word,
                                   const char *session)
 {
-    char *message = g_strconcat(word, session, NULL);
+    char *message = g_strconcat(word, session, "\n", NULL);
     size_t length = strlen(message);
     ssize_t written;
     /* Far less than a pipe holds: one write, which a signal can only
@@ -2036,6 +2052,11 @@ static int tell_fork_child_locked(struct debug_thread *thread, const char *word,
         written = write(thread->fork_channel, message, length);
     while (written < 0 && errno == EINTR);
     g_free(message);
+    if (written == (ssize_t)length && word[0] == 'p') {
+        thread->fork_channel = -1; /* the stub's now */
+        thread->fork_child = 0;
+        return 0;
+    }
     close(thread->fork_channel);
     thread->fork_channel = -1;
     thread->fork_child = 0;
@@ -2085,21 +2106,42 @@ static int target_fork_follow(void *opaque, int64_t child, const char *session)
     return result;
 }
 
-/* The child's end: everything the parent wrote before closing it ("" when
- * it closed it unsaid: it ended, or gdb never decided). */
+static int target_fork_attach(void *opaque, int64_t child, const char *session, int *child_end)
+{
+    struct debugger *debugger = opaque;
+    g_mutex_lock(&debugger->mutex);
+    struct debug_thread *parent = fork_parent_locked(debugger, child);
+    int result = -ESRCH;
+    if (parent) {
+        int channel = parent->fork_channel;
+        *child_end = parent->fork_child_end;
+        result = tell_fork_child_locked(parent, "p", session);
+        if (result == 0)
+            result = channel;
+    }
+    g_mutex_unlock(&debugger->mutex);
+    return result;
+}
+
+/* The child's end: the parent's word up to its newline ("" when it closed
+ * the pair unsaid: it ended, or gdb never decided). Read a byte at a time:
+ * gdb's packets may follow it on the same pair. */
 static char *await_fork_word(int channel)
 {
     GString *word = g_string_new(NULL);
-    char buffer[512];
     for (;;) {
-        ssize_t got = read(channel, buffer, sizeof buffer);
+        char byte;
+        ssize_t got = read(channel, &byte, 1);
         if (got < 0 && errno == EINTR)
             continue;
-        if (got <= 0)
+        if (got <= 0) {
+            g_string_truncate(word, 0);
             break;
-        g_string_append_len(word, buffer, got);
+        }
+        if (byte == '\n')
+            break;
+        g_string_append_c(word, byte);
     }
-    close(channel);
     return g_string_free(word, FALSE);
 }
 
@@ -2127,9 +2169,11 @@ static gpointer run_child_loop(gpointer data)
     return NULL;
 }
 
-/* The followed child's debugger: the connection gdb used for the parent,
- * served on a new main loop (the parent's did not come across). */
-static struct debugger *debugger_for_fork_child(struct guest *guest, const char *session)
+/* The followed or kept child's debugger: the connection gdb used for the
+ * parent, or the pair to the parent's stub (connection >= 0), served on a
+ * new main loop (the parent's did not come across). */
+static struct debugger *debugger_for_fork_child(struct guest *guest, const char *session,
+                                                int connection)
 {
     GMainContext *context = g_main_context_new();
     g_main_context_push_thread_default(context);
@@ -2137,8 +2181,9 @@ static struct debugger *debugger_for_fork_child(struct guest *guest, const char 
     g_main_context_pop_thread_default(context);
     g_main_context_unref(context);
     debugger->announced = true; /* gdb is connected: no "listening" line */
+    debugger->fork_child = true;
     char *error = NULL;
-    if (gdbstub_handover_adopt_fork(debugger->stub, session, &error) == 0) {
+    if (gdbstub_handover_adopt_fork(debugger->stub, session, connection, &error) == 0) {
         debugger->loop = g_main_loop_new(debugger->context, FALSE);
         debugger->loop_thread = g_thread_try_new("gdb", run_child_loop, debugger, NULL);
         if (debugger->loop_thread)
@@ -2172,9 +2217,13 @@ struct debug_thread *debugger_fork_child(struct debugger **debugger, struct acce
         parent->guest->accel_ops->set_state(accel, &state, CPU_STATE_GPRS);
     }
     char *word = channel >= 0 ? await_fork_word(channel) : g_strdup("");
-    bool followed = word[0] == 'd';
+    bool followed = word[0] == 'd', kept = word[0] == 'p';
+    if (!kept && channel >= 0)
+        close(channel);
     gdbstub_forget_after_fork(parent->stub, followed);
-    struct debugger *child = followed ? debugger_for_fork_child(parent->guest, word + 1) : NULL;
+    struct debugger *child =
+        followed || kept ? debugger_for_fork_child(parent->guest, word + 1, kept ? channel : -1)
+                         : NULL;
     g_free(word);
     /* The parent's debugger is leaked: its main loop is the parent's. */
     if (!child)

@@ -194,6 +194,35 @@ gdb_follow_fork_child() {
     same_as_gdbserver "$dir"
 }
 
+# set detach-on-fork off: gdb keeps both processes (the child served through the parent's
+# connection); the parent stops at waitpid, `inferior 2` shows the child at its fork,
+# continued it hits its breakpoint and exits 3, then the parent reaps it and exits; as
+# gdbserver. (When the child's inferior is gone gdb closes the guest kernel's file, which
+# only hermitux-run lists as a library, while the parent runs: gdb itself refuses that
+# with a warning, whose two lines are taken out here.)
+gdb_detach_on_fork_off() {
+    local accel=$1 dir=$2 libc=$3
+    have_gdbserver || return 77
+    SESSION_PROGRAM=forker signal_session "$accel" "$dir" "$libc" "" \
+        -ex 'set detach-on-fork off' -ex 'break waitpid' -ex 'break child_work' -ex continue \
+        -ex 'info inferiors' -ex 'inferior 2' -ex 'bt 1' -ex continue -ex bt -ex continue \
+        -ex 'info inferiors' -ex 'inferior 1' -ex continue
+    local file
+    for file in gdb.out.norm native.gdb.out.norm; do
+        sed -i -E -e 's/\(remote [^)]*\)/(remote)/' -e 's/ +/ /g' -e '/^Use the "interrupt" command/d' \
+            -e '/^and then try again\.$/d' "$dir/$file"
+    done
+    expect "$dir" gdb.out.norm '^\[New inferior 2 \(process PID\)\]' \
+        '^\* 1 process PID 1 \(remote\) ' '^ 2 process PID 1 \(remote\) ' \
+        '^Thread PID.TID "forker" hit Breakpoint 2.2, child_work \(n=10\)' \
+        '^#1 0x[0-9a-f]+ in main \(\) at .*forker.c:' \
+        '^\[Inferior 2 \(process PID\) exited with code 03\]' \
+        '^\[Inferior 1 \(process PID\) exited normally\]' || return 1
+    expect "$dir" out '^child: sum=55$' '^parent: child exited 3, reported 6$' || return 1
+    expect_status "$dir" 0 || return 1
+    same_as_gdbserver "$dir"
+}
+
 # An execve under gdb: the debugger stays attached (exec-events), gdb says the process is
 # executing a new program, `catch exec` stops there, a breakpoint on main hits again in
 # the new image with its arguments, and the exit code comes through; as gdbserver. (The
@@ -373,6 +402,7 @@ gdb_thread_vfork_event() {
 for gdb_libc in glibc musl; do
     custom "gdb-process/$gdb_libc/exec" gdb_exec_events "$gdb_libc"
     custom "gdb-process/$gdb_libc/follow-child" gdb_follow_fork_child "$gdb_libc"
+    custom "gdb-process/$gdb_libc/detach-on-fork-off" gdb_detach_on_fork_off "$gdb_libc"
     custom "gdb-signals/$gdb_libc/thread-stops" gdb_thread_signal_stops "$gdb_libc"
     custom "gdb-signals/$gdb_libc/thread-resume" gdb_thread_signal_resume "$gdb_libc"
     custom "gdb-signals/$gdb_libc/thread-given" gdb_thread_signal_given "$gdb_libc"

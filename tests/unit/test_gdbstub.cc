@@ -72,6 +72,8 @@ struct FakeTarget {
     bool fork_events = false, vfork_events = false;
     int64_t released_child = 0, followed_child = 0; // the fork's child gdb let go, or took
     std::string follow_session;
+    int64_t kept_child = 0; // detach-on-fork off: the child, and the test's end of its pair
+    int kept_end = -1;
 
     FakeTarget()
     {
@@ -240,6 +242,16 @@ const gdb_target_ops kFakeOps = {
         Fake(opaque)->follow_session = session;
         return 0;
     },
+    [](void *opaque, int64_t child, const char *session, int *child_end) {
+        int pair[2];
+        if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) != 0)
+            return -errno;
+        Fake(opaque)->kept_child = child;
+        Fake(opaque)->follow_session = session;
+        Fake(opaque)->kept_end = pair[1];
+        *child_end = pair[1];
+        return pair[0];
+    },
 };
 
 std::string Checksum(const std::string &payload)
@@ -372,6 +384,18 @@ class GdbstubTest : public ::testing::Test
         stop.reason = reason;
         stop.watch_address = watch;
         stop.exit_status = exit_status;
+        output_.clear();
+        gdbstub_notify_stop(stub_, &stop);
+    }
+
+    // The program forked child and gdb is told (fork-events).
+    void ForkEvent(int64_t child)
+    {
+        gdb_stop stop{};
+        stop.kind = GDB_STOP_SIGNAL;
+        stop.signal = 5;
+        stop.reason = GDB_STOP_REASON_FORK;
+        stop.child_pid = child;
         output_.clear();
         gdbstub_notify_stop(stub_, &stop);
     }
@@ -1183,12 +1207,7 @@ TEST_F(GdbstubTest, FollowForkChildHandsTheSessionOver)
     Ask("qSupported:multiprocess+;qRelocInsn+;fork-events+;swbreak+");
     Ask("QPassSignals:e;14");
     Ask("vCont;c");
-    gdb_stop stop{};
-    stop.kind = GDB_STOP_SIGNAL;
-    stop.signal = 5;
-    stop.reason = GDB_STOP_REASON_FORK;
-    stop.child_pid = 0x2a;
-    gdbstub_notify_stop(stub_, &stop);
+    ForkEvent(0x2a);
     EXPECT_EQ(Ask("Hgp2a.2a"), "OK");
     EXPECT_EQ(Ask("z0,401000,1"), "OK");
     EXPECT_EQ(Ask("Hgp10.10"), "OK");
@@ -1201,10 +1220,99 @@ TEST_F(GdbstubTest, FollowForkChildHandsTheSessionOver)
     // A stub that adopts it speaks as this one did, from its first stop on.
     gdbstub *child = gdbstub_new(&kFakeOps, &fake_);
     char *error = nullptr;
-    EXPECT_EQ(gdbstub_handover_adopt_fork(child, fake_.follow_session.c_str(), &error), -1);
+    EXPECT_EQ(gdbstub_handover_adopt_fork(child, fake_.follow_session.c_str(), -1, &error), -1);
     EXPECT_NE(std::string(error).find("unusable"), std::string::npos); // conn=-1: no socket
     g_free(error);
     gdbstub_free(child);
+}
+
+// detach-on-fork off: the child is kept once gdb asks it something; its
+// packets go over the pair (the test plays the child) and its answers, and
+// the stop of its resume, come back as gdb's answers.
+class KeptChildTest : public GdbstubTest
+{
+  protected:
+    void TearDown() override
+    {
+        if (fake_.kept_end >= 0)
+            close(fake_.kept_end);
+        GdbstubTest::TearDown();
+    }
+    // The next packet the child gets.
+    std::string ChildReceives()
+    {
+        std::string got;
+        char byte;
+        while (got.size() < 3 || got[got.size() - 3] != '#') {
+            if (read(fake_.kept_end, &byte, 1) != 1)
+                break;
+            got += byte;
+        }
+        std::vector<std::string> packets = Packets(got);
+        return packets.empty() ? "<none>" : packets[0];
+    }
+    void ChildSays(const std::string &payload)
+    {
+        std::string frame = Frame(payload);
+        EXPECT_EQ(write(fake_.kept_end, frame.data(), frame.size()), (ssize_t)frame.size());
+    }
+    // What gdb is sent once the main loop has read the child's answer.
+    std::string Relayed()
+    {
+        output_.clear();
+        for (int i = 0; i < 100 && Packets(output_).empty(); i++)
+            g_main_context_iteration(nullptr, FALSE);
+        std::vector<std::string> packets = Packets(output_);
+        return packets.empty() ? "<none>" : packets[0];
+    }
+};
+
+TEST_F(KeptChildTest, PacketsAboutTheChildGoToIt)
+{
+    fake_.pid = 0x10;
+    Ask("qSupported:multiprocess+;qRelocInsn+;fork-events+");
+    Ask("vCont;c");
+    ForkEvent(0x2a);
+    EXPECT_EQ(Ask("Hgp2a.2a"), "OK"); // undecided: answered here
+    EXPECT_EQ(Ask("z0,401000,1"), "OK");
+    EXPECT_EQ(fake_.kept_child, 0);
+    // Its registers: gdb keeps it.
+    EXPECT_EQ(Ask("g"), "<none>");
+    EXPECT_EQ(fake_.kept_child, 0x2a);
+    // The pair has no acks (1), gdb's own connection has them here.
+    EXPECT_NE(fake_.follow_session.find(";flags=31;"), std::string::npos) << fake_.follow_session;
+    EXPECT_EQ(ChildReceives(), "g");
+    ChildSays("00112233");
+    EXPECT_EQ(Relayed(), "00112233");
+    // The thread list is both processes'.
+    ChildSays("mp2a.2a");
+    EXPECT_EQ(Ask("qfThreadInfo"), "mp10.10,p2a.2a");
+    EXPECT_EQ(ChildReceives(), "qfThreadInfo");
+    // Settings every process shares go to it too.
+    ChildSays("OK");
+    EXPECT_EQ(Ask("QPassSignals:e"), "OK");
+    EXPECT_EQ(ChildReceives(), "QPassSignals:e");
+    // The program's own registers again after Hg to it.
+    EXPECT_EQ(Ask("Hgp10.10"), "OK");
+    EXPECT_EQ(Ask("m401000,1"), "01");
+    // Its resume goes to it, and so does Ctrl-C; its stop is gdb's answer.
+    EXPECT_EQ(Ask("vCont;c:p2a.-1"), "<none>");
+    EXPECT_EQ(ChildReceives(), "vCont;c:p2a.-1");
+    Feed("\x03");
+    char interrupt = 0;
+    EXPECT_EQ(read(fake_.kept_end, &interrupt, 1), 1);
+    EXPECT_EQ(interrupt, '\x03');
+    EXPECT_EQ(fake_.interrupts, 0);
+    ChildSays("T02thread:p2a.2a;");
+    EXPECT_EQ(Relayed(), "T02thread:p2a.2a;");
+    // Both processes in one resume: not offered (one at a time).
+    EXPECT_EQ(Ask("vCont;c:p10.-1;c:p2a.-1"), "E22");
+    // It ends: gdb hears its exit, and it is gone.
+    EXPECT_EQ(Ask("vCont;c:p2a.-1"), "<none>");
+    EXPECT_EQ(ChildReceives(), "vCont;c:p2a.-1");
+    ChildSays("W03;process:2a");
+    EXPECT_EQ(Relayed(), "W03;process:2a");
+    EXPECT_EQ(Ask("qfThreadInfo"), "mp10.10");
 }
 
 TEST_F(GdbstubTest, ForkEventsAndTheChild)

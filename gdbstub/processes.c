@@ -1,0 +1,409 @@
+/*
+ * gdbstub/processes.c — fork children gdb keeps (detach-on-fork off).
+ *
+ * gdbserver debugs every process of the session through one connection.
+ * Here each guest process is a monitor of its own, so a kept child serves
+ * gdb with a stub of its own, on a socket pair to this stub (the child's
+ * side is monitor/debug.c's debugger_fork_child): this stub passes it
+ * every packet about it and sends gdb its answers as they are. Which
+ * packets: those naming its pid (Hg/Hc, T, D;PID, vKill;PID, vCont
+ * actions, qAttached:PID), those for the process Hg selected (registers,
+ * memory, breakpoints, qXfer objects of one process, vFile), and the
+ * settings every process shares (QPassSignals...), which it gets too. The
+ * thread lists are this process's and every stopped child's.
+ *
+ * All-stop with one process resumed at a time, as gdb does it by default
+ * (schedule-multiple off): while a child runs, its stop reply is gdb's
+ * next answer and Ctrl-C goes to it. A vCont naming several processes is
+ * refused.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <glib.h>
+
+#include "gdbstub/internal.h"
+
+/* A child that does not answer in this long is taken for gone. */
+#define ASK_TIMEOUT_MS 10000
+
+struct gdbstub_process {
+    struct gdbstub *stub;
+    int64_t pid;
+    int fd;
+    guint source;
+    GString *input;  /* bytes received, not yet a whole packet */
+    bool running;    /* resumed: its stop is gdb's next answer */
+    bool forwarding; /* a packet was passed on: its answer goes to gdb */
+};
+
+static GPtrArray *processes(struct gdbstub *stub)
+{
+    if (!stub->processes)
+        stub->processes = g_ptr_array_new();
+    return stub->processes;
+}
+
+static void process_free(struct gdbstub_process *process)
+{
+    gdbstub_remove_source(process->stub, &process->source);
+    close(process->fd);
+    g_string_free(process->input, TRUE);
+    g_free(process);
+}
+
+static void drop_process(struct gdbstub *stub, struct gdbstub_process *process)
+{
+    if (stub->general_process == process)
+        stub->general_process = NULL;
+    g_ptr_array_remove(stub->processes, process);
+    process_free(process);
+}
+
+void gdbstub_forget_processes(struct gdbstub *stub)
+{
+    /* Each child sees its pair close and runs on undebugged. */
+    while (stub->processes && stub->processes->len > 0)
+        drop_process(stub, g_ptr_array_index(stub->processes, 0));
+    stub->general_process = NULL;
+}
+
+static struct gdbstub_process *find_process(const struct gdbstub *stub, int64_t pid)
+{
+    for (guint i = 0; stub->processes && i < stub->processes->len; i++) {
+        struct gdbstub_process *process = g_ptr_array_index(stub->processes, i);
+        if (process->pid == pid)
+            return process;
+    }
+    return NULL;
+}
+
+/* The kept child "pPID..." at text names, if any. */
+static struct gdbstub_process *named_process(const struct gdbstub *stub, const char *text,
+                                             const char *end)
+{
+    if (text >= end || *text != 'p')
+        return NULL;
+    char *after;
+    gint64 pid = g_ascii_strtoll(text + 1, &after, 16);
+    return after > text + 1 && after <= end ? find_process(stub, pid) : NULL;
+}
+
+/* ---- talking to a child ---------------------------------------------------- */
+
+/* The first whole packet in input ("$...#XX"), bytes before it dropped
+ * (acks); its length with the frame, 0 if none is whole yet. */
+static size_t whole_packet(GString *input)
+{
+    const char *start = memchr(input->str, '$', input->len);
+    if (!start) {
+        g_string_truncate(input, 0);
+        return 0;
+    }
+    g_string_erase(input, 0, start - input->str);
+    const char *hash = memchr(input->str, '#', input->len);
+    if (!hash || (size_t)(hash - input->str) + 3 > input->len)
+        return 0;
+    return (size_t)(hash - input->str) + 3;
+}
+
+static void send_to_child(struct gdbstub_process *process, const char *payload, size_t length)
+{
+    GString *frame = gdbstub_frame(payload, length);
+    const char *next = frame->str;
+    size_t left = frame->len;
+    while (left > 0) {
+        ssize_t sent = send(process->fd, next, left, MSG_NOSIGNAL);
+        if (sent < 0 && errno == EINTR)
+            continue;
+        if (sent <= 0)
+            break; /* gone: its end of the pair says so */
+        next += sent;
+        left -= (size_t)sent;
+    }
+    g_string_free(frame, TRUE);
+}
+
+/* An O packet (qRcmd's output, hex), not the answer "OK". */
+static bool is_console_output(const char *payload, size_t length)
+{
+    return length > 0 && payload[0] == 'O' && !(length == 2 && payload[1] == 'K');
+}
+
+/* Reads what the child sent; false at its end. */
+static bool receive_from_child(struct gdbstub_process *process)
+{
+    char buffer[4096];
+    ssize_t got;
+    do
+        got = recv(process->fd, buffer, sizeof buffer, MSG_DONTWAIT);
+    while (got < 0 && errno == EINTR);
+    if (got > 0)
+        g_string_append_len(process->input, buffer, got);
+    return got > 0 || (got < 0 && (errno == EAGAIN || errno == EWOULDBLOCK));
+}
+
+/* A packet of the child's goes to gdb as it is (the child framed it). */
+static void relay(struct gdbstub *stub, const char *frame, size_t length)
+{
+    g_string_assign(stub->last_packet, "");
+    g_string_append_len(stub->last_packet, frame, length);
+    gdbstub_send_raw(stub, frame, length);
+}
+
+/* The child's answers, and the stop of its resume: to gdb. A W or X is
+ * its end. */
+static gboolean on_child_readable(gint fd, GIOCondition condition, gpointer data)
+{
+    struct gdbstub_process *process = data;
+    struct gdbstub *stub = process->stub;
+    (void)fd, (void)condition;
+    bool alive = receive_from_child(process);
+    size_t length;
+    while ((length = whole_packet(process->input)) > 0) {
+        char kind = length > 4 ? process->input->str[1] : 0;
+        bool output = is_console_output(process->input->str + 1, length - 4);
+        if (process->forwarding)
+            relay(stub, process->input->str, length);
+        g_string_erase(process->input, 0, length);
+        if (output)
+            continue; /* the answer is still to come */
+        /* As for a stop of this process: the thread that stopped is selected. */
+        if (process->running)
+            stub->general_process = process;
+        process->forwarding = process->running = false;
+        if (kind == 'W' || kind == 'X')
+            alive = false;
+    }
+    if (alive)
+        return G_SOURCE_CONTINUE;
+    /* Gone while gdb waited for it: killed, as far as gdb can tell. */
+    if (process->forwarding) {
+        char text[64];
+        snprintf(text, sizeof text, process->running ? "X09;process:%" PRIx64 : "E03",
+                 process->pid);
+        gdbstub_reply(stub, text);
+    }
+    process->source = 0;
+    drop_process(stub, process);
+    return G_SOURCE_REMOVE;
+}
+
+/* Passes the packet on; the answer is relayed when it comes. */
+static void forward(struct gdbstub *stub, struct gdbstub_process *process,
+                    const struct gdbstub_cursor *packet, bool resumes)
+{
+    (void)stub;
+    process->forwarding = true;
+    process->running = resumes;
+    send_to_child(process, packet->next, (size_t)(packet->end - packet->next));
+}
+
+/* Asks a stopped child and waits for its answer (NULL: none came). */
+static char *ask(struct gdbstub_process *process, const char *packet)
+{
+    if (process->running || process->forwarding)
+        return NULL;
+    send_to_child(process, packet, strlen(packet));
+    for (;;) {
+        size_t length = whole_packet(process->input);
+        if (length > 0) {
+            char *payload = g_strndup(process->input->str + 1, length - 4);
+            g_string_erase(process->input, 0, length);
+            if (is_console_output(payload, length - 4)) {
+                g_free(payload);
+                continue;
+            }
+            return payload;
+        }
+        struct pollfd wait = {.fd = process->fd, .events = POLLIN};
+        if (poll(&wait, 1, ASK_TIMEOUT_MS) <= 0 || !receive_from_child(process))
+            return NULL;
+    }
+}
+
+/* ---- keeping a child -------------------------------------------------------- */
+
+bool gdbstub_keep_fork_child(struct gdbstub *stub)
+{
+    if (!stub->ops->fork_attach || !stub->fork_child)
+        return false;
+    char *session = gdbstub_handover_fork_session(stub, true);
+    int child_end = -1;
+    int fd = stub->ops->fork_attach(stub->opaque, stub->fork_child, session, &child_end);
+    g_free(session);
+    if (fd < 0)
+        return false;
+    struct gdbstub_process *process = g_new0(struct gdbstub_process, 1);
+    process->stub = stub;
+    process->pid = stub->fork_child;
+    process->fd = fd;
+    process->input = g_string_new(NULL);
+    process->source =
+        gdbstub_add_fd_source(stub, fd, G_IO_IN | G_IO_HUP | G_IO_ERR, on_child_readable, process);
+    g_ptr_array_add(processes(stub), process);
+    if (stub->fork_child_selected)
+        stub->general_process = process;
+    stub->fork_child = 0;
+    stub->fork_child_selected = false;
+    return true;
+}
+
+/* ---- which packets are a child's ------------------------------------------- */
+
+static bool starts_with(const struct gdbstub_cursor *packet, const char *prefix)
+{
+    size_t length = strlen(prefix);
+    return (size_t)(packet->end - packet->next) >= length &&
+           memcmp(packet->next, prefix, length) == 0;
+}
+
+/* vCont's actions: the one kept child they all name; *other when some
+ * action names another process or every one. */
+static struct gdbstub_process *resumed_process(struct gdbstub *stub,
+                                               const struct gdbstub_cursor *packet, bool *other)
+{
+    struct gdbstub_process *found = NULL;
+    *other = false;
+    for (const char *at = packet->next; at < packet->end; at++) {
+        if (*at != ';')
+            continue;
+        const char *colon = memchr(at, ':', (size_t)(packet->end - at));
+        const char *next = memchr(at + 1, ';', (size_t)(packet->end - at - 1));
+        if (!colon || (next && colon > next)) {
+            *other = true; /* no thread: every one */
+            continue;
+        }
+        struct gdbstub_process *process = named_process(stub, colon + 1, packet->end);
+        if (!process || (found && process != found))
+            *other = true;
+        else
+            found = process;
+    }
+    return found;
+}
+
+/* Packets about the process Hg selected. */
+static bool is_general_packet(const struct gdbstub_cursor *packet)
+{
+    static const char *const prefixes[] = {
+        "qXfer:auxv:", "qXfer:siginfo:", "qXfer:libraries:", "qXfer:libraries-svr4:",
+        "vFile:",      "qRcmd,",         "qGetTLSAddr:",
+    };
+    char letter = *packet->next;
+    if (strchr("gGpPmMXZz", letter))
+        return true;
+    for (size_t i = 0; i < G_N_ELEMENTS(prefixes); i++) {
+        if (starts_with(packet, prefixes[i]))
+            return true;
+    }
+    return false;
+}
+
+/* Settings of the whole session: every stopped child gets them too. */
+static void share_setting(struct gdbstub *stub, const struct gdbstub_cursor *packet)
+{
+    char *text = g_strndup(packet->next, (size_t)(packet->end - packet->next));
+    for (guint i = 0; i < stub->processes->len; i++)
+        g_free(ask(g_ptr_array_index(stub->processes, i), text));
+    g_free(text);
+}
+
+/* The kept child a packet names by pid: Hg/Hc, T, D;PID, vKill;PID,
+ * qAttached:PID. */
+static struct gdbstub_process *process_of(struct gdbstub *stub, const struct gdbstub_cursor *packet)
+{
+    const char *text = packet->next, *end = packet->end;
+    if (text[0] == 'H' && end - text > 2) {
+        struct gdbstub_process *process = named_process(stub, text + 2, end);
+        if (text[1] == 'g')
+            stub->general_process = process;
+        return process;
+    }
+    if (text[0] == 'T')
+        return named_process(stub, text + 1, end);
+    /* D;PID, vKill;PID, qAttached:PID: the pid bare, in hex. */
+    const char *pid = starts_with(packet, "D;")                      ? text + 2
+                      : starts_with(packet, "vKill;")                ? text + 6
+                      : starts_with(packet, "qAttached:")            ? text + 10
+                      : starts_with(packet, "qXfer:exec-file:read:") ? text + 21
+                                                                     : NULL;
+    if (!pid)
+        return NULL;
+    char *after;
+    gint64 number = g_ascii_strtoll(pid, &after, 16);
+    return after > pid && (after == end || *after == ':') ? find_process(stub, number) : NULL;
+}
+
+bool gdbstub_route_packet(struct gdbstub *stub, const struct gdbstub_cursor *packet)
+{
+    if (!stub->processes || stub->processes->len == 0 || packet->end == packet->next)
+        return false;
+    struct gdbstub_process *process = process_of(stub, packet);
+    bool resumes = false;
+    if (!process && starts_with(packet, "vCont;")) {
+        bool other;
+        process = resumed_process(stub, packet, &other);
+        if (process && other) {
+            gdbstub_reply_error(stub, EINVAL); /* one process at a time */
+            return true;
+        }
+        resumes = process != NULL;
+    }
+    if (!process && is_general_packet(packet))
+        process = stub->general_process;
+    if (process) {
+        forward(stub, process, packet, resumes);
+        return true;
+    }
+    if (*packet->next == 'Q')
+        share_setting(stub, packet);
+    return false;
+}
+
+bool gdbstub_route_interrupt(struct gdbstub *stub)
+{
+    for (guint i = 0; stub->processes && i < stub->processes->len; i++) {
+        struct gdbstub_process *process = g_ptr_array_index(stub->processes, i);
+        if (process->running) {
+            send(process->fd, "\x03", 1, MSG_NOSIGNAL);
+            return true;
+        }
+    }
+    return false;
+}
+
+/* ---- thread lists ----------------------------------------------------------- */
+
+void gdbstub_append_process_threads(const struct gdbstub *stub, GString *text)
+{
+    for (guint i = 0; stub->processes && i < stub->processes->len; i++) {
+        char *list = ask(g_ptr_array_index(stub->processes, i), "qfThreadInfo");
+        if (list && list[0] == 'm' && list[1])
+            g_string_append_printf(text, ",%s", list + 1);
+        g_free(list);
+    }
+}
+
+void gdbstub_append_process_threads_xml(const struct gdbstub *stub, GString *xml)
+{
+    static const char open[] = "<threads>\n", close[] = "</threads>";
+    for (guint i = 0; stub->processes && i < stub->processes->len; i++) {
+        char *reply = ask(g_ptr_array_index(stub->processes, i), "qXfer:threads:read::0,ffff");
+        size_t length = reply ? strlen(reply) : 0;
+        char *start = NULL;
+        if (length > 0 && gdbstub_unescape_binary(reply, &length)) {
+            reply[length] = '\0';
+            start = strstr(reply, open);
+        }
+        char *end = start ? strstr(start, close) : NULL;
+        if (end)
+            g_string_append_len(xml, start + sizeof open - 1, end - start - (sizeof open - 1));
+        g_free(reply);
+    }
+}
