@@ -109,6 +109,9 @@ void gdbstub_notify_stop(struct gdbstub *stub, const struct gdb_stop *stop)
         stub->stop_reply_owed = false;
         gdbstub_send_stop_reply(stub);
     }
+    /* Children gdb keeps outlive the program: one of them serves gdb on. */
+    if (gdbstub_program_ended(stub))
+        gdbstub_pass_connection_on(stub);
 }
 
 /* A new debugger starts from a clean protocol state. */
@@ -147,6 +150,7 @@ struct gdbstub *gdbstub_new(const struct gdb_target_ops *ops, void *opaque)
     stub->context = g_main_context_ref_thread_default();
     stub->listen_fd = -1;
     stub->connection_fd = -1;
+    stub->spare_connection_fd = -1;
     stub->last_packet = g_string_new(NULL);
     stub->pending_output = g_string_new(NULL);
     stub->files = g_array_new(FALSE, FALSE, sizeof(int));
@@ -165,6 +169,8 @@ void gdbstub_free(struct gdbstub *stub)
     if (!stub)
         return;
     gdbstub_close_connection(stub);
+    if (stub->spare_connection_fd >= 0)
+        close(stub->spare_connection_fd);
     if (stub->processes)
         g_ptr_array_free(stub->processes, TRUE);
     gdbstub_remove_source(stub, &stub->listen_source);

@@ -153,6 +153,7 @@ static bool is_socket_fd(int fd)
 
 struct handover {
     int conn, listen;
+    int spare; /* a kept child: gdb's own connection, for when its parent ends */
     unsigned flags;
     bool pass[GDB_SIGNAL_LIMIT], program[GDB_SIGNAL_LIMIT];
     char *unix_path;
@@ -185,14 +186,16 @@ static bool parse_item(struct handover *handover, const char *item)
 
 static bool parse_handover(struct handover *handover, const char *text, int connection)
 {
-    *handover = (struct handover){.conn = -1, .listen = -1};
+    *handover = (struct handover){.conn = -1, .listen = -1, .spare = -1};
     gchar **items = g_strsplit(text, ";", -1);
     bool good = true;
     for (gchar **item = items; *item && good; item++)
         good = parse_item(handover, *item);
     g_strfreev(items);
-    if (connection >= 0)
+    if (connection >= 0) {
+        handover->spare = is_socket_fd(handover->conn) ? handover->conn : -1;
         handover->conn = connection;
+    }
     return good && is_socket_fd(handover->conn) &&
            (handover->listen < 0 || is_socket_fd(handover->listen));
 }
@@ -230,6 +233,8 @@ static int adopt(struct gdbstub *stub, const char *text, int connection, char **
     stub->unix_path = handover.unix_path;
     stub->address = g_strdup(handover.unix_path ? handover.unix_path : "the debugger's socket");
     gdbstub_adopt_connection(stub, handover.conn);
+    stub->spare_connection_fd = handover.spare;
+    set_inherited(handover.spare, false);
     /* Stopped, or about to be: until the first stop nothing is answered. */
     stub->running = true;
     return 0;
@@ -254,4 +259,26 @@ int gdbstub_handover_adopt_fork(struct gdbstub *stub, const char *text, int conn
         return 0;
     stub->serve_at_stop = false;
     return -1;
+}
+
+/* A kept child whose parent's program ended: gdb's own connection is this
+ * stub's now (QHermituxAdopt:NOACK, from the parent's stub, which sent gdb
+ * the parent's exit and stopped reading), as gdbserver goes on serving the
+ * processes left. No answer: the parent is gone. */
+void gdbstub_handle_adopt(struct gdbstub *stub, struct gdbstub_cursor *args)
+{
+    uint64_t no_ack;
+    if (stub->spare_connection_fd < 0 || !gdbstub_take_char(args, ':') ||
+        !gdbstub_take_hex(args, &no_ack))
+        return;
+    int connection = stub->spare_connection_fd;
+    stub->spare_connection_fd = -1;
+    gdbstub_remove_source(stub, &stub->connection_source);
+    gdbstub_remove_source(stub, &stub->output_source);
+    g_string_truncate(stub->pending_output, 0);
+    close(stub->connection_fd);
+    stub->no_ack_mode = no_ack != 0;
+    stub->receive_state = RECEIVE_IDLE;
+    fcntl(connection, F_SETFL, fcntl(connection, F_GETFL) | O_NONBLOCK);
+    gdbstub_adopt_connection(stub, connection);
 }

@@ -64,6 +64,9 @@ struct gdbstub {
     /* A connection taken from a fork's parent: read from the child's first
      * stop on, when every packet can be answered (handover.c). */
     bool serve_at_stop;
+    /* A kept child's copy of gdb's connection, while it talks to gdb
+     * through its parent's stub (handover.c's QHermituxAdopt); -1: none. */
+    int spare_connection_fd;
     char *address;
     char *unix_path; /* to unlink at the end */
 
@@ -215,6 +218,13 @@ void gdbstub_append_process_threads(const struct gdbstub *stub, GString *text);
 void gdbstub_append_process_threads_xml(const struct gdbstub *stub, GString *xml);
 /* The connection ends: the children run on undebugged. */
 void gdbstub_forget_processes(struct gdbstub *stub);
+
+/* The parent's program ended: gdb's connection goes to the first kept
+ * child, the others run on. True when it went. */
+bool gdbstub_pass_connection_on(struct gdbstub *stub);
+
+/* ---- handover.c */
+void gdbstub_handle_adopt(struct gdbstub *stub, struct gdbstub_cursor *args);
 
 /* ---- xfer.c: qXfer objects */
 void gdbstub_handle_transfer(struct gdbstub *stub, struct gdbstub_cursor *args);

@@ -18,6 +18,7 @@
  * refused.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <poll.h>
 #include <stdio.h>
@@ -112,20 +113,24 @@ static size_t whole_packet(GString *input)
     return (size_t)(hash - input->str) + 3;
 }
 
-static void send_to_child(struct gdbstub_process *process, const char *payload, size_t length)
+/* Blocking: all of it, unless the peer is gone. */
+static void send_all(int fd, const char *next, size_t left)
 {
-    GString *frame = gdbstub_frame(payload, length);
-    const char *next = frame->str;
-    size_t left = frame->len;
     while (left > 0) {
-        ssize_t sent = send(process->fd, next, left, MSG_NOSIGNAL);
+        ssize_t sent = send(fd, next, left, MSG_NOSIGNAL);
         if (sent < 0 && errno == EINTR)
             continue;
         if (sent <= 0)
-            break; /* gone: its end of the pair says so */
+            break; /* gone: its end says so */
         next += sent;
         left -= (size_t)sent;
     }
+}
+
+static void send_to_child(struct gdbstub_process *process, const char *payload, size_t length)
+{
+    GString *frame = gdbstub_frame(payload, length);
+    send_all(process->fd, frame->str, frame->len);
     g_string_free(frame, TRUE);
 }
 
@@ -406,4 +411,27 @@ void gdbstub_append_process_threads_xml(const struct gdbstub *stub, GString *xml
             g_string_append_len(xml, start + sizeof open - 1, end - start - (sizeof open - 1));
         g_free(reply);
     }
+}
+
+/* The socket, blocking, takes what is still pending (the parent's exit):
+ * it must reach gdb before the child answers anything. */
+static void flush_blocking(struct gdbstub *stub)
+{
+    fcntl(stub->connection_fd, F_SETFL, fcntl(stub->connection_fd, F_GETFL) & ~O_NONBLOCK);
+    send_all(stub->connection_fd, stub->pending_output->str, stub->pending_output->len);
+    g_string_truncate(stub->pending_output, 0);
+}
+
+bool gdbstub_pass_connection_on(struct gdbstub *stub)
+{
+    if (!stub->processes || stub->processes->len == 0 || stub->connection_fd < 0 || stub->closing)
+        return false;
+    struct gdbstub_process *heir = g_ptr_array_index(stub->processes, 0);
+    flush_blocking(stub);
+    char text[32];
+    snprintf(text, sizeof text, "QHermituxAdopt:%d", stub->no_ack_mode ? 1 : 0);
+    send_to_child(heir, text, strlen(text));
+    /* This stub reads no more of it; its copy closes (the child has one). */
+    gdbstub_close_connection(stub);
+    return true;
 }

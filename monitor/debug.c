@@ -2220,7 +2220,9 @@ struct debug_thread *debugger_fork_child(struct debugger **debugger, struct acce
     bool followed = word[0] == 'd', kept = word[0] == 'p';
     if (!kept && channel >= 0)
         close(channel);
-    gdbstub_forget_after_fork(parent->stub, followed);
+    /* A kept child keeps gdb's connection too: it serves it if the parent's
+     * program ends first. */
+    gdbstub_forget_after_fork(parent->stub, followed || kept);
     struct debugger *child =
         followed || kept ? debugger_for_fork_child(parent->guest, word + 1, kept ? channel : -1)
                          : NULL;

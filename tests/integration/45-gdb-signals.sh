@@ -187,7 +187,7 @@ gdb_follow_fork_child() {
     expect "$dir" gdb.out.norm '^\[Attaching after Thread PID.TID fork to child Thread PID.TID\]' \
         '^\[Detaching after fork from parent process PID\]' \
         '^Thread PID.TID "forker" hit Breakpoint 1, child_work \(n=10\)' \
-        '^#1  0x[0-9a-f]+ in main \(\) at .*forker.c:' \
+        '^#1  0x[0-9a-f]+ in main \(argc=1, argv=ADDR\) at .*forker.c:' \
         '^\[Inferior 2 \(process PID\) exited with code 03\]' || return 1
     expect "$dir" out '^child: sum=55$' '^parent: child exited 3, reported 6$' || return 1
     expect_status "$dir" 0 || return 1
@@ -215,11 +215,29 @@ gdb_detach_on_fork_off() {
     expect "$dir" gdb.out.norm '^\[New inferior 2 \(process PID\)\]' \
         '^\* 1 process PID 1 \(remote\) ' '^ 2 process PID 1 \(remote\) ' \
         '^Thread PID.TID "forker" hit Breakpoint 2.2, child_work \(n=10\)' \
-        '^#1 0x[0-9a-f]+ in main \(\) at .*forker.c:' \
+        '^#1 0x[0-9a-f]+ in main \(argc=1, argv=ADDR\) at .*forker.c:' \
         '^\[Inferior 2 \(process PID\) exited with code 03\]' \
         '^\[Inferior 1 \(process PID\) exited normally\]' || return 1
     expect "$dir" out '^child: sum=55$' '^parent: child exited 3, reported 6$' || return 1
     expect_status "$dir" 0 || return 1
+    same_as_gdbserver "$dir"
+}
+
+# The same with a parent that ends first (forker nowait): gdb goes on with the child, whose
+# monitor then serves gdb's connection itself; as gdbserver.
+gdb_detach_on_fork_off_parent_first() {
+    local accel=$1 dir=$2 libc=$3
+    have_gdbserver || return 77
+    SESSION_PROGRAM=forker signal_session "$accel" "$dir" "$libc" nowait \
+        -ex 'set detach-on-fork off' -ex 'break child_work' -ex continue -ex 'info inferiors' \
+        -ex 'inferior 2' -ex continue -ex bt -ex continue
+    sed -i -E -e 's/\(remote [^)]*\)/(remote)/' -e 's/ +/ /g' "$dir/gdb.out.norm" \
+        "$dir/native.gdb.out.norm"
+    expect "$dir" gdb.out.norm '^\[Inferior 1 \(process PID\) exited normally\]' \
+        '^ 2 process PID 1 \(remote\) ' \
+        '^Thread PID.TID "forker" hit Breakpoint 1.2, child_work \(n=10\)' \
+        '^\[Inferior 2 \(process PID\) exited with code 03\]' || return 1
+    expect "$dir" out '^child: sum=55$' '^parent: not waiting$' || return 1
     same_as_gdbserver "$dir"
 }
 
@@ -403,6 +421,8 @@ for gdb_libc in glibc musl; do
     custom "gdb-process/$gdb_libc/exec" gdb_exec_events "$gdb_libc"
     custom "gdb-process/$gdb_libc/follow-child" gdb_follow_fork_child "$gdb_libc"
     custom "gdb-process/$gdb_libc/detach-on-fork-off" gdb_detach_on_fork_off "$gdb_libc"
+    custom "gdb-process/$gdb_libc/parent-ends-first" gdb_detach_on_fork_off_parent_first \
+        "$gdb_libc"
     custom "gdb-signals/$gdb_libc/thread-stops" gdb_thread_signal_stops "$gdb_libc"
     custom "gdb-signals/$gdb_libc/thread-resume" gdb_thread_signal_resume "$gdb_libc"
     custom "gdb-signals/$gdb_libc/thread-given" gdb_thread_signal_given "$gdb_libc"

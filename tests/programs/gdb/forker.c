@@ -1,6 +1,8 @@
 /* forker: a program that forks, for the gdb tests. The parent is debugged; the child runs
- * child_work (where gdb has a breakpoint the child must never stop at) to completion. */
+ * child_work (where gdb has a breakpoint the child must never stop at) to completion.
+ * "nowait": the parent ends without waiting for the child. */
 #include <stdio.h>
+#include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -18,13 +20,17 @@ int parent_report(int child_code)
     return doubled;
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
     fflush(stdout);
     pid_t pid = fork();
     if (pid == 0) {
         printf("child: sum=%d\n", child_work(10));
         return 3;
+    }
+    if (argc > 1 && strcmp(argv[1], "nowait") == 0) {
+        printf("parent: not waiting\n");
+        return 0;
     }
     int status = 0;
     waitpid(pid, &status, 0);
