@@ -110,7 +110,7 @@ void gdbstub_notify_stop(struct gdbstub *stub, const struct gdb_stop *stop)
         gdbstub_send_stop_reply(stub);
     }
     /* Children gdb keeps outlive the program: one of them serves gdb on. */
-    if (gdbstub_program_ended(stub))
+    if (gdbstub_program_ended(stub) && !stub->closing)
         gdbstub_pass_connection_on(stub);
 }
 

@@ -219,8 +219,8 @@ void gdbstub_append_process_threads_xml(const struct gdbstub *stub, GString *xml
 /* The connection ends: the children run on undebugged. */
 void gdbstub_forget_processes(struct gdbstub *stub);
 
-/* The parent's program ended: gdb's connection goes to the first kept
- * child, the others run on. True when it went. */
+/* The program ended, or gdb detached or killed it: gdb's connection goes
+ * to the first kept child, the others run on. True when it went. */
 bool gdbstub_pass_connection_on(struct gdbstub *stub);
 
 /* ---- handover.c */

@@ -41,6 +41,7 @@ struct gdbstub_process {
     GString *input;  /* bytes received, not yet a whole packet */
     bool running;    /* resumed: its stop is gdb's next answer */
     bool forwarding; /* a packet was passed on: its answer goes to gdb */
+    bool leaving;    /* gdb detached or killed it */
 };
 
 static GPtrArray *processes(struct gdbstub *stub)
@@ -363,6 +364,7 @@ bool gdbstub_route_packet(struct gdbstub *stub, const struct gdbstub_cursor *pac
     if (!process && is_general_packet(packet))
         process = stub->general_process;
     if (process) {
+        process->leaving |= starts_with(packet, "D;") || starts_with(packet, "vKill;");
         forward(stub, process, packet, resumes);
         return true;
     }
@@ -424,9 +426,14 @@ static void flush_blocking(struct gdbstub *stub)
 
 bool gdbstub_pass_connection_on(struct gdbstub *stub)
 {
-    if (!stub->processes || stub->processes->len == 0 || stub->connection_fd < 0 || stub->closing)
+    struct gdbstub_process *heir = NULL;
+    for (guint i = 0; stub->processes && i < stub->processes->len && !heir; i++) {
+        struct gdbstub_process *process = g_ptr_array_index(stub->processes, i);
+        if (!process->leaving)
+            heir = process;
+    }
+    if (!heir || stub->connection_fd < 0)
         return false;
-    struct gdbstub_process *heir = g_ptr_array_index(stub->processes, 0);
     flush_blocking(stub);
     char text[32];
     snprintf(text, sizeof text, "QHermituxAdopt:%d", stub->no_ack_mode ? 1 : 0);

@@ -148,6 +148,13 @@ bool gdbstub_handle_fork_child(struct gdbstub *stub, const struct gdbstub_cursor
         hand_connection_to_child(stub);
         return false;
     }
+    /* vKill;CHILD: its own stub ends it. */
+    if (length > 6 && !memcmp(text, "vKill;", 6)) {
+        char *after;
+        if (g_ascii_strtoll(text + 6, &after, 16) == stub->fork_child && after == end)
+            gdbstub_keep_fork_child(stub);
+        return false;
+    }
     /* gdb resumes without having let the child go: it keeps it
      * (detach-on-fork off), stopped. */
     if (text[0] == 'v' || text[0] == 'c' || text[0] == 's' || text[0] == 'C' || text[0] == 'S') {

@@ -142,6 +142,10 @@ static void end_connection(struct gdbstub *stub)
     bool said_goodbye = stub->said_goodbye;
     if (said_goodbye)
         flush_output(stub); /* D's OK, if the socket takes it */
+    /* gdb detached or killed this process but keeps a child: it goes on
+     * with it. */
+    if (said_goodbye && gdbstub_pass_connection_on(stub))
+        return;
     gdbstub_close_connection(stub);
     if (!said_goodbye)
         stub->ops->disconnected(stub->opaque);

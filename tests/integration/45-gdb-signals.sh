@@ -241,6 +241,28 @@ gdb_detach_on_fork_off_parent_first() {
     same_as_gdbserver "$dir"
 }
 
+# detach-on-fork off, then `detach inferior 1` (D;PID) at waitpid: the parent runs on
+# undebugged and waits; gdb goes on with the child it keeps (the connection is its own
+# now); kill of a vfork child gdb holds (vKill;PID) ends the child, not its parent.
+gdb_detach_parent_keep_child() {
+    local accel=$1 dir=$2 libc=$3
+    have_gdbserver || return 77
+    SESSION_PROGRAM=forker signal_session "$accel" "$dir" "$libc" "" \
+        -ex 'set detach-on-fork off' -ex 'break waitpid' -ex 'break child_work' -ex continue \
+        -ex 'detach inferior 1' -ex 'inferior 2' -ex continue -ex bt -ex continue
+    expect "$dir" gdb.out.norm '^\[Inferior 1 \(process PID\) detached\]' \
+        '^Thread PID.TID "forker" hit Breakpoint 2.2, child_work \(n=10\)' \
+        '^\[Inferior 2 \(process PID\) exited with code 03\]' || return 1
+    expect "$dir" out '^child: sum=55$' '^parent: child exited 3, reported 6$' || return 1
+    same_as_gdbserver "$dir" || return 1
+    signal_session "$accel" "$dir" "$libc" vfork -ex 'set detach-on-fork off' \
+        -ex 'catch vfork' -ex continue -ex 'info inferiors' -ex continue
+    sed -i -E -e 's/\(remote [^)]*\)/(remote)/' -e 's/ +/ /g' "$dir/gdb.out.norm" \
+        "$dir/native.gdb.out.norm"
+    expect "$dir" gdb.out.norm '^Can not resume the parent process over vfork' || return 1
+    same_as_gdbserver "$dir"
+}
+
 # An execve under gdb: the debugger stays attached (exec-events), gdb says the process is
 # executing a new program, `catch exec` stops there, a breakpoint on main hits again in
 # the new image with its arguments, and the exit code comes through; as gdbserver. (The
@@ -440,3 +462,4 @@ custom "gdb-signals/glibc/handle" gdb_signal_handle glibc
 custom "gdb-signals/glibc/given" gdb_signal_given glibc
 custom "gdb-signals/glibc/siginfo-write" gdb_siginfo_write glibc
 custom "gdb-process/glibc/events" gdb_process_events glibc
+custom "gdb-process/glibc/detach-parent-keep-child" gdb_detach_parent_keep_child glibc
