@@ -61,8 +61,9 @@ static void append_signals(GString *text, const char *name, const bool set[GDB_S
     }
 }
 
-/* The session's text; listen < 0: none handed over. */
-static char *session_text(const struct gdbstub *stub, int listen, bool no_ack)
+/* The session's text; listen < 0: none handed over. exec: for the new
+ * monitor of an execve, which gets this one's spare connection too. */
+static char *session_text(const struct gdbstub *stub, int listen, bool no_ack, bool exec)
 {
     unsigned flags = (no_ack || stub->no_ack_mode ? HANDOVER_NO_ACK : 0) |
                      (stub->debugger_swbreak ? HANDOVER_SWBREAK : 0) |
@@ -76,6 +77,9 @@ static char *session_text(const struct gdbstub *stub, int listen, bool no_ack)
     g_string_append_printf(text, "conn=%d;listen=%d;flags=%x", stub->connection_fd, listen, flags);
     append_signals(text, "pass", stub->pass_signals);
     append_signals(text, "program", stub->program_signals);
+    /* A kept child's copy of gdb's connection comes across its execve. */
+    if (exec && stub->spare_connection_fd >= 0)
+        g_string_append_printf(text, ";spare=%d", stub->spare_connection_fd);
     if (listen >= 0 && stub->unix_path) {
         g_string_append(text, ";unix=");
         for (const char *at = stub->unix_path; *at; at++)
@@ -90,7 +94,8 @@ char *gdbstub_handover_save(struct gdbstub *stub)
         return NULL;
     set_inherited(stub->connection_fd, true);
     set_inherited(stub->listen_fd, true);
-    return session_text(stub, stub->listen_fd, false);
+    set_inherited(stub->spare_connection_fd, true);
+    return session_text(stub, stub->listen_fd, false, true);
 }
 
 /* gdb follows a fork's child (follow-fork-mode child): the child has the
@@ -99,7 +104,7 @@ char *gdbstub_handover_save(struct gdbstub *stub)
  * talks to this stub without acks (its pair is reliable). */
 char *gdbstub_handover_fork_session(const struct gdbstub *stub, bool kept)
 {
-    return session_text(stub, -1, kept);
+    return session_text(stub, -1, kept, false);
 }
 
 void gdbstub_handover_cancel(struct gdbstub *stub)
@@ -108,6 +113,7 @@ void gdbstub_handover_cancel(struct gdbstub *stub)
         return;
     set_inherited(stub->connection_fd, false);
     set_inherited(stub->listen_fd, false);
+    set_inherited(stub->spare_connection_fd, false);
 }
 
 /* "S.S.S" (hex) into set; false on anything else. */
@@ -171,6 +177,8 @@ static bool parse_item(struct handover *handover, const char *item)
         handover->conn = (int)strtol(value, &end, 10);
     else if (name_length == 6 && !strncmp(item, "listen", 6))
         handover->listen = (int)strtol(value, &end, 10);
+    else if (name_length == 5 && !strncmp(item, "spare", 5))
+        handover->spare = (int)strtol(value, &end, 10);
     else if (name_length == 5 && !strncmp(item, "flags", 5))
         handover->flags = (unsigned)strtoul(value, &end, 16);
     else if (name_length == 4 && !strncmp(item, "pass", 4))
@@ -196,6 +204,8 @@ static bool parse_handover(struct handover *handover, const char *text, int conn
         handover->spare = is_socket_fd(handover->conn) ? handover->conn : -1;
         handover->conn = connection;
     }
+    if (!is_socket_fd(handover->spare))
+        handover->spare = -1;
     return good && is_socket_fd(handover->conn) &&
            (handover->listen < 0 || is_socket_fd(handover->listen));
 }

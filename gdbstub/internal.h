@@ -218,6 +218,8 @@ void gdbstub_append_process_threads(const struct gdbstub *stub, GString *text);
 void gdbstub_append_process_threads_xml(const struct gdbstub *stub, GString *xml);
 /* The connection ends: the children run on undebugged. */
 void gdbstub_forget_processes(struct gdbstub *stub);
+/* In a fork's child: this process's copies of the pairs, closed. */
+void gdbstub_close_process_fds(struct gdbstub *stub);
 
 /* The program ended, or gdb detached or killed it: gdb's connection goes
  * to the first kept child, the others run on. True when it went. */

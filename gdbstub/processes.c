@@ -42,6 +42,9 @@ struct gdbstub_process {
     bool running;    /* resumed: its stop is gdb's next answer */
     bool forwarding; /* a packet was passed on: its answer goes to gdb */
     bool leaving;    /* gdb detached or killed it */
+    /* The processes reached through it: the children gdb keeps of its own
+     * (its stub routes to them in turn), learnt from its fork stops. */
+    GArray *descendants; /* int64_t pids */
 };
 
 static GPtrArray *processes(struct gdbstub *stub)
@@ -56,6 +59,7 @@ static void process_free(struct gdbstub_process *process)
     gdbstub_remove_source(process->stub, &process->source);
     close(process->fd);
     g_string_free(process->input, TRUE);
+    g_array_free(process->descendants, TRUE);
     g_free(process);
 }
 
@@ -75,14 +79,70 @@ void gdbstub_forget_processes(struct gdbstub *stub)
     stub->general_process = NULL;
 }
 
+static int descendant_index(const struct gdbstub_process *process, int64_t pid)
+{
+    for (guint i = 0; i < process->descendants->len; i++) {
+        if (g_array_index(process->descendants, int64_t, i) == pid)
+            return (int)i;
+    }
+    return -1;
+}
+
+/* The kept child that is pid, or through which pid is reached. */
+void gdbstub_close_process_fds(struct gdbstub *stub)
+{
+    for (guint i = 0; stub->processes && i < stub->processes->len; i++) {
+        struct gdbstub_process *process = g_ptr_array_index(stub->processes, i);
+        close(process->fd);
+        process->fd = -1;
+    }
+}
+
 static struct gdbstub_process *find_process(const struct gdbstub *stub, int64_t pid)
 {
     for (guint i = 0; stub->processes && i < stub->processes->len; i++) {
         struct gdbstub_process *process = g_ptr_array_index(stub->processes, i);
-        if (process->pid == pid)
+        if (process->pid == pid || descendant_index(process, pid) >= 0)
             return process;
     }
     return NULL;
+}
+
+/* The pid after name ("fork:p", ";process:") in payload, 0 if none. */
+static int64_t pid_after(const char *payload, size_t length, const char *name)
+{
+    const char *at = g_strstr_len(payload, (gssize)length, name);
+    return at ? g_ascii_strtoll(at + strlen(name), NULL, 16) : 0;
+}
+
+/* What a stop of the child says of the processes behind it: a fork of
+ * one of them made another (gdb may keep it: it is reached through this
+ * child), or one ended. True when the child itself ended. */
+static bool learn_from_stop(struct gdbstub_process *process, const char *payload, size_t length)
+{
+    if (length == 0)
+        return false;
+    if (payload[0] == 'T') {
+        int64_t born = pid_after(payload, length, "fork:p");
+        if (born > 0 && descendant_index(process, born) < 0)
+            g_array_append_val(process->descendants, born);
+        return false;
+    }
+    if (payload[0] != 'W' && payload[0] != 'X')
+        return false;
+    int64_t ended = pid_after(payload, length, ";process:");
+    int index = descendant_index(process, ended);
+    if (ended > 0 && index >= 0) {
+        g_array_remove_index(process->descendants, (guint)index);
+        return false;
+    }
+    /* Its stub handed its end of the pair to a child it keeps: the pair
+     * goes on reaching those. */
+    if (process->descendants->len > 0) {
+        process->leaving = true;
+        return false;
+    }
+    return true;
 }
 
 /* The kept child "pPID..." at text names, if any. */
@@ -172,8 +232,9 @@ static gboolean on_child_readable(gint fd, GIOCondition condition, gpointer data
     bool alive = receive_from_child(process);
     size_t length;
     while ((length = whole_packet(process->input)) > 0) {
-        char kind = length > 4 ? process->input->str[1] : 0;
         bool output = is_console_output(process->input->str + 1, length - 4);
+        bool ended =
+            process->running && learn_from_stop(process, process->input->str + 1, length - 4);
         if (process->forwarding)
             relay(stub, process->input->str, length);
         g_string_erase(process->input, 0, length);
@@ -183,7 +244,7 @@ static gboolean on_child_readable(gint fd, GIOCondition condition, gpointer data
         if (process->running)
             stub->general_process = process;
         process->forwarding = process->running = false;
-        if (kind == 'W' || kind == 'X')
+        if (ended)
             alive = false;
     }
     if (alive)
@@ -250,6 +311,7 @@ bool gdbstub_keep_fork_child(struct gdbstub *stub)
     process->pid = stub->fork_child;
     process->fd = fd;
     process->input = g_string_new(NULL);
+    process->descendants = g_array_new(FALSE, FALSE, sizeof(int64_t));
     process->source =
         gdbstub_add_fd_source(stub, fd, G_IO_IN | G_IO_HUP | G_IO_ERR, on_child_readable, process);
     g_ptr_array_add(processes(stub), process);
@@ -346,6 +408,22 @@ static struct gdbstub_process *process_of(struct gdbstub *stub, const struct gdb
     return after > pid && (after == end || *after == ':') ? find_process(stub, number) : NULL;
 }
 
+/* D;PID or vKill;PID: that process is gdb's no more. */
+static void note_leaving(struct gdbstub_process *process, const struct gdbstub_cursor *packet)
+{
+    const char *pid = starts_with(packet, "D;")       ? packet->next + 2
+                      : starts_with(packet, "vKill;") ? packet->next + 6
+                                                      : NULL;
+    if (!pid)
+        return;
+    int64_t leaving = g_ascii_strtoll(pid, NULL, 16);
+    int index = descendant_index(process, leaving);
+    if (index >= 0)
+        g_array_remove_index(process->descendants, (guint)index);
+    else if (leaving == process->pid)
+        process->leaving = true;
+}
+
 bool gdbstub_route_packet(struct gdbstub *stub, const struct gdbstub_cursor *packet)
 {
     if (!stub->processes || stub->processes->len == 0 || packet->end == packet->next)
@@ -364,7 +442,7 @@ bool gdbstub_route_packet(struct gdbstub *stub, const struct gdbstub_cursor *pac
     if (!process && is_general_packet(packet))
         process = stub->general_process;
     if (process) {
-        process->leaving |= starts_with(packet, "D;") || starts_with(packet, "vKill;");
+        note_leaving(process, packet);
         forward(stub, process, packet, resumes);
         return true;
     }

@@ -374,6 +374,12 @@ void gdbstub_forget_after_fork(struct gdbstub *stub, bool keep_connection)
         return;
     if (stub->connection_fd >= 0 && !keep_connection)
         close(stub->connection_fd);
+    /* Copies that would keep gdb's connection, or a kept child's pair,
+     * open after their owner ended. */
+    if (stub->spare_connection_fd >= 0)
+        close(stub->spare_connection_fd);
+    stub->spare_connection_fd = -1;
+    gdbstub_close_process_fds(stub);
     if (stub->listen_fd >= 0)
         close(stub->listen_fd);
     stub->connection_fd = stub->listen_fd = -1;

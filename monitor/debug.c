@@ -26,6 +26,7 @@
 #include <fcntl.h>
 #include <glib.h>
 #include <inttypes.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -163,6 +164,7 @@ static int tell_fork_child_locked(struct debug_thread *thread, const char *word,
 static int target_fork_release(void *opaque, int64_t child);
 static int target_fork_follow(void *opaque, int64_t child, const char *session);
 static int target_fork_attach(void *opaque, int64_t child, const char *session, int *child_end);
+static void release_fork_children(struct debugger *debugger);
 
 struct stop_message {
     struct debugger *debugger;
@@ -1635,11 +1637,14 @@ static void target_disconnected(void *opaque)
     /* A halted guest waits for the next debugger; a running one runs on,
      * and either way no breakpoint of the old session stays planted. */
     struct debugger *debugger = opaque;
-    /* A fork's child has no listener for another debugger: it runs on. */
-    if (debugger->fork_child) {
+    /* A fork's child (or its execve's new monitor) has no listener for
+     * another debugger: it runs on. */
+    if (debugger->fork_child || !gdbstub_accepting(debugger->stub)) {
         target_detach(debugger);
         return;
     }
+    /* A fork's child waiting for gdb's word is not the next debugger's. */
+    release_fork_children(debugger);
     if (stop_silently(debugger, SILENT_DISCONNECT)) {
         remove_all_breakpoints(debugger);
         forget_session(debugger);
@@ -1996,10 +2001,11 @@ char *debugger_exec_handover(struct debugger *debugger, bool cancel)
  * (detach-on-fork off). Here the child is another monitor process without
  * the parent's main loop, so it waits on a socket pair the forking thread
  * made before the host fork, for a word ending in a newline: "r" (run
- * undebugged), "d" + a session, or "p" + a session. Following it ("d")
- * hands it the whole connection (its fd came across the fork) with the
- * session's agreements, as an execve does (gdbstub/handover.c): gdb then
- * talks to the child alone and the detached parent needs no debugger.
+ * undebugged), "k" (killed with its parent), "d" + a session, or "p" + a
+ * session. Following it ("d") hands it the whole connection (its fd came
+ * across the fork) with the session's agreements, as an execve does
+ * (gdbstub/handover.c): gdb then talks to the child alone and the detached
+ * parent needs no debugger.
  * Keeping both ("p") makes the pair the child's connection: the parent's
  * stub passes it gdb's packets about the child and relays its answers
  * (gdbstub/processes.c). Either way the child serves gdb on a main loop of
@@ -2069,8 +2075,20 @@ void debugger_fork_settle(struct debugger *debugger)
     if (!debugger || !self || self->debugger != debugger)
         return;
     g_mutex_lock(&debugger->mutex);
+    /* Killed by gdb with its parent, as gdbserver kills every inferior. */
     if (self->fork_channel >= 0)
-        tell_fork_child_locked(self, "r", "");
+        tell_fork_child_locked(self, debugger->killed ? "k" : "r", "");
+    g_mutex_unlock(&debugger->mutex);
+}
+
+static void release_fork_children(struct debugger *debugger)
+{
+    g_mutex_lock(&debugger->mutex);
+    for (guint i = 0; i < debugger->threads->len; i++) {
+        struct debug_thread *thread = thread_at(debugger, i);
+        if (thread->fork_channel >= 0)
+            tell_fork_child_locked(thread, "r", "");
+    }
     g_mutex_unlock(&debugger->mutex);
 }
 
@@ -2217,6 +2235,8 @@ struct debug_thread *debugger_fork_child(struct debugger **debugger, struct acce
         parent->guest->accel_ops->set_state(accel, &state, CPU_STATE_GPRS);
     }
     char *word = channel >= 0 ? await_fork_word(channel) : g_strdup("");
+    if (word[0] == 'k')
+        kill(getpid(), SIGKILL);
     bool followed = word[0] == 'd', kept = word[0] == 'p';
     if (!kept && channel >= 0)
         close(channel);
