@@ -208,6 +208,11 @@ void linux_thread_foreach(struct linux_process *process,
 /* In a fork's child, only the forking thread goes on. */
 void linux_thread_after_fork(struct linux_thread *survivor);
 
+/* A thread that is not the main one is done, its vCPU about to go (exit,
+ * or exit_group ending it with the others): it leaves the thread list, so
+ * no signal picks or kicks it from then on. Before destroying the vCPU. */
+void linux_thread_unlist(struct linux_thread *thread);
+
 /* Frees a thread that ended (LINUX_THREAD_EXIT), once its host thread no
  * longer uses it. Not the main thread (freed with the process). */
 void linux_thread_free(struct linux_thread *thread);

@@ -416,10 +416,17 @@ void linux_signal_send(struct linux_process *process, struct linux_thread *threa
     g_mutex_unlock(&process->signal_lock);
     if (!queued)
         return;
-    if (!thread)
+    if (!thread) {
         wake_for_process(process, signal);
-    else if (wants_signal(thread, signal) && thread != current_thread)
+        return;
+    }
+    /* Kicked only while listed, under the lock its vCPU's end takes
+     * (linux_thread_unlist). */
+    g_mutex_lock(&process->threads_lock);
+    bool listed = process->threads && g_ptr_array_find(process->threads, thread, NULL);
+    if (listed && wants_signal(thread, signal) && thread != current_thread)
         kick(thread);
+    g_mutex_unlock(&process->threads_lock);
 }
 
 static void send_simple(struct linux_thread *thread, int signal, int code, bool to_thread)

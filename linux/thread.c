@@ -106,6 +106,17 @@ void linux_thread_after_fork(struct linux_thread *survivor)
     g_mutex_unlock(&process->threads_lock);
 }
 
+void linux_thread_unlist(struct linux_thread *thread)
+{
+    struct linux_process *process = thread->process;
+    if (thread == process->main_thread)
+        return; /* the group's leader stays listed until the process goes */
+    g_mutex_lock(&process->threads_lock);
+    __atomic_store_n(&thread->exited, true, __ATOMIC_RELEASE);
+    g_ptr_array_remove(process->threads, thread);
+    g_mutex_unlock(&process->threads_lock);
+}
+
 void linux_thread_free(struct linux_thread *thread)
 {
     if (thread && thread != thread->process->main_thread) {

@@ -521,6 +521,9 @@ static gpointer thread_vcpu_thread(gpointer data)
     vcpu_unlist(vcpu);
     /* A fork's child keeps its vCPU (the guest's now) for the report. */
     if (!run->forked_child) {
+        /* exit_group left it listed: a signal forwarded now would kick the
+         * freed vCPU (seen under ASan, a SIGUSR1 after a worker's exit). */
+        linux_thread_unlist(vcpu->thread);
         run->guest->accel_ops->destroy(vcpu->accel);
         linux_thread_free(vcpu->thread);
         g_free(vcpu);
