@@ -368,20 +368,22 @@ static void kvm_destroy(struct accel *accel)
     if (!kvm)
         return;
     struct kvm_vm *vm = kvm->vm;
-    if (kvm->vcpu_fd < 0 || !kvm->run || kvm->run == MAP_FAILED) {
+    /* A fork's child drops the parent's vCPU of the forking thread: the
+     * VM's lock may have been held by another of the parent's threads at
+     * the fork, and stays so here; nothing else runs in the child. */
+    bool forked = vm->owner != getpid();
+    bool unusable = kvm->vcpu_fd < 0 || !kvm->run || kvm->run == MAP_FAILED;
+    if (unusable)
         kvm_vcpu_close(kvm, vm->run_size);
+    if (!forked)
         g_mutex_lock(&vm->lock);
-        bool last = --vm->vcpus == 0;
-        g_mutex_unlock(&vm->lock);
-        if (last)
-            kvm_vm_free(vm);
-        return;
+    if (!unusable) {
+        g_ptr_array_remove(vm->active, kvm);
+        g_ptr_array_add(vm->spare, kvm);
     }
-    g_mutex_lock(&vm->lock);
-    g_ptr_array_remove(vm->active, kvm);
-    g_ptr_array_add(vm->spare, kvm);
     bool last = --vm->vcpus == 0;
-    g_mutex_unlock(&vm->lock);
+    if (!forked)
+        g_mutex_unlock(&vm->lock);
     if (last)
         kvm_vm_free(vm);
 }

@@ -148,6 +148,7 @@ struct tcg_vm {
     gint64 owner_since;      /* when it took the lock (g_get_monotonic_time) */
     GQueue queue;            /* engines waiting, in arrival order */
     int engines;             /* the VM goes with the last */
+    pid_t creator;           /* the process that made it (a fork's child has a copy) */
 };
 
 /* How long an engine may execute while others wait for the lock, in
@@ -1369,9 +1370,15 @@ static void tcg_destroy(struct accel *accel)
     }
     struct tcg_vm *vm = tcg->vm;
     g_free(tcg);
-    g_mutex_lock(&vm->lock);
+    /* A fork's child drops the parent's engine of the forking thread: the
+     * VM's lock may have been held by another of the parent's threads at
+     * the fork, and stays so here; nothing else runs in the child. */
+    bool forked = vm->creator != getpid();
+    if (!forked)
+        g_mutex_lock(&vm->lock);
     bool last = --vm->engines == 0;
-    g_mutex_unlock(&vm->lock);
+    if (!forked)
+        g_mutex_unlock(&vm->lock);
     if (last) {
         g_mutex_clear(&vm->lock);
         g_cond_clear(&vm->changed);
@@ -1421,6 +1428,7 @@ static struct tcg_accel *tcg_new_engine(struct guest_memory *memory, struct tcg_
 static struct accel *tcg_create(struct guest_memory *memory, char **error)
 {
     struct tcg_vm *vm = g_new0(struct tcg_vm, 1);
+    vm->creator = getpid();
     g_mutex_init(&vm->lock);
     g_cond_init(&vm->changed);
     g_queue_init(&vm->queue);
