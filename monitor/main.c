@@ -4,15 +4,73 @@
 
 #include <glib.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
 extern char **environ;
 
+/* Set in the environment of the re-executed monitor: G_SLICE was added by
+ * it; its value is the user's own G_SLICE, or SLICE_MARK_NONE for none. */
+#define SLICE_MARK      "HERMITUX_ADDED_G_SLICE"
+#define SLICE_MARK_NONE "-"
+#define ALWAYS_MALLOC   "always-malloc"
+
+/*
+ * GLib before 2.76 has its own slice allocator with global locks, used for
+ * every GList, GQueue node and GHashTable (by Unicorn too, translating on
+ * every tcg vCPU thread). A guest fork is a host fork of the threaded
+ * monitor: a lock another thread held at that instant stays held in the
+ * child, whose first slice (Unicorn's hash tables, building its VM) then
+ * waits forever (thread_end vfork on tcg under ASan, where the windows are
+ * wider, hung 1 run in 2). G_SLICE=always-malloc makes slices plain malloc,
+ * which glibc keeps usable across fork. GLib reads it in its own
+ * initializer, before main and before the executable's preinit functions
+ * can set it (libc adopts the environment after them), so the monitor
+ * executes itself again with it set: once per hermitux-run started by the
+ * user (about 1.5 ms; a guest execve's monitor inherits it).
+ */
+static void glib_slices_use_malloc(char **argv)
+{
+    if (!glib_check_version(2, 76, 0) || getenv(SLICE_MARK))
+        return;
+    const char *user = getenv("G_SLICE");
+    if (user && strstr(user, ALWAYS_MALLOC))
+        return;
+    char *value = user ? g_strconcat(user, ",", ALWAYS_MALLOC, NULL) : g_strdup(ALWAYS_MALLOC);
+    if (setenv(SLICE_MARK, user ? user : SLICE_MARK_NONE, 1) == 0 &&
+        setenv("G_SLICE", value, 1) == 0)
+        execv("/proc/self/exe", argv);
+    /* Not fatal: the monitor runs, with the old risk at a fork. */
+    g_free(value);
+    unsetenv(SLICE_MARK);
+}
+
+/* The environment the program gets: the monitor's, with G_SLICE as the
+ * user had it. */
+static char **program_environment(void)
+{
+    const char *mark = getenv(SLICE_MARK);
+    char **copy = g_get_environ();
+    if (!mark)
+        return copy;
+    copy = g_environ_unsetenv(copy, SLICE_MARK);
+    if (strcmp(mark, SLICE_MARK_NONE) == 0)
+        return g_environ_unsetenv(copy, "G_SLICE");
+    return g_environ_setenv(copy, "G_SLICE", mark, TRUE);
+}
+
 int main(int argc, char **argv)
 {
+    glib_slices_use_malloc(argv);
     monitor_reserve_fds();
     struct monitor_options options;
     char *error = NULL;
-    switch (monitor_parse_options(argc, argv, environ, &options, &error)) {
+    char **environment = program_environment();
+    enum monitor_parse_result parsed =
+        monitor_parse_options(argc, argv, environment, &options, &error);
+    g_strfreev(environment);
+    switch (parsed) {
     case MONITOR_PARSE_EXIT:
         return 0;
     case MONITOR_PARSE_ERROR:
