@@ -1161,10 +1161,32 @@ static int exception_signal(struct linux_thread *thread, unsigned vector, uint64
     return info->signo;
 }
 
+/*
+ * A page fault whose cause is gone (another thread made the page present
+ * since: a file grown back and its page revived) is retried, as Linux's
+ * fault handler finds the page mapped and returns. The same address stale
+ * more than a few times in a row is the program's fault after all (an
+ * accelerator that keeps faulting must not loop).
+ */
+static bool stale_page_fault(struct linux_process *process, unsigned vector, uint64_t error_code,
+                             uint64_t fault_address)
+{
+    static __thread uint64_t last_address;
+    static __thread unsigned repeats;
+    if (vector != 14 || (error_code & 1) ||
+        !guest_fault_resolved(process->memory, fault_address, error_code & 2, error_code & 16))
+        return false;
+    repeats = fault_address == last_address ? repeats + 1 : 0;
+    last_address = fault_address;
+    return repeats < 3;
+}
+
 bool linux_signal_exception(struct linux_thread *thread, unsigned vector, uint64_t error_code,
                             uint64_t fault_address)
 {
     struct linux_process *process = thread->process;
+    if (stale_page_fault(process, vector, error_code, fault_address))
+        return true;
     if (!has_frames(thread))
         return false;
     struct linux_regs regs;

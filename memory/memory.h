@@ -372,6 +372,14 @@ struct guest_walk {
 bool guest_walk(const struct guest_memory *memory, uint64_t cr3, uint64_t gva,
                 struct guest_walk *walk);
 
+/*
+ * Whether the program's access (write, instruction fetch, else a read) at
+ * gva would succeed now: a page fault it took is then stale (another thread
+ * made the page present since, e.g. revived a file's page), and Linux would
+ * retry the access rather than signal it.
+ */
+bool guest_fault_resolved(const struct guest_memory *memory, uint64_t gva, bool write, bool fetch);
+
 /* A short English phrase for a status ("not present", ...). */
 const char *guest_walk_status_string(enum guest_walk_status status);
 

@@ -82,3 +82,10 @@ bool guest_walk(const struct guest_memory *memory, uint64_t cr3, uint64_t gva,
     }
     return finish(walk, GUEST_WALK_NOT_PRESENT); /* not reached: level 1 always ends */
 }
+
+bool guest_fault_resolved(const struct guest_memory *memory, uint64_t gva, bool write, bool fetch)
+{
+    struct guest_walk walk;
+    return guest_walk(memory, memory->pml4, gva, &walk) && walk.user && (walk.writable || !write) &&
+           (walk.executable || !fetch);
+}
