@@ -117,6 +117,10 @@ struct accel_exit {
     uint64_t error_code;
     uint64_t fault_address; /* CR2 for #PF */
     bool in_kernel;         /* taken at CPL0 (in the guest kernel) */
+    /* ACCEL_EXIT_STOPPED: stopped where the program's registers are not the
+     * vCPU's to give a signal frame (in guest kernel code, or with an
+     * exception queued for injection); the exception's exit comes next. */
+    bool mid_exception;
     /* ACCEL_EXIT_DEBUG: the hardware breakpoint slot that fired, or -1 for a
      * finished single step. */
     int debug_slot;

@@ -74,6 +74,7 @@ struct kvm_vm {
     GRWLock running;
     bool flush_pending; /* __atomic */
     struct accel_capabilities capabilities;
+    bool pvm; /* the host's KVM is PVM (kvm_describe) */
 };
 
 /* One vCPU. */
@@ -94,6 +95,9 @@ struct kvm_accel {
     bool frame_dirty;
     uint64_t frame_address;
     struct hx_exception_frame frame;
+    /* Resumed from an exception stub (in_exception cleared): until the
+     * vCPU runs again, it may still be in the stub's tail (kvm_back_in_stub). */
+    bool left_stub;
     bool signal_mask_set;   /* KVM_SET_SIGNAL_MASK done on the owner thread */
     bool in_guest;          /* holds vm->running, in or about to be in KVM_RUN (__atomic) */
     uint64_t syscall_entry; /* LSTAR, read at the first doorbell exit */
@@ -483,6 +487,7 @@ static void kvm_describe(struct kvm_vm *vm)
     caps->translate = true;
     int guest_debug = ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_SET_GUEST_DEBUG) > 0;
     bool pvm = access("/sys/module/kvm_pvm", F_OK) == 0;
+    vm->pvm = pvm;
     /* Measured on PVM: KVM_SET_GUEST_DEBUG steps and breaks in CPL0 code
      * only, and data breakpoints never fire; hardware KVM does all. */
     caps->kernel_single_step = guest_debug;
@@ -1473,6 +1478,75 @@ static void kvm_fix_user_int(struct kvm_accel *kvm, unsigned *vector)
     kvm->frame.error_code = ((uint64_t)code[1] << 3) | 2; /* IDT, vector */
 }
 
+/*
+ * A kick that stops the vCPU right after an exception exit (KVM_RUN returns
+ * EINTR before, or while, the stub finishes: `addq $8, %rsp; iretq` at
+ * CPL0) leaves the program's registers in the stub's frame, not in the
+ * vCPU. Told apart by the stub's code at rip and rsp at the frame, that
+ * state is the exception's again: the registers read and written are the
+ * frame's, and the stub's iretq takes any change. Without it a signal
+ * delivered there was built from the kernel's registers (a timer signal
+ * during a SIGTRAP handler loop killed the program, 3 runs in 3).
+ */
+static bool kvm_back_in_stub(struct kvm_accel *kvm, const struct kvm_regs *regs)
+{
+    static const uint8_t add_rsp_8[4] = {0x48, 0x83, 0xc4, 0x08}, iretq[2] = {0x48, 0xcf};
+    uint8_t code[4];
+    if (guest_read(kvm->vm->memory, regs->rip, code, sizeof code, GUEST_ACCESS_DEBUG) < 0)
+        return false;
+    bool at_add = !memcmp(code, add_rsp_8, sizeof add_rsp_8) && regs->rsp == kvm->frame_address;
+    bool at_iretq = !memcmp(code, iretq, sizeof iretq) && regs->rsp == kvm->frame_address + 8;
+    if (!at_add && !at_iretq)
+        return false;
+    if (guest_read(kvm->vm->memory, kvm->frame_address, &kvm->frame, sizeof(kvm->frame),
+                   GUEST_ACCESS_DEBUG) < 0)
+        return false;
+    kvm->in_exception = true;
+    kvm->frame_dirty = false;
+    return true;
+}
+
+/*
+ * After an interrupted KVM_RUN on PVM, whether an int3 just executed may
+ * have its #BP still to come: PVM keeps that trap out of KVM's vCPU events
+ * (a #UD shows there, a #BP never did), and writing the registers then
+ * drops it, so the program ran on past its int3 (a SIGTRAP handler loop
+ * with a 50 us timer lost 4-8 traps in 5000). The byte before rip is 0xcc:
+ * the trap may be pending. A handler that returns right after an int3 looks
+ * the same; its signals then wait for the vCPU's next exit.
+ */
+static bool kvm_int3_may_be_pending(struct kvm_accel *kvm, const struct kvm_regs *regs)
+{
+    uint8_t before = 0;
+    return kvm->interrupted && kvm->vm->pvm && regs->rip > 0 &&
+           guest_read(kvm->vm->memory, regs->rip - 1, &before, 1, GUEST_ACCESS_DEBUG) == 0 &&
+           before == 0xcc;
+}
+
+/* Whether a stop came between an exception and its exit (accel.h's
+ * mid_exception): in guest kernel code that is not a resumed stub's tail,
+ * or with an exception KVM has queued for injection (a kick between an
+ * instruction that faulted and the delivery: written registers would drop
+ * or move it). */
+static bool kvm_stopped_mid_exception(struct kvm_accel *kvm)
+{
+    bool left_stub = kvm->left_stub;
+    kvm->left_stub = false;
+    struct kvm_regs *regs;
+    struct kvm_sregs *sregs;
+    if (kvm_load_regs(kvm, &regs, &sregs) < 0)
+        return false;
+    if (sregs->cs.dpl == 0)
+        return !(left_stub && kvm_back_in_stub(kvm, regs));
+    if (!kvm->interrupted)
+        return false;
+    struct kvm_vcpu_events events;
+    if (ioctl(kvm->vcpu_fd, KVM_GET_VCPU_EVENTS, &events) == 0 &&
+        (events.exception.injected || events.exception.pending))
+        return true;
+    return kvm_int3_may_be_pending(kvm, regs);
+}
+
 static int kvm_handle_exception(struct kvm_accel *kvm, unsigned vector, struct accel_exit *exit)
 {
     struct kvm_regs *regs;
@@ -1549,12 +1623,14 @@ static int kvm_run(struct accel *accel, struct accel_exit *exit)
         }
         kvm->in_exception = false;
         kvm->frame_dirty = false;
+        kvm->left_stub = true;
     }
 
     int spurious = 0, lost = 0;
     for (;;) {
         if (accel_take_kick(&kvm->base)) {
             exit->reason = ACCEL_EXIT_STOPPED;
+            exit->mid_exception = kvm_stopped_mid_exception(kvm);
             return 0;
         }
         kvm_enter_guest(kvm);
@@ -1565,12 +1641,15 @@ static int kvm_run(struct accel *accel, struct accel_exit *exit)
             kvm->sync_valid = true;
             kvm->run->kvm_dirty_regs = 0;
         }
+        if (run_result >= 0)
+            kvm->left_stub = false; /* it ran to an exit: out of the stub */
         if (run_result < 0) {
             if (run_errno == EINTR || run_errno == EAGAIN) {
                 kvm->interrupted = true;
                 consume_kick();
                 continue;
             }
+            kvm->left_stub = false;
             if (run_errno == EFAULT && lost++ < KVM_SPURIOUS_RETRIES) {
                 /* The guest touched a file's page that the host no longer
                  * has (another process cut the file short): those pages

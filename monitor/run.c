@@ -231,6 +231,10 @@ static void program_ended(struct vcpu *vcpu)
  * when a signal's default action ended the program. */
 static bool deliver_signals(struct vcpu *vcpu)
 {
+    /* Stopped between an exception and its exit (accel.h): delivered with
+     * that exit, as Linux delivers after the synchronous signal. */
+    if (vcpu->exit.reason == ACCEL_EXIT_STOPPED && vcpu->exit.mid_exception)
+        return true;
     if (linux_signal_deliver(vcpu->thread) != LINUX_EXIT)
         return true;
     program_ended(vcpu);

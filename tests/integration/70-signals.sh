@@ -73,6 +73,10 @@ for libc in musl glibc; do
     custom "$libc/signals-external-USR1-main-exit" external_signal "$libc" USR1 main-exit
 done
 program signal_loop -- signal_loop 2000
+# A 50 us timer's signals while int3 and ud2 are caught in a loop: on kvm a kick that
+# lands between an exception and its exit (in the guest kernel's stub, or with the trap
+# still queued) must not build a frame from the kernel's registers or lose the trap.
+program trap_storm -- trap_storm 5000
 
 # The FP/vector state across a handler and the frame's FP part (xstate_signal.c): on kvm
 # the XSAVE frame with AVX (and AVX-512 when the host has it) as natively. tcg runs the
