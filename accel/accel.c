@@ -141,13 +141,19 @@ const struct accel_ops *accel_choose(char *why, size_t why_size)
 void accel_bind_thread(struct accel *vcpu)
 {
     vcpu->owner_thread = pthread_self();
+    vcpu->owner_tid = (int)gettid();
     __atomic_store_n(&vcpu->thread_known, true, __ATOMIC_RELEASE);
 }
 
+/* By tid, not pthread_kill: the owner may have ended by now (the program's
+ * last thread gone while a timer's expiry posts a signal to it), and
+ * pthread_kill on a thread that is gone reads its freed descriptor (a
+ * crash at the end of trap_storm on tcg, 3 runs in 6 under load). A tid no
+ * longer in use fails with ESRCH. */
 static void signal_owner(struct accel *vcpu)
 {
     if (__atomic_load_n(&vcpu->thread_known, __ATOMIC_ACQUIRE))
-        pthread_kill(vcpu->owner_thread, ACCEL_KICK_SIGNAL);
+        syscall(SYS_tgkill, getpid(), vcpu->owner_tid, ACCEL_KICK_SIGNAL);
 }
 
 void accel_kick(struct accel *vcpu)

@@ -193,6 +193,7 @@ struct accel {
     bool in_host_call; /* the owner is between host_call_begin and _end */
     bool thread_known; /* owner_thread is set (the first run() sets it) */
     pthread_t owner_thread;
+    int owner_tid; /* its host tid: a kick names the thread by it (see accel.c) */
 };
 
 struct accel_ops {
