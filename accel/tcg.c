@@ -2205,6 +2205,13 @@ static int run_engine(struct accel *accel, struct accel_exit *exit)
         }
         if (tcg->yield_requested)
             continue; /* its time slice is over: queue again */
+        /* A stop meant for the run before (tcg_stop saw that kick still
+         * pending, and the vCPU had taken it and started this run when its
+         * uc_emu_stop came): `hlt` is the guest kernel's only, so a run that
+         * ended in user mode goes on (taken for a halt, it ended a program
+         * under a timer's signals, 1 run in 8 of trap_storm). */
+        if (current_cpl(tcg) == 3)
+            continue;
         /* The run ended by itself: `hlt` in the guest kernel. */
         exit->reason = ACCEL_EXIT_HALT;
         snprintf(exit->message, sizeof(exit->message), "guest kernel halted");
