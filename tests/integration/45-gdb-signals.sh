@@ -43,7 +43,7 @@ signal_session() {
             sed -E -e 's/process [0-9]+/process PID/g' -e 's/argv=0x[0-9a-f]+/argv=ADDR/' \
                 -e 's/Thread [0-9]+\.[0-9]+/Thread PID.TID/g' \
                 -e 's/\(signal=[0-9]+\)/(signal=ANY)/' \
-                -e '/^[* ] +[0-9]+ +Thread /s/  +/ /g' \
+                -e '/^[* ] +[0-9]+ +Thread /s/([^ ])  +/\1 /g' \
                 >"$dir/$file.norm"
     done
 }
