@@ -38,6 +38,16 @@ signal_run() {
         grep -q '^ready$' "$dir/$name.out" 2>/dev/null && break
         sleep 0.05
     done
+    # Then until one of its threads blocks in read(2) or readv(2) (syscalls 0, 19; the
+    # monitor reads for the program with readv): a handled signal that
+    # came between "ready" and the read would leave the read waiting for ever (a native
+    # run under load hung so, killed by the watchdog).
+    for ((i = 0; i < 200; i++)); do
+        local calls
+        calls=$(cat /proc/"$pid"/task/*/syscall 2>/dev/null) || break # not readable here
+        grep -qE '^(0|19) ' <<<"$calls" && break
+        sleep 0.05
+    done
     kill "-$signal" "$pid"
     wait "$pid"
     st=$?
