@@ -1459,6 +1459,12 @@ TEST_F(LinuxTest, FileMappingsFollowTheFileSize)
 
 TEST_F(LinuxTest, FileMappingsCutShortBehindTheMonitorsBack)
 {
+#if defined(__SANITIZE_THREAD__)
+    // The guarded copies leave their SIGBUS handler by siglongjmp, which
+    // ThreadSanitizer's signal bookkeeping does not follow: the next SIGBUS
+    // then kills the process. The ASan build and the plain one run this.
+    GTEST_SKIP() << "ThreadSanitizer: no long jump out of a SIGBUS handler";
+#endif
     std::string data = Pattern(3 * kPage, 8);
     ASSERT_TRUE(
         g_file_set_contents(HostFile("c").c_str(), data.data(), (gssize)data.size(), nullptr));
