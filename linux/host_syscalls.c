@@ -118,9 +118,10 @@ static const int refused[] = {
  * networking, signals, gdb sessions, fork and execve of the monitor), joined
  * with the calls the personality passes through for the guest syscalls it
  * implements and the ones its libraries (GLib, libc, Unicorn for tcg, the
- * sanitizer runtimes) make, less every call `refused` lists. The default
- * (deny) sandbox does not use it: a call missing here kills the monitor, so
- * the list is opt-in until it has met more programs than the suite.
+ * sanitizer runtimes) make, less every call `refused` lists. It is the
+ * default filter (--sandbox=deny takes `refused` instead): a call missing
+ * here kills the monitor with SIGSYS, so one found missing is added with
+ * the path that makes it.
  */
 static const int allowed[] = {
     SYS_accept,

@@ -153,8 +153,8 @@ static GPtrArray *exec_arguments(const struct guest *guest, const char *path, ch
         g_ptr_array_add(args, g_strdup_printf("--timeout=%g", options->timeout));
     if (options->root_path)
         g_ptr_array_add(args, g_strdup_printf("--root=%s", options->root_path));
-    if (options->sandbox_strict) /* the filter is inherited; the option says so again */
-        g_ptr_array_add(args, g_strdup("--sandbox=strict"));
+    if (!options->sandbox_strict) /* the filter is inherited; the option says so again */
+        g_ptr_array_add(args, g_strdup("--sandbox=deny"));
     g_ptr_array_add(args, g_strdup_printf("--exec-state=%d", state_fd));
     if (gdb_session)
         g_ptr_array_add(args, g_strdup_printf("--exec-gdb=%s", gdb_session));

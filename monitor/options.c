@@ -287,8 +287,8 @@ enum monitor_parse_result monitor_parse_options(int argc, char **argv, char **en
         {"no-sandbox", 0, 0, G_OPTION_ARG_NONE, &no_sandbox,
          "Do not confine the monitor with its seccomp filter (for debugging the monitor)", NULL},
         {"sandbox", 0, 0, G_OPTION_ARG_STRING, &sandbox,
-         "Sandbox filter: deny (default; refuses the host syscalls listed as dangerous) or "
-         "strict (allows only those the monitor makes)",
+         "Sandbox filter: strict (default; allows only the host syscalls the monitor makes) or "
+         "deny (refuses only those listed as dangerous)",
          "MODE"},
         {"core", 0, 0, G_OPTION_ARG_FILENAME, &core,
          "On a fault, write an ELF core file that gdb PROGRAM FILE opens", "FILE"},
@@ -375,7 +375,7 @@ enum monitor_parse_result monitor_parse_options(int argc, char **argv, char **en
             g_strdup_printf("unknown sandbox mode '%s'; use --sandbox=deny or strict", sandbox);
         goto out;
     }
-    options->sandbox_strict = sandbox && strcmp(sandbox, "strict") == 0;
+    options->sandbox_strict = !sandbox || strcmp(sandbox, "strict") == 0;
 
     options->memory_size = monitor_default_memory();
     const char *hermit_mem = g_environ_getenv(environment, "HERMIT_MEM");

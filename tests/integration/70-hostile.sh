@@ -168,7 +168,8 @@ bad_input root-missing -- --root /nonexistent/tree tests/programs/build/musl/hel
 bad_input root-not-a-directory -- --root /etc/hostname tests/programs/build/musl/hello
 bad_input root-program-missing -- --root tests/data /bin/no-such-program
 
-# The strict (allow-list) sandbox: a shell with pipes, subshells, files and exec
-# works under it as natively (the whole suite was run under it too, see SECURITY.md).
-compare hostile/strict-sandbox --opt --sandbox=strict --tmpdir -- /bin/busybox sh -c \
+# The strict (allow-list) sandbox is the default, so every case runs under it; the deny
+# list (--sandbox=deny): a shell with pipes, subshells, files and exec works under it as
+# natively.
+compare hostile/deny-sandbox --opt --sandbox=deny --tmpdir -- /bin/busybox sh -c \
     'cd @TMP@ && echo one >f && cat f | wc -l && (ls; sort f) | head -3 && exec /bin/busybox true'
