@@ -351,6 +351,7 @@ static const int allowed[] = {
     SYS_utimensat,
     SYS_utimes,
     SYS_vfork,
+    SYS_vmsplice, /* linux/poll.c: the program's vmsplice on its own pages */
     SYS_wait4,
     SYS_waitid,
     SYS_write,
