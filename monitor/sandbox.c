@@ -1,9 +1,11 @@
 /*
  * monitor/sandbox.c — the monitor confines itself once it is set up: a
- * seccomp filter, on every thread, that kills the monitor process for any
- * host syscall linux/host_syscalls.c lists. A guest that took the monitor
+ * seccomp filter, on every thread, that refuses the host syscalls
+ * linux/host_syscalls.c does not allow (strict, the default) or lists as
+ * refused (--sandbox=deny). A refused call never runs: it traps, the monitor
+ * says which call it was and dies of SIGSYS. A guest that took the monitor
  * over could then still do what the monitor does for it, and nothing more
- * of what is listed there (see docs/SECURITY.md).
+ * (see docs/SECURITY.md).
  */
 #include "config.h"
 #include "monitor/monitor.h"
@@ -16,11 +18,16 @@
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #include "linux/linux.h"
+
+/* si_code of a SIGSYS from a seccomp trap (glibc's SYS_SECCOMP, which
+ * this file's feature macros do not reach). */
+#define SANDBOX_SI_SECCOMP 1
 
 /* The x32 ABI's syscall numbers carry this bit: none is the monitor's. */
 #define X32_SYSCALL_BIT 0x40000000u
@@ -60,17 +67,78 @@ static GArray *build_list_filter(const int *numbers, size_t count, uint32_t list
     return program;
 }
 
-/* Deny (default): the refused numbers kill, the rest pass. Strict: the
- * allowed numbers pass, the rest kill. */
+/* Strict: the allowed numbers pass, the rest trap. Deny: the refused
+ * numbers trap, the rest pass. */
 static GArray *build_filter(bool strict)
 {
     size_t count;
     if (strict) {
         const int *allowed = linux_host_syscalls_allowed(&count);
-        return build_list_filter(allowed, count, SECCOMP_RET_ALLOW, SECCOMP_RET_KILL_PROCESS);
+        return build_list_filter(allowed, count, SECCOMP_RET_ALLOW, SECCOMP_RET_TRAP);
     }
     const int *refused = linux_host_syscalls_refused(&count);
-    return build_list_filter(refused, count, SECCOMP_RET_KILL_PROCESS, SECCOMP_RET_ALLOW);
+    return build_list_filter(refused, count, SECCOMP_RET_TRAP, SECCOMP_RET_ALLOW);
+}
+
+/* Appends text at *end, within line[size - 1]; signal-safe. */
+static size_t append_text(char *line, size_t size, size_t end, const char *text)
+{
+    while (*text && end + 1 < size)
+        line[end++] = *text++;
+    return end;
+}
+
+static size_t append_number(char *line, size_t size, size_t end, unsigned number)
+{
+    char digits[12];
+    size_t count = 0;
+    do {
+        digits[count++] = (char)('0' + number % 10);
+        number /= 10;
+    } while (number && count < sizeof(digits));
+    while (count && end + 1 < size)
+        line[end++] = digits[--count];
+    return end;
+}
+
+/* A refused call traps rather than killing at once so that the user learns
+ * which call it was and what to do (a bare "Bad system call" said neither);
+ * the monitor then dies of SIGSYS all the same, as before. Signal-safe: only
+ * write, sigaction, sigprocmask and tgkill, all allowed. A SIGSYS sent from
+ * outside ends the monitor the same way, without the line. */
+static void on_refused_syscall(int signal, siginfo_t *info, void *context)
+{
+    (void)context;
+    if (info->si_code == SANDBOX_SI_SECCOMP) {
+        char line[256];
+        size_t end = 0;
+        const char *name = linux_syscall_name((uint64_t)info->si_syscall);
+        end =
+            append_text(line, sizeof(line), end, "hermitux-run: the sandbox refused host syscall ");
+        end = append_text(line, sizeof(line), end, name ? name : "?");
+        end = append_text(line, sizeof(line), end, " (");
+        end = append_number(line, sizeof(line), end, (unsigned)info->si_syscall);
+        end = append_text(line, sizeof(line), end,
+                          ") made by the monitor itself; run again with --sandbox=deny or "
+                          "--no-sandbox, and report it\n");
+        ssize_t written = write(STDERR_FILENO, line, end);
+        (void)written;
+    }
+    struct sigaction fatal = {.sa_handler = SIG_DFL};
+    sigemptyset(&fatal.sa_mask);
+    sigaction(signal, &fatal, NULL);
+    sigset_t unblock;
+    sigemptyset(&unblock);
+    sigaddset(&unblock, signal);
+    sigprocmask(SIG_UNBLOCK, &unblock, NULL);
+    syscall(SYS_tgkill, getpid(), gettid(), signal);
+}
+
+static void catch_refused_syscalls(void)
+{
+    struct sigaction action = {.sa_sigaction = on_refused_syscall, .sa_flags = SA_SIGINFO};
+    sigemptyset(&action.sa_mask);
+    sigaction(SIGSYS, &action, NULL);
 }
 
 int monitor_sandbox_enter(bool verbose, char **error)
@@ -80,6 +148,10 @@ int monitor_sandbox_enter(bool verbose, char **error)
 
 int monitor_sandbox_enter_mode(bool strict, bool verbose, char **error)
 {
+    /* Before the filter: a refused call is reported from the first moment
+     * on, and an execve's new monitor, which inherits the filter but not
+     * the handler, sets it again here. */
+    catch_refused_syscalls();
     /* A monitor started by a guest's execve inherits the filter already:
      * stacking one per exec would run into the kernel's limit. */
     if (prctl(PR_GET_SECCOMP, 0, 0, 0, 0) == 2) {
