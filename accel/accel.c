@@ -197,42 +197,53 @@ bool accel_kick_is_own(const siginfo_t *info)
     return (info->si_code == SI_TKILL || info->si_code == SI_USER) && info->si_pid == getpid();
 }
 
-/* Passed-on signals waiting for a sink (a fork's child before its forwarder
- * runs): slots claimed and released with atomics, signal-safe. */
-#define KICK_HELD_SLOTS 8
+/* Signals waiting for the sink, each with the target its holder gave:
+ * slots claimed and released with atomics, signal-safe. */
+#define SIGNAL_HELD_SLOTS 32
 enum { HELD_FREE, HELD_WRITING, HELD_FULL };
-static int held_state[KICK_HELD_SLOTS];
-static siginfo_t held_info[KICK_HELD_SLOTS];
+static int held_state[SIGNAL_HELD_SLOTS];
+static siginfo_t held_info[SIGNAL_HELD_SLOTS];
+static int held_target[SIGNAL_HELD_SLOTS];
 
-static void hold_for_sink(const siginfo_t *info)
+bool accel_signal_hold(const siginfo_t *info, int target)
 {
-    for (int slot = 0; slot < KICK_HELD_SLOTS; slot++) {
+    for (int slot = 0; slot < SIGNAL_HELD_SLOTS; slot++) {
         int expected = HELD_FREE;
         if (__atomic_compare_exchange_n(&held_state[slot], &expected, HELD_WRITING, false,
                                         __ATOMIC_ACQUIRE, __ATOMIC_RELAXED)) {
             held_info[slot] = *info;
+            held_target[slot] = target;
             __atomic_store_n(&held_state[slot], HELD_FULL, __ATOMIC_RELEASE);
-            return;
+            return true;
         }
     }
-    /* More than 8 at once before a forwarder runs: lost, as a standard
-     * signal already pending would be. */
+    return false;
+}
+
+void accel_wake_sink(void)
+{
+    pid_t sink = __atomic_load_n(&kick_sink, __ATOMIC_ACQUIRE);
+    if (sink > 0)
+        syscall(SYS_tgkill, getpid(), sink, ACCEL_KICK_SIGNAL);
 }
 
 void accel_kick_pass_on(const siginfo_t *info)
 {
     pid_t sink = __atomic_load_n(&kick_sink, __ATOMIC_ACQUIRE);
     siginfo_t copy = *info;
+    /* More than the slots hold at once before a sink runs: lost, as a
+     * standard signal already pending would be. */
     if (sink <= 0 || syscall(SYS_rt_tgsigqueueinfo, getpid(), sink, ACCEL_KICK_SIGNAL, &copy) != 0)
-        hold_for_sink(info);
+        (void)accel_signal_hold(info, ACCEL_SIGNAL_TO_PROCESS);
 }
 
-bool accel_kick_take_held(siginfo_t *info)
+bool accel_signal_take_held(siginfo_t *info, int *target)
 {
-    for (int slot = 0; slot < KICK_HELD_SLOTS; slot++) {
+    for (int slot = 0; slot < SIGNAL_HELD_SLOTS; slot++) {
         if (__atomic_load_n(&held_state[slot], __ATOMIC_ACQUIRE) != HELD_FULL)
             continue;
         *info = held_info[slot];
+        *target = held_target[slot];
         __atomic_store_n(&held_state[slot], HELD_FREE, __ATOMIC_RELEASE);
         return true;
     }

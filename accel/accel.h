@@ -157,14 +157,24 @@ struct accel_breakpoint {
  * kick is a tkill from this process (accel_kick_is_own); any other goes to
  * the sink thread (the monitor's signal forwarder, which passes it to the
  * program) with its siginfo. accel_kick_pass_on is async-signal-safe; with
- * no sink it holds the signal until one takes it (accel_kick_take_held).
+ * no sink it holds the signal until one takes it (accel_signal_take_held).
  */
 void accel_set_kick_sink(pid_t tid);
 bool accel_kick_is_own(const siginfo_t *info);
 void accel_kick_pass_on(const siginfo_t *info);
-/* One signal passed on while no sink could take it (0: tid unset, as in a
- * fork's child until its forwarder runs), for the sink to take. */
-bool accel_kick_take_held(siginfo_t *info);
+
+/*
+ * Signals held for the sink: one passed on while no sink could take it
+ * (tid 0, as in a fork's child until its forwarder runs), and any the
+ * monitor's own handlers catch on other threads. Each carries a target, an
+ * int its holder chooses (ACCEL_SIGNAL_TO_PROCESS for a kick passed on).
+ * accel_signal_hold (false: every slot full) and accel_wake_sink (a kick
+ * to the sink, which then takes what is held) are async-signal-safe.
+ */
+#define ACCEL_SIGNAL_TO_PROCESS (-1)
+bool accel_signal_hold(const siginfo_t *info, int target);
+void accel_wake_sink(void);
+bool accel_signal_take_held(siginfo_t *info, int *target);
 
 /* What this accelerator can do on this host, found by probing at creation. */
 struct accel_capabilities {

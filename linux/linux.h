@@ -256,12 +256,13 @@ bool linux_signal_exception(struct linux_thread *thread, unsigned vector, uint64
 
 /*
  * A signal sent to the program from outside (kill(1) of the monitor, a
- * terminal's Ctrl-C, sigqueue from another guest): queued for the process
- * with the host's si_code, sender pid and uid and sigqueue's value, and a
- * thread that takes it kicked. Any host thread.
+ * terminal's Ctrl-C, sigqueue from another guest, tgkill from another
+ * process): queued for the process (tid 0) or for the thread tid with the
+ * host's si_code, sender pid and uid and sigqueue's value, and a thread
+ * that takes it kicked. A thread that is gone gets nothing. Any host thread.
  */
-void linux_signal_post_external(struct linux_process *process, int signal, int code, int sender_pid,
-                                unsigned sender_uid, uint64_t value);
+void linux_signal_post_external(struct linux_process *process, int tid, int signal, int code,
+                                int sender_pid, unsigned sender_uid, uint64_t value);
 
 /*
  * SIGCHLD from the host for one of the program's children (they are the

@@ -439,14 +439,20 @@ static void send_simple(struct linux_thread *thread, int signal, int code, bool 
     linux_signal_send(thread->process, to_thread ? thread : NULL, &info);
 }
 
-void linux_signal_post_external(struct linux_process *process, int signal, int code, int sender_pid,
-                                unsigned sender_uid, uint64_t value)
+void linux_signal_post_external(struct linux_process *process, int tid, int signal, int code,
+                                int sender_pid, unsigned sender_uid, uint64_t value)
 {
+    struct linux_thread *thread = NULL;
+    if (tid) {
+        thread = linux_thread_find(process, tid);
+        if (!thread) /* gone: its pending signals went with it, as on Linux */
+            return;
+    }
     struct linux_siginfo info = {.signo = signal, .code = code};
     info.fields.kill.pid = sender_pid;
     info.fields.kill.uid = sender_uid;
     info.fields.kill.value = value;
-    linux_signal_send(process, NULL, &info);
+    linux_signal_send(process, thread, &info);
 }
 
 void linux_signal_post_child(struct linux_process *process, int code, int child_pid,

@@ -113,10 +113,9 @@ long monitor_guest_fork(void *opaque, uint64_t child_stack)
     }
     close(ready[0]);
     /* The parent's forwarder is not this process's: a signal numbered like
-     * the kick waits for the child's own (accel_kick_take_held). */
+     * the kick, and any the routing handler catches, wait for the child's
+     * own (accel_signal_take_held). */
     accel_set_kick_sink(0);
-    signal(SIGINT, SIG_DFL);
-    signal(SIGTERM, SIG_DFL);
     pthread_sigmask(SIG_SETMASK, &saved, NULL);
     if (child_stack)
         state.rsp = child_stack;

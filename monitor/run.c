@@ -82,6 +82,24 @@ struct run {
 };
 
 static void start_forwarding(struct run *run);
+static void let_forwarded_signals_in(int tid);
+
+/*
+ * Forwarded signals and the threads that catch them. The forwarding thread
+ * takes signals sent to the process with sigtimedwait. A signal another
+ * process aims at one thread (tgkill) is pending on that host thread only,
+ * where no wait of the forwarder sees it: so the vCPU threads and the main
+ * thread let the forwarded signals in, and on_forwarded_signal hands each
+ * one to the forwarder with the guest thread it was aimed at.
+ */
+/* The guest thread this host thread runs (0: the program's first), -1 none. */
+static __thread int routed_tid = -1;
+/* A forwarded signal's handler ran on this thread since the flag was cleared. */
+static __thread volatile sig_atomic_t routed_interrupt;
+/* A guest execve is collecting the pending signals: handlers leave them to
+ * the host's queue instead, which execve keeps. */
+static atomic_bool routing_held;
+static atomic_int routing_inflight; /* handlers between their check and their hold */
 
 static gboolean on_vcpu_finished(gpointer data)
 {
@@ -210,6 +228,7 @@ static void become_forked_child(struct vcpu *vcpu, struct cpu_state *state)
         guest->debugger = run->debugger;
     }
     guest->accel_ops->get_state(vcpu->accel, state, CPU_STATE_GPRS);
+    routed_tid = 0; /* the child's first thread */
     /* Only the forking thread came across: signals sent to the child need a
      * forwarder of their own. */
     start_forwarding(run);
@@ -325,7 +344,9 @@ static enum syscall_next perform_syscall(struct vcpu *vcpu)
      * that for a fork of its own and ran on the worker's vCPU (1 run in 12
      * of thread_fork on tcg). */
     guest_forking_accel = vcpu->accel;
+    routed_interrupt = 0;
     enum linux_outcome outcome = linux_syscall(vcpu->thread, &call, &result);
+    bool routed = routed_interrupt;
     /* A fork's child (or a child's child) has a VM of its own: the old
      * vCPU is gone. */
     bool forked = guest_forking_accel != vcpu->accel;
@@ -335,13 +356,14 @@ static enum syscall_next perform_syscall(struct vcpu *vcpu)
         accel_host_call_end(vcpu->accel);
     if (forked)
         become_forked_child(vcpu, &state);
-    /* Interrupted by the monitor's own kick (a stop, a debugger): the
-     * program sees the call restarted, as across a ptrace stop. Not
-     * restart_syscall with nothing to restart: EINTR is its answer, and
-     * making it again while a kick is pending looped for ever (found by the
-     * syscall fuzzer). */
-    if (outcome == LINUX_CONTINUE && (int64_t)result == -EINTR && accel_kick_pending(vcpu->accel) &&
-        call.number != SYS_restart_syscall)
+    /* Interrupted by the monitor's own kick (a stop, a debugger) or by a
+     * forwarded signal's handler (the signal reaches the program through
+     * the forwarder, whose kick ends the restarted call): the program sees
+     * the call restarted, as across a ptrace stop. Not restart_syscall with
+     * nothing to restart: EINTR is its answer, and making it again while a
+     * kick is pending looped for ever (found by the syscall fuzzer). */
+    if (outcome == LINUX_CONTINUE && (int64_t)result == -EINTR &&
+        (accel_kick_pending(vcpu->accel) || routed) && call.number != SYS_restart_syscall)
         return restart_syscall(vcpu, &state);
     if (outcome == LINUX_THREAD_EXIT)
         return SYSCALL_THREAD_ENDED;
@@ -503,6 +525,7 @@ static gpointer main_vcpu_thread(gpointer data)
 {
     struct vcpu *vcpu = data;
     struct run *run = vcpu->run;
+    let_forwarded_signals_in(0);
     vcpu_loop(vcpu);
     vcpu_unlist(vcpu);
     run_finished(run, vcpu_left(run));
@@ -521,6 +544,7 @@ static gpointer thread_vcpu_thread(gpointer data)
     while (!vcpu->released)
         g_cond_wait(&run->changed, &run->lock);
     g_mutex_unlock(&run->lock);
+    let_forwarded_signals_in(vcpu->tid);
     vcpu_loop(vcpu);
     vcpu_unlist(vcpu);
     /* A fork's child keeps its vCPU (the guest's now) for the report. */
@@ -768,17 +792,47 @@ static void forwarded_signals(sigset_t *set)
     }
 }
 
-/* The forwarding thread: the signals stay blocked in every thread and are
- * taken here, then queued for the program as a kill() from outside. */
+/* One signal for the program, from whichever thread took it: target is a
+ * guest tid for a signal aimed at one thread, else ACCEL_SIGNAL_TO_PROCESS. */
+static void forward_to_program(struct run *run, int signal, const siginfo_t *info, int target)
+{
+    if (run->debugger && !run->forked_child && (signal == SIGINT || signal == SIGTERM)) {
+        struct stop_request *request = g_new(struct stop_request, 1);
+        *request = (struct stop_request){run, signal};
+        g_idle_add(on_stop_signal, request);
+        return;
+    }
+    if (signal == SIGCHLD && info->si_code > 0)
+        linux_signal_post_child(run->guest->process, info->si_code, info->si_pid, info->si_uid,
+                                info->si_status, (int64_t)info->si_utime, (int64_t)info->si_stime);
+    else
+        linux_signal_post_external(run->guest->process, target < 0 ? 0 : target, signal,
+                                   info->si_code, info->si_pid, info->si_uid,
+                                   (uint64_t)(uintptr_t)info->si_value.sival_ptr);
+}
+
+/* What the handlers (and a kick passed on without a sink) left for us. */
+static void take_held_signals(struct run *run)
+{
+    siginfo_t info;
+    int target;
+    while (accel_signal_take_held(&info, &target))
+        forward_to_program(run, info.si_signo, &info, target);
+}
+
+/* The forwarding thread: takes the signals sent to the process (blocked
+ * here, as in every thread that does not route them) and the ones the
+ * other threads' handlers hold for it, and queues them for the program. */
 static gpointer forward_signals(gpointer data)
 {
     struct run *run = data;
     sigset_t set;
     forwarded_signals(&set);
     /* The kick signal (blocked here, and never sent to this thread by a
-     * vCPU's kick) tells it to quit: without it the end of every run waited
-     * for the poll interval, 50 ms on average. */
+     * vCPU's kick) wakes it: to quit, or to take what handlers hold. */
     sigaddset(&set, ACCEL_KICK_SIGNAL);
+    /* A fork's child starts it from a vCPU thread, which lets them in. */
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
     run->forwarder_thread = pthread_self();
     accel_set_kick_sink((pid_t)gettid());
     atomic_store(&run->forwarder_started, true);
@@ -786,26 +840,67 @@ static gpointer forward_signals(gpointer data)
     while (!atomic_load(&run->forwarder_quit)) {
         siginfo_t info;
         int signal = sigtimedwait(&set, &info, &poll_interval);
-        /* A signal numbered like the kick that came while no forwarder ran
-         * (a fork's child) waits here, and one is taken per turn. */
-        if (signal <= 0 && accel_kick_take_held(&info))
-            signal = info.si_signo;
-        if (signal <= 0 || (signal == ACCEL_KICK_SIGNAL && accel_kick_is_own(&info)))
-            continue;
-        if (run->debugger && !run->forked_child && (signal == SIGINT || signal == SIGTERM)) {
-            struct stop_request *request = g_new(struct stop_request, 1);
-            *request = (struct stop_request){run, signal};
-            g_idle_add(on_stop_signal, request);
-            continue;
-        }
-        if (signal == SIGCHLD && info.si_code > 0)
-            linux_signal_post_child(run->guest->process, info.si_code, info.si_pid, info.si_uid,
-                                    info.si_status, (int64_t)info.si_utime, (int64_t)info.si_stime);
-        else
-            linux_signal_post_external(run->guest->process, signal, info.si_code, info.si_pid,
-                                       info.si_uid, (uint64_t)(uintptr_t)info.si_value.sival_ptr);
+        if (signal > 0 && !(signal == ACCEL_KICK_SIGNAL && accel_kick_is_own(&info)))
+            forward_to_program(run, signal, &info, ACCEL_SIGNAL_TO_PROCESS);
+        take_held_signals(run);
     }
+    accel_set_kick_sink(0);
+    /* A handler that saw forwarding still on may be about to hold one. */
+    while (atomic_load(&routing_inflight) > 0)
+        sched_yield();
+    take_held_signals(run);
     return NULL;
+}
+
+/* Whether a signal is the monitor's own doing: the kernel's SIGPIPE or
+ * SIGXFSZ for a host write the personality made (it answers the program
+ * itself), or one the monitor sent itself. */
+static bool sent_by_monitor(const siginfo_t *info)
+{
+    return (info->si_code == SI_USER || info->si_code == SI_TKILL) && info->si_pid == getpid();
+}
+
+/* Every forwarded signal, on the threads that let them in (vCPU threads
+ * and the main thread). Held for the forwarder with the guest thread it was
+ * aimed at, when another process aimed it at this host thread with tgkill.
+ * While an execve collects the pending signals it goes back to the host's
+ * queue for the process instead (the code of a kill() cannot be queued
+ * again, so SI_QUEUE stands for it), and this thread lets no more in:
+ * execve keeps what is queued there. Async-signal-safe. */
+static sigset_t forwarded_set;
+static void on_forwarded_signal(int signal, siginfo_t *info, void *context)
+{
+    if (sent_by_monitor(info))
+        return;
+    int saved_errno = errno;
+    atomic_fetch_add(&routing_inflight, 1);
+    int target = ACCEL_SIGNAL_TO_PROCESS;
+    if (info->si_code == SI_TKILL && routed_tid >= 0)
+        target = routed_tid ? routed_tid : getpid();
+    if (!atomic_load(&routing_held)) {
+        /* Every slot full: a storm the forwarder is behind on; lost, as a
+         * standard signal already pending would be. */
+        if (accel_signal_hold(info, target))
+            accel_wake_sink();
+    } else {
+        siginfo_t copy = *info;
+        if (copy.si_code >= 0 || copy.si_code == SI_TKILL)
+            copy.si_code = SI_QUEUE;
+        syscall(SYS_rt_sigqueueinfo, getpid(), signal, &copy);
+        ucontext_t *interrupted = context;
+        sigorset(&interrupted->uc_sigmask, &interrupted->uc_sigmask, &forwarded_set);
+    }
+    routed_interrupt = 1;
+    atomic_fetch_sub(&routing_inflight, 1);
+    errno = saved_errno;
+}
+
+/* This thread runs guest thread tid (0: the program's first) or is the main
+ * thread, and routes what it catches. */
+static void let_forwarded_signals_in(int tid)
+{
+    routed_tid = tid;
+    pthread_sigmask(SIG_UNBLOCK, &forwarded_set, NULL);
 }
 
 /* A guest execve under a debugger: the session goes to the new monitor. */
@@ -832,14 +927,21 @@ static void stop_forwarding(struct run *run)
     run->forwarder = NULL;
 }
 
-/* A guest execve: see linux_host's hold_signals. */
+/* A guest execve (on its vCPU thread): see linux_host's hold_signals. From
+ * here on signals stay in the host's queues, which execve keeps, and the
+ * forwarder posts what it took before the personality collects them. */
 static void run_hold_signals(void *opaque, bool hold)
 {
     struct run *run = opaque;
-    if (hold)
+    if (hold) {
+        pthread_sigmask(SIG_BLOCK, &forwarded_set, NULL);
+        atomic_store(&routing_held, true);
         stop_forwarding(run);
-    else
+    } else {
+        atomic_store(&routing_held, false);
         start_forwarding(run);
+        pthread_sigmask(SIG_UNBLOCK, &forwarded_set, NULL);
+    }
 }
 
 static void start_forwarding(struct run *run)
@@ -854,9 +956,13 @@ static void start_forwarding(struct run *run)
     if (!run->forwarder) {
         /* No thread to spare (RLIMIT_NPROC in a fork's child): the signals
          * take their host default action on the monitor instead. */
-        sigset_t forwarded;
-        forwarded_signals(&forwarded);
-        pthread_sigmask(SIG_UNBLOCK, &forwarded, NULL);
+        struct sigaction fallback = {.sa_handler = SIG_DFL};
+        sigemptyset(&fallback.sa_mask);
+        for (int signal = 1; signal < NSIG; signal++) {
+            if (sigismember(&forwarded_set, signal) == 1)
+                sigaction(signal, &fallback, NULL);
+        }
+        pthread_sigmask(SIG_UNBLOCK, &forwarded_set, NULL);
     }
 }
 
@@ -889,14 +995,24 @@ static void install_kick_signal(void)
     sigemptyset(&action.sa_mask);
     sigaction(ACCEL_KICK_SIGNAL, &action, NULL);
     set_kick_blocked(true);
-    /* The signals forwarded to the program are blocked in every thread
-     * (threads inherit this mask) and taken by the forwarding thread. So a
-     * program writing to a closed pipe gets EPIPE from the syscall layer,
-     * which decides what a native run would have done; the monitor itself
-     * does not die of it. */
-    sigset_t forwarded;
-    forwarded_signals(&forwarded);
-    pthread_sigmask(SIG_BLOCK, &forwarded, NULL);
+    /* The signals forwarded to the program are blocked (threads inherit
+     * this mask) but where a thread routes them (let_forwarded_signals_in),
+     * and taken by the forwarding thread. So a program writing to a closed
+     * pipe gets EPIPE from the syscall layer, which decides what a native
+     * run would have done; the monitor itself does not die of it. */
+    forwarded_signals(&forwarded_set);
+    pthread_sigmask(SIG_BLOCK, &forwarded_set, NULL);
+    struct sigaction routing = {0};
+    routing.sa_sigaction = on_forwarded_signal;
+    /* SA_RESTART: a host call the handler interrupts goes on, and the
+     * forwarder's kick ends it once the signal is the program's. */
+    routing.sa_flags = SA_SIGINFO | SA_RESTART;
+    routing.sa_mask = forwarded_set;
+    sigaddset(&routing.sa_mask, ACCEL_KICK_SIGNAL);
+    for (int signal = 1; signal < NSIG; signal++) {
+        if (sigismember(&forwarded_set, signal) == 1)
+            sigaction(signal, &routing, NULL);
+    }
 }
 
 /* --strace's last line, once the program is gone. */
@@ -1048,6 +1164,9 @@ int monitor_run(const struct monitor_options *options)
 
     struct vclock_keeper *vclock = guest_vclock_start(guest);
     GThread *thread = g_thread_new("vcpu", main_vcpu_thread, &run.main_vcpu);
+    /* A tgkill of the program's pid from outside lands on this thread. */
+    if (run.forwarder)
+        let_forwarded_signals_in(0);
     g_main_loop_run(run.loop);
     g_thread_join(thread);
     wait_for_vcpu_threads(&run);

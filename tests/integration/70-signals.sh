@@ -82,6 +82,56 @@ for libc in musl glibc; do
     # The main thread has exited (the monitor crashed posting it to that thread).
     custom "$libc/signals-external-USR1-main-exit" external_signal "$libc" USR1 main-exit
 done
+# tgkill from another process aimed at single threads (thread_kill.c): the main thread
+# (tid = pid) and a worker asleep in nanosleep, a worker spinning in user code. Each handler
+# must run on the thread aimed at, with SI_TKILL and the sender's pid, as natively.
+thread_kill_run() {
+    local dir=$1 name=$2 i line
+    shift 2
+    "$@" >"$dir/$name.out" 2>"$dir/$name.err" </dev/null &
+    local pid=$!
+    (sleep "$TIMEOUT" && kill -KILL "$pid") >/dev/null 2>&1 &
+    local watchdog=$!
+    for ((i = 0; i < 400; i++)); do
+        line=$(grep '^tids ' "$dir/$name.out" 2>/dev/null) && break
+        sleep 0.05
+    done
+    # Aimed at the program's tids: USR1 at the main thread, USR2 and HUP at the workers.
+    python3 -c 'import ctypes, sys
+libc = ctypes.CDLL(None, use_errno=True)
+pid, t1, t2 = (int(x) for x in sys.argv[1:4])
+for tid, sig in ((t2, 1), (t1, 12), (pid, 10)):
+    if libc.syscall(234, pid, tid, sig) != 0:
+        print("tgkill", tid, sig, "failed:", ctypes.get_errno())' ${line#tids } >"$dir/$name.sender" 2>&1
+    wait "$pid"
+    echo "$?" >"$dir/$name.status"
+    kill "$watchdog" 2>/dev/null
+    wait "$watchdog" 2>/dev/null
+    grep -v '^tids ' "$dir/$name.out" >"$dir/$name.result"
+}
+
+thread_kill_case() {
+    local accel=$1 dir=$2 libc=$3
+    local prog=tests/programs/build/$libc/thread_kill
+    thread_kill_run "$dir" native "$prog"
+    thread_kill_run "$dir" vm "$HERMITUX_RUN" --accel="$accel" "$prog"
+    if ! grep -q '^thread 2 took SIGHUP, SI_TKILL, from outside$' "$dir/native.result"; then
+        echo "the native run did not take the signals as expected: $(head -c 300 "$dir/native.result")"
+        return 1
+    fi
+    if ! cmp -s "$dir/native.result" "$dir/vm.result" ||
+        [ "$(cat "$dir/native.status")" != "$(cat "$dir/vm.status")" ] || [ -s "$dir/vm.err" ] ||
+        [ -s "$dir/vm.sender" ]; then
+        echo "native $(cat "$dir/native.status"): $(tr '\n' ' ' <"$dir/native.result")"
+        echo "hermitux-run $(cat "$dir/vm.status"): $(tr '\n' ' ' <"$dir/vm.result")" \
+            "$(head -c 200 "$dir/vm.err" "$dir/vm.sender")"
+        return 1
+    fi
+}
+for libc in musl glibc; do
+    custom "$libc/thread_kill" thread_kill_case "$libc"
+done
+
 program signal_loop -- signal_loop 2000
 # A 50 us timer's signals while int3 and ud2 are caught in a loop: on kvm a kick that
 # lands between an exception and its exit (in the guest kernel's stub, or with the trap
