@@ -1163,10 +1163,11 @@ int monitor_run(const struct monitor_options *options)
         timeout_source = g_timeout_add((guint)(options->timeout * 1000), on_timeout, &run);
 
     struct vclock_keeper *vclock = guest_vclock_start(guest);
-    GThread *thread = g_thread_new("vcpu", main_vcpu_thread, &run.main_vcpu);
-    /* A tgkill of the program's pid from outside lands on this thread. */
+    /* A tgkill of the program's pid from outside lands on this thread. Not
+     * once the vCPU thread runs: its execve may stop the forwarder. */
     if (run.forwarder)
         let_forwarded_signals_in(0);
+    GThread *thread = g_thread_new("vcpu", main_vcpu_thread, &run.main_vcpu);
     g_main_loop_run(run.loop);
     g_thread_join(thread);
     wait_for_vcpu_threads(&run);
