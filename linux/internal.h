@@ -218,6 +218,10 @@ struct linux_process {
     struct linux_proc_info proc_info;
 
     GHashTable *logged_unsupported; /* numbers already reported (under misc_lock) */
+    /* AF_UNIX names bound with a path the host saw rewritten (the program's
+     * own cwd, --root): host sun_path -> the program's, to give its own
+     * back (net.c). Under misc_lock, NULL until the first. */
+    GHashTable *unix_names;
     GMutex misc_lock;
 
     /* Threads (thread.c): the live ones in creation order, under

@@ -104,10 +104,42 @@ long linux_path_for_host(struct linux_process *process, const char *path, bool f
     return written < 0 || (size_t)written >= size ? -ENAMETOOLONG : 0;
 }
 
+/* A name bound as `host` for the program's `guest`: what getsockname,
+ * getpeername, accept and recvfrom give back is the program's own, as
+ * natively the string it bound (not the monitor's /proc/self/fd/N/...). */
+static void net_unix_remember(struct linux_process *process, const char *host, const char *guest)
+{
+    g_mutex_lock(&process->misc_lock);
+    if (!process->unix_names)
+        process->unix_names = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+    g_hash_table_replace(process->unix_names, g_strdup(host), g_strdup(guest));
+    g_mutex_unlock(&process->misc_lock);
+}
+
+/* A host AF_UNIX address made the program's again, where it was bound here. */
+static void net_unix_address_to_guest(struct linux_process *process,
+                                      struct sockaddr_storage *storage, socklen_t *length)
+{
+    struct sockaddr_un *address = (struct sockaddr_un *)storage;
+    size_t offset = offsetof(struct sockaddr_un, sun_path);
+    if (address->sun_family != AF_UNIX || *length <= offset || address->sun_path[0] == '\0')
+        return;
+    char host[sizeof(address->sun_path) + 1] = {0};
+    memcpy(host, address->sun_path, MIN(*length - offset, sizeof(address->sun_path)));
+    g_mutex_lock(&process->misc_lock);
+    const char *guest = process->unix_names ? g_hash_table_lookup(process->unix_names, host) : NULL;
+    if (guest) {
+        memset(address->sun_path, 0, sizeof(address->sun_path));
+        memcpy(address->sun_path, guest, strlen(guest));
+        *length = (socklen_t)(offset + strlen(guest) + 1);
+    }
+    g_mutex_unlock(&process->misc_lock);
+}
+
 /* An AF_UNIX path is looked up by the host relative to the monitor's cwd;
  * the program's cwd is its own (proc.c), so its relative paths are
- * rewritten (linux_path_for_host). Abstract names (a leading NUL) and
- * unnamed addresses are left alone. */
+ * rewritten (linux_path_for_host), and under --root every path. Abstract
+ * names (a leading NUL) and unnamed addresses are left alone. */
 static long net_unix_address_to_host(struct linux_process *process,
                                      struct sockaddr_storage *storage, socklen_t *length,
                                      bool follow)
@@ -124,6 +156,8 @@ static long net_unix_address_to_host(struct linux_process *process,
         return error == -ENAMETOOLONG ? -EINVAL : error;
     if (strcmp(host, path) == 0)
         return 0;
+    if (!follow) /* bind */
+        net_unix_remember(process, host, path);
     memset(address->sun_path, 0, sizeof(address->sun_path));
     memcpy(address->sun_path, host, strlen(host));
     *length = (socklen_t)(offset + strlen(host) + 1);
@@ -179,10 +213,11 @@ static struct sockaddr *net_address_out_host(struct net_address_out *out, sockle
 }
 
 /* move_addr_to_user: as much as fits, then the full length. */
-static long net_address_out_end(struct linux_process *process, const struct net_address_out *out)
+static long net_address_out_end(struct linux_process *process, struct net_address_out *out)
 {
     if (!out->address)
         return 0;
+    net_unix_address_to_guest(process, &out->storage, &out->length);
     size_t copy = MIN((size_t)out->room, (size_t)out->length);
     copy = MIN(copy, sizeof(out->storage));
     if (copy && linux_copy_out(process, out->address, &out->storage, copy) != 0)
@@ -695,6 +730,8 @@ static long net_receive(struct linux_process *process, int host_fd, struct net_m
         result = received < 0 ? linux_host_error() : received;
         if (received >= 0) {
             message->name_length = header.msg_namelen;
+            if (message->name_address)
+                net_unix_address_to_guest(process, &message->name, &message->name_length);
             message->control_length = header.msg_controllen;
             *out_flags = header.msg_flags;
             net_control_from_host(process, message->control, message->control_length,

@@ -139,6 +139,27 @@ root_escape_case() {
 }
 custom hostile/root-escape root_escape_case
 
+# AF_UNIX names under --root are the program's (/work/...), as in a chroot, not the host
+# paths the monitor bound.
+root_unix_names_case() {
+    local accel=$1 dir=$2 tree=$2/tree
+    mkdir -p "$tree/bin" "$tree/work"
+    cp tests/programs/build/glibc/unix_names "$tree/bin/"
+    if [ "$(id -u)" = 0 ]; then
+        chroot "$tree" /bin/unix_names /work >"$dir/native" 2>&1
+    else # the same names, as the program would see them in its root
+        tests/programs/build/glibc/unix_names "$tree/work" 2>&1 | sed "s|$tree||" >"$dir/native"
+    fi
+    timeout -k 5 "$TIMEOUT" "$HERMITUX_RUN" "--accel=$accel" --root "$tree" /bin/unix_names \
+        /work >"$dir/out" 2>&1
+    if ! grep -q '^recvmsg.s sender: "/work/dgram-client"' "$dir/native" ||
+        ! diff -u "$dir/native" "$dir/out" >"$dir/diff"; then
+        echo "differs from native: $(head -c 600 "$dir/diff")"
+        return 1
+    fi
+}
+custom hostile/root-unix-names root_unix_names_case
+
 # PT_INTERP is looked up inside the root: a dynamic program in a tree without
 # its interpreter fails with one line, even though the host has one.
 root_interpreter_case() {

@@ -8,6 +8,9 @@ program net_local-family -- net_local family
 program net_local-net-none --opt --net=none --vm-stdout @DATA@/net_local-none.vm.out -- \
     net_local family
 program wait_fds --tmpdir -- wait_fds @TMP@
+# The names AF_UNIX sockets give back are the ones the program bound, after its chdir (the
+# monitor binds /proc/self/fd/N/... for the host) and under --root (70-hostile.sh).
+program unix_names --tmpdir -- unix_names @TMP@
 program masked_waits -- masked_waits
 bad_input bad/net-mode -- --net=bogus tests/programs/build/musl/hello
 
