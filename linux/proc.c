@@ -36,7 +36,21 @@
 
 /* ---- lexical paths --------------------------------------------------------- */
 
-bool linux_path_normalize(const char *path, char *out, size_t size)
+static bool has_dotdot(const char *path)
+{
+    for (const char *p = path; (p = strstr(p, "..")) != NULL; p += 2) {
+        if ((p == path || p[-1] == '/') && (p[2] == '\0' || p[2] == '/'))
+            return true;
+    }
+    return false;
+}
+
+static bool names_far_link(const char *canonical);
+
+/* Folds ".", ".." and repeated slashes. With stop_at_links, the text after
+ * a link of /proc or /dev that leads elsewhere (names_far_link) is kept as
+ * it is when a ".." follows: Linux climbs from where the link leads. */
+static bool normalize(const char *path, char *out, size_t size, bool stop_at_links)
 {
     size_t len = 0;
     const char *p = path;
@@ -58,6 +72,13 @@ bool linux_path_normalize(const char *path, char *out, size_t size)
             out[len++] = '/';
             memcpy(out + len, p, n);
             len += n;
+            out[len] = '\0';
+            if (stop_at_links && has_dotdot(end) && names_far_link(out)) {
+                if (len + strlen(end) + 1 > size)
+                    return false;
+                strcpy(out + len, end);
+                return true;
+            }
         }
         p = end;
     }
@@ -67,13 +88,9 @@ bool linux_path_normalize(const char *path, char *out, size_t size)
     return true;
 }
 
-static bool has_dotdot(const char *path)
+bool linux_path_normalize(const char *path, char *out, size_t size)
 {
-    for (const char *p = path; (p = strstr(p, "..")) != NULL; p += 2) {
-        if ((p == path || p[-1] == '/') && (p[2] == '\0' || p[2] == '/'))
-            return true;
-    }
-    return false;
+    return normalize(path, out, size, false);
 }
 
 /* If path is prefix or prefix/..., *rest points after prefix (at "" or "/..."). */
@@ -96,6 +113,38 @@ static const char *next_component(const char *rest, char *name, size_t size)
     memcpy(name, rest, n);
     name[n] = '\0';
     return end;
+}
+
+/* /dev/fd, /dev/stdin..., and a process's cwd, root, exe and fd/N (its
+ * tasks' too) are links that lead elsewhere: "/proc/self/cwd/.." is the
+ * parent of the cwd, not /proc/self. */
+static bool names_far_link(const char *canonical)
+{
+    static const char *const dev_links[] = {"/dev/fd", "/dev/stdin", "/dev/stdout", "/dev/stderr"};
+    for (size_t i = 0; i < G_N_ELEMENTS(dev_links); i++) {
+        if (strcmp(canonical, dev_links[i]) == 0)
+            return true;
+    }
+    const char *rest;
+    char name[256];
+    if (!path_under(canonical, "/proc", &rest))
+        return false;
+    rest = next_component(rest, name, sizeof(name)); /* self, thread-self, a pid */
+    if (!*name || !*rest)
+        return false;
+    rest = next_component(rest, name, sizeof(name));
+    if (strcmp(name, "task") == 0) {
+        rest = next_component(rest, name, sizeof(name)); /* a tid */
+        if (!*name || !*rest)
+            return false;
+        rest = next_component(rest, name, sizeof(name));
+    }
+    if (strcmp(name, "fd") == 0) {
+        rest = next_component(rest, name, sizeof(name));
+        return *name && !*rest;
+    }
+    return !*rest &&
+           (strcmp(name, "cwd") == 0 || strcmp(name, "root") == 0 || strcmp(name, "exe") == 0);
 }
 
 static bool parse_number(const char *text, long *value)
@@ -431,7 +480,7 @@ static long classify(struct linux_process *process, const char *path, bool follo
     if (depth > PROC_MAX_DEPTH)
         return -ELOOP;
     char canonical[LINUX_PATH_MAX + 64];
-    if (!linux_path_normalize(path, canonical, sizeof(canonical)))
+    if (!normalize(path, canonical, sizeof(canonical), true))
         return -ENAMETOOLONG;
     const char *rest;
     char mapped[LINUX_PATH_MAX + 80];

@@ -115,13 +115,15 @@ root_escape_case() {
             return 1
         fi
     fi
-    # Through /proc (a chroot has none): inside, or nothing; never the host's file.
+    # Through /proc (a chroot has none): inside, as in a container with /proc mounted;
+    # never the host's file, and ".." after a link climbs from where it leads.
     timeout -k 5 "$TIMEOUT" "$HERMITUX_RUN" "--accel=$accel" --root "$tree" /bin/root_escape proc \
         >"$dir/proc" 2>&1
     st=$?
     local host_name
     host_name=$(cat /etc/hostname 2>/dev/null)
     if [ "$st" != 0 ] || ! grep -q '^/proc/self/root/etc/hostname *inside$' "$dir/proc" ||
+        grep -v '^readlink ' "$dir/proc" | grep -qv ' inside$' ||
         ! grep -q '^readlink /proc/self/cwd *\/sub$' "$dir/proc" ||
         ! grep -q '^readlink /proc/self/exe *\/bin\/root_escape$' "$dir/proc" ||
         { [ -n "$host_name" ] && grep -qx ".* $host_name" "$dir/proc"; }; then

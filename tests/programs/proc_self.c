@@ -256,6 +256,18 @@ int main(int argc, char **argv)
     n = readlink("/proc/self/cwd", link, sizeof(link) - 1);
     link[n > 0 ? n : 0] = '\0';
     check(getcwd(cwd, sizeof(cwd)) && strcmp(cwd, link) == 0, "/proc/self/cwd is getcwd()");
+    /* ".." after a /proc link climbs from where the link leads (the cwd's
+     * parent), not from /proc/self. */
+    char up[PATH_MAX + 40];
+    const char *leaf = strrchr(cwd, '/') + 1;
+    struct stat here, there;
+    snprintf(up, sizeof(up), "/proc/self/cwd/../%s", leaf);
+    check(stat(".", &here) == 0 && stat(up, &there) == 0 && here.st_ino == there.st_ino,
+          "/proc/self/cwd/../BASE is the cwd");
+    int dot = open(".", O_RDONLY | O_DIRECTORY);
+    snprintf(up, sizeof(up), "/dev/fd/%d/../%s", dot, leaf);
+    check(stat(up, &there) == 0 && here.st_ino == there.st_ino, "/dev/fd/N/../BASE is the cwd");
+    close(dot);
     /* A relative socket name is in the program's cwd too. */
     int listener = socket(AF_UNIX, SOCK_STREAM, 0), client = socket(AF_UNIX, SOCK_STREAM, 0);
     struct sockaddr_un address = {.sun_family = AF_UNIX, .sun_path = "here.sock"};

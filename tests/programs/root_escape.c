@@ -42,6 +42,8 @@ static int proc_probes(void)
     char link[64];
     snprintf(link, sizeof link, "/proc/self/fd/%d/../../../etc/hostname", sub);
     show("/proc/self/fd/SUB/../../../etc/hostname", open(link, O_RDONLY));
+    snprintf(link, sizeof link, "/dev/fd/%d/../../../etc/hostname", sub);
+    show("/dev/fd/SUB/../../../etc/hostname", open(link, O_RDONLY));
     if (chdir("/sub") != 0)
         perror("chdir /sub");
     show_path("/proc/self/cwd/../../../etc/hostname");
