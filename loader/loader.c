@@ -223,6 +223,24 @@ static int check_identification(const struct load_request *request, const struct
     }
 }
 
+/* Whether the open file lies under `inside`, by the path the kernel gives
+ * for it: what was opened, whatever the path's parts became meanwhile. */
+static bool file_is_inside(int fd, const char *inside)
+{
+    char root[PATH_MAX], link[64], opened[PATH_MAX];
+    if (!realpath(inside, root))
+        return false;
+    g_snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+    ssize_t length = readlink(link, opened, sizeof(opened) - 1);
+    if (length <= 0)
+        return false;
+    opened[length] = '\0';
+    size_t root_length = strlen(root);
+    if (strcmp(root, "/") == 0)
+        return opened[0] == '/';
+    return strncmp(opened, root, root_length) == 0 && opened[root_length] == '/';
+}
+
 static int elf_file_open(const struct load_request *request, struct elf_file *file)
 {
     *file = (struct elf_file){.fd = -1};
@@ -234,6 +252,10 @@ static int elf_file_open(const struct load_request *request, struct elf_file *fi
         return fail(request, open_error, "%s%s", g_strerror(open_error),
                     request->is_kernel ? " (give another with --kernel)" : "");
     }
+    if (request->limits->inside && !file_is_inside(file->fd, request->limits->inside))
+        return fail(request, EACCES,
+                    "is no longer inside --root %s (the tree changed while it was opened)",
+                    request->limits->inside);
     struct stat status;
     if (fstat(file->fd, &status) < 0) {
         int stat_error = errno;

@@ -69,6 +69,10 @@ struct loader_limits {
     /* Where a shared object run as the program goes (the highest free
      * range inside); both 0 refuses such a program. */
     uint64_t dynamic_low, dynamic_high;
+    /* --root: the host directory the file must lie in once it is open (a
+     * path found there and then swapped for a link out of it is refused);
+     * NULL: anywhere. */
+    const char *inside;
 };
 
 /*

@@ -177,12 +177,14 @@ static int load_program(struct guest *guest, const struct monitor_options *optio
         .high = guest_memory_ram_size(guest->memory),
         .dynamic_low = GUEST_MMAP_LOW,
         .dynamic_high = mmap_high(guest),
+        .inside = options->root_path,
     };
     int result =
         loader_load_program(options->program, guest->memory, &limits, &guest->program, error);
     if (result < 0 || !guest->program.interpreter)
         return result;
-    struct loader_limits interpreter_limits = {.low = GUEST_MMAP_LOW, .high = mmap_high(guest)};
+    struct loader_limits interpreter_limits = {
+        .low = GUEST_MMAP_LOW, .high = mmap_high(guest), .inside = options->root_path};
     char *interpreter_error = NULL;
     if (options->root_path) { /* PT_INTERP names a path inside the root */
         int root_error;

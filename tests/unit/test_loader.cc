@@ -248,7 +248,7 @@ class LoaderTest : public ::testing::Test
         elf_image_free(&image_);
         g_free(error_);
         error_ = nullptr;
-        struct loader_limits limits = {kKernelHigh, kRamSize, kDynamicLow, kDynamicHigh};
+        struct loader_limits limits = {kKernelHigh, kRamSize, kDynamicLow, kDynamicHigh, nullptr};
         return loader_load_program(path.c_str(), memory_, &limits, &image_, &error_);
     }
 
@@ -257,7 +257,7 @@ class LoaderTest : public ::testing::Test
         elf_image_free(&image_);
         g_free(error_);
         error_ = nullptr;
-        struct loader_limits limits = {kDynamicLow, kDynamicHigh, 0, 0};
+        struct loader_limits limits = {kDynamicLow, kDynamicHigh, 0, 0, nullptr};
         return loader_load_interpreter(path.c_str(), memory_, &limits, &image_, &error_);
     }
 
@@ -562,7 +562,7 @@ TEST_F(LoaderTest, TwoProgramsCannotShareAddresses)
         GTEST_SKIP() << "gcc -static cannot build here";
     ASSERT_EQ(LoadProgram(path), 0) << error_;
     struct elf_image second = {};
-    struct loader_limits limits = {kKernelHigh, kRamSize, 0, 0};
+    struct loader_limits limits = {kKernelHigh, kRamSize, 0, 0, nullptr};
     char *error = nullptr;
     EXPECT_EQ(loader_load_program(path.c_str(), memory_, &limits, &second, &error), -ENOMEM);
     ASSERT_NE(error, nullptr);
@@ -667,6 +667,29 @@ TEST_F(MalformedTest, TheGoodOneLoads)
     Bytes file = Good();
     ASSERT_EQ(LoadProgram(Write("good", file)), 0) << error_;
     ExpectLoaded(file, 0, true);
+}
+
+// --root: the file as opened must lie in the root. A path whose directory became a link out
+// of the tree between the lookup and the open (here made so before) is refused; the same file
+// reached inside the tree loads.
+TEST_F(MalformedTest, OpenedFileMustBeInsideTheRoot)
+{
+    Bytes file = Good();
+    std::string outside = Write("outside-prog", file);
+    std::string tree = Path("tree"), swapped = Path("tree/bin");
+    ASSERT_EQ(mkdir(tree.c_str(), 0755), 0);
+    ASSERT_EQ(symlink(dir_.c_str(), swapped.c_str()), 0);
+    struct loader_limits limits = {kKernelHigh, kRamSize, kDynamicLow, kDynamicHigh, tree.c_str()};
+    EXPECT_EQ(loader_load_program((swapped + "/outside-prog").c_str(), memory_, &limits, &image_,
+                                  &error_),
+              -EACCES);
+    ASSERT_NE(error_, nullptr);
+    EXPECT_NE(strstr(error_, "is no longer inside --root"), nullptr) << error_;
+    g_free(error_);
+    error_ = nullptr;
+    std::string inside = Path("tree/prog");
+    ASSERT_TRUE(WriteFile(inside, file));
+    EXPECT_EQ(loader_load_program(inside.c_str(), memory_, &limits, &image_, &error_), 0) << error_;
 }
 
 TEST_F(MalformedTest, MissingFile)
@@ -1045,7 +1068,7 @@ class KernelTest : public LoaderTest
         elf_image_free(&image_);
         g_free(error_);
         error_ = nullptr;
-        struct loader_limits limits = {kKernelLow, kKernelHigh, 0, 0};
+        struct loader_limits limits = {kKernelLow, kKernelHigh, 0, 0, nullptr};
         return loader_load_kernel(path.c_str(), memory_, &limits, &image_, &error_);
     }
     void ExpectLoadKernelFails(const std::string &path, int expected_errno,
