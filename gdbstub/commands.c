@@ -30,25 +30,51 @@ static bool read_all_registers(struct gdbstub *stub, int64_t thread, struct cpu_
     return stub->ops->read_registers(stub->opaque, thread, state, fpu) == 0;
 }
 
+/* orig_rax is the target's own (Linux's syscall bookkeeping, not a CPU
+ * register): read into, or written from, its place in a register layout. */
+static void read_orig_rax(struct gdbstub *stub, int64_t thread, uint8_t *out)
+{
+    uint64_t value = UINT64_MAX;
+    if (stub->ops->orig_rax && stub->ops->orig_rax(stub->opaque, thread, &value, false) < 0)
+        value = UINT64_MAX;
+    for (size_t i = 0; i < sizeof value; i++)
+        out[i] = (uint8_t)(value >> (8 * i));
+}
+
+static int write_orig_rax(struct gdbstub *stub, int64_t thread, const uint8_t *in)
+{
+    uint64_t value = 0;
+    for (size_t i = 0; i < sizeof value; i++)
+        value |= (uint64_t)in[i] << (8 * i);
+    return stub->ops->orig_rax ? stub->ops->orig_rax(stub->opaque, thread, &value, true) : 0;
+}
+
 static void handle_read_registers(struct gdbstub *stub, struct gdbstub_cursor *args)
 {
     struct cpu_state state;
     struct cpu_fpu_state fpu;
     uint8_t bytes[GDB_REGISTERS_SIZE];
-    if (!read_all_registers(stub, register_thread(stub, args), &state, &fpu)) {
+    int64_t thread = register_thread(stub, args);
+    if (!read_all_registers(stub, thread, &state, &fpu)) {
         gdbstub_reply_error(stub, EIO);
         return;
     }
     gdb_registers_to_bytes(&state, &fpu, bytes);
+    size_t size;
+    read_orig_rax(stub, thread, bytes + gdb_register_offset(GDB_REGISTER_ORIG_RAX, &size));
     GString *text = g_string_sized_new(2 * GDB_REGISTERS_SIZE);
     gdbstub_append_hex(text, bytes, sizeof bytes);
     gdbstub_reply_string(stub, text);
 }
 
+/* orig_rax_in: its new bytes, NULL when the write does not cover it. */
 static void write_registers_back(struct gdbstub *stub, int64_t thread,
-                                 const struct cpu_state *state, const struct cpu_fpu_state *fpu)
+                                 const struct cpu_state *state, const struct cpu_fpu_state *fpu,
+                                 const uint8_t *orig_rax_in)
 {
     int result = stub->ops->write_registers(stub->opaque, thread, state, fpu);
+    if (result == 0 && orig_rax_in)
+        result = write_orig_rax(stub, thread, orig_rax_in);
     if (result < 0)
         gdbstub_reply_error(stub, -result);
     else
@@ -72,7 +98,10 @@ static void handle_write_registers(struct gdbstub *stub, struct gdbstub_cursor *
         return;
     }
     gdb_registers_from_bytes(bytes, hex_length / 2, &state, &fpu);
-    write_registers_back(stub, thread, &state, &fpu);
+    size_t size;
+    int offset = gdb_register_offset(GDB_REGISTER_ORIG_RAX, &size);
+    write_registers_back(stub, thread, &state, &fpu,
+                         hex_length / 2 >= offset + size ? bytes + offset : NULL);
 }
 
 static bool take_regnum(struct gdbstub_cursor *args, int *regnum)
@@ -102,6 +131,8 @@ static void handle_read_register(struct gdbstub *stub, struct gdbstub_cursor *ar
     }
     gdb_register_offset(regnum, &size);
     gdb_register_get(regnum, &state, &fpu, bytes);
+    if (regnum == GDB_REGISTER_ORIG_RAX)
+        read_orig_rax(stub, thread, bytes);
     GString *text = g_string_new(NULL);
     gdbstub_append_hex(text, bytes, size);
     gdbstub_reply_string(stub, text);
@@ -130,7 +161,8 @@ static void handle_write_register(struct gdbstub *stub, struct gdbstub_cursor *a
         return;
     }
     gdb_register_set(regnum, bytes, &state, &fpu);
-    write_registers_back(stub, thread, &state, &fpu);
+    write_registers_back(stub, thread, &state, &fpu,
+                         regnum == GDB_REGISTER_ORIG_RAX ? bytes : NULL);
 }
 
 /* ---- memory ------------------------------------------------------------ */

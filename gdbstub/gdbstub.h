@@ -194,6 +194,13 @@ struct gdb_target_ops {
      * the pair (the stub closes it), *child_end the fd number of the
      * child's end, or a negative errno. NULL: children are never kept. */
     int (*fork_attach)(void *opaque, int64_t child, const char *session, int *child_end);
+    /* A stopped thread's orig_rax as Linux keeps it: the number of the
+     * syscall it stopped in or at the end of (rax then holds the call's
+     * result or its restart code), else -1. Read into *value, or replaced
+     * by it with write; resuming the thread restarts the call as Linux does
+     * when orig_rax >= 0 and rax is a restart code. NULL: reads -1, writes
+     * are ignored. */
+    int (*orig_rax)(void *opaque, int64_t thread, uint64_t *value, bool write);
 };
 
 struct gdbstub;
@@ -278,9 +285,10 @@ void gdbstub_capture_output(struct gdbstub *stub,
 /* The register layout g/G/p/P use, described by gdb_target_xml(): gdbserver's
  * amd64-avx-linux registers, regnum 0 (rax) to 59 (gs_base), then 60-75 the
  * upper halves of ymm0-15. */
-#define GDB_REGISTER_COUNT 76
-#define GDB_REGISTERS_SIZE 816     /* bytes in a g packet: the sum of the bitsizes / 8 */
-#define GDB_PACKET_SIZE    0x20000 /* the PacketSize advertised: longest payload accepted */
+#define GDB_REGISTER_COUNT    76
+#define GDB_REGISTER_ORIG_RAX 57      /* served by ops->orig_rax, not struct cpu_state */
+#define GDB_REGISTERS_SIZE    816     /* bytes in a g packet: the sum of the bitsizes / 8 */
+#define GDB_PACKET_SIZE       0x20000 /* the PacketSize advertised: longest payload accepted */
 
 const char *gdb_target_xml(void);
 const char *gdb_register_name(int regnum);

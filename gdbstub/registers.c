@@ -156,7 +156,7 @@ enum {
     REGISTER_XMM0 = 40,
     REGISTER_XMM15 = 55,
     REGISTER_MXCSR = 56,
-    REGISTER_ORIG_RAX = 57,
+    REGISTER_ORIG_RAX = GDB_REGISTER_ORIG_RAX,
     REGISTER_FS_BASE = 58,
     REGISTER_GS_BASE = 59,
     REGISTER_YMM0H = 60,
@@ -450,7 +450,7 @@ void gdb_register_get(int regnum, const struct cpu_state *state, const struct cp
     else if (regnum == REGISTER_MXCSR)
         put_le(out, fpu->mxcsr, size);
     else if (regnum == REGISTER_ORIG_RAX)
-        put_le(out, UINT64_MAX, size); /* -1: never stopped inside a syscall */
+        put_le(out, UINT64_MAX, size); /* -1; the stub puts the target's (ops->orig_rax) */
     else if (regnum == REGISTER_FS_BASE)
         put_le(out, state->fs.base, size);
     else if (regnum == REGISTER_GS_BASE)
@@ -485,7 +485,7 @@ void gdb_register_set(int regnum, const uint8_t *in, struct cpu_state *state,
     else if (regnum == REGISTER_MXCSR)
         fpu->mxcsr = (uint32_t)value;
     else if (regnum == REGISTER_ORIG_RAX)
-        ; /* nothing to restart: the stub never stops inside a syscall */
+        ; /* the stub passes it to the target (ops->orig_rax) */
     else if (regnum == REGISTER_FS_BASE)
         state->fs.base = value;
     else if (regnum == REGISTER_GS_BASE)

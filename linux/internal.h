@@ -163,6 +163,7 @@ struct linux_thread {
     uint64_t fs_base, gs_base; /* arch_prctl, when there is no vCPU (tests) */
     bool exited;               /* exit ended this thread (the others go on) */
     void *host_data;           /* the monitor's (its vCPU) */
+    long syscall_value;        /* linux_thread_take_syscall_value */
 };
 
 /* What /proc/self shows of the program's start (proc.c). */
@@ -497,6 +498,12 @@ void linux_signal_exec_restore(struct linux_process *process, const struct linux
 void linux_signal_exec_itimers(struct linux_process *process, struct itimerspec out[3]);
 long linux_signal_exec_restore_itimers(struct linux_process *process,
                                        const struct itimerspec in[3]);
+
+/* A relative sleep, as nanosleep's: interrupted, the time left goes to
+ * remaining_address and the call goes on with restart_syscall
+ * (-ERESTART_RESTARTBLOCK), as Linux's hrtimer_nanosleep. */
+long linux_sleep_relative(struct linux_thread *thread, const struct timespec *request,
+                          uint64_t remaining_address);
 
 /* What a call interrupted by a signal (-EINTR from the host) returns: the
  * kernel's restart code for that call (-ERESTARTSYS...); other values as

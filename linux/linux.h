@@ -200,6 +200,13 @@ void *linux_thread_host_data(const struct linux_thread *thread);
 /* The thread's name (prctl PR_SET_NAME, the program's name at first). */
 const char *linux_thread_name(const struct linux_thread *thread);
 
+/* What the thread's last syscall returned before the signal rules turned it
+ * into what the program sees: Linux's restart code (-512 ERESTARTSYS, -513,
+ * -514, -516) for a call a stop or signal interrupted, as a debugger sees
+ * rax at a ptrace stop there. Cleared by the reading: 0 when no call was
+ * made since the last one. */
+long linux_thread_take_syscall_value(struct linux_thread *thread);
+
 /* Calls visit for every live thread, in creation order, with the thread
  * list locked (visit must not create or end threads). */
 void linux_thread_foreach(struct linux_process *process,

@@ -265,6 +265,10 @@ static long sys_clock_nanosleep(struct linux_thread *thread, const uint64_t *arg
     long error = read_request(process, args[2], &request);
     if (error)
         return error;
+    /* Relative on a clock that counts time: it restarts with the time left. */
+    if (!(flags & TIMER_ABSTIME) &&
+        (args[0] == CLOCK_REALTIME || args[0] == CLOCK_MONOTONIC || args[0] == CLOCK_BOOTTIME))
+        return linux_sleep_relative(thread, &request, args[3]);
     int result = clock_nanosleep((clockid_t)args[0], flags & TIMER_ABSTIME, &request, &left);
     if (result == EINTR && !(flags & TIMER_ABSTIME) && args[3] &&
         linux_copy_out(process, args[3], &left, sizeof(left)))

@@ -287,8 +287,8 @@ enum linux_outcome linux_syscall(struct linux_thread *thread, const struct linux
         value = unsupported(process, call->number);
     }
     /* The trace line comes before the signals the call's end delivers. */
-    linux_strace_syscall(thread, call, linux_signal_interrupted_value(call->number, value),
-                         !process->exited);
+    thread->syscall_value = linux_signal_interrupted_value(call->number, value);
+    linux_strace_syscall(thread, call, thread->syscall_value, !process->exited);
     enum linux_outcome outcome = LINUX_CONTINUE;
     if (!process->exited && !thread->exited)
         outcome = linux_signal_syscall_end(thread, call->number, &value);

@@ -1644,6 +1644,17 @@ static long sleep_until(struct linux_thread *thread, uint64_t deadline, uint64_t
     return -LINUX_ERESTART_RESTARTBLOCK;
 }
 
+long linux_sleep_relative(struct linux_thread *thread, const struct timespec *request,
+                          uint64_t remaining_address)
+{
+    uint64_t deadline = monotonic_now() + (uint64_t)request->tv_nsec;
+    if ((uint64_t)request->tv_sec > (UINT64_MAX - deadline) / 1000000000ULL)
+        deadline = UINT64_MAX / 2;
+    else
+        deadline += (uint64_t)request->tv_sec * 1000000000ULL;
+    return sleep_until(thread, deadline, remaining_address);
+}
+
 static long sys_nanosleep(struct linux_thread *thread, const uint64_t *args)
 {
     struct timespec request;
@@ -1651,12 +1662,7 @@ static long sys_nanosleep(struct linux_thread *thread, const uint64_t *args)
         return -EFAULT;
     if (request.tv_sec < 0 || request.tv_nsec < 0 || request.tv_nsec >= 1000000000L)
         return -EINVAL;
-    uint64_t deadline = monotonic_now() + (uint64_t)request.tv_nsec;
-    if ((uint64_t)request.tv_sec > (UINT64_MAX - deadline) / 1000000000ULL)
-        deadline = UINT64_MAX / 2;
-    else
-        deadline += (uint64_t)request.tv_sec * 1000000000ULL;
-    return sleep_until(thread, deadline, args[1]);
+    return linux_sleep_relative(thread, &request, args[1]);
 }
 
 static long sys_restart_syscall(struct linux_thread *thread, const uint64_t *args)

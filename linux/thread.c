@@ -88,6 +88,13 @@ const char *linux_thread_name(const struct linux_thread *thread)
     return thread->comm;
 }
 
+long linux_thread_take_syscall_value(struct linux_thread *thread)
+{
+    long value = thread->syscall_value;
+    thread->syscall_value = 0;
+    return value;
+}
+
 void linux_thread_foreach(struct linux_process *process,
                           void (*visit)(struct linux_thread *thread, void *opaque), void *opaque)
 {

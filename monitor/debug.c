@@ -31,6 +31,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #define MAX_BREAKPOINTS 256
@@ -96,6 +97,15 @@ struct debug_thread {
     struct debugger_access watch_accesses[MAX_ACCESSES];
     int watch_access_count;
     uint64_t syscall_number; /* of the call between its entry and return */
+    /* Linux's syscall bookkeeping, for a stop in a syscall or at its end
+     * (show_syscall_stop): rip past the call's instruction at its entry,
+     * where it left the vCPU, and the restart code of a call interrupted
+     * (the personality rewound it onto its instruction), else 0. */
+    bool in_syscall;     /* between entry and return: a signal stop inside the call */
+    bool at_syscall_end; /* the last exit was a syscall that returned */
+    uint64_t syscall_entry_rip, syscall_end_rip;
+    long restart_code;
+    uint64_t orig_rax; /* what gdb sees and sets while parked; -1: not in a syscall */
     /* A stop inside signal delivery or a syscall: the resume is armed just
      * before the guest runs (debugger_before_run), after the delivery. */
     bool arm_deferred;
@@ -466,6 +476,82 @@ static void arm_now(struct debug_thread *self)
         arm_resume(self);
 }
 
+/* Linux's internal codes of an interrupted call (a debugger sees them in
+ * rax at a stop there), and the call that restarts one with its own
+ * bookkeeping. */
+#define ERESTARTSYS           512
+#define ERESTARTNOINTR        513
+#define ERESTARTNOHAND        514
+#define ERESTART_RESTARTBLOCK 516
+#define NR_RESTART_SYSCALL    219
+
+static bool is_restart_code(long value)
+{
+    return value == -ERESTARTSYS || value == -ERESTARTNOINTR || value == -ERESTARTNOHAND ||
+           value == -ERESTART_RESTARTBLOCK;
+}
+
+/* A syscall returned to the program: where it left the vCPU and whether it
+ * was interrupted and rewound for its restart. */
+static void note_syscall_end(struct debug_thread *self)
+{
+    long value = linux_thread_take_syscall_value(self->thread);
+    struct cpu_state state;
+    self->in_syscall = false;
+    self->at_syscall_end = get_state(self, &state, CPU_STATE_GPRS) == 0;
+    self->syscall_end_rip = state.rip;
+    self->restart_code = 0;
+    if (self->at_syscall_end && is_restart_code(value) && state.rip == self->syscall_entry_rip - 2)
+        self->restart_code = value;
+}
+
+/*
+ * What a thread stopped in a syscall or at its end shows, as under ptrace:
+ * orig_rax is the call's number, and a call that was interrupted (a futex
+ * or read a stop cut short) shows rip past its syscall instruction with its
+ * restart code in rax, not the rewind done for its restart; that is done
+ * again on resuming (restart_as_linux). Inside the call (a signal stop
+ * during its delivery) the registers are Linux's already.
+ */
+static void show_syscall_stop(struct debug_thread *self)
+{
+    self->orig_rax = UINT64_MAX;
+    if (self->in_syscall) {
+        self->orig_rax = self->syscall_number;
+        return;
+    }
+    struct cpu_state state;
+    if (!self->at_syscall_end || get_state(self, &state, CPU_STATE_GPRS) < 0 ||
+        state.rip != self->syscall_end_rip)
+        return;
+    self->at_syscall_end = false;
+    self->orig_rax = self->syscall_number;
+    if (!self->restart_code)
+        return;
+    state.rip += 2;
+    state.rax = (uint64_t)self->restart_code;
+    self->restart_code = 0;
+    set_state(self, &state, CPU_STATE_GPRS);
+}
+
+/* Resuming after a stop: a call interrupted restarts, as Linux's signal
+ * code restarts it when no handler runs, unless the debugger took it out
+ * of the call (orig_rax -1, as gdb sets with the pc) or changed rax. Inside
+ * a call the personality does that itself. */
+static void restart_as_linux(struct debug_thread *self)
+{
+    uint64_t orig_rax = self->orig_rax;
+    int number = (int)orig_rax; /* Linux's syscall_get_nr is an int */
+    self->orig_rax = UINT64_MAX;
+    struct cpu_state state;
+    if (self->in_syscall || number < 0 || get_state(self, &state, CPU_STATE_GPRS) < 0 ||
+        !is_restart_code((long)state.rax))
+        return;
+    state.rax = (long)state.rax == -ERESTART_RESTARTBLOCK ? NR_RESTART_SYSCALL : orig_rax;
+    state.rip -= 2;
+    set_state(self, &state, CPU_STATE_GPRS);
+}
+
 /* Parks this thread for the debugger until a resume releases it. event:
  * what it met (NULL: it only obeys a stop under way). defer: the resume is
  * armed later (debugger_before_run, or by the caller). */
@@ -481,6 +567,7 @@ static enum debug_verdict park(struct debug_thread *self, const struct gdb_stop 
     if (!self->watch_step)
         disarm_step(self);
     debug_signals_stopped(debugger->signals, event);
+    show_syscall_stop(self);
     g_mutex_lock(&debugger->mutex);
     if (event && !debugger->stopping) {
         begin_stop_locked(debugger, self, event);
@@ -505,6 +592,7 @@ static enum debug_verdict park(struct debug_thread *self, const struct gdb_stop 
     g_mutex_unlock(&debugger->mutex);
     if (killed)
         return DEBUG_KILLED;
+    restart_as_linux(self);
     self->arm_deferred = defer;
     if (!defer)
         arm_now(self);
@@ -686,6 +774,7 @@ struct debug_thread *debugger_thread_enter(struct debugger *debugger, struct acc
     self->tid = linux_thread_tid(thread);
     self->action = (struct gdb_resume_action){.thread = -1, .mode = GDB_RESUME_CONTINUE};
     self->fork_channel = -1;
+    self->orig_rax = UINT64_MAX;
     g_mutex_lock(&debugger->mutex);
     g_ptr_array_add(debugger->threads, self);
     /* Born during a stop: it parks at its first exit. */
@@ -720,6 +809,87 @@ void debugger_thread_leave(struct debug_thread *self)
     g_free(self);
 }
 
+static bool in_step_range(struct debug_thread *self, uint64_t rip)
+{
+    return self->action.mode == GDB_RESUME_RANGE_STEP && rip >= self->action.range_start &&
+           rip < self->action.range_end;
+}
+
+/* Whether exit is the one-shot breakpoint run_to_program_entry set. */
+static bool entry_reached(const struct accel_exit *exit, bool slot)
+{
+    return slot ? exit->reason == ACCEL_EXIT_DEBUG && exit->debug_slot == 0
+                : exit->reason == ACCEL_EXIT_EXCEPTION && exit->vector == 3;
+}
+
+/* Runs the guest kernel's start-up unseen until the program's first
+ * instruction (the dynamic loader's entry, else the program's), with a
+ * one-shot breakpoint there. False when it did not get there: the vCPU is
+ * then wherever it stopped. */
+static bool run_to_program_entry(struct debug_thread *self)
+{
+    struct debugger *debugger = self->debugger;
+    const struct guest *guest = debugger->guest;
+    const struct accel_ops *ops = guest->accel_ops;
+    uint64_t entry = guest->interpreter.path ? guest->interpreter.entry : guest->program.entry;
+    bool slot = debugger->capabilities->user_hw_breakpoints && ops->set_debug;
+    struct accel_breakpoint at_entry = {ACCEL_BREAK_EXECUTE, entry, 1};
+    uint8_t saved;
+    if (slot ? ops->set_debug(self->accel, false, &at_entry, 1) < 0
+             : !read_byte(debugger, entry, &saved) || !write_byte(debugger, entry, INT3))
+        return false;
+    struct accel_exit exit;
+    /* Kicks (a signal carried across the execve) only interrupt the run. */
+    while (ops->run(self->accel, &exit) == 0 && exit.reason == ACCEL_EXIT_STOPPED &&
+           !stop_under_way(self))
+        ;
+    bool reached = entry_reached(&exit, slot);
+    if (slot) {
+        arm_debug_registers(self, false);
+    } else {
+        write_byte(debugger, entry, saved);
+        struct cpu_state state;
+        if (reached && get_state(self, &state, CPU_STATE_GPRS) == 0 && state.rip == entry + 1) {
+            state.rip = entry;
+            set_state(self, &state, CPU_STATE_GPRS);
+        }
+    }
+    return reached;
+}
+
+/*
+ * The stop of a program that came across an execve under gdb, as Linux's
+ * exec event: at the new program's first instruction (gdbserver shows it
+ * there), inside the execve call (orig_rax its number, rax -ENOSYS as the
+ * call's entry left it), which returns 0 when resumed.
+ */
+static enum debug_verdict stop_after_exec(struct debug_thread *self, struct gdb_stop *stop)
+{
+    stop->reason = GDB_STOP_REASON_EXEC;
+    struct cpu_state state;
+    if (!run_to_program_entry(self) || get_state(self, &state, CPU_STATE_GPRS) < 0)
+        return stop_and_wait(self, stop);
+    state.rax = (uint64_t)-ENOSYS;
+    set_state(self, &state, CPU_STATE_GPRS);
+    self->syscall_number = SYS_execve;
+    self->in_syscall = true;
+    enum debug_verdict verdict = stop_and_wait(self, stop);
+    if (verdict == DEBUG_RESUME && get_state(self, &state, CPU_STATE_GPRS) == 0) {
+        state.rax = 0;
+        set_state(self, &state, CPU_STATE_GPRS);
+        /* A single step from there ends where it began: Linux reports the
+         * call's return to a stepping tracer before any instruction runs. */
+        bool step = self->action.mode == GDB_RESUME_STEP ||
+                    (self->action.mode == GDB_RESUME_RANGE_STEP && !in_step_range(self, state.rip));
+        if (step && !is_detached(self->debugger)) {
+            struct gdb_stop trap = {.kind = GDB_STOP_SIGNAL, .signal = GDB_SIGNAL_TRAP};
+            verdict = stop_and_wait(self, &trap);
+        }
+    }
+    self->in_syscall = false;
+    return verdict;
+}
+
 enum debug_verdict debugger_before_start(struct debug_thread *self)
 {
     /* A test hook: widens the window between the start and the vCPU thread
@@ -729,7 +899,7 @@ enum debug_verdict debugger_before_start(struct debug_thread *self)
         g_usleep(1000 * (gulong)strtoul(delay, NULL, 10));
     struct gdb_stop stop = {.kind = GDB_STOP_SIGNAL, .signal = GDB_SIGNAL_TRAP};
     if (self->debugger->handed_over)
-        stop.reason = GDB_STOP_REASON_EXEC;
+        return stop_after_exec(self, &stop);
     return stop_and_wait(self, &stop);
 }
 
@@ -760,12 +930,6 @@ enum debug_verdict debugger_before_run(struct debug_thread *self)
     }
     arm_now(self);
     return DEBUG_RESUME;
-}
-
-static bool in_step_range(struct debug_thread *self, uint64_t rip)
-{
-    return self->action.mode == GDB_RESUME_RANGE_STEP && rip >= self->action.range_start &&
-           rip < self->action.range_end;
 }
 
 static bool still_in_kernel(struct debug_thread *self)
@@ -1074,9 +1238,21 @@ static void abandon_watch_step(struct debug_thread *self)
         self->debugger->guest->accel_ops->stop(self->accel);
 }
 
+static enum debug_verdict handle_exit(struct debug_thread *self, const struct accel_exit *exit);
+
 enum debug_verdict debugger_handle_exit(struct debug_thread *self, const struct accel_exit *exit)
 {
-    if (!self || is_detached(self->debugger))
+    if (!self)
+        return DEBUG_FATAL;
+    enum debug_verdict verdict = handle_exit(self, exit);
+    /* The program ran on, or was stopped at, whatever followed the call. */
+    self->at_syscall_end = false;
+    return verdict;
+}
+
+static enum debug_verdict handle_exit(struct debug_thread *self, const struct accel_exit *exit)
+{
+    if (is_detached(self->debugger))
         return DEBUG_FATAL;
     struct debugger *debugger = self->debugger;
     /* With nobody attached there are no breakpoints, and a fault ends the
@@ -1128,14 +1304,21 @@ static bool syscall_caught(struct debugger *debugger, uint64_t number)
 
 enum debug_verdict debugger_syscall_stop(struct debug_thread *self, bool entry)
 {
-    if (!self || is_detached(self->debugger) || !gdbstub_connected(self->debugger->stub))
+    if (!self)
         return DEBUG_RESUME;
     if (entry) {
         struct cpu_state state;
         if (get_state(self, &state, CPU_STATE_GPRS) < 0)
             return DEBUG_RESUME;
         self->syscall_number = state.rax;
+        self->syscall_entry_rip = state.rip;
+        self->in_syscall = true;
+        self->at_syscall_end = false;
+    } else {
+        note_syscall_end(self);
     }
+    if (is_detached(self->debugger) || !gdbstub_connected(self->debugger->stub))
+        return DEBUG_RESUME;
     if (!syscall_caught(self->debugger, self->syscall_number))
         return DEBUG_RESUME;
     struct gdb_stop stop = {
@@ -1863,6 +2046,18 @@ static int target_siginfo(void *opaque, int64_t tid, uint8_t info[128], bool wri
     return debug_signals_siginfo(debugger->signals, tid, interrupted, info, write);
 }
 
+static int target_orig_rax(void *opaque, int64_t tid, uint64_t *value, bool write)
+{
+    struct debug_thread *thread = find_thread(opaque, tid);
+    if (!thread)
+        return -ESRCH;
+    if (write)
+        thread->orig_rax = *value;
+    else
+        *value = thread->orig_rax;
+    return 0;
+}
+
 static void target_process_events(void *opaque, bool fork, bool vfork)
 {
     debug_signals_set_process_events(((struct debugger *)opaque)->signals, fork, vfork);
@@ -1906,6 +2101,7 @@ static const struct gdb_target_ops target_ops = {
     .fork_release = target_fork_release,
     .fork_follow = target_fork_follow,
     .fork_attach = target_fork_attach,
+    .orig_rax = target_orig_rax,
 };
 
 /* What every debugger has before its stub serves anyone; its main loop is

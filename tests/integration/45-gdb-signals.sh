@@ -265,40 +265,50 @@ gdb_detach_parent_keep_child() {
 }
 
 # An execve under gdb: the debugger stays attached (exec-events), gdb says the process is
-# executing a new program, `catch exec` stops there, a breakpoint on main hits again in
-# the new image with its arguments, and the exit code comes through; as gdbserver. (The
-# exec stop is shown at the guest kernel's entry here, at the program's under gdbserver,
-# as for -S: that location is normalised away.)
+# executing a new program, `catch exec` stops there (at the new program's _start), a
+# breakpoint on main hits again in the new image with its arguments, and the exit code
+# comes through; as gdbserver.
 gdb_exec_events() {
     local accel=$1 dir=$2 libc=$3
     have_gdbserver || return 77
     SESSION_PROGRAM=execer signal_session "$accel" "$dir" "$libc" "" -ex 'catch exec' \
         -ex 'break main' -ex continue -ex continue -ex continue -ex 'print argv[1]' \
         -ex 'break after_exec' -ex continue -ex continue
-    local file
-    for file in gdb.out.norm native.gdb.out.norm; do
-        sed -i -E -e 's/^(Catchpoint [0-9]+ \(exec.d [^)]*\)), .*/\1/' \
-            -e 's/0x[0-9a-f]+ "again"/ADDR "again"/' "$dir/$file"
-    done
+    sed -i -E 's/0x[0-9a-f]+ "again"/ADDR "again"/' "$dir/gdb.out.norm" "$dir/native.gdb.out.norm"
     expect "$dir" gdb.out.norm '^process PID is executing new program: .*/execer$' \
-        "^Catchpoint 1 \\(exec'd .*/execer\\)$" '^Breakpoint 2, main \(argc=2, ' \
-        '^\$1 = ADDR "again"$' '^Breakpoint 3, after_exec \(argument=' \
-        'exited with code 03' || return 1
+        "^Catchpoint 1 \\(exec'd .*/execer\\), 0x[0-9a-f]+ in _start \\(\\)$" \
+        '^Breakpoint 2, main \(argc=2, ' '^\$1 = ADDR "again"$' \
+        '^Breakpoint 3, after_exec \(argument=' 'exited with code 03' || return 1
     expect "$dir" out '^before exec$' '^after exec: again$' || return 1
+    same_as_gdbserver "$dir"
+}
+
+# The exec stop is Linux's exec event: at the new program's first instruction (pc,
+# `info frame`, x/i), inside the execve (orig_rax 59, rax -ENOSYS); a stepi from there
+# ends where it began with the call returned (rax 0), the next one runs _start's first
+# instruction; as gdbserver. (Stack addresses are masked: the environment may differ.)
+gdb_exec_stop() {
+    local accel=$1 dir=$2 libc=$3
+    have_gdbserver || return 77
+    SESSION_PROGRAM=execer signal_session "$accel" "$dir" "$libc" "" -ex 'catch exec' \
+        -ex continue -ex 'p $pc' -ex 'info frame' -ex 'x/i $pc' -ex 'p $orig_rax' -ex 'p $rax' \
+        -ex stepi -ex 'p $pc' -ex 'p $rax' -ex 'p $orig_rax' -ex stepi -ex 'p $pc' -ex continue
+    sed -i -E 's/0x7fff[0-9a-f]{8}/STACK/g' "$dir/gdb.out.norm" "$dir/native.gdb.out.norm"
+    expect "$dir" gdb.out.norm '^\$1 = \(void \(\*\)\(\)\) 0x[0-9a-f]+ <_start>$' \
+        '^ rip = 0x[0-9a-f]+ in _start; saved rip = ' '^=> 0x[0-9a-f]+ <_start>:' \
+        '^\$2 = 59$' '^\$3 = -38$' '^\$4 = \(void \(\*\)\(\)\) 0x[0-9a-f]+ <_start>$' \
+        '^\$5 = 0$' '^\$6 = 59$' '^\$7 = \(void \(\*\)\(\)\) 0x[0-9a-f]+ <_start\+[0-9]+>$' \
+        'exited with code 03' || return 1
     same_as_gdbserver "$dir"
 }
 
 # ---- signals of a thread other than the first (tests/programs/gdb/tsignalee.c) ----
 
-# tsignalee_session ACCEL DIR LIBC 'PROGRAM-ARGS' GDB-ARGS...: signal_session on tsignalee;
-# the main thread's frame in `info threads` is left out: it waits in a futex, shown at
-# the syscall instruction here (the call restarts), after it under gdbserver.
+# tsignalee_session ACCEL DIR LIBC 'PROGRAM-ARGS' GDB-ARGS...: signal_session on tsignalee
+# (the main thread waits in a futex: `info threads` shows it past the syscall instruction,
+# as gdbserver does).
 tsignalee_session() {
     SESSION_PROGRAM=tsignalee signal_session "$@"
-    local file
-    for file in gdb.out.norm native.gdb.out.norm; do
-        sed -i -E 's/^(  1 +Thread PID\.TID "tsignalee") .*/\1/' "$2/$file"
-    done
 }
 
 # The worker's pthread_kill(SIGUSR1) stops the program in that thread, with the thread's
@@ -440,8 +450,61 @@ gdb_thread_vfork_event() {
     same_as_gdbserver "$dir"
 }
 
+# ---- a thread stopped while blocked in a call (tests/programs/gdb/blocker.c) ----
+
+# blocked_call_session ACCEL DIR LIBC MODE GDB-ARGS...: signal_session on blocker MODE,
+# stopped at the worker's breakpoint and switched to the main thread, blocked in its call.
+blocked_call_session() {
+    local accel=$1 dir=$2 libc=$3 mode=$4
+    shift 4
+    SESSION_PROGRAM=blocker signal_session "$accel" "$dir" "$libc" "$mode" \
+        -ex 'break worker_stop' -ex continue -ex 'thread 1' "$@"
+}
+
+# The main thread blocked in a call (pthread_join's futex wait, a read from a pipe, a
+# nanosleep) is shown as under gdbserver: pc past its syscall instruction (`info threads`,
+# bt, x/i), rax the kernel's restart code for that call (-512 ERESTARTSYS, -516
+# ERESTART_RESTARTBLOCK), orig_rax the call's number; an inferior call there restores
+# them and the call still restarts (the program gets what it would have got unstopped).
+gdb_blocked_call() {
+    local accel=$1 dir=$2 libc=$3 mode=$4 code=$5 output=$6
+    have_gdbserver || return 77
+    blocked_call_session "$accel" "$dir" "$libc" "$mode" -ex 'info threads' -ex bt \
+        -ex 'p $rax' -ex 'p $orig_rax' -ex 'x/i $pc' -ex 'p twice(21)' -ex 'p $rax' \
+        -ex 'p $orig_rax' -ex 'continue'
+    expect "$dir" gdb.out.norm '^Thread 2 "worker" hit Breakpoint 1, worker_stop ' \
+        "^\\\$1 = $code\$" '^\$2 = [0-9]+$' '^=> 0x[0-9a-f]+ <[^>]+>:' '^\$3 = 42$' \
+        "^\\\$4 = $code\$" 'exited normally' || return 1
+    expect "$dir" out "$output" '^joined$' || return 1
+    same_as_gdbserver "$dir"
+}
+
+# Taken out of its call by the debugger, the call does not restart: `jump` (gdb sets
+# orig_rax to -1 with the pc) makes the read return the restart code itself (-1, errno
+# 512), and rax set to 3 makes it return 3; as under gdbserver.
+gdb_blocked_call_changed() {
+    local accel=$1 dir=$2 libc=$3
+    have_gdbserver || return 77
+    blocked_call_session "$accel" "$dir" "$libc" read -ex 'jump *$pc'
+    expect "$dir" out '^read returned -1, errno 512$' '^joined$' || return 1
+    same_as_gdbserver "$dir" || return 1
+    blocked_call_session "$accel" "$dir" "$libc" read -ex 'set var $rax = 3' -ex continue
+    expect "$dir" out '^read returned 3, errno 0$' '^joined$' || return 1
+    same_as_gdbserver "$dir"
+}
+
+for gdb_libc in glibc musl; do
+    custom "gdb-signals/$gdb_libc/blocked-join" gdb_blocked_call "$gdb_libc" join -512 '^joined$'
+    custom "gdb-signals/$gdb_libc/blocked-read" gdb_blocked_call "$gdb_libc" read -512 \
+        '^read returned 1, errno 0$'
+    custom "gdb-signals/$gdb_libc/blocked-sleep" gdb_blocked_call "$gdb_libc" sleep -516 \
+        '^nanosleep returned 0, errno 0$'
+    custom "gdb-signals/$gdb_libc/blocked-changed" gdb_blocked_call_changed "$gdb_libc"
+done
+
 for gdb_libc in glibc musl; do
     custom "gdb-process/$gdb_libc/exec" gdb_exec_events "$gdb_libc"
+    custom "gdb-process/$gdb_libc/exec-stop" gdb_exec_stop "$gdb_libc"
     custom "gdb-process/$gdb_libc/follow-child" gdb_follow_fork_child "$gdb_libc"
     custom "gdb-process/$gdb_libc/detach-on-fork-off" gdb_detach_on_fork_off "$gdb_libc"
     custom "gdb-process/$gdb_libc/parent-ends-first" gdb_detach_on_fork_off_parent_first \

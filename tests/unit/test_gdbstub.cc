@@ -74,6 +74,7 @@ struct FakeTarget {
     std::string follow_session;
     int64_t kept_child = 0; // detach-on-fork off: the child, and the test's end of its pair
     int kept_end = -1;
+    uint64_t orig_rax = UINT64_MAX; // -1: not stopped in a syscall
 
     FakeTarget()
     {
@@ -251,6 +252,15 @@ const gdb_target_ops kFakeOps = {
         Fake(opaque)->kept_end = pair[1];
         *child_end = pair[1];
         return pair[0];
+    },
+    [](void *opaque, int64_t tid, uint64_t *value, bool write) {
+        if (tid != 1)
+            return -ESRCH;
+        if (write)
+            Fake(opaque)->orig_rax = *value;
+        else
+            *value = Fake(opaque)->orig_rax;
+        return 0;
     },
 };
 
@@ -729,6 +739,19 @@ TEST_F(GdbstubTest, GThenGRoundTrips)
     EXPECT_EQ(Ask("G" + changed), "OK");
     EXPECT_EQ(fake_.state.rax, 0xdeadbeefu);
     EXPECT_EQ(fake_.state.rbx, 42u);
+
+    // orig_rax (regnum 57) comes from the target and goes back to it.
+    size_t size;
+    size_t offset = (size_t)gdb_register_offset(57, &size);
+    fake_.orig_rax = 202;
+    g = Ask("g");
+    EXPECT_EQ(g.substr(2 * offset, 16), "ca00000000000000");
+    EXPECT_EQ(
+        Ask("G" + g.substr(0, 2 * offset) + "ffffffffffffffff" + g.substr(2 * (offset + size))),
+        "OK");
+    EXPECT_EQ(fake_.orig_rax, UINT64_MAX);
+    EXPECT_EQ(Ask("G" + g.substr(0, 2 * offset)), "OK"); // a prefix leaves it alone
+    EXPECT_EQ(fake_.orig_rax, UINT64_MAX);
 }
 
 TEST_F(GdbstubTest, GRejectsBadData)
@@ -756,8 +779,11 @@ TEST_F(GdbstubTest, SingleRegisters)
     EXPECT_EQ(fake_.fpu.ftw, 0);
     EXPECT_EQ(Ask("P22=fcff0000"), "OK"); // physical 0 in use
     EXPECT_EQ(fake_.fpu.ftw, 1);
-    EXPECT_EQ(Ask("P39=0100000000000000"), "OK"); // orig_rax: accepted, no effect
-    EXPECT_EQ(Ask("p39"), "ffffffffffffffff");
+    EXPECT_EQ(Ask("p39"), "ffffffffffffffff"); // orig_rax: the target's, not the CPU's
+    fake_.orig_rax = 202;
+    EXPECT_EQ(Ask("p39"), "ca00000000000000");
+    EXPECT_EQ(Ask("P39=ffffffffffffffff"), "OK");
+    EXPECT_EQ(fake_.orig_rax, UINT64_MAX);
 
     EXPECT_EQ(Ask("p4c"), "E22"); // no register 76
     EXPECT_EQ(Ask("p"), "E22");
@@ -771,8 +797,6 @@ TEST_F(GdbstubTest, SingleRegisters)
 TEST_F(GdbstubTest, EveryRegisterRoundTripsThroughP)
 {
     for (int regnum = 0; regnum < GDB_REGISTER_COUNT; regnum++) {
-        if (regnum == 57)
-            continue; // orig_rax reads as -1 whatever is written
         size_t size;
         gdb_register_offset(regnum, &size);
         std::string value;

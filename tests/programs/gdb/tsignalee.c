@@ -2,9 +2,10 @@
  * under the debugger. The main thread installs the handlers and starts one worker (named
  * "worker"), which sends itself SIGUSR1 with pthread_kill and passes worker_after_kill();
  * the main thread joins it and prints what the handlers got and which thread ran them (the
- * SIGUSR1 handler also says so as it runs). With an argument the worker instead writes
- * through a NULL pointer ("segv"), or makes a child with fork ("fork": it exits 3) or vfork
- * ("vfork": it exits 5) and waits for it; with "both" the main thread sends itself SIGUSR2
+ * SIGUSR1 handler also says so as it runs); the worker signals itself once the main thread
+ * waits in pthread_join. With an argument the worker instead writes through a NULL pointer
+ * ("segv"), or makes a child with fork ("fork": it exits 3) or vfork ("vfork": it exits 5)
+ * and waits for it; with "both" the main thread sends itself SIGUSR2
  * as the worker sends itself SIGUSR1 (both stop under gdb, one reported after the other).
  * Exits 0 when SIGUSR1 came once, 3 when it never came (gdb discarded it). */
 #define _GNU_SOURCE
@@ -16,6 +17,8 @@
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include "await_main.h"
 
 static const char *mode = "";
 static pthread_barrier_t together;
@@ -68,6 +71,8 @@ static void *worker(void *argument)
         make_child(strcmp(mode, "vfork") == 0);
     if (strcmp(mode, "both") == 0)
         pthread_barrier_wait(&together);
+    else
+        await_main_blocked();
     pthread_kill(pthread_self(), SIGUSR1);
     worker_after_kill();
     return NULL;

@@ -1,0 +1,83 @@
+/* blocker: a main thread blocked in a system call while a worker (named "worker") stops at
+ * worker_stop(), for the gdb tests of a thread stopped inside a call. The mode argument
+ * says where the main thread blocks: "join" (pthread_join: a futex wait), "read" (a pipe
+ * the worker writes to after worker_stop) or "sleep" (nanosleep of 300 ms). The worker
+ * waits until the main thread has said it is about to block, and has blocked
+ * (await_main.h), before worker_stop. The main thread prints what its call returned:
+ * a restarted call returns what it would have returned without the stop. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "await_main.h"
+
+static const char *mode = "join";
+static int data[2], ready[2];
+
+int twice(int value)
+{
+    return 2 * value;
+}
+
+void worker_stop(void)
+{
+}
+
+static void *worker(void *argument)
+{
+    (void)argument;
+    prctl(PR_SET_NAME, "worker");
+    char byte;
+    if (read(ready[0], &byte, 1) != 1)
+        return NULL;
+    await_main_blocked();
+    worker_stop();
+    if (strcmp(mode, "read") == 0 && write(data[1], "x", 1) != 1)
+        perror("write");
+    return NULL;
+}
+
+static void block_in_read(void)
+{
+    char buffer[8];
+    errno = 0;
+    long count = read(data[0], buffer, sizeof buffer);
+    printf("read returned %ld, errno %d\n", count, count < 0 ? errno : 0);
+}
+
+static void block_in_sleep(void)
+{
+    struct timespec request = {0, 300000000};
+    errno = 0;
+    int result = nanosleep(&request, NULL);
+    printf("nanosleep returned %d, errno %d\n", result, result < 0 ? errno : 0);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc > 1)
+        mode = argv[1];
+    if (pipe(data) != 0 || pipe(ready) != 0) {
+        perror("pipe");
+        return 1;
+    }
+    pthread_t thread;
+    if (pthread_create(&thread, NULL, worker, NULL) != 0) {
+        perror("pthread_create");
+        return 1;
+    }
+    if (write(ready[1], "r", 1) != 1)
+        return 1;
+    if (strcmp(mode, "read") == 0)
+        block_in_read();
+    else if (strcmp(mode, "sleep") == 0)
+        block_in_sleep();
+    pthread_join(thread, NULL);
+    printf("joined\n");
+    return 0;
+}
