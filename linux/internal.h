@@ -319,7 +319,8 @@ struct linux_proc_fd {
     int refs;
     bool dir;
     bool mem;        /* /proc/self/mem: reads and writes reach guest memory */
-    int access_mode; /* mem: O_RDONLY, O_WRONLY or O_RDWR as opened */
+    bool comm;       /* a comm file: a write names its thread (linux_proc_set_comm) */
+    int access_mode; /* mem, comm: O_RDONLY, O_WRONLY or O_RDWR as opened */
     uint64_t offset; /* mem: the file position (a guest address) */
     char *path;      /* its canonical guest path, "/proc/1/fd" */
     GArray *entries; /* directory: struct linux_proc_dirent, listed at the first read */
@@ -372,6 +373,11 @@ long linux_proc_getdents(struct linux_process *process, struct linux_proc_fd *di
  * when the first page is not mapped, -EFAULT for a bad buffer. */
 long linux_proc_mem_rw(struct linux_process *process, struct linux_proc_fd *mem, uint64_t buffer,
                        uint64_t len, bool is_write, uint64_t *position);
+/* A write to a comm file: its thread's name becomes `name` (at most 15
+ * bytes, NUL-terminated). -EBADF when opened read-only, -ESRCH when its
+ * thread is gone. */
+long linux_proc_set_comm(struct linux_process *process, const struct linux_proc_fd *comm,
+                         const char *name);
 struct linux_proc_fd *linux_proc_fd_ref(struct linux_proc_fd *proc);
 void linux_proc_fd_unref(struct linux_proc_fd *proc);
 

@@ -207,6 +207,30 @@ static long mem_transfer(struct linux_process *process, struct linux_proc_fd *me
     return (long)done;
 }
 
+/* A comm file: a write names its thread after its first 15 bytes and takes
+ * the whole count, as Linux's comm_write; reads need it opened for them. */
+static long comm_transfer(struct linux_process *process, struct linux_proc_fd *comm, bool is_write,
+                          struct guest_segment *segments, uint64_t count, int fd, int64_t offset)
+{
+    if (!is_write) {
+        if (comm->access_mode == O_WRONLY)
+            return -EBADF;
+        return transfer(process, fd, false, segments, (int)count, offset);
+    }
+    char name[16] = {0};
+    size_t have = 0;
+    uint64_t total = 0;
+    for (uint64_t i = 0; i < count; i++) {
+        size_t piece = (size_t)MIN(segments[i].len, sizeof(name) - 1 - have);
+        if (piece && linux_copy_in(process, segments[i].address, name + have, piece) != 0)
+            return -EFAULT;
+        have += piece;
+        total += segments[i].len;
+    }
+    long error = linux_proc_set_comm(process, comm, name);
+    return error ? error : (long)total;
+}
+
 static long rw_one(struct linux_process *process, const uint64_t *args, bool is_write,
                    int64_t offset)
 {
@@ -215,11 +239,11 @@ static long rw_one(struct linux_process *process, const uint64_t *args, bool is_
     if (is_proc_dir(process, args[0]))
         return is_write ? -EBADF : -EISDIR;
     struct linux_proc_fd *proc = process->fds[(uint32_t)args[0]].proc;
-    if (proc && proc->mem) {
-        struct guest_segment segment = {args[1], args[2]};
-        return mem_transfer(process, proc, is_write, &segment, 1, offset);
-    }
     struct guest_segment segment = {args[1], args[2]};
+    if (proc && proc->mem)
+        return mem_transfer(process, proc, is_write, &segment, 1, offset);
+    if (proc && proc->comm)
+        return comm_transfer(process, proc, is_write, &segment, 1, (int)(uint32_t)args[0], offset);
     return transfer(process, (int)(uint32_t)args[0], is_write, &segment, 1, offset);
 }
 
@@ -291,6 +315,9 @@ static long rw_vector(struct linux_process *process, uint64_t fd, uint64_t iov_a
     struct linux_proc_fd *proc = process->fds[(uint32_t)fd].proc;
     if (proc && proc->mem)
         result = mem_transfer(process, proc, is_write, segments, iov_count, offset);
+    else if (proc && proc->comm)
+        result =
+            comm_transfer(process, proc, is_write, segments, iov_count, (int)(uint32_t)fd, offset);
     else
         result = transfer(process, (int)(uint32_t)fd, is_write, segments, (int)iov_count, offset);
 out:

@@ -321,6 +321,30 @@ static long follow_link(struct linux_process *process, const char *name, long fd
     return 0;
 }
 
+/* The calling thread's tid (for /proc/thread-self), the main thread's
+ * outside a syscall. */
+static int caller_tid(struct linux_process *process)
+{
+    const struct linux_thread *caller = linux_signal_current_thread();
+    return caller && caller->process == process ? caller->tid : process->main_thread->tid;
+}
+
+/* The thread a generated file under task/TID/ describes; the main thread's
+ * for the process's own files. */
+static const struct linux_thread *thread_of_path(struct linux_process *process, const char *path)
+{
+    const char *task = strstr(path, "/task/");
+    if (!task)
+        return process->main_thread;
+    long tid;
+    char name[32];
+    next_component(task + 5, name, sizeof(name));
+    const struct linux_thread *thread = NULL;
+    if (parse_number(name, &tid))
+        thread = linux_thread_find(process, (int)tid);
+    return thread ? thread : process->main_thread;
+}
+
 /* The live threads' tids, in creation order (threads_lock held briefly). */
 static GArray *thread_ids(struct linux_process *process)
 {
@@ -446,8 +470,7 @@ static long proc_lookup(struct linux_process *process, const char *path, const c
         snprintf(prefix, sizeof(prefix), "/proc/%d", linux_pid());
         if (!thread_self)
             return process_view(process, prefix, after, false, follow, out, depth);
-        snprintf(prefix, sizeof(prefix), "/proc/%d/task/%d", linux_pid(),
-                 process->main_thread->tid);
+        snprintf(prefix, sizeof(prefix), "/proc/%d/task/%d", linux_pid(), caller_tid(process));
         return process_view(process, prefix, after, true, follow, out, depth);
     }
     if (parse_number(name, &pid) && names_memory(after))
@@ -743,14 +766,14 @@ static uint64_t signal_set(const struct linux_process *process, uint64_t handler
 
 /* /proc/self/status: the host's lines for what the program shares with the
  * monitor (ids, capabilities, cpus), the program's own for the rest. */
-static void generate_status(struct linux_process *process, GString *text)
+static void generate_status(struct linux_process *process, const struct linux_thread *thread,
+                            GString *text)
 {
     struct map_walk walk;
     measure(process, &walk);
     char *host = NULL;
     g_file_get_contents("/proc/self/status", &host, NULL, NULL);
     char **lines = g_strsplit(host ? host : "", "\n", -1);
-    const struct linux_thread *thread = process->main_thread;
     GArray *tids = thread_ids(process);
     unsigned threads = tids->len;
     g_array_free(tids, TRUE);
@@ -831,7 +854,8 @@ static const char *field(char **fields, int number)
     return (int)g_strv_length(fields) > index ? fields[index] : "0";
 }
 
-static void generate_stat(struct linux_process *process, GString *text, bool statm)
+static void generate_stat(struct linux_process *process, const struct linux_thread *thread,
+                          GString *text, bool statm)
 {
     struct map_walk walk;
     measure(process, &walk);
@@ -842,7 +866,6 @@ static void generate_stat(struct linux_process *process, GString *text, bool sta
         return;
     }
     char **host = host_stat_fields();
-    const struct linux_thread *thread = process->main_thread;
     const struct linux_proc_info *info = &process->proc_info;
     GArray *tids = thread_ids(process);
     unsigned threads = tids->len;
@@ -961,9 +984,9 @@ static GString *generate(struct linux_process *process, const char *path)
     else if (strcmp(name, "maps") == 0 || strcmp(name, "smaps") == 0)
         generate_maps(process, text, name[0] == 's');
     else if (strcmp(name, "status") == 0)
-        generate_status(process, text);
+        generate_status(process, thread_of_path(process, path), text);
     else if (strcmp(name, "stat") == 0 || strcmp(name, "statm") == 0)
-        generate_stat(process, text, name[4] == 'm');
+        generate_stat(process, thread_of_path(process, path), text, name[4] == 'm');
     else if (strcmp(name, "limits") == 0)
         generate_limits(process, text);
     else if (strcmp(name, "cmdline") == 0)
@@ -973,7 +996,7 @@ static GString *generate(struct linux_process *process, const char *path)
     else if (strcmp(name, "auxv") == 0)
         g_string_append_len(text, (const char *)info->auxv, (gssize)info->auxv_length);
     else if (strcmp(name, "comm") == 0)
-        g_string_append_printf(text, "%s\n", process->main_thread->comm);
+        g_string_append_printf(text, "%s\n", thread_of_path(process, path)->comm);
     return text;
 }
 
@@ -1110,6 +1133,28 @@ static int text_fd(const GString *text)
     return fd;
 }
 
+static bool names_comm(const char *path)
+{
+    return strcmp(strrchr(path, '/') + 1, "comm") == 0;
+}
+
+long linux_proc_set_comm(struct linux_process *process, const struct linux_proc_fd *comm,
+                         const char *name)
+{
+    if (comm->access_mode == O_RDONLY)
+        return -EBADF;
+    struct linux_thread *thread = process->main_thread;
+    const char *task = strstr(comm->path, "/task/");
+    if (task) {
+        long tid = strtol(task + 6, NULL, 10);
+        thread = linux_thread_find(process, (int)tid);
+        if (!thread)
+            return -ESRCH;
+    }
+    g_strlcpy(thread->comm, name, sizeof(thread->comm));
+    return 0;
+}
+
 long linux_proc_open(struct linux_process *process, const struct linux_path *path, int flags)
 {
     int access_mode = flags & O_ACCMODE;
@@ -1130,7 +1175,9 @@ long linux_proc_open(struct linux_process *process, const struct linux_path *pat
             return -ENOTDIR;
         if ((flags & O_CREAT) && (flags & O_EXCL))
             return -EEXIST;
-        if (!o_path && access_mode != O_RDONLY)
+        /* comm is the one file a program writes (glibc's pthread_setname_np
+         * for another thread). */
+        if (!o_path && access_mode != O_RDONLY && !names_comm(path->path))
             return -EACCES;
         break;
     case LINUX_PATH_HOST:
@@ -1146,6 +1193,7 @@ long linux_proc_open(struct linux_process *process, const struct linux_path *pat
     proc->refs = 1;
     proc->dir = path->kind == LINUX_PATH_PROC_DIR;
     proc->mem = path->kind == LINUX_PATH_PROC_MEM;
+    proc->comm = path->kind == LINUX_PATH_PROC_FILE && names_comm(path->path);
     proc->access_mode = access_mode;
     proc->path = g_strdup(path->path);
     long fd = linux_fd_install(process, host_fd, 0, flags & O_CLOEXEC);
@@ -1245,7 +1293,7 @@ long linux_proc_readlink(struct linux_process *process, const struct linux_path 
         return (long)g_strlcpy(out, number, size);
     }
     if (strcmp(path->path, "/proc/thread-self") == 0) {
-        snprintf(number, sizeof(number), "%d/task/%d", linux_pid(), process->main_thread->tid);
+        snprintf(number, sizeof(number), "%d/task/%d", linux_pid(), caller_tid(process));
         return (long)g_strlcpy(out, number, size);
     }
     if (strcmp(name, "exe") == 0) {

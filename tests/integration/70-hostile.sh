@@ -64,6 +64,8 @@ compare hostile/cwd-fork-exec -- /bin/busybox sh -c \
 # The rest of the file interface (issue 10): openat2, close_range, memfd_create, utimes, xattrs.
 program file_calls --tmpdir -- file_calls @TMP@
 program proc_threads -- proc_threads
+# Each task/TID directory and thread-self describe their own thread; a comm write names it.
+program proc_tasks -- proc_tasks
 
 # Every access to the doorbell page (the page the syscall entry writes to leave
 # the VM) but the entry's own ring is the program's page fault, as natively where
