@@ -151,6 +151,17 @@ static void record_thread_locked(struct vcpu *vcpu)
     if (ops->get_state(vcpu->accel, &thread.state, CPU_STATE_ALL) < 0)
         return;
     thread.has_fpu = ops->get_fpu && ops->get_fpu(vcpu->accel, &thread.fpu) == 0;
+    uint64_t features = 0;
+    size_t size = guest_cpu_xstate_size(run->guest, vcpu->accel, &features);
+    if (size) {
+        thread.xsave = g_malloc0(size);
+        if (guest_cpu_get_xstate(run->guest, vcpu->accel, thread.xsave, size) == 0) {
+            thread.xsave_size = (uint32_t)size;
+            thread.xsave_features = features;
+        } else {
+            g_clear_pointer(&thread.xsave, g_free);
+        }
+    }
     g_array_append_val(run->fault_threads, thread);
 }
 
@@ -1182,6 +1193,8 @@ int monitor_run(const struct monitor_options *options)
     debugger_free(run.debugger);
     g_main_loop_unref(run.loop);
     g_ptr_array_free(run.vcpus, TRUE);
+    for (guint i = 0; i < run.fault_threads->len; i++)
+        g_free(g_array_index(run.fault_threads, struct report_thread, i).xsave);
     g_array_free(run.fault_threads, TRUE);
     g_mutex_clear(&run.lock);
     g_cond_clear(&run.changed);

@@ -9,6 +9,7 @@
 #include "monitor/guest.h"
 #include "report/internal.h"
 
+#include <cpuid.h>
 #include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -126,14 +127,15 @@ static void fill_fxsave(struct user_fpregs_struct *out, const struct cpu_fpu_sta
 
 /* The XSAVE state as Linux's NT_X86_XSTATE holds it: XSAVE's standard
  * format, with the XCR0 it describes in the first software-reserved word
- * (where gdb reads it to pick the registers). Only x87, SSE and AVX: that is
- * what struct cpu_fpu_state carries, and the XCR0 written says so (AVX-512
- * state is not in the core yet). */
+ * (where gdb reads it to pick the registers). x87, SSE and AVX from struct
+ * cpu_fpu_state; with AVX-512 (append_avx512_xstate) from the thread's whole
+ * XSAVE image. */
 #define XSTATE_XCR0_OFFSET 464
 #define XSTATE_HEADER      512
 #define XSTATE_AVX         576
 #define XSTATE_AVX_SIZE    (XSTATE_AVX + 256)
 #define XSTATE_X87_SSE_AVX 0x7ULL
+#define XSTATE_AVX512      0xe0ULL /* opmask, ZMM_Hi256, Hi16_ZMM */
 
 static void append_xstate(GByteArray *notes, const struct cpu_fpu_state *fpu)
 {
@@ -149,14 +151,62 @@ static void append_xstate(GByteArray *notes, const struct cpu_fpu_state *fpu)
     append_named_note(notes, "LINUX", NT_X86_XSTATE, area, sizeof(area));
 }
 
+/* Where the AVX-512 components lie in the image Linux writes on the CPUs
+ * gdb's core reader knows (Intel's standard format, MPX's place kept):
+ * opmask, ZMM_Hi256, Hi16_ZMM, in XSAVE component order 5, 6, 7. An AMD
+ * CPU's own layout puts them elsewhere (no MPX hole), and gdb 13 then
+ * refuses the note as "too small" and loses even ymm's upper halves, as it
+ * does on that CPU's native cores; so the note is written in this one. */
+static const struct {
+    unsigned offset, size;
+} avx512_component[3] = {{1088, 64}, {1152, 512}, {1664, 1024}};
+#define XSTATE_AVX512_SIZE 2688
+
+/* The offset of component `component` in the vCPU's image: CPUID leaf 0xd,
+ * as the accelerator lays get_xsave's out; 0 when there is none. */
+static unsigned xsave_component_offset(unsigned component, unsigned *size)
+{
+    unsigned eax, ebx, ecx, edx;
+    __cpuid_count(0xd, component, eax, ebx, ecx, edx);
+    (void)ecx, (void)edx;
+    *size = eax;
+    return ebx;
+}
+
+static void append_avx512_xstate(GByteArray *notes, const struct report_thread *thread)
+{
+    uint8_t *area = g_malloc0(XSTATE_AVX512_SIZE);
+    const uint8_t *image = thread->xsave;
+    uint64_t xcr0 = thread->xsave_features & (XSTATE_X87_SSE_AVX | XSTATE_AVX512);
+    memcpy(area, image, XSTATE_AVX_SIZE); /* legacy area, header, AVX: fixed places */
+    for (unsigned i = 0; i < G_N_ELEMENTS(avx512_component); i++) {
+        unsigned size, offset = xsave_component_offset(5 + i, &size);
+        if (offset && size == avx512_component[i].size && offset + size <= thread->xsave_size)
+            memcpy(area + avx512_component[i].offset, image + offset, size);
+        else
+            xcr0 &= ~(1ULL << (5 + i));
+    }
+    uint64_t xstate_bv;
+    memcpy(&xstate_bv, area + XSTATE_HEADER, sizeof(xstate_bv));
+    xstate_bv &= xcr0;
+    memcpy(area + XSTATE_HEADER, &xstate_bv, sizeof(xstate_bv));
+    memcpy(area + XSTATE_XCR0_OFFSET, &xcr0, sizeof(xcr0));
+    append_named_note(notes, "LINUX", NT_X86_XSTATE, area, XSTATE_AVX512_SIZE);
+    g_free(area);
+}
+
 /* A thread's FP notes: NT_FPREGSET, and NT_X86_XSTATE where it has AVX. */
-static void append_fpregset(GByteArray *notes, const struct cpu_fpu_state *fpu)
+static void append_fpregset(GByteArray *notes, const struct report_thread *thread)
 {
     struct user_fpregs_struct fp;
-    fill_fxsave(&fp, fpu);
+    fill_fxsave(&fp, &thread->fpu);
     append_note(notes, NT_FPREGSET, &fp, sizeof(fp));
-    if (fpu->ymmh_valid)
-        append_xstate(notes, fpu);
+    if (thread->xsave && thread->xsave_size >= XSTATE_AVX_SIZE &&
+        (thread->xsave_features & (XSTATE_X87_SSE_AVX | XSTATE_AVX512)) ==
+            (XSTATE_X87_SSE_AVX | XSTATE_AVX512))
+        append_avx512_xstate(notes, thread);
+    else if (thread->fpu.ymmh_valid)
+        append_xstate(notes, &thread->fpu);
 }
 
 /* Linux's order: the dumping thread's NT_PRSTATUS, NT_PRPSINFO, its
@@ -182,7 +232,7 @@ static void build_notes(GByteArray *notes, struct guest *guest, int signal,
     append_note(notes, NT_PRPSINFO, &info, sizeof(info));
 
     if (threads[0].has_fpu)
-        append_fpregset(notes, &threads[0].fpu);
+        append_fpregset(notes, &threads[0]);
 
     /* The program's own auxv: gdb relocates a static-pie program by
      * AT_ENTRY and finds the program headers by AT_PHDR. */
@@ -192,7 +242,7 @@ static void build_notes(GByteArray *notes, struct guest *guest, int signal,
     for (size_t i = 1; i < count; i++) {
         append_prstatus(notes, signal, threads[i].tid, &threads[i].state);
         if (threads[i].has_fpu)
-            append_fpregset(notes, &threads[i].fpu);
+            append_fpregset(notes, &threads[i]);
     }
 }
 

@@ -91,6 +91,12 @@ struct report_thread {
     struct cpu_state state;
     bool has_fpu;
     struct cpu_fpu_state fpu;
+    /* The whole XSAVE state (standard format, components xsave_features:
+     * AVX-512 too where the vCPU has it), for the core's NT_X86_XSTATE;
+     * NULL: fpu is all there is. Owned by whoever fills the array. */
+    uint8_t *xsave;
+    uint32_t xsave_size;
+    uint64_t xsave_features;
 };
 
 /*

@@ -23,6 +23,9 @@
  *   fault   ymm0-15 (xmm0-15 without AVX) hold the known values when a store
  *           to address 0 kills the program with SIGSEGV: its core file
  *           shows them (tests/integration/50-faults.sh).
+ *   fault512  the same with zmm0-31 and k1-7 (AVX-512 hosts), after printing
+ *           where the CPU's XSAVE layout keeps them: the core's NT_X86_XSTATE
+ *           holds them there (tests/integration/41-gdb-avx.sh).
  *
  * The asm needs no -mavx: only the assembler sees the AVX instructions, and
  * they run only when CPUID and XCR0 say AVX is usable.
@@ -385,6 +388,35 @@ static int mode_avx512(void)
     return failures ? 1 : 0;
 }
 
+/* Loads zmm0-31 and k1-7 as mode avx512 does, says where the XSAVE layout
+ * keeps them, then faults: the core's NT_X86_XSTATE must hold them there. */
+__attribute__((target("avx512f"))) static void fault_with_zmm(void)
+{
+    __asm__ volatile(FOR_ALL32(LOAD_Z) FOR_K(LOAD_K) "movl $0, 0\n"
+                     :
+                     : [in] "r"(zbefore), [kin] "r"(kbefore)
+                     : "memory", XMM_ALL, XMM_HIGH, K_ALL);
+}
+
+static int mode_fault512(void)
+{
+    if (!avx512_usable()) {
+        printf("skip: the CPU has no usable AVX-512 (cpuid/xgetbv)\n");
+        return 0;
+    }
+    for (int reg = 0; reg < 32; reg++) {
+        for (int byte = 0; byte < 64; byte++)
+            zbefore[reg][byte] = (uint8_t)(reg * 7 + byte * 3 + 1);
+    }
+    for (int k = 0; k < 8; k++)
+        kbefore[k] = (uint16_t)(0x1111 * k + 0x0f0f);
+    printf("opmask %u zmm_hi256 %u hi16_zmm %u\n", xsave_offset(5), xsave_offset(6),
+           xsave_offset(7));
+    fflush(stdout);
+    fault_with_zmm();
+    return 1;
+}
+
 /* ---- altstack -------------------------------------------------------------------- */
 
 static void on_signal_quiet(int signal)
@@ -459,6 +491,8 @@ int main(int argc, char **argv)
         return mode_altstack();
     if (!strcmp(mode, "minsigstksz"))
         return mode_minsigstksz();
+    if (!strcmp(mode, "fault512"))
+        return mode_fault512();
     if (!strcmp(mode, "fault")) {
         use_avx = avx_usable();
         for (int reg = 0; reg < 16; reg++) {
@@ -468,6 +502,7 @@ int main(int argc, char **argv)
         fault_with_registers();
         return 1;
     }
-    fprintf(stderr, "usage: xstate_signal sse|avx|avx512|layout|altstack|minsigstksz|fault\n");
+    fprintf(stderr,
+            "usage: xstate_signal sse|avx|avx512|layout|altstack|minsigstksz|fault|fault512\n");
     return 2;
 }
