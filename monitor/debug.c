@@ -1429,31 +1429,19 @@ static int target_write_registers(void *opaque, int64_t tid, const struct cpu_st
     return result;
 }
 
-/* A thread-local of a static program: its TLS block sits just below the
- * thread pointer (x86-64's variant II), rounded up to the segment's
- * alignment as glibc and musl place it. A static program has that one
- * block, whatever link map gdb names (static glibc has one: lm is its
- * address). Shared objects' blocks are where the dynamic loader put them:
- * not known here. */
+/* A thread-local: guest_tls_address, from the thread's fs base. */
 static int target_tls_address(void *opaque, int64_t tid, uint64_t offset, uint64_t lm,
                               uint64_t *address)
 {
     struct debugger *debugger = opaque;
-    const struct elf_image *program = &debugger->guest->program;
     struct debug_thread *thread = find_thread(debugger, tid);
     if (!thread)
         return -ESRCH;
-    (void)lm;
-    if (program->interpreter || !program->has_tls)
-        return -ENOTSUP;
     struct cpu_state state;
     int result = get_state(thread, &state, CPU_STATE_SEGMENTS);
     if (result < 0)
         return result;
-    uint64_t align = program->tls_align ? program->tls_align : 1;
-    uint64_t block = program->tls_memsz + (-program->tls_memsz & (align - 1));
-    *address = state.fs.base - block + offset;
-    return 0;
+    return guest_tls_address(debugger->guest, state.fs.base, offset, lm, address);
 }
 
 /* The breakpoints' int3 bytes are the debugger's, not the program's. */

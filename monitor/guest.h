@@ -84,6 +84,13 @@ int guest_cpu_set_fpu(struct guest *guest, struct accel *vcpu,
 /* The XSAVE state (struct linux_cpu's xstate accessors, accel.h's
  * get_xsave): its size and components, 0 when the accelerator has none. */
 size_t guest_cpu_xstate_size(struct guest *guest, struct accel *vcpu, uint64_t *features);
+/* The address of a thread-local at offset in the TLS block of the module
+ * whose link_map is at lm (gdb's qGetTLSAddr), for the thread whose thread
+ * pointer (fs base) is given (monitor/tls.c). -ENOTSUP where it cannot be
+ * known (musl's dynamic programs), -EAGAIN while the block is not
+ * allocated, -EINVAL for a module without TLS. */
+int guest_tls_address(struct guest *guest, uint64_t thread_pointer, uint64_t offset, uint64_t lm,
+                      uint64_t *address);
 int guest_cpu_get_xstate(struct guest *guest, struct accel *vcpu, uint8_t *area, size_t size);
 int guest_cpu_set_xstate(struct guest *guest, struct accel *vcpu, const uint8_t *area, size_t size);
 

@@ -748,6 +748,35 @@ gdb_threads_interrupt() {
     expect_status "$dir" 137
 }
 
+# Thread-locals under gdb, against gdbserver on the same program: errno (libc's TLS, a
+# shared object's in the dynamic build: qGetTLSAddr finds it as libthread_db would) and the
+# program's own, in the main thread and in a worker. (Static glibc has no errno symbol for
+# gdb, natively either; musl's dynamic programs are left out: libthread_db does not know
+# musl, so gdbserver cannot read them.)
+gdb_tls_vs_gdbserver() {
+    local accel=$1 dir=$2 build=$3 expected=$4 program
+    program=$GDB_PROGRAMS/gdb-$build/tls_errno
+    have_gdb || return 77
+    command -v gdbserver >/dev/null || return 77
+    local script=(-ex "break stop_here" -ex "continue" -ex "p errno" -ex "p own_tls"
+        -ex "continue" -ex "p errno" -ex "p own_tls" -ex "kill")
+    start_monitor "$dir" --accel="$accel" -S "$program"
+    timeout -k 5 "$TIMEOUT" gdb -batch -nx -ex "set pagination off" -ex "file $program" \
+        -ex "target remote $dir/gdb.sock" "${script[@]}" >"$dir/gdb.out" 2>&1
+    finish_monitor "$dir"
+    gdbserver_session "$dir" "$program" -ex "set pagination off" "${script[@]}"
+    grep -E '^\$[0-9]+ = ' "$dir/gdb.out" >"$dir/vm.values"
+    grep -E '^\$[0-9]+ = ' "$dir/native.out" >"$dir/native.values"
+    if [ "$(tr '\n' ' ' <"$dir/native.values")" != "$expected" ] ||
+        ! diff -u "$dir/native.values" "$dir/vm.values" >"$dir/diff"; then
+        echo "gdbserver: $(tr '\n' ' ' <"$dir/native.values"); hermitux-run: $(tr '\n' ' ' \
+            <"$dir/vm.values") $(grep -m1 -iE 'tls|thread-local|error' "$dir/gdb.out")"
+        return 1
+    fi
+}
+custom gdb/glibc/tls gdb_tls_vs_gdbserver glibc '$1 = 6 $2 = 5 '
+custom gdb/glibc-dynamic/tls gdb_tls_vs_gdbserver glibc-dynamic '$1 = 33 $2 = 6 $3 = 22 $4 = 5 '
+
 for gdb_libc in glibc musl; do
     custom "gdb/$gdb_libc/threads-info" gdb_threads_info "$gdb_libc"
     custom "gdb/$gdb_libc/threads-breakpoint" gdb_threads_breakpoint "$gdb_libc"
