@@ -774,6 +774,38 @@ gdb_tls_vs_gdbserver() {
         return 1
     fi
 }
+# Threads created while the program stops (spawner.c): at each of 10 stops in mark() the
+# main thread may be creating the round's other workers; none may run until gdb resumes
+# (the shared counter stays still across 0.3 s), as under gdbserver.
+gdb_threads_spawning() {
+    local accel=$1 dir=$2 libc=$3 program=$GDB_PROGRAMS/gdb-$3/spawner
+    have_gdb || return 77
+    cat >"$dir/spawn.gdb" <<'EOS'
+set pagination off
+break mark
+set $i = 0
+while $i < 10
+  continue
+  set $a = counter
+  shell sleep 0.3
+  printf "moved %ld\n", counter - $a
+  set $i = $i + 1
+end
+kill
+EOS
+    start_monitor "$dir" --accel="$accel" -S "$program"
+    timeout -k 5 "$TIMEOUT" gdb -batch -nx -ex "file $program" -ex "target remote $dir/gdb.sock" \
+        -x "$dir/spawn.gdb" >"$dir/gdb.out" 2>&1
+    finish_monitor "$dir"
+    if [ "$(grep -c '^moved 0$' "$dir/gdb.out")" != 10 ]; then
+        echo "threads ran while stopped: $(grep -E '^moved|rror' "$dir/gdb.out" | tr '\n' ' ')"
+        return 1
+    fi
+}
+for gdb_libc in glibc musl; do
+    custom "gdb/$gdb_libc/threads-spawning" gdb_threads_spawning "$gdb_libc"
+done
+
 custom gdb/glibc/tls gdb_tls_vs_gdbserver glibc '$1 = 6 $2 = 5 '
 custom gdb/glibc-dynamic/tls gdb_tls_vs_gdbserver glibc-dynamic '$1 = 33 $2 = 6 $3 = 22 $4 = 5 '
 
