@@ -173,7 +173,8 @@ static long read_header(const char *path, unsigned char *header, size_t *length)
  * argv its arguments (interpreter, its argument, the script's name as given,
  * then the script's arguments after argv[0]).
  */
-static long resolve_program(struct linux_process *process, char **path, GPtrArray *argv)
+static long follow_scripts(struct linux_process *process, const char *root, char **path,
+                           GPtrArray *argv)
 {
     for (int depth = 0;; depth++) {
         unsigned char header[EXEC_HEADER_SIZE];
@@ -198,10 +199,43 @@ static long resolve_program(struct linux_process *process, char **path, GPtrArra
             g_ptr_array_insert(argv, 0, argument);
         g_ptr_array_insert(argv, 0, g_strdup(interpreter));
         *path = interpreter;
-        error = linux_root_host_path(process, path, true);
+        if (process) {
+            error = linux_root_host_path(process, path, true);
+        } else if (root) {
+            int root_error = 0;
+            char *inside = linux_root_resolve(root, interpreter, &root_error);
+            g_free(*path);
+            *path = inside;
+            error = inside ? 0 : -root_error;
+        }
         if (error)
             return error;
     }
+}
+
+static long resolve_program(struct linux_process *process, char **path, GPtrArray *argv)
+{
+    return follow_scripts(process, NULL, path, argv);
+}
+
+long linux_exec_follow_scripts(const char *root, char **path, char ***argv)
+{
+    GPtrArray *args = g_ptr_array_new_with_free_func(g_free);
+    for (char **arg = *argv; *arg; arg++)
+        g_ptr_array_add(args, g_strdup(*arg));
+    char *followed = g_strdup(*path);
+    long error = follow_scripts(NULL, root, &followed, args);
+    if (error) {
+        g_free(followed);
+        g_ptr_array_free(args, TRUE);
+        return error;
+    }
+    g_free(*path);
+    *path = followed;
+    g_strfreev(*argv);
+    g_ptr_array_add(args, NULL);
+    *argv = (char **)g_ptr_array_free(args, FALSE);
+    return 0;
 }
 
 /* Whether a guest fd goes on in the new program: open, not close-on-exec

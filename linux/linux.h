@@ -152,6 +152,16 @@ struct linux_process *linux_process_create(struct guest_memory *memory,
  * if it does not resolve. */
 char *linux_root_resolve(const char *root, const char *path, int *error);
 
+/* PROGRAM as the kernel's execve takes it: a `#!` script (executable, as
+ * execve wants it) becomes its interpreter, followed to an ELF file as
+ * deep as Linux does; *argv (NULL-terminated, g_strdup'ed, replaced) gets
+ * the interpreter, its optional argument and the script's path in place of
+ * its argv[0]. root: --root's directory, where interpreters are looked up;
+ * NULL for none. *path (g_malloc'ed) becomes the ELF file. 0, or the errno
+ * execve would give (-ENOEXEC for a file that is neither); then *path and
+ * *argv are as they were. */
+long linux_exec_follow_scripts(const char *root, char **path, char ***argv);
+
 /* Closes every host fd the program had and frees the state. NULL accepted. */
 void linux_process_destroy(struct linux_process *process);
 

@@ -172,6 +172,10 @@ static int load_program(struct guest *guest, const struct monitor_options *optio
         *error = g_strdup_printf("%s: command not found (not in PATH)", options->program);
         return -ENOENT;
     }
+    if (options->program_error) {
+        *error = g_strdup(options->program_error);
+        return -ENOEXEC;
+    }
     struct loader_limits limits = {
         .low = HX_KERNEL_END,
         .high = guest_memory_ram_size(guest->memory),

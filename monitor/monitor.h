@@ -43,6 +43,9 @@ struct monitor_options {
     bool net_none;       /* --net=none: no AF_INET/AF_INET6 sockets for the program */
     char *program;       /* PROGRAM as given, or as found along PATH (then with a slash) */
     char **program_argv; /* PROGRAM ARGS..., NULL-terminated */
+    /* Why PROGRAM (a `#!` script) cannot run, reported when the guest is
+     * built, as a missing program is; NULL: nothing known against it. */
+    char *program_error;
     /* Hidden: set by a guest execve (monitor/fork.c), the personality's
      * carried state; the program then dies by its signal, not 128 + N. */
     bool has_exec_state;

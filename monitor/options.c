@@ -105,6 +105,39 @@ static char *find_in_root(const char *root, const char *name, char **environment
     return found;
 }
 
+/* Whether the file begins with "#!". */
+static bool starts_script(const char *path)
+{
+    char magic[2];
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+    bool script = fd >= 0 && read(fd, magic, 2) == 2 && magic[0] == '#' && magic[1] == '!';
+    if (fd >= 0)
+        close(fd);
+    return script;
+}
+
+/* A `#!` script as PROGRAM runs as the kernel runs it: its interpreter,
+ * with the script's path (as found) and its arguments. */
+static void follow_program_scripts(struct monitor_options *options, char **args, int count)
+{
+    char **argv = g_new0(char *, count + 1);
+    for (int i = 0; i < count; i++)
+        argv[i] = g_strdup(args[i]);
+    char *path = g_strdup(options->program);
+    long result = linux_exec_follow_scripts(options->root_path, &path, &argv);
+    if (result < 0) {
+        options->program_error =
+            g_strdup_printf("%s: its #! interpreter cannot run: %s", options->program,
+                            g_strerror((int)-result));
+        g_free(path);
+        g_strfreev(argv);
+        return;
+    }
+    g_free(options->program);
+    options->program = path;
+    options->program_argv = argv;
+}
+
 /* --root DIR must name a directory: checked, and made absolute, before
  * anything is built. */
 static bool set_root(struct monitor_options *options, const char *root, char **error)
@@ -178,6 +211,7 @@ void monitor_options_free(struct monitor_options *options)
     g_free(options->strace_path);
     g_strfreev(options->environment);
     g_free(options->program);
+    g_free(options->program_error);
     g_strfreev(options->program_argv);
     memset(options, 0, sizeof(*options));
 }
@@ -485,15 +519,19 @@ enum monitor_parse_result monitor_parse_options(int argc, char **argv, char **en
     }
     if (!options->program)
         options->program = g_strdup(args_view[first]);
+    if (!exec && starts_script(options->program))
+        follow_program_scripts(options, args_view + first, arg_count - first);
     for (int fd = 0; fd < 3; fd++)
         options->standard_fds[fd] = standard_closed[fd] ? -1 : fd;
     options->no_sandbox = no_sandbox;
-    options->program_argv = g_new0(char *, MAX(arg_count - first, 1) + 1);
-    for (int i = first; i < arg_count; i++)
-        options->program_argv[i - first] = g_strdup(args_view[i]);
-    /* An execve with no argv gets argv[0] = "", as Linux gives it. */
-    if (first >= arg_count)
-        options->program_argv[0] = g_strdup("");
+    if (!options->program_argv) {
+        options->program_argv = g_new0(char *, MAX(arg_count - first, 1) + 1);
+        for (int i = first; i < arg_count; i++)
+            options->program_argv[i - first] = g_strdup(args_view[i]);
+        /* An execve with no argv gets argv[0] = "", as Linux gives it. */
+        if (first >= arg_count)
+            options->program_argv[0] = g_strdup("");
+    }
     options->has_exec_state = exec;
     options->exec_state_fd = exec ? exec_state_fd : -1;
     if (exec && exec_gdb) {

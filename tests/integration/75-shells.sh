@@ -14,3 +14,11 @@ compare shell/bash-chld-trap -- /bin/bash-static -c 'trap "echo trapped CHLD" CH
 # under bash-static and the host's /bin/sh (dash).
 compare shell/bash-coreutils --tmpdir -- /bin/bash-static @DATA@/scripts/coreutils.sh @TMP@
 compare shell/sh-coreutils --tmpdir -- /bin/sh @DATA@/scripts/coreutils.sh @TMP@
+
+# A #! script as PROGRAM itself runs as the kernel runs it: its interpreter, with the
+# interpreter's argument, the script's path and the script's arguments (static bash, the
+# host's /bin/sh with "-e", and a host command that is a script, found along PATH).
+compare shell/shebang-program --status 4 -- @DATA@/scripts/shebang.bash one two
+compare shell/shebang-argument --status 7 -- @DATA@/scripts/argument.sh a 'b c'
+compare shell/shebang-on-path -- zcat --version
+bad_input shebang-bad-interpreter -- @DATA@/scripts/bad-interpreter.sh
