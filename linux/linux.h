@@ -318,6 +318,11 @@ struct linux_debug_hooks {
      * runs; then, for a vfork, once the child has execed or exited. */
     void (*forked)(void *opaque, struct linux_thread *thread, int child_pid, bool vfork);
     void (*vfork_done)(void *opaque, struct linux_thread *thread);
+    /* After signal() for a signal that interrupted a syscall: true when the
+     * debugger took thread out of the call (Linux's orig_rax set to -1, as
+     * gdb's jump does): the call does not restart, its restart code stays
+     * the program's result. */
+    bool (*left_syscall)(void *opaque, struct linux_thread *thread);
 };
 
 /* Installs the hooks (NULL: none); before the program runs. */

@@ -914,7 +914,11 @@ static enum linux_outcome deliver_pending(struct linux_thread *thread,
             break;
         linux_strace_signal(thread, &info);
         if (process->debug_hooks.signal) {
-            if (!debugger_sees(thread, regs, &info, changed))
+            bool seen = debugger_sees(thread, regs, &info, changed);
+            if (call->active && process->debug_hooks.left_syscall &&
+                process->debug_hooks.left_syscall(process->debug_hooks.opaque, thread))
+                call->active = false;
+            if (!seen)
                 continue;
             signal = info.signo;
             g_mutex_lock(&process->signal_lock);
@@ -1027,7 +1031,9 @@ enum linux_outcome linux_signal_syscall_end(struct linux_thread *thread, uint64_
 {
     current_thread = NULL;
     *value = linux_signal_interrupted_value(number, *value);
-    bool restart = is_restart_code(*value);
+    /* rt_sigreturn's result is the interrupted code's rax, never a restart
+     * (Linux sets orig_ax to -1 there): a frame may hold a restart code. */
+    bool restart = is_restart_code(*value) && number != SYS_rt_sigreturn;
     /* rt_sigreturn has replaced the registers: the monitor must not write
      * its copy back. */
     if (!restart && !deliverable(thread) && !thread->restore_saved_mask &&

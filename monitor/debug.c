@@ -106,6 +106,7 @@ struct debug_thread {
     uint64_t syscall_entry_rip, syscall_end_rip;
     long restart_code;
     uint64_t orig_rax; /* what gdb sees and sets while parked; -1: not in a syscall */
+    bool left_syscall; /* gdb set orig_rax to -1 at a stop inside a call */
     /* A stop inside signal delivery or a syscall: the resume is armed just
      * before the guest runs (debugger_before_run), after the delivery. */
     bool arm_deferred;
@@ -497,7 +498,7 @@ static void note_syscall_end(struct debug_thread *self)
 {
     long value = linux_thread_take_syscall_value(self->thread);
     struct cpu_state state;
-    self->in_syscall = false;
+    self->in_syscall = self->left_syscall = false;
     self->at_syscall_end = get_state(self, &state, CPU_STATE_GPRS) == 0;
     self->syscall_end_rip = state.rip;
     self->restart_code = 0;
@@ -540,11 +541,13 @@ static void show_syscall_stop(struct debug_thread *self)
  * a call the personality does that itself. */
 static void restart_as_linux(struct debug_thread *self)
 {
+    if (self->in_syscall)
+        return;
     uint64_t orig_rax = self->orig_rax;
     int number = (int)orig_rax; /* Linux's syscall_get_nr is an int */
     self->orig_rax = UINT64_MAX;
     struct cpu_state state;
-    if (self->in_syscall || number < 0 || get_state(self, &state, CPU_STATE_GPRS) < 0 ||
+    if (number < 0 || get_state(self, &state, CPU_STATE_GPRS) < 0 ||
         !is_restart_code((long)state.rax))
         return;
     state.rax = (long)state.rax == -ERESTART_RESTARTBLOCK ? NR_RESTART_SYSCALL : orig_rax;
@@ -592,6 +595,7 @@ static enum debug_verdict park(struct debug_thread *self, const struct gdb_stop 
     g_mutex_unlock(&debugger->mutex);
     if (killed)
         return DEBUG_KILLED;
+    self->left_syscall = self->in_syscall && (int)self->orig_rax < 0;
     restart_as_linux(self);
     self->arm_deferred = defer;
     if (!defer)
@@ -621,6 +625,16 @@ enum debug_verdict debugger_park(struct debugger *debugger, const struct gdb_sto
     enum debug_verdict verdict = park(self, stop, true);
     *resume_signal = self->action.signal;
     return verdict;
+}
+
+bool debugger_left_syscall(struct debugger *debugger)
+{
+    struct debug_thread *self = current_thread;
+    if (!self || self->debugger != debugger)
+        return false;
+    bool left = self->left_syscall;
+    self->left_syscall = false;
+    return left;
 }
 
 bool debugger_holds(struct debugger *debugger)
@@ -1302,6 +1316,28 @@ static bool syscall_caught(struct debugger *debugger, uint64_t number)
     return caught;
 }
 
+/* A caught call's entry, as Linux's syscall-entry stop: rax -ENOSYS, orig_rax
+ * the number. The call made is orig_rax as the debugger leaves it; with -1
+ * none is (the personality answers -ENOSYS for that number, as Linux's
+ * skipped call leaves rax). */
+static enum debug_verdict stop_at_syscall_entry(struct debug_thread *self, struct gdb_stop *stop)
+{
+    struct cpu_state state;
+    if (get_state(self, &state, CPU_STATE_GPRS) < 0)
+        return stop_and_wait(self, stop);
+    state.rax = (uint64_t)-ENOSYS;
+    set_state(self, &state, CPU_STATE_GPRS);
+    enum debug_verdict verdict = stop_and_wait(self, stop);
+    uint64_t number = self->orig_rax;
+    self->orig_rax = UINT64_MAX;
+    if (verdict == DEBUG_RESUME && get_state(self, &state, CPU_STATE_GPRS) == 0) {
+        state.rax = number;
+        set_state(self, &state, CPU_STATE_GPRS);
+        self->syscall_number = number;
+    }
+    return verdict;
+}
+
 enum debug_verdict debugger_syscall_stop(struct debug_thread *self, bool entry)
 {
     if (!self)
@@ -1327,7 +1363,7 @@ enum debug_verdict debugger_syscall_stop(struct debug_thread *self, bool entry)
         .reason = entry ? GDB_STOP_REASON_SYSCALL_ENTRY : GDB_STOP_REASON_SYSCALL_RETURN,
         .syscall_number = self->syscall_number,
     };
-    return stop_and_wait(self, &stop);
+    return entry ? stop_at_syscall_entry(self, &stop) : stop_and_wait(self, &stop);
 }
 
 void debugger_program_ended(struct debugger *debugger, int exit_status, int signal)

@@ -86,6 +86,11 @@ bool debugger_holds(struct debugger *debugger);
 enum debug_verdict debugger_park(struct debugger *debugger, const struct gdb_stop *stop,
                                  int *resume_signal);
 
+/* After debugger_park inside a syscall's signal delivery, on the vCPU
+ * thread: true when gdb took the thread out of the call ($orig_rax -1), so
+ * that it does not restart. */
+bool debugger_left_syscall(struct debugger *debugger);
+
 /* vCPU thread: the program ended; gdb is told (W or X packet), and threads
  * still parked for the debugger end. */
 void debugger_program_ended(struct debugger *debugger, int exit_status, int signal);

@@ -287,6 +287,12 @@ static void on_handler_entered(void *opaque, struct linux_thread *thread)
         self->handler_entered = true;
 }
 
+static bool on_left_syscall(void *opaque, struct linux_thread *thread)
+{
+    struct debug_signals *signals = opaque;
+    return state_of(thread) && debugger_left_syscall(signals->debugger);
+}
+
 static bool on_attached(void *opaque)
 {
     struct debug_signals *signals = opaque;
@@ -430,6 +436,7 @@ struct debug_signals *debug_signals_new(struct debugger *debugger, struct guest 
         .handler_entered = on_handler_entered,
         .forked = on_forked,
         .vfork_done = on_vfork_done,
+        .left_syscall = on_left_syscall,
     };
     linux_process_set_debug_hooks(guest->process, &hooks);
     return signals;

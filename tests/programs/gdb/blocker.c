@@ -1,13 +1,15 @@
 /* blocker: a main thread blocked in a system call while a worker (named "worker") stops at
  * worker_stop(), for the gdb tests of a thread stopped inside a call. The mode argument
  * says where the main thread blocks: "join" (pthread_join: a futex wait), "read" (a pipe
- * the worker writes to after worker_stop) or "sleep" (nanosleep of 300 ms). The worker
+ * the worker writes to after worker_stop), "sleep" (nanosleep of 300 ms) or "signal" (a
+ * read, which the worker interrupts with SIGUSR1, SA_RESTART, instead of stopping). The worker
  * waits until the main thread has said it is about to block, and has blocked
  * (await_main.h), before worker_stop. The main thread prints what its call returned:
  * a restarted call returns what it would have returned without the stop. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/prctl.h>
@@ -18,6 +20,14 @@
 
 static const char *mode = "join";
 static int data[2], ready[2];
+static pthread_t main_thread;
+static volatile sig_atomic_t got_usr1;
+
+static void on_usr1(int signal)
+{
+    (void)signal;
+    got_usr1++;
+}
 
 int twice(int value)
 {
@@ -36,8 +46,16 @@ static void *worker(void *argument)
     if (read(ready[0], &byte, 1) != 1)
         return NULL;
     await_main_blocked();
-    worker_stop();
-    if (strcmp(mode, "read") == 0 && write(data[1], "x", 1) != 1)
+    if (strcmp(mode, "signal") == 0) {
+        /* The data comes once the handler ran (the read restarted then gets it). */
+        pthread_kill(main_thread, SIGUSR1);
+        struct timespec pause = {0, 1000000};
+        for (int i = 0; i < 1000 && !got_usr1; i++)
+            nanosleep(&pause, NULL);
+    } else {
+        worker_stop();
+    }
+    if ((strcmp(mode, "read") == 0 || strcmp(mode, "signal") == 0) && write(data[1], "x", 1) != 1)
         perror("write");
     return NULL;
 }
@@ -62,6 +80,9 @@ int main(int argc, char **argv)
 {
     if (argc > 1)
         mode = argv[1];
+    main_thread = pthread_self();
+    struct sigaction action = {.sa_handler = on_usr1, .sa_flags = SA_RESTART};
+    sigaction(SIGUSR1, &action, NULL);
     if (pipe(data) != 0 || pipe(ready) != 0) {
         perror("pipe");
         return 1;
@@ -73,11 +94,11 @@ int main(int argc, char **argv)
     }
     if (write(ready[1], "r", 1) != 1)
         return 1;
-    if (strcmp(mode, "read") == 0)
+    if (strcmp(mode, "read") == 0 || strcmp(mode, "signal") == 0)
         block_in_read();
     else if (strcmp(mode, "sleep") == 0)
         block_in_sleep();
     pthread_join(thread, NULL);
-    printf("joined\n");
+    printf("joined%s\n", got_usr1 ? ", SIGUSR1 handled" : "");
     return 0;
 }
