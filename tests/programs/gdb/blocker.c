@@ -1,11 +1,12 @@
 /* blocker: a main thread blocked in a system call while a worker (named "worker") stops at
  * worker_stop(), for the gdb tests of a thread stopped inside a call. The mode argument
  * says where the main thread blocks: "join" (pthread_join: a futex wait), "read" (a pipe
- * the worker writes to after worker_stop), "sleep" (nanosleep of 300 ms) or "signal" (a
- * read, which the worker interrupts with SIGUSR1, SA_RESTART, instead of stopping). The worker
- * waits until the main thread has said it is about to block, and has blocked
- * (await_main.h), before worker_stop. The main thread prints what its call returned:
- * a restarted call returns what it would have returned without the stop. */
+ * the worker writes to after worker_stop), "sleep" (nanosleep of 2 s: long enough to be
+ * stopped in under load) or "signal" (a read, which the worker interrupts with SIGUSR1,
+ * SA_RESTART, instead of stopping). The worker waits until the main thread has said it is
+ * about to block, and has blocked (await_main.h), before worker_stop. The main thread
+ * prints what its call returned: a restarted call returns what it would have returned
+ * without the stop. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <pthread.h>
@@ -70,7 +71,7 @@ static void block_in_read(void)
 
 static void block_in_sleep(void)
 {
-    struct timespec request = {0, 300000000};
+    struct timespec request = {2, 0};
     errno = 0;
     int result = nanosleep(&request, NULL);
     printf("nanosleep returned %d, errno %d\n", result, result < 0 ? errno : 0);
