@@ -112,15 +112,27 @@ long linux_fd_free_slot(const struct linux_process *process, int minimum)
 
 long linux_fd_install(struct linux_process *process, int host_fd, int minimum, bool cloexec)
 {
+    g_mutex_lock(&process->fd_lock);
     long fd = linux_fd_free_slot(process, minimum);
+    if (fd >= 0)
+        install_at(process, (int)fd, host_fd, cloexec);
+    g_mutex_unlock(&process->fd_lock);
     if (fd < 0)
         close(host_fd);
-    else
-        install_at(process, (int)fd, host_fd, cloexec);
     return fd;
 }
 
+static int release_locked(struct linux_process *process, int guest_fd);
+
 int linux_fd_release(struct linux_process *process, int guest_fd)
+{
+    g_mutex_lock(&process->fd_lock);
+    int result = release_locked(process, guest_fd);
+    g_mutex_unlock(&process->fd_lock);
+    return result;
+}
+
+static int release_locked(struct linux_process *process, int guest_fd)
 {
     struct linux_fd *entry = &process->fds[guest_fd];
     int host_fd = entry->host_fd;
@@ -186,13 +198,15 @@ static long dup_onto(struct linux_process *process, uint64_t old_fd, uint64_t ne
     int copy = host_dup(host_fd);
     if (copy < 0)
         return linux_host_error();
+    g_mutex_lock(&process->fd_lock);
     struct linux_proc_fd *proc = linux_proc_fd_ref(process->fds[(uint32_t)old_fd].proc);
     struct linux_signalfd *signalfd = linux_signalfd_ref(process->fds[(uint32_t)old_fd].signalfd);
     if (process->fds[target].host_fd >= 0)
-        linux_fd_release(process, (int)target);
+        release_locked(process, (int)target);
     install_at(process, (int)target, copy, cloexec);
     process->fds[target].proc = proc;
     process->fds[target].signalfd = signalfd;
+    g_mutex_unlock(&process->fd_lock);
     return target;
 }
 

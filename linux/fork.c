@@ -174,11 +174,13 @@ static long fork_process(struct linux_thread *thread, uint64_t flags, uint64_t s
      * what they guard whole: another thread inside mmap or exiting at that
      * instant left the child a lock nobody would ever release. */
     g_mutex_lock(&process->mm_lock);
+    g_mutex_lock(&process->fd_lock);
     linux_signal_fork_prepare(process);
     g_mutex_lock(&process->misc_lock);
     long pid = host->fork(host->opaque, stack);
     g_mutex_unlock(&process->misc_lock);
     linux_signal_fork_done(process);
+    g_mutex_unlock(&process->fd_lock);
     g_mutex_unlock(&process->mm_lock);
     /* As strace -f: once there are two processes, lines name theirs. */
     if (pid >= 0)

@@ -182,6 +182,10 @@ struct linux_process {
     struct linux_thread *main_thread;
 
     struct linux_fd fds[LINUX_MAX_FDS];
+    /* Taken by whoever picks, fills or frees a slot (linux_fd_install,
+     * linux_fd_release, dup2): two threads opening at once never get the
+     * same fd. Before signal_lock and misc_lock, after mm_lock. */
+    GMutex fd_lock;
     /* Linux's fdt->max_fds: how far the kernel's table has grown (select
      * caps nfds there, /proc/PID/status shows it as FDSize). It starts at
      * the monitor's own (the same fork and exec chain gave it to both),

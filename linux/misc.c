@@ -376,7 +376,9 @@ static long sys_prctl(struct linux_thread *thread, const uint64_t *args)
                 return -EFAULT;
             name[sizeof(name) - 1] = '\0';
         }
+        g_mutex_lock(&process->misc_lock); /* /proc readers copy it under the lock */
         memcpy(thread->comm, name, sizeof(name));
+        g_mutex_unlock(&process->misc_lock);
         return 0;
     }
     case PR_GET_NAME:

@@ -321,6 +321,16 @@ static long follow_link(struct linux_process *process, const char *name, long fd
     return 0;
 }
 
+/* What a task directory shows of its thread, copied while the thread is
+ * still listed (threads_lock: it cannot end and be freed meanwhile) and its
+ * name under misc_lock (another thread may be setting it: prctl, a comm
+ * write). */
+struct thread_view {
+    int tid;
+    char comm[16];
+    uint64_t signal_mask;
+};
+
 /* The calling thread's tid (for /proc/thread-self), the main thread's
  * outside a syscall. */
 static int caller_tid(struct linux_process *process)
@@ -329,20 +339,37 @@ static int caller_tid(struct linux_process *process)
     return caller && caller->process == process ? caller->tid : process->main_thread->tid;
 }
 
-/* The thread a generated file under task/TID/ describes; the main thread's
- * for the process's own files. */
-static const struct linux_thread *thread_of_path(struct linux_process *process, const char *path)
+/* The tid a path under task/TID/ names, 0 for the process's own files. */
+static int tid_of_path(const char *path)
 {
     const char *task = strstr(path, "/task/");
-    if (!task)
-        return process->main_thread;
     long tid;
     char name[32];
+    if (!task)
+        return 0;
     next_component(task + 5, name, sizeof(name));
-    const struct linux_thread *thread = NULL;
-    if (parse_number(name, &tid))
-        thread = linux_thread_find(process, (int)tid);
-    return thread ? thread : process->main_thread;
+    return parse_number(name, &tid) ? (int)tid : 0;
+}
+
+/* The thread a generated file describes (task/TID's, else the main
+ * thread), or the main thread's when that thread has gone. */
+static void view_thread(struct linux_process *process, const char *path, struct thread_view *view)
+{
+    int tid = tid_of_path(path);
+    g_mutex_lock(&process->threads_lock);
+    const struct linux_thread *thread = process->main_thread;
+    for (guint i = 0; tid && process->threads && i < process->threads->len; i++) {
+        const struct linux_thread *listed = g_ptr_array_index(process->threads, i);
+        if (listed->tid == tid)
+            thread = listed;
+    }
+    view->tid = thread->tid;
+    view->signal_mask = __atomic_load_n(&thread->signal_mask, __ATOMIC_ACQUIRE);
+    g_mutex_lock(&process->misc_lock);
+    memcpy(view->comm, thread->comm, sizeof(view->comm));
+    g_mutex_unlock(&process->misc_lock);
+    g_mutex_unlock(&process->threads_lock);
+    view->comm[sizeof(view->comm) - 1] = '\0';
 }
 
 /* The live threads' tids, in creation order (threads_lock held briefly). */
@@ -766,7 +793,7 @@ static uint64_t signal_set(const struct linux_process *process, uint64_t handler
 
 /* /proc/self/status: the host's lines for what the program shares with the
  * monitor (ids, capabilities, cpus), the program's own for the rest. */
-static void generate_status(struct linux_process *process, const struct linux_thread *thread,
+static void generate_status(struct linux_process *process, const struct thread_view *thread,
                             GString *text)
 {
     struct map_walk walk;
@@ -854,7 +881,7 @@ static const char *field(char **fields, int number)
     return (int)g_strv_length(fields) > index ? fields[index] : "0";
 }
 
-static void generate_stat(struct linux_process *process, const struct linux_thread *thread,
+static void generate_stat(struct linux_process *process, const struct thread_view *thread,
                           GString *text, bool statm)
 {
     struct map_walk walk;
@@ -979,14 +1006,17 @@ static GString *generate(struct linux_process *process, const char *path)
     const char *rest;
     char fdinfo[64];
     snprintf(fdinfo, sizeof(fdinfo), "/proc/%d/fdinfo", linux_pid());
+    struct thread_view thread;
+    if (strcmp(name, "status") == 0 || strncmp(name, "stat", 4) == 0 || strcmp(name, "comm") == 0)
+        view_thread(process, path, &thread);
     if (path_under(path, fdinfo, &rest) && *rest)
         generate_fdinfo(process, text, strtol(rest + 1, NULL, 10));
     else if (strcmp(name, "maps") == 0 || strcmp(name, "smaps") == 0)
         generate_maps(process, text, name[0] == 's');
     else if (strcmp(name, "status") == 0)
-        generate_status(process, thread_of_path(process, path), text);
+        generate_status(process, &thread, text);
     else if (strcmp(name, "stat") == 0 || strcmp(name, "statm") == 0)
-        generate_stat(process, thread_of_path(process, path), text, name[4] == 'm');
+        generate_stat(process, &thread, text, name[4] == 'm');
     else if (strcmp(name, "limits") == 0)
         generate_limits(process, text);
     else if (strcmp(name, "cmdline") == 0)
@@ -996,7 +1026,7 @@ static GString *generate(struct linux_process *process, const char *path)
     else if (strcmp(name, "auxv") == 0)
         g_string_append_len(text, (const char *)info->auxv, (gssize)info->auxv_length);
     else if (strcmp(name, "comm") == 0)
-        g_string_append_printf(text, "%s\n", thread_of_path(process, path)->comm);
+        g_string_append_printf(text, "%s\n", thread.comm);
     return text;
 }
 
@@ -1143,16 +1173,23 @@ long linux_proc_set_comm(struct linux_process *process, const struct linux_proc_
 {
     if (comm->access_mode == O_RDONLY)
         return -EBADF;
-    struct linux_thread *thread = process->main_thread;
-    const char *task = strstr(comm->path, "/task/");
-    if (task) {
-        long tid = strtol(task + 6, NULL, 10);
-        thread = linux_thread_find(process, (int)tid);
-        if (!thread)
-            return -ESRCH;
+    int tid = tid_of_path(comm->path);
+    /* Written while the thread is listed (threads_lock), so it cannot end
+     * and be freed meanwhile. */
+    g_mutex_lock(&process->threads_lock);
+    struct linux_thread *thread = tid ? NULL : process->main_thread;
+    for (guint i = 0; tid && process->threads && i < process->threads->len && !thread; i++) {
+        struct linux_thread *listed = g_ptr_array_index(process->threads, i);
+        if (listed->tid == tid)
+            thread = listed;
     }
-    g_strlcpy(thread->comm, name, sizeof(thread->comm));
-    return 0;
+    if (thread) {
+        g_mutex_lock(&process->misc_lock);
+        g_strlcpy(thread->comm, name, sizeof(thread->comm));
+        g_mutex_unlock(&process->misc_lock);
+    }
+    g_mutex_unlock(&process->threads_lock);
+    return thread ? 0 : -ESRCH;
 }
 
 long linux_proc_open(struct linux_process *process, const struct linux_path *path, int flags)

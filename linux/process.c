@@ -94,6 +94,7 @@ struct linux_process *linux_process_create(struct guest_memory *memory,
     process->root_fd = -1;
     process->logged_unsupported = g_hash_table_new(g_int64_hash, g_int64_equal);
     g_mutex_init(&process->misc_lock);
+    g_mutex_init(&process->fd_lock);
     g_mutex_init(&process->threads_lock);
     g_mutex_init(&process->mm_lock);
     process->threads = g_ptr_array_new();
@@ -178,6 +179,7 @@ void linux_process_destroy(struct linux_process *process)
     g_free(process->main_thread);
     g_ptr_array_free(process->threads, TRUE);
     g_mutex_clear(&process->misc_lock);
+    g_mutex_clear(&process->fd_lock);
     g_mutex_clear(&process->threads_lock);
     g_mutex_clear(&process->mm_lock);
     g_free(process);
