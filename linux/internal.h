@@ -160,6 +160,7 @@ struct linux_thread {
     uint64_t clear_child_tid; /* set_tid_address */
     uint64_t robust_list_head, robust_list_len;
     char comm[16];             /* prctl(PR_SET_NAME) */
+    int sched_policy;          /* sched_setscheduler: SCHED_OTHER, SCHED_BATCH or SCHED_IDLE */
     uint64_t fs_base, gs_base; /* arch_prctl, when there is no vCPU (tests) */
     bool exited;               /* exit ended this thread (the others go on) */
     void *host_data;           /* the monitor's (its vCPU) */

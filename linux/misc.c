@@ -416,6 +416,141 @@ static long sys_sched_setaffinity(struct linux_thread *thread, const uint64_t *a
     return (first & 1) ? 0 : -EINVAL;
 }
 
+/* ---- scheduling policy --------------------------------------------------------- */
+
+/* The program's own threads (pid 0, its pid, a tid of its threads) have the
+ * policies a process without CAP_SYS_NICE may choose: SCHED_OTHER, BATCH
+ * and IDLE at priority 0, kept per thread; a real-time policy is refused
+ * (EPERM) since the vCPU threads do not get it. Another process is the
+ * host's, asked directly. NULL for another process. */
+static struct linux_thread *sched_target(struct linux_thread *thread, int32_t pid, long *error)
+{
+    *error = 0;
+    if (pid < 0) {
+        *error = -EINVAL;
+        return NULL;
+    }
+    if (pid == 0 || pid == linux_thread_tid(thread))
+        return thread;
+    if (pid == linux_pid())
+        return thread->process->main_thread;
+    return linux_thread_find(thread->process, pid);
+}
+
+static bool sched_policy_valid(int policy, int priority, long *error)
+{
+    switch (policy) {
+    case SCHED_OTHER:
+    case SCHED_BATCH:
+    case SCHED_IDLE:
+        *error = priority == 0 ? 0 : -EINVAL;
+        return priority == 0;
+    case SCHED_FIFO:
+    case SCHED_RR:
+        *error = priority >= 1 && priority <= 99 ? -EPERM : -EINVAL;
+        return false;
+    default:
+        *error = -EINVAL;
+        return false;
+    }
+}
+
+static long sys_sched_getscheduler(struct linux_thread *thread, const uint64_t *args)
+{
+    long error;
+    struct linux_thread *target = sched_target(thread, (int32_t)args[0], &error);
+    if (error)
+        return error;
+    if (!target)
+        return linux_host_result(syscall(SYS_sched_getscheduler, (pid_t)args[0]));
+    return __atomic_load_n(&target->sched_policy, __ATOMIC_RELAXED);
+}
+
+static long sys_sched_getparam(struct linux_thread *thread, const uint64_t *args)
+{
+    long error;
+    if (!args[1])
+        return -EINVAL;
+    struct linux_thread *target = sched_target(thread, (int32_t)args[0], &error);
+    if (error)
+        return error;
+    struct sched_param param = {0};
+    if (!target && syscall(SYS_sched_getparam, (pid_t)args[0], &param) != 0)
+        return linux_host_error();
+    return linux_copy_out(thread->process, args[1], &param, sizeof(param)) ? -EFAULT : 0;
+}
+
+/* sched_setscheduler (policy >= 0) and sched_setparam (policy -1: the
+ * thread's own). */
+static long set_scheduler(struct linux_thread *thread, int32_t pid, int policy, uint64_t address)
+{
+    long error;
+    struct sched_param param;
+    if (!address || pid < 0)
+        return -EINVAL;
+    if (linux_copy_in(thread->process, address, &param, sizeof(param)))
+        return -EFAULT;
+    struct linux_thread *target = sched_target(thread, pid, &error);
+    if (error)
+        return error;
+    if (!target)
+        return linux_host_result(policy < 0 ? syscall(SYS_sched_setparam, pid, &param)
+                                            : syscall(SYS_sched_setscheduler, pid, policy, &param));
+    int wanted = policy < 0 ? __atomic_load_n(&target->sched_policy, __ATOMIC_RELAXED)
+                            : (policy & ~SCHED_RESET_ON_FORK);
+    if (!sched_policy_valid(wanted, param.sched_priority, &error)) {
+        if (error == -EPERM && thread->process->config.verbose)
+            fprintf(stderr, "hermitux-run: real-time scheduling policy %d refused (EPERM)\n",
+                    wanted);
+        return error;
+    }
+    __atomic_store_n(&target->sched_policy, wanted, __ATOMIC_RELAXED);
+    return 0;
+}
+
+static long sys_sched_setscheduler(struct linux_thread *thread, const uint64_t *args)
+{
+    if ((int32_t)args[1] < 0)
+        return -EINVAL;
+    return set_scheduler(thread, (int32_t)args[0], (int)args[1], args[2]);
+}
+
+static long sys_sched_setparam(struct linux_thread *thread, const uint64_t *args)
+{
+    return set_scheduler(thread, (int32_t)args[0], -1, args[1]);
+}
+
+static long sys_sched_get_priority_max(struct linux_thread *thread, const uint64_t *args)
+{
+    (void)thread;
+    int policy = (int)args[0];
+    if (policy == SCHED_FIFO || policy == SCHED_RR)
+        return 99;
+    return policy == SCHED_OTHER || policy == SCHED_BATCH || policy == SCHED_IDLE ? 0 : -EINVAL;
+}
+
+static long sys_sched_get_priority_min(struct linux_thread *thread, const uint64_t *args)
+{
+    (void)thread;
+    int policy = (int)args[0];
+    if (policy == SCHED_FIFO || policy == SCHED_RR)
+        return 1;
+    return policy == SCHED_OTHER || policy == SCHED_BATCH || policy == SCHED_IDLE ? 0 : -EINVAL;
+}
+
+/* Only SCHED_RR has a round-robin quantum; the others report 0. */
+static long sys_sched_rr_get_interval(struct linux_thread *thread, const uint64_t *args)
+{
+    long error;
+    struct linux_thread *target = sched_target(thread, (int32_t)args[0], &error);
+    if (error)
+        return error;
+    struct timespec interval = {0, 0};
+    if (!target && syscall(SYS_sched_rr_get_interval, (pid_t)args[0], &interval) != 0)
+        return linux_host_error();
+    return linux_copy_out(thread->process, args[1], &interval, sizeof(interval)) ? -EFAULT : 0;
+}
+
 static long sys_getpriority(struct linux_thread *thread, const uint64_t *args)
 {
     struct linux_process *process = thread->process;
@@ -497,6 +632,13 @@ void linux_register_misc(linux_handler *table)
     table[SYS_prctl] = sys_prctl;
     table[SYS_sched_yield] = sys_sched_yield;
     table[SYS_sched_setaffinity] = sys_sched_setaffinity;
+    table[SYS_sched_getscheduler] = sys_sched_getscheduler;
+    table[SYS_sched_getparam] = sys_sched_getparam;
+    table[SYS_sched_setscheduler] = sys_sched_setscheduler;
+    table[SYS_sched_setparam] = sys_sched_setparam;
+    table[SYS_sched_get_priority_max] = sys_sched_get_priority_max;
+    table[SYS_sched_get_priority_min] = sys_sched_get_priority_min;
+    table[SYS_sched_rr_get_interval] = sys_sched_rr_get_interval;
     table[SYS_getpriority] = sys_getpriority;
     table[SYS_setpriority] = sys_setpriority;
     table[SYS_getcpu] = sys_getcpu;

@@ -186,6 +186,7 @@ static struct linux_thread *new_thread(struct linux_thread *parent, uint64_t fla
     child->fs_base = parent->fs_base;
     child->gs_base = parent->gs_base;
     memcpy(child->comm, parent->comm, sizeof(child->comm));
+    child->sched_policy = __atomic_load_n(&parent->sched_policy, __ATOMIC_RELAXED);
     if (flags & CLONE_CHILD_CLEARTID)
         child->clear_child_tid = child_tid;
     return child;

@@ -38,3 +38,4 @@ lang_case() {
 
 custom cxx/threads lang_case cxx_threads
 custom go/goroutines lang_case go_threads
+program sched_calls -- sched_calls
