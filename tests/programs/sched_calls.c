@@ -50,8 +50,8 @@ int main(void)
     show("set BATCH", sched_setscheduler(0, SCHED_BATCH, &param));
     show("now", sched_getscheduler(0));
     pthread_t thread;
-    check("pthread_create", pthread_create(&thread, NULL, worker, NULL) == 0);
-    check("pthread_join", pthread_join(thread, NULL) == 0);
+    int created = pthread_create(&thread, NULL, worker, NULL) == 0;
+    check("pthread_create and pthread_join", created && pthread_join(thread, NULL) == 0);
     param.sched_priority = 5;
     show("OTHER at priority 5", sched_setscheduler(0, SCHED_OTHER, &param));
     show("sched_setparam priority 5", sched_setparam(0, &param));
