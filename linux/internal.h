@@ -165,6 +165,7 @@ struct linux_thread {
     bool exited;               /* exit ended this thread (the others go on) */
     void *host_data;           /* the monitor's (its vCPU) */
     long syscall_value;        /* linux_thread_take_syscall_value */
+    int in_syscall;            /* inside linux_syscall (atomic): /proc shows it sleeping */
 };
 
 /* What /proc/self shows of the program's start (proc.c). */

@@ -329,6 +329,7 @@ struct thread_view {
     int tid;
     char comm[16];
     uint64_t signal_mask;
+    char state; /* 'R', or 'S' for another thread inside a call (waiting, as a rule) */
 };
 
 /* The calling thread's tid (for /proc/thread-self), the main thread's
@@ -365,6 +366,8 @@ static void view_thread(struct linux_process *process, const char *path, struct 
     }
     view->tid = thread->tid;
     view->signal_mask = __atomic_load_n(&thread->signal_mask, __ATOMIC_ACQUIRE);
+    bool caller = thread == linux_signal_current_thread();
+    view->state = !caller && __atomic_load_n(&thread->in_syscall, __ATOMIC_RELAXED) ? 'S' : 'R';
     g_mutex_lock(&process->misc_lock);
     memcpy(view->comm, thread->comm, sizeof(view->comm));
     g_mutex_unlock(&process->misc_lock);
@@ -818,7 +821,7 @@ static void generate_status(struct linux_process *process, const struct thread_v
 #define KB(name, bytes) LINE(name, "%8" PRIu64 " kB", (uint64_t)(bytes) >> 10)
         LINE("Name", "%s", thread->comm);
         LINE("Umask", "%04o", process->umask);
-        LINE("State", "%s", "R (running)");
+        LINE("State", "%s", thread->state == 'S' ? "S (sleeping)" : "R (running)");
         LINE("Tgid", "%d", linux_pid());
         LINE("Ngid", "%d", 0);
         LINE("Pid", "%d", thread->tid);
@@ -901,8 +904,8 @@ static void generate_stat(struct linux_process *process, const struct thread_vie
      * majflt cmajflt utime stime cutime cstime priority nice num_threads
      * itrealvalue starttime */
     g_string_append_printf(
-        text, "%d (%s) R %d %d %d %s %s 4194304 0 0 0 0 %s %s 0 0 20 %d %u 0 %s ", thread->tid,
-        thread->comm, (int)getppid(), (int)getpgrp(), (int)getsid(0), field(host, 7),
+        text, "%d (%s) %c %d %d %d %s %s 4194304 0 0 0 0 %s %s 0 0 20 %d %u 0 %s ", thread->tid,
+        thread->comm, thread->state, (int)getppid(), (int)getpgrp(), (int)getsid(0), field(host, 7),
         field(host, 8), field(host, 14), field(host, 15), process->nice, threads, field(host, 22));
     /* vsize rss rsslim startcode endcode startstack kstkesp kstkeip */
     g_string_append_printf(text, "%" PRIu64 " %" PRIu64 " %llu 0 0 %" PRIu64 " 0 0 ", walk.size,

@@ -269,6 +269,7 @@ enum linux_outcome linux_syscall(struct linux_thread *thread, const struct linux
         return LINUX_EXIT;
     }
     linux_signal_syscall_begin(thread);
+    __atomic_store_n(&thread->in_syscall, 1, __ATOMIC_RELAXED);
     if (call->number < LINUX_SYSCALL_TABLE_SIZE && syscall_table[call->number]) {
         int saved_errno = errno;
         bool mm = changes_map(call->number);
@@ -288,6 +289,7 @@ enum linux_outcome linux_syscall(struct linux_thread *thread, const struct linux
     } else {
         value = unsupported(process, call->number);
     }
+    __atomic_store_n(&thread->in_syscall, 0, __ATOMIC_RELAXED);
     /* The trace line comes before the signals the call's end delivers. */
     thread->syscall_value = linux_signal_interrupted_value(call->number, value);
     linux_strace_syscall(thread, call, thread->syscall_value, !process->exited);

@@ -65,6 +65,45 @@ static void *worker(void *argument)
     return NULL;
 }
 
+/* A thread blocked in read(2) shows as sleeping (S) in its stat and status;
+ * the thread reading its own shows running (R). */
+static int pipe_fds[2];
+static int reader_tid;
+
+static void *reader(void *argument)
+{
+    (void)argument;
+    __atomic_store_n(&reader_tid, (int)syscall(SYS_gettid), __ATOMIC_RELEASE);
+    char byte;
+    return read(pipe_fds[0], &byte, 1) == 1 ? NULL : (void *)1;
+}
+
+static char stat_state(const char *path)
+{
+    char text[1024];
+    const char *paren = slurp(path, text, sizeof(text)) > 0 ? strrchr(text, ')') : NULL;
+    return paren && paren[1] == ' ' ? paren[2] : '?';
+}
+
+static void blocked_states(void)
+{
+    pthread_t thread;
+    if (pipe(pipe_fds) != 0 || pthread_create(&thread, NULL, reader, NULL) != 0) {
+        check("pipe and a reader", 0);
+        return;
+    }
+    while (!__atomic_load_n(&reader_tid, __ATOMIC_ACQUIRE))
+        usleep(1000);
+    char path[64];
+    snprintf(path, sizeof(path), "/proc/self/task/%d/stat", reader_tid);
+    char state = '?';
+    for (int i = 0; i < 5000 && (state = stat_state(path)) != 'S'; i++)
+        usleep(1000);
+    printf("a thread blocked in read: %c\n", state);
+    printf("the thread reading its own stat: %c\n", stat_state("/proc/thread-self/stat"));
+    check("the reader ends", write(pipe_fds[1], "x", 1) == 1 && pthread_join(thread, NULL) == 0);
+}
+
 int main(void)
 {
     pthread_barrier_init(&named, NULL, 2);
@@ -102,6 +141,7 @@ int main(void)
                               strcmp(name, "abcdefghijklmno") == 0);
     pthread_barrier_wait(&looked);
     pthread_join(thread, NULL);
+    blocked_states();
     printf("%d failures\n", failures);
     return failures ? 1 : 0;
 }
