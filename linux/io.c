@@ -528,7 +528,33 @@ static const struct ioctl_rule ioctl_rules[] = {
     {TCXONC, 0, IOCTL_VALUE, true},
     {FIONREAD, sizeof(int), IOCTL_OUT, false},
     {FIONBIO, sizeof(int), IOCTL_IN, false},
+    /* Pseudo-terminals (posix_openpt, grantpt, unlockpt, ptsname; expect,
+     * script, terminal emulators) and controlling terminals. */
+    {TIOCGPTN, sizeof(unsigned int), IOCTL_OUT, true},
+    {TIOCSPTLCK, sizeof(int), IOCTL_IN, true},
+    {TIOCGPTLCK, sizeof(int), IOCTL_OUT, true},
+    {TIOCPKT, sizeof(int), IOCTL_IN, true},
+    {TIOCGPKT, sizeof(int), IOCTL_OUT, true},
+    {TIOCSCTTY, 0, IOCTL_VALUE, true},
+    {TIOCNOTTY, 0, IOCTL_VALUE, true},
+    {TIOCGSID, sizeof(pid_t), IOCTL_OUT, true},
+    {TIOCEXCL, 0, IOCTL_VALUE, true},
+    {TIOCNXCL, 0, IOCTL_VALUE, true},
+    {TIOCGEXCL, sizeof(int), IOCTL_OUT, true},
+    {TIOCGETD, sizeof(int), IOCTL_OUT, true},
+    {TIOCMGET, sizeof(int), IOCTL_OUT, true},
 };
+
+/* TIOCGPTPEER: the pty master opens its slave; the new fd is the program's. */
+static long open_pty_peer(struct linux_process *process, int host_fd, uint64_t flags)
+{
+    if (flags & ~(uint64_t)(O_RDWR | O_WRONLY | O_NOCTTY | O_CLOEXEC | O_NONBLOCK))
+        return -EINVAL;
+    int peer = ioctl(host_fd, TIOCGPTPEER, (int)(flags | O_CLOEXEC));
+    if (peer < 0)
+        return linux_host_error();
+    return linux_fd_install(process, peer, 0, flags & O_CLOEXEC);
+}
 
 static long sys_ioctl(struct linux_thread *thread, const uint64_t *args)
 {
@@ -541,6 +567,8 @@ static long sys_ioctl(struct linux_thread *thread, const uint64_t *args)
         process->fds[(uint32_t)args[0]].cloexec = request == FIOCLEX;
         return 0;
     }
+    if (request == TIOCGPTPEER)
+        return isatty(host_fd) ? open_pty_peer(process, host_fd, args[2]) : -ENOTTY;
     const struct ioctl_rule *rule = NULL;
     for (size_t i = 0; i < G_N_ELEMENTS(ioctl_rules); i++) {
         if (ioctl_rules[i].request == request)

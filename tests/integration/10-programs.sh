@@ -211,3 +211,5 @@ program thread_work-split -- thread_work split 4 20000000
 program thread_work-pingpong -- thread_work pingpong 2000
 program thread_end-fork -- thread_end fork
 program thread_end-vfork -- thread_end vfork
+# Pseudo-terminals (expect, script and terminal emulators open them).
+program pty_pair -- pty_pair

@@ -22,3 +22,4 @@ compare shell/shebang-program --status 4 -- @DATA@/scripts/shebang.bash one two
 compare shell/shebang-argument --status 7 -- @DATA@/scripts/argument.sh a 'b c'
 compare shell/shebang-on-path -- zcat --version
 bad_input shebang-bad-interpreter -- @DATA@/scripts/bad-interpreter.sh
+compare shell/script-pty -- /usr/bin/script -q -c 'echo inside a pty' /dev/null
