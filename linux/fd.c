@@ -33,7 +33,9 @@ int linux_fd_host(const struct linux_process *process, uint64_t guest_fd)
     uint32_t fd = (uint32_t)guest_fd;
     if (fd >= LINUX_MAX_FDS)
         return -1;
-    return process->fds[fd].host_fd;
+    /* Without fd_lock: another thread may be filling or freeing the slot
+     * (a race of the program's own, as natively), never a torn value. */
+    return __atomic_load_n(&process->fds[fd].host_fd, __ATOMIC_ACQUIRE);
 }
 
 /* Linux's table size after it grows to hold fd (alloc_fdtable): 1 KiB
@@ -89,7 +91,6 @@ static void install_at(struct linux_process *process, int guest_fd, int host_fd,
     struct stat st;
     bool known = fstat(host_fd, &st) == 0;
     struct statfs fs;
-    entry->host_fd = host_fd;
     entry->cloexec = cloexec;
     entry->regular = known && S_ISREG(st.st_mode);
     /* Lookups under a procfs directory are decided by proc.c. */
@@ -98,6 +99,8 @@ static void install_at(struct linux_process *process, int guest_fd, int host_fd,
     entry->proc = NULL;
     entry->signalfd = NULL;
     entry->owner_tid = 0;
+    /* Last: a lookup that sees the fd sees the rest filled in. */
+    __atomic_store_n(&entry->host_fd, host_fd, __ATOMIC_RELEASE);
 }
 
 long linux_fd_free_slot(const struct linux_process *process, int minimum)
@@ -136,7 +139,7 @@ static int release_locked(struct linux_process *process, int guest_fd)
 {
     struct linux_fd *entry = &process->fds[guest_fd];
     int host_fd = entry->host_fd;
-    entry->host_fd = -1;
+    __atomic_store_n(&entry->host_fd, -1, __ATOMIC_RELEASE);
     entry->cloexec = false;
     entry->owner_tid = 0;
     linux_proc_fd_unref(entry->proc);
