@@ -1809,12 +1809,14 @@ static gint64 slice_us(const struct tcg_vm *vm)
 }
 
 /* A time slice of the engine executing is over while tcg waits: asks it to
- * leave Unicorn at the next block boundary (vm->lock held). */
+ * leave Unicorn at the next block boundary (vm->lock held). Asked again at
+ * every wake-up until it does: in_emulation is set before uc_emu_start
+ * begins, and a uc_emu_stop before that is lost (with 200 us slices, a
+ * step once waited for ever behind a spinning thread). */
 static void preempt_owner(struct tcg_vm *vm)
 {
     struct tcg_accel *owner = vm->owner;
-    if (!owner || !owner->in_emulation || owner->yield_requested ||
-        g_get_monotonic_time() < vm->owner_since + slice_us(vm))
+    if (!owner || !owner->in_emulation || g_get_monotonic_time() < vm->owner_since + slice_us(vm))
         return;
     owner->yield_requested = true;
     uc_emu_stop(owner->uc);
@@ -1826,8 +1828,8 @@ static void wait_for_turn_locked(struct tcg_vm *vm, gint64 until)
 {
     preempt_owner(vm);
     gint64 now = g_get_monotonic_time(), slice = slice_us(vm);
-    gint64 wake =
-        vm->owner ? MAX(vm->owner_since + slice, now + slice / 10) : now + TCG_TIME_SLICE_US / 10;
+    gint64 wake = vm->owner ? MAX(vm->owner_since + slice, now + MAX(slice / 10, 100))
+                            : now + TCG_TIME_SLICE_US / 10;
     g_cond_wait_until(&vm->changed, &vm->lock, MIN(until, wake));
 }
 
