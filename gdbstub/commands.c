@@ -30,6 +30,51 @@ static bool read_all_registers(struct gdbstub *stub, int64_t thread, struct cpu_
     return stub->ops->read_registers(stub->opaque, thread, state, fpu) == 0;
 }
 
+bool gdbstub_avx512(struct gdbstub *stub)
+{
+    if (!stub->avx512_asked) {
+        stub->avx512 =
+            stub->ops->has_avx512 && stub->ops->avx512 && stub->ops->has_avx512(stub->opaque);
+        stub->avx512_asked = true;
+    }
+    return stub->avx512;
+}
+
+static int register_count(struct gdbstub *stub)
+{
+    return gdbstub_avx512(stub) ? GDB_AVX512_REGISTER_COUNT : GDB_REGISTER_COUNT;
+}
+
+static size_t registers_size(struct gdbstub *stub)
+{
+    return gdbstub_avx512(stub) ? GDB_AVX512_REGISTERS_SIZE : GDB_REGISTERS_SIZE;
+}
+
+static bool read_avx512(struct gdbstub *stub, int64_t thread, struct gdb_avx512_state *avx512)
+{
+    memset(avx512, 0, sizeof *avx512);
+    return stub->ops->avx512(stub->opaque, thread, avx512, false) == 0;
+}
+
+/* The AVX-512 registers' part of a g layout (regnum GDB_REGISTER_COUNT on,
+ * from byte GDB_REGISTERS_SIZE): into bytes, or from its first length. */
+static void avx512_to_bytes(const struct gdb_avx512_state *avx512, uint8_t *bytes)
+{
+    for (int regnum = GDB_REGISTER_COUNT; regnum < GDB_AVX512_REGISTER_COUNT; regnum++)
+        gdb_avx512_register_get(regnum, avx512, bytes + gdb_register_offset(regnum, NULL));
+}
+
+static void avx512_from_bytes(const uint8_t *bytes, size_t length, struct gdb_avx512_state *avx512)
+{
+    for (int regnum = GDB_REGISTER_COUNT; regnum < GDB_AVX512_REGISTER_COUNT; regnum++) {
+        size_t size;
+        int offset = gdb_register_offset(regnum, &size);
+        if ((size_t)offset + size > length)
+            break;
+        gdb_avx512_register_set(regnum, bytes + offset, avx512);
+    }
+}
+
 /* orig_rax is the target's own (Linux's syscall bookkeeping, not a CPU
  * register): read into, or written from, its place in a register layout. */
 static void read_orig_rax(struct gdbstub *stub, int64_t thread, uint8_t *out)
@@ -53,28 +98,35 @@ static void handle_read_registers(struct gdbstub *stub, struct gdbstub_cursor *a
 {
     struct cpu_state state;
     struct cpu_fpu_state fpu;
-    uint8_t bytes[GDB_REGISTERS_SIZE];
+    struct gdb_avx512_state avx512;
+    uint8_t bytes[GDB_AVX512_REGISTERS_SIZE];
     int64_t thread = register_thread(stub, args);
-    if (!read_all_registers(stub, thread, &state, &fpu)) {
+    if (!read_all_registers(stub, thread, &state, &fpu) ||
+        (gdbstub_avx512(stub) && !read_avx512(stub, thread, &avx512))) {
         gdbstub_reply_error(stub, EIO);
         return;
     }
     gdb_registers_to_bytes(&state, &fpu, bytes);
+    if (gdbstub_avx512(stub))
+        avx512_to_bytes(&avx512, bytes);
     size_t size;
     read_orig_rax(stub, thread, bytes + gdb_register_offset(GDB_REGISTER_ORIG_RAX, &size));
-    GString *text = g_string_sized_new(2 * GDB_REGISTERS_SIZE);
-    gdbstub_append_hex(text, bytes, sizeof bytes);
+    GString *text = g_string_sized_new(2 * registers_size(stub));
+    gdbstub_append_hex(text, bytes, registers_size(stub));
     gdbstub_reply_string(stub, text);
 }
 
-/* orig_rax_in: its new bytes, NULL when the write does not cover it. */
+/* orig_rax_in: its new bytes, NULL when the write does not cover it;
+ * avx512: the new AVX-512 state, NULL when unchanged. */
 static void write_registers_back(struct gdbstub *stub, int64_t thread,
                                  const struct cpu_state *state, const struct cpu_fpu_state *fpu,
-                                 const uint8_t *orig_rax_in)
+                                 const uint8_t *orig_rax_in, struct gdb_avx512_state *avx512)
 {
     int result = stub->ops->write_registers(stub->opaque, thread, state, fpu);
     if (result == 0 && orig_rax_in)
         result = write_orig_rax(stub, thread, orig_rax_in);
+    if (result == 0 && avx512)
+        result = stub->ops->avx512(stub->opaque, thread, avx512, true);
     if (result < 0)
         gdbstub_reply_error(stub, -result);
     else
@@ -85,29 +137,37 @@ static void handle_write_registers(struct gdbstub *stub, struct gdbstub_cursor *
 {
     struct cpu_state state;
     struct cpu_fpu_state fpu;
-    uint8_t bytes[GDB_REGISTERS_SIZE];
+    struct gdb_avx512_state avx512;
+    uint8_t bytes[GDB_AVX512_REGISTERS_SIZE];
     int64_t thread = register_thread(stub, args);
     size_t hex_length = (size_t)(args->end - args->next);
+    size_t length = hex_length / 2;
     /* A shorter G (a debugger that knows fewer registers) sets a prefix. */
-    if (hex_length > 2 * sizeof bytes || !gdbstub_decode_hex(args->next, hex_length, bytes)) {
+    if (hex_length > 2 * registers_size(stub) ||
+        !gdbstub_decode_hex(args->next, hex_length, bytes)) {
         gdbstub_reply_error(stub, EINVAL);
         return;
     }
-    if (!read_all_registers(stub, thread, &state, &fpu)) {
+    bool covers_avx512 = length > GDB_REGISTERS_SIZE;
+    if (!read_all_registers(stub, thread, &state, &fpu) ||
+        (covers_avx512 && !read_avx512(stub, thread, &avx512))) {
         gdbstub_reply_error(stub, EIO);
         return;
     }
-    gdb_registers_from_bytes(bytes, hex_length / 2, &state, &fpu);
+    gdb_registers_from_bytes(bytes, length, &state, &fpu);
+    if (covers_avx512)
+        avx512_from_bytes(bytes, length, &avx512);
     size_t size;
     int offset = gdb_register_offset(GDB_REGISTER_ORIG_RAX, &size);
     write_registers_back(stub, thread, &state, &fpu,
-                         hex_length / 2 >= offset + size ? bytes + offset : NULL);
+                         length >= offset + size ? bytes + offset : NULL,
+                         covers_avx512 ? &avx512 : NULL);
 }
 
-static bool take_regnum(struct gdbstub_cursor *args, int *regnum)
+static bool take_regnum(struct gdbstub *stub, struct gdbstub_cursor *args, int *regnum)
 {
     uint64_t value;
-    if (!gdbstub_take_hex(args, &value) || value >= GDB_REGISTER_COUNT)
+    if (!gdbstub_take_hex(args, &value) || value >= (uint64_t)register_count(stub))
         return false;
     *regnum = (int)value;
     return true;
@@ -117,20 +177,28 @@ static void handle_read_register(struct gdbstub *stub, struct gdbstub_cursor *ar
 {
     struct cpu_state state;
     struct cpu_fpu_state fpu;
-    uint8_t bytes[16];
+    struct gdb_avx512_state avx512;
+    uint8_t bytes[32];
     size_t size;
     int regnum;
     int64_t thread = register_thread(stub, args);
-    if (!take_regnum(args, &regnum) || !gdbstub_at_end(args)) {
+    if (!take_regnum(stub, args, &regnum) || !gdbstub_at_end(args)) {
         gdbstub_reply_error(stub, EINVAL);
         return;
     }
-    if (!read_all_registers(stub, thread, &state, &fpu)) {
+    gdb_register_offset(regnum, &size);
+    if (regnum >= GDB_REGISTER_COUNT) {
+        if (!read_avx512(stub, thread, &avx512)) {
+            gdbstub_reply_error(stub, EIO);
+            return;
+        }
+        gdb_avx512_register_get(regnum, &avx512, bytes);
+    } else if (!read_all_registers(stub, thread, &state, &fpu)) {
         gdbstub_reply_error(stub, EIO);
         return;
+    } else {
+        gdb_register_get(regnum, &state, &fpu, bytes);
     }
-    gdb_register_offset(regnum, &size);
-    gdb_register_get(regnum, &state, &fpu, bytes);
     if (regnum == GDB_REGISTER_ORIG_RAX)
         read_orig_rax(stub, thread, bytes);
     GString *text = g_string_new(NULL);
@@ -138,15 +206,31 @@ static void handle_read_register(struct gdbstub *stub, struct gdbstub_cursor *ar
     gdbstub_reply_string(stub, text);
 }
 
+static void write_avx512_register(struct gdbstub *stub, int64_t thread, int regnum,
+                                  const uint8_t *in)
+{
+    struct gdb_avx512_state avx512;
+    if (!read_avx512(stub, thread, &avx512)) {
+        gdbstub_reply_error(stub, EIO);
+        return;
+    }
+    gdb_avx512_register_set(regnum, in, &avx512);
+    int result = stub->ops->avx512(stub->opaque, thread, &avx512, true);
+    if (result < 0)
+        gdbstub_reply_error(stub, -result);
+    else
+        gdbstub_reply_ok(stub);
+}
+
 static void handle_write_register(struct gdbstub *stub, struct gdbstub_cursor *args)
 {
     struct cpu_state state;
     struct cpu_fpu_state fpu;
-    uint8_t bytes[16];
+    uint8_t bytes[32];
     size_t size;
     int regnum;
     int64_t thread = register_thread(stub, args);
-    if (!take_regnum(args, &regnum) || !gdbstub_take_char(args, '=')) {
+    if (!take_regnum(stub, args, &regnum) || !gdbstub_take_char(args, '=')) {
         gdbstub_reply_error(stub, EINVAL);
         return;
     }
@@ -156,13 +240,17 @@ static void handle_write_register(struct gdbstub *stub, struct gdbstub_cursor *a
         gdbstub_reply_error(stub, EINVAL);
         return;
     }
+    if (regnum >= GDB_REGISTER_COUNT) {
+        write_avx512_register(stub, thread, regnum, bytes);
+        return;
+    }
     if (!read_all_registers(stub, thread, &state, &fpu)) {
         gdbstub_reply_error(stub, EIO);
         return;
     }
     gdb_register_set(regnum, bytes, &state, &fpu);
-    write_registers_back(stub, thread, &state, &fpu,
-                         regnum == GDB_REGISTER_ORIG_RAX ? bytes : NULL);
+    write_registers_back(stub, thread, &state, &fpu, regnum == GDB_REGISTER_ORIG_RAX ? bytes : NULL,
+                         NULL);
 }
 
 /* ---- memory ------------------------------------------------------------ */

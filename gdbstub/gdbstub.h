@@ -95,6 +95,14 @@ struct gdb_library {
     char *name;                /* owned */
 };
 
+/* A vCPU's AVX-512 state as XSAVE keeps it (components 5-7): opmask k0-7,
+ * ZMM_Hi256 (bits 511:256 of zmm0-15), Hi16_ZMM (zmm16-31 whole). */
+struct gdb_avx512_state {
+    uint8_t opmask[8][8];
+    uint8_t zmm_hi256[16][32];
+    uint8_t hi16_zmm[16][64];
+};
+
 /* What the stub needs from the monitor. Each returns 0 or a negative errno
  * unless said otherwise. */
 struct gdb_target_ops {
@@ -201,6 +209,12 @@ struct gdb_target_ops {
      * when orig_rax >= 0 and rax is a restart code. NULL: reads -1, writes
      * are ignored. */
     int (*orig_rax)(void *opaque, int64_t thread, uint64_t *value, bool write);
+    /* AVX-512 (gdb's org.gnu.gdb.i386.avx512 registers): whether the vCPUs
+     * have it (asked once per stub, when gdb first needs the layout), and a
+     * stopped thread's state, read into *state or replaced by it with
+     * write. NULL: never. */
+    bool (*has_avx512)(void *opaque);
+    int (*avx512)(void *opaque, int64_t thread, struct gdb_avx512_state *state, bool write);
 };
 
 struct gdbstub;
@@ -284,16 +298,22 @@ void gdbstub_capture_output(struct gdbstub *stub,
 
 /* The register layout g/G/p/P use, described by gdb_target_xml(): gdbserver's
  * amd64-avx-linux registers, regnum 0 (rax) to 59 (gs_base), then 60-75 the
- * upper halves of ymm0-15. */
-#define GDB_REGISTER_COUNT    76
-#define GDB_REGISTER_ORIG_RAX 57      /* served by ops->orig_rax, not struct cpu_state */
-#define GDB_REGISTERS_SIZE    816     /* bytes in a g packet: the sum of the bitsizes / 8 */
-#define GDB_PACKET_SIZE       0x20000 /* the PacketSize advertised: longest payload accepted */
+ * upper halves of ymm0-15. With AVX-512 (amd64-avx-avx512-linux), 76-147
+ * follow: xmm16-31, ymm16h-31h, k0-7, zmm0h-31h (gdb_avx512_register_*). */
+#define GDB_REGISTER_COUNT        76
+#define GDB_REGISTER_ORIG_RAX     57      /* served by ops->orig_rax, not struct cpu_state */
+#define GDB_REGISTERS_SIZE        816     /* bytes in a g packet: the sum of the bitsizes / 8 */
+#define GDB_AVX512_REGISTER_COUNT 148     /* ...with AVX-512 */
+#define GDB_AVX512_REGISTERS_SIZE 2416    /* ...and its g packet */
+#define GDB_PACKET_SIZE           0x20000 /* the PacketSize advertised: longest payload accepted */
 
-const char *gdb_target_xml(void);
+const char *gdb_target_xml(bool avx512);
 const char *gdb_register_name(int regnum);
 /* Byte offset of regnum in the g packet and its size; -1 if no such register. */
 int gdb_register_offset(int regnum, size_t *size);
+/* regnum GDB_REGISTER_COUNT and up, from or into the AVX-512 state. */
+void gdb_avx512_register_get(int regnum, const struct gdb_avx512_state *avx512, uint8_t *out);
+void gdb_avx512_register_set(int regnum, const uint8_t *in, struct gdb_avx512_state *avx512);
 void gdb_register_get(int regnum, const struct cpu_state *state, const struct cpu_fpu_state *fpu,
                       uint8_t *out);
 void gdb_register_set(int regnum, const uint8_t *in, struct cpu_state *state,

@@ -117,6 +117,9 @@ struct gdbstub {
     bool interrupt_queued;
     bool have_stop; /* last_stop holds the latest stop */
     struct gdb_stop last_stop;
+
+    /* The register layout: with AVX-512 once ops->has_avx512 said so. */
+    bool avx512_asked, avx512;
 };
 
 /* A view of the unparsed rest of a packet. Packets may hold NULs, so
@@ -188,6 +191,8 @@ void gdbstub_handle_tls_address(struct gdbstub *stub, struct gdbstub_cursor *arg
 
 /* ---- commands.c: the command table */
 void gdbstub_dispatch(struct gdbstub *stub, const char *payload, size_t length);
+/* Whether the register layout has the AVX-512 registers (asked once). */
+bool gdbstub_avx512(struct gdbstub *stub);
 
 /* ---- hostio.c: vFile */
 void gdbstub_close_session_files(struct gdbstub *stub);

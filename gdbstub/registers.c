@@ -6,7 +6,10 @@
  * 64bit-avx): gdb turns on its Linux ABI support only with orig_rax present,
  * builds ymm0-15 from xmm and the ymm*h halves of the avx feature, and lldb
  * needs every <reg> spelled out. The avx feature is always there: on a vCPU
- * without AVX (tcg) the halves read as zero, their initial state.
+ * without AVX (tcg) the halves read as zero, their initial state. Where the
+ * target has AVX-512 (ops->has_avx512), gdb's avx512 feature follows, as
+ * gdbserver's amd64-avx-avx512-linux has it; its registers come from
+ * ops->avx512, not struct cpu_fpu_state.
  */
 #include <stddef.h>
 #include <string.h>
@@ -21,6 +24,7 @@ enum register_feature {
     FEATURE_LINUX,
     FEATURE_SEGMENTS,
     FEATURE_AVX,
+    FEATURE_AVX512,
     FEATURE_COUNT,
 };
 
@@ -57,8 +61,14 @@ struct register_description {
     {                                                                                              \
         name, 128, "uint128", NULL, FEATURE_AVX                                                    \
     }
+/* gdb's 64bit-avx512.xml: xmm16-31 and ymm16h-31h as the lower ones, the
+ * opmask registers, and bits 511:256 of every zmm. */
+#define AVX512(name, bitsize, type)                                                                \
+    {                                                                                              \
+        name, bitsize, type, NULL, FEATURE_AVX512                                                  \
+    }
 
-static const struct register_description registers[GDB_REGISTER_COUNT] = {
+static const struct register_description registers[GDB_AVX512_REGISTER_COUNT] = {
     CORE64("rax", "int64"),
     CORE64("rbx", "int64"),
     CORE64("rcx", "int64"),
@@ -135,6 +145,78 @@ static const struct register_description registers[GDB_REGISTER_COUNT] = {
     YMMH("ymm13h"),
     YMMH("ymm14h"),
     YMMH("ymm15h"),
+    AVX512("xmm16", 128, "vec128"),
+    AVX512("xmm17", 128, "vec128"),
+    AVX512("xmm18", 128, "vec128"),
+    AVX512("xmm19", 128, "vec128"),
+    AVX512("xmm20", 128, "vec128"),
+    AVX512("xmm21", 128, "vec128"),
+    AVX512("xmm22", 128, "vec128"),
+    AVX512("xmm23", 128, "vec128"),
+    AVX512("xmm24", 128, "vec128"),
+    AVX512("xmm25", 128, "vec128"),
+    AVX512("xmm26", 128, "vec128"),
+    AVX512("xmm27", 128, "vec128"),
+    AVX512("xmm28", 128, "vec128"),
+    AVX512("xmm29", 128, "vec128"),
+    AVX512("xmm30", 128, "vec128"),
+    AVX512("xmm31", 128, "vec128"),
+    AVX512("ymm16h", 128, "uint128"),
+    AVX512("ymm17h", 128, "uint128"),
+    AVX512("ymm18h", 128, "uint128"),
+    AVX512("ymm19h", 128, "uint128"),
+    AVX512("ymm20h", 128, "uint128"),
+    AVX512("ymm21h", 128, "uint128"),
+    AVX512("ymm22h", 128, "uint128"),
+    AVX512("ymm23h", 128, "uint128"),
+    AVX512("ymm24h", 128, "uint128"),
+    AVX512("ymm25h", 128, "uint128"),
+    AVX512("ymm26h", 128, "uint128"),
+    AVX512("ymm27h", 128, "uint128"),
+    AVX512("ymm28h", 128, "uint128"),
+    AVX512("ymm29h", 128, "uint128"),
+    AVX512("ymm30h", 128, "uint128"),
+    AVX512("ymm31h", 128, "uint128"),
+    AVX512("k0", 64, "uint64"),
+    AVX512("k1", 64, "uint64"),
+    AVX512("k2", 64, "uint64"),
+    AVX512("k3", 64, "uint64"),
+    AVX512("k4", 64, "uint64"),
+    AVX512("k5", 64, "uint64"),
+    AVX512("k6", 64, "uint64"),
+    AVX512("k7", 64, "uint64"),
+    AVX512("zmm0h", 256, "v2ui128"),
+    AVX512("zmm1h", 256, "v2ui128"),
+    AVX512("zmm2h", 256, "v2ui128"),
+    AVX512("zmm3h", 256, "v2ui128"),
+    AVX512("zmm4h", 256, "v2ui128"),
+    AVX512("zmm5h", 256, "v2ui128"),
+    AVX512("zmm6h", 256, "v2ui128"),
+    AVX512("zmm7h", 256, "v2ui128"),
+    AVX512("zmm8h", 256, "v2ui128"),
+    AVX512("zmm9h", 256, "v2ui128"),
+    AVX512("zmm10h", 256, "v2ui128"),
+    AVX512("zmm11h", 256, "v2ui128"),
+    AVX512("zmm12h", 256, "v2ui128"),
+    AVX512("zmm13h", 256, "v2ui128"),
+    AVX512("zmm14h", 256, "v2ui128"),
+    AVX512("zmm15h", 256, "v2ui128"),
+    AVX512("zmm16h", 256, "v2ui128"),
+    AVX512("zmm17h", 256, "v2ui128"),
+    AVX512("zmm18h", 256, "v2ui128"),
+    AVX512("zmm19h", 256, "v2ui128"),
+    AVX512("zmm20h", 256, "v2ui128"),
+    AVX512("zmm21h", 256, "v2ui128"),
+    AVX512("zmm22h", 256, "v2ui128"),
+    AVX512("zmm23h", 256, "v2ui128"),
+    AVX512("zmm24h", 256, "v2ui128"),
+    AVX512("zmm25h", 256, "v2ui128"),
+    AVX512("zmm26h", 256, "v2ui128"),
+    AVX512("zmm27h", 256, "v2ui128"),
+    AVX512("zmm28h", 256, "v2ui128"),
+    AVX512("zmm29h", 256, "v2ui128"),
+    AVX512("zmm30h", 256, "v2ui128"),
+    AVX512("zmm31h", 256, "v2ui128"),
 };
 
 /* Register numbers the conversions below single out. */
@@ -160,15 +242,38 @@ enum {
     REGISTER_FS_BASE = 58,
     REGISTER_GS_BASE = 59,
     REGISTER_YMM0H = 60,
+    REGISTER_XMM16 = GDB_REGISTER_COUNT,
+    REGISTER_YMM16H = REGISTER_XMM16 + 16,
+    REGISTER_K0 = REGISTER_YMM16H + 16,
+    REGISTER_ZMM0H = REGISTER_K0 + 8,
+    REGISTER_ZMM16H = REGISTER_ZMM0H + 16,
 };
 
 static const char *const feature_names[FEATURE_COUNT] = {
     "org.gnu.gdb.i386.core",     "org.gnu.gdb.i386.sse", "org.gnu.gdb.i386.linux",
-    "org.gnu.gdb.i386.segments", "org.gnu.gdb.i386.avx",
+    "org.gnu.gdb.i386.segments", "org.gnu.gdb.i386.avx", "org.gnu.gdb.i386.avx512",
 };
 
 /* The named types a feature's registers use, as gdb's own XML files define
- * them (bfloat16/half vectors left out: older gdb versions reject them). */
+ * them (bfloat16/half vectors left out: older gdb versions reject them).
+ * Each feature defines its own, as gdb's do (64bit-avx512.xml repeats
+ * vec128). */
+#define VEC128_TYPES                                                                               \
+    "<vector id=\"v4f\" type=\"ieee_single\" count=\"4\"/>"                                        \
+    "<vector id=\"v2d\" type=\"ieee_double\" count=\"2\"/>"                                        \
+    "<vector id=\"v16i8\" type=\"int8\" count=\"16\"/>"                                            \
+    "<vector id=\"v8i16\" type=\"int16\" count=\"8\"/>"                                            \
+    "<vector id=\"v4i32\" type=\"int32\" count=\"4\"/>"                                            \
+    "<vector id=\"v2i64\" type=\"int64\" count=\"2\"/>"                                            \
+    "<union id=\"vec128\">"                                                                        \
+    "<field name=\"v4_float\" type=\"v4f\"/>"                                                      \
+    "<field name=\"v2_double\" type=\"v2d\"/>"                                                     \
+    "<field name=\"v16_int8\" type=\"v16i8\"/>"                                                    \
+    "<field name=\"v8_int16\" type=\"v8i16\"/>"                                                    \
+    "<field name=\"v4_int32\" type=\"v4i32\"/>"                                                    \
+    "<field name=\"v2_int64\" type=\"v2i64\"/>"                                                    \
+    "<field name=\"uint128\" type=\"uint128\"/>"                                                   \
+    "</union>\n"
 static const char *const feature_types[FEATURE_COUNT] = {
     [FEATURE_CORE] = "<flags id=\"i386_eflags\" size=\"4\">"
                      "<field name=\"CF\" start=\"0\" end=\"0\"/>"
@@ -189,51 +294,39 @@ static const char *const feature_types[FEATURE_COUNT] = {
                      "<field name=\"VIP\" start=\"20\" end=\"20\"/>"
                      "<field name=\"ID\" start=\"21\" end=\"21\"/>"
                      "</flags>\n",
-    [FEATURE_SSE] = "<vector id=\"v4f\" type=\"ieee_single\" count=\"4\"/>"
-                    "<vector id=\"v2d\" type=\"ieee_double\" count=\"2\"/>"
-                    "<vector id=\"v16i8\" type=\"int8\" count=\"16\"/>"
-                    "<vector id=\"v8i16\" type=\"int16\" count=\"8\"/>"
-                    "<vector id=\"v4i32\" type=\"int32\" count=\"4\"/>"
-                    "<vector id=\"v2i64\" type=\"int64\" count=\"2\"/>"
-                    "<union id=\"vec128\">"
-                    "<field name=\"v4_float\" type=\"v4f\"/>"
-                    "<field name=\"v2_double\" type=\"v2d\"/>"
-                    "<field name=\"v16_int8\" type=\"v16i8\"/>"
-                    "<field name=\"v8_int16\" type=\"v8i16\"/>"
-                    "<field name=\"v4_int32\" type=\"v4i32\"/>"
-                    "<field name=\"v2_int64\" type=\"v2i64\"/>"
-                    "<field name=\"uint128\" type=\"uint128\"/>"
-                    "</union>\n"
-                    "<flags id=\"i386_mxcsr\" size=\"4\">"
-                    "<field name=\"IE\" start=\"0\" end=\"0\"/>"
-                    "<field name=\"DE\" start=\"1\" end=\"1\"/>"
-                    "<field name=\"ZE\" start=\"2\" end=\"2\"/>"
-                    "<field name=\"OE\" start=\"3\" end=\"3\"/>"
-                    "<field name=\"UE\" start=\"4\" end=\"4\"/>"
-                    "<field name=\"PE\" start=\"5\" end=\"5\"/>"
-                    "<field name=\"DAZ\" start=\"6\" end=\"6\"/>"
-                    "<field name=\"IM\" start=\"7\" end=\"7\"/>"
-                    "<field name=\"DM\" start=\"8\" end=\"8\"/>"
-                    "<field name=\"ZM\" start=\"9\" end=\"9\"/>"
-                    "<field name=\"OM\" start=\"10\" end=\"10\"/>"
-                    "<field name=\"UM\" start=\"11\" end=\"11\"/>"
-                    "<field name=\"PM\" start=\"12\" end=\"12\"/>"
-                    "<field name=\"FZ\" start=\"15\" end=\"15\"/>"
-                    "</flags>\n",
+    [FEATURE_SSE] = VEC128_TYPES "<flags id=\"i386_mxcsr\" size=\"4\">"
+                                 "<field name=\"IE\" start=\"0\" end=\"0\"/>"
+                                 "<field name=\"DE\" start=\"1\" end=\"1\"/>"
+                                 "<field name=\"ZE\" start=\"2\" end=\"2\"/>"
+                                 "<field name=\"OE\" start=\"3\" end=\"3\"/>"
+                                 "<field name=\"UE\" start=\"4\" end=\"4\"/>"
+                                 "<field name=\"PE\" start=\"5\" end=\"5\"/>"
+                                 "<field name=\"DAZ\" start=\"6\" end=\"6\"/>"
+                                 "<field name=\"IM\" start=\"7\" end=\"7\"/>"
+                                 "<field name=\"DM\" start=\"8\" end=\"8\"/>"
+                                 "<field name=\"ZM\" start=\"9\" end=\"9\"/>"
+                                 "<field name=\"OM\" start=\"10\" end=\"10\"/>"
+                                 "<field name=\"UM\" start=\"11\" end=\"11\"/>"
+                                 "<field name=\"PM\" start=\"12\" end=\"12\"/>"
+                                 "<field name=\"FZ\" start=\"15\" end=\"15\"/>"
+                                 "</flags>\n",
+    [FEATURE_AVX512] = VEC128_TYPES "<vector id=\"v2ui128\" type=\"uint128\" count=\"2\"/>\n",
 };
 
-static char *build_target_xml(void)
+static char *build_target_xml(bool avx512)
 {
+    int features = avx512 ? FEATURE_COUNT : FEATURE_AVX512;
+    int count = avx512 ? GDB_AVX512_REGISTER_COUNT : GDB_REGISTER_COUNT;
     GString *xml = g_string_new("<?xml version=\"1.0\"?>\n"
                                 "<!DOCTYPE target SYSTEM \"gdb-target.dtd\">\n"
                                 "<target version=\"1.0\">\n"
                                 "<architecture>i386:x86-64</architecture>\n"
                                 "<osabi>GNU/Linux</osabi>\n");
-    for (int feature = 0; feature < FEATURE_COUNT; feature++) {
+    for (int feature = 0; feature < features; feature++) {
         g_string_append_printf(xml, "<feature name=\"%s\">\n", feature_names[feature]);
         if (feature_types[feature])
             g_string_append(xml, feature_types[feature]);
-        for (int regnum = 0; regnum < GDB_REGISTER_COUNT; regnum++) {
+        for (int regnum = 0; regnum < count; regnum++) {
             const struct register_description *reg = &registers[regnum];
             if (reg->feature != (enum register_feature)feature)
                 continue;
@@ -241,6 +334,11 @@ static char *build_target_xml(void)
                                    reg->name, reg->bitsize, reg->type, regnum);
             if (reg->group)
                 g_string_append_printf(xml, " group=\"%s\"", reg->group);
+            /* lldb takes a type it does not know (v2ui128) for an
+             * integer, which it cannot hold in 32 bytes: it gets encoding
+             * and format as lldb-server gives them (gdb ignores both). */
+            if (reg->bitsize > 128)
+                g_string_append(xml, " encoding=\"vector\" format=\"vector-uint8\"");
             g_string_append(xml, "/>\n");
         }
         g_string_append(xml, "</feature>\n");
@@ -249,27 +347,28 @@ static char *build_target_xml(void)
     return g_string_free(xml, FALSE);
 }
 
-const char *gdb_target_xml(void)
+const char *gdb_target_xml(bool avx512)
 {
     static gsize initialized;
-    static char *xml;
+    static char *xml[2];
     if (g_once_init_enter(&initialized)) {
-        xml = build_target_xml();
+        xml[0] = build_target_xml(false);
+        xml[1] = build_target_xml(true);
         g_once_init_leave(&initialized, 1);
     }
-    return xml;
+    return xml[avx512];
 }
 
 const char *gdb_register_name(int regnum)
 {
-    if (regnum < 0 || regnum >= GDB_REGISTER_COUNT)
+    if (regnum < 0 || regnum >= GDB_AVX512_REGISTER_COUNT)
         return NULL;
     return registers[regnum].name;
 }
 
 int gdb_register_offset(int regnum, size_t *size)
 {
-    if (regnum < 0 || regnum >= GDB_REGISTER_COUNT)
+    if (regnum < 0 || regnum >= GDB_AVX512_REGISTER_COUNT)
         return -1;
     size_t offset = 0;
     for (int i = 0; i < regnum; i++)
@@ -518,4 +617,32 @@ void gdb_registers_from_bytes(const uint8_t *bytes, size_t length, struct cpu_st
         gdb_register_set(regnum, bytes + offset, state, fpu);
         offset += size;
     }
+}
+
+/* Where an AVX-512 register's bytes lie in the XSAVE components: xmm16-31
+ * and ymm16h-31h are the low quarters of Hi16_ZMM's registers, zmm16h-31h
+ * their upper halves, zmm0h-15h ZMM_Hi256. */
+static uint8_t *avx512_register_bytes(int regnum, struct gdb_avx512_state *avx512)
+{
+    if (regnum < REGISTER_YMM16H)
+        return avx512->hi16_zmm[regnum - REGISTER_XMM16];
+    if (regnum < REGISTER_K0)
+        return avx512->hi16_zmm[regnum - REGISTER_YMM16H] + 16;
+    if (regnum < REGISTER_ZMM0H)
+        return avx512->opmask[regnum - REGISTER_K0];
+    if (regnum < REGISTER_ZMM16H)
+        return avx512->zmm_hi256[regnum - REGISTER_ZMM0H];
+    return avx512->hi16_zmm[regnum - REGISTER_ZMM16H] + 32;
+}
+
+void gdb_avx512_register_get(int regnum, const struct gdb_avx512_state *avx512, uint8_t *out)
+{
+    /* Read only: the cast serves one lookup for both directions. */
+    memcpy(out, avx512_register_bytes(regnum, (struct gdb_avx512_state *)avx512),
+           registers[regnum].bitsize / 8);
+}
+
+void gdb_avx512_register_set(int regnum, const uint8_t *in, struct gdb_avx512_state *avx512)
+{
+    memcpy(avx512_register_bytes(regnum, avx512), in, registers[regnum].bitsize / 8);
 }

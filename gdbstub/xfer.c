@@ -106,7 +106,7 @@ static bool find_transfer_object(struct gdbstub *stub, const char *object, const
     if (strcmp(object, "features") == 0) {
         if (strcmp(annex, "target.xml") != 0)
             return false;
-        found->data = gdb_target_xml();
+        found->data = gdb_target_xml(gdbstub_avx512(stub));
     } else if (strcmp(object, "exec-file") == 0 && ops->exec_file) {
         found->data = ops->exec_file(stub->opaque);
     } else if (strcmp(object, "libraries") == 0 && ops->kernel_file && !*annex) {

@@ -22,6 +22,7 @@
 #include "kernel/abi.h"
 #include "report/report.h"
 
+#include <cpuid.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <glib.h>
@@ -1465,6 +1466,92 @@ static int target_write_registers(void *opaque, int64_t tid, const struct cpu_st
     return result;
 }
 
+/* AVX-512 for gdb: XSAVE components 5-7 (opmask, ZMM_Hi256, Hi16_ZMM) of
+ * get_xsave's image, at the offsets CPUID leaf 0xd gives (the accelerator
+ * lays the image out so; an AMD CPU's differ from Intel's). */
+#define AVX512_COMPONENTS 0xe0ULL
+#define XSTATE_BV_OFFSET  512
+
+static uint8_t *avx512_part(struct gdb_avx512_state *avx512, unsigned component, size_t *size)
+{
+    uint8_t *parts[3] = {&avx512->opmask[0][0], &avx512->zmm_hi256[0][0], &avx512->hi16_zmm[0][0]};
+    const size_t sizes[3] = {sizeof avx512->opmask, sizeof avx512->zmm_hi256,
+                             sizeof avx512->hi16_zmm};
+    *size = sizes[component - 5];
+    return parts[component - 5];
+}
+
+/* Where the image holds component (5-7); 0 when it does not hold all of it. */
+static unsigned avx512_offset(const struct debugger *debugger, unsigned component)
+{
+    struct gdb_avx512_state unused;
+    size_t size;
+    avx512_part(&unused, component, &size);
+    unsigned eax, ebx, ecx, edx;
+    __cpuid_count(0xd, component, eax, ebx, ecx, edx);
+    (void)ecx, (void)edx;
+    bool inside = eax == size && ebx >= XSTATE_BV_OFFSET + 64 &&
+                  ebx + eax <= debugger->capabilities->xsave_size;
+    return inside ? ebx : 0;
+}
+
+static bool target_has_avx512(void *opaque)
+{
+    struct debugger *debugger = opaque;
+    const struct accel_ops *ops = debugger->guest->accel_ops;
+    if (!ops->get_xsave || !ops->set_xsave ||
+        (debugger->capabilities->xsave_features & AVX512_COMPONENTS) != AVX512_COMPONENTS)
+        return false;
+    for (unsigned component = 5; component <= 7; component++)
+        if (!avx512_offset(debugger, component))
+            return false;
+    return true;
+}
+
+/* A component XSTATE_BV leaves out is in its initial state: zero. A write
+ * marks all three present. */
+static void avx512_copy(const struct debugger *debugger, uint8_t *area,
+                        struct gdb_avx512_state *avx512, bool write)
+{
+    uint64_t xstate_bv;
+    memcpy(&xstate_bv, area + XSTATE_BV_OFFSET, sizeof xstate_bv);
+    for (unsigned component = 5; component <= 7; component++) {
+        size_t size;
+        uint8_t *part = avx512_part(avx512, component, &size);
+        unsigned offset = avx512_offset(debugger, component);
+        if (write)
+            memcpy(area + offset, part, size);
+        else if (xstate_bv & (1ULL << component))
+            memcpy(part, area + offset, size);
+        else
+            memset(part, 0, size);
+    }
+    xstate_bv |= AVX512_COMPONENTS;
+    if (write)
+        memcpy(area + XSTATE_BV_OFFSET, &xstate_bv, sizeof xstate_bv);
+}
+
+static int target_avx512(void *opaque, int64_t tid, struct gdb_avx512_state *avx512, bool write)
+{
+    struct debugger *debugger = opaque;
+    struct debug_thread *thread = find_thread(debugger, tid);
+    if (!thread)
+        return -ESRCH;
+    if (!target_has_avx512(debugger))
+        return -ENOTSUP;
+    const struct accel_ops *ops = debugger->guest->accel_ops;
+    size_t size = debugger->capabilities->xsave_size;
+    uint8_t *area = g_malloc(size);
+    int result = ops->get_xsave(thread->accel, area, size);
+    if (result == 0) {
+        avx512_copy(debugger, area, avx512, write);
+        if (write)
+            result = ops->set_xsave(thread->accel, area, size);
+    }
+    g_free(area);
+    return result;
+}
+
 /* A thread-local: guest_tls_address, from the thread's fs base. */
 static int target_tls_address(void *opaque, int64_t tid, uint64_t offset, uint64_t lm,
                               uint64_t *address)
@@ -2126,6 +2213,8 @@ static const struct gdb_target_ops target_ops = {
     .fork_follow = target_fork_follow,
     .fork_attach = target_fork_attach,
     .orig_rax = target_orig_rax,
+    .has_avx512 = target_has_avx512,
+    .avx512 = target_avx512,
 };
 
 /* What every debugger has before its stub serves anyone; its main loop is

@@ -26,6 +26,10 @@
  *   fault512  the same with zmm0-31 and k1-7 (AVX-512 hosts), after printing
  *           where the CPU's XSAVE layout keeps them: the core's NT_X86_XSTATE
  *           holds them there (tests/integration/41-gdb-avx.sh).
+ *   int3-512  for a debugger: zmm0-31 and k1-7 loaded as in avx512, then an
+ *           int3 (natively, without one, SIGTRAP ends the program); after it
+ *           prints every 32-bit word of zmm0-31 and every k1-7 that is no
+ *           longer what was loaded: what the debugger wrote at the stop.
  *
  * The asm needs no -mavx: only the assembler sees the AVX instructions, and
  * they run only when CPUID and XCR0 say AVX is usable.
@@ -363,20 +367,29 @@ static void on_signal_zmm(int signal, siginfo_t *info, void *context)
     zseen.ran = 1;
 }
 
-static int mode_avx512(void)
+/* The known values zmm0-31 and k1-7 get: byte b of zmm r is r*7 + b*3 + 1, k is
+ * 0x1111*k + 0x0f0f. 0 (after a skip line) on a CPU without usable AVX-512. */
+static int avx512_patterns(void)
 {
     if (!avx512_usable()) {
         printf("skip: the CPU has no usable AVX-512 (cpuid/xgetbv)\n");
         return 0;
     }
-    opmask_offset = xsave_offset(5);
-    hi16_offset = xsave_offset(7);
     for (int reg = 0; reg < 32; reg++) {
         for (int byte = 0; byte < 64; byte++)
             zbefore[reg][byte] = (uint8_t)(reg * 7 + byte * 3 + 1);
     }
     for (int k = 0; k < 8; k++)
         kbefore[k] = (uint16_t)(0x1111 * k + 0x0f0f);
+    return 1;
+}
+
+static int mode_avx512(void)
+{
+    if (!avx512_patterns())
+        return 0;
+    opmask_offset = xsave_offset(5);
+    hi16_offset = xsave_offset(7);
     install_handler(on_signal_zmm);
     raise_with_zmm();
     check("handler ran", zseen.ran);
@@ -400,21 +413,50 @@ __attribute__((target("avx512f"))) static void fault_with_zmm(void)
 
 static int mode_fault512(void)
 {
-    if (!avx512_usable()) {
-        printf("skip: the CPU has no usable AVX-512 (cpuid/xgetbv)\n");
+    if (!avx512_patterns())
         return 0;
-    }
-    for (int reg = 0; reg < 32; reg++) {
-        for (int byte = 0; byte < 64; byte++)
-            zbefore[reg][byte] = (uint8_t)(reg * 7 + byte * 3 + 1);
-    }
-    for (int k = 0; k < 8; k++)
-        kbefore[k] = (uint16_t)(0x1111 * k + 0x0f0f);
     printf("opmask %u zmm_hi256 %u hi16_zmm %u\n", xsave_offset(5), xsave_offset(6),
            xsave_offset(7));
     fflush(stdout);
     fault_with_zmm();
     return 1;
+}
+
+/* Loads zmm0-31 and k1-7, stops at an int3, stores them back. */
+__attribute__((target("avx512f"))) static void trap_with_zmm(void)
+{
+    __asm__ volatile(FOR_ALL32(LOAD_Z) FOR_K(LOAD_K) "int3\n" FOR_ALL32(STORE_Z)
+                         FOR_K(STORE_K) "vzeroupper\n"
+                     :
+                     : [in] "r"(zbefore), [out] "r"(zafter), [kin] "r"(kbefore), [kout] "r"(kafter)
+                     : "memory", XMM_ALL, XMM_HIGH, K_ALL);
+}
+
+static int mode_int3_512(void)
+{
+    if (!avx512_patterns())
+        return 0;
+    trap_with_zmm();
+    int changed = 0;
+    for (int reg = 0; reg < 32; reg++) {
+        for (int word = 0; word < 16; word++) {
+            uint32_t was, now;
+            memcpy(&was, zbefore[reg] + 4 * word, 4);
+            memcpy(&now, zafter[reg] + 4 * word, 4);
+            if (was != now) {
+                printf("zmm%d[%d] = 0x%08x\n", reg, word, now);
+                changed++;
+            }
+        }
+    }
+    for (int k = 1; k < 8; k++) {
+        if (kbefore[k] != kafter[k]) {
+            printf("k%d = 0x%04x\n", k, kafter[k]);
+            changed++;
+        }
+    }
+    printf("%d changed\n", changed);
+    return 0;
 }
 
 /* ---- altstack -------------------------------------------------------------------- */
@@ -493,6 +535,8 @@ int main(int argc, char **argv)
         return mode_minsigstksz();
     if (!strcmp(mode, "fault512"))
         return mode_fault512();
+    if (!strcmp(mode, "int3-512"))
+        return mode_int3_512();
     if (!strcmp(mode, "fault")) {
         use_avx = avx_usable();
         for (int reg = 0; reg < 16; reg++) {
@@ -502,7 +546,7 @@ int main(int argc, char **argv)
         fault_with_registers();
         return 1;
     }
-    fprintf(stderr,
-            "usage: xstate_signal sse|avx|avx512|layout|altstack|minsigstksz|fault|fault512\n");
+    fprintf(stderr, "usage: xstate_signal "
+                    "sse|avx|avx512|layout|altstack|minsigstksz|fault|fault512|int3-512\n");
     return 2;
 }

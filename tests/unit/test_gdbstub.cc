@@ -75,6 +75,8 @@ struct FakeTarget {
     int64_t kept_child = 0; // detach-on-fork off: the child, and the test's end of its pair
     int kept_end = -1;
     uint64_t orig_rax = UINT64_MAX; // -1: not stopped in a syscall
+    gdb_avx512_state avx512{};      // served by kAvx512Ops only
+    int avx512_writes = 0;
 
     FakeTarget()
     {
@@ -262,6 +264,8 @@ const gdb_target_ops kFakeOps = {
             *value = Fake(opaque)->orig_rax;
         return 0;
     },
+    nullptr, // no AVX-512 (kAvx512Ops has it)
+    nullptr,
 };
 
 std::string Checksum(const std::string &payload)
@@ -629,7 +633,7 @@ std::string ReadWholeObject(GdbstubTest *, std::function<std::string(const std::
 
 TEST_F(GdbstubTest, TargetXmlIsWellFormedAndMatchesTheGPacket)
 {
-    std::string xml = gdb_target_xml();
+    std::string xml = gdb_target_xml(false);
     XmlCount count = ParseTargetXml(xml);
     EXPECT_EQ(count.architecture, "i386:x86-64");
     EXPECT_EQ(count.registers, GDB_REGISTER_COUNT);
@@ -654,7 +658,7 @@ TEST_F(GdbstubTest, TargetXmlIsServedInChunks)
     auto ask = [this](const std::string &p) { return Ask(p); };
     for (size_t chunk : {0x10, 0x100, 0x7ff, 0x10000}) {
         std::string xml = ReadWholeObject(this, ask, "qXfer:features:read:target.xml:", chunk);
-        EXPECT_EQ(xml, gdb_target_xml()) << chunk;
+        EXPECT_EQ(xml, gdb_target_xml(false)) << chunk;
     }
     EXPECT_EQ(Ask("qXfer:features:read:target.xml:ffffff,10"), "l");
     EXPECT_EQ(Ask("qXfer:features:read:other.xml:0,10"), "E00");
@@ -825,6 +829,140 @@ TEST_F(GdbstubTest, ThreadSuffixOnRegisterPackets)
     EXPECT_EQ(Ask("P10=0010400000000000;thread:1;"), "OK");
     EXPECT_EQ(fake_.state.rip, 0x401000u);
     EXPECT_EQ(Ask("g;thread:1;").size(), 2u * GDB_REGISTERS_SIZE);
+}
+
+// ---- AVX-512 registers -----------------------------------------------------
+
+gdb_target_ops MakeAvx512Ops()
+{
+    gdb_target_ops ops = kFakeOps;
+    ops.has_avx512 = [](void *) { return true; };
+    ops.avx512 = [](void *opaque, int64_t tid, gdb_avx512_state *state, bool write) {
+        if (tid != 1)
+            return -ESRCH;
+        if (write) {
+            Fake(opaque)->avx512 = *state;
+            Fake(opaque)->avx512_writes++;
+        } else {
+            *state = Fake(opaque)->avx512;
+        }
+        return 0;
+    };
+    return ops;
+}
+
+const gdb_target_ops kAvx512Ops = MakeAvx512Ops();
+
+class GdbstubAvx512Test : public GdbstubTest
+{
+  protected:
+    void SetUp() override
+    {
+        stub_ = gdbstub_new(&kAvx512Ops, &fake_);
+        gdbstub_capture_output(stub_, Capture, &output_);
+        // Byte b of zmm r: r * 7 + b * 3 + 1 (xstate_signal's pattern); k: 0x1111 * k + 0x0f0f.
+        for (int r = 0; r < 32; r++) {
+            for (int b = 32; b < 64; b++) {
+                uint8_t byte = (uint8_t)(r * 7 + b * 3 + 1);
+                if (r < 16)
+                    fake_.avx512.zmm_hi256[r][b - 32] = byte;
+                else
+                    fake_.avx512.hi16_zmm[r - 16][b] = byte;
+            }
+            for (int b = 0; b < 32 && r >= 16; b++)
+                fake_.avx512.hi16_zmm[r - 16][b] = (uint8_t)(r * 7 + b * 3 + 1);
+        }
+        for (int k = 0; k < 8; k++) {
+            uint64_t value = 0x1111 * k + 0x0f0f;
+            memcpy(fake_.avx512.opmask[k], &value, 8);
+        }
+    }
+
+    // Bytes from..to of zmm r in the pattern.
+    static std::string Pattern(int r, int from, int to)
+    {
+        std::string bytes;
+        for (int b = from; b < to; b++)
+            bytes += (char)(r * 7 + b * 3 + 1);
+        return bytes;
+    }
+
+    static std::string P(int regnum)
+    {
+        char text[16];
+        snprintf(text, sizeof text, "p%x", regnum);
+        return text;
+    }
+};
+
+TEST_F(GdbstubAvx512Test, TargetXmlHasGdbsAvx512Feature)
+{
+    auto ask = [this](const std::string &p) { return Ask(p); };
+    std::string xml = ReadWholeObject(this, ask, "qXfer:features:read:target.xml:", 0x7ff);
+    EXPECT_EQ(xml, gdb_target_xml(true));
+    XmlCount count = ParseTargetXml(xml);
+    EXPECT_EQ(count.registers, GDB_AVX512_REGISTER_COUNT);
+    EXPECT_TRUE(count.regnums_in_order);
+    EXPECT_EQ(count.bits / 8, (unsigned)GDB_AVX512_REGISTERS_SIZE);
+    EXPECT_EQ(count.feature_names.back(), "org.gnu.gdb.i386.avx512");
+    // gdb's 64bit-avx512.xml order, as a native AMD64 process has it (regnum 76 on).
+    EXPECT_EQ(gdb_register_name(76), std::string("xmm16"));
+    EXPECT_EQ(gdb_register_name(107), std::string("ymm31h"));
+    EXPECT_EQ(gdb_register_name(108), std::string("k0"));
+    EXPECT_EQ(gdb_register_name(116), std::string("zmm0h"));
+    EXPECT_EQ(gdb_register_name(147), std::string("zmm31h"));
+    EXPECT_NE(xml.find("<reg name=\"zmm31h\" bitsize=\"256\" type=\"v2ui128\" regnum=\"147\""),
+              std::string::npos);
+    EXPECT_NE(xml.find("<vector id=\"v2ui128\" type=\"uint128\" count=\"2\"/>"), std::string::npos);
+    EXPECT_EQ(Ask("g").size(), 2u * count.bits / 8);
+}
+
+TEST_F(GdbstubAvx512Test, RegistersReadFromTheirComponents)
+{
+    EXPECT_EQ(Unhex(Ask(P(76 + 4))), Pattern(20, 0, 16));  // xmm20
+    EXPECT_EQ(Unhex(Ask(P(92 + 4))), Pattern(20, 16, 32)); // ymm20h
+    EXPECT_EQ(Ask(P(109)), "2020000000000000");            // k1
+    EXPECT_EQ(Unhex(Ask(P(116 + 5))), Pattern(5, 32, 64)); // zmm5h
+    EXPECT_EQ(Unhex(Ask(P(147))), Pattern(31, 32, 64));    // zmm31h
+    std::string g = Unhex(Ask("g"));
+    size_t size;
+    int offset = gdb_register_offset(116 + 5, &size);
+    EXPECT_EQ(g.substr(offset, size), Pattern(5, 32, 64));
+    offset = gdb_register_offset(108 + 3, &size);
+    EXPECT_EQ(LittleEndian(g.substr(offset, size)), 0x4242u); // k3
+    EXPECT_EQ(Ask(P(148)), "E22");
+}
+
+TEST_F(GdbstubAvx512Test, WritesReachTheirComponents)
+{
+    gdb_avx512_state before = fake_.avx512;
+    std::string g = Ask("g");
+    EXPECT_EQ(Ask("G" + g), "OK");
+    EXPECT_EQ(memcmp(&before, &fake_.avx512, sizeof before), 0);
+    EXPECT_EQ(fake_.avx512_writes, 1);
+    EXPECT_EQ(Ask("G" + g.substr(0, 2 * GDB_REGISTERS_SIZE)), "OK"); // no AVX-512 part
+    EXPECT_EQ(fake_.avx512_writes, 1);
+
+    EXPECT_EQ(Ask("P6e=cdab000000000000"), "OK"); // k2
+    EXPECT_EQ(LittleEndian(std::string((char *)fake_.avx512.opmask[2], 8)), 0xabcdu);
+    EXPECT_EQ(Ask("P7b=" + std::string(64, 'e')), "OK"); // zmm7h
+    EXPECT_EQ(std::string((char *)fake_.avx512.zmm_hi256[7], 32), std::string(32, '\xee'));
+    EXPECT_EQ(Ask("P6b=" + std::string(32, '1')), "OK"); // ymm31h
+    EXPECT_EQ(std::string((char *)fake_.avx512.hi16_zmm[15] + 16, 16), std::string(16, '\x11'));
+    EXPECT_EQ(Ask("P6b=11"), "E22");     // wrong size
+    EXPECT_EQ(fake_.register_writes, 2); // the two Gs: P wrote only AVX-512 state
+
+    for (int regnum = GDB_REGISTER_COUNT; regnum < GDB_AVX512_REGISTER_COUNT; regnum++) {
+        size_t size;
+        gdb_register_offset(regnum, &size);
+        std::string value;
+        for (size_t i = 0; i < size; i++)
+            value += (char)(regnum + i);
+        char head[16];
+        snprintf(head, sizeof head, "P%x=", regnum);
+        ASSERT_EQ(Ask(head + Hex(value)), "OK") << regnum;
+        EXPECT_EQ(Unhex(Ask(P(regnum))), value) << gdb_register_name(regnum);
+    }
 }
 
 // ---- memory --------------------------------------------------------------
