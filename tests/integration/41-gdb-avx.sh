@@ -160,3 +160,52 @@ print("$7 = 0xabcd")' >"$dir/expected"
 for libc in musl glibc; do
     custom "gdb/$libc/avx512-registers" gdb_avx512_registers --accels kvm "$libc"
 done
+
+# The same stop under lldb, which takes the registers by their description's names (it
+# builds no zmm of its own): k1 and zmm5h read, k2 and zmm7h written.
+lldb_avx512_registers() {
+    local accel=$1 dir=$2 libc=$3 program=tests/programs/build/$3/xstate_signal port
+    command -v lldb >/dev/null || {
+        echo "lldb not installed"
+        return 77
+    }
+    grep -qw avx512f /proc/cpuinfo || {
+        echo "the host CPU has no AVX-512"
+        return 77
+    }
+    timeout -k 5 "$TIMEOUT" "$HERMITUX_RUN" --accel="$accel" --gdb tcp::0 -S "$program" int3-512 \
+        </dev/null >"$dir/out" 2>"$dir/err" &
+    # shellcheck disable=SC2034 # finish_monitor (40-gdb.sh) waits for it
+    MONITOR_PID=$!
+    for _ in $(seq 100); do
+        port=$(sed -nE 's/.*listening on 127\.0\.0\.1:([0-9]+).*/\1/p' "$dir/err")
+        [ -n "$port" ] && break
+        sleep 0.05
+    done
+    local zmm7h
+    zmm7h="{$(printf '0x%02x ' $(seq 32) | sed 's/ $//')}"
+    # The int3's SIGTRAP ends lldb's batch commands (-o); -k ones run at such a stop.
+    timeout -k 5 "$TIMEOUT" lldb --batch -o "target create $program" -o "gdb-remote $port" \
+        -o "continue" -k "register read k1 zmm5h" -k "register write k2 0x1234" \
+        -k "register write zmm7h '$zmm7h'" -k "continue" >"$dir/lldb.out" 2>&1
+    finish_monitor "$dir"
+    if grep -q '^skip:' "$dir/out"; then
+        head -1 "$dir/out"
+        return 77
+    fi
+    local zmm5h
+    zmm5h=$(python3 -c 'print(" ".join("0x%02x" % ((5 * 7 + b * 3 + 1) & 0xff) for b in range(32, 64)))')
+    expect "$dir" lldb.out '^ +k1 = 0x0000000000002020$' "^ +zmm5h = \\{$zmm5h\\}$" \
+        'exited with status = 0' || return 1
+    # zmm7h's bytes 1..32 are words 8-15 of zmm7.
+    printf '%s\n' 'zmm7[8] = 0x04030201' 'zmm7[9] = 0x08070605' 'zmm7[10] = 0x0c0b0a09' \
+        'zmm7[11] = 0x100f0e0d' 'zmm7[12] = 0x14131211' 'zmm7[13] = 0x18171615' \
+        'zmm7[14] = 0x1c1b1a19' 'zmm7[15] = 0x201f1e1d' 'k2 = 0x1234' '9 changed' \
+        >"$dir/expected.out"
+    if ! diff -u "$dir/expected.out" "$dir/out" >"$dir/diff"; then
+        echo "the program saw: $(tr '\n' '|' <"$dir/diff" | cut -c1-400)"
+        return 1
+    fi
+}
+
+custom lldb/glibc/avx512-registers lldb_avx512_registers --accels kvm glibc
