@@ -883,6 +883,7 @@ static const struct {
     {"QStartNoAckMode", handle_start_no_ack_mode, false},
     {"QCatchSyscalls", handle_catch_syscalls, false},
     {"QHermituxAdopt", gdbstub_handle_adopt, false},
+    {"QHermituxKeep", gdbstub_handle_keep, false},
     {"QPassSignals", handle_pass_signals, false},
     {"QProgramSignals", handle_program_signals, false},
     {"qXfer:siginfo", gdbstub_handle_siginfo, true},

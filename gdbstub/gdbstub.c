@@ -173,6 +173,7 @@ void gdbstub_free(struct gdbstub *stub)
         close(stub->spare_connection_fd);
     if (stub->processes)
         g_ptr_array_free(stub->processes, TRUE);
+    gdbstub_close_passed_fds(stub);
     gdbstub_remove_source(stub, &stub->listen_source);
     if (stub->listen_fd >= 0)
         close(stub->listen_fd);

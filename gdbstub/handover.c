@@ -278,11 +278,19 @@ int gdbstub_handover_adopt_fork(struct gdbstub *stub, const char *text, int conn
 void gdbstub_handle_adopt(struct gdbstub *stub, struct gdbstub_cursor *args)
 {
     uint64_t no_ack;
-    if (stub->spare_connection_fd < 0 || !gdbstub_take_char(args, ':') ||
-        !gdbstub_take_hex(args, &no_ack))
-        return;
-    int connection = stub->spare_connection_fd;
+    /* The connection comes with the packet; the copy from the fork is the
+     * parent's pair instead when the parent was a kept child itself. */
+    int connection = gdbstub_take_passed_fd(stub);
+    if (connection < 0)
+        connection = stub->spare_connection_fd;
+    else if (stub->spare_connection_fd >= 0)
+        close(stub->spare_connection_fd);
     stub->spare_connection_fd = -1;
+    if (connection < 0 || !gdbstub_take_char(args, ':') || !gdbstub_take_hex(args, &no_ack)) {
+        if (connection >= 0)
+            close(connection);
+        return;
+    }
     gdbstub_remove_source(stub, &stub->connection_source);
     gdbstub_remove_source(stub, &stub->output_source);
     g_string_truncate(stub->pending_output, 0);

@@ -103,6 +103,9 @@ struct gdbstub {
      * the one Hg selected (NULL: this process). */
     GPtrArray *processes;
     struct gdbstub_process *general_process;
+    /* fds that came with packets on a pair (SCM_RIGHTS), oldest first:
+     * QHermituxKeep's and QHermituxAdopt's. */
+    GArray *passed_fds;
     GArray *files; /* host fds opened by vFile:open in this session */
     /* QPassSignals, QProgramSignals: the debugger's latest sets. */
     bool pass_signals[GDB_SIGNAL_LIMIT];
@@ -227,8 +230,18 @@ void gdbstub_forget_processes(struct gdbstub *stub);
 void gdbstub_close_process_fds(struct gdbstub *stub);
 
 /* The program ended, or gdb detached or killed it: gdb's connection goes
- * to the first kept child, the others run on. True when it went. */
+ * to the first kept child, and the others with it (their pairs are that
+ * child's to serve). True when it went. */
 bool gdbstub_pass_connection_on(struct gdbstub *stub);
+/* QHermituxKeep:PID[;DESCENDANT,...]: a kept child of the process that
+ * handed gdb's connection here, its pair the fd that came with it. */
+void gdbstub_handle_keep(struct gdbstub *stub, struct gdbstub_cursor *args);
+/* The oldest fd that came with a packet, -1 if none. */
+int gdbstub_take_passed_fd(struct gdbstub *stub);
+/* Those not taken, closed. */
+void gdbstub_close_passed_fds(struct gdbstub *stub);
+/* Received bytes, and the fds that came with them (queued). */
+ssize_t gdbstub_receive_with_fds(struct gdbstub *stub, int fd, char *buffer, size_t size);
 
 /* ---- handover.c */
 void gdbstub_handle_adopt(struct gdbstub *stub, struct gdbstub_cursor *args);

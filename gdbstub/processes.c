@@ -10,7 +10,10 @@
  * actions, qAttached:PID), those for the process Hg selected (registers,
  * memory, breakpoints, qXfer objects of one process, vFile), and the
  * settings every process shares (QPassSignals...), which it gets too. The
- * thread lists are this process's and every stopped child's.
+ * thread lists are this process's and every stopped child's. When this
+ * process ends or is detached, gdb's connection and every kept child's
+ * pair go to the first kept child (fds passed on the pair), whose stub
+ * serves them all from then on, as gdbserver keeps every process.
  *
  * All-stop with one process resumed at a time, as gdb does it by default
  * (schedule-multiple off): while a child runs, its stop reply is gdb's
@@ -24,6 +27,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <glib.h>
@@ -195,6 +199,83 @@ static void send_to_child(struct gdbstub_process *process, const char *payload, 
     g_string_free(frame, TRUE);
 }
 
+/* The packet with an fd of this process's (SCM_RIGHTS), blocking. */
+static void send_to_child_with_fd(struct gdbstub_process *process, const char *payload, int passed)
+{
+    GString *frame = gdbstub_frame(payload, strlen(payload));
+    union {
+        char buffer[CMSG_SPACE(sizeof(int))];
+        struct cmsghdr align;
+    } control = {0};
+    struct iovec data = {.iov_base = frame->str, .iov_len = frame->len};
+    struct msghdr message = {.msg_iov = &data,
+                             .msg_iovlen = 1,
+                             .msg_control = control.buffer,
+                             .msg_controllen = sizeof control.buffer};
+    struct cmsghdr *header = CMSG_FIRSTHDR(&message);
+    header->cmsg_level = SOL_SOCKET;
+    header->cmsg_type = SCM_RIGHTS;
+    header->cmsg_len = CMSG_LEN(sizeof(int));
+    memcpy(CMSG_DATA(header), &passed, sizeof passed);
+    ssize_t sent;
+    do
+        sent = sendmsg(process->fd, &message, MSG_NOSIGNAL);
+    while (sent < 0 && errno == EINTR);
+    /* The fd went with the first byte: the rest is plain. */
+    if (sent > 0 && (size_t)sent < frame->len)
+        send_all(process->fd, frame->str + sent, frame->len - (size_t)sent);
+    g_string_free(frame, TRUE);
+}
+
+ssize_t gdbstub_receive_with_fds(struct gdbstub *stub, int fd, char *buffer, size_t size)
+{
+    union {
+        char buffer[CMSG_SPACE(8 * sizeof(int))];
+        struct cmsghdr align;
+    } control;
+    struct iovec data = {.iov_base = buffer, .iov_len = size};
+    struct msghdr message = {.msg_iov = &data,
+                             .msg_iovlen = 1,
+                             .msg_control = control.buffer,
+                             .msg_controllen = sizeof control.buffer};
+    ssize_t received = recvmsg(fd, &message, MSG_CMSG_CLOEXEC);
+    if (received < 0)
+        return received;
+    for (struct cmsghdr *header = CMSG_FIRSTHDR(&message); header;
+         header = CMSG_NXTHDR(&message, header)) {
+        if (header->cmsg_level != SOL_SOCKET || header->cmsg_type != SCM_RIGHTS)
+            continue;
+        size_t count = (header->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+        if (!stub->passed_fds)
+            stub->passed_fds = g_array_new(FALSE, FALSE, sizeof(int));
+        for (size_t i = 0; i < count; i++) {
+            int passed;
+            memcpy(&passed, CMSG_DATA(header) + i * sizeof(int), sizeof passed);
+            g_array_append_val(stub->passed_fds, passed);
+        }
+    }
+    return received;
+}
+
+int gdbstub_take_passed_fd(struct gdbstub *stub)
+{
+    if (!stub->passed_fds || stub->passed_fds->len == 0)
+        return -1;
+    int passed = g_array_index(stub->passed_fds, int, 0);
+    g_array_remove_index(stub->passed_fds, 0);
+    return passed;
+}
+
+void gdbstub_close_passed_fds(struct gdbstub *stub)
+{
+    int passed;
+    while ((passed = gdbstub_take_passed_fd(stub)) >= 0)
+        close(passed);
+    if (stub->passed_fds)
+        g_array_free(stub->passed_fds, TRUE);
+    stub->passed_fds = NULL;
+}
+
 /* An O packet (qRcmd's output, hex), not the answer "OK". */
 static bool is_console_output(const char *payload, size_t length)
 {
@@ -296,6 +377,20 @@ static char *ask(struct gdbstub_process *process, const char *packet)
 
 /* ---- keeping a child -------------------------------------------------------- */
 
+static struct gdbstub_process *add_process(struct gdbstub *stub, int64_t pid, int fd)
+{
+    struct gdbstub_process *process = g_new0(struct gdbstub_process, 1);
+    process->stub = stub;
+    process->pid = pid;
+    process->fd = fd;
+    process->input = g_string_new(NULL);
+    process->descendants = g_array_new(FALSE, FALSE, sizeof(int64_t));
+    process->source =
+        gdbstub_add_fd_source(stub, fd, G_IO_IN | G_IO_HUP | G_IO_ERR, on_child_readable, process);
+    g_ptr_array_add(processes(stub), process);
+    return process;
+}
+
 bool gdbstub_keep_fork_child(struct gdbstub *stub)
 {
     if (!stub->ops->fork_attach || !stub->fork_child)
@@ -306,15 +401,7 @@ bool gdbstub_keep_fork_child(struct gdbstub *stub)
     g_free(session);
     if (fd < 0)
         return false;
-    struct gdbstub_process *process = g_new0(struct gdbstub_process, 1);
-    process->stub = stub;
-    process->pid = stub->fork_child;
-    process->fd = fd;
-    process->input = g_string_new(NULL);
-    process->descendants = g_array_new(FALSE, FALSE, sizeof(int64_t));
-    process->source =
-        gdbstub_add_fd_source(stub, fd, G_IO_IN | G_IO_HUP | G_IO_ERR, on_child_readable, process);
-    g_ptr_array_add(processes(stub), process);
+    struct gdbstub_process *process = add_process(stub, stub->fork_child, fd);
     if (stub->fork_child_selected)
         stub->general_process = process;
     stub->fork_child = 0;
@@ -446,7 +533,8 @@ bool gdbstub_route_packet(struct gdbstub *stub, const struct gdbstub_cursor *pac
         forward(stub, process, packet, resumes);
         return true;
     }
-    if (*packet->next == 'Q')
+    /* The hand-over's own packets are this stub's alone. */
+    if (*packet->next == 'Q' && !starts_with(packet, "QHermitux"))
         share_setting(stub, packet);
     return false;
 }
@@ -502,6 +590,41 @@ static void flush_blocking(struct gdbstub *stub)
     g_string_truncate(stub->pending_output, 0);
 }
 
+/* Another kept child goes to the heir with its pair (QHermituxKeep), as
+ * gdbserver keeps every process of the session: the heir's stub serves it
+ * from then on. */
+static void hand_over_process(struct gdbstub_process *heir, struct gdbstub_process *process)
+{
+    GString *text = g_string_new(NULL);
+    g_string_printf(text, "QHermituxKeep:%" PRIx64 ";%d", process->pid, process->leaving);
+    for (guint i = 0; i < process->descendants->len; i++)
+        g_string_append_printf(text, "%c%" PRIx64, i ? ',' : ';',
+                               g_array_index(process->descendants, int64_t, i));
+    send_to_child_with_fd(heir, text->str, process->fd);
+    g_string_free(text, TRUE);
+}
+
+void gdbstub_handle_keep(struct gdbstub *stub, struct gdbstub_cursor *args)
+{
+    int fd = gdbstub_take_passed_fd(stub);
+    uint64_t pid, leaving;
+    if (fd < 0)
+        return;
+    if (!gdbstub_take_char(args, ':') || !gdbstub_take_hex(args, &pid) ||
+        !gdbstub_take_char(args, ';') || !gdbstub_take_hex(args, &leaving)) {
+        close(fd);
+        return;
+    }
+    struct gdbstub_process *process = add_process(stub, (int64_t)pid, fd);
+    process->leaving = leaving != 0;
+    uint64_t descendant;
+    while ((gdbstub_take_char(args, ';') || gdbstub_take_char(args, ',')) &&
+           gdbstub_take_hex(args, &descendant)) {
+        int64_t pid_of_descendant = (int64_t)descendant;
+        g_array_append_val(process->descendants, pid_of_descendant);
+    }
+}
+
 bool gdbstub_pass_connection_on(struct gdbstub *stub)
 {
     struct gdbstub_process *heir = NULL;
@@ -513,9 +636,14 @@ bool gdbstub_pass_connection_on(struct gdbstub *stub)
     if (!heir || stub->connection_fd < 0)
         return false;
     flush_blocking(stub);
+    for (guint i = 0; i < stub->processes->len; i++) {
+        struct gdbstub_process *process = g_ptr_array_index(stub->processes, i);
+        if (process != heir && (!process->leaving || process->descendants->len > 0))
+            hand_over_process(heir, process);
+    }
     char text[32];
     snprintf(text, sizeof text, "QHermituxAdopt:%d", stub->no_ack_mode ? 1 : 0);
-    send_to_child(heir, text, strlen(text));
+    send_to_child_with_fd(heir, text, stub->connection_fd);
     /* This stub reads no more of it; its copy closes (the child has one). */
     gdbstub_close_connection(stub);
     return true;

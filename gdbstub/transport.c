@@ -132,6 +132,7 @@ void gdbstub_close_connection(struct gdbstub *stub)
     stub->serve_at_stop = false;
     g_string_truncate(stub->pending_output, 0);
     gdbstub_forget_processes(stub);
+    gdbstub_close_passed_fds(stub);
     gdbstub_reset_session(stub);
 }
 
@@ -164,7 +165,7 @@ static gboolean on_connection_readable(gint fd, GIOCondition condition, gpointer
     struct gdbstub *stub = data;
     char buffer[4096];
     (void)condition;
-    ssize_t received = recv(fd, buffer, sizeof buffer, 0);
+    ssize_t received = gdbstub_receive_with_fds(stub, fd, buffer, sizeof buffer);
     if (received < 0 && (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK))
         return G_SOURCE_CONTINUE;
     if (received > 0) {

@@ -242,6 +242,48 @@ gdb_detach_on_fork_off_parent_first() {
     same_as_gdbserver "$dir"
 }
 
+# forktree_session ACCEL DIR LIBC 'PROGRAM-ARGS' GDB-ARGS...: signal_session on forker,
+# with detach-on-fork off and the connection column of `info inferiors` normalised.
+forktree_session() {
+    local accel=$1 dir=$2 libc=$3 program_args=$4
+    shift 4
+    SESSION_PROGRAM=forker signal_session "$accel" "$dir" "$libc" "$program_args" \
+        -ex 'set detach-on-fork off' "$@"
+    sed -i -E -e 's/\(remote [^)]*\)/(remote)/' -e 's/ +/ /g' "$dir/gdb.out.norm" \
+        "$dir/native.gdb.out.norm"
+}
+
+# A parent that forks twice, one child forking again (forker tree), with detach-on-fork
+# off: when the parent ends, or when gdb detaches it at parent_report, every fork child
+# stays gdb's (the first takes the connection over, the others' pairs go with it), each
+# can be selected, continued to its breakpoint and exit, and killed; as gdbserver.
+gdb_fork_tree() {
+    local accel=$1 dir=$2 libc=$3
+    have_gdbserver || return 77
+    local children=(-ex 'info inferiors' -ex 'inferior 2' -ex continue -ex continue
+        -ex 'inferior 3' -ex continue -ex 'bt 1' -ex continue -ex 'info inferiors'
+        -ex 'inferior 4' -ex kill -ex 'info inferiors')
+    forktree_session "$accel" "$dir" "$libc" tree -ex 'break child_work' -ex continue \
+        "${children[@]}"
+    expect "$dir" gdb.out.norm '^\[New inferior 3 \(process PID\)\]' \
+        '^\[Inferior 1 \(process PID\) exited normally\]' '^ 3 process PID 1 \(remote\) ' \
+        '^\[New inferior 4 \(process PID\)\]' \
+        '^Thread PID.TID "forker" hit Breakpoint 1.2, child_work \(n=10\)' \
+        '^\[Inferior 2 \(process PID\) exited with code 03\]' \
+        '^Thread PID.TID "forker" hit Breakpoint 1.3, child_work \(n=20\)' \
+        '^\[Inferior 3 \(process PID\) exited with code 04\]' '^ 4 process PID 1 \(remote\) ' \
+        '^\[Inferior 4 \(process PID\) killed\]' || return 1
+    expect "$dir" out '^parent: not waiting, reported 0$' '^child 1: sum=55$' \
+        '^child 2: sum=210$' || return 1
+    same_as_gdbserver "$dir" || return 1
+    forktree_session "$accel" "$dir" "$libc" tree -ex 'break parent_report' \
+        -ex 'break child_work' -ex continue -ex 'detach inferior 1' "${children[@]}"
+    expect "$dir" gdb.out.norm '^\[Inferior 1 \(process PID\) detached\]' \
+        '^Thread PID.TID "forker" hit Breakpoint 2.3, child_work \(n=20\)' \
+        '^\[Inferior 4 \(process PID\) killed\]' || return 1
+    same_as_gdbserver "$dir"
+}
+
 # detach-on-fork off, then `detach inferior 1` (D;PID) at waitpid: the parent runs on
 # undebugged and waits; gdb goes on with the child it keeps (the connection is its own
 # now); kill of a vfork child gdb holds (vKill;PID) ends the child, not its parent.
@@ -569,6 +611,7 @@ for gdb_libc in glibc musl; do
     custom "gdb-process/$gdb_libc/detach-on-fork-off" gdb_detach_on_fork_off "$gdb_libc"
     custom "gdb-process/$gdb_libc/parent-ends-first" gdb_detach_on_fork_off_parent_first \
         "$gdb_libc"
+    custom "gdb-process/$gdb_libc/fork-tree" gdb_fork_tree "$gdb_libc"
     custom "gdb-signals/$gdb_libc/thread-stops" gdb_thread_signal_stops "$gdb_libc"
     custom "gdb-signals/$gdb_libc/thread-resume" gdb_thread_signal_resume "$gdb_libc"
     custom "gdb-signals/$gdb_libc/thread-given" gdb_thread_signal_given "$gdb_libc"
