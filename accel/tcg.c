@@ -155,7 +155,7 @@ struct tcg_vm {
     GMutex lock;
     GCond changed;
     struct tcg_accel *owner; /* the engine executing, or NULL */
-    gint64 owner_since;      /* when it took the lock (g_get_monotonic_time) */
+    gint64 owner_since;      /* when it took the lock, then began executing (monotonic) */
     GQueue queue;            /* engines waiting, in arrival order */
     int engines;             /* the VM goes with the last */
     GQueue members;          /* every engine of the VM */
@@ -1944,6 +1944,10 @@ static void set_in_emulation(struct tcg_accel *tcg, bool in_emulation)
 {
     g_mutex_lock(&tcg->vm->lock);
     tcg->in_emulation = in_emulation;
+    /* The slice counts guest execution, not the remapping before it (a
+     * turn of TCG_COURTESY_US could otherwise end after one block). */
+    if (in_emulation)
+        tcg->vm->owner_since = g_get_monotonic_time();
     g_mutex_unlock(&tcg->vm->lock);
 }
 
