@@ -884,6 +884,7 @@ static const struct {
     {"QCatchSyscalls", handle_catch_syscalls, false},
     {"QHermituxAdopt", gdbstub_handle_adopt, false},
     {"QHermituxKeep", gdbstub_handle_keep, false},
+    {"QHermituxHalt", gdbstub_handle_halt, false},
     {"QPassSignals", handle_pass_signals, false},
     {"QProgramSignals", handle_program_signals, false},
     {"qXfer:siginfo", gdbstub_handle_siginfo, true},

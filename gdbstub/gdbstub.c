@@ -106,6 +106,8 @@ void gdbstub_notify_stop(struct gdbstub *stub, const struct gdb_stop *stop)
     if (stop->reason == GDB_STOP_REASON_FORK || stop->reason == GDB_STOP_REASON_VFORK)
         stub->fork_child = stop->child_pid;
     if (stub->stop_reply_owed && gdbstub_debugger_present(stub)) {
+        if (gdbstub_hold_own_stop(stub, stop))
+            return; /* sent, with the exit's hand-over, once the others stopped */
         stub->stop_reply_owed = false;
         gdbstub_send_stop_reply(stub);
     }

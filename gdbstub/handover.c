@@ -295,6 +295,10 @@ void gdbstub_handle_adopt(struct gdbstub *stub, struct gdbstub_cursor *args)
     gdbstub_remove_source(stub, &stub->output_source);
     g_string_truncate(stub->pending_output, 0);
     close(stub->connection_fd);
+    uint64_t pending = 0;
+    if (gdbstub_take_char(args, ';'))
+        gdbstub_take_hex(args, &pending);
+    stub->own_pending = pending != 0;
     stub->no_ack_mode = no_ack != 0;
     stub->receive_state = RECEIVE_IDLE;
     fcntl(connection, F_SETFL, fcntl(connection, F_GETFL) | O_NONBLOCK);

@@ -103,6 +103,14 @@ struct gdbstub {
      * the one Hg selected (NULL: this process). */
     GPtrArray *processes;
     struct gdbstub_process *general_process;
+    /* Several processes resumed by one vCont (schedule-multiple): the
+     * first stop is held until every other one is stopped too (processes.c). */
+    bool together;
+    struct gdbstub_process *held_process; /* its stop came first */
+    bool own_stop_held;                   /* this process's stop came first */
+    bool absorb_own_stop;                 /* stopped for another's stop: not gdb's */
+    bool own_pending;                     /* that stop was an event: the next resume's */
+    bool settling;                        /* the program ended: stopping them at once */
     /* fds that came with packets on a pair (SCM_RIGHTS), oldest first:
      * QHermituxKeep's and QHermituxAdopt's. */
     GArray *passed_fds;
@@ -233,6 +241,13 @@ void gdbstub_close_process_fds(struct gdbstub *stub);
  * to the first kept child, and the others with it (their pairs are that
  * child's to serve). True when it went. */
 bool gdbstub_pass_connection_on(struct gdbstub *stub);
+/* This process stopped while others resumed with it run: true when the
+ * stop reply waits for them (they are stopped first) or is kept for the
+ * next resume. */
+bool gdbstub_hold_own_stop(struct gdbstub *stub, const struct gdb_stop *stop);
+/* QHermituxHalt (from the stub of the process that keeps this one): stop
+ * if running; OK at once, the stop reply when stopped. */
+void gdbstub_handle_halt(struct gdbstub *stub, struct gdbstub_cursor *args);
 /* QHermituxKeep:PID[;DESCENDANT,...]: a kept child of the process that
  * handed gdb's connection here, its pair the fd that came with it. */
 void gdbstub_handle_keep(struct gdbstub *stub, struct gdbstub_cursor *args);

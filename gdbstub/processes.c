@@ -15,10 +15,10 @@
  * pair go to the first kept child (fds passed on the pair), whose stub
  * serves them all from then on, as gdbserver keeps every process.
  *
- * All-stop with one process resumed at a time, as gdb does it by default
- * (schedule-multiple off): while a child runs, its stop reply is gdb's
- * next answer and Ctrl-C goes to it. A vCont naming several processes is
- * refused.
+ * All-stop: while a child runs alone (schedule-multiple off, gdb's default),
+ * its stop reply is gdb's next answer and Ctrl-C goes to it. A vCont naming
+ * several processes (schedule-multiple on) resumes each; see "several
+ * processes resumed at once" below.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -42,10 +42,12 @@ struct gdbstub_process {
     int64_t pid;
     int fd;
     guint source;
-    GString *input;  /* bytes received, not yet a whole packet */
-    bool running;    /* resumed: its stop is gdb's next answer */
-    bool forwarding; /* a packet was passed on: its answer goes to gdb */
-    bool leaving;    /* gdb detached or killed it */
+    GString *input;   /* bytes received, not yet a whole packet */
+    bool running;     /* resumed: its stop is gdb's next answer */
+    bool forwarding;  /* a packet was passed on: its answer goes to gdb */
+    bool leaving;     /* gdb detached or killed it */
+    bool halting;     /* QHermituxHalt sent: its OK is not gdb's */
+    GString *pending; /* its stop, not told gdb yet (several resumed at once) */
     /* The processes reached through it: the children gdb keeps of its own
      * (its stub routes to them in turn), learnt from its fork stops. */
     GArray *descendants; /* int64_t pids */
@@ -61,8 +63,11 @@ static GPtrArray *processes(struct gdbstub *stub)
 static void process_free(struct gdbstub_process *process)
 {
     gdbstub_remove_source(process->stub, &process->source);
-    close(process->fd);
+    if (process->fd >= 0)
+        close(process->fd);
     g_string_free(process->input, TRUE);
+    if (process->pending)
+        g_string_free(process->pending, TRUE);
     g_array_free(process->descendants, TRUE);
     g_free(process);
 }
@@ -71,12 +76,15 @@ static void drop_process(struct gdbstub *stub, struct gdbstub_process *process)
 {
     if (stub->general_process == process)
         stub->general_process = NULL;
+    if (stub->held_process == process)
+        stub->held_process = NULL;
     g_ptr_array_remove(stub->processes, process);
     process_free(process);
 }
 
 void gdbstub_forget_processes(struct gdbstub *stub)
 {
+    stub->together = stub->own_stop_held = stub->absorb_own_stop = stub->own_pending = false;
     /* Each child sees its pair close and runs on undebugged. */
     while (stub->processes && stub->processes->len > 0)
         drop_process(stub, g_ptr_array_index(stub->processes, 0));
@@ -303,8 +311,249 @@ static void relay(struct gdbstub *stub, const char *frame, size_t length)
     gdbstub_send_raw(stub, frame, length);
 }
 
+/* ---- several processes resumed at once (schedule-multiple on) ---------------
+ *
+ * All-stop, as gdbserver: the first stop of any of them is gdb's; every
+ * other one is stopped before gdb hears of it (a kept child gets
+ * QHermituxHalt, this process an interrupt), and a stop that was an event
+ * of its own (not the halt's) is kept for that process's next resume,
+ * which then reports it at once and resumes nothing. */
+
+static bool is_halt_stop(const GString *frame)
+{
+    return frame->len > 4 && (frame->str[1] == 'T' || frame->str[1] == 'S') &&
+           strncmp(frame->str + 2, "02", 2) == 0;
+}
+
+static bool is_exit_stop(const GString *frame)
+{
+    return frame->len > 1 && (frame->str[1] == 'W' || frame->str[1] == 'X');
+}
+
+static void take_child_packet(struct gdbstub_process *process, GString *frame);
+
+/* Its pair still reaches it: it has not ended, as far as it told. */
+static bool is_alive(const struct gdbstub_process *process)
+{
+    const GString *pending = process->pending;
+    if (process->fd < 0)
+        return false;
+    if (!pending || pending->len < 2 || (pending->str[1] != 'W' && pending->str[1] != 'X'))
+        return true;
+    /* The end of one reached through it is not its own. */
+    int64_t ended = pid_after(pending->str, pending->len, ";process:");
+    return ended > 0 && ended != process->pid;
+}
+
+/* This process resumed, its stop owed to gdb. */
+static bool own_busy(const struct gdbstub *stub)
+{
+    return stub->running && stub->stop_reply_owed;
+}
+
+/* Some process of the resume other than except (NULL: this one) has not
+ * stopped yet. */
+static bool others_busy(const struct gdbstub *stub, const struct gdbstub_process *except)
+{
+    for (guint i = 0; stub->processes && i < stub->processes->len; i++) {
+        const struct gdbstub_process *process = g_ptr_array_index(stub->processes, i);
+        if (process != except && (process->running || process->halting))
+            return true;
+    }
+    return except && own_busy(stub);
+}
+
+static void stop_the_others(struct gdbstub *stub, struct gdbstub_process *first)
+{
+    for (guint i = 0; stub->processes && i < stub->processes->len; i++) {
+        struct gdbstub_process *process = g_ptr_array_index(stub->processes, i);
+        if (process != first && process->running && !process->halting) {
+            process->halting = true;
+            send_to_child(process, "QHermituxHalt", strlen("QHermituxHalt"));
+        }
+    }
+    if (first && own_busy(stub) && !stub->absorb_own_stop) {
+        stub->absorb_own_stop = true;
+        if (!stub->interrupt_sent) {
+            stub->interrupt_sent = true;
+            stub->ops->interrupt(stub->opaque);
+        }
+    }
+}
+
+/* This process's stop to gdb; its end hands the connection on. */
+static void send_own_stop(struct gdbstub *stub)
+{
+    gdbstub_send_stop_reply(stub);
+    if (gdbstub_program_ended(stub) && !stub->closing)
+        gdbstub_pass_connection_on(stub);
+}
+
+/* A stop of the child's reaches gdb: what it says of the processes behind
+ * it is learnt, the thread that stopped is selected. */
+static void deliver_stop(struct gdbstub_process *process, GString *frame)
+{
+    struct gdbstub *stub = process->stub;
+    bool ended = learn_from_stop(process, frame->str + 1, frame->len - 4);
+    relay(stub, frame->str, frame->len);
+    stub->general_process = process;
+    if (ended || process->fd < 0)
+        drop_process(stub, process);
+}
+
+static void deliver_pending(struct gdbstub_process *process)
+{
+    GString *frame = process->pending;
+    process->pending = NULL;
+    deliver_stop(process, frame);
+    g_string_free(frame, TRUE);
+}
+
+/* Every process of the resume stopped: gdb gets the first stop. A kept
+ * child's end goes before this process's event (on Linux the parent
+ * cannot have seen its child end before the debugger did). */
+static void finish_together(struct gdbstub *stub)
+{
+    if (!stub->together || stub->settling || others_busy(stub, NULL) || own_busy(stub))
+        return;
+    struct gdbstub_process *report = stub->held_process;
+    bool own = stub->own_stop_held;
+    for (guint i = 0; own && i < stub->processes->len; i++) {
+        struct gdbstub_process *process = g_ptr_array_index(stub->processes, i);
+        if (process->pending && is_exit_stop(process->pending)) {
+            report = process;
+            own = false;
+            stub->own_pending = true;
+        }
+    }
+    stub->together = stub->own_stop_held = false;
+    stub->held_process = NULL;
+    if (report)
+        deliver_pending(report);
+    else if (own)
+        send_own_stop(stub);
+}
+
+/* Waits for the halted children's stops and OKs (the program ended: its
+ * monitor ends once gdb has the exit, so nothing can wait for the loop). */
+static void settle_now(struct gdbstub *stub)
+{
+    for (guint i = 0; stub->processes && i < stub->processes->len; i++) {
+        struct gdbstub_process *process = g_ptr_array_index(stub->processes, i);
+        while (process->fd >= 0 && (process->running || process->halting)) {
+            size_t length = whole_packet(process->input);
+            if (length == 0) {
+                struct pollfd wait = {.fd = process->fd, .events = POLLIN};
+                if (poll(&wait, 1, ASK_TIMEOUT_MS) <= 0 || !receive_from_child(process) ||
+                    (wait.revents & POLLHUP && whole_packet(process->input) == 0))
+                    break;
+                continue;
+            }
+            GString *frame = g_string_new_len(process->input->str, (gssize)length);
+            g_string_erase(process->input, 0, length);
+            take_child_packet(process, frame);
+            g_string_free(frame, TRUE);
+        }
+        process->running = process->halting = false;
+    }
+}
+
+bool gdbstub_hold_own_stop(struct gdbstub *stub, const struct gdb_stop *stop)
+{
+    if (stop->kind == GDB_STOP_EXITED || stop->kind == GDB_STOP_KILLED) {
+        /* Told at once; the others' stops go with the connection. */
+        if (!stub->together)
+            return false;
+        stub->absorb_own_stop = false;
+        stub->held_process = NULL;
+        stub->own_stop_held = true; /* their stops are not gdb's now */
+        stub->settling = true;
+        stop_the_others(stub, NULL);
+        settle_now(stub);
+        stub->together = stub->own_stop_held = stub->settling = false;
+        return false;
+    }
+    if (stub->absorb_own_stop) {
+        stub->absorb_own_stop = false;
+        stub->stop_reply_owed = false;
+        stub->own_pending = !(stop->kind == GDB_STOP_SIGNAL && stop->signal == 2);
+        finish_together(stub);
+        return true;
+    }
+    if (!stub->together)
+        return false;
+    if (!others_busy(stub, NULL)) {
+        stub->together = false;
+        return false;
+    }
+    stub->stop_reply_owed = false;
+    stub->own_stop_held = true;
+    stop_the_others(stub, NULL);
+    return true;
+}
+
+void gdbstub_handle_halt(struct gdbstub *stub, struct gdbstub_cursor *args)
+{
+    (void)args;
+    gdbstub_reply_ok(stub);
+    if (own_busy(stub)) {
+        if (!stub->interrupt_sent) {
+            stub->interrupt_sent = true;
+            stub->ops->interrupt(stub->opaque);
+        }
+        return;
+    }
+    /* Resumed a child of its own alone: that one stops, its stop is this
+     * process's answer. */
+    for (guint i = 0; stub->processes && i < stub->processes->len; i++) {
+        struct gdbstub_process *process = g_ptr_array_index(stub->processes, i);
+        if (process->running && !process->halting) {
+            process->halting = true;
+            send_to_child(process, "QHermituxHalt", strlen("QHermituxHalt"));
+        }
+    }
+}
+
+/* The stop of a child's resume: gdb's now, or the first of several
+ * (held), or one that came after the first (kept if an event). */
+static void take_stop(struct gdbstub_process *process, GString *frame)
+{
+    struct gdbstub *stub = process->stub;
+    process->running = process->forwarding = false;
+    if (!stub->together) {
+        deliver_stop(process, frame);
+        return;
+    }
+    bool first = !stub->held_process && !stub->own_stop_held;
+    if (first || !is_halt_stop(frame)) {
+        process->pending = g_string_new_len(frame->str, (gssize)frame->len);
+        if (first)
+            stub->held_process = process;
+        stop_the_others(stub, process);
+    }
+    finish_together(stub);
+}
+
+/* One whole packet from the child. */
+static void take_child_packet(struct gdbstub_process *process, GString *frame)
+{
+    struct gdbstub *stub = process->stub;
+    bool output = is_console_output(frame->str + 1, frame->len - 4);
+    if (process->halting && !output && frame->len == 6 && memcmp(frame->str, "$OK", 3) == 0) {
+        process->halting = false; /* QHermituxHalt's answer */
+        finish_together(stub);
+    } else if (output || !process->running) {
+        if (process->forwarding)
+            relay(stub, frame->str, frame->len);
+        if (!output)
+            process->forwarding = false;
+    } else {
+        take_stop(process, frame);
+    }
+}
+
 /* The child's answers, and the stop of its resume: to gdb. A W or X is
- * its end. */
+ * its end; one kept for later keeps it listed until it is told. */
 static gboolean on_child_readable(gint fd, GIOCondition condition, gpointer data)
 {
     struct gdbstub_process *process = data;
@@ -312,33 +561,45 @@ static gboolean on_child_readable(gint fd, GIOCondition condition, gpointer data
     (void)fd, (void)condition;
     bool alive = receive_from_child(process);
     size_t length;
-    while ((length = whole_packet(process->input)) > 0) {
-        bool output = is_console_output(process->input->str + 1, length - 4);
-        bool ended =
-            process->running && learn_from_stop(process, process->input->str + 1, length - 4);
-        if (process->forwarding)
-            relay(stub, process->input->str, length);
+    while (process->fd >= 0 && (length = whole_packet(process->input)) > 0) {
+        GString *frame = g_string_new_len(process->input->str, (gssize)length);
         g_string_erase(process->input, 0, length);
-        if (output)
-            continue; /* the answer is still to come */
-        /* As for a stop of this process: the thread that stopped is selected. */
-        if (process->running)
-            stub->general_process = process;
-        process->forwarding = process->running = false;
-        if (ended)
+        bool was_running = process->running;
+        take_child_packet(process, frame);
+        bool stays = g_ptr_array_find(stub->processes, process, NULL);
+        g_string_free(frame, TRUE);
+        if (!stays)
+            return G_SOURCE_REMOVE; /* delivered its end: dropped */
+        if (was_running && !process->running && process->pending && is_exit_stop(process->pending))
             alive = false;
     }
     if (alive)
         return G_SOURCE_CONTINUE;
+    process->halting = false;
     /* Gone while gdb waited for it: killed, as far as gdb can tell. */
-    if (process->forwarding) {
-        char text[64];
-        snprintf(text, sizeof text, process->running ? "X09;process:%" PRIx64 : "E03",
-                 process->pid);
-        gdbstub_reply(stub, text);
+    if (process->running) {
+        GString *frame = g_string_new(NULL);
+        g_string_printf(frame, "X09;process:%" PRIx64, process->pid);
+        GString *framed = gdbstub_frame(frame->str, frame->len);
+        g_string_free(frame, TRUE);
+        process->source = 0; /* removed by returning G_SOURCE_REMOVE */
+        take_stop(process, framed);
+        g_string_free(framed, TRUE);
+        if (!g_ptr_array_find(stub->processes, process, NULL))
+            return G_SOURCE_REMOVE;
+    } else if (process->forwarding) {
+        gdbstub_reply(stub, "E03");
     }
     process->source = 0;
+    if (process->pending) {
+        /* Its stop waits for the next resume: listed until then. */
+        close(process->fd);
+        process->fd = -1;
+        finish_together(stub);
+        return G_SOURCE_REMOVE;
+    }
     drop_process(stub, process);
+    finish_together(stub);
     return G_SOURCE_REMOVE;
 }
 
@@ -355,7 +616,7 @@ static void forward(struct gdbstub *stub, struct gdbstub_process *process,
 /* Asks a stopped child and waits for its answer (NULL: none came). */
 static char *ask(struct gdbstub_process *process, const char *packet)
 {
-    if (process->running || process->forwarding)
+    if (process->running || process->forwarding || process->fd < 0)
         return NULL;
     send_to_child(process, packet, strlen(packet));
     for (;;) {
@@ -377,6 +638,10 @@ static char *ask(struct gdbstub_process *process, const char *packet)
 
 /* ---- keeping a child -------------------------------------------------------- */
 
+/* QHermituxKeep's flags. */
+#define KEEP_LEAVING 1 /* gdb detached or killed it: reached for its children */
+#define KEEP_GONE    2 /* its pair closed: only its pending stop is left */
+
 static struct gdbstub_process *add_process(struct gdbstub *stub, int64_t pid, int fd)
 {
     struct gdbstub_process *process = g_new0(struct gdbstub_process, 1);
@@ -385,8 +650,9 @@ static struct gdbstub_process *add_process(struct gdbstub *stub, int64_t pid, in
     process->fd = fd;
     process->input = g_string_new(NULL);
     process->descendants = g_array_new(FALSE, FALSE, sizeof(int64_t));
-    process->source =
-        gdbstub_add_fd_source(stub, fd, G_IO_IN | G_IO_HUP | G_IO_ERR, on_child_readable, process);
+    if (fd >= 0)
+        process->source = gdbstub_add_fd_source(stub, fd, G_IO_IN | G_IO_HUP | G_IO_ERR,
+                                                on_child_readable, process);
     g_ptr_array_add(processes(stub), process);
     return process;
 }
@@ -418,29 +684,80 @@ static bool starts_with(const struct gdbstub_cursor *packet, const char *prefix)
            memcmp(packet->next, prefix, length) == 0;
 }
 
-/* vCont's actions: the one kept child they all name; *other when some
- * action names another process or every one. */
-static struct gdbstub_process *resumed_process(struct gdbstub *stub,
-                                               const struct gdbstub_cursor *packet, bool *other)
+/* The processes a vCont resumes: *own for this one, named[i] for the
+ * kept child i (or the one through which it is reached). An action with no
+ * thread, or pid -1, is for every one. */
+static void resumed_processes(struct gdbstub *stub, const struct gdbstub_cursor *packet, bool *own,
+                              bool *named)
 {
-    struct gdbstub_process *found = NULL;
-    *other = false;
+    guint count = stub->processes ? stub->processes->len : 0;
+    int64_t ours = gdbstub_process_id(stub);
+    *own = false;
     for (const char *at = packet->next; at < packet->end; at++) {
         if (*at != ';')
             continue;
         const char *colon = memchr(at, ':', (size_t)(packet->end - at));
         const char *next = memchr(at + 1, ';', (size_t)(packet->end - at - 1));
-        if (!colon || (next && colon > next)) {
-            *other = true; /* no thread: every one */
+        bool every = !colon || (next && colon > next);
+        int64_t pid = every || colon[1] != 'p' ? ours : g_ascii_strtoll(colon + 2, NULL, 16);
+        if (every || pid == -1) {
+            *own = true;
+            for (guint i = 0; i < count; i++)
+                named[i] = true;
             continue;
         }
-        struct gdbstub_process *process = named_process(stub, colon + 1, packet->end);
-        if (!process || (found && process != found))
-            *other = true;
-        else
-            found = process;
+        if (pid == ours)
+            *own = true;
+        struct gdbstub_process *process = pid == ours ? NULL : find_process(stub, pid);
+        for (guint i = 0; process && i < count; i++)
+            named[i] = named[i] || g_ptr_array_index(stub->processes, i) == process;
     }
-    return found;
+    *own = *own && !gdbstub_program_ended(stub);
+}
+
+/* A stop kept from the last resume of one the vCont resumes: reported now,
+ * nothing resumed (as gdbserver with a pending status). */
+static bool report_pending(struct gdbstub *stub, bool own, const bool *named)
+{
+    if (own && stub->own_pending) {
+        stub->own_pending = false;
+        send_own_stop(stub);
+        return true;
+    }
+    for (guint i = 0; stub->processes && i < stub->processes->len; i++) {
+        struct gdbstub_process *process = g_ptr_array_index(stub->processes, i);
+        if (named[i] && process->pending) {
+            deliver_pending(process);
+            return true;
+        }
+    }
+    return false;
+}
+
+/* vCont: to each kept child it resumes; false when this process is one
+ * of them (the caller resumes it). */
+static bool route_resume(struct gdbstub *stub, const struct gdbstub_cursor *packet)
+{
+    guint count = stub->processes ? stub->processes->len : 0;
+    bool own, *named = g_new0(bool, count + 1);
+    resumed_processes(stub, packet, &own, named);
+    if (report_pending(stub, own, named)) {
+        g_free(named);
+        return true;
+    }
+    guint children = 0;
+    for (guint i = 0; i < count; i++) {
+        struct gdbstub_process *process = g_ptr_array_index(stub->processes, i);
+        named[i] = named[i] && process->fd >= 0 && (!process->leaving || process->descendants->len);
+        children += named[i];
+    }
+    stub->together = children + own > 1;
+    for (guint i = 0; i < count; i++) {
+        if (named[i])
+            forward(stub, g_ptr_array_index(stub->processes, i), packet, true);
+    }
+    g_free(named);
+    return !own && children > 0;
 }
 
 /* Packets about the process Hg selected. */
@@ -513,24 +830,26 @@ static void note_leaving(struct gdbstub_process *process, const struct gdbstub_c
 
 bool gdbstub_route_packet(struct gdbstub *stub, const struct gdbstub_cursor *packet)
 {
-    if (!stub->processes || stub->processes->len == 0 || packet->end == packet->next)
+    if (packet->end == packet->next)
+        return false;
+    if (starts_with(packet, "vCont;"))
+        return route_resume(stub, packet);
+    if (!stub->processes || stub->processes->len == 0)
         return false;
     struct gdbstub_process *process = process_of(stub, packet);
-    bool resumes = false;
-    if (!process && starts_with(packet, "vCont;")) {
-        bool other;
-        process = resumed_process(stub, packet, &other);
-        if (process && other) {
-            gdbstub_reply_error(stub, EINVAL); /* one process at a time */
-            return true;
-        }
-        resumes = process != NULL;
-    }
     if (!process && is_general_packet(packet))
         process = stub->general_process;
+    if (process && !is_alive(process)) {
+        /* Ended, gdb not told yet: nothing left to kill, detach or ask. */
+        bool goodbye = starts_with(packet, "vKill;") || starts_with(packet, "D;");
+        if (goodbye)
+            drop_process(stub, process);
+        gdbstub_reply(stub, goodbye ? "OK" : "E03");
+        return true;
+    }
     if (process) {
         note_leaving(process, packet);
-        forward(stub, process, packet, resumes);
+        forward(stub, process, packet, false);
         return true;
     }
     /* The hand-over's own packets are this stub's alone. */
@@ -541,6 +860,9 @@ bool gdbstub_route_packet(struct gdbstub *stub, const struct gdbstub_cursor *pac
 
 bool gdbstub_route_interrupt(struct gdbstub *stub)
 {
+    /* Resumed with children: this one stops first, then they do. */
+    if (stub->together && own_busy(stub))
+        return false;
     for (guint i = 0; stub->processes && i < stub->processes->len; i++) {
         struct gdbstub_process *process = g_ptr_array_index(stub->processes, i);
         if (process->running) {
@@ -596,27 +918,51 @@ static void flush_blocking(struct gdbstub *stub)
 static void hand_over_process(struct gdbstub_process *heir, struct gdbstub_process *process)
 {
     GString *text = g_string_new(NULL);
-    g_string_printf(text, "QHermituxKeep:%" PRIx64 ";%d", process->pid, process->leaving);
+    unsigned flags = (process->leaving ? KEEP_LEAVING : 0) | (!is_alive(process) ? KEEP_GONE : 0);
+    g_string_printf(text, "QHermituxKeep:%" PRIx64 ";%x;", process->pid, flags);
+    if (process->pending)
+        gdbstub_append_hex(text, process->pending->str, process->pending->len);
     for (guint i = 0; i < process->descendants->len; i++)
         g_string_append_printf(text, "%c%" PRIx64, i ? ',' : ';',
                                g_array_index(process->descendants, int64_t, i));
-    send_to_child_with_fd(heir, text->str, process->fd);
+    if (is_alive(process))
+        send_to_child_with_fd(heir, text->str, process->fd);
+    else
+        send_to_child(heir, text->str, text->len);
     g_string_free(text, TRUE);
+}
+
+/* QHermituxKeep's stop not told gdb yet (hex of the frame), if any. */
+static GString *take_pending(struct gdbstub_cursor *args)
+{
+    const char *end = memchr(args->next, ';', (size_t)(args->end - args->next));
+    size_t length = (size_t)((end ? end : args->end) - args->next);
+    GString *frame = NULL;
+    if (length > 0 && length % 2 == 0) {
+        frame = g_string_sized_new(length / 2);
+        g_string_set_size(frame, length / 2);
+        if (!gdbstub_decode_hex(args->next, length, (uint8_t *)frame->str)) {
+            g_string_free(frame, TRUE);
+            frame = NULL;
+        }
+    }
+    args->next += length;
+    return frame;
 }
 
 void gdbstub_handle_keep(struct gdbstub *stub, struct gdbstub_cursor *args)
 {
-    int fd = gdbstub_take_passed_fd(stub);
-    uint64_t pid, leaving;
-    if (fd < 0)
-        return;
+    uint64_t pid, flags;
     if (!gdbstub_take_char(args, ':') || !gdbstub_take_hex(args, &pid) ||
-        !gdbstub_take_char(args, ';') || !gdbstub_take_hex(args, &leaving)) {
-        close(fd);
+        !gdbstub_take_char(args, ';') || !gdbstub_take_hex(args, &flags) ||
+        !gdbstub_take_char(args, ';'))
         return;
-    }
+    int fd = flags & KEEP_GONE ? -1 : gdbstub_take_passed_fd(stub);
+    if (fd < 0 && !(flags & KEEP_GONE))
+        return;
     struct gdbstub_process *process = add_process(stub, (int64_t)pid, fd);
-    process->leaving = leaving != 0;
+    process->leaving = flags & KEEP_LEAVING;
+    process->pending = take_pending(args);
     uint64_t descendant;
     while ((gdbstub_take_char(args, ';') || gdbstub_take_char(args, ',')) &&
            gdbstub_take_hex(args, &descendant)) {
@@ -630,7 +976,7 @@ bool gdbstub_pass_connection_on(struct gdbstub *stub)
     struct gdbstub_process *heir = NULL;
     for (guint i = 0; stub->processes && i < stub->processes->len && !heir; i++) {
         struct gdbstub_process *process = g_ptr_array_index(stub->processes, i);
-        if (!process->leaving)
+        if (!process->leaving && is_alive(process))
             heir = process;
     }
     if (!heir || stub->connection_fd < 0)
@@ -641,8 +987,10 @@ bool gdbstub_pass_connection_on(struct gdbstub *stub)
         if (process != heir && (!process->leaving || process->descendants->len > 0))
             hand_over_process(heir, process);
     }
+    /* ";1": its last stop was not told gdb yet (the next resume tells it). */
     char text[32];
-    snprintf(text, sizeof text, "QHermituxAdopt:%d", stub->no_ack_mode ? 1 : 0);
+    snprintf(text, sizeof text, "QHermituxAdopt:%d;%d", stub->no_ack_mode ? 1 : 0,
+             heir->pending != NULL);
     send_to_child_with_fd(heir, text, stub->connection_fd);
     /* This stub reads no more of it; its copy closes (the child has one). */
     gdbstub_close_connection(stub);

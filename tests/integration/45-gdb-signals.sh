@@ -284,6 +284,31 @@ gdb_fork_tree() {
     same_as_gdbserver "$dir"
 }
 
+# set schedule-multiple on with detach-on-fork off (forker relay): gdb resumes every
+# process with one vCont (`vCont;c`, `vCont;r...:pCHILD.TID;c`); the child reads a byte
+# the parent writes after the fork and the parent waits for it, so both must run. The
+# first stop is gdb's (the child at child_work, its steps, its exit, the parent at
+# parent_report after it) while the other process is stopped meanwhile; as gdbserver.
+# (Where the parent is when the child's exit is told depends on timing under both:
+# `inferior 1` shows it, so its output is not compared.)
+gdb_schedule_multiple() {
+    local accel=$1 dir=$2 libc=$3
+    have_gdbserver || return 77
+    forktree_session "$accel" "$dir" "$libc" relay -ex 'set schedule-multiple on' \
+        -ex 'break parent_report' -ex 'break child_work' -ex continue -ex 'info inferiors' \
+        -ex next -ex next -ex continue -ex 'pipe inferior 1 | cat >/dev/null' -ex continue \
+        -ex 'bt 1' -ex continue \
+        -ex 'info inferiors'
+    expect "$dir" gdb.out.norm '^\[New inferior 2 \(process PID\)\]' \
+        '^Thread PID.TID "forker" hit Breakpoint 2.2, child_work \(n=10\)' \
+        '^ 1 process PID 1 \(remote\) ' '^\* 2 process PID 1 \(remote\) ' \
+        '^\[Inferior 2 \(process PID\) exited with code 03\]' \
+        '^Thread PID.TID "forker" hit Breakpoint 1.1, parent_report \(child_code=3\)' \
+        '^\[Inferior 1 \(process PID\) exited normally\]' || return 1
+    expect "$dir" out '^child: got x, sum=55$' '^parent: child exited 3, reported 6$' || return 1
+    same_as_gdbserver "$dir"
+}
+
 # detach-on-fork off, then `detach inferior 1` (D;PID) at waitpid: the parent runs on
 # undebugged and waits; gdb goes on with the child it keeps (the connection is its own
 # now); kill of a vfork child gdb holds (vKill;PID) ends the child, not its parent.
@@ -612,6 +637,7 @@ for gdb_libc in glibc musl; do
     custom "gdb-process/$gdb_libc/parent-ends-first" gdb_detach_on_fork_off_parent_first \
         "$gdb_libc"
     custom "gdb-process/$gdb_libc/fork-tree" gdb_fork_tree "$gdb_libc"
+    custom "gdb-process/$gdb_libc/schedule-multiple" gdb_schedule_multiple "$gdb_libc"
     custom "gdb-signals/$gdb_libc/thread-stops" gdb_thread_signal_stops "$gdb_libc"
     custom "gdb-signals/$gdb_libc/thread-resume" gdb_thread_signal_resume "$gdb_libc"
     custom "gdb-signals/$gdb_libc/thread-given" gdb_thread_signal_given "$gdb_libc"

@@ -1467,8 +1467,22 @@ TEST_F(KeptChildTest, PacketsAboutTheChildGoToIt)
     EXPECT_EQ(fake_.interrupts, 0);
     ChildSays("T02thread:p2a.2a;");
     EXPECT_EQ(Relayed(), "T02thread:p2a.2a;");
-    // Both processes in one resume: not offered (one at a time).
-    EXPECT_EQ(Ask("vCont;c:p10.-1;c:p2a.-1"), "E22");
+    // Both processes in one resume (schedule-multiple): each resumes; the
+    // child's stop is gdb's once this process is stopped too (interrupted,
+    // its SIGINT stop not told).
+    EXPECT_EQ(Ask("vCont;c:p10.-1;c:p2a.-1"), "<none>");
+    EXPECT_EQ(ChildReceives(), "vCont;c:p10.-1;c:p2a.-1");
+    ChildSays("T05thread:p2a.2a;swbreak:;");
+    EXPECT_EQ(Relayed(), "<none>");
+    EXPECT_EQ(fake_.interrupts, 1);
+    output_.clear();
+    gdb_stop halted{};
+    halted.kind = GDB_STOP_SIGNAL;
+    halted.signal = 2;
+    gdbstub_notify_stop(stub_, &halted);
+    std::vector<std::string> told = Packets(output_);
+    ASSERT_EQ(told.size(), 1u) << output_;
+    EXPECT_EQ(told[0], "T05thread:p2a.2a;swbreak:;");
     // It ends: gdb hears its exit, and it is gone.
     EXPECT_EQ(Ask("vCont;c:p2a.-1"), "<none>");
     EXPECT_EQ(ChildReceives(), "vCont;c:p2a.-1");
