@@ -1143,19 +1143,23 @@ static int exception_signal(struct linux_thread *thread, unsigned vector, uint64
     case 12: /* #SS */
         info->signo = SIGBUS;
         break;
-    case 14: /* #PF; a file mapping's page past the end of its file: SIGBUS */
-        info->signo =
-            !(error_code & 1) && guest_fault_past_eof(thread->process->memory, fault_address,
-                                                      error_code & 2, error_code & 16)
-                ? SIGBUS
-                : SIGSEGV;
-        info->code =
-            info->signo == SIGBUS ? LINUX_BUS_ADRERR
-            : (error_code & 1) || guest_fault_in_mapping(thread->process->memory, fault_address)
-                ? LINUX_SEGV_ACCERR
-                : LINUX_SEGV_MAPERR;
+    case 14: { /* #PF; a file mapping's page past the end of its file: SIGBUS */
+        /* The map is read under mm_lock: another thread may be changing it
+         * (ThreadSanitizer saw a clone's new vCPU area inserted meanwhile). */
+        struct linux_process *process = thread->process;
+        g_mutex_lock(&process->mm_lock);
+        bool past_eof = !(error_code & 1) && guest_fault_past_eof(process->memory, fault_address,
+                                                                  error_code & 2, error_code & 16);
+        bool in_mapping =
+            (error_code & 1) || guest_fault_in_mapping(process->memory, fault_address);
+        g_mutex_unlock(&process->mm_lock);
+        info->signo = past_eof ? SIGBUS : SIGSEGV;
+        info->code = past_eof     ? LINUX_BUS_ADRERR
+                     : in_mapping ? LINUX_SEGV_ACCERR
+                                  : LINUX_SEGV_MAPERR;
         info->fields.fault.address = fault_address;
         break;
+    }
     case 16: /* x87 */
     case 19: /* SIMD */
         info->signo = SIGFPE;
@@ -1185,8 +1189,13 @@ static bool stale_page_fault(struct linux_process *process, unsigned vector, uin
 {
     static __thread uint64_t last_address;
     static __thread unsigned repeats;
-    if (vector != 14 || (error_code & 1) ||
-        !guest_fault_resolved(process->memory, fault_address, error_code & 2, error_code & 16))
+    if (vector != 14 || (error_code & 1))
+        return false;
+    g_mutex_lock(&process->mm_lock);
+    bool resolved =
+        guest_fault_resolved(process->memory, fault_address, error_code & 2, error_code & 16);
+    g_mutex_unlock(&process->mm_lock);
+    if (!resolved)
         return false;
     repeats = fault_address == last_address ? repeats + 1 : 0;
     last_address = fault_address;
