@@ -726,7 +726,7 @@ EOS
         return 77
     fi
     expect "$dir" gdb.out '^Thread [2-5] "worker-[0-3]" hit Breakpoint 1, spin \(index=[0-3]\)' \
-        '^locked-delta 0$' '^free-delta [1-9][0-9]*$' '^  1 +Thread [0-9]+\.[0-9]+ "threaded" ' \
+        '^locked-delta 0$' '^free-delta -?[1-9][0-9]*$' '^  1 +Thread [0-9]+\.[0-9]+ "threaded" ' \
         || return 1
     expect_status "$dir" 137
 }
