@@ -49,7 +49,17 @@
  *     stopped at its next block boundary and queues again, so a thread that
  *     spins without system calls does not starve the others. (Such stops
  *     used to resume at the wrong instruction: see check_exit_request.)
- *     tcg uses one host core.
+ *     tcg uses one host core. A single step of one thread while the others
+ *     are resumed (gdb's default, `vCont;s:TID;c`) lets each of them take a
+ *     short turn first (TCG_COURTESY_US), as Linux's other cores would run
+ *     them: the stepped thread, stopped first, is woken first and used to
+ *     step and report before the others asked for the lock, and the stop
+ *     then kicked them (in CI none ran in 300 steps). The step waits only
+ *     for engines that asked for the lock during the step before (bounded
+ *     by TCG_ARRIVAL_US), never for one the debugger keeps stopped
+ *     (scheduler locking) or one blocked in a host call (a futex wait):
+ *     there is no fixed delay per step. See "stepping one thread" at
+ *     exec_acquire_for_step.
  * Known gap: Unicorn 2.0.1 (QEMU 5) does not check the alignment of movaps
  * and friends, so a misaligned SSE access does not fault under tcg.
  * Known gap: code already translated from a file's page keeps running after
@@ -145,10 +155,20 @@ struct tcg_vm {
     GMutex lock;
     GCond changed;
     struct tcg_accel *owner; /* the engine executing, or NULL */
-    gint64 owner_since;      /* when it took the lock (g_get_monotonic_time) */
+    gint64 owner_since;      /* when it took the lock, then began executing (monotonic) */
     GQueue queue;            /* engines waiting, in arrival order */
     int engines;             /* the VM goes with the last */
-    pid_t creator;           /* the process that made it (a fork's child has a copy) */
+    GQueue members;          /* every engine of the VM */
+    /* See "stepping one thread" at the execution lock: the rounds (each
+     * single step begins one, and so does the engine of the last step when
+     * it runs freely again, a free round), the engine of the last step, and
+     * the single-stepping engines waiting for the lock (while there are,
+     * slices are TCG_COURTESY_US). */
+    uint64_t step_round;
+    bool free_round;
+    struct tcg_accel *stepper;
+    int steppers;
+    pid_t creator; /* the process that made it (a fork's child has a copy) */
 };
 
 /* How long an engine may execute while others wait for the lock, in
@@ -157,6 +177,12 @@ struct tcg_vm {
  * slices are a few milliseconds; a switch here costs an exit from Unicorn
  * and a lock hand-over (a few microseconds), so 5 ms keeps it under 0.1 %. */
 #define TCG_TIME_SLICE_US 5000
+
+/* The slice of each engine that takes its turn before a single step of
+ * another (see "stepping one thread" at the execution lock), and how long a
+ * step waits at most for the engines it expects to ask for the lock. */
+#define TCG_COURTESY_US 200
+#define TCG_ARRIVAL_US  20000
 
 /* The user data of one breakpoint hook. */
 struct tcg_breakpoint {
@@ -233,6 +259,10 @@ struct tcg_accel {
     /* Another engine waited a whole time slice: this one leaves Unicorn at
      * the next block boundary and queues again (under vm->lock). */
     bool yield_requested;
+    /* Under vm->lock: in vm->queue, and vm->step_round when this engine last
+     * asked for the lock or stopped asking. */
+    bool queued;
+    uint64_t round;
 
     struct accel_capabilities capabilities;
 };
@@ -1369,16 +1399,19 @@ static void tcg_destroy(struct accel *accel)
         g_array_free(tcg->mapped, TRUE);
     }
     struct tcg_vm *vm = tcg->vm;
-    g_free(tcg);
     /* A fork's child drops the parent's engine of the forking thread: the
      * VM's lock may have been held by another of the parent's threads at
      * the fork, and stays so here; nothing else runs in the child. */
     bool forked = vm->creator != getpid();
     if (!forked)
         g_mutex_lock(&vm->lock);
+    g_queue_remove(&vm->members, tcg); /* a step looks at the members */
+    if (vm->stepper == tcg)
+        vm->stepper = NULL;
     bool last = --vm->engines == 0;
     if (!forked)
         g_mutex_unlock(&vm->lock);
+    g_free(tcg);
     if (last) {
         g_mutex_clear(&vm->lock);
         g_cond_clear(&vm->changed);
@@ -1396,6 +1429,7 @@ static struct tcg_accel *tcg_new_engine(struct guest_memory *memory, struct tcg_
     tcg->vm = vm;
     g_mutex_lock(&vm->lock);
     vm->engines++;
+    g_queue_push_tail(&vm->members, tcg);
     g_mutex_unlock(&vm->lock);
     tcg->memory = memory;
     tcg->mapped = g_array_new(FALSE, FALSE, sizeof(struct tcg_range));
@@ -1432,6 +1466,8 @@ static struct accel *tcg_create(struct guest_memory *memory, char **error)
     g_mutex_init(&vm->lock);
     g_cond_init(&vm->changed);
     g_queue_init(&vm->queue);
+    g_queue_init(&vm->members);
+    vm->free_round = true;
     struct tcg_accel *tcg = tcg_new_engine(memory, vm, error);
     return tcg ? &tcg->base : NULL;
 }
@@ -1765,16 +1801,65 @@ static int tcg_set_debug(struct accel *accel, bool single_step,
 
 /* ---- the execution lock -------------------------------------------------- */
 
+/* How long the engine executing may keep the lock while others wait
+ * (vm->lock held): a courtesy slice while a single step waits. */
+static gint64 slice_us(const struct tcg_vm *vm)
+{
+    return vm->steppers > 0 ? TCG_COURTESY_US : TCG_TIME_SLICE_US;
+}
+
 /* A time slice of the engine executing is over while tcg waits: asks it to
- * leave Unicorn at the next block boundary (vm->lock held). */
+ * leave Unicorn at the next block boundary (vm->lock held). Asked again at
+ * every wake-up until it does: in_emulation is set before uc_emu_start
+ * begins, and a uc_emu_stop before that is lost (with 200 us slices, a
+ * step once waited for ever behind a spinning thread). */
 static void preempt_owner(struct tcg_vm *vm)
 {
     struct tcg_accel *owner = vm->owner;
-    if (!owner || !owner->in_emulation || owner->yield_requested ||
-        g_get_monotonic_time() < vm->owner_since + TCG_TIME_SLICE_US)
+    if (!owner || !owner->in_emulation || g_get_monotonic_time() < vm->owner_since + slice_us(vm))
         return;
     owner->yield_requested = true;
     uc_emu_stop(owner->uc);
+}
+
+/* Waits for a change of the lock's state, at most until `until`, and wakes
+ * in time to end the slice of the engine executing (vm->lock held). */
+static void wait_for_turn_locked(struct tcg_vm *vm, gint64 until)
+{
+    preempt_owner(vm);
+    gint64 now = g_get_monotonic_time(), slice = slice_us(vm);
+    gint64 wake = vm->owner ? MAX(vm->owner_since + slice, now + MAX(slice / 10, 100))
+                            : now + TCG_TIME_SLICE_US / 10;
+    g_cond_wait_until(&vm->changed, &vm->lock, MIN(until, wake));
+}
+
+/* exec_acquire with vm->lock held. */
+static bool take_turn_locked(struct tcg_accel *tcg, bool give_up_on_kick)
+{
+    struct tcg_vm *vm = tcg->vm;
+    g_queue_push_tail(&vm->queue, tcg);
+    tcg->queued = true;
+    tcg->round = vm->step_round;
+    if (vm->steppers > 0)
+        g_cond_broadcast(&vm->changed); /* a step may be waiting for this engine */
+    while (vm->owner || g_queue_peek_head(&vm->queue) != tcg) {
+        if (give_up_on_kick && accel_kick_pending(&tcg->base)) {
+            g_queue_remove(&vm->queue, tcg);
+            tcg->queued = false;
+            tcg->round = vm->step_round;
+            g_cond_broadcast(&vm->changed);
+            return false;
+        }
+        wait_for_turn_locked(vm, G_MAXINT64);
+    }
+    g_queue_pop_head(&vm->queue);
+    tcg->queued = false;
+    tcg->round = vm->step_round;
+    vm->owner = tcg;
+    vm->owner_since = g_get_monotonic_time();
+    tcg->yield_requested = false;
+    g_cond_broadcast(&vm->changed);
+    return true;
 }
 
 /* Takes the VM's execution lock for tcg, first come first served (an
@@ -1784,26 +1869,64 @@ static bool exec_acquire(struct tcg_accel *tcg, bool give_up_on_kick)
 {
     struct tcg_vm *vm = tcg->vm;
     g_mutex_lock(&vm->lock);
-    g_queue_push_tail(&vm->queue, tcg);
-    while (vm->owner || g_queue_peek_head(&vm->queue) != tcg) {
-        if (give_up_on_kick && accel_kick_pending(&tcg->base)) {
-            g_queue_remove(&vm->queue, tcg);
-            g_cond_broadcast(&vm->changed);
-            g_mutex_unlock(&vm->lock);
-            return false;
-        }
-        preempt_owner(vm);
-        g_cond_wait_until(&vm->changed, &vm->lock,
-                          MAX(vm->owner_since + TCG_TIME_SLICE_US,
-                              g_get_monotonic_time() + TCG_TIME_SLICE_US / 10));
+    /* The stepped engine runs freely again (a continue): see below. */
+    if (give_up_on_kick && vm->stepper == tcg && !vm->free_round) {
+        vm->step_round++;
+        vm->free_round = true;
     }
-    g_queue_pop_head(&vm->queue);
-    vm->owner = tcg;
-    vm->owner_since = g_get_monotonic_time();
-    tcg->yield_requested = false;
-    g_cond_broadcast(&vm->changed);
+    bool taken = take_turn_locked(tcg, give_up_on_kick);
     g_mutex_unlock(&vm->lock);
-    return true;
+    return taken;
+}
+
+/*
+ * Stepping one thread. A step with the other threads resumed (gdb's
+ * `vCont;s:TID;c`) must let them run, as the other cores of Linux do, but
+ * the stepped engine often asks for the lock first (it was stopped first,
+ * so its thread is woken first), runs its one instruction and reports; the
+ * stop that follows kicks the others before they ever ran. So a step first
+ * waits for the other engines it expects, and queues behind them; while it
+ * waits, slices are TCG_COURTESY_US: each engine ahead runs a short turn,
+ * then the step runs. Expected: the engines that asked for the lock during
+ * the round of the step before (resumed with it), unless they are queued
+ * or executing already, or blocked in a host call (a futex wait: not
+ * runnable). None after a free round: the step that follows a continue
+ * (gdb stepping over a breakpoint, with the others stopped) waits for
+ * nobody. An engine the debugger keeps stopped (scheduler locking) never
+ * asks, so it is waited for in one round at most, for TCG_ARRIVAL_US; one
+ * resumed but not expected (the first step after a continue or a locked
+ * step) that comes late is expected from the next step on. (vm->lock held.)
+ */
+static bool step_awaits_locked(const struct tcg_vm *vm, const struct tcg_accel *self)
+{
+    for (const GList *link = vm->members.head; link; link = link->next) {
+        const struct tcg_accel *other = link->data;
+        if (other != self && other->round + 1 == vm->step_round && !other->queued &&
+            vm->owner != other && !__atomic_load_n(&other->base.in_host_call, __ATOMIC_ACQUIRE))
+            return true;
+    }
+    return false;
+}
+
+/* exec_acquire(tcg, true) for a single step: see above. */
+static bool exec_acquire_for_step(struct tcg_accel *tcg)
+{
+    struct tcg_vm *vm = tcg->vm;
+    g_mutex_lock(&vm->lock);
+    bool learned = !vm->free_round;
+    vm->step_round++;
+    vm->free_round = false;
+    vm->stepper = tcg;
+    vm->steppers++;
+    gint64 until = g_get_monotonic_time() + TCG_ARRIVAL_US;
+    /* A host call does not signal vm->changed: looked at again every 200 us. */
+    while (learned && step_awaits_locked(vm, tcg) && !accel_kick_pending(&tcg->base) &&
+           g_get_monotonic_time() < until)
+        wait_for_turn_locked(vm, MIN(until, g_get_monotonic_time() + 200));
+    bool taken = take_turn_locked(tcg, true);
+    vm->steppers--;
+    g_mutex_unlock(&vm->lock);
+    return taken;
 }
 
 static void exec_release(struct tcg_accel *tcg)
@@ -1821,6 +1944,10 @@ static void set_in_emulation(struct tcg_accel *tcg, bool in_emulation)
 {
     g_mutex_lock(&tcg->vm->lock);
     tcg->in_emulation = in_emulation;
+    /* The slice counts guest execution, not the remapping before it (a
+     * turn of TCG_COURTESY_US could otherwise end after one block). */
+    if (in_emulation)
+        tcg->vm->owner_since = g_get_monotonic_time();
     g_mutex_unlock(&tcg->vm->lock);
 }
 
@@ -2061,8 +2188,11 @@ static int run_engine(struct accel *accel, struct accel_exit *exit)
     uc = tcg->uc;
 
     int host_bus_retries = 0;
+    bool step_begins = tcg->single_step;
     for (;;) {
-        if (!exec_acquire(tcg, true)) {
+        bool taken = step_begins ? exec_acquire_for_step(tcg) : exec_acquire(tcg, true);
+        step_begins = false;
+        if (!taken) {
             accel_take_kick(accel);
             exit->reason = ACCEL_EXIT_STOPPED;
             return 0;
