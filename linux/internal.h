@@ -458,6 +458,9 @@ int linux_signal_dequeue(struct linux_thread *thread, uint64_t allowed, struct l
 /* thread.c: the live thread whose tid is tid, or NULL. The pointer stays
  * valid while that thread runs a syscall or is blocked in one. */
 struct linux_thread *linux_thread_find(struct linux_process *process, int tid);
+/* The same with threads_lock held by the caller: the thread stays listed,
+ * and so alive, until the caller lets the lock go. */
+struct linux_thread *linux_thread_find_locked(struct linux_process *process, int tid);
 
 /* thread.c: clone of a thread (CLONE_VM without CLONE_VFORK). */
 long linux_clone_thread(struct linux_thread *thread, const uint64_t *args);

@@ -520,22 +520,25 @@ static long sys_sched_setparam(struct linux_thread *thread, const uint64_t *args
     return set_scheduler(thread, (int32_t)args[0], -1, args[1]);
 }
 
+/* A policy's priority range: 1..99 for the real-time ones, 0 for the rest;
+ * -EINVAL for an unknown policy. */
+static long priority_bound(int policy, bool highest)
+{
+    if (policy == SCHED_FIFO || policy == SCHED_RR)
+        return highest ? 99 : 1;
+    return policy == SCHED_OTHER || policy == SCHED_BATCH || policy == SCHED_IDLE ? 0 : -EINVAL;
+}
+
 static long sys_sched_get_priority_max(struct linux_thread *thread, const uint64_t *args)
 {
     (void)thread;
-    int policy = (int)args[0];
-    if (policy == SCHED_FIFO || policy == SCHED_RR)
-        return 99;
-    return policy == SCHED_OTHER || policy == SCHED_BATCH || policy == SCHED_IDLE ? 0 : -EINVAL;
+    return priority_bound((int)args[0], true);
 }
 
 static long sys_sched_get_priority_min(struct linux_thread *thread, const uint64_t *args)
 {
     (void)thread;
-    int policy = (int)args[0];
-    if (policy == SCHED_FIFO || policy == SCHED_RR)
-        return 1;
-    return policy == SCHED_OTHER || policy == SCHED_BATCH || policy == SCHED_IDLE ? 0 : -EINVAL;
+    return priority_bound((int)args[0], false);
 }
 
 /* Only SCHED_RR has a round-robin quantum; the others report 0. */

@@ -358,12 +358,9 @@ static void view_thread(struct linux_process *process, const char *path, struct 
 {
     int tid = tid_of_path(path);
     g_mutex_lock(&process->threads_lock);
-    const struct linux_thread *thread = process->main_thread;
-    for (guint i = 0; tid && process->threads && i < process->threads->len; i++) {
-        const struct linux_thread *listed = g_ptr_array_index(process->threads, i);
-        if (listed->tid == tid)
-            thread = listed;
-    }
+    const struct linux_thread *thread = tid ? linux_thread_find_locked(process, tid) : NULL;
+    if (!thread)
+        thread = process->main_thread;
     view->tid = thread->tid;
     view->signal_mask = __atomic_load_n(&thread->signal_mask, __ATOMIC_ACQUIRE);
     bool caller = thread == linux_signal_current_thread();
@@ -1180,12 +1177,8 @@ long linux_proc_set_comm(struct linux_process *process, const struct linux_proc_
     /* Written while the thread is listed (threads_lock), so it cannot end
      * and be freed meanwhile. */
     g_mutex_lock(&process->threads_lock);
-    struct linux_thread *thread = tid ? NULL : process->main_thread;
-    for (guint i = 0; tid && process->threads && i < process->threads->len && !thread; i++) {
-        struct linux_thread *listed = g_ptr_array_index(process->threads, i);
-        if (listed->tid == tid)
-            thread = listed;
-    }
+    struct linux_thread *thread =
+        tid ? linux_thread_find_locked(process, tid) : process->main_thread;
     if (thread) {
         g_mutex_lock(&process->misc_lock);
         g_strlcpy(thread->comm, name, sizeof(thread->comm));

@@ -140,15 +140,20 @@ static int thread_count(struct linux_process *process)
     return count;
 }
 
-struct linux_thread *linux_thread_find(struct linux_process *process, int tid)
+struct linux_thread *linux_thread_find_locked(struct linux_process *process, int tid)
 {
-    struct linux_thread *found = NULL;
-    g_mutex_lock(&process->threads_lock);
-    for (guint i = 0; i < process->threads->len && !found; i++) {
+    for (guint i = 0; process->threads && i < process->threads->len; i++) {
         struct linux_thread *thread = g_ptr_array_index(process->threads, i);
         if (thread->tid == tid)
-            found = thread;
+            return thread;
     }
+    return NULL;
+}
+
+struct linux_thread *linux_thread_find(struct linux_process *process, int tid)
+{
+    g_mutex_lock(&process->threads_lock);
+    struct linux_thread *found = linux_thread_find_locked(process, tid);
     g_mutex_unlock(&process->threads_lock);
     return found;
 }

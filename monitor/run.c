@@ -100,6 +100,8 @@ static __thread volatile sig_atomic_t routed_interrupt;
  * the host's queue instead, which execve keeps. */
 static atomic_bool routing_held;
 static atomic_int routing_inflight; /* handlers between their check and their hold */
+/* forwarded_signals(), computed once when the handlers are installed. */
+static sigset_t forwarded_set;
 
 static gboolean on_vcpu_finished(gpointer data)
 {
@@ -837,8 +839,7 @@ static void take_held_signals(struct run *run)
 static gpointer forward_signals(gpointer data)
 {
     struct run *run = data;
-    sigset_t set;
-    forwarded_signals(&set);
+    sigset_t set = forwarded_set;
     /* The kick signal (blocked here, and never sent to this thread by a
      * vCPU's kick) wakes it: to quit, or to take what handlers hold. */
     sigaddset(&set, ACCEL_KICK_SIGNAL);
@@ -878,7 +879,6 @@ static bool sent_by_monitor(const siginfo_t *info)
  * queue for the process instead (the code of a kill() cannot be queued
  * again, so SI_QUEUE stands for it), and this thread lets no more in:
  * execve keeps what is queued there. Async-signal-safe. */
-static sigset_t forwarded_set;
 static void on_forwarded_signal(int signal, siginfo_t *info, void *context)
 {
     if (sent_by_monitor(info))
