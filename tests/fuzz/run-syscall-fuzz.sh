@@ -51,7 +51,7 @@ one() {
         for m in / /dev /sys /dev/shm; do mount -o remount,bind,ro "$m" 2>/dev/null; done
         # Checked, not assumed: a remount that fails leaves the host writable.
         touch /.hermitux-fuzz-probe 2>/dev/null && { rm -f /.hermitux-fuzz-probe; echo "/ stayed writable: not fuzzing" >&2; exit 3; }
-        mount -t tmpfs none "$1" && cd "$1" &&
+        mount -t tmpfs -o size=64m none "$1" && cd "$1" &&
         exec "$2" --accel="$3" --timeout 10 "$4" "$5" "$6" </dev/null >&3 2>&4
     ' sh "$dir" "$run" "$1" "$build/syscall_fuzz" "$2" "$calls" 2>"$dir/setup.err" \
         3>"$dir/out" 4>"$dir/err"

@@ -302,6 +302,10 @@ int main(int argc, char **argv)
             a[k] = argument();
         if (is_memory_call(number))
             a[0] = below(2) ? pointer() : 0;
+        /* fallocate really allocates: a huge length on a memfd filled the host's RAM
+         * until the OOM killer ended the monitor (it would natively too). */
+        if (number == SYS_fallocate)
+            a[3] = below(1 << 20);
         if (verbose)
             fprintf(stderr, "%ld: syscall(%lu, %#lx, %#lx, %#lx, %#lx, %#lx, %#lx)\n", i,
                     (unsigned long)number, (unsigned long)a[0], (unsigned long)a[1],
