@@ -206,6 +206,24 @@ static void handle_read_register(struct gdbstub *stub, struct gdbstub_cursor *ar
     gdbstub_reply_string(stub, text);
 }
 
+void gdbstub_reply_unavailable_registers(struct gdbstub *stub, char letter,
+                                         struct gdbstub_cursor *args)
+{
+    size_t size = registers_size(stub);
+    int regnum;
+    if (letter == 'p') {
+        if (!take_regnum(stub, args, &regnum) || !gdbstub_at_end(args)) {
+            gdbstub_reply_error(stub, EINVAL);
+            return;
+        }
+        gdb_register_offset(regnum, &size);
+    }
+    GString *text = g_string_sized_new(2 * size);
+    for (size_t i = 0; i < 2 * size; i++)
+        g_string_append_c(text, 'x');
+    gdbstub_reply_string(stub, text);
+}
+
 static void write_avx512_register(struct gdbstub *stub, int64_t thread, int regnum,
                                   const uint8_t *in)
 {

@@ -257,6 +257,13 @@ void gdbstub_notify_stop(struct gdbstub *stub, const struct gdb_stop *stop);
  * connects gets it interrupted and stopped, as gdbserver does on attach. */
 void gdbstub_notify_running(struct gdbstub *stub);
 
+/* The program ended, and gdb has not heard yet of the end of fork children
+ * it keeps whose exits came with it (several processes resumed at once):
+ * gdbserver tells one per resume, so the stub must go on serving gdb until
+ * it has told them all or gdb left. The monitor runs the stub's main loop
+ * meanwhile. Main loop thread. */
+bool gdbstub_owes_stops(const struct gdbstub *stub);
+
 /* Closes the connection and the listening socket. NULL accepted. */
 void gdbstub_free(struct gdbstub *stub);
 

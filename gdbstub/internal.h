@@ -204,6 +204,10 @@ void gdbstub_handle_tls_address(struct gdbstub *stub, struct gdbstub_cursor *arg
 void gdbstub_dispatch(struct gdbstub *stub, const char *payload, size_t length);
 /* Whether the register layout has the AVX-512 registers (asked once). */
 bool gdbstub_avx512(struct gdbstub *stub);
+/* g or p (args after the letter) for a thread whose registers are gone:
+ * every byte unavailable ('x'), as gdbserver answers for a dead thread. */
+void gdbstub_reply_unavailable_registers(struct gdbstub *stub, char letter,
+                                         struct gdbstub_cursor *args);
 
 /* ---- hostio.c: vFile */
 void gdbstub_close_session_files(struct gdbstub *stub);

@@ -48,6 +48,10 @@ struct gdbstub_process {
     bool leaving;     /* gdb detached or killed it */
     bool halting;     /* QHermituxHalt sent: its OK is not gdb's */
     GString *pending; /* its stop, not told gdb yet (several resumed at once) */
+    /* Its main thread's line in its last qXfer:threads answer: listed on
+     * after its end until gdb is told of it, as gdbserver lists a dead
+     * process's leader while its exit is pending. */
+    char *leader_xml;
     /* The processes reached through it: the children gdb keeps of its own
      * (its stub routes to them in turn), learnt from its fork stops. */
     GArray *descendants; /* int64_t pids */
@@ -68,6 +72,7 @@ static void process_free(struct gdbstub_process *process)
     g_string_free(process->input, TRUE);
     if (process->pending)
         g_string_free(process->pending, TRUE);
+    g_free(process->leader_xml);
     g_array_free(process->descendants, TRUE);
     g_free(process);
 }
@@ -828,6 +833,26 @@ static void note_leaving(struct gdbstub_process *process, const struct gdbstub_c
         process->leaving = true;
 }
 
+/* A packet about a kept child that ended, gdb not told yet: nothing left
+ * to kill, detach or read; its thread is selectable, its registers all
+ * unavailable (gdbserver's answers for a dead process's leader). */
+static void answer_for_ended(struct gdbstub *stub, struct gdbstub_process *process,
+                             const struct gdbstub_cursor *packet)
+{
+    char letter = *packet->next;
+    if (starts_with(packet, "vKill;") || starts_with(packet, "D;")) {
+        drop_process(stub, process);
+        gdbstub_reply_ok(stub);
+    } else if (process->pending && (letter == 'H' || letter == 'T')) {
+        gdbstub_reply_ok(stub);
+    } else if (process->pending && (letter == 'g' || letter == 'p')) {
+        struct gdbstub_cursor args = {packet->next + 1, packet->end};
+        gdbstub_reply_unavailable_registers(stub, letter, &args);
+    } else {
+        gdbstub_reply(stub, "E03");
+    }
+}
+
 bool gdbstub_route_packet(struct gdbstub *stub, const struct gdbstub_cursor *packet)
 {
     if (packet->end == packet->next)
@@ -840,11 +865,7 @@ bool gdbstub_route_packet(struct gdbstub *stub, const struct gdbstub_cursor *pac
     if (!process && is_general_packet(packet))
         process = stub->general_process;
     if (process && !is_alive(process)) {
-        /* Ended, gdb not told yet: nothing left to kill, detach or ask. */
-        bool goodbye = starts_with(packet, "vKill;") || starts_with(packet, "D;");
-        if (goodbye)
-            drop_process(stub, process);
-        gdbstub_reply(stub, goodbye ? "OK" : "E03");
+        answer_for_ended(stub, process, packet);
         return true;
     }
     if (process) {
@@ -875,21 +896,71 @@ bool gdbstub_route_interrupt(struct gdbstub *stub)
 
 /* ---- thread lists ----------------------------------------------------------- */
 
+/* An ended kept child whose end gdb has not been told: gdbserver keeps
+ * such a process's main thread listed, and answers for it without its
+ * registers (all unavailable), until the exit is reported. */
+static bool is_ended_untold(const struct gdbstub_process *process)
+{
+    return !is_alive(process) && process->pending;
+}
+
+static void append_leader_id(GString *text, const struct gdbstub_process *process)
+{
+    g_string_append_printf(text, "p%" PRIx64 ".%" PRIx64, process->pid, process->pid);
+}
+
 void gdbstub_append_process_threads(const struct gdbstub *stub, GString *text)
 {
     for (guint i = 0; stub->processes && i < stub->processes->len; i++) {
-        char *list = ask(g_ptr_array_index(stub->processes, i), "qfThreadInfo");
+        struct gdbstub_process *process = g_ptr_array_index(stub->processes, i);
+        if (is_ended_untold(process)) {
+            g_string_append_c(text, ',');
+            append_leader_id(text, process);
+            continue;
+        }
+        char *list = ask(process, "qfThreadInfo");
         if (list && list[0] == 'm' && list[1])
             g_string_append_printf(text, ",%s", list + 1);
         g_free(list);
     }
 }
 
+/* Its leader's <thread/> line in threads (of its own answer), kept. */
+static void remember_leader(struct gdbstub_process *process, const char *threads)
+{
+    GString *id = g_string_new("<thread id=\"");
+    append_leader_id(id, process);
+    g_string_append_c(id, '"');
+    const char *line = strstr(threads, id->str);
+    const char *end = line ? strstr(line, "/>\n") : NULL;
+    g_string_free(id, TRUE);
+    if (!end)
+        return;
+    g_free(process->leader_xml);
+    process->leader_xml = g_strndup(line, (gsize)(end + 3 - line));
+}
+
+static void append_ended_leader_xml(const struct gdbstub_process *process, GString *xml)
+{
+    if (process->leader_xml) {
+        g_string_append(xml, process->leader_xml);
+        return;
+    }
+    g_string_append(xml, "<thread id=\"");
+    append_leader_id(xml, process);
+    g_string_append(xml, "\"/>\n");
+}
+
 void gdbstub_append_process_threads_xml(const struct gdbstub *stub, GString *xml)
 {
     static const char open[] = "<threads>\n", close[] = "</threads>";
     for (guint i = 0; stub->processes && i < stub->processes->len; i++) {
-        char *reply = ask(g_ptr_array_index(stub->processes, i), "qXfer:threads:read::0,ffff");
+        struct gdbstub_process *process = g_ptr_array_index(stub->processes, i);
+        if (is_ended_untold(process)) {
+            append_ended_leader_xml(process, xml);
+            continue;
+        }
+        char *reply = ask(process, "qXfer:threads:read::0,ffff");
         size_t length = reply ? strlen(reply) : 0;
         char *start = NULL;
         if (length > 0 && gdbstub_unescape_binary(reply, &length)) {
@@ -897,8 +968,11 @@ void gdbstub_append_process_threads_xml(const struct gdbstub *stub, GString *xml
             start = strstr(reply, open);
         }
         char *end = start ? strstr(start, close) : NULL;
-        if (end)
-            g_string_append_len(xml, start + sizeof open - 1, end - start - (sizeof open - 1));
+        if (end) {
+            *end = '\0';
+            remember_leader(process, start);
+            g_string_append(xml, start + sizeof open - 1);
+        }
         g_free(reply);
     }
 }
@@ -969,6 +1043,18 @@ void gdbstub_handle_keep(struct gdbstub *stub, struct gdbstub_cursor *args)
         int64_t pid_of_descendant = (int64_t)descendant;
         g_array_append_val(process->descendants, pid_of_descendant);
     }
+}
+
+bool gdbstub_owes_stops(const struct gdbstub *stub)
+{
+    if (!gdbstub_program_ended(stub) || stub->connection_fd < 0)
+        return false;
+    for (guint i = 0; stub->processes && i < stub->processes->len; i++) {
+        const struct gdbstub_process *process = g_ptr_array_index(stub->processes, i);
+        if (process->pending)
+            return true;
+    }
+    return false;
 }
 
 bool gdbstub_pass_connection_on(struct gdbstub *stub)

@@ -2487,11 +2487,21 @@ static void forget_parent_breakpoints(struct debugger *debugger)
     }
 }
 
+/* The program ended: its loop goes on while gdb still has to hear of kept
+ * children's ends, as gdbserver serves gdb until it told them all (one
+ * per resume). The caller owns debugger->context. */
+static void serve_owed_stops(struct debugger *debugger)
+{
+    while (gdbstub_owes_stops(debugger->stub))
+        g_main_context_iteration(debugger->context, TRUE);
+}
+
 static gpointer run_child_loop(gpointer data)
 {
     struct debugger *debugger = data;
     g_main_context_push_thread_default(debugger->context);
     g_main_loop_run(debugger->loop);
+    serve_owed_stops(debugger);
     g_main_context_pop_thread_default(debugger->context);
     return NULL;
 }
@@ -2583,6 +2593,10 @@ void debugger_free(struct debugger *debugger)
     if (debugger->loop_thread) {
         invoke_on_loop(debugger, G_PRIORITY_DEFAULT_IDLE, quit_loop, debugger->loop, NULL);
         g_thread_join(debugger->loop_thread);
+    } else if (g_main_context_acquire(debugger->context)) {
+        /* The monitor's main loop has ended: this thread runs it on. */
+        serve_owed_stops(debugger);
+        g_main_context_release(debugger->context);
     }
     if (debugger->loop)
         g_main_loop_unref(debugger->loop);
