@@ -239,6 +239,17 @@ struct accel_ops {
      * takes care (one vCPU). */
     void (*memory_changed)(struct accel *vcpu);
 
+    /* Between exclusive_begin and exclusive_end no vCPU of the VM executes
+     * guest code, so the monitor can read, modify and write a guest word
+     * (a futex word: a thread's clear_child_tid, a robust lock, WAKE_OP) as
+     * one atomic step for the program. tcg needs it: its engines execute
+     * `lock cmpxchg` and friends as a load and a store, and a store of the
+     * monitor's between them is lost. On the owner thread of vcpu, while
+     * vcpu is not running; nothing else of the VM may be waited for in
+     * between. NULL: the guest's atomics are the host CPU's (KVM). */
+    void (*exclusive_begin)(struct accel *vcpu);
+    void (*exclusive_end)(struct accel *vcpu);
+
     const struct accel_capabilities *(*capabilities)(struct accel *accel);
 
     /* Runs the vCPU until something needs the monitor; fills *exit.

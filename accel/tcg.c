@@ -39,7 +39,12 @@
  *     QEMU's CF_PARALLEL (its parallel_cpus is compiled out), so it
  *     translates `lock cmpxchg`, `lock xadd` and the rest as plain
  *     load-op-store sequences: two engines running at once would break every
- *     mutex and atomic counter of the program. One engine switching between
+ *     mutex and atomic counter of the program. The monitor's own writes to a word
+ *     the program may be changing atomically (a thread's clear_child_tid at
+ *     its exit, robust locks, FUTEX_WAKE_OP) take the lock as well
+ *     (exclusive_begin): made while an engine was between the load and the
+ *     store of a failing `lock cmpxchg`, such a store was lost (musl's
+ *     thread-list lock stayed held by an exited thread, about 1 run in 50). One engine switching between
  *     threads was the other alternative; engines per thread keep each
  *     thread's registers, mappings and translated code where they are (no
  *     save/restore of the whole CPU at every switch), and blocked threads
@@ -1984,6 +1989,18 @@ static void tcg_memory_changed(struct accel *accel)
     exec_release(tcg);
 }
 
+/* The execution lock is what keeps engines apart: holding it, the caller
+ * is the only one executing (see accel.h). */
+static void tcg_exclusive_begin(struct accel *accel)
+{
+    exec_acquire(tcg_of(accel), false);
+}
+
+static void tcg_exclusive_end(struct accel *accel)
+{
+    exec_release(tcg_of(accel));
+}
+
 /* ---- running ------------------------------------------------------------- */
 
 static bool vector_has_error_code(unsigned vector)
@@ -2394,6 +2411,8 @@ const struct accel_ops tcg_accel_ops = {
     .create_vcpu = tcg_create_vcpu,
     .destroy = tcg_destroy,
     .memory_changed = tcg_memory_changed,
+    .exclusive_begin = tcg_exclusive_begin,
+    .exclusive_end = tcg_exclusive_end,
     .capabilities = tcg_capabilities,
     .run = tcg_run,
     .stop = tcg_stop,

@@ -186,9 +186,15 @@ static long sys_futex(struct linux_thread *thread, const uint64_t *args)
                                 &word2);
         if (result < 0)
             return result;
-        /* The fourth argument is a count here, not a timeout. */
-        return host_futex(word, host_op, value, (const void *)(uintptr_t)(uint32_t)args[3], word2,
-                          (uint32_t)args[5]);
+        /* The fourth argument is a count here, not a timeout. WAKE_OP
+         * changes word2 (see linux_thread_exclusive). */
+        if (command == FUTEX_WAKE_OP)
+            linux_thread_exclusive(thread, true);
+        result = host_futex(word, host_op, value, (const void *)(uintptr_t)(uint32_t)args[3], word2,
+                            (uint32_t)args[5]);
+        if (command == FUTEX_WAKE_OP)
+            linux_thread_exclusive(thread, false);
+        return result;
     default:
         /* The priority-inheritance operations store tids the host kernel
          * would take for its own (the main thread is tid 1 here). */

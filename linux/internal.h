@@ -462,6 +462,11 @@ struct linux_thread *linux_thread_find(struct linux_process *process, int tid);
  * and so alive, until the caller lets the lock go. */
 struct linux_thread *linux_thread_find_locked(struct linux_process *process, int tid);
 
+/* thread.c: brackets the monitor's read-modify-write of a guest word the
+ * program's other threads may be changing with atomic instructions (see
+ * linux_thread_host.exclusive). */
+void linux_thread_exclusive(struct linux_thread *thread, bool begin);
+
 /* thread.c: clone of a thread (CLONE_VM without CLONE_VFORK). */
 long linux_clone_thread(struct linux_thread *thread, const uint64_t *args);
 

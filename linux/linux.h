@@ -189,6 +189,12 @@ struct linux_thread_host {
      * run: returns once no vCPU can use the old translations (the map is
      * still locked). */
     void (*memory_changed)(void *opaque, struct linux_thread *thread);
+    /* Brackets a read-modify-write of guest memory the program may be
+     * changing with its own atomic instructions at the same time (a futex
+     * word): while begin holds, no vCPU executes (accel.h, exclusive_begin).
+     * On thread's own host thread; NULL when the vCPUs' atomics are the
+     * host's. */
+    void (*exclusive)(void *opaque, struct linux_thread *thread, bool begin);
     int max_threads; /* --max-threads: clone fails with EAGAIN beyond */
 };
 

@@ -52,6 +52,13 @@ void linux_process_set_thread_host(struct linux_process *process,
     process->have_thread_host = true;
 }
 
+void linux_thread_exclusive(struct linux_thread *thread, bool begin)
+{
+    struct linux_process *process = thread->process;
+    if (process->have_thread_host && process->thread_host.exclusive)
+        process->thread_host.exclusive(process->thread_host.opaque, thread, begin);
+}
+
 void linux_thread_set_cpu(struct linux_thread *thread, const struct linux_cpu *cpu)
 {
     thread->cpu = *cpu;
@@ -327,10 +334,17 @@ static long sys_exit(struct linux_thread *thread, const uint64_t *args)
      * before it clears its tid: a signal sent once a join returned goes to a
      * thread that is left. */
     __atomic_store_n(&thread->exited, true, __ATOMIC_RELEASE);
+    /* Both words are often locks the other threads are taking right now
+     * (musl's clear_child_tid is its thread-list lock): on tcg a store made
+     * while an engine is between the load and the store of its `lock
+     * cmpxchg` was lost, and the lock stayed held by this ended thread. */
+    linux_thread_exclusive(thread, true);
     walk_robust_list(thread);
     uint32_t zero = 0;
-    if (thread->clear_child_tid &&
-        linux_copy_out(process, thread->clear_child_tid, &zero, sizeof(zero)) == 0)
+    bool cleared = thread->clear_child_tid &&
+                   linux_copy_out(process, thread->clear_child_tid, &zero, sizeof(zero)) == 0;
+    linux_thread_exclusive(thread, false);
+    if (cleared)
         linux_futex_wake(process, thread->clear_child_tid, 1);
     return 0;
 }

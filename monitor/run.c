@@ -764,6 +764,16 @@ static void thread_memory_changed(void *opaque, struct linux_thread *thread)
         run->guest->accel_ops->memory_changed(vcpu->accel);
 }
 
+static void thread_exclusive(void *opaque, struct linux_thread *thread, bool begin)
+{
+    struct run *run = opaque;
+    struct vcpu *vcpu = linux_thread_host_data(thread);
+    void (*change)(struct accel *) =
+        begin ? run->guest->accel_ops->exclusive_begin : run->guest->accel_ops->exclusive_end;
+    if (change)
+        change(vcpu->accel);
+}
+
 /* SIGINT or SIGTERM while a debugger holds the program: the monitor stops,
  * as it always has under gdb. */
 struct stop_request {
@@ -1141,6 +1151,7 @@ int monitor_run(const struct monitor_options *options)
         .spawn = thread_spawn,
         .start = thread_start,
         .memory_changed = thread_memory_changed,
+        .exclusive = thread_exclusive,
         .max_threads = options->max_threads,
     };
     linux_process_set_thread_host(guest->process, &thread_host);
