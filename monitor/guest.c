@@ -620,6 +620,7 @@ void guest_destroy(struct guest *guest)
     elf_image_free(&guest->interpreter);
     elf_image_free(&guest->kernel);
     g_free(guest->auxv);
+    g_free(guest->tls_libc_path);
     guest_memory_destroy(guest->memory);
     g_free(guest);
 }

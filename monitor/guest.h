@@ -62,6 +62,11 @@ struct guest {
     /* The run's debugger (NULL without --gdb): a fork's child may wait for
      * gdb's word (monitor/debug.h, debugger_fork_prepare). */
     struct debugger *debugger;
+    /* monitor/tls.c's cache, on the debugger's thread: the libc file whose
+     * `_thread_db_*` symbols were last looked up (the host's path), and
+     * their values (0: absent). */
+    char *tls_libc_path;
+    uint64_t tls_libc_symbols[4];
 };
 
 /*

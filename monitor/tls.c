@@ -36,35 +36,36 @@ struct db_field {
     uint32_t bits, count, offset;
 };
 
-/* The value of a dynamic symbol of the ELF file at path, 0 if none. */
-static uint64_t file_symbol(const char *path, const char *name)
+/* The values of count dynamic symbols of the ELF file at path into
+ * values (0 for each one absent), in one pass over its symbol table. */
+static void file_symbols(const char *path, const char *const *names, uint64_t *values, size_t count)
 {
+    memset(values, 0, count * sizeof(*values));
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
-        return 0;
-    uint64_t value = 0;
+        return;
     elf_version(EV_CURRENT);
     Elf *elf = elf_begin(fd, ELF_C_READ, NULL);
     Elf_Scn *section = NULL;
-    while (elf && !value && (section = elf_nextscn(elf, section)) != NULL) {
+    while (elf && (section = elf_nextscn(elf, section)) != NULL) {
         GElf_Shdr header;
         if (!gelf_getshdr(section, &header) || header.sh_type != SHT_DYNSYM || !header.sh_entsize)
             continue;
         Elf_Data *data = elf_getdata(section, NULL);
-        size_t count = header.sh_size / header.sh_entsize;
-        for (size_t i = 0; data && i < count && !value; i++) {
+        size_t symbols = header.sh_size / header.sh_entsize;
+        for (size_t i = 0; data && i < symbols; i++) {
             GElf_Sym symbol;
             const char *found = gelf_getsym(data, (int)i, &symbol)
                                     ? elf_strptr(elf, header.sh_link, symbol.st_name)
                                     : NULL;
-            if (found && strcmp(found, name) == 0)
-                value = symbol.st_value;
+            for (size_t n = 0; found && n < count; n++)
+                if (!values[n] && strcmp(found, names[n]) == 0)
+                    values[n] = symbol.st_value;
         }
     }
     if (elf)
         elf_end(elf);
     close(fd);
-    return value;
 }
 
 static bool read_field(const struct guest_memory *memory, uint64_t address, struct db_field *field)
@@ -106,10 +107,17 @@ static bool find_glibc_db(struct guest *guest, struct glibc_db *db)
         static const char *const names[] = {"_thread_db_link_map_l_tls_modid",
                                             "_thread_db_pthread_dtvp", "_thread_db_dtv_dtv",
                                             "_thread_db_dtv_t_pointer_val"};
+        G_STATIC_ASSERT(G_N_ELEMENTS(names) == G_N_ELEMENTS(guest->tls_libc_symbols));
+        /* Read once per libc file: gdb asks at every `p errno`. */
+        if (g_strcmp0(guest->tls_libc_path, path) != 0) {
+            file_symbols(path, names, guest->tls_libc_symbols, G_N_ELEMENTS(names));
+            g_free(guest->tls_libc_path);
+            guest->tls_libc_path = g_strdup(path);
+        }
         struct db_field *fields[] = {&db->modid, &db->dtvp, &db->dtv, &db->pointer_val};
         found = true;
         for (size_t f = 0; f < G_N_ELEMENTS(names) && found; f++) {
-            uint64_t value = file_symbol(path, names[f]);
+            uint64_t value = guest->tls_libc_symbols[f];
             found = value && read_field(guest->memory, library->l_addr + value, fields[f]);
         }
         g_free(path);
