@@ -272,9 +272,11 @@ int gdbstub_handover_adopt_fork(struct gdbstub *stub, const char *text, int conn
 }
 
 /* A kept child whose parent's program ended: gdb's own connection is this
- * stub's now (QHermituxAdopt:NOACK, from the parent's stub, which sent gdb
- * the parent's exit and stopped reading), as gdbserver goes on serving the
- * processes left. No answer: the parent is gone. */
+ * stub's now (QHermituxAdopt:NOACK[;UNTOLD], from the parent's stub, which
+ * sent gdb the parent's exit and stopped reading), as gdbserver goes on
+ * serving the processes left. UNTOLD: the stops this child's stub sent its
+ * parent's that gdb has not heard yet (gdbstub_adopt_untold). No answer:
+ * the parent is gone. */
 void gdbstub_handle_adopt(struct gdbstub *stub, struct gdbstub_cursor *args)
 {
     uint64_t no_ack;
@@ -295,10 +297,9 @@ void gdbstub_handle_adopt(struct gdbstub *stub, struct gdbstub_cursor *args)
     gdbstub_remove_source(stub, &stub->output_source);
     g_string_truncate(stub->pending_output, 0);
     close(stub->connection_fd);
-    uint64_t pending = 0;
+    stub->own_pending = false;
     if (gdbstub_take_char(args, ';'))
-        gdbstub_take_hex(args, &pending);
-    stub->own_pending = pending != 0;
+        gdbstub_adopt_untold(stub, args);
     stub->no_ack_mode = no_ack != 0;
     stub->receive_state = RECEIVE_IDLE;
     fcntl(connection, F_SETFL, fcntl(connection, F_GETFL) | O_NONBLOCK);

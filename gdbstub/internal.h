@@ -103,6 +103,7 @@ struct gdbstub {
      * the one Hg selected (NULL: this process). */
     GPtrArray *processes;
     struct gdbstub_process *general_process;
+    int64_t general_pid; /* the process of Hg's thread, when general_process */
     /* Several processes resumed by one vCont (schedule-multiple): the
      * first stop is held until every other one is stopped too (processes.c). */
     bool together;
@@ -261,6 +262,12 @@ int gdbstub_take_passed_fd(struct gdbstub *stub);
 void gdbstub_close_passed_fds(struct gdbstub *stub);
 /* Received bytes, and the fds that came with them (queued). */
 ssize_t gdbstub_receive_with_fds(struct gdbstub *stub, int fd, char *buffer, size_t size);
+
+/* QHermituxAdopt's UNTOLD (hex frames, comma-separated): each is told gdb
+ * at a coming resume, this process's own event as its own pending stop,
+ * another's (a kept child's, maybe ended and dropped here already) kept
+ * with that child. */
+void gdbstub_adopt_untold(struct gdbstub *stub, struct gdbstub_cursor *args);
 
 /* ---- handover.c */
 void gdbstub_handle_adopt(struct gdbstub *stub, struct gdbstub_cursor *args);

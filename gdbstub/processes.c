@@ -42,16 +42,19 @@ struct gdbstub_process {
     int64_t pid;
     int fd;
     guint source;
-    GString *input;   /* bytes received, not yet a whole packet */
-    bool running;     /* resumed: its stop is gdb's next answer */
-    bool forwarding;  /* a packet was passed on: its answer goes to gdb */
-    bool leaving;     /* gdb detached or killed it */
-    bool halting;     /* QHermituxHalt sent: its OK is not gdb's */
-    GString *pending; /* its stop, not told gdb yet (several resumed at once) */
-    /* Its main thread's line in its last qXfer:threads answer: listed on
-     * after its end until gdb is told of it, as gdbserver lists a dead
-     * process's leader while its exit is pending. */
-    char *leader_xml;
+    GString *input;  /* bytes received, not yet a whole packet */
+    bool running;    /* resumed: its stop is gdb's next answer */
+    bool forwarding; /* a packet was passed on: its answer goes to gdb */
+    bool leaving;    /* gdb detached or killed it */
+    bool halting;    /* QHermituxHalt sent: its OK is not gdb's */
+    /* Its stops not told gdb yet, oldest first (GString frames): several
+     * resumed at once; its own end and, reached through its pair once it
+     * ended, its kept children's. */
+    GPtrArray *pending;
+    /* Its last qXfer:threads answer's lines: the name of a thread listed on
+     * after its end until gdb is told of it (as gdbserver lists a dead
+     * process's leader while its exit is pending). */
+    char *threads_xml;
     /* The processes reached through it: the children gdb keeps of its own
      * (its stub routes to them in turn), learnt from its fork stops. */
     GArray *descendants; /* int64_t pids */
@@ -64,15 +67,19 @@ static GPtrArray *processes(struct gdbstub *stub)
     return stub->processes;
 }
 
+static void free_frame(gpointer frame)
+{
+    g_string_free(frame, TRUE);
+}
+
 static void process_free(struct gdbstub_process *process)
 {
     gdbstub_remove_source(process->stub, &process->source);
     if (process->fd >= 0)
         close(process->fd);
     g_string_free(process->input, TRUE);
-    if (process->pending)
-        g_string_free(process->pending, TRUE);
-    g_free(process->leader_xml);
+    g_ptr_array_free(process->pending, TRUE);
+    g_free(process->threads_xml);
     g_array_free(process->descendants, TRUE);
     g_free(process);
 }
@@ -162,15 +169,15 @@ static bool learn_from_stop(struct gdbstub_process *process, const char *payload
     return true;
 }
 
-/* The kept child "pPID..." at text names, if any. */
+/* The kept child "pPID..." at text names (*pid), if any. */
 static struct gdbstub_process *named_process(const struct gdbstub *stub, const char *text,
-                                             const char *end)
+                                             const char *end, int64_t *pid)
 {
     if (text >= end || *text != 'p')
         return NULL;
     char *after;
-    gint64 pid = g_ascii_strtoll(text + 1, &after, 16);
-    return after > text + 1 && after <= end ? find_process(stub, pid) : NULL;
+    *pid = g_ascii_strtoll(text + 1, &after, 16);
+    return after > text + 1 && after <= end ? find_process(stub, *pid) : NULL;
 }
 
 /* ---- talking to a child ---------------------------------------------------- */
@@ -308,6 +315,23 @@ static bool receive_from_child(struct gdbstub_process *process)
     return got > 0 || (got < 0 && (errno == EAGAIN || errno == EWOULDBLOCK));
 }
 
+/* Until the child's pair has something (or hangs up), at most
+ * ASK_TIMEOUT_MS: its poll revents, 0 if nothing came. The monitor's
+ * signals (its children's SIGCHLD) interrupt the wait, not end it. */
+static short wait_for_child(const struct gdbstub_process *process)
+{
+    gint64 deadline = g_get_monotonic_time() + ASK_TIMEOUT_MS * G_GINT64_CONSTANT(1000);
+    for (;;) {
+        struct pollfd wait = {.fd = process->fd, .events = POLLIN};
+        gint64 left = (deadline - g_get_monotonic_time()) / 1000;
+        int polled = poll(&wait, 1, left > 0 ? (int)left : 0);
+        if (polled > 0)
+            return wait.revents;
+        if (polled == 0 || errno != EINTR)
+            return 0;
+    }
+}
+
 /* A packet of the child's goes to gdb as it is (the child framed it). */
 static void relay(struct gdbstub *stub, const char *frame, size_t length)
 {
@@ -337,17 +361,44 @@ static bool is_exit_stop(const GString *frame)
 
 static void take_child_packet(struct gdbstub_process *process, GString *frame);
 
+static bool has_pending(const struct gdbstub_process *process)
+{
+    return process->pending->len > 0;
+}
+
+static GString *pending_at(const struct gdbstub_process *process, guint index)
+{
+    return g_ptr_array_index(process->pending, index);
+}
+
+/* The index of pid's end among its pending stops (a W or X without a
+ * process is its own), -1 if none. */
+static int pending_exit_of(const struct gdbstub_process *process, int64_t pid)
+{
+    for (guint i = 0; i < process->pending->len; i++) {
+        const GString *frame = pending_at(process, i);
+        if (!is_exit_stop(frame))
+            continue;
+        int64_t ended = pid_after(frame->str, frame->len, ";process:");
+        if (ended == pid || (ended <= 0 && pid == process->pid))
+            return (int)i;
+    }
+    return -1;
+}
+
+static bool has_pending_exit(const struct gdbstub_process *process)
+{
+    for (guint i = 0; i < process->pending->len; i++) {
+        if (is_exit_stop(pending_at(process, i)))
+            return true;
+    }
+    return false;
+}
+
 /* Its pair still reaches it: it has not ended, as far as it told. */
 static bool is_alive(const struct gdbstub_process *process)
 {
-    const GString *pending = process->pending;
-    if (process->fd < 0)
-        return false;
-    if (!pending || pending->len < 2 || (pending->str[1] != 'W' && pending->str[1] != 'X'))
-        return true;
-    /* The end of one reached through it is not its own. */
-    int64_t ended = pid_after(pending->str, pending->len, ";process:");
-    return ended > 0 && ended != process->pid;
+    return process->fd >= 0 && pending_exit_of(process, process->pid) < 0;
 }
 
 /* This process resumed, its stop owed to gdb. */
@@ -402,14 +453,16 @@ static void deliver_stop(struct gdbstub_process *process, GString *frame)
     bool ended = learn_from_stop(process, frame->str + 1, frame->len - 4);
     relay(stub, frame->str, frame->len);
     stub->general_process = process;
-    if (ended || process->fd < 0)
+    stub->general_pid = pid_after(frame->str, frame->len, "thread:p");
+    if (stub->general_pid <= 0)
+        stub->general_pid = pid_after(frame->str, frame->len, ";process:");
+    if ((ended || process->fd < 0) && !has_pending(process))
         drop_process(stub, process);
 }
 
 static void deliver_pending(struct gdbstub_process *process)
 {
-    GString *frame = process->pending;
-    process->pending = NULL;
+    GString *frame = g_ptr_array_steal_index(process->pending, 0);
     deliver_stop(process, frame);
     g_string_free(frame, TRUE);
 }
@@ -425,7 +478,7 @@ static void finish_together(struct gdbstub *stub)
     bool own = stub->own_stop_held;
     for (guint i = 0; own && i < stub->processes->len; i++) {
         struct gdbstub_process *process = g_ptr_array_index(stub->processes, i);
-        if (process->pending && is_exit_stop(process->pending)) {
+        if (has_pending_exit(process)) {
             report = process;
             own = false;
             stub->own_pending = true;
@@ -448,9 +501,9 @@ static void settle_now(struct gdbstub *stub)
         while (process->fd >= 0 && (process->running || process->halting)) {
             size_t length = whole_packet(process->input);
             if (length == 0) {
-                struct pollfd wait = {.fd = process->fd, .events = POLLIN};
-                if (poll(&wait, 1, ASK_TIMEOUT_MS) <= 0 || !receive_from_child(process) ||
-                    (wait.revents & POLLHUP && whole_packet(process->input) == 0))
+                short revents = wait_for_child(process);
+                if (!revents || !receive_from_child(process) ||
+                    (revents & POLLHUP && whole_packet(process->input) == 0))
                     break;
                 continue;
             }
@@ -531,7 +584,7 @@ static void take_stop(struct gdbstub_process *process, GString *frame)
     }
     bool first = !stub->held_process && !stub->own_stop_held;
     if (first || !is_halt_stop(frame)) {
-        process->pending = g_string_new_len(frame->str, (gssize)frame->len);
+        g_ptr_array_add(process->pending, g_string_new_len(frame->str, (gssize)frame->len));
         if (first)
             stub->held_process = process;
         stop_the_others(stub, process);
@@ -575,7 +628,9 @@ static gboolean on_child_readable(gint fd, GIOCondition condition, gpointer data
         g_string_free(frame, TRUE);
         if (!stays)
             return G_SOURCE_REMOVE; /* delivered its end: dropped */
-        if (was_running && !process->running && process->pending && is_exit_stop(process->pending))
+        /* Its end, the pair's too unless its children go on on it. */
+        if (was_running && !process->running && process->descendants->len == 0 &&
+            pending_exit_of(process, process->pid) >= 0)
             alive = false;
     }
     if (alive)
@@ -596,7 +651,7 @@ static gboolean on_child_readable(gint fd, GIOCondition condition, gpointer data
         gdbstub_reply(stub, "E03");
     }
     process->source = 0;
-    if (process->pending) {
+    if (has_pending(process)) {
         /* Its stop waits for the next resume: listed until then. */
         close(process->fd);
         process->fd = -1;
@@ -635,8 +690,7 @@ static char *ask(struct gdbstub_process *process, const char *packet)
             }
             return payload;
         }
-        struct pollfd wait = {.fd = process->fd, .events = POLLIN};
-        if (poll(&wait, 1, ASK_TIMEOUT_MS) <= 0 || !receive_from_child(process))
+        if (!wait_for_child(process) || !receive_from_child(process))
             return NULL;
     }
 }
@@ -655,6 +709,7 @@ static struct gdbstub_process *add_process(struct gdbstub *stub, int64_t pid, in
     process->fd = fd;
     process->input = g_string_new(NULL);
     process->descendants = g_array_new(FALSE, FALSE, sizeof(int64_t));
+    process->pending = g_ptr_array_new_with_free_func(free_frame);
     if (fd >= 0)
         process->source = gdbstub_add_fd_source(stub, fd, G_IO_IN | G_IO_HUP | G_IO_ERR,
                                                 on_child_readable, process);
@@ -731,7 +786,7 @@ static bool report_pending(struct gdbstub *stub, bool own, const bool *named)
     }
     for (guint i = 0; stub->processes && i < stub->processes->len; i++) {
         struct gdbstub_process *process = g_ptr_array_index(stub->processes, i);
-        if (named[i] && process->pending) {
+        if (named[i] && has_pending(process)) {
             deliver_pending(process);
             return true;
         }
@@ -793,17 +848,20 @@ static void share_setting(struct gdbstub *stub, const struct gdbstub_cursor *pac
 
 /* The kept child a packet names by pid: Hg/Hc, T, D;PID, vKill;PID,
  * qAttached:PID. */
-static struct gdbstub_process *process_of(struct gdbstub *stub, const struct gdbstub_cursor *packet)
+static struct gdbstub_process *process_of(struct gdbstub *stub, const struct gdbstub_cursor *packet,
+                                          int64_t *named)
 {
     const char *text = packet->next, *end = packet->end;
     if (text[0] == 'H' && end - text > 2) {
-        struct gdbstub_process *process = named_process(stub, text + 2, end);
-        if (text[1] == 'g')
+        struct gdbstub_process *process = named_process(stub, text + 2, end, named);
+        if (text[1] == 'g') {
             stub->general_process = process;
+            stub->general_pid = *named;
+        }
         return process;
     }
     if (text[0] == 'T')
-        return named_process(stub, text + 1, end);
+        return named_process(stub, text + 1, end, named);
     /* D;PID, vKill;PID, qAttached:PID: the pid bare, in hex. */
     const char *pid = starts_with(packet, "D;")                      ? text + 2
                       : starts_with(packet, "vKill;")                ? text + 6
@@ -813,8 +871,8 @@ static struct gdbstub_process *process_of(struct gdbstub *stub, const struct gdb
     if (!pid)
         return NULL;
     char *after;
-    gint64 number = g_ascii_strtoll(pid, &after, 16);
-    return after > pid && (after == end || *after == ':') ? find_process(stub, number) : NULL;
+    *named = g_ascii_strtoll(pid, &after, 16);
+    return after > pid && (after == end || *after == ':') ? find_process(stub, *named) : NULL;
 }
 
 /* D;PID or vKill;PID: that process is gdb's no more. */
@@ -833,19 +891,37 @@ static void note_leaving(struct gdbstub_process *process, const struct gdbstub_c
         process->leaving = true;
 }
 
-/* A packet about a kept child that ended, gdb not told yet: nothing left
- * to kill, detach or read; its thread is selectable, its registers all
- * unavailable (gdbserver's answers for a dead process's leader). */
-static void answer_for_ended(struct gdbstub *stub, struct gdbstub_process *process,
+/* gdb killed or detached pid, which ended: its end is told no more. */
+static void forget_ended(struct gdbstub *stub, struct gdbstub_process *process, int64_t pid)
+{
+    int exit = pending_exit_of(process, pid);
+    if (exit >= 0)
+        g_ptr_array_remove_index(process->pending, (guint)exit);
+    int index = descendant_index(process, pid);
+    if (index >= 0)
+        g_array_remove_index(process->descendants, (guint)index);
+    if (pid != process->pid)
+        return;
+    process->leaving = true;
+    if (process->descendants->len == 0 && !has_pending(process))
+        drop_process(stub, process);
+}
+
+/* A packet about pid, reached through process, that ended, gdb not told
+ * yet (or whose pair is gone): nothing left to kill, detach or read; its
+ * thread is selectable, its registers all unavailable (gdbserver's answers
+ * for a dead process's leader). */
+static void answer_for_ended(struct gdbstub *stub, struct gdbstub_process *process, int64_t pid,
                              const struct gdbstub_cursor *packet)
 {
     char letter = *packet->next;
+    bool untold = pending_exit_of(process, pid) >= 0;
     if (starts_with(packet, "vKill;") || starts_with(packet, "D;")) {
-        drop_process(stub, process);
+        forget_ended(stub, process, pid);
         gdbstub_reply_ok(stub);
-    } else if (process->pending && (letter == 'H' || letter == 'T')) {
+    } else if (untold && (letter == 'H' || letter == 'T')) {
         gdbstub_reply_ok(stub);
-    } else if (process->pending && (letter == 'g' || letter == 'p')) {
+    } else if (untold && (letter == 'g' || letter == 'p')) {
         struct gdbstub_cursor args = {packet->next + 1, packet->end};
         gdbstub_reply_unavailable_registers(stub, letter, &args);
     } else {
@@ -861,11 +937,14 @@ bool gdbstub_route_packet(struct gdbstub *stub, const struct gdbstub_cursor *pac
         return route_resume(stub, packet);
     if (!stub->processes || stub->processes->len == 0)
         return false;
-    struct gdbstub_process *process = process_of(stub, packet);
-    if (!process && is_general_packet(packet))
+    int64_t pid = 0;
+    struct gdbstub_process *process = process_of(stub, packet, &pid);
+    if (!process && is_general_packet(packet)) {
         process = stub->general_process;
-    if (process && !is_alive(process)) {
-        answer_for_ended(stub, process, packet);
+        pid = stub->general_pid;
+    }
+    if (process && (process->fd < 0 || pending_exit_of(process, pid) >= 0)) {
+        answer_for_ended(stub, process, pid, packet);
         return true;
     }
     if (process) {
@@ -896,59 +975,67 @@ bool gdbstub_route_interrupt(struct gdbstub *stub)
 
 /* ---- thread lists ----------------------------------------------------------- */
 
-/* An ended kept child whose end gdb has not been told: gdbserver keeps
- * such a process's main thread listed, and answers for it without its
- * registers (all unavailable), until the exit is reported. */
-static bool is_ended_untold(const struct gdbstub_process *process)
+/* Ended processes whose ends gdb has not been told: gdbserver keeps such a
+ * process's main thread listed, and answers for it without its registers
+ * (all unavailable), until the exit is reported. Their pids, from the
+ * pending exits of the ones reached through process. */
+static GArray *ended_untold(const struct gdbstub_process *process)
 {
-    return !is_alive(process) && process->pending;
+    GArray *pids = g_array_new(FALSE, FALSE, sizeof(int64_t));
+    for (guint i = 0; i < process->pending->len; i++) {
+        const GString *frame = pending_at(process, i);
+        int64_t pid = pid_after(frame->str, frame->len, ";process:");
+        if (pid <= 0)
+            pid = process->pid;
+        if (is_exit_stop(frame))
+            g_array_append_val(pids, pid);
+    }
+    return pids;
 }
 
-static void append_leader_id(GString *text, const struct gdbstub_process *process)
+/* Still reached through its pair: itself, or children it keeps. */
+static bool reaches_living(const struct gdbstub_process *process)
 {
-    g_string_append_printf(text, "p%" PRIx64 ".%" PRIx64, process->pid, process->pid);
+    return process->fd >= 0 && (is_alive(process) || process->descendants->len > 0);
 }
 
 void gdbstub_append_process_threads(const struct gdbstub *stub, GString *text)
 {
     for (guint i = 0; stub->processes && i < stub->processes->len; i++) {
         struct gdbstub_process *process = g_ptr_array_index(stub->processes, i);
-        if (is_ended_untold(process)) {
-            g_string_append_c(text, ',');
-            append_leader_id(text, process);
-            continue;
+        GArray *ended = ended_untold(process);
+        for (guint j = 0; j < ended->len; j++) {
+            int64_t pid = g_array_index(ended, int64_t, j);
+            g_string_append_printf(text, ",p%" PRIx64 ".%" PRIx64, pid, pid);
         }
-        char *list = ask(process, "qfThreadInfo");
+        g_array_free(ended, TRUE);
+        char *list = reaches_living(process) ? ask(process, "qfThreadInfo") : NULL;
         if (list && list[0] == 'm' && list[1])
             g_string_append_printf(text, ",%s", list + 1);
         g_free(list);
     }
 }
 
-/* Its leader's <thread/> line in threads (of its own answer), kept. */
-static void remember_leader(struct gdbstub_process *process, const char *threads)
+/* Its threads' lines (the <threads> of its last answer), kept for the
+ * names of those that end. */
+static void remember_threads(struct gdbstub_process *process, const char *threads)
 {
-    GString *id = g_string_new("<thread id=\"");
-    append_leader_id(id, process);
-    g_string_append_c(id, '"');
-    const char *line = strstr(threads, id->str);
-    const char *end = line ? strstr(line, "/>\n") : NULL;
-    g_string_free(id, TRUE);
-    if (!end)
-        return;
-    g_free(process->leader_xml);
-    process->leader_xml = g_strndup(line, (gsize)(end + 3 - line));
+    g_free(process->threads_xml);
+    process->threads_xml = g_strdup(threads);
 }
 
-static void append_ended_leader_xml(const struct gdbstub_process *process, GString *xml)
+/* pid's main thread as the last list named it. */
+static void append_ended_leader_xml(const struct gdbstub_process *process, int64_t pid,
+                                    GString *xml)
 {
-    if (process->leader_xml) {
-        g_string_append(xml, process->leader_xml);
-        return;
-    }
-    g_string_append(xml, "<thread id=\"");
-    append_leader_id(xml, process);
-    g_string_append(xml, "\"/>\n");
+    char *id = g_strdup_printf("<thread id=\"p%" PRIx64 ".%" PRIx64 "\"", pid, pid);
+    const char *line = process->threads_xml ? strstr(process->threads_xml, id) : NULL;
+    const char *end = line ? strstr(line, "/>\n") : NULL;
+    if (end)
+        g_string_append_len(xml, line, end + 3 - line);
+    else
+        g_string_append_printf(xml, "%s/>\n", id);
+    g_free(id);
 }
 
 void gdbstub_append_process_threads_xml(const struct gdbstub *stub, GString *xml)
@@ -956,10 +1043,12 @@ void gdbstub_append_process_threads_xml(const struct gdbstub *stub, GString *xml
     static const char open[] = "<threads>\n", close[] = "</threads>";
     for (guint i = 0; stub->processes && i < stub->processes->len; i++) {
         struct gdbstub_process *process = g_ptr_array_index(stub->processes, i);
-        if (is_ended_untold(process)) {
-            append_ended_leader_xml(process, xml);
+        GArray *ended = ended_untold(process);
+        for (guint j = 0; j < ended->len; j++)
+            append_ended_leader_xml(process, g_array_index(ended, int64_t, j), xml);
+        g_array_free(ended, TRUE);
+        if (!reaches_living(process))
             continue;
-        }
         char *reply = ask(process, "qXfer:threads:read::0,ffff");
         size_t length = reply ? strlen(reply) : 0;
         char *start = NULL;
@@ -970,7 +1059,7 @@ void gdbstub_append_process_threads_xml(const struct gdbstub *stub, GString *xml
         char *end = start ? strstr(start, close) : NULL;
         if (end) {
             *end = '\0';
-            remember_leader(process, start);
+            remember_threads(process, start);
             g_string_append(xml, start + sizeof open - 1);
         }
         g_free(reply);
@@ -986,42 +1075,86 @@ static void flush_blocking(struct gdbstub *stub)
     g_string_truncate(stub->pending_output, 0);
 }
 
+/* Its untold stops: hex of each frame, oldest first, comma-separated. */
+static void append_pending_hex(GString *text, const struct gdbstub_process *process)
+{
+    for (guint i = 0; i < process->pending->len; i++) {
+        const GString *frame = pending_at(process, i);
+        if (i > 0)
+            g_string_append_c(text, ',');
+        gdbstub_append_hex(text, frame->str, frame->len);
+    }
+}
+
 /* Another kept child goes to the heir with its pair (QHermituxKeep), as
  * gdbserver keeps every process of the session: the heir's stub serves it
  * from then on. */
 static void hand_over_process(struct gdbstub_process *heir, struct gdbstub_process *process)
 {
     GString *text = g_string_new(NULL);
-    unsigned flags = (process->leaving ? KEEP_LEAVING : 0) | (!is_alive(process) ? KEEP_GONE : 0);
+    unsigned flags = (process->leaving ? KEEP_LEAVING : 0) | (process->fd < 0 ? KEEP_GONE : 0);
     g_string_printf(text, "QHermituxKeep:%" PRIx64 ";%x;", process->pid, flags);
-    if (process->pending)
-        gdbstub_append_hex(text, process->pending->str, process->pending->len);
+    append_pending_hex(text, process);
     for (guint i = 0; i < process->descendants->len; i++)
         g_string_append_printf(text, "%c%" PRIx64, i ? ',' : ';',
                                g_array_index(process->descendants, int64_t, i));
-    if (is_alive(process))
+    /* Its pair goes with it while it reaches anyone, itself ended or not. */
+    if (process->fd >= 0)
         send_to_child_with_fd(heir, text->str, process->fd);
     else
         send_to_child(heir, text->str, text->len);
     g_string_free(text, TRUE);
 }
 
-/* QHermituxKeep's stop not told gdb yet (hex of the frame), if any. */
-static GString *take_pending(struct gdbstub_cursor *args)
+/* Stops not told gdb yet (append_pending_hex's), up to a ';', decoded. */
+static GPtrArray *take_frames(struct gdbstub_cursor *args)
 {
+    GPtrArray *frames = g_ptr_array_new_with_free_func(free_frame);
     const char *end = memchr(args->next, ';', (size_t)(args->end - args->next));
-    size_t length = (size_t)((end ? end : args->end) - args->next);
-    GString *frame = NULL;
-    if (length > 0 && length % 2 == 0) {
-        frame = g_string_sized_new(length / 2);
-        g_string_set_size(frame, length / 2);
-        if (!gdbstub_decode_hex(args->next, length, (uint8_t *)frame->str)) {
-            g_string_free(frame, TRUE);
-            frame = NULL;
+    if (!end)
+        end = args->end;
+    while (args->next < end) {
+        const char *comma = memchr(args->next, ',', (size_t)(end - args->next));
+        size_t length = (size_t)((comma ? comma : end) - args->next);
+        if (length > 0 && length % 2 == 0) {
+            GString *frame = g_string_sized_new(length / 2);
+            g_string_set_size(frame, length / 2);
+            if (gdbstub_decode_hex(args->next, length, (uint8_t *)frame->str))
+                g_ptr_array_add(frames, frame);
+            else
+                g_string_free(frame, TRUE);
         }
+        args->next += length + (comma ? 1 : 0);
     }
-    args->next += length;
-    return frame;
+    return frames;
+}
+
+/* The process a stop frame is about: its thread's, or the one that ended. */
+static int64_t frame_pid(const GString *frame)
+{
+    return pid_after(frame->str, frame->len, is_exit_stop(frame) ? ";process:" : "thread:p");
+}
+
+void gdbstub_adopt_untold(struct gdbstub *stub, struct gdbstub_cursor *args)
+{
+    GPtrArray *frames = take_frames(args);
+    int64_t own = gdbstub_process_id(stub);
+    while (frames->len > 0) {
+        GString *frame = g_ptr_array_steal_index(frames, 0);
+        int64_t pid = frame_pid(frame);
+        if (pid <= 0 || pid == own) {
+            /* Its own event: its last stop, told at the next resume. */
+            stub->own_pending = true;
+            g_string_free(frame, TRUE);
+            continue;
+        }
+        struct gdbstub_process *process = find_process(stub, pid);
+        /* Ended and dropped here once its stop was sent: listed till told. */
+        if (!process)
+            process = add_process(stub, pid, -1);
+        g_ptr_array_add(process->pending, frame);
+    }
+    g_ptr_array_free(frames, TRUE);
 }
 
 void gdbstub_handle_keep(struct gdbstub *stub, struct gdbstub_cursor *args)
@@ -1036,7 +1169,7 @@ void gdbstub_handle_keep(struct gdbstub *stub, struct gdbstub_cursor *args)
         return;
     struct gdbstub_process *process = add_process(stub, (int64_t)pid, fd);
     process->leaving = flags & KEEP_LEAVING;
-    process->pending = take_pending(args);
+    g_ptr_array_extend_and_steal(process->pending, take_frames(args));
     uint64_t descendant;
     while ((gdbstub_take_char(args, ';') || gdbstub_take_char(args, ',')) &&
            gdbstub_take_hex(args, &descendant)) {
@@ -1051,7 +1184,8 @@ bool gdbstub_owes_stops(const struct gdbstub *stub)
         return false;
     for (guint i = 0; stub->processes && i < stub->processes->len; i++) {
         const struct gdbstub_process *process = g_ptr_array_index(stub->processes, i);
-        if (process->pending)
+        /* An end to tell, or ones reached through it (no heir took them). */
+        if (has_pending(process) || reaches_living(process))
             return true;
     }
     return false;
@@ -1073,11 +1207,12 @@ bool gdbstub_pass_connection_on(struct gdbstub *stub)
         if (process != heir && (!process->leaving || process->descendants->len > 0))
             hand_over_process(heir, process);
     }
-    /* ";1": its last stop was not told gdb yet (the next resume tells it). */
-    char text[32];
-    snprintf(text, sizeof text, "QHermituxAdopt:%d;%d", stub->no_ack_mode ? 1 : 0,
-             heir->pending != NULL);
-    send_to_child_with_fd(heir, text, stub->connection_fd);
+    /* With the stops it sent that gdb has not heard yet. */
+    GString *text = g_string_new(NULL);
+    g_string_printf(text, "QHermituxAdopt:%d;", stub->no_ack_mode ? 1 : 0);
+    append_pending_hex(text, heir);
+    send_to_child_with_fd(heir, text->str, stub->connection_fd);
+    g_string_free(text, TRUE);
     /* This stub reads no more of it; its copy closes (the child has one). */
     gdbstub_close_connection(stub);
     return true;

@@ -32,6 +32,12 @@ static int thread_id_order(const void *a, const void *b)
 
 size_t gdbstub_thread_list(const struct gdbstub *stub, int64_t **ids)
 {
+    /* Ended (and told: an end is told at once): none left. A stub that
+     * serves on for its kept children's untold ends lists only theirs. */
+    if (gdbstub_program_ended(stub)) {
+        *ids = g_new(int64_t, 1);
+        return 0;
+    }
     if (!stub->ops->threads) {
         *ids = g_new(int64_t, 1);
         (*ids)[0] = SINGLE_THREAD_ID;
