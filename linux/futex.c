@@ -52,32 +52,6 @@ long linux_futex_wake(struct linux_process *process, uint64_t address, int count
     return host_futex(word, FUTEX_WAKE, (uint32_t)count, NULL, NULL, 0);
 }
 
-static bool alone(struct linux_process *process)
-{
-    g_mutex_lock(&process->threads_lock);
-    bool result = process->threads->len <= 1;
-    g_mutex_unlock(&process->threads_lock);
-    return result;
-}
-
-/*
- * A wait with no timeout in a program with one thread can only end by a
- * signal, and none is delivered into the guest yet: instead of hanging it
- * fails with -EDEADLK (it is one), which glibc reports as "The futex facility
- * returned an unexpected error code" and aborts — a diagnosable end.
- */
-static long futex_wait_forever(struct linux_thread *thread, uint32_t *word, int host_op,
-                               uint32_t value, uint32_t bitset)
-{
-    struct linux_process *process = thread->process;
-    if (alone(process) && __atomic_load_n(word, __ATOMIC_SEQ_CST) == value) {
-        if (process->config.verbose)
-            fprintf(stderr, "hermitux-run: futex wait with no other thread to wake it\n");
-        return -EDEADLK;
-    }
-    return host_futex(word, host_op, value, NULL, NULL, bitset);
-}
-
 static uint64_t futex_ns(const struct timespec *time)
 {
     return (uint64_t)time->tv_sec * 1000000000ULL + (uint64_t)time->tv_nsec;
@@ -133,8 +107,10 @@ static long futex_wait(struct linux_thread *thread, const uint64_t *args, int co
     int host_op = command | (op & (FUTEX_PRIVATE_FLAG | FUTEX_CLOCK_REALTIME));
     if ((op & FUTEX_CLOCK_REALTIME) && command == FUTEX_WAIT)
         return -ENOSYS; /* as Linux: the clock flag only for absolute waits */
+    /* No timeout: as long as Linux would wait, even in a program with one
+     * thread (a signal, or another process sharing the word, may end it). */
     if (!args[3])
-        return futex_wait_forever(thread, word, host_op, value, bitset);
+        return host_futex(word, host_op, value, NULL, NULL, bitset);
     struct timespec timeout;
     if (linux_copy_in(process, args[3], &timeout, sizeof(timeout)))
         return -EFAULT;
