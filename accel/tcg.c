@@ -44,25 +44,20 @@
  *     its exit, robust locks, FUTEX_WAKE_OP) take the lock as well
  *     (exclusive_begin): made while an engine was between the load and the
  *     store of a failing `lock cmpxchg`, such a store was lost (musl's
- *     thread-list lock stayed held by an exited thread, about 1 run in 50). One engine switching between
- *     threads was the other alternative; engines per thread keep each
- *     thread's registers, mappings and translated code where they are (no
- *     save/restore of the whole CPU at every switch), and blocked threads
- *     (host calls, futex waits) hold nothing. The lock is released at every
- *     exit (syscall, exception) and taken in arrival order; an engine that
- *     keeps it for a whole slice (TCG_TIME_SLICE_US) while another waits is
- *     stopped at its next block boundary and queues again, so a thread that
- *     spins without system calls does not starve the others. (Such stops
- *     used to resume at the wrong instruction: see check_exit_request.)
- *     tcg uses one host core. A single step of one thread while the others
- *     are resumed (gdb's default, `vCont;s:TID;c`) lets each of them take a
- *     short turn first (TCG_COURTESY_US), as Linux's other cores would run
- *     them: the stepped thread, stopped first, is woken first and used to
- *     step and report before the others asked for the lock, and the stop
- *     then kicked them (in CI none ran in 300 steps). The step waits only
- *     for engines that asked for the lock during the step before (bounded
- *     by TCG_ARRIVAL_US), never for one the debugger keeps stopped
- *     (scheduler locking) or one blocked in a host call (a futex wait):
+ *     thread-list lock stayed held by an exited thread, about 1 run in 50). One engine switching
+ * between threads was the other alternative; engines per thread keep each thread's registers,
+ * mappings and translated code where they are (no save/restore of the whole CPU at every switch),
+ * and blocked threads (host calls, futex waits) hold nothing. The lock is released at every exit
+ * (syscall, exception) and taken in arrival order; an engine that keeps it for a whole slice
+ * (TCG_TIME_SLICE_US) while another waits is stopped at its next block boundary and queues again,
+ * so a thread that spins without system calls does not starve the others. (Such stops used to
+ * resume at the wrong instruction: see check_exit_request.) tcg uses one host core. A single step
+ * of one thread while the others are resumed (gdb's default, `vCont;s:TID;c`) lets each of them
+ * take a short turn first (TCG_COURTESY_US), as Linux's other cores would run them: the stepped
+ * thread, stopped first, is woken first and used to step and report before the others asked for the
+ * lock, and the stop then kicked them (in CI none ran in 300 steps). The step waits only for
+ * engines that asked for the lock during the step before (bounded by TCG_ARRIVAL_US), never for one
+ * the debugger keeps stopped (scheduler locking) or one blocked in a host call (a futex wait):
  *     there is no fixed delay per step. See "stepping one thread" at
  *     exec_acquire_for_step.
  * Known gap: Unicorn 2.0.1 (QEMU 5) does not check the alignment of movaps
@@ -337,6 +332,17 @@ static bool is_mapped(const struct tcg_accel *tcg, uint64_t page)
     guint index = mapped_search(tcg, page);
     return index < tcg->mapped->len &&
            g_array_index(tcg->mapped, struct tcg_range, index).start <= page;
+}
+
+/* Code may have been translated from page: it lies in an executable range
+ * of contiguous frames (scattered ranges are data only). */
+static bool is_code_page(const struct tcg_accel *tcg, uint64_t page)
+{
+    guint index = mapped_search(tcg, page);
+    if (index >= tcg->mapped->len)
+        return false;
+    const struct tcg_range *range = &g_array_index(tcg->mapped, struct tcg_range, index);
+    return range->start <= page && (range->prot & UC_PROT_EXEC) && !range->reserve;
 }
 
 /* ---- Unicorn 2.0.1's internals ------------------------------------------- */
@@ -1719,9 +1725,14 @@ static int tcg_set_fpu(struct accel *accel, const struct cpu_fpu_state *fpu)
  * removed: drop the blocks holding the breakpoint's instruction. */
 static void invalidate_breakpoint_code(struct tcg_accel *tcg, const struct accel_breakpoint *bp)
 {
-    /* Unicorn translates the address first, which on an unmapped page would
-     * call the mapping hook outside a run; no code is translated there. */
-    if (bp->kind == ACCEL_BREAK_EXECUTE && is_mapped(tcg, bp->address & GUEST_PAGE_MASK))
+    /* Unicorn translates the address first, with a TLB fill outside a run:
+     * on an unmapped page it would call the mapping hook, and on a page of a
+     * scattered range the fill is not pointed at the page's frame (see
+     * frame_for_fill), so a later load of the page used the range's
+     * PROT_NONE reserve and the monitor died of SIGSEGV (gdb's breakpoint
+     * for an inferior call's return can lie on the stack). No code is
+     * translated from either. */
+    if (bp->kind == ACCEL_BREAK_EXECUTE && is_code_page(tcg, bp->address & GUEST_PAGE_MASK))
         uc_ctl_remove_cache(tcg->uc, bp->address, bp->address + 1);
 }
 

@@ -660,14 +660,9 @@ gdb_syscall_registers() {
 for gdb_libc in glibc musl; do
     custom "gdb-signals/$gdb_libc/syscall-registers" gdb_syscall_registers "$gdb_libc"
     custom "gdb-signals/$gdb_libc/blocked-signal" gdb_blocked_call_signal "$gdb_libc"
-    # tcg: the inferior call in the musl main thread kills hermitux-run (SIGSEGV in the
-    # tcg accelerator, on main before these cases too): kvm only there for now.
-    blocked_accels="kvm tcg"
-    [ "$gdb_libc" = musl ] && blocked_accels=kvm
-    custom "gdb-signals/$gdb_libc/blocked-join" gdb_blocked_call --accels "$blocked_accels" \
-        "$gdb_libc" join -512 '^joined$'
-    custom "gdb-signals/$gdb_libc/blocked-read" gdb_blocked_call --accels "$blocked_accels" \
-        "$gdb_libc" read -512 '^read returned 1, errno 0$'
+    custom "gdb-signals/$gdb_libc/blocked-join" gdb_blocked_call "$gdb_libc" join -512 '^joined$'
+    custom "gdb-signals/$gdb_libc/blocked-read" gdb_blocked_call "$gdb_libc" read -512 \
+        '^read returned 1, errno 0$'
     custom "gdb-signals/$gdb_libc/blocked-sleep" gdb_blocked_call "$gdb_libc" sleep -516 \
         '^nanosleep returned 0, errno 0$'
     custom "gdb-signals/$gdb_libc/blocked-changed" gdb_blocked_call_changed "$gdb_libc"
