@@ -44,6 +44,7 @@ signal_session() {
                 -e 's/Thread [0-9]+\.[0-9]+/Thread PID.TID/g' \
                 -e 's/\(signal=[0-9]+\)/(signal=ANY)/' \
                 -e '/^[* ] +[0-9]+ +Thread /s/([^ ])  +/\1 /g' \
+                -e '/^ +Id +Target Id +Frame/s/  +/ /g' \
                 >"$dir/$file.norm"
     done
 }
