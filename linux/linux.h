@@ -109,6 +109,12 @@ struct linux_config {
     /* Host fds that become the program's 0, 1 and 2 (normally 0, 1, 2; -1
      * for one the monitor was started without). */
     int stdin_fd, stdout_fd, stderr_fd;
+    /* Host fds above 2 that become the program's fds of the same numbers
+     * (ascending): the process takes them over and closes these numbers,
+     * so the program's close is the last one (a pipe's reader sees EOF).
+     * Numbers from LINUX_MAX_FDS on are left alone (said with -v). */
+    const int *inherited_fds;
+    size_t inherited_count;
     /* --strace: trace every syscall here in strace's format (NULL: off).
      * The caller keeps it open for the process's life. */
     FILE *strace_file;

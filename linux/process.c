@@ -53,6 +53,26 @@ static void init_limits(struct linux_process *process)
     process->limits[RLIMIT_DATA].rlim_cur = process->limits[RLIMIT_DATA].rlim_max = RLIM_INFINITY;
 }
 
+/* Makes host_fd (a copy of it, close-on-exec for the host) the program's
+ * fd: one the program was started with. 0, or -1 with *error (a closed
+ * host_fd stays closed for the program, as it would be for a process
+ * started that way: 0). */
+static int install_started_fd(struct linux_process *process, int fd, int host_fd, char **error)
+{
+    int copy = fcntl(host_fd, F_DUPFD_CLOEXEC, 3);
+    if (copy < 0) {
+        if (errno == EBADF)
+            return 0;
+        *error =
+            g_strdup_printf("linux: cannot duplicate host fd %d: %s", host_fd, g_strerror(errno));
+        return -1;
+    }
+    struct stat st;
+    process->fds[fd].host_fd = copy;
+    process->fds[fd].regular = fstat(copy, &st) == 0 && S_ISREG(st.st_mode);
+    return 0;
+}
+
 struct linux_process *linux_process_create(struct guest_memory *memory,
                                            const struct linux_config *config,
                                            const struct linux_cpu *cpu, char **error)
@@ -132,22 +152,24 @@ struct linux_process *linux_process_create(struct guest_memory *memory,
     }
     const int standard[3] = {config->stdin_fd, config->stdout_fd, config->stderr_fd};
     for (int fd = 0; fd < 3; fd++) {
-        if (standard[fd] < 0)
-            continue;
-        int host_fd = fcntl(standard[fd], F_DUPFD_CLOEXEC, 3);
-        if (host_fd < 0) {
-            /* A closed standard fd stays closed for the program, as it
-             * would be for a process started that way. */
-            if (errno == EBADF)
-                continue;
-            *error = g_strdup_printf("linux: cannot duplicate host fd %d: %s", standard[fd],
-                                     g_strerror(errno));
+        if (standard[fd] >= 0 && install_started_fd(process, fd, standard[fd], error) < 0) {
             linux_process_destroy(process);
             return NULL;
         }
-        struct stat st;
-        process->fds[fd].host_fd = host_fd;
-        process->fds[fd].regular = fstat(host_fd, &st) == 0 && S_ISREG(st.st_mode);
+    }
+    for (size_t i = 0; i < config->inherited_count; i++) {
+        int fd = config->inherited_fds[i];
+        if (fd >= LINUX_MAX_FDS) {
+            if (config->verbose)
+                fprintf(stderr, "hermitux-run: inherited fd %d is beyond the program's %d\n", fd,
+                        LINUX_MAX_FDS);
+            continue;
+        }
+        if (install_started_fd(process, fd, fd, error) < 0) {
+            linux_process_destroy(process);
+            return NULL;
+        }
+        close(fd);
     }
     linux_mm_init(process);
     return process;

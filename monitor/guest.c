@@ -572,6 +572,8 @@ struct guest *guest_create(const struct monitor_options *options, char **error)
         .stdin_fd = options->standard_fds[0],
         .stdout_fd = options->standard_fds[1],
         .stderr_fd = options->standard_fds[2],
+        .inherited_fds = options->inherited_fds,
+        .inherited_count = options->inherited_count,
         .strace_file = guest->strace_file,
         .host = {.opaque = guest,
                  .fork = monitor_guest_fork,

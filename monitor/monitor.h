@@ -54,6 +54,11 @@ struct monitor_options {
      * (gdbstub_handover_save); the program then starts halted for it. */
     char *exec_gdb;
     int standard_fds[3]; /* host fds that become the program's 0-2; -1: started without it */
+    /* The other fds the monitor was started with (a shell's `3<file`, the
+     * /dev/fd/63 of a process substitution, make's jobserver pipe), in
+     * ascending order: each becomes the program's fd of the same number. */
+    int *inherited_fds;
+    size_t inherited_count;
     bool no_sandbox;     /* --no-sandbox: no seccomp filter (monitor/sandbox.c) */
     bool sandbox_strict; /* --sandbox=strict: the allow-list filter instead */
     char *root_path;     /* --root DIR, absolute: the directory the program sees as / */
@@ -94,7 +99,8 @@ char *monitor_find_program(const char *name, char **environment);
  * Called first in main. Fills any of fds 0-2 the monitor was started
  * without with /dev/null, so no fd the monitor opens later (/dev/kvm, the
  * VM) takes their number and becomes the program's stdin; remembers which
- * were closed (monitor_parse_options gives the program those closed).
+ * were closed (monitor_parse_options gives the program those closed), and
+ * which others are open (without FD_CLOEXEC: inherited), for the program.
  * Raises the monitor's soft RLIMIT_NOFILE to its hard limit: the program's
  * fds are host fds too, and a program that fills its table must leave the
  * monitor room for its reports and core file.

@@ -3,8 +3,10 @@
 #include "monitor/monitor.h"
 #include "linux/linux.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <glib.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -126,9 +128,8 @@ static void follow_program_scripts(struct monitor_options *options, char **args,
     char *path = g_strdup(options->program);
     long result = linux_exec_follow_scripts(options->root_path, &path, &argv);
     if (result < 0) {
-        options->program_error =
-            g_strdup_printf("%s: its #! interpreter cannot run: %s", options->program,
-                            g_strerror((int)-result));
+        options->program_error = g_strdup_printf("%s: its #! interpreter cannot run: %s",
+                                                 options->program, g_strerror((int)-result));
         g_free(path);
         g_strfreev(argv);
         return;
@@ -181,9 +182,40 @@ static char *absolute_path(const char *path)
 #define MAX_TIMEOUT_SECONDS (G_MAXUINT / 1000)
 
 static bool standard_closed[3];
+static GArray *inherited_fds; /* of int: see monitor_options.inherited_fds */
+
+static gint compare_fds(gconstpointer a, gconstpointer b)
+{
+    return *(const int *)a - *(const int *)b;
+}
+
+/* The fds above 2 this process was started with: open, and without
+ * FD_CLOEXEC (which no fd keeps across an execve). */
+static void find_inherited_fds(void)
+{
+    inherited_fds = g_array_new(FALSE, FALSE, sizeof(int));
+    DIR *dir = opendir("/proc/self/fd");
+    if (!dir)
+        return;
+    struct dirent *entry;
+    while ((entry = readdir(dir)) != NULL) {
+        char *end;
+        long fd = strtol(entry->d_name, &end, 10);
+        if (end == entry->d_name || *end || fd < 3 || fd > INT_MAX || fd == dirfd(dir))
+            continue;
+        int flags = fcntl((int)fd, F_GETFD);
+        if (flags >= 0 && !(flags & FD_CLOEXEC)) {
+            int value = (int)fd;
+            g_array_append_val(inherited_fds, value);
+        }
+    }
+    closedir(dir);
+    g_array_sort(inherited_fds, compare_fds);
+}
 
 void monitor_reserve_fds(void)
 {
+    find_inherited_fds();
     for (int fd = 0; fd < 3; fd++) {
         if (fcntl(fd, F_GETFD) >= 0 || errno != EBADF)
             continue;
@@ -212,6 +244,7 @@ void monitor_options_free(struct monitor_options *options)
     g_strfreev(options->environment);
     g_free(options->program);
     g_free(options->program_error);
+    g_free(options->inherited_fds);
     g_strfreev(options->program_argv);
     memset(options, 0, sizeof(*options));
 }
@@ -523,6 +556,10 @@ enum monitor_parse_result monitor_parse_options(int argc, char **argv, char **en
         follow_program_scripts(options, args_view + first, arg_count - first);
     for (int fd = 0; fd < 3; fd++)
         options->standard_fds[fd] = standard_closed[fd] ? -1 : fd;
+    if (inherited_fds && !exec) {
+        options->inherited_count = inherited_fds->len;
+        options->inherited_fds = g_memdup2(inherited_fds->data, inherited_fds->len * sizeof(int));
+    }
     options->no_sandbox = no_sandbox;
     if (!options->program_argv) {
         options->program_argv = g_new0(char *, MAX(arg_count - first, 1) + 1);

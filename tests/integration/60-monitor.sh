@@ -88,3 +88,36 @@ kernel_halts() {
 custom kernel/triple-fault kernel_triple_fault
 custom kernel/unknown-port kernel_unknown_port
 custom kernel/halt kernel_halts
+
+# The fds the monitor is started with beyond 0-2 are the program's, at the same numbers,
+# as if a shell had started the program itself: `3<file`, a process substitution's
+# /dev/fd/63, and a pipe whose reader sees EOF once the program closes its end (so the
+# monitor keeps no copy). Run by bash, natively and in the VM, and compared.
+inherited_fds() {
+    local accel=$1 dir=$2 mode
+    echo "from fd 3" >"$dir/file"
+    for mode in native vm; do
+        local run=() ack=$dir/ack-$mode
+        [ "$mode" = vm ] && run=("$HERMITUX_RUN" --accel="$accel")
+        mkfifo "$ack"
+        (
+            "${run[@]}" /bin/busybox cat /dev/fd/3 3<"$dir/file"
+            "${run[@]}" /bin/busybox cat <(echo "from a process substitution")
+            "${run[@]}" /bin/busybox sh -c 'echo "fd 4: $(cat <&4)"' 4<"$dir/file"
+            # fd 3 is the only writer of the pipe: its reader answers once it sees EOF
+            # (exec: no shell or timeout keeps a copy; the fifo is opened read-write on
+            # both sides, so neither waits for ever, and by the program first, so the answer
+            # is not lost in a fifo nobody holds).
+            { exec "${run[@]}" /bin/busybox sh -c \
+                'exec 5<>"$0" 3>&-; read -t 20 answer <&5; echo "the reader saw ${answer:-nothing}"' \
+                "$ack" 3>&1 >"$dir/eof-$mode"; } | { cat >/dev/null; echo EOF 1<>"$ack"; }
+            cat "$dir/eof-$mode"
+        ) </dev/null >"$dir/$mode.out" 2>&1
+        echo "status $?" >>"$dir/$mode.out"
+    done
+    if ! cmp -s "$dir/native.out" "$dir/vm.out"; then
+        echo "differs from native: $(diff "$dir/native.out" "$dir/vm.out" | tr '\n' '|' | cut -c1-300)"
+        return 1
+    fi
+}
+custom monitor/inherited-fds inherited_fds
