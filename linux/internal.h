@@ -462,6 +462,11 @@ struct linux_thread *linux_thread_find(struct linux_process *process, int tid);
  * and so alive, until the caller lets the lock go. */
 struct linux_thread *linux_thread_find_locked(struct linux_process *process, int tid);
 
+/* thread.c: a guest thread renamed (prctl PR_SET_NAME from itself, self;
+ * its /proc comm file): its host thread gets the name too, and the host
+ * process (ps, pidof, killall) with the main thread's. */
+void linux_thread_name_host(struct linux_thread *thread, const char *name, bool self);
+
 /* thread.c: brackets the monitor's read-modify-write of a guest word the
  * program's other threads may be changing with atomic instructions (see
  * linux_thread_host.exclusive). */

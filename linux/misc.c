@@ -379,6 +379,7 @@ static long sys_prctl(struct linux_thread *thread, const uint64_t *args)
         g_mutex_lock(&process->misc_lock); /* /proc readers copy it under the lock */
         memcpy(thread->comm, name, sizeof(name));
         g_mutex_unlock(&process->misc_lock);
+        linux_thread_name_host(thread, name, true);
         return 0;
     }
     case PR_GET_NAME:

@@ -1183,6 +1183,7 @@ long linux_proc_set_comm(struct linux_process *process, const struct linux_proc_
         g_mutex_lock(&process->misc_lock);
         g_strlcpy(thread->comm, name, sizeof(thread->comm));
         g_mutex_unlock(&process->misc_lock);
+        linux_thread_name_host(thread, thread->comm, false);
     }
     g_mutex_unlock(&process->threads_lock);
     return thread ? 0 : -ESRCH;

@@ -9,10 +9,12 @@
  */
 #include "linux/internal.h"
 
+#include <fcntl.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -93,6 +95,35 @@ void *linux_thread_host_data(const struct linux_thread *thread)
 const char *linux_thread_name(const struct linux_thread *thread)
 {
     return thread->comm;
+}
+
+/* Writes name into the host's comm file of host thread tid of this process
+ * (0: its leader). */
+static void write_host_comm(int tid, const char *name)
+{
+    char path[64];
+    if (tid)
+        snprintf(path, sizeof(path), "/proc/self/task/%d/comm", tid);
+    else
+        g_strlcpy(path, "/proc/self/comm", sizeof(path));
+    int fd = open(path, O_WRONLY | O_CLOEXEC);
+    if (fd < 0)
+        return;
+    ssize_t written = write(fd, name, strlen(name));
+    (void)written; /* a name the host refuses only shows less in ps */
+    close(fd);
+}
+
+void linux_thread_name_host(struct linux_thread *thread, const char *name, bool self)
+{
+    if (self)
+        prctl(PR_SET_NAME, name);
+    else if (thread != thread->process->main_thread)
+        write_host_comm(thread->tid, name);
+    /* The main thread's host thread is a vCPU thread; the host shows the
+     * process by its leader, the monitor's main thread. */
+    if (thread == thread->process->main_thread)
+        write_host_comm(0, name);
 }
 
 long linux_thread_take_syscall_value(struct linux_thread *thread)

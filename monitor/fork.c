@@ -24,6 +24,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -129,9 +130,37 @@ long monitor_guest_fork(void *opaque, uint64_t child_stack)
     return 0;
 }
 
+/* The program's environment for the new monitor (options.c reads it):
+ * each entry with its NUL, in a memfd it inherits. The fd, or a negative
+ * errno. */
+static int environment_fd(char *const envp[])
+{
+    int fd = memfd_create("hermitux-exec-env", 0);
+    if (fd < 0)
+        return -errno;
+    for (char *const *entry = envp; *entry; entry++) {
+        size_t length = strlen(*entry) + 1, done = 0;
+        while (done < length) {
+            ssize_t written = write(fd, *entry + done, length - done);
+            if (written < 0) {
+                int error = errno;
+                close(fd);
+                return -error;
+            }
+            done += (size_t)written;
+        }
+    }
+    if (lseek(fd, 0, SEEK_SET) < 0) {
+        int error = errno;
+        close(fd);
+        return -error;
+    }
+    return fd;
+}
+
 /* The hidden options that make a new monitor what this one is. */
 static GPtrArray *exec_arguments(const struct guest *guest, const char *path, char *const argv[],
-                                 char *const envp[], int state_fd, const char *gdb_session)
+                                 int env_fd, int state_fd, const char *gdb_session)
 {
     const struct monitor_options *options = guest->options;
     GPtrArray *args = g_ptr_array_new_with_free_func(g_free);
@@ -158,8 +187,7 @@ static GPtrArray *exec_arguments(const struct guest *guest, const char *path, ch
     if (gdb_session)
         g_ptr_array_add(args, g_strdup_printf("--exec-gdb=%s", gdb_session));
     g_ptr_array_add(args, g_strdup_printf("--exec-path=%s", path));
-    for (char *const *entry = envp; *entry; entry++)
-        g_ptr_array_add(args, g_strdup_printf("--exec-env=%s", *entry));
+    g_ptr_array_add(args, g_strdup_printf("--exec-env-fd=%d", env_fd));
     g_ptr_array_add(args, g_strdup("--"));
     for (char *const *arg = argv; *arg; arg++)
         g_ptr_array_add(args, g_strdup(*arg));
@@ -174,7 +202,15 @@ long monitor_guest_exec(void *opaque, const char *path, char *const argv[], char
     /* A debugger stays attached across the execve, as under gdbserver. */
     char *gdb_session =
         guest->exec_handover ? guest->exec_handover(guest->exec_handover_opaque, false) : NULL;
-    GPtrArray *args = exec_arguments(guest, path, argv, envp, state_fd, gdb_session);
+    int env_fd = environment_fd(envp);
+    if (env_fd < 0) {
+        long error = env_fd;
+        if (gdb_session)
+            g_free(guest->exec_handover(guest->exec_handover_opaque, true));
+        g_free(gdb_session);
+        return error;
+    }
+    GPtrArray *args = exec_arguments(guest, path, argv, env_fd, state_fd, gdb_session);
     /* The signals forwarded to the program stay blocked across the execve
      * (they are already in this thread): one sent now stays pending and
      * the new monitor's forwarder gives it to the new program, as Linux
@@ -195,6 +231,7 @@ long monitor_guest_exec(void *opaque, const char *path, char *const argv[], char
     long error = -errno;
     pthread_sigmask(SIG_SETMASK, &saved, NULL);
     g_ptr_array_free(args, TRUE);
+    close(env_fd);
     if (gdb_session)
         g_free(guest->exec_handover(guest->exec_handover_opaque, true));
     g_free(gdb_session);

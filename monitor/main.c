@@ -60,6 +60,33 @@ static char **program_environment(void)
     return g_environ_setenv(copy, "G_SLICE", mark, TRUE);
 }
 
+/*
+ * After a guest execve, the host shows this monitor as the program: its
+ * command line (ps, pidof, /proc/PID/cmdline) becomes the program's argv,
+ * written over the hidden options in place, as setproctitle does. The rest
+ * of the area is zeroed: a reader of /proc/PID/cmdline sees empty
+ * arguments after the program's (moving the area's end takes
+ * PR_SET_MM, which needs CAP_SYS_RESOURCE). The options are parsed by then; nothing reads
+ * argv's strings again.
+ */
+static void show_program_argv(int argc, char **argv, char *const *program_argv)
+{
+    if (argc < 1)
+        return;
+    char *start = argv[0], *end = argv[argc - 1] + strlen(argv[argc - 1]) + 1;
+    for (int i = 1; i < argc; i++)
+        if (argv[i] != argv[i - 1] + strlen(argv[i - 1]) + 1)
+            return; /* not the kernel's contiguous layout: leave it */
+    char *cursor = start;
+    for (char *const *arg = program_argv; *arg && cursor < end; arg++) {
+        size_t length = MIN(strlen(*arg) + 1, (size_t)(end - cursor));
+        memmove(cursor, *arg, length);
+        cursor += length;
+    }
+    memset(cursor, 0, (size_t)(end - cursor));
+    end[-1] = '\0';
+}
+
 int main(int argc, char **argv)
 {
     glib_slices_use_malloc(argv);
@@ -80,6 +107,8 @@ int main(int argc, char **argv)
     case MONITOR_PARSE_RUN:
         break;
     }
+    if (options.has_exec_state)
+        show_program_argv(argc, argv, options.program_argv);
     int status = monitor_run(&options);
     monitor_options_free(&options);
     return status;

@@ -178,6 +178,26 @@ static char *absolute_path(const char *path)
     return path ? g_canonicalize_filename(path, NULL) : NULL;
 }
 
+/* The program's environment after an execve, which the old monitor wrote
+ * into fd (NAME=VALUE entries, each ending with a NUL) rather than into
+ * the new one's command line, which every user of the host can read (ps):
+ * an environment is only its owner's (/proc/PID/environ). */
+static char **read_exec_environment(int fd)
+{
+    GPtrArray *entries = g_ptr_array_new();
+    char *text = NULL;
+    size_t length = 0;
+    FILE *file = fd >= 0 ? fdopen(dup(fd), "r") : NULL;
+    if (file) {
+        while (getdelim(&text, &length, '\0', file) > 0)
+            g_ptr_array_add(entries, g_strdup(text));
+        free(text);
+        fclose(file);
+    }
+    g_ptr_array_add(entries, NULL);
+    return (char **)g_ptr_array_free(entries, FALSE);
+}
+
 /* The longest --timeout the main loop's millisecond timer can hold. */
 #define MAX_TIMEOUT_SECONDS (G_MAXUINT / 1000)
 
@@ -326,7 +346,7 @@ enum monitor_parse_result monitor_parse_options(int argc, char **argv, char **en
     /* Hidden: how a guest execve starts the next monitor (monitor/fork.c). */
     int exec_state_fd = -1;
     char *exec_path = NULL, *exec_gdb = NULL;
-    char **exec_env = NULL;
+    int exec_env_fd = -1;
     gboolean verbose = FALSE, clear_env = FALSE, version = FALSE;
     GOptionEntry entries[] = {
         {"accel", 0, 0, G_OPTION_ARG_STRING, &accel,
@@ -377,7 +397,7 @@ enum monitor_parse_result monitor_parse_options(int argc, char **argv, char **en
         {"version", 0, 0, G_OPTION_ARG_NONE, &version, "Print the version and exit", NULL},
         {"exec-state", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_INT, &exec_state_fd, NULL, NULL},
         {"exec-path", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_FILENAME, &exec_path, NULL, NULL},
-        {"exec-env", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_FILENAME_ARRAY, &exec_env, NULL, NULL},
+        {"exec-env-fd", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_INT, &exec_env_fd, NULL, NULL},
         {"exec-gdb", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_STRING, &exec_gdb, NULL, NULL},
         {NULL, 0, 0, 0, NULL, NULL, NULL},
     };
@@ -519,7 +539,7 @@ enum monitor_parse_result monitor_parse_options(int argc, char **argv, char **en
     }
 
     if (exec)
-        options->environment = exec_env ? g_strdupv(exec_env) : g_new0(char *, 1);
+        options->environment = read_exec_environment(exec_env_fd);
     else
         options->environment = clear_env ? g_new0(char *, 1) : g_strdupv(environment);
     for (char **setting = setenv_list; setting && *setting; setting++) {
@@ -593,7 +613,8 @@ out:
     g_clear_pointer(&strace_target, g_free);
     g_free(exec_path);
     g_free(exec_gdb);
-    g_strfreev(exec_env);
+    if (exec_env_fd >= 0)
+        close(exec_env_fd);
     g_option_context_free(context);
     return result;
 }

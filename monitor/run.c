@@ -21,6 +21,7 @@
 #include <glib.h>
 #include <pthread.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -728,7 +729,9 @@ static int thread_spawn(void *opaque, struct linux_thread *parent, struct linux_
     if (run->ending)
         run->guest->accel_ops->stop(accel);
     g_mutex_unlock(&run->lock);
-    GThread *thread = g_thread_try_new("vcpu", thread_vcpu_thread, vcpu, NULL);
+    /* Named as the guest thread (its parent's name, as Linux gives it), so
+     * ps, top and pidof on the host see the program's names. */
+    GThread *thread = g_thread_try_new(linux_thread_name(child), thread_vcpu_thread, vcpu, NULL);
     if (!thread) {
         g_mutex_lock(&run->lock);
         g_ptr_array_remove(run->vcpus, vcpu);
@@ -1189,7 +1192,11 @@ int monitor_run(const struct monitor_options *options)
      * once the vCPU thread runs: its execve may stop the forwarder. */
     if (run.forwarder)
         let_forwarded_signals_in(0);
-    GThread *thread = g_thread_new("vcpu", main_vcpu_thread, &run.main_vcpu);
+    /* The monitor's main thread leads the host process: /proc/PID/comm
+     * (ps, pgrep, pidof, killall) reads its name. */
+    const char *name = linux_thread_name(run.main_vcpu.thread);
+    prctl(PR_SET_NAME, name);
+    GThread *thread = g_thread_new(name, main_vcpu_thread, &run.main_vcpu);
     g_main_loop_run(run.loop);
     g_thread_join(thread);
     wait_for_vcpu_threads(&run);

@@ -121,3 +121,29 @@ inherited_fds() {
     fi
 }
 custom monitor/inherited-fds inherited_fds
+
+# What the host shows of a program (ps, pidof, /proc/PID of another process): the name
+# and, after an execve, the command line are the program's, and its environment is not
+# in its command line (which every user can read). Seen from a shell in the VM, which
+# reads the host's /proc for its child, and compared with the same script run natively.
+host_view() {
+    local accel=$1 dir=$2 mode
+    local script='SECRET_VALUE=42 /bin/sleep 5 & child=$!
+        for i in $(seq 100); do [ "$(cat /proc/$child/comm)" = sleep ] && break; sleep 0.1; done
+        echo "comm: $(cat /proc/$child/comm)"
+        echo "cmdline: $(tr "\0" " " </proc/$child/cmdline | sed "s/ *$//")"
+        grep -c SECRET_VALUE /proc/$child/cmdline
+        kill $child'
+    for mode in native vm; do
+        local run=()
+        [ "$mode" = vm ] && run=("$HERMITUX_RUN" --accel="$accel")
+        timeout -k 5 "$TIMEOUT" "${run[@]}" /bin/busybox sh -c "$script" </dev/null \
+            >"$dir/$mode.out" 2>&1
+        echo "status $?" >>"$dir/$mode.out"
+    done
+    if ! cmp -s "$dir/native.out" "$dir/vm.out"; then
+        echo "differs from native: $(diff "$dir/native.out" "$dir/vm.out" | tr '\n' '|' | cut -c1-300)"
+        return 1
+    fi
+}
+custom monitor/host-view host_view
