@@ -101,7 +101,7 @@ same_as_native() {
 # The fds the monitor is started with beyond 0-2 are the program's, at the same numbers,
 # as if a shell had started the program itself: `3<file`, a process substitution's
 # /dev/fd/63, and a pipe whose reader sees EOF once the program closes its end (so the
-# monitor keeps no copy). Run by bash, natively and in the VM, and compared.
+# monitor keeps no copy), also when that pipe is its stdout. Run by bash, natively and in the VM, and compared.
 inherited_fds() {
     local accel=$1 dir=$2 mode
     echo "from fd 3" >"$dir/file"
@@ -120,6 +120,11 @@ inherited_fds() {
             { exec "${run[@]}" /bin/busybox sh -c \
                 'exec 5<>"$0" 3>&-; read -t 20 answer <&5; echo "the reader saw ${answer:-nothing}"' \
                 "$ack" 3>&1 >"$dir/eof-$mode"; } | { cat >/dev/null; echo EOF 1<>"$ack"; }
+            cat "$dir/eof-$mode"
+            # The same with stdout, which the monitor does not keep either.
+            { exec "${run[@]}" /bin/busybox sh -c \
+                'exec 5<>"$0" 1>&-; read -t 20 answer <&5; echo "stdout: the reader saw ${answer:-nothing}" >&2' \
+                "$ack" 2>"$dir/eof-$mode"; } | { cat >/dev/null; echo EOF 1<>"$ack"; }
             cat "$dir/eof-$mode"
         ) </dev/null >"$dir/$mode.out" 2>&1
         echo "status $?" >>"$dir/$mode.out"
