@@ -191,7 +191,7 @@ struct accel_capabilities {
      * fails: get_fpu is the whole state). */
     uint64_t xsave_features;
     uint32_t xsave_size;
-    char description[256]; /* one line for --verbose: mechanisms in use */
+    char description[384]; /* one line for --verbose: mechanisms in use */
 };
 
 /* Every backend's vCPU object starts with this. The kick fields are

@@ -39,6 +39,8 @@
 
 #define KVM_REQUIRED_API 12
 
+#define RFLAGS_TF 0x100u /* the trap flag: a #DB after the next instruction */
+
 /* What the vCPUs of one VM share. */
 struct kvm_vm {
     struct guest_memory *memory;
@@ -75,6 +77,9 @@ struct kvm_vm {
     bool flush_pending; /* __atomic */
     struct accel_capabilities capabilities;
     bool pvm; /* the host's KVM is PVM (kvm_describe) */
+    /* A stop right after an int3 is resolved by a step probe (PVM), not
+     * taken as a stop like any other (hardware KVM): kvm_describe. */
+    bool int3_step_probe;
 };
 
 /* One vCPU. */
@@ -98,9 +103,16 @@ struct kvm_accel {
     /* Resumed from an exception stub (in_exception cleared): until the
      * vCPU runs again, it may still be in the stub's tail (kvm_back_in_stub). */
     bool left_stub;
-    bool signal_mask_set;   /* KVM_SET_SIGNAL_MASK done on the owner thread */
-    bool in_guest;          /* holds vm->running, in or about to be in KVM_RUN (__atomic) */
-    uint64_t syscall_entry; /* LSTAR, read at the first doorbell exit */
+    /* The step probe of a stop right after an int3 (kvm_start_int3_probe):
+     * wanted at the stop, under way from the next KVM_RUN to the exception
+     * exit that ends it, KVM's single step armed until its first exit. */
+    bool int3_probe_wanted;
+    bool int3_probing;
+    bool int3_probe_armed;
+    struct kvm_guest_debug debug; /* as last set (kvm_set_debug) */
+    bool signal_mask_set;         /* KVM_SET_SIGNAL_MASK done on the owner thread */
+    bool in_guest;                /* holds vm->running, in or about to be in KVM_RUN (__atomic) */
+    uint64_t syscall_entry;       /* LSTAR, read at the first doorbell exit */
     /* The vCPU's XSAVE image as last read or written, valid until the
      * guest runs again: a signal's delivery reads the FP state and then
      * sets the handler's, which then needs no second KVM_GET_XSAVE. */
@@ -495,14 +507,21 @@ static void kvm_describe(struct kvm_vm *vm)
     caps->user_single_step = guest_debug && !pvm;
     caps->user_hw_breakpoints = guest_debug && !pvm;
     caps->watchpoints = guest_debug && !pvm;
+    /* On PVM a program's int3 is a KVM exit whose #BP KVM queues and
+     * delivers at the next entry: a kick in between leaves a stop that looks
+     * like one after an int3 whose trap already came. The CPU delivers it
+     * itself on hardware KVM. */
+    vm->int3_step_probe = pvm;
     snprintf(caps->description, sizeof(caps->description),
              "kvm: host KVM %s; sync regs %s; syscalls through the doorbell (one MMIO exit "
              "each); exceptions through guest IDT stubs (one PIO exit each); "
-             "KVM_SET_GUEST_DEBUG %s; one vCPU per thread",
+             "KVM_SET_GUEST_DEBUG %s; a stop right after an int3 %s; one vCPU per thread",
              kvm_host_flavour(), vm->sync_regs ? "yes" : "no",
              !guest_debug ? "absent"
              : pvm        ? "for guest-kernel code only"
-                          : "for kernel and program");
+                          : "for kernel and program",
+             vm->int3_step_probe ? "resolved by a single-step probe (its #BP may be queued)"
+                                 : "an ordinary stop (the CPU delivers its #BP)");
 }
 
 static void kvm_add_flush_slot(struct kvm_vm *vm);
@@ -699,6 +718,8 @@ struct kvm_msr_block {
     struct kvm_msr_entry entries[KVM_MSR_COUNT];
 };
 
+static void kvm_cancel_int3_probe(struct kvm_accel *kvm);
+
 static int kvm_get_state(struct accel *accel, struct cpu_state *state, unsigned parts)
 {
     struct kvm_accel *kvm = kvm_of(accel);
@@ -768,6 +789,9 @@ static int kvm_set_state(struct accel *accel, const struct cpu_state *state, uns
         return result;
     bool regs_changed = false, sregs_changed = false;
     if (parts & CPU_STATE_GPRS) {
+        /* Written registers decide for the probe (and, as ever, drop a #BP
+         * still queued): the program goes on from what they say. */
+        kvm_cancel_int3_probe(kvm);
         regs->rax = state->rax, regs->rbx = state->rbx, regs->rcx = state->rcx;
         regs->rdx = state->rdx, regs->rsi = state->rsi, regs->rdi = state->rdi;
         regs->rbp = state->rbp;
@@ -1017,7 +1041,10 @@ static int kvm_set_debug(struct accel *accel, bool single_step,
         dr7 |= (2ULL << (i * 2)) | ((uint64_t)(rw | len << 2) << (16 + i * 4));
     }
     debug.arch.debugreg[7] = dr7 | (count ? 0x600 : 0);
-    return ioctl(kvm_of(accel)->vcpu_fd, KVM_SET_GUEST_DEBUG, &debug) < 0 ? -errno : 0;
+    if (ioctl(kvm_of(accel)->vcpu_fd, KVM_SET_GUEST_DEBUG, &debug) < 0)
+        return -errno;
+    kvm_of(accel)->debug = debug;
+    return 0;
 }
 
 static void kvm_stop(struct accel *accel)
@@ -1513,21 +1540,146 @@ static bool kvm_back_in_stub(struct kvm_accel *kvm, const struct kvm_regs *regs)
  * drops it, so the program ran on past its int3 (a SIGTRAP handler loop
  * with a 50 us timer lost 4-8 traps in 5000). The byte before rip is 0xcc:
  * the trap may be pending. A handler that returns right after an int3 looks
- * the same; its signals then wait for the vCPU's next exit.
+ * the same; the step probe below tells them apart.
  */
 static bool kvm_int3_may_be_pending(struct kvm_accel *kvm, const struct kvm_regs *regs)
 {
     uint8_t before = 0;
-    return kvm->interrupted && kvm->vm->pvm && regs->rip > 0 &&
+    return kvm->interrupted && kvm->vm->int3_step_probe && regs->rip > 0 &&
            guest_read(kvm->vm->memory, regs->rip - 1, &before, 1, GUEST_ACCESS_DEBUG) == 0 &&
            before == 0xcc;
 }
 
+/*
+ * The step probe: the program resumes under KVM's single step
+ * (KVM_GUESTDBG_SINGLESTEP), which sets TF without writing the registers,
+ * so a #BP KVM still holds stays queued (setting TF with KVM_SET_REGS
+ * dropped it: trap_storm lost 20-50 of 5000 traps). That #BP is delivered
+ * at entry, before any instruction; without one the instruction at rip
+ * runs and its #DB follows (PVM delivers it through the guest IDT). KVM
+ * steps the exception stub at CPL0, so the first exit is a KVM debug exit
+ * there (kvm_int3_probe_step): the step is disarmed and the stub goes on to
+ * its exception exit, which tells which it was (kvm_end_int3_probe_at_exception).
+ * Either way that exit comes within one instruction, instead of waiting for
+ * one that a program spinning without syscalls never makes. No probe when
+ * TF is set already (gdb's step, the program's own) or the debugger has
+ * armed KVM's debugging itself: the exit comes soon then anyway.
+ */
+static int kvm_start_int3_probe(struct kvm_accel *kvm)
+{
+    kvm->int3_probe_wanted = false;
+    struct kvm_regs *regs;
+    struct kvm_sregs *sregs;
+    int result = kvm_load_regs(kvm, &regs, &sregs);
+    if (result < 0 || (regs->rflags & RFLAGS_TF) || kvm->debug.control)
+        return result;
+    struct kvm_guest_debug step = {.control = KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_SINGLESTEP};
+    if (ioctl(kvm->vcpu_fd, KVM_SET_GUEST_DEBUG, &step) < 0)
+        return -errno;
+    kvm->int3_probing = kvm->int3_probe_armed = true;
+    return 0;
+}
+
+/* KVM's single step goes back to what the debugger set (nothing). */
+static int kvm_disarm_int3_probe(struct kvm_accel *kvm)
+{
+    if (!kvm->int3_probe_armed)
+        return 0;
+    kvm->int3_probe_armed = false;
+    return ioctl(kvm->vcpu_fd, KVM_SET_GUEST_DEBUG, &kvm->debug) < 0 ? -errno : 0;
+}
+
+static void kvm_cancel_int3_probe(struct kvm_accel *kvm)
+{
+    kvm->int3_probe_wanted = kvm->int3_probing = false;
+    (void)kvm_disarm_int3_probe(kvm);
+}
+
+/* The probed instruction was a syscall: its r11 took the probe's TF. */
+static bool kvm_probed_syscall(struct kvm_accel *kvm, uint64_t next_rip)
+{
+    uint8_t code[2];
+    return next_rip >= 2 &&
+           guest_read(kvm->vm->memory, next_rip - 2, code, sizeof code, GUEST_ACCESS_DEBUG) == 0 &&
+           code[0] == 0x0f && code[1] == 0x05;
+}
+
+/* r11 as the probed syscall left it, without the probe's TF. */
+static int kvm_clear_probe_r11(struct kvm_accel *kvm)
+{
+    struct kvm_regs *regs;
+    struct kvm_sregs *sregs;
+    int result = kvm_load_regs(kvm, &regs, &sregs);
+    if (result < 0 || !(regs->r11 & RFLAGS_TF))
+        return result;
+    regs->r11 &= ~RFLAGS_TF;
+    return kvm_store_regs(kvm, true, false);
+}
+
+/*
+ * KVM's debug exit during the probe: in an exception stub (CPL0) the stub
+ * runs on, unstepped, to its exception exit (true: run again). At CPL3 the
+ * step itself ended there (a host that reports CPL3 steps to the monitor):
+ * nothing was queued, and *exit becomes the stop where signals go.
+ */
+static int kvm_int3_probe_step(struct kvm_accel *kvm, struct accel_exit *exit, bool *run_again)
+{
+    int result = kvm_disarm_int3_probe(kvm);
+    struct kvm_regs *regs;
+    struct kvm_sregs *sregs;
+    if (result == 0)
+        result = kvm_load_regs(kvm, &regs, &sregs);
+    if (result < 0)
+        return result;
+    *run_again = sregs->cs.dpl == 0;
+    if (*run_again)
+        return 0;
+    kvm->int3_probing = false;
+    exit->reason = ACCEL_EXIT_STOPPED;
+    return 0;
+}
+
+/* The probe ended in an exit other than an exception's: a syscall's
+ * doorbell (the probed instruction, when no #DB came first) has the
+ * probe's TF in r11. */
+static int kvm_end_int3_probe(struct kvm_accel *kvm, bool doorbell)
+{
+    kvm->int3_probing = false;
+    int result = kvm_disarm_int3_probe(kvm);
+    if (result == 0 && doorbell)
+        result = kvm_clear_probe_r11(kvm);
+    return result;
+}
+
+/*
+ * The probe's exit was an exception: TF goes from its frame. A #DB is the
+ * probe's own step (the program had TF clear): no trap was queued, and the
+ * exit is a stop where signals are delivered, the program one instruction
+ * further on. Anything else (the queued #BP, a fault of the instruction)
+ * is the program's exception as usual.
+ */
+static void kvm_end_int3_probe_at_exception(struct kvm_accel *kvm, struct accel_exit *exit)
+{
+    kvm->int3_probing = false;
+    (void)kvm_disarm_int3_probe(kvm);
+    kvm->frame.rflags &= ~RFLAGS_TF;
+    kvm->frame_dirty = true;
+    if (exit->reason != ACCEL_EXIT_EXCEPTION || exit->vector != 1 || exit->in_kernel)
+        return;
+    if (kvm_probed_syscall(kvm, kvm->frame.rip) ||
+        (kvm->syscall_entry && kvm->frame.rip == kvm->syscall_entry))
+        (void)kvm_clear_probe_r11(kvm);
+    memset(exit, 0, sizeof(*exit));
+    exit->reason = ACCEL_EXIT_STOPPED;
+    exit->debug_slot = -1;
+}
+
 /* Whether a stop came between an exception and its exit (accel.h's
  * mid_exception): in guest kernel code that is not a resumed stub's tail,
- * or with an exception KVM has queued for injection (a kick between an
+ * with an exception KVM has queued for injection (a kick between an
  * instruction that faulted and the delivery: written registers would drop
- * or move it). */
+ * or move it), or right after an int3 on PVM (then the step probe runs
+ * first: kvm_start_int3_probe). */
 static bool kvm_stopped_mid_exception(struct kvm_accel *kvm)
 {
     bool left_stub = kvm->left_stub;
@@ -1538,13 +1690,18 @@ static bool kvm_stopped_mid_exception(struct kvm_accel *kvm)
         return false;
     if (sregs->cs.dpl == 0)
         return !(left_stub && kvm_back_in_stub(kvm, regs));
+    if (kvm->int3_probing)
+        return true; /* its exit comes within one instruction */
     if (!kvm->interrupted)
         return false;
     struct kvm_vcpu_events events;
     if (ioctl(kvm->vcpu_fd, KVM_GET_VCPU_EVENTS, &events) == 0 &&
         (events.exception.injected || events.exception.pending))
         return true;
-    return kvm_int3_may_be_pending(kvm, regs);
+    if (!kvm_int3_may_be_pending(kvm, regs))
+        return false;
+    kvm->int3_probe_wanted = true;
+    return true;
 }
 
 static int kvm_handle_exception(struct kvm_accel *kvm, unsigned vector, struct accel_exit *exit)
@@ -1625,6 +1782,11 @@ static int kvm_run(struct accel *accel, struct accel_exit *exit)
         kvm->frame_dirty = false;
         kvm->left_stub = true;
     }
+    if (kvm->int3_probe_wanted && (result = kvm_start_int3_probe(kvm)) < 0) {
+        snprintf(exit->message, sizeof(exit->message), "cannot set the int3 step probe: %s",
+                 strerror(-result));
+        return result;
+    }
 
     int spurious = 0, lost = 0;
     for (;;) {
@@ -1667,6 +1829,23 @@ static int kvm_run(struct accel *accel, struct accel_exit *exit)
         }
         kvm->interrupted = false;
         struct kvm_run *run = kvm->run;
+        bool exception_exit =
+            run->exit_reason == KVM_EXIT_IO && run->io.direction == KVM_EXIT_IO_OUT &&
+            run->io.port >= HX_PORT_EXCEPTION_BASE && run->io.port < HX_PORT_EXCEPTION_BASE + 32;
+        bool doorbell =
+            run->exit_reason == KVM_EXIT_MMIO && kvm_on_doorbell(kvm->vm, run->mmio.phys_addr);
+        if (kvm->int3_probing && run->exit_reason == KVM_EXIT_DEBUG && kvm->int3_probe_armed) {
+            bool run_again = false;
+            result = kvm_int3_probe_step(kvm, exit, &run_again);
+            if (result < 0)
+                return result;
+            if (run_again)
+                continue;
+            return 0;
+        }
+        if (kvm->int3_probing && !exception_exit &&
+            (result = kvm_end_int3_probe(kvm, doorbell)) < 0)
+            return result;
         switch (run->exit_reason) {
         case KVM_EXIT_MMIO:
             if (kvm_on_doorbell(kvm->vm, run->mmio.phys_addr)) {
@@ -1705,6 +1884,8 @@ static int kvm_run(struct accel *accel, struct accel_exit *exit)
                         return result;
                     continue;
                 }
+                if (result == 0 && kvm->int3_probing)
+                    kvm_end_int3_probe_at_exception(kvm, exit);
                 return result;
             }
             if (run->io.direction == KVM_EXIT_IO_OUT && run->io.port == HX_PORT_PANIC) {

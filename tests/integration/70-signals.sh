@@ -137,6 +137,11 @@ program signal_loop -- signal_loop 2000
 # lands between an exception and its exit (in the guest kernel's stub, or with the trap
 # still queued) must not build a frame from the kernel's registers or lose the trap.
 program trap_storm -- trap_storm 5000
+# A SIGTRAP handler returns right after its int3 and the program spins there without
+# syscalls until a timer's, then another process's, signal moves it out: on kvm (PVM)
+# such a stop looks like one with the int3's #BP still queued; a step probe tells them
+# apart (accel/kvm.c) instead of the signals waiting for an exit that never comes.
+program int3_spin -- int3_spin
 
 # The FP/vector state across a handler and the frame's FP part (xstate_signal.c): on kvm
 # the XSAVE frame with AVX (and AVX-512 when the host has it) as natively. tcg runs the
