@@ -116,6 +116,9 @@ struct linux_restart {
     uint64_t futex_address;
     uint32_t futex_value, futex_bitset;
     int futex_flags;
+    /* poll: its pollfds, how many, and whether deadline applies */
+    uint64_t poll_address, poll_count;
+    bool poll_timed;
 };
 
 struct linux_fd {
@@ -165,6 +168,7 @@ struct linux_thread {
     bool exited;               /* exit ended this thread (the others go on) */
     void *host_data;           /* the monitor's (its vCPU) */
     long syscall_value;        /* linux_thread_take_syscall_value */
+    uint64_t stopped_call;     /* linux_signal_stopped_call's number + 1; 0: none */
     int in_syscall;            /* inside linux_syscall (atomic): /proc shows it sleeping */
 };
 
@@ -481,6 +485,9 @@ long linux_futex_wake(struct linux_process *process, uint64_t address, int count
 /* futex.c: restart_syscall of a timed futex wait a signal interrupted
  * without a handler: waits on until the original deadline. */
 long linux_futex_restart(struct linux_thread *thread, const struct linux_restart *restart);
+/* poll.c: restart_syscall of a poll a signal or a stop interrupted: the
+ * same pollfds until the same deadline, as Linux's do_restart_poll. */
+long linux_poll_restart(struct linux_thread *thread, const struct linux_restart *restart);
 
 /* futex.c: the robust futex at address lost its owner tid (set_robust_list). */
 void linux_futex_owner_died(struct linux_process *process, uint64_t address, int tid);

@@ -350,6 +350,12 @@ int linux_signal_exception_info(struct linux_thread *thread, unsigned vector, ui
 /* Queues a signal for thread as a debugger gives it when resuming (info:
  * siginfo_t's 128 bytes); it is delivered at the next delivery point. */
 void linux_signal_inject(struct linux_thread *thread, const uint8_t info[128]);
+/* A call a debugger's stop interrupted, shown as ptrace shows it (rip past
+ * its syscall instruction, rax its restart code), is resumed with a signal
+ * given: the next delivery restarts it or fails it with EINTR by the
+ * handler that runs, as Linux's handle_signal does, instead of the
+ * debugger restarting it first. */
+void linux_signal_stopped_call(struct linux_thread *thread, uint64_t number);
 
 /* The exit status passed to exit or exit_group, & 0xff (valid after
  * LINUX_EXIT). When a signal ended the program it is 128 + that signal, the

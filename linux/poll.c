@@ -181,11 +181,45 @@ static long poll_common(struct linux_process *process, uint64_t address, uint64_
     return result;
 }
 
+/* poll until deadline (NULL: none). Cut short by a signal or a stop, it
+ * goes on with restart_syscall (-ERESTART_RESTARTBLOCK) until the same
+ * deadline when no handler runs, as Linux's poll: not for its whole
+ * timeout again. */
+static long poll_until(struct linux_thread *thread, uint64_t address, uint64_t count,
+                       const struct timespec *deadline)
+{
+    struct timespec left;
+    if (deadline)
+        left = poll_time_left(deadline);
+    long result = poll_common(thread->process, address, count, deadline ? &left : NULL);
+    if (result != -EINTR)
+        return result;
+    thread->restart = (struct linux_restart){
+        .number = SYS_poll,
+        .deadline =
+            deadline ? (uint64_t)deadline->tv_sec * POLL_NSEC_PER_SEC + (uint64_t)deadline->tv_nsec
+                     : 0,
+        .poll_address = address,
+        .poll_count = count,
+        .poll_timed = deadline != NULL,
+    };
+    return -LINUX_ERESTART_RESTARTBLOCK;
+}
+
 static long sys_poll(struct linux_thread *thread, const uint64_t *args)
 {
     int milliseconds = (int)args[2];
     struct timespec timeout = {milliseconds / 1000, (milliseconds % 1000) * 1000000L};
-    return poll_common(thread->process, args[0], args[1], milliseconds < 0 ? NULL : &timeout);
+    struct timespec deadline = poll_deadline(&timeout);
+    return poll_until(thread, args[0], args[1], milliseconds < 0 ? NULL : &deadline);
+}
+
+long linux_poll_restart(struct linux_thread *thread, const struct linux_restart *restart)
+{
+    struct timespec deadline = {(time_t)(restart->deadline / POLL_NSEC_PER_SEC),
+                                (long)(restart->deadline % POLL_NSEC_PER_SEC)};
+    return poll_until(thread, restart->poll_address, restart->poll_count,
+                      restart->poll_timed ? &deadline : NULL);
 }
 
 static long sys_ppoll(struct linux_thread *thread, const uint64_t *args)

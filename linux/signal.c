@@ -357,6 +357,11 @@ void linux_signal_inject(struct linux_thread *thread, const uint8_t info[128])
     linux_signal_send(thread->process, thread, &given);
 }
 
+void linux_signal_stopped_call(struct linux_thread *thread, uint64_t number)
+{
+    thread->stopped_call = number + 1;
+}
+
 /* ---- sending ------------------------------------------------------------------- */
 
 static void kick(struct linux_thread *thread)
@@ -1056,14 +1061,17 @@ enum linux_outcome linux_signal_syscall_end(struct linux_thread *thread, uint64_
 
 enum linux_outcome linux_signal_deliver(struct linux_thread *thread)
 {
-    if (!deliverable(thread))
+    uint64_t stopped = thread->stopped_call;
+    thread->stopped_call = 0;
+    if (!stopped && !deliverable(thread))
         return LINUX_CONTINUE;
     if (!has_frames(thread))
         return LINUX_CONTINUE;
     struct linux_regs regs;
     if (thread->cpu.get_regs(thread->cpu.opaque, &regs) < 0)
         return LINUX_CONTINUE;
-    struct interrupted_call call = {false, 0};
+    /* A stopped call restarts when no handler runs (finish_restart). */
+    struct interrupted_call call = {stopped && is_restart_code((long)regs.rax), stopped - 1};
     bool changed = false;
     if (deliver_pending(thread, &call, &regs, NULL, &changed) == LINUX_EXIT)
         return LINUX_EXIT;
@@ -1687,6 +1695,8 @@ static long sys_restart_syscall(struct linux_thread *thread, const uint64_t *arg
     thread->restart.number = 0;
     if (restart.number == SYS_futex)
         return linux_futex_restart(thread, &restart);
+    if (restart.number == SYS_poll)
+        return linux_poll_restart(thread, &restart);
     if (restart.number != SYS_nanosleep)
         return -EINTR;
     return sleep_until(thread, restart.deadline, restart.remaining_address);

@@ -493,6 +493,26 @@ static bool is_restart_code(long value)
            value == -ERESTART_RESTARTBLOCK;
 }
 
+/* The calls Linux ends with EINTR, not a restart, when a stop interrupts
+ * them (signal(7), "Interruption of system calls and library functions by
+ * stop signals"): ptrace's stops too, so a debugger's stop as well. */
+static bool fails_after_stop(uint64_t number)
+{
+    switch (number) {
+    case SYS_epoll_wait:
+    case SYS_epoll_pwait:
+    case SYS_epoll_pwait2:
+    case SYS_semop:
+    case SYS_semtimedop:
+    case SYS_rt_sigtimedwait:
+    case SYS_io_getevents:
+    case SYS_io_pgetevents:
+        return true;
+    default:
+        return false;
+    }
+}
+
 /* A syscall returned to the program: where it left the vCPU and whether it
  * was interrupted and rewound for its restart. */
 static void note_syscall_end(struct debug_thread *self)
@@ -512,7 +532,8 @@ static void note_syscall_end(struct debug_thread *self)
  * orig_rax is the call's number, and a call that was interrupted (a futex
  * or read a stop cut short) shows rip past its syscall instruction with its
  * restart code in rax, not the rewind done for its restart; that is done
- * again on resuming (restart_as_linux). Inside the call (a signal stop
+ * again on resuming (restart_as_linux). A call that fails after a stop
+ * (epoll_wait...) shows EINTR, and returns it. Inside the call (a signal stop
  * during its delivery) the registers are Linux's already.
  */
 static void show_syscall_stop(struct debug_thread *self)
@@ -531,7 +552,8 @@ static void show_syscall_stop(struct debug_thread *self)
     if (!self->restart_code)
         return;
     state.rip += 2;
-    state.rax = (uint64_t)self->restart_code;
+    state.rax =
+        fails_after_stop(self->syscall_number) ? (uint64_t)-EINTR : (uint64_t)self->restart_code;
     self->restart_code = 0;
     set_state(self, &state, CPU_STATE_GPRS);
 }
@@ -539,8 +561,10 @@ static void show_syscall_stop(struct debug_thread *self)
 /* Resuming after a stop: a call interrupted restarts, as Linux's signal
  * code restarts it when no handler runs, unless the debugger took it out
  * of the call (orig_rax -1, as gdb sets with the pc) or changed rax. Inside
- * a call the personality does that itself. */
-static void restart_as_linux(struct debug_thread *self)
+ * a call the personality does that itself. signal_decides: the resume gives
+ * a signal, whose delivery restarts the call or fails it with EINTR (the
+ * personality's, as Linux's handle_signal for the handler that runs). */
+static void restart_as_linux(struct debug_thread *self, bool signal_decides)
 {
     if (self->in_syscall)
         return;
@@ -551,6 +575,10 @@ static void restart_as_linux(struct debug_thread *self)
     if (number < 0 || get_state(self, &state, CPU_STATE_GPRS) < 0 ||
         !is_restart_code((long)state.rax))
         return;
+    if (signal_decides && self->action.signal) {
+        linux_signal_stopped_call(self->thread, (uint64_t)number);
+        return;
+    }
     state.rax = (long)state.rax == -ERESTART_RESTARTBLOCK ? NR_RESTART_SYSCALL : orig_rax;
     state.rip -= 2;
     set_state(self, &state, CPU_STATE_GPRS);
@@ -558,8 +586,10 @@ static void restart_as_linux(struct debug_thread *self)
 
 /* Parks this thread for the debugger until a resume releases it. event:
  * what it met (NULL: it only obeys a stop under way). defer: the resume is
- * armed later (debugger_before_run, or by the caller). */
-static enum debug_verdict park(struct debug_thread *self, const struct gdb_stop *event, bool defer)
+ * armed later (debugger_before_run, or by the caller). gives: the caller
+ * gives the resume's signal to the program (restart_as_linux). */
+static enum debug_verdict park(struct debug_thread *self, const struct gdb_stop *event, bool defer,
+                               bool gives)
 {
     struct debugger *debugger = self->debugger;
     /* A step out of the kernel for a stop is over: the resume it replaced
@@ -597,7 +627,7 @@ static enum debug_verdict park(struct debug_thread *self, const struct gdb_stop 
     if (killed)
         return DEBUG_KILLED;
     self->left_syscall = self->in_syscall && (int)self->orig_rax < 0;
-    restart_as_linux(self);
+    restart_as_linux(self, gives);
     self->arm_deferred = defer;
     if (!defer)
         arm_now(self);
@@ -609,7 +639,7 @@ static enum debug_verdict park(struct debug_thread *self, const struct gdb_stop 
  * armed (a step then ends in its handler). */
 static enum debug_verdict stop_and_wait(struct debug_thread *self, const struct gdb_stop *event)
 {
-    enum debug_verdict verdict = park(self, event, true);
+    enum debug_verdict verdict = park(self, event, true, true);
     if (verdict == DEBUG_RESUME &&
         !debug_signals_give(self->debugger->signals, self->action.signal))
         arm_now(self);
@@ -623,7 +653,7 @@ enum debug_verdict debugger_park(struct debugger *debugger, const struct gdb_sto
     *resume_signal = 0;
     if (!self || self->debugger != debugger)
         return DEBUG_RESUME;
-    enum debug_verdict verdict = park(self, stop, true);
+    enum debug_verdict verdict = park(self, stop, true, false);
     *resume_signal = self->action.signal;
     return verdict;
 }
@@ -2574,7 +2604,7 @@ struct debug_thread *debugger_fork_child(struct debugger **debugger, struct acce
     /* Stopped at birth, as under ptrace: gdb owes no reply for it. The
      * resume is armed before the child's first instruction. */
     struct gdb_stop stop = {.kind = GDB_STOP_SIGNAL, .signal = GDB_SIGNAL_TRAP};
-    park(self, &stop, true);
+    park(self, &stop, true, false);
     return self;
 }
 

@@ -41,6 +41,7 @@ signal_session() {
     for file in gdb.out native.gdb.out; do
         grep -Ev "$noise" "$dir/$file" |
             sed -E -e 's/process [0-9]+/process PID/g' -e 's/argv=0x[0-9a-f]+/argv=ADDR/' \
+                -e 's/^(#[0-9]+ +)0x00007fff[0-9a-f]{8} in \?\? \(\)$/\1STACK in ?? ()/' \
                 -e 's/Thread [0-9]+\.[0-9]+/Thread PID.TID/g' \
                 -e 's/\(signal=[0-9]+\)/(signal=ANY)/' \
                 -e '/^[* ] +[0-9]+ +Thread /s/([^ ])  +/\1 /g' \
@@ -605,6 +606,27 @@ gdb_blocked_call_changed() {
     same_as_gdbserver "$dir"
 }
 
+# A signal gdb gives on resuming a thread stopped in an interrupted call (`signal SIGUSR1`)
+# decides its restart as Linux's signal delivery does: its handler ran, a read restarts
+# only with SA_RESTART (else it fails with EINTR), a sleep or a poll fails with EINTR
+# whatever SA_RESTART; an ignored signal (SIGCHLD) lets the read restart. Before, the call
+# was restarted first and the handler ran on top of it: the read went on.
+gdb_blocked_call_given() {
+    local accel=$1 dir=$2 libc=$3 mode signal output
+    have_gdbserver || return 77
+    while read -r mode signal output; do
+        blocked_call_session "$accel" "$dir" "$libc" "$mode" -ex 'p $rax' -ex "signal $signal"
+        expect "$dir" out "^$output\$" '^joined' || return 1
+        same_as_gdbserver "$dir" || return 1
+    done <<'CASES'
+read-intr SIGUSR1 read returned -1, errno 4
+read SIGUSR1 read returned 1, errno 0
+read SIGCHLD read returned 1, errno 0
+sleep SIGUSR1 nanosleep returned -1, errno 4
+poll SIGUSR1 poll returned -1, errno 4
+CASES
+}
+
 # A signal that interrupts the main thread's read stops it inside the call: rax -512,
 # orig_rax 0 (read), as gdbserver; continued, the handler runs and the read restarts
 # (SA_RESTART), also after an inferior call there; with `jump` (the signal discarded, orig_rax
@@ -666,6 +688,18 @@ for gdb_libc in glibc musl; do
         '^read returned 1, errno 0$'
     custom "gdb-signals/$gdb_libc/blocked-sleep" gdb_blocked_call "$gdb_libc" sleep -516 \
         '^nanosleep returned 0, errno 0$'
+    # Linux ends these with EINTR after a stop (signal(7)), and poll goes on for the time
+    # left with restart_syscall (-516); before, all three restarted whole (-514).
+    custom "gdb-signals/$gdb_libc/blocked-epoll" gdb_blocked_call \
+        "$gdb_libc" epoll -4 '^epoll_wait returned -1, errno 4$'
+    # (musl's sigtimedwait calls again after EINTR: it gets the signal sent after the stop.)
+    sigwait_output='^sigtimedwait returned -1, errno 4$'
+    [ "$gdb_libc" = musl ] && sigwait_output='^sigtimedwait returned 12, errno 0$'
+    custom "gdb-signals/$gdb_libc/blocked-sigwait" gdb_blocked_call \
+        "$gdb_libc" sigwait -4 "$sigwait_output"
+    custom "gdb-signals/$gdb_libc/blocked-poll" gdb_blocked_call \
+        "$gdb_libc" poll -516 '^poll returned 0, errno 0$'
+    custom "gdb-signals/$gdb_libc/blocked-given" gdb_blocked_call_given "$gdb_libc"
     custom "gdb-signals/$gdb_libc/blocked-changed" gdb_blocked_call_changed "$gdb_libc"
 done
 
