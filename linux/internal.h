@@ -151,6 +151,10 @@ struct linux_thread {
     struct linux_cpu cpu;
     bool has_cpu;
     uint64_t signal_mask;
+    /* SIGTTIN and SIGTTOU as blocked on this thread's host thread (see
+     * mirror_job_control in signal.c), once synced. */
+    uint64_t host_job_blocked;
+    bool host_job_synced;
     struct linux_sigqueue pending; /* signals sent to this thread (tkill, faults) */
     /* rt_sigsuspend's caller's mask, put back once the handler is set up. */
     uint64_t saved_mask;

@@ -1012,9 +1012,46 @@ static enum linux_outcome default_actions_only(struct linux_thread *thread, bool
     return LINUX_CONTINUE;
 }
 
+/*
+ * The terminal's job control is the host kernel's: it stops a background
+ * process's tcsetpgrp, tcsetattr, and reads and writes (TOSTOP) of its
+ * terminal with SIGTTOU or SIGTTIN, unless the calling thread blocks or
+ * ignores that signal (then the call goes on, or a read fails with EIO).
+ * The host thread making the call shows the guest thread's choice: it
+ * blocks those signals while the guest thread blocks or ignores them. Before,
+ * the kernel sent SIGTTOU and restarted the call for ever (an interactive
+ * bash that sh started under script spun in tcsetpgrp). A sigprocmask only
+ * when the choice changes.
+ */
+static void mirror_job_control(struct linux_thread *thread)
+{
+    static const int signals[] = {SIGTTIN, SIGTTOU};
+    struct linux_process *process = thread->process;
+    uint64_t wanted = 0;
+    g_mutex_lock(&process->signal_lock);
+    for (size_t i = 0; i < G_N_ELEMENTS(signals); i++) {
+        uint64_t bit = LINUX_SIGNAL_BIT(signals[i]);
+        if ((thread->signal_mask & bit) || process->actions[signals[i]].handler == LINUX_SIG_IGN)
+            wanted |= bit;
+    }
+    g_mutex_unlock(&process->signal_lock);
+    if (thread->host_job_synced && wanted == thread->host_job_blocked)
+        return;
+    sigset_t block, unblock;
+    sigemptyset(&block);
+    sigemptyset(&unblock);
+    for (size_t i = 0; i < G_N_ELEMENTS(signals); i++)
+        sigaddset(wanted & LINUX_SIGNAL_BIT(signals[i]) ? &block : &unblock, signals[i]);
+    pthread_sigmask(SIG_BLOCK, &block, NULL);
+    pthread_sigmask(SIG_UNBLOCK, &unblock, NULL);
+    thread->host_job_blocked = wanted;
+    thread->host_job_synced = true;
+}
+
 void linux_signal_syscall_begin(struct linux_thread *thread)
 {
     current_thread = thread;
+    mirror_job_control(thread);
 }
 
 long linux_signal_interrupted_value(uint64_t number, long value)

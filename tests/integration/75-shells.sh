@@ -23,3 +23,8 @@ compare shell/shebang-argument --status 7 -- @DATA@/scripts/argument.sh a 'b c'
 compare shell/shebang-on-path -- zcat --version
 bad_input shebang-bad-interpreter -- @DATA@/scripts/bad-interpreter.sh
 compare shell/script-pty -- /usr/bin/script -q -c 'echo inside a pty' /dev/null
+# An interactive bash that sh starts in a new session (script without SHELL) is in the
+# background until its tcsetpgrp, made with SIGTTOU blocked: the host thread making the
+# call blocks it too (before, the host kernel stopped the call with SIGTTOU for ever).
+compare shell/interactive-in-pty --clear-env -- /bin/bash -c \
+    "script -q -c 'bash -i -c \"echo interactive\"' /dev/null | tr -d '\\r'"
