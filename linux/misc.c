@@ -361,6 +361,17 @@ static long sys_sysinfo(struct linux_thread *thread, const uint64_t *args)
     return linux_copy_out(process, args[0], &info, sizeof(info)) ? -EFAULT : 0;
 }
 
+/* ptrace: no debugger inside the VM (gdb attaches to the monitor's own stub,
+ * --gdb). EPERM, as Linux answers a process that may not trace (Yama, a
+ * container's seccomp profile), so strace and gdb say "Operation not
+ * permitted"; logged with -v as unsupported. */
+static long sys_ptrace(struct linux_thread *thread, const uint64_t *args)
+{
+    (void)args;
+    (void)linux_sys_unsupported(thread->process, SYS_ptrace);
+    return -EPERM;
+}
+
 static long sys_prctl(struct linux_thread *thread, const uint64_t *args)
 {
     struct linux_process *process = thread->process;
@@ -611,6 +622,7 @@ void linux_register_misc(linux_handler *table)
     table[SYS_arch_prctl] = sys_arch_prctl;
     table[SYS_set_tid_address] = sys_set_tid_address;
     table[SYS_set_robust_list] = sys_set_robust_list;
+    table[SYS_ptrace] = sys_ptrace;
     table[SYS_get_robust_list] = sys_get_robust_list;
     table[SYS_rseq] = sys_rseq;
     table[SYS_prlimit64] = sys_prlimit64;

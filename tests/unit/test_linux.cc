@@ -1595,6 +1595,13 @@ TEST_F(LinuxTest, TimeAndSleep)
     EXPECT_EQ(Call(SYS_nanosleep, kWild, 0), -EFAULT);
 }
 
+TEST_F(LinuxTest, PtraceIsNotPermitted)
+{
+    // No debugger inside the VM: EPERM, as Linux refuses a process that may not trace.
+    EXPECT_EQ(Call(SYS_ptrace, 0 /* PTRACE_TRACEME */), -EPERM);
+    EXPECT_EQ(Call(SYS_ptrace, 16 /* PTRACE_ATTACH */, 1), -EPERM);
+}
+
 TEST_F(LinuxTest, IdentityAndSystem)
 {
     // The program's identity is its monitor's (docs/DESIGN.md).
