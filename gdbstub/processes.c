@@ -1180,7 +1180,7 @@ void gdbstub_handle_keep(struct gdbstub *stub, struct gdbstub_cursor *args)
 
 bool gdbstub_owes_stops(const struct gdbstub *stub)
 {
-    if (!gdbstub_program_ended(stub) || stub->connection_fd < 0)
+    if (!gdbstub_program_ended(stub) || !gdbstub_debugger_present(stub))
         return false;
     for (guint i = 0; stub->processes && i < stub->processes->len; i++) {
         const struct gdbstub_process *process = g_ptr_array_index(stub->processes, i);

@@ -230,6 +230,11 @@ void gdbstub_handle_first_thread_info(struct gdbstub *stub, struct gdbstub_curso
     GString *text = g_string_new("m");
     gdbstub_append_thread_list(stub, text);
     gdbstub_append_process_threads(stub, text);
+    /* None of this program's own (it ended): the kept children's alone. */
+    if (text->len > 1 && text->str[1] == ',')
+        g_string_erase(text, 1, 1);
+    if (text->len == 1)
+        g_string_assign(text, "l");
     gdbstub_reply_string(stub, text);
 }
 

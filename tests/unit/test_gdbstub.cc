@@ -1491,6 +1491,43 @@ TEST_F(KeptChildTest, PacketsAboutTheChildGoToIt)
     EXPECT_EQ(Ask("qfThreadInfo"), "mp10.10");
 }
 
+// schedule-multiple: this program ends while the kept child, resumed with it,
+// has ended too and gdb has not heard of it. As gdbserver, the stub serves
+// on: gdb hears this program's exit, the child stays listed by its main
+// thread without registers, and the next resume tells its exit.
+TEST_F(KeptChildTest, UntoldEndOutlivesTheProgram)
+{
+    fake_.pid = 0x10;
+    Ask("qSupported:multiprocess+;qRelocInsn+;fork-events+");
+    Ask("vCont;c");
+    ForkEvent(0x2a);
+    EXPECT_EQ(Ask("Hgp2a.2a"), "OK");
+    EXPECT_EQ(Ask("g"), "<none>"); // gdb keeps it
+    EXPECT_EQ(ChildReceives(), "g");
+    ChildSays("00112233");
+    EXPECT_EQ(Relayed(), "00112233");
+    EXPECT_EQ(Ask("vCont;c"), "<none>");
+    EXPECT_EQ(ChildReceives(), "vCont;c");
+    // The child's end, then its answer to the halt this program's end sends.
+    ChildSays("W03;process:2a");
+    ChildSays("OK");
+    output_.clear();
+    gdb_stop exited{};
+    exited.kind = GDB_STOP_EXITED;
+    gdbstub_notify_stop(stub_, &exited);
+    std::vector<std::string> told = Packets(output_);
+    ASSERT_EQ(told.size(), 1u) << output_;
+    EXPECT_EQ(told[0], "W00;process:10");
+    EXPECT_EQ(ChildReceives(), "QHermituxHalt");
+    EXPECT_TRUE(gdbstub_owes_stops(stub_));
+    EXPECT_EQ(Ask("qfThreadInfo"), "mp2a.2a");
+    EXPECT_EQ(Ask("Hgp2a.2a"), "OK");
+    EXPECT_EQ(Ask("g"), std::string(2 * GDB_REGISTERS_SIZE, 'x'));
+    EXPECT_EQ(Ask("vCont;c"), "W03;process:2a");
+    EXPECT_FALSE(gdbstub_owes_stops(stub_));
+    EXPECT_EQ(Ask("qfThreadInfo"), "l");
+}
+
 TEST_F(GdbstubTest, ForkEventsAndTheChild)
 {
     fake_.pid = 0x10;
