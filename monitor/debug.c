@@ -2131,6 +2131,22 @@ static size_t target_link_map(void *opaque, uint64_t start, struct gdb_library *
         found[i].name = NULL; /* now the stub's */
     }
     loader_libraries_free(found, count);
+    if (count == 0 && start == 0 && guest->program.interpreter && guest->interpreter.path) {
+        /* The dynamic loader has not published its list yet (the program's
+         * first instruction, an exec stop): gdb is shown the program and
+         * the loader where they were loaded, as gdb finds them itself
+         * under gdbserver (whose list is empty then, and gdb falls back on
+         * AT_BASE; here the guest kernel's entry follows, so it would not).
+         * Their lm is no address in guest memory, an identity only. */
+        g_free(*libraries);
+        *libraries = g_new0(struct gdb_library, 2);
+        (*libraries)[0] = (struct gdb_library){0, guest->program.bias,
+                                               guest->program.dynamic_address, g_strdup("")};
+        (*libraries)[1] = (struct gdb_library){
+            guest->interpreter.dynamic_address, guest->interpreter.bias,
+            guest->interpreter.dynamic_address, g_strdup(guest->program.interpreter)};
+        count = 2;
+    }
     return count;
 }
 
