@@ -1020,6 +1020,12 @@ static int kvm_set_debug(struct accel *accel, bool single_step,
 {
     if (count < 0 || count > ACCEL_MAX_HW_BREAKPOINTS)
         return -EINVAL;
+    /* A step or breakpoints of the debugger replace a step probe's (its
+     * exit comes soon anyway); without them a probe goes on. */
+    struct kvm_accel *kvm = kvm_of(accel);
+    bool nothing = !single_step && count == 0;
+    if (!nothing)
+        kvm_cancel_int3_probe(kvm);
     struct kvm_guest_debug debug = {0};
     if (single_step || count > 0)
         debug.control = KVM_GUESTDBG_ENABLE;
@@ -1041,9 +1047,13 @@ static int kvm_set_debug(struct accel *accel, bool single_step,
         dr7 |= (2ULL << (i * 2)) | ((uint64_t)(rw | len << 2) << (16 + i * 4));
     }
     debug.arch.debugreg[7] = dr7 | (count ? 0x600 : 0);
-    if (ioctl(kvm_of(accel)->vcpu_fd, KVM_SET_GUEST_DEBUG, &debug) < 0)
+    if (nothing && kvm->int3_probe_armed) {
+        kvm->debug = debug; /* set when the probe's step is disarmed */
+        return 0;
+    }
+    if (ioctl(kvm->vcpu_fd, KVM_SET_GUEST_DEBUG, &debug) < 0)
         return -errno;
-    kvm_of(accel)->debug = debug;
+    kvm->debug = debug;
     return 0;
 }
 
