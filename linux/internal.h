@@ -390,6 +390,9 @@ long linux_proc_mem_rw(struct linux_process *process, struct linux_proc_fd *mem,
 /* A write to a comm file: its thread's name becomes `name` (at most 15
  * bytes, NUL-terminated). -EBADF when opened read-only, -ESRCH when its
  * thread is gone. */
+/* proc.c: the size of the program's address space (VmSize), in bytes. */
+uint64_t linux_proc_address_space(struct linux_process *process);
+
 long linux_proc_set_comm(struct linux_process *process, const struct linux_proc_fd *comm,
                          const char *name);
 struct linux_proc_fd *linux_proc_fd_ref(struct linux_proc_fd *proc);

@@ -129,6 +129,18 @@ static bool range_free(const struct linux_process *process, uint64_t start, uint
 
 /* ---- brk --------------------------------------------------------------------- */
 
+/* RLIMIT_AS: the program's address space may not grow past its limit
+ * (ENOMEM, as Linux's may_expand_vm; `ulimit -v`). Summed only under a
+ * finite limit, the rare case. */
+static bool beyond_address_space_limit(struct linux_process *process, uint64_t growth)
+{
+    rlim_t limit = process->limits[RLIMIT_AS].rlim_cur;
+    if (limit == RLIM_INFINITY || growth == 0)
+        return false;
+    uint64_t size = linux_proc_address_space(process);
+    return size > limit || growth > limit - size;
+}
+
 static long sys_brk(struct linux_thread *thread, const uint64_t *args)
 {
     struct linux_process *process = thread->process;
@@ -138,7 +150,8 @@ static long sys_brk(struct linux_thread *thread, const uint64_t *args)
         return (long)process->brk;
     uint64_t mapped = page_round_up(wanted);
     if (mapped > process->brk_mapped) {
-        if (guest_map_anonymous(process->memory, process->brk_mapped, mapped - process->brk_mapped,
+        if (beyond_address_space_limit(process, mapped - process->brk_mapped) ||
+            guest_map_anonymous(process->memory, process->brk_mapped, mapped - process->brk_mapped,
                                 GUEST_PROT_READ | GUEST_PROT_WRITE | GUEST_PROT_USER,
                                 GUEST_REGION_HEAP, "[heap]") != 0)
             return (long)process->brk;
@@ -221,6 +234,9 @@ static long sys_mmap(struct linux_thread *thread, const uint64_t *args)
             return -EOVERFLOW;
     }
 
+    /* A MAP_FIXED mapping may replace pages already counted: not checked. */
+    if (!(flags & MAP_FIXED) && beyond_address_space_limit(process, len))
+        return -ENOMEM;
     uint64_t start;
     if (flags & (MAP_FIXED | MAP_FIXED_NOREPLACE)) {
         if (address & ~GUEST_PAGE_MASK)
@@ -351,6 +367,8 @@ static long sys_mremap(struct linux_thread *thread, const uint64_t *args)
     if (!fully_covered(process, old_start, old_end) ||
         touches_protected(process, old_start, old_end))
         return -EFAULT;
+    if (new_len > old_len && beyond_address_space_limit(process, new_len - old_len))
+        return -ENOMEM;
 
     /* Growth takes the protection and name of the mapping's last page (and
      * for a file mapping, its file: map_growth). */

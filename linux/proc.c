@@ -773,6 +773,13 @@ static void measure(struct linux_process *process, struct map_walk *walk)
     guest_region_foreach(process->memory, visit_region, walk);
 }
 
+uint64_t linux_proc_address_space(struct linux_process *process)
+{
+    struct map_walk walk;
+    measure(process, &walk);
+    return walk.size;
+}
+
 static void generate_maps(struct linux_process *process, GString *text, bool smaps)
 {
     struct map_walk walk = {.process = process, .text = text, .smaps = smaps};

@@ -202,6 +202,7 @@ custom musl/vdso-no-syscalls vdso_no_syscalls musl
 program threads -- threads
 program cleartid_race -- cleartid_race
 program shared_sem -- shared_sem
+program rlimit_as -- rlimit_as
 program futex_timeout -- futex_timeout
 program thread_end-exit_group --status 3 -- thread_end exit_group
 program thread_end-main_exit -- thread_end main_exit
