@@ -174,6 +174,7 @@ static long fork_process(struct linux_thread *thread, uint64_t flags, uint64_t s
      * what they guard whole: another thread inside mmap or exiting at that
      * instant left the child a lock nobody would ever release. */
     g_mutex_lock(&process->mm_lock);
+    guest_memory_lock(process->memory); /* first touches take no mm_lock */
     g_mutex_lock(&process->fd_lock);
     linux_signal_fork_prepare(process);
     g_mutex_lock(&process->misc_lock);
@@ -181,6 +182,7 @@ static long fork_process(struct linux_thread *thread, uint64_t flags, uint64_t s
     g_mutex_unlock(&process->misc_lock);
     linux_signal_fork_done(process);
     g_mutex_unlock(&process->fd_lock);
+    guest_memory_unlock(process->memory, pid == 0);
     g_mutex_unlock(&process->mm_lock);
     /* As strace -f: once there are two processes, lines name theirs. */
     if (pid >= 0)

@@ -273,6 +273,18 @@ enum linux_outcome linux_syscall(struct linux_thread *thread, const struct linux
 enum linux_outcome linux_signal_deliver(struct linux_thread *thread);
 
 /*
+ * A page fault on a page of the program's anonymous memory that was never
+ * touched (vector, error code and address as linux_signal_exception's):
+ * memory/ backs it, and true says to retry the access, before a debugger
+ * or the program's handler sees the fault. When guest RAM is exhausted the
+ * process is sent SIGKILL, as Linux's OOM killer does (true too: the
+ * signal ends it at once). False: the fault is the program's. Called on
+ * the vCPU's thread before anything else looks at an exception.
+ */
+bool linux_mm_first_touch(struct linux_thread *thread, unsigned vector, uint64_t error_code,
+                          uint64_t fault_address);
+
+/*
  * A CPU exception the program took in user mode (x86 vector, its error code,
  * CR2 for a page fault). When the program handles the resulting signal
  * (SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGTRAP) a frame is built and the vCPU

@@ -10,11 +10,13 @@
 #include "linux/internal.h"
 
 #include <fcntl.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/sysinfo.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
@@ -42,11 +44,6 @@ static bool page_length(uint64_t len, uint64_t *rounded)
 static bool in_user_space(uint64_t start, uint64_t len)
 {
     return start <= GUEST_USER_TOP && len <= GUEST_USER_TOP - start;
-}
-
-void linux_mm_init(struct linux_process *process)
-{
-    process->brk_start = process->brk = process->brk_mapped = process->config.brk_start;
 }
 
 static int guest_prot_from_linux(uint64_t prot)
@@ -127,6 +124,58 @@ static bool range_free(const struct linux_process *process, uint64_t start, uint
            found == start;
 }
 
+/* The host's vm.overcommit_memory, read once: 1 never refuses. */
+static int host_overcommit_mode(void)
+{
+    static int mode = -1;
+    if (mode < 0) {
+        gchar *text = NULL;
+        mode = g_file_get_contents("/proc/sys/vm/overcommit_memory", &text, NULL, NULL)
+                   ? (int)g_ascii_strtoll(text, NULL, 10)
+                   : 0;
+        g_free(text);
+    }
+    return mode;
+}
+
+/* The host's RAM and swap, read once: what Linux's heuristic weighs. */
+static uint64_t host_ram_and_swap(void)
+{
+    static uint64_t total;
+    struct sysinfo info;
+    if (total == 0 && sysinfo(&info) == 0)
+        total = ((uint64_t)info.totalram + info.totalswap) * info.mem_unit;
+    return total;
+}
+
+/*
+ * Linux's overcommit heuristic (vm.overcommit_memory 0, the default):
+ * only a private writable mapping without MAP_NORESERVE is accounted, and
+ * it is refused only when it alone is larger than all of RAM and swap.
+ * That is the host's here, unless the guest has more: the guest's RAM is a
+ * limit of the monitor (4 GiB by default), so a mapping succeeds or fails
+ * as it would natively, and the guest's limit shows at first touch (out of
+ * memory). PROT_NONE and read-only reservations always succeed, and so do
+ * many large writable ones that add up to more than RAM. With the host's
+ * mode 1 nothing is refused; mode 2's strict accounting is not modelled
+ * (the heuristic applies).
+ */
+static bool overcommit_refuses(const struct linux_process *process, uint64_t prot, uint64_t flags,
+                               uint64_t len)
+{
+    if (!(prot & PROT_WRITE) || (flags & MAP_NORESERVE) || host_overcommit_mode() == 1)
+        return false;
+    return len > MAX(guest_memory_ram_size(process->memory), host_ram_and_swap());
+}
+
+void linux_mm_init(struct linux_process *process)
+{
+    process->brk_start = process->brk = process->brk_mapped = process->config.brk_start;
+    /* Read now: the monitor may be sandboxed later. */
+    host_overcommit_mode();
+    host_ram_and_swap();
+}
+
 /* ---- brk --------------------------------------------------------------------- */
 
 /* RLIMIT_AS: the program's address space may not grow past its limit
@@ -150,7 +199,9 @@ static long sys_brk(struct linux_thread *thread, const uint64_t *args)
         return (long)process->brk;
     uint64_t mapped = page_round_up(wanted);
     if (mapped > process->brk_mapped) {
+        /* Linux accounts a growing break as a private writable mapping. */
         if (beyond_address_space_limit(process, mapped - process->brk_mapped) ||
+            overcommit_refuses(process, PROT_WRITE, 0, mapped - process->brk_mapped) ||
             guest_map_anonymous(process->memory, process->brk_mapped, mapped - process->brk_mapped,
                                 GUEST_PROT_READ | GUEST_PROT_WRITE | GUEST_PROT_USER,
                                 GUEST_REGION_HEAP, "[heap]") != 0)
@@ -190,6 +241,39 @@ static long map_shared_anonymous(struct linux_process *process, uint64_t start, 
                       : linux_host_error();
     close(memfd);
     return result ? result : (long)start;
+}
+
+/*
+ * Where the guest really runs out: Linux's page fault finds no memory and
+ * its OOM killer ends a process with SIGKILL (it picks the largest; the
+ * guest holds one program, so the one touching the memory). Said on stderr
+ * with -v, where Linux writes its kernel log.
+ */
+static void out_of_memory(struct linux_thread *thread, uint64_t fault_address)
+{
+    struct linux_process *process = thread->process;
+    if (process->config.verbose)
+        fprintf(stderr,
+                "hermitux-run: out of memory: guest RAM (%" PRIu64 " MiB) is all in use at a "
+                "first touch of %#" PRIx64 "; killed process %d (%s) with SIGKILL, as Linux's "
+                "OOM killer; give more with -m\n",
+                guest_memory_ram_size(process->memory) >> 20, fault_address, linux_pid(),
+                thread->comm);
+    struct linux_siginfo info = {.signo = SIGKILL, .code = 0x80 /* SI_KERNEL */};
+    linux_signal_send(process, NULL, &info);
+}
+
+bool linux_mm_first_touch(struct linux_thread *thread, unsigned vector, uint64_t error_code,
+                          uint64_t fault_address)
+{
+    /* Error code bits: 0 present, 1 write, 4 instruction fetch. */
+    if (vector != 14 || (error_code & 1))
+        return false;
+    enum guest_touch touch = guest_fault_first_touch(thread->process->memory, fault_address,
+                                                     error_code & 2, error_code & 16);
+    if (touch == GUEST_TOUCH_NO_MEMORY)
+        out_of_memory(thread, fault_address);
+    return touch != GUEST_TOUCH_NOT_LAZY;
 }
 
 static long sys_mmap(struct linux_thread *thread, const uint64_t *args)
@@ -265,11 +349,14 @@ static long sys_mmap(struct linux_thread *thread, const uint64_t *args)
         }
     }
 
-    /* PROT_NONE costs no frames: memory/ backs the pages when mprotect
-     * first opens them, so large reservations are free. */
+    /* Private anonymous memory costs no frames until touched (memory/
+     * backs each page at its first touch), so large reservations are free;
+     * Linux's overcommit check is all that can refuse them. */
     int guest_prot = guest_prot_from_linux(prot);
     int result;
     if (anonymous && type == MAP_PRIVATE) {
+        if (overcommit_refuses(process, prot, flags, len))
+            return -ENOMEM;
         result =
             guest_map_anonymous(process->memory, start, len, guest_prot, GUEST_REGION_MMAP, "");
         return result ? result : (long)start;

@@ -24,16 +24,48 @@ static bool access_allowed(const struct guest_walk *walk, enum guest_access acce
     return false;
 }
 
+/* What an untouched page of memory backed at first touch reads as, for
+ * the monitor's reads: reading does not back it (as Linux's zero page). */
+static const uint8_t zero_page[GUEST_PAGE_SIZE] __attribute__((aligned(GUEST_PAGE_SIZE)));
+
+/* An untouched page of memory backed at first touch: backed now for a
+ * write (a debugger's too), and when it may be read, read as zeros. NULL
+ * when it is not one, or the access is not allowed, or RAM is full (the
+ * kernel's copy fails with -EFAULT then, as Linux's does when out of
+ * memory). */
+static uint8_t *untouched_page(const struct guest_memory *memory, uint64_t gva,
+                               enum guest_access access, bool writing, struct guest_walk *walk)
+{
+    struct guest_memory *mutable = (struct guest_memory *)memory;
+    if (!writing)
+        return untouched_readable(memory, gva, access != GUEST_ACCESS_DEBUG) ? (uint8_t *)zero_page
+                                                                             : NULL;
+    MEMORY_LOCKED(mutable);
+    if (touch_locked(mutable, gva, access == GUEST_ACCESS_USER_WRITE, false) !=
+            GUEST_TOUCH_MAPPED ||
+        !guest_walk(memory, memory->pml4, gva, walk))
+        return NULL;
+    return memory->ram + walk->gpa;
+}
+
 /*
  * Host address of gva for access, and how many bytes of its 4 KiB page
  * follow it; NULL when the page is not mapped, not allowed, or not RAM.
+ * writing: the caller writes there (an untouched page is backed first).
  */
 static uint8_t *translate(const struct guest_memory *memory, uint64_t gva, enum guest_access access,
-                          uint64_t *in_page)
+                          bool writing, uint64_t *in_page)
 {
     struct guest_walk walk;
 
-    if (!guest_walk(memory, memory->pml4, gva, &walk) || !access_allowed(&walk, access)) {
+    *in_page = GUEST_PAGE_SIZE - (gva % GUEST_PAGE_SIZE);
+    if (!guest_walk(memory, memory->pml4, gva, &walk) && walk.status == GUEST_WALK_NOT_PRESENT &&
+        (walk.levels < 4 || walk.entries[3] == 0)) {
+        uint8_t *page = untouched_page(memory, gva, access, writing, &walk);
+        if (!page || page == zero_page)
+            return page ? page + gva % GUEST_PAGE_SIZE : NULL;
+    }
+    if (walk.status != GUEST_WALK_OK || !access_allowed(&walk, access)) {
         /* A debug trap narrows only what the program sees. The monitor's
          * intermediate entries are always P|W|U, so the leaf decides. */
         uint64_t *slot;
@@ -48,7 +80,6 @@ static uint8_t *translate(const struct guest_memory *memory, uint64_t gva, enum 
             !guest_phys_to_host(memory, walk.gpa & GUEST_PAGE_MASK, GUEST_PAGE_SIZE))
             return NULL;
     }
-    *in_page = GUEST_PAGE_SIZE - (gva % GUEST_PAGE_SIZE);
     return memory->ram + walk.gpa;
 }
 
@@ -56,6 +87,8 @@ static uint8_t *translate(const struct guest_memory *memory, uint64_t gva, enum 
  * cut short under it, so it is copied through the kernel (file_copy_*). */
 static bool is_file_page(const struct guest_memory *memory, const uint8_t *host)
 {
+    if (host < memory->ram || host >= memory->ram + memory->ram_size)
+        return false; /* the zero page */
     return frame_is_file(memory, (uint64_t)(host - memory->ram) / GUEST_PAGE_SIZE);
 }
 
@@ -95,7 +128,7 @@ int guest_read(const struct guest_memory *memory, uint64_t gva, void *buf, size_
         return -EFAULT;
     while (len > 0) {
         uint64_t in_page;
-        const uint8_t *host = translate(memory, gva, access, &in_page);
+        const uint8_t *host = translate(memory, gva, access, false, &in_page);
         if (!host)
             return -EFAULT;
         size_t chunk = len < in_page ? len : in_page;
@@ -123,7 +156,7 @@ int guest_write(struct guest_memory *memory, uint64_t gva, const void *buf, size
     uint64_t last_page = (gva + len - 1) & GUEST_PAGE_MASK;
     for (;;) {
         uint64_t in_page;
-        const uint8_t *host = translate(memory, page, access, &in_page);
+        const uint8_t *host = translate(memory, page, access, true, &in_page);
         char byte;
         if (!host || !copy_from_page(memory, &byte, host, 1))
             return -EFAULT;
@@ -134,7 +167,7 @@ int guest_write(struct guest_memory *memory, uint64_t gva, const void *buf, size
 
     while (len > 0) {
         uint64_t in_page;
-        uint8_t *host = translate(memory, gva, access, &in_page);
+        uint8_t *host = translate(memory, gva, access, true, &in_page);
         if (!host) /* cannot happen: the tables did not change in between */
             return -EFAULT;
         size_t chunk = len < in_page ? len : in_page;
@@ -161,7 +194,7 @@ long guest_read_string(const struct guest_memory *memory, uint64_t gva, char *bu
         if (gva == 0 && copied > 0) /* wrapped around the address space */
             return -EFAULT;
         uint64_t in_page;
-        const uint8_t *host = translate(memory, gva, access, &in_page);
+        const uint8_t *host = translate(memory, gva, access, false, &in_page);
         if (!host)
             return -EFAULT;
         size_t chunk = size - copied;
@@ -191,7 +224,8 @@ int guest_iovec(const struct guest_memory *memory, uint64_t gva, size_t len,
         return -EFAULT;
     while (len > 0) {
         uint64_t in_page;
-        uint8_t *host = translate(memory, gva, access, &in_page);
+        /* Host I/O may write through a debugger's or a user write's iovec. */
+        uint8_t *host = translate(memory, gva, access, access != GUEST_ACCESS_USER_READ, &in_page);
         if (!host)
             return -EFAULT;
         size_t chunk = len < in_page ? len : in_page;
@@ -214,6 +248,7 @@ int guest_iovec(const struct guest_memory *memory, uint64_t gva, size_t len,
 
 int guest_set_trap(struct guest_memory *memory, uint64_t gva, enum guest_trap trap)
 {
+    MEMORY_LOCKED(memory);
     uint64_t *slot;
     if (!address_is_canonical(gva) || page_table_slot(memory, gva, false, &slot) < 0)
         return -EFAULT;

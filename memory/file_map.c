@@ -249,6 +249,7 @@ void file_fds_close(struct guest_memory *memory)
 
 int guest_map_file_after(struct guest_memory *memory, uint64_t after, uint64_t start, uint64_t len)
 {
+    MEMORY_LOCKED(memory);
     const struct region_node *node = regions_first_ending_after(memory, after - 1);
     if (!node || node->entry.region.start >= after || !node->entry.file.ino)
         return -EINVAL;
@@ -268,6 +269,7 @@ int guest_map_file(struct guest_memory *memory, uint64_t start, uint64_t len, in
                    enum guest_region_kind kind, const char *name, int host_fd, uint64_t offset,
                    uint64_t file_size, bool shared)
 {
+    MEMORY_LOCKED(memory);
     struct stat st;
     if (fstat(host_fd, &st) != 0)
         return -errno;
@@ -333,6 +335,7 @@ static int discard_run(struct guest_memory *memory, uint64_t gva, uint64_t frame
 int guest_discard_pages(struct guest_memory *memory, uint64_t start, uint64_t len,
                         bool zero_anonymous)
 {
+    MEMORY_LOCKED(memory);
     if (start % GUEST_PAGE_SIZE != 0 || len % GUEST_PAGE_SIZE != 0 || len > UINT64_MAX - start)
         return -EINVAL;
     return for_each_frame_run(memory, start, start + len, false, discard_run, &zero_anonymous);
@@ -427,6 +430,7 @@ size_t guest_file_pages_lost(struct guest_memory *memory)
 
 void guest_file_resized(struct guest_memory *memory, uint64_t dev, uint64_t ino, uint64_t size)
 {
+    MEMORY_LOCKED(memory);
     uint64_t kept = size > UINT64_MAX - GUEST_PAGE_SIZE
                         ? UINT64_MAX & GUEST_PAGE_MASK
                         : (size + GUEST_PAGE_SIZE - 1) & GUEST_PAGE_MASK;

@@ -184,6 +184,7 @@ static bool find_free_run(const struct guest_memory *memory, uint64_t count, uin
 
 bool guest_frames_alloc(struct guest_memory *memory, uint64_t count, uint64_t *gpa)
 {
+    MEMORY_LOCKED(memory);
     uint64_t first;
 
     if (count == 0 || count > memory->frames_free)
@@ -265,6 +266,7 @@ bool frames_alloc_table(struct guest_memory *memory, uint64_t *gpa)
 
 bool guest_frames_reserve(struct guest_memory *memory, uint64_t gpa, uint64_t len)
 {
+    MEMORY_LOCKED(memory);
     if (len == 0)
         return true;
     if (gpa >= memory->ram_size || len > memory->ram_size - gpa)
@@ -306,6 +308,7 @@ void frames_release(struct guest_memory *memory, uint64_t first, uint64_t count)
 
 void guest_frames_free(struct guest_memory *memory, uint64_t gpa, uint64_t count)
 {
+    MEMORY_LOCKED(memory);
     /* Only frames that are in RAM, used and not one of the monitor's page
      * tables are given back: a stray call must not free a live table. */
     struct frame_release_batch batch = {0, 0};

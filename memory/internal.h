@@ -69,6 +69,12 @@ struct region_entry {
 };
 
 struct guest_memory {
+    /* Held by every change of the map, the tables or the frames. The
+     * callers serialize their changes already (linux/'s mm_lock); this one
+     * is for the pages backed at first touch, which the monitor's checked
+     * accesses do from any thread without that lock. Recursive: a change
+     * may call another public one. */
+    GRecMutex lock;
     uint8_t *ram;
     uint64_t ram_size;
     uint64_t frame_count;
@@ -109,6 +115,11 @@ struct guest_memory {
     guint file_fds_collect_at; /* the next collection, by table length */
 };
 
+/* Holds memory->lock until the end of the enclosing block. */
+#define MEMORY_LOCKED(memory)                                                                      \
+    g_autoptr(GRecMutexLocker) memory_locker G_GNUC_UNUSED =                                       \
+        g_rec_mutex_locker_new(&((struct guest_memory *)(memory))->lock)
+
 /* A region in the map's tree. */
 struct region_node {
     struct region_entry entry;        /* first, so &node->entry.region is the node */
@@ -146,6 +157,13 @@ static inline void pte_store(uint64_t *entry, uint64_t value)
 }
 
 /* ---- memory.c ---- */
+
+/* Backs the untouched page at gva (first touch), under memory->lock: as
+ * guest_fault_first_touch. */
+enum guest_touch touch_locked(struct guest_memory *memory, uint64_t gva, bool write, bool fetch);
+/* Whether gva is an untouched page of a mapping backed at first touch
+ * whose protection allows reading (it reads as zeros). */
+bool untouched_readable(const struct guest_memory *memory, uint64_t gva, bool user);
 
 /* guest_map_anonymous, with the region recording file (NULL: none). */
 int map_fresh_frames(struct guest_memory *memory, uint64_t start, uint64_t len, int prot,

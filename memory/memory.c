@@ -79,6 +79,7 @@ struct guest_memory *guest_memory_create(uint64_t ram_size, char **error)
     ram_size = (ram_size + GUEST_PAGE_SIZE - 1) & GUEST_PAGE_MASK;
 
     struct guest_memory *memory = g_new0(struct guest_memory, 1);
+    g_rec_mutex_init(&memory->lock);
     memory->ram_size = ram_size;
     memory->frame_count = ram_size / GUEST_PAGE_SIZE;
     memory->map_limit = host_map_limit();
@@ -89,12 +90,14 @@ struct guest_memory *guest_memory_create(uint64_t ram_size, char **error)
         if (error)
             *error = g_strdup_printf("cannot map %" G_GUINT64_FORMAT " bytes of guest RAM: %s",
                                      ram_size, g_strerror(errno));
+        g_rec_mutex_clear(&memory->lock);
         g_free(memory);
         return NULL;
     }
     memory->ram = ram;
     if (!frames_init(memory, error)) {
         munmap(memory->ram, ram_size);
+        g_rec_mutex_clear(&memory->lock);
         g_free(memory);
         return NULL;
     }
@@ -118,6 +121,7 @@ void guest_memory_destroy(struct guest_memory *memory)
     if (memory->split_tables)
         g_hash_table_destroy(memory->split_tables);
     file_fds_close(memory);
+    g_rec_mutex_clear(&memory->lock);
     g_free(memory);
 }
 
@@ -448,11 +452,235 @@ static void populate(struct guest_memory *memory, uint64_t start, uint64_t pages
         populate_small(memory, chunk, (end - chunk) / GUEST_PAGE_SIZE, flags, kind);
 }
 
+struct protect_state {
+    uint64_t flags;
+    uint64_t nonzero; /* leaves that hold something */
+    bool narrowed;
+};
+
+static void count_leaf(struct guest_memory *memory, uint64_t gva, uint64_t *pte, void *opaque)
+{
+    struct protect_state *state = opaque;
+    (void)memory;
+    (void)gva;
+    if (*pte != 0)
+        state->nonzero++;
+}
+
+/*
+ * Gives every empty leaf of [start, end) a fresh frame, one populate() call
+ * per run of them, so runs get contiguous frames where possible; 2 MiB
+ * pages only when huge. The tables must exist and enough frames be free.
+ */
+static void fill_empty_leaves(struct guest_memory *memory, uint64_t start, uint64_t end,
+                              uint64_t flags, enum guest_region_kind kind, bool huge)
+{
+    uint64_t run_start = 0, run_pages = 0;
+    for (uint64_t gva = start;; gva += GUEST_PAGE_SIZE) {
+        uint64_t *slot = NULL;
+        if (gva < end && page_table_slot(memory, gva, false, &slot) != 0)
+            g_error("memory: page table vanished while populating"); /* a bug here */
+        if (gva < end && *slot == 0) {
+            if (run_pages == 0)
+                run_start = gva;
+            run_pages++;
+            continue;
+        }
+        if (run_pages > 0 && huge)
+            populate(memory, run_start, run_pages, flags, kind);
+        else if (run_pages > 0)
+            populate_small(memory, run_start, run_pages, flags, kind);
+        run_pages = 0;
+        if (gva >= end)
+            return;
+    }
+}
+
+/* Calls fn on the part of every region overlapping [start, end). */
+static void for_each_region_part(struct guest_memory *memory, uint64_t start, uint64_t end,
+                                 void (*fn)(struct guest_memory *memory,
+                                            const struct region_entry *entry, uint64_t start,
+                                            uint64_t end, void *opaque),
+                                 void *opaque)
+{
+    for (const struct region_node *node = region_first_in(memory, start, end);
+         node && node->entry.region.start < end; node = node->next) {
+        const struct region_entry *entry = &node->entry;
+        uint64_t part_start = entry->region.start > start ? entry->region.start : start;
+        uint64_t part_end = entry->region.end < end ? entry->region.end : end;
+        fn(memory, entry, part_start, part_end, opaque);
+    }
+}
+
+/* ---- first touch ----------------------------------------------------------- */
+
+/* The program's own anonymous mappings (heap, stack, mmap areas, not file
+ * mappings) get their frames when a page is first touched, as Linux's do:
+ * mapping them costs no frame and no page table, so address space can be
+ * reserved far beyond RAM. An empty leaf in one is an untouched page. */
+static bool region_is_lazy(const struct region_entry *entry)
+{
+    return entry->backing == BACKING_ANONYMOUS && entry->file.ino == 0 &&
+           may_be_huge(entry->region.kind);
+}
+
+/* The lazy region holding gva whose page there is untouched, or NULL. */
+static const struct region_entry *untouched_region(const struct guest_memory *memory, uint64_t gva)
+{
+    if (!address_is_canonical(gva))
+        return NULL;
+    const struct region_node *node = regions_first_ending_after(memory, gva);
+    if (!node || node->entry.region.start > gva || !region_is_lazy(&node->entry))
+        return NULL;
+    /* A walk, not page_table_slot: it must not split a 2 MiB page. */
+    struct guest_walk walk;
+    guest_walk(memory, memory->pml4, gva, &walk);
+    bool empty = walk.status == GUEST_WALK_NOT_PRESENT && (walk.levels < 4 || walk.entries[3] == 0);
+    return empty ? &node->entry : NULL;
+}
+
+bool untouched_readable(const struct guest_memory *memory, uint64_t gva, bool user)
+{
+    MEMORY_LOCKED(memory);
+    const struct region_entry *entry = untouched_region(memory, gva);
+    int prot = entry ? entry->region.prot : 0;
+    return (prot & (GUEST_PROT_READ | GUEST_PROT_WRITE | GUEST_PROT_EXEC)) &&
+           (!user || (prot & GUEST_PROT_USER));
+}
+
+/* Whether a leaf table covers gva's 2 MiB: the guest may have walked it, so
+ * it is not swapped for a 2 MiB page without a flush. */
+static bool leaf_table_exists(struct guest_memory *memory, uint64_t gva)
+{
+    struct guest_walk walk;
+    guest_walk(memory, memory->pml4, gva, &walk);
+    return walk.levels == 4;
+}
+
+/* Backs the untouched pages of [start, end), inside one 2 MiB block of
+ * one lazy region, with their tables; -ENOMEM (nothing changed) when RAM
+ * is short. */
+static int back_block(struct guest_memory *memory, const struct region_entry *entry, uint64_t start,
+                      uint64_t end)
+{
+    struct protect_state state = {0, 0, false};
+    page_tables_visit(memory, start, end, count_leaf, &state);
+    uint64_t missing = (end - start) / GUEST_PAGE_SIZE - state.nonzero;
+    if (missing == 0)
+        return 0;
+    if (missing > memory->frames_free)
+        return -ENOMEM;
+    bool huge = !leaf_table_exists(memory, start);
+    int ret = page_tables_ensure(memory, start, end);
+    if (ret == 0 && missing > memory->frames_free)
+        ret = -ENOMEM;
+    if (ret != 0) {
+        memory->change_unseen = false;
+        page_tables_prune(memory, start, end);
+        if (memory->change_unseen)
+            note_narrowing(memory, false);
+        return ret;
+    }
+    fill_empty_leaves(memory, start, end, pte_flags_for_prot(entry->region.prot),
+                      entry->region.kind, huge);
+    return 0;
+}
+
+/* back_block over [start, end) inside one lazy region, block by block;
+ * what was backed before a failure stays so. */
+static int back_untouched(struct guest_memory *memory, const struct region_entry *entry,
+                          uint64_t start, uint64_t end)
+{
+    while (start < end) {
+        uint64_t block_end = (start | (HUGE_PAGE_SIZE - 1)) + 1;
+        if (block_end > end || block_end <= start)
+            block_end = end;
+        int ret = back_block(memory, entry, start, block_end);
+        if (ret != 0)
+            return ret;
+        start = block_end;
+    }
+    return 0;
+}
+
+static void populate_part(struct guest_memory *memory, const struct region_entry *entry,
+                          uint64_t start, uint64_t end, void *opaque)
+{
+    int *ret = opaque;
+    if (*ret == 0 && region_is_lazy(entry) && pte_flags_for_prot(entry->region.prot) != 0)
+        *ret = back_untouched(memory, entry, start, end);
+}
+
+int guest_populate(struct guest_memory *memory, uint64_t start, uint64_t len)
+{
+    MEMORY_LOCKED(memory);
+    int ret = check_range(start, len);
+    if (ret == 0)
+        for_each_region_part(memory, start, start + len, populate_part, &ret);
+    return ret;
+}
+
+/* Below this share of RAM free, a first touch takes one page, not 2 MiB:
+ * a program touching a sparse reservation here and there then still gets
+ * the last frames one page at a time. */
+#define TOUCH_SMALL_BELOW_FRACTION 16
+
+enum guest_touch touch_locked(struct guest_memory *memory, uint64_t gva, bool write, bool fetch)
+{
+    if (!address_is_canonical(gva))
+        return GUEST_TOUCH_NOT_LAZY;
+    gva &= GUEST_PAGE_MASK;
+    /* Another thread backed it meanwhile. */
+    if (guest_fault_resolved(memory, gva, write, fetch))
+        return GUEST_TOUCH_MAPPED;
+    const struct region_entry *entry = untouched_region(memory, gva);
+    int needed = write   ? GUEST_PROT_WRITE
+                 : fetch ? GUEST_PROT_EXEC
+                         : GUEST_PROT_READ | GUEST_PROT_WRITE | GUEST_PROT_EXEC;
+    if (!entry || !(entry->region.prot & needed))
+        return GUEST_TOUCH_NOT_LAZY;
+    /* The whole 2 MiB around it (inside the mapping), so that touching
+     * memory in order costs one fault per 2 MiB, and a 2 MiB page where
+     * the mapping covers all of it. */
+    uint64_t start = gva & ~(HUGE_PAGE_SIZE - 1), end = start + HUGE_PAGE_SIZE;
+    start = MAX(start, entry->region.start);
+    end = MIN(end, entry->region.end);
+    if (memory->frames_free >= memory->frame_count / TOUCH_SMALL_BELOW_FRACTION &&
+        back_untouched(memory, entry, start, end) == 0)
+        return GUEST_TOUCH_MAPPED;
+    if (back_untouched(memory, entry, gva, gva + GUEST_PAGE_SIZE) == 0)
+        return GUEST_TOUCH_MAPPED;
+    return GUEST_TOUCH_NO_MEMORY;
+}
+
+enum guest_touch guest_fault_first_touch(struct guest_memory *memory, uint64_t gva, bool write,
+                                         bool fetch)
+{
+    MEMORY_LOCKED(memory);
+    return touch_locked(memory, gva, write, fetch);
+}
+
+void guest_memory_lock(struct guest_memory *memory)
+{
+    g_rec_mutex_lock(&memory->lock);
+}
+
+void guest_memory_unlock(struct guest_memory *memory, bool forked)
+{
+    /* A recursive mutex knows its owner by thread id, which a fork's child
+     * does not share: it could not unlock it. The old one is left as is. */
+    if (forked)
+        g_rec_mutex_init(&memory->lock);
+    else
+        g_rec_mutex_unlock(&memory->lock);
+}
+
 /* ---- mapping operations -------------------------------------------------- */
 
 int guest_map_identity(struct guest_memory *memory, uint64_t start, uint64_t len, int prot,
                        enum guest_region_kind kind, const char *name)
 {
+    MEMORY_LOCKED(memory);
     int ret = check_range(start, len);
     if (ret != 0)
         return ret;
@@ -486,6 +714,7 @@ int guest_map_anonymous(struct guest_memory *memory, uint64_t start, uint64_t le
 int map_fresh_frames(struct guest_memory *memory, uint64_t start, uint64_t len, int prot,
                      enum guest_region_kind kind, const char *name, const struct region_file *file)
 {
+    MEMORY_LOCKED(memory);
     int ret = check_range(start, len);
     if (ret != 0)
         return ret;
@@ -497,9 +726,11 @@ int map_fresh_frames(struct guest_memory *memory, uint64_t start, uint64_t len, 
         return -ENOMEM;
     uint64_t flags = pte_flags_for_prot(prot);
     uint64_t pages = len / GUEST_PAGE_SIZE;
-    /* An inaccessible anonymous mapping gets its frames only when
-     * guest_protect opens it: large PROT_NONE reservations cost nothing. */
-    if (flags != 0) {
+    /* The program's own anonymous memory gets frames at its first touch
+     * (guest_fault_first_touch); the rest now. An inaccessible mapping gets
+     * its frames only when guest_protect opens it. Either way large
+     * reservations cost neither frames nor page tables. */
+    if (flags != 0 && !(file == NULL && may_be_huge(kind))) {
         if (pages > memory->frames_free)
             return -ENOMEM;
         ret = page_tables_ensure(memory, start, start + len);
@@ -522,6 +753,7 @@ int map_fresh_frames(struct guest_memory *memory, uint64_t start, uint64_t len, 
 int guest_map_physical(struct guest_memory *memory, uint64_t start, uint64_t gpa, uint64_t len,
                        int prot, enum guest_region_kind kind, const char *name)
 {
+    MEMORY_LOCKED(memory);
     int ret = check_range(start, len);
     if (ret != 0)
         return ret;
@@ -552,6 +784,7 @@ int guest_map_physical(struct guest_memory *memory, uint64_t start, uint64_t gpa
 int guest_reserve_range(struct guest_memory *memory, uint64_t start, uint64_t len,
                         enum guest_region_kind kind, const char *name)
 {
+    MEMORY_LOCKED(memory);
     int ret = check_range(start, len);
     if (ret != 0)
         return ret;
@@ -584,6 +817,7 @@ static void clear_leaf(struct guest_memory *memory, uint64_t gva, uint64_t *pte,
 
 int guest_unmap(struct guest_memory *memory, uint64_t start, uint64_t len)
 {
+    MEMORY_LOCKED(memory);
     int ret = check_range(start, len);
     if (ret != 0)
         return ret;
@@ -621,21 +855,6 @@ int guest_unmap(struct guest_memory *memory, uint64_t start, uint64_t len)
 
 /* ---- guest_protect ------------------------------------------------------ */
 
-struct protect_state {
-    uint64_t flags;
-    uint64_t nonzero; /* leaves that hold something */
-    bool narrowed;
-};
-
-static void count_leaf(struct guest_memory *memory, uint64_t gva, uint64_t *pte, void *opaque)
-{
-    struct protect_state *state = opaque;
-    (void)memory;
-    (void)gva;
-    if (*pte != 0)
-        state->nonzero++;
-}
-
 static void reprotect_leaf(struct guest_memory *memory, uint64_t gva, uint64_t *pte, void *opaque)
 {
     struct protect_state *state = opaque;
@@ -654,33 +873,24 @@ static void reprotect_leaf(struct guest_memory *memory, uint64_t gva, uint64_t *
     pte_store(pte, new);
 }
 
-/* Calls fn on the part of every region overlapping [start, end). */
-static void for_each_region_part(struct guest_memory *memory, uint64_t start, uint64_t end,
-                                 void (*fn)(struct guest_memory *memory,
-                                            const struct region_entry *entry, uint64_t start,
-                                            uint64_t end, void *opaque),
-                                 void *opaque)
-{
-    for (const struct region_node *node = region_first_in(memory, start, end);
-         node && node->entry.region.start < end; node = node->next) {
-        const struct region_entry *entry = &node->entry;
-        uint64_t part_start = entry->region.start > start ? entry->region.start : start;
-        uint64_t part_end = entry->region.end < end ? entry->region.end : end;
-        fn(memory, entry, part_start, part_end, opaque);
-    }
-}
-
 struct populate_plan {
     uint64_t flags;
     uint64_t missing; /* pages of anonymous parts without a frame */
     int error;
 };
 
+/* Regions whose missing pages guest_protect backs: those backed at first
+ * touch are left to it. */
+static bool backed_when_opened(const struct region_entry *entry)
+{
+    return entry->backing == BACKING_ANONYMOUS && !region_is_lazy(entry);
+}
+
 static void count_missing(struct guest_memory *memory, const struct region_entry *entry,
                           uint64_t start, uint64_t end, void *opaque)
 {
     struct populate_plan *plan = opaque;
-    if (entry->backing != BACKING_ANONYMOUS)
+    if (!backed_when_opened(entry))
         return;
     struct protect_state state = {0, 0, false};
     page_tables_visit(memory, start, end, count_leaf, &state);
@@ -691,7 +901,7 @@ static void ensure_missing_tables(struct guest_memory *memory, const struct regi
                                   uint64_t start, uint64_t end, void *opaque)
 {
     struct populate_plan *plan = opaque;
-    if (entry->backing != BACKING_ANONYMOUS || plan->error != 0)
+    if (!backed_when_opened(entry) || plan->error != 0)
         return;
     plan->error = page_tables_ensure(memory, start, end);
 }
@@ -700,31 +910,14 @@ static void populate_missing(struct guest_memory *memory, const struct region_en
                              uint64_t start, uint64_t end, void *opaque)
 {
     struct populate_plan *plan = opaque;
-    if (entry->backing != BACKING_ANONYMOUS)
+    if (!backed_when_opened(entry))
         return;
-    /* Fill each run of empty leaves with one populate() call, so runs get
-     * contiguous frames where possible. */
-    uint64_t run_start = 0, run_pages = 0;
-    for (uint64_t gva = start; gva < end; gva += GUEST_PAGE_SIZE) {
-        uint64_t *slot;
-        if (page_table_slot(memory, gva, false, &slot) != 0)
-            g_error("memory: page table vanished while protecting"); /* a bug here */
-        if (*slot == 0) {
-            if (run_pages == 0)
-                run_start = gva;
-            run_pages++;
-            continue;
-        }
-        if (run_pages > 0)
-            populate(memory, run_start, run_pages, plan->flags, entry->region.kind);
-        run_pages = 0;
-    }
-    if (run_pages > 0)
-        populate(memory, run_start, run_pages, plan->flags, entry->region.kind);
+    fill_empty_leaves(memory, start, end, plan->flags, entry->region.kind, true);
 }
 
 int guest_protect(struct guest_memory *memory, uint64_t start, uint64_t len, int prot)
 {
+    MEMORY_LOCKED(memory);
     int ret = check_range(start, len);
     if (ret != 0)
         return ret;
@@ -816,6 +1009,7 @@ static void move_leaf(struct guest_memory *memory, uint64_t gva, uint64_t *pte, 
 
 int guest_move(struct guest_memory *memory, uint64_t old_start, uint64_t len, uint64_t new_start)
 {
+    MEMORY_LOCKED(memory);
     int ret = check_range(old_start, len);
     if (ret == 0)
         ret = check_range(new_start, len);

@@ -164,7 +164,13 @@ int guest_map_identity(struct guest_memory *memory, uint64_t start, uint64_t len
                        enum guest_region_kind kind, const char *name);
 
 /* Dynamic region: maps fresh zeroed frames (physically contiguous where the
- * allocator can) at [start, start + len). Where a neighbouring page is mapped
+ * allocator can) at [start, start + len). The program's own memory (kind
+ * HEAP, MMAP or STACK) gets them at first touch instead, as on Linux:
+ * mapping it takes no frame and writes no page table, so address space may
+ * be reserved far beyond RAM, and -ENOMEM comes only from the map's limit.
+ * Its untouched pages are not present; a fault on one goes to
+ * guest_fault_first_touch, and the monitor's checked accesses back them
+ * (writes) or read them as zeros (reads) themselves. Where a neighbouring page is mapped
  * with a frame of its own, the new frames continue that frame where they are
  * free, and heap frames are taken bottom-up: a heap growing page by page and
  * mmaps placed one below the other stay one run of contiguous frames, which
@@ -189,6 +195,37 @@ int guest_map_anonymous(struct guest_memory *memory, uint64_t start, uint64_t le
 int guest_map_file(struct guest_memory *memory, uint64_t start, uint64_t len, int prot,
                    enum guest_region_kind kind, const char *name, int host_fd, uint64_t offset,
                    uint64_t file_size, bool shared);
+
+/*
+ * A not-present page fault at gva (write: a write; fetch: an instruction
+ * fetch; else a read) of the program or the guest kernel. MAPPED: the page
+ * was an untouched page of memory backed at first touch that the access
+ * may make (or has been backed meanwhile): it now has a frame, and the
+ * whole 2 MiB around it inside its mapping too (one 2 MiB page where the
+ * mapping covers it all) while RAM is plentiful; retry the access.
+ * NO_MEMORY: such a page, but guest RAM has no frame left (Linux's out of
+ * memory). NOT_LAZY: anything else, the fault is the program's. Any
+ * thread, without the caller's map lock.
+ */
+enum guest_touch {
+    GUEST_TOUCH_NOT_LAZY,
+    GUEST_TOUCH_MAPPED,
+    GUEST_TOUCH_NO_MEMORY,
+};
+enum guest_touch guest_fault_first_touch(struct guest_memory *memory, uint64_t gva, bool write,
+                                         bool fetch);
+
+/* Backs the untouched pages of [start, start + len) now, as the first
+ * touch would (MAP_POPULATE, mlock); other pages are left as they are.
+ * 0, or -ENOMEM when RAM ran out (what was backed stays so). */
+int guest_populate(struct guest_memory *memory, uint64_t start, uint64_t len);
+
+/* Hold every change of memory/ off (first-touch backing included, which
+ * runs without the caller's lock): around a host fork, so that the child's
+ * copy is whole and its lock free. A host fork's child says so (forked):
+ * its thread is not the lock's owner any more, so the lock is made anew. */
+void guest_memory_lock(struct guest_memory *memory);
+void guest_memory_unlock(struct guest_memory *memory, bool forked);
 
 /*
  * mremap growth of a file mapping: maps [start, start + len) as the
@@ -287,7 +324,8 @@ int guest_unmap(struct guest_memory *memory, uint64_t start, uint64_t len);
 /* Changes the protection of every mapped page in [start, start + len);
  * -ENOMEM if part of the range is not mapped (as Linux mprotect; a
  * guest_reserve_range range counts as not mapped). Anonymous pages mapped
- * GUEST_PROT_NONE get their frames only here, when they become accessible. */
+ * GUEST_PROT_NONE get their frames only here, when they become accessible
+ * (those backed at first touch: at their first touch). */
 int guest_protect(struct guest_memory *memory, uint64_t start, uint64_t len, int prot);
 
 /* Moves the mappings of [old_start, old_start + len) to new_start (which must

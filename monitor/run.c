@@ -434,6 +434,10 @@ static void vcpu_run_loop(struct vcpu *vcpu)
         /* Kicked because another thread ended the run. */
         if (exit->reason == ACCEL_EXIT_STOPPED && run_ending(run))
             return;
+        /* The first touch of anonymous memory: backed, and retried unseen. */
+        if (exit->reason == ACCEL_EXIT_EXCEPTION &&
+            linux_mm_first_touch(vcpu->thread, exit->vector, exit->error_code, exit->fault_address))
+            continue;
         if (vcpu->debug) {
             enum debug_verdict verdict = debugger_handle_exit(vcpu->debug, exit);
             if (verdict == DEBUG_RESUME)

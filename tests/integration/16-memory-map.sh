@@ -5,3 +5,42 @@
 
 program map_count -- map_count
 program narrowing -- narrowing
+
+# Overcommit as Linux's: 8 GiB PROT_READ, 64 GiB PROT_NONE, 16 GiB MAP_NORESERVE
+# read-write and six 1 GiB read-write mappings (more than a small guest's RAM) succeed
+# without -m; frames come at first touch, a forked child touches its copy.
+program overcommit -- overcommit
+
+# Where guest RAM really runs out at a first touch, the program ends as Linux's OOM
+# killer ends it: SIGKILL (status 137), nothing on stderr; with -v one line says why.
+oom_case() {
+    local accel=$1 dir=$2 libc=$3 st
+    local run=("$HERMITUX_RUN" --accel="$accel" -m 64M)
+    local program="tests/programs/build/$libc/overcommit"
+    {
+        timeout -k 5 "$TIMEOUT" "${run[@]}" "$program" touch 32 >"$dir/out" 2>"$dir/err"
+        st=$?
+    } 2>/dev/null
+    if [ "$st" != 0 ] || [ "$(cat "$dir/out")" != "touched 32 MiB" ]; then
+        echo "touching 32 MiB of 64: exit status $st, stdout $(head -c 200 "$dir/out")"
+        return 1
+    fi
+    {
+        timeout -k 5 "$TIMEOUT" "${run[@]}" "$program" touch 200 >"$dir/out" 2>"$dir/err"
+        st=$?
+    } 2>/dev/null
+    if [ "$st" != 137 ] || [ -s "$dir/out" ] || [ -s "$dir/err" ]; then
+        echo "touching 200 MiB of 64: exit status $st (want 137), stderr $(head -c 300 "$dir/err")"
+        return 1
+    fi
+    {
+        timeout -k 5 "$TIMEOUT" "${run[@]}" -v "$program" touch 200 >"$dir/out" 2>"$dir/err"
+        st=$?
+    } 2>/dev/null
+    if [ "$st" != 137 ] || ! grep -Eq '^hermitux-run: out of memory: guest RAM \(64 MiB\) is all in use at a first touch of 0x[0-9a-f]+; killed process [0-9]+ \(overcommit\) with SIGKILL' "$dir/err"; then
+        echo "with -v: exit status $st, no out-of-memory line: $(grep -v kvm: "$dir/err" | head -c 300)"
+        return 1
+    fi
+}
+custom oom/glibc oom_case glibc
+custom oom/musl oom_case musl

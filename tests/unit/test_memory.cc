@@ -64,6 +64,16 @@ class MemoryTest : public ::testing::Test
             << std::hex << gva << " " << guest_walk_status_string(walk.status);
         return walk.gpa;
     }
+    // An anonymous mapping whose pages are backed at once (the program's
+    // kinds are otherwise backed at first touch).
+    int MapBacked(uint64_t start, uint64_t len, int prot, enum guest_region_kind kind,
+                  const char *name)
+    {
+        int result = guest_map_anonymous(memory_, start, len, prot, kind, name);
+        if (result == 0 && prot != GUEST_PROT_NONE)
+            result = guest_populate(memory_, start, len);
+        return result;
+    }
     size_t RegionCount()
     {
         size_t count = 0;
@@ -319,13 +329,10 @@ TEST(MemoryWalk, StatusStringsAreDistinct)
 TEST_F(MemoryTest, LeafAndIntermediateBits)
 {
     const uint64_t data = 0x10000000, text = 0x20000000, kernel = 0x30000000;
-    ASSERT_EQ(guest_map_anonymous(memory_, data, kPage, kUserRW, GUEST_REGION_MMAP, "d"), 0);
+    ASSERT_EQ(MapBacked(data, kPage, kUserRW, GUEST_REGION_MMAP, "d"), 0);
+    ASSERT_EQ(MapBacked(text, kPage, kUserR | GUEST_PROT_EXEC, GUEST_REGION_MMAP, "t"), 0);
     ASSERT_EQ(
-        guest_map_anonymous(memory_, text, kPage, kUserR | GUEST_PROT_EXEC, GUEST_REGION_MMAP, "t"),
-        0);
-    ASSERT_EQ(guest_map_anonymous(memory_, kernel, kPage, GUEST_PROT_READ | GUEST_PROT_WRITE,
-                                  GUEST_REGION_KERNEL, "k"),
-              0);
+        MapBacked(kernel, kPage, GUEST_PROT_READ | GUEST_PROT_WRITE, GUEST_REGION_KERNEL, "k"), 0);
     uint64_t leaf = Leaf(data);
     EXPECT_TRUE(leaf & PTE_PRESENT);
     EXPECT_TRUE(leaf & PTE_WRITE);
@@ -445,7 +452,7 @@ TEST_F(MemoryTest, AllocatorNeverHandsOutReservedFrames)
 
 TEST_F(MemoryTest, FreeingAPageTableIsIgnored)
 {
-    ASSERT_EQ(guest_map_anonymous(memory_, 0x10000000, kPage, kUserRW, GUEST_REGION_MMAP, ""), 0);
+    ASSERT_EQ(MapBacked(0x10000000, kPage, kUserRW, GUEST_REGION_MMAP, ""), 0);
     uint64_t before = guest_frames_free_count(memory_);
     guest_frames_free(memory_, guest_memory_cr3(memory_), 1);
     struct guest_walk walk;
@@ -536,8 +543,8 @@ TEST_F(MemoryTest, BadArgumentsAreRejected)
               -EINVAL);
     EXPECT_EQ(RegionCount(), 0u);
     // The upper half works.
-    EXPECT_EQ(map(0xffff800000000000ULL, kPage), 0);
-    EXPECT_EQ(map(0xffffffff80000000ULL, kPage), 0);
+    EXPECT_EQ(MapBacked(0xffff800000000000ULL, kPage, kUserRW, GUEST_REGION_MMAP, ""), 0);
+    EXPECT_EQ(MapBacked(0xffffffff80000000ULL, kPage, kUserRW, GUEST_REGION_MMAP, ""), 0);
     EXPECT_EQ(Leaf(0xffffffff80000000ULL) & PTE_PRESENT, PTE_PRESENT);
 }
 
@@ -545,8 +552,7 @@ TEST_F(MemoryTest, AnonymousMappingIsZeroedAndContiguous)
 {
     const uint64_t start = 0x7f0000000000ULL, pages = 64;
     uint64_t before = guest_frames_free_count(memory_);
-    ASSERT_EQ(guest_map_anonymous(memory_, start, pages * kPage, kUserRW, GUEST_REGION_MMAP, "m"),
-              0);
+    ASSERT_EQ(MapBacked(start, pages * kPage, kUserRW, GUEST_REGION_MMAP, "m"), 0);
     uint64_t first = Translate(start);
     for (uint64_t i = 0; i < pages; i++) {
         EXPECT_EQ(Translate(start + i * kPage), first + i * kPage);
@@ -582,26 +588,109 @@ TEST_F(MemoryTest, AnonymousMappingFallsBackToShorterRuns)
     EXPECT_EQ(guest_frames_free_count(memory_), 1u);
 }
 
-TEST_F(MemoryTest, AnonymousOutOfFramesLeavesMapUnchanged)
+// Overcommit, as Linux's: mapping takes no frame, so mappings may add up to
+// more than RAM; a first touch that finds no frame says so, and changes
+// nothing.
+TEST_F(MemoryTest, AnonymousMappingsOvercommitAndRunOutAtTouch)
 {
+    const uint64_t start = 0x10000000;
     uint64_t before = guest_frames_free_count(memory_);
-    EXPECT_EQ(guest_map_anonymous(memory_, 0x10000000, (before + 1) * kPage, kUserRW,
-                                  GUEST_REGION_MMAP, ""),
-              -ENOMEM);
-    // Enough for the pages but not for the tables as well.
-    EXPECT_EQ(guest_map_anonymous(memory_, 0x10000000, (before - 1) * kPage, kUserRW,
-                                  GUEST_REGION_MMAP, ""),
-              -ENOMEM);
-    EXPECT_EQ(guest_frames_free_count(memory_), before);
-    EXPECT_EQ(guest_region_lookup(memory_, 0x10000000), nullptr);
-    struct guest_walk walk;
-    EXPECT_FALSE(guest_walk(memory_, guest_memory_cr3(memory_), 0x10000000, &walk));
-    EXPECT_EQ(walk.levels, 1); // no table left behind
-    // Exactly enough: 4086 pages need 8 PTs, a PD and a PDPT.
-    EXPECT_EQ(guest_map_anonymous(memory_, 0x10000000, (before - 10) * kPage, kUserRW,
-                                  GUEST_REGION_MMAP, ""),
+    ASSERT_EQ(guest_map_anonymous(memory_, start, 4 * kRamSize, kUserRW, GUEST_REGION_MMAP, ""), 0);
+    ASSERT_EQ(guest_map_anonymous(memory_, start + 4 * kRamSize, 4 * kRamSize, kUserRW,
+                                  GUEST_REGION_HEAP, ""),
               0);
-    EXPECT_EQ(guest_frames_free_count(memory_), 0u);
+    EXPECT_EQ(guest_frames_free_count(memory_), before);
+    struct guest_walk walk;
+    EXPECT_FALSE(guest_walk(memory_, guest_memory_cr3(memory_), start, &walk));
+    EXPECT_EQ(walk.levels, 1) << "no table written at mmap";
+    // Backing it all runs out (2 MiB at a time); what was backed stays.
+    EXPECT_EQ(guest_populate(memory_, start, 4 * kRamSize), -ENOMEM);
+    EXPECT_LT(guest_frames_free_count(memory_), 512u + 1);
+    // Touches take what is left, one page each once RAM is short.
+    const uint64_t far = start + 6 * kRamSize;
+    uint64_t touched = 0;
+    while (touched < 600 && guest_fault_first_touch(memory_, far + touched * kPage, true, false) ==
+                                GUEST_TOUCH_MAPPED)
+        touched++;
+    EXPECT_LT(touched, 600u);
+    uint64_t left = guest_frames_free_count(memory_);
+    EXPECT_EQ(guest_fault_first_touch(memory_, far + touched * kPage, true, false),
+              GUEST_TOUCH_NO_MEMORY);
+    EXPECT_EQ(guest_write(memory_, far + touched * kPage, "x", 1, GUEST_ACCESS_USER_WRITE),
+              -EFAULT);
+    EXPECT_EQ(guest_frames_free_count(memory_), left);
+    // Unmapping gives every frame back, tables included.
+    ASSERT_EQ(guest_unmap(memory_, start, 8 * kRamSize), 0);
+    EXPECT_EQ(guest_frames_free_count(memory_), before);
+    EXPECT_EQ(guest_fault_first_touch(memory_, far, true, false), GUEST_TOUCH_NOT_LAZY);
+}
+
+// The program's anonymous memory: frames at the first touch, for the 2 MiB
+// around it (one 2 MiB page where the mapping covers it), nothing for reads
+// by the monitor, and never for an access the protection refuses.
+TEST_F(MemoryTest, FirstTouchBacksTheBlockAround)
+{
+    const uint64_t start = 0x40000000; // 2 MiB aligned
+    uint64_t before = guest_frames_free_count(memory_);
+    ASSERT_EQ(guest_map_anonymous(memory_, start, 4 << 20, kUserRW, GUEST_REGION_MMAP, "rw"), 0);
+    ASSERT_EQ(
+        guest_map_anonymous(memory_, start + (4 << 20), kPage, kUserR, GUEST_REGION_MMAP, "ro"), 0);
+    ASSERT_EQ(guest_map_anonymous(memory_, start + (4 << 20) + kPage, 3 * kPage, kUserRW,
+                                  GUEST_REGION_STACK, "small"),
+              0);
+    // The monitor's reads see zeros and back nothing.
+    std::vector<uint8_t> buf(3 * kPage, 0xff);
+    ASSERT_EQ(guest_read(memory_, start + 100, buf.data(), buf.size(), GUEST_ACCESS_USER_READ), 0);
+    for (uint8_t byte : buf)
+        ASSERT_EQ(byte, 0);
+    char text[8] = "x";
+    EXPECT_EQ(guest_read_string(memory_, start, text, sizeof(text), GUEST_ACCESS_USER_READ), 0);
+    EXPECT_EQ(guest_frames_free_count(memory_), before);
+    // A write, a read-only page, a page outside every mapping.
+    EXPECT_EQ(guest_fault_first_touch(memory_, start + (4 << 20), true, false),
+              GUEST_TOUCH_NOT_LAZY);
+    EXPECT_EQ(guest_fault_first_touch(memory_, start + (4 << 20), false, true),
+              GUEST_TOUCH_NOT_LAZY);
+    EXPECT_EQ(guest_fault_first_touch(memory_, start - kPage, false, false), GUEST_TOUCH_NOT_LAZY);
+    EXPECT_EQ(guest_frames_free_count(memory_), before);
+    EXPECT_EQ(guest_fault_first_touch(memory_, start + (3 << 20) + 5, true, false),
+              GUEST_TOUCH_MAPPED);
+    struct guest_walk walk;
+    ASSERT_TRUE(guest_walk(memory_, guest_memory_cr3(memory_), start + (3 << 20), &walk));
+    EXPECT_EQ(walk.page_size, 2ULL << 20);
+    EXPECT_TRUE(walk.writable && walk.user);
+    // 512 frames, a PD and a PDPT (the 2 MiB page keeps its table aside).
+    EXPECT_EQ(guest_frames_free_count(memory_), before - 512 - 3);
+    EXPECT_FALSE(guest_walk(memory_, guest_memory_cr3(memory_), start, &walk));
+    // Backed meanwhile by another thread: retried.
+    EXPECT_EQ(guest_fault_first_touch(memory_, start + (3 << 20), true, false), GUEST_TOUCH_MAPPED);
+    // A read touch of the read-only page backs it (and only it: the block
+    // around it is other mappings); the small stack's write backs its 3.
+    uint64_t now = guest_frames_free_count(memory_);
+    EXPECT_EQ(guest_fault_first_touch(memory_, start + (4 << 20), false, false),
+              GUEST_TOUCH_MAPPED);
+    EXPECT_EQ(guest_write(memory_, start + (4 << 20) + 2 * kPage, "hi", 3, GUEST_ACCESS_USER_WRITE),
+              0);
+    EXPECT_EQ(guest_frames_free_count(memory_), now - 1 - 3 - 1);
+    EXPECT_EQ(guest_read_string(memory_, start + (4 << 20) + 2 * kPage, text, sizeof(text),
+                                GUEST_ACCESS_USER_READ),
+              2);
+    EXPECT_STREQ(text, "hi");
+    ASSERT_EQ(guest_unmap(memory_, start, (4 << 20) + 4 * kPage), 0);
+    EXPECT_EQ(guest_frames_free_count(memory_), before);
+}
+
+// With little RAM left, a first touch takes one page, not its 2 MiB.
+TEST_F(MemoryTest, FirstTouchTakesOnePageWhenRamIsShort)
+{
+    const uint64_t start = 0x40000000;
+    uint64_t all = guest_frames_free_count(memory_), gpa;
+    ASSERT_TRUE(guest_frames_alloc(memory_, all - 64, &gpa));
+    ASSERT_EQ(guest_map_anonymous(memory_, start, 2 << 20, kUserRW, GUEST_REGION_MMAP, ""), 0);
+    EXPECT_EQ(guest_fault_first_touch(memory_, start + kPage, false, false), GUEST_TOUCH_MAPPED);
+    EXPECT_EQ(guest_frames_free_count(memory_), 64u - 1 - 3);
+    EXPECT_EQ(Leaf(start) & PTE_PRESENT, 0u);
+    EXPECT_NE(Leaf(start + kPage) & PTE_PRESENT, 0u);
 }
 
 TEST_F(MemoryTest, PhysicalMapping)
@@ -697,7 +786,7 @@ TEST_F(AccessTest, IovecsFollowHostContiguity)
 
     // Contiguous frames merge into one iovec.
     const uint64_t anon = 0x10000000;
-    ASSERT_EQ(guest_map_anonymous(memory_, anon, 8 * kPage, kUserRW, GUEST_REGION_MMAP, ""), 0);
+    ASSERT_EQ(MapBacked(anon, 8 * kPage, kUserRW, GUEST_REGION_MMAP, ""), 0);
     ASSERT_EQ(guest_iovec(memory_, anon + 1, 8 * kPage - 1, GUEST_ACCESS_USER_READ, iov, 4), 1);
     EXPECT_EQ(iov[0].iov_base, Host(Translate(anon + 1)));
     EXPECT_EQ(iov[0].iov_len, 8 * kPage - 1);
@@ -798,7 +887,7 @@ TEST_F(MemoryTest, UnmapSplitsRegionsAndFreesFrames)
 {
     const uint64_t start = 0x10000000;
     uint64_t baseline = guest_frames_free_count(memory_);
-    ASSERT_EQ(guest_map_anonymous(memory_, start, 10 * kPage, kUserRW, GUEST_REGION_MMAP, "m"), 0);
+    ASSERT_EQ(MapBacked(start, 10 * kPage, kUserRW, GUEST_REGION_MMAP, "m"), 0);
     uint64_t mapped = guest_frames_free_count(memory_);
     uint64_t middle_frame = Translate(start + 4 * kPage);
     uint64_t generation = guest_memory_generation(memory_);
@@ -852,8 +941,7 @@ TEST_F(MemoryTest, UnmapReturnsIdentityFramesForReuse)
 TEST_F(MemoryTest, ProtectSplitsNarrowsAndBumpsGeneration)
 {
     const uint64_t start = 0x10000000;
-    ASSERT_EQ(guest_map_anonymous(memory_, start, 6 * kPage, kUserRW, GUEST_REGION_HEAP, "[heap]"),
-              0);
+    ASSERT_EQ(MapBacked(start, 6 * kPage, kUserRW, GUEST_REGION_HEAP, "[heap]"), 0);
     uint64_t generation = guest_memory_generation(memory_);
     uint64_t unseen = guest_memory_unseen_generation(memory_);
     ASSERT_EQ(guest_protect(memory_, start + 2 * kPage, 2 * kPage, kUserR), 0);
@@ -907,26 +995,28 @@ TEST_F(MemoryTest, ProtectNoneKeepsData)
     EXPECT_STREQ(buf, "kept");
 }
 
-TEST_F(MemoryTest, ProtNoneAnonymousGetsFramesOnlyWhenOpened)
+TEST_F(MemoryTest, ProtNoneAnonymousGetsFramesOnlyWhenTouched)
 {
     const uint64_t start = 0x10000000;
     uint64_t before = guest_frames_free_count(memory_);
-    // Far more than RAM: costs nothing while inaccessible.
+    // Far more than RAM: costs nothing while inaccessible, nor once opened.
     ASSERT_EQ(guest_map_anonymous(memory_, start, 1ULL << 32, GUEST_PROT_NONE, GUEST_REGION_MMAP,
                                   "reserve"),
               0);
     EXPECT_EQ(guest_frames_free_count(memory_), before);
+    EXPECT_EQ(guest_fault_first_touch(memory_, start + kPage, false, false), GUEST_TOUCH_NOT_LAZY);
     ASSERT_EQ(guest_protect(memory_, start + kPage, 2 * kPage, kUserRW), 0);
-    EXPECT_EQ(guest_frames_free_count(memory_), before - 2 - 3);
+    EXPECT_EQ(guest_frames_free_count(memory_), before);
     std::vector<uint8_t> buf(2 * kPage, 0xff);
     ASSERT_EQ(guest_read(memory_, start + kPage, buf.data(), buf.size(), GUEST_ACCESS_USER_READ),
               0);
     for (uint8_t byte : buf)
         ASSERT_EQ(byte, 0);
-    // Opening it all needs more frames than RAM has: refused, unchanged.
-    EXPECT_EQ(guest_protect(memory_, start, 1ULL << 32, kUserRW), -ENOMEM);
+    EXPECT_EQ(guest_fault_first_touch(memory_, start + 2 * kPage, true, false), GUEST_TOUCH_MAPPED);
+    EXPECT_EQ(guest_frames_free_count(memory_), before - 2 - 3);
+    EXPECT_EQ(guest_protect(memory_, start, 1ULL << 32, kUserRW), 0);
     EXPECT_EQ(guest_frames_free_count(memory_), before - 5);
-    EXPECT_EQ(RegionCount(), 3u);
+    EXPECT_EQ(RegionCount(), 1u);
     ASSERT_EQ(guest_unmap(memory_, start, 1ULL << 32), 0);
     EXPECT_EQ(guest_frames_free_count(memory_), before);
 }
@@ -934,9 +1024,8 @@ TEST_F(MemoryTest, ProtNoneAnonymousGetsFramesOnlyWhenOpened)
 TEST_F(MemoryTest, ProtectRefusesHolesAndReservedRanges)
 {
     const uint64_t start = 0x10000000;
-    ASSERT_EQ(guest_map_anonymous(memory_, start, kPage, kUserRW, GUEST_REGION_MMAP, ""), 0);
-    ASSERT_EQ(
-        guest_map_anonymous(memory_, start + 2 * kPage, kPage, kUserRW, GUEST_REGION_MMAP, ""), 0);
+    ASSERT_EQ(MapBacked(start, kPage, kUserRW, GUEST_REGION_MMAP, ""), 0);
+    ASSERT_EQ(MapBacked(start + 2 * kPage, kPage, kUserRW, GUEST_REGION_MMAP, ""), 0);
     ASSERT_EQ(guest_reserve_range(memory_, start + 3 * kPage, kPage, GUEST_REGION_GUARD, "guard"),
               0);
     uint64_t generation = guest_memory_generation(memory_);
@@ -978,7 +1067,7 @@ TEST_F(MemoryTest, MoveKeepsFramesAndData)
 TEST_F(MemoryTest, MovePartOfARegion)
 {
     const uint64_t start = 0x10000000, target = 0x20000000;
-    ASSERT_EQ(guest_map_anonymous(memory_, start, 4 * kPage, kUserRW, GUEST_REGION_MMAP, ""), 0);
+    ASSERT_EQ(MapBacked(start, 4 * kPage, kUserRW, GUEST_REGION_MMAP, ""), 0);
     uint64_t last_frame = Translate(start + 3 * kPage);
     ASSERT_EQ(guest_move(memory_, start + 2 * kPage, 2 * kPage, target), 0);
     EXPECT_EQ(guest_region_lookup(memory_, start)->end, start + 2 * kPage);
@@ -1008,7 +1097,7 @@ TEST_F(MemoryTest, MoveOfLazyRegionNeedsNoFrames)
 TEST_F(MemoryTest, MoveOutOfTableFramesLeavesMapUnchanged)
 {
     const uint64_t start = 0x10000000, target = 0x7f0000000000ULL;
-    ASSERT_EQ(guest_map_anonymous(memory_, start, 2 * kPage, kUserRW, GUEST_REGION_MMAP, ""), 0);
+    ASSERT_EQ(MapBacked(start, 2 * kPage, kUserRW, GUEST_REGION_MMAP, ""), 0);
     uint64_t all = guest_frames_free_count(memory_), gpa;
     ASSERT_TRUE(guest_frames_alloc(memory_, all - 2, &gpa)); // two left; three needed
     uint64_t generation = guest_memory_generation(memory_);
@@ -1025,8 +1114,8 @@ TEST_F(MemoryTest, MoveOutOfTableFramesLeavesMapUnchanged)
 TEST_F(MemoryTest, MoveRefusals)
 {
     const uint64_t start = 0x10000000;
-    ASSERT_EQ(guest_map_anonymous(memory_, start, 2 * kPage, kUserRW, GUEST_REGION_MMAP, ""), 0);
-    ASSERT_EQ(guest_map_anonymous(memory_, 0x20000000, kPage, kUserRW, GUEST_REGION_MMAP, ""), 0);
+    ASSERT_EQ(MapBacked(start, 2 * kPage, kUserRW, GUEST_REGION_MMAP, ""), 0);
+    ASSERT_EQ(MapBacked(0x20000000, kPage, kUserRW, GUEST_REGION_MMAP, ""), 0);
     uint64_t generation = guest_memory_generation(memory_);
     EXPECT_EQ(guest_move(memory_, start, 2 * kPage, 0x20000000 - kPage), -EEXIST);
     EXPECT_EQ(guest_move(memory_, start, 3 * kPage, 0x30000000), -EFAULT);    // hole at the end
@@ -1186,10 +1275,11 @@ TEST_F(MemoryTest, ManyRegionsStayCheap)
     EXPECT_EQ(found, base);
     ASSERT_TRUE(guest_find_free(memory_, count * kPage, base, top, true, &found));
     EXPECT_EQ(found, base);
-    // Open one page in the middle: it gets a frame.
+    // Open one page in the middle: it gets a frame at its first touch.
     const uint64_t middle = top - 1001 * kPage;
     ASSERT_EQ(guest_protect(memory_, middle, kPage, kUserR), 0);
     EXPECT_EQ(guest_region_lookup(memory_, middle)->prot, kUserR);
+    EXPECT_EQ(guest_fault_first_touch(memory_, middle, false, false), GUEST_TOUCH_MAPPED);
     EXPECT_NE(Leaf(middle) & PTE_PRESENT, 0u);
     EXPECT_EQ(guest_memory_map_count(memory_), count);
     // Unmap every other page, then the rest.
@@ -1252,22 +1342,16 @@ TEST_F(MemoryTest, GrowingMappingsGetContiguousFrames)
 {
     const uint64_t heap = 0x600000;
     for (int i = 0; i < 64; i++)
-        ASSERT_EQ(guest_map_anonymous(memory_, heap + i * kPage, kPage, kUserRW, GUEST_REGION_HEAP,
-                                      "[heap]"),
-                  0);
+        ASSERT_EQ(MapBacked(heap + i * kPage, kPage, kUserRW, GUEST_REGION_HEAP, "[heap]"), 0);
     // Something else allocates in between.
-    ASSERT_EQ(guest_map_anonymous(memory_, 0x7000000, 4 * kPage, kUserRW, GUEST_REGION_MMAP, ""),
-              0);
+    ASSERT_EQ(MapBacked(0x7000000, 4 * kPage, kUserRW, GUEST_REGION_MMAP, ""), 0);
     for (int i = 64; i < 128; i++)
-        ASSERT_EQ(guest_map_anonymous(memory_, heap + i * kPage, kPage, kUserRW, GUEST_REGION_HEAP,
-                                      "[heap]"),
-                  0);
+        ASSERT_EQ(MapBacked(heap + i * kPage, kPage, kUserRW, GUEST_REGION_HEAP, "[heap]"), 0);
     for (int i = 1; i < 128; i++)
         ASSERT_EQ(Translate(heap + i * kPage), Translate(heap) + i * kPage) << i;
     const uint64_t top = 0x40000000;
     for (int i = 1; i <= 32; i++)
-        ASSERT_EQ(
-            guest_map_anonymous(memory_, top - i * kPage, kPage, kUserR, GUEST_REGION_MMAP, ""), 0);
+        ASSERT_EQ(MapBacked(top - i * kPage, kPage, kUserR, GUEST_REGION_MMAP, ""), 0);
     for (int i = 1; i <= 32; i++)
         ASSERT_EQ(Translate(top - i * kPage), Translate(top - kPage) - (i - 1) * kPage) << i;
 }
@@ -1337,9 +1421,7 @@ TEST_F(MemoryTest, HugePagesForAlignedAnonymousChunks)
 {
     const uint64_t base = 0x40000000, huge = 2ULL << 20;
     const uint64_t free_at_start = guest_frames_free_count(memory_);
-    ASSERT_EQ(guest_map_anonymous(memory_, base - kPage, 2 * huge + 2 * kPage, kUserRW,
-                                  GUEST_REGION_MMAP, ""),
-              0);
+    ASSERT_EQ(MapBacked(base - kPage, 2 * huge + 2 * kPage, kUserRW, GUEST_REGION_MMAP, ""), 0);
     struct guest_walk walk;
     ASSERT_TRUE(guest_walk(memory_, guest_memory_cr3(memory_), base + 5 * kPage, &walk));
     EXPECT_EQ(walk.page_size, huge);

@@ -1,0 +1,105 @@
+/*
+ * overcommit: reserves address space far beyond RAM, as Go, Java, V8 and
+ * ASan-built programs do, and touches a few pages of it. Linux's default
+ * overcommit (heuristic) lets private PROT_NONE, read-only and
+ * MAP_NORESERVE mappings of any size through, and writable ones each up to
+ * RAM; frames are taken at first touch. A forked child touches pages of the
+ * reservations too (its copy), and the parent's are unchanged. Prints only
+ * what holds on any Linux machine with 1 GiB of RAM or more.
+ *
+ * "overcommit touch MIB" touches MIB MiB of a MAP_NORESERVE mapping page by
+ * page and says so: where RAM runs out first, Linux's OOM killer ends it
+ * with SIGKILL.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define GIB (1UL << 30)
+
+static char *reserve(const char *what, size_t len, int prot, int flags)
+{
+    char *p = mmap(NULL, len, prot, MAP_PRIVATE | MAP_ANONYMOUS | flags, -1, 0);
+    printf("%s %zu GiB: %s\n", what, len / GIB, p == MAP_FAILED ? strerror(errno) : "ok");
+    if (p == MAP_FAILED)
+        exit(1);
+    return p;
+}
+
+/* Sums bytes one GiB apart: reads of untouched memory are zeros. */
+static long sum_every_gib(const char *p, size_t len)
+{
+    long sum = 0;
+    for (size_t at = 0; at < len; at += GIB)
+        sum += p[at] + p[len - 1 - at];
+    return sum;
+}
+
+static int touch(size_t mib)
+{
+    char *p = mmap(NULL, mib << 20, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (p == MAP_FAILED)
+        return 1;
+    for (size_t at = 0; at < mib << 20; at += 4096)
+        p[at] = 1;
+    printf("touched %zu MiB\n", mib);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc == 3 && strcmp(argv[1], "touch") == 0)
+        return touch(strtoul(argv[2], NULL, 10));
+    char *ro = reserve("PROT_READ", 8 * GIB, PROT_READ, 0);
+    char *none = reserve("PROT_NONE", 64 * GIB, PROT_NONE, 0);
+    char *rw = reserve("MAP_NORESERVE read-write", 16 * GIB, PROT_READ | PROT_WRITE, MAP_NORESERVE);
+    /* Each writable one under RAM; together more than a small guest's. */
+    char *parts[6];
+    for (int i = 0; i < 6; i++)
+        parts[i] = reserve("read-write", GIB, PROT_READ | PROT_WRITE, 0);
+
+    printf("read-only sum %ld\n", sum_every_gib(ro, 8 * GIB));
+    for (size_t at = 0; at < 16 * GIB; at += GIB / 2)
+        rw[at + at / GIB] = (char)(1 + at / GIB);
+    long sum = 0;
+    for (size_t at = 0; at < 16 * GIB; at += GIB / 2)
+        sum += rw[at + at / GIB];
+    printf("read-write sum %ld, untouched %ld\n", sum, sum_every_gib(rw + 4096, 8 * GIB));
+    for (int i = 0; i < 6; i++)
+        memset(parts[i] + i * 4096 * 3, 'a' + i, 4096);
+    printf("parts %c%c%c%c%c%c\n", parts[0][0], parts[1][3 * 4096], parts[2][6 * 4096],
+           parts[3][9 * 4096], parts[4][12 * 4096], parts[5][15 * 4096]);
+
+    /* Go's way: commit part of a PROT_NONE arena, use it, decommit it. */
+    char *arena = none + 40 * GIB;
+    printf("mprotect: %d\n", mprotect(arena, 64 << 20, PROT_READ | PROT_WRITE));
+    strcpy(arena + (32 << 20), "arena");
+    printf("arena %s\n", arena + (32 << 20));
+    int advised = madvise(arena, 64 << 20, MADV_DONTNEED);
+    printf("MADV_DONTNEED: %d, then %d\n", advised, arena[32 << 20]);
+    printf("PROT_NONE again: %d\n", mprotect(arena, 64 << 20, PROT_NONE));
+
+    fflush(stdout);
+    pid_t child = fork();
+    if (child == 0) {
+        rw[5] = 'c';
+        parts[1][7] = 'c';
+        printf("child %c %c %ld\n", rw[5], parts[1][7], sum_every_gib(ro, 8 * GIB));
+        fflush(stdout);
+        _exit(0);
+    }
+    int status = 0;
+    waitpid(child, &status, 0);
+    printf("child exit %d; parent %d %d\n", WEXITSTATUS(status), rw[5], parts[1][7]);
+
+    int unmapped = munmap(ro, 8 * GIB) | munmap(none, 64 * GIB) | munmap(rw, 16 * GIB);
+    for (int i = 0; i < 6; i++)
+        unmapped |= munmap(parts[i], GIB);
+    printf("munmap: %d\n", unmapped);
+    return 0;
+}
