@@ -5,7 +5,6 @@
 
 #include <cpuid.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <glib.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -457,22 +456,6 @@ int guest_cpu_set_xstate(struct guest *guest, struct accel *vcpu, const uint8_t 
     return guest->accel_ops->set_xsave(vcpu, area, size);
 }
 
-/* The program has its own copies of stdin and stdout now (the monitor
- * writes only to stderr): the monitor's go to /dev/null, so a pipe's
- * reader sees EOF when the program closes its stdout, as it would had the
- * program been started directly. */
-static void release_standard_input_output(void)
-{
-    int null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
-    if (null_fd < 0)
-        return;
-    for (int fd = 0; fd < 2; fd++)
-        if (null_fd != fd)
-            dup2(null_fd, fd);
-    if (null_fd > 1)
-        close(null_fd);
-}
-
 /* The main thread's vCPU, for the personality. */
 static int cpu_get_regs(void *opaque, struct linux_regs *regs)
 {
@@ -619,7 +602,6 @@ struct guest *guest_create(const struct monitor_options *options, char **error)
     free(exe_path);
     if (!guest->process)
         goto fail;
-    release_standard_input_output();
     return guest;
 
 fail:

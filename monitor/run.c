@@ -17,6 +17,7 @@
 #include "report/report.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <glib-unix.h>
 #include <glib.h>
 #include <pthread.h>
@@ -1123,6 +1124,22 @@ static int run_status(struct run *run, int *signal)
     return status;
 }
 
+/* The program has its own copies of stdin and stdout now (the monitor
+ * writes only to stderr): the monitor's go to /dev/null, so a pipe's
+ * reader sees EOF when the program closes its stdout, as it would had the
+ * program been started directly. */
+static void release_standard_input_output(void)
+{
+    int null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+    if (null_fd < 0)
+        return;
+    for (int fd = 0; fd < 2; fd++)
+        if (null_fd != fd)
+            dup2(null_fd, fd);
+    if (null_fd > 1)
+        close(null_fd);
+}
+
 int monitor_run(const struct monitor_options *options)
 {
     install_kick_signal();
@@ -1133,6 +1150,8 @@ int monitor_run(const struct monitor_options *options)
         g_free(error);
         return 1;
     }
+    /* Here, not in guest_create, which the unit tests call in-process. */
+    release_standard_input_output();
 
     struct run run = {.options = options,
                       .guest = guest,

@@ -29,6 +29,7 @@
 
 #include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "linux/linux.h"
@@ -1552,7 +1553,22 @@ TEST_F(LinuxTest, FutexForOneThread)
     Put(kBuffer, &word, sizeof(word));
     EXPECT_EQ(Call(SYS_futex, kBuffer, FUTEX_WAKE_PRIVATE, 1), 0);
     EXPECT_EQ(Call(SYS_futex, kBuffer, FUTEX_WAIT_PRIVATE, 4, 0), -EAGAIN);
-    EXPECT_EQ(Call(SYS_futex, kBuffer, FUTEX_WAIT_PRIVATE, 5, 0), -EDEADLK);
+    {
+        // Without a timeout the wait lasts as on Linux, with one thread too, until a wake
+        // (here from another host thread, as a signal handler or a process sharing the
+        // word could).
+        struct iovec iov;
+        ASSERT_EQ(guest_iovec(memory_, kBuffer, sizeof(uint32_t), GUEST_ACCESS_DEBUG, &iov, 1), 1);
+        std::thread waker([&iov] {
+            usleep(20000);
+            __atomic_store_n(static_cast<uint32_t *>(iov.iov_base), 6u, __ATOMIC_SEQ_CST);
+            syscall(SYS_futex, iov.iov_base, FUTEX_WAKE_PRIVATE, 1, nullptr, nullptr, 0);
+        });
+        EXPECT_EQ(Call(SYS_futex, kBuffer, FUTEX_WAIT_PRIVATE, 5, 0), 0);
+        waker.join();
+        word = 5;
+        Put(kBuffer, &word, sizeof(word));
+    }
     struct timespec timeout = {0, 2000000};
     Put(kBuffer + 16, &timeout, sizeof(timeout));
     struct timespec before, after;
