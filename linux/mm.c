@@ -359,6 +359,9 @@ static long sys_mmap(struct linux_thread *thread, const uint64_t *args)
             return -ENOMEM;
         result =
             guest_map_anonymous(process->memory, start, len, guest_prot, GUEST_REGION_MMAP, "");
+        /* Linux prefaults these, and a failure there does not fail mmap. */
+        if (result == 0 && (flags & (MAP_POPULATE | MAP_LOCKED)) && guest_prot != GUEST_PROT_NONE)
+            guest_populate(process->memory, start, len);
         return result ? result : (long)start;
     }
     if (anonymous)

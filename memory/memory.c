@@ -625,6 +625,20 @@ int guest_populate(struct guest_memory *memory, uint64_t start, uint64_t len)
  * the last frames one page at a time. */
 #define TOUCH_SMALL_BELOW_FRACTION 16
 
+/* Backed ahead of a first touch whose page below is backed: a program
+ * filling memory upwards then takes one fault per 2 MiB + this, not per
+ * 2 MiB (each fault is a VM exit under kvm, an emulation stop under tcg),
+ * and leaves at most this much backed but untouched. */
+#define TOUCH_AHEAD (14ULL << 20)
+
+/* Whether the page below address is backed (present or not). */
+static bool touched_below(const struct guest_memory *memory, uint64_t address)
+{
+    struct guest_walk walk;
+    guest_walk(memory, memory->pml4, address - GUEST_PAGE_SIZE, &walk);
+    return walk.status == GUEST_WALK_OK || (walk.levels == 4 && walk.entries[3] != 0);
+}
+
 enum guest_touch touch_locked(struct guest_memory *memory, uint64_t gva, bool write, bool fetch)
 {
     if (!address_is_canonical(gva))
@@ -641,10 +655,18 @@ enum guest_touch touch_locked(struct guest_memory *memory, uint64_t gva, bool wr
         return GUEST_TOUCH_NOT_LAZY;
     /* The whole 2 MiB around it (inside the mapping), so that touching
      * memory in order costs one fault per 2 MiB, and a 2 MiB page where
-     * the mapping covers all of it. */
+     * the mapping covers all of it; more ahead when the page below it is
+     * backed already (memory touched upwards, as a heap fills). */
     uint64_t start = gva & ~(HUGE_PAGE_SIZE - 1), end = start + HUGE_PAGE_SIZE;
+    if (start > entry->region.start && touched_below(memory, start))
+        end += TOUCH_AHEAD;
     start = MAX(start, entry->region.start);
     end = MIN(end, entry->region.end);
+    if (memory->frames_free >= memory->frame_count / TOUCH_SMALL_BELOW_FRACTION &&
+        (end - start) / GUEST_PAGE_SIZE <= memory->frames_free / 2 &&
+        back_untouched(memory, entry, start, end) == 0)
+        return GUEST_TOUCH_MAPPED;
+    end = MIN((gva & ~(HUGE_PAGE_SIZE - 1)) + HUGE_PAGE_SIZE, entry->region.end);
     if (memory->frames_free >= memory->frame_count / TOUCH_SMALL_BELOW_FRACTION &&
         back_untouched(memory, entry, start, end) == 0)
         return GUEST_TOUCH_MAPPED;

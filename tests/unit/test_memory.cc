@@ -680,6 +680,31 @@ TEST_F(MemoryTest, FirstTouchBacksTheBlockAround)
     EXPECT_EQ(guest_frames_free_count(memory_), before);
 }
 
+// Memory filled upwards: a touch whose page below is backed backs 14 MiB
+// more ahead, so a heap filling up takes a fault per 16 MiB.
+TEST(MemoryFirstTouch, BacksAheadWhenFillingUpwards)
+{
+    char *error = nullptr;
+    struct guest_memory *memory = guest_memory_create(64ULL << 20, &error);
+    ASSERT_NE(memory, nullptr) << (error ? error : "");
+    const uint64_t start = 0x40000000, mib = 1 << 20;
+    ASSERT_EQ(guest_map_anonymous(memory, start, 32 * mib, kUserRW, GUEST_REGION_MMAP, ""), 0);
+    struct guest_walk walk;
+    auto backed = [&](uint64_t address) {
+        return guest_walk(memory, guest_memory_cr3(memory), address, &walk);
+    };
+    EXPECT_EQ(guest_fault_first_touch(memory, start, true, false), GUEST_TOUCH_MAPPED);
+    EXPECT_TRUE(backed(start + 2 * mib - 1));
+    EXPECT_FALSE(backed(start + 2 * mib)) << "nothing below the first: its 2 MiB alone";
+    EXPECT_EQ(guest_fault_first_touch(memory, start + 2 * mib, true, false), GUEST_TOUCH_MAPPED);
+    EXPECT_TRUE(backed(start + 18 * mib - 1));
+    EXPECT_FALSE(backed(start + 18 * mib));
+    // At the end of the mapping, no further than it.
+    EXPECT_EQ(guest_fault_first_touch(memory, start + 18 * mib, true, false), GUEST_TOUCH_MAPPED);
+    EXPECT_TRUE(backed(start + 32 * mib - 1));
+    guest_memory_destroy(memory);
+}
+
 // With little RAM left, a first touch takes one page, not its 2 MiB.
 TEST_F(MemoryTest, FirstTouchTakesOnePageWhenRamIsShort)
 {
