@@ -165,7 +165,8 @@ int guest_map_identity(struct guest_memory *memory, uint64_t start, uint64_t len
 
 /* Dynamic region: maps fresh zeroed frames (physically contiguous where the
  * allocator can) at [start, start + len). The program's own memory (kind
- * HEAP, MMAP or STACK) gets them at first touch instead, as on Linux:
+ * HEAP, MMAP or STACK) gets them at first touch instead (unless the
+ * mapping is 8 MiB or less and three quarters of RAM stay free), as on Linux:
  * mapping it takes no frame and writes no page table, so address space may
  * be reserved far beyond RAM, and -ENOMEM comes only from the map's limit.
  * Its untouched pages are not present; a fault on one goes to
