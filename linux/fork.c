@@ -44,6 +44,7 @@ bool linux_is_self(int64_t pid)
 static void child_after_fork(struct linux_thread *thread, int inherited_vfork_fd)
 {
     thread->tid = linux_pid();
+    linux_signal_after_fork_child(thread);
     linux_fd_table_after_fork(thread->process);
     if (inherited_vfork_fd >= 0)
         close(inherited_vfork_fd);

@@ -478,6 +478,13 @@ struct linux_thread *linux_thread_find_locked(struct linux_process *process, int
  * process (ps, pidof, killall) with the main thread's. */
 void linux_thread_name_host(struct linux_thread *thread, const char *name, bool self);
 
+/* signal.c: in a fork's child, before the fork call returns there: no
+ * signal is pending (fork(2): the child's set starts empty). The copy of
+ * the parent's queue was delivered in the child, through the parent's
+ * vCPU, which the child no longer has (the monitor died of SIGSEGV about
+ * once in 60 shell pipelines under load). */
+void linux_signal_after_fork_child(struct linux_thread *survivor);
+
 /* thread.c: brackets the monitor's read-modify-write of a guest word the
  * program's other threads may be changing with atomic instructions (see
  * linux_thread_host.exclusive). */

@@ -2132,6 +2132,15 @@ void linux_signal_fork_done(struct linux_process *process)
     g_mutex_unlock(&process->signal_lock);
 }
 
+void linux_signal_after_fork_child(struct linux_thread *survivor)
+{
+    struct linux_process *process = survivor->process;
+    g_mutex_lock(&process->signal_lock);
+    queue_clear(&process->pending);
+    queue_clear(&survivor->pending);
+    g_mutex_unlock(&process->signal_lock);
+}
+
 void linux_signal_destroy(struct linux_process *process)
 {
     for (int i = 0; i < LINUX_MAX_TIMERS + 3; i++) {
