@@ -28,11 +28,7 @@ lang_case() {
     echo "status $?" >>"$dir/native.out"
     timeout -k 5 "$TIMEOUT" "$HERMITUX_RUN" --accel="$accel" "$program" >"$dir/vm.out" 2>&1
     echo "status $?" >>"$dir/vm.out"
-    if ! cmp -s "$dir/native.out" "$dir/vm.out"; then
-        diff "$dir/native.out" "$dir/vm.out" >"$dir/detail"
-        echo "differs from native: $(tr '\n' '|' <"$dir/detail" | cut -c1-200)"
-        return 1
-    fi
+    same_as_native "$dir" || return 1
     echo "as natively"
 }
 

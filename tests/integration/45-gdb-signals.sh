@@ -231,11 +231,8 @@ gdb_detach_on_fork_off() {
 gdb_detach_on_fork_off_parent_first() {
     local accel=$1 dir=$2 libc=$3
     have_gdbserver || return 77
-    SESSION_PROGRAM=forker signal_session "$accel" "$dir" "$libc" nowait \
-        -ex 'set detach-on-fork off' -ex 'break child_work' -ex continue -ex 'info inferiors' \
-        -ex 'inferior 2' -ex continue -ex bt -ex continue
-    sed -i -E -e 's/\(remote [^)]*\)/(remote)/' -e 's/ +/ /g' "$dir/gdb.out.norm" \
-        "$dir/native.gdb.out.norm"
+    forktree_session "$accel" "$dir" "$libc" nowait -ex 'break child_work' -ex continue \
+        -ex 'info inferiors' -ex 'inferior 2' -ex continue -ex bt -ex continue
     expect "$dir" gdb.out.norm '^\[Inferior 1 \(process PID\) exited normally\]' \
         '^ 2 process PID 1 \(remote\) ' \
         '^Thread PID.TID "forker" hit Breakpoint 1.2, child_work \(n=10\)' \

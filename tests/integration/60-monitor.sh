@@ -89,15 +89,6 @@ custom kernel/triple-fault kernel_triple_fault
 custom kernel/unknown-port kernel_unknown_port
 custom kernel/halt kernel_halts
 
-# same_as_native DIR: DIR/native.out and DIR/vm.out are the same.
-same_as_native() {
-    local dir=$1
-    if ! cmp -s "$dir/native.out" "$dir/vm.out"; then
-        echo "differs from native: $(diff "$dir/native.out" "$dir/vm.out" | tr '\n' '|' | cut -c1-300)"
-        return 1
-    fi
-}
-
 # The fds the monitor is started with beyond 0-2 are the program's, at the same numbers,
 # as if a shell had started the program itself: `3<file`, a process substitution's
 # /dev/fd/63, and a pipe whose reader sees EOF once the program closes its end (so the
