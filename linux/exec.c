@@ -254,7 +254,7 @@ static int write_state(struct linux_thread *thread)
     struct exec_state_header header = {
         .magic = EXEC_STATE_MAGIC,
         .version = EXEC_STATE_VERSION,
-        .umask = process->umask,
+        .umask = process->fs.umask,
         .signal_mask = thread->signal_mask,
         .nice = process->nice,
         .fd_table_size = atomic_load(&process->fd_table_size),
@@ -333,7 +333,7 @@ int linux_exec_state_load(struct linux_process *process, int state_fd, char **er
             goto out;
         }
     }
-    process->umask = header.umask;
+    process->fs.umask = header.umask;
     process->main_thread->signal_mask = header.signal_mask;
     memcpy(process->limits, header.limits, sizeof(process->limits));
     process->nice = header.nice;
@@ -405,7 +405,9 @@ static long do_execve(struct linux_thread *thread, uint64_t dirfd, uint64_t path
 {
     struct linux_process *process = thread->process;
     const struct linux_host *host = &process->config.host;
-    if (!host->exec)
+    /* The host execve replaces the whole monitor, so every process sharing
+     * memory in it would go, where Linux lets them run on. */
+    if (!host->exec || linux_vm_sharing(thread, "execve"))
         return linux_sys_unsupported(process, SYS_execve);
     if (flags & ~(uint64_t)(AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW))
         return -EINVAL;
@@ -450,7 +452,7 @@ static long do_execve(struct linux_thread *thread, uint64_t dirfd, uint64_t path
         /* The new monitor starts in the program's cwd, which it takes as
          * the program's; the monitor's own is back if the exec fails. */
         int monitor_cwd = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
-        if (!process->cwd_virtual && fchdir(process->cwd_fd) != 0)
+        if (!process->fs.cwd_virtual && fchdir(process->fs.cwd_fd) != 0)
             error = linux_host_error();
         if (!error)
             error = host->exec(host->opaque, path, (char *const *)argv->pdata,

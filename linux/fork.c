@@ -16,6 +16,7 @@
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <grp.h>
+#include <linux/futex.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -163,7 +164,9 @@ static long fork_process(struct linux_thread *thread, uint64_t flags, uint64_t s
 {
     struct linux_process *process = thread->process;
     const struct linux_host *host = &process->config.host;
-    if (!host->fork)
+    /* The host fork copies the monitor, whose memory is the program's: a
+     * process sharing it has none of its own to copy. */
+    if (!host->fork || (thread->vm_child && linux_vm_sharing(thread, "fork")))
         return linux_sys_unsupported(process, SYS_fork);
     int vfork_pipe[2] = {-1, -1};
     if ((flags & CLONE_VFORK) && pipe2(vfork_pipe, O_CLOEXEC) != 0)
@@ -281,43 +284,164 @@ static long sys_clone(struct linux_thread *thread, const uint64_t *args)
 
 /* ---- the wait family ---------------------------------------------------------- */
 
-static long sys_wait4(struct linux_thread *thread, const uint64_t *args)
+#define WAIT4_OPTIONS (WNOHANG | WUNTRACED | WCONTINUED | __WNOTHREAD | __WCLONE | __WALL)
+
+/* Until a process sharing memory ends (its count moves past seen), a kick,
+ * or, when host children may end too (whose end wakes nothing here), a
+ * short slice. -EINTR when kicked. */
+static long wait_for_vm_child(struct linux_process *process, uint32_t seen, bool host_children)
 {
-    struct linux_process *process = thread->process;
-    int status = 0;
-    struct rusage usage;
-    long pid = wait4((pid_t)args[0], &status, (int)args[2], &usage);
-    if (pid < 0)
-        return linux_host_error();
+    struct timespec slice = {0, 20 * 1000 * 1000};
+    long result = syscall(SYS_futex, &process->vm_child_events, FUTEX_WAIT_PRIVATE, seen,
+                          host_children ? &slice : NULL, NULL, 0);
+    return result < 0 && errno == EINTR ? -EINTR : 0;
+}
+
+static long wait4_result(struct linux_process *process, const uint64_t *args, long pid, int status,
+                         const struct rusage *usage)
+{
     if (pid > 0 && args[1] && linux_copy_out(process, args[1], &status, sizeof(status)))
         return -EFAULT;
-    if (pid > 0 && args[3] && linux_copy_out(process, args[3], &usage, sizeof(usage)))
+    if (pid > 0 && args[3] && linux_copy_out(process, args[3], usage, sizeof(*usage)))
         return -EFAULT;
     return pid;
 }
 
-static long sys_waitid(struct linux_thread *thread, const uint64_t *args)
+/* A host wait without the process sharing memory: its result as the call
+ * returns it (>0 or 0 with WNOHANG when a host child was or was not
+ * found), having written the program's outputs. */
+typedef long (*host_wait)(struct linux_thread *thread, const uint64_t *args, int options);
+
+/*
+ * The processes sharing memory (thread.c) are threads of this monitor, so
+ * the host's waits cannot see them: the wait family looks at them first,
+ * then at the host's children (a process sharing memory has none: the fork
+ * that makes them is refused there), and sleeps until one of either ends.
+ * *own: the result is the process sharing memory in *found.
+ */
+static long wait_children(struct linux_thread *thread, const uint64_t *args, int64_t pid,
+                          int options, host_wait host, struct linux_vm_child *found, bool *own)
 {
     struct linux_process *process = thread->process;
-    siginfo_t info = {0};
+    bool keep = (options & WNOWAIT) != 0;
+    *own = false;
+    for (;;) {
+        uint32_t seen = __atomic_load_n(&process->vm_child_events, __ATOMIC_SEQ_CST);
+        long result = linux_vm_child_wait(thread, pid, options, keep, found);
+        if (result > 0) {
+            *own = true;
+            return 0;
+        }
+        if (result < 0)
+            return thread->vm_child ? -ECHILD : host(thread, args, options);
+        result = thread->vm_child ? -ECHILD : host(thread, args, options | WNOHANG);
+        if (result != 0 && result != -ECHILD)
+            return result;
+        if (options & WNOHANG)
+            return 0;
+        /* Interrupted: one that ended meanwhile is still reaped first, as
+         * Linux rescans before it gives up (do_wait). */
+        if (wait_for_vm_child(process, seen, result == 0) < 0) {
+            *own = linux_vm_child_wait(thread, pid, options, keep, found) > 0;
+            return *own ? 0 : -EINTR;
+        }
+    }
+}
+
+static long host_wait4(struct linux_thread *thread, const uint64_t *args, int options)
+{
+    int status = 0;
     struct rusage usage;
-    long result = syscall(SYS_waitid, (int)args[0], (int)args[1], &info, (int)args[3], &usage);
+    long pid = wait4((pid_t)args[0], &status, options, &usage);
+    if (pid < 0)
+        return linux_host_error();
+    return wait4_result(thread->process, args, pid, status, &usage);
+}
+
+static long sys_wait4(struct linux_thread *thread, const uint64_t *args)
+{
+    int options = (int)args[2];
+    if (options & ~WAIT4_OPTIONS)
+        return -EINVAL;
+    struct linux_vm_child found;
+    bool own;
+    long result = wait_children(thread, args, (int32_t)args[0], options, host_wait4, &found, &own);
+    if (own)
+        return wait4_result(thread->process, args, found.pid, found.wait_status, &found.usage);
+    return result;
+}
+
+/* waitid's siginfo and rusage out: 0, or -EFAULT. */
+static long waitid_result(struct linux_process *process, const uint64_t *args,
+                          const siginfo_t *info, const struct rusage *usage)
+{
+    if (args[2] && linux_copy_out(process, args[2], info, sizeof(*info)))
+        return -EFAULT;
+    if (args[4] && linux_copy_out(process, args[4], usage, sizeof(*usage)))
+        return -EFAULT;
+    return 0;
+}
+
+/* 1 when a host child was found, 0 (its zeroed siginfo written, as Linux
+ * writes it under WNOHANG) when not. */
+static long host_waitid(struct linux_thread *thread, const uint64_t *args, int options)
+{
+    siginfo_t info = {0};
+    struct rusage usage = {0};
+    long result = syscall(SYS_waitid, (int)args[0], (int)args[1], &info, options, &usage);
     if (result < 0)
         return linux_host_error();
-    if (args[2] && linux_copy_out(process, args[2], &info, sizeof(info)))
-        return -EFAULT;
-    if (args[4] && linux_copy_out(process, args[4], &usage, sizeof(usage)))
-        return -EFAULT;
-    return result;
+    result = waitid_result(thread->process, args, &info, &usage);
+    return result < 0 ? result : info.si_pid != 0;
+}
+
+/* The pid a waitid of idtype and id means to wait4; false: only the host's
+ * (P_PIDFD) or invalid, which the host decides. */
+static bool waitid_pid(int idtype, int32_t id, int64_t *pid)
+{
+    switch (idtype) {
+    case P_ALL:
+        *pid = -1;
+        return true;
+    case P_PID:
+        *pid = id;
+        return id > 0;
+    case P_PGID:
+        *pid = id ? -(int64_t)id : 0;
+        return id >= 0;
+    default:
+        return false;
+    }
+}
+
+static long sys_waitid(struct linux_thread *thread, const uint64_t *args)
+{
+    int options = (int)args[3];
+    int64_t pid;
+    if (!(options & WEXITED) || !waitid_pid((int)args[0], (int32_t)args[1], &pid)) {
+        long host = thread->vm_child ? -ECHILD : host_waitid(thread, args, options);
+        return host < 0 ? host : 0;
+    }
+    struct linux_vm_child found;
+    bool own;
+    long result = wait_children(thread, args, pid, options, host_waitid, &found, &own);
+    if (!own)
+        return result < 0 ? result : 0;
+    siginfo_t info = {.si_signo = SIGCHLD};
+    bool killed = WIFSIGNALED(found.wait_status);
+    info.si_code = killed ? CLD_KILLED : CLD_EXITED;
+    info.si_pid = found.pid;
+    info.si_uid = getuid();
+    info.si_status = killed ? WTERMSIG(found.wait_status) : WEXITSTATUS(found.wait_status);
+    return waitid_result(thread->process, args, &info, &found.usage);
 }
 
 /* ---- identity, groups, sessions ------------------------------------------------------ */
 
 static long sys_getpid(struct linux_thread *thread, const uint64_t *args)
 {
-    (void)thread;
     (void)args;
-    return linux_pid();
+    return linux_thread_tgid(thread);
 }
 
 static long sys_gettid(struct linux_thread *thread, const uint64_t *args)
@@ -328,8 +452,13 @@ static long sys_gettid(struct linux_thread *thread, const uint64_t *args)
 
 static long sys_getppid(struct linux_thread *thread, const uint64_t *args)
 {
-    (void)thread;
     (void)args;
+    /* A process sharing memory: the one that reaps it, or init once
+     * orphaned. */
+    if (thread->vm_child) {
+        int parent = __atomic_load_n(&thread->vm_child->parent_pid, __ATOMIC_RELAXED);
+        return parent ? parent : 1;
+    }
     return getppid();
 }
 

@@ -406,8 +406,8 @@ static long sys_getcwd(struct linux_thread *thread, const uint64_t *args)
 static long change_directory(struct linux_process *process, int host_fd, const char *virtual_path)
 {
     if (virtual_path) {
-        g_free(process->cwd_virtual);
-        process->cwd_virtual = g_strdup(virtual_path);
+        g_free(linux_fs(process)->cwd_virtual);
+        linux_fs(process)->cwd_virtual = g_strdup(virtual_path);
         return 0;
     }
     struct stat st;
@@ -422,11 +422,11 @@ static long change_directory(struct linux_process *process, int host_fd, const c
     if (copy < 0)
         return linux_host_error();
     struct statfs fs;
-    close(process->cwd_fd);
-    process->cwd_fd = copy;
-    process->cwd_on_proc = fstatfs(copy, &fs) == 0 && fs.f_type == PROC_SUPER_MAGIC;
-    g_free(process->cwd_virtual);
-    process->cwd_virtual = NULL;
+    close(linux_fs(process)->cwd_fd);
+    linux_fs(process)->cwd_fd = copy;
+    linux_fs(process)->cwd_on_proc = fstatfs(copy, &fs) == 0 && fs.f_type == PROC_SUPER_MAGIC;
+    g_free(linux_fs(process)->cwd_virtual);
+    linux_fs(process)->cwd_virtual = NULL;
     return 0;
 }
 

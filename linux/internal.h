@@ -131,6 +131,10 @@ struct linux_fd {
     struct linux_signalfd *signalfd; /* a signalfd (signalfd.c), else NULL */
 };
 
+/* The handler values of SIG_DFL and SIG_IGN. */
+#define LINUX_SIG_DFL 0
+#define LINUX_SIG_IGN 1
+
 /* struct sigaction as the x86-64 kernel sees it (not libc's). */
 struct linux_kernel_sigaction {
     uint64_t handler;
@@ -173,10 +177,50 @@ struct linux_thread {
     void *host_data;           /* the monitor's (its vCPU) */
     long syscall_value;        /* linux_thread_take_syscall_value */
     uint64_t stopped_call;     /* linux_signal_stopped_call's number + 1; 0: none */
-    int in_syscall;            /* inside linux_syscall (atomic): /proc shows it sleeping */
+    struct linux_vm_child *vm_child; /* a process of its own sharing memory, else NULL */
+    int in_syscall;                  /* inside linux_syscall (atomic): /proc shows it sleeping */
 };
 
 /* What /proc/self shows of the program's start (proc.c). */
+/* What Linux keeps in fs_struct: the current directory, its own (the
+ * monitor's never moves): a host O_PATH fd relative paths resolve against,
+ * or a virtual /proc directory's guest path (cwd_on_proc: cwd_fd is in the
+ * host's procfs); and the umask, which the host applies (the monitor's own,
+ * or the host thread's when it has its own fs_struct). */
+struct linux_fs {
+    int cwd_fd;
+    char *cwd_virtual;
+    bool cwd_on_proc;
+    unsigned int umask;
+};
+
+/*
+ * A process that shares the program's memory: clone with CLONE_VM and
+ * neither CLONE_THREAD nor CLONE_VFORK (thread.c). Guest RAM cannot be
+ * copied for it, so it runs as one more guest thread of this monitor (its
+ * own vCPU and host thread) with an identity of its own: its pid is its
+ * thread's tid, signals to the program's pid do not reach it, and its end
+ * goes to its parent as a child's (exit_signal, wait4). It shares the fd
+ * table (CLONE_FILES is required); without CLONE_SIGHAND or CLONE_FS it has
+ * its own copy of the dispositions or of cwd and umask. Under misc_lock
+ * (process->vm_children), but what only its thread touches.
+ */
+struct linux_vm_child {
+    int pid;          /* its tgid: the tid of its one thread */
+    int parent_pid;   /* who reaps it: the program's pid or another's; 0: orphan */
+    int exit_signal;  /* sent to the parent at its end, 0: none */
+    int refs;         /* its thread's and the list's (under misc_lock) */
+    bool own_actions; /* without CLONE_SIGHAND: actions is its own */
+    struct linux_kernel_sigaction actions[LINUX_NSIG + 1];
+    bool own_fs;      /* without CLONE_FS: fs is its own */
+    bool fs_unshared; /* its host thread has its own umask (unshare(CLONE_FS)) */
+    struct linux_fs fs;
+    /* Once it ended, a zombie until reaped: */
+    bool ended;
+    int wait_status; /* as wait4 reports it */
+    struct rusage usage;
+};
+
 struct linux_proc_info {
     uint64_t stack_start;        /* the initial stack pointer */
     uint64_t arg_start, arg_end; /* argv strings in guest memory */
@@ -216,15 +260,11 @@ struct linux_process {
     struct linux_timer timers[LINUX_MAX_TIMERS + 3];
     GSList *signalfds;   /* of struct linux_signalfd, kept readable as signals pend */
     int timer_callbacks; /* host timer callbacks running now (destroy waits for them) */
-    unsigned int umask;
     int nice;
 
-    /* The program's current directory, its own (the monitor's never moves):
-     * a host O_PATH fd relative paths resolve against, or a virtual /proc
-     * directory's guest path. cwd_on_proc: cwd_fd is in the host's procfs. */
-    int cwd_fd;
-    char *cwd_virtual;
-    bool cwd_on_proc;
+    /* cwd and umask (Linux's fs_struct); a process sharing memory without
+     * CLONE_FS has its own: reach it through linux_fs(). */
+    struct linux_fs fs;
     /* --root: an O_PATH fd of the directory the program sees as / (every
      * host path resolves inside it, linux/root.c) and its host path; -1 and
      * NULL without. */
@@ -254,6 +294,11 @@ struct linux_process {
 
     FILE *strace_file;  /* --strace: where each call is traced, NULL when off */
     bool strace_prefix; /* several threads or processes: lines start "[pid N]" */
+    /* Processes sharing the memory (struct linux_vm_child), live and
+     * zombies, under misc_lock; vm_child_events counts their ends (a host
+     * futex word their parents' waits sleep on). */
+    GPtrArray *vm_children;
+    uint32_t vm_child_events;
     /* In a vfork child until it execs or exits: the write end of the pipe
      * its parent waits on (-1 otherwise). */
     int vfork_done_fd;
@@ -521,6 +566,51 @@ void linux_signal_syscall_begin(struct linux_thread *thread);
 /* The thread whose syscall the calling host thread performs (NULL outside
  * one): who a broken pipe's SIGPIPE goes to. */
 struct linux_thread *linux_signal_current_thread(void);
+
+/* The cwd and umask of the process making the current call: its own for a
+ * process sharing memory without CLONE_FS, else the program's. */
+static inline struct linux_fs *linux_fs(struct linux_process *process)
+{
+    struct linux_thread *thread = linux_signal_current_thread();
+    if (thread && thread->process == process && thread->vm_child && thread->vm_child->own_fs)
+        return &thread->vm_child->fs;
+    return &process->fs;
+}
+
+/* The pid (thread group id) of thread's process. */
+int linux_thread_tgid(const struct linux_thread *thread);
+
+/* thread.c: the thread of the live process sharing memory whose pid is
+ * pid, or NULL. */
+struct linux_thread *linux_vm_child_thread(struct linux_process *process, int pid);
+
+/* thread.c: a process sharing memory ends (exit, exit_group, a fatal
+ * signal: signal, else status): its thread ends, its parent hears of it.
+ * The thread's syscall then returns LINUX_THREAD_EXIT. */
+void linux_vm_child_exit(struct linux_thread *thread, int status, int signal);
+
+/* thread.c: whether thread is a process sharing memory or its program has
+ * one alive: what a host fork or execve of the monitor cannot copy or keep
+ * (logged with -v, naming what, which is then refused). */
+bool linux_vm_sharing(struct linux_thread *thread, const char *what);
+
+/* thread.c: what a wait of caller (wait4's pid and options) finds among
+ * the processes sharing memory: 1 with *found the one that ended (taken
+ * off unless keep: WNOWAIT), 0 when some are eligible but none ended yet,
+ * -ECHILD when none is eligible. */
+long linux_vm_child_wait(struct linux_thread *caller, int64_t pid, int options, bool keep,
+                         struct linux_vm_child *found);
+/* thread.c: frees the list of processes sharing memory (a fork's child
+ * keeps none; at the process's end). */
+void linux_vm_children_free(struct linux_process *process);
+
+/* thread.c: a process sharing memory makes its first call on its own host
+ * thread: that host thread takes its own umask (without CLONE_FS). */
+void linux_vm_child_enter(struct linux_thread *thread);
+
+/* signal.c: the disposition of signal for thread's process. */
+struct linux_kernel_sigaction linux_signal_action(struct linux_thread *thread, int signal);
+
 void linux_signal_destroy(struct linux_process *process);
 /* Held across the host fork, released on both sides (signal.c says why). */
 void linux_signal_fork_prepare(struct linux_process *process);

@@ -338,10 +338,10 @@ static long sys_getgroups(struct linux_thread *thread, const uint64_t *args)
  * permissions without the layer redoing the masking. */
 static long sys_umask(struct linux_thread *thread, const uint64_t *args)
 {
-    struct linux_process *process = thread->process;
-    unsigned int old = process->umask;
-    process->umask = args[0] & 0777;
-    umask(process->umask);
+    struct linux_fs *fs = linux_fs(thread->process);
+    unsigned int old = fs->umask;
+    fs->umask = args[0] & 0777;
+    umask(fs->umask);
     return old;
 }
 
@@ -606,7 +606,11 @@ static long sys_getcpu(struct linux_thread *thread, const uint64_t *args)
 static long sys_exit_group(struct linux_thread *thread, const uint64_t *args)
 {
     struct linux_process *process = thread->process;
-    linux_process_exit(process, (int)args[0], 0);
+    /* A process sharing memory ends alone (it has one thread). */
+    if (thread->vm_child)
+        linux_vm_child_exit(thread, (int)args[0], 0);
+    else
+        linux_process_exit(process, (int)args[0], 0);
     return 0;
 }
 

@@ -286,13 +286,13 @@ static long follow_link(struct linux_process *process, const char *name, long fd
     if (strcmp(name, "cwd") == 0) {
         char cwd[LINUX_PATH_MAX];
         /* Under --root, ".." after it climbs to the root, not above. */
-        if (process->cwd_virtual ||
+        if (linux_fs(process)->cwd_virtual ||
             (process->root_fd >= 0 && *rest && linux_cwd_path(process, cwd, sizeof(cwd)) >= 0)) {
             snprintf(joined, sizeof(joined), "%s/%s",
-                     process->cwd_virtual ? process->cwd_virtual : cwd, rest);
+                     linux_fs(process)->cwd_virtual ? linux_fs(process)->cwd_virtual : cwd, rest);
             return classify(process, joined, true, out, depth + 1);
         }
-        set_host(out, process->cwd_fd, *rest ? rest + 1 : ".", false);
+        set_host(out, linux_fs(process)->cwd_fd, *rest ? rest + 1 : ".", false);
         return 0;
     }
     /* fd/N */
@@ -563,9 +563,9 @@ static long base_of(struct linux_process *process, int64_t dirfd, int *host_dirf
                     const char **virtual_path, bool *on_proc)
 {
     if (dirfd == LINUX_AT_FDCWD) {
-        *virtual_path = process->cwd_virtual;
-        *on_proc = process->cwd_on_proc;
-        *host_dirfd = process->cwd_fd;
+        *virtual_path = linux_fs(process)->cwd_virtual;
+        *on_proc = linux_fs(process)->cwd_on_proc;
+        *host_dirfd = linux_fs(process)->cwd_fd;
         return 0;
     }
     int host_fd = linux_fd_host(process, (uint64_t)dirfd);
@@ -638,10 +638,10 @@ long linux_path_resolve(struct linux_process *process, int64_t dirfd, const char
 long linux_path_of_fd(struct linux_process *process, int64_t dirfd, struct linux_path *out)
 {
     if (dirfd == LINUX_AT_FDCWD) {
-        if (process->cwd_virtual)
-            set_virtual(out, LINUX_PATH_PROC_DIR, process->cwd_virtual);
+        if (linux_fs(process)->cwd_virtual)
+            set_virtual(out, LINUX_PATH_PROC_DIR, linux_fs(process)->cwd_virtual);
         else
-            set_host(out, process->cwd_fd, "", false);
+            set_host(out, linux_fs(process)->cwd_fd, "", false);
         return 0;
     }
     int host_fd = linux_fd_host(process, (uint64_t)dirfd);
@@ -824,7 +824,7 @@ static void generate_status(struct linux_process *process, const struct thread_v
     }
 #define KB(name, bytes) LINE(name, "%8" PRIu64 " kB", (uint64_t)(bytes) >> 10)
         LINE("Name", "%s", thread->comm);
-        LINE("Umask", "%04o", process->umask);
+        LINE("Umask", "%04o", linux_fs(process)->umask);
         LINE("State", "%s", thread->state == 'S' ? "S (sleeping)" : "R (running)");
         LINE("Tgid", "%d", linux_pid());
         LINE("Ngid", "%d", 0);
@@ -1360,9 +1360,9 @@ long linux_proc_readlink(struct linux_process *process, const struct linux_path 
 
 long linux_cwd_path(struct linux_process *process, char *out, size_t size)
 {
-    if (process->cwd_virtual)
-        return (long)g_strlcpy(out, process->cwd_virtual, size);
-    long len = linux_host_fd_path(process->cwd_fd, out, size);
+    if (linux_fs(process)->cwd_virtual)
+        return (long)g_strlcpy(out, linux_fs(process)->cwd_virtual, size);
+    long len = linux_host_fd_path(linux_fs(process)->cwd_fd, out, size);
     if (len < 0)
         return len;
     if (g_str_has_suffix(out, " (deleted)") || out[0] != '/')

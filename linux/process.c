@@ -110,7 +110,7 @@ struct linux_process *linux_process_create(struct guest_memory *memory,
         process->fds[fd].host_fd = -1;
     atomic_init(&process->fd_table_size, linux_fd_table_host_size());
     process->vfork_done_fd = -1;
-    process->cwd_fd = -1;
+    process->fs.cwd_fd = -1;
     process->root_fd = -1;
     process->logged_unsupported = g_hash_table_new(g_int64_hash, g_int64_equal);
     g_mutex_init(&process->misc_lock);
@@ -123,7 +123,7 @@ struct linux_process *linux_process_create(struct guest_memory *memory,
     init_limits(process);
     mode_t mask = umask(022);
     umask(mask);
-    process->umask = mask;
+    process->fs.umask = mask;
     char *base = g_path_get_basename(process->exe_path);
     g_strlcpy(thread->comm, base, sizeof(thread->comm));
     g_free(base);
@@ -136,11 +136,11 @@ struct linux_process *linux_process_create(struct guest_memory *memory,
         return NULL;
     }
     if (process->root_fd >= 0 && !config->has_exec_state)
-        process->cwd_fd = fcntl(process->root_fd, F_DUPFD_CLOEXEC, 3);
+        process->fs.cwd_fd = fcntl(process->root_fd, F_DUPFD_CLOEXEC, 3);
     else
-        process->cwd_fd = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
-    if (process->cwd_fd < 0)
-        process->cwd_fd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+        process->fs.cwd_fd = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (process->fs.cwd_fd < 0)
+        process->fs.cwd_fd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
     linux_proc_init(process, config->initial_stack, config->auxv, config->auxv_length);
     if (config->has_exec_state) {
         if (linux_exec_state_load(process, config->exec_state_fd, error) != 0) {
@@ -183,12 +183,12 @@ void linux_process_destroy(struct linux_process *process)
         if (process->fds[fd].host_fd >= 0)
             linux_fd_release(process, fd);
     }
-    if (process->cwd_fd >= 0)
-        close(process->cwd_fd);
+    if (process->fs.cwd_fd >= 0)
+        close(process->fs.cwd_fd);
     if (process->root_fd >= 0)
         close(process->root_fd);
     g_free(process->root_path);
-    g_free(process->cwd_virtual);
+    g_free(process->fs.cwd_virtual);
     g_free(process->proc_info.auxv);
     GList *keys = g_hash_table_get_keys(process->logged_unsupported);
     g_hash_table_destroy(process->logged_unsupported);
@@ -200,6 +200,9 @@ void linux_process_destroy(struct linux_process *process)
     linux_signal_thread_destroy(process->main_thread);
     g_free(process->main_thread);
     g_ptr_array_free(process->threads, TRUE);
+    linux_vm_children_free(process);
+    if (process->vm_children)
+        g_ptr_array_free(process->vm_children, TRUE);
     g_mutex_clear(&process->misc_lock);
     g_mutex_clear(&process->fd_lock);
     g_mutex_clear(&process->threads_lock);
@@ -290,6 +293,8 @@ enum linux_outcome linux_syscall(struct linux_thread *thread, const struct linux
         *result = 0;
         return LINUX_EXIT;
     }
+    if (thread->vm_child && !thread->vm_child->fs_unshared)
+        linux_vm_child_enter(thread);
     linux_signal_syscall_begin(thread);
     __atomic_store_n(&thread->in_syscall, 1, __ATOMIC_RELAXED);
     if (call->number < LINUX_SYSCALL_TABLE_SIZE && syscall_table[call->number]) {

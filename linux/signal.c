@@ -32,9 +32,6 @@
 #define LINUX_SA_RESETHAND 0x80000000ULL
 #define LINUX_SA_RESTORER  0x04000000ULL
 
-#define LINUX_SIG_DFL 0
-#define LINUX_SIG_IGN 1
-
 /* si_code values. */
 #define LINUX_SI_USER     0
 #define LINUX_SI_KERNEL   0x80
@@ -276,6 +273,40 @@ static enum default_action default_action(int signal)
     }
 }
 
+/* The dispositions thread follows: its own process's when it shares
+ * memory without CLONE_SIGHAND, else the program's. Under signal_lock. */
+static struct linux_kernel_sigaction *actions_of(struct linux_process *process,
+                                                 const struct linux_thread *thread)
+{
+    if (thread && thread->vm_child && thread->vm_child->own_actions)
+        return thread->vm_child->actions;
+    return process->actions;
+}
+
+struct linux_kernel_sigaction linux_signal_action(struct linux_thread *thread, int signal)
+{
+    struct linux_process *process = thread->process;
+    g_mutex_lock(&process->signal_lock);
+    struct linux_kernel_sigaction action = actions_of(process, thread)[signal];
+    g_mutex_unlock(&process->signal_lock);
+    return action;
+}
+
+/* The signals sent to the process thread belongs to, as a whole: none for a
+ * process sharing memory, whose one thread takes them on its own queue. */
+static struct linux_sigqueue *process_queue(struct linux_process *process,
+                                            const struct linux_thread *thread)
+{
+    return thread && thread->vm_child ? NULL : &process->pending;
+}
+
+static bool ignores(const struct linux_kernel_sigaction *action, int signal)
+{
+    return action->handler == LINUX_SIG_IGN ||
+           (action->handler == LINUX_SIG_DFL && default_action(signal) == ACTION_IGNORE &&
+            signal != SIGCONT);
+}
+
 /* Whether a signal would be dropped at once (sig_ignored in Linux): ignored
  * and not blocked, as a blocked signal's handler may change before it is
  * unblocked. Called with the signal lock held. */
@@ -284,10 +315,7 @@ static bool ignored_now(const struct linux_process *process, const struct linux_
 {
     if (thread && (thread->signal_mask & LINUX_SIGNAL_BIT(signal)))
         return false;
-    uint64_t handler = process->actions[signal].handler;
-    return handler == LINUX_SIG_IGN ||
-           (handler == LINUX_SIG_DFL && default_action(signal) == ACTION_IGNORE &&
-            signal != SIGCONT);
+    return ignores(&actions_of((struct linux_process *)process, thread)[signal], signal);
 }
 
 static bool has_frames(const struct linux_thread *thread)
@@ -390,7 +418,7 @@ static void wake_for_process(struct linux_process *process, int signal)
         struct linux_thread *candidate = g_ptr_array_index(process->threads, i);
         /* An exited main thread stays listed (the group's leader) but takes
          * nothing, as Linux skips exiting threads. */
-        if (!__atomic_load_n(&candidate->exited, __ATOMIC_ACQUIRE) &&
+        if (!__atomic_load_n(&candidate->exited, __ATOMIC_ACQUIRE) && !candidate->vm_child &&
             wants_signal(candidate, signal))
             pick = candidate;
     }
@@ -438,7 +466,10 @@ static void send_simple(struct linux_thread *thread, int signal, int code, bool 
 {
     struct linux_siginfo info = {.signo = signal, .code = code};
     if (code == LINUX_SI_USER || code == LINUX_SI_TKILL) {
-        info.fields.kill.pid = linux_pid();
+        /* The sender is the thread making the call (a process sharing
+         * memory has a pid of its own), or the program. */
+        struct linux_thread *sender = current_thread ? current_thread : thread;
+        info.fields.kill.pid = linux_thread_tgid(sender);
         info.fields.kill.uid = (uint32_t)getuid();
     }
     linux_signal_send(thread->process, to_thread ? thread : NULL, &info);
@@ -510,8 +541,8 @@ static int dequeue(struct linux_thread *thread, uint64_t allowed, struct linux_s
      * dequeue_signal. */
     struct linux_sigqueue *queue = &thread->pending;
     uint64_t ready = queue->mask & allowed;
-    if (!ready) {
-        queue = &process->pending;
+    if (!ready && process_queue(process, thread)) {
+        queue = process_queue(process, thread);
         ready = queue->mask & allowed;
     }
     if (!ready)
@@ -546,8 +577,9 @@ int linux_signal_dequeue(struct linux_thread *thread, uint64_t allowed, struct l
  * a signal posted meanwhile comes with a kick. */
 static uint64_t deliverable(const struct linux_thread *thread)
 {
-    uint64_t pending = __atomic_load_n(&thread->pending.mask, __ATOMIC_ACQUIRE) |
-                       __atomic_load_n(&thread->process->pending.mask, __ATOMIC_ACQUIRE);
+    uint64_t pending = __atomic_load_n(&thread->pending.mask, __ATOMIC_ACQUIRE);
+    if (!thread->vm_child)
+        pending |= __atomic_load_n(&thread->process->pending.mask, __ATOMIC_ACQUIRE);
     return pending & ~thread->signal_mask;
 }
 
@@ -879,7 +911,11 @@ static bool act_by_default(struct linux_thread *thread, int signal)
         kill(getpid(), SIGSTOP);
         return false;
     default:
-        linux_process_exit(thread->process, 0, signal);
+        /* A process sharing memory ends alone. */
+        if (thread->vm_child)
+            linux_vm_child_exit(thread, 0, signal);
+        else
+            linux_process_exit(thread->process, 0, signal);
         return true;
     }
 }
@@ -913,7 +949,7 @@ static enum linux_outcome deliver_pending(struct linux_thread *thread,
         struct linux_siginfo info;
         int signal = dequeue(thread, ~thread->signal_mask, &info);
         struct linux_kernel_sigaction action =
-            signal ? process->actions[signal] : (struct linux_kernel_sigaction){0};
+            signal ? actions_of(process, thread)[signal] : (struct linux_kernel_sigaction){0};
         g_mutex_unlock(&process->signal_lock);
         if (!signal)
             break;
@@ -927,14 +963,14 @@ static enum linux_outcome deliver_pending(struct linux_thread *thread,
                 continue;
             signal = info.signo;
             g_mutex_lock(&process->signal_lock);
-            action = process->actions[signal];
+            action = actions_of(process, thread)[signal];
             g_mutex_unlock(&process->signal_lock);
         }
         if (action.handler == LINUX_SIG_IGN)
             continue;
         if (action.handler == LINUX_SIG_DFL) {
             if (act_by_default(thread, signal))
-                return LINUX_EXIT;
+                return thread->vm_child ? LINUX_THREAD_EXIT : LINUX_EXIT;
             continue;
         }
         thread->last_info = info;
@@ -943,12 +979,12 @@ static enum linux_outcome deliver_pending(struct linux_thread *thread,
         thread->restore_saved_mask = false;
         if (!setup_frame(thread, &action, &info, old_mask, fault, regs)) {
             /* force_sigsegv: a SIGSEGV that cannot be handled either. */
-            linux_process_exit(process, 0, SIGSEGV);
-            return LINUX_EXIT;
+            act_by_default(thread, SIGSEGV);
+            return thread->vm_child ? LINUX_THREAD_EXIT : LINUX_EXIT;
         }
         *changed = true;
         g_mutex_lock(&process->signal_lock);
-        enter_handler(thread, &process->actions[signal], signal);
+        enter_handler(thread, &actions_of(process, thread)[signal], signal);
         g_mutex_unlock(&process->signal_lock);
         if (process->debug_hooks.handler_entered)
             process->debug_hooks.handler_entered(process->debug_hooks.opaque, thread);
@@ -994,8 +1030,8 @@ static enum linux_outcome default_actions_only(struct linux_thread *thread, bool
     for (int signal = 1; signal <= LINUX_NSIG; signal++) {
         enum default_action action = default_action(signal);
         if ((ready & LINUX_SIGNAL_BIT(signal)) &&
-            process->actions[signal].handler == LINUX_SIG_DFL && action != ACTION_IGNORE &&
-            action != ACTION_STOP)
+            actions_of(process, thread)[signal].handler == LINUX_SIG_DFL &&
+            action != ACTION_IGNORE && action != ACTION_STOP)
             fatal |= LINUX_SIGNAL_BIT(signal);
     }
     g_mutex_unlock(&process->signal_lock);
@@ -1031,7 +1067,8 @@ static void mirror_job_control(struct linux_thread *thread)
     g_mutex_lock(&process->signal_lock);
     for (size_t i = 0; i < G_N_ELEMENTS(signals); i++) {
         uint64_t bit = LINUX_SIGNAL_BIT(signals[i]);
-        if ((thread->signal_mask & bit) || process->actions[signals[i]].handler == LINUX_SIG_IGN)
+        if ((thread->signal_mask & bit) ||
+            actions_of(process, thread)[signals[i]].handler == LINUX_SIG_IGN)
             wanted |= bit;
     }
     g_mutex_unlock(&process->signal_lock);
@@ -1089,8 +1126,9 @@ enum linux_outcome linux_signal_syscall_end(struct linux_thread *thread, uint64_
     regs.rax = (uint64_t)*value;
     struct interrupted_call call = {restart, number};
     bool changed = false;
-    if (deliver_pending(thread, &call, &regs, NULL, &changed) == LINUX_EXIT)
-        return LINUX_EXIT;
+    enum linux_outcome outcome = deliver_pending(thread, &call, &regs, NULL, &changed);
+    if (outcome != LINUX_CONTINUE)
+        return outcome;
     *value = (long)regs.rax;
     thread->cpu.set_regs(thread->cpu.opaque, &regs);
     return LINUX_RESUME;
@@ -1110,8 +1148,9 @@ enum linux_outcome linux_signal_deliver(struct linux_thread *thread)
     /* A stopped call restarts when no handler runs (finish_restart). */
     struct interrupted_call call = {stopped && is_restart_code((long)regs.rax), stopped - 1};
     bool changed = false;
-    if (deliver_pending(thread, &call, &regs, NULL, &changed) == LINUX_EXIT)
-        return LINUX_EXIT;
+    enum linux_outcome outcome = deliver_pending(thread, &call, &regs, NULL, &changed);
+    if (outcome != LINUX_CONTINUE)
+        return outcome;
     if (!changed)
         return LINUX_CONTINUE;
     thread->cpu.set_regs(thread->cpu.opaque, &regs);
@@ -1265,7 +1304,7 @@ bool linux_signal_exception(struct linux_thread *thread, unsigned vector, uint64
     thread->last_info = info;
     linux_strace_signal(thread, &info);
     g_mutex_lock(&process->signal_lock);
-    struct linux_kernel_sigaction action = process->actions[signal];
+    struct linux_kernel_sigaction action = actions_of(process, thread)[signal];
     bool blocked = thread->signal_mask & LINUX_SIGNAL_BIT(signal);
     g_mutex_unlock(&process->signal_lock);
     /* A fault that is blocked or ignored cannot be survived: Linux resets it
@@ -1276,7 +1315,7 @@ bool linux_signal_exception(struct linux_thread *thread, unsigned vector, uint64
     if (!setup_frame(thread, &action, &info, thread->signal_mask, &detail, &regs))
         return false; /* no room for the frame: the fault's own report follows */
     g_mutex_lock(&process->signal_lock);
-    enter_handler(thread, &process->actions[signal], signal);
+    enter_handler(thread, &actions_of(process, thread)[signal], signal);
     g_mutex_unlock(&process->signal_lock);
     if (process->debug_hooks.handler_entered)
         process->debug_hooks.handler_entered(process->debug_hooks.opaque, thread);
@@ -1316,14 +1355,16 @@ static long sys_rt_sigaction(struct linux_thread *thread, const uint64_t *args)
     if (args[1] && linux_copy_in(process, args[1], &action, sizeof(action)))
         return -EFAULT;
     g_mutex_lock(&process->signal_lock);
-    struct linux_kernel_sigaction old = process->actions[signal];
+    struct linux_kernel_sigaction *actions = actions_of(process, thread);
+    struct linux_kernel_sigaction old = actions[signal];
     if (args[1]) {
         action.mask &= ~UNBLOCKABLE;
-        process->actions[signal] = action;
+        actions[signal] = action;
         /* Setting a signal to be ignored discards it where pending (POSIX). */
-        if (ignored_now(process, NULL, signal)) {
+        if (ignores(&action, signal)) {
             struct linux_siginfo drop;
-            while (queue_take(&process->pending, signal, &drop) ||
+            struct linux_sigqueue *shared = process_queue(process, thread);
+            while ((shared && queue_take(shared, signal, &drop)) ||
                    queue_take(&thread->pending, signal, &drop))
                 ;
             if (process->signalfds)
@@ -1375,7 +1416,8 @@ static long sys_rt_sigpending(struct linux_thread *thread, const uint64_t *args)
     if (args[1] > sizeof(uint64_t))
         return -EINVAL;
     g_mutex_lock(&process->signal_lock);
-    uint64_t pending = (thread->pending.mask | process->pending.mask) & thread->signal_mask;
+    uint64_t shared = thread->vm_child ? 0 : process->pending.mask;
+    uint64_t pending = (thread->pending.mask | shared) & thread->signal_mask;
     g_mutex_unlock(&process->signal_lock);
     return linux_copy_out(process, args[0], &pending, args[1]) ? -EFAULT : 0;
 }
@@ -1472,14 +1514,44 @@ static long signal_self(struct linux_thread *thread, int signal, bool to_thread,
     return 0;
 }
 
+/* kill to a group the program is in: the processes sharing its memory are
+ * in it too (their process group is the monitor's). */
+static void signal_vm_children(struct linux_thread *thread, int signal)
+{
+    struct linux_process *process = thread->process;
+    g_mutex_lock(&process->misc_lock);
+    GArray *pids = g_array_new(FALSE, FALSE, sizeof(int));
+    for (guint i = 0; process->vm_children && i < process->vm_children->len; i++) {
+        const struct linux_vm_child *child = g_ptr_array_index(process->vm_children, i);
+        if (!child->ended)
+            g_array_append_val(pids, child->pid);
+    }
+    g_mutex_unlock(&process->misc_lock);
+    for (guint i = 0; i < pids->len; i++) {
+        struct linux_thread *target = linux_vm_child_thread(process, g_array_index(pids, int, i));
+        if (target)
+            signal_self(target, signal, true, LINUX_SI_USER);
+    }
+    g_array_free(pids, TRUE);
+}
+
 static long sys_kill(struct linux_thread *thread, const uint64_t *args)
 {
     int32_t pid = (int32_t)args[0];
+    int signal = (int)args[1];
+    /* A process sharing the memory is a thread of this monitor: its own
+     * queue, the program's signals are not its. */
+    struct linux_thread *vm_child = pid > 0 ? linux_vm_child_thread(thread->process, pid) : NULL;
+    if (vm_child)
+        return signal_self(vm_child, signal, true, LINUX_SI_USER);
     /* Another process or group is a host one: the host delivers. A group
      * with the program in it (0, -1, its own) reaches only the program. */
     if (pid != linux_pid() && pid != 0 && pid != -1 && pid != -getpgrp())
-        return linux_kill_other(pid, (int)args[1]);
-    return signal_self(thread, (int)args[1], false, LINUX_SI_USER);
+        return linux_kill_other(pid, signal);
+    long result = signal_self(thread, signal, false, LINUX_SI_USER);
+    if (result == 0 && signal && pid <= 0)
+        signal_vm_children(thread, signal);
+    return result;
 }
 
 static long sys_tkill(struct linux_thread *thread, const uint64_t *args)
@@ -1498,12 +1570,15 @@ static long sys_tgkill(struct linux_thread *thread, const uint64_t *args)
 {
     if ((int32_t)args[0] <= 0 || (int32_t)args[1] <= 0)
         return -EINVAL;
-    if ((int32_t)args[0] != linux_pid())
-        return linux_kill_other((int32_t)args[0], (int)args[2]);
+    int32_t tgid = (int32_t)args[0];
     struct linux_thread *target = linux_thread_find(thread->process, (int32_t)args[1]);
-    if (!target)
-        return -ESRCH;
-    return signal_self(target, (int)args[2], true, LINUX_SI_TKILL);
+    /* One of the monitor's threads, in the process named (the program or
+     * one sharing its memory). */
+    if (target && linux_thread_tgid(target) == tgid)
+        return signal_self(target, (int)args[2], true, LINUX_SI_TKILL);
+    if (tgid != linux_pid() && !linux_vm_child_thread(thread->process, tgid))
+        return linux_kill_other(tgid, (int)args[2]);
+    return -ESRCH;
 }
 
 /* sigqueue's siginfo from the program. A code that would pose as the
@@ -1671,7 +1746,7 @@ static long sys_rt_sigtimedwait(struct linux_thread *thread, const uint64_t *arg
         }
         int result = wait_for_kick(deadline);
         g_mutex_lock(&process->signal_lock);
-        bool waited = (thread->pending.mask | process->pending.mask) & set;
+        bool waited = (thread->pending.mask | (thread->vm_child ? 0 : process->pending.mask)) & set;
         __atomic_store_n(&thread->waiting_mask, 0, __ATOMIC_RELEASE);
         g_mutex_unlock(&process->signal_lock);
         if (result == -EINTR && !waited)

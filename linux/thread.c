@@ -5,15 +5,21 @@
  * A thread is created by the monitor (struct linux_thread_host): a vCPU
  * copied from the caller's and a host thread to run it, whose host tid is
  * the new thread's tid. clone without CLONE_VM, or with CLONE_VFORK, makes
- * a new process: fork.c's (its clone hands threads here).
+ * a new process: fork.c's (its clone hands threads here). clone with
+ * CLONE_VM but without CLONE_THREAD makes a process that shares the
+ * program's memory: it runs the same way, as one more guest thread of this
+ * monitor, with an identity of its own (struct linux_vm_child).
  */
 #include "linux/internal.h"
 
 #include <fcntl.h>
+#include <limits.h>
+#include <linux/futex.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -24,6 +30,9 @@
 #ifndef CLONE_NEWTIME
 #define CLONE_NEWTIME 0x00000080
 #endif
+#ifndef CLONE_CLEAR_SIGHAND
+#define CLONE_CLEAR_SIGHAND 0x100000000ULL
+#endif
 
 /* What makes a thread, and the flags that may come with it. */
 #define CLONE_THREAD_FLAGS (CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND | CLONE_THREAD)
@@ -31,6 +40,11 @@
     (CLONE_SYSVSEM | CLONE_SETTLS | CLONE_PARENT_SETTID | CLONE_CHILD_CLEARTID |                   \
      CLONE_CHILD_SETTID | CLONE_DETACHED | CLONE_PTRACE | CLONE_UNTRACED | CLONE_PARENT |          \
      CLONE_IO | CSIGNAL)
+/* What a process sharing memory may be made with (CLONE_FILES required). */
+#define CLONE_VM_PROCESS_FLAGS                                                                     \
+    (CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND | CLONE_PARENT | CLONE_SYSVSEM |            \
+     CLONE_SETTLS | CLONE_PARENT_SETTID | CLONE_CHILD_CLEARTID | CLONE_CHILD_SETTID |              \
+     CLONE_DETACHED | CLONE_PTRACE | CLONE_UNTRACED | CLONE_IO | CSIGNAL | CLONE_CLEAR_SIGHAND)
 #define CLONE_NAMESPACES                                                                           \
     (CLONE_NEWNS | CLONE_NEWCGROUP | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWUSER | CLONE_NEWPID |  \
      CLONE_NEWNET | CLONE_NEWTIME)
@@ -149,6 +163,8 @@ void linux_thread_after_fork(struct linux_thread *survivor)
     g_ptr_array_set_size(process->threads, 0);
     g_ptr_array_add(process->threads, survivor);
     g_mutex_unlock(&process->threads_lock);
+    /* The processes sharing the parent's memory stay the parent's. */
+    linux_vm_children_free(process);
 }
 
 void linux_thread_unlist(struct linux_thread *thread)
@@ -162,9 +178,13 @@ void linux_thread_unlist(struct linux_thread *thread)
     g_mutex_unlock(&process->threads_lock);
 }
 
+static void vm_child_unref(struct linux_process *process, struct linux_vm_child *child);
+
 void linux_thread_free(struct linux_thread *thread)
 {
     if (thread && thread != thread->process->main_thread) {
+        if (thread->vm_child)
+            vm_child_unref(thread->process, thread->vm_child);
         linux_signal_thread_destroy(thread);
         g_free(thread);
     }
@@ -202,6 +222,300 @@ static bool is_own_thread(struct linux_process *process, int64_t tid)
     return tid == 0 || tid == linux_pid() || linux_thread_find(process, (int)tid);
 }
 
+/* ---- processes sharing memory ----------------------------------------------- */
+
+int linux_thread_tgid(const struct linux_thread *thread)
+{
+    return thread->vm_child ? thread->vm_child->pid : linux_pid();
+}
+
+static void release_fs(struct linux_vm_child *child)
+{
+    if (!child->own_fs)
+        return;
+    if (child->fs.cwd_fd >= 0)
+        close(child->fs.cwd_fd);
+    child->fs.cwd_fd = -1;
+    g_clear_pointer(&child->fs.cwd_virtual, g_free);
+}
+
+static void vm_child_free(struct linux_vm_child *child)
+{
+    release_fs(child);
+    g_free(child);
+}
+
+/* Its thread (freed after its host thread ended) and the list (until it is
+ * reaped) each hold it: a wait may reap it while its thread is still on its
+ * way out. */
+static void vm_child_unref(struct linux_process *process, struct linux_vm_child *child)
+{
+    g_mutex_lock(&process->misc_lock);
+    bool last = --child->refs == 0;
+    g_mutex_unlock(&process->misc_lock);
+    if (last)
+        vm_child_free(child);
+}
+
+/* Taken off the list: reaped. misc_lock held. */
+static void vm_child_reap_locked(struct linux_process *process, struct linux_vm_child *child)
+{
+    g_ptr_array_remove(process->vm_children, child);
+    if (--child->refs == 0)
+        vm_child_free(child);
+}
+
+/* A new one, spawned (its pid is its thread's tid), before it runs. */
+static void vm_child_list(struct linux_process *process, struct linux_thread *thread)
+{
+    struct linux_vm_child *child = thread->vm_child;
+    child->pid = thread->tid;
+    child->refs = 2;
+    g_mutex_lock(&process->misc_lock);
+    if (!process->vm_children)
+        process->vm_children = g_ptr_array_new();
+    g_ptr_array_add(process->vm_children, child);
+    g_mutex_unlock(&process->misc_lock);
+}
+
+void linux_vm_children_free(struct linux_process *process)
+{
+    g_mutex_lock(&process->misc_lock);
+    while (process->vm_children && process->vm_children->len)
+        vm_child_free(g_ptr_array_steal_index(process->vm_children, 0));
+    g_mutex_unlock(&process->misc_lock);
+}
+
+struct linux_thread *linux_vm_child_thread(struct linux_process *process, int pid)
+{
+    g_mutex_lock(&process->threads_lock);
+    struct linux_thread *thread = linux_thread_find_locked(process, pid);
+    if (thread && (!thread->vm_child || thread->vm_child->pid != pid ||
+                   __atomic_load_n(&thread->exited, __ATOMIC_ACQUIRE)))
+        thread = NULL;
+    g_mutex_unlock(&process->threads_lock);
+    return thread;
+}
+
+bool linux_vm_sharing(struct linux_thread *thread, const char *what)
+{
+    struct linux_process *process = thread->process;
+    bool sharing = thread->vm_child != NULL;
+    g_mutex_lock(&process->misc_lock);
+    for (guint i = 0; !sharing && process->vm_children && i < process->vm_children->len; i++)
+        sharing = !((struct linux_vm_child *)g_ptr_array_index(process->vm_children, i))->ended;
+    g_mutex_unlock(&process->misc_lock);
+    if (sharing && process->config.verbose)
+        fprintf(stderr,
+                "hermitux-run: %s refused: a process shares the program's memory (clone with "
+                "CLONE_VM), which one monitor runs\n",
+                what);
+    return sharing;
+}
+
+void linux_vm_child_enter(struct linux_thread *thread)
+{
+    struct linux_vm_child *self = thread->vm_child;
+    self->fs_unshared = true;
+    if (!self->own_fs)
+        return;
+    /* The host applies the umask of the calling host thread: this one gets
+     * an fs_struct of its own, with the umask the clone copied. */
+    if (unshare(CLONE_FS) != 0) {
+        if (thread->process->config.verbose)
+            fprintf(stderr, "hermitux-run: process %d shares the program's umask: %s\n", self->pid,
+                    g_strerror(errno));
+        return;
+    }
+    umask(self->fs.umask);
+}
+
+/* Dispositions copied at the clone (no CLONE_SIGHAND); clear: clone3's
+ * CLONE_CLEAR_SIGHAND, handlers back to SIG_DFL, as Linux's
+ * flush_signal_handlers with force_default false. */
+static void copy_actions(struct linux_thread *thread, struct linux_vm_child *child, bool clear)
+{
+    child->own_actions = true;
+    for (int signal = 1; signal <= LINUX_NSIG; signal++) {
+        struct linux_kernel_sigaction action = linux_signal_action(thread, signal);
+        if (clear)
+            action = (struct linux_kernel_sigaction){
+                .handler = action.handler == LINUX_SIG_IGN ? LINUX_SIG_IGN : LINUX_SIG_DFL};
+        child->actions[signal] = action;
+    }
+}
+
+/* cwd and umask copied at the clone (no CLONE_FS). */
+static long copy_fs(struct linux_thread *thread, struct linux_vm_child *child)
+{
+    const struct linux_fs *from = linux_fs(thread->process);
+    child->own_fs = true;
+    child->fs = *from;
+    child->fs.cwd_virtual = g_strdup(from->cwd_virtual);
+    child->fs.cwd_fd = from->cwd_fd >= 0 ? fcntl(from->cwd_fd, F_DUPFD_CLOEXEC, 3) : -1;
+    if (from->cwd_fd >= 0 && child->fs.cwd_fd < 0)
+        return linux_host_error();
+    return 0;
+}
+
+/* Why a clone of a process sharing memory cannot be made as Linux makes
+ * it, or NULL. */
+static const char *vm_process_refusal(const struct linux_thread *thread, uint64_t flags)
+{
+    const struct linux_vm_child *self = thread->vm_child;
+    if (!(flags & CLONE_FILES))
+        return "without CLONE_FILES (the program has one fd table)";
+    if (flags & ~(uint64_t)(CLONE_VM_PROCESS_FLAGS))
+        return "with flags a process sharing memory cannot have here";
+    if ((flags & CLONE_PARENT) && !self)
+        return "with CLONE_PARENT (the program's parent is outside the monitor)";
+    if (self && self->own_actions && (flags & CLONE_SIGHAND))
+        return "with CLONE_SIGHAND from a process with dispositions of its own";
+    if (self && self->own_fs && (flags & CLONE_FS))
+        return "with CLONE_FS from a process with a cwd of its own";
+    return NULL;
+}
+
+/* Who hears of the end of self: *parent (NULL: the program), and the
+ * signal it gets (0: none). True when the parent takes the end without a
+ * wait (an orphan: init; Linux's do_notify_parent: SIGCHLD ignored or
+ * SA_NOCLDWAIT), so no zombie stays. */
+static bool exit_notice(struct linux_thread *thread, const struct linux_vm_child *self,
+                        struct linux_thread **parent, int *exit_signal)
+{
+    struct linux_process *process = thread->process;
+    *parent = NULL;
+    *exit_signal = 0;
+    if (!self->parent_pid)
+        return true;
+    if (self->parent_pid != linux_pid()) {
+        *parent = linux_vm_child_thread(process, self->parent_pid);
+        if (!*parent)
+            return true;
+    }
+    *exit_signal = self->exit_signal;
+    if (self->exit_signal != SIGCHLD)
+        return false;
+    struct linux_kernel_sigaction action =
+        linux_signal_action(*parent ? *parent : process->main_thread, SIGCHLD);
+    if (action.handler == LINUX_SIG_IGN)
+        *exit_signal = 0;
+    return action.handler == LINUX_SIG_IGN || (action.flags & SA_NOCLDWAIT);
+}
+
+static int64_t clock_ticks(const struct timeval *time)
+{
+    long ticks = sysconf(_SC_CLK_TCK);
+    return time->tv_sec * ticks + time->tv_usec * ticks / 1000000;
+}
+
+/* The exit signal, with the siginfo of a child's end. */
+static void send_exit_signal(struct linux_process *process, const struct linux_vm_child *self,
+                             struct linux_thread *parent, int exit_signal, int status, int signal)
+{
+    if (exit_signal <= 0 || exit_signal > LINUX_NSIG)
+        return;
+    struct linux_siginfo info = {.signo = exit_signal, .code = signal ? CLD_KILLED : CLD_EXITED};
+    info.fields.child.pid = self->pid;
+    info.fields.child.uid = (uint32_t)getuid();
+    info.fields.child.status = signal ? signal : status & 0xff;
+    info.fields.child.utime = clock_ticks(&self->usage.ru_utime);
+    info.fields.child.stime = clock_ticks(&self->usage.ru_stime);
+    linux_signal_send(process, parent, &info);
+}
+
+/* Its children lose their parent: init reaps them (those ended now). */
+static void orphan_children_locked(struct linux_process *process, int pid)
+{
+    for (guint i = 0; process->vm_children && i < process->vm_children->len;) {
+        struct linux_vm_child *child = g_ptr_array_index(process->vm_children, i);
+        if (child->parent_pid != pid) {
+            i++;
+        } else if (child->ended) {
+            vm_child_reap_locked(process, child);
+        } else {
+            child->parent_pid = 0;
+            i++;
+        }
+    }
+}
+
+static void end_thread(struct linux_thread *thread);
+
+void linux_vm_child_exit(struct linux_thread *thread, int status, int signal)
+{
+    struct linux_process *process = thread->process;
+    struct linux_vm_child *self = thread->vm_child;
+    g_mutex_lock(&process->threads_lock);
+    g_ptr_array_remove(process->threads, thread);
+    g_mutex_unlock(&process->threads_lock);
+    end_thread(thread);
+    struct rusage usage = {0};
+    getrusage(RUSAGE_THREAD, &usage);
+    g_mutex_lock(&process->misc_lock);
+    self->usage = usage;
+    /* No core flag, as for a fork's child (docs/DESIGN.md). */
+    self->wait_status = signal ? (signal & 0x7f) : (status & 0xff) << 8;
+    release_fs(self);
+    orphan_children_locked(process, self->pid);
+    g_mutex_unlock(&process->misc_lock);
+    /* A zombie (or gone) before its parent hears of it: the parent's wait,
+     * woken by the signal, finds it, as Linux does both under one lock. */
+    struct linux_thread *parent;
+    int exit_signal;
+    bool autoreap = exit_notice(thread, self, &parent, &exit_signal);
+    struct linux_vm_child notice = *self;
+    g_mutex_lock(&process->misc_lock);
+    self->ended = true;
+    if (autoreap)
+        vm_child_reap_locked(process, self); /* its thread's reference keeps it */
+    g_mutex_unlock(&process->misc_lock);
+    send_exit_signal(process, &notice, parent, exit_signal, status, signal);
+    /* Its parent's wait4 sleeps on the count. */
+    __atomic_add_fetch(&process->vm_child_events, 1, __ATOMIC_SEQ_CST);
+    syscall(SYS_futex, &process->vm_child_events, FUTEX_WAKE_PRIVATE, INT_MAX, NULL, NULL, 0);
+}
+
+/* Whether a wait of caller_pid with pid and options may take child
+ * (kernel/exit.c, eligible_pid and eligible_child). */
+static bool wait_eligible(const struct linux_vm_child *child, int caller_pid, int64_t pid,
+                          int options)
+{
+    if (child->parent_pid != caller_pid)
+        return false;
+    /* Its process group is the monitor's: 0 and -getpgrp() name it. */
+    if ((pid > 0 && child->pid != pid) || (pid < -1 && -pid != getpgrp()))
+        return false;
+    if (options & __WALL)
+        return true;
+    return (child->exit_signal != SIGCHLD) == ((options & __WCLONE) != 0);
+}
+
+long linux_vm_child_wait(struct linux_thread *caller, int64_t pid, int options, bool keep,
+                         struct linux_vm_child *found)
+{
+    struct linux_process *process = caller->process;
+    int caller_pid = linux_thread_tgid(caller);
+    long result = -ECHILD;
+    g_mutex_lock(&process->misc_lock);
+    for (guint i = 0; process->vm_children && i < process->vm_children->len; i++) {
+        struct linux_vm_child *child = g_ptr_array_index(process->vm_children, i);
+        if (!wait_eligible(child, caller_pid, pid, options))
+            continue;
+        result = 0;
+        if (child->ended) {
+            *found = *child;
+            found->fs.cwd_virtual = NULL;
+            if (!keep)
+                vm_child_reap_locked(process, child);
+            result = 1;
+            break;
+        }
+    }
+    g_mutex_unlock(&process->misc_lock);
+    return result;
+}
+
 /* ---- clone ------------------------------------------------------------------- */
 
 /* Linux's EINVAL cases for flag combinations, before anything else. */
@@ -235,31 +549,32 @@ static struct linux_thread *new_thread(struct linux_thread *parent, uint64_t fla
     return child;
 }
 
-static long clone_thread(struct linux_thread *thread, uint64_t flags, uint64_t stack,
-                         uint64_t parent_tid, uint64_t child_tid, uint64_t tls)
+/* Runs child, made by the caller: its vCPU and host thread, its tid, the
+ * ids clone writes; the child's result of clone is 0. Frees child on
+ * failure. */
+static long start_child(struct linux_thread *thread, struct linux_thread *child, uint64_t flags,
+                        uint64_t stack, uint64_t parent_tid, uint64_t child_tid, uint64_t tls)
 {
     struct linux_process *process = thread->process;
-    if ((flags & CLONE_THREAD_FLAGS) != CLONE_THREAD_FLAGS ||
-        (flags & ~(uint64_t)(CLONE_THREAD_FLAGS | CLONE_THREAD_EXTRAS)))
-        /* A new process (no CLONE_VM or CLONE_THREAD), or a thread with its
-         * own fd table or fs: not done here. */
-        return linux_sys_unsupported(process, SYS_clone);
     const struct linux_thread_host *host = &process->thread_host;
-    if (!process->have_thread_host ||
-        (host->max_threads > 0 && thread_count(process) >= host->max_threads))
-        return -EAGAIN;
-
-    struct linux_thread *child = new_thread(thread, flags, child_tid);
     struct linux_clone_request request = {
         .stack = stack, .set_tls = (flags & CLONE_SETTLS) != 0, .tls = tls};
-    /* The new vCPU's own pages go into the map. */
-    g_mutex_lock(&process->mm_lock);
-    int result = host->spawn(host->opaque, thread, child, &request);
-    g_mutex_unlock(&process->mm_lock);
+    long result = -EAGAIN;
+    if (process->have_thread_host &&
+        (host->max_threads <= 0 || thread_count(process) < host->max_threads)) {
+        /* The new vCPU's own pages go into the map. */
+        g_mutex_lock(&process->mm_lock);
+        result = host->spawn(host->opaque, thread, child, &request);
+        g_mutex_unlock(&process->mm_lock);
+    }
     if (result < 0) {
+        if (child->vm_child)
+            vm_child_free(child->vm_child);
         g_free(child);
         return result;
     }
+    if (child->vm_child)
+        vm_child_list(process, child);
     g_mutex_lock(&process->threads_lock);
     g_ptr_array_add(process->threads, child);
     g_mutex_unlock(&process->threads_lock);
@@ -275,11 +590,64 @@ static long clone_thread(struct linux_thread *thread, uint64_t flags, uint64_t s
     return (long)tid;
 }
 
+/* A process sharing the caller's memory (CLONE_VM without CLONE_THREAD):
+ * a thread of this monitor with an identity, and whatever the flags do not
+ * share, of its own. */
+static long clone_vm_process(struct linux_thread *thread, uint64_t flags, uint64_t stack,
+                             uint64_t parent_tid, uint64_t child_tid, uint64_t tls)
+{
+    struct linux_process *process = thread->process;
+    const char *refusal = vm_process_refusal(thread, flags);
+    if (refusal) {
+        if (process->config.verbose)
+            fprintf(stderr, "hermitux-run: clone (flags %#" G_GINT64_MODIFIER "x) %s\n", flags,
+                    refusal);
+        return linux_sys_unsupported(process, SYS_clone);
+    }
+    struct linux_vm_child *vm = g_new0(struct linux_vm_child, 1);
+    vm->exit_signal = (int)(flags & CSIGNAL);
+    vm->parent_pid =
+        (flags & CLONE_PARENT) ? thread->vm_child->parent_pid : linux_thread_tgid(thread);
+    vm->fs.cwd_fd = -1;
+    if (!(flags & CLONE_SIGHAND))
+        copy_actions(thread, vm, (flags & CLONE_CLEAR_SIGHAND) != 0);
+    long error = (flags & CLONE_FS) ? 0 : copy_fs(thread, vm);
+    if (error < 0) {
+        vm_child_free(vm);
+        return error;
+    }
+    struct linux_thread *child = new_thread(thread, flags, child_tid);
+    child->vm_child = vm;
+    /* As strace -f: once there are two processes, lines name theirs. */
+    process->strace_prefix = true;
+    return start_child(thread, child, flags, stack, parent_tid, child_tid, tls);
+}
+
+static long clone_thread(struct linux_thread *thread, uint64_t flags, uint64_t stack,
+                         uint64_t parent_tid, uint64_t child_tid, uint64_t tls)
+{
+    struct linux_process *process = thread->process;
+    if ((flags & CLONE_VM) && !(flags & CLONE_THREAD))
+        return clone_vm_process(thread, flags, stack, parent_tid, child_tid, tls);
+    if ((flags & CLONE_THREAD_FLAGS) != CLONE_THREAD_FLAGS ||
+        (flags & ~(uint64_t)(CLONE_THREAD_FLAGS | CLONE_THREAD_EXTRAS)))
+        /* A new process (no CLONE_VM), or a thread with its own fd table or
+         * fs: not done here. */
+        return linux_sys_unsupported(process, SYS_clone);
+    /* A process sharing memory has one thread: its exit and exit_group
+     * would have to end a group of its own. */
+    if (thread->vm_child && linux_vm_sharing(thread, "a thread (CLONE_THREAD)"))
+        return linux_sys_unsupported(process, SYS_clone);
+    return start_child(thread, new_thread(thread, flags, child_tid), flags, stack, parent_tid,
+                       child_tid, tls);
+}
+
 /* clone(flags, stack, parent_tid, child_tid, tls), x86-64's argument order,
  * with CLONE_VM and without CLONE_VFORK (fork.c's clone hands those here). */
 long linux_clone_thread(struct linux_thread *thread, const uint64_t *args)
 {
-    uint64_t flags = args[0];
+    /* The legacy call takes 32 bits of flags (Linux: lower_32_bits). */
+    uint64_t flags = (uint32_t)args[0];
     long result = check_clone_flags(flags);
     if (result < 0)
         return result;
@@ -315,8 +683,13 @@ static long sys_clone3(struct linux_thread *thread, const uint64_t *args)
     long result = check_clone_flags(clone.flags);
     if (result < 0)
         return result;
+    if ((clone.flags & (CLONE_CLEAR_SIGHAND | CLONE_SIGHAND)) ==
+        (CLONE_CLEAR_SIGHAND | CLONE_SIGHAND))
+        return -EINVAL;
     uint64_t stack = clone.stack ? clone.stack + clone.stack_size : 0;
-    return clone_thread(thread, clone.flags, stack, clone.parent_tid, clone.child_tid, clone.tls);
+    /* The exit signal where the legacy call has it (validated above). */
+    return clone_thread(thread, clone.flags | clone.exit_signal, stack, clone.parent_tid,
+                        clone.child_tid, clone.tls);
 }
 
 /* ---- the end of a thread ---------------------------------------------------- */
@@ -348,19 +721,10 @@ static void walk_robust_list(struct linux_thread *thread)
                                thread->tid);
 }
 
-/* exit: the thread ends; the program with its last thread. */
-static long sys_exit(struct linux_thread *thread, const uint64_t *args)
+/* A thread ends, unlisted already: what Linux's exit does for the others. */
+static void end_thread(struct linux_thread *thread)
 {
     struct linux_process *process = thread->process;
-    g_mutex_lock(&process->threads_lock);
-    bool last = process->threads->len <= 1;
-    if (!last)
-        g_ptr_array_remove(process->threads, thread);
-    g_mutex_unlock(&process->threads_lock);
-    if (last) {
-        linux_process_exit(process, (int)args[0], 0);
-        return 0;
-    }
     /* Exiting before its joiners wake, as Linux marks a task PF_EXITING
      * before it clears its tid: a signal sent once a join returned goes to a
      * thread that is left. */
@@ -377,6 +741,26 @@ static long sys_exit(struct linux_thread *thread, const uint64_t *args)
     linux_thread_exclusive(thread, false);
     if (cleared)
         linux_futex_wake(process, thread->clear_child_tid, 1);
+}
+
+/* exit: the thread ends; the program with its last thread. A process
+ * sharing memory has one thread: it ends. */
+static long sys_exit(struct linux_thread *thread, const uint64_t *args)
+{
+    struct linux_process *process = thread->process;
+    if (thread->vm_child) {
+        linux_vm_child_exit(thread, (int)args[0], 0);
+        return 0;
+    }
+    g_mutex_lock(&process->threads_lock);
+    bool last = process->threads->len <= 1;
+    if (!last)
+        g_ptr_array_remove(process->threads, thread);
+    g_mutex_unlock(&process->threads_lock);
+    if (last)
+        linux_process_exit(process, (int)args[0], 0);
+    else
+        end_thread(thread);
     return 0;
 }
 

@@ -948,6 +948,11 @@ enum debug_verdict debugger_before_start(struct debug_thread *self)
     return stop_and_wait(self, &stop);
 }
 
+bool debugger_owns_tf(const struct debug_thread *self)
+{
+    return self && self->step_via_tf;
+}
+
 bool debugger_stepping(struct debug_thread *self)
 {
     return self && self->stepping;

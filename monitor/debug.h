@@ -64,6 +64,10 @@ enum debug_verdict debugger_handle_exit(struct debug_thread *thread, const struc
  * (the syscall instruction was the step), in which case it stops and waits
  * like debugger_handle_exit. */
 bool debugger_stepping(struct debug_thread *thread);
+/* RFLAGS.TF of the thread's vCPU is the debugger's step, not the program's:
+ * a thread or process cloned now must not inherit it (Linux clears a
+ * ptracer's TF in a new task, user_disable_single_step). */
+bool debugger_owns_tf(const struct debug_thread *thread);
 
 /* vCPU thread, at a syscall exit before the call is performed (entry) and
  * after it completed (!entry): when gdb catches that syscall (QCatchSyscalls)

@@ -262,14 +262,19 @@ static void program_ended(struct vcpu *vcpu)
 /* ---- signals: delivery points --------------------------------------------------- */
 
 /* At the top of each turn of a vCPU loop: pending signals delivered. False
- * when a signal's default action ended the program. */
+ * when a signal's default action ended the program, or this thread's
+ * process when it shares memory. */
 static bool deliver_signals(struct vcpu *vcpu)
 {
     /* Stopped between an exception and its exit (accel.h): delivered with
      * that exit, as Linux delivers after the synchronous signal. */
     if (vcpu->exit.reason == ACCEL_EXIT_STOPPED && vcpu->exit.mid_exception)
         return true;
-    if (linux_signal_deliver(vcpu->thread) != LINUX_EXIT)
+    enum linux_outcome outcome = linux_signal_deliver(vcpu->thread);
+    /* A process sharing memory ended alone (a fatal signal). */
+    if (outcome == LINUX_THREAD_EXIT)
+        return false;
+    if (outcome != LINUX_EXIT)
         return true;
     program_ended(vcpu);
     return false;
@@ -700,6 +705,10 @@ static struct accel *clone_vcpu(struct run *run, struct vcpu *parent,
     struct cpu_state state;
     int result = ops->get_state(accel, &state, CPU_STATE_GPRS | CPU_STATE_SEGMENTS);
     state.rax = 0;
+    /* The parent's step by gdb stays the parent's: the child would trap
+     * after its first instruction (a SIGTRAP gdb never asked for). */
+    if (debugger_owns_tf(parent->debug))
+        state.rflags &= ~(1ULL << 8);
     if (request->stack)
         state.rsp = request->stack;
     if (request->set_tls)

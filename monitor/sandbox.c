@@ -11,6 +11,7 @@
 #include "monitor/monitor.h"
 
 #include <errno.h>
+#include <sched.h>
 #include <glib.h>
 #include <linux/audit.h>
 #include <linux/filter.h>
@@ -52,12 +53,31 @@ static GArray *filter_start(void)
     return program;
 }
 
+/* unshare(CLONE_FS) passes, any other unshare traps (both filters refuse
+ * unshare by number): a process sharing the program's memory without
+ * CLONE_FS runs on a host thread of this monitor that takes an fs_struct
+ * of its own for its own umask (linux/thread.c). Namespaces stay out. The
+ * accumulator still holds the number for what follows. */
+static void allow_unshare_fs(GArray *program)
+{
+    add(program, (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_unshare, 0, 6));
+    add(program, (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
+                                              offsetof(struct seccomp_data, args[0]) + 4));
+    add(program, (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0, 0, 3));
+    add(program, (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
+                                              offsetof(struct seccomp_data, args[0])));
+    add(program, (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, CLONE_FS, 0, 1));
+    add(program, (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW));
+    add(program, (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_TRAP));
+}
+
 /* Each listed number returns `listed`, with a test and a return per number
  * (no jump grows with the list); any other returns `otherwise`. */
 static GArray *build_list_filter(const int *numbers, size_t count, uint32_t listed,
                                  uint32_t otherwise)
 {
     GArray *program = filter_start();
+    allow_unshare_fs(program);
     for (size_t i = 0; i < count; i++) {
         add(program,
             (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (uint32_t)numbers[i], 0, 1));

@@ -200,6 +200,8 @@ custom musl/vdso-no-syscalls vdso_no_syscalls musl
 
 # Threads: one vCPU per thread (pthreads over clone/clone3 and futex).
 program threads -- threads
+# clone with CLONE_VM and without CLONE_THREAD: a process sharing memory.
+program clone_vm -- clone_vm
 program cleartid_race -- cleartid_race
 program shared_sem -- shared_sem
 program rlimit_as -- rlimit_as

@@ -265,6 +265,153 @@ TEST_F(LinuxTest, QuietWhenNotVerbose)
     EXPECT_EQ(testing::internal::GetCapturedStderr(), "");
 }
 
+// ---- clone with CLONE_VM, without CLONE_THREAD: a process sharing memory ----
+
+// The monitor's side of threads, without vCPUs: a spawned child gets a made-up
+// tid and never runs by itself; the test makes its calls.
+struct FakeThreads {
+    int next_tid = 4190000;
+    struct linux_thread *child = nullptr;
+};
+int FakeSpawn(void *opaque, struct linux_thread *, struct linux_thread *child,
+              const struct linux_clone_request *)
+{
+    auto *fake = static_cast<FakeThreads *>(opaque);
+    linux_thread_set_tid(child, fake->next_tid++);
+    fake->child = child;
+    return 0;
+}
+void FakeStart(void *, struct linux_thread *)
+{
+}
+
+class CloneVmTest : public LinuxTest
+{
+  protected:
+    void SetUp() override
+    {
+        LinuxTest::SetUp();
+        InstallThreads();
+    }
+    void InstallThreads()
+    {
+        struct linux_thread_host host = {};
+        host.opaque = &fake_;
+        host.spawn = FakeSpawn;
+        host.start = FakeStart;
+        linux_process_set_thread_host(process_, &host);
+    }
+    // A call made by the child, on a host thread of its own as in the monitor
+    // (its first call gives that host thread its own umask).
+    int64_t ChildCall(uint64_t number, uint64_t a0 = 0, uint64_t a1 = 0, uint64_t a2 = 0,
+                      uint64_t a3 = 0)
+    {
+        struct linux_syscall call = {number, {a0, a1, a2, a3, 0, 0}};
+        uint64_t result = 0xdeadbeef;
+        std::thread runner([&] { child_outcome_ = linux_syscall(fake_.child, &call, &result); });
+        runner.join();
+        return static_cast<int64_t>(result);
+    }
+    FakeThreads fake_;
+    enum linux_outcome child_outcome_ = LINUX_CONTINUE;
+};
+
+TEST_F(CloneVmTest, HasItsOwnIdentityDispositionsAndUmaskAndEndsAlone)
+{
+    int64_t pid = Call(SYS_clone, CLONE_VM | CLONE_FILES, 0, 0, 0, 0);
+    ASSERT_EQ(pid, 4190000);
+    ASSERT_NE(fake_.child, nullptr);
+    EXPECT_EQ(ChildCall(SYS_getpid), pid);
+    EXPECT_EQ(ChildCall(SYS_gettid), pid);
+    EXPECT_EQ(ChildCall(SYS_getppid), getpid());
+    EXPECT_EQ(Call(SYS_getpid), getpid());
+    // Its own copy of the dispositions (no CLONE_SIGHAND) and of the umask
+    // (no CLONE_FS).
+    uint64_t action[4] = {0x401000, 0x04000000, 0x401100, 0};
+    Put(kBuffer, action, sizeof(action));
+    EXPECT_EQ(ChildCall(SYS_rt_sigaction, SIGUSR2, kBuffer, 0, 8), 0);
+    EXPECT_EQ(Call(SYS_rt_sigaction, SIGUSR2, 0, kBuffer + 64, 8), 0);
+    EXPECT_EQ(GetValue<uint64_t>(kBuffer + 64), 0u); // the parent's is still SIG_DFL
+    int64_t mask = Call(SYS_umask, 022);
+    Call(SYS_umask, mask);
+    EXPECT_EQ(ChildCall(SYS_umask, 077), mask);
+    EXPECT_EQ(Call(SYS_umask, mask), mask);
+    // Alive: __WCLONE sees it (exit signal 0), a plain wait does not.
+    EXPECT_EQ(Call(SYS_wait4, static_cast<uint64_t>(-1), kBuffer, WNOHANG | __WCLONE), 0);
+    EXPECT_EQ(Call(SYS_wait4, static_cast<uint64_t>(-1), kBuffer, WNOHANG), -ECHILD);
+    EXPECT_EQ(ChildCall(SYS_exit, 7), 0);
+    EXPECT_EQ(child_outcome_, LINUX_THREAD_EXIT);
+    EXPECT_EQ(Call(SYS_wait4, static_cast<uint64_t>(-1), kBuffer, __WCLONE), pid);
+    EXPECT_EQ(GetValue<int32_t>(kBuffer), 7 << 8);
+    EXPECT_EQ(last_outcome_, LINUX_CONTINUE); // the program goes on
+    EXPECT_EQ(Call(SYS_wait4, pid, kBuffer, __WALL), -ECHILD);
+    linux_thread_free(fake_.child);
+}
+
+TEST_F(CloneVmTest, WhatCannotBeGivenIsRefusedLoudly)
+{
+    Create(true);
+    InstallThreads();
+    testing::internal::CaptureStderr();
+    // No copy of the fd table; the program's parent is outside the monitor.
+    EXPECT_EQ(Call(SYS_clone, CLONE_VM | SIGCHLD, 0, 0, 0, 0), -ENOSYS);
+    EXPECT_EQ(Call(SYS_clone, CLONE_VM | CLONE_FILES | CLONE_PARENT, 0, 0, 0, 0), -ENOSYS);
+    EXPECT_EQ(Call(SYS_clone, CLONE_VM | CLONE_FILES | CLONE_NEWNET, 0, 0, 0, 0), -ENOSYS);
+    std::string log = testing::internal::GetCapturedStderr();
+    EXPECT_NE(log.find("without CLONE_FILES"), std::string::npos) << log;
+    EXPECT_NE(log.find("with CLONE_PARENT"), std::string::npos) << log;
+    EXPECT_NE(log.find("unsupported syscall 56 (clone)"), std::string::npos) << log;
+    EXPECT_EQ(fake_.child, nullptr);
+    // clone3: CLONE_CLEAR_SIGHAND with CLONE_SIGHAND is Linux's EINVAL.
+    uint64_t args[11] = {CLONE_VM | CLONE_FILES | CLONE_SIGHAND | 0x100000000ULL};
+    Put(kBuffer, args, sizeof(args));
+    EXPECT_EQ(Call(SYS_clone3, kBuffer, 88), -EINVAL);
+    // Invalid wait4 options.
+    EXPECT_EQ(Call(SYS_wait4, static_cast<uint64_t>(-1), 0, 0x100), -EINVAL);
+}
+
+// A fork or exec the monitor would make: counted, never made.
+int host_calls;
+long CountFork(void *, uint64_t)
+{
+    host_calls++;
+    return -EAGAIN;
+}
+long CountExec(void *, const char *, char *const[], char *const[], int)
+{
+    host_calls++;
+    return -E2BIG;
+}
+
+TEST_F(CloneVmTest, ForkAndExecveFromItAreRefused)
+{
+    host_.fork = CountFork;
+    host_.exec = CountExec;
+    host_calls = 0;
+    Create(true);
+    InstallThreads();
+    PutString(kBuffer + 256, "/bin/true");
+    ASSERT_GT(Call(SYS_clone, CLONE_VM | CLONE_FILES | CLONE_SIGHAND | CLONE_FS, 0, 0, 0, 0), 0);
+    testing::internal::CaptureStderr();
+    EXPECT_EQ(ChildCall(SYS_fork), -ENOSYS);
+    EXPECT_EQ(ChildCall(SYS_clone, CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND | CLONE_THREAD,
+                        0, 0, 0),
+              -ENOSYS);
+    EXPECT_EQ(ChildCall(SYS_execve, kBuffer + 256, 0, 0), -ENOSYS);
+    // The program's execve would end it with the monitor.
+    EXPECT_EQ(Call(SYS_execve, kBuffer + 256, 0, 0), -ENOSYS);
+    std::string log = testing::internal::GetCapturedStderr();
+    EXPECT_EQ(host_calls, 0);
+    EXPECT_NE(log.find("fork refused"), std::string::npos) << log;
+    EXPECT_NE(log.find("execve refused"), std::string::npos) << log;
+    EXPECT_NE(log.find("a thread (CLONE_THREAD) refused"), std::string::npos) << log;
+    EXPECT_EQ(ChildCall(SYS_exit_group, 3), 0);
+    EXPECT_EQ(child_outcome_, LINUX_THREAD_EXIT);
+    EXPECT_EQ(Call(SYS_wait4, static_cast<uint64_t>(-1), kBuffer, __WALL), 4190000);
+    EXPECT_EQ(GetValue<int32_t>(kBuffer), 3 << 8);
+    linux_thread_free(fake_.child);
+}
+
 // ---- execve -------------------------------------------------------------
 
 // What the personality asked the monitor to exec; the exec then "fails" with E2BIG.
