@@ -471,6 +471,32 @@ for gdb_libc in glibc musl; do
     custom "gdb/$gdb_libc/fork" gdb_fork "$gdb_libc"
 done
 
+# A clone with CLONE_VM and without CLONE_THREAD (GDB's step-over-clone): stepping over its
+# syscall instruction, the child appears as a new thread and runs without the parent's
+# step (it must not stop with a SIGTRAP); the parent reaps it and reaches marker.
+gdb_clone_vm() {
+    local accel=$1 dir=$2 libc=$3
+    have_gdb || return 77
+    local program=$GDB_PROGRAMS/gdb-$libc/cloner
+    start_monitor "$dir" --accel="$accel" -S "$program"
+    timeout -k 5 "$TIMEOUT" gdb -batch -nx -ex "set pagination off" -ex "file $program" \
+        -ex "target remote $dir/gdb.sock" -ex "break *clone_insn" -ex "continue" -ex "stepi" \
+        -ex 'print $pc == clone_insn + 2' -ex "break marker" -ex "continue" \
+        -ex "print child_ran" -ex "continue" >"$dir/gdb.out" 2>&1
+    finish_monitor "$dir"
+    expect "$dir" gdb.out '^\[New Thread ' '^\$1 = 1$' 'Breakpoint 2, marker \(\)' '^\$2 = 1$' \
+        'exited normally' || return 1
+    if grep -q 'SIGTRAP' "$dir/gdb.out"; then
+        echo "a thread stopped with SIGTRAP: $(grep SIGTRAP "$dir/gdb.out" | head -1)"
+        return 1
+    fi
+    expect "$dir" out '^child ran, exited 4$' || return 1
+    expect_status "$dir" 0
+}
+for gdb_libc in glibc musl; do
+    custom "gdb/$gdb_libc/clone-vm-step" gdb_clone_vm "$gdb_libc"
+done
+
 # ---- the start-up race and Ctrl-C at any time (tests/gdb/rsp.py: exact packet timing) ----
 
 have_python() {
