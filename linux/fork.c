@@ -166,7 +166,7 @@ static long fork_process(struct linux_thread *thread, uint64_t flags, uint64_t s
     const struct linux_host *host = &process->config.host;
     /* The host fork copies the monitor, whose memory is the program's: a
      * process sharing it has none of its own to copy. */
-    if (!host->fork || (thread->vm_child && linux_vm_sharing(thread, "fork")))
+    if (!host->fork || linux_vm_child_refuses(thread, "fork"))
         return linux_sys_unsupported(process, SYS_fork);
     int vfork_pipe[2] = {-1, -1};
     if ((flags & CLONE_VFORK) && pipe2(vfork_pipe, O_CLOEXEC) != 0)
@@ -477,7 +477,10 @@ static long sys_getpgrp(struct linux_thread *thread, const uint64_t *args)
 
 static long sys_setpgid(struct linux_thread *thread, const uint64_t *args)
 {
-    (void)thread;
+    /* A process sharing memory is a thread of the monitor: its process
+     * group and session are the monitor's, which it cannot change alone. */
+    if (linux_vm_child_refuses(thread, "setpgid"))
+        return linux_sys_unsupported(thread->process, SYS_setpgid);
     return linux_host_result(setpgid((pid_t)args[0], (pid_t)args[1]));
 }
 
@@ -489,8 +492,9 @@ static long sys_getsid(struct linux_thread *thread, const uint64_t *args)
 
 static long sys_setsid(struct linux_thread *thread, const uint64_t *args)
 {
-    (void)thread;
     (void)args;
+    if (linux_vm_child_refuses(thread, "setsid"))
+        return linux_sys_unsupported(thread->process, SYS_setsid);
     return linux_host_result(setsid());
 }
 

@@ -593,6 +593,9 @@ void linux_vm_child_exit(struct linux_thread *thread, int status, int signal);
  * one alive: what a host fork or execve of the monitor cannot copy or keep
  * (logged with -v, naming what, which is then refused). */
 bool linux_vm_sharing(struct linux_thread *thread, const char *what);
+/* thread.c: true (logged with -v) when thread is a process sharing memory,
+ * for what it cannot do as its own (the program's state is the monitor's). */
+bool linux_vm_child_refuses(struct linux_thread *thread, const char *what);
 
 /* thread.c: what a wait of caller (wait4's pid and options) finds among
  * the processes sharing memory: 1 with *found the one that ended (taken

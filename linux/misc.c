@@ -139,6 +139,10 @@ static long prlimit_common(struct linux_process *process, uint64_t pid, uint64_t
 static long sys_prlimit64(struct linux_thread *thread, const uint64_t *args)
 {
     struct linux_process *process = thread->process;
+    /* The limits are the program's: a process sharing its memory cannot
+     * set its own. */
+    if (args[2] && linux_vm_child_refuses(thread, "setrlimit"))
+        return linux_sys_unsupported(process, SYS_prlimit64);
     return prlimit_common(process, args[0], args[1], args[2], args[3]);
 }
 
@@ -151,6 +155,8 @@ static long sys_getrlimit(struct linux_thread *thread, const uint64_t *args)
 static long sys_setrlimit(struct linux_thread *thread, const uint64_t *args)
 {
     struct linux_process *process = thread->process;
+    if (args[1] && linux_vm_child_refuses(thread, "setrlimit"))
+        return linux_sys_unsupported(process, SYS_setrlimit);
     return prlimit_common(process, 0, args[0], args[1], 0);
 }
 

@@ -2021,6 +2021,10 @@ static bool valid_timeval(const struct timeval *value)
 static long sys_setitimer(struct linux_thread *thread, const uint64_t *args)
 {
     struct linux_process *process = thread->process;
+    /* The timers are the program's: a process sharing its memory would
+     * arm the program's, whose signal would go there. */
+    if (linux_vm_child_refuses(thread, "setitimer"))
+        return linux_sys_unsupported(process, SYS_setitimer);
     int which = (int)args[0];
     if (which < 0 || which > 2)
         return -EINVAL;
@@ -2052,6 +2056,8 @@ static long sys_getitimer(struct linux_thread *thread, const uint64_t *args)
 
 static long sys_alarm(struct linux_thread *thread, const uint64_t *args)
 {
+    if (linux_vm_child_refuses(thread, "alarm"))
+        return linux_sys_unsupported(thread->process, SYS_alarm);
     struct itimerval value = {{0, 0}, {(time_t)(uint32_t)args[0], 0}}, old = {0};
     long error = itimer_set(thread->process, ITIMER_REAL, &value, &old);
     if (error)
@@ -2074,6 +2080,8 @@ static struct linux_timer *guest_timer(struct linux_process *process, uint64_t i
 static long sys_timer_create(struct linux_thread *thread, const uint64_t *args)
 {
     struct linux_process *process = thread->process;
+    if (linux_vm_child_refuses(thread, "timer_create"))
+        return linux_sys_unsupported(process, SYS_timer_create);
     clockid_t clock = (clockid_t)args[0];
     if (clock < 0 || clock == CLOCK_MONOTONIC_RAW || clock == CLOCK_REALTIME_COARSE ||
         clock == CLOCK_MONOTONIC_COARSE)

@@ -307,10 +307,15 @@ bool linux_vm_sharing(struct linux_thread *thread, const char *what)
     g_mutex_unlock(&process->misc_lock);
     if (sharing && process->config.verbose)
         fprintf(stderr,
-                "hermitux-run: %s refused: a process shares the program's memory (clone with "
-                "CLONE_VM), which one monitor runs\n",
+                "hermitux-run: %s refused: a process sharing the program's memory (clone with "
+                "CLONE_VM, without CLONE_THREAD) runs in this monitor\n",
                 what);
     return sharing;
+}
+
+bool linux_vm_child_refuses(struct linux_thread *thread, const char *what)
+{
+    return thread->vm_child && linux_vm_sharing(thread, what);
 }
 
 void linux_vm_child_enter(struct linux_thread *thread)
@@ -636,7 +641,7 @@ static long clone_thread(struct linux_thread *thread, uint64_t flags, uint64_t s
         return linux_sys_unsupported(process, SYS_clone);
     /* A process sharing memory has one thread: its exit and exit_group
      * would have to end a group of its own. */
-    if (thread->vm_child && linux_vm_sharing(thread, "a thread (CLONE_THREAD)"))
+    if (linux_vm_child_refuses(thread, "a thread (CLONE_THREAD)"))
         return linux_sys_unsupported(process, SYS_clone);
     return start_child(thread, new_thread(thread, flags, child_tid), flags, stack, parent_tid,
                        child_tid, tls);

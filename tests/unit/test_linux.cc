@@ -398,12 +398,19 @@ TEST_F(CloneVmTest, ForkAndExecveFromItAreRefused)
                         0, 0, 0),
               -ENOSYS);
     EXPECT_EQ(ChildCall(SYS_execve, kBuffer + 256, 0, 0), -ENOSYS);
+    // What is the program's and not its own: timers, limits, group, session.
+    EXPECT_EQ(ChildCall(SYS_alarm, 5), -ENOSYS);
+    EXPECT_EQ(ChildCall(SYS_prlimit64, 0, RLIMIT_NOFILE, kBuffer + 512, 0), -ENOSYS);
+    EXPECT_EQ(ChildCall(SYS_setpgid, 0, 0), -ENOSYS);
+    EXPECT_EQ(ChildCall(SYS_setsid), -ENOSYS);
+    EXPECT_EQ(ChildCall(SYS_prlimit64, 0, RLIMIT_NOFILE, 0, kBuffer + 512), 0);
     // The program's execve would end it with the monitor.
     EXPECT_EQ(Call(SYS_execve, kBuffer + 256, 0, 0), -ENOSYS);
     std::string log = testing::internal::GetCapturedStderr();
     EXPECT_EQ(host_calls, 0);
     EXPECT_NE(log.find("fork refused"), std::string::npos) << log;
     EXPECT_NE(log.find("execve refused"), std::string::npos) << log;
+    EXPECT_NE(log.find("setsid refused"), std::string::npos) << log;
     EXPECT_NE(log.find("a thread (CLONE_THREAD) refused"), std::string::npos) << log;
     EXPECT_EQ(ChildCall(SYS_exit_group, 3), 0);
     EXPECT_EQ(child_outcome_, LINUX_THREAD_EXIT);
