@@ -246,6 +246,13 @@ void linux_thread_unlist(struct linux_thread *thread);
  * longer uses it. Not the main thread (freed with the process). */
 void linux_thread_free(struct linux_thread *thread);
 
+/* A fault the program cannot survive (signal, its default action) in
+ * thread: when thread is a process sharing the program's memory (clone
+ * with CLONE_VM, without CLONE_THREAD), it dies of it alone, as on Linux,
+ * and true is returned (its thread has ended: LINUX_THREAD_EXIT); false
+ * for the program's own threads, whose fault ends the run. */
+bool linux_vm_child_fatal(struct linux_thread *thread, int signal);
+
 /* The thread that started the program. */
 struct linux_thread *linux_main_thread(struct linux_process *process);
 

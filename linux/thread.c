@@ -313,6 +313,14 @@ bool linux_vm_sharing(struct linux_thread *thread, const char *what)
     return sharing;
 }
 
+bool linux_vm_child_fatal(struct linux_thread *thread, int signal)
+{
+    if (!thread->vm_child || signal <= 0)
+        return false;
+    linux_vm_child_exit(thread, 0, signal);
+    return true;
+}
+
 bool linux_vm_child_refuses(struct linux_thread *thread, const char *what)
 {
     return thread->vm_child && linux_vm_sharing(thread, what);

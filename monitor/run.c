@@ -289,6 +289,20 @@ static bool handled_by_program(struct vcpu *vcpu)
                                   vcpu->exit.fault_address);
 }
 
+/* A fault in a process sharing the program's memory ends that process
+ * alone (its parent sees the signal in wait4); one in the guest kernel
+ * still ends the run. */
+static bool vm_child_faulted(struct vcpu *vcpu)
+{
+    const struct accel_exit *exit = &vcpu->exit;
+    if (exit->in_kernel)
+        return false;
+    uint8_t info[128];
+    int signal = linux_signal_exception_info(vcpu->thread, exit->vector, exit->error_code,
+                                             exit->fault_address, info);
+    return linux_vm_child_fatal(vcpu->thread, signal);
+}
+
 /* A stop that only came to deliver a signal: the run goes on. */
 static bool stopped_for_signal(struct run *run)
 {
@@ -457,6 +471,8 @@ static void vcpu_run_loop(struct vcpu *vcpu)
             continue;
         if (exit->reason == ACCEL_EXIT_STOPPED && stopped_for_signal(run))
             continue;
+        if (exit->reason == ACCEL_EXIT_EXCEPTION && vm_child_faulted(vcpu))
+            return;
         if (exit->reason == ACCEL_EXIT_EXCEPTION) {
             if (end_run(vcpu, RUN_END_FAULT, 0))
                 debugger_program_ended(run->debugger, 0,

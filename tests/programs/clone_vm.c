@@ -210,6 +210,23 @@ static void test_fatal(void)
     check("SIGTERM killed it alone", WIFSIGNALED(status) && WTERMSIG(status) == SIGTERM);
 }
 
+static int faulting_child(void *arg)
+{
+    *(volatile int *)arg = 1;
+    return 0;
+}
+
+/* A fault it has no handler for kills it alone. */
+static void test_fault(void)
+{
+    long pid = clone(faulting_child, stack_top(1), CLONE_VM | CLONE_FILES, NULL);
+    check("clone for a fault", pid > 0);
+    int status = 0;
+    check("wait4 __WCLONE reaps the faulting child",
+          wait4((pid_t)pid, &status, __WCLONE, NULL) == pid);
+    check("SIGSEGV killed it alone", WIFSIGNALED(status) && WTERMSIG(status) == SIGSEGV);
+}
+
 static int plain_child(void *arg)
 {
     (void)arg;
@@ -243,6 +260,7 @@ int main(void)
     test_signals();
     test_fatal();
     test_waitid();
+    test_fault();
     printf("the parent goes on after its children\n");
     return failures ? 1 : 0;
 }
