@@ -1601,17 +1601,19 @@ static long sys_rt_sigqueueinfo(struct linux_thread *thread, const uint64_t *arg
 {
     int32_t pid = (int32_t)args[0];
     int signal = (int)args[1];
-    bool self = pid == linux_pid();
+    /* The program, or a process sharing its memory (its own queue). */
+    struct linux_thread *vm_child = pid > 0 ? linux_vm_child_thread(thread->process, pid) : NULL;
+    bool here = pid == linux_pid() || vm_child;
     struct linux_siginfo info;
-    long error = queue_info_read(thread, signal, args[2], self, &info);
+    long error = queue_info_read(thread, signal, args[2], pid == linux_thread_tgid(thread), &info);
     if (error)
         return error;
     /* Another process is another monitor (or a host process): the host
      * queues it there with the program's siginfo (the same layout). */
-    if (!self)
+    if (!here)
         return linux_host_result(syscall(SYS_rt_sigqueueinfo, pid, signal, &info));
     if (signal)
-        linux_signal_send(thread->process, NULL, &info);
+        linux_signal_send(thread->process, vm_child, &info);
     return 0;
 }
 
@@ -1621,18 +1623,20 @@ static long sys_rt_tgsigqueueinfo(struct linux_thread *thread, const uint64_t *a
     int signal = (int)args[2];
     if (tgid <= 0 || tid <= 0)
         return -EINVAL;
-    bool own_process = tgid == linux_pid();
+    /* The program, or a process sharing its memory. */
+    bool here = tgid == linux_pid() || linux_vm_child_thread(thread->process, tgid);
     struct linux_siginfo info;
-    long error = queue_info_read(thread, signal, args[3], own_process && tid == thread->tid, &info);
+    long error = queue_info_read(thread, signal, args[3],
+                                 tgid == linux_thread_tgid(thread) && tid == thread->tid, &info);
     if (error)
         return error;
     /* Another guest's threads run with every forwarded signal blocked and
      * only its forwarding thread takes them: as tgkill, the signal goes to
      * that process, which hands it to a thread that takes it. */
-    if (!own_process)
+    if (!here)
         return linux_host_result(syscall(SYS_rt_sigqueueinfo, tgid, signal, &info));
     struct linux_thread *target = linux_thread_find(thread->process, tid);
-    if (!target)
+    if (!target || linux_thread_tgid(target) != tgid)
         return -ESRCH;
     if (signal)
         linux_signal_send(thread->process, target, &info);

@@ -190,6 +190,42 @@ static void test_signals(void)
     set_handler(SIGUSR1, SIG_DFL);
 }
 
+static volatile sig_atomic_t queued_value, queued_code;
+
+static void on_queued(int signal, siginfo_t *info, void *context)
+{
+    (void)signal;
+    (void)context;
+    queued_code = info->si_code;
+    queued_value = info->si_value.sival_int;
+}
+
+/* Takes a sigqueue'd SIGUSR2 with its value, then returns. */
+static int queue_child(void *arg)
+{
+    (void)arg;
+    struct sigaction action = {.sa_sigaction = on_queued, .sa_flags = SA_SIGINFO};
+    sigemptyset(&action.sa_mask);
+    sigaction(SIGUSR2, &action, NULL);
+    ready = 1;
+    while (!queued_code)
+        syscall(SYS_sched_yield);
+    return 0;
+}
+
+static void test_sigqueue(void)
+{
+    long pid = clone(queue_child, stack_top(2), CLONE_VM | CLONE_FILES, NULL);
+    check("clone for sigqueue", pid > 0);
+    wait_ready();
+    union sigval value = {.sival_int = 42};
+    check("sigqueue to its pid", sigqueue((pid_t)pid, SIGUSR2, value) == 0);
+    int status = 0;
+    check("wait4 __WCLONE reaps it", wait4((pid_t)pid, &status, __WCLONE, NULL) == pid);
+    check("its handler got SI_QUEUE and the value", queued_code == SI_QUEUE && queued_value == 42);
+    check("the parent's SIGUSR2 is untouched", handler_of(SIGUSR2) == SIG_DFL);
+}
+
 static int doomed_child(void *arg)
 {
     (void)arg;
@@ -258,6 +294,7 @@ int main(void)
     test_identity();
     test_sharing();
     test_signals();
+    test_sigqueue();
     test_fatal();
     test_waitid();
     test_fault();
