@@ -450,16 +450,21 @@ static long sys_gettid(struct linux_thread *thread, const uint64_t *args)
     return thread->tid;
 }
 
-static long sys_getppid(struct linux_thread *thread, const uint64_t *args)
+int linux_thread_ppid(const struct linux_thread *thread)
 {
-    (void)args;
     /* A process sharing memory: the one that reaps it, or init once
      * orphaned. */
     if (thread->vm_child) {
         int parent = __atomic_load_n(&thread->vm_child->parent_pid, __ATOMIC_RELAXED);
         return parent ? parent : 1;
     }
-    return getppid();
+    return (int)getppid();
+}
+
+static long sys_getppid(struct linux_thread *thread, const uint64_t *args)
+{
+    (void)args;
+    return linux_thread_ppid(thread);
 }
 
 static long sys_getpgid(struct linux_thread *thread, const uint64_t *args)

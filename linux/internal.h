@@ -579,6 +579,8 @@ static inline struct linux_fs *linux_fs(struct linux_process *process)
 
 /* The pid (thread group id) of thread's process. */
 int linux_thread_tgid(const struct linux_thread *thread);
+/* fork.c: the pid of the parent of thread's process (getppid). */
+int linux_thread_ppid(const struct linux_thread *thread);
 
 /* thread.c: the thread of the live process sharing memory whose pid is
  * pid, or NULL. */

@@ -327,6 +327,7 @@ static long follow_link(struct linux_process *process, const char *name, long fd
  * write). */
 struct thread_view {
     int tid;
+    int tgid, ppid; /* its process's (a process sharing memory has its own) */
     char comm[16];
     uint64_t signal_mask;
     char state; /* 'R', or 'S' for another thread inside a call (waiting, as a rule) */
@@ -338,6 +339,25 @@ static int caller_tid(struct linux_process *process)
 {
     const struct linux_thread *caller = linux_signal_current_thread();
     return caller && caller->process == process ? caller->tid : process->main_thread->tid;
+}
+
+/* The calling thread's pid (for /proc/self): a process sharing the
+ * program's memory has its own. */
+static int caller_pid(struct linux_process *process)
+{
+    const struct linux_thread *caller = linux_signal_current_thread();
+    return caller && caller->process == process ? linux_thread_tgid(caller) : linux_pid();
+}
+
+/* The pid of /proc/PID/..., 0 if none. */
+static int pid_of_path(const char *path)
+{
+    char name[32];
+    long pid;
+    if (strncmp(path, "/proc/", 6) != 0)
+        return 0;
+    next_component(path + 6, name, sizeof(name));
+    return parse_number(name, &pid) ? (int)pid : 0;
 }
 
 /* The tid a path under task/TID/ names, 0 for the process's own files. */
@@ -356,12 +376,17 @@ static int tid_of_path(const char *path)
  * thread), or the main thread's when that thread has gone. */
 static void view_thread(struct linux_process *process, const char *path, struct thread_view *view)
 {
-    int tid = tid_of_path(path);
+    int tid = tid_of_path(path), pid = pid_of_path(path);
     g_mutex_lock(&process->threads_lock);
     const struct linux_thread *thread = tid ? linux_thread_find_locked(process, tid) : NULL;
+    /* A process sharing memory: its directory is its one thread's. */
+    if (!thread && pid && pid != linux_pid())
+        thread = linux_thread_find_locked(process, pid);
     if (!thread)
         thread = process->main_thread;
     view->tid = thread->tid;
+    view->tgid = linux_thread_tgid(thread);
+    view->ppid = linux_thread_ppid(thread);
     view->signal_mask = __atomic_load_n(&thread->signal_mask, __ATOMIC_ACQUIRE);
     bool caller = thread == linux_signal_current_thread();
     view->state = !caller && __atomic_load_n(&thread->in_syscall, __ATOMIC_RELAXED) ? 'S' : 'R';
@@ -372,24 +397,35 @@ static void view_thread(struct linux_process *process, const char *path, struct 
     view->comm[sizeof(view->comm) - 1] = '\0';
 }
 
-/* The live threads' tids, in creation order (threads_lock held briefly). */
-static GArray *thread_ids(struct linux_process *process)
+/* The live threads' tids of process tgid (the program, or a process
+ * sharing its memory), in creation order (threads_lock held briefly). */
+static GArray *thread_ids(struct linux_process *process, int tgid)
 {
     GArray *tids = g_array_new(FALSE, FALSE, sizeof(int));
     g_mutex_lock(&process->threads_lock);
     for (guint i = 0; process->threads && i < process->threads->len; i++) {
         const struct linux_thread *thread = g_ptr_array_index(process->threads, i);
-        g_array_append_val(tids, thread->tid);
+        if (linux_thread_tgid(thread) == tgid)
+            g_array_append_val(tids, thread->tid);
     }
     g_mutex_unlock(&process->threads_lock);
+    int leader = tgid == linux_pid() ? process->main_thread->tid : tgid;
     if (tids->len == 0)
-        g_array_append_val(tids, process->main_thread->tid);
+        g_array_append_val(tids, leader);
     return tids;
 }
 
-static bool is_thread_id(struct linux_process *process, long tid)
+/* The process a /proc/PID path is about: a process sharing memory's own
+ * pid, else the program's. */
+static int tgid_of_path(struct linux_process *process, const char *path)
 {
-    GArray *tids = thread_ids(process);
+    int pid = pid_of_path(path);
+    return pid && linux_vm_child_thread(process, pid) ? pid : linux_pid();
+}
+
+static bool is_thread_id(struct linux_process *process, int tgid, long tid)
+{
+    GArray *tids = thread_ids(process, tgid);
     bool found = false;
     for (guint i = 0; i < tids->len && !found; i++)
         found = g_array_index(tids, int, i) == tid;
@@ -444,7 +480,7 @@ static long process_view(struct linux_process *process, const char *prefix, cons
     if (!parse_number(item, &number))
         return -ENOENT;
     if (strcmp(name, "task") == 0) {
-        if (!is_thread_id(process, number))
+        if (!is_thread_id(process, tgid_of_path(process, prefix), number))
             return -ENOENT;
         snprintf(path, sizeof(path), "%s/task/%ld", prefix, number);
         return process_view(process, path, after, true, follow, out, depth);
@@ -494,10 +530,15 @@ static long proc_lookup(struct linux_process *process, const char *path, const c
         return 0;
     }
     if (self || thread_self || (parse_number(name, &pid) && own_pid(pid))) {
-        snprintf(prefix, sizeof(prefix), "/proc/%d", linux_pid());
+        /* The caller's own process, or the one named when it shares the
+         * program's memory; any other of the monitor's ids is the program. */
+        int tgid = self || thread_self                                ? caller_pid(process)
+                   : linux_vm_child_thread(process, (int)pid) != NULL ? (int)pid
+                                                                      : linux_pid();
+        snprintf(prefix, sizeof(prefix), "/proc/%d", tgid);
         if (!thread_self)
             return process_view(process, prefix, after, false, follow, out, depth);
-        snprintf(prefix, sizeof(prefix), "/proc/%d/task/%d", linux_pid(), caller_tid(process));
+        snprintf(prefix, sizeof(prefix), "/proc/%d/task/%d", tgid, caller_tid(process));
         return process_view(process, prefix, after, true, follow, out, depth);
     }
     if (parse_number(name, &pid) && names_memory(after))
@@ -808,7 +849,7 @@ static void generate_status(struct linux_process *process, const struct thread_v
     char *host = NULL;
     g_file_get_contents("/proc/self/status", &host, NULL, NULL);
     char **lines = g_strsplit(host ? host : "", "\n", -1);
-    GArray *tids = thread_ids(process);
+    GArray *tids = thread_ids(process, thread->tgid);
     unsigned threads = tids->len;
     g_array_free(tids, TRUE);
     for (char **line = lines; *line && **line; line++) {
@@ -826,13 +867,13 @@ static void generate_status(struct linux_process *process, const struct thread_v
         LINE("Name", "%s", thread->comm);
         LINE("Umask", "%04o", linux_fs(process)->umask);
         LINE("State", "%s", thread->state == 'S' ? "S (sleeping)" : "R (running)");
-        LINE("Tgid", "%d", linux_pid());
+        LINE("Tgid", "%d", thread->tgid);
         LINE("Ngid", "%d", 0);
         LINE("Pid", "%d", thread->tid);
-        LINE("PPid", "%d", (int)getppid());
+        LINE("PPid", "%d", thread->ppid);
         LINE("TracerPid", "%d", 0);
         LINE("FDSize", "%d", atomic_load(&process->fd_table_size));
-        LINE("NStgid", "%d", linux_pid());
+        LINE("NStgid", "%d", thread->tgid);
         LINE("NSpid", "%d", thread->tid);
         LINE("NSpgid", "%d", (int)getpgrp());
         LINE("NSsid", "%d", (int)getsid(0));
@@ -901,7 +942,7 @@ static void generate_stat(struct linux_process *process, const struct thread_vie
     }
     char **host = host_stat_fields();
     const struct linux_proc_info *info = &process->proc_info;
-    GArray *tids = thread_ids(process);
+    GArray *tids = thread_ids(process, thread->tgid);
     unsigned threads = tids->len;
     g_array_free(tids, TRUE);
     /* pid (comm) state ppid pgrp session tty_nr tpgid flags minflt cminflt
@@ -909,7 +950,7 @@ static void generate_stat(struct linux_process *process, const struct thread_vie
      * itrealvalue starttime */
     g_string_append_printf(
         text, "%d (%s) %c %d %d %d %s %s 4194304 0 0 0 0 %s %s 0 0 20 %d %u 0 %s ", thread->tid,
-        thread->comm, thread->state, (int)getppid(), (int)getpgrp(), (int)getsid(0), field(host, 7),
+        thread->comm, thread->state, thread->ppid, (int)getpgrp(), (int)getsid(0), field(host, 7),
         field(host, 8), field(host, 14), field(host, 15), process->nice, threads, field(host, 22));
     /* vsize rss rsslim startcode endcode startstack kstkesp kstkeip */
     g_string_append_printf(text, "%" PRIu64 " %" PRIu64 " %llu 0 0 %" PRIu64 " 0 0 ", walk.size,
@@ -1063,7 +1104,7 @@ static void list_directory(struct linux_process *process, struct linux_proc_fd *
             add_entry(dir->entries, number, name[2] ? DT_REG : DT_LNK);
         }
     } else if (strcmp(name, "task") == 0) {
-        GArray *tids = thread_ids(process);
+        GArray *tids = thread_ids(process, tgid_of_path(process, dir->path));
         for (guint i = 0; i < tids->len; i++) {
             snprintf(number, sizeof(number), "%d", g_array_index(tids, int, i));
             add_entry(dir->entries, number, DT_DIR);
@@ -1330,11 +1371,11 @@ long linux_proc_readlink(struct linux_process *process, const struct linux_path 
     const char *name = strrchr(path->path, '/') + 1;
     char number[64];
     if (strcmp(path->path, "/proc/self") == 0) {
-        snprintf(number, sizeof(number), "%d", linux_pid());
+        snprintf(number, sizeof(number), "%d", caller_pid(process));
         return (long)g_strlcpy(out, number, size);
     }
     if (strcmp(path->path, "/proc/thread-self") == 0) {
-        snprintf(number, sizeof(number), "%d/task/%d", linux_pid(), caller_tid(process));
+        snprintf(number, sizeof(number), "%d/task/%d", caller_pid(process), caller_tid(process));
         return (long)g_strlcpy(out, number, size);
     }
     if (strcmp(name, "exe") == 0) {

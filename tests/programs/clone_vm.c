@@ -7,6 +7,8 @@
  * CLONE_SIGHAND or CLONE_FS it has its own dispositions, cwd and umask;
  * kill() of its pid reaches it and not the parent, and the reverse. */
 #define _GNU_SOURCE
+#include <dirent.h>
+#include <fcntl.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -31,6 +33,29 @@ static char stacks[4][STACK_SIZE] __attribute__((aligned(16)));
 static volatile long child_pid, child_tid, child_ppid;
 static volatile int ready, child_umask_before;
 static volatile sig_atomic_t parent_usr1, child_usr1, chld_code, chld_pid, chld_status;
+
+static char child_self_link[64], child_status[4096];
+
+/* The number after "Key:\t" in a /proc status text, -1 if none. */
+static long status_field(const char *text, const char *key)
+{
+    char pattern[32];
+    snprintf(pattern, sizeof(pattern), "\n%s:\t", key);
+    const char *at = strstr(text, pattern);
+    return at ? strtol(at + strlen(pattern), NULL, 10) : -1;
+}
+
+/* path's whole text into buffer (NUL-terminated). */
+static void read_text(const char *path, char *buffer, size_t size)
+{
+    buffer[0] = 0;
+    int fd = open(path, O_RDONLY);
+    if (fd < 0)
+        return;
+    ssize_t length = read(fd, buffer, size - 1);
+    buffer[length > 0 ? length : 0] = 0;
+    close(fd);
+}
 
 static void *stack_top(int which)
 {
@@ -91,6 +116,9 @@ static int identity_child(void *arg)
     child_pid = syscall(SYS_getpid);
     child_tid = syscall(SYS_gettid);
     child_ppid = syscall(SYS_getppid);
+    ssize_t length = readlink("/proc/self", child_self_link, sizeof(child_self_link) - 1);
+    child_self_link[length > 0 ? length : 0] = 0;
+    read_text("/proc/self/status", child_status, sizeof(child_status));
     set_handler(SIGUSR2, on_usr2);
     child_umask_before = (int)umask(077);
     if (chdir("/") != 0)
@@ -118,6 +146,10 @@ static void test_identity(void)
     check("its gettid is its pid", child_tid == pid);
     check("its getppid is the caller", child_ppid == getpid());
     check("the caller's getpid is unchanged", getpid() != pid);
+    check("its /proc/self is its pid", strtol(child_self_link, NULL, 10) == pid);
+    check("its /proc/self/status: Tgid and Pid its pid, PPid the caller",
+          status_field(child_status, "Tgid") == pid && status_field(child_status, "Pid") == pid &&
+              status_field(child_status, "PPid") == getpid());
     check("its umask was the caller's", child_umask_before == 022);
     check("its umask is its own (no CLONE_FS)", umask(mask) == 022);
     check("its sigaction is its own (no CLONE_SIGHAND)", handler_of(SIGUSR2) == SIG_DFL);
@@ -172,12 +204,31 @@ static int signal_child(void *arg)
     return 1;
 }
 
+/* Whether tid is listed in /proc/self/task. */
+static int listed_task(long tid)
+{
+    DIR *dir = opendir("/proc/self/task");
+    int found = 0;
+    for (struct dirent *entry; dir && (entry = readdir(dir));)
+        found |= strtol(entry->d_name, NULL, 10) == tid;
+    if (dir)
+        closedir(dir);
+    return found;
+}
+
 static void test_signals(void)
 {
     set_handler(SIGUSR1, on_parent_usr1);
     long pid = clone(signal_child, stack_top(2), CLONE_VM | CLONE_FILES, NULL);
     check("clone for signals", pid > 0);
     wait_ready();
+    char path[64], status_text[4096];
+    snprintf(path, sizeof(path), "/proc/%ld/status", pid);
+    read_text(path, status_text, sizeof(status_text));
+    check("/proc/PID/status of it: its Tgid, its parent",
+          status_field(status_text, "Tgid") == pid &&
+              status_field(status_text, "PPid") == getpid());
+    check("it is not a thread of the parent (/proc/self/task)", !listed_task(pid));
     kill(getpid(), SIGUSR1);
     check("kill of the parent's pid: the parent's handler", parent_usr1 == 1);
     check("kill of the parent's pid: not the child", child_usr1 == 0);
