@@ -908,6 +908,10 @@ static bool act_by_default(struct linux_thread *thread, int signal)
     case ACTION_IGNORE:
         return false;
     case ACTION_STOP:
+        /* Job control is the host's, done to the whole monitor: a process
+         * sharing the program's memory would stop the program with it. */
+        if (linux_vm_child_refuses(thread, "a stop signal's default action"))
+            return false;
         kill(getpid(), SIGSTOP);
         return false;
     default:
