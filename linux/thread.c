@@ -756,6 +756,19 @@ static void end_thread(struct linux_thread *thread)
         linux_futex_wake(process, thread->clear_child_tid, 1);
 }
 
+/* Whether the program has a live thread besides thread (a process sharing
+ * its memory is not one of them). threads_lock held. */
+static bool other_program_thread_locked(struct linux_process *process,
+                                        const struct linux_thread *thread)
+{
+    for (guint i = 0; i < process->threads->len; i++) {
+        const struct linux_thread *other = g_ptr_array_index(process->threads, i);
+        if (other != thread && !other->vm_child)
+            return true;
+    }
+    return false;
+}
+
 /* exit: the thread ends; the program with its last thread. A process
  * sharing memory has one thread: it ends. */
 static long sys_exit(struct linux_thread *thread, const uint64_t *args)
@@ -766,10 +779,12 @@ static long sys_exit(struct linux_thread *thread, const uint64_t *args)
         return 0;
     }
     g_mutex_lock(&process->threads_lock);
-    bool last = process->threads->len <= 1;
+    bool last = !other_program_thread_locked(process, thread);
     if (!last)
         g_ptr_array_remove(process->threads, thread);
     g_mutex_unlock(&process->threads_lock);
+    /* The program ends with its last thread, processes sharing its memory
+     * or not (those end with it here, see docs/DESIGN.md). */
     if (last)
         linux_process_exit(process, (int)args[0], 0);
     else

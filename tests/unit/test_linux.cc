@@ -348,6 +348,17 @@ TEST_F(CloneVmTest, HasItsOwnIdentityDispositionsAndUmaskAndEndsAlone)
     linux_thread_free(fake_.child);
 }
 
+TEST_F(CloneVmTest, TheProgramEndsWithItsLastOwnThread)
+{
+    ASSERT_GT(Call(SYS_clone, CLONE_VM | CLONE_FILES, 0, 0, 0, 0), 0);
+    // The program's only thread exits: the program ends, the process sharing
+    // its memory is not one of its threads.
+    EXPECT_EQ(Call(SYS_exit, 9), 0);
+    EXPECT_EQ(last_outcome_, LINUX_EXIT);
+    EXPECT_EQ(linux_exit_status(process_), 9);
+    linux_thread_free(fake_.child);
+}
+
 TEST_F(CloneVmTest, WhatCannotBeGivenIsRefusedLoudly)
 {
     Create(true);
