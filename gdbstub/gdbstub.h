@@ -293,6 +293,69 @@ char *gdbstub_handover_fork_session(const struct gdbstub *stub, bool kept);
 int gdbstub_handover_adopt_fork(struct gdbstub *stub, const char *text, int connection,
                                 char **error);
 
+/* ---- agent expressions (gdbstub/agent.c) ------------------------------- */
+
+/* One agent expression: gdb's bytecode (the GDB manual, "Agent Expressions"). */
+struct gdb_agent_expr {
+    uint8_t *bytes;
+    size_t length;
+};
+
+/* What gdb asks the target to judge and run at a code breakpoint's hit
+ * (qSupported ConditionalBreakpoints+, BreakpointCommands+): the hit is
+ * reported when any condition is true or fails to evaluate (no condition:
+ * always) and there are no commands; commands (dprintf-style agent) run at
+ * every hit whose condition holds; persist: they go on after gdb leaves. */
+struct gdb_breakpoint_actions {
+    struct gdb_agent_expr *conditions;
+    size_t condition_count;
+    struct gdb_agent_expr *commands;
+    size_t command_count;
+    bool persist;
+};
+
+/* What an expression reads of a stopped thread, and where printf's text goes. */
+struct gdb_agent_target {
+    void *opaque;
+    /* A register by gdb's amd64 number (gdb_register_get's layout), its
+     * first 8 bytes little-endian; 0 or a negative errno. */
+    int (*read_register)(void *opaque, int regnum, uint64_t *value);
+    /* Guest memory through the checked path; 0 or -EFAULT. */
+    int (*read_memory)(void *opaque, uint64_t address, void *buffer, size_t length);
+    /* printf's output (may be NULL: dropped). */
+    void (*output)(void *opaque, const char *text, size_t length);
+};
+
+enum gdb_agent_status {
+    GDB_AGENT_OK = 0,
+    GDB_AGENT_EMPTY_STACK = -1, /* `end` with nothing on the stack (a command's normal end) */
+    GDB_AGENT_BAD = -2,         /* unknown or unhandled opcode, truncated operand, bad jump */
+    GDB_AGENT_STACK = -3,       /* stack underflow or overflow */
+    GDB_AGENT_MEMORY = -4,      /* a ref or %s read failed, or a register could not be read */
+    GDB_AGENT_DIVIDE = -5,      /* division by zero */
+    GDB_AGENT_TOO_LONG = -6,    /* ran past the step limit (a loop) or off the end */
+    GDB_AGENT_FORMAT = -7,      /* a printf format it does not take */
+};
+
+/* Runs expr; *value is the stack's top at `end`. Never reads outside
+ * expr's bytes, never recurses, stops after a bounded number of steps. */
+enum gdb_agent_status gdb_agent_eval(const struct gdb_agent_expr *expr,
+                                     const struct gdb_agent_target *target, uint64_t *value);
+/* Whether a hit is reported to gdb (see struct gdb_breakpoint_actions). */
+bool gdb_agent_conditions_hold(const struct gdb_breakpoint_actions *actions,
+                               const struct gdb_agent_target *target);
+/* Runs the commands, in order, until one fails. */
+void gdb_agent_run_commands(const struct gdb_breakpoint_actions *actions,
+                            const struct gdb_agent_target *target);
+/* Parses a Z packet's options (";X3,220127X...;cmds:1,X...") into
+ * *actions (zeroed first); false for a malformed list. */
+bool gdb_agent_parse_actions(const char *text, size_t length,
+                             struct gdb_breakpoint_actions *actions);
+/* Deep copy; and freeing (NULL accepted), the struct itself not freed. */
+void gdb_agent_copy_actions(struct gdb_breakpoint_actions *to,
+                            const struct gdb_breakpoint_actions *from);
+void gdb_agent_clear_actions(struct gdb_breakpoint_actions *actions);
+
 /* ---- exposed for tests ------------------------------------------------- */
 
 /* Feeds raw bytes as if received from the debugger. With an output capture

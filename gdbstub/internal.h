@@ -9,6 +9,7 @@
  *   commands.c   the command table (one line per packet) and the
  *                handlers for execution, registers, memory, breakpoints,
  *                threads and the session
+ *   agent.c      agent expressions: breakpoint conditions and commands
  *   hostio.c     vFile (Host I/O)
  *   xfer.c       qXfer objects
  *   threads.c    thread ids, Hg/Hc, the thread list and names
