@@ -696,6 +696,10 @@ void linux_signal_set_interrupted(uint64_t number, enum linux_interrupted how);
 void linux_strace_syscall(struct linux_thread *thread, const struct linux_syscall *call,
                           long result, bool returned);
 
+/* The end of thread's process, "+++ exited with N +++" or "+++ killed by
+ * SIG +++" (a process sharing memory ends before the program). */
+void linux_strace_thread_end(struct linux_thread *thread, int status, int signal);
+
 /* Traces a signal delivered to thread: "--- SIGALRM {...} ---". */
 void linux_strace_signal(struct linux_thread *thread, const struct linux_siginfo *info);
 

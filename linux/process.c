@@ -320,6 +320,10 @@ enum linux_outcome linux_syscall(struct linux_thread *thread, const struct linux
     /* The trace line comes before the signals the call's end delivers. */
     thread->syscall_value = linux_signal_interrupted_value(call->number, value);
     linux_strace_syscall(thread, call, thread->syscall_value, !process->exited);
+    /* A process sharing memory ended by its exit or exit_group: after the
+     * call's line, as strace -f shows it. */
+    if (thread->vm_child && thread->exited)
+        linux_strace_thread_end(thread, (int)call->args[0] & 0xff, 0);
     enum linux_outcome outcome = LINUX_CONTINUE;
     if (!process->exited && !thread->exited)
         outcome = linux_signal_syscall_end(thread, call->number, &value);

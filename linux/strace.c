@@ -1128,9 +1128,15 @@ void linux_strace_signal(struct linux_thread *thread, const struct linux_siginfo
 
 void linux_strace_end(struct linux_process *process, int status, int signal)
 {
+    linux_strace_thread_end(process->main_thread, status, signal);
+}
+
+void linux_strace_thread_end(struct linux_thread *thread, int status, int signal)
+{
+    struct linux_process *process = thread->process;
     if (!process->strace_file)
         return;
-    GString *line = line_start(process, process->main_thread);
+    GString *line = line_start(process, thread);
     if (signal) {
         g_string_append(line, "+++ killed by ");
         put_signal(line, (uint64_t)signal);

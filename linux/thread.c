@@ -483,6 +483,9 @@ void linux_vm_child_exit(struct linux_thread *thread, int status, int signal)
     if (autoreap)
         vm_child_reap_locked(process, self); /* its thread's reference keeps it */
     g_mutex_unlock(&process->misc_lock);
+    /* Its exit and exit_group are traced after their call's line. */
+    if (signal)
+        linux_strace_thread_end(thread, 0, signal);
     send_exit_signal(process, &notice, parent, exit_signal, status, signal);
     /* Its parent's wait4 sleeps on the count. */
     __atomic_add_fetch(&process->vm_child_events, 1, __ATOMIC_SEQ_CST);

@@ -148,3 +148,28 @@ strace_fork_abort() {
     fi
 }
 custom strace-signals/fork-abort strace_fork_abort
+
+# Processes sharing memory (clone with CLONE_VM, without CLONE_THREAD): each one's end is
+# traced under its own pid, as strace -f shows it: after its exit or exit_group, or its
+# fatal signal; the program's own end comes last.
+strace_clone_vm() {
+    local accel=$1 dir=$2
+    "$HERMITUX_RUN" --accel="$accel" --strace tests/programs/build/glibc/clone_vm \
+        >"$dir/out" 2>"$dir/err" || return 1
+    local child
+    child=$(sed -nE 's/^\[pid +[0-9]+\] clone\(child_stack=0x[0-9a-f]+, flags=CLONE_VM\|CLONE_FILES\) += ([0-9]+)$/\1/p' "$dir/err" | head -n 1)
+    if [ -z "$child" ]; then
+        echo "no decoded clone line: $(grep clone "$dir/err" | head -n 1)"
+        return 1
+    fi
+    expect "$dir" err "^\\[pid +$child\\] exit\\(7\\) += \\?$" \
+        "^\\[pid +$child\\] \\+\\+\\+ exited with 7 \\+\\+\\+$" \
+        '^\[pid +[0-9]+\] \+\+\+ exited with 5 \+\+\+$' \
+        '^\[pid +[0-9]+\] \+\+\+ killed by SIGTERM \+\+\+$' \
+        '^\[pid +[0-9]+\] \+\+\+ killed by SIGSEGV \+\+\+$' || return 1
+    if ! tail -n 1 "$dir/err" | grep -Eq '^\[pid +[0-9]+\] \+\+\+ exited with 0 \+\+\+$'; then
+        echo "the program's trace does not end with its exit: $(tail -n 1 "$dir/err")"
+        return 1
+    fi
+}
+custom strace/clone-vm strace_clone_vm
