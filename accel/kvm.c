@@ -1379,24 +1379,30 @@ static bool kvm_on_doorbell(const struct kvm_vm *vm, uint64_t gpa)
     return gpa >= vm->doorbell_gpa && gpa < vm->doorbell_gpa + GUEST_PAGE_SIZE;
 }
 
-/* The syscall entry's own ring: its 4-byte write at the page's start, with
- * rip just past the entry's first instruction. The program cannot change
- * LSTAR, so the entry is read once. */
-static bool kvm_is_ring(struct kvm_accel *kvm, const struct kvm_regs *regs)
+/* LSTAR, read once: the program cannot change it (0: unreadable). */
+static uint64_t kvm_syscall_entry(struct kvm_accel *kvm)
 {
-    const struct kvm_run *run = kvm->run;
-    if (!run->mmio.is_write || run->mmio.len != 4 || run->mmio.phys_addr != kvm->vm->doorbell_gpa)
-        return false;
     if (!kvm->syscall_entry) {
         struct {
             struct kvm_msrs header;
             struct kvm_msr_entry entry;
         } block = {.header.nmsrs = 1, .entry.index = MSR_LSTAR};
         if (ioctl(kvm->vcpu_fd, KVM_GET_MSRS, &block) != 1)
-            return false;
+            return 0;
         kvm->syscall_entry = block.entry.data;
     }
-    return regs->rip == kvm->syscall_entry + HX_DOORBELL_RING_LENGTH;
+    return kvm->syscall_entry;
+}
+
+/* The syscall entry's own ring: its 4-byte write at the page's start, with
+ * rip just past the entry's first instruction. */
+static bool kvm_is_ring(struct kvm_accel *kvm, const struct kvm_regs *regs)
+{
+    const struct kvm_run *run = kvm->run;
+    if (!run->mmio.is_write || run->mmio.len != 4 || run->mmio.phys_addr != kvm->vm->doorbell_gpa)
+        return false;
+    uint64_t entry = kvm_syscall_entry(kvm);
+    return entry && regs->rip == entry + HX_DOORBELL_RING_LENGTH;
 }
 
 /* KVM still has the access in flight (a read waits for its data, a wide
@@ -1614,6 +1620,46 @@ static bool kvm_probed_syscall(struct kvm_accel *kvm, uint64_t next_rip)
            code[0] == 0x0f && code[1] == 0x05;
 }
 
+/*
+ * A vCPU stopped at the syscall entry's first instruction, before its ring:
+ * PVM runs the entry at CPL3 (platform-notes.md), so a kick can end KVM_RUN
+ * there, between the program's `syscall` and the exit that hands the call to
+ * the monitor. The registers are then half the program's: rip is the entry
+ * (0x100000, in the guest kernel), rcx and r11 hold the return rip and flags.
+ * gdb and lldb showed such a thread at 0x100000 without frames, a signal
+ * frame would have saved that rip. The call is not made yet, so the program
+ * is put back on its `syscall` instruction (what a kick before a blocking
+ * call does too, monitor/run.c's restart_syscall): rcx and r11 are the
+ * call's to clobber, and the call is made when the thread runs again. Only
+ * when the instruction before rcx is `syscall`: a program jumping to the
+ * entry is left where it is.
+ */
+static bool kvm_syscall_not_made(struct kvm_accel *kvm, uint64_t rip, const struct kvm_regs *regs,
+                                 uint64_t *user_rip, uint64_t *user_rflags)
+{
+    uint64_t entry = kvm_syscall_entry(kvm);
+    if (!entry || rip != entry || !kvm_probed_syscall(kvm, regs->rcx))
+        return false;
+    *user_rip = regs->rcx - 2;
+    *user_rflags = (regs->r11 & USER_RFLAGS) | RFLAGS_IF | RFLAGS_FIXED;
+    return true;
+}
+
+/* A stop at the entry at CPL3 (above): back on the `syscall`. */
+static int kvm_unwind_syscall_entry(struct kvm_accel *kvm)
+{
+    struct kvm_regs *regs;
+    struct kvm_sregs *sregs;
+    int result = kvm_load_regs(kvm, &regs, &sregs);
+    uint64_t rip, rflags;
+    if (result < 0 || sregs->cs.dpl != 3 ||
+        !kvm_syscall_not_made(kvm, regs->rip, regs, &rip, &rflags))
+        return result;
+    regs->rip = rip;
+    regs->rflags = rflags;
+    return kvm_store_regs(kvm, true, false);
+}
+
 /* r11 as the probed syscall left it, without the probe's TF. */
 static int kvm_clear_probe_r11(struct kvm_accel *kvm)
 {
@@ -1679,6 +1725,12 @@ static void kvm_end_int3_probe_at_exception(struct kvm_accel *kvm, struct accel_
     if (kvm_probed_syscall(kvm, kvm->frame.rip) ||
         (kvm->syscall_entry && kvm->frame.rip == kvm->syscall_entry))
         (void)kvm_clear_probe_r11(kvm);
+    /* The probe stepped a `syscall`: the stop is at the entry, unwound. */
+    struct kvm_regs *regs;
+    struct kvm_sregs *sregs;
+    if ((kvm->frame.cs & 3) == 3 && kvm_load_regs(kvm, &regs, &sregs) == 0)
+        kvm->frame_dirty |=
+            kvm_syscall_not_made(kvm, kvm->frame.rip, regs, &kvm->frame.rip, &kvm->frame.rflags);
     memset(exit, 0, sizeof(*exit));
     exit->reason = ACCEL_EXIT_STOPPED;
     exit->debug_slot = -1;
@@ -1803,6 +1855,8 @@ static int kvm_run(struct accel *accel, struct accel_exit *exit)
         if (accel_take_kick(&kvm->base)) {
             exit->reason = ACCEL_EXIT_STOPPED;
             exit->mid_exception = kvm_stopped_mid_exception(kvm);
+            if (!exit->mid_exception && kvm->interrupted)
+                return kvm_unwind_syscall_entry(kvm);
             return 0;
         }
         kvm_enter_guest(kvm);

@@ -797,6 +797,36 @@ gdb_threads_interrupt() {
     expect_status "$dir" 137
 }
 
+# 100 stops (a breakpoint the main thread hits) while four workers make calls in a loop: at
+# every stop each thread is in the program, at a pc gdb can place. On PVM the syscall entry
+# runs at CPL3, and a stop that came between a worker's `syscall` and the entry's exit showed
+# that worker at 0x100000, the guest kernel's first address, without frames (lldb's
+# `thread list` in lldb/glibc/threads, 1 run in 15 under load). A pc in the kernel's 2 MiB
+# below 0x200000 is that bug.
+gdb_threads_stop_in_calls() {
+    local accel=$1 dir=$2 libc=$3
+    have_gdb || return 77
+    cat >"$dir/ticks.gdb" <<'EOS'
+break tick
+commands
+  silent
+  thread apply all printf "pc %#lx\n", $pc
+  continue
+end
+continue
+EOS
+    threaded_session "$accel" "$dir" "$libc" syscalls -x "$dir/ticks.gdb" || true
+    expect "$dir" gdb.out '\[Inferior 1 \(process [0-9]+\) exited normally\]' || return 1
+    local stops kernel
+    stops=$(grep -c '^pc 0x' "$dir/gdb.out")
+    kernel=$(grep -cE '^pc 0x1[0-9a-f]{5}$' "$dir/gdb.out")
+    if [ "$stops" -ne 500 ] || [ "$kernel" -ne 0 ]; then
+        echo "of $stops thread pcs at 100 stops (500 expected), $kernel in the guest kernel"
+        return 1
+    fi
+    expect "$dir" out '^mode syscalls sum 0$' || return 1
+    expect_status "$dir" 0
+}
 # Thread-locals under gdb, against gdbserver on the same program: errno (libc's TLS, a
 # shared object's in the dynamic build: qGetTLSAddr finds it as libthread_db would) and the
 # program's own, in the main thread and in a worker. (Static glibc has no errno symbol for
@@ -863,6 +893,7 @@ for gdb_libc in glibc musl; do
     custom "gdb/$gdb_libc/threads-breakpoint" gdb_threads_breakpoint "$gdb_libc"
     custom "gdb/$gdb_libc/threads-step" gdb_threads_step "$gdb_libc"
     custom "gdb/$gdb_libc/threads-interrupt" gdb_threads_interrupt "$gdb_libc"
+    custom "gdb/$gdb_libc/threads-stop-in-calls" gdb_threads_stop_in_calls "$gdb_libc"
 done
 
 # A fault in one of 5 threads: the report names the thread (tid and name) and, with -v,

@@ -7,6 +7,9 @@
  *                   stopped; Ctrl-C of spinning threads)
  *   threaded fault  worker 2 writes through a null pointer while the others
  *                   spin (a core file of a multi-threaded fault)
+ *   threaded syscalls  the workers make getppid calls until the main thread
+ *                   has called tick() 100 times (stops that catch threads
+ *                   on their way into a call)
  *
  * Every worker names itself worker-N (prctl PR_SET_NAME) and keeps N + 100
  * in a thread-local before the main thread passes all_started(). */
@@ -16,6 +19,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
 
 #define WORKERS 4
 
@@ -43,6 +49,29 @@ static void spin(int index)
         counters[index]++;
 }
 
+__attribute__((noinline)) void tick(int round)
+{
+    __asm__ volatile("" ::"r"(round) : "memory");
+}
+
+static void make_calls(int index)
+{
+    while (!stop_spinning) {
+        syscall(SYS_getppid);
+        counters[index]++;
+    }
+}
+
+static void tick_while_calling(void)
+{
+    const struct timespec pause = {0, 2000000};
+    for (int round = 0; round < 100; round++) {
+        tick(round);
+        nanosleep(&pause, NULL);
+    }
+    stop_spinning = 1;
+}
+
 static void *worker(void *argument)
 {
     int index = (int)(long)argument;
@@ -56,6 +85,8 @@ static void *worker(void *argument)
         visited[index] = visit(index);
     } else if (strcmp(mode, "fault") == 0 && index == 2) {
         *(volatile int *)(long)(tls_id - 102) = tls_id; /* address 0 */
+    } else if (strcmp(mode, "syscalls") == 0) {
+        make_calls(index);
     } else {
         spin(index);
     }
@@ -77,6 +108,8 @@ int main(int argc, char **argv)
     pthread_barrier_wait(&started);
     all_started();
     pthread_barrier_wait(&go);
+    if (strcmp(mode, "syscalls") == 0)
+        tick_while_calling();
     for (int i = 0; i < WORKERS; i++)
         pthread_join(threads[i], NULL);
     int sum = 0;
