@@ -203,6 +203,7 @@ program threads -- threads
 # clone with CLONE_VM and without CLONE_THREAD: a process sharing memory.
 program clone_vm -- clone_vm
 program cleartid_race -- cleartid_race
+program signal_rip -- signal_rip
 program shared_sem -- shared_sem
 program rlimit_as -- rlimit_as
 program futex_timeout -- futex_timeout
