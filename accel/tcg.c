@@ -149,6 +149,8 @@ struct tcg_range {
 
 struct tcg_accel;
 
+#define TCG_CODE_LOG 256
+
 /* What the engines (vCPUs) of one VM share: the execution lock (see the
  * comment at the top). */
 struct tcg_vm {
@@ -169,6 +171,12 @@ struct tcg_vm {
     struct tcg_accel *stepper;
     int steppers;
     pid_t creator; /* the process that made it (a fork's child has a copy) */
+    /* Code written by the program (code_written): the guest-physical pages,
+     * a ring of TCG_CODE_LOG, and how many were ever logged. Each engine
+     * drops its translations of them when it next takes its turn. */
+    uint64_t code_log[TCG_CODE_LOG];
+    uint64_t code_logged;
+    uint64_t code_log_read; /* code_logged at the last turn any engine took */
 };
 
 /* How long an engine may execute while others wait for the lock, in
@@ -197,6 +205,7 @@ struct tcg_accel {
     struct accel base;
     struct guest_memory *memory;
     uc_engine *uc;
+    uint64_t code_log_seen; /* vm->code_logged when its translations were last brought up to date */
 
     /* Architectural state Unicorn does not keep (paging is off there), and
      * the hidden parts of the segment registers. uc_selector says which
@@ -441,6 +450,12 @@ enum tcg_real {
     REAL_INL,
     REAL_CHECK_EXIT,
     REAL_SET_JMP_TARGET,
+    REAL_RAM_ADDR_FROM_HOST,
+    REAL_INVALIDATE_PAGE_FAST,
+    REAL_PAGE_ADDR_CODE,
+    REAL_MEMORY_MAPPING,   /* called, not replaced */
+    REAL_REGION_RAM_ADDR,  /* called, not replaced */
+    REAL_INVALIDATE_RANGE, /* called, not replaced */
     REAL_COUNT,
 };
 static const char *const real_names[REAL_COUNT] = {
@@ -478,6 +493,12 @@ static const char *const real_names[REAL_COUNT] = {
     "helper_inl_x86_64",
     "check_exit_request_x86_64",
     "tb_set_jmp_target_x86_64",
+    "qemu_ram_addr_from_host_x86_64",
+    "tb_invalidate_phys_page_fast_x86_64",
+    "get_page_addr_code_hostp_x86_64",
+    "memory_mapping",
+    "memory_region_get_ram_addr_x86_64",
+    "tb_invalidate_phys_range_x86_64",
 };
 /* The code of libunicorn's cpu_exec, where blocks are chained. */
 static uintptr_t cpu_exec_code;
@@ -517,6 +538,124 @@ void tb_set_jmp_target_x86_64(void *tb, int n, uintptr_t address)
     if (tcg && caller - cpu_exec_code < cpu_exec_size && unchained(tcg))
         return;
     ((void (*)(void *, int, uintptr_t))real[REAL_SET_JMP_TARGET])(tb, n, address);
+}
+
+/* Guest RAM in this process, as every engine maps it at RAM_ALIAS. */
+static struct {
+    const uint8_t *host;
+    uint64_t size;
+} tcg_ram;
+
+/*
+ * Self-modifying code. QEMU finds the code a store overwrites by the
+ * store's ram_addr (its RAM block's offset plus the offset in the block),
+ * and files each translated block under the ram_addr of its code, which
+ * Unicorn computes from the host address (this function). Guest RAM is in
+ * several RAM blocks at once here (RAM_ALIAS and every contiguous range's
+ * own region), and the lookup of a host address picks one of them (the
+ * most recently used, or the biggest): a store through a range's own
+ * region looked for code under another block's ram_addr than the one its
+ * blocks were filed under, and found none. A program that rewrote code it
+ * had run (a JIT patching a call, Valgrind's chaining, the JVM) ran the old
+ * translation for ever. Every host address in guest RAM is given its
+ * RAM_ALIAS ram_addr here, and stores to writable code are made through
+ * RAM_ALIAS (frame_for_fill), so both sides use the same numbers.
+ */
+/* The ram_addr of guest-physical 0 in uc's RAM_ALIAS block; false if uc
+ * has none. */
+static bool alias_ram_addr(void *uc, uint64_t *ram_addr)
+{
+    void *alias = ((void *(*)(void *, uint64_t))real[REAL_MEMORY_MAPPING])(uc, RAM_ALIAS);
+    if (!alias)
+        return false;
+    *ram_addr = ((uint64_t(*)(void *))real[REAL_REGION_RAM_ADDR])(alias);
+    return true;
+}
+
+uint64_t qemu_ram_addr_from_host_x86_64(void *uc, void *host);
+uint64_t qemu_ram_addr_from_host_x86_64(void *uc, void *host)
+{
+    const uint8_t *ram = __atomic_load_n(&tcg_ram.host, __ATOMIC_RELAXED);
+    uint64_t offset = (uint64_t)((const uint8_t *)host - ram), alias;
+    if (ram && offset < __atomic_load_n(&tcg_ram.size, __ATOMIC_RELAXED) &&
+        alias_ram_addr(uc, &alias))
+        return alias + offset;
+    return ((uint64_t(*)(void *, void *))real[REAL_RAM_ADDR_FROM_HOST])(uc, host);
+}
+
+/* A store to writable code (a page with TLB_NOTDIRTY: frame_for_fill
+ * leaves the flag only on executable pages) at ram_addr start: logged for
+ * the other engines (drop_rewritten_code_locked), before Unicorn drops this
+ * engine's own translations there (which may leave the block at once). The
+ * executing engine owns the execution lock. */
+static void code_written(void *uc, uint64_t start)
+{
+    struct tcg_accel *tcg = tcg_thread.tcg;
+    uint64_t alias;
+    if (!tcg || !alias_ram_addr(uc, &alias) || start - alias >= guest_memory_ram_size(tcg->memory))
+        return;
+    uint64_t page = (start - alias) & GUEST_PAGE_MASK;
+    struct tcg_vm *vm = tcg->vm;
+    g_mutex_lock(&vm->lock);
+    uint64_t logged = vm->code_logged;
+    /* Once per page until an engine takes a turn. */
+    if (vm->code_log_read == logged || vm->code_log[(logged - 1) % TCG_CODE_LOG] != page) {
+        vm->code_log[logged % TCG_CODE_LOG] = page;
+        vm->code_logged = logged + 1;
+        if (tcg->code_log_seen == logged)
+            tcg->code_log_seen = logged + 1; /* its own: Unicorn drops them */
+    }
+    g_mutex_unlock(&vm->lock);
+}
+
+void tb_invalidate_phys_page_fast_x86_64(void *uc, void *pages, uint64_t start, int len,
+                                         uintptr_t retaddr);
+void tb_invalidate_phys_page_fast_x86_64(void *uc, void *pages, uint64_t start, int len,
+                                         uintptr_t retaddr)
+{
+    code_written(uc, start);
+    ((void (*)(void *, void *, uint64_t, int, uintptr_t))real[REAL_INVALIDATE_PAGE_FAST])(
+        uc, pages, start, len, retaddr);
+}
+
+static bool map_for_access(struct tcg_accel *tcg, uc_mem_type type, uint64_t address);
+
+/*
+ * Where code to translate lies. On a page not mapped in Unicorn yet (code
+ * run before anything read or wrote its page) Unicorn 2.0.1 answers -1 and
+ * translates a block that belongs to no page, but still keeps it for that
+ * pc (tb_find's jump cache): no store ever dropped it, so code rewritten
+ * there ran stale for ever (the first call of a JIT's new code on another
+ * thread). The page is mapped here first, as the fetch would map it.
+ * Should that fail (a fault), Unicorn goes on as before, and its fetch
+ * meets the fault itself.
+ */
+uint64_t get_page_addr_code_hostp_x86_64(void *env, uint64_t address, void **hostp);
+uint64_t get_page_addr_code_hostp_x86_64(void *env, uint64_t address, void **hostp)
+{
+    typedef uint64_t lookup_fn(void *, uint64_t, void **);
+    uint64_t ram_addr = ((lookup_fn *)real[REAL_PAGE_ADDR_CODE])(env, address, hostp);
+    struct tcg_accel *tcg = tcg_thread.tcg;
+    if (ram_addr != (uint64_t)-1 || !tcg || is_mapped(tcg, address & GUEST_PAGE_MASK))
+        return ram_addr;
+    enum tcg_event event = tcg->event;
+    unsigned vector = tcg->event_vector;
+    uint64_t error_code = tcg->event_error_code, event_address = tcg->event_address;
+    int remap_cpl = tcg->remap_cpl;
+    if (map_for_access(tcg, UC_MEM_FETCH_UNMAPPED, address))
+        return ((lookup_fn *)real[REAL_PAGE_ADDR_CODE])(env, address, hostp);
+    tcg->event = event, tcg->event_vector = vector, tcg->event_error_code = error_code;
+    tcg->event_address = event_address, tcg->remap_cpl = remap_cpl;
+    return ram_addr;
+}
+
+/* This engine's translations of the code in one guest frame. */
+static void drop_code_of_frame(struct tcg_accel *tcg, uint64_t gpa)
+{
+    uint64_t alias;
+    if (alias_ram_addr(tcg->uc, &alias))
+        ((void (*)(void *, uint64_t, uint64_t))real[REAL_INVALIDATE_RANGE])(
+            tcg->uc, alias + gpa, alias + gpa + GUEST_PAGE_SIZE);
 }
 
 int cpu_exec_x86_64(void *uc, void *cpu);
@@ -806,6 +945,13 @@ static void leave_block(struct tcg_accel *tcg)
     (void)tcg;
 }
 
+/* Without the interposition only Unicorn's own detection is left, within
+ * one engine: code one thread rewrites for another is not dropped there. */
+static void drop_code_of_frame(struct tcg_accel *tcg, uint64_t gpa)
+{
+    (void)tcg, (void)gpa;
+}
+
 #endif
 
 /* The range mapped at page allows writes and no instruction fetches. */
@@ -1035,7 +1181,13 @@ static uint64_t frame_for_fill(struct tcg_accel *tcg, uint64_t page, uint64_t pa
     if (index >= tcg->mapped->len)
         return paddr;
     const struct tcg_range *range = &g_array_index(tcg->mapped, struct tcg_range, index);
-    if (range->start > page || !range->reserve)
+    if (range->start > page)
+        return paddr;
+    /* Writable code: its stores must find the code they overwrite under
+     * RAM_ALIAS's numbers (qemu_ram_addr_from_host_x86_64). */
+    if (!range->reserve && (range->prot & UC_PROT_EXEC) && (range->prot & UC_PROT_WRITE))
+        return RAM_ALIAS + range->gpa + (page - range->start) + (paddr & ~GUEST_PAGE_MASK);
+    if (!range->reserve)
         return paddr;
     int cpl = current_cpl(tcg);
     struct guest_walk walk;
@@ -1395,6 +1547,12 @@ static int open_engine(struct tcg_accel *tcg, char **error)
         *error = g_strdup("cannot map guest RAM into Unicorn");
         return -EIO;
     }
+#if TCG_INTERPOSE
+    /* The same for every engine of the process (one VM per process); set
+     * again while other engines run. */
+    __atomic_store_n(&tcg_ram.size, ram_size, __ATOMIC_RELAXED);
+    __atomic_store_n(&tcg_ram.host, (const uint8_t *)ram, __ATOMIC_RELAXED);
+#endif
     return add_base_hooks(tcg, error);
 }
 
@@ -1441,6 +1599,7 @@ static struct tcg_accel *tcg_new_engine(struct guest_memory *memory, struct tcg_
     g_mutex_lock(&vm->lock);
     vm->engines++;
     g_queue_push_tail(&vm->members, tcg);
+    tcg->code_log_seen = vm->code_logged; /* nothing translated yet */
     g_mutex_unlock(&vm->lock);
     tcg->memory = memory;
     tcg->mapped = g_array_new(FALSE, FALSE, sizeof(struct tcg_range));
@@ -1849,6 +2008,35 @@ static void wait_for_turn_locked(struct tcg_vm *vm, gint64 until)
     g_cond_wait_until(&vm->changed, &vm->lock, MIN(until, wake));
 }
 
+/*
+ * Code another engine's program wrote since this engine last ran (see
+ * code_written): its own translations of those pages go before it runs
+ * again. Only one engine executes at a time, so none can run a stale
+ * translation: a JIT compiling on one thread for code that others run (the
+ * JVM's compiler threads, its patched call sites) crashed them before.
+ * After more pages than the log keeps, every writable executable range is
+ * dropped. (vm->lock held, on the engine's own thread.)
+ */
+static void drop_rewritten_code_locked(struct tcg_accel *tcg)
+{
+    struct tcg_vm *vm = tcg->vm;
+    uint64_t logged = vm->code_logged, seen = tcg->code_log_seen;
+    tcg->code_log_seen = logged;
+    vm->code_log_read = logged;
+    if (logged == seen)
+        return;
+    if (logged - seen > TCG_CODE_LOG) {
+        for (guint i = 0; i < tcg->mapped->len; i++) {
+            const struct tcg_range *range = &g_array_index(tcg->mapped, struct tcg_range, i);
+            if ((range->prot & UC_PROT_EXEC) && (range->prot & UC_PROT_WRITE))
+                uc_ctl_remove_cache(tcg->uc, range->start, range->end);
+        }
+        return;
+    }
+    for (uint64_t entry = seen; entry < logged; entry++)
+        drop_code_of_frame(tcg, vm->code_log[entry % TCG_CODE_LOG]);
+}
+
 /* exec_acquire with vm->lock held. */
 static bool take_turn_locked(struct tcg_accel *tcg, bool give_up_on_kick)
 {
@@ -1874,6 +2062,7 @@ static bool take_turn_locked(struct tcg_accel *tcg, bool give_up_on_kick)
     vm->owner = tcg;
     vm->owner_since = g_get_monotonic_time();
     tcg->yield_requested = false;
+    drop_rewritten_code_locked(tcg);
     g_cond_broadcast(&vm->changed);
     return true;
 }

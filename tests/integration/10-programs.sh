@@ -204,6 +204,7 @@ program threads -- threads
 program clone_vm -- clone_vm
 program cleartid_race -- cleartid_race
 program signal_rip -- signal_rip
+program self_modifying -- self_modifying
 program shared_sem -- shared_sem
 program rlimit_as -- rlimit_as
 program futex_timeout -- futex_timeout
