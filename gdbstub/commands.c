@@ -695,6 +695,16 @@ static void handle_supported(struct gdbstub *stub, struct gdbstub_cursor *args)
     gdbstub_reply_string(stub, text);
 }
 
+/* What a handover carries of QCatchSyscalls (gdbstub/handover.c). */
+void gdbstub_remember_catch_syscalls(struct gdbstub *stub, bool enable, const GArray *numbers)
+{
+    GString *text = g_string_new(enable ? "1" : "0");
+    for (guint i = 0; i < numbers->len; i++)
+        g_string_append_printf(text, ".%" PRIx64, g_array_index(numbers, uint64_t, i));
+    g_free(stub->catch_syscalls);
+    stub->catch_syscalls = g_string_free(text, FALSE);
+}
+
 /* QCatchSyscalls:0, QCatchSyscalls:1, QCatchSyscalls:1;NR;NR... (hex). */
 static void handle_catch_syscalls(struct gdbstub *stub, struct gdbstub_cursor *args)
 {
@@ -718,6 +728,8 @@ static void handle_catch_syscalls(struct gdbstub *stub, struct gdbstub_cursor *a
                      ? stub->ops->catch_syscalls(stub->opaque, enable == 1,
                                                  (const uint64_t *)numbers->data, numbers->len)
                      : -EINVAL;
+    if (result == 0)
+        gdbstub_remember_catch_syscalls(stub, enable == 1, numbers);
     g_array_free(numbers, TRUE);
     if (result < 0)
         gdbstub_reply_error(stub, -result);

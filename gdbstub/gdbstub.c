@@ -134,6 +134,7 @@ void gdbstub_reset_session(struct gdbstub *stub)
     stub->interrupt_queued = false;
     memset(stub->pass_signals, 0, sizeof stub->pass_signals);
     memset(stub->program_signals, 0, sizeof stub->program_signals);
+    g_clear_pointer(&stub->catch_syscalls, g_free);
     stub->closing = false;
     stub->said_goodbye = false;
     g_string_truncate(stub->last_packet, 0);
@@ -182,6 +183,7 @@ void gdbstub_free(struct gdbstub *stub)
     if (stub->unix_path)
         unlink(stub->unix_path);
     g_free(stub->unix_path);
+    g_free(stub->catch_syscalls);
     g_free(stub->address);
     g_string_free(stub->last_packet, TRUE);
     g_string_free(stub->pending_output, TRUE);

@@ -16,7 +16,9 @@
  * got from the host fork; the parent stops reading at that D.
  *
  * The text handed over: "conn=N;listen=N;flags=HEX;pass=S.S;program=S.S;
- * unix=HEXPATH", signal numbers in hex.
+ * catch=E.N.N;unix=HEXPATH", signal and syscall numbers in hex (catch: the
+ * last QCatchSyscalls, enable then numbers; gdb does not send it again
+ * after an exec, as gdbserver keeps it).
  */
 #include "gdbstub/internal.h"
 
@@ -80,6 +82,8 @@ static char *session_text(const struct gdbstub *stub, int listen, bool no_ack, b
     /* A kept child's copy of gdb's connection comes across its execve. */
     if (exec && stub->spare_connection_fd >= 0)
         g_string_append_printf(text, ";spare=%d", stub->spare_connection_fd);
+    if (stub->catch_syscalls)
+        g_string_append_printf(text, ";catch=%s", stub->catch_syscalls);
     if (listen >= 0 && stub->unix_path) {
         g_string_append(text, ";unix=");
         for (const char *at = stub->unix_path; *at; at++)
@@ -163,7 +167,26 @@ struct handover {
     unsigned flags;
     bool pass[GDB_SIGNAL_LIMIT], program[GDB_SIGNAL_LIMIT];
     char *unix_path;
+    GArray *catch_numbers; /* NULL: no QCatchSyscalls came */
+    bool catch_enable;
 };
+
+/* "E.N.N" (hex): QCatchSyscalls' enable and numbers. */
+static bool parse_catch(struct handover *handover, const char *text)
+{
+    gchar **fields = g_strsplit(text, ".", -1);
+    bool good = fields[0] && (!strcmp(fields[0], "0") || !strcmp(fields[0], "1"));
+    handover->catch_enable = good && fields[0][0] == '1';
+    handover->catch_numbers = g_array_new(FALSE, FALSE, sizeof(uint64_t));
+    for (gchar **field = fields + (fields[0] ? 1 : 0); good && *field; field++) {
+        char *end;
+        uint64_t number = strtoull(*field, &end, 16);
+        good = end != *field && *end == '\0';
+        g_array_append_val(handover->catch_numbers, number);
+    }
+    g_strfreev(fields);
+    return good;
+}
 
 static bool parse_item(struct handover *handover, const char *item)
 {
@@ -187,6 +210,8 @@ static bool parse_item(struct handover *handover, const char *item)
         return parse_signals(value, handover->program);
     else if (name_length == 4 && !strncmp(item, "unix", 4))
         return (handover->unix_path = parse_hex_string(value)) != NULL;
+    else if (name_length == 5 && !strncmp(item, "catch", 5) && !handover->catch_numbers)
+        return parse_catch(handover, value);
     else
         return false;
     return end && end != value && *end == '\0';
@@ -216,6 +241,8 @@ static int adopt(struct gdbstub *stub, const char *text, int connection, char **
     struct handover handover;
     if (!parse_handover(&handover, text, connection)) {
         g_free(handover.unix_path);
+        if (handover.catch_numbers)
+            g_array_free(handover.catch_numbers, TRUE);
         *error = g_strdup_printf("gdb: the debugger session handed over is unusable "
                                  "('%s'); this is a bug of hermitux-run",
                                  text);
@@ -239,6 +266,14 @@ static int adopt(struct gdbstub *stub, const char *text, int connection, char **
         stub->ops->signal_filters(stub->opaque, stub->pass_signals, stub->program_signals);
     if (stub->ops->process_events)
         stub->ops->process_events(stub->opaque, stub->fork_events, stub->vfork_events);
+    if (handover.catch_numbers) {
+        if (stub->ops->catch_syscalls &&
+            stub->ops->catch_syscalls(stub->opaque, handover.catch_enable,
+                                      (const uint64_t *)handover.catch_numbers->data,
+                                      handover.catch_numbers->len) == 0)
+            gdbstub_remember_catch_syscalls(stub, handover.catch_enable, handover.catch_numbers);
+        g_array_free(handover.catch_numbers, TRUE);
+    }
     stub->listen_fd = handover.listen;
     stub->unix_path = handover.unix_path;
     stub->address = g_strdup(handover.unix_path ? handover.unix_path : "the debugger's socket");

@@ -120,6 +120,9 @@ struct gdbstub {
     /* QPassSignals, QProgramSignals: the debugger's latest sets. */
     bool pass_signals[GDB_SIGNAL_LIMIT];
     bool program_signals[GDB_SIGNAL_LIMIT];
+    /* QCatchSyscalls' latest accepted arguments, ';' written '.' ("1.3b.0"),
+     * NULL before any: they cross an execve as under gdbserver. */
+    char *catch_syscalls;
 
     /* Execution. */
     bool running;         /* resumed; its stop has not come yet */
@@ -177,6 +180,7 @@ bool gdbstub_unescape_binary(char *data, size_t *length);
 /* ---- gdbstub.c: lifecycle, thread ids, stop replies */
 bool gdbstub_program_ended(const struct gdbstub *stub);
 void gdbstub_reset_session(struct gdbstub *stub);
+void gdbstub_remember_catch_syscalls(struct gdbstub *stub, bool enable, const GArray *numbers);
 void gdbstub_send_stop_reply(struct gdbstub *stub);
 
 /* ---- threads.c: thread ids, the thread list, the thread packets */

@@ -902,6 +902,8 @@ static bool run_to_program_entry(struct debug_thread *self)
     return reached;
 }
 
+static bool syscall_caught(struct debugger *debugger, uint64_t number);
+
 /*
  * The stop of a program that came across an execve under gdb, as Linux's
  * exec event: at the new program's first instruction (gdbserver shows it
@@ -922,6 +924,16 @@ static enum debug_verdict stop_after_exec(struct debug_thread *self, struct gdb_
     if (verdict == DEBUG_RESUME && get_state(self, &state, CPU_STATE_GPRS) == 0) {
         state.rax = 0;
         set_state(self, &state, CPU_STATE_GPRS);
+        /* `catch syscall execve` (kept across the execve) sees the call
+         * return, as Linux's syscall-exit stop follows its exec event. */
+        if (!is_detached(self->debugger) && syscall_caught(self->debugger, SYS_execve)) {
+            struct gdb_stop returned = {.kind = GDB_STOP_SIGNAL,
+                                        .signal = GDB_SIGNAL_TRAP,
+                                        .reason = GDB_STOP_REASON_SYSCALL_RETURN,
+                                        .syscall_number = SYS_execve};
+            self->in_syscall = false;
+            return stop_and_wait(self, &returned);
+        }
         /* A single step from there ends where it began: Linux reports the
          * call's return to a stepping tracer before any instruction runs. */
         bool step = self->action.mode == GDB_RESUME_STEP ||
