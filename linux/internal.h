@@ -277,6 +277,9 @@ struct linux_process {
      * own cwd, --root): host sun_path -> the program's, to give its own
      * back (net.c). Under misc_lock, NULL until the first. */
     GHashTable *unix_names;
+    /* Files the program maps ("dev:ino" -> the program's path, proc.c's
+     * maps): under misc_lock, NULL until the first. */
+    GHashTable *file_paths;
     GMutex misc_lock;
 
     /* Threads (thread.c): the live ones in creation order, under

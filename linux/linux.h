@@ -152,6 +152,11 @@ struct linux_process *linux_process_create(struct guest_memory *memory,
                                            const struct linux_config *config,
                                            const struct linux_cpu *cpu, char **error);
 
+/* The file at host_path (the program, its interpreter, a file it maps) is
+ * named in /proc/PID/maps by the program's path for it (host_path, inside
+ * --root made relative to it). Nothing happens if it cannot be stat'ed. */
+void linux_note_mapped_file(struct linux_process *process, const char *host_path);
+
 /* --root: the host path `path` names inside the directory root (absolute
  * or relative to it, symlinks and ".." kept inside it), for the monitor's
  * own loading of the program and its interpreter. NULL and *error (errno)

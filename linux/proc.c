@@ -28,6 +28,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -740,10 +741,47 @@ static const char *region_name(const struct linux_process *process,
     return region->name[0] == '/' || region->name[0] == '[' ? region->name : "";
 }
 
-static void append_smaps(GString *text, const struct guest_region *region)
+/* "dev:ino", the key of process->file_paths. */
+static char *file_key(uint64_t dev, uint64_t ino)
+{
+    return g_strdup_printf("%" PRIx64 ":%" PRIu64, dev, ino);
+}
+
+void linux_note_mapped_file(struct linux_process *process, const char *host_path)
+{
+    struct stat st;
+    char path[PATH_MAX]; /* Linux names the file itself: symbolic links resolved */
+    if (stat(host_path, &st) != 0 || !realpath(host_path, path) || !linux_root_strip(process, path))
+        return;
+    g_mutex_lock(&process->misc_lock);
+    if (!process->file_paths)
+        process->file_paths = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+    g_hash_table_replace(process->file_paths, file_key((uint64_t)st.st_dev, (uint64_t)st.st_ino),
+                         g_strdup(path));
+    g_mutex_unlock(&process->misc_lock);
+}
+
+/* The program's path for a mapped file, into out (empty if unknown). */
+static void mapped_file_path(struct linux_process *process, uint64_t dev, uint64_t ino, char *out,
+                             size_t size)
+{
+    char *key = file_key(dev, ino);
+    g_mutex_lock(&process->misc_lock);
+    const char *path = process->file_paths ? g_hash_table_lookup(process->file_paths, key) : NULL;
+    g_strlcpy(out, path ? path : "", size);
+    g_mutex_unlock(&process->misc_lock);
+    g_free(key);
+}
+
+/* A private mapping's written pages are anonymous memory on Linux (copies
+ * of the file's), and a debugger's gcore dumps the mappings that have any:
+ * every page of a writable private one is counted so. */
+static void append_smaps(GString *text, const struct guest_region *region, bool file_backed,
+                         bool shared)
 {
     uint64_t kb = (region->end - region->start) >> 10;
     uint64_t rss = region->prot == GUEST_PROT_NONE ? 0 : kb;
+    uint64_t anonymous = shared || (file_backed && !(region->prot & GUEST_PROT_WRITE)) ? 0 : rss;
     g_string_append_printf(text,
                            "Size:           %8" PRIu64 " kB\n"
                            "KernelPageSize:        4 kB\n"
@@ -758,7 +796,7 @@ static void append_smaps(GString *text, const struct guest_region *region)
     g_string_append_printf(text,
                            "Private_Dirty:  %8" PRIu64 " kB\nReferenced:     %8" PRIu64
                            " kB\nAnonymous:      %8" PRIu64 " kB\n",
-                           rss, rss, region->kind == GUEST_REGION_PROGRAM ? 0 : rss);
+                           rss, rss, anonymous);
     static const char *const more[] = {
         "KSM:",           "LazyFree:",       "AnonHugePages:",   "ShmemPmdMapped:",
         "FilePmdMapped:", "Shared_Hugetlb:", "Private_Hugetlb:", "Swap:",
@@ -790,11 +828,18 @@ static bool visit_region(const struct guest_region *region, void *opaque)
     if (!walk->text)
         return true;
     int start = (int)walk->text->len;
-    g_string_append_printf(walk->text, "%08" PRIx64 "-%08" PRIx64 " %c%c%cp %08x 00:00 0",
-                           region->start, region->end, region->prot & GUEST_PROT_READ ? 'r' : '-',
-                           region->prot & GUEST_PROT_WRITE ? 'w' : '-',
-                           region->prot & GUEST_PROT_EXEC ? 'x' : '-', 0);
-    const char *name = region_name(walk->process, region);
+    uint64_t dev = 0, ino = 0, offset = 0;
+    bool shared = false;
+    bool file_backed = guest_region_file(region, &dev, &ino, &offset, &shared);
+    g_string_append_printf(
+        walk->text, "%08" PRIx64 "-%08" PRIx64 " %c%c%c%c %08" PRIx64 " %02x:%02x %" PRIu64,
+        region->start, region->end, region->prot & GUEST_PROT_READ ? 'r' : '-',
+        region->prot & GUEST_PROT_WRITE ? 'w' : '-', region->prot & GUEST_PROT_EXEC ? 'x' : '-',
+        shared ? 's' : 'p', offset, major((dev_t)dev), minor((dev_t)dev), ino);
+    char path[LINUX_PATH_MAX] = "";
+    if (file_backed)
+        mapped_file_path(walk->process, dev, ino, path, sizeof(path));
+    const char *name = path[0] ? path : region_name(walk->process, region);
     if (name[0]) {
         /* Linux pads the name to column 73 on 64-bit. */
         while ((int)walk->text->len - start < 73)
@@ -803,7 +848,7 @@ static bool visit_region(const struct guest_region *region, void *opaque)
     }
     g_string_append_c(walk->text, '\n');
     if (walk->smaps)
-        append_smaps(walk->text, region);
+        append_smaps(walk->text, region, file_backed, shared);
     return true;
 }
 

@@ -195,6 +195,8 @@ void linux_process_destroy(struct linux_process *process)
     g_list_free_full(keys, g_free);
     if (process->unix_names)
         g_hash_table_destroy(process->unix_names);
+    if (process->file_paths)
+        g_hash_table_destroy(process->file_paths);
     g_free(process->exe_path);
     linux_signal_destroy(process);
     linux_signal_thread_destroy(process->main_thread);

@@ -839,6 +839,28 @@ static int fill_dynamic(const struct load_request *request, const struct elf_fil
     return 0;
 }
 
+/* What /proc/PID/maps shows of the segments, as Linux maps them: the pages
+ * holding the file's bytes as the file from the segment's page-aligned
+ * offset, the zero-filled pages past them (.bss) as anonymous memory. */
+static void describe_segments(const struct load_request *request, const struct elf_file *file,
+                              const struct load_segment *segments, size_t count, const char *name)
+{
+    struct stat st;
+    if (fstat(file->fd, &st) < 0)
+        return;
+    for (size_t i = 0; i < count; i++) {
+        const struct load_segment *segment = &segments[i];
+        uint64_t start = segment->start & GUEST_PAGE_MASK, end = page_end(segment->end);
+        uint64_t file_end = MIN(page_end(segment->start + segment->filesz), end);
+        if (file_end > start)
+            (void)guest_region_describe(request->memory, start, file_end - start, name,
+                                        (uint64_t)st.st_dev, (uint64_t)st.st_ino,
+                                        segment->offset & GUEST_PAGE_MASK);
+        if (end > file_end)
+            (void)guest_region_describe(request->memory, file_end, end - file_end, "", 0, 0, 0);
+    }
+}
+
 /* Maps the planned ranges and copies the segments in. On failure, unmaps
  * what it mapped. */
 static int map_and_fill(const struct load_request *request, const struct elf_file *file,
@@ -866,7 +888,6 @@ static int map_and_fill(const struct load_request *request, const struct elf_fil
             break;
         }
     }
-    g_free(name);
 
     if (result == 0)
         result = request->dynamic ? fill_dynamic(request, file, segments, segment_count)
@@ -876,6 +897,9 @@ static int map_and_fill(const struct load_request *request, const struct elf_fil
             result = guest_protect(request->memory, ranges[i].start,
                                    ranges[i].end - ranges[i].start, ranges[i].prot);
 
+    if (result == 0 && !request->is_kernel)
+        describe_segments(request, file, segments, segment_count, region_name);
+    g_free(name);
     if (result < 0)
         for (size_t i = 0; i < mapped; i++)
             guest_unmap(request->memory, ranges[i].start, ranges[i].end - ranges[i].start);

@@ -66,6 +66,9 @@ struct region_entry {
     enum region_backing backing;
     uint64_t phys_start; /* BACKING_PHYSICAL: guest-physical address of region.start */
     struct region_file file;
+    /* The file a copy of whose bytes the region holds (a loaded ELF
+     * segment), for /proc/PID/maps only: ino 0 when none, map_flags unused. */
+    struct region_file shown;
 };
 
 struct guest_memory {

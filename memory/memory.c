@@ -184,6 +184,8 @@ static void region_split(struct guest_memory *memory, uint64_t address)
         upper.phys_start += address - node->entry.region.start;
     if (upper.file.ino)
         upper.file.offset += address - node->entry.region.start;
+    if (upper.shown.ino)
+        upper.shown.offset += address - node->entry.region.start;
     node->entry.region.end = address;
     regions_changed(memory, node);
     regions_insert(memory, &upper);
@@ -196,6 +198,9 @@ static bool regions_can_merge(const struct region_entry *a, const struct region_
            strcmp(a->region.name, b->region.name) == 0 && a->file.dev == b->file.dev &&
            a->file.ino == b->file.ino && a->file.map_flags == b->file.map_flags &&
            (!a->file.ino || a->file.offset + (a->region.end - a->region.start) == b->file.offset) &&
+           a->shown.dev == b->shown.dev && a->shown.ino == b->shown.ino &&
+           (!a->shown.ino ||
+            a->shown.offset + (a->region.end - a->region.start) == b->shown.offset) &&
            (a->backing != BACKING_PHYSICAL ||
             a->phys_start + (a->region.end - a->region.start) == b->phys_start);
 }
@@ -1129,4 +1134,40 @@ bool guest_find_free(const struct guest_memory *memory, uint64_t len, uint64_t l
             return true;
     }
     return false;
+}
+
+/* ---- what /proc/PID/maps shows ---------------------------------------------- */
+
+int guest_region_describe(struct guest_memory *memory, uint64_t start, uint64_t len,
+                          const char *name, uint64_t dev, uint64_t ino, uint64_t offset)
+{
+    uint64_t end = start + len;
+    if (len == 0 || end < start)
+        return -EINVAL;
+    g_rec_mutex_lock(&memory->lock);
+    region_split(memory, start);
+    region_split(memory, end);
+    for (struct region_node *node = regions_first_ending_after(memory, start);
+         node && node->entry.region.start < end; node = node->next) {
+        g_strlcpy(node->entry.region.name, name, sizeof(node->entry.region.name));
+        node->entry.shown =
+            (struct region_file){.dev = dev,
+                                 .ino = ino,
+                                 .offset = ino ? offset + (node->entry.region.start - start) : 0};
+    }
+    regions_merge_around(memory, start, end);
+    g_rec_mutex_unlock(&memory->lock);
+    return 0;
+}
+
+bool guest_region_file(const struct guest_region *region, uint64_t *dev, uint64_t *ino,
+                       uint64_t *offset, bool *shared)
+{
+    const struct region_entry *entry = (const struct region_entry *)region;
+    const struct region_file *file = entry->file.ino ? &entry->file : &entry->shown;
+    if (!file->ino)
+        return false;
+    *dev = file->dev, *ino = file->ino, *offset = file->offset;
+    *shared = file == &entry->file && entry->file.map_flags == MAP_SHARED;
+    return true;
 }

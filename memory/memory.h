@@ -351,6 +351,23 @@ const struct guest_region *guest_region_lookup(const struct guest_memory *memory
  * a write to a read-only page past EOF); elsewhere SEGV_MAPERR. */
 bool guest_fault_in_mapping(const struct guest_memory *memory, uint64_t address);
 
+/*
+ * What /proc/PID/maps shows for [start, start + len) (regions split at both
+ * ends): name, and the file (the host's st_dev and st_ino, and the file
+ * offset of start) whose bytes the range holds a copy of, as a loaded ELF
+ * segment does; ino 0 for none (a segment's zero-filled tail). Changes
+ * nothing else. 0, or -EINVAL for an empty range.
+ */
+int guest_region_describe(struct guest_memory *memory, uint64_t start, uint64_t len,
+                          const char *name, uint64_t dev, uint64_t ino, uint64_t offset);
+
+/* The file region maps (guest_map_file) or holds a copy of
+ * (guest_region_describe): its st_dev, st_ino, the offset of region->start
+ * and whether the mapping is shared (MAP_SHARED). False when none. region
+ * must come from this module. */
+bool guest_region_file(const struct guest_region *region, uint64_t *dev, uint64_t *ino,
+                       uint64_t *offset, bool *shared);
+
 /* Calls visit on every region in address order; stops early when it returns
  * false. */
 void guest_region_foreach(const struct guest_memory *memory,

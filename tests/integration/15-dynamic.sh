@@ -47,6 +47,11 @@ program mmap_files --tmpdir -- mmap_files @TMP@
 PROGRAM_BUILDS="glibc-dynamic musl-dynamic"
 program mmap_files --tmpdir -- mmap_files @TMP@
 unset PROGRAM_BUILDS
+# /proc/self/maps names the files mapped (the program, the C library) with their offsets and
+# inodes, .bss apart, written data anonymous in smaps: static and dynamic.
+PROGRAM_BUILDS="musl glibc glibc-dynamic musl-dynamic"
+program maps_files -- maps_files
+unset PROGRAM_BUILDS
 
 # The host's programs (Debian's, glibc, PIE or not).
 compare dynamic/host/true -- /bin/true

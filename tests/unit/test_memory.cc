@@ -1281,6 +1281,37 @@ TEST_F(MemoryTest, RegionsMergeOnlyWhenAlike)
     EXPECT_STREQ(guest_region_lookup(memory_, 0x30000000)->name, "");
 }
 
+// A loaded segment's description (guest_region_describe): the file and its
+// offsets follow the pages through splits (mprotect of the middle), the parts
+// join again when alike, and a zero-filled tail described without a file is
+// its own region.
+TEST_F(MemoryTest, DescribedRegionsKeepTheirFileOffsets)
+{
+    const uint64_t start = 0x10000000, dev = 0x801, ino = 4242;
+    ASSERT_EQ(guest_map_anonymous(memory_, start, 4 * kPage, kUserRW, GUEST_REGION_PROGRAM, "p"),
+              0);
+    ASSERT_EQ(guest_region_describe(memory_, start, 3 * kPage, "prog", dev, ino, 0x5000), 0);
+    ASSERT_EQ(guest_region_describe(memory_, start + 3 * kPage, kPage, "", 0, 0, 0), 0);
+    EXPECT_EQ(RegionCount(), 2u);
+    ASSERT_EQ(guest_protect(memory_, start + kPage, kPage, kUserR), 0);
+    EXPECT_EQ(RegionCount(), 4u);
+    uint64_t got_dev, got_ino, offset;
+    bool shared;
+    const struct guest_region *middle = guest_region_lookup(memory_, start + kPage);
+    ASSERT_TRUE(guest_region_file(middle, &got_dev, &got_ino, &offset, &shared));
+    EXPECT_EQ(got_dev, dev);
+    EXPECT_EQ(got_ino, ino);
+    EXPECT_EQ(offset, 0x5000 + kPage);
+    EXPECT_FALSE(shared);
+    EXPECT_STREQ(middle->name, "prog");
+    const struct guest_region *tail = guest_region_lookup(memory_, start + 3 * kPage);
+    EXPECT_FALSE(guest_region_file(tail, &got_dev, &got_ino, &offset, &shared));
+    EXPECT_STREQ(tail->name, "");
+    ASSERT_EQ(guest_protect(memory_, start + kPage, kPage, kUserRW), 0);
+    EXPECT_EQ(RegionCount(), 2u);
+    EXPECT_EQ(guest_region_describe(memory_, start, 0, "x", 0, 0, 0), -EINVAL);
+}
+
 // 200,000 regions: every operation must stay O(log n) (a list with O(n)
 // inserts took minutes here). No time is asserted: a quadratic map would
 // make this test run for many minutes and hit the suite's timeout.
