@@ -28,6 +28,13 @@
  *     Unicorn 2.0.1's slow-path memory helpers; stores are kept off that
  *     slow path on data pages (see "Unicorn 2.0.1's internals" below: both
  *     were 40x on ordinary -O0 code).
+ *   - Code the program rewrites runs as rewritten, on every thread (JITs,
+ *     Valgrind): a store to writable code, and a write of the monitor to an
+ *     executable page (memory.h's code-write hook: a read() into the code),
+ *     log the frame, and every engine drops its translations of the logged
+ *     frames when it next takes its turn (drop_rewritten_code_locked); one
+ *     engine's own stores are Unicorn's to detect, which needs the lookups
+ *     in "Unicorn 2.0.1's internals" below to agree on a frame's ram_addr.
  *   - A full translation flush costs a memset of Unicorn's 1 GiB code buffer
  *     (about a second), so code is invalidated by range wherever possible;
  *     full flushes happen only when single-stepping starts or ends and when
@@ -1580,13 +1587,18 @@ static void tcg_destroy(struct accel *accel)
     bool last = --vm->engines == 0;
     if (!forked)
         g_mutex_unlock(&vm->lock);
+    struct guest_memory *memory = tcg->memory;
     g_free(tcg);
     if (last) {
+        if (memory)
+            guest_memory_clear_code_write_hook(memory, vm);
         g_mutex_clear(&vm->lock);
         g_cond_clear(&vm->changed);
         g_free(vm);
     }
 }
+
+static void code_written_by_monitor(void *opaque, uint64_t gpa);
 
 /* One engine (vCPU) of vm. */
 static struct tcg_accel *tcg_new_engine(struct guest_memory *memory, struct tcg_vm *vm,
@@ -1639,6 +1651,8 @@ static struct accel *tcg_create(struct guest_memory *memory, char **error)
     g_queue_init(&vm->members);
     vm->free_round = true;
     struct tcg_accel *tcg = tcg_new_engine(memory, vm, error);
+    if (tcg)
+        guest_memory_set_code_write_hook(memory, code_written_by_monitor, vm);
     return tcg ? &tcg->base : NULL;
 }
 
@@ -2035,6 +2049,20 @@ static void drop_rewritten_code_locked(struct tcg_accel *tcg)
     }
     for (uint64_t entry = seen; entry < logged; entry++)
         drop_code_of_frame(tcg, vm->code_log[entry % TCG_CODE_LOG]);
+}
+
+/* The monitor writes to code (memory.h's code-write hook: a read() into a
+ * buffer the program runs, a debugger's int3): every engine drops its
+ * translations of the frame at its next turn, the writing thread's own too
+ * (no dedup: its engine may have translated the page since its last
+ * logged store). */
+static void code_written_by_monitor(void *opaque, uint64_t gpa)
+{
+    struct tcg_vm *vm = opaque;
+    g_mutex_lock(&vm->lock);
+    vm->code_log[vm->code_logged % TCG_CODE_LOG] = gpa;
+    vm->code_logged++;
+    g_mutex_unlock(&vm->lock);
 }
 
 /* exec_acquire with vm->lock held. */

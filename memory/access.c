@@ -80,6 +80,8 @@ static uint8_t *translate(const struct guest_memory *memory, uint64_t gva, enum 
             !guest_phys_to_host(memory, walk.gpa & GUEST_PAGE_MASK, GUEST_PAGE_SIZE))
             return NULL;
     }
+    if (writing && walk.executable && memory->code_write_hook)
+        memory->code_write_hook(memory->code_write_hook_opaque, walk.gpa & GUEST_PAGE_MASK);
     return memory->ram + walk.gpa;
 }
 

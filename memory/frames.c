@@ -124,6 +124,19 @@ bool guest_memory_chunk_used(const struct guest_memory *memory, uint64_t index)
     return index < memory->chunk_count && bit_test(memory->chunk_used, index);
 }
 
+void guest_memory_set_code_write_hook(struct guest_memory *memory, guest_code_write_hook hook,
+                                      void *opaque)
+{
+    memory->code_write_hook = hook;
+    memory->code_write_hook_opaque = opaque;
+}
+
+void guest_memory_clear_code_write_hook(struct guest_memory *memory, void *opaque)
+{
+    if (memory->code_write_hook_opaque == opaque)
+        guest_memory_set_code_write_hook(memory, NULL, NULL);
+}
+
 void guest_memory_set_chunk_hook(struct guest_memory *memory, guest_chunk_hook hook, void *opaque)
 {
     memory->chunk_hook = hook;

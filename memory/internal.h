@@ -88,6 +88,8 @@ struct guest_memory {
     uint64_t *chunk_used; /* bitmap over GUEST_RAM_CHUNK_SIZE chunks */
     guest_chunk_hook chunk_hook;
     void *chunk_hook_opaque;
+    guest_code_write_hook code_write_hook; /* see memory.h */
+    void *code_write_hook_opaque;
     uint64_t frames_free;
     uint64_t alloc_limit; /* every frame at or above this index is used */
     uint64_t pml4;        /* guest-physical */

@@ -129,6 +129,21 @@ bool guest_memory_chunk_used(const struct guest_memory *memory, uint64_t index);
 /* Sets (or with NULL clears) the hook for chunks that come into use later. */
 void guest_memory_set_chunk_hook(struct guest_memory *memory, guest_chunk_hook hook, void *opaque);
 
+/*
+ * The monitor writes to an executable page (a read() into a buffer the
+ * program runs, a debugger's breakpoint): an accelerator that keeps
+ * translations of guest code (tcg) must drop those of the frame at gpa (a
+ * page address). Called on the writing thread, before the write, for every
+ * page a checked write or a writable iovec covers, possibly with the
+ * module's lock held: it must not call back into this module.
+ */
+typedef void (*guest_code_write_hook)(void *opaque, uint64_t gpa);
+void guest_memory_set_code_write_hook(struct guest_memory *memory, guest_code_write_hook hook,
+                                      void *opaque);
+/* Removes the hook if it was set with opaque (a fork's child may have set
+ * its own meanwhile). */
+void guest_memory_clear_code_write_hook(struct guest_memory *memory, void *opaque);
+
 /* ---- physical frames ---------------------------------------------------- */
 
 /*

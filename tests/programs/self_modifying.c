@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 #define ROUNDS 1000
 
@@ -74,6 +75,28 @@ static int other_thread(uint8_t *code)
     return caller_stale;
 }
 
+/* The code comes from read(): the kernel (here the monitor) writes it. */
+static int read_into_code(uint8_t *code)
+{
+    int pipe_fds[2], stale = 0;
+    if (pipe(pipe_fds) != 0)
+        return -1;
+    for (int i = 0; i < ROUNDS / 10; i++) {
+        emit(code, -1);
+        ((function)code)();
+        uint8_t fresh[6];
+        emit(fresh, i);
+        if (write(pipe_fds[1], fresh, sizeof(fresh)) != sizeof(fresh) ||
+            read(pipe_fds[0], code, sizeof(fresh)) != sizeof(fresh))
+            return -1;
+        if (((function)code)() != i)
+            stale++;
+    }
+    close(pipe_fds[0]);
+    close(pipe_fds[1]);
+    return stale;
+}
+
 int main(void)
 {
     uint8_t *code = mmap(NULL, 2 * 4096, PROT_READ | PROT_WRITE | PROT_EXEC,
@@ -88,7 +111,7 @@ int main(void)
         return 1;
     }
     int a = same_thread(code + 64), b = same_thread(in_bss + 4096 + 8);
-    int c = other_thread(code + 4096 + 16);
-    printf("stale calls: same thread %d, in .bss %d, other thread %d\n", a, b, c);
-    return a || b || c;
+    int c = other_thread(code + 4096 + 16), d = read_into_code(code + 128);
+    printf("stale calls: same thread %d, in .bss %d, other thread %d, read() %d\n", a, b, c, d);
+    return a || b || c || d;
 }
