@@ -368,12 +368,25 @@ static enum gdb_agent_status format_piece(struct agent_machine *m, const struct 
 }
 #pragma GCC diagnostic pop
 
+#define ESCAPES "\\abefnrtv\"'"
+static const char ESCAPED[] = "\\\a\b\033\f\n\r\t\v\"'";
+
 static enum gdb_agent_status agent_format(struct agent_machine *m, const char *format,
                                           const uint64_t *args, size_t count, GString *out)
 {
     const char *p = format, *end = format + strlen(format);
     size_t used = 0;
     while (p < end) {
+        if (*p == '\\') {
+            /* gdb sends the format as typed: its escapes are the target's
+             * to process (gdb's format_pieces takes these). */
+            const char *escape = ++p < end ? strchr(ESCAPES, *p) : NULL;
+            if (!escape || !*p)
+                return GDB_AGENT_FORMAT;
+            g_string_append_c(out, ESCAPED[escape - ESCAPES]);
+            p++;
+            continue;
+        }
         if (*p != '%') {
             g_string_append_c(out, *p++);
             continue;

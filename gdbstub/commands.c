@@ -600,6 +600,19 @@ static void handle_detach(struct gdbstub *stub, struct gdbstub_cursor *args)
 
 /* ---- breakpoints ------------------------------------------------------- */
 
+/* A Z0/Z1 and its ";X...;cmds:..." lists (ConditionalBreakpoints+,
+ * BreakpointCommands+); a malformed list refuses the breakpoint. */
+static int insert_code_breakpoint(struct gdbstub *stub, enum gdb_breakpoint_type type,
+                                  uint64_t address, uint64_t kind, struct gdbstub_cursor *args)
+{
+    struct gdb_breakpoint_actions actions;
+    if (!gdb_agent_parse_actions(args->next, (size_t)(args->end - args->next), &actions))
+        return -EINVAL;
+    int result = stub->ops->insert_code_breakpoint(stub->opaque, type, address, kind, &actions);
+    gdb_agent_clear_actions(&actions);
+    return result;
+}
+
 static void handle_breakpoint(struct gdbstub *stub, struct gdbstub_cursor *args, bool insert)
 {
     uint64_t type, address, kind;
@@ -609,8 +622,6 @@ static void handle_breakpoint(struct gdbstub *stub, struct gdbstub_cursor *args,
         gdbstub_reply_error(stub, EINVAL);
         return;
     }
-    /* Conditions and commands (";X...") are only sent to stubs that offer
-     * them; ignore them rather than refuse the breakpoint. */
     if (!gdbstub_at_end(args) && *args->next != ';') {
         gdbstub_reply_error(stub, EINVAL);
         return;
@@ -619,10 +630,15 @@ static void handle_breakpoint(struct gdbstub *stub, struct gdbstub_cursor *args,
         gdbstub_reply_empty(stub);
         return;
     }
-    int result = insert ? stub->ops->insert_breakpoint(stub->opaque, (enum gdb_breakpoint_type)type,
-                                                       address, kind)
-                        : stub->ops->remove_breakpoint(stub->opaque, (enum gdb_breakpoint_type)type,
-                                                       address, kind);
+    int result;
+    if (insert && type <= GDB_BREAKPOINT_HARDWARE && stub->ops->insert_code_breakpoint)
+        result = insert_code_breakpoint(stub, (enum gdb_breakpoint_type)type, address, kind, args);
+    else if (insert) /* conditions sent anyway are ignored: gdb judges them */
+        result = stub->ops->insert_breakpoint(stub->opaque, (enum gdb_breakpoint_type)type, address,
+                                              kind);
+    else
+        result = stub->ops->remove_breakpoint(stub->opaque, (enum gdb_breakpoint_type)type, address,
+                                              kind);
     if (result == 0)
         gdbstub_reply_ok(stub);
     else if (result == -ENOTSUP || result == -ENOSYS)
@@ -688,6 +704,8 @@ static void handle_supported(struct gdbstub *stub, struct gdbstub_cursor *args)
         g_string_append(text, ";QCatchSyscalls+");
     if (stub->ops->signal_filters)
         g_string_append(text, ";QPassSignals+;QProgramSignals+");
+    if (stub->ops->insert_code_breakpoint)
+        g_string_append(text, ";ConditionalBreakpoints+;BreakpointCommands+");
     if (stub->multiprocess)
         g_string_append(text, ";multiprocess+");
     gdbstub_append_signal_features(stub, args, text);
@@ -839,7 +857,7 @@ static void handle_process_info(struct gdbstub *stub, struct gdbstub_cursor *arg
                         "triple:" TRIPLE_HEX ";ostype:linux;endian:little;ptrsize:8;");
 }
 
-static void send_console_output(struct gdbstub *stub, const char *output, size_t length)
+void gdbstub_send_console_output(struct gdbstub *stub, const char *output, size_t length)
 {
     for (size_t done = 0; done < length; done += CONSOLE_CHUNK) {
         size_t chunk = length - done < CONSOLE_CHUNK ? length - done : CONSOLE_CHUNK;
@@ -870,7 +888,7 @@ static void handle_monitor_command(struct gdbstub *stub, struct gdbstub_cursor *
     }
     char *output = stub->ops->monitor_command(stub->opaque, command);
     if (output)
-        send_console_output(stub, output, strlen(output));
+        gdbstub_send_console_output(stub, output, strlen(output));
     gdbstub_reply_ok(stub);
     g_free(output);
     g_free(command);

@@ -5,6 +5,7 @@
  * calls gdbstub_notify_stop. Thread ids are in threads.c.
  */
 #include <inttypes.h>
+#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -165,6 +166,22 @@ void gdbstub_notify_running(struct gdbstub *stub)
     stub->running = true;
     stub->interrupt_sent = false;
     gdbstub_start_accepting(stub);
+}
+
+/* O packets waiting for a slow debugger beyond this go to stdout instead:
+ * a dprintf in a tight loop must not fill the stub's buffer (the
+ * connection would be dropped). */
+#define CONSOLE_PENDING_LIMIT (256 * 1024)
+
+void gdbstub_console_output(struct gdbstub *stub, const char *text, size_t length)
+{
+    if (gdbstub_debugger_present(stub) && stub->running && stub->stop_reply_owed &&
+        stub->pending_output->len < CONSOLE_PENDING_LIMIT) {
+        gdbstub_send_console_output(stub, text, length);
+        return;
+    }
+    fwrite(text, 1, length, stdout);
+    fflush(stdout);
 }
 
 void gdbstub_free(struct gdbstub *stub)

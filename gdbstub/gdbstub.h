@@ -103,6 +103,8 @@ struct gdb_avx512_state {
     uint8_t hi16_zmm[16][64];
 };
 
+struct gdb_breakpoint_actions; /* gdbstub/agent.c, below */
+
 /* What the stub needs from the monitor. Each returns 0 or a negative errno
  * unless said otherwise. */
 struct gdb_target_ops {
@@ -215,6 +217,14 @@ struct gdb_target_ops {
      * write. NULL: never. */
     bool (*has_avx512)(void *opaque);
     int (*avx512)(void *opaque, int64_t thread, struct gdb_avx512_state *state, bool write);
+    /* Z0/Z1 with gdb's target-side conditions and commands (agent
+     * expressions; actions may hold none). A Z0/Z1 again at a breakpoint
+     * of that type replaces its lists, as under gdbserver (gdb re-inserts
+     * to change a condition). actions is the caller's: copy what is kept.
+     * With it, the stub offers ConditionalBreakpoints+ and
+     * BreakpointCommands+ and uses it for every Z0/Z1. NULL: not offered. */
+    int (*insert_code_breakpoint)(void *opaque, enum gdb_breakpoint_type type, uint64_t address,
+                                  uint64_t kind, const struct gdb_breakpoint_actions *actions);
 };
 
 struct gdbstub;
@@ -253,6 +263,11 @@ bool gdbstub_connected(const struct gdbstub *stub);
  * signal 2. */
 void gdbstub_notify_stop(struct gdbstub *stub, const struct gdb_stop *stop);
 
+/* Output of the program's breakpoint commands (dprintf-style agent): to gdb
+ * as O packets while it waits for a stop, else on stdout, as gdbserver
+ * prints it. */
+void gdbstub_console_output(struct gdbstub *stub, const char *text, size_t length);
+
 /* The guest runs without having been stopped (no -S): a debugger that
  * connects gets it interrupted and stopped, as gdbserver does on attach. */
 void gdbstub_notify_running(struct gdbstub *stub);
@@ -260,7 +275,8 @@ void gdbstub_notify_running(struct gdbstub *stub);
 /* The program ended, and gdb has not heard yet of the end of fork children
  * it keeps whose exits came with it (several processes resumed at once):
  * gdbserver tells one per resume, so the stub must go on serving gdb until
- * it has told them all or gdb left. The monitor runs the stub's main loop
+ * it has told them all or gdb left. Also while the end's own reply waits
+ * behind output gdb has not read yet. The monitor runs the stub's main loop
  * meanwhile. Main loop thread. */
 bool gdbstub_owes_stops(const struct gdbstub *stub);
 

@@ -208,6 +208,8 @@ void gdbstub_handle_tls_address(struct gdbstub *stub, struct gdbstub_cursor *arg
 
 /* ---- commands.c: the command table */
 void gdbstub_dispatch(struct gdbstub *stub, const char *payload, size_t length);
+/* output as O packets (hex, CONSOLE_CHUNK bytes each). */
+void gdbstub_send_console_output(struct gdbstub *stub, const char *output, size_t length);
 /* Whether the register layout has the AVX-512 registers (asked once). */
 bool gdbstub_avx512(struct gdbstub *stub);
 /* g or p (args after the letter) for a thread whose registers are gone:

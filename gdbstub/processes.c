@@ -1182,6 +1182,10 @@ bool gdbstub_owes_stops(const struct gdbstub *stub)
 {
     if (!gdbstub_program_ended(stub) || !gdbstub_debugger_present(stub))
         return false;
+    /* The end's own reply may wait behind output gdb has not read yet
+     * (dprintf's O packets): it goes out before the connection closes. */
+    if (stub->pending_output && stub->pending_output->len > 0)
+        return true;
     for (guint i = 0; stub->processes && i < stub->processes->len; i++) {
         const struct gdbstub_process *process = g_ptr_array_index(stub->processes, i);
         /* An end to tell, or ones reached through it (no heir took them). */

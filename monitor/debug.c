@@ -57,6 +57,7 @@ struct breakpoint {
     enum breakpoint_mechanism mechanism;
     uint8_t saved_byte;
     unsigned slot_mask; /* MECHANISM_SLOT: the slots it holds (a watchpoint may need several) */
+    struct gdb_breakpoint_actions actions; /* gdb's target-side conditions and commands */
 };
 
 /* What the main loop does once every vCPU is parked, instead of telling gdb. */
@@ -93,6 +94,12 @@ struct debug_thread {
     /* A faulting access to a trapped page is being single-stepped with the
      * page opened; then the trap is set again and the access judged. */
     bool watch_step;
+    /* A hit gdb is not told of (its conditions are false, or its commands
+     * ran): the program's instruction is stepped alone, the breakpoint at
+     * pass_address out of the way, then the resume pass_action goes on. */
+    bool pass_step;
+    uint64_t pass_address;
+    struct gdb_resume_action pass_action;
     uint64_t watch_pages[MAX_WATCH_PAGES];
     int watch_page_count;
     struct debugger_access watch_accesses[MAX_ACCESSES];
@@ -177,6 +184,11 @@ static int target_fork_release(void *opaque, int64_t child);
 static int target_fork_follow(void *opaque, int64_t child, const char *session);
 static int target_fork_attach(void *opaque, int64_t child, const char *session, int *child_end);
 static void release_fork_children(struct debugger *debugger);
+static void abandon_pass_step(struct debug_thread *self);
+static bool hit_is_reported(struct debug_thread *self, uint64_t address);
+static enum debug_verdict start_pass_step(struct debug_thread *self, uint64_t address);
+static enum debug_verdict finish_pass_step(struct debug_thread *self);
+static int target_read_memory(void *opaque, uint64_t address, void *buffer, size_t length);
 
 struct stop_message {
     struct debugger *debugger;
@@ -326,8 +338,11 @@ static int arm_debug_registers(struct debug_thread *self, bool single_step)
             highest = slot;
     }
     for (int slot = 0; slot <= highest; slot++) {
+        int owner = debugger->slot_owner[slot];
         armed[slot] = debugger->slots[slot];
-        if (debugger->slot_owner[slot] < 0)
+        if (owner < 0 ||
+            (self->pass_step && debugger->breakpoints[owner].address == self->pass_address &&
+             debugger->breakpoints[owner].type <= GDB_BREAKPOINT_HARDWARE))
             armed[slot] = (struct accel_breakpoint){ACCEL_BREAK_EXECUTE, 0, 1};
         count++;
     }
@@ -592,6 +607,10 @@ static enum debug_verdict park(struct debug_thread *self, const struct gdb_stop 
                                bool gives)
 {
     struct debugger *debugger = self->debugger;
+    /* A stop inside the passed instruction (its syscall's fork event): the
+     * breakpoint is planted again, the resume is gdb's to give. */
+    if (self->pass_step)
+        abandon_pass_step(self);
     /* A step out of the kernel for a stop is over: the resume it replaced
      * goes on if the stop was another thread's watch step. */
     if (self->interrupt_step)
@@ -839,6 +858,8 @@ void debugger_thread_leave(struct debug_thread *self)
     if (!self)
         return;
     struct debugger *debugger = self->debugger;
+    if (self->pass_step) /* its instruction ended the thread: the others run on */
+        abandon_pass_step(self);
     disarm_step(self);
     g_mutex_lock(&debugger->mutex);
     if (self->fork_channel >= 0)
@@ -1047,6 +1068,8 @@ static enum debug_verdict handle_breakpoint_trap(struct debug_thread *self, stru
         /* gdb's swbreak semantics: the pc is the breakpoint's address. */
         state->rip = address;
         set_state(self, state, CPU_STATE_GPRS);
+        if (!hit_is_reported(self, address))
+            return start_pass_step(self, address);
         stop.reason = breakpoint->type == GDB_BREAKPOINT_HARDWARE ? GDB_STOP_REASON_HWBREAK
                                                                   : GDB_STOP_REASON_SWBREAK;
     }
@@ -1080,6 +1103,8 @@ static enum debug_verdict handle_trap(struct debug_thread *self, const struct ac
     /* A finished step: #DB from TF, or the accelerator's own. */
     bool step_done = (exit->reason == ACCEL_EXIT_EXCEPTION && self->step_via_tf) ||
                      (exit->reason == ACCEL_EXIT_DEBUG && exit->debug_slot < 0);
+    if (step_done && self->pass_step)
+        return finish_pass_step(self);
     if (step_done && self->interrupt_step)
         return still_in_kernel(self) ? step_out_of_kernel(self) : stop_and_wait(self, NULL);
     if (step_done && in_step_range(self, state.rip)) {
@@ -1092,6 +1117,9 @@ static enum debug_verdict handle_trap(struct debug_thread *self, const struct ac
     }
     if (exit->reason == ACCEL_EXIT_DEBUG && exit->debug_slot >= 0) {
         int owner = debugger->slot_owner[exit->debug_slot];
+        if (owner >= 0 && debugger->breakpoints[owner].type <= GDB_BREAKPOINT_HARDWARE &&
+            !hit_is_reported(self, state.rip))
+            return start_pass_step(self, state.rip);
         if (owner >= 0) {
             stop.reason = slot_reason(&debugger->breakpoints[owner]);
             stop.watch_address = debugger->breakpoints[owner].address;
@@ -1181,6 +1209,209 @@ static bool release_watch_step(struct debug_thread *self)
     return !stop;
 }
 
+/* ---- breakpoint conditions and commands on the target ------------------------ */
+
+/* What gdb's agent expressions read at a hit: the thread's registers, read
+ * once when first asked, and memory as gdb sees it (int3s hidden). */
+struct hit_context {
+    struct debug_thread *self;
+    bool have_state, have_fpu;
+    struct cpu_state state;
+    struct cpu_fpu_state fpu;
+    GString *output;
+};
+
+#define GDB_REGISTER_FIRST_FPU 24 /* st0: the first register of the x87/SSE state */
+
+static int hit_read_register(void *opaque, int regnum, uint64_t *value)
+{
+    struct hit_context *hit = opaque;
+    const struct accel_ops *ops = hit->self->debugger->guest->accel_ops;
+    size_t size;
+    if (regnum < 0 || regnum >= GDB_REGISTER_COUNT || gdb_register_offset(regnum, &size) < 0)
+        return -EINVAL;
+    if (regnum == GDB_REGISTER_ORIG_RAX) { /* not in a syscall at a breakpoint */
+        *value = UINT64_MAX;
+        return 0;
+    }
+    if (!hit->have_state &&
+        get_state(hit->self, &hit->state, CPU_STATE_GPRS | CPU_STATE_SEGMENTS) < 0)
+        return -EIO;
+    hit->have_state = true;
+    if (regnum >= GDB_REGISTER_FIRST_FPU && !hit->have_fpu &&
+        ops->get_fpu(hit->self->accel, &hit->fpu) < 0)
+        return -EIO;
+    hit->have_fpu |= regnum >= GDB_REGISTER_FIRST_FPU;
+    uint8_t bytes[64] = {0};
+    gdb_register_get(regnum, &hit->state, &hit->fpu, bytes);
+    memcpy(value, bytes, sizeof *value); /* the low 8 bytes, little-endian as the host */
+    return 0;
+}
+
+static int hit_read_memory(void *opaque, uint64_t address, void *buffer, size_t length)
+{
+    struct hit_context *hit = opaque;
+    return target_read_memory(hit->self->debugger, address, buffer, length);
+}
+
+static void hit_output(void *opaque, const char *text, size_t length)
+{
+    struct hit_context *hit = opaque;
+    g_string_append_len(hit->output, text, (gssize)length);
+}
+
+struct output_message {
+    struct debugger *debugger;
+    GString *text;
+};
+
+static gboolean deliver_output(gpointer data)
+{
+    struct output_message *message = data;
+    gdbstub_console_output(message->debugger->stub, message->text->str, message->text->len);
+    return G_SOURCE_REMOVE;
+}
+
+static void free_output(gpointer data)
+{
+    struct output_message *message = data;
+    g_string_free(message->text, TRUE);
+    g_free(message);
+}
+
+/* Queued before any stop this thread reports next: gdb prints it first. */
+static void post_output(struct debugger *debugger, GString *text)
+{
+    struct output_message *message = g_new(struct output_message, 1);
+    message->debugger = debugger;
+    message->text = text;
+    invoke_on_loop(debugger, G_PRIORITY_DEFAULT, deliver_output, message, free_output);
+}
+
+/* Whether any code breakpoint at address has conditions or commands. */
+static bool hit_has_actions(struct debugger *debugger, uint64_t address)
+{
+    for (int i = 0; i < MAX_BREAKPOINTS; i++) {
+        const struct breakpoint *breakpoint = &debugger->breakpoints[i];
+        if (breakpoint->used && breakpoint->address == address &&
+            breakpoint->type <= GDB_BREAKPOINT_HARDWARE &&
+            (breakpoint->actions.condition_count || breakpoint->actions.command_count))
+            return true;
+    }
+    return false;
+}
+
+/*
+ * A hit on the code breakpoints at address, judged on the target as
+ * gdbserver does (ConditionalBreakpoints+, BreakpointCommands+): gdb hears
+ * of it when a condition of one of them is true or fails to evaluate (or
+ * one has none) and none has commands. The commands of those whose
+ * condition holds run now (dprintf-style agent: their printf output goes to
+ * gdb), and the program goes on without a stop.
+ */
+static bool hit_is_reported(struct debug_thread *self, uint64_t address)
+{
+    struct debugger *debugger = self->debugger;
+    if (!hit_has_actions(debugger, address))
+        return true;
+    struct hit_context hit = {.self = self, .output = g_string_new(NULL)};
+    struct gdb_agent_target target = {&hit, hit_read_register, hit_read_memory, hit_output};
+    bool holds = false, commands = false;
+    for (int i = 0; i < MAX_BREAKPOINTS; i++) {
+        const struct breakpoint *breakpoint = &debugger->breakpoints[i];
+        if (!breakpoint->used || breakpoint->address != address ||
+            breakpoint->type > GDB_BREAKPOINT_HARDWARE ||
+            !gdb_agent_conditions_hold(&breakpoint->actions, &target))
+            continue;
+        holds = true;
+        commands |= breakpoint->actions.command_count > 0;
+        gdb_agent_run_commands(&breakpoint->actions, &target);
+    }
+    if (hit.output->len)
+        post_output(debugger, hit.output);
+    else
+        g_string_free(hit.output, TRUE);
+    return holds && !commands;
+}
+
+/* The breakpoint goes back and the resume the hit interrupted is the
+ * thread's again. */
+static void end_pass_step(struct debug_thread *self)
+{
+    struct debugger *debugger = self->debugger;
+    disarm_step(self);
+    self->pass_step = false;
+    if (find_breakpoint(debugger, self->pass_address, MECHANISM_INT3))
+        write_byte(debugger, self->pass_address, INT3);
+    self->action = self->pass_action;
+}
+
+/* A hit gdb is not told of: the program's instruction at address runs as
+ * if no breakpoint were there. Like a watch step, every other thread parks
+ * first (none may run past the breakpoint while it is out); the int3 is
+ * taken out (a slot is left unarmed) and the instruction stepped. When a
+ * stop is under way the thread parks at the breakpoint instead; its next
+ * resume hits it again. */
+static enum debug_verdict start_pass_step(struct debug_thread *self, uint64_t address)
+{
+    struct debugger *debugger = self->debugger;
+    if (!claim_watch_step(self))
+        return stop_and_wait(self, NULL);
+    const struct breakpoint *int3 = find_breakpoint(debugger, address, MECHANISM_INT3);
+    if (int3)
+        write_byte(debugger, address, int3->saved_byte);
+    self->pass_step = true;
+    self->pass_address = address;
+    self->pass_action = self->action;
+    self->action.mode = GDB_RESUME_STEP;
+    /* TF, trapped through the guest IDT, on every accelerator: tcg's own
+     * step retranslates all code on the way in and out (40 ms a hit). */
+    struct cpu_state state;
+    if (get_state(self, &state, CPU_STATE_GPRS) == 0) {
+        state.rflags |= RFLAGS_TF;
+        set_state(self, &state, CPU_STATE_GPRS);
+        self->step_via_tf = self->stepping = true;
+    }
+    arm_debug_registers(self, !self->stepping);
+    self->stepping = true;
+    return DEBUG_RESUME;
+}
+
+/* The instruction ran (a single-step trap, or it was a syscall that
+ * returned): on with the resume, or its end when that was a step. */
+static enum debug_verdict finish_pass_step(struct debug_thread *self)
+{
+    end_pass_step(self);
+    if (!release_watch_step(self))
+        return stop_and_wait(self, NULL);
+    struct cpu_state state;
+    if (self->action.mode != GDB_RESUME_CONTINUE && !is_detached(self->debugger) &&
+        (get_state(self, &state, CPU_STATE_GPRS) < 0 || !in_step_range(self, state.rip))) {
+        struct gdb_stop stop = {.kind = GDB_STOP_SIGNAL, .signal = GDB_SIGNAL_TRAP};
+        return stop_and_wait(self, &stop);
+    }
+    arm_resume(self);
+    return DEBUG_RESUME;
+}
+
+/* The instruction ended otherwise (a fault, a stop inside its syscall):
+ * the breakpoint goes back, the other threads run on unless a stop holds
+ * them. */
+static void abandon_pass_step(struct debug_thread *self)
+{
+    end_pass_step(self);
+    arm_resume(self);
+    release_watch_step(self);
+}
+
+/* Whether exit is the end of the pass step's instruction or a kick. */
+static bool continues_pass_step(const struct debug_thread *self, const struct accel_exit *exit)
+{
+    return exit->reason == ACCEL_EXIT_STOPPED || exit->reason == ACCEL_EXIT_SYSCALL ||
+           (exit->reason == ACCEL_EXIT_DEBUG && exit->debug_slot < 0) ||
+           (exit->reason == ACCEL_EXIT_EXCEPTION && exit->vector == 1 && self->step_via_tf);
+}
+
 static void abandon_watch_step(struct debug_thread *self);
 
 /* The program touched a page a watchpoint traps: with every other thread
@@ -1264,8 +1495,8 @@ static enum debug_verdict handle_kick(struct debug_thread *self)
     g_mutex_unlock(&debugger->mutex);
     if (killed)
         return DEBUG_KILLED;
-    /* A watch step runs alone: its one instruction goes on. */
-    if (self->watch_step)
+    /* A watch or pass step runs alone: its one instruction goes on. */
+    if (self->watch_step || self->pass_step)
         return DEBUG_RESUME;
     if (!stopping)
         return DEBUG_FATAL;
@@ -1323,8 +1554,12 @@ static enum debug_verdict handle_exit(struct debug_thread *self, const struct ac
         return DEBUG_FATAL;
     if (self->watch_step && !continues_watch_step(self, exit))
         abandon_watch_step(self);
+    if (self->pass_step && !continues_pass_step(self, exit))
+        abandon_pass_step(self);
     switch (exit->reason) {
     case ACCEL_EXIT_SYSCALL: {
+        if (self->pass_step)
+            return finish_pass_step(self);
         /* The stepped instruction was a syscall: the step ends after it.
          * A step out of the kernel for another thread's stop is no event:
          * the thread only parks there. */
@@ -1890,10 +2125,41 @@ static int target_insert_breakpoint(void *opaque, enum gdb_breakpoint_type type,
     return 0;
 }
 
+static struct breakpoint *find_typed(struct debugger *debugger, enum gdb_breakpoint_type type,
+                                     uint64_t address)
+{
+    for (int i = 0; i < MAX_BREAKPOINTS; i++) {
+        struct breakpoint *breakpoint = &debugger->breakpoints[i];
+        if (breakpoint->used && breakpoint->type == type && breakpoint->address == address)
+            return breakpoint;
+    }
+    return NULL;
+}
+
+/* Z0/Z1 with gdb's lists: again at a breakpoint of that type, the lists
+ * are replaced (gdb re-inserts to change a condition), as gdbserver does. */
+static int target_insert_code_breakpoint(void *opaque, enum gdb_breakpoint_type type,
+                                         uint64_t address, uint64_t kind,
+                                         const struct gdb_breakpoint_actions *actions)
+{
+    struct debugger *debugger = opaque;
+    struct breakpoint *breakpoint = find_typed(debugger, type, address);
+    if (!breakpoint) {
+        int result = target_insert_breakpoint(opaque, type, address, kind);
+        if (result < 0)
+            return result;
+        breakpoint = find_typed(debugger, type, address);
+    }
+    gdb_agent_clear_actions(&breakpoint->actions);
+    gdb_agent_copy_actions(&breakpoint->actions, actions);
+    return 0;
+}
+
 static void remove_breakpoint_at(struct debugger *debugger, int index)
 {
     struct breakpoint *breakpoint = &debugger->breakpoints[index];
     breakpoint->used = false;
+    gdb_agent_clear_actions(&breakpoint->actions);
     if (breakpoint->mechanism == MECHANISM_SLOT) {
         for (int slot = 0; slot < ACCEL_MAX_HW_BREAKPOINTS; slot++) {
             if (breakpoint->slot_mask & (1u << slot))
@@ -2254,6 +2520,7 @@ static const struct gdb_target_ops target_ops = {
     .interrupt = target_interrupt,
     .insert_breakpoint = target_insert_breakpoint,
     .remove_breakpoint = target_remove_breakpoint,
+    .insert_code_breakpoint = target_insert_code_breakpoint,
     .kill = target_kill,
     .detach = target_detach,
     .disconnected = target_disconnected,

@@ -90,6 +90,29 @@ static int breakpoint(void *opaque, enum gdb_breakpoint_type type, uint64_t addr
     return address & 1 ? -ENOSPC : 0;
 }
 
+/* The agent's view of the fake: its registers, its memory, output dropped. */
+static int agent_register(void *opaque, int regnum, uint64_t *value)
+{
+    struct fake_target *target = opaque;
+    if (regnum < 0 || regnum >= GDB_REGISTER_COUNT)
+        return -EINVAL;
+    uint8_t bytes[64] = {0};
+    gdb_register_get(regnum, &target->state, &target->fpu, bytes);
+    memcpy(value, bytes, sizeof *value);
+    return 0;
+}
+
+/* Conditions and commands are run at once, as at a hit: the fuzzer feeds
+ * the interpreter every bytecode it makes up. */
+static int code_breakpoint(void *opaque, enum gdb_breakpoint_type type, uint64_t address,
+                           uint64_t kind, const struct gdb_breakpoint_actions *actions)
+{
+    struct gdb_agent_target agent = {opaque, agent_register, read_memory, NULL};
+    gdb_agent_conditions_hold(actions, &agent);
+    gdb_agent_run_commands(actions, &agent);
+    return breakpoint(opaque, type, address, kind);
+}
+
 static char *monitor_command(void *opaque, const char *command)
 {
     (void)opaque;
@@ -125,6 +148,7 @@ static const struct gdb_target_ops fake_ops = {
     .interrupt = do_nothing,
     .insert_breakpoint = breakpoint,
     .remove_breakpoint = breakpoint,
+    .insert_code_breakpoint = code_breakpoint,
     .kill = do_nothing,
     .detach = do_nothing,
     .disconnected = do_nothing,

@@ -36,6 +36,9 @@ gdb_packets() {
     seed_packet continue 'c'
     seed_packet vcont 'vCont;s:1;c'
     seed_packet breakpoint 'Z0,400000,1'
+    # What gdb 13 sends for `break hit if i == 500 && counter >= 0` and a dprintf.
+    seed_packet condition 'Z0,401622,1;X32,26000622100222ec1608021916202301f41320001821002f24004a62f01916202200140e20002a21002f2201210031220027'
+    seed_packet dprintf 'Z0,401649,1;cmds:1,X1e,26000622100222ec1608021916202200220034010007693d25645c6e0027'
     seed_packet xfer 'qXfer:features:read:target.xml:0,ffb'
     seed_packet monitor 'qRcmd,68656c70'
     seed_packet binary 'X400000,2:}]}}'

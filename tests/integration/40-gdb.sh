@@ -192,18 +192,26 @@ gdb_kernel_boot() {
 gdbserver_session() {
     local dir=$1 program=$2
     shift 2
+    start_gdbserver "$dir" "$program"
+    timeout -k 5 "$TIMEOUT" gdb -batch -nx -ex "file $program" \
+        -ex "target remote 127.0.0.1:$GDBSERVER_PORT" "$@" >"$dir/native.out" 2>&1
+    wait "$GDBSERVER_PID"
+}
+
+# start_gdbserver DIR PROGRAM: gdbserver running PROGRAM natively (arguments in
+# $GDBSERVER_ARGS), its output in DIR/gdbserver.out; sets GDBSERVER_PID and GDBSERVER_PORT
+# once it listens.
+start_gdbserver() {
+    local dir=$1 program=$2
     # shellcheck disable=SC2086 # the arguments are words
     timeout -k 5 "$TIMEOUT" gdbserver --once 127.0.0.1:0 "$program" ${GDBSERVER_ARGS:-} \
         >"$dir/gdbserver.out" 2>&1 &
-    local server=$! port
+    GDBSERVER_PID=$!
     for _ in $(seq 100); do
-        port=$(sed -nE 's/^Listening on port ([0-9]+).*/\1/p' "$dir/gdbserver.out")
-        [ -n "$port" ] && break
+        GDBSERVER_PORT=$(sed -nE 's/^Listening on port ([0-9]+).*/\1/p' "$dir/gdbserver.out")
+        [ -n "$GDBSERVER_PORT" ] && break
         sleep 0.05
     done
-    timeout -k 5 "$TIMEOUT" gdb -batch -nx -ex "file $program" -ex "target remote 127.0.0.1:$port" \
-        "$@" >"$dir/native.out" 2>&1
-    wait "$server"
 }
 
 gdb_registers_vs_gdbserver() {
@@ -980,4 +988,101 @@ gdb_threads_watch() {
 }
 for gdb_libc in glibc musl; do
     custom "gdb/$gdb_libc/threads-watch" gdb_threads_watch "$gdb_libc"
+done
+
+# Breakpoint conditions and commands run by the target (ConditionalBreakpoints+,
+# BreakpointCommands+), as under gdbserver. conditions_pair ACCEL DIR LIBC GDB-ARGS...: the
+# gdb script against hermitux-run and against gdbserver running the same program natively;
+# gdb's output in DIR/vm.out and DIR/native.out, its remote log (stderr) in DIR/vm.log and
+# DIR/native.log, what the program (and gdbserver) printed in DIR/out and
+# DIR/gdbserver.out.
+conditions_pair() {
+    local accel=$1 dir=$2 libc=$3
+    shift 3
+    local program=$GDB_PROGRAMS/gdb-$libc/conditions
+    start_monitor "$dir" --accel="$accel" -S "$program"
+    timeout -k 5 "$TIMEOUT" gdb -batch -nx -ex "set pagination off" -ex "file $program" \
+        -ex "target remote $dir/gdb.sock" "$@" >"$dir/vm.out" 2>"$dir/vm.log"
+    finish_monitor "$dir"
+    GDBSERVER_ARGS='' start_gdbserver "$dir" "$program"
+    timeout -k 5 "$TIMEOUT" gdb -batch -nx -ex "set pagination off" -ex "file $program" \
+        -ex "target remote 127.0.0.1:$GDBSERVER_PORT" "$@" >"$dir/native.out" 2>"$dir/native.log"
+    wait "$GDBSERVER_PID"
+}
+
+have_gdbserver() {
+    command -v gdbserver >/dev/null || {
+        echo "gdbserver not installed"
+        return 77
+    }
+}
+
+# The breakpoint stops gdb was told of (stop replies in its remote log).
+stop_replies() {
+    grep -cE 'Packet received: T05.*(sw|hw)break' "$1" || true
+}
+
+# A breakpoint hit 1000 times whose condition (a local, and a byte through a pointer) holds
+# once: gdb is told of one stop, not 1000, and sees the values gdbserver shows. Today's stub
+# without ConditionalBreakpoints made gdb evaluate it: 1000 stop replies.
+gdb_conditions_on_target() {
+    local accel=$1 dir=$2 libc=$3
+    have_gdb || return 77
+    have_gdbserver || return 77
+    conditions_pair "$accel" "$dir" "$libc" -ex "set breakpoint condition-evaluation target" \
+        -ex "break visit if i == 777 && kind[0] == 111" -ex "set debug remote 1" \
+        -ex "continue" -ex "print i" -ex "print total" -ex "print kind" -ex "continue"
+    expect "$dir" vm.out '^Breakpoint 1, visit \(i=777, kind=0x[0-9a-f]+ "odd"\)' \
+        '^\$1 = 777$' '^\$2 = 301864$' 'exited normally' || return 1
+    expect "$dir" vm.log 'Sending packet: \$Z0,[0-9a-f]+,1;X[0-9a-f]+,' || return 1
+    expect "$dir" out '^total=500000$' || return 1
+    local filter='^(Breakpoint 1,|\$[0-9]+ = |\[Inferior 1 .* exited)'
+    grep -E "$filter" "$dir/vm.out" | sed -E 's/process [0-9]+/process N/' >"$dir/vm.lines"
+    grep -E "$filter" "$dir/native.out" | sed -E 's/process [0-9]+/process N/' >"$dir/native.lines"
+    if ! diff -u "$dir/native.lines" "$dir/vm.lines" >"$dir/diff"; then
+        echo "gdb shows other values than under gdbserver: $(tr '\n' '|' <"$dir/diff" | cut -c1-400)"
+        return 1
+    fi
+    local vm native
+    vm=$(stop_replies "$dir/vm.log") native=$(stop_replies "$dir/native.log")
+    if [ "$vm" != 1 ] || [ "$native" != 1 ]; then
+        echo "gdb was told of $vm stops (gdbserver: $native), expected 1"
+        return 1
+    fi
+    expect_status "$dir" 0
+}
+
+# dprintf-style agent: the target runs the printf bytecode at each of the 1000 calls and
+# does not stop (the breakpoint is never hit for gdb); the lines are gdbserver's (which
+# prints them on its own output, hermitux-run sends them to gdb as O packets).
+gdb_dprintf_agent() {
+    local accel=$1 dir=$2 libc=$3
+    have_gdb || return 77
+    have_gdbserver || return 77
+    conditions_pair "$accel" "$dir" "$libc" -ex 'dprintf visit,"visit %d %s\n", i, kind' \
+        -ex "set dprintf-style agent" -ex "set debug remote 1" -ex "continue" \
+        -ex "info breakpoints"
+    expect "$dir" vm.out 'exited normally' '^        agent-printf "visit %d %s\\n", i, kind' ||
+        return 1
+    expect "$dir" vm.log 'Sending packet: \$Z0,[0-9a-f]+,1;cmds:1,X[0-9a-f]+,' || return 1
+    expect "$dir" out '^total=500000$' || return 1
+    local pattern='^visit [0-9]+ (even|odd)$'
+    # gdb prints O packets on its stderr (with its remote log).
+    cat "$dir/vm.out" "$dir/vm.log" "$dir/out" | grep -E "$pattern" >"$dir/vm.lines"
+    cat "$dir/native.out" "$dir/native.log" "$dir/gdbserver.out" | grep -E "$pattern" \
+        >"$dir/native.lines"
+    if [ "$(wc -l <"$dir/vm.lines")" != 1000 ] || [ "$(sed -n 778p "$dir/vm.lines")" != "visit 777 odd" ] ||
+        ! diff -q "$dir/native.lines" "$dir/vm.lines" >/dev/null; then
+        echo "dprintf lines differ from gdbserver's: $(wc -l <"$dir/vm.lines") vs $(wc -l <"$dir/native.lines")"
+        return 1
+    fi
+    if grep -q 'already hit' "$dir/vm.out" || [ "$(stop_replies "$dir/vm.log")" != 0 ]; then
+        echo "the dprintf stopped the program for gdb"
+        return 1
+    fi
+    expect_status "$dir" 0
+}
+for gdb_libc in glibc musl; do
+    custom "gdb/$gdb_libc/conditions-on-target" gdb_conditions_on_target "$gdb_libc"
+    custom "gdb/$gdb_libc/dprintf-agent" gdb_dprintf_agent "$gdb_libc"
 done

@@ -351,6 +351,23 @@ TEST_F(AgentTest, PrintfFormatsIntegersAndProgramStrings)
     EXPECT_EQ("   he|5   |%|(null)", thread.output);
 }
 
+// gdb 13's command for `dprintf other,"i=%d\n", i` (dprintf-style agent):
+// the format comes as typed, its escapes for the target to process.
+const char kDprintfCommand[] = "26000622100222ec1608021916202200220034010007693d25645c6e0027";
+
+TEST_F(AgentTest, GdbDprintfCommand)
+{
+    SetI(41);
+    uint64_t value;
+    EXPECT_EQ(GDB_AGENT_EMPTY_STACK, Eval(FromHex(kDprintfCommand), &value));
+    EXPECT_EQ("i=41\n", thread.output);
+    thread.output.clear();
+    EXPECT_EQ(GDB_AGENT_EMPTY_STACK, Eval(PrintfBytes({}, 0, "\\t\\\\\\\"\\e\\a"), &value));
+    EXPECT_EQ("\t\\\"\033\a", thread.output);
+    EXPECT_EQ(GDB_AGENT_FORMAT, Eval(PrintfBytes({}, 0, "\\q"), &value));
+    EXPECT_EQ(GDB_AGENT_FORMAT, Eval(PrintfBytes({}, 0, "x\\"), &value));
+}
+
 TEST_F(AgentTest, PrintfRefusesWhatItCannotFormat)
 {
     uint64_t value;

@@ -56,6 +56,9 @@ struct FakeTarget {
     std::map<uint64_t, std::vector<uint8_t>> pages;
     std::vector<ResumeCall> resumes;
     std::vector<BreakpointCall> breakpoints;
+    std::vector<size_t> conditions, commands; // of each Z0/Z1 (insert_code_breakpoint)
+    std::vector<uint8_t> first_condition;
+    bool persist = false;
     int breakpoint_result = 0;
     int resume_result = 0;
     int interrupts = 0, kills = 0, detaches = 0, disconnects = 0, register_writes = 0;
@@ -266,6 +269,18 @@ const gdb_target_ops kFakeOps = {
     },
     nullptr, // no AVX-512 (kAvx512Ops has it)
     nullptr,
+    [](void *opaque, gdb_breakpoint_type type, uint64_t address, uint64_t kind,
+       const gdb_breakpoint_actions *actions) {
+        Fake(opaque)->breakpoints.push_back({true, type, address, kind});
+        Fake(opaque)->conditions.push_back(actions->condition_count);
+        Fake(opaque)->commands.push_back(actions->command_count);
+        if (actions->condition_count && Fake(opaque)->first_condition.empty())
+            Fake(opaque)->first_condition.assign(actions->conditions[0].bytes,
+                                                 actions->conditions[0].bytes +
+                                                     actions->conditions[0].length);
+        Fake(opaque)->persist = actions->persist;
+        return Fake(opaque)->breakpoint_result;
+    },
 };
 
 std::string Checksum(const std::string &payload)
@@ -1277,6 +1292,28 @@ TEST_F(GdbstubTest, BreakpointsGoThroughTheTarget)
     EXPECT_EQ(fake_.breakpoints[3].type, GDB_WATCHPOINT_WRITE);
     EXPECT_EQ(fake_.breakpoints[3].kind, 8u);
     EXPECT_EQ(fake_.breakpoints[4].type, GDB_WATCHPOINT_ACCESS);
+}
+
+TEST_F(GdbstubTest, ConditionsAndCommandsGoWithZ0AndZ1)
+{
+    EXPECT_NE(Ask("qSupported:swbreak+").find(";ConditionalBreakpoints+;BreakpointCommands+"),
+              std::string::npos);
+    EXPECT_EQ(Ask("Z0,401000,1;X3,220127X2,0027"), "OK");
+    EXPECT_EQ(Ask("Z1,401004,1;cmds:1,X1,27"), "OK");
+    EXPECT_EQ(Ask("Z0,401008,1;X1,27;cmds:0,X1,27X1,27"), "OK");
+    ASSERT_EQ(fake_.conditions.size(), 3u);
+    EXPECT_EQ(fake_.conditions[0], 2u);
+    EXPECT_EQ(fake_.first_condition, (std::vector<uint8_t>{0x22, 0x01, 0x27}));
+    EXPECT_EQ(fake_.commands[1], 1u);
+    EXPECT_EQ(fake_.conditions[2], 1u);
+    EXPECT_EQ(fake_.commands[2], 2u);
+    EXPECT_FALSE(fake_.persist);
+    // Hostile lists: refused, the target never asked.
+    for (const char *bad :
+         {"Z0,401000,1;X", "Z0,401000,1;Xffffffffffffffff,00", "Z0,401000,1;X4,00",
+          "Z0,401000,1;cmds:1,", "Z0,401000,1;Q", "Z1,401000,1;X2,zzzz"})
+        EXPECT_EQ(Ask(bad), "E22") << bad;
+    EXPECT_EQ(fake_.conditions.size(), 3u);
 }
 
 TEST_F(GdbstubTest, BreakpointErrors)
