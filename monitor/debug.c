@@ -109,7 +109,14 @@ struct debug_thread {
      * (show_syscall_stop): rip past the call's instruction at its entry,
      * where it left the vCPU, and the restart code of a call interrupted
      * (the personality rewound it onto its instruction), else 0. */
-    bool in_syscall;     /* between entry and return: a signal stop inside the call */
+    bool in_syscall; /* between entry and return: a signal stop inside the call */
+    /* Resumed with a single step from a stop inside a call (a fork event):
+     * the step ends at the call's return (debugger_park). */
+    bool step_ends_at_return;
+    /* That stop came in a call made under the debugger's TF (a stepi of the
+     * syscall): the call returns with the flags of its entry, TF with them,
+     * which the step's end no longer clears (debugger_syscall_stop). */
+    bool clear_tf_at_return;
     bool at_syscall_end; /* the last exit was a syscall that returned */
     uint64_t syscall_entry_rip, syscall_end_rip;
     long restart_code;
@@ -665,6 +672,8 @@ static enum debug_verdict stop_and_wait(struct debug_thread *self, const struct 
     return verdict;
 }
 
+static bool in_step_range(struct debug_thread *self, uint64_t rip);
+
 enum debug_verdict debugger_park(struct debugger *debugger, const struct gdb_stop *stop,
                                  int *resume_signal)
 {
@@ -672,8 +681,25 @@ enum debug_verdict debugger_park(struct debugger *debugger, const struct gdb_sto
     *resume_signal = 0;
     if (!self || self->debugger != debugger)
         return DEBUG_RESUME;
+    bool tf_step = self->step_via_tf;
     enum debug_verdict verdict = park(self, stop, true, false);
+    bool process_event =
+        stop && (stop->reason == GDB_STOP_REASON_FORK || stop->reason == GDB_STOP_REASON_VFORK ||
+                 stop->reason == GDB_STOP_REASON_VFORK_DONE);
+    if (tf_step && self->in_syscall && process_event)
+        self->clear_tf_at_return = true; /* a vfork stops twice in the call */
     *resume_signal = self->action.signal;
+    /* A single step from a stop inside the call (a fork or vfork event)
+     * ends when the call returns, before any instruction runs: Linux
+     * reports the return to a stepping tracer so, and gdb's stepi over a
+     * fork ended one instruction late here. */
+    if (verdict == DEBUG_RESUME && self->in_syscall && process_event && !is_detached(debugger)) {
+        struct cpu_state state;
+        self->step_ends_at_return =
+            self->action.mode == GDB_RESUME_STEP ||
+            (self->action.mode == GDB_RESUME_RANGE_STEP &&
+             get_state(self, &state, CPU_STATE_GPRS) == 0 && !in_step_range(self, state.rip));
+    }
     return verdict;
 }
 
@@ -925,6 +951,19 @@ static bool run_to_program_entry(struct debug_thread *self)
 
 static bool syscall_caught(struct debugger *debugger, uint64_t number);
 
+/* See clear_tf_at_return in struct debug_thread: r11 too, as after a
+ * stepped syscall. */
+static void clear_tf_at_return(struct debug_thread *self)
+{
+    struct cpu_state state;
+    if (!self->clear_tf_at_return || get_state(self, &state, CPU_STATE_GPRS) < 0)
+        return;
+    self->clear_tf_at_return = false;
+    state.rflags &= ~RFLAGS_TF;
+    state.r11 &= ~RFLAGS_TF;
+    set_state(self, &state, CPU_STATE_GPRS);
+}
+
 /*
  * The stop of a program that came across an execve under gdb, as Linux's
  * exec event: at the new program's first instruction (gdbserver shows it
@@ -988,7 +1027,7 @@ bool debugger_owns_tf(const struct debug_thread *self)
 
 bool debugger_stepping(struct debug_thread *self)
 {
-    return self && self->stepping;
+    return self && (self->stepping || self->step_ends_at_return);
 }
 
 enum debug_verdict debugger_before_run(struct debug_thread *self)
@@ -1558,6 +1597,7 @@ static enum debug_verdict handle_exit(struct debug_thread *self, const struct ac
         abandon_pass_step(self);
     switch (exit->reason) {
     case ACCEL_EXIT_SYSCALL: {
+        self->step_ends_at_return = false;
         if (self->pass_step)
             return finish_pass_step(self);
         /* The stepped instruction was a syscall: the step ends after it.
@@ -1635,6 +1675,7 @@ enum debug_verdict debugger_syscall_stop(struct debug_thread *self, bool entry)
         self->at_syscall_end = false;
     } else {
         note_syscall_end(self);
+        clear_tf_at_return(self);
     }
     if (is_detached(self->debugger) || !gdbstub_connected(self->debugger->stub))
         return DEBUG_RESUME;

@@ -408,6 +408,13 @@ static enum syscall_next perform_syscall(struct vcpu *vcpu)
     /* rt_sigreturn, a signal frame or a restart: the registers are set. */
     if (outcome == LINUX_RESUME)
         return SYSCALL_RESUME;
+    /* A debugger that stopped the thread inside the call (a fork event) may
+     * have set registers meanwhile (gdb puts the pc back after a displaced
+     * step): the call returns into those, not into the copy taken above. */
+    if (vcpu->debug && guest->accel_ops->get_state(vcpu->accel, &state, CPU_STATE_GPRS) < 0) {
+        end_run_with_error(vcpu, "cannot read vCPU registers");
+        return SYSCALL_RUN_ENDED;
+    }
     state.rax = result;
     if (guest->accel_ops->set_state(vcpu->accel, &state, CPU_STATE_GPRS) < 0) {
         end_run_with_error(vcpu, "cannot write vCPU registers");

@@ -179,6 +179,32 @@ gdb_process_events() {
     same_as_gdbserver "$dir"
 }
 
+# stepi over the fork's and the vfork's `syscall` instruction (fork and vfork events on):
+# the step ends right after the instruction, as under ptrace, whose fork event stops inside
+# the call and whose step then ends at the call's return. Before, the step went one
+# instruction (vfork) or three (fork, gdb's TF left set) further, and a displaced step's pc
+# was lost when the call returned (step-over-syscall.exp).
+gdb_stepi_over_fork() {
+    local accel=$1 dir=$2 libc=$3
+    have_gdbserver || return 77
+    cat >"$dir/to-syscall.gdb" <<'EOS'
+while *(unsigned short *)$pc != 0x050f
+  stepi
+end
+set $at = $pc
+stepi
+printf "stepped %d bytes\n", $pc - $at
+EOS
+    SESSION_PROGRAM=forker signal_session "$accel" "$dir" "$libc" "" \
+        -ex "break fork" -ex continue -ex delete -x "$dir/to-syscall.gdb" -ex kill
+    expect "$dir" gdb.out.norm '^stepped 2 bytes$' || return 1
+    same_as_gdbserver "$dir" || return 1
+    signal_session "$accel" "$dir" "$libc" vfork \
+        -ex "break vfork" -ex continue -ex delete -x "$dir/to-syscall.gdb" -ex kill
+    expect "$dir" gdb.out.norm '^stepped 2 bytes$' || return 1
+    same_as_gdbserver "$dir"
+}
+
 # set follow-fork-mode child: gdb detaches the parent (D;PID), which runs on and reaps its
 # child; the child, stopped at its birth, is debugged: its breakpoint hits, bt shows its
 # stack, and its exit code comes through; as gdbserver.
@@ -771,4 +797,7 @@ custom "gdb-signals/glibc/handle" gdb_signal_handle glibc
 custom "gdb-signals/glibc/given" gdb_signal_given glibc
 custom "gdb-signals/glibc/siginfo-write" gdb_siginfo_write glibc
 custom "gdb-process/glibc/events" gdb_process_events glibc
+for gdb_libc in glibc musl; do
+    custom "gdb-process/$gdb_libc/stepi-over-fork" gdb_stepi_over_fork "$gdb_libc"
+done
 custom "gdb-process/glibc/detach-parent-keep-child" gdb_detach_parent_keep_child glibc
