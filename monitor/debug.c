@@ -1020,6 +1020,13 @@ enum debug_verdict debugger_before_start(struct debug_thread *self)
     return stop_and_wait(self, &stop);
 }
 
+bool debugger_gdb_step_under_way(struct debugger *debugger)
+{
+    struct debug_thread *self = current_thread;
+    return self && self->debugger == debugger && self->stepping && !self->interrupt_step &&
+           !self->watch_step && !self->pass_step && self->action.mode != GDB_RESUME_CONTINUE;
+}
+
 bool debugger_owns_tf(const struct debug_thread *self)
 {
     return self && self->step_via_tf;

@@ -68,6 +68,11 @@ bool debugger_stepping(struct debug_thread *thread);
  * a thread or process cloned now must not inherit it (Linux clears a
  * ptracer's TF in a new task, user_disable_single_step). */
 bool debugger_owns_tf(const struct debug_thread *thread);
+/* The calling vCPU thread runs a step gdb asked for (stepi, or a range
+ * step of next/step): a signal gdb passes is still reported then, as
+ * gdbserver does (gdb steps over its handler with a breakpoint at the
+ * interrupted pc). */
+bool debugger_gdb_step_under_way(struct debugger *debugger);
 
 /* vCPU thread, at a syscall exit before the call is performed (entry) and
  * after it completed (!entry): when gdb catches that syscall (QCatchSyscalls)

@@ -179,6 +179,42 @@ gdb_process_events() {
     same_as_gdbserver "$dir"
 }
 
+# `next` over a line that loops until SIGALRM's handler ends it (SIGALRM is passed without a
+# stop, gdb's default): the signal is still reported while gdb steps, as gdbserver does, so
+# that gdb steps over the handler with a breakpoint where the loop was interrupted; the
+# `next` ends on the following line. (Passed silently, the step went on inside the handler
+# and stopped there: sigrepeat.exp, sigstep.exp.)
+gdb_next_over_alarm() {
+    local accel=$1 dir=$2 libc=$3
+    have_gdbserver || return 77
+    signal_session "$accel" "$dir" "$libc" spin -ex 'handle SIGUSR1 nostop noprint' \
+        -ex 'break spin_until_alarm' -ex continue -ex next -ex next -ex next -ex 'p got_alrm' \
+        -ex continue
+    expect "$dir" gdb.out.norm '^[0-9]+\s+printf\("spun until the alarm' '^\$1 = 1$' \
+        'exited normally' || return 1
+    same_as_gdbserver "$dir" || return 1
+    # stepi in that loop until the handler has run: every stepi advances (the one the alarm
+    # interrupts included: gdb steps over the handler), none ends where it began.
+    cat >"$dir/stepi.gdb" <<'EOS'
+set $same = 0
+while got_alrm == 0
+  set $before = $pc
+  stepi
+  if $pc == $before
+    set $same = $same + 1
+  end
+end
+printf "stepi left the pc alone %d times\n", $same
+EOS
+    signal_session "$accel" "$dir" "$libc" spin -ex 'handle SIGUSR1 nostop noprint' \
+        -ex 'break spin_until_alarm' -ex continue -ex next -ex next -x "$dir/stepi.gdb" \
+        -ex continue
+    # (How many stepi the loop takes before the alarm varies: the counts are compared,
+    # not the lines.)
+    expect "$dir" gdb.out.norm '^stepi left the pc alone 0 times$' 'exited normally' || return 1
+    expect "$dir" native.gdb.out.norm '^stepi left the pc alone 0 times$'
+}
+
 # stepi over the fork's and the vfork's `syscall` instruction (fork and vfork events on):
 # the step ends right after the instruction, as under ptrace, whose fork event stops inside
 # the call and whose step then ends at the call's return. Before, the step went one
@@ -799,5 +835,6 @@ custom "gdb-signals/glibc/siginfo-write" gdb_siginfo_write glibc
 custom "gdb-process/glibc/events" gdb_process_events glibc
 for gdb_libc in glibc musl; do
     custom "gdb-process/$gdb_libc/stepi-over-fork" gdb_stepi_over_fork "$gdb_libc"
+    custom "gdb-signals/$gdb_libc/next-over-alarm" gdb_next_over_alarm "$gdb_libc"
 done
 custom "gdb-process/glibc/detach-parent-keep-child" gdb_detach_parent_keep_child glibc

@@ -2,7 +2,8 @@
  * It sends itself SIGUSR1, then waits for an alarm (SIGALRM), and counts what its handlers
  * got. With an argument it then ends by abort() ("abort") or a NULL write ("segv"; with
  * "siginfo" a SA_SIGINFO handler prints the fault's siginfo), or first makes a child with
- * vfork ("vfork") that exits 5.
+ * vfork ("vfork") that exits 5, or spins on one line until an alarm's handler ends the loop
+ * ("spin": gdb's `next` over that line).
  * Exits 0 when SIGUSR1 came once, 3 when it never came (gdb discarded it). */
 #include <signal.h>
 #include <stdio.h>
@@ -57,6 +58,16 @@ static void vfork_child(void)
     printf("vfork child exited %d\n", WEXITSTATUS(status));
 }
 
+/* One line that loops until SIGALRM's handler has run. */
+__attribute__((noinline)) void spin_until_alarm(void)
+{
+    got_alrm = 0;
+    alarm(1);
+    while (!got_alrm) /* the line `next` steps over */
+        ;
+    printf("spun until the alarm\n");
+}
+
 int main(int argc, char **argv)
 {
     /* Before any timer runs: a timer's thread may hold the monitor's locks
@@ -71,6 +82,8 @@ int main(int argc, char **argv)
     while (!got_alrm)
         pause();
     after_signals();
+    if (argc > 1 && strcmp(argv[1], "spin") == 0)
+        spin_until_alarm();
     printf("usr1=%d alrm=%d usr2=%d\n", (int)got_usr1, (int)got_alrm, (int)got_usr2);
     fflush(stdout);
     if (argc > 1 && strcmp(argv[1], "abort") == 0)
