@@ -1114,7 +1114,10 @@ static enum debug_verdict handle_breakpoint_trap(struct debug_thread *self, stru
         /* gdb's swbreak semantics: the pc is the breakpoint's address. */
         state->rip = address;
         set_state(self, state, CPU_STATE_GPRS);
-        if (!hit_is_reported(self, address))
+        /* Over the program's own int3 (a permanent breakpoint) a step
+         * would trap again for ever: that int3 is reported, as it traps
+         * natively (bp-permanent.exp with a false condition hung). */
+        if (breakpoint->saved_byte != INT3 && !hit_is_reported(self, address))
             return start_pass_step(self, address);
         stop.reason = breakpoint->type == GDB_BREAKPOINT_HARDWARE ? GDB_STOP_REASON_HWBREAK
                                                                   : GDB_STOP_REASON_SWBREAK;
