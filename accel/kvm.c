@@ -1359,6 +1359,12 @@ static void kvm_memory_changed(struct accel *accel)
 #define RFLAGS_FIXED 0x2u
 #define RFLAGS_IF    0x200u
 
+/* The flags `sysret` would give the program back from its r11. */
+static uint64_t kvm_user_rflags(uint64_t r11)
+{
+    return (r11 & USER_RFLAGS) | RFLAGS_IF | RFLAGS_FIXED;
+}
+
 static int kvm_handle_doorbell(struct kvm_accel *kvm)
 {
     struct kvm_regs *regs;
@@ -1367,7 +1373,7 @@ static int kvm_handle_doorbell(struct kvm_accel *kvm)
     if (result < 0)
         return result;
     regs->rip = regs->rcx;
-    regs->rflags = (regs->r11 & USER_RFLAGS) | RFLAGS_IF | RFLAGS_FIXED;
+    regs->rflags = kvm_user_rflags(regs->r11);
     bool to_user_mode = sregs->cs.dpl != 3;
     if (to_user_mode)
         user_segments(&sregs->cs, &sregs->ss);
@@ -1641,7 +1647,7 @@ static bool kvm_syscall_not_made(struct kvm_accel *kvm, uint64_t rip, const stru
     if (!entry || rip != entry || !kvm_probed_syscall(kvm, regs->rcx))
         return false;
     *user_rip = regs->rcx - 2;
-    *user_rflags = (regs->r11 & USER_RFLAGS) | RFLAGS_IF | RFLAGS_FIXED;
+    *user_rflags = kvm_user_rflags(regs->r11);
     return true;
 }
 
@@ -1722,8 +1728,8 @@ static void kvm_end_int3_probe_at_exception(struct kvm_accel *kvm, struct accel_
     kvm->frame_dirty = true;
     if (exit->reason != ACCEL_EXIT_EXCEPTION || exit->vector != 1 || exit->in_kernel)
         return;
-    if (kvm_probed_syscall(kvm, kvm->frame.rip) ||
-        (kvm->syscall_entry && kvm->frame.rip == kvm->syscall_entry))
+    uint64_t entry = kvm_syscall_entry(kvm);
+    if (kvm_probed_syscall(kvm, kvm->frame.rip) || (entry && kvm->frame.rip == entry))
         (void)kvm_clear_probe_r11(kvm);
     /* The probe stepped a `syscall`: the stop is at the entry, unwound. */
     struct kvm_regs *regs;
