@@ -46,14 +46,21 @@ one() {
     mkdir -p "$dir"
     # The output files are opened outside the namespace: opened for writing on its copy
     # of /, they kept the remount read-only from working (EBUSY, and / stayed writable).
-    unshare -m -p -f --mount-proc sh -c '
+    unshare -m -p -f --mount-proc bash -c '
         mount --make-rprivate / &&
         for m in / /dev /sys /dev/shm; do mount -o remount,bind,ro "$m" 2>/dev/null; done
         # Checked, not assumed: a remount that fails leaves the host writable.
         touch /.hermitux-fuzz-probe 2>/dev/null && { rm -f /.hermitux-fuzz-probe; echo "/ stayed writable: not fuzzing" >&2; exit 3; }
-        mount -t tmpfs -o size=64m none "$1" && cd "$1" &&
+        mount -t tmpfs -o size=64m none "$1" && cd "$1" || exit 3
+        # Descriptors inherited from outside (a CI runner hands over its own /dev/null
+        # as fd 10, say) are on the host'"'"'s writable mounts: the program inherits them, and
+        # a random fchmod(10) once turned the host'"'"'s /dev/null into mode 2143, uid 11.
+        for fd in /proc/self/fd/*; do
+            fd=${fd##*/}
+            [ "$fd" -gt 4 ] && eval "exec $fd>&-"
+        done
         exec "$2" --accel="$3" --timeout 10 "$4" "$5" "$6" </dev/null >&3 2>&4
-    ' sh "$dir" "$run" "$1" "$build/syscall_fuzz" "$2" "$calls" 2>"$dir/setup.err" \
+    ' bash "$dir" "$run" "$1" "$build/syscall_fuzz" "$2" "$calls" 2>"$dir/setup.err" \
         3>"$dir/out" 4>"$dir/err"
     status=$?
     if grep -Eq 'Sanitizer|runtime error|internal error|KVM_|Assertion' "$dir/err"; then
@@ -75,6 +82,9 @@ if [ -z "$accels" ]; then
     exit 1
 fi
 failures=0 runs=0 completed=0
+# The host's device nodes, checked after the runs: nothing a fuzzed program does may reach them.
+devices="/dev/null /dev/zero /dev/full /dev/urandom"
+devices_before=$(stat -c '%n %a %u %g' $devices)
 regressions=$top/tests/fuzz/regressions/syscalls/seeds
 for accel in $accels; do
     if [ -f "$regressions" ]; then
@@ -94,5 +104,9 @@ while [ "$(date +%s)" -lt "$end" ]; do
     seed=$((seed + 1))
 done
 rm -rf "$build/syscall-runs"
+if [ "$(stat -c '%n %a %u %g' $devices)" != "$devices_before" ]; then
+    echo "syscall fuzzer: a fuzzed program changed a host device node (mode, owner): $(stat -c '%n %a %u %g' $devices | tr '\n' ' ')"
+    failures=$((failures + 1))
+fi
 echo "syscall fuzzer: $runs runs of $calls calls on:$accels ($completed made every call), $failures failed"
 [ "$failures" -eq 0 ]
