@@ -2155,7 +2155,12 @@ static int target_insert_breakpoint(void *opaque, enum gdb_breakpoint_type type,
 
     bool slot_works =
         kernel ? capabilities->kernel_hw_breakpoints : capabilities->user_hw_breakpoints;
-    if (slot_works && free_slot(debugger) >= 0) {
+    /* A software breakpoint in the program's code is an int3 in its memory,
+     * as gdbserver's: the program reading its own code sees it (gdb's
+     * bp-permanent.exp copies it to make a permanent breakpoint). Debug
+     * registers serve hbreak, and the kernel, which int3 cannot. */
+    bool int3_wanted = !kernel && type == GDB_BREAKPOINT_SOFTWARE;
+    if (slot_works && !int3_wanted && free_slot(debugger) >= 0) {
         breakpoint->mechanism = MECHANISM_SLOT;
         take_slot(debugger, index, &(struct accel_breakpoint){ACCEL_BREAK_EXECUTE, address, 1});
         breakpoint->used = true;

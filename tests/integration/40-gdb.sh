@@ -995,11 +995,11 @@ done
 # gdb script against hermitux-run and against gdbserver running the same program natively;
 # gdb's output in DIR/vm.out and DIR/native.out, its remote log (stderr) in DIR/vm.log and
 # DIR/native.log, what the program (and gdbserver) printed in DIR/out and
-# DIR/gdbserver.out.
+# DIR/gdbserver.out. PAIR_PROGRAM names another program of tests/programs/gdb.
 conditions_pair() {
     local accel=$1 dir=$2 libc=$3
     shift 3
-    local program=$GDB_PROGRAMS/gdb-$libc/conditions
+    local program=$GDB_PROGRAMS/gdb-$libc/${PAIR_PROGRAM:-conditions}
     start_monitor "$dir" --accel="$accel" -S "$program"
     timeout -k 5 "$TIMEOUT" gdb -batch -nx -ex "set pagination off" -ex "file $program" \
         -ex "target remote $dir/gdb.sock" "$@" >"$dir/vm.out" 2>"$dir/vm.log"
@@ -1085,4 +1085,22 @@ gdb_dprintf_agent() {
 for gdb_libc in glibc musl; do
     custom "gdb/$gdb_libc/conditions-on-target" gdb_conditions_on_target "$gdb_libc"
     custom "gdb/$gdb_libc/dprintf-agent" gdb_dprintf_agent "$gdb_libc"
+done
+
+# A software breakpoint is an int3 in the program's memory, as gdbserver's: the program
+# reading its own code at the breakpoint sees 0xcc (gdb's bp-permanent.exp builds its
+# permanent breakpoint so). On tcg, Z0 was an engine hook and the program read its own byte.
+gdb_breakpoint_in_memory() {
+    local accel=$1 dir=$2 libc=$3
+    have_gdb || return 77
+    have_gdbserver || return 77
+    PAIR_PROGRAM=code_peek conditions_pair "$accel" "$dir" "$libc" -ex "break *target" \
+        -ex "continue" -ex "continue"
+    expect "$dir" vm.out '^Breakpoint 1, .*target' 'exited normally' || return 1
+    expect "$dir" gdbserver.out '^first byte cc$' || return 1
+    expect "$dir" out '^first byte cc$' '^calls 1$' || return 1
+    expect_status "$dir" 0
+}
+for gdb_libc in glibc musl; do
+    custom "gdb/$gdb_libc/breakpoint-in-memory" gdb_breakpoint_in_memory "$gdb_libc"
 done
