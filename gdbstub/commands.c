@@ -395,6 +395,10 @@ static void resume(struct gdbstub *stub, const struct gdb_resume_action *actions
         gdbstub_reply_error(stub, ESRCH);
         return;
     }
+    if (stub->non_stop) {
+        gdbstub_non_stop_resume(stub, actions, count);
+        return;
+    }
     stub->running = true;
     stub->stop_reply_owed = true;
     stub->interrupt_sent = false;
@@ -491,6 +495,7 @@ static bool take_vcont_action(struct gdbstub *stub, struct gdbstub_cursor *args,
     switch (kind) {
     case 'c':
     case 's':
+    case 't':
         break;
     case 'C':
     case 'S':
@@ -509,10 +514,23 @@ static bool take_vcont_action(struct gdbstub *stub, struct gdbstub_cursor *args,
         return false;
     action->mode = kind == 'r'                    ? GDB_RESUME_RANGE_STEP
                    : (kind == 's' || kind == 'S') ? GDB_RESUME_STEP
+                   : kind == 't'                  ? GDB_RESUME_STOP
                                                   : GDB_RESUME_CONTINUE;
     action->signal = (int)signal;
     action->thread = thread == 0 ? gdbstub_current_thread(stub) : thread;
     return true;
+}
+
+/* All-stop: a thread a t action names stays stopped, as if unnamed (and
+ * one it alone covers is no resume at all). */
+static void drop_stop_actions(struct gdb_resume_action *actions, size_t *count)
+{
+    size_t kept = 0;
+    for (size_t i = 0; i < *count; i++) {
+        if (actions[i].mode != GDB_RESUME_STOP)
+            actions[kept++] = actions[i];
+    }
+    *count = kept;
 }
 
 /* A target of one thread gets the first action that applies to it, as
@@ -541,6 +559,8 @@ static void handle_vcont(struct gdbstub *stub, struct gdbstub_cursor *args)
         }
         count++;
     }
+    if (!stub->non_stop)
+        drop_stop_actions(actions, &count);
     if (!gdbstub_at_end(args) || count == 0 ||
         (!stub->ops->threads && !single_thread_action(actions, &count))) {
         gdbstub_reply_error(stub, EINVAL);
@@ -552,12 +572,16 @@ static void handle_vcont(struct gdbstub *stub, struct gdbstub_cursor *args)
 static void handle_vcont_query(struct gdbstub *stub, struct gdbstub_cursor *args)
 {
     (void)args;
-    gdbstub_reply(stub, "vCont;c;C;s;S;r");
+    gdbstub_reply(stub, stub->ops->non_stop ? "vCont;c;C;s;S;r;t" : "vCont;c;C;s;S;r");
 }
 
 static void handle_stop_query(struct gdbstub *stub, struct gdbstub_cursor *args)
 {
     (void)args;
+    if (stub->non_stop) {
+        gdbstub_non_stop_status(stub);
+        return;
+    }
     if (!stub->running) {
         gdbstub_send_stop_reply(stub);
         return;
@@ -708,6 +732,8 @@ static void handle_supported(struct gdbstub *stub, struct gdbstub_cursor *args)
         g_string_append(text, ";ConditionalBreakpoints+;BreakpointCommands+");
     if (stub->multiprocess)
         g_string_append(text, ";multiprocess+");
+    if (stub->ops->non_stop)
+        g_string_append(text, ";QNonStop+");
     gdbstub_append_signal_features(stub, args, text);
     g_string_append(text, ";QStartNoAckMode+;swbreak+;hwbreak+;vContSupported+");
     gdbstub_reply_string(stub, text);
@@ -949,6 +975,9 @@ static const struct {
     {"qProcessInfo", handle_process_info, false},
     {"QThreadSuffixSupported", handle_enable_ok, false},
     {"QListThreadsInStopReply", handle_list_threads_in_stop_reply, false},
+    {"QNonStop", gdbstub_handle_non_stop, false},
+    {"vStopped", gdbstub_handle_stopped, false},
+    {"vCtrlC", gdbstub_handle_ctrl_c, false},
     {"vCont?", handle_vcont_query, false},
     {"vCont", handle_vcont, true},
     {"vKill", handle_vkill, false},

@@ -15,7 +15,7 @@
 
 /* ---- stop replies ------------------------------------------------------ */
 
-static GString *format_stop_reply(const struct gdbstub *stub, const struct gdb_stop *stop)
+GString *gdbstub_format_stop(const struct gdbstub *stub, const struct gdb_stop *stop)
 {
     GString *text = g_string_new(NULL);
     switch (stop->kind) {
@@ -85,7 +85,7 @@ void gdbstub_send_stop_reply(struct gdbstub *stub)
      * by a breakpoint trap. */
     struct gdb_stop initial = {.kind = GDB_STOP_SIGNAL, .signal = 5};
     gdbstub_reply_string(stub,
-                         format_stop_reply(stub, stub->have_stop ? &stub->last_stop : &initial));
+                         gdbstub_format_stop(stub, stub->have_stop ? &stub->last_stop : &initial));
 }
 
 bool gdbstub_program_ended(const struct gdbstub *stub)
@@ -96,6 +96,10 @@ bool gdbstub_program_ended(const struct gdbstub *stub)
 void gdbstub_notify_stop(struct gdbstub *stub, const struct gdb_stop *stop)
 {
     gdbstub_start_accepting(stub);
+    if (stub->non_stop) {
+        gdbstub_non_stop_notify(stub, stop);
+        return;
+    }
     stub->last_stop = *stop;
     stub->have_stop = true;
     stub->running = false;
@@ -133,6 +137,7 @@ void gdbstub_reset_session(struct gdbstub *stub)
     gdbstub_close_session_files(stub);
     stub->stop_reply_owed = false;
     stub->interrupt_queued = false;
+    gdbstub_non_stop_forget(stub);
     memset(stub->pass_signals, 0, sizeof stub->pass_signals);
     memset(stub->program_signals, 0, sizeof stub->program_signals);
     g_clear_pointer(&stub->catch_syscalls, g_free);
@@ -204,6 +209,7 @@ void gdbstub_free(struct gdbstub *stub)
     g_free(stub->address);
     g_string_free(stub->last_packet, TRUE);
     g_string_free(stub->pending_output, TRUE);
+    gdbstub_non_stop_forget(stub);
     gdbstub_close_session_files(stub);
     g_array_free(stub->files, TRUE);
     g_main_context_unref(stub->context);

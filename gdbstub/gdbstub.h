@@ -15,6 +15,15 @@
  * all-stop, so the target stops every thread before it reports a stop and
  * a resume says what each thread does. Without it the program is one
  * thread, id 1.
+ *
+ * Non-stop (gdb's `set non-stop on`, QNonStop:1, with ops->non_stop): each
+ * thread stops and resumes on its own. resume() starts only the stopped
+ * threads its actions name (GDB_RESUME_STOP stops a running one, which then
+ * reports a stop with signal 0) and is answered OK at once; every stop is
+ * one gdbstub_notify_stop of its thread, told gdb as a %Stop notification
+ * and the vStopped queue; ops->interrupt stops one running thread with
+ * SIGINT. Registers are those of stopped threads; memory, breakpoints and
+ * the thread list are served while others run.
  */
 #ifndef HERMITUX_GDBSTUB_H
 #define HERMITUX_GDBSTUB_H
@@ -33,6 +42,7 @@ enum gdb_resume_mode {
     GDB_RESUME_CONTINUE,
     GDB_RESUME_STEP,       /* exactly one instruction */
     GDB_RESUME_RANGE_STEP, /* step while start <= pc < end (vCont;r) */
+    GDB_RESUME_STOP,       /* vCont;t, non-stop only: stop the running thread */
 };
 
 enum gdb_breakpoint_type {
@@ -225,6 +235,14 @@ struct gdb_target_ops {
      * BreakpointCommands+ and uses it for every Z0/Z1. NULL: not offered. */
     int (*insert_code_breakpoint)(void *opaque, enum gdb_breakpoint_type type, uint64_t address,
                                   uint64_t kind, const struct gdb_breakpoint_actions *actions);
+    /* QNonStop: every thread stops and resumes on its own (on), or all
+     * together again (off; only while every thread is stopped: -EBUSY
+     * otherwise). The threads stopped when it is turned on stay stopped,
+     * each with its last stop. NULL: all-stop only. */
+    int (*non_stop)(void *opaque, bool on);
+    /* Non-stop: the last stop of each stopped thread (`?`), at most max of
+     * them into stops; returns how many there are. */
+    size_t (*stopped_threads)(void *opaque, struct gdb_stop *stops, size_t max);
 };
 
 struct gdbstub;
@@ -260,7 +278,8 @@ bool gdbstub_connected(const struct gdbstub *stub);
  * the stop reply when a debugger is waiting for one; remembers it for `?`
  * otherwise. A Ctrl-C that came while the guest was stopped is kept, as
  * gdbserver keeps the SIGINT pending: the next resume stops at once with
- * signal 2. */
+ * signal 2. In non-stop mode: one thread stopped (or the program ended),
+ * queued for gdb as a %Stop notification. */
 void gdbstub_notify_stop(struct gdbstub *stub, const struct gdb_stop *stop);
 
 /* Output of the program's breakpoint commands (dprintf-style agent): to gdb

@@ -133,6 +133,11 @@ struct gdbstub {
     bool interrupt_queued;
     bool have_stop; /* last_stop holds the latest stop */
     struct gdb_stop last_stop;
+    /* Non-stop mode (QNonStop:1, nonstop.c): the stops not yet taken by a
+     * vStopped, oldest first (struct gdb_stop *); the first was sent as a
+     * %Stop notification or as the answer to `?` or a vStopped. */
+    bool non_stop;
+    GQueue *notifications;
 
     /* The register layout: with AVX-512 once ops->has_avx512 said so. */
     bool avx512_asked, avx512;
@@ -169,6 +174,8 @@ void gdbstub_append_hex(GString *out, const void *data, size_t length);
 bool gdbstub_at_end(const struct gdbstub_cursor *cursor);
 bool gdbstub_decode_hex(const char *hex, size_t hex_length, uint8_t *out);
 void gdbstub_reply(struct gdbstub *stub, const char *text);
+/* "%PAYLOAD#XX": an asynchronous notification (non-stop's %Stop). */
+void gdbstub_send_notification(struct gdbstub *stub, const char *payload, size_t length);
 void gdbstub_reply_empty(struct gdbstub *stub);
 void gdbstub_reply_error(struct gdbstub *stub, int error);
 void gdbstub_reply_ok(struct gdbstub *stub);
@@ -182,6 +189,24 @@ bool gdbstub_program_ended(const struct gdbstub *stub);
 void gdbstub_reset_session(struct gdbstub *stub);
 void gdbstub_remember_catch_syscalls(struct gdbstub *stub, bool enable, const GArray *numbers);
 void gdbstub_send_stop_reply(struct gdbstub *stub);
+/* A stop as a stop reply's text (T, W or X packet). */
+GString *gdbstub_format_stop(const struct gdbstub *stub, const struct gdb_stop *stop);
+
+/* ---- nonstop.c: non-stop mode */
+void gdbstub_handle_non_stop(struct gdbstub *stub, struct gdbstub_cursor *args);
+void gdbstub_handle_stopped(struct gdbstub *stub, struct gdbstub_cursor *args);
+void gdbstub_handle_ctrl_c(struct gdbstub *stub, struct gdbstub_cursor *args);
+/* `?` in non-stop mode: every stopped thread through the vStopped queue. */
+void gdbstub_non_stop_status(struct gdbstub *stub);
+/* A thread's stop (or the program's end) for gdb's queue. */
+void gdbstub_non_stop_notify(struct gdbstub *stub, const struct gdb_stop *stop);
+/* A resume in non-stop mode: answered OK at once. */
+void gdbstub_non_stop_resume(struct gdbstub *stub, const struct gdb_resume_action *actions,
+                             size_t count);
+/* Stops queued that gdb has not taken with vStopped yet. */
+bool gdbstub_non_stop_owes(const struct gdbstub *stub);
+/* The session ends: back to all-stop, the queue dropped. */
+void gdbstub_non_stop_forget(struct gdbstub *stub);
 
 /* ---- threads.c: thread ids, the thread list, the thread packets */
 int64_t gdbstub_process_id(const struct gdbstub *stub);

@@ -52,11 +52,16 @@ static void append_run_length_encoded(GString *out, const char *payload, size_t 
     g_string_truncate(out, (gsize)(write - out->str));
 }
 
-static void append_frame(GString *packet, const char *payload, size_t length)
+static void append_frame_led(GString *packet, char lead, const char *payload, size_t length)
 {
-    g_string_append_c(packet, '$');
+    g_string_append_c(packet, lead);
     append_run_length_encoded(packet, payload, length);
     g_string_append_printf(packet, "#%02x", checksum_of(packet->str + 1, packet->len - 1));
+}
+
+static void append_frame(GString *packet, const char *payload, size_t length)
+{
+    append_frame_led(packet, '$', payload, length);
 }
 
 GString *gdbstub_frame(const char *payload, size_t length)
@@ -73,6 +78,15 @@ static void send_packet(struct gdbstub *stub, const char *payload, size_t length
     g_string_truncate(packet, 0);
     append_frame(packet, payload, length);
     gdbstub_send_raw(stub, packet->str, packet->len);
+}
+
+/* A notification is never acknowledged, so never sent again on '-'. */
+void gdbstub_send_notification(struct gdbstub *stub, const char *payload, size_t length)
+{
+    GString *packet = g_string_sized_new(length + 4);
+    append_frame_led(packet, '%', payload, length);
+    gdbstub_send_raw(stub, packet->str, packet->len);
+    g_string_free(packet, TRUE);
 }
 
 void gdbstub_reply(struct gdbstub *stub, const char *text)
@@ -272,7 +286,9 @@ static void receive_idle_byte(struct gdbstub *stub, char byte)
     case 0x03:
         if (gdbstub_route_interrupt(stub))
             break;
-        if (stub->running && !stub->interrupt_sent) {
+        if (stub->non_stop && !gdbstub_program_ended(stub)) {
+            stub->ops->interrupt(stub->opaque); /* a running thread stops, as for vCtrlC */
+        } else if (stub->running && !stub->interrupt_sent) {
             stub->interrupt_sent = true;
             stub->ops->interrupt(stub->opaque);
         } else if (!stub->running && !gdbstub_program_ended(stub)) {

@@ -1186,6 +1186,9 @@ bool gdbstub_owes_stops(const struct gdbstub *stub)
      * (dprintf's O packets): it goes out before the connection closes. */
     if (stub->pending_output && stub->pending_output->len > 0)
         return true;
+    /* Non-stop: gdb takes the end with a vStopped, as every stop. */
+    if (gdbstub_non_stop_owes(stub))
+        return true;
     for (guint i = 0; stub->processes && i < stub->processes->len; i++) {
         const struct gdbstub_process *process = g_ptr_array_index(stub->processes, i);
         /* An end to tell, or ones reached through it (no heir took them). */

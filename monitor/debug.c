@@ -13,6 +13,15 @@
  * reported at the next resume instead of running (as gdbserver does). Each
  * thread's step state (TF, the kernel step's int3, an open watched page) is
  * its own vCPU thread's.
+ *
+ * Non-stop (gdb's `set non-stop on`): each thread parks and is resumed on
+ * its own. Its event goes to gdb at once (gdb_stopped), the others run on;
+ * vCont;t and an interrupt ask one thread to park at its next exit
+ * (stop_requested). The rule above stays: breakpoints change only while
+ * every vCPU is parked, so the main loop pauses the running threads around
+ * a Z or z packet (pause_running) as a watch or pass step does from a vCPU
+ * thread; threads parked so ("held", not gdb_stopped) run on after it,
+ * unseen by gdb.
  */
 #include "config.h"
 #include "monitor/debug.h"
@@ -130,6 +139,17 @@ struct debug_thread {
     int64_t fork_child;
     int fork_channel;
     int fork_child_end; /* the child's end of the pair: the same fd number there */
+
+    /* Non-stop, under the debugger's mutex: parked for gdb, which was told
+     * (or asked, with `?`); only a resume from the main loop releases it. */
+    bool gdb_stopped;
+    struct gdb_stop last_stop; /* ...and what it stopped with */
+    /* vCont;t or an interrupt: park at the next exit, reporting stop_signal. */
+    bool stop_requested;
+    int stop_signal;
+    /* Waits for the main loop (an execve's handover): a pause cannot park it. */
+    bool awaits_loop;
+    bool stop_untold; /* its stop is on its way to the main loop */
 };
 
 struct debugger {
@@ -157,6 +177,7 @@ struct debugger {
     struct debug_thread *watch_owner;
     bool interrupt_during_watch;
     bool detached; /* set by the main loop while every vCPU is parked; atomic (is_detached) */
+    bool non_stop; /* QNonStop:1; changed by the main loop, under the mutex */
 
     bool halt_at_start;
     bool handed_over; /* the session came across an execve: the first stop is an exec */
@@ -201,6 +222,7 @@ struct stop_message {
     struct debugger *debugger;
     struct gdb_stop stop;
     enum silent_stop silent;
+    bool alone; /* a non-stop thread's own stop */
 };
 
 /* Said once the stub takes connections: with -S, once the vCPU waits at the
@@ -233,12 +255,20 @@ static void finish_silent_stop(struct debugger *debugger, enum silent_stop silen
     g_mutex_unlock(&debugger->mutex);
 }
 
+static void stop_told(struct debugger *debugger, int64_t tid);
+
 static gboolean deliver_stop(gpointer data)
 {
     struct stop_message *message = data;
     if (message->silent != SILENT_NONE) {
         finish_silent_stop(message->debugger, message->silent);
         return G_SOURCE_REMOVE;
+    }
+    if (message->alone) {
+        /* A session that ended since (detach, disconnection) does not want it. */
+        stop_told(message->debugger, message->stop.thread);
+        if (!message->debugger->non_stop)
+            return G_SOURCE_REMOVE;
     }
     gdbstub_notify_stop(message->debugger->stub, &message->stop);
     if (gdbstub_accepting(message->debugger->stub))
@@ -257,16 +287,23 @@ static void invoke_on_loop(struct debugger *debugger, gint priority, GSourceFunc
     g_source_unref(source);
 }
 
-static void post_stop(struct debugger *debugger, const struct gdb_stop *stop,
-                      enum silent_stop silent)
+static void post_stop_as(struct debugger *debugger, const struct gdb_stop *stop,
+                         enum silent_stop silent, bool alone)
 {
     struct stop_message *message = g_new0(struct stop_message, 1);
     message->debugger = debugger;
     if (stop)
         message->stop = *stop;
     message->silent = silent;
+    message->alone = alone;
     /* Queued for the main loop, never run on this thread. */
     invoke_on_loop(debugger, G_PRIORITY_DEFAULT, deliver_stop, message, g_free);
+}
+
+static void post_stop(struct debugger *debugger, const struct gdb_stop *stop,
+                      enum silent_stop silent)
+{
+    post_stop_as(debugger, stop, silent, false);
 }
 
 static struct debug_thread *thread_at(struct debugger *debugger, guint index)
@@ -308,6 +345,9 @@ static void report_if_all_parked_locked(struct debugger *debugger)
     if (!debugger->stopping || debugger->reported || debugger->ended ||
         !all_parked_locked(debugger))
         return;
+    /* Non-stop: a pause or a watch step, not a stop of gdb's. */
+    if (debugger->non_stop && debugger->silent == SILENT_NONE)
+        return;
     debugger->reported = true;
     if (debugger->silent != SILENT_NONE) {
         post_stop(debugger, NULL, debugger->silent);
@@ -328,9 +368,70 @@ static void release_all_locked(struct debugger *debugger)
         struct debug_thread *thread = thread_at(debugger, i);
         thread->action = (struct gdb_resume_action){.thread = -1, .mode = GDB_RESUME_CONTINUE};
         thread->has_pending = false;
+        thread->gdb_stopped = thread->stop_requested = false;
         thread->parked = false;
     }
     g_cond_broadcast(&debugger->wake);
+}
+
+/* ---- non-stop ------------------------------------------------------------- */
+
+/* Non-stop: thread stopped for gdb with stop, told it now. Lock held. */
+static void mark_gdb_stopped_locked(struct debug_thread *thread, const struct gdb_stop *stop)
+{
+    thread->gdb_stopped = true;
+    thread->stop_untold = true;
+    thread->stop_requested = false;
+    thread->held_for_watch = false;
+    thread->last_stop = *stop;
+    thread->last_stop.thread = thread->tid;
+    post_stop_as(thread->debugger, &thread->last_stop, SILENT_NONE, true);
+}
+
+/* Non-stop, parking: this thread's own event (or the stop gdb asked of it)
+ * goes to gdb alone; without either it is only held for a pause or another
+ * thread's watch step. Lock held. */
+static void stop_alone_locked(struct debug_thread *self, const struct gdb_stop *event)
+{
+    struct gdb_stop requested = {.kind = GDB_STOP_SIGNAL, .signal = self->stop_signal};
+    if (!event && self->stop_requested)
+        event = &requested;
+    self->stop_requested = false;
+    if (event && self->debugger->silent == SILENT_NONE)
+        mark_gdb_stopped_locked(self, event);
+}
+
+/* Non-stop: the threads parked for a pause or a watch step run on (not
+ * those gdb stopped); a signal their resume gave is not given twice. */
+static void release_held_locked(struct debugger *debugger)
+{
+    debugger->stopping = false;
+    debugger->reported = false;
+    for (guint i = 0; i < debugger->threads->len; i++) {
+        struct debug_thread *thread = thread_at(debugger, i);
+        if (!thread->parked || thread->gdb_stopped)
+            continue;
+        thread->held_for_watch = false;
+        thread->action.signal = 0;
+        thread->parked = false;
+    }
+    g_cond_broadcast(&debugger->wake);
+}
+
+/* Non-stop: gdb asks thread to stop (vCont;t: signal 0; an interrupt:
+ * SIGINT). One held parks for gdb where it is. Lock held. */
+static void request_stop_locked(struct debug_thread *thread, int signal)
+{
+    if (thread->gdb_stopped)
+        return; /* stopped already, and gdb told or about to be */
+    if (thread->parked) {
+        struct gdb_stop stop = {.kind = GDB_STOP_SIGNAL, .signal = signal};
+        mark_gdb_stopped_locked(thread, &stop);
+        return;
+    }
+    thread->stop_requested = true;
+    thread->stop_signal = signal;
+    thread->debugger->guest->accel_ops->stop(thread->accel);
 }
 
 static int arm_debug_registers(struct debug_thread *self, bool single_step)
@@ -629,7 +730,9 @@ static enum debug_verdict park(struct debug_thread *self, const struct gdb_stop 
     debug_signals_stopped(debugger->signals, event);
     show_syscall_stop(self);
     g_mutex_lock(&debugger->mutex);
-    if (event && !debugger->stopping) {
+    if (debugger->non_stop) {
+        stop_alone_locked(self, event);
+    } else if (event && !debugger->stopping) {
         begin_stop_locked(debugger, self, event);
     } else if (event && !debugger->report_set && debugger->silent == SILENT_NONE) {
         /* A real event wins over a Ctrl-C under way. */
@@ -643,7 +746,7 @@ static enum debug_verdict park(struct debug_thread *self, const struct gdb_stop 
     }
     self->parked = true;
     report_if_all_parked_locked(debugger);
-    if (debugger->watch_owner)
+    if (debugger->watch_owner || debugger->non_stop)
         g_cond_broadcast(&debugger->wake);
     while (self->parked && !debugger->killed && !debugger->aborted && !debugger->ended)
         g_cond_wait(&debugger->wake, &debugger->mutex);
@@ -728,7 +831,7 @@ static bool stop_under_way(struct debug_thread *self)
 {
     struct debugger *debugger = self->debugger;
     g_mutex_lock(&debugger->mutex);
-    bool stopping = debugger->stopping || debugger->killed;
+    bool stopping = debugger->stopping || debugger->killed || self->stop_requested;
     g_mutex_unlock(&debugger->mutex);
     return stopping;
 }
@@ -892,7 +995,7 @@ void debugger_thread_leave(struct debug_thread *self)
         tell_fork_child_locked(self, "r", "");
     g_ptr_array_remove(debugger->threads, self);
     report_if_all_parked_locked(debugger);
-    if (debugger->watch_owner)
+    if (debugger->watch_owner || debugger->non_stop)
         g_cond_broadcast(&debugger->wake);
     g_mutex_unlock(&debugger->mutex);
     if (current_thread == self)
@@ -1239,6 +1342,13 @@ static bool release_watch_step(struct debug_thread *self)
     struct debugger *debugger = self->debugger;
     g_mutex_lock(&debugger->mutex);
     debugger->watch_owner = NULL;
+    if (debugger->non_stop) {
+        /* The others run on; this thread parks if gdb asked it to stop. */
+        bool stop = debugger->killed || self->stop_requested;
+        release_held_locked(debugger);
+        g_mutex_unlock(&debugger->mutex);
+        return !stop;
+    }
     bool stop = debugger->report_set || debugger->interrupt_during_watch ||
                 debugger->silent != SILENT_NONE || debugger->killed;
     debugger->interrupt_during_watch = false;
@@ -1511,6 +1621,8 @@ static enum debug_verdict finish_watch_step(struct debug_thread *self,
         g_mutex_lock(&debugger->mutex);
         debugger->watch_owner = NULL;
         debugger->interrupt_during_watch = false;
+        if (debugger->non_stop)
+            release_held_locked(debugger); /* only this thread stops */
         g_mutex_unlock(&debugger->mutex);
         struct gdb_stop stop = {
             .kind = GDB_STOP_SIGNAL,
@@ -1540,7 +1652,7 @@ static enum debug_verdict handle_kick(struct debug_thread *self)
 {
     struct debugger *debugger = self->debugger;
     g_mutex_lock(&debugger->mutex);
-    bool killed = debugger->killed, stopping = debugger->stopping;
+    bool killed = debugger->killed, stopping = debugger->stopping || self->stop_requested;
     g_mutex_unlock(&debugger->mutex);
     if (killed)
         return DEBUG_KILLED;
@@ -1729,9 +1841,11 @@ void debugger_abort(struct debugger *debugger)
 
 /* ---- the gdb side (main thread) -------------------------------------- */
 
-/* A parked thread by tid; NULL if none. The list changes only while some
- * thread runs, never while the main loop talks to gdb about a stop. */
-static struct debug_thread *find_thread(struct debugger *debugger, int64_t tid)
+/* A thread by tid, NULL if none; with stopped, only one whose vCPU is the
+ * main loop's: every thread in all-stop (all are parked while gdb talks of
+ * a stop: the list changes only while some thread runs), in non-stop one
+ * gdb stopped (only the main loop releases it). */
+static struct debug_thread *find_thread_as(struct debugger *debugger, int64_t tid, bool stopped)
 {
     struct debug_thread *found = NULL;
     g_mutex_lock(&debugger->mutex);
@@ -1739,8 +1853,15 @@ static struct debug_thread *find_thread(struct debugger *debugger, int64_t tid)
         if (thread_at(debugger, i)->tid == tid)
             found = thread_at(debugger, i);
     }
+    if (found && stopped && debugger->non_stop && !found->gdb_stopped)
+        found = NULL;
     g_mutex_unlock(&debugger->mutex);
     return found;
+}
+
+static struct debug_thread *find_thread(struct debugger *debugger, int64_t tid)
+{
+    return find_thread_as(debugger, tid, true);
 }
 
 static size_t target_threads(void *opaque, int64_t *ids, size_t max)
@@ -1756,7 +1877,7 @@ static size_t target_threads(void *opaque, int64_t *ids, size_t max)
 
 static char *target_thread_name(void *opaque, int64_t tid)
 {
-    struct debug_thread *thread = find_thread(opaque, tid);
+    struct debug_thread *thread = find_thread_as(opaque, tid, false);
     return thread ? g_strdup(linux_thread_name(thread->thread)) : NULL;
 }
 
@@ -1928,9 +2049,39 @@ static int target_read_memory(void *opaque, uint64_t address, void *buffer, size
     return result;
 }
 
+static bool pause_running(struct debugger *debugger);
+static void resume_paused(struct debugger *debugger);
+static bool has_page_traps(const struct debugger *debugger);
+
+static bool covers_int3(const struct debugger *debugger, uint64_t address, size_t length)
+{
+    for (int i = 0; i < MAX_BREAKPOINTS; i++) {
+        const struct breakpoint *breakpoint = &debugger->breakpoints[i];
+        if (breakpoint->used && breakpoint->mechanism == MECHANISM_INT3 &&
+            breakpoint->address >= address && breakpoint->address - address < length)
+            return true;
+    }
+    return false;
+}
+
+static int write_memory(struct debugger *debugger, uint64_t address, const void *buffer,
+                        size_t length);
+
+/* Non-stop: a write over a planted int3 changes the breakpoint too, with
+ * every vCPU parked. */
 static int target_write_memory(void *opaque, uint64_t address, const void *buffer, size_t length)
 {
     struct debugger *debugger = opaque;
+    bool paused = covers_int3(debugger, address, length) && pause_running(debugger);
+    int result = write_memory(debugger, address, buffer, length);
+    if (paused)
+        resume_paused(debugger);
+    return result;
+}
+
+static int write_memory(struct debugger *debugger, uint64_t address, const void *buffer,
+                        size_t length)
+{
     int result = guest_write(debugger->guest->memory, address, buffer, length, GUEST_ACCESS_DEBUG);
     if (result < 0)
         return result;
@@ -2005,9 +2156,45 @@ static bool report_pending_locked(struct debugger *debugger,
     return false;
 }
 
+/* Non-stop: the threads gdb stopped that an action names run (those whose
+ * stop gdb has not heard of yet stay: it comes first, as under gdbserver);
+ * a t action stops a running one. Running threads named otherwise run on. */
+static int resume_alone(struct debugger *debugger, const struct gdb_resume_action *actions,
+                        size_t count)
+{
+    /* Pages mapped since a watchpoint was set are trapped with every vCPU parked. */
+    if (has_page_traps(debugger)) {
+        bool paused = pause_running(debugger);
+        refresh_page_traps(debugger);
+        if (paused)
+            resume_paused(debugger);
+    }
+    g_mutex_lock(&debugger->mutex);
+    for (guint i = 0; i < debugger->threads->len; i++) {
+        struct debug_thread *thread = thread_at(debugger, i);
+        const struct gdb_resume_action *action = action_for(thread, actions, count);
+        if (!action)
+            continue;
+        if (action->mode == GDB_RESUME_STOP) {
+            request_stop_locked(thread, 0);
+            continue;
+        }
+        if (!thread->gdb_stopped || thread->stop_untold)
+            continue;
+        thread->gdb_stopped = false;
+        thread->action = *action;
+        thread->parked = false;
+    }
+    g_cond_broadcast(&debugger->wake);
+    g_mutex_unlock(&debugger->mutex);
+    return 0;
+}
+
 static int target_resume(void *opaque, const struct gdb_resume_action *actions, size_t count)
 {
     struct debugger *debugger = opaque;
+    if (debugger->non_stop)
+        return resume_alone(debugger, actions, count);
     g_mutex_lock(&debugger->mutex);
     if (report_pending_locked(debugger, actions, count)) {
         g_mutex_unlock(&debugger->mutex);
@@ -2048,6 +2235,20 @@ static void target_interrupt(void *opaque)
 {
     struct debugger *debugger = opaque;
     g_mutex_lock(&debugger->mutex);
+    if (debugger->non_stop) {
+        /* As the SIGINT gdbserver sends the process: one running thread
+         * (the first made) takes it and stops; the others run on. */
+        struct debug_thread *chosen = NULL;
+        for (guint i = 0; i < debugger->threads->len; i++) {
+            struct debug_thread *thread = thread_at(debugger, i);
+            if (!thread->gdb_stopped && (!chosen || thread->tid < chosen->tid))
+                chosen = thread;
+        }
+        if (chosen)
+            request_stop_locked(chosen, GDB_SIGNAL_INT);
+        g_mutex_unlock(&debugger->mutex);
+        return;
+    }
     if (!debugger->stopping)
         begin_stop_locked(debugger, NULL, NULL);
     else if (debugger->watch_owner)
@@ -2135,8 +2336,8 @@ static int insert_watchpoint(struct debugger *debugger, int index)
     return result;
 }
 
-static int target_insert_breakpoint(void *opaque, enum gdb_breakpoint_type type, uint64_t address,
-                                    uint64_t kind)
+static int insert_breakpoint(void *opaque, enum gdb_breakpoint_type type, uint64_t address,
+                             uint64_t kind)
 {
     struct debugger *debugger = opaque;
     const struct accel_capabilities *capabilities = debugger->capabilities;
@@ -2194,14 +2395,13 @@ static struct breakpoint *find_typed(struct debugger *debugger, enum gdb_breakpo
 
 /* Z0/Z1 with gdb's lists: again at a breakpoint of that type, the lists
  * are replaced (gdb re-inserts to change a condition), as gdbserver does. */
-static int target_insert_code_breakpoint(void *opaque, enum gdb_breakpoint_type type,
-                                         uint64_t address, uint64_t kind,
-                                         const struct gdb_breakpoint_actions *actions)
+static int insert_code_breakpoint(void *opaque, enum gdb_breakpoint_type type, uint64_t address,
+                                  uint64_t kind, const struct gdb_breakpoint_actions *actions)
 {
     struct debugger *debugger = opaque;
     struct breakpoint *breakpoint = find_typed(debugger, type, address);
     if (!breakpoint) {
-        int result = target_insert_breakpoint(opaque, type, address, kind);
+        int result = insert_breakpoint(opaque, type, address, kind);
         if (result < 0)
             return result;
         breakpoint = find_typed(debugger, type, address);
@@ -2233,8 +2433,8 @@ static void remove_breakpoint_at(struct debugger *debugger, int index)
         write_byte(debugger, breakpoint->address, breakpoint->saved_byte);
 }
 
-static int target_remove_breakpoint(void *opaque, enum gdb_breakpoint_type type, uint64_t address,
-                                    uint64_t kind)
+static int remove_breakpoint(void *opaque, enum gdb_breakpoint_type type, uint64_t address,
+                             uint64_t kind)
 {
     struct debugger *debugger = opaque;
     for (int i = 0; i < MAX_BREAKPOINTS; i++) {
@@ -2246,6 +2446,105 @@ static int target_remove_breakpoint(void *opaque, enum gdb_breakpoint_type type,
         }
     }
     return -ENOENT;
+}
+
+/* ---- non-stop: breakpoints change with every vCPU parked ------------------ */
+
+static bool gone_locked(const struct debugger *debugger)
+{
+    return debugger->killed || debugger->aborted || debugger->ended;
+}
+
+/* Every thread parked, or waiting for the main loop (which cannot answer it now). */
+static bool paused_locked(struct debugger *debugger)
+{
+    for (guint i = 0; i < debugger->threads->len; i++) {
+        const struct debug_thread *thread = thread_at(debugger, i);
+        if (!thread->parked && !thread->awaits_loop)
+            return false;
+    }
+    return true;
+}
+
+/*
+ * Non-stop, main loop: the running threads are kicked and parked (held,
+ * not stopped for gdb), as for a watch step, so that breakpoints and
+ * trapped pages change with no vCPU inside run() (an int3 half-planted
+ * under a running thread, debug registers each vCPU thread arms for
+ * itself). A watch step under way ends first. False when nothing ran
+ * (or all-stop, where every thread is parked whenever gdb is answered).
+ */
+static bool pause_running(struct debugger *debugger)
+{
+    g_mutex_lock(&debugger->mutex);
+    bool paused = debugger->non_stop && !all_parked_locked(debugger);
+    if (paused) {
+        while (debugger->watch_owner && !gone_locked(debugger))
+            g_cond_wait(&debugger->wake, &debugger->mutex);
+        debugger->stopping = true;
+        for (guint i = 0; i < debugger->threads->len; i++) {
+            struct debug_thread *thread = thread_at(debugger, i);
+            if (!thread->parked)
+                debugger->guest->accel_ops->stop(thread->accel);
+        }
+        while (!paused_locked(debugger) && !gone_locked(debugger))
+            g_cond_wait(&debugger->wake, &debugger->mutex);
+    }
+    g_mutex_unlock(&debugger->mutex);
+    return paused;
+}
+
+static void resume_paused(struct debugger *debugger)
+{
+    g_mutex_lock(&debugger->mutex);
+    release_held_locked(debugger);
+    g_mutex_unlock(&debugger->mutex);
+}
+
+static bool has_page_traps(const struct debugger *debugger)
+{
+    for (int i = 0; i < MAX_BREAKPOINTS; i++) {
+        if (debugger->breakpoints[i].used &&
+            debugger->breakpoints[i].mechanism == MECHANISM_PAGE_TRAP)
+            return true;
+    }
+    return false;
+}
+
+enum breakpoint_change { CHANGE_INSERT, CHANGE_INSERT_CODE, CHANGE_REMOVE };
+
+/* Z and z: in non-stop, with the running threads paused around the change. */
+static int change_breakpoint(void *opaque, enum breakpoint_change change,
+                             enum gdb_breakpoint_type type, uint64_t address, uint64_t kind,
+                             const struct gdb_breakpoint_actions *actions)
+{
+    bool paused = pause_running(opaque);
+    int result = change == CHANGE_INSERT_CODE
+                     ? insert_code_breakpoint(opaque, type, address, kind, actions)
+                 : change == CHANGE_INSERT ? insert_breakpoint(opaque, type, address, kind)
+                                           : remove_breakpoint(opaque, type, address, kind);
+    if (paused)
+        resume_paused(opaque);
+    return result;
+}
+
+static int target_insert_breakpoint(void *opaque, enum gdb_breakpoint_type type, uint64_t address,
+                                    uint64_t kind)
+{
+    return change_breakpoint(opaque, CHANGE_INSERT, type, address, kind, NULL);
+}
+
+static int target_insert_code_breakpoint(void *opaque, enum gdb_breakpoint_type type,
+                                         uint64_t address, uint64_t kind,
+                                         const struct gdb_breakpoint_actions *actions)
+{
+    return change_breakpoint(opaque, CHANGE_INSERT_CODE, type, address, kind, actions);
+}
+
+static int target_remove_breakpoint(void *opaque, enum gdb_breakpoint_type type, uint64_t address,
+                                    uint64_t kind)
+{
+    return change_breakpoint(opaque, CHANGE_REMOVE, type, address, kind, NULL);
 }
 
 static void remove_all_breakpoints(struct debugger *debugger)
@@ -2288,9 +2587,23 @@ static bool stop_silently(struct debugger *debugger, enum silent_stop silent)
     return stopped;
 }
 
+/* The session ends in non-stop mode: back to all-stop, whose silent stop
+ * then parks every thread before the breakpoints go. True when it was on. */
+static bool leave_non_stop(struct debugger *debugger)
+{
+    g_mutex_lock(&debugger->mutex);
+    bool was = debugger->non_stop;
+    debugger->non_stop = false;
+    for (guint i = 0; was && i < debugger->threads->len; i++)
+        thread_at(debugger, i)->stop_requested = false;
+    g_mutex_unlock(&debugger->mutex);
+    return was;
+}
+
 static void target_detach(void *opaque)
 {
     struct debugger *debugger = opaque;
+    leave_non_stop(debugger);
     if (stop_silently(debugger, SILENT_DETACH))
         finish_silent_stop(debugger, SILENT_DETACH);
 }
@@ -2308,6 +2621,12 @@ static void target_disconnected(void *opaque)
     }
     /* A fork's child waiting for gdb's word is not the next debugger's. */
     release_fork_children(debugger);
+    /* Non-stop: every thread runs on, as the stub expects of the next one. */
+    if (leave_non_stop(debugger)) {
+        if (stop_silently(debugger, SILENT_DISCONNECT))
+            finish_silent_stop(debugger, SILENT_DISCONNECT);
+        return;
+    }
     if (stop_silently(debugger, SILENT_DISCONNECT)) {
         remove_all_breakpoints(debugger);
         forget_session(debugger);
@@ -2559,6 +2878,82 @@ static void target_process_events(void *opaque, bool fork, bool vfork)
     debug_signals_set_process_events(((struct debugger *)opaque)->signals, fork, vfork);
 }
 
+/* The thread's stop reached the main loop: gdb is told now. */
+static void stop_told(struct debugger *debugger, int64_t tid)
+{
+    g_mutex_lock(&debugger->mutex);
+    for (guint i = 0; i < debugger->threads->len; i++) {
+        if (thread_at(debugger, i)->tid == tid)
+            thread_at(debugger, i)->stop_untold = false;
+    }
+    g_mutex_unlock(&debugger->mutex);
+}
+
+/* The all-stop's stop becomes each parked thread's own: the reported
+ * event, a pending one, or none (signal 0). Lock held. */
+static void enter_non_stop_locked(struct debugger *debugger)
+{
+    for (guint i = 0; i < debugger->threads->len; i++) {
+        struct debug_thread *thread = thread_at(debugger, i);
+        thread->gdb_stopped = thread->parked;
+        thread->stop_requested = thread->stop_untold = false;
+        thread->last_stop = (struct gdb_stop){.kind = GDB_STOP_SIGNAL, .thread = thread->tid};
+        if (debugger->report_set && debugger->report.thread == thread->tid)
+            thread->last_stop = debugger->report;
+        else if (thread->has_pending)
+            thread->last_stop = thread->pending;
+        thread->has_pending = false;
+    }
+    debugger->stopping = debugger->reported = debugger->report_set = false;
+}
+
+/* QNonStop: on at any point between stops (a stop half made is refused);
+ * off only with every thread stopped for gdb, which becomes an all-stop
+ * reported against the first of them. */
+static int target_non_stop(void *opaque, bool on)
+{
+    struct debugger *debugger = opaque;
+    int result = 0;
+    g_mutex_lock(&debugger->mutex);
+    if (on && debugger->stopping && !debugger->reported) {
+        result = -EBUSY;
+    } else if (on) {
+        enter_non_stop_locked(debugger);
+        debugger->non_stop = true;
+    } else {
+        for (guint i = 0; i < debugger->threads->len && result == 0; i++)
+            if (!thread_at(debugger, i)->gdb_stopped)
+                result = -EBUSY;
+        if (result == 0 && debugger->threads->len > 0) {
+            debugger->non_stop = false;
+            debugger->stopping = debugger->reported = debugger->report_set = true;
+            debugger->report = thread_at(debugger, 0)->last_stop;
+            for (guint i = 0; i < debugger->threads->len; i++)
+                thread_at(debugger, i)->gdb_stopped = false;
+        }
+    }
+    g_mutex_unlock(&debugger->mutex);
+    return result;
+}
+
+static size_t target_stopped_threads(void *opaque, struct gdb_stop *stops, size_t max)
+{
+    struct debugger *debugger = opaque;
+    size_t count = 0;
+    g_mutex_lock(&debugger->mutex);
+    for (guint i = 0; i < debugger->threads->len; i++) {
+        const struct debug_thread *thread = thread_at(debugger, i);
+        /* One whose stop is on its way is told by its own notification. */
+        if (!thread->gdb_stopped || thread->stop_untold)
+            continue;
+        if (count < max)
+            stops[count] = thread->last_stop;
+        count++;
+    }
+    g_mutex_unlock(&debugger->mutex);
+    return count;
+}
+
 /* What a debugger set up is not the next one's. */
 static void forget_session(struct debugger *debugger)
 {
@@ -2601,6 +2996,8 @@ static const struct gdb_target_ops target_ops = {
     .orig_rax = target_orig_rax,
     .has_avx512 = target_has_avx512,
     .avx512 = target_avx512,
+    .non_stop = target_non_stop,
+    .stopped_threads = target_stopped_threads,
 };
 
 /* What every debugger has before its stub serves anyone; its main loop is
@@ -2668,6 +3065,19 @@ static gboolean handover_on_main_loop(gpointer data)
     return G_SOURCE_REMOVE;
 }
 
+/* The calling vCPU thread waits for the main loop: a pause (non-stop)
+ * must not wait for it to park. */
+static void set_awaits_loop(struct debugger *debugger, bool awaits)
+{
+    struct debug_thread *self = current_thread;
+    if (!self || self->debugger != debugger)
+        return;
+    g_mutex_lock(&debugger->mutex);
+    self->awaits_loop = awaits;
+    g_cond_broadcast(&debugger->wake);
+    g_mutex_unlock(&debugger->mutex);
+}
+
 char *debugger_exec_handover(struct debugger *debugger, bool cancel)
 {
     if (!debugger || is_detached(debugger))
@@ -2677,11 +3087,13 @@ char *debugger_exec_handover(struct debugger *debugger, bool cancel)
     struct handover_call call = {.debugger = debugger, .cancel = cancel};
     g_mutex_init(&call.lock);
     g_cond_init(&call.done_changed);
+    set_awaits_loop(debugger, true);
     invoke_on_loop(debugger, G_PRIORITY_DEFAULT, handover_on_main_loop, &call, NULL);
     g_mutex_lock(&call.lock);
     while (!call.done)
         g_cond_wait(&call.done_changed, &call.lock);
     g_mutex_unlock(&call.lock);
+    set_awaits_loop(debugger, false);
     g_mutex_clear(&call.lock);
     g_cond_clear(&call.done_changed);
     return call.session;

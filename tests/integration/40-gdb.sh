@@ -1104,3 +1104,42 @@ gdb_breakpoint_in_memory() {
 for gdb_libc in glibc musl; do
     custom "gdb/$gdb_libc/breakpoint-in-memory" gdb_breakpoint_in_memory "$gdb_libc"
 done
+
+# ---- non-stop mode (tests/programs/gdb/nonstop.c, driven by tests/gdb/nonstop-session.py) ----
+
+# gdb with `set non-stop on`, on a terminal as a user types: the main thread stops at a
+# breakpoint while the spinner thread's counter keeps moving; `interrupt -a` stops the
+# spinner and the counter stands still; the spinner runs alone (`thread 2`, `continue &`)
+# while thread 1 stays at its breakpoint; thread 1 alone to its next breakpoint;
+# `continue -a &` and its stop; the program's end. The same scenario passes against
+# gdbserver on the same program (old build: "Non-stop mode requested, but remote does not
+# support non-stop").
+gdb_non_stop() {
+    local accel=$1 dir=$2 libc=$3 scenario=$4
+    have_gdb || return 77
+    local program=$GDB_PROGRAMS/gdb-$libc/nonstop failed=0
+    start_monitor "$dir" --accel="$accel" -S "$program"
+    timeout -k 5 "$TIMEOUT" python3 tests/gdb/nonstop-session.py "$dir/gdb.out" "$program" \
+        "remote $dir/gdb.sock" "$scenario" 2>"$dir/session.err" || failed=1
+    finish_monitor "$dir"
+    if [ "$failed" = 1 ]; then
+        echo "hermitux-run: $(tr '\n' '|' <"$dir/session.err" | tail -c 600)"
+        return 1
+    fi
+    expect "$dir" out '^rounds 3, spinner counted: yes$' || return 1
+    expect_status "$dir" 0 || return 1
+    command -v gdbserver >/dev/null || return 0
+    start_gdbserver "$dir" "$program"
+    timeout -k 5 "$TIMEOUT" python3 tests/gdb/nonstop-session.py "$dir/gdbserver-gdb.out" \
+        "$program" "remote 127.0.0.1:$GDBSERVER_PORT" "$scenario" 2>"$dir/session.err" ||
+        failed=1
+    wait "$GDBSERVER_PID"
+    if [ "$failed" = 1 ]; then
+        echo "the scenario fails against gdbserver too: $(tr '\n' '|' <"$dir/session.err" | tail -c 400)"
+        return 1
+    fi
+}
+
+for gdb_libc in glibc musl; do
+    custom "gdb/$gdb_libc/non-stop-threads" gdb_non_stop "$gdb_libc" threads
+done

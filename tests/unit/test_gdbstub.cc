@@ -281,6 +281,8 @@ const gdb_target_ops kFakeOps = {
         Fake(opaque)->persist = actions->persist;
         return Fake(opaque)->breakpoint_result;
     },
+    nullptr, // all-stop only (kNonStopOps has non-stop)
+    nullptr,
 };
 
 std::string Checksum(const std::string &payload)
@@ -2187,6 +2189,152 @@ TEST_F(GdbstubThreadsTest, VContActionsPerThread)
     StopIn(100);
     Ask("c");
     EXPECT_EQ(threaded_.resume_actions[3][0].thread, -1);
+}
+
+// ---- non-stop mode (gdbstub/nonstop.c) ----
+
+struct NonStopTarget : ThreadedTarget {
+    std::vector<bool> modes;       // each ops->non_stop call
+    std::vector<gdb_stop> stopped; // what ops->stopped_threads lists
+};
+
+NonStopTarget *NonStop(void *opaque)
+{
+    return static_cast<NonStopTarget *>(Threaded(opaque));
+}
+
+gdb_target_ops MakeNonStopOps()
+{
+    gdb_target_ops ops = MakeThreadedOps();
+    ops.non_stop = [](void *opaque, bool on) {
+        NonStop(opaque)->modes.push_back(on);
+        return 0;
+    };
+    ops.stopped_threads = [](void *opaque, gdb_stop *stops, size_t max) {
+        const std::vector<gdb_stop> &stopped = NonStop(opaque)->stopped;
+        for (size_t i = 0; i < stopped.size() && i < max; i++)
+            stops[i] = stopped[i];
+        return stopped.size();
+    };
+    return ops;
+}
+
+const gdb_target_ops kNonStopOps = MakeNonStopOps();
+
+class GdbstubNonStopTest : public GdbstubTest
+{
+  protected:
+    void SetUp() override
+    {
+        stub_ = gdbstub_new(&kNonStopOps, static_cast<FakeTarget *>(&target_));
+        gdbstub_capture_output(stub_, Capture, &output_);
+    }
+
+    static gdb_stop Trap(int64_t thread)
+    {
+        gdb_stop stop{};
+        stop.kind = GDB_STOP_SIGNAL;
+        stop.signal = 5;
+        stop.thread = thread;
+        return stop;
+    }
+
+    void StopIn(int64_t thread)
+    {
+        gdb_stop stop = Trap(thread);
+        output_.clear();
+        gdbstub_notify_stop(stub_, &stop);
+    }
+
+    static std::string Notification(const std::string &payload)
+    {
+        return "%" + Frame(payload).substr(1);
+    }
+
+    NonStopTarget target_;
+};
+
+TEST_F(GdbstubNonStopTest, OfferedAndTurnedOnAndOff)
+{
+    EXPECT_NE(Ask("qSupported:swbreak+").find(";QNonStop+"), std::string::npos);
+    EXPECT_EQ(Ask("vCont?"), "vCont;c;C;s;S;r;t");
+    EXPECT_EQ(Ask("QNonStop:0"), "OK"); // all-stop already: the target is not bothered
+    EXPECT_TRUE(target_.modes.empty());
+    EXPECT_EQ(Ask("QNonStop:1"), "OK");
+    EXPECT_EQ(Ask("QNonStop:2"), "E22");
+    EXPECT_EQ(Ask("QNonStop:0"), "OK");
+    EXPECT_EQ(target_.modes, (std::vector<bool>{true, false}));
+}
+
+TEST_F(GdbstubNonStopTest, AllStopStubsRefuseIt)
+{
+    gdbstub_free(stub_);
+    stub_ = gdbstub_new(&kThreadedOps, static_cast<FakeTarget *>(&target_));
+    gdbstub_capture_output(stub_, Capture, &output_);
+    EXPECT_EQ(Ask("qSupported:swbreak+").find("QNonStop"), std::string::npos);
+    EXPECT_EQ(Ask("vCont?"), "vCont;c;C;s;S;r");
+    EXPECT_EQ(Ask("QNonStop:1"), "");
+}
+
+TEST_F(GdbstubNonStopTest, ResumeAnswersAtOnceAndStopsComeAsNotifications)
+{
+    Ask("QNonStop:1");
+    EXPECT_EQ(Ask("vCont;c:65"), "OK");
+    ASSERT_EQ(target_.resume_actions.size(), 1u);
+    EXPECT_EQ(target_.resume_actions[0][0].thread, 101);
+    // Other packets are served while it runs: memory, registers of stopped threads.
+    EXPECT_NE(Ask("m10000,4"), "E0e");
+    EXPECT_EQ(Ask("Hg64"), "OK");
+    // Two stops: the first is announced, the second waits for vStopped.
+    StopIn(101);
+    EXPECT_EQ(output_, Notification("Stop:T05thread:65;"));
+    StopIn(102);
+    EXPECT_EQ(output_, "");
+    // A stop does not change Hg's thread (gdb may be reading another's registers).
+    EXPECT_EQ(Ask("qC"), "QC64");
+    EXPECT_EQ(Ask("vStopped"), "T05thread:66;");
+    EXPECT_EQ(Ask("vStopped"), "OK");
+    // The next stop is announced again.
+    StopIn(100);
+    EXPECT_EQ(output_, Notification("Stop:T05thread:64;"));
+    EXPECT_EQ(Ask("vStopped"), "OK");
+    // vCont;t asks a thread to stop.
+    EXPECT_EQ(Ask("vCont;t:66"), "OK");
+    EXPECT_EQ(target_.resume_actions[1][0].mode, GDB_RESUME_STOP);
+    EXPECT_EQ(target_.resume_actions[1][0].thread, 102);
+    // vCtrlC and Ctrl-C interrupt the program (one thread stops with SIGINT).
+    EXPECT_EQ(Ask("vCtrlC"), "OK");
+    Feed("\x03");
+    EXPECT_EQ(target_.interrupts, 2);
+}
+
+TEST_F(GdbstubNonStopTest, StatusListsEveryStoppedThread)
+{
+    Ask("QNonStop:1");
+    EXPECT_EQ(Ask("?"), "OK"); // every thread runs
+    target_.stopped = {Trap(100), Trap(102)};
+    target_.stopped[1].signal = 0;
+    EXPECT_EQ(Ask("?"), "T05thread:64;");
+    EXPECT_EQ(Ask("vStopped"), "T00thread:66;");
+    EXPECT_EQ(Ask("vStopped"), "OK");
+    // The program's end comes through the queue too.
+    gdb_stop end{};
+    end.kind = GDB_STOP_EXITED;
+    end.exit_status = 3;
+    output_.clear();
+    gdbstub_notify_stop(stub_, &end);
+    EXPECT_EQ(output_, Notification("Stop:W03"));
+    EXPECT_EQ(Ask("vStopped"), "OK");
+    EXPECT_EQ(Ask("?"), "W03");
+}
+
+TEST_F(GdbstubNonStopTest, AllStopDropsStopActions)
+{
+    StopIn(100); // all-stop: a resume owes one stop reply
+    Ask("vCont;t:65;c:64");
+    ASSERT_EQ(target_.resume_actions.size(), 1u);
+    ASSERT_EQ(target_.resume_actions[0].size(), 1u);
+    EXPECT_EQ(target_.resume_actions[0][0].thread, 100);
 }
 
 } // namespace

@@ -1,0 +1,47 @@
+/* nonstop: two threads for gdb's non-stop mode (`set non-stop on`).
+ *
+ * The main thread passes checkpoint(1..3) while a spinner thread counts in
+ * `counter` until the main thread is done; a breakpoint on checkpoint stops
+ * the main thread alone while the counter goes on moving. The spinner calls
+ * spinning() once it runs. At the end the main thread prints how often it
+ * passed, and the spinner whether it counted. */
+#include <pthread.h>
+#include <stdio.h>
+
+static volatile long counter;
+static volatile int finished;
+
+__attribute__((noinline)) void checkpoint(int round)
+{
+    __asm__ volatile("" ::"r"(round) : "memory");
+}
+
+__attribute__((noinline)) void spinning(void)
+{
+    __asm__ volatile("" ::: "memory");
+}
+
+static void *spinner(void *unused)
+{
+    (void)unused;
+    spinning();
+    while (!finished)
+        counter++;
+    return NULL;
+}
+
+int main(void)
+{
+    pthread_t thread;
+    if (pthread_create(&thread, NULL, spinner, NULL) != 0)
+        return 1;
+    int rounds = 0;
+    for (int round = 1; round <= 3; round++) {
+        checkpoint(round);
+        rounds++;
+    }
+    finished = 1;
+    pthread_join(thread, NULL);
+    printf("rounds %d, spinner counted: %s\n", rounds, counter > 0 ? "yes" : "no");
+    return 0;
+}
