@@ -99,10 +99,12 @@
 
 #define CR0_PG          (1ULL << 31)
 #define CR4_OSXSAVE     (1ULL << 18)
+#define EFLAGS_TF       (1ULL << 8)
 #define EFLAGS_RF       (1ULL << 16)
 #define EFLAGS_RESERVED (1ULL << 1)
 
 #define VECTOR_DIVIDE_ERROR       0
+#define VECTOR_DEBUG              1
 #define VECTOR_INVALID_OPCODE     6
 #define VECTOR_DOUBLE_FAULT       8
 #define VECTOR_GENERAL_PROTECTION 13
@@ -252,6 +254,7 @@ struct tcg_accel {
     /* Debugging. */
     bool single_step;
     bool step_after_syscall; /* a step ended in a syscall: report it next */
+    bool trap_after_syscall; /* TF's #DB came with a syscall: due after it */
     struct tcg_breakpoint breakpoints[ACCEL_MAX_HW_BREAKPOINTS];
     bool have_watchpoints;
     uc_hook boundary_hook; /* all code, only while watchpoints are armed */
@@ -1337,6 +1340,15 @@ static void on_syscall(uc_engine *uc, void *opaque)
 static void on_interrupt(uc_engine *uc, uint32_t vector, void *opaque)
 {
     struct tcg_accel *tcg = opaque;
+    /* With TF set, Unicorn raises the single-step #DB at the end of the
+     * syscall's block, after the syscall hook and before the stop: it
+     * replaced the syscall, which then never happened (the debugger's step
+     * over a breakpoint on a syscall instruction skipped clone and fork).
+     * The CPU's trap comes after the instruction, so after the call. */
+    if (vector == VECTOR_DEBUG && tcg->event == EVENT_SYSCALL) {
+        tcg->trap_after_syscall = true;
+        return;
+    }
     tcg->event = EVENT_INTERRUPT;
     tcg->event_vector = vector;
     uc_emu_stop(uc);
@@ -1980,8 +1992,12 @@ static int tcg_set_debug(struct accel *accel, bool single_step,
         tcg->breakpoints[i].armed = true;
     }
     tcg->single_step = single_step;
-    if (!single_step)
-        tcg->step_after_syscall = false;
+    /* The monitor ends a step at the syscall it stepped (it performs the
+     * call and reports the stop): a resume arms again, and that step must
+     * run its instruction. Kept, the pending end made the next stepi a
+     * no-op (gdb stepping out of a signal handler through rt_sigreturn
+     * found the pc unchanged and reported the breakpoint there again). */
+    tcg->step_after_syscall = false;
     /* Blocks chained before must go (see unchained): translated again. */
     if (unchained(tcg))
         tcg->code_may_have_changed = true;
@@ -2409,6 +2425,13 @@ static void describe_error(struct tcg_accel *tcg, struct accel_exit *exit, uc_er
              (unsigned long long)rip, uc_strerror(err));
 }
 
+static bool trap_flag_set(struct tcg_accel *tcg)
+{
+    uint64_t rflags = 0;
+    uc_reg_read(tcg->uc, UC_X86_REG_RFLAGS, &rflags);
+    return (rflags & EFLAGS_TF) != 0;
+}
+
 static int run_engine(struct accel *accel, struct accel_exit *exit)
 {
     struct tcg_accel *tcg = tcg_of(accel);
@@ -2416,10 +2439,18 @@ static int run_engine(struct accel *accel, struct accel_exit *exit)
     memset(exit, 0, sizeof(*exit));
     exit->debug_slot = -1;
 
+    bool trap_after_syscall = tcg->trap_after_syscall;
+    tcg->trap_after_syscall = false;
     if (tcg->step_after_syscall) {
         /* The stepped instruction was a syscall, already performed. */
         tcg->step_after_syscall = false;
         exit->reason = ACCEL_EXIT_DEBUG;
+        return 0;
+    }
+    if (trap_after_syscall && trap_flag_set(tcg)) {
+        /* The syscall is done: its single-step trap, unless the debugger
+         * that set TF for its own step took it away meanwhile. */
+        report_exception(tcg, exit, VECTOR_DEBUG, 0, 0);
         return 0;
     }
     if (tcg->engine_tainted) {
