@@ -178,6 +178,8 @@ struct debugger {
     bool interrupt_during_watch;
     bool detached; /* set by the main loop while every vCPU is parked; atomic (is_detached) */
     bool non_stop; /* QNonStop:1; changed by the main loop, under the mutex */
+    /* Non-stop: an interrupt came with no thread running; the next resume takes it. */
+    bool interrupt_pending;
 
     bool halt_at_start;
     bool handed_over; /* the session came across an execve: the first stop is an exec */
@@ -2156,6 +2158,8 @@ static bool report_pending_locked(struct debugger *debugger,
     return false;
 }
 
+static void interrupt_alone_locked(struct debugger *debugger);
+
 /* Non-stop: the threads gdb stopped that an action names run (those whose
  * stop gdb has not heard of yet stay: it comes first, as under gdbserver);
  * a t action stops a running one. Running threads named otherwise run on. */
@@ -2185,6 +2189,8 @@ static int resume_alone(struct debugger *debugger, const struct gdb_resume_actio
         thread->action = *action;
         thread->parked = false;
     }
+    if (debugger->interrupt_pending)
+        interrupt_alone_locked(debugger);
     g_cond_broadcast(&debugger->wake);
     g_mutex_unlock(&debugger->mutex);
     return 0;
@@ -2230,22 +2236,30 @@ static int target_resume(void *opaque, const struct gdb_resume_action *actions, 
     return 0;
 }
 
+/* Non-stop: as the SIGINT gdbserver sends the process, one running thread
+ * (the first made) takes it and stops; the others run on. With none
+ * running it waits for the next resume, as a signal pending for the
+ * process. Lock held. */
+static void interrupt_alone_locked(struct debugger *debugger)
+{
+    struct debug_thread *chosen = NULL;
+    for (guint i = 0; i < debugger->threads->len; i++) {
+        struct debug_thread *thread = thread_at(debugger, i);
+        if (!thread->gdb_stopped && (!chosen || thread->tid < chosen->tid))
+            chosen = thread;
+    }
+    debugger->interrupt_pending = chosen == NULL;
+    if (chosen)
+        request_stop_locked(chosen, GDB_SIGNAL_INT);
+}
+
 /* Ctrl-C: an all-stop with no event; it reports SIGINT. */
 static void target_interrupt(void *opaque)
 {
     struct debugger *debugger = opaque;
     g_mutex_lock(&debugger->mutex);
     if (debugger->non_stop) {
-        /* As the SIGINT gdbserver sends the process: one running thread
-         * (the first made) takes it and stops; the others run on. */
-        struct debug_thread *chosen = NULL;
-        for (guint i = 0; i < debugger->threads->len; i++) {
-            struct debug_thread *thread = thread_at(debugger, i);
-            if (!thread->gdb_stopped && (!chosen || thread->tid < chosen->tid))
-                chosen = thread;
-        }
-        if (chosen)
-            request_stop_locked(chosen, GDB_SIGNAL_INT);
+        interrupt_alone_locked(debugger);
         g_mutex_unlock(&debugger->mutex);
         return;
     }
@@ -2593,7 +2607,7 @@ static bool leave_non_stop(struct debugger *debugger)
 {
     g_mutex_lock(&debugger->mutex);
     bool was = debugger->non_stop;
-    debugger->non_stop = false;
+    debugger->non_stop = debugger->interrupt_pending = false;
     for (guint i = 0; was && i < debugger->threads->len; i++)
         thread_at(debugger, i)->stop_requested = false;
     g_mutex_unlock(&debugger->mutex);

@@ -54,7 +54,28 @@ def scenario_threads():
     ]
 
 
-SCENARIOS = {"threads": scenario_threads}
+def scenario_ctrl_c():
+    """`interrupt` stops the selected thread (the spinner) alone; continued in the
+    foreground, Ctrl-C stops it with SIGINT (vCtrlC) while the main thread stays at its
+    breakpoint."""
+    return [
+        ("break checkpoint", r"Breakpoint 1 at .*\n.*" + PROMPT),
+        ("continue", r"Thread 1 \S+ hit Breakpoint 1, checkpoint \(round=1\)[^\n]*\n(.*\n)*.*" + PROMPT),
+        ("thread 2", r"Switching to thread 2 [^\n]*\(running\)\n" + PROMPT),
+        ("interrupt", PROMPT),
+        ("wait", r"Thread 2 \S+ stopped\."),
+        ("continue", r"Continuing\.\n"),
+        ("ctrl-c",),
+        ("wait", r"Thread 2 \S+ received signal SIGINT, Interrupt\.\n(.*\n)*.*" + PROMPT),
+        ("info threads", r"\n  1 +Thread [^(\n]*checkpoint \(round=1\)[^\n]*\n\* 2 +Thread [^(\n]*spin"),
+        ("set $still = counter", PROMPT),
+        ("print counter == $still", r"= 1\n" + PROMPT),
+        ("delete", PROMPT),
+        ("continue -a", r"\[Inferior 1 \(process \d+\) exited normally\]"),
+    ]
+
+
+SCENARIOS = {"threads": scenario_threads, "ctrl-c": scenario_ctrl_c}
 
 
 class Session:
@@ -114,6 +135,9 @@ def run(session, steps):
     for step in steps:
         if step[0] == "wait":
             ok = session.expect(step[1])
+        elif step[0] == "ctrl-c":
+            os.write(session.fd, b"\x03")
+            ok = True
         elif step[0] == "poll":
             # Asks again until the answer matches: the other thread runs meanwhile.
             ok = False
@@ -136,9 +160,15 @@ def run(session, steps):
 def main():
     transcript_path, program, target, scenario = sys.argv[1:5]
     with open(transcript_path, "w") as transcript:
-        session = Session(["gdb", "-nx", "-q", "-ex", "set pagination off", "-ex", "set style enabled off", "-ex", "set confirm off",
-                           "-ex", "set width 0", "-ex", "set non-stop on", "-ex", "file " + program,
-                           "-ex", "target " + target], transcript)
+        settings = ["set pagination off", "set style enabled off", "set confirm off",
+                    "set width 0", "set non-stop on", "file " + program]
+        # NONSTOP_REMOTE_LOG=FILE: gdb's log of the packets (set remotelogfile).
+        if os.environ.get("NONSTOP_REMOTE_LOG"):
+            settings.append("set remotelogfile " + os.environ["NONSTOP_REMOTE_LOG"])
+        argv = ["gdb", "-nx", "-q"]
+        for setting in settings + ["target " + target]:
+            argv += ["-ex", setting]
+        session = Session(argv, transcript)
         failed = None
         if not session.expect(PROMPT):
             failed = ("start",)

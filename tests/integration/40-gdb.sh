@@ -1111,7 +1111,10 @@ done
 # breakpoint while the spinner thread's counter keeps moving; `interrupt -a` stops the
 # spinner and the counter stands still; the spinner runs alone (`thread 2`, `continue &`)
 # while thread 1 stays at its breakpoint; thread 1 alone to its next breakpoint;
-# `continue -a &` and its stop; the program's end. The same scenario passes against
+# `continue -a &` and its stop; the program's end (threads). `interrupt` of the spinner
+# alone, then Ctrl-C while it runs in the foreground: SIGINT for it, the main thread stays
+# at its breakpoint (ctrl-c; the Ctrl-C may reach the stub before the resume does, which
+# gdbserver answers as a SIGINT pending for the process). The same scenario passes against
 # gdbserver on the same program (old build: "Non-stop mode requested, but remote does not
 # support non-stop").
 gdb_non_stop() {
@@ -1142,6 +1145,7 @@ gdb_non_stop() {
 
 for gdb_libc in glibc musl; do
     custom "gdb/$gdb_libc/non-stop-threads" gdb_non_stop "$gdb_libc" threads
+    custom "gdb/$gdb_libc/non-stop-ctrl-c" gdb_non_stop "$gdb_libc" ctrl-c
 done
 
 # A breakpoint whose condition the target finds false, on a syscall instruction: the stub
