@@ -75,7 +75,21 @@ def scenario_ctrl_c():
     ]
 
 
-SCENARIOS = {"threads": scenario_threads, "ctrl-c": scenario_ctrl_c}
+def scenario_watch():
+    """A watchpoint set while the spinner runs (the main thread at its breakpoint) stops
+    the spinner at its next write, the main thread still where it was."""
+    return [
+        ("break checkpoint", r"Breakpoint 1 at .*\n.*" + PROMPT),
+        ("continue", r"Thread 1 \S+ hit Breakpoint 1, checkpoint \(round=1\)[^\n]*\n(.*\n)*.*" + PROMPT),
+        ("watch counter", r"atchpoint 2: counter\n"),
+        ("wait", r"Thread 2 \S+ hit (Hardware )?[wW]atchpoint 2: counter\n\nOld value = \d+\nNew value = \d+\n"),
+        ("info threads", r"\n\* 1 +Thread [^(\n]*checkpoint \(round=1\)[^\n]*\n  2 +Thread [^(\n]*spin"),
+        ("delete", PROMPT),
+        ("continue -a", r"\[Inferior 1 \(process \d+\) exited normally\]"),
+    ]
+
+
+SCENARIOS = {"threads": scenario_threads, "ctrl-c": scenario_ctrl_c, "watch": scenario_watch}
 
 
 class Session:

@@ -3,13 +3,14 @@
  * The main thread passes checkpoint(1..3) while a spinner thread counts in
  * `counter` until the main thread is done; a breakpoint on checkpoint stops
  * the main thread alone while the counter goes on moving. The spinner calls
- * spinning() once it runs. At the end the main thread prints how often it
+ * spinning() once it runs, and the main thread waits for it to before its
+ * first checkpoint. At the end the main thread prints how often it
  * passed, and the spinner whether it counted. */
 #include <pthread.h>
 #include <stdio.h>
 
 static volatile long counter;
-static volatile int finished;
+static volatile int started, finished;
 
 __attribute__((noinline)) void checkpoint(int round)
 {
@@ -25,6 +26,7 @@ static void *spinner(void *unused)
 {
     (void)unused;
     spinning();
+    started = 1;
     while (!finished)
         counter++;
     return NULL;
@@ -35,6 +37,9 @@ int main(void)
     pthread_t thread;
     if (pthread_create(&thread, NULL, spinner, NULL) != 0)
         return 1;
+    /* The spinner runs before the first checkpoint: gdb lists both threads then. */
+    while (!started)
+        ;
     int rounds = 0;
     for (int round = 1; round <= 3; round++) {
         checkpoint(round);
