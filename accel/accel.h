@@ -197,6 +197,25 @@ struct accel_capabilities {
 /* Every backend's vCPU object starts with this. The kick fields are
  * accel.c's, zero-initialised by the backend's allocation, and read and
  * written only with __atomic builtins (this header is also C++'s). */
+/*
+ * One vCPU's syscall ring (kernel/abi.h), where the backend has one (kvm on
+ * a host whose syscall entry runs at CPL3). The monitor allocates it and
+ * runs the thread that answers the calls posted in page; the backend maps
+ * the page, points the vCPU's syscall entry at it (ring_start) and settles
+ * it: a stop, or a slow answer, inside the ring entry leaves the program's
+ * registers as if the call had been made or had not started. The counters
+ * carry the happens-before edges that the guest's own stores into page hide
+ * from ThreadSanitizer. All fields are __atomic.
+ */
+struct hx_ring;
+struct accel_ring {
+    struct hx_ring *page; /* host view of the ring page, set by ring_start */
+    uint32_t entered;     /* owner thread: +1 (release) before each entry to the guest */
+    uint32_t served;      /* answering thread: +1 (release) after each answer */
+    uint32_t busy;        /* answering thread: a call is taken and not answered yet */
+    uint32_t waiting;     /* owner thread: waits on page->state for the answer */
+};
+
 struct accel {
     const struct accel_ops *ops;
     bool kicked;       /* a stop is pending: the next run() returns STOPPED */
@@ -290,6 +309,14 @@ struct accel_ops {
      * where is in capabilities(). 0, or -ENOTSUP / -EINVAL. */
     int (*set_debug)(struct accel *accel, bool single_step,
                      const struct accel_breakpoint *breakpoints, int count);
+
+    /* Gives the vCPU a syscall ring (struct accel_ring; it must outlive the
+     * vCPU's use of it: until destroy, or the vCPU's next ring_start). On
+     * the owner thread, after the vCPU made at least one syscall. 0, or
+     * -ENOTSUP (no ring on this host: syscalls keep exiting), -ENOSPC
+     * (no ring page left for this vCPU) or another negative errno. NULL:
+     * the backend has none. */
+    int (*ring_start)(struct accel *accel, struct accel_ring *ring);
 };
 
 /* ---- kicking (accel.c), for every backend ---- */

@@ -21,6 +21,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <glib.h>
+#include <linux/futex.h>
 #include <linux/kvm.h>
 #include <pthread.h>
 #include <signal.h>
@@ -29,6 +30,8 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #define MSR_STAR           0xc0000081
@@ -80,6 +83,8 @@ struct kvm_vm {
     /* A stop right after an int3 is resolved by a step probe (PVM), not
      * taken as a stop like any other (hardware KVM): kvm_describe. */
     bool int3_step_probe;
+    /* The syscall entry ran at CPL3 (PVM): a syscall ring can work. */
+    bool entry_at_cpl3; /* __atomic */
 };
 
 /* One vCPU. */
@@ -113,6 +118,9 @@ struct kvm_accel {
     bool signal_mask_set;         /* KVM_SET_SIGNAL_MASK done on the owner thread */
     bool in_guest;                /* holds vm->running, in or about to be in KVM_RUN (__atomic) */
     uint64_t syscall_entry;       /* LSTAR, read at the first doorbell exit */
+    /* The syscall ring (accel.h), and where its entry's page is mapped. */
+    struct accel_ring *ring;
+    uint64_t ring_code;
     /* The vCPU's XSAVE image as last read or written, valid until the
      * guest runs again: a signal's delivery reads the FP state and then
      * sets the handler's, which then needs no second KVM_GET_XSAVE. */
@@ -384,6 +392,8 @@ static void kvm_destroy(struct accel *accel)
     if (!kvm)
         return;
     struct kvm_vm *vm = kvm->vm;
+    kvm->ring = NULL; /* a spare vCPU's next thread starts without one */
+    kvm->ring_code = 0;
     /* A fork's child drops the parent's vCPU of the forking thread: the
      * VM's lock may have been held by another of the parent's threads at
      * the fork, and stays so here; nothing else runs in the child. */
@@ -720,6 +730,11 @@ struct kvm_msr_block {
 
 static void kvm_cancel_int3_probe(struct kvm_accel *kvm);
 
+static bool kvm_in_ring_area(uint64_t address)
+{
+    return address >= HX_RING_BASE && address < HX_RING_BASE + HX_RING_COUNT * HX_RING_STRIDE;
+}
+
 static int kvm_get_state(struct accel *accel, struct cpu_state *state, unsigned parts)
 {
     struct kvm_accel *kvm = kvm_of(accel);
@@ -772,7 +787,10 @@ static int kvm_get_state(struct accel *accel, struct cpu_state *state, unsigned 
             return -EIO;
         state->kernel_gs_base = block.entries[0].data;
         state->star = block.entries[1].data;
-        state->lstar = block.entries[2].data;
+        /* A ring entry is this vCPU's own: a copy of the state (a new
+         * thread, a fork's child) starts at the doorbell entry. */
+        state->lstar =
+            kvm_in_ring_area(block.entries[2].data) ? HX_KERNEL_BASE : block.entries[2].data;
         state->cstar = block.entries[3].data;
         state->fmask = block.entries[4].data;
     }
@@ -1375,6 +1393,8 @@ static int kvm_handle_doorbell(struct kvm_accel *kvm)
     regs->rip = regs->rcx;
     regs->rflags = kvm_user_rflags(regs->r11);
     bool to_user_mode = sregs->cs.dpl != 3;
+    if (!to_user_mode)
+        __atomic_store_n(&kvm->vm->entry_at_cpl3, true, __ATOMIC_RELAXED);
     if (to_user_mode)
         user_segments(&sregs->cs, &sregs->ss);
     return kvm_store_regs(kvm, true, to_user_mode);
@@ -1408,7 +1428,8 @@ static bool kvm_is_ring(struct kvm_accel *kvm, const struct kvm_regs *regs)
     if (!run->mmio.is_write || run->mmio.len != 4 || run->mmio.phys_addr != kvm->vm->doorbell_gpa)
         return false;
     uint64_t entry = kvm_syscall_entry(kvm);
-    return entry && regs->rip == entry + HX_DOORBELL_RING_LENGTH;
+    return (entry && regs->rip == entry + HX_DOORBELL_RING_LENGTH) ||
+           (kvm->ring_code && regs->rip == kvm->ring_code + HX_DOORBELL_RING_LENGTH);
 }
 
 /* KVM still has the access in flight (a read waits for its data, a wide
@@ -1640,26 +1661,198 @@ static bool kvm_probed_syscall(struct kvm_accel *kvm, uint64_t next_rip)
  * when the instruction before rcx is `syscall`: a program jumping to the
  * entry is left where it is.
  */
+static bool kvm_ring_unposted_at(const struct kvm_accel *kvm, uint64_t rip);
+
 static bool kvm_syscall_not_made(struct kvm_accel *kvm, uint64_t rip, const struct kvm_regs *regs,
                                  uint64_t *user_rip, uint64_t *user_rflags)
 {
     uint64_t entry = kvm_syscall_entry(kvm);
-    if (!entry || rip != entry || !kvm_probed_syscall(kvm, regs->rcx))
+    bool at_entry = (entry && rip == entry) || kvm_ring_unposted_at(kvm, rip);
+    if (!at_entry || !kvm_probed_syscall(kvm, regs->rcx))
         return false;
     *user_rip = regs->rcx - 2;
     *user_rflags = kvm_user_rflags(regs->r11);
     return true;
 }
 
-/* A stop at the entry at CPL3 (above): back on the `syscall`. */
+/* ---- the syscall ring ------------------------------------------------------ */
+
+/* Where in the ring entry a vCPU stopped (kernel/abi.h, entry.S). */
+enum kvm_ring_phase {
+    KVM_RING_OUTSIDE,
+    KVM_RING_UNPOSTED, /* nothing posted, the registers are the program's */
+    KVM_RING_POSTED,   /* posted, waiting for the answer; rcx is the entry's */
+    KVM_RING_ANSWERED, /* answered, on the way back to the program */
+};
+
+static enum kvm_ring_phase kvm_ring_phase(const struct kvm_accel *kvm, uint64_t rip)
+{
+    if (!kvm->ring_code || rip < kvm->ring_code || rip >= kvm->ring_code + GUEST_PAGE_SIZE)
+        return KVM_RING_OUTSIDE;
+    uint64_t offset = rip - kvm->ring_code;
+    if (offset < HX_RING_ENTRY_OFFSET)
+        return offset == 0 ? KVM_RING_UNPOSTED : KVM_RING_OUTSIDE; /* its doorbell entry */
+    if (offset < HX_RING_POSTED_OFFSET || offset >= HX_RING_END_OFFSET)
+        return KVM_RING_UNPOSTED;
+    return offset < HX_RING_DONE_OFFSET ? KVM_RING_POSTED : KVM_RING_ANSWERED;
+}
+
+static bool kvm_ring_unposted_at(const struct kvm_accel *kvm, uint64_t rip)
+{
+    return kvm_ring_phase(kvm, rip) == KVM_RING_UNPOSTED;
+}
+
+/*
+ * Takes a posted call back, or waits for its answer: HX_RING_DONE when it
+ * was made (the result is in the page), HX_RING_FREE when it was not. The
+ * wait is on the answering thread's busy flag, which the program cannot
+ * write: a page the program scribbled on ends it at once.
+ */
+static uint32_t kvm_ring_settle_call(struct kvm_accel *kvm)
+{
+    struct accel_ring *ring = kvm->ring;
+    struct hx_ring *page = ring->page;
+    uint32_t state = HX_RING_POSTED;
+    if (__atomic_compare_exchange_n(&page->state, &state, HX_RING_FREE, false, __ATOMIC_SEQ_CST,
+                                    __ATOMIC_SEQ_CST))
+        return HX_RING_FREE;
+    __atomic_store_n(&ring->waiting, 1, __ATOMIC_SEQ_CST);
+    while ((state = __atomic_load_n(&page->state, __ATOMIC_ACQUIRE)) == HX_RING_TAKEN &&
+           __atomic_load_n(&ring->busy, __ATOMIC_ACQUIRE)) {
+        struct timespec limit = {0, 1000000};
+        syscall(SYS_futex, &page->state, FUTEX_WAIT_PRIVATE, HX_RING_TAKEN, &limit, NULL, 0);
+    }
+    __atomic_store_n(&ring->waiting, 0, __ATOMIC_RELAXED);
+    (void)__atomic_load_n(&ring->served, __ATOMIC_ACQUIRE);
+    if (state != HX_RING_DONE)
+        state = HX_RING_FREE;
+    __atomic_store_n(&page->state, HX_RING_FREE, __ATOMIC_RELAXED);
+    return state;
+}
+
+/* The registers of the program after its answered call, as sysret leaves them. */
+static void kvm_ring_answered(const struct hx_ring *page, struct kvm_regs *regs)
+{
+    regs->rax = page->result;
+    regs->rcx = page->rip;
+    regs->r11 = page->flags;
+    regs->rsp = page->rsp;
+    regs->rip = page->rip;
+    regs->rflags = kvm_user_rflags(page->flags);
+}
+
+/* The registers of the program at its entry, the call not made: the
+ * entry's rcx and r11 back from the page. */
+static void kvm_ring_unposted(const struct hx_ring *page, struct kvm_regs *regs)
+{
+    regs->rax = page->nr;
+    regs->rcx = page->rip;
+    regs->r11 = page->flags;
+}
+
+/*
+ * A stop inside the ring entry: the program's registers as if the call was
+ * made (its answer came) or is still to be made (back on its `syscall`,
+ * which runs again when the thread resumes). false when rip is not in the
+ * ring entry.
+ */
+static bool kvm_ring_settle_stop(struct kvm_accel *kvm, struct kvm_regs *regs)
+{
+    enum kvm_ring_phase phase = kvm_ring_phase(kvm, regs->rip);
+    if (phase == KVM_RING_OUTSIDE || phase == KVM_RING_UNPOSTED)
+        return false; /* unposted: kvm_syscall_not_made's case */
+    struct hx_ring *page = kvm->ring->page;
+    if (phase == KVM_RING_ANSWERED || kvm_ring_settle_call(kvm) == HX_RING_DONE) {
+        kvm_ring_answered(page, regs);
+        __atomic_store_n(&page->state, HX_RING_FREE, __ATOMIC_RELAXED);
+        return true;
+    }
+    kvm_ring_unposted(page, regs);
+    regs->rip = page->rip - 2;
+    regs->rflags = kvm_user_rflags(page->flags);
+    return true;
+}
+
+/* The ring entry's doorbell for a slow answer (rip just past its write):
+ * once the call is answered the program goes on (true); taken back, it is
+ * made as a doorbell syscall (*syscall). */
+static bool kvm_is_ring_wait(const struct kvm_accel *kvm, const struct kvm_regs *regs)
+{
+    const struct kvm_run *run = kvm->run;
+    return kvm->ring_code && run->mmio.is_write && run->mmio.len == 4 &&
+           run->mmio.phys_addr == kvm->vm->doorbell_gpa + HX_DOORBELL_WAIT &&
+           regs->rip == kvm->ring_code + HX_RING_WAIT_OFFSET + HX_DOORBELL_RING_LENGTH;
+}
+
+static int kvm_ring_wait(struct kvm_accel *kvm, struct kvm_regs *regs, bool *syscall)
+{
+    struct hx_ring *page = kvm->ring->page;
+    *syscall = kvm_ring_settle_call(kvm) != HX_RING_DONE;
+    if (*syscall) {
+        kvm_ring_unposted(page, regs);
+        regs->rip = page->rip;
+        regs->rflags = kvm_user_rflags(page->flags);
+    } else {
+        kvm_ring_answered(page, regs);
+    }
+    return kvm_store_regs(kvm, true, false);
+}
+
+static int kvm_ring_start(struct accel *accel, struct accel_ring *ring)
+{
+    struct kvm_accel *kvm = kvm_of(accel);
+    struct kvm_vm *vm = kvm->vm;
+    if (!__atomic_load_n(&vm->entry_at_cpl3, __ATOMIC_RELAXED) || !kvm_syscall_entry(kvm))
+        return -ENOTSUP; /* hardware KVM: the entry runs at CPL0, exits are cheap */
+    if (kvm->index < 0 || kvm->index >= HX_RING_COUNT)
+        return -ENOSPC;
+    uint64_t code = HX_RING_BASE + (uint64_t)kvm->index * HX_RING_STRIDE;
+    uint64_t data = code + GUEST_PAGE_SIZE;
+    int result = 0;
+    if (!guest_region_lookup(vm->memory, code)) {
+        result = guest_map_physical(vm->memory, code, HX_KERNEL_BASE, GUEST_PAGE_SIZE,
+                                    GUEST_PROT_READ | GUEST_PROT_EXEC | GUEST_PROT_USER,
+                                    GUEST_REGION_KERNEL, "syscall ring entry");
+        if (result == 0)
+            result = guest_map_anonymous(vm->memory, data, GUEST_PAGE_SIZE,
+                                         GUEST_PROT_READ | GUEST_PROT_WRITE | GUEST_PROT_USER,
+                                         GUEST_REGION_KERNEL, "syscall ring");
+        if (result < 0)
+            return result;
+    }
+    struct guest_walk walk;
+    if (!guest_walk(vm->memory, guest_memory_cr3(vm->memory), data, &walk))
+        return -EFAULT;
+    struct hx_ring *page = guest_phys_to_host(vm->memory, walk.gpa, GUEST_PAGE_SIZE);
+    if (!page)
+        return -EFAULT;
+    memset(page, 0, sizeof(*page));
+    ring->page = page;
+    struct {
+        struct kvm_msrs header;
+        struct kvm_msr_entry entry;
+    } block = {.header.nmsrs = 1,
+               .entry = {.index = MSR_LSTAR, .data = code + HX_RING_ENTRY_OFFSET}};
+    if (ioctl(kvm->vcpu_fd, KVM_SET_MSRS, &block) != 1)
+        return -EIO;
+    kvm->ring = ring;
+    kvm->ring_code = code;
+    return 0;
+}
+
+/* A stop at the entry at CPL3 (above): back on the `syscall`; a stop in
+ * the ring entry, settled. */
 static int kvm_unwind_syscall_entry(struct kvm_accel *kvm)
 {
     struct kvm_regs *regs;
     struct kvm_sregs *sregs;
     int result = kvm_load_regs(kvm, &regs, &sregs);
+    if (result < 0 || sregs->cs.dpl != 3)
+        return result;
+    if (kvm_ring_settle_stop(kvm, regs))
+        return kvm_store_regs(kvm, true, false);
     uint64_t rip, rflags;
-    if (result < 0 || sregs->cs.dpl != 3 ||
-        !kvm_syscall_not_made(kvm, regs->rip, regs, &rip, &rflags))
+    if (!kvm_syscall_not_made(kvm, regs->rip, regs, &rip, &rflags))
         return result;
     regs->rip = rip;
     regs->rflags = rflags;
@@ -1865,10 +2058,14 @@ static int kvm_run(struct accel *accel, struct accel_exit *exit)
                 return kvm_unwind_syscall_entry(kvm);
             return 0;
         }
+        if (kvm->ring)
+            __atomic_fetch_add(&kvm->ring->entered, 1, __ATOMIC_RELEASE);
         kvm_enter_guest(kvm);
         int run_result = ioctl(kvm->vcpu_fd, KVM_RUN, 0);
         int run_errno = errno;
         kvm_leave_guest(kvm);
+        if (kvm->ring)
+            (void)__atomic_load_n(&kvm->ring->served, __ATOMIC_ACQUIRE);
         if (kvm->vm->sync_regs) {
             kvm->sync_valid = true;
             kvm->run->kvm_dirty_regs = 0;
@@ -1922,6 +2119,15 @@ static int kvm_run(struct accel *accel, struct accel_exit *exit)
                 struct kvm_regs *regs;
                 struct kvm_sregs *sregs;
                 result = kvm_load_regs(kvm, &regs, &sregs);
+                if (result == 0 && kvm_is_ring_wait(kvm, regs)) {
+                    bool syscall = false;
+                    if ((result = kvm_ring_wait(kvm, regs, &syscall)) < 0)
+                        return result;
+                    if (!syscall)
+                        continue;
+                    exit->reason = ACCEL_EXIT_SYSCALL;
+                    return 0;
+                }
                 if (result == 0 && !kvm_is_ring(kvm, regs))
                     return kvm_doorbell_fault(kvm, exit);
                 if (result == 0)
@@ -2121,4 +2327,5 @@ const struct accel_ops kvm_accel_ops = {
     .set_xsave = kvm_set_xsave,
     .translate = kvm_translate,
     .set_debug = kvm_set_debug,
+    .ring_start = kvm_ring_start,
 };

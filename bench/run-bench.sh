@@ -179,6 +179,9 @@ CONFIG_PREFIX=("")
 if [ "$HAVE_KVM" = 1 ]; then
     CONFIG_NAMES+=(kvm)
     CONFIG_PREFIX+=("$HERMITUX_RUN --accel=kvm")
+    # kvm without exitless syscalls: every call an exit (docs/PERFORMANCE.md).
+    CONFIG_NAMES+=(doorbell)
+    CONFIG_PREFIX+=("$HERMITUX_RUN --accel=kvm --syscall-ring=off")
 fi
 if [ "$HAVE_TCG" = 1 ]; then
     CONFIG_NAMES+=(tcg)
@@ -434,6 +437,9 @@ for w in "${WORKLOADS[@]}"; do
     if [ "$w" = sha256sum ]; then
         row "programs" "${WORK_LABEL[$w]}, kvm vs native" "$(seconds kvm) s" \
             "$(seconds native) s" "$r_kn" "<= 1.30" "$(verdict "$r_kn" 1.30)"
+        r=$(ratio "$(field doorbell 1)" "$(field native 1)")
+        row "programs" "${WORK_LABEL[$w]}, kvm without the ring vs native" "$(seconds doorbell) s" \
+            "$(seconds native) s" "$r" "" ""
     fi
 done
 # CPU time (user + system) is less disturbed than wall time by other load on the machine.
@@ -444,8 +450,8 @@ echo
 echo "== 3. one system call: syscall_loop N minus syscall_loop 0, divided by N;" \
     "median of $SYSCALL_REPS runs"
 check_output "$PROGRAMS/syscall_loop" 100
-declare -A SYSCALL_N=([native]=$SYSCALLS_NATIVE [kvm]=$SYSCALLS_KVM [tcg]=$SYSCALLS_TCG
-    [qemu]=$SYSCALLS_QEMU)
+declare -A SYSCALL_N=([native]=$SYSCALLS_NATIVE [kvm]=$SYSCALLS_KVM [doorbell]=$SYSCALLS_KVM
+    [tcg]=$SYSCALLS_TCG [qemu]=$SYSCALLS_QEMU)
 declare -A PER_CALL_US=()
 printf '   %-8s %10s %12s %12s %12s\n' config N "0 calls ms" "N calls ms" us/call
 for i in "${!CONFIG_NAMES[@]}"; do
@@ -465,6 +471,9 @@ done
 r=$(ratio "${PER_CALL_US[kvm]:-}" "${PER_CALL_US[native]:-}" 0)
 row "syscall" "getppid, kvm vs native" "${PER_CALL_US[kvm]:-n/a} us" "${PER_CALL_US[native]:-n/a} us" \
     "$r" "<= 10" "$(verdict "$r" 10)"
+r=$(ratio "${PER_CALL_US[doorbell]:-}" "${PER_CALL_US[native]:-}" 0)
+row "syscall" "getppid, kvm without the ring vs native" "${PER_CALL_US[doorbell]:-n/a} us" \
+    "${PER_CALL_US[native]:-n/a} us" "$r" "" ""
 r=$(ratio "${PER_CALL_US[tcg]:-}" "${PER_CALL_US[qemu]:-}")
 row "syscall" "getppid, tcg vs qemu-x86_64" "${PER_CALL_US[tcg]:-n/a} us" \
     "${PER_CALL_US[qemu]:-n/a} us" "$r" "" ""
@@ -852,7 +861,7 @@ io_workload() { # LABEL TARGET_KVM_VS_NATIVE CHECK(check|checked) PROGRAM ARGS..
     printf '   %-30s %9s %9s %9s %9s %9s %9s %9s\n' "$label" "$(seconds native)" "$(seconds kvm)" \
         "$(seconds tcg)" "$(seconds qemu)" "$(ratio "$(field kvm 1)" "$(field native 1)")" \
         "$(ratio "$(field tcg 1)" "$(field native 1)")" "$(ratio "$(field qemu 1)" "$(field native 1)")"
-    for c in kvm tcg qemu; do
+    for c in kvm doorbell tcg qemu; do
         have "$c" || continue
         r=$(ratio "$(field "$c" 1)" "$(field native 1)")
         if [ "$c" = kvm ] && [ -n "$target" ]; then

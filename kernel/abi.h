@@ -31,6 +31,48 @@
  * syscall; any other access to the page is the program's fault. */
 #define HX_DOORBELL_RING_LENGTH 7
 
+/*
+ * The syscall ring (exitless syscalls, on hosts where the entry runs at
+ * CPL3): vCPU n may get two user pages at HX_RING_BASE + n * HX_RING_STRIDE,
+ * a second mapping of the page of .text.user (HX_KERNEL_BASE: the doorbell
+ * entry, then the ring entry at HX_RING_ENTRY_OFFSET) and right after it its
+ * own ring page (struct hx_ring). Its LSTAR is then the ring entry, which
+ * finds its page rip-relatively: it posts the call there and spins while a
+ * monitor thread serves it, and rings the doorbell (HX_RING_WAIT_OFFSET's
+ * write) when the answer is slow. Calls it may not post, and every call
+ * while the monitor's thread sleeps, take the doorbell entry as before.
+ */
+#define HX_RING_BASE   0x40000ULL
+#define HX_RING_STRIDE 0x2000ULL
+#define HX_RING_COUNT  56 /* up to 0xb0000, below the kernel */
+/* Offsets in the .text.user page, checked by entry.S. */
+#define HX_RING_ENTRY_OFFSET  0x40 /* LSTAR: nothing posted yet */
+#define HX_RING_POSTED_OFFSET 0xc4 /* posted: waiting for the answer */
+#define HX_RING_WAIT_OFFSET   0xe2 /* the slow answer's doorbell write (7 bytes) */
+#define HX_RING_DONE_OFFSET   0xeb /* answered: back to the program */
+#define HX_RING_END_OFFSET    0x121
+/* The write that says "the answer is slow": this offset in the doorbell page. */
+#define HX_DOORBELL_WAIT 8
+
+/* struct hx_ring's fields, for entry.S. */
+#define HX_RING_STATE  0
+#define HX_RING_AWAKE  4
+#define HX_RING_SPIN   8
+#define HX_RING_NR     16
+#define HX_RING_ARGS   24
+#define HX_RING_RIP    72
+#define HX_RING_FLAGS  80
+#define HX_RING_RSP    88
+#define HX_RING_RESULT 96
+#define HX_RING_BITMAP 104
+#define HX_RING_CALLS  512 /* numbers below this may be posted */
+/* state */
+#define HX_RING_FREE    0
+#define HX_RING_POSTED  1 /* by the entry */
+#define HX_RING_TAKEN   2 /* by the monitor's thread */
+#define HX_RING_DONE    3 /* result written */
+#define HX_RING_BOUNCED 4 /* the monitor's thread will not make it: the doorbell will */
+
 /* Per-vCPU pages of every vCPU after the first (which uses the kernel's
  * own): vCPU n's page at HX_VCPU_AREA_BASE + n * HX_VCPU_AREA_STRIDE holds
  * its TSS (at the start) and its exception stack (growing down from the end
@@ -67,6 +109,22 @@ struct hx_boot_info {
     uint64_t user_entry;  /* the program's first instruction */
     uint64_t user_stack;  /* rsp at that instruction (argc) */
     uint64_t user_rflags; /* rflags there (0x202; TF to step it) */
+};
+
+/* The ring page (the program can write it too: the monitor reads each field
+ * once and trusts none). */
+struct hx_ring {
+    uint32_t state;
+    uint32_t awake; /* the monitor's thread is spinning for calls */
+    uint32_t spin;  /* how long the entry waits for an answer (pause loops) */
+    uint32_t reserved;
+    uint64_t nr;
+    uint64_t args[6];
+    uint64_t rip;   /* the program's rcx at the entry */
+    uint64_t flags; /* its r11 */
+    uint64_t rsp;
+    uint64_t result;
+    uint64_t bitmap[HX_RING_CALLS / 64];
 };
 
 /* What the kernel's exception stubs leave on their stack when they exit to

@@ -113,6 +113,62 @@ syscall_entry_rung:
 .error "the doorbell ring's length is not HX_DOORBELL_RING_LENGTH"
 .endif
 
+/* The ring entry (kernel/abi.h): only ever run from a vCPU's second mapping
+ * of this page, whose ring page follows it, so hx_ring (this page's link
+ * address + 4096, from kernel.ld) is that vCPU's own page. It may clobber
+ * nothing but the flags until the call is posted (the monitor then puts the
+ * program back on its `syscall`, or hands the call to the doorbell entry),
+ * and rcx (the spin count) while it waits; the rest of the program's state
+ * is in the ring page. A program that steps (TF) takes the doorbell entry:
+ * popfq would trap inside the entry. */
+    .org HX_RING_ENTRY_OFFSET, 0xcc
+    .globl ring_entry, ring_posted, ring_wait, ring_done, ring_end
+ring_entry:
+    cmpl $0, hx_ring+HX_RING_AWAKE(%rip)
+    je ring_to_doorbell
+    cmpq $HX_RING_CALLS, %rax
+    jae ring_to_doorbell
+    btq %rax, hx_ring+HX_RING_BITMAP(%rip)
+    jnc ring_to_doorbell
+    testl $0x100, %r11d
+    jnz ring_to_doorbell
+    movq %rax, hx_ring+HX_RING_NR(%rip)
+    movq %rdi, hx_ring+HX_RING_ARGS(%rip)
+    movq %rsi, hx_ring+HX_RING_ARGS+8(%rip)
+    movq %rdx, hx_ring+HX_RING_ARGS+16(%rip)
+    movq %r10, hx_ring+HX_RING_ARGS+24(%rip)
+    movq %r8, hx_ring+HX_RING_ARGS+32(%rip)
+    movq %r9, hx_ring+HX_RING_ARGS+40(%rip)
+    movq %rcx, hx_ring+HX_RING_RIP(%rip)
+    movq %r11, hx_ring+HX_RING_FLAGS(%rip)
+    movq %rsp, hx_ring+HX_RING_RSP(%rip)
+    movl $HX_RING_POSTED, hx_ring+HX_RING_STATE(%rip)
+ring_posted:
+    movl hx_ring+HX_RING_SPIN(%rip), %ecx
+1:  cmpl $HX_RING_DONE, hx_ring+HX_RING_STATE(%rip)
+    je ring_done
+    cmpl $HX_RING_BOUNCED, hx_ring+HX_RING_STATE(%rip)
+    je ring_wait
+    pause
+    decl %ecx
+    jnz 1b
+ring_wait:
+    movl %eax, HX_DOORBELL_ADDRESS+HX_DOORBELL_WAIT
+    ud2
+ring_done:
+    movq hx_ring+HX_RING_RESULT(%rip), %rax
+    leaq hx_ring+4096(%rip), %rsp
+    pushq hx_ring+HX_RING_FLAGS(%rip)
+    popfq
+    movq hx_ring+HX_RING_RIP(%rip), %rcx
+    movq hx_ring+HX_RING_FLAGS(%rip), %r11
+    movq hx_ring+HX_RING_RSP(%rip), %rsp
+    movl $HX_RING_FREE, hx_ring+HX_RING_STATE(%rip)
+    jmp *%rcx
+ring_end:
+ring_to_doorbell:
+    jmp syscall_entry
+
     .bss
     .balign 16
     .globl boot_stack_top, exception_stack_top

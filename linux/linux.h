@@ -273,6 +273,21 @@ struct linux_process *linux_thread_process(struct linux_thread *thread);
 enum linux_outcome linux_syscall(struct linux_thread *thread, const struct linux_syscall *call,
                                  uint64_t *result);
 
+/*
+ * The syscall ring's side (monitor/ring.c): a call a thread posted while its
+ * vCPU keeps running, made on another host thread. linux_ring_allowed says
+ * whether call may be made so: it never blocks, needs none of the vCPU's
+ * registers, none of the calling host thread's own state, and changes no
+ * mapping (read, write and their kin on regular files, lseek, fstat, the
+ * getpid family). linux_ring_syscall then makes it as linux_syscall would,
+ * strace line included, and returns the value for rax; the signals its end
+ * would deliver are left to the vCPU's next stop (a kick brings it).
+ * Called from the answering thread while the thread's vCPU waits in the
+ * ring entry: its owner thread touches nothing of thread meanwhile.
+ */
+bool linux_ring_allowed(struct linux_thread *thread, const struct linux_syscall *call);
+uint64_t linux_ring_syscall(struct linux_thread *thread, const struct linux_syscall *call);
+
 /* ---- signals (signal.c) ---- */
 
 /*

@@ -62,7 +62,12 @@ struct monitor_options {
     bool no_sandbox;     /* --no-sandbox: no seccomp filter (monitor/sandbox.c) */
     bool sandbox_strict; /* --sandbox=strict: the allow-list filter instead */
     char *root_path;     /* --root DIR, absolute: the directory the program sees as / */
+    /* --syscall-ring: how long (us) the thread answering a vCPU's syscall
+     * ring spins for the next call before it sleeps (monitor/ring.h); 0: off */
+    unsigned syscall_ring_us;
 };
+
+#define MONITOR_DEFAULT_RING_US 200
 
 /* How monitor_parse_options ended. */
 enum monitor_parse_result {

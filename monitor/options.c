@@ -198,6 +198,29 @@ static char **read_exec_environment(int fd)
     return (char **)g_ptr_array_free(entries, FALSE);
 }
 
+/* --syscall-ring=on|off|US: the answering thread's spin in microseconds. */
+static bool parse_syscall_ring(const char *value, unsigned *spin_us, char **error)
+{
+    *spin_us = MONITOR_DEFAULT_RING_US;
+    if (!value || strcmp(value, "on") == 0)
+        return true;
+    if (strcmp(value, "off") == 0) {
+        *spin_us = 0;
+        return true;
+    }
+    char *end;
+    errno = 0;
+    unsigned long us = strtoul(value, &end, 10);
+    if (end == value || *end || errno || us == 0 || us > 1000000 || value[0] == '-') {
+        *error = g_strdup_printf("--syscall-ring=%s: give on, off, or a spin of 1 to 1000000 "
+                                 "microseconds",
+                                 value);
+        return false;
+    }
+    *spin_us = (unsigned)us;
+    return true;
+}
+
 /* The longest --timeout the main loop's millisecond timer can hold. */
 #define MAX_TIMEOUT_SECONDS (G_MAXUINT / 1000)
 
@@ -338,7 +361,7 @@ enum monitor_parse_result monitor_parse_options(int argc, char **argv, char **en
     strace_requested = FALSE;
     g_clear_pointer(&strace_target, g_free);
     char *accel = NULL, *memory = NULL, *kernel = NULL, *gdb = NULL, *core = NULL, *net = NULL,
-         *root = NULL, *sandbox = NULL;
+         *root = NULL, *sandbox = NULL, *ring = NULL;
     gboolean gdb_default = FALSE, halt = FALSE, no_sandbox = FALSE;
     double timeout = 0;
     int max_threads = MONITOR_DEFAULT_MAX_THREADS;
@@ -394,6 +417,11 @@ enum monitor_parse_result monitor_parse_options(int argc, char **argv, char **en
          "Run the program with DIR as its / (every path it names resolves inside DIR; its "
          "interpreter and PATH lookup too)",
          "DIR"},
+        {"syscall-ring", 0, 0, G_OPTION_ARG_STRING, &ring,
+         "Exitless syscalls on kvm (a host whose syscall entry runs at CPL3): on (default), off, "
+         "or how many microseconds the monitor's answering thread spins for the next call "
+         "(default 200)",
+         "on|off|US"},
         {"version", 0, 0, G_OPTION_ARG_NONE, &version, "Print the version and exit", NULL},
         {"exec-state", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_INT, &exec_state_fd, NULL, NULL},
         {"exec-path", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_FILENAME, &exec_path, NULL, NULL},
@@ -463,6 +491,8 @@ enum monitor_parse_result monitor_parse_options(int argc, char **argv, char **en
         goto out;
     }
     options->sandbox_strict = !sandbox || strcmp(sandbox, "strict") == 0;
+    if (!parse_syscall_ring(ring, &options->syscall_ring_us, error))
+        goto out;
 
     options->memory_size = monitor_default_memory();
     const char *hermit_mem = g_environ_getenv(environment, "HERMIT_MEM");
@@ -609,6 +639,7 @@ out:
     g_free(net);
     g_free(root);
     g_free(sandbox);
+    g_free(ring);
     g_strfreev(setenv_list);
     g_clear_pointer(&strace_target, g_free);
     g_free(exec_path);

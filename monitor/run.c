@@ -14,6 +14,7 @@
 #include "monitor/guest.h"
 #include "monitor/debug.h"
 #include "monitor/monitor.h"
+#include "monitor/ring.h"
 #include "report/report.h"
 
 #include <errno.h>
@@ -49,6 +50,7 @@ struct vcpu {
     struct debug_thread *debug; /* its part of the debugger, NULL without one */
     bool released;
     struct accel_exit exit;
+    struct monitor_ring_state ring; /* its exitless syscalls (monitor/ring.h) */
 };
 
 struct run {
@@ -230,6 +232,7 @@ static void become_forked_child(struct vcpu *vcpu, struct cpu_state *state)
     run->forked_child = true;
     vcpu->accel = guest->accel;
     vcpu->main = true;
+    monitor_ring_forget(&vcpu->ring);
     g_mutex_lock(&run->lock);
     g_ptr_array_set_size(run->vcpus, 0);
     g_ptr_array_add(run->vcpus, vcpu);
@@ -420,6 +423,11 @@ static enum syscall_next perform_syscall(struct vcpu *vcpu)
         end_run_with_error(vcpu, "cannot write vCPU registers");
         return SYSCALL_RUN_ENDED;
     }
+    /* Under a debugger every call exits: gdb's catch syscall and stepping
+     * see each one where it is made. */
+    monitor_ring_after_syscall(&vcpu->ring, vcpu->accel, guest->accel_ops, vcpu->thread,
+                               run->debugger ? 0 : run->options->syscall_ring_us,
+                               run->options->verbose);
     return SYSCALL_RESUME;
 }
 
@@ -574,6 +582,7 @@ static gpointer main_vcpu_thread(gpointer data)
     struct run *run = vcpu->run;
     let_forwarded_signals_in(0);
     vcpu_loop(vcpu);
+    monitor_ring_stop(&vcpu->ring);
     vcpu_unlist(vcpu);
     run_finished(run, vcpu_left(run));
     return NULL;
@@ -593,6 +602,7 @@ static gpointer thread_vcpu_thread(gpointer data)
     g_mutex_unlock(&run->lock);
     let_forwarded_signals_in(vcpu->tid);
     vcpu_loop(vcpu);
+    monitor_ring_stop(&vcpu->ring);
     vcpu_unlist(vcpu);
     /* A fork's child keeps its vCPU (the guest's now) for the report. */
     if (!run->forked_child) {

@@ -1,0 +1,236 @@
+/*
+ * monitor/ring.c — the thread that answers a vCPU's syscall ring (ring.h).
+ */
+#include "config.h"
+#include "monitor/ring.h"
+#include "accel/accel.h"
+#include "kernel/abi.h"
+#include "linux/linux.h"
+
+#include <errno.h>
+#include <glib.h>
+#include <linux/futex.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+/* A burst this long starts the ring, or wakes its sleeping thread. */
+#define RING_BURST_START 4
+#define RING_BURST_WAKE  2
+/* How long the entry spins for an answer before it rings the doorbell
+ * (pause loops: about 40 to 140 cycles each, so tens of microseconds, about
+ * one exit's cost here). */
+#define RING_ENTRY_SPIN 2000
+
+/* The numbers the entry may post; linux_ring_allowed decides for each call. */
+static const unsigned ring_calls[] = {
+    SYS_read,   SYS_write,  SYS_pread64, SYS_pwrite64, SYS_readv,
+    SYS_writev, SYS_lseek,  SYS_fstat,   SYS_getpid,   SYS_getppid,
+    SYS_gettid, SYS_getuid, SYS_geteuid, SYS_getgid,   SYS_getegid,
+};
+
+struct monitor_ring {
+    struct accel_ring accel;
+    struct linux_thread *thread;
+    uint64_t spin_ns;
+    pthread_t server;
+    uint32_t wake;     /* futex word the sleeping thread waits on (__atomic) */
+    uint32_t sleeping; /* it sleeps, or is about to (__atomic) */
+    bool stop;         /* __atomic */
+    bool verbose;
+    unsigned answered, bounced, sleeps; /* the answering thread's, read after the join */
+};
+
+static uint64_t now_ns(void)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec;
+}
+
+static void futex_wake(uint32_t *word)
+{
+    syscall(SYS_futex, word, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+}
+
+/* One posted call, taken: answered (DONE) or handed back to the doorbell
+ * (BOUNCED). The page is the program's too: each field is read once. */
+static void ring_answer(struct monitor_ring *ring)
+{
+    struct hx_ring *page = ring->accel.page;
+    (void)__atomic_load_n(&ring->accel.entered, __ATOMIC_ACQUIRE);
+    struct linux_syscall call = {.number = __atomic_load_n(&page->nr, __ATOMIC_RELAXED)};
+    for (int i = 0; i < 6; i++)
+        call.args[i] = __atomic_load_n(&page->args[i], __ATOMIC_RELAXED);
+    uint32_t state = HX_RING_BOUNCED;
+    if (linux_ring_allowed(ring->thread, &call)) {
+        __atomic_store_n(&page->result, linux_ring_syscall(ring->thread, &call), __ATOMIC_RELAXED);
+        state = HX_RING_DONE;
+        ring->answered++;
+    } else {
+        ring->bounced++;
+    }
+    __atomic_fetch_add(&ring->accel.served, 1, __ATOMIC_RELEASE);
+    __atomic_store_n(&page->state, state, __ATOMIC_RELEASE);
+    __atomic_store_n(&ring->accel.busy, 0, __ATOMIC_RELEASE);
+    if (__atomic_load_n(&ring->accel.waiting, __ATOMIC_SEQ_CST))
+        futex_wake(&page->state);
+}
+
+/* Takes a posted call if there is one. */
+static bool ring_take(struct monitor_ring *ring)
+{
+    struct hx_ring *page = ring->accel.page;
+    if (__atomic_load_n(&page->state, __ATOMIC_RELAXED) != HX_RING_POSTED)
+        return false;
+    __atomic_store_n(&ring->accel.busy, 1, __ATOMIC_SEQ_CST);
+    uint32_t posted = HX_RING_POSTED;
+    if (!__atomic_compare_exchange_n(&page->state, &posted, HX_RING_TAKEN, false, __ATOMIC_SEQ_CST,
+                                     __ATOMIC_SEQ_CST)) {
+        __atomic_store_n(&ring->accel.busy, 0, __ATOMIC_RELEASE);
+        return false;
+    }
+    ring_answer(ring);
+    return true;
+}
+
+/* Spins for calls until spin_ns passed without one. */
+static void ring_spin(struct monitor_ring *ring)
+{
+    uint64_t deadline = now_ns() + ring->spin_ns;
+    for (unsigned round = 1; !__atomic_load_n(&ring->stop, __ATOMIC_RELAXED); round++) {
+        if (ring_take(ring)) {
+            deadline = now_ns() + ring->spin_ns;
+            continue;
+        }
+        __builtin_ia32_pause();
+        if (round % 64 == 0 && now_ns() > deadline)
+            return;
+    }
+}
+
+static void *ring_server(void *data)
+{
+    struct monitor_ring *ring = data;
+    struct hx_ring *page = ring->accel.page;
+    while (!__atomic_load_n(&ring->stop, __ATOMIC_ACQUIRE)) {
+        __atomic_store_n(&page->awake, 1, __ATOMIC_SEQ_CST);
+        ring_spin(ring);
+        /* The entry checks awake before it posts: a call posted after this
+         * store goes to the doorbell, one posted before is seen below. */
+        __atomic_store_n(&page->awake, 0, __ATOMIC_SEQ_CST);
+        if (ring_take(ring))
+            continue;
+        __atomic_store_n(&ring->sleeping, 1, __ATOMIC_SEQ_CST);
+        ring->sleeps++;
+        while (!__atomic_exchange_n(&ring->wake, 0, __ATOMIC_ACQUIRE) &&
+               !__atomic_load_n(&ring->stop, __ATOMIC_ACQUIRE))
+            syscall(SYS_futex, &ring->wake, FUTEX_WAIT_PRIVATE, 0, NULL, NULL, 0);
+        __atomic_store_n(&ring->sleeping, 0, __ATOMIC_SEQ_CST);
+    }
+    return NULL;
+}
+
+static void ring_wake(struct monitor_ring *ring)
+{
+    if (!__atomic_load_n(&ring->sleeping, __ATOMIC_SEQ_CST))
+        return;
+    __atomic_store_n(&ring->wake, 1, __ATOMIC_RELEASE);
+    futex_wake(&ring->wake);
+}
+
+static struct monitor_ring *ring_start(struct accel *accel, const struct accel_ops *ops,
+                                       struct linux_thread *thread, unsigned spin_us, bool verbose,
+                                       bool *none)
+{
+    struct monitor_ring *ring = g_new0(struct monitor_ring, 1);
+    ring->thread = thread;
+    ring->spin_ns = (uint64_t)spin_us * 1000;
+    ring->verbose = verbose;
+    int result = ops->ring_start(accel, &ring->accel);
+    if (result < 0) {
+        *none = result == -ENOTSUP || result == -ENOSPC;
+        if (verbose)
+            fprintf(stderr, "hermitux-run: no syscall ring for this thread: %s\n",
+                    result == -ENOTSUP  ? "the syscall entry runs in kernel mode (exits are cheap)"
+                    : result == -ENOSPC ? "every ring page is taken"
+                                        : strerror(-result));
+        g_free(ring);
+        return NULL;
+    }
+    struct hx_ring *page = ring->accel.page;
+    page->spin = RING_ENTRY_SPIN;
+    for (size_t i = 0; i < G_N_ELEMENTS(ring_calls); i++)
+        page->bitmap[ring_calls[i] / 64] |= 1ULL << (ring_calls[i] % 64);
+    /* No signal for the monitor or the program lands on this thread. */
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    result = pthread_create(&ring->server, NULL, ring_server, ring);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (result != 0) {
+        /* The vCPU keeps the page: with awake 0 its entry rings the doorbell. */
+        *none = true;
+        return NULL;
+    }
+    pthread_setname_np(ring->server, "hermitux-ring");
+    return ring;
+}
+
+void monitor_ring_after_syscall(struct monitor_ring_state *state, struct accel *accel,
+                                const struct accel_ops *ops, struct linux_thread *thread,
+                                unsigned spin_us, bool verbose)
+{
+    if (!spin_us || state->unavailable || !ops->ring_start)
+        return;
+    /* With one CPU to run on, the two sides of the ring would only take
+     * turns spinning. */
+    cpu_set_t cpus;
+    if (!state->ring && !state->cpus_checked) {
+        state->cpus_checked = true;
+        if (sched_getaffinity(0, sizeof(cpus), &cpus) == 0 && CPU_COUNT(&cpus) < 2) {
+            state->unavailable = true;
+            if (verbose)
+                fprintf(stderr, "hermitux-run: no syscall ring: one CPU to run on\n");
+            return;
+        }
+    }
+    /* A burst: calls closer together than half the answering thread's
+     * spin, so that it rarely spins for nothing. */
+    uint64_t now = now_ns();
+    uint64_t burst_ns = (uint64_t)spin_us * 500;
+    state->burst = now - state->last_call_ns < burst_ns ? state->burst + 1 : 0;
+    state->last_call_ns = now;
+    if (!state->ring && state->burst >= RING_BURST_START)
+        state->ring = ring_start(accel, ops, thread, spin_us, verbose, &state->unavailable);
+    else if (state->ring && state->burst >= RING_BURST_WAKE)
+        ring_wake(state->ring);
+}
+
+void monitor_ring_stop(struct monitor_ring_state *state)
+{
+    struct monitor_ring *ring = state->ring;
+    state->ring = NULL;
+    if (!ring)
+        return;
+    __atomic_store_n(&ring->stop, true, __ATOMIC_RELEASE);
+    __atomic_store_n(&ring->wake, 1, __ATOMIC_RELEASE);
+    futex_wake(&ring->wake);
+    pthread_join(ring->server, NULL);
+    if (ring->verbose)
+        fprintf(stderr,
+                "hermitux-run: syscall ring: %u calls answered inside the guest, %u handed to "
+                "the doorbell; its thread slept %u times\n",
+                ring->answered, ring->bounced, ring->sleeps);
+    g_free(ring);
+}
+
+void monitor_ring_forget(struct monitor_ring_state *state)
+{
+    *state = (struct monitor_ring_state){0};
+}

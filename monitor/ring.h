@@ -1,0 +1,57 @@
+/*
+ * monitor/ring.h — exitless syscalls: the thread that answers a vCPU's
+ * syscall ring (accel.h's struct accel_ring, kernel/abi.h's struct hx_ring).
+ *
+ * On a host where every exit is expensive and the syscall entry runs at CPL3
+ * (PVM), a burst of syscalls costs one exit each. A vCPU whose thread makes
+ * syscalls in a burst gets a ring: its syscall entry posts the calls that
+ * linux_ring_allowed accepts (file I/O, the getpid family) in a page shared
+ * with the monitor and spins, and a monitor thread spinning on that page
+ * answers them with the same personality code, so the program does not
+ * leave the guest. The answering thread spins for spin_us after its last
+ * call, then sleeps; the program's calls then take the doorbell again, and
+ * the vCPU thread wakes it when calls come in a burst again.
+ *
+ * Ownership: a struct monitor_ring belongs to its vCPU's owner thread, which
+ * calls every function here; the answering thread touches only the ring
+ * page, the accel_ring counters and the linux_thread's syscall state, and
+ * those only while the vCPU waits in the ring entry for its answer.
+ */
+#ifndef HERMITUX_MONITOR_RING_H
+#define HERMITUX_MONITOR_RING_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct accel;
+struct accel_ops;
+struct linux_thread;
+struct monitor_ring;
+
+/* What the vCPU thread keeps between its syscalls. */
+struct monitor_ring_state {
+    struct monitor_ring *ring; /* NULL until the first burst (or for good: failed) */
+    uint64_t last_call_ns;     /* CLOCK_MONOTONIC of the previous doorbell syscall */
+    unsigned burst;            /* doorbell syscalls in a row, each soon after the previous */
+    bool unavailable;          /* the backend has no ring here, or one CPU only */
+    bool cpus_checked;
+};
+
+/*
+ * After each syscall the vCPU thread made through the doorbell: starts the
+ * ring at the first burst, wakes its answering thread at the next ones.
+ * spin_us 0: never. verbose: say when a thread gets no ring, and what each
+ * ring did when it stops.
+ */
+void monitor_ring_after_syscall(struct monitor_ring_state *state, struct accel *accel,
+                                const struct accel_ops *ops, struct linux_thread *thread,
+                                unsigned spin_us, bool verbose);
+
+/* The vCPU is going away (its thread ended, or the run): the answering
+ * thread is stopped and joined. */
+void monitor_ring_stop(struct monitor_ring_state *state);
+
+/* A fork's child: the parent's answering threads did not come across. */
+void monitor_ring_forget(struct monitor_ring_state *state);
+
+#endif
