@@ -1838,3 +1838,38 @@ TEST_F(LinuxTest, IdentityAndSystem)
 }
 
 } // namespace
+
+// The calls the syscall ring may make on another host thread, and the same
+// results as through linux_syscall.
+TEST_F(LinuxTest, RingMakesOnlyCallsThatNeverWait)
+{
+    struct linux_thread *thread = linux_main_thread(process_);
+    int64_t file = Open("ring", O_RDWR | O_CREAT);
+    ASSERT_GE(file, 0);
+    ASSERT_EQ(Call(SYS_pipe2, kBuffer, 0), 0);
+    int pipe_fds[2];
+    ASSERT_EQ(guest_read(memory_, kBuffer, pipe_fds, sizeof(pipe_fds), GUEST_ACCESS_DEBUG), 0);
+    auto allowed = [&](uint64_t number, uint64_t a0) {
+        struct linux_syscall call = {number, {a0, kBuffer + 64, 4, 0, 0, 0}};
+        return linux_ring_allowed(thread, &call);
+    };
+    EXPECT_TRUE(allowed(SYS_write, file));
+    EXPECT_TRUE(allowed(SYS_pread64, file));
+    EXPECT_TRUE(allowed(SYS_getppid, 0));
+    EXPECT_TRUE(allowed(SYS_lseek, pipe_fds[0])); // lseek never waits (ESPIPE)
+    EXPECT_FALSE(allowed(SYS_read, pipe_fds[0])); // would wait for a writer
+    EXPECT_FALSE(allowed(SYS_write, pipe_fds[1]));
+    EXPECT_FALSE(allowed(SYS_read, 999));
+    EXPECT_FALSE(allowed(SYS_mmap, 0));
+    EXPECT_FALSE(allowed(SYS_futex, 0));
+    EXPECT_FALSE(allowed(SYS_arch_prctl, 0));
+
+    PutString(kBuffer + 64, "ring");
+    struct linux_syscall write = {SYS_write, {(uint64_t)file, kBuffer + 64, 4, 0, 0, 0}};
+    EXPECT_EQ(linux_ring_syscall(thread, &write), 4u);
+    struct linux_syscall seek = {SYS_lseek, {(uint64_t)file, 0, SEEK_CUR, 0, 0, 0}};
+    EXPECT_EQ(linux_ring_syscall(thread, &seek), 4u);
+    struct linux_syscall bad = {SYS_write, {(uint64_t)file, 16, 4, 0, 0, 0}};
+    EXPECT_EQ((int64_t)linux_ring_syscall(thread, &bad), -EFAULT);
+    EXPECT_EQ(Call(SYS_lseek, file, 0, SEEK_CUR), 4);
+}

@@ -161,12 +161,32 @@ TEST(CommandLine, BadInputIsOneLine)
         {"-m", "999G", "prog"},
         {"--accel=xen", "prog"},
         {"--timeout", "-1", "prog"},
+        {"--syscall-ring=fast", "prog"},
+        {"--syscall-ring=0", "prog"},
+        {"--syscall-ring=-5", "prog"},
+        {"--syscall-ring=2000000", "prog"},
     };
     for (const auto &args : bad) {
         Parsed parsed = parse(args);
         EXPECT_EQ(parsed.result, MONITOR_PARSE_ERROR);
         EXPECT_FALSE(parsed.error.empty());
         EXPECT_EQ(parsed.error.find('\n'), std::string::npos) << parsed.error;
+    }
+}
+
+TEST(CommandLine, SyscallRing)
+{
+    const std::vector<std::pair<const char *, unsigned>> good = {
+        {nullptr, MONITOR_DEFAULT_RING_US},
+        {"--syscall-ring=on", MONITOR_DEFAULT_RING_US},
+        {"--syscall-ring=off", 0},
+        {"--syscall-ring=50", 50},
+    };
+    for (const auto &[option, spin] : good) {
+        Parsed parsed = option ? parse({option, "prog"}) : parse({"prog"});
+        ASSERT_EQ(parsed.result, MONITOR_PARSE_RUN) << parsed.error;
+        EXPECT_EQ(parsed.options.syscall_ring_us, spin) << (option ? option : "(none)");
+        monitor_options_free(&parsed.options);
     }
 }
 
