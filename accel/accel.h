@@ -312,7 +312,8 @@ struct accel_ops {
 
     /* Gives the vCPU a syscall ring (struct accel_ring; it must outlive the
      * vCPU's use of it: until destroy, or the vCPU's next ring_start). On
-     * the owner thread, after the vCPU made at least one syscall. 0, or
+     * the owner thread, after the vCPU made at least one syscall, with the
+     * program's memory map locked (the ring's pages join it). 0, or
      * -ENOTSUP (no ring on this host: syscalls keep exiting), -ENOSPC
      * (no ring page left for this vCPU) or another negative errno. NULL:
      * the backend has none. */

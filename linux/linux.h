@@ -286,6 +286,10 @@ enum linux_outcome linux_syscall(struct linux_thread *thread, const struct linux
  * ring entry: its owner thread touches nothing of thread meanwhile.
  */
 bool linux_ring_allowed(struct linux_thread *thread, const struct linux_syscall *call);
+/* The program's map lock, held by the monitor around a change of its own
+ * to the memory map while the program runs (the ring's pages). */
+void linux_map_lock(struct linux_thread *thread);
+void linux_map_unlock(struct linux_thread *thread);
 uint64_t linux_ring_syscall(struct linux_thread *thread, const struct linux_syscall *call);
 
 /* ---- signals (signal.c) ---- */

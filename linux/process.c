@@ -372,6 +372,16 @@ bool linux_ring_allowed(struct linux_thread *thread, const struct linux_syscall 
     }
 }
 
+void linux_map_lock(struct linux_thread *thread)
+{
+    g_mutex_lock(&thread->process->mm_lock);
+}
+
+void linux_map_unlock(struct linux_thread *thread)
+{
+    g_mutex_unlock(&thread->process->mm_lock);
+}
+
 uint64_t linux_ring_syscall(struct linux_thread *thread, const struct linux_syscall *call)
 {
     __atomic_store_n(&thread->in_syscall, 1, __ATOMIC_RELAXED);

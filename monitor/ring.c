@@ -153,7 +153,11 @@ static struct monitor_ring *ring_start(struct accel *accel, const struct accel_o
     ring->thread = thread;
     ring->spin_ns = (uint64_t)spin_us * 1000;
     ring->verbose = verbose;
+    /* The ring's pages join the memory map: under the program's map lock,
+     * as the map changes of its own calls. */
+    linux_map_lock(thread);
     int result = ops->ring_start(accel, &ring->accel);
+    linux_map_unlock(thread);
     if (result < 0) {
         *none = result == -ENOTSUP || result == -ENOSPC;
         if (verbose)
