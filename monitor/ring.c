@@ -15,6 +15,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -27,6 +28,9 @@
  * each), about one exit's cost. An answer takes about 1 us when the
  * answering thread has a CPU; it is this late only when it has none. */
 #define RING_ENTRY_SPIN 400
+
+/* The answering thread's stack (touched only as deep as it goes). */
+#define RING_STACK_SIZE (2 * 1024 * 1024) /* ThreadSanitizer wants 0.9 MiB */
 
 /* The numbers the entry may post; linux_ring_allowed decides for each call. */
 static const unsigned ring_calls[] = {
@@ -43,6 +47,7 @@ struct monitor_ring {
     uint32_t wake;     /* futex word the sleeping thread waits on (__atomic) */
     uint32_t sleeping; /* it sleeps, or is about to (__atomic) */
     bool stop;         /* __atomic */
+    void *stack;
     bool verbose;
     unsigned answered, bounced, sleeps; /* the answering thread's, read after the join */
 };
@@ -172,12 +177,25 @@ static struct monitor_ring *ring_start(struct accel *accel, const struct accel_o
     page->spin = RING_ENTRY_SPIN;
     for (size_t i = 0; i < G_N_ELEMENTS(ring_calls); i++)
         page->bitmap[ring_calls[i] / 64] |= 1ULL << (ring_calls[i] % 64);
-    /* No signal for the monitor or the program lands on this thread. */
+    /* No signal for the monitor or the program lands on this thread. Its
+     * stack is its own, not one from libc's cache: in a fork's child, where
+     * this thread does not exist, libc gives the stacks of the parent's
+     * threads to the child's next threads, which ThreadSanitizer then takes
+     * for this one ("dup thread"). */
     sigset_t all, old;
     sigfillset(&all);
+    pthread_attr_t attributes;
+    pthread_attr_init(&attributes);
+    ring->stack = mmap(NULL, RING_STACK_SIZE, PROT_READ | PROT_WRITE,
+                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+    result = ring->stack == MAP_FAILED
+                 ? ENOMEM
+                 : pthread_attr_setstack(&attributes, ring->stack, RING_STACK_SIZE);
     pthread_sigmask(SIG_SETMASK, &all, &old);
-    result = pthread_create(&ring->server, NULL, ring_server, ring);
+    if (result == 0)
+        result = pthread_create(&ring->server, &attributes, ring_server, ring);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
+    pthread_attr_destroy(&attributes);
     if (result != 0) {
         /* The vCPU keeps the page: with awake 0 its entry rings the doorbell. */
         *none = true;
@@ -227,6 +245,7 @@ void monitor_ring_stop(struct monitor_ring_state *state)
     __atomic_store_n(&ring->wake, 1, __ATOMIC_RELEASE);
     futex_wake(&ring->wake);
     pthread_join(ring->server, NULL);
+    munmap(ring->stack, RING_STACK_SIZE);
     if (ring->verbose)
         fprintf(stderr,
                 "hermitux-run: syscall ring: %u calls answered inside the guest, %u handed to "
