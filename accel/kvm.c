@@ -1704,7 +1704,8 @@ static bool kvm_ring_unposted_at(const struct kvm_accel *kvm, uint64_t rip)
 
 /*
  * Takes a posted call back, or waits for its answer: HX_RING_DONE when it
- * was made (the result is in the page), HX_RING_FREE when it was not. The
+ * was made (the result is in the page), HX_RING_BOUNCED when the answering
+ * thread would not make it, HX_RING_FREE when it was taken back. The
  * wait is on the answering thread's busy flag, which the program cannot
  * write: a page the program scribbled on ends it at once.
  */
@@ -1724,7 +1725,7 @@ static uint32_t kvm_ring_settle_call(struct kvm_accel *kvm)
     }
     __atomic_store_n(&ring->waiting, 0, __ATOMIC_RELAXED);
     (void)__atomic_load_n(&ring->served, __ATOMIC_ACQUIRE);
-    if (state != HX_RING_DONE)
+    if (state != HX_RING_DONE && state != HX_RING_BOUNCED)
         state = HX_RING_FREE;
     __atomic_store_n(&page->state, HX_RING_FREE, __ATOMIC_RELAXED);
     return state;
@@ -1787,7 +1788,14 @@ static bool kvm_is_ring_wait(const struct kvm_accel *kvm, const struct kvm_regs 
 static int kvm_ring_wait(struct kvm_accel *kvm, struct kvm_regs *regs, bool *syscall)
 {
     struct hx_ring *page = kvm->ring->page;
-    *syscall = kvm_ring_settle_call(kvm) != HX_RING_DONE;
+    uint32_t state = kvm_ring_settle_call(kvm);
+    /* Not taken while the entry waited: the answering thread has no CPU (a
+     * loaded machine). The entry takes the doorbell from now on, until that
+     * thread sleeps and a burst of calls wakes it again, rather than wait
+     * in vain before every exit. */
+    if (state == HX_RING_FREE)
+        __atomic_store_n(&page->awake, 0, __ATOMIC_RELAXED);
+    *syscall = state != HX_RING_DONE;
     if (*syscall) {
         kvm_ring_unposted(page, regs);
         regs->rip = page->rip;

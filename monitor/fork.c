@@ -181,7 +181,9 @@ static GPtrArray *exec_arguments(const struct guest *guest, const char *path, ch
         g_ptr_array_add(args, g_strdup_printf("--timeout=%g", options->timeout));
     if (options->root_path)
         g_ptr_array_add(args, g_strdup_printf("--root=%s", options->root_path));
-    if (options->syscall_ring_us != MONITOR_DEFAULT_RING_US)
+    if (options->syscall_ring_always)
+        g_ptr_array_add(args, g_strdup("--syscall-ring=always"));
+    else if (options->syscall_ring_us != MONITOR_DEFAULT_RING_US)
         g_ptr_array_add(args, options->syscall_ring_us
                                   ? g_strdup_printf("--syscall-ring=%u", options->syscall_ring_us)
                                   : g_strdup("--syscall-ring=off"));

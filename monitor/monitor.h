@@ -65,6 +65,7 @@ struct monitor_options {
     /* --syscall-ring: how long (us) the thread answering a vCPU's syscall
      * ring spins for the next call before it sleeps (monitor/ring.h); 0: off */
     unsigned syscall_ring_us;
+    bool syscall_ring_always; /* --syscall-ring=always: even when no CPU is free */
 };
 
 #define MONITOR_DEFAULT_RING_US 200

@@ -199,10 +199,11 @@ static char **read_exec_environment(int fd)
 }
 
 /* --syscall-ring=on|off|US: the answering thread's spin in microseconds. */
-static bool parse_syscall_ring(const char *value, unsigned *spin_us, char **error)
+static bool parse_syscall_ring(const char *value, unsigned *spin_us, bool *always, char **error)
 {
     *spin_us = MONITOR_DEFAULT_RING_US;
-    if (!value || strcmp(value, "on") == 0)
+    *always = value && strcmp(value, "always") == 0;
+    if (!value || strcmp(value, "on") == 0 || *always)
         return true;
     if (strcmp(value, "off") == 0) {
         *spin_us = 0;
@@ -212,8 +213,8 @@ static bool parse_syscall_ring(const char *value, unsigned *spin_us, char **erro
     errno = 0;
     unsigned long us = strtoul(value, &end, 10);
     if (end == value || *end || errno || us == 0 || us > 1000000 || value[0] == '-') {
-        *error = g_strdup_printf("--syscall-ring=%s: give on, off, or a spin of 1 to 1000000 "
-                                 "microseconds",
+        *error = g_strdup_printf("--syscall-ring=%s: give on, off, always, or a spin of 1 to "
+                                 "1000000 microseconds",
                                  value);
         return false;
     }
@@ -418,10 +419,10 @@ enum monitor_parse_result monitor_parse_options(int argc, char **argv, char **en
          "interpreter and PATH lookup too)",
          "DIR"},
         {"syscall-ring", 0, 0, G_OPTION_ARG_STRING, &ring,
-         "Exitless syscalls on kvm (a host whose syscall entry runs at CPL3): on (default), off, "
-         "or how many microseconds the monitor's answering thread spins for the next call "
-         "(default 200)",
-         "on|off|US"},
+         "Exitless syscalls on kvm (a host whose syscall entry runs at CPL3): on (default: while "
+         "a CPU is free), always, off, or how many microseconds the monitor's answering thread "
+         "spins for the next call (default 200)",
+         "on|off|always|US"},
         {"version", 0, 0, G_OPTION_ARG_NONE, &version, "Print the version and exit", NULL},
         {"exec-state", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_INT, &exec_state_fd, NULL, NULL},
         {"exec-path", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_FILENAME, &exec_path, NULL, NULL},
@@ -491,7 +492,7 @@ enum monitor_parse_result monitor_parse_options(int argc, char **argv, char **en
         goto out;
     }
     options->sandbox_strict = !sandbox || strcmp(sandbox, "strict") == 0;
-    if (!parse_syscall_ring(ring, &options->syscall_ring_us, error))
+    if (!parse_syscall_ring(ring, &options->syscall_ring_us, &options->syscall_ring_always, error))
         goto out;
 
     options->memory_size = monitor_default_memory();

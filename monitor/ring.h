@@ -34,18 +34,22 @@ struct monitor_ring_state {
     uint64_t last_call_ns;     /* CLOCK_MONOTONIC of the previous doorbell syscall */
     unsigned burst;            /* doorbell syscalls in a row, each soon after the previous */
     bool unavailable;          /* the backend has no ring here, or one CPU only */
-    bool cpus_checked;
+    int cpus;                  /* the CPUs the monitor may run on (0: not asked yet) */
+    uint64_t free_checked_ns;  /* when a free CPU was last looked for */
+    bool cpu_free;             /* and whether there was one */
 };
 
 /*
  * After each syscall the vCPU thread made through the doorbell: starts the
- * ring at the first burst, wakes its answering thread at the next ones.
- * spin_us 0: never. verbose: say when a thread gets no ring, and what each
- * ring did when it stops.
+ * ring at the first burst, wakes its answering thread at the next ones,
+ * when a CPU is free for it (or always, with --syscall-ring=always). Never
+ * under a debugger, or with --syscall-ring=off. -v says when a thread gets
+ * no ring, and what each ring did when it stops.
  */
+struct monitor_options;
 void monitor_ring_after_syscall(struct monitor_ring_state *state, struct accel *accel,
                                 const struct accel_ops *ops, struct linux_thread *thread,
-                                unsigned spin_us, bool verbose);
+                                const struct monitor_options *options, bool debugging);
 
 /* The vCPU is going away (its thread ended, or the run): the answering
  * thread is stopped and joined. */

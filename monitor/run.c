@@ -426,8 +426,7 @@ static enum syscall_next perform_syscall(struct vcpu *vcpu)
     /* Under a debugger every call exits: gdb's catch syscall and stepping
      * see each one where it is made. */
     monitor_ring_after_syscall(&vcpu->ring, vcpu->accel, guest->accel_ops, vcpu->thread,
-                               run->debugger ? 0 : run->options->syscall_ring_us,
-                               run->options->verbose);
+                               run->options, run->debugger != NULL);
     return SYSCALL_RESUME;
 }
 

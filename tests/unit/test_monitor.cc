@@ -186,8 +186,14 @@ TEST(CommandLine, SyscallRing)
         Parsed parsed = option ? parse({option, "prog"}) : parse({"prog"});
         ASSERT_EQ(parsed.result, MONITOR_PARSE_RUN) << parsed.error;
         EXPECT_EQ(parsed.options.syscall_ring_us, spin) << (option ? option : "(none)");
+        EXPECT_FALSE(parsed.options.syscall_ring_always);
         monitor_options_free(&parsed.options);
     }
+    Parsed parsed = parse({"--syscall-ring=always", "prog"});
+    ASSERT_EQ(parsed.result, MONITOR_PARSE_RUN) << parsed.error;
+    EXPECT_EQ(parsed.options.syscall_ring_us, MONITOR_DEFAULT_RING_US);
+    EXPECT_TRUE(parsed.options.syscall_ring_always);
+    monitor_options_free(&parsed.options);
 }
 
 TEST(CommandLine, Sizes)
