@@ -1647,7 +1647,8 @@ static struct tcg_accel *tcg_new_engine(struct guest_memory *memory, struct tcg_
     snprintf(caps->description, sizeof(caps->description),
              "tcg: Unicorn %s; paging off in Unicorn, guest-virtual pages mapped "
              "lazily from the monitor's tables; syscalls and exceptions through hooks; "
-             "breakpoints as code hooks, watchpoints as memory hooks; threads take turns "
+             "hbreak and kernel breakpoints as code hooks, watchpoints as memory hooks; threads "
+             "take turns "
              "in time slices",
              UC_VERSION_MAJOR == 2 ? "2" : "?");
     return tcg;

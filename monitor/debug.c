@@ -2758,7 +2758,8 @@ static char *target_monitor_command(void *opaque, const char *command)
             "%s\nprogram breakpoints: %s\nprogram single-step: %s\n"
             "kernel breakpoints: %s\nkernel single-step: %s\nwatchpoints: %s\n",
             c->description,
-            c->user_hw_breakpoints ? "debug registers, then int3" : "int3 through the guest IDT",
+            c->user_hw_breakpoints ? "int3; hbreak: debug registers, then int3"
+                                   : "int3 through the guest IDT",
             c->user_single_step ? "accelerator" : "RFLAGS.TF through the guest IDT",
             c->kernel_hw_breakpoints ? "debug registers (4)" : "not available",
             c->kernel_single_step ? "accelerator" : "not available",
