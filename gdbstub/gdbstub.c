@@ -96,6 +96,8 @@ bool gdbstub_program_ended(const struct gdbstub *stub)
 void gdbstub_notify_stop(struct gdbstub *stub, const struct gdb_stop *stop)
 {
     gdbstub_start_accepting(stub);
+    if (stop->reason == GDB_STOP_REASON_FORK || stop->reason == GDB_STOP_REASON_VFORK)
+        stub->fork_child = stop->child_pid;
     if (stub->non_stop) {
         gdbstub_non_stop_notify(stub, stop);
         return;
@@ -108,8 +110,6 @@ void gdbstub_notify_stop(struct gdbstub *stub, const struct gdb_stop *stop)
     stub->general_thread = 0;
     stub->continue_thread = 0;
     stub->general_process = NULL;
-    if (stop->reason == GDB_STOP_REASON_FORK || stop->reason == GDB_STOP_REASON_VFORK)
-        stub->fork_child = stop->child_pid;
     if (stub->stop_reply_owed && gdbstub_debugger_present(stub)) {
         if (gdbstub_hold_own_stop(stub, stop))
             return; /* sent, with the exit's hand-over, once the others stopped */
