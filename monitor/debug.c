@@ -1132,6 +1132,23 @@ bool debugger_gdb_step_under_way(struct debugger *debugger)
            !self->watch_step && !self->pass_step && self->action.mode != GDB_RESUME_CONTINUE;
 }
 
+enum debug_verdict debugger_end_step_before_signal(struct debugger *debugger)
+{
+    struct debug_thread *self = current_thread;
+    if (!self || self->debugger != debugger || !self->in_syscall)
+        return DEBUG_RESUME;
+    bool stepi = self->stepping && self->action.mode == GDB_RESUME_STEP && !self->interrupt_step &&
+                 !self->watch_step && !self->pass_step;
+    if (!stepi && !self->step_ends_at_return)
+        return DEBUG_RESUME;
+    /* Reported after the signal, a stepi over vfork ended one instruction
+     * late when the child's SIGCHLD came first: gdb passed it and stepped
+     * again. */
+    self->step_ends_at_return = false;
+    struct gdb_stop stop = {.kind = GDB_STOP_SIGNAL, .signal = GDB_SIGNAL_TRAP};
+    return stop_and_wait(self, &stop);
+}
+
 bool debugger_owns_tf(const struct debug_thread *self)
 {
     return self && self->step_via_tf;

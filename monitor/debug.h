@@ -73,6 +73,12 @@ bool debugger_owns_tf(const struct debug_thread *thread);
  * gdbserver does (gdb steps over its handler with a breakpoint at the
  * interrupted pc). */
 bool debugger_gdb_step_under_way(struct debugger *debugger);
+/* For a signal met at the end of a syscall that gdb's single step ran (a
+ * stepi of the syscall instruction, or a step resumed from a fork event
+ * inside it): the step's end is reported first and waits for gdb, as Linux
+ * reports the step's SIGTRAP before any other signal. DEBUG_RESUME (also
+ * when there is no such step) or DEBUG_KILLED. */
+enum debug_verdict debugger_end_step_before_signal(struct debugger *debugger);
 
 /* vCPU thread, at a syscall exit before the call is performed (entry) and
  * after it completed (!entry): when gdb catches that syscall (QCatchSyscalls)

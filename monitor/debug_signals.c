@@ -266,8 +266,12 @@ static bool on_signal(void *opaque, struct linux_thread *thread, uint8_t info[SI
         self->given = 0;
         return true;
     }
-    if (!debugger_holds(signals->debugger) || (passed(signals, debug_signal_to_gdb(signal)) &&
-                                               !debugger_gdb_step_under_way(signals->debugger)))
+    if (!debugger_holds(signals->debugger))
+        return true;
+    if (debugger_end_step_before_signal(signals->debugger) != DEBUG_RESUME)
+        return false; /* killed: debugger_before_run ends the run */
+    if (passed(signals, debug_signal_to_gdb(signal)) &&
+        !debugger_gdb_step_under_way(signals->debugger))
         return true;
     int resume_signal = 0;
     if (stop_for(signals, self, signal, info, &resume_signal) != DEBUG_RESUME)
