@@ -273,6 +273,9 @@ struct linux_process *linux_thread_process(struct linux_thread *thread);
 enum linux_outcome linux_syscall(struct linux_thread *thread, const struct linux_syscall *call,
                                  uint64_t *result);
 
+/* Whether number has a handler (else linux_syscall answers ENOSYS at once). */
+bool linux_syscall_implemented(uint64_t number);
+
 /*
  * The syscall ring's side (monitor/ring.c): a call a thread posted while its
  * vCPU keeps running, made on another host thread. linux_ring_allowed says

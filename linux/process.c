@@ -394,6 +394,11 @@ uint64_t linux_ring_syscall(struct linux_thread *thread, const struct linux_sysc
     return (uint64_t)value;
 }
 
+bool linux_syscall_implemented(uint64_t number)
+{
+    return number < LINUX_SYSCALL_TABLE_SIZE && syscall_table[number];
+}
+
 int linux_exit_status(const struct linux_process *process)
 {
     g_mutex_lock((GMutex *)&process->misc_lock);
