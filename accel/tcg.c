@@ -258,6 +258,16 @@ struct tcg_accel {
     struct tcg_breakpoint breakpoints[ACCEL_MAX_HW_BREAKPOINTS];
     bool have_watchpoints;
     uc_hook boundary_hook; /* all code, only while watchpoints are armed */
+    /* Unicorn 2.0.1 frees the hooks deleted between runs (uc_hook_del, and
+     * the instruction-count hook of a step, deleted by the next uncounted
+     * uc_emu_start) only when the next run ends, and until then counts a
+     * code hook as present: leaving a block at its start for a stop from
+     * another thread kept whatever rip was last written, with the registers
+     * of the block's start. A spinning thread resumed there after a
+     * watchpoint was deleted stored a stale register (gdb's `delete` then
+     * `continue`: a counter went back to 0). Set from the deletion to the
+     * end of the next run, which is made unchained. */
+    bool hooks_linger;
     bool watch_hit;
     int watch_slot;
     /* A breakpoint just reported at this rip must not fire again before
@@ -333,10 +343,13 @@ static guint mapped_search(const struct tcg_accel *tcg, uint64_t address)
  * rip is right there only if the block was entered from Unicorn's loop (or
  * through an indirect jump), never by a direct jump from the block before.
  * Without code hooks, or with one on every instruction (watchpoints, single
- * steps), rip is exact anyway.
+ * steps), rip is exact anyway. A code hook deleted between runs counts as
+ * one bounded to nothing (see hooks_linger).
  */
 static bool unchained(const struct tcg_accel *tcg)
 {
+    if (tcg->hooks_linger)
+        return true;
     if (tcg->have_watchpoints || tcg->single_step)
         return false;
     for (int i = 0; i < ACCEL_MAX_HW_BREAKPOINTS; i++) {
@@ -1929,12 +1942,14 @@ static void disarm_debug_hooks(struct tcg_accel *tcg)
         if (breakpoint->armed) {
             uc_hook_del(tcg->uc, breakpoint->hook);
             invalidate_breakpoint_code(tcg, &breakpoint->breakpoint);
+            tcg->hooks_linger = true;
         }
         breakpoint->armed = false;
     }
     if (tcg->have_watchpoints) {
         uc_hook_del(tcg->uc, tcg->boundary_hook);
         tcg->flush_translations = true;
+        tcg->hooks_linger = true;
     }
     tcg->have_watchpoints = false;
     tcg->watch_hit = false;
@@ -2514,6 +2529,8 @@ static int run_engine(struct accel *accel, struct accel_exit *exit)
         tcg->watch_hit = false;
         set_in_emulation(tcg, true);
         uc_err err = emulate(tcg, rip, step ? 1 : 0);
+        /* A counted run leaves its count hook to the next uncounted one. */
+        tcg->hooks_linger = step;
         set_in_emulation(tcg, false);
         exec_release(tcg);
 

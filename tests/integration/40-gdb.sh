@@ -1118,6 +1118,15 @@ done
 # spinner runs stops it at its next write, the main thread still at its breakpoint (watch).
 # Each scenario passes against gdbserver on the same program too (old build: "Non-stop mode
 # requested, but remote does not support non-stop").
+# Whether a hardware watchpoint of a native gdb fires here: the spinner's counter watched
+# while the main thread sits at its breakpoint (without, the program just ends).
+host_watchpoints_fire() {
+    local dir=$1 program=$2
+    timeout -k 5 "$TIMEOUT" gdb -q -batch -nx -ex 'break checkpoint' -ex run \
+        -ex 'watch counter' -ex continue "$program" >"$dir/native-watch.out" 2>&1
+    grep -q '^New value = ' "$dir/native-watch.out"
+}
+
 gdb_non_stop() {
     local accel=$1 dir=$2 libc=$3 scenario=$4
     have_gdb || return 77
@@ -1130,13 +1139,15 @@ gdb_non_stop() {
         echo "hermitux-run: $(tr '\n' '|' <"$dir/session.err" | tail -c 600)"
         return 1
     fi
-    # Known tcg gap (all-stop too, not non-stop's): after a watchpoint on `counter` hit and
-    # deleted, the program reads counter 0 at its end about one run in two.
-    local counted=yes
-    [ "$accel" = tcg ] && [ "$scenario" = watch ] && counted='(yes|no)'
-    expect "$dir" out "^rounds 3, spinner counted: $counted\$" || return 1
+    expect "$dir" out "^rounds 3, spinner counted: yes\$" '^counter went back: no$' || return 1
     expect_status "$dir" 0 || return 1
     command -v gdbserver >/dev/null || return 0
+    # gdbserver watches with the CPU's debug registers: on a host where they never fire
+    # for user code (a PVM guest: docs/debugging.md), its half cannot pass.
+    if [ "$scenario" = watch ] && ! host_watchpoints_fire "$dir" "$program"; then
+        echo "(gdbserver's half skipped: a native gdb's watchpoint never fires on this host)"
+        return 0
+    fi
     start_gdbserver "$dir" "$program"
     timeout -k 5 "$TIMEOUT" python3 tests/gdb/nonstop-session.py "$dir/gdbserver-gdb.out" \
         "$program" "remote 127.0.0.1:$GDBSERVER_PORT" "$scenario" 2>"$dir/session.err" ||
@@ -1152,6 +1163,62 @@ for gdb_libc in glibc musl; do
     custom "gdb/$gdb_libc/non-stop-threads" gdb_non_stop "$gdb_libc" threads
     custom "gdb/$gdb_libc/non-stop-ctrl-c" gdb_non_stop "$gdb_libc" ctrl-c
     custom "gdb/$gdb_libc/non-stop-watch" gdb_non_stop "$gdb_libc" watch
+done
+
+# All-stop, the same program: a watchpoint on the spinner's counter hit three times, deleted,
+# and the program continued to its end; the counter must never go back. On tcg it went back
+# to 0 about one run in two: Unicorn kept the deleted hooks until the end of the next run,
+# and a time slice ending there resumed the spinner at a stale rip with the registers of a
+# block's start (accel/tcg.c, hooks_linger).
+gdb_watch_delete_threads() {
+    local accel=$1 dir=$2 libc=$3
+    have_gdb || return 77
+    local program=$GDB_PROGRAMS/gdb-$libc/nonstop
+    start_monitor "$dir" --accel="$accel" -S "$program"
+    timeout -k 5 "$TIMEOUT" gdb -batch -nx -ex "set pagination off" -ex "file $program" \
+        -ex "target remote $dir/gdb.sock" -ex "break checkpoint" -ex continue \
+        -ex "watch counter" -ex continue -ex continue -ex continue -ex delete -ex continue \
+        >"$dir/gdb.out" 2>&1
+    finish_monitor "$dir"
+    expect "$dir" gdb.out '^New value = [0-9]+$' '\[Inferior 1 \(process [0-9]+\) exited normally\]' ||
+        return 1
+    expect "$dir" out '^rounds 3, spinner counted: yes$' '^counter went back: no$' || return 1
+    expect_status "$dir" 0
+}
+
+# All-stop: gdb steps the spinner (`thread 2`, stepi) while the main thread, resumed with it,
+# may reach its next breakpoint first. gdbserver reports the stepped thread's stop first when
+# both have one; the stub reported the breakpoint and kept the finished step, which gdb,
+# done stepping that thread, then showed as "Thread 2 received signal SIGTRAP" at the next
+# continue (3 runs in 13 on tcg). Against gdbserver with the same script.
+gdb_step_other_thread() {
+    local accel=$1 dir=$2 libc=$3
+    have_gdb || return 77
+    local program=$GDB_PROGRAMS/gdb-$libc/nonstop
+    local script=(-ex "set pagination off" -ex "file $program" -ex "break checkpoint"
+        -ex continue -ex "thread 2" -ex stepi -ex stepi -ex delete -ex continue)
+    start_monitor "$dir" --accel="$accel" -S "$program"
+    timeout -k 5 "$TIMEOUT" gdb -batch -nx -ex "target remote $dir/gdb.sock" "${script[@]}" \
+        >"$dir/gdb.out" 2>&1
+    finish_monitor "$dir"
+    if grep -q 'SIGTRAP' "$dir/gdb.out"; then
+        echo "a stray SIGTRAP: $(grep -m1 SIGTRAP "$dir/gdb.out")"
+        return 1
+    fi
+    expect "$dir" gdb.out '\[Inferior 1 \(process [0-9]+\) exited normally\]' || return 1
+    expect "$dir" out '^rounds 3, spinner counted: yes$' '^counter went back: no$' || return 1
+    expect_status "$dir" 0 || return 1
+    command -v gdbserver >/dev/null || return 0
+    start_gdbserver "$dir" "$program"
+    timeout -k 5 "$TIMEOUT" gdb -batch -nx -ex "target remote 127.0.0.1:$GDBSERVER_PORT" \
+        "${script[@]}" >"$dir/gdbserver-gdb.out" 2>&1
+    wait "$GDBSERVER_PID"
+    expect "$dir" gdbserver-gdb.out '\[Inferior 1 \(process [0-9]+\) exited normally\]'
+}
+
+for gdb_libc in glibc musl; do
+    custom "gdb/$gdb_libc/watch-delete-threads" gdb_watch_delete_threads "$gdb_libc"
+    custom "gdb/$gdb_libc/step-other-thread" gdb_step_other_thread "$gdb_libc"
 done
 
 # A breakpoint whose condition the target finds false, on a syscall instruction: the stub

@@ -5,7 +5,10 @@
  * the main thread alone while the counter goes on moving. The spinner calls
  * spinning() once it runs, and the main thread waits for it to before its
  * first checkpoint. At the end the main thread prints how often it
- * passed, and the spinner whether it counted. */
+ * passed, the spinner whether it counted, and whether the counter was ever
+ * seen to go back (samples after each checkpoint and at the end: a resumed
+ * spinner that stored a stale register, a tcg defect that gdb's `delete`
+ * of a watchpoint once caused). */
 #include <pthread.h>
 #include <stdio.h>
 
@@ -40,13 +43,18 @@ int main(void)
     /* The spinner runs before the first checkpoint: gdb lists both threads then. */
     while (!started)
         ;
-    int rounds = 0;
+    int rounds = 0, went_back = 0;
+    long last = 0;
     for (int round = 1; round <= 3; round++) {
         checkpoint(round);
         rounds++;
+        went_back |= counter < last;
+        last = counter;
     }
     finished = 1;
     pthread_join(thread, NULL);
+    went_back |= counter < last;
     printf("rounds %d, spinner counted: %s\n", rounds, counter > 0 ? "yes" : "no");
+    printf("counter went back: %s\n", went_back ? "yes" : "no");
     return 0;
 }
