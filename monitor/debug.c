@@ -709,6 +709,39 @@ static void restart_as_linux(struct debug_thread *self, bool signal_decides)
     set_state(self, &state, CPU_STATE_GPRS);
 }
 
+static bool resumed_stepping(const struct debug_thread *thread)
+{
+    return thread->action.mode == GDB_RESUME_STEP || thread->action.mode == GDB_RESUME_RANGE_STEP;
+}
+
+/* An event met while another thread's stop is under way (not yet reported)
+ * is kept as this thread's pending event, except that the event of a thread
+ * gdb was stepping is reported first, as gdbserver chooses in all-stop: the
+ * other thread's event waits instead. Kept for later, a finished step came
+ * to gdb after it had stopped stepping that thread (the other thread's
+ * breakpoint ended the step), and gdb showed it as a random SIGTRAP. Lock
+ * held. */
+static void keep_event_locked(struct debugger *debugger, struct debug_thread *self,
+                              const struct gdb_stop *event)
+{
+    struct debug_thread *first = NULL;
+    for (guint i = 0; i < debugger->threads->len && debugger->report_set; i++) {
+        if (thread_at(debugger, i)->tid == debugger->report.thread)
+            first = thread_at(debugger, i);
+    }
+    if (first && first != self && !debugger->reported && !first->has_pending &&
+        resumed_stepping(self) && !resumed_stepping(first)) {
+        first->has_pending = true;
+        first->pending = debugger->report;
+        debugger->report = *event;
+        debugger->report.thread = self->tid;
+        return;
+    }
+    self->has_pending = true;
+    self->pending = *event;
+    self->pending.thread = self->tid;
+}
+
 /* Parks this thread for the debugger until a resume releases it. event:
  * what it met (NULL: it only obeys a stop under way). defer: the resume is
  * armed later (debugger_before_run, or by the caller). gives: the caller
@@ -742,9 +775,7 @@ static enum debug_verdict park(struct debug_thread *self, const struct gdb_stop 
         debugger->report = *event;
         debugger->report.thread = self->tid;
     } else if (event && debugger->silent == SILENT_NONE) {
-        self->has_pending = true;
-        self->pending = *event;
-        self->pending.thread = self->tid;
+        keep_event_locked(debugger, self, event);
     }
     self->parked = true;
     report_if_all_parked_locked(debugger);
