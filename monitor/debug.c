@@ -709,6 +709,19 @@ static void restart_as_linux(struct debug_thread *self, bool signal_decides)
     set_state(self, &state, CPU_STATE_GPRS);
 }
 
+/* Non-stop: the stop gdb asked of this thread with a signal (an interrupt:
+ * SIGINT, whose siginfo gdb shows, as gdbserver's kill() gives it), or NULL
+ * (vCont;t: the SIGSTOP gdbserver's tkill gives). */
+static const struct gdb_stop *interrupt_of(struct debug_thread *self, struct gdb_stop *interrupt)
+{
+    struct debugger *debugger = self->debugger;
+    g_mutex_lock(&debugger->mutex);
+    bool asked = debugger->non_stop && self->stop_requested && self->stop_signal != 0;
+    *interrupt = (struct gdb_stop){.kind = GDB_STOP_SIGNAL, .signal = self->stop_signal};
+    g_mutex_unlock(&debugger->mutex);
+    return asked ? interrupt : NULL;
+}
+
 static bool resumed_stepping(const struct debug_thread *thread)
 {
     return thread->action.mode == GDB_RESUME_STEP || thread->action.mode == GDB_RESUME_RANGE_STEP;
@@ -762,7 +775,8 @@ static enum debug_verdict park(struct debug_thread *self, const struct gdb_stop 
     /* A watched page's step keeps its TF: it goes on at the next resume. */
     if (!self->watch_step)
         disarm_step(self);
-    debug_signals_stopped(debugger->signals, event);
+    struct gdb_stop interrupt;
+    debug_signals_stopped(debugger->signals, event ? event : interrupt_of(self, &interrupt));
     show_syscall_stop(self);
     g_mutex_lock(&debugger->mutex);
     if (debugger->non_stop) {

@@ -89,7 +89,29 @@ def scenario_watch():
     ]
 
 
-SCENARIOS = {"threads": scenario_threads, "ctrl-c": scenario_ctrl_c, "watch": scenario_watch}
+def scenario_siginfo():
+    """$_siginfo of a thread `interrupt` stopped (SIGSTOP, sent by the debugger: si_code
+    SI_TKILL) and of one Ctrl-C stopped (SIGINT), while the main thread sits at its
+    breakpoint."""
+    return [
+        ("break checkpoint", r"Breakpoint 1 at .*\n.*" + PROMPT),
+        ("continue", r"Thread 1 \S+ hit Breakpoint 1, checkpoint \(round=1\)[^\n]*\n(.*\n)*.*" + PROMPT),
+        ("thread 2", r"Switching to thread 2 [^\n]*\(running\)\n" + PROMPT),
+        ("interrupt", PROMPT),
+        ("wait", r"Thread 2 \S+ stopped\."),
+        ("print $_siginfo.si_signo", r"= 19\n" + PROMPT),
+        ("print $_siginfo.si_code", r"= -6\n" + PROMPT),
+        ("continue", r"Continuing\.\n"),
+        ("ctrl-c",),
+        ("wait", r"Thread 2 \S+ received signal SIGINT, Interrupt\.\n(.*\n)*.*" + PROMPT),
+        ("print $_siginfo.si_signo", r"= 2\n" + PROMPT),
+        ("delete", PROMPT),
+        ("continue -a", r"\[Inferior 1 \(process \d+\) exited normally\]"),
+    ]
+
+
+SCENARIOS = {"threads": scenario_threads, "ctrl-c": scenario_ctrl_c, "watch": scenario_watch,
+             "siginfo": scenario_siginfo}
 
 
 class Session:

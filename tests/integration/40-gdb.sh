@@ -1107,7 +1107,9 @@ done
 
 # ---- non-stop mode (tests/programs/gdb/nonstop.c, driven by tests/gdb/nonstop-session.py) ----
 
-# gdb with `set non-stop on`, on a terminal as a user types: the main thread stops at a
+# gdb with `set non-stop on`, on a terminal as a user types ($_siginfo after `interrupt` and
+# after Ctrl-C, SIGSTOP and SIGINT as under gdbserver, is the siginfo scenario; the SIGINT of a
+# Ctrl-C read as SIGSTOP before): the main thread stops at a
 # breakpoint while the spinner thread's counter keeps moving; `interrupt -a` stops the
 # spinner and the counter stands still; the spinner runs alone (`thread 2`, `continue &`)
 # while thread 1 stays at its breakpoint; thread 1 alone to its next breakpoint;
@@ -1163,6 +1165,7 @@ for gdb_libc in glibc musl; do
     custom "gdb/$gdb_libc/non-stop-threads" gdb_non_stop "$gdb_libc" threads
     custom "gdb/$gdb_libc/non-stop-ctrl-c" gdb_non_stop "$gdb_libc" ctrl-c
     custom "gdb/$gdb_libc/non-stop-watch" gdb_non_stop "$gdb_libc" watch
+    custom "gdb/$gdb_libc/non-stop-siginfo" gdb_non_stop "$gdb_libc" siginfo
 done
 
 # All-stop, the same program: a watchpoint on the spinner's counter hit three times, deleted,
