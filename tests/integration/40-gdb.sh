@@ -9,15 +9,18 @@ GDB_PROGRAMS=tests/programs/build
 
 # start_monitor DIR HERMITUX-RUN-ARGS...: hermitux-run in the background, serving gdb
 # on DIR/gdb.sock, with its output in DIR/out and DIR/err; returns once the socket is
-# there. finish_monitor DIR waits for it and leaves its status in DIR/status.
+# there (or the monitor ended: up to 30 s, which a loaded machine's tcg start-up once
+# needed beyond the 5 s it had). finish_monitor DIR waits for it and leaves its status in
+# DIR/status.
 start_monitor() {
     local dir=$1
     shift
     timeout -k 5 "$TIMEOUT" "$HERMITUX_RUN" --gdb "unix:$dir/gdb.sock" "$@" </dev/null \
         >"$dir/out" 2>"$dir/err" &
     MONITOR_PID=$!
-    for _ in $(seq 100); do
+    for _ in $(seq 600); do
         [ -S "$dir/gdb.sock" ] && break
+        kill -0 "$MONITOR_PID" 2>/dev/null || break
         sleep 0.05
     done
 }
