@@ -1136,6 +1136,8 @@ gdb_non_stop() {
     local accel=$1 dir=$2 libc=$3 scenario=$4
     have_gdb || return 77
     local program=$GDB_PROGRAMS/gdb-$libc/nonstop failed=0
+    # A step may take half the run's time (a ThreadSanitizer build under load).
+    export NONSTOP_STEP_TIMEOUT=$((TIMEOUT / 2))
     start_monitor "$dir" --accel="$accel" -S "$program"
     timeout -k 5 "$TIMEOUT" python3 tests/gdb/nonstop-session.py "$dir/gdb.out" "$program" \
         "remote $dir/gdb.sock" "$scenario" 2>"$dir/session.err" || failed=1
