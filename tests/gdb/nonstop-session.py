@@ -56,16 +56,21 @@ def scenario_threads():
     ]
 
 
+# The main thread at its breakpoint in round 1, then the spinner alone stopped by `interrupt`.
+SPINNER_INTERRUPTED = [
+    ("break checkpoint", r"Breakpoint 1 at .*\n.*" + PROMPT),
+    ("continue", r"Thread 1 \S+ hit Breakpoint 1, checkpoint \(round=1\)[^\n]*\n(.*\n)*.*" + PROMPT),
+    ("thread 2", r"Switching to thread 2 [^\n]*\(running\)\n" + PROMPT),
+    ("interrupt", PROMPT),
+    ("wait", r"Thread 2 \S+ stopped\."),
+]
+
+
 def scenario_ctrl_c():
     """`interrupt` stops the selected thread (the spinner) alone; continued in the
     foreground, Ctrl-C stops it with SIGINT (vCtrlC) while the main thread stays at its
     breakpoint."""
-    return [
-        ("break checkpoint", r"Breakpoint 1 at .*\n.*" + PROMPT),
-        ("continue", r"Thread 1 \S+ hit Breakpoint 1, checkpoint \(round=1\)[^\n]*\n(.*\n)*.*" + PROMPT),
-        ("thread 2", r"Switching to thread 2 [^\n]*\(running\)\n" + PROMPT),
-        ("interrupt", PROMPT),
-        ("wait", r"Thread 2 \S+ stopped\."),
+    return SPINNER_INTERRUPTED + [
         ("continue", r"Continuing\.\n"),
         ("ctrl-c",),
         ("wait", r"Thread 2 \S+ received signal SIGINT, Interrupt\.\n(.*\n)*.*" + PROMPT),
@@ -95,12 +100,7 @@ def scenario_siginfo():
     """$_siginfo of a thread `interrupt` stopped (SIGSTOP, sent by the debugger: si_code
     SI_TKILL) and of one Ctrl-C stopped (SIGINT), while the main thread sits at its
     breakpoint."""
-    return [
-        ("break checkpoint", r"Breakpoint 1 at .*\n.*" + PROMPT),
-        ("continue", r"Thread 1 \S+ hit Breakpoint 1, checkpoint \(round=1\)[^\n]*\n(.*\n)*.*" + PROMPT),
-        ("thread 2", r"Switching to thread 2 [^\n]*\(running\)\n" + PROMPT),
-        ("interrupt", PROMPT),
-        ("wait", r"Thread 2 \S+ stopped\."),
+    return SPINNER_INTERRUPTED + [
         ("print $_siginfo.si_signo", r"= 19\n" + PROMPT),
         ("print $_siginfo.si_code", r"= -6\n" + PROMPT),
         ("continue", r"Continuing\.\n"),
