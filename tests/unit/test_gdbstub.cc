@@ -1970,8 +1970,12 @@ TEST_F(GdbstubSocketTest, ADebuggerThatStopsReadingIsDroppedNotWaitedFor)
     int small = 4096;
     setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
     std::string requests = Frame("QStartNoAckMode");
-    for (int i = 0; i < 300; i++)
-        requests += Frame("m400000,2000"); // 16 KiB of hex each
+    // 16 KiB of hex each, 16 MB in all: more than the kernel's socket
+    // buffers can take on top of the stub's 1 MiB (with 300, 4.8 MB, the
+    // host's autotuned buffers, up to 4 MiB here, sometimes took enough
+    // that the stub never reached its limit: 1 run in 5 under ASan).
+    for (int i = 0; i < 1000; i++)
+        requests += Frame("m400000,2000");
     send(fd, requests.data(), requests.size(), 0);
     // Dropped once its unread replies pass 1 MiB: as many turns as that
     // takes on a slow machine (ASan under load needed more than 50).
