@@ -734,6 +734,8 @@ static void handle_supported(struct gdbstub *stub, struct gdbstub_cursor *args)
         g_string_append(text, ";multiprocess+");
     if (stub->ops->non_stop)
         g_string_append(text, ";QNonStop+");
+    if (stub->ops->thread_events)
+        g_string_append(text, ";QThreadEvents+");
     gdbstub_append_signal_features(stub, args, text);
     g_string_append(text, ";QStartNoAckMode+;swbreak+;hwbreak+;vContSupported+");
     gdbstub_reply_string(stub, text);
@@ -867,6 +869,22 @@ static void handle_list_threads_in_stop_reply(struct gdbstub *stub, struct gdbst
     gdbstub_reply_ok(stub);
 }
 
+/* QThreadEvents:0 / QThreadEvents:1 (ops->thread_events). */
+static void handle_thread_events(struct gdbstub *stub, struct gdbstub_cursor *args)
+{
+    bool on;
+    if (!stub->ops->thread_events) {
+        gdbstub_reply_empty(stub);
+        return;
+    }
+    if (!gdbstub_take_switch(args, &on)) {
+        gdbstub_reply_error(stub, EINVAL);
+        return;
+    }
+    stub->ops->thread_events(stub->opaque, on);
+    gdbstub_reply_ok(stub);
+}
+
 /* "x86_64-pc-linux-gnu", hex-encoded as lldb wants triples. */
 #define TRIPLE_HEX "7838365f36342d70632d6c696e75782d676e75"
 
@@ -976,6 +994,7 @@ static const struct {
     {"QThreadSuffixSupported", handle_enable_ok, false},
     {"QListThreadsInStopReply", handle_list_threads_in_stop_reply, false},
     {"QNonStop", gdbstub_handle_non_stop, false},
+    {"QThreadEvents", handle_thread_events, false},
     {"vStopped", gdbstub_handle_stopped, false},
     {"vCtrlC", gdbstub_handle_ctrl_c, false},
     {"vCont?", handle_vcont_query, false},

@@ -29,6 +29,11 @@ GString *gdbstub_format_stop(const struct gdbstub *stub, const struct gdb_stop *
         if (stub->multiprocess)
             g_string_append_printf(text, ";process:%" PRIx64, gdbstub_process_id(stub));
         return text;
+    case GDB_STOP_THREAD_EXITED:
+        /* gdbserver's form: the status in plain hex, then the thread. */
+        g_string_append_printf(text, "w%x;", stop->exit_status & 0xff);
+        gdbstub_append_thread_id(stub, text, stop->thread);
+        return text;
     case GDB_STOP_SIGNAL:
         break;
     }
@@ -73,6 +78,9 @@ GString *gdbstub_format_stop(const struct gdbstub *stub, const struct gdb_stop *
     case GDB_STOP_REASON_EXEC:
         gdbstub_append_exec_event(stub, text);
         break;
+    case GDB_STOP_REASON_CREATE:
+        g_string_append(text, "create:;");
+        break;
     case GDB_STOP_REASON_NONE:
         break;
     }
@@ -90,7 +98,8 @@ void gdbstub_send_stop_reply(struct gdbstub *stub)
 
 bool gdbstub_program_ended(const struct gdbstub *stub)
 {
-    return stub->have_stop && stub->last_stop.kind != GDB_STOP_SIGNAL;
+    return stub->have_stop &&
+           (stub->last_stop.kind == GDB_STOP_EXITED || stub->last_stop.kind == GDB_STOP_KILLED);
 }
 
 void gdbstub_notify_stop(struct gdbstub *stub, const struct gdb_stop *stop)

@@ -57,6 +57,9 @@ enum gdb_stop_kind {
     GDB_STOP_SIGNAL, /* stopped with `signal` (T packet) */
     GDB_STOP_EXITED, /* the program exited with exit_status (W packet) */
     GDB_STOP_KILLED, /* the program died of `signal` (X packet) */
+    /* One thread ended alone with exit_status, the program goes on (w
+     * packet); only with thread events on (ops->thread_events), in non-stop. */
+    GDB_STOP_THREAD_EXITED,
 };
 
 enum gdb_stop_reason {
@@ -72,6 +75,7 @@ enum gdb_stop_reason {
     GDB_STOP_REASON_VFORK,          /* a vfork made child_pid (vfork-events) */
     GDB_STOP_REASON_VFORK_DONE,     /* ...which has execed or exited */
     GDB_STOP_REASON_EXEC,           /* the program is a new one (exec-events) */
+    GDB_STOP_REASON_CREATE,         /* a new thread, before its first instruction (QThreadEvents) */
 };
 
 struct gdb_stop {
@@ -243,6 +247,13 @@ struct gdb_target_ops {
     /* Non-stop: the last stop of each stopped thread (`?`), at most max of
      * them into stops; returns how many there are. */
     size_t (*stopped_threads)(void *opaque, struct gdb_stop *stops, size_t max);
+    /* QThreadEvents: while on, in non-stop, a new thread stops before its
+     * first instruction and reports GDB_STOP_REASON_CREATE (signal 5), and a
+     * thread that ends alone reports GDB_STOP_THREAD_EXITED, as gdbserver
+     * does (gdb turns them on in stop_all_threads, so that a thread born or
+     * gone while it stops the others neither escapes nor is waited for
+     * forever). A new session starts with them off. NULL: not offered. */
+    void (*thread_events)(void *opaque, bool on);
 };
 
 struct gdbstub;

@@ -182,6 +182,8 @@ void gdbstub_reply_ok(struct gdbstub *stub);
 void gdbstub_reply_string(struct gdbstub *stub, GString *text);
 bool gdbstub_take_char(struct gdbstub_cursor *cursor, char expected);
 bool gdbstub_take_hex(struct gdbstub_cursor *cursor, uint64_t *value);
+/* ":0" or ":1" and nothing after (QNonStop, QThreadEvents). */
+bool gdbstub_take_switch(struct gdbstub_cursor *cursor, bool *on);
 bool gdbstub_unescape_binary(char *data, size_t *length);
 
 /* ---- gdbstub.c: lifecycle, thread ids, stop replies */

@@ -52,8 +52,11 @@ void gdbstub_non_stop_forget(struct gdbstub *stub)
 
 void gdbstub_non_stop_notify(struct gdbstub *stub, const struct gdb_stop *stop)
 {
-    stub->last_stop = *stop;
-    stub->have_stop = true;
+    /* A thread's end is not a stop `?` could report. */
+    if (stop->kind != GDB_STOP_THREAD_EXITED) {
+        stub->last_stop = *stop;
+        stub->have_stop = true;
+    }
     if (!gdbstub_debugger_present(stub))
         return;
     g_queue_push_tail(queue(stub), g_memdup2(stop, sizeof *stop));
@@ -76,26 +79,25 @@ bool gdbstub_non_stop_owes(const struct gdbstub *stub)
 /* QNonStop:0 / QNonStop:1 */
 void gdbstub_handle_non_stop(struct gdbstub *stub, struct gdbstub_cursor *args)
 {
-    uint64_t on;
+    bool on;
     if (!stub->ops->non_stop) {
         gdbstub_reply_empty(stub);
         return;
     }
-    if (!gdbstub_take_char(args, ':') || !gdbstub_take_hex(args, &on) || on > 1 ||
-        !gdbstub_at_end(args)) {
+    if (!gdbstub_take_switch(args, &on)) {
         gdbstub_reply_error(stub, EINVAL);
         return;
     }
-    if ((on == 1) == stub->non_stop) {
+    if (on == stub->non_stop) {
         gdbstub_reply_ok(stub);
         return;
     }
-    int result = stub->ops->non_stop(stub->opaque, on == 1);
+    int result = stub->ops->non_stop(stub->opaque, on);
     if (result < 0) {
         gdbstub_reply_error(stub, -result);
         return;
     }
-    stub->non_stop = on == 1;
+    stub->non_stop = on;
     /* Running is each thread's own now; back in all-stop every one is stopped. */
     stub->running = stub->stop_reply_owed = stub->interrupt_sent = false;
     stub->interrupt_queued = false;

@@ -188,6 +188,16 @@ bool gdbstub_take_hex(struct gdbstub_cursor *cursor, uint64_t *value)
     return digits > 0;
 }
 
+bool gdbstub_take_switch(struct gdbstub_cursor *cursor, bool *on)
+{
+    uint64_t value;
+    if (!gdbstub_take_char(cursor, ':') || !gdbstub_take_hex(cursor, &value) || value > 1 ||
+        !gdbstub_at_end(cursor))
+        return false;
+    *on = value == 1;
+    return true;
+}
+
 /* Hex pairs to bytes; false on an odd count or a non-hex character. */
 bool gdbstub_decode_hex(const char *hex, size_t hex_length, uint8_t *out)
 {

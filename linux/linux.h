@@ -376,6 +376,11 @@ struct linux_debug_hooks {
      * runs; then, for a vfork, once the child has execed or exited. */
     void (*forked)(void *opaque, struct linux_thread *thread, int child_pid, bool vfork);
     void (*vfork_done)(void *opaque, struct linux_thread *thread);
+    /* thread ends by itself (exit) and the program goes on: called before
+     * the threads joining it can wake (its clear_child_tid), so that a
+     * debugger hears of the end before anything the joiner does next (the
+     * program's own end, say), in the order gdbserver reports them. */
+    void (*thread_exited)(void *opaque, struct linux_thread *thread);
     /* After signal() for a signal that interrupted a syscall: true when the
      * debugger took thread out of the call (Linux's orig_rax set to -1, as
      * gdb's jump does): the call does not restart, its restart code stays

@@ -788,10 +788,14 @@ static long sys_exit(struct linux_thread *thread, const uint64_t *args)
     g_mutex_unlock(&process->threads_lock);
     /* The program ends with its last thread, processes sharing its memory
      * or not (those end with it here, see docs/DESIGN.md). */
-    if (last)
+    if (last) {
         linux_process_exit(process, (int)args[0], 0);
-    else
-        end_thread(thread);
+        return 0;
+    }
+    const struct linux_debug_hooks *hooks = &process->debug_hooks;
+    if (hooks->thread_exited)
+        hooks->thread_exited(hooks->opaque, thread);
+    end_thread(thread);
     return 0;
 }
 

@@ -147,6 +147,8 @@ struct debug_thread {
     /* vCont;t or an interrupt: park at the next exit, reporting stop_signal. */
     bool stop_requested;
     int stop_signal;
+    /* Born with thread events on: its first stop is its creation's (T05create). */
+    bool created;
     /* Waits for the main loop (an execve's handover): a pause cannot park it. */
     bool awaits_loop;
     bool stop_untold; /* its stop is on its way to the main loop */
@@ -180,6 +182,9 @@ struct debugger {
     bool non_stop; /* QNonStop:1; changed by the main loop, under the mutex */
     /* Non-stop: an interrupt came with no thread running; the next resume takes it. */
     bool interrupt_pending;
+    /* QThreadEvents:1, set by the main loop under the mutex: in non-stop,
+     * threads report their birth and their own end. */
+    bool thread_events;
 
     bool halt_at_start;
     bool handed_over; /* the session came across an execve: the first stop is an exec */
@@ -396,9 +401,13 @@ static void mark_gdb_stopped_locked(struct debug_thread *thread, const struct gd
 static void stop_alone_locked(struct debug_thread *self, const struct gdb_stop *event)
 {
     struct gdb_stop requested = {.kind = GDB_STOP_SIGNAL, .signal = self->stop_signal};
+    if (self->created) {
+        requested.signal = GDB_SIGNAL_TRAP; /* gdbserver's T05create */
+        requested.reason = GDB_STOP_REASON_CREATE;
+    }
     if (!event && self->stop_requested)
         event = &requested;
-    self->stop_requested = false;
+    self->stop_requested = self->created = false;
     if (event && self->debugger->silent == SILENT_NONE)
         mark_gdb_stopped_locked(self, event);
 }
@@ -1017,8 +1026,11 @@ struct debug_thread *debugger_thread_enter(struct debugger *debugger, struct acc
     self->orig_rax = UINT64_MAX;
     g_mutex_lock(&debugger->mutex);
     g_ptr_array_add(debugger->threads, self);
+    /* gdb takes thread events: it hears of the thread before it runs. */
+    if (debugger->non_stop && debugger->thread_events && !debugger->killed)
+        self->created = self->stop_requested = true;
     /* Born during a stop: it parks at its first exit. */
-    if (debugger->stopping || debugger->killed)
+    if (debugger->stopping || debugger->killed || self->created)
         debugger->guest->accel_ops->stop(accel);
     self->held_for_watch = debugger->watch_owner != NULL;
     g_mutex_unlock(&debugger->mutex);
@@ -1049,6 +1061,22 @@ void debugger_thread_leave(struct debug_thread *self)
         current_thread = NULL;
     debug_signals_thread_leave(debugger->signals);
     g_free(self);
+}
+
+void debugger_thread_exited(struct debugger *debugger)
+{
+    struct debug_thread *self = current_thread;
+    if (!debugger || !self)
+        return;
+    g_mutex_lock(&debugger->mutex);
+    /* gdbserver's w0: Linux gives a tracer no status of its own for a
+     * thread that is not the leader. */
+    if (debugger->non_stop && debugger->thread_events && !debugger->killed && !debugger->ended &&
+        !is_detached(debugger)) {
+        struct gdb_stop gone = {.kind = GDB_STOP_THREAD_EXITED, .thread = self->tid};
+        post_stop_as(debugger, &gone, SILENT_NONE, true);
+    }
+    g_mutex_unlock(&debugger->mutex);
 }
 
 static bool in_step_range(struct debug_thread *self, uint64_t rip)
@@ -3032,9 +3060,18 @@ static size_t target_stopped_threads(void *opaque, struct gdb_stop *stops, size_
 }
 
 /* What a debugger set up is not the next one's. */
+static void target_thread_events(void *opaque, bool on)
+{
+    struct debugger *debugger = opaque;
+    g_mutex_lock(&debugger->mutex);
+    debugger->thread_events = on;
+    g_mutex_unlock(&debugger->mutex);
+}
+
 static void forget_session(struct debugger *debugger)
 {
     static const bool none[GDB_SIGNAL_LIMIT];
+    target_thread_events(debugger, false);
     target_catch_syscalls(debugger, false, NULL, 0);
     target_signal_filters(debugger, none, none);
 }
@@ -3075,6 +3112,7 @@ static const struct gdb_target_ops target_ops = {
     .avx512 = target_avx512,
     .non_stop = target_non_stop,
     .stopped_threads = target_stopped_threads,
+    .thread_events = target_thread_events,
 };
 
 /* What every debugger has before its stub serves anyone; its main loop is

@@ -106,6 +106,10 @@ enum debug_verdict debugger_park(struct debugger *debugger, const struct gdb_sto
  * that it does not restart. */
 bool debugger_left_syscall(struct debugger *debugger);
 
+/* vCPU thread: its thread ends by itself (exit) and the program goes on; a
+ * debugger that takes thread events (QThreadEvents) is told. */
+void debugger_thread_exited(struct debugger *debugger);
+
 /* vCPU thread: the program ended; gdb is told (W or X packet), and threads
  * still parked for the debugger end. */
 void debugger_program_ended(struct debugger *debugger, int exit_status, int signal);

@@ -425,6 +425,13 @@ static void on_vfork_done(void *opaque, struct linux_thread *thread)
         process_event_stop(signals, GDB_STOP_REASON_VFORK_DONE, 0);
 }
 
+static void on_thread_exited(void *opaque, struct linux_thread *thread)
+{
+    (void)thread; /* the calling host thread's own */
+    struct debug_signals *signals = opaque;
+    debugger_thread_exited(signals->debugger);
+}
+
 /* ---- life ---------------------------------------------------------------------- */
 
 struct debug_signals *debug_signals_new(struct debugger *debugger, struct guest *guest)
@@ -441,6 +448,7 @@ struct debug_signals *debug_signals_new(struct debugger *debugger, struct guest 
         .handler_entered = on_handler_entered,
         .forked = on_forked,
         .vfork_done = on_vfork_done,
+        .thread_exited = on_thread_exited,
         .left_syscall = on_left_syscall,
     };
     linux_process_set_debug_hooks(guest->process, &hooks);

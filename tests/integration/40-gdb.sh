@@ -1173,6 +1173,82 @@ for gdb_libc in glibc musl; do
     custom "gdb/$gdb_libc/non-stop-siginfo" gdb_non_stop "$gdb_libc" siginfo
 done
 
+# Thread events (QThreadEvents), as gdb turns them on while it stops every thread of a
+# non-stop target: each new thread reports its birth (T05create, stopped right after clone's
+# syscall instruction with rax 0) and each thread that ends alone its end (w0), before the
+# program's end; the same words as gdbserver gives (tests/gdb/thread-events.py).
+gdb_thread_events() {
+    local accel=$1 dir=$2 libc=$3
+    have_python || return 77
+    local program=$GDB_PROGRAMS/gdb-$libc/churn failed=0
+    start_monitor "$dir" --accel="$accel" -S "$program" 3
+    timeout -k 5 "$TIMEOUT" python3 tests/gdb/thread-events.py "$dir/gdb.sock" \
+        >"$dir/events.out" 2>"$dir/events.err" || failed=1
+    [ "$failed" = 0 ] || kill "$MONITOR_PID" 2>/dev/null
+    finish_monitor "$dir"
+    if [ "$failed" = 1 ]; then
+        echo "hermitux-run: $(tr '\n' '|' <"$dir/events.err" | tail -c 400)"
+        return 1
+    fi
+    expect "$dir" out '^threads ran: 3 of 3$' || return 1
+    expect_status "$dir" 0 || return 1
+    local want=
+    for _ in 1 2 3; do want="${want}create rax=0 after syscall|exit 0|"; done
+    want="${want}end 0|"
+    if [ "$(tr '\n' '|' <"$dir/events.out")" != "$want" ]; then
+        echo "events: $(tr '\n' '|' <"$dir/events.out"), expected $want"
+        return 1
+    fi
+    command -v gdbserver >/dev/null || return 0
+    GDBSERVER_ARGS=3 start_gdbserver "$dir" "$program"
+    timeout -k 5 "$TIMEOUT" python3 tests/gdb/thread-events.py "127.0.0.1:$GDBSERVER_PORT" \
+        >"$dir/gdbserver-events.out" 2>&1
+    wait "$GDBSERVER_PID"
+    if ! cmp -s "$dir/events.out" "$dir/gdbserver-events.out"; then
+        echo "gdbserver's events differ: $(tr '\n' '|' <"$dir/gdbserver-events.out" | cut -c1-300)"
+        return 1
+    fi
+}
+
+# The same program under gdb's all-stop on a non-stop target (`maint set target-non-stop
+# on`), where gdb asks for thread events around every stop: breakpoints in each thread and
+# after each join, as under gdbserver, and gdb's QThreadEvents:1 taken (OK).
+gdb_target_non_stop_threads() {
+    local accel=$1 dir=$2 libc=$3
+    have_gdb || return 77
+    local program=$GDB_PROGRAMS/gdb-$libc/churn
+    local script=(-ex "set pagination off" -ex "maint set target-non-stop on" -ex "file $program")
+    local stops=(-ex "break worker" -ex "break joined")
+    for _ in 1 2 3 4 5 6 7; do stops+=(-ex continue); done
+    start_monitor "$dir" --accel="$accel" -S "$program" 3
+    # gdb's packet log shows the QThreadEvents exchanges.
+    timeout -k 5 "$TIMEOUT" gdb -batch -nx "${script[@]}" -ex "set remotelogfile $dir/remote.log" \
+        -ex "target remote $dir/gdb.sock" "${stops[@]}" >"$dir/gdb.out" 2>&1
+    finish_monitor "$dir"
+    expect "$dir" out '^threads ran: 3 of 3$' || return 1
+    expect_status "$dir" 0 || return 1
+    if ! grep -aA1 '^w \$QThreadEvents:1#' "$dir/remote.log" | grep -aqE '^r \+?\$OK#'; then
+        echo "gdb's QThreadEvents:1 was not taken: $(grep -aA1 'QThreadEvents' "$dir/remote.log" | head -3 | tr '\n' '|')"
+        return 1
+    fi
+    grep -aoE 'hit Breakpoint [0-9]+, [a-z]+ \(round=[0-9]\)|exited normally' "$dir/gdb.out" >"$dir/hits"
+    command -v gdbserver >/dev/null || return 0
+    GDBSERVER_ARGS=3 start_gdbserver "$dir" "$program"
+    timeout -k 5 "$TIMEOUT" gdb -batch -nx "${script[@]}" \
+        -ex "target remote 127.0.0.1:$GDBSERVER_PORT" "${stops[@]}" >"$dir/native.out" 2>&1
+    wait "$GDBSERVER_PID"
+    grep -aoE 'hit Breakpoint [0-9]+, [a-z]+ \(round=[0-9]\)|exited normally' "$dir/native.out" >"$dir/native-hits"
+    if ! cmp -s "$dir/hits" "$dir/native-hits" || [ "$(wc -l <"$dir/hits")" != 7 ]; then
+        echo "stops: $(tr '\n' '|' <"$dir/hits"), under gdbserver: $(tr '\n' '|' <"$dir/native-hits")"
+        return 1
+    fi
+}
+
+for gdb_libc in glibc musl; do
+    custom "gdb/$gdb_libc/thread-events" gdb_thread_events "$gdb_libc"
+    custom "gdb/$gdb_libc/target-non-stop-threads" gdb_target_non_stop_threads "$gdb_libc"
+done
+
 # All-stop, the same program: a watchpoint on the spinner's counter hit three times, deleted,
 # and the program continued to its end; the counter must never go back. On tcg it went back
 # to 0 about one run in two: Unicorn kept the deleted hooks until the end of the next run,

@@ -156,8 +156,7 @@ const gdb_target_ops kFakeOps = {
         Fake(opaque)->breakpoints.push_back({false, type, address, kind});
         return Fake(opaque)->breakpoint_result;
     },
-    [](void *opaque) { Fake(opaque)->kills++; },
-    [](void *opaque) { Fake(opaque)->detaches++; },
+    [](void *opaque) { Fake(opaque)->kills++; }, [](void *opaque) { Fake(opaque)->detaches++; },
     [](void *opaque) { Fake(opaque)->disconnects++; },
     [](void *opaque, const char *command) {
         Fake(opaque)->last_monitor_command = command;
@@ -233,8 +232,7 @@ const gdb_target_ops kFakeOps = {
         return 0;
     },
     nullptr, // one thread, id 1
-    nullptr,
-    nullptr,
+    nullptr, nullptr,
     [](void *opaque, bool fork, bool vfork) {
         Fake(opaque)->fork_events = fork;
         Fake(opaque)->vfork_events = vfork;
@@ -283,6 +281,7 @@ const gdb_target_ops kFakeOps = {
     },
     nullptr, // all-stop only (kNonStopOps has non-stop)
     nullptr,
+    nullptr, // no thread events (kNonStopOps has them)
 };
 
 std::string Checksum(const std::string &payload)
@@ -2198,8 +2197,9 @@ TEST_F(GdbstubThreadsTest, VContActionsPerThread)
 // ---- non-stop mode (gdbstub/nonstop.c) ----
 
 struct NonStopTarget : ThreadedTarget {
-    std::vector<bool> modes;       // each ops->non_stop call
-    std::vector<gdb_stop> stopped; // what ops->stopped_threads lists
+    std::vector<bool> modes;         // each ops->non_stop call
+    std::vector<gdb_stop> stopped;   // what ops->stopped_threads lists
+    std::vector<bool> thread_events; // each ops->thread_events call
 };
 
 NonStopTarget *NonStop(void *opaque)
@@ -2220,6 +2220,7 @@ gdb_target_ops MakeNonStopOps()
             stops[i] = stopped[i];
         return stopped.size();
     };
+    ops.thread_events = [](void *opaque, bool on) { NonStop(opaque)->thread_events.push_back(on); };
     return ops;
 }
 
@@ -2330,6 +2331,45 @@ TEST_F(GdbstubNonStopTest, StatusListsEveryStoppedThread)
     EXPECT_EQ(output_, Notification("Stop:W03"));
     EXPECT_EQ(Ask("vStopped"), "OK");
     EXPECT_EQ(Ask("?"), "W03");
+}
+
+TEST_F(GdbstubNonStopTest, ThreadEventsAreOfferedAndReportedAsGdbserverDoes)
+{
+    EXPECT_NE(Ask("qSupported:swbreak+").find(";QThreadEvents+"), std::string::npos);
+    EXPECT_EQ(Ask("QThreadEvents:1"), "OK");
+    EXPECT_EQ(Ask("QThreadEvents:2"), "E22");
+    EXPECT_EQ(Ask("QThreadEvents"), "E22");
+    EXPECT_EQ(Ask("QThreadEvents:0"), "OK");
+    EXPECT_EQ(target_.thread_events, (std::vector<bool>{true, false}));
+    Ask("QNonStop:1");
+    EXPECT_EQ(Ask("vCont;c"), "OK");
+    // A new thread stopped before its first instruction.
+    gdb_stop born = Trap(103);
+    born.reason = GDB_STOP_REASON_CREATE;
+    output_.clear();
+    gdbstub_notify_stop(stub_, &born);
+    EXPECT_EQ(output_, Notification("Stop:T05thread:67;create:;"));
+    EXPECT_EQ(Ask("vStopped"), "OK");
+    // A thread's own end: gdbserver's w0, which is not the program's end.
+    gdb_stop gone{};
+    gone.kind = GDB_STOP_THREAD_EXITED;
+    gone.thread = 103;
+    output_.clear();
+    gdbstub_notify_stop(stub_, &gone);
+    EXPECT_EQ(output_, Notification("Stop:w0;67"));
+    EXPECT_EQ(Ask("vStopped"), "OK");
+    EXPECT_EQ(Ask("?"), "OK"); // every thread runs; the program goes on
+    EXPECT_EQ(Ask("vCont;t:64"), "OK");
+    EXPECT_EQ(target_.resume_actions.back()[0].mode, GDB_RESUME_STOP);
+}
+
+TEST_F(GdbstubNonStopTest, ThreadEventsNotOfferedWithoutTheTargetsHelp)
+{
+    gdbstub_free(stub_);
+    stub_ = gdbstub_new(&kThreadedOps, static_cast<FakeTarget *>(&target_));
+    gdbstub_capture_output(stub_, Capture, &output_);
+    EXPECT_EQ(Ask("qSupported:swbreak+").find("QThreadEvents"), std::string::npos);
+    EXPECT_EQ(Ask("QThreadEvents:1"), "");
 }
 
 TEST_F(GdbstubNonStopTest, AllStopDropsStopActions)
