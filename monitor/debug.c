@@ -318,6 +318,16 @@ static struct debug_thread *thread_at(struct debugger *debugger, guint index)
     return g_ptr_array_index(debugger->threads, index);
 }
 
+/* The live thread tid, or NULL. Lock held. */
+static struct debug_thread *find_thread_locked(struct debugger *debugger, int64_t tid)
+{
+    for (guint i = 0; i < debugger->threads->len; i++) {
+        if (thread_at(debugger, i)->tid == tid)
+            return thread_at(debugger, i);
+    }
+    return NULL;
+}
+
 /* Starts an all-stop: every thread not parked yet is kicked. event (of
  * self) is what gdb will be told; none for Ctrl-C or a silent stop. */
 static void begin_stop_locked(struct debugger *debugger, struct debug_thread *self,
@@ -746,11 +756,8 @@ static bool resumed_stepping(const struct debug_thread *thread)
 static void keep_event_locked(struct debugger *debugger, struct debug_thread *self,
                               const struct gdb_stop *event)
 {
-    struct debug_thread *first = NULL;
-    for (guint i = 0; i < debugger->threads->len && debugger->report_set; i++) {
-        if (thread_at(debugger, i)->tid == debugger->report.thread)
-            first = thread_at(debugger, i);
-    }
+    struct debug_thread *first =
+        debugger->report_set ? find_thread_locked(debugger, debugger->report.thread) : NULL;
     if (first && first != self && !debugger->reported && !first->has_pending &&
         resumed_stepping(self) && !resumed_stepping(first)) {
         first->has_pending = true;
@@ -1939,12 +1946,8 @@ void debugger_abort(struct debugger *debugger)
  * gdb stopped (only the main loop releases it). */
 static struct debug_thread *find_thread_as(struct debugger *debugger, int64_t tid, bool stopped)
 {
-    struct debug_thread *found = NULL;
     g_mutex_lock(&debugger->mutex);
-    for (guint i = 0; i < debugger->threads->len && !found; i++) {
-        if (thread_at(debugger, i)->tid == tid)
-            found = thread_at(debugger, i);
-    }
+    struct debug_thread *found = find_thread_locked(debugger, tid);
     if (found && stopped && debugger->non_stop && !found->gdb_stopped)
         found = NULL;
     g_mutex_unlock(&debugger->mutex);
@@ -2987,10 +2990,9 @@ static void target_process_events(void *opaque, bool fork, bool vfork)
 static void stop_told(struct debugger *debugger, int64_t tid)
 {
     g_mutex_lock(&debugger->mutex);
-    for (guint i = 0; i < debugger->threads->len; i++) {
-        if (thread_at(debugger, i)->tid == tid)
-            thread_at(debugger, i)->stop_untold = false;
-    }
+    struct debug_thread *thread = find_thread_locked(debugger, tid);
+    if (thread)
+        thread->stop_untold = false;
     g_mutex_unlock(&debugger->mutex);
 }
 
