@@ -988,12 +988,12 @@ static bool writable_data_page(const struct tcg_accel *tcg, uint64_t page)
 }
 
 /* Runs the engine from rip with this thread's wrappers pointed at it. */
-static uc_err emulate(struct tcg_accel *tcg, uint64_t rip, size_t count)
+static uc_err emulate(struct tcg_accel *tcg, uint64_t rip, uint64_t until, size_t count)
 {
     tcg_thread.tcg = tcg;
     tcg_thread.access_retaddr = 0;
     catch_host_sigbus();
-    uc_err err = uc_emu_start(tcg->uc, rip, 0, 0, count);
+    uc_err err = uc_emu_start(tcg->uc, rip, until, 0, count);
     tcg_thread.tcg = NULL;
     tcg_thread.access_retaddr = 0;
     return err;
@@ -2362,14 +2362,12 @@ static int load_engine_state(struct tcg_accel *tcg, const struct cpu_state *save
         uint64_t rsp = scratch_address + 256 * 8;
         uc_reg_write(tcg->uc, UC_X86_REG_RSP, &rsp);
         tcg->event = EVENT_NONE;
-        /* Run the iretq alone: an exit at its target (an instruction
-         * count would make the next uncounted run drop every translation,
-         * a memset of the 1 GiB code buffer). Unicorn may fetch at the
-         * target with mappings made for CPL0, which refuse: not a failure. */
-        uint64_t target = state.rip;
-        uc_ctl_set_exits(tcg->uc, &target, 1);
-        err = emulate(tcg, scratch_address, 0);
-        uc_ctl_set_exits(tcg->uc, NULL, 0);
+        /* Run the iretq alone: until its target (an instruction count
+         * would make the next uncounted run drop every translation, a
+         * memset of the 1 GiB code buffer; uc_ctl_set_exits needs exits
+         * turned on for the engine first). Unicorn may fetch at the target
+         * with mappings made for CPL0, which refuse: not a failure. */
+        err = emulate(tcg, scratch_address, state.rip, 0);
         if (err != UC_ERR_OK && tcg->event == EVENT_REMAP)
             err = UC_ERR_OK;
         uc_mem_unmap(tcg->uc, scratch_address, GUEST_PAGE_SIZE);
@@ -2528,7 +2526,7 @@ static int run_engine(struct accel *accel, struct accel_exit *exit)
         tcg->event = EVENT_NONE;
         tcg->watch_hit = false;
         set_in_emulation(tcg, true);
-        uc_err err = emulate(tcg, rip, step ? 1 : 0);
+        uc_err err = emulate(tcg, rip, 0, step ? 1 : 0);
         /* A counted run leaves its count hook to the next uncounted one. */
         tcg->hooks_linger = step;
         set_in_emulation(tcg, false);
