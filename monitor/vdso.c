@@ -166,15 +166,20 @@ static int64_t page_ns(const struct hx_vclock *page, int slot, uint64_t tsc)
                      (uint64_t)(((unsigned __int128)delta * page->mult) >> HX_VCLOCK_SHIFT));
 }
 
+/* The page's readers are the guest's vDSO on x86-64 vCPUs, which see the
+ * monitor's stores in program order (x86-TSO): only the compiler must not
+ * move the stores across the sequence's, hence a signal fence (a
+ * compiler barrier; ThreadSanitizer does not model thread fences, and no
+ * host thread reads the page). */
 static void page_begin_write(struct hx_vclock *page)
 {
     page->sequence++;
-    atomic_thread_fence(memory_order_release);
+    atomic_signal_fence(memory_order_release);
 }
 
 static void page_end_write(struct hx_vclock *page)
 {
-    atomic_thread_fence(memory_order_release);
+    atomic_signal_fence(memory_order_release);
     page->sequence++;
 }
 
