@@ -707,6 +707,7 @@ static void handle_supported(struct gdbstub *stub, struct gdbstub_cursor *args)
     gdbstub_take_char(args, ':');
     stub->debugger_swbreak = debugger_offers(args, "swbreak");
     stub->debugger_hwbreak = debugger_offers(args, "hwbreak");
+    stub->debugger_no_resumed = debugger_offers(args, "no-resumed");
     /* lldb 14 offers multiprocess+ too but cannot take pPID.TID stop
      * replies; gdb alone sends qRelocInsn+ (as for the library list). */
     stub->multiprocess = gdbstub_process_id(stub) > 0 && debugger_offers(args, "multiprocess") &&

@@ -34,6 +34,9 @@ GString *gdbstub_format_stop(const struct gdbstub *stub, const struct gdb_stop *
         g_string_append_printf(text, "w%x;", stop->exit_status & 0xff);
         gdbstub_append_thread_id(stub, text, stop->thread);
         return text;
+    case GDB_STOP_NO_RESUMED:
+        g_string_append(text, stub->debugger_no_resumed ? "N" : "E.No unwaited-for children left.");
+        return text;
     case GDB_STOP_SIGNAL:
         break;
     }
@@ -111,8 +114,11 @@ void gdbstub_notify_stop(struct gdbstub *stub, const struct gdb_stop *stop)
         gdbstub_non_stop_notify(stub, stop);
         return;
     }
-    stub->last_stop = *stop;
-    stub->have_stop = true;
+    /* Every thread is stopped again, each with its last stop for `?`. */
+    if (stop->kind != GDB_STOP_NO_RESUMED) {
+        stub->last_stop = *stop;
+        stub->have_stop = true;
+    }
     stub->running = false;
     stub->interrupt_sent = false;
     /* As gdbserver: the thread that stopped is the one selected now. */
@@ -120,10 +126,10 @@ void gdbstub_notify_stop(struct gdbstub *stub, const struct gdb_stop *stop)
     stub->continue_thread = 0;
     stub->general_process = NULL;
     if (stub->stop_reply_owed && gdbstub_debugger_present(stub)) {
-        if (gdbstub_hold_own_stop(stub, stop))
+        if (stop->kind != GDB_STOP_NO_RESUMED && gdbstub_hold_own_stop(stub, stop))
             return; /* sent, with the exit's hand-over, once the others stopped */
         stub->stop_reply_owed = false;
-        gdbstub_send_stop_reply(stub);
+        gdbstub_reply_string(stub, gdbstub_format_stop(stub, stop));
     }
     /* Children gdb keeps outlive the program: one of them serves gdb on. */
     if (gdbstub_program_ended(stub) && !stub->closing)
@@ -137,6 +143,7 @@ void gdbstub_reset_session(struct gdbstub *stub)
     stub->no_ack_mode = false;
     stub->debugger_swbreak = false;
     stub->debugger_hwbreak = false;
+    stub->debugger_no_resumed = false;
     stub->list_threads_in_stop_reply = false;
     stub->multiprocess = false;
     stub->general_thread = 0;

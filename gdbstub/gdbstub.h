@@ -60,6 +60,10 @@ enum gdb_stop_kind {
     /* One thread ended alone with exit_status, the program goes on (w
      * packet); only with thread events on (ops->thread_events), in non-stop. */
     GDB_STOP_THREAD_EXITED,
+    /* No thread gdb resumed is left: they ended, the others stay stopped
+     * (scheduler locking). gdbserver's N for a debugger that offers
+     * no-resumed+, else (all-stop) "E.No unwaited-for children left.". */
+    GDB_STOP_NO_RESUMED,
 };
 
 enum gdb_stop_reason {

@@ -40,6 +40,7 @@ enum {
     HANDOVER_FORK_EVENTS = 1 << 5,
     HANDOVER_VFORK_EVENTS = 1 << 6,
     HANDOVER_EXEC_EVENTS = 1 << 7,
+    HANDOVER_NO_RESUMED = 1 << 8,
 };
 
 static void set_inherited(int fd, bool inherited)
@@ -74,7 +75,8 @@ static char *session_text(const struct gdbstub *stub, int listen, bool no_ack, b
                      (stub->multiprocess ? HANDOVER_MULTIPROCESS : 0) |
                      (stub->fork_events ? HANDOVER_FORK_EVENTS : 0) |
                      (stub->vfork_events ? HANDOVER_VFORK_EVENTS : 0) |
-                     (stub->exec_events ? HANDOVER_EXEC_EVENTS : 0);
+                     (stub->exec_events ? HANDOVER_EXEC_EVENTS : 0) |
+                     (stub->debugger_no_resumed ? HANDOVER_NO_RESUMED : 0);
     GString *text = g_string_new(NULL);
     g_string_append_printf(text, "conn=%d;listen=%d;flags=%x", stub->connection_fd, listen, flags);
     append_signals(text, "pass", stub->pass_signals);
@@ -255,6 +257,7 @@ static int adopt(struct gdbstub *stub, const char *text, int connection, char **
     stub->no_ack_mode = handover.flags & HANDOVER_NO_ACK;
     stub->debugger_swbreak = handover.flags & HANDOVER_SWBREAK;
     stub->debugger_hwbreak = handover.flags & HANDOVER_HWBREAK;
+    stub->debugger_no_resumed = handover.flags & HANDOVER_NO_RESUMED;
     stub->list_threads_in_stop_reply = handover.flags & HANDOVER_THREADS_IN_STOP;
     stub->multiprocess = handover.flags & HANDOVER_MULTIPROCESS;
     stub->fork_events = handover.flags & HANDOVER_FORK_EVENTS;

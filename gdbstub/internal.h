@@ -88,6 +88,7 @@ struct gdbstub {
     /* What the debugger said it understands (qSupported). */
     bool debugger_swbreak;
     bool debugger_hwbreak;
+    bool debugger_no_resumed; /* qSupported no-resumed+: it takes N stop replies */
     bool list_threads_in_stop_reply;
     bool multiprocess; /* pPID.TID thread ids (qSupported multiprocess+) */
     /* The process events agreed (qSupported fork-events+...), kept for an

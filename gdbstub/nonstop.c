@@ -52,12 +52,14 @@ void gdbstub_non_stop_forget(struct gdbstub *stub)
 
 void gdbstub_non_stop_notify(struct gdbstub *stub, const struct gdb_stop *stop)
 {
-    /* A thread's end is not a stop `?` could report. */
-    if (stop->kind != GDB_STOP_THREAD_EXITED) {
+    /* A thread's end, or none left running, is not a stop `?` could report. */
+    if (stop->kind != GDB_STOP_THREAD_EXITED && stop->kind != GDB_STOP_NO_RESUMED) {
         stub->last_stop = *stop;
         stub->have_stop = true;
     }
-    if (!gdbstub_debugger_present(stub))
+    /* As gdbserver: N only to a debugger that takes it. */
+    if (!gdbstub_debugger_present(stub) ||
+        (stop->kind == GDB_STOP_NO_RESUMED && !stub->debugger_no_resumed))
         return;
     g_queue_push_tail(queue(stub), g_memdup2(stop, sizeof *stop));
     /* Only the first of a burst is announced: gdb fetches the rest with vStopped. */

@@ -1048,6 +1048,23 @@ struct debug_thread *debugger_thread_enter(struct debugger *debugger, struct acc
     return self;
 }
 
+/* Threads gdb resumed ran, and none is left running: they ended, the
+ * others stay stopped (scheduler locking, or each its own in non-stop).
+ * gdbserver then reports that no resumed thread is left (N), and gdb says
+ * "No unwaited-for children left." instead of waiting for ever. Lock held. */
+static bool none_resumed_left_locked(struct debugger *debugger)
+{
+    if (debugger->threads->len == 0 || debugger->killed || debugger->ended ||
+        is_detached(debugger) || (!debugger->non_stop && debugger->stopping))
+        return false;
+    for (guint i = 0; i < debugger->threads->len; i++) {
+        struct debug_thread *thread = thread_at(debugger, i);
+        if (debugger->non_stop ? !thread->gdb_stopped : !thread->parked)
+            return false;
+    }
+    return true;
+}
+
 void debugger_thread_leave(struct debug_thread *self)
 {
     if (!self)
@@ -1060,6 +1077,10 @@ void debugger_thread_leave(struct debug_thread *self)
     if (self->fork_channel >= 0)
         tell_fork_child_locked(self, "r", "");
     g_ptr_array_remove(debugger->threads, self);
+    if (gdbstub_connected(debugger->stub) && none_resumed_left_locked(debugger)) {
+        struct gdb_stop none = {.kind = GDB_STOP_NO_RESUMED};
+        post_stop_as(debugger, &none, SILENT_NONE, debugger->non_stop);
+    }
     report_if_all_parked_locked(debugger);
     if (debugger->watch_owner || debugger->non_stop)
         g_cond_broadcast(&debugger->wake);

@@ -1244,6 +1244,40 @@ gdb_target_non_stop_threads() {
     fi
 }
 
+# With scheduler locking, the one thread resumed ends: gdbserver says that no resumed thread
+# is left (N), gdb prints "No unwaited-for children left." and the program goes on once
+# the others are resumed. Before, gdb waited for ever (gdb.threads/schedlock-thread-exit.exp).
+gdb_schedlock_thread_exit() {
+    local accel=$1 dir=$2 libc=$3
+    have_gdb || return 77
+    local program=$GDB_PROGRAMS/gdb-$libc/churn
+    local script=(-ex "set pagination off" -ex "file $program")
+    local steps=(-ex "break worker" -ex continue -ex "set scheduler-locking on" -ex continue
+        -ex "set scheduler-locking off" -ex "thread 1" -ex continue)
+    start_monitor "$dir" --accel="$accel" -S "$program" 1
+    timeout -k 5 "$TIMEOUT" gdb -batch -nx "${script[@]}" -ex "target remote $dir/gdb.sock" \
+        "${steps[@]}" >"$dir/gdb.out" 2>&1
+    finish_monitor "$dir"
+    expect "$dir" gdb.out '^No unwaited-for children left\.$' \
+        '\[Inferior 1 \(process [0-9]+\) exited normally\]' || return 1
+    expect "$dir" out '^threads ran: 1 of 1$' || return 1
+    expect_status "$dir" 0 || return 1
+    command -v gdbserver >/dev/null || return 0
+    GDBSERVER_ARGS=1 start_gdbserver "$dir" "$program"
+    timeout -k 5 "$TIMEOUT" gdb -batch -nx "${script[@]}" \
+        -ex "target remote 127.0.0.1:$GDBSERVER_PORT" "${steps[@]}" >"$dir/native.out" 2>&1
+    wait "$GDBSERVER_PID"
+    expect "$dir" native.out '^No unwaited-for children left\.$' \
+        '\[Inferior 1 \(process [0-9]+\) exited normally\]' || {
+        echo "(the same session against gdbserver)"
+        return 1
+    }
+}
+
+# glibc only: musl's pthread_exit takes the thread list lock, which the main thread may
+# hold where gdb stopped it (inside pthread_create, right after clone); with scheduler
+# locking the program then deadlocks, under gdbserver as here.
+custom "gdb/glibc/schedlock-thread-exit" gdb_schedlock_thread_exit glibc
 for gdb_libc in glibc musl; do
     custom "gdb/$gdb_libc/thread-events" gdb_thread_events "$gdb_libc"
     custom "gdb/$gdb_libc/target-non-stop-threads" gdb_target_non_stop_threads "$gdb_libc"

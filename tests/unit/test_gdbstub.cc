@@ -2372,6 +2372,31 @@ TEST_F(GdbstubNonStopTest, ThreadEventsNotOfferedWithoutTheTargetsHelp)
     EXPECT_EQ(Ask("QThreadEvents:1"), "");
 }
 
+// No resumed thread left (gdbserver's N): only to a debugger offering no-resumed+.
+TEST_F(GdbstubNonStopTest, NoResumedThreadLeftIsToldAsGdbserverTellsIt)
+{
+    gdb_stop none{};
+    none.kind = GDB_STOP_NO_RESUMED;
+    StopIn(100);
+    EXPECT_EQ(Ask("vCont;c:64"), "<none>"); // all-stop: the stop reply comes later
+    output_.clear();
+    gdbstub_notify_stop(stub_, &none);
+    EXPECT_EQ(Packets(output_), std::vector<std::string>{"E.No unwaited-for children left."});
+    EXPECT_EQ(Ask("?"), "T05thread:64;"); // the last stop stays the one to tell
+    Ask("qSupported:swbreak+;no-resumed+");
+    EXPECT_EQ(Ask("vCont;c:64"), "<none>");
+    output_.clear();
+    gdbstub_notify_stop(stub_, &none);
+    EXPECT_EQ(Packets(output_), std::vector<std::string>{"N"});
+    // Non-stop: a %Stop notification.
+    Ask("QNonStop:1");
+    EXPECT_EQ(Ask("vCont;c"), "OK");
+    output_.clear();
+    gdbstub_notify_stop(stub_, &none);
+    EXPECT_EQ(output_, Notification("Stop:N"));
+    EXPECT_EQ(Ask("vStopped"), "OK");
+}
+
 TEST_F(GdbstubNonStopTest, AllStopDropsStopActions)
 {
     StopIn(100); // all-stop: a resume owes one stop reply
