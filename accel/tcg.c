@@ -214,6 +214,9 @@ struct tcg_accel {
     struct accel base;
     struct guest_memory *memory;
     uc_engine *uc;
+    /* A debugger's step under way, from counted_run_rip (tb_gen_code). */
+    bool counted_run;
+    uint64_t counted_run_rip;
     uint64_t code_log_seen; /* vm->code_logged when its translations were last brought up to date */
 
     /* Architectural state Unicorn does not keep (paging is off there), and
@@ -476,6 +479,7 @@ enum tcg_real {
     REAL_RAM_ADDR_FROM_HOST,
     REAL_INVALIDATE_PAGE_FAST,
     REAL_PAGE_ADDR_CODE,
+    REAL_TB_GEN_CODE,
     REAL_MEMORY_MAPPING,   /* called, not replaced */
     REAL_REGION_RAM_ADDR,  /* called, not replaced */
     REAL_INVALIDATE_RANGE, /* called, not replaced */
@@ -519,6 +523,7 @@ static const char *const real_names[REAL_COUNT] = {
     "qemu_ram_addr_from_host_x86_64",
     "tb_invalidate_phys_page_fast_x86_64",
     "get_page_addr_code_hostp_x86_64",
+    "tb_gen_code_x86_64",
     "memory_mapping",
     "memory_region_get_ram_addr_x86_64",
     "tb_invalidate_phys_range_x86_64",
@@ -670,6 +675,80 @@ uint64_t get_page_addr_code_hostp_x86_64(void *env, uint64_t address, void **hos
     tcg->event = event, tcg->event_vector = vector, tcg->event_error_code = error_code;
     tcg->event_address = event_address, tcg->remap_cpl = remap_cpl;
     return ram_addr;
+}
+
+/* lcall or ljmp with a register operand (FF /3, FF /5 with mod 3), after
+ * any prefixes: #UD on the CPU. */
+static bool far_branch_on_register(const uint8_t *code, size_t size)
+{
+    size_t at = 0;
+    while (at < size &&
+           (code[at] == 0x66 || code[at] == 0x67 || code[at] == 0xf0 || code[at] == 0xf2 ||
+            code[at] == 0xf3 || code[at] == 0x2e || code[at] == 0x36 || code[at] == 0x3e ||
+            code[at] == 0x26 || code[at] == 0x64 || code[at] == 0x65 || (code[at] & 0xf0) == 0x40))
+        at++;
+    if (at + 1 >= size || code[at] != 0xff)
+        return false;
+    uint8_t modrm = code[at + 1];
+    unsigned reg = (modrm >> 3) & 7;
+    return (modrm & 0xc0) == 0xc0 && (reg == 3 || reg == 5);
+}
+
+/* Whether the block at pc starts with such an instruction (at most 15
+ * bytes, the longest an instruction can be). */
+static bool starts_with_far_branch_on_register(struct tcg_accel *tcg, uint64_t pc)
+{
+    uint8_t code[15];
+    size_t length = MIN(sizeof(code), GUEST_PAGE_SIZE - (pc & ~GUEST_PAGE_MASK));
+    if (guest_read(tcg->memory, pc, code, length, GUEST_ACCESS_DEBUG) < 0)
+        return false;
+    /* Across a page's end: the rest, when that page is there too. */
+    if (length < sizeof(code) && guest_read(tcg->memory, pc + length, code + length,
+                                            sizeof(code) - length, GUEST_ACCESS_DEBUG) == 0)
+        length = sizeof(code);
+    return far_branch_on_register(code, length);
+}
+
+/* Leaves the run before the block at the current pc is translated. */
+__attribute__((noreturn)) static void leave_before_block(struct tcg_accel *tcg, void *cpu)
+{
+    uc_emu_stop(tcg->uc);
+    cpu_loop_exit_x86_64(cpu);
+}
+
+/*
+ * Translation, where Unicorn 2.0.1 goes wrong twice before a block runs.
+ * 1. lcall and ljmp with a register operand are #UD, but its translator
+ *    loads their far pointer through an address it never computed: when
+ *    that is the block's first use of the temporary, tcg_abort() ends the
+ *    whole monitor (two bytes of guest code did it), else the program
+ *    jumps somewhere. A block that starts with one raises #UD here. One
+ *    inside a block is still Unicorn's: finding it means decoding the
+ *    block's instructions first, and a 4 KiB screen of every block made a
+ *    signal race of signal_targets hang 1 run in 2 (its timing; the race
+ *    is open, docs/DESIGN.md).
+ * 2. A counted run (a debugger's single step) stops at the count hook of
+ *    the next instruction, so the block there is translated before the
+ *    step ends: the target of a stepped call or jump is decoded, though
+ *    the CPU's trap comes before it. gdb's displaced stepping runs a call
+ *    relocated to a scratch pad whose target is not code at all (which did
+ *    hit 1). The step ends here, before anything past it is translated.
+ */
+void *tb_gen_code_x86_64(void *cpu, uint64_t pc, uint64_t cs_base, uint32_t flags, int cflags);
+void *tb_gen_code_x86_64(void *cpu, uint64_t pc, uint64_t cs_base, uint32_t flags, int cflags)
+{
+    struct tcg_accel *tcg = tcg_thread.tcg;
+    if (tcg) {
+        if (tcg->counted_run && pc != tcg->counted_run_rip)
+            leave_before_block(tcg, cpu);
+        if (starts_with_far_branch_on_register(tcg, pc)) {
+            tcg->event = EVENT_INTERRUPT;
+            tcg->event_vector = VECTOR_INVALID_OPCODE;
+            leave_before_block(tcg, cpu);
+        }
+    }
+    typedef void *gen_fn(void *, uint64_t, uint64_t, uint32_t, int);
+    return ((gen_fn *)real[REAL_TB_GEN_CODE])(cpu, pc, cs_base, flags, cflags);
 }
 
 /* This engine's translations of the code in one guest frame. */
@@ -2362,12 +2441,15 @@ static int load_engine_state(struct tcg_accel *tcg, const struct cpu_state *save
         uint64_t rsp = scratch_address + 256 * 8;
         uc_reg_write(tcg->uc, UC_X86_REG_RSP, &rsp);
         tcg->event = EVENT_NONE;
-        /* Run the iretq alone: until its target (an instruction count
-         * would make the next uncounted run drop every translation, a
-         * memset of the 1 GiB code buffer; uc_ctl_set_exits needs exits
-         * turned on for the engine first). Unicorn may fetch at the target
-         * with mappings made for CPL0, which refuse: not a failure. */
-        err = emulate(tcg, scratch_address, state.rip, 0);
+        /* The iretq runs alone: the fetch at its target, at CPL3 through
+         * mappings made for CPL0, asks for a remap (EVENT_REMAP), which
+         * ends the run. Not an exit at the target (uc_emu_start's until):
+         * Unicorn caches the exit block it makes there, and every later
+         * run of the engine stopped at once at that address, for ever (a
+         * hang, seen 3 runs in 6 of signal_targets). Nor an instruction
+         * count, which would make the next uncounted run drop every
+         * translation (a memset of the 1 GiB code buffer). */
+        err = emulate(tcg, scratch_address, 0, 0);
         if (err != UC_ERR_OK && tcg->event == EVENT_REMAP)
             err = UC_ERR_OK;
         uc_mem_unmap(tcg->uc, scratch_address, GUEST_PAGE_SIZE);
@@ -2526,7 +2608,10 @@ static int run_engine(struct accel *accel, struct accel_exit *exit)
         tcg->event = EVENT_NONE;
         tcg->watch_hit = false;
         set_in_emulation(tcg, true);
+        tcg->counted_run = step;
+        tcg->counted_run_rip = rip;
         uc_err err = emulate(tcg, rip, 0, step ? 1 : 0);
+        tcg->counted_run = false;
         /* A counted run leaves its count hook to the next uncounted one. */
         tcg->hooks_linger = step;
         set_in_emulation(tcg, false);

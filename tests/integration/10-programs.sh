@@ -145,6 +145,9 @@ program cpu_user-in --status 139 --no-stderr -- cpu_user in
 # kvm (PVM here) raises #UD for `int n` through a kernel-only gate: 132, not 139.
 program cpu_user-int0d --status 139 --no-stderr --accels tcg -- cpu_user int0d
 program ud2 --status 132 --no-stderr -- ud2
+# lcall/ljmp on a register at the start of a block: SIGILL at the instruction. On tcg,
+# Unicorn's translator killed the whole monitor there (accel/tcg.c, tb_gen_code).
+program far_branch_reg -- far_branch_reg
 
 # Runs PROGRAM natively and under hermitux-run through the same wrapper command (as
 # nobody, in a mount namespace; none at all): DIR/native.out and DIR/vm.out get stdout

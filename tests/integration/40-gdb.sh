@@ -1274,6 +1274,32 @@ gdb_schedlock_thread_exit() {
     }
 }
 
+# gdb's displaced stepping over a breakpoint on a call far past the program's entry: the
+# copy run at the scratch pad targets unmapped memory, and the step must end before any
+# fetch there (the CPU's trap does). On tcg, Unicorn's counted step translated the target
+# block first: SIGSEGV, the program died under gdb.
+gdb_displaced_far_call() {
+    local accel=$1 dir=$2 libc=$3
+    have_gdb || return 77
+    local program=$GDB_PROGRAMS/gdb-$libc/far_call
+    local steps=(-ex "set displaced-stepping on" -ex "break *call_site")
+    for _ in 1 2 3 4; do steps+=(-ex continue); done
+    start_monitor "$dir" --accel="$accel" -S "$program"
+    timeout -k 5 "$TIMEOUT" gdb -batch -nx -ex "set pagination off" -ex "file $program" \
+        -ex "target remote $dir/gdb.sock" "${steps[@]}" >"$dir/gdb.out" 2>&1
+    finish_monitor "$dir"
+    expect "$dir" out '^sum 12$' || return 1
+    expect_status "$dir" 0 || return 1
+    if [ "$(grep -c '^Breakpoint 1, ' "$dir/gdb.out")" != 3 ]; then
+        echo "3 stops at call_site expected: $(grep -E '^(Breakpoint|Program)' "$dir/gdb.out" | tr '\n' '|')"
+        return 1
+    fi
+    expect "$dir" gdb.out '\[Inferior 1 \(process [0-9]+\) exited normally\]'
+}
+for gdb_libc in glibc musl; do
+    custom "gdb/$gdb_libc/displaced-far-call" gdb_displaced_far_call "$gdb_libc"
+done
+
 # glibc only: musl's pthread_exit takes the thread list lock, which the main thread may
 # hold where gdb stopped it (inside pthread_create, right after clone); with scheduler
 # locking the program then deadlocks, under gdbserver as here.
