@@ -407,6 +407,15 @@ void linux_signal_inject(struct linux_thread *thread, const uint8_t info[128]);
  * handler that runs, as Linux's handle_signal does, instead of the
  * debugger restarting it first. */
 void linux_signal_stopped_call(struct linux_thread *thread, uint64_t number);
+/* The monitor did not make call number because a kick came first (a
+ * signal, a stop): true for a call that only waits for a signal (pause,
+ * rt_sigsuspend), whose answer at its entry with one pending is, on Linux,
+ * its restart code: *rax is set to it, to be returned past the syscall
+ * instruction, and the next delivery turns it into EINTR if a handler runs,
+ * or makes the call again. False for the others: made again from their
+ * syscall instruction. Made again after a handler, pause slept for ever in
+ * `while (!flag) pause();` when the signal that set flag came then. */
+bool linux_signal_preempted_call(struct linux_thread *thread, uint64_t number, uint64_t *rax);
 
 /* The exit status passed to exit or exit_group, & 0xff (valid after
  * LINUX_EXIT). When a signal ended the program it is 128 + that signal, the

@@ -385,6 +385,15 @@ void linux_signal_inject(struct linux_thread *thread, const uint8_t info[128])
     linux_signal_send(thread->process, thread, &given);
 }
 
+bool linux_signal_preempted_call(struct linux_thread *thread, uint64_t number, uint64_t *rax)
+{
+    if (number != SYS_pause && number != SYS_rt_sigsuspend)
+        return false;
+    *rax = (uint64_t)-LINUX_ERESTARTNOHAND;
+    linux_signal_stopped_call(thread, number);
+    return true;
+}
+
 void linux_signal_stopped_call(struct linux_thread *thread, uint64_t number)
 {
     thread->stopped_call = number + 1;

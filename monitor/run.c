@@ -219,6 +219,30 @@ static enum syscall_next restart_syscall(struct vcpu *vcpu, struct cpu_state *st
     return SYSCALL_RESUME;
 }
 
+static gulong test_pause_delay_us(void)
+{
+    static gulong delay = G_MAXULONG;
+    if (delay == G_MAXULONG) {
+        const char *text = getenv("HERMITUX_TEST_PAUSE_DELAY_MS");
+        delay = text ? 1000 * (gulong)strtoul(text, NULL, 10) : 0;
+    }
+    return delay;
+}
+
+/* A kick came before the call was made: made again from its syscall
+ * instruction, or ended with its restart code (linux_signal_preempted_call). */
+static enum syscall_next preempted_syscall(struct vcpu *vcpu, struct cpu_state *state,
+                                           uint64_t number)
+{
+    if (!linux_signal_preempted_call(vcpu->thread, number, &state->rax))
+        return restart_syscall(vcpu, state);
+    if (vcpu->run->guest->accel_ops->set_state(vcpu->accel, state, CPU_STATE_GPRS) < 0) {
+        end_run_with_error(vcpu, "cannot write vCPU registers");
+        return SYSCALL_RUN_ENDED;
+    }
+    return SYSCALL_RESUME;
+}
+
 /*
  * The fork syscall returned in a new process with a VM of its own. Its
  * vCPU holds the state to resume (the child's stack may differ); the
@@ -377,8 +401,12 @@ static enum syscall_next perform_syscall(struct vcpu *vcpu)
      * return with the pc back on the `syscall` and then called again; the
      * SIGCHLD of a vfork's child did it in catch-syscall.exp.) */
     bool may_block = linux_syscall_implemented(call.number) && !syscall_never_blocks(call.number);
+    /* A test hook: widens the window between pause's exit and the call,
+     * where a kick that came first made the call again after the handler. */
+    if (call.number == SYS_pause && test_pause_delay_us())
+        g_usleep(test_pause_delay_us());
     if (may_block && !accel_host_call_begin(vcpu->accel))
-        return restart_syscall(vcpu, &state);
+        return preempted_syscall(vcpu, &state, call.number);
     /* The fork copies the calling thread's vCPU (monitor/fork.c). Nothing
      * shared is borrowed for it: when a worker's fork put its vCPU in
      * guest->accel, the main thread, ending a futex wait meanwhile, took
