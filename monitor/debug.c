@@ -182,6 +182,8 @@ struct debugger {
     bool non_stop; /* QNonStop:1; changed by the main loop, under the mutex */
     /* Non-stop: an interrupt came with no thread running; the next resume takes it. */
     bool interrupt_pending;
+    /* All-stop Ctrl-C: the thread its SIGINT is reported in (0: the first). */
+    int64_t interrupt_tid;
     /* QThreadEvents:1, set by the main loop under the mutex: in non-stop,
      * threads report their birth and their own end. */
     bool thread_events;
@@ -371,8 +373,9 @@ static void report_if_all_parked_locked(struct debugger *debugger)
         debugger->silent = SILENT_NONE;
         return;
     }
-    /* Ctrl-C: reported against the first thread, as a SIGINT. */
-    struct gdb_stop interrupt = {.kind = GDB_STOP_SIGNAL, .signal = GDB_SIGNAL_INT};
+    /* Ctrl-C: a SIGINT of the thread that took it (begin_interrupt_locked). */
+    struct gdb_stop interrupt = {
+        .kind = GDB_STOP_SIGNAL, .signal = GDB_SIGNAL_INT, .thread = debugger->interrupt_tid};
     post_stop(debugger, debugger->report_set ? &debugger->report : &interrupt, SILENT_NONE);
 }
 
@@ -2367,6 +2370,22 @@ static void interrupt_alone_locked(struct debugger *debugger)
         request_stop_locked(chosen, GDB_SIGNAL_INT);
 }
 
+/* Ctrl-C: an all-stop with no event. Its SIGINT is the first running
+ * thread's, as Linux gives a process's SIGINT to a thread that takes it
+ * (complete_signal: the main thread first) and threads stopped by a tracer
+ * (the ones scheduler locking left stopped) take none: reported in the
+ * first thread, gdb resumed that one next and not the one it had resumed
+ * (gdb.threads/schedlock.exp). Lock held. */
+static void begin_interrupt_locked(struct debugger *debugger)
+{
+    debugger->interrupt_tid = 0;
+    for (guint i = 0; i < debugger->threads->len && !debugger->interrupt_tid; i++) {
+        if (!thread_at(debugger, i)->parked)
+            debugger->interrupt_tid = thread_at(debugger, i)->tid;
+    }
+    begin_stop_locked(debugger, NULL, NULL);
+}
+
 /* Ctrl-C: an all-stop with no event; it reports SIGINT. */
 static void target_interrupt(void *opaque)
 {
@@ -2378,9 +2397,11 @@ static void target_interrupt(void *opaque)
         return;
     }
     if (!debugger->stopping)
-        begin_stop_locked(debugger, NULL, NULL);
-    else if (debugger->watch_owner)
+        begin_interrupt_locked(debugger);
+    else if (debugger->watch_owner) {
         debugger->interrupt_during_watch = true;
+        debugger->interrupt_tid = debugger->watch_owner->tid; /* the one running */
+    }
     report_if_all_parked_locked(debugger);
     g_mutex_unlock(&debugger->mutex);
 }

@@ -1300,6 +1300,36 @@ for gdb_libc in glibc musl; do
     custom "gdb/$gdb_libc/displaced-far-call" gdb_displaced_far_call "$gdb_libc"
 done
 
+# Ctrl-C with scheduler locking: the SIGINT is the resumed thread's, as Linux gives a
+# process's signal to a thread that is not stopped by its tracer. Reported in the first
+# thread (stopped all along), it made gdb 13 die of an internal error (finish_step_over:
+# the thread it was stepping over a breakpoint reported nothing); gdb.threads/schedlock.exp
+# timed out on it.
+gdb_schedlock_interrupt() {
+    local accel=$1 dir=$2 libc=$3
+    have_gdb || return 77
+    local program=$GDB_PROGRAMS/gdb-$libc/nonstop
+    local steps=(-ex "break spinning" -ex continue -ex "set scheduler-locking on"
+        -ex 'shell (sleep 1; kill -INT $PPID) &' -ex continue -ex 'p $_thread' -ex kill)
+    start_monitor "$dir" --accel="$accel" -S "$program"
+    timeout -k 5 "$TIMEOUT" gdb -batch -nx -ex "set pagination off" -ex "file $program" \
+        -ex "target remote $dir/gdb.sock" "${steps[@]}" >"$dir/gdb.out" 2>&1
+    finish_monitor "$dir"
+    expect "$dir" gdb.out '^Thread 2 "nonstop" received signal SIGINT' '^\$1 = 2$' || return 1
+    command -v gdbserver >/dev/null || return 0
+    start_gdbserver "$dir" "$program"
+    timeout -k 5 "$TIMEOUT" gdb -batch -nx -ex "set pagination off" -ex "file $program" \
+        -ex "target remote 127.0.0.1:$GDBSERVER_PORT" "${steps[@]}" >"$dir/native.out" 2>&1
+    wait "$GDBSERVER_PID"
+    expect "$dir" native.out '^Thread 2 "nonstop" received signal SIGINT' '^\$1 = 2$' || {
+        echo "(the same session against gdbserver)"
+        return 1
+    }
+}
+for gdb_libc in glibc musl; do
+    custom "gdb/$gdb_libc/schedlock-interrupt" gdb_schedlock_interrupt "$gdb_libc"
+done
+
 # glibc only: musl's pthread_exit takes the thread list lock, which the main thread may
 # hold where gdb stopped it (inside pthread_create, right after clone); with scheduler
 # locking the program then deadlocks, under gdbserver as here.
