@@ -724,9 +724,9 @@ __attribute__((noreturn)) static void leave_before_block(struct tcg_accel *tcg, 
  *    whole monitor (two bytes of guest code did it), else the program
  *    jumps somewhere. A block that starts with one raises #UD here. One
  *    inside a block is still Unicorn's: finding it means decoding the
- *    block's instructions first, and a 4 KiB screen of every block made a
- *    signal race of signal_targets hang 1 run in 2 (its timing; the race
- *    is open, docs/DESIGN.md).
+ *    block's instructions first, and ending a block early through cflags'
+ *    instruction count would keep it out of the cache (this QEMU hashes
+ *    the count) (docs/DESIGN.md).
  * 2. A counted run (a debugger's single step) stops at the count hook of
  *    the next instruction, so the block there is translated before the
  *    step ends: the target of a stepped call or jump is decoded, though
@@ -1067,12 +1067,12 @@ static bool writable_data_page(const struct tcg_accel *tcg, uint64_t page)
 }
 
 /* Runs the engine from rip with this thread's wrappers pointed at it. */
-static uc_err emulate(struct tcg_accel *tcg, uint64_t rip, uint64_t until, size_t count)
+static uc_err emulate(struct tcg_accel *tcg, uint64_t rip, size_t count)
 {
     tcg_thread.tcg = tcg;
     tcg_thread.access_retaddr = 0;
     catch_host_sigbus();
-    uc_err err = uc_emu_start(tcg->uc, rip, until, 0, count);
+    uc_err err = uc_emu_start(tcg->uc, rip, 0, 0, count);
     tcg_thread.tcg = NULL;
     tcg_thread.access_retaddr = 0;
     return err;
@@ -2449,7 +2449,7 @@ static int load_engine_state(struct tcg_accel *tcg, const struct cpu_state *save
          * hang, seen 3 runs in 6 of signal_targets). Nor an instruction
          * count, which would make the next uncounted run drop every
          * translation (a memset of the 1 GiB code buffer). */
-        err = emulate(tcg, scratch_address, 0, 0);
+        err = emulate(tcg, scratch_address, 0);
         if (err != UC_ERR_OK && tcg->event == EVENT_REMAP)
             err = UC_ERR_OK;
         uc_mem_unmap(tcg->uc, scratch_address, GUEST_PAGE_SIZE);
@@ -2610,7 +2610,7 @@ static int run_engine(struct accel *accel, struct accel_exit *exit)
         set_in_emulation(tcg, true);
         tcg->counted_run = step;
         tcg->counted_run_rip = rip;
-        uc_err err = emulate(tcg, rip, 0, step ? 1 : 0);
+        uc_err err = emulate(tcg, rip, step ? 1 : 0);
         tcg->counted_run = false;
         /* A counted run leaves its count hook to the next uncounted one. */
         tcg->hooks_linger = step;

@@ -3103,7 +3103,6 @@ static size_t target_stopped_threads(void *opaque, struct gdb_stop *stops, size_
     return count;
 }
 
-/* What a debugger set up is not the next one's. */
 static void target_thread_events(void *opaque, bool on)
 {
     struct debugger *debugger = opaque;
@@ -3112,6 +3111,7 @@ static void target_thread_events(void *opaque, bool on)
     g_mutex_unlock(&debugger->mutex);
 }
 
+/* What a debugger set up is not the next one's. */
 static void forget_session(struct debugger *debugger)
 {
     static const bool none[GDB_SIGNAL_LIMIT];
