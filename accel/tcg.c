@@ -85,6 +85,7 @@
 #include <ucontext.h>
 #include <glib.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <unicorn/unicorn.h>
@@ -2305,8 +2306,9 @@ static void tcg_stop(struct accel *accel)
     g_mutex_unlock(&tcg->vm->lock);
     /* uc_emu_stop does nothing unless the engine is running, and a run that
      * is just starting clears it: keep asking until the vCPU leaves the
-     * engine (the flag is checked between runs). */
-    for (int attempt = 0; attempt < 1000 && accel_kick_pending(accel); attempt++) {
+     * engine (the flag is checked between runs). A vCPU thread the host does
+     * not schedule may take long to begin its run: 10 s, not 1. */
+    for (int attempt = 0; attempt < 10000 && accel_kick_pending(accel); attempt++) {
         g_mutex_lock(&tcg->vm->lock);
         bool running = tcg->in_emulation;
         if (running)
@@ -2528,6 +2530,18 @@ static bool trap_flag_set(struct tcg_accel *tcg)
     return (rflags & EFLAGS_TF) != 0;
 }
 
+/* HERMITUX_TEST_TCG_ENTRY_DELAY_US: a pause before each run of the engine,
+ * for the test of a kick that comes just before (gdb/threads-step-kicks). */
+static gulong test_entry_delay_us(void)
+{
+    static gulong delay = G_MAXULONG;
+    if (__atomic_load_n(&delay, __ATOMIC_RELAXED) == G_MAXULONG) {
+        const char *text = getenv("HERMITUX_TEST_TCG_ENTRY_DELAY_US");
+        __atomic_store_n(&delay, text ? (gulong)strtoul(text, NULL, 10) : 0, __ATOMIC_RELAXED);
+    }
+    return __atomic_load_n(&delay, __ATOMIC_RELAXED);
+}
+
 static int run_engine(struct accel *accel, struct accel_exit *exit)
 {
     struct tcg_accel *tcg = tcg_of(accel);
@@ -2594,11 +2608,21 @@ static int run_engine(struct accel *accel, struct accel_exit *exit)
             uc_ctl_flush_tlb(uc); /* UC_CTL_TB_FLUSH: drops translated code */
             tcg->flush_translations = false;
         }
+        /* in_emulation before the last look at the kick: a tcg_stop that
+         * finds it clear knows this look is still to come; one that finds
+         * it set stops the engine. The other order lost a kick that came
+         * between the two (the vCPU then ran on, the debugger's all-stop
+         * waiting for it for ever: 1 session in 20 of gdb/threads-step). */
+        set_in_emulation(tcg, true);
         if (accel_take_kick(accel)) {
+            set_in_emulation(tcg, false);
             exec_release(tcg);
             exit->reason = ACCEL_EXIT_STOPPED;
             return 0;
         }
+        /* A test hook: widens the window between that look and the run. */
+        if (test_entry_delay_us())
+            g_usleep(test_entry_delay_us());
         uint64_t rip = 0;
         uc_reg_read(uc, UC_X86_REG_RIP, &rip);
         /* The reported breakpoint is skipped once only when resuming right
@@ -2607,7 +2631,6 @@ static int run_engine(struct accel *accel, struct accel_exit *exit)
             tcg->skip_breakpoint = false;
         tcg->event = EVENT_NONE;
         tcg->watch_hit = false;
-        set_in_emulation(tcg, true);
         tcg->counted_run = step;
         tcg->counted_run_rip = rip;
         uc_err err = emulate(tcg, rip, step ? 1 : 0);
