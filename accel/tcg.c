@@ -88,6 +88,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <capstone/capstone.h>
 #include <unicorn/unicorn.h>
 #include <unistd.h>
 
@@ -284,6 +285,15 @@ struct tcg_accel {
      * engine is rebuilt before it runs again. */
     bool engine_tainted;
 
+    /* Capstone, opened when a block first looks like it holds a far branch
+     * on a register (far_branch_in_block). */
+    csh decoder;
+    bool decoder_open;
+    /* The block at short_block_pc is translated again with this many
+     * instructions (0: none is), the next starting with such a branch. */
+    uint64_t short_block_pc;
+    unsigned short_block_count;
+
     struct tcg_vm *vm;
     /* Inside uc_emu_start. Written under vm->lock, so that another thread
      * holding it may call uc_emu_stop on this engine (which cannot be closed
@@ -432,6 +442,9 @@ struct qemu_memtx_attrs {
     uint32_t bits;
 };
 #define QEMU_PAGE_WRITE 2 /* PAGE_WRITE in QEMU's prot */
+/* tb_gen_code's cflags: the most instructions in the block (0: no limit
+ * but TCG's). */
+#define QEMU_CF_COUNT_MASK 0x7fffu
 
 bool cpu_restore_state_x86_64(void *cpu, uintptr_t host_pc, bool will_exit);
 void check_exit_request_x86_64(void *tcg_ctx);
@@ -481,6 +494,7 @@ enum tcg_real {
     REAL_INVALIDATE_PAGE_FAST,
     REAL_PAGE_ADDR_CODE,
     REAL_TB_GEN_CODE,
+    REAL_TCG_GEN_CODE,
     REAL_MEMORY_MAPPING,   /* called, not replaced */
     REAL_REGION_RAM_ADDR,  /* called, not replaced */
     REAL_INVALIDATE_RANGE, /* called, not replaced */
@@ -525,6 +539,7 @@ static const char *const real_names[REAL_COUNT] = {
     "tb_invalidate_phys_page_fast_x86_64",
     "get_page_addr_code_hostp_x86_64",
     "tb_gen_code_x86_64",
+    "tcg_gen_code_x86_64",
     "memory_mapping",
     "memory_region_get_ram_addr_x86_64",
     "tb_invalidate_phys_range_x86_64",
@@ -695,19 +710,52 @@ static bool far_branch_on_register(const uint8_t *code, size_t size)
     return (modrm & 0xc0) == 0xc0 && (reg == 3 || reg == 5);
 }
 
-/* Whether the block at pc starts with such an instruction (at most 15
- * bytes, the longest an instruction can be). */
-static bool starts_with_far_branch_on_register(struct tcg_accel *tcg, uint64_t pc)
+/* Whether code (size bytes) has an FF byte whose ModRM could make it such
+ * an instruction: a cheap look before anything is decoded. */
+static bool may_hold_far_branch_on_register(const uint8_t *code, size_t size)
 {
-    uint8_t code[15];
-    size_t length = MIN(sizeof(code), GUEST_PAGE_SIZE - (pc & ~GUEST_PAGE_MASK));
-    if (guest_read(tcg->memory, pc, code, length, GUEST_ACCESS_DEBUG) < 0)
-        return false;
-    /* Across a page's end: the rest, when that page is there too. */
-    if (length < sizeof(code) && guest_read(tcg->memory, pc + length, code + length,
-                                            sizeof(code) - length, GUEST_ACCESS_DEBUG) == 0)
-        length = sizeof(code);
-    return far_branch_on_register(code, length);
+    for (const uint8_t *at = memchr(code, 0xff, size); at && at + 1 < code + size;
+         at = memchr(at + 1, 0xff, (size_t)(code + size - at - 1))) {
+        unsigned reg = (at[1] >> 3) & 7;
+        if ((at[1] & 0xc0) == 0xc0 && (reg == 3 || reg == 5))
+            return true;
+    }
+    return false;
+}
+
+/* Which instruction of a translated block (size bytes from pc) is a far
+ * branch on a register: its index, or -1 for none (or code capstone does
+ * not decode, left to Unicorn). Capstone is the monitor's (loaded when
+ * first used, report/capstone_lazy.c), and decodes only blocks whose bytes
+ * hold one's at all: about 1 block in 100 when a program starts. */
+static int far_branch_in_block(struct tcg_accel *tcg, uint64_t pc, size_t size)
+{
+    uint8_t code[2 * GUEST_PAGE_SIZE];
+    size = MIN(size, sizeof(code));
+    if (guest_read(tcg->memory, pc, code, size, GUEST_ACCESS_DEBUG) < 0 ||
+        !may_hold_far_branch_on_register(code, size))
+        return -1;
+    if (!tcg->decoder_open) {
+        if (cs_open(CS_ARCH_X86, CS_MODE_64, &tcg->decoder) != CS_ERR_OK)
+            return -1;
+        tcg->decoder_open = true;
+    }
+    cs_insn *insn = cs_malloc(tcg->decoder);
+    const uint8_t *at = code;
+    size_t left = size;
+    uint64_t address = pc;
+    int index = 0, found = -1;
+    while (left > 0) {
+        if (far_branch_on_register(at, left)) {
+            found = index;
+            break;
+        }
+        if (!cs_disasm_iter(tcg->decoder, &at, &left, &address, insn))
+            break;
+        index++;
+    }
+    cs_free(insn, 1);
+    return found;
 }
 
 /* Leaves the run before the block at the current pc is translated. */
@@ -723,11 +771,13 @@ __attribute__((noreturn)) static void leave_before_block(struct tcg_accel *tcg, 
  *    loads their far pointer through an address it never computed: when
  *    that is the block's first use of the temporary, tcg_abort() ends the
  *    whole monitor (two bytes of guest code did it), else the program
- *    jumps somewhere. A block that starts with one raises #UD here. One
- *    inside a block is still Unicorn's: finding it means decoding the
- *    block's instructions first, and ending a block early through cflags'
- *    instruction count would keep it out of the cache (this QEMU hashes
- *    the count) (docs/DESIGN.md).
+ *    jumps somewhere. Each block is screened once its instructions are
+ *    known, before its code is generated (tcg_gen_code): one that starts
+ *    with such an instruction raises #UD; one with such an instruction
+ *    further in is translated again, ending before it (cflags' count), and
+ *    the next block starts with it. A shortened block is not found in the
+ *    cache again (this QEMU hashes the count), only translated anew: each
+ *    run of it ends in the #UD, so it does not run often.
  * 2. A counted run (a debugger's single step) stops at the count hook of
  *    the next instruction, so the block there is translated before the
  *    step ends: the target of a stepped call or jump is decoded, though
@@ -742,14 +792,47 @@ void *tb_gen_code_x86_64(void *cpu, uint64_t pc, uint64_t cs_base, uint32_t flag
     if (tcg) {
         if (tcg->counted_run && pc != tcg->counted_run_rip)
             leave_before_block(tcg, cpu);
-        if (starts_with_far_branch_on_register(tcg, pc)) {
-            tcg->event = EVENT_INTERRUPT;
-            tcg->event_vector = VECTOR_INVALID_OPCODE;
-            leave_before_block(tcg, cpu);
-        }
+        unsigned count = (unsigned)cflags & QEMU_CF_COUNT_MASK;
+        if (tcg->short_block_count && pc == tcg->short_block_pc &&
+            (count == 0 || count > tcg->short_block_count))
+            cflags = (int)(((unsigned)cflags & ~QEMU_CF_COUNT_MASK) | tcg->short_block_count);
+        tcg->short_block_count = 0;
     }
     typedef void *gen_fn(void *, uint64_t, uint64_t, uint32_t, int);
     return ((gen_fn *)real[REAL_TB_GEN_CODE])(cpu, pc, cs_base, flags, cflags);
+}
+
+/* The head of QEMU's TranslationBlock: where the block is, and (once its
+ * instructions are decoded) how many bytes they take. */
+struct qemu_tb_head {
+    uint64_t pc, cs_base;
+    uint32_t flags;
+    uint16_t size, icount;
+    uint32_t cflags;
+};
+
+/* Called by tb_gen_code once the block's instructions are decoded (see
+ * "Translation" above, 1): leaving here is what a fault fetching the
+ * block's code does too. */
+int tcg_gen_code_x86_64(void *context, void *block);
+int tcg_gen_code_x86_64(void *context, void *block)
+{
+    struct tcg_accel *tcg = tcg_thread.tcg;
+    if (tcg && tcg_thread.cpu) {
+        const struct qemu_tb_head *head = block;
+        int index = far_branch_in_block(tcg, head->pc, head->size);
+        if (index == 0) {
+            tcg->event = EVENT_INTERRUPT;
+            tcg->event_vector = VECTOR_INVALID_OPCODE;
+            leave_before_block(tcg, tcg_thread.cpu);
+        }
+        if (index > 0) {
+            tcg->short_block_pc = head->pc;
+            tcg->short_block_count = (unsigned)index;
+            cpu_loop_exit_x86_64(tcg_thread.cpu);
+        }
+    }
+    return ((int (*)(void *, void *))real[REAL_TCG_GEN_CODE])(context, block);
 }
 
 /* This engine's translations of the code in one guest frame. */
@@ -1675,6 +1758,8 @@ static void tcg_destroy(struct accel *accel)
         return;
     if (tcg->uc)
         uc_close(tcg->uc);
+    if (tcg->decoder_open)
+        cs_close(&tcg->decoder);
     if (tcg->mapped) {
         forget_ranges(tcg);
         g_array_free(tcg->mapped, TRUE);
