@@ -13,6 +13,8 @@
 #   HERMITUX_TEST_TIMEOUT=60      seconds allowed for one run
 #   HERMITUX_TEST_KEEP=1          keep the scratch directory (outputs of every run)
 #   HERMITUX_RUN=./hermitux-run   the monitor under test
+#   HERMITUX_TEST_JOBS=1          one runner only (default: two at once on a machine with
+#                                 two cores or more, see run_both_shards)
 # Output: one PASS/FAIL/SKIP line per case and accelerator, then exactly
 # "N passed, N failed, N skipped". Exits 1 if anything failed.
 
@@ -418,12 +420,57 @@ run_unit_tests() {
 }
 
 # ---------------------------------------------------------------------------------------
+# Two runners at once (unless HERMITUX_TEST_JOBS=1 or one core). One case at a time used
+# under one core of two: most cases wait (a gdb session for its packets, a native run for
+# its child). The shards split by kind, not by count: the debugger sessions (gdb*, lldb*)
+# stay one at a time among themselves, as their timing tests were written for, and
+# everything else (the unit tests, the program comparisons) runs beside them. Each shard
+# is this script again with HERMITUX_TEST_SHARD set, in its own scratch directory; its
+# output is printed whole when it ends, the programs' first, and the totals are summed.
+# ---------------------------------------------------------------------------------------
+in_shard() {
+    case ${HERMITUX_TEST_SHARD:-} in
+    debuggers) [[ $1 =~ ^(gdb|lldb) ]] ;;
+    programs) ! [[ $1 =~ ^(gdb|lldb) ]] ;;
+    *) true ;;
+    esac
+}
+
+run_both_shards() {
+    local shard status=0 p f s
+    local -A pid
+    for shard in programs debuggers; do
+        HERMITUX_TEST_SHARD=$shard HERMITUX_TEST_JOBS=1 "$ROOT/tests/run-tests.sh" \
+            >"$WORK/shard-$shard.log" 2>&1 &
+        pid[$shard]=$!
+    done
+    for shard in programs debuggers; do
+        wait "${pid[$shard]}" || status=1
+        grep -vE '^[0-9]+ passed, [0-9]+ failed, [0-9]+ skipped$' "$WORK/shard-$shard.log"
+        read -r p f s < <(sed -nE 's/^([0-9]+) passed, ([0-9]+) failed, ([0-9]+) skipped$/\1 \2 \3/p' \
+            "$WORK/shard-$shard.log" | tail -n 1)
+        if [ -z "${p:-}" ]; then
+            echo "FAIL shard $shard: its runner printed no totals"
+            f=1 p=0 s=0
+        fi
+        passed=$((passed + p)) failed=$((failed + f)) skipped=$((skipped + s))
+    done
+    echo "$passed passed, $failed failed, $skipped skipped"
+    [ "$failed" = 0 ] && [ "$status" = 0 ]
+}
+
+# ---------------------------------------------------------------------------------------
 # Main.
 # ---------------------------------------------------------------------------------------
 for file in tests/integration/*.sh; do
     # shellcheck source=/dev/null
     . "$file"
 done
+
+if [ "${HERMITUX_TEST_JOBS:-$(nproc)}" -gt 1 ] && [ -z "${HERMITUX_TEST_SHARD:-}" ]; then
+    run_both_shards
+    exit $?
+fi
 
 for maker in "${FIXTURE_MAKERS[@]}"; do
     "$maker" "$FIX" >>"$WORK/fixtures.log" 2>&1 || {
@@ -432,7 +479,7 @@ for maker in "${FIXTURE_MAKERS[@]}"; do
     }
 done
 
-if [ -z "$FILTER" ] || [[ unit =~ $FILTER ]]; then
+if { [ -z "$FILTER" ] || [[ unit =~ $FILTER ]]; } && in_shard unit; then
     run_unit_tests
 fi
 
@@ -453,6 +500,7 @@ for index in "${!CASES[@]}"; do
     if [ -n "$FILTER" ] && ! [[ $name =~ $FILTER ]]; then
         continue
     fi
+    in_shard "$name" || continue
     eval "set -- ${CASE_SPEC[$index]}"
     case_accels=$ACCELS
     case $kind in

@@ -22,7 +22,7 @@ static void on_sigill(int signal, siginfo_t *info, void *context)
     siglongjmp(resume, 1);
 }
 
-/* Each entered by a call: the first instruction of a block. */
+/* Each entered by a call: a block starts there. */
 __asm__(".text\n"
         "lcall_first: .byte 0xff, 0xd8\n"        /* lcall *%eax */
         "ljmp_first: .byte 0x48, 0xff, 0xec\n"   /* rex.W ljmp *%rsp */
