@@ -405,13 +405,19 @@ gdb_schedule_multiple_tree() {
     have_gdbserver || return 77
     forktree_session "$accel" "$dir" "$libc" tree -ex 'set schedule-multiple on' \
         -ex continue -ex continue -ex continue -ex "source tests/gdb/continue-all.py"
-    for file in gdb.out.norm native.gdb.out.norm; do
-        every_end_told "$dir" "$file" || return 1
-    done
+    every_end_told "$dir" gdb.out.norm || return 1
     expect_status "$dir" 0 || return 1
     # (Under gdbserver child 1 printed "sum=%d" in 1 run of 4 here: not compared.)
     expect "$dir" out '^parent: not waiting, reported 0$' '^child 1: sum=55$' \
-        '^child 2: sum=210$' '^grandchild: sum=15$'
+        '^child 2: sum=210$' '^grandchild: sum=15$' || return 1
+    # gdbserver's session passes the same check (which shows the check is right), but not
+    # always: in CI, with two test runners and builds beside it, its session once told
+    # neither the exit of inferior 2 nor left it without a PC. Then this run cannot judge.
+    local reason
+    if ! reason=$(every_end_told "$dir" native.gdb.out.norm); then
+        echo "gdbserver's own session failed the check: $reason"
+        return 77
+    fi
 }
 
 # detach-on-fork off, then `detach inferior 1` (D;PID) at waitpid: the parent runs on
