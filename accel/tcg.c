@@ -693,8 +693,15 @@ uint64_t get_page_addr_code_hostp_x86_64(void *env, uint64_t address, void **hos
     return ram_addr;
 }
 
-/* lcall or ljmp with a register operand (FF /3, FF /5 with mod 3), after
- * any prefixes: #UD on the CPU. */
+/* Whether FF with this ModRM is lcall or ljmp with a register operand
+ * (FF /3, FF /5 with mod 3). */
+static bool far_branch_modrm(uint8_t modrm)
+{
+    unsigned reg = (modrm >> 3) & 7;
+    return (modrm & 0xc0) == 0xc0 && (reg == 3 || reg == 5);
+}
+
+/* Such an instruction, after any prefixes: #UD on the CPU. */
 static bool far_branch_on_register(const uint8_t *code, size_t size)
 {
     size_t at = 0;
@@ -703,11 +710,7 @@ static bool far_branch_on_register(const uint8_t *code, size_t size)
             code[at] == 0xf3 || code[at] == 0x2e || code[at] == 0x36 || code[at] == 0x3e ||
             code[at] == 0x26 || code[at] == 0x64 || code[at] == 0x65 || (code[at] & 0xf0) == 0x40))
         at++;
-    if (at + 1 >= size || code[at] != 0xff)
-        return false;
-    uint8_t modrm = code[at + 1];
-    unsigned reg = (modrm >> 3) & 7;
-    return (modrm & 0xc0) == 0xc0 && (reg == 3 || reg == 5);
+    return at + 1 < size && code[at] == 0xff && far_branch_modrm(code[at + 1]);
 }
 
 /* Whether code (size bytes) has an FF byte whose ModRM could make it such
@@ -716,8 +719,7 @@ static bool may_hold_far_branch_on_register(const uint8_t *code, size_t size)
 {
     for (const uint8_t *at = memchr(code, 0xff, size); at && at + 1 < code + size;
          at = memchr(at + 1, 0xff, (size_t)(code + size - at - 1))) {
-        unsigned reg = (at[1] >> 3) & 7;
-        if ((at[1] & 0xc0) == 0xc0 && (reg == 3 || reg == 5))
+        if (far_branch_modrm(at[1]))
             return true;
     }
     return false;
