@@ -237,14 +237,13 @@ struct tcg_accel {
     GArray *mapped;
     int mapped_cpl;
     uint64_t generation;
-    /* Drop all translated code before the next run: hooks that apply to
-     * every instruction were added or removed. Costly (see unmap_all). */
-    bool flush_translations;
     bool stepping_translations; /* the code was translated for single steps */
-    /* The monitor may have written guest code since the last run (a
-     * debugger's int3, while the vCPU was stopped): Unicorn sees only the
-     * guest's own writes, so translations of executable ranges are dropped. */
-    bool code_may_have_changed;
+    /* Drop the translations of every executable range before the next run:
+     * hooks that apply to every instruction were added or removed, the
+     * engine goes from stepping to running or back, or the monitor may have
+     * written guest code since the last run (a debugger's int3, while the
+     * vCPU was stopped: Unicorn sees only the guest's own writes). */
+    bool drop_translations;
 
     /* Filled by the hooks during a run. */
     enum tcg_event event;
@@ -432,6 +431,7 @@ struct tcg_thread {
     uint64_t access_address;
     bool access_write;
     uintptr_t access_retaddr; /* host return address of the access, 0 if unknown */
+    bool in_cpu_exec;         /* inside QEMU's execution loop */
 };
 static __thread struct tcg_thread tcg_thread;
 
@@ -495,6 +495,7 @@ enum tcg_real {
     REAL_PAGE_ADDR_CODE,
     REAL_TB_GEN_CODE,
     REAL_TCG_GEN_CODE,
+    REAL_TB_FLUSH,
     REAL_MEMORY_MAPPING,   /* called, not replaced */
     REAL_REGION_RAM_ADDR,  /* called, not replaced */
     REAL_INVALIDATE_RANGE, /* called, not replaced */
@@ -540,6 +541,7 @@ static const char *const real_names[REAL_COUNT] = {
     "get_page_addr_code_hostp_x86_64",
     "tb_gen_code_x86_64",
     "tcg_gen_code_x86_64",
+    "tb_flush_x86_64",
     "memory_mapping",
     "memory_region_get_ram_addr_x86_64",
     "tb_invalidate_phys_range_x86_64",
@@ -850,7 +852,33 @@ int cpu_exec_x86_64(void *uc, void *cpu);
 int cpu_exec_x86_64(void *uc, void *cpu)
 {
     tcg_thread.cpu = cpu;
-    return ((int (*)(void *, void *))real[REAL_CPU_EXEC])(uc, cpu);
+    tcg_thread.in_cpu_exec = true;
+    int result = ((int (*)(void *, void *))real[REAL_CPU_EXEC])(uc, cpu);
+    tcg_thread.in_cpu_exec = false;
+    return result;
+}
+
+static void drop_all_translations(struct tcg_accel *tcg);
+
+/*
+ * Unicorn flushes all translated code itself when an uncounted run follows
+ * a counted one (uc_emu_start drops the count hook of a single step). A
+ * flush memsets the whole code buffer, QEMU's 1 GiB: the first one of an
+ * engine had the host allocate all of it, 5 s (and 1 GiB more of the
+ * monitor's memory) for every thread gdb stepped, each time gdb stepped
+ * over a breakpoint in a new thread. Outside the execution loop, on an
+ * engine of ours, the same blocks are dropped range by range instead. A
+ * flush from inside the loop (the buffer is full) stays QEMU's own.
+ */
+void tb_flush_x86_64(void *cpu);
+void tb_flush_x86_64(void *cpu)
+{
+    struct tcg_accel *tcg = tcg_thread.tcg;
+    if (tcg && !tcg_thread.in_cpu_exec) {
+        drop_all_translations(tcg);
+        return;
+    }
+    ((void (*)(void *))real[REAL_TB_FLUSH])(cpu);
 }
 
 static bool writable_data_page(const struct tcg_accel *tcg, uint64_t page);
@@ -1189,6 +1217,18 @@ static void unmap_all(struct tcg_accel *tcg)
         uc_mem_unmap(tcg->uc, range->start, range->end - range->start);
     }
     forget_ranges(tcg);
+}
+
+/* Drops every block translated from the executable ranges, which is all
+ * of them: range by range, never with a flush of the whole engine (that
+ * memsets Unicorn's 1 GiB code buffer, see tb_flush_x86_64). */
+static void drop_all_translations(struct tcg_accel *tcg)
+{
+    for (guint i = 0; i < tcg->mapped->len; i++) {
+        struct tcg_range *range = &g_array_index(tcg->mapped, struct tcg_range, i);
+        if (range->prot & UC_PROT_EXEC)
+            uc_ctl_remove_cache(tcg->uc, range->start, range->end);
+    }
 }
 
 static bool range_unchanged(const struct tcg_accel *tcg, const struct tcg_range *range);
@@ -2115,7 +2155,7 @@ static void disarm_debug_hooks(struct tcg_accel *tcg)
     }
     if (tcg->have_watchpoints) {
         uc_hook_del(tcg->uc, tcg->boundary_hook);
-        tcg->flush_translations = true;
+        tcg->drop_translations = true;
         tcg->hooks_linger = true;
     }
     tcg->have_watchpoints = false;
@@ -2148,7 +2188,7 @@ static int arm_debug_hooks(struct tcg_accel *tcg)
         invalidate_breakpoint_code(tcg, bp);
     }
     if (tcg->have_watchpoints)
-        tcg->flush_translations = true;
+        tcg->drop_translations = true;
     if (tcg->have_watchpoints && uc_hook_add(tcg->uc, &tcg->boundary_hook, UC_HOOK_CODE,
                                              on_instruction_boundary, tcg, 1, 0) != UC_ERR_OK) {
         tcg->have_watchpoints = false;
@@ -2183,7 +2223,7 @@ static int tcg_set_debug(struct accel *accel, bool single_step,
     tcg->step_after_syscall = false;
     /* Blocks chained before must go (see unchained): translated again. */
     if (unchained(tcg))
-        tcg->code_may_have_changed = true;
+        tcg->drop_translations = true;
     return arm_debug_hooks(tcg);
 }
 
@@ -2680,20 +2720,12 @@ static int run_engine(struct accel *accel, struct accel_exit *exit)
          * block: code translated for stepping must not be run normally
          * (too slow), nor code translated without it stepped. */
         if (step != tcg->stepping_translations) {
-            tcg->flush_translations = true;
+            tcg->drop_translations = true;
             tcg->stepping_translations = step;
         }
-        if (tcg->code_may_have_changed) {
-            for (guint i = 0; i < tcg->mapped->len; i++) {
-                struct tcg_range *range = &g_array_index(tcg->mapped, struct tcg_range, i);
-                if (range->prot & UC_PROT_EXEC)
-                    uc_ctl_remove_cache(uc, range->start, range->end);
-            }
-            tcg->code_may_have_changed = false;
-        }
-        if (tcg->flush_translations) {
-            uc_ctl_flush_tlb(uc); /* UC_CTL_TB_FLUSH: drops translated code */
-            tcg->flush_translations = false;
+        if (tcg->drop_translations) {
+            drop_all_translations(tcg);
+            tcg->drop_translations = false;
         }
         /* in_emulation before the last look at the kick: a tcg_stop that
          * finds it clear knows this look is still to come; one that finds
@@ -2844,7 +2876,7 @@ static int tcg_run(struct accel *accel, struct accel_exit *exit)
     int result = run_engine(accel, exit);
     /* Only a stop for a syscall is sure to leave the program's code alone. */
     if (result < 0 || exit->reason != ACCEL_EXIT_SYSCALL)
-        tcg->code_may_have_changed = true;
+        tcg->drop_translations = true;
     return result;
 }
 

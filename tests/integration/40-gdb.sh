@@ -12,11 +12,13 @@ GDB_PROGRAMS=tests/programs/build
 # there (or the monitor ended: up to 30 s, which a loaded machine's tcg start-up once
 # needed beyond the 5 s it had). finish_monitor DIR waits for it and leaves its status in
 # DIR/status.
+# start_monitor DIR OPTIONS...: hermitux-run --gdb unix:DIR/gdb.sock OPTIONS in the
+# background (MONITOR_PID), run through the command in MONITOR_WRAPPER (an array) if set.
 start_monitor() {
     local dir=$1
     shift
-    timeout -k 5 "$TIMEOUT" "$HERMITUX_RUN" --gdb "unix:$dir/gdb.sock" "$@" </dev/null \
-        >"$dir/out" 2>"$dir/err" &
+    timeout -k 5 "$TIMEOUT" ${MONITOR_WRAPPER[@]+"${MONITOR_WRAPPER[@]}"} "$HERMITUX_RUN" \
+        --gdb "unix:$dir/gdb.sock" "$@" </dev/null >"$dir/out" 2>"$dir/err" &
     MONITOR_PID=$!
     for _ in $(seq 600); do
         [ -S "$dir/gdb.sock" ] && break
@@ -734,6 +736,32 @@ gdb_threads_breakpoint() {
     expect_status "$dir" 0
 }
 
+# The same session's cost in memory: each time gdb steps a thread over the breakpoint and
+# continues, Unicorn drops that thread's translated code. Done by a flush of the engine,
+# that had the host allocate the engine's whole 1 GiB code buffer: 4.2 GB peak RSS for
+# this session of 5 threads (and 5 s per step). The monitor must stay under 512 MiB.
+gdb_threads_step_memory() {
+    local accel=$1 dir=$2 libc=$3 peak
+    have_gdb || return 77
+    MONITOR_WRAPPER=(tests/peak-rss.py "$dir/rss")
+    threaded_session "$accel" "$dir" "$libc" hits -ex "break visit" -ex "continue" \
+        -ex "continue" -ex "continue" -ex "continue" -ex "continue" || true
+    unset MONITOR_WRAPPER
+    local index
+    for index in 0 1 2 3; do
+        expect "$dir" gdb.out "^Thread [2-5] \"worker-$index\" hit Breakpoint 1, visit \\(index=$index\\)" ||
+            return 1
+    done
+    expect "$dir" out '^mode hits sum 818$' || return 1
+    expect_status "$dir" 0 || return 1
+    peak=$(cat "$dir/rss" 2>/dev/null)
+    if [ "${peak:-512}" -ge 512 ]; then
+        echo "the monitor's peak RSS was ${peak:-unknown} MiB (want under 512)"
+        return 1
+    fi
+    echo "peak RSS $peak MiB"
+}
+
 # Stepping one thread while the others (spinning) stay stopped: with scheduler-locking on,
 # the other threads' counters do not move; with it off (gdb's default), a step lets them run.
 # Unlocked, the steps go on until the others have moved (at most 300): six steps of a few
@@ -926,6 +954,7 @@ custom gdb/glibc-dynamic/tls gdb_tls_vs_gdbserver glibc-dynamic '$1 = 33 $2 = 6 
 for gdb_libc in glibc musl; do
     custom "gdb/$gdb_libc/threads-info" gdb_threads_info "$gdb_libc"
     custom "gdb/$gdb_libc/threads-breakpoint" gdb_threads_breakpoint "$gdb_libc"
+    custom "gdb/$gdb_libc/threads-step-memory" gdb_threads_step_memory "$gdb_libc"
     custom "gdb/$gdb_libc/threads-step" gdb_threads_step "$gdb_libc"
     custom "gdb/$gdb_libc/threads-step-kicks" gdb_threads_step_kicks --accels tcg "$gdb_libc"
     custom "gdb/$gdb_libc/threads-interrupt" gdb_threads_interrupt "$gdb_libc"
