@@ -13,6 +13,7 @@
 #   HERMITUX_TEST_TIMEOUT=60      seconds allowed for one run
 #   HERMITUX_TEST_KEEP=1          keep the scratch directory (outputs of every run)
 #   HERMITUX_RUN=./hermitux-run   the monitor under test
+#   HERMITUX_TEST_TIMES=FILE      append each case's wall time to FILE
 #   HERMITUX_TEST_JOBS=1          one runner only (default: two at once on a machine with
 #                                 two cores or more, see run_both_shards)
 # Output: one PASS/FAIL/SKIP line per case and accelerator, then exactly
@@ -419,6 +420,15 @@ run_unit_tests() {
     skipped=$((skipped + skip))
 }
 
+# record_time START-US ACCEL NAME: with HERMITUX_TEST_TIMES=FILE, append the case's wall
+# time ("SECONDS [ACCEL] NAME") to FILE, to find what a long run spends its time on.
+record_time() {
+    [ -n "${HERMITUX_TEST_TIMES:-}" ] || return 0
+    local us=$((${EPOCHREALTIME/./} - $1))
+    printf '%d.%02d [%s] %s\n' $((us / 1000000)) $((us % 1000000 / 10000)) "$2" "$3" \
+        >>"$HERMITUX_TEST_TIMES"
+}
+
 # ---------------------------------------------------------------------------------------
 # Two runners at once (unless HERMITUX_TEST_JOBS=1 or one core). One case at a time used
 # under one core of two: most cases wait (a gdb session for its packets, a native run for
@@ -533,6 +543,7 @@ for index in "${!CASES[@]}"; do
             result_fail "$accel" "$name" "$HERMITUX_RUN is not built"
             continue
         fi
+        case_start=${EPOCHREALTIME/./}
         case $kind in
         compare) run_compare "$index" "$accel" "$name" ;;
         bad_input) run_bad_input "$index" "$accel" "$name" "$@" ;;
@@ -550,6 +561,7 @@ for index in "${!CASES[@]}"; do
             esac
             ;;
         esac
+        record_time "$case_start" "$accel" "$name"
     done
 done
 
