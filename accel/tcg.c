@@ -238,6 +238,7 @@ struct tcg_accel {
     int mapped_cpl;
     uint64_t generation;
     bool stepping_translations; /* the code was translated for single steps */
+    void *code_context; /* the engine's TCGContext, once it translated (NULL: unknown) */
     /* Drop the translations of every executable range before the next run:
      * hooks that apply to every instruction were added or removed, the
      * engine goes from stepping to running or back, or the monitor may have
@@ -822,6 +823,8 @@ int tcg_gen_code_x86_64(void *context, void *block);
 int tcg_gen_code_x86_64(void *context, void *block)
 {
     struct tcg_accel *tcg = tcg_thread.tcg;
+    if (tcg)
+        tcg->code_context = context;
     if (tcg && tcg_thread.cpu) {
         const struct qemu_tb_head *head = block;
         int index = far_branch_in_block(tcg, head->pc, head->size);
@@ -860,6 +863,19 @@ int cpu_exec_x86_64(void *uc, void *cpu)
 
 static void drop_all_translations(struct tcg_accel *tcg);
 
+size_t tcg_code_size_x86_64(void *context);
+size_t tcg_code_capacity_x86_64(void *context);
+
+/* Dropped blocks keep their place in the code buffer until a flush resets
+ * it: once half of it is used, a flush instead (rare, each one after
+ * hundreds of megabytes of translation), so that QEMU's own flush of a full
+ * buffer stays as rare as it was. */
+static bool code_buffer_half_full(const struct tcg_accel *tcg)
+{
+    return tcg->code_context &&
+           tcg_code_size_x86_64(tcg->code_context) > tcg_code_capacity_x86_64(tcg->code_context) / 2;
+}
+
 /*
  * Unicorn flushes all translated code itself when an uncounted run follows
  * a counted one (uc_emu_start drops the count hook of a single step). A
@@ -874,7 +890,7 @@ void tb_flush_x86_64(void *cpu);
 void tb_flush_x86_64(void *cpu)
 {
     struct tcg_accel *tcg = tcg_thread.tcg;
-    if (tcg && !tcg_thread.in_cpu_exec) {
+    if (tcg && !tcg_thread.in_cpu_exec && !code_buffer_half_full(tcg)) {
         drop_all_translations(tcg);
         return;
     }
@@ -2724,7 +2740,12 @@ static int run_engine(struct accel *accel, struct accel_exit *exit)
             tcg->stepping_translations = step;
         }
         if (tcg->drop_translations) {
-            drop_all_translations(tcg);
+#if TCG_INTERPOSE
+            if (code_buffer_half_full(tcg))
+                uc_ctl_flush_tlb(uc); /* UC_CTL_TB_FLUSH: see tb_flush_x86_64 */
+            else
+#endif
+                drop_all_translations(tcg);
             tcg->drop_translations = false;
         }
         /* in_emulation before the last look at the kick: a tcg_stop that
