@@ -238,7 +238,7 @@ struct tcg_accel {
     int mapped_cpl;
     uint64_t generation;
     bool stepping_translations; /* the code was translated for single steps */
-    void *code_context; /* the engine's TCGContext, once it translated (NULL: unknown) */
+    void *code_context;         /* the engine's TCGContext, once it translated (NULL: unknown) */
     /* Drop the translations of every executable range before the next run:
      * hooks that apply to every instruction were added or removed, the
      * engine goes from stepping to running or back, or the monitor may have
@@ -872,8 +872,8 @@ size_t tcg_code_capacity_x86_64(void *context);
  * buffer stays as rare as it was. */
 static bool code_buffer_half_full(const struct tcg_accel *tcg)
 {
-    return tcg->code_context &&
-           tcg_code_size_x86_64(tcg->code_context) > tcg_code_capacity_x86_64(tcg->code_context) / 2;
+    return tcg->code_context && tcg_code_size_x86_64(tcg->code_context) >
+                                    tcg_code_capacity_x86_64(tcg->code_context) / 2;
 }
 
 /*
