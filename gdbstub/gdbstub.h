@@ -297,6 +297,13 @@ bool gdbstub_connected(const struct gdbstub *stub);
  * queued for gdb as a %Stop notification. */
 void gdbstub_notify_stop(struct gdbstub *stub, const struct gdb_stop *stop);
 
+/* Non-stop: a stop of thread `thread` is queued for gdb, which has not taken
+ * it with vStopped yet. gdb believes such a thread runs, and a resume it
+ * sends meanwhile (`vCont;c` for every thread) is not meant for it: as
+ * gdbserver, resume() leaves it stopped, and its stop is told as queued.
+ * Main loop thread (resume() may ask). */
+bool gdbstub_stop_queued(const struct gdbstub *stub, int64_t thread);
+
 /* Output of the program's breakpoint commands (dprintf-style agent): to gdb
  * as O packets while it waits for a stop, else on stdout, as gdbserver
  * prints it. */

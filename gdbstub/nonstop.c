@@ -73,6 +73,18 @@ void gdbstub_non_stop_notify(struct gdbstub *stub, const struct gdb_stop *stop)
     g_string_free(text, TRUE);
 }
 
+bool gdbstub_stop_queued(const struct gdbstub *stub, int64_t thread)
+{
+    if (!stub->notifications)
+        return false;
+    for (const GList *link = stub->notifications->head; link; link = link->next) {
+        const struct gdb_stop *stop = link->data;
+        if (stop->thread == thread)
+            return true;
+    }
+    return false;
+}
+
 bool gdbstub_non_stop_owes(const struct gdbstub *stub)
 {
     return stub->non_stop && stub->notifications && !g_queue_is_empty(stub->notifications);

@@ -2278,8 +2278,9 @@ static bool report_pending_locked(struct debugger *debugger,
 static void interrupt_alone_locked(struct debugger *debugger);
 
 /* Non-stop: the threads gdb stopped that an action names run (those whose
- * stop gdb has not heard of yet stay: it comes first, as under gdbserver);
- * a t action stops a running one. Running threads named otherwise run on. */
+ * stop gdb has not heard of yet stay, on their way to the main loop or queued
+ * for gdb: it comes first, as under gdbserver); a t action stops a running
+ * one. Running threads named otherwise run on. */
 static int resume_alone(struct debugger *debugger, const struct gdb_resume_action *actions,
                         size_t count)
 {
@@ -2300,7 +2301,8 @@ static int resume_alone(struct debugger *debugger, const struct gdb_resume_actio
             request_stop_locked(thread, 0);
             continue;
         }
-        if (!thread->gdb_stopped || thread->stop_untold)
+        if (!thread->gdb_stopped || thread->stop_untold ||
+            gdbstub_stop_queued(debugger->stub, thread->tid))
             continue;
         thread->gdb_stopped = false;
         thread->action = *action;

@@ -53,6 +53,13 @@ expect() {
     for pattern in "$@"; do
         if ! grep -Eq -- "$pattern" "$dir/$file"; then
             echo "$file lacks /$pattern/: $(tr '\n' '|' <"$dir/$file" | cut -c1-300)"
+            # A rare failure in CI is diagnosed from its log alone: the end of the file
+            # (where a missing line would have been) and of the monitor's stderr.
+            {
+                echo "end of $file:"
+                tail -n 12 "$dir/$file"
+                [ -s "$dir/err" ] && echo "end of the monitor's stderr:" && tail -n 5 "$dir/err"
+            } >"$dir/detail"
             return 1
         fi
     done
@@ -555,9 +562,29 @@ gdb_ctrl_c_queued() {
     expect_status "$dir" 10
 }
 
+# Non-stop: a resume of every thread (`vCont;c`, gdb's `continue &` there) that comes while
+# a thread's stop is queued for gdb, not yet taken with vStopped, leaves that thread stopped:
+# gdb still believes it runs, and reads its registers when it takes the stop, as under
+# gdbserver. Before, it ran on, and gdb's `g` got E05 (GDB's non-stop-fair-events.exp).
+gdb_non_stop_queued_resume() {
+    local accel=$1 dir=$2 libc=$3
+    have_python || return 77
+    start_monitor "$dir" --accel="$accel" -S "$GDB_PROGRAMS/gdb-$libc/debuggee"
+    rsp "$dir" 'ask:QNonStop:1' 'ask:?' 'ask:vCont;c' 'ask:vStopped' 'ask:g'
+    expect "$dir" rsp.out '^T05' || return 1
+    # Replies: OK, the stop, OK (the resume), OK (nothing else queued), the registers
+    # (run-length encoded: not hex only).
+    if [ "$(sed -n 3,4p "$dir/rsp.out" | tr '\n' ' ')" != "OK OK " ] ||
+        ! sed -n 5p "$dir/rsp.out" | grep -Eq '^[0-9a-f][^E]{40,}$'; then
+        echo "the thread whose stop was queued ran on: $(tr '\n' '|' <"$dir/rsp.out" | cut -c1-200)"
+        return 1
+    fi
+}
+
 for gdb_libc in glibc; do
     custom "gdb/$gdb_libc/start-race" gdb_start_race "$gdb_libc"
     custom "gdb/$gdb_libc/ctrl-c-queued" gdb_ctrl_c_queued "$gdb_libc"
+    custom "gdb/$gdb_libc/non-stop-queued-resume" gdb_non_stop_queued_resume "$gdb_libc"
 done
 
 # Ctrl-C while the program spends its time in page traps (a write watchpoint on its stack
