@@ -55,6 +55,7 @@ same_as_gdbserver() {
     local dir=$1
     if ! diff -u "$dir/native.gdb.out.norm" "$dir/gdb.out.norm" >"$dir/diff"; then
         echo "gdb saw otherwise than under gdbserver: $(grep '^[-+][^-+]' "$dir/diff" | head -6 | tr '\n' '|')"
+        cp "$dir/diff" "$dir/detail"
         return 1
     fi
     if ! diff -u "$dir/native.out" "$dir/out" >"$dir/diff.out"; then
@@ -360,14 +361,30 @@ gdb_schedule_multiple() {
         -ex next -ex next -ex continue -ex 'pipe inferior 1 | cat >/dev/null' -ex continue \
         -ex 'bt 1' -ex continue \
         -ex 'info inferiors'
-    expect "$dir" gdb.out.norm '^\[New inferior 2 \(process PID\)\]' \
-        '^Thread PID.TID "forker" hit Breakpoint 2.2, child_work \(n=10\)' \
-        '^ 1 process PID 1 \(remote\) ' '^\* 2 process PID 1 \(remote\) ' \
-        '^\[Inferior 2 \(process PID\) exited with code 03\]' \
-        '^Thread PID.TID "forker" hit Breakpoint 1.1, parent_report \(child_code=3\)' \
-        '^\[Inferior 1 \(process PID\) exited normally\]' || return 1
+    local lines=('^\[New inferior 2 \(process PID\)\]'
+        '^Thread PID.TID "forker" hit Breakpoint 2.2, child_work \(n=10\)'
+        '^ 1 process PID 1 \(remote\) ' '^\* 2 process PID 1 \(remote\) '
+        '^\[Inferior 2 \(process PID\) exited with code 03\]'
+        '^Thread PID.TID "forker" hit Breakpoint 1.1, parent_report \(child_code=3\)'
+        '^\[Inferior 1 \(process PID\) exited normally\]')
+    expect "$dir" gdb.out.norm "${lines[@]}" || return 1
     expect "$dir" out '^child: got x, sum=55$' '^parent: child exited 3, reported 6$' || return 1
+    gdbserver_judges "$dir" "${lines[@]}" || return 77
     same_as_gdbserver "$dir"
+}
+
+# gdbserver_judges DIR PATTERN...: gdbserver's session has every line this run's had to
+# have, so a difference from it means something. Not always so: in CI (two test runners and
+# builds beside it) gdb once lost the parent's registers under gdbserver in
+# schedule-multiple ("PC register is not available" at parent_report). Then the run was
+# checked on its own and cannot be compared; says why (for the SKIP line).
+gdbserver_judges() {
+    local dir=$1 reason
+    shift
+    if ! reason=$(expect "$dir" native.gdb.out.norm "$@"); then
+        echo "checked, but not compared: gdbserver's own session failed: ${reason:0:200}"
+        return 1
+    fi
 }
 
 # every_end_told DIR FILE: in gdb's output FILE, each of the four processes of forker
