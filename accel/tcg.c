@@ -172,6 +172,7 @@ struct tcg_vm {
     GQueue queue;            /* engines waiting, in arrival order */
     int engines;             /* the VM goes with the last */
     GQueue members;          /* every engine of the VM */
+    GQueue spares;           /* engines of ended threads, for the next ones (see retire) */
     /* See "stepping one thread" at the execution lock: the rounds (each
      * single step begins one, and so does the engine of the last step when
      * it runs freely again, a free round), the engine of the last step, and
@@ -1809,11 +1810,79 @@ static int open_engine(struct tcg_accel *tcg, char **error)
     return add_base_hooks(tcg, error);
 }
 
-static void tcg_destroy(struct accel *accel)
+/*
+ * Engines of ended threads are kept, a few, for the threads started next
+ * (tcg_create_vcpu). A new engine costs its set-up in Unicorn, the first
+ * touches of its code buffer (huge pages the host zeroes) and its unmapping
+ * at the end, and every block of the thread's code translated again: 5 ms
+ * for a thread created and joined, against 1.2 ms under qemu-x86_64. A kept
+ * engine keeps its mappings and translations, brought up to date as any
+ * engine that did not run for a while is when it takes its turn (the memory
+ * generation, the log of rewritten code); what was the ended thread's alone
+ * (its debug hooks, a step under way) goes.
+ */
+#define TCG_SPARE_ENGINES 8
+
+static void disarm_debug_hooks(struct tcg_accel *tcg);
+static struct cpu_segment *state_segment(struct cpu_state *state, int index);
+
+/* Puts tcg among vm's spares, if it can serve again; false: close it. A
+ * fork's child keeps none (the parent's VM is a copy there, whose lock
+ * another thread of the parent may have held at the fork). */
+static bool retire(struct tcg_accel *tcg)
 {
-    struct tcg_accel *tcg = tcg_of(accel);
-    if (!tcg)
-        return;
+    struct tcg_vm *vm = tcg->vm;
+    if (!tcg->uc || tcg->engine_tainted || vm->creator != getpid() || current_cpl(tcg) != 3)
+        return false;
+    g_mutex_lock(&vm->lock);
+    bool kept = vm->engines > 1 && g_queue_get_length(&vm->spares) < TCG_SPARE_ENGINES;
+    g_mutex_unlock(&vm->lock);
+    if (!kept)
+        return false;
+    disarm_debug_hooks(tcg);
+    tcg->single_step = tcg->step_after_syscall = tcg->trap_after_syscall = false;
+    tcg->skip_breakpoint = tcg->counted_run = false;
+    g_mutex_lock(&vm->lock);
+    g_queue_remove(&vm->members, tcg);
+    if (vm->stepper == tcg)
+        vm->stepper = NULL;
+    vm->engines--;
+    g_queue_push_tail(&vm->spares, tcg);
+    g_mutex_unlock(&vm->lock);
+    return true;
+}
+
+/* A spare whose segments are those of state (loading others needs the GDT,
+ * read through guest memory in a run: see tcg_set_state), back among vm's
+ * engines; NULL if there is none. */
+static struct tcg_accel *take_spare(struct tcg_vm *vm, const struct cpu_state *state)
+{
+    struct tcg_accel *found = NULL;
+    g_mutex_lock(&vm->lock);
+    for (GList *link = vm->spares.head; link && !found; link = link->next) {
+        struct tcg_accel *spare = link->data;
+        bool same = true;
+        for (int i = 0; i < 6 && same; i++)
+            same = spare->segments[i].selector ==
+                   state_segment((struct cpu_state *)state, i)->selector;
+        if (same) {
+            found = spare;
+            g_queue_delete_link(&vm->spares, link);
+        }
+    }
+    if (found) {
+        vm->engines++;
+        g_queue_push_tail(&vm->members, found);
+    }
+    g_mutex_unlock(&vm->lock);
+    if (found)
+        found->base = (struct accel){.ops = found->base.ops};
+    return found;
+}
+
+/* The engine's own resources, and tcg itself. */
+static void free_engine(struct tcg_accel *tcg)
+{
     if (tcg->uc)
         uc_close(tcg->uc);
     if (tcg->decoder_open)
@@ -1822,6 +1891,14 @@ static void tcg_destroy(struct accel *accel)
         forget_ranges(tcg);
         g_array_free(tcg->mapped, TRUE);
     }
+    g_free(tcg);
+}
+
+static void tcg_destroy(struct accel *accel)
+{
+    struct tcg_accel *tcg = tcg_of(accel);
+    if (!tcg || retire(tcg))
+        return;
     struct tcg_vm *vm = tcg->vm;
     /* A fork's child drops the parent's engine of the forking thread: the
      * VM's lock may have been held by another of the parent's threads at
@@ -1836,8 +1913,12 @@ static void tcg_destroy(struct accel *accel)
     if (!forked)
         g_mutex_unlock(&vm->lock);
     struct guest_memory *memory = tcg->memory;
-    g_free(tcg);
+    free_engine(tcg);
     if (last) {
+        /* (A fork's child leaves the spares of the parent's VM: see above.) */
+        struct tcg_accel *spare;
+        while (!forked && (spare = g_queue_pop_head(&vm->spares)))
+            free_engine(spare);
         if (memory)
             guest_memory_clear_code_write_hook(memory, vm);
         g_mutex_clear(&vm->lock);
@@ -1898,6 +1979,7 @@ static struct accel *tcg_create(struct guest_memory *memory, char **error)
     g_cond_init(&vm->changed);
     g_queue_init(&vm->queue);
     g_queue_init(&vm->members);
+    g_queue_init(&vm->spares);
     vm->free_round = true;
     struct tcg_accel *tcg = tcg_new_engine(memory, vm, error);
     if (tcg)
@@ -2912,7 +2994,17 @@ static struct accel *tcg_create_vcpu(struct accel *parent_accel, char **error)
         *error = g_strdup("cannot read the parent vCPU's state");
         return NULL;
     }
-    struct tcg_accel *tcg = tcg_new_engine(parent->memory, parent->vm, error);
+    struct tcg_accel *tcg = take_spare(parent->vm, &state);
+    if (tcg) {
+        /* At the parent's privilege level with its segments already: no
+         * iretq to get there (load_engine_state). */
+        if (current_cpl(tcg) == (int)(state.cs.selector & 3) &&
+            tcg_set_state(&tcg->base, &state, CPU_STATE_ALL) == 0 &&
+            tcg_set_fpu(&tcg->base, &fpu) == 0)
+            return &tcg->base;
+        tcg_destroy(&tcg->base);
+    }
+    tcg = tcg_new_engine(parent->memory, parent->vm, error);
     if (!tcg)
         return NULL;
     char message[200];
