@@ -1,5 +1,6 @@
 /* monitor/main.c — hermitux-run's entry point. */
 #include "config.h"
+#include "monitor/guest.h"
 #include "monitor/monitor.h"
 
 #include <glib.h>
@@ -109,7 +110,14 @@ int main(int argc, char **argv)
     }
     if (options.has_exec_state)
         show_program_argv(argc, argv, options.program_argv);
-    int status = monitor_run(&options);
+    struct monitor_outcome outcome = {0};
+    bool exec_state = options.has_exec_state;
+    int status = monitor_run(&options, &outcome);
     monitor_options_free(&options);
+    /* A program that dies of a signal has its parent see that, as natively
+     * (a shell prints "Segmentation fault", subprocess gives -11): the
+     * monitor dies of it too, without a host core of its own. */
+    if (outcome.signal > 0 || exec_state)
+        monitor_exit_as_program(status, outcome.signal, outcome.core_limit);
     return status;
 }

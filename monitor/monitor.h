@@ -134,14 +134,18 @@ bool monitor_parse_size(const char *text, bool plain_is_mib, uint64_t *bytes);
 
 /* How the program ended, as the monitor's exit status shows it. */
 struct monitor_outcome {
-    int exit_status; /* the program's status, or 128 + signal */
-    int signal;      /* the signal a native run would die of, 0 if it exited */
+    int exit_status;     /* the program's status, or 128 + signal */
+    int signal;          /* the signal a native run would die of, 0 if it exited */
+    uint64_t core_limit; /* the program's RLIMIT_CORE at its end */
 };
 
 /* Runs the program to its end as the options say: builds the VM, starts the
  * vCPU thread, runs the main loop. Prints one line on stderr for any error.
- * Returns the monitor's exit status. */
-int monitor_run(const struct monitor_options *options);
+ * Returns the monitor's exit status, and fills outcome (NULL: not wanted):
+ * main() then dies of the program's signal itself (monitor_exit_as_program),
+ * so that whoever started hermitux-run sees what a native run gives it; the
+ * unit tests, which call this in-process, take the status. */
+int monitor_run(const struct monitor_options *options, struct monitor_outcome *outcome);
 
 #ifdef __cplusplus
 }

@@ -305,9 +305,9 @@ static const char *const description =
     "  HERMIT_DEBUG=1       as -s -S (wait for gdb on 127.0.0.1:1234)\n"
     "  HERMIT_CORE=FILE     as --core FILE\n"
     "\n"
-    "Exit status: the program's own; 128 + N when it dies of signal N (139 for a\n"
-    "segmentation fault); 1 when hermitux-run cannot start it; 2 for a bad\n"
-    "command line.";
+    "Exit status: the program's own; when it dies of signal N, hermitux-run dies\n"
+    "of it too (a shell shows 128 + N: 139 for a segmentation fault); 1 when\n"
+    "hermitux-run cannot start it; 2 for a bad command line.";
 
 /* --strace takes an optional FILE, which GOption hands to a callback. */
 static gboolean strace_requested;

@@ -1213,7 +1213,7 @@ static void release_standard_input_output(void)
         close(null_fd);
 }
 
-int monitor_run(const struct monitor_options *options)
+int monitor_run(const struct monitor_options *options, struct monitor_outcome *outcome)
 {
     install_kick_signal();
     char *error = NULL;
@@ -1313,8 +1313,7 @@ int monitor_run(const struct monitor_options *options)
     g_mutex_clear(&run.lock);
     g_cond_clear(&run.changed);
     guest_destroy(guest);
-    /* After an execve the parent may be a guest process waiting for us. */
-    if (options->has_exec_state)
-        monitor_exit_as_program(status, signal, core_limit);
+    if (outcome)
+        *outcome = (struct monitor_outcome){status, signal, core_limit};
     return status;
 }
