@@ -25,7 +25,7 @@
 #include <unistd.h>
 
 #define EXEC_STATE_MAGIC   0x48584543u /* "HXEC" */
-#define EXEC_STATE_VERSION 5
+#define EXEC_STATE_VERSION 6
 /* Linux's limits: one string (MAX_ARG_STRLEN), all of them (a quarter of the
  * default 8 MiB stack), the `#!` line (BINPRM_BUF_SIZE), interpreters of
  * interpreters. */
@@ -47,6 +47,8 @@ struct exec_state_header {
     uint64_t ignored; /* bit N-1: signal N is SIG_IGN */
     struct rlimit limits[RLIM_NLIMITS];
     int32_t nice;
+    uint32_t persona;     /* personality(2) */
+    int32_t sched_policy; /* the calling thread's, which the new program's main thread keeps */
     int32_t fd_table_size;
     uint32_t signal_count; /* struct linux_exec_signal entries after the fds */
     struct itimerspec itimers[3];
@@ -257,6 +259,8 @@ static int write_state(struct linux_thread *thread)
         .umask = process->fs.umask,
         .signal_mask = thread->signal_mask,
         .nice = process->nice,
+        .persona = process->persona,
+        .sched_policy = thread->sched_policy,
         .fd_table_size = atomic_load(&process->fd_table_size),
     };
     memcpy(header.limits, process->limits, sizeof(header.limits));
@@ -337,6 +341,8 @@ int linux_exec_state_load(struct linux_process *process, int state_fd, char **er
     process->main_thread->signal_mask = header.signal_mask;
     memcpy(process->limits, header.limits, sizeof(process->limits));
     process->nice = header.nice;
+    process->persona = header.persona;
+    process->main_thread->sched_policy = header.sched_policy;
     /* Linux keeps the table across execve. */
     atomic_store(&process->fd_table_size, CLAMP(header.fd_table_size, 64, LINUX_MAX_FDS));
     for (int signal = 1; signal <= LINUX_NSIG; signal++) {

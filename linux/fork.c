@@ -37,6 +37,14 @@ bool linux_is_self(int64_t pid)
     return pid == 0 || pid == linux_pid();
 }
 
+bool linux_is_other_process(int64_t pid)
+{
+    if (pid <= 0 || pid > INT32_MAX || pid == linux_pid())
+        return false;
+    /* tgkill with no signal: is it a thread of this host process? */
+    return syscall(SYS_tgkill, getpid(), (pid_t)pid, 0) != 0;
+}
+
 /* ---- fork ------------------------------------------------------------------- */
 
 /* The child's side of a fork, before it returns to the program: its own

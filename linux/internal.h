@@ -24,8 +24,11 @@
 #include "memory/memory.h"
 
 /* Guest fd numbers are indexes into a fixed table: RLIMIT_NOFILE can never be
- * raised past it. */
-#define LINUX_MAX_FDS 1024
+ * raised past it. 65,536 slots (2 MiB in the process, whose pages the host
+ * allocates only as fds are used): a program started with the host's limits
+ * (Debian's user session: 1,024 soft, 524,288 hard) may raise its soft limit,
+ * as servers and the JVM do, up to this. */
+#define LINUX_MAX_FDS 65536
 
 /* The program's identity is its monitor's (docs/DESIGN.md, Identity): the
  * guest pid is the host pid, and the main thread's tid is the pid. */
@@ -33,6 +36,13 @@ int linux_pid(void);
 
 /* pid 0 or the program's own pid. */
 bool linux_is_self(int64_t pid);
+
+/* Whether pid, named by the program, is a host process or thread other than
+ * the program itself: the host answers for those, as guest pids are host
+ * pids (its permission checks are the program's). The monitor's own threads
+ * that run none of the program's (its main loop's, its servers') are not:
+ * the caller answers ESRCH for them, as for a pid that does not exist. */
+bool linux_is_other_process(int64_t pid);
 
 /* Longest guest path accepted (PATH_MAX, NUL included). */
 #define LINUX_PATH_MAX 4096
@@ -261,6 +271,7 @@ struct linux_process {
     GSList *signalfds;   /* of struct linux_signalfd, kept readable as signals pend */
     int timer_callbacks; /* host timer callbacks running now (destroy waits for them) */
     int nice;
+    uint32_t persona; /* personality(2): kept across execve, as Linux does */
 
     /* cwd and umask (Linux's fs_struct); a process sharing memory without
      * CLONE_FS has its own: reach it through linux_fs(). */

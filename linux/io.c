@@ -9,6 +9,7 @@
 #include "linux/internal.h"
 
 #include <fcntl.h>
+#include <linux/fs.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -543,6 +544,13 @@ static const struct ioctl_rule ioctl_rules[] = {
     {TIOCGEXCL, sizeof(int), IOCTL_OUT, true},
     {TIOCGETD, sizeof(int), IOCTL_OUT, true},
     {TIOCMGET, sizeof(int), IOCTL_OUT, true},
+    /* A file's attributes (lsattr, chattr): the kernel moves an int, whatever
+     * the request's encoded size says. */
+    {FS_IOC_GETFLAGS, sizeof(int), IOCTL_OUT, false},
+    {FS_IOC_SETFLAGS, sizeof(int), IOCTL_IN, false},
+    {FS_IOC_GETVERSION, sizeof(int), IOCTL_OUT, false},
+    {FS_IOC_FSGETXATTR, sizeof(struct fsxattr), IOCTL_OUT, false},
+    {FS_IOC_FSSETXATTR, sizeof(struct fsxattr), IOCTL_IN, false},
 };
 
 /* TIOCGPTPEER: the pty master opens its slave; the new fd is the program's. */

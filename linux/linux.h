@@ -93,8 +93,13 @@ struct linux_host {
 
 struct linux_config {
     const char *exe_path; /* absolute host path: readlink("/proc/self/exe") */
-    uint64_t brk_start;   /* first byte of the heap (page aligned) */
-    uint64_t mmap_low;    /* the mmap area is [mmap_low, mmap_high) */
+    /* The path the program was started by, before symbolic links: its name
+     * (comm, /proc/PID/stat) is this one's last part, as Linux names a
+     * process after execve's filename (python3, not python3.11). NULL:
+     * exe_path's. */
+    const char *started_as;
+    uint64_t brk_start; /* first byte of the heap (page aligned) */
+    uint64_t mmap_low;  /* the mmap area is [mmap_low, mmap_high) */
     uint64_t mmap_high;
     bool verbose;  /* log each unknown syscall once, on stderr */
     bool net_none; /* --net=none: AF_INET and AF_INET6 sockets are refused (EACCES) */

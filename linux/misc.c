@@ -10,6 +10,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/personality.h>
 #include <sys/prctl.h>
 #include <sys/random.h>
 #include <sys/resource.h>
@@ -120,9 +121,31 @@ static long set_limit(struct linux_process *process, int resource, const struct 
     return 0;
 }
 
+/* prlimit of another process: the host's. Read only: the limits of a
+ * program under hermitux-run are its monitor's to keep, and the host's of
+ * that monitor are not what it enforces (so a change is refused, logged). */
+static long prlimit_other(struct linux_process *process, int32_t pid, uint64_t resource,
+                          uint64_t new_address, uint64_t old_address)
+{
+    if (!linux_is_other_process(pid))
+        return -ESRCH;
+    if (new_address) {
+        (void)linux_sys_unsupported(process, SYS_prlimit64);
+        return -EPERM;
+    }
+    struct rlimit limit;
+    if (prlimit(pid, (int)resource, NULL, &limit) != 0)
+        return linux_host_error();
+    if (old_address && linux_copy_out(process, old_address, &limit, sizeof(limit)))
+        return -EFAULT;
+    return 0;
+}
+
 static long prlimit_common(struct linux_process *process, uint64_t pid, uint64_t resource,
                            uint64_t new_address, uint64_t old_address)
 {
+    if (!linux_is_self((int32_t)pid) && resource < RLIM_NLIMITS)
+        return prlimit_other(process, (int32_t)pid, resource, new_address, old_address);
     if (!linux_is_self((int32_t)pid))
         return -ESRCH;
     if (resource >= RLIM_NLIMITS)
@@ -166,9 +189,10 @@ static long sys_getrusage(struct linux_thread *thread, const uint64_t *args)
     int who = (int)args[0];
     if (who != RUSAGE_SELF && who != RUSAGE_CHILDREN && who != RUSAGE_THREAD)
         return -EINVAL;
-    /* The monitor's own usage: the program's time is spent in it. */
+    /* The monitor's own usage: the program's time is spent in it; and its
+     * waited-for children are the program's (each a monitor of its own). */
     struct rusage usage = {0};
-    if (who != RUSAGE_CHILDREN && getrusage(who, &usage) != 0)
+    if (getrusage(who, &usage) != 0)
         return linux_host_error();
     return linux_copy_out(process, args[1], &usage, sizeof(usage)) ? -EFAULT : 0;
 }
@@ -301,7 +325,9 @@ static long sys_uname(struct linux_thread *thread, const uint64_t *args)
     if (uname(&name) != 0)
         return linux_host_error();
     g_strlcpy(name.sysname, "Linux", sizeof(name.sysname));
-    g_strlcpy(name.machine, "x86_64", sizeof(name.machine));
+    /* linux32 and setarch i686 run a program that asks for PER_LINUX32. */
+    bool linux32 = (process->persona & PER_MASK) == PER_LINUX32;
+    g_strlcpy(name.machine, linux32 ? "i686" : "x86_64", sizeof(name.machine));
     return linux_copy_out(process, args[0], &name, sizeof(name)) ? -EFAULT : 0;
 }
 
@@ -378,6 +404,64 @@ static long sys_ptrace(struct linux_thread *thread, const uint64_t *args)
     return -EPERM;
 }
 
+/*
+ * prctl options about the process's place among host processes and about
+ * its credentials are the monitor's own state, which is the program's (its
+ * parent, its uid, its capabilities): asked of the host, from the calling
+ * thread's vCPU thread, as Linux keeps some of them per thread. The two that
+ * answer through a pointer get it copied out.
+ *
+ * Changes to the credentials themselves (keep-caps, securebits, the bounding
+ * and ambient sets) are refused with EPERM, logged with -v: Linux keeps them
+ * per thread, and the monitor has threads of its own that would keep the old
+ * ones; its next setuid, which glibc makes on every thread, would then fail
+ * on some of them and glibc aborts the monitor. Anything else Linux knows
+ * but the VM does not do (seccomp, the mm fields, memory tagging) is
+ * EINVAL, logged too.
+ */
+static long prctl_on_host(struct linux_thread *thread, const uint64_t *args)
+{
+    int option = (int)args[0];
+    switch (option) {
+    case PR_CAP_AMBIENT:
+        if (args[1] != PR_CAP_AMBIENT_IS_SET)
+            break;
+        /* fall through */
+    case PR_GET_KEEPCAPS:
+    case PR_CAPBSET_READ:
+    case PR_GET_SECUREBITS:
+    case PR_GET_NO_NEW_PRIVS:
+    case PR_SET_NO_NEW_PRIVS:
+    case PR_SET_CHILD_SUBREAPER:
+    case PR_SET_PDEATHSIG:
+    case PR_GET_TIMERSLACK:
+    case PR_SET_TIMERSLACK:
+    case PR_GET_THP_DISABLE:
+    case PR_SET_THP_DISABLE:
+    case PR_GET_SPECULATION_CTRL:
+    case PR_SET_SPECULATION_CTRL: {
+        long result = prctl(option, args[1], args[2], args[3], args[4]);
+        return result < 0 ? linux_host_error() : result;
+    }
+    case PR_GET_CHILD_SUBREAPER:
+    case PR_GET_PDEATHSIG: {
+        int value = 0;
+        if (prctl(option, &value, 0, 0, 0) < 0)
+            return linux_host_error();
+        return linux_copy_out(thread->process, args[1], &value, sizeof(value)) ? -EFAULT : 0;
+    }
+    case PR_SET_KEEPCAPS:
+    case PR_CAPBSET_DROP:
+    case PR_SET_SECUREBITS:
+        (void)linux_sys_unsupported(thread->process, SYS_prctl);
+        return -EPERM;
+    default:
+        break;
+    }
+    (void)linux_sys_unsupported(thread->process, SYS_prctl);
+    return option == PR_CAP_AMBIENT ? -EPERM : -EINVAL;
+}
+
 static long sys_prctl(struct linux_thread *thread, const uint64_t *args)
 {
     struct linux_process *process = thread->process;
@@ -404,15 +488,111 @@ static long sys_prctl(struct linux_thread *thread, const uint64_t *args)
     case PR_GET_DUMPABLE:
         return 1;
     case PR_SET_DUMPABLE:
-    case PR_SET_PDEATHSIG:
-    case PR_SET_NO_NEW_PRIVS:
         return 0;
+    case PR_GET_TSC: {
+        int enabled = PR_TSC_ENABLE; /* rdtsc works in the VM */
+        return linux_copy_out(process, args[1], &enabled, sizeof(enabled)) ? -EFAULT : 0;
+    }
     default:
-        return -EINVAL;
+        return prctl_on_host(thread, args);
     }
 }
 
+/* ---- capabilities and personality ------------------------------------------------ */
+
+/* capget: the calling thread's, or another process's, as the host has them;
+ * capset: only a change to nothing (see prctl_on_host). The header's version
+ * picks one or two data structs; the host writes back the version it
+ * prefers on EINVAL, as Linux does. */
+static long capabilities_call(struct linux_thread *thread, const uint64_t *args, bool set)
+{
+    struct linux_process *process = thread->process;
+    struct {
+        uint32_t version;
+        int pid;
+    } header;
+    uint32_t data[2][3] = {{0}};
+    if (linux_copy_in(process, args[0], &header, sizeof(header)))
+        return -EFAULT;
+    size_t count = header.version == 0x19980330 ? 1 : 2;
+    if (set && linux_copy_in(process, args[1], data, count * sizeof(data[0])))
+        return -EFAULT;
+    int pid = header.pid;
+    if (linux_is_self(pid) || linux_thread_find(process, pid))
+        header.pid = 0;
+    else if (!linux_is_other_process(pid) || set)
+        return -EPERM;
+    long result;
+    if (set) {
+        /* Only what changes nothing (see prctl_on_host: capabilities are
+         * per thread, and the monitor's other threads would keep theirs). */
+        uint32_t now[2][3] = {{0}};
+        result = syscall(SYS_capget, &header, now);
+        if (result == 0 && memcmp(now, data, count * sizeof(data[0])) != 0) {
+            (void)linux_sys_unsupported(process, SYS_capset);
+            result = -EPERM;
+        } else if (result < 0) {
+            result = linux_host_error();
+        }
+    } else {
+        result = syscall(SYS_capget, &header, args[1] ? data : NULL);
+        if (result < 0)
+            result = linux_host_error();
+    }
+    header.pid = pid;
+    if (linux_copy_out(process, args[0], &header.version, sizeof(header.version)))
+        return -EFAULT;
+    if (result == 0 && !set && args[1] &&
+        linux_copy_out(process, args[1], data, count * sizeof(data[0])))
+        return -EFAULT;
+    return result;
+}
+
+static long sys_capget(struct linux_thread *thread, const uint64_t *args)
+{
+    return capabilities_call(thread, args, false);
+}
+
+static long sys_capset(struct linux_thread *thread, const uint64_t *args)
+{
+    return capabilities_call(thread, args, true);
+}
+
+/* personality(2): the value is kept and returned; what the VM can honour of
+ * it is PER_LINUX32's uname (linux32) and ADDR_NO_RANDOMIZE (setarch -R:
+ * the VM's layout does not vary anyway). Other execution domains are
+ * EINVAL, as Linux says for one it does not have. */
+static long sys_personality(struct linux_thread *thread, const uint64_t *args)
+{
+    struct linux_process *process = thread->process;
+    uint32_t persona = (uint32_t)args[0];
+    uint32_t old = process->persona;
+    if (persona == 0xffffffffu)
+        return old;
+    if ((persona & PER_MASK) != PER_LINUX && (persona & PER_MASK) != PER_LINUX32) {
+        (void)linux_sys_unsupported(process, SYS_personality);
+        return -EINVAL;
+    }
+    process->persona = persona;
+    return old;
+}
+
 /* ---- scheduling ---------------------------------------------------------------- */
+
+/* sched_setaffinity of another process: the host's. */
+static long host_affinity(int32_t pid, uint64_t length, uint64_t address,
+                          struct linux_process *process)
+{
+    if (!linux_is_other_process(pid))
+        return -ESRCH;
+    length = MIN(length, 8192);
+    uint8_t *mask = g_malloc0(MAX(length, 1));
+    long result = linux_copy_in(process, address, mask, (size_t)length) ? -EFAULT : 0;
+    if (result == 0 && syscall(SYS_sched_setaffinity, pid, (size_t)length, mask) != 0)
+        result = linux_host_error();
+    g_free(mask);
+    return result;
+}
 
 static long sys_sched_yield(struct linux_thread *thread, const uint64_t *args)
 {
@@ -424,8 +604,8 @@ static long sys_sched_yield(struct linux_thread *thread, const uint64_t *args)
 static long sys_sched_setaffinity(struct linux_thread *thread, const uint64_t *args)
 {
     struct linux_process *process = thread->process;
-    if (!linux_is_self((int32_t)args[0]))
-        return -ESRCH;
+    if (!linux_is_self((int32_t)args[0]) && !linux_thread_find(process, (int32_t)args[0]))
+        return host_affinity((int32_t)args[0], args[1], args[2], process);
     if (args[1] == 0)
         return -EINVAL;
     unsigned char first;
@@ -572,13 +752,29 @@ static long sys_sched_rr_get_interval(struct linux_thread *thread, const uint64_
     return linux_copy_out(thread->process, args[1], &interval, sizeof(interval)) ? -EFAULT : 0;
 }
 
+/* getpriority/setpriority's target is the program alone: PRIO_PROCESS of
+ * itself or one of its threads (the nice value is kept per process here). A
+ * group or a user, or another process, is the host's to answer. */
+static bool names_program(struct linux_process *process, int which, int32_t who)
+{
+    return which == PRIO_PROCESS && (linux_is_self(who) || linux_thread_find(process, who));
+}
+
+static long host_priority(long number, const uint64_t *args)
+{
+    if (args[0] == PRIO_PROCESS && !linux_is_other_process((int32_t)args[1]))
+        return -ESRCH;
+    long result = syscall(number, (int)args[0], (id_t)args[1], (int)args[2]);
+    return result < 0 ? linux_host_error() : result;
+}
+
 static long sys_getpriority(struct linux_thread *thread, const uint64_t *args)
 {
     struct linux_process *process = thread->process;
     if (args[0] > PRIO_USER)
         return -EINVAL;
-    if (args[0] == PRIO_PROCESS && !linux_is_self((int32_t)args[1]))
-        return -ESRCH;
+    if (!names_program(process, (int)args[0], (int32_t)args[1]))
+        return host_priority(SYS_getpriority, args);
     /* The kernel returns 20 - nice so that the value is never negative. */
     return 20 - process->nice;
 }
@@ -588,8 +784,8 @@ static long sys_setpriority(struct linux_thread *thread, const uint64_t *args)
     struct linux_process *process = thread->process;
     if (args[0] > PRIO_USER)
         return -EINVAL;
-    if (args[0] == PRIO_PROCESS && !linux_is_self((int32_t)args[1]))
-        return -ESRCH;
+    if (!names_program(process, (int)args[0], (int32_t)args[1]))
+        return host_priority(SYS_setpriority, args);
     int nice = CLAMP((int)args[2], -20, 19);
     if (nice < process->nice && geteuid() != 0)
         return -EACCES;
@@ -656,6 +852,9 @@ void linux_register_misc(linux_handler *table)
     table[SYS_umask] = sys_umask;
     table[SYS_sysinfo] = sys_sysinfo;
     table[SYS_prctl] = sys_prctl;
+    table[SYS_capget] = sys_capget;
+    table[SYS_capset] = sys_capset;
+    table[SYS_personality] = sys_personality;
     table[SYS_sched_yield] = sys_sched_yield;
     table[SYS_sched_setaffinity] = sys_sched_setaffinity;
     table[SYS_sched_getscheduler] = sys_sched_getscheduler;

@@ -250,35 +250,38 @@ static long sys_ppoll(struct linux_thread *thread, const uint64_t *args)
 
 /* ---- select ------------------------------------------------------------------ */
 
-#define POLL_SET_WORDS (LINUX_MAX_FDS / 64)
+/* The three sets as select takes them (in, out, except), nfds bits each,
+ * in one allocation. */
+struct select_sets {
+    size_t words;
+    uint64_t *bits[3];
+    uint64_t *storage;
+};
+
+static void select_sets_init(struct select_sets *sets, int nfds)
+{
+    sets->words = ((size_t)nfds + 63) / 64;
+    sets->storage = g_new0(uint64_t, 3 * sets->words + 1);
+    for (int set = 0; set < 3; set++)
+        sets->bits[set] = sets->storage + (size_t)set * sets->words;
+}
 
 /* select on top of poll, so host fds above FD_SETSIZE are no problem. */
-static long select_common(struct linux_process *process, const uint64_t *args,
-                          const struct timespec *timeout)
+static long select_polled(struct linux_process *process, const uint64_t *args,
+                          const struct timespec *timeout, int nfds, struct select_sets *sets,
+                          struct select_sets *out, struct pollfd *fds)
 {
-    int nfds = (int)args[0];
-    if (nfds < 0)
-        return -EINVAL;
-    /* Linux caps nfds at its fd table's size, not at RLIMIT_NOFILE: a
-     * closed fd below that is EBADF even past the limit, one above it is
-     * not looked at. */
-    int table_size = atomic_load(&process->fd_table_size);
-    if (nfds > table_size)
-        nfds = table_size;
-    size_t words = ((size_t)nfds + 63) / 64;
-    uint64_t sets[3][POLL_SET_WORDS] = {{0}};
     for (int set = 0; set < 3; set++) {
         if (args[1 + set] &&
-            linux_copy_in(process, args[1 + set], sets[set], words * sizeof(uint64_t)) != 0)
+            linux_copy_in(process, args[1 + set], sets->bits[set], sets->words * sizeof(uint64_t)))
             return -EFAULT;
     }
     static const short wanted[3] = {POLLIN, POLLOUT, POLLPRI};
-    struct pollfd fds[LINUX_MAX_FDS];
     int count = 0;
     for (int fd = 0; fd < nfds; fd++) {
         short events = 0;
         for (int set = 0; set < 3; set++) {
-            if (sets[set][fd / 64] & (1ULL << (fd % 64)))
+            if (sets->bits[set][fd / 64] & (1ULL << (fd % 64)))
                 events |= wanted[set];
         }
         if (!events)
@@ -293,22 +296,44 @@ static long select_common(struct linux_process *process, const uint64_t *args,
     if (result < 0)
         return result;
     static const short ready_mask[3] = {POLLIN | POLLHUP | POLLERR, POLLOUT | POLLERR, POLLPRI};
-    uint64_t out[3][POLL_SET_WORDS] = {{0}};
     long ready = 0;
     for (int i = 0; i < count; i++) {
         for (int set = 0; set < 3; set++) {
             if ((fds[i].events & wanted[set]) && (fds[i].revents & ready_mask[set])) {
-                out[set][fds[i].fd / 64] |= 1ULL << (fds[i].fd % 64);
+                out->bits[set][fds[i].fd / 64] |= 1ULL << (fds[i].fd % 64);
                 ready++;
             }
         }
     }
     for (int set = 0; set < 3; set++) {
         if (args[1 + set] &&
-            linux_copy_out(process, args[1 + set], out[set], words * sizeof(uint64_t)) != 0)
+            linux_copy_out(process, args[1 + set], out->bits[set], out->words * sizeof(uint64_t)))
             return -EFAULT;
     }
     return ready;
+}
+
+static long select_common(struct linux_process *process, const uint64_t *args,
+                          const struct timespec *timeout)
+{
+    int nfds = (int)args[0];
+    if (nfds < 0)
+        return -EINVAL;
+    /* Linux caps nfds at its fd table's size, not at RLIMIT_NOFILE: a
+     * closed fd below that is EBADF even past the limit, one above it is
+     * not looked at. */
+    int table_size = atomic_load(&process->fd_table_size);
+    if (nfds > table_size)
+        nfds = table_size;
+    struct select_sets sets, out;
+    select_sets_init(&sets, nfds);
+    select_sets_init(&out, nfds);
+    struct pollfd *fds = g_new(struct pollfd, (size_t)nfds + 1);
+    long result = select_polled(process, args, timeout, nfds, &sets, &out, fds);
+    g_free(fds);
+    g_free(sets.storage);
+    g_free(out.storage);
+    return result;
 }
 
 /* select's timeval as Linux takes it: microseconds past a second carry into

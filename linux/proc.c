@@ -518,6 +518,18 @@ static bool names_memory(const char *rest)
     return strcmp(name, "mem") == 0;
 }
 
+/* Whether host process pid is a monitor like this one (its executable is
+ * hermitux-run's): true too when that cannot be told. */
+static bool runs_in_monitor(long pid)
+{
+    struct stat own, theirs;
+    char exe[64];
+    snprintf(exe, sizeof(exe), "/proc/%ld/exe", pid);
+    if (stat("/proc/self/exe", &own) != 0 || stat(exe, &theirs) != 0)
+        return true;
+    return own.st_dev == theirs.st_dev && own.st_ino == theirs.st_ino;
+}
+
 /* A canonical path under /proc. */
 static long proc_lookup(struct linux_process *process, const char *path, const char *rest,
                         bool follow, struct linux_path *out, int depth)
@@ -548,7 +560,14 @@ static long proc_lookup(struct linux_process *process, const char *path, const c
         set_virtual(out, LINUX_PATH_PROC_FILE, "/proc/meminfo");
         return 0;
     }
-    set_host(out, AT_FDCWD, path, false);
+    /* Another process's magic links (fd/N, cwd, exe, root) lead where the
+     * host's do, as natively (fuser, lsof, stat of /proc/PID/fd/0): the
+     * host checks the program may (its uid's processes). Not under --root,
+     * whose files the links would leave; nor for a process of the program's
+     * own run by hermitux-run (a fork child), whose fds, directory and
+     * executable are its monitor's own state, not what the host shows. */
+    bool other = parse_number(name, &pid) && process->root_fd < 0 && !runs_in_monitor(pid);
+    set_host(out, AT_FDCWD, path, other);
     return 0;
 }
 
@@ -1579,8 +1598,9 @@ static long check_procfs(struct linux_process *process, int host_fd, bool follow
     long error = classify(process, real, follow, again, 0);
     if (error)
         return error;
-    if (again->kind == LINUX_PATH_HOST && again->dirfd == AT_FDCWD && !again->trusted &&
-        (strcmp(again->path, real) == 0 || g_str_has_prefix(again->path, "/proc/self/")))
+    if (again->kind == LINUX_PATH_HOST && again->dirfd == AT_FDCWD &&
+        (strcmp(again->path, real) == 0 ||
+         (!again->trusted && g_str_has_prefix(again->path, "/proc/self/"))))
         return 0;
     return 1;
 }

@@ -47,8 +47,17 @@ static void init_limits(struct linux_process *process)
     process->limits[RLIMIT_STACK].rlim_cur = 8ULL << 20;
     process->limits[RLIMIT_STACK].rlim_max = RLIM_INFINITY;
     process->limits[RLIMIT_CORE].rlim_cur = 0;
-    process->limits[RLIMIT_NOFILE].rlim_cur = LINUX_MAX_FDS;
-    process->limits[RLIMIT_NOFILE].rlim_max = LINUX_MAX_FDS;
+    /* The host's, within the fd table; the monitor's own soft limit is
+     * raised to the hard one, so that the host fds behind the program's are
+     * never what runs out first. */
+    struct rlimit *files = &process->limits[RLIMIT_NOFILE];
+    files->rlim_cur = MIN(files->rlim_cur, LINUX_MAX_FDS);
+    files->rlim_max = MIN(files->rlim_max, LINUX_MAX_FDS);
+    struct rlimit host;
+    if (getrlimit(RLIMIT_NOFILE, &host) == 0 && host.rlim_cur < host.rlim_max) {
+        host.rlim_cur = host.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &host);
+    }
     process->limits[RLIMIT_AS].rlim_cur = process->limits[RLIMIT_AS].rlim_max = RLIM_INFINITY;
     process->limits[RLIMIT_DATA].rlim_cur = process->limits[RLIMIT_DATA].rlim_max = RLIM_INFINITY;
 }
@@ -124,7 +133,7 @@ struct linux_process *linux_process_create(struct guest_memory *memory,
     mode_t mask = umask(022);
     umask(mask);
     process->fs.umask = mask;
-    char *base = g_path_get_basename(process->exe_path);
+    char *base = g_path_get_basename(config->started_as ? config->started_as : process->exe_path);
     g_strlcpy(thread->comm, base, sizeof(thread->comm));
     g_free(base);
 

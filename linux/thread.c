@@ -803,11 +803,13 @@ static long sys_exit(struct linux_thread *thread, const uint64_t *args)
 static long sys_sched_getaffinity(struct linux_thread *thread, const uint64_t *args)
 {
     struct linux_process *process = thread->process;
-    if (!is_own_thread(process, (int32_t)args[0]))
+    /* Another process: the host's (guest pids are host pids). */
+    bool own = is_own_thread(process, (int32_t)args[0]);
+    if (!own && !linux_is_other_process((int32_t)args[0]))
         return -ESRCH;
     uint64_t length = MIN(args[1], 8192);
     uint8_t *mask = g_malloc0(MAX(length, 1));
-    long result = syscall(SYS_sched_getaffinity, 0, length, mask);
+    long result = syscall(SYS_sched_getaffinity, own ? 0 : (pid_t)args[0], length, mask);
     if (result < 0)
         result = linux_host_error();
     else if (linux_copy_out(process, args[2], mask, (size_t)result))

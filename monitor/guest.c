@@ -559,6 +559,7 @@ struct guest *guest_create(const struct monitor_options *options, char **error)
     char *exe_path = realpath(options->program, NULL);
     struct linux_config config = {
         .exe_path = exe_path ? exe_path : options->program,
+        .started_as = options->program,
         .brk_start = guest->program.start >= GUEST_MMAP_LOW ? GUEST_SHARED_OBJECT_BRK
                                                             : page_align_up(guest->program.end),
         .mmap_low = GUEST_MMAP_LOW,

@@ -111,3 +111,63 @@ busybox_gzip_roundtrip() {
 }
 custom busybox/gzip-roundtrip busybox_gzip_roundtrip "$DATA/lorem.txt"
 custom busybox/gzip-roundtrip-big busybox_gzip_roundtrip "$FIX/numbers.txt"
+
+# Another (native) process's magic links in /proc lead where the host's do, as natively:
+# stat -L of a sleeper's /proc/PID/fd/0 (a file), cwd and exe; busybox readlink of its fd.
+# (Before, the links were refused: ELOOP, "Too many levels of symbolic links", which fuser
+# printed for every fd of every process.)
+busybox_proc_other_links() {
+    local accel=$1 dir=$2 mode
+    mkdir -p "$dir/cwd"
+    (cd "$dir/cwd" && exec sleep 60 <"$DATA/lorem.txt") &
+    local sleeper=$!
+    local args=(sh -c "stat -L -c '%F %s' /proc/$sleeper/fd/0 /proc/$sleeper/cwd /proc/$sleeper/exe &&
+        readlink /proc/$sleeper/fd/0 && cat /proc/$sleeper/fd/0 | wc -c")
+    for mode in native vm; do
+        if [ "$mode" = native ]; then
+            timeout -k 5 "$TIMEOUT" "$BB" "${args[@]}" >"$dir/$mode.out" 2>&1
+        else
+            timeout -k 5 "$TIMEOUT" "$HERMITUX_RUN" "--accel=$accel" "$BB" "${args[@]}" \
+                >"$dir/$mode.out" 2>&1
+        fi
+        echo "status $?" >>"$dir/$mode.out"
+    done
+    kill "$sleeper" 2>/dev/null
+    wait "$sleeper" 2>/dev/null
+    if ! diff "$dir/native.out" "$dir/vm.out" >"$dir/detail"; then
+        echo "differs from native: $(tr '\n' '|' <"$dir/detail" | cut -c1-200)"
+        return 1
+    fi
+    grep -q '^status 0$' "$dir/vm.out" || {
+        echo "failed natively too: $(tr '\n' '|' <"$dir/vm.out")"
+        return 1
+    }
+}
+custom busybox/proc-other-links busybox_proc_other_links
+
+# A program that dies of a signal: whoever started hermitux-run sees that death (Python's
+# subprocess gives -N), not an exit with 128 + N, as from the native run; and an exit
+# status stays one.
+busybox_signal_death() {
+    local accel=$1 dir=$2 mode script
+    command -v python3 >/dev/null || {
+        echo "python3 not installed"
+        return 77
+    }
+    script='import subprocess, sys
+for code in ("kill -SEGV $$", "kill -TERM $$", "kill -ABRT $$", "exit 3"):
+    print(subprocess.run(sys.argv[1:] + ["sh", "-c", code], stderr=subprocess.DEVNULL).returncode)'
+    for mode in native vm; do
+        if [ "$mode" = native ]; then
+            timeout -k 5 "$TIMEOUT" python3 -c "$script" "$BB" >"$dir/$mode.out" 2>&1
+        else
+            timeout -k 5 "$TIMEOUT" python3 -c "$script" "$HERMITUX_RUN" "--accel=$accel" "$BB" \
+                >"$dir/$mode.out" 2>&1
+        fi
+    done
+    if ! diff "$dir/native.out" "$dir/vm.out" >"$dir/detail"; then
+        echo "differs from native: $(tr '\n' '|' <"$dir/detail" | cut -c1-200)"
+        return 1
+    fi
+}
+custom busybox/signal-death busybox_signal_death
