@@ -47,8 +47,9 @@ struct exec_state_header {
     uint64_t ignored; /* bit N-1: signal N is SIG_IGN */
     struct rlimit limits[RLIM_NLIMITS];
     int32_t nice;
-    uint32_t persona;     /* personality(2) */
-    int32_t sched_policy; /* the calling thread's, which the new program's main thread keeps */
+    uint32_t persona;       /* personality(2) */
+    int32_t sched_policy;   /* the calling thread's, which the new program's main thread keeps */
+    uint32_t strace_prefix; /* the trace names pids already (strace -f's [pid N]) */
     int32_t fd_table_size;
     uint32_t signal_count; /* struct linux_exec_signal entries after the fds */
     struct itimerspec itimers[3];
@@ -261,6 +262,7 @@ static int write_state(struct linux_thread *thread)
         .nice = process->nice,
         .persona = process->persona,
         .sched_policy = thread->sched_policy,
+        .strace_prefix = __atomic_load_n(&process->strace_prefix, __ATOMIC_RELAXED),
         .fd_table_size = atomic_load(&process->fd_table_size),
     };
     memcpy(header.limits, process->limits, sizeof(header.limits));
@@ -343,6 +345,7 @@ int linux_exec_state_load(struct linux_process *process, int state_fd, char **er
     process->nice = header.nice;
     process->persona = header.persona;
     process->main_thread->sched_policy = header.sched_policy;
+    process->strace_prefix = header.strace_prefix != 0;
     /* Linux keeps the table across execve. */
     atomic_store(&process->fd_table_size, CLAMP(header.fd_table_size, 64, LINUX_MAX_FDS));
     for (int signal = 1; signal <= LINUX_NSIG; signal++) {
@@ -406,8 +409,17 @@ static long host_path_for(struct linux_process *process, uint64_t dirfd, const c
     return 0;
 }
 
-static long do_execve(struct linux_thread *thread, uint64_t dirfd, uint64_t path_address,
-                      uint64_t argv_address, uint64_t envp_address, uint64_t flags)
+/* strace shows a successful execve's line, "= 0", before the new program's
+ * first call: the line is written now, the call never returning here. */
+static void trace_exec(struct linux_thread *thread, const struct linux_syscall *call)
+{
+    if (thread->process->strace_file)
+        linux_strace_syscall(thread, call, 0, true);
+}
+
+static long do_execve(struct linux_thread *thread, const struct linux_syscall *call, uint64_t dirfd,
+                      uint64_t path_address, uint64_t argv_address, uint64_t envp_address,
+                      uint64_t flags)
 {
     struct linux_process *process = thread->process;
     const struct linux_host *host = &process->config.host;
@@ -461,6 +473,8 @@ static long do_execve(struct linux_thread *thread, uint64_t dirfd, uint64_t path
         if (!process->fs.cwd_virtual && fchdir(process->fs.cwd_fd) != 0)
             error = linux_host_error();
         if (!error)
+            trace_exec(thread, call);
+        if (!error)
             error = host->exec(host->opaque, path, (char *const *)argv->pdata,
                                (char *const *)envp->pdata, state_fd);
         /* Still here: the exec failed and the program goes on. */
@@ -483,12 +497,14 @@ static long do_execve(struct linux_thread *thread, uint64_t dirfd, uint64_t path
 
 static long sys_execve(struct linux_thread *thread, const uint64_t *args)
 {
-    return do_execve(thread, (uint64_t)EXEC_AT_FDCWD, args[0], args[1], args[2], 0);
+    struct linux_syscall call = {SYS_execve, {args[0], args[1], args[2], 0, 0, 0}};
+    return do_execve(thread, &call, (uint64_t)EXEC_AT_FDCWD, args[0], args[1], args[2], 0);
 }
 
 static long sys_execveat(struct linux_thread *thread, const uint64_t *args)
 {
-    return do_execve(thread, args[0], args[1], args[2], args[3], args[4]);
+    struct linux_syscall call = {SYS_execveat, {args[0], args[1], args[2], args[3], args[4], 0}};
+    return do_execve(thread, &call, args[0], args[1], args[2], args[3], args[4]);
 }
 
 void linux_register_exec(linux_handler *table)

@@ -41,6 +41,7 @@
  *   K sigset out        h sigprocmask how   G getrandom flags   R rlimit resource
  *   j struct rlimit in  L struct rlimit out H output buffer in hex (getrandom)
  *   X fcntl's third argument, by command
+ *   z argv (strings)    Z envp (its address and how many)
  * The result prints in decimal unless the format ends in ":x" (an address).
  */
 struct strace_format {
@@ -59,6 +60,8 @@ static const struct strace_format *format_of(uint64_t number)
         {SYS_write, {"fbu", false, false}},
         {SYS_open, {"som", false, false}},
         {SYS_close, {"f", false, false}},
+        {SYS_execve, {"szZ", false, false}},
+        {SYS_execveat, {"DszZd", false, false}},
         {SYS_stat, {"sS", false, false}},
         {SYS_fstat, {"fS", false, false}},
         {SYS_lstat, {"sS", false, false}},
@@ -232,6 +235,48 @@ static void put_path(struct linux_process *process, GString *out, uint64_t addre
         return;
     }
     put_string_bytes(out, (const uint8_t *)path, strlen(path), false, false);
+}
+
+/* An argv as strace shows it: ["a", "b"], strings cut as any string. */
+static void put_string_array(struct linux_process *process, GString *out, uint64_t address)
+{
+    g_string_append_c(out, '[');
+    for (int i = 0; i < STRACE_ARRAY_LIMIT; i++) {
+        uint64_t entry;
+        if (linux_copy_in(process, address + (uint64_t)i * 8, &entry, sizeof(entry)) != 0) {
+            g_string_append(out, i ? ", ..." : "...");
+            break;
+        }
+        if (!entry)
+            break;
+        if (i)
+            g_string_append(out, ", ");
+        char chunk[STRACE_STRING_LIMIT + 1];
+        long length =
+            guest_read_string(process->memory, entry, chunk, sizeof(chunk), GUEST_ACCESS_USER_READ);
+        if (length >= 0)
+            put_string_bytes(out, (const uint8_t *)chunk, (size_t)length, false, false);
+        else if (length == -EFAULT)
+            put_pointer(out, entry);
+        else if (linux_copy_in(process, entry, chunk, STRACE_STRING_LIMIT) == 0)
+            put_string_bytes(out, (const uint8_t *)chunk, STRACE_STRING_LIMIT, true, false);
+        else
+            put_pointer(out, entry);
+    }
+    g_string_append_c(out, ']');
+}
+
+/* An envp as strace shows it: its address and "/ * N vars * /". */
+static void put_environment(struct linux_process *process, GString *out, uint64_t address)
+{
+    int count = 0;
+    uint64_t entry = 1;
+    while (count < 1000000 &&
+           linux_copy_in(process, address + (uint64_t)count * 8, &entry, sizeof(entry)) == 0 &&
+           entry)
+        count++;
+    put_pointer(out, address);
+    g_string_append_printf(out, " /* %d var%s */", count, count == 1 ? "" : "s");
 }
 
 struct strace_flag {
@@ -883,6 +928,12 @@ static void put_argument(struct linux_process *process, GString *out, const char
         break;
     case 's':
         put_path(process, out, value);
+        break;
+    case 'z':
+        put_string_array(process, out, value);
+        break;
+    case 'Z':
+        put_environment(process, out, value);
         break;
     case 'b':
         put_buffer(process, out, value, args[index + 1], false);

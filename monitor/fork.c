@@ -160,7 +160,7 @@ static int environment_fd(char *const envp[])
 
 /* The hidden options that make a new monitor what this one is. */
 static GPtrArray *exec_arguments(const struct guest *guest, const char *path, char *const argv[],
-                                 int env_fd, int state_fd, const char *gdb_session)
+                                 int env_fd, int state_fd, int strace_fd, const char *gdb_session)
 {
     const struct monitor_options *options = guest->options;
     GPtrArray *args = g_ptr_array_new_with_free_func(g_free);
@@ -174,8 +174,11 @@ static GPtrArray *exec_arguments(const struct guest *guest, const char *path, ch
         g_ptr_array_add(args, g_strdup("--verbose"));
     if (options->core_path)
         g_ptr_array_add(args, g_strdup_printf("--core=%s", options->core_path));
-    /* A trace to stderr goes on (one to a FILE would be truncated). */
-    if (options->strace && !options->strace_path)
+    /* The trace goes on: to stderr, or to the FILE as an open fd (opening
+     * it again would truncate it). */
+    if (strace_fd >= 0)
+        g_ptr_array_add(args, g_strdup_printf("--exec-strace-fd=%d", strace_fd));
+    else if (options->strace)
         g_ptr_array_add(args, g_strdup("--strace"));
     if (options->timeout > 0)
         g_ptr_array_add(args, g_strdup_printf("--timeout=%g", options->timeout));
@@ -216,7 +219,13 @@ long monitor_guest_exec(void *opaque, const char *path, char *const argv[], char
         g_free(gdb_session);
         return error;
     }
-    GPtrArray *args = exec_arguments(guest, path, argv, env_fd, state_fd, gdb_session);
+    /* A trace into a file: an inheritable copy of its fd (stderr is inherited). */
+    int strace_fd = -1;
+    if (guest->strace_file && guest->strace_file != stderr) {
+        fflush(guest->strace_file);
+        strace_fd = dup(fileno(guest->strace_file));
+    }
+    GPtrArray *args = exec_arguments(guest, path, argv, env_fd, state_fd, strace_fd, gdb_session);
     /* The signals forwarded to the program stay blocked across the execve
      * (they are already in this thread): one sent now stays pending and
      * the new monitor's forwarder gives it to the new program, as Linux

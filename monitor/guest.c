@@ -5,6 +5,7 @@
 
 #include <cpuid.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <glib.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -549,7 +550,14 @@ struct guest *guest_create(const struct monitor_options *options, char **error)
         goto fail;
 
     if (options->strace) {
-        guest->strace_file = options->strace_path ? fopen(options->strace_path, "we") : stderr;
+        /* After an execve the trace goes on in the same file, appended. */
+        if (options->strace_fd > 0) { /* (0: options zeroed by their maker) */
+            guest->strace_file = fdopen(options->strace_fd, "a");
+            if (guest->strace_file)
+                fcntl(options->strace_fd, F_SETFD, FD_CLOEXEC);
+        } else {
+            guest->strace_file = options->strace_path ? fopen(options->strace_path, "we") : stderr;
+        }
         if (!guest->strace_file) {
             *error = g_strdup_printf("cannot write the trace to %s: %s", options->strace_path,
                                      g_strerror(errno));

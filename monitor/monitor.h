@@ -40,6 +40,7 @@ struct monitor_options {
     int max_threads;     /* --max-threads N: clone fails with EAGAIN beyond */
     bool strace;         /* --strace[=FILE]: trace the program's syscalls */
     char *strace_path;   /* FILE of --strace=FILE, NULL for stderr */
+    int strace_fd;       /* after an execve: the trace FILE, open (-1 or 0: none) */
     bool net_none;       /* --net=none: no AF_INET/AF_INET6 sockets for the program */
     char *program;       /* PROGRAM as given, or as found along PATH (then with a slash) */
     char **program_argv; /* PROGRAM ARGS..., NULL-terminated */

@@ -359,6 +359,7 @@ enum monitor_parse_result monitor_parse_options(int argc, char **argv, char **en
                                                 struct monitor_options *options, char **error)
 {
     memset(options, 0, sizeof(*options));
+    options->strace_fd = -1;
     strace_requested = FALSE;
     g_clear_pointer(&strace_target, g_free);
     char *accel = NULL, *memory = NULL, *kernel = NULL, *gdb = NULL, *core = NULL, *net = NULL,
@@ -370,7 +371,7 @@ enum monitor_parse_result monitor_parse_options(int argc, char **argv, char **en
     /* Hidden: how a guest execve starts the next monitor (monitor/fork.c). */
     int exec_state_fd = -1;
     char *exec_path = NULL, *exec_gdb = NULL;
-    int exec_env_fd = -1;
+    int exec_env_fd = -1, exec_strace_fd = -1;
     gboolean verbose = FALSE, clear_env = FALSE, version = FALSE;
     GOptionEntry entries[] = {
         {"accel", 0, 0, G_OPTION_ARG_STRING, &accel,
@@ -427,6 +428,7 @@ enum monitor_parse_result monitor_parse_options(int argc, char **argv, char **en
         {"exec-state", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_INT, &exec_state_fd, NULL, NULL},
         {"exec-path", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_FILENAME, &exec_path, NULL, NULL},
         {"exec-env-fd", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_INT, &exec_env_fd, NULL, NULL},
+        {"exec-strace-fd", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_INT, &exec_strace_fd, NULL, NULL},
         {"exec-gdb", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_STRING, &exec_gdb, NULL, NULL},
         {NULL, 0, 0, 0, NULL, NULL, NULL},
     };
@@ -562,7 +564,8 @@ enum monitor_parse_result monitor_parse_options(int argc, char **argv, char **en
         goto out;
     }
     options->max_threads = max_threads;
-    options->strace = strace_requested;
+    options->strace = strace_requested || exec_strace_fd >= 0;
+    options->strace_fd = exec_strace_fd;
     if (strace_target) {
         /* Absolute now: the program's chdir must not move the trace. */
         options->strace_path = g_canonicalize_filename(strace_target, NULL);

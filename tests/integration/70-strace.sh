@@ -173,3 +173,27 @@ strace_clone_vm() {
     fi
 }
 custom strace/clone-vm strace_clone_vm
+
+# A fork child that execs, traced into a FILE: the trace goes on in the file after the
+# execve (the new monitor appends to it; it opened the file again before, truncating it, or
+# stopped), the execve line reads as strace's (path, argv, the environment's count, "= 0"),
+# and the exec'd program's calls and exit keep the child's "[pid N]".
+strace_exec_to_file() {
+    local accel=$1 dir=$2 child
+    "$HERMITUX_RUN" --accel="$accel" --strace="$dir/trace" "$BB" sh -c \
+        "$BB echo one two >/dev/null; echo done" >"$dir/out" 2>"$dir/err" || {
+        echo "exited $?: $(head -c 200 "$dir/err")"
+        return 1
+    }
+    child=$(sed -nE 's/^\[pid +([0-9]+)\] execve\(.*/\1/p' "$dir/trace" | head -n 1)
+    expect "$dir" trace \
+        "^\\[pid +[0-9]+\\] execve\\(\"$BB\", \\[\"$BB\", \"echo\", \"one\", \"two\"\\], 0x[0-9a-f]+ /\\* [0-9]+ vars \\*/\\) += 0$" \
+        "^\\[pid +$child\\] write\\(1, \"one two\\\\n\", 8\\) += 8$" \
+        "^\\[pid +$child\\] \\+\\+\\+ exited with 0 \\+\\+\\+$" \
+        '^\[pid +[0-9]+\] write\(1, "done\\n", 5\) += 5$' || return 1
+    if ! tail -n 1 "$dir/trace" | grep -Eq '^\[pid +[0-9]+\] \+\+\+ exited with 0 \+\+\+$'; then
+        echo "the trace does not end with the shell's exit: $(tail -n 1 "$dir/trace")"
+        return 1
+    fi
+}
+custom strace/exec-to-file strace_exec_to_file
