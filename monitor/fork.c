@@ -247,6 +247,8 @@ long monitor_guest_exec(void *opaque, const char *path, char *const argv[], char
     pthread_sigmask(SIG_SETMASK, &saved, NULL);
     g_ptr_array_free(args, TRUE);
     close(env_fd);
+    if (strace_fd >= 0)
+        close(strace_fd);
     if (gdb_session)
         g_free(guest->exec_handover(guest->exec_handover_opaque, true));
     g_free(gdb_session);
