@@ -506,6 +506,14 @@ void linux_register_exec(linux_handler *table);
 void linux_register_thread(linux_handler *table);
 void linux_register_futex(linux_handler *table);
 void linux_register_signalfd(linux_handler *table);
+void linux_register_ipc(linux_handler *table);
+
+/* Where a mapping of len bytes the program asks for at address goes (mm_lock
+ * held): there (replacing what is mapped with replace, else EINVAL if
+ * anything is), or anywhere free in the mmap area when address is 0
+ * (ENOMEM if nowhere). shmat's placement. */
+long linux_mm_place(struct linux_process *process, uint64_t address, uint64_t len, bool replace,
+                    uint64_t *start);
 
 /* ---- signalfd.c ---- */
 

@@ -124,6 +124,27 @@ static bool range_free(const struct linux_process *process, uint64_t start, uint
            found == start;
 }
 
+long linux_mm_place(struct linux_process *process, uint64_t address, uint64_t len, bool replace,
+                    uint64_t *start)
+{
+    if (!address)
+        return guest_find_free(process->memory, len, process->config.mmap_low,
+                               process->config.mmap_high, true, start)
+                   ? 0
+                   : -ENOMEM;
+    if (!in_user_space(address, len) || touches_protected(process, address, address + len))
+        return -EINVAL;
+    if (replace) {
+        int unmapped = guest_unmap(process->memory, address, len);
+        if (unmapped != 0)
+            return unmapped;
+    } else if (!range_free(process, address, len)) {
+        return -EINVAL;
+    }
+    *start = address;
+    return 0;
+}
+
 /* The host's vm.overcommit_memory, read once: 1 never refuses. */
 static int host_overcommit_mode(void)
 {

@@ -31,6 +31,7 @@ static void build_table_once(void)
         linux_register_thread(syscall_table);
         linux_register_futex(syscall_table);
         linux_register_signalfd(syscall_table);
+        linux_register_ipc(syscall_table);
         linux_register_signal(syscall_table);
         g_once_init_leave(&built, 1);
     }

@@ -304,6 +304,43 @@ int guest_map_file(struct guest_memory *memory, uint64_t start, uint64_t len, in
     return result;
 }
 
+/* Moves the piece of a host shared mapping for [gva, gva + pages) behind
+ * the run's frames. */
+static int move_run(struct guest_memory *memory, uint64_t gva, uint64_t frame, uint64_t pages,
+                    void *opaque)
+{
+    const struct attach *attach = opaque;
+    uint8_t *from = (uint8_t *)(uintptr_t)attach->offset + (gva - attach->start);
+    void *host = memory->ram + frame * GUEST_PAGE_SIZE;
+    if (mremap(from, pages * GUEST_PAGE_SIZE, pages * GUEST_PAGE_SIZE,
+               MREMAP_MAYMOVE | MREMAP_FIXED, host) == MAP_FAILED)
+        return -errno;
+    frames_mark_file(memory, frame, pages);
+    return 0;
+}
+
+int guest_map_host_shared(struct guest_memory *memory, uint64_t start, uint64_t len, int prot,
+                          enum guest_region_kind kind, const char *name, void *host, uint64_t dev,
+                          uint64_t ino)
+{
+    MEMORY_LOCKED(memory);
+    if ((uintptr_t)host % GUEST_PAGE_SIZE != 0 || len % GUEST_PAGE_SIZE != 0)
+        return -EINVAL;
+    struct region_file file = {dev, ino, 0, MAP_SHARED};
+    int opened = prot | GUEST_PROT_READ | GUEST_PROT_USER;
+    int result = map_fresh_frames(memory, start, len, opened, kind, name, &file);
+    if (result != 0)
+        return result;
+    struct attach attach = {start, -1, (uint64_t)(uintptr_t)host, MAP_SHARED};
+    result = for_each_frame_run(memory, start, start + len, false, move_run, &attach);
+    if (result == 0 && opened != prot)
+        result = guest_protect(memory, start, len, prot);
+    /* Pieces already moved go with the frames (anonymous memory back). */
+    if (result != 0)
+        guest_unmap(memory, start, len);
+    return result;
+}
+
 static int sync_run(struct guest_memory *memory, uint64_t gva, uint64_t frame, uint64_t pages,
                     void *opaque)
 {

@@ -213,6 +213,20 @@ int guest_map_file(struct guest_memory *memory, uint64_t start, uint64_t len, in
                    uint64_t file_size, bool shared);
 
 /*
+ * Maps [start, start + len) over host, a host shared mapping of len bytes
+ * that has no fd (a System V shared memory segment the monitor attached):
+ * fresh frames, behind which the host's pages are moved (mremap), so that
+ * the program, the monitor and every process attached share them. The
+ * region is a shared file mapping of (dev, ino), as /proc/PID/maps names
+ * it. Whatever is not moved stays at host (the caller detaches it);
+ * unmapping gives the frames anonymous memory again, which detaches the
+ * host's piece. 0 or -errno.
+ */
+int guest_map_host_shared(struct guest_memory *memory, uint64_t start, uint64_t len, int prot,
+                          enum guest_region_kind kind, const char *name, void *host, uint64_t dev,
+                          uint64_t ino);
+
+/*
  * A not-present page fault at gva (write: a write; fetch: an instruction
  * fetch; else a read) of the program or the guest kernel. MAPPED: the page
  * was an untouched page of memory backed at first touch that the access

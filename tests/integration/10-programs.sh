@@ -39,6 +39,7 @@ program stdin_echo-binary --stdin @FIX@/binary.gz -- stdin_echo
 program stdin_echo-empty -- stdin_echo
 program syscall_unsupported -- syscall_unsupported
 program process_calls -- process_calls
+program sysv_ipc -- sysv_ipc
 # fork, vfork, execve (fds, #! scripts, errors), wait statuses: each guest process is a
 # host process with a VM of its own.
 program processes --tmpdir -- processes all @TMP@
