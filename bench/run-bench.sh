@@ -37,6 +37,7 @@
 #   BENCH_THREAD_ITERS=1500000000 thread_work split: CPU work over 1 and 2 threads
 #   BENCH_THREAD_REPS=3          runs per configuration and thread count (median)
 #   BENCH_PINGPONG=20000         mutex/condvar hand-overs between two threads
+#   BENCH_SPAWN=1000             threads created and joined one after the other
 #   BENCH_CLOCK_CALLS=2000000    clock_gettime() calls of section 9 (BENCH_IO_REPS=3 runs)
 #   BENCH_PIPE_MB=100            size of the file cat writes through a pipe
 #   BENCH_TOUCH_MB=300           fresh heap touched page by page
@@ -75,6 +76,7 @@ HTTP_REPS=${BENCH_HTTP_REPS:-3}
 THREAD_ITERS=${BENCH_THREAD_ITERS:-1500000000}
 THREAD_REPS=${BENCH_THREAD_REPS:-3}
 PINGPONG=${BENCH_PINGPONG:-20000}
+SPAWN=${BENCH_SPAWN:-1000}
 CLOCK_CALLS=${BENCH_CLOCK_CALLS:-2000000}
 IO_REPS=${BENCH_IO_REPS:-3}
 PIPE_MB=${BENCH_PIPE_MB:-100}
@@ -832,27 +834,31 @@ echo
 # CPU-bound work split over 2 threads: the speed-up over 1 thread, against the native
 # speed-up in the same run (tcg runs one thread at a time by design: ~1x); and a mutex
 # ping-pong between two threads (every hand-over is a futex wake and wait).
-echo "== 8. threads: thread_work split 1 and 2 over $THREAD_ITERS, pingpong $PINGPONG;" \
-    "median of $THREAD_REPS runs"
+echo "== 8. threads: thread_work split 1 and 2 over $THREAD_ITERS, pingpong $PINGPONG," \
+    "spawn $SPAWN (threads created and joined in turn); median of $THREAD_REPS runs"
 check_output "$PROGRAMS/thread_work" split 2 1000000
-printf '   %-8s %10s %10s %9s %12s
-' config 1thread_s 2threads_s speed-up pingpong_ms
-declare -A SPEEDUP=() PINGPONG_MS=()
+check_output "$PROGRAMS/thread_work" spawn 10
+printf '   %-8s %10s %10s %9s %12s %10s
+' config 1thread_s 2threads_s speed-up pingpong_ms spawn_ms
+declare -A SPEEDUP=() PINGPONG_MS=() SPAWN_MS=()
 for i in "${!CONFIG_NAMES[@]}"; do
     c=${CONFIG_NAMES[$i]}
     # shellcheck disable=SC2086
     if out=$("$TIMER" -n "$THREAD_REPS" -w 0 -- \
         ${CONFIG_PREFIX[$i]} "$PROGRAMS/thread_work" split 1 "$THREAD_ITERS" \
         --- ${CONFIG_PREFIX[$i]} "$PROGRAMS/thread_work" split 2 "$THREAD_ITERS" \
-        --- ${CONFIG_PREFIX[$i]} "$PROGRAMS/thread_work" pingpong "$PINGPONG"); then
+        --- ${CONFIG_PREFIX[$i]} "$PROGRAMS/thread_work" pingpong "$PINGPONG" \
+        --- ${CONFIG_PREFIX[$i]} "$PROGRAMS/thread_work" spawn "$SPAWN"); then
         t1=$(echo "$out" | sed -n 1p | cut -d' ' -f1)
         t2=$(echo "$out" | sed -n 2p | cut -d' ' -f1)
         tp=$(echo "$out" | sed -n 3p | cut -d' ' -f1)
+        ts=$(echo "$out" | sed -n 4p | cut -d' ' -f1)
         SPEEDUP[$c]=$(calc "$t1 / $t2" 2)
         PINGPONG_MS[$c]=$(calc "$tp / 1e6" 1)
-        printf '   %-8s %10s %10s %9s %12s
+        SPAWN_MS[$c]=$(calc "$ts / 1e6" 1)
+        printf '   %-8s %10s %10s %9s %12s %10s
 ' "$c" "$(calc "$t1 / 1e9" 2)" "$(calc "$t2 / 1e9" 2)" \
-            "${SPEEDUP[$c]}" "${PINGPONG_MS[$c]}"
+            "${SPEEDUP[$c]}" "${PINGPONG_MS[$c]}" "${SPAWN_MS[$c]}"
     else
         fail "$c: thread_work failed"
     fi
@@ -868,6 +874,13 @@ if have tcg; then
     row "threads" "mutex ping-pong, tcg vs native" "${PINGPONG_MS[tcg]:-n/a} ms" \
         "${PINGPONG_MS[native]:-n/a} ms" "$(ratio "${PINGPONG_MS[tcg]:-}" "${PINGPONG_MS[native]:-}" 0)" "" ""
 fi
+# Issue 11: at least as fast as qemu-user on every workload.
+for c in kvm tcg; do
+    have "$c" && have qemu || continue
+    r=$(ratio "${SPAWN_MS[$c]:-}" "${SPAWN_MS[qemu]:-}")
+    row "threads" "$SPAWN threads spawned in turn, $c vs qemu-x86_64" "${SPAWN_MS[$c]:-n/a} ms" \
+        "${SPAWN_MS[qemu]:-n/a} ms" "$r" "<= 1.00" "$(verdict "$r" 1.00)"
+done
 echo
 
 # --- 9. I/O and memory -----------------------------------------------------------------

@@ -270,6 +270,7 @@ program thread_end-max-threads --opt --max-threads=3 --vm-stdout @DATA@/thread_e
     -- thread_end limit
 program thread_work-split -- thread_work split 4 20000000
 program thread_work-pingpong -- thread_work pingpong 2000
+program thread_work-spawn -- thread_work spawn 300
 program thread_end-fork -- thread_end fork
 program thread_end-vfork -- thread_end vfork
 # Pseudo-terminals (expect, script and terminal emulators open them).

@@ -75,6 +75,24 @@ int main(int argc, char **argv)
         printf("token %ld\n", token);
         return 0;
     }
-    fprintf(stderr, "usage: thread_work split THREADS ITERATIONS | pingpong ROUNDS\n");
+    /* Threads created and joined one after the other, as a program that
+     * starts a short-lived thread per task: the cost of a thread's life. */
+    if (argc == 3 && strcmp(argv[1], "spawn") == 0) {
+        long count = atol(argv[2]);
+        struct slice slice = {0, 1, 0};
+        uint64_t sum = 0;
+        for (long i = 0; i < count; i++) {
+            slice.first = (uint64_t)i;
+            pthread_t id;
+            if (pthread_create(&id, NULL, work, &slice) != 0)
+                return 1;
+            pthread_join(id, NULL);
+            sum += slice.sum;
+        }
+        printf("spawned %ld, checksum %llu\n", count, (unsigned long long)sum);
+        return 0;
+    }
+    fprintf(stderr,
+            "usage: thread_work split THREADS ITERATIONS | pingpong ROUNDS | spawn THREADS\n");
     return 2;
 }
