@@ -1859,7 +1859,7 @@ static struct tcg_accel *take_spare(struct tcg_vm *vm, const struct cpu_state *s
 {
     struct tcg_accel *found = NULL;
     g_mutex_lock(&vm->lock);
-    for (GList *link = vm->spares.head; link && !found; link = link->next) {
+    for (GList *link = vm->spares.head; link; link = link->next) {
         struct tcg_accel *spare = link->data;
         bool same = true;
         for (int i = 0; i < 6 && same; i++)
@@ -1867,7 +1867,8 @@ static struct tcg_accel *take_spare(struct tcg_vm *vm, const struct cpu_state *s
                    state_segment((struct cpu_state *)state, i)->selector;
         if (same) {
             found = spare;
-            g_queue_delete_link(&vm->spares, link);
+            g_queue_delete_link(&vm->spares, link); /* frees link: the loop ends here */
+            break;
         }
     }
     if (found) {
