@@ -143,8 +143,8 @@ result_skip() {
 result_fail() {
     echo "FAIL [$1] $2: $3"
     if [ -n "${4:-}" ] && [ -s "$4" ]; then
-        head -n 20 "$4" | sed 's/^/    /'
-        [ "$(wc -l <"$4")" -gt 20 ] && echo "    ..."
+        head -n 40 "$4" | sed 's/^/    /'
+        [ "$(wc -l <"$4")" -gt 40 ] && echo "    ..."
     fi
     failed=$((failed + 1))
 }

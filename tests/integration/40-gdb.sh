@@ -59,6 +59,8 @@ expect() {
                 echo "end of $file:"
                 tail -n 12 "$dir/$file"
                 [ -s "$dir/err" ] && echo "end of the monitor's stderr:" && tail -n 5 "$dir/err"
+                [ -s "$dir/remote.log" ] && echo "end of gdb's packet log:" &&
+                    tail -n 16 "$dir/remote.log" | cut -c1-160
             } >"$dir/detail"
             return 1
         fi

@@ -19,8 +19,10 @@ signal_session() {
     local program=$GDB_PROGRAMS/gdb-$libc/${SESSION_PROGRAM:-signalee}
     # shellcheck disable=SC2086
     start_monitor "$dir" --accel="$accel" -S "$program" $program_args
+    # gdb's packet log of the session, for the detail of a failure.
     timeout -k 5 "$TIMEOUT" gdb -batch -nx -ex "set pagination off" -ex "file $program" \
-        -ex "target remote $dir/gdb.sock" "$@" >"$dir/gdb.out" 2>&1
+        -ex "set remotelogfile $dir/remote.log" -ex "target remote $dir/gdb.sock" "$@" \
+        >"$dir/gdb.out" 2>&1
     finish_monitor "$dir"
     # The last session's port must not be read for this one's.
     rm -f "$dir/gdbserver.err"
@@ -266,9 +268,26 @@ gdb_follow_fork_child() {
 # gdbserver. (When the child's inferior is gone gdb closes the guest kernel's file, which
 # only hermitux-run lists as a library, while the parent runs: gdb itself refuses that
 # with a warning, whose two lines are taken out here.)
+#
+# Known intermittent (twice in CI, never in ~60 runs here): the parent's last `continue`
+# from waitpid was reported as a second "hit Breakpoint 1.1" at waitpid, the child's
+# SIGCHLD racing with gdb's step over the breakpoint. Until that is understood, a failed
+# session is kept (first-attempt/, with gdb's packet log) and run once more; two failures
+# in a row fail the case.
 gdb_detach_on_fork_off() {
-    local accel=$1 dir=$2 libc=$3
+    local accel=$1 dir=$2 libc=$3 reason
     have_gdbserver || return 77
+    if reason=$(detach_on_fork_off_session "$accel" "$dir" "$libc"); then
+        return 0
+    fi
+    rm -rf "$dir/first-attempt" && mkdir -p "$dir/first-attempt"
+    cp "$dir"/gdb.out* "$dir"/remote.log "$dir"/err "$dir/first-attempt/" 2>/dev/null
+    echo "first attempt: $reason" >"$dir/first-attempt/reason"
+    detach_on_fork_off_session "$accel" "$dir" "$libc"
+}
+
+detach_on_fork_off_session() {
+    local accel=$1 dir=$2 libc=$3
     SESSION_PROGRAM=forker signal_session "$accel" "$dir" "$libc" "" \
         -ex 'set detach-on-fork off' -ex 'break waitpid' -ex 'break child_work' -ex continue \
         -ex 'info inferiors' -ex 'inferior 2' -ex 'bt 1' -ex continue -ex bt -ex continue \
