@@ -596,7 +596,14 @@ static void run_finished(struct run *run, bool last)
 {
     if (!last)
         return;
-    if (run->forked_child) {
+    /* Read under the lock that monitor_run takes next (wait_for_vcpu_threads):
+     * the hand-off through the main loop is GLib's, which ThreadSanitizer
+     * does not see, and main() reuses the run's stack once monitor_run is
+     * back (monitor_exit_as_program). */
+    g_mutex_lock(&run->lock);
+    bool forked_child = run->forked_child;
+    g_mutex_unlock(&run->lock);
+    if (forked_child) {
         int signal = 0;
         int status = run_status(run, &signal);
         debugger_free(run->debugger); /* a followed child's: gdb hears of the end first */
