@@ -1826,42 +1826,50 @@ static int open_engine(struct tcg_accel *tcg, char **error)
 static void disarm_debug_hooks(struct tcg_accel *tcg);
 static struct cpu_segment *state_segment(struct cpu_state *state, int index);
 
+/* tcg is no longer one of vm's engines (a step looks at the members);
+ * true when it was the last. vm->lock held (or a fork's child, see
+ * tcg_destroy). */
+static bool leave_vm_locked(struct tcg_vm *vm, struct tcg_accel *tcg)
+{
+    g_queue_remove(&vm->members, tcg);
+    if (vm->stepper == tcg)
+        vm->stepper = NULL;
+    return --vm->engines == 0;
+}
+
 /* Puts tcg among vm's spares, if it can serve again; false: close it. A
  * fork's child keeps none (the parent's VM is a copy there, whose lock
- * another thread of the parent may have held at the fork). */
+ * another thread of the parent may have held at the fork). Never the last
+ * engine: the VM goes with that one, spares included. */
 static bool retire(struct tcg_accel *tcg)
 {
     struct tcg_vm *vm = tcg->vm;
     if (!tcg->uc || tcg->engine_tainted || vm->creator != getpid() || current_cpl(tcg) != 3)
         return false;
-    g_mutex_lock(&vm->lock);
-    bool kept = vm->engines > 1 && g_queue_get_length(&vm->spares) < TCG_SPARE_ENGINES;
-    g_mutex_unlock(&vm->lock);
-    if (!kept)
-        return false;
+    /* What was the ended thread's alone; harmless on an engine then closed. */
     disarm_debug_hooks(tcg);
     tcg->single_step = tcg->step_after_syscall = tcg->trap_after_syscall = false;
     tcg->skip_breakpoint = tcg->counted_run = false;
     g_mutex_lock(&vm->lock);
-    g_queue_remove(&vm->members, tcg);
-    if (vm->stepper == tcg)
-        vm->stepper = NULL;
-    vm->engines--;
-    g_queue_push_tail(&vm->spares, tcg);
+    bool kept = vm->engines > 1 && g_queue_get_length(&vm->spares) < TCG_SPARE_ENGINES;
+    if (kept) {
+        leave_vm_locked(vm, tcg);
+        g_queue_push_tail(&vm->spares, tcg);
+    }
     g_mutex_unlock(&vm->lock);
-    return true;
+    return kept;
 }
 
-/* A spare whose segments are those of state (loading others needs the GDT,
- * read through guest memory in a run: see tcg_set_state), back among vm's
- * engines; NULL if there is none. */
+/* A spare at the privilege level and with the segments of state (loading
+ * others needs the GDT, read through guest memory in a run: see
+ * tcg_set_state), back among vm's engines; NULL if there is none. */
 static struct tcg_accel *take_spare(struct tcg_vm *vm, const struct cpu_state *state)
 {
     struct tcg_accel *found = NULL;
     g_mutex_lock(&vm->lock);
     for (GList *link = vm->spares.head; link; link = link->next) {
         struct tcg_accel *spare = link->data;
-        bool same = true;
+        bool same = current_cpl(spare) == (int)(state->cs.selector & 3);
         for (int i = 0; i < 6 && same; i++)
             same = spare->segments[i].selector ==
                    state_segment((struct cpu_state *)state, i)->selector;
@@ -1895,11 +1903,9 @@ static void free_engine(struct tcg_accel *tcg)
     g_free(tcg);
 }
 
-static void tcg_destroy(struct accel *accel)
+/* Closes tcg, and the VM with its spares after the last engine. */
+static void close_engine(struct tcg_accel *tcg)
 {
-    struct tcg_accel *tcg = tcg_of(accel);
-    if (!tcg || retire(tcg))
-        return;
     struct tcg_vm *vm = tcg->vm;
     /* A fork's child drops the parent's engine of the forking thread: the
      * VM's lock may have been held by another of the parent's threads at
@@ -1907,10 +1913,7 @@ static void tcg_destroy(struct accel *accel)
     bool forked = vm->creator != getpid();
     if (!forked)
         g_mutex_lock(&vm->lock);
-    g_queue_remove(&vm->members, tcg); /* a step looks at the members */
-    if (vm->stepper == tcg)
-        vm->stepper = NULL;
-    bool last = --vm->engines == 0;
+    bool last = leave_vm_locked(vm, tcg);
     if (!forked)
         g_mutex_unlock(&vm->lock);
     struct guest_memory *memory = tcg->memory;
@@ -1926,6 +1929,13 @@ static void tcg_destroy(struct accel *accel)
         g_cond_clear(&vm->changed);
         g_free(vm);
     }
+}
+
+static void tcg_destroy(struct accel *accel)
+{
+    struct tcg_accel *tcg = tcg_of(accel);
+    if (tcg && !retire(tcg))
+        close_engine(tcg);
 }
 
 static void code_written_by_monitor(void *opaque, uint64_t gpa);
@@ -2998,12 +3008,12 @@ static struct accel *tcg_create_vcpu(struct accel *parent_accel, char **error)
     struct tcg_accel *tcg = take_spare(parent->vm, &state);
     if (tcg) {
         /* At the parent's privilege level with its segments already: no
-         * iretq to get there (load_engine_state). */
-        if (current_cpl(tcg) == (int)(state.cs.selector & 3) &&
-            tcg_set_state(&tcg->base, &state, CPU_STATE_ALL) == 0 &&
+         * iretq to get there (load_engine_state). One that refuses the
+         * state is closed, not kept. */
+        if (tcg_set_state(&tcg->base, &state, CPU_STATE_ALL) == 0 &&
             tcg_set_fpu(&tcg->base, &fpu) == 0)
             return &tcg->base;
-        tcg_destroy(&tcg->base);
+        close_engine(tcg);
     }
     tcg = tcg_new_engine(parent->memory, parent->vm, error);
     if (!tcg)
