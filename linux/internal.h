@@ -37,6 +37,10 @@ int linux_pid(void);
 /* pid 0 or the program's own pid. */
 bool linux_is_self(int64_t pid);
 
+/* Whether tid, named by the program, is the program or one of its threads
+ * (0, its pid, a tid of its own). */
+bool linux_is_own_thread(struct linux_process *process, int64_t tid);
+
 /* Whether pid, named by the program, is a host process or thread other than
  * the program itself: the host answers for those, as guest pids are host
  * pids (its permission checks are the program's). The monitor's own threads

@@ -144,10 +144,10 @@ static long prlimit_other(struct linux_process *process, int32_t pid, uint64_t r
 static long prlimit_common(struct linux_process *process, uint64_t pid, uint64_t resource,
                            uint64_t new_address, uint64_t old_address)
 {
-    if (!linux_is_self((int32_t)pid) && resource < RLIM_NLIMITS)
-        return prlimit_other(process, (int32_t)pid, resource, new_address, old_address);
     if (!linux_is_self((int32_t)pid))
-        return -ESRCH;
+        return resource < RLIM_NLIMITS
+                   ? prlimit_other(process, (int32_t)pid, resource, new_address, old_address)
+                   : -ESRCH;
     if (resource >= RLIM_NLIMITS)
         return -EINVAL;
     struct rlimit limit;
@@ -518,7 +518,7 @@ static long capabilities_call(struct linux_thread *thread, const uint64_t *args,
     if (set && linux_copy_in(process, args[1], data, count * sizeof(data[0])))
         return -EFAULT;
     int pid = header.pid;
-    if (linux_is_self(pid) || linux_thread_find(process, pid))
+    if (linux_is_own_thread(process, pid))
         header.pid = 0;
     else if (!linux_is_other_process(pid) || set)
         return -EPERM;
@@ -539,7 +539,6 @@ static long capabilities_call(struct linux_thread *thread, const uint64_t *args,
         if (result < 0)
             result = linux_host_error();
     }
-    header.pid = pid;
     if (linux_copy_out(process, args[0], &header.version, sizeof(header.version)))
         return -EFAULT;
     if (result == 0 && !set && args[1] &&
@@ -604,7 +603,7 @@ static long sys_sched_yield(struct linux_thread *thread, const uint64_t *args)
 static long sys_sched_setaffinity(struct linux_thread *thread, const uint64_t *args)
 {
     struct linux_process *process = thread->process;
-    if (!linux_is_self((int32_t)args[0]) && !linux_thread_find(process, (int32_t)args[0]))
+    if (!linux_is_own_thread(process, (int32_t)args[0]))
         return host_affinity((int32_t)args[0], args[1], args[2], process);
     if (args[1] == 0)
         return -EINVAL;
@@ -757,7 +756,7 @@ static long sys_sched_rr_get_interval(struct linux_thread *thread, const uint64_
  * group or a user, or another process, is the host's to answer. */
 static bool names_program(struct linux_process *process, int which, int32_t who)
 {
-    return which == PRIO_PROCESS && (linux_is_self(who) || linux_thread_find(process, who));
+    return which == PRIO_PROCESS && linux_is_own_thread(process, who);
 }
 
 static long host_priority(long number, const uint64_t *args)

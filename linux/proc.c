@@ -522,10 +522,18 @@ static bool names_memory(const char *rest)
  * hermitux-run's): true too when that cannot be told. */
 static bool runs_in_monitor(long pid)
 {
-    struct stat own, theirs;
+    /* hermitux-run's own file, looked up once (fuser asks for every fd of
+     * every process). */
+    static struct stat own;
+    static gsize own_known;
+    if (g_once_init_enter(&own_known)) {
+        gsize known = stat("/proc/self/exe", &own) == 0 ? 1 : 2;
+        g_once_init_leave(&own_known, known);
+    }
+    struct stat theirs;
     char exe[64];
     snprintf(exe, sizeof(exe), "/proc/%ld/exe", pid);
-    if (stat("/proc/self/exe", &own) != 0 || stat(exe, &theirs) != 0)
+    if (own_known != 1 || stat(exe, &theirs) != 0)
         return true;
     return own.st_dev == theirs.st_dev && own.st_ino == theirs.st_ino;
 }

@@ -217,9 +217,9 @@ struct linux_thread *linux_thread_find(struct linux_process *process, int tid)
 }
 
 /* Whether tid names a live thread of the program (0: the caller). */
-static bool is_own_thread(struct linux_process *process, int64_t tid)
+bool linux_is_own_thread(struct linux_process *process, int64_t tid)
 {
-    return tid == 0 || tid == linux_pid() || linux_thread_find(process, (int)tid);
+    return linux_is_self(tid) || linux_thread_find(process, (int)tid);
 }
 
 /* ---- processes sharing memory ----------------------------------------------- */
@@ -804,7 +804,7 @@ static long sys_sched_getaffinity(struct linux_thread *thread, const uint64_t *a
 {
     struct linux_process *process = thread->process;
     /* Another process: the host's (guest pids are host pids). */
-    bool own = is_own_thread(process, (int32_t)args[0]);
+    bool own = linux_is_own_thread(process, (int32_t)args[0]);
     if (!own && !linux_is_other_process((int32_t)args[0]))
         return -ESRCH;
     uint64_t length = MIN(args[1], 8192);
