@@ -304,13 +304,19 @@ int guest_map_file(struct guest_memory *memory, uint64_t start, uint64_t len, in
     return result;
 }
 
+/* A host mapping whose first byte is the guest's page at start. */
+struct host_piece {
+    uint64_t start;
+    uint8_t *host;
+};
+
 /* Moves the piece of a host shared mapping for [gva, gva + pages) behind
  * the run's frames. */
 static int move_run(struct guest_memory *memory, uint64_t gva, uint64_t frame, uint64_t pages,
                     void *opaque)
 {
-    const struct attach *attach = opaque;
-    uint8_t *from = (uint8_t *)(uintptr_t)attach->offset + (gva - attach->start);
+    const struct host_piece *piece = opaque;
+    uint8_t *from = piece->host + (gva - piece->start);
     void *host = memory->ram + frame * GUEST_PAGE_SIZE;
     if (mremap(from, pages * GUEST_PAGE_SIZE, pages * GUEST_PAGE_SIZE,
                MREMAP_MAYMOVE | MREMAP_FIXED, host) == MAP_FAILED)
@@ -331,8 +337,8 @@ int guest_map_host_shared(struct guest_memory *memory, uint64_t start, uint64_t 
     int result = map_fresh_frames(memory, start, len, opened, kind, name, &file);
     if (result != 0)
         return result;
-    struct attach attach = {start, -1, (uint64_t)(uintptr_t)host, MAP_SHARED};
-    result = for_each_frame_run(memory, start, start + len, false, move_run, &attach);
+    struct host_piece piece = {start, host};
+    result = for_each_frame_run(memory, start, start + len, false, move_run, &piece);
     if (result == 0 && opened != prot)
         result = guest_protect(memory, start, len, prot);
     /* Pieces already moved go with the frames (anonymous memory back). */
