@@ -21,14 +21,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-static int failures;
-
-static void check(const char *what, int ok)
-{
-    printf("%s: %s\n", what, ok ? "yes" : "NO");
-    if (!ok)
-        failures++;
-}
+#include "check.h"
 
 /* The child: its stdin is the pipe the parent holds; it burns a little CPU
  * (so that RUSAGE_CHILDREN has something to show) and waits for EOF. */

@@ -21,14 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
-static int failures;
-
-static void check(const char *what, int ok)
-{
-    printf("%s: %s\n", what, ok ? "yes" : "NO");
-    if (!ok)
-        failures++;
-}
+#include "check.h"
 
 static int wait_child(pid_t child)
 {
