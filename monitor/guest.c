@@ -559,7 +559,9 @@ struct guest *guest_create(const struct monitor_options *options, char **error)
             guest->strace_file = options->strace_path ? fopen(options->strace_path, "we") : stderr;
         }
         if (!guest->strace_file) {
-            *error = g_strdup_printf("cannot write the trace to %s: %s", options->strace_path,
+            *error = g_strdup_printf("cannot write the trace to %s: %s",
+                                     options->strace_path ? options->strace_path
+                                                          : "the file inherited across execve",
                                      g_strerror(errno));
             goto fail;
         }
