@@ -13,6 +13,8 @@
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <grp.h>
@@ -251,22 +253,25 @@ static long sys_vfork(struct linux_thread *thread, const uint64_t *args)
  * posix_spawn does in glibc and musl: the child only execs or exits) runs as
  * a vfork with the child on its own stack. CLONE_VM alone makes a thread.
  */
-static long sys_clone(struct linux_thread *thread, const uint64_t *args)
+long linux_clone_process(struct linux_thread *thread, uint64_t flags, uint64_t stack,
+                         uint64_t parent_tid, uint64_t child_tid, uint64_t tls,
+                         uint64_t pidfd_address)
 {
     struct linux_process *process = thread->process;
-    uint64_t flags = args[0], stack = args[1];
-    uint64_t parent_tid = args[2], child_tid = args[3], tls = args[4];
-    if ((flags & CLONE_VM) && !(flags & CLONE_VFORK))
-        return linux_clone_thread(thread, args);
-    if (flags & ~(CLONE_PROCESS_FLAGS | CLONE_VM)) {
+    if (flags & ~(CLONE_PROCESS_FLAGS | CLONE_VM | CLONE_PIDFD)) {
         if (process->config.verbose)
             fprintf(stderr, "hermitux-run: clone flags %#" G_GINT64_MODIFIER "x unsupported\n",
-                    (uint64_t)(flags & ~(CLONE_PROCESS_FLAGS | CLONE_VM)));
+                    (uint64_t)(flags & ~(CLONE_PROCESS_FLAGS | CLONE_VM | CLONE_PIDFD)));
         return -EINVAL;
     }
     if ((flags & 0xff) != SIGCHLD && (flags & 0xff) != 0 && process->config.verbose)
         fprintf(stderr, "hermitux-run: clone exit signal %d: the child signals SIGCHLD\n",
                 (int)(flags & 0xff));
+    /* Linux stores the pidfd before the child exists: a place it cannot
+     * write fails the call with no child made. */
+    int32_t pidfd = -1;
+    if ((flags & CLONE_PIDFD) && linux_copy_out(process, pidfd_address, &pidfd, sizeof(pidfd)))
+        return -EFAULT;
     long pid = fork_process(thread, flags, stack);
     if (pid < 0)
         return pid;
@@ -275,6 +280,17 @@ static long sys_clone(struct linux_thread *thread, const uint64_t *args)
         /* Linux too returns the pid when this write faults. */
         if (flags & CLONE_PARENT_SETTID)
             (void)linux_copy_out(process, parent_tid, &value, sizeof(value));
+        /* The child is a host process whose end only this process reaps:
+         * its pidfd can be had now. */
+        int host_fd;
+        if ((flags & CLONE_PIDFD) && linux_pidfd_open_host(process, value, 0, &host_fd) == 0) {
+            long fd = linux_fd_install(process, host_fd, 0, true);
+            if (fd < 0)
+                close(host_fd);
+            pidfd = (int32_t)fd;
+        }
+        if (flags & CLONE_PIDFD)
+            (void)linux_copy_out(process, pidfd_address, &pidfd, sizeof(pidfd));
         return pid;
     }
     int32_t self = linux_pid();
@@ -288,6 +304,17 @@ static long sys_clone(struct linux_thread *thread, const uint64_t *args)
     if (flags & CLONE_CHILD_CLEARTID)
         thread->clear_child_tid = child_tid;
     return 0;
+}
+
+static long sys_clone(struct linux_thread *thread, const uint64_t *args)
+{
+    uint64_t flags = args[0];
+    if ((flags & CLONE_VM) && !(flags & CLONE_VFORK))
+        return linux_clone_thread(thread, args);
+    /* The legacy call stores the pidfd where parent_tid points: not both. */
+    if ((flags & CLONE_PIDFD) && (flags & CLONE_PARENT_SETTID))
+        return -EINVAL;
+    return linux_clone_process(thread, flags, args[1], args[2], args[3], args[4], args[2]);
 }
 
 /* ---- the wait family ---------------------------------------------------------- */
@@ -426,6 +453,16 @@ static long sys_waitid(struct linux_thread *thread, const uint64_t *args)
 {
     int options = (int)args[3];
     int64_t pid;
+    /* A pidfd is a guest fd: the host waits on the host fd it names. */
+    uint64_t translated[6];
+    if ((int)args[0] == P_PIDFD) {
+        int host_fd = linux_fd_host(thread->process, args[1]);
+        if (host_fd < 0)
+            return -EBADF;
+        memcpy(translated, args, sizeof(translated));
+        translated[1] = (uint64_t)host_fd;
+        args = translated;
+    }
     if (!(options & WEXITED) || !waitid_pid((int)args[0], (int32_t)args[1], &pid)) {
         long host = thread->vm_child ? -ECHILD : host_waitid(thread, args, options);
         return host < 0 ? host : 0;
@@ -606,6 +643,70 @@ long linux_kill_other(int64_t pid, int signal)
     return linux_host_result(kill((pid_t)pid, signal));
 }
 
+/* ---- pidfds ----------------------------------------------------------------- */
+
+/*
+ * A pidfd the program holds is a host pidfd: the program is this monitor
+ * and another process is a host one (its children are monitors), so
+ * poll, waitid(P_PIDFD) and pidfd_send_signal on it are the host's, as
+ * its exit is. Linux makes every pidfd close-on-exec.
+ */
+long linux_pidfd_open_host(struct linux_process *process, int32_t pid, unsigned int flags,
+                           int *host_fd)
+{
+    if (pid <= 0 || (flags & ~(unsigned int)(LINUX_PIDFD_NONBLOCK | LINUX_PIDFD_THREAD)))
+        return -EINVAL;
+    /* A process sharing the memory is a thread of this monitor, not a
+     * host process of its own: no host pidfd names it. */
+    if (linux_vm_child_thread(process, pid)) {
+        if (process->config.verbose)
+            fprintf(stderr, "hermitux-run: pidfd of a process sharing memory (CLONE_VM): "
+                            "unsupported\n");
+        return -EINVAL;
+    }
+    /* The monitor's own threads that run none of the program's. */
+    if (!linux_is_own_thread(process, pid) && !linux_is_other_process(pid))
+        return -ESRCH;
+    long fd = syscall(SYS_pidfd_open, (pid_t)pid, flags);
+    if (fd < 0)
+        return linux_host_error();
+    *host_fd = (int)fd;
+    return 0;
+}
+
+static long sys_pidfd_open(struct linux_thread *thread, const uint64_t *args)
+{
+    struct linux_process *process = thread->process;
+    int host_fd;
+    long result = linux_pidfd_open_host(process, (int32_t)args[0], (unsigned int)args[1], &host_fd);
+    if (result < 0)
+        return result;
+    result = linux_fd_install(process, host_fd, 0, true);
+    if (result < 0)
+        close(host_fd);
+    return result;
+}
+
+long linux_pidfd_target(int host_fd, int32_t *pid)
+{
+    char path[64], line[128];
+    snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", host_fd);
+    FILE *info = fopen(path, "re");
+    if (!info)
+        return -EBADF;
+    long result = -EBADF; /* no Pid: line, not a pidfd */
+    while (fgets(line, sizeof(line), info)) {
+        if (strncmp(line, "Pid:", 4) == 0) {
+            *pid = (int32_t)strtol(line + 4, NULL, 10);
+            /* -1: the process has ended (0: another pid namespace). */
+            result = *pid > 0 ? 0 : -ESRCH;
+            break;
+        }
+    }
+    fclose(info);
+    return result;
+}
+
 void linux_register_fork(linux_handler *table)
 {
     table[SYS_fork] = sys_fork;
@@ -613,6 +714,7 @@ void linux_register_fork(linux_handler *table)
     table[SYS_clone] = sys_clone;
     table[SYS_wait4] = sys_wait4;
     table[SYS_waitid] = sys_waitid;
+    table[SYS_pidfd_open] = sys_pidfd_open;
     table[SYS_getpid] = sys_getpid;
     table[SYS_gettid] = sys_gettid;
     table[SYS_getppid] = sys_getppid;

@@ -753,6 +753,28 @@ int linux_exec_state_load(struct linux_process *process, int state_fd, char **er
 /* kill(2) aimed at another process or a process group: the host's. */
 long linux_kill_other(int64_t pid, int signal);
 
+/* clone and clone3 making a process (no CLONE_VM, or CLONE_VM with
+ * CLONE_VFORK): a fork of the monitor. stack: the child's rsp (0: the
+ * parent's); pidfd_address: where CLONE_PIDFD stores the parent's pidfd of
+ * the child. Returns as fork() does. */
+long linux_clone_process(struct linux_thread *thread, uint64_t flags, uint64_t stack,
+                         uint64_t parent_tid, uint64_t child_tid, uint64_t tls,
+                         uint64_t pidfd_address);
+
+/* pidfd_open's flags (PIDFD_THREAD is Linux 6.9's). */
+#define LINUX_PIDFD_NONBLOCK O_NONBLOCK
+#define LINUX_PIDFD_THREAD   O_EXCL
+
+/* A host pidfd for pid as the program names it (the program itself, one of
+ * its threads with LINUX_PIDFD_THREAD, or another process), in *host_fd
+ * (close-on-exec); 0 or -errno as pidfd_open gives it. */
+long linux_pidfd_open_host(struct linux_process *process, int32_t pid, unsigned int flags,
+                           int *host_fd);
+
+/* The pid (or tid) a host pidfd names, from the host's fdinfo: 0, -EBADF
+ * (not a pidfd) or -ESRCH (the process has ended). */
+long linux_pidfd_target(int host_fd, int32_t *pid);
+
 /* -ENOSYS for a syscall that cannot work here, logged once when verbose. */
 long linux_sys_unsupported(struct linux_process *process, uint64_t number);
 

@@ -139,6 +139,8 @@ static const struct strace_format *format_of(uint64_t number)
         {SYS_getitimer, {"Ey", false, false}},
         {SYS_pause, {"", false, false}},
         {SYS_rt_sigqueueinfo, {"dgI", false, false}},
+        {SYS_pidfd_open, {"du", false, false}},
+        {SYS_pidfd_send_signal, {"fgpu", false, false}},
         {SYS_wait4, {"dWOp", false, false}},
         {SYS_clone, {"C", false, false}},
         {SYS_rt_sigreturn, {"", false, false}},

@@ -704,6 +704,9 @@ static long sys_clone3(struct linux_thread *thread, const uint64_t *args)
         return -EINVAL;
     uint64_t stack = clone.stack ? clone.stack + clone.stack_size : 0;
     /* The exit signal where the legacy call has it (validated above). */
+    if (!(clone.flags & CLONE_VM) || (clone.flags & CLONE_VFORK))
+        return linux_clone_process(thread, clone.flags | clone.exit_signal, stack, clone.parent_tid,
+                                   clone.child_tid, clone.tls, clone.pidfd);
     return clone_thread(thread, clone.flags | clone.exit_signal, stack, clone.parent_tid,
                         clone.child_tid, clone.tls);
 }

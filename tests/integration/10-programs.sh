@@ -40,6 +40,8 @@ program stdin_echo-empty -- stdin_echo
 program syscall_unsupported -- syscall_unsupported
 program process_calls -- process_calls
 program sysv_ipc -- sysv_ipc
+# pidfds: pidfd_open, pidfd_send_signal, waitid(P_PIDFD), clone/clone3 with CLONE_PIDFD.
+program pidfds -- pidfds
 # fork, vfork, execve (fds, #! scripts, errors), wait statuses: each guest process is a
 # host process with a VM of its own.
 program processes --tmpdir -- processes all @TMP@

@@ -30,6 +30,7 @@ static inline const char *errno_name(int error)
         CHECK_ERRNO_NAME(EPERM);
         CHECK_ERRNO_NAME(ENOENT);
         CHECK_ERRNO_NAME(ESRCH);
+        CHECK_ERRNO_NAME(ECHILD);
         CHECK_ERRNO_NAME(EINTR);
         CHECK_ERRNO_NAME(EBADF);
         CHECK_ERRNO_NAME(EAGAIN);
