@@ -591,6 +591,53 @@ static long sys_msync(struct linux_thread *thread, const uint64_t *args)
     return guest_sync(process->memory, args[0], len, (flags & MS_SYNC) != 0);
 }
 
+/* Whether the guest page at gva has memory behind it: a frame in the
+ * guest's tables (small mappings get theirs at mmap, others 2 MiB at a
+ * time) that the host holds (guest RAM is a host mapping filled when first
+ * written and handed back at MADV_DONTNEED). The host backs guest RAM with
+ * 2 MiB pages where it can, so a page the program never touched counts as
+ * resident when its neighbours are: as if the program had locked it, which
+ * the answer is allowed to be (residency changes under the caller). */
+static uint8_t page_resident(struct linux_process *process, uint64_t cr3, uint64_t gva)
+{
+    struct guest_walk walk;
+    if (!guest_walk(process->memory, cr3, gva, &walk) ||
+        walk.gpa >= guest_memory_ram_size(process->memory))
+        return 0;
+    uint8_t *host = (uint8_t *)guest_memory_host_base(process->memory) +
+                    (walk.gpa & ~(uint64_t)(GUEST_PAGE_SIZE - 1));
+    unsigned char resident = 0;
+    return mincore(host, GUEST_PAGE_SIZE, &resident) == 0 ? (resident & 1) : 0;
+}
+
+/* mincore: pages of the range's mappings that are resident (above); the
+ * errors are Linux's. */
+static long sys_mincore(struct linux_thread *thread, const uint64_t *args)
+{
+    struct linux_process *process = thread->process;
+    uint64_t start = args[0], len;
+    if (start & ~GUEST_PAGE_MASK)
+        return -EINVAL;
+    if (!page_length(args[1], &len) || !in_user_space(start, len))
+        return -ENOMEM;
+    if (len == 0)
+        return 0;
+    if (!fully_covered(process, start, start + len))
+        return -ENOMEM;
+    uint64_t cr3 = guest_memory_cr3(process->memory);
+    uint8_t chunk[512];
+    uint64_t pages = len / GUEST_PAGE_SIZE;
+    for (uint64_t done = 0; done < pages;) {
+        uint64_t count = MIN(pages - done, (uint64_t)sizeof(chunk));
+        for (uint64_t i = 0; i < count; i++)
+            chunk[i] = page_resident(process, cr3, start + (done + i) * GUEST_PAGE_SIZE);
+        if (linux_copy_out(process, args[2] + done, chunk, (size_t)count))
+            return -EFAULT;
+        done += count;
+    }
+    return 0;
+}
+
 static long sys_mlock_family(struct linux_thread *thread, const uint64_t *args)
 {
     (void)thread;
@@ -607,6 +654,7 @@ void linux_register_mm(linux_handler *table)
     table[SYS_mremap] = sys_mremap;
     table[SYS_madvise] = sys_madvise;
     table[SYS_msync] = sys_msync;
+    table[SYS_mincore] = sys_mincore;
     table[SYS_mlock] = sys_mlock_family;
     table[SYS_munlock] = sys_mlock_family;
     table[SYS_mlockall] = sys_mlock_family;

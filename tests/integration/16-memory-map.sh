@@ -51,6 +51,8 @@ custom oom/musl oom_case musl
 # stacks, 512 MiB mapped and kept: the monitor's peak RSS stays under 256 MiB (one that
 # zeroed the discarded range itself peaked at 538 MiB; natively the program takes 13).
 program dontneed -- dontneed
+# mincore: touched pages resident, given-back ones not, Linux's errors.
+program mincore -- mincore
 dontneed_rss_case() {
     local accel=$1 dir=$2 st peak
     timeout -k 5 "$TIMEOUT" tests/peak-rss.py "$dir/rss" "$HERMITUX_RUN" --accel="$accel" \

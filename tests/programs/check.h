@@ -41,6 +41,7 @@ static inline const char *errno_name(int error)
         CHECK_ERRNO_NAME(ENOTDIR);
         CHECK_ERRNO_NAME(EISDIR);
         CHECK_ERRNO_NAME(EINVAL);
+        CHECK_ERRNO_NAME(ENOMEM);
         CHECK_ERRNO_NAME(EMFILE);
         CHECK_ERRNO_NAME(ESPIPE);
         CHECK_ERRNO_NAME(EPIPE);
