@@ -1613,6 +1613,12 @@ static long check_procfs(struct linux_process *process, int host_fd, bool follow
     return 1;
 }
 
+static bool final_is_symlink(const struct linux_path *path)
+{
+    struct stat st;
+    return fstatat(path->dirfd, path->path, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode);
+}
+
 /* Opens a decided path on the host as the program's open would, following
  * the rules above through magic links and procfs. Returns the host fd, or
  * -errno; *current ends as the virtual object to open instead when
@@ -1627,6 +1633,10 @@ static long open_host(struct linux_process *process, struct linux_path *current,
         int host_fd = host_openat(current, flags | O_CLOEXEC, mode);
         if (host_fd < 0) {
             long error = linux_host_error();
+            /* O_NOFOLLOW on a symlink, magic or not: ELOOP, as Linux (the
+             * expansion below is for magic links met on the way). */
+            if (error == -ELOOP && !follow && final_is_symlink(current))
+                return error;
             char absolute[LINUX_PATH_MAX + 64], expanded[LINUX_PATH_MAX + 64];
             /* Under a root, magic links (a procfs mounted inside it) stay refused. */
             if (error != -ELOOP || current->trusted || (current->resolve & RESOLVE_IN_ROOT) ||

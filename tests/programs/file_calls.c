@@ -1,6 +1,7 @@
 /*
  * file_calls: the less common file calls real programs make (openat2,
- * close_range, memfd_create, utime/utimes/futimesat, the xattr family),
+ * close_range, memfd_create, utime/utimes/futimesat, the xattr family,
+ * O_NOFOLLOW),
  * with Linux's results and errnos. Usage: file_calls SCRATCH_DIR
  */
 #define _GNU_SOURCE
@@ -152,6 +153,34 @@ static void test_xattr(const char *dir)
     close(fd);
 }
 
+/* O_NOFOLLOW on a symlink: ELOOP, and the file behind it untouched (a
+ * writer given the link must not write through it); O_PATH opens the link. */
+static void test_nofollow(const char *dir)
+{
+    int root = open(dir, O_RDONLY | O_DIRECTORY);
+    int target = openat(root, "target", O_CREAT | O_WRONLY | O_TRUNC, 0644);
+    close(target);
+    symlinkat("target", root, "link");
+    errno = 0;
+    check(openat(root, "link", O_RDONLY | O_NOFOLLOW) < 0 && errno == ELOOP,
+          "O_NOFOLLOW on a symlink: ELOOP");
+    errno = 0;
+    check(openat(root, "link", O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW, 0644) < 0 &&
+              errno == ELOOP,
+          "O_NOFOLLOW|O_CREAT on a symlink: ELOOP");
+    struct stat st;
+    check(fstatat(root, "target", &st, 0) == 0 && st.st_size == 0, "the target untouched");
+    int link = openat(root, "link", O_PATH | O_NOFOLLOW);
+    check(link >= 0 && fstat(link, &st) == 0 && S_ISLNK(st.st_mode),
+          "O_PATH|O_NOFOLLOW opens the link");
+    close(link);
+    int self = open("/proc/self/cwd", O_RDONLY | O_NOFOLLOW);
+    check(self < 0 && errno == ELOOP, "O_NOFOLLOW on a magic link: ELOOP");
+    unlinkat(root, "link", 0);
+    unlinkat(root, "target", 0);
+    close(root);
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) {
@@ -167,5 +196,6 @@ int main(int argc, char **argv)
     test_memfd();
     test_times(argv[1]);
     test_xattr(argv[1]);
+    test_nofollow(argv[1]);
     return failures ? 1 : 0;
 }
