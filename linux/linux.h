@@ -149,6 +149,13 @@ enum linux_outcome {
 struct linux_process;
 struct linux_thread;
 
+/* Takes the signal dispositions (SIG_IGN) and signal mask the monitor was
+ * started with, which linux_process_create gives the program as execve
+ * would: call once from the main thread before the monitor installs
+ * signal handlers or blocks signals of its own. Without it the process
+ * takes them as they are when it is created. */
+void linux_signal_take_inherited(void);
+
 /* Creates the process state and its main thread, whose vCPU is cpu (NULL in
  * tests: FS/GS bases are then only recorded). The program's fds 0-2 are dups
  * of the host fds named in config. Returns NULL with a one-line *error

@@ -115,6 +115,10 @@ struct linux_process *linux_process_create(struct guest_memory *memory,
     }
     thread->altstack_flags = SS_DISABLE;
     process->main_thread = thread;
+    /* The host's nice value the monitor was started with (nice(1)). */
+    errno = 0;
+    int nice = getpriority(PRIO_PROCESS, 0);
+    process->nice = errno ? 0 : nice;
     linux_signal_init(process);
     for (int fd = 0; fd < LINUX_MAX_FDS; fd++)
         process->fds[fd].host_fd = -1;

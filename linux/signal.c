@@ -2259,17 +2259,49 @@ static long sys_timer_delete(struct linux_thread *thread, const uint64_t *args)
 
 /* ---- life ---------------------------------------------------------------------------------- */
 
+/* What the monitor was started with, before it routes signals of its own:
+ * the program's at its start, as execve keeps them. */
+static struct {
+    bool taken;
+    uint64_t ignored; /* LINUX_SIGNAL_BIT of each signal set to SIG_IGN */
+    uint64_t blocked;
+} inherited;
+
+static void read_inherited(uint64_t *ignored, uint64_t *blocked)
+{
+    *ignored = *blocked = 0;
+    sigset_t mask;
+    bool have_mask = pthread_sigmask(SIG_SETMASK, NULL, &mask) == 0;
+    for (int signal = 1; signal <= LINUX_NSIG && signal < NSIG; signal++) {
+        if (signal == SIGKILL || signal == SIGSTOP)
+            continue;
+        struct sigaction host;
+        if (signal < SIGRTMIN && sigaction(signal, NULL, &host) == 0 && host.sa_handler == SIG_IGN)
+            *ignored |= LINUX_SIGNAL_BIT(signal);
+        if (have_mask && sigismember(&mask, signal) == 1)
+            *blocked |= LINUX_SIGNAL_BIT(signal);
+    }
+}
+
+void linux_signal_take_inherited(void)
+{
+    read_inherited(&inherited.ignored, &inherited.blocked);
+    inherited.taken = true;
+}
+
 void linux_signal_init(struct linux_process *process)
 {
     g_mutex_init(&process->signal_lock);
     /* Signals ignored when the monitor started stay ignored for the program,
-     * as across execve (nohup, a shell's background jobs). */
-    for (int signal = 1; signal < SIGRTMIN; signal++) {
-        struct sigaction host;
-        if (signal != SIGKILL && signal != SIGSTOP && sigaction(signal, NULL, &host) == 0 &&
-            host.sa_handler == SIG_IGN)
+     * and blocked ones blocked, as across execve (nohup, a shell's
+     * background jobs, a parent's sigprocmask). */
+    uint64_t ignored = inherited.ignored, blocked = inherited.blocked;
+    if (!inherited.taken)
+        read_inherited(&ignored, &blocked);
+    for (int signal = 1; signal <= LINUX_NSIG; signal++)
+        if (ignored & LINUX_SIGNAL_BIT(signal))
             process->actions[signal].handler = LINUX_SIG_IGN;
-    }
+    process->main_thread->signal_mask = blocked;
     for (int signal = 0; signal <= LINUX_NSIG; signal++)
         g_queue_init(&process->pending.infos[signal]);
     struct linux_thread *thread = process->main_thread;

@@ -1222,6 +1222,7 @@ static void release_standard_input_output(void)
 
 int monitor_run(const struct monitor_options *options, struct monitor_outcome *outcome)
 {
+    linux_signal_take_inherited();
     install_kick_signal();
     char *error = NULL;
     struct guest *guest = guest_create(options, &error);

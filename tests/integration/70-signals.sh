@@ -171,3 +171,22 @@ xstate_without_avx() {
 for libc in musl glibc; do
     custom "$libc/xstate_signal-fxsave-frame" xstate_without_avx --accels tcg "$libc"
 done
+
+# What the process starting hermitux-run gives the program across execve (nohup, nice, a
+# shell's `trap '' SIG`): ignored signals (a SIGHUP it sends itself does nothing), the
+# signal mask and the nice value. The monitor's own signal routing hid them.
+inherited_case() {
+    local accel=$1 dir=$2 libc=$3
+    local prog=tests/programs/build/$libc/inherited
+    "$prog" launch "$prog" report >"$dir/native.out" 2>&1
+    echo "status $?" >>"$dir/native.out"
+    "$prog" launch "$HERMITUX_RUN" --accel="$accel" "$prog" report >"$dir/vm.out" 2>&1
+    echo "status $?" >>"$dir/vm.out"
+    diff "$dir/native.out" "$dir/vm.out" >"$dir/diff" || {
+        echo "differs from native: $(tr '\n' '|' <"$dir/diff" | head -c 300)"
+        return 1
+    }
+}
+for libc in musl glibc; do
+    custom "$libc/inherited" inherited_case "$libc"
+done
