@@ -10,6 +10,7 @@
 
 #include <fcntl.h>
 #include <linux/fs.h>
+#include <linux/random.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -529,6 +530,12 @@ static const struct ioctl_rule ioctl_rules[] = {
     {TCXONC, 0, IOCTL_VALUE, true},
     {FIONREAD, sizeof(int), IOCTL_OUT, false},
     {FIONBIO, sizeof(int), IOCTL_IN, false},
+    /* O_ASYNC by ioctl (nginx's master hands its workers' channels so). */
+    {FIOASYNC, sizeof(int), IOCTL_IN, false},
+    /* The block size of a file's file system (filefrag); /dev/random's entropy
+     * count (rngd and entropy checks). */
+    {FIGETBSZ, sizeof(int), IOCTL_OUT, false},
+    {RNDGETENTCNT, sizeof(int), IOCTL_OUT, false},
     /* Pseudo-terminals (posix_openpt, grantpt, unlockpt, ptsname; expect,
      * script, terminal emulators) and controlling terminals. */
     {TIOCGPTN, sizeof(unsigned int), IOCTL_OUT, true},

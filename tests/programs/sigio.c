@@ -1,9 +1,11 @@
 /* sigio: O_ASYNC on a pipe sends its owner SIGIO when data arrives (F_SETOWN with the
  * process, F_SETOWN_EX with a thread), and F_SETSIG's signal instead, with POLL_IN as
- * si_code; F_GETOWN and F_GETOWN_EX read the owner back. */
+ * si_code; F_GETOWN and F_GETOWN_EX read the owner back. O_ASYNC set with
+ * ioctl(FIOASYNC), as nginx's master does, works the same. */
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/ioctl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -25,7 +27,7 @@ static int wait_for_signal(void)
     return got_signal;
 }
 
-static void one_pipe(const char *what, int setsig, int thread_owner)
+static void one_pipe(const char *what, int setsig, int thread_owner, int by_ioctl)
 {
     int fds[2];
     if (pipe(fds) != 0)
@@ -44,7 +46,13 @@ static void one_pipe(const char *what, int setsig, int thread_owner)
     }
     if (setsig)
         fcntl(fds[0], F_SETSIG, setsig);
-    fcntl(fds[0], F_SETFL, fcntl(fds[0], F_GETFL) | O_ASYNC);
+    int on = 1;
+    if (by_ioctl) {
+        snprintf(line, sizeof line, "%s: ioctl(FIOASYNC)", what);
+        check(line, ioctl(fds[0], FIOASYNC, &on) == 0);
+    } else {
+        fcntl(fds[0], F_SETFL, fcntl(fds[0], F_GETFL) | O_ASYNC);
+    }
     snprintf(line, sizeof line, "%s: F_GETFL shows O_ASYNC", what);
     check(line, (fcntl(fds[0], F_GETFL) & O_ASYNC) != 0);
     if (write(fds[1], "x", 1) != 1)
@@ -67,8 +75,9 @@ int main(void)
     action.sa_flags = SA_SIGINFO;
     sigaction(SIGIO, &action, NULL);
     sigaction(SIGRTMIN + 3, &action, NULL);
-    one_pipe("SIGIO to the process", 0, 0);
-    one_pipe("SIGIO to the thread", 0, 1);
-    one_pipe("F_SETSIG SIGRTMIN+3", SIGRTMIN + 3, 0);
+    one_pipe("SIGIO to the process", 0, 0, 0);
+    one_pipe("SIGIO to the thread", 0, 1, 0);
+    one_pipe("F_SETSIG SIGRTMIN+3", SIGRTMIN + 3, 0, 0);
+    one_pipe("FIOASYNC", 0, 0, 1);
     return failures ? 1 : 0;
 }
