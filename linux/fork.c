@@ -55,6 +55,7 @@ bool linux_is_other_process(int64_t pid)
 static void child_after_fork(struct linux_thread *thread, int inherited_vfork_fd)
 {
     thread->tid = linux_pid();
+    thread->host_tid = 0; /* the forking host thread, the child's first */
     linux_signal_after_fork_child(thread);
     linux_fd_table_after_fork(thread->process);
     if (inherited_vfork_fd >= 0)

@@ -48,6 +48,27 @@ bool linux_is_own_thread(struct linux_process *process, int64_t tid);
  * the caller answers ESRCH for them, as for a pid that does not exist. */
 bool linux_is_other_process(int64_t pid);
 
+/* Linux's encoding of CPU-time clocks in a negative clock id
+ * (include/linux/posix-timers.h): a pid or tid, a kind, a thread's or a
+ * process's; kind 3 of a process is a clock by fd (CLOCKFD). */
+#define LINUX_CPUCLOCK_PID(clock)       ((int)~((clock) >> 3))
+#define LINUX_CPUCLOCK_PERTHREAD(clock) (((clock)&4) != 0)
+#define LINUX_CPUCLOCK_WHICH(clock)     ((clock)&3)
+#define LINUX_CPUCLOCK_MAX              3
+#define LINUX_CLOCK_IS_FD(clock)        ((clock) < 0 && ((clock)&7) == 3)
+#define LINUX_PROCESS_CPUCLOCK(pid, which)                                                         \
+    ((clockid_t)((~(unsigned)(pid)) << 3) | (clockid_t)(which))
+#define LINUX_THREAD_CPUCLOCK(tid, which) (LINUX_PROCESS_CPUCLOCK(tid, which) | 4)
+
+/* thread.c: the host clock for the program's clock id, or -EINVAL as Linux
+ * answers for a CPU clock of no task it can reach: a clock id of its own
+ * unchanged; the CPU clock of one of the program's threads, the host's of
+ * the thread running its vCPU; the program's CPU clock, the host process's;
+ * another process's, the host's for that pid. gettime: for clock_gettime,
+ * which also takes the caller's tid as its process. Never a thread of the
+ * monitor that runs none of the program's. */
+long linux_host_clock(struct linux_thread *thread, int32_t clock, bool gettime, clockid_t *host);
+
 /* Longest guest path accepted (PATH_MAX, NUL included). */
 #define LINUX_PATH_MAX 4096
 
@@ -108,8 +129,8 @@ struct linux_timer {
     bool used;
     void *host_timer; /* timer_t of the host, NULL if none */
     struct linux_process *process;
-    struct linux_thread *target; /* SIGEV_THREAD_ID, else NULL: the process */
-    int notify;                  /* SIGEV_SIGNAL, SIGEV_NONE, SIGEV_THREAD_ID */
+    int target_tid; /* SIGEV_THREAD_ID's thread (found at each expiry), else 0: the process */
+    int notify;     /* SIGEV_SIGNAL, SIGEV_NONE, SIGEV_THREAD_ID */
     int signal;
     int id;
     uint64_t value;
@@ -166,6 +187,9 @@ struct linux_kernel_sigaction {
 struct linux_thread {
     struct linux_process *process;
     int tid;
+    /* The host thread running its vCPU when that is not tid (the program's
+     * first thread, whose tid is the pid), else 0: whose CPU clock is its. */
+    int host_tid;
     struct linux_cpu cpu;
     bool has_cpu;
     uint64_t signal_mask;

@@ -233,6 +233,10 @@ void linux_thread_set_cpu_opaque(struct linux_thread *thread, void *opaque);
  * monitor's per-thread pointer (its vCPU). */
 int linux_thread_tid(const struct linux_thread *thread);
 void linux_thread_set_tid(struct linux_thread *thread, int tid);
+/* The host thread that runs the thread's vCPU, when it is not the one its
+ * tid names (the program's first thread: its tid is the pid): the host's
+ * CPU clock of that thread is the thread's. */
+void linux_thread_set_host_tid(struct linux_thread *thread, int host_tid);
 void linux_thread_set_host_data(struct linux_thread *thread, void *data);
 void *linux_thread_host_data(const struct linux_thread *thread);
 

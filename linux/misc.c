@@ -223,20 +223,15 @@ static long sys_getrandom(struct linux_thread *thread, const uint64_t *args)
     return (long)done;
 }
 
-/* Negative clock ids name other processes' CPU clocks and posix clocks by
- * fd (host fds!): only the plain clocks are offered. */
-static bool valid_clock(uint64_t clock)
-{
-    return (int32_t)clock >= 0;
-}
-
 static long sys_clock_gettime(struct linux_thread *thread, const uint64_t *args)
 {
     struct linux_process *process = thread->process;
-    if (!valid_clock(args[0]))
-        return -EINVAL;
+    clockid_t clock;
+    long error = linux_host_clock(thread, (int32_t)args[0], true, &clock);
+    if (error)
+        return error;
     struct timespec now;
-    if (clock_gettime((clockid_t)args[0], &now) != 0)
+    if (clock_gettime(clock, &now) != 0)
         return linux_host_error();
     return linux_copy_out(process, args[1], &now, sizeof(now)) ? -EFAULT : 0;
 }
@@ -244,10 +239,12 @@ static long sys_clock_gettime(struct linux_thread *thread, const uint64_t *args)
 static long sys_clock_getres(struct linux_thread *thread, const uint64_t *args)
 {
     struct linux_process *process = thread->process;
-    if (!valid_clock(args[0]))
-        return -EINVAL;
+    clockid_t clock;
+    long error = linux_host_clock(thread, (int32_t)args[0], false, &clock);
+    if (error)
+        return error;
     struct timespec resolution;
-    if (clock_getres((clockid_t)args[0], &resolution) != 0)
+    if (clock_getres(clock, &resolution) != 0)
         return linux_host_error();
     if (args[1] && linux_copy_out(process, args[1], &resolution, sizeof(resolution)))
         return -EFAULT;
@@ -288,18 +285,23 @@ static long read_request(struct linux_process *process, uint64_t address, struct
 static long sys_clock_nanosleep(struct linux_thread *thread, const uint64_t *args)
 {
     struct linux_process *process = thread->process;
-    if (!valid_clock(args[0]))
-        return -EINVAL;
+    /* A clock by fd cannot sleep (Linux's dynamic clocks have no nsleep). */
+    if (LINUX_CLOCK_IS_FD((int32_t)args[0]))
+        return -EOPNOTSUPP;
     int flags = (int)args[1];
     struct timespec request, left;
     long error = read_request(process, args[2], &request);
+    if (error)
+        return error;
+    clockid_t clock;
+    error = linux_host_clock(thread, (int32_t)args[0], false, &clock);
     if (error)
         return error;
     /* Relative on a clock that counts time: it restarts with the time left. */
     if (!(flags & TIMER_ABSTIME) &&
         (args[0] == CLOCK_REALTIME || args[0] == CLOCK_MONOTONIC || args[0] == CLOCK_BOOTTIME))
         return linux_sleep_relative(thread, &request, args[3]);
-    int result = clock_nanosleep((clockid_t)args[0], flags & TIMER_ABSTIME, &request, &left);
+    int result = clock_nanosleep(clock, flags & TIMER_ABSTIME, &request, &left);
     if (result == EINTR && !(flags & TIMER_ABSTIME) && args[3] &&
         linux_copy_out(process, args[3], &left, sizeof(left)))
         return -EFAULT;

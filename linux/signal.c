@@ -1966,8 +1966,13 @@ static void timer_expired(union sigval value)
     if (!timer)
         return;
     struct linux_process *process = timer->process;
+    /* SIGEV_THREAD_ID: the thread named, while it lives (Linux drops the
+     * signal of a timer whose thread has ended). Set before the timer was
+     * armed; looked for before signal_lock, which comes before threads_lock. */
+    struct linux_thread *target =
+        timer->target_tid ? linux_thread_find(process, timer->target_tid) : NULL;
     g_mutex_lock(&process->signal_lock);
-    bool fire = timer->used && timer->notify != LINUX_SIGEV_NONE;
+    bool fire = timer->used && timer->notify != LINUX_SIGEV_NONE && (target || !timer->target_tid);
     /* Only a POSIX timer counts overruns (dequeue clears its queued);
      * setitimer's signals are plain ones, merged while pending. */
     bool posix = timer->id < LINUX_MAX_TIMERS;
@@ -1983,7 +1988,6 @@ static void timer_expired(union sigval value)
         info.fields.timer.id = timer->id;
         info.fields.timer.value = timer->value;
     }
-    struct linux_thread *target = timer->target;
     timer->queued = fire && posix;
     g_mutex_unlock(&process->signal_lock);
     if (fire)
@@ -2167,34 +2171,50 @@ static long sys_timer_create(struct linux_thread *thread, const uint64_t *args)
     struct linux_process *process = thread->process;
     if (linux_vm_child_refuses(thread, "timer_create"))
         return linux_sys_unsupported(process, SYS_timer_create);
-    clockid_t clock = (clockid_t)args[0];
-    if (clock < 0 || clock == CLOCK_MONOTONIC_RAW || clock == CLOCK_REALTIME_COARSE ||
-        clock == CLOCK_MONOTONIC_COARSE)
-        return -EINVAL;
     struct linux_sigevent event = {.signo = SIGALRM, .notify = LINUX_SIGEV_SIGNAL};
     if (args[1] && linux_copy_in(process, args[1], &event, sizeof(event)))
         return -EFAULT;
-    int notify = event.notify;
+    int32_t guest_clock = (int32_t)args[0];
+    /* Clocks without timers (Linux's k_clocks without timer_create). */
+    if (guest_clock == CLOCK_MONOTONIC_RAW || guest_clock == CLOCK_REALTIME_COARSE ||
+        guest_clock == CLOCK_MONOTONIC_COARSE || LINUX_CLOCK_IS_FD(guest_clock))
+        return -EOPNOTSUPP;
+    /* SIGEV_THREAD is libc's (a thread it makes, signalled through
+     * SIGEV_THREAD_ID): the kernel takes it as SIGEV_SIGNAL. */
+    int notify = event.notify == LINUX_SIGEV_THREAD ? LINUX_SIGEV_SIGNAL : event.notify;
     if (notify != LINUX_SIGEV_SIGNAL && notify != LINUX_SIGEV_NONE &&
         notify != LINUX_SIGEV_THREAD_ID)
         return -EINVAL;
+    /* SIGEV_THREAD_ID: a thread of the caller's process (Linux's
+     * good_sigevent), not one of another process sharing memory. */
+    if (notify == LINUX_SIGEV_THREAD_ID) {
+        g_mutex_lock(&process->threads_lock);
+        const struct linux_thread *target = linux_thread_find_locked(process, event.tid);
+        bool ours = target && !target->vm_child;
+        g_mutex_unlock(&process->threads_lock);
+        if (!ours)
+            return -EINVAL;
+    }
     if (notify != LINUX_SIGEV_NONE && (event.signo < 1 || event.signo > LINUX_NSIG))
         return -EINVAL;
-    if (notify == LINUX_SIGEV_THREAD_ID && event.tid != thread->tid)
-        return -EINVAL;
+    /* A CPU clock: of a task the program may name (Linux asks last). */
+    clockid_t clock;
+    long error = linux_host_clock(thread, guest_clock, false, &clock);
+    if (error)
+        return error;
     int id = 0;
     while (id < LINUX_MAX_TIMERS && process->timers[id].used)
         id++;
     if (id == LINUX_MAX_TIMERS)
         return -EAGAIN;
     uint64_t value = args[1] ? event.value : (uint64_t)id;
-    long error = timer_start(process, id, clock, event.signo);
+    error = timer_start(process, id, clock, event.signo);
     if (error)
         return error;
     struct linux_timer *timer = &process->timers[id];
     timer->notify = notify;
     timer->value = value;
-    timer->target = notify == LINUX_SIGEV_THREAD_ID ? thread : NULL;
+    timer->target_tid = notify == LINUX_SIGEV_THREAD_ID ? event.tid : 0;
     timer->overrun = timer->last_overrun = 0;
     timer->queued = false;
     int32_t guest_id = id;

@@ -96,6 +96,11 @@ void linux_thread_set_tid(struct linux_thread *thread, int tid)
     thread->tid = tid;
 }
 
+void linux_thread_set_host_tid(struct linux_thread *thread, int host_tid)
+{
+    thread->host_tid = host_tid == thread->tid ? 0 : host_tid;
+}
+
 void linux_thread_set_host_data(struct linux_thread *thread, void *data)
 {
     thread->host_data = data;
@@ -214,6 +219,53 @@ struct linux_thread *linux_thread_find(struct linux_process *process, int tid)
     struct linux_thread *found = linux_thread_find_locked(process, tid);
     g_mutex_unlock(&process->threads_lock);
     return found;
+}
+
+/* ---- CPU-time clocks ------------------------------------------------------------ */
+
+/* The host CPU clock of the thread tid (0: the caller) when it is a thread of
+ * the process tgid: the clock of the host thread running its vCPU. */
+static bool thread_cpu_clock(struct linux_thread *caller, int tid, int tgid, int which,
+                             clockid_t *host)
+{
+    struct linux_process *process = caller->process;
+    g_mutex_lock(&process->threads_lock);
+    const struct linux_thread *thread = tid ? linux_thread_find_locked(process, tid) : caller;
+    bool found = thread && linux_thread_tgid(thread) == tgid;
+    if (found)
+        *host = LINUX_THREAD_CPUCLOCK(thread->host_tid ? thread->host_tid : thread->tid, which);
+    g_mutex_unlock(&process->threads_lock);
+    return found;
+}
+
+long linux_host_clock(struct linux_thread *thread, int32_t clock, bool gettime, clockid_t *host)
+{
+    *host = clock;
+    if (clock >= 0)
+        return 0;
+    int which = LINUX_CPUCLOCK_WHICH(clock);
+    if (which == LINUX_CPUCLOCK_MAX) /* a clock by fd (a host fd!), or no kind */
+        return -EINVAL;
+    int pid = LINUX_CPUCLOCK_PID(clock);
+    int own = linux_thread_tgid(thread);
+    if (LINUX_CPUCLOCK_PERTHREAD(clock))
+        return thread_cpu_clock(thread, pid, own, which, host) ? 0 : -EINVAL;
+    /* A process's: the caller's own by 0, or (reading it) by its tid. */
+    if (pid == 0 || (gettime && pid == thread->tid))
+        pid = own;
+    /* The program's is the host process's; a process sharing its memory
+     * has one thread, whose clock is the process's. */
+    if (pid == linux_pid()) {
+        *host = LINUX_PROCESS_CPUCLOCK(0, which);
+        return 0;
+    }
+    if (linux_vm_child_thread(thread->process, pid))
+        return thread_cpu_clock(thread, pid, pid, which, host) ? 0 : -EINVAL;
+    /* A thread of the monitor's (the program's, or its own) is no process. */
+    if (!linux_is_other_process(pid))
+        return -EINVAL;
+    *host = LINUX_PROCESS_CPUCLOCK(pid, which);
+    return 0;
 }
 
 /* Whether tid names a live thread of the program (0: the caller). */

@@ -618,6 +618,8 @@ static gpointer main_vcpu_thread(gpointer data)
 {
     struct vcpu *vcpu = data;
     struct run *run = vcpu->run;
+    /* The program's first thread (tid: the pid) runs here: its CPU clock. */
+    linux_thread_set_host_tid(vcpu->thread, (int)gettid());
     let_forwarded_signals_in(0);
     vcpu_loop(vcpu);
     monitor_ring_stop(&vcpu->ring);

@@ -42,6 +42,10 @@ program process_calls -- process_calls
 program sysv_ipc -- sysv_ipc
 # pidfds: pidfd_open, pidfd_send_signal, waitid(P_PIDFD), clone/clone3 with CLONE_PIDFD.
 program pidfds -- pidfds
+# POSIX timers: SIGEV_THREAD (libc's helper thread, signalled by SIGEV_THREAD_ID), SIGEV_THREAD_ID
+# at another thread, and the CPU clocks of a process or thread (clock_getcpuclockid,
+# pthread_getcpuclockid) read and timed.
+program posix_timers -- posix_timers
 # fork, vfork, execve (fds, #! scripts, errors), wait statuses: each guest process is a
 # host process with a VM of its own.
 program processes --tmpdir -- processes all @TMP@
