@@ -612,6 +612,13 @@ void linux_register_signal(linux_handler *table);
 #define LINUX_ERESTART_RESTARTBLOCK 516
 
 void linux_signal_init(struct linux_process *process);
+
+/* SIGCHLD ignored or with SA_NOCLDWAIT: the program's children (host
+ * processes, monitors of their own) are reaped by the host as they end, as
+ * Linux reaps them for it, and wait gives ECHILD once none is left. The
+ * monitor's SIGCHLD handler stays; only its SA_NOCLDWAIT follows the
+ * program's action. Called when that action changes or is carried in. */
+void linux_signal_sync_child_reaping(struct linux_process *process);
 void linux_signal_syscall_begin(struct linux_thread *thread);
 /* The thread whose syscall the calling host thread performs (NULL outside
  * one): who a broken pipe's SIGPIPE goes to. */

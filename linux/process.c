@@ -161,6 +161,7 @@ struct linux_process *linux_process_create(struct guest_memory *memory,
             linux_process_destroy(process);
             return NULL;
         }
+        linux_signal_sync_child_reaping(process);
         linux_mm_init(process);
         return process;
     }
@@ -185,6 +186,7 @@ struct linux_process *linux_process_create(struct guest_memory *memory,
         }
         close(fd);
     }
+    linux_signal_sync_child_reaping(process);
     linux_mm_init(process);
     return process;
 }

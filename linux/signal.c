@@ -1356,6 +1356,17 @@ void linux_signal_last_info(const struct linux_thread *thread, uint8_t info[128]
 
 /* ---- dispositions and masks ------------------------------------------------------------ */
 
+void linux_signal_sync_child_reaping(struct linux_process *process)
+{
+    const struct linux_kernel_sigaction *action = &process->actions[SIGCHLD];
+    bool reap = action->handler == LINUX_SIG_IGN || (action->flags & SA_NOCLDWAIT);
+    struct sigaction host;
+    if (sigaction(SIGCHLD, NULL, &host) != 0 || reap == ((host.sa_flags & SA_NOCLDWAIT) != 0))
+        return;
+    host.sa_flags = reap ? host.sa_flags | SA_NOCLDWAIT : host.sa_flags & ~SA_NOCLDWAIT;
+    sigaction(SIGCHLD, &host, NULL);
+}
+
 static long sys_rt_sigaction(struct linux_thread *thread, const uint64_t *args)
 {
     struct linux_process *process = thread->process;
@@ -1385,6 +1396,8 @@ static long sys_rt_sigaction(struct linux_thread *thread, const uint64_t *args)
         }
     }
     g_mutex_unlock(&process->signal_lock);
+    if (args[1] && signal == SIGCHLD && actions == process->actions)
+        linux_signal_sync_child_reaping(process);
     if (args[2] && linux_copy_out(process, args[2], &old, sizeof(old)))
         return -EFAULT;
     return 0;

@@ -10,6 +10,7 @@ done
 program signal_targets -- signal_targets
 program signal_fds -- signal_fds
 program sigchld -- sigchld
+program child_reaping -- child_reaping
 program rt_between -- rt_between
 program sigio -- sigio
 program signalfd_exec -- signalfd_exec
