@@ -262,6 +262,9 @@ program cleartid_race -- cleartid_race
 program signal_rip -- signal_rip
 program self_modifying -- self_modifying
 program shared_sem -- shared_sem
+# Robust process-shared mutexes whose owner process goes (_exit, exit with two
+# threads, a fatal signal, execve, a waiter already asleep): EOWNERDEAD next.
+program robust_shared -- robust_shared
 program rlimit_as -- rlimit_as
 program futex_timeout -- futex_timeout
 program thread_end-exit_group --status 3 -- thread_end exit_group
