@@ -45,6 +45,8 @@ program pidfds -- pidfds
 # fork, vfork, execve (fds, #! scripts, errors), wait statuses: each guest process is a
 # host process with a VM of its own.
 program processes --tmpdir -- processes all @TMP@
+# SIGTSTP, SIGTTIN, SIGTTOU, SIGSTOP stop a child: its parent's wait sees that signal.
+program stop_signals -- stop_signals
 # A thread that is not the main one forks: the child resumes in that thread's frame.
 program thread_fork -- thread_fork
 program cpu_loop -- cpu_loop 20000000
