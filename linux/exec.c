@@ -474,6 +474,11 @@ static long do_execve(struct linux_thread *thread, const struct linux_syscall *c
             error = linux_host_error();
         if (!error)
             trace_exec(thread, call);
+        /* Past the point where Linux's exec can fail: the old program's
+         * robust locks are abandoned (an exec that still fails on the
+         * host leaves them so). */
+        if (!error)
+            linux_thread_exec_robust_lists(thread);
         if (!error)
             error = host->exec(host->opaque, path, (char *const *)argv->pdata,
                                (char *const *)envp->pdata, state_fd);

@@ -295,6 +295,9 @@ long linux_clone_process(struct linux_thread *thread, uint64_t flags, uint64_t s
         return pid;
     }
     int32_t self = linux_pid();
+    /* The child has no robust list until it sets one (Linux's
+     * copy_process): the parent's locks are not its own. */
+    thread->robust_list_head = 0;
     if (flags & CLONE_SETTLS) {
         thread->fs_base = tls;
         if (thread->has_cpu)

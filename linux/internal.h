@@ -598,6 +598,11 @@ long linux_futex_restart(struct linux_thread *thread, const struct linux_restart
  * same pollfds until the same deadline, as Linux's do_restart_poll. */
 long linux_poll_restart(struct linux_thread *thread, const struct linux_restart *restart);
 
+/* thread.c: an execve past its checks, about to replace the program: the
+ * robust list of every thread is walked, as Linux's exec does for the
+ * caller (futex_exec_release) and for the threads it ends (de_thread). */
+void linux_thread_exec_robust_lists(struct linux_thread *thread);
+
 /* futex.c: the robust futex at address lost its owner tid (set_robust_list). */
 void linux_futex_owner_died(struct linux_process *process, uint64_t address, int tid);
 void linux_register_signal(linux_handler *table);

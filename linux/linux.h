@@ -258,6 +258,15 @@ void linux_thread_foreach(struct linux_process *process,
 /* In a fork's child, only the forking thread goes on. */
 void linux_thread_after_fork(struct linux_thread *survivor);
 
+/* Thread's vCPU thread leaves the run because the program ends (exit_group,
+ * its last thread's exit, a fatal signal, a fault, a kill): what Linux's
+ * do_exit does for every task of the group, its robust list walked (each
+ * lock it holds marked FUTEX_OWNER_DIED and a waiter woken, in another
+ * process too when the lock is in shared memory). On the thread's own host
+ * thread, before its vCPU goes; a thread that ended on its own (exit) had
+ * its list walked then, and a list is walked once. */
+void linux_thread_exit_robust_list(struct linux_thread *thread);
+
 /* A thread that is not the main one is done, its vCPU about to go (exit,
  * or exit_group ending it with the others): it leaves the thread list, so
  * no signal picks or kicks it from then on. Before destroying the vCPU. */

@@ -77,7 +77,8 @@ static long sys_set_robust_list(struct linux_thread *thread, const uint64_t *arg
 {
     if (args[1] != ROBUST_LIST_HEAD_SIZE)
         return -EINVAL;
-    thread->robust_list_head = args[0];
+    /* Atomic: an execve walks every thread's list (linux_thread_exec_robust_lists). */
+    __atomic_store_n(&thread->robust_list_head, args[0], __ATOMIC_RELEASE);
     thread->robust_list_len = args[1];
     return 0;
 }

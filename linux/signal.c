@@ -909,6 +909,33 @@ static void finish_restart(struct linux_thread *thread, struct interrupted_call 
     regs->rip -= 2; /* back onto the syscall instruction */
 }
 
+/*
+ * A stop's default action, done to the monitor by the host with the same
+ * signal: the parent's wait sees that signal in WSTOPSIG (a shell says
+ * "Stopped", not "Stopped (signal)"), and the host discards SIGTSTP,
+ * SIGTTIN and SIGTTOU in an orphaned process group as Linux does. The
+ * forwarded signals have the monitor's handler: the signal's default action
+ * is in effect on the host for the moment, and it is sent to this host
+ * thread, unblocked here, so it is this thread that takes it, on its way
+ * out of tgkill, which returns once SIGCONT resumes the process.
+ */
+static void stop_monitor(int signal)
+{
+    bool catchable = signal != SIGSTOP;
+    struct sigaction default_action = {.sa_handler = SIG_DFL}, saved_action;
+    sigemptyset(&default_action.sa_mask);
+    if (catchable)
+        sigaction(signal, &default_action, &saved_action);
+    sigset_t set, saved_mask;
+    sigemptyset(&set);
+    sigaddset(&set, signal);
+    pthread_sigmask(SIG_UNBLOCK, &set, &saved_mask);
+    syscall(SYS_tgkill, getpid(), gettid(), signal);
+    pthread_sigmask(SIG_SETMASK, &saved_mask, NULL);
+    if (catchable)
+        sigaction(signal, &saved_action, NULL);
+}
+
 /* A fatal default action: the program ends with the signal. Stops are job
  * control, done to the monitor itself. */
 static bool act_by_default(struct linux_thread *thread, int signal)
@@ -921,7 +948,7 @@ static bool act_by_default(struct linux_thread *thread, int signal)
          * sharing the program's memory would stop the program with it. */
         if (linux_vm_child_refuses(thread, "a stop signal's default action"))
             return false;
-        kill(getpid(), SIGSTOP);
+        stop_monitor(signal);
         return false;
     default:
         /* A process sharing memory ends alone. */

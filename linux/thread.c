@@ -766,7 +766,8 @@ static long sys_clone3(struct linux_thread *thread, const uint64_t *args)
 /* ---- the end of a thread ---------------------------------------------------- */
 
 /* What Linux's exit_robust_list does: every lock on the thread's robust
- * list, and the one it was taking, is marked as abandoned. */
+ * list, and the one it was taking, is marked as abandoned. Once, as a task
+ * exits once: the list is forgotten. */
 static void walk_robust_list(struct linux_thread *thread)
 {
     struct linux_process *process = thread->process;
@@ -775,11 +776,11 @@ static void walk_robust_list(struct linux_thread *thread)
         int64_t futex_offset;
         uint64_t pending;
     } head;
-    if (!thread->robust_list_head ||
-        linux_copy_in(process, thread->robust_list_head, &head, sizeof(head)))
+    uint64_t list = __atomic_exchange_n(&thread->robust_list_head, 0, __ATOMIC_ACQ_REL);
+    if (!list || linux_copy_in(process, list, &head, sizeof(head)))
         return;
     uint64_t entry = head.next & ~1ULL;
-    for (int i = 0; i < ROBUST_LIST_LIMIT && entry != thread->robust_list_head; i++) {
+    for (int i = 0; i < ROBUST_LIST_LIMIT && entry != list; i++) {
         uint64_t next;
         if (linux_copy_in(process, entry, &next, sizeof(next)))
             return;
@@ -790,6 +791,26 @@ static void walk_robust_list(struct linux_thread *thread)
     if (head.pending & ~1ULL)
         linux_futex_owner_died(process, (head.pending & ~1ULL) + (uint64_t)head.futex_offset,
                                thread->tid);
+}
+
+void linux_thread_exit_robust_list(struct linux_thread *thread)
+{
+    linux_thread_exclusive(thread, true);
+    walk_robust_list(thread);
+    linux_thread_exclusive(thread, false);
+}
+
+static void walk_robust_list_of(struct linux_thread *thread, void *opaque)
+{
+    (void)opaque;
+    walk_robust_list(thread);
+}
+
+void linux_thread_exec_robust_lists(struct linux_thread *thread)
+{
+    linux_thread_exclusive(thread, true);
+    linux_thread_foreach(thread->process, walk_robust_list_of, NULL);
+    linux_thread_exclusive(thread, false);
 }
 
 /* A thread ends, unlisted already: what Linux's exit does for the others. */

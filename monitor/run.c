@@ -543,6 +543,9 @@ static void vcpu_loop(struct vcpu *vcpu)
         vcpu_run_loop(vcpu);
     debugger_thread_leave(vcpu->debug);
     vcpu->debug = NULL;
+    /* The program's locks this thread held are abandoned before the
+     * process goes (a fork's child dies right after its last thread). */
+    linux_thread_exit_robust_list(vcpu->thread);
     /* The other threads of a program that faulted go into its report. */
     g_mutex_lock(&run->lock);
     if (run->ending && run->end == RUN_END_FAULT && run->fault_threads->len > 0 &&

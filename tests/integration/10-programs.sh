@@ -49,6 +49,8 @@ program posix_timers -- posix_timers
 # fork, vfork, execve (fds, #! scripts, errors), wait statuses: each guest process is a
 # host process with a VM of its own.
 program processes --tmpdir -- processes all @TMP@
+# SIGTSTP, SIGTTIN, SIGTTOU, SIGSTOP stop a child: its parent's wait sees that signal.
+program stop_signals -- stop_signals
 # A thread that is not the main one forks: the child resumes in that thread's frame.
 program thread_fork -- thread_fork
 program cpu_loop -- cpu_loop 20000000
@@ -266,6 +268,9 @@ program cleartid_race -- cleartid_race
 program signal_rip -- signal_rip
 program self_modifying -- self_modifying
 program shared_sem -- shared_sem
+# Robust process-shared mutexes whose owner process goes (_exit, exit with two
+# threads, a fatal signal, execve, a waiter already asleep): EOWNERDEAD next.
+program robust_shared -- robust_shared
 program rlimit_as -- rlimit_as
 program futex_timeout -- futex_timeout
 program thread_end-exit_group --status 3 -- thread_end exit_group
