@@ -483,6 +483,39 @@ static long sys_getdents64(struct linux_thread *thread, const uint64_t *args)
     return result;
 }
 
+/* getdents, the call before getdents64 (AddressSanitizer's runtime still
+ * lists /proc/self/task with it): the same records but for d_type, which
+ * sits in the record's last byte after the name's NUL instead of before the
+ * name, so a record has the same length in both and getdents64's entries
+ * are turned into its in place. */
+static long sys_getdents(struct linux_thread *thread, const uint64_t *args)
+{
+    long n = sys_getdents64(thread, args);
+    if (n <= 0)
+        return n;
+    struct linux_process *process = thread->process;
+    uint8_t *records = g_malloc((size_t)n);
+    long result = n;
+    if (linux_copy_in(process, args[1], records, (size_t)n) != 0)
+        result = -EFAULT;
+    /* struct linux_dirent64: d_ino, d_off (8 bytes each), d_reclen (2),
+     * d_type (1), d_name. struct linux_dirent: d_name at 18. */
+    for (long at = 0; result > 0 && at + 19 < n;) {
+        uint16_t length;
+        memcpy(&length, records + at + 16, sizeof(length));
+        if (length < 20 || at + length > n)
+            break;
+        uint8_t type = records[at + 18];
+        memmove(records + at + 18, records + at + 19, (size_t)length - 19);
+        records[at + length - 1] = type;
+        at += length;
+    }
+    if (result > 0 && linux_copy_out(process, args[1], records, (size_t)n) != 0)
+        result = -EFAULT;
+    g_free(records);
+    return result;
+}
+
 /* ---- ioctl ---------------------------------------------------------------- */
 
 enum ioctl_argument {
@@ -623,5 +656,6 @@ void linux_register_io(linux_handler *table)
     table[SYS_sendfile] = sys_sendfile;
     table[SYS_copy_file_range] = sys_copy_file_range;
     table[SYS_getdents64] = sys_getdents64;
+    table[SYS_getdents] = sys_getdents;
     table[SYS_ioctl] = sys_ioctl;
 }

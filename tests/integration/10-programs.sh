@@ -42,6 +42,8 @@ program process_calls -- process_calls
 program sysv_ipc -- sysv_ipc
 # pidfds: pidfd_open, pidfd_send_signal, waitid(P_PIDFD), clone/clone3 with CLONE_PIDFD.
 program pidfds -- pidfds
+# getdents (the call before getdents64) on real and /proc directories.
+program getdents_old -- getdents_old
 # POSIX timers: SIGEV_THREAD (libc's helper thread, signalled by SIGEV_THREAD_ID), SIGEV_THREAD_ID
 # at another thread, and the CPU clocks of a process or thread (clock_getcpuclockid,
 # pthread_getcpuclockid) read and timed.
