@@ -2856,8 +2856,9 @@ static int run_engine(struct accel *accel, struct accel_exit *exit)
         /* A test hook: widens the window between that look and the run. */
         if (test_entry_delay_us())
             g_usleep(test_entry_delay_us());
-        uint64_t rip = 0;
+        uint64_t rip = 0, rcx = 0;
         uc_reg_read(uc, UC_X86_REG_RIP, &rip);
+        uc_reg_read(uc, UC_X86_REG_RCX, &rcx);
         /* The reported breakpoint is skipped once only when resuming right
          * at it; a step or a change of rip has already moved past it. */
         if (tcg->skip_breakpoint && (rip != tcg->skip_breakpoint_rip || step))
@@ -2959,6 +2960,23 @@ static int run_engine(struct accel *accel, struct accel_exit *exit)
             return 0;
         }
         if (step) {
+            /* A kick that stopped the engine before the stepped instruction
+             * ran (a signal for the program arriving, another thread's
+             * stop) ends no step: reported as one, gdb saw the unmoved pc of
+             * its breakpoint and told it as hit again (detach-on-fork-off,
+             * when the child's SIGCHLD came during the step). The kick's
+             * stop then delivers the signal before any instruction, as
+             * Linux does. An instruction that leaves rip as it was (a jump
+             * to itself, a turn of a rep loop, which moves rcx) may look
+             * the same: with a kick pending it is told as that kick's stop,
+             * which changes nothing it did. */
+            uint64_t rip_after = 0, rcx_after = 0;
+            uc_reg_read(uc, UC_X86_REG_RIP, &rip_after);
+            uc_reg_read(uc, UC_X86_REG_RCX, &rcx_after);
+            if (rip_after == rip && rcx_after == rcx && accel_take_kick(accel)) {
+                exit->reason = ACCEL_EXIT_STOPPED;
+                return 0;
+            }
             exit->reason = ACCEL_EXIT_DEBUG;
             return 0;
         }
