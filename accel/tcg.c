@@ -2858,7 +2858,8 @@ static int run_engine(struct accel *accel, struct accel_exit *exit)
             g_usleep(test_entry_delay_us());
         uint64_t rip = 0, rcx = 0;
         uc_reg_read(uc, UC_X86_REG_RIP, &rip);
-        uc_reg_read(uc, UC_X86_REG_RCX, &rcx);
+        if (step) /* to tell a step that ran from one a kick stopped (below) */
+            uc_reg_read(uc, UC_X86_REG_RCX, &rcx);
         /* The reported breakpoint is skipped once only when resuming right
          * at it; a step or a change of rip has already moved past it. */
         if (tcg->skip_breakpoint && (rip != tcg->skip_breakpoint_rip || step))

@@ -1704,7 +1704,7 @@ static long sys_rt_tgsigqueueinfo(struct linux_thread *thread, const uint64_t *a
 /* A pidfd of the program itself, or of one of its threads (pid: what it
  * names): the program's queues, as kill, tgkill and sigqueue to itself. */
 static long pidfd_signal_self(struct linux_thread *thread, int32_t pid, int signal,
-                              uint64_t info_address, unsigned int flags)
+                              const struct linux_siginfo *given, unsigned int flags)
 {
     struct linux_thread *target =
         pid == linux_pid() ? NULL : linux_thread_find(thread->process, pid);
@@ -1719,15 +1719,11 @@ static long pidfd_signal_self(struct linux_thread *thread, int32_t pid, int sign
     bool to_thread = target ? flags != PIDFD_SEND_THREAD_GROUP : flags == PIDFD_SEND_THREAD;
     if (to_thread && !target)
         target = thread->process->main_thread;
-    if (!info_address)
+    if (!given)
         return signal_self(target ? target : thread, signal, to_thread,
                            to_thread ? LINUX_SI_TKILL : LINUX_SI_USER);
-    struct linux_siginfo info;
-    long error = queue_info_read(thread, signal, info_address, true, &info);
-    if (error)
-        return error;
     if (signal)
-        linux_signal_send(thread->process, to_thread ? target : NULL, &info);
+        linux_signal_send(thread->process, to_thread ? target : NULL, given);
     return 0;
 }
 
@@ -1747,21 +1743,23 @@ static long sys_pidfd_send_signal(struct linux_thread *thread, const uint64_t *a
         return error;
     if (signal < 0 || signal > LINUX_NSIG)
         return -EINVAL;
-    /* A siginfo must name the signal sent (Linux: EINVAL). */
-    int32_t signo;
-    if (args[2] && linux_copy_in(thread->process, args[2], &signo, sizeof(signo)))
-        return -EFAULT;
-    if (args[2] && signo != signal)
-        return -EINVAL;
+    struct linux_siginfo info;
+    const struct linux_siginfo *given = NULL;
+    if (args[2]) {
+        if (linux_copy_in(thread->process, args[2], &info, sizeof(info)))
+            return -EFAULT;
+        /* It must name the signal sent (Linux: EINVAL). */
+        if (info.signo != signal)
+            return -EINVAL;
+        given = &info;
+    }
     if (linux_is_own_thread(thread->process, pid))
-        return pidfd_signal_self(thread, pid, signal, args[2], flags);
+        return pidfd_signal_self(thread, pid, signal, given, flags);
     /* Another process: the host signals it, with the program's siginfo (a
      * code posing as the kernel's or kill's refused, as for sigqueue). */
-    struct linux_siginfo info;
-    if (args[2] && (error = queue_info_read(thread, signal, args[2], false, &info)) != 0)
-        return error;
-    return linux_host_result(
-        syscall(SYS_pidfd_send_signal, host_fd, signal, args[2] ? &info : NULL, flags));
+    if (given && (info.code >= 0 || info.code == LINUX_SI_TKILL))
+        return -EPERM;
+    return linux_host_result(syscall(SYS_pidfd_send_signal, host_fd, signal, given, flags));
 }
 
 /* ---- waiting ------------------------------------------------------------------------------ */
