@@ -297,6 +297,10 @@ struct accel_ops {
      * state (get_fpu and set_fpu are then the whole FP state). */
     int (*get_xsave)(struct accel *accel, uint8_t *area, size_t size);
     int (*set_xsave)(struct accel *accel, const uint8_t *area, size_t size);
+    /* What the program's cpuid instruction gives for leaf and subleaf:
+     * regs is eax, ebx, ecx, edx (for /proc/cpuinfo, which lists what cpuid
+     * offers). The same for every vCPU of the VM; any thread. */
+    void (*cpuid)(struct accel *accel, uint32_t leaf, uint32_t subleaf, uint32_t regs[4]);
 
     /* Translates a guest-virtual address with the accelerator's own page
      * walk (KVM_TRANSLATE). NULL when the accelerator offers none; the

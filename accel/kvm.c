@@ -2317,6 +2317,26 @@ fail:
     return NULL;
 }
 
+/* On PVM the program's cpuid is not intercepted: it gets the host's
+ * (measured); elsewhere KVM answers from the table every vCPU was given. */
+static void kvm_guest_cpuid(struct accel *accel, uint32_t leaf, uint32_t subleaf, uint32_t regs[4])
+{
+    const struct kvm_vm *vm = kvm_of(accel)->vm;
+    regs[0] = regs[1] = regs[2] = regs[3] = 0;
+    if (vm->pvm) {
+        __cpuid_count(leaf, subleaf, regs[0], regs[1], regs[2], regs[3]);
+        return;
+    }
+    for (uint32_t i = 0; i < vm->cpuid->nent; i++) {
+        const struct kvm_cpuid_entry2 *entry = &vm->cpuid->entries[i];
+        if (entry->function == leaf &&
+            (entry->index == subleaf || !(entry->flags & KVM_CPUID_FLAG_SIGNIFCANT_INDEX))) {
+            regs[0] = entry->eax, regs[1] = entry->ebx, regs[2] = entry->ecx, regs[3] = entry->edx;
+            return;
+        }
+    }
+}
+
 const struct accel_ops kvm_accel_ops = {
     .name = "kvm",
     .probe = kvm_probe,
@@ -2333,6 +2353,7 @@ const struct accel_ops kvm_accel_ops = {
     .set_fpu = kvm_set_fpu,
     .get_xsave = kvm_get_xsave,
     .set_xsave = kvm_set_xsave,
+    .cpuid = kvm_guest_cpuid,
     .translate = kvm_translate,
     .set_debug = kvm_set_debug,
     .ring_start = kvm_ring_start,

@@ -290,6 +290,9 @@ struct tcg_accel {
      * on a register (far_branch_in_block). */
     csh decoder;
     bool decoder_open;
+    /* The engine's CPU was looked at for refused instructions (before its
+     * first block), and decodes them (see enable_refused_features). */
+    bool features_checked, refused_decoded;
     /* The block at short_block_pc is translated again with this many
      * instructions (0: none is), the next starting with such a branch. */
     uint64_t short_block_pc;
@@ -426,6 +429,25 @@ static bool is_code_page(const struct tcg_accel *tcg, uint64_t page)
 #define TCG_INTERPOSE 0
 #endif
 
+/* The features of instructions Unicorn 2.0.1 decodes only once
+ * enable_refused_features made it. */
+#define CPUID_1_ECX_REFUSED                                                                        \
+    (0x00000002u /* PCLMULQDQ */ | 0x00400000u /* MOVBE */ | 0x00800000u /* POPCNT */ |            \
+     0x40000000u /* RDRAND */)
+#define CPUID_7_EBX_REFUSED 0x00040000u /* RDSEED */
+/* And those it runs wrongly, which it then refuses as a CPU without them
+ * does (#UD): BMI2's PEXT and PDEP take their operands in the wrong order
+ * (pext of 0xf0f0f00000ff00ff under mask 0x8000000000000003 gives
+ * 0x8000003, not 7: measured; QEMU fixed it in 7.1) and ADCX after ADOX
+ * gets its carry wrong (fixed in 8.0). A program that uses them without
+ * asking cpuid (built for x86-64-v3) dies of SIGILL where it computed
+ * wrong results. BMI1 goes with them (cpuid offers none of the three;
+ * TZCNT is then BSF, as on such a CPU). */
+#define CPUID_7_EBX_WRONG (0x00000008u /* BMI1 */ | 0x00000100u /* BMI2 */ | 0x00080000u /* ADX    \
+                                                                                          */)
+/* Some engine of the process decodes them (enable_refused_features). */
+static bool tcg_refused_decoded;
+
 /* What the wrappers below need to know about the run of this thread. */
 struct tcg_thread {
     struct tcg_accel *tcg; /* the engine running here, NULL outside uc_emu_start */
@@ -501,6 +523,7 @@ enum tcg_real {
     REAL_MEMORY_MAPPING,   /* called, not replaced */
     REAL_REGION_RAM_ADDR,  /* called, not replaced */
     REAL_INVALIDATE_RANGE, /* called, not replaced */
+    REAL_CPUID,            /* called, not replaced */
     REAL_COUNT,
 };
 static const char *const real_names[REAL_COUNT] = {
@@ -547,6 +570,7 @@ static const char *const real_names[REAL_COUNT] = {
     "memory_mapping",
     "memory_region_get_ram_addr_x86_64",
     "tb_invalidate_phys_range_x86_64",
+    "cpu_x86_cpuid_x86_64",
 };
 /* The code of libunicorn's cpu_exec, where blocks are chained. */
 static uintptr_t cpu_exec_code;
@@ -586,6 +610,89 @@ void tb_set_jmp_target_x86_64(void *tb, int n, uintptr_t address)
     if (tcg && caller - cpu_exec_code < cpu_exec_size && unchained(tcg))
         return;
     ((void (*)(void *, int, uintptr_t))real[REAL_SET_JMP_TARGET])(tb, n, address);
+}
+
+/*
+ * Instructions Unicorn 2.0.1 refuses. Its CPU models set family and model
+ * but not their feature words (qemu64, Haswell and EPYC-Rome give the same
+ * words: measured), and its translator decodes an instruction only when
+ * the words have its feature: POPCNT, MOVBE, PCLMULQDQ, RDRAND and RDSEED,
+ * which QEMU 5.0's TCG implements, were #UD, and a program built for
+ * x86-64-v2 (POPCNT) died of SIGILL. No API reaches the words. They are
+ * found in the CPU's state by the values cpu_x86_cpuid reports from them
+ * (QEMU's FeatureWordArray of 64-bit words: leaf 1 edx and ecx, leaf 7's
+ * ebx, ecx and edx, leaf 7.1's eax, leaf 0x80000001's edx and ecx), before
+ * the engine's first block is translated; the bits are added and read back
+ * through cpu_x86_cpuid. With any other layout nothing is written, and the
+ * program's cpuid does not offer them (tcg_refused_features stays false).
+ */
+#define QEMU_FEAT_1_EDX         0
+#define QEMU_FEAT_1_ECX         1
+#define QEMU_FEAT_7_0_EBX       2
+#define QEMU_FEAT_8000_0001_EDX 6
+#define QEMU_FEAT_WORDS         8
+/* Bytes of the state searched: the words are at 5,600 in Debian's 2.0.1,
+ * well inside the state (which holds 2 KiB of vector registers alone). */
+#define QEMU_ENV_SEARCH 8192
+
+typedef void qemu_cpuid_fn(void *env, uint32_t leaf, uint32_t subleaf, uint32_t *eax, uint32_t *ebx,
+                           uint32_t *ecx, uint32_t *edx);
+
+/* The feature words as cpu_x86_cpuid reports them (7.1's eax left 0: it
+ * is not compared). */
+static void reported_feature_words(void *env, uint64_t words[QEMU_FEAT_WORDS])
+{
+    qemu_cpuid_fn *cpuid = (qemu_cpuid_fn *)real[REAL_CPUID];
+    uint32_t r[4];
+    memset(words, 0, QEMU_FEAT_WORDS * sizeof(words[0]));
+    cpuid(env, 1, 0, &r[0], &r[1], &r[2], &r[3]);
+    words[QEMU_FEAT_1_EDX] = r[3], words[QEMU_FEAT_1_ECX] = r[2];
+    cpuid(env, 7, 0, &r[0], &r[1], &r[2], &r[3]);
+    words[2] = r[1], words[3] = r[2], words[4] = r[3];
+    cpuid(env, 0x80000001, 0, &r[0], &r[1], &r[2], &r[3]);
+    words[QEMU_FEAT_8000_0001_EDX] = r[3], words[7] = r[2];
+}
+
+/* Where in env the words are: NULL when they are not found exactly once. */
+static uint64_t *find_feature_words(void *env, const uint64_t reported[QEMU_FEAT_WORDS])
+{
+    uint64_t *found = NULL;
+    uint64_t *word = env;
+    for (size_t i = 0; i + QEMU_FEAT_WORDS <= QEMU_ENV_SEARCH / sizeof(*word); i++) {
+        bool same = true;
+        for (int k = 0; k < QEMU_FEAT_WORDS && same; k++)
+            same = k == 5 || word[i + k] == reported[k];
+        if (same && found)
+            return NULL;
+        if (same)
+            found = &word[i];
+    }
+    return found;
+}
+
+/* Before tcg's first block: makes it decode the refused instructions and
+ * refuse the wrong ones; tcg->refused_decoded says whether it does. */
+static void enable_refused_features(struct tcg_accel *tcg, void *env)
+{
+    tcg->features_checked = true;
+    uint64_t before[QEMU_FEAT_WORDS], after[QEMU_FEAT_WORDS];
+    reported_feature_words(env, before);
+    uint64_t *words = find_feature_words(env, before);
+    if (!words)
+        return;
+    words[QEMU_FEAT_1_ECX] |= CPUID_1_ECX_REFUSED;
+    words[QEMU_FEAT_7_0_EBX] =
+        (words[QEMU_FEAT_7_0_EBX] | CPUID_7_EBX_REFUSED) & ~CPUID_7_EBX_WRONG;
+    reported_feature_words(env, after);
+    tcg->refused_decoded = (after[QEMU_FEAT_1_ECX] & CPUID_1_ECX_REFUSED) == CPUID_1_ECX_REFUSED &&
+                           (after[QEMU_FEAT_7_0_EBX] & (CPUID_7_EBX_REFUSED | CPUID_7_EBX_WRONG)) ==
+                               CPUID_7_EBX_REFUSED;
+    if (tcg->refused_decoded)
+        __atomic_store_n(&tcg_refused_decoded, true, __ATOMIC_RELAXED);
+    else { /* not what they seemed: put back */
+        words[QEMU_FEAT_1_ECX] = before[QEMU_FEAT_1_ECX];
+        words[QEMU_FEAT_7_0_EBX] = before[QEMU_FEAT_7_0_EBX];
+    }
 }
 
 /* Guest RAM in this process, as every engine maps it at RAM_ALIAS. */
@@ -682,6 +789,8 @@ uint64_t get_page_addr_code_hostp_x86_64(void *env, uint64_t address, void **hos
 uint64_t get_page_addr_code_hostp_x86_64(void *env, uint64_t address, void **hostp)
 {
     typedef uint64_t lookup_fn(void *, uint64_t, void **);
+    if (tcg_thread.tcg && __builtin_expect(!tcg_thread.tcg->features_checked, 0))
+        enable_refused_features(tcg_thread.tcg, env);
     uint64_t ram_addr = ((lookup_fn *)real[REAL_PAGE_ADDR_CODE])(env, address, hostp);
     struct tcg_accel *tcg = tcg_thread.tcg;
     if (ram_addr != (uint64_t)-1 || !tcg || is_mapped(tcg, address & GUEST_PAGE_MASK))
@@ -1679,9 +1788,9 @@ static void on_never_accessed(uc_engine *uc, uc_mem_type type, uint64_t address,
  * program sees the host's cpuid instead, narrowed to features QEMU's TCG
  * emulates (no AVX, no XSAVE: glibc then saves registers with fxsave) and
  * with every leaf that only describes features outside that set zeroed.
- * Unicorn 2.0.1 decodes POPCNT, PCLMULQDQ and MOVBE as invalid whatever CPU
- * model is set (measured), so they are not offered either: Go's runtime and
- * liblzma use them when cpuid says so and died of SIGILL.
+ * POPCNT, MOVBE, PCLMULQDQ, RDRAND and RDSEED only when the engine decodes
+ * them (enable_refused_features): Go's runtime and liblzma use them when
+ * cpuid says so, and died of SIGILL while Unicorn refused them.
  *
  * No XSAVE state either, so get_xsave/set_xsave are NULL: Unicorn 2.0.1 is
  * QEMU 5.0's TCG, which decodes no VEX-encoded SSE/AVX instruction (a
@@ -1703,23 +1812,34 @@ static void on_never_accessed(uc_engine *uc, uc_mem_type type, uint64_t address,
     (0x00000800u /* SYSCALL */ | 0x00100000u /* NX */ | 0x08000000u /* RDTSCP */ |                 \
      0x20000000u /* LM */)
 #define TCG_CPUID_EXT_ECX (0x00000001u /* LAHF_LM */ | 0x00000020u /* LZCNT */)
+/* Leaf 7's ebx: RDSEED alone (CPUID_7_EBX_WRONG says why not BMI1, BMI2
+ * and ADX). */
+#define TCG_CPUID_7_EBX 0u
 
-static int on_cpuid(uc_engine *uc, void *opaque)
+/* What the program's cpuid gives for leaf and subleaf on an engine that
+ * decodes the refused instructions or not: regs is eax, ebx, ecx, edx. */
+static void guest_cpuid(bool refused_decoded, uint32_t leaf, uint32_t subleaf, uint32_t regs[4])
 {
-    (void)opaque;
-    uint64_t leaf = 0, subleaf = 0;
-    uc_reg_read(uc, UC_X86_REG_EAX, &leaf);
-    uc_reg_read(uc, UC_X86_REG_ECX, &subleaf);
-    unsigned int regs[4] = {0, 0, 0, 0}; /* eax, ebx, ecx, edx */
-    switch ((uint32_t)leaf) {
+    regs[0] = regs[1] = regs[2] = regs[3] = 0;
+    uint32_t ecx_1 = TCG_CPUID_1_ECX | (refused_decoded ? CPUID_1_ECX_REFUSED : 0);
+    uint32_t ebx_7 = TCG_CPUID_7_EBX | (refused_decoded ? CPUID_7_EBX_REFUSED : 0);
+    switch (leaf) {
     case 0:
         __cpuid(0, regs[0], regs[1], regs[2], regs[3]);
         regs[0] = MIN(regs[0], 0xbu); /* up to the topology leaf */
         break;
     case 1:
         __cpuid(1, regs[0], regs[1], regs[2], regs[3]);
-        regs[2] = (regs[2] & TCG_CPUID_1_ECX) | 0x80000000u;
+        regs[2] = (regs[2] & ecx_1) | 0x80000000u;
         regs[3] &= TCG_CPUID_1_EDX;
+        break;
+    case 7:
+        /* Subleaf 0 only (eax 0: no other), its ebx narrowed. */
+        if (subleaf == 0) {
+            __cpuid_count(7, 0, regs[0], regs[1], regs[2], regs[3]);
+            regs[0] = regs[2] = regs[3] = 0;
+            regs[1] &= ebx_7;
+        }
         break;
     case 2:
     case 4:
@@ -1732,8 +1852,8 @@ static int on_cpuid(uc_engine *uc, void *opaque)
     case 0x80000006:
     case 0x80000008:
         /* Cache, topology, brand and address sizes: as the host says. */
-        __cpuid_count((uint32_t)leaf, (uint32_t)subleaf, regs[0], regs[1], regs[2], regs[3]);
-        if ((uint32_t)leaf == 0x80000000)
+        __cpuid_count(leaf, subleaf, regs[0], regs[1], regs[2], regs[3]);
+        if (leaf == 0x80000000)
             regs[0] = MIN(regs[0], 0x80000008u);
         break;
     case 0x80000001:
@@ -1744,6 +1864,24 @@ static int on_cpuid(uc_engine *uc, void *opaque)
     default:
         break; /* features TCG lacks, or nothing: zero */
     }
+}
+
+/* For the personality: any engine of the process answers as the others
+ * (the same library), so the first to find its features speaks for all. */
+static void tcg_guest_cpuid(struct accel *accel, uint32_t leaf, uint32_t subleaf, uint32_t regs[4])
+{
+    (void)accel;
+    guest_cpuid(__atomic_load_n(&tcg_refused_decoded, __ATOMIC_RELAXED), leaf, subleaf, regs);
+}
+
+static int on_cpuid(uc_engine *uc, void *opaque)
+{
+    uint64_t leaf = 0, subleaf = 0;
+    uc_reg_read(uc, UC_X86_REG_EAX, &leaf);
+    uc_reg_read(uc, UC_X86_REG_ECX, &subleaf);
+    uint32_t regs[4];
+    const struct tcg_accel *tcg = opaque;
+    guest_cpuid(tcg->refused_decoded, (uint32_t)leaf, (uint32_t)subleaf, regs);
     uint64_t values[4] = {regs[0], regs[1], regs[2], regs[3]};
     uc_reg_write(uc, UC_X86_REG_RAX, &values[0]);
     uc_reg_write(uc, UC_X86_REG_RBX, &values[1]);
@@ -1791,6 +1929,7 @@ static int open_engine(struct tcg_accel *tcg, char **error)
         *error = g_strdup_printf("Unicorn cannot emulate x86-64: %s", uc_strerror(err));
         return -EIO;
     }
+    tcg->features_checked = tcg->refused_decoded = false; /* a new CPU */
     /* Exits enabled with none set: uc_emu_start's `until` is ignored, so no
      * address (not even 0) silently ends a run. */
     uc_ctl_exits_enable(tcg->uc);
@@ -3067,6 +3206,7 @@ const struct accel_ops tcg_accel_ops = {
     .set_fpu = tcg_set_fpu,
     .get_xsave = NULL, /* no AVX or XSAVE in Unicorn 2.0.1's TCG: see "cpuid" */
     .set_xsave = NULL,
+    .cpuid = tcg_guest_cpuid,
     .translate = NULL,
     .set_debug = tcg_set_debug,
 };

@@ -461,6 +461,10 @@ long linux_host_fd_path(int host_fd, char *out, size_t size);
 /* The program's current directory as text; length or -errno. */
 long linux_cwd_path(struct linux_process *process, char *out, size_t size);
 
+/* linux/cpuinfo.c: host, a /proc/cpuinfo text, appended to out with each
+ * flags line narrowed to the flags whose bit cpuid sets. */
+void linux_cpuinfo_narrow(const char *host, linux_cpuid_fn *cpuid, void *opaque, GString *out);
+
 void linux_proc_init(struct linux_process *process, uint64_t initial_stack, const uint8_t *auxv,
                      size_t auxv_length);
 long linux_proc_open(struct linux_process *process, const struct linux_path *path, int flags);

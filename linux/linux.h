@@ -68,6 +68,10 @@ struct linux_cpu {
  * What processes need from the monitor (linux/ cannot build a VM). A NULL
  * member makes the calls that need it fail with ENOSYS (unit tests).
  */
+/* What the program's cpuid gives for leaf and subleaf (regs: eax, ebx,
+ * ecx, edx). */
+typedef void linux_cpuid_fn(void *opaque, uint32_t leaf, uint32_t subleaf, uint32_t regs[4]);
+
 struct linux_host {
     void *opaque;
     /* A host fork() of the monitor, on the calling vCPU thread. In the child
@@ -89,6 +93,9 @@ struct linux_host {
      * program about to be replaced. hold false: the exec failed, they are
      * taken again. NULL: nothing to hold (tests). */
     void (*hold_signals)(void *opaque, bool hold);
+    /* The program's cpuid, which /proc/cpuinfo's flags follow; any thread.
+     * NULL: /proc/cpuinfo is the host's. */
+    linux_cpuid_fn *cpuid;
 };
 
 struct linux_config {

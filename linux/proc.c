@@ -568,6 +568,10 @@ static long proc_lookup(struct linux_process *process, const char *path, const c
         set_virtual(out, LINUX_PATH_PROC_FILE, "/proc/meminfo");
         return 0;
     }
+    if (strcmp(name, "cpuinfo") == 0 && !*after && process->config.host.cpuid) {
+        set_virtual(out, LINUX_PATH_PROC_FILE, "/proc/cpuinfo");
+        return 0;
+    }
     /* Another process's magic links (fd/N, cwd, exe, root) lead where the
      * host's do, as natively (fuser, lsof, stat of /proc/PID/fd/0): the
      * host checks the program may (its uid's processes). Not under --root,
@@ -1119,6 +1123,14 @@ static GString *generate(struct linux_process *process, const char *path)
     GString *text = g_string_new(NULL);
     if (strcmp(path, "/proc/meminfo") == 0) {
         generate_meminfo(process, text);
+        return text;
+    }
+    if (strcmp(path, "/proc/cpuinfo") == 0) {
+        char *host = NULL;
+        g_file_get_contents("/proc/cpuinfo", &host, NULL, NULL);
+        const struct linux_host *cpu = &process->config.host;
+        linux_cpuinfo_narrow(host ? host : "", cpu->cpuid, cpu->opaque, text);
+        g_free(host);
         return text;
     }
     const char *name = strrchr(path, '/') + 1;

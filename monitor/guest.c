@@ -324,6 +324,17 @@ static uint64_t cpu_get_segment_base(struct guest *guest, bool fs)
     return fs ? state.fs.base : state.gs.base;
 }
 
+/* linux_host's cpuid: the accelerator's answer, the same for every vCPU. */
+static void guest_cpuid(void *opaque, uint32_t leaf, uint32_t subleaf, uint32_t regs[4])
+{
+    struct guest *guest = opaque;
+    if (guest->accel_ops->cpuid) {
+        guest->accel_ops->cpuid(guest->accel, leaf, subleaf, regs);
+        return;
+    }
+    __cpuid_count(leaf, subleaf, regs[0], regs[1], regs[2], regs[3]);
+}
+
 static uint64_t cpu_get_fs_base(void *opaque)
 {
     return cpu_get_segment_base(opaque, true);
@@ -589,7 +600,8 @@ struct guest *guest_create(const struct monitor_options *options, char **error)
         .host = {.opaque = guest,
                  .fork = monitor_guest_fork,
                  .exec = monitor_guest_exec,
-                 .hold_signals = monitor_guest_hold_signals},
+                 .hold_signals = monitor_guest_hold_signals,
+                 .cpuid = guest_cpuid},
         .has_exec_state = options->has_exec_state,
         .exec_state_fd = options->exec_state_fd,
     };

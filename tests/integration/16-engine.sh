@@ -63,3 +63,45 @@ engine_plugin_without_ops() {
     echo "refused in one line: $(cut -c1-80 "$dir/err")"
 }
 custom engine/plugin-without-ops engine_plugin_without_ops --accels tcg
+
+# The instructions cpuid offers run, and /proc/cpuinfo's flags are cpuid's: under
+# tcg, Unicorn 2.0.1 refused POPCNT, MOVBE, PCLMULQDQ and RDRAND whatever its CPU
+# model (SIGILL), and cpuinfo named the host's AVX, which tcg does not run.
+program x86_isa -- x86_isa
+# A program built for x86-64-v2 and marked so (ld.so checks the mark against cpuid,
+# "CPU ISA level is lower than required" before the fix) runs as natively.
+engine_x86_64_v2() {
+    local accel=$1 dir=$2 st
+    command -v gcc >/dev/null || { echo "gcc is not installed"; return 77; }
+    printf '#include <stdio.h>\nint main(int c, char **v) { (void)v;\n  printf("%%d\\n", __builtin_popcount((unsigned)c * 12345u)); return 0; }\n' >"$dir/v2.c"
+    gcc -O2 -march=x86-64-v2 -Wl,-z,x86-64-v2 -o "$dir/v2" "$dir/v2.c" 2>"$dir/err" ||
+        { echo "gcc cannot build for x86-64-v2: $(head -c 200 "$dir/err")"; return 77; }
+    "$dir/v2" a b >"$dir/native" 2>&1 || { echo "this CPU is not x86-64-v2"; return 77; }
+    timeout -k 5 "$TIMEOUT" "$HERMITUX_RUN" --accel="$accel" "$dir/v2" a b >"$dir/out" 2>&1
+    st=$?
+    if [ "$st" != 0 ] || ! cmp -s "$dir/native" "$dir/out"; then
+        echo "exit status $st, output $(head -c 200 "$dir/out") (natively $(cat "$dir/native"))"
+        return 1
+    fi
+}
+custom x86_64_v2 engine_x86_64_v2
+
+# BMI2 used without asking cpuid: the right result where cpuid offers BMI2, else SIGILL
+# (status 132) as on a CPU without it. Unicorn 2.0.1 ran PEXT with its operands swapped
+# (0x8000003 for 7) and cpuid did not say BMI2: a wrong result and exit 0.
+engine_pext() {
+    local accel=$1 dir=$2 libc st
+    for libc in glibc musl; do
+        timeout -k 5 "$TIMEOUT" "$HERMITUX_RUN" --accel="$accel" \
+            "tests/programs/build/$libc/pext_check" >"$dir/out" 2>"$dir/err"
+        st=$?
+        if grep -qx 'cpuid bmi2: yes' "$dir/out"; then
+            [ "$st" = 0 ] && grep -qx 'pext: 0x7' "$dir/out" && continue
+        elif grep -qx 'cpuid bmi2: no' "$dir/out"; then
+            [ "$st" = 132 ] && ! grep -q '^pext' "$dir/out" && continue
+        fi
+        echo "$libc: exit status $st, output $(tr '\n' ' ' <"$dir/out")"
+        return 1
+    done
+}
+custom pext engine_pext

@@ -1782,6 +1782,59 @@ TEST_F(LinuxTest, TimeAndSleep)
     EXPECT_EQ(Call(SYS_nanosleep, kWild, 0), -EFAULT);
 }
 
+// A CPU with the x86-64 baseline and POPCNT only.
+void BaselineCpuid(void *, uint32_t leaf, uint32_t, uint32_t regs[4])
+{
+    regs[0] = regs[1] = regs[2] = regs[3] = 0;
+    if (leaf == 0)
+        regs[0] = 7;
+    else if (leaf == 1)
+        regs[2] = 1u << 23, regs[3] = 1u | 1u << 25 | 1u << 26; // popcnt; fpu sse sse2
+    else if (leaf == 0x80000000)
+        regs[0] = 0x80000001;
+    else if (leaf == 0x80000001)
+        regs[3] = 1u << 29; // lm
+}
+
+TEST_F(LinuxTest, CpuinfoFlagsAreTheProgramsCpuid)
+{
+    host_.cpuid = BaselineCpuid;
+    Create(false);
+    gchar *host_text = nullptr;
+    ASSERT_TRUE(g_file_get_contents("/proc/cpuinfo", &host_text, nullptr, nullptr));
+    std::string host(host_text);
+    g_free(host_text);
+    PutString(kPathSlot, "/proc/cpuinfo");
+    int64_t fd = Call(SYS_open, kPathSlot, O_RDONLY);
+    ASSERT_GE(fd, 0);
+    std::string text;
+    for (int64_t n; (n = Call(SYS_read, fd, kBuffer, 4096)) > 0;)
+        text += Get(kBuffer, static_cast<size_t>(n));
+    EXPECT_EQ(Call(SYS_close, fd), 0);
+    // Every other line as the host's; the flags lines keep Linux's own flags and
+    // drop the cpuid bits this CPU lacks.
+    gchar **host_lines = g_strsplit(host.c_str(), "\n", -1);
+    gchar **lines = g_strsplit(text.c_str(), "\n", -1);
+    ASSERT_EQ(g_strv_length(host_lines), g_strv_length(lines));
+    int flags_lines = 0;
+    for (size_t i = 0; lines[i]; i++) {
+        if (!g_str_has_prefix(lines[i], "flags")) {
+            EXPECT_STREQ(lines[i], host_lines[i]);
+            continue;
+        }
+        flags_lines++;
+        std::string line = std::string(lines[i]) + " ", was = std::string(host_lines[i]) + " ";
+        for (const char *kept : {" fpu ", " sse2 ", " popcnt ", " lm ", " constant_tsc "})
+            EXPECT_EQ(line.find(kept) != std::string::npos, was.find(kept) != std::string::npos)
+                << kept;
+        for (const char *gone : {" avx ", " sse4_2 ", " cx8 ", " syscall ", " xsaveopt ", " bmi2 "})
+            EXPECT_EQ(line.find(gone), std::string::npos) << gone;
+    }
+    g_strfreev(host_lines);
+    g_strfreev(lines);
+    EXPECT_GT(flags_lines, 0);
+}
+
 TEST_F(LinuxTest, PtraceIsNotPermitted)
 {
     // No debugger inside the VM: EPERM, as Linux refuses a process that may not trace.
