@@ -327,6 +327,10 @@ static long sys_fcntl(struct linux_thread *thread, const uint64_t *args)
         return linux_host_result(fcntl(host_fd, command));
     case F_SETPIPE_SZ:
     case F_SETSIG:
+    /* A memfd's seals are the host memfd's: its writes, truncations and
+     * mappings (the guest's are the host's mappings of it) are refused by
+     * the host as Linux refuses them, EBUSY while mapped writable included. */
+    case F_ADD_SEALS:
         return linux_host_result(fcntl(host_fd, command, (int)args[2]));
     default:
         return -EINVAL;

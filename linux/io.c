@@ -10,11 +10,14 @@
 
 #include <fcntl.h>
 #include <linux/fs.h>
+#include <linux/magic.h>
+#include <linux/nsfs.h>
 #include <linux/random.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/sendfile.h>
+#include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <time.h>
@@ -604,6 +607,31 @@ static long open_pty_peer(struct linux_process *process, int host_fd, uint64_t f
     return linux_fd_install(process, peer, 0, flags & O_CLOEXEC);
 }
 
+/* A namespace file's ioctls (/proc/PID/ns/NAME: lsns, nsenter), only on
+ * such a file, where the host answers them as natively (the program runs in
+ * the host's namespaces): NS_GET_NSTYPE, NS_GET_OWNER_UID, and the related
+ * namespace NS_GET_USERNS and NS_GET_PARENT open, a new fd of the program's,
+ * close-on-exec as Linux makes it. -ENOTTY for any other file. */
+static long namespace_ioctl(struct linux_process *process, int host_fd, unsigned long request,
+                            uint64_t argument)
+{
+    struct statfs fs;
+    if (fstatfs(host_fd, &fs) != 0 || fs.f_type != NSFS_MAGIC)
+        return -ENOTTY;
+    if (request == NS_GET_OWNER_UID) {
+        uid_t owner;
+        if (ioctl(host_fd, request, &owner) != 0)
+            return linux_host_error();
+        return linux_copy_out(process, argument, &owner, sizeof(owner)) ? -EFAULT : 0;
+    }
+    int result = ioctl(host_fd, request);
+    if (result < 0)
+        return linux_host_error();
+    if (request == NS_GET_NSTYPE)
+        return result;
+    return linux_fd_install(process, result, 0, true);
+}
+
 static long sys_ioctl(struct linux_thread *thread, const uint64_t *args)
 {
     struct linux_process *process = thread->process;
@@ -617,6 +645,9 @@ static long sys_ioctl(struct linux_thread *thread, const uint64_t *args)
     }
     if (request == TIOCGPTPEER)
         return isatty(host_fd) ? open_pty_peer(process, host_fd, args[2]) : -ENOTTY;
+    if (request == NS_GET_USERNS || request == NS_GET_PARENT || request == NS_GET_NSTYPE ||
+        request == NS_GET_OWNER_UID)
+        return namespace_ioctl(process, host_fd, request, args[2]);
     const struct ioctl_rule *rule = NULL;
     for (size_t i = 0; i < G_N_ELEMENTS(ioctl_rules); i++) {
         if (ioctl_rules[i].request == request)

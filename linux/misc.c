@@ -581,39 +581,11 @@ static long sys_personality(struct linux_thread *thread, const uint64_t *args)
 
 /* ---- scheduling ---------------------------------------------------------------- */
 
-/* sched_setaffinity of another process: the host's. */
-static long host_affinity(int32_t pid, uint64_t length, uint64_t address,
-                          struct linux_process *process)
-{
-    if (!linux_is_other_process(pid))
-        return -ESRCH;
-    length = MIN(length, 8192);
-    uint8_t *mask = g_malloc0(MAX(length, 1));
-    long result = linux_copy_in(process, address, mask, (size_t)length) ? -EFAULT : 0;
-    if (result == 0 && syscall(SYS_sched_setaffinity, pid, (size_t)length, mask) != 0)
-        result = linux_host_error();
-    g_free(mask);
-    return result;
-}
-
 static long sys_sched_yield(struct linux_thread *thread, const uint64_t *args)
 {
     (void)thread;
     (void)args;
     return 0;
-}
-
-static long sys_sched_setaffinity(struct linux_thread *thread, const uint64_t *args)
-{
-    struct linux_process *process = thread->process;
-    if (!linux_is_own_thread(process, (int32_t)args[0]))
-        return host_affinity((int32_t)args[0], args[1], args[2], process);
-    if (args[1] == 0)
-        return -EINVAL;
-    unsigned char first;
-    if (linux_copy_in(process, args[2], &first, 1))
-        return -EFAULT;
-    return (first & 1) ? 0 : -EINVAL;
 }
 
 /* ---- scheduling policy --------------------------------------------------------- */
@@ -858,7 +830,6 @@ void linux_register_misc(linux_handler *table)
     table[SYS_capset] = sys_capset;
     table[SYS_personality] = sys_personality;
     table[SYS_sched_yield] = sys_sched_yield;
-    table[SYS_sched_setaffinity] = sys_sched_setaffinity;
     table[SYS_sched_getscheduler] = sys_sched_getscheduler;
     table[SYS_sched_getparam] = sys_sched_getparam;
     table[SYS_sched_setscheduler] = sys_sched_setscheduler;

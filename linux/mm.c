@@ -16,7 +16,6 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
-#include <sys/sysinfo.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
@@ -159,34 +158,34 @@ static int host_overcommit_mode(void)
     return mode;
 }
 
-/* The host's RAM and swap, read once: what Linux's heuristic weighs. */
-static uint64_t host_ram_and_swap(void)
-{
-    static uint64_t total;
-    struct sysinfo info;
-    if (total == 0 && sysinfo(&info) == 0)
-        total = ((uint64_t)info.totalram + info.totalswap) * info.mem_unit;
-    return total;
-}
-
 /*
  * Linux's overcommit heuristic (vm.overcommit_memory 0, the default):
  * only a private writable mapping without MAP_NORESERVE is accounted, and
- * it is refused only when it alone is larger than all of RAM and swap.
- * That is the host's here, unless the guest has more: the guest's RAM is a
- * limit of the monitor (4 GiB by default), so a mapping succeeds or fails
- * as it would natively, and the guest's limit shows at first touch (out of
- * memory). PROT_NONE and read-only reservations always succeed, and so do
- * many large writable ones that add up to more than RAM. With the host's
- * mode 1 nothing is refused; mode 2's strict accounting is not modelled
- * (the heuristic applies).
+ * it is refused only when it alone is larger than all of RAM and swap. The
+ * program's machine is the guest: its RAM is -m's (sysinfo and
+ * /proc/meminfo say so too) and it has no swap, so a mapping the guest
+ * could never back fails with ENOMEM (malloc returns NULL), rather than
+ * succeeding as on the host and ending the program at its first touch past
+ * the guest's RAM. PROT_NONE and read-only reservations always succeed, and
+ * so do many large writable ones that add up to more than RAM. With the
+ * host's mode 1 nothing is refused; mode 2's strict accounting is not
+ * modelled (the heuristic applies).
  */
 static bool overcommit_refuses(const struct linux_process *process, uint64_t prot, uint64_t flags,
                                uint64_t len)
 {
     if (!(prot & PROT_WRITE) || (flags & MAP_NORESERVE) || host_overcommit_mode() == 1)
         return false;
-    return len > MAX(guest_memory_ram_size(process->memory), host_ram_and_swap());
+    uint64_t ram = guest_memory_ram_size(process->memory);
+    if (len <= ram)
+        return false;
+    if (process->config.verbose)
+        fprintf(stderr,
+                "hermitux-run: a writable mapping of %" PRIu64 " MiB is more than the guest's "
+                "memory (%" PRIu64 " MiB): ENOMEM, as Linux's overcommit heuristic; give more "
+                "with -m SIZE (--memory)\n",
+                len >> 20, ram >> 20);
+    return true;
 }
 
 void linux_mm_init(struct linux_process *process)
@@ -194,7 +193,6 @@ void linux_mm_init(struct linux_process *process)
     process->brk_start = process->brk = process->brk_mapped = process->config.brk_start;
     /* Read now: the monitor may be sandboxed later. */
     host_overcommit_mode();
-    host_ram_and_swap();
 }
 
 /* ---- brk --------------------------------------------------------------------- */
@@ -267,17 +265,19 @@ static long map_shared_anonymous(struct linux_process *process, uint64_t start, 
 /*
  * Where the guest really runs out: Linux's page fault finds no memory and
  * its OOM killer ends a process with SIGKILL (it picks the largest; the
- * guest holds one program, so the one touching the memory). Said on stderr
- * with -v, where Linux writes its kernel log.
+ * guest holds one program, so the one touching the memory). Linux writes
+ * that in its kernel log; here it is said on stderr, once, with what raises
+ * the limit: the guest's RAM is the monitor's cap (-m), not the host's.
  */
 static void out_of_memory(struct linux_thread *thread, uint64_t fault_address)
 {
+    static atomic_flag said = ATOMIC_FLAG_INIT;
     struct linux_process *process = thread->process;
-    if (process->config.verbose)
+    if (!atomic_flag_test_and_set(&said))
         fprintf(stderr,
                 "hermitux-run: out of memory: guest RAM (%" PRIu64 " MiB) is all in use at a "
                 "first touch of %#" PRIx64 "; killed process %d (%s) with SIGKILL, as Linux's "
-                "OOM killer; give more with -m\n",
+                "OOM killer; give more with -m SIZE (--memory)\n",
                 guest_memory_ram_size(process->memory) >> 20, fault_address, linux_pid(),
                 thread->comm);
     struct linux_siginfo info = {.signo = SIGKILL, .code = 0x80 /* SI_KERNEL */};

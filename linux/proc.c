@@ -228,6 +228,7 @@ static const struct proc_entry process_entries[] = {
     {"sessionid", ENTRY_HOST},
     {"setgroups", ENTRY_HOST},
     {"smaps", ENTRY_FILE},
+    {"smaps_rollup", ENTRY_FILE},
     {"stat", ENTRY_FILE},
     {"statm", ENTRY_FILE},
     {"status", ENTRY_FILE},
@@ -460,7 +461,10 @@ static long process_view(struct linux_process *process, const char *prefix, cons
     case ENTRY_HOST: {
         char host[LINUX_PATH_MAX + 64];
         snprintf(host, sizeof(host), "/proc/self/%s%s", name, rest);
-        set_host(out, AT_FDCWD, host, false);
+        /* ns/NAME are magic links to namespaces, which are the monitor's
+         * (the program runs in the host's): followed on purpose (stat -L,
+         * lsns, setns's open), as nothing of the monitor's is behind them. */
+        set_host(out, AT_FDCWD, host, strcmp(name, "ns") == 0 && *rest);
         return 0;
     }
     case ENTRY_LINK:
@@ -516,6 +520,23 @@ static bool names_memory(const char *rest)
     rest = next_component(rest, name, sizeof(name));
     next_component(rest, name, sizeof(name));
     return strcmp(name, "mem") == 0;
+}
+
+/* Whether the rest of a /proc/PID path is a namespace link, ns/NAME or
+ * task/TID/ns/NAME: it leads to a namespace, never to a file, so following
+ * it is harmless for any process's (lsns stats every one). */
+static bool names_namespace(const char *rest)
+{
+    char name[256];
+    rest = next_component(rest, name, sizeof(name));
+    if (strcmp(name, "task") == 0) {
+        rest = next_component(rest, name, sizeof(name));
+        rest = next_component(rest, name, sizeof(name));
+    }
+    if (strcmp(name, "ns") != 0)
+        return false;
+    rest = next_component(rest, name, sizeof(name));
+    return name[0] != '\0';
 }
 
 /* Whether host process pid is a monitor like this one (its executable is
@@ -579,7 +600,7 @@ static long proc_lookup(struct linux_process *process, const char *path, const c
      * own run by hermitux-run (a fork child), whose fds, directory and
      * executable are its monitor's own state, not what the host shows. */
     bool other = parse_number(name, &pid) && process->root_fd < 0 && !runs_in_monitor(pid);
-    set_host(out, AT_FDCWD, path, other);
+    set_host(out, AT_FDCWD, path, other || (parse_number(name, &pid) && names_namespace(after)));
     return 0;
 }
 
@@ -750,13 +771,20 @@ static bool is_user_region(const struct guest_region *region)
            (region->prot & GUEST_PROT_USER || region->prot == GUEST_PROT_NONE);
 }
 
+/* smaps_rollup's sums over the regions, in kB (see region_usage). */
+struct rollup {
+    bool any;
+    uint64_t start, end; /* from the first region to the last */
+    uint64_t rss, anonymous, file, shmem;
+};
+
 struct map_walk {
     struct linux_process *process;
     GString *text;
     bool smaps;
+    struct rollup *rollup;                 /* smaps_rollup: summed, no line per region */
     uint64_t size, rss, stack, exec, data; /* bytes, for status and statm */
 };
-
 static const char *region_name(const struct linux_process *process,
                                const struct guest_region *region)
 {
@@ -804,23 +832,27 @@ static void mapped_file_path(struct linux_process *process, uint64_t dev, uint64
     g_free(key);
 }
 
-/* A private mapping's written pages are anonymous memory on Linux (copies
+/* What smaps counts of a region, in kB. The guest's RAM is never paged
+ * out: every page of an accessible mapping is resident, private and dirty.
+ * A private mapping's written pages are anonymous memory on Linux (copies
  * of the file's), and a debugger's gcore dumps the mappings that have any:
  * every page of a writable private one is counted so. */
-static void append_smaps(GString *text, const struct guest_region *region, bool file_backed,
-                         bool shared)
+struct region_usage {
+    uint64_t size, rss, anonymous;
+};
+
+static struct region_usage region_usage(const struct guest_region *region, bool file_backed,
+                                        bool shared)
 {
-    uint64_t kb = (region->end - region->start) >> 10;
-    uint64_t rss = region->prot == GUEST_PROT_NONE ? 0 : kb;
-    uint64_t anonymous = shared || (file_backed && !(region->prot & GUEST_PROT_WRITE)) ? 0 : rss;
-    g_string_append_printf(text,
-                           "Size:           %8" PRIu64 " kB\n"
-                           "KernelPageSize:        4 kB\n"
-                           "MMUPageSize:           4 kB\n"
-                           "Rss:            %8" PRIu64 " kB\n"
-                           "Pss:            %8" PRIu64 " kB\n"
-                           "Pss_Dirty:      %8" PRIu64 " kB\n",
-                           kb, rss, rss, rss);
+    struct region_usage usage = {.size = (region->end - region->start) >> 10};
+    usage.rss = region->prot == GUEST_PROT_NONE ? 0 : usage.size;
+    usage.anonymous = shared || (file_backed && !(region->prot & GUEST_PROT_WRITE)) ? 0 : usage.rss;
+    return usage;
+}
+
+/* The lines smaps and smaps_rollup share, from Shared_Clean to Locked. */
+static void append_usage_lines(GString *text, uint64_t rss, uint64_t anonymous)
+{
     static const char *const zero[] = {"Shared_Clean:", "Shared_Dirty:", "Private_Clean:"};
     for (size_t i = 0; i < G_N_ELEMENTS(zero); i++)
         g_string_append_printf(text, "%-16s%8d kB\n", zero[i], 0);
@@ -834,11 +866,67 @@ static void append_smaps(GString *text, const struct guest_region *region, bool 
         "SwapPss:",       "Locked:"};
     for (size_t i = 0; i < G_N_ELEMENTS(more); i++)
         g_string_append_printf(text, "%-16s%8d kB\n", more[i], 0);
+}
+
+static void append_smaps(GString *text, const struct guest_region *region, bool file_backed,
+                         bool shared)
+{
+    struct region_usage usage = region_usage(region, file_backed, shared);
+    g_string_append_printf(text,
+                           "Size:           %8" PRIu64 " kB\n"
+                           "KernelPageSize:        4 kB\n"
+                           "MMUPageSize:           4 kB\n"
+                           "Rss:            %8" PRIu64 " kB\n"
+                           "Pss:            %8" PRIu64 " kB\n"
+                           "Pss_Dirty:      %8" PRIu64 " kB\n",
+                           usage.size, usage.rss, usage.rss, usage.rss);
+    append_usage_lines(text, usage.rss, usage.anonymous);
     g_string_append_printf(text, "THPeligible:    0\nVmFlags:%s%s%s%s%s%s%s\n",
                            region->prot & GUEST_PROT_READ ? " rd" : "",
                            region->prot & GUEST_PROT_WRITE ? " wr" : "",
                            region->prot & GUEST_PROT_EXEC ? " ex" : "", " mr", " mw", " me",
                            region->kind == GUEST_REGION_STACK ? " gd ac" : " ac");
+}
+
+/* A region into smaps_rollup's sums: its anonymous pages are Pss_Anon; the
+ * rest are the file's (Pss_File), but for a shared mapping of no named file
+ * (MAP_SHARED|MAP_ANONYMOUS, a memfd: the host's shmem), Pss_Shmem. */
+static void add_to_rollup(struct rollup *rollup, const struct guest_region *region,
+                          bool file_backed, bool shared, bool named)
+{
+    struct region_usage usage = region_usage(region, file_backed, shared);
+    if (!rollup->any)
+        rollup->start = region->start;
+    rollup->any = true;
+    rollup->end = region->end;
+    rollup->rss += usage.rss;
+    rollup->anonymous += usage.anonymous;
+    if (shared && !named)
+        rollup->shmem += usage.rss - usage.anonymous;
+    else
+        rollup->file += usage.rss - usage.anonymous;
+}
+
+/* smaps_rollup: the sums of what smaps shows, under a header line spanning
+ * the address space, as Linux's show_smaps_rollup prints them. */
+static void append_rollup(GString *text, const struct rollup *rollup)
+{
+    size_t start = text->len;
+    g_string_append_printf(text, "%08" PRIx64 "-%08" PRIx64 " ---p 00000000 00:00 0", rollup->start,
+                           rollup->end);
+    while (text->len - start < 73)
+        g_string_append_c(text, ' ');
+    g_string_append_printf(text,
+                           "[rollup]\n"
+                           "Rss:            %8" PRIu64 " kB\n"
+                           "Pss:            %8" PRIu64 " kB\n"
+                           "Pss_Dirty:      %8" PRIu64 " kB\n"
+                           "Pss_Anon:       %8" PRIu64 " kB\n"
+                           "Pss_File:       %8" PRIu64 " kB\n"
+                           "Pss_Shmem:      %8" PRIu64 " kB\n",
+                           rollup->rss, rollup->rss, rollup->rss, rollup->anonymous, rollup->file,
+                           rollup->shmem);
+    append_usage_lines(text, rollup->rss, rollup->anonymous);
 }
 
 static bool visit_region(const struct guest_region *region, void *opaque)
@@ -858,19 +946,23 @@ static bool visit_region(const struct guest_region *region, void *opaque)
         walk->data += len;
     if (!walk->text)
         return true;
-    int start = (int)walk->text->len;
     uint64_t dev = 0, ino = 0, offset = 0;
     bool shared = false;
     bool file_backed = guest_region_file(region, &dev, &ino, &offset, &shared);
+    char path[LINUX_PATH_MAX] = "";
+    if (file_backed)
+        mapped_file_path(walk->process, dev, ino, path, sizeof(path));
+    const char *name = path[0] ? path : region_name(walk->process, region);
+    if (walk->rollup) {
+        add_to_rollup(walk->rollup, region, file_backed, shared, name[0] == '/');
+        return true;
+    }
+    int start = (int)walk->text->len;
     g_string_append_printf(
         walk->text, "%08" PRIx64 "-%08" PRIx64 " %c%c%c%c %08" PRIx64 " %02x:%02x %" PRIu64,
         region->start, region->end, region->prot & GUEST_PROT_READ ? 'r' : '-',
         region->prot & GUEST_PROT_WRITE ? 'w' : '-', region->prot & GUEST_PROT_EXEC ? 'x' : '-',
         shared ? 's' : 'p', offset, major((dev_t)dev), minor((dev_t)dev), ino);
-    char path[LINUX_PATH_MAX] = "";
-    if (file_backed)
-        mapped_file_path(walk->process, dev, ino, path, sizeof(path));
-    const char *name = path[0] ? path : region_name(walk->process, region);
     if (name[0]) {
         /* Linux pads the name to column 73 on 64-bit. */
         while ((int)walk->text->len - start < 73)
@@ -901,6 +993,14 @@ static void generate_maps(struct linux_process *process, GString *text, bool sma
 {
     struct map_walk walk = {.process = process, .text = text, .smaps = smaps};
     guest_region_foreach(process->memory, visit_region, &walk);
+}
+
+static void generate_smaps_rollup(struct linux_process *process, GString *text)
+{
+    struct rollup rollup = {0};
+    struct map_walk walk = {.process = process, .text = text, .rollup = &rollup};
+    guest_region_foreach(process->memory, visit_region, &walk);
+    append_rollup(text, &rollup);
 }
 
 static uint64_t signal_set(const struct linux_process *process, uint64_t handler)
@@ -1145,6 +1245,8 @@ static GString *generate(struct linux_process *process, const char *path)
         generate_fdinfo(process, text, strtol(rest + 1, NULL, 10));
     else if (strcmp(name, "maps") == 0 || strcmp(name, "smaps") == 0)
         generate_maps(process, text, name[0] == 's');
+    else if (strcmp(name, "smaps_rollup") == 0)
+        generate_smaps_rollup(process, text);
     else if (strcmp(name, "status") == 0)
         generate_status(process, &thread, text);
     else if (strcmp(name, "stat") == 0 || strcmp(name, "statm") == 0)

@@ -736,7 +736,8 @@ static void put_symbolic(GString *out, char kind, uint64_t value)
     static const struct strace_flag fcntl_commands[] = {
         FLAG(F_DUPFD),         FLAG(F_GETFD),      FLAG(F_SETFD),      FLAG(F_GETFL),
         FLAG(F_SETFL),         FLAG(F_GETLK),      FLAG(F_SETLK),      FLAG(F_SETLKW),
-        FLAG(F_DUPFD_CLOEXEC), FLAG(F_SETPIPE_SZ), FLAG(F_GETPIPE_SZ),
+        FLAG(F_DUPFD_CLOEXEC), FLAG(F_SETPIPE_SZ), FLAG(F_GETPIPE_SZ), FLAG(F_ADD_SEALS),
+        FLAG(F_GET_SEALS),
     };
     static const struct strace_flag ioctls[] = {
         {0x5401, "TCGETS"},     {0x5402, "TCSETS"},    {0x5413, "TIOCGWINSZ"},
@@ -797,6 +798,7 @@ static bool put_fcntl_argument(GString *out, uint64_t command, uint64_t value)
     case F_GETSIG:
     case F_GETLEASE:
     case F_GETPIPE_SZ:
+    case F_GET_SEALS:
         return false;
     case F_SETFD:
         g_string_append(out, value & FD_CLOEXEC ? "FD_CLOEXEC" : "0");
@@ -809,6 +811,13 @@ static bool put_fcntl_argument(GString *out, uint64_t command, uint64_t value)
     case F_SETPIPE_SZ:
         g_string_append_printf(out, "%d", (int)value);
         return true;
+    case F_ADD_SEALS: {
+        static const struct strace_flag seals[] = {FLAG(F_SEAL_SEAL), FLAG(F_SEAL_SHRINK),
+                                                   FLAG(F_SEAL_GROW), FLAG(F_SEAL_WRITE),
+                                                   FLAG(F_SEAL_FUTURE_WRITE)};
+        put_flags(out, value, seals, G_N_ELEMENTS(seals), "0");
+        return true;
+    }
     default:
         g_string_append_printf(out, "%#" G_GINT64_MODIFIER "x", value);
         return true;

@@ -221,6 +221,13 @@ struct linux_thread *linux_thread_find(struct linux_process *process, int tid)
     return found;
 }
 
+/* The host thread that runs thread's vCPU: its tid, but for the program's
+ * first thread (tid: the pid), run by another host thread. */
+static int host_thread(const struct linux_thread *thread)
+{
+    return thread->host_tid ? thread->host_tid : thread->tid;
+}
+
 /* ---- CPU-time clocks ------------------------------------------------------------ */
 
 /* The host CPU clock of the thread tid (0: the caller) when it is a thread of
@@ -233,7 +240,7 @@ static bool thread_cpu_clock(struct linux_thread *caller, int tid, int tgid, int
     const struct linux_thread *thread = tid ? linux_thread_find_locked(process, tid) : caller;
     bool found = thread && linux_thread_tgid(thread) == tgid;
     if (found)
-        *host = LINUX_THREAD_CPUCLOCK(thread->host_tid ? thread->host_tid : thread->tid, which);
+        *host = LINUX_THREAD_CPUCLOCK(host_thread(thread), which);
     g_mutex_unlock(&process->threads_lock);
     return found;
 }
@@ -875,20 +882,57 @@ static long sys_exit(struct linux_thread *thread, const uint64_t *args)
     return 0;
 }
 
-/* The host CPUs the monitor may run on: one vCPU per thread goes on any. */
-static long sys_sched_getaffinity(struct linux_thread *thread, const uint64_t *args)
+/* ---- CPU affinity -------------------------------------------------------------- */
+
+/* Linux's cpumask is at most 8192 CPUs (1 KiB); a longer buffer is read or
+ * written only that far by the host, so more is never needed. */
+#define AFFINITY_MAX_BYTES 8192
+
+/*
+ * sched_setaffinity or sched_getaffinity (number) of tid, as the host's
+ * call on the host thread that runs it: one of the program's threads (0:
+ * the caller, the pid: its first thread) is the host thread running its
+ * vCPU, so the mask applies there and the host's threads, forks and
+ * execve inherit it as Linux's do; another process is the host's. The
+ * host's answer, Linux's: EINVAL for a mask with no online CPU, the size
+ * of the mask for a get. ESRCH for a tid that is neither.
+ */
+static long affinity_call(struct linux_thread *thread, int32_t tid, long number, size_t length,
+                          uint8_t *mask)
 {
     struct linux_process *process = thread->process;
-    /* Another process: the host's (guest pids are host pids). */
-    bool own = linux_is_own_thread(process, (int32_t)args[0]);
-    if (!own && !linux_is_other_process((int32_t)args[0]))
-        return -ESRCH;
-    uint64_t length = MIN(args[1], 8192);
+    g_mutex_lock(&process->threads_lock);
+    const struct linux_thread *target = tid == 0 ? thread : linux_thread_find_locked(process, tid);
+    long result = 0;
+    if (target) /* under the lock: its host thread stays alive */
+        result = syscall(number, host_thread(target), length, mask);
+    g_mutex_unlock(&process->threads_lock);
+    if (!target) {
+        if (!linux_is_other_process(tid))
+            return -ESRCH;
+        result = syscall(number, tid, length, mask);
+    }
+    return linux_host_result(result);
+}
+
+static long sys_sched_setaffinity(struct linux_thread *thread, const uint64_t *args)
+{
+    size_t length = (size_t)MIN(args[1], AFFINITY_MAX_BYTES);
     uint8_t *mask = g_malloc0(MAX(length, 1));
-    long result = syscall(SYS_sched_getaffinity, own ? 0 : (pid_t)args[0], length, mask);
-    if (result < 0)
-        result = linux_host_error();
-    else if (linux_copy_out(process, args[2], mask, (size_t)result))
+    long result =
+        linux_copy_in(thread->process, args[2], mask, length)
+            ? -EFAULT
+            : affinity_call(thread, (int32_t)args[0], SYS_sched_setaffinity, length, mask);
+    g_free(mask);
+    return result;
+}
+
+static long sys_sched_getaffinity(struct linux_thread *thread, const uint64_t *args)
+{
+    size_t length = (size_t)MIN(args[1], AFFINITY_MAX_BYTES);
+    uint8_t *mask = g_malloc0(MAX(length, 1));
+    long result = affinity_call(thread, (int32_t)args[0], SYS_sched_getaffinity, length, mask);
+    if (result > 0 && linux_copy_out(thread->process, args[2], mask, (size_t)result))
         result = -EFAULT;
     g_free(mask);
     return result;
@@ -899,4 +943,5 @@ void linux_register_thread(linux_handler *table)
     table[SYS_clone3] = sys_clone3;
     table[SYS_exit] = sys_exit;
     table[SYS_sched_getaffinity] = sys_sched_getaffinity;
+    table[SYS_sched_setaffinity] = sys_sched_setaffinity;
 }

@@ -241,6 +241,15 @@ static bool file_is_inside(int fd, const char *inside)
     return strncmp(opened, root, root_length) == 0 && opened[root_length] == '/';
 }
 
+/* Whether execve would run the file: Linux's open_exec wants execute
+ * permission (for the effective ids, root's included: some x bit) on a
+ * mount that is not noexec, for the program and its interpreter alike. The
+ * guest kernel is the monitor's own input and is only read. */
+static bool executable(const char *path)
+{
+    return faccessat(AT_FDCWD, path, X_OK, AT_EACCESS) == 0;
+}
+
 static int elf_file_open(const struct load_request *request, struct elf_file *file)
 {
     *file = (struct elf_file){.fd = -1};
@@ -265,6 +274,9 @@ static int elf_file_open(const struct load_request *request, struct elf_file *fi
         return fail(request, EISDIR, "is a directory");
     if (!S_ISREG(status.st_mode))
         return fail(request, EACCES, "not a regular file");
+    if (!request->is_kernel && !executable(request->path))
+        return fail(request, EACCES, "not executable (mode %04o): %s",
+                    (unsigned)(status.st_mode & 07777), g_strerror(EACCES));
     if (status.st_size < SELFMAG)
         return fail(request, ENOEXEC, "not an ELF file");
 

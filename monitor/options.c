@@ -107,9 +107,13 @@ static char *find_in_root(const char *root, const char *name, char **environment
     return found;
 }
 
-/* Whether the file begins with "#!". */
+/* Whether the file begins with "#!". One that is not executable is not
+ * followed: execve refuses it before reading its first line, and so does
+ * the loader, saying so (not "its interpreter cannot run"). */
 static bool starts_script(const char *path)
 {
+    if (faccessat(AT_FDCWD, path, X_OK, AT_EACCESS) != 0)
+        return false;
     char magic[2];
     int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     bool script = fd >= 0 && read(fd, magic, 2) == 2 && magic[0] == '#' && magic[1] == '!';

@@ -68,6 +68,8 @@ compare dynamic/host/sha256sum -- /usr/bin/sha256sum @FIX@/tree/a/x.txt @DATA@/l
 custom dynamic/host/tar-roundtrip tar_roundtrip
 compare dynamic/host/date --env TZ=America/New_York -- /usr/bin/date -d '2020-01-02 03:04:05 UTC' '+%F %T %Z %s'
 compare dynamic/host/id -- /usr/bin/id
+# The affinity taskset sets is the one nproc, which it execs, reads (CPU 0 allowed).
+compare dynamic/host/taskset-nproc -- /usr/bin/taskset -c 0 /usr/bin/nproc
 compare dynamic/host/perl -- /usr/bin/perl -e 'my %h = (b => 2, a => 1); print join(",", map { "$_=$h{$_}" } sort keys %h), "\n"; printf "%.3f\n", atan2(1, 1) * 4'
 compare dynamic/host/python3 -- /usr/bin/python3 -c '
 import hashlib, json, re

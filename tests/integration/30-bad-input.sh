@@ -88,11 +88,18 @@ make_bad_input_fixtures() {
     chmod 755 "$fix/script.sh"
     : >"$fix/empty"
     chmod 755 "$fix/empty"
+    # hello and a #! script without execute permission (execve gives EACCES).
+    cp "$HELLO" "$fix/not-executable"
+    chmod 644 "$fix/not-executable"
+    printf '#!/bin/sh\necho a script without x\n' >"$fix/script-not-executable"
+    chmod 644 "$fix/script-not-executable"
 }
 FIXTURE_MAKERS+=(make_bad_input_fixtures)
 
 bad_input bad/missing-file -- @FIX@/no-such-program
 bad_input bad/directory -- @FIX@/a-directory
+bad_input bad/not-executable -- @FIX@/not-executable
+bad_input bad/script-not-executable -- @FIX@/script-not-executable
 bad_input bad/text-file -- @DATA@/lorem.txt
 bad_input bad/script -- @FIX@/script.sh
 bad_input bad/empty-file -- @FIX@/empty

@@ -1,6 +1,6 @@
 /*
  * file_calls: the less common file calls real programs make (openat2,
- * close_range, memfd_create, utime/utimes/futimesat, the xattr family,
+ * close_range, memfd_create and its seals, utime/utimes/futimesat, the xattr family,
  * O_NOFOLLOW),
  * with Linux's results and errnos. Usage: file_calls SCRATCH_DIR
  */
@@ -104,6 +104,54 @@ static void test_memfd(void)
     check(memfd_create(long_name, 0) < 0 && errno == EINVAL, "a 299-byte name: EINVAL");
 }
 
+/* File seals (F_ADD_SEALS, F_GET_SEALS) on a memfd, with Linux's errnos. */
+static void test_memfd_seals(void)
+{
+    int fd = memfd_create("sealed", MFD_ALLOW_SEALING | MFD_CLOEXEC);
+    check(fd >= 0 && write(fd, "seal", 4) == 4 && fcntl(fd, F_GET_SEALS) == 0,
+          "MFD_ALLOW_SEALING: no seal yet");
+    check(fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_WRITE) == 0 &&
+              fcntl(fd, F_GET_SEALS) == (F_SEAL_SHRINK | F_SEAL_WRITE),
+          "F_ADD_SEALS, F_GET_SEALS reports them");
+    errno = 0;
+    check(write(fd, "more", 4) < 0 && errno == EPERM, "write after F_SEAL_WRITE: EPERM");
+    errno = 0;
+    check(ftruncate(fd, 0) < 0 && errno == EPERM, "ftruncate after F_SEAL_SHRINK: EPERM");
+    errno = 0;
+    check(mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0) == MAP_FAILED &&
+              errno == EPERM,
+          "writable shared mmap after F_SEAL_WRITE: EPERM");
+    char buffer[8] = {0};
+    check(pread(fd, buffer, 4, 0) == 4 && strcmp(buffer, "seal") == 0, "reads still work");
+    errno = 0;
+    check(fcntl(fd, F_ADD_SEALS, 0x4000) < 0 && errno == EINVAL, "an unknown seal: EINVAL");
+    check(fcntl(fd, F_ADD_SEALS, F_SEAL_SEAL) == 0, "F_SEAL_SEAL");
+    errno = 0;
+    check(fcntl(fd, F_ADD_SEALS, F_SEAL_GROW) < 0 && errno == EPERM, "then F_ADD_SEALS: EPERM");
+    close(fd);
+
+    fd = memfd_create("mapped", MFD_ALLOW_SEALING);
+    char *map = fd >= 0 && ftruncate(fd, 4096) == 0
+                    ? mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0)
+                    : MAP_FAILED;
+    errno = 0;
+    check(map != MAP_FAILED && fcntl(fd, F_ADD_SEALS, F_SEAL_WRITE) < 0 && errno == EBUSY,
+          "F_SEAL_WRITE while mapped writable: EBUSY");
+    check(map != MAP_FAILED && munmap(map, 4096) == 0 && fcntl(fd, F_ADD_SEALS, F_SEAL_WRITE) == 0,
+          "F_SEAL_WRITE once unmapped");
+    close(fd);
+
+    fd = memfd_create("unsealable", 0);
+    check(fcntl(fd, F_GET_SEALS) == F_SEAL_SEAL, "without MFD_ALLOW_SEALING: F_SEAL_SEAL");
+    errno = 0;
+    check(fcntl(fd, F_ADD_SEALS, F_SEAL_WRITE) < 0 && errno == EPERM,
+          "without MFD_ALLOW_SEALING F_ADD_SEALS: EPERM");
+    close(fd);
+    errno = 0;
+    check(fcntl(1, F_ADD_SEALS, F_SEAL_WRITE) < 0 && errno == EINVAL,
+          "F_ADD_SEALS on what is not a memfd: EINVAL");
+}
+
 static void test_times(const char *dir)
 {
     char path[4096];
@@ -194,6 +242,7 @@ int main(int argc, char **argv)
     test_openat2(argv[1]);
     test_close_range();
     test_memfd();
+    test_memfd_seals();
     test_times(argv[1]);
     test_xattr(argv[1]);
     test_nofollow(argv[1]);

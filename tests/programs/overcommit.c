@@ -7,15 +7,22 @@
  * reservations too (its copy), and the parent's are unchanged. Prints only
  * what holds on any Linux machine with 1 GiB of RAM or more.
  *
+ * A writable mapping larger than all of RAM and swap (sysinfo's: in the
+ * VM the guest's) fails with ENOMEM, by malloc, mmap or brk, and the
+ * program goes on.
+ *
  * "overcommit touch MIB" touches MIB MiB of a MAP_NORESERVE mapping page by
  * page and says so: where RAM runs out first, Linux's OOM killer ends it
- * with SIGKILL.
+ * with SIGKILL. "overcommit malloc MIB" mallocs MIB MiB, says whether it
+ * got NULL, and goes on.
  */
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/sysinfo.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -51,10 +58,61 @@ static int touch(size_t mib)
     return 0;
 }
 
+/* The program goes on after a refusal: a small block works. */
+static void goes_on(void)
+{
+    char *small = malloc(1 << 20);
+    if (small)
+        memset(small, 'x', 1 << 20);
+    printf("then 1 MiB: %s\n", small && small[12345] == 'x' ? "ok" : "FAILED");
+    free(small);
+}
+
+static int malloc_mib(size_t mib)
+{
+    char *p = malloc(mib << 20);
+    printf("malloc %zu MiB: %s\n", mib, p ? "ok" : errno == ENOMEM ? "NULL, ENOMEM" : "NULL");
+    free(p);
+    goes_on();
+    return 0;
+}
+
+/* More than RAM and swap in one writable mapping: each way of asking is
+ * refused (Linux's heuristic, vm.overcommit_memory 0), nothing else is. */
+static void beyond_ram(void)
+{
+    struct sysinfo info;
+    if (sysinfo(&info) != 0)
+        return;
+    size_t len = ((size_t)info.totalram + info.totalswap) * info.mem_unit + (64UL << 20);
+    errno = 0;
+    char *p = malloc(len);
+    printf("malloc beyond RAM: %s\n", p ? "ok" : errno == ENOMEM ? "NULL, ENOMEM" : "NULL");
+    free(p);
+    errno = 0;
+    p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    printf("mmap beyond RAM: %s\n", p != MAP_FAILED ? "ok" : strerror(errno));
+    if (p != MAP_FAILED)
+        munmap(p, len);
+    errno = 0;
+    p = sbrk((intptr_t)len);
+    printf("sbrk beyond RAM: %s\n", p != (void *)-1 ? "ok" : strerror(errno));
+    if (p != (void *)-1)
+        sbrk(-(intptr_t)len);
+    p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    printf("MAP_NORESERVE beyond RAM: %s\n", p != MAP_FAILED ? "ok" : strerror(errno));
+    if (p != MAP_FAILED)
+        munmap(p, len);
+    goes_on();
+}
+
 int main(int argc, char **argv)
 {
     if (argc == 3 && strcmp(argv[1], "touch") == 0)
         return touch(strtoul(argv[2], NULL, 10));
+    if (argc == 3 && strcmp(argv[1], "malloc") == 0)
+        return malloc_mib(strtoul(argv[2], NULL, 10));
+    beyond_ram();
     char *ro = reserve("PROT_READ", 8 * GIB, PROT_READ, 0);
     char *none = reserve("PROT_NONE", 64 * GIB, PROT_NONE, 0);
     char *rw = reserve("MAP_NORESERVE read-write", 16 * GIB, PROT_READ | PROT_WRITE, MAP_NORESERVE);

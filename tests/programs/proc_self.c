@@ -1,7 +1,9 @@
 /*
  * proc_self: what a program sees of itself through /proc, and that no path
  * spelling reaches an fd it did not open. Prints only facts that are the
- * same natively and in the VM. Usage: proc_self SCRATCH_DIR
+ * same natively and in the VM: smaps_rollup agrees with smaps and maps, and
+ * ns/NAME links lead to the namespaces (stat, open, lsns's ioctls).
+ * Usage: proc_self SCRATCH_DIR
  */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -12,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -206,6 +209,120 @@ static void list_fds(void)
     check(count == 4 && seen[0] && seen[1] && seen[2] && seen[3], "fd/ lists 0, 1, 2 and itself");
 }
 
+/* The sum of one smaps field ("Rss:") over every mapping, in kB. */
+static long smaps_total(const char *field)
+{
+    if (slurp("/proc/self/smaps", text, sizeof(text) - 1) <= 0)
+        return -1;
+    long total = 0;
+    size_t len = strlen(field);
+    for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
+        if (strncmp(line, field, len) == 0)
+            total += atol(line + len);
+    }
+    return total;
+}
+
+/* One smaps_rollup field, in kB; -1 when it is missing. */
+static long rollup_field(const char *field)
+{
+    ssize_t n = slurp("/proc/self/smaps_rollup", text, sizeof(text) - 1);
+    text[n > 0 ? n : 0] = '\0';
+    char *at = strstr(text, field);
+    return at && (at == text || at[-1] == '\n') ? atol(at + strlen(field)) : -1;
+}
+
+/* The lowest start and highest end of the mappings in maps ([vsyscall]
+ * is no mapping of the process's: smaps_rollup leaves it out). */
+static void maps_span(unsigned long *low, unsigned long *high)
+{
+    *low = ~0UL, *high = 0;
+    if (slurp("/proc/self/maps", text, sizeof(text) - 1) <= 0)
+        return;
+    for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
+        unsigned long start, end;
+        if (strstr(line, "[vsyscall]") || sscanf(line, "%lx-%lx", &start, &end) != 2)
+            continue;
+        *low = start < *low ? start : *low;
+        *high = end > *high ? end : *high;
+    }
+}
+
+/* Whether two sizes in kB agree, allowing for pages the reads themselves
+ * touch natively between one file and the next. */
+static int about(long a, long b)
+{
+    return a >= 0 && b >= 0 && labs(a - b) <= 64 + b / 8;
+}
+
+static void probe_rollup(void)
+{
+    ssize_t n = slurp("/proc/self/smaps_rollup", text, sizeof(text) - 1);
+    text[n > 0 ? n : 0] = '\0';
+    unsigned long start = 0, end = 0;
+    char *newline = strchr(text, '\n');
+    check(n > 0 && sscanf(text, "%lx-%lx ---p 00000000 00:00 0", &start, &end) == 2 && newline &&
+              newline - text == 81 && strncmp(newline - 8, "[rollup]", 8) == 0,
+          "smaps_rollup: its header line, padded to [rollup]");
+    unsigned long low, high;
+    maps_span(&low, &high);
+    check(start == low && end == high, "smaps_rollup spans maps' mappings");
+    long rss = rollup_field("Rss:"), anon = rollup_field("Pss_Anon:");
+    check(about(rss, smaps_total("Rss:")), "smaps_rollup Rss is smaps' total");
+    check(about(rollup_field("Anonymous:"), smaps_total("Anonymous:")),
+          "smaps_rollup Anonymous is smaps' total");
+    long file = rollup_field("Pss_File:"), shmem = rollup_field("Pss_Shmem:");
+    check(anon >= 0 && file >= 0 && shmem >= 0 && about(anon + file + shmem, rollup_field("Pss:")),
+          "Pss_Anon + Pss_File + Pss_Shmem is Pss");
+    check(rollup_field("Locked:") == 0 && rollup_field("Swap:") == 0, "nothing locked or swapped");
+}
+
+/* From linux/nsfs.h, which musl's headers lack. */
+#define NS_GET_USERNS    _IO(0xb7, 0x1)
+#define NS_GET_NSTYPE    _IO(0xb7, 0x3)
+#define NS_GET_OWNER_UID _IO(0xb7, 0x4)
+
+static void probe_namespaces(void)
+{
+    static const struct {
+        const char *name;
+        int type; /* CLONE_NEW... */
+    } spaces[] = {{"mnt", 0x00020000},   {"net", 0x40000000}, {"ipc", 0x08000000},
+                  {"uts", 0x04000000},   {"pid", 0x20000000}, {"user", 0x10000000},
+                  {"cgroup", 0x02000000}};
+    for (size_t i = 0; i < sizeof(spaces) / sizeof(spaces[0]); i++) {
+        char path[64], link[64], expected[64], what[128];
+        snprintf(path, sizeof(path), "/proc/self/ns/%s", spaces[i].name);
+        struct stat st;
+        ssize_t n = readlink(path, link, sizeof(link) - 1);
+        link[n > 0 ? n : 0] = '\0';
+        int followed = stat(path, &st) == 0;
+        snprintf(expected, sizeof(expected), "%s:[%lu]", spaces[i].name,
+                 followed ? (unsigned long)st.st_ino : 0UL);
+        snprintf(what, sizeof(what), "ns/%s: readlink names the inode stat -L finds",
+                 spaces[i].name);
+        check(followed && strcmp(link, expected) == 0, what);
+        int fd = open(path, O_RDONLY | O_CLOEXEC);
+        snprintf(what, sizeof(what), "ns/%s: open, NS_GET_NSTYPE", spaces[i].name);
+        check(fd >= 0 && ioctl(fd, NS_GET_NSTYPE) == spaces[i].type, what);
+        close(fd);
+    }
+    struct stat user, owner;
+    int mnt = open("/proc/self/ns/mnt", O_RDONLY | O_CLOEXEC);
+    int owning = ioctl(mnt, NS_GET_USERNS);
+    check(owning >= 0 && stat("/proc/self/ns/user", &user) == 0 && fstat(owning, &owner) == 0 &&
+              owner.st_ino == user.st_ino && fcntl(owning, F_GETFD) == FD_CLOEXEC,
+          "NS_GET_USERNS: an fd of the owning user namespace, close-on-exec");
+    uid_t uid = (uid_t)-1;
+    check(ioctl(owning, NS_GET_OWNER_UID, &uid) == 0 && uid != (uid_t)-1,
+          "NS_GET_OWNER_UID of the user namespace");
+    close(owning);
+    close(mnt);
+    errno = 0;
+    check(ioctl(1, NS_GET_NSTYPE) == -1 && errno == ENOTTY, "NS_GET_NSTYPE elsewhere: ENOTTY");
+    check(slurp("/proc/self/ns/mnt/x", text, 1) < 0 && errno == ENOTDIR, "ns/mnt/x: ENOTDIR");
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) {
@@ -248,6 +365,8 @@ int main(int argc, char **argv)
     check(slurp("/proc/self/limits", text, 1000) > 0 && strncmp(text, "Limit ", 6) == 0,
           "limits has Linux's header");
     list_fds();
+    probe_rollup();
+    probe_namespaces();
     probe_mem();
     probe_fds();
     probe_indirect(argv[1]);

@@ -50,10 +50,12 @@ Bytes ReadFile(const std::string &path)
     return bytes;
 }
 
+// Executable, as execve and so the loader want a program to be.
 bool WriteFile(const std::string &path, const Bytes &bytes)
 {
     return g_file_set_contents(path.c_str(), reinterpret_cast<const gchar *>(bytes.data()),
-                               static_cast<gssize>(bytes.size()), nullptr);
+                               static_cast<gssize>(bytes.size()), nullptr) &&
+           chmod(path.c_str(), 0755) == 0;
 }
 
 bool HaveCommand(const char *name)
@@ -716,6 +718,13 @@ TEST_F(MalformedTest, TextFile)
                   ENOEXEC, ": not an ELF file");
 }
 
+TEST_F(MalformedTest, NotExecutable)
+{
+    std::string path = Write("not-executable", Good());
+    ASSERT_EQ(0, chmod(path.c_str(), 0644));
+    ExpectRefused(path, EACCES, ": not executable (mode 0644): Permission denied");
+}
+
 TEST_F(MalformedTest, EmptyFile)
 {
     ExpectRefused(Write("empty", Bytes{}), ENOEXEC, ": not an ELF file");
@@ -776,6 +785,7 @@ TEST_F(MalformedTest, RealObjectFile)
     std::string path = Build("gcc", "-c", "object.o", kProgramSource);
     if (path.empty())
         GTEST_SKIP() << "gcc cannot build here";
+    ASSERT_EQ(0, chmod(path.c_str(), 0755)); // judged by its contents, not its mode
     ExpectRefused(path, ENOEXEC, "relocatable object file");
 }
 
