@@ -82,6 +82,7 @@
 #include <dlfcn.h>
 #include <link.h>
 #include <errno.h>
+#include <malloc.h>
 #include <ucontext.h>
 #include <glib.h>
 #include <stdio.h>
@@ -443,7 +444,8 @@ static bool is_code_page(const struct tcg_accel *tcg, uint64_t page)
  * asking cpuid (built for x86-64-v3) dies of SIGILL where it computed
  * wrong results. BMI1 goes with them (cpuid offers none of the three;
  * TZCNT is then BSF, as on such a CPU). */
-#define CPUID_7_EBX_WRONG (0x00000008u /* BMI1 */ | 0x00000100u /* BMI2 */ | 0x00080000u /* ADX    \
+#define CPUID_7_EBX_WRONG                                                                          \
+    (0x00000008u /* BMI1 */ | 0x00000100u /* BMI2 */ | 0x00080000u /* ADX    \
                                                                                           */)
 /* Some engine of the process decodes them (enable_refused_features). */
 static bool tcg_refused_decoded;
@@ -631,8 +633,8 @@ void tb_set_jmp_target_x86_64(void *tb, int n, uintptr_t address)
 #define QEMU_FEAT_7_0_EBX       2
 #define QEMU_FEAT_8000_0001_EDX 6
 #define QEMU_FEAT_WORDS         8
-/* Bytes of the state searched: the words are at 5,600 in Debian's 2.0.1,
- * well inside the state (which holds 2 KiB of vector registers alone). */
+/* Bytes of the state searched at most: the words are at 5,600 in Debian's
+ * 2.0.1 (see env_bytes for the end of the object). */
 #define QEMU_ENV_SEARCH 8192
 
 typedef void qemu_cpuid_fn(void *env, uint32_t leaf, uint32_t subleaf, uint32_t *eax, uint32_t *ebx,
@@ -653,12 +655,14 @@ static void reported_feature_words(void *env, uint64_t words[QEMU_FEAT_WORDS])
     words[QEMU_FEAT_8000_0001_EDX] = r[3], words[7] = r[2];
 }
 
-/* Where in env the words are: NULL when they are not found exactly once. */
-static uint64_t *find_feature_words(void *env, const uint64_t reported[QEMU_FEAT_WORDS])
+/* Where in env the words are: NULL when they are not found exactly once
+ * in the size bytes searched. */
+static uint64_t *find_feature_words(void *env, size_t size,
+                                    const uint64_t reported[QEMU_FEAT_WORDS])
 {
     uint64_t *found = NULL;
     uint64_t *word = env;
-    for (size_t i = 0; i + QEMU_FEAT_WORDS <= QEMU_ENV_SEARCH / sizeof(*word); i++) {
+    for (size_t i = 0; i + QEMU_FEAT_WORDS <= size / sizeof(*word); i++) {
         bool same = true;
         for (int k = 0; k < QEMU_FEAT_WORDS && same; k++)
             same = k == 5 || word[i + k] == reported[k];
@@ -670,6 +674,19 @@ static uint64_t *find_feature_words(void *env, const uint64_t reported[QEMU_FEAT
     return found;
 }
 
+/* How many bytes from env may be read: env lies in the CPU object cpu
+ * (QEMU's X86CPU, which begins with its CPUState), which Unicorn allocates
+ * with calloc (42,176 bytes in 2.0.1, env at its end: a fixed-size search
+ * read past it). 0 when env is not inside it. */
+static size_t env_bytes(const void *cpu, const void *env)
+{
+    if (!cpu || (const char *)env < (const char *)cpu)
+        return 0;
+    size_t object = malloc_usable_size((void *)cpu);
+    size_t offset = (size_t)((const char *)env - (const char *)cpu);
+    return offset < object ? MIN(object - offset, (size_t)QEMU_ENV_SEARCH) : 0;
+}
+
 /* Before tcg's first block: makes it decode the refused instructions and
  * refuse the wrong ones; tcg->refused_decoded says whether it does. */
 static void enable_refused_features(struct tcg_accel *tcg, void *env)
@@ -677,7 +694,7 @@ static void enable_refused_features(struct tcg_accel *tcg, void *env)
     tcg->features_checked = true;
     uint64_t before[QEMU_FEAT_WORDS], after[QEMU_FEAT_WORDS];
     reported_feature_words(env, before);
-    uint64_t *words = find_feature_words(env, before);
+    uint64_t *words = find_feature_words(env, env_bytes(tcg_thread.cpu, env), before);
     if (!words)
         return;
     words[QEMU_FEAT_1_ECX] |= CPUID_1_ECX_REFUSED;
