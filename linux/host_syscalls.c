@@ -232,6 +232,8 @@ static const int allowed[] = {
     SYS_inotify_init1,
     SYS_inotify_rm_watch,
     SYS_ioctl,
+    SYS_ioprio_get, /* the program's, on its vCPU's host thread (linux/misc.c) */
+    SYS_ioprio_set,
     SYS_kill,
     SYS_lchown,
     SYS_lgetxattr,
@@ -305,6 +307,8 @@ static const int allowed[] = {
     SYS_rt_sigtimedwait,
     SYS_rt_tgsigqueueinfo,
     SYS_sched_getaffinity,
+    SYS_sched_getattr, /* the program's, on its vCPU's host thread (linux/misc.c) */
+    SYS_sched_setattr,
     SYS_sched_getparam,
     SYS_sched_getscheduler,
     SYS_sched_rr_get_interval,

@@ -443,8 +443,7 @@ static long sys_lseek(struct linux_thread *thread, const uint64_t *args)
     return linux_host_result(lseek(host_fd, (off_t)args[1], (int)args[2]));
 }
 
-/* How many bytes from address on the program can write, up to count. */
-static uint64_t writable_prefix(struct linux_process *process, uint64_t address, uint64_t count)
+uint64_t linux_writable_prefix(struct linux_process *process, uint64_t address, uint64_t count)
 {
     if (!in_user_space(address, 1))
         return 0;
@@ -472,7 +471,7 @@ static long sys_getdents64(struct linux_thread *thread, const uint64_t *args)
      * host (Linux fills what fits and faults only on the first entry), and
      * it is checked before the host reads, so entries are never consumed
      * from the directory and then lost. */
-    count = writable_prefix(process, args[1], count);
+    count = linux_writable_prefix(process, args[1], count);
     if (count == 0 && (uint32_t)args[2] != 0)
         return -EFAULT;
     struct linux_proc_fd *proc = process->fds[(uint32_t)args[0]].proc;
