@@ -834,6 +834,41 @@ static long sys_ioprio_set(struct linux_thread *thread, const uint64_t *args)
     return ioprio_call(thread, SYS_ioprio_set, args);
 }
 
+/* ---- syslog ---- */
+
+#define SYSLOG_ACTION_READ        2
+#define SYSLOG_ACTION_READ_ALL    3
+#define SYSLOG_ACTION_READ_CLEAR  4
+#define SYSLOG_ACTION_SIZE_BUFFER 10
+
+/*
+ * syslog (klogctl; dmesg): the host's kernel log, as the host lets the
+ * monitor have it: EPERM under kernel.dmesg_restrict without CAP_SYSLOG,
+ * as natively. A read goes through a buffer of the monitor's no larger than
+ * the log, then to the program's: EFAULT when that cannot take what was
+ * read, which is then gone for SYSLOG_ACTION_READ, as on Linux. Reading
+ * nothing, or into NULL, is the host's to answer (EPERM, EINVAL, or 0).
+ */
+static long sys_syslog(struct linux_thread *thread, const uint64_t *args)
+{
+    int type = (int)args[0], length = (int)args[2];
+    bool reads = type == SYSLOG_ACTION_READ || type == SYSLOG_ACTION_READ_ALL ||
+                 type == SYSLOG_ACTION_READ_CLEAR;
+    char probe;
+    if (!reads || !args[1] || length <= 0)
+        return linux_host_result(syscall(SYS_syslog, type, args[1] ? &probe : NULL, length));
+    long log_size = syscall(SYS_syslog, SYSLOG_ACTION_SIZE_BUFFER, NULL, 0);
+    if (log_size < 0)
+        return linux_host_error(); /* the reads need the same permission, or more */
+    size_t size = MIN((size_t)length, (size_t)MAX(log_size, 1));
+    char *buffer = g_malloc(size);
+    long result = linux_host_result(syscall(SYS_syslog, type, buffer, size));
+    if (result > 0 && linux_copy_out(thread->process, args[1], buffer, (size_t)result))
+        result = -EFAULT;
+    g_free(buffer);
+    return result;
+}
+
 /* A policy's priority range: 1..99 for the real-time ones, 0 for the rest;
  * -EINVAL for an unknown policy. */
 static long priority_bound(int policy, bool highest)
@@ -976,6 +1011,7 @@ void linux_register_misc(linux_handler *table)
     table[SYS_sched_setattr] = sys_sched_setattr;
     table[SYS_ioprio_get] = sys_ioprio_get;
     table[SYS_ioprio_set] = sys_ioprio_set;
+    table[SYS_syslog] = sys_syslog;
     table[SYS_sched_getscheduler] = sys_sched_getscheduler;
     table[SYS_sched_getparam] = sys_sched_getparam;
     table[SYS_sched_setscheduler] = sys_sched_setscheduler;
