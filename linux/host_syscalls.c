@@ -54,7 +54,8 @@ static const int refused[] = {
     SYS_io_uring_enter,
     SYS_io_uring_register,
     /* The kernel itself: modules, kexec, reboot, BPF, perf, userfaultfd,
-     * keys, the kernel log. */
+     * keys. (Not the kernel log: the program's syslog is the host's,
+     * which needs CAP_SYSLOG for all but reading it, linux/misc.c.) */
     SYS_init_module,
     SYS_finit_module,
     SYS_delete_module,
@@ -67,7 +68,6 @@ static const int refused[] = {
     SYS_keyctl,
     SYS_add_key,
     SYS_request_key,
-    SYS_syslog,
     SYS_uselib,
     SYS_personality,
     /* Mounts, namespaces and the root: --root and the program's view rely on them staying. */
@@ -232,6 +232,8 @@ static const int allowed[] = {
     SYS_inotify_init1,
     SYS_inotify_rm_watch,
     SYS_ioctl,
+    SYS_ioprio_get, /* the program's, on its vCPU's host thread (linux/misc.c) */
+    SYS_ioprio_set,
     SYS_kill,
     SYS_lchown,
     SYS_lgetxattr,
@@ -305,6 +307,8 @@ static const int allowed[] = {
     SYS_rt_sigtimedwait,
     SYS_rt_tgsigqueueinfo,
     SYS_sched_getaffinity,
+    SYS_sched_getattr, /* the program's, on its vCPU's host thread (linux/misc.c) */
+    SYS_sched_setattr,
     SYS_sched_getparam,
     SYS_sched_getscheduler,
     SYS_sched_rr_get_interval,
@@ -349,6 +353,7 @@ static const int allowed[] = {
     SYS_sync_file_range,
     SYS_syncfs,
     SYS_sysinfo,
+    SYS_syslog, /* the program's dmesg (linux/misc.c) */
     SYS_tee,
     SYS_tgkill,
     SYS_time,

@@ -494,6 +494,9 @@ void linux_proc_fd_unref(struct linux_proc_fd *proc);
 /* Reads a path argument; 0 or -EFAULT / -ENAMETOOLONG / -ENOENT (empty). */
 long linux_read_path(struct linux_process *process, uint64_t address, char *path, bool allow_empty);
 
+/* How many bytes from address on the program can write, up to count. */
+uint64_t linux_writable_prefix(struct linux_process *process, uint64_t address, uint64_t count);
+
 /* guest_read/guest_write on the program's behalf. */
 static inline int linux_copy_in(struct linux_process *process, uint64_t address, void *buf,
                                 size_t len)
@@ -571,6 +574,16 @@ struct linux_thread *linux_thread_find(struct linux_process *process, int tid);
 /* The same with threads_lock held by the caller: the thread stays listed,
  * and so alive, until the caller lets the lock go. */
 struct linux_thread *linux_thread_find_locked(struct linux_process *process, int tid);
+
+/* thread.c: the host syscall number(args) made for one of the program's
+ * threads, as Linux makes it for that thread: args[tid_index], a tid of
+ * the program's (0: the caller; its pid: its first thread), becomes the
+ * host thread that runs it (sched_setaffinity, sched_setattr, ioprio_set
+ * apply there, and what the host's threads, forks and execve inherit is
+ * the program's), under the lock that keeps that thread alive. Another
+ * process's tid goes to the host as it is; -ESRCH for neither. The host's
+ * result, or -errno. */
+long linux_thread_host_call(struct linux_thread *thread, long number, long args[4], int tid_index);
 
 /* thread.c: a guest thread renamed (prctl PR_SET_NAME from itself, self;
  * its /proc comm file): its host thread gets the name too, and the host

@@ -9,6 +9,7 @@
 #include "linux/internal.h"
 
 #include <fcntl.h>
+#include <linux/fiemap.h>
 #include <linux/fs.h>
 #include <linux/magic.h>
 #include <linux/nsfs.h>
@@ -442,8 +443,7 @@ static long sys_lseek(struct linux_thread *thread, const uint64_t *args)
     return linux_host_result(lseek(host_fd, (off_t)args[1], (int)args[2]));
 }
 
-/* How many bytes from address on the program can write, up to count. */
-static uint64_t writable_prefix(struct linux_process *process, uint64_t address, uint64_t count)
+uint64_t linux_writable_prefix(struct linux_process *process, uint64_t address, uint64_t count)
 {
     if (!in_user_space(address, 1))
         return 0;
@@ -471,7 +471,7 @@ static long sys_getdents64(struct linux_thread *thread, const uint64_t *args)
      * host (Linux fills what fits and faults only on the first entry), and
      * it is checked before the host reads, so entries are never consumed
      * from the directory and then lost. */
-    count = writable_prefix(process, args[1], count);
+    count = linux_writable_prefix(process, args[1], count);
     if (count == 0 && (uint32_t)args[2] != 0)
         return -EFAULT;
     struct linux_proc_fd *proc = process->fds[(uint32_t)args[0]].proc;
@@ -632,6 +632,65 @@ static long namespace_ioctl(struct linux_process *process, int host_fd, unsigned
     return linux_fd_install(process, result, 0, true);
 }
 
+/* FICLONE and FICLONERANGE (cp --reflink): the source is an fd of the
+ * program's, the host's in the call; the host says what the file system
+ * does (EOPNOTSUPP on ext4, EXDEV across file systems). */
+static long clone_ioctl(struct linux_process *process, int host_fd, unsigned long request,
+                        uint64_t argument)
+{
+    if (request == FICLONE) {
+        int source = linux_fd_host(process, (int32_t)argument);
+        return source < 0 ? -EBADF : linux_host_result(ioctl(host_fd, FICLONE, source));
+    }
+    struct file_clone_range range;
+    if (linux_copy_in(process, argument, &range, sizeof(range)) != 0)
+        return -EFAULT;
+    int source = linux_fd_host(process, (int32_t)range.src_fd);
+    if (source < 0)
+        return -EBADF;
+    range.src_fd = source;
+    return linux_host_result(ioctl(host_fd, FICLONERANGE, &range));
+}
+
+/* The extents the monitor asks the host for at once: a program asking for
+ * more gets these, fm_mapped_extents saying the array is full (FIEMAP's
+ * callers, filefrag among them, then ask again from the last one's end),
+ * rather than the monitor allocating whatever fm_extent_count says. */
+#define FIEMAP_EXTENTS_AT_ONCE 4096U
+/* Linux's bound (include/linux/fiemap.h, not exported): EINVAL beyond. */
+#define LINUX_FIEMAP_MAX_EXTENTS (UINT32_MAX / sizeof(struct fiemap_extent))
+
+/* FS_IOC_FIEMAP (filefrag): struct fiemap, then fm_extent_count extents the
+ * host fills. As Linux: a file system without FIEMAP says EOPNOTSUPP before
+ * the argument is read (the host, asked about NULL, answers EFAULT only
+ * where it would read it), too many extents is EINVAL, and extents that
+ * cannot be written are EFAULT, the header written all the same. */
+static long fiemap_ioctl(struct linux_process *process, int host_fd, uint64_t argument)
+{
+    if (ioctl(host_fd, FS_IOC_FIEMAP, NULL) == 0 || errno != EFAULT)
+        return linux_host_error();
+    struct fiemap header;
+    if (linux_copy_in(process, argument, &header, sizeof(header)) != 0)
+        return -EFAULT;
+    if (header.fm_extent_count > LINUX_FIEMAP_MAX_EXTENTS)
+        return -EINVAL;
+    uint32_t count = MIN(header.fm_extent_count, FIEMAP_EXTENTS_AT_ONCE);
+    struct fiemap *map = g_malloc(sizeof(*map) + count * sizeof(struct fiemap_extent));
+    *map = header;
+    map->fm_extent_count = count;
+    long result = linux_host_result(ioctl(host_fd, FS_IOC_FIEMAP, map));
+    if (result == 0 || result == -EFAULT) {
+        map->fm_extent_count = header.fm_extent_count;
+        size_t extents = MIN(map->fm_mapped_extents, count) * sizeof(struct fiemap_extent);
+        if (linux_copy_out(process, argument, map, sizeof(header)) != 0 ||
+            (count &&
+             linux_copy_out(process, argument + sizeof(header), map->fm_extents, extents) != 0))
+            result = -EFAULT;
+    }
+    g_free(map);
+    return result;
+}
+
 static long sys_ioctl(struct linux_thread *thread, const uint64_t *args)
 {
     struct linux_process *process = thread->process;
@@ -648,6 +707,10 @@ static long sys_ioctl(struct linux_thread *thread, const uint64_t *args)
     if (request == NS_GET_USERNS || request == NS_GET_PARENT || request == NS_GET_NSTYPE ||
         request == NS_GET_OWNER_UID)
         return namespace_ioctl(process, host_fd, request, args[2]);
+    if (request == FICLONE || request == FICLONERANGE)
+        return clone_ioctl(process, host_fd, request, args[2]);
+    if (request == FS_IOC_FIEMAP)
+        return fiemap_ioctl(process, host_fd, args[2]);
     const struct ioctl_rule *rule = NULL;
     for (size_t i = 0; i < G_N_ELEMENTS(ioctl_rules); i++) {
         if (ioctl_rules[i].request == request)

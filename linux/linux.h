@@ -459,6 +459,9 @@ int linux_exit_status(const struct linux_process *process);
  * ignores, e.g. SIGABRT from abort()), or 0 after a normal exit. */
 int linux_exit_signal(const struct linux_process *process);
 
+/* Whether signal's default action dumps core (SIGSEGV, SIGABRT, SIGQUIT...). */
+bool linux_signal_dumps_core(int signal);
+
 /* The program's RLIMIT_CORE soft limit: where it is not 0, a child dying of
  * a core signal dumps and shows WCOREDUMP. */
 uint64_t linux_core_limit(const struct linux_process *process);

@@ -692,6 +692,183 @@ static long sys_sched_setparam(struct linux_thread *thread, const uint64_t *args
     return set_scheduler(thread, (int32_t)args[0], -1, args[1]);
 }
 
+/* ---- sched_getattr, sched_setattr ---- */
+
+/* struct sched_attr (linux/sched/types.h; glibc 2.36 has none): VER1. */
+struct linux_sched_attr {
+    uint32_t size, policy;
+    uint64_t flags;
+    int32_t nice;
+    uint32_t priority;
+    uint64_t runtime, deadline, period;
+    uint32_t util_min, util_max;
+};
+#define SCHED_ATTR_SIZE_VER0    48
+#define SCHED_ATTR_SIZE_MAX     4096 /* a page: larger is E2BIG, as Linux says */
+#define LINUX_SCHED_DEADLINE    6
+#define LINUX_SCHED_KEEP_POLICY 0x08
+#define LINUX_SCHED_KEEP_PARAMS 0x10
+
+/*
+ * sched_getattr: the host's answer for the host thread running the target
+ * (its size rules, utilization clamps, deadline fields), with the policy
+ * and nice value the program's other calls see (sched_setscheduler,
+ * setpriority keep them here).
+ */
+static long sys_sched_getattr(struct linux_thread *thread, const uint64_t *args)
+{
+    int32_t pid = (int32_t)args[0];
+    uint32_t size = (uint32_t)args[2];
+    if (!args[1] || pid < 0 || size > SCHED_ATTR_SIZE_MAX || size < SCHED_ATTR_SIZE_VER0 ||
+        (uint32_t)args[3])
+        return -EINVAL;
+    union {
+        struct linux_sched_attr attr;
+        uint8_t bytes[SCHED_ATTR_SIZE_MAX];
+    } buffer = {0};
+    long call[4] = {pid, (long)&buffer, size, 0};
+    long result = linux_thread_host_call(thread, SYS_sched_getattr, call, 0);
+    if (result < 0)
+        return result;
+    long error;
+    struct linux_thread *target = sched_target(thread, pid, &error);
+    if (target) {
+        buffer.attr.policy = (uint32_t)__atomic_load_n(&target->sched_policy, __ATOMIC_RELAXED);
+        buffer.attr.nice = thread->process->nice;
+        buffer.attr.priority = 0;
+    }
+    size_t written = MIN(buffer.attr.size, size);
+    return linux_copy_out(thread->process, args[1], &buffer, written) ? -EFAULT : 0;
+}
+
+/* What sched_setattr may not do to the program's threads that the host
+ * would let it: a real-time or deadline policy (the vCPU threads do not get
+ * one, as set_scheduler says), or a nice value below the program's without
+ * privileges (its nice is the one setpriority keeps). 0 if allowed. */
+static long sched_attr_refused(struct linux_process *process, const struct linux_sched_attr *attr)
+{
+    long error = 0;
+    if (!(attr->flags & LINUX_SCHED_KEEP_POLICY) && (int32_t)attr->policy >= 0) {
+        if (attr->policy == LINUX_SCHED_DEADLINE)
+            error = -EPERM;
+        else if (attr->policy == SCHED_FIFO || attr->policy == SCHED_RR)
+            sched_policy_valid((int)attr->policy, (int)attr->priority, &error);
+        if (error == -EPERM && process->config.verbose)
+            fprintf(stderr, "hermitux-run: scheduling policy %u refused (EPERM)\n", attr->policy);
+    }
+    int nice = CLAMP(attr->nice, -20, 19);
+    if (!error && !(attr->flags & LINUX_SCHED_KEEP_PARAMS) && nice < process->nice &&
+        geteuid() != 0)
+        error = -EPERM;
+    return error;
+}
+
+/*
+ * sched_setattr: the host's call on the host thread running the target
+ * (linux_thread_host_call), which checks the attributes as Linux does and
+ * applies them there; the program's threads then keep the policy and nice
+ * value its other calls see. A size Linux refuses is E2BIG with its size
+ * written back.
+ */
+static long sys_sched_setattr(struct linux_thread *thread, const uint64_t *args)
+{
+    struct linux_process *process = thread->process;
+    int32_t pid = (int32_t)args[0];
+    if (!args[1] || pid < 0 || (uint32_t)args[2])
+        return -EINVAL;
+    union {
+        struct linux_sched_attr attr;
+        uint8_t bytes[SCHED_ATTR_SIZE_MAX];
+    } buffer = {0};
+    uint32_t size;
+    if (linux_copy_in(process, args[1], &size, sizeof(size)))
+        return -EFAULT;
+    size = size ? size : SCHED_ATTR_SIZE_VER0;
+    if (size < SCHED_ATTR_SIZE_VER0 || size > SCHED_ATTR_SIZE_MAX) {
+        uint32_t own = sizeof(struct linux_sched_attr);
+        return linux_copy_out(process, args[1], &own, sizeof(own)) ? -EFAULT : -E2BIG;
+    }
+    if (linux_copy_in(process, args[1], &buffer, size))
+        return -EFAULT;
+    long error;
+    struct linux_thread *target = sched_target(thread, pid, &error);
+    if (target && (error = sched_attr_refused(process, &buffer.attr)) != 0)
+        return error;
+    long call[4] = {pid, (long)&buffer, 0, 0};
+    long result = linux_thread_host_call(thread, SYS_sched_setattr, call, 0);
+    if (result == -E2BIG) /* the host wrote its size into the copy */
+        return linux_copy_out(process, args[1], &buffer.attr.size, sizeof(uint32_t)) ? -EFAULT
+                                                                                     : result;
+    if (result < 0 || !target)
+        return result;
+    if (!(buffer.attr.flags & LINUX_SCHED_KEEP_POLICY))
+        __atomic_store_n(&target->sched_policy, (int)buffer.attr.policy, __ATOMIC_RELAXED);
+    if (!(buffer.attr.flags & LINUX_SCHED_KEEP_PARAMS))
+        process->nice = CLAMP(buffer.attr.nice, -20, 19);
+    return 0;
+}
+
+/* ---- ioprio_get, ioprio_set ---- */
+
+#define LINUX_IOPRIO_WHO_PROCESS 1
+
+/* I/O priorities (ionice): of one of the program's threads, the host
+ * thread's that runs it, where the host's I/O is done and what its new
+ * threads, forks and execve inherit; a process group, a user or another
+ * process are the host's to answer. */
+static long ioprio_call(struct linux_thread *thread, long number, const uint64_t *args)
+{
+    long call[4] = {(int)args[0], (int)args[1], (int)args[2], 0};
+    if (call[0] == LINUX_IOPRIO_WHO_PROCESS)
+        return linux_thread_host_call(thread, number, call, 1);
+    return linux_host_result(syscall(number, call[0], call[1], call[2]));
+}
+
+static long sys_ioprio_get(struct linux_thread *thread, const uint64_t *args)
+{
+    return ioprio_call(thread, SYS_ioprio_get, args);
+}
+
+static long sys_ioprio_set(struct linux_thread *thread, const uint64_t *args)
+{
+    return ioprio_call(thread, SYS_ioprio_set, args);
+}
+
+/* ---- syslog ---- */
+
+#define SYSLOG_ACTION_READ        2
+#define SYSLOG_ACTION_READ_ALL    3
+#define SYSLOG_ACTION_READ_CLEAR  4
+#define SYSLOG_ACTION_SIZE_BUFFER 10
+
+/*
+ * syslog (klogctl; dmesg): the host's kernel log, as the host lets the
+ * monitor have it: EPERM under kernel.dmesg_restrict without CAP_SYSLOG,
+ * as natively. A read goes through a buffer of the monitor's no larger than
+ * the log, then to the program's: EFAULT when that cannot take what was
+ * read, which is then gone for SYSLOG_ACTION_READ, as on Linux. Reading
+ * nothing, or into NULL, is the host's to answer (EPERM, EINVAL, or 0).
+ */
+static long sys_syslog(struct linux_thread *thread, const uint64_t *args)
+{
+    int type = (int)args[0], length = (int)args[2];
+    bool reads = type == SYSLOG_ACTION_READ || type == SYSLOG_ACTION_READ_ALL ||
+                 type == SYSLOG_ACTION_READ_CLEAR;
+    char probe;
+    if (!reads || !args[1] || length <= 0)
+        return linux_host_result(syscall(SYS_syslog, type, args[1] ? &probe : NULL, length));
+    long log_size = syscall(SYS_syslog, SYSLOG_ACTION_SIZE_BUFFER, NULL, 0);
+    if (log_size < 0)
+        return linux_host_error(); /* the reads need the same permission, or more */
+    size_t size = MIN((size_t)length, (size_t)MAX(log_size, 1));
+    char *buffer = g_malloc(size);
+    long result = linux_host_result(syscall(SYS_syslog, type, buffer, size));
+    if (result > 0 && linux_copy_out(thread->process, args[1], buffer, (size_t)result))
+        result = -EFAULT;
+    g_free(buffer);
+    return result;
+}
+
 /* A policy's priority range: 1..99 for the real-time ones, 0 for the rest;
  * -EINVAL for an unknown policy. */
 static long priority_bound(int policy, bool highest)
@@ -830,6 +1007,11 @@ void linux_register_misc(linux_handler *table)
     table[SYS_capset] = sys_capset;
     table[SYS_personality] = sys_personality;
     table[SYS_sched_yield] = sys_sched_yield;
+    table[SYS_sched_getattr] = sys_sched_getattr;
+    table[SYS_sched_setattr] = sys_sched_setattr;
+    table[SYS_ioprio_get] = sys_ioprio_get;
+    table[SYS_ioprio_set] = sys_ioprio_set;
+    table[SYS_syslog] = sys_syslog;
     table[SYS_sched_getscheduler] = sys_sched_getscheduler;
     table[SYS_sched_getparam] = sys_sched_getparam;
     table[SYS_sched_setscheduler] = sys_sched_setscheduler;

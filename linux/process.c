@@ -44,10 +44,11 @@ static void init_limits(struct linux_process *process)
             process->limits[resource].rlim_cur = process->limits[resource].rlim_max = RLIM_INFINITY;
     }
     /* What a freshly logged-in Linux process sees, whatever limits the
-     * monitor itself runs under. */
+     * monitor itself runs under. RLIMIT_CORE is the host's, as a native
+     * program inherits `ulimit -c`: the monitor writes the program's core
+     * where it allows one (monitor/core_file.c). */
     process->limits[RLIMIT_STACK].rlim_cur = 8ULL << 20;
     process->limits[RLIMIT_STACK].rlim_max = RLIM_INFINITY;
-    process->limits[RLIMIT_CORE].rlim_cur = 0;
     /* The host's, within the fd table; the monitor's own soft limit is
      * raised to the hard one, so that the host fds behind the program's are
      * never what runs out first. */

@@ -273,6 +273,11 @@ static enum default_action default_action(int signal)
     }
 }
 
+bool linux_signal_dumps_core(int signal)
+{
+    return default_action(signal) == ACTION_CORE;
+}
+
 /* The dispositions thread follows: its own process's when it shares
  * memory without CLONE_SIGHAND, else the program's. Under signal_lock. */
 static struct linux_kernel_sigaction *actions_of(struct linux_process *process,

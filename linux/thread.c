@@ -888,31 +888,38 @@ static long sys_exit(struct linux_thread *thread, const uint64_t *args)
  * written only that far by the host, so more is never needed. */
 #define AFFINITY_MAX_BYTES 8192
 
-/*
- * sched_setaffinity or sched_getaffinity (number) of tid, as the host's
- * call on the host thread that runs it: one of the program's threads (0:
- * the caller, the pid: its first thread) is the host thread running its
- * vCPU, so the mask applies there and the host's threads, forks and
- * execve inherit it as Linux's do; another process is the host's. The
- * host's answer, Linux's: EINVAL for a mask with no online CPU, the size
- * of the mask for a get. ESRCH for a tid that is neither.
- */
-static long affinity_call(struct linux_thread *thread, int32_t tid, long number, size_t length,
-                          uint8_t *mask)
+long linux_thread_host_call(struct linux_thread *thread, long number, long args[4], int tid_index)
 {
     struct linux_process *process = thread->process;
+    int32_t tid = (int32_t)args[tid_index];
     g_mutex_lock(&process->threads_lock);
     const struct linux_thread *target = tid == 0 ? thread : linux_thread_find_locked(process, tid);
     long result = 0;
-    if (target) /* under the lock: its host thread stays alive */
-        result = syscall(number, host_thread(target), length, mask);
+    if (target) { /* under the lock: its host thread stays alive */
+        args[tid_index] = host_thread(target);
+        result = syscall(number, args[0], args[1], args[2], args[3]);
+    }
     g_mutex_unlock(&process->threads_lock);
     if (!target) {
         if (!linux_is_other_process(tid))
             return -ESRCH;
-        result = syscall(number, tid, length, mask);
+        result = syscall(number, args[0], args[1], args[2], args[3]);
     }
     return linux_host_result(result);
+}
+
+/*
+ * sched_setaffinity or sched_getaffinity (number) of tid, as the host's
+ * call on the host thread that runs it (linux_thread_host_call), so the
+ * mask applies there and the host's threads, forks and execve inherit it
+ * as Linux's do. The host's answer, Linux's: EINVAL for a mask with no
+ * online CPU, the size of the mask for a get.
+ */
+static long affinity_call(struct linux_thread *thread, int32_t tid, long number, size_t length,
+                          uint8_t *mask)
+{
+    long args[4] = {tid, (long)length, (long)mask, 0};
+    return linux_thread_host_call(thread, number, args, 0);
 }
 
 static long sys_sched_setaffinity(struct linux_thread *thread, const uint64_t *args)

@@ -25,6 +25,7 @@
 #include <string.h>
 #include <fcntl.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -268,13 +269,12 @@ void monitor_exit_as_program(int status, int signal, uint64_t core_limit)
     if (signal > 0 && signal != SIGSTOP && signal != SIGTSTP && signal != SIGTTIN &&
         signal != SIGTTOU) {
         /* The monitor dies of the program's signal, so the parent's wait
-         * sees what it would natively; a core only where the program's
-         * limit allows one (the host's own limit still applies). */
-        struct rlimit core;
-        if (getrlimit(RLIMIT_CORE, &core) != 0)
-            core.rlim_max = 0;
-        core.rlim_cur = MIN((rlim_t)core_limit, core.rlim_max);
-        setrlimit(RLIMIT_CORE, &core);
+         * sees what it would natively, but never dumps: its core would be
+         * the monitor's, written over the program's (core_file.c), or
+         * handed to a core_pattern program, which RLIMIT_CORE does not
+         * stop. Not dumpable, nothing is written, whatever the pattern. */
+        (void)core_limit;
+        prctl(PR_SET_DUMPABLE, 0);
         struct sigaction action = {.sa_handler = SIG_DFL};
         sigaction(signal, &action, NULL);
         sigset_t set;

@@ -113,11 +113,20 @@ void monitor_guest_hold_signals(void *opaque, bool hold);
 
 /* Ends this monitor the way the program ended, so that a parent's wait sees
  * what it would natively: by the program's fatal signal (raised on itself),
- * else exit(status). core_limit: the program's RLIMIT_CORE; where it is not
- * 0 a core signal dumps (the host writes the monitor's core where the
- * program's would go) and the wait status has WCOREDUMP, as natively. Does
- * not return. */
+ * else exit(status). The monitor never dumps a host core of its own
+ * (monitor_dump_core wrote the program's): the wait status has no
+ * WCOREDUMP. core_limit is unused. Does not return. */
 void monitor_exit_as_program(int status, int signal, uint64_t core_limit) __attribute__((noreturn));
+
+/* ---- core_file.c ---- */
+struct report_thread;
+
+/* The program died of signal with threads (the dying one first): when
+ * signal dumps core, writes the program's core file to --core FILE, else
+ * where kernel.core_pattern says when it is a path and the program's
+ * RLIMIT_CORE allows (nothing for a "|program" pattern; -v says why). */
+void monitor_dump_core(const struct monitor_options *options, struct guest *guest, int signal,
+                       const struct report_thread *threads, size_t count);
 
 /* ---- vdso.c ---- */
 struct hx_vclock;

@@ -1,5 +1,6 @@
 /* monitor/main.c — hermitux-run's entry point. */
 #include "config.h"
+#include "launcher/launcher.h"
 #include "monitor/guest.h"
 #include "monitor/monitor.h"
 
@@ -11,12 +12,6 @@
 
 extern char **environ;
 
-/* Set in the environment of the re-executed monitor: G_SLICE was added by
- * it; its value is the user's own G_SLICE, or SLICE_MARK_NONE for none. */
-#define SLICE_MARK      "HERMITUX_ADDED_G_SLICE"
-#define SLICE_MARK_NONE "-"
-#define ALWAYS_MALLOC   "always-malloc"
-
 /*
  * GLib before 2.76 has its own slice allocator with global locks, used for
  * every GList, GQueue node and GHashTable (by Unicorn too, translating on
@@ -26,39 +21,26 @@ extern char **environ;
  * waits forever (thread_end vfork on tcg under ASan, where the windows are
  * wider, hung 1 run in 2). G_SLICE=always-malloc makes slices plain malloc,
  * which glibc keeps usable across fork. GLib reads it in its own
- * initializer, before main and before the executable's preinit functions
- * can set it (libc adopts the environment after them), so the monitor
- * executes itself again with it set: once per hermitux-run started by the
- * user (about 1.5 ms; a guest execve's monitor inherits it).
+ * initializer, before main, so the launcher that executes this monitor
+ * (launcher/launcher.c) sets it, with the variables meant for the program
+ * alone renamed out of the monitor's way.
+ *
+ * The environment the program gets: the one the launcher was given, in its
+ * order. A monitor started some other way (not the launcher, as a guest
+ * execve's, which reads the program's from --exec-env-fd) takes its own.
  */
-static void glib_slices_use_malloc(char **argv)
-{
-    if (!glib_check_version(2, 76, 0) || getenv(SLICE_MARK))
-        return;
-    const char *user = getenv("G_SLICE");
-    if (user && strstr(user, ALWAYS_MALLOC))
-        return;
-    char *value = user ? g_strconcat(user, ",", ALWAYS_MALLOC, NULL) : g_strdup(ALWAYS_MALLOC);
-    if (setenv(SLICE_MARK, user ? user : SLICE_MARK_NONE, 1) == 0 &&
-        setenv("G_SLICE", value, 1) == 0)
-        execv("/proc/self/exe", argv);
-    /* Not fatal: the monitor runs, with the old risk at a fork. */
-    g_free(value);
-    unsetenv(SLICE_MARK);
-}
-
-/* The environment the program gets: the monitor's, with G_SLICE as the
- * user had it. */
 static char **program_environment(void)
 {
-    const char *mark = getenv(SLICE_MARK);
-    char **copy = g_get_environ();
-    if (!mark)
-        return copy;
-    copy = g_environ_unsetenv(copy, SLICE_MARK);
-    if (strcmp(mark, SLICE_MARK_NONE) == 0)
-        return g_environ_unsetenv(copy, "G_SLICE");
-    return g_environ_setenv(copy, "G_SLICE", mark, TRUE);
+    if (!g_strv_contains((const char *const *)environ, LAUNCHER_MARK_ENTRY))
+        return g_get_environ();
+    GPtrArray *entries = g_ptr_array_new();
+    for (char **entry = environ; *entry; entry++) {
+        const char *program = launcher_program_entry(*entry);
+        if (program)
+            g_ptr_array_add(entries, g_strdup(program));
+    }
+    g_ptr_array_add(entries, NULL);
+    return (char **)g_ptr_array_free(entries, FALSE);
 }
 
 /*
@@ -90,7 +72,6 @@ static void show_program_argv(int argc, char **argv, char *const *program_argv)
 
 int main(int argc, char **argv)
 {
-    glib_slices_use_malloc(argv);
     monitor_reserve_fds();
     struct monitor_options options;
     char *error = NULL;

@@ -185,8 +185,9 @@ static bool end_run(struct vcpu *vcpu, enum run_end end, int exit_status)
         run->exit_status = exit_status;
         if (end != RUN_END_EXIT && end != RUN_END_SIGNAL && end != RUN_END_KILLED)
             run->guest->accel_ops->get_state(vcpu->accel, &run->state, CPU_STATE_ALL);
-        if (end == RUN_END_FAULT)
-            record_thread_locked(vcpu);
+        if (end == RUN_END_FAULT ||
+            (end == RUN_END_SIGNAL && linux_signal_dumps_core(exit_status - 128)))
+            record_thread_locked(vcpu); /* for the report and the core file */
         stop_vcpus_locked(run, vcpu);
     }
     g_mutex_unlock(&run->lock);
@@ -546,9 +547,11 @@ static void vcpu_loop(struct vcpu *vcpu)
     /* The program's locks this thread held are abandoned before the
      * process goes (a fork's child dies right after its last thread). */
     linux_thread_exit_robust_list(vcpu->thread);
-    /* The other threads of a program that faulted go into its report. */
+    /* The other threads of a program that faulted (or died of a signal
+     * that dumps core) go into its report and core file. */
     g_mutex_lock(&run->lock);
-    if (run->ending && run->end == RUN_END_FAULT && run->fault_threads->len > 0 &&
+    if (run->ending && (run->end == RUN_END_FAULT || run->end == RUN_END_SIGNAL) &&
+        run->fault_threads->len > 0 &&
         g_array_index(run->fault_threads, struct report_thread, 0).tid !=
             linux_thread_tid(vcpu->thread))
         record_thread_locked(vcpu);
@@ -1161,6 +1164,9 @@ static int run_status(struct run *run, int *signal)
     case RUN_END_SIGNAL:
         status = run->exit_status;
         *signal = run->end == RUN_END_SIGNAL ? status - 128 : 0;
+        monitor_dump_core(options, guest, *signal,
+                          (struct report_thread *)(void *)run->fault_threads->data,
+                          run->fault_threads->len);
         break;
     case RUN_END_FAULT: {
         struct report_thread *threads = (struct report_thread *)(void *)run->fault_threads->data;
@@ -1174,9 +1180,8 @@ static int run_status(struct run *run, int *signal)
             break;
         }
         status = report_fault_threads(stderr, guest, &run->exit, threads, count, options->verbose);
-        if (options->core_path)
-            report_dump_core(stderr, options->core_path, guest, &run->exit, threads, count);
         *signal = status > 128 ? status - 128 : 0;
+        monitor_dump_core(options, guest, *signal, threads, count);
         break;
     }
     case RUN_END_KILLED:

@@ -270,11 +270,10 @@ int report_write_core(const char *path, struct guest *guest, const struct accel_
     return report_write_core_threads(path, guest, exit, &thread, 1, error);
 }
 
-int report_write_core_threads(const char *path, struct guest *guest, const struct accel_exit *exit,
-                              const struct report_thread *threads, size_t count, char **error)
+int report_write_core_fd(int fd, const char *path, struct guest *guest, int signal,
+                         const struct report_thread *threads, size_t count, char **error)
 {
     *error = NULL;
-    int signal = exit ? report_signal_for_exit(guest->memory, exit) : SIGSEGV;
     GArray *segments = g_array_new(FALSE, FALSE, sizeof(struct core_segment));
     guest_region_foreach(guest->memory, collect_region, segments);
     GByteArray *notes = g_byte_array_new();
@@ -327,11 +326,6 @@ int report_write_core_threads(const char *path, struct guest *guest, const struc
 
     int result = 0;
     uint8_t *page = g_malloc(GUEST_PAGE_SIZE);
-    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (fd < 0) {
-        result = fail(error, errno, path, "open");
-        goto out;
-    }
     /* The program's umask is the monitor's too: the owner must be able to
      * read the core whatever the program set. */
     fchmod(fd, 0600);
@@ -362,8 +356,6 @@ int report_write_core_threads(const char *path, struct guest *guest, const struc
     if (ftruncate(fd, (off_t)offset) != 0)
         result = fail(error, errno, path, "truncate");
 out:
-    if (fd >= 0 && close(fd) != 0 && result == 0)
-        result = fail(error, errno, path, "close");
     g_free(page);
     g_free(phdrs);
     g_byte_array_free(notes, TRUE);
@@ -371,16 +363,116 @@ out:
     return result;
 }
 
-void report_dump_core(FILE *out, const char *path, struct guest *guest,
-                      const struct accel_exit *exit, const struct report_thread *threads,
-                      size_t count)
+int report_write_core_threads(const char *path, struct guest *guest, const struct accel_exit *exit,
+                              const struct report_thread *threads, size_t count, char **error)
+{
+    int signal = exit ? report_signal_for_exit(guest->memory, exit) : SIGSEGV;
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return fail(error, errno, path, "open");
+    int result = report_write_core_fd(fd, path, guest, signal, threads, count, error);
+    if (close(fd) != 0 && result == 0)
+        result = fail(error, errno, path, "close");
+    return result;
+}
+
+void report_dump_core(FILE *out, const char *path, struct guest *guest, int signal,
+                      const struct report_thread *threads, size_t count)
 {
     char *error = NULL;
-    if (report_write_core_threads(path, guest, exit, threads, count, &error) == 0)
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    int result = fd < 0 ? fail(&error, errno, path, "open")
+                        : report_write_core_fd(fd, path, guest, signal, threads, count, &error);
+    if (fd >= 0 && close(fd) != 0 && result == 0)
+        result = fail(&error, errno, path, "close");
+    if (result == 0)
         fprintf(out, "hermitux-run: core dumped to %s (gdb %s %s)\n", path,
                 guest->program.path ? guest->program.path : "PROGRAM", path);
     else
         fprintf(out, "hermitux-run: %s\n", error);
     g_free(error);
     fflush(out);
+}
+
+/* ---- core_pattern ---------------------------------------------------------------- */
+
+/* Appends text as Linux's cn_esc_printf does: '/' becomes '!' (a name
+ * cannot make the core go to another directory), and so does the first
+ * character of a part that is exactly "." or "..". */
+static void append_escaped(GString *name, const char *text)
+{
+    size_t start = name->len;
+    for (const char *c = text; *c; c++)
+        g_string_append_c(name, *c == '/' ? '!' : *c);
+    const char *part = name->str + start;
+    if (strcmp(part, ".") == 0 || strcmp(part, "..") == 0)
+        name->str[start] = '!';
+}
+
+char *report_core_name(const char *pattern, bool uses_pid, const struct report_core_values *values)
+{
+    GString *name = g_string_new(NULL);
+    bool pid_in_pattern = false;
+    for (const char *c = pattern; *c; c++) {
+        if (*c != '%') {
+            g_string_append_c(name, *c);
+            continue;
+        }
+        switch (*++c) {
+        case '\0': /* a lone '%' at the end is dropped */
+            c--;
+            break;
+        case '%':
+            g_string_append_c(name, '%');
+            break;
+        case 'p':
+            pid_in_pattern = true;
+            /* fall through */
+        case 'P':
+            g_string_append_printf(name, "%d", values->pid);
+            break;
+        case 'i':
+        case 'I':
+            g_string_append_printf(name, "%d", values->tid);
+            break;
+        case 'u':
+            g_string_append_printf(name, "%u", values->uid);
+            break;
+        case 'g':
+            g_string_append_printf(name, "%u", values->gid);
+            break;
+        case 'd':
+            g_string_append(name, "1"); /* SUID_DUMP_USER */
+            break;
+        case 's':
+            g_string_append_printf(name, "%d", values->signal);
+            break;
+        case 't':
+            g_string_append_printf(name, "%lld", (long long)values->time);
+            break;
+        case 'h':
+            append_escaped(name, values->hostname);
+            break;
+        case 'e':
+            append_escaped(name, values->comm);
+            break;
+        case 'f': {
+            const char *slash = strrchr(values->exe, '/');
+            append_escaped(name, slash ? slash + 1 : values->exe);
+            break;
+        }
+        case 'E':
+            append_escaped(name, values->exe);
+            break;
+        case 'c':
+            g_string_append_printf(name, "%llu", (unsigned long long)values->limit);
+            break;
+        default: /* Linux drops what it does not know, '%' and all */
+            break;
+        }
+    }
+    /* kernel.core_uses_pid: ".PID" after a pattern without %p. */
+    if (uses_pid && !pid_in_pattern)
+        g_string_append_printf(name, ".%d", values->pid);
+    return g_string_free(name, FALSE);
 }

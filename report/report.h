@@ -134,12 +134,37 @@ int report_write_core(const char *path, struct guest *guest, const struct accel_
 int report_write_core_threads(const char *path, struct guest *guest, const struct accel_exit *exit,
                               const struct report_thread *threads, size_t count, char **error);
 
-/* report_write_core_threads, then one line on out: where the core went (and
- * the gdb command to open it), or why it could not be written. For the
- * monitor at a fault when --core is given. */
-void report_dump_core(FILE *out, const char *path, struct guest *guest,
-                      const struct accel_exit *exit, const struct report_thread *threads,
-                      size_t count);
+/* report_write_core_threads into fd (path only names it in *error), with
+ * the signal the program died of in every NT_PRSTATUS. */
+int report_write_core_fd(int fd, const char *path, struct guest *guest, int signal,
+                         const struct report_thread *threads, size_t count, char **error);
+
+/* Writes the core file (report_write_core_fd) to path, then one line on
+ * out: where the core went (and the gdb command to open it), or why it
+ * could not be written. For the monitor when --core is given. */
+void report_dump_core(FILE *out, const char *path, struct guest *guest, int signal,
+                      const struct report_thread *threads, size_t count);
+
+/* What the specifiers of kernel.core_pattern stand for, for the program. */
+struct report_core_values {
+    int pid, tid; /* %p %P, %i %I: the program's pid and the dying thread's tid */
+    unsigned uid, gid;
+    int signal;
+    int64_t time;         /* %t, seconds since the epoch */
+    const char *hostname; /* %h */
+    const char *comm;     /* %e: the dying thread's name */
+    const char *exe;      /* %E (and %f its last part): the program's path */
+    uint64_t limit;       /* %c: RLIMIT_CORE */
+};
+
+/*
+ * The core file's name for a core_pattern that is a path (not "|program"),
+ * as Linux's format_corename expands it: %% %p %P %i %I %u %g %d %s %t %h
+ * %e %f %E %c (the names with '/' made '!'), any other %X dropped, and
+ * ".PID" appended when uses_pid (kernel.core_uses_pid) and there is no %p.
+ * Relative names are the program's cwd's. g_free the result.
+ */
+char *report_core_name(const char *pattern, bool uses_pid, const struct report_core_values *values);
 
 #ifdef __cplusplus
 }

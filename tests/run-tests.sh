@@ -28,7 +28,8 @@ ACCELS=${HERMITUX_TEST_ACCELS:-kvm tcg}
 TIMEOUT=${HERMITUX_TEST_TIMEOUT:-60}
 DATA=$ROOT/tests/data
 export LC_ALL=C
-ulimit -c 0 2>/dev/null
+# No core files from the runs (the soft limit only: the core-pattern cases raise it).
+ulimit -S -c 0 2>/dev/null
 # Fds this runner inherited (a terminal multiplexer's, an agent's) would reach
 # every program it starts and change what they see, e.g. the size of their
 # fd table (select on a closed fd 100 is EBADF only in a table that large):

@@ -200,14 +200,15 @@ same_as_native() {
 # RLIMIT_NPROC: a fork bomb gets EAGAIN and the host survives. Root ignores the limit, so
 # both runs are made as nobody (setpriv), which needs the build readable by nobody and,
 # for kvm, /dev/kvm open to it; otherwise the case skips.
-fork_bomb_as_nobody() {
-    local accel=$1 dir=$2 libc=$3 refused="cannot run here\|Permission denied"
+# Runs PROGRAM natively and under hermitux-run as nobody (setpriv) and compares them; 77
+# (skip) where that cannot be done here.
+same_as_nobody() {
+    local accel=$1 dir=$2 program=$3 refused="cannot run here\|Permission denied"
     command -v setpriv >/dev/null || {
         echo "setpriv (util-linux) not installed"
         return 77
     }
-    run_native_and_vm "$accel" "$dir" "$ROOT/tests/programs/build/$libc/fork_bomb" \
-        setpriv --reuid=65534 --regid=65534 --clear-groups
+    run_native_and_vm "$accel" "$dir" "$program" setpriv --reuid=65534 --regid=65534 --clear-groups
     if ! grep -qx "status 0" "$dir/native.out"; then
         echo "cannot run as nobody natively: $(first_line "$dir/native.out")"
         return 77
@@ -216,11 +217,23 @@ fork_bomb_as_nobody() {
         echo "nobody cannot use this accelerator or the build: $(grep -m1 "$refused" "$dir/vm.out")"
         return 77
     fi
-    same_as_native "$dir" || return 1
+    same_as_native "$dir"
+}
+
+fork_bomb_as_nobody() {
+    same_as_nobody "$1" "$2" "$ROOT/tests/programs/build/$3/fork_bomb" || return $?
     echo "EAGAIN as natively"
 }
 custom musl/fork_bomb fork_bomb_as_nobody musl
 custom glibc/fork_bomb fork_bomb_as_nobody glibc
+
+# process_calls as a user without CAP_SYSLOG: the kernel log is what
+# kernel.dmesg_restrict lets it have (EPERM where it is 1), as natively.
+process_calls_as_nobody() {
+    same_as_nobody "$1" "$2" "$ROOT/tests/programs/build/$3/process_calls" || return $?
+    echo "as natively, the kernel log included"
+}
+custom glibc/process_calls-nobody process_calls_as_nobody glibc
 
 # system() and popen() run /bin/sh. Where the host's /bin/sh is a program hermitux-run
 # cannot run (a dynamically linked dash, until dynamic programs run), both runs are made

@@ -33,6 +33,43 @@ tar_roundtrip() {
     echo "archives identical (plain and through gzip), tree restored"
 }
 
+# A library an LD_PRELOAD loads: its constructor says so, once per process it is loaded in.
+make_preload_library() {
+    local fix=$1
+    printf '%s\n' '#include <unistd.h>' \
+        '__attribute__((constructor)) static void loaded(void)' \
+        '{ (void)!write(2, "preload: constructor\n", 21); }' >"$fix/preload.c"
+    gcc -shared -fPIC -o "$fix/preload.so" "$fix/preload.c"
+}
+FIXTURE_MAKERS+=(make_preload_library)
+
+# Variables for the program's ld.so and C library, in hermitux-run's own environment (as
+# a user sets them, not -E), act on the program only and reach it as given: an
+# LD_PRELOAD'd library is loaded into the program (its constructor runs once: it ran in
+# the monitor too, twice), LD_DEBUG traces the program's libraries only (it traced the
+# monitor's too), and the program's environ has every entry, in order.
+loader_variables() {
+    local accel=$1 dir=$2 hello=$ROOT/tests/programs/build/glibc-dynamic/hello mode
+    rm -f "$dir/native.all" "$dir/vm.all"
+    collect() {
+        for mode in native vm; do
+            sed 's/^ *[0-9][0-9]*:/PID:/' "$dir/$mode.out" >>"$dir/$mode.all"
+        done
+    }
+    run_native_and_vm "$accel" "$dir" "$hello" env LD_PRELOAD="$FIX/preload.so"
+    collect
+    run_native_and_vm "$accel" "$dir" "$hello" env LD_DEBUG=libs
+    collect
+    run_native_and_vm "$accel" "$dir" /usr/bin/env env -i A=1 LD_PRELOAD="$FIX/preload.so" \
+        MALLOC_PERTURB_=42 G_SLICE=debug-blocks GLIBC_TUNABLES=glibc.malloc.check=0 \
+        HERMITUX_PROGRAM_ENV=renamed LD_LIBRARY_PATH=/nonexistent Z=2
+    collect
+    mv "$dir/native.all" "$dir/native.out"
+    mv "$dir/vm.all" "$dir/vm.out"
+    same_as_native "$dir"
+}
+custom dynamic/loader-variables loader_variables
+
 PROGRAM_BUILDS="glibc-dynamic musl-dynamic"
 program hello -- hello
 program dynamic_info -- dynamic_info

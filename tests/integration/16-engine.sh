@@ -43,11 +43,13 @@ custom engine/gdb-timer_spin engine_gdb_timer_spin
 
 # A tcg plugin that loads but lacks tcg_accel_ops: one line saying so, status 1 (the
 # loader once printed an uninitialised reason and kept the library open). A copy of
-# hermitux-run finds the plugin beside itself, in accel/.
+# hermitux-run (its launcher and monitor) finds the plugin beside itself, in accel/.
 engine_plugin_without_ops() {
-    local accel=$1 dir=$2
+    local accel=$1 dir=$2 monitor
     mkdir -p "$dir/accel"
     cp "$HERMITUX_RUN" "$dir/hermitux-run"
+    monitor=$(dirname "$HERMITUX_RUN")/hermitux-run-monitor
+    [ ! -x "$monitor" ] || cp "$monitor" "$dir/"
     echo 'int not_the_ops;' >"$dir/plugin.c"
     if ! gcc -shared -fPIC -o "$dir/accel/hermitux-accel-tcg.so" "$dir/plugin.c" 2>"$dir/cc.err"; then
         echo "cannot build a stand-in plugin: $(head -1 "$dir/cc.err")"

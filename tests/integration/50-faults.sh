@@ -127,6 +127,64 @@ fault mmap_sigbus-elsewhere 'mmap_sigbus - elsewhere' 135 \
     '^hermitux-run: fault: bus error at 0x[0-9a-f]+ in fatal \(mmap_sigbus\.c:[0-9]+\): access past the end of a mapped file \(reading address 0x[0-9a-f]+001\)$' \
     "$(page_fault_line 'user data read not present')" fatal
 
+# With `ulimit -c unlimited` and a kernel.core_pattern that names a file (`core`,
+# `core.%p`), a program dying of a core signal leaves the core file a native run leaves
+# (the same name, digits aside), in its cwd, and gdb's backtrace in it names the function
+# that crashed; a fault (SIGSEGV) and abort() (SIGABRT). There was none: the program's
+# RLIMIT_CORE was 0 whatever the shell's. A core_pattern piping to a program skips.
+core_pattern_case() {
+    local accel=$1 dir=$2 program=$3 function=$4 want=$5 pattern mode st
+    local argv
+    read -ra argv <<<"$program"
+    pattern=$(cat /proc/sys/kernel/core_pattern)
+    if [[ $pattern == \|* ]]; then
+        echo "kernel.core_pattern pipes cores to a program here: $pattern"
+        return 77
+    fi
+    command -v gdb >/dev/null || { echo "gdb is not installed"; return 77; }
+    local monitor=$HERMITUX_RUN
+    [[ $monitor == /* ]] || monitor=$ROOT/$monitor # the runs are in scratch directories
+    for mode in native vm; do
+        local run=()
+        [ "$mode" = vm ] && run=("$monitor" --accel="$accel")
+        mkdir -p "$dir/$mode"
+        {
+            (cd "$dir/$mode" && ulimit -S -c unlimited &&
+                exec timeout -k 5 "$TIMEOUT" "${run[@]}" "$ROOT/${argv[0]}" "${argv[@]:1}" \
+                    </dev/null >../$mode.out 2>&1)
+            st=$?
+        } 2>/dev/null
+        if [ "$st" != "$want" ]; then
+            echo "$mode: exit status $st, want $want: $(tr '\n' '|' <"$dir/$mode.out" | cut -c1-200)"
+            return 1
+        fi
+        ls "$dir/$mode" | sed 's/[0-9][0-9]*/N/g' >"$dir/$mode.files"
+    done
+    if ! cmp -s "$dir/native.files" "$dir/vm.files"; then
+        echo "files left: native $(tr '\n' ' ' <"$dir/native.files"), vm $(tr '\n' ' ' <"$dir/vm.files")"
+        return 1
+    fi
+    local core
+    core=$(ls "$dir/vm" | head -n 1)
+    [ -n "$core" ] || { echo "no core file, natively either"; return 1; }
+    timeout -k 5 "$TIMEOUT" gdb -nx -batch -ex "bt 8" "$ROOT/${argv[0]}" "$dir/vm/$core" \
+        >"$dir/gdb" 2>&1
+    if ! grep -Eq "^#[0-9]+ +(0x[0-9a-f]+ in )?$function " "$dir/gdb"; then
+        cp "$dir/gdb" "$dir/detail"
+        echo "gdb's backtrace in the core lacks $function: $(grep '^#' "$dir/gdb" | head -n 3 | tr '\n' '|')"
+        return 1
+    fi
+    echo "core file $core as natively, gdb finds $function"
+}
+# (musl's raise has no unwind information: natively too, gdb goes no further.)
+for libc_caller in musl:raise glibc:main; do
+    libc=${libc_caller%%:*}
+    custom "$libc/core-pattern-segv" core_pattern_case "tests/programs/build/$libc/unmapped_read" \
+        peek 139
+    custom "$libc/core-pattern-abort" core_pattern_case "tests/programs/build/$libc/signals abort" \
+        "${libc_caller#*:}" 134
+done
+
 # --timeout stops a runaway program, says where it was and exits 124 (as timeout(1)).
 timeout_case() {
     local accel=$1 dir=$2 libc=$3 st

@@ -1,7 +1,7 @@
 /*
  * file_calls: the less common file calls real programs make (openat2,
  * close_range, memfd_create and its seals, utime/utimes/futimesat, the xattr family,
- * O_NOFOLLOW),
+ * O_NOFOLLOW, the FICLONE, FICLONERANGE and FIEMAP ioctls of cp --reflink and filefrag),
  * with Linux's results and errnos. Usage: file_calls SCRATCH_DIR
  */
 #define _GNU_SOURCE
@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -229,6 +230,107 @@ static void test_nofollow(const char *dir)
     close(root);
 }
 
+/* From linux/fs.h and linux/fiemap.h, which musl's headers lack. */
+struct clone_range {
+    long long src_fd;
+    unsigned long long src_offset, src_length, dest_offset;
+};
+struct extent {
+    unsigned long long logical, physical, length, reserved64[2];
+    unsigned int flags, reserved[3];
+};
+struct extent_map {
+    unsigned long long start, length;
+    unsigned int flags, mapped_extents, extent_count, reserved;
+    struct extent extents[];
+};
+#define LINUX_FICLONE        0x40049409UL
+#define LINUX_FICLONERANGE   0x4020940dUL
+#define LINUX_FS_IOC_FIEMAP  0xc020660bUL
+#define LINUX_FIEMAP_SYNC    1U
+#define LINUX_FIEMAP_LAST    1U
+#define LINUX_FIEMAP_UNKNOWN 2U
+
+/* The result of a call as a line: "0", or the error (what the file
+ * system gives: reflinks are EOPNOTSUPP on ext4, EXDEV across file systems). */
+static void show(const char *what, long result)
+{
+    printf("%s: %s\n", what, result < 0 ? strerror(errno) : "0");
+}
+
+/* An extent map in pages (two of them); unwritable: its extents start at
+ * the second page, made PROT_NONE. */
+static struct extent_map *extent_map_at(char *pages, int unwritable)
+{
+    if (!unwritable)
+        return (struct extent_map *)pages;
+    mprotect(pages + 4096, 4096, PROT_NONE);
+    return (struct extent_map *)(pages + 4096 - sizeof(struct extent_map));
+}
+
+static long fiemap(int fd, struct extent_map *map, unsigned count)
+{
+    memset(map, 0, sizeof(*map));
+    map->length = ~0ULL;
+    map->flags = LINUX_FIEMAP_SYNC;
+    map->extent_count = count;
+    return ioctl(fd, LINUX_FS_IOC_FIEMAP, map);
+}
+
+static void test_clone_fiemap(const char *dir)
+{
+    char path[4096], block[4096];
+    memset(block, 'x', sizeof(block));
+    snprintf(path, sizeof(path), "%s/clone-source", dir);
+    int source = open(path, O_CREAT | O_RDWR | O_TRUNC, 0644);
+    for (int i = 0; i < 3; i++)
+        (void)!write(source, block, sizeof(block));
+    fsync(source);
+    snprintf(path, sizeof(path), "%s/clone-target", dir);
+    int target = open(path, O_CREAT | O_RDWR | O_TRUNC, 0644);
+    show("FICLONE", ioctl(target, LINUX_FICLONE, source));
+    check(ioctl(target, LINUX_FICLONE, 999) < 0 && errno == EBADF,
+          "FICLONE from a closed fd: EBADF");
+    struct clone_range range = {source, 0, 4096, 0};
+    show("FICLONERANGE", ioctl(target, LINUX_FICLONERANGE, &range));
+    range.src_fd = 999;
+    check(ioctl(target, LINUX_FICLONERANGE, &range) < 0 && errno == EBADF,
+          "FICLONERANGE from a closed fd: EBADF");
+    check(ioctl(target, LINUX_FICLONERANGE, (void *)16) < 0 && errno == EFAULT,
+          "FICLONERANGE at 16: EFAULT");
+
+    char *pages = mmap(NULL, 2 * 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    struct extent_map *map = extent_map_at(pages, 0);
+    /* A file system without FIEMAP (tmpfs) says so before anything else. */
+    long counted = fiemap(source, map, 0);
+    show("FIEMAP, counting", counted);
+    show("FIEMAP at 16", ioctl(source, LINUX_FS_IOC_FIEMAP, (void *)16));
+    if (counted == 0) {
+        printf("FIEMAP counts %u extent(s)\n", map->mapped_extents);
+        if (fiemap(source, map, 4) == 0 && map->mapped_extents > 0) {
+            const struct extent *last = &map->extents[map->mapped_extents - 1];
+            printf("FIEMAP maps %u extent(s), the last at %llu, %llu bytes, %s\n",
+                   map->mapped_extents, last->logical, last->length,
+                   (last->flags & LINUX_FIEMAP_LAST) ? "marked last" : "not marked last");
+        }
+        check(fiemap(source, map, 0xffffffffU) < 0 && errno == EINVAL,
+              "FIEMAP for 2^32-1 extents: EINVAL");
+        /* The extents the file has cannot be written. */
+        map = extent_map_at(pages, 1);
+        check(fiemap(source, map, 4) < 0 && errno == EFAULT,
+              "FIEMAP into an unwritable array: EFAULT");
+    }
+    munmap(pages, 2 * 4096);
+    int pipes[2];
+    (void)!pipe(pipes);
+    show("FIEMAP of a pipe", ioctl(pipes[0], LINUX_FS_IOC_FIEMAP, extent_map_at(block, 0)));
+    show("FICLONE of a pipe", ioctl(target, LINUX_FICLONE, pipes[0]));
+    close(pipes[0]);
+    close(pipes[1]);
+    close(source);
+    close(target);
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) {
@@ -246,5 +348,6 @@ int main(int argc, char **argv)
     test_times(argv[1]);
     test_xattr(argv[1]);
     test_nofollow(argv[1]);
+    test_clone_fiemap(argv[1]);
     return failures ? 1 : 0;
 }

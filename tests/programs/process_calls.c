@@ -1,6 +1,8 @@
 /* process_calls: the calls that name another process by pid, or ask about the
  * process's place among host processes, as tools use them (renice, taskset,
- * prlimit, bash's `time`, fuser, setarch, linux32). A child sleeps on a pipe
+ * prlimit, bash's `time`, fuser, setarch, linux32), and the host's kernel log
+ * (dmesg's syslog: read, or EPERM where kernel.dmesg_restrict keeps it from the
+ * user). A child sleeps on a pipe
  * while the parent asks about it; every line is a fact that is the same on
  * every run and machine. Exits non-zero when a call fails that must not. */
 #define _GNU_SOURCE
@@ -13,6 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/personality.h>
+#include <sys/klog.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -132,6 +136,30 @@ static void prctl_calls(void)
     check("PR_CAPBSET_READ of CAP_CHOWN", prctl(PR_CAPBSET_READ, 0, 0, 0, 0) >= 0);
 }
 
+/* What a syslog call gave, without the counts, which change as the kernel
+ * logs. */
+static void show_klog(const char *what, int result)
+{
+    printf("%s: %s\n", what, result < 0 ? errno_name(errno) : result > 0 ? "> 0" : "0");
+}
+
+static void kernel_log(void)
+{
+    enum { CLOSE = 0, READ_ALL = 3, SIZE_UNREAD = 9, SIZE_BUFFER = 10 };
+    static char buffer[8192]; /* whole records only: room for the last few */
+    show_klog("syslog SIZE_BUFFER", klogctl(SIZE_BUFFER, NULL, 0));
+    show_klog("syslog READ_ALL, 8 KiB", klogctl(READ_ALL, buffer, sizeof(buffer)));
+    show_klog("syslog READ_ALL, 0 bytes", klogctl(READ_ALL, buffer, 0));
+    show_klog("syslog READ_ALL, NULL", klogctl(READ_ALL, NULL, 16));
+    show_klog("syslog READ_ALL, -1 bytes", klogctl(READ_ALL, buffer, -1));
+    char *pages = mmap(NULL, sizeof(buffer), PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    show_klog("syslog READ_ALL into read-only pages", klogctl(READ_ALL, pages, sizeof(buffer)));
+    munmap(pages, sizeof(buffer));
+    show_klog("syslog SIZE_UNREAD", klogctl(SIZE_UNREAD, NULL, 0) < 0 ? -1 : 0);
+    show_klog("syslog CLOSE", klogctl(CLOSE, NULL, 0));
+    show_klog("syslog 99", klogctl(99, NULL, 0));
+}
+
 int main(void)
 {
     int to_child;
@@ -148,6 +176,7 @@ int main(void)
     file_limit();
     personality_calls();
     prctl_calls();
+    kernel_log();
     char comm[32] = "";
     int comm_fd = open("/proc/self/comm", O_RDONLY);
     if (comm_fd >= 0 && read(comm_fd, comm, sizeof(comm) - 1) > 0)

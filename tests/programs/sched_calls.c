@@ -6,14 +6,19 @@
  * A real-time policy is left out: natively root gets it, the VM refuses it.
  * CPU affinity: a mask set is the one read back, by the thread and by tid,
  * and threads, a fork child and an execve'd program start with it (nproc's
- * answer under taskset). Usage: sched_calls [affinity-count]
+ * answer under taskset). sched_getattr and sched_setattr (chrt, schedtool),
+ * ioprio_get and ioprio_set (ionice) on the program's threads, with the
+ * values a thread, a fork child and an execve'd program then have, and the
+ * errors Linux gives. Usage: sched_calls [affinity-count|ioprio]
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdio.h>
+#include <stdint.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -136,10 +141,201 @@ static void affinity(void)
           sched_setaffinity(0, sizeof(all), &all) == 0 && allowed_count(0) == CPU_COUNT(&all));
 }
 
+/* ---- sched_getattr, sched_setattr ---- */
+
+/* struct sched_attr (linux/sched/types.h), SCHED_ATTR_SIZE_VER1. */
+struct attr {
+    uint32_t size, policy;
+    uint64_t flags;
+    int32_t nice;
+    uint32_t priority;
+    uint64_t runtime, deadline, period;
+    uint32_t util_min, util_max;
+};
+#define FLAG_KEEP_POLICY 0x08
+#define FLAG_KEEP_PARAMS 0x10
+#ifndef SYS_sched_getattr
+#define SYS_sched_setattr 314
+#define SYS_sched_getattr 315
+#endif
+
+static long get_attr(pid_t tid, struct attr *attr, unsigned size)
+{
+    memset(attr, 0xee, sizeof(*attr));
+    return syscall(SYS_sched_getattr, tid, attr, size, 0);
+}
+
+static void show_attr(const char *what, pid_t tid)
+{
+    struct attr attr;
+    long result = get_attr(tid, &attr, sizeof(attr));
+    show(what, result);
+    if (result == 0)
+        printf("  size %u, policy %u, flags %#llx, nice %d, priority %u, util %u..%u\n", attr.size,
+               attr.policy, (unsigned long long)attr.flags, attr.nice, attr.priority, attr.util_min,
+               attr.util_max);
+}
+
+static long set_attr(pid_t tid, uint32_t policy, int nice, uint64_t flags)
+{
+    struct attr attr = {.size = sizeof(attr), .policy = policy, .flags = flags, .nice = nice};
+    return syscall(SYS_sched_setattr, tid, &attr, 0);
+}
+
+static void *attr_worker(void *argument)
+{
+    (void)argument;
+    show_attr("worker: sched_getattr(0)", 0);
+    worker_tid = (pid_t)syscall(SYS_gettid);
+    pthread_barrier_wait(&affinity_barrier);
+    pthread_barrier_wait(&affinity_barrier);
+    return NULL;
+}
+
+static void sched_attr_calls(void)
+{
+    struct attr attr;
+    show_attr("sched_getattr(0)", 0);
+    show_attr("sched_getattr(pid)", getpid());
+    show("sched_getattr, size 48", get_attr(0, &attr, 48));
+    printf("  size %u\n", attr.size);
+    show("sched_getattr, size 47", get_attr(0, &attr, 47));
+    show("sched_getattr, size 4097", get_attr(0, &attr, 4097));
+    show("sched_getattr, flags 1", syscall(SYS_sched_getattr, 0, &attr, sizeof(attr), 1));
+    show("sched_getattr NULL", syscall(SYS_sched_getattr, 0, NULL, sizeof(attr), 0));
+    show("sched_getattr at 16", syscall(SYS_sched_getattr, 0, (void *)16, sizeof(attr), 0));
+    show("sched_getattr(no such tid)", get_attr(0x3fffff00, &attr, sizeof(attr)));
+    show("sched_getattr(-1)", get_attr(-1, &attr, sizeof(attr)));
+
+    show("sched_setattr BATCH, nice 5", set_attr(0, SCHED_BATCH, 5, 0));
+    show("sched_getscheduler", sched_getscheduler(0));
+    errno = 0;
+    show("getpriority", getpriority(PRIO_PROCESS, 0));
+    show_attr("sched_getattr(0)", 0);
+    show("sched_setattr keeping policy and nice",
+         set_attr(0, SCHED_IDLE, 9, FLAG_KEEP_POLICY | FLAG_KEEP_PARAMS));
+    show_attr("sched_getattr(0)", 0);
+    show("sched_setattr policy 77", set_attr(0, 77, 0, 0));
+    show("sched_setattr flags 1 << 40", set_attr(0, SCHED_OTHER, 0, 1ULL << 40));
+    show("sched_setattr OTHER, priority 3",
+         syscall(SYS_sched_setattr, 0,
+                 &(struct attr){.size = sizeof(attr), .policy = SCHED_OTHER, .priority = 3}, 0));
+    show("sched_setattr NULL", syscall(SYS_sched_setattr, 0, NULL, 0));
+    show("sched_setattr, flags argument 1", syscall(SYS_sched_setattr, 0, &attr, 1));
+    show("sched_setattr(no such tid)", set_attr(0x3fffff00, SCHED_OTHER, 5, 0));
+    /* A size too small or too large: E2BIG, the kernel's size written back. */
+    attr = (struct attr){.size = 8};
+    show("sched_setattr, size 8", syscall(SYS_sched_setattr, 0, &attr, 0));
+    printf("  size now %u\n", attr.size);
+    struct {
+        struct attr attr;
+        uint64_t more;
+    } larger = {{.size = sizeof(larger), .policy = SCHED_OTHER, .nice = 5}, 1};
+    show("sched_setattr, nonzero bytes past the kernel's",
+         syscall(SYS_sched_setattr, 0, &larger, 0));
+    larger.more = 0;
+    show("sched_setattr, zero bytes past the kernel's", syscall(SYS_sched_setattr, 0, &larger, 0));
+
+    /* A new thread and a fork child start with the policy and nice. */
+    pthread_barrier_init(&affinity_barrier, NULL, 2);
+    pthread_t thread;
+    pthread_create(&thread, NULL, attr_worker, NULL);
+    pthread_barrier_wait(&affinity_barrier);
+    show("sched_setattr of the worker, IDLE", set_attr(worker_tid, SCHED_IDLE, 5, 0));
+    show("its policy", sched_getscheduler(worker_tid));
+    show("main's", sched_getscheduler(0));
+    pthread_barrier_wait(&affinity_barrier);
+    pthread_join(thread, NULL);
+    fflush(stdout);
+    pid_t child = fork();
+    if (child == 0) {
+        show_attr("fork child: sched_getattr(0)", 0);
+        fflush(stdout);
+        _exit(0);
+    }
+    waitpid(child, NULL, 0);
+    show("sched_setattr OTHER, nice 5", set_attr(0, SCHED_OTHER, 5, 0));
+}
+
+/* ---- ioprio_get, ioprio_set ---- */
+
+#define IOPRIO_WHO_PROCESS        1
+#define IOPRIO_WHO_USER           3
+#define IOPRIO_VALUE(class, data) (((class) << 13) | (data))
+#ifndef SYS_ioprio_set
+#define SYS_ioprio_set 251
+#define SYS_ioprio_get 252
+#endif
+
+static long ioprio_get(int which, int who)
+{
+    return syscall(SYS_ioprio_get, which, who);
+}
+
+static long ioprio_set(int which, int who, int value)
+{
+    return syscall(SYS_ioprio_set, which, who, value);
+}
+
+static void *ioprio_worker(void *argument)
+{
+    (void)argument;
+    show("worker: ioprio_get(0)", ioprio_get(IOPRIO_WHO_PROCESS, 0));
+    worker_tid = (pid_t)syscall(SYS_gettid);
+    pthread_barrier_wait(&affinity_barrier);
+    pthread_barrier_wait(&affinity_barrier);
+    show("worker: its own after main set it", ioprio_get(IOPRIO_WHO_PROCESS, 0));
+    return NULL;
+}
+
+static void ioprio_calls(void)
+{
+    show("ioprio_get(0)", ioprio_get(IOPRIO_WHO_PROCESS, 0));
+    show("ioprio_set(0, best effort 7)", ioprio_set(IOPRIO_WHO_PROCESS, 0, IOPRIO_VALUE(2, 7)));
+    show("ioprio_get(0)", ioprio_get(IOPRIO_WHO_PROCESS, 0));
+    show("ioprio_get(pid)", ioprio_get(IOPRIO_WHO_PROCESS, getpid()));
+    show("ioprio_get(gettid)", ioprio_get(IOPRIO_WHO_PROCESS, (int)syscall(SYS_gettid)));
+    show("ioprio_set(0, class 5)", ioprio_set(IOPRIO_WHO_PROCESS, 0, IOPRIO_VALUE(5, 0)));
+    show("ioprio_set(0, best effort 8)", ioprio_set(IOPRIO_WHO_PROCESS, 0, IOPRIO_VALUE(2, 8)));
+    show("ioprio_get(which 9)", ioprio_get(9, 0));
+    show("ioprio_get(no such tid)", ioprio_get(IOPRIO_WHO_PROCESS, 0x3fffff00));
+    show("ioprio_get(-1)", ioprio_get(IOPRIO_WHO_PROCESS, -1));
+
+    pthread_barrier_init(&affinity_barrier, NULL, 2);
+    pthread_t thread;
+    pthread_create(&thread, NULL, ioprio_worker, NULL);
+    pthread_barrier_wait(&affinity_barrier);
+    show("ioprio_set(worker, idle)",
+         ioprio_set(IOPRIO_WHO_PROCESS, worker_tid, IOPRIO_VALUE(3, 0)));
+    show("ioprio_get(worker)", ioprio_get(IOPRIO_WHO_PROCESS, worker_tid));
+    show("ioprio_get(0), main's", ioprio_get(IOPRIO_WHO_PROCESS, 0));
+    pthread_barrier_wait(&affinity_barrier);
+    pthread_join(thread, NULL);
+
+    fflush(stdout);
+    pid_t child = fork();
+    if (child == 0) {
+        show("fork child: ioprio_get(0)", ioprio_get(IOPRIO_WHO_PROCESS, 0));
+        fflush(stdout);
+        _exit(0);
+    }
+    waitpid(child, NULL, 0);
+    child = fork();
+    if (child == 0) {
+        execl("/proc/self/exe", "sched_calls", "ioprio", (char *)NULL);
+        _exit(127);
+    }
+    waitpid(child, NULL, 0);
+}
+
 int main(int argc, char **argv)
 {
     if (argc > 1 && strcmp(argv[1], "affinity-count") == 0)
         return allowed_count(0); /* the execve'd program: how many CPUs it may use */
+    if (argc > 1 && strcmp(argv[1], "ioprio") == 0) {
+        show("execve'd program: ioprio_get(0)", ioprio_get(IOPRIO_WHO_PROCESS, 0));
+        return 0;
+    }
     struct sched_param param = {0};
     show("sched_getscheduler(0)", sched_getscheduler(0));
     show("sched_getscheduler(pid)", sched_getscheduler(getpid()));
@@ -169,6 +365,8 @@ int main(int argc, char **argv)
     show("sched_rr_get_interval", sched_rr_get_interval(0, &interval));
     printf("interval %ld.%09ld\n", (long)interval.tv_sec, interval.tv_nsec);
     affinity();
+    sched_attr_calls();
+    ioprio_calls();
     printf("%d failures\n", failures);
     return failures ? 1 : 0;
 }

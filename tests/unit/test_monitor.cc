@@ -13,6 +13,7 @@
 #include <vector>
 
 extern "C" {
+#include "launcher/launcher.h"
 #include "monitor/guest.h"
 #include "monitor/monitor.h"
 }
@@ -122,6 +123,36 @@ TEST(CommandLine, EnvironmentEditing)
     parsed = parse({"-E", "novalue", "prog"});
     EXPECT_EQ(parsed.result, MONITOR_PARSE_ERROR);
     EXPECT_NE(parsed.error.find("NAME=VALUE"), std::string::npos);
+}
+
+// The launcher renames what only the program's ld.so and libc act on, and
+// whatever could be mistaken for its own renaming; the monitor gets each
+// entry back as given and leaves out the two the launcher adds.
+TEST(Launcher, ProgramEnvironmentSurvivesTheRenaming)
+{
+    const char *given[] = {"A=1",
+                           "LD_PRELOAD=/lib/x.so",
+                           "MALLOC_PERTURB_=42",
+                           "GLIBC_TUNABLES=glibc.malloc.check=0",
+                           "G_SLICE=debug-blocks",
+                           "HERMITUX_PROGRAM_ENV=renamed",
+                           "LDFLAGS=-s",
+                           "PATH=/bin"};
+    std::vector<std::string> monitor;
+    for (const char *entry : given)
+        monitor.push_back(launcher_is_program_only(entry) ? std::string(LAUNCHER_ENV_PREFIX) + entry
+                                                          : std::string(entry));
+    monitor.push_back(LAUNCHER_SLICE_ENTRY);
+    monitor.push_back(LAUNCHER_MARK_ENTRY);
+    EXPECT_FALSE(launcher_is_program_only("LDFLAGS=-s"));
+    EXPECT_FALSE(launcher_is_program_only("A=1"));
+    std::vector<std::string> program;
+    for (const std::string &entry : monitor)
+        if (const char *back = launcher_program_entry(entry.c_str()))
+            program.push_back(back);
+    ASSERT_EQ(program.size(), G_N_ELEMENTS(given));
+    for (size_t i = 0; i < program.size(); i++)
+        EXPECT_EQ(program[i], given[i]);
 }
 
 TEST(CommandLine, Debugging)

@@ -307,3 +307,34 @@ TEST_F(ReportGuestTest, CoreFileErrorIsOneLine)
 }
 
 } // namespace
+
+// kernel.core_pattern as Linux's format_corename expands it.
+TEST(CoreName, ExpandsCorePatternAsLinux)
+{
+    struct report_core_values values = {};
+    values.pid = 4242;
+    values.tid = 4243;
+    values.uid = 1000;
+    values.gid = 100;
+    values.signal = 11;
+    values.time = 1700000000;
+    values.hostname = "box";
+    values.comm = "a/b";
+    values.exe = "/usr/bin/prog";
+    values.limit = 8192;
+    auto name = [&](const char *pattern, bool uses_pid) {
+        char *text = report_core_name(pattern, uses_pid, &values);
+        std::string result(text);
+        g_free(text);
+        return result;
+    };
+    EXPECT_EQ(name("core", false), "core");
+    EXPECT_EQ(name("core", true), "core.4242");
+    EXPECT_EQ(name("core.%p", true), "core.4242");
+    EXPECT_EQ(name("/tmp/%e-%p-%i-%s-%t-%h-%u-%g-%c-%d", false),
+              "/tmp/a!b-4242-4243-11-1700000000-box-1000-100-8192-1");
+    EXPECT_EQ(name("%E.%f", false), "!usr!bin!prog.prog");
+    EXPECT_EQ(name("100%%-%z-%", false), "100%--");
+    values.comm = "..";
+    EXPECT_EQ(name("%e", false), "!.");
+}
