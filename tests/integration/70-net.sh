@@ -14,14 +14,12 @@ program unix_names --tmpdir -- unix_names @TMP@
 program masked_waits -- masked_waits
 bad_input bad/net-mode -- --net=bogus tests/programs/build/musl/hello
 
-# Runs "$@" until it succeeds, at most 1200 times 50 ms apart: a minute, as a python3
-# server once took more than 20 s to say its port under CI's load (load average 6,
-# `import http.server` alone 1 s).
+# Runs "$@" until it succeeds, at most 400 times 50 ms apart.
 net_wait_until() {
     local tries=0
     until "$@"; do
         tries=$((tries + 1))
-        [ $tries -gt 1200 ] && return 1
+        [ $tries -gt 400 ] && return 1
         sleep 0.05
     done
 }
