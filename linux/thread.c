@@ -938,7 +938,13 @@ static long sys_sched_getaffinity(struct linux_thread *thread, const uint64_t *a
 {
     size_t length = (size_t)MIN(args[1], AFFINITY_MAX_BYTES);
     uint8_t *mask = g_malloc0(MAX(length, 1));
-    long result = affinity_call(thread, (int32_t)args[0], SYS_sched_getaffinity, length, mask);
+    /* Linux refuses a length too short for its CPUs, or not a multiple of a
+     * long, before it looks for the thread (EINVAL, not ESRCH): the host's
+     * kernel judges the length on the calling thread. */
+    long result =
+        syscall(SYS_sched_getaffinity, 0, length, mask) < 0 && errno == EINVAL
+            ? -EINVAL
+            : affinity_call(thread, (int32_t)args[0], SYS_sched_getaffinity, length, mask);
     if (result > 0 && linux_copy_out(thread->process, args[2], mask, (size_t)result))
         result = -EFAULT;
     g_free(mask);

@@ -88,6 +88,8 @@ static void affinity_errors(void)
     show("sched_setaffinity(no such tid)", sched_setaffinity(0x3fffff00, sizeof(set), &set));
     show("sched_getaffinity(no such tid)", sched_getaffinity(0x3fffff00, sizeof(set), &set));
     show("sched_getaffinity(0, 1 byte)", syscall(SYS_sched_getaffinity, 0, 1, &set));
+    /* Linux checks the length before it looks for the thread (-1: none). */
+    show("sched_getaffinity(-1, 1 byte)", syscall(SYS_sched_getaffinity, -1, 1, &set));
     show("sched_setaffinity NULL", syscall(SYS_sched_setaffinity, 0, sizeof(set), NULL));
     show("sched_getaffinity NULL", syscall(SYS_sched_getaffinity, 0, sizeof(set), NULL));
 }
