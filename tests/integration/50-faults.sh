@@ -146,7 +146,11 @@ core_pattern_case() {
     [[ $monitor == /* ]] || monitor=$ROOT/$monitor # the runs are in scratch directories
     for mode in native vm; do
         local run=()
-        [ "$mode" = vm ] && run=("$monitor" --accel="$accel")
+        # A sanitizer build's runtime sets the monitor's RLIMIT_CORE to 0 as it starts
+        # (ASan's disable_coredump), and the program inherits that; asked not to. The
+        # monitor itself never dumps: it is not dumpable when it dies of the signal.
+        [ "$mode" = vm ] && run=(env "ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}disable_coredump=0"
+            "$monitor" --accel="$accel")
         mkdir -p "$dir/$mode"
         {
             (cd "$dir/$mode" && ulimit -S -c unlimited &&
