@@ -206,30 +206,35 @@ static const struct cpuinfo_flag cpuinfo_flags[] = {
 };
 #undef FLAG
 
-/* Whether the program's cpuid clears the bit that name stands for (false
- * for a name not in the table, or a leaf past the highest cpuid has). */
-static bool cpuinfo_flag_cleared(const char *name, linux_cpuid_fn *cpuid, void *opaque,
-                                 const uint32_t max_leaf[2])
-{
-    for (size_t i = 0; i < G_N_ELEMENTS(cpuinfo_flags); i++) {
-        const struct cpuinfo_flag *flag = &cpuinfo_flags[i];
-        if (strcmp(flag->name, name) != 0)
-            continue;
-        uint32_t regs[4] = {0, 0, 0, 0};
-        if (flag->leaf <= max_leaf[flag->leaf >> 31])
-            cpuid(opaque, flag->leaf, flag->subleaf, regs);
-        return !((regs[flag->reg] >> flag->bit) & 1);
-    }
-    return false;
-}
-
-void linux_cpuinfo_narrow(const char *host, linux_cpuid_fn *cpuid, void *opaque, GString *out)
+/* The names in the table whose bit the program's cpuid clears (a leaf past
+ * the highest cpuid has reads as zero), as a set: cpuid is asked once per
+ * leaf (the table runs leaf by leaf), not once per flag of every CPU. */
+static GHashTable *cleared_flags(linux_cpuid_fn *cpuid, void *opaque)
 {
     uint32_t regs[4], max_leaf[2];
     cpuid(opaque, 0, 0, regs);
     max_leaf[0] = regs[0];
     cpuid(opaque, 0x80000000, 0, regs);
     max_leaf[1] = regs[0];
+    GHashTable *cleared = g_hash_table_new(g_str_hash, g_str_equal);
+    const struct cpuinfo_flag *asked = NULL;
+    for (size_t i = 0; i < G_N_ELEMENTS(cpuinfo_flags); i++) {
+        const struct cpuinfo_flag *flag = &cpuinfo_flags[i];
+        if (!asked || asked->leaf != flag->leaf || asked->subleaf != flag->subleaf) {
+            memset(regs, 0, sizeof(regs));
+            if (flag->leaf <= max_leaf[flag->leaf >> 31])
+                cpuid(opaque, flag->leaf, flag->subleaf, regs);
+            asked = flag;
+        }
+        if (!((regs[flag->reg] >> flag->bit) & 1))
+            g_hash_table_add(cleared, (gpointer)flag->name);
+    }
+    return cleared;
+}
+
+void linux_cpuinfo_narrow(const char *host, linux_cpuid_fn *cpuid, void *opaque, GString *out)
+{
+    GHashTable *cleared = cleared_flags(cpuid, opaque);
     char **lines = g_strsplit(host, "\n", -1);
     for (char **line = lines; *line; line++) {
         const char *colon = strchr(*line, ':');
@@ -239,7 +244,7 @@ void linux_cpuinfo_narrow(const char *host, linux_cpuid_fn *cpuid, void *opaque,
             g_string_append_len(out, *line, colon + 1 - *line);
             char **names = g_strsplit(colon + 1, " ", -1);
             for (char **name = names; *name; name++) {
-                if (**name && !cpuinfo_flag_cleared(*name, cpuid, opaque, max_leaf))
+                if (**name && !g_hash_table_contains(cleared, *name))
                     g_string_append_printf(out, " %s", *name);
             }
             g_strfreev(names);
@@ -248,4 +253,5 @@ void linux_cpuinfo_narrow(const char *host, linux_cpuid_fn *cpuid, void *opaque,
             g_string_append_c(out, '\n');
     }
     g_strfreev(lines);
+    g_hash_table_destroy(cleared);
 }
