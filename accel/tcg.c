@@ -443,10 +443,8 @@ static bool is_code_page(const struct tcg_accel *tcg, uint64_t page)
  * gets its carry wrong (fixed in 8.0). A program that uses them without
  * asking cpuid (built for x86-64-v3) dies of SIGILL where it computed
  * wrong results. BMI1 goes with them (cpuid offers none of the three;
- * TZCNT is then BSF, as on such a CPU). */
-#define CPUID_7_EBX_WRONG                                                                          \
-    (0x00000008u /* BMI1 */ | 0x00000100u /* BMI2 */ | 0x00080000u /* ADX    \
-                                                                                          */)
+ * TZCNT is then BSF, as on such a CPU). Bits 3, 8 and 19: BMI1, BMI2, ADX. */
+#define CPUID_7_EBX_WRONG (0x00000008u | 0x00000100u | 0x00080000u)
 /* Some engine of the process decodes them (enable_refused_features). */
 static bool tcg_refused_decoded;
 
@@ -626,7 +624,7 @@ void tb_set_jmp_target_x86_64(void *tb, int n, uintptr_t address)
  * ebx, ecx and edx, leaf 7.1's eax, leaf 0x80000001's edx and ecx), before
  * the engine's first block is translated; the bits are added and read back
  * through cpu_x86_cpuid. With any other layout nothing is written, and the
- * program's cpuid does not offer them (tcg_refused_features stays false).
+ * program's cpuid does not offer them (refused_decoded stays false).
  */
 #define QEMU_FEAT_1_EDX         0
 #define QEMU_FEAT_1_ECX         1
@@ -1829,17 +1827,15 @@ static void on_never_accessed(uc_engine *uc, uc_mem_type type, uint64_t address,
     (0x00000800u /* SYSCALL */ | 0x00100000u /* NX */ | 0x08000000u /* RDTSCP */ |                 \
      0x20000000u /* LM */)
 #define TCG_CPUID_EXT_ECX (0x00000001u /* LAHF_LM */ | 0x00000020u /* LZCNT */)
-/* Leaf 7's ebx: RDSEED alone (CPUID_7_EBX_WRONG says why not BMI1, BMI2
- * and ADX). */
-#define TCG_CPUID_7_EBX 0u
-
 /* What the program's cpuid gives for leaf and subleaf on an engine that
  * decodes the refused instructions or not: regs is eax, ebx, ecx, edx. */
 static void guest_cpuid(bool refused_decoded, uint32_t leaf, uint32_t subleaf, uint32_t regs[4])
 {
     regs[0] = regs[1] = regs[2] = regs[3] = 0;
     uint32_t ecx_1 = TCG_CPUID_1_ECX | (refused_decoded ? CPUID_1_ECX_REFUSED : 0);
-    uint32_t ebx_7 = TCG_CPUID_7_EBX | (refused_decoded ? CPUID_7_EBX_REFUSED : 0);
+    /* Leaf 7's ebx: RDSEED alone (CPUID_7_EBX_WRONG says why not BMI1, BMI2
+     * and ADX). */
+    uint32_t ebx_7 = refused_decoded ? CPUID_7_EBX_REFUSED : 0;
     switch (leaf) {
     case 0:
         __cpuid(0, regs[0], regs[1], regs[2], regs[3]);
