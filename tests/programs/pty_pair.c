@@ -16,10 +16,22 @@
 
 #include "check.h"
 
+/* Reads one line (up to its '\n') and shows its bytes. The line discipline
+ * may hand a line to the other side in pieces ("out", then the "\r\n" its
+ * output processing adds): how many came by one read() depends on timing,
+ * natively too, so the pieces are gathered. */
 static void show_read(const char *what, int fd)
 {
     char buffer[64] = {0};
-    ssize_t got = read(fd, buffer, sizeof(buffer) - 1);
+    ssize_t got = 0;
+    while (got == 0 || (got < (ssize_t)sizeof(buffer) - 1 && buffer[got - 1] != '\n')) {
+        ssize_t piece = read(fd, buffer + got, sizeof(buffer) - 1 - (size_t)got);
+        if (piece <= 0) {
+            got = got ? got : piece;
+            break;
+        }
+        got += piece;
+    }
     printf("%s: %zd bytes:", what, got);
     for (ssize_t i = 0; i < got; i++)
         printf(" %02x", (unsigned char)buffer[i]);
