@@ -365,7 +365,11 @@ int main(int argc, char **argv)
     show("sched_getscheduler(no such pid)", sched_getscheduler(0x3fffff00));
     struct timespec interval = {1, 1};
     show("sched_rr_get_interval", sched_rr_get_interval(0, &interval));
-    printf("interval %ld.%09ld\n", (long)interval.tv_sec, interval.tv_nsec);
+    /* The value is the host scheduler's for this moment (Linux 6.1's CFS
+     * gives a loaded run queue's slice, 0 to a few jiffies): only its shape
+     * can be compared with a native run. */
+    printf("interval written %d, valid %d\n", interval.tv_sec != 1 || interval.tv_nsec != 1,
+           interval.tv_sec >= 0 && interval.tv_nsec >= 0 && interval.tv_nsec < 1000000000L);
     affinity();
     sched_attr_calls();
     ioprio_calls();
