@@ -108,6 +108,9 @@ struct kvm_accel {
     /* Resumed from an exception stub (in_exception cleared): until the
      * vCPU runs again, it may still be in the stub's tail (kvm_back_in_stub). */
     bool left_stub;
+    /* Resumed from an exception stub with KVM's single step armed: the
+     * stub's tail is stepped through first (kvm_step_through_stub). */
+    bool step_leaving_stub;
     /* The step probe of a stop right after an int3 (kvm_start_int3_probe):
      * wanted at the stop, under way from the next KVM_RUN to the exception
      * exit that ends it, KVM's single step armed until its first exit. */
@@ -1558,7 +1561,7 @@ static void kvm_fix_user_int(struct kvm_accel *kvm, unsigned *vector)
  * delivered there was built from the kernel's registers (a timer signal
  * during a SIGTRAP handler loop killed the program, 3 runs in 3).
  */
-static bool kvm_back_in_stub(struct kvm_accel *kvm, const struct kvm_regs *regs)
+static bool kvm_at_stub_tail(struct kvm_accel *kvm, const struct kvm_regs *regs)
 {
     static const uint8_t add_rsp_8[4] = {0x48, 0x83, 0xc4, 0x08}, iretq[2] = {0x48, 0xcf};
     uint8_t code[4];
@@ -1566,7 +1569,12 @@ static bool kvm_back_in_stub(struct kvm_accel *kvm, const struct kvm_regs *regs)
         return false;
     bool at_add = !memcmp(code, add_rsp_8, sizeof add_rsp_8) && regs->rsp == kvm->frame_address;
     bool at_iretq = !memcmp(code, iretq, sizeof iretq) && regs->rsp == kvm->frame_address + 8;
-    if (!at_add && !at_iretq)
+    return at_add || at_iretq;
+}
+
+static bool kvm_back_in_stub(struct kvm_accel *kvm, const struct kvm_regs *regs)
+{
+    if (!kvm_at_stub_tail(kvm, regs))
         return false;
     if (guest_read(kvm->vm->memory, kvm->frame_address, &kvm->frame, sizeof(kvm->frame),
                    GUEST_ACCESS_DEBUG) < 0)
@@ -1943,6 +1951,32 @@ static void kvm_end_int3_probe_at_exception(struct kvm_accel *kvm, struct accel_
     exit->debug_slot = -1;
 }
 
+/*
+ * A step resumed from an exception stub (the debugger steps from a
+ * breakpoint's or a signal's stop): hardware KVM's single step steps the
+ * stub's tail at CPL0 too, each a debug exit: the completion of its `out`,
+ * `addq`, and `iretq`, which lands on the program's instruction without
+ * running it and takes TF from the frame. gdb saw its step end in the stub
+ * (exception_3+4), and its step over a breakpoint hit the breakpoint
+ * again. The tail's exits are run through; where the iretq lands, the step
+ * is armed again, so the exit reported is the program's instruction's.
+ * 1: run again; 0: this exit is the step's; -errno.
+ */
+static int kvm_step_through_stub(struct kvm_accel *kvm)
+{
+    struct kvm_regs *regs;
+    struct kvm_sregs *sregs;
+    int result = kvm_load_regs(kvm, &regs, &sregs);
+    if (result < 0)
+        return result;
+    if (sregs->cs.dpl == 0 && kvm_at_stub_tail(kvm, regs))
+        return 1;
+    kvm->step_leaving_stub = false;
+    if (kvm->run->debug.arch.dr6 & 0xf)
+        return 0; /* a breakpoint register's hit where it landed */
+    return ioctl(kvm->vcpu_fd, KVM_SET_GUEST_DEBUG, &kvm->debug) < 0 ? -errno : 1;
+}
+
 /* Whether a stop came between an exception and its exit (accel.h's
  * mid_exception): in guest kernel code that is not a resumed stub's tail,
  * with an exception KVM has queued for injection (a kick between an
@@ -2041,6 +2075,8 @@ static int kvm_run(struct accel *accel, struct accel_exit *exit)
                  strerror(-result));
         return result;
     }
+    kvm->step_leaving_stub =
+        kvm->in_exception && (kvm->debug.control & KVM_GUESTDBG_SINGLESTEP) && !kvm->vm->pvm;
     if (kvm->in_exception) {
         if (kvm->frame_dirty && guest_write(kvm->vm->memory, kvm->frame_address, &kvm->frame,
                                             sizeof(kvm->frame), GUEST_ACCESS_DEBUG) < 0) {
@@ -2187,6 +2223,16 @@ static int kvm_run(struct accel *accel, struct accel_exit *exit)
                      run->io.direction == KVM_EXIT_IO_OUT ? "out" : "in", run->io.port);
             return 0;
         case KVM_EXIT_DEBUG:
+            if (kvm->step_leaving_stub) {
+                result = kvm_step_through_stub(kvm);
+                if (result < 0) {
+                    snprintf(exit->message, sizeof(exit->message),
+                             "cannot step out of an exception stub: %s", strerror(-result));
+                    return result;
+                }
+                if (result > 0)
+                    continue;
+            }
             exit->reason = ACCEL_EXIT_DEBUG;
             for (int slot = 0; slot < 4; slot++) {
                 if (run->debug.arch.dr6 & (1u << slot))
