@@ -1395,6 +1395,12 @@ static int kvm_handle_doorbell(struct kvm_accel *kvm)
         return result;
     regs->rip = regs->rcx;
     regs->rflags = kvm_user_rflags(regs->r11);
+    /* The debugger's step over the `syscall` (KVM's single step, hardware
+     * KVM) set TF before it: r11 keeps it, as Linux's does under ptrace,
+     * but the program's flags must not, or it traps on every instruction
+     * once continued (gdb/clone-vm-step: SIGTRAP after the step). */
+    if (kvm->debug.control & KVM_GUESTDBG_SINGLESTEP)
+        regs->rflags &= ~(uint64_t)RFLAGS_TF;
     bool to_user_mode = sregs->cs.dpl != 3;
     if (!to_user_mode)
         __atomic_store_n(&kvm->vm->entry_at_cpl3, true, __ATOMIC_RELAXED);
