@@ -1573,9 +1573,13 @@ static bool kvm_at_stub_tail(struct kvm_accel *kvm, const struct kvm_regs *regs)
     uint8_t code[4];
     if (guest_read(kvm->vm->memory, regs->rip, code, sizeof code, GUEST_ACCESS_DEBUG) < 0)
         return false;
+    /* Hardware KVM leaves rip on the `out` until the next KVM_RUN completes
+     * it (PVM has moved past it): a kick before that run finds it there. */
+    bool at_out = code[0] == 0xe6 && code[1] >= HX_PORT_EXCEPTION_BASE &&
+                  code[1] < HX_PORT_EXCEPTION_BASE + 32 && regs->rsp == kvm->frame_address;
     bool at_add = !memcmp(code, add_rsp_8, sizeof add_rsp_8) && regs->rsp == kvm->frame_address;
     bool at_iretq = !memcmp(code, iretq, sizeof iretq) && regs->rsp == kvm->frame_address + 8;
-    return at_add || at_iretq;
+    return at_out || at_add || at_iretq;
 }
 
 static bool kvm_back_in_stub(struct kvm_accel *kvm, const struct kvm_regs *regs)
