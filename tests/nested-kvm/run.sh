@@ -30,7 +30,6 @@ kernel=$(ls /boot/vmlinuz-* 2>/dev/null | sort -V | tail -1) ||
     true
 [ -n "$kernel" ] || { echo "run.sh: no /boot/vmlinuz-*: apt-get install linux-image-amd64" >&2; exit 2; }
 kver=${kernel#/boot/vmlinuz-}
-moddir=/lib/modules/$kver
 busybox=$(command -v busybox) ||
     { echo "run.sh: busybox not found: apt-get install busybox-static" >&2; exit 2; }
 
@@ -66,9 +65,7 @@ for m in \$(cat /mod/order); do insmod /mod/\$m.ko || echo "nested-kvm: insmod \
 mount -t 9p -o trans=virtio,version=9p2000.L,msize=512000,ro hostroot /newroot
 mount -t tmpfs tmp /newroot/tmp
 mount -t tmpfs run /newroot/run
-mkdir -p /newroot/tmp/scratch
-mount -t 9p -o trans=virtio,version=9p2000.L,msize=512000 scratch $cwd 2>/dev/null ||
-    mount -t 9p -o trans=virtio,version=9p2000.L,msize=512000 scratch /newroot$cwd
+mount -t 9p -o trans=virtio,version=9p2000.L,msize=512000 scratch /newroot$cwd
 mount --move /proc /newroot/proc
 mount --move /sys /newroot/sys
 mount --move /dev /newroot/dev
