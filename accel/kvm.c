@@ -1003,6 +1003,14 @@ static int kvm_get_xsave(struct accel *accel, uint8_t *area, size_t size)
     if (!xsave)
         return -EIO;
     memcpy(area, xsave->region, size);
+    /* Only the guest's components, as its XSAVE would store them: Linux
+     * 6.18's KVM_GET_XSAVE marks PKRU in XSTATE_BV too (seen on PVM: 0x2a3
+     * with XCR0 0xe7), and a signal frame saying so is refused by
+     * sigreturn's check, as on Linux. */
+    uint64_t xstate_bv;
+    memcpy(&xstate_bv, area + 512, 8);
+    xstate_bv &= caps->xsave_features;
+    memcpy(area + 512, &xstate_bv, 8);
     return 0;
 }
 
