@@ -261,6 +261,9 @@ bool frames_alloc_huge(struct guest_memory *memory, uint64_t *first)
         if (free_block) {
             *first = block * FRAMES_PER_HUGE;
             mark_used(memory, *first, FRAMES_PER_HUGE);
+            /* A huge page in the host too (memory.c's map_ram says why only
+             * here), where the host has them: a hint, no error if not. */
+            madvise(memory->ram + *first * GUEST_PAGE_SIZE, HUGE_PAGE_SIZE, MADV_HUGEPAGE);
             if (*first + FRAMES_PER_HUGE == memory->alloc_limit)
                 memory->alloc_limit = *first;
             return true;

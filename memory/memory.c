@@ -33,7 +33,10 @@
 
 /* Guest RAM, 2 MiB-aligned in the host so that the host's huge pages line up
  * with the guest's 2 MiB pages (KVM maps a guest huge page with a huge
- * translation only then). */
+ * translation only then). Host huge pages only where the guest has one
+ * (frames_alloc_huge asks for them): elsewhere the first touch of a 4 KiB
+ * frame would clear 2 MiB, and a small program touches a dozen such blocks
+ * (kernel, image, stack, page tables), 1.7 ms of a 12 ms start-up. */
 static void *map_ram(uint64_t ram_size)
 {
     uint64_t slack = HUGE_PAGE_SIZE;
@@ -46,8 +49,8 @@ static void *map_ram(uint64_t ram_size)
         munmap(mapping, head);
     if (slack - head)
         munmap(mapping + head + ram_size, slack - head);
-    /* Where the host gives huge pages only on request (THP "madvise"). */
-    madvise(mapping + head, ram_size, MADV_HUGEPAGE);
+    /* Where the host gives them unasked (THP "always"). */
+    madvise(mapping + head, ram_size, MADV_NOHUGEPAGE);
     return mapping + head;
 }
 
