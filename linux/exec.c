@@ -245,7 +245,7 @@ long linux_exec_follow_scripts(const char *root, char **path, char ***argv)
  * (a signalfd too: its mask comes across, linux_signalfd_adopt). */
 static bool exec_keeps(const struct linux_process *process, int fd)
 {
-    return process->fds[fd].host_fd >= 0 && !process->fds[fd].cloexec;
+    return linux_fd_entry_host(&process->fds[fd]) >= 0 && !process->fds[fd].cloexec;
 }
 
 /* ---- the carried state ------------------------------------------------------------- */
@@ -271,11 +271,12 @@ static int write_state(struct linux_thread *thread)
             header.ignored |= 1ULL << (signal - 1);
     }
     GArray *fds = g_array_new(FALSE, TRUE, sizeof(struct exec_state_fd));
-    for (int fd = 0; fd < LINUX_MAX_FDS; fd++) {
+    for (int fd = 0; fd < linux_fd_scan_end(process); fd++) {
         if (!exec_keeps(process, fd))
             continue;
         const struct linux_fd *kept = &process->fds[fd];
-        struct exec_state_fd entry = {fd, kept->host_fd, kept->regular, kept->signalfd != NULL,
+        struct exec_state_fd entry = {fd, linux_fd_entry_host(kept), kept->regular,
+                                      kept->signalfd != NULL,
                                       kept->signalfd ? linux_signalfd_mask(kept->signalfd) : 0};
         g_array_append_val(fds, entry);
     }
@@ -306,9 +307,9 @@ static int write_state(struct linux_thread *thread)
  * FD_CLOEXEC. */
 static void set_kept_fds_inheritable(struct linux_process *process, bool on)
 {
-    for (int fd = 0; fd < LINUX_MAX_FDS; fd++) {
+    for (int fd = 0; fd < linux_fd_scan_end(process); fd++) {
         if (exec_keeps(process, fd))
-            fcntl(process->fds[fd].host_fd, F_SETFD, on ? 0 : FD_CLOEXEC);
+            fcntl(linux_fd_entry_host(&process->fds[fd]), F_SETFD, on ? 0 : FD_CLOEXEC);
     }
 }
 
@@ -331,8 +332,8 @@ int linux_exec_state_load(struct linux_process *process, int state_fd, char **er
         }
         /* The monitor's copy is close-on-exec again, as every other. */
         fcntl(entry.host_fd, F_SETFD, FD_CLOEXEC);
-        process->fds[entry.guest_fd].host_fd = entry.host_fd;
         process->fds[entry.guest_fd].regular = entry.regular;
+        linux_fd_set(process, entry.guest_fd, entry.host_fd);
         if (entry.is_signalfd &&
             linux_signalfd_adopt(process, entry.guest_fd, entry.signalfd_mask) != 0) {
             *error = g_strdup("linux: a signalfd carried across execve cannot be rebuilt");

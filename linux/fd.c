@@ -35,7 +35,7 @@ int linux_fd_host(const struct linux_process *process, uint64_t guest_fd)
         return -1;
     /* Without fd_lock: another thread may be filling or freeing the slot
      * (a race of the program's own, as natively), never a torn value. */
-    return __atomic_load_n(&process->fds[fd].host_fd, __ATOMIC_ACQUIRE);
+    return linux_fd_entry_host(&process->fds[fd]);
 }
 
 /* Linux's table size after it grows to hold fd (alloc_fdtable): 1 KiB
@@ -58,11 +58,23 @@ static void table_grow_to_hold(struct linux_process *process, int fd)
     }
 }
 
+int linux_fd_scan_end(const struct linux_process *process)
+{
+    return atomic_load(&process->fd_table_size);
+}
+
+void linux_fd_set(struct linux_process *process, int guest_fd, int host_fd)
+{
+    if (host_fd >= 0)
+        table_grow_to_hold(process, guest_fd);
+    __atomic_store_n(&process->fds[guest_fd].host_fd_1, host_fd + 1, __ATOMIC_RELEASE);
+}
+
 void linux_fd_table_after_fork(struct linux_process *process)
 {
     int highest = -1;
-    for (int fd = 0; fd < LINUX_MAX_FDS; fd++) {
-        if (process->fds[fd].host_fd >= 0)
+    for (int fd = 0; fd < linux_fd_scan_end(process); fd++) {
+        if (linux_fd_entry_host(&process->fds[fd]) >= 0)
             highest = fd;
     }
     atomic_store(&process->fd_table_size, table_size_for(highest));
@@ -86,7 +98,6 @@ int linux_fd_table_host_size(void)
 
 static void install_at(struct linux_process *process, int guest_fd, int host_fd, bool cloexec)
 {
-    table_grow_to_hold(process, guest_fd);
     struct linux_fd *entry = &process->fds[guest_fd];
     struct stat st;
     bool known = fstat(host_fd, &st) == 0;
@@ -100,14 +111,14 @@ static void install_at(struct linux_process *process, int guest_fd, int host_fd,
     entry->signalfd = NULL;
     entry->owner_tid = 0;
     /* Last: a lookup that sees the fd sees the rest filled in. */
-    __atomic_store_n(&entry->host_fd, host_fd, __ATOMIC_RELEASE);
+    linux_fd_set(process, guest_fd, host_fd);
 }
 
 long linux_fd_free_slot(const struct linux_process *process, int minimum)
 {
     int limit = linux_fd_limit(process);
     for (int fd = minimum < 0 ? 0 : minimum; fd < limit; fd++) {
-        if (process->fds[fd].host_fd < 0)
+        if (linux_fd_entry_host(&process->fds[fd]) < 0)
             return fd;
     }
     return -EMFILE;
@@ -138,8 +149,8 @@ int linux_fd_release(struct linux_process *process, int guest_fd)
 static int release_locked(struct linux_process *process, int guest_fd)
 {
     struct linux_fd *entry = &process->fds[guest_fd];
-    int host_fd = entry->host_fd;
-    __atomic_store_n(&entry->host_fd, -1, __ATOMIC_RELEASE);
+    int host_fd = linux_fd_entry_host(entry);
+    linux_fd_set(process, guest_fd, -1);
     entry->cloexec = false;
     entry->owner_tid = 0;
     linux_proc_fd_unref(entry->proc);
@@ -204,7 +215,7 @@ static long dup_onto(struct linux_process *process, uint64_t old_fd, uint64_t ne
     g_mutex_lock(&process->fd_lock);
     struct linux_proc_fd *proc = linux_proc_fd_ref(process->fds[(uint32_t)old_fd].proc);
     struct linux_signalfd *signalfd = linux_signalfd_ref(process->fds[(uint32_t)old_fd].signalfd);
-    if (process->fds[target].host_fd >= 0)
+    if (linux_fd_entry_host(&process->fds[target]) >= 0)
         release_locked(process, (int)target);
     install_at(process, (int)target, copy, cloexec);
     process->fds[target].proc = proc;
@@ -386,8 +397,8 @@ static long sys_close_range(struct linux_thread *thread, const uint64_t *args)
     unsigned int flags = (unsigned int)args[2];
     if ((flags & ~(unsigned int)(CLOSE_RANGE_UNSHARE | CLOSE_RANGE_CLOEXEC)) || first > last)
         return -EINVAL;
-    for (uint32_t fd = first; fd < LINUX_MAX_FDS && fd <= last; fd++) {
-        if (process->fds[fd].host_fd < 0)
+    for (uint32_t fd = first; fd < (uint32_t)linux_fd_scan_end(process) && fd <= last; fd++) {
+        if (linux_fd_entry_host(&process->fds[fd]) < 0)
             continue;
         if (flags & CLOSE_RANGE_CLOEXEC)
             process->fds[fd].cloexec = true;

@@ -441,7 +441,8 @@ static long sys_chdir(struct linux_thread *thread, const uint64_t *args)
     if (fd < 0)
         return fd;
     const struct linux_proc_fd *proc = process->fds[fd].proc;
-    error = change_directory(process, process->fds[fd].host_fd, proc ? proc->path : NULL);
+    error =
+        change_directory(process, linux_fd_entry_host(&process->fds[fd]), proc ? proc->path : NULL);
     linux_fd_release(process, (int)fd);
     return error;
 }

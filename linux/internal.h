@@ -157,7 +157,10 @@ struct linux_restart {
 };
 
 struct linux_fd {
-    int host_fd;   /* -1: the guest fd is free */
+    /* The host fd + 1; 0: the guest fd is free, so that a zeroed table is
+     * all free (setting 64 Ki entries to -1 touched 2 MiB at every start:
+     * 1.6 ms). Read and set through linux_fd_entry_host / linux_fd_set. */
+    int host_fd_1;
     bool cloexec;  /* FD_CLOEXEC as the program set it (nothing execs, but it reads back) */
     bool regular;  /* a regular file: reads may be looped to completion */
     bool on_proc;  /* a directory in the host's procfs: lookups under it are decided by proc.c */
@@ -365,6 +368,16 @@ typedef long (*linux_handler)(struct linux_thread *thread, const uint64_t *args)
 /* ---- fd table (fd.c) ---- */
 
 /* The host fd behind a guest fd, or -1 (-EBADF for the program). */
+/* fd.c: an entry's host fd, -1 when the guest fd is free. */
+static inline int linux_fd_entry_host(const struct linux_fd *entry)
+{
+    return __atomic_load_n(&entry->host_fd_1, __ATOMIC_ACQUIRE) - 1;
+}
+/* fd.c: makes guest_fd the program's name for host_fd (-1: frees it),
+ * every other field of the entry set first; the table grows to hold it. */
+void linux_fd_set(struct linux_process *process, int guest_fd, int host_fd);
+/* fd.c: every guest fd in use is below this (loops over the table end here). */
+int linux_fd_scan_end(const struct linux_process *process);
 int linux_fd_host(const struct linux_process *process, uint64_t guest_fd);
 
 /* Installs host_fd (already O_CLOEXEC on the host) at the lowest free guest

@@ -94,7 +94,7 @@ static ssize_t host_transfer(int host_fd, bool is_write, const struct iovec *iov
 static long transfer(struct linux_process *process, int guest_fd, bool is_write,
                      struct guest_segment *segments, int segment_count, int64_t offset)
 {
-    int host_fd = process->fds[guest_fd].host_fd;
+    int host_fd = linux_fd_entry_host(&process->fds[guest_fd]);
     bool regular = process->fds[guest_fd].regular;
     enum guest_access access = is_write ? GUEST_ACCESS_USER_READ : GUEST_ACCESS_USER_WRITE;
 

@@ -306,19 +306,19 @@ static long follow_link(struct linux_process *process, const char *name, long fd
     if (*rest) {
         if (entry->on_proc) {
             char base[LINUX_PATH_MAX];
-            if (linux_host_fd_path(entry->host_fd, base, sizeof(base)) < 0)
+            if (linux_host_fd_path(linux_fd_entry_host(entry), base, sizeof(base)) < 0)
                 return -ENOENT;
             snprintf(joined, sizeof(joined), "%s%s", base, rest);
             return classify(process, joined, true, out, depth + 1);
         }
         if (process->root_fd >= 0)
-            return resolve_in_root(process, entry->host_fd, rest + 1, true, out);
-        set_host(out, entry->host_fd, rest + 1, false);
+            return resolve_in_root(process, linux_fd_entry_host(entry), rest + 1, true, out);
+        set_host(out, linux_fd_entry_host(entry), rest + 1, false);
         return 0;
     }
     /* The monitor's own magic link to the file the program's fd names: the
      * one host path crossed on purpose. */
-    snprintf(joined, sizeof(joined), "/proc/self/fd/%d", entry->host_fd);
+    snprintf(joined, sizeof(joined), "/proc/self/fd/%d", linux_fd_entry_host(entry));
     set_host(out, AT_FDCWD, joined, true);
     return 0;
 }
@@ -490,7 +490,7 @@ static long process_view(struct linux_process *process, const char *prefix, cons
         snprintf(path, sizeof(path), "%s/task/%ld", prefix, number);
         return process_view(process, path, after, true, follow, out, depth);
     }
-    if (number >= LINUX_MAX_FDS || process->fds[number].host_fd < 0)
+    if (number >= LINUX_MAX_FDS || linux_fd_entry_host(&process->fds[number]) < 0)
         return -ENOENT;
     snprintf(path + strlen(path), sizeof(path) - strlen(path), "/%ld", number);
     if (strcmp(name, "fdinfo") == 0) {
@@ -1200,13 +1200,13 @@ static void generate_meminfo(struct linux_process *process, GString *text)
 static void generate_fdinfo(struct linux_process *process, GString *text, long fd)
 {
     const struct linux_fd *entry = &process->fds[fd];
-    off_t position = lseek(entry->host_fd, 0, SEEK_CUR);
-    int flags = fcntl(entry->host_fd, F_GETFL);
+    off_t position = lseek(linux_fd_entry_host(entry), 0, SEEK_CUR);
+    int flags = fcntl(linux_fd_entry_host(entry), F_GETFL);
     flags = (flags < 0 ? 0 : flags & ~O_CLOEXEC) | (entry->cloexec ? O_CLOEXEC : 0);
     g_string_append_printf(text, "pos:\t%lld\nflags:\t0%o\n",
                            (long long)(position < 0 || entry->proc ? 0 : position), flags);
     char host_path[64], *host = NULL;
-    snprintf(host_path, sizeof(host_path), "/proc/self/fdinfo/%d", entry->host_fd);
+    snprintf(host_path, sizeof(host_path), "/proc/self/fdinfo/%d", linux_fd_entry_host(entry));
     g_file_get_contents(host_path, &host, NULL, NULL);
     char **lines = g_strsplit(host ? host : "", "\n", -1);
     for (char **line = lines; *line; line++) {
@@ -1283,8 +1283,8 @@ static void list_directory(struct linux_process *process, struct linux_proc_fd *
     const char *name = strrchr(dir->path, '/') + 1;
     char number[32];
     if (strcmp(name, "fd") == 0 || strcmp(name, "fdinfo") == 0) {
-        for (int fd = 0; fd < LINUX_MAX_FDS; fd++) {
-            if (process->fds[fd].host_fd < 0)
+        for (int fd = 0; fd < linux_fd_scan_end(process); fd++) {
+            if (linux_fd_entry_host(&process->fds[fd]) < 0)
                 continue;
             snprintf(number, sizeof(number), "%d", fd);
             add_entry(dir->entries, number, name[2] ? DT_REG : DT_LNK);
@@ -1575,11 +1575,11 @@ long linux_proc_readlink(struct linux_process *process, const struct linux_path 
     if (strcmp(name, "cwd") == 0)
         return linux_cwd_path(process, out, size);
     long fd = strtol(name, NULL, 10);
-    if (fd < 0 || fd >= LINUX_MAX_FDS || process->fds[fd].host_fd < 0)
+    if (fd < 0 || fd >= LINUX_MAX_FDS || linux_fd_entry_host(&process->fds[fd]) < 0)
         return -ENOENT;
     if (process->fds[fd].proc)
         return (long)g_strlcpy(out, process->fds[fd].proc->path, size);
-    long len = linux_host_fd_path(process->fds[fd].host_fd, out, size);
+    long len = linux_host_fd_path(linux_fd_entry_host(&process->fds[fd]), out, size);
     if (len > 0 && out[0] == '/' && linux_root_strip(process, out))
         len = (long)strlen(out);
     return len;

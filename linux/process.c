@@ -79,8 +79,8 @@ static int install_started_fd(struct linux_process *process, int fd, int host_fd
         return -1;
     }
     struct stat st;
-    process->fds[fd].host_fd = copy;
     process->fds[fd].regular = fstat(copy, &st) == 0 && S_ISREG(st.st_mode);
+    linux_fd_set(process, fd, copy);
     return 0;
 }
 
@@ -121,8 +121,6 @@ struct linux_process *linux_process_create(struct guest_memory *memory,
     int nice = getpriority(PRIO_PROCESS, 0);
     process->nice = errno ? 0 : nice;
     linux_signal_init(process);
-    for (int fd = 0; fd < LINUX_MAX_FDS; fd++)
-        process->fds[fd].host_fd = -1;
     atomic_init(&process->fd_table_size, linux_fd_table_host_size());
     process->vfork_done_fd = -1;
     process->fs.cwd_fd = -1;
@@ -196,8 +194,8 @@ void linux_process_destroy(struct linux_process *process)
 {
     if (!process)
         return;
-    for (int fd = 0; fd < LINUX_MAX_FDS; fd++) {
-        if (process->fds[fd].host_fd >= 0)
+    for (int fd = 0; fd < linux_fd_scan_end(process); fd++) {
+        if (linux_fd_entry_host(&process->fds[fd]) >= 0)
             linux_fd_release(process, fd);
     }
     if (process->fs.cwd_fd >= 0)

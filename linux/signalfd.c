@@ -129,7 +129,7 @@ static int signalfd_attach(struct linux_process *process, int fd, int host_fd, u
  * the old monitor last set it: refresh starts from what it finds. */
 int linux_signalfd_adopt(struct linux_process *process, int guest_fd, uint64_t mask)
 {
-    int host_fd = process->fds[guest_fd].host_fd;
+    int host_fd = linux_fd_entry_host(&process->fds[guest_fd]);
     uint64_t count;
     bool nonblocking = fcntl(host_fd, F_GETFL) & O_NONBLOCK;
     if (!nonblocking)
@@ -230,7 +230,7 @@ long linux_signalfd_read(struct linux_thread *thread, uint64_t guest_fd, uint64_
 {
     struct linux_process *process = thread->process;
     struct linux_signalfd *signalfd = process->fds[(uint32_t)guest_fd].signalfd;
-    int host_fd = process->fds[(uint32_t)guest_fd].host_fd;
+    int host_fd = linux_fd_entry_host(&process->fds[(uint32_t)guest_fd]);
     uint64_t room = count / sizeof(struct signalfd_record);
     if (!room)
         return -EINVAL;
