@@ -527,6 +527,10 @@ static inline int linux_copy_out(struct linux_process *process, uint64_t address
  * (its default action ends the program); returns -EPIPE. */
 long linux_broken_pipe(struct linux_process *process);
 
+/* io.c: sendfile that waits at most a millisecond for room in its pipe:
+ * -EAGAIN (and -EPIPE without SIGPIPE) instead; the syscall ring's. */
+long linux_sendfile_briefly(struct linux_process *process, const uint64_t *args);
+
 /* io.c: blocks the host SIGPIPE around a write that could meet a closed pipe
  * (the error must reach the program, not kill the monitor). */
 void linux_pipe_guard_begin(sigset_t *old_mask);

@@ -8,12 +8,14 @@
  */
 #include "linux/internal.h"
 
+#include <errno.h>
 #include <fcntl.h>
 #include <linux/fiemap.h>
 #include <linux/fs.h>
 #include <linux/magic.h>
 #include <linux/nsfs.h>
 #include <linux/random.h>
+#include <poll.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -361,9 +363,31 @@ static long sys_pwritev(struct linux_thread *thread, const uint64_t *args)
     return rw_vector(process, args[0], args[1], args[2], true, (int64_t)args[3]);
 }
 
+/* How long the syscall ring's sendfile waits for room in its pipe: about
+ * what a reader on another CPU takes to empty it; longer, and the program
+ * would have been better off waiting through the doorbell. */
+#define RING_PIPE_WAIT_MS 1
+
+/* A regular file into a pipe, as sendfile moves it, waiting at most
+ * RING_PIPE_WAIT_MS for room: SPLICE_F_NONBLOCK makes the pipe side never
+ * wait, whatever the flags of its open file. */
+static ssize_t splice_briefly(int host_in, loff_t *in_offset, int host_out, size_t count)
+{
+    ssize_t n = splice(host_in, in_offset, host_out, NULL, count, SPLICE_F_NONBLOCK);
+    struct pollfd room = {.fd = host_out, .events = POLLOUT};
+    if (n < 0 && errno == EAGAIN && poll(&room, 1, RING_PIPE_WAIT_MS) == 1 &&
+        room.revents == POLLOUT)
+        n = splice(host_in, in_offset, host_out, NULL, count, SPLICE_F_NONBLOCK);
+    return n;
+}
+
 /* sendfile and copy_file_range: host fd to host fd, guest memory only for
- * the optional offsets. */
-static long fd_to_fd(struct linux_process *process, bool is_sendfile, const uint64_t *args)
+ * the optional offsets. A sendfile that must not wait long (the syscall
+ * ring's: a regular file into a pipe) is splice_briefly: -EAGAIN when the
+ * pipe stays full, and no SIGPIPE on -EPIPE (its caller makes the call
+ * again the ordinary way). */
+static long fd_to_fd(struct linux_process *process, bool is_sendfile, bool no_wait,
+                     const uint64_t *args)
 {
     uint64_t in_fd = is_sendfile ? args[1] : args[0], out_fd = is_sendfile ? args[0] : args[2];
     uint64_t in_offset_address = is_sendfile ? args[2] : args[1];
@@ -384,13 +408,15 @@ static long fd_to_fd(struct linux_process *process, bool is_sendfile, const uint
     sigset_t old_mask;
     linux_pipe_guard_begin(&old_mask);
     ssize_t n;
-    if (is_sendfile)
+    if (is_sendfile && no_wait)
+        n = splice_briefly(host_in, in_offset_address ? &in_offset : NULL, host_out, count);
+    else if (is_sendfile)
         n = sendfile(host_out, host_in, in_offset_address ? &in_offset : NULL, count);
     else
         n = copy_file_range(host_in, in_offset_address ? &in_offset : NULL, host_out,
                             out_offset_address ? &out_offset : NULL, count, 0);
     long result = n < 0 ? linux_host_error() : n;
-    if (result == -EPIPE)
+    if (result == -EPIPE && !no_wait)
         linux_broken_pipe(process);
     linux_pipe_guard_end(&old_mask);
     if (n >= 0 && in_offset_address &&
@@ -405,13 +431,18 @@ static long fd_to_fd(struct linux_process *process, bool is_sendfile, const uint
 static long sys_sendfile(struct linux_thread *thread, const uint64_t *args)
 {
     struct linux_process *process = thread->process;
-    return fd_to_fd(process, true, args);
+    return fd_to_fd(process, true, false, args);
+}
+
+long linux_sendfile_briefly(struct linux_process *process, const uint64_t *args)
+{
+    return fd_to_fd(process, true, true, args);
 }
 
 static long sys_copy_file_range(struct linux_thread *thread, const uint64_t *args)
 {
     struct linux_process *process = thread->process;
-    return fd_to_fd(process, false, args);
+    return fd_to_fd(process, false, false, args);
 }
 
 static long sys_lseek(struct linux_thread *thread, const uint64_t *args)

@@ -313,10 +313,13 @@ bool linux_syscall_implemented(uint64_t number);
  * vCPU keeps running, made on another host thread. linux_ring_allowed says
  * whether call may be made so: it never blocks, needs none of the vCPU's
  * registers, none of the calling host thread's own state, and changes no
- * mapping (read, write and their kin on regular files, lseek, fstat, the
- * getpid family). linux_ring_syscall then makes it as linux_syscall would,
- * strace line included, and returns the value for rax; the signals its end
- * would deliver are left to the vCPU's next stop (a kick brings it).
+ * mapping (read, write and their kin on regular files, sendfile from a
+ * file into a pipe, lseek, fstat, the getpid family), and no --strace is
+ * on. linux_ring_syscall then makes it as linux_syscall would and sets
+ * *result, the value for rax; false when it could not without waiting
+ * (sendfile into a full pipe): nothing was done, and the call is to be made
+ * through linux_syscall. The signals its end would deliver are left to the
+ * vCPU's next stop (a kick brings it).
  * Called from the answering thread while the thread's vCPU waits in the
  * ring entry: its owner thread touches nothing of thread meanwhile.
  */
@@ -325,7 +328,8 @@ bool linux_ring_allowed(struct linux_thread *thread, const struct linux_syscall 
  * to the memory map while the program runs (the ring's pages). */
 void linux_map_lock(struct linux_thread *thread);
 void linux_map_unlock(struct linux_thread *thread);
-uint64_t linux_ring_syscall(struct linux_thread *thread, const struct linux_syscall *call);
+bool linux_ring_syscall(struct linux_thread *thread, const struct linux_syscall *call,
+                        uint64_t *result);
 
 /* ---- signals (signal.c) ---- */
 

@@ -350,13 +350,13 @@ enum linux_outcome linux_syscall(struct linux_thread *thread, const struct linux
     return thread->exited ? LINUX_THREAD_EXIT : outcome;
 }
 
-/* Whether a host fd is a regular file: reading or writing it never waits
- * for another process. */
-static bool host_fd_is_file(const struct linux_process *process, uint64_t guest_fd)
+/* Whether a host fd is of type (S_IFREG: reading or writing it never waits
+ * for another process). */
+static bool host_fd_is(const struct linux_process *process, uint64_t guest_fd, mode_t type)
 {
     int host = linux_fd_host(process, guest_fd);
     struct stat st;
-    return host >= 0 && fstat(host, &st) == 0 && S_ISREG(st.st_mode);
+    return host >= 0 && fstat(host, &st) == 0 && (st.st_mode & S_IFMT) == type;
 }
 
 bool linux_ring_allowed(struct linux_thread *thread, const struct linux_syscall *call)
@@ -381,7 +381,10 @@ bool linux_ring_allowed(struct linux_thread *thread, const struct linux_syscall 
     case SYS_pwrite64:
     case SYS_readv:
     case SYS_writev:
-        return host_fd_is_file(process, call->args[0]);
+        return host_fd_is(process, call->args[0], S_IFREG);
+    case SYS_sendfile: /* from a file into a pipe (`cat file | ...`), made without waiting */
+        return host_fd_is(process, call->args[1], S_IFREG) &&
+               host_fd_is(process, call->args[0], S_IFIFO);
     default:
         return false;
     }
@@ -397,16 +400,24 @@ void linux_map_unlock(struct linux_thread *thread)
     g_mutex_unlock(&thread->process->mm_lock);
 }
 
-uint64_t linux_ring_syscall(struct linux_thread *thread, const struct linux_syscall *call)
+bool linux_ring_syscall(struct linux_thread *thread, const struct linux_syscall *call,
+                        uint64_t *result)
 {
     __atomic_store_n(&thread->in_syscall, 1, __ATOMIC_RELAXED);
     int saved_errno = errno;
-    long value = syscall_table[call->number](thread, call->args);
+    bool no_wait = call->number == SYS_sendfile;
+    long value = no_wait ? linux_sendfile_briefly(thread->process, call->args)
+                         : syscall_table[call->number](thread, call->args);
     linux_path_release_anchors();
     errno = saved_errno;
     __atomic_store_n(&thread->in_syscall, 0, __ATOMIC_RELAXED);
+    /* It would have waited, or failed (nothing moved): the doorbell makes
+     * it again, with the waiting, errno and signal linux_syscall gives. */
+    if (no_wait && value < 0)
+        return false;
     thread->syscall_value = value;
-    return (uint64_t)value;
+    *result = (uint64_t)value;
+    return true;
 }
 
 bool linux_syscall_implemented(uint64_t number)

@@ -35,9 +35,9 @@
 
 /* The numbers the entry may post; linux_ring_allowed decides for each call. */
 static const unsigned ring_calls[] = {
-    SYS_read,   SYS_write,  SYS_pread64, SYS_pwrite64, SYS_readv,
-    SYS_writev, SYS_lseek,  SYS_fstat,   SYS_getpid,   SYS_getppid,
-    SYS_gettid, SYS_getuid, SYS_geteuid, SYS_getgid,   SYS_getegid,
+    SYS_read,    SYS_write,  SYS_pread64, SYS_pwrite64, SYS_readv,  SYS_writev,
+    SYS_lseek,   SYS_fstat,  SYS_getpid,  SYS_getppid,  SYS_gettid, SYS_getuid,
+    SYS_geteuid, SYS_getgid, SYS_getegid, SYS_sendfile,
 };
 
 struct monitor_ring {
@@ -75,8 +75,10 @@ static void ring_answer(struct monitor_ring *ring)
     for (int i = 0; i < 6; i++)
         call.args[i] = __atomic_load_n(&page->args[i], __ATOMIC_RELAXED);
     uint32_t state = HX_RING_BOUNCED;
-    if (linux_ring_allowed(ring->thread, &call)) {
-        __atomic_store_n(&page->result, linux_ring_syscall(ring->thread, &call), __ATOMIC_RELAXED);
+    uint64_t result;
+    if (linux_ring_allowed(ring->thread, &call) &&
+        linux_ring_syscall(ring->thread, &call, &result)) {
+        __atomic_store_n(&page->result, result, __ATOMIC_RELAXED);
         state = HX_RING_DONE;
         ring->answered++;
     } else {
@@ -233,8 +235,19 @@ static bool ring_cpu_free(struct monitor_ring_state *state, uint64_t now)
     return state->cpu_free;
 }
 
+/* Whether the entry would have posted call and its answering thread made
+ * it (the fd of a read may be closed since: a guess then, and harmless). */
+static bool ring_may_answer(struct linux_thread *thread, const struct linux_syscall *call)
+{
+    for (size_t i = 0; i < G_N_ELEMENTS(ring_calls); i++)
+        if (call->number == ring_calls[i])
+            return linux_ring_allowed(thread, call);
+    return false;
+}
+
 void monitor_ring_after_syscall(struct monitor_ring_state *state, struct accel *accel,
                                 const struct accel_ops *ops, struct linux_thread *thread,
+                                const struct linux_syscall *call,
                                 const struct monitor_options *options, bool debugging)
 {
     unsigned spin_us = options->syscall_ring_us;
@@ -252,11 +265,16 @@ void monitor_ring_after_syscall(struct monitor_ring_state *state, struct accel *
             return;
         }
     }
+    /* Only calls the ring could have answered make a burst: a start-up's
+     * brk, mmap and write to a terminal would start a thread and change
+     * the memory map for nothing. The others neither count nor break one. */
+    if (!ring_may_answer(thread, call))
+        return;
     /* A burst: calls closer together than half the answering thread's
      * spin, so that it rarely spins for nothing. */
     uint64_t now = now_ns();
     uint64_t burst_ns = (uint64_t)spin_us * 500;
-    state->burst = now - state->last_call_ns < burst_ns ? state->burst + 1 : 0;
+    state->burst = state->call_started_ns - state->last_call_ns < burst_ns ? state->burst + 1 : 0;
     state->last_call_ns = now;
     if (state->burst < (state->ring ? RING_BURST_WAKE : RING_BURST_START))
         return;
@@ -269,6 +287,11 @@ void monitor_ring_after_syscall(struct monitor_ring_state *state, struct accel *
             ring_start(accel, ops, thread, spin_us, options->verbose, &state->unavailable);
     else
         ring_wake(state->ring);
+}
+
+void monitor_ring_before_syscall(struct monitor_ring_state *state)
+{
+    state->call_started_ns = now_ns();
 }
 
 void monitor_ring_stop(struct monitor_ring_state *state)

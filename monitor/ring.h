@@ -31,7 +31,8 @@ struct monitor_ring;
 /* What the vCPU thread keeps between its syscalls. */
 struct monitor_ring_state {
     struct monitor_ring *ring; /* NULL until the first burst (or for good: failed) */
-    uint64_t last_call_ns;     /* CLOCK_MONOTONIC of the previous doorbell syscall */
+    uint64_t last_call_ns;     /* CLOCK_MONOTONIC at the end of the previous one it counted */
+    uint64_t call_started_ns;  /* and at the start of the current doorbell syscall */
     unsigned burst;            /* doorbell syscalls in a row, each soon after the previous */
     bool unavailable;          /* the backend has no ring here, or one CPU only */
     int cpus;                  /* the CPUs the monitor may run on (0: not asked yet) */
@@ -39,16 +40,23 @@ struct monitor_ring_state {
     bool cpu_free;             /* and whether there was one */
 };
 
+/* Before each syscall the vCPU thread makes through the doorbell: a burst
+ * is measured in the program's time between calls, not counting the calls
+ * (a sendfile into a pipe waits in the doorbell, not in the ring). */
+void monitor_ring_before_syscall(struct monitor_ring_state *state);
+
 /*
- * After each syscall the vCPU thread made through the doorbell: starts the
- * ring at the first burst, wakes its answering thread at the next ones,
- * when a CPU is free for it (or always, with --syscall-ring=always). Never
- * under a debugger, or with --syscall-ring=off. -v says when a thread gets
- * no ring, and what each ring did when it stops.
+ * After each syscall (call) the vCPU thread made through the doorbell:
+ * starts the ring at the first burst of calls it could answer, wakes its answering thread at the
+ * next ones, when a CPU is free for it (or always, with --syscall-ring=always). Never under a
+ * debugger, or with --syscall-ring=off. -v says when a thread gets no ring, and what each ring did
+ * when it stops.
  */
 struct monitor_options;
+struct linux_syscall;
 void monitor_ring_after_syscall(struct monitor_ring_state *state, struct accel *accel,
                                 const struct accel_ops *ops, struct linux_thread *thread,
+                                const struct linux_syscall *call,
                                 const struct monitor_options *options, bool debugging);
 
 /* The vCPU is going away (its thread ended, or the run): the answering

@@ -415,6 +415,7 @@ static enum syscall_next perform_syscall(struct vcpu *vcpu)
      * of thread_fork on tcg). */
     guest_forking_accel = vcpu->accel;
     routed_interrupt = 0;
+    monitor_ring_before_syscall(&vcpu->ring);
     enum linux_outcome outcome = linux_syscall(vcpu->thread, &call, &result);
     bool routed = routed_interrupt;
     /* A fork's child (or a child's child) has a VM of its own: the old
@@ -458,7 +459,7 @@ static enum syscall_next perform_syscall(struct vcpu *vcpu)
     }
     /* Under a debugger every call exits: gdb's catch syscall and stepping
      * see each one where it is made. */
-    monitor_ring_after_syscall(&vcpu->ring, vcpu->accel, guest->accel_ops, vcpu->thread,
+    monitor_ring_after_syscall(&vcpu->ring, vcpu->accel, guest->accel_ops, vcpu->thread, &call,
                                run->options, run->debugger != NULL);
     return SYSCALL_RESUME;
 }

@@ -1924,11 +1924,43 @@ TEST_F(LinuxTest, RingMakesOnlyCallsThatNeverWait)
     EXPECT_FALSE(allowed(SYS_arch_prctl, 0));
 
     PutString(kBuffer + 64, "ring");
+    uint64_t result = 0;
     struct linux_syscall write = {SYS_write, {(uint64_t)file, kBuffer + 64, 4, 0, 0, 0}};
-    EXPECT_EQ(linux_ring_syscall(thread, &write), 4u);
+    EXPECT_TRUE(linux_ring_syscall(thread, &write, &result));
+    EXPECT_EQ(result, 4u);
     struct linux_syscall seek = {SYS_lseek, {(uint64_t)file, 0, SEEK_CUR, 0, 0, 0}};
-    EXPECT_EQ(linux_ring_syscall(thread, &seek), 4u);
+    EXPECT_TRUE(linux_ring_syscall(thread, &seek, &result));
+    EXPECT_EQ(result, 4u);
     struct linux_syscall bad = {SYS_write, {(uint64_t)file, 16, 4, 0, 0, 0}};
-    EXPECT_EQ((int64_t)linux_ring_syscall(thread, &bad), -EFAULT);
+    EXPECT_TRUE(linux_ring_syscall(thread, &bad, &result));
+    EXPECT_EQ((int64_t)result, -EFAULT);
     EXPECT_EQ(Call(SYS_lseek, file, 0, SEEK_CUR), 4);
+
+    // sendfile from a file into a pipe: made while the pipe has room, not
+    // made (for the doorbell to wait) once it is full, never into a file.
+    auto sendfile_call = [&](uint64_t out, uint64_t count) {
+        return (struct linux_syscall){SYS_sendfile, {out, (uint64_t)file, 0, count, 0, 0}};
+    };
+    struct linux_syscall into_pipe = sendfile_call(pipe_fds[1], 1 << 20);
+    struct linux_syscall into_file = sendfile_call(file, 4);
+    EXPECT_TRUE(linux_ring_allowed(thread, &into_pipe));
+    EXPECT_FALSE(linux_ring_allowed(thread, &into_file));
+    ASSERT_EQ(Call(SYS_lseek, file, 0, SEEK_SET), 0);
+    EXPECT_TRUE(linux_ring_syscall(thread, &into_pipe, &result));
+    EXPECT_EQ(result, 4u); // all the file holds
+    EXPECT_EQ(Call(SYS_read, pipe_fds[0], kBuffer + 128, 16), 4);
+    EXPECT_EQ(Get(kBuffer + 128, 4), "ring");
+    std::string big(1 << 20, 'x');
+    FILE *host = fopen((dir_ + "/ring").c_str(), "w");
+    ASSERT_NE(host, nullptr);
+    ASSERT_EQ(fwrite(big.data(), 1, big.size(), host), big.size());
+    ASSERT_EQ(fclose(host), 0);
+    ASSERT_EQ(Call(SYS_lseek, file, 0, SEEK_SET), 0);
+    EXPECT_TRUE(linux_ring_syscall(thread, &into_pipe, &result));
+    EXPECT_GT(result, 0u);
+    EXPECT_LT(result, big.size()); // as much as the pipe holds
+    int64_t position = Call(SYS_lseek, file, 0, SEEK_CUR);
+    EXPECT_EQ(position, (int64_t)result);
+    EXPECT_FALSE(linux_ring_syscall(thread, &into_pipe, &result)); // full
+    EXPECT_EQ(Call(SYS_lseek, file, 0, SEEK_CUR), position);       // nothing moved
 }
