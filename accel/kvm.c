@@ -187,14 +187,14 @@ static int kvm_get_cpuid(struct kvm_vm *vm, char **error)
     }
 }
 
-/* The XSAVE components a guest may have: x87, SSE, AVX and AVX-512's three
- * (opmask, ZMM_Hi256, Hi16_ZMM). Not PKRU (the guest kernel has no
- * protection keys) nor AMX (KVM needs a permission request and a larger
- * area for it); both would also make signal frames larger than the ones
- * linux/signal.c builds from get_xsave. */
+/* The XSAVE components a guest may have: x87, SSE, AVX, AVX-512's three
+ * (opmask, ZMM_Hi256, Hi16_ZMM) and PKRU, as Linux puts them in a signal
+ * frame where the CPU has them. Not AMX (KVM needs a permission request and
+ * a larger area for it). */
 #define KVM_XCR0_X87_SSE 0x3ULL
 #define KVM_XCR0_AVX     0x4ULL
 #define KVM_XCR0_AVX512  0xe0ULL
+#define KVM_XCR0_PKRU    0x200ULL
 
 static struct kvm_cpuid_entry2 *kvm_cpuid_entry(struct kvm_cpuid2 *cpuid, uint32_t function,
                                                 uint32_t index)
@@ -228,7 +228,7 @@ static uint64_t kvm_xcr0_wanted(struct kvm_cpuid2 *cpuid)
         if ((offered & KVM_XCR0_AVX512) == KVM_XCR0_AVX512)
             xcr0 |= KVM_XCR0_AVX512;
     }
-    return xcr0;
+    return xcr0 | (offered & KVM_XCR0_PKRU);
 }
 
 /* Clears CPUID feature bits whose state xcr0 does not hold, so that the
@@ -256,6 +256,20 @@ static void kvm_narrow_cpuid_features(struct kvm_cpuid2 *cpuid, uint64_t xcr0)
         if (leaf7_1)
             leaf7_1->eax &= ~(1u << 4); /* AVX-VNNI */
     }
+}
+
+/* ABM (LZCNT) where the host CPU has it: an instruction of the program's
+ * own, run by the CPU without KVM's help, which PVM on Linux 6.18 leaves
+ * out of KVM_GET_SUPPORTED_CPUID (its program then took the slower path
+ * that natively it does not). */
+#define KVM_CPUID_ABM (1u << 5) /* leaf 0x80000001, ecx */
+
+static void kvm_add_host_features(struct kvm_cpuid2 *cpuid)
+{
+    struct kvm_cpuid_entry2 *extended = kvm_cpuid_entry(cpuid, 0x80000001, 0);
+    unsigned eax, ebx, ecx, edx;
+    if (extended && __get_cpuid(0x80000001, &eax, &ebx, &ecx, &edx))
+        extended->ecx |= ecx & KVM_CPUID_ABM;
 }
 
 /* Narrows the guest's CPUID leaf 0xd (the XSAVE components and their
@@ -303,8 +317,11 @@ static void kvm_setup_xcr0(struct kvm_accel *kvm)
     xcrs.xcrs[0].xcr = 0;
     xcrs.xcrs[0].value = wanted;
     if (ioctl(kvm->vcpu_fd, KVM_SET_XCRS, &xcrs) < 0) {
-        xcrs.xcrs[0].value = wanted & (KVM_XCR0_X87_SSE | KVM_XCR0_AVX);
-        (void)ioctl(kvm->vcpu_fd, KVM_SET_XCRS, &xcrs);
+        xcrs.xcrs[0].value = wanted & ~KVM_XCR0_PKRU;
+        if (ioctl(kvm->vcpu_fd, KVM_SET_XCRS, &xcrs) < 0) {
+            xcrs.xcrs[0].value = wanted & (KVM_XCR0_X87_SSE | KVM_XCR0_AVX);
+            (void)ioctl(kvm->vcpu_fd, KVM_SET_XCRS, &xcrs);
+        }
     }
     if (kvm->index != 0 || ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_XSAVE) <= 0)
         return;
@@ -584,6 +601,7 @@ static struct accel *kvm_create(struct guest_memory *memory, char **error)
     if (kvm_get_cpuid(vm, error) < 0)
         goto fail;
     kvm_narrow_cpuid_xsave(vm->cpuid, kvm_xcr0_wanted(vm->cpuid));
+    kvm_add_host_features(vm->cpuid);
     int sync = ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_SYNC_REGS);
     vm->sync_regs = sync > 0 && (sync & (KVM_SYNC_X86_REGS | KVM_SYNC_X86_SREGS)) ==
                                     (KVM_SYNC_X86_REGS | KVM_SYNC_X86_SREGS);
