@@ -30,12 +30,26 @@ gdb_avx_vs_gdbserver() {
     GDBSERVER_ARGS=avx gdbserver_session "$dir" "$program" -ex "set pagination off" \
         "${gdb_avx_script[@]}"
     local filter='^(ymm[0-9]+ |\$[0-9]+ |\[Inferior 1 \(process [0-9]+\) exited)'
+    # gdbserver 13 on Linux 6.18 with AMX in XCR0 (seen on Sapphire Rapids) does not get
+    # the edit of ymm3 into the program (its XSAVE regset write does not take): the
+    # program then finds its frame intact and exits 0. The registers read are still
+    # compared; the edit's effect is checked against what the script did instead.
+    local edit_reached=1
+    grep -q 'the AVX area holds the upper halves: FAILED' "$dir/native.out" || edit_reached=0
+    [ "$edit_reached" = 1 ] || filter='^(ymm[0-9]+ |\$[0-9]+ )'
     grep -E "$filter" "$dir/gdb.out" | sed -E 's/process [0-9]+/process N/' >"$dir/vm.regs"
     grep -E "$filter" "$dir/native.out" | sed -E 's/process [0-9]+/process N/' \
         >"$dir/native.regs"
-    if [ "$(wc -l <"$dir/vm.regs")" -lt 6 ] || ! diff -u "$dir/native.regs" "$dir/vm.regs" \
+    if [ "$(wc -l <"$dir/vm.regs")" -lt 5 ] || ! diff -u "$dir/native.regs" "$dir/vm.regs" \
         >"$dir/diff"; then
         echo "gdb differs from gdbserver: $(tr '\n' '|' <"$dir/diff" | cut -c1-400)"
+        return 1
+    fi
+    if [ "$edit_reached" = 0 ]; then
+        grep -q 'the AVX area holds the upper halves: FAILED' "$dir/out" &&
+            grep -q 'ymm15 as edited in the frame: FAILED' "$dir/out" &&
+            grep -q 'exited with code 01' "$dir/gdb.out" && return 0
+        echo "gdb's edit of ymm3 did not reach the program: $(tr '\n' '|' <"$dir/out" | cut -c1-300)"
         return 1
     fi
     # gdbserver's own lines aside, its output is the program's.

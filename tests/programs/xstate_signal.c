@@ -89,6 +89,28 @@ static unsigned xsave_offset(unsigned component)
     return b;
 }
 
+/* The XSAVE size of Linux's signal frame on this CPU: the standard-format
+ * extent of the components XCR0 enables and CPUID offers, without those
+ * a program must ask for first (XFD, AMX's tile data): CPUID 0xd.0's ebx
+ * counts those too, and differs from one CPU to the next (2688 on an AMD
+ * EPYC, 2816 on a Sapphire Rapids with PKRU and AMX). */
+static unsigned frame_xsave_size(void)
+{
+    unsigned a, b, c, d, low, high;
+    __cpuid_count(0xd, 0, a, b, c, d);
+    __asm__ volatile("xgetbv" : "=a"(low), "=d"(high) : "c"(0));
+    uint64_t enabled = ((uint64_t)d << 32 | a) & ((uint64_t)high << 32 | low);
+    unsigned size = 576;
+    for (unsigned i = 2; i < 64; i++) {
+        if (!(enabled >> i & 1))
+            continue;
+        __cpuid_count(0xd, i, a, b, c, d);
+        if (!(c & 4) && a + b > size) /* ecx bit 2: XFD, asked for first */
+            size = a + b;
+    }
+    return size;
+}
+
 static void install_handler(void (*handler)(int, siginfo_t *, void *))
 {
     struct sigaction action = {0};
@@ -284,9 +306,14 @@ static int mode_layout(void)
     __get_cpuid(1, &a, &b, &c, &d);
     printf("cpu: avx %s, xsave %s\n", (c & bit_AVX) ? "yes" : "no", (c & bit_XSAVE) ? "yes" : "no");
     run_once();
-    printf("frame: UC_FP_XSTATE %s, magic1 %s, xstate_size %u, extended_size %u",
+    /* The size itself is the CPU's (frame_xsave_size says how). */
+    unsigned want = (c & bit_OSXSAVE) ? frame_xsave_size() : 512; /* FXSAVE's */
+    printf("frame: UC_FP_XSTATE %s, magic1 %s, xstate_size %s, extended_size %s",
            (seen.uc_flags & UC_FP_XSTATE) ? "set" : "clear", seen.magic1 == MAGIC1 ? "ok" : "bad",
-           seen.xstate_size, seen.extended_size);
+           seen.xstate_size == want ? "the CPU's" : "WRONG",
+           seen.extended_size == seen.xstate_size + 4 ? "xstate_size + 4" : "WRONG");
+    if (seen.xstate_size != want)
+        printf(" (%u, %u; want %u)", seen.xstate_size, seen.extended_size, want);
     if (seen.uc_flags & UC_FP_XSTATE)
         printf(", magic2 %s", seen.magic2 == MAGIC2 ? "ok" : "bad");
     printf("\n");
@@ -499,8 +526,7 @@ static int mode_altstack(void)
         printf("skip: no XSAVE frame (cpuid)\n");
         return 0;
     }
-    __cpuid_count(0xd, 0, a, b, c, d);
-    size_t xsave_size = b; /* for the XCR0 in use */
+    size_t xsave_size = frame_xsave_size();
     size_t small = xsave_size + 400 > 2048 ? xsave_size + 400 : 2048;
     printf("altstack of the XSAVE size + 400: %s\n", altstack_outcome(small));
     printf("altstack of the XSAVE size + 1400: %s\n", altstack_outcome(xsave_size + 1400));
