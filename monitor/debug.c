@@ -573,7 +573,10 @@ static void arm_resume(struct debug_thread *self)
 {
     struct debugger *debugger = self->debugger;
     self->stepping = self->action.mode != GDB_RESUME_CONTINUE && !is_detached(debugger);
-    self->step_via_tf = false;
+    /* Stepping out of an exception stub, TF in the program's frame is still
+     * the debugger's: the program's step (the stub's #DB) is what ends. */
+    if (!self->interrupt_step)
+        self->step_via_tf = false;
     if (!self->stepping) {
         /* Where the program was, so that a kick landing in the guest
          * kernel on its behalf is reported back in the program. */
@@ -1376,12 +1379,22 @@ static enum debug_verdict handle_trap(struct debug_thread *self, const struct ac
         return handle_breakpoint_trap(self, &state);
 
     /* A finished step: #DB from TF, or the accelerator's own. */
-    bool step_done = (exit->reason == ACCEL_EXIT_EXCEPTION && self->step_via_tf) ||
-                     (exit->reason == ACCEL_EXIT_DEBUG && exit->debug_slot < 0);
+    bool tf_step_done = exit->reason == ACCEL_EXIT_EXCEPTION && self->step_via_tf;
+    bool step_done = tf_step_done || (exit->reason == ACCEL_EXIT_DEBUG && exit->debug_slot < 0);
     if (step_done && self->pass_step)
         return finish_pass_step(self);
-    if (step_done && self->interrupt_step)
+    if (tf_step_done && self->interrupt_step) {
+        /* A kick landed in the #DB stub of the program's own TF step and
+         * stepped the stub to its exit: that step is over, and it is gdb's
+         * event as any other. Taken for the stub's step, it parked with TF
+         * left in the program's flags, and the next continue trapped after
+         * one instruction: "Thread 2 received signal SIGTRAP" (1 run of
+         * gdb/musl/step-other-thread on PVM in CI). */
+        self->action = self->action_before;
+        self->interrupt_step = false;
+    } else if (step_done && self->interrupt_step) {
         return still_in_kernel(self) ? step_out_of_kernel(self) : stop_and_wait(self, NULL);
+    }
     if (step_done && in_step_range(self, state.rip)) {
         /* Cut short by another thread's stop: gdb steps it again later. */
         if (stop_under_way(self))
