@@ -733,7 +733,8 @@ static long net_receive(struct linux_process *process, int host_fd, struct net_m
             if (message->name_address)
                 net_unix_address_to_guest(process, &message->name, &message->name_length);
             message->control_length = header.msg_controllen;
-            *out_flags = header.msg_flags;
+            /* The flag the monitor added shows only if the program asked. */
+            *out_flags = header.msg_flags & ~(MSG_CMSG_CLOEXEC & ~flags);
             net_control_from_host(process, message->control, message->control_length,
                                   flags & MSG_CMSG_CLOEXEC, out_flags);
         } else {
