@@ -220,6 +220,10 @@ struct linux_thread {
     uint64_t stopped_call;     /* linux_signal_stopped_call's number + 1; 0: none */
     struct linux_vm_child *vm_child; /* a process of its own sharing memory, else NULL */
     int in_syscall;                  /* inside linux_syscall (atomic): /proc shows it sleeping */
+    /* --strace: the arguments the call's line shows as they went in (a
+     * length the kernel rewrites, select's sets), per argument; NULL when
+     * the call has none or tracing was off when it began. */
+    char *strace_entry[6];
 };
 
 /* What /proc/self shows of the program's start (proc.c). */
@@ -786,7 +790,28 @@ enum linux_interrupted {
 };
 void linux_signal_set_interrupted(uint64_t number, enum linux_interrupted how);
 
+/* The x86-64 struct msghdr, as the program lays it out (net.c, strace_net.c). */
+struct guest_msghdr {
+    uint64_t name;
+    uint32_t namelen;
+    uint32_t pad0;
+    uint64_t iov;
+    uint64_t iovlen;
+    uint64_t control;
+    uint64_t controllen;
+    int32_t flags;
+    uint32_t pad1;
+};
+_Static_assert(sizeof(struct guest_msghdr) == 56, "x86-64 msghdr");
+
 /* ---- strace.c ---- */
+
+/* Before a call runs under --strace: keeps what its line shows of the
+ * arguments as they went in. */
+void linux_strace_syscall_entry(struct linux_thread *thread, const struct linux_syscall *call);
+
+/* Frees what linux_strace_syscall_entry kept (a thread ended in its call). */
+void linux_strace_forget_entry(struct linux_thread *thread);
 
 /* Traces one call (returned: false when it never returns, as exit_group). */
 void linux_strace_syscall(struct linux_thread *thread, const struct linux_syscall *call,

@@ -45,19 +45,6 @@
  * bytes, SO_PEERGROUPS a gid_t per group. */
 #define NET_OPTION_MAX 4096
 
-/* The x86-64 struct msghdr, as the program lays it out. */
-struct guest_msghdr {
-    uint64_t name;
-    uint32_t namelen;
-    uint32_t pad0;
-    uint64_t iov;
-    uint64_t iovlen;
-    uint64_t control;
-    uint64_t controllen;
-    int32_t flags;
-    uint32_t pad1;
-};
-
 /* struct mmsghdr: a msghdr and the byte count the kernel writes back. */
 struct guest_mmsghdr {
     struct guest_msghdr header;
@@ -70,7 +57,6 @@ struct guest_iov {
     uint64_t len;
 };
 
-_Static_assert(sizeof(struct guest_msghdr) == 56, "x86-64 msghdr");
 _Static_assert(sizeof(struct guest_mmsghdr) == 64, "x86-64 mmsghdr");
 
 /* ---- fds and addresses --------------------------------------------------- */

@@ -314,6 +314,8 @@ enum linux_outcome linux_syscall(struct linux_thread *thread, const struct linux
         linux_vm_child_enter(thread);
     linux_signal_syscall_begin(thread);
     __atomic_store_n(&thread->in_syscall, 1, __ATOMIC_RELAXED);
+    if (process->strace_file)
+        linux_strace_syscall_entry(thread, call);
     if (call->number < LINUX_SYSCALL_TABLE_SIZE && syscall_table[call->number]) {
         int saved_errno = errno;
         bool mm = changes_map(call->number);

@@ -9,6 +9,7 @@
  * its address, as strace does.
  */
 #include "linux/internal.h"
+#include "linux/strace.h"
 
 #include <fcntl.h>
 #include <signal.h>
@@ -22,11 +23,6 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
-
-/* strace's default -s: strings longer than this are cut and followed by "...". */
-#define STRACE_STRING_LIMIT 32
-/* strace prints at most this many iovec elements and array members. */
-#define STRACE_ARRAY_LIMIT 1024
 
 /*
  * How each argument prints, one letter per argument:
@@ -42,14 +38,10 @@
  *   j struct rlimit in  L struct rlimit out H output buffer in hex (getrandom)
  *   X fcntl's third argument, by command
  *   z argv (strings)    Z envp (its address and how many)
- * The result prints in decimal unless the format ends in ":x" (an address).
+ * The result prints in decimal unless hex_result (an address). Sockets,
+ * polling and the calls that make descriptors are strace_net.c's, in letters
+ * of its own.
  */
-struct strace_format {
-    const char *args;
-    bool hex_result;
-    bool no_return; /* exit, exit_group: "= ?" */
-};
-
 static const struct strace_format *format_of(uint64_t number)
 {
     static const struct {
@@ -76,7 +68,6 @@ static const struct strace_format *format_of(uint64_t number)
         {SYS_readv, {"fVd", false, false}},
         {SYS_writev, {"fvd", false, false}},
         {SYS_access, {"sa", false, false}},
-        {SYS_pipe, {"p", false, false}},
         {SYS_sched_yield, {"", false, false}},
         {SYS_dup, {"f", false, false}},
         {SYS_dup2, {"ff", false, false}},
@@ -121,8 +112,6 @@ static const struct strace_format *format_of(uint64_t number)
         {SYS_faccessat, {"Dsa", false, false}},
         {SYS_faccessat2, {"DsaA", false, false}},
         {SYS_set_robust_list, {"pu", false, false}},
-        {SYS_dup3, {"ffo", false, false}},
-        {SYS_pipe2, {"po", false, false}},
         {SYS_prlimit64, {"dRjL", false, false}},
         {SYS_getrlimit, {"RL", false, false}},
         {SYS_setrlimit, {"Rj", false, false}},
@@ -158,7 +147,7 @@ static const struct strace_format *format_of(uint64_t number)
 
 /* ---- pieces ------------------------------------------------------------------ */
 
-static void put_string_bytes(GString *out, const uint8_t *bytes, size_t length, bool cut, bool hex)
+void strace_put_string_bytes(GString *out, const uint8_t *bytes, size_t length, bool cut, bool hex)
 {
     g_string_append_c(out, '"');
     for (size_t i = 0; i < length; i++) {
@@ -203,7 +192,7 @@ static void put_string_bytes(GString *out, const uint8_t *bytes, size_t length, 
         g_string_append(out, "...");
 }
 
-static void put_pointer(GString *out, uint64_t address)
+void strace_put_pointer(GString *out, uint64_t address)
 {
     if (address == 0)
         g_string_append(out, "NULL");
@@ -211,17 +200,27 @@ static void put_pointer(GString *out, uint64_t address)
         g_string_append_printf(out, "0x%" G_GINT64_MODIFIER "x", address);
 }
 
+bool strace_copy_in(struct linux_process *process, GString *out, uint64_t address, void *into,
+                    size_t size)
+{
+    if (address == 0 || linux_copy_in(process, address, into, size) != 0) {
+        strace_put_pointer(out, address);
+        return false;
+    }
+    return true;
+}
+
 /* A buffer of length bytes at address, cut at STRACE_STRING_LIMIT. */
-static void put_buffer(struct linux_process *process, GString *out, uint64_t address,
+void strace_put_buffer(struct linux_process *process, GString *out, uint64_t address,
                        uint64_t length, bool hex)
 {
     uint8_t bytes[STRACE_STRING_LIMIT];
     size_t shown = length < STRACE_STRING_LIMIT ? (size_t)length : STRACE_STRING_LIMIT;
     if (linux_copy_in(process, address, bytes, shown) != 0) {
-        put_pointer(out, address);
+        strace_put_pointer(out, address);
         return;
     }
-    put_string_bytes(out, bytes, shown, length > shown, hex);
+    strace_put_string_bytes(out, bytes, shown, length > shown, hex);
 }
 
 /* A path: strace prints it whole (up to PATH_MAX), not cut like a buffer. */
@@ -233,10 +232,10 @@ static void put_path(struct linux_process *process, GString *out, uint64_t addre
         return;
     }
     if (linux_read_path(process, address, path, true) != 0) {
-        put_pointer(out, address);
+        strace_put_pointer(out, address);
         return;
     }
-    put_string_bytes(out, (const uint8_t *)path, strlen(path), false, false);
+    strace_put_string_bytes(out, (const uint8_t *)path, strlen(path), false, false);
 }
 
 /* An argv as strace shows it: ["a", "b"], strings cut as any string. */
@@ -257,13 +256,13 @@ static void put_string_array(struct linux_process *process, GString *out, uint64
         long length =
             guest_read_string(process->memory, entry, chunk, sizeof(chunk), GUEST_ACCESS_USER_READ);
         if (length >= 0)
-            put_string_bytes(out, (const uint8_t *)chunk, (size_t)length, false, false);
+            strace_put_string_bytes(out, (const uint8_t *)chunk, (size_t)length, false, false);
         else if (length == -EFAULT)
-            put_pointer(out, entry);
+            strace_put_pointer(out, entry);
         else if (linux_copy_in(process, entry, chunk, STRACE_STRING_LIMIT) == 0)
-            put_string_bytes(out, (const uint8_t *)chunk, STRACE_STRING_LIMIT, true, false);
+            strace_put_string_bytes(out, (const uint8_t *)chunk, STRACE_STRING_LIMIT, true, false);
         else
-            put_pointer(out, entry);
+            strace_put_pointer(out, entry);
     }
     g_string_append_c(out, ']');
 }
@@ -277,17 +276,12 @@ static void put_environment(struct linux_process *process, GString *out, uint64_
            linux_copy_in(process, address + (uint64_t)count * 8, &entry, sizeof(entry)) == 0 &&
            entry)
         count++;
-    put_pointer(out, address);
+    strace_put_pointer(out, address);
     g_string_append_printf(out, " /* %d var%s */", count, count == 1 ? "" : "s");
 }
 
-struct strace_flag {
-    uint64_t value;
-    const char *name;
-};
-
 /* Named bits of value joined with '|', what remains in hex; zero as zero_name. */
-static void put_flags(GString *out, uint64_t value, const struct strace_flag *flags, size_t count,
+void strace_put_flags(GString *out, uint64_t value, const struct strace_flag *flags, size_t count,
                       const char *zero_name)
 {
     if (value == 0) {
@@ -305,11 +299,6 @@ static void put_flags(GString *out, uint64_t value, const struct strace_flag *fl
     if (value)
         g_string_append_printf(out, "%s%#" G_GINT64_MODIFIER "x", first ? "" : "|", value);
 }
-
-#define FLAG(name)                                                                                 \
-    {                                                                                              \
-        name, #name                                                                                \
-    }
 
 static void put_open_flags(GString *out, uint64_t flags)
 {
@@ -344,7 +333,7 @@ static void put_open_flags(GString *out, uint64_t flags)
     }
     if (rest) {
         g_string_append_c(out, '|');
-        put_flags(out, rest, names, G_N_ELEMENTS(names), "0");
+        strace_put_flags(out, rest, names, G_N_ELEMENTS(names), "0");
     }
 }
 
@@ -353,7 +342,7 @@ static void put_prot(GString *out, uint64_t prot)
     static const struct strace_flag names[] = {FLAG(PROT_READ),      FLAG(PROT_WRITE),
                                                FLAG(PROT_EXEC),      {0x8, "PROT_SEM"},
                                                FLAG(PROT_GROWSDOWN), FLAG(PROT_GROWSUP)};
-    put_flags(out, prot, names, G_N_ELEMENTS(names), "PROT_NONE");
+    strace_put_flags(out, prot, names, G_N_ELEMENTS(names), "PROT_NONE");
 }
 
 static void put_map_flags(GString *out, uint64_t flags)
@@ -369,7 +358,7 @@ static void put_map_flags(GString *out, uint64_t flags)
     uint64_t rest = flags & ~3ULL;
     if (rest) {
         g_string_append_c(out, '|');
-        put_flags(out, rest, names, G_N_ELEMENTS(names), "0");
+        strace_put_flags(out, rest, names, G_N_ELEMENTS(names), "0");
     }
 }
 
@@ -379,13 +368,13 @@ static void put_at_flags(GString *out, uint64_t flags)
         FLAG(AT_SYMLINK_NOFOLLOW), FLAG(AT_REMOVEDIR),  FLAG(AT_SYMLINK_FOLLOW),
         FLAG(AT_NO_AUTOMOUNT),     FLAG(AT_EMPTY_PATH), FLAG(AT_EACCESS),
     };
-    put_flags(out, flags, names, G_N_ELEMENTS(names), "0");
+    strace_put_flags(out, flags, names, G_N_ELEMENTS(names), "0");
 }
 
 static void put_access_mode(GString *out, uint64_t mode)
 {
     static const struct strace_flag names[] = {FLAG(R_OK), FLAG(W_OK), FLAG(X_OK)};
-    put_flags(out, mode, names, G_N_ELEMENTS(names), "F_OK");
+    strace_put_flags(out, mode, names, G_N_ELEMENTS(names), "F_OK");
 }
 
 static void put_mode(GString *out, uint64_t mode)
@@ -441,17 +430,11 @@ static void put_sigset_value(GString *out, uint64_t set)
     g_string_append_c(out, ']');
 }
 
-static void put_sigset(struct linux_process *process, GString *out, uint64_t address)
+void strace_put_sigset(struct linux_process *process, GString *out, uint64_t address)
 {
     uint64_t set;
-    if (address == 0) {
-        g_string_append(out, "NULL");
+    if (!strace_copy_in(process, out, address, &set, sizeof(set)))
         return;
-    }
-    if (linux_copy_in(process, address, &set, sizeof(set)) != 0) {
-        put_pointer(out, address);
-        return;
-    }
     put_sigset_value(out, set);
 }
 
@@ -464,28 +447,22 @@ static void put_sigaction(struct linux_process *process, GString *out, uint64_t 
         {0x40000000, "SA_NODEFER"},  {0x80000000, "SA_RESETHAND"},
     };
     struct linux_kernel_sigaction action;
-    if (address == 0) {
-        g_string_append(out, "NULL");
+    if (!strace_copy_in(process, out, address, &action, sizeof(action)))
         return;
-    }
-    if (linux_copy_in(process, address, &action, sizeof(action)) != 0) {
-        put_pointer(out, address);
-        return;
-    }
     g_string_append(out, "{sa_handler=");
     if (action.handler == 0)
         g_string_append(out, "SIG_DFL");
     else if (action.handler == 1)
         g_string_append(out, "SIG_IGN");
     else
-        put_pointer(out, action.handler);
+        strace_put_pointer(out, action.handler);
     g_string_append(out, ", sa_mask=");
     put_sigset_value(out, action.mask);
     g_string_append(out, ", sa_flags=");
-    put_flags(out, action.flags, flags, G_N_ELEMENTS(flags), "0");
+    strace_put_flags(out, action.flags, flags, G_N_ELEMENTS(flags), "0");
     if (action.flags & 0x04000000) {
         g_string_append(out, ", sa_restorer=");
-        put_pointer(out, action.restorer);
+        strace_put_pointer(out, action.restorer);
     }
     g_string_append_c(out, '}');
 }
@@ -493,14 +470,8 @@ static void put_sigaction(struct linux_process *process, GString *out, uint64_t 
 static void put_itimerval(struct linux_process *process, GString *out, uint64_t address)
 {
     struct itimerval value;
-    if (address == 0) {
-        g_string_append(out, "NULL");
+    if (!strace_copy_in(process, out, address, &value, sizeof(value)))
         return;
-    }
-    if (linux_copy_in(process, address, &value, sizeof(value)) != 0) {
-        put_pointer(out, address);
-        return;
-    }
     g_string_append_printf(out,
                            "{it_interval={tv_sec=%lld, tv_usec=%lld}, "
                            "it_value={tv_sec=%lld, tv_usec=%lld}}",
@@ -515,7 +486,7 @@ static void put_wait_status(struct linux_process *process, GString *out, uint64_
 {
     int status;
     if (address == 0 || result <= 0 || linux_copy_in(process, address, &status, sizeof(status))) {
-        put_pointer(out, address);
+        strace_put_pointer(out, address);
         return;
     }
     g_string_append(out, "[{");
@@ -551,7 +522,7 @@ static void put_wait_options(GString *out, uint64_t options)
         else
             return;
     }
-    put_flags(out, options, flags, G_N_ELEMENTS(flags), "0");
+    strace_put_flags(out, options, flags, G_N_ELEMENTS(flags), "0");
 }
 
 /* clone's arguments by name, as strace shows them (x86-64 order: flags,
@@ -586,11 +557,11 @@ static void put_clone(GString *out, const uint64_t *args)
     };
     uint64_t value = args[0];
     g_string_append(out, "child_stack=");
-    put_pointer(out, args[1]);
+    strace_put_pointer(out, args[1]);
     g_string_append(out, ", flags=");
     uint64_t exit_signal = value & 0xff;
     if (value & ~0xffULL) {
-        put_flags(out, value & ~0xffULL, flags, G_N_ELEMENTS(flags), "0");
+        strace_put_flags(out, value & ~0xffULL, flags, G_N_ELEMENTS(flags), "0");
         if (exit_signal)
             g_string_append_c(out, '|');
     }
@@ -600,29 +571,23 @@ static void put_clone(GString *out, const uint64_t *args)
         g_string_append_c(out, '0');
     if (value & (0x100000 | 0x1000)) {
         g_string_append(out, ", parent_tid=");
-        put_pointer(out, args[2]);
+        strace_put_pointer(out, args[2]);
     }
     if (value & (0x200000 | 0x1000000)) {
         g_string_append(out, ", child_tidptr=");
-        put_pointer(out, args[3]);
+        strace_put_pointer(out, args[3]);
     }
     if (value & 0x80000) {
         g_string_append(out, ", tls=");
-        put_pointer(out, args[4]);
+        strace_put_pointer(out, args[4]);
     }
 }
 
-static void put_timespec(struct linux_process *process, GString *out, uint64_t address)
+void strace_put_timespec(struct linux_process *process, GString *out, uint64_t address)
 {
     struct timespec ts;
-    if (address == 0) {
-        g_string_append(out, "NULL");
+    if (!strace_copy_in(process, out, address, &ts, sizeof(ts)))
         return;
-    }
-    if (linux_copy_in(process, address, &ts, sizeof(ts)) != 0) {
-        put_pointer(out, address);
-        return;
-    }
     g_string_append_printf(out, "{tv_sec=%lld, tv_nsec=%ld}", (long long)ts.tv_sec, ts.tv_nsec);
 }
 
@@ -639,14 +604,8 @@ static void put_rlimit_value(GString *out, uint64_t value)
 static void put_rlimit(struct linux_process *process, GString *out, uint64_t address)
 {
     uint64_t limit[2];
-    if (address == 0) {
-        g_string_append(out, "NULL");
+    if (!strace_copy_in(process, out, address, limit, sizeof(limit)))
         return;
-    }
-    if (linux_copy_in(process, address, limit, sizeof(limit)) != 0) {
-        put_pointer(out, address);
-        return;
-    }
     g_string_append(out, "{rlim_cur=");
     put_rlimit_value(out, limit[0]);
     g_string_append(out, ", rlim_max=");
@@ -658,7 +617,7 @@ static void put_stat(struct linux_process *process, GString *out, uint64_t addre
 {
     struct stat st;
     if (linux_copy_in(process, address, &st, sizeof(st)) != 0) {
-        put_pointer(out, address);
+        strace_put_pointer(out, address);
         return;
     }
     static const struct {
@@ -680,11 +639,11 @@ static void put_stat(struct linux_process *process, GString *out, uint64_t addre
         g_string_append_printf(out, "st_size=%lld, ...}", (long long)st.st_size);
 }
 
-static void put_iovec(struct linux_process *process, GString *out, uint64_t address, uint64_t count,
+void strace_put_iovec(struct linux_process *process, GString *out, uint64_t address, uint64_t count,
                       long result, bool output)
 {
     if (count > STRACE_ARRAY_LIMIT) {
-        put_pointer(out, address);
+        strace_put_pointer(out, address);
         return;
     }
     g_string_append_c(out, '[');
@@ -693,16 +652,16 @@ static void put_iovec(struct linux_process *process, GString *out, uint64_t addr
     for (uint64_t i = 0; i < count; i++) {
         struct iovec iov;
         if (linux_copy_in(process, address + i * sizeof(iov), &iov, sizeof(iov)) != 0) {
-            put_pointer(out, address + i * sizeof(iov));
+            strace_put_pointer(out, address + i * sizeof(iov));
             break;
         }
         uint64_t base = (uint64_t)(uintptr_t)iov.iov_base, length = iov.iov_len;
         g_string_append_printf(out, "%s{iov_base=", i ? ", " : "");
         uint64_t shown = length < left ? length : left;
         if (output && result < 0)
-            put_pointer(out, base);
+            strace_put_pointer(out, base);
         else
-            put_buffer(process, out, base, shown, false);
+            strace_put_buffer(process, out, base, shown, false);
         left -= shown;
         g_string_append_printf(out, ", iov_len=%" G_GUINT64_FORMAT "}", length);
     }
@@ -779,7 +738,7 @@ static void put_symbolic(GString *out, char kind, uint64_t value)
         put_symbol(out, (uint32_t)value, resources, G_N_ELEMENTS(resources));
         break;
     case 'G':
-        put_flags(out, value, random_flags, G_N_ELEMENTS(random_flags), "0");
+        strace_put_flags(out, value, random_flags, G_N_ELEMENTS(random_flags), "0");
         break;
     case 'E':
         put_symbol(out, (uint32_t)value, itimers, G_N_ELEMENTS(itimers));
@@ -815,7 +774,7 @@ static bool put_fcntl_argument(GString *out, uint64_t command, uint64_t value)
         static const struct strace_flag seals[] = {FLAG(F_SEAL_SEAL), FLAG(F_SEAL_SHRINK),
                                                    FLAG(F_SEAL_GROW), FLAG(F_SEAL_WRITE),
                                                    FLAG(F_SEAL_FUTURE_WRITE)};
-        put_flags(out, value, seals, G_N_ELEMENTS(seals), "0");
+        strace_put_flags(out, value, seals, G_N_ELEMENTS(seals), "0");
         return true;
     }
     default:
@@ -894,7 +853,7 @@ static void put_siginfo(GString *out, const struct linux_siginfo *info)
         if (info->code == -1 || info->code == -2 || info->code == -3) {
             uint64_t value = info->code == -2 ? info->fields.timer.value : info->fields.kill.value;
             g_string_append_printf(out, ", si_int=%d, si_ptr=", (int32_t)value);
-            put_pointer(out, value);
+            strace_put_pointer(out, value);
         }
     } else if (info->signo == SIGCHLD) {
         /* A child's report: its status is a signal unless it exited. */
@@ -909,13 +868,13 @@ static void put_siginfo(GString *out, const struct linux_siginfo *info)
     } else if (info->signo == SIGSEGV || info->signo == SIGBUS || info->signo == SIGILL ||
                info->signo == SIGFPE || info->signo == SIGTRAP) {
         g_string_append(out, ", si_addr=");
-        put_pointer(out, info->fields.fault.address);
+        strace_put_pointer(out, info->fields.fault.address);
     }
     g_string_append_c(out, '}');
 }
 
 /* One argument, by its format letter. */
-static void put_argument(struct linux_process *process, GString *out, const char *format,
+void strace_put_argument(struct linux_process *process, GString *out, const char *format,
                          const uint64_t *args, int index, long result)
 {
     uint64_t value = args[index];
@@ -947,14 +906,14 @@ static void put_argument(struct linux_process *process, GString *out, const char
         put_environment(process, out, value);
         break;
     case 'b':
-        put_buffer(process, out, value, args[index + 1], false);
+        strace_put_buffer(process, out, value, args[index + 1], false);
         break;
     case 'B':
     case 'H':
         if (failed)
-            put_pointer(out, value);
+            strace_put_pointer(out, value);
         else
-            put_buffer(process, out, value, (uint64_t)result, format[index] == 'H');
+            strace_put_buffer(process, out, value, (uint64_t)result, format[index] == 'H');
         break;
     case 'o':
         put_open_flags(out, value);
@@ -971,18 +930,18 @@ static void put_argument(struct linux_process *process, GString *out, const char
     case 'S':
     case 'T':
         if (failed)
-            put_pointer(out, value);
+            strace_put_pointer(out, value);
         else if (format[index] == 'S')
             put_stat(process, out, value);
         else
-            put_timespec(process, out, value);
+            strace_put_timespec(process, out, value);
         break;
     case 't':
-        put_timespec(process, out, value);
+        strace_put_timespec(process, out, value);
         break;
     case 'v':
     case 'V':
-        put_iovec(process, out, value, args[index + 1], result, format[index] == 'V');
+        strace_put_iovec(process, out, value, args[index + 1], result, format[index] == 'V');
         break;
     case 'g':
         put_signal(out, value);
@@ -994,34 +953,34 @@ static void put_argument(struct linux_process *process, GString *out, const char
         put_at_flags(out, value);
         break;
     case 'k':
-        put_sigset(process, out, value);
+        strace_put_sigset(process, out, value);
         break;
     case 'j':
         put_rlimit(process, out, value);
         break;
     case 'L':
         if (failed)
-            put_pointer(out, value);
+            strace_put_pointer(out, value);
         else
             put_rlimit(process, out, value);
         break;
     case 'K':
         if (failed)
-            put_pointer(out, value);
+            strace_put_pointer(out, value);
         else
-            put_sigset(process, out, value);
+            strace_put_sigset(process, out, value);
         break;
     case 'Q':
     case 'q':
         if (failed && format[index] == 'q')
-            put_pointer(out, value);
+            strace_put_pointer(out, value);
         else
             put_sigaction(process, out, value);
         break;
     case 'I': {
         struct linux_siginfo info;
         if (linux_copy_in(process, value, &info, sizeof(info)) != 0)
-            put_pointer(out, value);
+            strace_put_pointer(out, value);
         else
             put_siginfo(out, &info);
         break;
@@ -1032,7 +991,7 @@ static void put_argument(struct linux_process *process, GString *out, const char
     case 'Y':
     case 'y':
         if (failed && format[index] == 'y')
-            put_pointer(out, value);
+            strace_put_pointer(out, value);
         else
             put_itimerval(process, out, value);
         break;
@@ -1049,7 +1008,7 @@ static void put_argument(struct linux_process *process, GString *out, const char
         if (strchr("wcrFihRG", format[index]))
             put_symbolic(out, format[index], value);
         else
-            put_pointer(out, value);
+            strace_put_pointer(out, value);
     }
 }
 
@@ -1112,12 +1071,27 @@ static void emit(struct linux_process *process, GString *line)
     g_string_free(line, TRUE);
 }
 
-void linux_strace_syscall(struct linux_thread *thread, const struct linux_syscall *call,
-                          long result, bool returned)
+void linux_strace_syscall_entry(struct linux_thread *thread, const struct linux_syscall *call)
+{
+    linux_strace_forget_entry(thread);
+    strace_net_entry(thread, call);
+}
+
+void linux_strace_forget_entry(struct linux_thread *thread)
+{
+    /* Every call passes here, traced or not: free only what is there. */
+    for (size_t i = 0; i < G_N_ELEMENTS(thread->strace_entry); i++) {
+        if (thread->strace_entry[i]) {
+            g_free(thread->strace_entry[i]);
+            thread->strace_entry[i] = NULL;
+        }
+    }
+}
+
+static void trace_call(struct linux_thread *thread, const struct linux_syscall *call, long result,
+                       bool returned)
 {
     struct linux_process *process = thread->process;
-    if (!process->strace_file)
-        return;
     bool creates = call->number == SYS_fork || call->number == SYS_vfork ||
                    call->number == SYS_clone || call->number == SYS_clone3;
     /* A new process or thread's own return from the call is not shown
@@ -1129,6 +1103,11 @@ void linux_strace_syscall(struct linux_thread *thread, const struct linux_syscal
         __atomic_store_n(&process->strace_prefix, true, __ATOMIC_RELAXED);
     const char *name = linux_syscall_name(call->number);
     const struct strace_format *format = format_of(call->number);
+    bool net = false;
+    if (!format) {
+        format = strace_net_format_of(call->number);
+        net = format != NULL;
+    }
     GString *line = line_start(process, thread);
     if (name)
         g_string_append_printf(line, "%s(", name);
@@ -1136,6 +1115,12 @@ void linux_strace_syscall(struct linux_thread *thread, const struct linux_syscal
         g_string_append_printf(line, "syscall_%#" G_GINT64_MODIFIER "x(", call->number);
     if (format) {
         for (int i = 0; format->args[i] && i < 6; i++) {
+            if (net) {
+                if (i)
+                    g_string_append(line, ", ");
+                strace_net_argument(thread, line, format->args, call->args, i, result);
+                continue;
+            }
             if (format->args[i] == 'X') {
                 GString *third = g_string_new(NULL);
                 if (put_fcntl_argument(third, call->args[1], call->args[2]))
@@ -1149,7 +1134,7 @@ void linux_strace_syscall(struct linux_thread *thread, const struct linux_syscal
                 break;
             if (i)
                 g_string_append(line, ", ");
-            put_argument(process, line, format->args, call->args, i, result);
+            strace_put_argument(process, line, format->args, call->args, i, result);
         }
     } else {
         /* Not decoded: the six registers, as strace prints an unknown call. */
@@ -1171,7 +1156,17 @@ void linux_strace_syscall(struct linux_thread *thread, const struct linux_syscal
         g_string_append(line, " = ?");
     else
         put_result(line, format, result);
+    if (net && returned)
+        strace_net_result_note(thread, line, call->number, call->args, result);
     emit(process, line);
+}
+
+void linux_strace_syscall(struct linux_thread *thread, const struct linux_syscall *call,
+                          long result, bool returned)
+{
+    if (thread->process->strace_file)
+        trace_call(thread, call, result, returned);
+    linux_strace_forget_entry(thread);
 }
 
 void linux_strace_signal(struct linux_thread *thread, const struct linux_siginfo *info)

@@ -191,6 +191,7 @@ void linux_thread_free(struct linux_thread *thread)
         if (thread->vm_child)
             vm_child_unref(thread->process, thread->vm_child);
         linux_signal_thread_destroy(thread);
+        linux_strace_forget_entry(thread);
         g_free(thread);
     }
 }

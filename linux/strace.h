@@ -1,0 +1,71 @@
+/*
+ * linux/strace.h — what strace.c (the trace, file and process calls) and
+ * strace_net.c (sockets, polling, the calls that make descriptors) share:
+ * the format of a call and the pieces every decoder prints with.
+ */
+#ifndef HERMITUX_LINUX_STRACE_H
+#define HERMITUX_LINUX_STRACE_H
+
+#include "linux/internal.h"
+
+/* strace's default -s: strings longer than this are cut and followed by "...". */
+#define STRACE_STRING_LIMIT 32
+/* strace prints at most this many iovec elements and array members. */
+#define STRACE_ARRAY_LIMIT 1024
+
+/* How a call prints: one format letter per argument (strace.c and
+ * strace_net.c each list theirs). */
+struct strace_format {
+    const char *args;
+    bool hex_result;
+    bool no_return; /* exit, exit_group: "= ?" */
+};
+
+struct strace_flag {
+    uint64_t value;
+    const char *name;
+};
+
+#define FLAG(name)                                                                                 \
+    {                                                                                              \
+        name, #name                                                                                \
+    }
+
+void strace_put_string_bytes(GString *out, const uint8_t *bytes, size_t length, bool cut, bool hex);
+/* An address, or NULL. */
+void strace_put_pointer(GString *out, uint64_t address);
+/* Copies size bytes at address into into; false when there is nothing to
+ * decode, having printed what strace does then (NULL, or the address). */
+bool strace_copy_in(struct linux_process *process, GString *out, uint64_t address, void *into,
+                    size_t size);
+/* length bytes at address as a string, cut at STRACE_STRING_LIMIT. */
+void strace_put_buffer(struct linux_process *process, GString *out, uint64_t address,
+                       uint64_t length, bool hex);
+/* Named bits of value joined with '|', what remains in hex; zero as zero_name. */
+void strace_put_flags(GString *out, uint64_t value, const struct strace_flag *flags, size_t count,
+                      const char *zero_name);
+void strace_put_sigset(struct linux_process *process, GString *out, uint64_t address);
+void strace_put_timespec(struct linux_process *process, GString *out, uint64_t address);
+/* count iovecs at address; output ones show the result's bytes in all. */
+void strace_put_iovec(struct linux_process *process, GString *out, uint64_t address, uint64_t count,
+                      long result, bool output);
+/* One argument by strace.c's letters. */
+void strace_put_argument(struct linux_process *process, GString *out, const char *format,
+                         const uint64_t *args, int index, long result);
+
+/* ---- strace_net.c ---- */
+
+/* The format of a call strace_net.c decodes, in its own letters; NULL for
+ * the others. */
+const struct strace_format *strace_net_format_of(uint64_t number);
+/* At the call's entry: what its arguments held before the kernel wrote
+ * them (a length in and out, select's sets), kept in thread->strace_entry. */
+void strace_net_entry(struct linux_thread *thread, const struct linux_syscall *call);
+/* One argument by strace_net.c's letters (strace.c's for those it lacks). */
+void strace_net_argument(struct linux_thread *thread, GString *out, const char *format,
+                         const uint64_t *args, int index, long result);
+/* What strace adds after the result: poll's revents, select's ready sets. */
+void strace_net_result_note(struct linux_thread *thread, GString *out, uint64_t number,
+                            const uint64_t *args, long result);
+
+#endif

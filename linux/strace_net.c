@@ -1,0 +1,1234 @@
+/*
+ * linux/strace_net.c — `--strace` for sockets, polling and the calls that
+ * make descriptors (pipes, eventfd, timerfd) or move data between them
+ * (sendfile): their structures and flags as strace 6.1 prints them.
+ *
+ * Several of these arguments go both ways: a socklen_t the kernel rewrites
+ * ("[110 => 2]"), select's sets, sendfile's offset ("[2] => [10]"), a
+ * timeout poll counts down. strace reads them before the call; so does
+ * strace_net_entry, which keeps their text in thread->strace_entry for the
+ * line written at the return. Guest memory is read through the checked
+ * path only; what cannot be read prints as its address.
+ */
+#include "linux/strace.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <linux/netlink.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/timerfd.h>
+#include <sys/un.h>
+
+/*
+ * The letters of this module's formats (letters not listed are strace.c's):
+ *   F address family      T socket type          P protocol (by args[0]'s family)
+ *   N accept4 flags       a sockaddr in, its length the next argument
+ *   A sockaddr out, its length's pointer next     L socklen_t pointer: [in => out]
+ *   h shutdown how        m MSG_* flags          M struct msghdr in
+ *   R struct msghdr out   s sockopt level        o sockopt name (by the level)
+ *   v sockopt value in, its length next          V sockopt value out, length pointer next
+ *   q pollfd array, its count next               t timespec in (read at entry)
+ *   S fd_set (args[0] bits, read at entry)        y timeval in (read at entry)
+ *   Y pselect6's {sigmask, sigsetsize}           E epoll_create1 flags
+ *   C epoll_ctl op        j epoll_event in       J epoll_events out (the result's count)
+ *   D two fds out [3, 4]  O pipe2/dup3 flags     U sendfile offset: [in] => [out]
+ *   n eventfd2 flags      w timerfd_create flags W timerfd_settime flags
+ *   i itimerspec in       I itimerspec out
+ */
+const struct strace_format *strace_net_format_of(uint64_t number)
+{
+    static const struct {
+        int number;
+        struct strace_format format;
+    } table[] = {
+        {SYS_socket, {"FTP", false, false}},
+        {SYS_socketpair, {"FTdD", false, false}}, /* strace names no protocol here */
+        {SYS_bind, {"fad", false, false}},
+        {SYS_connect, {"fad", false, false}},
+        {SYS_listen, {"fd", false, false}},
+        {SYS_accept, {"fAL", false, false}},
+        {SYS_accept4, {"fALN", false, false}},
+        {SYS_getsockname, {"fAL", false, false}},
+        {SYS_getpeername, {"fAL", false, false}},
+        {SYS_shutdown, {"fh", false, false}},
+        {SYS_setsockopt, {"fsovd", false, false}},
+        {SYS_getsockopt, {"fsoVL", false, false}},
+        {SYS_sendto, {"fbumad", false, false}},
+        {SYS_recvfrom, {"fBumAL", false, false}},
+        {SYS_sendmsg, {"fMm", false, false}},
+        {SYS_recvmsg, {"fRm", false, false}},
+        {SYS_poll, {"qud", false, false}},
+        {SYS_ppoll, {"qutku", false, false}},
+        {SYS_select, {"dSSSy", false, false}},
+        {SYS_pselect6, {"dSSStY", false, false}},
+        {SYS_epoll_create, {"d", false, false}},
+        {SYS_epoll_create1, {"E", false, false}},
+        {SYS_epoll_ctl, {"fCfj", false, false}},
+        {SYS_epoll_wait, {"fJdd", false, false}},
+        {SYS_epoll_pwait, {"fJddku", false, false}},
+        {SYS_sendfile, {"ffUu", false, false}},
+        {SYS_eventfd, {"u", false, false}},
+        {SYS_eventfd2, {"un", false, false}},
+        {SYS_timerfd_create, {"cw", false, false}},
+        {SYS_timerfd_settime, {"fWiI", false, false}},
+        {SYS_timerfd_gettime, {"fI", false, false}},
+        {SYS_pipe, {"D", false, false}},
+        {SYS_pipe2, {"DO", false, false}},
+        {SYS_dup3, {"ffO", false, false}},
+    };
+    for (size_t i = 0; i < G_N_ELEMENTS(table); i++) {
+        if ((uint64_t)table[i].number == number)
+            return &table[i].format;
+    }
+    return NULL;
+}
+
+/* ---- names ------------------------------------------------------------------ */
+
+/* names[value], or as strace shows a number it has no name for:
+ * "0x63 /+ AF_??? +/" (unknown names the comment's text). */
+static void put_indexed(GString *out, uint64_t value, const char *const *names, size_t count,
+                        const char *unknown)
+{
+    if (value < count && names[value]) {
+        g_string_append(out, names[value]);
+        return;
+    }
+    if (value)
+        g_string_append_printf(out, "%#" G_GINT64_MODIFIER "x", value);
+    else
+        g_string_append_c(out, '0');
+    g_string_append_printf(out, " /* %s */", unknown);
+}
+
+#define NAMES(table) (table), G_N_ELEMENTS(table)
+
+static const char *const family_names[] = {
+    "AF_UNSPEC",     "AF_UNIX",      "AF_INET",     "AF_AX25",  "AF_IPX",     "AF_APPLETALK",
+    "AF_NETROM",     "AF_BRIDGE",    "AF_ATMPVC",   "AF_X25",   "AF_INET6",   "AF_ROSE",
+    "AF_DECnet",     "AF_NETBEUI",   "AF_SECURITY", "AF_KEY",   "AF_NETLINK", "AF_PACKET",
+    "AF_ASH",        "AF_ECONET",    "AF_ATMSVC",   "AF_RDS",   "AF_SNA",     "AF_IRDA",
+    "AF_PPPOX",      "AF_WANPIPE",   "AF_LLC",      "AF_IB",    "AF_MPLS",    "AF_CAN",
+    "AF_TIPC",       "AF_BLUETOOTH", "AF_IUCV",     "AF_RXRPC", "AF_ISDN",    "AF_PHONET",
+    "AF_IEEE802154", "AF_CAIF",      "AF_ALG",      "AF_NFC",   "AF_VSOCK",   "AF_KCM",
+    "AF_QIPCRTR",    "AF_SMC",       "AF_XDP",      "AF_MCTP",
+};
+
+static void put_family(GString *out, uint64_t family)
+{
+    put_indexed(out, family, NAMES(family_names), "AF_???");
+}
+
+/* The type in the low four bits, then SOCK_CLOEXEC and SOCK_NONBLOCK. */
+static void put_socket_type(GString *out, uint64_t value)
+{
+    static const char *const types[] = {
+        [SOCK_STREAM] = "SOCK_STREAM",
+        [SOCK_DGRAM] = "SOCK_DGRAM",
+        [SOCK_RAW] = "SOCK_RAW",
+        [SOCK_RDM] = "SOCK_RDM",
+        [SOCK_SEQPACKET] = "SOCK_SEQPACKET",
+        [SOCK_DCCP] = "SOCK_DCCP",
+        [SOCK_PACKET] = "SOCK_PACKET",
+    };
+    uint64_t type = value & 0xf, flags = value & ~0xfULL;
+    if (type)
+        put_indexed(out, type, NAMES(types), "SOCK_???");
+    else
+        g_string_append_c(out, '0');
+    static const struct strace_flag names[] = {FLAG(SOCK_CLOEXEC), FLAG(SOCK_NONBLOCK)};
+    for (size_t i = 0; i < G_N_ELEMENTS(names); i++) {
+        if (flags & names[i].value) {
+            g_string_append_printf(out, "|%s", names[i].name);
+            flags &= ~names[i].value;
+        }
+    }
+    if (flags)
+        g_string_append_printf(out, "|%#" G_GINT64_MODIFIER "x /* SOCK_??? */", flags);
+}
+
+static const char *const ip_protocols[] = {
+    [IPPROTO_IP] = "IPPROTO_IP",
+    [IPPROTO_ICMP] = "IPPROTO_ICMP",
+    [IPPROTO_IGMP] = "IPPROTO_IGMP",
+    [IPPROTO_IPIP] = "IPPROTO_IPIP",
+    [IPPROTO_TCP] = "IPPROTO_TCP",
+    [IPPROTO_EGP] = "IPPROTO_EGP",
+    [IPPROTO_PUP] = "IPPROTO_PUP",
+    [IPPROTO_UDP] = "IPPROTO_UDP",
+    [IPPROTO_IDP] = "IPPROTO_IDP",
+    [IPPROTO_TP] = "IPPROTO_TP",
+    [IPPROTO_DCCP] = "IPPROTO_DCCP",
+    [IPPROTO_IPV6] = "IPPROTO_IPV6",
+    [IPPROTO_ROUTING] = "IPPROTO_ROUTING",
+    [IPPROTO_FRAGMENT] = "IPPROTO_FRAGMENT",
+    [IPPROTO_RSVP] = "IPPROTO_RSVP",
+    [IPPROTO_GRE] = "IPPROTO_GRE",
+    [IPPROTO_ESP] = "IPPROTO_ESP",
+    [IPPROTO_AH] = "IPPROTO_AH",
+    [IPPROTO_ICMPV6] = "IPPROTO_ICMPV6",
+    [IPPROTO_NONE] = "IPPROTO_NONE",
+    [IPPROTO_DSTOPTS] = "IPPROTO_DSTOPTS",
+    [IPPROTO_MTP] = "IPPROTO_MTP",
+    [94] = "IPPROTO_BEETPH",
+    [IPPROTO_ENCAP] = "IPPROTO_ENCAP",
+    [IPPROTO_PIM] = "IPPROTO_PIM",
+    [IPPROTO_COMP] = "IPPROTO_COMP",
+    [115] = "IPPROTO_L2TP",
+    [IPPROTO_SCTP] = "IPPROTO_SCTP",
+    [IPPROTO_MH] = "IPPROTO_MH",
+    [IPPROTO_UDPLITE] = "IPPROTO_UDPLITE",
+    [IPPROTO_MPLS] = "IPPROTO_MPLS",
+    [143] = "IPPROTO_ETHERNET",
+    [IPPROTO_RAW] = "IPPROTO_RAW",
+    [262] = "IPPROTO_MPTCP",
+};
+
+static const char *const netlink_protocols[] = {
+    "NETLINK_ROUTE",          "NETLINK_UNUSED",     "NETLINK_USERSOCK",
+    "NETLINK_FIREWALL",       "NETLINK_SOCK_DIAG",  "NETLINK_NFLOG",
+    "NETLINK_XFRM",           "NETLINK_SELINUX",    "NETLINK_ISCSI",
+    "NETLINK_AUDIT",          "NETLINK_FIB_LOOKUP", "NETLINK_CONNECTOR",
+    "NETLINK_NETFILTER",      "NETLINK_IP6_FW",     "NETLINK_DNRTMSG",
+    "NETLINK_KOBJECT_UEVENT", "NETLINK_GENERIC",    NULL,
+    "NETLINK_SCSITRANSPORT",  "NETLINK_ECRYPTFS",   "NETLINK_RDMA",
+    "NETLINK_CRYPTO",         "NETLINK_SMC",
+};
+
+/* socket's third argument, which names a protocol of the first's family. */
+static void put_protocol(GString *out, uint64_t family, uint64_t protocol)
+{
+    static const struct strace_flag ethernet[] = {
+        {0x0003, "ETH_P_ALL"}, {0x0800, "ETH_P_IP"}, {0x0806, "ETH_P_ARP"}, {0x86dd, "ETH_P_IPV6"}};
+    switch (family) {
+    case AF_INET:
+    case AF_INET6:
+        put_indexed(out, (uint32_t)protocol, NAMES(ip_protocols), "IPPROTO_???");
+        break;
+    case AF_NETLINK:
+        put_indexed(out, (uint32_t)protocol, NAMES(netlink_protocols), "NETLINK_???");
+        break;
+    case AF_PACKET: {
+        /* In network order: strace shows htons(ETH_P_ALL). */
+        uint16_t host = ntohs((uint16_t)protocol);
+        g_string_append(out, "htons(");
+        size_t i = 0;
+        while (i < G_N_ELEMENTS(ethernet) && ethernet[i].value != host)
+            i++;
+        if (i < G_N_ELEMENTS(ethernet))
+            g_string_append(out, ethernet[i].name);
+        else
+            g_string_append_printf(out, host ? "%#x /* ETH_P_??? */" : "0 /* ETH_P_??? */", host);
+        g_string_append_c(out, ')');
+        break;
+    }
+    default:
+        g_string_append_printf(out, "%d", (int32_t)protocol);
+    }
+}
+
+static void put_message_flags(GString *out, uint64_t flags)
+{
+    static const struct strace_flag names[] = {
+        FLAG(MSG_OOB),          FLAG(MSG_PEEK),
+        FLAG(MSG_DONTROUTE),    FLAG(MSG_CTRUNC),
+        {0x10, "MSG_PROBE"},    FLAG(MSG_TRUNC),
+        FLAG(MSG_DONTWAIT),     FLAG(MSG_EOR),
+        FLAG(MSG_WAITALL),      FLAG(MSG_FIN),
+        FLAG(MSG_SYN),          FLAG(MSG_CONFIRM),
+        FLAG(MSG_RST),          FLAG(MSG_ERRQUEUE),
+        FLAG(MSG_NOSIGNAL),     FLAG(MSG_MORE),
+        FLAG(MSG_WAITFORONE),   {0x20000, "MSG_SENDPAGE_NOTLAST"},
+        FLAG(MSG_BATCH),        {0x80000, "MSG_NO_SHARED_FRAGS"},
+        FLAG(MSG_ZEROCOPY),     FLAG(MSG_FASTOPEN),
+        FLAG(MSG_CMSG_CLOEXEC),
+    };
+    strace_put_flags(out, (uint32_t)flags, names, G_N_ELEMENTS(names), "0");
+}
+
+/* ---- socket options --------------------------------------------------------- */
+
+static const char *const socket_options[] = {
+    NULL,
+    "SO_DEBUG",
+    "SO_REUSEADDR",
+    "SO_TYPE",
+    "SO_ERROR",
+    "SO_DONTROUTE",
+    "SO_BROADCAST",
+    "SO_SNDBUF",
+    "SO_RCVBUF",
+    "SO_KEEPALIVE",
+    "SO_OOBINLINE",
+    "SO_NO_CHECK",
+    "SO_PRIORITY",
+    "SO_LINGER",
+    "SO_BSDCOMPAT",
+    "SO_REUSEPORT",
+    "SO_PASSCRED",
+    "SO_PEERCRED",
+    "SO_RCVLOWAT",
+    "SO_SNDLOWAT",
+    "SO_RCVTIMEO_OLD",
+    "SO_SNDTIMEO_OLD",
+    "SO_SECURITY_AUTHENTICATION",
+    "SO_SECURITY_ENCRYPTION_TRANSPORT",
+    "SO_SECURITY_ENCRYPTION_NETWORK",
+    "SO_BINDTODEVICE",
+    "SO_ATTACH_FILTER",
+    "SO_DETACH_FILTER",
+    "SO_PEERNAME",
+    "SO_TIMESTAMP_OLD",
+    "SO_ACCEPTCONN",
+    "SO_PEERSEC",
+    "SO_SNDBUFFORCE",
+    "SO_RCVBUFFORCE",
+    "SO_PASSSEC",
+    "SO_TIMESTAMPNS_OLD",
+    "SO_MARK",
+    "SO_TIMESTAMPING_OLD",
+    "SO_PROTOCOL",
+    "SO_DOMAIN",
+    "SO_RXQ_OVFL",
+    "SO_WIFI_STATUS",
+    "SO_PEEK_OFF",
+    "SO_NOFCS",
+    "SO_LOCK_FILTER",
+    "SO_SELECT_ERR_QUEUE",
+    "SO_BUSY_POLL",
+    "SO_MAX_PACING_RATE",
+    "SO_BPF_EXTENSIONS",
+    "SO_INCOMING_CPU",
+    "SO_ATTACH_BPF",
+    "SO_ATTACH_REUSEPORT_CBPF",
+    "SO_ATTACH_REUSEPORT_EBPF",
+    "SO_CNX_ADVICE",
+    NULL,
+    "SO_MEMINFO",
+    "SO_INCOMING_NAPI_ID",
+    "SO_COOKIE",
+    NULL,
+    "SO_PEERGROUPS",
+    "SO_ZEROCOPY",
+    "SO_TXTIME",
+    "SO_BINDTOIFINDEX",
+    "SO_TIMESTAMP_NEW",
+    "SO_TIMESTAMPNS_NEW",
+    "SO_TIMESTAMPING_NEW",
+    "SO_RCVTIMEO_NEW",
+    "SO_SNDTIMEO_NEW",
+    "SO_DETACH_REUSEPORT_BPF",
+    "SO_PREFER_BUSY_POLL",
+    "SO_BUSY_POLL_BUDGET",
+};
+
+static const char *const tcp_options[] = {
+    NULL,
+    "TCP_NODELAY",
+    "TCP_MAXSEG",
+    "TCP_CORK",
+    "TCP_KEEPIDLE",
+    "TCP_KEEPINTVL",
+    "TCP_KEEPCNT",
+    "TCP_SYNCNT",
+    "TCP_LINGER2",
+    "TCP_DEFER_ACCEPT",
+    "TCP_WINDOW_CLAMP",
+    "TCP_INFO",
+    "TCP_QUICKACK",
+    "TCP_CONGESTION",
+    "TCP_MD5SIG",
+    "TCP_COOKIE_TRANSACTIONS",
+    "TCP_THIN_LINEAR_TIMEOUTS",
+    "TCP_THIN_DUPACK",
+    "TCP_USER_TIMEOUT",
+    "TCP_REPAIR",
+    "TCP_REPAIR_QUEUE",
+    "TCP_QUEUE_SEQ",
+    "TCP_REPAIR_OPTIONS",
+    "TCP_FASTOPEN",
+    "TCP_TIMESTAMP",
+    "TCP_NOTSENT_LOWAT",
+    "TCP_CC_INFO",
+    "TCP_SAVE_SYN",
+    "TCP_SAVED_SYN",
+    "TCP_REPAIR_WINDOW",
+    "TCP_FASTOPEN_CONNECT",
+    "TCP_ULP",
+    "TCP_MD5SIG_EXT",
+    "TCP_FASTOPEN_KEY",
+    "TCP_FASTOPEN_NO_COOKIE",
+    "TCP_ZEROCOPY_RECEIVE",
+    "TCP_INQ",
+    "TCP_TX_DELAY",
+};
+
+/* The protocol-independent multicast options, at IP's and IPv6's levels. */
+#define MCAST_OPTIONS                                                                              \
+    "MCAST_JOIN_GROUP", "MCAST_BLOCK_SOURCE", "MCAST_UNBLOCK_SOURCE", "MCAST_LEAVE_GROUP",         \
+        "MCAST_JOIN_SOURCE_GROUP", "MCAST_LEAVE_SOURCE_GROUP", "MCAST_MSFILTER"
+
+static const char *const ip_options[] = {
+    [1] = "IP_TOS",
+    "IP_TTL",
+    "IP_HDRINCL",
+    "IP_OPTIONS",
+    "IP_ROUTER_ALERT",
+    "IP_RECVOPTS",
+    "IP_RETOPTS",
+    "IP_PKTINFO",
+    "IP_PKTOPTIONS",
+    "IP_MTU_DISCOVER",
+    "IP_RECVERR",
+    "IP_RECVTTL",
+    "IP_RECVTOS",
+    "IP_MTU",
+    "IP_FREEBIND",
+    "IP_IPSEC_POLICY",
+    "IP_XFRM_POLICY",
+    "IP_PASSSEC",
+    "IP_TRANSPARENT",
+    "IP_ORIGDSTADDR",
+    "IP_MINTTL",
+    "IP_NODEFRAG",
+    "IP_CHECKSUM",
+    "IP_BIND_ADDRESS_NO_PORT",
+    "IP_RECVFRAGSIZE",
+    "IP_RECVERR_RFC4884",
+    [32] = "IP_MULTICAST_IF",
+    "IP_MULTICAST_TTL",
+    "IP_MULTICAST_LOOP",
+    "IP_ADD_MEMBERSHIP",
+    "IP_DROP_MEMBERSHIP",
+    "IP_UNBLOCK_SOURCE",
+    "IP_BLOCK_SOURCE",
+    "IP_ADD_SOURCE_MEMBERSHIP",
+    "IP_DROP_SOURCE_MEMBERSHIP",
+    "IP_MSFILTER",
+    MCAST_OPTIONS,
+    "IP_MULTICAST_ALL",
+    "IP_UNICAST_IF",
+};
+
+static const char *const ipv6_options[] = {
+    [1] = "IPV6_ADDRFORM",
+    "IPV6_2292PKTINFO",
+    "IPV6_2292HOPOPTS",
+    "IPV6_2292DSTOPTS",
+    "IPV6_2292RTHDR",
+    "IPV6_2292PKTOPTIONS",
+    "IPV6_CHECKSUM",
+    "IPV6_2292HOPLIMIT",
+    "IPV6_NEXTHOP",
+    "IPV6_AUTHHDR",
+    "IPV6_FLOWINFO",
+    [16] = "IPV6_UNICAST_HOPS",
+    "IPV6_MULTICAST_IF",
+    "IPV6_MULTICAST_HOPS",
+    "IPV6_MULTICAST_LOOP",
+    "IPV6_ADD_MEMBERSHIP",
+    "IPV6_DROP_MEMBERSHIP",
+    "IPV6_ROUTER_ALERT",
+    "IPV6_MTU_DISCOVER",
+    "IPV6_MTU",
+    "IPV6_RECVERR",
+    "IPV6_V6ONLY",
+    "IPV6_JOIN_ANYCAST",
+    "IPV6_LEAVE_ANYCAST",
+    "IPV6_MULTICAST_ALL",
+    "IPV6_ROUTER_ALERT_ISOLATE",
+    "IPV6_RECVERR_RFC4884",
+    "IPV6_FLOWLABEL_MGR",
+    "IPV6_FLOWINFO_SEND",
+    "IPV6_IPSEC_POLICY",
+    "IPV6_XFRM_POLICY",
+    "IPV6_HDRINCL",
+    [42] = MCAST_OPTIONS,
+    "IPV6_RECVPKTINFO",
+    "IPV6_PKTINFO",
+    "IPV6_RECVHOPLIMIT",
+    "IPV6_HOPLIMIT",
+    "IPV6_RECVHOPOPTS",
+    "IPV6_HOPOPTS",
+    "IPV6_RTHDRDSTOPTS",
+    "IPV6_RECVRTHDR",
+    "IPV6_RTHDR",
+    "IPV6_RECVDSTOPTS",
+    "IPV6_DSTOPTS",
+    "IPV6_RECVPATHMTU",
+    "IPV6_PATHMTU",
+    "IPV6_DONTFRAG",
+    "IPV6_USE_MIN_MTU",
+    "IP6T_SO_SET_REPLACE",
+    "IP6T_SO_SET_ADD_COUNTERS",
+    "IPV6_RECVTCLASS",
+    "IPV6_TCLASS",
+    [70] = "IPV6_AUTOFLOWLABEL",
+    [72] = "IPV6_ADDR_PREFERENCES",
+    "IPV6_MINHOPCOUNT",
+    "IPV6_ORIGDSTADDR",
+    "IPV6_TRANSPARENT",
+    "IPV6_UNICAST_IF",
+    "IPV6_RECVFRAGSIZE",
+    "IPV6_FREEBIND",
+};
+
+static void put_level(GString *out, uint64_t level)
+{
+    static const struct strace_flag levels[] = {
+        {0, "SOL_IP"},       {SOL_SOCKET, "SOL_SOCKET"}, {6, "SOL_TCP"},       {17, "SOL_UDP"},
+        {41, "SOL_IPV6"},    {58, "SOL_ICMPV6"},         {136, "SOL_UDPLITE"}, {255, "SOL_RAW"},
+        {263, "SOL_PACKET"}, {270, "SOL_NETLINK"},
+    };
+    for (size_t i = 0; i < G_N_ELEMENTS(levels); i++) {
+        if (levels[i].value == (uint32_t)level) {
+            g_string_append(out, levels[i].name);
+            return;
+        }
+    }
+    /* Sic: strace's unknown level has two question marks. */
+    put_indexed(out, (uint32_t)level, NULL, 0, "SOL_??");
+}
+
+/* An option's name, from the table of its level; a number at other levels. */
+static void put_option_name(GString *out, uint64_t level, uint64_t name)
+{
+    uint32_t value = (uint32_t)name;
+    switch ((uint32_t)level) {
+    case SOL_SOCKET:
+        put_indexed(out, value, NAMES(socket_options), "SO_???");
+        break;
+    case 6:
+        put_indexed(out, value, NAMES(tcp_options), "TCP_???");
+        break;
+    case 0:
+        put_indexed(out, value, NAMES(ip_options), "IP_???");
+        break;
+    case 41:
+        put_indexed(out, value, NAMES(ipv6_options), "IPV6_???");
+        break;
+    case 17:
+        g_string_append_printf(out, value == 1 ? "UDP_CORK" : "%u", value);
+        break;
+    default:
+        g_string_append_printf(out, "%d", (int32_t)value);
+    }
+}
+
+/* The few options whose value strace shows as a structure; 0 for the
+ * others, which it shows as an int when there is room for one. */
+enum option_shape { OPTION_INT, OPTION_LINGER, OPTION_PEERCRED };
+
+static enum option_shape option_shape(const uint64_t *args)
+{
+    if ((uint32_t)args[1] != SOL_SOCKET)
+        return OPTION_INT;
+    if ((uint32_t)args[2] == SO_LINGER)
+        return OPTION_LINGER;
+    return (uint32_t)args[2] == SO_PEERCRED ? OPTION_PEERCRED : OPTION_INT;
+}
+
+/* An option's value of length bytes at address by its shape; false when
+ * the shape does not fit the length (the caller prints it otherwise). */
+static bool put_option_shaped(struct linux_process *process, GString *out, uint64_t address,
+                              uint64_t length, enum option_shape shape)
+{
+    int32_t value[3];
+    size_t size = shape == OPTION_PEERCRED ? 12 : shape == OPTION_LINGER ? 8 : 4;
+    if (length < size)
+        return false;
+    if (linux_copy_in(process, address, value, size) != 0) {
+        strace_put_pointer(out, address);
+        return true;
+    }
+    if (shape == OPTION_LINGER)
+        g_string_append_printf(out, "{l_onoff=%d, l_linger=%d}", value[0], value[1]);
+    else if (shape == OPTION_PEERCRED)
+        g_string_append_printf(out, "{pid=%d, uid=%d, gid=%d}", value[0], value[1], value[2]);
+    else
+        g_string_append_printf(out, "[%d]", value[0]);
+    return true;
+}
+
+/* setsockopt's value: strace reads an int from any length that holds one. */
+static void put_option_in(struct linux_process *process, GString *out, const uint64_t *args)
+{
+    uint64_t address = args[3], length = (uint32_t)args[4];
+    if (address == 0) {
+        g_string_append(out, "NULL");
+        return;
+    }
+    enum option_shape shape = option_shape(args);
+    if (!put_option_shaped(process, out, address, length, shape) &&
+        !(shape != OPTION_INT && put_option_shaped(process, out, address, length, OPTION_INT)))
+        strace_put_pointer(out, address);
+}
+
+/* getsockopt's value, of the length the kernel wrote back: an int when it
+ * is one, bytes in hex when shorter, a string when longer. */
+static void put_option_out(struct linux_process *process, GString *out, const uint64_t *args,
+                           bool failed)
+{
+    uint64_t address = args[3];
+    uint32_t length;
+    if (failed || address == 0 || linux_copy_in(process, args[4], &length, sizeof(length)) != 0) {
+        strace_put_pointer(out, address);
+        return;
+    }
+    enum option_shape shape = option_shape(args);
+    if (shape != OPTION_INT && put_option_shaped(process, out, address, length, shape))
+        return;
+    if (length == 4 && put_option_shaped(process, out, address, length, OPTION_INT))
+        return;
+    strace_put_buffer(process, out, address, length, length < 4);
+}
+
+/* ---- addresses -------------------------------------------------------------- */
+
+/* struct sockaddr of length bytes at address, by its family. */
+static void put_sockaddr(struct linux_process *process, GString *out, uint64_t address,
+                         uint64_t length)
+{
+    uint8_t bytes[sizeof(struct sockaddr_storage)];
+    size_t size = length < sizeof(bytes) ? (size_t)length : sizeof(bytes);
+    if (address == 0) {
+        g_string_append(out, "NULL");
+        return;
+    }
+    if (size < 2 || linux_copy_in(process, address, bytes, size) != 0) {
+        strace_put_pointer(out, address);
+        return;
+    }
+    uint16_t family;
+    memcpy(&family, bytes, sizeof(family));
+    g_string_append(out, "{sa_family=");
+    put_family(out, family);
+    if (family == AF_UNIX && size > 2) {
+        /* sun_path: a path up to its NUL, or an abstract name (a NUL
+         * first) whose every byte counts, shown after an '@'. */
+        const uint8_t *path = bytes + 2;
+        size_t path_length = size - 2;
+        g_string_append(out, ", sun_path=");
+        if (path[0] == 0) {
+            g_string_append_c(out, '@');
+            strace_put_string_bytes(out, path + 1, path_length - 1, false, false);
+        } else {
+            strace_put_string_bytes(out, path, strnlen((const char *)path, path_length), false,
+                                    false);
+        }
+    } else if (family == AF_INET && size >= sizeof(struct sockaddr_in)) {
+        struct sockaddr_in in;
+        char text[INET_ADDRSTRLEN];
+        memcpy(&in, bytes, sizeof(in));
+        g_string_append_printf(out, ", sin_port=htons(%u), sin_addr=inet_addr(\"%s\")",
+                               ntohs(in.sin_port),
+                               inet_ntop(AF_INET, &in.sin_addr, text, sizeof(text)));
+    } else if (family == AF_INET6 && size >= sizeof(struct sockaddr_in6)) {
+        struct sockaddr_in6 in6;
+        char text[INET6_ADDRSTRLEN], interface[IF_NAMESIZE];
+        memcpy(&in6, bytes, sizeof(in6));
+        g_string_append_printf(out,
+                               ", sin6_port=htons(%u), sin6_flowinfo=htonl(%u), "
+                               "inet_pton(AF_INET6, \"%s\", &sin6_addr), sin6_scope_id=",
+                               ntohs(in6.sin6_port), ntohl(in6.sin6_flowinfo),
+                               inet_ntop(AF_INET6, &in6.sin6_addr, text, sizeof(text)));
+        /* The program's sockets are the host's: so are its interfaces. */
+        if (in6.sin6_scope_id && if_indextoname(in6.sin6_scope_id, interface))
+            g_string_append_printf(out, "if_nametoindex(\"%s\")", interface);
+        else
+            g_string_append_printf(out, "%u", in6.sin6_scope_id);
+    } else if (family == AF_NETLINK && size >= sizeof(struct sockaddr_nl)) {
+        struct sockaddr_nl nl;
+        memcpy(&nl, bytes, sizeof(nl));
+        g_string_append_printf(out, ", nl_pid=%u, nl_groups=%08x", nl.nl_pid, nl.nl_groups);
+    } else if (size > 2) {
+        g_string_append(out, ", sa_data=");
+        strace_put_string_bytes(out, bytes + 2, size - 2, false, false);
+    }
+    g_string_append_c(out, '}');
+}
+
+/* The text strace_net_entry kept for argument index, or NULL. */
+static const char *entry_text(const struct linux_thread *thread, int index)
+{
+    return index >= 0 && index < 6 ? thread->strace_entry[index] : NULL;
+}
+
+/* A socklen_t (or any u32) at address as text, NULL when unreadable. */
+static char *read_length(struct linux_process *process, uint64_t address)
+{
+    uint32_t length;
+    if (address == 0 || linux_copy_in(process, address, &length, sizeof(length)) != 0)
+        return NULL;
+    return g_strdup_printf("%u", length);
+}
+
+/* A length the call reads and rewrites: [in], or [in => out] when the
+ * kernel changed it; [in] alone when the call failed. */
+static void put_length_update(GString *out, const char *before, const char *after, bool failed)
+{
+    const char *in = before ? before : after;
+    if (failed || !after || strcmp(in, after) == 0)
+        g_string_append_printf(out, "[%s]", in);
+    else
+        g_string_append_printf(out, "[%s => %s]", in, after);
+}
+
+static void put_socklen(struct linux_thread *thread, GString *out, uint64_t address, int index,
+                        bool failed)
+{
+    char *after = read_length(thread->process, address);
+    const char *before = entry_text(thread, index);
+    if (address == 0)
+        g_string_append(out, "NULL");
+    else if (!after && !before)
+        strace_put_pointer(out, address);
+    else
+        put_length_update(out, before, after, failed);
+    g_free(after);
+}
+
+/* An address the call fills in, its length's pointer the next argument. */
+static void put_sockaddr_out(struct linux_thread *thread, GString *out, const uint64_t *args,
+                             int index, bool failed)
+{
+    uint64_t address = args[index];
+    char *after = read_length(thread->process, args[index + 1]);
+    const char *before = entry_text(thread, index + 1);
+    if (address == 0) {
+        g_string_append(out, "NULL");
+    } else if (failed || !after || strcmp(after, "0") == 0) {
+        strace_put_pointer(out, address);
+    } else {
+        /* What the kernel wrote: no more than the room there was. */
+        uint64_t length = strtoull(after, NULL, 10);
+        if (before && strtoull(before, NULL, 10) < length)
+            length = strtoull(before, NULL, 10);
+        put_sockaddr(thread->process, out, address, length);
+    }
+    g_free(after);
+}
+
+/* ---- messages --------------------------------------------------------------- */
+
+/* One control message's data: descriptors, credentials, else nothing. */
+static void put_cmsg_data(GString *out, const uint8_t *data, size_t length, int level, int type)
+{
+    if (level != SOL_SOCKET)
+        return;
+    if (type == SCM_RIGHTS) {
+        g_string_append(out, ", cmsg_data=[");
+        for (size_t i = 0; i + 4 <= length; i += 4) {
+            int32_t fd;
+            memcpy(&fd, data + i, sizeof(fd));
+            g_string_append_printf(out, "%s%d", i ? ", " : "", fd);
+        }
+        g_string_append_c(out, ']');
+    } else if (type == SCM_CREDENTIALS && length >= 12) {
+        int32_t credentials[3];
+        memcpy(credentials, data, sizeof(credentials));
+        g_string_append_printf(out, ", cmsg_data={pid=%d, uid=%d, gid=%d}", credentials[0],
+                               credentials[1], credentials[2]);
+    }
+}
+
+/* msg_control: [{cmsg_len=20, cmsg_level=SOL_SOCKET, cmsg_type=SCM_RIGHTS, ...}]. */
+static void put_control(struct linux_process *process, GString *out, uint64_t address,
+                        uint64_t length)
+{
+    static const char *const socket_types[] = {NULL, "SCM_RIGHTS", "SCM_CREDENTIALS"};
+    size_t size = length < 65536 ? (size_t)length : 65536;
+    g_autofree uint8_t *control = g_malloc(size ? size : 1);
+    if (linux_copy_in(process, address, control, size) != 0) {
+        strace_put_pointer(out, address);
+        return;
+    }
+    g_string_append_c(out, '[');
+    size_t offset = 0;
+    while (offset + sizeof(struct cmsghdr) <= size) {
+        struct cmsghdr header;
+        memcpy(&header, control + offset, sizeof(header));
+        g_string_append_printf(out,
+                               "%s{cmsg_len=%" G_GUINT64_FORMAT ", cmsg_level=", offset ? ", " : "",
+                               (uint64_t)header.cmsg_len);
+        put_level(out, (uint32_t)header.cmsg_level);
+        g_string_append(out, ", cmsg_type=");
+        if (header.cmsg_level == SOL_SOCKET)
+            put_indexed(out, (uint32_t)header.cmsg_type, NAMES(socket_types), "SCM_???");
+        else
+            g_string_append_printf(out, "%#x", (uint32_t)header.cmsg_type);
+        size_t end = header.cmsg_len < size - offset ? offset + header.cmsg_len : size;
+        if (header.cmsg_len >= sizeof(header))
+            put_cmsg_data(out, control + offset + sizeof(header), end - offset - sizeof(header),
+                          header.cmsg_level, header.cmsg_type);
+        g_string_append_c(out, '}');
+        if (header.cmsg_len < sizeof(header))
+            break;
+        offset += (header.cmsg_len + 7) & ~(size_t)7;
+    }
+    g_string_append_c(out, ']');
+}
+
+/* struct msghdr: sendmsg's (output false) as it went, recvmsg's as filled. */
+static void put_msghdr(struct linux_thread *thread, GString *out, uint64_t address, int index,
+                       long result, bool output)
+{
+    struct linux_process *process = thread->process;
+    struct guest_msghdr header;
+    bool failed = result < 0 && result > -4096;
+    if (linux_copy_in(process, address, &header, sizeof(header)) != 0) {
+        strace_put_pointer(out, address);
+        return;
+    }
+    g_autofree char *after = g_strdup_printf("%u", header.namelen);
+    const char *before = output ? entry_text(thread, index) : NULL;
+    if (output && failed) {
+        /* strace shows only what the call would have been told. */
+        g_string_append_printf(out, "{msg_namelen=%s}", before ? before : after);
+        return;
+    }
+    g_string_append(out, "{msg_name=");
+    put_sockaddr(process, out, header.name, header.namelen);
+    g_string_append(out, ", msg_namelen=");
+    if (before && strcmp(before, after) != 0)
+        g_string_append_printf(out, "%s => ", before);
+    g_string_append_printf(out, "%s, msg_iov=", after);
+    strace_put_iovec(process, out, header.iov, header.iovlen, result, output);
+    g_string_append_printf(out, ", msg_iovlen=%" G_GUINT64_FORMAT, header.iovlen);
+    if (header.control && header.controllen) {
+        g_string_append(out, ", msg_control=");
+        put_control(process, out, header.control, header.controllen);
+    }
+    g_string_append_printf(out,
+                           ", msg_controllen=%" G_GUINT64_FORMAT ", msg_flags=", header.controllen);
+    put_message_flags(out, (uint32_t)header.flags);
+    g_string_append_c(out, '}');
+}
+
+/* ---- polling ---------------------------------------------------------------- */
+
+/* count elements of size bytes at address, copied to a new buffer; NULL
+ * (having printed what strace does) when there are too many to show or
+ * they cannot be read. */
+static void *copy_array(struct linux_process *process, GString *out, uint64_t address,
+                        uint64_t count, size_t size)
+{
+    if (count > STRACE_ARRAY_LIMIT) {
+        strace_put_pointer(out, address);
+        return NULL;
+    }
+    void *array = g_malloc(count ? count * size : 1);
+    if (!strace_copy_in(process, out, address, array, count * size)) {
+        g_free(array);
+        return NULL;
+    }
+    return array;
+}
+
+static void put_poll_events(GString *out, uint64_t events)
+{
+    static const struct strace_flag names[] = {
+        FLAG(POLLIN),     FLAG(POLLPRI),    FLAG(POLLOUT),    FLAG(POLLERR),
+        FLAG(POLLHUP),    FLAG(POLLNVAL),   FLAG(POLLRDNORM), FLAG(POLLRDBAND),
+        FLAG(POLLWRNORM), FLAG(POLLWRBAND), FLAG(POLLMSG),    {0x1000, "POLLREMOVE"},
+        FLAG(POLLRDHUP),
+    };
+    strace_put_flags(out, (uint16_t)events, names, G_N_ELEMENTS(names), "0");
+}
+
+/* pollfds: as they went in ([{fd=3, events=POLLIN}]), or the ones that
+ * came back with revents ([{fd=3, revents=POLLIN}]). */
+static void put_pollfds(struct linux_process *process, GString *out, uint64_t address,
+                        uint64_t count, bool returned)
+{
+    struct pollfd *fds = copy_array(process, out, address, count, sizeof(*fds));
+    if (!fds)
+        return;
+    g_string_append_c(out, '[');
+    bool first = true;
+    for (uint64_t i = 0; i < count; i++) {
+        if (returned && !fds[i].revents)
+            continue;
+        g_string_append_printf(out, "%s{fd=%d", first ? "" : ", ", fds[i].fd);
+        first = false;
+        if (returned) {
+            g_string_append(out, ", revents=");
+            put_poll_events(out, (uint16_t)fds[i].revents);
+        } else if (fds[i].fd >= 0) {
+            g_string_append(out, ", events=");
+            put_poll_events(out, (uint16_t)fds[i].events);
+        }
+        g_string_append_c(out, '}');
+    }
+    g_string_append_c(out, ']');
+    g_free(fds);
+}
+
+/* The bits below nfds of the fd_set at address: [3 4]. */
+static void put_fd_set(struct linux_process *process, GString *out, uint64_t address, int nfds)
+{
+    if (address == 0) {
+        g_string_append(out, "NULL");
+        return;
+    }
+    /* No more than Linux's fd limit can hold. */
+    int bits = nfds < 0 ? 0 : nfds > 1048576 ? 1048576 : nfds;
+    size_t size = ((size_t)bits + 63) / 64 * 8;
+    g_autofree uint64_t *set = g_malloc0(size ? size : 8);
+    if (linux_copy_in(process, address, set, size) != 0) {
+        strace_put_pointer(out, address);
+        return;
+    }
+    g_string_append_c(out, '[');
+    bool first = true;
+    for (int fd = 0; fd < bits; fd++) {
+        if (!(set[fd / 64] >> (fd % 64) & 1))
+            continue;
+        g_string_append_printf(out, "%s%d", first ? "" : " ", fd);
+        first = false;
+    }
+    g_string_append_c(out, ']');
+}
+
+static void put_timeval(struct linux_process *process, GString *out, uint64_t address)
+{
+    int64_t value[2];
+    if (strace_copy_in(process, out, address, value, sizeof(value)))
+        g_string_append_printf(out, "{tv_sec=%" G_GINT64_FORMAT ", tv_usec=%" G_GINT64_FORMAT "}",
+                               value[0], value[1]);
+}
+
+/* pselect6's last argument: a sigset's address and its size. */
+static void put_pselect_mask(struct linux_process *process, GString *out, uint64_t address)
+{
+    uint64_t mask[2];
+    if (!strace_copy_in(process, out, address, mask, sizeof(mask)))
+        return;
+    g_string_append(out, "{sigmask=");
+    strace_put_sigset(process, out, mask[0]);
+    g_string_append_printf(out, ", sigsetsize=%" G_GUINT64_FORMAT "}", mask[1]);
+}
+
+static void put_epoll_events(GString *out, uint64_t events)
+{
+    static const struct strace_flag names[] = {
+        FLAG(EPOLLIN),        FLAG(EPOLLPRI),      FLAG(EPOLLOUT),     FLAG(EPOLLERR),
+        FLAG(EPOLLHUP),       {0x20, "EPOLLNVAL"}, FLAG(EPOLLRDNORM),  FLAG(EPOLLRDBAND),
+        FLAG(EPOLLWRNORM),    FLAG(EPOLLWRBAND),   FLAG(EPOLLMSG),     FLAG(EPOLLRDHUP),
+        FLAG(EPOLLEXCLUSIVE), FLAG(EPOLLWAKEUP),   FLAG(EPOLLONESHOT), {1U << 31, "EPOLLET"},
+    };
+    strace_put_flags(out, (uint32_t)events, names, G_N_ELEMENTS(names), "0");
+}
+
+/* count packed struct epoll_events (12 bytes each on x86-64) at address. */
+static void put_epoll_array(struct linux_process *process, GString *out, uint64_t address,
+                            uint64_t count, bool array)
+{
+    uint8_t *events = copy_array(process, out, address, count, 12);
+    if (!events)
+        return;
+    if (array)
+        g_string_append_c(out, '[');
+    for (uint64_t i = 0; i < count; i++) {
+        uint32_t flags;
+        uint64_t data;
+        memcpy(&flags, events + i * 12, sizeof(flags));
+        memcpy(&data, events + i * 12 + 4, sizeof(data));
+        g_string_append_printf(out, "%s{events=", i ? ", " : "");
+        put_epoll_events(out, flags);
+        g_string_append_printf(out, ", data={u32=%u, u64=%" G_GUINT64_FORMAT "}}", (uint32_t)data,
+                               data);
+    }
+    if (array)
+        g_string_append_c(out, ']');
+    g_free(events);
+}
+
+/* ---- descriptors ------------------------------------------------------------ */
+
+static void put_itimerspec(struct linux_process *process, GString *out, uint64_t address)
+{
+    int64_t value[4];
+    if (strace_copy_in(process, out, address, value, sizeof(value)))
+        g_string_append_printf(out,
+                               "{it_interval={tv_sec=%" G_GINT64_FORMAT
+                               ", tv_nsec=%" G_GINT64_FORMAT "}, it_value={tv_sec=%" G_GINT64_FORMAT
+                               ", tv_nsec=%" G_GINT64_FORMAT "}}",
+                               value[0], value[1], value[2], value[3]);
+}
+
+/* pipe's and socketpair's two new fds. */
+static void put_fd_pair(struct linux_process *process, GString *out, uint64_t address, bool failed)
+{
+    int32_t fds[2];
+    if (failed || linux_copy_in(process, address, fds, sizeof(fds)) != 0)
+        strace_put_pointer(out, address);
+    else
+        g_string_append_printf(out, "[%d, %d]", fds[0], fds[1]);
+}
+
+static char *read_offset(struct linux_process *process, uint64_t address)
+{
+    int64_t offset;
+    if (address == 0 || linux_copy_in(process, address, &offset, sizeof(offset)) != 0)
+        return NULL;
+    return g_strdup_printf("[%" G_GINT64_FORMAT "]", offset);
+}
+
+/* sendfile's offset: [2] => [10] after the call moved it. */
+static void put_offset(struct linux_thread *thread, GString *out, uint64_t address, int index,
+                       bool failed)
+{
+    g_autofree char *after = read_offset(thread->process, address);
+    const char *before = entry_text(thread, index);
+    if (address == 0)
+        g_string_append(out, "NULL");
+    else if (!before && !after)
+        strace_put_pointer(out, address);
+    else if (failed || !before || !after)
+        g_string_append(out, before ? before : after);
+    else
+        g_string_append_printf(out, "%s => %s", before, after);
+}
+
+/* The flags of the calls that make descriptors, each with their names. */
+static void put_fd_flags(GString *out, char letter, uint64_t flags)
+{
+    static const struct strace_flag epoll[] = {FLAG(EPOLL_CLOEXEC)};
+    static const struct strace_flag accept[] = {FLAG(SOCK_CLOEXEC), FLAG(SOCK_NONBLOCK)};
+    static const struct strace_flag pipe[] = {FLAG(O_NONBLOCK), FLAG(O_DIRECT), FLAG(O_CLOEXEC)};
+    static const struct strace_flag eventfd[] = {FLAG(EFD_SEMAPHORE), FLAG(EFD_CLOEXEC),
+                                                 FLAG(EFD_NONBLOCK)};
+    /* strace names timerfd_create's bit 1 as TFD_TIMER_ABSTIME too. */
+    static const struct strace_flag timerfd[] = {FLAG(TFD_TIMER_ABSTIME), FLAG(TFD_CLOEXEC),
+                                                 FLAG(TFD_NONBLOCK)};
+    static const struct strace_flag settime[] = {FLAG(TFD_TIMER_ABSTIME),
+                                                 FLAG(TFD_TIMER_CANCEL_ON_SET)};
+    static const struct {
+        char letter;
+        const struct strace_flag *names;
+        size_t count;
+    } kinds[] = {
+        {'E', NAMES(epoll)},   {'N', NAMES(accept)},  {'O', NAMES(pipe)},
+        {'n', NAMES(eventfd)}, {'w', NAMES(timerfd)}, {'W', NAMES(settime)},
+    };
+    for (size_t i = 0; i < G_N_ELEMENTS(kinds); i++) {
+        if (kinds[i].letter == letter)
+            strace_put_flags(out, (uint32_t)flags, kinds[i].names, kinds[i].count, "0");
+    }
+}
+
+/* ---- the calls -------------------------------------------------------------- */
+
+/* The text of argument index as it is before the call, for the letters
+ * whose value the call rewrites; NULL for the others. */
+static char *entry_of(struct linux_process *process, char letter, const uint64_t *args, int index)
+{
+    uint64_t value = args[index];
+    GString *text;
+    switch (letter) {
+    case 'L':
+        return read_length(process, value);
+    case 'R':
+        return value ? read_length(process, value + offsetof(struct guest_msghdr, namelen)) : NULL;
+    case 'U':
+        return read_offset(process, value);
+    case 'S':
+        text = g_string_new(NULL);
+        put_fd_set(process, text, value, (int32_t)args[0]);
+        return g_string_free(text, FALSE);
+    case 't':
+        text = g_string_new(NULL);
+        strace_put_timespec(process, text, value);
+        return g_string_free(text, FALSE);
+    case 'y':
+        text = g_string_new(NULL);
+        put_timeval(process, text, value);
+        return g_string_free(text, FALSE);
+    default:
+        return NULL;
+    }
+}
+
+void strace_net_entry(struct linux_thread *thread, const struct linux_syscall *call)
+{
+    const struct strace_format *format = strace_net_format_of(call->number);
+    if (!format)
+        return;
+    for (int i = 0; format->args[i] && i < 6; i++) {
+        g_free(thread->strace_entry[i]);
+        thread->strace_entry[i] = entry_of(thread->process, format->args[i], call->args, i);
+    }
+}
+
+/* An argument read at the entry: its text then, else as it is now. */
+static void put_entry_or_now(struct linux_thread *thread, GString *out, char letter,
+                             const uint64_t *args, int index)
+{
+    const char *before = entry_text(thread, index);
+    if (before) {
+        g_string_append(out, before);
+        return;
+    }
+    char *now = entry_of(thread->process, letter, args, index);
+    g_string_append(out, now);
+    g_free(now);
+}
+
+void strace_net_argument(struct linux_thread *thread, GString *out, const char *format,
+                         const uint64_t *args, int index, long result)
+{
+    struct linux_process *process = thread->process;
+    uint64_t value = args[index];
+    bool failed = result < 0 && result > -4096;
+    char letter = format[index];
+    switch (letter) {
+    case 'F':
+        put_family(out, (uint32_t)value);
+        break;
+    case 'T':
+        put_socket_type(out, (uint32_t)value);
+        break;
+    case 'P':
+        put_protocol(out, (uint32_t)args[0], value);
+        break;
+    case 'a':
+        put_sockaddr(process, out, value, (uint32_t)args[index + 1]);
+        break;
+    case 'A':
+        put_sockaddr_out(thread, out, args, index, failed);
+        break;
+    case 'L':
+        put_socklen(thread, out, value, index, failed);
+        break;
+    case 'h': {
+        static const char *const hows[] = {"SHUT_RD", "SHUT_WR", "SHUT_RDWR"};
+        put_indexed(out, (uint32_t)value, NAMES(hows), "SHUT_???");
+        break;
+    }
+    case 'm':
+        put_message_flags(out, value);
+        break;
+    case 'M':
+    case 'R':
+        put_msghdr(thread, out, value, index, result, letter == 'R');
+        break;
+    case 's':
+        put_level(out, value);
+        break;
+    case 'o':
+        put_option_name(out, args[1], value);
+        break;
+    case 'v':
+        put_option_in(process, out, args);
+        break;
+    case 'V':
+        put_option_out(process, out, args, failed);
+        break;
+    case 'q':
+        put_pollfds(process, out, value, args[index + 1], false);
+        break;
+    case 'S':
+    case 't':
+    case 'y':
+        put_entry_or_now(thread, out, letter, args, index);
+        break;
+    case 'Y':
+        put_pselect_mask(process, out, value);
+        break;
+    case 'C': {
+        static const char *const operations[] = {NULL, "EPOLL_CTL_ADD", "EPOLL_CTL_DEL",
+                                                 "EPOLL_CTL_MOD"};
+        put_indexed(out, (uint32_t)value, NAMES(operations), "EPOLL_CTL_???");
+        break;
+    }
+    case 'j':
+        put_epoll_array(process, out, value, 1, false);
+        break;
+    case 'J':
+        if (failed)
+            strace_put_pointer(out, value);
+        else
+            put_epoll_array(process, out, value, result > 0 ? (uint64_t)result : 0, true);
+        break;
+    case 'D':
+        put_fd_pair(process, out, value, failed);
+        break;
+    case 'U':
+        put_offset(thread, out, value, index, failed);
+        break;
+    case 'E':
+    case 'N':
+    case 'O':
+    case 'n':
+    case 'w':
+    case 'W':
+        put_fd_flags(out, letter, value);
+        break;
+    case 'i':
+        put_itimerspec(process, out, value);
+        break;
+    case 'I':
+        if (failed)
+            strace_put_pointer(out, value);
+        else
+            put_itimerspec(process, out, value);
+        break;
+    default:
+        strace_put_argument(process, out, format, args, index, result);
+    }
+}
+
+/* select's ready sets, "in [4], out [1]", with ", " before each. */
+static void put_ready_sets(struct linux_process *process, GString *out, const uint64_t *args)
+{
+    static const char *const names[] = {"in", "out", "except"};
+    for (int i = 0; i < 3; i++) {
+        if (!args[i + 1])
+            continue;
+        GString *set = g_string_new(NULL);
+        put_fd_set(process, set, args[i + 1], (int32_t)args[0]);
+        if (strcmp(set->str, "[]") != 0)
+            g_string_append_printf(out, "%s%s %s", out->len ? ", " : "", names[i], set->str);
+        g_string_free(set, TRUE);
+    }
+}
+
+void strace_net_result_note(struct linux_thread *thread, GString *out, uint64_t number,
+                            const uint64_t *args, long result)
+{
+    struct linux_process *process = thread->process;
+    bool poll = number == SYS_poll || number == SYS_ppoll;
+    bool select = number == SYS_select || number == SYS_pselect6;
+    if (!(poll || select) || result < 0)
+        return;
+    if (result == 0) {
+        g_string_append(out, " (Timeout)");
+        return;
+    }
+    GString *note = g_string_new(NULL);
+    if (poll)
+        put_pollfds(process, note, args[0], args[1], true);
+    else
+        put_ready_sets(process, note, args);
+    /* The time the kernel left of the timeout, written back. */
+    uint64_t timeout = number == SYS_ppoll ? args[2] : select ? args[4] : 0;
+    if (timeout) {
+        g_string_append(note, ", left ");
+        if (number == SYS_select)
+            put_timeval(process, note, timeout);
+        else
+            strace_put_timespec(process, note, timeout);
+    }
+    g_string_append_printf(out, " (%s)", note->str);
+    g_string_free(note, TRUE);
+}
