@@ -10,6 +10,12 @@ strace_normalise() {
         sed -E -e "s|$2|@TMP@|g" -e 's/0x[0-9a-f]{5,}/ADDR/g' -e 's/ +=/ =/'
 }
 
+# The port the kernel picked for a listening socket differs between runs: PORT (a
+# zero port, the one asked for, stays).
+strace_port_normalise() {
+    sed -E 's/(sin_port=htons\()[1-9][0-9]*\)/\1PORT)/g'
+}
+
 have_strace() {
     command -v strace >/dev/null || {
         echo "strace not installed"
@@ -24,10 +30,12 @@ same_trace() {
     return 1
 }
 
+# strace_matches ACCEL DIR LIBC [PROGRAM]: PROGRAM (strace_calls unless given) in a fresh
+# scratch directory, natively under strace and in the VM under --strace.
 strace_matches() {
-    local accel=$1 dir=$2 libc=$3
+    local accel=$1 dir=$2 libc=$3 name=${4:-strace_calls}
     have_strace || return 77
-    local program=tests/programs/build/$libc/strace_calls
+    local program=tests/programs/build/$libc/$name
     mkdir -p "$dir/native" "$dir/vm"
     strace -o "$dir/native.trace" "$program" "$dir/native" >"$dir/native.out" 2>&1
     "$HERMITUX_RUN" --accel="$accel" --strace="$dir/vm.trace" "$program" "$dir/vm" \
@@ -37,8 +45,8 @@ strace_matches() {
         echo "traced run differs from the native one (status $status): $(head -c 200 "$dir/vm.out")"
         return 1
     fi
-    strace_normalise "$dir/native.trace" "$dir/native" >"$dir/native.norm"
-    strace_normalise "$dir/vm.trace" "$dir/vm" >"$dir/vm.norm"
+    strace_normalise "$dir/native.trace" "$dir/native" | strace_port_normalise >"$dir/native.norm"
+    strace_normalise "$dir/vm.trace" "$dir/vm" | strace_port_normalise >"$dir/vm.norm"
     if [ "$(wc -l <"$dir/native.norm")" -lt 20 ]; then
         echo "strace's own trace has too few lines: $(wc -l <"$dir/native.norm")"
         return 1
@@ -65,6 +73,8 @@ strace_fault() {
 
 custom strace/glibc strace_matches glibc
 custom strace/musl strace_matches musl
+custom strace/glibc-net strace_matches glibc strace_net
+custom strace/musl-net strace_matches musl strace_net
 custom strace/fault strace_fault
 
 # `monitor strace on` from gdb starts the trace mid-run; the program runs on unchanged.

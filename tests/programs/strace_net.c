@@ -1,0 +1,238 @@
+/* strace_net: socket, polling and fd-making calls whose arguments strace decodes, between
+ * two marker writes, so that `hermitux-run --strace` can be compared with strace's own
+ * trace of the same run. Everything is local: a socketpair, AF_UNIX sockets on a relative
+ * path inside DIR (its name, and so the lengths strace prints, the same in every run), an
+ * abstract name nobody listens on, and TCP on 127.0.0.1 with a port the kernel picks (the
+ * test masks its number).
+ *   strace_net DIR   (an empty writable directory) */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <stddef.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/select.h>
+#include <sys/sendfile.h>
+#include <sys/socket.h>
+#include <sys/timerfd.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+static void say(const char *text)
+{
+    if (write(1, text, strlen(text)) < 0)
+        _exit(2);
+}
+
+static int failed(const char *what)
+{
+    say(what);
+    say(" failed\n");
+    return 1;
+}
+
+/* A socketpair: data both ways, a descriptor passed in SCM_RIGHTS, shutdown. */
+static int pair_calls(void)
+{
+    int pair[2];
+    char buffer[64];
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) != 0)
+        return failed("socketpair");
+    if (recvfrom(pair[1], buffer, sizeof(buffer), MSG_DONTWAIT, NULL, NULL) != -1)
+        return failed("empty recvfrom");
+    if (sendto(pair[0], "ping", 4, MSG_NOSIGNAL, NULL, 0) != 4 ||
+        recvfrom(pair[1], buffer, sizeof(buffer), 0, NULL, NULL) != 4)
+        return failed("sendto");
+
+    struct iovec out[2] = {{(void *)"fd ", 3}, {(void *)"here", 4}};
+    union {
+        char bytes[CMSG_SPACE(sizeof(int))];
+        struct cmsghdr align;
+    } control;
+    memset(&control, 0, sizeof(control));
+    struct msghdr message = {.msg_iov = out,
+                             .msg_iovlen = 2,
+                             .msg_control = control.bytes,
+                             .msg_controllen = sizeof(control.bytes)};
+    struct cmsghdr *header = CMSG_FIRSTHDR(&message);
+    header->cmsg_level = SOL_SOCKET;
+    header->cmsg_type = SCM_RIGHTS;
+    header->cmsg_len = CMSG_LEN(sizeof(int));
+    int passed = 1;
+    memcpy(CMSG_DATA(header), &passed, sizeof(int));
+    if (sendmsg(pair[0], &message, 0) != 7)
+        return failed("sendmsg");
+    struct iovec in = {buffer, sizeof(buffer)};
+    memset(&control, 0, sizeof(control));
+    message = (struct msghdr){.msg_iov = &in,
+                              .msg_iovlen = 1,
+                              .msg_control = control.bytes,
+                              .msg_controllen = sizeof(control.bytes)};
+    if (recvmsg(pair[1], &message, MSG_CMSG_CLOEXEC) != 7)
+        return failed("recvmsg");
+    memcpy(&passed, CMSG_DATA(CMSG_FIRSTHDR(&message)), sizeof(int));
+    close(passed);
+    /* Without MSG_CMSG_CLOEXEC, msg_flags comes back without it. */
+    in.iov_len = 2;
+    if (send(pair[0], "ok", 2, 0) != 2 || recvmsg(pair[1], &message, 0) != 2)
+        return failed("recvmsg without control");
+
+    /* Ready to read: poll, ppoll, select and epoll all see it. */
+    if (write(pair[0], "x", 1) != 1)
+        return failed("write");
+    struct pollfd polled[2] = {{pair[1], POLLIN, 0}, {pair[0], POLLIN | POLLOUT, 0}};
+    if (poll(polled, 2, 0) != 2)
+        return failed("poll");
+    struct timespec zero = {0, 0};
+    if (ppoll(polled, 1, &zero, NULL) != 1)
+        return failed("ppoll");
+    fd_set readable;
+    FD_ZERO(&readable);
+    FD_SET(pair[1], &readable);
+    FD_SET(pair[0], &readable);
+    if (select(pair[1] + 1, &readable, NULL, NULL, NULL) != 1)
+        return failed("select");
+    int epoll = epoll_create1(EPOLL_CLOEXEC);
+    struct epoll_event event = {.events = EPOLLIN | EPOLLRDHUP, .data.u64 = 0x100000007};
+    if (epoll < 0 || epoll_ctl(epoll, EPOLL_CTL_ADD, pair[1], &event) != 0)
+        return failed("epoll_ctl");
+    struct epoll_event events[4];
+    if (epoll_wait(epoll, events, 4, 0) != 1)
+        return failed("epoll_wait");
+    if (epoll_ctl(epoll, EPOLL_CTL_DEL, pair[1], NULL) != 0 || epoll_wait(epoll, events, 4, 0) != 0)
+        return failed("epoll_ctl del");
+    close(epoll);
+
+    if (shutdown(pair[0], SHUT_WR) != 0 || read(pair[1], buffer, sizeof(buffer)) != 1)
+        return failed("shutdown");
+    close(pair[0]);
+    close(pair[1]);
+    return 0;
+}
+
+/* A listening AF_UNIX socket on a path, a client, accept4, the names; an abstract
+ * name nobody listens on; an IPv6 address the kernel refuses on such a socket. */
+static int unix_calls(void)
+{
+    struct sockaddr_un name = {.sun_family = AF_UNIX, .sun_path = "listener"};
+    int server = socket(AF_UNIX, SOCK_STREAM, 0);
+    if (server < 0 || bind(server, (struct sockaddr *)&name, sizeof(name)) != 0 ||
+        listen(server, 5) != 0)
+        return failed("unix listen");
+    int client = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0);
+    if (client < 0 || connect(client, (struct sockaddr *)&name, sizeof(name)) != 0)
+        return failed("unix connect");
+    struct sockaddr_un peer;
+    socklen_t length = sizeof(peer);
+    int accepted = accept4(server, (struct sockaddr *)&peer, &length, SOCK_CLOEXEC);
+    if (accepted < 0)
+        return failed("accept4");
+    length = sizeof(peer);
+    if (getsockname(server, (struct sockaddr *)&peer, &length) != 0)
+        return failed("getsockname");
+    length = sizeof(peer);
+    if (getpeername(client, (struct sockaddr *)&peer, &length) != 0)
+        return failed("getpeername");
+    length = sizeof(peer);
+    if (getpeername(server, (struct sockaddr *)&peer, &length) != -1)
+        return failed("getpeername of a listener");
+    close(accepted);
+    close(client);
+    close(server);
+    unlink("listener");
+
+    int lonely = socket(AF_UNIX, SOCK_DGRAM, 0);
+    struct sockaddr_un abstract = {.sun_family = AF_UNIX};
+    memcpy(abstract.sun_path, "\0hermitux-strace-none", 21);
+    if (lonely < 0 || connect(lonely, (struct sockaddr *)&abstract,
+                              offsetof(struct sockaddr_un, sun_path) + 21) != -1)
+        return failed("abstract connect");
+    struct sockaddr_in6 six = {.sin6_family = AF_INET6, .sin6_port = htons(8080)};
+    six.sin6_addr = in6addr_loopback;
+    if (bind(lonely, (struct sockaddr *)&six, sizeof(six)) != -1)
+        return failed("inet6 bind");
+    close(lonely);
+    return 0;
+}
+
+/* TCP on the loopback: socket options, a port the kernel picks, connect, accept. */
+static int inet_calls(void)
+{
+    int server = socket(AF_INET, SOCK_STREAM, IPPROTO_TCP);
+    int one = 1, value = 0;
+    socklen_t length = sizeof(value);
+    if (server < 0 || setsockopt(server, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0 ||
+        getsockopt(server, SOL_SOCKET, SO_REUSEADDR, &value, &length) != 0 || value != 1)
+        return failed("socket options");
+    struct sockaddr_in address = {.sin_family = AF_INET, .sin_port = 0};
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t size = sizeof(address);
+    if (bind(server, (struct sockaddr *)&address, sizeof(address)) != 0 || listen(server, 1) != 0 ||
+        getsockname(server, (struct sockaddr *)&address, &size) != 0)
+        return failed("inet listen");
+    int client = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (client < 0 || setsockopt(client, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) != 0 ||
+        connect(client, (struct sockaddr *)&address, sizeof(address)) != 0)
+        return failed("inet connect");
+    int accepted = accept(server, NULL, NULL);
+    if (accepted < 0 || send(client, "hello", 5, 0) != 5)
+        return failed("accept");
+    char buffer[16];
+    struct sockaddr_in from;
+    socklen_t from_length = sizeof(from);
+    if (recvfrom(accepted, buffer, 5, MSG_WAITALL, (struct sockaddr *)&from, &from_length) != 5)
+        return failed("recvfrom");
+    close(accepted);
+    close(client);
+    close(server);
+    return 0;
+}
+
+/* sendfile from a file into a pipe, eventfd, dup3, a timerfd. */
+static int fd_calls(void)
+{
+    int file = open("data", O_RDWR | O_CREAT | O_TRUNC, 0600);
+    if (file < 0 || write(file, "0123456789", 10) != 10)
+        return failed("data");
+    int pipe_fds[2];
+    if (pipe2(pipe_fds, O_CLOEXEC | O_NONBLOCK) != 0)
+        return failed("pipe2");
+    off_t offset = 2;
+    if (sendfile(pipe_fds[1], file, &offset, 100) != 8 || offset != 10)
+        return failed("sendfile");
+    if (lseek(file, 4, SEEK_SET) != 4 || sendfile(pipe_fds[1], file, NULL, 3) != 3)
+        return failed("sendfile without offset");
+    char buffer[16];
+    if (read(pipe_fds[0], buffer, sizeof(buffer)) != 11)
+        return failed("pipe read");
+    int event = eventfd(3, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (event < 0 || dup3(event, 20, O_CLOEXEC) != 20)
+        return failed("eventfd");
+    close(20);
+    close(event);
+    int timer = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+    struct itimerspec later = {{0, 0}, {100, 5000}};
+    if (timer < 0 || timerfd_settime(timer, 0, &later, NULL) != 0)
+        return failed("timerfd");
+    close(timer);
+    close(pipe_fds[0]);
+    close(pipe_fds[1]);
+    close(file);
+    unlink("data");
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc != 2 || chdir(argv[1]) != 0)
+        return 1;
+    say("BEGIN\n");
+    if (pair_calls() || unix_calls() || inet_calls() || fd_calls())
+        return 1;
+    say("END\n");
+    return 0;
+}
