@@ -771,7 +771,9 @@ static void put_control(struct linux_process *process, GString *out, uint64_t ad
             put_cmsg_data(out, control + offset + sizeof(header), end - offset - sizeof(header),
                           header.cmsg_level, header.cmsg_type);
         g_string_append_c(out, '}');
-        if (header.cmsg_len < sizeof(header))
+        /* A length that runs past the buffer ends it (one near 2^64 once
+         * wrapped the step to 0: the line grew until memory ran out). */
+        if (header.cmsg_len < sizeof(header) || header.cmsg_len > size - offset)
             break;
         offset += (header.cmsg_len + 7) & ~(size_t)7;
     }
