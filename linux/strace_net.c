@@ -546,10 +546,8 @@ static bool put_option_shaped(struct linux_process *process, GString *out, uint6
     size_t size = shape == OPTION_PEERCRED ? 12 : shape == OPTION_LINGER ? 8 : 4;
     if (length < size)
         return false;
-    if (linux_copy_in(process, address, value, size) != 0) {
-        strace_put_pointer(out, address);
+    if (!strace_copy_in(process, out, address, value, size))
         return true;
-    }
     if (shape == OPTION_LINGER)
         g_string_append_printf(out, "{l_onoff=%d, l_linger=%d}", value[0], value[1]);
     else if (shape == OPTION_PEERCRED)
@@ -748,10 +746,8 @@ static void put_control(struct linux_process *process, GString *out, uint64_t ad
     static const char *const socket_types[] = {NULL, "SCM_RIGHTS", "SCM_CREDENTIALS"};
     size_t size = length < 65536 ? (size_t)length : 65536;
     g_autofree uint8_t *control = g_malloc(size ? size : 1);
-    if (linux_copy_in(process, address, control, size) != 0) {
-        strace_put_pointer(out, address);
+    if (!strace_copy_in(process, out, address, control, size))
         return;
-    }
     g_string_append_c(out, '[');
     size_t offset = 0;
     while (offset + sizeof(struct cmsghdr) <= size) {
@@ -787,10 +783,8 @@ static void put_msghdr(struct linux_thread *thread, GString *out, uint64_t addre
     struct linux_process *process = thread->process;
     struct guest_msghdr header;
     bool failed = result < 0 && result > -4096;
-    if (linux_copy_in(process, address, &header, sizeof(header)) != 0) {
-        strace_put_pointer(out, address);
+    if (!strace_copy_in(process, out, address, &header, sizeof(header)))
         return;
-    }
     g_autofree char *after = g_strdup_printf("%u", header.namelen);
     const char *before = output ? entry_text(thread, index) : NULL;
     if (output && failed) {
@@ -878,18 +872,12 @@ static void put_pollfds(struct linux_process *process, GString *out, uint64_t ad
 /* The bits below nfds of the fd_set at address: [3 4]. */
 static void put_fd_set(struct linux_process *process, GString *out, uint64_t address, int nfds)
 {
-    if (address == 0) {
-        g_string_append(out, "NULL");
-        return;
-    }
     /* No more than Linux's fd limit can hold. */
     int bits = nfds < 0 ? 0 : nfds > 1048576 ? 1048576 : nfds;
     size_t size = ((size_t)bits + 63) / 64 * 8;
     g_autofree uint64_t *set = g_malloc0(size ? size : 8);
-    if (linux_copy_in(process, address, set, size) != 0) {
-        strace_put_pointer(out, address);
+    if (!strace_copy_in(process, out, address, set, size))
         return;
-    }
     g_string_append_c(out, '[');
     bool first = true;
     for (int fd = 0; fd < bits; fd++) {
