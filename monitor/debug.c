@@ -777,6 +777,15 @@ static void keep_event_locked(struct debugger *debugger, struct debug_thread *se
     self->pending.thread = self->tid;
 }
 
+/* A step out of the guest kernel (step_out_of_kernel) is over: the resume
+ * it replaced is the thread's again. */
+static void end_interrupt_step(struct debug_thread *self)
+{
+    if (self->interrupt_step)
+        self->action = self->action_before;
+    self->interrupt_step = false;
+}
+
 /* Parks this thread for the debugger until a resume releases it. event:
  * what it met (NULL: it only obeys a stop under way). defer: the resume is
  * armed later (debugger_before_run, or by the caller). gives: the caller
@@ -791,9 +800,7 @@ static enum debug_verdict park(struct debug_thread *self, const struct gdb_stop 
         abandon_pass_step(self);
     /* A step out of the kernel for a stop is over: the resume it replaced
      * goes on if the stop was another thread's watch step. */
-    if (self->interrupt_step)
-        self->action = self->action_before;
-    self->interrupt_step = false;
+    end_interrupt_step(self);
     /* A watched page's step keeps its TF: it goes on at the next resume. */
     if (!self->watch_step)
         disarm_step(self);
@@ -1390,8 +1397,7 @@ static enum debug_verdict handle_trap(struct debug_thread *self, const struct ac
          * left in the program's flags, and the next continue trapped after
          * one instruction: "Thread 2 received signal SIGTRAP" (1 run of
          * gdb/musl/step-other-thread on PVM in CI). */
-        self->action = self->action_before;
-        self->interrupt_step = false;
+        end_interrupt_step(self);
     } else if (step_done && self->interrupt_step) {
         return still_in_kernel(self) ? step_out_of_kernel(self) : stop_and_wait(self, NULL);
     }
