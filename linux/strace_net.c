@@ -35,6 +35,7 @@
  *   A sockaddr out, its length's pointer next     L socklen_t pointer: [in => out]
  *   h shutdown how        m MSG_* flags          M struct msghdr in
  *   R struct msghdr out   s sockopt level        o sockopt name (by the level)
+ *   X sendmmsg's mmsghdr array (count next)       Z recvmmsg's (the result's count)
  *   v sockopt value in, its length next          V sockopt value out, length pointer next
  *   q pollfd array, its count next               t timespec in (read at entry)
  *   S fd_set (args[0] bits, read at entry)        y timeval in (read at entry)
@@ -66,6 +67,8 @@ const struct strace_format *strace_net_format_of(uint64_t number)
         {SYS_recvfrom, {"fBumAL", false, false}},
         {SYS_sendmsg, {"fMm", false, false}},
         {SYS_recvmsg, {"fRm", false, false}},
+        {SYS_sendmmsg, {"fXum", false, false}},
+        {SYS_recvmmsg, {"fZumt", false, false}},
         {SYS_poll, {"qud", false, false}},
         {SYS_ppoll, {"qutku", false, false}},
         {SYS_select, {"dSSSy", false, false}},
@@ -776,38 +779,157 @@ static void put_control(struct linux_process *process, GString *out, uint64_t ad
     g_string_append_c(out, ']');
 }
 
-/* struct msghdr: sendmsg's (output false) as it went, recvmsg's as filled. */
-static void put_msghdr(struct linux_thread *thread, GString *out, uint64_t address, int index,
-                       long result, bool output)
+/* A struct msghdr read from the guest: sendmsg's (output false) as it
+ * went, recvmsg's as filled, its data the first data_size bytes (the
+ * result's). before: the msg_namelen the caller gave, NULL when unknown. */
+static void put_msghdr_fields(struct linux_process *process, GString *out,
+                              const struct guest_msghdr *header, const char *before, long data_size,
+                              bool output)
 {
-    struct linux_process *process = thread->process;
-    struct guest_msghdr header;
-    bool failed = result < 0 && result > -4096;
-    if (!strace_copy_in(process, out, address, &header, sizeof(header)))
-        return;
-    g_autofree char *after = g_strdup_printf("%u", header.namelen);
-    const char *before = output ? entry_text(thread, index) : NULL;
-    if (output && failed) {
-        /* strace shows only what the call would have been told. */
-        g_string_append_printf(out, "{msg_namelen=%s}", before ? before : after);
-        return;
-    }
+    g_autofree char *after = g_strdup_printf("%u", header->namelen);
+    /* The address as far as both the caller's room and the kernel's
+     * length reach. */
+    uint64_t namelen = header->namelen;
+    if (before && strtoull(before, NULL, 10) < namelen)
+        namelen = strtoull(before, NULL, 10);
     g_string_append(out, "{msg_name=");
-    put_sockaddr(process, out, header.name, header.namelen);
+    put_sockaddr(process, out, header->name, namelen);
     g_string_append(out, ", msg_namelen=");
     if (before && strcmp(before, after) != 0)
         g_string_append_printf(out, "%s => ", before);
     g_string_append_printf(out, "%s, msg_iov=", after);
-    strace_put_iovec(process, out, header.iov, header.iovlen, result, output);
-    g_string_append_printf(out, ", msg_iovlen=%" G_GUINT64_FORMAT, header.iovlen);
-    if (header.control && header.controllen) {
+    strace_put_iovec(process, out, header->iov, header->iovlen, data_size, output);
+    g_string_append_printf(out, ", msg_iovlen=%" G_GUINT64_FORMAT, header->iovlen);
+    if (header->control && header->controllen) {
         g_string_append(out, ", msg_control=");
-        put_control(process, out, header.control, header.controllen);
+        put_control(process, out, header->control, header->controllen);
     }
-    g_string_append_printf(out,
-                           ", msg_controllen=%" G_GUINT64_FORMAT ", msg_flags=", header.controllen);
-    put_message_flags(out, (uint32_t)header.flags);
+    g_string_append_printf(
+        out, ", msg_controllen=%" G_GUINT64_FORMAT ", msg_flags=", header->controllen);
+    put_message_flags(out, (uint32_t)header->flags);
     g_string_append_c(out, '}');
+}
+
+/* struct msghdr: sendmsg's (output false) as it went, recvmsg's as filled. */
+static void put_msghdr(struct linux_thread *thread, GString *out, uint64_t address, int index,
+                       long result, bool output)
+{
+    struct guest_msghdr header;
+    bool failed = result < 0 && result > -4096;
+    if (!strace_copy_in(thread->process, out, address, &header, sizeof(header)))
+        return;
+    const char *before = output ? entry_text(thread, index) : NULL;
+    if (output && failed) {
+        /* strace shows only what the call would have been told. */
+        if (before)
+            g_string_append_printf(out, "{msg_namelen=%s}", before);
+        else
+            g_string_append_printf(out, "{msg_namelen=%u}", header.namelen);
+        return;
+    }
+    put_msghdr_fields(thread->process, out, &header, before, result, output);
+}
+
+/* struct mmsghdr, x86-64's layout: a msghdr, then the bytes it moved. */
+struct guest_mmsghdr {
+    struct guest_msghdr header;
+    uint32_t length;
+    uint32_t pad;
+};
+_Static_assert(sizeof(struct guest_mmsghdr) == 64, "x86-64 mmsghdr");
+
+/* strace keeps at most this many messages' msg_namelen from a recvmmsg's
+ * entry (IOV_MAX) and shows no messages beyond them. */
+#define STRACE_MMSG_LIMIT 1024
+
+/* recvmmsg's msg_namelen of each message as it went in, "16,28,...". */
+static char *read_namelens(struct linux_process *process, uint64_t address, uint64_t count)
+{
+    GString *text = g_string_new(NULL);
+    for (uint64_t i = 0; i < count && i < STRACE_MMSG_LIMIT; i++) {
+        struct guest_mmsghdr message;
+        if (linux_copy_in(process, address + i * sizeof(message), &message, sizeof(message)) != 0)
+            break;
+        g_string_append_printf(text, "%s%u", i ? "," : "", message.header.namelen);
+    }
+    return g_string_free(text, FALSE);
+}
+
+static size_t count_char(const char *text, char c)
+{
+    size_t n = 0;
+    for (; *text; text++)
+        n += *text == c;
+    return n;
+}
+
+/* The index-th of the namelens read_namelens kept, NULL past them. */
+static char *nth_namelen(const char *namelens, uint64_t index)
+{
+    if (!namelens || !*namelens)
+        return NULL;
+    g_auto(GStrv) parts = g_strsplit(namelens, ",", -1);
+    return index < g_strv_length(parts) ? g_strdup(parts[index]) : NULL;
+}
+
+/*
+ * The array of sendmmsg (output false: every message of vlen, the bytes
+ * sent as msg_len for the first result of them) or recvmmsg (output: the
+ * result's messages, each with the bytes it received), as strace's
+ * print_array does: the first 32 members then "...", an unreadable first
+ * member as the array's address, a later one as "..." and its address.
+ */
+static void put_mmsg_array(struct linux_thread *thread, GString *out, uint64_t address,
+                           uint64_t count, uint64_t with_length, bool output)
+{
+    struct linux_process *process = thread->process;
+    if (address == 0) {
+        g_string_append(out, "NULL");
+        return;
+    }
+    if (count == 0) {
+        g_string_append(out, "[]");
+        return;
+    }
+    if (count > UINT64_MAX / sizeof(struct guest_mmsghdr) ||
+        address + count * sizeof(struct guest_mmsghdr) < address) {
+        strace_put_pointer(out, address);
+        return;
+    }
+    /* recvmmsg shows no more messages than its entry kept the namelen of. */
+    const char *namelens = output ? entry_text(thread, 1) : NULL;
+    uint64_t kept = STRACE_MMSG_LIMIT;
+    if (namelens)
+        kept = *namelens ? 1 + (uint64_t)count_char(namelens, ',') : 0;
+    for (uint64_t i = 0; i < count; i++) {
+        uint64_t at = address + i * sizeof(struct guest_mmsghdr);
+        struct guest_mmsghdr message;
+        if (i)
+            g_string_append(out, ", ");
+        if (linux_copy_in(process, at, &message, sizeof(message)) != 0) {
+            if (i == 0) {
+                strace_put_pointer(out, at);
+                return;
+            }
+            g_string_append_printf(out, "... /* %#" G_GINT64_MODIFIER "x */]", at);
+            return;
+        }
+        if (i == 0)
+            g_string_append_c(out, '[');
+        /* strace's -s limit applies to arrays too. */
+        if (i >= STRACE_STRING_LIMIT || i >= kept) {
+            g_string_append(out, "...");
+            break;
+        }
+        g_autofree char *before = nth_namelen(namelens, i);
+        g_string_append(out, "{msg_hdr=");
+        put_msghdr_fields(process, out, &message.header, before, output ? (long)message.length : -1,
+                          output);
+        if (i < with_length)
+            g_string_append_printf(out, ", msg_len=%u", message.length);
+        g_string_append_c(out, '}');
+    }
+    g_string_append_c(out, ']');
 }
 
 /* ---- polling ---------------------------------------------------------------- */
@@ -1032,6 +1154,8 @@ static char *entry_of(struct linux_process *process, char letter, const uint64_t
         return value ? read_length(process, value + offsetof(struct guest_msghdr, namelen)) : NULL;
     case 'U':
         return read_offset(process, value);
+    case 'Z':
+        return value ? read_namelens(process, value, (uint32_t)args[index + 1]) : NULL;
     case 'S':
         text = g_string_new(NULL);
         put_fd_set(process, text, value, (int32_t)args[0]);
@@ -1111,6 +1235,17 @@ void strace_net_argument(struct linux_thread *thread, GString *out, const char *
     case 'M':
     case 'R':
         put_msghdr(thread, out, value, index, result, letter == 'R');
+        break;
+    case 'X':
+        /* A failed sendmmsg still shows what it was asked to send. */
+        put_mmsg_array(thread, out, value, (uint32_t)args[index + 1], failed ? 0 : (uint64_t)result,
+                       false);
+        break;
+    case 'Z':
+        if (failed)
+            strace_put_pointer(out, value);
+        else
+            put_mmsg_array(thread, out, value, (uint64_t)result, (uint64_t)result, true);
         break;
     case 's':
         put_level(out, value);
@@ -1199,10 +1334,20 @@ void strace_net_result_note(struct linux_thread *thread, GString *out, uint64_t 
     struct linux_process *process = thread->process;
     bool poll = number == SYS_poll || number == SYS_ppoll;
     bool select = number == SYS_select || number == SYS_pselect6;
-    if (!(poll || select) || result < 0)
+    bool mmsg = number == SYS_recvmmsg;
+    if (!(poll || select || mmsg) || result < 0)
         return;
     if (result == 0) {
         g_string_append(out, " (Timeout)");
+        return;
+    }
+    if (mmsg) {
+        /* recvmmsg's timeout as the kernel left it. */
+        if (args[4]) {
+            g_string_append(out, " (left ");
+            strace_put_timespec(process, out, args[4]);
+            g_string_append_c(out, ')');
+        }
         return;
     }
     GString *note = g_string_new(NULL);

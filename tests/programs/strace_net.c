@@ -192,6 +192,64 @@ static int inet_calls(void)
     return 0;
 }
 
+/* sendmmsg and recvmmsg on a datagram socketpair: the peer's unnamed address
+ * ("110 => 0"), a message cut short (MSG_TRUNC), more messages than strace shows (32),
+ * a failing receive, and a zero timeout the kernel hands back. */
+static int mmsg_calls(void)
+{
+    enum { COUNT = 34 };
+    int pair[2];
+    if (socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, pair) != 0)
+        return failed("socketpair dgram");
+    static char data[COUNT][8], received[COUNT][4];
+    static struct sockaddr_un names[COUNT];
+    struct iovec out[COUNT], in[COUNT];
+    struct mmsghdr messages[COUNT];
+    memset(messages, 0, sizeof(messages));
+    for (int i = 0; i < COUNT; i++) {
+        memcpy(data[i], "message", 8);
+        data[i][7] = (char)('A' + i);
+        out[i] = (struct iovec){data[i], i == 1 ? 8 : 3};
+        messages[i].msg_hdr.msg_iov = &out[i];
+        messages[i].msg_hdr.msg_iovlen = 1;
+    }
+    if (sendmmsg(pair[0], messages, 3, MSG_NOSIGNAL) != 3)
+        return failed("sendmmsg");
+    memset(messages, 0, sizeof(messages));
+    for (int i = 0; i < COUNT; i++) {
+        in[i] = (struct iovec){received[i], sizeof(received[i])};
+        messages[i].msg_hdr = (struct msghdr){.msg_name = &names[i],
+                                              .msg_namelen = sizeof(names[i]),
+                                              .msg_iov = &in[i],
+                                              .msg_iovlen = 1};
+    }
+    if (recvmmsg(pair[1], messages, 4, MSG_DONTWAIT, NULL) != 3)
+        return failed("recvmmsg");
+    if (recvmmsg(pair[1], messages, 4, MSG_DONTWAIT, NULL) != -1)
+        return failed("empty recvmmsg");
+
+    memset(messages, 0, sizeof(messages));
+    for (int i = 0; i < COUNT; i++) {
+        messages[i].msg_hdr.msg_iov = &out[i];
+        messages[i].msg_hdr.msg_iovlen = 1;
+    }
+    if (sendmmsg(pair[0], messages, COUNT, 0) != COUNT)
+        return failed("sendmmsg many");
+    for (int i = 0; i < COUNT; i++)
+        messages[i].msg_hdr = (struct msghdr){.msg_iov = &in[i], .msg_iovlen = 1};
+    /* A zero timeout: the kernel stops after the first message and leaves 0. */
+    struct timespec timeout = {0, 0};
+    if (recvmmsg(pair[1], messages, COUNT, 0, &timeout) != 1)
+        return failed("recvmmsg timeout");
+    if (recvmmsg(pair[1], messages, COUNT, MSG_DONTWAIT, NULL) != COUNT - 1)
+        return failed("recvmmsg many");
+    if (sendmmsg(-1, messages, 1, 0) != -1)
+        return failed("sendmmsg bad fd");
+    close(pair[0]);
+    close(pair[1]);
+    return 0;
+}
+
 /* sendfile from a file into a pipe, eventfd, dup3, a timerfd. */
 static int fd_calls(void)
 {
@@ -231,7 +289,7 @@ int main(int argc, char **argv)
     if (argc != 2 || chdir(argv[1]) != 0)
         return 1;
     say("BEGIN\n");
-    if (pair_calls() || unix_calls() || inet_calls() || fd_calls())
+    if (pair_calls() || unix_calls() || inet_calls() || mmsg_calls() || fd_calls())
         return 1;
     say("END\n");
     return 0;
