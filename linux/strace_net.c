@@ -258,6 +258,12 @@ static void put_message_flags(GString *out, uint64_t flags)
     strace_put_flags(out, (uint32_t)flags, names, G_N_ELEMENTS(names), "0");
 }
 
+/* The text strace_net_entry kept for argument index, or NULL. */
+static const char *entry_text(const struct linux_thread *thread, int index)
+{
+    return index >= 0 && index < 6 ? thread->strace_entry[index] : NULL;
+}
+
 /* ---- socket options --------------------------------------------------------- */
 
 static const char *const socket_options[] = {
@@ -485,112 +491,445 @@ static const char *const ipv6_options[] = {
     "IPV6_FREEBIND",
 };
 
-static void put_level(GString *out, uint64_t level)
+/* A value's name from a sparse table, else as put_indexed shows an
+ * unknown one. */
+static void put_sparse(GString *out, uint64_t value, const struct strace_flag *names, size_t count,
+                       const char *unknown)
 {
-    static const struct strace_flag levels[] = {
-        {0, "SOL_IP"},       {SOL_SOCKET, "SOL_SOCKET"}, {6, "SOL_TCP"},       {17, "SOL_UDP"},
-        {41, "SOL_IPV6"},    {58, "SOL_ICMPV6"},         {136, "SOL_UDPLITE"}, {255, "SOL_RAW"},
-        {263, "SOL_PACKET"}, {270, "SOL_NETLINK"},
-    };
-    for (size_t i = 0; i < G_N_ELEMENTS(levels); i++) {
-        if (levels[i].value == (uint32_t)level) {
-            g_string_append(out, levels[i].name);
+    for (size_t i = 0; i < count; i++) {
+        if (names[i].value == value) {
+            g_string_append(out, names[i].name);
             return;
         }
     }
-    /* Sic: strace's unknown level has two question marks. */
-    put_indexed(out, (uint32_t)level, NULL, 0, "SOL_??");
+    put_indexed(out, value, NULL, 0, unknown);
 }
 
-/* An option's name, from the table of its level; a number at other levels. */
+static void put_level(GString *out, uint64_t level)
+{
+    static const struct strace_flag levels[] = {
+        {0, "SOL_IP"},          {SOL_SOCKET, "SOL_SOCKET"}, {6, "SOL_TCP"},
+        {17, "SOL_UDP"},        {40, "AF_VSOCK"},           {41, "SOL_IPV6"},
+        {58, "SOL_ICMPV6"},     {100, "SOL_CAN_BASE"},      {101, "SOL_CAN_RAW"},
+        {132, "SOL_SCTP"},      {136, "SOL_UDPLITE"},       {255, "SOL_RAW"},
+        {256, "SOL_IPX"},       {257, "SOL_AX25"},          {258, "SOL_ATALK"},
+        {259, "SOL_NETROM"},    {260, "SOL_ROSE"},          {261, "SOL_DECNET"},
+        {262, "SOL_X25"},       {263, "SOL_PACKET"},        {264, "SOL_ATM"},
+        {265, "SOL_AAL"},       {266, "SOL_IRDA"},          {267, "SOL_NETBEUI"},
+        {268, "SOL_LLC"},       {269, "SOL_DCCP"},          {270, "SOL_NETLINK"},
+        {271, "SOL_TIPC"},      {272, "SOL_RXRPC"},         {273, "SOL_PPPOL2TP"},
+        {274, "SOL_BLUETOOTH"}, {275, "SOL_PNPIPE"},        {276, "SOL_RDS"},
+        {277, "SOL_IUCV"},      {278, "SOL_CAIF"},          {279, "SOL_ALG"},
+        {280, "SOL_NFC"},       {281, "SOL_KCM"},           {282, "SOL_TLS"},
+        {283, "SOL_XDP"},       {0xffff, "SOL_SOCKET"},
+    };
+    /* Sic: strace's unknown level has two question marks. */
+    put_sparse(out, (uint32_t)level, NAMES(levels), "SOL_??");
+}
+
+static const char *const netlink_options[] = {
+    NULL,
+    "NETLINK_ADD_MEMBERSHIP",
+    "NETLINK_DROP_MEMBERSHIP",
+    "NETLINK_PKTINFO",
+    "NETLINK_BROADCAST_ERROR",
+    "NETLINK_NO_ENOBUFS",
+    "NETLINK_RX_RING",
+    "NETLINK_TX_RING",
+    "NETLINK_LISTEN_ALL_NSID",
+    "NETLINK_LIST_MEMBERSHIPS",
+    "NETLINK_CAP_ACK",
+    "NETLINK_EXT_ACK",
+    "NETLINK_GET_STRICT_CHK",
+};
+
+static const char *const packet_options[] = {
+    NULL,
+    "PACKET_ADD_MEMBERSHIP",
+    "PACKET_DROP_MEMBERSHIP",
+    "PACKET_RECV_OUTPUT",
+    NULL,
+    "PACKET_RX_RING",
+    "PACKET_STATISTICS",
+    "PACKET_COPY_THRESH",
+    "PACKET_AUXDATA",
+    "PACKET_ORIGDEV",
+    "PACKET_VERSION",
+    "PACKET_HDRLEN",
+    "PACKET_RESERVE",
+    "PACKET_TX_RING",
+    "PACKET_LOSS",
+    "PACKET_VNET_HDR",
+    "PACKET_TX_TIMESTAMP",
+    "PACKET_TIMESTAMP",
+    "PACKET_FANOUT",
+    "PACKET_TX_HAS_OFF",
+    "PACKET_QDISC_BYPASS",
+    "PACKET_ROLLOVER_STATS",
+    "PACKET_FANOUT_DATA",
+    "PACKET_IGNORE_OUTGOING",
+};
+
+static const char *const sctp_options[] = {
+    "SCTP_RTOINFO",
+    "SCTP_ASSOCINFO",
+    "SCTP_INITMSG",
+    "SCTP_NODELAY",
+    "SCTP_AUTOCLOSE",
+    "SCTP_SET_PEER_PRIMARY_ADDR",
+    "SCTP_PRIMARY_ADDR",
+    "SCTP_ADAPTATION_LAYER",
+    "SCTP_DISABLE_FRAGMENTS",
+    "SCTP_PEER_ADDR_PARAMS",
+    "SCTP_DEFAULT_SEND_PARAM",
+    "SCTP_EVENTS",
+    "SCTP_I_WANT_MAPPED_V4_ADDR",
+    "SCTP_MAXSEG",
+    "SCTP_STATUS",
+    "SCTP_GET_PEER_ADDR_INFO",
+    "SCTP_DELAYED_SACK",
+    "SCTP_CONTEXT",
+    "SCTP_FRAGMENT_INTERLEAVE",
+    "SCTP_PARTIAL_DELIVERY_POINT",
+    "SCTP_MAX_BURST",
+    "SCTP_AUTH_CHUNK",
+    "SCTP_HMAC_IDENT",
+    "SCTP_AUTH_KEY",
+    "SCTP_AUTH_ACTIVE_KEY",
+    "SCTP_AUTH_DELETE_KEY",
+    "SCTP_PEER_AUTH_CHUNKS",
+    "SCTP_LOCAL_AUTH_CHUNKS",
+    "SCTP_GET_ASSOC_NUMBER",
+    "SCTP_GET_ASSOC_ID_LIST",
+    "SCTP_AUTO_ASCONF",
+    "SCTP_PEER_ADDR_THLDS",
+    "SCTP_RECVRCVINFO",
+    "SCTP_RECVNXTINFO",
+    "SCTP_DEFAULT_SNDINFO",
+    "SCTP_AUTH_DEACTIVATE_KEY",
+    "SCTP_REUSE_PORT",
+    "SCTP_PEER_ADDR_THLDS_V2",
+    [100] = "SCTP_SOCKOPT_BINDX_ADD",
+    "SCTP_SOCKOPT_BINDX_REM",
+    "SCTP_SOCKOPT_PEELOFF",
+    "SCTP_GET_PEER_ADDRS_NUM_OLD",
+    "SCTP_GET_PEER_ADDRS_OLD",
+    "SCTP_GET_LOCAL_ADDRS_NUM_OLD",
+    "SCTP_GET_LOCAL_ADDRS_OLD",
+    "SCTP_SOCKOPT_CONNECTX_OLD",
+    "SCTP_GET_PEER_ADDRS",
+    "SCTP_GET_LOCAL_ADDRS",
+    "SCTP_SOCKOPT_CONNECTX",
+    "SCTP_SOCKOPT_CONNECTX3",
+    "SCTP_GET_ASSOC_STATS",
+    "SCTP_PR_SUPPORTED",
+    "SCTP_DEFAULT_PRINFO",
+    "SCTP_PR_ASSOC_STATUS",
+    "SCTP_PR_STREAM_STATUS",
+    "SCTP_RECONFIG_SUPPORTED",
+    "SCTP_ENABLE_STREAM_RESET",
+    "SCTP_RESET_STREAMS",
+    "SCTP_RESET_ASSOC",
+    "SCTP_ADD_STREAMS",
+    "SCTP_SOCKOPT_PEELOFF_FLAGS",
+    "SCTP_STREAM_SCHEDULER",
+    "SCTP_STREAM_SCHEDULER_VALUE",
+    "SCTP_INTERLEAVING_SUPPORTED",
+    "SCTP_SENDMSG_CONNECT",
+    "SCTP_EVENT",
+    "SCTP_ASCONF_SUPPORTED",
+    "SCTP_AUTH_SUPPORTED",
+    "SCTP_ECN_SUPPORTED",
+    "SCTP_EXPOSE_POTENTIALLY_FAILED_STATE",
+    "SCTP_REMOTE_UDP_ENCAPS_PORT",
+    "SCTP_PLPMTUD_PROBE_INTERVAL",
+};
+
+static const char *const tls_options[] = {NULL, "TLS_TX", "TLS_RX"};
+static const char *const alg_options[] = {
+    NULL,
+    "ALG_SET_KEY",
+    "ALG_SET_IV",
+    "ALG_SET_OP",
+    "ALG_SET_AEAD_ASSOCLEN",
+    "ALG_SET_AEAD_AUTHSIZE",
+    "ALG_SET_DRBG_ENTROPY",
+};
+static const char *const xdp_options[] = {
+    NULL,
+    "XDP_MMAP_OFFSETS",
+    "XDP_RX_RING",
+    "XDP_TX_RING",
+    "XDP_UMEM_REG",
+    "XDP_UMEM_FILL_RING",
+    "XDP_UMEM_COMPLETION_RING",
+    "XDP_STATISTICS",
+    "XDP_OPTIONS",
+};
+static const char *const raw_options[] = {NULL, "ICMP_FILTER"};
+
+/* An option's name, from the table of its level; a number at the levels
+ * strace has no table for. */
 static void put_option_name(GString *out, uint64_t level, uint64_t name)
 {
+    static const struct strace_flag udp_options[] = {
+        {1, "UDP_CORK"},           {100, "UDP_ENCAP"},   {101, "UDP_NO_CHECK6_TX"},
+        {102, "UDP_NO_CHECK6_RX"}, {103, "UDP_SEGMENT"}, {104, "UDP_GRO"},
+    };
+    static const struct {
+        uint32_t level;
+        const char *const *names;
+        size_t count;
+        const char *unknown;
+    } levels[] = {
+        {SOL_SOCKET, NAMES(socket_options), "SO_???"},
+        {6, NAMES(tcp_options), "TCP_???"},
+        {0, NAMES(ip_options), "IP_???"},
+        {41, NAMES(ipv6_options), "IPV6_???"},
+        {270, NAMES(netlink_options), "NETLINK_???"},
+        {263, NAMES(packet_options), "PACKET_???"},
+        {255, NAMES(raw_options), "RAW_???"},
+        {132, NAMES(sctp_options), "SCTP_???"},
+        {282, NAMES(tls_options), "TLS_???"},
+        {279, NAMES(alg_options), "ALG_???"},
+        {283, NAMES(xdp_options), "XDP_???"},
+    };
     uint32_t value = (uint32_t)name;
-    switch ((uint32_t)level) {
+    if ((uint32_t)level == 17) {
+        put_sparse(out, value, NAMES(udp_options), "UDP_???");
+        return;
+    }
+    for (size_t i = 0; i < G_N_ELEMENTS(levels); i++) {
+        if (levels[i].level == (uint32_t)level) {
+            put_indexed(out, value, levels[i].names, levels[i].count, levels[i].unknown);
+            return;
+        }
+    }
+    g_string_append_printf(out, "%u", value);
+}
+
+/* How strace 6.1 shows an option's value (print_setsockopt and
+ * print_getsockopt): structures for a few, an int for the options it
+ * knows are ints, else an int when the length is exactly one and the
+ * bytes as a string otherwise. */
+enum option_shape {
+    OPTION_DEFAULT,
+    OPTION_INT,      /* an address when shorter than an int */
+    OPTION_LINGER,   /* struct linger */
+    OPTION_PEERCRED, /* struct ucred (getsockopt) */
+    OPTION_ERROR,    /* SO_ERROR's errno by name (getsockopt) */
+    OPTION_MREQ,     /* struct ip_mreq (setsockopt) */
+    OPTION_MREQ6,    /* struct ipv6_mreq (setsockopt) */
+    OPTION_NETLINK,  /* SOL_NETLINK: always an int */
+};
+
+/* The SOL_SOCKET options strace lists as "int-like". */
+static bool socket_int_option(uint32_t name)
+{
+    static const uint8_t names[] = {
+        SO_DEBUG,
+        SO_REUSEADDR,
+        SO_DONTROUTE,
+        SO_BROADCAST,
+        SO_SNDBUF,
+        SO_RCVBUF,
+        SO_KEEPALIVE,
+        SO_OOBINLINE,
+        SO_NO_CHECK,
+        SO_PRIORITY,
+        SO_BSDCOMPAT,
+        SO_REUSEPORT,
+        SO_PASSCRED,
+        SO_RCVLOWAT,
+        SO_SNDLOWAT,
+        SO_DETACH_FILTER,
+        29 /* SO_TIMESTAMP_OLD */,
+        SO_ACCEPTCONN,
+        SO_SNDBUFFORCE,
+        SO_RCVBUFFORCE,
+        SO_PASSSEC,
+        35 /* SO_TIMESTAMPNS_OLD */,
+        SO_MARK,
+        37 /* SO_TIMESTAMPING_OLD */,
+        SO_RXQ_OVFL,
+        SO_WIFI_STATUS,
+        SO_PEEK_OFF,
+        SO_NOFCS,
+        SO_LOCK_FILTER,
+        SO_SELECT_ERR_QUEUE,
+        SO_BUSY_POLL,
+        SO_INCOMING_CPU,
+        53 /* SO_CNX_ADVICE */,
+        56 /* SO_INCOMING_NAPI_ID */,
+        60 /* SO_ZEROCOPY */,
+        63 /* SO_TIMESTAMP_NEW */,
+        64 /* SO_TIMESTAMPNS_NEW */,
+        65 /* SO_TIMESTAMPING_NEW */,
+        68 /* SO_DETACH_REUSEPORT_BPF */,
+        69 /* SO_PREFER_BUSY_POLL */,
+        70 /* SO_BUSY_POLL_BUDGET */,
+        73 /* SO_RESERVE_MEM */,
+        75 /* SO_RCVMARK */,
+    };
+    for (size_t i = 0; i < G_N_ELEMENTS(names); i++) {
+        if (names[i] == name)
+            return true;
+    }
+    return false;
+}
+
+static enum option_shape option_shape(const uint64_t *args, bool get)
+{
+    uint32_t level = (uint32_t)args[1], name = (uint32_t)args[2];
+    switch (level) {
     case SOL_SOCKET:
-        put_indexed(out, value, NAMES(socket_options), "SO_???");
-        break;
-    case 6:
-        put_indexed(out, value, NAMES(tcp_options), "TCP_???");
-        break;
-    case 0:
-        put_indexed(out, value, NAMES(ip_options), "IP_???");
-        break;
-    case 41:
-        put_indexed(out, value, NAMES(ipv6_options), "IPV6_???");
-        break;
-    case 17:
-        g_string_append_printf(out, value == 1 ? "UDP_CORK" : "%u", value);
-        break;
+        if (name == SO_LINGER)
+            return OPTION_LINGER;
+        if (get && name == SO_PEERCRED)
+            return OPTION_PEERCRED;
+        if (get && name == SO_ERROR)
+            return OPTION_ERROR;
+        return socket_int_option(name) ? OPTION_INT : OPTION_DEFAULT;
+    case SOL_IP:
+        return !get && (name == IP_ADD_MEMBERSHIP || name == IP_DROP_MEMBERSHIP) ? OPTION_MREQ
+                                                                                 : OPTION_DEFAULT;
+    case SOL_IPV6:
+        return !get && (name == IPV6_ADD_MEMBERSHIP || name == IPV6_DROP_MEMBERSHIP ||
+                        name == IPV6_JOIN_ANYCAST || name == IPV6_LEAVE_ANYCAST)
+                   ? OPTION_MREQ6
+                   : OPTION_DEFAULT;
+    case 270: /* SOL_NETLINK */
+        return OPTION_NETLINK;
     default:
-        g_string_append_printf(out, "%d", (int32_t)value);
+        return OPTION_DEFAULT;
     }
 }
 
-/* The few options whose value strace shows as a structure; 0 for the
- * others, which it shows as an int when there is room for one. */
-enum option_shape { OPTION_INT, OPTION_LINGER, OPTION_PEERCRED };
-
-static enum option_shape option_shape(const uint64_t *args)
+/* One int at address: "[5]". */
+static void put_int_at(struct linux_process *process, GString *out, uint64_t address)
 {
-    if ((uint32_t)args[1] != SOL_SOCKET)
-        return OPTION_INT;
-    if ((uint32_t)args[2] == SO_LINGER)
-        return OPTION_LINGER;
-    return (uint32_t)args[2] == SO_PEERCRED ? OPTION_PEERCRED : OPTION_INT;
+    int32_t value;
+    if (strace_copy_in(process, out, address, &value, sizeof(value)))
+        g_string_append_printf(out, "[%d]", value);
 }
 
-/* An option's value of length bytes at address by its shape; false when
- * the shape does not fit the length (the caller prints it otherwise). */
-static bool put_option_shaped(struct linux_process *process, GString *out, uint64_t address,
-                              uint64_t length, enum option_shape shape)
+/* The int fields of a structure getsockopt filled length bytes of, as
+ * strace's MAYBE_PRINT_FIELD_LEN: whole fields as numbers, a cut one as
+ * its bytes in hex, none past the length. */
+static void put_int_fields(struct linux_process *process, GString *out, uint64_t address,
+                           uint32_t length, const char *const *names, size_t count)
 {
-    int32_t value[3];
-    size_t size = shape == OPTION_PEERCRED ? 12 : shape == OPTION_LINGER ? 8 : 4;
-    if (length < size)
-        return false;
-    if (!strace_copy_in(process, out, address, value, size))
-        return true;
-    if (shape == OPTION_LINGER)
-        g_string_append_printf(out, "{l_onoff=%d, l_linger=%d}", value[0], value[1]);
-    else if (shape == OPTION_PEERCRED)
-        g_string_append_printf(out, "{pid=%d, uid=%d, gid=%d}", value[0], value[1], value[2]);
+    int32_t values[3] = {0};
+    size_t size = count * sizeof(int32_t);
+    if (length > size)
+        length = (uint32_t)size;
+    if (!strace_copy_in(process, out, address, values, length))
+        return;
+    g_string_append_c(out, '{');
+    for (size_t i = 0; i < count && length > i * 4; i++) {
+        g_string_append_printf(out, "%s%s=", i ? ", " : "", names[i]);
+        if (length >= (i + 1) * 4)
+            g_string_append_printf(out, "%d", values[i]);
+        else
+            strace_put_string_bytes(out, (const uint8_t *)&values[i], length - i * 4, false, true);
+    }
+    g_string_append_c(out, '}');
+}
+
+static void put_mreq(struct linux_process *process, GString *out, uint64_t address)
+{
+    struct ip_mreq request;
+    if (!strace_copy_in(process, out, address, &request, sizeof(request)))
+        return;
+    char group[INET_ADDRSTRLEN], interface[INET_ADDRSTRLEN];
+    inet_ntop(AF_INET, &request.imr_multiaddr, group, sizeof(group));
+    inet_ntop(AF_INET, &request.imr_interface, interface, sizeof(interface));
+    g_string_append_printf(out,
+                           "{imr_multiaddr=inet_addr(\"%s\"), imr_interface=inet_addr(\"%s\")}",
+                           group, interface);
+}
+
+static void put_mreq6(struct linux_process *process, GString *out, uint64_t address)
+{
+    struct ipv6_mreq request;
+    if (!strace_copy_in(process, out, address, &request, sizeof(request)))
+        return;
+    char group[INET6_ADDRSTRLEN], interface[IF_NAMESIZE];
+    inet_ntop(AF_INET6, &request.ipv6mr_multiaddr, group, sizeof(group));
+    g_string_append_printf(
+        out, "{inet_pton(AF_INET6, \"%s\", &ipv6mr_multiaddr), ipv6mr_interface=", group);
+    if (request.ipv6mr_interface && if_indextoname(request.ipv6mr_interface, interface))
+        g_string_append_printf(out, "if_nametoindex(\"%s\")}", interface);
     else
-        g_string_append_printf(out, "[%d]", value[0]);
-    return true;
+        g_string_append_printf(out, "%u}", request.ipv6mr_interface);
 }
 
-/* setsockopt's value: strace reads an int from any length that holds one. */
+/* setsockopt's value of args[4] bytes. */
 static void put_option_in(struct linux_process *process, GString *out, const uint64_t *args)
 {
-    uint64_t address = args[3], length = (uint32_t)args[4];
+    uint64_t address = args[3];
+    int32_t length = (int32_t)args[4];
+    enum option_shape shape = option_shape(args, false);
+    size_t needed = shape == OPTION_LINGER  ? sizeof(struct linger)
+                    : shape == OPTION_MREQ  ? sizeof(struct ip_mreq)
+                    : shape == OPTION_MREQ6 ? sizeof(struct ipv6_mreq)
+                                            : sizeof(int32_t);
     if (address == 0) {
         g_string_append(out, "NULL");
-        return;
-    }
-    enum option_shape shape = option_shape(args);
-    if (!put_option_shaped(process, out, address, length, shape) &&
-        !(shape != OPTION_INT && put_option_shaped(process, out, address, length, OPTION_INT)))
+    } else if (shape != OPTION_DEFAULT && length < (int32_t)needed) {
         strace_put_pointer(out, address);
+    } else if (shape == OPTION_LINGER) {
+        static const char *const names[] = {"l_onoff", "l_linger"};
+        put_int_fields(process, out, address, (uint32_t)length, NAMES(names));
+    } else if (shape == OPTION_MREQ) {
+        put_mreq(process, out, address);
+    } else if (shape == OPTION_MREQ6) {
+        put_mreq6(process, out, address);
+    } else if (shape != OPTION_DEFAULT || length == (int32_t)sizeof(int32_t)) {
+        put_int_at(process, out, address);
+    } else {
+        /* A negative length reads as a huge one: the string is cut. */
+        strace_put_buffer(process, out, address, (uint64_t)(int64_t)length, false);
+    }
 }
 
-/* getsockopt's value, of the length the kernel wrote back: an int when it
- * is one, bytes in hex when shorter, a string when longer. */
-static void put_option_out(struct linux_process *process, GString *out, const uint64_t *args,
+/* getsockopt's value: the kernel wrote back the length (rlen) into room for
+ * the length the caller gave (ulen, kept at the entry). */
+static void put_option_out(struct linux_thread *thread, GString *out, const uint64_t *args,
                            bool failed)
 {
+    struct linux_process *process = thread->process;
     uint64_t address = args[3];
-    uint32_t length;
-    if (failed || address == 0 || linux_copy_in(process, args[4], &length, sizeof(length)) != 0) {
+    int32_t length;
+    const char *before = entry_text(thread, 4);
+    if (failed || linux_copy_in(process, args[4], &length, sizeof(length)) != 0 ||
+        (before && strtol(before, NULL, 10) <= 0) || length <= 0 || address == 0) {
         strace_put_pointer(out, address);
         return;
     }
-    enum option_shape shape = option_shape(args);
-    if (shape != OPTION_INT && put_option_shaped(process, out, address, length, shape))
-        return;
-    if (length == 4 && put_option_shaped(process, out, address, length, OPTION_INT))
-        return;
-    strace_put_buffer(process, out, address, length, length < 4);
+    enum option_shape shape = option_shape(args, true);
+    if (shape == OPTION_LINGER) {
+        static const char *const names[] = {"l_onoff", "l_linger"};
+        put_int_fields(process, out, address, (uint32_t)length, NAMES(names));
+    } else if (shape == OPTION_PEERCRED) {
+        static const char *const names[] = {"pid", "uid", "gid"};
+        put_int_fields(process, out, address, (uint32_t)length, NAMES(names));
+    } else if ((shape == OPTION_ERROR || shape == OPTION_INT) && length < 4) {
+        strace_put_buffer(process, out, address, (uint32_t)length, true);
+    } else if (shape == OPTION_ERROR) {
+        uint32_t error;
+        if (!strace_copy_in(process, out, address, &error, sizeof(error)))
+            return;
+        const char *name = error && error < 4096 ? strerrorname_np((int)error) : NULL;
+        if (name)
+            g_string_append_printf(out, "[%s]", name);
+        else
+            g_string_append_printf(out, "[%u]", error);
+    } else if (shape != OPTION_DEFAULT || length == 4) {
+        put_int_at(process, out, address);
+    } else {
+        strace_put_buffer(process, out, address, (uint32_t)length, false);
+    }
 }
 
 /* ---- addresses -------------------------------------------------------------- */
@@ -656,12 +995,6 @@ static void put_sockaddr(struct linux_process *process, GString *out, uint64_t a
         strace_put_string_bytes(out, bytes + 2, size - 2, false, false);
     }
     g_string_append_c(out, '}');
-}
-
-/* The text strace_net_entry kept for argument index, or NULL. */
-static const char *entry_text(const struct linux_thread *thread, int index)
-{
-    return index >= 0 && index < 6 ? thread->strace_entry[index] : NULL;
 }
 
 /* A socklen_t (or any u32) at address as text, NULL when unreadable. */
@@ -1257,7 +1590,7 @@ void strace_net_argument(struct linux_thread *thread, GString *out, const char *
         put_option_in(process, out, args);
         break;
     case 'V':
-        put_option_out(process, out, args, failed);
+        put_option_out(thread, out, args, failed);
         break;
     case 'q':
         put_pollfds(process, out, value, args[index + 1], false);

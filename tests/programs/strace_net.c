@@ -22,6 +22,23 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+/* musl's toolchain has no kernel headers: the few netlink and UDP numbers used here. */
+#ifndef SOL_NETLINK
+#define SOL_NETLINK 270
+#endif
+#ifndef NETLINK_ROUTE
+#define NETLINK_ROUTE 0
+#endif
+#ifndef NETLINK_NO_ENOBUFS
+#define NETLINK_NO_ENOBUFS 5
+#endif
+#ifndef NETLINK_EXT_ACK
+#define NETLINK_EXT_ACK 11
+#endif
+#ifndef UDP_SEGMENT
+#define UDP_SEGMENT 103
+#endif
+
 static void say(const char *text)
 {
     if (write(1, text, strlen(text)) < 0)
@@ -192,6 +209,62 @@ static int inet_calls(void)
     return 0;
 }
 
+/* Socket options strace shows by their own shapes: a string where the length is not an
+ * int's, a structure cut short, SO_ERROR by name, multicast requests, the levels of
+ * other families (netlink, UDP) and one nobody knows. Each call's result is whatever the
+ * kernel says; only the arguments matter here. */
+static int sockopt_calls(void)
+{
+    int udp = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    int udp6 = socket(AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    int netlink = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+    int tcp = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (udp < 0 || udp6 < 0 || netlink < 0 || tcp < 0)
+        return failed("sockopt sockets");
+    int one = 1, value = 0;
+    char bytes[40] = "cubic";
+    socklen_t length;
+    struct timeval timeout = {1, 500};
+    setsockopt(tcp, IPPROTO_TCP, TCP_CONGESTION, bytes, 5);
+    setsockopt(tcp, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
+    setsockopt(udp, SOL_SOCKET, SO_BINDTODEVICE, "lo", 3);
+    setsockopt(udp, SOL_SOCKET, SO_RCVBUF, &one, 2);
+    setsockopt(udp, IPPROTO_UDP, UDP_SEGMENT, &one, sizeof(one));
+    setsockopt(udp, 9999, 77, &one, sizeof(one));
+    setsockopt(udp, SOL_IP, IP_TTL, bytes, (socklen_t)-1);
+    struct ip_mreq group = {{htonl(0xe00000fb)}, {htonl(INADDR_LOOPBACK)}};
+    setsockopt(udp, SOL_IP, IP_ADD_MEMBERSHIP, &group, sizeof(group));
+    struct ipv6_mreq group6 = {.ipv6mr_interface = 1};
+    inet_pton(AF_INET6, "ff02::fb", &group6.ipv6mr_multiaddr);
+    setsockopt(udp6, SOL_IPV6, IPV6_ADD_MEMBERSHIP, &group6, sizeof(group6));
+    setsockopt(netlink, SOL_NETLINK, NETLINK_EXT_ACK, &one, sizeof(one));
+    length = sizeof(value);
+    getsockopt(netlink, SOL_NETLINK, NETLINK_NO_ENOBUFS, &value, &length);
+    struct linger linger;
+    length = 6;
+    getsockopt(tcp, SOL_SOCKET, SO_LINGER, &linger, &length);
+    length = 2;
+    getsockopt(tcp, SOL_SOCKET, SO_RCVBUF, &value, &length);
+    length = sizeof(bytes);
+    getsockopt(tcp, IPPROTO_TCP, TCP_CONGESTION, bytes, &length);
+    length = sizeof(value);
+    getsockopt(tcp, SOL_SOCKET, SO_ERROR, &value, &length);
+    /* A refused connection: SO_ERROR then names it. Port 1 on 127.0.0.1 has no listener
+     * in any sane test environment. */
+    struct sockaddr_in nobody = {.sin_family = AF_INET, .sin_port = htons(1)};
+    nobody.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    connect(tcp, (struct sockaddr *)&nobody, sizeof(nobody));
+    struct pollfd wait = {tcp, POLLOUT, 0};
+    poll(&wait, 1, 5000);
+    length = sizeof(value);
+    getsockopt(tcp, SOL_SOCKET, SO_ERROR, &value, &length);
+    close(tcp);
+    close(netlink);
+    close(udp6);
+    close(udp);
+    return 0;
+}
+
 /* sendmmsg and recvmmsg on a datagram socketpair: the peer's unnamed address
  * ("110 => 0"), a message cut short (MSG_TRUNC), more messages than strace shows (32),
  * a failing receive, and a zero timeout the kernel hands back. */
@@ -289,7 +362,8 @@ int main(int argc, char **argv)
     if (argc != 2 || chdir(argv[1]) != 0)
         return 1;
     say("BEGIN\n");
-    if (pair_calls() || unix_calls() || inet_calls() || mmsg_calls() || fd_calls())
+    if (pair_calls() || unix_calls() || inet_calls() || sockopt_calls() || mmsg_calls() ||
+        fd_calls())
         return 1;
     say("END\n");
     return 0;
