@@ -505,7 +505,9 @@ static void put_sparse(GString *out, uint64_t value, const struct strace_flag *n
     put_indexed(out, value, NULL, 0, unknown);
 }
 
-static void put_level(GString *out, uint64_t level)
+/* A level by strace's socketlayers names; unknown as "unknown" says (two
+ * question marks for an option's level, three for a control message's). */
+static void put_level_as(GString *out, uint64_t level, const char *unknown)
 {
     static const struct strace_flag levels[] = {
         {0, "SOL_IP"},          {SOL_SOCKET, "SOL_SOCKET"}, {6, "SOL_TCP"},
@@ -523,8 +525,13 @@ static void put_level(GString *out, uint64_t level)
         {280, "SOL_NFC"},       {281, "SOL_KCM"},           {282, "SOL_TLS"},
         {283, "SOL_XDP"},       {0xffff, "SOL_SOCKET"},
     };
-    /* Sic: strace's unknown level has two question marks. */
-    put_sparse(out, (uint32_t)level, NAMES(levels), "SOL_??");
+    put_sparse(out, (uint32_t)level, NAMES(levels), unknown);
+}
+
+static void put_level(GString *out, uint64_t level)
+{
+    /* Sic: strace's unknown option level has two question marks. */
+    put_level_as(out, level, "SOL_??");
 }
 
 static const char *const netlink_options[] = {
@@ -934,6 +941,8 @@ static void put_option_out(struct linux_thread *thread, GString *out, const uint
 
 /* ---- addresses -------------------------------------------------------------- */
 
+static void put_sockaddr_bytes(GString *out, const uint8_t *bytes, size_t size);
+
 /* struct sockaddr of length bytes at address, by its family. */
 static void put_sockaddr(struct linux_process *process, GString *out, uint64_t address,
                          uint64_t length)
@@ -948,6 +957,12 @@ static void put_sockaddr(struct linux_process *process, GString *out, uint64_t a
         strace_put_pointer(out, address);
         return;
     }
+    put_sockaddr_bytes(out, bytes, size);
+}
+
+/* A struct sockaddr of size (>= 2) bytes already copied out. */
+static void put_sockaddr_bytes(GString *out, const uint8_t *bytes, size_t size)
+{
     uint16_t family;
     memcpy(&family, bytes, sizeof(family));
     g_string_append(out, "{sa_family=");
@@ -1054,12 +1069,74 @@ static void put_sockaddr_out(struct linux_thread *thread, GString *out, const ui
 
 /* ---- messages --------------------------------------------------------------- */
 
-/* One control message's data: descriptors, credentials, else nothing. */
-static void put_cmsg_data(GString *out, const uint8_t *data, size_t length, int level, int type)
+/* ---- control messages ----------------------------------------------------- */
+
+/* 32-bit unsigned members of a control message's data: "[64]". */
+static void put_cmsg_uints(GString *out, const uint8_t *data, size_t length)
 {
-    if (level != SOL_SOCKET)
+    g_string_append_c(out, '[');
+    for (size_t i = 0; i + 4 <= length; i += 4) {
+        uint32_t value;
+        memcpy(&value, data + i, sizeof(value));
+        g_string_append_printf(out, "%s%u", i ? ", " : "", value);
+    }
+    g_string_append_c(out, ']');
+}
+
+/* Bytes in hex: "[0x10]" (IP_TOS, IP options). */
+static void put_cmsg_bytes(GString *out, const uint8_t *data, size_t length)
+{
+    g_string_append_c(out, '[');
+    for (size_t i = 0; i < length; i++)
+        g_string_append_printf(out, "%s%#x", i ? ", " : "", data[i]);
+    g_string_append_c(out, ']');
+}
+
+/* count timestamps of 16 bytes ({sec, usec} or {sec, nsec}); "???" when
+ * the data is shorter, as strace's *_data_size printers. */
+static void put_cmsg_times(GString *out, const uint8_t *data, size_t length, size_t count,
+                           const char *fraction)
+{
+    if (length < count * 16) {
+        g_string_append(out, "???");
         return;
-    if (type == SCM_RIGHTS) {
+    }
+    if (count > 1)
+        g_string_append_c(out, '[');
+    for (size_t i = 0; i < count; i++) {
+        int64_t value[2];
+        memcpy(value, data + i * 16, sizeof(value));
+        g_string_append_printf(out, "%s{tv_sec=%" G_GINT64_FORMAT ", %s=%" G_GUINT64_FORMAT "}",
+                               i ? ", " : "", value[0], fraction, (uint64_t)value[1]);
+    }
+    if (count > 1)
+        g_string_append_c(out, ']');
+}
+
+static void put_interface(GString *out, uint32_t index)
+{
+    char name[IF_NAMESIZE];
+    /* The program's sockets are the host's: so are its interfaces. */
+    if (index && if_indextoname(index, name))
+        g_string_append_printf(out, "if_nametoindex(\"%s\")", name);
+    else
+        g_string_append_printf(out, "%u", index);
+}
+
+static void put_in_addr(GString *out, const char *field, const void *address)
+{
+    char text[INET_ADDRSTRLEN];
+    g_string_append_printf(out, "%s=inet_addr(\"%s\")", field,
+                           inet_ntop(AF_INET, address, text, sizeof(text)));
+}
+
+/* SOL_SOCKET's control messages; false when strace shows no data. */
+static bool put_socket_cmsg(GString *out, int type, const uint8_t *data, size_t length)
+{
+    switch (type) {
+    case SCM_RIGHTS:
+        if (length < 4)
+            return false;
         g_string_append(out, ", cmsg_data=[");
         for (size_t i = 0; i + 4 <= length; i += 4) {
             int32_t fd;
@@ -1067,48 +1144,207 @@ static void put_cmsg_data(GString *out, const uint8_t *data, size_t length, int 
             g_string_append_printf(out, "%s%d", i ? ", " : "", fd);
         }
         g_string_append_c(out, ']');
-    } else if (type == SCM_CREDENTIALS && length >= 12) {
+        return true;
+    case SCM_CREDENTIALS: {
+        if (length < 12)
+            return false;
         int32_t credentials[3];
         memcpy(credentials, data, sizeof(credentials));
-        g_string_append_printf(out, ", cmsg_data={pid=%d, uid=%d, gid=%d}", credentials[0],
-                               credentials[1], credentials[2]);
+        g_string_append_printf(out, ", cmsg_data={pid=%d, uid=%u, gid=%u}", credentials[0],
+                               (uint32_t)credentials[1], (uint32_t)credentials[2]);
+        return true;
+    }
+    case 3: /* SCM_SECURITY: the peer's security context, whole */
+        if (length < 1)
+            return false;
+        g_string_append(out, ", cmsg_data=");
+        strace_put_string_bytes(out, data, length, false, false);
+        return true;
+    case 29: /* SO_TIMESTAMP_OLD */
+    case 63: /* SO_TIMESTAMP_NEW */
+    case 35: /* SO_TIMESTAMPNS_OLD */
+    case 64: /* SO_TIMESTAMPNS_NEW */
+    case 37: /* SO_TIMESTAMPING_OLD */
+    case 65: /* SO_TIMESTAMPING_NEW */
+        if (length < 1)
+            return false;
+        g_string_append(out, ", cmsg_data=");
+        put_cmsg_times(out, data, length, type == 37 || type == 65 ? 3 : 1,
+                       type == 29 || type == 63 ? "tv_usec" : "tv_nsec");
+        return true;
+    default:
+        return false;
     }
 }
 
-/* msg_control: [{cmsg_len=20, cmsg_level=SOL_SOCKET, cmsg_type=SCM_RIGHTS, ...}]. */
+/* SOL_IP's control messages; false when strace shows no data. */
+static bool put_ip_cmsg(GString *out, int type, const uint8_t *data, size_t length)
+{
+    switch (type) {
+    case IP_TOS:
+    case IP_RECVOPTS:
+    case IP_RETOPTS:
+        if (length < 1)
+            return false;
+        g_string_append(out, ", cmsg_data=");
+        put_cmsg_bytes(out, data, length);
+        return true;
+    case IP_TTL:
+    case IP_CHECKSUM:
+        if (length < 4)
+            return false;
+        g_string_append(out, ", cmsg_data=");
+        put_cmsg_uints(out, data, length);
+        return true;
+    case IP_PKTINFO: {
+        struct in_pktinfo info;
+        if (length < sizeof(info))
+            return false;
+        memcpy(&info, data, sizeof(info));
+        g_string_append(out, ", cmsg_data={ipi_ifindex=");
+        put_interface(out, (uint32_t)info.ipi_ifindex);
+        put_in_addr(out, ", ipi_spec_dst", &info.ipi_spec_dst);
+        put_in_addr(out, ", ipi_addr", &info.ipi_addr);
+        g_string_append_c(out, '}');
+        return true;
+    }
+    case IP_RECVERR: {
+        /* struct sock_extended_err, then the offender's sockaddr_in. */
+        struct {
+            uint32_t error;
+            uint8_t origin, type, code, pad;
+            uint32_t info, data;
+            uint8_t offender[16];
+        } report;
+        if (length < sizeof(report))
+            return false;
+        memcpy(&report, data, sizeof(report));
+        g_string_append_printf(out,
+                               ", cmsg_data={ee_errno=%u, ee_origin=%u, ee_type=%u, ee_code=%u, "
+                               "ee_info=%u, ee_data=%u, offender=",
+                               report.error, report.origin, report.type, report.code, report.info,
+                               report.data);
+        put_sockaddr_bytes(out, report.offender, sizeof(report.offender));
+        g_string_append_c(out, '}');
+        return true;
+    }
+    case IP_ORIGDSTADDR:
+        if (length < sizeof(struct sockaddr_in))
+            return false;
+        g_string_append(out, ", cmsg_data=");
+        put_sockaddr_bytes(
+            out, data,
+            length < sizeof(struct sockaddr_storage) ? length : sizeof(struct sockaddr_storage));
+        return true;
+    case 3: /* SCM_SECURITY at SOL_IP */
+        return put_socket_cmsg(out, 3, data, length);
+    default:
+        return false;
+    }
+}
+
+/* One control message's type and data, as strace's print_cmsg_type_data. */
+static void put_cmsg_type_data(GString *out, int level, int type, const uint8_t *data,
+                               size_t length)
+{
+    static const struct strace_flag socket_types[] = {
+        {1, "SCM_RIGHTS"},
+        {2, "SCM_CREDENTIALS"},
+        {3, "SCM_SECURITY"},
+        {41, "SO_WIFI_STATUS"},
+        {61, "SO_TXTIME"},
+        {29, "SO_TIMESTAMP_OLD"},
+        {35, "SO_TIMESTAMPNS_OLD"},
+        {37, "SO_TIMESTAMPING_OLD"},
+        {63, "SO_TIMESTAMP_NEW"},
+        {64, "SO_TIMESTAMPNS_NEW"},
+        {65, "SO_TIMESTAMPING_NEW"},
+        {0x36, "SCM_TIMESTAMPING_OPT_STATS"},
+        {0x3a, "SCM_TIMESTAMPING_PKTINFO"},
+    };
+    static const struct strace_flag ip_types[] = {
+        {IP_TOS, "IP_TOS"},         {IP_TTL, "IP_TTL"},         {IP_RECVOPTS, "IP_RECVOPTS"},
+        {IP_RETOPTS, "IP_RETOPTS"}, {IP_PKTINFO, "IP_PKTINFO"}, {IP_RECVERR, "IP_RECVERR"},
+        {20, "IP_ORIGDSTADDR"},     {23, "IP_CHECKSUM"},        {3, "SCM_SECURITY"},
+    };
+    if (level == SOL_SOCKET) {
+        put_sparse(out, (uint32_t)type, NAMES(socket_types), "SCM_???");
+        put_socket_cmsg(out, type, data, length);
+    } else if (level == SOL_IP) {
+        put_sparse(out, (uint32_t)type, NAMES(ip_types), "IP_???");
+        put_ip_cmsg(out, type, data, length);
+    } else {
+        g_string_append_printf(out, type ? "%#x" : "0", (uint32_t)type);
+    }
+}
+
+/* The most of msg_control strace reads: net.core.optmem_max rounded up to
+ * 8 (it runs on this host), else its own default. */
+static size_t control_limit(void)
+{
+    static size_t limit;
+    size_t known = __atomic_load_n(&limit, __ATOMIC_RELAXED);
+    if (known)
+        return known;
+    g_autofree char *text = NULL;
+    long value = 0;
+    if (g_file_get_contents("/proc/sys/net/core/optmem_max", &text, NULL, NULL))
+        value = strtol(text, NULL, 10);
+    known = value > 0 ? ((size_t)value + 7) & ~(size_t)7 : 8 * (2 * 1024 + 512);
+    __atomic_store_n(&limit, known, __ATOMIC_RELAXED);
+    return known;
+}
+
+/* msg_control: [{cmsg_len=20, cmsg_level=SOL_SOCKET, cmsg_type=SCM_RIGHTS, ...}],
+ * walked as strace's decode_msg_control: a message whose length runs past
+ * the buffer ends it, bytes left over show as "..." and their address. */
 static void put_control(struct linux_process *process, GString *out, uint64_t address,
                         uint64_t length)
 {
-    static const char *const socket_types[] = {NULL, "SCM_RIGHTS", "SCM_CREDENTIALS"};
-    size_t size = length < 65536 ? (size_t)length : 65536;
-    g_autofree uint8_t *control = g_malloc(size ? size : 1);
-    if (!strace_copy_in(process, out, address, control, size))
+    const size_t header_size = sizeof(struct cmsghdr);
+    size_t size = length < control_limit() ? (size_t)length : control_limit();
+    if (size < header_size) {
+        strace_put_pointer(out, address);
         return;
+    }
+    g_autofree uint8_t *control = g_malloc(size);
+    if (linux_copy_in(process, address, control, size) != 0) {
+        strace_put_pointer(out, address);
+        return;
+    }
     g_string_append_c(out, '[');
-    size_t offset = 0;
-    while (offset + sizeof(struct cmsghdr) <= size) {
+    size_t offset = 0, left = size;
+    while (left >= header_size) {
         struct cmsghdr header;
         memcpy(&header, control + offset, sizeof(header));
         g_string_append_printf(out,
                                "%s{cmsg_len=%" G_GUINT64_FORMAT ", cmsg_level=", offset ? ", " : "",
                                (uint64_t)header.cmsg_len);
-        put_level(out, (uint32_t)header.cmsg_level);
+        put_level_as(out, (uint32_t)header.cmsg_level, "SOL_???");
         g_string_append(out, ", cmsg_type=");
-        if (header.cmsg_level == SOL_SOCKET)
-            put_indexed(out, (uint32_t)header.cmsg_type, NAMES(socket_types), "SCM_???");
-        else
-            g_string_append_printf(out, "%#x", (uint32_t)header.cmsg_type);
-        size_t end = header.cmsg_len < size - offset ? offset + header.cmsg_len : size;
-        if (header.cmsg_len >= sizeof(header))
-            put_cmsg_data(out, control + offset + sizeof(header), end - offset - sizeof(header),
-                          header.cmsg_level, header.cmsg_type);
+        size_t shown = header.cmsg_len > left ? left : header.cmsg_len;
+        put_cmsg_type_data(out, header.cmsg_level, header.cmsg_type, control + offset + header_size,
+                           shown > header_size ? shown - header_size : 0);
         g_string_append_c(out, '}');
-        /* A length that runs past the buffer ends it (one near 2^64 once
-         * wrapped the step to 0: the line grew until memory ran out). */
-        if (header.cmsg_len < sizeof(header) || header.cmsg_len > size - offset)
+        if (shown < header_size) {
+            left -= header_size;
             break;
-        offset += (header.cmsg_len + 7) & ~(size_t)7;
+        }
+        /* A length near 2^64 once wrapped this step to 0 and the line grew
+         * until memory ran out: the aligned length is compared, not added. */
+        if (header.cmsg_len >= left || ((header.cmsg_len + 7) & ~(uint64_t)7) >= left) {
+            left = 0;
+            break;
+        }
+        size_t step = (header.cmsg_len + 7) & ~(size_t)7;
+        offset += step;
+        left -= step;
     }
+    if (left)
+        g_string_append_printf(out, ", ... /* %#" G_GINT64_MODIFIER "x */",
+                               address + (size - left));
+    else if (size < length)
+        g_string_append(out, ", ...");
     g_string_append_c(out, ']');
 }
 
@@ -1133,7 +1369,7 @@ static void put_msghdr_fields(struct linux_process *process, GString *out,
     g_string_append_printf(out, "%s, msg_iov=", after);
     strace_put_iovec(process, out, header->iov, header->iovlen, data_size, output);
     g_string_append_printf(out, ", msg_iovlen=%" G_GUINT64_FORMAT, header->iovlen);
-    if (header->control && header->controllen) {
+    if (header->controllen) {
         g_string_append(out, ", msg_control=");
         put_control(process, out, header->control, header->controllen);
     }

@@ -11,9 +11,11 @@ strace_normalise() {
 }
 
 # The port the kernel picked for a listening socket differs between runs: PORT (a
-# zero port, the one asked for, stays).
+# zero port, the one asked for, stays); so does the time in a receive timestamp's
+# control message: N.
 strace_port_normalise() {
-    sed -E 's/(sin_port=htons\()[1-9][0-9]*\)/\1PORT)/g'
+    sed -E -e 's/(sin_port=htons\()[1-9][0-9]*\)/\1PORT)/g' \
+        -e 's/(cmsg_type=SO_TIMESTAMP[A-Z_]*, cmsg_data=\{tv_sec=)[0-9]+, (tv_[un]sec=)[0-9]+/\1N, \2N/g'
 }
 
 have_strace() {

@@ -265,6 +265,56 @@ static int sockopt_calls(void)
     return 0;
 }
 
+/* Control messages beyond SOL_SOCKET's: a datagram to oneself on 127.0.0.1 with its
+ * destination, TTL and TOS asked for (IP_PKTINFO, IP_TTL, IP_TOS), a receive timestamp
+ * (its values masked by the test), and a sendmsg whose control buffer strace walks to its
+ * odd end (an unknown level, bytes left over). */
+static int cmsg_calls(void)
+{
+    int udp = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    struct sockaddr_in self = {.sin_family = AF_INET};
+    self.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t size = sizeof(self);
+    int one = 1;
+    if (udp < 0 || bind(udp, (struct sockaddr *)&self, sizeof(self)) != 0 ||
+        getsockname(udp, (struct sockaddr *)&self, &size) != 0 ||
+        setsockopt(udp, SOL_IP, IP_PKTINFO, &one, sizeof(one)) != 0 ||
+        setsockopt(udp, SOL_IP, IP_RECVTTL, &one, sizeof(one)) != 0 ||
+        setsockopt(udp, SOL_IP, IP_RECVTOS, &one, sizeof(one)) != 0 ||
+        setsockopt(udp, SOL_SOCKET, SO_TIMESTAMPNS, &one, sizeof(one)) != 0)
+        return failed("cmsg socket");
+    if (sendto(udp, "self", 4, 0, (struct sockaddr *)&self, sizeof(self)) != 4)
+        return failed("cmsg sendto");
+    char buffer[16];
+    union {
+        char bytes[256];
+        struct cmsghdr align;
+    } control;
+    struct iovec in = {buffer, sizeof(buffer)};
+    struct msghdr message = {.msg_iov = &in,
+                             .msg_iovlen = 1,
+                             .msg_control = control.bytes,
+                             .msg_controllen = sizeof(control.bytes)};
+    if (recvmsg(udp, &message, 0) != 4)
+        return failed("cmsg recvmsg");
+
+    memset(&control, 0, sizeof(control));
+    struct cmsghdr *odd = (struct cmsghdr *)control.bytes;
+    odd->cmsg_len = CMSG_LEN(4);
+    odd->cmsg_level = 9999;
+    odd->cmsg_type = 7;
+    struct iovec out = {(void *)"odd", 3};
+    message = (struct msghdr){.msg_name = &self,
+                              .msg_namelen = sizeof(self),
+                              .msg_iov = &out,
+                              .msg_iovlen = 1,
+                              .msg_control = control.bytes,
+                              .msg_controllen = CMSG_SPACE(4) + 12};
+    sendmsg(udp, &message, 0);
+    close(udp);
+    return 0;
+}
+
 /* sendmmsg and recvmmsg on a datagram socketpair: the peer's unnamed address
  * ("110 => 0"), a message cut short (MSG_TRUNC), more messages than strace shows (32),
  * a failing receive, and a zero timeout the kernel hands back. */
@@ -362,8 +412,8 @@ int main(int argc, char **argv)
     if (argc != 2 || chdir(argv[1]) != 0)
         return 1;
     say("BEGIN\n");
-    if (pair_calls() || unix_calls() || inet_calls() || sockopt_calls() || mmsg_calls() ||
-        fd_calls())
+    if (pair_calls() || unix_calls() || inet_calls() || sockopt_calls() || cmsg_calls() ||
+        mmsg_calls() || fd_calls())
         return 1;
     say("END\n");
     return 0;
