@@ -302,6 +302,8 @@ void strace_put_flags(GString *out, uint64_t value, const struct strace_flag *fl
 
 static void put_open_flags(GString *out, uint64_t flags)
 {
+    /* strace's order: O_SYNC before its O_DSYNC bit, O_TMPFILE before its
+     * O_DIRECTORY bit, O_DIRECTORY after O_PATH. */
     static const struct strace_flag names[] = {
         FLAG(O_CREAT),
         FLAG(O_EXCL),
@@ -309,28 +311,23 @@ static void put_open_flags(GString *out, uint64_t flags)
         FLAG(O_TRUNC),
         FLAG(O_APPEND),
         FLAG(O_NONBLOCK),
+        FLAG(O_SYNC),
         FLAG(O_DSYNC),
         FLAG(O_DIRECT),
         /* 0 in a 64-bit program's headers, yet the bit musl sets. */
         {0100000, "O_LARGEFILE"},
-        FLAG(O_DIRECTORY),
         FLAG(O_NOFOLLOW),
         FLAG(O_NOATIME),
         FLAG(O_CLOEXEC),
         FLAG(O_PATH),
+        FLAG(O_TMPFILE),
+        {020000000, "__O_TMPFILE"},
+        FLAG(O_DIRECTORY),
+        {020000, "FASYNC"},
     };
     static const char *const access_modes[] = {"O_RDONLY", "O_WRONLY", "O_RDWR", "0x3"};
     g_string_append(out, access_modes[flags & O_ACCMODE]);
     uint64_t rest = flags & ~(uint64_t)O_ACCMODE;
-    /* O_TMPFILE includes O_DIRECTORY's bit. */
-    if ((rest & O_TMPFILE) == O_TMPFILE) {
-        g_string_append(out, "|O_TMPFILE");
-        rest &= ~(uint64_t)O_TMPFILE;
-    }
-    if ((rest & O_SYNC) == O_SYNC) {
-        g_string_append(out, "|O_SYNC");
-        rest &= ~(uint64_t)O_SYNC;
-    }
     if (rest) {
         g_string_append_c(out, '|');
         strace_put_flags(out, rest, names, G_N_ELEMENTS(names), "0");
@@ -613,6 +610,33 @@ static void put_rlimit(struct linux_process *process, GString *out, uint64_t add
     g_string_append_c(out, '}');
 }
 
+void strace_put_file_mode(GString *out, uint64_t mode)
+{
+    static const struct strace_flag types[] = {
+        {S_IFREG, "S_IFREG"}, {S_IFDIR, "S_IFDIR"}, {S_IFCHR, "S_IFCHR"},   {S_IFBLK, "S_IFBLK"},
+        {S_IFIFO, "S_IFIFO"}, {S_IFLNK, "S_IFLNK"}, {S_IFSOCK, "S_IFSOCK"},
+    };
+    static const struct strace_flag special[] = {FLAG(S_ISUID), FLAG(S_ISGID), FLAG(S_ISVTX)};
+    const char *type = NULL;
+    for (size_t i = 0; i < G_N_ELEMENTS(types); i++) {
+        if ((mode & S_IFMT) == types[i].value)
+            type = types[i].name;
+    }
+    if (type) {
+        g_string_append_printf(out, "%s|", type);
+    } else if (mode & S_IFMT) {
+        /* A type strace has no name for: the whole mode in octal. */
+        g_string_append_printf(out, "%#03" G_GINT64_MODIFIER "o", mode);
+        return;
+    }
+    for (size_t i = 0; i < G_N_ELEMENTS(special); i++) {
+        if (mode & special[i].value)
+            g_string_append_printf(out, "%s|", special[i].name);
+    }
+    /* strace's "%#03o": 000, 0644. */
+    g_string_append_printf(out, "%#03" G_GINT64_MODIFIER "o", mode & 0777);
+}
+
 static void put_stat(struct linux_process *process, GString *out, uint64_t address)
 {
     struct stat st;
@@ -620,18 +644,9 @@ static void put_stat(struct linux_process *process, GString *out, uint64_t addre
         strace_put_pointer(out, address);
         return;
     }
-    static const struct {
-        mode_t type;
-        const char *name;
-    } types[] = {{S_IFREG, "S_IFREG"},  {S_IFDIR, "S_IFDIR"}, {S_IFCHR, "S_IFCHR"},
-                 {S_IFBLK, "S_IFBLK"},  {S_IFIFO, "S_IFIFO"}, {S_IFLNK, "S_IFLNK"},
-                 {S_IFSOCK, "S_IFSOCK"}};
-    const char *type = "0";
-    for (size_t i = 0; i < G_N_ELEMENTS(types); i++) {
-        if ((st.st_mode & S_IFMT) == types[i].type)
-            type = types[i].name;
-    }
-    g_string_append_printf(out, "{st_mode=%s|%04o, ", type, st.st_mode & 07777);
+    g_string_append(out, "{st_mode=");
+    strace_put_file_mode(out, st.st_mode);
+    g_string_append(out, ", ");
     if (S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode))
         g_string_append_printf(out, "st_rdev=makedev(%#x, %#x), ...}", major(st.st_rdev),
                                minor(st.st_rdev));
@@ -1128,9 +1143,11 @@ static void trace_call(struct linux_thread *thread, const struct linux_syscall *
                 g_string_free(third, TRUE);
                 continue;
             }
-            /* open's mode is only read (and printed) when it creates. */
+            /* open's mode is only read (and printed) when it creates: with
+             * O_CREAT or the kernel's __O_TMPFILE bit (glibc's __O_TMPFILE
+             * has O_DIRECTORY's bit in it, which creates nothing). */
             if (format->args[i] == 'm' && i > 0 && format->args[i - 1] == 'o' &&
-                !(call->args[i - 1] & (O_CREAT | __O_TMPFILE)))
+                !(call->args[i - 1] & (O_CREAT | 020000000)))
                 break;
             if (i)
                 g_string_append(line, ", ");

@@ -44,6 +44,8 @@ void strace_put_buffer(struct linux_process *process, GString *out, uint64_t add
 /* Named bits of value joined with '|', what remains in hex; zero as zero_name. */
 void strace_put_flags(GString *out, uint64_t value, const struct strace_flag *flags, size_t count,
                       const char *zero_name);
+/* A file's st_mode as strace: S_IFDIR|S_ISVTX|0777. */
+void strace_put_file_mode(GString *out, uint64_t mode);
 void strace_put_sigset(struct linux_process *process, GString *out, uint64_t address);
 void strace_put_timespec(struct linux_process *process, GString *out, uint64_t address);
 /* count iovecs at address; output ones show the result's bytes in all. */
