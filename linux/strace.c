@@ -36,7 +36,7 @@
  *   r arch_prctl code   i ioctl request     F fcntl command     k sigset in
  *   K sigset out        h sigprocmask how   G getrandom flags   R rlimit resource
  *   j struct rlimit in  L struct rlimit out H output buffer in hex (getrandom)
- *   X fcntl's third argument, by command
+ *   X fcntl's third argument, by command            J ioctl's third argument, by request
  *   z argv (strings)    Z envp (its address and how many)
  * The result prints in decimal unless hex_result (an address). Sockets,
  * polling and the calls that make descriptors are strace_net.c's, in letters
@@ -75,7 +75,6 @@ static const struct strace_format *format_of(uint64_t number)
         {SYS_getpid, {"", false, false}},
         {SYS_exit, {"d", false, true}},
         {SYS_kill, {"dg", false, false}},
-        {SYS_uname, {"p", false, false}},
         {SYS_fcntl, {"fFX", false, false}},
         {SYS_fsync, {"f", false, false}},
         {SYS_ftruncate, {"fl", false, false}},
@@ -117,8 +116,28 @@ static const struct strace_format *format_of(uint64_t number)
         {SYS_setrlimit, {"Rj", false, false}},
         {SYS_getrandom, {"HuG", false, false}},
         {SYS_rseq, {"pxdx", false, false}},
-        {SYS_getdents64, {"fpu", false, false}},
-        {SYS_ioctl, {"fix", false, false}},
+        {SYS_ioctl, {"fiJ", false, false}},
+        {SYS_getpgrp, {"", false, false}},
+        {SYS_setsid, {"", false, false}},
+        {SYS_getpgid, {"d", false, false}},
+        {SYS_getsid, {"d", false, false}},
+        {SYS_setpgid, {"dd", false, false}},
+        {SYS_sync, {"", false, false}},
+        {SYS_syncfs, {"f", false, false}},
+        {SYS_fdatasync, {"f", false, false}},
+        {SYS_truncate, {"sl", false, false}},
+        {SYS_link, {"ss", false, false}},
+        {SYS_symlink, {"ss", false, false}},
+        {SYS_linkat, {"DsDsA", false, false}},
+        {SYS_symlinkat, {"sDs", false, false}},
+        {SYS_fchmod, {"fm", false, false}},
+        {SYS_fchmodat, {"Dsm", false, false}},
+        {SYS_chown, {"sdd", false, false}},
+        {SYS_lchown, {"sdd", false, false}},
+        {SYS_fchown, {"fdd", false, false}},
+        {SYS_fchownat, {"DsddA", false, false}},
+        {SYS_setuid, {"d", false, false}},
+        {SYS_setgid, {"d", false, false}},
         {SYS_madvise, {"pud", false, false}},
         {SYS_mremap, {"puuxp", true, false}},
         {SYS_sigaltstack, {"pp", false, false}},
@@ -134,9 +153,6 @@ static const struct strace_format *format_of(uint64_t number)
         {SYS_clone, {"C", false, false}},
         {SYS_rt_sigreturn, {"", false, false}},
         {SYS_getrusage, {"dp", false, false}},
-        {SYS_sysinfo, {"p", false, false}},
-        {SYS_futex, {"pdupud", false, false}},
-        {SYS_statx, {"DsAxp", false, false}},
     };
     for (size_t i = 0; i < G_N_ELEMENTS(table); i++) {
         if ((uint64_t)table[i].number == number)
@@ -238,6 +254,25 @@ static void put_path(struct linux_process *process, GString *out, uint64_t addre
     strace_put_string_bytes(out, (const uint8_t *)path, strlen(path), false, false);
 }
 
+void strace_put_c_string(struct linux_process *process, GString *out, uint64_t address)
+{
+    char chunk[STRACE_STRING_LIMIT + 1];
+    if (address == 0) {
+        g_string_append(out, "NULL");
+        return;
+    }
+    long length =
+        guest_read_string(process->memory, address, chunk, sizeof(chunk), GUEST_ACCESS_USER_READ);
+    if (length >= 0)
+        strace_put_string_bytes(out, (const uint8_t *)chunk, (size_t)length, false, false);
+    else if (length == -EFAULT)
+        strace_put_pointer(out, address);
+    else if (linux_copy_in(process, address, chunk, STRACE_STRING_LIMIT) == 0)
+        strace_put_string_bytes(out, (const uint8_t *)chunk, STRACE_STRING_LIMIT, true, false);
+    else
+        strace_put_pointer(out, address);
+}
+
 /* An argv as strace shows it: ["a", "b"], strings cut as any string. */
 static void put_string_array(struct linux_process *process, GString *out, uint64_t address)
 {
@@ -252,17 +287,7 @@ static void put_string_array(struct linux_process *process, GString *out, uint64
             break;
         if (i)
             g_string_append(out, ", ");
-        char chunk[STRACE_STRING_LIMIT + 1];
-        long length =
-            guest_read_string(process->memory, entry, chunk, sizeof(chunk), GUEST_ACCESS_USER_READ);
-        if (length >= 0)
-            strace_put_string_bytes(out, (const uint8_t *)chunk, (size_t)length, false, false);
-        else if (length == -EFAULT)
-            strace_put_pointer(out, entry);
-        else if (linux_copy_in(process, entry, chunk, STRACE_STRING_LIMIT) == 0)
-            strace_put_string_bytes(out, (const uint8_t *)chunk, STRACE_STRING_LIMIT, true, false);
-        else
-            strace_put_pointer(out, entry);
+        strace_put_c_string(process, out, entry);
     }
     g_string_append_c(out, ']');
 }
@@ -398,7 +423,10 @@ static void put_signal(GString *out, uint64_t number)
         g_string_append_printf(out, "SIGRT_%d", (int)number - 32);
         return;
     }
-    const char *abbrev = number > 0 && number < 32 ? sigabbrev_np((int)number) : NULL;
+    /* glibc calls 29 POLL; strace, as the kernel's headers list it first, IO. */
+    const char *abbrev = number == SIGIO             ? "IO"
+                         : number > 0 && number < 32 ? sigabbrev_np((int)number)
+                                                     : NULL;
     if (abbrev)
         g_string_append_printf(out, "SIG%s", abbrev);
     else
@@ -716,7 +744,7 @@ static void put_symbolic(GString *out, char kind, uint64_t value)
     static const struct strace_flag ioctls[] = {
         {0x5401, "TCGETS"},     {0x5402, "TCSETS"},    {0x5413, "TIOCGWINSZ"},
         {0x5414, "TIOCSWINSZ"}, {0x540f, "TIOCGPGRP"}, {0x5410, "TIOCSPGRP"},
-        {0x541b, "FIONREAD"},   {0x5421, "FIONBIO"},
+        {0x541b, "FIONREAD"},   {0x5421, "FIONBIO"},   {0x40049409, "BTRFS_IOC_CLONE or FICLONE"},
     };
     static const struct strace_flag hows[] = {FLAG(SIG_BLOCK), FLAG(SIG_UNBLOCK),
                                               FLAG(SIG_SETMASK)};
@@ -796,6 +824,36 @@ static bool put_fcntl_argument(GString *out, uint64_t command, uint64_t value)
         g_string_append_printf(out, "%#" G_GINT64_MODIFIER "x", value);
         return true;
     }
+}
+
+/* fcntl's F_GETFD, F_GETFL and F_GET_SEALS results: in hex, with what
+ * they hold named, "= 0x8000 (flags O_RDONLY|O_LARGEFILE)". False for the
+ * other calls and failures. */
+static bool put_fcntl_result(GString *out, const struct linux_syscall *call, long result)
+{
+    static const struct strace_flag seals[] = {FLAG(F_SEAL_SEAL), FLAG(F_SEAL_SHRINK),
+                                               FLAG(F_SEAL_GROW), FLAG(F_SEAL_WRITE),
+                                               FLAG(F_SEAL_FUTURE_WRITE)};
+    int command = (int)call->args[1];
+    if (call->number != SYS_fcntl || result < 0 ||
+        (command != F_GETFD && command != F_GETFL && command != F_GET_SEALS))
+        return false;
+    g_string_append_printf(out, result ? " = %#lx" : " = 0", result);
+    if (command == F_GETFL) {
+        /* The access mode is named even when it is all there is. */
+        g_string_append(out, " (flags ");
+        put_open_flags(out, (uint64_t)result);
+        g_string_append_c(out, ')');
+    } else if (result && command == F_GETFD) {
+        g_string_append(out, " (flags ");
+        strace_put_flags(out, (uint64_t)result, &(struct strace_flag)FLAG(FD_CLOEXEC), 1, "0");
+        g_string_append_c(out, ')');
+    } else if (result) {
+        g_string_append(out, " (seals ");
+        strace_put_flags(out, (uint64_t)result, seals, G_N_ELEMENTS(seals), "0");
+        g_string_append_c(out, ')');
+    }
+    return true;
 }
 
 /* si_code's name, as strace prints it: the codes anyone may send, then the
@@ -1019,6 +1077,14 @@ void strace_put_argument(struct linux_process *process, GString *out, const char
     case 'C':
         put_clone(out, args);
         break;
+    case 'J':
+        /* ioctl's argument: FICLONE's is the source fd, the others an
+         * address or a number strace shows in hex. */
+        if ((uint32_t)args[1] == 0x40049409)
+            g_string_append_printf(out, "%d", (int32_t)value);
+        else
+            g_string_append_printf(out, "%#" G_GINT64_MODIFIER "x", value);
+        break;
     default:
         if (strchr("wcrFihRG", format[index]))
             put_symbolic(out, format[index], value);
@@ -1090,6 +1156,7 @@ void linux_strace_syscall_entry(struct linux_thread *thread, const struct linux_
 {
     linux_strace_forget_entry(thread);
     strace_net_entry(thread, call);
+    strace_fs_entry(thread, call);
 }
 
 void linux_strace_forget_entry(struct linux_thread *thread)
@@ -1128,7 +1195,9 @@ static void trace_call(struct linux_thread *thread, const struct linux_syscall *
         g_string_append_printf(line, "%s(", name);
     else
         g_string_append_printf(line, "syscall_%#" G_GINT64_MODIFIER "x(", call->number);
-    if (format) {
+    if (strace_fs_arguments(thread, line, call->number, call->args, result)) {
+        /* Printed whole. */
+    } else if (format) {
         for (int i = 0; format->args[i] && i < 6; i++) {
             if (net) {
                 if (i)
@@ -1171,7 +1240,7 @@ static void trace_call(struct linux_thread *thread, const struct linux_syscall *
         g_string_append_printf(line, "%*s", (int)(39 - line->len), "");
     if (!returned || (format && format->no_return))
         g_string_append(line, " = ?");
-    else
+    else if (!put_fcntl_result(line, call, result))
         put_result(line, format, result);
     if (net && returned)
         strace_net_result_note(thread, line, call->number, call->args, result);

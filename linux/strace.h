@@ -44,6 +44,8 @@ void strace_put_buffer(struct linux_process *process, GString *out, uint64_t add
 /* Named bits of value joined with '|', what remains in hex; zero as zero_name. */
 void strace_put_flags(GString *out, uint64_t value, const struct strace_flag *flags, size_t count,
                       const char *zero_name);
+/* A NUL-terminated string, cut at STRACE_STRING_LIMIT (printstr). */
+void strace_put_c_string(struct linux_process *process, GString *out, uint64_t address);
 /* A file's st_mode as strace: S_IFDIR|S_ISVTX|0777. */
 void strace_put_file_mode(GString *out, uint64_t mode);
 void strace_put_sigset(struct linux_process *process, GString *out, uint64_t address);
@@ -69,5 +71,16 @@ void strace_net_argument(struct linux_thread *thread, GString *out, const char *
 /* What strace adds after the result: poll's revents, select's ready sets. */
 void strace_net_result_note(struct linux_thread *thread, GString *out, uint64_t number,
                             const uint64_t *args, long result);
+
+/* ---- strace_fs.c ---- */
+
+/* The whole argument list of the calls strace_fs.c decodes (futex,
+ * getdents, statx, statfs, xattrs, uname, sysinfo, groups, affinity, a few
+ * file calls); false for the others, which print nothing then. */
+/* At the call's entry: what strace reads before the call (copy_file_range's
+ * offsets), kept in thread->strace_entry. */
+void strace_fs_entry(struct linux_thread *thread, const struct linux_syscall *call);
+bool strace_fs_arguments(struct linux_thread *thread, GString *out, uint64_t number,
+                         const uint64_t *args, long result);
 
 #endif

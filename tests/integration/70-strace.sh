@@ -77,6 +77,8 @@ custom strace/glibc strace_matches glibc
 custom strace/musl strace_matches musl
 custom strace/glibc-net strace_matches glibc strace_net
 custom strace/musl-net strace_matches musl strace_net
+custom strace/glibc-fs strace_matches glibc strace_fs
+custom strace/musl-fs strace_matches musl strace_fs
 custom strace/fault strace_fault
 
 # `monitor strace on` from gdb starts the trace mid-run; the program runs on unchanged.
