@@ -711,7 +711,8 @@ void strace_put_iovec(struct linux_process *process, GString *out, uint64_t addr
     g_string_append_c(out, ']');
 }
 
-static void put_symbol(GString *out, uint64_t value, const struct strace_flag *names, size_t count)
+void strace_put_value(GString *out, uint64_t value, const struct strace_flag *names, size_t count,
+                      const char *unknown)
 {
     for (size_t i = 0; i < count; i++) {
         if (names[i].value == value) {
@@ -720,6 +721,8 @@ static void put_symbol(GString *out, uint64_t value, const struct strace_flag *n
         }
     }
     g_string_append_printf(out, "%#" G_GINT64_MODIFIER "x", value);
+    if (unknown)
+        g_string_append_printf(out, " /* %s */", unknown);
 }
 
 static void put_symbolic(GString *out, char kind, uint64_t value)
@@ -760,31 +763,31 @@ static void put_symbolic(GString *out, char kind, uint64_t value)
         {1, "GRND_NONBLOCK"}, {2, "GRND_RANDOM"}, {4, "GRND_INSECURE"}};
     switch (kind) {
     case 'w':
-        put_symbol(out, value, whence, G_N_ELEMENTS(whence));
+        strace_put_value(out, value, whence, G_N_ELEMENTS(whence), NULL);
         break;
     case 'c':
-        put_symbol(out, (uint32_t)value, clocks, G_N_ELEMENTS(clocks));
+        strace_put_value(out, (uint32_t)value, clocks, G_N_ELEMENTS(clocks), NULL);
         break;
     case 'r':
-        put_symbol(out, value, arch_codes, G_N_ELEMENTS(arch_codes));
+        strace_put_value(out, value, arch_codes, G_N_ELEMENTS(arch_codes), NULL);
         break;
     case 'F':
-        put_symbol(out, (uint32_t)value, fcntl_commands, G_N_ELEMENTS(fcntl_commands));
+        strace_put_value(out, (uint32_t)value, fcntl_commands, G_N_ELEMENTS(fcntl_commands), NULL);
         break;
     case 'i':
-        put_symbol(out, (uint32_t)value, ioctls, G_N_ELEMENTS(ioctls));
+        strace_put_value(out, (uint32_t)value, ioctls, G_N_ELEMENTS(ioctls), NULL);
         break;
     case 'h':
-        put_symbol(out, value, hows, G_N_ELEMENTS(hows));
+        strace_put_value(out, value, hows, G_N_ELEMENTS(hows), NULL);
         break;
     case 'R':
-        put_symbol(out, (uint32_t)value, resources, G_N_ELEMENTS(resources));
+        strace_put_value(out, (uint32_t)value, resources, G_N_ELEMENTS(resources), NULL);
         break;
     case 'G':
         strace_put_flags(out, value, random_flags, G_N_ELEMENTS(random_flags), "0");
         break;
     case 'E':
-        put_symbol(out, (uint32_t)value, itimers, G_N_ELEMENTS(itimers));
+        strace_put_value(out, (uint32_t)value, itimers, G_N_ELEMENTS(itimers), NULL);
         break;
     }
 }

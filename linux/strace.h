@@ -41,6 +41,10 @@ bool strace_copy_in(struct linux_process *process, GString *out, uint64_t addres
 /* length bytes at address as a string, cut at STRACE_STRING_LIMIT. */
 void strace_put_buffer(struct linux_process *process, GString *out, uint64_t address,
                        uint64_t length, bool hex);
+/* value's name in names; else in hex ("0" for zero), with " /+ unknown +/"
+ * after it when unknown is given (strace's printxval). */
+void strace_put_value(GString *out, uint64_t value, const struct strace_flag *names, size_t count,
+                      const char *unknown);
 /* Named bits of value joined with '|', what remains in hex; zero as zero_name. */
 void strace_put_flags(GString *out, uint64_t value, const struct strace_flag *flags, size_t count,
                       const char *zero_name);

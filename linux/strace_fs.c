@@ -35,22 +35,6 @@ static bool failed(long result)
     return result < 0 && result > -4096;
 }
 
-/* value's name in names, else as printxval shows an unknown one with no
- * default (a bare hex number) or with one ("0x7 /+ FUTEX_??? +/"). */
-static void put_value(GString *out, uint64_t value, const struct strace_flag *names, size_t count,
-                      const char *unknown)
-{
-    for (size_t i = 0; i < count; i++) {
-        if (names[i].value == value) {
-            g_string_append(out, names[i].name);
-            return;
-        }
-    }
-    g_string_append_printf(out, value ? "%#" G_GINT64_MODIFIER "x" : "0", value);
-    if (unknown)
-        g_string_append_printf(out, " /* %s */", unknown);
-}
-
 /* ---- futex ------------------------------------------------------------------ */
 
 /* futex's op, as strace's futexops table names it: the operations, their
@@ -363,7 +347,7 @@ static void put_fs_type(GString *out, uint64_t type)
         {0x2fc12fc1, "ZFS_SUPER_MAGIC"},
         {0x15013346, "AUTOFS_SUPER_MAGIC"},
     };
-    put_value(out, type, NAMES(names), NULL);
+    strace_put_value(out, type, NAMES(names), NULL);
 }
 
 /* struct statfs: every field but the spare ones, f_flags when ST_VALID. */
@@ -615,7 +599,7 @@ static void put_fadvise(GString *out, uint64_t advice)
         {0, "POSIX_FADV_NORMAL"},   {1, "POSIX_FADV_RANDOM"},   {2, "POSIX_FADV_SEQUENTIAL"},
         {3, "POSIX_FADV_WILLNEED"}, {4, "POSIX_FADV_DONTNEED"}, {5, "POSIX_FADV_NOREUSE"},
     };
-    put_value(out, (uint32_t)advice, NAMES(names), "POSIX_FADV_???");
+    strace_put_value(out, (uint32_t)advice, NAMES(names), "POSIX_FADV_???");
 }
 
 /* copy_file_range's offset at address: NULL, or [N]. */

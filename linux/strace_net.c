@@ -491,20 +491,6 @@ static const char *const ipv6_options[] = {
     "IPV6_FREEBIND",
 };
 
-/* A value's name from a sparse table, else as put_indexed shows an
- * unknown one. */
-static void put_sparse(GString *out, uint64_t value, const struct strace_flag *names, size_t count,
-                       const char *unknown)
-{
-    for (size_t i = 0; i < count; i++) {
-        if (names[i].value == value) {
-            g_string_append(out, names[i].name);
-            return;
-        }
-    }
-    put_indexed(out, value, NULL, 0, unknown);
-}
-
 /* A level by strace's socketlayers names; unknown as "unknown" says (two
  * question marks for an option's level, three for a control message's). */
 static void put_level_as(GString *out, uint64_t level, const char *unknown)
@@ -525,7 +511,7 @@ static void put_level_as(GString *out, uint64_t level, const char *unknown)
         {280, "SOL_NFC"},       {281, "SOL_KCM"},           {282, "SOL_TLS"},
         {283, "SOL_XDP"},       {0xffff, "SOL_SOCKET"},
     };
-    put_sparse(out, (uint32_t)level, NAMES(levels), unknown);
+    strace_put_value(out, (uint32_t)level, NAMES(levels), unknown);
 }
 
 static void put_level(GString *out, uint64_t level)
@@ -703,7 +689,7 @@ static void put_option_name(GString *out, uint64_t level, uint64_t name)
     };
     uint32_t value = (uint32_t)name;
     if ((uint32_t)level == 17) {
-        put_sparse(out, value, NAMES(udp_options), "UDP_???");
+        strace_put_value(out, value, NAMES(udp_options), "UDP_???");
         return;
     }
     for (size_t i = 0; i < G_N_ELEMENTS(levels); i++) {
@@ -1268,10 +1254,10 @@ static void put_cmsg_type_data(GString *out, int level, int type, const uint8_t 
         {20, "IP_ORIGDSTADDR"},     {23, "IP_CHECKSUM"},        {3, "SCM_SECURITY"},
     };
     if (level == SOL_SOCKET) {
-        put_sparse(out, (uint32_t)type, NAMES(socket_types), "SCM_???");
+        strace_put_value(out, (uint32_t)type, NAMES(socket_types), "SCM_???");
         put_socket_cmsg(out, type, data, length);
     } else if (level == SOL_IP) {
-        put_sparse(out, (uint32_t)type, NAMES(ip_types), "IP_???");
+        strace_put_value(out, (uint32_t)type, NAMES(ip_types), "IP_???");
         put_ip_cmsg(out, type, data, length);
     } else {
         g_string_append_printf(out, type ? "%#x" : "0", (uint32_t)type);
