@@ -12,9 +12,11 @@
 #include "linux/strace.h"
 
 #include <fcntl.h>
+#include <net/if.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
@@ -323,6 +325,32 @@ void strace_put_flags(GString *out, uint64_t value, const struct strace_flag *fl
     }
     if (value)
         g_string_append_printf(out, "%s%#" G_GINT64_MODIFIER "x", first ? "" : "|", value);
+}
+
+/* Flags as strace's printflags: names, then what is left in hex; only a
+ * number with the default's comment when no name matched. */
+void strace_put_flag_set(GString *out, uint64_t value, const struct strace_flag *names,
+                         size_t count, const char *unknown)
+{
+    if (value == 0) {
+        g_string_append_c(out, '0');
+        return;
+    }
+    GString *named = g_string_new(NULL);
+    uint64_t left = value;
+    for (size_t i = 0; i < count; i++) {
+        if (names[i].value && (left & names[i].value) == names[i].value) {
+            g_string_append_printf(named, "%s%s", named->len ? "|" : "", names[i].name);
+            left &= ~names[i].value;
+        }
+    }
+    if (!named->len)
+        g_string_append_printf(out, "%#" G_GINT64_MODIFIER "x /* %s */", value, unknown);
+    else if (left)
+        g_string_append_printf(out, "%s|%#" G_GINT64_MODIFIER "x", named->str, left);
+    else
+        g_string_append(out, named->str);
+    g_string_free(named, TRUE);
 }
 
 static void put_open_flags(GString *out, uint64_t flags)
@@ -685,6 +713,13 @@ static void put_stat(struct linux_process *process, GString *out, uint64_t addre
 void strace_put_iovec(struct linux_process *process, GString *out, uint64_t address, uint64_t count,
                       long result, bool output)
 {
+    strace_put_iovec_with(process, out, address, count, result, output, NULL, NULL);
+}
+
+void strace_put_iovec_with(struct linux_process *process, GString *out, uint64_t address,
+                           uint64_t count, long result, bool output, strace_data_printer put_data,
+                           void *context)
+{
     if (count > STRACE_ARRAY_LIMIT) {
         strace_put_pointer(out, address);
         return;
@@ -703,6 +738,8 @@ void strace_put_iovec(struct linux_process *process, GString *out, uint64_t addr
         uint64_t shown = length < left ? length : left;
         if (output && result < 0)
             strace_put_pointer(out, base);
+        else if (put_data)
+            put_data(process, out, base, shown, context);
         else
             strace_put_buffer(process, out, base, shown, false);
         left -= shown;
@@ -1083,9 +1120,15 @@ void strace_put_argument(struct linux_process *process, GString *out, const char
     case 'J':
         /* ioctl's argument: FICLONE's is the source fd, the others an
          * address or a number strace shows in hex. */
-        if ((uint32_t)args[1] == 0x40049409)
+        if ((uint32_t)args[1] == 0x40049409) {
             g_string_append_printf(out, "%d", (int32_t)value);
-        else
+        } else if (((uint32_t)args[1] == FIONREAD || (uint32_t)args[1] == FIONBIO) &&
+                   !(failed && (uint32_t)args[1] == FIONREAD)) {
+            /* The int FIONREAD fills, FIONBIO reads: [29]. */
+            int32_t number;
+            if (strace_copy_in(process, out, value, &number, sizeof(number)))
+                g_string_append_printf(out, "[%d]", number);
+        } else
             g_string_append_printf(out, "%#" G_GINT64_MODIFIER "x", value);
         break;
     default:
@@ -1134,6 +1177,37 @@ static void put_result(GString *out, const struct strace_format *format, long re
     } else {
         g_string_append_printf(out, " = %ld", result);
     }
+}
+
+/* ---- sockets ------------------------------------------------------------------ */
+
+static const char *const family_names[] = {
+    "AF_UNSPEC",     "AF_UNIX",      "AF_INET",     "AF_AX25",  "AF_IPX",     "AF_APPLETALK",
+    "AF_NETROM",     "AF_BRIDGE",    "AF_ATMPVC",   "AF_X25",   "AF_INET6",   "AF_ROSE",
+    "AF_DECnet",     "AF_NETBEUI",   "AF_SECURITY", "AF_KEY",   "AF_NETLINK", "AF_PACKET",
+    "AF_ASH",        "AF_ECONET",    "AF_ATMSVC",   "AF_RDS",   "AF_SNA",     "AF_IRDA",
+    "AF_PPPOX",      "AF_WANPIPE",   "AF_LLC",      "AF_IB",    "AF_MPLS",    "AF_CAN",
+    "AF_TIPC",       "AF_BLUETOOTH", "AF_IUCV",     "AF_RXRPC", "AF_ISDN",    "AF_PHONET",
+    "AF_IEEE802154", "AF_CAIF",      "AF_ALG",      "AF_NFC",   "AF_VSOCK",   "AF_KCM",
+    "AF_QIPCRTR",    "AF_SMC",       "AF_XDP",      "AF_MCTP",
+};
+
+void strace_put_family(GString *out, uint64_t family)
+{
+    if (family < G_N_ELEMENTS(family_names))
+        g_string_append(out, family_names[family]);
+    else
+        g_string_append_printf(out, "%#" G_GINT64_MODIFIER "x /* AF_??? */", family);
+}
+
+void strace_put_interface(GString *out, uint32_t index)
+{
+    char name[IF_NAMESIZE];
+    /* The program's sockets are the host's: so are its interfaces. */
+    if (index && if_indextoname(index, name))
+        g_string_append_printf(out, "if_nametoindex(\"%s\")", name);
+    else
+        g_string_append_printf(out, "%u", index);
 }
 
 /* ---- the trace -------------------------------------------------------------- */

@@ -57,9 +57,28 @@ void strace_put_timespec(struct linux_process *process, GString *out, uint64_t a
 /* count iovecs at address; output ones show the result's bytes in all. */
 void strace_put_iovec(struct linux_process *process, GString *out, uint64_t address, uint64_t count,
                       long result, bool output);
+/* How an iovec element's data prints when it is not a string: the shown
+ * bytes at address (netlink messages). */
+typedef void (*strace_data_printer)(struct linux_process *process, GString *out, uint64_t address,
+                                    uint64_t length, void *context);
+void strace_put_iovec_with(struct linux_process *process, GString *out, uint64_t address,
+                           uint64_t count, long result, bool output, strace_data_printer put_data,
+                           void *context);
 /* One argument by strace.c's letters. */
 void strace_put_argument(struct linux_process *process, GString *out, const char *format,
                          const uint64_t *args, int index, long result);
+
+/* An address family's name: AF_INET. */
+void strace_put_family(GString *out, uint64_t family);
+/* An interface index as strace shows it: if_nametoindex("lo"), else the number. */
+void strace_put_interface(GString *out, uint32_t index);
+/* Flags as strace's printflags: the names, what is left in hex; when no
+ * name matches, the number and " /+ unknown +/". */
+void strace_put_flag_set(GString *out, uint64_t value, const struct strace_flag *names,
+                         size_t count, const char *unknown);
+/* A netlink socket's data (strace_netlink.c): messages of protocol
+ * (NETLINK_ROUTE...) in the length bytes at data. */
+void strace_netlink_put(GString *out, const uint8_t *data, size_t length, int protocol);
 
 /* ---- strace_net.c ---- */
 

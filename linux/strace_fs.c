@@ -212,32 +212,6 @@ static const struct strace_flag statx_masks[] = {
     {0x2000, "STATX_DIOALIGN"},
 };
 
-/* Flags as strace's printflags: names, then what is left in hex; only a
- * number with the default's comment when no name matched. */
-static void put_flags(GString *out, uint64_t value, const struct strace_flag *names, size_t count,
-                      const char *unknown)
-{
-    if (value == 0) {
-        g_string_append_c(out, '0');
-        return;
-    }
-    GString *named = g_string_new(NULL);
-    uint64_t left = value;
-    for (size_t i = 0; i < count; i++) {
-        if (names[i].value && (left & names[i].value) == names[i].value) {
-            g_string_append_printf(named, "%s%s", named->len ? "|" : "", names[i].name);
-            left &= ~names[i].value;
-        }
-    }
-    if (!named->len)
-        g_string_append_printf(out, "%#" G_GINT64_MODIFIER "x /* %s */", value, unknown);
-    else if (left)
-        g_string_append_printf(out, "%s|%#" G_GINT64_MODIFIER "x", named->str, left);
-    else
-        g_string_append(out, named->str);
-    g_string_free(named, TRUE);
-}
-
 static void put_statx_flags(struct linux_process *process, GString *out, const uint64_t *args,
                             long result)
 {
@@ -245,7 +219,7 @@ static void put_statx_flags(struct linux_process *process, GString *out, const u
                                               {0x4000, "AT_STATX_DONT_SYNC"}};
     uint32_t flags = (uint32_t)args[2];
     if (flags & 0x6000)
-        put_flags(out, flags & 0x6000, NAMES(sync), NULL);
+        strace_put_flag_set(out, flags & 0x6000, NAMES(sync), NULL);
     else
         g_string_append(out, "AT_STATX_SYNC_AS_STAT");
     if (flags & ~0x6000u) {
@@ -280,9 +254,9 @@ static void put_statx_buffer(struct linux_process *process, GString *out, uint64
     if (!strace_copy_in(process, out, address, &head, sizeof(head)))
         return;
     g_string_append(out, "{stx_mask=");
-    put_flags(out, head.mask, NAMES(statx_masks), "STATX_???");
+    strace_put_flag_set(out, head.mask, NAMES(statx_masks), "STATX_???");
     g_string_append(out, ", stx_attributes=");
-    put_flags(out, head.attributes, NAMES(attributes), "STATX_ATTR_???");
+    strace_put_flag_set(out, head.attributes, NAMES(attributes), "STATX_ATTR_???");
     if (head.mask & 0x3) {
         g_string_append(out, ", stx_mode=");
         strace_put_file_mode(out, head.mode);
@@ -301,7 +275,7 @@ static void put_statx(struct linux_process *process, GString *out, const uint64_
     g_string_append(out, ", ");
     put_statx_flags(process, out, args, result);
     g_string_append(out, ", ");
-    put_flags(out, (uint32_t)args[3], NAMES(statx_masks), "STATX_???");
+    strace_put_flag_set(out, (uint32_t)args[3], NAMES(statx_masks), "STATX_???");
     g_string_append(out, ", ");
     put_statx_buffer(process, out, args[4], result);
 }
@@ -387,7 +361,7 @@ static void put_statfs_buffer(struct linux_process *process, GString *out, uint6
                            buffer.namelen, buffer.frsize);
     if (buffer.flags & 0x20) {
         g_string_append(out, ", f_flags=");
-        put_flags(out, (uint64_t)buffer.flags, NAMES(flags), "ST_???");
+        strace_put_flag_set(out, (uint64_t)buffer.flags, NAMES(flags), "ST_???");
     }
     g_string_append_c(out, '}');
 }
@@ -460,7 +434,7 @@ static void put_xattr(struct linux_process *process, GString *out, uint64_t numb
         g_string_append(out, ", ");
         put_xattr_value(process, out, args[2], args[3], args[3]);
         g_string_append(out, ", ");
-        put_flags(out, (uint32_t)args[4], NAMES(flags), "XATTR_???");
+        strace_put_flag_set(out, (uint32_t)args[4], NAMES(flags), "XATTR_???");
         break;
     default: /* removexattr */
         break;

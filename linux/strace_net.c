@@ -115,22 +115,6 @@ static void put_indexed(GString *out, uint64_t value, const char *const *names, 
 
 #define NAMES(table) (table), G_N_ELEMENTS(table)
 
-static const char *const family_names[] = {
-    "AF_UNSPEC",     "AF_UNIX",      "AF_INET",     "AF_AX25",  "AF_IPX",     "AF_APPLETALK",
-    "AF_NETROM",     "AF_BRIDGE",    "AF_ATMPVC",   "AF_X25",   "AF_INET6",   "AF_ROSE",
-    "AF_DECnet",     "AF_NETBEUI",   "AF_SECURITY", "AF_KEY",   "AF_NETLINK", "AF_PACKET",
-    "AF_ASH",        "AF_ECONET",    "AF_ATMSVC",   "AF_RDS",   "AF_SNA",     "AF_IRDA",
-    "AF_PPPOX",      "AF_WANPIPE",   "AF_LLC",      "AF_IB",    "AF_MPLS",    "AF_CAN",
-    "AF_TIPC",       "AF_BLUETOOTH", "AF_IUCV",     "AF_RXRPC", "AF_ISDN",    "AF_PHONET",
-    "AF_IEEE802154", "AF_CAIF",      "AF_ALG",      "AF_NFC",   "AF_VSOCK",   "AF_KCM",
-    "AF_QIPCRTR",    "AF_SMC",       "AF_XDP",      "AF_MCTP",
-};
-
-static void put_family(GString *out, uint64_t family)
-{
-    put_indexed(out, family, NAMES(family_names), "AF_???");
-}
-
 /* The type in the low four bits, then SOCK_CLOEXEC and SOCK_NONBLOCK. */
 static void put_socket_type(GString *out, uint64_t value)
 {
@@ -847,14 +831,12 @@ static void put_mreq6(struct linux_process *process, GString *out, uint64_t addr
     struct ipv6_mreq request;
     if (!strace_copy_in(process, out, address, &request, sizeof(request)))
         return;
-    char group[INET6_ADDRSTRLEN], interface[IF_NAMESIZE];
+    char group[INET6_ADDRSTRLEN];
     inet_ntop(AF_INET6, &request.ipv6mr_multiaddr, group, sizeof(group));
     g_string_append_printf(
         out, "{inet_pton(AF_INET6, \"%s\", &ipv6mr_multiaddr), ipv6mr_interface=", group);
-    if (request.ipv6mr_interface && if_indextoname(request.ipv6mr_interface, interface))
-        g_string_append_printf(out, "if_nametoindex(\"%s\")}", interface);
-    else
-        g_string_append_printf(out, "%u}", request.ipv6mr_interface);
+    strace_put_interface(out, request.ipv6mr_interface);
+    g_string_append_c(out, '}');
 }
 
 /* setsockopt's value of args[4] bytes. */
@@ -925,6 +907,52 @@ static void put_option_out(struct linux_thread *thread, GString *out, const uint
     }
 }
 
+/* ---- netlink data ------------------------------------------------------------- */
+
+/* The netlink protocol of the program's socket fd (NETLINK_ROUTE...), -1
+ * when it is not a netlink socket: the host's socket tells. */
+static int netlink_protocol(struct linux_process *process, uint64_t fd)
+{
+    int host = linux_fd_host(process, fd), domain = 0, protocol = -1;
+    socklen_t size = sizeof(domain);
+    if (host < 0 || getsockopt(host, SOL_SOCKET, SO_DOMAIN, &domain, &size) != 0 ||
+        domain != AF_NETLINK)
+        return -1;
+    size = sizeof(protocol);
+    return getsockopt(host, SOL_SOCKET, SO_PROTOCOL, &protocol, &size) == 0 ? protocol : -1;
+}
+
+/* The most of a netlink buffer decoded (a message is at most a few pages;
+ * a guest's length is not trusted). */
+#define NETLINK_DECODE_LIMIT (1u << 20)
+
+/* length bytes at address as netlink messages of protocol (a
+ * strace_data_printer: context points at the protocol). */
+static void put_netlink_data(struct linux_process *process, GString *out, uint64_t address,
+                             uint64_t length, void *context)
+{
+    int protocol = *(const int *)context;
+    size_t size = length < NETLINK_DECODE_LIMIT ? (size_t)length : NETLINK_DECODE_LIMIT;
+    g_autofree uint8_t *bytes = g_malloc(size ? size : 1);
+    if (address == 0 || linux_copy_in(process, address, bytes, size) != 0) {
+        strace_put_pointer(out, address);
+        return;
+    }
+    strace_netlink_put(out, bytes, size, protocol);
+}
+
+/* sendto's data, or recvfrom's as received: netlink messages on a netlink
+ * socket, else a string. */
+static void put_socket_data(struct linux_process *process, GString *out, const uint64_t *args,
+                            uint64_t length)
+{
+    int protocol = netlink_protocol(process, args[0]);
+    if (protocol >= 0)
+        put_netlink_data(process, out, args[1], length, &protocol);
+    else
+        strace_put_buffer(process, out, args[1], length, false);
+}
+
 /* ---- addresses -------------------------------------------------------------- */
 
 static void put_sockaddr_bytes(GString *out, const uint8_t *bytes, size_t size);
@@ -952,7 +980,7 @@ static void put_sockaddr_bytes(GString *out, const uint8_t *bytes, size_t size)
     uint16_t family;
     memcpy(&family, bytes, sizeof(family));
     g_string_append(out, "{sa_family=");
-    put_family(out, family);
+    strace_put_family(out, family);
     if (family == AF_UNIX && size > 2) {
         /* sun_path: a path up to its NUL, or an abstract name (a NUL
          * first) whose every byte counts, shown after an '@'. */
@@ -1099,16 +1127,6 @@ static void put_cmsg_times(GString *out, const uint8_t *data, size_t length, siz
         g_string_append_c(out, ']');
 }
 
-static void put_interface(GString *out, uint32_t index)
-{
-    char name[IF_NAMESIZE];
-    /* The program's sockets are the host's: so are its interfaces. */
-    if (index && if_indextoname(index, name))
-        g_string_append_printf(out, "if_nametoindex(\"%s\")", name);
-    else
-        g_string_append_printf(out, "%u", index);
-}
-
 static void put_in_addr(GString *out, const char *field, const void *address)
 {
     char text[INET_ADDRSTRLEN];
@@ -1188,7 +1206,7 @@ static bool put_ip_cmsg(GString *out, int type, const uint8_t *data, size_t leng
             return false;
         memcpy(&info, data, sizeof(info));
         g_string_append(out, ", cmsg_data={ipi_ifindex=");
-        put_interface(out, (uint32_t)info.ipi_ifindex);
+        strace_put_interface(out, (uint32_t)info.ipi_ifindex);
         put_in_addr(out, ", ipi_spec_dst", &info.ipi_spec_dst);
         put_in_addr(out, ", ipi_addr", &info.ipi_addr);
         g_string_append_c(out, '}');
@@ -1337,7 +1355,7 @@ static void put_control(struct linux_process *process, GString *out, uint64_t ad
 /* A struct msghdr read from the guest: sendmsg's (output false) as it
  * went, recvmsg's as filled, its data the first data_size bytes (the
  * result's). before: the msg_namelen the caller gave, NULL when unknown. */
-static void put_msghdr_fields(struct linux_process *process, GString *out,
+static void put_msghdr_fields(struct linux_process *process, GString *out, uint64_t fd,
                               const struct guest_msghdr *header, const char *before, long data_size,
                               bool output)
 {
@@ -1353,7 +1371,19 @@ static void put_msghdr_fields(struct linux_process *process, GString *out,
     if (before && strcmp(before, after) != 0)
         g_string_append_printf(out, "%s => ", before);
     g_string_append_printf(out, "%s, msg_iov=", after);
-    strace_put_iovec(process, out, header->iov, header->iovlen, data_size, output);
+    /* As strace: the data is netlink messages when msg_name is a netlink
+     * address (of the socket's protocol), strings otherwise. */
+    uint16_t family = 0;
+    int protocol = -1;
+    if (header->name && namelen >= sizeof(family) &&
+        linux_copy_in(process, header->name, &family, sizeof(family)) == 0 &&
+        family == AF_NETLINK) {
+        protocol = netlink_protocol(process, fd);
+        strace_put_iovec_with(process, out, header->iov, header->iovlen, data_size, output,
+                              put_netlink_data, &protocol);
+    } else {
+        strace_put_iovec(process, out, header->iov, header->iovlen, data_size, output);
+    }
     g_string_append_printf(out, ", msg_iovlen=%" G_GUINT64_FORMAT, header->iovlen);
     if (header->controllen) {
         g_string_append(out, ", msg_control=");
@@ -1366,8 +1396,8 @@ static void put_msghdr_fields(struct linux_process *process, GString *out,
 }
 
 /* struct msghdr: sendmsg's (output false) as it went, recvmsg's as filled. */
-static void put_msghdr(struct linux_thread *thread, GString *out, uint64_t address, int index,
-                       long result, bool output)
+static void put_msghdr(struct linux_thread *thread, GString *out, uint64_t fd, uint64_t address,
+                       int index, long result, bool output)
 {
     struct guest_msghdr header;
     bool failed = result < 0 && result > -4096;
@@ -1382,7 +1412,7 @@ static void put_msghdr(struct linux_thread *thread, GString *out, uint64_t addre
             g_string_append_printf(out, "{msg_namelen=%u}", header.namelen);
         return;
     }
-    put_msghdr_fields(thread->process, out, &header, before, result, output);
+    put_msghdr_fields(thread->process, out, fd, &header, before, result, output);
 }
 
 /* struct mmsghdr, x86-64's layout: a msghdr, then the bytes it moved. */
@@ -1434,7 +1464,7 @@ static char *nth_namelen(const char *namelens, uint64_t index)
  * print_array does: the first 32 members then "...", an unreadable first
  * member as the array's address, a later one as "..." and its address.
  */
-static void put_mmsg_array(struct linux_thread *thread, GString *out, uint64_t address,
+static void put_mmsg_array(struct linux_thread *thread, GString *out, uint64_t fd, uint64_t address,
                            uint64_t count, uint64_t with_length, bool output)
 {
     struct linux_process *process = thread->process;
@@ -1478,8 +1508,8 @@ static void put_mmsg_array(struct linux_thread *thread, GString *out, uint64_t a
         }
         g_autofree char *before = nth_namelen(namelens, i);
         g_string_append(out, "{msg_hdr=");
-        put_msghdr_fields(process, out, &message.header, before, output ? (long)message.length : -1,
-                          output);
+        put_msghdr_fields(process, out, fd, &message.header, before,
+                          output ? (long)message.length : -1, output);
         if (i < with_length)
             g_string_append_printf(out, ", msg_len=%u", message.length);
         g_string_append_c(out, '}');
@@ -1762,7 +1792,16 @@ void strace_net_argument(struct linux_thread *thread, GString *out, const char *
     char letter = format[index];
     switch (letter) {
     case 'F':
-        put_family(out, (uint32_t)value);
+        strace_put_family(out, (uint32_t)value);
+        break;
+    case 'b':
+        put_socket_data(process, out, args, args[index + 1]);
+        break;
+    case 'B':
+        if (failed)
+            strace_put_pointer(out, value);
+        else
+            put_socket_data(process, out, args, (uint64_t)result);
         break;
     case 'T':
         put_socket_type(out, (uint32_t)value);
@@ -1789,18 +1828,18 @@ void strace_net_argument(struct linux_thread *thread, GString *out, const char *
         break;
     case 'M':
     case 'R':
-        put_msghdr(thread, out, value, index, result, letter == 'R');
+        put_msghdr(thread, out, args[0], value, index, result, letter == 'R');
         break;
     case 'X':
         /* A failed sendmmsg still shows what it was asked to send. */
-        put_mmsg_array(thread, out, value, (uint32_t)args[index + 1], failed ? 0 : (uint64_t)result,
-                       false);
+        put_mmsg_array(thread, out, args[0], value, (uint32_t)args[index + 1],
+                       failed ? 0 : (uint64_t)result, false);
         break;
     case 'Z':
         if (failed)
             strace_put_pointer(out, value);
         else
-            put_mmsg_array(thread, out, value, (uint64_t)result, (uint64_t)result, true);
+            put_mmsg_array(thread, out, args[0], value, (uint64_t)result, (uint64_t)result, true);
         break;
     case 's':
         put_level(out, value);

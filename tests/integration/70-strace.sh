@@ -11,10 +11,12 @@ strace_normalise() {
 }
 
 # The port the kernel picked for a listening socket differs between runs: PORT (a
-# zero port, the one asked for, stays); so does the time in a receive timestamp's
-# control message: N.
+# zero port, the one asked for, stays); so do the time in a receive timestamp's
+# control message and a netlink socket's port id (the pid of the process natively, of
+# its monitor in the VM): N.
 strace_port_normalise() {
     sed -E -e 's/(sin_port=htons\()[1-9][0-9]*\)/\1PORT)/g' \
+        -e 's/(nl_pid|nlmsg_pid)=[1-9][0-9]*/\1=N/g' \
         -e 's/(cmsg_type=SO_TIMESTAMP[A-Z_]*, cmsg_data=\{tv_sec=)[0-9]+, (tv_[un]sec=)[0-9]+/\1N, \2N/g'
 }
 

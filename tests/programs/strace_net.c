@@ -11,7 +11,9 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
@@ -206,6 +208,90 @@ static int inet_calls(void)
     close(accepted);
     close(client);
     close(server);
+    return 0;
+}
+
+/* A NETLINK_ROUTE exchange as getaddrinfo makes one: the addresses of lo (dumped with
+ * strict checking so that only lo's come back: its addresses are permanent, their
+ * lifetimes do not count down between runs), read with recvmsg and recvfrom until
+ * NLMSG_DONE, and a request for a link that does not exist, sent with sendmsg, which
+ * draws an NLMSG_ERROR echoing it. The kernel's port ids (the process's pid) are masked
+ * by the test. musl has no kernel headers: the layouts are spelled out here. */
+struct nl_header {
+    uint32_t length;
+    uint16_t type, flags;
+    uint32_t sequence, port;
+};
+struct nl_address {
+    uint16_t family;
+    uint16_t pad;
+    uint32_t port, groups;
+};
+#define NL_ROUTE_GETLINK  18
+#define NL_ROUTE_GETADDR  22
+#define NL_DONE           3
+#define NL_ERROR          2
+#define NL_REQUEST        1
+#define NL_ACK            4
+#define NL_DUMP           0x300
+#define NL_GET_STRICT_CHK 12
+
+static int netlink_calls(void)
+{
+    int nl = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+    int one = 1;
+    struct nl_address kernel = {.family = AF_NETLINK}, self = {.family = AF_NETLINK};
+    socklen_t size = sizeof(self);
+    if (nl < 0 || bind(nl, (struct sockaddr *)&self, sizeof(self)) != 0 ||
+        getsockname(nl, (struct sockaddr *)&self, &size) != 0 ||
+        setsockopt(nl, SOL_NETLINK, NL_GET_STRICT_CHK, &one, sizeof(one)) != 0)
+        return failed("netlink socket");
+    struct {
+        struct nl_header header;
+        uint8_t family, prefix, flags, scope;
+        uint32_t index;
+    } dump = {{sizeof(dump), NL_ROUTE_GETADDR, NL_REQUEST | NL_DUMP, 1000, 0}, 0, 0, 0, 0, 1};
+    if (sendto(nl, &dump, sizeof(dump), 0, (struct sockaddr *)&kernel, sizeof(kernel)) < 0)
+        return failed("netlink sendto");
+    static char reply[8192];
+    bool done = false;
+    for (int round = 0; round < 8 && !done; round++) {
+        ssize_t got;
+        if (round == 0) {
+            struct nl_address from;
+            struct iovec in = {reply, sizeof(reply)};
+            struct msghdr message = {
+                .msg_name = &from, .msg_namelen = sizeof(from), .msg_iov = &in, .msg_iovlen = 1};
+            got = recvmsg(nl, &message, 0);
+        } else {
+            got = recvfrom(nl, reply, sizeof(reply), 0, NULL, NULL);
+        }
+        if (got <= 0)
+            return failed("netlink receive");
+        for (ssize_t at = 0; at + (ssize_t)sizeof(struct nl_header) <= got;) {
+            struct nl_header header;
+            memcpy(&header, reply + at, sizeof(header));
+            if (header.type == NL_DONE || header.type == NL_ERROR)
+                done = true;
+            if (header.length < sizeof(header))
+                break;
+            at += (header.length + 3) & ~3u;
+        }
+    }
+    struct {
+        struct nl_header header;
+        uint8_t family, pad;
+        uint16_t type;
+        int32_t index;
+        uint32_t flags, change;
+    } link = {
+        {sizeof(link), NL_ROUTE_GETLINK, NL_REQUEST | NL_ACK, 1001, 0}, 0, 0, 0, 999999, 0, 0};
+    struct iovec out = {&link, sizeof(link)};
+    struct msghdr message = {
+        .msg_name = &kernel, .msg_namelen = sizeof(kernel), .msg_iov = &out, .msg_iovlen = 1};
+    if (sendmsg(nl, &message, 0) < 0 || recv(nl, reply, sizeof(reply), 0) <= 0)
+        return failed("netlink error");
+    close(nl);
     return 0;
 }
 
@@ -412,8 +498,8 @@ int main(int argc, char **argv)
     if (argc != 2 || chdir(argv[1]) != 0)
         return 1;
     say("BEGIN\n");
-    if (pair_calls() || unix_calls() || inet_calls() || sockopt_calls() || cmsg_calls() ||
-        mmsg_calls() || fd_calls())
+    if (pair_calls() || unix_calls() || inet_calls() || sockopt_calls() || netlink_calls() ||
+        cmsg_calls() || mmsg_calls() || fd_calls())
         return 1;
     say("END\n");
     return 0;
