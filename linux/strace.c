@@ -80,7 +80,6 @@ static const struct strace_format *format_of(uint64_t number)
         {SYS_fcntl, {"fFX", false, false}},
         {SYS_fsync, {"f", false, false}},
         {SYS_ftruncate, {"fl", false, false}},
-        {SYS_getcwd, {"pu", false, false}},
         {SYS_chdir, {"s", false, false}},
         {SYS_fchdir, {"f", false, false}},
         {SYS_rename, {"ss", false, false}},
@@ -1160,7 +1159,8 @@ static bool put_restart_code(GString *out, long result)
     }
 }
 
-static void put_result(GString *out, const struct strace_format *format, long result)
+static void put_result(GString *out, uint64_t number, const struct strace_format *format,
+                       long result)
 {
     if (put_restart_code(out, result))
         return;
@@ -1174,6 +1174,9 @@ static void put_result(GString *out, const struct strace_format *format, long re
             g_string_append_printf(out, " = -1 %s (%s)", name, strerror(error));
     } else if (format && format->hex_result) {
         g_string_append_printf(out, " = %#lx", result);
+    } else if (number == SYS_umask) {
+        /* The old mask, in octal as strace's RVAL_OCTAL. */
+        g_string_append_printf(out, " = %#03lo", result);
     } else {
         g_string_append_printf(out, " = %ld", result);
     }
@@ -1318,7 +1321,7 @@ static void trace_call(struct linux_thread *thread, const struct linux_syscall *
     if (!returned || (format && format->no_return))
         g_string_append(line, " = ?");
     else if (!put_fcntl_result(line, call, result))
-        put_result(line, format, result);
+        put_result(line, call->number, format, result);
     if (net && returned)
         strace_net_result_note(thread, line, call->number, call->args, result);
     emit(process, line);

@@ -15,6 +15,7 @@
 #include <linux/futex.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -611,6 +612,58 @@ void strace_fs_entry(struct linux_thread *thread, const struct linux_syscall *ca
     }
 }
 
+/* utimensat's times: NULL, or [atime, mtime], each UTIME_NOW, UTIME_OMIT
+ * or a timespec with strace's date comment in the local time zone. */
+static void put_utimes(struct linux_process *process, GString *out, uint64_t address)
+{
+    struct {
+        int64_t seconds, nanoseconds;
+    } times[2];
+    if (address == 0) {
+        g_string_append(out, "NULL");
+        return;
+    }
+    if (!strace_copy_in(process, out, address, times, sizeof(times)))
+        return;
+    g_string_append_c(out, '[');
+    for (int i = 0; i < 2; i++) {
+        if (i)
+            g_string_append(out, ", ");
+        if (times[i].nanoseconds == ((1l << 30) - 1)) {
+            g_string_append(out, "UTIME_NOW");
+            continue;
+        }
+        if (times[i].nanoseconds == ((1l << 30) - 2)) {
+            g_string_append(out, "UTIME_OMIT");
+            continue;
+        }
+        g_string_append_printf(out, "{tv_sec=%" G_GINT64_FORMAT ", tv_nsec=%" G_GUINT64_FORMAT "}",
+                               times[i].seconds, (uint64_t)times[i].nanoseconds);
+        time_t seconds = (time_t)times[i].seconds;
+        struct tm local;
+        char date[64], zone[16];
+        if (localtime_r(&seconds, &local) && strftime(date, sizeof(date), "%FT%T", &local) &&
+            strftime(zone, sizeof(zone), "%z", &local))
+            g_string_append_printf(out, " /* %s.%09" G_GUINT64_FORMAT "%s */", date,
+                                   (uint64_t)times[i].nanoseconds, zone);
+    }
+    g_string_append_c(out, ']');
+}
+
+/* getcwd's buffer: the path it filled (the result counts its NUL), whole. */
+static void put_cwd(struct linux_process *process, GString *out, const uint64_t *args, long result)
+{
+    if (failed(result) || result <= 0 || result > 65536) {
+        strace_put_pointer(out, args[0]);
+    } else {
+        g_autofree uint8_t *path = g_malloc((size_t)result);
+        if (strace_copy_in(process, out, args[0], path, (size_t)result))
+            strace_put_string_bytes(out, path, strnlen((const char *)path, (size_t)result - 1),
+                                    false, false);
+    }
+    g_string_append_printf(out, ", %" G_GUINT64_FORMAT, args[1]);
+}
+
 /* ---- the calls ------------------------------------------------------------------ */
 
 bool strace_fs_arguments(struct linux_thread *thread, GString *out, uint64_t number,
@@ -618,6 +671,18 @@ bool strace_fs_arguments(struct linux_thread *thread, GString *out, uint64_t num
 {
     struct linux_process *process = thread->process;
     switch (number) {
+    case SYS_utimensat:
+        put_as(process, out, 'D', args, 0, result);
+        g_string_append(out, ", ");
+        put_as(process, out, 's', args, 1, result);
+        g_string_append(out, ", ");
+        put_utimes(process, out, args[2]);
+        g_string_append(out, ", ");
+        put_as(process, out, 'A', args, 3, result);
+        return true;
+    case SYS_getcwd:
+        put_cwd(process, out, args, result);
+        return true;
     case SYS_futex:
         put_futex(process, out, args, result);
         return true;

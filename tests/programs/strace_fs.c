@@ -91,6 +91,11 @@ static void file_calls(const char *dir)
     syscall(SYS_lgetxattr, path, "user.nothing.here", value, sizeof(value));
     syscall(SYS_listxattr, path, value, sizeof(value));
     syscall(SYS_removexattr, path, "user.hermitux");
+    struct timespec times[2] = {{1577934245, 500000000}, {0, (1l << 30) - 2}};
+    syscall(SYS_utimensat, AT_FDCWD, path, times, AT_SYMLINK_NOFOLLOW);
+    times[1].tv_nsec = (1l << 30) - 1;
+    syscall(SYS_utimensat, AT_FDCWD, path, times, 0);
+    syscall(SYS_utimensat, AT_FDCWD, path, NULL, 0);
 
     int fd = open(path, O_RDWR);
     snprintf(copy, sizeof(copy), "%s/copy", dir);
@@ -114,6 +119,10 @@ static void file_calls(const char *dir)
 
 static void system_calls(void)
 {
+    char cwd[4096];
+    syscall(SYS_getcwd, cwd, sizeof(cwd));
+    mode_t old = umask(027);
+    umask(old);
     char names[6 * 65];
     syscall(SYS_uname, names);
     uint32_t groups[64];
