@@ -645,8 +645,40 @@ static long sys_mlock_family(struct linux_thread *thread, const uint64_t *args)
     return 0; /* guest RAM never swaps out from under the program */
 }
 
+/*
+ * Memory protection keys: the guest's page tables carry no keys, so the
+ * program gets what Linux gives where none is free (ENOSPC, after the
+ * argument checks Linux makes first); pkey_mprotect with no key (-1) is
+ * mprotect, with any other (never allocated) EINVAL. glibc and V8 probe
+ * pkey_alloc and go on without keys.
+ */
+static long sys_pkey_alloc(struct linux_thread *thread, const uint64_t *args)
+{
+    (void)thread;
+    if (args[0] != 0 || (args[1] & ~(uint64_t)3) != 0)
+        return -EINVAL;
+    return -ENOSPC;
+}
+
+static long sys_pkey_free(struct linux_thread *thread, const uint64_t *args)
+{
+    (void)thread;
+    (void)args;
+    return -EINVAL;
+}
+
+static long sys_pkey_mprotect(struct linux_thread *thread, const uint64_t *args)
+{
+    if ((int32_t)args[3] != -1)
+        return -EINVAL;
+    return sys_mprotect(thread, args);
+}
+
 void linux_register_mm(linux_handler *table)
 {
+    table[SYS_pkey_alloc] = sys_pkey_alloc;
+    table[SYS_pkey_free] = sys_pkey_free;
+    table[SYS_pkey_mprotect] = sys_pkey_mprotect;
     table[SYS_brk] = sys_brk;
     table[SYS_mmap] = sys_mmap;
     table[SYS_munmap] = sys_munmap;

@@ -1433,6 +1433,25 @@ TEST_F(LinuxTest, MmapAnonymous)
     EXPECT_EQ(Call(SYS_munmap, a, 0), -EINVAL);
 }
 
+// No protection keys: the answers Linux gives when none is free, after its
+// own argument checks; pkey_mprotect without a key is mprotect.
+TEST_F(LinuxTest, ProtectionKeysAreNeverFree)
+{
+    EXPECT_EQ(Call(SYS_pkey_alloc, 0, 0), -ENOSPC);
+    EXPECT_EQ(Call(SYS_pkey_alloc, 0, 2), -ENOSPC);
+    EXPECT_EQ(Call(SYS_pkey_alloc, 1, 0), -EINVAL);
+    EXPECT_EQ(Call(SYS_pkey_alloc, 0, 4), -EINVAL);
+    EXPECT_EQ(Call(SYS_pkey_free, 1), -EINVAL);
+    int64_t a =
+        Call(SYS_mmap, 0, kPage, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    ASSERT_GT(a, 0);
+    EXPECT_EQ(Call(SYS_pkey_mprotect, a, kPage, PROT_READ, 1), -EINVAL);
+    EXPECT_TRUE(UserWritable(a));
+    EXPECT_EQ(Call(SYS_pkey_mprotect, a, kPage, PROT_READ, -1), 0);
+    EXPECT_FALSE(UserWritable(a));
+    EXPECT_TRUE(UserReadable(a));
+}
+
 TEST_F(LinuxTest, MmapProtNoneThenMprotect)
 {
     uint64_t free_before = guest_frames_free_count(memory_);
