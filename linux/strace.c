@@ -40,6 +40,7 @@
  *   j struct rlimit in  L struct rlimit out H output buffer in hex (getrandom)
  *   X fcntl's third argument, by command            J ioctl's third argument, by request
  *   z argv (strings)    Z envp (its address and how many)
+ *   e madvise advice
  * The result prints in decimal unless hex_result (an address). Sockets,
  * polling and the calls that make descriptors are strace_net.c's, in letters
  * of its own.
@@ -139,7 +140,8 @@ static const struct strace_format *format_of(uint64_t number)
         {SYS_fchownat, {"DsddA", false, false}},
         {SYS_setuid, {"d", false, false}},
         {SYS_setgid, {"d", false, false}},
-        {SYS_madvise, {"pud", false, false}},
+        {SYS_madvise, {"pue", false, false}},
+        {SYS_clock_getres, {"cT", false, false}},
         {SYS_mremap, {"puuxp", true, false}},
         {SYS_sigaltstack, {"pp", false, false}},
         {SYS_rt_sigaction, {"gQqu", false, false}},
@@ -579,41 +581,45 @@ static void put_wait_options(GString *out, uint64_t options)
 
 /* clone's arguments by name, as strace shows them (x86-64 order: flags,
  * stack, parent_tid, child_tid, tls). */
+static const struct strace_flag clone_flags[] = {
+    {0x100, "CLONE_VM"},
+    {0x200, "CLONE_FS"},
+    {0x400, "CLONE_FILES"},
+    {0x800, "CLONE_SIGHAND"},
+    {0x1000, "CLONE_PIDFD"},
+    {0x2000, "CLONE_PTRACE"},
+    {0x4000, "CLONE_VFORK"},
+    {0x8000, "CLONE_PARENT"},
+    {0x10000, "CLONE_THREAD"},
+    {0x20000, "CLONE_NEWNS"},
+    {0x40000, "CLONE_SYSVSEM"},
+    {0x80000, "CLONE_SETTLS"},
+    {0x100000, "CLONE_PARENT_SETTID"},
+    {0x200000, "CLONE_CHILD_CLEARTID"},
+    {0x400000, "CLONE_DETACHED"},
+    {0x800000, "CLONE_UNTRACED"},
+    {0x1000000, "CLONE_CHILD_SETTID"},
+    {0x2000000, "CLONE_NEWCGROUP"},
+    {0x4000000, "CLONE_NEWUTS"},
+    {0x8000000, "CLONE_NEWIPC"},
+    {0x10000000, "CLONE_NEWUSER"},
+    {0x20000000, "CLONE_NEWPID"},
+    {0x40000000, "CLONE_NEWNET"},
+    {0x80000000, "CLONE_IO"},
+    /* clone3's only (its exit signal has a field of its own). */
+    {0x100000000ULL, "CLONE_CLEAR_SIGHAND"},
+    {0x200000000ULL, "CLONE_INTO_CGROUP"},
+};
+
 static void put_clone(GString *out, const uint64_t *args)
 {
-    static const struct strace_flag flags[] = {
-        {0x100, "CLONE_VM"},
-        {0x200, "CLONE_FS"},
-        {0x400, "CLONE_FILES"},
-        {0x800, "CLONE_SIGHAND"},
-        {0x1000, "CLONE_PIDFD"},
-        {0x2000, "CLONE_PTRACE"},
-        {0x4000, "CLONE_VFORK"},
-        {0x8000, "CLONE_PARENT"},
-        {0x10000, "CLONE_THREAD"},
-        {0x20000, "CLONE_NEWNS"},
-        {0x40000, "CLONE_SYSVSEM"},
-        {0x80000, "CLONE_SETTLS"},
-        {0x100000, "CLONE_PARENT_SETTID"},
-        {0x200000, "CLONE_CHILD_CLEARTID"},
-        {0x400000, "CLONE_DETACHED"},
-        {0x800000, "CLONE_UNTRACED"},
-        {0x1000000, "CLONE_CHILD_SETTID"},
-        {0x2000000, "CLONE_NEWCGROUP"},
-        {0x4000000, "CLONE_NEWUTS"},
-        {0x8000000, "CLONE_NEWIPC"},
-        {0x10000000, "CLONE_NEWUSER"},
-        {0x20000000, "CLONE_NEWPID"},
-        {0x40000000, "CLONE_NEWNET"},
-        {0x80000000, "CLONE_IO"},
-    };
     uint64_t value = args[0];
     g_string_append(out, "child_stack=");
     strace_put_pointer(out, args[1]);
     g_string_append(out, ", flags=");
     uint64_t exit_signal = value & 0xff;
     if (value & ~0xffULL) {
-        strace_put_flags(out, value & ~0xffULL, flags, G_N_ELEMENTS(flags), "0");
+        strace_put_flags(out, value & ~0xffULL, clone_flags, G_N_ELEMENTS(clone_flags), "0");
         if (exit_signal)
             g_string_append_c(out, '|');
     }
@@ -633,6 +639,69 @@ static void put_clone(GString *out, const uint64_t *args)
         g_string_append(out, ", tls=");
         strace_put_pointer(out, args[4]);
     }
+}
+
+/* struct clone_args as far as tls (what the kernel requires), read at the
+ * return (the kernel only writes pidfd and parent_tid, shown after "=>"). */
+struct guest_clone_args {
+    uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls;
+    uint64_t set_tid, set_tid_size, cgroup;
+};
+
+void strace_put_clone3(struct linux_process *process, GString *out, const uint64_t *args,
+                       long result)
+{
+    struct guest_clone_args clone = {0};
+    uint64_t size = args[1];
+    size_t fetch = size < sizeof(clone) ? (size_t)size : sizeof(clone);
+    if (fetch < offsetof(struct guest_clone_args, set_tid) ||
+        linux_copy_in(process, args[0], &clone, fetch) != 0) {
+        strace_put_pointer(out, args[0]);
+        g_string_append_printf(out, ", %" G_GUINT64_FORMAT, size);
+        return;
+    }
+    g_string_append(out, "{flags=");
+    strace_put_flag_set(out, clone.flags, clone_flags, G_N_ELEMENTS(clone_flags), "CLONE_???");
+    if (clone.flags & 0x1000)
+        g_string_append_printf(out, ", pidfd=%#" G_GINT64_MODIFIER "x", clone.pidfd);
+    if (clone.flags & (0x200000 | 0x1000000))
+        g_string_append_printf(out, ", child_tid=%#" G_GINT64_MODIFIER "x", clone.child_tid);
+    if (clone.flags & 0x100000)
+        g_string_append_printf(out, ", parent_tid=%#" G_GINT64_MODIFIER "x", clone.parent_tid);
+    g_string_append(out, ", exit_signal=");
+    if (clone.exit_signal < INT32_MAX)
+        put_signal(out, clone.exit_signal);
+    else
+        g_string_append_printf(out, "%" G_GUINT64_FORMAT, clone.exit_signal);
+    g_string_append_printf(out,
+                           ", stack=%#" G_GINT64_MODIFIER "x, stack_size=%#" G_GINT64_MODIFIER "x",
+                           clone.stack, clone.stack_size);
+    if (clone.flags & 0x80000)
+        g_string_append_printf(out, ", tls=%#" G_GINT64_MODIFIER "x", clone.tls);
+    if (clone.set_tid || clone.set_tid_size)
+        g_string_append_printf(
+            out, ", set_tid=%#" G_GINT64_MODIFIER "x, set_tid_size=%" G_GUINT64_FORMAT,
+            clone.set_tid, clone.set_tid_size);
+    if (fetch > offsetof(struct guest_clone_args, cgroup) &&
+        (clone.cgroup || clone.flags & 0x200000000ULL))
+        g_string_append_printf(out, ", cgroup=%" G_GUINT64_FORMAT, clone.cgroup);
+    g_string_append_c(out, '}');
+    /* What the kernel wrote back: the pidfd and the parent's copy of the tid. */
+    if (result > 0 && (clone.flags & (0x1000 | 0x100000))) {
+        const char *separator = " => {";
+        int32_t number;
+        if ((clone.flags & 0x1000) && linux_copy_in(process, clone.pidfd, &number, 4) == 0) {
+            g_string_append_printf(out, "%spidfd=[%d]", separator, number);
+            separator = ", ";
+        }
+        if ((clone.flags & 0x100000) && linux_copy_in(process, clone.parent_tid, &number, 4) == 0) {
+            g_string_append_printf(out, "%sparent_tid=[%d]", separator, number);
+            separator = ", ";
+        }
+        if (strcmp(separator, ", ") == 0)
+            g_string_append_c(out, '}');
+    }
+    g_string_append_printf(out, ", %" G_GUINT64_FORMAT, size);
 }
 
 void strace_put_timespec(struct linux_process *process, GString *out, uint64_t address)
@@ -1116,6 +1185,21 @@ void strace_put_argument(struct linux_process *process, GString *out, const char
     case 'C':
         put_clone(out, args);
         break;
+    case 'e': {
+        static const struct strace_flag advice[] = {
+            {0, "MADV_NORMAL"},           {1, "MADV_RANDOM"},         {2, "MADV_SEQUENTIAL"},
+            {3, "MADV_WILLNEED"},         {4, "MADV_DONTNEED"},       {8, "MADV_FREE"},
+            {9, "MADV_REMOVE"},           {10, "MADV_DONTFORK"},      {11, "MADV_DOFORK"},
+            {12, "MADV_MERGEABLE"},       {13, "MADV_UNMERGEABLE"},   {14, "MADV_HUGEPAGE"},
+            {15, "MADV_NOHUGEPAGE"},      {16, "MADV_DONTDUMP"},      {17, "MADV_DODUMP"},
+            {18, "MADV_WIPEONFORK"},      {19, "MADV_KEEPONFORK"},    {20, "MADV_COLD"},
+            {21, "MADV_PAGEOUT"},         {22, "MADV_POPULATE_READ"}, {23, "MADV_POPULATE_WRITE"},
+            {24, "MADV_DONTNEED_LOCKED"}, {25, "MADV_COLLAPSE"},      {100, "MADV_HWPOISON"},
+            {101, "MADV_SOFT_OFFLINE"},
+        };
+        strace_put_value(out, (uint32_t)value, advice, G_N_ELEMENTS(advice), "MADV_???");
+        break;
+    }
     case 'J':
         /* ioctl's argument: FICLONE's is the source fd, the others an
          * address or a number strace shows in hex. */

@@ -64,6 +64,9 @@ typedef void (*strace_data_printer)(struct linux_process *process, GString *out,
 void strace_put_iovec_with(struct linux_process *process, GString *out, uint64_t address,
                            uint64_t count, long result, bool output, strace_data_printer put_data,
                            void *context);
+/* clone3's struct clone_args, what the kernel wrote back, and its size. */
+void strace_put_clone3(struct linux_process *process, GString *out, const uint64_t *args,
+                       long result);
 /* One argument by strace.c's letters. */
 void strace_put_argument(struct linux_process *process, GString *out, const char *format,
                          const uint64_t *args, int index, long result);

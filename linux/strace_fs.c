@@ -664,6 +664,124 @@ static void put_cwd(struct linux_process *process, GString *out, const uint64_t 
     g_string_append_printf(out, ", %" G_GUINT64_FORMAT, args[1]);
 }
 
+/* ---- capabilities ----------------------------------------------------------------- */
+
+/* One half of a capability set: 1<<CAP_CHOWN|1<<CAP_KILL, bit 0 being
+ * capability first. */
+static void put_cap_half(GString *out, uint32_t bits, unsigned first)
+{
+    static const char *const names[] = {
+        "CHOWN",
+        "DAC_OVERRIDE",
+        "DAC_READ_SEARCH",
+        "FOWNER",
+        "FSETID",
+        "KILL",
+        "SETGID",
+        "SETUID",
+        "SETPCAP",
+        "LINUX_IMMUTABLE",
+        "NET_BIND_SERVICE",
+        "NET_BROADCAST",
+        "NET_ADMIN",
+        "NET_RAW",
+        "IPC_LOCK",
+        "IPC_OWNER",
+        "SYS_MODULE",
+        "SYS_RAWIO",
+        "SYS_CHROOT",
+        "SYS_PTRACE",
+        "SYS_PACCT",
+        "SYS_ADMIN",
+        "SYS_BOOT",
+        "SYS_NICE",
+        "SYS_RESOURCE",
+        "SYS_TIME",
+        "SYS_TTY_CONFIG",
+        "MKNOD",
+        "LEASE",
+        "AUDIT_WRITE",
+        "AUDIT_CONTROL",
+        "SETFCAP",
+        "MAC_OVERRIDE",
+        "MAC_ADMIN",
+        "SYSLOG",
+        "WAKE_ALARM",
+        "BLOCK_SUSPEND",
+        "AUDIT_READ",
+        "PERFMON",
+        "BPF",
+        "CHECKPOINT_RESTORE",
+    };
+    struct strace_flag flags[32];
+    size_t count = 0;
+    for (unsigned bit = 0; bit < 32 && first + bit < G_N_ELEMENTS(names); bit++)
+        flags[count++] = (struct strace_flag){1u << bit, names[first + bit]};
+    GString *named = g_string_new(NULL);
+    strace_put_flag_set(named, bits, flags, count, "CAP_???");
+    /* strace writes each capability as 1<<CAP_NAME; a remainder stays hex. */
+    gchar **parts = g_strsplit(named->str, "|", -1);
+    for (gchar **part = parts; *part; part++) {
+        bool name = g_ascii_isalpha((*part)[0]);
+        g_string_append_printf(out, "%s%s%s", part == parts ? "" : "|", name ? "1<<CAP_" : "",
+                               *part);
+    }
+    g_strfreev(parts);
+    g_string_free(named, TRUE);
+}
+
+static void put_cap_bits(GString *out, uint32_t low, uint32_t high)
+{
+    if (low || !high)
+        put_cap_half(out, low, 0);
+    if (high) {
+        if (low)
+            g_string_append_c(out, '|');
+        put_cap_half(out, high, 32);
+    }
+}
+
+/* capget/capset: the header, and the data as its version lays it out (a
+ * NULL header: the data's address). */
+static void put_capabilities(struct linux_process *process, GString *out, const uint64_t *args,
+                             bool get, long result)
+{
+    static const struct strace_flag versions[] = {{0x19980330, "_LINUX_CAPABILITY_VERSION_1"},
+                                                  {0x20071026, "_LINUX_CAPABILITY_VERSION_2"},
+                                                  {0x20080522, "_LINUX_CAPABILITY_VERSION_3"}};
+    struct {
+        uint32_t version;
+        int32_t pid;
+    } header;
+    bool have_header = args[0] && linux_copy_in(process, args[0], &header, sizeof(header)) == 0;
+    if (!have_header) {
+        strace_put_pointer(out, args[0]);
+    } else {
+        g_string_append(out, "{version=");
+        strace_put_value(out, header.version, NAMES(versions), "_LINUX_CAPABILITY_VERSION_???");
+        g_string_append_printf(out, ", pid=%d}", header.pid);
+    }
+    g_string_append(out, ", ");
+    struct {
+        uint32_t effective, permitted, inheritable;
+    } data[2] = {0};
+    size_t sets =
+        have_header && (header.version == 0x20071026 || header.version == 0x20080522) ? 2 : 1;
+    if (!have_header || args[1] == 0 || (get && failed(result))) {
+        strace_put_pointer(out, args[1]);
+        return;
+    }
+    if (!strace_copy_in(process, out, args[1], data, sets * sizeof(data[0])))
+        return;
+    g_string_append(out, "{effective=");
+    put_cap_bits(out, data[0].effective, data[1].effective);
+    g_string_append(out, ", permitted=");
+    put_cap_bits(out, data[0].permitted, data[1].permitted);
+    g_string_append(out, ", inheritable=");
+    put_cap_bits(out, data[0].inheritable, data[1].inheritable);
+    g_string_append_c(out, '}');
+}
+
 /* ---- the calls ------------------------------------------------------------------ */
 
 bool strace_fs_arguments(struct linux_thread *thread, GString *out, uint64_t number,
@@ -682,6 +800,13 @@ bool strace_fs_arguments(struct linux_thread *thread, GString *out, uint64_t num
         return true;
     case SYS_getcwd:
         put_cwd(process, out, args, result);
+        return true;
+    case SYS_capget:
+    case SYS_capset:
+        put_capabilities(process, out, args, number == SYS_capget, result);
+        return true;
+    case SYS_clone3:
+        strace_put_clone3(process, out, args, result);
         return true;
     case SYS_futex:
         put_futex(process, out, args, result);

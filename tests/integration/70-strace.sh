@@ -190,6 +190,29 @@ strace_clone_vm() {
 }
 custom strace/clone-vm strace_clone_vm
 
+# glibc's pthread_create calls clone3: its struct clone_args is decoded as strace does,
+# with the tid the kernel wrote back for the parent ("=> {parent_tid=[N]}") equal to the
+# call's result.
+strace_clone3() {
+    local accel=$1 dir=$2
+    "$HERMITUX_RUN" --accel="$accel" --strace tests/programs/build/glibc/threads \
+        >"$dir/out" 2>"$dir/err" || return 1
+    local line
+    line=$(grep -E 'clone3\(' "$dir/err" | head -n 1)
+    if ! printf '%s\n' "$line" | grep -Eq '^(\[pid +[0-9]+\] )?clone3\(\{flags=CLONE_VM\|CLONE_FS\|CLONE_FILES\|CLONE_SIGHAND\|CLONE_THREAD\|CLONE_SYSVSEM\|CLONE_SETTLS\|CLONE_PARENT_SETTID\|CLONE_CHILD_CLEARTID, child_tid=0x[0-9a-f]+, parent_tid=0x[0-9a-f]+, exit_signal=0, stack=0x[0-9a-f]+, stack_size=0x[0-9a-f]+, tls=0x[0-9a-f]+\} => \{parent_tid=\[([0-9]+)\]\}, 88\) += ([0-9]+)$'; then
+        echo "clone3 line: $line"
+        return 1
+    fi
+    local written result
+    written=$(printf '%s\n' "$line" | sed -E 's/.*parent_tid=\[([0-9]+)\].*/\1/')
+    result=$(printf '%s\n' "$line" | sed -E 's/.*= ([0-9]+)$/\1/')
+    [ "$written" = "$result" ] || {
+        echo "parent_tid [$written] is not the result $result"
+        return 1
+    }
+}
+custom strace/clone3 strace_clone3
+
 # A fork child that execs, traced into a FILE: the trace goes on in the file after the
 # execve (the new monitor appends to it; it opened the file again before, truncating it, or
 # stopped), the execve line reads as strace's (path, argv, the environment's count, "= 0"),
