@@ -40,7 +40,7 @@
  *   j struct rlimit in  L struct rlimit out H output buffer in hex (getrandom)
  *   X fcntl's third argument, by command            J ioctl's third argument, by request
  *   z argv (strings)    Z envp (its address and how many)
- *   e madvise advice
+ *   e madvise advice    N close_range flags
  * The result prints in decimal unless hex_result (an address). Sockets,
  * polling and the calls that make descriptors are strace_net.c's, in letters
  * of its own.
@@ -154,6 +154,9 @@ static const struct strace_format *format_of(uint64_t number)
         {SYS_pidfd_send_signal, {"fgpu", false, false}},
         {SYS_wait4, {"dWOp", false, false}},
         {SYS_clone, {"C", false, false}},
+        {SYS_fork, {"", false, false}},
+        {SYS_vfork, {"", false, false}},
+        {SYS_close_range, {"uuN", false, false}},
         {SYS_rt_sigreturn, {"", false, false}},
         {SYS_getrusage, {"dp", false, false}},
     };
@@ -1185,6 +1188,13 @@ void strace_put_argument(struct linux_process *process, GString *out, const char
     case 'C':
         put_clone(out, args);
         break;
+    case 'N': {
+        static const struct strace_flag close_range[] = {{2, "CLOSE_RANGE_UNSHARE"},
+                                                         {4, "CLOSE_RANGE_CLOEXEC"}};
+        strace_put_flag_set(out, (uint32_t)value, close_range, G_N_ELEMENTS(close_range),
+                            "CLOSE_RANGE_???");
+        break;
+    }
     case 'e': {
         static const struct strace_flag advice[] = {
             {0, "MADV_NORMAL"},           {1, "MADV_RANDOM"},         {2, "MADV_SEQUENTIAL"},

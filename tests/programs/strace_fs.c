@@ -129,6 +129,8 @@ static void system_calls(void)
     static char area[3 * 4096] __attribute__((aligned(4096)));
     syscall(SYS_madvise, area, sizeof(area), 4);
     syscall(SYS_madvise, area, sizeof(area), 77);
+    syscall(SYS_close_range, 1000, 1001, 4);
+    syscall(SYS_close_range, 1000, ~0u, 0);
     char cwd[4096];
     syscall(SYS_getcwd, cwd, sizeof(cwd));
     mode_t old = umask(027);
