@@ -157,6 +157,9 @@ static const struct strace_format *format_of(uint64_t number)
         {SYS_fork, {"", false, false}},
         {SYS_vfork, {"", false, false}},
         {SYS_close_range, {"uuN", false, false}},
+        {SYS_rt_sigsuspend, {"ku", false, false}},
+        {SYS_timer_delete, {"d", false, false}},
+        {SYS_timer_getoverrun, {"d", false, false}},
         {SYS_rt_sigreturn, {"", false, false}},
         {SYS_getrusage, {"dp", false, false}},
     };
@@ -713,6 +716,17 @@ void strace_put_timespec(struct linux_process *process, GString *out, uint64_t a
     if (!strace_copy_in(process, out, address, &ts, sizeof(ts)))
         return;
     g_string_append_printf(out, "{tv_sec=%lld, tv_nsec=%ld}", (long long)ts.tv_sec, ts.tv_nsec);
+}
+
+void strace_put_itimerspec(struct linux_process *process, GString *out, uint64_t address)
+{
+    int64_t value[4];
+    if (strace_copy_in(process, out, address, value, sizeof(value)))
+        g_string_append_printf(out,
+                               "{it_interval={tv_sec=%" G_GINT64_FORMAT
+                               ", tv_nsec=%" G_GINT64_FORMAT "}, it_value={tv_sec=%" G_GINT64_FORMAT
+                               ", tv_nsec=%" G_GINT64_FORMAT "}}",
+                               value[0], value[1], value[2], value[3]);
 }
 
 static void put_rlimit_value(GString *out, uint64_t value)

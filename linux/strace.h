@@ -54,6 +54,7 @@ void strace_put_c_string(struct linux_process *process, GString *out, uint64_t a
 void strace_put_file_mode(GString *out, uint64_t mode);
 void strace_put_sigset(struct linux_process *process, GString *out, uint64_t address);
 void strace_put_timespec(struct linux_process *process, GString *out, uint64_t address);
+void strace_put_itimerspec(struct linux_process *process, GString *out, uint64_t address);
 /* count iovecs at address; output ones show the result's bytes in all. */
 void strace_put_iovec(struct linux_process *process, GString *out, uint64_t address, uint64_t count,
                       long result, bool output);

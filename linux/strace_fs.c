@@ -14,6 +14,7 @@
 #include <fcntl.h>
 #include <linux/futex.h>
 #include <stdio.h>
+#include <signal.h>
 #include <string.h>
 #include <time.h>
 #include <sys/syscall.h>
@@ -782,6 +783,99 @@ static void put_capabilities(struct linux_process *process, GString *out, const 
     g_string_append_c(out, '}');
 }
 
+/* ---- POSIX timers ------------------------------------------------------------------ */
+
+/* struct sigevent: its value when set, the signal, how it notifies. */
+static void put_sigevent(struct linux_process *process, GString *out, uint64_t address)
+{
+    static const struct strace_flag notify[] = {{SIGEV_SIGNAL, "SIGEV_SIGNAL"},
+                                                {SIGEV_NONE, "SIGEV_NONE"},
+                                                {SIGEV_THREAD, "SIGEV_THREAD"},
+                                                {4, "SIGEV_THREAD_ID"}};
+    struct {
+        uint64_t value;
+        int32_t signo, notify;
+        union {
+            int32_t tid;
+            struct {
+                uint64_t function, attributes;
+            } thread;
+        } how;
+    } event;
+    if (!strace_copy_in(process, out, address, &event, sizeof(event)))
+        return;
+    g_string_append_c(out, '{');
+    if (event.value)
+        g_string_append_printf(out,
+                               "sigev_value={sival_int=%d, sival_ptr=%#" G_GINT64_MODIFIER "x}, ",
+                               (int32_t)event.value, event.value);
+    g_string_append(out, "sigev_signo=");
+    if (event.notify == SIGEV_SIGNAL || event.notify == SIGEV_THREAD || event.notify == 4) {
+        uint64_t signal[6] = {(uint32_t)event.signo};
+        put_as(process, out, 'g', signal, 0, 0);
+    } else {
+        g_string_append_printf(out, "%u", (uint32_t)event.signo);
+    }
+    g_string_append(out, ", sigev_notify=");
+    strace_put_value(out, (uint32_t)event.notify, NAMES(notify), "SIGEV_???");
+    if (event.notify == 4) {
+        g_string_append_printf(out, ", sigev_notify_thread_id=%d", event.how.tid);
+    } else if (event.notify == SIGEV_THREAD) {
+        g_string_append(out, ", sigev_notify_function=");
+        strace_put_pointer(out, event.how.thread.function);
+        g_string_append(out, ", sigev_notify_attributes=");
+        strace_put_pointer(out, event.how.thread.attributes);
+    }
+    g_string_append_c(out, '}');
+}
+
+/* An int the call wrote (timer_create's id): [0], else the address. */
+static void put_int_out(struct linux_process *process, GString *out, uint64_t address, long result)
+{
+    int32_t value;
+    if (failed(result) || address == 0)
+        strace_put_pointer(out, address);
+    else if (strace_copy_in(process, out, address, &value, sizeof(value)))
+        g_string_append_printf(out, "[%d]", value);
+}
+
+/* An itimerspec the call filled (old or current value). */
+static void put_itimerspec_out(struct linux_process *process, GString *out, uint64_t address,
+                               long result)
+{
+    if (failed(result) || address == 0)
+        strace_put_pointer(out, address);
+    else
+        strace_put_itimerspec(process, out, address);
+}
+
+static void put_timer_call(struct linux_process *process, GString *out, uint64_t number,
+                           const uint64_t *args, long result)
+{
+    if (number == SYS_timer_create) {
+        put_as(process, out, 'c', args, 0, result);
+        g_string_append(out, ", ");
+        put_sigevent(process, out, args[1]);
+        g_string_append(out, ", ");
+        put_int_out(process, out, args[2], result);
+        return;
+    }
+    g_string_append_printf(out, "%d, ", (int32_t)args[0]);
+    if (number == SYS_timer_gettime) {
+        put_itimerspec_out(process, out, args[1], result);
+        return;
+    }
+    static const struct strace_flag flags[] = {{1, "TIMER_ABSTIME"}};
+    strace_put_flag_set(out, (uint32_t)args[1], NAMES(flags), "TIMER_???");
+    g_string_append(out, ", ");
+    if (args[2])
+        strace_put_itimerspec(process, out, args[2]);
+    else
+        g_string_append(out, "NULL");
+    g_string_append(out, ", ");
+    put_itimerspec_out(process, out, args[3], result);
+}
+
 /* ---- the calls ------------------------------------------------------------------ */
 
 bool strace_fs_arguments(struct linux_thread *thread, GString *out, uint64_t number,
@@ -800,6 +894,11 @@ bool strace_fs_arguments(struct linux_thread *thread, GString *out, uint64_t num
         return true;
     case SYS_getcwd:
         put_cwd(process, out, args, result);
+        return true;
+    case SYS_timer_create:
+    case SYS_timer_settime:
+    case SYS_timer_gettime:
+        put_timer_call(process, out, number, args, result);
         return true;
     case SYS_capget:
     case SYS_capset:

@@ -1652,17 +1652,6 @@ static void put_epoll_array(struct linux_process *process, GString *out, uint64_
 
 /* ---- descriptors ------------------------------------------------------------ */
 
-static void put_itimerspec(struct linux_process *process, GString *out, uint64_t address)
-{
-    int64_t value[4];
-    if (strace_copy_in(process, out, address, value, sizeof(value)))
-        g_string_append_printf(out,
-                               "{it_interval={tv_sec=%" G_GINT64_FORMAT
-                               ", tv_nsec=%" G_GINT64_FORMAT "}, it_value={tv_sec=%" G_GINT64_FORMAT
-                               ", tv_nsec=%" G_GINT64_FORMAT "}}",
-                               value[0], value[1], value[2], value[3]);
-}
-
 /* pipe's and socketpair's two new fds. */
 static void put_fd_pair(struct linux_process *process, GString *out, uint64_t address, bool failed)
 {
@@ -1894,13 +1883,13 @@ void strace_net_argument(struct linux_thread *thread, GString *out, const char *
         put_fd_flags(out, letter, value);
         break;
     case 'i':
-        put_itimerspec(process, out, value);
+        strace_put_itimerspec(process, out, value);
         break;
     case 'I':
         if (failed)
             strace_put_pointer(out, value);
         else
-            put_itimerspec(process, out, value);
+            strace_put_itimerspec(process, out, value);
         break;
     default:
         strace_put_argument(process, out, format, args, index, result);

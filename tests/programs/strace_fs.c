@@ -9,6 +9,7 @@
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -131,6 +132,20 @@ static void system_calls(void)
     syscall(SYS_madvise, area, sizeof(area), 77);
     syscall(SYS_close_range, 1000, 1001, 4);
     syscall(SYS_close_range, 1000, ~0u, 0);
+
+    /* A POSIX timer that never fires: its values stay zero. */
+    struct {
+        uint64_t value;
+        int signo, notify;
+        char pad[48];
+    } event = {0, SIGALRM, 1 /* SIGEV_NONE */, {0}};
+    int timer = -1;
+    struct itimerspec zero = {{0, 0}, {0, 0}}, old_value;
+    syscall(SYS_timer_create, CLOCK_MONOTONIC, &event, &timer);
+    syscall(SYS_timer_settime, timer, 1, &zero, &old_value);
+    syscall(SYS_timer_gettime, timer, &old_value);
+    syscall(SYS_timer_delete, timer);
+    syscall(SYS_timer_gettime, 12345, &old_value);
     char cwd[4096];
     syscall(SYS_getcwd, cwd, sizeof(cwd));
     mode_t old = umask(027);
