@@ -66,6 +66,11 @@ fetch_source() {
     echo "deb-src ${signed}$mirror ${suite_component%/*} ${suite_component#*/}" >"$apt/sources.list"
     local options=(-o "Dir::Etc::SourceList=$apt/sources.list" -o "Dir::Etc::SourceParts=$apt/parts"
         -o "Dir::State::Lists=$apt/lists" -o "Dir::Cache=$apt/cache" -o Debug::NoLocking=1)
+    # As root, apt runs its download and signature methods as the _apt user, whose
+    # apt-key cannot open /dev/null on hosts where it is mode 0000 (seen on CI machines:
+    # "gpgv ... required for verification, but neither seems installed"): run them as
+    # root, which the private lists and cache above keep apart from the system's.
+    [ "$(id -u)" -eq 0 ] && options+=(-o APT::Sandbox::User=root)
     say "fetching gdb $version's source ($(cat "$apt/sources.list"))"
     apt-get -q "${options[@]}" update >"$apt/update.log" 2>&1 ||
         die "apt-get update with a deb-src line failed: $(tail -n 2 "$apt/update.log" | tr '\n' ' ')"
