@@ -25,7 +25,7 @@
 #include <unistd.h>
 
 #define EXEC_STATE_MAGIC   0x48584543u /* "HXEC" */
-#define EXEC_STATE_VERSION 6
+#define EXEC_STATE_VERSION 7
 /* Linux's limits: one string (MAX_ARG_STRLEN), all of them (a quarter of the
  * default 8 MiB stack), the `#!` line (BINPRM_BUF_SIZE), interpreters of
  * interpreters. */
@@ -50,6 +50,7 @@ struct exec_state_header {
     uint32_t persona;       /* personality(2) */
     int32_t sched_policy;   /* the calling thread's, which the new program's main thread keeps */
     uint32_t strace_prefix; /* the trace names pids already (strace -f's [pid N]) */
+    uint32_t no_new_privs;  /* the program's PR_SET_NO_NEW_PRIVS */
     int32_t fd_table_size;
     uint32_t signal_count; /* struct linux_exec_signal entries after the fds */
     struct itimerspec itimers[3];
@@ -263,6 +264,7 @@ static int write_state(struct linux_thread *thread)
         .persona = process->persona,
         .sched_policy = thread->sched_policy,
         .strace_prefix = __atomic_load_n(&process->strace_prefix, __ATOMIC_RELAXED),
+        .no_new_privs = process->no_new_privs,
         .fd_table_size = atomic_load(&process->fd_table_size),
     };
     memcpy(header.limits, process->limits, sizeof(header.limits));
@@ -347,6 +349,7 @@ int linux_exec_state_load(struct linux_process *process, int state_fd, char **er
     process->persona = header.persona;
     process->main_thread->sched_policy = header.sched_policy;
     process->strace_prefix = header.strace_prefix != 0;
+    process->no_new_privs = header.no_new_privs != 0;
     /* Linux keeps the table across execve. */
     atomic_store(&process->fd_table_size, CLAMP(header.fd_table_size, 64, LINUX_MAX_FDS));
     for (int signal = 1; signal <= LINUX_NSIG; signal++) {

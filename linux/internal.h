@@ -307,6 +307,9 @@ struct linux_process {
     int timer_callbacks; /* host timer callbacks running now (destroy waits for them) */
     int nice;
     uint32_t persona; /* personality(2): kept across execve, as Linux does */
+    /* PR_SET_NO_NEW_PRIVS as the program has it (the monitor's sandbox sets
+     * the host's): inherited by children, kept across execve, never reset. */
+    bool no_new_privs;
 
     /* cwd and umask (Linux's fs_struct); a process sharing memory without
      * CLONE_FS has its own: reach it through linux_fs(). */

@@ -433,8 +433,6 @@ static long prctl_on_host(struct linux_thread *thread, const uint64_t *args)
     case PR_GET_KEEPCAPS:
     case PR_CAPBSET_READ:
     case PR_GET_SECUREBITS:
-    case PR_GET_NO_NEW_PRIVS:
-    case PR_SET_NO_NEW_PRIVS:
     case PR_SET_CHILD_SUBREAPER:
     case PR_SET_PDEATHSIG:
     case PR_GET_TIMERSLACK:
@@ -491,6 +489,20 @@ static long sys_prctl(struct linux_thread *thread, const uint64_t *args)
     case PR_GET_DUMPABLE:
         return 1;
     case PR_SET_DUMPABLE:
+        return 0;
+    case PR_GET_NO_NEW_PRIVS:
+        if (args[1] || args[2] || args[3] || args[4])
+            return -EINVAL;
+        return process->no_new_privs;
+    case PR_SET_NO_NEW_PRIVS:
+        if (args[1] != 1 || args[2] || args[3] || args[4])
+            return -EINVAL;
+        /* The program's own flag; the host's is set too (it already is
+         * under the sandbox), so that nothing the monitor runs for it
+         * could gain privileges either. */
+        if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
+            return linux_host_error();
+        process->no_new_privs = true;
         return 0;
     case PR_GET_TSC: {
         int enabled = PR_TSC_ENABLE; /* rdtsc works in the VM */

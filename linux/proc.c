@@ -1074,7 +1074,7 @@ static void generate_status(struct linux_process *process, const struct thread_v
         LINE("SigBlk", "%016" PRIx64, thread->signal_mask);
         LINE("SigIgn", "%016" PRIx64, signal_set(process, 1));
         LINE("SigCgt", "%016" PRIx64, signal_set(process, 2));
-        LINE("NoNewPrivs", "%d", 0);
+        LINE("NoNewPrivs", "%d", process->no_new_privs);
         LINE("Seccomp", "%d", 0);
         LINE("Seccomp_filters", "%d", 0);
         LINE("voluntary_ctxt_switches", "%d", 0);

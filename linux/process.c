@@ -7,6 +7,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -120,6 +121,11 @@ struct linux_process *linux_process_create(struct guest_memory *memory,
     errno = 0;
     int nice = getpriority(PRIO_PROCESS, 0);
     process->nice = errno ? 0 : nice;
+    /* no_new_privs as the monitor was started (before its sandbox sets it
+     * on the host): a program run under it has it too, one run without
+     * has not until it asks (a monitor started by execve gets the
+     * program's own from the carried state). */
+    process->no_new_privs = prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0) == 1;
     linux_signal_init(process);
     atomic_init(&process->fd_table_size, linux_fd_table_host_size());
     process->vfork_done_fd = -1;

@@ -1428,7 +1428,8 @@ static void trace_call(struct linux_thread *thread, const struct linux_syscall *
         g_string_append_printf(line, "%*s", (int)(39 - line->len), "");
     if (!returned || (format && format->no_return))
         g_string_append(line, " = ?");
-    else if (!put_fcntl_result(line, call, result))
+    else if (!put_fcntl_result(line, call, result) &&
+             !strace_fs_result(line, call->number, call->args, result))
         put_result(line, call->number, format, result);
     if (net && returned)
         strace_net_result_note(thread, line, call->number, call->args, result);

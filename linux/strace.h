@@ -107,6 +107,8 @@ void strace_net_result_note(struct linux_thread *thread, GString *out, uint64_t 
 /* At the call's entry: what strace reads before the call (copy_file_range's
  * offsets), kept in thread->strace_entry. */
 void strace_fs_entry(struct linux_thread *thread, const struct linux_syscall *call);
+/* " = 1 (SUID_DUMP_USER)": the results strace_fs.c names; false for others. */
+bool strace_fs_result(GString *out, uint64_t number, const uint64_t *args, long result);
 bool strace_fs_arguments(struct linux_thread *thread, GString *out, uint64_t number,
                          const uint64_t *args, long result);
 

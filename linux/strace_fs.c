@@ -667,57 +667,60 @@ static void put_cwd(struct linux_process *process, GString *out, const uint64_t 
 
 /* ---- capabilities ----------------------------------------------------------------- */
 
+/* The capabilities by number, without their CAP_ prefix. */
+static const char *const capability_names[] = {
+    "CHOWN",
+    "DAC_OVERRIDE",
+    "DAC_READ_SEARCH",
+    "FOWNER",
+    "FSETID",
+    "KILL",
+    "SETGID",
+    "SETUID",
+    "SETPCAP",
+    "LINUX_IMMUTABLE",
+    "NET_BIND_SERVICE",
+    "NET_BROADCAST",
+    "NET_ADMIN",
+    "NET_RAW",
+    "IPC_LOCK",
+    "IPC_OWNER",
+    "SYS_MODULE",
+    "SYS_RAWIO",
+    "SYS_CHROOT",
+    "SYS_PTRACE",
+    "SYS_PACCT",
+    "SYS_ADMIN",
+    "SYS_BOOT",
+    "SYS_NICE",
+    "SYS_RESOURCE",
+    "SYS_TIME",
+    "SYS_TTY_CONFIG",
+    "MKNOD",
+    "LEASE",
+    "AUDIT_WRITE",
+    "AUDIT_CONTROL",
+    "SETFCAP",
+    "MAC_OVERRIDE",
+    "MAC_ADMIN",
+    "SYSLOG",
+    "WAKE_ALARM",
+    "BLOCK_SUSPEND",
+    "AUDIT_READ",
+    "PERFMON",
+    "BPF",
+    "CHECKPOINT_RESTORE",
+};
+
 /* One half of a capability set: 1<<CAP_CHOWN|1<<CAP_KILL, bit 0 being
  * capability first. */
 static void put_cap_half(GString *out, uint32_t bits, unsigned first)
 {
-    static const char *const names[] = {
-        "CHOWN",
-        "DAC_OVERRIDE",
-        "DAC_READ_SEARCH",
-        "FOWNER",
-        "FSETID",
-        "KILL",
-        "SETGID",
-        "SETUID",
-        "SETPCAP",
-        "LINUX_IMMUTABLE",
-        "NET_BIND_SERVICE",
-        "NET_BROADCAST",
-        "NET_ADMIN",
-        "NET_RAW",
-        "IPC_LOCK",
-        "IPC_OWNER",
-        "SYS_MODULE",
-        "SYS_RAWIO",
-        "SYS_CHROOT",
-        "SYS_PTRACE",
-        "SYS_PACCT",
-        "SYS_ADMIN",
-        "SYS_BOOT",
-        "SYS_NICE",
-        "SYS_RESOURCE",
-        "SYS_TIME",
-        "SYS_TTY_CONFIG",
-        "MKNOD",
-        "LEASE",
-        "AUDIT_WRITE",
-        "AUDIT_CONTROL",
-        "SETFCAP",
-        "MAC_OVERRIDE",
-        "MAC_ADMIN",
-        "SYSLOG",
-        "WAKE_ALARM",
-        "BLOCK_SUSPEND",
-        "AUDIT_READ",
-        "PERFMON",
-        "BPF",
-        "CHECKPOINT_RESTORE",
-    };
+
     struct strace_flag flags[32];
     size_t count = 0;
-    for (unsigned bit = 0; bit < 32 && first + bit < G_N_ELEMENTS(names); bit++)
-        flags[count++] = (struct strace_flag){1u << bit, names[first + bit]};
+    for (unsigned bit = 0; bit < 32 && first + bit < G_N_ELEMENTS(capability_names); bit++)
+        flags[count++] = (struct strace_flag){1u << bit, capability_names[first + bit]};
     GString *named = g_string_new(NULL);
     strace_put_flag_set(named, bits, flags, count, "CAP_???");
     /* strace writes each capability as 1<<CAP_NAME; a remainder stays hex. */
@@ -876,6 +879,233 @@ static void put_timer_call(struct linux_process *process, GString *out, uint64_t
     put_itimerspec_out(process, out, args[3], result);
 }
 
+/* ---- prctl ------------------------------------------------------------------------- */
+
+static void put_prctl_option(GString *out, uint32_t option)
+{
+    static const char *const names[] = {
+        NULL,
+        "PR_SET_PDEATHSIG",
+        "PR_GET_PDEATHSIG",
+        "PR_GET_DUMPABLE",
+        "PR_SET_DUMPABLE",
+        "PR_GET_UNALIGN",
+        "PR_SET_UNALIGN",
+        "PR_GET_KEEPCAPS",
+        "PR_SET_KEEPCAPS",
+        "PR_GET_FPEMU",
+        "PR_SET_FPEMU",
+        "PR_GET_FPEXC",
+        "PR_SET_FPEXC",
+        "PR_GET_TIMING",
+        "PR_SET_TIMING",
+        "PR_SET_NAME",
+        "PR_GET_NAME",
+        NULL,
+        NULL,
+        "PR_GET_ENDIAN",
+        "PR_SET_ENDIAN",
+        "PR_GET_SECCOMP",
+        "PR_SET_SECCOMP",
+        "PR_CAPBSET_READ",
+        "PR_CAPBSET_DROP",
+        "PR_GET_TSC",
+        "PR_SET_TSC",
+        "PR_GET_SECUREBITS",
+        "PR_SET_SECUREBITS",
+        "PR_SET_TIMERSLACK",
+        "PR_GET_TIMERSLACK",
+        "PR_TASK_PERF_EVENTS_DISABLE",
+        "PR_TASK_PERF_EVENTS_ENABLE",
+        "PR_MCE_KILL",
+        "PR_MCE_KILL_GET",
+        "PR_SET_MM",
+        "PR_SET_CHILD_SUBREAPER",
+        "PR_GET_CHILD_SUBREAPER",
+        "PR_SET_NO_NEW_PRIVS",
+        "PR_GET_NO_NEW_PRIVS",
+        "PR_GET_TID_ADDRESS",
+        "PR_SET_THP_DISABLE",
+        "PR_GET_THP_DISABLE",
+        "PR_MPX_ENABLE_MANAGEMENT",
+        "PR_MPX_DISABLE_MANAGEMENT",
+        "PR_SET_FP_MODE",
+        "PR_GET_FP_MODE",
+        "PR_CAP_AMBIENT",
+        NULL,
+        NULL,
+        "PR_SVE_SET_VL",
+        "PR_SVE_GET_VL",
+        "PR_GET_SPECULATION_CTRL",
+        "PR_SET_SPECULATION_CTRL",
+        "PR_PAC_RESET_KEYS",
+        "PR_SET_TAGGED_ADDR_CTRL",
+        "PR_GET_TAGGED_ADDR_CTRL",
+        "PR_SET_IO_FLUSHER",
+        "PR_GET_IO_FLUSHER",
+        "PR_SET_SYSCALL_USER_DISPATCH",
+        "PR_PAC_SET_ENABLED_KEYS",
+        "PR_PAC_GET_ENABLED_KEYS",
+        "PR_SCHED_CORE",
+        "PR_SME_SET_VL",
+        "PR_SME_GET_VL",
+    };
+    if (option < G_N_ELEMENTS(names) && names[option])
+        g_string_append(out, names[option]);
+    else if (option == 0x59616d61)
+        g_string_append(out, "PR_SET_PTRACER");
+    else if (option == 0x53564d41)
+        g_string_append(out, "PR_SET_VMA");
+    else
+        strace_put_value(out, option, NULL, 0, "PR_???");
+}
+
+/* The arguments from first on in hex, as strace shows what it does not decode. */
+static void put_hex_arguments(GString *out, const uint64_t *args, int first, int count)
+{
+    for (int i = first; i < count; i++)
+        g_string_append_printf(out, ", %#" G_GINT64_MODIFIER "x", args[i]);
+}
+
+/* A string of at most limit characters up to its NUL: "name", cut with "...". */
+static void put_short_string(struct linux_process *process, GString *out, uint64_t address,
+                             size_t limit)
+{
+    char text[32];
+    if (address == 0) {
+        g_string_append(out, "NULL");
+        return;
+    }
+    size_t got = 0;
+    while (got < limit + 1 && got < sizeof(text) &&
+           linux_copy_in(process, address + got, &text[got], 1) == 0 && text[got])
+        got++;
+    if (got == 0 && linux_copy_in(process, address, text, 1) != 0) {
+        strace_put_pointer(out, address);
+        return;
+    }
+    bool cut = got > limit;
+    strace_put_string_bytes(out, (const uint8_t *)text, cut ? limit : got, cut, false);
+}
+
+static void put_prctl(struct linux_process *process, GString *out, const uint64_t *args,
+                      long result)
+{
+    static const struct strace_flag dumpable[] = {
+        {0, "SUID_DUMP_DISABLE"}, {1, "SUID_DUMP_USER"}, {2, "SUID_DUMP_ROOT"}};
+    uint32_t option = (uint32_t)args[0];
+    put_prctl_option(out, option);
+    switch (option) {
+    case 7: /* PR_GET_KEEPCAPS */
+    case 21:
+    case 30:
+    case 13:
+    case 31:
+    case 32:
+    case 3: /* PR_GET_DUMPABLE: its result is the value */
+        return;
+    case 37: /* PR_GET_CHILD_SUBREAPER */
+    case 19:
+    case 9:
+    case 11:
+        g_string_append(out, ", ");
+        put_int_out(process, out, args[1], result);
+        return;
+    case 16: /* PR_GET_NAME */
+        g_string_append(out, ", ");
+        if (failed(result))
+            strace_put_pointer(out, args[1]);
+        else
+            put_short_string(process, out, args[1], 16);
+        return;
+    case 2: { /* PR_GET_PDEATHSIG */
+        int32_t signal;
+        g_string_append(out, ", ");
+        if (failed(result)) {
+            strace_put_pointer(out, args[1]);
+        } else if (strace_copy_in(process, out, args[1], &signal, sizeof(signal))) {
+            uint64_t number[6] = {(uint32_t)signal};
+            g_string_append_c(out, '[');
+            put_as(process, out, 'g', number, 0, 0);
+            g_string_append_c(out, ']');
+        }
+        return;
+    }
+    case 15: /* PR_SET_NAME */
+        g_string_append(out, ", ");
+        put_short_string(process, out, args[1], 15);
+        return;
+    case 1: /* PR_SET_PDEATHSIG */
+        g_string_append(out, ", ");
+        if (args[1] > 128)
+            g_string_append_printf(out, "%" G_GUINT64_FORMAT, args[1]);
+        else
+            put_as(process, out, 'g', args, 1, result);
+        return;
+    case 4: /* PR_SET_DUMPABLE */
+        g_string_append(out, ", ");
+        strace_put_value(out, args[1], NAMES(dumpable), "SUID_DUMP_???");
+        return;
+    case 36: /* PR_SET_CHILD_SUBREAPER */
+    case 20:
+    case 10:
+    case 12:
+    case 8:
+    case 14:
+        g_string_append_printf(out, ", %" G_GUINT64_FORMAT, args[1]);
+        return;
+    case 38: /* PR_SET_NO_NEW_PRIVS */
+    case 41:
+    case 57:
+        g_string_append_printf(out, ", %" G_GUINT64_FORMAT, args[1]);
+        put_hex_arguments(out, args, 2, 5);
+        return;
+    case 29: /* PR_SET_TIMERSLACK */
+        g_string_append_printf(out, ", %" G_GINT64_FORMAT, (int64_t)args[1]);
+        return;
+    case 23: /* PR_CAPBSET_READ */
+    case 24:
+        g_string_append(out, ", ");
+        if (args[1] < G_N_ELEMENTS(capability_names))
+            g_string_append_printf(out, "CAP_%s", capability_names[args[1]]);
+        else
+            strace_put_value(out, args[1], NULL, 0, "CAP_???");
+        return;
+    case 0x59616d61: /* PR_SET_PTRACER */
+        if ((int32_t)args[1] == -1)
+            g_string_append(out, ", PR_SET_PTRACER_ANY");
+        else
+            g_string_append_printf(out, ", %d", (int32_t)args[1]);
+        return;
+    case 0x53564d41: /* PR_SET_VMA */
+        if (args[1] == 0) {
+            g_string_append(out, ", PR_SET_VMA_ANON_NAME, ");
+            strace_put_pointer(out, args[2]);
+            g_string_append_printf(out, ", %" G_GUINT64_FORMAT ", ", args[3]);
+            strace_put_c_string(process, out, args[4]);
+        } else {
+            g_string_append(out, ", ");
+            strace_put_value(out, args[1], NULL, 0, "PR_SET_VMA_???");
+            put_hex_arguments(out, args, 2, 5);
+        }
+        return;
+    default:
+        put_hex_arguments(out, args, 1, 5);
+    }
+}
+
+bool strace_fs_result(GString *out, uint64_t number, const uint64_t *args, long result)
+{
+    static const char *const dumpable[] = {"SUID_DUMP_DISABLE", "SUID_DUMP_USER", "SUID_DUMP_ROOT"};
+    /* PR_GET_DUMPABLE's result, named after it as strace's auxstr. */
+    if (number != SYS_prctl || (uint32_t)args[0] != 3 || result < 0)
+        return false;
+    g_string_append_printf(out, " = %ld", result);
+    if ((unsigned long)result < G_N_ELEMENTS(dumpable))
+        g_string_append_printf(out, " (%s)", dumpable[result]);
+    return true;
+}
+
 /* ---- the calls ------------------------------------------------------------------ */
 
 bool strace_fs_arguments(struct linux_thread *thread, GString *out, uint64_t number,
@@ -894,6 +1124,9 @@ bool strace_fs_arguments(struct linux_thread *thread, GString *out, uint64_t num
         return true;
     case SYS_getcwd:
         put_cwd(process, out, args, result);
+        return true;
+    case SYS_prctl:
+        put_prctl(process, out, args, result);
         return true;
     case SYS_timer_create:
     case SYS_timer_settime:

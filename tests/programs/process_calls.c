@@ -131,7 +131,13 @@ static void prctl_calls(void)
     value = -1;
     check("PR_GET_CHILD_SUBREAPER", prctl(PR_GET_CHILD_SUBREAPER, &value) == 0 && value == 0);
     check("PR_GET_TSC", prctl(PR_GET_TSC, &value) == 0 && value == PR_TSC_ENABLE);
-    check("PR_GET_NO_NEW_PRIVS", prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0) >= 0);
+    /* The program's own flag (the monitor's sandbox sets the host's): as
+     * inherited, then set, which cannot be undone. */
+    printf("no_new_privs: %d\n", prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0));
+    check("PR_SET_NO_NEW_PRIVS 2 is EINVAL",
+          prctl(PR_SET_NO_NEW_PRIVS, 2, 0, 0, 0) == -1 && errno == EINVAL);
+    check("PR_SET_NO_NEW_PRIVS", prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == 0);
+    printf("no_new_privs: %d\n", prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0));
     check("PR_GET_TIMERSLACK", prctl(PR_GET_TIMERSLACK, 0, 0, 0, 0) > 0);
     check("PR_CAPBSET_READ of CAP_CHOWN", prctl(PR_CAPBSET_READ, 0, 0, 0, 0) >= 0);
 }

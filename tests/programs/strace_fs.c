@@ -133,6 +133,20 @@ static void system_calls(void)
     syscall(SYS_close_range, 1000, 1001, 4);
     syscall(SYS_close_range, 1000, ~0u, 0);
 
+    /* prctl by option: names, signals, the dumpable state, a capability, raw others. */
+    char name[32] = "";
+    int value = -1;
+    syscall(SYS_prctl, 15 /* PR_SET_NAME */, "strace-fs-thread-name", 0, 0, 0);
+    syscall(SYS_prctl, 16 /* PR_GET_NAME */, name, 0, 0, 0);
+    syscall(SYS_prctl, 1 /* PR_SET_PDEATHSIG */, SIGTERM, 0, 0, 0);
+    syscall(SYS_prctl, 2 /* PR_GET_PDEATHSIG */, &value, 0, 0, 0);
+    syscall(SYS_prctl, 1 /* PR_SET_PDEATHSIG */, 0, 0, 0, 0);
+    syscall(SYS_prctl, 3 /* PR_GET_DUMPABLE */, 0, 0, 0, 0);
+    syscall(SYS_prctl, 37 /* PR_GET_CHILD_SUBREAPER */, &value, 0, 0, 0);
+    syscall(SYS_prctl, 23 /* PR_CAPBSET_READ */, 21 /* CAP_SYS_ADMIN */, 0, 0, 0);
+    syscall(SYS_prctl, 39 /* PR_GET_NO_NEW_PRIVS */, 0, 0, 0, 0);
+    syscall(SYS_prctl, 9999, 1, 2, 3, 4);
+
     /* A POSIX timer that never fires: its values stay zero. */
     struct {
         uint64_t value;
