@@ -58,6 +58,7 @@ static void child_after_fork(struct linux_thread *thread, int inherited_vfork_fd
     thread->host_tid = 0; /* the forking host thread, the child's first */
     linux_signal_after_fork_child(thread);
     linux_fd_table_after_fork(thread->process);
+    linux_proc_serve_after_fork(thread->process);
     if (inherited_vfork_fd >= 0)
         close(inherited_vfork_fd);
 }

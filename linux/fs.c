@@ -422,7 +422,17 @@ static long change_directory(struct linux_process *process, int host_fd, const c
     if (copy < 0)
         return linux_host_error();
     struct statfs fs;
-    close(linux_fs(process)->cwd_fd);
+    /* The new directory takes the old one's number in one step: another
+     * thread (the peer server, a thread sharing the cwd) using the number
+     * meanwhile gets one directory or the other, never a closed or reused
+     * fd. */
+    int old = linux_fs(process)->cwd_fd;
+    if (old >= 0 && dup3(copy, old, O_CLOEXEC) == old) {
+        close(copy);
+        copy = old;
+    } else if (old >= 0) {
+        close(old);
+    }
     linux_fs(process)->cwd_fd = copy;
     linux_fs(process)->cwd_on_proc = fstatfs(copy, &fs) == 0 && fs.f_type == PROC_SUPER_MAGIC;
     g_free(linux_fs(process)->cwd_virtual);

@@ -320,6 +320,9 @@ struct linux_process {
     int root_fd;
     char *root_path;
     struct linux_proc_info proc_info;
+    /* Answers other monitors about this program's /proc (peer.c, proc.c);
+     * NULL when not serving (tests, or the name was taken). */
+    struct linux_peer_server *peer_server;
 
     GHashTable *logged_unsupported; /* numbers already reported (under misc_lock) */
     /* AF_UNIX names bound with a path the host saw rewritten (the program's
@@ -410,7 +413,70 @@ int linux_fd_release(struct linux_process *process, int guest_fd);
 /* RLIMIT_NOFILE's soft limit, clipped to the table. */
 int linux_fd_limit(const struct linux_process *process);
 
+/* ---- asking another process's monitor (peer.c) ---- */
+
+/* What one monitor asks another about its program's /proc. path is the
+ * part after /proc/PID (LOOKUP) or a whole canonical /proc/PID path. */
+enum linux_peer_op {
+    LINUX_PEER_LOOKUP,   /* resolve path, following its last link if follow */
+    LINUX_PEER_OPEN,     /* a generated file's content: an fd comes back */
+    LINUX_PEER_LIST,     /* a directory's entries: an fd of "<type><name>\n" lines */
+    LINUX_PEER_READLINK, /* a link's text */
+};
+
+struct linux_peer_request {
+    uint32_t op; /* enum linux_peer_op */
+    uint32_t follow;
+    char path[LINUX_PATH_MAX + 64];
+};
+
+struct linux_peer_reply {
+    int32_t result;                 /* 0 or -errno (READLINK: the length) */
+    uint32_t kind;                  /* LOOKUP: enum linux_path_kind */
+    uint32_t fd_role;               /* LOOKUP of a host path: enum linux_peer_fd_role */
+    uint32_t close_after;           /* the server's: close the fd once sent */
+    uint64_t resolve;               /* LOOKUP: RESOLVE_* to add (--root's RESOLVE_IN_ROOT) */
+    uint32_t link_mode;             /* LOOKUP of a link: struct linux_path's */
+    char text[LINUX_PATH_MAX + 64]; /* the path found, or the link's text */
+};
+
+enum linux_peer_fd_role {
+    LINUX_PEER_FD_NONE,   /* text is an absolute host path */
+    LINUX_PEER_FD_DIR,    /* text is relative to the fd that came */
+    LINUX_PEER_FD_TARGET, /* the fd that came is the file itself (O_PATH) */
+};
+
+/* The server calls this for each request, on its own thread: it fills
+ * reply and may set *fd to one to send along. */
+typedef void (*linux_peer_handler)(void *opaque, const struct linux_peer_request *request,
+                                   struct linux_peer_reply *reply, int *fd);
+
+struct linux_peer_server;
+
+/* Serves requests about this process (linux_pid()) until stopped; NULL if
+ * it cannot (the name taken, no thread). */
+struct linux_peer_server *linux_peer_server_start(linux_peer_handler handler, void *opaque);
+/* Stops the thread and frees (the handler's state must outlive this). */
+void linux_peer_server_stop(struct linux_peer_server *server);
+/* In a fork's child, where the thread is gone: closes and frees. */
+void linux_peer_server_forget(struct linux_peer_server *server);
+
+/* linux_peer_call's "nobody answers for that pid": not a monitor, stopped,
+ * of another user, or one that does not serve. */
+#define LINUX_PEER_ABSENT 1
+/* Asks pid's monitor; 0 with *reply (and *fd, or -1), or LINUX_PEER_ABSENT.
+ * Waits at most a bounded time. */
+long linux_peer_call(int pid, const struct linux_peer_request *request,
+                     struct linux_peer_reply *reply, int *fd);
+
 /* ---- paths and the program's /proc (proc.c) ---- */
+
+/* The peer server answering for this program (config.serve_peers): started
+ * with the process, stopped before it is destroyed, and in a fork's child
+ * restarted under the child's pid. */
+void linux_proc_serve_start(struct linux_process *process);
+void linux_proc_serve_stop(struct linux_process *process);
+void linux_proc_serve_after_fork(struct linux_process *process);
 
 #define LINUX_AT_FDCWD (-100)
 
@@ -428,6 +494,9 @@ struct linux_path {
     int dirfd;        /* LINUX_PATH_HOST: AT_FDCWD, the cwd fd or a dirfd's host fd */
     bool trusted;     /* crosses one of the monitor's own magic links on purpose */
     uint64_t resolve; /* openat2 RESOLVE_* the program asked for, added to the host's */
+    /* LINUX_PATH_PROC_LINK: its permission bits, which say how fd/N is
+     * open (lsof reads them: r-x, -wx, rwx); 0 for 0777. */
+    uint32_t link_mode;
     char path[LINUX_PATH_MAX + 64];
 };
 

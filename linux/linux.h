@@ -136,6 +136,11 @@ struct linux_config {
      * by linux_process_create, and the std*_fd above are not used. */
     bool has_exec_state;
     int exec_state_fd;
+    /* Answer other monitors about this program's /proc/PID (its argv, fds,
+     * directory, maps) on a socket named by its pid, so that ps, lsof and
+     * the like in another guest process see the program, not this monitor.
+     * The monitor sets it; tests creating many processes in one do not. */
+    bool serve_peers;
 };
 
 /* The syscall number and its six arguments, as the ABI passes them

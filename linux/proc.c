@@ -253,7 +253,19 @@ static void set_virtual(struct linux_path *out, enum linux_path_kind kind, const
     out->dirfd = AT_FDCWD;
     out->trusted = false;
     out->resolve = 0;
+    out->link_mode = 0;
     g_strlcpy(out->path, path, sizeof(out->path));
+}
+
+/* The permission bits Linux gives the link fd/N: read and search for an fd
+ * open for reading, write and search for one open for writing. */
+static uint32_t fd_link_mode(int host_fd)
+{
+    int flags = fcntl(host_fd, F_GETFL);
+    if (flags < 0 || (flags & O_PATH))
+        return S_IRUSR | S_IXUSR;
+    int mode = flags & O_ACCMODE;
+    return (mode != O_WRONLY ? S_IRUSR | S_IXUSR : 0) | (mode != O_RDONLY ? S_IWUSR | S_IXUSR : 0);
 }
 
 static void set_host(struct linux_path *out, int dirfd, const char *path, bool trusted)
@@ -262,6 +274,7 @@ static void set_host(struct linux_path *out, int dirfd, const char *path, bool t
     out->dirfd = dirfd;
     out->trusted = trusted;
     out->resolve = 0;
+    out->link_mode = 0;
     g_strlcpy(out->path, path, sizeof(out->path));
 }
 
@@ -504,6 +517,7 @@ static long process_view(struct linux_process *process, const char *prefix, cons
     if (*after || follow)
         return follow_link(process, "fd", number, after, out, depth);
     set_virtual(out, LINUX_PATH_PROC_LINK, path);
+    out->link_mode = fd_link_mode(linux_fd_entry_host(&process->fds[number]));
     return 0;
 }
 
@@ -559,6 +573,117 @@ static bool runs_in_monitor(long pid)
     return own.st_dev == theirs.st_dev && own.st_ino == theirs.st_ino;
 }
 
+/* ---- another process's /proc, from its monitor (peer.c) ---------------------- */
+
+/* Set on the peer server's thread: it answers from its own state only and
+ * never asks another monitor (two servers asking each other would each wait
+ * for the other). */
+static _Thread_local bool serving_peer;
+
+static void anchor_keep(int fd);
+
+/* The pid of a virtual path that another monitor's program owns (a lookup
+ * there gave it), 0 for the program's own. */
+static int remote_pid(const char *path)
+{
+    int pid = pid_of_path(path);
+    return pid && !own_pid(pid) ? pid : 0;
+}
+
+static bool is_virtual_kind(uint32_t kind)
+{
+    return kind == LINUX_PATH_PROC_FILE || kind == LINUX_PATH_PROC_DIR ||
+           kind == LINUX_PATH_PROC_LINK || kind == LINUX_PATH_PROC_MEM;
+}
+
+/* A LOOKUP's reply taken only as what it may be: a virtual path of that
+ * pid's, a host path the program may look up anyway, an fd its monitor
+ * sent (kept until the call ends). Consumes fd. */
+static long take_lookup(int pid, const struct linux_peer_reply *reply, int fd,
+                        struct linux_path *out)
+{
+    if (reply->result < 0) {
+        if (fd >= 0)
+            close(fd);
+        return reply->result;
+    }
+    if (is_virtual_kind(reply->kind) && pid_of_path(reply->text) == pid && fd < 0) {
+        set_virtual(out, (enum linux_path_kind)reply->kind, reply->text);
+        out->link_mode = reply->link_mode & 0777;
+        return 0;
+    }
+    if (reply->kind == LINUX_PATH_HOST && reply->fd_role == LINUX_PEER_FD_NONE && fd < 0 &&
+        reply->text[0] == '/') {
+        set_host(out, AT_FDCWD, reply->text, false);
+        return 0;
+    }
+    if (reply->kind != LINUX_PATH_HOST || fd < 0) {
+        if (fd >= 0)
+            close(fd);
+        return -EIO;
+    }
+    anchor_keep(fd);
+    if (reply->fd_role == LINUX_PEER_FD_DIR) {
+        set_host(out, fd, reply->text, false);
+        out->resolve = reply->resolve & RESOLVE_IN_ROOT;
+        return 0;
+    }
+    /* The file itself, opened by its monitor: reached through this
+     * monitor's own magic link, as the program's own fds are. */
+    char link[64];
+    snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+    set_host(out, AT_FDCWD, link, true);
+    return reply->fd_role == LINUX_PEER_FD_TARGET ? 0 : -EIO;
+}
+
+/* What pid's monitor finds for /proc/PID`rest`; LINUX_PEER_ABSENT if
+ * nobody answers for it. */
+static long remote_lookup(int pid, const char *rest, bool follow, struct linux_path *out)
+{
+    if (serving_peer)
+        return LINUX_PEER_ABSENT;
+    struct linux_peer_request request = {.op = LINUX_PEER_LOOKUP, .follow = follow};
+    if (g_strlcpy(request.path, rest, sizeof(request.path)) >= sizeof(request.path))
+        return -ENAMETOOLONG;
+    struct linux_peer_reply *reply = g_new0(struct linux_peer_reply, 1);
+    int fd = -1;
+    long result = linux_peer_call(pid, &request, reply, &fd);
+    if (result == 0)
+        result = take_lookup(pid, reply, fd, out);
+    g_free(reply);
+    return result;
+}
+
+/* The content of another program's generated file: a host fd, or -errno. */
+static long remote_open(int pid, const char *path)
+{
+    struct linux_peer_request request = {.op = LINUX_PEER_OPEN};
+    g_strlcpy(request.path, path, sizeof(request.path));
+    struct linux_peer_reply *reply = g_new0(struct linux_peer_reply, 1);
+    int fd = -1;
+    long result = serving_peer ? LINUX_PEER_ABSENT : linux_peer_call(pid, &request, reply, &fd);
+    /* Gone since it was looked up, as a process that ended. */
+    result = result == LINUX_PEER_ABSENT ? -ESRCH : reply->result < 0 ? reply->result : fd;
+    if (result < 0 && fd >= 0)
+        close(fd);
+    g_free(reply);
+    return result >= 0 && fd < 0 ? -EIO : result;
+}
+
+/* A host fd's whole content (at most 4 MiB), or NULL. */
+static GString *read_whole(int fd)
+{
+    GString *text = g_string_new(NULL);
+    char buffer[4096];
+    ssize_t n;
+    off_t at = 0;
+    while ((n = pread(fd, buffer, sizeof(buffer), at)) > 0 && text->len < 4 * 1024 * 1024) {
+        g_string_append_len(text, buffer, n);
+        at += n;
+    }
+    return text;
+}
+
 /* A canonical path under /proc. */
 static long proc_lookup(struct linux_process *process, const char *path, const char *rest,
                         bool follow, struct linux_path *out, int depth)
@@ -582,6 +707,12 @@ static long proc_lookup(struct linux_process *process, const char *path, const c
             return process_view(process, prefix, after, false, follow, out, depth);
         snprintf(prefix, sizeof(prefix), "/proc/%d/task/%d", tgid, caller_tid(process));
         return process_view(process, prefix, after, true, follow, out, depth);
+    }
+    /* Another process, which its own monitor describes when it is one. */
+    if (parse_number(name, &pid) && pid > 0 && pid <= INT32_MAX) {
+        long asked = remote_lookup((int)pid, after, follow, out);
+        if (asked != LINUX_PEER_ABSENT)
+            return asked;
     }
     if (parse_number(name, &pid) && names_memory(after))
         return -EACCES;
@@ -617,6 +748,34 @@ static bool root_shared_device(const char *canonical)
     return false;
 }
 
+/* Whether a path ends in "/" or "/.": Linux then follows the last link and
+ * wants a directory there (normalize drops both). */
+static bool wants_directory(const char *path)
+{
+    size_t n = strlen(path);
+    return n && (path[n - 1] == '/' || (path[n - 1] == '.' && (n == 1 || path[n - 2] == '/')));
+}
+
+/* A /proc lookup whose path ended in "/" or "/.": the link followed, and
+ * what it leads to must be a directory. */
+static long proc_lookup_directory(struct linux_process *process, const char *canonical,
+                                  const char *rest, struct linux_path *out, int depth)
+{
+    long error = proc_lookup(process, canonical, rest, true, out, depth);
+    if (error)
+        return error;
+    if (out->kind == LINUX_PATH_PROC_FILE || out->kind == LINUX_PATH_PROC_MEM)
+        return -ENOTDIR;
+    size_t len = strlen(out->path);
+    if (out->kind == LINUX_PATH_HOST && len && out->path[len - 1] != '/') {
+        if (len + 1 >= sizeof(out->path))
+            return -ENAMETOOLONG;
+        out->path[len] = '/';
+        out->path[len + 1] = '\0';
+    }
+    return 0;
+}
+
 /* An absolute guest path. */
 static long classify(struct linux_process *process, const char *path, bool follow,
                      struct linux_path *out, int depth)
@@ -627,18 +786,21 @@ static long classify(struct linux_process *process, const char *path, bool follo
     if (!normalize(path, canonical, sizeof(canonical), true))
         return -ENAMETOOLONG;
     const char *rest;
+    const char *slash = wants_directory(path) ? "/" : "";
     char mapped[LINUX_PATH_MAX + 80];
     static const char *const standard[] = {"/dev/stdin", "/dev/stdout", "/dev/stderr"};
     for (int fd = 0; fd < 3; fd++) {
-        if (path_under(canonical, standard[fd], &rest) && (*rest || follow)) {
-            snprintf(mapped, sizeof(mapped), "/proc/self/fd/%d%s", fd, rest);
+        if (path_under(canonical, standard[fd], &rest) && (*rest || *slash || follow)) {
+            snprintf(mapped, sizeof(mapped), "/proc/self/fd/%d%s%s", fd, rest, slash);
             return classify(process, mapped, follow, out, depth + 1);
         }
     }
     if (path_under(canonical, "/dev/fd", &rest) && (*rest || follow)) {
-        snprintf(mapped, sizeof(mapped), "/proc/self/fd%s", rest);
+        snprintf(mapped, sizeof(mapped), "/proc/self/fd%s%s", rest, slash);
         return classify(process, mapped, follow, out, depth + 1);
     }
+    if (path_under(canonical, "/proc", &rest) && *slash)
+        return proc_lookup_directory(process, canonical, rest, out, depth);
     if (path_under(canonical, "/proc", &rest))
         return proc_lookup(process, canonical, rest, follow, out, depth);
     /* Not /proc: the host resolves the path as given (symlinks then ".."),
@@ -1273,6 +1435,32 @@ static void add_entry(GArray *entries, const char *name, unsigned char type)
     g_array_append_val(entries, entry);
 }
 
+/* Another program's directory, as its monitor lists it ("<type><name>"
+ * lines, type a byte 'A' + DT_*); nothing more if it has gone. */
+static void list_remote(int pid, struct linux_proc_fd *dir)
+{
+    struct linux_peer_request request = {.op = LINUX_PEER_LIST};
+    g_strlcpy(request.path, dir->path, sizeof(request.path));
+    struct linux_peer_reply *reply = g_new0(struct linux_peer_reply, 1);
+    int fd = -1;
+    if (!serving_peer && linux_peer_call(pid, &request, reply, &fd) == 0 && fd >= 0 &&
+        reply->result == 0) {
+        GString *text = read_whole(fd);
+        char **lines = g_strsplit(text->str, "\n", -1);
+        for (char **line = lines; *line; line++) {
+            const char *entry = *line;
+            if (entry[0] >= 'A' && entry[0] <= 'A' + DT_WHT && entry[1] && !strchr(entry, '/') &&
+                strcmp(entry + 1, ".") != 0 && strcmp(entry + 1, "..") != 0)
+                add_entry(dir->entries, entry + 1, (unsigned char)(entry[0] - 'A'));
+        }
+        g_strfreev(lines);
+        g_string_free(text, TRUE);
+    }
+    if (fd >= 0)
+        close(fd);
+    g_free(reply);
+}
+
 static void list_directory(struct linux_process *process, struct linux_proc_fd *dir)
 {
     if (dir->entries)
@@ -1280,6 +1468,11 @@ static void list_directory(struct linux_process *process, struct linux_proc_fd *
     dir->entries = g_array_new(FALSE, TRUE, sizeof(struct linux_proc_dirent));
     add_entry(dir->entries, ".", DT_DIR);
     add_entry(dir->entries, "..", DT_DIR);
+    int remote = remote_pid(dir->path);
+    if (remote) {
+        list_remote(remote, dir);
+        return;
+    }
     const char *name = strrchr(dir->path, '/') + 1;
     char number[32];
     if (strcmp(name, "fd") == 0 || strcmp(name, "fdinfo") == 0) {
@@ -1407,6 +1600,9 @@ long linux_proc_set_comm(struct linux_process *process, const struct linux_proc_
 {
     if (comm->access_mode == O_RDONLY)
         return -EBADF;
+    /* Linux names only the writer's own threads this way. */
+    if (remote_pid(comm->path))
+        return -EINVAL;
     int tid = tid_of_path(comm->path);
     /* Written while the thread is listed (threads_lock), so it cannot end
      * and be freed meanwhile. */
@@ -1451,12 +1647,23 @@ long linux_proc_open(struct linux_process *process, const struct linux_path *pat
     case LINUX_PATH_HOST:
         return -EINVAL;
     }
-    GString *text =
-        path->kind == LINUX_PATH_PROC_FILE ? generate(process, path->path) : g_string_new(NULL);
-    int host_fd = text_fd(text);
-    g_string_free(text, TRUE);
-    if (host_fd < 0)
-        return linux_host_error();
+    int remote = remote_pid(path->path), host_fd;
+    /* Another program's memory is its monitor's to give, which it does not. */
+    if (remote && path->kind == LINUX_PATH_PROC_MEM)
+        return -EACCES;
+    if (remote && path->kind == LINUX_PATH_PROC_FILE) {
+        long opened = remote_open(remote, path->path);
+        if (opened < 0)
+            return opened;
+        host_fd = (int)opened;
+    } else {
+        GString *text =
+            path->kind == LINUX_PATH_PROC_FILE ? generate(process, path->path) : g_string_new(NULL);
+        host_fd = text_fd(text);
+        g_string_free(text, TRUE);
+        if (host_fd < 0)
+            return linux_host_error();
+    }
     struct linux_proc_fd *proc = g_new0(struct linux_proc_fd, 1);
     proc->refs = 1;
     proc->dir = path->kind == LINUX_PATH_PROC_DIR;
@@ -1535,7 +1742,7 @@ void linux_proc_stat(const struct linux_path *path, struct stat *st)
         st->st_nlink = 2;
         break;
     case LINUX_PATH_PROC_LINK:
-        st->st_mode = S_IFLNK | 0777;
+        st->st_mode = S_IFLNK | (path->link_mode ? path->link_mode : 0777);
         st->st_nlink = 1;
         break;
     case LINUX_PATH_PROC_MEM:
@@ -1549,11 +1756,34 @@ void linux_proc_stat(const struct linux_path *path, struct stat *st)
     }
 }
 
+/* Another program's link, as its monitor reads it. */
+static long remote_readlink(int pid, const char *path, char *out, size_t size)
+{
+    struct linux_peer_request request = {.op = LINUX_PEER_READLINK};
+    g_strlcpy(request.path, path, sizeof(request.path));
+    struct linux_peer_reply *reply = g_new0(struct linux_peer_reply, 1);
+    int fd = -1;
+    long result = serving_peer ? LINUX_PEER_ABSENT : linux_peer_call(pid, &request, reply, &fd);
+    if (fd >= 0)
+        close(fd);
+    if (result == LINUX_PEER_ABSENT)
+        result = -ENOENT;
+    else if (reply->result < 0)
+        result = reply->result;
+    else
+        result = (long)g_strlcpy(out, reply->text, size);
+    g_free(reply);
+    return result;
+}
+
 long linux_proc_readlink(struct linux_process *process, const struct linux_path *path, char *out,
                          size_t size)
 {
     if (path->kind != LINUX_PATH_PROC_LINK)
         return -EINVAL;
+    int remote = remote_pid(path->path);
+    if (remote)
+        return remote_readlink(remote, path->path, out, size);
     const char *name = strrchr(path->path, '/') + 1;
     char number[64];
     if (strcmp(path->path, "/proc/self") == 0) {
@@ -1935,4 +2165,147 @@ void linux_proc_init(struct linux_process *process, uint64_t stack, const uint8_
         }
     }
     g_free(buffer);
+}
+
+/* ---- answering other monitors (peer.c) ---------------------------------------- */
+
+/* A host path found for another monitor's program: what it can use there
+ * (an absolute path, or an fd of this monitor's sent along). */
+static void export_host(const struct linux_path *found, struct linux_peer_reply *reply, int *fd)
+{
+    reply->resolve = found->resolve;
+    if (found->dirfd != AT_FDCWD) {
+        reply->fd_role = LINUX_PEER_FD_DIR;
+        g_strlcpy(reply->text, found->path, sizeof(reply->text));
+        *fd = found->dirfd;
+        return;
+    }
+    if (found->trusted) {
+        /* One of this monitor's magic links: only it can follow it. */
+        int target = open(found->path, O_PATH | O_CLOEXEC);
+        if (target < 0) {
+            reply->result = -errno;
+            return;
+        }
+        reply->fd_role = LINUX_PEER_FD_TARGET;
+        reply->close_after = 1;
+        *fd = target;
+        return;
+    }
+    reply->fd_role = LINUX_PEER_FD_NONE;
+    if (g_str_has_prefix(found->path, "/proc/self/"))
+        snprintf(reply->text, sizeof(reply->text), "/proc/%d/%s", linux_pid(),
+                 found->path + strlen("/proc/self/"));
+    else
+        g_strlcpy(reply->text, found->path, sizeof(reply->text));
+}
+
+/* A whole canonical path of this program's, checked to be what the request
+ * may act on: a virtual object of `kind` this process directory holds. */
+static long served_object(struct linux_process *process, const char *path,
+                          enum linux_path_kind kind, struct linux_path *found)
+{
+    char prefix[32];
+    const char *rest;
+    snprintf(prefix, sizeof(prefix), "/proc/%d", linux_pid());
+    if (!path_under(path, prefix, &rest))
+        return -ENOENT;
+    long result = process_view(process, prefix, rest, false, false, found, 0);
+    if (result == 0 && found->kind != kind)
+        result = -EINVAL;
+    return result;
+}
+
+static void serve_list(struct linux_process *process, const char *path,
+                       struct linux_peer_reply *reply, int *fd)
+{
+    struct linux_proc_fd dir = {.path = (char *)path};
+    list_directory(process, &dir);
+    GString *text = g_string_new(NULL);
+    for (guint i = 0; i < dir.entries->len; i++) {
+        const struct linux_proc_dirent *entry =
+            &g_array_index(dir.entries, struct linux_proc_dirent, i);
+        g_string_append_printf(text, "%c%s\n", 'A' + entry->type, entry->name);
+    }
+    g_array_free(dir.entries, TRUE);
+    *fd = text_fd(text);
+    g_string_free(text, TRUE);
+    reply->result = *fd < 0 ? -EIO : 0;
+    reply->close_after = 1;
+}
+
+/* One request, on the server's thread. fd_lock is held while fds are
+ * looked at (none is closed meanwhile), not while a file is generated
+ * (maps takes mm_lock, which comes first). */
+static void serve_peer(void *opaque, const struct linux_peer_request *request,
+                       struct linux_peer_reply *reply, int *fd)
+{
+    struct linux_process *process = opaque;
+    serving_peer = true;
+    struct linux_path found;
+    char prefix[32];
+    snprintf(prefix, sizeof(prefix), "/proc/%d", linux_pid());
+    bool fds = request->op != LINUX_PEER_OPEN || strstr(request->path, "/fdinfo/");
+    if (fds)
+        g_mutex_lock(&process->fd_lock);
+    switch (request->op) {
+    case LINUX_PEER_LOOKUP:
+        reply->result =
+            (int)process_view(process, prefix, request->path, false, request->follow, &found, 0);
+        if (reply->result == 0) {
+            reply->kind = found.kind;
+            if (found.kind == LINUX_PATH_HOST)
+                export_host(&found, reply, fd);
+            else
+                g_strlcpy(reply->text, found.path, sizeof(reply->text));
+            reply->link_mode = found.link_mode;
+        }
+        break;
+    case LINUX_PEER_OPEN:
+        reply->result = (int)served_object(process, request->path, LINUX_PATH_PROC_FILE, &found);
+        if (reply->result == 0) {
+            GString *text = generate(process, found.path);
+            *fd = text_fd(text);
+            g_string_free(text, TRUE);
+            reply->result = *fd < 0 ? -EIO : 0;
+            reply->close_after = 1;
+        }
+        break;
+    case LINUX_PEER_LIST:
+        reply->result = (int)served_object(process, request->path, LINUX_PATH_PROC_DIR, &found);
+        if (reply->result == 0)
+            serve_list(process, found.path, reply, fd);
+        break;
+    case LINUX_PEER_READLINK:
+        reply->result = (int)served_object(process, request->path, LINUX_PATH_PROC_LINK, &found);
+        if (reply->result == 0)
+            reply->result =
+                (int)linux_proc_readlink(process, &found, reply->text, sizeof(reply->text));
+        break;
+    default:
+        reply->result = -EINVAL;
+        break;
+    }
+    if (fds)
+        g_mutex_unlock(&process->fd_lock);
+    linux_path_release_anchors();
+}
+
+void linux_proc_serve_start(struct linux_process *process)
+{
+    process->peer_server = linux_peer_server_start(serve_peer, process);
+}
+
+void linux_proc_serve_stop(struct linux_process *process)
+{
+    linux_peer_server_stop(process->peer_server);
+    process->peer_server = NULL;
+}
+
+void linux_proc_serve_after_fork(struct linux_process *process)
+{
+    if (!process->peer_server)
+        return;
+    linux_peer_server_forget(process->peer_server);
+    linux_proc_serve_start(process);
 }

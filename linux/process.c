@@ -168,6 +168,8 @@ struct linux_process *linux_process_create(struct guest_memory *memory,
         }
         linux_signal_sync_child_reaping(process);
         linux_mm_init(process);
+        if (config->serve_peers)
+            linux_proc_serve_start(process);
         return process;
     }
     const int standard[3] = {config->stdin_fd, config->stdout_fd, config->stderr_fd};
@@ -193,6 +195,8 @@ struct linux_process *linux_process_create(struct guest_memory *memory,
     }
     linux_signal_sync_child_reaping(process);
     linux_mm_init(process);
+    if (config->serve_peers)
+        linux_proc_serve_start(process);
     return process;
 }
 
@@ -200,6 +204,7 @@ void linux_process_destroy(struct linux_process *process)
 {
     if (!process)
         return;
+    linux_proc_serve_stop(process);
     for (int fd = 0; fd < linux_fd_scan_end(process); fd++) {
         if (linux_fd_entry_host(&process->fds[fd]) >= 0)
             linux_fd_release(process, fd);

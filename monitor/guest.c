@@ -604,6 +604,7 @@ struct guest *guest_create(const struct monitor_options *options, char **error)
                  .cpuid = guest_cpuid},
         .has_exec_state = options->has_exec_state,
         .exec_state_fd = options->exec_state_fd,
+        .serve_peers = true,
     };
     static const struct linux_cpu cpu_template = {
         .get_fs_base = cpu_get_fs_base,

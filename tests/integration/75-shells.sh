@@ -14,6 +14,10 @@ compare shell/bash-chld-trap -- /bin/bash-static -c 'trap "echo trapped CHLD" CH
 # under bash-static and the host's /bin/sh (dash).
 compare shell/bash-coreutils --tmpdir -- /bin/bash-static @DATA@/scripts/coreutils.sh @TMP@
 compare shell/sh-coreutils --tmpdir -- /bin/sh @DATA@/scripts/coreutils.sh @TMP@
+# Another process's /proc/PID (ps, pgrep, lsof, stat -L of its links): that program's
+# argv, fds, directory, memory map and status, from its own monitor; the monitor's
+# command line, host fds and mappings stay out of sight.
+compare shell/proc-siblings --tmpdir -- /bin/bash @DATA@/scripts/proc-siblings.bash @TMP@
 
 # A #! script as PROGRAM itself runs as the kernel runs it: its interpreter, with the
 # interpreter's argument, the script's path and the script's arguments (static bash, the
