@@ -189,6 +189,7 @@ static long fork_process(struct linux_thread *thread, uint64_t flags, uint64_t s
      * order the other paths take them), so the child's copies are free and
      * what they guard whole: another thread inside mmap or exiting at that
      * instant left the child a lock nobody would ever release. */
+    linux_peer_server_hold(process->peer_server); /* it takes the locks below */
     g_mutex_lock(&process->mm_lock);
     guest_memory_lock(process->memory); /* first touches take no mm_lock */
     g_mutex_lock(&process->fd_lock);
@@ -200,6 +201,8 @@ static long fork_process(struct linux_thread *thread, uint64_t flags, uint64_t s
     g_mutex_unlock(&process->fd_lock);
     guest_memory_unlock(process->memory, pid == 0);
     g_mutex_unlock(&process->mm_lock);
+    if (pid != 0)
+        linux_peer_server_release(process->peer_server);
     /* As strace -f: once there are two processes, lines name theirs. */
     if (pid >= 0)
         process->strace_prefix = true;

@@ -458,8 +458,13 @@ struct linux_peer_server;
 struct linux_peer_server *linux_peer_server_start(linux_peer_handler handler, void *opaque);
 /* Stops the thread and frees (the handler's state must outlive this). */
 void linux_peer_server_stop(struct linux_peer_server *server);
-/* In a fork's child, where the thread is gone: closes and frees. */
+/* In a fork's child, where the thread is gone: closes and frees (a server
+ * held across the fork stays so: it is not used again). */
 void linux_peer_server_forget(struct linux_peer_server *server);
+/* Waits until no request is being served and keeps the next one waiting,
+ * for a fork: taken before every lock the handler takes. NULL accepted. */
+void linux_peer_server_hold(struct linux_peer_server *server);
+void linux_peer_server_release(struct linux_peer_server *server);
 
 /* linux_peer_call's "nobody answers for that pid": not a monitor, stopped,
  * of another user, or one that does not serve. */

@@ -35,6 +35,10 @@
 struct linux_peer_server {
     int listen_fd;
     GThread *thread;
+    /* Held while a request is served: a fork waits for it (the child
+     * must not inherit a lock or an allocation half done by this thread;
+     * ASan's allocator, unlike glibc's, is not made safe across fork). */
+    GMutex busy;
     linux_peer_handler handler;
     void *opaque;
 };
@@ -141,6 +145,7 @@ static void serve_one(struct linux_peer_server *server, int fd)
     if (!may_ask(fd) || !receive_message(fd, &request, sizeof(request), NULL))
         return;
     request.path[sizeof(request.path) - 1] = '\0';
+    g_mutex_lock(&server->busy);
     struct linux_peer_reply *reply = g_new0(struct linux_peer_reply, 1);
     int passed_fd = -1;
     server->handler(server->opaque, &request, reply, &passed_fd);
@@ -149,6 +154,7 @@ static void serve_one(struct linux_peer_server *server, int fd)
     if (passed_fd >= 0 && reply->close_after)
         close(passed_fd);
     g_free(reply);
+    g_mutex_unlock(&server->busy);
 }
 
 static gpointer server_main(gpointer data)
@@ -184,6 +190,7 @@ struct linux_peer_server *linux_peer_server_start(linux_peer_handler handler, vo
     }
     struct linux_peer_server *server = g_new0(struct linux_peer_server, 1);
     server->listen_fd = fd;
+    g_mutex_init(&server->busy);
     server->handler = handler;
     server->opaque = opaque;
     /* Created with every signal blocked, so it inherits that: a signal for
@@ -195,6 +202,7 @@ struct linux_peer_server *linux_peer_server_start(linux_peer_handler handler, vo
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     if (!server->thread) {
         close(fd);
+        g_mutex_clear(&server->busy);
         g_free(server);
         return NULL;
     }
@@ -210,6 +218,7 @@ void linux_peer_server_stop(struct linux_peer_server *server)
     shutdown(server->listen_fd, SHUT_RDWR);
     g_thread_join(server->thread);
     close(server->listen_fd);
+    g_mutex_clear(&server->busy);
     g_free(server);
 }
 
@@ -218,9 +227,22 @@ void linux_peer_server_forget(struct linux_peer_server *server)
     if (!server)
         return;
     /* In a fork's child the thread does not exist: only the socket is
-     * there, the parent's name's. */
+     * there, the parent's name's, and busy as the forking thread held it
+     * (linux_peer_server_hold). */
     close(server->listen_fd);
     g_free(server);
+}
+
+void linux_peer_server_hold(struct linux_peer_server *server)
+{
+    if (server)
+        g_mutex_lock(&server->busy);
+}
+
+void linux_peer_server_release(struct linux_peer_server *server)
+{
+    if (server)
+        g_mutex_unlock(&server->busy);
 }
 
 /* ---- the client ------------------------------------------------------------------ */
@@ -249,7 +271,9 @@ long linux_peer_call(int pid, const struct linux_peer_request *request,
     *received_fd = -1;
     if (pid <= 0 || pid == linux_pid())
         return LINUX_PEER_ABSENT;
-    int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+    /* Connected without blocking: a full backlog (a server that no longer
+     * accepts) is EAGAIN at once, not a wait. */
+    int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
     if (fd < 0)
         return LINUX_PEER_ABSENT;
     struct sockaddr_un address;
@@ -264,7 +288,7 @@ long linux_peer_call(int pid, const struct linux_peer_request *request,
      * asked only once the connection says it is a monitor at all (most
      * pids are not, and fail fast). */
     if (status == 0 && credentials(fd, &peer) && peer.pid == pid &&
-        (peer.uid == getuid() || peer.uid == 0) && !stopped(pid)) {
+        (peer.uid == getuid() || peer.uid == 0) && !stopped(pid) && fcntl(fd, F_SETFL, 0) == 0) {
         set_timeouts(fd);
         if (send_message(fd, request, sizeof(*request), -1) == (ssize_t)sizeof(*request) &&
             receive_message(fd, reply, sizeof(*reply), received_fd)) {

@@ -198,3 +198,38 @@ bad_input root-program-missing -- --root tests/data /bin/no-such-program
 # natively.
 compare hostile/deny-sandbox --opt --sandbox=deny --tmpdir -- /bin/busybox sh -c \
     'cd @TMP@ && echo one >f && cat f | wc -l && (ls; sort f) | head -3 && exec /bin/busybox true'
+
+# The monitor's /proc server (linux/peer.c) is reachable by any process of the user,
+# the program's own included (its sockets are host sockets): malformed, oversized and
+# out-of-range requests, fds sent along and a client that never speaks get an error or
+# nothing, never a crash or a hang, and never anything outside the program's view. The
+# replies are compared with tests/data/peer-hostile.expected.
+peer_server_hostile() {
+    local accel=$1 dir=$2 pid
+    command -v python3 >/dev/null || {
+        echo "python3 not installed"
+        return 77
+    }
+    timeout -k 5 "$TIMEOUT" "$HERMITUX_RUN" "--accel=$accel" /bin/sleep 100 \
+        >"$dir/out" 2>"$dir/err" &
+    local runner=$!
+    for _ in $(seq 300); do
+        pid=$(pgrep -P "$runner" | head -n 1)
+        [ -n "$pid" ] && grep -q "@hermitux-run/proc/$pid\$" /proc/net/unix && break
+        sleep 0.1
+    done
+    timeout -k 5 60 python3 "$DATA/scripts/peer-hostile.py" "$pid" >"$dir/replies" 2>&1
+    local alive=yes
+    [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null || alive=no
+    kill "$pid" 2>/dev/null
+    wait "$runner" 2>/dev/null
+    if [ $alive != yes ]; then
+        echo "the monitor died: $(head -c 300 "$dir/err")"
+        return 1
+    fi
+    if ! diff "$DATA/peer-hostile.expected" "$dir/replies" >"$dir/detail"; then
+        echo "replies differ: $(tr '\n' '|' <"$dir/detail" | cut -c1-200)"
+        return 1
+    fi
+}
+custom hostile/peer-server peer_server_hostile
