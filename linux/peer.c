@@ -24,6 +24,7 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -32,9 +33,14 @@
  * absent: the caller falls back rather than hang the program. */
 #define PEER_TIMEOUT_MS 2000
 
+/* The server thread's stack: its own mapping, not one from libc's cache
+ * (see linux_peer_server_start). Deep enough for a lookup's recursion. */
+#define PEER_STACK_SIZE (1024 * 1024)
+
 struct linux_peer_server {
     int listen_fd;
-    GThread *thread;
+    pthread_t thread;
+    void *stack;
     /* Held while a request is served: a fork waits for it (the child
      * must not inherit a lock or an allocation half done by this thread;
      * ASan's allocator, unlike glibc's, is not made safe across fork). */
@@ -157,9 +163,10 @@ static void serve_one(struct linux_peer_server *server, int fd)
     g_mutex_unlock(&server->busy);
 }
 
-static gpointer server_main(gpointer data)
+static void *server_main(void *data)
 {
     struct linux_peer_server *server = data;
+    pthread_setname_np(pthread_self(), "hermitux-proc");
     for (;;) {
         int fd = accept4(server->listen_fd, NULL, NULL, SOCK_CLOEXEC);
         if (fd < 0) {
@@ -194,13 +201,27 @@ struct linux_peer_server *linux_peer_server_start(linux_peer_handler handler, vo
     server->handler = handler;
     server->opaque = opaque;
     /* Created with every signal blocked, so it inherits that: a signal for
-     * the program never lands on this thread. */
+     * the program never lands on this thread. Its stack is its own mapping:
+     * in a fork's child, where this thread does not exist, libc would give
+     * a cached stack of it to the child's next thread, which
+     * ThreadSanitizer then takes for this one ("dup thread"). */
     sigset_t all, old;
     sigfillset(&all);
+    pthread_attr_t attributes;
+    pthread_attr_init(&attributes);
+    server->stack = mmap(NULL, PEER_STACK_SIZE, PROT_READ | PROT_WRITE,
+                         MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+    int result = server->stack == MAP_FAILED
+                     ? ENOMEM
+                     : pthread_attr_setstack(&attributes, server->stack, PEER_STACK_SIZE);
     pthread_sigmask(SIG_SETMASK, &all, &old);
-    server->thread = g_thread_try_new("hermitux-proc", server_main, server, NULL);
+    if (result == 0)
+        result = pthread_create(&server->thread, &attributes, server_main, server);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
-    if (!server->thread) {
+    pthread_attr_destroy(&attributes);
+    if (result != 0) {
+        if (server->stack != MAP_FAILED)
+            munmap(server->stack, PEER_STACK_SIZE);
         close(fd);
         g_mutex_clear(&server->busy);
         g_free(server);
@@ -216,7 +237,8 @@ void linux_peer_server_stop(struct linux_peer_server *server)
     /* Wakes accept with EINVAL; a connection being served ends within
      * the timeout. */
     shutdown(server->listen_fd, SHUT_RDWR);
-    g_thread_join(server->thread);
+    pthread_join(server->thread, NULL);
+    munmap(server->stack, PEER_STACK_SIZE);
     close(server->listen_fd);
     g_mutex_clear(&server->busy);
     g_free(server);
@@ -228,7 +250,10 @@ void linux_peer_server_forget(struct linux_peer_server *server)
         return;
     /* In a fork's child the thread does not exist: only the socket is
      * there, the parent's name's, and busy as the forking thread held it
-     * (linux_peer_server_hold). */
+     * (linux_peer_server_hold). Its stack stays mapped: under ASan the
+     * thread's poisoned stack shadow would outlive an unmap and mark what
+     * is mapped there later (1 MiB of address space per fork generation,
+     * whose pages are the parent's until written). */
     close(server->listen_fd);
     g_free(server);
 }
