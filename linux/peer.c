@@ -45,6 +45,12 @@ struct linux_peer_server {
      * must not inherit a lock or an allocation half done by this thread;
      * ASan's allocator, unlike glibc's, is not made safe across fork). */
     GMutex busy;
+    /* Set by the thread once it runs: its start (libc's, a sanitizer's
+     * allocations) is over before the creator may fork, so no child
+     * inherits an allocator lock that start held (seen under ASan: a
+     * fork right after a fork hung the grandchild in calloc). */
+    GCond started_cond;
+    bool started;
     linux_peer_handler handler;
     void *opaque;
 };
@@ -167,6 +173,10 @@ static void *server_main(void *data)
 {
     struct linux_peer_server *server = data;
     pthread_setname_np(pthread_self(), "hermitux-proc");
+    g_mutex_lock(&server->busy);
+    server->started = true;
+    g_cond_signal(&server->started_cond);
+    g_mutex_unlock(&server->busy);
     for (;;) {
         int fd = accept4(server->listen_fd, NULL, NULL, SOCK_CLOEXEC);
         if (fd < 0) {
@@ -198,6 +208,7 @@ struct linux_peer_server *linux_peer_server_start(linux_peer_handler handler, vo
     struct linux_peer_server *server = g_new0(struct linux_peer_server, 1);
     server->listen_fd = fd;
     g_mutex_init(&server->busy);
+    g_cond_init(&server->started_cond);
     server->handler = handler;
     server->opaque = opaque;
     /* Created with every signal blocked, so it inherits that: a signal for
@@ -223,10 +234,15 @@ struct linux_peer_server *linux_peer_server_start(linux_peer_handler handler, vo
         if (server->stack != MAP_FAILED)
             munmap(server->stack, PEER_STACK_SIZE);
         close(fd);
+        g_cond_clear(&server->started_cond);
         g_mutex_clear(&server->busy);
         g_free(server);
         return NULL;
     }
+    g_mutex_lock(&server->busy);
+    while (!server->started)
+        g_cond_wait(&server->started_cond, &server->busy);
+    g_mutex_unlock(&server->busy);
     return server;
 }
 
@@ -240,6 +256,7 @@ void linux_peer_server_stop(struct linux_peer_server *server)
     pthread_join(server->thread, NULL);
     munmap(server->stack, PEER_STACK_SIZE);
     close(server->listen_fd);
+    g_cond_clear(&server->started_cond);
     g_mutex_clear(&server->busy);
     g_free(server);
 }
