@@ -596,6 +596,21 @@ static bool is_virtual_kind(uint32_t kind)
            kind == LINUX_PATH_PROC_LINK || kind == LINUX_PATH_PROC_MEM;
 }
 
+/* One request to pid's monitor: 0 with *reply and *fd (or -1),
+ * LINUX_PEER_ABSENT if nobody answers (or this is the server's own thread,
+ * which asks nobody), -ENAMETOOLONG for a path a request cannot hold. */
+static long ask_peer(int pid, enum linux_peer_op op, const char *path, bool follow,
+                     struct linux_peer_reply *reply, int *fd)
+{
+    *fd = -1;
+    if (serving_peer)
+        return LINUX_PEER_ABSENT;
+    struct linux_peer_request request = {.op = op, .follow = follow};
+    if (g_strlcpy(request.path, path, sizeof(request.path)) >= sizeof(request.path))
+        return -ENAMETOOLONG;
+    return linux_peer_call(pid, &request, reply, fd);
+}
+
 /* A LOOKUP's reply taken only as what it may be: a virtual path of that
  * pid's, a host path the program may look up anyway, an fd its monitor
  * sent (kept until the call ends). Consumes fd. */
@@ -640,14 +655,9 @@ static long take_lookup(int pid, const struct linux_peer_reply *reply, int fd,
  * nobody answers for it. */
 static long remote_lookup(int pid, const char *rest, bool follow, struct linux_path *out)
 {
-    if (serving_peer)
-        return LINUX_PEER_ABSENT;
-    struct linux_peer_request request = {.op = LINUX_PEER_LOOKUP, .follow = follow};
-    if (g_strlcpy(request.path, rest, sizeof(request.path)) >= sizeof(request.path))
-        return -ENAMETOOLONG;
     struct linux_peer_reply *reply = g_new0(struct linux_peer_reply, 1);
-    int fd = -1;
-    long result = linux_peer_call(pid, &request, reply, &fd);
+    int fd;
+    long result = ask_peer(pid, LINUX_PEER_LOOKUP, rest, follow, reply, &fd);
     if (result == 0)
         result = take_lookup(pid, reply, fd, out);
     g_free(reply);
@@ -657,20 +667,21 @@ static long remote_lookup(int pid, const char *rest, bool follow, struct linux_p
 /* The content of another program's generated file: a host fd, or -errno. */
 static long remote_open(int pid, const char *path)
 {
-    struct linux_peer_request request = {.op = LINUX_PEER_OPEN};
-    g_strlcpy(request.path, path, sizeof(request.path));
     struct linux_peer_reply *reply = g_new0(struct linux_peer_reply, 1);
-    int fd = -1;
-    long result = serving_peer ? LINUX_PEER_ABSENT : linux_peer_call(pid, &request, reply, &fd);
+    int fd;
+    long result = ask_peer(pid, LINUX_PEER_OPEN, path, false, reply, &fd);
     /* Gone since it was looked up, as a process that ended. */
-    result = result == LINUX_PEER_ABSENT ? -ESRCH : reply->result < 0 ? reply->result : fd;
+    result = result == LINUX_PEER_ABSENT ? -ESRCH
+             : result < 0                ? result
+             : reply->result < 0         ? reply->result
+                                         : fd;
     if (result < 0 && fd >= 0)
         close(fd);
     g_free(reply);
     return result >= 0 && fd < 0 ? -EIO : result;
 }
 
-/* A host fd's whole content (at most 4 MiB), or NULL. */
+/* A host fd's whole content (reading stops past 4 MiB). */
 static GString *read_whole(int fd)
 {
     GString *text = g_string_new(NULL);
@@ -1439,11 +1450,9 @@ static void add_entry(GArray *entries, const char *name, unsigned char type)
  * lines, type a byte 'A' + DT_*); nothing more if it has gone. */
 static void list_remote(int pid, struct linux_proc_fd *dir)
 {
-    struct linux_peer_request request = {.op = LINUX_PEER_LIST};
-    g_strlcpy(request.path, dir->path, sizeof(request.path));
     struct linux_peer_reply *reply = g_new0(struct linux_peer_reply, 1);
-    int fd = -1;
-    if (!serving_peer && linux_peer_call(pid, &request, reply, &fd) == 0 && fd >= 0 &&
+    int fd;
+    if (ask_peer(pid, LINUX_PEER_LIST, dir->path, false, reply, &fd) == 0 && fd >= 0 &&
         reply->result == 0) {
         GString *text = read_whole(fd);
         char **lines = g_strsplit(text->str, "\n", -1);
@@ -1759,18 +1768,16 @@ void linux_proc_stat(const struct linux_path *path, struct stat *st)
 /* Another program's link, as its monitor reads it. */
 static long remote_readlink(int pid, const char *path, char *out, size_t size)
 {
-    struct linux_peer_request request = {.op = LINUX_PEER_READLINK};
-    g_strlcpy(request.path, path, sizeof(request.path));
     struct linux_peer_reply *reply = g_new0(struct linux_peer_reply, 1);
-    int fd = -1;
-    long result = serving_peer ? LINUX_PEER_ABSENT : linux_peer_call(pid, &request, reply, &fd);
+    int fd;
+    long result = ask_peer(pid, LINUX_PEER_READLINK, path, false, reply, &fd);
     if (fd >= 0)
         close(fd);
     if (result == LINUX_PEER_ABSENT)
         result = -ENOENT;
-    else if (reply->result < 0)
+    else if (result == 0 && reply->result < 0)
         result = reply->result;
-    else
+    else if (result == 0)
         result = (long)g_strlcpy(out, reply->text, size);
     g_free(reply);
     return result;
@@ -2202,12 +2209,10 @@ static void export_host(const struct linux_path *found, struct linux_peer_reply 
 
 /* A whole canonical path of this program's, checked to be what the request
  * may act on: a virtual object of `kind` this process directory holds. */
-static long served_object(struct linux_process *process, const char *path,
+static long served_object(struct linux_process *process, const char *prefix, const char *path,
                           enum linux_path_kind kind, struct linux_path *found)
 {
-    char prefix[32];
     const char *rest;
-    snprintf(prefix, sizeof(prefix), "/proc/%d", linux_pid());
     if (!path_under(path, prefix, &rest))
         return -ENOENT;
     long result = process_view(process, prefix, rest, false, false, found, 0);
@@ -2262,7 +2267,8 @@ static void serve_peer(void *opaque, const struct linux_peer_request *request,
         }
         break;
     case LINUX_PEER_OPEN:
-        reply->result = (int)served_object(process, request->path, LINUX_PATH_PROC_FILE, &found);
+        reply->result =
+            (int)served_object(process, prefix, request->path, LINUX_PATH_PROC_FILE, &found);
         if (reply->result == 0) {
             GString *text = generate(process, found.path);
             *fd = text_fd(text);
@@ -2272,12 +2278,14 @@ static void serve_peer(void *opaque, const struct linux_peer_request *request,
         }
         break;
     case LINUX_PEER_LIST:
-        reply->result = (int)served_object(process, request->path, LINUX_PATH_PROC_DIR, &found);
+        reply->result =
+            (int)served_object(process, prefix, request->path, LINUX_PATH_PROC_DIR, &found);
         if (reply->result == 0)
             serve_list(process, found.path, reply, fd);
         break;
     case LINUX_PEER_READLINK:
-        reply->result = (int)served_object(process, request->path, LINUX_PATH_PROC_LINK, &found);
+        reply->result =
+            (int)served_object(process, prefix, request->path, LINUX_PATH_PROC_LINK, &found);
         if (reply->result == 0)
             reply->result =
                 (int)linux_proc_readlink(process, &found, reply->text, sizeof(reply->text));
