@@ -75,6 +75,7 @@
  */
 #include "config.h"
 #include "accel/accel.h"
+#include "accel/insn_length.h"
 #include "kernel/abi.h"
 #include "memory/memory.h"
 
@@ -855,9 +856,11 @@ static bool may_hold_far_branch_on_register(const uint8_t *code, size_t size)
 
 /* Which instruction of a translated block (size bytes from pc) is a far
  * branch on a register: its index, or -1 for none (or code capstone does
- * not decode, left to Unicorn). Capstone is the monitor's (loaded when
- * first used, report/capstone_lazy.c), and decodes only blocks whose bytes
- * hold one's at all: about 1 block in 100 when a program starts. */
+ * not decode, left to Unicorn). Only blocks whose bytes hold one's at all
+ * are decoded (about 1 block in 100 when a program starts), by
+ * accel_insn_length as far as it knows the instructions, and from the
+ * first one it does not by capstone: the monitor's, loaded when first used
+ * (report/capstone_lazy.c), which costs a start about 6 ms. */
 static int far_branch_in_block(struct tcg_accel *tcg, uint64_t pc, size_t size)
 {
     uint8_t code[2 * GUEST_PAGE_SIZE];
@@ -865,16 +868,25 @@ static int far_branch_in_block(struct tcg_accel *tcg, uint64_t pc, size_t size)
     if (guest_read(tcg->memory, pc, code, size, GUEST_ACCESS_DEBUG) < 0 ||
         !may_hold_far_branch_on_register(code, size))
         return -1;
+    const uint8_t *at = code;
+    size_t left = size;
+    int index = 0;
+    for (size_t length; left > 0; at += length, left -= length, index++) {
+        if (far_branch_on_register(at, left))
+            return index;
+        if ((length = accel_insn_length(at, left)) == 0)
+            break;
+    }
+    if (left == 0)
+        return -1;
     if (!tcg->decoder_open) {
         if (cs_open(CS_ARCH_X86, CS_MODE_64, &tcg->decoder) != CS_ERR_OK)
             return -1;
         tcg->decoder_open = true;
     }
     cs_insn *insn = cs_malloc(tcg->decoder);
-    const uint8_t *at = code;
-    size_t left = size;
-    uint64_t address = pc;
-    int index = 0, found = -1;
+    uint64_t address = pc + (uint64_t)(at - code);
+    int found = -1;
     while (left > 0) {
         if (far_branch_on_register(at, left)) {
             found = index;
