@@ -232,6 +232,12 @@ struct accel_ops {
      * one-line reason to why. Cheap; no VM is left behind. */
     bool (*probe)(char *why, size_t why_size);
 
+    /* Optional: starts what probe and create would wait for (loading a
+     * backend on demand) on a thread of its own, so that it overlaps the
+     * guest's set-up; probe and create wait for it. Never fails by itself:
+     * probe says what went wrong. Called once, before probe. */
+    void (*prepare)(void);
+
     /* Creates a VM with its first vCPU over the guest RAM of memory (which
      * must outlive it; a forked child creates its own VM over the same
      * mapping). The vCPU is in an unspecified state until set_state.
@@ -359,6 +365,12 @@ const struct accel_ops *accel_find(const char *name);
 /* The first backend whose probe succeeds (for --accel=auto). why gets the
  * reasons of the backends passed over: all of them when it returns NULL. */
 const struct accel_ops *accel_choose(char *why, size_t why_size);
+
+/* Starts the background preparation (struct accel_ops' prepare) of the
+ * backend that --accel=name would choose, if it has one: for "auto", of
+ * the first backend in preference order whose probe does not fail first
+ * (probing those before it). Call before the guest's set-up. */
+void accel_prepare(const char *name);
 
 #ifdef __cplusplus
 }

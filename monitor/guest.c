@@ -525,10 +525,9 @@ struct guest *guest_create(const struct monitor_options *options, char **error)
     struct guest *guest = g_new0(struct guest, 1);
     guest->verbose = options->verbose;
     guest->options = options;
-    guest->accel_ops = choose_accel(options->accel, options->verbose, error);
-    if (!guest->accel_ops)
-        goto fail;
-
+    /* The accelerator is chosen once the kernel and the program are loaded:
+     * a backend loaded on demand (tcg's plugin) loads meanwhile, from
+     * main()'s accel_prepare. */
     guest->memory = guest_memory_create(options->memory_size, error);
     if (!guest->memory)
         goto fail;
@@ -546,6 +545,10 @@ struct guest *guest_create(const struct monitor_options *options, char **error)
     if (load_program(guest, options, error) < 0)
         goto fail;
 
+    /* The signal frame's size (build_user_memory) depends on it. */
+    guest->accel_ops = choose_accel(options->accel, options->verbose, error);
+    if (!guest->accel_ops)
+        goto fail;
     if (build_user_memory(guest, options, error) < 0)
         goto fail;
 

@@ -1,5 +1,6 @@
 /* monitor/main.c — hermitux-run's entry point. */
 #include "config.h"
+#include "accel/accel.h"
 #include "launcher/launcher.h"
 #include "monitor/guest.h"
 #include "monitor/monitor.h"
@@ -89,6 +90,8 @@ int main(int argc, char **argv)
     case MONITOR_PARSE_RUN:
         break;
     }
+    /* A backend loaded on demand loads while the monitor sets up. */
+    accel_prepare(options.accel);
     if (options.has_exec_state)
         show_program_argv(argc, argv, options.program_argv);
     struct monitor_outcome outcome = {0};

@@ -50,6 +50,12 @@ engine_plugin_without_ops() {
     cp "$HERMITUX_RUN" "$dir/hermitux-run"
     monitor=$(dirname "$HERMITUX_RUN")/hermitux-run-monitor
     [ ! -x "$monitor" ] || cp "$monitor" "$dir/"
+    # The kernel too: the accelerator is chosen after the kernel and the
+    # program are loaded (its plugin loads meanwhile).
+    if [ -r "$(dirname "$monitor")/kernel/hermitux-kernel" ]; then
+        mkdir -p "$dir/kernel"
+        cp "$(dirname "$monitor")/kernel/hermitux-kernel" "$dir/kernel/"
+    fi
     echo 'int not_the_ops;' >"$dir/plugin.c"
     if ! gcc -shared -fPIC -o "$dir/accel/hermitux-accel-tcg.so" "$dir/plugin.c" 2>"$dir/cc.err"; then
         echo "cannot build a stand-in plugin: $(head -1 "$dir/cc.err")"
