@@ -813,6 +813,9 @@ static int map_failure(const struct load_request *request, const struct page_ran
  * virtual address, so the bytes go in through the RAM view, whatever the
  * pages' permissions (text is read-only, a PF_R-less page is not even
  * present). */
+/* Linux 5.14's, which older headers lack. */
+#define LOADER_MADV_POPULATE_WRITE 23
+
 static int fill_identity(const struct load_request *request, const struct elf_file *file,
                          const struct load_segment *segments, size_t segment_count)
 {
@@ -824,6 +827,12 @@ static int fill_identity(const struct load_request *request, const struct elf_fi
             return fail(request, EFAULT,
                         "segment %zu [%#" PRIx64 ", %#" PRIx64 ") is outside guest RAM",
                         segment->index, segment->start, segment->end);
+        /* One call allocates the pages the copy would fault in one by one:
+         * about 1 us a page instead of 11 to 15 on a PVM host. A kernel
+         * before 5.14 refuses it, and the copy faults as before. */
+        madvise((void *)((uintptr_t)host & ~(uintptr_t)(GUEST_PAGE_SIZE - 1)),
+                segment->end - segment->start + ((uintptr_t)host & (GUEST_PAGE_SIZE - 1)),
+                LOADER_MADV_POPULATE_WRITE);
         memcpy(host, file->bytes + segment->offset, segment->filesz);
         memset(host + segment->filesz, 0, segment->end - segment->start - segment->filesz);
     }
