@@ -25,7 +25,7 @@
 #include <unistd.h>
 
 #define EXEC_STATE_MAGIC   0x48584543u /* "HXEC" */
-#define EXEC_STATE_VERSION 7
+#define EXEC_STATE_VERSION 8
 /* Linux's limits: one string (MAX_ARG_STRLEN), all of them (a quarter of the
  * default 8 MiB stack), the `#!` line (BINPRM_BUF_SIZE), interpreters of
  * interpreters. */
@@ -54,6 +54,9 @@ struct exec_state_header {
     int32_t fd_table_size;
     uint32_t signal_count; /* struct linux_exec_signal entries after the fds */
     struct itimerspec itimers[3];
+    /* A cwd inside /proc (its guest path, "" for none): the host has no
+     * directory to start the new monitor in. */
+    char cwd_virtual[LINUX_PATH_MAX];
 };
 
 struct exec_state_fd {
@@ -268,6 +271,7 @@ static int write_state(struct linux_thread *thread)
         .fd_table_size = atomic_load(&process->fd_table_size),
     };
     memcpy(header.limits, process->limits, sizeof(header.limits));
+    linux_fs_cwd_virtual(&process->fs, header.cwd_virtual, sizeof(header.cwd_virtual));
     for (int signal = 1; signal <= LINUX_NSIG; signal++) {
         if (process->actions[signal].handler == (uint64_t)(uintptr_t)SIG_IGN)
             header.ignored |= 1ULL << (signal - 1);
@@ -343,6 +347,9 @@ int linux_exec_state_load(struct linux_process *process, int state_fd, char **er
         }
     }
     process->fs.umask = header.umask;
+    if (header.cwd_virtual[0] == '/')
+        linux_fs_set_cwd_virtual(&process->fs,
+                                 g_strndup(header.cwd_virtual, sizeof(header.cwd_virtual) - 1));
     process->main_thread->signal_mask = header.signal_mask;
     memcpy(process->limits, header.limits, sizeof(process->limits));
     process->nice = header.nice;

@@ -402,12 +402,34 @@ static long sys_getcwd(struct linux_thread *thread, const uint64_t *args)
     return linux_copy_out(process, args[0], buffer, (size_t)len + 1) ? -EFAULT : len + 1;
 }
 
+/* One lock for every cwd_virtual of this monitor: chdir is rare, and a
+ * reader only copies the string. */
+static GMutex cwd_virtual_lock;
+
+bool linux_fs_cwd_virtual(const struct linux_fs *fs, char *out, size_t size)
+{
+    g_mutex_lock(&cwd_virtual_lock);
+    bool set = fs->cwd_virtual != NULL;
+    if (set)
+        g_strlcpy(out, fs->cwd_virtual, size);
+    g_mutex_unlock(&cwd_virtual_lock);
+    return set;
+}
+
+void linux_fs_set_cwd_virtual(struct linux_fs *fs, char *path)
+{
+    g_mutex_lock(&cwd_virtual_lock);
+    char *old = fs->cwd_virtual;
+    fs->cwd_virtual = path;
+    g_mutex_unlock(&cwd_virtual_lock);
+    g_free(old);
+}
+
 /* Makes a host directory fd (any open mode, O_PATH included) the cwd. */
 static long change_directory(struct linux_process *process, int host_fd, const char *virtual_path)
 {
     if (virtual_path) {
-        g_free(linux_fs(process)->cwd_virtual);
-        linux_fs(process)->cwd_virtual = g_strdup(virtual_path);
+        linux_fs_set_cwd_virtual(linux_fs(process), g_strdup(virtual_path));
         return 0;
     }
     struct stat st;
@@ -435,8 +457,7 @@ static long change_directory(struct linux_process *process, int host_fd, const c
     }
     linux_fs(process)->cwd_fd = copy;
     linux_fs(process)->cwd_on_proc = fstatfs(copy, &fs) == 0 && fs.f_type == PROC_SUPER_MAGIC;
-    g_free(linux_fs(process)->cwd_virtual);
-    linux_fs(process)->cwd_virtual = NULL;
+    linux_fs_set_cwd_virtual(linux_fs(process), NULL);
     return 0;
 }
 

@@ -234,7 +234,7 @@ struct linux_thread {
  * or the host thread's when it has its own fs_struct). */
 struct linux_fs {
     int cwd_fd;
-    char *cwd_virtual;
+    char *cwd_virtual; /* through linux_fs_cwd_virtual and linux_fs_set_cwd_virtual */
     bool cwd_on_proc;
     unsigned int umask;
 };
@@ -554,6 +554,14 @@ bool linux_path_normalize(const char *path, char *out, size_t size);
 long linux_host_fd_path(int host_fd, char *out, size_t size);
 /* The program's current directory as text; length or -errno. */
 long linux_cwd_path(struct linux_process *process, char *out, size_t size);
+
+/* The cwd's guest path when it is a virtual /proc directory (fs.c): copied
+ * into out (size bytes) under a lock, since another thread sharing the cwd
+ * (or the peer server) may chdir meanwhile; false when the cwd is a host
+ * directory. set takes ownership of path (NULL: none) and frees the old one
+ * under the same lock. */
+bool linux_fs_cwd_virtual(const struct linux_fs *fs, char *out, size_t size);
+void linux_fs_set_cwd_virtual(struct linux_fs *fs, char *path);
 
 /* linux/cpuinfo.c: host, a /proc/cpuinfo text, appended to out with each
  * flags line narrowed to the flags whose bit cpuid sets. */

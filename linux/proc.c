@@ -301,10 +301,9 @@ static long follow_link(struct linux_process *process, const char *name, long fd
     if (strcmp(name, "cwd") == 0) {
         char cwd[LINUX_PATH_MAX];
         /* Under --root, ".." after it climbs to the root, not above. */
-        if (linux_fs(process)->cwd_virtual ||
+        if (linux_fs_cwd_virtual(linux_fs(process), cwd, sizeof(cwd)) ||
             (process->root_fd >= 0 && *rest && linux_cwd_path(process, cwd, sizeof(cwd)) >= 0)) {
-            snprintf(joined, sizeof(joined), "%s/%s",
-                     linux_fs(process)->cwd_virtual ? linux_fs(process)->cwd_virtual : cwd, rest);
+            snprintf(joined, sizeof(joined), "%s/%s", cwd, rest);
             return classify(process, joined, true, out, depth + 1);
         }
         set_host(out, linux_fs(process)->cwd_fd, *rest ? rest + 1 : ".", false);
@@ -827,10 +826,12 @@ static long classify(struct linux_process *process, const char *path, bool follo
 /* The directory a relative path starts from: its host fd, and its guest
  * path when lookups under it are decided here (a virtual directory). */
 static long base_of(struct linux_process *process, int64_t dirfd, int *host_dirfd,
-                    const char **virtual_path, bool *on_proc)
+                    const char **virtual_path, char virtual_cwd[LINUX_PATH_MAX], bool *on_proc)
 {
     if (dirfd == LINUX_AT_FDCWD) {
-        *virtual_path = linux_fs(process)->cwd_virtual;
+        *virtual_path = linux_fs_cwd_virtual(linux_fs(process), virtual_cwd, LINUX_PATH_MAX)
+                            ? virtual_cwd
+                            : NULL;
         *on_proc = linux_fs(process)->cwd_on_proc;
         *host_dirfd = linux_fs(process)->cwd_fd;
         return 0;
@@ -870,8 +871,9 @@ long linux_path_resolve(struct linux_process *process, int64_t dirfd, const char
         return classify(process, path, follow, out, 0);
     int host_dirfd;
     const char *virtual_path;
+    char virtual_cwd[LINUX_PATH_MAX];
     bool on_proc;
-    long error = base_of(process, dirfd, &host_dirfd, &virtual_path, &on_proc);
+    long error = base_of(process, dirfd, &host_dirfd, &virtual_path, virtual_cwd, &on_proc);
     if (error)
         return error;
     char base[LINUX_PATH_MAX + 64], joined[2 * LINUX_PATH_MAX + 80];
@@ -905,8 +907,9 @@ long linux_path_resolve(struct linux_process *process, int64_t dirfd, const char
 long linux_path_of_fd(struct linux_process *process, int64_t dirfd, struct linux_path *out)
 {
     if (dirfd == LINUX_AT_FDCWD) {
-        if (linux_fs(process)->cwd_virtual)
-            set_virtual(out, LINUX_PATH_PROC_DIR, linux_fs(process)->cwd_virtual);
+        char virtual_cwd[LINUX_PATH_MAX];
+        if (linux_fs_cwd_virtual(linux_fs(process), virtual_cwd, sizeof(virtual_cwd)))
+            set_virtual(out, LINUX_PATH_PROC_DIR, virtual_cwd);
         else
             set_host(out, linux_fs(process)->cwd_fd, "", false);
         return 0;
@@ -1824,8 +1827,8 @@ long linux_proc_readlink(struct linux_process *process, const struct linux_path 
 
 long linux_cwd_path(struct linux_process *process, char *out, size_t size)
 {
-    if (linux_fs(process)->cwd_virtual)
-        return (long)g_strlcpy(out, linux_fs(process)->cwd_virtual, size);
+    if (linux_fs_cwd_virtual(linux_fs(process), out, size))
+        return (long)strlen(out);
     long len = linux_host_fd_path(linux_fs(process)->cwd_fd, out, size);
     if (len < 0)
         return len;

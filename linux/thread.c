@@ -296,7 +296,7 @@ static void release_fs(struct linux_vm_child *child)
     if (child->fs.cwd_fd >= 0)
         close(child->fs.cwd_fd);
     child->fs.cwd_fd = -1;
-    g_clear_pointer(&child->fs.cwd_virtual, g_free);
+    linux_fs_set_cwd_virtual(&child->fs, NULL);
 }
 
 static void vm_child_free(struct linux_vm_child *child)
@@ -423,8 +423,10 @@ static long copy_fs(struct linux_thread *thread, struct linux_vm_child *child)
 {
     const struct linux_fs *from = linux_fs(thread->process);
     child->own_fs = true;
+    char virtual_path[LINUX_PATH_MAX];
+    bool virtual_cwd = linux_fs_cwd_virtual(from, virtual_path, sizeof(virtual_path));
     child->fs = *from;
-    child->fs.cwd_virtual = g_strdup(from->cwd_virtual);
+    child->fs.cwd_virtual = virtual_cwd ? g_strdup(virtual_path) : NULL;
     child->fs.cwd_fd = from->cwd_fd >= 0 ? fcntl(from->cwd_fd, F_DUPFD_CLOEXEC, 3) : -1;
     if (from->cwd_fd >= 0 && child->fs.cwd_fd < 0)
         return linux_host_error();

@@ -19,6 +19,10 @@ compare shell/sh-coreutils --tmpdir -- /bin/sh @DATA@/scripts/coreutils.sh @TMP@
 # command line, host fds and mappings stay out of sight.
 compare shell/proc-siblings --tmpdir -- /bin/bash @DATA@/scripts/proc-siblings.bash @TMP@
 
+# A cwd inside /proc (cd /proc/self/task): the pid it names, inherited by children and
+# kept across execve (the program started in the monitor's own directory before).
+compare shell/proc-cwd -- /bin/bash @DATA@/scripts/proc-cwd.bash
+
 # A #! script as PROGRAM itself runs as the kernel runs it: its interpreter, with the
 # interpreter's argument, the script's path and the script's arguments (static bash, the
 # host's /bin/sh with "-e", and a host command that is a script, found along PATH).
