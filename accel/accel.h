@@ -253,6 +253,14 @@ struct accel_ops {
      * NULL with a one-line *error on failure. */
     struct accel *(*create_vcpu)(struct accel *vcpu, char **error);
 
+    /* Optional. In a fork's child, on the thread that forked: the child's
+     * VM, made of vcpu (the child's copy of the forking vCPU) where the
+     * backend's state survives a host fork, else NULL and the child creates
+     * one. Nothing the parent's other threads may have held at the fork is
+     * waited for; the vCPU has no breakpoints, no stepping and no pending
+     * kick, and binds to its owner thread at its next run. */
+    struct accel *(*adopt_after_fork)(struct accel *vcpu);
+
     /* Releases one vCPU (the VM with the last one). Not while it runs. */
     void (*destroy)(struct accel *accel);
 

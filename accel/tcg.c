@@ -2191,6 +2191,47 @@ static struct accel *tcg_create(struct guest_memory *memory, char **error)
     return tcg ? &tcg->base : NULL;
 }
 
+/*
+ * A fork's child goes on with the forking thread's engine, in a VM of its
+ * own: the engine is the child's copy, with every block the parent
+ * translated (what the child runs next, say bash between fork and execve, is
+ * not translated again) and no Unicorn state outside the process. A new
+ * engine cost each fork a Unicorn start and those translations. The
+ * parent's VM lock may be held by another of its threads at the fork: the
+ * new VM copies the code-write log without it (a pending entry read torn
+ * would leave a stale block, so the engine drops them all then).
+ */
+static int tcg_set_debug(struct accel *accel, bool single_step,
+                         const struct accel_breakpoint *breakpoints, int count);
+
+static struct accel *tcg_adopt_after_fork(struct accel *vcpu)
+{
+    struct tcg_accel *tcg = tcg_of(vcpu);
+    struct tcg_vm *parent = tcg->vm;
+    if (!tcg->uc || tcg->engine_tainted)
+        return NULL;
+    struct tcg_vm *vm = g_new0(struct tcg_vm, 1);
+    vm->creator = getpid();
+    g_mutex_init(&vm->lock);
+    g_cond_init(&vm->changed);
+    g_queue_init(&vm->queue);
+    g_queue_init(&vm->members);
+    g_queue_init(&vm->spares);
+    vm->free_round = true;
+    vm->code_logged = vm->code_log_read = __atomic_load_n(&parent->code_logged, __ATOMIC_RELAXED);
+    if (tcg->code_log_seen != vm->code_logged)
+        drop_all_translations(tcg);
+    tcg->code_log_seen = vm->code_logged;
+    vm->engines = 1;
+    g_queue_push_tail(&vm->members, tcg);
+    tcg->vm = vm;
+    tcg_set_debug(vcpu, false, NULL, 0);
+    tcg->skip_breakpoint = tcg->counted_run = tcg->trap_after_syscall = false;
+    vcpu->kicked = vcpu->in_host_call = vcpu->thread_known = false;
+    guest_memory_set_code_write_hook(tcg->memory, code_written_by_monitor, vm);
+    return vcpu;
+}
+
 static const struct accel_capabilities *tcg_capabilities(struct accel *accel)
 {
     return &tcg_of(accel)->capabilities;
@@ -3248,6 +3289,7 @@ const struct accel_ops tcg_accel_ops = {
     .create = tcg_create,
     .create_vcpu = tcg_create_vcpu,
     .destroy = tcg_destroy,
+    .adopt_after_fork = tcg_adopt_after_fork,
     .memory_changed = tcg_memory_changed,
     .exclusive_begin = tcg_exclusive_begin,
     .exclusive_end = tcg_exclusive_end,

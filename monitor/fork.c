@@ -4,9 +4,10 @@
  *
  * fork: guest RAM is a private anonymous mapping, so the host fork already
  * gives the child a copy-on-write copy of it. What does not carry across a
- * host fork is the accelerator (KVM fds belong to the parent's mm; a tcg
- * engine is rebuilt for symmetry), so the child builds its own VM over the
- * same host mapping and puts the vCPU state of the fork syscall in it. Only
+ * host fork is a KVM VM (its fds belong to the parent's mm), so the child
+ * builds its own VM over the same host mapping; a tcg engine is memory, and
+ * the child goes on with its copy of the forking thread's (adopt_after_fork).
+ * Either way the vCPU state of the fork syscall is put in it. Only
  * the forking vCPU thread exists in the child: it goes on running the guest
  * without the parent's main loop (see monitor/run.c).
  *
@@ -31,15 +32,23 @@
 #include <unistd.h>
 
 __thread struct accel *guest_forking_accel;
+__thread bool guest_forked_child;
 
-/* In the child: replaces the parent's accelerator by one of its own. The
- * parent's other vCPUs are left as they are (their threads did not come
+/* In the child: the forking vCPU becomes the child's VM where the backend
+ * allows (tcg), else the parent's accelerator is replaced by one of its own.
+ * The parent's other vCPUs are left as they are (their threads did not come
  * across; their host resources go with the child). */
 static void rebuild_vm_in_child(struct guest *guest, const struct cpu_state *state,
                                 const struct cpu_fpu_state *fpu)
 {
     char *error = NULL;
-    struct accel *accel = guest->accel_ops->create(guest->memory, &error);
+    struct accel *parent_accel = guest_forking_accel;
+    struct accel *accel = guest->accel_ops->adopt_after_fork
+                              ? guest->accel_ops->adopt_after_fork(parent_accel)
+                              : NULL;
+    bool adopted = accel != NULL;
+    if (!adopted)
+        accel = guest->accel_ops->create(guest->memory, &error);
     int result = accel ? accel->ops->set_state(accel, state, CPU_STATE_ALL) : -1;
     if (result == 0)
         result = accel->ops->set_fpu(accel, fpu);
@@ -51,11 +60,11 @@ static void rebuild_vm_in_child(struct guest *guest, const struct cpu_state *sta
                     error ? error : strerror(-result));
         _exit(127);
     }
-    struct accel *parent_accel = guest_forking_accel;
     guest->accel = accel;
     guest->accel_ops = accel->ops;
     guest_forking_accel = accel;
-    parent_accel->ops->destroy(parent_accel);
+    if (!adopted)
+        parent_accel->ops->destroy(parent_accel);
 }
 
 /* The parent's side: the child says it has a VM that runs (one byte) or dies
@@ -128,6 +137,7 @@ long monitor_guest_fork(void *opaque, uint64_t child_stack)
     close(ready[1]);
     guest_vclock_forget_keeper(guest);
     guest->forked_child = true;
+    guest_forked_child = true;
     return 0;
 }
 

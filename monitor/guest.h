@@ -106,6 +106,9 @@ int guest_cpu_set_xstate(struct guest *guest, struct accel *vcpu, const uint8_t 
  * new vCPU. Not guest->accel: that is the main thread's, which a fork from
  * another thread must neither copy nor replace in the parent. */
 extern __thread struct accel *guest_forking_accel;
+/* Set in a fork's child on the forking thread (the accelerator may be the
+ * same object there: adopt_after_fork); the syscall's caller takes it. */
+extern __thread bool guest_forked_child;
 long monitor_guest_fork(void *opaque, uint64_t child_stack);
 long monitor_guest_exec(void *opaque, const char *path, char *const argv[], char *const envp[],
                         int state_fd);

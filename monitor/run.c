@@ -418,9 +418,10 @@ static enum syscall_next perform_syscall(struct vcpu *vcpu)
     monitor_ring_before_syscall(&vcpu->ring);
     enum linux_outcome outcome = linux_syscall(vcpu->thread, &call, &result);
     bool routed = routed_interrupt;
-    /* A fork's child (or a child's child) has a VM of its own: the old
-     * vCPU is gone. */
-    bool forked = guest_forking_accel != vcpu->accel;
+    /* A fork's child (or a child's child) has a VM of its own, made of its
+     * copy of this vCPU or new: the parent's other vCPUs are gone. */
+    bool forked = guest_forked_child;
+    guest_forked_child = false;
     if (forked)
         vcpu->accel = guest_forking_accel;
     if (may_block)
