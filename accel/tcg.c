@@ -2175,7 +2175,8 @@ static struct tcg_accel *tcg_new_engine(struct guest_memory *memory, struct tcg_
     return tcg;
 }
 
-static struct accel *tcg_create(struct guest_memory *memory, char **error)
+/* A VM of this process, with no engine yet. */
+static struct tcg_vm *new_vm(void)
 {
     struct tcg_vm *vm = g_new0(struct tcg_vm, 1);
     vm->creator = getpid();
@@ -2185,6 +2186,12 @@ static struct accel *tcg_create(struct guest_memory *memory, char **error)
     g_queue_init(&vm->members);
     g_queue_init(&vm->spares);
     vm->free_round = true;
+    return vm;
+}
+
+static struct accel *tcg_create(struct guest_memory *memory, char **error)
+{
+    struct tcg_vm *vm = new_vm();
     struct tcg_accel *tcg = tcg_new_engine(memory, vm, error);
     if (tcg)
         guest_memory_set_code_write_hook(memory, code_written_by_monitor, vm);
@@ -2210,14 +2217,7 @@ static struct accel *tcg_adopt_after_fork(struct accel *vcpu)
     struct tcg_vm *parent = tcg->vm;
     if (!tcg->uc || tcg->engine_tainted)
         return NULL;
-    struct tcg_vm *vm = g_new0(struct tcg_vm, 1);
-    vm->creator = getpid();
-    g_mutex_init(&vm->lock);
-    g_cond_init(&vm->changed);
-    g_queue_init(&vm->queue);
-    g_queue_init(&vm->members);
-    g_queue_init(&vm->spares);
-    vm->free_round = true;
+    struct tcg_vm *vm = new_vm();
     vm->code_logged = vm->code_log_read = __atomic_load_n(&parent->code_logged, __ATOMIC_RELAXED);
     if (tcg->code_log_seen != vm->code_logged)
         drop_all_translations(tcg);
