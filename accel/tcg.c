@@ -2198,19 +2198,19 @@ static struct accel *tcg_create(struct guest_memory *memory, char **error)
     return tcg ? &tcg->base : NULL;
 }
 
+static int tcg_set_debug(struct accel *accel, bool single_step,
+                         const struct accel_breakpoint *breakpoints, int count);
+
 /*
  * A fork's child goes on with the forking thread's engine, in a VM of its
  * own: the engine is the child's copy, with every block the parent
  * translated (what the child runs next, say bash between fork and execve, is
  * not translated again) and no Unicorn state outside the process. A new
  * engine cost each fork a Unicorn start and those translations. The
- * parent's VM lock may be held by another of its threads at the fork: the
- * new VM copies the code-write log without it (a pending entry read torn
- * would leave a stale block, so the engine drops them all then).
+ * parent's VM lock may be held by another of its threads at the fork, so
+ * the parent's code-write log is not read: if it holds entries this engine
+ * has not seen, the engine drops all its translations instead.
  */
-static int tcg_set_debug(struct accel *accel, bool single_step,
-                         const struct accel_breakpoint *breakpoints, int count);
-
 static struct accel *tcg_adopt_after_fork(struct accel *vcpu)
 {
     struct tcg_accel *tcg = tcg_of(vcpu);

@@ -809,13 +809,15 @@ static int map_failure(const struct load_request *request, const struct page_ran
                 range->start, range->end, g_strerror(-result));
 }
 
+/* Linux 5.14's, which headers before glibc 2.35 lack. */
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23
+#endif
+
 /* Identity mappings: the guest-physical address of each byte is its
  * virtual address, so the bytes go in through the RAM view, whatever the
  * pages' permissions (text is read-only, a PF_R-less page is not even
  * present). */
-/* Linux 5.14's, which older headers lack. */
-#define LOADER_MADV_POPULATE_WRITE 23
-
 static int fill_identity(const struct load_request *request, const struct elf_file *file,
                          const struct load_segment *segments, size_t segment_count)
 {
@@ -832,7 +834,7 @@ static int fill_identity(const struct load_request *request, const struct elf_fi
          * before 5.14 refuses it, and the copy faults as before. */
         madvise((void *)((uintptr_t)host & ~(uintptr_t)(GUEST_PAGE_SIZE - 1)),
                 segment->end - segment->start + ((uintptr_t)host & (GUEST_PAGE_SIZE - 1)),
-                LOADER_MADV_POPULATE_WRITE);
+                MADV_POPULATE_WRITE);
         memcpy(host, file->bytes + segment->offset, segment->filesz);
         memset(host + segment->filesz, 0, segment->end - segment->start - segment->filesz);
     }
