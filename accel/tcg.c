@@ -215,6 +215,13 @@ struct tcg_breakpoint {
     bool armed;
 };
 
+/* QEMU's CPUTLBDescFast: (entries - 1) << 5, and the entries. */
+struct qemu_tlb_fast {
+    uintptr_t mask;
+    void *table;
+};
+#define QEMU_MMU_MODES 3 /* NB_MMU_MODES of QEMU's x86 */
+
 struct tcg_accel {
     struct accel base;
     struct guest_memory *memory;
@@ -295,6 +302,12 @@ struct tcg_accel {
     /* The engine's CPU was looked at for refused instructions (before its
      * first block), and decodes them (see enable_refused_features). */
     bool features_checked, refused_decoded;
+    /* QEMU's fast TLB of each MMU mode in the engine's CPU (found by
+     * find_tlb_sizes; NULL if not found) and the live entries a fill
+     * replaced in each since the last flush this file asked for. */
+    struct qemu_tlb_fast *tlb_fast;
+    uint64_t tlb_evictions[QEMU_MMU_MODES];
+    size_t tlb_reached[QEMU_MMU_MODES]; /* the size evictions made it grow to (0: none) */
     /* The block at short_block_pc is translated again with this many
      * instructions (0: none is), the next starting with such a branch. */
     uint64_t short_block_pc;
@@ -474,6 +487,7 @@ struct qemu_memtx_attrs {
 bool cpu_restore_state_x86_64(void *cpu, uintptr_t host_pc, bool will_exit);
 void check_exit_request_x86_64(void *tcg_ctx);
 void tlb_set_dirty_x86_64(void *cpu, uint64_t vaddr);
+void tlb_flush_by_mmuidx_x86_64(void *cpu, uint16_t idxmap);
 __attribute__((noreturn)) void cpu_loop_exit_x86_64(void *cpu);
 
 #define QEMU_MMU_USER_IDX 1  /* MMU_USER_IDX: the program's own accesses */
@@ -688,11 +702,134 @@ static size_t env_bytes(const void *cpu, const void *env)
     return offset < object ? MIN(object - offset, (size_t)QEMU_ENV_SEARCH) : 0;
 }
 
+/*
+ * The size of QEMU's TLB. Its software TLB is direct-mapped, 256 entries
+ * (1 MiB of guest memory) per MMU mode at first, and QEMU resizes it only
+ * when it is flushed: doubled when more than 70 % of it was in use, shrunk
+ * when less than 30 % was for 100 ms. A guest kernel flushes it at every
+ * context switch; this one never does (the program runs alone, its page
+ * tables are written from the monitor), so it stayed small. A program
+ * whose data spans more than a few MiB (zstd -12's tables, xz's
+ * dictionary, sort's buffers) missed it on many accesses, and each miss
+ * looks the page up in Unicorn's mapped regions and fills an entry (xz -6
+ * on 3 MB: 1.8 million fills in 3.7 s). Use alone does not tell either:
+ * xz's two buffers 64 MiB apart took turns in the same entries of a table
+ * a third full, which QEMU's rule then kept shrinking.
+ *
+ * So the fills that evict a live entry of another page are counted; after
+ * twice the table's size of them, the mode's TLB is flushed with its use
+ * recorded as full, which makes QEMU double it, up to TCG_TLB_MAX_ENTRIES
+ * (256 MiB of guest memory; 2 MiB of entries and 1 MiB of QEMU's iotlb).
+ * The size so reached is kept from QEMU's shrinking (the use recorded is
+ * kept at 40 % of it) until the engine goes.
+ */
+#define TCG_TLB_DEFAULT_MASK ((uintptr_t)255 << 5) /* 256 entries of 32 bytes */
+#define TCG_TLB_ENTRY_SHIFT  5
+#define TCG_TLB_MAX_ENTRIES  ((uintptr_t)1 << 16)
+#define TCG_TLB_SEARCH       4096 /* bytes before env searched */
+
+/* QEMU 5.0's CPUTLBDesc (cpu-defs.h): the head, the victim TLB (8
+ * entries of 32 bytes, 8 iotlb entries of 16), the iotlb. The three of
+ * them come before the three fast descriptors, after 8 bytes of padding
+ * (CPUTLB: 32 bytes of CPUTLBCommon, d[3] at 32, f[3] aligned at 1360). */
+struct qemu_tlb_desc {
+    uint64_t large_page_addr, large_page_mask;
+    int64_t window_begin_ns;
+    size_t window_max_entries, n_used_entries, vindex;
+    uint8_t vtable[8 * 32];
+    uint8_t viotlb[8 * 16];
+    void *iotlb;
+};
+#define QEMU_TLB_DESC_PAD 8
+
+static struct qemu_tlb_desc *tlb_desc(struct qemu_tlb_fast *fast, int mmu_idx)
+{
+    char *first = (char *)fast - QEMU_TLB_DESC_PAD - QEMU_MMU_MODES * sizeof(struct qemu_tlb_desc);
+    return (struct qemu_tlb_desc *)first + mmu_idx;
+}
+
+/* What a new CPU's descriptor holds (tlb_mmu_init): no large page, nothing
+ * used, the victim TLB all ones, an iotlb. */
+static bool new_tlb_desc(const struct qemu_tlb_desc *desc)
+{
+    if (desc->large_page_addr != UINT64_MAX || desc->large_page_mask != UINT64_MAX ||
+        desc->n_used_entries || desc->window_max_entries || desc->vindex || !desc->iotlb)
+        return false;
+    for (size_t i = 0; i < sizeof(desc->vtable); i++)
+        if (desc->vtable[i] != 0xff)
+            return false;
+    return true;
+}
+
+/* QEMU keeps the TLBs just before env (CPUNegativeOffsetState, which the
+ * translated code reaches at negative offsets from env): the three fast
+ * descriptors are found there by their values in a new CPU (each mask
+ * 255 << 5, distinct tables), exactly once, and the slow ones before them
+ * must look new too; else NULL, and the TLB is left to QEMU. */
+static struct qemu_tlb_fast *find_tlb_sizes(void *env)
+{
+    struct qemu_tlb_fast *found = NULL;
+    if (!env_bytes(tcg_thread.cpu, env))
+        return NULL;
+    size_t before = (size_t)((char *)env - (char *)tcg_thread.cpu);
+    size_t limit = MIN(before, (size_t)TCG_TLB_SEARCH);
+    size_t descs = QEMU_TLB_DESC_PAD + QEMU_MMU_MODES * sizeof(struct qemu_tlb_desc);
+    for (size_t back = sizeof(struct qemu_tlb_fast) * QEMU_MMU_MODES; back + descs <= limit;
+         back += sizeof(uintptr_t)) {
+        struct qemu_tlb_fast *fast = (struct qemu_tlb_fast *)((char *)env - back);
+        bool match = true;
+        for (int k = 0; k < QEMU_MMU_MODES && match; k++)
+            match = fast[k].mask == TCG_TLB_DEFAULT_MASK && fast[k].table &&
+                    (k == 0 || fast[k].table != fast[k - 1].table);
+        if (match && found)
+            return NULL;
+        if (match)
+            found = fast;
+    }
+    for (int k = 0; found && k < QEMU_MMU_MODES; k++)
+        if (!new_tlb_desc(tlb_desc(found, k)))
+            return NULL;
+    return found;
+}
+
+/* A fill of mode mmu_idx's TLB for the page of vaddr, before QEMU's own:
+ * keeps the size reached, counts an eviction, and grows the TLB after
+ * enough of them. */
+static void tlb_before_fill(struct tcg_accel *tcg, void *cpu, uint64_t vaddr, int mmu_idx)
+{
+    if (!tcg->tlb_fast || mmu_idx < 0 || mmu_idx >= QEMU_MMU_MODES)
+        return;
+    const struct qemu_tlb_fast *fast = &tcg->tlb_fast[mmu_idx];
+    struct qemu_tlb_desc *desc = tlb_desc(tcg->tlb_fast, mmu_idx);
+    size_t keep = tcg->tlb_reached[mmu_idx] * 2 / 5;
+    if (desc->window_max_entries < keep)
+        desc->window_max_entries = keep;
+    uintptr_t entries = (fast->mask >> TCG_TLB_ENTRY_SHIFT) + 1;
+    const uint64_t *entry =
+        (const uint64_t *)((char *)fast->table +
+                           (((vaddr >> 12) & (entries - 1)) << TCG_TLB_ENTRY_SHIFT));
+    uint64_t page = vaddr & GUEST_PAGE_MASK;
+    bool empty = entry[0] == UINT64_MAX && entry[1] == UINT64_MAX && entry[2] == UINT64_MAX;
+    bool same = (entry[0] & GUEST_PAGE_MASK) == page || (entry[1] & GUEST_PAGE_MASK) == page ||
+                (entry[2] & GUEST_PAGE_MASK) == page;
+    if (empty || same || entries >= TCG_TLB_MAX_ENTRIES)
+        return;
+    if (++tcg->tlb_evictions[mmu_idx] < 2 * entries)
+        return;
+    tcg->tlb_evictions[mmu_idx] = 0;
+    tcg->tlb_reached[mmu_idx] = entries * 2;
+    desc->window_max_entries = entries; /* 100 % in use: QEMU doubles it */
+    tlb_flush_by_mmuidx_x86_64(cpu, (uint16_t)(1u << mmu_idx));
+}
+
 /* Before tcg's first block: makes it decode the refused instructions and
  * refuse the wrong ones; tcg->refused_decoded says whether it does. */
 static void enable_refused_features(struct tcg_accel *tcg, void *env)
 {
     tcg->features_checked = true;
+    tcg->tlb_fast = find_tlb_sizes(env);
+    memset(tcg->tlb_evictions, 0, sizeof(tcg->tlb_evictions));
+    memset(tcg->tlb_reached, 0, sizeof(tcg->tlb_reached));
     uint64_t before[QEMU_FEAT_WORDS], after[QEMU_FEAT_WORDS];
     reported_feature_words(env, before);
     uint64_t *words = find_feature_words(env, env_bytes(tcg_thread.cpu, env), before);
@@ -1069,8 +1206,10 @@ void tlb_set_page_with_attrs_x86_64(void *cpu, uint64_t vaddr, uint64_t paddr,
 {
     typedef void fill_fn(void *, uint64_t, uint64_t, struct qemu_memtx_attrs, int, int, uint64_t);
     struct tcg_accel *tcg = tcg_thread.tcg;
-    if (tcg)
+    if (tcg) {
         paddr = frame_for_fill(tcg, vaddr & GUEST_PAGE_MASK, paddr, &prot);
+        tlb_before_fill(tcg, cpu, vaddr, mmu_idx);
+    }
     ((fill_fn *)real[REAL_TLB_SET_PAGE])(cpu, vaddr, paddr, attrs, prot, mmu_idx, size);
     if (tcg && (prot & QEMU_PAGE_WRITE) && writable_data_page(tcg, vaddr & GUEST_PAGE_MASK))
         tlb_set_dirty_x86_64(cpu, vaddr);
@@ -2840,8 +2979,8 @@ static void report_exception(struct tcg_accel *tcg, struct accel_exit *exit, uns
     /* Contributory exceptions leave Unicorn's engine unusable for the next
      * one (it would become #DF); traps such as int3 do not. A refused
      * access leaves it as it was: rebuilding the engine there threw away
-     * its translations at every page the guest kernel had to map (11 times
-     * in a run of zstd -12 on 10 MB). */
+     * its translations and its grown TLB at every page the guest kernel
+     * had to map (11 times in a run of zstd -12 on 10 MB). */
     if (raised && (vector == 0 || vector == VECTOR_DOUBLE_FAULT || (vector >= 10 && vector <= 14)))
         tcg->engine_tainted = true;
 }

@@ -282,6 +282,8 @@ program clone_vm -- clone_vm
 program cleartid_race -- cleartid_race
 program signal_rip -- signal_rip
 program self_modifying -- self_modifying
+# Two buffers 64 MiB apart used in turns while mappings change: tcg grows its TLB.
+program tlb_pressure -- tlb_pressure
 program shared_sem -- shared_sem
 # Robust process-shared mutexes whose owner process goes (_exit, exit with two
 # threads, a fatal signal, execve, a waiter already asleep): EOWNERDEAD next.
