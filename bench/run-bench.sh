@@ -7,7 +7,7 @@
 #
 # Sections: 1 start-up (hello world; 1b /bin/true, dynamically linked), 2 CPU-bound
 # (cpu_loop), 2b ordinary programs (a -O0 xorshift loop, busybox sha256sum/gzip/sort of a
-# 20 MB file, busybox awk crunching numbers), 3 one forwarded system call
+# 20 MB file, busybox awk crunching numbers, xz -6 of 2 MB of it), 3 one forwarded system call
 # (syscall_loop, and VM exits per call), 4 peak RSS, 5 gdb (breakpoint hits, stepi, 1 MiB
 # memory read) against hermitux-run --gdb -S, gdbserver and qemu-x86_64 -g, 6 processes
 # (fork_loop: fork + exit + wait, and fork + execve of hello + wait), 7 HTTP requests
@@ -404,9 +404,16 @@ fi
 # Debian's busybox awk has no libm (no sin, sqrt): arithmetic, arrays and strings only.
 AWK_PROGRAM="BEGIN { for (i = 1; i <= $AWK_ITERS; i++) { s += (i * i % 7919) / (1 + i % 13);"
 AWK_PROGRAM+=" a[i % 1000] += i; n += length(i \"\") } printf \"%.6f %d %d\\n\", s, a[7], n }"
+# xz -6 (Debian's /usr/bin/xz, dynamically linked, one thread): tens of MiB of match-finder
+# tables, used all over; it is what found tcg's TLB never growing. 2 MiB of the file: about
+# a second natively.
+XZ_DATA=$BUILD/data-xz.txt
+[ -s "$XZ_DATA" ] || head -c 2097152 "$DATA" >"$XZ_DATA"
 WORKLOADS=(crunch sha256sum gzip sort awk)
+command -v xz >/dev/null && WORKLOADS+=(xz)
 declare -A WORK_LABEL=([crunch]="crunch -O0 x$CRUNCH_ITERS" [sha256sum]="sha256sum ${DATA_MB} MB"
-    [gzip]="gzip -c ${DATA_MB} MB" [sort]="sort ${DATA_MB} MB" [awk]="awk x$AWK_ITERS")
+    [gzip]="gzip -c ${DATA_MB} MB" [sort]="sort ${DATA_MB} MB" [awk]="awk x$AWK_ITERS"
+    [xz]="xz -6 2 MB")
 workload_argv() { # NAME: sets ARGV to the program and its arguments
     case $1 in
     crunch) ARGV=("$CRUNCH" "$CRUNCH_ITERS") ;;
@@ -414,6 +421,7 @@ workload_argv() { # NAME: sets ARGV to the program and its arguments
     gzip) ARGV=(/bin/busybox gzip -c "$DATA") ;;
     sort) ARGV=(/bin/busybox sort "$DATA") ;;
     awk) ARGV=(/bin/busybox awk "$AWK_PROGRAM") ;;
+    xz) ARGV=("$(command -v xz)" -6 -T1 -c "$XZ_DATA") ;;
     esac
 }
 # The same output everywhere, compared by hash (gzip's is megabytes of binary).
