@@ -178,8 +178,11 @@ struct linux_process *linux_process_create(struct guest_memory *memory,
 
 /* The file at host_path (the program, its interpreter, a file it maps) is
  * named in /proc/PID/maps by the program's path for it (host_path, inside
- * --root made relative to it). Nothing happens if it cannot be stat'ed. */
-void linux_note_mapped_file(struct linux_process *process, const char *host_path);
+ * --root made relative to it). host_fd, if not -1, is an fd of it, and
+ * host_path what its link reads: a memfd or a file removed since keeps that
+ * name ("/memfd:NAME (deleted)", "/x (deleted)"), as on Linux. Nothing
+ * happens if it cannot be stat'ed. */
+void linux_note_mapped_file(struct linux_process *process, int host_fd, const char *host_path);
 
 /* --root: the host path `path` names inside the directory root (absolute
  * or relative to it, symlinks and ".." kept inside it), for the monitor's

@@ -394,7 +394,7 @@ static long sys_mmap(struct linux_thread *thread, const uint64_t *args)
                             host_fd, offset, (uint64_t)st.st_size, type != MAP_PRIVATE);
     char host_path[LINUX_PATH_MAX];
     if (result == 0 && linux_host_fd_path(host_fd, host_path, sizeof(host_path)) > 0)
-        linux_note_mapped_file(process, host_path);
+        linux_note_mapped_file(process, host_fd, host_path);
     return result ? result : (long)start;
 }
 

@@ -982,29 +982,74 @@ static char *file_key(uint64_t dev, uint64_t ino)
     return g_strdup_printf("%" PRIx64 ":%" PRIu64, dev, ino);
 }
 
-void linux_note_mapped_file(struct linux_process *process, const char *host_path)
+/* A value of process->file_paths: the program's path for the file, and
+ * its host path to check it is still there (NULL: the name already says
+ * it is not). */
+struct mapped_file {
+    char *guest, *host;
+};
+
+static void mapped_file_free(void *data)
+{
+    struct mapped_file *file = data;
+    g_free(file->guest);
+    g_free(file->host);
+    g_free(file);
+}
+
+/* A file with no path any more, as its fd link reads: a memfd
+ * ("/memfd:NAME (deleted)") or a file removed since it was opened. Linux
+ * names such mappings the same way. */
+static bool path_is_gone(const char *host_path)
+{
+    static const char deleted[] = " (deleted)";
+    size_t len = strlen(host_path), tail = sizeof(deleted) - 1;
+    return strncmp(host_path, "/memfd:", 7) == 0 ||
+           (len > tail && strcmp(host_path + len - tail, deleted) == 0);
+}
+
+void linux_note_mapped_file(struct linux_process *process, int host_fd, const char *host_path)
 {
     struct stat st;
     char path[PATH_MAX]; /* Linux names the file itself: symbolic links resolved */
-    if (stat(host_path, &st) != 0 || !realpath(host_path, path) || !linux_root_strip(process, path))
+    if ((host_fd >= 0 ? fstat(host_fd, &st) : stat(host_path, &st)) != 0)
         return;
+    if (host_fd >= 0 && path_is_gone(host_path)) {
+        g_strlcpy(path, host_path, sizeof(path));
+        if (strncmp(path, "/memfd:", 7) != 0 && !linux_root_strip(process, path))
+            return;
+    } else if (!realpath(host_path, path) || !linux_root_strip(process, path)) {
+        return;
+    }
+    struct mapped_file *file = g_new0(struct mapped_file, 1);
+    file->guest = g_strdup(path);
+    if (!(host_fd >= 0 && path_is_gone(host_path)))
+        file->host = realpath(host_path, NULL);
     g_mutex_lock(&process->misc_lock);
     if (!process->file_paths)
-        process->file_paths = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+        process->file_paths =
+            g_hash_table_new_full(g_str_hash, g_str_equal, g_free, mapped_file_free);
     g_hash_table_replace(process->file_paths, file_key((uint64_t)st.st_dev, (uint64_t)st.st_ino),
-                         g_strdup(path));
+                         file);
     g_mutex_unlock(&process->misc_lock);
 }
 
-/* The program's path for a mapped file, into out (empty if unknown). */
+/* The program's path for a mapped file, into out (empty if unknown), with
+ * " (deleted)" once no file is at its path any more, as Linux shows it. */
 static void mapped_file_path(struct linux_process *process, uint64_t dev, uint64_t ino, char *out,
                              size_t size)
 {
-    char *key = file_key(dev, ino);
+    char *key = file_key(dev, ino), *host = NULL;
     g_mutex_lock(&process->misc_lock);
-    const char *path = process->file_paths ? g_hash_table_lookup(process->file_paths, key) : NULL;
-    g_strlcpy(out, path ? path : "", size);
+    const struct mapped_file *file =
+        process->file_paths ? g_hash_table_lookup(process->file_paths, key) : NULL;
+    g_strlcpy(out, file ? file->guest : "", size);
+    host = file ? g_strdup(file->host) : NULL;
     g_mutex_unlock(&process->misc_lock);
+    struct stat st;
+    if (host && (stat(host, &st) != 0 || (uint64_t)st.st_dev != dev || (uint64_t)st.st_ino != ino))
+        g_strlcat(out, " (deleted)", size);
+    g_free(host);
     g_free(key);
 }
 

@@ -629,9 +629,9 @@ struct guest *guest_create(const struct monitor_options *options, char **error)
     free(exe_path);
     if (!guest->process)
         goto fail;
-    linux_note_mapped_file(guest->process, options->program);
+    linux_note_mapped_file(guest->process, -1, options->program);
     if (guest->program.interpreter)
-        linux_note_mapped_file(guest->process, guest->program.interpreter);
+        linux_note_mapped_file(guest->process, -1, guest->program.interpreter);
     return guest;
 
 fail:

@@ -3,12 +3,15 @@
  * offset, inode and path of the executable (r-xp) mapping; whether the
  * program's .bss follows its data as an unnamed anonymous mapping; and, in
  * /proc/self/smaps, whether the writable data mapping has anonymous pages
- * (what gdb's gcore looks at to decide what to dump). Addresses are left
+ * (what gdb's gcore looks at to decide what to dump); and the names of
+ * mappings of files without a path: a memfd ("/memfd:NAME (deleted)") and a
+ * file removed after it was mapped ("PATH (deleted)"). Addresses are left
  * out: they differ between runs and hosts. */
 #define _GNU_SOURCE
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 static int in_bss[4096];
@@ -24,6 +27,48 @@ static int parse(const char *text, struct line *line)
     int fields = sscanf(text, "%lx-%lx %7s %lx %15s %lu %511[^\n]", &line->start, &line->end,
                         line->perms, &line->offset, line->dev, &line->inode, line->path);
     return fields >= 6;
+}
+
+/* The path /proc/self/maps gives the mapping at address, into out. */
+static void mapping_name(const void *address, char *out, size_t size)
+{
+    FILE *maps = fopen("/proc/self/maps", "r");
+    char text[1024];
+    struct line line;
+    snprintf(out, size, "(none)");
+    while (maps && fgets(text, sizeof(text), maps))
+        if (parse(text, &line) && line.start == (unsigned long)address)
+            snprintf(out, size, "%s", line.path);
+    if (maps)
+        fclose(maps);
+}
+
+/* A memfd and a removed file, each mapped shared: how maps names them. */
+static int unnamed_files(void)
+{
+    char name[600];
+    int memfd = memfd_create("maps_files", 0);
+    if (memfd < 0 || ftruncate(memfd, 4096) != 0)
+        return 1;
+    char *shared = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, memfd, 0);
+    if (shared == MAP_FAILED)
+        return 1;
+    mapping_name(shared, name, sizeof(name));
+    printf("memfd mapping: %s\n", name);
+    char path[] = "/tmp/maps_files.XXXXXX";
+    int fd = mkstemp(path);
+    if (fd < 0 || ftruncate(fd, 4096) != 0)
+        return 1;
+    char *removed = mmap(NULL, 4096, PROT_READ, MAP_SHARED, fd, 0);
+    unlink(path);
+    if (removed == MAP_FAILED)
+        return 1;
+    mapping_name(removed, name, sizeof(name));
+    char expected[600];
+    snprintf(expected, sizeof(expected), "%s (deleted)", path);
+    printf("removed file's mapping named \"PATH (deleted)\": %s\n",
+           strcmp(name, expected) == 0 ? "yes" : name);
+    return 0;
 }
 
 int main(void)
@@ -70,5 +115,5 @@ int main(void)
     }
     fclose(smaps);
     printf("written data has anonymous pages: %s\n", anonymous_data ? "yes" : "no");
-    return 0;
+    return unnamed_files();
 }
