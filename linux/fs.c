@@ -490,6 +490,33 @@ static long sys_fchdir(struct linux_thread *thread, const uint64_t *args)
     return change_directory(process, host_fd, proc ? proc->path : NULL);
 }
 
+/* chroot: the program's root is the one --root gave it, for good (every
+ * path the personality resolves, its forks and its execs start there). A
+ * chroot to that same directory changes nothing and succeeds, as daemons
+ * configured without a jail make it; any other is EPERM (what Linux answers
+ * without CAP_SYS_CHROOT), logged with -v, after the path's own errors. */
+static long sys_chroot(struct linux_thread *thread, const uint64_t *args)
+{
+    struct linux_process *process = thread->process;
+    struct linux_path path;
+    long error = resolve(process, (uint64_t)GUEST_AT_FDCWD, args[0], false, &path);
+    if (error)
+        return error;
+    long fd = linux_path_open(process, &path, O_PATH | O_DIRECTORY | O_CLOEXEC, 0);
+    if (fd < 0)
+        return fd;
+    struct stat there, root;
+    bool same = !process->fds[fd].proc &&
+                fstat(linux_fd_entry_host(&process->fds[fd]), &there) == 0 &&
+                (process->root_fd >= 0 ? fstat(process->root_fd, &root) : stat("/", &root)) == 0 &&
+                there.st_dev == root.st_dev && there.st_ino == root.st_ino;
+    linux_fd_release(process, (int)fd);
+    if (same)
+        return 0;
+    (void)linux_sys_unsupported(process, SYS_chroot);
+    return -EPERM;
+}
+
 /* ---- links ------------------------------------------------------------------ */
 
 static long readlink_at(struct linux_process *process, uint64_t dirfd, uint64_t address,
@@ -1075,6 +1102,7 @@ void linux_register_fs(linux_handler *table)
     table[SYS_getcwd] = sys_getcwd;
     table[SYS_chdir] = sys_chdir;
     table[SYS_fchdir] = sys_fchdir;
+    table[SYS_chroot] = sys_chroot;
     table[SYS_readlink] = sys_readlink;
     table[SYS_readlinkat] = sys_readlinkat;
     table[SYS_symlink] = sys_symlink;

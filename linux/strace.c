@@ -38,6 +38,7 @@
  *   r arch_prctl code   i ioctl request     F fcntl command     k sigset in
  *   K sigset out        h sigprocmask how   G getrandom flags   R rlimit resource
  *   j struct rlimit in  L struct rlimit out H output buffer in hex (getrandom)
+ *   U unshare flags (CLONE_*)
  *   X fcntl's third argument, by command            J ioctl's third argument, by request
  *   z argv (strings)    Z envp (its address and how many)
  *   e madvise advice    N close_range flags
@@ -82,6 +83,8 @@ static const struct strace_format *format_of(uint64_t number)
         {SYS_fsync, {"f", false, false}},
         {SYS_ftruncate, {"fl", false, false}},
         {SYS_chdir, {"s", false, false}},
+        {SYS_chroot, {"s", false, false}},
+        {SYS_unshare, {"U", false, false}},
         {SYS_fchdir, {"f", false, false}},
         {SYS_rename, {"ss", false, false}},
         {SYS_mkdir, {"sm", false, false}},
@@ -588,6 +591,7 @@ static void put_wait_options(GString *out, uint64_t options)
 /* clone's arguments by name, as strace shows them (x86-64 order: flags,
  * stack, parent_tid, child_tid, tls). */
 static const struct strace_flag clone_flags[] = {
+    {0x80, "CLONE_NEWTIME"}, /* unshare's and clone3's (clone's low byte is the signal) */
     {0x100, "CLONE_VM"},
     {0x200, "CLONE_FS"},
     {0x400, "CLONE_FILES"},
@@ -1201,6 +1205,9 @@ void strace_put_argument(struct linux_process *process, GString *out, const char
         break;
     case 'C':
         put_clone(out, args);
+        break;
+    case 'U':
+        strace_put_flag_set(out, value, clone_flags, G_N_ELEMENTS(clone_flags), "CLONE_???");
         break;
     case 'N': {
         static const struct strace_flag close_range[] = {{2, "CLOSE_RANGE_UNSHARE"},

@@ -954,8 +954,48 @@ static long sys_sched_getaffinity(struct linux_thread *thread, const uint64_t *a
     return result;
 }
 
+#ifndef CLONE_NEWTIME
+#define CLONE_NEWTIME 0x00000080
+#endif
+/* What unshare knows (Linux's check_unshare_flags), and which of it is a
+ * namespace. */
+#define UNSHARE_NAMESPACES                                                                         \
+    (CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET | CLONE_NEWUSER | CLONE_NEWPID |     \
+     CLONE_NEWCGROUP | CLONE_NEWTIME)
+#define UNSHARE_KNOWN                                                                              \
+    (CLONE_THREAD | CLONE_FS | CLONE_SIGHAND | CLONE_VM | CLONE_FILES | CLONE_SYSVSEM |            \
+     UNSHARE_NAMESPACES)
+
+/*
+ * unshare: what a process shares with no one needs no unsharing, as in
+ * Linux: with one thread, its files, fs (cwd, umask, root), signal handlers,
+ * memory and SysV undo list are already its own, so those flags succeed
+ * and change nothing. With several threads they share one table here (the
+ * personality keeps them per process), so CLONE_FILES, CLONE_FS and
+ * CLONE_SYSVSEM are EINVAL, and CLONE_THREAD, CLONE_SIGHAND and CLONE_VM
+ * are EINVAL as on Linux. Namespaces are EPERM, what Linux answers without
+ * CAP_SYS_ADMIN (or a container's seccomp profile): the VM has one of
+ * each. Refusals other than Linux's own are logged with -v.
+ */
+static long sys_unshare(struct linux_thread *thread, const uint64_t *args)
+{
+    uint64_t flags = args[0];
+    if (flags & ~(uint64_t)UNSHARE_KNOWN)
+        return -EINVAL;
+    if (flags & UNSHARE_NAMESPACES) {
+        (void)linux_sys_unsupported(thread->process, SYS_unshare);
+        return -EPERM;
+    }
+    if (thread_count(thread->process) <= 1)
+        return 0;
+    if (flags & (CLONE_FILES | CLONE_FS | CLONE_SYSVSEM))
+        (void)linux_sys_unsupported(thread->process, SYS_unshare);
+    return flags ? -EINVAL : 0;
+}
+
 void linux_register_thread(linux_handler *table)
 {
+    table[SYS_unshare] = sys_unshare;
     table[SYS_clone3] = sys_clone3;
     table[SYS_exit] = sys_exit;
     table[SYS_sched_getaffinity] = sys_sched_getaffinity;

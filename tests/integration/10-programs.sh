@@ -284,6 +284,8 @@ program signal_rip -- signal_rip
 program self_modifying -- self_modifying
 # Two buffers 64 MiB apart used in turns while mappings change: tcg grows its TLB.
 program tlb_pressure -- tlb_pressure
+# unshare and chroot: what a lone thread owns succeeds, namespaces and jails are EPERM.
+program unshare_chroot -- unshare_chroot
 program shared_sem -- shared_sem
 # Robust process-shared mutexes whose owner process goes (_exit, exit with two
 # threads, a fatal signal, execve, a waiter already asleep): EOWNERDEAD next.

@@ -11,6 +11,7 @@
 #include <limits.h>
 #include <signal.h>
 #include <stdint.h>
+#include <sched.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -172,6 +173,12 @@ static void system_calls(void)
     uint64_t cpus[16];
     syscall(SYS_sched_getaffinity, 0, sizeof(cpus), cpus);
     syscall(SYS_sched_getaffinity, 0, 1, cpus);
+    /* What a lone thread owns needs no unsharing; "/" is already the root. */
+    syscall(SYS_unshare, 0);
+    syscall(SYS_unshare, CLONE_FS | CLONE_FILES | CLONE_SYSVSEM);
+    syscall(SYS_unshare, 0x1);
+    syscall(SYS_chroot, "/");
+    syscall(SYS_chroot, "/nonexistent-strace-fs");
 }
 
 int main(int argc, char **argv)
