@@ -461,18 +461,25 @@ static long change_directory(struct linux_process *process, int host_fd, const c
     return 0;
 }
 
+/* The directory at the guest path `address`, opened O_PATH as a slot of
+ * the fd table (the caller releases it), or -errno as chdir gives them. */
+static long open_directory(struct linux_process *process, uint64_t address)
+{
+    struct linux_path path;
+    long error = resolve(process, (uint64_t)GUEST_AT_FDCWD, address, false, &path);
+    if (error)
+        return error;
+    return linux_path_open(process, &path, O_PATH | O_DIRECTORY | O_CLOEXEC, 0);
+}
+
 static long sys_chdir(struct linux_thread *thread, const uint64_t *args)
 {
     struct linux_process *process = thread->process;
-    struct linux_path path;
-    long error = resolve(process, (uint64_t)GUEST_AT_FDCWD, args[0], false, &path);
-    if (error)
-        return error;
-    long fd = linux_path_open(process, &path, O_PATH | O_DIRECTORY | O_CLOEXEC, 0);
+    long fd = open_directory(process, args[0]);
     if (fd < 0)
         return fd;
     const struct linux_proc_fd *proc = process->fds[fd].proc;
-    error =
+    long error =
         change_directory(process, linux_fd_entry_host(&process->fds[fd]), proc ? proc->path : NULL);
     linux_fd_release(process, (int)fd);
     return error;
@@ -498,11 +505,7 @@ static long sys_fchdir(struct linux_thread *thread, const uint64_t *args)
 static long sys_chroot(struct linux_thread *thread, const uint64_t *args)
 {
     struct linux_process *process = thread->process;
-    struct linux_path path;
-    long error = resolve(process, (uint64_t)GUEST_AT_FDCWD, args[0], false, &path);
-    if (error)
-        return error;
-    long fd = linux_path_open(process, &path, O_PATH | O_DIRECTORY | O_CLOEXEC, 0);
+    long fd = open_directory(process, args[0]);
     if (fd < 0)
         return fd;
     struct stat there, root;
