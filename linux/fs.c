@@ -793,6 +793,15 @@ static long sys_fadvise64(struct linux_thread *thread, const uint64_t *args)
     return -(long)posix_fadvise(host_fd, (off_t)args[1], (off_t)args[2], (int)args[3]);
 }
 
+/* readahead: the host's page cache is the guest's, so the host does it. */
+static long sys_readahead(struct linux_thread *thread, const uint64_t *args)
+{
+    int host_fd = linux_fd_host(thread->process, args[0]);
+    if (host_fd < 0)
+        return -EBADF;
+    return linux_host_result(readahead(host_fd, (off64_t)args[1], (size_t)args[2]));
+}
+
 static long chmod_at(struct linux_process *process, uint64_t dirfd, uint64_t address, uint64_t mode,
                      int flags)
 {
@@ -1130,6 +1139,7 @@ void linux_register_fs(linux_handler *table)
     table[SYS_syncfs] = sys_syncfs;
     table[SYS_fallocate] = sys_fallocate;
     table[SYS_fadvise64] = sys_fadvise64;
+    table[SYS_readahead] = sys_readahead;
     table[SYS_chmod] = sys_chmod;
     table[SYS_fchmodat] = sys_fchmodat;
     table[SYS_fchmodat2] = sys_fchmodat2;

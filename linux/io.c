@@ -78,8 +78,11 @@ void linux_pipe_guard_end(const sigset_t *old_mask)
 }
 
 static ssize_t host_transfer(int host_fd, bool is_write, const struct iovec *iov, int count,
-                             int64_t offset)
+                             int64_t offset, int rwf)
 {
+    if (rwf) /* preadv2 and pwritev2's RWF_* flags: the host's kernel applies them */
+        return is_write ? pwritev2(host_fd, iov, count, offset, rwf)
+                        : preadv2(host_fd, iov, count, offset, rwf);
     if (offset >= 0)
         return is_write ? pwritev(host_fd, iov, count, offset)
                         : preadv(host_fd, iov, count, offset);
@@ -94,7 +97,7 @@ static ssize_t host_transfer(int host_fd, bool is_write, const struct iovec *iov
  * closed pipe cannot kill the monitor.
  */
 static long transfer(struct linux_process *process, int guest_fd, bool is_write,
-                     struct guest_segment *segments, int segment_count, int64_t offset)
+                     struct guest_segment *segments, int segment_count, int64_t offset, int rwf)
 {
     int host_fd = linux_fd_entry_host(&process->fds[guest_fd]);
     bool regular = process->fds[guest_fd].regular;
@@ -162,8 +165,8 @@ static long transfer(struct linux_process *process, int guest_fd, bool is_write,
         bool guard = is_write && !regular;
         if (guard)
             linux_pipe_guard_begin(&old_mask);
-        ssize_t n =
-            host_transfer(host_fd, is_write, iov, count, offset >= 0 ? offset + (int64_t)done : -1);
+        ssize_t n = host_transfer(host_fd, is_write, iov, count,
+                                  offset >= 0 ? offset + (int64_t)done : -1, rwf);
         int saved = errno;
         long result = 0;
         if (n < 0 && saved == EPIPE && is_write)
@@ -223,7 +226,7 @@ static long comm_transfer(struct linux_process *process, struct linux_proc_fd *c
     if (!is_write) {
         if (comm->access_mode == O_WRONLY)
             return -EBADF;
-        return transfer(process, fd, false, segments, (int)count, offset);
+        return transfer(process, fd, false, segments, (int)count, offset, 0);
     }
     char name[16] = {0};
     size_t have = 0;
@@ -252,7 +255,7 @@ static long rw_one(struct linux_process *process, const uint64_t *args, bool is_
         return mem_transfer(process, proc, is_write, &segment, 1, offset);
     if (proc && proc->comm)
         return comm_transfer(process, proc, is_write, &segment, 1, (int)(uint32_t)args[0], offset);
-    return transfer(process, (int)(uint32_t)args[0], is_write, &segment, 1, offset);
+    return transfer(process, (int)(uint32_t)args[0], is_write, &segment, 1, offset, 0);
 }
 
 static bool is_signalfd(const struct linux_process *process, uint64_t fd)
@@ -295,7 +298,7 @@ static long sys_pwrite64(struct linux_thread *thread, const uint64_t *args)
 #define GUEST_IOV_MAX 1024
 
 static long rw_vector(struct linux_process *process, uint64_t fd, uint64_t iov_address,
-                      uint64_t iov_count, bool is_write, int64_t offset)
+                      uint64_t iov_count, bool is_write, int64_t offset, int rwf)
 {
     if (linux_fd_host(process, fd) < 0)
         return -EBADF;
@@ -327,7 +330,8 @@ static long rw_vector(struct linux_process *process, uint64_t fd, uint64_t iov_a
         result =
             comm_transfer(process, proc, is_write, segments, iov_count, (int)(uint32_t)fd, offset);
     else
-        result = transfer(process, (int)(uint32_t)fd, is_write, segments, (int)iov_count, offset);
+        result =
+            transfer(process, (int)(uint32_t)fd, is_write, segments, (int)iov_count, offset, rwf);
 out:
     g_free(segments);
     return result;
@@ -336,13 +340,13 @@ out:
 static long sys_readv(struct linux_thread *thread, const uint64_t *args)
 {
     struct linux_process *process = thread->process;
-    return rw_vector(process, args[0], args[1], args[2], false, -1);
+    return rw_vector(process, args[0], args[1], args[2], false, -1, 0);
 }
 
 static long sys_writev(struct linux_thread *thread, const uint64_t *args)
 {
     struct linux_process *process = thread->process;
-    return rw_vector(process, args[0], args[1], args[2], true, -1);
+    return rw_vector(process, args[0], args[1], args[2], true, -1, 0);
 }
 
 static long sys_preadv(struct linux_thread *thread, const uint64_t *args)
@@ -352,7 +356,7 @@ static long sys_preadv(struct linux_thread *thread, const uint64_t *args)
      * holds all of it. */
     if ((int64_t)args[3] < 0)
         return -EINVAL;
-    return rw_vector(process, args[0], args[1], args[2], false, (int64_t)args[3]);
+    return rw_vector(process, args[0], args[1], args[2], false, (int64_t)args[3], 0);
 }
 
 static long sys_pwritev(struct linux_thread *thread, const uint64_t *args)
@@ -360,7 +364,36 @@ static long sys_pwritev(struct linux_thread *thread, const uint64_t *args)
     struct linux_process *process = thread->process;
     if ((int64_t)args[3] < 0)
         return -EINVAL;
-    return rw_vector(process, args[0], args[1], args[2], true, (int64_t)args[3]);
+    return rw_vector(process, args[0], args[1], args[2], true, (int64_t)args[3], 0);
+}
+
+/* preadv2 and pwritev2 (fd, iov, count, pos_l, pos_h, flags): an offset of
+ * -1 is the file position; flags Linux does not know are EOPNOTSUPP, the
+ * rest the host's kernel applies to the program's file (RWF_NOWAIT's
+ * EAGAIN, RWF_APPEND, RWF_DSYNC...). Virtual /proc files take none. */
+#define RWF_KNOWN 0x1f /* RWF_HIPRI, DSYNC, SYNC, NOWAIT, APPEND */
+static long rw_vector2(struct linux_thread *thread, const uint64_t *args, bool is_write)
+{
+    int64_t offset = (int64_t)args[3];
+    uint64_t flags = args[5];
+    if (flags & ~(uint64_t)RWF_KNOWN)
+        return -EOPNOTSUPP;
+    if (offset < -1)
+        return -EINVAL;
+    int fd = linux_fd_host(thread->process, args[0]) < 0 ? -1 : (int)(uint32_t)args[0];
+    if (flags && fd >= 0 && thread->process->fds[fd].proc)
+        return -EOPNOTSUPP;
+    return rw_vector(thread->process, args[0], args[1], args[2], is_write, offset, (int)flags);
+}
+
+static long sys_preadv2(struct linux_thread *thread, const uint64_t *args)
+{
+    return rw_vector2(thread, args, false);
+}
+
+static long sys_pwritev2(struct linux_thread *thread, const uint64_t *args)
+{
+    return rw_vector2(thread, args, true);
 }
 
 /* How long the syscall ring's sendfile waits for room in its pipe: about
@@ -777,6 +810,8 @@ void linux_register_io(linux_handler *table)
     table[SYS_writev] = sys_writev;
     table[SYS_preadv] = sys_preadv;
     table[SYS_pwritev] = sys_pwritev;
+    table[SYS_preadv2] = sys_preadv2;
+    table[SYS_pwritev2] = sys_pwritev2;
     table[SYS_lseek] = sys_lseek;
     table[SYS_sendfile] = sys_sendfile;
     table[SYS_copy_file_range] = sys_copy_file_range;

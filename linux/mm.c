@@ -645,6 +645,17 @@ static long sys_mlock_family(struct linux_thread *thread, const uint64_t *args)
     return 0; /* guest RAM never swaps out from under the program */
 }
 
+#ifndef MLOCK_ONFAULT
+#define MLOCK_ONFAULT 1
+#endif
+/* mlock2: mlock with MLOCK_ONFAULT, its one flag, allowed. */
+static long sys_mlock2(struct linux_thread *thread, const uint64_t *args)
+{
+    if (args[2] & ~(uint64_t)MLOCK_ONFAULT)
+        return -EINVAL;
+    return sys_mlock_family(thread, args);
+}
+
 /*
  * Memory protection keys: the guest's page tables carry no keys, so the
  * program gets what Linux gives where none is free (ENOSPC, after the
@@ -689,6 +700,7 @@ void linux_register_mm(linux_handler *table)
     table[SYS_mincore] = sys_mincore;
     table[SYS_mlock] = sys_mlock_family;
     table[SYS_munlock] = sys_mlock_family;
+    table[SYS_mlock2] = sys_mlock2;
     table[SYS_mlockall] = sys_mlock_family;
     table[SYS_munlockall] = sys_mlock_family;
 }

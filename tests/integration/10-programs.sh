@@ -286,6 +286,8 @@ program self_modifying -- self_modifying
 program tlb_pressure -- tlb_pressure
 # unshare and chroot: what a lone thread owns succeeds, namespaces and jails are EPERM.
 program unshare_chroot -- unshare_chroot
+# preadv2/pwritev2 with RWF_* flags, readahead, mlock2.
+program rw_flags --tmpdir -- rw_flags @TMP@
 program shared_sem -- shared_sem
 # Robust process-shared mutexes whose owner process goes (_exit, exit with two
 # threads, a fatal signal, execve, a waiter already asleep): EOWNERDEAD next.
