@@ -396,6 +396,34 @@ static long sys_sysinfo(struct linux_thread *thread, const uint64_t *args)
     return linux_copy_out(process, args[0], &info, sizeof(info)) ? -EFAULT : 0;
 }
 
+/*
+ * membarrier: the program's threads are host threads of the monitor, each
+ * running its vCPU (in guest mode under kvm, or the engine's emulation of
+ * its accesses under tcg), so the host's membarrier on the monitor's
+ * process interrupts exactly the CPUs running them, and a VM exit or an
+ * interrupt of the emulation is the barrier Linux's IPI would be. The
+ * global and private expedited commands and their registrations are the
+ * host's, answered as the host answers them; the query reports those the
+ * host has among them. SYNC_CORE and RSEQ (instruction caches, rseq
+ * restarts: the VM's own business) are EINVAL, as on a kernel without them.
+ */
+#define MEMBARRIER_FORWARDED                                                                       \
+    0x1f /* GLOBAL, GLOBAL_EXPEDITED, their REGISTER, PRIVATE_EXPEDITED and REGISTER */
+static long sys_membarrier(struct linux_thread *thread, const uint64_t *args)
+{
+    (void)thread;
+    int command = (int)args[0];
+    if (command == 0) { /* MEMBARRIER_CMD_QUERY */
+        if (args[1])
+            return -EINVAL;
+        long mask = syscall(SYS_membarrier, 0, 0, 0);
+        return mask < 0 ? linux_host_error() : mask & MEMBARRIER_FORWARDED;
+    }
+    if (command < 0 || (command & (command - 1)) || !(command & MEMBARRIER_FORWARDED))
+        return -EINVAL;
+    return linux_host_result(syscall(SYS_membarrier, command, (unsigned)args[1], (int)args[2]));
+}
+
 /* ptrace: no debugger inside the VM (gdb attaches to the monitor's own stub,
  * --gdb). EPERM, as Linux answers a process that may not trace (Yama, a
  * container's seccomp profile), so strace and gdb say "Operation not
@@ -1021,6 +1049,7 @@ void linux_register_misc(linux_handler *table)
     table[SYS_capget] = sys_capget;
     table[SYS_capset] = sys_capset;
     table[SYS_personality] = sys_personality;
+    table[SYS_membarrier] = sys_membarrier;
     table[SYS_sched_yield] = sys_sched_yield;
     table[SYS_sched_getattr] = sys_sched_getattr;
     table[SYS_sched_setattr] = sys_sched_setattr;

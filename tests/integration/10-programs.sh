@@ -288,6 +288,8 @@ program tlb_pressure -- tlb_pressure
 program unshare_chroot -- unshare_chroot
 # preadv2/pwritev2 with RWF_* flags, readahead, mlock2.
 program rw_flags --tmpdir -- rw_flags @TMP@
+# membarrier forwarded to the host's, with a second thread running.
+program membarrier_calls -- membarrier_calls
 program shared_sem -- shared_sem
 # Robust process-shared mutexes whose owner process goes (_exit, exit with two
 # threads, a fatal signal, execve, a waiter already asleep): EOWNERDEAD next.
