@@ -769,8 +769,19 @@ FD_CALL(fsync, fsync(host_fd))
 FD_CALL(fdatasync, fdatasync(host_fd))
 FD_CALL(fchmod, fchmod(host_fd, (mode_t)args[1]))
 FD_CALL(fchown, fchown(host_fd, (uid_t)args[1], (gid_t)args[2]))
-FD_CALL(flock, flock(host_fd, (int)args[1]))
 FD_CALL(syncfs, syncfs(host_fd))
+
+/* flock: Linux judges the operation before the fd. */
+static long sys_flock(struct linux_thread *thread, const uint64_t *args)
+{
+    int operation = (int)args[1] & ~LOCK_NB;
+    if (operation != LOCK_SH && operation != LOCK_EX && operation != LOCK_UN)
+        return -EINVAL;
+    int host_fd = linux_fd_host(thread->process, args[0]);
+    if (host_fd < 0)
+        return -EBADF;
+    return linux_host_result(flock(host_fd, (int)args[1]));
+}
 FD_CALL(fallocate, fallocate(host_fd, (int)args[1], (off_t)args[2], (off_t)args[3]))
 FD_CALL(sync_file_range,
         sync_file_range(host_fd, (off64_t)args[1], (off64_t)args[2], (unsigned int)args[3]))

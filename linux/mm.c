@@ -115,6 +115,13 @@ static bool touches_protected(const struct linux_process *process, uint64_t star
     return protected_found;
 }
 
+/* Whether the program's own mappings cover all of [start, end): the guest
+ * kernel's pages are not in its address space as Linux would show it. */
+static bool program_covers(const struct linux_process *process, uint64_t start, uint64_t end)
+{
+    return fully_covered(process, start, end) && !touches_protected(process, start, end);
+}
+
 static bool range_free(const struct linux_process *process, uint64_t start, uint64_t len)
 {
     uint64_t found;
@@ -622,7 +629,7 @@ static long sys_mincore(struct linux_thread *thread, const uint64_t *args)
         return -ENOMEM;
     if (len == 0)
         return 0;
-    if (!fully_covered(process, start, start + len))
+    if (!program_covers(process, start, start + len))
         return -ENOMEM;
     uint64_t cr3 = guest_memory_cr3(process->memory);
     uint8_t chunk[512];
@@ -638,11 +645,44 @@ static long sys_mincore(struct linux_thread *thread, const uint64_t *args)
     return 0;
 }
 
-static long sys_mlock_family(struct linux_thread *thread, const uint64_t *args)
+/*
+ * mlock and friends: guest RAM never swaps out from under the program, so
+ * locking changes nothing; what is left are Linux's answers to the range
+ * (apply_vma_lock_flags): the range is widened to whole pages, wrapping
+ * past the top is EINVAL, an empty one succeeds, a hole ENOMEM.
+ */
+static long lock_range(struct linux_process *process, uint64_t start, uint64_t len)
+{
+    uint64_t length = (len + (start & ~GUEST_PAGE_MASK) + GUEST_PAGE_SIZE - 1) & GUEST_PAGE_MASK;
+    start &= GUEST_PAGE_MASK;
+    uint64_t end = start + length;
+    if (end < start)
+        return -EINVAL;
+    if (end == start)
+        return 0;
+    return program_covers(process, start, end) ? 0 : -ENOMEM;
+}
+
+static long sys_mlock(struct linux_thread *thread, const uint64_t *args)
+{
+    return lock_range(thread->process, args[0], args[1]);
+}
+
+static long sys_mlockall(struct linux_thread *thread, const uint64_t *args)
+{
+    (void)thread;
+    uint64_t flags = args[0];
+    if (!flags || (flags & ~(uint64_t)(MCL_CURRENT | MCL_FUTURE | MCL_ONFAULT)) ||
+        flags == MCL_ONFAULT)
+        return -EINVAL;
+    return 0;
+}
+
+static long sys_munlockall(struct linux_thread *thread, const uint64_t *args)
 {
     (void)thread;
     (void)args;
-    return 0; /* guest RAM never swaps out from under the program */
+    return 0;
 }
 
 #ifndef MLOCK_ONFAULT
@@ -653,7 +693,7 @@ static long sys_mlock2(struct linux_thread *thread, const uint64_t *args)
 {
     if (args[2] & ~(uint64_t)MLOCK_ONFAULT)
         return -EINVAL;
-    return sys_mlock_family(thread, args);
+    return sys_mlock(thread, args);
 }
 
 /*
@@ -698,9 +738,9 @@ void linux_register_mm(linux_handler *table)
     table[SYS_madvise] = sys_madvise;
     table[SYS_msync] = sys_msync;
     table[SYS_mincore] = sys_mincore;
-    table[SYS_mlock] = sys_mlock_family;
-    table[SYS_munlock] = sys_mlock_family;
+    table[SYS_mlock] = sys_mlock;
+    table[SYS_munlock] = sys_mlock;
     table[SYS_mlock2] = sys_mlock2;
-    table[SYS_mlockall] = sys_mlock_family;
-    table[SYS_munlockall] = sys_mlock_family;
+    table[SYS_mlockall] = sys_mlockall;
+    table[SYS_munlockall] = sys_munlockall;
 }

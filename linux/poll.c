@@ -583,6 +583,11 @@ static long sys_inotify_init1(struct linux_thread *thread, const uint64_t *args)
 static long sys_inotify_add_watch(struct linux_thread *thread, const uint64_t *args)
 {
     struct linux_process *process = thread->process;
+    /* Linux judges the mask before the fd: no event, or both ways of
+     * combining with an existing watch, is EINVAL. */
+    uint32_t mask = (uint32_t)args[2];
+    if (!(mask & IN_ALL_EVENTS) || ((mask & IN_MASK_ADD) && (mask & IN_MASK_CREATE)))
+        return -EINVAL;
     int host_fd = linux_fd_host(process, args[0]);
     if (host_fd < 0)
         return -EBADF;
@@ -614,9 +619,17 @@ static long splice_offset_in(struct linux_process *process, uint64_t address, lo
     return 0;
 }
 
+/* Linux's own order in splice and tee: a length of 0 is done before
+ * anything is looked at, unknown flags are EINVAL, then the fds. */
+#define SPLICE_KNOWN_FLAGS 0xfu /* SPLICE_F_MOVE, NONBLOCK, MORE, GIFT */
+
 static long sys_splice(struct linux_thread *thread, const uint64_t *args)
 {
     struct linux_process *process = thread->process;
+    if (args[4] == 0)
+        return 0;
+    if ((unsigned int)args[5] & ~SPLICE_KNOWN_FLAGS)
+        return -EINVAL;
     int host_in = linux_fd_host(process, args[0]), host_out = linux_fd_host(process, args[2]);
     if (host_in < 0 || host_out < 0)
         return -EBADF;
@@ -642,6 +655,10 @@ static long sys_splice(struct linux_thread *thread, const uint64_t *args)
 static long sys_tee(struct linux_thread *thread, const uint64_t *args)
 {
     struct linux_process *process = thread->process;
+    if ((unsigned int)args[3] & ~SPLICE_KNOWN_FLAGS)
+        return -EINVAL;
+    if (args[2] == 0)
+        return 0;
     int host_in = linux_fd_host(process, args[0]), host_out = linux_fd_host(process, args[1]);
     if (host_in < 0 || host_out < 0)
         return -EBADF;

@@ -1,12 +1,16 @@
 /* rw_flags: preadv2 and pwritev2 with their RWF_* flags, readahead and mlock2, on a file
- * in DIR and on a pipe; prints each result (a count or an errno name) and the file's
- * content at the end.
+ * in DIR and on a pipe; then calls whose arguments Linux judges in an order of its own
+ * (flock's operation, inotify's mask, splice and tee of nothing, mlock's range and
+ * mlockall's flags before the fd or the memory); prints each result (a count or an
+ * errno) and the file's content at the end.
  *   rw_flags DIR */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/file.h>
+#include <sys/inotify.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
@@ -75,6 +79,20 @@ int main(int argc, char **argv)
     static char page[4096] __attribute__((aligned(4096)));
     show("mlock2 MLOCK_ONFAULT", syscall(SYS_mlock2, page, sizeof(page), 1));
     show("mlock2 unknown flag", syscall(SYS_mlock2, page, sizeof(page), 2));
+    show("flock of a bad fd with no operation", flock(999, 0));
+    show("flock LOCK_EX|LOCK_NB", flock(fd, LOCK_EX | LOCK_NB));
+    show("inotify_add_watch, bad fd, empty mask", syscall(SYS_inotify_add_watch, 999, path, 0));
+    show("splice of nothing between bad fds", syscall(SYS_splice, 998, 0L, 999, 0L, 0L, 0));
+    show("splice, unknown flag", syscall(SYS_splice, 998, 0L, 999, 0L, 1L, 0x100));
+    show("tee of nothing between bad fds", syscall(SYS_tee, 998, 999, 0L, 0));
+    show("mlock of a hole", syscall(SYS_mlock, 4096L, 4096L));
+    show("mlock wrapping past the top", syscall(SYS_mlock, -4096L, 8192L));
+    show("munlock of nothing", syscall(SYS_munlock, 4096L, 0L));
+    show("mlock of part of a page", syscall(SYS_mlock, page + 100, 10L));
+    show("mlockall(0)", syscall(SYS_mlockall, 0));
+    show("mlockall(MCL_ONFAULT) alone", syscall(SYS_mlockall, MCL_ONFAULT));
+    show("mlockall(MCL_CURRENT)", syscall(SYS_mlockall, MCL_CURRENT));
+    show("munlockall", syscall(SYS_munlockall));
     lseek(fd, 0, SEEK_SET);
     memset(buffer, 0, sizeof(buffer));
     show("read of the whole file", read(fd, buffer, sizeof(buffer) - 1));
