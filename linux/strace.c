@@ -825,7 +825,7 @@ void strace_put_iovec_with(struct linux_process *process, GString *out, uint64_t
         uint64_t base = (uint64_t)(uintptr_t)iov.iov_base, length = iov.iov_len;
         g_string_append_printf(out, "%s{iov_base=", i ? ", " : "");
         uint64_t shown = length < left ? length : left;
-        if (output && result < 0)
+        if ((output && result < 0) || base == 0) /* strace prints a NULL base as NULL */
             strace_put_pointer(out, base);
         else if (put_data)
             put_data(process, out, base, shown, context);

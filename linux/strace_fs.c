@@ -605,7 +605,7 @@ static void put_offset_pointer(struct linux_thread *thread, GString *out, const 
 
 void strace_fs_entry(struct linux_thread *thread, const struct linux_syscall *call)
 {
-    if (call->number != SYS_copy_file_range)
+    if (call->number != SYS_copy_file_range && call->number != SYS_splice)
         return;
     for (int index = 1; index <= 3; index += 2) {
         g_free(thread->strace_entry[index]);
@@ -1108,9 +1108,132 @@ bool strace_fs_result(GString *out, uint64_t number, const uint64_t *args, long 
 
 /* ---- the calls ------------------------------------------------------------------ */
 
+/* The flags of preadv2 and pwritev2, flock, mlock2, mlockall, splice and
+ * tee, and inotify's event mask, in strace's order. */
+static const struct strace_flag rwf_flags[] = {
+    {0x1, "RWF_HIPRI"},  {0x2, "RWF_DSYNC"},   {0x4, "RWF_SYNC"},
+    {0x8, "RWF_NOWAIT"}, {0x10, "RWF_APPEND"},
+};
+static const struct strace_flag flock_operations[] = {
+    {0x1, "LOCK_SH"},
+    {0x2, "LOCK_EX"},
+    {0x4, "LOCK_NB"},
+    {0x8, "LOCK_UN"},
+};
+static const struct strace_flag mlock2_flags[] = {{0x1, "MLOCK_ONFAULT"}};
+static const struct strace_flag mlockall_flags[] = {
+    {0x1, "MCL_CURRENT"},
+    {0x2, "MCL_FUTURE"},
+    {0x4, "MCL_ONFAULT"},
+};
+static const struct strace_flag splice_flags[] = {
+    {0x1, "SPLICE_F_MOVE"},
+    {0x2, "SPLICE_F_NONBLOCK"},
+    {0x4, "SPLICE_F_MORE"},
+    {0x8, "SPLICE_F_GIFT"},
+};
+static const struct strace_flag inotify_mask[] = {
+    {0x1, "IN_ACCESS"},
+    {0x2, "IN_MODIFY"},
+    {0x4, "IN_ATTRIB"},
+    {0x8, "IN_CLOSE_WRITE"},
+    {0x10, "IN_CLOSE_NOWRITE"},
+    {0x20, "IN_OPEN"},
+    {0x40, "IN_MOVED_FROM"},
+    {0x80, "IN_MOVED_TO"},
+    {0x100, "IN_CREATE"},
+    {0x200, "IN_DELETE"},
+    {0x400, "IN_DELETE_SELF"},
+    {0x800, "IN_MOVE_SELF"},
+    {0x2000, "IN_UNMOUNT"},
+    {0x4000, "IN_Q_OVERFLOW"},
+    {0x8000, "IN_IGNORED"},
+    {0x1000000, "IN_ONLYDIR"},
+    {0x2000000, "IN_DONT_FOLLOW"},
+    {0x4000000, "IN_EXCL_UNLINK"},
+    {0x10000000, "IN_MASK_CREATE"},
+    {0x20000000, "IN_MASK_ADD"},
+    {0x40000000, "IN_ISDIR"},
+    {0x80000000, "IN_ONESHOT"},
+};
+#define PUT_FLAGS(out, value, table, unknown)                                                      \
+    strace_put_flag_set(out, value, table, G_N_ELEMENTS(table), unknown)
+
+/* Calls of the I/O and memory-locking families: fd, buffers, counts and
+ * their flags, as strace prints them. false for any other call. */
+static bool put_io_call(struct linux_thread *thread, GString *out, uint64_t number,
+                        const uint64_t *args, long result)
+{
+    struct linux_process *process = thread->process;
+    switch (number) {
+    case SYS_preadv2:
+    case SYS_pwritev2: /* the offset's high half (args[4]) is not shown */
+        put_as(process, out, 'f', args, 0, result);
+        g_string_append(out, ", ");
+        put_as(process, out, number == SYS_preadv2 ? 'V' : 'v', args, 1, result);
+        g_string_append_printf(out, ", %d, %" G_GINT64_FORMAT ", ", (int32_t)args[2],
+                               (int64_t)args[3]);
+        PUT_FLAGS(out, (uint32_t)args[5], rwf_flags, "RWF_???");
+        return true;
+    case SYS_readahead:
+        put_as(process, out, 'f', args, 0, result);
+        g_string_append_printf(out, ", %" G_GINT64_FORMAT ", %" G_GUINT64_FORMAT, (int64_t)args[1],
+                               args[2]);
+        return true;
+    case SYS_flock:
+        put_as(process, out, 'f', args, 0, result);
+        g_string_append(out, ", ");
+        PUT_FLAGS(out, (uint32_t)args[1], flock_operations, "LOCK_???");
+        return true;
+    case SYS_mlock:
+    case SYS_munlock:
+    case SYS_mlock2:
+        strace_put_pointer(out, args[0]);
+        g_string_append_printf(out, ", %" G_GUINT64_FORMAT, args[1]);
+        if (number == SYS_mlock2) {
+            g_string_append(out, ", ");
+            PUT_FLAGS(out, (uint32_t)args[2], mlock2_flags, "MLOCK_???");
+        }
+        return true;
+    case SYS_mlockall:
+        PUT_FLAGS(out, (uint32_t)args[0], mlockall_flags, "MCL_???");
+        return true;
+    case SYS_munlockall:
+        return true;
+    case SYS_splice:
+        for (int index = 0; index <= 2; index += 2) {
+            put_as(process, out, 'f', args, index, result);
+            g_string_append(out, ", ");
+            put_offset_pointer(thread, out, args, index + 1);
+            g_string_append(out, ", ");
+        }
+        g_string_append_printf(out, "%" G_GUINT64_FORMAT ", ", args[4]);
+        PUT_FLAGS(out, (uint32_t)args[5], splice_flags, "SPLICE_F_???");
+        return true;
+    case SYS_tee:
+        put_as(process, out, 'f', args, 0, result);
+        g_string_append(out, ", ");
+        put_as(process, out, 'f', args, 1, result);
+        g_string_append_printf(out, ", %" G_GUINT64_FORMAT ", ", args[2]);
+        PUT_FLAGS(out, (uint32_t)args[3], splice_flags, "SPLICE_F_???");
+        return true;
+    case SYS_inotify_add_watch:
+        put_as(process, out, 'f', args, 0, result);
+        g_string_append(out, ", ");
+        put_as(process, out, 's', args, 1, result);
+        g_string_append(out, ", ");
+        PUT_FLAGS(out, (uint32_t)args[2], inotify_mask, "IN_???");
+        return true;
+    default:
+        return false;
+    }
+}
+
 bool strace_fs_arguments(struct linux_thread *thread, GString *out, uint64_t number,
                          const uint64_t *args, long result)
 {
+    if (put_io_call(thread, out, number, args, result))
+        return true;
     struct linux_process *process = thread->process;
     switch (number) {
     case SYS_utimensat:

@@ -81,6 +81,8 @@ custom strace/glibc-net strace_matches glibc strace_net
 custom strace/musl-net strace_matches musl strace_net
 custom strace/glibc-fs strace_matches glibc strace_fs
 custom strace/musl-fs strace_matches musl strace_fs
+custom strace/glibc-rw-flags strace_matches glibc rw_flags
+custom strace/musl-rw-flags strace_matches musl rw_flags
 custom strace/fault strace_fault
 
 # `monitor strace on` from gdb starts the trace mid-run; the program runs on unchanged.

@@ -44,6 +44,9 @@ int main(int argc, char **argv)
         return 1;
     char path[4096];
     snprintf(path, sizeof(path), "%s/rw_flags.txt", argv[1]);
+    /* Marks for the strace comparison (tests/integration/70-strace.sh). */
+    if (write(1, "BEGIN\n", 6) != 6)
+        return 1;
     int fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0644);
     if (fd < 0)
         return 1;
@@ -98,5 +101,6 @@ int main(int argc, char **argv)
     show("read of the whole file", read(fd, buffer, sizeof(buffer) - 1));
     printf("file: %s", buffer);
     unlink(path);
-    return 0;
+    fflush(stdout);
+    return write(1, "END\n", 4) == 4 ? 0 : 1;
 }
