@@ -1159,6 +1159,15 @@ static const struct strace_flag inotify_mask[] = {
 #define PUT_FLAGS(out, value, table, unknown)                                                      \
     strace_put_flag_set(out, value, table, G_N_ELEMENTS(table), unknown)
 
+/* "FD, SECOND": an fd, then the second argument as the letter says. */
+static void put_fd_and(struct linux_process *process, GString *out, char second,
+                       const uint64_t *args, long result)
+{
+    put_as(process, out, 'f', args, 0, result);
+    g_string_append(out, ", ");
+    put_as(process, out, second, args, 1, result);
+}
+
 /* Calls of the I/O and memory-locking families: fd, buffers, counts and
  * their flags, as strace prints them. false for any other call. */
 static bool put_io_call(struct linux_thread *thread, GString *out, uint64_t number,
@@ -1211,16 +1220,12 @@ static bool put_io_call(struct linux_thread *thread, GString *out, uint64_t numb
         PUT_FLAGS(out, (uint32_t)args[5], splice_flags, "SPLICE_F_???");
         return true;
     case SYS_tee:
-        put_as(process, out, 'f', args, 0, result);
-        g_string_append(out, ", ");
-        put_as(process, out, 'f', args, 1, result);
+        put_fd_and(process, out, 'f', args, result);
         g_string_append_printf(out, ", %" G_GUINT64_FORMAT ", ", args[2]);
         PUT_FLAGS(out, (uint32_t)args[3], splice_flags, "SPLICE_F_???");
         return true;
     case SYS_inotify_add_watch:
-        put_as(process, out, 'f', args, 0, result);
-        g_string_append(out, ", ");
-        put_as(process, out, 's', args, 1, result);
+        put_fd_and(process, out, 's', args, result);
         g_string_append(out, ", ");
         PUT_FLAGS(out, (uint32_t)args[2], inotify_mask, "IN_???");
         return true;
