@@ -719,13 +719,14 @@ static size_t env_bytes(const void *cpu, const void *env)
  * So the fills that evict a live entry of another page are counted; after
  * twice the table's size of them, the mode's TLB is flushed with its use
  * recorded as full, which makes QEMU double it, up to TCG_TLB_MAX_ENTRIES
- * (256 MiB of guest memory; 2 MiB of entries and 1 MiB of QEMU's iotlb).
+ * (128 MiB of guest memory; 1 MiB of entries and 512 KiB of QEMU's iotlb
+ * per engine, that is per thread: xz needed 32 Ki entries, zstd 16 Ki).
  * The size so reached is kept from QEMU's shrinking (the use recorded is
  * kept at 40 % of it) until the engine goes.
  */
 #define TCG_TLB_DEFAULT_MASK ((uintptr_t)255 << 5) /* 256 entries of 32 bytes */
 #define TCG_TLB_ENTRY_SHIFT  5
-#define TCG_TLB_MAX_ENTRIES  ((uintptr_t)1 << 16)
+#define TCG_TLB_MAX_ENTRIES  ((uintptr_t)1 << 15)
 #define TCG_TLB_SEARCH       4096 /* bytes before env searched */
 
 /* QEMU 5.0's CPUTLBDesc (cpu-defs.h): the head, the victim TLB (8
