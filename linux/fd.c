@@ -276,6 +276,20 @@ static long owner_ex(struct linux_process *process, struct linux_fd *entry, int 
     return 0;
 }
 
+/* The write-lifetime hint of the file's inode, a u64 through a pointer,
+ * kept by the host's kernel for the program's file. */
+static long rw_hint(struct linux_process *process, int host_fd, int command, uint64_t address)
+{
+    uint64_t hint = 0;
+    if (command == F_SET_RW_HINT && linux_copy_in(process, address, &hint, sizeof(hint)))
+        return -EFAULT;
+    if (fcntl(host_fd, command, &hint) != 0)
+        return linux_host_error();
+    if (command == F_GET_RW_HINT && linux_copy_out(process, address, &hint, sizeof(hint)))
+        return -EFAULT;
+    return 0;
+}
+
 static long sys_fcntl(struct linux_thread *thread, const uint64_t *args)
 {
     struct linux_process *process = thread->process;
@@ -343,6 +357,9 @@ static long sys_fcntl(struct linux_thread *thread, const uint64_t *args)
      * the host as Linux refuses them, EBUSY while mapped writable included. */
     case F_ADD_SEALS:
         return linux_host_result(fcntl(host_fd, command, (int)args[2]));
+    case F_GET_RW_HINT:
+    case F_SET_RW_HINT:
+        return rw_hint(process, host_fd, command, args[2]);
     default:
         return -EINVAL;
     }

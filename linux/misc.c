@@ -450,6 +450,12 @@ static long sys_ptrace(struct linux_thread *thread, const uint64_t *args)
  * but the VM does not do (seccomp, the mm fields, memory tagging) is
  * EINVAL, logged too.
  */
+#ifndef PR_GET_MDWE
+#define PR_GET_MDWE 66
+#endif
+#ifndef PR_GET_MEMORY_MERGE
+#define PR_GET_MEMORY_MERGE 68
+#endif
 static long prctl_on_host(struct linux_thread *thread, const uint64_t *args)
 {
     int option = (int)args[0];
@@ -468,7 +474,13 @@ static long prctl_on_host(struct linux_thread *thread, const uint64_t *args)
     case PR_GET_THP_DISABLE:
     case PR_SET_THP_DISABLE:
     case PR_GET_SPECULATION_CTRL:
-    case PR_SET_SPECULATION_CTRL: {
+    case PR_SET_SPECULATION_CTRL:
+    case PR_MCE_KILL_GET:
+    case PR_GET_IO_FLUSHER:
+    case PR_GET_MDWE:
+    case PR_GET_MEMORY_MERGE:
+    case PR_TASK_PERF_EVENTS_DISABLE:
+    case PR_TASK_PERF_EVENTS_ENABLE: {
         long result = prctl(option, args[1], args[2], args[3], args[4]);
         return result < 0 ? linux_host_error() : result;
     }
@@ -536,6 +548,16 @@ static long sys_prctl(struct linux_thread *thread, const uint64_t *args)
         int enabled = PR_TSC_ENABLE; /* rdtsc works in the VM */
         return linux_copy_out(process, args[1], &enabled, sizeof(enabled)) ? -EFAULT : 0;
     }
+    case PR_GET_SECCOMP: /* the program installed none (PR_SET_SECCOMP is EINVAL); the
+                            monitor's own filter is not the program's */
+        return 0;
+    case PR_GET_TIMING:
+        return PR_TIMING_STATISTICAL;
+    case PR_GET_TID_ADDRESS: /* set_tid_address's, or clone's CLONE_CHILD_CLEARTID */
+        return linux_copy_out(process, args[1], &thread->clear_child_tid,
+                              sizeof(thread->clear_child_tid))
+                   ? -EFAULT
+                   : 0;
     default:
         return prctl_on_host(thread, args);
     }

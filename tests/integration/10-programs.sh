@@ -290,6 +290,8 @@ program unshare_chroot -- unshare_chroot
 program rw_flags --tmpdir -- rw_flags @TMP@
 # membarrier forwarded to the host's, with a second thread running.
 program membarrier_calls -- membarrier_calls
+# prctl's read-only questions and fcntl's write-lifetime hints.
+program prctl_gets --tmpdir -- prctl_gets @TMP@
 program shared_sem -- shared_sem
 # Robust process-shared mutexes whose owner process goes (_exit, exit with two
 # threads, a fatal signal, execve, a waiter already asleep): EOWNERDEAD next.
