@@ -18,6 +18,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <string.h>
+#include <linux/sockios.h>
 #include <sys/ioctl.h>
 #include <sys/sendfile.h>
 #include <sys/statfs.h>
@@ -624,12 +625,16 @@ static const struct ioctl_rule ioctl_rules[] = {
     {TIOCSWINSZ, sizeof(struct winsize), IOCTL_IN, true},
     {TIOCGPGRP, sizeof(int), IOCTL_OUT, true},
     {TIOCSPGRP, sizeof(int), IOCTL_IN, true},
-    {TIOCOUTQ, sizeof(int), IOCTL_OUT, true},
+    /* A terminal's output queue, and as SIOCOUTQ a socket's unsent bytes. */
+    {TIOCOUTQ, sizeof(int), IOCTL_OUT, false},
     {TCFLSH, 0, IOCTL_VALUE, true},
     {TCSBRK, 0, IOCTL_VALUE, true},
     {TCXONC, 0, IOCTL_VALUE, true},
     {FIONREAD, sizeof(int), IOCTL_OUT, false},
     {FIONBIO, sizeof(int), IOCTL_IN, false},
+    /* A socket's urgent-data mark and bytes sent but not acknowledged. */
+    {SIOCATMARK, sizeof(int), IOCTL_OUT, false},
+    {SIOCOUTQNSD, sizeof(int), IOCTL_OUT, false},
     /* O_ASYNC by ioctl (nginx's master hands its workers' channels so). */
     {FIOASYNC, sizeof(int), IOCTL_IN, false},
     /* The block size of a file's file system (filefrag); /dev/random's entropy

@@ -292,6 +292,8 @@ program rw_flags --tmpdir -- rw_flags @TMP@
 program membarrier_calls -- membarrier_calls
 # prctl's read-only questions and fcntl's write-lifetime hints.
 program prctl_gets --tmpdir -- prctl_gets @TMP@
+# A socket's and a pipe's queue ioctls (SIOCOUTQ, SIOCATMARK...).
+program socket_ioctls -- socket_ioctls
 program shared_sem -- shared_sem
 # Robust process-shared mutexes whose owner process goes (_exit, exit with two
 # threads, a fatal signal, execve, a waiter already asleep): EOWNERDEAD next.
