@@ -435,12 +435,22 @@ static long sys_ptrace(struct linux_thread *thread, const uint64_t *args)
     return -EPERM;
 }
 
+/* Newer than glibc 2.36's headers. */
+#ifndef PR_GET_MDWE
+#define PR_GET_MDWE 66
+#endif
+#ifndef PR_GET_MEMORY_MERGE
+#define PR_GET_MEMORY_MERGE 68
+#endif
+
 /*
  * prctl options about the process's place among host processes and about
  * its credentials are the monitor's own state, which is the program's (its
  * parent, its uid, its capabilities): asked of the host, from the calling
- * thread's vCPU thread, as Linux keeps some of them per thread. The two that
- * answer through a pointer get it copied out.
+ * thread's vCPU thread, as Linux keeps some of them per thread. So are the
+ * questions whose answer the vCPU thread shares with the program's thread
+ * (machine-check policy, I/O flusher, MDWE, KSM merging) and its perf
+ * events. The two that answer through a pointer get it copied out.
  *
  * Changes to the credentials themselves (keep-caps, securebits, the bounding
  * and ambient sets) are refused with EPERM, logged with -v: Linux keeps them
@@ -450,12 +460,6 @@ static long sys_ptrace(struct linux_thread *thread, const uint64_t *args)
  * but the VM does not do (seccomp, the mm fields, memory tagging) is
  * EINVAL, logged too.
  */
-#ifndef PR_GET_MDWE
-#define PR_GET_MDWE 66
-#endif
-#ifndef PR_GET_MEMORY_MERGE
-#define PR_GET_MEMORY_MERGE 68
-#endif
 static long prctl_on_host(struct linux_thread *thread, const uint64_t *args)
 {
     int option = (int)args[0];
