@@ -15,10 +15,10 @@
 #include <linux/magic.h>
 #include <linux/nsfs.h>
 #include <linux/random.h>
+#include <linux/sockios.h>
 #include <poll.h>
 #include <signal.h>
 #include <string.h>
-#include <linux/sockios.h>
 #include <sys/ioctl.h>
 #include <sys/sendfile.h>
 #include <sys/statfs.h>
