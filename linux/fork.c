@@ -715,8 +715,39 @@ long linux_pidfd_target(int host_fd, int32_t *pid)
     return result;
 }
 
+/* pidfd_getfd takes a file from another process where ptrace could attach,
+ * and ptrace is refused here (see linux/misc.c): EPERM, logged with -v,
+ * after Linux's own checks of the flags and the pidfd. setns joins a
+ * namespace, which the VM does not have to offer: EPERM after the fd's
+ * check, as for a process without CAP_SYS_ADMIN. */
+static long sys_pidfd_getfd(struct linux_thread *thread, const uint64_t *args)
+{
+    struct linux_process *process = thread->process;
+    if (args[2])
+        return -EINVAL;
+    int host_fd = linux_fd_host(process, args[0]);
+    if (host_fd < 0)
+        return -EBADF;
+    int32_t pid;
+    long error = linux_pidfd_target(host_fd, &pid);
+    if (error)
+        return error;
+    (void)linux_sys_unsupported(process, SYS_pidfd_getfd);
+    return -EPERM;
+}
+
+static long sys_setns(struct linux_thread *thread, const uint64_t *args)
+{
+    if (linux_fd_host(thread->process, args[0]) < 0)
+        return -EBADF;
+    (void)linux_sys_unsupported(thread->process, SYS_setns);
+    return -EPERM;
+}
+
 void linux_register_fork(linux_handler *table)
 {
+    table[SYS_pidfd_getfd] = sys_pidfd_getfd;
+    table[SYS_setns] = sys_setns;
     table[SYS_fork] = sys_fork;
     table[SYS_vfork] = sys_vfork;
     table[SYS_clone] = sys_clone;
