@@ -695,8 +695,11 @@ static long sys_pidfd_open(struct linux_thread *thread, const uint64_t *args)
     return result;
 }
 
-long linux_pidfd_target(int host_fd, int32_t *pid)
+long linux_pidfd_target(struct linux_process *process, uint64_t fd, int32_t *pid)
 {
+    int host_fd = linux_fd_host(process, fd);
+    if (host_fd < 0)
+        return -EBADF;
     char path[64], line[128];
     snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", host_fd);
     FILE *info = fopen(path, "re");
@@ -725,11 +728,8 @@ static long sys_pidfd_getfd(struct linux_thread *thread, const uint64_t *args)
     struct linux_process *process = thread->process;
     if (args[2])
         return -EINVAL;
-    int host_fd = linux_fd_host(process, args[0]);
-    if (host_fd < 0)
-        return -EBADF;
     int32_t pid;
-    long error = linux_pidfd_target(host_fd, &pid);
+    long error = linux_pidfd_target(process, args[0], &pid);
     if (error)
         return error;
     (void)linux_sys_unsupported(process, SYS_pidfd_getfd);

@@ -951,9 +951,10 @@ long linux_clone_process(struct linux_thread *thread, uint64_t flags, uint64_t s
 long linux_pidfd_open_host(struct linux_process *process, int32_t pid, unsigned int flags,
                            int *host_fd);
 
-/* The pid (or tid) a host pidfd names, from the host's fdinfo: 0, -EBADF
- * (not a pidfd) or -ESRCH (the process has ended). */
-long linux_pidfd_target(int host_fd, int32_t *pid);
+/* The pid (or tid) the program's fd names as a pidfd, from the host's
+ * fdinfo: 0, -EBADF (no such fd, or not a pidfd) or -ESRCH (the process
+ * has ended). */
+long linux_pidfd_target(struct linux_process *process, uint64_t fd, int32_t *pid);
 
 /* -ENOSYS for a syscall that cannot work here, logged once when verbose. */
 long linux_sys_unsupported(struct linux_process *process, uint64_t number);

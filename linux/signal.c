@@ -1739,13 +1739,11 @@ static long sys_pidfd_send_signal(struct linux_thread *thread, const uint64_t *a
     if ((flags & ~(PIDFD_SEND_THREAD | PIDFD_SEND_THREAD_GROUP | PIDFD_SEND_PROCESS_GROUP)) ||
         __builtin_popcount(flags) > 1)
         return -EINVAL;
-    int host_fd = linux_fd_host(thread->process, args[0]);
-    if (host_fd < 0)
-        return -EBADF;
     int32_t pid;
-    long error = linux_pidfd_target(host_fd, &pid);
+    long error = linux_pidfd_target(thread->process, args[0], &pid);
     if (error)
         return error;
+    int host_fd = linux_fd_host(thread->process, args[0]);
     if (signal < 0 || signal > LINUX_NSIG)
         return -EINVAL;
     struct linux_siginfo info;
