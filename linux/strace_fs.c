@@ -16,6 +16,10 @@
 #include <stdio.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/file.h>
+#include <sys/inotify.h>
+#include <sys/mman.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -1111,50 +1115,33 @@ bool strace_fs_result(GString *out, uint64_t number, const uint64_t *args, long 
 /* The flags of preadv2 and pwritev2, flock, mlock2, mlockall, splice and
  * tee, and inotify's event mask, in strace's order. */
 static const struct strace_flag rwf_flags[] = {
-    {0x1, "RWF_HIPRI"},  {0x2, "RWF_DSYNC"},   {0x4, "RWF_SYNC"},
-    {0x8, "RWF_NOWAIT"}, {0x10, "RWF_APPEND"},
+    FLAG(RWF_HIPRI), FLAG(RWF_DSYNC), FLAG(RWF_SYNC), FLAG(RWF_NOWAIT), FLAG(RWF_APPEND),
 };
 static const struct strace_flag flock_operations[] = {
-    {0x1, "LOCK_SH"},
-    {0x2, "LOCK_EX"},
-    {0x4, "LOCK_NB"},
-    {0x8, "LOCK_UN"},
+    FLAG(LOCK_SH),
+    FLAG(LOCK_EX),
+    FLAG(LOCK_NB),
+    FLAG(LOCK_UN),
 };
-static const struct strace_flag mlock2_flags[] = {{0x1, "MLOCK_ONFAULT"}};
+static const struct strace_flag mlock2_flags[] = {FLAG(MLOCK_ONFAULT)};
 static const struct strace_flag mlockall_flags[] = {
-    {0x1, "MCL_CURRENT"},
-    {0x2, "MCL_FUTURE"},
-    {0x4, "MCL_ONFAULT"},
+    FLAG(MCL_CURRENT),
+    FLAG(MCL_FUTURE),
+    FLAG(MCL_ONFAULT),
 };
 static const struct strace_flag splice_flags[] = {
-    {0x1, "SPLICE_F_MOVE"},
-    {0x2, "SPLICE_F_NONBLOCK"},
-    {0x4, "SPLICE_F_MORE"},
-    {0x8, "SPLICE_F_GIFT"},
+    FLAG(SPLICE_F_MOVE),
+    FLAG(SPLICE_F_NONBLOCK),
+    FLAG(SPLICE_F_MORE),
+    FLAG(SPLICE_F_GIFT),
 };
 static const struct strace_flag inotify_mask[] = {
-    {0x1, "IN_ACCESS"},
-    {0x2, "IN_MODIFY"},
-    {0x4, "IN_ATTRIB"},
-    {0x8, "IN_CLOSE_WRITE"},
-    {0x10, "IN_CLOSE_NOWRITE"},
-    {0x20, "IN_OPEN"},
-    {0x40, "IN_MOVED_FROM"},
-    {0x80, "IN_MOVED_TO"},
-    {0x100, "IN_CREATE"},
-    {0x200, "IN_DELETE"},
-    {0x400, "IN_DELETE_SELF"},
-    {0x800, "IN_MOVE_SELF"},
-    {0x2000, "IN_UNMOUNT"},
-    {0x4000, "IN_Q_OVERFLOW"},
-    {0x8000, "IN_IGNORED"},
-    {0x1000000, "IN_ONLYDIR"},
-    {0x2000000, "IN_DONT_FOLLOW"},
-    {0x4000000, "IN_EXCL_UNLINK"},
-    {0x10000000, "IN_MASK_CREATE"},
-    {0x20000000, "IN_MASK_ADD"},
-    {0x40000000, "IN_ISDIR"},
-    {0x80000000, "IN_ONESHOT"},
+    FLAG(IN_ACCESS),        FLAG(IN_MODIFY),      FLAG(IN_ATTRIB),      FLAG(IN_CLOSE_WRITE),
+    FLAG(IN_CLOSE_NOWRITE), FLAG(IN_OPEN),        FLAG(IN_MOVED_FROM),  FLAG(IN_MOVED_TO),
+    FLAG(IN_CREATE),        FLAG(IN_DELETE),      FLAG(IN_DELETE_SELF), FLAG(IN_MOVE_SELF),
+    FLAG(IN_UNMOUNT),       FLAG(IN_Q_OVERFLOW),  FLAG(IN_IGNORED),     FLAG(IN_ONLYDIR),
+    FLAG(IN_DONT_FOLLOW),   FLAG(IN_EXCL_UNLINK), FLAG(IN_MASK_CREATE), FLAG(IN_MASK_ADD),
+    FLAG(IN_ISDIR),         FLAG(IN_ONESHOT),
 };
 #define PUT_FLAGS(out, value, table, unknown)                                                      \
     strace_put_flag_set(out, value, table, G_N_ELEMENTS(table), unknown)
