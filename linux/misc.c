@@ -439,28 +439,32 @@ static long refuse_privileged(struct linux_thread *thread, uint64_t number)
     return -EPERM;
 }
 
-#define PRIVILEGED(name)                                                                           \
+/* The calls refused so, each a handler of its own (a handler is not told
+ * its number), defined and registered from this one list. */
+#define PRIVILEGED_CALLS(X)                                                                        \
+    X(swapon)                                                                                      \
+    X(swapoff)                                                                                     \
+    X(acct)                                                                                        \
+    X(settimeofday)                                                                                \
+    X(clock_settime)                                                                               \
+    X(sethostname)                                                                                 \
+    X(setdomainname)                                                                               \
+    X(init_module)                                                                                 \
+    X(finit_module)                                                                                \
+    X(delete_module)                                                                               \
+    X(pivot_root)                                                                                  \
+    X(mount)                                                                                       \
+    X(umount2)                                                                                     \
+    X(reboot)                                                                                      \
+    X(kexec_load)                                                                                  \
+    X(vhangup)
+#define DEFINE_PRIVILEGED(name)                                                                    \
     static long sys_##name(struct linux_thread *thread, const uint64_t *args)                      \
     {                                                                                              \
         (void)args;                                                                                \
         return refuse_privileged(thread, SYS_##name);                                              \
     }
-PRIVILEGED(swapon)
-PRIVILEGED(swapoff)
-PRIVILEGED(acct)
-PRIVILEGED(settimeofday)
-PRIVILEGED(clock_settime)
-PRIVILEGED(sethostname)
-PRIVILEGED(setdomainname)
-PRIVILEGED(init_module)
-PRIVILEGED(finit_module)
-PRIVILEGED(delete_module)
-PRIVILEGED(pivot_root)
-PRIVILEGED(mount)
-PRIVILEGED(umount2)
-PRIVILEGED(reboot)
-PRIVILEGED(kexec_load)
-PRIVILEGED(vhangup)
+PRIVILEGED_CALLS(DEFINE_PRIVILEGED)
 
 /* ptrace: no debugger inside the VM (gdb attaches to the monitor's own stub,
  * --gdb). EPERM, as Linux answers a process that may not trace (Yama, a
@@ -1114,29 +1118,8 @@ void linux_register_misc(linux_handler *table)
     table[SYS_capset] = sys_capset;
     table[SYS_personality] = sys_personality;
     table[SYS_membarrier] = sys_membarrier;
-    static const struct {
-        int number;
-        linux_handler handler;
-    } privileged[] = {
-        {SYS_swapon, sys_swapon},
-        {SYS_swapoff, sys_swapoff},
-        {SYS_acct, sys_acct},
-        {SYS_settimeofday, sys_settimeofday},
-        {SYS_clock_settime, sys_clock_settime},
-        {SYS_sethostname, sys_sethostname},
-        {SYS_setdomainname, sys_setdomainname},
-        {SYS_init_module, sys_init_module},
-        {SYS_finit_module, sys_finit_module},
-        {SYS_delete_module, sys_delete_module},
-        {SYS_pivot_root, sys_pivot_root},
-        {SYS_mount, sys_mount},
-        {SYS_umount2, sys_umount2},
-        {SYS_reboot, sys_reboot},
-        {SYS_kexec_load, sys_kexec_load},
-        {SYS_vhangup, sys_vhangup},
-    };
-    for (size_t i = 0; i < G_N_ELEMENTS(privileged); i++)
-        table[privileged[i].number] = privileged[i].handler;
+#define REGISTER_PRIVILEGED(name) table[SYS_##name] = sys_##name;
+    PRIVILEGED_CALLS(REGISTER_PRIVILEGED)
     table[SYS_sched_yield] = sys_sched_yield;
     table[SYS_sched_getattr] = sys_sched_getattr;
     table[SYS_sched_setattr] = sys_sched_setattr;
