@@ -695,11 +695,13 @@ static long sys_pidfd_open(struct linux_thread *thread, const uint64_t *args)
     return result;
 }
 
-long linux_pidfd_target(struct linux_process *process, uint64_t fd, int32_t *pid)
+long linux_pidfd_target(struct linux_process *process, uint64_t fd, int32_t *pid, int *host_fd_out)
 {
     int host_fd = linux_fd_host(process, fd);
     if (host_fd < 0)
         return -EBADF;
+    if (host_fd_out)
+        *host_fd_out = host_fd;
     char path[64], line[128];
     snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", host_fd);
     FILE *info = fopen(path, "re");
@@ -729,7 +731,7 @@ static long sys_pidfd_getfd(struct linux_thread *thread, const uint64_t *args)
     if (args[2])
         return -EINVAL;
     int32_t pid;
-    long error = linux_pidfd_target(process, args[0], &pid);
+    long error = linux_pidfd_target(process, args[0], &pid, NULL);
     if (error)
         return error;
     (void)linux_sys_unsupported(process, SYS_pidfd_getfd);

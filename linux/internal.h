@@ -952,9 +952,9 @@ long linux_pidfd_open_host(struct linux_process *process, int32_t pid, unsigned 
                            int *host_fd);
 
 /* The pid (or tid) the program's fd names as a pidfd, from the host's
- * fdinfo: 0, -EBADF (no such fd, or not a pidfd) or -ESRCH (the process
- * has ended). */
-long linux_pidfd_target(struct linux_process *process, uint64_t fd, int32_t *pid);
+ * fdinfo, and the fd's host fd if host_fd is not NULL: 0, -EBADF (no such
+ * fd, or not a pidfd) or -ESRCH (the process has ended). */
+long linux_pidfd_target(struct linux_process *process, uint64_t fd, int32_t *pid, int *host_fd);
 
 /* -ENOSYS for a syscall that cannot work here, logged once when verbose. */
 long linux_sys_unsupported(struct linux_process *process, uint64_t number);

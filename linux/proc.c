@@ -1011,20 +1011,20 @@ static bool path_is_gone(const char *host_path)
 void linux_note_mapped_file(struct linux_process *process, int host_fd, const char *host_path)
 {
     struct stat st;
-    char path[PATH_MAX]; /* Linux names the file itself: symbolic links resolved */
     if ((host_fd >= 0 ? fstat(host_fd, &st) : stat(host_path, &st)) != 0)
         return;
-    if (host_fd >= 0 && path_is_gone(host_path)) {
-        g_strlcpy(path, host_path, sizeof(path));
-        if (strncmp(path, "/memfd:", 7) != 0 && !linux_root_strip(process, path))
-            return;
-    } else if (!realpath(host_path, path) || !linux_root_strip(process, path)) {
+    /* Linux names the file itself: symbolic links resolved (resolved is
+     * the host's name, path the program's). */
+    bool gone = host_fd >= 0 && path_is_gone(host_path);
+    char resolved[PATH_MAX], path[PATH_MAX];
+    if (!gone && !realpath(host_path, resolved))
         return;
-    }
+    g_strlcpy(path, gone ? host_path : resolved, sizeof(path));
+    if (strncmp(path, "/memfd:", 7) != 0 && !linux_root_strip(process, path))
+        return;
     struct mapped_file *file = g_new0(struct mapped_file, 1);
     file->guest = g_strdup(path);
-    if (!(host_fd >= 0 && path_is_gone(host_path)))
-        file->host = realpath(host_path, NULL);
+    file->host = gone ? NULL : g_strdup(resolved);
     g_mutex_lock(&process->misc_lock);
     if (!process->file_paths)
         process->file_paths =
@@ -1039,12 +1039,12 @@ void linux_note_mapped_file(struct linux_process *process, int host_fd, const ch
 static void mapped_file_path(struct linux_process *process, uint64_t dev, uint64_t ino, char *out,
                              size_t size)
 {
-    char *key = file_key(dev, ino), *host = NULL;
+    char *key = file_key(dev, ino);
     g_mutex_lock(&process->misc_lock);
     const struct mapped_file *file =
         process->file_paths ? g_hash_table_lookup(process->file_paths, key) : NULL;
     g_strlcpy(out, file ? file->guest : "", size);
-    host = file ? g_strdup(file->host) : NULL;
+    char *host = file ? g_strdup(file->host) : NULL;
     g_mutex_unlock(&process->misc_lock);
     struct stat st;
     if (host && (stat(host, &st) != 0 || (uint64_t)st.st_dev != dev || (uint64_t)st.st_ino != ino))

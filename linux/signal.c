@@ -1740,10 +1740,10 @@ static long sys_pidfd_send_signal(struct linux_thread *thread, const uint64_t *a
         __builtin_popcount(flags) > 1)
         return -EINVAL;
     int32_t pid;
-    long error = linux_pidfd_target(thread->process, args[0], &pid);
+    int host_fd;
+    long error = linux_pidfd_target(thread->process, args[0], &pid, &host_fd);
     if (error)
         return error;
-    int host_fd = linux_fd_host(thread->process, args[0]);
     if (signal < 0 || signal > LINUX_NSIG)
         return -EINVAL;
     struct linux_siginfo info;
