@@ -823,14 +823,20 @@ static void tlb_before_fill(struct tcg_accel *tcg, void *cpu, uint64_t vaddr, in
     tlb_flush_by_mmuidx_x86_64(cpu, (uint16_t)(1u << mmu_idx));
 }
 
+/* Before tcg's first block: finds the new CPU's TLB descriptors and
+ * starts counting evictions afresh. */
+static void watch_tlb_sizes(struct tcg_accel *tcg, void *env)
+{
+    tcg->tlb_fast = find_tlb_sizes(env);
+    memset(tcg->tlb_evictions, 0, sizeof(tcg->tlb_evictions));
+    memset(tcg->tlb_reached, 0, sizeof(tcg->tlb_reached));
+}
+
 /* Before tcg's first block: makes it decode the refused instructions and
  * refuse the wrong ones; tcg->refused_decoded says whether it does. */
 static void enable_refused_features(struct tcg_accel *tcg, void *env)
 {
     tcg->features_checked = true;
-    tcg->tlb_fast = find_tlb_sizes(env);
-    memset(tcg->tlb_evictions, 0, sizeof(tcg->tlb_evictions));
-    memset(tcg->tlb_reached, 0, sizeof(tcg->tlb_reached));
     uint64_t before[QEMU_FEAT_WORDS], after[QEMU_FEAT_WORDS];
     reported_feature_words(env, before);
     uint64_t *words = find_feature_words(env, env_bytes(tcg_thread.cpu, env), before);
@@ -945,8 +951,10 @@ uint64_t get_page_addr_code_hostp_x86_64(void *env, uint64_t address, void **hos
 uint64_t get_page_addr_code_hostp_x86_64(void *env, uint64_t address, void **hostp)
 {
     typedef uint64_t lookup_fn(void *, uint64_t, void **);
-    if (tcg_thread.tcg && __builtin_expect(!tcg_thread.tcg->features_checked, 0))
+    if (tcg_thread.tcg && __builtin_expect(!tcg_thread.tcg->features_checked, 0)) {
         enable_refused_features(tcg_thread.tcg, env);
+        watch_tlb_sizes(tcg_thread.tcg, env);
+    }
     uint64_t ram_addr = ((lookup_fn *)real[REAL_PAGE_ADDR_CODE])(env, address, hostp);
     struct tcg_accel *tcg = tcg_thread.tcg;
     if (ram_addr != (uint64_t)-1 || !tcg || is_mapped(tcg, address & GUEST_PAGE_MASK))
