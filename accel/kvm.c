@@ -84,7 +84,15 @@ struct kvm_vm {
      * taken as a stop like any other (hardware KVM): kvm_describe. */
     bool int3_step_probe;
     /* The syscall entry ran at CPL3 (PVM): a syscall ring can work. */
-    bool entry_at_cpl3; /* __atomic */
+    bool entry_at_cpl3;     /* __atomic */
+    uint64_t syscall_entry; /* LSTAR, once a vCPU read it (__atomic) */
+};
+
+/* KVM_SET_SIGNAL_MASK's argument: the set follows len directly (offset 4);
+ * a uint64_t member would be padded to offset 8 and shift every signal by 32. */
+struct kvm_accel_signal_mask {
+    struct kvm_signal_mask header;
+    uint8_t bits[8];
 };
 
 /* One vCPU. */
@@ -94,8 +102,10 @@ struct kvm_accel {
     int vcpu_fd;
     int index;
     struct kvm_run *run;
-    /* `sync_valid` once KVM has filled the run structure's registers. */
+    /* `sync_valid` once KVM has filled the run structure's registers, or
+     * they were read into it. */
     bool sync_valid;
+    bool ran; /* a KVM_RUN has returned since the vCPU was made or reused */
     /* The last KVM_RUN was interrupted (a kick): an exception may be queued
      * for injection (an int3's #BP, its rip already past the int3). */
     bool interrupted;
@@ -119,8 +129,11 @@ struct kvm_accel {
     bool int3_probe_armed;
     struct kvm_guest_debug debug; /* as last set (kvm_set_debug) */
     bool signal_mask_set;         /* KVM_SET_SIGNAL_MASK done on the owner thread */
-    bool in_guest;                /* holds vm->running, in or about to be in KVM_RUN (__atomic) */
-    uint64_t syscall_entry;       /* LSTAR, read at the first doorbell exit */
+    /* The mask KVM has (a spare vCPU keeps it: the next thread's is most
+     * often the same, and needs no ioctl). */
+    struct kvm_accel_signal_mask signal_mask;
+    bool in_guest;          /* holds vm->running, in or about to be in KVM_RUN (__atomic) */
+    uint64_t syscall_entry; /* LSTAR, read at the first doorbell exit */
     /* The syscall ring (accel.h), and where its entry's page is mapped. */
     struct accel_ring *ring;
     uint64_t ring_code;
@@ -474,14 +487,18 @@ static struct kvm_accel *kvm_vcpu_new(struct kvm_vm *vm, char **error)
     if (kvm) {
         int keep_fd = kvm->vcpu_fd;
         struct kvm_run *keep_run = kvm->run;
+        bool debugged = kvm->debug.control != 0;
+        struct kvm_accel_signal_mask keep_mask = kvm->signal_mask;
         memset(kvm, 0, sizeof(*kvm));
         kvm->vcpu_fd = keep_fd, kvm->run = keep_run;
+        kvm->signal_mask = keep_mask;
         kvm->run->kvm_dirty_regs = 0;
         kvm->base.ops = &kvm_accel_ops;
         kvm->vm = vm;
         kvm->index = index;
         struct kvm_guest_debug no_debug = {0};
-        (void)ioctl(kvm->vcpu_fd, KVM_SET_GUEST_DEBUG, &no_debug);
+        if (debugged)
+            (void)ioctl(kvm->vcpu_fd, KVM_SET_GUEST_DEBUG, &no_debug);
         if (vm->sync_regs)
             kvm->run->kvm_valid_regs = KVM_SYNC_X86_REGS | KVM_SYNC_X86_SREGS;
         kvm_activate(kvm);
@@ -630,10 +647,15 @@ static int kvm_load_regs(struct kvm_accel *kvm, struct kvm_regs **regs, struct k
         *sregs = &kvm->run->s.regs.sregs;
         return 0;
     }
-    /* Before the first exit the run structure holds nothing yet. */
+    /* Before the first exit the run structure holds nothing yet. Once read,
+     * it does: what is changed there is written by the next KVM_RUN
+     * (kvm_dirty_regs), so a new thread's vCPU, read and set several times
+     * before it runs, costs two ioctls instead of eight (an ioctl on a
+     * vCPU is 5 to 20 us on PVM). */
     if (ioctl(kvm->vcpu_fd, KVM_GET_REGS, &kvm->run->s.regs.regs) < 0 ||
         ioctl(kvm->vcpu_fd, KVM_GET_SREGS, &kvm->run->s.regs.sregs) < 0)
         return -errno;
+    kvm->sync_valid = kvm->vm->sync_regs;
     *regs = &kvm->run->s.regs.regs;
     *sregs = &kvm->run->s.regs.sregs;
     return 0;
@@ -680,6 +702,26 @@ static int kvm_store_regs(struct kvm_accel *kvm, bool regs_changed, bool sregs_c
         return -errno;
     if (sregs_changed && ioctl(kvm->vcpu_fd, KVM_SET_SREGS, &kvm->run->s.regs.sregs) < 0)
         return -errno;
+    return 0;
+}
+
+/*
+ * Registers set before a vCPU's first KVM_RUN wait in the run structure
+ * (kvm_load_regs) until it runs. What KVM derives from them at once must
+ * see them first: KVM_TRANSLATE walks with CR3 and CR4, KVM_SET_GUEST_DEBUG
+ * takes the rip a single step starts from.
+ */
+static int kvm_write_pending_regs(struct kvm_accel *kvm)
+{
+    if (kvm->ran || !kvm->run->kvm_dirty_regs)
+        return 0;
+    if ((kvm->run->kvm_dirty_regs & KVM_SYNC_X86_SREGS) &&
+        ioctl(kvm->vcpu_fd, KVM_SET_SREGS, &kvm->run->s.regs.sregs) < 0)
+        return -errno;
+    if ((kvm->run->kvm_dirty_regs & KVM_SYNC_X86_REGS) &&
+        ioctl(kvm->vcpu_fd, KVM_SET_REGS, &kvm->run->s.regs.regs) < 0)
+        return -errno;
+    kvm->run->kvm_dirty_regs = 0;
     return 0;
 }
 
@@ -1056,7 +1098,8 @@ static int kvm_set_xsave(struct accel *accel, const uint8_t *area, size_t size)
 static bool kvm_translate(struct accel *accel, uint64_t gva, uint64_t *gpa)
 {
     struct kvm_translation translation = {.linear_address = gva};
-    if (ioctl(kvm_of(accel)->vcpu_fd, KVM_TRANSLATE, &translation) < 0 || !translation.valid)
+    if (kvm_write_pending_regs(kvm_of(accel)) < 0 ||
+        ioctl(kvm_of(accel)->vcpu_fd, KVM_TRANSLATE, &translation) < 0 || !translation.valid)
         return false;
     *gpa = translation.physical_address;
     return true;
@@ -1098,6 +1141,9 @@ static int kvm_set_debug(struct accel *accel, bool single_step,
         kvm->debug = debug; /* set when the probe's step is disarmed */
         return 0;
     }
+    int result = kvm_write_pending_regs(kvm);
+    if (result < 0)
+        return result;
     if (ioctl(kvm->vcpu_fd, KVM_SET_GUEST_DEBUG, &debug) < 0)
         return -errno;
     kvm->debug = debug;
@@ -1119,15 +1165,13 @@ static int kvm_prepare_thread(struct kvm_accel *kvm)
     sigset_t mask;
     pthread_sigmask(SIG_SETMASK, NULL, &mask);
     sigdelset(&mask, ACCEL_KICK_SIGNAL);
-    /* The set follows len directly (offset 4): a uint64_t member would be
-     * padded to offset 8 and shift every signal by 32. */
-    struct {
-        struct kvm_signal_mask header;
-        uint8_t bits[8];
-    } signal_mask = {.header.len = 8};
+    struct kvm_accel_signal_mask signal_mask = {.header.len = 8};
     memcpy(signal_mask.bits, &mask, sizeof(signal_mask.bits));
-    if (ioctl(kvm->vcpu_fd, KVM_SET_SIGNAL_MASK, &signal_mask) < 0)
-        return -errno;
+    if (memcmp(&signal_mask, &kvm->signal_mask, sizeof(signal_mask)) != 0) {
+        if (ioctl(kvm->vcpu_fd, KVM_SET_SIGNAL_MASK, &signal_mask) < 0)
+            return -errno;
+        kvm->signal_mask = signal_mask;
+    }
     accel_bind_thread(&kvm->base);
     kvm->signal_mask_set = true;
     return 0;
@@ -1443,6 +1487,9 @@ static bool kvm_on_doorbell(const struct kvm_vm *vm, uint64_t gpa)
 /* LSTAR, read once: the program cannot change it (0: unreadable). */
 static uint64_t kvm_syscall_entry(struct kvm_accel *kvm)
 {
+    /* Every vCPU of the VM has the same (a new one is given its parent's). */
+    if (!kvm->syscall_entry)
+        kvm->syscall_entry = __atomic_load_n(&kvm->vm->syscall_entry, __ATOMIC_RELAXED);
     if (!kvm->syscall_entry) {
         struct {
             struct kvm_msrs header;
@@ -1451,6 +1498,7 @@ static uint64_t kvm_syscall_entry(struct kvm_accel *kvm)
         if (ioctl(kvm->vcpu_fd, KVM_GET_MSRS, &block) != 1)
             return 0;
         kvm->syscall_entry = block.entry.data;
+        __atomic_store_n(&kvm->vm->syscall_entry, block.entry.data, __ATOMIC_RELAXED);
     }
     return kvm->syscall_entry;
 }
@@ -2155,6 +2203,7 @@ static int kvm_run(struct accel *accel, struct accel_exit *exit)
         kvm_leave_guest(kvm);
         if (kvm->ring)
             (void)__atomic_load_n(&kvm->ring->served, __ATOMIC_ACQUIRE);
+        kvm->ran = true;
         if (kvm->vm->sync_regs) {
             kvm->sync_valid = true;
             kvm->run->kvm_dirty_regs = 0;
