@@ -1141,6 +1141,11 @@ static int kvm_set_debug(struct accel *accel, bool single_step,
         kvm->debug = debug; /* set when the probe's step is disarmed */
         return 0;
     }
+    /* KVM has it already (the debugger arms every resume, a stepi through
+     * the guest IDT included): one ioctl less per stop. Not for a single
+     * step, which KVM starts from the rip of the call. */
+    if (!kvm->int3_probe_armed && !single_step && !memcmp(&debug, &kvm->debug, sizeof(debug)))
+        return 0;
     int result = kvm_write_pending_regs(kvm);
     if (result < 0)
         return result;
