@@ -85,7 +85,7 @@ struct kvm_vm {
     bool int3_step_probe;
     /* The syscall entry ran at CPL3 (PVM): a syscall ring can work. */
     bool entry_at_cpl3;     /* __atomic */
-    uint64_t syscall_entry; /* LSTAR, once a vCPU read it (__atomic) */
+    uint64_t syscall_entry; /* LSTAR, read at the first doorbell exit (__atomic) */
 };
 
 /* KVM_SET_SIGNAL_MASK's argument: the set follows len directly (offset 4);
@@ -132,8 +132,7 @@ struct kvm_accel {
     /* The mask KVM has (a spare vCPU keeps it: the next thread's is most
      * often the same, and needs no ioctl). */
     struct kvm_accel_signal_mask signal_mask;
-    bool in_guest;          /* holds vm->running, in or about to be in KVM_RUN (__atomic) */
-    uint64_t syscall_entry; /* LSTAR, read at the first doorbell exit */
+    bool in_guest; /* holds vm->running, in or about to be in KVM_RUN (__atomic) */
     /* The syscall ring (accel.h), and where its entry's page is mapped. */
     struct accel_ring *ring;
     uint64_t ring_code;
@@ -683,6 +682,16 @@ static int kvm_store_regs_keeping_events(struct kvm_accel *kvm)
     return 0;
 }
 
+/* The run structure's registers written to KVM now. */
+static int kvm_write_regs(struct kvm_accel *kvm, bool regs, bool sregs)
+{
+    if (regs && ioctl(kvm->vcpu_fd, KVM_SET_REGS, &kvm->run->s.regs.regs) < 0)
+        return -errno;
+    if (sregs && ioctl(kvm->vcpu_fd, KVM_SET_SREGS, &kvm->run->s.regs.sregs) < 0)
+        return -errno;
+    return 0;
+}
+
 static int kvm_store_regs(struct kvm_accel *kvm, bool regs_changed, bool sregs_changed)
 {
     if (regs_changed && kvm->interrupted) {
@@ -698,11 +707,7 @@ static int kvm_store_regs(struct kvm_accel *kvm, bool regs_changed, bool sregs_c
             kvm->run->kvm_dirty_regs |= KVM_SYNC_X86_SREGS;
         return 0;
     }
-    if (regs_changed && ioctl(kvm->vcpu_fd, KVM_SET_REGS, &kvm->run->s.regs.regs) < 0)
-        return -errno;
-    if (sregs_changed && ioctl(kvm->vcpu_fd, KVM_SET_SREGS, &kvm->run->s.regs.sregs) < 0)
-        return -errno;
-    return 0;
+    return kvm_write_regs(kvm, regs_changed, sregs_changed);
 }
 
 /*
@@ -713,16 +718,13 @@ static int kvm_store_regs(struct kvm_accel *kvm, bool regs_changed, bool sregs_c
  */
 static int kvm_write_pending_regs(struct kvm_accel *kvm)
 {
-    if (kvm->ran || !kvm->run->kvm_dirty_regs)
+    uint64_t dirty = kvm->run->kvm_dirty_regs;
+    if (kvm->ran || !dirty)
         return 0;
-    if ((kvm->run->kvm_dirty_regs & KVM_SYNC_X86_SREGS) &&
-        ioctl(kvm->vcpu_fd, KVM_SET_SREGS, &kvm->run->s.regs.sregs) < 0)
-        return -errno;
-    if ((kvm->run->kvm_dirty_regs & KVM_SYNC_X86_REGS) &&
-        ioctl(kvm->vcpu_fd, KVM_SET_REGS, &kvm->run->s.regs.regs) < 0)
-        return -errno;
-    kvm->run->kvm_dirty_regs = 0;
-    return 0;
+    int result = kvm_write_regs(kvm, dirty & KVM_SYNC_X86_REGS, dirty & KVM_SYNC_X86_SREGS);
+    if (result == 0)
+        kvm->run->kvm_dirty_regs = 0;
+    return result;
 }
 
 static void segment_from_kvm(struct cpu_segment *out, const struct kvm_segment *in)
@@ -1489,23 +1491,22 @@ static bool kvm_on_doorbell(const struct kvm_vm *vm, uint64_t gpa)
     return gpa >= vm->doorbell_gpa && gpa < vm->doorbell_gpa + GUEST_PAGE_SIZE;
 }
 
-/* LSTAR, read once: the program cannot change it (0: unreadable). */
+/* LSTAR, read once per VM: the program cannot change it, and every vCPU has
+ * the same (a new one is given its parent's) (0: unreadable). */
 static uint64_t kvm_syscall_entry(struct kvm_accel *kvm)
 {
-    /* Every vCPU of the VM has the same (a new one is given its parent's). */
-    if (!kvm->syscall_entry)
-        kvm->syscall_entry = __atomic_load_n(&kvm->vm->syscall_entry, __ATOMIC_RELAXED);
-    if (!kvm->syscall_entry) {
+    uint64_t entry = __atomic_load_n(&kvm->vm->syscall_entry, __ATOMIC_RELAXED);
+    if (!entry) {
         struct {
             struct kvm_msrs header;
             struct kvm_msr_entry entry;
         } block = {.header.nmsrs = 1, .entry.index = MSR_LSTAR};
         if (ioctl(kvm->vcpu_fd, KVM_GET_MSRS, &block) != 1)
             return 0;
-        kvm->syscall_entry = block.entry.data;
-        __atomic_store_n(&kvm->vm->syscall_entry, block.entry.data, __ATOMIC_RELAXED);
+        entry = block.entry.data;
+        __atomic_store_n(&kvm->vm->syscall_entry, entry, __ATOMIC_RELAXED);
     }
-    return kvm->syscall_entry;
+    return entry;
 }
 
 /* The syscall entry's own ring: its 4-byte write at the page's start, with
