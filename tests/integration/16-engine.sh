@@ -16,21 +16,23 @@ program brk_grow-beyond --status 139 --no-stderr -- brk_grow 3000 beyond
 # The same loop under gdb with a breakpoint set (under tcg an execute breakpoint is a
 # code hook, with which Unicorn no longer restores rip when it stops a block): SIGALRM
 # passes without stopping, and the status exit() gets, read at a breakpoint there, is 0.
-engine_gdb_timer_spin() {
-    local accel=$1 dir=$2 program=tests/programs/build/glibc/timer_spin
+# timer_spin_under_gdb ACCEL DIR TICKS GDB-ARGS...: those gdb commands before `break exit`.
+timer_spin_under_gdb() {
+    local accel=$1 dir=$2 ticks=$3 program=tests/programs/build/glibc/timer_spin
+    shift 3
     if ! command -v gdb >/dev/null; then
         echo "gdb is not installed"
         return 77
     fi
     timeout -k 5 "$TIMEOUT" "$HERMITUX_RUN" --accel="$accel" --gdb "unix:$dir/gdb.sock" -S \
-        "$program" 50 </dev/null >"$dir/out" 2>"$dir/err" &
+        "$program" "$ticks" </dev/null >"$dir/out" 2>"$dir/err" &
     local monitor=$!
     for _ in $(seq 100); do
         [ -S "$dir/gdb.sock" ] && break
         sleep 0.05
     done
     timeout -k 5 "$TIMEOUT" gdb -batch -nx -ex "file $program" -ex "target remote $dir/gdb.sock" \
-        -ex 'handle SIGALRM nostop noprint pass' -ex 'break exit' -ex continue \
+        -ex 'handle SIGALRM nostop noprint pass' "$@" -ex 'break exit' -ex continue \
         -ex 'print $rdi' -ex kill >"$dir/gdb.out" 2>&1
     wait "$monitor"
     if ! grep -q '^\$1 = 0$' "$dir/gdb.out"; then
@@ -39,7 +41,23 @@ engine_gdb_timer_spin() {
     fi
     echo "the loop's invariants held under gdb"
 }
+engine_gdb_timer_spin() {
+    timer_spin_under_gdb "$1" "$2" 50
+}
 custom engine/gdb-timer_spin engine_gdb_timer_spin
+
+# With a breakpoint in the loop whose condition the target finds false: every turn is a
+# hit the stub steps over unseen, and SIGALRM lands in those steps. On PVM a kick on the
+# exception stub's `out` was taken for the last exception's tail, the signal frame built
+# from the new #BP's frame, and the program ran off to 0x1 (SIGSEGV): 10 runs in 10 of
+# this case before f7a80db (gdb.base/branch-to-self.exp: 1 run in 15).
+engine_gdb_timer_spin_false_condition() {
+    local line
+    line=$(grep -n 'twin += 2;' tests/programs/timer_spin.c | cut -d: -f1)
+    timer_spin_under_gdb "$1" "$2" 300 -ex 'set breakpoint condition-evaluation target' \
+        -ex "break timer_spin.c:$line if never == 1"
+}
+custom engine/gdb-timer_spin-false-condition engine_gdb_timer_spin_false_condition
 
 # A tcg plugin that loads but lacks tcg_accel_ops: one line saying so, status 1 (the
 # loader once printed an uninitialised reason and kept the library open). A copy of
