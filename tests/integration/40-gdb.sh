@@ -57,7 +57,7 @@ expect() {
             # (where a missing line would have been) and of the monitor's stderr.
             {
                 echo "end of $file:"
-                tail -n 12 "$dir/$file"
+                tail -n 30 "$dir/$file"
                 [ -s "$dir/err" ] && echo "end of the monitor's stderr:" && tail -n 5 "$dir/err"
                 [ -s "$dir/remote.log" ] && echo "end of gdb's packet log:" &&
                     tail -n 16 "$dir/remote.log" | cut -c1-160
@@ -716,7 +716,7 @@ gdb_threads_info() {
     timeout -k 5 "$TIMEOUT" gdb -batch -nx -ex "set pagination off" -ex "file $program" \
         -ex "target remote | gdbserver --once - $program hits" "${script[@]}" \
         >"$dir/gdbserver.out" 2>&1
-    expect "$dir" gdb.out '^\* 1 +Thread [0-9]+\.[0-9]+ "threaded" all_started \(\) at' \
+    expect "$dir" gdb.out '^\* 1 +Thread [0-9]+\.[0-9]+ "threaded" +all_started \(\) at' \
         '^  5 +Thread [0-9]+\.[0-9]+ "worker-3" ' '^\$1 = 101$' '^\$2 = 0$' \
         '\[Inferior 1 \(process [0-9]+\) exited normally\]' || return 1
     thread_table "$dir/gdb.out" >"$dir/threads"
