@@ -467,9 +467,18 @@ static void deliver_pending(struct gdbstub_process *process)
     g_string_free(frame, TRUE);
 }
 
+/* A stop of this process's own that its halt made (the interrupt's
+ * SIGINT, as is_halt_stop reads a child's), not an event to tell. */
+static bool is_own_halt(const struct gdb_stop *stop)
+{
+    return stop->kind == GDB_STOP_SIGNAL && stop->signal == 2;
+}
+
 /* Every process of the resume stopped: gdb gets the first stop. A kept
  * child's end goes before this process's event (on Linux the parent
- * cannot have seen its child end before the debugger did). */
+ * cannot have seen its child end before the debugger did); a halt of its
+ * own is no event and is not kept (it would be told as a SIGINT at the
+ * next resume). */
 static void finish_together(struct gdbstub *stub)
 {
     if (!stub->together || stub->settling || others_busy(stub, NULL) || own_busy(stub))
@@ -481,7 +490,7 @@ static void finish_together(struct gdbstub *stub)
         if (has_pending_exit(process)) {
             report = process;
             own = false;
-            stub->own_pending = true;
+            stub->own_pending = !is_own_halt(&stub->last_stop);
         }
     }
     stub->together = stub->own_stop_held = false;
@@ -534,7 +543,7 @@ bool gdbstub_hold_own_stop(struct gdbstub *stub, const struct gdb_stop *stop)
     if (stub->absorb_own_stop) {
         stub->absorb_own_stop = false;
         stub->stop_reply_owed = false;
-        stub->own_pending = !(stop->kind == GDB_STOP_SIGNAL && stop->signal == 2);
+        stub->own_pending = !is_own_halt(stop);
         finish_together(stub);
         return true;
     }

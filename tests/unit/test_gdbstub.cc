@@ -1566,6 +1566,43 @@ TEST_F(KeptChildTest, UntoldEndOutlivesTheProgram)
     EXPECT_EQ(Ask("qfThreadInfo"), "l");
 }
 
+// schedule-multiple three deep: this program is a kept child itself, halted
+// by its parent's stub (another process of the resume stopped first) while
+// its own kept child runs; that child ends before its halt reaches it. The
+// child's end is this process's answer, and kept by the parent for the
+// next resume. This program's SIGINT was its halt, not an event: the next
+// resume resumes it. (Before, the SIGINT was kept and told then: gdb showed
+// "received signal SIGINT" in a program nobody interrupted.)
+TEST_F(KeptChildTest, OwnHaltIsNotKeptBehindAChildsEnd)
+{
+    fake_.pid = 0x10;
+    Ask("qSupported:multiprocess+;qRelocInsn+;fork-events+");
+    Ask("vCont;c");
+    ForkEvent(0x2a);
+    EXPECT_EQ(Ask("Hgp2a.2a"), "OK");
+    EXPECT_EQ(Ask("g"), "<none>"); // gdb keeps it
+    EXPECT_EQ(ChildReceives(), "g");
+    ChildSays("00112233");
+    EXPECT_EQ(Relayed(), "00112233");
+    EXPECT_EQ(Ask("vCont;c"), "<none>");
+    EXPECT_EQ(ChildReceives(), "vCont;c");
+    size_t resumed = fake_.resumes.size();
+    EXPECT_EQ(Ask("QHermituxHalt"), "OK");
+    EXPECT_EQ(fake_.interrupts, 1);
+    output_.clear();
+    gdb_stop halted{};
+    halted.kind = GDB_STOP_SIGNAL;
+    halted.signal = 2;
+    gdbstub_notify_stop(stub_, &halted);
+    EXPECT_EQ(output_, ""); // held while the child runs
+    EXPECT_EQ(ChildReceives(), "QHermituxHalt");
+    ChildSays("W03;process:2a");
+    ChildSays("OK");
+    EXPECT_EQ(Relayed(), "W03;process:2a");
+    EXPECT_EQ(Ask("vCont;c"), "<none>");
+    EXPECT_EQ(fake_.resumes.size(), resumed + 1);
+}
+
 TEST_F(GdbstubTest, ForkEventsAndTheChild)
 {
     fake_.pid = 0x10;
