@@ -1456,6 +1456,31 @@ class KeptChildTest : public GdbstubTest
         std::string frame = Frame(payload);
         EXPECT_EQ(write(fake_.kept_end, frame.data(), frame.size()), (ssize_t)frame.size());
     }
+    // The SIGINT stop of the interrupt the stub asked for.
+    void StopsForItsInterrupt()
+    {
+        output_.clear();
+        gdb_stop halted{};
+        halted.kind = GDB_STOP_SIGNAL;
+        halted.signal = 2;
+        gdbstub_notify_stop(stub_, &halted);
+    }
+    // Program 0x10 forks 0x2a, gdb keeps it (reads its registers), and
+    // both resume together (schedule-multiple).
+    void ResumeWithKeptChild()
+    {
+        fake_.pid = 0x10;
+        Ask("qSupported:multiprocess+;qRelocInsn+;fork-events+");
+        Ask("vCont;c");
+        ForkEvent(0x2a);
+        EXPECT_EQ(Ask("Hgp2a.2a"), "OK");
+        EXPECT_EQ(Ask("g"), "<none>"); // gdb keeps it
+        EXPECT_EQ(ChildReceives(), "g");
+        ChildSays("00112233");
+        EXPECT_EQ(Relayed(), "00112233");
+        EXPECT_EQ(Ask("vCont;c"), "<none>");
+        EXPECT_EQ(ChildReceives(), "vCont;c");
+    }
     // What gdb is sent once the main loop has read the child's answer.
     std::string Relayed()
     {
@@ -1513,11 +1538,7 @@ TEST_F(KeptChildTest, PacketsAboutTheChildGoToIt)
     ChildSays("T05thread:p2a.2a;swbreak:;");
     EXPECT_EQ(Relayed(), "<none>");
     EXPECT_EQ(fake_.interrupts, 1);
-    output_.clear();
-    gdb_stop halted{};
-    halted.kind = GDB_STOP_SIGNAL;
-    halted.signal = 2;
-    gdbstub_notify_stop(stub_, &halted);
+    StopsForItsInterrupt();
     std::vector<std::string> told = Packets(output_);
     ASSERT_EQ(told.size(), 1u) << output_;
     EXPECT_EQ(told[0], "T05thread:p2a.2a;swbreak:;");
@@ -1535,17 +1556,7 @@ TEST_F(KeptChildTest, PacketsAboutTheChildGoToIt)
 // thread without registers, and the next resume tells its exit.
 TEST_F(KeptChildTest, UntoldEndOutlivesTheProgram)
 {
-    fake_.pid = 0x10;
-    Ask("qSupported:multiprocess+;qRelocInsn+;fork-events+");
-    Ask("vCont;c");
-    ForkEvent(0x2a);
-    EXPECT_EQ(Ask("Hgp2a.2a"), "OK");
-    EXPECT_EQ(Ask("g"), "<none>"); // gdb keeps it
-    EXPECT_EQ(ChildReceives(), "g");
-    ChildSays("00112233");
-    EXPECT_EQ(Relayed(), "00112233");
-    EXPECT_EQ(Ask("vCont;c"), "<none>");
-    EXPECT_EQ(ChildReceives(), "vCont;c");
+    ResumeWithKeptChild();
     // The child's end, then its answer to the halt this program's end sends.
     ChildSays("W03;process:2a");
     ChildSays("OK");
@@ -1575,25 +1586,11 @@ TEST_F(KeptChildTest, UntoldEndOutlivesTheProgram)
 // "received signal SIGINT" in a program nobody interrupted.)
 TEST_F(KeptChildTest, OwnHaltIsNotKeptBehindAChildsEnd)
 {
-    fake_.pid = 0x10;
-    Ask("qSupported:multiprocess+;qRelocInsn+;fork-events+");
-    Ask("vCont;c");
-    ForkEvent(0x2a);
-    EXPECT_EQ(Ask("Hgp2a.2a"), "OK");
-    EXPECT_EQ(Ask("g"), "<none>"); // gdb keeps it
-    EXPECT_EQ(ChildReceives(), "g");
-    ChildSays("00112233");
-    EXPECT_EQ(Relayed(), "00112233");
-    EXPECT_EQ(Ask("vCont;c"), "<none>");
-    EXPECT_EQ(ChildReceives(), "vCont;c");
+    ResumeWithKeptChild();
     size_t resumed = fake_.resumes.size();
     EXPECT_EQ(Ask("QHermituxHalt"), "OK");
     EXPECT_EQ(fake_.interrupts, 1);
-    output_.clear();
-    gdb_stop halted{};
-    halted.kind = GDB_STOP_SIGNAL;
-    halted.signal = 2;
-    gdbstub_notify_stop(stub_, &halted);
+    StopsForItsInterrupt();
     EXPECT_EQ(output_, ""); // held while the child runs
     EXPECT_EQ(ChildReceives(), "QHermituxHalt");
     ChildSays("W03;process:2a");
