@@ -376,11 +376,11 @@ gdb_fork_tree() {
 # ran, and aborted the same way after "Reading symbols from .../hermitux-kernel" (1 run in
 # 17 of the tree on tcg, 2 busy cores): the sessions also `set auto-solib-add off` (no
 # library's symbols are needed here; the program's own are read at the start).
+SCHEDULE_MULTIPLE=(-ex 'set sysroot' -ex 'set auto-solib-add off' -ex 'set schedule-multiple on')
 gdb_schedule_multiple() {
     local accel=$1 dir=$2 libc=$3
     have_gdbserver || return 77
-    forktree_session "$accel" "$dir" "$libc" relay -ex 'set sysroot' -ex 'set auto-solib-add off' \
-        -ex 'set schedule-multiple on' \
+    forktree_session "$accel" "$dir" "$libc" relay "${SCHEDULE_MULTIPLE[@]}" \
         -ex 'break parent_report' -ex 'break child_work' -ex continue -ex 'info inferiors' \
         -ex next -ex next -ex continue -ex 'pipe inferior 1 | cat >/dev/null' -ex continue \
         -ex 'bt 1' -ex continue \
@@ -444,8 +444,7 @@ every_end_told() {
 gdb_schedule_multiple_tree() {
     local accel=$1 dir=$2 libc=$3 file
     have_gdbserver || return 77
-    forktree_session "$accel" "$dir" "$libc" tree -ex 'set sysroot' -ex 'set auto-solib-add off' \
-        -ex 'set schedule-multiple on' \
+    forktree_session "$accel" "$dir" "$libc" tree "${SCHEDULE_MULTIPLE[@]}" \
         -ex continue -ex continue -ex continue -ex "source tests/gdb/continue-all.py"
     every_end_told "$dir" gdb.out.norm || return 1
     expect_status "$dir" 0 || return 1
