@@ -185,6 +185,7 @@ struct accel_capabilities {
     bool user_hw_breakpoints;   /* debug registers fire for CPL3 code */
     bool watchpoints;           /* data breakpoints fire */
     bool host_tsc;              /* the guest's rdtsc reads the host's TSC (the vDSO's clock) */
+    bool user_entry; /* set_state can start a vCPU at CPL3, so no guest kernel boot is needed */
     /* The XSAVE state components enabled in the guest's XCR0 (and advertised
      * in its CPUID leaf 0xd), and the size of their standard-format XSAVE
      * area; 0 and 0 when the vCPU has no XSAVE (get_xsave is then NULL or

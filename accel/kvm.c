@@ -558,6 +558,9 @@ static void kvm_describe(struct kvm_vm *vm)
      * like one after an int3 whose trap already came. The CPU delivers it
      * itself on hardware KVM. */
     vm->int3_step_probe = pvm;
+    /* KVM_SET_SREGS loads any privilege level (new threads' vCPUs start at
+     * CPL3 that way too). */
+    caps->user_entry = true;
     snprintf(caps->description, sizeof(caps->description),
              "kvm: host KVM %s; sync regs %s; syscalls through the doorbell (one MMIO exit "
              "each); exceptions through guest IDT stubs (one PIO exit each); "
@@ -2398,13 +2401,9 @@ static uint64_t kvm_vcpu_area(struct kvm_vm *vm, int index, char **error)
             return 0;
         }
     }
-    uint8_t tss[HX_TSS_SIZE] = {0};
     uint64_t stack_top = page + GUEST_PAGE_SIZE;
-    uint16_t io_map_base = HX_TSS_SIZE;
-    memcpy(tss + 4, &stack_top, 8);  /* RSP0 */
-    memcpy(tss + 36, &stack_top, 8); /* IST1 */
-    memcpy(tss + 102, &io_map_base, 2);
-    if (guest_write(vm->memory, page, tss, sizeof(tss), GUEST_ACCESS_DEBUG) < 0) {
+    struct hx_tss tss = {.rsp = {stack_top}, .ist = {stack_top}, .io_map_base = HX_TSS_SIZE};
+    if (guest_write(vm->memory, page, &tss, sizeof(tss), GUEST_ACCESS_DEBUG) < 0) {
         *error = g_strdup_printf("cannot write vCPU %d's TSS", index);
         return 0;
     }

@@ -2313,6 +2313,10 @@ static struct tcg_accel *tcg_new_engine(struct guest_memory *memory, struct tcg_
     caps->watchpoints = true;
     /* Unicorn's rdtsc is the host's counter with no offset (measured). */
     caps->host_tsc = true;
+    /* Unicorn enters CPL3 only through an iretq from CPL0 (load_engine_state
+     * does it for new engines): the guest kernel's boot does it here, at
+     * Unicorn's speed. */
+    caps->user_entry = false;
     snprintf(caps->description, sizeof(caps->description),
              "tcg: Unicorn %s; paging off in Unicorn, guest-virtual pages mapped "
              "lazily from the monitor's tables; syscalls and exceptions through hooks; "

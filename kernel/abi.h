@@ -17,9 +17,31 @@
 #define HX_KERNEL_END  0x200000
 
 /* The guest-virtual address of the boot information page (supervisor only,
- * on any frame); also passed in rdi to the kernel entry. */
+ * on any frame); also passed in rdi to the kernel entry. The monitor builds
+ * the descriptor tables there too and loads GDTR, IDTR and TR itself: the
+ * kernel's boot code would build them at CPL0, which some hosts emulate
+ * instruction by instruction (a loop over 32 gates cost about 1 ms on PVM).
+ * Below the top of the page is the first vCPU's exception stack (its TSS's
+ * RSP0 and IST1). */
 #define HX_BOOT_INFO_ADDRESS 0x1000
 #define HX_BOOT_INFO_MAGIC   0x58555452454d4821ULL /* "!HERMTUX" */
+#define HX_BOOT_GDT          (HX_BOOT_INFO_ADDRESS + 0x100)
+#define HX_BOOT_GDT_ENTRIES  10
+#define HX_BOOT_IDT          (HX_BOOT_INFO_ADDRESS + 0x200)
+#define HX_BOOT_IDT_VECTORS  32
+#define HX_BOOT_TSS          (HX_BOOT_INFO_ADDRESS + 0x400)
+#define HX_BOOT_STACK_TOP    (HX_BOOT_INFO_ADDRESS + 0x1000)
+
+/* The kernel's entry points the monitor points the CPU at: the syscall
+ * entry (LSTAR) at the start of the kernel, and the exception stubs, vector
+ * v's at HX_EXCEPTION_STUBS + v * HX_EXCEPTION_STUB_SIZE (kernel.ld and
+ * entry.S check both). */
+#define HX_SYSCALL_ENTRY       HX_KERNEL_BASE
+#define HX_EXCEPTION_STUBS     0x102000
+#define HX_EXCEPTION_STUB_SIZE 16
+/* What `syscall` clears in rflags (FMASK): TF (so a step over a syscall
+ * stops after it, not in the entry), DF (the ABI says clear), IF, AC. */
+#define HX_SYSCALL_RFLAGS_MASK 0x47700
 
 /* The doorbell page: user-accessible, mapped to the first guest-physical
  * page above RAM (HX_DOORBELL_PHYSICAL) so that a write to it exits to the
@@ -73,16 +95,16 @@
 #define HX_RING_DONE    3 /* result written */
 #define HX_RING_BOUNCED 4 /* the monitor's thread will not make it: the doorbell will */
 
-/* Per-vCPU pages of every vCPU after the first (which uses the kernel's
- * own): vCPU n's page at HX_VCPU_AREA_BASE + n * HX_VCPU_AREA_STRIDE holds
- * its TSS (at the start) and its exception stack (growing down from the end
- * of the page), supervisor-only; the monitor maps them and enters the vCPU
- * at CPL3 directly, with TR pointing at its TSS. The gap between pages is a
- * guard. In the upper canonical half, away from everything else. */
+/* Per-vCPU pages of every vCPU after the first (which uses the boot
+ * information page's TSS and stack): vCPU n's page at HX_VCPU_AREA_BASE + n * HX_VCPU_AREA_STRIDE
+ * holds its TSS (at the start) and its exception stack (growing down from the end of the page),
+ * supervisor-only; the monitor maps them and enters the vCPU at CPL3 directly, with TR pointing at
+ * its TSS. The gap between pages is a guard. In the upper canonical half, away from everything
+ * else. */
 #define HX_VCPU_AREA_BASE   0xffffc00000000000ULL
 #define HX_VCPU_AREA_STRIDE 0x2000ULL
 
-/* The TSS as the CPU reads it (104 bytes). */
+/* The TSS as the CPU reads it (104 bytes, struct hx_tss). */
 #define HX_TSS_SIZE 104
 
 /* I/O ports the kernel writes (from CPL0) to hand an event to the monitor. */
@@ -109,6 +131,18 @@ struct hx_boot_info {
     uint64_t user_entry;  /* the program's first instruction */
     uint64_t user_stack;  /* rsp at that instruction (argc) */
     uint64_t user_rflags; /* rflags there (0x202; TF to step it) */
+};
+
+/* The 64-bit TSS: the monitor fills each vCPU's (RSP0 and IST1, the stack
+ * exceptions from the program are delivered on; no I/O bitmap). */
+struct __attribute__((packed)) hx_tss {
+    uint32_t reserved0;
+    uint64_t rsp[3];
+    uint64_t reserved1;
+    uint64_t ist[7];
+    uint64_t reserved2;
+    uint16_t reserved3;
+    uint16_t io_map_base;
 };
 
 /* The ring page (the program can write it too: the monitor reads each field

@@ -43,11 +43,16 @@ enter_user:
     xor %r15d, %r15d
     iretq
 
-/* Exception stubs. Each hands its vector to the monitor through the port
- * number (the `out` does not change any register, so the monitor sees the
- * interrupted code's registers unchanged) and resumes the interrupted code
- * with whatever frame the monitor left. */
+/* Exception stubs, one per HX_EXCEPTION_STUB_SIZE bytes from
+ * HX_EXCEPTION_STUBS (the monitor's IDT points there). Each hands its vector
+ * to the monitor through the port number (the `out` does not change any
+ * register, so the monitor sees the interrupted code's registers unchanged)
+ * and resumes the interrupted code with whatever frame the monitor left. */
+    .section .exceptions, "ax"
+.Lexception_stubs:
+/* .org cannot move backwards: a stub longer than its slot fails here. */
 .macro exception_stub vector, has_error_code
+    .org .Lexception_stubs + \vector * HX_EXCEPTION_STUB_SIZE, 0xcc
 exception_\vector:
     .if \has_error_code == 0
     pushq $0
@@ -89,14 +94,6 @@ exception_stub 28, 0
 exception_stub 29, 1
 exception_stub 30, 1
 exception_stub 31, 0
-
-    .section .rodata
-    .globl exception_stubs
-    .balign 8
-exception_stubs:
-    .irp v, 0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31
-    .quad exception_\v
-    .endr
 
 /* The syscall entry: the only kernel code on a user-accessible page. On
  * hosts where `syscall` from CPL3 stays at CPL3 (PVM) this page must be
@@ -171,12 +168,12 @@ ring_to_doorbell:
 
     .bss
     .balign 16
-    .globl boot_stack_top, exception_stack_top
+    .globl boot_stack_top
 boot_stack:
     .skip 8192
 boot_stack_top:
-exception_stack:
-    .skip 8192
-exception_stack_top:
+/* Zeros above the stack, where a debugger unwinding _start reads its caller:
+ * a null return address ends the backtrace. */
+    .skip 16
 
     .section .note.GNU-stack, "", @progbits

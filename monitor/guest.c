@@ -24,6 +24,7 @@
 #define CR4_OSFXSR     (1ULL << 9)
 #define CR4_OSXMMEXCPT (1ULL << 10)
 #define CR4_OSXSAVE    (1ULL << 18)
+#define EFER_SCE       (1ULL << 0)
 #define EFER_LME       (1ULL << 8)
 #define EFER_LMA       (1ULL << 10)
 #define EFER_NXE       (1ULL << 11)
@@ -48,41 +49,155 @@ static uint64_t page_align_up(uint64_t value)
     return (value + GUEST_PAGE_SIZE - 1) & GUEST_PAGE_MASK;
 }
 
-/* The vCPU at the kernel's entry: long mode with the monitor's page tables,
- * flat 64-bit kernel segments, rdi = the boot information. */
+/* The program's first instruction: its interpreter's entry, if it has one. */
+static uint64_t first_instruction(const struct guest *guest)
+{
+    return guest->interpreter.path ? guest->interpreter.entry : guest->program.entry;
+}
+
+/* rflags at the program's first instruction: IF, and bit 1 (always set). */
+#define HX_USER_RFLAGS 0x202
+
+/* One 16-byte interrupt gate to the kernel's stub for vector, on IST1. */
+static void set_gate(uint8_t gate[16], unsigned vector)
+{
+    uint64_t stub = HX_EXCEPTION_STUBS + (uint64_t)vector * HX_EXCEPTION_STUB_SIZE;
+    uint16_t selector = HX_SELECTOR_KERNEL_CODE;
+    uint16_t low = (uint16_t)stub, middle = (uint16_t)(stub >> 16);
+    uint32_t high = (uint32_t)(stub >> 32);
+    memset(gate, 0, 16);
+    memcpy(gate + 0, &low, 2);
+    memcpy(gate + 2, &selector, 2);
+    gate[4] = 1; /* IST1: a known-good stack, and the user red zone is kept */
+    /* Present interrupt gate, DPL 0; int3 and into are allowed from the
+     * program (DPL 3), as Linux allows them. */
+    gate[5] = vector == 3 || vector == 4 ? 0xee : 0x8e;
+    memcpy(gate + 6, &middle, 2);
+    memcpy(gate + 8, &high, 4);
+}
+
+/*
+ * The boot page (kernel/abi.h): the boot information, the GDT (Linux's
+ * layout: null, kernel code 32 (unused), kernel code, kernel data, user
+ * code 32 (unused), user data, user code, unused, the TSS's two slots; the
+ * user entries in the order sysret requires), the IDT and the first vCPU's
+ * TSS, whose stack is the rest of the page.
+ */
+static int write_boot_page(struct guest *guest)
+{
+    struct {
+        struct hx_boot_info info;
+        uint8_t pad0[HX_BOOT_GDT - HX_BOOT_INFO_ADDRESS - sizeof(struct hx_boot_info)];
+        uint64_t gdt[HX_BOOT_GDT_ENTRIES];
+        uint8_t pad1[HX_BOOT_IDT - HX_BOOT_GDT - HX_BOOT_GDT_ENTRIES * 8];
+        uint8_t idt[HX_BOOT_IDT_VECTORS][16];
+        uint8_t pad2[HX_BOOT_TSS - HX_BOOT_IDT - HX_BOOT_IDT_VECTORS * 16];
+        struct hx_tss tss;
+    } page = {
+        .info = {.magic = HX_BOOT_INFO_MAGIC,
+                 .user_entry = first_instruction(guest),
+                 .user_stack = guest->initial_rsp,
+                 .user_rflags = HX_USER_RFLAGS},
+        .gdt = {0, 0x00cf9b000000ffff, 0x00af9b000000ffff, 0x00cf93000000ffff, 0x00cffb000000ffff,
+                0x00cff3000000ffff, 0x00affb000000ffff},
+        .tss = {.rsp = {HX_BOOT_STACK_TOP}, .ist = {HX_BOOT_STACK_TOP}, .io_map_base = HX_TSS_SIZE},
+    };
+    G_STATIC_ASSERT(sizeof(struct hx_tss) == HX_TSS_SIZE);
+    G_STATIC_ASSERT(sizeof(page) <= HX_BOOT_STACK_TOP - HX_BOOT_INFO_ADDRESS - 1024);
+    /* The TSS's descriptor, busy: TR is loaded with it (set_initial_state). */
+    uint64_t tss = HX_BOOT_TSS;
+    page.gdt[HX_SELECTOR_TSS / 8] =
+        (HX_TSS_SIZE - 1) | (tss & 0xffffff) << 16 | 0x8bULL << 40 | (tss >> 24 & 0xff) << 56;
+    page.gdt[HX_SELECTOR_TSS / 8 + 1] = tss >> 32;
+    for (unsigned vector = 0; vector < HX_BOOT_IDT_VECTORS; vector++)
+        set_gate(page.idt[vector], vector);
+    return guest_write(guest->memory, HX_BOOT_INFO_ADDRESS, &page, sizeof(page),
+                       GUEST_ACCESS_DEBUG);
+}
+
+/* Whether [address, address + length) is code of the guest kernel. */
+static bool kernel_has_code(const struct guest *guest, uint64_t address, uint64_t length)
+{
+    const struct guest_region *region = guest_region_lookup(guest->memory, address);
+    return region && region->kind == GUEST_REGION_KERNEL && (region->prot & GUEST_PROT_EXEC) &&
+           address + length <= region->end;
+}
+
+static struct cpu_segment flat_segment(uint16_t selector, uint8_t type, uint8_t dpl)
+{
+    bool code = type & 8;
+    return (struct cpu_segment){.selector = selector,
+                                .limit = 0xffffffff,
+                                .type = type,
+                                .present = 1,
+                                .dpl = dpl,
+                                .s = 1,
+                                .l = code,
+                                .db = !code,
+                                .g = 1};
+}
+
+/*
+ * The vCPU's state, set before its first instruction: long mode with the
+ * monitor's page tables, the boot page's GDT, IDT and TSS (build_tables)
+ * and the syscall MSRs. Then either the guest kernel's entry (CPL0, rdi =
+ * the boot information), whose boot leaves for the program with an iretq,
+ * or, where the accelerator can start a vCPU at CPL3, the state that iretq
+ * leaves: the program's entry, every other register zero, the user code
+ * and stack segments, the data segments null. The kernel's boot runs only
+ * for a debugger that waits at the first instruction (-S), for a kernel of
+ * the user's, and where the accelerator cannot start at CPL3 (tcg): it costs
+ * about 0.1 ms of emulated CPL0 instructions on PVM, and nobody sees it.
+ */
 static int set_initial_state(struct guest *guest, char **error)
 {
     struct cpu_state state = {0};
-    state.rip = guest->kernel.entry;
-    state.rdi = HX_BOOT_INFO_ADDRESS;
-    state.rflags = 0x2;
-    struct cpu_segment code = {.selector = HX_SELECTOR_KERNEL_CODE,
-                               .limit = 0xffffffff,
-                               .type = 11,
-                               .present = 1,
-                               .s = 1,
-                               .l = 1,
-                               .g = 1};
-    struct cpu_segment data = {.selector = HX_SELECTOR_KERNEL_DATA,
-                               .limit = 0xffffffff,
-                               .type = 3,
-                               .present = 1,
-                               .s = 1,
-                               .db = 1,
-                               .g = 1};
-    state.cs = code;
-    state.ds = state.es = state.fs = state.gs = state.ss = data;
-    state.tr = (struct cpu_segment){.limit = 0xffff, .type = 11, .present = 1};
+    state.cs = flat_segment(HX_SELECTOR_KERNEL_CODE, 11, 0);
+    state.ds = state.es = state.fs = state.gs = state.ss =
+        flat_segment(HX_SELECTOR_KERNEL_DATA, 3, 0);
+    state.tr = (struct cpu_segment){.selector = HX_SELECTOR_TSS,
+                                    .base = HX_BOOT_TSS,
+                                    .limit = HX_TSS_SIZE - 1,
+                                    .type = 11,
+                                    .present = 1};
     state.ldt = (struct cpu_segment){.limit = 0xffff, .type = 2, .present = 1, .unusable = 1};
+    state.gdt = (struct cpu_descriptor_table){HX_BOOT_GDT, HX_BOOT_GDT_ENTRIES * 8 - 1};
+    /* The IDT only where the kernel has its stubs: a kernel of the user's
+     * without them gets none, and its first exception is a triple fault
+     * (PVM loops for ever delivering to a gate whose code is not there). */
+    if (kernel_has_code(guest, HX_EXCEPTION_STUBS, HX_BOOT_IDT_VECTORS * HX_EXCEPTION_STUB_SIZE))
+        state.idt = (struct cpu_descriptor_table){HX_BOOT_IDT, HX_BOOT_IDT_VECTORS * 16 - 1};
     state.cr0 = CR0_PE | CR0_MP | CR0_ET | CR0_NE | CR0_WP | CR0_AM | CR0_PG;
     state.cr3 = guest_memory_cr3(guest->memory);
     state.cr4 = CR4_PAE | CR4_OSFXSR | CR4_OSXMMEXCPT;
     unsigned eax, ebx, ecx, edx;
     if (__get_cpuid(1, &eax, &ebx, &ecx, &edx) && (ecx & bit_XSAVE))
         state.cr4 |= CR4_OSXSAVE;
-    state.efer = EFER_LME | EFER_LMA | EFER_NXE;
-    int result = guest->accel_ops->set_state(
-        guest->accel, &state, CPU_STATE_GPRS | CPU_STATE_SEGMENTS | CPU_STATE_CONTROL);
+    state.efer = EFER_SCE | EFER_LME | EFER_LMA | EFER_NXE;
+    /* sysret selects user CS = base + 16 and SS = base + 8. */
+    state.star = (uint64_t)HX_SELECTOR_USER32_CODE << 48 | (uint64_t)HX_SELECTOR_KERNEL_CODE << 32;
+    state.lstar = HX_SYSCALL_ENTRY;
+    state.fmask = HX_SYSCALL_RFLAGS_MASK;
+
+    /* A kernel of the user's (--kernel) always boots: it is theirs to run. */
+    bool direct = !guest->options->halt_at_start && !guest->options->kernel_path &&
+                  guest->accel_ops->capabilities(guest->accel)->user_entry;
+    if (direct) {
+        state.rip = first_instruction(guest);
+        state.rsp = guest->initial_rsp;
+        state.rflags = HX_USER_RFLAGS;
+        state.cs = flat_segment(HX_SELECTOR_USER_CODE, 11, 3);
+        state.ss = flat_segment(HX_SELECTOR_USER_DATA, 3, 3);
+        state.ds = state.es = state.fs = state.gs = (struct cpu_segment){.unusable = 1};
+    } else {
+        state.rip = guest->kernel.entry;
+        state.rdi = HX_BOOT_INFO_ADDRESS;
+        state.rflags = 0x2;
+    }
+    if (guest->verbose)
+        fprintf(stderr, "hermitux-run: the vCPU starts %s\n",
+                direct ? "in the program (CPL3)" : "at the guest kernel's entry");
+    int result = guest->accel_ops->set_state(guest->accel, &state, CPU_STATE_ALL);
     /* What Linux gives a new process: x87 control word 0x37f, all SSE
      * exceptions masked. */
     struct cpu_fpu_state fpu = {.fcw = 0x37f, .mxcsr = 0x1f80};
@@ -304,13 +419,7 @@ static int build_user_memory(struct guest *guest, const struct monitor_options *
     guest->initial_rsp = rsp;
     keep_auxv(guest, rsp);
 
-    struct hx_boot_info boot = {
-        .magic = HX_BOOT_INFO_MAGIC,
-        .user_entry = guest->interpreter.path ? guest->interpreter.entry : guest->program.entry,
-        .user_stack = rsp,
-        .user_rflags = 0x202,
-    };
-    result = guest_write(memory, HX_BOOT_INFO_ADDRESS, &boot, sizeof(boot), GUEST_ACCESS_DEBUG);
+    result = write_boot_page(guest);
     if (result < 0)
         *error = g_strdup("cannot write the boot information page");
     return result;

@@ -10,6 +10,12 @@ static int segments(void)
     unsigned long ss, cs, rights = 0, after_iret = 0;
     unsigned char valid = 0;
     __asm__ volatile("mov %%ss, %0\n mov %%cs, %1" : "=r"(ss), "=r"(cs));
+    /* The selectors the program started with: Linux's user cs and ss, null
+     * data segments (whether or not the guest kernel's boot ran). */
+    unsigned long ds, es, fs, gs;
+    __asm__ volatile("mov %%ds, %0\n mov %%es, %1\n mov %%fs, %2\n mov %%gs, %3"
+                     : "=r"(ds), "=r"(es), "=r"(fs), "=r"(gs));
+    printf("cs %#lx ss %#lx ds %#lx es %#lx fs %#lx gs %#lx\n", cs, ss, ds, es, fs, gs);
     /* Reload ds with the stack segment's selector, as a 32-bit program would. */
     __asm__ volatile("mov %0, %%ds" ::"r"(ss));
     __asm__ volatile("push %2\n"
