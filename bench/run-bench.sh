@@ -303,6 +303,8 @@ startup_breakdown() {
         $3 ~ /^execve/ && !t_exec { t_exec = $2 }
         /KVM_CREATE_VM/ { t_vm = $2 }
         /KVM_SET_USER_MEMORY_REGION/ && !slot { slot = dur($0) }
+        # The vCPU set-up makes one KVM_RUN with immediate_exit (EINTR at once).
+        /KVM_RUN/ && /EINTR/ && !t_run1 { next }
         /KVM_RUN/ {
             if (!t_run1) { t_run1 = $2; d_run1 = dur($0) }
             else { runs++; in_guest += dur($0) }
@@ -314,7 +316,7 @@ startup_breakdown() {
             printf "   where a kvm start-up of hello goes (one run under strace, ms):\n"
             printf "     process, libraries, options, loading the kernel and program  %7.2f\n", (t_vm - t_exec) * 1e3
             printf "     VM and vCPU creation, threads (of which the RAM memslot %.2f)  %7.2f\n", slot * 1e3, (t_run1 - t_vm) * 1e3
-            printf "     first KVM_RUN: guest kernel boot (CPL0, emulated on PVM)     %7.2f\n", d_run1 * 1e3
+            printf "     first KVM_RUN: the program up to its first system call       %7.2f\n", d_run1 * 1e3
             printf "     the program: %d exits (%.2f ms in KVM_RUN)                   %7.2f\n", runs, in_guest * 1e3, (t_last - t_run1 - d_run1) * 1e3
             printf "     end: threads joined, VM and RAM released                     %7.2f\n", (t_end - t_last) * 1e3
         }' "$trace"

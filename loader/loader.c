@@ -543,14 +543,47 @@ static Elf_Scn *find_symbol_table(Elf *elf)
     return dynamic_symbols;
 }
 
+/* An image's symbols, behind a pointer because struct elf_image is copied
+ * by value. Until read, fd is the file as loaded (its own descriptor, so a
+ * file truncated since gives short reads, not a SIGBUS as a mapping
+ * would). */
+struct elf_symbol_table {
+    gsize read; /* g_once_init_enter/leave */
+    int fd;     /* -1 once read */
+    uint64_t bias;
+    struct stat loaded;
+    struct elf_symbol *symbols; /* sorted by address */
+    size_t count;
+    char *strings; /* owns the names */
+};
+
+static struct elf_symbol_table *symbol_table_new(const struct elf_file *file, uint64_t bias)
+{
+    struct elf_symbol_table *table = g_new0(struct elf_symbol_table, 1);
+    table->bias = bias;
+    table->fd = fcntl(file->fd, F_DUPFD_CLOEXEC, 0);
+    if (table->fd >= 0 && fstat(table->fd, &table->loaded) < 0) {
+        close(table->fd);
+        table->fd = -1;
+    }
+    return table;
+}
+
+static bool same_file(const struct stat *a, const struct stat *b)
+{
+    return a->st_dev == b->st_dev && a->st_ino == b->st_ino && a->st_size == b->st_size &&
+           a->st_mtim.tv_sec == b->st_mtim.tv_sec && a->st_mtim.tv_nsec == b->st_mtim.tv_nsec;
+}
+
 /*
  * Keeps the named functions and objects of the symbol table, bias applied,
- * sorted. A file without symbols (stripped) or whose symbol table libelf
- * cannot read just has none: symbols serve reports, not loading.
+ * sorted. A file without symbols (stripped), whose symbol table libelf
+ * cannot read, or that changed since it was loaded just has none: symbols
+ * serve reports, not loading.
  */
-static void read_symbols(struct elf_file *file, uint64_t bias, struct elf_image *image)
+static void read_symbols(Elf *elf, uint64_t bias, struct elf_symbol_table *table)
 {
-    Elf_Scn *section = find_symbol_table(file->elf);
+    Elf_Scn *section = find_symbol_table(elf);
     GElf_Shdr section_header;
     if (!section || !gelf_getshdr(section, &section_header))
         return;
@@ -572,7 +605,7 @@ static void read_symbols(struct elf_file *file, uint64_t bias, struct elf_image 
         if ((type != STT_FUNC && type != STT_OBJECT) || symbol.st_shndx == SHN_UNDEF ||
             symbol.st_name == 0)
             continue;
-        const char *name = elf_strptr(file->elf, section_header.sh_link, symbol.st_name);
+        const char *name = elf_strptr(elf, section_header.sh_link, symbol.st_name);
         uint64_t address;
         if (!name || name[0] == '\0' || __builtin_add_overflow(symbol.st_value, bias, &address))
             continue;
@@ -587,13 +620,36 @@ static void read_symbols(struct elf_file *file, uint64_t bias, struct elf_image 
         g_array_append_val(symbols, kept);
     }
 
-    image->symbol_count = symbols->len;
-    image->string_storage = (char *)g_byte_array_free(names, FALSE);
-    image->symbols = (struct elf_symbol *)g_array_free(symbols, FALSE);
-    for (size_t i = 0; i < image->symbol_count; i++)
-        image->symbols[i].name = image->string_storage + (uintptr_t)image->symbols[i].name;
-    if (image->symbol_count) /* an empty GArray's data is NULL, which qsort may not take */
-        qsort(image->symbols, image->symbol_count, sizeof(*image->symbols), compare_symbols);
+    table->count = symbols->len;
+    table->strings = (char *)g_byte_array_free(names, FALSE);
+    table->symbols = (struct elf_symbol *)g_array_free(symbols, FALSE);
+    for (size_t i = 0; i < table->count; i++)
+        table->symbols[i].name = table->strings + (uintptr_t)table->symbols[i].name;
+    if (table->count) /* an empty GArray's data is NULL, which qsort may not take */
+        qsort(table->symbols, table->count, sizeof(*table->symbols), compare_symbols);
+}
+
+/* The table, read now if it was not yet (once, whichever thread asks). */
+static const struct elf_symbol_table *symbols_of(const struct elf_image *image)
+{
+    struct elf_symbol_table *table = image ? image->symbol_table : NULL;
+    if (!table)
+        return NULL;
+    if (g_once_init_enter(&table->read)) {
+        struct stat now;
+        if (table->fd >= 0 && fstat(table->fd, &now) == 0 && same_file(&now, &table->loaded)) {
+            Elf *elf = elf_begin(table->fd, ELF_C_READ, NULL);
+            if (elf && elf_kind(elf) == ELF_K_ELF)
+                read_symbols(elf, table->bias, table);
+            if (elf)
+                elf_end(elf);
+        }
+        if (table->fd >= 0)
+            close(table->fd);
+        table->fd = -1;
+        g_once_init_leave(&table->read, 1);
+    }
+    return table;
 }
 
 /*
@@ -1079,7 +1135,7 @@ static int load_elf(struct load_request *request, struct elf_image *result_image
             .end = ranges[i].end,
             .prot = ranges[i].prot & ~GUEST_PROT_USER,
         };
-    read_symbols(&file, image.bias, &image);
+    image.symbol_table = symbol_table_new(&file, image.bias);
     *result_image = image;
     result = 0;
 
@@ -1144,8 +1200,14 @@ void elf_image_free(struct elf_image *image)
     g_free(image->path);
     g_free(image->interpreter);
     g_free(image->segments);
-    g_free(image->symbols);
-    g_free(image->string_storage);
+    struct elf_symbol_table *table = image->symbol_table;
+    if (table) {
+        if (table->fd >= 0)
+            close(table->fd);
+        g_free(table->symbols);
+        g_free(table->strings);
+        g_free(table);
+    }
     memset(image, 0, sizeof(*image));
 }
 
@@ -1154,14 +1216,15 @@ void elf_image_free(struct elf_image *image)
 const struct elf_symbol *elf_image_symbolize(const struct elf_image *image, uint64_t address,
                                              uint64_t *offset)
 {
-    if (!image || image->symbol_count == 0)
+    const struct elf_symbol_table *table = symbols_of(image);
+    if (!table || table->count == 0)
         return NULL;
     /* The first symbol above address; everything before it starts at or
      * below it. */
-    size_t low = 0, high = image->symbol_count;
+    size_t low = 0, high = table->count;
     while (low < high) {
         size_t middle = low + (high - low) / 2;
-        if (image->symbols[middle].address <= address)
+        if (table->symbols[middle].address <= address)
             low = middle + 1;
         else
             high = middle;
@@ -1173,7 +1236,7 @@ const struct elf_symbol *elf_image_symbolize(const struct elf_image *image, uint
     /* Closest first: a symbol that contains the address, at the highest
      * start (the innermost). */
     for (size_t i = low; i-- > 0;) {
-        const struct elf_symbol *symbol = &image->symbols[i];
+        const struct elf_symbol *symbol = &table->symbols[i];
         if (address - symbol->address < symbol->size) {
             found = symbol;
             break;
@@ -1182,7 +1245,7 @@ const struct elf_symbol *elf_image_symbolize(const struct elf_image *image, uint
     if (!found) {
         /* A function of size 0 (hand-written assembly) owns what follows
          * it, up to the next symbol, within the image. */
-        const struct elf_symbol *closest = &image->symbols[low - 1];
+        const struct elf_symbol *closest = &table->symbols[low - 1];
         if (closest->is_function && closest->size == 0 && address >= image->start &&
             address < image->end)
             found = closest;
@@ -1194,14 +1257,22 @@ const struct elf_symbol *elf_image_symbolize(const struct elf_image *image, uint
 
 bool elf_image_lookup(const struct elf_image *image, const char *name, uint64_t *address)
 {
-    if (!image || !name)
+    const struct elf_symbol_table *table = name ? symbols_of(image) : NULL;
+    if (!table)
         return false;
-    for (size_t i = 0; i < image->symbol_count; i++) {
-        if (strcmp(image->symbols[i].name, name) == 0) {
+    for (size_t i = 0; i < table->count; i++) {
+        if (strcmp(table->symbols[i].name, name) == 0) {
             if (address)
-                *address = image->symbols[i].address;
+                *address = table->symbols[i].address;
             return true;
         }
     }
     return false;
+}
+
+size_t elf_image_symbols(const struct elf_image *image, const struct elf_symbol **symbols)
+{
+    const struct elf_symbol_table *table = symbols_of(image);
+    *symbols = table ? table->symbols : NULL;
+    return table ? table->count : 0;
 }

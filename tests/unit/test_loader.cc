@@ -427,9 +427,11 @@ class LoaderTest : public ::testing::Test
 
     void ExpectSymbols(const Bytes &file, uint64_t bias)
     {
-        ASSERT_GT(image_.symbol_count, 0u);
-        for (size_t i = 1; i < image_.symbol_count; i++)
-            ASSERT_LE(image_.symbols[i - 1].address, image_.symbols[i].address);
+        const struct elf_symbol *symbols;
+        size_t count = elf_image_symbols(&image_, &symbols);
+        ASSERT_GT(count, 0u);
+        for (size_t i = 1; i < count; i++)
+            ASSERT_LE(symbols[i - 1].address, symbols[i].address);
         uint64_t main_address = 0;
         ASSERT_TRUE(elf_image_lookup(&image_, "main", &main_address));
         EXPECT_GE(main_address, image_.start);
@@ -499,6 +501,41 @@ TEST_F(LoaderTest, GccStaticLoadsAtItsAddresses)
     ASSERT_TRUE(elf_image_lookup(&image_, "initialized_data", &object_address));
     Bytes data = Read(object_address, 17);
     EXPECT_EQ(std::string(data.begin(), data.end() - 1), "initialized data");
+}
+
+// Symbols are read on first use, from the file as it was loaded: one whose
+// path now names another file keeps its own, and a file rewritten in place
+// since has none (not the new contents').
+TEST_F(LoaderTest, SymbolsComeFromTheFileAsLoaded)
+{
+    std::string path = Build("gcc", "-static -O1", "gcc-static-replaced", kProgramSource);
+    if (path.empty())
+        GTEST_SKIP() << "gcc -static cannot build here";
+    ASSERT_EQ(LoadProgram(path), 0) << error_;
+    ASSERT_EQ(rename(path.c_str(), (path + ".old").c_str()), 0);
+    ASSERT_TRUE(WriteFile(path, Bytes(16, 0)));
+    uint64_t address = 0;
+    EXPECT_TRUE(elf_image_lookup(&image_, "initialized_data", &address));
+    EXPECT_NE(address, 0u);
+}
+
+TEST_F(LoaderTest, AFileRewrittenSinceLoadingHasNoSymbols)
+{
+    std::string path = Build("gcc", "-static -O1", "gcc-static-rewritten", kProgramSource);
+    std::string other = Build("gcc", "-static -O2", "gcc-static-other", kProgramSource);
+    if (path.empty() || other.empty())
+        GTEST_SKIP() << "gcc -static cannot build here";
+    ASSERT_EQ(LoadProgram(path), 0) << error_;
+    // Another program with the same symbol names, written over the file.
+    Bytes file = ReadFile(other);
+    int fd = open(path.c_str(), O_WRONLY | O_TRUNC);
+    ASSERT_GE(fd, 0);
+    ASSERT_EQ(write(fd, file.data(), file.size()), (ssize_t)file.size());
+    close(fd);
+    const struct elf_symbol *symbols;
+    EXPECT_EQ(elf_image_symbols(&image_, &symbols), 0u);
+    uint64_t address = 0;
+    EXPECT_FALSE(elf_image_lookup(&image_, "initialized_data", &address));
 }
 
 TEST_F(LoaderTest, MuslStaticLoadsAtItsAddresses)
@@ -620,7 +657,8 @@ TEST_F(LoaderTest, SegmentsSharingAPageGetTheUnionOfPermissions)
     EXPECT_EQ(image_.phdr_address, 0u);
     EXPECT_TRUE(image_.executable_stack); // no PT_GNU_STACK
     EXPECT_FALSE(image_.has_tls);
-    EXPECT_EQ(image_.symbol_count, 0u);
+    const struct elf_symbol *symbols;
+    EXPECT_EQ(elf_image_symbols(&image_, &symbols), 0u);
 }
 
 TEST_F(LoaderTest, GnuStackAndPhdrAreHonoured)
