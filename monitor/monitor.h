@@ -8,6 +8,7 @@
 #define HERMITUX_MONITOR_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "accel/accel.h"
@@ -125,6 +126,10 @@ int monitor_sandbox_enter(bool verbose, char **error);
  * linux_host_syscalls_allowed lists pass, every other one kills the monitor
  * (--sandbox=strict). */
 int monitor_sandbox_enter_mode(bool strict, bool verbose, char **error);
+/* The seccomp filter it installs, *length instructions, for tests; g_free
+ * it. */
+struct sock_filter;
+struct sock_filter *monitor_sandbox_filter(bool strict, size_t *length);
 
 /*
  * Parses a memory size: digits with an optional K, M or G suffix (powers of

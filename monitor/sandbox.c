@@ -71,19 +71,76 @@ static void allow_unshare_fs(GArray *program)
     add(program, (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_TRAP));
 }
 
-/* Each listed number returns `listed`, with a test and a return per number
- * (no jump grows with the list); any other returns `otherwise`. */
+static int compare_numbers(const void *a, const void *b)
+{
+    uint32_t left = *(const uint32_t *)a, right = *(const uint32_t *)b;
+    return left < right ? -1 : left > right;
+}
+
+/* A run of consecutive syscall numbers, lo to hi inclusive. */
+struct number_run {
+    uint32_t lo, hi;
+};
+
+/* Up to this many runs are tested one after the other. */
+#define SANDBOX_LEAF_RUNS 4
+
+/*
+ * Returns `listed` for the numbers in the runs (sorted, apart) and
+ * `otherwise` for the rest of the accumulator's values, by binary search
+ * over the runs: the kernel runs a new filter for every syscall number when
+ * it installs it (its action cache), and the strict list's 260 numbers
+ * tested one by one (534 instructions) took 0.43 ms of every start; as 36
+ * runs it is about 100 instructions. Classic BPF jumps forward only, by at
+ * most 255 when conditional: a node's test falls through to an
+ * unconditional jump over its lower half to its upper.
+ */
+static void add_search(GArray *program, const struct number_run *runs, size_t count,
+                       uint32_t listed, uint32_t otherwise)
+{
+    if (count <= SANDBOX_LEAF_RUNS) {
+        /* Run i: below lo, none of the rest; up to hi, listed. Then the
+         * two returns, at 2 * count and 2 * count + 1. */
+        for (size_t i = 0; i < count; i++) {
+            uint8_t to_returns = (uint8_t)(2 * (count - i) - 1);
+            add(program,
+                (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, runs[i].lo, 0, to_returns));
+            add(program,
+                (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JGT | BPF_K, runs[i].hi, 0, to_returns));
+        }
+        add(program, (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, otherwise));
+        add(program, (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, listed));
+        return;
+    }
+    size_t half = count / 2;
+    add(program, (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, runs[half].lo, 0, 1));
+    guint over_lower = program->len;
+    add(program, (struct sock_filter)BPF_STMT(BPF_JMP | BPF_JA, 0));
+    add_search(program, runs, half, listed, otherwise);
+    g_array_index(program, struct sock_filter, over_lower).k = program->len - over_lower - 1;
+    add_search(program, runs + half, count - half, listed, otherwise);
+}
+
 static GArray *build_list_filter(const int *numbers, size_t count, uint32_t listed,
                                  uint32_t otherwise)
 {
     GArray *program = filter_start();
     allow_unshare_fs(program);
+    uint32_t *sorted = g_new(uint32_t, count ? count : 1);
+    for (size_t i = 0; i < count; i++)
+        sorted[i] = (uint32_t)numbers[i];
+    qsort(sorted, count, sizeof(*sorted), compare_numbers);
+    struct number_run *runs = g_new(struct number_run, count ? count : 1);
+    size_t run_count = 0;
     for (size_t i = 0; i < count; i++) {
-        add(program,
-            (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (uint32_t)numbers[i], 0, 1));
-        add(program, (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, listed));
+        if (run_count > 0 && sorted[i] <= runs[run_count - 1].hi + 1)
+            runs[run_count - 1].hi = MAX(runs[run_count - 1].hi, sorted[i]);
+        else
+            runs[run_count++] = (struct number_run){sorted[i], sorted[i]};
     }
-    add(program, (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, otherwise));
+    add_search(program, runs, run_count, listed, otherwise);
+    g_free(runs);
+    g_free(sorted);
     return program;
 }
 
@@ -98,6 +155,13 @@ static GArray *build_filter(bool strict)
     }
     const int *refused = linux_host_syscalls_refused(&count);
     return build_list_filter(refused, count, SECCOMP_RET_TRAP, SECCOMP_RET_ALLOW);
+}
+
+struct sock_filter *monitor_sandbox_filter(bool strict, size_t *length)
+{
+    GArray *program = build_filter(strict);
+    *length = program->len;
+    return (struct sock_filter *)g_array_free(program, FALSE);
 }
 
 /* Appends text at *end, within line[size - 1]; signal-safe. */

@@ -2,6 +2,12 @@
 // program where the accelerator's page walk (KVM_TRANSLATE) is compared with the
 // memory module's on every mapped page.
 #include <gtest/gtest.h>
+#include <linux/audit.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <sched.h>
+#include <set>
+#include <cstring>
 #include <sys/stat.h>
 
 #include <glib.h>
@@ -370,6 +376,95 @@ TEST(Sandbox, ListsAreDisjoint)
     for (size_t i = 0; i < allowed_count; i++) {
         for (size_t j = 0; j < refused_count; j++)
             EXPECT_NE(allowed[i], refused[j]) << "syscall " << allowed[i];
+    }
+}
+
+namespace
+{
+
+// Runs a classic BPF seccomp filter (the instructions the sandbox uses) on
+// one system call; *steps counts the instructions run. ~0u for an
+// instruction it does not know or a jump out of the program.
+uint32_t RunFilter(const struct sock_filter *program, size_t length,
+                   const struct seccomp_data &data, size_t *steps)
+{
+    uint32_t accumulator = 0;
+    *steps = 0;
+    for (size_t pc = 0; pc < length; pc++) {
+        const struct sock_filter &insn = program[pc];
+        ++*steps;
+        switch (insn.code) {
+        case BPF_LD | BPF_W | BPF_ABS:
+            if (insn.k + 4 > sizeof(data))
+                return ~0u;
+            memcpy(&accumulator, reinterpret_cast<const char *>(&data) + insn.k, 4);
+            break;
+        case BPF_JMP | BPF_JEQ | BPF_K:
+            pc += accumulator == insn.k ? insn.jt : insn.jf;
+            break;
+        case BPF_JMP | BPF_JGE | BPF_K:
+            pc += accumulator >= insn.k ? insn.jt : insn.jf;
+            break;
+        case BPF_JMP | BPF_JGT | BPF_K:
+            pc += accumulator > insn.k ? insn.jt : insn.jf;
+            break;
+        case BPF_JMP | BPF_JA:
+            pc += insn.k;
+            break;
+        case BPF_RET | BPF_K:
+            return insn.k;
+        default:
+            return ~0u;
+        }
+    }
+    return ~0u;
+}
+
+} // namespace
+
+// Both filters answer for every number exactly as their lists say (the strict
+// one allows the listed calls, the deny one traps them), unshare(CLONE_FS)
+// passes and any other unshare traps, x32 numbers and other architectures
+// kill; and a number is found by a binary search (the kernel runs the filter
+// for every number when it installs it).
+TEST(Sandbox, FiltersAnswerAsTheirLists)
+{
+    for (bool strict : {true, false}) {
+        size_t length = 0, count = 0;
+        struct sock_filter *program = monitor_sandbox_filter(strict, &length);
+        const int *listed =
+            strict ? linux_host_syscalls_allowed(&count) : linux_host_syscalls_refused(&count);
+        std::set<uint32_t> numbers(listed, listed + count);
+        uint32_t in_list = strict ? SECCOMP_RET_ALLOW : SECCOMP_RET_TRAP;
+        uint32_t not_in_list = strict ? SECCOMP_RET_TRAP : SECCOMP_RET_ALLOW;
+        size_t most_steps = 0, steps = 0;
+        for (uint32_t nr = 0; nr < 1024; nr++) {
+            struct seccomp_data data = {};
+            data.nr = (int)nr;
+            data.arch = AUDIT_ARCH_X86_64;
+            uint32_t want = numbers.count(nr) ? in_list : not_in_list;
+            if (nr == SYS_unshare)
+                want = SECCOMP_RET_TRAP;
+            EXPECT_EQ(RunFilter(program, length, data, &steps), want) << strict << " " << nr;
+            most_steps = std::max(most_steps, steps);
+            data.nr = (int)(nr | 0x40000000u);
+            EXPECT_EQ(RunFilter(program, length, data, &steps), SECCOMP_RET_KILL_PROCESS) << nr;
+            data.nr = (int)nr;
+            data.arch = AUDIT_ARCH_I386;
+            EXPECT_EQ(RunFilter(program, length, data, &steps), SECCOMP_RET_KILL_PROCESS) << nr;
+        }
+        struct seccomp_data unshare = {};
+        unshare.nr = SYS_unshare;
+        unshare.arch = AUDIT_ARCH_X86_64;
+        unshare.args[0] = CLONE_FS;
+        EXPECT_EQ(RunFilter(program, length, unshare, &steps), SECCOMP_RET_ALLOW);
+        unshare.args[0] = CLONE_FS | CLONE_NEWNS;
+        EXPECT_EQ(RunFilter(program, length, unshare, &steps), SECCOMP_RET_TRAP);
+        unshare.args[0] = CLONE_FS | (1ULL << 32);
+        EXPECT_EQ(RunFilter(program, length, unshare, &steps), SECCOMP_RET_TRAP);
+        EXPECT_LE(length, (size_t)BPF_MAXINSNS);
+        EXPECT_LT(most_steps, 40u) << "not a search: " << length << " instructions";
+        g_free(program);
     }
 }
 
