@@ -13,6 +13,7 @@
  */
 #include "config.h"
 #include "accel/accel.h"
+#include "accel/cpu_x86_64.h"
 #include "accel/kvm_store.h"
 #include "kernel/abi.h"
 #include "memory/memory.h"
@@ -34,15 +35,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define MSR_STAR           0xc0000081
-#define MSR_LSTAR          0xc0000082
-#define MSR_CSTAR          0xc0000083
-#define MSR_FMASK          0xc0000084
-#define MSR_KERNEL_GS_BASE 0xc0000102
-
 #define KVM_REQUIRED_API 12
-
-#define RFLAGS_TF 0x100u /* the trap flag: a #DB after the next instruction */
 
 /* What the vCPUs of one VM share. */
 struct kvm_vm {
@@ -1457,8 +1450,6 @@ static void kvm_memory_changed(struct accel *accel)
  * kernel's, whatever the program left in r11 before jumping to the entry. */
 #define USER_RFLAGS                                                                                \
     (0x1u | 0x4u | 0x10u | 0x40u | 0x80u | 0x100u | 0x400u | 0x800u | 0x40000u | 0x200000u)
-#define RFLAGS_FIXED 0x2u
-#define RFLAGS_IF    0x200u
 
 /* The flags `sysret` would give the program back from its r11. */
 static uint64_t kvm_user_rflags(uint64_t r11)

@@ -75,6 +75,7 @@
  */
 #include "config.h"
 #include "accel/accel.h"
+#include "accel/cpu_x86_64.h"
 #include "accel/insn_length.h"
 #include "kernel/abi.h"
 #include "memory/memory.h"
@@ -93,19 +94,6 @@
 #include <capstone/capstone.h>
 #include <unicorn/unicorn.h>
 #include <unistd.h>
-
-#define MSR_EFER           0xc0000080
-#define MSR_STAR           0xc0000081
-#define MSR_LSTAR          0xc0000082
-#define MSR_CSTAR          0xc0000083
-#define MSR_FMASK          0xc0000084
-#define MSR_KERNEL_GS_BASE 0xc0000102
-
-#define CR0_PG          (1ULL << 31)
-#define CR4_OSXSAVE     (1ULL << 18)
-#define EFLAGS_TF       (1ULL << 8)
-#define EFLAGS_RF       (1ULL << 16)
-#define EFLAGS_RESERVED (1ULL << 1)
 
 #define VECTOR_DIVIDE_ERROR       0
 #define VECTOR_DEBUG              1
@@ -3155,7 +3143,7 @@ static bool trap_flag_set(struct tcg_accel *tcg)
 {
     uint64_t rflags = 0;
     uc_reg_read(tcg->uc, UC_X86_REG_RFLAGS, &rflags);
-    return (rflags & EFLAGS_TF) != 0;
+    return (rflags & RFLAGS_TF) != 0;
 }
 
 /* HERMITUX_TEST_TCG_ENTRY_DELAY_US: a pause before each run of the engine,
@@ -3273,7 +3261,7 @@ static int run_engine(struct accel *accel, struct accel_exit *exit)
              * to rcx and r11, and resume past the instruction. */
             uint64_t next = tcg->syscall_rip + 2, rflags = 0;
             uc_reg_read(uc, UC_X86_REG_RFLAGS, &rflags);
-            rflags &= ~EFLAGS_RF;
+            rflags &= ~RFLAGS_RF;
             uc_reg_write(uc, UC_X86_REG_RIP, &next);
             uc_reg_write(uc, UC_X86_REG_RCX, &next);
             uc_reg_write(uc, UC_X86_REG_R11, &rflags);

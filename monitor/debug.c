@@ -28,6 +28,7 @@
 #include "monitor/debug_signals.h"
 #include "monitor/insn_access.h"
 #include "gdbstub/gdbstub.h"
+#include "accel/cpu_x86_64.h"
 #include "kernel/abi.h"
 #include "report/report.h"
 
@@ -45,7 +46,6 @@
 #include <unistd.h>
 
 #define MAX_BREAKPOINTS 256
-#define RFLAGS_TF       (1ULL << 8)
 #define INT3            0xcc
 #define GDB_SIGNAL_INT  2
 #define GDB_SIGNAL_TRAP 5

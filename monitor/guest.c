@@ -1,6 +1,7 @@
 /* monitor/guest.c — building the VM for one program. */
 #include "config.h"
 #include "monitor/guest.h"
+#include "accel/cpu_x86_64.h"
 #include "kernel/abi.h"
 
 #include <cpuid.h>
@@ -12,22 +13,6 @@
 #include <string.h>
 #include <sys/auxv.h>
 #include <unistd.h>
-
-#define CR0_PE         (1ULL << 0)
-#define CR0_MP         (1ULL << 1)
-#define CR0_ET         (1ULL << 4)
-#define CR0_NE         (1ULL << 5)
-#define CR0_WP         (1ULL << 16)
-#define CR0_AM         (1ULL << 18)
-#define CR0_PG         (1ULL << 31)
-#define CR4_PAE        (1ULL << 5)
-#define CR4_OSFXSR     (1ULL << 9)
-#define CR4_OSXMMEXCPT (1ULL << 10)
-#define CR4_OSXSAVE    (1ULL << 18)
-#define EFER_SCE       (1ULL << 0)
-#define EFER_LME       (1ULL << 8)
-#define EFER_LMA       (1ULL << 10)
-#define EFER_NXE       (1ULL << 11)
 
 char *guest_default_kernel_path(void)
 {
@@ -123,20 +108,6 @@ static bool kernel_has_code(const struct guest *guest, uint64_t address, uint64_
            address + length <= region->end;
 }
 
-static struct cpu_segment flat_segment(uint16_t selector, uint8_t type, uint8_t dpl)
-{
-    bool code = type & 8;
-    return (struct cpu_segment){.selector = selector,
-                                .limit = 0xffffffff,
-                                .type = type,
-                                .present = 1,
-                                .dpl = dpl,
-                                .s = 1,
-                                .l = code,
-                                .db = !code,
-                                .g = 1};
-}
-
 /*
  * The vCPU's state, set before its first instruction: long mode with the
  * monitor's page tables, the boot page's GDT, IDT and TSS (build_tables)
@@ -152,9 +123,9 @@ static struct cpu_segment flat_segment(uint16_t selector, uint8_t type, uint8_t 
 static int set_initial_state(struct guest *guest, char **error)
 {
     struct cpu_state state = {0};
-    state.cs = flat_segment(HX_SELECTOR_KERNEL_CODE, 11, 0);
+    state.cs = cpu_flat_segment(HX_SELECTOR_KERNEL_CODE, 11, 0);
     state.ds = state.es = state.fs = state.gs = state.ss =
-        flat_segment(HX_SELECTOR_KERNEL_DATA, 3, 0);
+        cpu_flat_segment(HX_SELECTOR_KERNEL_DATA, 3, 0);
     state.tr = (struct cpu_segment){.selector = HX_SELECTOR_TSS,
                                     .base = HX_BOOT_TSS,
                                     .limit = HX_TSS_SIZE - 1,
@@ -186,8 +157,8 @@ static int set_initial_state(struct guest *guest, char **error)
         state.rip = first_instruction(guest);
         state.rsp = guest->initial_rsp;
         state.rflags = HX_USER_RFLAGS;
-        state.cs = flat_segment(HX_SELECTOR_USER_CODE, 11, 3);
-        state.ss = flat_segment(HX_SELECTOR_USER_DATA, 3, 3);
+        state.cs = cpu_flat_segment(HX_SELECTOR_USER_CODE, 11, 3);
+        state.ss = cpu_flat_segment(HX_SELECTOR_USER_DATA, 3, 3);
         state.ds = state.es = state.fs = state.gs = (struct cpu_segment){.unusable = 1};
     } else {
         state.rip = guest->kernel.entry;

@@ -120,7 +120,14 @@ busybox_proc_other_links() {
     local accel=$1 dir=$2 mode
     mkdir -p "$dir/cwd"
     (cd "$dir/cwd" && exec sleep 60 <"$DATA/lorem.txt") &
-    local sleeper=$!
+    local sleeper=$! tries
+    # Until the subshell has its redirection and has become sleep, /proc shows the
+    # shell (the native side once saw bash and its /dev/null, 1 run in CI).
+    for ((tries = 0; tries < 100; tries++)); do
+        [ "$(readlink "/proc/$sleeper/fd/0" 2>/dev/null)" = "$(readlink -f "$DATA/lorem.txt")" ] &&
+            [ "$(readlink "/proc/$sleeper/exe" 2>/dev/null)" != "$(readlink /proc/$$/exe)" ] && break
+        sleep 0.05
+    done
     local args=(sh -c "stat -L -c '%F %s' /proc/$sleeper/fd/0 /proc/$sleeper/cwd /proc/$sleeper/exe &&
         readlink /proc/$sleeper/fd/0 && cat /proc/$sleeper/fd/0 | wc -c")
     for mode in native vm; do
