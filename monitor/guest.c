@@ -40,8 +40,8 @@ static uint64_t first_instruction(const struct guest *guest)
     return guest->interpreter.path ? guest->interpreter.entry : guest->program.entry;
 }
 
-/* rflags at the program's first instruction: IF, and bit 1 (always set). */
-#define HX_USER_RFLAGS 0x202
+/* rflags at the program's first instruction, as Linux starts a process. */
+#define PROGRAM_START_RFLAGS (RFLAGS_IF | RFLAGS_FIXED)
 
 /* One 16-byte interrupt gate to the kernel's stub for vector, on IST1. */
 static void set_gate(uint8_t gate[16], unsigned vector)
@@ -82,7 +82,7 @@ static int write_boot_page(struct guest *guest)
         .info = {.magic = HX_BOOT_INFO_MAGIC,
                  .user_entry = first_instruction(guest),
                  .user_stack = guest->initial_rsp,
-                 .user_rflags = HX_USER_RFLAGS},
+                 .user_rflags = PROGRAM_START_RFLAGS},
         .gdt = {0, 0x00cf9b000000ffff, 0x00af9b000000ffff, 0x00cf93000000ffff, 0x00cffb000000ffff,
                 0x00cff3000000ffff, 0x00affb000000ffff},
         .tss = {.rsp = {HX_BOOT_STACK_TOP}, .ist = {HX_BOOT_STACK_TOP}, .io_map_base = HX_TSS_SIZE},
@@ -110,15 +110,15 @@ static bool kernel_has_code(const struct guest *guest, uint64_t address, uint64_
 
 /*
  * The vCPU's state, set before its first instruction: long mode with the
- * monitor's page tables, the boot page's GDT, IDT and TSS (build_tables)
- * and the syscall MSRs. Then either the guest kernel's entry (CPL0, rdi =
+ * monitor's page tables, the boot page's GDT, IDT and TSS
+ * (write_boot_page) and the syscall MSRs. Then either the guest kernel's entry (CPL0, rdi =
  * the boot information), whose boot leaves for the program with an iretq,
  * or, where the accelerator can start a vCPU at CPL3, the state that iretq
  * leaves: the program's entry, every other register zero, the user code
  * and stack segments, the data segments null. The kernel's boot runs only
  * for a debugger that waits at the first instruction (-S), for a kernel of
- * the user's, and where the accelerator cannot start at CPL3 (tcg): it costs
- * about 0.1 ms of emulated CPL0 instructions on PVM, and nobody sees it.
+ * the user's, and where the accelerator cannot start at CPL3 (tcg); it
+ * costs about 0.1 ms of emulated CPL0 instructions on PVM.
  */
 static int set_initial_state(struct guest *guest, char **error)
 {
@@ -156,7 +156,7 @@ static int set_initial_state(struct guest *guest, char **error)
     if (direct) {
         state.rip = first_instruction(guest);
         state.rsp = guest->initial_rsp;
-        state.rflags = HX_USER_RFLAGS;
+        state.rflags = PROGRAM_START_RFLAGS;
         state.cs = cpu_flat_segment(HX_SELECTOR_USER_CODE, 11, 3);
         state.ss = cpu_flat_segment(HX_SELECTOR_USER_DATA, 3, 3);
         state.ds = state.es = state.fs = state.gs = (struct cpu_segment){.unusable = 1};
