@@ -96,11 +96,12 @@
 #define HX_RING_BOUNCED 4 /* the monitor's thread will not make it: the doorbell will */
 
 /* Per-vCPU pages of every vCPU after the first (which uses the boot
- * information page's TSS and stack): vCPU n's page at HX_VCPU_AREA_BASE + n * HX_VCPU_AREA_STRIDE
- * holds its TSS (at the start) and its exception stack (growing down from the end of the page),
- * supervisor-only; the monitor maps them and enters the vCPU at CPL3 directly, with TR pointing at
- * its TSS. The gap between pages is a guard. In the upper canonical half, away from everything
- * else. */
+ * information page's TSS and stack): vCPU n's page at HX_VCPU_AREA_BASE +
+ * n * HX_VCPU_AREA_STRIDE holds its TSS (at the start) and its exception
+ * stack (growing down from the end of the page), supervisor-only; the
+ * monitor maps them and enters the vCPU at CPL3 directly, with TR pointing
+ * at its TSS. The gap between pages is a guard. In the upper canonical
+ * half, away from everything else. */
 #define HX_VCPU_AREA_BASE   0xffffc00000000000ULL
 #define HX_VCPU_AREA_STRIDE 0x2000ULL
 

@@ -91,7 +91,7 @@ struct number_run {
  * over the runs: the kernel runs a new filter for every syscall number when
  * it installs it (its action cache), and the strict list's 260 numbers
  * tested one by one (534 instructions) took 0.43 ms of every start; as 36
- * runs it is about 100 instructions. Classic BPF jumps forward only, by at
+ * runs it is 131 instructions (0.07 to 0.13 ms). Classic BPF jumps forward only, by at
  * most 255 when conditional: a node's test falls through to an
  * unconditional jump over its lower half to its upper.
  */
