@@ -138,6 +138,9 @@ struct linux_timer {
     bool queued;         /* its signal is pending now */
     int last_overrun;    /* what timer_getoverrun reports */
     unsigned int serial; /* how the host callback finds it (signal.c), 0: none */
+    clockid_t clock;     /* the host clock it runs on */
+    uint64_t due;        /* that clock's ns of the next expiry not yet posted, 0: none */
+    uint64_t interval;   /* ns between expiries, 0: one-shot */
 };
 
 #define LINUX_MAX_TIMERS 32 /* timer_create's ids 0..31; 3 more for setitimer */
@@ -305,6 +308,10 @@ struct linux_process {
     struct linux_timer timers[LINUX_MAX_TIMERS + 3];
     GSList *signalfds;   /* of struct linux_signalfd, kept readable as signals pend */
     int timer_callbacks; /* host timer callbacks running now (destroy waits for them) */
+    /* Held from a timer's expiry found due to its signal posted, and from
+     * re-arming to the host's timer set: a signal is posted before the call
+     * re-arming returns, or not at all. Taken before signal_lock. */
+    GMutex timer_lock;
     int nice;
     uint32_t persona; /* personality(2): kept across execve, as Linux does */
     /* PR_SET_NO_NEW_PRIVS as the program has it (the monitor's sandbox sets

@@ -136,6 +136,7 @@ struct linux_process *linux_process_create(struct guest_memory *memory,
     g_mutex_init(&process->fd_lock);
     g_mutex_init(&process->threads_lock);
     g_mutex_init(&process->mm_lock);
+    g_mutex_init(&process->timer_lock);
     process->threads = g_ptr_array_new();
     g_ptr_array_add(process->threads, thread);
     process->strace_file = config->strace_file;
@@ -234,6 +235,7 @@ void linux_process_destroy(struct linux_process *process)
     g_mutex_clear(&process->misc_lock);
     g_mutex_clear(&process->fd_lock);
     g_mutex_clear(&process->threads_lock);
+    g_mutex_clear(&process->timer_lock);
     g_mutex_clear(&process->mm_lock);
     g_free(process);
 }

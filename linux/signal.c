@@ -12,6 +12,7 @@
  */
 #include "linux/internal.h"
 
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -2001,39 +2002,127 @@ static struct linux_timer *timer_table_enter(unsigned int serial)
     return timer;
 }
 
+static uint64_t timer_now(const struct linux_timer *timer)
+{
+    struct timespec now;
+    if (clock_gettime(timer->clock, &now) != 0)
+        return 0;
+    return (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec;
+}
+
+/*
+ * Whether an expiry is due now (signal_lock held); due moves past now, and
+ * *missed counts the expiries beyond the first that passed. The host's
+ * callback can run long after its expiry (libc starts a thread for each),
+ * after the program re-armed or disarmed the timer, where Linux had queued
+ * the signal before that call returned: a tick 10 ms late released a loop
+ * the program had started after its setitimer(off) (gdb-signals int3-spin,
+ * 1 run in a few hundred; late_tick: half its disarms). So a callback posts
+ * only an expiry that is due by the timer's own reckoning, and re-arming
+ * posts first the one that came due but whose callback has not run.
+ */
+static bool timer_take_due_locked(struct linux_timer *timer, uint64_t now, int *missed)
+{
+    *missed = 0;
+    if (!timer->used || !timer->due || now < timer->due)
+        return false;
+    if (!timer->interval) {
+        timer->due = 0;
+        return true;
+    }
+    uint64_t passed = (now - timer->due) / timer->interval;
+    timer->due += (passed + 1) * timer->interval;
+    *missed = passed > INT_MAX ? INT_MAX : (int)passed;
+    return true;
+}
+
+/* An expiry that is due (signal_lock held): whether its signal goes, and
+ * which (target: the SIGEV_THREAD_ID thread, found before the lock). */
+static bool timer_collect_locked(struct linux_timer *timer, const struct linux_thread *target,
+                                 uint64_t now, struct linux_siginfo *info)
+{
+    int missed;
+    bool fire = timer_take_due_locked(timer, now, &missed) && timer->notify != LINUX_SIGEV_NONE &&
+                (target || !timer->target_tid);
+    /* Only a POSIX timer counts overruns (dequeue clears its queued);
+     * setitimer's signals are plain ones, merged while pending. */
+    bool posix = timer->id < LINUX_MAX_TIMERS;
+    if (!fire || !posix) {
+        *info = (struct linux_siginfo){.signo = timer->signal, .code = LINUX_SI_KERNEL};
+        return fire;
+    }
+    timer->overrun += missed;
+    if (timer->queued) {
+        timer->overrun++;
+        return false;
+    }
+    timer->queued = true;
+    *info = (struct linux_siginfo){.signo = timer->signal, .code = LINUX_SI_TIMER};
+    info->fields.timer.id = timer->id;
+    info->fields.timer.value = timer->value;
+    return true;
+}
+
+/* SIGEV_THREAD_ID: the thread named, while it lives (Linux drops the
+ * signal of a timer whose thread has ended). Set before the timer was
+ * armed; looked for before signal_lock, which comes before threads_lock. */
+static struct linux_thread *timer_target(struct linux_timer *timer)
+{
+    return timer->target_tid ? linux_thread_find(timer->process, timer->target_tid) : NULL;
+}
+
 static void timer_expired(union sigval value)
 {
     struct linux_timer *timer = timer_table_enter((unsigned int)value.sival_int);
     if (!timer)
         return;
     struct linux_process *process = timer->process;
-    /* SIGEV_THREAD_ID: the thread named, while it lives (Linux drops the
-     * signal of a timer whose thread has ended). Set before the timer was
-     * armed; looked for before signal_lock, which comes before threads_lock. */
-    struct linux_thread *target =
-        timer->target_tid ? linux_thread_find(process, timer->target_tid) : NULL;
+    struct linux_thread *target = timer_target(timer);
+    struct linux_siginfo info;
+    g_mutex_lock(&process->timer_lock);
     g_mutex_lock(&process->signal_lock);
-    bool fire = timer->used && timer->notify != LINUX_SIGEV_NONE && (target || !timer->target_tid);
-    /* Only a POSIX timer counts overruns (dequeue clears its queued);
-     * setitimer's signals are plain ones, merged while pending. */
-    bool posix = timer->id < LINUX_MAX_TIMERS;
-    if (fire && posix && timer->queued) {
-        timer->overrun++;
-        fire = false;
-    }
-    struct linux_siginfo info = {.signo = timer->signal};
-    if (timer->id >= LINUX_MAX_TIMERS) {
-        info.code = LINUX_SI_KERNEL; /* setitimer's signals come from the kernel */
-    } else {
-        info.code = LINUX_SI_TIMER;
-        info.fields.timer.id = timer->id;
-        info.fields.timer.value = timer->value;
-    }
-    timer->queued = fire && posix;
+    bool fire = timer_collect_locked(timer, target, timer_now(timer), &info);
     g_mutex_unlock(&process->signal_lock);
     if (fire)
         linux_signal_send(process, target, &info);
+    g_mutex_unlock(&process->timer_lock);
     __atomic_sub_fetch(&process->timer_callbacks, 1, __ATOMIC_SEQ_CST);
+}
+
+static uint64_t timespec_ns(const struct timespec *value)
+{
+    return (uint64_t)value->tv_sec * 1000000000u + (uint64_t)value->tv_nsec;
+}
+
+/*
+ * timer_settime of the host for a timer of the program: an expiry due
+ * before is posted first (Linux had queued it), and due follows the new
+ * setting, from the clock read before the host's (so never after the
+ * host's expiry, whose callback then finds it due).
+ */
+static long timer_arm(struct linux_timer *timer, int flags, const struct itimerspec *value,
+                      struct itimerspec *old)
+{
+    struct linux_process *process = timer->process;
+    struct linux_thread *target = timer_target(timer);
+    struct linux_siginfo info;
+    g_mutex_lock(&process->timer_lock);
+    g_mutex_lock(&process->signal_lock);
+    uint64_t now = timer_now(timer);
+    bool fire = timer_collect_locked(timer, target, now, &info);
+    long error = 0;
+    if (timer_settime((timer_t)timer->host_timer, flags, value, old) != 0) {
+        error = linux_host_error();
+    } else {
+        uint64_t first = timespec_ns(&value->it_value);
+        timer->due = !first ? 0 : (flags & TIMER_ABSTIME) ? first : now + first;
+        timer->interval = timespec_ns(&value->it_interval);
+    }
+    g_mutex_unlock(&process->signal_lock);
+    if (fire)
+        linux_signal_send(process, target, &info);
+    g_mutex_unlock(&process->timer_lock);
+    return error;
 }
 
 static long timer_start(struct linux_process *process, int slot, clockid_t clock, int signal)
@@ -2051,6 +2140,8 @@ static long timer_start(struct linux_process *process, int slot, clockid_t clock
         return linux_host_error();
     }
     timer->host_timer = host;
+    timer->clock = clock;
+    timer->due = timer->interval = 0;
     timer->signal = signal;
     timer->id = slot;
     timer->used = true;
@@ -2110,7 +2201,7 @@ static long itimer_set(struct linux_process *process, int which, const struct it
         {value->it_interval.tv_sec, value->it_interval.tv_usec * 1000},
         {value->it_value.tv_sec, value->it_value.tv_usec * 1000},
     };
-    return timer_settime((timer_t)timer->host_timer, 0, &spec, NULL) ? linux_host_error() : 0;
+    return timer_arm(timer, 0, &spec, NULL);
 }
 
 void linux_signal_exec_itimers(struct linux_process *process, struct itimerspec out[3])
@@ -2135,8 +2226,8 @@ long linux_signal_exec_restore_itimers(struct linux_process *process, const stru
         struct linux_timer *timer = &process->timers[ITIMER_SLOT(which)];
         long error =
             timer_start(process, ITIMER_SLOT(which), itimer_clocks[which], itimer_signals[which]);
-        if (!error && timer_settime((timer_t)timer->host_timer, 0, &in[which], NULL) != 0)
-            error = linux_host_error();
+        if (!error)
+            error = timer_arm(timer, 0, &in[which], NULL);
         if (error)
             return error;
     }
@@ -2280,8 +2371,9 @@ static long sys_timer_settime(struct linux_thread *thread, const uint64_t *args)
         value.it_value.tv_sec < 0 || value.it_interval.tv_sec < 0)
         return -EINVAL;
     int flags = (int)args[1] & TIMER_ABSTIME;
-    if (timer_settime((timer_t)timer->host_timer, flags, &value, &old) != 0)
-        return linux_host_error();
+    long error = timer_arm(timer, flags, &value, &old);
+    if (error)
+        return error;
     if (args[3] && linux_copy_out(process, args[3], &old, sizeof(old)))
         return -EFAULT;
     return 0;
