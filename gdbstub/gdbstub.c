@@ -174,6 +174,7 @@ struct gdbstub *gdbstub_new(const struct gdb_target_ops *ops, void *opaque)
     stub->opaque = opaque;
     stub->context = g_main_context_ref_thread_default();
     stub->listen_fd = -1;
+    stub->stdio_fd = -1;
     stub->connection_fd = -1;
     stub->spare_connection_fd = -1;
     stub->last_packet = g_string_new(NULL);
@@ -218,6 +219,8 @@ void gdbstub_free(struct gdbstub *stub)
     gdbstub_remove_source(stub, &stub->listen_source);
     if (stub->listen_fd >= 0)
         close(stub->listen_fd);
+    if (stub->stdio_fd >= 0)
+        close(stub->stdio_fd);
     if (stub->unix_path)
         unlink(stub->unix_path);
     g_free(stub->unix_path);

@@ -268,8 +268,22 @@ struct gdbstub;
 struct gdbstub *gdbstub_new(const struct gdb_target_ops *ops, void *opaque);
 
 /*
+ * --gdb stdio (gdbserver's `-`, QEMU's `-gdb stdio`): the debugger speaks on
+ * this process's stdin and stdout, as under gdb's `target remote | CMD`. A
+ * relay process (not a child of this one: the program's wait() never sees
+ * it) takes them over and copies them to and from a socket, whose other end
+ * is returned (close-on-exec) for gdbstub_listen's "stdio:FD". This
+ * process's fd 0 becomes /dev/null and fd 1 a copy of fd 2 (or /dev/null),
+ * so a program started afterwards reads nothing and writes to stderr, as
+ * gdbserver's does. Call before the program's fds are taken. Returns the fd,
+ * or -1 with a one-line *error.
+ */
+int gdbstub_stdio_open(char **error);
+
+/*
  * Listens on spec: "tcp::PORT" (127.0.0.1 only), "tcp:HOST:PORT" (HOST a
- * name or an address, 0.0.0.0 for all), or "unix:PATH". PORT 0 picks a free
+ * name or an address, 0.0.0.0 for all), "unix:PATH", or "stdio:FD" (see
+ * gdbstub_stdio_open: the one debugger there is, no listening). PORT 0 picks a free
  * port (see gdbstub_address). One debugger at a time: a second connection
  * is closed without a word of protocol, with one line on stderr. After a
  * debugger leaves (D, EOF) the stub listens for the next one.

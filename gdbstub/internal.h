@@ -52,6 +52,9 @@ struct gdbstub {
     /* Sockets. */
     int listen_fd;
     guint listen_source;
+    /* --gdb stdio: the relay's socket, served from the first
+     * gdbstub_start_accepting on (-1: none, or served already). */
+    int stdio_fd;
     int connection_fd;
     bool connected; /* connection_fd >= 0, for gdbstub_connected from any thread (atomic) */
     guint connection_source;

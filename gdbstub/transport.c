@@ -1,17 +1,25 @@
 /*
  * The sockets a debugger connects to: listening on tcp or unix, accepting one
- * debugger at a time, non-blocking output, and closing from the main loop.
+ * debugger at a time, or stdin and stdout through a relay process (--gdb
+ * stdio); non-blocking output, and closing from the main loop.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <glib.h>
@@ -308,12 +316,132 @@ static int listen_tcp(struct gdbstub *stub, const char *host, const char *port, 
     return 0;
 }
 
+/* ---- --gdb stdio ---------------------------------------------------------- */
+
+static bool relay_write_all(int fd, const char *bytes, size_t length)
+{
+    while (length) {
+        ssize_t done = write(fd, bytes, length);
+        if (done < 0 && errno == EINTR)
+            continue;
+        if (done <= 0)
+            return false;
+        bytes += done;
+        length -= (size_t)done;
+    }
+    return true;
+}
+
+/* The relay: stdin to the socket, the socket to stdout, until the stub's
+ * side closes (the program ended) or a write fails. gdb closing our stdin
+ * is passed on as the end of the socket's input (the stub sees gdb leave). */
+static _Noreturn void stdio_relay(int socket_fd)
+{
+    char buffer[65536];
+    bool input_open = true;
+    for (;;) {
+        struct pollfd fds[2] = {{input_open ? 0 : -1, POLLIN, 0}, {socket_fd, POLLIN, 0}};
+        if (poll(fds, 2, -1) < 0) {
+            if (errno == EINTR)
+                continue;
+            _exit(1);
+        }
+        if (fds[0].revents) {
+            ssize_t got = read(0, buffer, sizeof buffer);
+            if (got <= 0) {
+                input_open = false;
+                shutdown(socket_fd, SHUT_WR);
+            } else if (!relay_write_all(socket_fd, buffer, (size_t)got)) {
+                _exit(0);
+            }
+        }
+        if (fds[1].revents) {
+            ssize_t got = read(socket_fd, buffer, sizeof buffer);
+            if (got <= 0 || !relay_write_all(1, buffer, (size_t)got))
+                _exit(0);
+        }
+    }
+}
+
+/* In the relay's process: only its three fds, default signals, its name. */
+static _Noreturn void start_relay(int socket_fd)
+{
+    if (dup2(socket_fd, 3) < 0)
+        _exit(1);
+    syscall(SYS_close_range, 4, ~0U, 0);
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+    /* gdb's interrupt comes as a packet; a terminal's ^C is not the relay's. */
+    signal(SIGINT, SIG_IGN);
+    signal(SIGPIPE, SIG_IGN);
+    prctl(PR_SET_NAME, "hermitux-stdio");
+    stdio_relay(3);
+}
+
+int gdbstub_stdio_open(char **error)
+{
+    struct stat in, out;
+    if (fstat(0, &in) < 0 || fstat(1, &out) < 0) {
+        *error = g_strdup("gdb: --gdb stdio needs a debugger on stdin and stdout "
+                          "(gdb: target remote | hermitux-run --gdb stdio PROGRAM)");
+        return -1;
+    }
+    int pair[2];
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) < 0) {
+        *error = g_strdup_printf("gdb: --gdb stdio: socketpair: %s", g_strerror(errno));
+        return -1;
+    }
+    /* Twice forked: the relay's parent exits at once and is reaped here. */
+    pid_t middle = fork();
+    if (middle == 0) {
+        if (fork() == 0)
+            start_relay(pair[1]);
+        _exit(0);
+    }
+    close(pair[1]);
+    int status;
+    if (middle < 0 || waitpid(middle, &status, 0) != middle || !WIFEXITED(status) ||
+        WEXITSTATUS(status) != 0) {
+        *error = g_strdup("gdb: --gdb stdio: cannot start the relay process");
+        close(pair[0]);
+        return -1;
+    }
+    int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+    bool have_stderr = fcntl(2, F_GETFD) >= 0;
+    if (null < 0 || dup2(null, 0) < 0 || dup2(have_stderr ? 2 : null, 1) < 0) {
+        *error = g_strdup_printf("gdb: --gdb stdio: cannot redirect stdin and stdout: %s",
+                                 g_strerror(errno));
+        if (null >= 0)
+            close(null);
+        close(pair[0]);
+        return -1;
+    }
+    close(null);
+    return pair[0];
+}
+
+static int adopt_stdio(struct gdbstub *stub, const char *number, char **error)
+{
+    char *end;
+    long fd = strtol(number, &end, 10);
+    if (!*number || *end || fd < 0 || fd > INT_MAX || fcntl((int)fd, F_GETFD) < 0) {
+        *error = g_strdup_printf("gdb: bad stdio connection '%s'", number);
+        return -1;
+    }
+    stub->stdio_fd = (int)fd;
+    stub->address = g_strdup("stdio");
+    return 0;
+}
+
 /* "tcp::PORT", "tcp:HOST:PORT" (the last ':' splits, so [v6]:PORT and
- * bare v6 addresses work), "unix:PATH". */
+ * bare v6 addresses work), "unix:PATH", "stdio:FD". */
 static int listen_on_spec(struct gdbstub *stub, const char *spec, char **error)
 {
     if (g_str_has_prefix(spec, "unix:"))
         return listen_unix(stub, spec + 5, error);
+    if (g_str_has_prefix(spec, "stdio:"))
+        return adopt_stdio(stub, spec + 6, error);
     if (!g_str_has_prefix(spec, "tcp:") || !strchr(spec + 4, ':')) {
         *error = g_strdup_printf("gdb: '%s' is not tcp::PORT, tcp:HOST:PORT or unix:PATH", spec);
         return -1;
@@ -334,7 +462,7 @@ static int listen_on_spec(struct gdbstub *stub, const char *spec, char **error)
 int gdbstub_listen(struct gdbstub *stub, const char *spec, char **error)
 {
     *error = NULL;
-    if (stub->listen_fd >= 0) {
+    if (stub->listen_fd >= 0 || stub->stdio_fd >= 0) {
         *error = g_strdup("gdb: already listening");
         return -1;
     }
@@ -351,6 +479,11 @@ int gdbstub_listen(struct gdbstub *stub, const char *spec, char **error)
  * the listen backlog. */
 void gdbstub_start_accepting(struct gdbstub *stub)
 {
+    if (stub->stdio_fd >= 0 && stub->connection_fd < 0) {
+        int fd = stub->stdio_fd;
+        stub->stdio_fd = -1;
+        gdbstub_adopt_connection(stub, fd);
+    }
     if (stub->serve_at_stop && stub->connection_fd >= 0)
         serve_connection(stub);
     if (stub->listen_source || stub->listen_fd < 0)
@@ -383,5 +516,7 @@ void gdbstub_forget_after_fork(struct gdbstub *stub, bool keep_connection)
     gdbstub_close_process_fds(stub);
     if (stub->listen_fd >= 0)
         close(stub->listen_fd);
-    stub->connection_fd = stub->listen_fd = -1;
+    if (stub->stdio_fd >= 0)
+        close(stub->stdio_fd);
+    stub->connection_fd = stub->listen_fd = stub->stdio_fd = -1;
 }

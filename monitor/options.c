@@ -1,6 +1,7 @@
 /* monitor/options.c — the command line. */
 #include "config.h"
 #include "monitor/monitor.h"
+#include "gdbstub/gdbstub.h"
 #include "linux/linux.h"
 
 #include <dirent.h>
@@ -162,10 +163,12 @@ static bool set_root(struct monitor_options *options, const char *root, char **e
     return options->root_path != NULL;
 }
 
-/* --gdb SPEC, checked before anything is built: "unix:PATH", "tcp::PORT" or
- * "tcp:HOST:PORT" with PORT 0..65535. */
+/* --gdb SPEC, checked before anything is built: "unix:PATH", "tcp::PORT",
+ * "tcp:HOST:PORT" with PORT 0..65535, or "stdio". */
 static bool valid_gdb_spec(const char *spec)
 {
+    if (strcmp(spec, "stdio") == 0)
+        return true;
     if (g_str_has_prefix(spec, "unix:"))
         return spec[5] != '\0';
     const char *colon = g_str_has_prefix(spec, "tcp:") ? strrchr(spec + 4, ':') : NULL;
@@ -231,6 +234,24 @@ static bool parse_syscall_ring(const char *value, unsigned *spin_us, bool *alway
 
 static bool standard_closed[3];
 static GArray *inherited_fds; /* of int: see monitor_options.inherited_fds */
+
+/* --gdb stdio: gdb's pipes go to the relay; the program's stdin is then
+ * /dev/null and its stdout the monitor's stderr, as under gdbserver. */
+static bool stdio_for_gdb(struct monitor_options *options, char **error)
+{
+    if (standard_closed[0] || standard_closed[1]) {
+        *error = g_strdup("--gdb stdio: stdin and stdout must be a debugger's "
+                          "(gdb: target remote | hermitux-run --gdb stdio PROGRAM)");
+        return false;
+    }
+    int fd = gdbstub_stdio_open(error);
+    if (fd < 0)
+        return false;
+    options->gdb = g_strdup_printf("stdio:%d", fd);
+    standard_closed[0] = false;
+    standard_closed[1] = standard_closed[2];
+    return true;
+}
 
 static gint compare_fds(gconstpointer a, gconstpointer b)
 {
@@ -369,6 +390,7 @@ enum monitor_parse_result monitor_parse_options(int argc, char **argv, char **en
     char *accel = NULL, *memory = NULL, *kernel = NULL, *gdb = NULL, *core = NULL, *net = NULL,
          *root = NULL, *sandbox = NULL, *ring = NULL;
     gboolean gdb_default = FALSE, halt = FALSE, no_sandbox = FALSE;
+    bool gdb_stdio = false;
     double timeout = 0;
     int max_threads = MONITOR_DEFAULT_MAX_THREADS;
     char **setenv_list = NULL;
@@ -394,7 +416,8 @@ enum monitor_parse_result monitor_parse_options(int argc, char **argv, char **en
         {"clear-env", 0, 0, G_OPTION_ARG_NONE, &clear_env,
          "Start the program with an empty environment (then -E adds to it)", NULL},
         {"gdb", 0, 0, G_OPTION_ARG_STRING, &gdb,
-         "Serve the GDB remote protocol on tcp::PORT (127.0.0.1), tcp:HOST:PORT or unix:PATH",
+         "Serve the GDB remote protocol on tcp::PORT (127.0.0.1), tcp:HOST:PORT, unix:PATH or "
+         "stdio (gdb: target remote | hermitux-run --gdb stdio PROGRAM)",
          "SPEC"},
         {"gdb-default", 's', 0, G_OPTION_ARG_NONE, &gdb_default, "Shorthand for --gdb tcp::1234",
          NULL},
@@ -532,20 +555,23 @@ enum monitor_parse_result monitor_parse_options(int argc, char **argv, char **en
     if (hermit_debug && strcmp(hermit_debug, "1") == 0)
         gdb_default = halt = TRUE;
     if (gdb && !valid_gdb_spec(gdb)) {
-        *error = g_strdup_printf("bad --gdb '%s'; give tcp::PORT, tcp:HOST:PORT or unix:PATH", gdb);
+        *error = g_strdup_printf(
+            "bad --gdb '%s'; give tcp::PORT, tcp:HOST:PORT, unix:PATH or stdio", gdb);
         goto out;
     }
     if (gdb && g_str_has_prefix(gdb, "unix:")) {
         char *path = absolute_path(gdb + 5);
         options->gdb = g_strconcat("unix:", path, NULL);
         g_free(path);
+    } else if (gdb && strcmp(gdb, "stdio") == 0) {
+        gdb_stdio = true; /* set up last, once nothing can fail before the program */
     } else if (gdb) {
         options->gdb = g_strdup(gdb);
     } else if (gdb_default) {
         options->gdb = g_strdup("tcp::1234");
     }
     options->halt_at_start = halt;
-    if (halt && !options->gdb) {
+    if (halt && !options->gdb && !gdb_stdio) {
         *error = g_strdup("-S waits for a debugger: give --gdb SPEC or -s as well");
         goto out;
     }
@@ -612,6 +638,8 @@ enum monitor_parse_result monitor_parse_options(int argc, char **argv, char **en
         options->program = g_strdup(args_view[first]);
     if (!exec && starts_script(options->program))
         follow_program_scripts(options, args_view + first, arg_count - first);
+    if (gdb_stdio && !stdio_for_gdb(options, error))
+        goto out;
     for (int fd = 0; fd < 3; fd++)
         options->standard_fds[fd] = standard_closed[fd] ? -1 : fd;
     if (inherited_fds && !exec) {

@@ -107,6 +107,34 @@ gdb_basics() {
     expect_status "$dir" 10
 }
 
+# --gdb stdio under gdb's `target remote | CMD`, as `gdbserver -`: the same session prints
+# the same as gdbserver's, the program's output included (its stdout goes to stderr there).
+gdb_stdio() {
+    local accel=$1 dir=$2 libc=$3 program=$GDB_PROGRAMS/gdb-$libc/debuggee
+    have_gdbserver || return 77
+    local script=(-ex "break add" -ex "continue" -ex "bt" -ex "finish" -ex "delete" -ex "continue")
+    timeout -k 5 "$TIMEOUT" gdb -batch -nx -ex "set pagination off" -ex "file $program" \
+        -ex "target remote | $HERMITUX_RUN --accel=$accel --gdb stdio -S $program" \
+        "${script[@]}" >"$dir/gdb.out" 2>&1 </dev/null
+    timeout -k 5 "$TIMEOUT" gdb -batch -nx -ex "set pagination off" -ex "file $program" \
+        -ex "target remote | gdbserver - $program" "${script[@]}" >"$dir/gdbserver.out" 2>&1 \
+        </dev/null
+    local noise='^(Reading |warning: |stdin/stdout redirected|Process .* created|Remote debugging using|hermitux-run: |_start \(\)|[0-9]+[[:space:]]+lea boot|0x[0-9a-f]+ in _start \(\))'
+    local file
+    for file in gdb.out gdbserver.out; do
+        grep -Ev "$noise" "$dir/$file" | sed -E -e 's/process [0-9]+/process PID/g' \
+            -e 's/argv=0x[0-9a-f]+/argv=ADDR/' >"$dir/$file.norm"
+    done
+    expect "$dir" gdb.out.norm '^Breakpoint 1, add \(a=0, b=0\) at .*debuggee.c:14' \
+        '^total=10 counter=5 scaled=14 origin=7,9 argc=1$' \
+        '\[Inferior 1 \(process PID\) exited with code 012\]' || return 1
+    if ! cmp -s "$dir/gdb.out.norm" "$dir/gdbserver.out.norm"; then
+        echo "gdb printed otherwise than with gdbserver -: $(diff "$dir/gdbserver.out.norm" \
+            "$dir/gdb.out.norm" | head -6 | tr '\n' '|')"
+        return 1
+    fi
+}
+
 # stepi, tbreak, hbreak, a conditional breakpoint, until, info registers, x.
 gdb_stepping() {
     local accel=$1 dir=$2 libc=$3
@@ -283,6 +311,7 @@ lldb_basics() {
 
 for gdb_libc in glibc musl; do
     custom "gdb/$gdb_libc/basics" gdb_basics "$gdb_libc"
+    custom "gdb/$gdb_libc/stdio" gdb_stdio "$gdb_libc"
     custom "gdb/$gdb_libc/stepping" gdb_stepping "$gdb_libc"
     custom "gdb/$gdb_libc/watchpoints" gdb_watchpoints "$gdb_libc"
     custom "gdb/$gdb_libc/interrupt-kill" gdb_interrupt_kill "$gdb_libc"
