@@ -2473,6 +2473,7 @@ void linux_signal_thread_destroy(struct linux_thread *thread)
  * for ever; nor be half-way through the queue the lock guards. */
 void linux_signal_fork_prepare(struct linux_process *process)
 {
+    g_mutex_lock(&process->timer_lock);
     g_mutex_lock(&process->signal_lock);
     g_mutex_lock(&process->threads_lock);
     g_mutex_lock(&timer_table_lock);
@@ -2483,11 +2484,23 @@ void linux_signal_fork_done(struct linux_process *process)
     g_mutex_unlock(&timer_table_lock);
     g_mutex_unlock(&process->threads_lock);
     g_mutex_unlock(&process->signal_lock);
+    g_mutex_unlock(&process->timer_lock);
 }
 
 void linux_signal_after_fork_child(struct linux_thread *survivor)
 {
     struct linux_process *process = survivor->process;
+    /* The child has none of the parent's timers (fork(2)): the host's were
+     * not copied either, so the slots are forgotten, not deleted. Kept,
+     * setitimer in the child failed on the parent's timer and getitimer
+     * read nonsense (4786301 s left). */
+    for (int i = 0; i < LINUX_MAX_TIMERS + 3; i++) {
+        struct linux_timer *timer = &process->timers[i];
+        if (!timer->used && !timer->host_timer)
+            continue;
+        timer_table_remove(timer);
+        *timer = (struct linux_timer){0};
+    }
     g_mutex_lock(&process->signal_lock);
     queue_clear(&process->pending);
     queue_clear(&survivor->pending);

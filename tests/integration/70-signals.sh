@@ -19,6 +19,9 @@ program exec_pending-itimer -- exec_pending itimer
 # No timer signal after the setitimer or timer_settime that disarmed or re-armed the timer
 # has returned (before, a host callback running late posted one: 33 to 86 of 100 rounds).
 program timer_disarm -- timer_disarm
+# A fork's child starts without its parent's timers (before: it inherited the slots, its
+# setitimer failed and it waited in pause() for ever).
+program fork_timers -- fork_timers
 program signals-pipe-default --status 141 -- signals pipe default
 program signals-pipe-ignore -- signals pipe ignore
 program signals-pipe-handle -- signals pipe handle
