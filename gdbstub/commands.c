@@ -402,6 +402,11 @@ static void resume(struct gdbstub *stub, const struct gdb_resume_action *actions
     stub->running = true;
     stub->stop_reply_owed = true;
     stub->interrupt_sent = false;
+    if (stub->interrupt_queued && stub->ops->interrupt_at_resume) {
+        stub->interrupt_queued = false;
+        stub->interrupt_sent = true;
+        stub->ops->interrupt_at_resume(stub->opaque);
+    }
     int result = stub->ops->resume(stub->opaque, actions, count);
     if (result < 0 && stub->running) {
         stub->running = false;

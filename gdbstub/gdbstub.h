@@ -258,6 +258,14 @@ struct gdb_target_ops {
      * gone while it stops the others neither escapes nor is waited for
      * forever). A new session starts with them off. NULL: not offered. */
     void (*thread_events)(void *opaque, bool on);
+    /* All-stop: a Ctrl-C that came while the guest was stopped. The next
+     * resume that releases threads stops them before they run an
+     * instruction and reports SIGINT, as gdbserver's queued SIGINT does;
+     * done inside the resume, as an interrupt called after it let a short
+     * program run to its end first when this thread was slow to call it
+     * (ctrl-c-queued under ThreadSanitizer on 2 busy cores). NULL: the stub
+     * calls interrupt right after the resume. */
+    void (*interrupt_at_resume)(void *opaque);
 };
 
 struct gdbstub;

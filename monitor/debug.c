@@ -182,6 +182,9 @@ struct debugger {
     bool non_stop; /* QNonStop:1; changed by the main loop, under the mutex */
     /* Non-stop: an interrupt came with no thread running; the next resume takes it. */
     bool interrupt_pending;
+    /* All-stop: gdb's Ctrl-C came while stopped; the next resume that
+     * releases threads stops them at once (target_interrupt_at_resume). */
+    bool interrupt_at_resume;
     /* All-stop Ctrl-C: the thread its SIGINT is reported in (0: the first). */
     int64_t interrupt_tid;
     /* QThreadEvents:1, set by the main loop under the mutex: in non-stop,
@@ -384,6 +387,7 @@ static void release_all_locked(struct debugger *debugger)
 {
     debugger->stopping = false;
     debugger->reported = false;
+    debugger->interrupt_at_resume = false;
     for (guint i = 0; i < debugger->threads->len; i++) {
         struct debug_thread *thread = thread_at(debugger, i);
         thread->action = (struct gdb_resume_action){.thread = -1, .mode = GDB_RESUME_CONTINUE};
@@ -2347,6 +2351,8 @@ static int resume_alone(struct debugger *debugger, const struct gdb_resume_actio
     return 0;
 }
 
+static void begin_interrupt_locked(struct debugger *debugger);
+
 static int target_resume(void *opaque, const struct gdb_resume_action *actions, size_t count)
 {
     struct debugger *debugger = opaque;
@@ -2381,6 +2387,12 @@ static int target_resume(void *opaque, const struct gdb_resume_action *actions, 
             thread->action.signal = thread->queued_signal;
         thread->queued_signal = 0;
         thread->parked = false;
+    }
+    /* Kicked before they leave the park, under the lock they need to: no
+     * instruction runs before the Ctrl-C's stop. */
+    if (debugger->interrupt_at_resume) {
+        debugger->interrupt_at_resume = false;
+        begin_interrupt_locked(debugger);
     }
     g_cond_broadcast(&debugger->wake);
     g_mutex_unlock(&debugger->mutex);
@@ -2418,6 +2430,14 @@ static void begin_interrupt_locked(struct debugger *debugger)
             debugger->interrupt_tid = thread_at(debugger, i)->tid;
     }
     begin_stop_locked(debugger, NULL, NULL);
+}
+
+static void target_interrupt_at_resume(void *opaque)
+{
+    struct debugger *debugger = opaque;
+    g_mutex_lock(&debugger->mutex);
+    debugger->interrupt_at_resume = true;
+    g_mutex_unlock(&debugger->mutex);
 }
 
 /* Ctrl-C: an all-stop with no event; it reports SIGINT. */
@@ -2777,6 +2797,7 @@ static bool leave_non_stop(struct debugger *debugger)
     g_mutex_lock(&debugger->mutex);
     bool was = debugger->non_stop;
     debugger->non_stop = debugger->interrupt_pending = false;
+    debugger->interrupt_at_resume = false; /* the session's Ctrl-C */
     for (guint i = 0; was && i < debugger->threads->len; i++)
         thread_at(debugger, i)->stop_requested = false;
     g_mutex_unlock(&debugger->mutex);
@@ -3191,6 +3212,7 @@ static const struct gdb_target_ops target_ops = {
     .non_stop = target_non_stop,
     .stopped_threads = target_stopped_threads,
     .thread_events = target_thread_events,
+    .interrupt_at_resume = target_interrupt_at_resume,
 };
 
 /* What every debugger has before its stub serves anyone; its main loop is

@@ -62,6 +62,8 @@ struct FakeTarget {
     int breakpoint_result = 0;
     int resume_result = 0;
     int interrupts = 0, kills = 0, detaches = 0, disconnects = 0, register_writes = 0;
+    // interrupt_at_resume calls, and how many resumes had come before each.
+    std::vector<size_t> interrupts_at_resume;
     bool access_crossed_page = false;
     std::string last_monitor_command;
     std::string monitor_output = "monitor says hi\n";
@@ -282,6 +284,7 @@ const gdb_target_ops kFakeOps = {
     nullptr, // all-stop only (kNonStopOps has non-stop)
     nullptr,
     nullptr, // no thread events (kNonStopOps has them)
+    nullptr, // a queued Ctrl-C is an interrupt after the resume (kInterruptAtResumeOps)
 };
 
 std::string Checksum(const std::string &payload)
@@ -1179,6 +1182,45 @@ TEST_F(GdbstubTest, CtrlCWhileStoppedStopsTheNextResume)
     EXPECT_EQ(output_, Frame("T02thread:1;"));
     Ask("c"); // used up: the next resume runs
     EXPECT_EQ(fake_.interrupts, 1);
+}
+
+gdb_target_ops MakeInterruptAtResumeOps()
+{
+    gdb_target_ops ops = kFakeOps;
+    ops.interrupt_at_resume = [](void *opaque) {
+        Fake(opaque)->interrupts_at_resume.push_back(Fake(opaque)->resumes.size());
+    };
+    return ops;
+}
+
+const gdb_target_ops kInterruptAtResumeOps = MakeInterruptAtResumeOps();
+
+class GdbstubInterruptAtResumeTest : public GdbstubTest
+{
+  protected:
+    void SetUp() override
+    {
+        stub_ = gdbstub_new(&kInterruptAtResumeOps, &fake_);
+        gdbstub_capture_output(stub_, Capture, &output_);
+    }
+};
+
+// A target that takes the queued Ctrl-C with the resume is told before the
+// resume, and never gets a separate interrupt for it.
+TEST_F(GdbstubInterruptAtResumeTest, CtrlCWhileStoppedGoesWithTheResume)
+{
+    EXPECT_EQ(Feed("\x03"), "");
+    Ask("vCont;c");
+    ASSERT_EQ(fake_.interrupts_at_resume.size(), 1u);
+    EXPECT_EQ(fake_.interrupts_at_resume[0], 0u); // before the resume
+    EXPECT_EQ(fake_.resumes.size(), 1u);
+    EXPECT_EQ(fake_.interrupts, 0);
+    EXPECT_EQ(Feed("\x03"), ""); // the stop is under way already
+    EXPECT_EQ(fake_.interrupts, 0);
+    Stop(GDB_STOP_SIGNAL, 2);
+    EXPECT_EQ(output_, Frame("T02thread:1;"));
+    Ask("c"); // used up
+    EXPECT_EQ(fake_.interrupts_at_resume.size(), 1u);
 }
 
 TEST_F(GdbstubTest, PacketsWhileRunningDoNotTouchTheGuest)
