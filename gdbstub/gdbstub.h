@@ -281,10 +281,12 @@ struct gdbstub *gdbstub_new(const struct gdb_target_ops *ops, void *opaque);
  * relay process (not a child of this one: the program's wait() never sees
  * it) takes them over and copies them to and from a socket, whose other end
  * is returned (close-on-exec) for gdbstub_listen's "stdio:FD". This
- * process's fd 0 becomes /dev/null and fd 1 a copy of fd 2 (or /dev/null),
- * so a program started afterwards reads nothing and writes to stderr, as
- * gdbserver's does. Call before the program's fds are taken. Returns the fd,
- * or -1 with a one-line *error.
+ * process's fd 0 becomes /dev/null and fd 1 a copy of fd 2, so a program
+ * started afterwards reads nothing and writes to stderr, as gdbserver's
+ * does. fds 0-2 must be open (the monitor's are: monitor_reserve_fds puts
+ * /dev/null where one was closed, and the caller refuses a closed stdin or
+ * stdout). Call before the program's fds are taken. Returns the fd, or -1
+ * with a one-line *error.
  */
 int gdbstub_stdio_open(char **error);
 
