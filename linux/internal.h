@@ -862,6 +862,10 @@ void linux_signal_send(struct linux_process *process, struct linux_thread *threa
  * the thread's; true when a signal is deliverable under it already (the
  * call must not sleep then). */
 bool linux_signal_mask_for_call(struct linux_thread *thread, uint64_t mask);
+/* Whether a signal the thread does not block is pending for it now: a call
+ * that has already done part of its work returns what it did instead of
+ * going on (the signal is delivered at its end). */
+bool linux_signal_deliverable(const struct linux_thread *thread);
 /* The call ended with result: unless a signal interrupted it (its handler's
  * frame then carries the caller's mask), the caller's mask is back at once
  * and a signal it blocks stays pending (restore_saved_sigmask_unless). */

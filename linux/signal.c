@@ -1814,6 +1814,11 @@ static long sys_rt_sigsuspend(struct linux_thread *thread, const uint64_t *args)
     return -LINUX_ERESTARTNOHAND;
 }
 
+bool linux_signal_deliverable(const struct linux_thread *thread)
+{
+    return deliverable(thread) != 0;
+}
+
 /* The caller's mask comes back once the handler's frame is built (the frame
  * carries it), or when the call restarts after a stop (deliver_pending). */
 bool linux_signal_mask_for_call(struct linux_thread *thread, uint64_t mask)
