@@ -374,6 +374,14 @@ static bool host_fd_is(const struct linux_process *process, uint64_t guest_fd, m
     return host >= 0 && fstat(host, &st) == 0 && (st.st_mode & S_IFMT) == type;
 }
 
+/* As host_fd_is(S_IFREG) without its fstat, a host call that cost ~8 %
+ * of a 4 KiB read through the ring: an open file's type never changes,
+ * and install_at recorded it before publishing the host fd. */
+static bool fd_is_regular(const struct linux_process *process, uint64_t guest_fd)
+{
+    return linux_fd_host(process, guest_fd) >= 0 && process->fds[(uint32_t)guest_fd].regular;
+}
+
 bool linux_ring_allowed(struct linux_thread *thread, const struct linux_syscall *call)
 {
     const struct linux_process *process = thread->process;
@@ -396,7 +404,7 @@ bool linux_ring_allowed(struct linux_thread *thread, const struct linux_syscall 
     case SYS_pwrite64:
     case SYS_readv:
     case SYS_writev:
-        return host_fd_is(process, call->args[0], S_IFREG);
+        return fd_is_regular(process, call->args[0]);
     case SYS_sendfile: /* from a file into a pipe (`cat file | ...`), made without waiting */
         return host_fd_is(process, call->args[1], S_IFREG) &&
                host_fd_is(process, call->args[0], S_IFIFO);

@@ -219,10 +219,14 @@ static struct monitor_ring *ring_start(struct accel *accel, const struct accel_o
 
 /* Whether a CPU is free for the answering thread to spin on: the host's
  * runnable tasks (/proc/loadavg's fourth field, this thread included) fewer
- * than the CPUs the monitor may use. Asked at most every 10 ms. */
+ * than the CPUs the monitor may use. A free CPU is believed for 10 ms, a
+ * busy one for 1 ms: the count is of one instant, and a task that happened
+ * to run then sent 10 ms of calls through the doorbell (busybox sha256sum
+ * of 20 MB: 10 to 430 of its 5,122 reads, at ~28 us each against ~2.5). */
 static bool ring_cpu_free(struct monitor_ring_state *state, uint64_t now)
 {
-    if (state->free_checked_ns && now - state->free_checked_ns < 10000000)
+    uint64_t believed_ns = state->cpu_free ? 10000000 : 1000000;
+    if (state->free_checked_ns && now - state->free_checked_ns < believed_ns)
         return state->cpu_free;
     state->free_checked_ns = now;
     state->cpu_free = true; /* unreadable: as if free */
