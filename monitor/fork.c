@@ -25,9 +25,12 @@
 #include <stdio.h>
 #include <string.h>
 #include <fcntl.h>
+#include <sched.h>
+#include <stdint.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -273,9 +276,73 @@ void monitor_guest_hold_signals(void *opaque, bool hold)
         guest->hold_signals(guest->hold_signals_opaque, hold);
 }
 
-void monitor_exit_as_program(int status, int signal, uint64_t core_limit)
+static bool shared_outside(const struct guest_region *region, void *opaque)
+{
+    uint64_t dev, ino, offset;
+    bool shared;
+    if (guest_region_file(region, &dev, &ino, &offset, &shared) && shared)
+        *(bool *)opaque = true;
+    return !*(bool *)opaque;
+}
+
+bool monitor_teardown_may_be_left(const struct guest *guest)
+{
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+    (void)guest;
+    return false;
+#else
+    bool shared = false;
+    guest_region_foreach(guest->memory, shared_outside, &shared);
+    return !shared;
+#endif
+}
+
+/* The teardown process: it shares the monitor's memory, so the kernel frees
+ * neither that nor the VM (the vCPUs' mapped run structures hold it) while
+ * it lives. It waits for the end of a pipe only the monitor can write, the
+ * monitor's exit, and exits, the last user of the memory. Raw calls only:
+ * the monitor's threads and libc state are not its own. */
+static int teardown_main(void *arg)
+{
+    int gone[2];
+    memcpy(gone, arg, sizeof(gone));
+    syscall(SYS_close, gone[1]);
+    char byte;
+    while (syscall(SYS_read, gone[0], &byte, 1) < 0)
+        continue; /* EINTR only: every signal is blocked, but a stop's resume */
+    syscall(SYS_exit, 0);
+    return 0;
+}
+
+/* Starts the teardown process. Every fd of the monitor is closed first, so
+ * whatever the program had open (pipes, locks, sockets) is let go before
+ * the parent's wait returns, as natively, and the teardown process holds
+ * none of it; every signal is blocked in it (a Ctrl-C at that instant must
+ * not run the monitor's handlers there). On any failure the monitor's own
+ * exit does the work, as before. */
+static void leave_teardown(void)
+{
+    static char stack[16384] __attribute__((aligned(16)));
+    static int gone[2];
+    syscall(SYS_close_range, 0, ~0U, 0);
+    if (pipe2(gone, O_CLOEXEC) != 0)
+        return;
+    sigset_t all, saved;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &saved);
+    pid_t pid = clone(teardown_main, stack + sizeof(stack), CLONE_VM | CLONE_FS, gone);
+    pthread_sigmask(SIG_SETMASK, &saved, NULL);
+    /* Our read end goes; the write end stays open until our exit. */
+    close(gone[0]);
+    if (pid < 0)
+        close(gone[1]);
+}
+
+void monitor_exit_as_program(int status, int signal, uint64_t core_limit, bool teardown_left)
 {
     fflush(NULL);
+    if (teardown_left)
+        leave_teardown();
     if (signal > 0 && signal != SIGSTOP && signal != SIGTSTP && signal != SIGTTIN &&
         signal != SIGTTOU) {
         /* The monitor dies of the program's signal, so the parent's wait

@@ -719,13 +719,20 @@ fail:
     return NULL;
 }
 
+void guest_release_for_exit(struct guest *guest)
+{
+    linux_process_destroy(guest->process);
+    guest->process = NULL;
+    if (guest->strace_file && guest->strace_file != stderr)
+        fclose(guest->strace_file);
+    guest->strace_file = NULL;
+}
+
 void guest_destroy(struct guest *guest)
 {
     if (!guest)
         return;
-    linux_process_destroy(guest->process);
-    if (guest->strace_file && guest->strace_file != stderr)
-        fclose(guest->strace_file);
+    guest_release_for_exit(guest);
     if (guest->accel)
         guest->accel_ops->destroy(guest->accel);
     elf_image_free(&guest->program);

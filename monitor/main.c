@@ -101,7 +101,7 @@ int main(int argc, char **argv)
     /* A program that dies of a signal has its parent see that, as natively
      * (a shell prints "Segmentation fault", subprocess gives -11): the
      * monitor dies of it too, without a host core of its own. */
-    if (outcome.signal > 0 || exec_state)
-        monitor_exit_as_program(status, outcome.signal, outcome.core_limit);
+    if (outcome.signal > 0 || exec_state || outcome.teardown_left)
+        monitor_exit_as_program(status, outcome.signal, outcome.core_limit, outcome.teardown_left);
     return status;
 }

@@ -143,6 +143,10 @@ struct monitor_outcome {
     int exit_status;     /* the program's status, or 128 + signal */
     int signal;          /* the signal a native run would die of, 0 if it exited */
     uint64_t core_limit; /* the program's RLIMIT_CORE at its end */
+    /* The VM and guest RAM are still there, for monitor_exit_as_program's
+     * teardown process (monitor_run with an outcome, in a build without
+     * sanitizers); else everything was freed. */
+    bool teardown_left;
 };
 
 /* Runs the program to its end as the options say: builds the VM, starts the
@@ -150,7 +154,8 @@ struct monitor_outcome {
  * Returns the monitor's exit status, and fills outcome (NULL: not wanted):
  * main() then dies of the program's signal itself (monitor_exit_as_program),
  * so that whoever started hermitux-run sees what a native run gives it; the
- * unit tests, which call this in-process, take the status. */
+ * unit tests, which call this in-process, take the status (and have every
+ * resource freed). */
 int monitor_run(const struct monitor_options *options, struct monitor_outcome *outcome);
 
 #ifdef __cplusplus

@@ -615,7 +615,8 @@ static void run_finished(struct run *run, bool last)
         int signal = 0;
         int status = run_status(run, &signal);
         debugger_free(run->debugger); /* a followed child's: gdb hears of the end first */
-        monitor_exit_as_program(status, signal, linux_core_limit(run->guest->process));
+        monitor_exit_as_program(status, signal, linux_core_limit(run->guest->process),
+                                monitor_teardown_may_be_left(run->guest));
     }
     /* Always queued: g_main_context_invoke would run it right here when the
      * main loop has not started yet, and its quit would be lost. */
@@ -1332,8 +1333,12 @@ int monitor_run(const struct monitor_options *options, struct monitor_outcome *o
     g_array_free(run.fault_threads, TRUE);
     g_mutex_clear(&run.lock);
     g_cond_clear(&run.changed);
-    guest_destroy(guest);
+    bool teardown_left = outcome && monitor_teardown_may_be_left(guest);
+    if (teardown_left)
+        guest_release_for_exit(guest);
+    else
+        guest_destroy(guest);
     if (outcome)
-        *outcome = (struct monitor_outcome){status, signal, core_limit};
+        *outcome = (struct monitor_outcome){status, signal, core_limit, teardown_left};
     return status;
 }
