@@ -36,8 +36,11 @@ if command -v lsof >/dev/null; then
 fi
 pgrep -a -P $$ sleep | sed 's/^[0-9]* //'
 ps -o comm=,args= -p $p
-# The shell's own fds, read by a child (ls).
-ls /proc/$$/fd | sort -n | tr '\n' ' '
+# The shell's own fds, read by a child (ls). A simple command, not a pipeline: while
+# bash sets up `ls | sort`, it holds the pipes' fds for a moment, and whether ls saw them
+# was a race (natively too: under load the native run listed 3 4 5, hermitux-run's not).
+ls /proc/$$/fd >"$tmp/shell-fds"
+sort -n "$tmp/shell-fds" | tr '\n' ' '
 echo
 # Linux renames only the writer's own threads through comm.
 echo renamed 2>/dev/null >/proc/$p/comm || echo "comm of another: refused"
