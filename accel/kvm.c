@@ -481,10 +481,19 @@ static struct kvm_accel *kvm_vcpu_new(struct kvm_vm *vm, char **error)
         struct kvm_run *keep_run = kvm->run;
         bool debugged = kvm->debug.control != 0;
         struct kvm_accel_signal_mask keep_mask = kvm->signal_mask;
+        /* The run structure still holds what KVM has, or what is to be
+         * written at the next KVM_RUN (kvm_dirty_regs, kept: the last thread's
+         * exit left its result there): a new thread's vCPU is handed out
+         * only to kvm_create_vcpu, which sets all of the state over it, so it
+         * is not read again (KVM_GET_REGS and KVM_GET_SREGS, ~10 us each on
+         * PVM). */
+        bool keep_sync = kvm->sync_valid;
+        uint64_t keep_dirty = kvm->run->kvm_dirty_regs;
         memset(kvm, 0, sizeof(*kvm));
         kvm->vcpu_fd = keep_fd, kvm->run = keep_run;
         kvm->signal_mask = keep_mask;
-        kvm->run->kvm_dirty_regs = 0;
+        kvm->run->kvm_dirty_regs = keep_sync ? keep_dirty : 0;
+        kvm->sync_valid = keep_sync;
         kvm->base.ops = &kvm_accel_ops;
         kvm->vm = vm;
         kvm->index = index;
