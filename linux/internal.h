@@ -866,6 +866,8 @@ bool linux_signal_mask_for_call(struct linux_thread *thread, uint64_t mask);
  * that has already done part of its work returns what it did instead of
  * going on (the signal is delivered at its end). */
 bool linux_signal_deliverable(const struct linux_thread *thread);
+/* signal.c: CLOCK_MONOTONIC in nanoseconds (deadlines, short waits). */
+uint64_t linux_monotonic_ns(void);
 /* The call ended with result: unless a signal interrupted it (its handler's
  * frame then carries the caller's mask), the caller's mask is back at once
  * and a signal it blocks stays pending (restore_saved_sigmask_unless). */

@@ -405,13 +405,6 @@ static long sys_pwritev2(struct linux_thread *thread, const uint64_t *args)
 /* How long a full pipe is first watched without sleeping. */
 #define PIPE_YIELD_NS 50000
 
-static uint64_t monotonic_ns(void)
-{
-    struct timespec now;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    return (uint64_t)now.tv_sec * 1000000000ULL + (uint64_t)now.tv_nsec;
-}
-
 /* A regular file into a pipe, as sendfile moves it, waiting at most about
  * RING_PIPE_WAIT_MS for room: SPLICE_F_NONBLOCK makes the pipe side never
  * wait, whatever the flags of its open file. The reader usually makes room
@@ -425,13 +418,13 @@ static ssize_t splice_briefly(int host_in, loff_t *in_offset, int host_out, size
     ssize_t n = splice(host_in, in_offset, host_out, NULL, count, SPLICE_F_NONBLOCK);
     if (n >= 0 || errno != EAGAIN)
         return n;
-    uint64_t start = monotonic_ns();
+    uint64_t start = linux_monotonic_ns();
     do {
         sched_yield();
         n = splice(host_in, in_offset, host_out, NULL, count, SPLICE_F_NONBLOCK);
         if (n >= 0 || errno != EAGAIN)
             return n;
-    } while (monotonic_ns() - start < PIPE_YIELD_NS);
+    } while (linux_monotonic_ns() - start < PIPE_YIELD_NS);
     struct pollfd room = {.fd = host_out, .events = POLLOUT};
     if (poll(&room, 1, RING_PIPE_WAIT_MS) == 1 && room.revents == POLLOUT)
         n = splice(host_in, in_offset, host_out, NULL, count, SPLICE_F_NONBLOCK);
@@ -439,29 +432,31 @@ static ssize_t splice_briefly(int host_in, loff_t *in_offset, int host_out, size
 }
 
 /*
- * The rest of a blocking sendfile from a regular file into a pipe, after its
- * first host call moved `done` bytes. The host's sendfile fills a pipe once
- * and returns (64 KiB with the default size), so `cat file | prog` made one
- * call, through a VM exit, per pipeful; sendfile(2) may move any count up
- * to the one asked. Each further pipeful goes as soon as the reader makes
- * room, waiting for it at most RING_PIPE_WAIT_MS (a reader that stopped, or
- * the program's own pipe that nobody reads, gets what it would have: the
- * first pipeful), and never once a signal is pending (a kick also ends the
- * wait) or after PIPE_FILL_NS (a debugger's stop waits no longer). A
- * non-blocking pipe keeps Linux's one fill.
+ * The rest of a blocking sendfile from a regular file (in_regular: the fd
+ * entry's recorded type) into a pipe, after its first host call moved part
+ * of it. The host's sendfile fills a pipe once and returns (64 KiB with the default size), so `cat
+ * file | prog` made one call, through a VM exit, per pipeful; sendfile(2) may move any count up to
+ * the one asked. Each further pipeful goes as soon as the reader makes room, waiting for it at most
+ * RING_PIPE_WAIT_MS (a reader that stopped, or the program's own pipe that nobody reads, gets what
+ * it would have: the first pipeful), and never once a signal is pending (a kick also ends the wait)
+ * or after PIPE_FILL_NS (a debugger's stop waits no longer). A non-blocking pipe keeps Linux's one
+ * fill.
  */
 #define PIPE_FILL_NS 20000000
-static ssize_t fill_pipe_more(const struct linux_thread *thread, int host_in, loff_t *in_offset,
-                              int host_out, size_t left)
+static ssize_t fill_pipe_more(const struct linux_thread *thread, bool in_regular, int host_in,
+                              loff_t *in_offset, int host_out, size_t left)
 {
-    struct stat in_stat, out_stat;
+    if (!in_regular)
+        return 0;
+    struct stat out_stat;
     int out_flags = fcntl(host_out, F_GETFL);
     if (out_flags < 0 || (out_flags & O_NONBLOCK) || fstat(host_out, &out_stat) != 0 ||
-        !S_ISFIFO(out_stat.st_mode) || fstat(host_in, &in_stat) != 0 || !S_ISREG(in_stat.st_mode))
+        !S_ISFIFO(out_stat.st_mode))
         return 0;
     ssize_t more = 0;
-    uint64_t start = monotonic_ns();
-    while (left > 0 && !linux_signal_deliverable(thread) && monotonic_ns() - start < PIPE_FILL_NS) {
+    uint64_t start = linux_monotonic_ns();
+    while (left > 0 && !linux_signal_deliverable(thread) &&
+           linux_monotonic_ns() - start < PIPE_FILL_NS) {
         ssize_t n = splice_briefly(host_in, in_offset, host_out, left);
         if (n <= 0)
             break;
@@ -504,7 +499,8 @@ static long fd_to_fd(struct linux_process *process, const struct linux_thread *t
         loff_t *offset = in_offset_address ? &in_offset : NULL;
         n = sendfile(host_out, host_in, offset, count);
         if (n > 0 && (uint64_t)n < count)
-            n += fill_pipe_more(thread, host_in, offset, host_out, count - (uint64_t)n);
+            n += fill_pipe_more(thread, process->fds[(uint32_t)in_fd].regular, host_in, offset,
+                                host_out, count - (uint64_t)n);
     } else
         n = copy_file_range(host_in, in_offset_address ? &in_offset : NULL, host_out,
                             out_offset_address ? &out_offset : NULL, count, 0);

@@ -406,8 +406,7 @@ bool linux_ring_allowed(struct linux_thread *thread, const struct linux_syscall 
     case SYS_writev:
         return fd_is_regular(process, call->args[0]);
     case SYS_sendfile: /* from a file into a pipe (`cat file | ...`), made without waiting */
-        return host_fd_is(process, call->args[1], S_IFREG) &&
-               host_fd_is(process, call->args[0], S_IFIFO);
+        return fd_is_regular(process, call->args[1]) && host_fd_is(process, call->args[0], S_IFIFO);
     default:
         return false;
     }

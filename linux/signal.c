@@ -1784,7 +1784,7 @@ static int wait_for_kick(uint64_t deadline)
     return result == EINTR ? -EINTR : -ETIMEDOUT;
 }
 
-static uint64_t monotonic_now(void)
+uint64_t linux_monotonic_ns(void)
 {
     struct timespec now;
     clock_gettime(CLOCK_MONOTONIC, &now);
@@ -1856,8 +1856,8 @@ static long sys_rt_sigtimedwait(struct linux_thread *thread, const uint64_t *arg
             return -EFAULT;
         if (timeout.tv_sec < 0 || timeout.tv_nsec < 0 || timeout.tv_nsec >= 1000000000L)
             return -EINVAL;
-        deadline =
-            monotonic_now() + (uint64_t)timeout.tv_sec * 1000000000ULL + (uint64_t)timeout.tv_nsec;
+        deadline = linux_monotonic_ns() + (uint64_t)timeout.tv_sec * 1000000000ULL +
+                   (uint64_t)timeout.tv_nsec;
     }
     for (;;) {
         g_mutex_lock(&process->signal_lock);
@@ -1870,7 +1870,7 @@ static long sys_rt_sigtimedwait(struct linux_thread *thread, const uint64_t *arg
                 return -EFAULT;
             return signal;
         }
-        if (args[2] && monotonic_now() >= deadline)
+        if (args[2] && linux_monotonic_ns() >= deadline)
             break;
         if (deliverable(thread) || !thread->has_cpu || !thread->cpu.kick) {
             __atomic_store_n(&thread->waiting_mask, 0, __ATOMIC_RELEASE);
@@ -1898,7 +1898,7 @@ static long sleep_until(struct linux_thread *thread, uint64_t deadline, uint64_t
         return 0;
     if (result != EINTR)
         return -result;
-    uint64_t now = monotonic_now();
+    uint64_t now = linux_monotonic_ns();
     uint64_t left = deadline > now ? deadline - now : 0;
     if (remaining_address) {
         struct timespec remaining = {(time_t)(left / 1000000000ULL), (long)(left % 1000000000ULL)};
@@ -1914,7 +1914,7 @@ static long sleep_until(struct linux_thread *thread, uint64_t deadline, uint64_t
 long linux_sleep_relative(struct linux_thread *thread, const struct timespec *request,
                           uint64_t remaining_address)
 {
-    uint64_t deadline = monotonic_now() + (uint64_t)request->tv_nsec;
+    uint64_t deadline = linux_monotonic_ns() + (uint64_t)request->tv_nsec;
     if ((uint64_t)request->tv_sec > (UINT64_MAX - deadline) / 1000000000ULL)
         deadline = UINT64_MAX / 2;
     else
