@@ -265,6 +265,16 @@ struct accel_ops {
     /* Releases one vCPU (the VM with the last one). Not while it runs. */
     void (*destroy)(struct accel *accel);
 
+    /* Optional. What the backend asked the host once per process and the
+     * monitor that replaces this one at a guest execve would ask again
+     * (KVM: its supported CPUID, 0.27 ms on PVM). carry_save returns it as
+     * bytes (g_free them; NULL: nothing learnt yet); carry_load, in the new
+     * monitor before create, takes what its predecessor saved and ignores
+     * bytes that are not such a record (the host is asked then). Any
+     * thread; neither fails the run. */
+    void *(*carry_save)(size_t *size);
+    void (*carry_load)(const void *data, size_t size);
+
     /* The owner thread of a vCPU changed the guest's page tables in a way
      * that removes or narrows a mapping: returns once no vCPU of the VM can
      * use a translation the change removed (KVM: one flush for the VM; tcg:

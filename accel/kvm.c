@@ -160,8 +160,9 @@ static bool kvm_probe(char *why, size_t why_size)
 /* The host's CPUID as KVM supports it, given to every vCPU so the program's
  * libc picks the same string and memory routines it would natively. */
 /* What KVM_GET_SUPPORTED_CPUID said in this process (or in the parent a
- * fork's child was copied from): the same for every VM on this host, and
- * the ioctl costs about 0.3 ms on PVM, paid again by every fork's new VM. */
+ * fork's child was copied from, or the monitor a guest execve replaced:
+ * kvm_carry_load): the same for every VM on this host, and the ioctl
+ * costs about 0.27 ms on PVM, paid again by every new VM otherwise. */
 static struct kvm_cpuid2 *kvm_supported_cpuid;
 
 static size_t kvm_cpuid_size(const struct kvm_cpuid2 *cpuid)
@@ -190,6 +191,44 @@ static int kvm_get_cpuid(struct kvm_vm *vm, char **error)
         }
         count *= 2;
     }
+}
+
+/* The supported CPUID as a monitor carries it across a guest execve
+ * (accel.h's carry_save): a magic number, the count, the entries. */
+#define KVM_CARRY_MAGIC     0x50435848u /* "HXCP" */
+#define KVM_CARRY_MAX_ENTRY 4096u
+
+struct kvm_carry_header {
+    uint32_t magic, nent;
+};
+
+static void *kvm_carry_save(size_t *size)
+{
+    if (!kvm_supported_cpuid)
+        return NULL;
+    size_t entries = kvm_supported_cpuid->nent * sizeof(struct kvm_cpuid_entry2);
+    struct kvm_carry_header header = {KVM_CARRY_MAGIC, kvm_supported_cpuid->nent};
+    uint8_t *data = g_malloc(sizeof(header) + entries);
+    memcpy(data, &header, sizeof(header));
+    memcpy(data + sizeof(header), kvm_supported_cpuid->entries, entries);
+    *size = sizeof(header) + entries;
+    return data;
+}
+
+static void kvm_carry_load(const void *data, size_t size)
+{
+    struct kvm_carry_header header;
+    if (kvm_supported_cpuid || size < sizeof(header))
+        return;
+    memcpy(&header, data, sizeof(header));
+    if (header.magic != KVM_CARRY_MAGIC || header.nent == 0 || header.nent > KVM_CARRY_MAX_ENTRY ||
+        size != sizeof(header) + header.nent * sizeof(struct kvm_cpuid_entry2))
+        return;
+    struct kvm_cpuid2 *cpuid = g_malloc0(sizeof(*cpuid) + header.nent * sizeof(cpuid->entries[0]));
+    cpuid->nent = header.nent;
+    memcpy(cpuid->entries, (const uint8_t *)data + sizeof(header),
+           header.nent * sizeof(cpuid->entries[0]));
+    kvm_supported_cpuid = cpuid;
 }
 
 /* The XSAVE components a guest may have: x87, SSE, AVX, AVX-512's three
@@ -2494,6 +2533,8 @@ const struct accel_ops kvm_accel_ops = {
     .create = kvm_create,
     .create_vcpu = kvm_create_vcpu,
     .destroy = kvm_destroy,
+    .carry_save = kvm_carry_save,
+    .carry_load = kvm_carry_load,
     .memory_changed = kvm_memory_changed,
     .capabilities = kvm_capabilities,
     .run = kvm_run,

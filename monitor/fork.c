@@ -147,22 +147,21 @@ long monitor_guest_fork(void *opaque, uint64_t child_stack)
 /* The program's environment for the new monitor (options.c reads it):
  * each entry with its NUL, in a memfd it inherits. The fd, or a negative
  * errno. */
-static int environment_fd(char *const envp[])
+/* An inheritable memfd holding data, read from its start by the monitor
+ * the execve starts: fd or -errno. */
+static int carried_fd(const char *name, const void *data, size_t size)
 {
-    int fd = memfd_create("hermitux-exec-env", 0);
+    int fd = memfd_create(name, 0);
     if (fd < 0)
         return -errno;
-    for (char *const *entry = envp; *entry; entry++) {
-        size_t length = strlen(*entry) + 1, done = 0;
-        while (done < length) {
-            ssize_t written = write(fd, *entry + done, length - done);
-            if (written < 0) {
-                int error = errno;
-                close(fd);
-                return -error;
-            }
-            done += (size_t)written;
+    for (size_t done = 0; done < size;) {
+        ssize_t written = write(fd, (const char *)data + done, size - done);
+        if (written < 0) {
+            int error = errno;
+            close(fd);
+            return -error;
         }
+        done += (size_t)written;
     }
     if (lseek(fd, 0, SEEK_SET) < 0) {
         int error = errno;
@@ -172,9 +171,32 @@ static int environment_fd(char *const envp[])
     return fd;
 }
 
+static int environment_fd(char *const envp[])
+{
+    GByteArray *entries = g_byte_array_new();
+    for (char *const *entry = envp; *entry; entry++)
+        g_byte_array_append(entries, (const guint8 *)*entry, (guint)strlen(*entry) + 1);
+    int fd = carried_fd("hermitux-exec-env", entries->data, entries->len);
+    g_byte_array_free(entries, TRUE);
+    return fd;
+}
+
+/* What the accelerator learnt from the host (accel.h's carry_save), for
+ * the next monitor: an fd, or -1 when there is nothing (or no memfd: the
+ * next monitor asks the host again). */
+static int accel_carry_fd(const struct guest *guest)
+{
+    size_t size = 0;
+    void *data = guest->accel_ops->carry_save ? guest->accel_ops->carry_save(&size) : NULL;
+    int fd = data ? carried_fd("hermitux-exec-accel", data, size) : -1;
+    g_free(data);
+    return fd < 0 ? -1 : fd;
+}
+
 /* The hidden options that make a new monitor what this one is. */
 static GPtrArray *exec_arguments(const struct guest *guest, const char *path, char *const argv[],
-                                 int env_fd, int state_fd, int strace_fd, const char *gdb_session)
+                                 int env_fd, int state_fd, int strace_fd, int accel_fd,
+                                 const char *gdb_session)
 {
     const struct monitor_options *options = guest->options;
     GPtrArray *args = g_ptr_array_new_with_free_func(g_free);
@@ -211,6 +233,8 @@ static GPtrArray *exec_arguments(const struct guest *guest, const char *path, ch
         g_ptr_array_add(args, g_strdup_printf("--exec-gdb=%s", gdb_session));
     g_ptr_array_add(args, g_strdup_printf("--exec-path=%s", path));
     g_ptr_array_add(args, g_strdup_printf("--exec-env-fd=%d", env_fd));
+    if (accel_fd >= 0)
+        g_ptr_array_add(args, g_strdup_printf("--exec-accel-fd=%d", accel_fd));
     g_ptr_array_add(args, g_strdup("--"));
     for (char *const *arg = argv; *arg; arg++)
         g_ptr_array_add(args, g_strdup(*arg));
@@ -239,7 +263,9 @@ long monitor_guest_exec(void *opaque, const char *path, char *const argv[], char
         fflush(guest->strace_file);
         strace_fd = dup(fileno(guest->strace_file));
     }
-    GPtrArray *args = exec_arguments(guest, path, argv, env_fd, state_fd, strace_fd, gdb_session);
+    int accel_fd = accel_carry_fd(guest);
+    GPtrArray *args =
+        exec_arguments(guest, path, argv, env_fd, state_fd, strace_fd, accel_fd, gdb_session);
     /* The signals forwarded to the program stay blocked across the execve
      * (they are already in this thread): one sent now stays pending and
      * the new monitor's forwarder gives it to the new program, as Linux
@@ -261,6 +287,8 @@ long monitor_guest_exec(void *opaque, const char *path, char *const argv[], char
     pthread_sigmask(SIG_SETMASK, &saved, NULL);
     g_ptr_array_free(args, TRUE);
     close(env_fd);
+    if (accel_fd >= 0)
+        close(accel_fd);
     if (strace_fd >= 0)
         close(strace_fd);
     if (gdb_session)

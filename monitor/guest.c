@@ -632,6 +632,11 @@ struct guest *guest_create(const struct monitor_options *options, char **error)
     if (build_user_memory(guest, options, error) < 0)
         goto fail;
 
+    if (options->accel_carry && guest->accel_ops->carry_load) {
+        size_t size;
+        const void *data = g_bytes_get_data(options->accel_carry, &size);
+        guest->accel_ops->carry_load(data, size);
+    }
     guest->accel = guest->accel_ops->create(guest->memory, error);
     if (!guest->accel)
         goto fail;

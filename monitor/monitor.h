@@ -9,6 +9,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <glib.h>
 #include <stdint.h>
 
 #include "accel/accel.h"
@@ -52,6 +53,9 @@ struct monitor_options {
      * carried state; the program then dies by its signal, not 128 + N. */
     bool has_exec_state;
     int exec_state_fd;
+    /* Hidden: what the accelerator of the monitor an execve replaced
+     * learnt from the host (accel.h's carry_save), or NULL. */
+    GBytes *accel_carry;
     /* Hidden: the debugger session an execve under gdb handed over
      * (gdbstub_handover_save); the program then starts halted for it. */
     char *exec_gdb;

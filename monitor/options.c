@@ -205,6 +205,26 @@ static char **read_exec_environment(int fd)
     return (char **)g_ptr_array_free(entries, FALSE);
 }
 
+/* What the accelerator of the monitor before the execve learnt from the
+ * host (--exec-accel-fd, accel.h's carry_load); NULL when unreadable. */
+static GBytes *read_exec_accel(int fd)
+{
+    struct stat status;
+    if (fd < 0 || fstat(fd, &status) < 0 || status.st_size <= 0 || status.st_size > (1 << 20))
+        return NULL;
+    size_t size = (size_t)status.st_size, done = 0;
+    uint8_t *data = g_malloc(size);
+    while (done < size) {
+        ssize_t got = pread(fd, data + done, size - done, (off_t)done);
+        if (got <= 0) {
+            g_free(data);
+            return NULL;
+        }
+        done += (size_t)got;
+    }
+    return g_bytes_new_take(data, size);
+}
+
 /* --syscall-ring=on|off|US: the answering thread's spin in microseconds. */
 static bool parse_syscall_ring(const char *value, unsigned *spin_us, bool *always, char **error)
 {
@@ -315,6 +335,8 @@ void monitor_options_free(struct monitor_options *options)
     g_free(options->program_error);
     g_free(options->inherited_fds);
     g_strfreev(options->program_argv);
+    if (options->accel_carry)
+        g_bytes_unref(options->accel_carry);
     memset(options, 0, sizeof(*options));
 }
 
@@ -397,7 +419,7 @@ enum monitor_parse_result monitor_parse_options(int argc, char **argv, char **en
     /* Hidden: how a guest execve starts the next monitor (monitor/fork.c). */
     int exec_state_fd = -1;
     char *exec_path = NULL, *exec_gdb = NULL;
-    int exec_env_fd = -1, exec_strace_fd = -1;
+    int exec_env_fd = -1, exec_strace_fd = -1, exec_accel_fd = -1;
     gboolean verbose = FALSE, clear_env = FALSE, version = FALSE;
     GOptionEntry entries[] = {
         {"accel", 0, 0, G_OPTION_ARG_STRING, &accel,
@@ -456,6 +478,7 @@ enum monitor_parse_result monitor_parse_options(int argc, char **argv, char **en
         {"exec-path", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_FILENAME, &exec_path, NULL, NULL},
         {"exec-env-fd", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_INT, &exec_env_fd, NULL, NULL},
         {"exec-strace-fd", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_INT, &exec_strace_fd, NULL, NULL},
+        {"exec-accel-fd", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_INT, &exec_accel_fd, NULL, NULL},
         {"exec-gdb", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_STRING, &exec_gdb, NULL, NULL},
         {NULL, 0, 0, 0, NULL, NULL, NULL},
     };
@@ -602,9 +625,10 @@ enum monitor_parse_result monitor_parse_options(int argc, char **argv, char **en
         g_clear_pointer(&strace_target, g_free);
     }
 
-    if (exec)
+    if (exec) {
         options->environment = read_exec_environment(exec_env_fd);
-    else
+        options->accel_carry = read_exec_accel(exec_accel_fd);
+    } else
         options->environment = clear_env ? g_new0(char *, 1) : g_strdupv(environment);
     for (char **setting = setenv_list; setting && *setting; setting++) {
         const char *equals = strchr(*setting, '=');
@@ -682,6 +706,8 @@ out:
     g_free(exec_gdb);
     if (exec_env_fd >= 0)
         close(exec_env_fd);
+    if (exec_accel_fd >= 0)
+        close(exec_accel_fd);
     g_option_context_free(context);
     return result;
 }
