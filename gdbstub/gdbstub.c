@@ -15,6 +15,28 @@
 
 /* ---- stop replies ------------------------------------------------------ */
 
+/* The registers gdb needs at every stop to know where the thread is and
+ * to unwind (rbp, rsp, rip: amd64's 6, 7 and 16), sent with the stop as
+ * gdbserver expedites them: without them gdb asks for all registers (a `g`,
+ * with the FPU state) after each stop and each step. Nothing when they
+ * cannot be read; gdb then asks. */
+static void append_expedited_registers(const struct gdbstub *stub, GString *text, int64_t thread)
+{
+    struct cpu_state state;
+    if (!stub->ops->read_registers ||
+        stub->ops->read_registers(stub->opaque, thread, &state, NULL) != 0)
+        return;
+    const struct {
+        int number;
+        uint64_t value;
+    } expedited[] = {{6, state.rbp}, {7, state.rsp}, {16, state.rip}};
+    for (size_t i = 0; i < G_N_ELEMENTS(expedited); i++) {
+        g_string_append_printf(text, "%02x:", expedited[i].number);
+        gdbstub_append_hex(text, &expedited[i].value, sizeof(expedited[i].value));
+        g_string_append_c(text, ';');
+    }
+}
+
 GString *gdbstub_format_stop(const struct gdbstub *stub, const struct gdb_stop *stop)
 {
     GString *text = g_string_new(NULL);
@@ -40,9 +62,11 @@ GString *gdbstub_format_stop(const struct gdbstub *stub, const struct gdb_stop *
     case GDB_STOP_SIGNAL:
         break;
     }
+    int64_t thread = gdbstub_stop_thread(stub, stop);
     g_string_append_printf(text, "T%02xthread:", stop->signal & 0xff);
-    gdbstub_append_thread_id(stub, text, gdbstub_stop_thread(stub, stop));
+    gdbstub_append_thread_id(stub, text, thread);
     g_string_append_c(text, ';');
+    append_expedited_registers(stub, text, thread);
     if (stub->list_threads_in_stop_reply) {
         g_string_append(text, "threads:");
         gdbstub_append_thread_list(stub, text);

@@ -126,7 +126,8 @@ struct gdb_breakpoint_actions; /* gdbstub/agent.c, below */
 /* What the stub needs from the monitor. Each returns 0 or a negative errno
  * unless said otherwise. */
 struct gdb_target_ops {
-    /* A thread's registers (only while stopped); -ESRCH for no such thread. */
+    /* A thread's registers (only while stopped); -ESRCH for no such thread.
+     * fpu NULL: the general registers only (a stop reply's expedited ones). */
     int (*read_registers)(void *opaque, int64_t thread, struct cpu_state *state,
                           struct cpu_fpu_state *fpu);
     int (*write_registers)(void *opaque, int64_t thread, const struct cpu_state *state,

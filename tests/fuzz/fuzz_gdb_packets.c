@@ -37,7 +37,8 @@ static int read_registers(void *opaque, int64_t thread, struct cpu_state *state,
     struct fake_target *target = opaque;
     (void)thread;
     *state = target->state;
-    *fpu = target->fpu;
+    if (fpu)
+        *fpu = target->fpu;
     return 0;
 }
 

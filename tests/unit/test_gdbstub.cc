@@ -69,6 +69,10 @@ struct FakeTarget {
     std::string monitor_output = "monitor says hi\n";
     std::vector<uint8_t> auxv_bytes;
     bool catching = false;
+    // Whether the general registers alone can be read (fpu NULL): then stop
+    // replies expedite rbp, rsp and rip. Off, so that the other tests' stop
+    // replies stay short; StopRepliesExpediteFrameRegisters turns it on.
+    bool expedite = false;
     std::vector<uint64_t> caught;
     std::vector<int> passed, programmed;
     uint64_t link_map_start = 1;  /* what the last link_map call asked for */
@@ -126,8 +130,11 @@ FakeTarget *Fake(void *opaque)
 
 const gdb_target_ops kFakeOps = {
     [](void *opaque, int64_t, cpu_state *state, cpu_fpu_state *fpu) {
+        if (!fpu && !Fake(opaque)->expedite)
+            return -ENOTSUP;
         *state = Fake(opaque)->state;
-        *fpu = Fake(opaque)->fpu;
+        if (fpu)
+            *fpu = Fake(opaque)->fpu;
         return 0;
     },
     [](void *opaque, int64_t, const cpu_state *state, const cpu_fpu_state *fpu) {
@@ -1079,6 +1086,26 @@ TEST_F(GdbstubTest, ContinueRepliesOnlyWhenTheGuestStops)
     Stop(GDB_STOP_SIGNAL, 5, GDB_STOP_REASON_SWBREAK);
     EXPECT_EQ(output_, "");
     EXPECT_EQ(Ask("?"), "T05thread:1;swbreak:;");
+}
+
+// As gdbserver: a stop reply carries rbp, rsp and rip (amd64's registers 6, 7
+// and 0x10, target byte order), so gdb needs no `g` after each stop or step.
+TEST_F(GdbstubTest, StopRepliesExpediteFrameRegisters)
+{
+    fake_.expedite = true;
+    fake_.state.rbp = 0x7fffffffe590;
+    fake_.state.rsp = 0x7fffffffe580;
+    fake_.state.rip = 0x40161c;
+    Ask("s");
+    Stop(GDB_STOP_SIGNAL, 5, GDB_STOP_REASON_NONE);
+    const std::string expected = "T05thread:1;06:90e5ffffff7f0000;07:80e5ffffff7f0000;"
+                                 "10:1c16400000000000;";
+    EXPECT_EQ(Packets(output_), std::vector<std::string>{expected});
+    EXPECT_EQ(Ask("?"), expected);
+    // An exit has no registers to send.
+    Ask("c");
+    Stop(GDB_STOP_EXITED, 0, GDB_STOP_REASON_NONE);
+    EXPECT_EQ(output_, Frame("W00"));
 }
 
 TEST_F(GdbstubTest, SwbreakOnlyForADebuggerThatAskedForIt)
@@ -2126,10 +2153,13 @@ gdb_target_ops MakeThreadedOps()
         ThreadedTarget *target = Threaded(opaque);
         if (std::find(target->tids.begin(), target->tids.end(), thread) == target->tids.end())
             return -ESRCH;
+        if (!fpu && !target->expedite)
+            return -ENOTSUP;
         target->register_reads.push_back(thread);
         *state = target->state;
         state->rip = 0x1000 * (uint64_t)(thread - 99);
-        *fpu = target->fpu;
+        if (fpu)
+            *fpu = target->fpu;
         return 0;
     };
     ops.resume = [](void *opaque, const gdb_resume_action *actions, size_t count) {
