@@ -98,6 +98,14 @@ struct kvm_accel {
     /* `sync_valid` once KVM has filled the run structure's registers, or
      * they were read into it. */
     bool sync_valid;
+    /* The vCPU's MSRs of kvm_msr_indices as KVM has them (msrs_known):
+     * neither the program nor the guest kernel can write them (wrmsr from
+     * CPL3 faults; the kernel's boot is not run), so only this file's
+     * KVM_SET_MSRS change them, and a copy of the state (a new thread) reads
+     * and writes them without an ioctl each (about 8 us on PVM). Kept when
+     * a spare vCPU is handed out again. */
+    bool msrs_known;
+    uint64_t msrs[5];
     bool ran; /* a KVM_RUN has returned since the vCPU was made or reused */
     /* The last KVM_RUN was interrupted (a kick): an exception may be queued
      * for injection (an int3's #BP, its rip already past the int3). */
@@ -528,7 +536,12 @@ static struct kvm_accel *kvm_vcpu_new(struct kvm_vm *vm, char **error)
          * PVM). */
         bool keep_sync = kvm->sync_valid;
         uint64_t keep_dirty = kvm->run->kvm_dirty_regs;
+        bool keep_msrs_known = kvm->msrs_known;
+        uint64_t keep_msrs[G_N_ELEMENTS(kvm->msrs)];
+        memcpy(keep_msrs, kvm->msrs, sizeof(keep_msrs));
         memset(kvm, 0, sizeof(*kvm));
+        kvm->msrs_known = keep_msrs_known;
+        memcpy(kvm->msrs, keep_msrs, sizeof(keep_msrs));
         kvm->vcpu_fd = keep_fd, kvm->run = keep_run;
         kvm->signal_mask = keep_mask;
         kvm->run->kvm_dirty_regs = keep_sync ? keep_dirty : 0;
@@ -831,6 +844,8 @@ static void user_segments(struct kvm_segment *cs, struct kvm_segment *ss)
 static const uint32_t kvm_msr_indices[] = {MSR_KERNEL_GS_BASE, MSR_STAR, MSR_LSTAR, MSR_CSTAR,
                                            MSR_FMASK};
 #define KVM_MSR_COUNT (sizeof(kvm_msr_indices) / sizeof(kvm_msr_indices[0]))
+_Static_assert(KVM_MSR_COUNT == G_N_ELEMENTS(((struct kvm_accel *)0)->msrs),
+               "struct kvm_accel's msrs holds kvm_msr_indices' values");
 
 struct kvm_msr_block {
     struct kvm_msrs header;
@@ -889,19 +904,23 @@ static int kvm_get_state(struct accel *accel, struct cpu_state *state, unsigned 
         state->cr4 = sregs->cr4, state->cr8 = sregs->cr8, state->efer = sregs->efer;
     }
     if (parts & CPU_STATE_MSRS) {
-        struct kvm_msr_block block = {.header.nmsrs = KVM_MSR_COUNT};
-        for (size_t i = 0; i < KVM_MSR_COUNT; i++)
-            block.entries[i].index = kvm_msr_indices[i];
-        if (ioctl(kvm->vcpu_fd, KVM_GET_MSRS, &block) != (int)KVM_MSR_COUNT)
-            return -EIO;
-        state->kernel_gs_base = block.entries[0].data;
-        state->star = block.entries[1].data;
+        if (!kvm->msrs_known) {
+            struct kvm_msr_block block = {.header.nmsrs = KVM_MSR_COUNT};
+            for (size_t i = 0; i < KVM_MSR_COUNT; i++)
+                block.entries[i].index = kvm_msr_indices[i];
+            if (ioctl(kvm->vcpu_fd, KVM_GET_MSRS, &block) != (int)KVM_MSR_COUNT)
+                return -EIO;
+            for (size_t i = 0; i < KVM_MSR_COUNT; i++)
+                kvm->msrs[i] = block.entries[i].data;
+            kvm->msrs_known = true;
+        }
+        state->kernel_gs_base = kvm->msrs[0];
+        state->star = kvm->msrs[1];
         /* A ring entry is this vCPU's own: a copy of the state (a new
          * thread, a fork's child) starts at the doorbell entry. */
-        state->lstar =
-            kvm_in_ring_area(block.entries[2].data) ? HX_KERNEL_BASE : block.entries[2].data;
-        state->cstar = block.entries[3].data;
-        state->fmask = block.entries[4].data;
+        state->lstar = kvm_in_ring_area(kvm->msrs[2]) ? HX_KERNEL_BASE : kvm->msrs[2];
+        state->cstar = kvm->msrs[3];
+        state->fmask = kvm->msrs[4];
     }
     return 0;
 }
@@ -964,12 +983,17 @@ static int kvm_set_state(struct accel *accel, const struct cpu_state *state, uns
         struct kvm_msr_block block = {.header.nmsrs = KVM_MSR_COUNT};
         const uint64_t values[KVM_MSR_COUNT] = {state->kernel_gs_base, state->star, state->lstar,
                                                 state->cstar, state->fmask};
+        if (kvm->msrs_known && memcmp(values, kvm->msrs, sizeof(values)) == 0)
+            return 0;
         for (size_t i = 0; i < KVM_MSR_COUNT; i++) {
             block.entries[i].index = kvm_msr_indices[i];
             block.entries[i].data = values[i];
         }
+        kvm->msrs_known = false;
         if (ioctl(kvm->vcpu_fd, KVM_SET_MSRS, &block) != (int)KVM_MSR_COUNT)
             return -EIO;
+        memcpy(kvm->msrs, values, sizeof(values));
+        kvm->msrs_known = true;
     }
     return 0;
 }
@@ -1987,8 +2011,11 @@ static int kvm_ring_start(struct accel *accel, struct accel_ring *ring)
         struct kvm_msr_entry entry;
     } block = {.header.nmsrs = 1,
                .entry = {.index = MSR_LSTAR, .data = code + HX_RING_ENTRY_OFFSET}};
-    if (ioctl(kvm->vcpu_fd, KVM_SET_MSRS, &block) != 1)
+    if (ioctl(kvm->vcpu_fd, KVM_SET_MSRS, &block) != 1) {
+        kvm->msrs_known = false;
         return -EIO;
+    }
+    kvm->msrs[2] = block.entry.data; /* kvm_msr_indices' LSTAR */
     kvm->ring = ring;
     kvm->ring_code = code;
     return 0;
