@@ -513,6 +513,14 @@ enum monitor_parse_result monitor_parse_options(int argc, char **argv, char **en
     if (first < arg_count && strcmp(args_view[first], "--") == 0)
         first++;
     bool exec = exec_state_fd >= 0 && exec_path;
+    if (!exec && (exec_state_fd >= 0 || exec_path || exec_env_fd >= 0 || exec_strace_fd >= 0 ||
+                  exec_accel_fd >= 0 || exec_gdb)) {
+        /* Not the user's: their fds would be read and closed (stdout, say). */
+        *error = g_strdup("the --exec-* options are hermitux-run's own (a guest execve passes "
+                          "them together); run hermitux-run [OPTIONS] PROGRAM [ARGS...]");
+        exec_env_fd = exec_accel_fd = -1;
+        goto out;
+    }
     if (exec) {
         /* Everything comes from the options: the environment is the program's. */
         environment = NULL;
