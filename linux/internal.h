@@ -978,6 +978,14 @@ long linux_sys_unsupported(struct linux_process *process, uint64_t number);
 bool linux_host_read_all(int fd, void *buffer, size_t length);
 bool linux_host_write_all(int fd, const void *buffer, size_t length);
 
+/* root.c: the host's openat2, made again while a RESOLVE_IN_ROOT or
+ * RESOLVE_BENEATH walk fails with EAGAIN (a rename or mount anywhere on the
+ * host during a walk with ".." makes the kernel refuse it, and a busy host
+ * does so now and then: `cat /../etc/x` under --root saw EAGAIN). A
+ * negative result with errno set, as syscall(2). */
+struct open_how;
+int linux_host_openat2(int dirfd, const char *path, const struct open_how *how);
+
 static inline long linux_host_error(void)
 {
     return -(long)errno;

@@ -1904,7 +1904,7 @@ static int host_openat(const struct linux_path *path, int flags, mode_t mode)
         .mode = mode & 07777,
         .resolve = (path->trusted ? 0 : RESOLVE_NO_MAGICLINKS) | path->resolve,
     };
-    return (int)syscall(SYS_openat2, path->dirfd, path->path, &how, sizeof(how));
+    return linux_host_openat2(path->dirfd, path->path, &how);
 }
 
 /* The absolute host path a (dirfd, path) pair names, for re-deciding it. */

@@ -18,13 +18,28 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+/* openat2(2) leaves the retry to its caller; a few rounds are plenty for
+ * a race with another process's renames, and bound a hostile one. */
+#define OPENAT2_TRIES 64
+
+int linux_host_openat2(int dirfd, const char *path, const struct open_how *how)
+{
+    int fd = -1;
+    for (int round = 0; round < OPENAT2_TRIES; round++) {
+        fd = (int)syscall(SYS_openat2, dirfd, path, how, sizeof(*how));
+        if (fd >= 0 || errno != EAGAIN || !(how->resolve & (RESOLVE_IN_ROOT | RESOLVE_BENEATH)))
+            break;
+    }
+    return fd;
+}
+
 static int root_open_in(int root_fd, const char *path, int flags)
 {
     struct open_how how = {
         .flags = (uint64_t)(flags | O_CLOEXEC),
         .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
     };
-    return (int)syscall(SYS_openat2, root_fd, path, &how, sizeof(how));
+    return linux_host_openat2(root_fd, path, &how);
 }
 
 /* The host path of what `path` names inside root_fd, or NULL and *error. */
