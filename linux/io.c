@@ -434,12 +434,14 @@ static ssize_t splice_briefly(int host_in, loff_t *in_offset, int host_out, size
 /*
  * The rest of a blocking sendfile from a regular file (in_regular: the fd
  * entry's recorded type) into a pipe, after its first host call moved part
- * of it. The host's sendfile fills a pipe once and returns (64 KiB with the default size), so `cat
- * file | prog` made one call, through a VM exit, per pipeful; sendfile(2) may move any count up to
- * the one asked. Each further pipeful goes as soon as the reader makes room, waiting for it at most
- * RING_PIPE_WAIT_MS (a reader that stopped, or the program's own pipe that nobody reads, gets what
- * it would have: the first pipeful), and never once a signal is pending (a kick also ends the wait)
- * or after PIPE_FILL_NS (a debugger's stop waits no longer). A non-blocking pipe keeps Linux's one
+ * of it. The host's sendfile fills a pipe once and returns (64 KiB with the
+ * default size), so `cat file | prog` made one call, through a VM exit, per
+ * pipeful; sendfile(2) may move any count up to the one asked. Each further
+ * pipeful goes as soon as the reader makes room, waiting for it at most
+ * RING_PIPE_WAIT_MS (a reader that stopped, or the program's own pipe that
+ * nobody reads, gets what it would have: the first pipeful), and never once
+ * a signal is pending (a kick also ends the wait) or after PIPE_FILL_NS (a
+ * debugger's stop waits no longer). A non-blocking pipe keeps Linux's one
  * fill.
  */
 #define PIPE_FILL_NS 20000000
