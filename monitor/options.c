@@ -261,7 +261,7 @@ static bool stdio_for_gdb(struct monitor_options *options, char **error)
 {
     if (standard_closed[0] || standard_closed[1]) {
         *error = g_strdup("--gdb stdio: stdin and stdout must be a debugger's "
-                          "(gdb: target remote | hermitux-run --gdb stdio PROGRAM)");
+                          "(gdb: target remote | hermitux-run --gdb stdio -S PROGRAM)");
         return false;
     }
     int fd = gdbstub_stdio_open(error);
@@ -439,7 +439,7 @@ enum monitor_parse_result monitor_parse_options(int argc, char **argv, char **en
          "Start the program with an empty environment (then -E adds to it)", NULL},
         {"gdb", 0, 0, G_OPTION_ARG_STRING, &gdb,
          "Serve the GDB remote protocol on tcp::PORT (127.0.0.1), tcp:HOST:PORT, unix:PATH or "
-         "stdio (gdb: target remote | hermitux-run --gdb stdio PROGRAM)",
+         "stdio (gdb: target remote | hermitux-run --gdb stdio -S PROGRAM)",
          "SPEC"},
         {"gdb-default", 's', 0, G_OPTION_ARG_NONE, &gdb_default, "Shorthand for --gdb tcp::1234",
          NULL},
